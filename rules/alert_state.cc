@@ -1,0 +1,87 @@
+#include "rules/alert_state.h"
+
+#include <algorithm>
+
+namespace vigil {
+
+std::string_view TransitionName(Transition t) {
+  switch (t) {
+    case Transition::kNone: return "none";
+    case Transition::kPending: return "pending";
+    case Transition::kFiring: return "firing";
+    case Transition::kResolved: return "resolved";
+    case Transition::kInactive: return "inactive";
+  }
+  return "?";
+}
+
+Transition AlertState::Step(bool holds, bool resolves, TimeMs start, TimeMs end, double v,
+                            const AlertTiming& timing) {
+  last_eval = end;
+  value = v;
+  switch (phase) {
+    case AlertPhase::kInactive:
+      if (!holds) return Transition::kNone;
+      active_since = start;
+      peak = v;
+      if (end - active_since >= timing.for_duration) {
+        phase = AlertPhase::kFiring;
+        fired_at = end;
+        return Transition::kFiring;
+      }
+      phase = AlertPhase::kPending;
+      return Transition::kPending;
+    case AlertPhase::kPending:
+      if (!holds) {
+        phase = AlertPhase::kInactive;
+        active_since = kMinTime;
+        return Transition::kInactive;
+      }
+      peak = std::max(peak, v);
+      if (end - active_since >= timing.for_duration) {
+        phase = AlertPhase::kFiring;
+        fired_at = end;
+        return Transition::kFiring;
+      }
+      return Transition::kNone;
+    case AlertPhase::kFiring: {
+      const bool stopped = timing.has_resolve ? resolves : !holds;
+      if (!stopped) {
+        cleared_since = kMinTime;
+        peak = std::max(peak, v);
+        return Transition::kNone;
+      }
+      if (cleared_since == kMinTime) cleared_since = start;
+      if (end - cleared_since < timing.keep_firing_for) return Transition::kNone;
+      phase = AlertPhase::kInactive;
+      active_since = cleared_since = kMinTime;
+      return Transition::kResolved;
+    }
+  }
+  return Transition::kNone;
+}
+
+void AlertState::Encode(Encoder* enc) const {
+  enc->PutByte(static_cast<uint8_t>(phase));
+  enc->PutSigned(active_since);
+  enc->PutSigned(fired_at);
+  enc->PutSigned(cleared_since);
+  enc->PutSigned(last_eval);
+  enc->PutDouble(value);
+  enc->PutDouble(peak);
+}
+
+bool AlertState::Decode(Decoder* dec) {
+  uint8_t p = dec->GetByte();
+  if (p > static_cast<uint8_t>(AlertPhase::kFiring)) return false;
+  phase = static_cast<AlertPhase>(p);
+  active_since = dec->GetSigned();
+  fired_at = dec->GetSigned();
+  cleared_since = dec->GetSigned();
+  last_eval = dec->GetSigned();
+  value = dec->GetDouble();
+  peak = dec->GetDouble();
+  return dec->ok();
+}
+
+}  // namespace vigil

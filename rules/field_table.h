@@ -1,0 +1,52 @@
+// rules/field_table.h
+//
+// FieldTable assigns every event field path that any rule reads a slot
+// index, once, when rules are loaded. The event parser fills exactly these
+// slots from each record and compiled programs read them by index, so no
+// rule ever looks a field up by name per event.
+//
+// It also records the type each field must have, inferred from how the
+// rules use it (`latency_ms > 100` makes latency_ms a number, `llm_timeout
+// or ...` a boolean). A record whose field has another type is bad input: it
+// goes to the dead-letter output instead of silently comparing false.
+//
+// Example:
+//   FieldTable fields;
+//   int slot = fields.Intern("meta.region");   // 0
+//   fields.Intern("meta.region");              // 0 again
+//   fields.Expect(slot, Type::kString);        // ok
+//   fields.Expect(slot, Type::kNumber);        // error: used as string and as number
+#ifndef VIGIL_RULES_FIELD_TABLE_H_
+#define VIGIL_RULES_FIELD_TABLE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "rules/value.h"
+#include "windows/strings.h"
+
+namespace vigil {
+
+class FieldTable {
+ public:
+  int Intern(std::string_view path);
+  // nullopt when fine; otherwise an error message.
+  std::optional<std::string> Expect(int slot, Type type);
+
+  int size() const { return static_cast<int>(paths_.size()); }
+  const std::string& path(int slot) const { return paths_[slot]; }
+  Type expected(int slot) const { return expected_[slot]; }
+  std::optional<int> Find(std::string_view path) const;
+
+ private:
+  std::vector<std::string> paths_;
+  std::vector<Type> expected_;
+  absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_FIELD_TABLE_H_

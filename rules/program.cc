@@ -1,0 +1,188 @@
+#include "rules/program.h"
+
+#include <cassert>
+#include <cmath>
+
+#include "windows/strings.h"
+
+namespace vigil {
+
+bool ValuesEqual(const Value& a, const Value& b) {
+  if (a.is_nullish() || b.is_nullish()) return a.is_nullish() && b.is_nullish();
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Value::Kind::kBool: return a.b == b.b;
+    case Value::Kind::kNumber: return a.num == b.num;
+    case Value::Kind::kString: return a.str == b.str;
+    default: return true;
+  }
+}
+
+namespace {
+
+Value Arith(OpCode op, const Value& a, const Value& b) {
+  if (!a.is_number() || !b.is_number()) return Value::Missing();
+  switch (op) {
+    case OpCode::kAdd: return Value::Number(a.num + b.num);
+    case OpCode::kSub: return Value::Number(a.num - b.num);
+    case OpCode::kMul: return Value::Number(a.num * b.num);
+    case OpCode::kDiv:
+      // x / 0 has no value: a ratio over an empty window is "no data", not inf.
+      if (b.num == 0) return Value::Missing();
+      return Value::Number(a.num / b.num);
+    case OpCode::kMod:
+      if (b.num == 0) return Value::Missing();
+      return Value::Number(std::fmod(a.num, b.num));
+    default: return Value::Missing();
+  }
+}
+
+bool Order(OpCode op, const Value& a, const Value& b) {
+  int c;
+  if (a.is_number() && b.is_number()) {
+    if (std::isnan(a.num) || std::isnan(b.num)) return false;
+    c = a.num < b.num ? -1 : a.num > b.num ? 1 : 0;
+  } else if (a.is_string() && b.is_string()) {
+    c = a.str.compare(b.str);
+  } else {
+    return false;
+  }
+  switch (op) {
+    case OpCode::kLt: return c < 0;
+    case OpCode::kLe: return c <= 0;
+    case OpCode::kGt: return c > 0;
+    default: return c >= 0;
+  }
+}
+
+}  // namespace
+
+Value Program::Eval(const Value* slots) const {
+  Value stack[kMaxStack];
+  int sp = 0;
+  const size_t n = code_.size();
+  for (size_t pc = 0; pc < n; ++pc) {
+    const Instr& in = code_[pc];
+    switch (in.op) {
+      case OpCode::kLoad: stack[sp++] = slots[in.a]; break;
+      case OpCode::kConst: stack[sp++] = consts_[in.a]; break;
+      case OpCode::kLoadEqConst:
+        stack[sp++] = Value::Bool(ValuesEqual(slots[in.a], consts_[in.b]));
+        break;
+      case OpCode::kAdd:
+      case OpCode::kSub:
+      case OpCode::kMul:
+      case OpCode::kDiv:
+      case OpCode::kMod:
+        --sp;
+        stack[sp - 1] = Arith(in.op, stack[sp - 1], stack[sp]);
+        break;
+      case OpCode::kNeg:
+        stack[sp - 1] =
+            stack[sp - 1].is_number() ? Value::Number(-stack[sp - 1].num) : Value::Missing();
+        break;
+      case OpCode::kEq:
+      case OpCode::kNe: {
+        --sp;
+        bool eq = ValuesEqual(stack[sp - 1], stack[sp]);
+        stack[sp - 1] = Value::Bool(in.op == OpCode::kEq ? eq : !eq);
+        break;
+      }
+      case OpCode::kLt:
+      case OpCode::kLe:
+      case OpCode::kGt:
+      case OpCode::kGe:
+        --sp;
+        stack[sp - 1] = Value::Bool(Order(in.op, stack[sp - 1], stack[sp]));
+        break;
+      case OpCode::kNot: stack[sp - 1] = Value::Bool(!stack[sp - 1].truthy()); break;
+      case OpCode::kToBool: stack[sp - 1] = Value::Bool(stack[sp - 1].truthy()); break;
+      case OpCode::kJumpFalseOrPop:
+        if (!stack[sp - 1].truthy()) {
+          stack[sp - 1] = Value::Bool(false);
+          pc = in.a - 1;
+        } else {
+          --sp;
+        }
+        break;
+      case OpCode::kJumpTrueOrPop:
+        if (stack[sp - 1].truthy()) {
+          stack[sp - 1] = Value::Bool(true);
+          pc = in.a - 1;
+        } else {
+          --sp;
+        }
+        break;
+      case OpCode::kIn: {
+        bool found = false;
+        for (const Value& v : sets_[in.a]) {
+          if (ValuesEqual(stack[sp - 1], v)) {
+            found = true;
+            break;
+          }
+        }
+        stack[sp - 1] = Value::Bool(found != (in.b != 0));
+        break;
+      }
+    }
+  }
+  assert(sp == 1);
+  return stack[0];
+}
+
+uint32_t Program::AddConst(const Value& v) {
+  Value c = v;
+  if (v.is_string()) c.str = strings_.emplace_back(v.str);
+  consts_.push_back(c);
+  return static_cast<uint32_t>(consts_.size() - 1);
+}
+
+uint32_t Program::AddSet(std::vector<Value> values) {
+  for (Value& v : values) {
+    if (v.is_string()) v.str = strings_.emplace_back(v.str);
+  }
+  sets_.push_back(std::move(values));
+  return static_cast<uint32_t>(sets_.size() - 1);
+}
+
+void Program::Peephole() {
+  // Only when no jump targets the middle of the pattern; jumps only go
+  // forward to the end of an and/or, so check targets explicitly.
+  std::vector<bool> target(code_.size() + 1, false);
+  for (const Instr& in : code_) {
+    if (in.op == OpCode::kJumpFalseOrPop || in.op == OpCode::kJumpTrueOrPop) target[in.a] = true;
+  }
+  std::vector<Instr> out;
+  std::vector<uint32_t> remap(code_.size() + 1, 0);
+  for (size_t i = 0; i < code_.size(); ++i) {
+    remap[i] = static_cast<uint32_t>(out.size());
+    if (i + 2 < code_.size() && code_[i].op == OpCode::kLoad && code_[i + 1].op == OpCode::kConst &&
+        code_[i + 2].op == OpCode::kEq && !target[i + 1] && !target[i + 2]) {
+      out.push_back({OpCode::kLoadEqConst, code_[i].a, code_[i + 1].a});
+      remap[i + 1] = remap[i + 2] = remap[i];
+      i += 2;
+      continue;
+    }
+    out.push_back(code_[i]);
+  }
+  remap[code_.size()] = static_cast<uint32_t>(out.size());
+  for (Instr& in : out) {
+    if (in.op == OpCode::kJumpFalseOrPop || in.op == OpCode::kJumpTrueOrPop) in.a = remap[in.a];
+  }
+  code_ = std::move(out);
+}
+
+std::string Program::Disassemble() const {
+  static constexpr const char* kNames[] = {
+      "load", "const", "load_eq_const", "add", "sub", "mul", "div", "mod", "neg", "eq",
+      "ne",   "lt",    "le",            "gt",  "ge",  "not", "to_bool", "jump_false_or_pop",
+      "jump_true_or_pop", "in"};
+  std::string s;
+  for (size_t i = 0; i < code_.size(); ++i) {
+    StrAppend(&s, i, ": ", kNames[static_cast<int>(code_[i].op)], " ", code_[i].a, " ",
+                    code_[i].b, "\n");
+  }
+  return s;
+}
+
+}  // namespace vigil

@@ -1,0 +1,85 @@
+// rules/program.h
+//
+// Program is a compiled expression: a short stack-machine code over Values,
+// built once from the AST by rules/expr_compiler.h and evaluated per event
+// (filters, aggregate arguments, group keys) or per closed window (metric
+// values, alert conditions). Names were resolved to slot indices at compile
+// time, so evaluation does no lookup, no allocation and no virtual call;
+// `and`/`or` short-circuit.
+//
+// Example:
+//   Program p = ...;             // compiled from: latency_ms > 1000
+//   Value slots[] = {Value::Number(1500)};
+//   p.Eval(slots).truthy();      // true
+#ifndef VIGIL_RULES_PROGRAM_H_
+#define VIGIL_RULES_PROGRAM_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "rules/value.h"
+
+namespace vigil {
+
+enum class OpCode : uint8_t {
+  kLoad,        // push slots[a]
+  kConst,       // push consts[a]
+  kLoadEqConst, // push slots[a] == consts[b] (the common `type == "message"`)
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kNeg,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kNot,
+  kToBool,          // replace top with Bool(truthy(top))
+  kJumpFalseOrPop,  // if !truthy(top): top = false, jump to a; else pop
+  kJumpTrueOrPop,   // if truthy(top): top = true, jump to a; else pop
+  kIn,              // top = top in sets[a]; b = 1 negates
+};
+
+struct Instr {
+  OpCode op;
+  uint32_t a = 0;
+  uint32_t b = 0;
+};
+
+class Program {
+ public:
+  static constexpr int kMaxStack = 64;
+
+  Value Eval(const Value* slots) const;
+  bool EvalBool(const Value* slots) const { return Eval(slots).truthy(); }
+  bool empty() const { return code_.empty(); }
+
+  // Building (used by the compiler).
+  uint32_t AddConst(const Value& v);
+  uint32_t AddSet(std::vector<Value> values);
+  void Emit(OpCode op, uint32_t a = 0, uint32_t b = 0) { code_.push_back({op, a, b}); }
+  size_t size() const { return code_.size(); }
+  void Patch(size_t at, uint32_t target) { code_[at].a = target; }
+  // Fuses `load; const; eq` into one instruction.
+  void Peephole();
+
+  std::string Disassemble() const;
+
+ private:
+  std::vector<Instr> code_;
+  std::vector<Value> consts_;
+  std::vector<std::vector<Value>> sets_;
+  std::deque<std::string> strings_;  // owns the bytes of string constants
+};
+
+bool ValuesEqual(const Value& a, const Value& b);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_PROGRAM_H_

@@ -1,0 +1,429 @@
+// Loading rule files: YAML structure, positions and diagnostics. The
+// expression and template work is delegated to the compiler and scopes.
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "windows/strings.h"
+#include "rules/rule_set.h"
+#include "rules/scopes.h"
+
+namespace vigil {
+
+std::string Diagnostic::ToString() const {
+  if (pos.line == 0) return StrCat(pos.file, ": ", message);
+  return StrCat(pos.file, ":", pos.line, ":", pos.col, ": ", warning ? "warning: " : "",
+                      message);
+}
+
+std::string_view SeverityName(Severity s) {
+  static constexpr std::string_view kNames[] = {"", "P1", "P2", "P3", "P4"};
+  return kNames[static_cast<int>(s)];
+}
+
+std::optional<int> RuleSet::FindMetric(std::string_view name) const {
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    if (metrics[i].name == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+const std::vector<std::string> kTopKeys = {"metrics", "alerts", "streams"};
+const std::vector<std::string> kMetricKeys = {"metric", "help", "where", "window", "by", "value"};
+const std::vector<std::string> kAlertKeys = {"alert",           "severity", "expr",  "resolve",
+                                             "for",             "labels",   "annotations",
+                                             "keep_firing_for"};
+
+bool ValidLabelName(std::string_view s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// One file being loaded: its text (for exact positions) and its diagnostics.
+class FileLoader {
+ public:
+  FileLoader(std::string name, std::string_view content, std::vector<Diagnostic>* errors)
+      : name_(std::move(name)), content_(content), errors_(errors) {}
+
+  SourcePos PosOf(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    if (m.line < 0) return {name_, 1, 1};
+    return {name_, m.line + 1, m.column + 1};
+  }
+
+  void Error(const YAML::Node& n, std::string msg) {
+    errors_->push_back({PosOf(n), std::move(msg), false});
+  }
+
+  // Reports an error at byte `offset` of the text of scalar `n`.
+  void ErrorAt(const YAML::Node& n, size_t offset, std::string msg) {
+    errors_->push_back({PosInScalar(n, offset), std::move(msg), false});
+  }
+
+  // Checks that a mapping holds only `allowed` keys; reports the others.
+  void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                 std::string_view what) {
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string s = Suggest(key, allowed);
+      Error(kv.first, StrCat("unknown field '", key, "' in ", what,
+                                   s.empty() ? StrCat("; allowed: ", StrJoin(allowed, ", "))
+                                             : StrCat("; did you mean '", s, "'?")));
+    }
+  }
+
+  // A required or optional scalar string field.
+  std::optional<std::string> Scalar(const YAML::Node& map, const char* key, bool required,
+                                    std::string_view what) {
+    YAML::Node n = map[key];
+    if (!n) {
+      if (required) Error(map, StrCat(what, " needs a '", key, "' field"));
+      return std::nullopt;
+    }
+    if (!n.IsScalar()) {
+      Error(n, StrCat("'", key, "' must be a single value"));
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  SourcePos PosInScalar(const YAML::Node& n, size_t offset) const {
+    SourcePos base = PosOf(n);
+    const std::string& text = n.Scalar();
+    YAML::Mark m = n.Mark();
+    if (m.pos < 0) return base;
+    const bool quoted = n.Tag() == "!";
+    const size_t start = static_cast<size_t>(m.pos) + (quoted ? 1 : 0);
+    if (text.find('\n') == std::string::npos && content_.substr(start, text.size()) == text) {
+      base.col += static_cast<int>(offset) + (quoted ? 1 : 0);
+      return base;
+    }
+    // Block or folded scalar: find the expression's line in the file text.
+    std::vector<std::string_view> lines = StrSplit(text, '\n');
+    size_t consumed = 0, k = 0;
+    while (k + 1 < lines.size() && consumed + lines[k].size() < offset) {
+      consumed += lines[k].size() + 1;
+      ++k;
+    }
+    size_t search = static_cast<size_t>(m.pos);
+    for (size_t i = 0; i <= k; ++i) {
+      if (lines[i].empty()) continue;
+      size_t at = content_.find(lines[i], search);
+      if (at == std::string_view::npos) return base;
+      search = at;
+    }
+    int line = 1 + static_cast<int>(std::count(content_.begin(), content_.begin() + search, '\n'));
+    size_t line_start = content_.rfind('\n', search == 0 ? 0 : search - 1);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    return {name_, line, static_cast<int>(search - line_start + offset - consumed) + 1};
+  }
+
+  std::string name_;
+  std::string_view content_;
+  std::vector<Diagnostic>* errors_;
+};
+
+struct Pending {
+  FileLoader* file;
+  YAML::Node node;
+};
+
+bool CompileExpr(FileLoader& f, const YAML::Node& scalar, ExprScope* scope, Type want,
+                 Program* out) {
+  ExprParse parsed = ParseExpr(scalar.Scalar());
+  if (!parsed.ok()) {
+    f.ErrorAt(scalar, parsed.error.pos, parsed.error.message);
+    return false;
+  }
+  ExprError err;
+  if (!ExprCompiler(scope).Compile(*parsed.node, want, out, &err)) {
+    f.ErrorAt(scalar, err.pos, err.message);
+    return false;
+  }
+  return true;
+}
+
+std::string Canonical(std::string_view source) {
+  ExprParse p = ParseExpr(source);
+  return p.ok() ? ExprToString(*p.node) : std::string(source);
+}
+
+void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
+  if (!n.IsMap()) {
+    f.Error(n, "each entry of 'metrics' must be a mapping with 'metric', 'window' and 'value'");
+    return;
+  }
+  f.CheckKeys(n, kMetricKeys, "metric");
+  MetricDef m;
+  std::optional<std::string> name = f.Scalar(n, "metric", true, "a metric");
+  if (!name) return;
+  m.name = *name;
+  m.pos = f.PosOf(n["metric"]);
+  if (!ValidLabelName(m.name)) {
+    f.Error(n["metric"], StrCat("metric name '", m.name,
+                                      "' must be letters, digits and '_' (not starting with a digit)"));
+    return;
+  }
+  if (std::optional<int> dup = rules->FindMetric(m.name)) {
+    const SourcePos& first = rules->metrics[*dup].pos;
+    f.Error(n["metric"], StrCat("metric '", m.name, "' is already defined at ", first.file,
+                                      ":", first.line, ":", first.col));
+    return;
+  }
+  bool ok = true;
+  if (std::optional<std::string> help = f.Scalar(n, "help", false, "a metric")) m.help = *help;
+  if (n["where"] && f.Scalar(n, "where", false, "a metric")) {
+    EventScope scope(&rules->fields);
+    ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &m.where);
+    m.has_where = true;
+    m.where_source = n["where"].Scalar();
+  }
+  if (std::optional<std::string> window = f.Scalar(n, "window", true, "a metric")) {
+    absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(*window);
+    if (spec.ok()) {
+      m.window = *spec;
+    } else {
+      f.Error(n["window"], std::string(spec.status().message()));
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (YAML::Node by = n["by"]) {
+    std::vector<YAML::Node> items;
+    if (by.IsScalar()) {
+      items.push_back(by);
+    } else if (by.IsSequence()) {
+      for (const auto& item : by) items.push_back(item);
+    }
+    if (items.empty()) f.Error(by, "'by' must be a field path or a list of field paths");
+    for (const YAML::Node& item : items) {
+      std::string path = item.Scalar();
+      ExprParse p = ParseExpr(path);
+      if (!item.IsScalar() || !p.ok() || p.node->op != ExprOp::kName) {
+        f.Error(item, StrCat("'", path, "' is not a field path (e.g. intent, meta.region)"));
+        ok = false;
+        continue;
+      }
+      std::string label = path;
+      std::replace(label.begin(), label.end(), '.', '_');
+      m.by.push_back(label);
+      m.by_slots.push_back(rules->fields.Intern(path));
+    }
+  }
+  if (std::optional<std::string> value = f.Scalar(n, "value", true, "a metric")) {
+    ValueScope scope(&rules->fields, &m.aggregates);
+    m.value_source = *value;
+    if (CompileExpr(f, n["value"], &scope, Type::kNumber, &m.value) && m.aggregates.empty()) {
+      f.Error(n["value"], "a metric's value needs at least one aggregate, e.g. count()");
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (!ok) return;
+  m.fingerprint = StrCat(m.name, "|", Canonical(m.where_source), "|", m.window.ToString(),
+                               "|", StrJoin(m.by, ","), "|", Canonical(m.value_source));
+  rules->metrics.push_back(std::move(m));
+}
+
+std::optional<Severity> ParseSeverity(std::string_view s) {
+  if (s.size() == 2 && (s[0] == 'P' || s[0] == 'p') && s[1] >= '1' && s[1] <= '4') {
+    return static_cast<Severity>(s[1] - '0');
+  }
+  return std::nullopt;
+}
+
+std::optional<DurationMs> DurationField(FileLoader& f, const YAML::Node& n, const char* key) {
+  YAML::Node d = n[key];
+  if (!d) return 0;
+  std::optional<DurationMs> v = d.IsScalar() ? ParseDuration(d.Scalar()) : std::nullopt;
+  if (!v) {
+    f.Error(d, StrCat("bad duration '", d.IsScalar() ? d.Scalar() : "",
+                            "' for '", key, "' (e.g. 0, 30s, 5m, 1h)"));
+  }
+  return v;
+}
+
+// Every referenced metric must group by the same labels, so that the
+// condition compares values of one group.
+bool CheckGroups(FileLoader& f, const YAML::Node& expr, const RuleSet& rules, AlertDef* a) {
+  for (int idx : a->metrics) {
+    const MetricDef& m = rules.metrics[idx];
+    if (idx == a->metrics[0]) {
+      a->group_labels = m.by;
+      continue;
+    }
+    if (m.by != a->group_labels) {
+      const MetricDef& first = rules.metrics[a->metrics[0]];
+      f.Error(expr, StrCat("metrics '", first.name, "' (by [", StrJoin(first.by, ", "),
+                                 "]) and '", m.name, "' (by [", StrJoin(m.by, ", "),
+                                 "]) group differently; an alert compares one group's values"));
+      return false;
+    }
+  }
+  return true;
+}
+
+void LoadLabelsAndAnnotations(FileLoader& f, const YAML::Node& n, AlertDef* a) {
+  if (YAML::Node labels = n["labels"]) {
+    if (!labels.IsMap()) f.Error(labels, "'labels' must be a mapping of name: value");
+    for (const auto& kv : labels.IsMap() ? labels : YAML::Node()) {
+      std::string key = kv.first.Scalar();
+      if (!ValidLabelName(key)) {
+        f.Error(kv.first, StrCat("bad label name '", key, "'"));
+      } else if (key == "alertname" || key == "severity" ||
+                 std::find(a->group_labels.begin(), a->group_labels.end(), key) !=
+                     a->group_labels.end()) {
+        f.Error(kv.first, StrCat("label '", key, "' is set by vigil and cannot be overridden"));
+      } else if (!kv.second.IsScalar()) {
+        f.Error(kv.second, StrCat("label '", key, "' must have a single value"));
+      } else {
+        a->labels[key] = kv.second.Scalar();
+      }
+    }
+  }
+  std::vector<std::string> known = a->group_labels;
+  known.push_back("alertname");
+  known.push_back("severity");
+  for (const auto& [k, v] : a->labels) known.push_back(k);
+  if (YAML::Node ann = n["annotations"]) {
+    if (!ann.IsMap()) f.Error(ann, "'annotations' must be a mapping of name: template");
+    for (const auto& kv : ann.IsMap() ? ann : YAML::Node()) {
+      if (!kv.second.IsScalar()) {
+        f.Error(kv.second, "an annotation must be a string");
+        continue;
+      }
+      ExprError err;
+      std::optional<Template> t = Template::Parse(kv.second.Scalar(), known, &err);
+      if (!t) {
+        f.ErrorAt(kv.second, err.pos, err.message);
+        continue;
+      }
+      a->annotations.emplace_back(kv.first.Scalar(), std::move(*t));
+    }
+  }
+}
+
+void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
+  if (!n.IsMap()) {
+    f.Error(n, "each entry of 'alerts' must be a mapping with 'alert', 'severity' and 'expr'");
+    return;
+  }
+  f.CheckKeys(n, kAlertKeys, "alert");
+  AlertDef a;
+  std::optional<std::string> name = f.Scalar(n, "alert", true, "an alert");
+  if (!name) return;
+  a.name = *name;
+  a.pos = f.PosOf(n["alert"]);
+  bool ok = ValidLabelName(a.name);
+  if (!ok) f.Error(n["alert"], StrCat("alert name '", a.name, "' must be a valid label value "
+                                            "of letters, digits and '_'"));
+  if (std::optional<std::string> sev = f.Scalar(n, "severity", true, "an alert")) {
+    std::optional<Severity> s = ParseSeverity(*sev);
+    if (!s) {
+      f.Error(n["severity"], StrCat("severity '", *sev, "' must be one of P1, P2, P3, P4"));
+      ok = false;
+    } else {
+      a.severity = *s;
+    }
+  } else {
+    ok = false;
+  }
+  std::optional<DurationMs> for_d = DurationField(f, n, "for");
+  std::optional<DurationMs> keep = DurationField(f, n, "keep_firing_for");
+  ok &= for_d.has_value() && keep.has_value();
+  a.for_duration = for_d.value_or(0);
+  a.keep_firing_for = keep.value_or(0);
+  std::optional<std::string> expr = f.Scalar(n, "expr", true, "an alert");
+  if (!expr) return;
+  a.expr_source = *expr;
+  AlertScope scope(&rules->metrics, &a.metrics);
+  if (!CompileExpr(f, n["expr"], &scope, Type::kBool, &a.expr)) return;
+  if (n["resolve"] && f.Scalar(n, "resolve", false, "an alert")) {
+    a.has_resolve = true;
+    ok &= CompileExpr(f, n["resolve"], &scope, Type::kBool, &a.resolve);
+  }
+  if (!CheckGroups(f, n["expr"], *rules, &a)) return;
+  LoadLabelsAndAnnotations(f, n, &a);
+  if (ok) rules->alerts.push_back(std::move(a));
+}
+
+void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* metrics,
+                  std::vector<Pending>* alerts) {
+  if (!doc || doc.IsNull()) return;
+  if (!doc.IsMap()) {
+    f.Error(doc, "a rule file is a mapping with 'metrics' and 'alerts'");
+    return;
+  }
+  f.CheckKeys(doc, kTopKeys, "a rule file");
+  if (YAML::Node s = doc["streams"]) {
+    f.Error(s, "'streams' (session windows) are not supported by this version of vigil");
+  }
+  for (const char* key : {"metrics", "alerts"}) {
+    YAML::Node list = doc[key];
+    if (!list || list.IsNull()) continue;
+    if (!list.IsSequence()) {
+      f.Error(list, StrCat("'", key, "' must be a list"));
+      continue;
+    }
+    for (const auto& item : list) {
+      (std::string_view(key) == "metrics" ? metrics : alerts)->push_back({&f, item});
+    }
+  }
+}
+
+}  // namespace
+
+RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
+  RuleLoadResult result;
+  auto rules = std::make_unique<RuleSet>();
+  std::vector<std::unique_ptr<FileLoader>> files;
+  std::vector<Pending> metrics, alerts;
+  std::vector<YAML::Node> docs;
+  for (const RuleSource& src : sources) {
+    rules->files.push_back(src.name);
+    files.push_back(std::make_unique<FileLoader>(src.name, src.content, &result.errors));
+    try {
+      docs.push_back(YAML::Load(src.content));
+    } catch (const YAML::ParserException& e) {
+      result.errors.push_back(
+          {{src.name, e.mark.line + 1, e.mark.column + 1}, StrCat("YAML: ", e.msg), false});
+      continue;
+    }
+    ReadTopLevel(*files.back(), docs.back(), &metrics, &alerts);
+  }
+  // Metrics first, from every file, so an alert may use a metric from any file.
+  for (const Pending& p : metrics) LoadMetric(*p.file, p.node, rules.get());
+  for (const Pending& p : alerts) LoadAlert(*p.file, p.node, rules.get());
+  if (result.errors.empty()) result.rules = std::move(rules);
+  return result;
+}
+
+RuleLoadResult LoadRuleFiles(const std::vector<std::string>& paths) {
+  std::vector<RuleSource> sources;
+  RuleLoadResult failed;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      failed.errors.push_back({{path, 0, 0}, "cannot open the rule file", false});
+      continue;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    sources.push_back({path, ss.str()});
+  }
+  if (!failed.errors.empty()) return failed;
+  return LoadRuleSources(sources);
+}
+
+}  // namespace vigil

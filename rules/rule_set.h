@@ -1,0 +1,115 @@
+// rules/rule_set.h
+//
+// RuleSet is the compiled form of one or more rule files: windowed metrics
+// (filter, window, grouping, aggregates, value) and the alerts over them,
+// with every expression type-checked and compiled and every template
+// executed once against the labels it can see. Loading never stops at the
+// first problem: all errors come back as `file:line:col: message`
+// diagnostics, which is what `vigil check` prints.
+//
+// Example:
+//   RuleLoadResult r = LoadRuleFiles({"deploy/rules/chatbot.yaml"});
+//   if (!r.ok()) for (const Diagnostic& d : r.errors) std::cerr << d.ToString() << "\n";
+//   const RuleSet& rules = *r.rules;
+//   rules.metrics[0].name;   // "latency_p50_ms"
+#ifndef VIGIL_RULES_RULE_SET_H_
+#define VIGIL_RULES_RULE_SET_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/field_table.h"
+#include "rules/program.h"
+#include "rules/template.h"
+#include "windows/accumulator.h"
+#include "windows/window_spec.h"
+
+namespace vigil {
+
+struct SourcePos {
+  std::string file;
+  int line = 0;  // 1-based
+  int col = 0;   // 1-based
+};
+
+struct Diagnostic {
+  SourcePos pos;
+  std::string message;
+  bool warning = false;
+  std::string ToString() const;
+};
+
+// One aggregate call in a metric's value, e.g. quantile(0.99, latency_ms).
+struct AggregateCall {
+  AggKind kind;
+  double q = 0;       // quantile
+  bool has_arg = false;
+  Program arg;        // predicate (count/ratio/rate) or value (the rest)
+};
+
+struct MetricDef {
+  std::string name;
+  std::string help;
+  SourcePos pos;
+  bool has_where = false;
+  Program where;
+  std::string where_source;
+  WindowSpec window = WindowSpec::Tumbling(60000);
+  std::vector<std::string> by;   // label names (the field paths with '.' as '_')
+  std::vector<int> by_slots;     // field slots of the group fields
+  std::vector<AggregateCall> aggregates;
+  Program value;                 // over aggregate results, slot i = aggregates[i]
+  std::string value_source;
+  // Canonical text of the definition; equal definitions keep state on reload.
+  std::string fingerprint;
+};
+
+enum class Severity : uint8_t { kP1 = 1, kP2, kP3, kP4 };
+std::string_view SeverityName(Severity s);
+
+struct AlertDef {
+  std::string name;
+  SourcePos pos;
+  Severity severity = Severity::kP1;
+  std::vector<int> metrics;  // metric indices; slot i of the programs = metrics[i]
+  Program expr;
+  std::string expr_source;
+  bool has_resolve = false;
+  Program resolve;           // hysteresis: firing ends only when this holds
+  DurationMs for_duration = 0;
+  DurationMs keep_firing_for = 0;
+  Labels labels;             // static labels from the rule
+  std::vector<std::string> group_labels;  // `by:` labels of its metrics
+  std::vector<std::pair<std::string, Template>> annotations;
+};
+
+struct RuleSet {
+  FieldTable fields;
+  std::vector<MetricDef> metrics;
+  std::vector<AlertDef> alerts;
+  std::vector<std::string> files;
+  std::optional<int> FindMetric(std::string_view name) const;
+};
+
+struct RuleLoadResult {
+  std::unique_ptr<RuleSet> rules;  // null when there are errors
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+  bool ok() const { return rules != nullptr; }
+};
+
+// A rule file given by path, or by name and content (embedded rules, tests).
+struct RuleSource {
+  std::string name;
+  std::string content;
+};
+
+RuleLoadResult LoadRuleFiles(const std::vector<std::string>& paths);
+RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_RULE_SET_H_

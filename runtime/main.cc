@@ -1,0 +1,3 @@
+#include "runtime/cli.h"
+
+int main(int argc, char** argv) { return vigil::RunCli(argc, argv); }

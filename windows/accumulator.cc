@@ -1,0 +1,213 @@
+#include "windows/accumulator.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace vigil {
+
+std::string_view AggKindName(AggKind kind) {
+  switch (kind) {
+    case AggKind::kCount: return "count";
+    case AggKind::kSum: return "sum";
+    case AggKind::kAvg: return "avg";
+    case AggKind::kMin: return "min";
+    case AggKind::kMax: return "max";
+    case AggKind::kRatio: return "ratio";
+    case AggKind::kRate: return "rate";
+    case AggKind::kLast: return "last";
+    case AggKind::kDistinct: return "distinct";
+    case AggKind::kQuantile: return "quantile";
+  }
+  return "?";
+}
+
+bool IsInvertible(AggKind kind) {
+  switch (kind) {
+    case AggKind::kCount:
+    case AggKind::kSum:
+    case AggKind::kAvg:
+    case AggKind::kRatio:
+    case AggKind::kRate:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Accumulator::Accumulator(AggKind kind, double quantile) : kind_(kind), q_(quantile) {
+  if (kind_ == AggKind::kQuantile) sketch_ = std::make_unique<DDSketch>();
+  if (kind_ == AggKind::kDistinct) distinct_ = std::make_unique<DistinctSketch>();
+}
+
+Accumulator::Accumulator(const Accumulator& o)
+    : kind_(o.kind_), q_(o.q_), n_(o.n_), hits_(o.hits_), x_(o.x_), t_(o.t_) {
+  if (o.sketch_) sketch_ = std::make_unique<DDSketch>(*o.sketch_);
+  if (o.distinct_) distinct_ = std::make_unique<DistinctSketch>(*o.distinct_);
+}
+
+Accumulator& Accumulator::operator=(const Accumulator& o) {
+  if (this != &o) {
+    Accumulator copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+void Accumulator::AddNumber(double v) {
+  if (std::isnan(v)) return;
+  switch (kind_) {
+    case AggKind::kSum:
+    case AggKind::kAvg:
+      x_ += v;
+      ++n_;
+      break;
+    case AggKind::kMin:
+      x_ = n_ == 0 ? v : std::min(x_, v);
+      ++n_;
+      break;
+    case AggKind::kMax:
+      x_ = n_ == 0 ? v : std::max(x_, v);
+      ++n_;
+      break;
+    case AggKind::kQuantile:
+      sketch_->Add(v);
+      break;
+    default:
+      assert(false && "AddNumber on a non-numeric aggregate");
+  }
+}
+
+void Accumulator::AddPredicate(bool holds) {
+  assert(kind_ == AggKind::kCount || kind_ == AggKind::kRatio || kind_ == AggKind::kRate);
+  ++n_;
+  hits_ += holds ? 1 : 0;
+}
+
+void Accumulator::AddHash(uint64_t hash) {
+  assert(kind_ == AggKind::kDistinct);
+  distinct_->Add(hash);
+}
+
+void Accumulator::AddLast(double v, TimeMs t) {
+  assert(kind_ == AggKind::kLast);
+  // Ties keep the later arrival within a pane; across panes Merge decides
+  // by time alone, which is order-independent.
+  if (n_ == 0 || t >= t_) {
+    x_ = v;
+    t_ = t;
+  }
+  ++n_;
+}
+
+void Accumulator::Merge(const Accumulator& o) {
+  assert(kind_ == o.kind_);
+  switch (kind_) {
+    case AggKind::kMin:
+      if (o.n_ != 0) x_ = n_ == 0 ? o.x_ : std::min(x_, o.x_);
+      n_ += o.n_;
+      break;
+    case AggKind::kMax:
+      if (o.n_ != 0) x_ = n_ == 0 ? o.x_ : std::max(x_, o.x_);
+      n_ += o.n_;
+      break;
+    case AggKind::kLast:
+      // Equal times resolve to the larger value so the merge is commutative.
+      if (o.n_ != 0 && (n_ == 0 || o.t_ > t_ || (o.t_ == t_ && o.x_ > x_))) {
+        x_ = o.x_;
+        t_ = o.t_;
+      }
+      n_ += o.n_;
+      break;
+    case AggKind::kQuantile:
+      sketch_->Merge(*o.sketch_);
+      break;
+    case AggKind::kDistinct:
+      distinct_->Merge(*o.distinct_);
+      break;
+    default:
+      n_ += o.n_;
+      hits_ += o.hits_;
+      x_ += o.x_;
+  }
+}
+
+void Accumulator::Subtract(const Accumulator& o) {
+  assert(IsInvertible(kind_) && kind_ == o.kind_);
+  n_ -= o.n_;
+  hits_ -= o.hits_;
+  x_ -= o.x_;
+  // An empty window's sum is exactly zero, whatever rounding the additions
+  // and subtractions left behind.
+  if (n_ == 0) x_ = 0;
+}
+
+void Accumulator::Clear() {
+  n_ = hits_ = 0;
+  x_ = 0;
+  t_ = kMinTime;
+  if (sketch_) sketch_->Clear();
+  if (distinct_) distinct_ = std::make_unique<DistinctSketch>();
+}
+
+std::optional<double> Accumulator::Result(DurationMs window_size) const {
+  switch (kind_) {
+    case AggKind::kCount: return static_cast<double>(hits_);
+    case AggKind::kSum: return x_;
+    case AggKind::kAvg:
+      if (n_ == 0) return std::nullopt;
+      return x_ / static_cast<double>(n_);
+    case AggKind::kMin:
+    case AggKind::kMax:
+    case AggKind::kLast:
+      if (n_ == 0) return std::nullopt;
+      return x_;
+    case AggKind::kRatio:
+      if (n_ == 0) return std::nullopt;
+      return static_cast<double>(hits_) / static_cast<double>(n_);
+    case AggKind::kRate:
+      return static_cast<double>(hits_) * 1000.0 / static_cast<double>(window_size);
+    case AggKind::kDistinct: return distinct_->Estimate();
+    case AggKind::kQuantile:
+      if (sketch_->empty()) return std::nullopt;
+      return sketch_->Quantile(q_);
+  }
+  return std::nullopt;
+}
+
+void Accumulator::Encode(Encoder* enc) const {
+  enc->PutByte(static_cast<uint8_t>(kind_));
+  enc->PutDouble(q_);
+  enc->PutVarint(n_);
+  enc->PutVarint(hits_);
+  enc->PutDouble(x_);
+  enc->PutSigned(t_);
+  if (sketch_) sketch_->Encode(enc);
+  if (distinct_) distinct_->Encode(enc);
+}
+
+bool Accumulator::Decode(Decoder* dec, Accumulator* out) {
+  uint8_t kind = dec->GetByte();
+  if (kind > static_cast<uint8_t>(AggKind::kQuantile)) return false;
+  Accumulator acc(static_cast<AggKind>(kind), dec->GetDouble());
+  acc.n_ = dec->GetVarint();
+  acc.hits_ = dec->GetVarint();
+  acc.x_ = dec->GetDouble();
+  acc.t_ = dec->GetSigned();
+  if (acc.sketch_ && !DDSketch::Decode(dec, acc.sketch_.get())) return false;
+  if (acc.distinct_ && !DistinctSketch::Decode(dec, acc.distinct_.get())) return false;
+  if (!dec->ok()) return false;
+  *out = std::move(acc);
+  return true;
+}
+
+bool operator==(const Accumulator& a, const Accumulator& b) {
+  if (a.kind_ != b.kind_ || a.q_ != b.q_ || a.n_ != b.n_ || a.hits_ != b.hits_ || a.x_ != b.x_ ||
+      a.t_ != b.t_)
+    return false;
+  if (a.sketch_ && !(*a.sketch_ == *b.sketch_)) return false;
+  if (a.distinct_ && !(*a.distinct_ == *b.distinct_)) return false;
+  return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,99 @@
+// windows/accumulator.h
+//
+// Accumulator is the mergeable partial state of one aggregate function over
+// one pane or window: count, sum, avg, min, max, ratio, rate, last, distinct
+// and quantile. A metric's pane holds one Accumulator per aggregate call in
+// its `value:` expression. The kind is a tag, not a virtual type: the
+// per-event update is a switch on plain data, and the state is trivially
+// serialisable.
+//
+// Merging is associative and commutative (panes merged in any order give the
+// same window). Count, sum, avg, ratio and rate are also invertible:
+// `Subtract` removes a pane that slides out of a window, so a long window
+// with a short slide costs O(1) per fire instead of a re-merge of every pane.
+//
+// Example:
+//   Accumulator p99(AggKind::kQuantile, 0.99);
+//   p99.AddNumber(120);
+//   p99.AddNumber(480);
+//   Accumulator ratio(AggKind::kRatio);
+//   ratio.AddPredicate(true);
+//   ratio.AddPredicate(false);
+//   ratio.Result(60'000);   // 0.5
+#ifndef VIGIL_WINDOWS_ACCUMULATOR_H_
+#define VIGIL_WINDOWS_ACCUMULATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "windows/codec.h"
+#include "windows/ddsketch.h"
+#include "windows/distinct_sketch.h"
+#include "windows/time.h"
+
+namespace vigil {
+
+enum class AggKind : uint8_t {
+  kCount,     // count() or count(pred)
+  kSum,       // sum(x)
+  kAvg,       // avg(x)
+  kMin,       // min(x)
+  kMax,       // max(x)
+  kRatio,     // ratio(pred): share of events for which pred holds
+  kRate,      // rate() or rate(pred): events per second of window
+  kLast,      // last(x): the value with the greatest event time
+  kDistinct,  // distinct(x): number of distinct values
+  kQuantile,  // quantile(q, x)
+};
+
+std::string_view AggKindName(AggKind kind);
+bool IsInvertible(AggKind kind);
+
+class Accumulator {
+ public:
+  explicit Accumulator(AggKind kind, double quantile = 0);
+  Accumulator(const Accumulator& other);
+  Accumulator& operator=(const Accumulator& other);
+  Accumulator(Accumulator&&) noexcept = default;
+  Accumulator& operator=(Accumulator&&) noexcept = default;
+
+  AggKind kind() const { return kind_; }
+  double quantile() const { return q_; }
+
+  // Per-event updates; which one applies depends on the kind (asserted).
+  void AddNumber(double v);             // sum, avg, min, max, quantile
+  void AddPredicate(bool holds);        // count, ratio, rate
+  void AddHash(uint64_t hash);          // distinct
+  void AddLast(double v, TimeMs t);     // last
+
+  void Merge(const Accumulator& other);
+  // Removes `other`, previously merged in. Only for IsInvertible kinds.
+  void Subtract(const Accumulator& other);
+  void Clear();
+
+  // The aggregate over a window of `window_size`; nullopt when undefined
+  // (no numbers for avg/min/max/quantile/last, no events for ratio).
+  std::optional<double> Result(DurationMs window_size) const;
+
+  void Encode(Encoder* enc) const;
+  static bool Decode(Decoder* dec, Accumulator* out);
+  friend bool operator==(const Accumulator& a, const Accumulator& b);
+
+ private:
+  AggKind kind_;
+  double q_ = 0;
+  // count: n_; sum/avg: x_ (sum) + n_; min/max: x_ + n_; ratio: hits_ / n_;
+  // rate: hits_; last: x_ at t_.
+  uint64_t n_ = 0;
+  uint64_t hits_ = 0;
+  double x_ = 0;
+  TimeMs t_ = kMinTime;
+  std::unique_ptr<DDSketch> sketch_;
+  std::unique_ptr<DistinctSketch> distinct_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_WINDOWS_ACCUMULATOR_H_

@@ -1,0 +1,216 @@
+#include "windows/pane_store.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace vigil {
+namespace internal {
+
+namespace {
+void MergeInto(AccSet* into, const AccSet& from) {
+  for (size_t i = 0; i < into->size(); ++i) (*into)[i].Merge(from[i]);
+}
+}  // namespace
+
+void PaneQueue::Push(TimeMs start, AccSet pane) {
+  if (running_.empty()) running_ = *prototype_;
+  MergeInto(&running_, pane);
+  back_.push_back(Entry{start, std::move(pane), {}});
+}
+
+void PaneQueue::Pop() {
+  if (invertible_) {
+    assert(back_head_ < back_.size());
+    for (size_t i = 0; i < running_.size(); ++i) running_[i].Subtract(back_[back_head_].pane[i]);
+    ++back_head_;
+    // Compact once the dead prefix dominates, keeping Pop amortised O(1).
+    if (back_head_ == back_.size()) {
+      back_.clear();
+      back_head_ = 0;
+    } else if (back_head_ > 64 && back_head_ * 2 > back_.size()) {
+      back_.erase(back_.begin(), back_.begin() + static_cast<ptrdiff_t>(back_head_));
+      back_head_ = 0;
+    }
+    return;
+  }
+  if (front_.empty()) {
+    // Flip: move the back stack to the front, newest first, so that each
+    // entry's agg covers itself and every newer pane.
+    for (size_t i = back_.size(); i-- > 0;) {
+      Entry& e = back_[i];
+      e.agg = e.pane;
+      if (!front_.empty()) MergeInto(&e.agg, front_.back().agg);
+      front_.push_back(std::move(e));
+    }
+    back_.clear();
+    running_ = *prototype_;
+  }
+  assert(!front_.empty());
+  front_.pop_back();
+}
+
+TimeMs PaneQueue::FrontStart() const {
+  if (invertible_) return back_[back_head_].start;
+  return front_.empty() ? back_.front().start : front_.back().start;
+}
+
+void PaneQueue::Query(AccSet* out) const {
+  *out = running_.empty() ? *prototype_ : running_;
+  if (!invertible_ && !front_.empty()) MergeInto(out, front_.back().agg);
+}
+
+void PaneQueue::ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) const {
+  for (size_t i = front_.size(); i-- > 0;) fn(front_[i].start, front_[i].pane);
+  for (size_t i = back_head_; i < back_.size(); ++i) fn(back_[i].start, back_[i].pane);
+}
+
+}  // namespace internal
+
+PaneStore::PaneStore(WindowSpec spec, AccSet prototype)
+    : spec_(spec), prototype_(std::move(prototype)) {
+  invertible_ = std::all_of(prototype_.begin(), prototype_.end(),
+                            [](const Accumulator& a) { return IsInvertible(a.kind()); });
+}
+
+PaneStore::Group* PaneStore::FindOrAddGroup(std::string_view key) {
+  auto it = groups_.find(key);
+  if (it != groups_.end()) return it->second.get();
+  auto g = std::make_unique<Group>(&prototype_, invertible_);
+  Group* raw = g.get();
+  groups_.emplace(std::string(key), std::move(g));
+  return raw;
+}
+
+AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
+  const TimeMs start = spec_.PaneStart(t);
+  if (last_pane_ != nullptr && start == last_pane_start_ && group == last_key_) return last_pane_;
+  Group* g = FindOrAddGroup(group);
+  auto it = g->open.find(start);
+  if (it == g->open.end()) it = g->open.emplace(start, prototype_).first;
+  last_key_.assign(group);
+  last_pane_start_ = start;
+  last_pane_ = &it->second;
+  return last_pane_;
+}
+
+bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
+                           const std::function<void(const WindowView&)>& emit) {
+  const DurationMs size = spec_.size();
+  if (spec_.panes_per_window() == 1) {
+    // Tumbling (or slide == size): a window is exactly one pane.
+    while (!g.open.empty() && g.open.begin()->first + size <= frontier) {
+      auto it = g.open.begin();
+      emit(WindowView{key, it->first, it->first + size, it->second});
+      g.open.erase(it);
+    }
+    return g.open.empty();
+  }
+  while (true) {
+    if (g.queue.empty()) {
+      if (g.open.empty()) return true;
+      g.next_end = std::max(g.next_end, spec_.FirstEndAfter(g.open.begin()->first));
+    }
+    if (g.next_end > frontier) return false;
+    while (!g.open.empty() && g.open.begin()->first < g.next_end) {
+      auto node = g.open.extract(g.open.begin());
+      g.queue.Push(node.key(), std::move(node.mapped()));
+    }
+    while (!g.queue.empty() && g.queue.FrontStart() < g.next_end - size) g.queue.Pop();
+    if (!g.queue.empty()) {
+      g.queue.Query(&scratch_);
+      emit(WindowView{key, g.next_end - size, g.next_end, scratch_});
+    }
+    g.next_end += spec_.slide();
+  }
+}
+
+void PaneStore::CloseUpTo(TimeMs frontier, const std::function<void(const WindowView&)>& emit) {
+  // Windows end on multiples of the slide: nothing can fire until the
+  // frontier crosses the next one.
+  const TimeMs boundary = AlignDown(frontier, spec_.slide());
+  if (closed_up_to_ != kMinTime && boundary <= closed_up_to_) return;
+  closed_up_to_ = boundary;
+  last_pane_ = nullptr;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    auto next = std::next(it);
+    if (CloseGroup(it->first, *it->second, frontier, emit)) groups_.erase(it);
+    it = next;
+  }
+}
+
+size_t PaneStore::pane_count() const {
+  size_t n = 0;
+  for (const auto& [key, g] : groups_) {
+    n += g->open.size();
+    g->queue.ForEach([&n](TimeMs, const AccSet&) { ++n; });
+  }
+  return n;
+}
+
+namespace {
+void EncodeAccSet(const AccSet& set, Encoder* enc) {
+  for (const Accumulator& a : set) a.Encode(enc);
+}
+bool DecodeAccSet(Decoder* dec, const AccSet& prototype, AccSet* out) {
+  out->clear();
+  for (size_t i = 0; i < prototype.size(); ++i) {
+    Accumulator a(prototype[i].kind(), prototype[i].quantile());
+    if (!Accumulator::Decode(dec, &a) || a.kind() != prototype[i].kind()) return false;
+    out->push_back(std::move(a));
+  }
+  return true;
+}
+}  // namespace
+
+void PaneStore::Encode(Encoder* enc) const {
+  std::vector<const std::string*> keys;
+  for (const auto& [key, g] : groups_) keys.push_back(&key);
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+  enc->PutSigned(closed_up_to_);
+  enc->PutVarint(keys.size());
+  for (const std::string* key : keys) {
+    const Group& g = *groups_.find(*key)->second;
+    enc->PutString(*key);
+    enc->PutSigned(g.next_end);
+    std::vector<std::pair<TimeMs, const AccSet*>> queued;
+    g.queue.ForEach([&queued](TimeMs t, const AccSet& p) { queued.emplace_back(t, &p); });
+    enc->PutVarint(queued.size());
+    for (const auto& [t, p] : queued) {
+      enc->PutSigned(t);
+      EncodeAccSet(*p, enc);
+    }
+    enc->PutVarint(g.open.size());
+    for (const auto& [t, p] : g.open) {
+      enc->PutSigned(t);
+      EncodeAccSet(p, enc);
+    }
+  }
+}
+
+bool PaneStore::Decode(Decoder* dec) {
+  groups_.clear();
+  last_pane_ = nullptr;
+  closed_up_to_ = dec->GetSigned();
+  const uint64_t n = dec->GetVarint();
+  for (uint64_t i = 0; i < n && dec->ok(); ++i) {
+    Group* g = FindOrAddGroup(dec->GetString());
+    g->next_end = dec->GetSigned();
+    for (int part = 0; part < 2; ++part) {
+      const uint64_t panes = dec->GetVarint();
+      for (uint64_t j = 0; j < panes && dec->ok(); ++j) {
+        const TimeMs t = dec->GetSigned();
+        AccSet set;
+        if (!DecodeAccSet(dec, prototype_, &set)) return false;
+        if (part == 0) {
+          g->queue.Push(t, std::move(set));
+        } else {
+          g->open.emplace(t, std::move(set));
+        }
+      }
+    }
+  }
+  return dec->ok();
+}
+
+}  // namespace vigil
+

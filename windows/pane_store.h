@@ -1,0 +1,135 @@
+// windows/pane_store.h
+//
+// PaneStore keeps the partial aggregates of one windowed metric, one pane
+// per (group, pane start). Each event is folded into exactly one pane; a
+// window is answered by merging the panes it covers, so a sliding window of
+// size S and slide E costs one update per event, not S/E.
+//
+// Firing a long window with a short slide does not re-merge every pane: a
+// window's panes sit in a queue that gains the newest pane and loses the
+// oldest as the window slides. When every aggregate of the metric is
+// invertible (count, sum, avg, ratio, rate) the queue keeps one running
+// aggregate and subtracts the evicted pane; otherwise it is a two-stacks
+// queue, which answers a window with amortised O(1) merges.
+//
+// A window fires once the frontier (watermark minus allowed lateness) has
+// reached its end; only windows that hold at least one pane are emitted.
+// Groups with nothing left are dropped, so memory follows live groups only.
+//
+// Example:
+//   PaneStore store(WindowSpec::Sliding(5 * kMinute, kMinute),
+//                   {Accumulator(AggKind::kCount)});
+//   store.Pane("faq", event_time)->at(0).AddPredicate(true);
+//   store.CloseUpTo(watermark, [](const WindowView& w) { Emit(w); });
+#ifndef VIGIL_WINDOWS_PANE_STORE_H_
+#define VIGIL_WINDOWS_PANE_STORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "windows/accumulator.h"
+#include "windows/codec.h"
+#include "windows/strings.h"
+#include "windows/window_spec.h"
+
+namespace vigil {
+
+using AccSet = std::vector<Accumulator>;
+
+// One closed window of one group.
+struct WindowView {
+  std::string_view group;
+  TimeMs start;
+  TimeMs end;
+  const AccSet& acc;
+};
+
+namespace internal {
+
+// FIFO of panes with an aggregate of its content (see the file comment).
+class PaneQueue {
+ public:
+  PaneQueue(const AccSet* prototype, bool invertible)
+      : prototype_(prototype), invertible_(invertible) {}
+  void Push(TimeMs start, AccSet pane);
+  void Pop();
+  bool empty() const { return front_.empty() && back_.empty(); }
+  TimeMs FrontStart() const;
+  // Merge of every pane in the queue.
+  void Query(AccSet* out) const;
+  // Raw panes, oldest first (for serialisation).
+  void ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) const;
+
+ private:
+  struct Entry {
+    TimeMs start;
+    AccSet pane;
+    AccSet agg;  // two-stacks front: merge of this pane and all newer front panes
+  };
+  const AccSet* prototype_;
+  bool invertible_;
+  // Invertible: back_ holds every pane, running_ their merge.
+  // Two-stacks: front_ (oldest at back()) and back_ (oldest at front()).
+  std::vector<Entry> front_;
+  std::vector<Entry> back_;
+  size_t back_head_ = 0;  // invertible mode pops from the front of back_
+  AccSet running_;
+};
+
+}  // namespace internal
+
+class PaneStore {
+ public:
+  PaneStore(WindowSpec spec, AccSet prototype);
+  PaneStore(const PaneStore&) = delete;
+  PaneStore& operator=(const PaneStore&) = delete;
+
+  const WindowSpec& spec() const { return spec_; }
+
+  // The accumulators of the pane holding time `t` for `group`. The pointer
+  // is valid until the next call to CloseUpTo or Decode.
+  AccSet* Pane(std::string_view group, TimeMs t);
+
+  // Emits every window with end <= frontier that holds data, per group in
+  // order of window end. Groups are visited in no particular order; callers
+  // that need a stable order sort what they collect.
+  void CloseUpTo(TimeMs frontier, const std::function<void(const WindowView&)>& emit);
+
+  size_t group_count() const { return groups_.size(); }
+  size_t pane_count() const;
+
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);
+
+ private:
+  struct Group {
+    explicit Group(const AccSet* prototype, bool invertible) : queue(prototype, invertible) {}
+    std::map<TimeMs, AccSet> open;  // panes not yet in a fired window
+    internal::PaneQueue queue;      // panes of the window being slid
+    TimeMs next_end = kMinTime;     // next window end to consider
+  };
+  Group* FindOrAddGroup(std::string_view key);
+  // Returns true when the group holds nothing any more.
+  bool CloseGroup(std::string_view key, Group& g, TimeMs frontier,
+                  const std::function<void(const WindowView&)>& emit);
+
+  WindowSpec spec_;
+  AccSet prototype_;
+  bool invertible_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
+  TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
+  // One-entry cache: consecutive events usually hit the same pane.
+  std::string last_key_;
+  TimeMs last_pane_start_ = kMinTime;
+  AccSet* last_pane_ = nullptr;
+  AccSet scratch_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_WINDOWS_PANE_STORE_H_

@@ -1,0 +1,84 @@
+// windows/strings.h
+//
+// Small string helpers over std::string_view. Debian's Abseil is built with
+// its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0), so absl's
+// StrCat/StrSplit do not accept std::string_view; these do, and keep the
+// project on one string_view type.
+//
+// Example:
+//   StrCat("window ", 5, "m")          // "window 5m"
+//   StrSplit("a,,b", ',')              // {"a", "", "b"}
+//   StrJoin({"x", "y"}, ", ")          // "x, y"
+//   Strip("  faq ")                    // "faq"
+#ifndef VIGIL_WINDOWS_STRINGS_H_
+#define VIGIL_WINDOWS_STRINGS_H_
+
+#include <charconv>
+#include <concepts>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil {
+
+namespace internal {
+inline void AppendPiece(std::string* out, std::string_view s) { out->append(s); }
+inline void AppendPiece(std::string* out, const char* s) { out->append(s); }
+inline void AppendPiece(std::string* out, const std::string& s) { out->append(s); }
+inline void AppendPiece(std::string* out, char c) { out->push_back(c); }
+template <typename T>
+  requires(std::integral<T> && !std::same_as<T, char> && !std::same_as<T, bool>)
+void AppendPiece(std::string* out, T v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(p - buf));
+}
+template <typename T>
+  requires std::floating_point<T>
+void AppendPiece(std::string* out, T v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double>(v));
+  out->append(buf, static_cast<size_t>(p - buf));
+}
+inline void AppendPiece(std::string* out, bool b) { out->append(b ? "true" : "false"); }
+}  // namespace internal
+
+template <typename... Args>
+void StrAppend(std::string* out, const Args&... args) {
+  (internal::AppendPiece(out, args), ...);
+}
+
+template <typename... Args>
+std::string StrCat(const Args&... args) {
+  std::string out;
+  StrAppend(&out, args...);
+  return out;
+}
+
+// Transparent hashing so maps keyed by std::string can be probed with a
+// std::string_view without building a string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+struct StringEq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+
+std::vector<std::string_view> StrSplit(std::string_view s, char sep);
+// Splits on runs of whitespace, dropping empty pieces.
+std::vector<std::string_view> SplitWords(std::string_view s);
+std::string StrJoin(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view Strip(std::string_view s);
+bool ConsumePrefix(std::string_view* s, std::string_view prefix);
+
+// Appends `s` as a JSON string literal (with quotes), escaping as RFC 8259
+// requires. Bytes that are not valid UTF-8 become U+FFFD so the output is
+// always valid JSON.
+void AppendJsonString(std::string_view s, std::string* out);
+
+}  // namespace vigil
+
+#endif  // VIGIL_WINDOWS_STRINGS_H_
