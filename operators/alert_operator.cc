@@ -1,0 +1,151 @@
+#include "operators/alert_operator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "operators/metric_operator.h"
+
+namespace vigil {
+
+AlertOperator::AlertOperator(const RuleSet& rules)
+    : rules_(rules),
+      latest_(rules.metrics.size()),
+      last_end_(rules.metrics.size(), kMinTime),
+      alerts_of_metric_(rules.metrics.size()),
+      states_(rules.alerts.size()) {
+  for (size_t a = 0; a < rules.alerts.size(); ++a) {
+    for (int m : rules.alerts[a].metrics) alerts_of_metric_[m].push_back(static_cast<int>(a));
+  }
+}
+
+void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& results,
+                            std::vector<AlertNotice>* out) {
+  const TimeMs cap = frontier != kMaxTime ? frontier
+                     : results.empty()    ? kMinTime
+                                          : results.back().end;
+  size_t i = 0;
+  while (true) {
+    TimeMs next = i < results.size() ? results[i].end : kMaxTime;
+    // A metric that still holds values must close its next window even if
+    // that window is empty, so its alerts see the data stop.
+    for (size_t m = 0; m < latest_.size(); ++m) {
+      if (!NeedsClose(static_cast<int>(m)) || last_end_[m] == kMinTime) continue;
+      const TimeMs boundary = last_end_[m] + rules_.metrics[m].window.slide();
+      if (boundary <= cap) next = std::min(next, boundary);
+    }
+    if (next == kMaxTime || next > cap) break;
+    size_t j = i;
+    while (j < results.size() && results[j].end == next) ++j;
+    ProcessEnd(next, results.data() + i, results.data() + j, out);
+    i = j;
+  }
+}
+
+bool AlertOperator::NeedsClose(int m) const {
+  if (!latest_[m].empty()) return true;
+  for (int a : alerts_of_metric_[m]) {
+    if (!states_[a].empty()) return true;
+  }
+  return false;
+}
+
+void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const WindowResult* stop,
+                               std::vector<AlertNotice>* out) {
+  std::set<int> touched;
+  for (size_t m = 0; m < latest_.size(); ++m) {
+    if (end % rules_.metrics[m].window.slide() != 0) continue;
+    // Every metric whose slide divides `end` closed a window here.
+    if (!NeedsClose(static_cast<int>(m)) && (begin == stop || std::none_of(begin, stop, [m](const auto& r) {
+                                 return r.metric == static_cast<int>(m);
+                               }))) {
+      continue;
+    }
+    latest_[m].clear();
+    last_end_[m] = end;
+    for (int a : alerts_of_metric_[m]) touched.insert(a);
+  }
+  for (const WindowResult* r = begin; r != stop; ++r) {
+    latest_[r->metric][r->group] = Latest{r->value, r->start};
+  }
+  for (int a : touched) Evaluate(a, end, out);
+}
+
+void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out) {
+  const AlertDef& def = rules_.alerts[alert];
+  std::set<std::string> groups;
+  for (int m : def.metrics) {
+    for (const auto& [g, v] : latest_[m]) groups.insert(g);
+  }
+  auto& states = states_[alert];
+  for (const auto& [g, s] : states) groups.insert(g);
+  slots_.assign(def.metrics.size(), Value::Missing());
+  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve};
+  for (const std::string& g : groups) {
+    bool any = false;
+    TimeMs start = end;
+    for (size_t i = 0; i < def.metrics.size(); ++i) {
+      auto it = latest_[def.metrics[i]].find(g);
+      if (it == latest_[def.metrics[i]].end()) {
+        slots_[i] = Value::Missing();
+      } else {
+        slots_[i] = Value::Number(it->second.value);
+        start = std::min(start, it->second.start);
+        any = true;
+      }
+    }
+    if (start == end) start = end - rules_.metrics[def.metrics[0]].window.slide();
+    const bool holds = any && def.expr.EvalBool(slots_.data());
+    const bool resolves = !any || (def.has_resolve && def.resolve.EvalBool(slots_.data()));
+    const double value = slots_[0].is_number() ? slots_[0].num : 0;
+    auto it = states.find(g);
+    AlertState fresh;
+    AlertState& s = it != states.end() ? it->second : fresh;
+    Transition t = s.Step(holds, resolves, start, end, value, timing);
+    if (t != Transition::kNone) out->push_back(MakeNotice(def, g, s, t, end));
+    if (s.phase == AlertPhase::kInactive) {
+      if (it != states.end()) states.erase(it);
+    } else if (it == states.end()) {
+      states.emplace(g, s);
+    }
+  }
+}
+
+AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& group,
+                                      const AlertState& s, Transition t, TimeMs at) const {
+  AlertNotice n;
+  n.def = &def;
+  n.transition = t;
+  n.at = at;
+  n.value = s.value;
+  n.group = group;
+  n.active_since = s.active_since;
+  n.fired_at = s.fired_at;
+  n.labels = def.labels;
+  n.labels["alertname"] = def.name;
+  n.labels["severity"] = std::string(SeverityName(def.severity));
+  std::vector<std::string> values = GroupLabels(group, def.group_labels.size());
+  for (size_t i = 0; i < def.group_labels.size(); ++i) n.labels[def.group_labels[i]] = values[i];
+  for (const auto& [name, tmpl] : def.annotations) {
+    n.annotations.emplace_back(name, tmpl.Render(s.value, n.labels));
+  }
+  return n;
+}
+
+std::vector<AlertOperator::Active> AlertOperator::ActiveAlerts() const {
+  std::vector<Active> out;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    for (const auto& [g, s] : states_[a]) out.push_back({&rules_.alerts[a], g, s});
+  }
+  return out;
+}
+
+int AlertOperator::FiringCount(Severity sev) const {
+  int n = 0;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    if (rules_.alerts[a].severity != sev) continue;
+    for (const auto& [g, s] : states_[a]) n += s.phase == AlertPhase::kFiring;
+  }
+  return n;
+}
+
+}  // namespace vigil

@@ -1,0 +1,98 @@
+// operators/event_parser.h
+//
+// EventParser turns one raw record (a JSON object) into the event-time and
+// the field slots that the loaded rules read (see rules/field_table.h). It
+// parses with simdjson, walks the object once, and copies out only the
+// fields some rule names; strings stay views into the parser's buffer,
+// valid until the next Parse.
+//
+// Every record that cannot be an event is rejected with a reason, never
+// dropped: malformed JSON (including invalid UTF-8, NaN, over-deep nesting),
+// a non-object, a missing or unparsable `ts`, a missing `type`, a field of a
+// type the rules cannot use, or a record over the size limit.
+//
+// Example:
+//   EventParser parser(rules.fields, 1 << 20);
+//   Event ev;
+//   ParseError err;
+//   if (!parser.Parse(record, &ev, &err)) dead_letter.Write(err.reason, err.detail, ...);
+//   ev.ts;                           // event time, ms since the epoch
+//   ev.slots[fields.Find("intent")]  // Value::String("faq")
+#ifndef VIGIL_OPERATORS_EVENT_PARSER_H_
+#define VIGIL_OPERATORS_EVENT_PARSER_H_
+
+#include <simdjson.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/field_table.h"
+#include "rules/value.h"
+#include "windows/time.h"
+
+namespace vigil {
+
+enum class DeadReason : uint8_t {
+  kMalformedJson,
+  kNotObject,
+  kMissingTs,
+  kBadTs,
+  kMissingType,
+  kWrongType,
+  kOversized,
+  kLate,
+};
+inline constexpr int kDeadReasonCount = 8;
+std::string_view DeadReasonName(DeadReason r);
+
+struct Event {
+  TimeMs ts = 0;
+  std::vector<Value> slots;
+};
+
+struct ParseError {
+  DeadReason reason;
+  std::string detail;
+};
+
+class EventParser {
+ public:
+  // `max_bytes`: records longer than this are rejected as oversized.
+  EventParser(const FieldTable& fields, size_t max_bytes);
+
+  // `record` must be followed by at least simdjson::SIMDJSON_PADDING
+  // readable bytes (the readers guarantee it).
+  bool Parse(std::string_view record, Event* ev, ParseError* err);
+
+  size_t max_bytes() const { return max_bytes_; }
+
+ private:
+  struct Node {
+    struct Entry {
+      std::string key;
+      int slot = -1;   // field slot, or -1 if only a parent of wanted fields
+      int child = -1;  // index into nodes_ for nested paths
+    };
+    std::vector<Entry> entries;
+  };
+  int AddPath(std::string_view path, int slot);
+  bool Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err);
+  bool CheckTypes(const Event& ev, ParseError* err) const;
+
+  const FieldTable& fields_;
+  size_t max_bytes_;
+  std::vector<Node> nodes_;  // nodes_[0] is the top-level object
+  int ts_slot_ = -1;         // rules may read `ts` as a number (ms)
+  int type_slot_ = -1;
+  simdjson::dom::parser parser_;
+};
+
+// Event time from a JSON `ts`: RFC 3339 string with a zone, or integer
+// epoch milliseconds. Years outside 1970..9999 are rejected.
+bool ParseEventTime(simdjson::dom::element ts, TimeMs* out, std::string* detail);
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_EVENT_PARSER_H_

@@ -1,0 +1,89 @@
+// operators/output_sinks.h
+//
+// The sinks of the foundation job:
+//   - ConsoleAlertSink: alert transitions for a person (one aligned line)
+//     or a program (`--output json`: one JSON object per line);
+//   - ResultFileSink: every closed window as NDJSON (the aggregated feed);
+//   - DeadLetterWriter: rejected records as NDJSON with reason, detail,
+//     source position and the record itself.
+// JSON shapes are stable and documented in the README.
+//
+// Example:
+//   ConsoleAlertSink console(stdout, OutputFormat::kText);
+//   console.OnAlert(notice);
+//   // 2026-11-24T12:05:00.000Z FIRING   P1 LatencyP99Critical value=12034 {} p99 ...
+#ifndef VIGIL_OPERATORS_OUTPUT_SINKS_H_
+#define VIGIL_OPERATORS_OUTPUT_SINKS_H_
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "operators/event_parser.h"
+#include "operators/record_source.h"
+#include "operators/sink.h"
+
+namespace vigil {
+
+enum class OutputFormat { kText, kJson };
+
+void AppendAlertJson(const AlertNotice& n, std::string* out);
+void AppendWindowJson(const WindowResult& r, std::string* out);
+std::string AlertLine(const AlertNotice& n);
+
+// Owns a FILE* (or borrows stdout/stderr) with a large buffer.
+class LineWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<LineWriter>> Open(const std::string& path);
+  explicit LineWriter(FILE* borrowed) : file_(borrowed), owned_(false) {}
+  ~LineWriter();
+  void Write(std::string_view line);  // appends '\n'
+  void Flush();
+
+ private:
+  LineWriter(FILE* f, bool owned) : file_(f), owned_(owned) {}
+  FILE* file_;
+  bool owned_;
+};
+
+class ConsoleAlertSink : public Sink {
+ public:
+  // Pending transitions are shown only with `show_pending`.
+  ConsoleAlertSink(LineWriter* out, OutputFormat format, bool show_pending = true)
+      : out_(out), format_(format), show_pending_(show_pending) {}
+  void OnAlert(const AlertNotice& n) override;
+  void Flush() override { out_->Flush(); }
+
+ private:
+  LineWriter* out_;
+  OutputFormat format_;
+  bool show_pending_;
+};
+
+class ResultFileSink : public Sink {
+ public:
+  explicit ResultFileSink(std::unique_ptr<LineWriter> out) : out_(std::move(out)) {}
+  void OnWindow(const WindowResult& r) override;
+  void Flush() override { out_->Flush(); }
+
+ private:
+  std::unique_ptr<LineWriter> out_;
+  std::string buf_;
+};
+
+class DeadLetterWriter {
+ public:
+  explicit DeadLetterWriter(std::unique_ptr<LineWriter> out) : out_(std::move(out)) {}
+  void Write(DeadReason reason, std::string_view detail, const std::string& source,
+             const Record& record, TimeMs ts = kMinTime);
+  void Flush() { out_->Flush(); }
+
+ private:
+  std::unique_ptr<LineWriter> out_;
+  std::string buf_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_OUTPUT_SINKS_H_

@@ -1,0 +1,63 @@
+#include "runtime/watermark.h"
+
+#include <algorithm>
+
+namespace vigil {
+
+WatermarkTracker::WatermarkTracker(int inputs, DurationMs max_out_of_orderness,
+                                   DurationMs idle_timeout, bool live)
+    : inputs_(static_cast<size_t>(std::max(inputs, 1))),
+      max_ooo_(max_out_of_orderness),
+      idle_timeout_(idle_timeout),
+      live_(live) {}
+
+TimeMs WatermarkTracker::InputWatermark(int input) const {
+  const Input& in = inputs_[input];
+  if (in.ended) return kMaxTime;
+  if (in.max_ts == kMinTime) return kMinTime;
+  return in.max_ts - max_ooo_;
+}
+
+void WatermarkTracker::End(int input, TimeMs now) {
+  inputs_[input].ended = true;
+  Recompute(now);
+}
+
+bool WatermarkTracker::AllEnded() const {
+  return std::all_of(inputs_.begin(), inputs_.end(), [](const Input& in) { return in.ended; });
+}
+
+void WatermarkTracker::Tick(TimeMs now) { Recompute(now); }
+
+void WatermarkTracker::Recompute(TimeMs now) {
+  if (created_ == kMinTime) created_ = now;
+  TimeMs lowest = kMaxTime;
+  bool any_active = false;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    Input& in = inputs_[i];
+    if (live_ && !in.ended) {
+      // An input that never delivered counts as idle from the job's start.
+      const TimeMs since = in.last_active != kMinTime ? in.last_active : created_;
+      in.idle = now - since > idle_timeout_;
+    }
+    if (in.idle || in.ended) continue;
+    any_active = true;
+    const TimeMs wm = InputWatermark(static_cast<int>(i));
+    if (wm < lowest) {
+      lowest = wm;
+      min_input_ = static_cast<int>(i);
+    }
+  }
+  TimeMs next;
+  if (any_active) {
+    next = lowest;
+  } else if (AllEnded()) {
+    next = kMaxTime;
+  } else {
+    // Every live input is idle: follow the processing clock.
+    next = now - max_ooo_;
+  }
+  watermark_ = std::max(watermark_, next);
+}
+
+}  // namespace vigil

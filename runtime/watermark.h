@@ -1,0 +1,76 @@
+// runtime/watermark.h
+//
+// WatermarkTracker holds event-time progress. Each input (a file, a Kafka
+// partition, a Kinesis shard) has its own watermark: the largest event time
+// seen minus the maximum out-of-orderness. The job watermark is the minimum
+// over inputs that are active; a live input idle for longer than the idle
+// timeout stops holding it back, and when every live input is idle the
+// watermark follows the processing clock (minus the out-of-orderness) so
+// windows still close and alerts still resolve when traffic stops. Bounded
+// inputs (replays) never consult the clock: their end is event time +inf.
+//
+// The watermark never moves backwards.
+//
+// Example:
+//   WatermarkTracker wm(/*inputs=*/2, /*max_out_of_orderness=*/5000, /*idle=*/30000,
+//                       /*live=*/true);
+//   wm.Observe(0, 100'000, now);
+//   wm.Observe(1, 50'000, now);
+//   wm.Current();                 // 45000: input 1 holds it back
+//   wm.Tick(now + 31'000);        // input 1 idle now? both idle -> clock
+#ifndef VIGIL_RUNTIME_WATERMARK_H_
+#define VIGIL_RUNTIME_WATERMARK_H_
+
+#include <vector>
+
+#include "windows/time.h"
+
+namespace vigil {
+
+class WatermarkTracker {
+ public:
+  WatermarkTracker(int inputs, DurationMs max_out_of_orderness, DurationMs idle_timeout,
+                   bool live);
+
+  // An event at `ts` from `input`, seen at processing time `now` (ms).
+  void Observe(int input, TimeMs ts, TimeMs now) {
+    Input& in = inputs_[input];
+    in.last_active = now;
+    if (created_ == kMinTime) created_ = now;
+    if (ts > in.max_ts) {
+      in.max_ts = ts;
+      if (in.idle || input == min_input_) Recompute(now);
+    }
+  }
+  // The input has ended (bounded inputs only): it no longer holds the job back.
+  void End(int input, TimeMs now);
+  // Re-evaluates idleness and the processing-clock rule (live jobs).
+  void Tick(TimeMs now);
+
+  TimeMs Current() const { return watermark_; }
+  bool AllEnded() const;
+  TimeMs InputWatermark(int input) const;
+  int input_count() const { return static_cast<int>(inputs_.size()); }
+  bool idle(int input) const { return inputs_[input].idle; }
+
+ private:
+  struct Input {
+    TimeMs max_ts = kMinTime;
+    TimeMs last_active = kMinTime;
+    bool idle = false;
+    bool ended = false;
+  };
+  void Recompute(TimeMs now);
+
+  std::vector<Input> inputs_;
+  DurationMs max_ooo_;
+  DurationMs idle_timeout_;
+  bool live_;
+  TimeMs watermark_ = kMinTime;
+  TimeMs created_ = kMinTime;  // processing time of the first Tick/Observe
+  int min_input_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_WATERMARK_H_
