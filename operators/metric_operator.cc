@@ -47,8 +47,10 @@ void MetricOperator::Add(const Event& ev) {
         acc.AddPredicate(!agg.has_arg || agg.arg.EvalBool(slots));
         break;
       case AggKind::kLast: {
+        // A boolean's last value is 1 or 0: "is the breaker open" as a number.
         Value v = agg.arg.Eval(slots);
         if (v.is_number()) acc.AddLast(v.num, ev.ts);
+        if (v.is_bool()) acc.AddLast(v.b ? 1 : 0, ev.ts);
         break;
       }
       case AggKind::kDistinct: {

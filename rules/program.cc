@@ -132,14 +132,14 @@ Value Program::Eval(const Value* slots) const {
 
 uint32_t Program::AddConst(const Value& v) {
   Value c = v;
-  if (v.is_string()) c.str = strings_.emplace_back(v.str);
+  if (v.is_string()) c.str = strings_->emplace_back(v.str);
   consts_.push_back(c);
   return static_cast<uint32_t>(consts_.size() - 1);
 }
 
 uint32_t Program::AddSet(std::vector<Value> values) {
   for (Value& v : values) {
-    if (v.is_string()) v.str = strings_.emplace_back(v.str);
+    if (v.is_string()) v.str = strings_->emplace_back(v.str);
   }
   sets_.push_back(std::move(values));
   return static_cast<uint32_t>(sets_.size() - 1);

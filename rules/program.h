@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,11 @@ class Program {
   std::vector<Instr> code_;
   std::vector<Value> consts_;
   std::vector<std::vector<Value>> sets_;
-  std::deque<std::string> strings_;  // owns the bytes of string constants
+  // Owns the bytes of string constants. Shared so that copies of a Program
+  // (vectors of rule definitions reallocate) keep their views valid; the
+  // constants never change once compiled.
+  std::shared_ptr<std::deque<std::string>> strings_ =
+      std::make_shared<std::deque<std::string>>();
 };
 
 bool ValuesEqual(const Value& a, const Value& b);

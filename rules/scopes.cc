@@ -59,7 +59,7 @@ constexpr AggSignature kAggregates[] = {
     {"max", AggKind::kMax, 1, 1, Type::kNumber},
     {"ratio", AggKind::kRatio, 1, 1, Type::kBool},
     {"rate", AggKind::kRate, 0, 1, Type::kBool},
-    {"last", AggKind::kLast, 1, 1, Type::kNumber},
+    {"last", AggKind::kLast, 1, 1, Type::kAny},
     {"distinct", AggKind::kDistinct, 1, 1, Type::kAny},
     {"quantile", AggKind::kQuantile, 2, 2, Type::kNumber},
 };

@@ -1,12 +1,393 @@
 #include "runtime/cli.h"
 
+#include <zstd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "operators/generator.h"
+#include "runtime/job.h"
+#include "windows/strings.h"
 
 namespace vigil {
+namespace {
 
-int RunCli(int, char**) {
-  std::fprintf(stderr, "vigil: no command\n");
+constexpr const char* kUsage = R"(vigil — real-time stream processor for chatbot observability
+
+Usage:
+  vigil run [flags]          run the stream job; with no flags, the embedded demo
+                             (paced generator with incidents, reference rules,
+                             alerts on the console, /metrics on 127.0.0.1:9464)
+  vigil check FILE...        validate rule files; prints file:line:col: errors
+  vigil gen [flags]          write synthetic chatbot events (NDJSON) to stdout
+  vigil version              print the version
+
+vigil run flags (override the job file):
+  --config FILE              job file (YAML; see deploy/job.yaml)
+  --rules FILE               rule file (repeatable; default: built-in reference rules)
+  --input FILE|-             read NDJSON events from FILE (.zst: zstd) or stdin (-);
+                             repeatable for several files read in order
+  --generator                read from the built-in generator (the default)
+  --speed N                  generator event time runs N x the wall clock (0: as fast
+                             as possible, a bounded replay; default 60)
+  --rate N --seed N --duration D --start T|now --incident KIND@START+LENGTH
+                             generator settings, as for vigil gen
+  --output text|json         console alert format (default text)
+  --no-console               no alerts on the console
+  --no-pending               console shows firing/resolved only
+  --results FILE|-           write every closed window as NDJSON
+  --dead-letter FILE         write rejected records as NDJSON
+  --http ADDR                HTTP endpoint for /metrics, /healthz, /readyz, /api/alerts
+                             (default 127.0.0.1:9464; "" or "off" disables)
+  --max-out-of-orderness D   watermark delay behind the largest event time (default 5s)
+  --allowed-lateness D       extra delay before windows close (default 0)
+  --idle-timeout D           a live input idle this long stops holding the watermark
+                             (default 30s)
+  --max-record-bytes N       larger records are dead-lettered (default 1MiB)
+  --no-progress              no progress line on stderr
+
+vigil check flags:
+  --output text|json         diagnostics as text lines or one JSON array
+
+vigil gen flags:
+  --seed N                   PRNG seed (default 1); same seed, same bytes
+  --rate N                   events per second of event time (default 1000)
+  --duration D               event time to cover, e.g. 1h (default 0: unbounded)
+  --count N                  stop after N events
+  --start T|now              event-time origin, RFC 3339 (default 2026-01-01T00:00:00Z)
+  --jitter D                 maximum out-of-order lag of ts (default 2s)
+  --epoch-millis             ts as integer epoch milliseconds
+  --incident KIND@START+LEN  inject an incident; KIND is latency_spike,
+                             escalation_surge, bedrock_open, guardrail_storm,
+                             cache_miss_storm or error_burst (repeatable)
+  --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
+
+Exit codes: 0 success; 1 rule errors found or the job failed; 2 bad usage or config.
+)";
+
+int Usage(const std::string& error) {
+  std::fprintf(stderr, "vigil: %s\nRun 'vigil --help' for usage.\n", error.c_str());
   return 2;
+}
+
+// Reads flags of the form --name VALUE or --name=VALUE.
+class Args {
+ public:
+  Args(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) args_.emplace_back(argv[i]);
+  }
+  bool Done() const { return pos_ >= args_.size(); }
+  const std::string& Peek() const { return args_[pos_]; }
+  bool Flag(const char* name) {
+    if (args_[pos_] != name) return false;
+    ++pos_;
+    return true;
+  }
+  // Returns true if the current argument is `name`; the value goes to *out.
+  bool Value(const char* name, std::string* out, std::string* error) {
+    const std::string& a = args_[pos_];
+    const size_t n = std::strlen(name);
+    if (a.compare(0, n, name) != 0) return false;
+    if (a.size() > n && a[n] == '=') {
+      *out = a.substr(n + 1);
+      ++pos_;
+      return true;
+    }
+    if (a.size() != n) return false;
+    if (pos_ + 1 >= args_.size()) {
+      *error = StrCat(name, " needs a value");
+      ++pos_;
+      return true;
+    }
+    *out = args_[pos_ + 1];
+    pos_ += 2;
+    return true;
+  }
+  std::string Take() { return args_[pos_++]; }
+
+ private:
+  std::vector<std::string> args_;
+  size_t pos_ = 0;
+};
+
+bool ParseNumber(const std::string& s, double* out) {
+  char* end = nullptr;
+  *out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size();
+}
+
+// Generator flags shared by `gen` and `run`. Returns false if `args` is not
+// at a generator flag; sets *error on a bad value.
+bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* error) {
+  std::string v;
+  double d = 0;
+  if (a.Value("--seed", &v, error)) {
+    if (error->empty() && !ParseNumber(v, &d)) *error = "--seed needs a number";
+    g->seed = static_cast<uint64_t>(d);
+  } else if (a.Value("--rate", &v, error)) {
+    if (error->empty() && !ParseNumber(v, &g->rate)) *error = "--rate needs a number";
+  } else if (a.Value("--duration", &v, error)) {
+    auto dur = ParseDuration(v);
+    if (error->empty() && !dur) *error = StrCat("--duration: bad duration '", v, "'");
+    g->duration = dur.value_or(0);
+  } else if (a.Value("--jitter", &v, error)) {
+    auto dur = ParseDuration(v);
+    if (error->empty() && !dur) *error = StrCat("--jitter: bad duration '", v, "'");
+    g->max_jitter = dur.value_or(0);
+  } else if (a.Value("--start", &v, error)) {
+    if (v == "now") {
+      *start_now = true;
+    } else if (auto t = ParseRfc3339(v)) {
+      g->start = *t;
+      *start_now = false;
+    } else if (error->empty()) {
+      *error = StrCat("--start: '", v, "' is not 'now' or an RFC 3339 time");
+    }
+  } else if (a.Value("--incident", &v, error)) {
+    absl::StatusOr<Incident> inc = ParseIncident(v);
+    if (!inc.ok()) {
+      if (error->empty()) *error = StrCat("--incident: ", std::string(inc.status().message()));
+    } else {
+      g->incidents.push_back(*inc);
+    }
+  } else if (a.Flag("--epoch-millis")) {
+    g->epoch_millis = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int Check(int argc, char** argv) {
+  Args a(argc, argv, 2);
+  std::vector<std::string> files;
+  bool json = false;
+  std::string err, v;
+  while (!a.Done()) {
+    if (a.Value("--output", &v, &err)) {
+      if (v != "text" && v != "json") return Usage("--output must be text or json");
+      json = v == "json";
+    } else if (a.Peek().rfind("--", 0) == 0) {
+      return Usage(StrCat("unknown flag for check: ", a.Peek()));
+    } else {
+      files.push_back(a.Take());
+    }
+    if (!err.empty()) return Usage(err);
+  }
+  if (files.empty()) return Usage("check needs at least one rule file");
+  RuleLoadResult r = LoadRuleFiles(files);
+  if (json) {
+    std::string out = "[";
+    for (size_t i = 0; i < r.errors.size(); ++i) {
+      const Diagnostic& d = r.errors[i];
+      if (i) out += ",";
+      out += "{\"file\":";
+      AppendJsonString(d.pos.file, &out);
+      StrAppend(&out, ",\"line\":", d.pos.line, ",\"col\":", d.pos.col, ",\"message\":");
+      AppendJsonString(d.message, &out);
+      out += "}";
+    }
+    out += "]";
+    std::puts(out.c_str());
+  } else {
+    for (const Diagnostic& d : r.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (r.ok()) {
+      std::printf("%s: ok (%zu metrics, %zu alerts)\n", StrJoin(files, ", ").c_str(),
+                  r.rules->metrics.size(), r.rules->alerts.size());
+    } else {
+      std::fprintf(stderr, "%zu error%s\n", r.errors.size(), r.errors.size() == 1 ? "" : "s");
+    }
+  }
+  return r.ok() ? 0 : 1;
+}
+
+int Gen(int argc, char** argv) {
+  GeneratorOptions g;
+  g.start = *ParseRfc3339("2026-01-01T00:00:00Z");
+  bool start_now = false;
+  std::string out_path, err, v;
+  uint64_t count = 0;
+  Args a(argc, argv, 2);
+  while (!a.Done()) {
+    if (GeneratorFlag(a, &g, &start_now, &err)) {
+    } else if (a.Value("--out", &v, &err)) {
+      out_path = v;
+    } else if (a.Value("--count", &v, &err)) {
+      double d;
+      if (!ParseNumber(v, &d) || d < 0) err = "--count needs a non-negative number";
+      count = static_cast<uint64_t>(d);
+    } else {
+      return Usage(StrCat("unknown flag for gen: ", a.Peek()));
+    }
+    if (!err.empty()) return Usage(err);
+  }
+  if (start_now) g.start = WallClockMs();
+  if (absl::Status s = ValidateGeneratorOptions(g); !s.ok()) {
+    return Usage(std::string(s.message()));
+  }
+  FILE* out = stdout;
+  if (!out_path.empty() && !(out = std::fopen(out_path.c_str(), "wb"))) {
+    std::fprintf(stderr, "vigil: %s: %s\n", out_path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  const bool zstd = out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".zst";
+  ZSTD_CCtx* cctx = zstd ? ZSTD_createCCtx() : nullptr;
+  std::string buf, zbuf;
+  EventGenerator gen(g);
+  auto flush = [&](bool last) {
+    if (!zstd) {
+      std::fwrite(buf.data(), 1, buf.size(), out);
+    } else {
+      zbuf.resize(ZSTD_compressBound(buf.size()) + 1024);
+      ZSTD_outBuffer o{zbuf.data(), zbuf.size(), 0};
+      ZSTD_inBuffer in{buf.data(), buf.size(), 0};
+      size_t rc;
+      do {
+        rc = ZSTD_compressStream2(cctx, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+        std::fwrite(zbuf.data(), 1, o.pos, out);
+        o.pos = 0;
+      } while (last ? rc != 0 : in.pos < in.size);
+    }
+    buf.clear();
+  };
+  uint64_t n = 0;
+  bool ok = true;
+  while ((count == 0 || n < count) && gen.Next(&buf)) {
+    ++n;
+    if (buf.size() >= (1 << 20)) {
+      flush(false);
+      if (std::ferror(out)) {
+        ok = false;
+        break;
+      }
+    }
+  }
+  flush(true);
+  if (cctx) ZSTD_freeCCtx(cctx);
+  if (out != stdout) std::fclose(out);
+  return ok ? 0 : 1;
+}
+
+void DurationFlag(const std::string& v, DurationMs* out, std::string* err) {
+  std::optional<DurationMs> d = ParseDuration(v);
+  if (!d && err->empty()) *err = StrCat("bad duration '", v, "' (e.g. 0, 500ms, 30s, 5m)");
+  *out = d.value_or(0);
+}
+
+Job* g_job = nullptr;
+extern "C" void OnSignal(int) {
+  if (g_job) g_job->Stop();
+}
+
+int Run(int argc, char** argv) {
+  JobConfig config = DefaultJobConfig();
+  Args a(argc, argv, 2);
+  std::string err, v;
+  // The job file comes first so that flags override it wherever they stand.
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--config") {
+      absl::StatusOr<JobConfig> c = LoadJobConfig(argv[i + 1], config);
+      if (!c.ok()) return Usage(std::string(c.status().message()));
+      config = *c;
+    }
+  }
+  bool start_now = config.source.generator_start_now;
+  bool inputs_from_flags = false;
+  while (!a.Done()) {
+    if (GeneratorFlag(a, &config.source.generator.generator, &start_now, &err)) {
+    } else if (a.Value("--config", &v, &err)) {
+    } else if (a.Value("--rules", &v, &err)) {
+      config.rule_files.push_back(v);
+    } else if (a.Value("--input", &v, &err)) {
+      if (!inputs_from_flags) config.source.paths.clear();
+      inputs_from_flags = true;
+      if (v == "-") {
+        config.source.kind = SourceKind::kStdin;
+      } else {
+        config.source.kind = SourceKind::kFile;
+        config.source.paths.push_back(v);
+      }
+    } else if (a.Flag("--generator")) {
+      config.source.kind = SourceKind::kGenerator;
+    } else if (a.Value("--speed", &v, &err)) {
+      if (!ParseNumber(v, &config.source.generator.speed) || config.source.generator.speed < 0)
+        err = "--speed needs a number >= 0";
+    } else if (a.Value("--output", &v, &err)) {
+      if (v != "text" && v != "json") err = "--output must be text or json";
+      config.outputs.console_format = v == "json" ? OutputFormat::kJson : OutputFormat::kText;
+    } else if (a.Flag("--no-console")) {
+      config.outputs.console = false;
+    } else if (a.Flag("--no-pending")) {
+      config.outputs.console_pending = false;
+    } else if (a.Value("--results", &v, &err)) {
+      config.outputs.results_path = v;
+    } else if (a.Value("--dead-letter", &v, &err)) {
+      config.outputs.dead_letter_path = v;
+    } else if (a.Value("--http", &v, &err)) {
+      config.http_listen = v == "off" ? "" : v;
+    } else if (a.Value("--max-out-of-orderness", &v, &err)) {
+      DurationFlag(v, &config.event_time.max_out_of_orderness, &err);
+    } else if (a.Value("--allowed-lateness", &v, &err)) {
+      DurationFlag(v, &config.event_time.allowed_lateness, &err);
+    } else if (a.Value("--idle-timeout", &v, &err)) {
+      DurationFlag(v, &config.event_time.idle_timeout, &err);
+    } else if (a.Value("--max-record-bytes", &v, &err)) {
+      std::optional<size_t> b = ParseByteSize(v);
+      if (!b || *b == 0) err = "--max-record-bytes needs a size such as 1MiB";
+      config.max_record_bytes = b.value_or(1);
+    } else if (a.Flag("--no-progress")) {
+      config.progress = false;
+    } else {
+      return Usage(StrCat("unknown flag for run: ", a.Peek()));
+    }
+    if (!err.empty()) return Usage(err);
+  }
+  config.source.generator_start_now = start_now;
+  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
+  if (!job.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
+    return 2;
+  }
+  g_job = job->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  if ((*job)->http_port() != 0 && config.progress) {
+    std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
+  }
+  int code = (*job)->Run();
+  g_job = nullptr;
+  const JobSummary& s = (*job)->summary();
+  std::fprintf(stderr,
+               "vigil: %llu records in %.2fs, %llu processed, %llu dead-lettered (%llu late), "
+               "%llu windows, %llu alerts fired\n",
+               static_cast<unsigned long long>(s.records), s.seconds,
+               static_cast<unsigned long long>(s.processed),
+               static_cast<unsigned long long>(s.dead_lettered),
+               static_cast<unsigned long long>(s.late), static_cast<unsigned long long>(s.windows),
+               static_cast<unsigned long long>(s.firing_transitions));
+  return code;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  if (argc < 2) return Usage("missing command (run, check, gen)");
+  const std::string cmd = argv[1];
+  if (cmd == "run") return Run(argc, argv);
+  if (cmd == "check") return Check(argc, argv);
+  if (cmd == "gen") return Gen(argc, argv);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::puts("vigil 0.1.0");
+    return 0;
+  }
+  return Usage(StrCat("unknown command '", cmd, "'"));
 }
 
 }  // namespace vigil

@@ -1,0 +1,267 @@
+#include "runtime/job.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "operators/line_source.h"
+#include "windows/strings.h"
+
+namespace vigil {
+
+TimeMs WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RuleLoadResult LoadJobRules(const JobConfig& config) {
+  if (config.rule_files.empty()) {
+    return LoadRuleSources({{"<built-in>/deploy/rules/chatbot.yaml", std::string(kReferenceRules)}});
+  }
+  return LoadRuleFiles(config.rule_files);
+}
+
+Job::Job(const JobConfig& config) : config_(config) {}
+Job::~Job() {
+  if (http_) http_->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<Job>> Job::Create(const JobConfig& config) {
+  std::unique_ptr<Job> job(new Job(config));
+  if (absl::Status s = job->Init(); !s.ok()) return s;
+  return job;
+}
+
+absl::Status Job::Init() {
+  RuleLoadResult loaded = LoadJobRules(config_);
+  if (!loaded.ok()) {
+    std::string msg = "the rule files have errors:";
+    for (const Diagnostic& d : loaded.errors) StrAppend(&msg, "\n", d.ToString());
+    return absl::InvalidArgumentError(msg);
+  }
+  rules_ = std::move(loaded.rules);
+  metrics_ = std::make_unique<JobMetrics>(*rules_);
+  parser_ = std::make_unique<EventParser>(rules_->fields, config_.max_record_bytes);
+  for (size_t i = 0; i < rules_->metrics.size(); ++i) {
+    metric_ops_.push_back(std::make_unique<MetricOperator>(rules_->metrics[i], static_cast<int>(i)));
+  }
+  alert_op_ = std::make_unique<AlertOperator>(*rules_);
+
+  if (config_.source.kind == SourceKind::kGenerator) {
+    GeneratorSourceOptions g = config_.source.generator;
+    if (config_.source.generator_start_now) g.generator.start = WallClockMs();
+    if (absl::Status s = ValidateGeneratorOptions(g.generator); !s.ok()) return s;
+    source_ = OpenGeneratorSource(g);
+  } else if (config_.source.kind == SourceKind::kStdin) {
+    source_ = OpenStdinSource(config_.max_record_bytes);
+  } else if (absl::Status s = OpenNextSource(); !s.ok()) {
+    return s;
+  }
+  watermark_ = std::make_unique<WatermarkTracker>(1, config_.event_time.max_out_of_orderness,
+                                                  config_.event_time.idle_timeout,
+                                                  !source_->bounded());
+
+  if (config_.outputs.console) {
+    console_out_ = std::make_unique<LineWriter>(stdout);
+    sinks_.push_back(std::make_unique<ConsoleAlertSink>(
+        console_out_.get(), config_.outputs.console_format, config_.outputs.console_pending));
+  }
+  if (!config_.outputs.results_path.empty()) {
+    absl::StatusOr<std::unique_ptr<LineWriter>> w = LineWriter::Open(config_.outputs.results_path);
+    if (!w.ok()) return w.status();
+    sinks_.push_back(std::make_unique<ResultFileSink>(std::move(*w)));
+  }
+  if (!config_.outputs.dead_letter_path.empty()) {
+    absl::StatusOr<std::unique_ptr<LineWriter>> w =
+        LineWriter::Open(config_.outputs.dead_letter_path);
+    if (!w.ok()) return w.status();
+    dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
+  }
+  if (!config_.http_listen.empty()) {
+    http_ = std::make_unique<HttpServer>();
+    http_->Handle("/metrics", PrometheusHandler(metrics_->registry()));
+    http_->Handle("/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
+    http_->Handle("/readyz", [this](const HttpRequest&) {
+      return ready_.load() ? HttpResponse{200, "text/plain", "ready\n"}
+                           : HttpResponse{503, "text/plain", "starting\n"};
+    });
+    http_->Handle("/api/alerts", [this](const HttpRequest&) {
+      std::lock_guard<std::mutex> lock(alerts_mu_);
+      return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
+    });
+    if (absl::Status s = http_->Start(config_.http_listen); !s.ok()) return s;
+  }
+  progress_tty_ = config_.progress && ::isatty(2);
+  return absl::OkStatus();
+}
+
+absl::Status Job::OpenNextSource() {
+  const std::string& path = config_.source.paths[next_path_++];
+  absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource(path, config_.max_record_bytes);
+  if (!src.ok()) return src.status();
+  source_ = std::move(*src);
+  return absl::OkStatus();
+}
+
+void Job::DeadLetter(DeadReason reason, std::string_view detail, const Record& r, TimeMs ts) {
+  metrics_->DeadLetter(reason);
+  ++summary_.dead_lettered;
+  if (dead_letter_) dead_letter_->Write(reason, detail, source_->name(), r, ts);
+}
+
+void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
+  ParseError err;
+  for (const Record& r : batch) {
+    if (r.oversized) {
+      DeadLetter(DeadReason::kOversized,
+                 StrCat("record of ", r.size, " bytes is over the limit of ",
+                        config_.max_record_bytes),
+                 r);
+      continue;
+    }
+    if (!parser_->Parse(r.data, &event_, &err)) {
+      DeadLetter(err.reason, err.detail, r);
+      continue;
+    }
+    const TimeMs wm = watermark_->Current();
+    if (wm != kMinTime && event_.ts < wm - config_.event_time.allowed_lateness) {
+      metrics_->late_events->Increment();
+      ++summary_.late;
+      DeadLetter(DeadReason::kLate,
+                 StrCat("event time ", FormatTimestamp(event_.ts), " is behind the watermark ",
+                        FormatTimestamp(wm), " by more than the allowed lateness"),
+                 r, event_.ts);
+      continue;
+    }
+    watermark_->Observe(r.input, event_.ts, now);
+    for (auto& op : metric_ops_) op->Add(event_);
+    ++summary_.processed;
+  }
+  summary_.records += batch.size();
+  metrics_->events_in->Increment(static_cast<double>(batch.size()));
+}
+
+void Job::CloseWindows(TimeMs frontier) {
+  results_.clear();
+  for (auto& op : metric_ops_) op->Close(frontier, &results_);
+  std::sort(results_.begin(), results_.end(), [](const WindowResult& a, const WindowResult& b) {
+    if (a.end != b.end) return a.end < b.end;
+    if (a.metric != b.metric) return a.metric < b.metric;
+    return a.group < b.group;
+  });
+  for (const WindowResult& r : results_) {
+    metrics_->SetWindow(r);
+    for (auto& s : sinks_) s->OnWindow(r);
+  }
+  summary_.windows += results_.size();
+  notices_.clear();
+  alert_op_->Advance(frontier, results_, &notices_);
+  for (const AlertNotice& n : notices_) {
+    metrics_->Transition(n);
+    if (n.transition == Transition::kFiring) ++summary_.firing_transitions;
+    for (auto& s : sinks_) s->OnAlert(n);
+  }
+  if (!notices_.empty()) PublishAlerts();
+}
+
+void Job::PublishAlerts() {
+  std::string json = "[";
+  bool first = true;
+  for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
+    AlertNotice n;
+    n.def = a.def;
+    n.transition = a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;
+    n.at = a.state.last_eval;
+    n.value = a.state.value;
+    n.active_since = a.state.active_since;
+    n.fired_at = a.state.fired_at;
+    n.labels = a.def->labels;
+    n.labels["alertname"] = a.def->name;
+    n.labels["severity"] = std::string(SeverityName(a.def->severity));
+    std::vector<std::string> values = GroupLabels(a.group, a.def->group_labels.size());
+    for (size_t i = 0; i < values.size(); ++i) n.labels[a.def->group_labels[i]] = values[i];
+    for (const auto& [name, t] : a.def->annotations) {
+      n.annotations.emplace_back(name, t.Render(a.state.value, n.labels));
+    }
+    if (!first) json.push_back(',');
+    first = false;
+    AppendAlertJson(n, &json);
+  }
+  json.push_back(']');
+  for (int s = 1; s <= 4; ++s) {
+    metrics_->SetFiring(static_cast<Severity>(s), alert_op_->FiringCount(static_cast<Severity>(s)));
+  }
+  std::lock_guard<std::mutex> lock(alerts_mu_);
+  alerts_json_ = std::move(json);
+}
+
+void Job::Progress(TimeMs now, bool final) {
+  if (!progress_tty_) return;
+  if (!final && now - last_progress_ < 500) return;
+  last_progress_ = now;
+  const double secs = std::max(1e-3, static_cast<double>(now - started_) / 1000.0);
+  const TimeMs wm = watermark_->Current();
+  std::string line = StrCat("\r\033[K", summary_.records, " records, ",
+                            static_cast<uint64_t>(static_cast<double>(summary_.records) / secs),
+                            "/s, dead-lettered ", summary_.dead_lettered, ", windows ",
+                            summary_.windows, ", watermark ",
+                            wm == kMinTime ? std::string("-")
+                            : wm == kMaxTime ? std::string("end")
+                                             : FormatTimestamp(wm));
+  if (source_->bytes_total() > 0) {
+    StrAppend(&line, ", ", 100 * source_->bytes_read() / source_->bytes_total(), "%");
+  }
+  if (final) line += "\n";
+  std::fputs(line.c_str(), stderr);
+}
+
+int Job::Run() {
+  started_ = WallClockMs();
+  ready_.store(true);
+  std::vector<Record> batch;
+  int exit_code = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    const bool more = source_->Next(&batch, 4096);
+    const TimeMs now = WallClockMs();
+    ProcessBatch(batch, now);
+    if (!more) {
+      if (!source_->status().ok()) {
+        std::fprintf(stderr, "\nvigil: %s: %s\n", source_->name().c_str(),
+                     std::string(source_->status().message()).c_str());
+        exit_code = 1;
+      }
+      if (config_.source.kind == SourceKind::kFile && next_path_ < config_.source.paths.size()) {
+        if (absl::Status s = OpenNextSource(); !s.ok()) {
+          std::fprintf(stderr, "vigil: %s\n", std::string(s.message()).c_str());
+          exit_code = 1;
+          break;
+        }
+        continue;
+      }
+      watermark_->End(0, now);
+    } else if (!source_->bounded()) {
+      watermark_->Tick(now);
+    }
+    const TimeMs wm = watermark_->Current();
+    const TimeMs frontier = wm == kMaxTime || wm == kMinTime
+                                ? wm
+                                : wm - config_.event_time.allowed_lateness;
+    if (frontier > frontier_) {
+      frontier_ = frontier;
+      CloseWindows(frontier);
+    }
+    metrics_->SetWatermark(wm, now);
+    Progress(now, false);
+    if (!more) break;
+  }
+  for (auto& s : sinks_) s->Flush();
+  if (dead_letter_) dead_letter_->Flush();
+  Progress(WallClockMs(), true);
+  summary_.seconds = static_cast<double>(WallClockMs() - started_) / 1000.0;
+  return exit_code;
+}
+
+}  // namespace vigil

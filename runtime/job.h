@@ -1,0 +1,109 @@
+// runtime/job.h
+//
+// Job is one running stream job: source -> parse -> watermark and lateness
+// -> metric operators (filter, key-by, panes) -> window close at the
+// frontier -> alert operator -> sinks, plus the HTTP endpoint. The event
+// path runs on the calling thread; the HTTP server on its own.
+//
+// Determinism: lateness is decided per event against the watermark as of
+// the previous event, and windows close in event-time order, so the same
+// input gives the same window results and alerts whatever the batch sizes.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
+//   int exit_code = (*job)->Run();
+#ifndef VIGIL_RUNTIME_JOB_H_
+#define VIGIL_RUNTIME_JOB_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "operators/alert_operator.h"
+#include "operators/event_parser.h"
+#include "operators/metric_operator.h"
+#include "operators/output_sinks.h"
+#include "operators/record_source.h"
+#include "runtime/http_server.h"
+#include "runtime/job_config.h"
+#include "runtime/job_metrics.h"
+#include "runtime/watermark.h"
+
+namespace vigil {
+
+extern const std::string_view kReferenceRules;
+
+// Loads the configured rule files, or the built-in reference rules.
+RuleLoadResult LoadJobRules(const JobConfig& config);
+
+struct JobSummary {
+  uint64_t records = 0;
+  uint64_t processed = 0;
+  uint64_t dead_lettered = 0;
+  uint64_t late = 0;
+  uint64_t windows = 0;
+  uint64_t firing_transitions = 0;
+  double seconds = 0;
+};
+
+class Job {
+ public:
+  static absl::StatusOr<std::unique_ptr<Job>> Create(const JobConfig& config);
+  ~Job();
+
+  // Runs to the end of a bounded input, or until Stop. Returns the exit code.
+  int Run();
+  // Async-signal-safe.
+  void Stop() { stop_.store(true, std::memory_order_relaxed); }
+
+  uint16_t http_port() const { return http_ ? http_->port() : 0; }
+  const JobSummary& summary() const { return summary_; }
+
+ private:
+  explicit Job(const JobConfig& config);
+  absl::Status Init();
+  absl::Status OpenNextSource();
+  void ProcessBatch(const std::vector<Record>& batch, TimeMs now);
+  void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
+                  TimeMs ts = kMinTime);
+  void CloseWindows(TimeMs frontier);
+  void PublishAlerts();
+  void Progress(TimeMs now, bool final);
+
+  JobConfig config_;
+  std::unique_ptr<RuleSet> rules_;
+  std::unique_ptr<JobMetrics> metrics_;
+  std::unique_ptr<EventParser> parser_;
+  std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
+  std::unique_ptr<AlertOperator> alert_op_;
+  std::unique_ptr<WatermarkTracker> watermark_;
+  std::unique_ptr<RecordSource> source_;
+  size_t next_path_ = 0;
+  std::unique_ptr<LineWriter> console_out_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  std::unique_ptr<DeadLetterWriter> dead_letter_;
+  std::unique_ptr<HttpServer> http_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ready_{false};
+
+  Event event_;
+  TimeMs frontier_ = kMinTime;
+  std::vector<WindowResult> results_;
+  std::vector<AlertNotice> notices_;
+  JobSummary summary_;
+  TimeMs started_ = 0;
+  TimeMs last_progress_ = 0;
+  bool progress_tty_ = false;
+
+  std::mutex alerts_mu_;
+  std::string alerts_json_;  // GUARDED_BY(alerts_mu_): /api/alerts snapshot
+};
+
+TimeMs WallClockMs();
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_JOB_H_

@@ -1,0 +1,243 @@
+#include "runtime/job_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+
+#include "windows/strings.h"
+
+namespace vigil {
+
+JobConfig DefaultJobConfig() {
+  JobConfig c;
+  GeneratorOptions& g = c.source.generator.generator;
+  g.rate = 500;
+  // One hour of traffic per wall minute; the incidents repeat the seed
+  // runbook's P1/P2 cases within the first minute of a demo run.
+  c.source.generator.speed = 60;
+  for (const char* spec : {"latency_spike@3m+8m", "bedrock_open@15m+4m",
+                           "escalation_surge@25m+6m", "cache_miss_storm@35m+12m",
+                           "guardrail_storm@50m+6m"}) {
+    g.incidents.push_back(*ParseIncident(spec));
+  }
+  return c;
+}
+
+std::optional<size_t> ParseByteSize(std::string_view s) {
+  size_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p == s.data()) return std::nullopt;
+  std::string_view unit = Strip(std::string_view(p, s.data() + s.size() - p));
+  static constexpr std::pair<std::string_view, size_t> kUnits[] = {
+      {"", 1},           {"B", 1},          {"KB", 1000},     {"KiB", 1024},
+      {"MB", 1000000},   {"MiB", 1 << 20},  {"GB", 1000000000}, {"GiB", size_t{1} << 30}};
+  for (const auto& [name, mult] : kUnits) {
+    if (unit == name) return n * mult;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+class ConfigReader {
+ public:
+  explicit ConfigReader(std::string file) : file_(std::move(file)) {}
+
+  absl::Status Error(const YAML::Node& n, std::string_view msg) const {
+    YAML::Mark m = n.Mark();
+    return absl::InvalidArgumentError(StrCat(file_, ":", m.line + 1, ":", m.column + 1, ": ", msg));
+  }
+
+  absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                         std::string_view where) const {
+    if (!map.IsMap()) return Error(map, StrCat("'", where, "' must be a mapping"));
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        return Error(kv.first, StrCat("unknown key '", key, "' in ", where, " (allowed: ",
+                                      StrJoin(allowed, ", "), ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Duration(const YAML::Node& n, DurationMs* out) const {
+    std::optional<DurationMs> d = n.IsScalar() ? ParseDuration(n.Scalar()) : std::nullopt;
+    if (!d) return Error(n, "expected a duration such as 0, 500ms, 30s, 5m");
+    *out = *d;
+    return absl::OkStatus();
+  }
+
+  absl::Status Generator(const YAML::Node& n, JobConfig::Source* src) const {
+    if (auto s = CheckKeys(n, {"seed", "rate", "start", "duration", "speed", "jitter",
+                               "epoch_millis", "incidents"},
+                           "source.generator");
+        !s.ok())
+      return s;
+    GeneratorOptions& g = src->generator.generator;
+    try {
+      if (n["seed"]) g.seed = n["seed"].as<uint64_t>();
+      if (n["rate"]) g.rate = n["rate"].as<double>();
+      if (n["speed"]) src->generator.speed = n["speed"].as<double>();
+      if (n["epoch_millis"]) g.epoch_millis = n["epoch_millis"].as<bool>();
+    } catch (const YAML::Exception& e) {
+      return Error(n, StrCat("bad generator setting: ", e.msg));
+    }
+    if (YAML::Node s = n["start"]) {
+      if (s.Scalar() == "now") {
+        src->generator_start_now = true;
+      } else {
+        std::optional<TimeMs> t = ParseRfc3339(s.Scalar());
+        if (!t) return Error(s, "start must be 'now' or an RFC 3339 time");
+        g.start = *t;
+        src->generator_start_now = false;
+      }
+    }
+    if (n["duration"]) {
+      if (auto st = Duration(n["duration"], &g.duration); !st.ok()) return st;
+    }
+    if (n["jitter"]) {
+      if (auto st = Duration(n["jitter"], &g.max_jitter); !st.ok()) return st;
+    }
+    if (YAML::Node inc = n["incidents"]) {
+      if (!inc.IsSequence()) return Error(inc, "incidents must be a list of kind@start+length");
+      g.incidents.clear();
+      for (const auto& item : inc) {
+        absl::StatusOr<Incident> i = ParseIncident(item.Scalar());
+        if (!i.ok()) return Error(item, std::string(i.status().message()));
+        g.incidents.push_back(*i);
+      }
+    }
+    absl::Status valid = ValidateGeneratorOptions(g);
+    if (!valid.ok()) return Error(n, std::string(valid.message()));
+    return absl::OkStatus();
+  }
+
+  absl::Status Source(const YAML::Node& n, JobConfig* c) const {
+    if (auto s = CheckKeys(n, {"kind", "path", "paths", "generator"}, "source"); !s.ok()) return s;
+    std::string kind = n["kind"] ? n["kind"].Scalar() : "";
+    if (kind == "generator") {
+      c->source.kind = SourceKind::kGenerator;
+    } else if (kind == "file") {
+      c->source.kind = SourceKind::kFile;
+    } else if (kind == "stdin") {
+      c->source.kind = SourceKind::kStdin;
+    } else {
+      return Error(n["kind"] ? n["kind"] : n, "source.kind must be generator, file or stdin");
+    }
+    if (n["path"]) c->source.paths = {n["path"].Scalar()};
+    if (YAML::Node ps = n["paths"]) {
+      c->source.paths.clear();
+      for (const auto& p : ps) c->source.paths.push_back(p.Scalar());
+    }
+    if (c->source.kind == SourceKind::kFile && c->source.paths.empty()) {
+      return Error(n, "a file source needs 'path' or 'paths'");
+    }
+    if (YAML::Node g = n["generator"]) return Generator(g, &c->source);
+    return absl::OkStatus();
+  }
+
+  absl::Status Outputs(const YAML::Node& n, JobConfig* c) const {
+    if (auto s = CheckKeys(n, {"console", "results", "dead_letter"}, "outputs"); !s.ok()) return s;
+    if (YAML::Node con = n["console"]) {
+      if (con.IsScalar()) {
+        c->outputs.console = con.as<bool>(true);
+      } else {
+        if (auto s = CheckKeys(con, {"format", "pending"}, "outputs.console"); !s.ok()) return s;
+        std::string f = con["format"] ? con["format"].Scalar() : "text";
+        if (f != "text" && f != "json") return Error(con["format"], "format must be text or json");
+        c->outputs.console_format = f == "json" ? OutputFormat::kJson : OutputFormat::kText;
+        if (con["pending"]) c->outputs.console_pending = con["pending"].as<bool>(true);
+      }
+    }
+    for (const char* key : {"results", "dead_letter"}) {
+      YAML::Node o = n[key];
+      if (!o) continue;
+      if (auto s = CheckKeys(o, {"path"}, StrCat("outputs.", key)); !s.ok()) return s;
+      (std::string_view(key) == "results" ? c->outputs.results_path
+                                          : c->outputs.dead_letter_path) = o["path"].Scalar();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Read(const YAML::Node& root, JobConfig* c) const {
+    if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
+                                  "progress"},
+                           "the job file");
+        !s.ok())
+      return s;
+    if (YAML::Node s = root["source"]) {
+      if (auto st = Source(s, c); !st.ok()) return st;
+    }
+    if (YAML::Node et = root["event_time"]) {
+      if (auto s = CheckKeys(et, {"max_out_of_orderness", "allowed_lateness", "idle_timeout"},
+                             "event_time");
+          !s.ok())
+        return s;
+      if (et["max_out_of_orderness"]) {
+        if (auto s = Duration(et["max_out_of_orderness"], &c->event_time.max_out_of_orderness);
+            !s.ok())
+          return s;
+      }
+      if (et["allowed_lateness"]) {
+        if (auto s = Duration(et["allowed_lateness"], &c->event_time.allowed_lateness); !s.ok())
+          return s;
+      }
+      if (et["idle_timeout"]) {
+        if (auto s = Duration(et["idle_timeout"], &c->event_time.idle_timeout); !s.ok()) return s;
+      }
+    }
+    if (YAML::Node r = root["rules"]) {
+      c->rule_files.clear();
+      if (r.IsScalar()) {
+        c->rule_files.push_back(r.Scalar());
+      } else {
+        for (const auto& f : r) c->rule_files.push_back(f.Scalar());
+      }
+    }
+    if (YAML::Node o = root["outputs"]) {
+      if (auto s = Outputs(o, c); !s.ok()) return s;
+    }
+    if (YAML::Node h = root["http"]) {
+      if (auto s = CheckKeys(h, {"listen"}, "http"); !s.ok()) return s;
+      c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
+    }
+    if (YAML::Node l = root["limits"]) {
+      if (auto s = CheckKeys(l, {"max_record_bytes"}, "limits"); !s.ok()) return s;
+      if (YAML::Node m = l["max_record_bytes"]) {
+        std::optional<size_t> b = ParseByteSize(m.Scalar());
+        if (!b || *b == 0) return Error(m, "expected a size such as 1MiB or 65536");
+        c->max_record_bytes = *b;
+      }
+    }
+    if (root["progress"]) c->progress = root["progress"].as<bool>(true);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return absl::NotFoundError(StrCat(path, ": cannot open the job file"));
+  } catch (const YAML::ParserException& e) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));
+  }
+  ConfigReader reader(path);
+  try {
+    if (absl::Status s = reader.Read(root, &base); !s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  return base;
+}
+
+}  // namespace vigil

@@ -1,0 +1,64 @@
+// runtime/job_config.h
+//
+// JobConfig is everything `vigil run` needs: the source, event-time
+// settings, rule files, outputs and the HTTP endpoint. It is read from a
+// YAML job file (deploy/job.yaml shows every key) and then overridden by
+// command-line flags; with neither, it is the embedded demo: the paced
+// generator with scheduled incidents, the built-in reference rules, alerts
+// on the console and /metrics on 127.0.0.1:9464.
+//
+// Example:
+//   absl::StatusOr<JobConfig> c = LoadJobConfig("deploy/job.yaml");
+//   c->source.kind;            // SourceKind::kFile
+//   c->event_time.max_out_of_orderness;  // 5000
+#ifndef VIGIL_RUNTIME_JOB_CONFIG_H_
+#define VIGIL_RUNTIME_JOB_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "operators/generator_source.h"
+#include "operators/output_sinks.h"
+
+namespace vigil {
+
+enum class SourceKind { kGenerator, kFile, kStdin };
+
+struct JobConfig {
+  struct Source {
+    SourceKind kind = SourceKind::kGenerator;
+    std::vector<std::string> paths;  // files, read one after another
+    GeneratorSourceOptions generator;
+    bool generator_start_now = true;
+  } source;
+  struct EventTime {
+    DurationMs max_out_of_orderness = 5000;
+    DurationMs allowed_lateness = 0;
+    DurationMs idle_timeout = 30000;
+  } event_time;
+  std::vector<std::string> rule_files;  // empty: the built-in reference rules
+  struct Outputs {
+    OutputFormat console_format = OutputFormat::kText;
+    bool console = true;
+    bool console_pending = true;
+    std::string results_path;      // "" = none, "-" = stdout
+    std::string dead_letter_path;  // "" = counted only
+  } outputs;
+  std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
+  size_t max_record_bytes = 1 << 20;
+  bool progress = true;
+};
+
+// The embedded demo's defaults (see the file comment).
+JobConfig DefaultJobConfig();
+
+// Reads a YAML job file over `base`; errors are `file:line:col: message`.
+absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base);
+
+// Parses a byte size: "1048576", "512KiB", "1MiB", "5MB".
+std::optional<size_t> ParseByteSize(std::string_view s);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_JOB_CONFIG_H_

@@ -1,0 +1,74 @@
+#include "runtime/job_metrics.h"
+
+#include "windows/strings.h"
+
+namespace vigil {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+
+JobMetrics::JobMetrics(const RuleSet& rules)
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& r = *registry_;
+  events_in = &BuildCounter().Name("vigil_events_in_total")
+                   .Help("Records read from the source").Register(r).Add({});
+  events_processed = &BuildCounter().Name("vigil_events_processed_total")
+                          .Help("Events that passed parsing and lateness checks").Register(r)
+                          .Add({});
+  late_events = &BuildCounter().Name("vigil_late_events_total")
+                     .Help("Events behind the watermark by more than the allowed lateness")
+                     .Register(r).Add({});
+  window_results = &BuildCounter().Name("vigil_window_results_total")
+                        .Help("Closed windows emitted, all metrics and groups").Register(r)
+                        .Add({});
+  auto& dead = BuildCounter().Name("vigil_dead_letter_total")
+                   .Help("Records sent to the dead-letter output, by reason").Register(r);
+  for (int i = 0; i < kDeadReasonCount; ++i) {
+    dead_letter_[i] = &dead.Add({{"reason", std::string(DeadReasonName(static_cast<DeadReason>(i)))}});
+  }
+  auto& firing = BuildGauge().Name("vigil_alerts_firing")
+                     .Help("Alert groups currently firing, by severity").Register(r);
+  for (int i = 0; i < 4; ++i) {
+    firing_[i] = &firing.Add({{"severity", std::string(SeverityName(static_cast<Severity>(i + 1)))}});
+  }
+  transitions_ = &BuildCounter().Name("vigil_alert_transitions_total")
+                      .Help("Alert state transitions, by severity and new state").Register(r);
+  watermark_ = &BuildGauge().Name("vigil_watermark_timestamp_seconds")
+                    .Help("Job watermark (event time), seconds since the epoch").Register(r).Add({});
+  watermark_lag_ = &BuildGauge().Name("vigil_watermark_lag_seconds")
+                        .Help("Processing time minus the job watermark").Register(r).Add({});
+  BuildGauge().Name("vigil_build_info").Help("Build information").Register(r)
+      .Add({{"version", "0.1.0"}}).Set(1);
+  auto& ends = BuildGauge().Name("vigil_metric_window_end_timestamp_seconds")
+                   .Help("End of the latest closed window of each rule metric").Register(r);
+  for (const MetricDef& m : rules.metrics) {
+    metric_families_.push_back(
+        &BuildGauge().Name(StrCat("vigil_metric_", m.name))
+             .Help(m.help.empty() ? StrCat(m.value_source, " over ", m.window.ToString())
+                                  : m.help)
+             .Register(r));
+    window_end_.push_back(&ends.Add({{"metric", m.name}}));
+  }
+}
+
+void JobMetrics::SetWindow(const WindowResult& r) {
+  window_results->Increment();
+  std::map<std::string, std::string> labels;
+  for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
+  metric_families_[r.metric]->Add(labels).Set(r.value);
+  window_end_[r.metric]->Set(static_cast<double>(r.end) / 1000.0);
+}
+
+void JobMetrics::Transition(const AlertNotice& n) {
+  transitions_->Add({{"severity", std::string(SeverityName(n.def->severity))},
+                     {"state", std::string(TransitionName(n.transition))}})
+      .Increment();
+}
+
+void JobMetrics::SetWatermark(TimeMs watermark, TimeMs now) {
+  if (watermark == kMinTime || watermark == kMaxTime) return;
+  watermark_->Set(static_cast<double>(watermark) / 1000.0);
+  watermark_lag_->Set(static_cast<double>(now - watermark) / 1000.0);
+}
+
+}  // namespace vigil

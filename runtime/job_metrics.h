@@ -1,0 +1,70 @@
+// runtime/job_metrics.h
+//
+// The job's own health on /metrics (prometheus-cpp), and the latest closed
+// window of every rule metric as a gauge per group. Counters are updated by
+// the job thread and read by the HTTP thread; prometheus-cpp's metrics are
+// atomic, and a family's Add is internally locked.
+//
+// Exposed (all prefixed vigil_):
+//   events_in_total, events_processed_total, dead_letter_total{reason},
+//   late_events_total, window_results_total, watermark_timestamp_seconds,
+//   watermark_lag_seconds, alerts_firing{severity},
+//   alert_transitions_total{severity,state}, build_info{version},
+//   metric_<name>{<by labels>} (one family per rule metric) and
+//   metric_window_end_timestamp_seconds{metric}.
+//
+// Example:
+//   JobMetrics m(rules);
+//   m.events_in->Increment();
+//   m.SetWindow(result);
+#ifndef VIGIL_RUNTIME_JOB_METRICS_H_
+#define VIGIL_RUNTIME_JOB_METRICS_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <memory>
+
+#include "operators/event_parser.h"
+#include "operators/sink.h"
+#include "rules/rule_set.h"
+
+namespace vigil {
+
+class JobMetrics {
+ public:
+  explicit JobMetrics(const RuleSet& rules);
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  void DeadLetter(DeadReason r) { dead_letter_[static_cast<int>(r)]->Increment(); }
+  void SetWindow(const WindowResult& r);
+  void Transition(const AlertNotice& n);
+  void SetFiring(Severity s, int n) { firing_[static_cast<int>(s) - 1]->Set(n); }
+  void SetWatermark(TimeMs watermark, TimeMs now);
+  double DeadLetterCount(DeadReason r) const {
+    return dead_letter_[static_cast<int>(r)]->Value();
+  }
+
+  prometheus::Counter* events_in;
+  prometheus::Counter* events_processed;
+  prometheus::Counter* late_events;
+  prometheus::Counter* window_results;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::array<prometheus::Counter*, kDeadReasonCount> dead_letter_{};
+  std::array<prometheus::Gauge*, 4> firing_{};
+  prometheus::Gauge* watermark_ = nullptr;
+  prometheus::Gauge* watermark_lag_ = nullptr;
+  prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
+  std::vector<prometheus::Family<prometheus::Gauge>*> metric_families_;
+  std::vector<prometheus::Gauge*> window_end_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_JOB_METRICS_H_
