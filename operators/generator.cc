@@ -18,6 +18,14 @@ namespace {
 using generator_internal::EventType;
 using generator_internal::EventWriter;
 using generator_internal::GeneratedEvent;
+using generator_internal::JsonString;
+using generator_internal::kBreakerStateNames;
+using generator_internal::kComments;
+using generator_internal::kIntentNames;
+using generator_internal::kReasonNames;
+using generator_internal::kServiceNames;
+using generator_internal::kTopicNames;
+using generator_internal::SessionState;
 
 constexpr IncidentKind kIncidentKinds[] = {
     IncidentKind::kLatencySpike,   IncidentKind::kEscalationSurge, IncidentKind::kBedrockOpen,
@@ -46,7 +54,7 @@ std::string ValidKinds() {
 template <size_t N>
 void QuoteAll(const std::string_view (&names)[N], std::string* out, bool empty_is_null) {
   for (size_t i = 0; i < N; ++i) {
-    out[i] = empty_is_null && names[i].empty() ? "null" : generator_internal::JsonString(names[i]);
+    out[i] = empty_is_null && names[i].empty() ? "null" : JsonString(names[i]);
   }
 }
 
@@ -74,8 +82,9 @@ absl::StatusOr<Incident> ParseIncident(std::string_view spec) {
   const size_t at = spec.find('@');
   const size_t plus = at == std::string_view::npos ? at : spec.find('+', at);
   if (plus == std::string_view::npos) {
-    return absl::InvalidArgumentError(Cat(
-        {"incident '", spec, "': expected <kind>@<start>+<length>, e.g. latency_spike@10m+7m"}));
+    return absl::InvalidArgumentError(
+        Cat({"incident '", spec, "': expected <kind>@<start>+<length>, e.g. ",
+             "latency_spike@10m+7m; valid kinds: ", ValidKinds()}));
   }
   const std::string_view name = spec.substr(0, at);
   Incident incident{};
@@ -143,7 +152,6 @@ class EventGenerator::Impl {
         jitter_rng_(generator_internal::Mix64(options.seed ^ 0x717e)),
         model_(options),
         timestamps_(options.epoch_millis) {
-    using namespace generator_internal;
     QuoteAll(kIntentNames, intents_, false);
     QuoteAll(kTopicNames, topics_, true);
     QuoteAll(kServiceNames, services_, true);
@@ -163,8 +171,8 @@ class EventGenerator::Impl {
 
  private:
   void Head(TimeMs ts, std::string_view type_field);
-  void SessionId(const generator_internal::SessionState& s);
-  void UserId(const generator_internal::SessionState& s);
+  void SessionId(const SessionState& s);
+  void UserId(const SessionState& s);
   void TurnId(const GeneratedEvent& e);
   void Message(const GeneratedEvent& e);
   void Feedback(const GeneratedEvent& e);
@@ -181,12 +189,13 @@ class EventGenerator::Impl {
   generator_internal::TimestampFormatter timestamps_;
   EventWriter w_;
 
-  std::string intents_[generator_internal::kIntentCount];
-  std::string topics_[generator_internal::kTopicCount];
-  std::string services_[generator_internal::kServiceCount];
-  std::string reasons_[generator_internal::kReasonCount];
-  std::string states_[generator_internal::kBreakerStateCount];
-  std::string comments_[generator_internal::kCommentCount];
+  // JSON values, quoted and escaped (null for an empty topic or service).
+  std::string intents_[std::size(kIntentNames)];
+  std::string topics_[std::size(kTopicNames)];
+  std::string services_[std::size(kServiceNames)];
+  std::string reasons_[std::size(kReasonNames)];
+  std::string states_[std::size(kBreakerStateNames)];
+  std::string comments_[std::size(kComments)];
   std::string variants_[2];
 };
 
@@ -195,7 +204,7 @@ bool EventGenerator::Impl::Next(std::string* out) {
   if (duration_ > 0 && nominal - start_ >= duration_) return false;
   const TimeMs ts =
       nominal - static_cast<TimeMs>(jitter_rng_.Below(static_cast<uint64_t>(max_jitter_) + 1));
-  GeneratedEvent event;
+  GeneratedEvent event{};
   model_.Next(nominal, ts, &event);
   w_.Reset();
   Write(ts, nominal, event);
@@ -264,12 +273,12 @@ void EventGenerator::Impl::Head(TimeMs ts, std::string_view type_field) {
   w_.Raw(type_field);
 }
 
-void EventGenerator::Impl::SessionId(const generator_internal::SessionState& s) {
+void EventGenerator::Impl::SessionId(const SessionState& s) {
   w_.Literal(",\"session_id\":");
   w_.Raw(std::string_view(s.id_json, sizeof s.id_json));
 }
 
-void EventGenerator::Impl::UserId(const generator_internal::SessionState& s) {
+void EventGenerator::Impl::UserId(const SessionState& s) {
   w_.Literal(",\"user_id\":");
   w_.Raw(std::string_view(s.user_json, s.user_json_size));
 }

@@ -25,6 +25,7 @@
 // Example:
 //   GeneratorOptions options;
 //   options.seed = 7;
+//   options.start = 1795518000000;  // 2026-11-24T11:00:00Z
 //   options.duration = 60'000;
 //   options.incidents.push_back(*ParseIncident("latency_spike@20s+30s"));
 //   EventGenerator gen(options);
@@ -33,7 +34,7 @@
 //     if (batch.size() > (1 << 20)) Flush(&batch);
 //   }
 //   gen.emitted();   // 60'000: one minute at the default 1000 events/s
-//   // A line: {"ts":"1970-01-01T00:00:00.412Z","type":"message","session_id":...}
+//   // Each line: {"ts":"2026-11-24T11:00:00.412Z","type":"message",...}
 #ifndef VIGIL_OPERATORS_GENERATOR_H_
 #define VIGIL_OPERATORS_GENERATOR_H_
 

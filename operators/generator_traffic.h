@@ -3,8 +3,8 @@
 // TrafficModel decides what happens in the generator's synthetic traffic; it
 // writes nothing. Each call to `Next` yields the facts of one event (a bot
 // turn, or one of the events a turn causes, or a circuit breaker transition),
-// which EventGenerator then formats as JSON. Keeping the two apart lets the
-// statistics be read and tested without any JSON in the way.
+// which EventGenerator then formats as JSON. Keeping the two apart keeps the
+// traffic's statistics readable in one place, free of formatting concerns.
 //
 // The model keeps a fixed pool of active sessions, sized so that a session
 // sees a turn about every 20 s of event time. A turn goes to a random session
@@ -107,8 +107,9 @@ enum BreakerState : uint8_t { kOpen, kHalfOpen, kClosed, kBreakerStateCount };
 inline constexpr std::string_view kBreakerStateNames[kBreakerStateCount] = {"open", "half_open",
                                                                             "closed"};
 
-// Feedback comments; the first kPositiveComments go with a thumbs-up. A few
-// carry quotes and a backslash, as real comments do.
+// Feedback comments; the first kPositiveComments go with a thumbs-up. Some
+// carry quotes and a backslash, as real comments do, so that consumers' JSON
+// unescaping is exercised.
 inline constexpr int kPositiveComments = 6;
 inline constexpr std::string_view kComments[] = {
     "",
@@ -120,12 +121,11 @@ inline constexpr std::string_view kComments[] = {
     "",
     "Not helpful",
     "That's not what I asked",
-    "The answer about C:\\Users\\me was cut off",
+    "Tracking page showed \\n instead of a date",
     "Wrong size info",
     "Too slow",
     "Something went wrong: \"please try again later\"",
 };
-inline constexpr int kCommentCount = static_cast<int>(std::size(kComments));
 inline constexpr uint8_t kSlowComment = 11;
 inline constexpr uint8_t kErrorComment = 12;
 

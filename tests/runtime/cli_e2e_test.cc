@@ -1,0 +1,246 @@
+// End-to-end tests of the vigil binary: generator -> run -> console alerts,
+// bad input -> dead-letter output, check -> diagnostics, /metrics over HTTP.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+const std::string kSource = VIGIL_SOURCE_DIR;
+
+struct Result {
+  int exit_code;
+  std::string out;
+};
+
+// Runs a shell command, capturing stdout.
+Result Sh(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::string Temp(const std::string& name) { return ::testing::TempDir() + "/vigil_e2e_" + name; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Firing/resolved transitions as "<at> <state> <alert>", from --output json.
+std::vector<std::string> Transitions(const std::string& json_lines) {
+  std::vector<std::string> out;
+  for (const std::string& line : Lines(json_lines)) {
+    auto field = [&](const std::string& key) {
+      size_t at = line.find("\"" + key + "\":\"");
+      if (at == std::string::npos) return std::string();
+      at += key.size() + 4;
+      return line.substr(at, line.find('"', at) - at);
+    };
+    out.push_back(field("at") + " " + field("state") + " " + field("alert"));
+  }
+  return out;
+}
+
+TEST(CliE2eTest, LatencySpikeFiresP1AtTheExpectedEventTimeAndResolves) {
+  Result r = Sh(StrCat(kVigil, " gen --seed 7 --rate 300 --duration 40m ",
+                       "--incident latency_spike@10m+8m | ", kVigil,
+                       " run --input - --output json --no-pending --no-progress --http off"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<std::string> t = Transitions(r.out);
+  // Spike events have ts in [00:10, 00:18): the 1-minute windows from 00:10
+  // are true; the 5th closes at 00:15. The first normal window closes 00:19.
+  EXPECT_EQ(t, (std::vector<std::string>{
+                   "2026-01-01T00:15:00.000Z firing LatencyP99Critical",
+                   "2026-01-01T00:19:00.000Z resolved LatencyP99Critical",
+               }));
+}
+
+TEST(CliE2eTest, NormalTrafficFiresNothing) {
+  Result r = Sh(StrCat(kVigil, " gen --seed 11 --rate 300 --duration 2h | ", kVigil,
+                       " run --input - --output json --no-progress --http off"));
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CliE2eTest, EachIncidentFiresItsP1OrP2Alert) {
+  Result r = Sh(StrCat(kVigil, " gen --seed 3 --rate 300 --duration 3h ",
+                       "--incident bedrock_open@20m+5m --incident escalation_surge@50m+10m ",
+                       "--incident guardrail_storm@80m+6m --incident cache_miss_storm@110m+8m ",
+                       "--incident error_burst@140m+6m | ", kVigil,
+                       " run --input - --output json --no-pending --no-progress --http off"));
+  ASSERT_EQ(r.exit_code, 0);
+  std::string fired;
+  for (const std::string& t : Transitions(r.out)) {
+    if (t.find(" firing ") != std::string::npos) fired += t.substr(t.rfind(' ') + 1) + " ";
+  }
+  for (const char* alert : {"BedrockCircuitOpen", "EscalationRateCritical", "GuardrailRateHigh",
+                            "CacheHitRateLow", "ErrorRateCritical"}) {
+    EXPECT_NE(fired.find(alert), std::string::npos) << alert << " did not fire: " << fired;
+  }
+}
+
+TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
+  const std::string events = Temp("mixed.ndjson");
+  const std::string rules = Temp("count.yaml");
+  const std::string dead = Temp("dead.ndjson");
+  const std::string results = Temp("results.ndjson");
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1m\n"
+                          "    value: count()\n  - metric: lat\n    window: tumbling 1m\n"
+                          "    value: max(latency_ms)\n";
+  std::ofstream(events) << R"({"ts":"2026-01-01T00:00:01Z","type":"message","latency_ms":5})"
+                        << "\n{not json\n"
+                        << R"({"ts":"2026-01-01T00:00:02Z","type":"message","latency_ms":7})"
+                        << "\n" << R"({"type":"message"})" << "\n"
+                        << R"({"ts":"yesterday","type":"message"})" << "\n"
+                        << R"({"ts":"2026-01-01T00:00:03Z","type":"message","latency_ms":"x"})"
+                        << "\n" << R"({"ts":"2026-01-01T00:00:04Z"})" << "\n"
+                        << R"({"ts":"2026-01-01T00:01:30Z","type":"message","latency_ms":9})"
+                        << "\n"
+                        // 80 s behind the watermark (00:01:30 - 5 s): late.
+                        << R"({"ts":"2026-01-01T00:00:05Z","type":"message","latency_ms":1})"
+                        << "\n"
+                        << R"({"ts":"2026-01-01T00:00:06Z","type":"message","pad":")"
+                        << std::string(3000, 'p') << "\"}\n";
+  Result r = Sh(StrCat(kVigil, " run --rules ", rules, " --input ", events,
+                       " --max-record-bytes 2KiB --dead-letter ", dead, " --results ", results,
+                       " --no-console --no-progress --http off 2>&1"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("10 records"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 processed, 7 dead-lettered (1 late)"), std::string::npos) << r.out;
+  std::vector<std::string> dl = Lines(ReadFile(dead));
+  ASSERT_EQ(dl.size(), 7u);
+  const char* reasons[] = {"malformed_json", "missing_ts", "bad_ts", "wrong_type",
+                           "missing_type",   "late",       "oversized"};
+  const int lines[] = {2, 4, 5, 6, 7, 9, 10};
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_NE(dl[i].find(StrCat("\"reason\":\"", reasons[i], "\"")), std::string::npos) << dl[i];
+    EXPECT_NE(dl[i].find(StrCat("\"line\":", lines[i], ",")), std::string::npos) << dl[i];
+    EXPECT_NE(dl[i].find("\"source\":\"file:" + events + "\""), std::string::npos) << dl[i];
+  }
+  EXPECT_NE(dl[0].find(R"("record":"{not json")"), std::string::npos) << dl[0];
+  EXPECT_EQ(Lines(ReadFile(results)),
+            (std::vector<std::string>{
+                R"({"metric":"n","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":2})",
+                R"({"metric":"lat","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":7})",
+                R"({"metric":"n","start":"2026-01-01T00:01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":1})",
+                R"({"metric":"lat","start":"2026-01-01T00:01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":9})",
+            }));
+}
+
+TEST(CliE2eTest, CheckReportsFileLineColAndExitCode) {
+  const std::string bad = Temp("bad.yaml");
+  std::ofstream(bad) << "metrics:\n"
+                        "  - metric: p99\n"
+                        "    where: type = \"message\"\n"
+                        "    window: tumbling 1m\n"
+                        "    value: p99(latency_ms)\n"
+                        "alerts:\n"
+                        "  - alert: Slow\n"
+                        "    severity: P7\n"
+                        "    expr: p90 > 100\n";
+  Result r = Sh(StrCat(kVigil, " check ", bad, " 2>&1"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find(bad + ":3:17: unexpected '='; use '==' to compare"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(bad + ":5:12: unknown function 'p99'; did you mean quantile(0.99, x)?"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(bad + ":8:15: severity 'P7' must be one of P1, P2, P3, P4"),
+            std::string::npos)
+      << r.out;
+  Result ok = Sh(StrCat(kVigil, " check ", kSource, "/deploy/rules/chatbot.yaml"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  Result json = Sh(StrCat(kVigil, " check --output json ", bad));
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_EQ(json.out.rfind("[{\"file\":", 0), 0u) << json.out;
+}
+
+TEST(CliE2eTest, GenIsDeterministicAndWritesZstd) {
+  Result a = Sh(StrCat(kVigil, " gen --seed 5 --count 1000 | md5sum"));
+  Result b = Sh(StrCat(kVigil, " gen --seed 5 --count 1000 | md5sum"));
+  Result c = Sh(StrCat(kVigil, " gen --seed 6 --count 1000 | md5sum"));
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+  const std::string z = Temp("gen.ndjson.zst");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 5 --count 1000 --out ", z)).exit_code, 0);
+  Result unz = Sh(StrCat("zstd -dc ", z, " | md5sum"));
+  EXPECT_EQ(unz.out, a.out);
+}
+
+TEST(CliE2eTest, UnknownFlagsAndBadValuesAreUsageErrors) {
+  EXPECT_EQ(Sh(StrCat(kVigil, " run --bogus 2>&1")).exit_code, 2);
+  EXPECT_EQ(Sh(StrCat(kVigil, " run --max-out-of-orderness 5x 2>&1")).exit_code, 2);
+  EXPECT_EQ(Sh(StrCat(kVigil, " gen --incident volcano@1m+1m 2>&1")).exit_code, 2);
+  Result help = Sh(StrCat(kVigil, " --help"));
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--dead-letter FILE"), std::string::npos);
+}
+
+TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
+  const std::string err = Temp("serve.err");
+  // A paced live generator keeps the job running until SIGTERM.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    FILE* f = std::freopen(err.c_str(), "w", stderr);
+    (void)f;
+    std::freopen("/dev/null", "w", stdout);
+    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--speed", "600", "--rate", "200", "--http",
+            "127.0.0.1:0", "--no-console", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    ::usleep(100'000);
+    std::string s = ReadFile(err);
+    size_t at = s.find("on port ");
+    if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+  }
+  ASSERT_GT(port, 0) << ReadFile(err);
+  ::usleep(1'500'000);  // at 600x, 15 minutes of event time: windows have closed
+  Result m = Sh(StrCat("curl -s http://127.0.0.1:", port, "/metrics"));
+  Result h = Sh(StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:", port,
+                       "/healthz"));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(h.out, "200");
+  EXPECT_NE(m.out.find("# TYPE vigil_events_in_total counter"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("vigil_dead_letter_total{reason=\"malformed_json\"} 0"), std::string::npos);
+  EXPECT_NE(m.out.find("vigil_metric_latency_p99_ms "), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("vigil_metric_intent_messages{intent=\"faq\"}"), std::string::npos);
+  EXPECT_NE(m.out.find("vigil_alerts_firing{severity=\"P1\"}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil

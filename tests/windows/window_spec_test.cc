@@ -1,0 +1,158 @@
+#include "windows/window_spec.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigil {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr DurationMs kSecond = 1000;
+constexpr DurationMs kMinute = 60 * kSecond;
+constexpr DurationMs kHour = 60 * kMinute;
+
+TEST(WindowSpecTest, ParseTumbling) {
+  absl::StatusOr<WindowSpec> spec = WindowSpec::Parse("tumbling 1m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->kind(), WindowSpec::Kind::kTumbling);
+  EXPECT_EQ(spec->size(), kMinute);
+  EXPECT_EQ(spec->slide(), kMinute);
+  EXPECT_EQ(spec->pane(), kMinute);
+  EXPECT_EQ(spec->panes_per_window(), 1);
+  EXPECT_EQ(*spec, WindowSpec::Tumbling(kMinute));
+}
+
+TEST(WindowSpecTest, ParseSliding) {
+  absl::StatusOr<WindowSpec> spec = WindowSpec::Parse("sliding 5m every 1m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->kind(), WindowSpec::Kind::kSliding);
+  EXPECT_EQ(spec->size(), 5 * kMinute);
+  EXPECT_EQ(spec->slide(), kMinute);
+  EXPECT_EQ(spec->pane(), kMinute);
+  EXPECT_EQ(spec->panes_per_window(), 5);
+  EXPECT_EQ(*spec, WindowSpec::Sliding(5 * kMinute, kMinute));
+}
+
+TEST(WindowSpecTest, PaneIsTheGcdOfSizeAndSlide) {
+  absl::StatusOr<WindowSpec> spec = WindowSpec::Parse("sliding 5m every 2m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->pane(), kMinute);
+  EXPECT_EQ(spec->slide(), 2 * kMinute);
+  EXPECT_EQ(spec->panes_per_window(), 5);
+
+  spec = WindowSpec::Parse("sliding 90s every 1m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->pane(), 30 * kSecond);
+  EXPECT_EQ(spec->panes_per_window(), 3);
+
+  spec = WindowSpec::Parse("sliding 1h30m every 1h");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->size(), 90 * kMinute);
+  EXPECT_EQ(spec->pane(), 30 * kMinute);
+
+  // Slide equal to size is a tumbling window in all but name.
+  spec = WindowSpec::Parse("sliding 1m every 1m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->panes_per_window(), 1);
+}
+
+TEST(WindowSpecTest, ParseToleratesExtraWhitespace) {
+  absl::StatusOr<WindowSpec> spec = WindowSpec::Parse("  sliding\t10s   every 5s \n");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(*spec, WindowSpec::Sliding(10 * kSecond, 5 * kSecond));
+}
+
+TEST(WindowSpecTest, ParseRejectsSlideLongerThanSize) {
+  absl::StatusOr<WindowSpec> spec = WindowSpec::Parse("sliding 1m every 5m");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("5m"));
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("1m"));
+}
+
+TEST(WindowSpecTest, ParseRejectsBadDurations) {
+  for (const char* text : {"tumbling 0", "tumbling 0s", "tumbling -1m", "tumbling 5",
+                           "tumbling m", "tumbling 1m1h", "sliding 5m every 0s",
+                           "sliding 5 every 1m", "sliding 5m every 1x"}) {
+    absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(text);
+    ASSERT_FALSE(spec.ok()) << text;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(spec.status().message()), HasSubstr("bad duration")) << text;
+  }
+}
+
+TEST(WindowSpecTest, ParseRejectsBadWords) {
+  for (const char* text : {"", "tumbling", "tumbling 1m extra", "Tumbling 1m", "hopping 1m",
+                           "sliding 5m", "sliding 5m every", "sliding 5m by 1m",
+                           "sliding 5m every 1m more", "every 5m sliding 1m", "1m"}) {
+    absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(text);
+    ASSERT_FALSE(spec.ok()) << text;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(spec.status().message()), HasSubstr("bad window")) << text;
+  }
+}
+
+TEST(WindowSpecTest, ToStringParsesBack) {
+  EXPECT_EQ(WindowSpec::Tumbling(kMinute).ToString(), "tumbling 1m");
+  EXPECT_EQ(WindowSpec::Sliding(5 * kMinute, kMinute).ToString(), "sliding 5m every 1m");
+  EXPECT_EQ(WindowSpec::Sliding(90 * kMinute, 90 * kSecond).ToString(),
+            "sliding 1h30m every 1m30s");
+  for (const WindowSpec& spec :
+       {WindowSpec::Tumbling(250), WindowSpec::Tumbling(kHour),
+        WindowSpec::Sliding(5 * kMinute, 2 * kMinute), WindowSpec::Sliding(kHour, kSecond)}) {
+    absl::StatusOr<WindowSpec> parsed = WindowSpec::Parse(spec.ToString());
+    ASSERT_TRUE(parsed.ok()) << spec.ToString();
+    EXPECT_EQ(*parsed, spec) << spec.ToString();
+  }
+}
+
+TEST(WindowSpecTest, EqualityDistinguishesKind) {
+  EXPECT_NE(WindowSpec::Tumbling(kMinute), WindowSpec::Sliding(kMinute, kMinute));
+  EXPECT_NE(WindowSpec::Sliding(5 * kMinute, kMinute), WindowSpec::Sliding(5 * kMinute, 2 * kMinute));
+}
+
+TEST(WindowSpecTest, PaneStartAtBoundaries) {
+  const WindowSpec tumbling = WindowSpec::Tumbling(kMinute);
+  EXPECT_EQ(tumbling.PaneStart(0), 0);
+  EXPECT_EQ(tumbling.PaneStart(59'999), 0);
+  EXPECT_EQ(tumbling.PaneStart(60'000), 60'000);
+  EXPECT_EQ(tumbling.PaneStart(60'001), 60'000);
+  EXPECT_EQ(tumbling.PaneStart(-1), -60'000);
+  EXPECT_EQ(tumbling.PaneStart(-60'000), -60'000);
+  EXPECT_EQ(tumbling.PaneStart(-60'001), -120'000);
+
+  const WindowSpec sliding = WindowSpec::Sliding(5 * kMinute, 2 * kMinute);  // panes of 1m
+  EXPECT_EQ(sliding.PaneStart(59'999), 0);
+  EXPECT_EQ(sliding.PaneStart(60'000), 60'000);
+  EXPECT_EQ(sliding.PaneStart(90'000), 60'000);
+  EXPECT_EQ(sliding.PaneStart(120'000), 120'000);
+  EXPECT_EQ(sliding.PaneStart(-1), -60'000);
+}
+
+TEST(WindowSpecTest, FirstEndAfterAtBoundaries) {
+  const WindowSpec tumbling = WindowSpec::Tumbling(kMinute);
+  EXPECT_EQ(tumbling.FirstEndAfter(0), 60'000);
+  EXPECT_EQ(tumbling.FirstEndAfter(59'999), 60'000);
+  // An event exactly at an end belongs to the next window: ends are exclusive.
+  EXPECT_EQ(tumbling.FirstEndAfter(60'000), 120'000);
+  EXPECT_EQ(tumbling.FirstEndAfter(60'001), 120'000);
+  EXPECT_EQ(tumbling.FirstEndAfter(-1), 0);
+  EXPECT_EQ(tumbling.FirstEndAfter(-60'000), 0);
+  EXPECT_EQ(tumbling.FirstEndAfter(-60'001), -60'000);
+
+  // Ends are multiples of the slide, not of the pane.
+  const WindowSpec sliding = WindowSpec::Sliding(5 * kMinute, 2 * kMinute);
+  EXPECT_EQ(sliding.FirstEndAfter(59'999), 120'000);
+  EXPECT_EQ(sliding.FirstEndAfter(60'000), 120'000);
+  EXPECT_EQ(sliding.FirstEndAfter(119'999), 120'000);
+  EXPECT_EQ(sliding.FirstEndAfter(120'000), 240'000);
+  EXPECT_EQ(sliding.FirstEndAfter(-1), 0);
+  EXPECT_EQ(sliding.FirstEndAfter(-120'001), -120'000);
+}
+
+}  // namespace
+}  // namespace vigil
