@@ -88,8 +88,11 @@ int EventParser::AddPath(std::string_view path, int slot) {
       if (e.key == parts[i]) found = &e;
     }
     if (found == nullptr) {
-      nodes_[node].entries.push_back({std::string(parts[i]), -1, -1});
-      found = &nodes_[node].entries.back();
+      Node& n = nodes_[node];
+      const size_t b = Node::Bucket(parts[i]);
+      n.entries.push_back({std::string(parts[i]), -1, -1, n.buckets[b]});
+      n.buckets[b] = static_cast<int16_t>(n.entries.size() - 1);
+      found = &n.entries.back();
     }
     if (last) {
       found->slot = slot;
@@ -127,11 +130,12 @@ Value ToValue(simdjson::dom::element v) {
 }  // namespace
 
 bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err) {
-  const std::vector<Node::Entry>& entries = nodes_[node].entries;
+  const Node& n = nodes_[node];
   for (auto field : obj) {
-    const std::string_view key = field.key;
-    for (const Node::Entry& e : entries) {
-      if (e.key.size() != key.size() || e.key != key) continue;
+    const Node::Entry* found = n.Find(field.key);
+    if (found == nullptr) continue;
+    {
+      const Node::Entry& e = *found;
       const bool is_object = field.value.is_object();
       if (e.child >= 0 && is_object) {
         if (!Walk(field.value.get_object().value_unsafe(), e.child, ev, err)) return false;
@@ -145,7 +149,6 @@ bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseErro
         }
         ev->slots[e.slot] = ToValue(field.value);
       }
-      break;
     }
   }
   return true;

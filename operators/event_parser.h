@@ -23,6 +23,8 @@
 
 #include <simdjson.h>
 
+#include <array>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -74,8 +76,27 @@ class EventParser {
       std::string key;
       int slot = -1;   // field slot, or -1 if only a parent of wanted fields
       int child = -1;  // index into nodes_ for nested paths
+      int next = -1;   // next entry in the same hash bucket
     };
     std::vector<Entry> entries;
+    // Keys hash to buckets by length and end characters, so a JSON key is
+    // usually compared with at most one wanted key.
+    std::array<int16_t, 64> buckets;
+    Node() { buckets.fill(-1); }
+    static size_t Bucket(std::string_view key) {
+      if (key.empty()) return 0;
+      return (key.size() * 7 + static_cast<unsigned char>(key.front()) * 3 +
+              static_cast<unsigned char>(key.back())) & 63;
+    }
+    const Entry* Find(std::string_view key) const {
+      for (int i = buckets[Bucket(key)]; i >= 0; i = entries[i].next) {
+        const Entry& e = entries[i];
+        if (e.key.size() == key.size() && std::memcmp(e.key.data(), key.data(), key.size()) == 0) {
+          return &e;
+        }
+      }
+      return nullptr;
+    }
   };
   int AddPath(std::string_view path, int slot);
   bool Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err);

@@ -22,14 +22,30 @@ std::vector<std::string> GroupLabels(std::string_view group, size_t n) {
   return out;
 }
 
-MetricOperator::MetricOperator(const MetricDef& def, int index)
-    : def_(def), index_(index), store_(def.window, Prototype(def)) {
+int FilterBank::Register(const MetricDef& def) {
+  const std::string source(Strip(def.where_source));
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (sources_[i] == source) return static_cast<int>(i);
+  }
+  programs_.push_back(&def.where);
+  sources_.push_back(source);
+  passed_.push_back(0);
+  return static_cast<int>(programs_.size() - 1);
+}
+
+MetricOperator::MetricOperator(const MetricDef& def, int index, FilterBank* bank)
+    : def_(def), index_(index), bank_(bank), store_(def.window, Prototype(def)) {
   agg_values_.resize(def.aggregates.size());
+  if (bank != nullptr && def.has_where) filter_ = bank->Register(def);
 }
 
 void MetricOperator::Add(const Event& ev) {
   const Value* slots = ev.slots.data();
-  if (def_.has_where && !def_.where.EvalBool(slots)) return;
+  if (filter_ >= 0) {
+    if (!bank_->passed(filter_)) return;
+  } else if (def_.has_where && !def_.where.EvalBool(slots)) {
+    return;
+  }
   ++matched_;
   key_.clear();
   for (size_t i = 0; i < def_.by_slots.size(); ++i) {

@@ -28,9 +28,29 @@ namespace vigil {
 inline constexpr char kGroupSeparator = '\x1f';
 std::vector<std::string> GroupLabels(std::string_view group, size_t n);
 
+// FilterBank evaluates each distinct `where:` of a rule set once per event,
+// however many metrics share it (most reference metrics filter on
+// `type == "message"`).
+class FilterBank {
+ public:
+  // Returns the filter's index; metrics with the same filter text share one.
+  int Register(const MetricDef& def);
+  void Evaluate(const Event& ev) {
+    for (size_t i = 0; i < programs_.size(); ++i) passed_[i] = programs_[i]->EvalBool(ev.slots.data());
+  }
+  bool passed(int id) const { return passed_[id] != 0; }
+
+ private:
+  std::vector<const Program*> programs_;
+  std::vector<std::string> sources_;
+  std::vector<uint8_t> passed_;
+};
+
 class MetricOperator {
  public:
-  MetricOperator(const MetricDef& def, int index);
+  // With a bank, Add reads the filter result the bank computed for the
+  // event (call bank->Evaluate first); without one it evaluates `where`.
+  MetricOperator(const MetricDef& def, int index, FilterBank* bank = nullptr);
 
   void Add(const Event& ev);
   // Appends the results of every window with end <= frontier.
@@ -43,6 +63,8 @@ class MetricOperator {
  private:
   const MetricDef& def_;
   int index_;
+  const FilterBank* bank_;
+  int filter_ = -1;
   PaneStore store_;
   std::string key_;
   std::vector<Value> agg_values_;

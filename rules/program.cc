@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <new>
 
 #include "windows/strings.h"
 
@@ -58,16 +59,19 @@ bool Order(OpCode op, const Value& a, const Value& b) {
 }  // namespace
 
 Value Program::Eval(const Value* slots) const {
-  Value stack[kMaxStack];
+  // Raw storage: default-constructing kMaxStack Values per call would cost
+  // more than evaluating a typical filter. Pushes construct in place.
+  alignas(Value) unsigned char storage[sizeof(Value) * kMaxStack];
+  Value* stack = reinterpret_cast<Value*>(storage);
   int sp = 0;
   const size_t n = code_.size();
   for (size_t pc = 0; pc < n; ++pc) {
     const Instr& in = code_[pc];
     switch (in.op) {
-      case OpCode::kLoad: stack[sp++] = slots[in.a]; break;
-      case OpCode::kConst: stack[sp++] = consts_[in.a]; break;
+      case OpCode::kLoad: new (&stack[sp++]) Value(slots[in.a]); break;
+      case OpCode::kConst: new (&stack[sp++]) Value(consts_[in.a]); break;
       case OpCode::kLoadEqConst:
-        stack[sp++] = Value::Bool(ValuesEqual(slots[in.a], consts_[in.b]));
+        new (&stack[sp++]) Value(Value::Bool(ValuesEqual(slots[in.a], consts_[in.b])));
         break;
       case OpCode::kAdd:
       case OpCode::kSub:

@@ -46,7 +46,8 @@ absl::Status Job::Init() {
   metrics_ = std::make_unique<JobMetrics>(*rules_);
   parser_ = std::make_unique<EventParser>(rules_->fields, config_.max_record_bytes);
   for (size_t i = 0; i < rules_->metrics.size(); ++i) {
-    metric_ops_.push_back(std::make_unique<MetricOperator>(rules_->metrics[i], static_cast<int>(i)));
+    metric_ops_.push_back(
+        std::make_unique<MetricOperator>(rules_->metrics[i], static_cast<int>(i), &filters_));
   }
   alert_op_ = std::make_unique<AlertOperator>(*rules_);
 
@@ -137,6 +138,7 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
       continue;
     }
     watermark_->Observe(r.input, event_.ts, now);
+    filters_.Evaluate(event_);
     for (auto& op : metric_ops_) op->Add(event_);
     ++summary_.processed;
   }

@@ -77,6 +77,7 @@ class Job {
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
   std::unique_ptr<EventParser> parser_;
+  FilterBank filters_;
   std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libboost1.81-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  zstd curl
+  zstd curl time
 )
 
 missing=()

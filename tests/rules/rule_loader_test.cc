@@ -1,0 +1,579 @@
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rules/rule_set.h"
+
+namespace vigil {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::string kReference = std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml";
+
+RuleLoadResult Load(std::string_view yaml) {
+  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
+}
+
+// All diagnostics of a rule file that must not load, as `file:line:col: msg`.
+std::vector<std::string> Errors(std::string_view yaml) {
+  RuleLoadResult r = Load(yaml);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.rules, nullptr);
+  std::vector<std::string> out;
+  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
+  return out;
+}
+
+std::string Joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& e : v) s += e + "\n";
+  return s;
+}
+
+// A valid metric to refer to from alerts; lines 1-5 of a file.
+constexpr std::string_view kP99Metric = R"yaml(metrics:
+  - metric: latency_p99_ms
+    where: type == "message"
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+)yaml";
+
+std::string WithP99(std::string_view alerts) { return std::string(kP99Metric) + std::string(alerts); }
+
+// --- The reference rule file ---------------------------------------------------
+
+TEST(RuleLoaderTest, ReferenceFileLoads) {
+  RuleLoadResult r = LoadRuleFiles({kReference});
+  ASSERT_TRUE(r.ok()) << [&] {
+    std::string s;
+    for (const Diagnostic& d : r.errors) s += d.ToString() + "\n";
+    return s;
+  }();
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_TRUE(r.warnings.empty());
+  const RuleSet& rules = *r.rules;
+  EXPECT_EQ(rules.metrics.size(), 21u);
+  EXPECT_EQ(rules.alerts.size(), 11u);
+  EXPECT_EQ(rules.files, std::vector<std::string>{kReference});
+  EXPECT_EQ(rules.metrics[0].name, "latency_p50_ms");
+  EXPECT_EQ(rules.metrics[0].pos.line, 9);
+  EXPECT_EQ(rules.metrics[0].pos.col, 13);
+
+  int by_severity[5] = {};
+  for (const AlertDef& a : rules.alerts) ++by_severity[static_cast<int>(a.severity)];
+  EXPECT_EQ(by_severity[1], 4);
+  EXPECT_EQ(by_severity[2], 5);
+  EXPECT_EQ(by_severity[3], 2);
+  EXPECT_EQ(by_severity[4], 0);
+
+  std::optional<int> error_rate = rules.FindMetric("error_rate");
+  ASSERT_TRUE(error_rate);
+  EXPECT_EQ(rules.metrics[*error_rate].window.ToString(), "sliding 5m every 1m");
+  std::optional<int> deps = rules.FindMetric("dependency_errors");
+  ASSERT_TRUE(deps);
+  EXPECT_EQ(rules.metrics[*deps].by, std::vector<std::string>{"error_service"});
+  EXPECT_FALSE(rules.FindMetric("latency_p98_ms"));
+
+  // Field types inferred over the whole file.
+  auto expected = [&](std::string_view path) {
+    std::optional<int> slot = rules.fields.Find(path);
+    EXPECT_TRUE(slot) << path;
+    return slot ? rules.fields.expected(*slot) : Type::kNull;
+  };
+  EXPECT_EQ(expected("type"), Type::kString);
+  EXPECT_EQ(expected("latency_ms"), Type::kNumber);
+  EXPECT_EQ(expected("llm_timeout"), Type::kBool);
+  EXPECT_EQ(expected("error_service"), Type::kString);
+  EXPECT_EQ(expected("rating"), Type::kNumber);
+  EXPECT_EQ(expected("session_id"), Type::kAny);
+
+  const AlertDef& p99 = rules.alerts[0];
+  EXPECT_EQ(p99.name, "LatencyP99Critical");
+  EXPECT_EQ(p99.severity, Severity::kP1);
+  EXPECT_EQ(p99.for_duration, 300'000);
+  EXPECT_EQ(p99.metrics, std::vector<int>{*rules.FindMetric("latency_p99_ms")});
+  ASSERT_EQ(p99.annotations.size(), 2u);
+  EXPECT_EQ(p99.annotations[0].first, "summary");
+  EXPECT_EQ(p99.annotations[0].second.Render(12034.4, {}),
+            "p99 latency 12034 ms above 10 s for 5 minutes");
+  EXPECT_EQ(p99.annotations[1].second.Render(0, {}),
+            "https://runbooks.example/chatbot/latency");
+  const Value above[] = {Value::Number(10001)};
+  const Value at[] = {Value::Number(10000)};
+  EXPECT_TRUE(p99.expr.EvalBool(above));
+  EXPECT_FALSE(p99.expr.EvalBool(at));
+  for (const AlertDef& a : rules.alerts) {
+    if (a.name == "LatencyP95High") {
+      EXPECT_EQ(a.severity, Severity::kP2);
+      EXPECT_EQ(a.for_duration, 600'000);
+    }
+  }
+}
+
+TEST(RuleLoaderTest, MissingFile) {
+  RuleLoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].ToString(), "/nonexistent/rules.yaml: cannot open the rule file");
+}
+
+// --- A good file --------------------------------------------------------------------
+
+TEST(RuleLoaderTest, GroupedMetricExposesLabelsToAlerts) {
+  RuleLoadResult r = Load(R"yaml(metrics:
+  - metric: escalation_share_by_intent
+    help: Share of turns escalating, per intent
+    where: type == "message"
+    window: tumbling 5m
+    by: [intent, meta.region]
+    value: ratio(escalated)
+alerts:
+  - alert: EscalationByIntent
+    severity: p2
+    expr: escalation_share_by_intent > 0.2
+    resolve: escalation_share_by_intent < 0.1
+    for: 10m
+    keep_firing_for: 2m
+    labels:
+      team: support
+    annotations:
+      summary: "{{ $labels.intent }}/{{ $labels.meta_region }}: {{ $value | humanizePercentage }} escalating ({{ $labels.team }}, {{ $labels.severity }})"
+      plain: no template here
+)yaml");
+  ASSERT_TRUE(r.ok()) << Joined([&] {
+    std::vector<std::string> v;
+    for (const Diagnostic& d : r.errors) v.push_back(d.ToString());
+    return v;
+  }());
+  const RuleSet& rules = *r.rules;
+  ASSERT_EQ(rules.metrics.size(), 1u);
+  const MetricDef& m = rules.metrics[0];
+  EXPECT_EQ(m.help, "Share of turns escalating, per intent");
+  EXPECT_EQ(m.by, (std::vector<std::string>{"intent", "meta_region"}));
+  ASSERT_EQ(m.by_slots.size(), 2u);
+  EXPECT_EQ(rules.fields.path(m.by_slots[0]), "intent");
+  EXPECT_EQ(rules.fields.path(m.by_slots[1]), "meta.region");
+  EXPECT_EQ(m.window.ToString(), "tumbling 5m");
+  EXPECT_TRUE(m.has_where);
+  EXPECT_EQ(m.where_source, "type == \"message\"");
+  ASSERT_EQ(m.aggregates.size(), 1u);
+  EXPECT_EQ(m.aggregates[0].kind, AggKind::kRatio);
+  EXPECT_EQ(m.pos.file, "r.yaml");
+  EXPECT_EQ(m.pos.line, 2);
+  EXPECT_EQ(m.pos.col, 13);
+
+  ASSERT_EQ(rules.alerts.size(), 1u);
+  const AlertDef& a = rules.alerts[0];
+  EXPECT_EQ(a.name, "EscalationByIntent");
+  EXPECT_EQ(a.pos.line, 9);
+  EXPECT_EQ(a.pos.col, 12);
+  EXPECT_EQ(a.severity, Severity::kP2);
+  EXPECT_EQ(SeverityName(a.severity), "P2");
+  EXPECT_EQ(a.for_duration, 600'000);
+  EXPECT_EQ(a.keep_firing_for, 120'000);
+  EXPECT_TRUE(a.has_resolve);
+  EXPECT_EQ(a.group_labels, (std::vector<std::string>{"intent", "meta_region"}));
+  EXPECT_EQ(a.labels, (Labels{{"team", "support"}}));
+  const Value high[] = {Value::Number(0.25)};
+  const Value low[] = {Value::Number(0.05)};
+  EXPECT_TRUE(a.expr.EvalBool(high));
+  EXPECT_FALSE(a.resolve.EvalBool(high));
+  EXPECT_TRUE(a.resolve.EvalBool(low));
+  ASSERT_EQ(a.annotations.size(), 2u);
+  EXPECT_EQ(a.annotations[0].first, "summary");
+  EXPECT_EQ(a.annotations[0].second.Render(
+                0.25, {{"intent", "faq"}, {"meta_region", "eu"}, {"team", "support"},
+                       {"severity", "P2"}}),
+            "faq/eu: 25% escalating (support, P2)");
+  EXPECT_EQ(a.annotations[1].first, "plain");
+  EXPECT_EQ(a.annotations[1].second.Render(0, {}), "no template here");
+}
+
+TEST(RuleLoaderTest, AlertMayUseMetricsFromAnotherFileAndEmptyFilesAreFine) {
+  RuleLoadResult r = LoadRuleSources({{"b.yaml", R"yaml(alerts:
+  - alert: SlowTurns
+    severity: P3
+    expr: latency_p99_ms > 5000 and latency_p99_ms < 1e9
+)yaml"},
+                                      {"a.yaml", std::string(kP99Metric)},
+                                      {"empty.yaml", ""},
+                                      {"comments.yaml", "# nothing yet\n"}});
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].ToString());
+  EXPECT_EQ(r.rules->metrics.size(), 1u);
+  ASSERT_EQ(r.rules->alerts.size(), 1u);
+  EXPECT_EQ(r.rules->alerts[0].pos.file, "b.yaml");
+  EXPECT_EQ(r.rules->alerts[0].metrics, std::vector<int>{0});
+}
+
+// --- Diagnostics -----------------------------------------------------------------------
+
+TEST(RuleLoaderDiagnosticsTest, YamlSyntaxError) {
+  std::vector<std::string> errors = Errors(R"yaml(metrics:
+  - metric: a
+    window: [tumbling 1m
+    value: count()
+)yaml");
+  ASSERT_EQ(errors.size(), 1u) << Joined(errors);
+  EXPECT_THAT(errors[0], StartsWith("r.yaml:"));
+  EXPECT_THAT(errors[0], HasSubstr(": YAML: "));
+
+  std::vector<std::string> tab = Errors("metrics:\n  - metric: a\n\twindow: tumbling 1m\n");
+  ASSERT_EQ(tab.size(), 1u) << Joined(tab);
+  EXPECT_THAT(tab[0], StartsWith("r.yaml:3:"));
+  EXPECT_THAT(tab[0], HasSubstr(": YAML: "));
+}
+
+TEST(RuleLoaderDiagnosticsTest, UnknownKeysSuggestTheClosest) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    wher: type == "message"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:5: unknown field 'wher' in metric; did you mean 'where'?"));
+  EXPECT_THAT(Errors(R"yaml(metrcs:
+  - metric: m
+)yaml"),
+              ElementsAre("r.yaml:1:1: unknown field 'metrcs' in a rule file; did you mean "
+                          "'metrics'?"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 1
+    zzzzzzz: 1
+)yaml")),
+              ElementsAre("r.yaml:10:5: unknown field 'zzzzzzz' in alert; allowed: alert, "
+                          "severity, expr, resolve, for, labels, annotations, keep_firing_for"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, MissingWindow) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:2:5: a metric needs a 'window' field"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, BadWindows) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    window: tumbling 5x
+    value: count()
+  - metric: n
+    window: sliding 1m every 5m
+    value: count()
+  - metric: o
+    window: hopping 5m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:13: bad duration '5x' (expected e.g. 30s, 5m, 1h, 1d)",
+                          "r.yaml:6:13: slide 5m is longer than the window 1m",
+                          "r.yaml:9:13: bad window 'hopping 5m' (expected 'tumbling <size>' "
+                          "or 'sliding <size> every <slide>')"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ValueErrors) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    window: tumbling 1m
+    value: p99(latency_ms)
+  - metric: n
+    window: tumbling 1m
+    value: quantile(1.5, latency_ms)
+  - metric: o
+    window: tumbling 1m
+    value: latency_ms / count()
+  - metric: p
+    window: tumbling 1m
+    value: 1 + 2
+)yaml"),
+              ElementsAre("r.yaml:4:12: unknown function 'p99'; did you mean quantile(0.99, x)?",
+                          "r.yaml:7:21: the quantile must be a number in (0, 1], e.g. "
+                          "quantile(0.99, latency_ms)",
+                          "r.yaml:10:12: field 'latency_ms' must be inside an aggregate, e.g. "
+                          "avg(latency_ms) or last(latency_ms)",
+                          "r.yaml:13:12: a metric's value needs at least one aggregate, e.g. "
+                          "count()"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, UnknownMetricInAlert) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99 > 10000
+)yaml")),
+              ElementsAre("r.yaml:9:11: unknown metric 'latency_p99'; did you mean "
+                          "'latency_p99_ms'?"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, BadSeverityAndDurations) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P5
+    expr: latency_p99_ms > 10000
+    for: 5x
+    keep_firing_for: soon
+)yaml")),
+              ElementsAre("r.yaml:8:15: severity 'P5' must be one of P1, P2, P3, P4",
+                          "r.yaml:10:10: bad duration '5x' for 'for' (e.g. 0, 30s, 5m, 1h)",
+                          "r.yaml:11:22: bad duration 'soon' for 'keep_firing_for' (e.g. 0, "
+                          "30s, 5m, 1h)"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, TemplateWithUnknownLabel) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000
+    annotations:
+      summary: "p99 {{ $labels.intent }} high"
+      other: {{ $value | humanise }}
+)yaml")),
+              ElementsAre("r.yaml:11:24: label 'intent' is not among this alert's labels "
+                          "(alertname, severity)",
+                          "r.yaml:12:14: an annotation must be a string"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000
+    annotations:
+      summary: p99 {{ $value | humanise }}
+)yaml")),
+              ElementsAre("r.yaml:11:23: unknown template function 'humanise'; known: "
+                          "humanize, humanizePercentage, humanizeDuration, printf"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, DuplicateMetricNamesTheFirstDefinition) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    window: tumbling 1m
+    value: count()
+  - metric: m
+    window: tumbling 5m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:5:13: metric 'm' is already defined at r.yaml:2:13"));
+
+  RuleLoadResult across = LoadRuleSources(
+      {{"a.yaml", std::string(kP99Metric)}, {"b.yaml", std::string(kP99Metric)}});
+  ASSERT_EQ(across.errors.size(), 1u);
+  EXPECT_EQ(across.errors[0].ToString(),
+            "b.yaml:2:13: metric 'latency_p99_ms' is already defined at a.yaml:2:13");
+}
+
+TEST(RuleLoaderDiagnosticsTest, AlertOverMetricsGroupedDifferently) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: a
+    window: tumbling 1m
+    by: [intent]
+    value: count()
+  - metric: b
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: X
+    severity: P1
+    expr: a > 1 and b > 1
+)yaml"),
+              ElementsAre("r.yaml:12:11: metrics 'a' (by [intent]) and 'b' (by []) group "
+                          "differently; an alert compares one group's values"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarPointsIntoTheFile) {
+  // The end of the expression: the closing quote.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: "latency_p99_ms > "
+)yaml")),
+              ElementsAre("r.yaml:9:29: expected an expression"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: 'type = "message"'
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:18: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: "type == 'message' && llm_timeout"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:31: unexpected '&'; use 'and' / 'or'"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarWithEscapes) {
+  // Escapes make the file text longer than the expression: the column is
+  // that of the offending character in the file.
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: "type == \"message\" and x = 1"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: 'type == ''message'' and x = 1'
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInPlainScalarPointsIntoTheFile) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: type = "message"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:17: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000 and latency_p99_ms > "x"
+)yaml")),
+              ElementsAre("r.yaml:9:38: 'latency_p99_ms' is a number, expected a string"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: type == "message" and llm_timeout
+    window: tumbling 1m
+    value: ratio(llm_timeout + 1)
+)yaml"),
+              ElementsAre("r.yaml:5:18: field 'llm_timeout' is used as a number here but as a "
+                          "boolean elsewhere"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInBlockScalarGetsTheRightLine) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: |
+      latency_p99_ms > 1 and
+      latency_p99_ms = 2
+)yaml")),
+              ElementsAre("r.yaml:11:22: unexpected '='; use '==' to compare"));
+  // The line holding the error repeats the start of the line before it.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: |
+      latency_p99_ms > 1 or
+      latency_p99_ms
+)yaml")),
+              ElementsAre("r.yaml:11:7: 'latency_p99_ms' is a number, expected a boolean"));
+  // A missing operand at the end points just after the last token.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: |
+      latency_p99_ms > 1 or
+      latency_p99_ms >
+)yaml")),
+              ElementsAre("r.yaml:11:23: expected an expression"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: |-
+      type == "message"
+
+      and x = 1
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:6:13: unexpected '='; use '==' to compare"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, AllErrorsOfAFileAreReported) {
+  std::vector<std::string> errors = Errors(R"yaml(metrics:
+  - metric: m
+    wher: type == "message"
+    window: tumbling 1m
+    value: count()
+  - metric: n
+    window: tumbling 5x
+    value: count()
+  - metric: o
+    window: tumbling 1m
+    value: p99(latency_ms)
+alerts:
+  - alert: A
+    severity: P5
+    expr: m > 1
+  - alert: B
+    severity: P1
+    expr: m >
+  - alert: C
+    severity: P1
+    expr: m > 1
+    annotations:
+      summary: "{{ $labels.intent }}"
+)yaml");
+  EXPECT_THAT(errors,
+              ElementsAre("r.yaml:3:5: unknown field 'wher' in metric; did you mean 'where'?",
+                          "r.yaml:7:13: bad duration '5x' (expected e.g. 30s, 5m, 1h, 1d)",
+                          "r.yaml:11:12: unknown function 'p99'; did you mean quantile(0.99, x)?",
+                          "r.yaml:14:15: severity 'P5' must be one of P1, P2, P3, P4",
+                          "r.yaml:18:14: expected an expression",
+                          "r.yaml:23:19: label 'intent' is not among this alert's labels "
+                          "(alertname, severity)"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, StructuralErrors) {
+  EXPECT_THAT(Errors("- metric: m\n"),
+              ElementsAre("r.yaml:1:1: a rule file is a mapping with 'metrics' and 'alerts'"));
+  EXPECT_THAT(Errors("metrics: 5\n"), ElementsAre("r.yaml:1:10: 'metrics' must be a list"));
+  EXPECT_THAT(Errors("metrics:\n  - just a string\n"),
+              ElementsAre("r.yaml:2:5: each entry of 'metrics' must be a mapping with 'metric', "
+                          "'window' and 'value'"));
+  EXPECT_THAT(Errors("streams:\n  - stream: sessions\n"),
+              ElementsAre("r.yaml:2:3: 'streams' (session windows) are not supported by this "
+                          "version of vigil"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: 9lives
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:2:13: metric name '9lives' must be letters, digits and '_' "
+                          "(not starting with a digit)"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    window: tumbling 1m
+    by: [1 + 2]
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:4:10: '1 + 2' is not a field path (e.g. intent, meta.region)"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 1
+    labels:
+      severity: P3
+      bad-name: x
+)yaml")),
+              ElementsAre("r.yaml:11:7: label 'severity' is set by vigil and cannot be overridden",
+                          "r.yaml:12:7: bad label name 'bad-name'"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    expr: latency_p99_ms > 1
+)yaml")),
+              ElementsAre("r.yaml:7:5: an alert needs a 'severity' field"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, DiagnosticToString) {
+  Diagnostic d{{"f.yaml", 3, 7}, "something odd", true};
+  EXPECT_EQ(d.ToString(), "f.yaml:3:7: warning: something odd");
+  d.warning = false;
+  EXPECT_EQ(d.ToString(), "f.yaml:3:7: something odd");
+  d.pos.line = 0;
+  EXPECT_EQ(d.ToString(), "f.yaml: something odd");
+}
+
+}  // namespace
+}  // namespace vigil
