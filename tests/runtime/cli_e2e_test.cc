@@ -156,6 +156,29 @@ TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
             }));
 }
 
+TEST(CliE2eTest, OutOfOrderWithinTheBoundIsCountedExactly) {
+  const std::string events = Temp("ooo.ndjson");
+  const std::string rules = Temp("ooo.yaml");
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 10s\n"
+                          "    value: count()\n";
+  // Event times in seconds; each is at most 5 s behind the largest seen so
+  // far (the default max out-of-orderness), so none is late, and the window
+  // [0, 10) gets events arriving after ones from [10, 20).
+  const int secs[] = {1, 8, 12, 7, 14, 9, 19, 15, 3 + 12, 21, 16, 29, 24};
+  std::ofstream out(events);
+  for (int s : secs) out << R"({"ts":)" << s * 1000 << R"(,"type":"m"})" << "\n";
+  out.close();
+  Result r = Sh(StrCat(kVigil, " run --rules ", rules, " --input ", events,
+                       " --results - --no-console --no-progress --http off"));
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(Lines(r.out),
+            (std::vector<std::string>{
+                R"({"metric":"n","start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:10.000Z","labels":{},"value":4})",
+                R"({"metric":"n","start":"1970-01-01T00:00:10.000Z","end":"1970-01-01T00:00:20.000Z","labels":{},"value":6})",
+                R"({"metric":"n","start":"1970-01-01T00:00:20.000Z","end":"1970-01-01T00:00:30.000Z","labels":{},"value":3})",
+            }));
+}
+
 TEST(CliE2eTest, CheckReportsFileLineColAndExitCode) {
   const std::string bad = Temp("bad.yaml");
   std::ofstream(bad) << "metrics:\n"
