@@ -71,6 +71,7 @@ EventParser::EventParser(const FieldTable& fields, size_t max_bytes)
       continue;
     }
     if (path == "type") type_slot_ = slot;
+    if (fields.expected(slot) != Type::kAny) typed_slots_.push_back(slot);
     AddPath(path, slot);
   }
   if (parser_.allocate(max_bytes_ + 64) != simdjson::SUCCESS) {
@@ -154,8 +155,47 @@ bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseErro
   return true;
 }
 
+namespace {
+bool TwoDigits(const char* p, int* v) {
+  if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return false;
+  *v = (p[0] - '0') * 10 + (p[1] - '0');
+  return true;
+}
+// "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DDTHH:MM:SS.mmmZ": seconds and millis
+// after the 16-character minute prefix.
+bool SecondsAndMillis(std::string_view s, int* sec, int* ms) {
+  if (s.size() == 20 && s[19] == 'Z') {
+    *ms = 0;
+  } else if (s.size() == 24 && s[19] == '.' && s[23] == 'Z') {
+    int hi, lo;
+    if (!TwoDigits(s.data() + 20, &hi) || s[22] < '0' || s[22] > '9') return false;
+    lo = s[22] - '0';
+    *ms = hi * 10 + lo;
+  } else {
+    return false;
+  }
+  return s[16] == ':' && TwoDigits(s.data() + 17, sec) && *sec <= 59;
+}
+}  // namespace
+
+bool EventParser::FastTime(std::string_view s, TimeMs* out) {
+  int sec, ms;
+  if (minute_base_ == kMinTime || !SecondsAndMillis(s, &sec, &ms) ||
+      std::memcmp(s.data(), minute_prefix_, 16) != 0)
+    return false;
+  *out = minute_base_ + sec * 1000 + ms;
+  return true;
+}
+
+void EventParser::RememberTime(std::string_view s, TimeMs t) {
+  int sec, ms;
+  if (!SecondsAndMillis(s, &sec, &ms)) return;
+  std::memcpy(minute_prefix_, s.data(), 16);
+  minute_base_ = t - sec * 1000 - ms;
+}
+
 bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
-  for (int slot = 0; slot < fields_.size(); ++slot) {
+  for (int slot : typed_slots_) {
     const Type want = fields_.expected(slot);
     const Value& v = ev.slots[slot];
     if (want == Type::kAny || v.is_nullish()) continue;
@@ -193,9 +233,14 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
     *err = {DeadReason::kMissingTs, "no 'ts' field"};
     return false;
   }
-  if (!ParseEventTime(ts, &ev->ts, &err->detail)) {
-    err->reason = DeadReason::kBadTs;
-    return false;
+  std::string_view ts_text;
+  if (ts.is_string()) ts_text = ts.get_string().value_unsafe();
+  if (ts_text.empty() || !FastTime(ts_text, &ev->ts)) {
+    if (!ParseEventTime(ts, &ev->ts, &err->detail)) {
+      err->reason = DeadReason::kBadTs;
+      return false;
+    }
+    if (!ts_text.empty()) RememberTime(ts_text, ev->ts);
   }
   simdjson::dom::element type;
   if (obj["type"].get(type) || !type.is_string()) {

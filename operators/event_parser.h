@@ -101,11 +101,18 @@ class EventParser {
   int AddPath(std::string_view path, int slot);
   bool Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err);
   bool CheckTypes(const Event& ev, ParseError* err) const;
+  // Most timestamps of a stream share their minute with the previous one:
+  // "2026-01-01T00:05:" is parsed once, then only seconds and millis.
+  bool FastTime(std::string_view s, TimeMs* out);
+  void RememberTime(std::string_view s, TimeMs t);
 
   const FieldTable& fields_;
   size_t max_bytes_;
   std::vector<Node> nodes_;  // nodes_[0] is the top-level object
   int ts_slot_ = -1;         // rules may read `ts` as a number (ms)
+  std::vector<int> typed_slots_;  // slots whose type the rules constrain
+  char minute_prefix_[16] = {};
+  TimeMs minute_base_ = kMinTime;
   int type_slot_ = -1;
   simdjson::dom::parser parser_;
 };

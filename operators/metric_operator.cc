@@ -6,14 +6,6 @@
 
 namespace vigil {
 
-namespace {
-AccSet Prototype(const MetricDef& def) {
-  AccSet set;
-  for (const AggregateCall& a : def.aggregates) set.emplace_back(a.kind, a.q);
-  return set;
-}
-}  // namespace
-
 std::vector<std::string> GroupLabels(std::string_view group, size_t n) {
   std::vector<std::string> out;
   if (n == 0) return out;
@@ -33,44 +25,71 @@ int FilterBank::Register(const MetricDef& def) {
   return static_cast<int>(programs_.size() - 1);
 }
 
-MetricOperator::MetricOperator(const MetricDef& def, int index, FilterBank* bank)
-    : def_(def), index_(index), bank_(bank), store_(def.window, Prototype(def)) {
-  agg_values_.resize(def.aggregates.size());
-  if (bank != nullptr && def.has_where) filter_ = bank->Register(def);
+bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
+  return a.has_where == b.has_where && Strip(a.where_source) == Strip(b.where_source) &&
+         a.window == b.window && a.by == b.by && a.by_slots == b.by_slots;
+}
+
+MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank)
+    : members_(std::move(members)), bank_(bank) {
+  // One accumulator per distinct (kind, argument); quantiles of the same
+  // argument share a sketch whatever their q.
+  std::vector<std::string> keys;
+  AccSet prototype;
+  size_t max_aggs = 0;
+  for (const MetricRef& m : members_) {
+    std::vector<Binding> binding;
+    for (const AggregateCall& agg : m.def->aggregates) {
+      const std::string key = StrCat(AggKindName(agg.kind), "(", agg.arg_source, ")");
+      auto it = std::find(keys.begin(), keys.end(), key);
+      if (it == keys.end()) {
+        keys.push_back(key);
+        inputs_.push_back({agg.kind, agg.has_arg, &agg.arg});
+        prototype.emplace_back(agg.kind, agg.q);
+        it = keys.end() - 1;
+      }
+      binding.push_back({static_cast<int>(it - keys.begin()), agg.kind, agg.q});
+    }
+    max_aggs = std::max(max_aggs, binding.size());
+    bindings_.push_back(std::move(binding));
+  }
+  agg_values_.resize(max_aggs);
+  store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype));
+  if (bank != nullptr && lead().has_where) filter_ = bank->Register(lead());
 }
 
 void MetricOperator::Add(const Event& ev) {
   const Value* slots = ev.slots.data();
   if (filter_ >= 0) {
     if (!bank_->passed(filter_)) return;
-  } else if (def_.has_where && !def_.where.EvalBool(slots)) {
+  } else if (lead().has_where && !lead().where.EvalBool(slots)) {
     return;
   }
-  ++matched_;
   key_.clear();
-  for (size_t i = 0; i < def_.by_slots.size(); ++i) {
+  const std::vector<int>& by = lead().by_slots;
+  for (size_t i = 0; i < by.size(); ++i) {
     if (i) key_.push_back(kGroupSeparator);
-    AppendValueText(slots[def_.by_slots[i]], &key_);
+    AppendValueText(slots[by[i]], &key_);
   }
-  AccSet& pane = *store_.Pane(key_, ev.ts);
-  for (size_t i = 0; i < def_.aggregates.size(); ++i) {
-    const AggregateCall& agg = def_.aggregates[i];
+  AccSet& pane = *store_->Pane(key_, ev.ts);
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const Input& in = inputs_[i];
     Accumulator& acc = pane[i];
-    switch (agg.kind) {
+    switch (in.kind) {
       case AggKind::kCount:
       case AggKind::kRatio:
       case AggKind::kRate:
-        acc.AddPredicate(!agg.has_arg || agg.arg.EvalBool(slots));
+        acc.AddPredicate(!in.has_arg || in.arg->EvalBool(slots));
         break;
       case AggKind::kLast: {
         // A boolean's last value is 1 or 0: "is the breaker open" as a number.
-        Value v = agg.arg.Eval(slots);
+        Value v = in.arg->Eval(slots);
         if (v.is_number()) acc.AddLast(v.num, ev.ts);
         if (v.is_bool()) acc.AddLast(v.b ? 1 : 0, ev.ts);
         break;
       }
       case AggKind::kDistinct: {
-        Value v = agg.arg.Eval(slots);
+        Value v = in.arg->Eval(slots);
         if (v.is_string()) {
           acc.AddHash(HashBytes(v.str));
         } else if (v.is_number()) {
@@ -81,7 +100,7 @@ void MetricOperator::Add(const Event& ev) {
         break;
       }
       default: {
-        Value v = agg.arg.Eval(slots);
+        Value v = in.arg->Eval(slots);
         if (v.is_number()) acc.AddNumber(v.num);
       }
     }
@@ -89,23 +108,50 @@ void MetricOperator::Add(const Event& ev) {
 }
 
 void MetricOperator::Close(TimeMs frontier, std::vector<WindowResult>* out) {
-  store_.CloseUpTo(frontier, [&](const WindowView& w) {
-    for (size_t i = 0; i < w.acc.size(); ++i) {
-      std::optional<double> r = w.acc[i].Result(def_.window.size());
-      agg_values_[i] = r ? Value::Number(*r) : Value::Missing();
+  const DurationMs size = lead().window.size();
+  store_->CloseUpTo(frontier, [&](const WindowView& w) {
+    std::vector<std::string> labels = GroupLabels(w.group, lead().by.size());
+    for (size_t m = 0; m < members_.size(); ++m) {
+      const std::vector<Binding>& binding = bindings_[m];
+      for (size_t i = 0; i < binding.size(); ++i) {
+        const Accumulator& acc = w.acc[binding[i].acc];
+        std::optional<double> r = binding[i].kind == AggKind::kQuantile
+                                      ? acc.QuantileAt(binding[i].q)
+                                      : acc.Result(size);
+        agg_values_[i] = r ? Value::Number(*r) : Value::Missing();
+      }
+      Value v = members_[m].def->value.Eval(agg_values_.data());
+      if (!v.is_number() || !std::isfinite(v.num)) continue;
+      WindowResult res;
+      res.metric = members_[m].index;
+      res.def = members_[m].def;
+      res.group = std::string(w.group);
+      res.labels = labels;
+      res.start = w.start;
+      res.end = w.end;
+      res.value = v.num;
+      out->push_back(std::move(res));
     }
-    Value v = def_.value.Eval(agg_values_.data());
-    if (!v.is_number() || !std::isfinite(v.num)) return;
-    WindowResult res;
-    res.metric = index_;
-    res.def = &def_;
-    res.group = std::string(w.group);
-    res.labels = GroupLabels(w.group, def_.by.size());
-    res.start = w.start;
-    res.end = w.end;
-    res.value = v.num;
-    out->push_back(std::move(res));
   });
+}
+
+std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet& rules,
+                                                                  FilterBank* bank) {
+  std::vector<std::vector<MetricRef>> groups;
+  for (size_t i = 0; i < rules.metrics.size(); ++i) {
+    const MetricDef& def = rules.metrics[i];
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const std::vector<MetricRef>& g) {
+      return MetricOperator::SameStream(*g[0].def, def);
+    });
+    if (it == groups.end()) {
+      groups.push_back({{&def, static_cast<int>(i)}});
+    } else {
+      it->push_back({&def, static_cast<int>(i)});
+    }
+  }
+  std::vector<std::unique_ptr<MetricOperator>> ops;
+  for (auto& g : groups) ops.push_back(std::make_unique<MetricOperator>(std::move(g), bank));
+  return ops;
 }
 
 }  // namespace vigil

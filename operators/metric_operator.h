@@ -1,19 +1,28 @@
 // operators/metric_operator.h
 //
-// MetricOperator runs one windowed metric over the event stream: filter
+// MetricOperator runs windowed metrics over the event stream: filter
 // (`where:`), key-by (`by:`), and one update per aggregate into the event's
-// pane; at the frontier it closes windows and computes the metric's value
+// pane; at the frontier it closes windows and computes each metric's value
 // from the merged aggregates. All per-event work uses compiled programs and
 // slot indices; the group key is built into a reused buffer.
 //
+// Metrics with the same filter, window and grouping share one operator and
+// one pane store, and identical aggregates within it are kept once:
+// latency p50, p95 and p99 of the same events are three answers from one
+// quantile sketch, and seven ratios over the same 5-minute windows cost one
+// pane lookup per event, not seven.
+//
 // Example:
-//   MetricOperator op(rules.metrics[0], 0);
-//   op.Add(event);
+//   FilterBank filters;
+//   auto ops = BuildMetricOperators(rules, &filters);
+//   filters.Evaluate(event);
+//   for (auto& op : ops) op->Add(event);
 //   std::vector<WindowResult> out;
-//   op.Close(watermark, &out);
+//   for (auto& op : ops) op->Close(watermark, &out);
 #ifndef VIGIL_OPERATORS_METRIC_OPERATOR_H_
 #define VIGIL_OPERATORS_METRIC_OPERATOR_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,14 +38,15 @@ inline constexpr char kGroupSeparator = '\x1f';
 std::vector<std::string> GroupLabels(std::string_view group, size_t n);
 
 // FilterBank evaluates each distinct `where:` of a rule set once per event,
-// however many metrics share it (most reference metrics filter on
-// `type == "message"`).
+// however many operators share it.
 class FilterBank {
  public:
   // Returns the filter's index; metrics with the same filter text share one.
   int Register(const MetricDef& def);
   void Evaluate(const Event& ev) {
-    for (size_t i = 0; i < programs_.size(); ++i) passed_[i] = programs_[i]->EvalBool(ev.slots.data());
+    for (size_t i = 0; i < programs_.size(); ++i) {
+      passed_[i] = programs_[i]->EvalBool(ev.slots.data());
+    }
   }
   bool passed(int id) const { return passed_[id] != 0; }
 
@@ -46,30 +56,56 @@ class FilterBank {
   std::vector<uint8_t> passed_;
 };
 
+// A metric definition and its index in the rule set.
+struct MetricRef {
+  const MetricDef* def;
+  int index;
+};
+
 class MetricOperator {
  public:
-  // With a bank, Add reads the filter result the bank computed for the
-  // event (call bank->Evaluate first); without one it evaluates `where`.
-  MetricOperator(const MetricDef& def, int index, FilterBank* bank = nullptr);
+  // `members` share the filter, window and `by:` of members[0]. With a bank,
+  // Add reads the filter result the bank computed for the event (call
+  // bank->Evaluate first); without one it evaluates `where` itself.
+  MetricOperator(std::vector<MetricRef> members, FilterBank* bank = nullptr);
+
+  // Whether `def` may share this operator.
+  static bool SameStream(const MetricDef& a, const MetricDef& b);
 
   void Add(const Event& ev);
   // Appends the results of every window with end <= frontier.
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
-  const MetricDef& def() const { return def_; }
-  PaneStore& store() { return store_; }
-  uint64_t events_matched() const { return matched_; }
+  const std::vector<MetricRef>& members() const { return members_; }
+  PaneStore& store() { return *store_; }
+  size_t accumulator_count() const { return inputs_.size(); }
 
  private:
-  const MetricDef& def_;
-  int index_;
+  struct Input {  // what feeds one accumulator of the shared pane
+    AggKind kind;
+    bool has_arg;
+    const Program* arg;
+  };
+  struct Binding {  // where one member's aggregate reads its result
+    int acc;
+    AggKind kind;
+    double q;
+  };
+  const MetricDef& lead() const { return *members_[0].def; }
+
+  std::vector<MetricRef> members_;
+  std::vector<std::vector<Binding>> bindings_;  // per member, per aggregate
+  std::vector<Input> inputs_;
   const FilterBank* bank_;
   int filter_ = -1;
-  PaneStore store_;
+  std::unique_ptr<PaneStore> store_;
   std::string key_;
   std::vector<Value> agg_values_;
-  uint64_t matched_ = 0;
 };
+
+// Builds the operators of a rule set, grouping metrics that can share.
+std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet& rules,
+                                                                  FilterBank* bank);
 
 }  // namespace vigil
 

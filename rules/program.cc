@@ -8,17 +8,6 @@
 
 namespace vigil {
 
-bool ValuesEqual(const Value& a, const Value& b) {
-  if (a.is_nullish() || b.is_nullish()) return a.is_nullish() && b.is_nullish();
-  if (a.kind != b.kind) return false;
-  switch (a.kind) {
-    case Value::Kind::kBool: return a.b == b.b;
-    case Value::Kind::kNumber: return a.num == b.num;
-    case Value::Kind::kString: return a.str == b.str;
-    default: return true;
-  }
-}
-
 namespace {
 
 Value Arith(OpCode op, const Value& a, const Value& b) {
@@ -58,7 +47,7 @@ bool Order(OpCode op, const Value& a, const Value& b) {
 
 }  // namespace
 
-Value Program::Eval(const Value* slots) const {
+Value Program::EvalCode(const Value* slots) const {
   // Raw storage: default-constructing kMaxStack Values per call would cost
   // more than evaluating a typical filter. Pushes construct in place.
   alignas(Value) unsigned char storage[sizeof(Value) * kMaxStack];
@@ -174,6 +163,9 @@ void Program::Peephole() {
     if (in.op == OpCode::kJumpFalseOrPop || in.op == OpCode::kJumpTrueOrPop) in.a = remap[in.a];
   }
   code_ = std::move(out);
+  shape_ = Shape::kGeneral;
+  if (code_.size() == 1 && code_[0].op == OpCode::kLoad) shape_ = Shape::kLoad;
+  if (code_.size() == 1 && code_[0].op == OpCode::kLoadEqConst) shape_ = Shape::kLoadEqConst;
 }
 
 std::string Program::Disassemble() const {

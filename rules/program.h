@@ -15,6 +15,7 @@
 #define VIGIL_RULES_PROGRAM_H_
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
@@ -53,11 +54,35 @@ struct Instr {
   uint32_t b = 0;
 };
 
+// Equality as rules see it: missing and null equal each other and nothing
+// else; values of different kinds are unequal.
+inline bool ValuesEqual(const Value& a, const Value& b) {
+  if (a.is_nullish() || b.is_nullish()) return a.is_nullish() && b.is_nullish();
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Value::Kind::kBool: return a.b == b.b;
+    case Value::Kind::kNumber: return a.num == b.num;
+    case Value::Kind::kString:
+      return a.str.size() == b.str.size() &&
+             (a.str.empty() || std::memcmp(a.str.data(), b.str.data(), a.str.size()) == 0);
+    default: return true;
+  }
+}
+
 class Program {
  public:
   static constexpr int kMaxStack = 64;
 
-  Value Eval(const Value* slots) const;
+  Value Eval(const Value* slots) const {
+    // Most aggregate arguments are one field, most filters one comparison:
+    // answer those without entering the interpreter loop.
+    switch (shape_) {
+      case Shape::kLoad: return slots[code_[0].a];
+      case Shape::kLoadEqConst:
+        return Value::Bool(ValuesEqual(slots[code_[0].a], consts_[code_[0].b]));
+      default: return EvalCode(slots);
+    }
+  }
   bool EvalBool(const Value* slots) const { return Eval(slots).truthy(); }
   bool empty() const { return code_.empty(); }
 
@@ -73,6 +98,10 @@ class Program {
   std::string Disassemble() const;
 
  private:
+  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst };
+  Value EvalCode(const Value* slots) const;
+  Shape shape_ = Shape::kGeneral;
+
   std::vector<Instr> code_;
   std::vector<Value> consts_;
   std::vector<std::vector<Value>> sets_;
@@ -82,8 +111,6 @@ class Program {
   std::shared_ptr<std::deque<std::string>> strings_ =
       std::make_shared<std::deque<std::string>>();
 };
-
-bool ValuesEqual(const Value& a, const Value& b);
 
 }  // namespace vigil
 

@@ -48,6 +48,7 @@ struct AggregateCall {
   double q = 0;       // quantile
   bool has_arg = false;
   Program arg;        // predicate (count/ratio/rate) or value (the rest)
+  std::string arg_source;  // canonical text of the argument, "" without one
 };
 
 struct MetricDef {

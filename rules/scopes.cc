@@ -103,7 +103,7 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
                                    n)};
     return std::nullopt;
   }
-  AggregateCall agg{sig->kind, 0, false, Program()};
+  AggregateCall agg{sig->kind, 0, false, Program(), ""};
   if (sig->kind == AggKind::kQuantile) {
     const ExprNode& q = *call.args[0];
     if (q.op != ExprOp::kLiteral || q.literal_type != Type::kNumber || q.literal.num <= 0 ||
@@ -116,6 +116,7 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
   if (n > 0) {
     agg.has_arg = true;
     if (!CompileArg(*call.args[n - 1], sig->arg_type, &agg.arg, err)) return std::nullopt;
+    agg.arg_source = ExprToString(*call.args[n - 1]);
   }
   aggregates_->push_back(std::move(agg));
   return Resolved{static_cast<int>(aggregates_->size() - 1), Type::kNumber};

@@ -45,10 +45,7 @@ absl::Status Job::Init() {
   rules_ = std::move(loaded.rules);
   metrics_ = std::make_unique<JobMetrics>(*rules_);
   parser_ = std::make_unique<EventParser>(rules_->fields, config_.max_record_bytes);
-  for (size_t i = 0; i < rules_->metrics.size(); ++i) {
-    metric_ops_.push_back(
-        std::make_unique<MetricOperator>(rules_->metrics[i], static_cast<int>(i), &filters_));
-  }
+  metric_ops_ = BuildMetricOperators(*rules_, &filters_);
   alert_op_ = std::make_unique<AlertOperator>(*rules_);
 
   if (config_.source.kind == SourceKind::kGenerator) {

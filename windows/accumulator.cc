@@ -175,6 +175,12 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
   return std::nullopt;
 }
 
+std::optional<double> Accumulator::QuantileAt(double q) const {
+  assert(kind_ == AggKind::kQuantile);
+  if (sketch_->empty()) return std::nullopt;
+  return sketch_->Quantile(q);
+}
+
 void Accumulator::Encode(Encoder* enc) const {
   enc->PutByte(static_cast<uint8_t>(kind_));
   enc->PutDouble(q_);

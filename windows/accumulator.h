@@ -76,6 +76,9 @@ class Accumulator {
   // The aggregate over a window of `window_size`; nullopt when undefined
   // (no numbers for avg/min/max/quantile/last, no events for ratio).
   std::optional<double> Result(DurationMs window_size) const;
+  // For a quantile accumulator shared by several quantiles of one field:
+  // the q-quantile, whatever quantile() it was built with.
+  std::optional<double> QuantileAt(double q) const;
 
   void Encode(Encoder* enc) const;
   static bool Decode(Decoder* dec, Accumulator* out);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "rules/expr_compiler.h"
+#include "windows/strings.h"
 
 namespace vigil {
 namespace {
@@ -124,6 +125,23 @@ TEST_F(EventParserTest, OversizedAndDeepRecords) {
   if (!roomy.Parse(std::string_view(buf_).substr(0, deep.size()), &ev_, &err_)) {
     EXPECT_EQ(err_.reason, DeadReason::kMalformedJson);
   }
+}
+
+TEST_F(EventParserTest, MinuteCacheAgreesWithTheFullParser) {
+  // Consecutive timestamps in one minute take the cached path; the answers
+  // must equal a full parse, across minute, hour and day boundaries and for
+  // forms the cache does not handle (offsets, other fraction lengths).
+  const char* stamps[] = {
+      "2026-01-01T00:05:00.000Z", "2026-01-01T00:05:59.999Z", "2026-01-01T00:05:07Z",
+      "2026-01-01T00:06:00.001Z", "2026-01-01T00:05:30.500Z", "2026-01-01T00:05:30.5Z",
+      "2026-01-01T00:05:30.500+01:00", "2026-01-01T00:05:60Z", "2026-12-31T23:59:59.999Z",
+      "2027-01-01T00:00:00.000Z", "2026-12-31T23:59:01.250Z"};
+  for (const char* ts : stamps) {
+    ASSERT_TRUE(Parse(StrCat(R"({"ts":")", ts, R"(","type":"m"})"))) << ts;
+    EXPECT_EQ(ev_.ts, *ParseRfc3339(ts)) << ts;
+  }
+  EXPECT_FALSE(Parse(R"({"ts":"2026-12-31T23:59:7x.000Z","type":"m"})"));
+  EXPECT_EQ(err_.reason, DeadReason::kBadTs);
 }
 
 TEST_F(EventParserTest, DuplicateKeysLastWins) {

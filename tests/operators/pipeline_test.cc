@@ -20,9 +20,7 @@ class Pipeline {
     for (const Diagnostic& d : r.errors) ADD_FAILURE() << d.ToString();
     rules_ = std::move(r.rules);
     parser_ = std::make_unique<EventParser>(rules_->fields, 1 << 16);
-    for (size_t i = 0; i < rules_->metrics.size(); ++i) {
-      ops_.push_back(std::make_unique<MetricOperator>(rules_->metrics[i], static_cast<int>(i)));
-    }
+    ops_ = BuildMetricOperators(*rules_, &filters_);
     alerts_ = std::make_unique<AlertOperator>(*rules_);
   }
 
@@ -35,6 +33,7 @@ class Pipeline {
     ParseError err;
     ASSERT_TRUE(parser_->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
         << err.detail;
+    filters_.Evaluate(ev);
     for (auto& op : ops_) op->Add(ev);
   }
 
@@ -64,6 +63,7 @@ class Pipeline {
  private:
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<EventParser> parser_;
+  FilterBank filters_;
   std::vector<std::unique_ptr<MetricOperator>> ops_;
   std::unique_ptr<AlertOperator> alerts_;
 };
@@ -216,6 +216,60 @@ alerts:
   p.Close(kMaxTime);
   EXPECT_EQ(p.transitions_, (std::vector<std::string>{"High firing @120s", "High resolved @300s",
                                                        "High firing @360s"}));
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(PipelineTest, MetricsOverTheSameStreamShareOnePaneStore) {
+  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+metrics:
+  - metric: p50
+    where: type == "message"
+    window: tumbling 1m
+    value: quantile(0.5, latency_ms)
+  - metric: p99
+    where: type == "message"
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+  - metric: n
+    where: type == "message"
+    window: tumbling 1m
+    value: count()
+  - metric: other_window
+    where: type == "message"
+    window: tumbling 5m
+    value: count()
+)"}});
+  ASSERT_TRUE(r.ok());
+  FilterBank bank;
+  auto ops = BuildMetricOperators(*r.rules, &bank);
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0]->members().size(), 3u);
+  EXPECT_EQ(ops[0]->accumulator_count(), 2u);  // one sketch, one counter
+}
+
+TEST(PipelineTest, SharedSketchAnswersEachQuantile) {
+  Pipeline p(R"(
+metrics:
+  - metric: p50
+    window: tumbling 1m
+    value: quantile(0.5, latency_ms)
+  - metric: p99
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+)");
+  for (int v : {500, 100, 400, 200, 300}) p.Add(1000, StrCat("\"latency_ms\":", v));
+  p.Close(kMaxTime);
+  ASSERT_EQ(p.windows_.size(), 2u);
+  // Rank floor(q * (n - 1)) of {100..500}: 300 and 400, within 0.5%.
+  const double p50 = std::stod(p.windows_[0].substr(p.windows_[0].find('=') + 1));
+  const double p99 = std::stod(p.windows_[1].substr(p.windows_[1].find('=') + 1));
+  EXPECT_NEAR(p50, 300, 1.5);
+  EXPECT_NEAR(p99, 400, 2);
 }
 
 }  // namespace
