@@ -158,17 +158,20 @@ std::optional<Type> ExprCompiler::EmitCompare(const ExprNode& n, Program* p, Exp
   const ExprNode& rhs = *n.args[1];
   const bool ordering = n.op != ExprOp::kEq && n.op != ExprOp::kNe;
   // A field compared with a literal takes the literal's type; a field
-  // ordered against another field must be a number.
-  auto expect_for = [&](const ExprNode& other) {
+  // ordered against another field must be a number. Only names take an
+  // expectation: other operands have a static type, and the checks below
+  // report a mismatch as what it is ("comparing a number with a string").
+  auto expect_for = [&](const ExprNode& self, const ExprNode& other) {
+    if (self.op != ExprOp::kName) return Type::kAny;
     Type t = other.op == ExprOp::kLiteral ? other.literal_type : Type::kAny;
     if (t == Type::kDuration) t = Type::kNumber;
     if (t == Type::kNull) t = Type::kAny;
     if (ordering && t == Type::kAny) t = Type::kNumber;
     return t;
   };
-  std::optional<Type> a = EmitOperand(lhs, expect_for(rhs), p, err);
+  std::optional<Type> a = EmitOperand(lhs, expect_for(lhs, rhs), p, err);
   if (!a) return std::nullopt;
-  std::optional<Type> b = EmitOperand(rhs, expect_for(lhs), p, err);
+  std::optional<Type> b = EmitOperand(rhs, expect_for(rhs, lhs), p, err);
   if (!b) return std::nullopt;
   const bool known = *a != Type::kAny && *b != Type::kAny;
   const bool same = (Numeric(*a) && Numeric(*b)) || *a == *b;

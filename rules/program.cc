@@ -166,6 +166,9 @@ void Program::Peephole() {
   shape_ = Shape::kGeneral;
   if (code_.size() == 1 && code_[0].op == OpCode::kLoad) shape_ = Shape::kLoad;
   if (code_.size() == 1 && code_[0].op == OpCode::kLoadEqConst) shape_ = Shape::kLoadEqConst;
+  if (code_.size() == 2 && code_[0].op == OpCode::kLoad && code_[1].op == OpCode::kIn) {
+    shape_ = Shape::kLoadIn;
+  }
 }
 
 std::string Program::Disassemble() const {

@@ -80,6 +80,17 @@ class Program {
       case Shape::kLoad: return slots[code_[0].a];
       case Shape::kLoadEqConst:
         return Value::Bool(ValuesEqual(slots[code_[0].a], consts_[code_[0].b]));
+      case Shape::kLoadIn: {
+        const Value& v = slots[code_[0].a];
+        bool found = false;
+        for (const Value& c : sets_[code_[1].a]) {
+          if (ValuesEqual(v, c)) {
+            found = true;
+            break;
+          }
+        }
+        return Value::Bool(found != (code_[1].b != 0));
+      }
       default: return EvalCode(slots);
     }
   }
@@ -98,7 +109,7 @@ class Program {
   std::string Disassemble() const;
 
  private:
-  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst };
+  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst, kLoadIn };
   Value EvalCode(const Value* slots) const;
   Shape shape_ = Shape::kGeneral;
 

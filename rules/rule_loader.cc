@@ -2,6 +2,8 @@
 // expression and template work is delegated to the compiler and scopes.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -107,24 +109,70 @@ class FileLoader {
       base.col += static_cast<int>(offset) + (quoted ? 1 : 0);
       return base;
     }
+    const size_t open = static_cast<size_t>(m.pos);
+    if (quoted && text.find('\n') == std::string::npos && open < content_.size() &&
+        (content_[open] == '"' || content_[open] == '\'')) {
+      // A one-line quoted scalar with escapes: the file text is longer.
+      const size_t raw = RawOffset(start, content_[open], offset);
+      if (raw != std::string_view::npos) base.col += static_cast<int>(raw - open);
+      return base;
+    }
     // Block or folded scalar: find the expression's line in the file text.
+    // An error at the end of the input points just after the last token, not
+    // into the trailing newline.
+    const size_t last = text.find_last_not_of(" \t\n");
+    offset = std::min(offset, last == std::string::npos ? 0 : last + 1);
     std::vector<std::string_view> lines = StrSplit(text, '\n');
     size_t consumed = 0, k = 0;
     while (k + 1 < lines.size() && consumed + lines[k].size() < offset) {
       consumed += lines[k].size() + 1;
       ++k;
     }
-    size_t search = static_cast<size_t>(m.pos);
+    if (lines[k].empty()) return base;
+    // Each line is searched after the previous one: a line may repeat text
+    // of the line before it.
+    size_t search = static_cast<size_t>(m.pos), at = search;
     for (size_t i = 0; i <= k; ++i) {
       if (lines[i].empty()) continue;
-      size_t at = content_.find(lines[i], search);
+      at = content_.find(lines[i], search);
       if (at == std::string_view::npos) return base;
-      search = at;
+      search = at + lines[i].size();
     }
-    int line = 1 + static_cast<int>(std::count(content_.begin(), content_.begin() + search, '\n'));
-    size_t line_start = content_.rfind('\n', search == 0 ? 0 : search - 1);
+    int line = 1 + static_cast<int>(std::count(content_.begin(), content_.begin() + at, '\n'));
+    size_t line_start = content_.rfind('\n', at == 0 ? 0 : at - 1);
     line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-    return {name_, line, static_cast<int>(search - line_start + offset - consumed) + 1};
+    return {name_, line, static_cast<int>(at - line_start + offset - consumed) + 1};
+  }
+
+  // The file offset of byte `offset` of a one-line quoted scalar whose text
+  // starts at file offset `raw`, undoing YAML's escapes; npos if the scalar
+  // does not end on its line.
+  size_t RawOffset(size_t raw, char quote, size_t offset) const {
+    size_t cooked = 0;
+    while (cooked < offset) {
+      if (raw >= content_.size() || content_[raw] == '\n') return std::string_view::npos;
+      const char c = content_[raw];
+      if (quote == '\'' && c == '\'' && raw + 1 < content_.size() && content_[raw + 1] == '\'') {
+        raw += 2;
+        cooked += 1;
+      } else if (quote == '"' && c == '\\' && raw + 1 < content_.size()) {
+        const char e = content_[raw + 1];
+        const size_t hex = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
+        size_t bytes = 1;
+        if (hex > 0) {
+          // \x, \u and \U escapes become the UTF-8 bytes of a code point.
+          const unsigned long cp =
+              std::strtoul(std::string(content_.substr(raw + 2, hex)).c_str(), nullptr, 16);
+          bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+        raw += 2 + hex;
+        cooked += bytes;
+      } else {
+        raw += 1;
+        cooked += 1;
+      }
+    }
+    return raw;
   }
 
   std::string name_;

@@ -10,9 +10,10 @@
 namespace vigil {
 namespace {
 
-// A printf format with exactly one floating-point verb and nothing unsafe.
-bool ValidNumberFormat(std::string_view f) {
-  int verbs = 0;
+// The offset of the conversion character of a printf format with exactly
+// one number verb and nothing unsafe, or npos.
+size_t NumberVerb(std::string_view f) {
+  size_t verb = std::string_view::npos;
   for (size_t i = 0; i < f.size(); ++i) {
     if (f[i] != '%') continue;
     if (i + 1 < f.size() && f[i + 1] == '%') {
@@ -22,13 +23,14 @@ bool ValidNumberFormat(std::string_view f) {
     size_t j = i + 1;
     while (j < f.size() && std::string_view("-+ #0123456789.").find(f[j]) != std::string_view::npos)
       ++j;
-    if (j >= f.size() || std::string_view("fFeEgGd").find(f[j]) == std::string_view::npos) {
-      return false;
+    if (j >= f.size() || std::string_view("fFeEgGd").find(f[j]) == std::string_view::npos ||
+        verb != std::string_view::npos) {
+      return std::string_view::npos;
     }
-    ++verbs;
+    verb = j;
     i = j;
   }
-  return verbs == 1;
+  return verb;
 }
 
 std::string Humanize(double v) {
@@ -107,18 +109,22 @@ std::optional<Template> Template::Parse(std::string_view text,
         part.func = Func::kHumanizeDuration;
       } else if (ConsumePrefix(&pipe, "printf")) {
         std::string_view f = Strip(pipe);
-        if (f.size() < 2 || f.front() != '"' || f.back() != '"' ||
-            !ValidNumberFormat(f.substr(1, f.size() - 2))) {
+        const size_t verb = f.size() < 2 || f.front() != '"' || f.back() != '"'
+                                ? std::string_view::npos
+                                : NumberVerb(f.substr(1, f.size() - 2));
+        if (verb == std::string_view::npos) {
           *err = {action_pos, "printf needs one quoted format with a single number verb, e.g. "
                               "printf \"%.2f\""};
           return std::nullopt;
         }
         part.func = Func::kPrintf;
         part.format = std::string(f.substr(1, f.size() - 2));
-        // %d prints the rounded value, which is passed as a long long.
-        if (size_t d = part.format.find_last_of('d'); d != std::string::npos &&
-            part.format.find_first_of("fFeEgG") == std::string::npos) {
-          part.format.insert(d, "ll");
+        // %d prints the rounded value, which is passed as a long long. Only
+        // the verb itself decides: letters in the literal text ("%d errors")
+        // are not part of the conversion.
+        if (part.format[verb] == 'd') {
+          part.format.insert(verb, "ll");
+          part.integer = true;
         }
       } else {
         *err = {action_pos, StrCat("unknown template function '", pipe,
@@ -161,8 +167,7 @@ std::string Template::Render(double value, const Labels& labels) const {
         break;
       case Func::kPrintf: {
         char buf[128];
-        const bool integer = p.format.find("lld") != std::string::npos;
-        if (integer) {
+        if (p.integer) {
           std::snprintf(buf, sizeof buf, p.format.c_str(), static_cast<long long>(std::llround(value)));
         } else {
           std::snprintf(buf, sizeof buf, p.format.c_str(), value);

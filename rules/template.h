@@ -3,7 +3,7 @@
 // Annotation templates, a small, checked subset of Prometheus' Go templates:
 //   {{ $value }}                       the alert's value
 //   {{ $labels.intent }}               a label of the alerting group
-//   {{ $value | humanize }}            12.3k, 4.56M, 0.5
+//   {{ $value | humanize }}            12.3k, 4.56M, 500m (0.5)
 //   {{ $value | humanizePercentage }}  0.0712 -> 7.12%
 //   {{ $value | humanizeDuration }}    milliseconds -> 1m30s
 //   {{ $value | printf "%.1f" }}       one printf verb for a number
@@ -49,6 +49,7 @@ class Template {
     std::string label;
     Func func = Func::kNone;
     std::string format;  // for printf
+    bool integer = false;  // printf %d: the value is rounded and passed as a long long
   };
   std::string source_;
   std::vector<Part> parts_;

@@ -108,7 +108,12 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
   while (true) {
     if (g.queue.empty()) {
       if (g.open.empty()) return true;
-      g.next_end = std::max(g.next_end, spec_.FirstEndAfter(g.open.begin()->first));
+      // Skip the empty windows of a gap, but only up to a window that fires
+      // now: an event at or after the frontier may still open an earlier
+      // pane than the ones seen so far, and its windows must not be skipped.
+      const TimeMs first = std::max(g.next_end, spec_.FirstEndAfter(g.open.begin()->first));
+      if (first > frontier) return false;
+      g.next_end = first;
     }
     if (g.next_end > frontier) return false;
     while (!g.open.empty() && g.open.begin()->first < g.next_end) {

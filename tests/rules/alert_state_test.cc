@@ -10,8 +10,7 @@ namespace {
 
 constexpr DurationMs kMinute = 60'000;
 
-AlertTiming For(DurationMs for_duration, DurationMs keep_firing_for = 0,
-                bool has_resolve = false) {
+AlertTiming For(DurationMs for_duration, DurationMs keep_firing_for = 0, bool has_resolve = false) {
   return AlertTiming{for_duration, keep_firing_for, has_resolve};
 }
 
@@ -63,11 +62,12 @@ TEST(AlertStateTest, FalseWindowInBetweenResets) {
   // The run starts over at the next true window.
   EXPECT_EQ(Minute(&s, true, 360'000, timing), Transition::kPending);
   EXPECT_EQ(s.active_since, 300'000);
-  for (TimeMs end = 420'000; end <= 600'000; end += kMinute) {
+  for (TimeMs end = 420'000; end <= 540'000; end += kMinute) {
     EXPECT_EQ(Minute(&s, true, end, timing), Transition::kNone) << end;
   }
-  EXPECT_EQ(Minute(&s, true, 660'000, timing), Transition::kFiring);
-  EXPECT_EQ(s.fired_at, 660'000);
+  // Five true windows from 300000: held 5m at 600000.
+  EXPECT_EQ(Minute(&s, true, 600'000, timing), Transition::kFiring);
+  EXPECT_EQ(s.fired_at, 600'000);
   EXPECT_EQ(s.active_since, 300'000);
 }
 
@@ -188,8 +188,7 @@ TEST(AlertStateTest, KeepFiringForIsMeasuredInEventTimeNotSteps) {
   const AlertTiming timing = For(0, 10 * kMinute);
   AlertState s;
   ASSERT_EQ(Minute(&s, true, 60'000, timing), Transition::kFiring);
-  EXPECT_EQ(s.Step(false, false, 60'000, 60'000 + 10 * kMinute, 0, timing),
-            Transition::kResolved);
+  EXPECT_EQ(s.Step(false, false, 60'000, 60'000 + 10 * kMinute, 0, timing), Transition::kResolved);
 }
 
 TEST(AlertStateTest, PeakTracksTheLargestValueWhileActive) {

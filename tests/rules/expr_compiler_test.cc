@@ -301,9 +301,8 @@ TEST(AlertScopeTest, MetricNamesBecomeSlotsInOrderOfUse) {
   metrics[2].name = "cache_hit_rate";
   std::vector<int> used;
   AlertScope scope(&metrics, &used);
-  CompileResult r =
-      CompileIn(&scope, "cache_hit_rate < 0.5 and latency_p99_ms > 100 or cache_hit_rate < 0.1",
-                Type::kBool);
+  CompileResult r = CompileIn(
+      &scope, "cache_hit_rate < 0.5 and latency_p99_ms > 100 or cache_hit_rate < 0.1", Type::kBool);
   ASSERT_TRUE(r.ok) << r.err.message;
   EXPECT_EQ(used, (std::vector<int>{2, 0}));
   const Value fire[] = {Value::Number(0.4), Value::Number(200)};

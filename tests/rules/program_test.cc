@@ -72,8 +72,8 @@ TEST_F(ProgramTest, NumbersAndArithmetic) {
   EXPECT_TRUE(EvalBool("latency_ms > 5s", {{"latency_ms", Num(6000)}}));
   EXPECT_FALSE(EvalBool("latency_ms > 5s", {{"latency_ms", Num(5000)}}));
 
-  Value v = Eval("a + b * c - d / e", {{"a", Num(1)}, {"b", Num(2)}, {"c", Num(3)},
-                                       {"d", Num(8)}, {"e", Num(4)}});
+  Value v = Eval("a + b * c - d / e",
+                 {{"a", Num(1)}, {"b", Num(2)}, {"c", Num(3)}, {"d", Num(8)}, {"e", Num(4)}});
   ASSERT_TRUE(v.is_number());
   EXPECT_EQ(v.num, 5);
   EXPECT_EQ(Eval("7 % 3").num, 1);
@@ -280,15 +280,14 @@ TEST_F(ProgramTest, PeepholeKeepsResultsIdentical) {
     for (const Value& s : services) {
       for (const Value& to : timeouts) {
         for (const Value& n : ns) {
-          std::vector<Value> slots = Slots(
-              {{"type", t}, {"error_service", s}, {"llm_timeout", to}, {"n", n}});
+          std::vector<Value> slots =
+              Slots({{"type", t}, {"error_service", s}, {"llm_timeout", to}, {"n", n}});
           const Value a = pf.Eval(slots.data());
           const Value b = pp.Eval(slots.data());
           ASSERT_TRUE(a.is_bool());
           ASSERT_TRUE(b.is_bool());
-          EXPECT_EQ(a.truthy(), b.truthy())
-              << KindName(t.kind) << " " << KindName(s.kind) << " " << KindName(to.kind) << " "
-              << KindName(n.kind);
+          EXPECT_EQ(a.truthy(), b.truthy()) << KindName(t.kind) << " " << KindName(s.kind) << " "
+                                            << KindName(to.kind) << " " << KindName(n.kind);
           ++checked;
         }
       }
@@ -307,8 +306,8 @@ TEST(ProgramPeepholeTest, ManualFusionMatchesUnfused) {
   fused.Peephole();
   EXPECT_EQ(unfused.Disassemble(), "0: load 0 0\n1: const 0 0\n2: eq 0 0\n");
   EXPECT_EQ(fused.Disassemble(), "0: load_eq_const 0 0\n");
-  for (const Value& v : {Value::String("faq"), Value::String("fa"), Value::Missing(),
-                         Value::Null(), Value::Number(0)}) {
+  for (const Value& v : {Value::String("faq"), Value::String("fa"), Value::Missing(), Value::Null(),
+                         Value::Number(0)}) {
     EXPECT_EQ(unfused.Eval(&v).truthy(), fused.Eval(&v).truthy()) << KindName(v.kind);
   }
 }
@@ -347,8 +346,7 @@ TEST_F(ProgramTest, ProgramOwnsItsStringConstants) {
     copy = p;
   }
   EXPECT_TRUE(copy.EvalBool(Slots({{"type", Str("feedback")}}).data()));
-  EXPECT_TRUE(
-      copy.EvalBool(Slots({{"type", Str("x")}, {"intent", Str("recommendation")}}).data()));
+  EXPECT_TRUE(copy.EvalBool(Slots({{"type", Str("x")}, {"intent", Str("recommendation")}}).data()));
   EXPECT_FALSE(copy.EvalBool(Slots({{"type", Str("x")}, {"intent", Str("faq")}}).data()));
 }
 

@@ -1,3 +1,4 @@
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +44,9 @@ constexpr std::string_view kP99Metric = R"yaml(metrics:
     value: quantile(0.99, latency_ms)
 )yaml";
 
-std::string WithP99(std::string_view alerts) { return std::string(kP99Metric) + std::string(alerts); }
+std::string WithP99(std::string_view alerts) {
+  return std::string(kP99Metric) + std::string(alerts);
+}
 
 // --- The reference rule file ---------------------------------------------------
 
@@ -57,11 +60,20 @@ TEST(RuleLoaderTest, ReferenceFileLoads) {
   EXPECT_TRUE(r.errors.empty());
   EXPECT_TRUE(r.warnings.empty());
   const RuleSet& rules = *r.rules;
-  EXPECT_EQ(rules.metrics.size(), 21u);
-  EXPECT_EQ(rules.alerts.size(), 11u);
+  // Every metric and alert the file declares is loaded.
+  std::ifstream in(kReference);
+  size_t declared_metrics = 0, declared_alerts = 0;
+  for (std::string line; std::getline(in, line);) {
+    declared_metrics += line.starts_with("  - metric:");
+    declared_alerts += line.starts_with("  - alert:");
+  }
+  EXPECT_GE(declared_metrics, 23u);
+  EXPECT_GE(declared_alerts, 11u);
+  EXPECT_EQ(rules.metrics.size(), declared_metrics);
+  EXPECT_EQ(rules.alerts.size(), declared_alerts);
   EXPECT_EQ(rules.files, std::vector<std::string>{kReference});
   EXPECT_EQ(rules.metrics[0].name, "latency_p50_ms");
-  EXPECT_EQ(rules.metrics[0].pos.line, 9);
+  EXPECT_EQ(rules.metrics[0].pos.line, 8);
   EXPECT_EQ(rules.metrics[0].pos.col, 13);
 
   int by_severity[5] = {};
@@ -101,8 +113,7 @@ TEST(RuleLoaderTest, ReferenceFileLoads) {
   EXPECT_EQ(p99.annotations[0].first, "summary");
   EXPECT_EQ(p99.annotations[0].second.Render(12034.4, {}),
             "p99 latency 12034 ms above 10 s for 5 minutes");
-  EXPECT_EQ(p99.annotations[1].second.Render(0, {}),
-            "https://runbooks.example/chatbot/latency");
+  EXPECT_EQ(p99.annotations[1].second.Render(0, {}), "https://runbooks.example/chatbot/latency");
   const Value above[] = {Value::Number(10001)};
   const Value at[] = {Value::Number(10000)};
   EXPECT_TRUE(p99.expr.EvalBool(above));
@@ -186,10 +197,11 @@ alerts:
   EXPECT_TRUE(a.resolve.EvalBool(low));
   ASSERT_EQ(a.annotations.size(), 2u);
   EXPECT_EQ(a.annotations[0].first, "summary");
-  EXPECT_EQ(a.annotations[0].second.Render(
-                0.25, {{"intent", "faq"}, {"meta_region", "eu"}, {"team", "support"},
-                       {"severity", "P2"}}),
-            "faq/eu: 25% escalating (support, P2)");
+  EXPECT_EQ(
+      a.annotations[0].second.Render(
+          0.25,
+          {{"intent", "faq"}, {"meta_region", "eu"}, {"team", "support"}, {"severity", "P2"}}),
+      "faq/eu: 25% escalating (support, P2)");
   EXPECT_EQ(a.annotations[1].first, "plain");
   EXPECT_EQ(a.annotations[1].second.Render(0, {}), "no template here");
 }
@@ -218,14 +230,26 @@ TEST(RuleLoaderDiagnosticsTest, YamlSyntaxError) {
     window: [tumbling 1m
     value: count()
 )yaml");
+  // The flow sequence is still open when the next key starts.
   ASSERT_EQ(errors.size(), 1u) << Joined(errors);
-  EXPECT_THAT(errors[0], StartsWith("r.yaml:"));
-  EXPECT_THAT(errors[0], HasSubstr(": YAML: "));
+  EXPECT_THAT(errors[0], StartsWith("r.yaml:4:10: YAML: "));
+  EXPECT_THAT(errors[0], HasSubstr("end of sequence flow not found"));
 
   std::vector<std::string> tab = Errors("metrics:\n  - metric: a\n\twindow: tumbling 1m\n");
   ASSERT_EQ(tab.size(), 1u) << Joined(tab);
-  EXPECT_THAT(tab[0], StartsWith("r.yaml:3:"));
-  EXPECT_THAT(tab[0], HasSubstr(": YAML: "));
+  EXPECT_THAT(tab[0], StartsWith("r.yaml:3:1: YAML: "));
+  EXPECT_THAT(tab[0], HasSubstr("tab"));
+
+  std::vector<std::string> indent = Errors("metrics:\n  - metric: a\n   window: tumbling 1m\n");
+  ASSERT_EQ(indent.size(), 1u) << Joined(indent);
+  EXPECT_THAT(indent[0], StartsWith("r.yaml:3:4: YAML: "));
+
+  // A syntax error in one file does not hide the errors of another.
+  RuleLoadResult two = LoadRuleSources(
+      {{"bad.yaml", "metrics: [\n"}, {"r.yaml", "metrics:\n  - metric: m\n    value: count()\n"}});
+  ASSERT_EQ(two.errors.size(), 2u);
+  EXPECT_THAT(two.errors[0].ToString(), StartsWith("bad.yaml:"));
+  EXPECT_EQ(two.errors[1].ToString(), "r.yaml:2:5: a metric needs a 'window' field");
 }
 
 TEST(RuleLoaderDiagnosticsTest, UnknownKeysSuggestTheClosest) {
@@ -359,8 +383,8 @@ TEST(RuleLoaderDiagnosticsTest, DuplicateMetricNamesTheFirstDefinition) {
 )yaml"),
               ElementsAre("r.yaml:5:13: metric 'm' is already defined at r.yaml:2:13"));
 
-  RuleLoadResult across = LoadRuleSources(
-      {{"a.yaml", std::string(kP99Metric)}, {"b.yaml", std::string(kP99Metric)}});
+  RuleLoadResult across =
+      LoadRuleSources({{"a.yaml", std::string(kP99Metric)}, {"b.yaml", std::string(kP99Metric)}});
   ASSERT_EQ(across.errors.size(), 1u);
   EXPECT_EQ(across.errors[0].ToString(),
             "b.yaml:2:13: metric 'latency_p99_ms' is already defined at a.yaml:2:13");
@@ -425,6 +449,14 @@ TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarWithEscapes) {
     value: count()
 )yaml"),
               ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
+  // A Unicode escape: two bytes of the expression, six characters of the file.
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: "x == \"\u00e9\" and y = 1"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:35: unexpected '='; use '==' to compare"));
 }
 
 TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInPlainScalarPointsIntoTheFile) {
@@ -490,6 +522,28 @@ TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInBlockScalarGetsTheRightLine) {
               ElementsAre("r.yaml:6:13: unexpected '='; use '==' to compare"));
 }
 
+TEST(RuleLoaderDiagnosticsTest, ResolveExpression) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000
+    resolve: latency_p99_ms <
+)yaml")),
+              ElementsAre("r.yaml:10:30: expected an expression"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(  - metric: by_intent
+    window: tumbling 1m
+    by: intent
+    value: count()
+alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000
+    resolve: by_intent < 1
+)yaml")),
+              ElementsAre("r.yaml:13:11: metrics 'latency_p99_ms' (by []) and 'by_intent' (by "
+                          "[intent]) group differently; an alert compares one group's values"));
+}
+
 TEST(RuleLoaderDiagnosticsTest, AllErrorsOfAFileAreReported) {
   std::vector<std::string> errors = Errors(R"yaml(metrics:
   - metric: m
@@ -521,7 +575,7 @@ alerts:
                           "r.yaml:11:12: unknown function 'p99'; did you mean quantile(0.99, x)?",
                           "r.yaml:14:15: severity 'P5' must be one of P1, P2, P3, P4",
                           "r.yaml:18:14: expected an expression",
-                          "r.yaml:23:19: label 'intent' is not among this alert's labels "
+                          "r.yaml:23:20: label 'intent' is not among this alert's labels "
                           "(alertname, severity)"));
 }
 

@@ -16,10 +16,9 @@ namespace vigil {
 namespace {
 
 constexpr DurationMs kMinute = 60'000;
-constexpr AggKind kAllKinds[] = {AggKind::kCount, AggKind::kSum,  AggKind::kAvg,
-                                 AggKind::kMin,   AggKind::kMax,  AggKind::kRatio,
-                                 AggKind::kRate,  AggKind::kLast, AggKind::kDistinct,
-                                 AggKind::kQuantile};
+constexpr AggKind kAllKinds[] = {
+    AggKind::kCount, AggKind::kSum,  AggKind::kAvg,  AggKind::kMin,      AggKind::kMax,
+    AggKind::kRatio, AggKind::kRate, AggKind::kLast, AggKind::kDistinct, AggKind::kQuantile};
 
 struct Sample {
   double value;
@@ -79,12 +78,12 @@ TEST(AccumulatorTest, NamesAndInvertibility) {
   EXPECT_EQ(AggKindName(AggKind::kCount), "count");
   EXPECT_EQ(AggKindName(AggKind::kQuantile), "quantile");
   EXPECT_EQ(AggKindName(AggKind::kDistinct), "distinct");
-  for (AggKind kind : {AggKind::kCount, AggKind::kSum, AggKind::kAvg, AggKind::kRatio,
-                       AggKind::kRate}) {
+  for (AggKind kind :
+       {AggKind::kCount, AggKind::kSum, AggKind::kAvg, AggKind::kRatio, AggKind::kRate}) {
     EXPECT_TRUE(IsInvertible(kind)) << AggKindName(kind);
   }
-  for (AggKind kind : {AggKind::kMin, AggKind::kMax, AggKind::kLast, AggKind::kDistinct,
-                       AggKind::kQuantile}) {
+  for (AggKind kind :
+       {AggKind::kMin, AggKind::kMax, AggKind::kLast, AggKind::kDistinct, AggKind::kQuantile}) {
     EXPECT_FALSE(IsInvertible(kind)) << AggKindName(kind);
   }
 }

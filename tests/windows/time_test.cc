@@ -136,8 +136,21 @@ TEST(FormatTimestampTest, Examples) {
 }
 
 TEST(FormatTimestampTest, RoundTripsThroughParse) {
-  const TimeMs fixed[] = {0, 1, -1, 999, -999, 1000, -1000, 59'999, 60'000, -60'001, kDay - 1,
-                          -kDay, 951868799999, -62135596800000, 253402300799999};
+  const TimeMs fixed[] = {0,
+                          1,
+                          -1,
+                          999,
+                          -999,
+                          1000,
+                          -1000,
+                          59'999,
+                          60'000,
+                          -60'001,
+                          kDay - 1,
+                          -kDay,
+                          951868799999,
+                          -62135596800000,
+                          253402300799999};
   for (TimeMs t : fixed) {
     EXPECT_EQ(ParseRfc3339(FormatTimestamp(t)), t) << t;
   }
@@ -187,9 +200,9 @@ TEST(ParseDurationTest, Rejects) {
   EXPECT_EQ(ParseDuration("00"), std::nullopt);
   EXPECT_EQ(ParseDuration("m"), std::nullopt);
   EXPECT_EQ(ParseDuration("ms"), std::nullopt);
-  EXPECT_EQ(ParseDuration("1m1h"), std::nullopt);    // largest unit first
+  EXPECT_EQ(ParseDuration("1m1h"), std::nullopt);  // largest unit first
   EXPECT_EQ(ParseDuration("1ms1s"), std::nullopt);
-  EXPECT_EQ(ParseDuration("1m1m"), std::nullopt);    // each unit once
+  EXPECT_EQ(ParseDuration("1m1m"), std::nullopt);  // each unit once
   EXPECT_EQ(ParseDuration("-1s"), std::nullopt);
   EXPECT_EQ(ParseDuration("+1s"), std::nullopt);
   EXPECT_EQ(ParseDuration("1.5s"), std::nullopt);

@@ -75,9 +75,9 @@ TEST(WindowSpecTest, ParseRejectsSlideLongerThanSize) {
 }
 
 TEST(WindowSpecTest, ParseRejectsBadDurations) {
-  for (const char* text : {"tumbling 0", "tumbling 0s", "tumbling -1m", "tumbling 5",
-                           "tumbling m", "tumbling 1m1h", "sliding 5m every 0s",
-                           "sliding 5 every 1m", "sliding 5m every 1x"}) {
+  for (const char* text :
+       {"tumbling 0", "tumbling 0s", "tumbling -1m", "tumbling 5", "tumbling m", "tumbling 1m1h",
+        "sliding 5m every 0s", "sliding 5 every 1m", "sliding 5m every 1x"}) {
     absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(text);
     ASSERT_FALSE(spec.ok()) << text;
     EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << text;
@@ -112,7 +112,8 @@ TEST(WindowSpecTest, ToStringParsesBack) {
 
 TEST(WindowSpecTest, EqualityDistinguishesKind) {
   EXPECT_NE(WindowSpec::Tumbling(kMinute), WindowSpec::Sliding(kMinute, kMinute));
-  EXPECT_NE(WindowSpec::Sliding(5 * kMinute, kMinute), WindowSpec::Sliding(5 * kMinute, 2 * kMinute));
+  EXPECT_NE(WindowSpec::Sliding(5 * kMinute, kMinute),
+            WindowSpec::Sliding(5 * kMinute, 2 * kMinute));
 }
 
 TEST(WindowSpecTest, PaneStartAtBoundaries) {
