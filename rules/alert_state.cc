@@ -17,6 +17,9 @@ std::string_view TransitionName(Transition t) {
 
 Transition AlertState::Step(bool holds, bool resolves, TimeMs start, TimeMs end, double v,
                             const AlertTiming& timing) {
+  // The condition last held at the previous evaluation; for tumbling
+  // windows that is this window's start, for sliding ones one slide ago.
+  const TimeMs previous_eval = last_eval == kMinTime ? start : last_eval;
   last_eval = end;
   value = v;
   switch (phase) {
@@ -51,7 +54,7 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs start, TimeMs end,
         peak = std::max(peak, v);
         return Transition::kNone;
       }
-      if (cleared_since == kMinTime) cleared_since = start;
+      if (cleared_since == kMinTime) cleared_since = previous_eval;
       if (end - cleared_since < timing.keep_firing_for) return Transition::kNone;
       phase = AlertPhase::kInactive;
       active_since = cleared_since = kMinTime;

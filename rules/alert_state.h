@@ -11,7 +11,8 @@
 //     at the first true window);
 //   - a firing alert resolves when the condition stops holding — or, with a
 //     `resolve:` expression (hysteresis), only when that holds — after
-//     `keep_firing_for` of event time has passed since it stopped.
+//     `keep_firing_for` of event time has passed since it last held (the
+//     previous evaluation: one slide before the first false window's end).
 // The state is plain data and serialises for checkpoints.
 //
 // Example (1-minute windows, for: 5m):

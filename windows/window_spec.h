@@ -28,8 +28,8 @@ class WindowSpec {
 
   static WindowSpec Tumbling(DurationMs size);
   static WindowSpec Sliding(DurationMs size, DurationMs slide);
-  // "tumbling 1m" or "sliding 5m every 1m". The size must be a multiple of
-  // the slide (so every window covers whole panes).
+  // "tumbling 1m" or "sliding 5m every 1m". The slide may not exceed the
+  // size; panes are gcd(size, slide), so every window covers whole panes.
   static absl::StatusOr<WindowSpec> Parse(std::string_view text);
 
   Kind kind() const { return kind_; }

@@ -191,6 +191,17 @@ TEST(AlertStateTest, KeepFiringForIsMeasuredInEventTimeNotSteps) {
   EXPECT_EQ(s.Step(false, false, 60'000, 60'000 + 10 * kMinute, 0, timing), Transition::kResolved);
 }
 
+TEST(AlertStateTest, KeepFiringForOnSlidingWindowsCountsFromTheLastTrueEvaluation) {
+  // 5-minute windows every minute: a false window's start lies 5 minutes
+  // back, but the condition held until the previous evaluation.
+  const AlertTiming timing = For(0, 2 * kMinute);
+  AlertState s;
+  ASSERT_EQ(s.Step(true, false, 0, 300'000, 1, timing), Transition::kFiring);
+  EXPECT_EQ(s.Step(false, false, 60'000, 360'000, 0, timing), Transition::kNone);
+  EXPECT_EQ(s.cleared_since, 300'000);
+  EXPECT_EQ(s.Step(false, false, 120'000, 420'000, 0, timing), Transition::kResolved);
+}
+
 TEST(AlertStateTest, PeakTracksTheLargestValueWhileActive) {
   const AlertTiming timing = For(2 * kMinute);
   AlertState s;
