@@ -32,6 +32,7 @@
 
 #include "rules/field_table.h"
 #include "rules/value.h"
+#include "windows/strings.h"
 #include "windows/time.h"
 
 namespace vigil {
@@ -91,7 +92,7 @@ class EventParser {
     const Entry* Find(std::string_view key) const {
       for (int i = buckets[Bucket(key)]; i >= 0; i = entries[i].next) {
         const Entry& e = entries[i];
-        if (e.key.size() == key.size() && std::memcmp(e.key.data(), key.data(), key.size()) == 0) {
+        if (e.key.size() == key.size() && BytesEqual(e.key.data(), key.data(), key.size())) {
           return &e;
         }
       }

@@ -62,6 +62,9 @@ Value Program::EvalCode(const Value* slots) const {
       case OpCode::kLoadEqConst:
         new (&stack[sp++]) Value(Value::Bool(ValuesEqual(slots[in.a], consts_[in.b])));
         break;
+      case OpCode::kLoadNeConst:
+        new (&stack[sp++]) Value(Value::Bool(!ValuesEqual(slots[in.a], consts_[in.b])));
+        break;
       case OpCode::kAdd:
       case OpCode::kSub:
       case OpCode::kMul:
@@ -150,8 +153,10 @@ void Program::Peephole() {
   for (size_t i = 0; i < code_.size(); ++i) {
     remap[i] = static_cast<uint32_t>(out.size());
     if (i + 2 < code_.size() && code_[i].op == OpCode::kLoad && code_[i + 1].op == OpCode::kConst &&
-        code_[i + 2].op == OpCode::kEq && !target[i + 1] && !target[i + 2]) {
-      out.push_back({OpCode::kLoadEqConst, code_[i].a, code_[i + 1].a});
+        (code_[i + 2].op == OpCode::kEq || code_[i + 2].op == OpCode::kNe) && !target[i + 1] &&
+        !target[i + 2]) {
+      out.push_back({code_[i + 2].op == OpCode::kEq ? OpCode::kLoadEqConst : OpCode::kLoadNeConst,
+                     code_[i].a, code_[i + 1].a});
       remap[i + 1] = remap[i + 2] = remap[i];
       i += 2;
       continue;
@@ -173,7 +178,7 @@ void Program::Peephole() {
 
 std::string Program::Disassemble() const {
   static constexpr const char* kNames[] = {
-      "load", "const", "load_eq_const", "add", "sub", "mul", "div", "mod", "neg", "eq",
+      "load", "const", "load_eq_const", "load_ne_const", "add", "sub", "mul", "div", "mod", "neg", "eq",
       "ne",   "lt",    "le",            "gt",  "ge",  "not", "to_bool", "jump_false_or_pop",
       "jump_true_or_pop", "in"};
   std::string s;

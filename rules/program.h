@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "rules/value.h"
+#include "windows/strings.h"
 
 namespace vigil {
 
@@ -29,6 +30,7 @@ enum class OpCode : uint8_t {
   kLoad,        // push slots[a]
   kConst,       // push consts[a]
   kLoadEqConst, // push slots[a] == consts[b] (the common `type == "message"`)
+  kLoadNeConst, // push slots[a] != consts[b]
   kAdd,
   kSub,
   kMul,
@@ -63,8 +65,7 @@ inline bool ValuesEqual(const Value& a, const Value& b) {
     case Value::Kind::kBool: return a.b == b.b;
     case Value::Kind::kNumber: return a.num == b.num;
     case Value::Kind::kString:
-      return a.str.size() == b.str.size() &&
-             (a.str.empty() || std::memcmp(a.str.data(), b.str.data(), a.str.size()) == 0);
+      return a.str.size() == b.str.size() && BytesEqual(a.str.data(), b.str.data(), a.str.size());
     default: return true;
   }
 }
@@ -103,7 +104,7 @@ class Program {
   void Emit(OpCode op, uint32_t a = 0, uint32_t b = 0) { code_.push_back({op, a, b}); }
   size_t size() const { return code_.size(); }
   void Patch(size_t at, uint32_t target) { code_[at].a = target; }
-  // Fuses `load; const; eq` into one instruction.
+  // Fuses `load; const; eq` (and `ne`) into one instruction.
   void Peephole();
 
   std::string Disassemble() const;

@@ -14,6 +14,8 @@
 #define VIGIL_WINDOWS_STRINGS_H_
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <concepts>
 #include <functional>
 #include <string>
@@ -66,6 +68,36 @@ struct StringEq {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const { return a == b; }
 };
+
+// Equality of two byte ranges of length n, inlined: the keys and values the
+// event path compares are a few bytes long, where a call to memcmp costs
+// more than the comparison.
+inline bool BytesEqual(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    uint64_t x, y;  // the last 8 bytes, overlapping what was compared
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    uint32_t x, y, u, v;
+    std::memcpy(&x, a, 4);
+    std::memcpy(&y, b, 4);
+    std::memcpy(&u, a + n - 4, 4);
+    std::memcpy(&v, b + n - 4, 4);
+    return x == y && u == v;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
 
 std::vector<std::string_view> StrSplit(std::string_view s, char sep);
 // Splits on runs of whitespace, dropping empty pieces.
