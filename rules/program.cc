@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cmath>
 #include <new>
+#include <type_traits>
 
 #include "windows/strings.h"
 
@@ -47,7 +48,11 @@ bool Order(OpCode op, const Value& a, const Value& b) {
 
 }  // namespace
 
-Value Program::EvalCode(const Value* slots) const {
+Value Program::EvalCode(const Value* slots) const { return Interpret<Value>(slots); }
+bool Program::EvalCodeBool(const Value* slots) const { return Interpret<bool>(slots); }
+
+template <typename Result>
+Result Program::Interpret(const Value* slots) const {
   // Raw storage: default-constructing kMaxStack Values per call would cost
   // more than evaluating a typical filter. Pushes construct in place.
   alignas(Value) unsigned char storage[sizeof(Value) * kMaxStack];
@@ -123,7 +128,11 @@ Value Program::EvalCode(const Value* slots) const {
     }
   }
   assert(sp == 1);
-  return stack[0];
+  if constexpr (std::is_same_v<Result, bool>) {
+    return stack[0].truthy();
+  } else {
+    return stack[0];
+  }
 }
 
 uint32_t Program::AddConst(const Value& v) {

@@ -95,7 +95,14 @@ class Program {
       default: return EvalCode(slots);
     }
   }
-  bool EvalBool(const Value* slots) const { return Eval(slots).truthy(); }
+  bool EvalBool(const Value* slots) const {
+    switch (shape_) {
+      case Shape::kLoad: return slots[code_[0].a].truthy();
+      case Shape::kLoadEqConst: return ValuesEqual(slots[code_[0].a], consts_[code_[0].b]);
+      case Shape::kLoadIn: return Eval(slots).b;
+      default: return EvalCodeBool(slots);
+    }
+  }
   bool empty() const { return code_.empty(); }
 
   // Building (used by the compiler).
@@ -112,6 +119,11 @@ class Program {
  private:
   enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst, kLoadIn };
   Value EvalCode(const Value* slots) const;
+  // The same loop, returning only whether the result is true: copying the
+  // whole Value out of the stack would stall on store forwarding.
+  bool EvalCodeBool(const Value* slots) const;
+  template <typename Result>
+  Result Interpret(const Value* slots) const;
   Shape shape_ = Shape::kGeneral;
 
   std::vector<Instr> code_;
