@@ -247,7 +247,13 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
     *err = {DeadReason::kMissingType, "no string 'type' field"};
     return false;
   }
-  ev->slots.assign(static_cast<size_t>(fields_.size()), Value::Missing());
+  // Every reader looks at `kind` first, so resetting the kind is enough to
+  // make a slot missing; rewriting whole Values per event is measurable.
+  if (ev->slots.size() != static_cast<size_t>(fields_.size())) {
+    ev->slots.assign(static_cast<size_t>(fields_.size()), Value::Missing());
+  } else {
+    for (Value& v : ev->slots) v.kind = Value::Kind::kMissing;
+  }
   if (!Walk(obj, 0, ev, err)) return false;
   if (ts_slot_ >= 0) ev->slots[ts_slot_] = Value::Number(static_cast<double>(ev->ts));
   return CheckTypes(*ev, err);

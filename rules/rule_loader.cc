@@ -463,7 +463,10 @@ RuleLoadResult LoadRuleFiles(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      failed.errors.push_back({{path, 0, 0}, "cannot open the rule file", false});
+      Diagnostic d;
+      d.pos.file = path;
+      d.message = "cannot open the rule file";
+      failed.errors.push_back(std::move(d));
       continue;
     }
     std::ostringstream ss;
