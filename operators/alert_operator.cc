@@ -131,6 +131,12 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   return n;
 }
 
+AlertNotice AlertOperator::Describe(const Active& a) const {
+  const Transition t =
+      a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;
+  return MakeNotice(*a.def, a.group, a.state, t, a.state.last_eval);
+}
+
 std::vector<AlertOperator::Active> AlertOperator::ActiveAlerts() const {
   std::vector<Active> out;
   for (size_t a = 0; a < states_.size(); ++a) {

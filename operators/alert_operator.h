@@ -48,6 +48,9 @@ class AlertOperator {
     AlertState state;
   };
   std::vector<Active> ActiveAlerts() const;
+  // An active alert as a notice of its current state (pending or firing),
+  // with labels and rendered annotations, for the admin API.
+  AlertNotice Describe(const Active& a) const;
   int FiringCount(Severity s) const;
 
  private:

@@ -170,21 +170,7 @@ void Job::PublishAlerts() {
   std::string json = "[";
   bool first = true;
   for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
-    AlertNotice n;
-    n.def = a.def;
-    n.transition = a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;
-    n.at = a.state.last_eval;
-    n.value = a.state.value;
-    n.active_since = a.state.active_since;
-    n.fired_at = a.state.fired_at;
-    n.labels = a.def->labels;
-    n.labels["alertname"] = a.def->name;
-    n.labels["severity"] = std::string(SeverityName(a.def->severity));
-    std::vector<std::string> values = GroupLabels(a.group, a.def->group_labels.size());
-    for (size_t i = 0; i < values.size(); ++i) n.labels[a.def->group_labels[i]] = values[i];
-    for (const auto& [name, t] : a.def->annotations) {
-      n.annotations.emplace_back(name, t.Render(a.state.value, n.labels));
-    }
+    const AlertNotice n = alert_op_->Describe(a);
     if (!first) json.push_back(',');
     first = false;
     AppendAlertJson(n, &json);

@@ -237,8 +237,9 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
     FILE* f = std::freopen(err.c_str(), "w", stderr);
     (void)f;
     std::freopen("/dev/null", "w", stdout);
-    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--speed", "600", "--rate", "200", "--http",
-            "127.0.0.1:0", "--no-console", static_cast<char*>(nullptr));
+    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--speed", "600", "--rate", "200",
+            "--incident", "latency_spike@1m+60m", "--http", "127.0.0.1:0", "--no-console",
+            static_cast<char*>(nullptr));
     _exit(127);
   }
   int port = 0;
@@ -253,6 +254,7 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   Result m = Sh(StrCat("curl -s http://127.0.0.1:", port, "/metrics"));
   Result h = Sh(StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:", port,
                        "/healthz"));
+  Result alerts = Sh(StrCat("curl -s http://127.0.0.1:", port, "/api/alerts"));
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -262,7 +264,14 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   EXPECT_NE(m.out.find("vigil_dead_letter_total{reason=\"malformed_json\"} 0"), std::string::npos);
   EXPECT_NE(m.out.find("vigil_metric_latency_p99_ms "), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("vigil_metric_intent_messages{intent=\"faq\"}"), std::string::npos);
-  EXPECT_NE(m.out.find("vigil_alerts_firing{severity=\"P1\"}"), std::string::npos);
+  // The latency spike started a minute in; 15 minutes of event time later
+  // the P1 alert fires, on /metrics and on /api/alerts.
+  const size_t p1 = m.out.find("vigil_alerts_firing{severity=\"P1\"} ");
+  ASSERT_NE(p1, std::string::npos) << m.out;
+  EXPECT_GE(std::atoi(m.out.c_str() + p1 + 35), 1) << m.out.substr(p1, 40);
+  EXPECT_NE(alerts.out.find(R"("alert":"LatencyP99Critical","state":"firing","severity":"P1")"),
+            std::string::npos)
+      << alerts.out;
 }
 
 }  // namespace
