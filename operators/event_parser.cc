@@ -71,7 +71,6 @@ EventParser::EventParser(const FieldTable& fields, size_t max_bytes)
       continue;
     }
     if (path == "type") type_slot_ = slot;
-    if (fields.expected(slot) != Type::kAny) typed_slots_.push_back(slot);
     AddPath(path, slot);
   }
   if (parser_.allocate(max_bytes_ + 64) != simdjson::SUCCESS) {
@@ -97,6 +96,7 @@ int EventParser::AddPath(std::string_view path, int slot) {
     }
     if (last) {
       found->slot = slot;
+      found->expected = fields_.expected(slot);
     } else {
       if (found->child < 0) {
         found->child = static_cast<int>(nodes_.size());
@@ -148,7 +148,9 @@ bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseErro
                          is_object ? "an object" : "an array", "; rules read it as a value")};
           return false;
         }
-        ev->slots[e.slot] = ToValue(field.value);
+        Value& v = ev->slots[e.slot];
+        v = ToValue(field.value);
+        if (WrongType(e, v, err)) return false;
       }
     }
   }
@@ -194,21 +196,15 @@ void EventParser::RememberTime(std::string_view s, TimeMs t) {
   minute_base_ = t - sec * 1000 - ms;
 }
 
-bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
-  for (int slot : typed_slots_) {
-    const Type want = fields_.expected(slot);
-    const Value& v = ev.slots[slot];
-    if (want == Type::kAny || v.is_nullish()) continue;
-    const bool fits = (want == Type::kNumber && v.is_number()) ||
-                      (want == Type::kString && v.is_string()) ||
-                      (want == Type::kBool && v.is_bool());
-    if (!fits) {
-      *err = {DeadReason::kWrongType, StrCat("field '", fields_.path(slot), "' is a ",
-                                             KindName(v.kind), ", rules expect a ",
-                                             TypeName(want))};
-      return false;
-    }
-  }
+bool EventParser::WrongType(const Node::Entry& e, const Value& v, ParseError* err) const {
+  const Type want = e.expected;
+  if (want == Type::kAny || v.is_nullish()) return false;
+  const bool fits = (want == Type::kNumber && v.is_number()) ||
+                    (want == Type::kString && v.is_string()) ||
+                    (want == Type::kBool && v.is_bool());
+  if (fits) return false;
+  *err = {DeadReason::kWrongType, StrCat("field '", fields_.path(e.slot), "' is a ",
+                                         KindName(v.kind), ", rules expect a ", TypeName(want))};
   return true;
 }
 
@@ -256,7 +252,7 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
   }
   if (!Walk(obj, 0, ev, err)) return false;
   if (ts_slot_ >= 0) ev->slots[ts_slot_] = Value::Number(static_cast<double>(ev->ts));
-  return CheckTypes(*ev, err);
+  return true;
 }
 
 }  // namespace vigil

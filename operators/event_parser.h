@@ -78,6 +78,7 @@ class EventParser {
       int slot = -1;   // field slot, or -1 if only a parent of wanted fields
       int child = -1;  // index into nodes_ for nested paths
       int next = -1;   // next entry in the same hash bucket
+      Type expected = Type::kAny;  // what the rules need this field to be
     };
     std::vector<Entry> entries;
     // Keys hash to buckets by length and end characters, so a JSON key is
@@ -101,7 +102,7 @@ class EventParser {
   };
   int AddPath(std::string_view path, int slot);
   bool Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err);
-  bool CheckTypes(const Event& ev, ParseError* err) const;
+  bool WrongType(const Node::Entry& e, const Value& v, ParseError* err) const;
   // Most timestamps of a stream share their minute with the previous one:
   // "2026-01-01T00:05:" is parsed once, then only seconds and millis.
   bool FastTime(std::string_view s, TimeMs* out);
@@ -111,7 +112,6 @@ class EventParser {
   size_t max_bytes_;
   std::vector<Node> nodes_;  // nodes_[0] is the top-level object
   int ts_slot_ = -1;         // rules may read `ts` as a number (ms)
-  std::vector<int> typed_slots_;  // slots whose type the rules constrain
   char minute_prefix_[16] = {};
   TimeMs minute_base_ = kMinTime;
   int type_slot_ = -1;

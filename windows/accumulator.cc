@@ -54,51 +54,9 @@ Accumulator& Accumulator::operator=(const Accumulator& o) {
   return *this;
 }
 
-void Accumulator::AddNumber(double v) {
-  if (std::isnan(v)) return;
-  switch (kind_) {
-    case AggKind::kSum:
-    case AggKind::kAvg:
-      x_ += v;
-      ++n_;
-      break;
-    case AggKind::kMin:
-      x_ = n_ == 0 ? v : std::min(x_, v);
-      ++n_;
-      break;
-    case AggKind::kMax:
-      x_ = n_ == 0 ? v : std::max(x_, v);
-      ++n_;
-      break;
-    case AggKind::kQuantile:
-      sketch_->Add(v);
-      break;
-    default:
-      assert(false && "AddNumber on a non-numeric aggregate");
-  }
-}
 
-void Accumulator::AddPredicate(bool holds) {
-  assert(kind_ == AggKind::kCount || kind_ == AggKind::kRatio || kind_ == AggKind::kRate);
-  ++n_;
-  hits_ += holds ? 1 : 0;
-}
 
-void Accumulator::AddHash(uint64_t hash) {
-  assert(kind_ == AggKind::kDistinct);
-  distinct_->Add(hash);
-}
 
-void Accumulator::AddLast(double v, TimeMs t) {
-  assert(kind_ == AggKind::kLast);
-  // Ties keep the later arrival within a pane; across panes Merge decides
-  // by time alone, which is order-independent.
-  if (n_ == 0 || t >= t_) {
-    x_ = v;
-    t_ = t;
-  }
-  ++n_;
-}
 
 void Accumulator::Merge(const Accumulator& o) {
   assert(kind_ == o.kind_);

@@ -23,6 +23,9 @@
 #ifndef VIGIL_WINDOWS_ACCUMULATOR_H_
 #define VIGIL_WINDOWS_ACCUMULATOR_H_
 
+#include <algorithm>
+#include <cassert>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,10 +66,48 @@ class Accumulator {
   double quantile() const { return q_; }
 
   // Per-event updates; which one applies depends on the kind (asserted).
-  void AddNumber(double v);             // sum, avg, min, max, quantile
-  void AddPredicate(bool holds);        // count, ratio, rate
-  void AddHash(uint64_t hash);          // distinct
-  void AddLast(double v, TimeMs t);     // last
+  // Inline: they run once per event per aggregate.
+  void AddNumber(double v) {  // sum, avg, min, max, quantile
+    if (std::isnan(v)) return;
+    switch (kind_) {
+      case AggKind::kSum:
+      case AggKind::kAvg:
+        x_ += v;
+        break;
+      case AggKind::kMin:
+        x_ = n_ == 0 ? v : std::min(x_, v);
+        break;
+      case AggKind::kMax:
+        x_ = n_ == 0 ? v : std::max(x_, v);
+        break;
+      case AggKind::kQuantile:
+        sketch_->Add(v);
+        return;
+      default:
+        assert(false && "AddNumber on a non-numeric aggregate");
+        return;
+    }
+    ++n_;
+  }
+  void AddPredicate(bool holds) {  // count, ratio, rate
+    assert(kind_ == AggKind::kCount || kind_ == AggKind::kRatio || kind_ == AggKind::kRate);
+    ++n_;
+    hits_ += holds ? 1 : 0;
+  }
+  void AddHash(uint64_t hash) {  // distinct
+    assert(kind_ == AggKind::kDistinct);
+    distinct_->Add(hash);
+  }
+  void AddLast(double v, TimeMs t) {  // last
+    assert(kind_ == AggKind::kLast);
+    // Ties keep the later arrival within a pane; across panes Merge decides
+    // by time alone, which is order-independent.
+    if (n_ == 0 || t >= t_) {
+      x_ = v;
+      t_ = t;
+    }
+    ++n_;
+  }
 
   void Merge(const Accumulator& other);
   // Removes `other`, previously merged in. Only for IsInvertible kinds.
