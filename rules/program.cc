@@ -183,6 +183,12 @@ void Program::Peephole() {
   if (code_.size() == 2 && code_[0].op == OpCode::kLoad && code_[1].op == OpCode::kIn) {
     shape_ = Shape::kLoadIn;
   }
+  // [test, jump_{false,true}_or_pop 4, test, to_bool]: a two-test condition.
+  if (code_.size() == 4 && IsSimpleTest(code_[0]) && IsSimpleTest(code_[2]) &&
+      code_[3].op == OpCode::kToBool && code_[1].a == 4) {
+    if (code_[1].op == OpCode::kJumpFalseOrPop) shape_ = Shape::kAndSimple;
+    if (code_[1].op == OpCode::kJumpTrueOrPop) shape_ = Shape::kOrSimple;
+  }
 }
 
 std::string Program::Disassemble() const {

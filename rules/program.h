@@ -100,6 +100,10 @@ class Program {
       case Shape::kLoad: return slots[code_[0].a].truthy();
       case Shape::kLoadEqConst: return ValuesEqual(slots[code_[0].a], consts_[code_[0].b]);
       case Shape::kLoadIn: return Eval(slots).b;
+      // `a and b` / `a or b` over two simple tests, e.g.
+      // type == "message" and error_service != null.
+      case Shape::kAndSimple: return SimpleTest(code_[0], slots) && SimpleTest(code_[2], slots);
+      case Shape::kOrSimple: return SimpleTest(code_[0], slots) || SimpleTest(code_[2], slots);
       default: return EvalCodeBool(slots);
     }
   }
@@ -117,7 +121,17 @@ class Program {
   std::string Disassemble() const;
 
  private:
-  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst, kLoadIn };
+  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst, kLoadIn, kAndSimple, kOrSimple };
+  static bool IsSimpleTest(const Instr& in) {
+    return in.op == OpCode::kLoad || in.op == OpCode::kLoadEqConst || in.op == OpCode::kLoadNeConst;
+  }
+  bool SimpleTest(const Instr& in, const Value* slots) const {
+    switch (in.op) {
+      case OpCode::kLoadEqConst: return ValuesEqual(slots[in.a], consts_[in.b]);
+      case OpCode::kLoadNeConst: return !ValuesEqual(slots[in.a], consts_[in.b]);
+      default: return slots[in.a].truthy();
+    }
+  }
   Value EvalCode(const Value* slots) const;
   // The same loop, returning only whether the result is true: copying the
   // whole Value out of the stack would stall on store forwarding.

@@ -296,6 +296,40 @@ TEST_F(ProgramTest, PeepholeKeepsResultsIdentical) {
   EXPECT_EQ(checked, 4 * 3 * 4 * 3);
 }
 
+// EvalBool answers single tests and two-test conditions without the
+// interpreter loop; Eval always runs the loop. They must agree everywhere.
+TEST_F(ProgramTest, FastPathsAgreeWithTheInterpreter) {
+  const std::string_view sources[] = {
+      "llm_timeout",
+      "type == \"message\"",
+      "type in [\"message\", \"escalation\"]",
+      "type not in [\"message\"]",
+      "type == \"message\" and error_service != null",
+      "error_service != null or llm_timeout",
+      "llm_timeout and cache_hit",
+      "type != \"feedback\" or cache_hit",
+  };
+  const Value types[] = {Str("message"), Str("feedback"), Str("escalation"), kMissing, kNull};
+  const Value services[] = {Str("bedrock"), kNull, kMissing};
+  const Value flags[] = {kTrue, kFalse, kMissing, kNull};
+  for (std::string_view src : sources) {
+    Program p = Compile(src, Type::kBool);
+    for (const Value& t : types) {
+      for (const Value& s : services) {
+        for (const Value& a : flags) {
+          for (const Value& b : flags) {
+            std::vector<Value> slots = Slots(
+                {{"type", t}, {"error_service", s}, {"llm_timeout", a}, {"cache_hit", b}});
+            EXPECT_EQ(p.EvalBool(slots.data()), p.Eval(slots.data()).truthy())
+                << src << " type=" << KindName(t.kind) << " service=" << KindName(s.kind)
+                << " a=" << KindName(a.kind) << " b=" << KindName(b.kind);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(ProgramPeepholeTest, ManualFusionMatchesUnfused) {
   Program unfused;
   const uint32_t c = unfused.AddConst(Value::String("faq"));
