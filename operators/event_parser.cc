@@ -150,7 +150,7 @@ bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseErro
         }
         Value& v = ev->slots[e.slot];
         v = ToValue(field.value);
-        if (WrongType(e, v, err)) return false;
+        if (e.expected != Type::kAny && !v.is_nullish() && WrongType(e, v, err)) return false;
       }
     }
   }
