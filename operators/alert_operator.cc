@@ -120,6 +120,7 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   n.group = group;
   n.active_since = s.active_since;
   n.fired_at = s.fired_at;
+  n.peak = s.peak;
   n.labels = def.labels;
   n.labels["alertname"] = def.name;
   n.labels["severity"] = std::string(SeverityName(def.severity));

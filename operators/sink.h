@@ -44,6 +44,7 @@ struct AlertNotice {
   std::vector<std::pair<std::string, std::string>> annotations;  // rendered
   TimeMs active_since = kMinTime;
   TimeMs fired_at = kMinTime;
+  double peak = 0;          // largest value since the alert became active
   std::string group;
 };
 

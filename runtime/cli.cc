@@ -10,6 +10,7 @@
 
 #include "operators/generator.h"
 #include "runtime/job.h"
+#include "runtime/replay.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -23,6 +24,9 @@ Usage:
                              alerts on the console, /metrics on 127.0.0.1:9464)
   vigil check FILE...        validate rule files; prints file:line:col: errors
   vigil gen [flags]          write synthetic chatbot events (NDJSON) to stdout
+  vigil replay [flags] PATH...
+                             run rules over recorded events (files, .zst, directories)
+                             at full speed; print the alert timeline and a metric summary
   vigil version              print the version
 
 vigil run flags (override the job file):
@@ -48,6 +52,14 @@ vigil run flags (override the job file):
                              (default 30s)
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
   --no-progress              no progress line on stderr
+
+vigil replay flags:
+  --rules FILE               rule file (repeatable; default: built-in reference rules)
+  --from T --to T            only events with from <= ts < to (RFC 3339)
+  --output text|json         timeline as a table or one JSON object
+  --results FILE|-           also write every closed window as NDJSON
+  --dead-letter FILE         write rejected records as NDJSON
+  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N   as for run
 
 vigil check flags:
   --output text|json         diagnostics as text lines or one JSON array
@@ -277,6 +289,24 @@ void DurationFlag(const std::string& v, DurationMs* out, std::string* err) {
   *out = d.value_or(0);
 }
 
+void TimeFlag(const std::string& v, TimeMs* out, std::string* err) {
+  std::optional<TimeMs> t = ParseRfc3339(v);
+  if (!t && err->empty()) *err = StrCat("'", v, "' is not an RFC 3339 time with a zone");
+  *out = t.value_or(0);
+}
+
+void PrintSummary(const JobSummary& s) {
+  std::fprintf(stderr,
+               "vigil: %llu records in %.2fs, %llu processed, %llu dead-lettered (%llu late), "
+               "%llu windows, %llu alerts fired%s\n",
+               static_cast<unsigned long long>(s.records), s.seconds,
+               static_cast<unsigned long long>(s.processed),
+               static_cast<unsigned long long>(s.dead_lettered),
+               static_cast<unsigned long long>(s.late), static_cast<unsigned long long>(s.windows),
+               static_cast<unsigned long long>(s.firing_transitions),
+               s.skipped ? StrCat(", ", s.skipped, " outside --from/--to").c_str() : "");
+}
+
 Job* g_job = nullptr;
 extern "C" void OnSignal(int) {
   if (g_job) g_job->Stop();
@@ -359,15 +389,69 @@ int Run(int argc, char** argv) {
   }
   int code = (*job)->Run();
   g_job = nullptr;
-  const JobSummary& s = (*job)->summary();
-  std::fprintf(stderr,
-               "vigil: %llu records in %.2fs, %llu processed, %llu dead-lettered (%llu late), "
-               "%llu windows, %llu alerts fired\n",
-               static_cast<unsigned long long>(s.records), s.seconds,
-               static_cast<unsigned long long>(s.processed),
-               static_cast<unsigned long long>(s.dead_lettered),
-               static_cast<unsigned long long>(s.late), static_cast<unsigned long long>(s.windows),
-               static_cast<unsigned long long>(s.firing_transitions));
+  PrintSummary((*job)->summary());
+  return code;
+}
+
+int Replay(int argc, char** argv) {
+  JobConfig config = DefaultJobConfig();
+  config.source.kind = SourceKind::kFile;
+  config.outputs.console = false;
+  config.http_listen = "";
+  bool json = false;
+  std::vector<std::string> paths;
+  std::string err, v;
+  Args a(argc, argv, 2);
+  while (!a.Done()) {
+    if (a.Value("--rules", &v, &err)) {
+      config.rule_files.push_back(v);
+    } else if (a.Value("--from", &v, &err)) {
+      TimeFlag(v, &config.from, &err);
+    } else if (a.Value("--to", &v, &err)) {
+      TimeFlag(v, &config.to, &err);
+    } else if (a.Value("--output", &v, &err)) {
+      if (v != "text" && v != "json") err = "--output must be text or json";
+      json = v == "json";
+    } else if (a.Value("--results", &v, &err)) {
+      config.outputs.results_path = v;
+    } else if (a.Value("--dead-letter", &v, &err)) {
+      config.outputs.dead_letter_path = v;
+    } else if (a.Value("--max-out-of-orderness", &v, &err)) {
+      DurationFlag(v, &config.event_time.max_out_of_orderness, &err);
+    } else if (a.Value("--allowed-lateness", &v, &err)) {
+      DurationFlag(v, &config.event_time.allowed_lateness, &err);
+    } else if (a.Value("--max-record-bytes", &v, &err)) {
+      std::optional<size_t> b = ParseByteSize(v);
+      if (!b || *b == 0) err = "--max-record-bytes needs a size such as 1MiB";
+      config.max_record_bytes = b.value_or(1);
+    } else if (a.Flag("--no-progress")) {
+      config.progress = false;
+    } else if (a.Peek().rfind("--", 0) == 0) {
+      return Usage(StrCat("unknown flag for replay: ", a.Peek()));
+    } else {
+      paths.push_back(a.Take());
+    }
+    if (!err.empty()) return Usage(err);
+  }
+  if (paths.empty()) return Usage("replay needs event files or directories");
+  absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
+  if (!files.ok()) return Usage(std::string(files.status().message()));
+  config.source.paths = *files;
+  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
+  if (!job.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
+    return 2;
+  }
+  auto timeline = std::make_unique<TimelineSink>();
+  TimelineSink* t = timeline.get();
+  (*job)->AddSink(std::move(timeline));
+  g_job = job->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  const int code = (*job)->Run();
+  g_job = nullptr;
+  std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout);
+  PrintSummary((*job)->summary());
   return code;
 }
 
@@ -379,6 +463,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "run") return Run(argc, argv);
   if (cmd == "check") return Check(argc, argv);
   if (cmd == "gen") return Gen(argc, argv);
+  if (cmd == "replay") return Replay(argc, argv);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -124,6 +124,10 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
       DeadLetter(err.reason, err.detail, r);
       continue;
     }
+    if (event_.ts < config_.from || event_.ts >= config_.to) {
+      ++summary_.skipped;
+      continue;
+    }
     const TimeMs wm = watermark_->Current();
     if (wm != kMinTime && event_.ts < wm - config_.event_time.allowed_lateness) {
       metrics_->late_events->Increment();

@@ -44,6 +44,7 @@ struct JobSummary {
   uint64_t processed = 0;
   uint64_t dead_lettered = 0;
   uint64_t late = 0;
+  uint64_t skipped = 0;  // outside the configured time range
   uint64_t windows = 0;
   uint64_t firing_transitions = 0;
   double seconds = 0;
@@ -53,6 +54,9 @@ class Job {
  public:
   static absl::StatusOr<std::unique_ptr<Job>> Create(const JobConfig& config);
   ~Job();
+
+  // Adds an output beside the configured ones (before Run).
+  void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
 
   // Runs to the end of a bounded input, or until Stop. Returns the exit code.
   int Run();

@@ -46,6 +46,10 @@ struct JobConfig {
     std::string dead_letter_path;  // "" = counted only
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
+  // Events outside [from, to) are skipped (counted, not dead-lettered):
+  // `vigil replay --from/--to`.
+  TimeMs from = kMinTime;
+  TimeMs to = kMaxTime;
   size_t max_record_bytes = 1 << 20;
   bool progress = true;
 };

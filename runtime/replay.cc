@@ -1,0 +1,172 @@
+#include "runtime/replay.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "operators/output_sinks.h"
+#include "windows/strings.h"
+
+namespace vigil {
+
+namespace fs = std::filesystem;
+
+namespace {
+bool IsEventFile(const fs::path& p) {
+  const std::string name = p.filename().string();
+  auto ends = [&](std::string_view s) {
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends(".ndjson") || ends(".json") || ends(".zst");
+}
+
+std::string Time(TimeMs t) { return t == kMinTime ? "-" : FormatTimestamp(t); }
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string LabelText(const Labels& labels) {
+  std::string s;
+  for (const auto& [k, v] : labels) {
+    if (k == "alertname" || k == "severity") continue;
+    StrAppend(&s, s.empty() ? "" : ",", k, "=", v);
+  }
+  return s.empty() ? "{}" : "{" + s + "}";
+}
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+           it.increment(ec)) {
+        if (it->is_regular_file() && IsEventFile(it->path())) found.push_back(it->path().string());
+      }
+      if (ec) return absl::InvalidArgumentError(StrCat(p, ": ", ec.message()));
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      out.push_back(p);
+    } else {
+      return absl::NotFoundError(StrCat(p, ": no such file or directory"));
+    }
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no event files to replay");
+  return out;
+}
+
+void TimelineSink::OnWindow(const WindowResult& r) {
+  MetricStats& m = metrics_[r.def->name];
+  if (m.windows == 0) {
+    m.min = m.max = r.value;
+  } else {
+    m.min = std::min(m.min, r.value);
+    m.max = std::max(m.max, r.value);
+  }
+  ++m.windows;
+  m.sum += r.value;
+  m.last = r.value;
+}
+
+void TimelineSink::OnAlert(const AlertNotice& n) {
+  const std::string key = StrCat(n.def->name, "\x1e", n.group);
+  auto it = open_.find(key);
+  if (it == open_.end()) {
+    Episode e;
+    e.alert = n.def->name;
+    e.severity = std::string(SeverityName(n.def->severity));
+    e.labels = n.labels;
+    episodes_.push_back(std::move(e));
+    it = open_.emplace(key, episodes_.size() - 1).first;
+  }
+  Episode& e = episodes_[it->second];
+  e.peak = std::max(e.peak, n.peak);
+  switch (n.transition) {
+    case Transition::kPending: e.pending = n.at; break;
+    case Transition::kFiring: e.firing = n.at; break;
+    case Transition::kResolved:
+    case Transition::kInactive:
+      e.resolved = n.at;
+      open_.erase(it);
+      break;
+    case Transition::kNone: break;
+  }
+}
+
+std::string TimelineSink::ToText() const {
+  std::string s = "Alert timeline (event time)\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-26s %-3s %-24s %-24s %-24s %-24s %s\n", "ALERT", "SEV",
+                "PENDING", "FIRING", "RESOLVED", "LABELS", "PEAK");
+  s += line;
+  for (const Episode& e : episodes_) {
+    std::snprintf(line, sizeof line, "%-26s %-3s %-24s %-24s %-24s %-24s %s\n", e.alert.c_str(),
+                  e.severity.c_str(), Time(e.pending).c_str(), Time(e.firing).c_str(),
+                  Time(e.resolved).c_str(), LabelText(e.labels).c_str(), Number(e.peak).c_str());
+    s += line;
+  }
+  if (episodes_.empty()) s += "(no alerts)\n";
+  s += "\nMetrics\n";
+  std::snprintf(line, sizeof line, "%-28s %8s %12s %12s %12s %12s\n", "METRIC", "WINDOWS", "MIN",
+                "AVG", "MAX", "LAST");
+  s += line;
+  for (const auto& [name, m] : metrics_) {
+    std::snprintf(line, sizeof line, "%-28s %8llu %12s %12s %12s %12s\n", name.c_str(),
+                  static_cast<unsigned long long>(m.windows), Number(m.min).c_str(),
+                  Number(m.sum / static_cast<double>(m.windows)).c_str(), Number(m.max).c_str(),
+                  Number(m.last).c_str());
+    s += line;
+  }
+  return s;
+}
+
+std::string TimelineSink::ToJson() const {
+  std::string s = "{\"alerts\":[";
+  for (size_t i = 0; i < episodes_.size(); ++i) {
+    const Episode& e = episodes_[i];
+    if (i) s += ",";
+    s += "{\"alert\":";
+    AppendJsonString(e.alert, &s);
+    StrAppend(&s, ",\"severity\":\"", e.severity, "\",\"labels\":{");
+    bool first = true;
+    for (const auto& [k, v] : e.labels) {
+      if (!first) s += ",";
+      first = false;
+      AppendJsonString(k, &s);
+      s += ":";
+      AppendJsonString(v, &s);
+    }
+    s += "}";
+    for (auto [name, t] : {std::pair{"pending", e.pending}, std::pair{"firing", e.firing},
+                           std::pair{"resolved", e.resolved}}) {
+      StrAppend(&s, ",\"", name, "\":");
+      if (t == kMinTime) {
+        s += "null";
+      } else {
+        StrAppend(&s, "\"", FormatTimestamp(t), "\"");
+      }
+    }
+    StrAppend(&s, ",\"peak\":", e.peak, "}");
+  }
+  s += "],\"metrics\":[";
+  bool first = true;
+  for (const auto& [name, m] : metrics_) {
+    if (!first) s += ",";
+    first = false;
+    s += "{\"metric\":";
+    AppendJsonString(name, &s);
+    StrAppend(&s, ",\"windows\":", m.windows, ",\"min\":", m.min,
+              ",\"avg\":", m.sum / static_cast<double>(m.windows), ",\"max\":", m.max,
+              ",\"last\":", m.last, "}");
+  }
+  s += "]}";
+  return s;
+}
+
+}  // namespace vigil

@@ -1,0 +1,62 @@
+// runtime/replay.h
+//
+// `vigil replay`: runs rule files over recorded events (NDJSON files, .zst,
+// or directories of them such as the raw-event archive) at full speed in
+// event time, and reports what the rules would have done: the alert
+// timeline (each episode's pending, firing and resolved times and peak
+// value) and a per-metric summary of the closed windows. The job is the
+// same one `vigil run` runs, so replaying the events of a live run gives
+// its alert timeline exactly.
+//
+// Example:
+//   vigil replay --rules deploy/rules/chatbot.yaml --from 2026-01-01T00:00:00Z events/
+#ifndef VIGIL_RUNTIME_REPLAY_H_
+#define VIGIL_RUNTIME_REPLAY_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "operators/sink.h"
+
+namespace vigil {
+
+// Expands directories into the event files below them (.ndjson, .json,
+// .zst), sorted by path so that date-partitioned archives replay in order.
+absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths);
+
+// Collects alert episodes and per-metric window statistics.
+class TimelineSink : public Sink {
+ public:
+  struct Episode {
+    std::string alert;
+    std::string severity;
+    Labels labels;
+    TimeMs pending = kMinTime;
+    TimeMs firing = kMinTime;
+    TimeMs resolved = kMinTime;  // or cleared, when it never fired
+    double peak = 0;
+  };
+  struct MetricStats {
+    uint64_t windows = 0;
+    double min = 0, max = 0, sum = 0, last = 0;
+  };
+
+  void OnWindow(const WindowResult& r) override;
+  void OnAlert(const AlertNotice& n) override;
+
+  const std::vector<Episode>& episodes() const { return episodes_; }
+  const std::map<std::string, MetricStats>& metrics() const { return metrics_; }
+  std::string ToText() const;
+  std::string ToJson() const;
+
+ private:
+  std::vector<Episode> episodes_;
+  std::map<std::string, size_t> open_;  // alert + group -> episode index
+  std::map<std::string, MetricStats> metrics_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_REPLAY_H_

@@ -1,0 +1,140 @@
+// `vigil replay` end to end: timelines, directories, time ranges, errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+struct Result {
+  int exit_code;
+  std::string out;
+};
+
+Result Sh(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string Temp(const std::string& name) {
+  return ::testing::TempDir() + "/vigil_replay_" + name;
+}
+
+// "<at> <state> <alert>" for each firing/resolved transition of run --output json.
+std::vector<std::string> RunTransitions(const std::string& json_lines) {
+  std::vector<std::string> out;
+  std::istringstream in(json_lines);
+  for (std::string line; std::getline(in, line);) {
+    auto field = [&](const std::string& key) {
+      size_t at = line.find("\"" + key + "\":\"");
+      if (at == std::string::npos) return std::string();
+      at += key.size() + 4;
+      return line.substr(at, line.find('"', at) - at);
+    };
+    out.push_back(field("at") + " " + field("state") + " " + field("alert"));
+  }
+  return out;
+}
+
+// The same from replay --output json: one entry per firing and resolution.
+std::vector<std::string> ReplayTransitions(const std::string& json) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = json.find("{\"alert\":\"", pos)) != std::string::npos) {
+    const size_t end = json.find("\"peak\"", pos);
+    const std::string ep = json.substr(pos, end - pos);
+    const std::string alert = ep.substr(10, ep.find('"', 10) - 10);
+    auto time_of = [&](const std::string& key) {
+      size_t at = ep.find("\"" + key + "\":\"");
+      return at == std::string::npos ? std::string() : ep.substr(at + key.size() + 4, 24);
+    };
+    if (!time_of("firing").empty()) {
+      out.push_back(time_of("firing") + " firing " + alert);
+      if (!time_of("resolved").empty()) out.push_back(time_of("resolved") + " resolved " + alert);
+    }
+    pos = end;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    events_ = new std::string(Temp("events.ndjson"));
+    ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 21 --rate 200 --duration 3h ",
+                        "--incident latency_spike@20m+9m --incident bedrock_open@70m+6m ",
+                        "--incident cache_miss_storm@120m+10m --out ", *events_))
+                  .exit_code,
+              0);
+  }
+  static std::string* events_;
+};
+std::string* ReplayTest::events_ = nullptr;
+
+TEST_F(ReplayTest, ReproducesTheRunsAlertTimeline) {
+  Result run = Sh(StrCat(kVigil, " run --input ", *events_,
+                         " --output json --no-pending --no-progress --http off"));
+  Result replay = Sh(StrCat(kVigil, " replay --output json --no-progress ", *events_));
+  ASSERT_EQ(run.exit_code, 0);
+  ASSERT_EQ(replay.exit_code, 0) << replay.out;
+  std::vector<std::string> from_run = RunTransitions(run.out);
+  std::sort(from_run.begin(), from_run.end());
+  ASSERT_GE(from_run.size(), 6u) << run.out;  // three incidents, each fires and resolves
+  EXPECT_EQ(ReplayTransitions(replay.out), from_run);
+}
+
+TEST_F(ReplayTest, DirectoriesOfCompressedPartsReplayInPathOrder) {
+  const std::string dir = Temp("archive");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/2026/01/01/00");
+  std::filesystem::create_directories(dir + "/2026/01/01/01");
+  // Split the file by hour of event time into two zstd parts.
+  ASSERT_EQ(Sh(StrCat("head -n 360000 ", *events_, " | zstd -q -o ", dir,
+                      "/2026/01/01/00/part.ndjson.zst && tail -n +360001 ", *events_,
+                      " | zstd -q -o ", dir, "/2026/01/01/01/part.ndjson.zst"))
+                .exit_code,
+            0);
+  Result whole = Sh(StrCat(kVigil, " replay --output json --no-progress ", *events_));
+  Result parts = Sh(StrCat(kVigil, " replay --output json --no-progress ", dir));
+  ASSERT_EQ(parts.exit_code, 0) << parts.out;
+  EXPECT_EQ(parts.out, whole.out);
+}
+
+TEST_F(ReplayTest, FromToLimitsTheEventsAndCountsTheRest) {
+  Result r = Sh(StrCat(kVigil, " replay --no-progress --from 2026-01-01T01:00:00Z ",
+                       "--to 2026-01-01T02:00:00Z ", *events_, " 2>&1"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Only the Bedrock outage (70m-76m) lies inside the hour.
+  EXPECT_NE(r.out.find("BedrockCircuitOpen"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("LatencyP99Critical"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("CacheHitRateLow"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("outside --from/--to"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Metrics\n"), std::string::npos);
+}
+
+TEST_F(ReplayTest, BadArgumentsAreUsageErrors) {
+  EXPECT_EQ(Sh(StrCat(kVigil, " replay /nonexistent/dir 2>&1")).exit_code, 2);
+  EXPECT_EQ(Sh(StrCat(kVigil, " replay 2>&1")).exit_code, 2);
+  EXPECT_EQ(Sh(StrCat(kVigil, " replay --from yesterday ", *events_, " 2>&1")).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace vigil
