@@ -35,7 +35,8 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"metrics", "alerts", "streams"};
-const std::vector<std::string> kMetricKeys = {"metric", "help", "where", "window", "by", "value"};
+const std::vector<std::string> kMetricKeys = {"metric", "help",  "where", "window",
+                                              "by",     "value", "export"};
 const std::vector<std::string> kAlertKeys = {"alert",           "severity", "expr",  "resolve",
                                              "for",             "labels",   "annotations",
                                              "keep_firing_for"};
@@ -229,6 +230,13 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   }
   bool ok = true;
   if (std::optional<std::string> help = f.Scalar(n, "help", false, "a metric")) m.help = *help;
+  if (std::optional<std::string> e = f.Scalar(n, "export", false, "a metric")) {
+    if (*e != "true" && *e != "false") {
+      f.Error(n["export"], "'export' must be true or false");
+      ok = false;
+    }
+    m.exported = *e == "true";
+  }
   if (n["where"] && f.Scalar(n, "where", false, "a metric")) {
     EventScope scope(&rules->fields);
     ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &m.where);
@@ -399,6 +407,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!CompileExpr(f, n["expr"], &scope, Type::kBool, &a.expr)) return;
   if (n["resolve"] && f.Scalar(n, "resolve", false, "an alert")) {
     a.has_resolve = true;
+    a.resolve_source = n["resolve"].Scalar();
     ok &= CompileExpr(f, n["resolve"], &scope, Type::kBool, &a.resolve);
   }
   if (!CheckGroups(f, n["expr"], *rules, &a)) return;

@@ -66,6 +66,8 @@ struct MetricDef {
   std::string value_source;
   // Canonical text of the definition; equal definitions keep state on reload.
   std::string fingerprint;
+  // Kept for dashboards and the results feed: no "unused" lint without alerts.
+  bool exported = false;
 };
 
 enum class Severity : uint8_t { kP1 = 1, kP2, kP3, kP4 };
@@ -80,6 +82,7 @@ struct AlertDef {
   std::string expr_source;
   bool has_resolve = false;
   Program resolve;           // hysteresis: firing ends only when this holds
+  std::string resolve_source;
   DurationMs for_duration = 0;
   DurationMs keep_firing_for = 0;
   Labels labels;             // static labels from the rule

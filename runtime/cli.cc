@@ -10,6 +10,7 @@
 
 #include "operators/generator.h"
 #include "runtime/job.h"
+#include "rules/lint.h"
 #include "runtime/replay.h"
 #include "windows/strings.h"
 
@@ -63,6 +64,8 @@ vigil replay flags:
 
 vigil check flags:
   --output text|json         diagnostics as text lines or one JSON array
+  --strict                   exit 1 on warnings too (unused metrics, for: that can never
+                             be pending, ratio thresholds outside [0, 1])
 
 vigil gen flags:
   --seed N                   PRNG seed (default 1); same seed, same bytes
@@ -176,12 +179,14 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* e
 int Check(int argc, char** argv) {
   Args a(argc, argv, 2);
   std::vector<std::string> files;
-  bool json = false;
+  bool json = false, strict = false;
   std::string err, v;
   while (!a.Done()) {
     if (a.Value("--output", &v, &err)) {
       if (v != "text" && v != "json") return Usage("--output must be text or json");
       json = v == "json";
+    } else if (a.Flag("--strict")) {
+      strict = true;
     } else if (a.Peek().rfind("--", 0) == 0) {
       return Usage(StrCat("unknown flag for check: ", a.Peek()));
     } else {
@@ -191,29 +196,35 @@ int Check(int argc, char** argv) {
   }
   if (files.empty()) return Usage("check needs at least one rule file");
   RuleLoadResult r = LoadRuleFiles(files);
+  std::vector<Diagnostic> all = r.errors;
+  if (r.ok()) all = LintRules(*r.rules);
+  const size_t warnings = r.ok() ? all.size() : 0;
   if (json) {
     std::string out = "[";
-    for (size_t i = 0; i < r.errors.size(); ++i) {
-      const Diagnostic& d = r.errors[i];
+    for (size_t i = 0; i < all.size(); ++i) {
+      const Diagnostic& d = all[i];
       if (i) out += ",";
       out += "{\"file\":";
       AppendJsonString(d.pos.file, &out);
-      StrAppend(&out, ",\"line\":", d.pos.line, ",\"col\":", d.pos.col, ",\"message\":");
+      StrAppend(&out, ",\"line\":", d.pos.line, ",\"col\":", d.pos.col, ",\"severity\":\"",
+                d.warning ? "warning" : "error", "\",\"message\":");
       AppendJsonString(d.message, &out);
       out += "}";
     }
     out += "]";
     std::puts(out.c_str());
   } else {
-    for (const Diagnostic& d : r.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    for (const Diagnostic& d : all) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     if (r.ok()) {
-      std::printf("%s: ok (%zu metrics, %zu alerts)\n", StrJoin(files, ", ").c_str(),
-                  r.rules->metrics.size(), r.rules->alerts.size());
+      std::printf("%s: ok (%zu metrics, %zu alerts, %zu warning%s)\n", StrJoin(files, ", ").c_str(),
+                  r.rules->metrics.size(), r.rules->alerts.size(), warnings,
+                  warnings == 1 ? "" : "s");
     } else {
       std::fprintf(stderr, "%zu error%s\n", r.errors.size(), r.errors.size() == 1 ? "" : "s");
     }
   }
-  return r.ok() ? 0 : 1;
+  if (!r.ok()) return 1;
+  return strict && warnings > 0 ? 1 : 0;
 }
 
 int Gen(int argc, char** argv) {

@@ -1,0 +1,81 @@
+#include "rules/lint.h"
+
+#include "rules/expr_parser.h"
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+bool IsComparison(ExprOp op) {
+  return op == ExprOp::kLt || op == ExprOp::kLe || op == ExprOp::kGt || op == ExprOp::kGe ||
+         op == ExprOp::kEq || op == ExprOp::kNe;
+}
+
+bool IsRatioMetric(const MetricDef& m) {
+  ExprParse p = ParseExpr(m.value_source);
+  return p.ok() && p.node->op == ExprOp::kCall && p.node->text == "ratio";
+}
+
+void Warn(std::vector<Diagnostic>* out, const SourcePos& pos, std::string msg) {
+  out->push_back({pos, std::move(msg), true});
+}
+
+// Comparisons of a ratio metric with a number outside [0, 1], anywhere in
+// the expression.
+void LintThresholds(const ExprNode& n, const RuleSet& rules, const AlertDef& a,
+                    std::vector<Diagnostic>* out) {
+  if (IsComparison(n.op)) {
+    for (int side = 0; side < 2; ++side) {
+      const ExprNode& name = *n.args[side];
+      const ExprNode& lit = *n.args[1 - side];
+      if (name.op != ExprOp::kName || lit.op != ExprOp::kLiteral || !lit.literal.is_number()) {
+        continue;
+      }
+      std::optional<int> m = rules.FindMetric(name.text);
+      const double v = lit.literal.num;
+      if (m && IsRatioMetric(rules.metrics[*m]) && (v < 0 || v > 1)) {
+        Warn(out, a.pos,
+             StrCat("alert '", a.name, "' compares ratio metric '", name.text,
+                    "' (always between 0 and 1) with ", v,
+                    v > 1 && v <= 100 ? StrCat("; did you mean ", v / 100, "?") : std::string()));
+      }
+    }
+  }
+  for (const auto& arg : n.args) LintThresholds(*arg, rules, a, out);
+}
+
+}  // namespace
+
+std::vector<Diagnostic> LintRules(const RuleSet& rules) {
+  std::vector<Diagnostic> out;
+  std::vector<bool> used(rules.metrics.size(), false);
+  for (const AlertDef& a : rules.alerts) {
+    for (int m : a.metrics) used[m] = true;
+    for (int m : a.metrics) {
+      const MetricDef& def = rules.metrics[m];
+      if (a.for_duration > 0 && a.for_duration <= def.window.size()) {
+        Warn(&out, a.pos,
+             StrCat("alert '", a.name, "' has for: ", FormatDuration(a.for_duration),
+                    ", no longer than the ", FormatDuration(def.window.size()), " window of '",
+                    def.name, "': its first true window already covers it, so it fires at once "
+                              "and is never pending"));
+      }
+    }
+    for (const std::string* src : {&a.expr_source, &a.resolve_source}) {
+      if (src->empty()) continue;
+      ExprParse p = ParseExpr(*src);
+      if (p.ok()) LintThresholds(*p.node, rules, a, &out);
+    }
+  }
+  for (size_t i = 0; i < rules.metrics.size(); ++i) {
+    const MetricDef& m = rules.metrics[i];
+    if (!used[i] && !m.exported) {
+      Warn(&out, m.pos,
+           StrCat("metric '", m.name, "' is not used by any alert; add 'export: true' if it is "
+                                      "meant for dashboards or the results feed"));
+    }
+  }
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,27 @@
+// rules/lint.h
+//
+// Warnings about rule files that load but probably do not mean what their
+// author thinks. `vigil check` prints them as `file:line:col: warning: ...`
+// and still exits 0 (1 with --strict):
+//   - a metric no alert uses and that is not marked `export: true`;
+//   - a `for:` no longer than the window of a metric the alert reads: the
+//     first true window already covers it, so the alert is never pending;
+//   - a threshold outside [0, 1] on a ratio metric, which can never (or
+//     always) hold: 5 where 0.05 was meant.
+//
+// Example:
+//   for (const Diagnostic& w : LintRules(*loaded.rules)) std::cerr << w.ToString() << "\n";
+#ifndef VIGIL_RULES_LINT_H_
+#define VIGIL_RULES_LINT_H_
+
+#include <vector>
+
+#include "rules/rule_set.h"
+
+namespace vigil {
+
+std::vector<Diagnostic> LintRules(const RuleSet& rules);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_LINT_H_

@@ -1,0 +1,86 @@
+#include "rules/lint.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace vigil {
+namespace {
+
+std::vector<std::string> Lint(const std::string& yaml) {
+  RuleLoadResult r = LoadRuleSources({{"r.yaml", yaml}});
+  for (const Diagnostic& d : r.errors) ADD_FAILURE() << d.ToString();
+  std::vector<std::string> out;
+  if (!r.ok()) return out;
+  for (const Diagnostic& d : LintRules(*r.rules)) {
+    EXPECT_TRUE(d.warning);
+    out.push_back(d.ToString());
+  }
+  return out;
+}
+
+TEST(LintTest, UnusedMetricUnlessExported) {
+  EXPECT_EQ(Lint("metrics:\n"
+                 "  - metric: a\n"
+                 "    window: tumbling 1m\n"
+                 "    value: count()\n"
+                 "  - metric: b\n"
+                 "    export: true\n"
+                 "    window: tumbling 1m\n"
+                 "    value: count()\n"),
+            (std::vector<std::string>{
+                "r.yaml:2:13: warning: metric 'a' is not used by any alert; add 'export: true' "
+                "if it is meant for dashboards or the results feed"}));
+}
+
+TEST(LintTest, ForThatCanNeverBePending) {
+  const std::string metrics =
+      "metrics:\n"
+      "  - metric: e\n"
+      "    window: sliding 5m every 1m\n"
+      "    value: count()\n"
+      "alerts:\n"
+      "  - alert: A\n"
+      "    severity: P2\n"
+      "    expr: e > 1\n";
+  EXPECT_EQ(Lint(metrics + "    for: 5m\n"),
+            (std::vector<std::string>{
+                "r.yaml:6:12: warning: alert 'A' has for: 5m, no longer than the 5m window of "
+                "'e': its first true window already covers it, so it fires at once and is never "
+                "pending"}));
+  EXPECT_TRUE(Lint(metrics + "    for: 6m\n").empty());
+  EXPECT_TRUE(Lint(metrics).empty());  // for: 0 fires at once by intent
+}
+
+TEST(LintTest, RatioThresholdOutsideZeroOne) {
+  const std::string metrics =
+      "metrics:\n"
+      "  - metric: error_rate\n"
+      "    window: tumbling 1m\n"
+      "    value: ratio(failed)\n"
+      "  - metric: n\n"
+      "    window: tumbling 1m\n"
+      "    value: count()\n"
+      "alerts:\n"
+      "  - alert: Errors\n"
+      "    severity: P1\n";
+  EXPECT_EQ(Lint(metrics + "    expr: error_rate > 5 and n > 100\n"),
+            (std::vector<std::string>{
+                "r.yaml:9:12: warning: alert 'Errors' compares ratio metric 'error_rate' (always "
+                "between 0 and 1) with 5; did you mean 0.05?"}));
+  EXPECT_EQ(Lint(metrics + "    expr: error_rate > 0.05 and n > 0\n    resolve: -1 < error_rate\n").size(),
+            1u);
+  // A count compared with 100 is fine; so is a ratio with 0.05.
+  EXPECT_TRUE(Lint(metrics + "    expr: error_rate > 0.05 and n > 100\n").empty());
+}
+
+TEST(LintTest, ReferenceRulesAreClean) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_TRUE(Lint(ss.str()).empty());
+}
+
+}  // namespace
+}  // namespace vigil
