@@ -46,7 +46,9 @@ std::vector<std::string> Lines(const std::string& s) {
   return out;
 }
 
-std::string Temp(const std::string& name) { return ::testing::TempDir() + "/vigil_e2e_" + name; }
+std::string Temp(const std::string& name) {
+  return ::testing::TempDir() + "/vigil_e2e_" + std::to_string(::getpid()) + "_" + name;
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);

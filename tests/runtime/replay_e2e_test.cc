@@ -1,6 +1,7 @@
 // `vigil replay` end to end: timelines, directories, time ranges, errors.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -33,8 +34,10 @@ Result Sh(const std::string& cmd) {
   return r;
 }
 
+// Per process: ctest runs each test of this suite as its own process, in
+// parallel, and each regenerates the shared input.
 std::string Temp(const std::string& name) {
-  return ::testing::TempDir() + "/vigil_replay_" + name;
+  return ::testing::TempDir() + "/vigil_replay_" + std::to_string(::getpid()) + "_" + name;
 }
 
 // "<at> <state> <alert>" for each firing/resolved transition of run --output json.
@@ -79,11 +82,16 @@ class ReplayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     events_ = new std::string(Temp("events.ndjson"));
-    ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 21 --rate 200 --duration 3h ",
+    ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 21 --rate 100 --duration 3h ",
                         "--incident latency_spike@20m+9m --incident bedrock_open@70m+6m ",
                         "--incident cache_miss_storm@120m+10m --out ", *events_))
                   .exit_code,
               0);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove(*events_);
+    std::filesystem::remove_all(Temp("archive"));
+    delete events_;
   }
   static std::string* events_;
 };
@@ -106,7 +114,7 @@ TEST_F(ReplayTest, DirectoriesOfCompressedPartsReplayInPathOrder) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir + "/2026/01/01/00");
   std::filesystem::create_directories(dir + "/2026/01/01/01");
-  // Split the file by hour of event time into two zstd parts.
+  // Split the file (1,080,000 events) into two zstd parts.
   ASSERT_EQ(Sh(StrCat("head -n 360000 ", *events_, " | zstd -q -o ", dir,
                       "/2026/01/01/00/part.ndjson.zst && tail -n +360001 ", *events_,
                       " | zstd -q -o ", dir, "/2026/01/01/01/part.ndjson.zst"))
