@@ -12,6 +12,7 @@
 #include "runtime/job.h"
 #include "rules/lint.h"
 #include "runtime/replay.h"
+#include "runtime/rule_test.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -28,6 +29,8 @@ Usage:
   vigil replay [flags] PATH...
                              run rules over recorded events (files, .zst, directories)
                              at full speed; print the alert timeline and a metric summary
+  vigil test FILE...         run rule unit tests (timestamped events in, expected
+                             alerts and window values out); exit 1 on failures
   vigil version              print the version
 
 vigil run flags (override the job file):
@@ -475,6 +478,13 @@ int RunCli(int argc, char** argv) {
   if (cmd == "check") return Check(argc, argv);
   if (cmd == "gen") return Gen(argc, argv);
   if (cmd == "replay") return Replay(argc, argv);
+  if (cmd == "test") {
+    if (argc < 3) return Usage("test needs at least one test file");
+    RuleTestReport r = RunRuleTests(std::vector<std::string>(argv + 2, argv + argc));
+    std::fputs(r.text.c_str(), stdout);
+    std::printf("%d passed, %d failed\n", r.passed, r.failed);
+    return r.failed == 0 && r.passed > 0 ? 0 : 1;
+  }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -1,0 +1,340 @@
+#include "runtime/rule_test.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "runtime/job.h"
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ExpectedAlert {
+  TimeMs at;
+  std::string alert;
+  std::string state;
+  Labels labels;
+  Labels annotations;
+  int line;
+};
+
+struct ExpectedMetric {
+  TimeMs at;
+  std::string metric;
+  Labels labels;
+  double value;
+  double tolerance;
+  int line;
+};
+
+// Records what a job produced.
+class Recorder : public Sink {
+ public:
+  void OnWindow(const WindowResult& r) override { windows.push_back(r); }
+  void OnAlert(const AlertNotice& n) override { alerts.push_back(n); }
+  std::vector<WindowResult> windows;
+  std::vector<AlertNotice> alerts;
+};
+
+class TestError : public std::runtime_error {
+ public:
+  TestError(const YAML::Node& n, const std::string& msg)
+      : std::runtime_error(StrCat(n.Mark().line + 1, ":", n.Mark().column + 1, ": ", msg)) {}
+};
+
+DurationMs Duration(const YAML::Node& n) {
+  std::optional<DurationMs> d = n.IsScalar() ? ParseDuration(n.Scalar()) : std::nullopt;
+  if (!d) throw TestError(n, "expected a duration such as 0, 30s, 5m");
+  return *d;
+}
+
+// A YAML scalar as JSON: plain numbers, booleans and null keep their type.
+void AppendJsonScalar(const YAML::Node& v, std::string* out) {
+  const std::string& s = v.Scalar();
+  if (v.Tag() != "!") {
+    if (s == "true" || s == "false" || s == "null") {
+      out->append(s);
+      return;
+    }
+    char* end = nullptr;
+    std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size()) {
+      out->append(s);
+      return;
+    }
+  }
+  AppendJsonString(s, out);
+}
+
+void AppendJsonValue(const YAML::Node& v, std::string* out) {
+  if (v.IsMap()) {
+    out->push_back('{');
+    bool first = true;
+    for (const auto& kv : v) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(kv.first.Scalar(), out);
+      out->push_back(':');
+      AppendJsonValue(kv.second, out);
+    }
+    out->push_back('}');
+  } else if (v.IsSequence()) {
+    out->push_back('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendJsonValue(v[i], out);
+    }
+    out->push_back(']');
+  } else if (v.IsNull()) {
+    out->append("null");
+  } else {
+    AppendJsonScalar(v, out);
+  }
+}
+
+// One event line at `ts` from a YAML mapping of fields.
+std::string EventLine(const YAML::Node& fields, TimeMs ts) {
+  std::string line = "{\"ts\":\"";
+  AppendTimestamp(ts, &line);
+  line += "\"";
+  for (const auto& kv : fields) {
+    const std::string key = kv.first.Scalar();
+    if (key == "at" || key == "ts") continue;
+    line += ",";
+    AppendJsonString(key, &line);
+    line += ":";
+    AppendJsonValue(kv.second, &line);
+  }
+  return line + "}";
+}
+
+Labels ReadLabels(const YAML::Node& n) {
+  Labels out;
+  if (!n) return out;
+  if (!n.IsMap()) throw TestError(n, "expected a mapping of name: value");
+  for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.Scalar();
+  return out;
+}
+
+std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start) {
+  std::vector<std::pair<TimeMs, std::string>> events;
+  for (const auto& e : test["events"]) {
+    if (!e.IsMap()) throw TestError(e, "an event is a mapping of fields with 'at' or 'ts'");
+    TimeMs ts;
+    if (e["ts"]) {
+      std::optional<TimeMs> t = ParseRfc3339(e["ts"].Scalar());
+      if (!t) throw TestError(e["ts"], "ts must be RFC 3339");
+      ts = *t;
+    } else if (e["at"]) {
+      ts = start + Duration(e["at"]);
+    } else {
+      throw TestError(e, "an event needs 'at' (offset from start) or 'ts'");
+    }
+    events.emplace_back(ts, EventLine(e, ts));
+  }
+  for (const auto& s : test["series"]) {
+    const DurationMs every = Duration(s["every"]);
+    if (every <= 0) throw TestError(s["every"], "every must be positive");
+    const TimeMs from = start + (s["from"] ? Duration(s["from"]) : 0);
+    const DurationMs length = Duration(s["for"]);
+    if (!s["event"] || !s["event"].IsMap()) throw TestError(s, "a series needs an 'event' mapping");
+    for (TimeMs t = from; t < from + length; t += every) {
+      events.emplace_back(t, EventLine(s["event"], t));
+    }
+  }
+  // Events are fed in time order, as a well-behaved source would.
+  std::stable_sort(events.begin(), events.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> lines;
+  for (auto& [t, line] : events) lines.push_back(std::move(line));
+  return lines;
+}
+
+std::string Describe(TimeMs at, TimeMs start, const std::string& state, const std::string& alert,
+                     const Labels& labels) {
+  std::string s = StrCat("at ", FormatDuration(at - start), " ", state, " ", alert);
+  std::string l;
+  for (const auto& [k, v] : labels) {
+    if (k == "alertname" || k == "severity") continue;
+    StrAppend(&l, l.empty() ? "" : ",", k, "=\"", v, "\"");
+  }
+  return l.empty() ? s : StrCat(s, " {", l, "}");
+}
+
+bool Subset(const Labels& want, const Labels& have) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+Labels Annotations(const AlertNotice& n) {
+  Labels out;
+  for (const auto& [k, v] : n.annotations) out[k] = v;
+  return out;
+}
+
+// Compares what happened with what was expected; appends diff lines.
+void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
+             const std::vector<ExpectedMetric>& metrics, TimeMs start, std::string* diff) {
+  std::vector<bool> matched(got.alerts.size(), false);
+  for (const ExpectedAlert& e : alerts) {
+    bool found = false;
+    for (size_t i = 0; i < got.alerts.size() && !found; ++i) {
+      const AlertNotice& n = got.alerts[i];
+      if (matched[i] || n.at != e.at || n.def->name != e.alert ||
+          TransitionName(n.transition) != e.state || !Subset(e.labels, n.labels)) {
+        continue;
+      }
+      found = matched[i] = true;
+      for (const auto& [k, v] : e.annotations) {
+        const Labels ann = Annotations(n);
+        auto it = ann.find(k);
+        if (it == ann.end() || it->second != v) {
+          StrAppend(diff, "    annotation ", k, " of ", Describe(n.at, start, e.state, e.alert, {}),
+                    ": got \"", it == ann.end() ? "" : it->second, "\", want \"", v, "\"\n");
+        }
+      }
+    }
+    if (!found) {
+      StrAppend(diff, "    missing:    ", Describe(e.at, start, e.state, e.alert, e.labels),
+                "  (line ", e.line, ")\n");
+    }
+  }
+  for (size_t i = 0; i < got.alerts.size(); ++i) {
+    const AlertNotice& n = got.alerts[i];
+    if (matched[i] || (n.transition != Transition::kFiring &&
+                       n.transition != Transition::kResolved)) {
+      continue;
+    }
+    StrAppend(diff, "    unexpected: ",
+              Describe(n.at, start, std::string(TransitionName(n.transition)), n.def->name,
+                       n.labels),
+              "\n");
+  }
+  for (const ExpectedMetric& e : metrics) {
+    const WindowResult* hit = nullptr;
+    for (const WindowResult& r : got.windows) {
+      Labels labels;
+      for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
+      if (r.end == e.at && r.def->name == e.metric && Subset(e.labels, labels)) hit = &r;
+    }
+    if (hit == nullptr) {
+      StrAppend(diff, "    metric ", e.metric, " has no window ending at ",
+                FormatDuration(e.at - start), "  (line ", e.line, ")\n");
+    } else if (std::fabs(hit->value - e.value) > e.tolerance * std::fabs(e.value)) {
+      StrAppend(diff, "    metric ", e.metric, " at ", FormatDuration(e.at - start), ": got ",
+                hit->value, ", want ", e.value,
+                e.tolerance > 0 ? StrCat(" ± ", e.tolerance * 100, "%") : std::string(),
+                "  (line ", e.line, ")\n");
+    }
+  }
+}
+
+// Runs one test case; returns the diff ("" when it passes).
+std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule_files,
+                    const YAML::Node& options) {
+  TimeMs start = 0;
+  if (YAML::Node s = test["start"]) {
+    std::optional<TimeMs> t = ParseRfc3339(s.Scalar());
+    if (!t) throw TestError(s, "start must be RFC 3339");
+    start = *t;
+  }
+  const std::vector<std::string> lines = BuildEvents(test, start);
+  const std::string path = StrCat(fs::temp_directory_path().string(), "/vigil-test-",
+                                  ::getpid(), ".ndjson");
+  {
+    std::ofstream out(path);
+    for (const std::string& l : lines) out << l << "\n";
+  }
+  JobConfig config = DefaultJobConfig();
+  config.source.kind = SourceKind::kFile;
+  config.source.paths = {path};
+  config.rule_files = rule_files;
+  config.outputs.console = false;
+  config.http_listen = "";
+  config.progress = false;
+  config.event_time.max_out_of_orderness =
+      options["max_out_of_orderness"] ? Duration(options["max_out_of_orderness"]) : 0;
+  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
+  if (!job.ok()) {
+    fs::remove(path);
+    throw std::runtime_error(std::string(job.status().message()));
+  }
+  auto recorder = std::make_unique<Recorder>();
+  Recorder* got = recorder.get();
+  (*job)->AddSink(std::move(recorder));
+  (*job)->Run();
+  fs::remove(path);
+
+  std::vector<ExpectedAlert> alerts;
+  for (const auto& e : test["expect_alerts"]) {
+    alerts.push_back({start + Duration(e["at"]), e["alert"].Scalar(),
+                      e["state"] ? e["state"].Scalar() : "firing", ReadLabels(e["labels"]),
+                      ReadLabels(e["annotations"]), e.Mark().line + 1});
+  }
+  std::vector<ExpectedMetric> metrics;
+  for (const auto& e : test["expect_metrics"]) {
+    metrics.push_back({start + Duration(e["at"]), e["metric"].Scalar(), ReadLabels(e["labels"]),
+                       e["value"].as<double>(), e["tolerance"] ? e["tolerance"].as<double>() : 0,
+                       e.Mark().line + 1});
+  }
+  std::string diff;
+  Compare(*got, alerts, metrics, start, &diff);
+  return diff;
+}
+
+void RunFile(const std::string& file, RuleTestReport* report) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::Exception& e) {
+    StrAppend(&report->text, "FAIL ", file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
+              e.msg, "\n");
+    ++report->failed;
+    return;
+  }
+  std::vector<std::string> rule_files;
+  const fs::path dir = fs::path(file).parent_path();
+  for (const auto& r : root["rule_files"]) rule_files.push_back((dir / r.Scalar()).string());
+  if (rule_files.empty()) {
+    StrAppend(&report->text, "FAIL ", file, ": no rule_files\n");
+    ++report->failed;
+    return;
+  }
+  for (const auto& test : root["tests"]) {
+    const std::string name = test["name"] ? test["name"].Scalar() : "(unnamed)";
+    const std::string where = StrCat(file, ":", test.Mark().line + 1);
+    try {
+      const std::string diff = RunCase(test, rule_files, root["options"]);
+      if (diff.empty()) {
+        StrAppend(&report->text, "PASS ", name, "  (", where, ")\n");
+        ++report->passed;
+      } else {
+        StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n", diff);
+        ++report->failed;
+      }
+    } catch (const std::exception& e) {
+      StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n    ", file, ":", e.what(), "\n");
+      ++report->failed;
+    }
+  }
+}
+
+}  // namespace
+
+RuleTestReport RunRuleTests(const std::vector<std::string>& files) {
+  RuleTestReport report;
+  for (const std::string& f : files) RunFile(f, &report);
+  return report;
+}
+
+}  // namespace vigil

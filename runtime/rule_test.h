@@ -1,0 +1,46 @@
+// runtime/rule_test.h
+//
+// `vigil test`: unit tests for rule files, over raw timestamped events. A
+// test file names rule files and holds test cases; each case feeds events
+// (listed one by one, or as series such as "every 10s for 7m") through the
+// same job `vigil run` runs, then compares the alert transitions and window
+// values it produced with the expected ones:
+//
+//   rule_files: [../chatbot.yaml]        # relative to this file
+//   tests:
+//     - name: slow p99 pages after five minutes
+//       start: 2026-01-01T00:00:00Z     # offsets below count from here
+//       events:
+//         - {at: 30s, type: message, latency_ms: 800}
+//       series:
+//         - {every: 10s, from: 1m, for: 7m, event: {type: message, latency_ms: 12000}}
+//       expect_alerts:
+//         - {at: 6m, alert: LatencyP99Critical, state: firing}
+//         - {at: 8m, alert: LatencyP99Critical, state: resolved}
+//       expect_metrics:
+//         - {at: 2m, metric: latency_p99_ms, value: 12000, tolerance: 0.01}
+//
+// Every expected transition must happen. Every firing or resolved
+// transition that happened must be expected (an unexpected page fails the
+// test); pending and inactive transitions are checked only where listed.
+// Labels and annotations listed must match; others are ignored.
+#ifndef VIGIL_RUNTIME_RULE_TEST_H_
+#define VIGIL_RUNTIME_RULE_TEST_H_
+
+#include <string>
+#include <vector>
+
+namespace vigil {
+
+struct RuleTestReport {
+  int passed = 0;
+  int failed = 0;
+  std::string text;  // per-test lines and diffs
+};
+
+// Runs every test file; errors in a test file count as a failed test.
+RuleTestReport RunRuleTests(const std::vector<std::string>& files);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_RULE_TEST_H_

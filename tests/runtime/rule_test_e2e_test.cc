@@ -1,0 +1,85 @@
+// `vigil test` end to end: the shipped rule tests pass; a failing test file
+// prints the expected diff and exits 1.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+const std::string kSource = VIGIL_SOURCE_DIR;
+
+struct Result {
+  int exit_code;
+  std::string out;
+};
+
+Result Sh(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(RuleTestE2eTest, ShippedRuleTestsPass) {
+  std::string files;
+  for (const auto& e : std::filesystem::directory_iterator(kSource + "/deploy/rules/tests")) {
+    if (e.path().extension() == ".yaml") files += " " + e.path().string();
+  }
+  ASSERT_FALSE(files.empty());
+  Result r = Sh(StrCat(kVigil, " test", files));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 0 failed"), std::string::npos) << r.out;
+}
+
+TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
+  const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - metric: n\n"
+                                        "    window: tumbling 1m\n"
+                                        "    value: count()\n"
+                                        "alerts:\n"
+                                        "  - alert: Busy\n"
+                                        "    severity: P3\n"
+                                        "    expr: n > 3\n";
+  std::ofstream(dir + "/busy_test.yaml")
+      << "rule_files: [rules.yaml]\n"
+         "tests:\n"
+         "  - name: busy minute\n"
+         "    series:\n"
+         "      - {every: 10s, for: 1m, event: {type: m}}\n"
+         "    expect_alerts:\n"
+         "      - {at: 2m, alert: Busy, state: firing}\n"
+         "    expect_metrics:\n"
+         "      - {at: 1m, metric: n, value: 5}\n"
+         "  - name: quiet minute\n"
+         "    events:\n"
+         "      - {at: 5s, type: m}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/busy_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, StrCat("FAIL busy minute  (", dir, "/busy_test.yaml:3)\n",
+                          "    missing:    at 2m firing Busy  (line 7)\n",
+                          "    unexpected: at 1m firing Busy\n",
+                          "    metric n at 1m: got 6, want 5  (line 9)\n",
+                          "PASS quiet minute  (", dir, "/busy_test.yaml:10)\n",
+                          "1 passed, 1 failed\n"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vigil
