@@ -11,10 +11,24 @@ AlertOperator::AlertOperator(const RuleSet& rules)
     : rules_(rules),
       latest_(rules.metrics.size()),
       last_end_(rules.metrics.size(), kMinTime),
+      history_(rules.metrics.size()),
+      retention_(rules.metrics.size(), -1),
+      keeps_groups_(rules.metrics.size(), false),
       alerts_of_metric_(rules.metrics.size()),
       states_(rules.alerts.size()) {
   for (size_t a = 0; a < rules.alerts.size(); ++a) {
-    for (int m : rules.alerts[a].metrics) alerts_of_metric_[m].push_back(static_cast<int>(a));
+    const AlertInputs& inputs = rules.alerts[a].metrics;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const int m = inputs[i];
+      // A metric read by several slots of one alert still evaluates it once.
+      std::vector<int>& of = alerts_of_metric_[m];
+      if (of.empty() || of.back() != static_cast<int>(a)) of.push_back(static_cast<int>(a));
+      const HistoryInput& in = inputs.Input(i);
+      if (in.fn == HistoryFn::kNone) continue;
+      const DurationMs keep = HistoryRetention(in, rules.metrics[m].window.slide());
+      retention_[m] = std::max(retention_[m], keep);
+      if (in.fn == HistoryFn::kAbsent) keeps_groups_[m] = true;
+    }
   }
 }
 
@@ -42,7 +56,7 @@ void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& re
 }
 
 bool AlertOperator::NeedsClose(int m) const {
-  if (!latest_[m].empty()) return true;
+  if (!latest_[m].empty() || !history_[m].empty()) return true;
   for (int a : alerts_of_metric_[m]) {
     if (!states_[a].empty()) return true;
   }
@@ -62,37 +76,82 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
     }
     latest_[m].clear();
     last_end_[m] = end;
+    if (retention_[m] >= 0) PruneHistory(static_cast<int>(m), end);
     for (int a : alerts_of_metric_[m]) touched.insert(a);
   }
   for (const WindowResult* r = begin; r != stop; ++r) {
     latest_[r->metric][r->group] = Latest{r->value, r->start};
+    if (retention_[r->metric] >= 0) history_[r->metric][r->group].Add(end, r->value);
   }
   for (int a : touched) Evaluate(a, end, out);
 }
 
-void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out) {
+void AlertOperator::PruneHistory(int m, TimeMs end) {
+  HistoryMap& series = history_[m];
+  for (auto it = series.begin(); it != series.end();) {
+    it->second.Prune(end - retention_[m]);
+    if (it->second.empty() && !keeps_groups_[m]) {
+      series.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::set<std::string> AlertOperator::GroupsOf(int alert) const {
   const AlertDef& def = rules_.alerts[alert];
   std::set<std::string> groups;
-  for (int m : def.metrics) {
-    for (const auto& [g, v] : latest_[m]) groups.insert(g);
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    const int m = def.metrics[i];
+    if (def.metrics.Input(i).fn == HistoryFn::kNone) {
+      for (const auto& [g, v] : latest_[m]) groups.insert(g);
+    } else {
+      for (const auto& [g, h] : history_[m]) groups.insert(g);
+    }
   }
-  auto& states = states_[alert];
-  for (const auto& [g, s] : states) groups.insert(g);
-  slots_.assign(def.metrics.size(), Value::Missing());
-  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve};
-  for (const std::string& g : groups) {
-    bool any = false;
-    TimeMs start = end;
-    for (size_t i = 0; i < def.metrics.size(); ++i) {
-      auto it = latest_[def.metrics[i]].find(g);
-      if (it == latest_[def.metrics[i]].end()) {
+  for (const auto& [g, s] : states_[alert]) groups.insert(g);
+  return groups;
+}
+
+bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs end,
+                              TimeMs* start) {
+  static const MetricHistory kNoHistory;
+  bool any = false;
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    const int m = def.metrics[i];
+    const HistoryInput& in = def.metrics.Input(i);
+    if (in.fn == HistoryFn::kNone) {
+      auto it = latest_[m].find(g);
+      if (it == latest_[m].end()) {
         slots_[i] = Value::Missing();
       } else {
         slots_[i] = Value::Number(it->second.value);
-        start = std::min(start, it->second.start);
+        *start = std::min(*start, it->second.start);
         any = true;
       }
+      continue;
     }
+    auto it = history_[m].find(g);
+    const MetricHistory& h = it != history_[m].end() ? it->second : kNoHistory;
+    // A metric that never closed has no history; `end` keeps the arithmetic
+    // on ends away from kMinTime.
+    const TimeMs current = last_end_[m] == kMinTime ? end : last_end_[m];
+    slots_[i] = h.Eval(in, current, end, rules_.metrics[m].window.slide());
+    any |= !slots_[i].is_nullish();
+  }
+  return any;
+}
+
+void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out) {
+  const AlertDef& def = rules_.alerts[alert];
+  auto& states = states_[alert];
+  slots_.assign(def.metrics.size(), Value::Missing());
+  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve};
+  for (const std::string& g : GroupsOf(alert)) {
+    TimeMs start = end;
+    // A history function with a value counts as data: absent() is about a
+    // group with no current window.
+    const bool any = FillSlots(def, g, end, &start);
     if (start == end) start = end - rules_.metrics[def.metrics[0]].window.slide();
     const bool holds = any && def.expr.EvalBool(slots_.data());
     const bool resolves = !any || (def.has_resolve && def.resolve.EvalBool(slots_.data()));

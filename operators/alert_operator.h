@@ -8,8 +8,17 @@
 // traffic stops, as long as the frontier keeps moving (live inputs follow
 // the processing clock when idle).
 //
-// `$value` of an alert is the value of the first metric its expression
-// names, for the group.
+// `$value` of an alert is the value of its first input — the first metric
+// or numeric history function its expression names — for the group.
+//
+// History functions (rules/history.h) read a MetricHistory per (metric,
+// group), kept only for metrics some alert calls them on and pruned at each
+// window end to the longest span those calls ask for (computed here when the
+// rules load), so memory is bounded per group. While a metric holds history
+// its window ends are evaluated even without data, as for held values. For
+// absent() a group must be evaluated after it stops reporting, so metrics
+// with absent() alerts keep every group they have seen (an empty history
+// marks a known group); they are forgotten only when the rules reload.
 //
 // Example:
 //   AlertOperator alerts(rules);
@@ -19,6 +28,7 @@
 #define VIGIL_OPERATORS_ALERT_OPERATOR_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,12 +75,23 @@ class AlertOperator {
   // values or one of its alerts is not inactive.
   bool NeedsClose(int m) const;
   void Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out);
+  // Groups to evaluate `def` for at this end.
+  std::set<std::string> GroupsOf(int alert) const;
+  // Fills slots_ for group g; returns whether any input has a value, and
+  // lowers *start to the earliest start of a current window read.
+  bool FillSlots(const AlertDef& def, const std::string& g, TimeMs end, TimeMs* start);
+  // Drops what no alert reads any more after metric m closed at `end`.
+  void PruneHistory(int m, TimeMs end);
   AlertNotice MakeNotice(const AlertDef& def, const std::string& group, const AlertState& s,
                          Transition t, TimeMs at) const;
 
   const RuleSet& rules_;
+  using HistoryMap = absl::flat_hash_map<std::string, MetricHistory, StringHash, StringEq>;
   std::vector<LatestMap> latest_;        // per metric
   std::vector<TimeMs> last_end_;         // per metric: last window end processed
+  std::vector<HistoryMap> history_;      // per metric; empty unless an alert reads it
+  std::vector<DurationMs> retention_;    // per metric; -1: no history kept
+  std::vector<bool> keeps_groups_;       // per metric: some alert calls absent() on it
   std::vector<std::vector<int>> alerts_of_metric_;
   // Per alert, by group; only groups that are not inactive are kept.
   std::vector<std::map<std::string, AlertState>> states_;

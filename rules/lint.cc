@@ -1,5 +1,7 @@
 #include "rules/lint.h"
 
+#include <set>
+
 #include "rules/expr_parser.h"
 #include "windows/strings.h"
 
@@ -51,7 +53,10 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   std::vector<bool> used(rules.metrics.size(), false);
   for (const AlertDef& a : rules.alerts) {
     for (int m : a.metrics) used[m] = true;
-    for (int m : a.metrics) {
+    // A metric read both as a value and through a history function appears
+    // twice among the inputs; warn once.
+    std::set<int> distinct(a.metrics.begin(), a.metrics.end());
+    for (int m : distinct) {
       const MetricDef& def = rules.metrics[m];
       if (a.for_duration > 0 && a.for_duration <= def.window.size()) {
         Warn(&out, a.pos,

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "rules/field_table.h"
+#include "rules/history.h"
 #include "rules/program.h"
 #include "rules/template.h"
 #include "windows/accumulator.h"
@@ -77,7 +78,9 @@ struct AlertDef {
   std::string name;
   SourcePos pos;
   Severity severity = Severity::kP1;
-  std::vector<int> metrics;  // metric indices; slot i of the programs = metrics[i]
+  // Metric indices; slot i of the programs reads metrics[i]: its current
+  // value, or the history function metrics.Input(i) of it.
+  AlertInputs metrics;
   Program expr;
   std::string expr_source;
   bool has_resolve = false;

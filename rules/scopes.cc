@@ -1,8 +1,11 @@
 #include "rules/scopes.h"
 
 #include <algorithm>
+#include <cmath>
+#include <iterator>
 
 #include "windows/strings.h"
+#include "windows/time.h"
 
 namespace vigil {
 
@@ -122,29 +125,129 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
   return Resolved{static_cast<int>(aggregates_->size() - 1), Type::kNumber};
 }
 
-std::optional<Resolved> AlertScope::ResolveName(const ExprNode& name, ExprError* err) {
+namespace {
+
+constexpr std::string_view kHistoryList =
+    "avg_over, stddev_over, zscore, offset, growth, declining and absent";
+
+std::string UnknownHistoryMessage(std::string_view name) {
+  if (name == "avg" || name == "stddev") {
+    return StrCat("'", name, "' over one window belongs in a metric's value; over a metric's "
+                  "history use ", name, "_over(m, 1h)");
+  }
+  const bool aggregate =
+      name == "first" || name == "any" || name == "all" ||
+      std::any_of(std::begin(kAggregates), std::end(kAggregates),
+                  [name](const AggSignature& a) { return a.name == name; });
+  if (aggregate) {
+    return StrCat("aggregate '", name, "' belongs in a metric's value; alert conditions use ",
+                  "metric names and ", kHistoryList);
+  }
+  std::string s = Suggest(name, HistoryFnNames());
+  return StrCat("unknown function '", name, "'",
+                s.empty() ? StrCat("; alert conditions know ", kHistoryList)
+                          : StrCat("; did you mean '", s, "'?"));
+}
+
+std::string HistoryExample(HistoryFn fn) {
+  return StrCat(HistoryFnName(fn), fn == HistoryFn::kDeclining ? "(m, 3)" : "(m, 1h)");
+}
+
+}  // namespace
+
+std::optional<int> AlertScope::FindMetric(const ExprNode& name, ExprError* err) const {
   std::vector<std::string> names;
   for (size_t i = 0; i < metrics_->size(); ++i) {
-    if ((*metrics_)[i].name == name.text) {
-      auto it = std::find(used_->begin(), used_->end(), static_cast<int>(i));
-      if (it == used_->end()) {
-        used_->push_back(static_cast<int>(i));
-        it = used_->end() - 1;
-      }
-      return Resolved{static_cast<int>(it - used_->begin()), Type::kNumber};
-    }
+    if ((*metrics_)[i].name == name.text) return static_cast<int>(i);
     names.push_back((*metrics_)[i].name);
   }
   std::string s = Suggest(name.text, names);
   *err = {name.pos, StrCat("unknown metric '", name.text, "'",
-                                 s.empty() ? "" : StrCat("; did you mean '", s, "'?"))};
+                           s.empty() ? "" : StrCat("; did you mean '", s, "'?"))};
   return std::nullopt;
 }
 
+int AlertScope::Slot(int m, const HistoryInput& in) {
+  if (history_ != nullptr) history_->resize(used_->size());
+  for (size_t i = 0; i < used_->size(); ++i) {
+    const HistoryInput have = history_ != nullptr ? (*history_)[i] : HistoryInput{};
+    if ((*used_)[i] == m && have == in) return static_cast<int>(i);
+  }
+  used_->push_back(m);
+  if (history_ != nullptr) history_->push_back(in);
+  return static_cast<int>(used_->size() - 1);
+}
+
+std::optional<Resolved> AlertScope::ResolveName(const ExprNode& name, ExprError* err) {
+  std::optional<int> m = FindMetric(name, err);
+  if (!m) return std::nullopt;
+  return Resolved{Slot(*m, HistoryInput{}), Type::kNumber};
+}
+
+bool AlertScope::ReadSpan(HistoryFn fn, const ExprNode& arg, const MetricDef& metric,
+                          HistoryInput* in, ExprError* err) const {
+  const std::string_view name = HistoryFnName(fn);
+  const DurationMs slide = metric.window.slide();
+  if (fn == HistoryFn::kDeclining) {
+    const double n = arg.literal.num;
+    if (arg.op != ExprOp::kLiteral || arg.literal_type != Type::kNumber || n < 1 ||
+        n != std::floor(n) || n > static_cast<double>(kMaxHistoryWindows)) {
+      *err = {arg.pos, StrCat("the second argument of 'declining' is a number of windows, a "
+                              "whole number from 1 to ", kMaxHistoryWindows, " as in ",
+                              HistoryExample(fn), "; got '", ExprToString(arg), "'")};
+      return false;
+    }
+    in->count = static_cast<int>(n);
+    return true;
+  }
+  if (arg.op != ExprOp::kLiteral || arg.literal_type != Type::kDuration || arg.literal.num <= 0) {
+    *err = {arg.pos, StrCat("the second argument of '", name, "' must be a duration such as 1h, "
+                            "as in ", HistoryExample(fn), "; got '", ExprToString(arg), "'")};
+    return false;
+  }
+  in->span = static_cast<DurationMs>(arg.literal.num);
+  if ((fn == HistoryFn::kOffset || fn == HistoryFn::kGrowth) && in->span % slide != 0) {
+    *err = {arg.pos, StrCat("'", name, "' needs a multiple of the window slide of '", metric.name,
+                            "' (", FormatDuration(slide), "): no window ends exactly ",
+                            FormatDuration(in->span), " before another")};
+    return false;
+  }
+  if (in->span / slide > kMaxHistoryWindows) {
+    *err = {arg.pos, StrCat("'", name, "' over ", FormatDuration(in->span), " would keep ",
+                            in->span / slide, " windows of '", metric.name, "' per group; at most ",
+                            kMaxHistoryWindows, " are kept")};
+    return false;
+  }
+  return true;
+}
+
 std::optional<Resolved> AlertScope::ResolveCall(const ExprNode& call, ExprError* err) {
-  *err = {call.pos, StrCat("unknown function '", call.text,
-                                 "' in an alert condition; alert conditions compare metrics")};
-  return std::nullopt;
+  std::optional<HistoryFn> fn = FindHistoryFn(call.text);
+  if (history_ == nullptr) {
+    *err = {call.pos, StrCat("unknown function '", call.text,
+                             "' in an alert condition; alert conditions compare metrics")};
+    return std::nullopt;
+  }
+  if (!fn) {
+    *err = {call.pos, UnknownHistoryMessage(call.text)};
+    return std::nullopt;
+  }
+  if (call.args.size() != 2) {
+    *err = {call.pos, StrCat("'", call.text, "' takes 2 arguments, as in ", HistoryExample(*fn),
+                             "; got ", call.args.size())};
+    return std::nullopt;
+  }
+  const ExprNode& name = *call.args[0];
+  if (name.op != ExprOp::kName) {
+    *err = {name.pos, StrCat("the first argument of '", call.text, "' must be a metric name, ",
+                             "as in ", HistoryExample(*fn), "; got '", ExprToString(name), "'")};
+    return std::nullopt;
+  }
+  std::optional<int> m = FindMetric(name, err);
+  if (!m) return std::nullopt;
+  HistoryInput in{*fn};
+  if (!ReadSpan(*fn, *call.args[1], (*metrics_)[*m], &in, err)) return std::nullopt;
+  return Resolved{Slot(*m, in), HistoryFnIsBool(*fn) ? Type::kBool : Type::kNumber};
 }
 
 }  // namespace vigil

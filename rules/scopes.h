@@ -3,7 +3,9 @@
 // The name scopes of a metric's `value:` and of an alert's `expr:` (see
 // rules/expr_compiler.h for the event scope). ValueScope turns aggregate
 // calls into AggregateCalls whose results a value program reads by slot;
-// AlertScope turns metric names into slots of the alert's metric list.
+// AlertScope turns metric names into slots of the alert's metric list, and
+// each distinct history call (avg_over(error_rate, 1h), absent(n, 10m); see
+// rules/history.h) into one more slot that the alert operator fills.
 //
 // Example:
 //   ValueScope scope(&fields, &metric.aggregates);
@@ -36,14 +38,32 @@ class ValueScope : public ExprScope {
 
 class AlertScope : public ExprScope {
  public:
+  // Metric names only: without AlertInputs there is nowhere to record what a
+  // history call reads, so calls are errors.
   AlertScope(const std::vector<MetricDef>* metrics, std::vector<int>* used)
       : metrics_(metrics), used_(used) {}
+  // Metric names and history functions.
+  //
+  // Example:
+  //   AlertScope scope(&rules.metrics, &alert.metrics);
+  //   // compiled: zscore(error_rate, 1h) > 3 and error_rate > 0.01
+  //   alert.metrics;                 // {e, e}: slot 0 the z-score, slot 1 the value
+  //   alert.metrics.Input(0).fn;     // HistoryFn::kZscore
+  AlertScope(const std::vector<MetricDef>* metrics, AlertInputs* inputs)
+      : metrics_(metrics), used_(inputs), history_(&inputs->history) {}
   std::optional<Resolved> ResolveName(const ExprNode& name, ExprError* err) override;
   std::optional<Resolved> ResolveCall(const ExprNode& call, ExprError* err) override;
 
  private:
+  std::optional<int> FindMetric(const ExprNode& name, ExprError* err) const;
+  bool ReadSpan(HistoryFn fn, const ExprNode& arg, const MetricDef& metric, HistoryInput* in,
+                ExprError* err) const;
+  // The slot reading `in` of metric `m`, added if no earlier use reads it.
+  int Slot(int m, const HistoryInput& in);
+
   const std::vector<MetricDef>* metrics_;
   std::vector<int>* used_;
+  std::vector<HistoryInput>* history_ = nullptr;  // parallel to *used_ when set
 };
 
 // The closest candidate within a small edit distance, or "".
