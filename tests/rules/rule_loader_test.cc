@@ -82,9 +82,9 @@ TEST(RuleLoaderTest, ReferenceFileLoads) {
   int by_severity[5] = {};
   for (const AlertDef& a : rules.alerts) ++by_severity[static_cast<int>(a.severity)];
   EXPECT_EQ(by_severity[1], 4);
-  EXPECT_EQ(by_severity[2], 5);
-  EXPECT_EQ(by_severity[3], 2);
-  EXPECT_EQ(by_severity[4], 0);
+  EXPECT_EQ(by_severity[2], 6);
+  EXPECT_EQ(by_severity[3], 3);
+  EXPECT_EQ(by_severity[4], 2);
 
   std::optional<int> error_rate = rules.FindMetric("error_rate");
   ASSERT_TRUE(error_rate);
