@@ -22,7 +22,18 @@ std::string_view DeadReasonName(DeadReason r) {
 
 namespace {
 constexpr TimeMs kMaxEventTime = 253402300799999;  // 9999-12-31T23:59:59.999Z
+
+// Whether a field value may stand where the rules use it; missing and null
+// fit everywhere (the rules test for them).
+inline bool Fits(Type want, const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kNumber: return want == Type::kNumber;
+    case Value::Kind::kString: return want == Type::kString;
+    case Value::Kind::kBool: return want == Type::kBool;
+    default: return true;
+  }
 }
+}  // namespace
 
 bool ParseEventTime(simdjson::dom::element ts, TimeMs* out, std::string* detail) {
   switch (ts.type()) {
@@ -150,7 +161,7 @@ bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseErro
         }
         Value& v = ev->slots[e.slot];
         v = ToValue(field.value);
-        if (e.expected != Type::kAny && !v.is_nullish() && WrongType(e, v, err)) return false;
+        if (e.expected != Type::kAny && !Fits(e.expected, v) && WrongType(e, v, err)) return false;
       }
     }
   }

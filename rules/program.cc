@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cmath>
 #include <new>
+#include <optional>
 #include <type_traits>
 
 #include "windows/strings.h"
@@ -177,18 +178,55 @@ void Program::Peephole() {
     if (in.op == OpCode::kJumpFalseOrPop || in.op == OpCode::kJumpTrueOrPop) in.a = remap[in.a];
   }
   code_ = std::move(out);
+  Classify();
+}
+
+size_t Program::SimpleTestLength(size_t i) const {
+  switch (code_[i].op) {
+    case OpCode::kLoadEqConst:
+    case OpCode::kLoadNeConst: return 1;
+    case OpCode::kLoad:
+      return i + 1 < code_.size() && code_[i + 1].op == OpCode::kIn ? 2 : 1;
+    default: return 0;
+  }
+}
+
+void Program::Classify() {
   shape_ = Shape::kGeneral;
+  tests_.clear();
   if (code_.size() == 1 && code_[0].op == OpCode::kLoad) shape_ = Shape::kLoad;
   if (code_.size() == 1 && code_[0].op == OpCode::kLoadEqConst) shape_ = Shape::kLoadEqConst;
   if (code_.size() == 2 && code_[0].op == OpCode::kLoad && code_[1].op == OpCode::kIn) {
     shape_ = Shape::kLoadIn;
   }
-  // [test, jump_{false,true}_or_pop 4, test, to_bool]: a two-test condition.
-  if (code_.size() == 4 && IsSimpleTest(code_[0]) && IsSimpleTest(code_[2]) &&
-      code_[3].op == OpCode::kToBool && code_[1].a == 4) {
-    if (code_[1].op == OpCode::kJumpFalseOrPop) shape_ = Shape::kAndSimple;
-    if (code_[1].op == OpCode::kJumpTrueOrPop) shape_ = Shape::kOrSimple;
+  if (shape_ != Shape::kGeneral) return;
+  // Simple tests joined only by `and` (or only by `or`), with the to_bool
+  // conversions the compiler adds: the value is whether all (any) hold.
+  // Jumps only skip ahead to another jump of the same kind or to the end,
+  // so short-circuit order does not change the answer: tests have no
+  // side effects.
+  std::optional<OpCode> jump;
+  for (size_t i = 0; i < code_.size();) {
+    const OpCode op = code_[i].op;
+    if (op == OpCode::kJumpFalseOrPop || op == OpCode::kJumpTrueOrPop) {
+      if (jump && *jump != op) return;
+      jump = op;
+      ++i;
+    } else if (op == OpCode::kToBool) {
+      ++i;
+    } else if (size_t n = SimpleTestLength(i)) {
+      tests_.push_back(static_cast<uint32_t>(i));
+      i += n;
+    } else {
+      tests_.clear();
+      return;
+    }
   }
+  if (!jump || tests_.size() < 2) {
+    tests_.clear();
+    return;
+  }
+  shape_ = *jump == OpCode::kJumpFalseOrPop ? Shape::kAllOf : Shape::kAnyOf;
 }
 
 std::string Program::Disassemble() const {

@@ -81,17 +81,7 @@ class Program {
       case Shape::kLoad: return slots[code_[0].a];
       case Shape::kLoadEqConst:
         return Value::Bool(ValuesEqual(slots[code_[0].a], consts_[code_[0].b]));
-      case Shape::kLoadIn: {
-        const Value& v = slots[code_[0].a];
-        bool found = false;
-        for (const Value& c : sets_[code_[1].a]) {
-          if (ValuesEqual(v, c)) {
-            found = true;
-            break;
-          }
-        }
-        return Value::Bool(found != (code_[1].b != 0));
-      }
+      case Shape::kLoadIn: return Value::Bool(InSet(slots[code_[0].a], code_[1]));
       default: return EvalCode(slots);
     }
   }
@@ -100,10 +90,18 @@ class Program {
       case Shape::kLoad: return slots[code_[0].a].truthy();
       case Shape::kLoadEqConst: return ValuesEqual(slots[code_[0].a], consts_[code_[0].b]);
       case Shape::kLoadIn: return Eval(slots).b;
-      // `a and b` / `a or b` over two simple tests, e.g.
+      // `a and b and ...` / `a or b or ...` over simple tests, e.g.
       // type == "message" and error_service != null.
-      case Shape::kAndSimple: return SimpleTest(code_[0], slots) && SimpleTest(code_[2], slots);
-      case Shape::kOrSimple: return SimpleTest(code_[0], slots) || SimpleTest(code_[2], slots);
+      case Shape::kAllOf:
+        for (uint32_t t : tests_) {
+          if (!SimpleTest(t, slots)) return false;
+        }
+        return true;
+      case Shape::kAnyOf:
+        for (uint32_t t : tests_) {
+          if (SimpleTest(t, slots)) return true;
+        }
+        return false;
       default: return EvalCodeBool(slots);
     }
   }
@@ -121,17 +119,34 @@ class Program {
   std::string Disassemble() const;
 
  private:
-  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst, kLoadIn, kAndSimple, kOrSimple };
-  static bool IsSimpleTest(const Instr& in) {
-    return in.op == OpCode::kLoad || in.op == OpCode::kLoadEqConst || in.op == OpCode::kLoadNeConst;
+  enum class Shape : uint8_t { kGeneral, kLoad, kLoadEqConst, kLoadIn, kAllOf, kAnyOf };
+  // A test on one field that needs no stack: `f`, `f == c`, `f != c`,
+  // `f in [...]`. Returns its length in instructions, 0 if not one.
+  size_t SimpleTestLength(size_t i) const;
+  bool InSet(const Value& v, const Instr& in) const {
+    bool found = false;
+    for (const Value& c : sets_[in.a]) {
+      if (ValuesEqual(v, c)) {
+        found = true;
+        break;
+      }
+    }
+    return found != (in.b != 0);
   }
-  bool SimpleTest(const Instr& in, const Value* slots) const {
+  bool SimpleTest(uint32_t i, const Value* slots) const {
+    const Instr& in = code_[i];
     switch (in.op) {
       case OpCode::kLoadEqConst: return ValuesEqual(slots[in.a], consts_[in.b]);
       case OpCode::kLoadNeConst: return !ValuesEqual(slots[in.a], consts_[in.b]);
-      default: return slots[in.a].truthy();
+      default:
+        if (i + 1 < code_.size() && code_[i + 1].op == OpCode::kIn) {
+          return InSet(slots[in.a], code_[i + 1]);
+        }
+        return slots[in.a].truthy();
     }
   }
+  void Classify();
+  std::vector<uint32_t> tests_;  // kAllOf / kAnyOf: where each test starts
   Value EvalCode(const Value* slots) const;
   // The same loop, returning only whether the result is true: copying the
   // whole Value out of the stack would stall on store forwarding.

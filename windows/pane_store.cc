@@ -83,14 +83,21 @@ PaneStore::Group* PaneStore::FindOrAddGroup(std::string_view key) {
 
 AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
   const TimeMs start = spec_.PaneStart(t);
-  if (last_pane_ != nullptr && start == last_pane_start_ && group == last_key_) return last_pane_;
+  for (const CachedPane& c : cache_) {
+    if (c.pane != nullptr && c.start == start && c.key.size() == group.size() &&
+        BytesEqual(c.key.data(), group.data(), group.size())) {
+      return c.pane;
+    }
+  }
   Group* g = FindOrAddGroup(group);
   auto it = g->open.find(start);
   if (it == g->open.end()) it = g->open.emplace(start, prototype_).first;
-  last_key_.assign(group);
-  last_pane_start_ = start;
-  last_pane_ = &it->second;
-  return last_pane_;
+  CachedPane& slot = cache_[cache_next_];
+  cache_next_ = (cache_next_ + 1) % kCacheSize;
+  slot.key.assign(group);
+  slot.start = start;
+  slot.pane = &it->second;
+  return slot.pane;
 }
 
 bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
@@ -135,7 +142,7 @@ void PaneStore::CloseUpTo(TimeMs frontier, const std::function<void(const Window
   const TimeMs boundary = AlignDown(frontier, spec_.slide());
   if (closed_up_to_ != kMinTime && boundary <= closed_up_to_) return;
   closed_up_to_ = boundary;
-  last_pane_ = nullptr;
+  ClearCache();
   for (auto it = groups_.begin(); it != groups_.end();) {
     auto next = std::next(it);
     if (CloseGroup(it->first, *it->second, frontier, emit)) groups_.erase(it);
@@ -194,7 +201,7 @@ void PaneStore::Encode(Encoder* enc) const {
 
 bool PaneStore::Decode(Decoder* dec) {
   groups_.clear();
-  last_pane_ = nullptr;
+  ClearCache();
   closed_up_to_ = dec->GetSigned();
   const uint64_t n = dec->GetVarint();
   for (uint64_t i = 0; i < n && dec->ok(); ++i) {

@@ -123,10 +123,20 @@ class PaneStore {
   bool invertible_;
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
-  // One-entry cache: consecutive events usually hit the same pane.
-  std::string last_key_;
-  TimeMs last_pane_start_ = kMinTime;
-  AccSet* last_pane_ = nullptr;
+  // Consecutive events usually hit one of a few panes (the same minute of
+  // a handful of groups, e.g. two prompt variants): a small cache in front
+  // of the group map, cleared whenever panes may move (CloseUpTo, Decode).
+  struct CachedPane {
+    std::string key;
+    TimeMs start = kMinTime;
+    AccSet* pane = nullptr;
+  };
+  static constexpr int kCacheSize = 4;
+  CachedPane cache_[kCacheSize];
+  int cache_next_ = 0;
+  void ClearCache() {
+    for (CachedPane& c : cache_) c.pane = nullptr;
+  }
   AccSet scratch_;
 };
 

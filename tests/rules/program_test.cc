@@ -308,6 +308,11 @@ TEST_F(ProgramTest, FastPathsAgreeWithTheInterpreter) {
       "error_service != null or llm_timeout",
       "llm_timeout and cache_hit",
       "type != \"feedback\" or cache_hit",
+      "type == \"message\" and llm_timeout and cache_hit",
+      "type == \"message\" and error_service not in [\"bedrock\", \"orders\"]",
+      "llm_timeout or cache_hit or type in [\"escalation\"]",
+      "type == \"message\" and llm_timeout or cache_hit",
+      "(type == \"message\" or llm_timeout) and cache_hit",
   };
   const Value types[] = {Str("message"), Str("feedback"), Str("escalation"), kMissing, kNull};
   const Value services[] = {Str("bedrock"), kNull, kMissing};
