@@ -191,6 +191,45 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   return n;
 }
 
+namespace {
+std::string AlertKey(const RuleSet& rules, const AlertDef& a) {
+  std::string key = StrCat(a.name, "|", SeverityName(a.severity), "|", a.expr_source, "|",
+                           a.resolve_source, "|", a.for_duration, "|", a.keep_firing_for, "|");
+  for (int m : a.metrics) StrAppend(&key, rules.metrics[m].fingerprint, ";");
+  return key;
+}
+}  // namespace
+
+void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped) {
+  for (size_t m = 0; m < rules_.metrics.size(); ++m) {
+    for (size_t k = 0; k < old.rules_.metrics.size(); ++k) {
+      if (old.rules_.metrics[k].fingerprint != rules_.metrics[m].fingerprint) continue;
+      latest_[m] = std::move(old.latest_[k]);
+      last_end_[m] = old.last_end_[k];
+      history_[m] = std::move(old.history_[k]);
+      break;
+    }
+  }
+  std::vector<bool> adopted(old.states_.size(), false);
+  for (size_t a = 0; a < rules_.alerts.size(); ++a) {
+    const std::string key = AlertKey(rules_, rules_.alerts[a]);
+    for (size_t b = 0; b < old.rules_.alerts.size(); ++b) {
+      if (adopted[b] || AlertKey(old.rules_, old.rules_.alerts[b]) != key) continue;
+      states_[a] = std::move(old.states_[b]);
+      adopted[b] = true;
+      break;
+    }
+  }
+  for (size_t b = 0; b < old.states_.size(); ++b) {
+    if (adopted[b]) continue;
+    for (const auto& [group, s] : old.states_[b]) {
+      if (s.phase != AlertPhase::kFiring) continue;
+      dropped->push_back(
+          old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
+    }
+  }
+}
+
 AlertNotice AlertOperator::Describe(const Active& a) const {
   const Transition t =
       a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;

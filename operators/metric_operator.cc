@@ -54,8 +54,16 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank)
     bindings_.push_back(std::move(binding));
   }
   agg_values_.resize(max_aggs);
+  state_key_ = StrCat(Strip(lead().where_source), "|", lead().window.ToString(), "|",
+                      StrJoin(lead().by, ","), "|", StrJoin(keys, ";"));
   store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype));
   if (bank != nullptr && lead().has_where) filter_ = bank->Register(lead());
+}
+
+bool MetricOperator::AdoptState(MetricOperator& old) {
+  if (old.store_ == nullptr || old.state_key_ != state_key_) return false;
+  store_ = std::move(old.store_);
+  return true;
 }
 
 void MetricOperator::Add(const Event& ev) {

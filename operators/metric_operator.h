@@ -76,6 +76,11 @@ class MetricOperator {
   // Appends the results of every window with end <= frontier.
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
+  // On a rule reload: takes over `old`'s panes if it aggregates the same
+  // stream the same way (same filter, window, grouping and aggregates), so
+  // unchanged metrics continue without a gap. Returns whether it did.
+  bool AdoptState(MetricOperator& old);
+
   const std::vector<MetricRef>& members() const { return members_; }
   PaneStore& store() { return *store_; }
   size_t accumulator_count() const { return inputs_.size(); }
@@ -99,6 +104,7 @@ class MetricOperator {
   const FilterBank* bank_;
   int filter_ = -1;
   std::unique_ptr<PaneStore> store_;
+  std::string state_key_;  // what the panes hold; equal keys can share state
   std::string key_;
   std::vector<Value> agg_values_;
 };

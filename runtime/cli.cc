@@ -325,6 +325,9 @@ Job* g_job = nullptr;
 extern "C" void OnSignal(int) {
   if (g_job) g_job->Stop();
 }
+extern "C" void OnHangup(int) {
+  if (g_job) g_job->RequestReload();
+}
 
 int Run(int argc, char** argv) {
   JobConfig config = DefaultJobConfig();
@@ -398,6 +401,7 @@ int Run(int argc, char** argv) {
   g_job = job->get();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangup);
   if ((*job)->http_port() != 0 && config.progress) {
     std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
   }

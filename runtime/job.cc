@@ -45,7 +45,7 @@ absl::Status Job::Init() {
   rules_ = std::move(loaded.rules);
   metrics_ = std::make_unique<JobMetrics>(*rules_);
   parser_ = std::make_unique<EventParser>(rules_->fields, config_.max_record_bytes);
-  metric_ops_ = BuildMetricOperators(*rules_, &filters_);
+  metric_ops_ = BuildMetricOperators(*rules_, filters_.get());
   alert_op_ = std::make_unique<AlertOperator>(*rules_);
 
   if (config_.source.kind == SourceKind::kGenerator) {
@@ -86,6 +86,21 @@ absl::Status Job::Init() {
       return ready_.load() ? HttpResponse{200, "text/plain", "ready\n"}
                            : HttpResponse{503, "text/plain", "starting\n"};
     });
+    http_->Handle(
+        "/-/reload",
+        [this](const HttpRequest&) {
+          std::unique_lock<std::mutex> lock(reload_mu_);
+          const uint64_t ticket = ++reload_asked_;
+          reload_requested_.store(true);
+          if (!reload_cv_.wait_for(lock, std::chrono::seconds(30),
+                                   [&] { return reload_done_ >= ticket; })) {
+            return HttpResponse{503, "text/plain", "the job did not answer in time\n"};
+          }
+          return reload_result_.empty()
+                     ? HttpResponse{200, "text/plain", "reloaded\n"}
+                     : HttpResponse{400, "text/plain", reload_result_ + "\n"};
+        },
+        {"POST"});
     http_->Handle("/api/alerts", [this](const HttpRequest&) {
       std::lock_guard<std::mutex> lock(alerts_mu_);
       return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
@@ -139,7 +154,7 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
       continue;
     }
     watermark_->Observe(r.input, event_.ts, now);
-    filters_.Evaluate(event_);
+    filters_->Evaluate(event_);
     for (auto& op : metric_ops_) op->Add(event_);
     ++summary_.processed;
   }
@@ -207,12 +222,64 @@ void Job::Progress(TimeMs now, bool final) {
   std::fputs(line.c_str(), stderr);
 }
 
+absl::Status Job::Reload() {
+  RuleLoadResult loaded = LoadJobRules(config_);
+  if (!loaded.ok()) {
+    std::string msg = "reload refused, the running rules stay:";
+    for (const Diagnostic& d : loaded.errors) StrAppend(&msg, "\n", d.ToString());
+    metrics_->Reloaded(false);
+    return absl::InvalidArgumentError(msg);
+  }
+  std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
+  auto filters = std::make_unique<FilterBank>();
+  std::vector<std::unique_ptr<MetricOperator>> ops = BuildMetricOperators(*rules, filters.get());
+  size_t kept = 0;
+  for (auto& op : ops) {
+    for (auto& old : metric_ops_) {
+      if (op->AdoptState(*old)) {
+        ++kept;
+        break;
+      }
+    }
+  }
+  auto alert_op = std::make_unique<AlertOperator>(*rules);
+  std::vector<AlertNotice> dropped;
+  alert_op->AdoptState(*alert_op_, &dropped);
+  // Notices of dropped alerts refer to the old rules: deliver them first.
+  for (const AlertNotice& n : dropped) {
+    metrics_->Transition(n);
+    for (auto& s : sinks_) s->OnAlert(n);
+  }
+  parser_ = std::make_unique<EventParser>(rules->fields, config_.max_record_bytes);
+  metric_ops_ = std::move(ops);
+  alert_op_ = std::move(alert_op);
+  filters_ = std::move(filters);
+  rules_ = std::move(rules);
+  metrics_->Rebind(*rules_);
+  metrics_->Reloaded(true);
+  PublishAlerts();
+  std::fprintf(stderr, "\nvigil: rules reloaded: %zu metrics, %zu alerts; %zu of %zu pane stores kept\n",
+               rules_->metrics.size(), rules_->alerts.size(), kept, metric_ops_.size());
+  return absl::OkStatus();
+}
+
+void Job::HandleReloadRequests() {
+  if (!reload_requested_.exchange(false)) return;
+  absl::Status s = Reload();
+  if (!s.ok()) std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  reload_done_ = reload_asked_;
+  reload_result_ = s.ok() ? "" : std::string(s.message());
+  reload_cv_.notify_all();
+}
+
 int Job::Run() {
   started_ = WallClockMs();
   ready_.store(true);
   std::vector<Record> batch;
   int exit_code = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
+    HandleReloadRequests();
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
     ProcessBatch(batch, now);

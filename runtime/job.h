@@ -16,6 +16,7 @@
 #define VIGIL_RUNTIME_JOB_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,6 +63,8 @@ class Job {
   int Run();
   // Async-signal-safe.
   void Stop() { stop_.store(true, std::memory_order_relaxed); }
+  // Async-signal-safe: re-read the rule files at the next batch boundary.
+  void RequestReload() { reload_requested_.store(true, std::memory_order_relaxed); }
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
   const JobSummary& summary() const { return summary_; }
@@ -70,6 +73,11 @@ class Job {
   explicit Job(const JobConfig& config);
   absl::Status Init();
   absl::Status OpenNextSource();
+  // Loads the rule files again and swaps them in, keeping the window state
+  // of unchanged metrics and the state of unchanged alerts; a file with
+  // errors is refused and the running rules stay.
+  absl::Status Reload();
+  void HandleReloadRequests();
   void ProcessBatch(const std::vector<Record>& batch, TimeMs now);
   void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
                   TimeMs ts = kMinTime);
@@ -81,7 +89,7 @@ class Job {
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
   std::unique_ptr<EventParser> parser_;
-  FilterBank filters_;
+  std::unique_ptr<FilterBank> filters_ = std::make_unique<FilterBank>();
   std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
@@ -93,6 +101,13 @@ class Job {
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<bool> reload_requested_{false};
+  // POST /-/reload waits for the job thread to answer its request.
+  std::mutex reload_mu_;
+  std::condition_variable reload_cv_;
+  uint64_t reload_asked_ = 0;  // GUARDED_BY(reload_mu_)
+  uint64_t reload_done_ = 0;   // GUARDED_BY(reload_mu_)
+  std::string reload_result_;  // GUARDED_BY(reload_mu_): "" when it succeeded
 
   Event event_;
   TimeMs frontier_ = kMinTime;

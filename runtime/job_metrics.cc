@@ -39,16 +39,40 @@ JobMetrics::JobMetrics(const RuleSet& rules)
                         .Help("Processing time minus the job watermark").Register(r).Add({});
   BuildGauge().Name("vigil_build_info").Help("Build information").Register(r)
       .Add({{"version", "0.1.0"}}).Set(1);
-  auto& ends = BuildGauge().Name("vigil_metric_window_end_timestamp_seconds")
-                   .Help("End of the latest closed window of each rule metric").Register(r);
+  window_ends_ = &BuildGauge().Name("vigil_metric_window_end_timestamp_seconds")
+                    .Help("End of the latest closed window of each rule metric").Register(r);
+  reloads_ = &BuildCounter().Name("vigil_rule_reloads_total")
+                  .Help("Rule reloads (SIGHUP, POST /-/reload), by result").Register(r);
+  reloads_->Add({{"result", "success"}});
+  reloads_->Add({{"result", "failure"}});
+  last_reload_ok_ = &BuildGauge().Name("vigil_rules_last_reload_successful")
+                         .Help("1 if the last rule reload succeeded (or none happened)")
+                         .Register(r).Add({});
+  last_reload_ok_->Set(1);
+  Rebind(rules);
+}
+
+void JobMetrics::Rebind(const RuleSet& rules) {
+  metric_families_.clear();
+  window_end_.clear();
   for (const MetricDef& m : rules.metrics) {
-    metric_families_.push_back(
-        &BuildGauge().Name(StrCat("vigil_metric_", m.name))
-             .Help(m.help.empty() ? StrCat(m.value_source, " over ", m.window.ToString())
-                                  : m.help)
-             .Register(r));
-    window_end_.push_back(&ends.Add({{"metric", m.name}}));
+    auto it = families_by_name_.find(m.name);
+    if (it == families_by_name_.end()) {
+      auto& family = BuildGauge().Name(StrCat("vigil_metric_", m.name))
+                         .Help(m.help.empty()
+                                   ? StrCat(m.value_source, " over ", m.window.ToString())
+                                   : m.help)
+                         .Register(*registry_);
+      it = families_by_name_.emplace(m.name, &family).first;
+    }
+    metric_families_.push_back(it->second);
+    window_end_.push_back(&window_ends_->Add({{"metric", m.name}}));
   }
+}
+
+void JobMetrics::Reloaded(bool ok) {
+  reloads_->Add({{"result", ok ? "success" : "failure"}}).Increment();
+  last_reload_ok_->Set(ok ? 1 : 0);
 }
 
 void JobMetrics::SetWindow(const WindowResult& r) {

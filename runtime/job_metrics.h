@@ -10,8 +10,9 @@
 //   late_events_total, window_results_total, watermark_timestamp_seconds,
 //   watermark_lag_seconds, alerts_firing{severity},
 //   alert_transitions_total{severity,state}, build_info{version},
-//   metric_<name>{<by labels>} (one family per rule metric) and
-//   metric_window_end_timestamp_seconds{metric}.
+//   metric_<name>{<by labels>} (one family per rule metric),
+//   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result}
+//   and rules_last_reload_successful.
 //
 // Example:
 //   JobMetrics m(rules);
@@ -26,6 +27,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <map>
 #include <memory>
 
 #include "operators/event_parser.h"
@@ -45,6 +47,11 @@ class JobMetrics {
   void Transition(const AlertNotice& n);
   void SetFiring(Severity s, int n) { firing_[static_cast<int>(s) - 1]->Set(n); }
   void SetWatermark(TimeMs watermark, TimeMs now);
+  // After a rule reload: gauges for the new rule set's metrics (families of
+  // metrics that stay are kept; a family is never unregistered, so a
+  // scraper sees no series vanish mid-scrape).
+  void Rebind(const RuleSet& rules);
+  void Reloaded(bool ok);
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -61,8 +68,12 @@ class JobMetrics {
   prometheus::Gauge* watermark_ = nullptr;
   prometheus::Gauge* watermark_lag_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
-  std::vector<prometheus::Family<prometheus::Gauge>*> metric_families_;
-  std::vector<prometheus::Gauge*> window_end_;
+  std::vector<prometheus::Family<prometheus::Gauge>*> metric_families_;  // by metric index
+  std::vector<prometheus::Gauge*> window_end_;                             // by metric index
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_by_name_;
+  prometheus::Family<prometheus::Gauge>* window_ends_ = nullptr;
+  prometheus::Family<prometheus::Counter>* reloads_ = nullptr;
+  prometheus::Gauge* last_reload_ok_ = nullptr;
 };
 
 }  // namespace vigil

@@ -1,0 +1,123 @@
+// Hot reload end to end: POST /-/reload and SIGHUP on a live job.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+std::string Capture(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  if (!p) return out;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteRules(const std::string& path, const std::string& threshold) {
+  std::ofstream(path) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    value: count()\n"
+                         "alerts:\n  - alert: Busy\n    severity: P3\n    expr: n > "
+                      << threshold << "\n";
+}
+
+TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileIsRefused) {
+  const std::string dir = ::testing::TempDir() + "/vigil_reload_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string rules = dir + "/rules.yaml", out = dir + "/out.json",
+                    err = dir + "/err.txt", results = dir + "/results.ndjson";
+  WriteRules(rules, "0");
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::freopen(out.c_str(), "w", stdout);
+    std::freopen(err.c_str(), "w", stderr);
+    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--rules", rules.c_str(), "--speed", "600",
+            "--rate", "50", "--http", "127.0.0.1:0", "--output", "json", "--no-pending",
+            "--results", results.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    ::usleep(100'000);
+    const std::string s = ReadFile(err);
+    const size_t at = s.find("on port ");
+    if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+  }
+  ASSERT_GT(port, 0) << ReadFile(err);
+  const std::string base = StrCat("http://127.0.0.1:", port);
+  ::usleep(1'200'000);  // about 12 minutes of event time: Busy fires
+
+  // A changed threshold: the alert's state is dropped with a resolved
+  // notice; the metric is unchanged and keeps its panes.
+  WriteRules(rules, "1000000000");
+  const std::string ok = Capture(StrCat("curl -s -X POST ", base, "/-/reload"));
+  ::usleep(500'000);
+
+  // A broken file is refused, by POST (with its errors) and by SIGHUP.
+  std::ofstream(rules) << "metrics: [\n";
+  const std::string refused = Capture(StrCat("curl -s -w ' %{http_code}' -X POST ", base,
+                                             "/-/reload"));
+  ::kill(pid, SIGHUP);
+  ::usleep(500'000);
+  const std::string metrics = Capture(StrCat("curl -s ", base, "/metrics"));
+  const std::string health = Capture(StrCat("curl -s ", base, "/healthz"));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  EXPECT_EQ(ok, "reloaded\n");
+  EXPECT_NE(refused.find("reload refused, the running rules stay:\n" + rules + ":2:1: YAML:"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(refused.substr(refused.size() - 4), " 400");
+  EXPECT_EQ(health, "ok\n");
+  EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"success\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"failure\"} 2"), std::string::npos);
+  EXPECT_NE(metrics.find("vigil_rules_last_reload_successful 0"), std::string::npos);
+
+  // Busy fired once, was resolved by the reload, and never fired again.
+  const std::string alerts = ReadFile(out);
+  EXPECT_EQ(alerts.find("\"state\":\"firing\""), alerts.rfind("\"state\":\"firing\"")) << alerts;
+  EXPECT_NE(alerts.find("\"alert\":\"Busy\",\"state\":\"resolved\""), std::string::npos) << alerts;
+
+  // The unchanged metric's windows run on without a gap across both reloads.
+  std::vector<std::string> ends;
+  std::istringstream in(ReadFile(results));
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find("\"end\":\"");
+    ends.push_back(line.substr(at + 7, 24));
+  }
+  ASSERT_GE(ends.size(), 15u);
+  for (size_t i = 1; i < ends.size(); ++i) {
+    // Consecutive minutes: the minute field advances by one (mod 60).
+    const int a = std::stoi(ends[i - 1].substr(14, 2)), b = std::stoi(ends[i].substr(14, 2));
+    EXPECT_EQ((a + 1) % 60, b) << ends[i - 1] << " -> " << ends[i];
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vigil
