@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -329,6 +330,58 @@ extern "C" void OnHangup(int) {
   if (g_job) g_job->RequestReload();
 }
 
+// Flags every job-running command takes (run, replay). Returns false if
+// `a` is not at one of them.
+bool JobFlag(Args& a, JobConfig* config, std::string* err) {
+  std::string v;
+  if (a.Value("--rules", &v, err)) {
+    config->rule_files.push_back(v);
+  } else if (a.Value("--results", &v, err)) {
+    config->outputs.results_path = v;
+  } else if (a.Value("--dead-letter", &v, err)) {
+    config->outputs.dead_letter_path = v;
+  } else if (a.Value("--max-out-of-orderness", &v, err)) {
+    DurationFlag(v, &config->event_time.max_out_of_orderness, err);
+  } else if (a.Value("--allowed-lateness", &v, err)) {
+    DurationFlag(v, &config->event_time.allowed_lateness, err);
+  } else if (a.Value("--idle-timeout", &v, err)) {
+    DurationFlag(v, &config->event_time.idle_timeout, err);
+  } else if (a.Value("--max-record-bytes", &v, err)) {
+    std::optional<size_t> b = ParseByteSize(v);
+    if ((!b || *b == 0) && err->empty()) *err = "--max-record-bytes needs a size such as 1MiB";
+    config->max_record_bytes = b.value_or(1);
+  } else if (a.Flag("--no-progress")) {
+    config->progress = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Creates and runs a job with signal handling (SIGINT/SIGTERM stop, SIGHUP
+// reloads the rules), then `after` and the summary line.
+int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
+           const std::function<void()>& after = {}) {
+  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
+  if (!job.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
+    return 2;
+  }
+  if (extra) (*job)->AddSink(std::move(extra));
+  g_job = job->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangup);
+  if ((*job)->http_port() != 0 && config.progress) {
+    std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
+  }
+  const int code = (*job)->Run();
+  g_job = nullptr;
+  if (after) after();
+  PrintSummary((*job)->summary());
+  return code;
+}
+
 int Run(int argc, char** argv) {
   JobConfig config = DefaultJobConfig();
   Args a(argc, argv, 2);
@@ -346,8 +399,6 @@ int Run(int argc, char** argv) {
   while (!a.Done()) {
     if (GeneratorFlag(a, &config.source.generator.generator, &start_now, &err)) {
     } else if (a.Value("--config", &v, &err)) {
-    } else if (a.Value("--rules", &v, &err)) {
-      config.rule_files.push_back(v);
     } else if (a.Value("--input", &v, &err)) {
       if (!inputs_from_flags) config.source.paths.clear();
       inputs_from_flags = true;
@@ -369,46 +420,16 @@ int Run(int argc, char** argv) {
       config.outputs.console = false;
     } else if (a.Flag("--no-pending")) {
       config.outputs.console_pending = false;
-    } else if (a.Value("--results", &v, &err)) {
-      config.outputs.results_path = v;
-    } else if (a.Value("--dead-letter", &v, &err)) {
-      config.outputs.dead_letter_path = v;
     } else if (a.Value("--http", &v, &err)) {
       config.http_listen = v == "off" ? "" : v;
-    } else if (a.Value("--max-out-of-orderness", &v, &err)) {
-      DurationFlag(v, &config.event_time.max_out_of_orderness, &err);
-    } else if (a.Value("--allowed-lateness", &v, &err)) {
-      DurationFlag(v, &config.event_time.allowed_lateness, &err);
-    } else if (a.Value("--idle-timeout", &v, &err)) {
-      DurationFlag(v, &config.event_time.idle_timeout, &err);
-    } else if (a.Value("--max-record-bytes", &v, &err)) {
-      std::optional<size_t> b = ParseByteSize(v);
-      if (!b || *b == 0) err = "--max-record-bytes needs a size such as 1MiB";
-      config.max_record_bytes = b.value_or(1);
-    } else if (a.Flag("--no-progress")) {
-      config.progress = false;
+    } else if (JobFlag(a, &config, &err)) {
     } else {
       return Usage(StrCat("unknown flag for run: ", a.Peek()));
     }
     if (!err.empty()) return Usage(err);
   }
   config.source.generator_start_now = start_now;
-  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
-  if (!job.ok()) {
-    std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
-    return 2;
-  }
-  g_job = job->get();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGHUP, OnHangup);
-  if ((*job)->http_port() != 0 && config.progress) {
-    std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
-  }
-  int code = (*job)->Run();
-  g_job = nullptr;
-  PrintSummary((*job)->summary());
-  return code;
+  return RunJob(config, nullptr);
 }
 
 int Replay(int argc, char** argv) {
@@ -421,29 +442,14 @@ int Replay(int argc, char** argv) {
   std::string err, v;
   Args a(argc, argv, 2);
   while (!a.Done()) {
-    if (a.Value("--rules", &v, &err)) {
-      config.rule_files.push_back(v);
-    } else if (a.Value("--from", &v, &err)) {
+    if (a.Value("--from", &v, &err)) {
       TimeFlag(v, &config.from, &err);
     } else if (a.Value("--to", &v, &err)) {
       TimeFlag(v, &config.to, &err);
     } else if (a.Value("--output", &v, &err)) {
       if (v != "text" && v != "json") err = "--output must be text or json";
       json = v == "json";
-    } else if (a.Value("--results", &v, &err)) {
-      config.outputs.results_path = v;
-    } else if (a.Value("--dead-letter", &v, &err)) {
-      config.outputs.dead_letter_path = v;
-    } else if (a.Value("--max-out-of-orderness", &v, &err)) {
-      DurationFlag(v, &config.event_time.max_out_of_orderness, &err);
-    } else if (a.Value("--allowed-lateness", &v, &err)) {
-      DurationFlag(v, &config.event_time.allowed_lateness, &err);
-    } else if (a.Value("--max-record-bytes", &v, &err)) {
-      std::optional<size_t> b = ParseByteSize(v);
-      if (!b || *b == 0) err = "--max-record-bytes needs a size such as 1MiB";
-      config.max_record_bytes = b.value_or(1);
-    } else if (a.Flag("--no-progress")) {
-      config.progress = false;
+    } else if (JobFlag(a, &config, &err)) {
     } else if (a.Peek().rfind("--", 0) == 0) {
       return Usage(StrCat("unknown flag for replay: ", a.Peek()));
     } else {
@@ -455,22 +461,11 @@ int Replay(int argc, char** argv) {
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
   if (!files.ok()) return Usage(std::string(files.status().message()));
   config.source.paths = *files;
-  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
-  if (!job.ok()) {
-    std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
-    return 2;
-  }
   auto timeline = std::make_unique<TimelineSink>();
   TimelineSink* t = timeline.get();
-  (*job)->AddSink(std::move(timeline));
-  g_job = job->get();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  const int code = (*job)->Run();
-  g_job = nullptr;
-  std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout);
-  PrintSummary((*job)->summary());
-  return code;
+  return RunJob(config, std::move(timeline), [&] {
+    std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout);
+  });
 }
 
 }  // namespace

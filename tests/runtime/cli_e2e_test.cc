@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/runtime/test_util.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -19,43 +20,10 @@ namespace {
 const std::string kVigil = VIGIL_BINARY;
 const std::string kSource = VIGIL_SOURCE_DIR;
 
-struct Result {
-  int exit_code;
-  std::string out;
-};
 
-// Runs a shell command, capturing stdout.
-Result Sh(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
+std::string Temp(const std::string& name) { return TempPath("vigil_e2e_", name); }
 
-std::string Temp(const std::string& name) {
-  return ::testing::TempDir() + "/vigil_e2e_" + std::to_string(::getpid()) + "_" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Firing/resolved transitions as "<at> <state> <alert>", from --output json.
 // The weekly knowledge-base report (FAQ topics with more than 10 thumbs-down

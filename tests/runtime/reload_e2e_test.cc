@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/runtime/test_util.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -18,23 +19,7 @@ namespace {
 
 const std::string kVigil = VIGIL_BINARY;
 
-std::string Capture(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteRules(const std::string& path, const std::string& threshold) {
   std::ofstream(path) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    value: count()\n"
@@ -72,17 +57,17 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   // A changed threshold: the alert's state is dropped with a resolved
   // notice; the metric is unchanged and keeps its panes.
   WriteRules(rules, "1000000000");
-  const std::string ok = Capture(StrCat("curl -s -X POST ", base, "/-/reload"));
+  const std::string ok = Sh(StrCat("curl -s -X POST ", base, "/-/reload")).out;
   ::usleep(500'000);
 
   // A broken file is refused, by POST (with its errors) and by SIGHUP.
   std::ofstream(rules) << "metrics: [\n";
-  const std::string refused = Capture(StrCat("curl -s -w ' %{http_code}' -X POST ", base,
-                                             "/-/reload"));
+  const std::string refused =
+      Sh(StrCat("curl -s -w ' %{http_code}' -X POST ", base, "/-/reload")).out;
   ::kill(pid, SIGHUP);
   ::usleep(500'000);
-  const std::string metrics = Capture(StrCat("curl -s ", base, "/metrics"));
-  const std::string health = Capture(StrCat("curl -s ", base, "/healthz"));
+  const std::string metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
+  const std::string health = Sh(StrCat("curl -s ", base, "/healthz")).out;
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/runtime/test_util.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -17,28 +18,10 @@ namespace {
 
 const std::string kVigil = VIGIL_BINARY;
 
-struct Result {
-  int exit_code;
-  std::string out;
-};
-
-Result Sh(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 // Per process: ctest runs each test of this suite as its own process, in
 // parallel, and each regenerates the shared input.
-std::string Temp(const std::string& name) {
-  return ::testing::TempDir() + "/vigil_replay_" + std::to_string(::getpid()) + "_" + name;
-}
+std::string Temp(const std::string& name) { return TempPath("vigil_replay_", name); }
 
 // "<at> <state> <alert>" for each firing/resolved transition of run --output json.
 std::vector<std::string> RunTransitions(const std::string& json_lines) {

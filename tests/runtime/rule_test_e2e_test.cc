@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "tests/runtime/test_util.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -17,22 +18,6 @@ namespace {
 const std::string kVigil = VIGIL_BINARY;
 const std::string kSource = VIGIL_SOURCE_DIR;
 
-struct Result {
-  int exit_code;
-  std::string out;
-};
-
-Result Sh(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 TEST(RuleTestE2eTest, ShippedRuleTestsPass) {
   std::string files;
