@@ -3,10 +3,7 @@
 
 #include <algorithm>
 
-#include "operators/alert_operator.h"
-#include "operators/event_parser.h"
-#include "operators/metric_operator.h"
-#include "windows/strings.h"
+#include "tests/operators/operator_harness.h"
 
 namespace vigil {
 namespace {
@@ -15,40 +12,18 @@ constexpr TimeMs kMin = 60'000;
 
 class Pipeline {
  public:
-  explicit Pipeline(const std::string& yaml) {
-    RuleLoadResult r = LoadRuleSources({{"test.yaml", yaml}});
-    for (const Diagnostic& d : r.errors) ADD_FAILURE() << d.ToString();
-    rules_ = std::move(r.rules);
-    parser_ = std::make_unique<EventParser>(rules_->fields, 1 << 16);
-    ops_ = BuildMetricOperators(*rules_, &filters_);
-    alerts_ = std::make_unique<AlertOperator>(*rules_);
-  }
+  explicit Pipeline(const std::string& yaml) : h_(yaml) {}
 
-  // One event at `ts` ms with extra JSON fields.
-  void Add(TimeMs ts, const std::string& fields = "") {
-    std::string json = StrCat("{\"ts\":", ts, ",\"type\":\"message\"",
-                              fields.empty() ? "" : ",", fields, "}");
-    std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
-    Event ev;
-    ParseError err;
-    ASSERT_TRUE(parser_->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
-        << err.detail;
-    filters_.Evaluate(ev);
-    for (auto& op : ops_) op->Add(ev);
-  }
+  void Add(TimeMs ts, const std::string& fields = "") { h_.Add(ts, fields); }
 
   void Close(TimeMs frontier) {
     std::vector<WindowResult> results;
-    for (auto& op : ops_) op->Close(frontier, &results);
-    std::sort(results.begin(), results.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.end, a.metric, a.group) < std::tie(b.end, b.metric, b.group);
-    });
+    std::vector<AlertNotice> notices;
+    h_.Close(frontier, &results, &notices);
     for (const auto& r : results) {
       windows_.push_back(StrCat(r.def->name, "[", r.start / 1000, "s,", r.end / 1000, "s)",
                                 r.group.empty() ? "" : "{" + r.group + "}", "=", r.value));
     }
-    std::vector<AlertNotice> notices;
-    alerts_->Advance(frontier, results, &notices);
     for (const auto& n : notices) {
       std::string ann;
       for (const auto& [k, v] : n.annotations) ann += " " + k + ":" + v;
@@ -61,11 +36,7 @@ class Pipeline {
   std::vector<std::string> transitions_;
 
  private:
-  std::unique_ptr<RuleSet> rules_;
-  std::unique_ptr<EventParser> parser_;
-  FilterBank filters_;
-  std::vector<std::unique_ptr<MetricOperator>> ops_;
-  std::unique_ptr<AlertOperator> alerts_;
+  OperatorHarness h_;
 };
 
 TEST(PipelineTest, TumblingValuesPerGroup) {
