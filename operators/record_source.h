@@ -51,6 +51,39 @@ class RecordSource {
   // Bytes read so far (for progress); total when known, else 0.
   virtual uint64_t bytes_read() const { return 0; }
   virtual uint64_t bytes_total() const { return 0; }
+
+  // --- Partitioned live sources (Kafka partitions, Kinesis shards) ---
+  //
+  // Inputs may come and go while the source runs (a consumer-group
+  // rebalance, a resharding). Each input keeps one index for the source's
+  // lifetime, from 0 up; input_count() is one past the largest index handed
+  // out so far, and may grow between calls to Next.
+
+  // A stable, human-readable name: "events/3" (topic/partition),
+  // "shardId-000000000001". Stable across restarts: checkpoints key the
+  // per-input watermarks by it.
+  virtual std::string input_name(int input) const { return input == 0 ? name() : std::to_string(input); }
+  // False once the input is no longer read by this instance (revoked, or a
+  // closed shard read to its end): it stops holding the watermark back.
+  virtual bool input_active(int /*input*/) const { return true; }
+  // How far the input is behind its head: records for Kafka, milliseconds
+  // for Kinesis (see lag_unit); -1 when unknown.
+  virtual int64_t input_lag(int /*input*/) const { return -1; }
+  virtual const char* lag_unit() const { return "records"; }
+  // False while the source cannot reach its servers (for /readyz).
+  virtual bool connected() const { return true; }
+
+  // Positions: an opaque, source-defined encoding of where every input is
+  // after the last record returned by Next. A checkpoint stores it with the
+  // window state; on restart it is handed back to RestorePositions before
+  // the first Next, and the source resumes right after those records.
+  virtual std::string SavePositions() const { return {}; }
+  virtual absl::Status RestorePositions(std::string_view /*positions*/) {
+    return absl::OkStatus();
+  }
+  // A checkpoint holding `positions` (from SavePositions) is durable: a
+  // source may now commit them upstream (Kafka consumer-group offsets).
+  virtual void PositionsDurable(std::string_view /*positions*/) {}
 };
 
 }  // namespace vigil
