@@ -8,12 +8,17 @@ packages=(
   librdkafka-dev libboost1.81-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   zstd curl time
+  kcat prometheus prometheus-alertmanager
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# Node.js runs the Kinesis-API test servers (npm packages). A Node.js from
+# another origin (e.g. NodeSource, which bundles npm) is used as it is.
+if ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 
 if ((${#missing[@]})); then
   sudo=""
