@@ -180,6 +180,7 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   n.active_since = s.active_since;
   n.fired_at = s.fired_at;
   n.peak = s.peak;
+  if (!def.metrics.empty()) n.window = rules_.metrics[def.metrics[0]].window.ToString();
   n.labels = def.labels;
   n.labels["alertname"] = def.name;
   n.labels["severity"] = std::string(SeverityName(def.severity));

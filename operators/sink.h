@@ -46,6 +46,7 @@ struct AlertNotice {
   TimeMs fired_at = kMinTime;
   double peak = 0;          // largest value since the alert became active
   std::string group;
+  std::string window;       // window of the alert's first metric, e.g. "5m"
 };
 
 class Sink {
