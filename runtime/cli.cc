@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "operators/generator.h"
+#include "operators/kafka_writer.h"
+#include "runtime/cli_args.h"
 #include "runtime/job.h"
 #include "rules/lint.h"
 #include "runtime/replay.h"
@@ -19,6 +21,13 @@
 namespace vigil {
 namespace {
 
+using cli::Args;
+using cli::DurationFlag;
+using cli::GeneratorFlag;
+using cli::ParseNumber;
+using cli::TimeFlag;
+using cli::Usage;
+
 constexpr const char* kUsage = R"(vigil — real-time stream processor for chatbot observability
 
 Usage:
@@ -26,7 +35,9 @@ Usage:
                              (paced generator with incidents, reference rules,
                              alerts on the console, /metrics on 127.0.0.1:9464)
   vigil check FILE...        validate rule files; prints file:line:col: errors
-  vigil gen [flags]          write synthetic chatbot events (NDJSON) to stdout
+  vigil gen [flags]          write synthetic chatbot events (NDJSON) to stdout, a file
+                             or a Kafka topic
+  vigil dev-broker [flags]   run an in-memory Kafka-protocol broker for development
   vigil replay [flags] PATH...
                              run rules over recorded events (files, .zst, directories)
                              at full speed; print the alert timeline and a metric summary
@@ -39,6 +50,16 @@ vigil run flags (override the job file):
   --rules FILE               rule file (repeatable; default: built-in reference rules)
   --input FILE|-             read NDJSON events from FILE (.zst: zstd) or stdin (-);
                              repeatable for several files read in order
+  --input kafka://BROKERS/TOPIC[,TOPIC]
+                             consume Kafka topics in a consumer group (one event per
+                             message; each partition has its own watermark)
+  --group ID                 Kafka consumer group (default vigil)
+  --start-at earliest|latest|T
+                             where partitions start that have neither a checkpoint
+                             nor a committed offset (default earliest)
+  --exit-at-end              stop once every assigned partition is read to its end
+  -X KEY=VALUE               librdkafka property (repeatable): security.protocol,
+                             sasl.*, ssl.*, session.timeout.ms, ...
   --generator                read from the built-in generator (the default)
   --speed N                  generator event time runs N x the wall clock (0: as fast
                              as possible, a bounded replay; default 60)
@@ -83,102 +104,18 @@ vigil gen flags:
                              escalation_surge, bedrock_open, guardrail_storm,
                              cache_miss_storm or error_burst (repeatable)
   --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
+  --to kafka://BROKERS/TOPIC produce to a Kafka topic, keyed by session_id
+  --speed N                  with --to: event time runs N x the wall clock (0: as fast
+                             as the broker takes them)
+  -X KEY=VALUE               librdkafka producer property (repeatable)
+
+vigil dev-broker flags (in memory, for development and tests only):
+  --topic NAME[:PARTITIONS]  create a topic (repeatable; default events:4)
+  --brokers N                number of brokers (default 1)
+  --address-file FILE        write the bootstrap address to FILE once listening
 
 Exit codes: 0 success; 1 rule errors found or the job failed; 2 bad usage or config.
 )";
-
-int Usage(const std::string& error) {
-  std::fprintf(stderr, "vigil: %s\nRun 'vigil --help' for usage.\n", error.c_str());
-  return 2;
-}
-
-// Reads flags of the form --name VALUE or --name=VALUE.
-class Args {
- public:
-  Args(int argc, char** argv, int first) {
-    for (int i = first; i < argc; ++i) args_.emplace_back(argv[i]);
-  }
-  bool Done() const { return pos_ >= args_.size(); }
-  const std::string& Peek() const { return args_[pos_]; }
-  bool Flag(const char* name) {
-    if (args_[pos_] != name) return false;
-    ++pos_;
-    return true;
-  }
-  // Returns true if the current argument is `name`; the value goes to *out.
-  bool Value(const char* name, std::string* out, std::string* error) {
-    const std::string& a = args_[pos_];
-    const size_t n = std::strlen(name);
-    if (a.compare(0, n, name) != 0) return false;
-    if (a.size() > n && a[n] == '=') {
-      *out = a.substr(n + 1);
-      ++pos_;
-      return true;
-    }
-    if (a.size() != n) return false;
-    if (pos_ + 1 >= args_.size()) {
-      *error = StrCat(name, " needs a value");
-      ++pos_;
-      return true;
-    }
-    *out = args_[pos_ + 1];
-    pos_ += 2;
-    return true;
-  }
-  std::string Take() { return args_[pos_++]; }
-
- private:
-  std::vector<std::string> args_;
-  size_t pos_ = 0;
-};
-
-bool ParseNumber(const std::string& s, double* out) {
-  char* end = nullptr;
-  *out = std::strtod(s.c_str(), &end);
-  return !s.empty() && end == s.c_str() + s.size();
-}
-
-// Generator flags shared by `gen` and `run`. Returns false if `args` is not
-// at a generator flag; sets *error on a bad value.
-bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* error) {
-  std::string v;
-  double d = 0;
-  if (a.Value("--seed", &v, error)) {
-    if (error->empty() && !ParseNumber(v, &d)) *error = "--seed needs a number";
-    g->seed = static_cast<uint64_t>(d);
-  } else if (a.Value("--rate", &v, error)) {
-    if (error->empty() && !ParseNumber(v, &g->rate)) *error = "--rate needs a number";
-  } else if (a.Value("--duration", &v, error)) {
-    auto dur = ParseDuration(v);
-    if (error->empty() && !dur) *error = StrCat("--duration: bad duration '", v, "'");
-    g->duration = dur.value_or(0);
-  } else if (a.Value("--jitter", &v, error)) {
-    auto dur = ParseDuration(v);
-    if (error->empty() && !dur) *error = StrCat("--jitter: bad duration '", v, "'");
-    g->max_jitter = dur.value_or(0);
-  } else if (a.Value("--start", &v, error)) {
-    if (v == "now") {
-      *start_now = true;
-    } else if (auto t = ParseRfc3339(v)) {
-      g->start = *t;
-      *start_now = false;
-    } else if (error->empty()) {
-      *error = StrCat("--start: '", v, "' is not 'now' or an RFC 3339 time");
-    }
-  } else if (a.Value("--incident", &v, error)) {
-    absl::StatusOr<Incident> inc = ParseIncident(v);
-    if (!inc.ok()) {
-      if (error->empty()) *error = StrCat("--incident: ", std::string(inc.status().message()));
-    } else {
-      g->incidents.push_back(*inc);
-    }
-  } else if (a.Flag("--epoch-millis")) {
-    g->epoch_millis = true;
-  } else {
-    return false;
-  }
-  return true;
-}
 
 int Check(int argc, char** argv) {
   Args a(argc, argv, 2);
@@ -229,85 +166,6 @@ int Check(int argc, char** argv) {
   }
   if (!r.ok()) return 1;
   return strict && warnings > 0 ? 1 : 0;
-}
-
-int Gen(int argc, char** argv) {
-  GeneratorOptions g;
-  g.start = *ParseRfc3339("2026-01-01T00:00:00Z");
-  bool start_now = false;
-  std::string out_path, err, v;
-  uint64_t count = 0;
-  Args a(argc, argv, 2);
-  while (!a.Done()) {
-    if (GeneratorFlag(a, &g, &start_now, &err)) {
-    } else if (a.Value("--out", &v, &err)) {
-      out_path = v;
-    } else if (a.Value("--count", &v, &err)) {
-      double d;
-      if (!ParseNumber(v, &d) || d < 0) err = "--count needs a non-negative number";
-      count = static_cast<uint64_t>(d);
-    } else {
-      return Usage(StrCat("unknown flag for gen: ", a.Peek()));
-    }
-    if (!err.empty()) return Usage(err);
-  }
-  if (start_now) g.start = WallClockMs();
-  if (absl::Status s = ValidateGeneratorOptions(g); !s.ok()) {
-    return Usage(std::string(s.message()));
-  }
-  FILE* out = stdout;
-  if (!out_path.empty() && !(out = std::fopen(out_path.c_str(), "wb"))) {
-    std::fprintf(stderr, "vigil: %s: %s\n", out_path.c_str(), std::strerror(errno));
-    return 1;
-  }
-  const bool zstd = out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".zst";
-  ZSTD_CCtx* cctx = zstd ? ZSTD_createCCtx() : nullptr;
-  std::string buf, zbuf;
-  EventGenerator gen(g);
-  auto flush = [&](bool last) {
-    if (!zstd) {
-      std::fwrite(buf.data(), 1, buf.size(), out);
-    } else {
-      zbuf.resize(ZSTD_compressBound(buf.size()) + 1024);
-      ZSTD_outBuffer o{zbuf.data(), zbuf.size(), 0};
-      ZSTD_inBuffer in{buf.data(), buf.size(), 0};
-      size_t rc;
-      do {
-        rc = ZSTD_compressStream2(cctx, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
-        std::fwrite(zbuf.data(), 1, o.pos, out);
-        o.pos = 0;
-      } while (last ? rc != 0 : in.pos < in.size);
-    }
-    buf.clear();
-  };
-  uint64_t n = 0;
-  bool ok = true;
-  while ((count == 0 || n < count) && gen.Next(&buf)) {
-    ++n;
-    if (buf.size() >= (1 << 20)) {
-      flush(false);
-      if (std::ferror(out)) {
-        ok = false;
-        break;
-      }
-    }
-  }
-  flush(true);
-  if (cctx) ZSTD_freeCCtx(cctx);
-  if (out != stdout) std::fclose(out);
-  return ok ? 0 : 1;
-}
-
-void DurationFlag(const std::string& v, DurationMs* out, std::string* err) {
-  std::optional<DurationMs> d = ParseDuration(v);
-  if (!d && err->empty()) *err = StrCat("bad duration '", v, "' (e.g. 0, 500ms, 30s, 5m)");
-  *out = d.value_or(0);
-}
-
-void TimeFlag(const std::string& v, TimeMs* out, std::string* err) {
-  std::optional<TimeMs> t = ParseRfc3339(v);
-  if (!t && err->empty()) *err = StrCat("'", v, "' is not an RFC 3339 time with a zone");
-  *out = t.value_or(0);
 }
 
 void PrintSummary(const JobSummary& s) {
@@ -404,10 +262,28 @@ int Run(int argc, char** argv) {
       inputs_from_flags = true;
       if (v == "-") {
         config.source.kind = SourceKind::kStdin;
+      } else if (v.rfind("kafka://", 0) == 0) {
+        absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+        if (!url.ok()) return Usage(std::string(url.status().message()));
+        config.source.kind = SourceKind::kKafka;
+        config.source.kafka.brokers = url->brokers;
+        config.source.kafka.topics.clear();
+        for (std::string_view t : StrSplit(url->topic, ',')) {
+          config.source.kafka.topics.emplace_back(t);
+        }
       } else {
         config.source.kind = SourceKind::kFile;
         config.source.paths.push_back(v);
       }
+    } else if (a.Value("--group", &v, &err)) {
+      config.source.kafka.group_id = v;
+    } else if (a.Value("--start-at", &v, &err)) {
+      if (!ParseKafkaStart(v, &config.source.kafka)) {
+        err = "--start-at needs earliest, latest or an RFC 3339 time";
+      }
+    } else if (a.Flag("--exit-at-end")) {
+      config.source.kafka.exit_at_end = true;
+    } else if (cli::KafkaPropertyFlag(a, &config.source.kafka.properties, &err)) {
     } else if (a.Flag("--generator")) {
       config.source.kind = SourceKind::kGenerator;
     } else if (a.Value("--speed", &v, &err)) {
@@ -475,7 +351,8 @@ int RunCli(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "run") return Run(argc, argv);
   if (cmd == "check") return Check(argc, argv);
-  if (cmd == "gen") return Gen(argc, argv);
+  if (cmd == "gen") return cli::Gen(argc, argv);
+  if (cmd == "dev-broker") return cli::DevBroker(argc, argv);
   if (cmd == "replay") return Replay(argc, argv);
   if (cmd == "test") {
     if (argc < 3) return Usage("test needs at least one test file");

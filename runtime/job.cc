@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "operators/kafka_source.h"
 #include "operators/line_source.h"
 #include "windows/strings.h"
 
@@ -55,10 +56,17 @@ absl::Status Job::Init() {
     source_ = OpenGeneratorSource(g);
   } else if (config_.source.kind == SourceKind::kStdin) {
     source_ = OpenStdinSource(config_.max_record_bytes);
+  } else if (config_.source.kind == SourceKind::kKafka) {
+    KafkaSourceOptions k = config_.source.kafka;
+    k.max_record_bytes = config_.max_record_bytes;
+    absl::StatusOr<std::unique_ptr<KafkaSource>> src = KafkaSource::Open(k);
+    if (!src.ok()) return src.status();
+    source_ = std::move(*src);
   } else if (absl::Status s = OpenNextSource(); !s.ok()) {
     return s;
   }
-  watermark_ = std::make_unique<WatermarkTracker>(1, config_.event_time.max_out_of_orderness,
+  watermark_ = std::make_unique<WatermarkTracker>(std::max(1, source_->input_count()),
+                                                  config_.event_time.max_out_of_orderness,
                                                   config_.event_time.idle_timeout,
                                                   !source_->bounded());
 
@@ -83,8 +91,11 @@ absl::Status Job::Init() {
     http_->Handle("/metrics", PrometheusHandler(metrics_->registry()));
     http_->Handle("/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
     http_->Handle("/readyz", [this](const HttpRequest&) {
-      return ready_.load() ? HttpResponse{200, "text/plain", "ready\n"}
-                           : HttpResponse{503, "text/plain", "starting\n"};
+      if (!ready_.load()) return HttpResponse{503, "text/plain", "starting\n"};
+      if (!source_connected_.load()) {
+        return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
+      }
+      return HttpResponse{200, "text/plain", "ready\n"};
     });
     http_->Handle(
         "/-/reload",
@@ -122,7 +133,7 @@ absl::Status Job::OpenNextSource() {
 void Job::DeadLetter(DeadReason reason, std::string_view detail, const Record& r, TimeMs ts) {
   metrics_->DeadLetter(reason);
   ++summary_.dead_lettered;
-  if (dead_letter_) dead_letter_->Write(reason, detail, source_->name(), r, ts);
+  if (dead_letter_) dead_letter_->Write(reason, detail, source_->input_name(r.input), r, ts);
 }
 
 void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
@@ -160,6 +171,20 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
   }
   summary_.records += batch.size();
   metrics_->events_in->Increment(static_cast<double>(batch.size()));
+}
+
+void Job::SyncInputs(TimeMs now) {
+  const int n = source_->input_count();
+  while (watermark_->input_count() < n) watermark_->AddInput(now);
+  for (int i = 0; i < n; ++i) watermark_->SetActive(i, source_->input_active(i), now);
+  if (now - last_source_poll_ < 1000) return;
+  last_source_poll_ = now;
+  const bool up = source_->connected();
+  source_connected_.store(up);
+  metrics_->SetSourceConnected(up);
+  for (int i = 0; i < n; ++i) {
+    metrics_->SetSourceLag(source_->input_name(i), source_->lag_unit(), source_->input_lag(i));
+  }
 }
 
 void Job::CloseWindows(TimeMs frontier) {
@@ -283,6 +308,7 @@ int Job::Run() {
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
     ProcessBatch(batch, now);
+    SyncInputs(now);
     if (!more) {
       if (!source_->status().ok()) {
         std::fprintf(stderr, "\nvigil: %s: %s\n", source_->name().c_str(),
@@ -297,7 +323,7 @@ int Job::Run() {
         }
         continue;
       }
-      watermark_->End(0, now);
+      for (int i = 0; i < watermark_->input_count(); ++i) watermark_->End(i, now);
     } else if (!source_->bounded()) {
       watermark_->Tick(now);
     }

@@ -81,6 +81,9 @@ class Job {
   void ProcessBatch(const std::vector<Record>& batch, TimeMs now);
   void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
                   TimeMs ts = kMinTime);
+  // Follows the source's inputs (partitions assigned and revoked) in the
+  // watermark, and refreshes lag and connectivity on /metrics.
+  void SyncInputs(TimeMs now);
   void CloseWindows(TimeMs frontier);
   void PublishAlerts();
   void Progress(TimeMs now, bool final);
@@ -101,6 +104,8 @@ class Job {
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<bool> source_connected_{true};
+  TimeMs last_source_poll_ = 0;
   std::atomic<bool> reload_requested_{false};
   // POST /-/reload waits for the job thread to answer its request.
   std::mutex reload_mu_;

@@ -113,8 +113,48 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
+  absl::Status Kafka(const YAML::Node& n, KafkaSourceOptions* k) const {
+    if (auto s = CheckKeys(n, {"brokers", "topics", "group_id", "start", "properties",
+                               "exit_at_end"},
+                           "source.kafka");
+        !s.ok())
+      return s;
+    if (YAML::Node b = n["brokers"]) {
+      if (b.IsSequence()) {
+        std::vector<std::string> list;
+        for (const auto& x : b) list.push_back(x.Scalar());
+        k->brokers = StrJoin(list, ",");
+      } else {
+        k->brokers = b.Scalar();
+      }
+    }
+    if (YAML::Node t = n["topics"]) {
+      k->topics.clear();
+      if (t.IsScalar()) {
+        k->topics.push_back(t.Scalar());
+      } else {
+        for (const auto& x : t) k->topics.push_back(x.Scalar());
+      }
+    }
+    if (n["group_id"]) k->group_id = n["group_id"].Scalar();
+    if (YAML::Node st = n["start"]) {
+      if (!ParseKafkaStart(st.Scalar(), k)) {
+        return Error(st, "start must be earliest, latest or an RFC 3339 time");
+      }
+    }
+    if (YAML::Node p = n["properties"]) {
+      if (!p.IsMap()) return Error(p, "properties must be a mapping of librdkafka settings");
+      for (const auto& kv : p) k->properties.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+    }
+    if (n["exit_at_end"]) k->exit_at_end = n["exit_at_end"].as<bool>();
+    if (k->brokers.empty()) return Error(n, "a Kafka source needs 'brokers'");
+    if (k->topics.empty()) return Error(n, "a Kafka source needs 'topics'");
+    return absl::OkStatus();
+  }
+
   absl::Status Source(const YAML::Node& n, JobConfig* c) const {
-    if (auto s = CheckKeys(n, {"kind", "path", "paths", "generator"}, "source"); !s.ok()) return s;
+    if (auto s = CheckKeys(n, {"kind", "path", "paths", "generator", "kafka"}, "source"); !s.ok())
+      return s;
     std::string kind = n["kind"] ? n["kind"].Scalar() : "";
     if (kind == "generator") {
       c->source.kind = SourceKind::kGenerator;
@@ -122,8 +162,11 @@ class ConfigReader {
       c->source.kind = SourceKind::kFile;
     } else if (kind == "stdin") {
       c->source.kind = SourceKind::kStdin;
+    } else if (kind == "kafka") {
+      c->source.kind = SourceKind::kKafka;
     } else {
-      return Error(n["kind"] ? n["kind"] : n, "source.kind must be generator, file or stdin");
+      return Error(n["kind"] ? n["kind"] : n,
+                   "source.kind must be generator, file, stdin or kafka");
     }
     if (n["path"]) c->source.paths = {n["path"].Scalar()};
     if (YAML::Node ps = n["paths"]) {
@@ -132,6 +175,12 @@ class ConfigReader {
     }
     if (c->source.kind == SourceKind::kFile && c->source.paths.empty()) {
       return Error(n, "a file source needs 'path' or 'paths'");
+    }
+    if (c->source.kind == SourceKind::kKafka && !n["kafka"]) {
+      return Error(n, "a kafka source needs a 'kafka' section (brokers, topics)");
+    }
+    if (YAML::Node k = n["kafka"]) {
+      if (auto st = Kafka(k, &c->source.kafka); !st.ok()) return st;
     }
     if (YAML::Node g = n["generator"]) return Generator(g, &c->source);
     return absl::OkStatus();

@@ -19,11 +19,12 @@
 
 #include "absl/status/statusor.h"
 #include "operators/generator_source.h"
+#include "operators/kafka_source.h"
 #include "operators/output_sinks.h"
 
 namespace vigil {
 
-enum class SourceKind { kGenerator, kFile, kStdin };
+enum class SourceKind { kGenerator, kFile, kStdin, kKafka };
 
 struct JobConfig {
   struct Source {
@@ -31,6 +32,7 @@ struct JobConfig {
     std::vector<std::string> paths;  // files, read one after another
     GeneratorSourceOptions generator;
     bool generator_start_now = true;
+    KafkaSourceOptions kafka;
   } source;
   struct EventTime {
     DurationMs max_out_of_orderness = 5000;

@@ -49,6 +49,12 @@ JobMetrics::JobMetrics(const RuleSet& rules)
                          .Help("1 if the last rule reload succeeded (or none happened)")
                          .Register(r).Add({});
   last_reload_ok_->Set(1);
+  source_lag_ = &BuildGauge().Name("vigil_source_lag")
+                     .Help("How far each source input (partition, shard) is behind its end; "
+                           "the unit label says in what").Register(r);
+  source_up_ = &BuildGauge().Name("vigil_source_connected")
+                    .Help("1 while the source reaches its servers").Register(r).Add({});
+  source_up_->Set(1);
   Rebind(rules);
 }
 
@@ -93,6 +99,16 @@ void JobMetrics::SetWatermark(TimeMs watermark, TimeMs now) {
   if (watermark == kMinTime || watermark == kMaxTime) return;
   watermark_->Set(static_cast<double>(watermark) / 1000.0);
   watermark_lag_->Set(static_cast<double>(now - watermark) / 1000.0);
+}
+
+void JobMetrics::SetSourceLag(const std::string& input, const char* unit, int64_t lag) {
+  auto it = source_lag_by_input_.find(input);
+  if (it == source_lag_by_input_.end()) {
+    if (lag < 0) return;
+    it = source_lag_by_input_.emplace(input, &source_lag_->Add({{"input", input}, {"unit", unit}}))
+             .first;
+  }
+  if (lag >= 0) it->second->Set(static_cast<double>(lag));
 }
 
 }  // namespace vigil

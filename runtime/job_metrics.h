@@ -52,6 +52,10 @@ class JobMetrics {
   // scraper sees no series vanish mid-scrape).
   void Rebind(const RuleSet& rules);
   void Reloaded(bool ok);
+  // Per-input source lag (Kafka: records behind the partition's end; Kinesis:
+  // milliseconds behind latest); a negative lag (unknown) is not shown.
+  void SetSourceLag(const std::string& input, const char* unit, int64_t lag);
+  void SetSourceConnected(bool up) { source_up_->Set(up ? 1 : 0); }
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -74,6 +78,9 @@ class JobMetrics {
   prometheus::Family<prometheus::Gauge>* window_ends_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;
   prometheus::Gauge* last_reload_ok_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* source_lag_ = nullptr;
+  std::map<std::string, prometheus::Gauge*> source_lag_by_input_;
+  prometheus::Gauge* source_up_ = nullptr;
 };
 
 }  // namespace vigil

@@ -23,6 +23,21 @@ void WatermarkTracker::End(int input, TimeMs now) {
   Recompute(now);
 }
 
+int WatermarkTracker::AddInput(TimeMs now) {
+  Input in;
+  in.last_active = now;
+  inputs_.push_back(in);
+  return static_cast<int>(inputs_.size()) - 1;
+}
+
+void WatermarkTracker::SetActive(int input, bool active, TimeMs now) {
+  Input& in = inputs_[input];
+  if (in.inactive == !active) return;
+  in.inactive = !active;
+  if (active) in.last_active = now;
+  Recompute(now);
+}
+
 bool WatermarkTracker::AllEnded() const {
   return std::all_of(inputs_.begin(), inputs_.end(), [](const Input& in) { return in.ended; });
 }
@@ -40,7 +55,7 @@ void WatermarkTracker::Recompute(TimeMs now) {
       const TimeMs since = in.last_active != kMinTime ? in.last_active : created_;
       in.idle = now - since > idle_timeout_;
     }
-    if (in.idle || in.ended) continue;
+    if (in.idle || in.ended || in.inactive) continue;
     any_active = true;
     const TimeMs wm = InputWatermark(static_cast<int>(i));
     if (wm < lowest) {

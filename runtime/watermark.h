@@ -21,6 +21,7 @@
 #ifndef VIGIL_RUNTIME_WATERMARK_H_
 #define VIGIL_RUNTIME_WATERMARK_H_
 
+#include <algorithm>
 #include <vector>
 
 #include "windows/time.h"
@@ -44,6 +45,18 @@ class WatermarkTracker {
   }
   // The input has ended (bounded inputs only): it no longer holds the job back.
   void End(int input, TimeMs now);
+  // Adds an input (a partition assigned or a shard found later) and returns
+  // its index. It holds the watermark from `now`: until it delivers or goes
+  // idle.
+  int AddInput(TimeMs now);
+  // An input this instance no longer reads (a revoked partition) stops
+  // holding the watermark; made active again when it comes back.
+  void SetActive(int input, bool active, TimeMs now);
+  // Checkpoint restore: the input's largest event time and the job
+  // watermark as they were saved.
+  void RestoreInput(int input, TimeMs max_ts) { inputs_[input].max_ts = max_ts; }
+  void RestoreWatermark(TimeMs watermark) { watermark_ = std::max(watermark_, watermark); }
+  TimeMs InputMaxTs(int input) const { return inputs_[input].max_ts; }
   // Re-evaluates idleness and the processing-clock rule (live jobs).
   void Tick(TimeMs now);
 
@@ -59,6 +72,7 @@ class WatermarkTracker {
     TimeMs last_active = kMinTime;
     bool idle = false;
     bool ended = false;
+    bool inactive = false;
   };
   void Recompute(TimeMs now);
 

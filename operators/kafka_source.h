@@ -1,0 +1,140 @@
+// operators/kafka_source.h
+//
+// The Kafka source: a librdkafka consumer in a consumer group on one or
+// more topics, with cooperative-sticky assignment. Every assigned partition
+// is one input of the source (its own watermark and idleness in the job),
+// named "topic/partition".
+//
+// Positions are the source of truth for exactly-once results: the job's
+// checkpoint stores SavePositions() (the next offset of every partition this
+// process has handed out records of), and on restart RestorePositions makes
+// every partition resume there when it is assigned, whatever the group has
+// committed. After a checkpoint is durable, PositionsDurable commits the
+// same offsets to the group, so standard lag tooling sees the job's
+// progress. Auto-commit is off. Partitions never checkpointed start from the
+// group's committed offset, or else from `start` (earliest, latest, or the
+// first offset at or after `start_timestamp`).
+//
+// A partition revoked in a rebalance (another instance joined) has the
+// offsets of the records already handed out committed synchronously before
+// it is released, so the next owner starts right after them; records of it
+// not yet handed out are dropped, not lost (the next owner reads them).
+//
+// Records are copied out of librdkafka's buffers into a padded arena; each
+// record's `line` and `offset` are its Kafka offset. With `exit_at_end`
+// the source is bounded: it ends once it has an assignment and every
+// assigned partition has reached its end (as `kcat -e` does).
+//
+// Example:
+//   KafkaSourceOptions o;
+//   o.brokers = "127.0.0.1:9092";
+//   o.topics = {"events"};
+//   absl::StatusOr<std::unique_ptr<KafkaSource>> src = KafkaSource::Open(o);
+//   std::vector<Record> batch;
+//   while ((*src)->Next(&batch, 4096)) ...
+#ifndef VIGIL_OPERATORS_KAFKA_SOURCE_H_
+#define VIGIL_OPERATORS_KAFKA_SOURCE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "librdkafka/rdkafka.h"
+#include "operators/record_source.h"
+#include "windows/strings.h"
+#include "windows/time.h"
+
+
+namespace vigil {
+
+using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
+
+struct KafkaSourceOptions {
+  std::string brokers;              // bootstrap.servers
+  std::vector<std::string> topics;
+  std::string group_id = "vigil";
+  enum class Start { kEarliest, kLatest, kTimestamp } start = Start::kEarliest;
+  TimeMs start_timestamp = 0;       // with Start::kTimestamp
+  // Passed to librdkafka as they are, after vigil's own settings, so they
+  // win (security.protocol, sasl.*, ssl.*, session.timeout.ms, ...).
+  KafkaProperties properties;
+  bool exit_at_end = false;
+  size_t max_record_bytes = 1 << 20;
+};
+
+// Parses "earliest", "latest" or an RFC 3339 time into `o`.
+bool ParseKafkaStart(std::string_view s, KafkaSourceOptions* o);
+
+class KafkaSource : public RecordSource {
+ public:
+  // Fails with InvalidArgument for a property librdkafka refuses.
+  static absl::StatusOr<std::unique_ptr<KafkaSource>> Open(const KafkaSourceOptions& options);
+  ~KafkaSource() override;
+
+  bool Next(std::vector<Record>* out, size_t max) override;
+  const std::string& name() const override { return name_; }
+  bool bounded() const override { return options_.exit_at_end; }
+  int input_count() const override { return static_cast<int>(parts_.size()); }
+  absl::Status status() const override { return status_; }
+
+  std::string input_name(int input) const override { return parts_[input].name; }
+  bool input_active(int input) const override { return parts_[input].assigned; }
+  int64_t input_lag(int input) const override;
+  bool connected() const override { return connected_.load(std::memory_order_relaxed); }
+
+  std::string SavePositions() const override;
+  absl::Status RestorePositions(std::string_view positions) override;
+  void PositionsDurable(std::string_view positions) override;
+
+  // Number of partitions assigned to this consumer now.
+  int assigned_count() const;
+
+ private:
+  struct Part {
+    std::string topic;
+    int32_t partition = 0;
+    std::string name;
+    int64_t next_offset = -1;  // after the last record handed out; -1: none yet
+    bool assigned = false;
+    bool at_end = false;
+  };
+
+  explicit KafkaSource(const KafkaSourceOptions& options);
+  int PartIndex(std::string_view topic, int32_t partition);
+  int PartIndex(const rd_kafka_message_t* m);
+  void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  void Assign(rd_kafka_topic_partition_list_t* partitions);
+  void Revoke(rd_kafka_topic_partition_list_t* partitions);
+  void OnError(int err, const char* reason);
+  // Commits next offsets of `parts` (all handed-out ones when empty).
+  void Commit(const std::map<std::string, int64_t>& offsets, bool async);
+  void BuildBatch(std::vector<Record>* out);
+
+  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+
+  KafkaSourceOptions options_;
+  std::string name_;
+  rd_kafka_t* rk_ = nullptr;
+  std::vector<Part> parts_;
+  absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
+  // The same, by librdkafka topic handle: no string work per message.
+  absl::flat_hash_map<std::pair<const void*, int32_t>, int> by_handle_;
+  std::map<std::string, int64_t> restored_;  // checkpointed next offsets by name
+  std::vector<rd_kafka_message_t*> pending_;  // messages of the batch being built
+  std::string arena_;
+  std::atomic<bool> connected_{true};
+  absl::Status status_;
+  TimeMs last_error_log_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_KAFKA_SOURCE_H_

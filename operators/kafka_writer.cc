@@ -1,0 +1,111 @@
+#include "operators/kafka_writer.h"
+
+#include "windows/strings.h"
+
+namespace vigil {
+
+absl::StatusOr<KafkaUrl> ParseKafkaUrl(std::string_view url) {
+  std::string_view rest = url;
+  if (!ConsumePrefix(&rest, "kafka://")) {
+    return absl::InvalidArgumentError(
+        StrCat("\"", url, "\" is not a Kafka URL (kafka://host:port/topic)"));
+  }
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size()) {
+    return absl::InvalidArgumentError(
+        StrCat("\"", url, "\" needs brokers and a topic (kafka://host:port/topic)"));
+  }
+  return KafkaUrl{std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1))};
+}
+
+absl::StatusOr<std::unique_ptr<KafkaWriter>> KafkaWriter::Create(
+    const std::string& brokers, const KafkaProperties& properties) {
+  std::unique_ptr<KafkaWriter> w(new KafkaWriter());
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const KafkaProperties own = {
+      {"bootstrap.servers", brokers},
+      {"enable.idempotence", "true"},
+      {"compression.codec", "lz4"},
+      {"linger.ms", "20"},
+      {"client.id", "vigil"},
+  };
+  char err[512];
+  for (const auto* list : {&own, &properties}) {
+    for (const auto& [k, v] : *list) {
+      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return absl::InvalidArgumentError(StrCat("Kafka property ", k, "=", v, ": ", err));
+      }
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, w.get());
+  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaWriter::DeliveryReport);
+  w->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!w->rk_) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InvalidArgumentError(StrCat("Kafka producer: ", err));
+  }
+  return w;
+}
+
+KafkaWriter::~KafkaWriter() {
+  if (rk_) {
+    rd_kafka_flush(rk_, 5000);
+    rd_kafka_destroy(rk_);
+  }
+}
+
+void KafkaWriter::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  KafkaWriter* w = static_cast<KafkaWriter*>(opaque);
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    w->delivered_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  w->failed_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(w->error_mu_);
+  w->last_error_ = StrCat(rd_kafka_topic_name(m->rkt), ": ", rd_kafka_err2str(m->err));
+}
+
+absl::Status KafkaWriter::Produce(std::string_view topic, std::string_view key,
+                                  std::string_view value) {
+  const std::string t(topic);
+  while (true) {
+    const rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk_, RD_KAFKA_V_TOPIC(t.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_, 100);
+      continue;
+    }
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    std::string msg = StrCat(topic, ": ", rd_kafka_err2str(e));
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = msg;
+    }
+    return absl::UnavailableError(msg);
+  }
+}
+
+absl::Status KafkaWriter::Flush(std::chrono::milliseconds timeout) {
+  const rd_kafka_resp_err_t e = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
+  if (e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+    return absl::DeadlineExceededError(
+        StrCat(rd_kafka_outq_len(rk_), " messages still undelivered after ", timeout.count(), " ms"));
+  }
+  if (failed() > 0) {
+    return absl::UnavailableError(
+        StrCat(failed(), " messages not delivered; last error: ", last_error()));
+  }
+  return absl::OkStatus();
+}
+
+std::string KafkaWriter::last_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
+}  // namespace vigil

@@ -1,0 +1,84 @@
+#include "runtime/cli_args.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace vigil::cli {
+
+int Usage(const std::string& error) {
+  std::fprintf(stderr, "vigil: %s\nRun 'vigil --help' for usage.\n", error.c_str());
+  return 2;
+}
+
+bool ParseNumber(const std::string& s, double* out) {
+  char* end = nullptr;
+  *out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size();
+}
+
+bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* error) {
+  std::string v;
+  double d = 0;
+  if (a.Value("--seed", &v, error)) {
+    if (error->empty() && !ParseNumber(v, &d)) *error = "--seed needs a number";
+    g->seed = static_cast<uint64_t>(d);
+  } else if (a.Value("--rate", &v, error)) {
+    if (error->empty() && !ParseNumber(v, &g->rate)) *error = "--rate needs a number";
+  } else if (a.Value("--duration", &v, error)) {
+    auto dur = ParseDuration(v);
+    if (error->empty() && !dur) *error = StrCat("--duration: bad duration '", v, "'");
+    g->duration = dur.value_or(0);
+  } else if (a.Value("--jitter", &v, error)) {
+    auto dur = ParseDuration(v);
+    if (error->empty() && !dur) *error = StrCat("--jitter: bad duration '", v, "'");
+    g->max_jitter = dur.value_or(0);
+  } else if (a.Value("--start", &v, error)) {
+    if (v == "now") {
+      *start_now = true;
+    } else if (auto t = ParseRfc3339(v)) {
+      g->start = *t;
+      *start_now = false;
+    } else if (error->empty()) {
+      *error = StrCat("--start: '", v, "' is not 'now' or an RFC 3339 time");
+    }
+  } else if (a.Value("--incident", &v, error)) {
+    absl::StatusOr<Incident> inc = ParseIncident(v);
+    if (!inc.ok()) {
+      if (error->empty()) *error = StrCat("--incident: ", std::string(inc.status().message()));
+    } else {
+      g->incidents.push_back(*inc);
+    }
+  } else if (a.Flag("--epoch-millis")) {
+    g->epoch_millis = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void DurationFlag(const std::string& v, DurationMs* out, std::string* err) {
+  std::optional<DurationMs> d = ParseDuration(v);
+  if (!d && err->empty()) *err = StrCat("bad duration '", v, "' (e.g. 0, 500ms, 30s, 5m)");
+  *out = d.value_or(0);
+}
+
+void TimeFlag(const std::string& v, TimeMs* out, std::string* err) {
+  std::optional<TimeMs> t = ParseRfc3339(v);
+  if (!t && err->empty()) *err = StrCat("'", v, "' is not an RFC 3339 time with a zone");
+  *out = t.value_or(0);
+}
+
+bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>* out,
+                       std::string* err) {
+  std::string v;
+  if (!a.Value("-X", &v, err) && !a.Value("--kafka-property", &v, err)) return false;
+  const size_t eq = v.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    if (err->empty()) *err = StrCat("Kafka property '", v, "' is not KEY=VALUE");
+    return true;
+  }
+  out->emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  return true;
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,88 @@
+// runtime/cli_args.h
+//
+// Flag parsing shared by the `vigil` subcommands: flags of the form
+// `--name VALUE` or `--name=VALUE`, and the value parsers whose error
+// messages every subcommand shares.
+//
+// Example:
+//   Args a(argc, argv, 2);
+//   std::string v, err;
+//   while (!a.Done()) {
+//     if (a.Value("--out", &v, &err)) { ... }
+//     else if (a.Flag("--verbose")) { ... }
+//     else return Usage(StrCat("unknown flag: ", a.Peek()));
+//     if (!err.empty()) return Usage(err);
+//   }
+#ifndef VIGIL_RUNTIME_CLI_ARGS_H_
+#define VIGIL_RUNTIME_CLI_ARGS_H_
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "operators/generator.h"
+#include "windows/strings.h"
+#include "windows/time.h"
+
+namespace vigil::cli {
+
+// Reads flags of the form --name VALUE or --name=VALUE.
+class Args {
+ public:
+  Args(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) args_.emplace_back(argv[i]);
+  }
+  bool Done() const { return pos_ >= args_.size(); }
+  const std::string& Peek() const { return args_[pos_]; }
+  bool Flag(const char* name) {
+    if (args_[pos_] != name) return false;
+    ++pos_;
+    return true;
+  }
+  // Returns true if the current argument is `name`; the value goes to *out.
+  bool Value(const char* name, std::string* out, std::string* error) {
+    const std::string& a = args_[pos_];
+    const size_t n = std::strlen(name);
+    if (a.compare(0, n, name) != 0) return false;
+    if (a.size() > n && a[n] == '=') {
+      *out = a.substr(n + 1);
+      ++pos_;
+      return true;
+    }
+    if (a.size() != n) return false;
+    if (pos_ + 1 >= args_.size()) {
+      *error = StrCat(name, " needs a value");
+      ++pos_;
+      return true;
+    }
+    *out = args_[pos_ + 1];
+    pos_ += 2;
+    return true;
+  }
+  std::string Take() { return args_[pos_++]; }
+
+ private:
+  std::vector<std::string> args_;
+  size_t pos_ = 0;
+};
+
+// Prints the error and a hint to stderr; returns the bad-usage exit code 2.
+int Usage(const std::string& error);
+bool ParseNumber(const std::string& s, double* out);
+// Generator flags shared by `gen` and `run`. Returns false if `a` is not at
+// a generator flag; sets *error on a bad value.
+bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* error);
+// Parse a duration / RFC 3339 time into *out, or set *err (if still empty).
+void DurationFlag(const std::string& v, DurationMs* out, std::string* err);
+void TimeFlag(const std::string& v, TimeMs* out, std::string* err);
+// "-X KEY=VALUE" / "--kafka-property KEY=VALUE": a librdkafka property.
+bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>* out,
+                       std::string* err);
+
+// Subcommands defined outside cli.cc.
+int Gen(int argc, char** argv);
+int DevBroker(int argc, char** argv);
+
+}  // namespace vigil::cli
+
+#endif  // VIGIL_RUNTIME_CLI_ARGS_H_
