@@ -57,6 +57,35 @@ inline std::string TempPath(const std::string& prefix, const std::string& name) 
   return ::testing::TempDir() + "/" + prefix + std::to_string(::getpid()) + "_" + name;
 }
 
+// A background child running `cmd` with /bin/sh (exec'd, so the pid is the
+// command's own), stdout and stderr to `log`.
+inline pid_t Spawn(const std::string& cmd, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string full = "exec " + cmd + " >" + log + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid` to exit; its exit code, or -signal if a signal killed it.
+inline int WaitExit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+// Polls `ready` every 50 ms for up to `seconds`; returns whether it held.
+template <class Pred>
+bool WaitFor(Pred ready, double seconds) {
+  for (int i = 0; i < static_cast<int>(seconds * 20); ++i) {
+    if (ready()) return true;
+    ::usleep(50000);
+  }
+  return ready();
+}
+
 }  // namespace vigil
 
 #endif  // VIGIL_TESTS_RUNTIME_TEST_UTIL_H_
