@@ -254,4 +254,92 @@ int AlertOperator::FiringCount(Severity sev) const {
   return n;
 }
 
+std::string AlertOperator::EncodeState() const {
+  Encoder enc;
+  enc.PutVarint(rules_.metrics.size());
+  for (size_t m = 0; m < rules_.metrics.size(); ++m) {
+    enc.PutString(rules_.metrics[m].fingerprint);
+    enc.PutSigned(last_end_[m]);
+    std::map<std::string_view, const Latest*> latest;  // sorted: stable bytes
+    for (const auto& [g, l] : latest_[m]) latest.emplace(g, &l);
+    enc.PutVarint(latest.size());
+    for (const auto& [g, l] : latest) {
+      enc.PutString(g);
+      enc.PutDouble(l->value);
+      enc.PutSigned(l->start);
+    }
+    std::map<std::string_view, const MetricHistory*> history;
+    for (const auto& [g, h] : history_[m]) history.emplace(g, &h);
+    enc.PutVarint(history.size());
+    for (const auto& [g, h] : history) {
+      enc.PutString(g);
+      h->Encode(&enc);
+    }
+  }
+  enc.PutVarint(rules_.alerts.size());
+  for (size_t a = 0; a < rules_.alerts.size(); ++a) {
+    enc.PutString(AlertKey(rules_, rules_.alerts[a]));
+    enc.PutVarint(states_[a].size());
+    for (const auto& [g, st] : states_[a]) {
+      enc.PutString(g);
+      st.Encode(&enc);
+    }
+  }
+  return enc.Release();
+}
+
+bool AlertOperator::DecodeState(std::string_view data) {
+  Decoder dec(data);
+  std::vector<LatestMap> latest(rules_.metrics.size());
+  std::vector<TimeMs> last_end = last_end_;
+  std::vector<HistoryMap> history(rules_.metrics.size());
+  std::vector<std::map<std::string, AlertState>> states(rules_.alerts.size());
+  const uint64_t metrics = dec.GetVarint();
+  for (uint64_t i = 0; i < metrics && dec.ok(); ++i) {
+    const std::string_view fingerprint = dec.GetString();
+    int m = -1;
+    for (size_t k = 0; k < rules_.metrics.size(); ++k) {
+      if (rules_.metrics[k].fingerprint == fingerprint) m = static_cast<int>(k);
+    }
+    const TimeMs end = dec.GetSigned();
+    LatestMap l;
+    for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {
+      const std::string_view g = dec.GetString();
+      const double value = dec.GetDouble();
+      l.emplace(std::string(g), Latest{value, dec.GetSigned()});
+    }
+    HistoryMap h;
+    for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {
+      const std::string_view g = dec.GetString();
+      if (!h[std::string(g)].Decode(&dec)) return false;
+    }
+    if (m < 0) continue;
+    last_end[m] = end;
+    latest[m] = std::move(l);
+    if (retention_[m] >= 0) history[m] = std::move(h);
+  }
+  const uint64_t alerts = dec.GetVarint();
+  for (uint64_t i = 0; i < alerts && dec.ok(); ++i) {
+    const std::string_view key = dec.GetString();
+    int a = -1;
+    for (size_t k = 0; k < rules_.alerts.size(); ++k) {
+      if (AlertKey(rules_, rules_.alerts[k]) == key) a = static_cast<int>(k);
+    }
+    std::map<std::string, AlertState> s;
+    for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {
+      const std::string_view g = dec.GetString();
+      AlertState st;
+      if (!st.Decode(&dec)) return false;
+      s.emplace(std::string(g), st);
+    }
+    if (a >= 0) states[a] = std::move(s);
+  }
+  if (!dec.ok()) return false;
+  latest_ = std::move(latest);
+  last_end_ = std::move(last_end);
+  history_ = std::move(history);
+  states_ = std::move(states);
+  return true;
+}
+
 }  // namespace vigil

@@ -66,6 +66,12 @@ class AlertOperator {
   // An active alert as a notice of its current state (pending or firing),
   // with labels and rendered annotations, for the admin API.
   AlertNotice Describe(const Active& a) const;
+  // Checkpoints: latest values, history and alert states, keyed by metric
+  // fingerprint and alert definition so that a checkpoint taken under other
+  // rules restores what still matches. Decode returns false on malformed
+  // input, leaving the operator as it was.
+  std::string EncodeState() const;
+  bool DecodeState(std::string_view data);
   int FiringCount(Severity s) const;
 
  private:

@@ -88,6 +88,7 @@ class KafkaSource : public RecordSource {
   int64_t input_lag(int input) const override;
   bool connected() const override { return connected_.load(std::memory_order_relaxed); }
 
+  bool has_positions() const override { return true; }
   std::string SavePositions() const override;
   absl::Status RestorePositions(std::string_view positions) override;
   void PositionsDurable(std::string_view positions) override;

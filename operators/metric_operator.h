@@ -81,6 +81,13 @@ class MetricOperator {
   // unchanged metrics continue without a gap. Returns whether it did.
   bool AdoptState(MetricOperator& old);
 
+  // Checkpoints: what the panes hold (the state key) and the panes.
+  // DecodeState expects the key first and returns false, reading nothing
+  // more, when it differs (the rules changed since the checkpoint).
+  const std::string& state_key() const { return state_key_; }
+  void EncodeState(Encoder* enc) const { store_->Encode(enc); }
+  bool DecodeState(Decoder* dec) { return store_->Decode(dec); }
+
   const std::vector<MetricRef>& members() const { return members_; }
   PaneStore& store() { return *store_; }
   size_t accumulator_count() const { return inputs_.size(); }

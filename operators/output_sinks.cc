@@ -1,5 +1,8 @@
 #include "operators/output_sinks.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -104,9 +107,20 @@ std::string AlertLine(const AlertNotice& n) {
   return s;
 }
 
-absl::StatusOr<std::unique_ptr<LineWriter>> LineWriter::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<LineWriter>> LineWriter::Open(const std::string& path,
+                                                             std::optional<uint64_t> resume_size) {
   if (path == "-") return std::make_unique<LineWriter>(stdout);
-  FILE* f = std::fopen(path.c_str(), "w");
+  FILE* f = nullptr;
+  if (resume_size) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(*resume_size)) != 0 ||
+        ::lseek(fd, 0, SEEK_END) < 0 || (f = ::fdopen(fd, "w")) == nullptr) {
+      if (fd >= 0) ::close(fd);
+      return absl::InvalidArgumentError(StrCat(path, ": ", std::strerror(errno)));
+    }
+  } else {
+    f = std::fopen(path.c_str(), "w");
+  }
   if (f == nullptr) return absl::InvalidArgumentError(StrCat(path, ": ", std::strerror(errno)));
   std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
   return std::unique_ptr<LineWriter>(new LineWriter(f, true));
@@ -126,6 +140,14 @@ void LineWriter::Write(std::string_view line) {
 }
 
 void LineWriter::Flush() { std::fflush(file_); }
+
+uint64_t LineWriter::Sync() {
+  std::fflush(file_);
+  if (!owned_) return 0;
+  ::fsync(::fileno(file_));
+  const off_t end = ::lseek(::fileno(file_), 0, SEEK_CUR);
+  return end < 0 ? 0 : static_cast<uint64_t>(end);
+}
 
 void ConsoleAlertSink::OnAlert(const AlertNotice& n) {
   if (!show_pending_ &&

@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -35,11 +36,17 @@ std::string AlertLine(const AlertNotice& n);
 // Owns a FILE* (or borrows stdout/stderr) with a large buffer.
 class LineWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<LineWriter>> Open(const std::string& path);
+  // Creates or truncates `path` ("-": stdout). With `resume_size`, an
+  // existing file is kept up to that many bytes and appended to (restart
+  // from a checkpoint: what was written after it is written again).
+  static absl::StatusOr<std::unique_ptr<LineWriter>> Open(
+      const std::string& path, std::optional<uint64_t> resume_size = std::nullopt);
   explicit LineWriter(FILE* borrowed) : file_(borrowed), owned_(false) {}
   ~LineWriter();
   void Write(std::string_view line);  // appends '\n'
   void Flush();
+  // Flushes and fsyncs; returns the file's size (0 for stdout).
+  uint64_t Sync();
 
  private:
   LineWriter(FILE* f, bool owned) : file_(f), owned_(owned) {}
@@ -66,6 +73,7 @@ class ResultFileSink : public Sink {
   explicit ResultFileSink(std::unique_ptr<LineWriter> out) : out_(std::move(out)) {}
   void OnWindow(const WindowResult& r) override;
   void Flush() override { out_->Flush(); }
+  LineWriter* writer() { return out_.get(); }
 
  private:
   std::unique_ptr<LineWriter> out_;
@@ -78,6 +86,7 @@ class DeadLetterWriter {
   void Write(DeadReason reason, std::string_view detail, const std::string& source,
              const Record& record, TimeMs ts = kMinTime);
   void Flush() { out_->Flush(); }
+  LineWriter* writer() { return out_.get(); }
 
  private:
   std::unique_ptr<LineWriter> out_;

@@ -77,6 +77,7 @@ class RecordSource {
   // after the last record returned by Next. A checkpoint stores it with the
   // window state; on restart it is handed back to RestorePositions before
   // the first Next, and the source resumes right after those records.
+  virtual bool has_positions() const { return false; }
   virtual std::string SavePositions() const { return {}; }
   virtual absl::Status RestorePositions(std::string_view /*positions*/) {
     return absl::OkStatus();

@@ -130,4 +130,22 @@ Value MetricHistory::Eval(const HistoryInput& in, TimeMs end, TimeMs now, Durati
   return Value::Missing();
 }
 
+void MetricHistory::Encode(Encoder* enc) const {
+  enc->PutVarint(points_.size());
+  for (const HistoryPoint& p : points_) {
+    enc->PutSigned(p.end);
+    enc->PutDouble(p.value);
+  }
+}
+
+bool MetricHistory::Decode(Decoder* dec) {
+  points_.clear();
+  const uint64_t n = dec->GetVarint();
+  for (uint64_t i = 0; i < n && dec->ok(); ++i) {
+    const TimeMs end = dec->GetSigned();
+    points_.push_back({end, dec->GetDouble()});
+  }
+  return dec->ok();
+}
+
 }  // namespace vigil

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "rules/value.h"
+#include "windows/codec.h"
 #include "windows/time.h"
 
 namespace vigil {
@@ -109,6 +110,9 @@ class MetricHistory {
     while (!points_.empty() && points_.front().end < oldest) points_.pop_front();
   }
   bool empty() const { return points_.empty(); }
+  // Checkpoints.
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);
 
   // `end`: the metric's latest window end; `now`: the evaluation time;
   // `slide`: the metric's window slide. Missing when the function has no

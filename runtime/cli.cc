@@ -78,6 +78,11 @@ vigil run flags (override the job file):
                              (default 30s)
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
   --no-progress              no progress line on stderr
+  --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
+                             output sizes) to DIR and restore the newest good one at start;
+                             needs a source with positions (Kafka)
+  --checkpoint-interval D    time between checkpoints (default 10s); one is also
+                             written on SIGTERM/SIGINT and at the end of input
 
 vigil replay flags:
   --rules FILE               rule file (repeatable; default: built-in reference rules)
@@ -210,6 +215,13 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     config->max_record_bytes = b.value_or(1);
   } else if (a.Flag("--no-progress")) {
     config->progress = false;
+  } else if (a.Value("--checkpoint-dir", &v, err)) {
+    config->checkpoint.dir = v;
+  } else if (a.Value("--checkpoint-interval", &v, err)) {
+    DurationFlag(v, &config->checkpoint.interval, err);
+    if (config->checkpoint.interval <= 0 && err->empty()) {
+      *err = "--checkpoint-interval must be positive";
+    }
   } else {
     return false;
   }

@@ -70,19 +70,38 @@ absl::Status Job::Init() {
                                                   config_.event_time.idle_timeout,
                                                   !source_->bounded());
 
+  std::map<std::string, uint64_t> resume;
+  if (!config_.checkpoint.dir.empty()) {
+    if (!source_->has_positions()) {
+      return absl::InvalidArgumentError(StrCat(
+          "checkpoints need a source with positions (Kafka); ", source_->name(),
+          " has none: drop checkpoint.dir / --checkpoint-dir"));
+    }
+    checkpoints_ = std::make_unique<CheckpointStore>(config_.checkpoint.dir);
+    if (absl::Status s = Restore(&resume); !s.ok()) return s;
+  }
+  auto resume_at = [&](const std::string& path) -> std::optional<uint64_t> {
+    auto it = resume.find(path);
+    if (it == resume.end()) return std::nullopt;
+    return it->second;
+  };
+
   if (config_.outputs.console) {
     console_out_ = std::make_unique<LineWriter>(stdout);
     sinks_.push_back(std::make_unique<ConsoleAlertSink>(
         console_out_.get(), config_.outputs.console_format, config_.outputs.console_pending));
   }
   if (!config_.outputs.results_path.empty()) {
-    absl::StatusOr<std::unique_ptr<LineWriter>> w = LineWriter::Open(config_.outputs.results_path);
+    absl::StatusOr<std::unique_ptr<LineWriter>> w =
+        LineWriter::Open(config_.outputs.results_path, resume_at(config_.outputs.results_path));
     if (!w.ok()) return w.status();
-    sinks_.push_back(std::make_unique<ResultFileSink>(std::move(*w)));
+    auto sink = std::make_unique<ResultFileSink>(std::move(*w));
+    results_writer_ = sink->writer();
+    sinks_.push_back(std::move(sink));
   }
   if (!config_.outputs.dead_letter_path.empty()) {
-    absl::StatusOr<std::unique_ptr<LineWriter>> w =
-        LineWriter::Open(config_.outputs.dead_letter_path);
+    absl::StatusOr<std::unique_ptr<LineWriter>> w = LineWriter::Open(
+        config_.outputs.dead_letter_path, resume_at(config_.outputs.dead_letter_path));
     if (!w.ok()) return w.status();
     dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
   }
@@ -176,6 +195,10 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
 void Job::SyncInputs(TimeMs now) {
   const int n = source_->input_count();
   while (watermark_->input_count() < n) watermark_->AddInput(now);
+  for (; inputs_restored_ < n; ++inputs_restored_) {
+    auto it = restored_inputs_.find(source_->input_name(inputs_restored_));
+    if (it != restored_inputs_.end()) watermark_->RestoreInput(inputs_restored_, it->second);
+  }
   for (int i = 0; i < n; ++i) watermark_->SetActive(i, source_->input_active(i), now);
   if (now - last_source_poll_ < 1000) return;
   last_source_poll_ = now;
@@ -307,8 +330,8 @@ int Job::Run() {
     HandleReloadRequests();
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
+    SyncInputs(now);  // before the batch: it may hold records of new inputs
     ProcessBatch(batch, now);
-    SyncInputs(now);
     if (!more) {
       if (!source_->status().ok()) {
         std::fprintf(stderr, "\nvigil: %s: %s\n", source_->name().c_str(),
@@ -336,14 +359,113 @@ int Job::Run() {
       CloseWindows(frontier);
     }
     metrics_->SetWatermark(wm, now);
+    if (checkpoints_ && now - last_checkpoint_ >= config_.checkpoint.interval) Checkpoint(now);
     Progress(now, false);
     if (!more) break;
   }
+  if (checkpoints_) Checkpoint(WallClockMs());
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();
   Progress(WallClockMs(), true);
   summary_.seconds = static_cast<double>(WallClockMs() - started_) / 1000.0;
   return exit_code;
+}
+
+absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
+  std::vector<std::string> problems;
+  absl::StatusOr<std::optional<CheckpointData>> loaded = checkpoints_->LoadLatest(&problems);
+  for (const std::string& p : problems) {
+    std::fprintf(stderr, "vigil: skipping checkpoint %s\n", p.c_str());
+    metrics_->CheckpointSkipped();
+  }
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) return absl::OkStatus();
+  const CheckpointData& d = **loaded;
+  if (d.source != source_->name()) {
+    return absl::FailedPreconditionError(StrCat(
+        "the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
+        ", this job reads ", source_->name(), "; use another checkpoint directory"));
+  }
+  if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
+  size_t restored = 0;
+  for (auto& op : metric_ops_) {
+    for (const auto& [key, panes] : d.panes) {
+      if (key != op->state_key()) continue;
+      Decoder dec(panes);
+      if (!op->DecodeState(&dec)) {
+        return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
+      }
+      ++restored;
+      break;
+    }
+  }
+  if (!alert_op_->DecodeState(d.alerts)) {
+    return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
+  }
+  watermark_->RestoreWatermark(d.watermark);
+  for (const auto& [name, ts] : d.input_max_ts) restored_inputs_[name] = ts;
+  frontier_ = d.frontier;
+  epoch_ = d.epoch;
+  summary_.records = d.records;
+  summary_.processed = d.processed;
+  summary_.dead_lettered = d.dead_lettered;
+  summary_.late = d.late;
+  summary_.windows = d.windows;
+  summary_.firing_transitions = d.fired;
+  summary_.skipped = d.skipped;
+  for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
+  PublishAlerts();
+  std::fprintf(stderr,
+               "vigil: restored checkpoint %llu (%s): watermark %s, %zu of %zu pane stores\n",
+               static_cast<unsigned long long>(d.epoch), FormatTimestamp(d.written_at).c_str(),
+               d.watermark == kMinTime ? "-" : FormatTimestamp(d.watermark).c_str(), restored,
+               metric_ops_.size());
+  return absl::OkStatus();
+}
+
+void Job::Checkpoint(TimeMs now) {
+  last_checkpoint_ = now;
+  const auto started = std::chrono::steady_clock::now();
+  CheckpointData d;
+  d.epoch = epoch_ + 1;
+  d.written_at = now;
+  d.source = source_->name();
+  d.positions = source_->SavePositions();
+  d.watermark = watermark_->Current();
+  for (int i = 0; i < watermark_->input_count() && i < source_->input_count(); ++i) {
+    d.input_max_ts.emplace_back(source_->input_name(i), watermark_->InputMaxTs(i));
+  }
+  d.frontier = frontier_;
+  for (const auto& op : metric_ops_) {
+    Encoder enc;
+    op->EncodeState(&enc);
+    d.panes.emplace_back(op->state_key(), enc.Release());
+  }
+  d.alerts = alert_op_->EncodeState();
+  // Outputs first: what the checkpoint says was written must be on disk.
+  if (results_writer_) d.outputs.emplace_back(config_.outputs.results_path, results_writer_->Sync());
+  if (dead_letter_) {
+    d.outputs.emplace_back(config_.outputs.dead_letter_path, dead_letter_->writer()->Sync());
+  }
+  d.records = summary_.records;
+  d.processed = summary_.processed;
+  d.dead_lettered = summary_.dead_lettered;
+  d.late = summary_.late;
+  d.windows = summary_.windows;
+  d.fired = summary_.firing_transitions;
+  d.skipped = summary_.skipped;
+  const absl::Status s = checkpoints_->Write(d);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  size_t bytes = 0;
+  for (const auto& [k, v] : d.panes) bytes += k.size() + v.size();
+  metrics_->Checkpointed(s.ok(), secs, bytes + d.alerts.size() + d.positions.size(), now);
+  if (!s.ok()) {
+    std::fprintf(stderr, "\nvigil: checkpoint failed: %s\n", std::string(s.message()).c_str());
+    return;
+  }
+  epoch_ = d.epoch;
+  source_->PositionsDurable(d.positions);
 }
 
 }  // namespace vigil

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,7 @@
 #include "operators/metric_operator.h"
 #include "operators/output_sinks.h"
 #include "operators/record_source.h"
+#include "runtime/checkpoint.h"
 #include "runtime/http_server.h"
 #include "runtime/job_config.h"
 #include "runtime/job_metrics.h"
@@ -86,6 +88,12 @@ class Job {
   void SyncInputs(TimeMs now);
   void CloseWindows(TimeMs frontier);
   void PublishAlerts();
+  // Loads the newest good checkpoint, if any, and restores from it; reports
+  // corrupt ones. Fills *resume with the output sizes to resume at.
+  absl::Status Restore(std::map<std::string, uint64_t>* resume);
+  // Writes a checkpoint of the state as of the last record handed out, then
+  // lets the source commit its positions.
+  void Checkpoint(TimeMs now);
   void Progress(TimeMs now, bool final);
 
   JobConfig config_;
@@ -101,6 +109,12 @@ class Job {
   std::unique_ptr<LineWriter> console_out_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::unique_ptr<DeadLetterWriter> dead_letter_;
+  LineWriter* results_writer_ = nullptr;  // owned by its sink
+  std::unique_ptr<CheckpointStore> checkpoints_;
+  uint64_t epoch_ = 0;
+  TimeMs last_checkpoint_ = 0;
+  std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
+  int inputs_restored_ = 0;                        // inputs checked against it so far
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};

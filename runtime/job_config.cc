@@ -211,7 +211,7 @@ class ConfigReader {
 
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
-                                  "progress"},
+                                  "progress", "checkpoint"},
                            "the job file");
         !s.ok())
       return s;
@@ -260,6 +260,14 @@ class ConfigReader {
       }
     }
     if (root["progress"]) c->progress = root["progress"].as<bool>(true);
+    if (YAML::Node ck = root["checkpoint"]) {
+      if (auto s = CheckKeys(ck, {"dir", "interval"}, "checkpoint"); !s.ok()) return s;
+      if (ck["dir"]) c->checkpoint.dir = ck["dir"].Scalar();
+      if (ck["interval"]) {
+        if (auto s = Duration(ck["interval"], &c->checkpoint.interval); !s.ok()) return s;
+        if (c->checkpoint.interval <= 0) return Error(ck["interval"], "interval must be positive");
+      }
+    }
     return absl::OkStatus();
   }
 

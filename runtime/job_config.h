@@ -48,6 +48,10 @@ struct JobConfig {
     std::string dead_letter_path;  // "" = counted only
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
+  struct Checkpoint {
+    std::string dir;              // "" = no checkpoints
+    DurationMs interval = 10000;  // also on SIGTERM and at the end of input
+  } checkpoint;
   // Events outside [from, to) are skipped (counted, not dead-lettered):
   // `vigil replay --from/--to`.
   TimeMs from = kMinTime;

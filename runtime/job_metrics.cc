@@ -55,6 +55,20 @@ JobMetrics::JobMetrics(const RuleSet& rules)
   source_up_ = &BuildGauge().Name("vigil_source_connected")
                     .Help("1 while the source reaches its servers").Register(r).Add({});
   source_up_->Set(1);
+  auto& ckpt = BuildCounter().Name("vigil_checkpoints_total")
+                   .Help("Checkpoints written, by result").Register(r);
+  checkpoints_ok_ = &ckpt.Add({{"result", "success"}});
+  checkpoints_failed_ = &ckpt.Add({{"result", "failure"}});
+  checkpoints_skipped_ = &BuildCounter().Name("vigil_checkpoints_corrupt_total")
+                              .Help("Checkpoint files found corrupt or truncated at start "
+                                    "(the previous good one was used)").Register(r).Add({});
+  checkpoint_seconds_ = &BuildGauge().Name("vigil_checkpoint_duration_seconds")
+                             .Help("Time the last checkpoint took to write").Register(r).Add({});
+  checkpoint_bytes_ = &BuildGauge().Name("vigil_checkpoint_size_bytes")
+                           .Help("Size of the last checkpoint").Register(r).Add({});
+  checkpoint_last_ = &BuildGauge().Name("vigil_checkpoint_last_success_timestamp_seconds")
+                          .Help("Wall-clock time of the last successful checkpoint").Register(r)
+                          .Add({});
   Rebind(rules);
 }
 
@@ -109,6 +123,17 @@ void JobMetrics::SetSourceLag(const std::string& input, const char* unit, int64_
              .first;
   }
   if (lag >= 0) it->second->Set(static_cast<double>(lag));
+}
+
+void JobMetrics::Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now) {
+  if (!ok) {
+    checkpoints_failed_->Increment();
+    return;
+  }
+  checkpoints_ok_->Increment();
+  checkpoint_seconds_->Set(seconds);
+  checkpoint_bytes_->Set(static_cast<double>(bytes));
+  checkpoint_last_->Set(static_cast<double>(now) / 1000.0);
 }
 
 }  // namespace vigil

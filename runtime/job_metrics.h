@@ -56,6 +56,8 @@ class JobMetrics {
   // milliseconds behind latest); a negative lag (unknown) is not shown.
   void SetSourceLag(const std::string& input, const char* unit, int64_t lag);
   void SetSourceConnected(bool up) { source_up_->Set(up ? 1 : 0); }
+  void Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now);
+  void CheckpointSkipped() { checkpoints_skipped_->Increment(); }
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -81,6 +83,12 @@ class JobMetrics {
   prometheus::Family<prometheus::Gauge>* source_lag_ = nullptr;
   std::map<std::string, prometheus::Gauge*> source_lag_by_input_;
   prometheus::Gauge* source_up_ = nullptr;
+  prometheus::Counter* checkpoints_ok_ = nullptr;
+  prometheus::Counter* checkpoints_failed_ = nullptr;
+  prometheus::Counter* checkpoints_skipped_ = nullptr;
+  prometheus::Gauge* checkpoint_seconds_ = nullptr;
+  prometheus::Gauge* checkpoint_bytes_ = nullptr;
+  prometheus::Gauge* checkpoint_last_ = nullptr;
 };
 
 }  // namespace vigil

@@ -110,6 +110,8 @@ class Decoder {
     return 0;
   }
   bool ok() const { return ok_; }
+  // Whether everything was read.
+  bool done() const { return data_.empty(); }
   bool empty() const { return data_.empty(); }
 
  private:
