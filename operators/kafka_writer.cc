@@ -19,18 +19,20 @@ absl::StatusOr<KafkaUrl> ParseKafkaUrl(std::string_view url) {
 }
 
 absl::StatusOr<std::unique_ptr<KafkaWriter>> KafkaWriter::Create(
-    const std::string& brokers, const KafkaProperties& properties) {
+    const std::string& brokers, const KafkaProperties& properties,
+    const std::string& transactional_id) {
   std::unique_ptr<KafkaWriter> w(new KafkaWriter());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const KafkaProperties own = {
+  KafkaProperties own = {
       {"bootstrap.servers", brokers},
       {"enable.idempotence", "true"},
       {"compression.codec", "lz4"},
       {"linger.ms", "20"},
       {"client.id", "vigil"},
   };
+  if (!transactional_id.empty()) own.emplace_back("transactional.id", transactional_id);
   char err[512];
-  for (const auto* list : {&own, &properties}) {
+  for (const KafkaProperties* list : {static_cast<const KafkaProperties*>(&own), &properties}) {
     for (const auto& [k, v] : *list) {
       if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
@@ -45,7 +47,49 @@ absl::StatusOr<std::unique_ptr<KafkaWriter>> KafkaWriter::Create(
     rd_kafka_conf_destroy(conf);
     return absl::InvalidArgumentError(StrCat("Kafka producer: ", err));
   }
+  if (!transactional_id.empty()) {
+    w->transactional_ = true;
+    if (rd_kafka_error_t* e = rd_kafka_init_transactions(w->rk_, 30000)) {
+      std::string msg = StrCat("Kafka transactions (", transactional_id, "): ",
+                               rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+      return absl::UnavailableError(msg);
+    }
+  }
   return w;
+}
+
+absl::Status KafkaWriter::BeginTransaction() {
+  if (!transactional_ || in_transaction_) return absl::OkStatus();
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk_)) {
+    std::string msg = StrCat("begin transaction: ", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return absl::UnavailableError(msg);
+  }
+  in_transaction_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status KafkaWriter::CommitTransaction(std::chrono::milliseconds timeout) {
+  if (!transactional_ || !in_transaction_) return absl::OkStatus();
+  in_transaction_ = false;
+  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(rk_, static_cast<int>(timeout.count()))) {
+    std::string msg = StrCat("commit transaction: ", rd_kafka_error_string(e));
+    const bool abortable = rd_kafka_error_txn_requires_abort(e);
+    rd_kafka_error_destroy(e);
+    if (abortable) {
+      if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk_, static_cast<int>(timeout.count()))) {
+        rd_kafka_error_destroy(a);
+      }
+    }
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = msg;
+    }
+    return absl::UnavailableError(msg);
+  }
+  return absl::OkStatus();
 }
 
 KafkaWriter::~KafkaWriter() {
@@ -67,14 +111,23 @@ void KafkaWriter::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* m, void*
 }
 
 absl::Status KafkaWriter::Produce(std::string_view topic, std::string_view key,
-                                  std::string_view value) {
+                                  std::string_view value, uint64_t epoch) {
   const std::string t(topic);
+  const std::string epoch_text = epoch ? std::to_string(epoch) : std::string();
   while (true) {
+    rd_kafka_headers_t* headers = nullptr;
+    if (epoch) {
+      headers = rd_kafka_headers_new(1);
+      rd_kafka_header_add(headers, "vigil-epoch", -1, epoch_text.data(),
+                          static_cast<ssize_t>(epoch_text.size()));
+    }
     const rd_kafka_resp_err_t e = rd_kafka_producev(
         rk_, RD_KAFKA_V_TOPIC(t.c_str()),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    // On success the message owns the headers.
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && headers) rd_kafka_headers_destroy(headers);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_, 100);

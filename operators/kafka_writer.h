@@ -41,8 +41,13 @@ absl::StatusOr<KafkaUrl> ParseKafkaUrl(std::string_view url);
 
 class KafkaWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<KafkaWriter>> Create(const std::string& brokers,
-                                                             const KafkaProperties& properties);
+  // With a `transactional_id`, messages are produced in transactions
+  // (BeginTransaction / CommitTransaction); a new writer with the same id
+  // aborts whatever a crashed predecessor left open, so read_committed
+  // consumers never see it.
+  static absl::StatusOr<std::unique_ptr<KafkaWriter>> Create(
+      const std::string& brokers, const KafkaProperties& properties,
+      const std::string& transactional_id = "");
   ~KafkaWriter();
   KafkaWriter(const KafkaWriter&) = delete;
   KafkaWriter& operator=(const KafkaWriter&) = delete;
@@ -51,12 +56,19 @@ class KafkaWriter {
   // delivery reports until there is room, so a slow broker slows the caller
   // down instead of losing messages. Fails only for an unknown topic or a
   // message larger than message.max.bytes (counted as failed).
-  absl::Status Produce(std::string_view topic, std::string_view key, std::string_view value);
+  // `epoch`, when non-zero, goes in a "vigil-epoch" header.
+  absl::Status Produce(std::string_view topic, std::string_view key, std::string_view value,
+                       uint64_t epoch = 0);
   // Serves delivery reports without waiting.
   void Poll() { rd_kafka_poll(rk_, 0); }
   // Waits until every queued message has its delivery report. Fails when some
   // were not delivered (since the writer was created) or the wait timed out.
   absl::Status Flush(std::chrono::milliseconds timeout);
+
+  // Transactions (only with a transactional id). Commit flushes first.
+  bool transactional() const { return transactional_; }
+  absl::Status BeginTransaction();
+  absl::Status CommitTransaction(std::chrono::milliseconds timeout);
 
   uint64_t delivered() const { return delivered_.load(); }
   uint64_t failed() const { return failed_.load(); }
@@ -67,6 +79,8 @@ class KafkaWriter {
   static void DeliveryReport(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
 
   rd_kafka_t* rk_ = nullptr;
+  bool transactional_ = false;
+  bool in_transaction_ = false;
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> failed_{0};
   mutable std::mutex error_mu_;

@@ -69,6 +69,14 @@ vigil run flags (override the job file):
   --no-console               no alerts on the console
   --no-pending               console shows firing/resolved only
   --results FILE|-           write every closed window as NDJSON
+  --results kafka://BROKERS/TOPIC
+                             write every closed window to a Kafka topic (JSON, keyed by
+                             metric, labels and window end)
+  --alerts kafka://BROKERS/TOPIC
+                             write alert transitions to a Kafka topic (JSON)
+  --transactional-id ID      Kafka outputs in transactions committed at each checkpoint
+                             (exactly-once for read_committed consumers; the default
+                             with --checkpoint-dir is vigil-<group>)
   --dead-letter FILE         write rejected records as NDJSON
   --http ADDR                HTTP endpoint for /metrics, /healthz, /readyz, /api/alerts
                              (default 127.0.0.1:9464; "" or "off" disables)
@@ -200,7 +208,27 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
   if (a.Value("--rules", &v, err)) {
     config->rule_files.push_back(v);
   } else if (a.Value("--results", &v, err)) {
-    config->outputs.results_path = v;
+    if (v.rfind("kafka://", 0) == 0) {
+      absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+      if (!url.ok()) {
+        *err = std::string(url.status().message());
+      } else {
+        config->outputs.kafka.brokers = url->brokers;
+        config->outputs.kafka.results_topic = url->topic;
+      }
+    } else {
+      config->outputs.results_path = v;
+    }
+  } else if (a.Value("--alerts", &v, err)) {
+    absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+    if (!url.ok()) {
+      *err = std::string(url.status().message());
+    } else {
+      config->outputs.kafka.brokers = url->brokers;
+      config->outputs.kafka.alerts_topic = url->topic;
+    }
+  } else if (a.Value("--transactional-id", &v, err)) {
+    config->outputs.kafka.transactional_id = v;
   } else if (a.Value("--dead-letter", &v, err)) {
     config->outputs.dead_letter_path = v;
   } else if (a.Value("--max-out-of-orderness", &v, err)) {

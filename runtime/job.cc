@@ -99,6 +99,16 @@ absl::Status Job::Init() {
     results_writer_ = sink->writer();
     sinks_.push_back(std::move(sink));
   }
+  if (const auto& k = config_.outputs.kafka; !k.brokers.empty()) {
+    std::string txn = k.transactional_id;
+    if (txn.empty() && checkpoints_) txn = "vigil-" + config_.source.kafka.group_id;
+    absl::StatusOr<std::unique_ptr<KafkaWriter>> w = KafkaWriter::Create(k.brokers, k.properties, txn);
+    if (!w.ok()) return w.status();
+    auto sink = std::make_unique<KafkaSink>(std::move(*w), k.results_topic, k.alerts_topic);
+    if (checkpoints_) sink->set_epoch(epoch_ + 1);
+    kafka_sink_ = sink.get();
+    sinks_.push_back(std::move(sink));
+  }
   if (!config_.outputs.dead_letter_path.empty()) {
     absl::StatusOr<std::unique_ptr<LineWriter>> w = LineWriter::Open(
         config_.outputs.dead_letter_path, resume_at(config_.outputs.dead_letter_path));
@@ -200,8 +210,10 @@ void Job::SyncInputs(TimeMs now) {
     if (it != restored_inputs_.end()) watermark_->RestoreInput(inputs_restored_, it->second);
   }
   for (int i = 0; i < n; ++i) watermark_->SetActive(i, source_->input_active(i), now);
+  if (kafka_sink_) kafka_sink_->Poll();
   if (now - last_source_poll_ < 1000) return;
   last_source_poll_ = now;
+  if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   const bool up = source_->connected();
   source_connected_.store(up);
   metrics_->SetSourceConnected(up);
@@ -363,7 +375,9 @@ int Job::Run() {
     Progress(now, false);
     if (!more) break;
   }
-  if (checkpoints_) Checkpoint(WallClockMs());
+  if (checkpoints_ && !failed_) Checkpoint(WallClockMs());
+  if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
+  if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();
   Progress(WallClockMs(), true);
@@ -442,10 +456,24 @@ void Job::Checkpoint(TimeMs now) {
     d.panes.emplace_back(op->state_key(), enc.Release());
   }
   d.alerts = alert_op_->EncodeState();
-  // Outputs first: what the checkpoint says was written must be on disk.
+  // Outputs first: what the checkpoint says was written must be durable.
+  // Files before the Kafka commit, to keep the window between the commit
+  // and the checkpoint's rename short.
   if (results_writer_) d.outputs.emplace_back(config_.outputs.results_path, results_writer_->Sync());
   if (dead_letter_) {
     d.outputs.emplace_back(config_.outputs.dead_letter_path, dead_letter_->writer()->Sync());
+  }
+  if (kafka_sink_) {
+    if (absl::Status s = kafka_sink_->Checkpoint(); !s.ok()) {
+      std::fprintf(stderr,
+                   "\nvigil: the Kafka sink could not commit (%s); stopping so that a restart "
+                   "resumes from checkpoint %llu\n",
+                   std::string(s.message()).c_str(), static_cast<unsigned long long>(epoch_));
+      metrics_->Checkpointed(false, 0, 0, now);
+      failed_ = true;
+      Stop();
+      return;
+    }
   }
   d.records = summary_.records;
   d.processed = summary_.processed;
@@ -465,6 +493,7 @@ void Job::Checkpoint(TimeMs now) {
     return;
   }
   epoch_ = d.epoch;
+  if (kafka_sink_) kafka_sink_->set_epoch(epoch_ + 1);
   source_->PositionsDurable(d.positions);
 }
 

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "operators/alert_operator.h"
 #include "operators/event_parser.h"
+#include "operators/kafka_sinks.h"
 #include "operators/metric_operator.h"
 #include "operators/output_sinks.h"
 #include "operators/record_source.h"
@@ -110,6 +111,8 @@ class Job {
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::unique_ptr<DeadLetterWriter> dead_letter_;
   LineWriter* results_writer_ = nullptr;  // owned by its sink
+  KafkaSink* kafka_sink_ = nullptr;       // owned by sinks_
+  bool failed_ = false;                   // a sink could not commit: exit 1
   std::unique_ptr<CheckpointStore> checkpoints_;
   uint64_t epoch_ = 0;
   TimeMs last_checkpoint_ = 0;

@@ -187,7 +187,28 @@ class ConfigReader {
   }
 
   absl::Status Outputs(const YAML::Node& n, JobConfig* c) const {
-    if (auto s = CheckKeys(n, {"console", "results", "dead_letter"}, "outputs"); !s.ok()) return s;
+    if (auto s = CheckKeys(n, {"console", "results", "dead_letter", "kafka"}, "outputs"); !s.ok())
+      return s;
+    if (YAML::Node k = n["kafka"]) {
+      if (auto s = CheckKeys(k, {"brokers", "results_topic", "alerts_topic", "transactional_id",
+                                 "properties"},
+                             "outputs.kafka");
+          !s.ok())
+        return s;
+      auto& o = c->outputs.kafka;
+      if (k["brokers"]) o.brokers = k["brokers"].Scalar();
+      if (k["results_topic"]) o.results_topic = k["results_topic"].Scalar();
+      if (k["alerts_topic"]) o.alerts_topic = k["alerts_topic"].Scalar();
+      if (k["transactional_id"]) o.transactional_id = k["transactional_id"].Scalar();
+      if (YAML::Node p = k["properties"]) {
+        if (!p.IsMap()) return Error(p, "properties must be a mapping of librdkafka settings");
+        for (const auto& kv : p) o.properties.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+      }
+      if (o.brokers.empty()) return Error(k, "Kafka outputs need 'brokers'");
+      if (o.results_topic.empty() && o.alerts_topic.empty()) {
+        return Error(k, "Kafka outputs need results_topic or alerts_topic");
+      }
+    }
     if (YAML::Node con = n["console"]) {
       if (con.IsScalar()) {
         c->outputs.console = con.as<bool>(true);

@@ -46,6 +46,15 @@ struct JobConfig {
     bool console_pending = true;
     std::string results_path;      // "" = none, "-" = stdout
     std::string dead_letter_path;  // "" = counted only
+    struct Kafka {
+      std::string brokers;            // "" = no Kafka outputs
+      std::string results_topic;      // closed windows
+      std::string alerts_topic;       // alert transitions
+      // Exactly-once with checkpoints; "" = "vigil-<group id>" when
+      // checkpointing, else at-least-once.
+      std::string transactional_id;
+      KafkaProperties properties;
+    } kafka;
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
   struct Checkpoint {

@@ -69,6 +69,9 @@ JobMetrics::JobMetrics(const RuleSet& rules)
   checkpoint_last_ = &BuildGauge().Name("vigil_checkpoint_last_success_timestamp_seconds")
                           .Help("Wall-clock time of the last successful checkpoint").Register(r)
                           .Add({});
+  sink_messages_ = &BuildCounter().Name("vigil_sink_messages_total")
+                       .Help("Messages written by each output, by result (delivered, failed)")
+                       .Register(r);
   Rebind(rules);
 }
 
@@ -134,6 +137,14 @@ void JobMetrics::Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now)
   checkpoint_seconds_->Set(seconds);
   checkpoint_bytes_->Set(static_cast<double>(bytes));
   checkpoint_last_->Set(static_cast<double>(now) / 1000.0);
+}
+
+void JobMetrics::SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed) {
+  for (auto [result, total] : {std::pair<const char*, uint64_t>{"delivered", delivered},
+                               std::pair<const char*, uint64_t>{"failed", failed}}) {
+    prometheus::Counter& c = sink_messages_->Add({{"sink", sink}, {"result", result}});
+    if (static_cast<double>(total) > c.Value()) c.Increment(static_cast<double>(total) - c.Value());
+  }
 }
 
 }  // namespace vigil

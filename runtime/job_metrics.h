@@ -58,6 +58,8 @@ class JobMetrics {
   void SetSourceConnected(bool up) { source_up_->Set(up ? 1 : 0); }
   void Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now);
   void CheckpointSkipped() { checkpoints_skipped_->Increment(); }
+  // Messages an output delivered and failed to deliver, as totals.
+  void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -89,6 +91,7 @@ class JobMetrics {
   prometheus::Gauge* checkpoint_seconds_ = nullptr;
   prometheus::Gauge* checkpoint_bytes_ = nullptr;
   prometheus::Gauge* checkpoint_last_ = nullptr;
+  prometheus::Family<prometheus::Counter>* sink_messages_ = nullptr;
 };
 
 }  // namespace vigil

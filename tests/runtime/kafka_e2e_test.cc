@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <functional>
+#include <set>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -25,7 +27,12 @@ class KafkaE2eTest : public ::testing::Test {
     ASSERT_TRUE(b.ok()) << b.status();
     broker_ = std::move(*b);
   }
-  std::string Path(const std::string& name) { return TempPath("kafka_", name); }
+  // Unique per test, also when several run in one process.
+  std::string Path(const std::string& name) {
+    return TempPath(std::string("kafka_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
+                    name);
+  }
   std::string Url() { return "kafka://" + broker_->bootstrap() + "/events"; }
   // Produces the lines of `file` with kcat (no keys: spread over partitions,
   // or all to `partition`).
@@ -99,63 +106,115 @@ std::vector<std::string> Distinct(const std::string& text) {
   return lines;
 }
 
-TEST_F(KafkaE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedResults) {
-  // Events are produced while the job runs (30 minutes of event time in
-  // 6 s), so the kill lands mid-stream.
-  const pid_t gen = Spawn(kVigil + " gen --to " + Url() + " --rate 20 --duration 30m --speed 300 "
-                              "--seed 9 --incident latency_spike@5m+10m",
-                          Path("gen.log"));
-  const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
-  const std::string common = " --input " + Url() + " --idle-timeout 1h --output json --http off "
+// Runs a job with checkpoints (and a Kafka results topic) while events are
+// produced, kills it with SIGKILL mid-stream, optionally damages the newest
+// checkpoint, restarts it to the end, and runs a clean job on the same
+// topic for comparison.
+struct KillRun {
+  std::string results, clean, console, clean_console, restart_log, damaged;
+};
+
+KillRun KillAndRestart(KafkaE2eTest* t, const std::string& bootstrap,
+                       const std::function<std::string(const std::string&)>& path,
+                       bool damage_newest) {
+  KillRun out;
+  const std::string url = "kafka://" + bootstrap + "/events";
+  const std::string ckpt = path("ckpt");
+  out.results = path("results.ndjson");
+  const std::string common = " --input " + url + " --idle-timeout 1h --output json --http off "
                              "--no-progress" + kGroupProps;
+  // The windows also go to a topic, in transactions committed with each
+  // checkpoint.
+  const std::string sink = " --results kafka://" + bootstrap + "/windows";
   const pid_t job = Spawn(kVigil + " run --group killed --checkpoint-dir " + ckpt +
-                              " --checkpoint-interval 100ms --results " + results + common,
-                          Path("run1.log"));
-  ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 100; }, 30))
-      << ReadFile(Path("run1.log"));
+                              " --checkpoint-interval 100ms --results " + out.results + sink + common,
+                          path("run1.log"));
+  // 30 minutes of event time in 6 s, started once the job has (most
+  // likely) joined its group, so the kill lands mid-stream.
+  ::usleep(3'000'000);
+  const pid_t gen = Spawn(kVigil + " gen --to " + url + " --rate 20 --duration 30m --speed 300 "
+                              "--seed 9 --incident latency_spike@5m+10m",
+                          path("gen.log"));
+  EXPECT_TRUE(WaitFor([&] { return Lines(ReadFile(out.results)).size() > 100; }, 30))
+      << ReadFile(path("run1.log"));
   ::kill(job, SIGKILL);
   EXPECT_EQ(WaitExit(job), -SIGKILL);
-  const size_t before_restart = Lines(ReadFile(results)).size();
-  ASSERT_EQ(WaitExit(gen), 0) << ReadFile(Path("gen.log"));
-  EXPECT_LT(before_restart, 900u) << "the kill should land mid-stream";
-
-  // The newest checkpoint is damaged: the restart must say so and use the
-  // one before it.
-  Result newest = Sh("ls " + ckpt + "/checkpoint-*.vck | tail -1");
-  ASSERT_EQ(newest.exit_code, 0);
-  const std::string newest_path = Lines(newest.out).back();
-  ASSERT_EQ(Sh("printf 'garbage' | dd of=" + newest_path +
-               " bs=1 seek=40 conv=notrunc status=none").exit_code, 0);
-
+  EXPECT_EQ(WaitExit(gen), 0) << ReadFile(path("gen.log"));
+  EXPECT_LT(Lines(ReadFile(out.results)).size(), 900u) << "the kill should land mid-stream";
+  if (damage_newest) {
+    out.damaged = Lines(Sh("ls " + ckpt + "/checkpoint-*.vck | tail -1").out).back();
+    EXPECT_EQ(Sh("printf 'garbage' | dd of=" + out.damaged +
+                 " bs=1 seek=40 conv=notrunc status=none").exit_code, 0);
+  }
   Result resumed = Sh(kVigil + " run --group killed --checkpoint-dir " + ckpt +
-                      " --exit-at-end --results " + results + common + " 2>" + Path("run2.log"));
-  ASSERT_EQ(resumed.exit_code, 0) << ReadFile(Path("run2.log"));
-  const std::string log2 = ReadFile(Path("run2.log"));
-  EXPECT_NE(log2.find("skipping checkpoint " + newest_path + ": checksum mismatch"),
-            std::string::npos) << log2;
-  EXPECT_NE(log2.find("vigil: restored checkpoint"), std::string::npos) << log2;
+                      " --exit-at-end --results " + out.results + sink + common + " 2>" +
+                      path("run2.log"));
+  EXPECT_EQ(resumed.exit_code, 0) << ReadFile(path("run2.log"));
+  out.restart_log = ReadFile(path("run2.log"));
+  out.console = ReadFile(path("run1.log")) + resumed.out;
+  out.clean = path("clean.ndjson");
+  Result clean = Sh(kVigil + " run --group clean --exit-at-end --results " + out.clean + common +
+                    " 2>/dev/null");
+  EXPECT_EQ(clean.exit_code, 0);
+  out.clean_console = clean.out;
+  (void)t;
+  return out;
+}
 
-  const std::string clean = Path("clean.ndjson");
-  Result uninterrupted = Sh(kVigil + " run --group clean --exit-at-end --results " + clean +
-                            common + " 2>/dev/null");
-  ASSERT_EQ(uninterrupted.exit_code, 0);
-  EXPECT_NE(log2.find("36000 records"), std::string::npos) << log2;
-  EXPECT_NE(log2.find("0 dead-lettered"), std::string::npos) << log2;
+std::vector<std::string> AlertLines(const std::string& console) {
+  std::vector<std::string> out;
+  for (const std::string& l : Distinct(console)) {
+    if (l.find("\"alert\":") != std::string::npos) out.push_back(l);
+  }
+  return out;
+}
+
+TEST_F(KafkaE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedResults) {
+  KillRun r = KillAndRestart(this, broker_->bootstrap(),
+                             [&](const std::string& n) { return Path(n); }, false);
+  EXPECT_NE(r.restart_log.find("vigil: restored checkpoint"), std::string::npos) << r.restart_log;
+  EXPECT_NE(r.restart_log.find("36000 records"), std::string::npos) << r.restart_log;
+  EXPECT_NE(r.restart_log.find("0 dead-lettered"), std::string::npos) << r.restart_log;
   // Window results: nothing missing, nothing doubled, same order.
-  EXPECT_GT(Lines(ReadFile(clean)).size(), 900u);
-  EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean)));
-  // Alert transitions: the same set.
-  const std::string console1 = ReadFile(Path("run1.log")) + resumed.out;
-  std::vector<std::string> transitions;
-  for (const std::string& l : Distinct(console1)) {
-    if (l.find("\"alert\":") != std::string::npos) transitions.push_back(l);
+  EXPECT_GT(Lines(ReadFile(r.clean)).size(), 900u);
+  EXPECT_EQ(Lines(ReadFile(r.results)), Lines(ReadFile(r.clean)));
+  // The sink topic, read committed by an outside client: every window, and
+  // each at most once within a checkpoint epoch (the vigil-epoch header). A
+  // window repeats only when the kill fell between a transaction's commit
+  // and its checkpoint's rename; then it repeats under the next epoch.
+  Result topic = Sh("kcat -b " + broker_->bootstrap() +
+                    " -C -t windows -e -q -X isolation.level=read_committed -f '%h %s\\n'");
+  ASSERT_EQ(topic.exit_code, 0);
+  std::set<std::pair<std::string, std::string>> per_epoch;
+  std::set<std::string> distinct;
+  size_t messages = 0;
+  for (const std::string& line : Lines(topic.out)) {
+    const size_t space = line.find(' ');
+    ASSERT_EQ(line.rfind("vigil-epoch=", 0), 0u) << line;
+    const std::string epoch = line.substr(12, space - 12), value = line.substr(space + 1);
+    EXPECT_TRUE(per_epoch.emplace(epoch, value).second) << "twice in epoch " << epoch << ": " << value;
+    distinct.insert(value);
+    ++messages;
   }
-  std::vector<std::string> expected;
-  for (const std::string& l : Distinct(uninterrupted.out)) {
-    if (l.find("\"alert\":") != std::string::npos) expected.push_back(l);
-  }
+  const std::vector<std::string> clean = Lines(ReadFile(r.clean));
+  EXPECT_EQ(distinct, std::set<std::string>(clean.begin(), clean.end()));
+  EXPECT_LT(messages, clean.size() + clean.size() / 4) << "more than one epoch repeated";
+  // Alert transitions: the same set (the console is not rolled back, so a
+  // transition after the checkpoint is printed again).
+  const std::vector<std::string> expected = AlertLines(r.clean_console);
   EXPECT_GE(expected.size(), 2u);
-  EXPECT_EQ(transitions, expected);
+  EXPECT_EQ(AlertLines(r.console), expected);
+}
+
+TEST_F(KafkaE2eTest, ADamagedNewestCheckpointIsReportedAndThePreviousOneUsed) {
+  KillRun r = KillAndRestart(this, broker_->bootstrap(),
+                             [&](const std::string& n) { return Path(n); }, true);
+  EXPECT_NE(r.restart_log.find("skipping checkpoint " + r.damaged + ": checksum mismatch"),
+            std::string::npos) << r.restart_log;
+  EXPECT_NE(r.restart_log.find("vigil: restored checkpoint"), std::string::npos) << r.restart_log;
+  // The results file is cut back to the older checkpoint: still exact.
+  EXPECT_EQ(Lines(ReadFile(r.results)), Lines(ReadFile(r.clean)));
+  EXPECT_EQ(AlertLines(r.console), AlertLines(r.clean_console));
 }
 
 }  // namespace
