@@ -1,6 +1,7 @@
 #include "operators/notify_spool.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <array>
@@ -89,12 +90,22 @@ absl::StatusOr<std::unique_ptr<NotifySpool>> NotifySpool::Open(Options options) 
     return absl::InternalError(
         StrCat("cannot create spool directory ", path.parent_path().string(), ": ", ec.message()));
   }
+  // One owner per file: a second process (or spool) appending to it would
+  // interleave records and deliver everything twice.
+  const std::string lock_path = spool->options_.path + ".lock";
+  spool->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (spool->lock_fd_ < 0) return ErrnoError("cannot open", lock_path);
+  if (::flock(spool->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        StrCat(spool->options_.path, ": spool is in use by another notifier"));
+  }
   if (absl::Status s = spool->Load(); !s.ok()) return s;
   return spool;
 }
 
 NotifySpool::~NotifySpool() {
   if (fd_ >= 0) ::close(fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
 absl::Status NotifySpool::Load() {

@@ -25,7 +25,9 @@
 // `protected_upto` (being delivered right now) are never removed by the
 // bound. With an empty path the spool lives in memory only.
 //
-// Not thread-safe: the owner serialises calls.
+// A spool file has one owner at a time (an flock on "<path>.lock"): Open
+// fails while another spool holds it. Not thread-safe: the owner serialises
+// calls.
 //
 // Example:
 //   auto spool = NotifySpool::Open({.path = "/var/lib/vigil/spool/pd.spool",
@@ -102,6 +104,7 @@ class NotifySpool {
 
   Options options_;
   int fd_ = -1;
+  int lock_fd_ = -1;  // flock'd for the spool's lifetime
   std::map<uint64_t, Entry> entries_;
   uint64_t next_id_ = 1;
   uint64_t protected_upto_ = 0;

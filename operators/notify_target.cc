@@ -374,7 +374,8 @@ NotifyTarget::Outcome NotifyTarget::Deliver(const Work& work) {
         LogRecovery();
         return Outcome::kDelivered;
       }
-      problem = StrCat("HTTP ", r->status, ": ", Snippet(r->body));
+      // Redacted before cutting: a cut could leave half a key unrecognised.
+      problem = StrCat("HTTP ", r->status, ": ", Snippet(Redact(r->body)));
       if (r->status < 500 && r->status != 429 && r->status != 408) {
         LogLine(StrCat("rejected ", work.alerts.size(), " notification(s), not retrying: ",
                        problem));
