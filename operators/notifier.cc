@@ -83,6 +83,8 @@ Notifier::~Notifier() {
   }
   cv_.notify_all();
   if (spooler_.joinable()) spooler_.join();  // spools what was accepted
+  // All at once: each may wait out one request in flight.
+  for (auto& t : targets_) t->RequestStop();
   for (auto& t : targets_) t->Stop();
 }
 

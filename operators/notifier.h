@@ -18,7 +18,8 @@
 //     queues are in memory and pending notifications die with the process.
 //   - Firing alerts are re-sent to Alertmanager every resend_interval with
 //     endsAt = now + 4 × resend_interval; a resolved alert carries endsAt =
-//     when it resolved (clamped to the wall clock: see notify_payload.h).
+//     when it resolved (clamped to the wall clock: see notify_payload.h),
+//     re-sent for 15 resend intervals.
 //
 // Crash safety: WaitSpooled() returns once everything handed to OnAlert is
 // on disk; call it before writing a checkpoint, so that a notice is either

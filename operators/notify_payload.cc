@@ -233,6 +233,69 @@ std::string ConditionThreshold(std::string_view condition) {
   return std::string(rest);
 }
 
+namespace {
+
+std::string PagerDutySummary(const NotifyAlert& a) {
+  std::string summary(a.Annotation("summary"));
+  if (summary.empty()) {
+    auto name = a.labels.find("alertname");
+    summary = StrCat(name == a.labels.end() ? "alert" : name->second, " ", LabelsText(a.labels));
+  }
+  return Truncate(std::move(summary), 1024);  // the API's limit
+}
+
+std::string PagerDutySource(const Labels& labels) {
+  if (auto it = labels.find("instance"); it != labels.end()) return it->second;
+  if (auto it = labels.find("job"); it != labels.end()) return it->second;
+  return "vigil";
+}
+
+void AppendPagerDutyDetails(const NotifyAlert& a, std::string_view runbook,
+                            const PayloadContext& ctx, std::string* out) {
+  *out += "{\"value\":";
+  AppendNumber(a.value, out);
+  *out += ",\"window\":";
+  AppendJsonString(a.window, out);
+  *out += ",\"condition\":";
+  AppendJsonString(a.condition, out);
+  if (std::string t = ConditionThreshold(a.condition); !t.empty()) {
+    *out += ",\"threshold\":";
+    AppendJsonString(t, out);
+  }
+  if (!runbook.empty()) {
+    *out += ",\"runbook\":";
+    AppendJsonString(runbook, out);
+  }
+  *out += ",\"fired_at\":";
+  AppendTime(std::min(a.fired_at, ctx.now), out);
+  *out += ",\"labels\":";
+  AppendLabels(a.labels, out);
+  *out += ",\"annotations\":";
+  AppendAnnotations(a.annotations, out);
+  out->push_back('}');
+}
+
+void AppendPagerDutyLinks(const NotifyAlert& a, std::string_view runbook,
+                          const PayloadContext& ctx, std::string* out) {
+  *out += "[";
+  bool first = true;
+  if (!ctx.external_url.empty()) {
+    *out += "{\"href\":";
+    AppendJsonString(GeneratorUrl(ctx.external_url, a.fingerprint), out);
+    *out += ",\"text\":\"vigil alert\"}";
+    first = false;
+  }
+  if (runbook.starts_with("http://") || runbook.starts_with("https://")) {
+    if (!first) out->push_back(',');
+    *out += "{\"href\":";
+    AppendJsonString(runbook, out);
+    *out += ",\"text\":\"runbook\"}";
+  }
+  *out += "]";
+}
+
+}  // namespace
+
 std::string PagerDutyEventJson(const NotifyAlert& a, std::string_view routing_key,
                                const PayloadContext& ctx) {
   std::string out = "{\"routing_key\":";
@@ -243,24 +306,12 @@ std::string PagerDutyEventJson(const NotifyAlert& a, std::string_view routing_ke
   AppendJsonString(a.fingerprint, &out);
   if (!a.firing) return out + "}";
 
-  std::string summary(a.Annotation("summary"));
-  if (summary.empty()) {
-    auto name = a.labels.find("alertname");
-    summary = StrCat(name == a.labels.end() ? "alert" : name->second, " ", LabelsText(a.labels));
-  }
-  std::string source = "vigil";
-  if (auto it = a.labels.find("instance"); it != a.labels.end()) {
-    source = it->second;
-  } else if (auto job = a.labels.find("job"); job != a.labels.end()) {
-    source = job->second;
-  }
   std::string_view runbook = a.Annotation("runbook");
   if (runbook.empty()) runbook = a.Annotation("runbook_url");
-
   out += ",\"payload\":{\"summary\":";
-  AppendJsonString(Truncate(summary, 1024), &out);
+  AppendJsonString(PagerDutySummary(a), &out);
   out += ",\"source\":";
-  AppendJsonString(source, &out);
+  AppendJsonString(PagerDutySource(a.labels), &out);
   out += ",\"severity\":";
   AppendJsonString(PagerDutySeverity(a.severity), &out);
   out += ",\"timestamp\":";
@@ -269,47 +320,16 @@ std::string PagerDutyEventJson(const NotifyAlert& a, std::string_view routing_ke
     out += ",\"class\":";
     AppendJsonString(name->second, &out);
   }
-  out += ",\"custom_details\":{\"value\":";
-  AppendNumber(a.value, &out);
-  out += ",\"window\":";
-  AppendJsonString(a.window, &out);
-  out += ",\"condition\":";
-  AppendJsonString(a.condition, &out);
-  if (std::string t = ConditionThreshold(a.condition); !t.empty()) {
-    out += ",\"threshold\":";
-    AppendJsonString(t, &out);
-  }
-  if (!runbook.empty()) {
-    out += ",\"runbook\":";
-    AppendJsonString(runbook, &out);
-  }
-  out += ",\"fired_at\":";
-  AppendTime(std::min(a.fired_at, ctx.now), &out);
-  out += ",\"labels\":";
-  AppendLabels(a.labels, &out);
-  out += ",\"annotations\":";
-  AppendAnnotations(a.annotations, &out);
-  out += "}}";
-  out += ",\"client\":\"vigil\"";
+  out += ",\"custom_details\":";
+  AppendPagerDutyDetails(a, runbook, ctx, &out);
+  out += "},\"client\":\"vigil\"";
   if (!ctx.external_url.empty()) {
     out += ",\"client_url\":";
     AppendJsonString(ctx.external_url, &out);
   }
-  out += ",\"links\":[";
-  bool first = true;
-  if (!ctx.external_url.empty()) {
-    out += "{\"href\":";
-    AppendJsonString(GeneratorUrl(ctx.external_url, a.fingerprint), &out);
-    out += ",\"text\":\"vigil alert\"}";
-    first = false;
-  }
-  if (runbook.starts_with("http://") || runbook.starts_with("https://")) {
-    if (!first) out.push_back(',');
-    out += "{\"href\":";
-    AppendJsonString(runbook, &out);
-    out += ",\"text\":\"runbook\"}";
-  }
-  out += "]}";
+  out += ",\"links\":";
+  AppendPagerDutyLinks(a, runbook, ctx, &out);
+  out += "}";
   return out;
 }
 

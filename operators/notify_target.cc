@@ -91,12 +91,16 @@ void NotifyTarget::Start() {
   if (!thread_.joinable() && !stop_) thread_ = std::thread([this] { Run(); });
 }
 
-void NotifyTarget::Stop() {
+void NotifyTarget::RequestStop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
+}
+
+void NotifyTarget::Stop() {
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -115,7 +119,8 @@ void NotifyTarget::Enqueue(const std::vector<NotifyAlert>& alerts) {
                    options_.receiver.name.c_str(), options_.url.c_str(),
                    std::string(r.status.message()).c_str());
     }
-    if (r.dropped > 0) {
+    if (r.dropped > 0 && NotifyNowMs() - last_drop_log_ >= kLogEvery) {
+      last_drop_log_ = NotifyNowMs();
       std::fprintf(stderr, "vigil: notify %s %s: spool full, dropped the %zu oldest notifications\n",
                    options_.receiver.name.c_str(), options_.url.c_str(), r.dropped);
     }
@@ -128,7 +133,7 @@ void NotifyTarget::SyncFiring(const std::vector<NotifyAlert>& firing) {
   {
     std::lock_guard lock(mu_);
     for (const NotifyAlert& a : firing) {
-      if (a.firing) firing_[a.fingerprint] = a;
+      if (a.firing) resend_[a.fingerprint] = {a, kMaxTime};
     }
     next_resend_ = NotifyNowMs();
   }
@@ -198,14 +203,16 @@ void NotifyTarget::Run() {
 std::optional<NotifyTarget::Work> NotifyTarget::NextWork(TimeMs now, TimeMs* wake) {
   if (digest_) return NextDigest(now, wake);
   std::optional<Work> work = options_.renotify_interval > 0 ? NextHeld(now, wake) : NextFifo();
-  if (work || !alertmanager_ || firing_.empty()) return work;
+  if (work || !alertmanager_) return work;
+  std::erase_if(resend_, [now](const auto& kv) { return kv.second.until <= now; });
+  if (resend_.empty()) return std::nullopt;
   if (now < next_resend_) {
     *wake = std::min(*wake, next_resend_);
     return std::nullopt;
   }
   Work resend;
   resend.resend = true;
-  for (const auto& [fp, a] : firing_) resend.alerts.push_back(a);
+  for (const auto& [fp, r] : resend_) resend.alerts.push_back(r.alert);
   return resend;
 }
 
@@ -332,11 +339,7 @@ void NotifyTarget::Finish(const Work& work, Outcome outcome, TimeMs now) {
     for (const NotifyAlert& a : work.alerts) {
       if (options_.renotify_interval > 0) last_sent_[a.fingerprint] = {now, a.firing};
       if (!alertmanager_) continue;
-      if (a.firing) {
-        firing_[a.fingerprint] = a;
-      } else {
-        firing_.erase(a.fingerprint);
-      }
+      resend_[a.fingerprint] = {a, a.firing ? kMaxTime : now + 15 * options_.resend_interval};
     }
   }
   if (digest_ && work.ids.size() < kDigestBatch) {

@@ -15,7 +15,9 @@
 //     raises the wait, up to retry_max).
 //   - Alertmanager: up to 64 queued alerts per POST (never two states of one
 //     alert in one POST, so each transition reaches Alertmanager in order);
-//     the alerts last delivered as firing are re-sent every resend_interval.
+//     the alerts last delivered as firing are re-sent every resend_interval,
+//     and resolved ones for 15 resend intervals after they resolved (as
+//     Prometheus does), in case an Alertmanager lost them.
 //   - renotify_interval > 0: after an alert was sent to this target, its
 //     next state waits until the interval has passed; only its latest state
 //     is then sent, and nothing at all if that equals the state last sent
@@ -90,7 +92,9 @@ class NotifyTarget {
   ~NotifyTarget();  // stops the thread
 
   void Start();
-  // Waits for the delivery in flight (bounded by the HTTP timeout) and stops.
+  // Asks the thread to stop after the delivery in flight (bounded by the
+  // HTTP timeout); Stop() also waits for it.
+  void RequestStop();
   void Stop();
   // Appends to the spool (fdatasync'd) and wakes the delivery thread.
   void Enqueue(const std::vector<NotifyAlert>& alerts);
@@ -149,13 +153,18 @@ class NotifyTarget {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<NotifySpool> spool_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, NotifyAlert> firing_ ABSL_GUARDED_BY(mu_);  // Alertmanager re-sends
+  struct Resend {
+    NotifyAlert alert;
+    TimeMs until = kMaxTime;  // firing: as long as it fires
+  };
+  std::map<std::string, Resend> resend_ ABSL_GUARDED_BY(mu_);  // Alertmanager, by fingerprint
   TimeMs next_resend_ ABSL_GUARDED_BY(mu_) = 0;
   int resend_failures_ ABSL_GUARDED_BY(mu_) = 0;
   TimeMs next_digest_ ABSL_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, SentState> last_sent_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 
+  TimeMs last_drop_log_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> sent_{0}, failed_{0}, retried_{0}, dropped_{0}, coalesced_{0};
 
   // Log rate limiting, delivery thread only.
