@@ -33,9 +33,9 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
     if (r.kind == NotifyReceiver::Kind::kPagerDuty) {
       const char* v = std::getenv(r.routing_key_env.c_str());
       if (v == nullptr || *v == '\0') {
-        return absl::FailedPreconditionError(
-            StrCat("notify receiver '", r.name, "': environment variable ", r.routing_key_env,
-                   " (the PagerDuty routing key) is not set"));
+        return absl::FailedPreconditionError(StrCat("notify receiver '", r.name,
+                                                    "': environment variable ", r.routing_key_env,
+                                                    " (the PagerDuty routing key) is not set"));
       }
       key = v;
     }
@@ -54,8 +54,8 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
       o.retry_max = c.retry_max;
       absl::StatusOr<std::unique_ptr<NotifyTarget>> t = NotifyTarget::Create(std::move(o));
       if (!t.ok()) {
-        return absl::Status(t.status().code(), StrCat("notify receiver '", r.name, "': ",
-                                                      std::string(t.status().message())));
+        return absl::Status(t.status().code(), StrCat("notify receiver '", r.name,
+                                                      "': ", std::string(t.status().message())));
       }
       by_receiver[r.name].push_back(n->targets_.size());
       n->targets_.push_back(std::move(*t));
@@ -65,8 +65,8 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
     for (const std::string& name : c.routes[sev]) {
       auto it = by_receiver.find(name);
       if (it == by_receiver.end()) {
-        return absl::InvalidArgumentError(StrCat("notify route P", sev, ": unknown receiver '",
-                                                 name, "'"));
+        return absl::InvalidArgumentError(
+            StrCat("notify route P", sev, ": unknown receiver '", name, "'"));
       }
       for (size_t t : it->second) n->routes_[sev].push_back(t);
     }

@@ -39,8 +39,8 @@ std::optional<size_t> ParseNotifySize(std::string_view s) {
   if (ec != std::errc() || p == s.data()) return std::nullopt;
   std::string_view unit = Strip(std::string_view(p, static_cast<size_t>(s.data() + s.size() - p)));
   static constexpr std::pair<std::string_view, size_t> kUnits[] = {
-      {"", 1},         {"B", 1},          {"KB", 1000},         {"KiB", 1024},
-      {"MB", 1000000}, {"MiB", 1 << 20},  {"GB", 1000000000}, {"GiB", size_t{1} << 30}};
+      {"", 1},         {"B", 1},         {"KB", 1000},       {"KiB", 1024},
+      {"MB", 1000000}, {"MiB", 1 << 20}, {"GB", 1000000000}, {"GiB", size_t{1} << 30}};
   for (const auto& [name, mult] : kUnits) {
     if (unit == name) {
       if (n > SIZE_MAX / mult) return std::nullopt;
@@ -52,13 +52,13 @@ std::optional<size_t> ParseNotifySize(std::string_view s) {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {
-    "labels",  "external_url", "spool", "resend_interval", "renotify_interval",
-    "timeout", "retry",        "receivers", "routes"};
+const std::vector<std::string> kTopKeys = {"labels",          "external_url",      "spool",
+                                           "resend_interval", "renotify_interval", "timeout",
+                                           "retry",           "receivers",         "routes"};
 const std::vector<std::string> kSpoolKeys = {"dir", "max_bytes"};
 const std::vector<std::string> kRetryKeys = {"initial", "max"};
-const std::vector<std::string> kReceiverKeys = {"name", "kind",        "url",
-                                                "urls", "routing_key_env", "digest_every"};
+const std::vector<std::string> kReceiverKeys = {
+    "name", "kind", "url", "urls", "routing_key_env", "digest_every"};
 const std::vector<std::string> kKinds = {"alertmanager", "pagerduty", "webhook"};
 const std::vector<std::string> kSeverities = {"P1", "P2", "P3", "P4"};
 
@@ -91,8 +91,7 @@ class NotifyReader {
   absl::Status Error(const YAML::Node& n, std::string_view msg) const {
     YAML::Mark m = n.Mark();
     if (m.line < 0) return absl::InvalidArgumentError(StrCat(file_, ": ", msg));
-    return absl::InvalidArgumentError(
-        StrCat(file_, ":", m.line + 1, ":", m.column + 1, ": ", msg));
+    return absl::InvalidArgumentError(StrCat(file_, ":", m.line + 1, ":", m.column + 1, ": ", msg));
   }
 
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
@@ -133,7 +132,8 @@ class NotifyReader {
     if (absl::Status s = String(n, what, out); !s.ok()) return s;
     absl::StatusOr<HttpUrl> u = HttpUrl::Parse(*out);
     if (!u.ok()) {
-      return Error(n, StrCat("'", what, "' is not an http(s) URL: ", std::string(u.status().message())));
+      return Error(
+          n, StrCat("'", what, "' is not an http(s) URL: ", std::string(u.status().message())));
     }
     while (out->size() > 1 && out->back() == '/') out->pop_back();
     return absl::OkStatus();
@@ -155,8 +155,7 @@ class NotifyReader {
         return s;
     }
     if (YAML::Node d = root["renotify_interval"]) {
-      if (absl::Status s = Duration(d, "renotify_interval", false, &c->renotify_interval);
-          !s.ok())
+      if (absl::Status s = Duration(d, "renotify_interval", false, &c->renotify_interval); !s.ok())
         return s;
     }
     if (YAML::Node d = root["timeout"]) {
@@ -228,7 +227,9 @@ class NotifyReader {
 
   absl::Status ReadKind(const YAML::Node& r, NotifyReceiver* out) const {
     YAML::Node k = r["kind"];
-    if (!k) return Error(r, StrCat("receiver '", out->name, "' needs a 'kind' (alertmanager, pagerduty or webhook)"));
+    if (!k)
+      return Error(r, StrCat("receiver '", out->name,
+                             "' needs a 'kind' (alertmanager, pagerduty or webhook)"));
     std::string kind;
     if (absl::Status s = String(k, "kind", &kind); !s.ok()) return s;
     if (kind == "alertmanager") {
@@ -271,7 +272,8 @@ class NotifyReader {
       if (out->kind == NotifyReceiver::Kind::kPagerDuty) {
         out->urls.emplace_back(kPagerDutyEventsUrl);
       } else {
-        return Error(r, StrCat("receiver '", out->name, "' needs ", many_ok ? "'urls'" : "a 'url'"));
+        return Error(r,
+                     StrCat("receiver '", out->name, "' needs ", many_ok ? "'urls'" : "a 'url'"));
       }
     }
     if (!many_ok && out->urls.size() > 1) {

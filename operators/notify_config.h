@@ -6,14 +6,13 @@
 // flap control). It is the `notify:` mapping of the job YAML file:
 //
 //   notify:
-//     labels: {job: vigil, instance: vigil-0}   # added to every alert (an alert's own
-//                                               # label of the same name wins)
-//     external_url: http://vigil.example:9464   # generatorURL = {external_url}/api/alerts?fingerprint=…
-//     spool: {dir: /var/lib/vigil/spool, max_bytes: 64MiB}   # no dir: in memory, lost on restart
-//     resend_interval: 1m       # firing alerts are re-sent to Alertmanager this often
-//     renotify_interval: 0s     # flap control per alert and target; 0 = off
-//     timeout: 10s              # per HTTP request
-//     retry: {initial: 500ms, max: 1m}   # exponential backoff with jitter between the two
+//     labels: {job: vigil, instance: vigil-0}  # added to every alert; the alert's own wins
+//     external_url: http://vigil.example:9464  # generatorURL: {external_url}/api/alerts?...
+//     spool: {dir: /var/lib/vigil/spool, max_bytes: 64MiB}  # no dir: memory, lost on restart
+//     resend_interval: 1m        # firing alerts are re-sent to Alertmanager this often
+//     renotify_interval: 0s      # flap control per alert and target; 0 = off
+//     timeout: 10s               # per HTTP request
+//     retry: {initial: 500ms, max: 1m}  # backoff with jitter between the two
 //     receivers:
 //       - {name: alertmanager, kind: alertmanager, urls: [http://am-0:9093, http://am-1:9093]}
 //       - {name: pagerduty, kind: pagerduty, routing_key_env: PAGERDUTY_ROUTING_KEY}
@@ -75,9 +74,9 @@ struct NotifyConfig {
   std::vector<NotifyReceiver> receivers;
   // Index = severity 1..4 (index 0 unused) -> receiver names.
   std::array<std::vector<std::string>, 5> routes;
-  Labels labels;              // added to every alert
-  std::string external_url;   // base of generatorURL
-  std::string spool_dir;      // "" = in memory only: pending pages are lost on restart
+  Labels labels;                      // added to every alert
+  std::string external_url;           // base of generatorURL
+  std::string spool_dir;              // "" = in memory only: pending pages are lost on restart
   size_t spool_max_bytes = 64 << 20;  // split evenly between the delivery targets
   DurationMs resend_interval = 60000;
   DurationMs renotify_interval = 0;

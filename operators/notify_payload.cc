@@ -275,8 +275,8 @@ void AppendPagerDutyDetails(const NotifyAlert& a, std::string_view runbook,
   out->push_back('}');
 }
 
-void AppendPagerDutyLinks(const NotifyAlert& a, std::string_view runbook,
-                          const PayloadContext& ctx, std::string* out) {
+void AppendPagerDutyLinks(const NotifyAlert& a, std::string_view runbook, const PayloadContext& ctx,
+                          std::string* out) {
   *out += "[";
   bool first = true;
   if (!ctx.external_url.empty()) {
@@ -353,7 +353,8 @@ std::vector<std::pair<std::string, std::string>> CommonAnnotations(
   if (alerts.empty()) return {};
   std::vector<std::pair<std::string, std::string>> common = alerts[0].annotations;
   for (size_t i = 1; i < alerts.size(); ++i) {
-    std::erase_if(common, [&](const auto& kv) { return alerts[i].Annotation(kv.first) != kv.second; });
+    std::erase_if(common,
+                  [&](const auto& kv) { return alerts[i].Annotation(kv.first) != kv.second; });
   }
   return common;
 }

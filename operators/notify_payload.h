@@ -45,16 +45,16 @@ std::string AlertFingerprint(const Labels& labels);
 
 // One alert transition as it is spooled and sent.
 struct NotifyAlert {
-  bool firing = true;           // else resolved
-  Labels labels;                // notice labels + config labels
+  bool firing = true;  // else resolved
+  Labels labels;       // notice labels + config labels
   std::vector<std::pair<std::string, std::string>> annotations;
-  int severity = 1;             // 1..4
-  TimeMs fired_at = 0;          // event time it started firing
-  TimeMs at = 0;                // event time of this transition (= resolved at)
+  int severity = 1;     // 1..4
+  TimeMs fired_at = 0;  // event time it started firing
+  TimeMs at = 0;        // event time of this transition (= resolved at)
   double value = 0;
-  std::string window;           // e.g. "5m"
-  std::string condition;        // the rule's expr
-  std::string fingerprint;      // AlertFingerprint(labels)
+  std::string window;       // e.g. "5m"
+  std::string condition;    // the rule's expr
+  std::string fingerprint;  // AlertFingerprint(labels)
 
   std::string Encode() const;
   static std::optional<NotifyAlert> Decode(std::string_view data);
@@ -67,10 +67,10 @@ struct NotifyAlert {
 NotifyAlert MakeNotifyAlert(const AlertNotice& notice, const Labels& extra);
 
 struct PayloadContext {
-  std::string external_url;     // "" = no generatorURL / links
-  TimeMs now = 0;               // wall clock
+  std::string external_url;  // "" = no generatorURL / links
+  TimeMs now = 0;            // wall clock
   DurationMs resend_interval = 60000;
-  std::string receiver;         // webhook: the "receiver" field
+  std::string receiver;  // webhook: the "receiver" field
 };
 
 // {external_url}/api/alerts?fingerprint={fingerprint}, or "".

@@ -55,7 +55,7 @@ uint32_t Crc32c(std::string_view data);
 class NotifySpool {
  public:
   struct Options {
-    std::string path;          // "" = in memory only
+    std::string path;  // "" = in memory only
     size_t max_bytes = 64 << 20;
     int keep_per_key = 1;
   };

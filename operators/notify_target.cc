@@ -121,7 +121,8 @@ void NotifyTarget::Enqueue(const std::vector<NotifyAlert>& alerts) {
     }
     if (r.dropped > 0 && NotifyNowMs() - last_drop_log_ >= kLogEvery) {
       last_drop_log_ = NotifyNowMs();
-      std::fprintf(stderr, "vigil: notify %s %s: spool full, dropped the %zu oldest notifications\n",
+      std::fprintf(stderr,
+                   "vigil: notify %s %s: spool full, dropped the %zu oldest notifications\n",
                    options_.receiver.name.c_str(), options_.url.c_str(), r.dropped);
     }
   }
@@ -256,7 +257,8 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextHeld(TimeMs now, TimeMs* wak
       for (auto it = spool_->entries().find(id); it != spool_->entries().end(); ++it) {
         if (it->second.key == e.key) ids.push_back(it->first);
       }
-      std::optional<NotifyAlert> latest = NotifyAlert::Decode(spool_->entries().at(ids.back()).data);
+      std::optional<NotifyAlert> latest =
+          NotifyAlert::Decode(spool_->entries().at(ids.back()).data);
       auto sent = last_sent_.find(e.key);
       if (sent == last_sent_.end()) {
         // Never sent here: the first state goes out now, the rest wait.
@@ -277,7 +279,10 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextHeld(TimeMs now, TimeMs* wak
       coalesced_ += ids.size() - 1;
       if (!latest || latest->firing == sent->second.firing) {
         RemoveEntry(ids.back());
-        if (latest) ++coalesced_; else ++failed_;
+        if (latest)
+          ++coalesced_;
+        else
+          ++failed_;
         removed = true;
         break;
       }
@@ -380,8 +385,8 @@ NotifyTarget::Outcome NotifyTarget::Deliver(const Work& work) {
       // Redacted before cutting: a cut could leave half a key unrecognised.
       problem = StrCat("HTTP ", r->status, ": ", Snippet(Redact(r->body)));
       if (r->status < 500 && r->status != 429 && r->status != 408) {
-        LogLine(StrCat("rejected ", work.alerts.size(), " notification(s), not retrying: ",
-                       problem));
+        LogLine(
+            StrCat("rejected ", work.alerts.size(), " notification(s), not retrying: ", problem));
         return Outcome::kRejected;
       }
       retry_after = ParseRetryAfter(r->Header("Retry-After"));
@@ -429,8 +434,8 @@ void NotifyTarget::LogLine(const std::string& what) {
     ++suppressed_;
     return;
   }
-  std::string line = StrCat("vigil: notify ", options_.receiver.name, " ", options_.url, ": ",
-                            Redact(what));
+  std::string line =
+      StrCat("vigil: notify ", options_.receiver.name, " ", options_.url, ": ", Redact(what));
   if (suppressed_ > 0) StrAppend(&line, " (", suppressed_, " similar lines suppressed)");
   std::fprintf(stderr, "%s\n", line.c_str());
   last_log_ = now;

@@ -59,13 +59,13 @@
 namespace vigil {
 
 struct ReceiverStats {
-  std::string receiver;  // receiver name
-  std::string target;    // the URL delivered to
-  uint64_t sent = 0;     // notifications accepted by the receiver (2xx)
-  uint64_t failed = 0;   // rejected permanently (4xx other than 408/429)
-  uint64_t retried = 0;  // attempts that failed and were retried
-  uint64_t spooled = 0;  // queued now
-  uint64_t dropped = 0;  // removed by the spool bound, oldest first
+  std::string receiver;    // receiver name
+  std::string target;      // the URL delivered to
+  uint64_t sent = 0;       // notifications accepted by the receiver (2xx)
+  uint64_t failed = 0;     // rejected permanently (4xx other than 408/429)
+  uint64_t retried = 0;    // attempts that failed and were retried
+  uint64_t spooled = 0;    // queued now
+  uint64_t dropped = 0;    // removed by the spool bound, oldest first
   uint64_t coalesced = 0;  // superseded by a newer state of the same alert
 };
 
@@ -108,7 +108,7 @@ class NotifyTarget {
  private:
   enum class Outcome { kDelivered, kRejected, kStopped };
   struct Work {
-    std::vector<uint64_t> ids;       // spool entries carried (none for a re-send)
+    std::vector<uint64_t> ids;  // spool entries carried (none for a re-send)
     std::vector<NotifyAlert> alerts;
     bool resend = false;
   };
@@ -144,7 +144,7 @@ class NotifyTarget {
   const Options options_;
   const bool alertmanager_;
   const bool digest_;
-  std::string http_target_;  // request target on the origin
+  std::string http_target_;             // request target on the origin
   std::unique_ptr<HttpClient> client_;  // the delivery thread's only
   std::mt19937_64 rng_;
 

@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "operators/http_client.h"
@@ -89,7 +89,9 @@ class AlertmanagerProcess {
                                          "receivers:\n"
                                          "  - name: recorder\n"
                                          "    webhook_configs:\n"
-                                         "      - url: " << webhook << "\n"
+                                         "      - url: "
+                                      << webhook
+                                      << "\n"
                                          "        send_resolved: true\n";
   }
   ~AlertmanagerProcess() { Stop(); }
@@ -106,10 +108,12 @@ class AlertmanagerProcess {
                   "--config.file=" + dir_.file("am.yml"), "--log.level=warn"},
                  dir_.file("alertmanager.log"));
     if (pid_ < 0) return ::testing::AssertionFailure() << "cannot start " << kAlertmanager;
-    const bool ready = Eventually([&] {
-      absl::StatusOr<HttpClientResponse> r = Get("/-/ready");
-      return r.ok() && r->status == 200;
-    }, 20s);
+    const bool ready = Eventually(
+        [&] {
+          absl::StatusOr<HttpClientResponse> r = Get("/-/ready");
+          return r.ok() && r->status == 200;
+        },
+        20s);
     if (!ready) {
       std::ifstream in(dir_.file("alertmanager.log"));
       std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -191,12 +195,14 @@ NotifyConfig AmConfig(const std::string& url, const std::string& spool_dir) {
 }
 
 // Statuses of the notifications Alertmanager sent about `alertname`.
-std::vector<std::string> WebhookStatuses(const RecordingReceiver& rx, const std::string& alertname) {
+std::vector<std::string> WebhookStatuses(const RecordingReceiver& rx,
+                                         const std::string& alertname) {
   std::vector<std::string> out;
   simdjson::dom::parser parser;
   for (const RecordedRequest& r : rx.Accepted()) {
     simdjson::dom::element e = parser.parse(r.body);
-    if (JsonString(e["groupLabels"], "alertname") == alertname) out.push_back(JsonString(e, "status"));
+    if (JsonString(e["groupLabels"], "alertname") == alertname)
+      out.push_back(JsonString(e, "status"));
   }
   return out;
 }
@@ -223,8 +229,8 @@ TEST(AlertmanagerTest, AFiringAlertAppearsAndAResolvedOneResolves) {
   EXPECT_EQ(JsonString(a["status"], "state"), "active");
   EXPECT_EQ(ParseRfc3339(JsonString(a, "startsAt")), t0);
   EXPECT_GT(*ParseRfc3339(JsonString(a, "endsAt")), WallMs());
-  EXPECT_EQ(JsonString(a, "generatorURL").rfind("http://vigil.test:9464/api/alerts?fingerprint=", 0),
-            0u);
+  EXPECT_EQ(
+      JsonString(a, "generatorURL").rfind("http://vigil.test:9464/api/alerts?fingerprint=", 0), 0u);
   // Alertmanager notified its receiver of the firing alert.
   ASSERT_TRUE(Eventually([&] { return !WebhookStatuses(rx, "LatencyP99Critical").empty(); }));
 
@@ -299,9 +305,10 @@ TEST(AlertmanagerTest, DeployConfigPassesAmtoolAndRoutesBySeverity) {
   const std::pair<const char*, const char*> kRoutes[] = {
       {"P1", "pager"}, {"P2", "team-channel"}, {"P3", "tickets"}, {"P4", "weekly-digest"}};
   for (const auto& [severity, receiver] : kRoutes) {
-    auto [code, routed] = RunCommand({kAmtool, "config", "routes", "test", "--config.file=" + config,
-                               std::string("severity=") + severity, "alertname=X"},
-                              dir);
+    auto [code, routed] =
+        RunCommand({kAmtool, "config", "routes", "test", "--config.file=" + config,
+                    std::string("severity=") + severity, "alertname=X"},
+                   dir);
     EXPECT_EQ(code, 0) << routed;
     EXPECT_NE(routed.find(receiver), std::string::npos) << severity << ": " << routed;
   }

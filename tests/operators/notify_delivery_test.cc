@@ -82,7 +82,8 @@ TEST(NotifierTest, PagerDutyTriggerThenResolveWithTheSameDedupKey) {
   RecordingReceiver rx;
   ::setenv("VIGIL_TEST_PD_KEY", kRoutingKey, 1);
   NotifyConfig c = BaseConfig();
-  NotifyReceiver pd = Receiver("pagerduty", NotifyReceiver::Kind::kPagerDuty, {rx.url("/v2/enqueue")});
+  NotifyReceiver pd =
+      Receiver("pagerduty", NotifyReceiver::Kind::kPagerDuty, {rx.url("/v2/enqueue")});
   pd.routing_key_env = "VIGIL_TEST_PD_KEY";
   c.receivers = {pd};
   c.routes[1] = {"pagerduty"};
@@ -227,9 +228,9 @@ TEST(NotifierTest, DigestBatchesAPeriodIntoOnePostAndSkipsEmptyPeriods) {
   std::this_thread::sleep_for(1000ms);  // two more periods, with nothing to send
   std::vector<RecordedRequest> got = rx.Accepted();
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(AlertNames(got), (std::vector<std::string>{"ConversionDeclining:firing",
-                                                       "NewIntentGrowing:firing",
-                                                       "ConversionDeclining:resolved"}));
+  EXPECT_EQ(AlertNames(got),
+            (std::vector<std::string>{"ConversionDeclining:firing", "NewIntentGrowing:firing",
+                                      "ConversionDeclining:resolved"}));
   simdjson::dom::parser parser;
   simdjson::dom::element e = Parse(parser, got[0].body);
   EXPECT_EQ(JsonString(e, "receiver"), "weekly");
@@ -281,7 +282,8 @@ TEST(NotifierTest, ServerErrorsAreRetriedAndDeliveredOnceInOrder) {
   // While the head was retried, nothing behind it went out.
   std::vector<RecordedRequest> all = rx.Requests();
   ASSERT_EQ(all.size(), 7u);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(AlertNames({all[i]}), (std::vector<std::string>{"A:firing"}));
+  for (size_t i = 0; i < 5; ++i)
+    EXPECT_EQ(AlertNames({all[i]}), (std::vector<std::string>{"A:firing"}));
   ReceiverStats s = StatsOf(*n, "team");
   // 3 or 4: HttpClient itself resends once when a kept-alive connection is
   // closed before any response byte.
@@ -434,8 +436,8 @@ TEST(NotifierTest, RenotifyIntervalCollapsesAFlapIntoOneState) {
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(rx.AcceptedCount(), 3u);
   ASSERT_TRUE(rx.WaitForAccepted(4, 5s));
-  EXPECT_EQ(AlertNames(rx.Accepted()), (std::vector<std::string>{"A:firing", "B:firing",
-                                                                  "A:resolved", "A:firing"}));
+  EXPECT_EQ(AlertNames(rx.Accepted()),
+            (std::vector<std::string>{"A:firing", "B:firing", "A:resolved", "A:firing"}));
 }
 
 // The alerts of every POST /api/v2/alerts body: alertname and endsAt.
@@ -536,7 +538,8 @@ TEST(NotifierTest, InMemorySpoolDeliversToo) {
   c.routes[3] = {"team"};
   auto n = MustCreate(c);
   const TimeMs t0 = WallMs() - 60000;
-  for (int i = 0; i < 20; ++i) n->OnAlert(MakeNotice("A" + std::to_string(i), 3, Transition::kFiring, t0, t0));
+  for (int i = 0; i < 20; ++i)
+    n->OnAlert(MakeNotice("A" + std::to_string(i), 3, Transition::kFiring, t0, t0));
   n->Flush();
   EXPECT_EQ(StatsOf(*n, "team").sent, 20u);
   EXPECT_EQ(rx.AcceptedCount(), 20u);

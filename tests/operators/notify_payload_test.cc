@@ -24,9 +24,8 @@ PayloadContext Ctx() {
 }
 
 NotifyAlert Firing() {
-  return MakeNotifyAlert(
-      MakeNotice("LatencyP99Critical", 1, Transition::kFiring, kFired, kFired),
-      {{"job", "vigil"}, {"instance", "vigil-0"}});
+  return MakeNotifyAlert(MakeNotice("LatencyP99Critical", 1, Transition::kFiring, kFired, kFired),
+                         {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
 NotifyAlert Resolved(TimeMs at) {
@@ -133,8 +132,8 @@ TEST(NotifyPayloadTest, PagerDutySeveritySourceAndSummaryFallbacks) {
   EXPECT_EQ(PagerDutySeverity(2), "error");
   EXPECT_EQ(PagerDutySeverity(3), "warning");
   EXPECT_EQ(PagerDutySeverity(4), "info");
-  AlertNotice n = MakeNotice("ThumbsDownHigh", 3, Transition::kFiring, kFired, kFired,
-                             {{"intent", "faq"}});
+  AlertNotice n =
+      MakeNotice("ThumbsDownHigh", 3, Transition::kFiring, kFired, kFired, {{"intent", "faq"}});
   n.annotations.clear();
   simdjson::dom::parser parser;
   simdjson::dom::element e = parser.parse(PagerDutyEventJson(MakeNotifyAlert(n, {}), "k", Ctx()));

@@ -158,7 +158,8 @@ TEST(NotifySpoolTest, OverTheBoundTheLatestStatePerKeyIsKept) {
   const std::string payload(200, 'p');
   // 3 alerts flapping: 30 entries of ~120 bytes do not fit in 4 KiB.
   for (int i = 0; i < 30; ++i) {
-    NotifySpool::AppendResult r = s->Append({{"fp" + std::to_string(i % 3), payload + std::to_string(i)}});
+    NotifySpool::AppendResult r =
+        s->Append({{"fp" + std::to_string(i % 3), payload + std::to_string(i)}});
     EXPECT_EQ(r.dropped, 0u);
   }
   EXPECT_LE(s->live_bytes(), 4096u);
@@ -175,7 +176,8 @@ TEST(NotifySpoolTest, PairsAreKeptForTriggerAndResolve) {
   auto s = Open("", 500, /*keep_per_key=*/2);  // in memory
   const std::string payload(100, 'p');
   size_t coalesced = 0;
-  for (int i = 0; i < 8; ++i) coalesced += s->Append({{"fp", payload + std::to_string(i)}}).coalesced;
+  for (int i = 0; i < 8; ++i)
+    coalesced += s->Append({{"fp", payload + std::to_string(i)}}).coalesced;
   EXPECT_EQ(Data(*s), (Strings{payload + "6", payload + "7"}));
   EXPECT_GT(coalesced, 0u);
 }

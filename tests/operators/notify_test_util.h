@@ -33,8 +33,8 @@ inline const AlertDef& TestDef(int severity) {
   return defs[severity];
 }
 
-inline AlertNotice MakeNotice(const std::string& alertname, int severity, Transition t,
-                              TimeMs at, TimeMs fired_at, Labels extra = {}) {
+inline AlertNotice MakeNotice(const std::string& alertname, int severity, Transition t, TimeMs at,
+                              TimeMs fired_at, Labels extra = {}) {
   AlertNotice n;
   n.def = &TestDef(severity);
   n.transition = t;

@@ -21,13 +21,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <cctype>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -41,7 +41,7 @@ struct RecordedRequest {
   std::string target;
   std::string headers;  // raw header block
   std::string body;
-  int status = 0;       // what was answered: 0 = hung, -1 = connection closed
+  int status = 0;  // what was answered: 0 = hung, -1 = connection closed
 };
 
 class RecordingReceiver {
@@ -155,10 +155,9 @@ class RecordingReceiver {
   }
 
   size_t CountAcceptedLocked() const {
-    return static_cast<size_t>(std::count_if(requests_.begin(), requests_.end(),
-                                             [](const RecordedRequest& r) {
-                                               return r.status / 100 == 2;
-                                             }));
+    return static_cast<size_t>(
+        std::count_if(requests_.begin(), requests_.end(),
+                      [](const RecordedRequest& r) { return r.status / 100 == 2; }));
   }
 
   template <typename Pred>
@@ -243,9 +242,10 @@ class RecordingReceiver {
       // Errors echo the request, as some APIs do: a client must not log them verbatim.
       const std::string body = step.status / 100 == 2 ? std::string("{\"status\":\"success\"}")
                                                       : "scripted error for request " + req.body;
-      const std::string response = "HTTP/1.1 " + std::to_string(step.status) +
-                                   " Scripted\r\nContent-Type: application/json\r\nContent-Length: " +
-                                   std::to_string(body.size()) + "\r\n\r\n" + body;
+      const std::string response =
+          "HTTP/1.1 " + std::to_string(step.status) +
+          " Scripted\r\nContent-Type: application/json\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
       size_t done = 0;
       while (done < response.size()) {
         const ssize_t n = ::write(fd, response.data() + done, response.size() - done);
