@@ -1,0 +1,172 @@
+#include "operators/notifier.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "windows/strings.h"
+
+namespace vigil {
+
+namespace {
+
+// One spool file per target, named so that a restart finds it again:
+// receiver name and a hash of the URL (the order of `urls` may change).
+std::string SpoolPath(const std::string& dir, const NotifyReceiver& r, const std::string& url) {
+  if (dir.empty()) return "";
+  std::string hash = AlertFingerprint({{"url", url}}).substr(0, 8);
+  return (std::filesystem::path(dir) / StrCat(r.name, "-", hash, ".spool")).string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) {
+  std::unique_ptr<Notifier> n(new Notifier(std::move(config)));
+  const NotifyConfig& c = n->config_;
+  size_t count = 0;
+  for (const NotifyReceiver& r : c.receivers) count += r.urls.size();
+  const size_t per_target = std::max<size_t>(4096, c.spool_max_bytes / std::max<size_t>(1, count));
+  std::map<std::string, std::vector<size_t>> by_receiver;
+  for (const NotifyReceiver& r : c.receivers) {
+    std::string key;
+    if (r.kind == NotifyReceiver::Kind::kPagerDuty) {
+      const char* v = std::getenv(r.routing_key_env.c_str());
+      if (v == nullptr || *v == '\0') {
+        return absl::FailedPreconditionError(StrCat("notify receiver '", r.name,
+                                                    "': environment variable ", r.routing_key_env,
+                                                    " (the PagerDuty routing key) is not set"));
+      }
+      key = v;
+    }
+    for (const std::string& url : r.urls) {
+      NotifyTarget::Options o;
+      o.receiver = r;
+      o.url = url;
+      o.routing_key = key;
+      o.spool_path = SpoolPath(c.spool_dir, r, url);
+      o.spool_max_bytes = per_target;
+      o.external_url = c.external_url;
+      o.resend_interval = c.resend_interval;
+      o.renotify_interval = c.renotify_interval;
+      o.timeout = c.timeout;
+      o.retry_initial = c.retry_initial;
+      o.retry_max = c.retry_max;
+      absl::StatusOr<std::unique_ptr<NotifyTarget>> t = NotifyTarget::Create(std::move(o));
+      if (!t.ok()) {
+        return absl::Status(t.status().code(), StrCat("notify receiver '", r.name,
+                                                      "': ", std::string(t.status().message())));
+      }
+      by_receiver[r.name].push_back(n->targets_.size());
+      n->targets_.push_back(std::move(*t));
+    }
+  }
+  for (size_t sev = 1; sev < c.routes.size(); ++sev) {
+    for (const std::string& name : c.routes[sev]) {
+      auto it = by_receiver.find(name);
+      if (it == by_receiver.end()) {
+        return absl::InvalidArgumentError(
+            StrCat("notify route P", sev, ": unknown receiver '", name, "'"));
+      }
+      for (size_t t : it->second) n->routes_[sev].push_back(t);
+    }
+  }
+  for (auto& t : n->targets_) t->Start();
+  n->spooler_ = std::thread([p = n.get()] { p->RunSpooler(); });
+  return n;
+}
+
+Notifier::~Notifier() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (spooler_.joinable()) spooler_.join();  // spools what was accepted
+  // All at once: each may wait out one request in flight.
+  for (auto& t : targets_) t->RequestStop();
+  for (auto& t : targets_) t->Stop();
+}
+
+int Notifier::SeverityOf(const AlertNotice& n) const {
+  if (n.def != nullptr) return static_cast<int>(n.def->severity);
+  auto it = n.labels.find("severity");
+  if (it != n.labels.end() && it->second.size() == 2 && it->second[0] == 'P' &&
+      it->second[1] >= '1' && it->second[1] <= '4') {
+    return it->second[1] - '0';
+  }
+  return 0;
+}
+
+void Notifier::OnAlert(const AlertNotice& n) {
+  if (n.transition != Transition::kFiring && n.transition != Transition::kResolved) return;
+  const int severity = SeverityOf(n);
+  if (severity < 1 || severity > 4 || routes_[static_cast<size_t>(severity)].empty()) return;
+  NotifyAlert alert = MakeNotifyAlert(n, config_.labels);
+  alert.severity = severity;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t t : routes_[static_cast<size_t>(severity)]) {
+      inbox_.emplace_back(t, alert);
+      ++accepted_;
+    }
+  }
+  cv_.notify_all();
+}
+
+void Notifier::RunSpooler() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !inbox_.empty(); });
+    if (inbox_.empty()) return;  // stopping, and everything is spooled
+    std::vector<std::pair<size_t, NotifyAlert>> batch;
+    batch.swap(inbox_);
+    lock.unlock();
+    std::vector<std::vector<NotifyAlert>> per_target(targets_.size());
+    for (auto& [t, alert] : batch) per_target[t].push_back(std::move(alert));
+    for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->Enqueue(per_target[t]);
+    lock.lock();
+    spooled_ += batch.size();
+    cv_.notify_all();
+  }
+}
+
+void Notifier::WaitSpooled() {
+  std::unique_lock lock(mu_);
+  const uint64_t target = accepted_;
+  cv_.wait(lock, [&] { return spooled_ >= target || (stop_ && inbox_.empty()); });
+}
+
+void Notifier::Flush() {
+  WaitSpooled();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.timeout);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool drained = true;
+    for (const auto& t : targets_) drained = drained && t->Drained();
+    if (drained) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void Notifier::SyncFiring(const std::vector<AlertNotice>& firing) {
+  std::vector<std::vector<NotifyAlert>> per_target(targets_.size());
+  for (const AlertNotice& n : firing) {
+    const int severity = SeverityOf(n);
+    if (severity < 1 || severity > 4) continue;
+    NotifyAlert a = MakeNotifyAlert(n, config_.labels);
+    a.firing = true;
+    a.severity = severity;
+    for (size_t t : routes_[static_cast<size_t>(severity)]) per_target[t].push_back(a);
+  }
+  for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->SyncFiring(per_target[t]);
+}
+
+std::vector<ReceiverStats> Notifier::Stats() const {
+  std::vector<ReceiverStats> out;
+  out.reserve(targets_.size());
+  for (const auto& t : targets_) out.push_back(t->Stats());
+  return out;
+}
+
+}  // namespace vigil
