@@ -480,7 +480,7 @@ void FaultProxy::Serve(int fd) {
     if (action == ProxyAction::kDropBefore) break;
     absl::StatusOr<HttpClientResponse> r = upstream.Send(req.method, req.target, req.body, forward);
     if (!r.ok() || action == ProxyAction::kDropAfter) break;
-    if (rewrite_ && r->status / 100 == 2) rewrite_(pr, &r->body);
+    if (rewrite_ && r->status / 100 == 2) rewrite_(pr, &r->status, &r->body);
     WriteResponse(fd, r->status, r->body);
   }
   ::shutdown(fd, SHUT_RDWR);

@@ -153,8 +153,8 @@ enum class ProxyAction {
 class FaultProxy {
  public:
   using Policy = std::function<ProxyAction(const ProxyRequest&)>;
-  // May rewrite a forwarded 2xx response body.
-  using Rewrite = std::function<void(const ProxyRequest&, std::string* body)>;
+  // May rewrite a forwarded 2xx response.
+  using Rewrite = std::function<void(const ProxyRequest&, int* status, std::string* body)>;
 
   FaultProxy(uint16_t upstream_port, Policy policy, Rewrite rewrite = nullptr);
   ~FaultProxy();
