@@ -131,7 +131,7 @@ bool ReadUntil(KinesisSource* source, std::vector<Delivered>* out,
 // Every event of `expected` delivered exactly once, and per key in order of
 // its sequence number. Reports failures with gtest.
 void ExpectExactlyOnceInKeyOrder(const std::vector<TestEvent>& expected,
-                                 const std::vector<Delivered>& got);
+                                 const std::vector<Delivered>& got, bool check_order = true);
 
 // --- fault injection ---
 
@@ -156,7 +156,14 @@ class FaultProxy {
   // May rewrite a forwarded 2xx response.
   using Rewrite = std::function<void(const ProxyRequest&, int* status, std::string* body)>;
 
-  FaultProxy(uint16_t upstream_port, Policy policy, Rewrite rewrite = nullptr);
+  // Handles a request itself, when it returns true: `forward` sends a body
+  // upstream (same headers).
+  using Forward = std::function<absl::StatusOr<HttpClientResponse>(const std::string& body)>;
+  using Handler = std::function<bool(const ProxyRequest&, const Forward& forward, int* status,
+                                     std::string* body)>;
+
+  FaultProxy(uint16_t upstream_port, Policy policy, Rewrite rewrite = nullptr,
+             Handler handler = nullptr);
   ~FaultProxy();
   std::string endpoint() const;
   uint64_t count(const std::string& operation) const;
@@ -170,6 +177,7 @@ class FaultProxy {
   uint16_t upstream_port_;
   Policy policy_;
   Rewrite rewrite_;
+  Handler handler_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::thread accept_thread_;
