@@ -191,13 +191,16 @@ void KinesisFetcher::AcquireIterator(Shard* s) {
 
 void KinesisFetcher::Read(Shard* s) {
   const int64_t started = SteadyMs();
-  s->calls.push_back(started);
-  while (s->calls.size() > kCallsPerSecond) s->calls.pop_front();
   {
     std::lock_guard lock(shared_->mu);
     ++shared_->stats.get_records_calls;
   }
   absl::StatusOr<KinesisRecords> r = client_->GetRecords(s->iterator, options_.max_records_per_call);
+  // The call reached the server at the latest when its answer came back:
+  // counting the window from then keeps any 5 arrivals a second apart, however
+  // long each request took on the way.
+  s->calls.push_back(SteadyMs());
+  while (s->calls.size() > kCallsPerSecond) s->calls.pop_front();
   if (!r.ok()) {
     Failed(s, r.status());
     return;
