@@ -19,8 +19,8 @@ namespace {
 constexpr char kErrorPayload[] = "vigil/kinesis-error";
 
 constexpr std::string_view kKindNames[] = {
-    "None",          "Throttled",    "LimitExceeded", "ExpiredIterator", "ResourceNotFound",
-    "ResourceInUse", "InvalidArgument", "AccessDenied", "Server",        "Transport",
+    "None",          "Throttled",       "LimitExceeded", "ExpiredIterator", "ResourceNotFound",
+    "ResourceInUse", "InvalidArgument", "AccessDenied",  "Server",          "Transport",
 };
 
 absl::Status WithKind(absl::StatusCode code, KinesisErrorKind kind, std::string message) {
@@ -56,16 +56,23 @@ KinesisErrorKind KindOfType(std::string_view type, int http_status) {
 
 absl::StatusCode CodeOf(KinesisErrorKind kind) {
   switch (kind) {
-    case KinesisErrorKind::kNone: return absl::StatusCode::kOk;
+    case KinesisErrorKind::kNone:
+      return absl::StatusCode::kOk;
     case KinesisErrorKind::kThrottled:
-    case KinesisErrorKind::kLimitExceeded: return absl::StatusCode::kResourceExhausted;
+    case KinesisErrorKind::kLimitExceeded:
+      return absl::StatusCode::kResourceExhausted;
     case KinesisErrorKind::kExpiredIterator:
-    case KinesisErrorKind::kResourceInUse: return absl::StatusCode::kFailedPrecondition;
-    case KinesisErrorKind::kResourceNotFound: return absl::StatusCode::kNotFound;
-    case KinesisErrorKind::kInvalidArgument: return absl::StatusCode::kInvalidArgument;
-    case KinesisErrorKind::kAccessDenied: return absl::StatusCode::kPermissionDenied;
+    case KinesisErrorKind::kResourceInUse:
+      return absl::StatusCode::kFailedPrecondition;
+    case KinesisErrorKind::kResourceNotFound:
+      return absl::StatusCode::kNotFound;
+    case KinesisErrorKind::kInvalidArgument:
+      return absl::StatusCode::kInvalidArgument;
+    case KinesisErrorKind::kAccessDenied:
+      return absl::StatusCode::kPermissionDenied;
     case KinesisErrorKind::kServer:
-    case KinesisErrorKind::kTransport: return absl::StatusCode::kUnavailable;
+    case KinesisErrorKind::kTransport:
+      return absl::StatusCode::kUnavailable;
   }
   return absl::StatusCode::kUnknown;
 }
@@ -104,11 +111,16 @@ void AppendTimestampSeconds(TimeMs t, std::string* out) {
 
 const char* IteratorTypeName(KinesisIteratorSpec::Type t) {
   switch (t) {
-    case KinesisIteratorSpec::Type::kTrimHorizon: return "TRIM_HORIZON";
-    case KinesisIteratorSpec::Type::kLatest: return "LATEST";
-    case KinesisIteratorSpec::Type::kAtTimestamp: return "AT_TIMESTAMP";
-    case KinesisIteratorSpec::Type::kAtSequenceNumber: return "AT_SEQUENCE_NUMBER";
-    case KinesisIteratorSpec::Type::kAfterSequenceNumber: return "AFTER_SEQUENCE_NUMBER";
+    case KinesisIteratorSpec::Type::kTrimHorizon:
+      return "TRIM_HORIZON";
+    case KinesisIteratorSpec::Type::kLatest:
+      return "LATEST";
+    case KinesisIteratorSpec::Type::kAtTimestamp:
+      return "AT_TIMESTAMP";
+    case KinesisIteratorSpec::Type::kAtSequenceNumber:
+      return "AT_SEQUENCE_NUMBER";
+    case KinesisIteratorSpec::Type::kAfterSequenceNumber:
+      return "AFTER_SEQUENCE_NUMBER";
   }
   return "TRIM_HORIZON";
 }
@@ -156,11 +168,16 @@ KinesisErrorKind KinesisErrorOf(const absl::Status& status) {
     }
   }
   switch (status.code()) {
-    case absl::StatusCode::kResourceExhausted: return KinesisErrorKind::kThrottled;
-    case absl::StatusCode::kUnavailable: return KinesisErrorKind::kTransport;
-    case absl::StatusCode::kNotFound: return KinesisErrorKind::kResourceNotFound;
-    case absl::StatusCode::kPermissionDenied: return KinesisErrorKind::kAccessDenied;
-    default: return KinesisErrorKind::kInvalidArgument;
+    case absl::StatusCode::kResourceExhausted:
+      return KinesisErrorKind::kThrottled;
+    case absl::StatusCode::kUnavailable:
+      return KinesisErrorKind::kTransport;
+    case absl::StatusCode::kNotFound:
+      return KinesisErrorKind::kResourceNotFound;
+    case absl::StatusCode::kPermissionDenied:
+      return KinesisErrorKind::kAccessDenied;
+    default:
+      return KinesisErrorKind::kInvalidArgument;
   }
 }
 
@@ -183,14 +200,16 @@ int CompareSequenceNumbers(std::string_view a, std::string_view b) {
 
 KinesisClient::KinesisClient(HttpUrl url, std::string endpoint, std::string region,
                              AwsCredentials credentials, HttpClient::Options http_options)
-    : url_(std::move(url)), endpoint_(std::move(endpoint)), region_(std::move(region)),
+    : url_(std::move(url)),
+      endpoint_(std::move(endpoint)),
+      region_(std::move(region)),
       credentials_(std::move(credentials)),
       http_(std::make_unique<HttpClient>(url_, http_options)) {
   // The value HttpClient sends, so that the signed Host is the one received.
   const bool v6 = url_.host.find(':') != std::string::npos;
   const bool default_port = url_.port == (url_.tls ? 443 : 80);
-  host_header_ = StrCat(v6 ? "[" : "", url_.host, v6 ? "]" : "",
-                        default_port ? "" : StrCat(":", url_.port));
+  host_header_ =
+      StrCat(v6 ? "[" : "", url_.host, v6 ? "]" : "", default_port ? "" : StrCat(":", url_.port));
 }
 
 KinesisClient::~KinesisClient() = default;
@@ -212,8 +231,8 @@ absl::StatusOr<std::unique_ptr<KinesisClient>> KinesisClient::Open(KinesisClient
     } else if (!options.endpoint.empty()) {
       creds = {"vigil-local", "vigil-local", ""};
     } else {
-      return absl::FailedPreconditionError(
-          StrCat("kinesis: no AWS credentials for ", endpoint, ": ", std::string(env.status().message())));
+      return absl::FailedPreconditionError(StrCat("kinesis: no AWS credentials for ", endpoint,
+                                                  ": ", std::string(env.status().message())));
     }
   }
   HttpClient::Options http_options;
@@ -223,8 +242,7 @@ absl::StatusOr<std::unique_ptr<KinesisClient>> KinesisClient::Open(KinesisClient
       std::move(*url), std::move(endpoint), std::move(region), std::move(creds), http_options));
 }
 
-absl::StatusOr<std::string> KinesisClient::Call(std::string_view operation,
-                                                std::string_view body) {
+absl::StatusOr<std::string> KinesisClient::Call(std::string_view operation, std::string_view body) {
   HttpHeaders headers = {{"Host", host_header_},
                          {"Content-Type", "application/x-amz-json-1.1"},
                          {"X-Amz-Target", StrCat("Kinesis_20131202.", operation)}};
@@ -295,8 +313,7 @@ absl::StatusOr<std::string> KinesisClient::GetShardIterator(std::string_view str
   body += "}";
   absl::StatusOr<std::string> resp = Call("GetShardIterator", body);
   if (!resp.ok()) return resp.status();
-  absl::StatusOr<simdjson::dom::element> root =
-      ParseBody(&tls_parser, *resp, "GetShardIterator");
+  absl::StatusOr<simdjson::dom::element> root = ParseBody(&tls_parser, *resp, "GetShardIterator");
   if (!root.ok()) return root.status();
   std::string_view it = Str(*root, "ShardIterator");
   if (it.empty()) {
@@ -382,15 +399,14 @@ absl::StatusOr<KinesisPutResult> KinesisClient::PutRecords(
     }
   }
   if (out.records.size() != entries.size()) {
-    return WithKind(absl::StatusCode::kUnavailable, KinesisErrorKind::kServer,
-                    StrCat("PutRecords: ", out.records.size(), " results for ", entries.size(),
-                           " records"));
+    return WithKind(
+        absl::StatusCode::kUnavailable, KinesisErrorKind::kServer,
+        StrCat("PutRecords: ", out.records.size(), " results for ", entries.size(), " records"));
   }
   return out;
 }
 
-absl::StatusOr<KinesisStreamSummary> KinesisClient::DescribeStreamSummary(
-    std::string_view stream) {
+absl::StatusOr<KinesisStreamSummary> KinesisClient::DescribeStreamSummary(std::string_view stream) {
   std::string body = "{";
   internal::AppendStreamField(stream, &body);
   body += "}";
@@ -448,12 +464,12 @@ absl::Status KinesisClient::WaitForActive(std::string_view stream,
   while (std::chrono::steady_clock::now() < deadline) {
     absl::StatusOr<KinesisStreamSummary> s = DescribeStreamSummary(stream);
     if (s.ok() && s->status == "ACTIVE") return absl::OkStatus();
-    last = s.ok() ? absl::UnavailableError(StrCat("stream ", stream, " is ", s->status))
-                  : s.status();
+    last =
+        s.ok() ? absl::UnavailableError(StrCat("stream ", stream, " is ", s->status)) : s.status();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return absl::DeadlineExceededError(
-      StrCat("stream ", stream, " not ACTIVE after ", timeout.count(), " ms: ", std::string(last.message())));
+  return absl::DeadlineExceededError(StrCat("stream ", stream, " not ACTIVE after ",
+                                            timeout.count(), " ms: ", std::string(last.message())));
 }
 
 namespace internal {
@@ -477,11 +493,11 @@ absl::Status KinesisErrorStatus(int http_status, std::string_view body,
   // "com.amazonaws.kinesis.v20131202#ProvisionedThroughputExceededException"
   if (const size_t hash = type.rfind('#'); hash != std::string::npos) type.erase(0, hash + 1);
   const KinesisErrorKind kind = KindOfType(type, http_status);
-  return WithKind(CodeOf(kind), kind,
-                  StrCat(operation, ": HTTP ", http_status, " ", type.empty() ? "error" : type,
-                         message.empty() ? "" : ": ", message,
-                         type.empty() && message.empty() ? StrCat(" ", body.substr(0, 200))
-                                                         : std::string()));
+  return WithKind(
+      CodeOf(kind), kind,
+      StrCat(operation, ": HTTP ", http_status, " ", type.empty() ? "error" : type,
+             message.empty() ? "" : ": ", message,
+             type.empty() && message.empty() ? StrCat(" ", body.substr(0, 200)) : std::string()));
 }
 
 void AppendBase64(std::string_view bytes, std::string* out) {
@@ -511,7 +527,8 @@ bool DecodeBase64(std::string_view text, std::string* out) {
     std::array<int8_t, 256> t{};
     t.fill(-1);
     const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    for (int i = 0; i < 64; ++i)
+      t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
     return t;
   }();
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);

@@ -119,7 +119,7 @@ struct KinesisRecords {
   std::vector<Entry> records;
   // "" once a closed shard has been read to its end.
   std::string next_shard_iterator;
-  int64_t millis_behind_latest = -1;  // -1 when the server did not say
+  int64_t millis_behind_latest = -1;     // -1 when the server did not say
   std::vector<ChildShard> child_shards;  // when the server reports them at a shard's end
 
   std::string_view data(size_t i) const {
@@ -211,8 +211,7 @@ void AppendBase64(std::string_view bytes, std::string* out);
 // Appends the decoded bytes; false on malformed input.
 bool DecodeBase64(std::string_view text, std::string* out);
 // Maps an error response to a status (exposed for tests).
-absl::Status KinesisErrorStatus(int http_status, std::string_view body,
-                                std::string_view operation);
+absl::Status KinesisErrorStatus(int http_status, std::string_view body, std::string_view operation);
 // "StreamName":"x" or "StreamARN":"arn:..." (no braces).
 void AppendStreamField(std::string_view stream, std::string* out);
 }  // namespace internal

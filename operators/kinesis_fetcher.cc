@@ -25,7 +25,9 @@ int64_t SteadyMs() {
 
 KinesisFetcher::KinesisFetcher(const KinesisSourceOptions& options,
                                std::unique_ptr<KinesisClient> client, KinesisShared* shared)
-    : options_(options), client_(std::move(client)), shared_(shared),
+    : options_(options),
+      client_(std::move(client)),
+      shared_(shared),
       rng_(std::random_device{}()) {}
 
 void KinesisFetcher::Run() {
@@ -89,6 +91,14 @@ void KinesisFetcher::Discover() {
     }
   }
   listed_once_ = true;
+  // A shard no longer listed has passed the retention period: nothing is
+  // left to read in it.
+  for (auto& [id, s] : shards_) {
+    if (!s.listed && s.owned && s.phase != Phase::kFinished && s.input >= 0) {
+      Queue(&s, KinesisRecords(), /*shard_end=*/true);
+      s.phase = Phase::kFinished;
+    }
+  }
   ReleaseWaiting();
   next_listing_ = now + options_.discovery_interval;
   std::lock_guard lock(shared_->mu);
@@ -174,10 +184,10 @@ KinesisFetcher::Shard* KinesisFetcher::NextDue(int64_t* due) {
 }
 
 void KinesisFetcher::AcquireIterator(Shard* s) {
-  const KinesisIteratorSpec spec = s->fetched_seq.empty()
-                                       ? s->start
-                                       : KinesisIteratorSpec::AfterSequenceNumber(s->fetched_seq);
-  absl::StatusOr<std::string> it = client_->GetShardIterator(options_.stream, s->info.shard_id, spec);
+  const KinesisIteratorSpec spec =
+      s->fetched_seq.empty() ? s->start : KinesisIteratorSpec::AfterSequenceNumber(s->fetched_seq);
+  absl::StatusOr<std::string> it =
+      client_->GetShardIterator(options_.stream, s->info.shard_id, spec);
   if (!it.ok()) {
     Failed(s, it.status());
     return;
@@ -195,7 +205,8 @@ void KinesisFetcher::Read(Shard* s) {
     std::lock_guard lock(shared_->mu);
     ++shared_->stats.get_records_calls;
   }
-  absl::StatusOr<KinesisRecords> r = client_->GetRecords(s->iterator, options_.max_records_per_call);
+  absl::StatusOr<KinesisRecords> r =
+      client_->GetRecords(s->iterator, options_.max_records_per_call);
   // The call reached the server at the latest when its answer came back:
   // counting the window from then keeps any 5 arrivals a second apart, however
   // long each request took on the way.
@@ -273,8 +284,8 @@ void KinesisFetcher::Failed(Shard* s, const absl::Status& status) {
 
 int64_t KinesisFetcher::Backoff(int* failures) {
   *failures = std::min(*failures + 1, 30);
-  const int64_t cap = std::min<int64_t>(
-      options_.backoff_max, options_.backoff_base << std::min(*failures - 1, 20));
+  const int64_t cap =
+      std::min<int64_t>(options_.backoff_max, options_.backoff_base << std::min(*failures - 1, 20));
   return std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(cap, 1))(rng_);
 }
 

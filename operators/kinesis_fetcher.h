@@ -61,8 +61,8 @@ struct KinesisShared {
   std::vector<KinesisInput> inputs;
   // From RestorePositions; the fetcher drops shards no longer listed.
   std::map<std::string, KinesisPosition> restored;
-  bool listed = false;          // a listing succeeded
-  bool needs_listing = false;   // a shard ended after the last listing
+  bool listed = false;         // a listing succeeded
+  bool needs_listing = false;  // a shard ended after the last listing
   bool stop = false;
   std::string last_error;
   KinesisSource::Stats stats;
@@ -87,8 +87,8 @@ class KinesisFetcher {
     Phase phase = Phase::kWaiting;
     KinesisIteratorSpec start;
     std::string iterator;
-    std::string fetched_seq;  // last record queued
-    int64_t next_call = 0;    // steady ms
+    std::string fetched_seq;    // last record queued
+    int64_t next_call = 0;      // steady ms
     std::deque<int64_t> calls;  // times of the last 5 GetRecords
     int failures = 0;
   };

@@ -76,8 +76,7 @@ absl::StatusOr<std::unique_ptr<KinesisWriter>> KinesisWriter::Open(KinesisWriter
   if (options.stream.empty()) return absl::InvalidArgumentError("kinesis: no stream name");
   if (options.max_batch_records < 1 || options.max_batch_records > 500 ||
       options.max_batch_bytes < kMaxRecordBytes || options.max_batch_bytes > (5u << 20)) {
-    return absl::InvalidArgumentError(
-        "kinesis: batches hold 1 to 500 records and 1 to 5 MiB");
+    return absl::InvalidArgumentError("kinesis: batches hold 1 to 500 records and 1 to 5 MiB");
   }
   KinesisClientOptions client_options;
   client_options.endpoint = options.endpoint;
@@ -100,8 +99,7 @@ absl::Status KinesisWriter::Write(std::string_view partition_key, std::string_vi
   }
   pending_.push_back({std::string(partition_key), std::string(data)});
   pending_bytes_ += partition_key.size() + data.size();
-  if (pending_.size() >= options_.max_batch_records ||
-      pending_bytes_ >= options_.max_batch_bytes) {
+  if (pending_.size() >= options_.max_batch_records || pending_bytes_ >= options_.max_batch_bytes) {
     return SendBatch();
   }
   return absl::OkStatus();
@@ -180,8 +178,8 @@ absl::Status KinesisWriter::SendBatch() {
 }
 
 void KinesisWriter::Sleep(int failures) {
-  const int64_t cap = std::min<int64_t>(options_.backoff_max,
-                                        options_.backoff_base << std::min(failures - 1, 20));
+  const int64_t cap =
+      std::min<int64_t>(options_.backoff_max, options_.backoff_base << std::min(failures - 1, 20));
   const int64_t ms = std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(cap, 1))(rng_);
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }

@@ -28,7 +28,8 @@ int KinesisShardOwner(std::string_view shard_id, int instance_count) {
 }
 
 KinesisSource::KinesisSource(KinesisSourceOptions options)
-    : options_(std::move(options)), name_(StrCat("kinesis:", options_.stream)),
+    : options_(std::move(options)),
+      name_(StrCat("kinesis:", options_.stream)),
       shared_(std::make_unique<internal::KinesisShared>()) {}
 
 KinesisSource::~KinesisSource() {
@@ -44,9 +45,8 @@ absl::StatusOr<std::unique_ptr<KinesisSource>> OpenKinesisSource(KinesisSourceOp
   if (options.stream.empty()) return absl::InvalidArgumentError("kinesis: no stream name");
   if (options.instance_count < 1 || options.instance_index < 0 ||
       options.instance_index >= options.instance_count) {
-    return absl::InvalidArgumentError(
-        StrCat("kinesis: instance index ", options.instance_index, " is not in [0, ",
-               options.instance_count, ")"));
+    return absl::InvalidArgumentError(StrCat("kinesis: instance index ", options.instance_index,
+                                             " is not in [0, ", options.instance_count, ")"));
   }
   if (options.max_records_per_call < 1 || options.max_records_per_call > 10000) {
     return absl::InvalidArgumentError("kinesis: max_records_per_call must be in [1, 10000]");
@@ -213,9 +213,9 @@ absl::Status KinesisSource::RestorePositions(std::string_view positions) {
     bool done = false;
     if (value["done"].get_bool().get(done) == simdjson::SUCCESS) pos.finished = done;
     if (pos.seq.empty() && !pos.finished) {
-      return absl::InvalidArgumentError(
-          StrCat("kinesis positions: shard ", std::string_view(key.data(), key.size()),
-                 " has neither seq nor done"));
+      return absl::InvalidArgumentError(StrCat("kinesis positions: shard ",
+                                               std::string_view(key.data(), key.size()),
+                                               " has neither seq nor done"));
     }
     restored[std::string(key.data(), key.size())] = std::move(pos);
   }

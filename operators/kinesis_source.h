@@ -53,7 +53,9 @@
 //                    "shardId-000000000000":{"done":true}}}
 // RestorePositions (before the first Next) resumes each listed shard after
 // its sequence number; finished shards stay finished; shards not listed
-// start as described above. It accepts the positions of several instances
+// start as described above (a shard from which Next returned nothing yet is
+// not in the positions: with `start` LATEST, what arrived in it between the
+// two runs is skipped). It accepts the positions of several instances
 // merged into one object (entries of shards owned elsewhere are ignored).
 //
 // Record: data is the record's bytes followed by simdjson padding, input
@@ -91,7 +93,7 @@ struct KinesisSourceOptions {
   std::string endpoint;  // "" = https://kinesis.{region}.amazonaws.com
   std::string region;    // "" = AWS_REGION / AWS_DEFAULT_REGION / us-east-1
   enum class Start { kTrimHorizon, kLatest, kAtTimestamp } start = Start::kTrimHorizon;
-  TimeMs start_timestamp = 0;  // for kAtTimestamp
+  TimeMs start_timestamp = 0;                  // for kAtTimestamp
   int instance_index = 0, instance_count = 1;  // split shards across instances
   DurationMs poll_interval = 200;  // per shard once caught up; never above 5 GetRecords/s/shard
   DurationMs discovery_interval = 10000;
@@ -102,8 +104,8 @@ struct KinesisSourceOptions {
   DurationMs backoff_base = 100;
   DurationMs backoff_max = 5000;
   DurationMs request_timeout = 10000;
-  size_t max_buffered_records = 50000;  // fetched ahead of Next
-  int list_shards_page_size = 0;        // 0: the server's default
+  size_t max_buffered_records = 50000;        // fetched ahead of Next
+  int list_shards_page_size = 0;              // 0: the server's default
   std::optional<AwsCredentials> credentials;  // unset: see KinesisClientOptions
 };
 

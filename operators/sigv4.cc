@@ -139,11 +139,10 @@ void SignV4(const AwsCredentials& credentials, const SigV4Scope& scope, std::str
   const std::string sts = internal::StringToSign(amz_date, scope, creq);
   const std::string signature =
       internal::Signature(credentials.secret_access_key, amz_date, scope, sts);
-  headers->emplace_back(
-      "Authorization",
-      StrCat("AWS4-HMAC-SHA256 Credential=", credentials.access_key_id, "/",
-             CredentialScope(amz_date, scope), ", SignedHeaders=", signed_headers,
-             ", Signature=", signature));
+  headers->emplace_back("Authorization",
+                        StrCat("AWS4-HMAC-SHA256 Credential=", credentials.access_key_id, "/",
+                               CredentialScope(amz_date, scope), ", SignedHeaders=", signed_headers,
+                               ", Signature=", signature));
 }
 
 namespace internal {
@@ -212,8 +211,8 @@ std::string StringToSign(std::string_view amz_date, const SigV4Scope& scope,
                 Sha256Hex(canonical_request));
 }
 
-std::string Signature(std::string_view secret, std::string_view amz_date,
-                      const SigV4Scope& scope, std::string_view string_to_sign) {
+std::string Signature(std::string_view secret, std::string_view amz_date, const SigV4Scope& scope,
+                      std::string_view string_to_sign) {
   const std::string k_date = Hmac(StrCat("AWS4", secret), amz_date.substr(0, 8));
   const std::string k_region = Hmac(k_date, scope.region);
   const std::string k_service = Hmac(k_region, scope.service);

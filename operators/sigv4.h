@@ -77,8 +77,8 @@ std::string CanonicalRequest(std::string_view method, std::string_view target,
                              std::string* signed_headers);
 std::string StringToSign(std::string_view amz_date, const SigV4Scope& scope,
                          std::string_view canonical_request);
-std::string Signature(std::string_view secret, std::string_view amz_date,
-                      const SigV4Scope& scope, std::string_view string_to_sign);
+std::string Signature(std::string_view secret, std::string_view amz_date, const SigV4Scope& scope,
+                      std::string_view string_to_sign);
 std::string AmzDate(TimeMs now);  // "20150830T123600Z"
 std::string Sha256Hex(std::string_view data);
 // RFC 3986 percent-encoding of all but the unreserved characters (and '/'

@@ -13,7 +13,8 @@ using testing::Kinesalite;
 
 TEST(KinesisClientTest, Base64RoundTrip) {
   const std::string binary("\0\xff\x10", 3);
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", binary}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", binary}) {
     std::string enc, dec;
     internal::AppendBase64(s, &enc);
     ASSERT_TRUE(internal::DecodeBase64(enc, &dec)) << enc;
@@ -39,8 +40,9 @@ TEST(KinesisClientTest, ErrorsMapToKinds) {
   auto kind = [](int status, std::string body) {
     return KinesisErrorOf(internal::KinesisErrorStatus(status, body, "GetRecords"));
   };
-  EXPECT_EQ(kind(400, R"({"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded"})"),
-            KinesisErrorKind::kThrottled);
+  EXPECT_EQ(
+      kind(400, R"({"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded"})"),
+      KinesisErrorKind::kThrottled);
   EXPECT_EQ(kind(400, R"({"__type":"com.amazonaws.kinesis.v20131202#ExpiredIteratorException"})"),
             KinesisErrorKind::kExpiredIterator);
   EXPECT_EQ(kind(400, R"({"__type":"LimitExceededException"})"), KinesisErrorKind::kLimitExceeded);
@@ -110,7 +112,8 @@ TEST(KinesisClientTest, CallsAgainstKinesalite) {
   ASSERT_EQ(put->records.size(), 3u);
   const std::string shard = put->records[0].shard_id;
 
-  absl::StatusOr<std::string> it = c->GetShardIterator("s", shard, KinesisIteratorSpec::TrimHorizon());
+  absl::StatusOr<std::string> it =
+      c->GetShardIterator("s", shard, KinesisIteratorSpec::TrimHorizon());
   ASSERT_TRUE(it.ok()) << it.status();
   absl::StatusOr<KinesisRecords> got = c->GetRecords(*it, 2);
   ASSERT_TRUE(got.ok()) << got.status();

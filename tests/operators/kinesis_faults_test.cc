@@ -48,8 +48,8 @@ TEST(KinesisFaultsTest, ThrottlingServerErrorsAndDroppedConnections) {
 
   // An outage: every request fails until it ends.
   outage = true;
-  ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] { return !source->connected(); },
-                                 std::chrono::seconds(5)));
+  ASSERT_TRUE(testing::ReadUntil(
+      source.get(), &got, [&] { return !source->connected(); }, std::chrono::seconds(5)));
   EXPECT_NE(source->last_error().find("InternalFailure"), std::string::npos)
       << source->last_error();
   testing::PutEvents(*server, "events", events, 1000, 2000);
@@ -61,9 +61,9 @@ TEST(KinesisFaultsTest, ThrottlingServerErrorsAndDroppedConnections) {
   EXPECT_FALSE(source->connected());
   outage = false;
 
-  ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] {
-    return got.size() >= events.size() && source->CaughtUp();
-  })) << got.size() << "; " << source->last_error();
+  ASSERT_TRUE(testing::ReadUntil(source.get(), &got,
+                                 [&] { return got.size() >= events.size() && source->CaughtUp(); }))
+      << got.size() << "; " << source->last_error();
   EXPECT_TRUE(source->connected());
   testing::ExpectExactlyOnceInKeyOrder(events, got);
   const KinesisSource::Stats stats = source->stats();
@@ -92,9 +92,9 @@ TEST(KinesisFaultsTest, ExpiredIteratorsAreReplaced) {
   o.max_records_per_call = 40;
   std::unique_ptr<KinesisSource> source = *OpenKinesisSource(o);
   std::vector<Delivered> got;
-  ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] {
-    return got.size() >= events.size() && source->CaughtUp();
-  })) << got.size() << "; " << source->last_error();
+  ASSERT_TRUE(testing::ReadUntil(source.get(), &got,
+                                 [&] { return got.size() >= events.size() && source->CaughtUp(); }))
+      << got.size() << "; " << source->last_error();
   testing::ExpectExactlyOnceInKeyOrder(events, got);
   EXPECT_GT(source->stats().expired_iterators, 5u);
 }
@@ -113,14 +113,14 @@ TEST(KinesisFaultsTest, ServerRestartMidRun) {
   std::vector<Delivered> got;
   ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] { return got.size() >= 400; }));
   server->Stop();
-  ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] { return !source->connected(); },
-                                 std::chrono::seconds(5)));
+  ASSERT_TRUE(testing::ReadUntil(
+      source.get(), &got, [&] { return !source->connected(); }, std::chrono::seconds(5)));
   const size_t during = got.size();
   ASSERT_TRUE(server->Restart());  // same port, same on-disk data
   testing::PutEvents(*server, "events", events, 1000, 2000);
-  ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] {
-    return got.size() >= events.size() && source->CaughtUp();
-  })) << got.size() << "; " << source->last_error();
+  ASSERT_TRUE(testing::ReadUntil(source.get(), &got,
+                                 [&] { return got.size() >= events.size() && source->CaughtUp(); }))
+      << got.size() << "; " << source->last_error();
   EXPECT_TRUE(source->connected());
   EXPECT_LT(during, events.size());
   testing::ExpectExactlyOnceInKeyOrder(events, got);

@@ -94,9 +94,9 @@ std::vector<Delivered> ReadAll(const testing::KinesisServer& server, const std::
   std::unique_ptr<KinesisSource> source =
       *OpenKinesisSource(testing::TestSourceOptions(server, stream));
   std::vector<Delivered> got;
-  EXPECT_TRUE(testing::ReadUntil(source.get(), &got, [&] {
-    return got.size() >= expected && source->CaughtUp();
-  })) << got.size() << " of " << expected;
+  EXPECT_TRUE(testing::ReadUntil(source.get(), &got,
+                                 [&] { return got.size() >= expected && source->CaughtUp(); }))
+      << got.size() << " of " << expected;
   return got;
 }
 
@@ -167,8 +167,8 @@ TEST(KinesisProducerTest, ResendsOnlyTheFailedRecordsOfAPartialFailure) {
         if (!resp.ok() || resp->status != 200) return false;
         simdjson::dom::parser p2;
         simdjson::dom::array results = p2.parse(resp->body)["Records"].get_array().value();
-        std::string out = StrCat(R"({"FailedRecordCount":)", records.size() - kept,
-                                 R"(,"Records":[)");
+        std::string out =
+            StrCat(R"({"FailedRecordCount":)", records.size() - kept, R"(,"Records":[)");
         auto result = results.begin();
         for (size_t i = 0; i < records.size(); ++i) {
           if (i) out += ",";

@@ -4,20 +4,19 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <simdjson.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include "tests/operators/kinesis_test_util.h"
 #include "operators/generator.h"
+#include "tests/operators/kinesis_test_util.h"
 #include "windows/strings.h"
 
 namespace vigil::testing {
@@ -168,12 +167,13 @@ bool Kinesalite::Launch(uint16_t port) {
   const std::string script =
       "const k = require(process.argv[1])({path: process.argv[3] || undefined,"
       " createStreamMs: 20, deleteStreamMs: 20, updateStreamMs: 20, shardLimit: 100});"
-      "k.listen(+process.argv[2], '127.0.0.1', () => console.log('listening ' + k.address().port));";
+      "k.listen(+process.argv[2], '127.0.0.1', () => console.log('listening ' + "
+      "k.address().port));";
   const std::string before = ReadFile(log_);
   process_ = std::make_unique<ServerProcess>();
-  if (!process_->Start({"node", "-e", script, ServersDir() + "/kinesalite", std::to_string(port),
-                        path_},
-                       {}, "", log_)) {
+  if (!process_->Start(
+          {"node", "-e", script, ServersDir() + "/kinesalite", std::to_string(port), path_}, {}, "",
+          log_)) {
     ADD_FAILURE() << "cannot start node";
     return false;
   }
@@ -204,16 +204,15 @@ std::unique_ptr<KinesisMock> KinesisMock::Start(const std::string& streams, std:
   m->port_ = FreePort();
   const std::string log = MakeTempDir() + "/kinesis-mock.log";
   m->process_ = std::make_unique<ServerProcess>();
-  const bool started = m->process_->Start(
-      {"node", "main.js"},
-      {{"KINESIS_MOCK_PLAIN_PORT", std::to_string(m->port_)},
-       {"KINESIS_MOCK_TLS_PORT", std::to_string(FreePort())},
-       {"INITIALIZE_STREAMS", streams},
-       {"SPLIT_SHARD_DURATION", "100ms"},
-       {"MERGE_SHARDS_DURATION", "100ms"},
-       {"CREATE_STREAM_DURATION", "100ms"},
-       {"LOG_LEVEL", "WARN"}},
-      dir, log);
+  const bool started = m->process_->Start({"node", "main.js"},
+                                          {{"KINESIS_MOCK_PLAIN_PORT", std::to_string(m->port_)},
+                                           {"KINESIS_MOCK_TLS_PORT", std::to_string(FreePort())},
+                                           {"INITIALIZE_STREAMS", streams},
+                                           {"SPLIT_SHARD_DURATION", "100ms"},
+                                           {"MERGE_SHARDS_DURATION", "100ms"},
+                                           {"CREATE_STREAM_DURATION", "100ms"},
+                                           {"LOG_LEVEL", "WARN"}},
+                                          dir, log);
   if (!started || !WaitAnswering(*m, std::chrono::seconds(30))) {
     *skip = StrCat("kinesis-mock did not start: ", ReadFile(log).substr(0, 2000));
     return nullptr;
@@ -318,7 +317,8 @@ void ExpectExactlyOnceInKeyOrder(const std::vector<TestEvent>& expected,
   }
   size_t missing = 0;
   for (size_t i = 0; i < expected.size(); ++i) {
-    if (seen[i] == 0 && ++missing <= 5) ADD_FAILURE() << "missing " << expected[i].json.substr(0, 120);
+    if (seen[i] == 0 && ++missing <= 5)
+      ADD_FAILURE() << "missing " << expected[i].json.substr(0, 120);
   }
   EXPECT_EQ(missing, 0u);
   EXPECT_EQ(dups, 0u);
@@ -341,7 +341,8 @@ bool ReadHttpRequest(int fd, std::string* buffer, HttpRequestText* req) {
     if (end != std::string::npos) {
       *req = HttpRequestText();
       size_t length = 0;
-      std::vector<std::string_view> lines = StrSplit(std::string_view(*buffer).substr(0, end), '\n');
+      std::vector<std::string_view> lines =
+          StrSplit(std::string_view(*buffer).substr(0, end), '\n');
       for (size_t i = 0; i < lines.size(); ++i) {
         std::string_view line = lines[i];
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -396,7 +397,9 @@ int64_t NowSteadyMs() {
 }  // namespace
 
 FaultProxy::FaultProxy(uint16_t upstream_port, Policy policy, Rewrite rewrite, Handler handler)
-    : upstream_port_(upstream_port), policy_(std::move(policy)), rewrite_(std::move(rewrite)),
+    : upstream_port_(upstream_port),
+      policy_(std::move(policy)),
+      rewrite_(std::move(rewrite)),
       handler_(std::move(handler)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -470,8 +473,9 @@ void FaultProxy::Serve(int fd) {
     const ProxyAction action = policy_ ? policy_(pr) : ProxyAction::kForward;
     if (action != ProxyAction::kForward) ++injected_;
     if (action == ProxyAction::kThrottle) {
-      WriteResponse(fd, 400,
-                    R"({"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded"})");
+      WriteResponse(
+          fd, 400,
+          R"({"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded"})");
       continue;
     }
     if (action == ProxyAction::kServerError) {
@@ -490,7 +494,8 @@ void FaultProxy::Serve(int fd) {
         continue;
       }
     }
-    absl::StatusOr<HttpClientResponse> r = upstream.Send(req.method, req.target, req.body, forward_headers);
+    absl::StatusOr<HttpClientResponse> r =
+        upstream.Send(req.method, req.target, req.body, forward_headers);
     if (!r.ok() || action == ProxyAction::kDropAfter) break;
     if (rewrite_ && r->status / 100 == 2) rewrite_(pr, &r->status, &r->body);
     WriteResponse(fd, r->status, r->body);

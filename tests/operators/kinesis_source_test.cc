@@ -81,9 +81,9 @@ TEST(KinesisSourceTest, ReadsEveryRecordOnceInKeyOrder) {
   EXPECT_FALSE(source->bounded());
   EXPECT_STREQ(source->lag_unit(), "ms");
   std::vector<Delivered> got;
-  ASSERT_TRUE(testing::ReadUntil(source.get(), &got, [&] {
-    return got.size() >= events.size() && source->CaughtUp();
-  })) << got.size() << " of " << events.size() << "; " << source->last_error();
+  ASSERT_TRUE(testing::ReadUntil(source.get(), &got,
+                                 [&] { return got.size() >= events.size() && source->CaughtUp(); }))
+      << got.size() << " of " << events.size() << "; " << source->last_error();
   testing::ExpectExactlyOnceInKeyOrder(events, got);
 
   ASSERT_EQ(source->input_count(), 4);
@@ -143,8 +143,9 @@ TEST(KinesisSourceTest, PositionsResumeAfterTheLastRecordReturned) {
   testing::PutEvents(*server, "events", events, 0, 1500);
   // Shard 1 closes (split): its end must stay finished across the restore.
   std::unique_ptr<KinesisClient> admin = server->Client();
-  ASSERT_TRUE(admin->SplitShard("events", "shardId-000000000001",
-                                "120000000000000000000000000000000000000").ok());
+  ASSERT_TRUE(
+      admin->SplitShard("events", "shardId-000000000001", "120000000000000000000000000000000000000")
+          .ok());
   testing::WaitActive(*server, "events");
   testing::PutEvents(*server, "events", events, 1500, 2000);
 
@@ -166,9 +167,9 @@ TEST(KinesisSourceTest, PositionsResumeAfterTheLastRecordReturned) {
 
   std::unique_ptr<KinesisSource> second = Open(TestSourceOptions(*server, "events"));
   ASSERT_TRUE(second->RestorePositions(positions).ok());
-  ASSERT_TRUE(testing::ReadUntil(second.get(), &got, [&] {
-    return got.size() >= events.size() && second->CaughtUp();
-  })) << got.size() << "; " << second->last_error();
+  ASSERT_TRUE(testing::ReadUntil(second.get(), &got,
+                                 [&] { return got.size() >= events.size() && second->CaughtUp(); }))
+      << got.size() << "; " << second->last_error();
   testing::ExpectExactlyOnceInKeyOrder(events, got);
   for (int i = 0; i < second->input_count(); ++i) {
     EXPECT_NE(second->input_name(i), "shardId-000000000001");  // finished before
@@ -278,8 +279,9 @@ TEST(KinesisSourceTest, OwnerOfOnlyAClosedParentIsDrained) {
   const std::vector<TestEvent> events = testing::MakeEvents(300);
   testing::PutEvents(*server, "s", events, 0, events.size());
   std::unique_ptr<KinesisClient> admin = server->Client();
-  ASSERT_TRUE(admin->SplitShard("s", "shardId-000000000000",
-                                "170141183460469231731687303715884105728").ok());
+  ASSERT_TRUE(
+      admin->SplitShard("s", "shardId-000000000000", "170141183460469231731687303715884105728")
+          .ok());
   testing::WaitActive(*server, "s");
   // An instance count under which one instance owns the parent and neither child.
   int count = 0, index = 0;
@@ -313,7 +315,7 @@ TEST(KinesisSourceTest, NeverMoreThanFiveGetRecordsPerSecondPerShard) {
   testing::FaultProxy proxy(server->port(), nullptr);
   testing::ProxiedServer via(&proxy);
   KinesisSourceOptions o = TestSourceOptions(via, "s");
-  o.poll_interval = 0;  // as fast as allowed
+  o.poll_interval = 0;         // as fast as allowed
   o.max_records_per_call = 1;  // always "behind" while there are records
   std::unique_ptr<KinesisSource> source = Open(o);
   testing::PutEvents(*server, "s", testing::MakeEvents(200), 0, 200);

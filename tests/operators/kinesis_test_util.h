@@ -46,8 +46,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
   // Runs argv[0] (searched in PATH) in `cwd` with `env` added, output to `log`.
   bool Start(const std::vector<std::string>& argv,
-             const std::vector<std::pair<std::string, std::string>>& env,
-             const std::string& cwd, const std::string& log);
+             const std::vector<std::pair<std::string, std::string>>& env, const std::string& cwd,
+             const std::string& log);
   void Stop();
   bool running() const { return pid_ > 0; }
 
@@ -138,15 +138,15 @@ void ExpectExactlyOnceInKeyOrder(const std::vector<TestEvent>& expected,
 struct ProxyRequest {
   std::string operation;  // "GetRecords" (from X-Amz-Target)
   std::string body;
-  uint64_t index = 0;     // 0-based count of requests of this operation
+  uint64_t index = 0;  // 0-based count of requests of this operation
 };
 
 enum class ProxyAction {
   kForward,
-  kThrottle,         // 400 ProvisionedThroughputExceededException
-  kServerError,      // 500 InternalFailure
-  kDropBefore,       // close the connection without forwarding
-  kDropAfter,        // forward, then close without answering
+  kThrottle,     // 400 ProvisionedThroughputExceededException
+  kServerError,  // 500 InternalFailure
+  kDropBefore,   // close the connection without forwarding
+  kDropAfter,    // forward, then close without answering
 };
 
 // An HTTP proxy on a free loopback port in front of `upstream_port`.

@@ -44,8 +44,8 @@ TEST(SigV4Test, GetVanilla) {
   // get-vanilla.creq, step by step.
   HttpHeaders headers = {{"Host", "example.amazonaws.com"}, {"X-Amz-Date", "20150830T123600Z"}};
   std::string signed_headers;
-  const std::string creq = internal::CanonicalRequest(
-      "GET", "/", headers, internal::Sha256Hex(""), &signed_headers);
+  const std::string creq =
+      internal::CanonicalRequest("GET", "/", headers, internal::Sha256Hex(""), &signed_headers);
   EXPECT_EQ(creq,
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
             "host;x-amz-date\n"
@@ -85,18 +85,21 @@ TEST(SigV4Test, GetHeaderValueTrim) {
 }
 
 TEST(SigV4Test, PostXWwwFormUrlencoded) {
-  EXPECT_EQ(Sign("POST", "/", {{"Content-Type", "application/x-www-form-urlencoded"}},
-                 "Param1=value1"),
-            Expected("content-type;host;x-amz-date",
-                     "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"));
+  EXPECT_EQ(
+      Sign("POST", "/", {{"Content-Type", "application/x-www-form-urlencoded"}}, "Param1=value1"),
+      Expected("content-type;host;x-amz-date",
+               "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"));
 }
 
 TEST(SigV4Test, SessionTokenIsSigned) {
   // post-sts-token/post-sts-header-before: the token is a signed header.
   const std::string token =
-      "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfI"
-      "eoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0"
-      "wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDr"
+      "AQoDYXdzEPT//////////"
+      "wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfI"
+      "eoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/"
+      "kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0"
+      "wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
+      "scqKmlzm8FDr"
       "ypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
   EXPECT_EQ(Sign("POST", "/", {}, "", token),
             Expected("host;x-amz-date;x-amz-security-token",
