@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -30,6 +31,11 @@ std::string MakeTempDir() {
   std::string tmpl = StrCat(tmp && *tmp ? tmp : "/tmp", "/vigil-kinesis-XXXXXX");
   if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
   return tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 namespace {
@@ -144,7 +150,7 @@ std::unique_ptr<Kinesalite> Kinesalite::Start(const std::string& path) {
   if (!Installed(ServersDir() + "/kinesalite/index.js")) return nullptr;
   std::unique_ptr<Kinesalite> k(new Kinesalite());
   k->path_ = path;
-  k->log_ = MakeTempDir() + "/kinesalite.log";
+  k->log_ = k->dir_.path() + "/kinesalite.log";
   if (!k->Launch(0)) return nullptr;
   return k;
 }
@@ -202,7 +208,7 @@ std::unique_ptr<KinesisMock> KinesisMock::Start(const std::string& streams, std:
   }
   std::unique_ptr<KinesisMock> m(new KinesisMock());
   m->port_ = FreePort();
-  const std::string log = MakeTempDir() + "/kinesis-mock.log";
+  const std::string log = m->dir_.path() + "/kinesis-mock.log";
   m->process_ = std::make_unique<ServerProcess>();
   const bool started = m->process_->Start({"node", "main.js"},
                                           {{"KINESIS_MOCK_PLAIN_PORT", std::to_string(m->port_)},

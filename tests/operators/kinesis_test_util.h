@@ -37,6 +37,19 @@ std::string ServersDir();
 // A fresh directory under TMPDIR, unique to this process and call.
 std::string MakeTempDir();
 
+// A MakeTempDir removed with its contents when destroyed.
+class TempDir {
+ public:
+  TempDir() : path_(MakeTempDir()) {}
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // A child process, stopped (SIGTERM, then SIGKILL) when destroyed.
 class ServerProcess {
  public:
@@ -79,6 +92,7 @@ class Kinesalite : public KinesisServer {
 
  private:
   bool Launch(uint16_t port);
+  TempDir dir_;
   std::string path_, log_;
   uint16_t port_ = 0;
   std::unique_ptr<ServerProcess> process_;
@@ -93,6 +107,7 @@ class KinesisMock : public KinesisServer {
   std::string name() const override { return "kinesis-mock"; }
 
  private:
+  TempDir dir_;
   uint16_t port_ = 0;
   std::unique_ptr<ServerProcess> process_;
 };
