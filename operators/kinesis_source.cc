@@ -68,6 +68,20 @@ absl::StatusOr<std::unique_ptr<KinesisSource>> OpenKinesisSource(KinesisSourceOp
   return source;
 }
 
+bool ParseKinesisStart(std::string_view s, KinesisSourceOptions* o) {
+  if (s == "trim_horizon") {
+    o->start = KinesisSourceOptions::Start::kTrimHorizon;
+  } else if (s == "latest") {
+    o->start = KinesisSourceOptions::Start::kLatest;
+  } else if (std::optional<TimeMs> t = ParseRfc3339(s)) {
+    o->start = KinesisSourceOptions::Start::kAtTimestamp;
+    o->start_timestamp = *t;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
   out->clear();
   // Started on the first call so that RestorePositions comes first.
@@ -105,7 +119,7 @@ bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
   shared_->stats.records += out->size();
   lock.unlock();
   shared_->wake_cv.notify_all();
-  return true;
+  return !(out->empty() && options_.exit_at_end && CaughtUp());
 }
 
 int KinesisSource::input_count() const {

@@ -107,7 +107,13 @@ struct KinesisSourceOptions {
   size_t max_buffered_records = 50000;        // fetched ahead of Next
   int list_shards_page_size = 0;              // 0: the server's default
   std::optional<AwsCredentials> credentials;  // unset: see KinesisClientOptions
+  // Bounded: the source ends once every owned shard has been read to its
+  // tip (or end) and everything fetched has been returned (CaughtUp).
+  bool exit_at_end = false;
 };
+
+// Parses "trim_horizon", "latest" or an RFC 3339 time (AT_TIMESTAMP) into `o`.
+bool ParseKinesisStart(std::string_view s, KinesisSourceOptions* o);
 
 // Which of `instance_count` instances reads `shard_id`: the index with the
 // highest HashBytes("<index>/<shard id>"), ties to the lower index.
@@ -133,7 +139,8 @@ class KinesisSource : public RecordSource {
 
   bool Next(std::vector<Record>* out, size_t max) override;
   const std::string& name() const override { return name_; }  // "kinesis:STREAM"
-  bool bounded() const override { return false; }
+  bool bounded() const override { return options_.exit_at_end; }
+  bool has_positions() const override { return true; }
   int input_count() const override;
   std::string input_name(int input) const override;
   bool input_active(int input) const override;

@@ -11,6 +11,7 @@
 
 #include "operators/generator.h"
 #include "operators/kafka_writer.h"
+#include "operators/kinesis_producer.h"
 #include "runtime/cli_args.h"
 #include "runtime/job.h"
 #include "rules/lint.h"
@@ -53,11 +54,19 @@ vigil run flags (override the job file):
   --input kafka://BROKERS/TOPIC[,TOPIC]
                              consume Kafka topics in a consumer group (one event per
                              message; each partition has its own watermark)
+  --input kinesis://STREAM[?endpoint=URL&region=R]
+                             read a Kinesis(-compatible) stream over the Kinesis API,
+                             signed with SigV4 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                             AWS_SESSION_TOKEN, AWS_REGION); one watermark per shard
   --group ID                 Kafka consumer group (default vigil)
-  --start-at earliest|latest|T
-                             where partitions start that have neither a checkpoint
-                             nor a committed offset (default earliest)
-  --exit-at-end              stop once every assigned partition is read to its end
+  --start-at WHERE           where inputs start that have no checkpoint (nor, for Kafka,
+                             a committed offset): earliest|latest|T for Kafka (default
+                             earliest), trim_horizon|latest|T for Kinesis (put it
+                             after --input)
+  --instance I/N             Kinesis: this is instance I of N sharing the stream (shards
+                             split by rendezvous hashing); I may be 'ordinal' (the number
+                             ending the host name, as in a StatefulSet)
+  --exit-at-end              stop once every partition/shard is read to its end
   -X KEY=VALUE               librdkafka property (repeatable): security.protocol,
                              sasl.*, ssl.*, session.timeout.ms, ...
   --generator                read from the built-in generator (the default)
@@ -118,6 +127,9 @@ vigil gen flags:
                              cache_miss_storm or error_burst (repeatable)
   --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
   --to kafka://BROKERS/TOPIC produce to a Kafka topic, keyed by session_id
+  --to kinesis://STREAM[?endpoint=URL&region=R]
+                             PutRecords to a Kinesis stream (batches of up to 500,
+                             partition key session_id; failed records retried)
   --speed N                  with --to: event time runs N x the wall clock (0: as fast
                              as the broker takes them)
   -X KEY=VALUE               librdkafka producer property (repeatable)
@@ -302,6 +314,13 @@ int Run(int argc, char** argv) {
       inputs_from_flags = true;
       if (v == "-") {
         config.source.kind = SourceKind::kStdin;
+      } else if (v.rfind("kinesis://", 0) == 0) {
+        absl::StatusOr<KinesisUrl> url = ParseKinesisUrl(v);
+        if (!url.ok()) return Usage(std::string(url.status().message()));
+        config.source.kind = SourceKind::kKinesis;
+        config.source.kinesis.stream = url->stream;
+        config.source.kinesis.endpoint = url->endpoint;
+        config.source.kinesis.region = url->region;
       } else if (v.rfind("kafka://", 0) == 0) {
         absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
         if (!url.ok()) return Usage(std::string(url.status().message()));
@@ -318,11 +337,27 @@ int Run(int argc, char** argv) {
     } else if (a.Value("--group", &v, &err)) {
       config.source.kafka.group_id = v;
     } else if (a.Value("--start-at", &v, &err)) {
-      if (!ParseKafkaStart(v, &config.source.kafka)) {
+      if (config.source.kind == SourceKind::kKinesis) {
+        if (!ParseKinesisStart(v, &config.source.kinesis)) {
+          err = "--start-at needs trim_horizon, latest or an RFC 3339 time for Kinesis";
+        }
+      } else if (!ParseKafkaStart(v, &config.source.kafka)) {
         err = "--start-at needs earliest, latest or an RFC 3339 time";
       }
     } else if (a.Flag("--exit-at-end")) {
       config.source.kafka.exit_at_end = true;
+      config.source.kinesis.exit_at_end = true;
+    } else if (a.Value("--instance", &v, &err)) {
+      const size_t slash = v.find('/');
+      std::optional<int> index = ParseInstanceIndex(v.substr(0, slash));
+      double count = 0;
+      if (slash == std::string::npos || !index || !ParseNumber(v.substr(slash + 1), &count) ||
+          count < 1 || *index >= count) {
+        err = "--instance needs INDEX/COUNT with INDEX below COUNT (INDEX may be 'ordinal')";
+      } else {
+        config.source.kinesis.instance_index = *index;
+        config.source.kinesis.instance_count = static_cast<int>(count);
+      }
     } else if (cli::KafkaPropertyFlag(a, &config.source.kafka.properties, &err)) {
     } else if (a.Flag("--generator")) {
       config.source.kind = SourceKind::kGenerator;

@@ -12,6 +12,7 @@
 #include "operators/generator.h"
 #include "operators/generator_source.h"
 #include "operators/kafka_writer.h"
+#include "operators/kinesis_producer.h"
 #include "runtime/cli_args.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job.h"
@@ -123,6 +124,40 @@ int GenToKafka(const GeneratorOptions& g, double speed, uint64_t count, const Ka
   return ok && flushed.ok() ? 0 : 1;
 }
 
+// PutRecords to a Kinesis stream, partition key session_id (else the
+// event type), paced like GenToKafka.
+int GenToKinesis(const GeneratorOptions& g, double speed, uint64_t count, const KinesisUrl& url) {
+  KinesisWriterOptions o;
+  o.stream = url.stream;
+  o.endpoint = url.endpoint;
+  o.region = url.region;
+  absl::StatusOr<std::unique_ptr<KinesisWriter>> w = KinesisWriter::Open(o);
+  if (!w.ok()) return Usage(std::string(w.status().message()));
+  std::signal(SIGINT, StopOnSignal);
+  std::signal(SIGTERM, StopOnSignal);
+  std::unique_ptr<RecordSource> src = OpenGeneratorSource({g, speed});
+  std::vector<Record> batch;
+  uint64_t n = 0;
+  absl::Status status;
+  while (status.ok() && !g_stop.load() && (count == 0 || n < count) && src->Next(&batch, 4096)) {
+    for (const Record& r : batch) {
+      if (count != 0 && n >= count) break;
+      std::string_view data = r.data;
+      if (!data.empty() && data.back() == '\n') data.remove_suffix(1);
+      std::string_view key = SessionKey(data);
+      if (key.empty()) key = "vigil";
+      if (status = (*w)->Write(key, data); !status.ok()) break;
+      ++n;
+    }
+  }
+  if (status.ok()) status = (*w)->Flush();
+  std::fprintf(stderr, "vigil: %llu events to kinesis://%s: %llu written%s%s\n",
+               static_cast<unsigned long long>(n), url.stream.c_str(),
+               static_cast<unsigned long long>((*w)->stats().records_written),
+               status.ok() ? "" : "; ", std::string(status.message()).c_str());
+  return status.ok() ? 0 : 1;
+}
+
 }  // namespace
 
 int Gen(int argc, char** argv) {
@@ -166,7 +201,13 @@ int Gen(int argc, char** argv) {
     if (!url.ok()) return Usage(std::string(url.status().message()));
     return GenToKafka(g, speed, count, *url, properties);
   }
-  return Usage(StrCat("--to: unsupported target '", to, "' (kafka://HOST:PORT/TOPIC)"));
+  if (to.rfind("kinesis://", 0) == 0) {
+    absl::StatusOr<KinesisUrl> url = ParseKinesisUrl(to);
+    if (!url.ok()) return Usage(std::string(url.status().message()));
+    return GenToKinesis(g, speed, count, *url);
+  }
+  return Usage(StrCat("--to: unsupported target '", to,
+                      "' (kafka://HOST:PORT/TOPIC or kinesis://STREAM?endpoint=URL)"));
 }
 
 int DevBroker(int argc, char** argv) {

@@ -62,6 +62,10 @@ absl::Status Job::Init() {
     absl::StatusOr<std::unique_ptr<KafkaSource>> src = KafkaSource::Open(k);
     if (!src.ok()) return src.status();
     source_ = std::move(*src);
+  } else if (config_.source.kind == SourceKind::kKinesis) {
+    absl::StatusOr<std::unique_ptr<KinesisSource>> src = OpenKinesisSource(config_.source.kinesis);
+    if (!src.ok()) return src.status();
+    source_ = std::move(*src);
   } else if (absl::Status s = OpenNextSource(); !s.ok()) {
     return s;
   }
@@ -108,6 +112,25 @@ absl::Status Job::Init() {
     if (checkpoints_) sink->set_epoch(epoch_ + 1);
     kafka_sink_ = sink.get();
     sinks_.push_back(std::move(sink));
+  }
+  if (!config_.notify.empty()) {
+    NotifyConfig n = config_.notify;
+    if (n.external_url.empty() && !config_.http_listen.empty()) {
+      n.external_url = "http://" + config_.http_listen;
+    }
+    absl::StatusOr<std::unique_ptr<Notifier>> notifier = Notifier::Create(std::move(n));
+    if (!notifier.ok()) return notifier.status();
+    notifier_ = notifier->get();
+    sinks_.push_back(std::move(*notifier));
+    if (restored_epoch_ > 0) {
+      // Firing alerts from the checkpoint keep being re-sent to
+      // Alertmanager; nothing pages again.
+      std::vector<AlertNotice> firing;
+      for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
+        if (a.state.phase == AlertPhase::kFiring) firing.push_back(alert_op_->Describe(a));
+      }
+      notifier_->SyncFiring(firing);
+    }
   }
   if (!config_.outputs.dead_letter_path.empty()) {
     absl::StatusOr<std::unique_ptr<LineWriter>> w = LineWriter::Open(
@@ -377,6 +400,7 @@ int Job::Run() {
   }
   if (checkpoints_ && !failed_) Checkpoint(WallClockMs());
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
+  if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();
@@ -420,6 +444,7 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   for (const auto& [name, ts] : d.input_max_ts) restored_inputs_[name] = ts;
   frontier_ = d.frontier;
   epoch_ = d.epoch;
+  restored_epoch_ = d.epoch;
   summary_.records = d.records;
   summary_.processed = d.processed;
   summary_.dead_lettered = d.dead_lettered;
@@ -463,6 +488,9 @@ void Job::Checkpoint(TimeMs now) {
   if (dead_letter_) {
     d.outputs.emplace_back(config_.outputs.dead_letter_path, dead_letter_->writer()->Sync());
   }
+  // Notifications raised so far are in the spool before the checkpoint
+  // says they were raised.
+  if (notifier_) notifier_->WaitSpooled();
   if (kafka_sink_) {
     if (absl::Status s = kafka_sink_->Checkpoint(); !s.ok()) {
       std::fprintf(stderr,

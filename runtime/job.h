@@ -27,6 +27,7 @@
 #include "operators/alert_operator.h"
 #include "operators/event_parser.h"
 #include "operators/kafka_sinks.h"
+#include "operators/notifier.h"
 #include "operators/metric_operator.h"
 #include "operators/output_sinks.h"
 #include "operators/record_source.h"
@@ -112,9 +113,11 @@ class Job {
   std::unique_ptr<DeadLetterWriter> dead_letter_;
   LineWriter* results_writer_ = nullptr;  // owned by its sink
   KafkaSink* kafka_sink_ = nullptr;       // owned by sinks_
+  Notifier* notifier_ = nullptr;          // owned by sinks_
   bool failed_ = false;                   // a sink could not commit: exit 1
   std::unique_ptr<CheckpointStore> checkpoints_;
   uint64_t epoch_ = 0;
+  uint64_t restored_epoch_ = 0;  // the checkpoint restored at start; 0: none
   TimeMs last_checkpoint_ = 0;
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
   int inputs_restored_ = 0;                        // inputs checked against it so far

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <charconv>
 
 #include "windows/strings.h"
@@ -21,6 +23,22 @@ JobConfig DefaultJobConfig() {
     g.incidents.push_back(*ParseIncident(spec));
   }
   return c;
+}
+
+std::optional<int> ParseInstanceIndex(std::string_view s) {
+  std::string host;
+  if (s == "ordinal") {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return std::nullopt;
+    host = buf;
+    const size_t dash = host.rfind('-');
+    if (dash == std::string::npos) return std::nullopt;
+    s = std::string_view(host).substr(dash + 1);
+  }
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
 }
 
 std::optional<size_t> ParseByteSize(std::string_view s) {
@@ -152,8 +170,45 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
+  absl::Status Kinesis(const YAML::Node& n, KinesisSourceOptions* k) const {
+    if (auto s = CheckKeys(n, {"stream", "endpoint", "region", "start", "instance_index",
+                               "instance_count", "poll_interval", "discovery_interval",
+                               "exit_at_end"},
+                           "source.kinesis");
+        !s.ok())
+      return s;
+    if (n["stream"]) k->stream = n["stream"].Scalar();
+    if (n["endpoint"]) k->endpoint = n["endpoint"].Scalar();
+    if (n["region"]) k->region = n["region"].Scalar();
+    if (YAML::Node st = n["start"]) {
+      if (!ParseKinesisStart(st.Scalar(), k)) {
+        return Error(st, "start must be trim_horizon, latest or an RFC 3339 time");
+      }
+    }
+    if (YAML::Node i = n["instance_index"]) {
+      std::optional<int> idx = ParseInstanceIndex(i.Scalar());
+      if (!idx) return Error(i, "instance_index must be a number or 'ordinal' (from the host name)");
+      k->instance_index = *idx;
+    }
+    if (n["instance_count"]) k->instance_count = n["instance_count"].as<int>();
+    if (k->instance_count < 1 || k->instance_index < 0 || k->instance_index >= k->instance_count) {
+      return Error(n, StrCat("instance_index ", k->instance_index, " is not below instance_count ",
+                             k->instance_count));
+    }
+    if (n["poll_interval"]) {
+      if (auto s = Duration(n["poll_interval"], &k->poll_interval); !s.ok()) return s;
+    }
+    if (n["discovery_interval"]) {
+      if (auto s = Duration(n["discovery_interval"], &k->discovery_interval); !s.ok()) return s;
+    }
+    if (n["exit_at_end"]) k->exit_at_end = n["exit_at_end"].as<bool>();
+    if (k->stream.empty()) return Error(n, "a Kinesis source needs 'stream'");
+    return absl::OkStatus();
+  }
+
   absl::Status Source(const YAML::Node& n, JobConfig* c) const {
-    if (auto s = CheckKeys(n, {"kind", "path", "paths", "generator", "kafka"}, "source"); !s.ok())
+    if (auto s = CheckKeys(n, {"kind", "path", "paths", "generator", "kafka", "kinesis"}, "source");
+        !s.ok())
       return s;
     std::string kind = n["kind"] ? n["kind"].Scalar() : "";
     if (kind == "generator") {
@@ -164,9 +219,11 @@ class ConfigReader {
       c->source.kind = SourceKind::kStdin;
     } else if (kind == "kafka") {
       c->source.kind = SourceKind::kKafka;
+    } else if (kind == "kinesis") {
+      c->source.kind = SourceKind::kKinesis;
     } else {
       return Error(n["kind"] ? n["kind"] : n,
-                   "source.kind must be generator, file, stdin or kafka");
+                   "source.kind must be generator, file, stdin, kafka or kinesis");
     }
     if (n["path"]) c->source.paths = {n["path"].Scalar()};
     if (YAML::Node ps = n["paths"]) {
@@ -181,6 +238,12 @@ class ConfigReader {
     }
     if (YAML::Node k = n["kafka"]) {
       if (auto st = Kafka(k, &c->source.kafka); !st.ok()) return st;
+    }
+    if (c->source.kind == SourceKind::kKinesis && !n["kinesis"]) {
+      return Error(n, "a kinesis source needs a 'kinesis' section (stream, endpoint, region)");
+    }
+    if (YAML::Node k = n["kinesis"]) {
+      if (auto st = Kinesis(k, &c->source.kinesis); !st.ok()) return st;
     }
     if (YAML::Node g = n["generator"]) return Generator(g, &c->source);
     return absl::OkStatus();
@@ -232,7 +295,7 @@ class ConfigReader {
 
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
-                                  "progress", "checkpoint"},
+                                  "progress", "checkpoint", "notify"},
                            "the job file");
         !s.ok())
       return s;
@@ -281,6 +344,11 @@ class ConfigReader {
       }
     }
     if (root["progress"]) c->progress = root["progress"].as<bool>(true);
+    if (YAML::Node nt = root["notify"]) {
+      absl::StatusOr<NotifyConfig> notify = ParseNotifyConfig(nt, file_);
+      if (!notify.ok()) return notify.status();
+      c->notify = std::move(*notify);
+    }
     if (YAML::Node ck = root["checkpoint"]) {
       if (auto s = CheckKeys(ck, {"dir", "interval"}, "checkpoint"); !s.ok()) return s;
       if (ck["dir"]) c->checkpoint.dir = ck["dir"].Scalar();

@@ -20,11 +20,13 @@
 #include "absl/status/statusor.h"
 #include "operators/generator_source.h"
 #include "operators/kafka_source.h"
+#include "operators/kinesis_source.h"
+#include "operators/notify_config.h"
 #include "operators/output_sinks.h"
 
 namespace vigil {
 
-enum class SourceKind { kGenerator, kFile, kStdin, kKafka };
+enum class SourceKind { kGenerator, kFile, kStdin, kKafka, kKinesis };
 
 struct JobConfig {
   struct Source {
@@ -33,6 +35,7 @@ struct JobConfig {
     GeneratorSourceOptions generator;
     bool generator_start_now = true;
     KafkaSourceOptions kafka;
+    KinesisSourceOptions kinesis;
   } source;
   struct EventTime {
     DurationMs max_out_of_orderness = 5000;
@@ -57,6 +60,7 @@ struct JobConfig {
     } kafka;
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
+  NotifyConfig notify;  // empty: no paging receivers
   struct Checkpoint {
     std::string dir;              // "" = no checkpoints
     DurationMs interval = 10000;  // also on SIGTERM and at the end of input
@@ -74,6 +78,10 @@ JobConfig DefaultJobConfig();
 
 // Reads a YAML job file over `base`; errors are `file:line:col: message`.
 absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base);
+
+// "3", or "ordinal": the number at the end of the host name, as a
+// StatefulSet pod "vigil-3" has.
+std::optional<int> ParseInstanceIndex(std::string_view s);
 
 // Parses a byte size: "1048576", "512KiB", "1MiB", "5MB".
 std::optional<size_t> ParseByteSize(std::string_view s);

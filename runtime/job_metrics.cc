@@ -72,6 +72,12 @@ JobMetrics::JobMetrics(const RuleSet& rules)
   sink_messages_ = &BuildCounter().Name("vigil_sink_messages_total")
                        .Help("Messages written by each output, by result (delivered, failed)")
                        .Register(r);
+  notifications_ = &BuildCounter().Name("vigil_notifications_total")
+                        .Help("Alert notifications per receiver and target, by result: sent, "
+                              "failed (rejected), retried, dropped (spool bound), coalesced")
+                        .Register(r);
+  notify_queued_ = &BuildGauge().Name("vigil_notifications_spooled")
+                        .Help("Notifications waiting in each target's spool").Register(r);
   Rebind(rules);
 }
 
@@ -144,6 +150,28 @@ void JobMetrics::SetSinkCounts(const std::string& sink, uint64_t delivered, uint
                                std::pair<const char*, uint64_t>{"failed", failed}}) {
     prometheus::Counter& c = sink_messages_->Add({{"sink", sink}, {"result", result}});
     if (static_cast<double>(total) > c.Value()) c.Increment(static_cast<double>(total) - c.Value());
+  }
+}
+
+namespace {
+void SetTotal(prometheus::Counter& c, uint64_t total) {
+  if (static_cast<double>(total) > c.Value()) c.Increment(static_cast<double>(total) - c.Value());
+}
+}  // namespace
+
+void JobMetrics::SetNotifyStats(const std::vector<ReceiverStats>& stats) {
+  for (const ReceiverStats& s : stats) {
+    for (auto [result, total] : {std::pair<const char*, uint64_t>{"sent", s.sent},
+                                 {"failed", s.failed},
+                                 {"retried", s.retried},
+                                 {"dropped", s.dropped},
+                                 {"coalesced", s.coalesced}}) {
+      SetTotal(notifications_->Add({{"receiver", s.receiver}, {"target", s.target},
+                                    {"result", result}}),
+               total);
+    }
+    notify_queued_->Add({{"receiver", s.receiver}, {"target", s.target}})
+        .Set(static_cast<double>(s.spooled));
   }
 }
 

@@ -31,6 +31,7 @@
 #include <memory>
 
 #include "operators/event_parser.h"
+#include "operators/notify_target.h"
 #include "operators/sink.h"
 #include "rules/rule_set.h"
 
@@ -60,6 +61,8 @@ class JobMetrics {
   void CheckpointSkipped() { checkpoints_skipped_->Increment(); }
   // Messages an output delivered and failed to deliver, as totals.
   void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
+  // Paging: per receiver and target, totals and the queue depth.
+  void SetNotifyStats(const std::vector<ReceiverStats>& stats);
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -92,6 +95,8 @@ class JobMetrics {
   prometheus::Gauge* checkpoint_bytes_ = nullptr;
   prometheus::Gauge* checkpoint_last_ = nullptr;
   prometheus::Family<prometheus::Counter>* sink_messages_ = nullptr;
+  prometheus::Family<prometheus::Counter>* notifications_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
 };
 
 }  // namespace vigil
