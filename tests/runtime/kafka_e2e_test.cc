@@ -38,7 +38,9 @@ class KafkaE2eTest : public ::testing::Test {
   // or all to `partition`).
   void Produce(const std::string& file, int partition = -1) {
     const std::string p = partition >= 0 ? " -p " + std::to_string(partition) : "";
-    Result r = Sh("kcat -b " + broker_->bootstrap() + " -P -t events -z lz4" + p + " -l " + file +
+    // Keyless messages, each to a random partition.
+    Result r = Sh("kcat -b " + broker_->bootstrap() +
+                  " -P -t events -z lz4 -X sticky.partitioning.linger.ms=0" + p + " -l " + file +
                   " 2>&1");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
