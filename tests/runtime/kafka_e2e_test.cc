@@ -1,7 +1,10 @@
 // End-to-end tests of the Kafka path over the Kafka protocol on loopback:
 // an in-process development broker (librdkafka's mock cluster), Debian's
 // kcat as an independent client, and the vigil binary.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <functional>
@@ -217,6 +220,77 @@ TEST_F(KafkaE2eTest, ADamagedNewestCheckpointIsReportedAndThePreviousOneUsed) {
   // The results file is cut back to the older checkpoint: still exact.
   EXPECT_EQ(Lines(ReadFile(r.results)), Lines(ReadFile(r.clean)));
   EXPECT_EQ(AlertLines(r.console), AlertLines(r.clean_console));
+}
+
+// A free loopback port (bound and released; the test binds it right after).
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(KafkaE2eTest, ABrokerOutageIsReportedAndTheResultsAreCompleteAfterIt) {
+  const std::string events = Path("events.ndjson");
+  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
+                        "--incident latency_spike@5m+10m --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh("split -n l/2 -d " + events + " " + events + ".").exit_code, 0);
+  Produce(events + ".00");
+  const int port = FreePort();
+  const std::string http = "http://127.0.0.1:" + std::to_string(port);
+  const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
+  const std::string common = " --input " + Url() + " --idle-timeout 1h --no-console " +
+                             "--checkpoint-dir " + ckpt + " --results " + results +
+                             " --no-progress -X reconnect.backoff.max.ms=500" + kGroupProps;
+  const pid_t job = Spawn(kVigil + " run --http 127.0.0.1:" + std::to_string(port) + common,
+                          Path("run.log"));
+  auto get = [&](const std::string& path) {
+    return Sh("curl -s -o /dev/null -w '%{http_code}' " + http + path).out;
+  };
+  auto metrics = [&] { return Sh("curl -s " + http + "/metrics").out; };
+  ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 100; }, 30))
+      << ReadFile(Path("run.log"));
+  EXPECT_EQ(get("/readyz"), "200");
+  EXPECT_NE(metrics().find("vigil_source_connected 1"), std::string::npos);
+  // Lag per partition, refreshed every second: all caught up.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const std::string m = metrics();
+        for (int p = 0; p < 4; ++p) {
+          const std::string series = "vigil_source_lag{input=\"events/" + std::to_string(p) +
+                                     "\",unit=\"records\"} 0\n";
+          if (m.find(series) == std::string::npos) return false;
+        }
+        return true;
+      },
+      10))
+      << metrics();
+
+  broker_->SetBrokerUp(1, false);
+  EXPECT_TRUE(WaitFor([&] { return get("/readyz") == "503"; }, 30)) << ReadFile(Path("run.log"));
+  EXPECT_NE(metrics().find("vigil_source_connected 0"), std::string::npos);
+  broker_->SetBrokerUp(1, true);
+  // Fetches fail for a while after the broker is back, too.
+  broker_->PushErrors(1 /* Fetch */, 5, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  Produce(events + ".01");
+  EXPECT_TRUE(WaitFor([&] { return get("/readyz") == "200"; }, 30)) << ReadFile(Path("run.log"));
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0) << ReadFile(Path("run.log"));
+
+  // Finish from the checkpoint: every event counted once.
+  Result end = Sh(kVigil + " run --exit-at-end --http off" + common + " 2>&1");
+  ASSERT_EQ(end.exit_code, 0) << end.out;
+  EXPECT_NE(end.out.find("36000 records"), std::string::npos) << end.out;
+  EXPECT_NE(end.out.find("0 dead-lettered"), std::string::npos) << end.out;
+  const std::string from_file = Path("file.ndjson");
+  ASSERT_EQ(Sh(kVigil + " run --input " + events + " --results " + from_file +
+               " --no-console --http off --no-progress").exit_code, 0);
+  EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(from_file)));
 }
 
 }  // namespace
