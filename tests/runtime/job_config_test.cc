@@ -1,0 +1,74 @@
+#include "runtime/job_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kSource = VIGIL_SOURCE_DIR;
+
+TEST(JobConfigTest, TheShippedJobFilesLoad) {
+  absl::StatusOr<JobConfig> basic = LoadJobConfig(kSource + "/deploy/job.yaml", DefaultJobConfig());
+  ASSERT_TRUE(basic.ok()) << basic.status();
+  EXPECT_EQ(basic->source.kind, SourceKind::kFile);
+
+  absl::StatusOr<JobConfig> c = LoadJobConfig(kSource + "/deploy/job-kafka.yaml", DefaultJobConfig());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->source.kind, SourceKind::kKafka);
+  EXPECT_EQ(c->source.kafka.brokers, "kafka-0.kafka:9092,kafka-1.kafka:9092");
+  EXPECT_EQ(c->source.kafka.topics, std::vector<std::string>{"chatbot-events"});
+  EXPECT_EQ(c->source.kafka.properties,
+            (KafkaProperties{{"session.timeout.ms", "30000"}}));
+  EXPECT_EQ(c->checkpoint.dir, "/var/lib/vigil/checkpoints");
+  EXPECT_EQ(c->checkpoint.interval, 10000);
+  EXPECT_EQ(c->outputs.kafka.results_topic, "vigil-windows");
+  EXPECT_EQ(c->outputs.kafka.transactional_id, "vigil-0");
+  ASSERT_EQ(c->notify.receivers.size(), 5u);
+  EXPECT_EQ(c->notify.routes[1], (std::vector<std::string>{"alertmanager", "pagerduty"}));
+  EXPECT_EQ(c->notify.labels.at("instance"), "vigil-0");
+}
+
+std::string Load(const std::string& yaml) {
+  const std::string path = TempPath("jobcfg_", "job.yaml");
+  std::ofstream(path) << yaml;
+  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+  if (c.ok()) return "ok";
+  std::string msg(c.status().message());
+  return msg.substr(msg.find(':') + 1);  // drop the path
+}
+
+TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
+  EXPECT_EQ(Load("source:\n  kind: kafka\n"),
+            "2:3: a kafka source needs a 'kafka' section (brokers, topics)");
+  EXPECT_EQ(Load("source:\n  kind: kafka\n  kafka:\n    topics: [e]\n"),
+            "4:5: a Kafka source needs 'brokers'");
+  EXPECT_EQ(Load("source:\n  kind: kafka\n  kafka: {brokers: b:1, topics: e, start: yesterday}\n"),
+            "3:43: start must be earliest, latest or an RFC 3339 time");
+  EXPECT_EQ(Load("source:\n  kind: kinesis\n  kinesis: {stream: s, instance_index: 2, "
+                 "instance_count: 2}\n"),
+            "3:12: instance_index 2 is not below instance_count 2");
+  EXPECT_EQ(Load("source:\n  kind: kinesis\n  kinesis: {stream: s, start: soon}\n"),
+            "3:31: start must be trim_horizon, latest or an RFC 3339 time");
+  EXPECT_EQ(Load("source: {kind: queue}\n"),
+            "1:16: source.kind must be generator, file, stdin, kafka or kinesis");
+  EXPECT_EQ(Load("outputs:\n  kafka: {brokers: b:1}\n"),
+            "2:10: Kafka outputs need results_topic or alerts_topic");
+  EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, every: 5s}\n"),
+            "1:27: unknown key 'every' in checkpoint (allowed: dir, interval)");
+  EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, interval: 0s}\n"), "1:37: interval must be positive");
+  // notify: errors come from its own parser, with their positions.
+  EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
+}
+
+TEST(JobConfigTest, InstanceIndexIsANumberOrTheHostOrdinal) {
+  EXPECT_EQ(ParseInstanceIndex("3"), 3);
+  EXPECT_EQ(ParseInstanceIndex("x"), std::nullopt);
+  EXPECT_EQ(ParseInstanceIndex("-1"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace vigil
