@@ -44,6 +44,7 @@ Usage:
                              at full speed; print the alert timeline and a metric summary
   vigil test FILE...         run rule unit tests (timestamped events in, expected
                              alerts and window values out); exit 1 on failures
+  vigil alerts [flags]       show the pending and firing alerts of a running job
   vigil version              print the version
 
 vigil run flags (override the job file):
@@ -133,6 +134,11 @@ vigil gen flags:
   --speed N                  with --to: event time runs N x the wall clock (0: as fast
                              as the broker takes them)
   -X KEY=VALUE               librdkafka producer property (repeatable)
+
+vigil alerts flags:
+  --url URL                  the job's HTTP address (default http://127.0.0.1:9464)
+  --output text|json         a table (state, severity, alert, value, since, labels,
+                             summary) or the job's JSON array; exit 1 if unreachable
 
 vigil dev-broker flags (in memory, for development and tests only):
   --topic NAME[:PARTITIONS]  create a topic (repeatable; default events:4)
@@ -429,6 +435,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "gen") return cli::Gen(argc, argv);
   if (cmd == "dev-broker") return cli::DevBroker(argc, argv);
   if (cmd == "replay") return Replay(argc, argv);
+  if (cmd == "alerts") return cli::Alerts(argc, argv);
   if (cmd == "test") {
     if (argc < 3) return Usage("test needs at least one test file");
     RuleTestReport r = RunRuleTests(std::vector<std::string>(argv + 2, argv + argc));

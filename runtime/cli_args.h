@@ -82,6 +82,7 @@ bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>
 // Subcommands defined outside cli.cc.
 int Gen(int argc, char** argv);
 int DevBroker(int argc, char** argv);
+int Alerts(int argc, char** argv);
 
 }  // namespace vigil::cli
 

@@ -237,6 +237,7 @@ void Job::SyncInputs(TimeMs now) {
   if (now - last_source_poll_ < 1000) return;
   last_source_poll_ = now;
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
+  if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
   const bool up = source_->connected();
   source_connected_.store(up);
   metrics_->SetSourceConnected(up);

@@ -1,0 +1,138 @@
+// `vigil alerts`: the pending and firing alerts of a running job, read from
+// its /api/alerts endpoint, as a table or as the endpoint's JSON array.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "operators/http_client.h"
+#include "runtime/cli_args.h"
+#include "windows/strings.h"
+
+namespace vigil::cli {
+namespace {
+
+std::string StringField(simdjson::dom::element e, const char* key) {
+  std::string_view v;
+  if (e[key].get(v) != simdjson::SUCCESS) return "";
+  return std::string(v);
+}
+
+std::string ValueField(simdjson::dom::element e) {
+  double v;
+  if (e["value"].get(v) != simdjson::SUCCESS) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// The labels that tell alerts of one rule apart: all but alertname and
+// severity, which have their own columns.
+std::string LabelsField(simdjson::dom::element e) {
+  simdjson::dom::object labels;
+  if (e["labels"].get(labels) != simdjson::SUCCESS) return "{}";
+  std::string out = "{";
+  for (auto [key, value] : labels) {
+    if (key == "alertname" || key == "severity") continue;
+    std::string_view v;
+    if (value.get(v) != simdjson::SUCCESS) continue;
+    if (out.size() > 1) out += ",";
+    StrAppend(&out, std::string(key), "=\"", std::string(v), "\"");
+  }
+  return out + "}";
+}
+
+// Columns padded to their widest cell; the last one is not padded.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out.append(width[i] - row[i].size() + 2, ' ');
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+int Alerts(int argc, char** argv) {
+  std::string url_text = "http://127.0.0.1:9464", err, v;
+  bool json = false;
+  Args a(argc, argv, 2);
+  while (!a.Done()) {
+    if (a.Value("--url", &v, &err)) {
+      url_text = v;
+    } else if (a.Value("--output", &v, &err)) {
+      if (v != "text" && v != "json") err = "--output must be text or json";
+      json = v == "json";
+    } else {
+      return Usage(StrCat("unknown flag for alerts: ", a.Peek()));
+    }
+    if (!err.empty()) return Usage(err);
+  }
+  absl::StatusOr<HttpUrl> url = HttpUrl::Parse(url_text);
+  if (!url.ok()) return Usage(StrCat("--url: ", std::string(url.status().message())));
+  // The job's HTTP address, possibly behind a path prefix.
+  std::string target = url->target;
+  if (const size_t q = target.find('?'); q != std::string::npos) target.resize(q);
+  while (!target.empty() && target.back() == '/') target.pop_back();
+  target += "/api/alerts";
+  const std::string where = StrCat(url->Origin(), target);
+
+  HttpClient::Options o;
+  o.timeout = std::chrono::seconds(5);
+  HttpClient client(*url, o);
+  absl::StatusOr<HttpClientResponse> r = client.Send("GET", target, "");
+  if (!r.ok()) {
+    std::fprintf(stderr, "vigil: cannot reach the job at %s: %s\n", where.c_str(),
+                 std::string(r.status().message()).c_str());
+    return 1;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "vigil: %s answered HTTP %d: %s\n", where.c_str(), r->status,
+                 r->body.substr(0, 200).c_str());
+    return 1;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::array alerts;
+  if (parser.parse(r->body).get(alerts) != simdjson::SUCCESS) {
+    std::fprintf(stderr, "vigil: %s did not answer with a JSON array of alerts\n", where.c_str());
+    return 1;
+  }
+  if (json) {
+    std::printf("%s\n", r->body.c_str());
+    return 0;
+  }
+  if (alerts.size() == 0) {
+    std::printf("no pending or firing alerts\n");
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"STATE", "SEVERITY", "ALERT", "VALUE", "SINCE", "LABELS", "SUMMARY"}};
+  for (simdjson::dom::element e : alerts) {
+    const std::string state = StringField(e, "state");
+    // Firing: since it fired; pending: since its condition first held.
+    std::string since = state == "firing" ? StringField(e, "fired_at") : "";
+    if (since.empty()) since = StringField(e, "active_since");
+    simdjson::dom::element annotations;
+    const std::string summary = e["annotations"].get(annotations) == simdjson::SUCCESS
+                                    ? StringField(annotations, "summary")
+                                    : "";
+    rows.push_back({state, StringField(e, "severity"), StringField(e, "alert"), ValueField(e),
+                    since.empty() ? "-" : since, LabelsField(e), summary});
+  }
+  std::fputs(Table(rows).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,94 @@
+// `vigil alerts` against a running `vigil run`, and against nothing.
+#include <signal.h>
+#include <simdjson.h>
+
+#include <regex>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/runtime/servers.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+class AlertsCliTest : public ::testing::Test {
+ protected:
+  std::string Path(const std::string& name) {
+    return TempPath(std::string("alerts_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
+                    name);
+  }
+};
+
+TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
+  // Ten hours of slow replies at 600x: LatencyP99Critical fires about half a
+  // second in and stays firing for a minute of wall time.
+  const std::string log = Path("run.log");
+  const pid_t job = Spawn(kVigil + " run --generator --speed 600 --rate 20 "
+                                   "--incident latency_spike@1m+600m --no-console "
+                                   "--http 127.0.0.1:0",
+                          log);
+  std::string url;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::smatch m;
+        const std::string text = ReadFile(log);
+        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) return false;
+        url = "http://127.0.0.1:" + m[1].str();
+        return true;
+      },
+      20))
+      << ReadFile(log);
+
+  // One table row: state, severity, alert, value, since, labels, summary.
+  const std::regex row(
+      "firing +P1 +LatencyP99Critical +[0-9.e+]+ +\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z +\\{\\} +"
+      "p99 latency \\d+ ms above 10 s for 5 minutes");
+  Result text;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        text = Sh(kVigil + " alerts --url " + url + " 2>&1");
+        return text.exit_code == 0 && std::regex_search(text.out, row);
+      },
+      30))
+      << text.exit_code << ": " << text.out;
+  EXPECT_EQ(text.out.rfind("STATE", 0), 0u) << text.out;
+  for (const char* column : {"SEVERITY", "ALERT", "VALUE", "SINCE", "LABELS", "SUMMARY"}) {
+    EXPECT_NE(Lines(text.out)[0].find(column), std::string::npos) << text.out;
+  }
+
+  Result json = Sh(kVigil + " alerts --url " + url + "/ --output json");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  simdjson::dom::parser parser;
+  simdjson::dom::array alerts;
+  ASSERT_EQ(parser.parse(json.out).get(alerts), simdjson::SUCCESS) << json.out;
+  bool found = false;
+  for (simdjson::dom::element a : alerts) {
+    std::string_view name, state;
+    if (a["alert"].get(name) == simdjson::SUCCESS && name == "LatencyP99Critical" &&
+        a["state"].get(state) == simdjson::SUCCESS && state == "firing") {
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << json.out;
+
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+TEST_F(AlertsCliTest, AnUnreachableJobIsAnError) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(FreePort());
+  Result r = Sh(kVigil + " alerts --url " + url + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("vigil: cannot reach the job at " + url + "/api/alerts"), std::string::npos)
+      << r.out;
+  Result bad = Sh(kVigil + " alerts --output yaml 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--output must be text or json"), std::string::npos) << bad.out;
+}
+
+}  // namespace
+}  // namespace vigil
