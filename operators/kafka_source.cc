@@ -189,6 +189,11 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
     rd_kafka_topic_partition_list_destroy(by_time);
   }
   rd_kafka_topic_partition_list_destroy(unknown);
+  std::string names;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    StrAppend(&names, i ? " " : "", PartName(partitions->elems[i].topic, partitions->elems[i].partition));
+  }
+  std::fprintf(stderr, "\nvigil: %s: assigned %s\n", name_.c_str(), names.c_str());
   if (std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0) {
     rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, partitions);
     if (e) {
@@ -208,6 +213,11 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions) {
     p.assigned = false;
     if (p.next_offset >= 0) handed_out[p.name] = p.next_offset;
   }
+  std::string names;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    StrAppend(&names, i ? " " : "", PartName(partitions->elems[i].topic, partitions->elems[i].partition));
+  }
+  std::fprintf(stderr, "\nvigil: %s: revoked %s\n", name_.c_str(), names.c_str());
   // The next owner starts after what this process handed out; what was
   // fetched but not handed out yet is its to read.
   if (!handed_out.empty()) Commit(handed_out, /*async=*/false);

@@ -134,9 +134,10 @@ KillRun KillAndRestart(KafkaE2eTest* t, const std::string& bootstrap,
   const pid_t job = Spawn(kVigil + " run --group killed --checkpoint-dir " + ckpt +
                               " --checkpoint-interval 100ms --results " + out.results + sink + common,
                           path("run1.log"));
-  // 30 minutes of event time in 6 s, started once the job has (most
-  // likely) joined its group, so the kill lands mid-stream.
-  ::usleep(3'000'000);
+  // 30 minutes of event time in 6 s, started once the job has joined its
+  // group, so the kill lands mid-stream.
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(path("run1.log")).find("assigned") != std::string::npos; },
+                      30));
   const pid_t gen = Spawn(kVigil + " gen --to " + url + " --rate 20 --duration 30m --speed 300 "
                               "--seed 9 --incident latency_spike@5m+10m",
                           path("gen.log"));
