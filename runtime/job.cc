@@ -164,6 +164,8 @@ absl::Status Job::Init() {
                      : HttpResponse{400, "text/plain", reload_result_ + "\n"};
         },
         {"POST"});
+    RegisterAdminApi();
+    PublishRules();
     http_->Handle("/api/alerts", [this](const HttpRequest&) {
       std::lock_guard<std::mutex> lock(alerts_mu_);
       return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
@@ -244,6 +246,7 @@ void Job::SyncInputs(TimeMs now) {
   for (int i = 0; i < n; ++i) {
     metrics_->SetSourceLag(source_->input_name(i), source_->lag_unit(), source_->input_lag(i));
   }
+  PublishStatus(now);
 }
 
 void Job::CloseWindows(TimeMs frontier) {
@@ -259,6 +262,7 @@ void Job::CloseWindows(TimeMs frontier) {
     for (auto& s : sinks_) s->OnWindow(r);
   }
   summary_.windows += results_.size();
+  RecordLatestWindows();
   notices_.clear();
   alert_op_->Advance(frontier, results_, &notices_);
   for (const AlertNotice& n : notices_) {
@@ -342,6 +346,7 @@ absl::Status Job::Reload() {
   metrics_->Rebind(*rules_);
   metrics_->Reloaded(true);
   PublishAlerts();
+  PublishRules();
   std::fprintf(stderr, "\nvigil: rules reloaded: %zu metrics, %zu alerts; %zu of %zu pane stores kept\n",
                rules_->metrics.size(), rules_->alerts.size(), kept, metric_ops_.size());
   return absl::OkStatus();
@@ -408,122 +413,6 @@ int Job::Run() {
   Progress(WallClockMs(), true);
   summary_.seconds = static_cast<double>(WallClockMs() - started_) / 1000.0;
   return exit_code;
-}
-
-absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
-  std::vector<std::string> problems;
-  absl::StatusOr<std::optional<CheckpointData>> loaded = checkpoints_->LoadLatest(&problems);
-  for (const std::string& p : problems) {
-    std::fprintf(stderr, "vigil: skipping checkpoint %s\n", p.c_str());
-    metrics_->CheckpointSkipped();
-  }
-  if (!loaded.ok()) return loaded.status();
-  if (!loaded->has_value()) return absl::OkStatus();
-  const CheckpointData& d = **loaded;
-  if (d.source != source_->name()) {
-    return absl::FailedPreconditionError(StrCat(
-        "the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
-        ", this job reads ", source_->name(), "; use another checkpoint directory"));
-  }
-  if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
-  size_t restored = 0;
-  for (auto& op : metric_ops_) {
-    for (const auto& [key, panes] : d.panes) {
-      if (key != op->state_key()) continue;
-      Decoder dec(panes);
-      if (!op->DecodeState(&dec)) {
-        return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
-      }
-      ++restored;
-      break;
-    }
-  }
-  if (!alert_op_->DecodeState(d.alerts)) {
-    return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
-  }
-  watermark_->RestoreWatermark(d.watermark);
-  for (const auto& [name, ts] : d.input_max_ts) restored_inputs_[name] = ts;
-  frontier_ = d.frontier;
-  epoch_ = d.epoch;
-  restored_epoch_ = d.epoch;
-  summary_.records = d.records;
-  summary_.processed = d.processed;
-  summary_.dead_lettered = d.dead_lettered;
-  summary_.late = d.late;
-  summary_.windows = d.windows;
-  summary_.firing_transitions = d.fired;
-  summary_.skipped = d.skipped;
-  for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
-  PublishAlerts();
-  std::fprintf(stderr,
-               "vigil: restored checkpoint %llu (%s): watermark %s, %zu of %zu pane stores\n",
-               static_cast<unsigned long long>(d.epoch), FormatTimestamp(d.written_at).c_str(),
-               d.watermark == kMinTime ? "-" : FormatTimestamp(d.watermark).c_str(), restored,
-               metric_ops_.size());
-  return absl::OkStatus();
-}
-
-void Job::Checkpoint(TimeMs now) {
-  last_checkpoint_ = now;
-  const auto started = std::chrono::steady_clock::now();
-  CheckpointData d;
-  d.epoch = epoch_ + 1;
-  d.written_at = now;
-  d.source = source_->name();
-  d.positions = source_->SavePositions();
-  d.watermark = watermark_->Current();
-  for (int i = 0; i < watermark_->input_count() && i < source_->input_count(); ++i) {
-    d.input_max_ts.emplace_back(source_->input_name(i), watermark_->InputMaxTs(i));
-  }
-  d.frontier = frontier_;
-  for (const auto& op : metric_ops_) {
-    Encoder enc;
-    op->EncodeState(&enc);
-    d.panes.emplace_back(op->state_key(), enc.Release());
-  }
-  d.alerts = alert_op_->EncodeState();
-  // Outputs first: what the checkpoint says was written must be durable.
-  // Files before the Kafka commit, to keep the window between the commit
-  // and the checkpoint's rename short.
-  if (results_writer_) d.outputs.emplace_back(config_.outputs.results_path, results_writer_->Sync());
-  if (dead_letter_) {
-    d.outputs.emplace_back(config_.outputs.dead_letter_path, dead_letter_->writer()->Sync());
-  }
-  // Notifications raised so far are in the spool before the checkpoint
-  // says they were raised.
-  if (notifier_) notifier_->WaitSpooled();
-  if (kafka_sink_) {
-    if (absl::Status s = kafka_sink_->Checkpoint(); !s.ok()) {
-      std::fprintf(stderr,
-                   "\nvigil: the Kafka sink could not commit (%s); stopping so that a restart "
-                   "resumes from checkpoint %llu\n",
-                   std::string(s.message()).c_str(), static_cast<unsigned long long>(epoch_));
-      metrics_->Checkpointed(false, 0, 0, now);
-      failed_ = true;
-      Stop();
-      return;
-    }
-  }
-  d.records = summary_.records;
-  d.processed = summary_.processed;
-  d.dead_lettered = summary_.dead_lettered;
-  d.late = summary_.late;
-  d.windows = summary_.windows;
-  d.fired = summary_.firing_transitions;
-  d.skipped = summary_.skipped;
-  const absl::Status s = checkpoints_->Write(d);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  size_t bytes = 0;
-  for (const auto& [k, v] : d.panes) bytes += k.size() + v.size();
-  metrics_->Checkpointed(s.ok(), secs, bytes + d.alerts.size() + d.positions.size(), now);
-  if (!s.ok()) {
-    std::fprintf(stderr, "\nvigil: checkpoint failed: %s\n", std::string(s.message()).c_str());
-    return;
-  }
-  epoch_ = d.epoch;
-  if (kafka_sink_) kafka_sink_->set_epoch(epoch_ + 1);
-  source_->PositionsDurable(d.positions);
 }
 
 }  // namespace vigil

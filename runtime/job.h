@@ -90,6 +90,11 @@ class Job {
   void SyncInputs(TimeMs now);
   void CloseWindows(TimeMs frontier);
   void PublishAlerts();
+  // Admin API (runtime/job_admin.cc).
+  void RegisterAdminApi();
+  void RecordLatestWindows();
+  void PublishRules();
+  void PublishStatus(TimeMs now);
   // Loads the newest good checkpoint, if any, and restores from it; reports
   // corrupt ones. Fills *resume with the output sizes to resume at.
   absl::Status Restore(std::map<std::string, uint64_t>* resume);
@@ -142,6 +147,12 @@ class Job {
   TimeMs started_ = 0;
   TimeMs last_progress_ = 0;
   bool progress_tty_ = false;
+
+  std::mutex admin_mu_;
+  std::string status_json_;                             // GUARDED_BY(admin_mu_)
+  std::string rules_json_;                              // GUARDED_BY(admin_mu_)
+  std::map<std::string, std::string> latest_windows_;   // GUARDED_BY(admin_mu_)
+  TimeMs last_checkpoint_ok_ = 0;
 
   std::mutex alerts_mu_;
   std::string alerts_json_;  // GUARDED_BY(alerts_mu_): /api/alerts snapshot

@@ -1,0 +1,166 @@
+// Job: the admin API's JSON snapshots (runtime/job.h). The job thread builds
+// them; HTTP handlers only copy the latest under a mutex.
+//
+//   /api/status   source, inputs (partitions/shards) with watermark, idleness
+//                 and lag, job watermark, counters, last checkpoint, rules
+//   /api/metrics  the latest closed window of every metric and group
+//   /api/rules    rule files, metrics and alerts as loaded
+#include "runtime/job.h"
+#include "windows/strings.h"
+
+namespace vigil {
+
+namespace {
+
+void AppendTime(TimeMs t, std::string* out) {
+  if (t == kMinTime || t == kMaxTime) {
+    out->append("null");
+    return;
+  }
+  out->push_back('"');
+  AppendTimestamp(t, out);
+  out->push_back('"');
+}
+
+}  // namespace
+
+void Job::RegisterAdminApi() {
+  http_->Handle("/api/status", [this](const HttpRequest&) {
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};
+  });
+  http_->Handle("/api/metrics", [this](const HttpRequest&) {
+    std::string json = "[";
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    bool first = true;
+    for (const auto& [key, window] : latest_windows_) {
+      if (!first) json.push_back(',');
+      first = false;
+      json += window;
+    }
+    json.push_back(']');
+    return HttpResponse{200, "application/json", json};
+  });
+  http_->Handle("/api/rules", [this](const HttpRequest&) {
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    return HttpResponse{200, "application/json", rules_json_};
+  });
+}
+
+void Job::RecordLatestWindows() {
+  if (!http_ || results_.empty()) return;
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  for (const WindowResult& r : results_) {
+    std::string& json = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
+    json.clear();
+    AppendWindowJson(r, &json);
+  }
+}
+
+void Job::PublishRules() {
+  if (!http_) return;
+  std::string json = "{\"files\":[";
+  for (size_t i = 0; i < rules_->files.size(); ++i) {
+    if (i) json.push_back(',');
+    AppendJsonString(rules_->files[i], &json);
+  }
+  json.append("],\"metrics\":[");
+  for (size_t i = 0; i < rules_->metrics.size(); ++i) {
+    const MetricDef& m = rules_->metrics[i];
+    if (i) json.push_back(',');
+    json.append("{\"name\":");
+    AppendJsonString(m.name, &json);
+    json.append(",\"window\":");
+    AppendJsonString(m.window.ToString(), &json);
+    json.append(",\"by\":[");
+    for (size_t j = 0; j < m.by.size(); ++j) {
+      if (j) json.push_back(',');
+      AppendJsonString(m.by[j], &json);
+    }
+    json.append("],\"where\":");
+    AppendJsonString(m.where_source, &json);
+    json.append(",\"value\":");
+    AppendJsonString(m.value_source, &json);
+    json.append(",\"help\":");
+    AppendJsonString(m.help, &json);
+    json.push_back('}');
+  }
+  json.append("],\"alerts\":[");
+  for (size_t i = 0; i < rules_->alerts.size(); ++i) {
+    const AlertDef& a = rules_->alerts[i];
+    if (i) json.push_back(',');
+    json.append("{\"name\":");
+    AppendJsonString(a.name, &json);
+    StrAppend(&json, ",\"severity\":\"", SeverityName(a.severity), "\",\"expr\":");
+    AppendJsonString(a.expr_source, &json);
+    json.append(",\"for\":");
+    AppendJsonString(FormatDuration(a.for_duration), &json);
+    json.append(",\"labels\":{");
+    bool first = true;
+    for (const auto& [k, v] : a.labels) {
+      if (!first) json.push_back(',');
+      first = false;
+      AppendJsonString(k, &json);
+      json.push_back(':');
+      AppendJsonString(v, &json);
+    }
+    json.append("}}");
+  }
+  json.append("]}");
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  rules_json_ = std::move(json);
+  // Metrics that are gone keep no stale latest window.
+  for (auto it = latest_windows_.begin(); it != latest_windows_.end();) {
+    const std::string name = it->first.substr(0, it->first.find('\x1f'));
+    if (rules_->FindMetric(name)) {
+      ++it;
+    } else {
+      it = latest_windows_.erase(it);
+    }
+  }
+}
+
+void Job::PublishStatus(TimeMs now) {
+  if (!http_) return;
+  std::string json = "{\"source\":";
+  AppendJsonString(source_->name(), &json);
+  StrAppend(&json, ",\"bounded\":", source_->bounded(), ",\"connected\":", source_->connected(),
+            ",\"inputs\":[");
+  const int n = std::min(source_->input_count(), watermark_->input_count());
+  for (int i = 0; i < n; ++i) {
+    if (i) json.push_back(',');
+    json.append("{\"name\":");
+    AppendJsonString(source_->input_name(i), &json);
+    StrAppend(&json, ",\"active\":", source_->input_active(i), ",\"idle\":", watermark_->idle(i),
+              ",\"watermark\":");
+    AppendTime(watermark_->InputWatermark(i), &json);
+    const int64_t lag = source_->input_lag(i);
+    if (lag >= 0) StrAppend(&json, ",\"lag\":", lag, ",\"lag_unit\":\"", source_->lag_unit(), "\"");
+    json.push_back('}');
+  }
+  json.append("],\"watermark\":");
+  AppendTime(watermark_->Current(), &json);
+  json.append(",\"frontier\":");
+  AppendTime(frontier_, &json);
+  StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
+            ",\"dead_lettered\":", summary_.dead_lettered, ",\"late\":", summary_.late,
+            ",\"windows\":", summary_.windows, ",\"uptime_seconds\":",
+            static_cast<double>(now - started_) / 1000.0);
+  if (checkpoints_) {
+    json.append(",\"checkpoint\":{\"dir\":");
+    AppendJsonString(checkpoints_->dir(), &json);
+    StrAppend(&json, ",\"epoch\":", epoch_, ",\"age_seconds\":");
+    if (last_checkpoint_ok_ > 0) {
+      StrAppend(&json, static_cast<double>(now - last_checkpoint_ok_) / 1000.0);
+    } else {
+      json.append("null");
+    }
+    json.push_back('}');
+  }
+  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(), ",\"alerts\":",
+            rules_->alerts.size(), "}}");
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  status_json_ = std::move(json);
+}
+
+}  // namespace vigil
