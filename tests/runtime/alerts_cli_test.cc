@@ -16,6 +16,7 @@ const std::string kVigil = VIGIL_BINARY;
 
 class AlertsCliTest : public ::testing::Test {
  protected:
+  void SetUp() override { RemoveTestPaths(Path("")); }
   std::string Path(const std::string& name) {
     return TempPath(std::string("alerts_") +
                         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
@@ -31,6 +32,7 @@ TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
                                    "--incident latency_spike@1m+600m --no-console "
                                    "--http 127.0.0.1:0",
                           log);
+  ChildGuard job_guard(job);
   std::string url;
   ASSERT_TRUE(WaitFor(
       [&] {

@@ -24,7 +24,10 @@ const std::string kQuiet = " --no-console --no-progress";
 
 class KinesisE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override { StartServer(""); }
+  void SetUp() override {
+    RemoveTestPaths(Path(""));
+    StartServer("");
+  }
   void StartServer(const std::string& storage) {
     server_.reset();
     server_ = Kinesalite::Start(Path("kinesalite.log"), storage);
@@ -95,9 +98,11 @@ TEST_F(KinesisE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedR
   const pid_t job = Spawn(kVigil + " run --checkpoint-dir " + ckpt +
                               " --checkpoint-interval 100ms --results " + results + common,
                           Path("run1.log"));
+  ChildGuard job_guard(job);
   // 30 minutes of event time in 6 s while the job reads.
   const pid_t gen = Spawn(kVigil + " gen" + kGenFlags + " --speed 300 --to " + Url(),
                           Path("gen.log"));
+  ChildGuard gen_guard(gen);
   EXPECT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 100; }, 30))
       << ReadFile(Path("run1.log"));
   ::kill(job, SIGKILL);
@@ -137,6 +142,7 @@ TEST_F(KinesisE2eTest, TwoInstancesReadEveryRecordOnce) {
                         " --results " + Path("results" + n + ".ndjson") + " --http off" + kQuiet,
                     Path("run" + n + ".log"));
   }
+  ChildGuard guard0(pids[0]), guard1(pids[1]);
   long long sum = 0;
   for (int i = 0; i < 2; ++i) {
     const int code = WaitExit(pids[i]);
@@ -165,6 +171,7 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
   const pid_t job = Spawn(kVigil + " run --input " + Url() + " --idle-timeout 1h --results " +
                               results + " --http 127.0.0.1:0 --no-console",
                           log);
+  ChildGuard job_guard(job);
   std::string base;
   ASSERT_TRUE(WaitFor(
       [&] {

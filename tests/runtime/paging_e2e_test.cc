@@ -105,6 +105,7 @@ double SeriesValue(const std::string& page, const std::string& name, const std::
 
 class PagingE2eTest : public ::testing::Test {
  protected:
+  void SetUp() override { RemoveTestPaths(Path("")); }
   // Unique per test, also when several run in one process.
   std::string Path(const std::string& name) {
     return TempPath(std::string("paging_") +
@@ -330,6 +331,7 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
   const std::string job1 = JobFile(job_yaml("latency_spike@1m+6m, latency_spike@12m+6m"));
   const std::string log1 = Path("run1.log");
   const pid_t first = Spawn(run + job1, log1);
+  ChildGuard first_guard(first);
   const std::string base1 = HttpBase(log1);
   // Both episodes fired and resolved, and all four pages are in the spool.
   ASSERT_TRUE(WaitFor([&] { return ConsoleTransitions(ReadFile(log1), "P1").size() == 4; }, 30))
@@ -349,6 +351,7 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
   const std::string job2 = JobFile(job_yaml(""));
   const std::string log2 = Path("run2.log");
   const pid_t second = Spawn(run + job2, log2);
+  ChildGuard second_guard(second);
   const std::string base2 = HttpBase(log2);
   EXPECT_TRUE(WaitFor([&] { return spooled(base2) == 4 && retried(base2) > 0; }, 20))
       << ReadFile(log2);
