@@ -52,8 +52,8 @@ class KinesisE2eTest : public ::testing::Test {
   // The window results of a replay of `events`.
   std::vector<std::string> FileResults(const std::string& events) {
     const std::string out = Path("file_results.ndjson");
-    Result f = Sh(kVigil + " run --input " + events + " --results " + out + " --http off" +
-                  kQuiet + " 2>&1");
+    Result f = Sh(kVigil + " run --input " + events + " --results " + out + " --http off" + kQuiet +
+                  " 2>&1");
     EXPECT_EQ(f.exit_code, 0) << f.out;
     return Lines(ReadFile(out));
   }
@@ -100,8 +100,8 @@ TEST_F(KinesisE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedR
                           Path("run1.log"));
   ChildGuard job_guard(job);
   // 30 minutes of event time in 6 s while the job reads.
-  const pid_t gen = Spawn(kVigil + " gen" + kGenFlags + " --speed 300 --to " + Url(),
-                          Path("gen.log"));
+  const pid_t gen =
+      Spawn(kVigil + " gen" + kGenFlags + " --speed 300 --to " + Url(), Path("gen.log"));
   ChildGuard gen_guard(gen);
   EXPECT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 100; }, 30))
       << ReadFile(Path("run1.log"));
@@ -161,9 +161,10 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
   const std::string first = " --rate 20 --duration 15m --seed 5",
                     second = " --rate 20 --duration 15m --seed 6 --start 2026-01-01T00:15:00Z";
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen" + first + " --out " + events + ".1 && " + kVigil + " gen" +
-               second + " --out " + events + ".2 && cat " + events + ".1 " + events + ".2 > " +
-               events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil + " gen" + first + " --out " + events + ".1 && " + kVigil + " gen" + second +
+               " --out " + events + ".2 && cat " + events + ".1 " + events + ".2 > " + events)
+                .exit_code,
+            0);
   ASSERT_EQ(Sh(kVigil + " gen" + first + " --to " + Url() + " 2>/dev/null").exit_code, 0);
 
   const std::string results = Path("results.ndjson"), log = Path("run.log");
@@ -177,7 +178,8 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
       [&] {
         std::smatch m;
         const std::string text = ReadFile(log);
-        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) return false;
+        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)")))
+          return false;
         base = "http://127.0.0.1:" + m[1].str();
         return true;
       },

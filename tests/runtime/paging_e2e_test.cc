@@ -154,7 +154,9 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
       "  timeout: 10s\n"
       "  retry: {initial: 50ms, max: 500ms}\n"
       "  receivers:\n"
-      "    - {name: alertmanager, kind: alertmanager, url: " + am->url() + "}\n"
+      "    - {name: alertmanager, kind: alertmanager, url: " +
+      am->url() +
+      "}\n"
       "  routes: {P1: [alertmanager]}\n");
   // The events go in through stdin in two parts: Alertmanager shows only
   // alerts that have not resolved, so the test looks at the alert there
@@ -172,9 +174,12 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
 
   simdjson::dom::parser parser;
   std::string body;
-  ASSERT_TRUE(WaitFor([&] { return (body = HttpGet(am->url(), "/api/v2/alerts").second).find(
-                                       "LatencyP99Critical") != std::string::npos; },
-                      20))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return (body = HttpGet(am->url(), "/api/v2/alerts").second).find("LatencyP99Critical") !=
+               std::string::npos;
+      },
+      20))
       << ReadFile(Path("stderr.log"));
   simdjson::dom::array held;
   ASSERT_EQ(parser.parse(body).get(held), simdjson::SUCCESS) << body;
@@ -236,18 +241,26 @@ TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
       "  labels: {job: vigil-e2e}\n"
       "  timeout: 10s\n"
       "  retry: {initial: 50ms, max: 200ms}\n"
-      "  spool: {dir: " + Path("spool") + "}\n"
+      "  spool: {dir: " +
+      Path("spool") +
+      "}\n"
       "  receivers:\n"
-      "    - {name: pagerduty, kind: pagerduty, url: " + pagerduty.url("/v2/enqueue") +
+      "    - {name: pagerduty, kind: pagerduty, url: " +
+      pagerduty.url("/v2/enqueue") +
       ", routing_key_env: PAGERDUTY_ROUTING_KEY}\n"
-      "    - {name: team, kind: webhook, url: " + team.url("/team") + "}\n"
-      "    - {name: tickets, kind: webhook, url: " + tickets.url("/tickets") + "}\n"
-      "    - {name: digest, kind: webhook, url: " + digest.url("/digest") +
+      "    - {name: team, kind: webhook, url: " +
+      team.url("/team") +
+      "}\n"
+      "    - {name: tickets, kind: webhook, url: " +
+      tickets.url("/tickets") +
+      "}\n"
+      "    - {name: digest, kind: webhook, url: " +
+      digest.url("/digest") +
       ", digest_every: 168h}\n"
       "  routes: {P1: [pagerduty], P2: [team], P3: [tickets], P4: [digest]}\n");
-  Result run = Sh("PAGERDUTY_ROUTING_KEY=" + key + " " + kVigil + " run --config " + job +
-                  " --input " + Events(kIncidents) +
-                  " --http off --output json --no-progress 2>" + Path("stderr.log"));
+  Result run =
+      Sh("PAGERDUTY_ROUTING_KEY=" + key + " " + kVigil + " run --config " + job + " --input " +
+         Events(kIncidents) + " --http off --output json --no-progress 2>" + Path("stderr.log"));
   const std::string stderr_text = ReadFile(Path("stderr.log"));
   ASSERT_EQ(run.exit_code, 0) << stderr_text;
 
@@ -282,11 +295,10 @@ TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
   std::set<std::string> team_severities, ticket_severities, digest_severities;
   EXPECT_EQ(WebhookTransitions(team.Accepted(), &team_severities),
             ConsoleTransitions(run.out, "P2"));
-  EXPECT_EQ(ConsoleTransitions(run.out, "P2"),
-            (Transitions{{"LatencyP95High", "firing"},
-                         {"LatencyP95High", "resolved"},
-                         {"GuardrailRateHigh", "firing"},
-                         {"GuardrailRateHigh", "resolved"}}));
+  EXPECT_EQ(ConsoleTransitions(run.out, "P2"), (Transitions{{"LatencyP95High", "firing"},
+                                                            {"LatencyP95High", "resolved"},
+                                                            {"GuardrailRateHigh", "firing"},
+                                                            {"GuardrailRateHigh", "resolved"}}));
   EXPECT_EQ(team_severities, std::set<std::string>{"P2"});
   EXPECT_EQ(team.Requests().size(), 4u);
   const Transitions p3 = ConsoleTransitions(run.out, "P3");
@@ -307,13 +319,17 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
     return "source:\n"
            "  kind: generator\n"
            "  generator: {rate: 20, speed: 600, start: 2026-01-01T00:00:00Z, incidents: [" +
-           incidents + "]}\n"
+           incidents +
+           "]}\n"
            "notify:\n"
            "  timeout: 2s\n"
            "  retry: {initial: 50ms, max: 200ms}\n"
-           "  spool: {dir: " + Path("spool") + "}\n"
+           "  spool: {dir: " +
+           Path("spool") +
+           "}\n"
            "  receivers:\n"
-           "    - {name: pagerduty, kind: pagerduty, url: " + pagerduty.url("/v2/enqueue") +
+           "    - {name: pagerduty, kind: pagerduty, url: " +
+           pagerduty.url("/v2/enqueue") +
            ", routing_key_env: PAGERDUTY_ROUTING_KEY}\n"
            "  routes: {P1: [pagerduty]}\n";
   };
@@ -341,11 +357,10 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
   ::kill(first, SIGKILL);
   ASSERT_EQ(WaitExit(first), -SIGKILL);
   const std::string console1 = ReadFile(log1);
-  ASSERT_EQ(ConsoleTransitions(console1, "P1"),
-            (Transitions{{"LatencyP99Critical", "firing"},
-                         {"LatencyP99Critical", "resolved"},
-                         {"LatencyP99Critical", "firing"},
-                         {"LatencyP99Critical", "resolved"}}));
+  ASSERT_EQ(ConsoleTransitions(console1, "P1"), (Transitions{{"LatencyP99Critical", "firing"},
+                                                             {"LatencyP99Critical", "resolved"},
+                                                             {"LatencyP99Critical", "firing"},
+                                                             {"LatencyP99Critical", "resolved"}}));
 
   // The restarted job raises nothing itself: only its spool can deliver.
   const std::string job2 = JobFile(job_yaml(""));

@@ -170,9 +170,13 @@ class Kinesalite {
                                  std::to_string(port), path_},
         log_);
     std::string log;
-    if (!WaitFor([&] { return (log = ReadFile(log_).substr(before)).find("listening ") !=
-                              std::string::npos && log.back() == '\n'; },
-                 20)) {
+    if (!WaitFor(
+            [&] {
+              return (log = ReadFile(log_).substr(before)).find("listening ") !=
+                         std::string::npos &&
+                     log.back() == '\n';
+            },
+            20)) {
       ADD_FAILURE() << "kinesalite did not start: " << ReadFile(log_);
       return false;
     }
@@ -251,7 +255,9 @@ class Alertmanager {
                                       "receivers:\n"
                                       "  - name: recorder\n"
                                       "    webhook_configs:\n"
-                                      "      - url: " << webhook << "\n"
+                                      "      - url: "
+                                   << webhook
+                                   << "\n"
                                       "        send_resolved: true\n";
     am->process_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{kBinary,
