@@ -16,6 +16,7 @@ const std::string kVigil = VIGIL_BINARY;
 
 class AlertsCliTest : public ::testing::Test {
  protected:
+  void SetUp() override { RemoveTestPaths(Path("")); }
   std::string Path(const std::string& name) {
     return TempPath(std::string("alerts_") +
                         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
@@ -27,16 +28,19 @@ TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
   // Ten hours of slow replies at 600x: LatencyP99Critical fires about half a
   // second in and stays firing for a minute of wall time.
   const std::string log = Path("run.log");
-  const pid_t job = Spawn(kVigil + " run --generator --speed 600 --rate 20 "
-                                   "--incident latency_spike@1m+600m --no-console "
-                                   "--http 127.0.0.1:0",
+  const pid_t job = Spawn(kVigil +
+                              " run --generator --speed 600 --rate 20 "
+                              "--incident latency_spike@1m+600m --no-console "
+                              "--http 127.0.0.1:0",
                           log);
+  ChildGuard job_guard(job);
   std::string url;
   ASSERT_TRUE(WaitFor(
       [&] {
         std::smatch m;
         const std::string text = ReadFile(log);
-        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) return false;
+        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)")))
+          return false;
         url = "http://127.0.0.1:" + m[1].str();
         return true;
       },

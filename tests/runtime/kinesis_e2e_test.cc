@@ -24,7 +24,10 @@ const std::string kQuiet = " --no-console --no-progress";
 
 class KinesisE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override { StartServer(""); }
+  void SetUp() override {
+    RemoveTestPaths(Path(""));
+    StartServer("");
+  }
   void StartServer(const std::string& storage) {
     server_.reset();
     server_ = Kinesalite::Start(Path("kinesalite.log"), storage);
@@ -49,8 +52,8 @@ class KinesisE2eTest : public ::testing::Test {
   // The window results of a replay of `events`.
   std::vector<std::string> FileResults(const std::string& events) {
     const std::string out = Path("file_results.ndjson");
-    Result f = Sh(kVigil + " run --input " + events + " --results " + out + " --http off" +
-                  kQuiet + " 2>&1");
+    Result f = Sh(kVigil + " run --input " + events + " --results " + out + " --http off" + kQuiet +
+                  " 2>&1");
     EXPECT_EQ(f.exit_code, 0) << f.out;
     return Lines(ReadFile(out));
   }
@@ -95,9 +98,11 @@ TEST_F(KinesisE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedR
   const pid_t job = Spawn(kVigil + " run --checkpoint-dir " + ckpt +
                               " --checkpoint-interval 100ms --results " + results + common,
                           Path("run1.log"));
+  ChildGuard job_guard(job);
   // 30 minutes of event time in 6 s while the job reads.
-  const pid_t gen = Spawn(kVigil + " gen" + kGenFlags + " --speed 300 --to " + Url(),
-                          Path("gen.log"));
+  const pid_t gen =
+      Spawn(kVigil + " gen" + kGenFlags + " --speed 300 --to " + Url(), Path("gen.log"));
+  ChildGuard gen_guard(gen);
   EXPECT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 100; }, 30))
       << ReadFile(Path("run1.log"));
   ::kill(job, SIGKILL);
@@ -137,6 +142,7 @@ TEST_F(KinesisE2eTest, TwoInstancesReadEveryRecordOnce) {
                         " --results " + Path("results" + n + ".ndjson") + " --http off" + kQuiet,
                     Path("run" + n + ".log"));
   }
+  ChildGuard guard0(pids[0]), guard1(pids[1]);
   long long sum = 0;
   for (int i = 0; i < 2; ++i) {
     const int code = WaitExit(pids[i]);
@@ -155,9 +161,10 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
   const std::string first = " --rate 20 --duration 15m --seed 5",
                     second = " --rate 20 --duration 15m --seed 6 --start 2026-01-01T00:15:00Z";
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen" + first + " --out " + events + ".1 && " + kVigil + " gen" +
-               second + " --out " + events + ".2 && cat " + events + ".1 " + events + ".2 > " +
-               events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil + " gen" + first + " --out " + events + ".1 && " + kVigil + " gen" + second +
+               " --out " + events + ".2 && cat " + events + ".1 " + events + ".2 > " + events)
+                .exit_code,
+            0);
   ASSERT_EQ(Sh(kVigil + " gen" + first + " --to " + Url() + " 2>/dev/null").exit_code, 0);
 
   const std::string results = Path("results.ndjson"), log = Path("run.log");
@@ -165,12 +172,14 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
   const pid_t job = Spawn(kVigil + " run --input " + Url() + " --idle-timeout 1h --results " +
                               results + " --http 127.0.0.1:0 --no-console",
                           log);
+  ChildGuard job_guard(job);
   std::string base;
   ASSERT_TRUE(WaitFor(
       [&] {
         std::smatch m;
         const std::string text = ReadFile(log);
-        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) return false;
+        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)")))
+          return false;
         base = "http://127.0.0.1:" + m[1].str();
         return true;
       },

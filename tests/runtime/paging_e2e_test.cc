@@ -105,6 +105,7 @@ double SeriesValue(const std::string& page, const std::string& name, const std::
 
 class PagingE2eTest : public ::testing::Test {
  protected:
+  void SetUp() override { RemoveTestPaths(Path("")); }
   // Unique per test, also when several run in one process.
   std::string Path(const std::string& name) {
     return TempPath(std::string("paging_") +
@@ -153,7 +154,9 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
       "  timeout: 10s\n"
       "  retry: {initial: 50ms, max: 500ms}\n"
       "  receivers:\n"
-      "    - {name: alertmanager, kind: alertmanager, url: " + am->url() + "}\n"
+      "    - {name: alertmanager, kind: alertmanager, url: " +
+      am->url() +
+      "}\n"
       "  routes: {P1: [alertmanager]}\n");
   // The events go in through stdin in two parts: Alertmanager shows only
   // alerts that have not resolved, so the test looks at the alert there
@@ -171,9 +174,12 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
 
   simdjson::dom::parser parser;
   std::string body;
-  ASSERT_TRUE(WaitFor([&] { return (body = HttpGet(am->url(), "/api/v2/alerts").second).find(
-                                       "LatencyP99Critical") != std::string::npos; },
-                      20))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return (body = HttpGet(am->url(), "/api/v2/alerts").second).find("LatencyP99Critical") !=
+               std::string::npos;
+      },
+      20))
       << ReadFile(Path("stderr.log"));
   simdjson::dom::array held;
   ASSERT_EQ(parser.parse(body).get(held), simdjson::SUCCESS) << body;
@@ -235,18 +241,26 @@ TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
       "  labels: {job: vigil-e2e}\n"
       "  timeout: 10s\n"
       "  retry: {initial: 50ms, max: 200ms}\n"
-      "  spool: {dir: " + Path("spool") + "}\n"
+      "  spool: {dir: " +
+      Path("spool") +
+      "}\n"
       "  receivers:\n"
-      "    - {name: pagerduty, kind: pagerduty, url: " + pagerduty.url("/v2/enqueue") +
+      "    - {name: pagerduty, kind: pagerduty, url: " +
+      pagerduty.url("/v2/enqueue") +
       ", routing_key_env: PAGERDUTY_ROUTING_KEY}\n"
-      "    - {name: team, kind: webhook, url: " + team.url("/team") + "}\n"
-      "    - {name: tickets, kind: webhook, url: " + tickets.url("/tickets") + "}\n"
-      "    - {name: digest, kind: webhook, url: " + digest.url("/digest") +
+      "    - {name: team, kind: webhook, url: " +
+      team.url("/team") +
+      "}\n"
+      "    - {name: tickets, kind: webhook, url: " +
+      tickets.url("/tickets") +
+      "}\n"
+      "    - {name: digest, kind: webhook, url: " +
+      digest.url("/digest") +
       ", digest_every: 168h}\n"
       "  routes: {P1: [pagerduty], P2: [team], P3: [tickets], P4: [digest]}\n");
-  Result run = Sh("PAGERDUTY_ROUTING_KEY=" + key + " " + kVigil + " run --config " + job +
-                  " --input " + Events(kIncidents) +
-                  " --http off --output json --no-progress 2>" + Path("stderr.log"));
+  Result run =
+      Sh("PAGERDUTY_ROUTING_KEY=" + key + " " + kVigil + " run --config " + job + " --input " +
+         Events(kIncidents) + " --http off --output json --no-progress 2>" + Path("stderr.log"));
   const std::string stderr_text = ReadFile(Path("stderr.log"));
   ASSERT_EQ(run.exit_code, 0) << stderr_text;
 
@@ -281,11 +295,10 @@ TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
   std::set<std::string> team_severities, ticket_severities, digest_severities;
   EXPECT_EQ(WebhookTransitions(team.Accepted(), &team_severities),
             ConsoleTransitions(run.out, "P2"));
-  EXPECT_EQ(ConsoleTransitions(run.out, "P2"),
-            (Transitions{{"LatencyP95High", "firing"},
-                         {"LatencyP95High", "resolved"},
-                         {"GuardrailRateHigh", "firing"},
-                         {"GuardrailRateHigh", "resolved"}}));
+  EXPECT_EQ(ConsoleTransitions(run.out, "P2"), (Transitions{{"LatencyP95High", "firing"},
+                                                            {"LatencyP95High", "resolved"},
+                                                            {"GuardrailRateHigh", "firing"},
+                                                            {"GuardrailRateHigh", "resolved"}}));
   EXPECT_EQ(team_severities, std::set<std::string>{"P2"});
   EXPECT_EQ(team.Requests().size(), 4u);
   const Transitions p3 = ConsoleTransitions(run.out, "P3");
@@ -306,13 +319,17 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
     return "source:\n"
            "  kind: generator\n"
            "  generator: {rate: 20, speed: 600, start: 2026-01-01T00:00:00Z, incidents: [" +
-           incidents + "]}\n"
+           incidents +
+           "]}\n"
            "notify:\n"
            "  timeout: 2s\n"
            "  retry: {initial: 50ms, max: 200ms}\n"
-           "  spool: {dir: " + Path("spool") + "}\n"
+           "  spool: {dir: " +
+           Path("spool") +
+           "}\n"
            "  receivers:\n"
-           "    - {name: pagerduty, kind: pagerduty, url: " + pagerduty.url("/v2/enqueue") +
+           "    - {name: pagerduty, kind: pagerduty, url: " +
+           pagerduty.url("/v2/enqueue") +
            ", routing_key_env: PAGERDUTY_ROUTING_KEY}\n"
            "  routes: {P1: [pagerduty]}\n";
   };
@@ -330,6 +347,7 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
   const std::string job1 = JobFile(job_yaml("latency_spike@1m+6m, latency_spike@12m+6m"));
   const std::string log1 = Path("run1.log");
   const pid_t first = Spawn(run + job1, log1);
+  ChildGuard first_guard(first);
   const std::string base1 = HttpBase(log1);
   // Both episodes fired and resolved, and all four pages are in the spool.
   ASSERT_TRUE(WaitFor([&] { return ConsoleTransitions(ReadFile(log1), "P1").size() == 4; }, 30))
@@ -339,16 +357,16 @@ TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder)
   ::kill(first, SIGKILL);
   ASSERT_EQ(WaitExit(first), -SIGKILL);
   const std::string console1 = ReadFile(log1);
-  ASSERT_EQ(ConsoleTransitions(console1, "P1"),
-            (Transitions{{"LatencyP99Critical", "firing"},
-                         {"LatencyP99Critical", "resolved"},
-                         {"LatencyP99Critical", "firing"},
-                         {"LatencyP99Critical", "resolved"}}));
+  ASSERT_EQ(ConsoleTransitions(console1, "P1"), (Transitions{{"LatencyP99Critical", "firing"},
+                                                             {"LatencyP99Critical", "resolved"},
+                                                             {"LatencyP99Critical", "firing"},
+                                                             {"LatencyP99Critical", "resolved"}}));
 
   // The restarted job raises nothing itself: only its spool can deliver.
   const std::string job2 = JobFile(job_yaml(""));
   const std::string log2 = Path("run2.log");
   const pid_t second = Spawn(run + job2, log2);
+  ChildGuard second_guard(second);
   const std::string base2 = HttpBase(log2);
   EXPECT_TRUE(WaitFor([&] { return spooled(base2) == 4 && retried(base2) > 0; }, 20))
       << ReadFile(log2);

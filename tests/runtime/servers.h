@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -54,6 +55,36 @@ inline uint16_t FreePort() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+// Removes the files and directories whose path starts with `prefix` (what
+// an earlier run of the same test in this process left: TempPath names
+// depend only on the test and the process id).
+inline void RemoveTestPaths(const std::string& prefix) {
+  const std::filesystem::path p(prefix);
+  const std::string name = p.filename().string();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(p.parent_path(), ec)) {
+    if (e.path().filename().string().rfind(name, 0) == 0) std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
+// Kills (SIGKILL) and reaps a spawned child that is still running when the
+// scope ends, e.g. after a failed ASSERT.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ~ChildGuard() {
+    if (pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+
+ private:
+  pid_t pid_;
+};
 
 // GET `target` from `base` ("http://127.0.0.1:PORT"); status -1 when unreachable.
 inline std::pair<int, std::string> HttpGet(const std::string& base, const std::string& target) {
@@ -139,9 +170,13 @@ class Kinesalite {
                                  std::to_string(port), path_},
         log_);
     std::string log;
-    if (!WaitFor([&] { return (log = ReadFile(log_).substr(before)).find("listening ") !=
-                              std::string::npos && log.back() == '\n'; },
-                 20)) {
+    if (!WaitFor(
+            [&] {
+              return (log = ReadFile(log_).substr(before)).find("listening ") !=
+                         std::string::npos &&
+                     log.back() == '\n';
+            },
+            20)) {
       ADD_FAILURE() << "kinesalite did not start: " << ReadFile(log_);
       return false;
     }
@@ -220,7 +255,9 @@ class Alertmanager {
                                       "receivers:\n"
                                       "  - name: recorder\n"
                                       "    webhook_configs:\n"
-                                      "      - url: " << webhook << "\n"
+                                      "      - url: "
+                                   << webhook
+                                   << "\n"
                                       "        send_resolved: true\n";
     am->process_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{kBinary,
