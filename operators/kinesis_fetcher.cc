@@ -188,6 +188,20 @@ void KinesisFetcher::AcquireIterator(Shard* s) {
       s->fetched_seq.empty() ? s->start : KinesisIteratorSpec::AfterSequenceNumber(s->fetched_seq);
   absl::StatusOr<std::string> it =
       client_->GetShardIterator(options_.stream, s->info.shard_id, spec);
+  if (!it.ok() && !s->fetched_seq.empty() &&
+      KinesisErrorOf(it.status()) == KinesisErrorKind::kInvalidArgument) {
+    // The position to resume from (a checkpoint's) does not exist in this
+    // shard: retrying cannot help, and starting elsewhere would lose or
+    // repeat records. Stop with a clear error.
+    std::lock_guard lock(shared_->mu);
+    shared_->fatal = absl::FailedPreconditionError(StrCat(
+        "shard ", s->info.shard_id, " refuses the position to resume from (sequence number ",
+        s->fetched_seq, "): ", std::string(it.status().message()),
+        "; was the stream deleted and created again? Resume from another checkpoint directory"));
+    s->phase = Phase::kFinished;
+    shared_->data_cv.notify_all();
+    return;
+  }
   if (!it.ok()) {
     Failed(s, it.status());
     return;

@@ -65,6 +65,9 @@ struct KinesisShared {
   bool needs_listing = false;  // a shard ended after the last listing
   bool stop = false;
   std::string last_error;
+  // An error the source cannot get past (a resume position the stream
+  // refuses): the source ends with it.
+  absl::Status fatal;
   KinesisSource::Stats stats;
 
   std::atomic<bool> connected{false};

@@ -89,10 +89,12 @@ bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
   // The batches that backed the previous call's records are released now.
   retired_.clear();
   std::unique_lock lock(shared_->mu);
+  if (!shared_->fatal.ok()) return false;
   auto& queue = shared_->queue;
   if (queue.empty()) {
-    shared_->data_cv.wait_for(lock, std::chrono::milliseconds(options_.idle_sleep),
-                              [&] { return !queue.empty() || shared_->stop; });
+    shared_->data_cv.wait_for(lock, std::chrono::milliseconds(options_.idle_sleep), [&] {
+      return !queue.empty() || shared_->stop || !shared_->fatal.ok();
+    });
   }
   while (!queue.empty()) {
     KinesisBatch& b = *queue.front();
@@ -120,6 +122,11 @@ bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
   lock.unlock();
   shared_->wake_cv.notify_all();
   return !(out->empty() && options_.exit_at_end && CaughtUp());
+}
+
+absl::Status KinesisSource::status() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->fatal;
 }
 
 int KinesisSource::input_count() const {

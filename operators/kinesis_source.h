@@ -141,6 +141,7 @@ class KinesisSource : public RecordSource {
   const std::string& name() const override { return name_; }  // "kinesis:STREAM"
   bool bounded() const override { return options_.exit_at_end; }
   bool has_positions() const override { return true; }
+  absl::Status status() const override;
   int input_count() const override;
   std::string input_name(int input) const override;
   bool input_active(int input) const override;

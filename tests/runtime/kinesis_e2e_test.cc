@@ -216,5 +216,28 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
   EXPECT_EQ(got, std::vector<std::string>(want.begin(), want.begin() + got.size()));
 }
 
+TEST_F(KinesisE2eTest, APositionTheStreamRefusesStopsTheJobWithAClearError) {
+  FillStream();
+  const std::string ckpt = Path("ckpt");
+  Result first = Sh(kVigil + " run --input " + Url() + " --exit-at-end --checkpoint-dir " + ckpt +
+                    " --http off" + kQuiet + " 2>&1");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  // The stream is deleted and made again: the checkpoint's sequence numbers
+  // belong to the old one.
+  std::unique_ptr<KinesisClient> c = KinesisClientFor(server_->endpoint());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->Call("DeleteStream", R"({"StreamName":"events"})").ok());
+  ASSERT_TRUE(WaitFor([&] { return !c->Call("DescribeStreamSummary",
+                                            R"({"StreamName":"events"})").ok(); }, 10));
+  CreateStream(server_->endpoint(), "events", 4);
+  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 1m --seed 6 --to " + Url() + " 2>&1").exit_code,
+            0);
+  Result second = Sh("timeout 60 " + kVigil + " run --input " + Url() +
+                     " --exit-at-end --checkpoint-dir " + ckpt + " --http off" + kQuiet + " 2>&1");
+  EXPECT_EQ(second.exit_code, 1) << second.out;
+  EXPECT_NE(second.out.find("refuses the position to resume from"), std::string::npos)
+      << second.out;
+}
+
 }  // namespace
 }  // namespace vigil
