@@ -2,19 +2,23 @@
 
 #include <zstd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <csignal>
-#include <functional>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "operators/generator.h"
 #include "operators/kafka_writer.h"
 #include "operators/kinesis_producer.h"
 #include "runtime/cli_args.h"
-#include "runtime/job.h"
 #include "rules/lint.h"
+#include "runtime/job.h"
 #include "runtime/replay.h"
 #include "runtime/rule_test.h"
 #include "windows/strings.h"
@@ -101,6 +105,8 @@ vigil run flags (override the job file):
                              needs a source with positions (Kafka)
   --checkpoint-interval D    time between checkpoints (default 10s); one is also
                              written on SIGTERM/SIGINT and at the end of input
+  --shutdown-timeout D       after SIGTERM/SIGINT, the time allowed to drain, flush outputs
+                             and the paging spool and checkpoint before exiting 1 (default 30s)
 
 vigil replay flags:
   --rules FILE               rule file (repeatable; default: built-in reference rules)
@@ -212,7 +218,9 @@ void PrintSummary(const JobSummary& s) {
 }
 
 Job* g_job = nullptr;
+std::atomic<bool> g_stopping{false};
 extern "C" void OnSignal(int) {
+  g_stopping.store(true);
   if (g_job) g_job->Stop();
 }
 extern "C" void OnHangup(int) {
@@ -261,6 +269,8 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     config->max_record_bytes = b.value_or(1);
   } else if (a.Flag("--no-progress")) {
     config->progress = false;
+  } else if (a.Value("--shutdown-timeout", &v, err)) {
+    DurationFlag(v, &config->shutdown_timeout, err);
   } else if (a.Value("--checkpoint-dir", &v, err)) {
     config->checkpoint.dir = v;
   } else if (a.Value("--checkpoint-interval", &v, err)) {
@@ -291,7 +301,29 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   if ((*job)->http_port() != 0 && config.progress) {
     std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
   }
+  // Shutdown is bounded: once a signal asked the job to stop, it has
+  // shutdown_timeout to drain, flush and checkpoint before the process exits 1.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!finished && !g_stopping.load()) cv.wait_for(lock, std::chrono::milliseconds(50));
+    if (finished) return;
+    if (!cv.wait_for(lock, std::chrono::milliseconds(config.shutdown_timeout),
+                     [&] { return finished; })) {
+      std::fprintf(stderr, "\nvigil: shutdown took longer than %s; exiting without finishing it\n",
+                   FormatDuration(config.shutdown_timeout).c_str());
+      std::_Exit(1);
+    }
+  });
   const int code = (*job)->Run();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    finished = true;
+  }
+  cv.notify_all();
+  watchdog.join();
   g_job = nullptr;
   if (after) after();
   PrintSummary((*job)->summary());

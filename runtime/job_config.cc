@@ -295,7 +295,7 @@ class ConfigReader {
 
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
-                                  "progress", "checkpoint", "notify"},
+                                  "progress", "checkpoint", "notify", "shutdown_timeout"},
                            "the job file");
         !s.ok())
       return s;
@@ -344,6 +344,9 @@ class ConfigReader {
       }
     }
     if (root["progress"]) c->progress = root["progress"].as<bool>(true);
+    if (root["shutdown_timeout"]) {
+      if (auto s = Duration(root["shutdown_timeout"], &c->shutdown_timeout); !s.ok()) return s;
+    }
     if (YAML::Node nt = root["notify"]) {
       absl::StatusOr<NotifyConfig> notify = ParseNotifyConfig(nt, file_);
       if (!notify.ok()) return notify.status();

@@ -70,6 +70,7 @@ struct JobConfig {
   TimeMs from = kMinTime;
   TimeMs to = kMaxTime;
   size_t max_record_bytes = 1 << 20;
+  DurationMs shutdown_timeout = 30000;  // after SIGTERM: drain, flush, checkpoint
   bool progress = true;
 };
 
