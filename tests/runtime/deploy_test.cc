@@ -95,8 +95,8 @@ bool Selects(const YAML::Node& sub, const YAML::Node& labels) {
 
 // Dockerfile instructions (continuation lines joined, comments dropped).
 std::vector<std::pair<std::string, std::string>> DockerInstructions() {
-  const std::string text = std::regex_replace(ReadFile(kDeploy + "Dockerfile"),
-                                              std::regex("\\\\\\n"), " ");
+  const std::string text =
+      std::regex_replace(ReadFile(kDeploy + "Dockerfile"), std::regex("\\\\\\n"), " ");
   std::vector<std::pair<std::string, std::string>> out;
   for (const std::string& line : Lines(text)) {
     const size_t start = line.find_first_not_of(" \t");
@@ -190,9 +190,9 @@ std::set<std::string> RuleMetricNames() {
 
 TEST(DeployTest, KubernetesManifestsParseAndHaveTheExpectedKinds) {
   const std::map<std::string, std::string> want = {
-      {"ConfigMap", "v1"},       {"StatefulSet", "apps/v1"},
-      {"Service", "v1"},         {"PodMonitor", "monitoring.coreos.com/v1"},
-      {"Secret", "v1"},          {"PodDisruptionBudget", "policy/v1"}};
+      {"ConfigMap", "v1"}, {"StatefulSet", "apps/v1"},
+      {"Service", "v1"},   {"PodMonitor", "monitoring.coreos.com/v1"},
+      {"Secret", "v1"},    {"PodDisruptionBudget", "policy/v1"}};
   std::map<std::string, std::string> got;
   const auto files = LoadYamlDir(kDeploy + "kubernetes");
   EXPECT_EQ(files.size(), 6u);
@@ -218,7 +218,8 @@ TEST(DeployTest, KubernetesObjectsReferToEachOther) {
   EXPECT_TRUE(Selects(svc["spec"]["selector"], labels));
   EXPECT_TRUE(Selects(K8s("PodMonitor")["spec"]["selector"]["matchLabels"], labels));
   EXPECT_TRUE(Selects(K8s("PodDisruptionBudget")["spec"]["selector"]["matchLabels"], labels));
-  EXPECT_EQ(sts["spec"]["serviceName"].as<std::string>(), svc["metadata"]["name"].as<std::string>());
+  EXPECT_EQ(sts["spec"]["serviceName"].as<std::string>(),
+            svc["metadata"]["name"].as<std::string>());
   // Why one replica: see statefulset.yaml.
   EXPECT_EQ(sts["spec"]["replicas"].as<int>(), 1);
 
@@ -382,8 +383,8 @@ TEST(DeployTest, EveryFlagUsedIsOneTheBinaryHas) {
     for (const std::string& a : args) {
       if (a.rfind("-", 0) != 0) continue;
       ++flags;
-      EXPECT_TRUE(known.count(a.substr(0, a.find('=')))) << where << ": " << a
-                                                         << " is not in vigil --help";
+      EXPECT_TRUE(known.count(a.substr(0, a.find('='))))
+          << where << ": " << a << " is not in vigil --help";
     }
     EXPECT_GT(flags, 0) << where;
   }
@@ -428,9 +429,10 @@ LiveRun RunAsThePod() {
     return r;
   }
   const std::string bootstrap = (*broker)->bootstrap();
-  const Result gen = Sh(kVigil + " gen --rate 40 --duration 12m --seed 7 --speed 0 "
-                                 "--incident error_burst@2m+6m --to kafka://" + bootstrap +
-                        "/chatbot-events 2>&1");
+  const Result gen = Sh(kVigil +
+                        " gen --rate 40 --duration 12m --seed 7 --speed 0 "
+                        "--incident error_burst@2m+6m --to kafka://" +
+                        bootstrap + "/chatbot-events 2>&1");
   if (gen.exit_code != 0) {
     r.log = "gen: " + gen.out;
     return r;
@@ -478,18 +480,17 @@ LiveRun RunAsThePod() {
   // Every family the deploy files query has samples once a checkpoint is
   // written and an alert has been routed to the (unreachable) receivers.
   const std::vector<std::string> wanted = {
-      "vigil_source_lag{", "vigil_metric_error_rate ", "vigil_notifications_total{",
-      "vigil_notifications_spooled{", "vigil_sink_messages_total{",
-      "vigil_alert_transitions_total{"};
+      "vigil_source_lag{",          "vigil_metric_error_rate ",
+      "vigil_notifications_total{", "vigil_notifications_spooled{",
+      "vigil_sink_messages_total{", "vigil_alert_transitions_total{"};
   WaitFor(
       [&] {
         auto [status, body] = HttpGet(base, "/metrics");
         if (status != 200) return false;
         r.metrics = body;
         return std::regex_search(body, kCheckpointed) &&
-               std::all_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
-                 return body.find(w) != std::string::npos;
-               });
+               std::all_of(wanted.begin(), wanted.end(),
+                           [&](const std::string& w) { return body.find(w) != std::string::npos; });
       },
       25);
   r.healthz = HttpGet(base, "/healthz").first;
@@ -550,7 +551,8 @@ TEST(DeployTest, PromtoolAcceptsTheAlertRulesAndTheirUnitTests) {
       << "promtool is missing: run scripts/setup.sh";
   Result rules = Sh("promtool check rules " + kDeploy + "prometheus/vigil-alerts.yml 2>&1");
   EXPECT_EQ(rules.exit_code, 0) << rules.out;
-  Result tests = Sh("cd " + kDeploy + "prometheus && promtool test rules vigil-alerts.test.yml 2>&1");
+  Result tests =
+      Sh("cd " + kDeploy + "prometheus && promtool test rules vigil-alerts.test.yml 2>&1");
   EXPECT_EQ(tests.exit_code, 0) << tests.out;
 }
 
@@ -567,17 +569,17 @@ TEST(DeployTest, AlertRulesHaveSeveritiesAndSummaries) {
       names.insert(name);
       ++alerts;
       // deploy/alertmanager.yml routes on these.
-      EXPECT_TRUE(std::regex_match(r["labels"]["severity"].as<std::string>(""),
-                                   std::regex("P[1-4]")))
+      EXPECT_TRUE(
+          std::regex_match(r["labels"]["severity"].as<std::string>(""), std::regex("P[1-4]")))
           << name;
       EXPECT_TRUE(r["annotations"]["summary"]) << name;
     }
   }
   EXPECT_GE(alerts, 8);
-  for (const char* want : {"VigilDown", "VigilSourceDisconnected", "VigilConsumerLagHigh",
-                           "VigilWatermarkStalled", "VigilCheckpointFailing",
-                           "VigilCheckpointStale", "VigilNotificationsFailing",
-                           "VigilNotificationsPilingUp", "VigilDeadLettersRising"}) {
+  for (const char* want :
+       {"VigilDown", "VigilSourceDisconnected", "VigilConsumerLagHigh", "VigilWatermarkStalled",
+        "VigilCheckpointFailing", "VigilCheckpointStale", "VigilNotificationsFailing",
+        "VigilNotificationsPilingUp", "VigilDeadLettersRising"}) {
     EXPECT_TRUE(names.count(want)) << want;
   }
 }
@@ -776,7 +778,8 @@ TEST(DeployTest, DockerfilePackagesExistAndCoverTheBinarysLibraries) {
     if (line.rfind("Package: ", 0) == 0) found.insert(line.substr(9));
   }
   for (const auto& stage : stages) {
-    for (const std::string& p : stage) EXPECT_TRUE(found.count(p)) << p << " is not a Debian package";
+    for (const std::string& p : stage)
+      EXPECT_TRUE(found.count(p)) << p << " is not a Debian package";
   }
 }
 
@@ -804,8 +807,7 @@ TEST(DeployTest, SystemdUnitIsHardenedAndReloadsWithSighup) {
   }
   // With ProtectSystem=strict only the state directory is writable: the
   // job file the unit is documented with keeps its state there.
-  absl::StatusOr<JobConfig> job =
-      LoadJobConfig(kDeploy + "job-kafka.yaml", DefaultJobConfig());
+  absl::StatusOr<JobConfig> job = LoadJobConfig(kDeploy + "job-kafka.yaml", DefaultJobConfig());
   ASSERT_TRUE(job.ok()) << job.status();
   for (const std::string& path :
        {job->checkpoint.dir, job->notify.spool_dir, job->outputs.dead_letter_path}) {
