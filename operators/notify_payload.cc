@@ -44,31 +44,6 @@ void AppendNumber(double v, std::string* out) {
   out->append(buf, static_cast<size_t>(p - buf));
 }
 
-void AppendLabels(const Labels& labels, std::string* out) {
-  out->push_back('{');
-  bool first = true;
-  for (const auto& [k, v] : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(k, out);
-    out->push_back(':');
-    AppendJsonString(v, out);
-  }
-  out->push_back('}');
-}
-
-void AppendAnnotations(const std::vector<std::pair<std::string, std::string>>& annotations,
-                       std::string* out) {
-  out->push_back('{');
-  for (size_t i = 0; i < annotations.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    AppendJsonString(annotations[i].first, out);
-    out->push_back(':');
-    AppendJsonString(annotations[i].second, out);
-  }
-  out->push_back('}');
-}
-
 void AppendTime(TimeMs t, std::string* out) {
   out->push_back('"');
   AppendTimestamp(t, out);
@@ -191,9 +166,9 @@ std::string AlertmanagerAlertsJson(const std::vector<NotifyAlert>& alerts,
     if (i > 0) out.push_back(',');
     auto [starts, ends] = AlertmanagerTimes(a, ctx);
     out += "{\"labels\":";
-    AppendLabels(a.labels, &out);
+    AppendJsonObject(a.labels, &out);
     out += ",\"annotations\":";
-    AppendAnnotations(a.annotations, &out);
+    AppendJsonObject(a.annotations, &out);
     out += ",\"startsAt\":";
     AppendTime(starts, &out);
     out += ",\"endsAt\":";
@@ -269,9 +244,9 @@ void AppendPagerDutyDetails(const NotifyAlert& a, std::string_view runbook,
   *out += ",\"fired_at\":";
   AppendTime(std::min(a.fired_at, ctx.now), out);
   *out += ",\"labels\":";
-  AppendLabels(a.labels, out);
+  AppendJsonObject(a.labels, out);
   *out += ",\"annotations\":";
-  AppendAnnotations(a.annotations, out);
+  AppendJsonObject(a.annotations, out);
   out->push_back('}');
 }
 
@@ -396,11 +371,11 @@ std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadCon
   out += ",\"receiver\":";
   AppendJsonString(ctx.receiver, &out);
   out += ",\"groupLabels\":";
-  AppendLabels(group, &out);
+  AppendJsonObject(group, &out);
   out += ",\"commonLabels\":";
-  AppendLabels(CommonLabels(alerts), &out);
+  AppendJsonObject(CommonLabels(alerts), &out);
   out += ",\"commonAnnotations\":";
-  AppendAnnotations(CommonAnnotations(alerts), &out);
+  AppendJsonObject(CommonAnnotations(alerts), &out);
   out += ",\"externalURL\":";
   AppendJsonString(ctx.external_url, &out);
   out += ",\"alerts\":[";
@@ -410,9 +385,9 @@ std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadCon
     out += "{\"status\":";
     out += a.firing ? "\"firing\"" : "\"resolved\"";
     out += ",\"labels\":";
-    AppendLabels(a.labels, &out);
+    AppendJsonObject(a.labels, &out);
     out += ",\"annotations\":";
-    AppendAnnotations(a.annotations, &out);
+    AppendJsonObject(a.annotations, &out);
     auto [starts, ends] = AlertmanagerTimes(a, ctx);
     out += ",\"startsAt\":";
     AppendTime(starts, &out);

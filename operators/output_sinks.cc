@@ -21,19 +21,6 @@ void AppendNumber(double v, std::string* out) {
   AppendValueText(Value::Number(v), out);
 }
 
-void AppendLabelsJson(const Labels& labels, std::string* out) {
-  out->push_back('{');
-  bool first = true;
-  for (const auto& [k, v] : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(k, out);
-    out->push_back(':');
-    AppendJsonString(v, out);
-  }
-  out->push_back('}');
-}
-
 }  // namespace
 
 void AppendAlertJson(const AlertNotice& n, std::string* out) {
@@ -45,15 +32,9 @@ void AppendAlertJson(const AlertNotice& n, std::string* out) {
             SeverityName(n.def->severity), "\",\"value\":");
   AppendNumber(n.value, out);
   out->append(",\"labels\":");
-  AppendLabelsJson(n.labels, out);
-  out->append(",\"annotations\":{");
-  for (size_t i = 0; i < n.annotations.size(); ++i) {
-    if (i) out->push_back(',');
-    AppendJsonString(n.annotations[i].first, out);
-    out->push_back(':');
-    AppendJsonString(n.annotations[i].second, out);
-  }
-  out->push_back('}');
+  AppendJsonObject(n.labels, out);
+  out->append(",\"annotations\":");
+  AppendJsonObject(n.annotations, out);
   if (n.active_since != kMinTime) {
     out->append(",\"active_since\":\"");
     AppendTimestamp(n.active_since, out);

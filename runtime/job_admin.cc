@@ -95,16 +95,9 @@ void Job::PublishRules() {
     AppendJsonString(a.expr_source, &json);
     json.append(",\"for\":");
     AppendJsonString(FormatDuration(a.for_duration), &json);
-    json.append(",\"labels\":{");
-    bool first = true;
-    for (const auto& [k, v] : a.labels) {
-      if (!first) json.push_back(',');
-      first = false;
-      AppendJsonString(k, &json);
-      json.push_back(':');
-      AppendJsonString(v, &json);
-    }
-    json.append("}}");
+    json.append(",\"labels\":");
+    AppendJsonObject(a.labels, &json);
+    json.push_back('}');
   }
   json.append("]}");
   std::lock_guard<std::mutex> lock(admin_mu_);

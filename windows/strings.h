@@ -111,6 +111,22 @@ bool ConsumePrefix(std::string_view* s, std::string_view prefix);
 // always valid JSON.
 void AppendJsonString(std::string_view s, std::string* out);
 
+// Appends {"k":"v",...} for a range of (string, string) pairs: a label map,
+// a list of annotations.
+template <class Pairs>
+void AppendJsonObject(const Pairs& pairs, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : pairs) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(k, out);
+    out->push_back(':');
+    AppendJsonString(v, out);
+  }
+  out->push_back('}');
+}
+
 }  // namespace vigil
 
 #endif  // VIGIL_WINDOWS_STRINGS_H_
