@@ -1,10 +1,7 @@
 // End-to-end tests of the Kafka path over the Kafka protocol on loopback:
 // an in-process development broker (librdkafka's mock cluster), Debian's
 // kcat as an independent client, and the vigil binary.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <functional>
@@ -13,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/dev_broker.h"
+#include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
@@ -221,19 +219,6 @@ TEST_F(KafkaE2eTest, ADamagedNewestCheckpointIsReportedAndThePreviousOneUsed) {
   // The results file is cut back to the older checkpoint: still exact.
   EXPECT_EQ(Lines(ReadFile(r.results)), Lines(ReadFile(r.clean)));
   EXPECT_EQ(AlertLines(r.console), AlertLines(r.clean_console));
-}
-
-// A free loopback port (bound and released; the test binds it right after).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 TEST_F(KafkaE2eTest, ABrokerOutageIsReportedAndTheResultsAreCompleteAfterIt) {
