@@ -20,17 +20,8 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
                                    "--http 127.0.0.1:0",
                           log);
   ChildGuard guard(job);
-  std::string url;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::smatch m;
-        const std::string text = ReadFile(log);
-        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) return false;
-        url = "http://127.0.0.1:" + m[1].str();
-        return true;
-      },
-      20))
-      << ReadFile(log);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
 
   simdjson::dom::parser parser;
   // Status: refreshed every second; wait until windows have closed.

@@ -173,18 +173,8 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
                               results + " --http 127.0.0.1:0 --no-console",
                           log);
   ChildGuard job_guard(job);
-  std::string base;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::smatch m;
-        const std::string text = ReadFile(log);
-        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)")))
-          return false;
-        base = "http://127.0.0.1:" + m[1].str();
-        return true;
-      },
-      20))
-      << ReadFile(log);
+  const std::string base = JobHttpBase(log);
+  ASSERT_FALSE(base.empty()) << ReadFile(log);
   auto metric = [&](const std::string& series) {
     return MetricValue(HttpGet(base, "/metrics").second, series);
   };

@@ -124,19 +124,8 @@ class PagingE2eTest : public ::testing::Test {
   }
   // The base URL of a job started with --http 127.0.0.1:0, from its log.
   static std::string HttpBase(const std::string& log) {
-    std::string base;
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          std::smatch m;
-          const std::string text = ReadFile(log);
-          if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) {
-            return false;
-          }
-          base = "http://127.0.0.1:" + m[1].str();
-          return true;
-        },
-        20))
-        << ReadFile(log);
+    std::string base = JobHttpBase(log);
+    EXPECT_FALSE(base.empty()) << ReadFile(log);
     return base;
   }
 };

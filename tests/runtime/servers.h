@@ -30,6 +30,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -286,6 +287,23 @@ inline double MetricValue(const std::string& page, const std::string& series) {
     if (line.rfind(series + " ", 0) == 0) return std::atof(line.c_str() + series.size() + 1);
   }
   return -1;
+}
+
+// The base URL ("http://127.0.0.1:PORT") of a job started with
+// `--http 127.0.0.1:0`, read from the port line in its log; "" if it does not
+// appear within `seconds`.
+inline std::string JobHttpBase(const std::string& log, double seconds = 20) {
+  std::string base;
+  WaitFor(
+      [&] {
+        std::smatch m;
+        const std::string text = ReadFile(log);
+        if (!std::regex_search(text, m, std::regex("serving /metrics on port (\\d+)"))) return false;
+        base = "http://127.0.0.1:" + m[1].str();
+        return true;
+      },
+      seconds);
+  return base;
 }
 
 }  // namespace vigil
