@@ -47,10 +47,12 @@ std::optional<Resolved> EventScope::ResolveCall(const ExprNode& call, ExprError*
   return std::nullopt;
 }
 
-bool ExprCompiler::Compile(const ExprNode& node, Type want, Program* out, ExprError* err) {
+bool ExprCompiler::Compile(const ExprNode& node, Type want, Program* out, ExprError* err,
+                           Type* type) {
   depth_ = max_depth_ = 0;
   std::optional<Type> t = EmitOperand(node, want, out, err);
   if (!t) return false;
+  if (type != nullptr) *type = want == Type::kBool ? Type::kBool : *t;
   if (want == Type::kBool && *t != Type::kBool) out->Emit(OpCode::kToBool);
   if (max_depth_ > Program::kMaxStack) {
     *err = {node.pos, "expression too deeply nested"};

@@ -70,7 +70,9 @@ class ExprCompiler {
 
   // Compiles `node` whose result must be `want` (kAny: anything; kBool: a
   // condition; kNumber: a value). Returns false with `err` set on error.
-  bool Compile(const ExprNode& node, Type want, Program* out, ExprError* err);
+  // `type`, when given, receives the static type of the result.
+  bool Compile(const ExprNode& node, Type want, Program* out, ExprError* err,
+               Type* type = nullptr);
 
  private:
   std::optional<Type> Emit(const ExprNode& n, Program* p, ExprError* err);

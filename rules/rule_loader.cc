@@ -10,6 +10,7 @@
 
 #include "windows/strings.h"
 #include "rules/rule_set.h"
+#include "rules/file_loader.h"
 #include "rules/scopes.h"
 
 namespace vigil {
@@ -35,176 +36,12 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"metrics", "alerts", "streams"};
-const std::vector<std::string> kMetricKeys = {"metric", "help",  "where", "window",
-                                              "by",     "value", "export"};
+const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",  "where",
+                                              "window", "by",    "value", "export"};
 const std::vector<std::string> kAlertKeys = {"alert",           "severity", "expr",  "resolve",
                                              "for",             "labels",   "annotations",
                                              "keep_firing_for"};
 
-bool ValidLabelName(std::string_view s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-// One file being loaded: its text (for exact positions) and its diagnostics.
-class FileLoader {
- public:
-  FileLoader(std::string name, std::string_view content, std::vector<Diagnostic>* errors)
-      : name_(std::move(name)), content_(content), errors_(errors) {}
-
-  SourcePos PosOf(const YAML::Node& n) const {
-    YAML::Mark m = n.Mark();
-    if (m.line < 0) return {name_, 1, 1};
-    return {name_, m.line + 1, m.column + 1};
-  }
-
-  void Error(const YAML::Node& n, std::string msg) {
-    errors_->push_back({PosOf(n), std::move(msg), false});
-  }
-
-  // Reports an error at byte `offset` of the text of scalar `n`.
-  void ErrorAt(const YAML::Node& n, size_t offset, std::string msg) {
-    errors_->push_back({PosInScalar(n, offset), std::move(msg), false});
-  }
-
-  // Checks that a mapping holds only `allowed` keys; reports the others.
-  void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
-                 std::string_view what) {
-    for (const auto& kv : map) {
-      const std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string s = Suggest(key, allowed);
-      Error(kv.first, StrCat("unknown field '", key, "' in ", what,
-                                   s.empty() ? StrCat("; allowed: ", StrJoin(allowed, ", "))
-                                             : StrCat("; did you mean '", s, "'?")));
-    }
-  }
-
-  // A required or optional scalar string field.
-  std::optional<std::string> Scalar(const YAML::Node& map, const char* key, bool required,
-                                    std::string_view what) {
-    YAML::Node n = map[key];
-    if (!n) {
-      if (required) Error(map, StrCat(what, " needs a '", key, "' field"));
-      return std::nullopt;
-    }
-    if (!n.IsScalar()) {
-      Error(n, StrCat("'", key, "' must be a single value"));
-      return std::nullopt;
-    }
-    return n.Scalar();
-  }
-
-  const std::string& name() const { return name_; }
-
- private:
-  SourcePos PosInScalar(const YAML::Node& n, size_t offset) const {
-    SourcePos base = PosOf(n);
-    const std::string& text = n.Scalar();
-    YAML::Mark m = n.Mark();
-    if (m.pos < 0) return base;
-    const bool quoted = n.Tag() == "!";
-    const size_t start = static_cast<size_t>(m.pos) + (quoted ? 1 : 0);
-    if (text.find('\n') == std::string::npos && content_.substr(start, text.size()) == text) {
-      base.col += static_cast<int>(offset) + (quoted ? 1 : 0);
-      return base;
-    }
-    const size_t open = static_cast<size_t>(m.pos);
-    if (quoted && text.find('\n') == std::string::npos && open < content_.size() &&
-        (content_[open] == '"' || content_[open] == '\'')) {
-      // A one-line quoted scalar with escapes: the file text is longer.
-      const size_t raw = RawOffset(start, content_[open], offset);
-      if (raw != std::string_view::npos) base.col += static_cast<int>(raw - open);
-      return base;
-    }
-    // Block or folded scalar: find the expression's line in the file text.
-    // An error at the end of the input points just after the last token, not
-    // into the trailing newline.
-    const size_t last = text.find_last_not_of(" \t\n");
-    offset = std::min(offset, last == std::string::npos ? 0 : last + 1);
-    std::vector<std::string_view> lines = StrSplit(text, '\n');
-    size_t consumed = 0, k = 0;
-    while (k + 1 < lines.size() && consumed + lines[k].size() < offset) {
-      consumed += lines[k].size() + 1;
-      ++k;
-    }
-    if (lines[k].empty()) return base;
-    // Each line is searched after the previous one: a line may repeat text
-    // of the line before it.
-    size_t search = static_cast<size_t>(m.pos), at = search;
-    for (size_t i = 0; i <= k; ++i) {
-      if (lines[i].empty()) continue;
-      at = content_.find(lines[i], search);
-      if (at == std::string_view::npos) return base;
-      search = at + lines[i].size();
-    }
-    int line = 1 + static_cast<int>(std::count(content_.begin(), content_.begin() + at, '\n'));
-    size_t line_start = content_.rfind('\n', at == 0 ? 0 : at - 1);
-    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-    return {name_, line, static_cast<int>(at - line_start + offset - consumed) + 1};
-  }
-
-  // The file offset of byte `offset` of a one-line quoted scalar whose text
-  // starts at file offset `raw`, undoing YAML's escapes; npos if the scalar
-  // does not end on its line.
-  size_t RawOffset(size_t raw, char quote, size_t offset) const {
-    size_t cooked = 0;
-    while (cooked < offset) {
-      if (raw >= content_.size() || content_[raw] == '\n') return std::string_view::npos;
-      const char c = content_[raw];
-      if (quote == '\'' && c == '\'' && raw + 1 < content_.size() && content_[raw + 1] == '\'') {
-        raw += 2;
-        cooked += 1;
-      } else if (quote == '"' && c == '\\' && raw + 1 < content_.size()) {
-        const char e = content_[raw + 1];
-        const size_t hex = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
-        size_t bytes = 1;
-        if (hex > 0) {
-          // \x, \u and \U escapes become the UTF-8 bytes of a code point.
-          const unsigned long cp =
-              std::strtoul(std::string(content_.substr(raw + 2, hex)).c_str(), nullptr, 16);
-          bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-        }
-        raw += 2 + hex;
-        cooked += bytes;
-      } else {
-        raw += 1;
-        cooked += 1;
-      }
-    }
-    return raw;
-  }
-
-  std::string name_;
-  std::string_view content_;
-  std::vector<Diagnostic>* errors_;
-};
-
-struct Pending {
-  FileLoader* file;
-  YAML::Node node;
-};
-
-bool CompileExpr(FileLoader& f, const YAML::Node& scalar, ExprScope* scope, Type want,
-                 Program* out) {
-  ExprParse parsed = ParseExpr(scalar.Scalar());
-  if (!parsed.ok()) {
-    f.ErrorAt(scalar, parsed.error.pos, parsed.error.message);
-    return false;
-  }
-  ExprError err;
-  if (!ExprCompiler(scope).Compile(*parsed.node, want, out, &err)) {
-    f.ErrorAt(scalar, err.pos, err.message);
-    return false;
-  }
-  return true;
-}
-
-std::string Canonical(std::string_view source) {
-  ExprParse p = ParseExpr(source);
-  return p.ok() ? ExprToString(*p.node) : std::string(source);
-}
 
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
@@ -237,15 +74,42 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     }
     m.exported = *e == "true";
   }
+  // The fields the metric reads: the events', or a stream's records.
+  FieldTable* fields = &rules->fields;
+  std::string stream;
+  if (std::optional<std::string> from = f.Scalar(n, "from", false, "a metric")) {
+    std::optional<int> idx = rules->FindStream(*from);
+    if (!idx) {
+      std::vector<std::string> names;
+      for (const StreamDef& s : rules->streams) names.push_back(s.name);
+      std::string s = Suggest(*from, names);
+      f.Error(n["from"], StrCat("unknown stream '", *from, "'",
+                                s.empty() ? "; define it under 'streams:'"
+                                          : StrCat("; did you mean '", s, "'?")));
+      return;
+    }
+    m.from = *idx;
+    fields = &rules->streams[*idx].fields;
+    stream = *from;
+  }
   if (n["where"] && f.Scalar(n, "where", false, "a metric")) {
-    EventScope scope(&rules->fields);
-    ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &m.where);
+    if (m.from >= 0) {
+      StreamScope scope(fields, stream);
+      ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &m.where);
+    } else {
+      EventScope scope(fields);
+      ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &m.where);
+    }
     m.has_where = true;
     m.where_source = n["where"].Scalar();
   }
   if (std::optional<std::string> window = f.Scalar(n, "window", true, "a metric")) {
     absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(*window);
-    if (spec.ok()) {
+    if (window->rfind("session", 0) == 0) {
+      f.Error(n["window"], "session windows are defined under 'streams:'; a metric reads the "
+                           "sessions with 'from: STREAM' over a tumbling or sliding window");
+      ok = false;
+    } else if (spec.ok()) {
       m.window = *spec;
     } else {
       f.Error(n["window"], std::string(spec.status().message()));
@@ -272,12 +136,20 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       }
       std::string label = path;
       std::replace(label.begin(), label.end(), '.', '_');
+      if (m.from >= 0 && !fields->Find(path)) {
+        StreamScope scope(fields, stream);
+        ExprError err;
+        scope.ResolveName(*p.node, &err);
+        f.Error(item, err.message);
+        ok = false;
+        continue;
+      }
       m.by.push_back(label);
-      m.by_slots.push_back(rules->fields.Intern(path));
+      m.by_slots.push_back(fields->Intern(path));
     }
   }
   if (std::optional<std::string> value = f.Scalar(n, "value", true, "a metric")) {
-    ValueScope scope(&rules->fields, &m.aggregates);
+    ValueScope scope(fields, &m.aggregates, ValueScope::Mode::kMetric, stream);
     m.value_source = *value;
     if (CompileExpr(f, n["value"], &scope, Type::kNumber, &m.value) && m.aggregates.empty()) {
       f.Error(n["value"], "a metric's value needs at least one aggregate, e.g. count()");
@@ -287,7 +159,7 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     ok = false;
   }
   if (!ok) return;
-  m.fingerprint = StrCat(m.name, "|", Canonical(m.where_source), "|", m.window.ToString(),
+  m.fingerprint = StrCat(m.name, "|", stream, "|", Canonical(m.where_source), "|", m.window.ToString(),
                                "|", StrJoin(m.by, ","), "|", Canonical(m.value_source));
   rules->metrics.push_back(std::move(m));
 }
@@ -415,18 +287,15 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (ok) rules->alerts.push_back(std::move(a));
 }
 
-void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* metrics,
-                  std::vector<Pending>* alerts) {
+void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* streams,
+                  std::vector<Pending>* metrics, std::vector<Pending>* alerts) {
   if (!doc || doc.IsNull()) return;
   if (!doc.IsMap()) {
     f.Error(doc, "a rule file is a mapping with 'metrics' and 'alerts'");
     return;
   }
   f.CheckKeys(doc, kTopKeys, "a rule file");
-  if (YAML::Node s = doc["streams"]) {
-    f.Error(s, "'streams' (session windows) are not supported by this version of vigil");
-  }
-  for (const char* key : {"metrics", "alerts"}) {
+  for (const char* key : {"streams", "metrics", "alerts"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -434,7 +303,8 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* me
       continue;
     }
     for (const auto& item : list) {
-      (std::string_view(key) == "metrics" ? metrics : alerts)->push_back({&f, item});
+      const std::string_view k(key);
+      (k == "streams" ? streams : k == "metrics" ? metrics : alerts)->push_back({&f, item});
     }
   }
 }
@@ -445,7 +315,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   RuleLoadResult result;
   auto rules = std::make_unique<RuleSet>();
   std::vector<std::unique_ptr<FileLoader>> files;
-  std::vector<Pending> metrics, alerts;
+  std::vector<Pending> streams, metrics, alerts;
   std::vector<YAML::Node> docs;
   for (const RuleSource& src : sources) {
     rules->files.push_back(src.name);
@@ -457,9 +327,11 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
           {{src.name, e.mark.line + 1, e.mark.column + 1}, StrCat("YAML: ", e.msg), false});
       continue;
     }
-    ReadTopLevel(*files.back(), docs.back(), &metrics, &alerts);
+    ReadTopLevel(*files.back(), docs.back(), &streams, &metrics, &alerts);
   }
-  // Metrics first, from every file, so an alert may use a metric from any file.
+  // Streams, then metrics, then alerts, each from every file: a metric may
+  // read a stream and an alert a metric of any file.
+  for (const Pending& p : streams) LoadStream(*p.file, p.node, rules.get());
   for (const Pending& p : metrics) LoadMetric(*p.file, p.node, rules.get());
   for (const Pending& p : alerts) LoadAlert(*p.file, p.node, rules.get());
   if (result.errors.empty()) result.rules = std::move(rules);

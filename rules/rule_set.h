@@ -1,7 +1,8 @@
 // rules/rule_set.h
 //
 // RuleSet is the compiled form of one or more rule files: windowed metrics
-// (filter, window, grouping, aggregates, value) and the alerts over them,
+// (filter, window, grouping, aggregates, value), derived session streams
+// that metrics may read instead of the events, and the alerts over them,
 // with every expression type-checked and compiled and every template
 // executed once against the labels it can see. Loading never stops at the
 // first problem: all errors come back as `file:line:col: message`
@@ -56,6 +57,10 @@ struct MetricDef {
   std::string name;
   std::string help;
   SourcePos pos;
+  // The stream the metric reads (`from:`), an index into RuleSet::streams;
+  // -1 for the events themselves. Field slots and programs of a metric
+  // from a stream refer to that stream's record fields.
+  int from = -1;
   bool has_where = false;
   Program where;
   std::string where_source;
@@ -70,6 +75,42 @@ struct MetricDef {
   // Kept for dashboards and the results feed: no "unused" lint without alerts.
   bool exported = false;
 };
+
+// One `emit:` field of a stream: an expression over aggregates of the
+// session's events, e.g. `any(type == "add_to_cart") and any(intent ==
+// "recommendation")`.
+struct EmitDef {
+  std::string name;
+  SourcePos pos;
+  std::vector<AggregateCall> aggregates;  // kinds include first, any, all
+  Program value;                          // slot i = aggregates[i]'s result
+  std::string source;
+  Type type = Type::kAny;                 // of the value, when known statically
+};
+
+// A derived stream (`streams:`): one record per closed session window of a
+// key. The record's event time is the session's end minus 1 ms (the last
+// event time + gap - 1), the time at which the session is known complete.
+struct StreamDef {
+  std::string name;
+  std::string help;
+  SourcePos pos;
+  bool has_where = false;
+  Program where;               // over events
+  std::string where_source;
+  std::string key_path;        // event field path, e.g. session_id
+  int key_slot = -1;           // in RuleSet::fields
+  DurationMs gap = 0;
+  std::vector<EmitDef> emit;
+  // The record's fields, in slot order: the key (named as a label, e.g.
+  // session_id), duration_ms (last - first event time), then the emits.
+  FieldTable fields;
+  // Canonical text of the definition; equal definitions keep state on reload.
+  std::string fingerprint;
+};
+inline constexpr int kStreamKeySlot = 0;
+inline constexpr int kStreamDurationSlot = 1;
+inline constexpr int kStreamFirstEmitSlot = 2;
 
 enum class Severity : uint8_t { kP1 = 1, kP2, kP3, kP4 };
 std::string_view SeverityName(Severity s);
@@ -95,10 +136,12 @@ struct AlertDef {
 
 struct RuleSet {
   FieldTable fields;
+  std::vector<StreamDef> streams;
   std::vector<MetricDef> metrics;
   std::vector<AlertDef> alerts;
   std::vector<std::string> files;
   std::optional<int> FindMetric(std::string_view name) const;
+  std::optional<int> FindStream(std::string_view name) const;
 };
 
 struct RuleLoadResult {

@@ -39,9 +39,40 @@ std::optional<Resolved> ValueScope::ResolveName(const ExprNode& name, ExprError*
   return std::nullopt;
 }
 
-bool ValueScope::CompileArg(const ExprNode& arg, Type want, Program* out, ExprError* err) {
+bool ValueScope::CompileArg(const ExprNode& arg, Type want, Program* out, ExprError* err,
+                            Type* type) {
+  if (!stream_.empty()) {
+    StreamScope scope(fields_, stream_);
+    return ExprCompiler(&scope).Compile(arg, want, out, err, type);
+  }
   EventScope scope(fields_);
-  return ExprCompiler(&scope).Compile(arg, want, out, err);
+  return ExprCompiler(&scope).Compile(arg, want, out, err, type);
+}
+
+std::optional<Resolved> StreamScope::ResolveName(const ExprNode& name, ExprError* err) {
+  if (std::optional<int> slot = fields_->Find(name.text)) {
+    return Resolved{*slot, fields_->expected(*slot)};
+  }
+  std::vector<std::string> names;
+  for (int i = 0; i < fields_->size(); ++i) names.push_back(fields_->path(i));
+  std::string s = Suggest(name.text, names);
+  *err = {name.pos, StrCat("stream '", stream_, "' has no field '", name.text, "'",
+                           s.empty() ? StrCat("; its fields: ", StrJoin(names, ", "))
+                                     : StrCat("; did you mean '", s, "'?"))};
+  return std::nullopt;
+}
+
+std::optional<Resolved> StreamScope::ResolveCall(const ExprNode& call, ExprError* err) {
+  *err = {call.pos, StrCat("unknown function '", call.text, "' over a record of stream '",
+                           stream_, "'; use its fields, literals and operators")};
+  return std::nullopt;
+}
+
+std::optional<std::string> StreamScope::Expect(int slot, Type type) {
+  const Type have = fields_->expected(slot);
+  if (type == Type::kAny || have == Type::kAny || have == type) return fields_->Expect(slot, type);
+  return StrCat("field '", fields_->path(slot), "' of stream '", stream_, "' is a ",
+                TypeName(have), ", used here as a ", TypeName(type));
 }
 
 namespace {
@@ -65,6 +96,13 @@ constexpr AggSignature kAggregates[] = {
     {"last", AggKind::kLast, 1, 1, Type::kAny},
     {"distinct", AggKind::kDistinct, 1, 1, Type::kAny},
     {"quantile", AggKind::kQuantile, 2, 2, Type::kNumber},
+};
+
+// Beside those, in a stream's emit.
+constexpr AggSignature kSessionAggregates[] = {
+    {"first", AggKind::kFirst, 1, 1, Type::kAny},
+    {"any", AggKind::kAny, 1, 1, Type::kBool},
+    {"all", AggKind::kAll, 1, 1, Type::kBool},
 };
 
 std::string UnknownAggregateMessage(std::string_view name) {
@@ -92,6 +130,16 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
   for (const auto& a : kAggregates) {
     if (a.name == call.text) sig = &a;
   }
+  if (mode_ == Mode::kSession) {
+    for (const auto& a : kSessionAggregates) {
+      if (a.name == call.text) sig = &a;
+    }
+    if (sig != nullptr && sig->kind == AggKind::kRate) {
+      *err = {call.pos, "'rate' is per second of a window; over a session use count() or "
+                        "count(...) / duration_ms in a metric"};
+      return std::nullopt;
+    }
+  }
   if (sig == nullptr) {
     *err = {call.pos, UnknownAggregateMessage(call.text)};
     return std::nullopt;
@@ -107,6 +155,7 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
     return std::nullopt;
   }
   AggregateCall agg{sig->kind, 0, false, Program(), ""};
+  Type arg_type = Type::kAny;
   if (sig->kind == AggKind::kQuantile) {
     const ExprNode& q = *call.args[0];
     if (q.op != ExprOp::kLiteral || q.literal_type != Type::kNumber || q.literal.num <= 0 ||
@@ -118,11 +167,19 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
   }
   if (n > 0) {
     agg.has_arg = true;
-    if (!CompileArg(*call.args[n - 1], sig->arg_type, &agg.arg, err)) return std::nullopt;
+    if (!CompileArg(*call.args[n - 1], sig->arg_type, &agg.arg, err, &arg_type)) {
+      return std::nullopt;
+    }
     agg.arg_source = ExprToString(*call.args[n - 1]);
   }
   aggregates_->push_back(std::move(agg));
-  return Resolved{static_cast<int>(aggregates_->size() - 1), Type::kNumber};
+  Type result = Type::kNumber;
+  if (mode_ == Mode::kSession) {
+    if (sig->kind == AggKind::kAny || sig->kind == AggKind::kAll) result = Type::kBool;
+    // first and last keep the field's value: a string stays a string.
+    if (sig->kind == AggKind::kFirst || sig->kind == AggKind::kLast) result = arg_type;
+  }
+  return Resolved{static_cast<int>(aggregates_->size() - 1), result};
 }
 
 namespace {

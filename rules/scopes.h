@@ -23,17 +23,41 @@
 
 namespace vigil {
 
+// Names are the fields of a stream's records (StreamDef::fields); unlike
+// event fields, the set is closed, so an unknown name is an error.
+class StreamScope : public ExprScope {
+ public:
+  StreamScope(FieldTable* fields, std::string_view stream) : fields_(fields), stream_(stream) {}
+  std::optional<Resolved> ResolveName(const ExprNode& name, ExprError* err) override;
+  std::optional<Resolved> ResolveCall(const ExprNode& call, ExprError* err) override;
+  std::optional<std::string> Expect(int slot, Type type) override;
+
+ private:
+  FieldTable* fields_;
+  std::string stream_;
+};
+
 class ValueScope : public ExprScope {
  public:
-  ValueScope(FieldTable* fields, std::vector<AggregateCall>* aggregates)
-      : fields_(fields), aggregates_(aggregates) {}
+  enum class Mode {
+    kMetric,   // a metric's value: numeric aggregates over a window
+    kSession,  // a stream's emit: also first, any and all; results keep their type
+  };
+  // `stream`: the aggregates' arguments read that stream's records (a
+  // metric `from:` it) instead of events.
+  ValueScope(FieldTable* fields, std::vector<AggregateCall>* aggregates,
+             Mode mode = Mode::kMetric, std::string_view stream = "")
+      : fields_(fields), aggregates_(aggregates), mode_(mode), stream_(stream) {}
   std::optional<Resolved> ResolveName(const ExprNode& name, ExprError* err) override;
   std::optional<Resolved> ResolveCall(const ExprNode& call, ExprError* err) override;
 
  private:
-  bool CompileArg(const ExprNode& arg, Type want, Program* out, ExprError* err);
+  bool CompileArg(const ExprNode& arg, Type want, Program* out, ExprError* err,
+                  Type* type = nullptr);
   FieldTable* fields_;
   std::vector<AggregateCall>* aggregates_;
+  Mode mode_;
+  std::string stream_;
 };
 
 class AlertScope : public ExprScope {

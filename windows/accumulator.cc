@@ -18,6 +18,9 @@ std::string_view AggKindName(AggKind kind) {
     case AggKind::kLast: return "last";
     case AggKind::kDistinct: return "distinct";
     case AggKind::kQuantile: return "quantile";
+    case AggKind::kFirst: return "first";
+    case AggKind::kAny: return "any";
+    case AggKind::kAll: return "all";
   }
   return "?";
 }
@@ -129,6 +132,11 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
     case AggKind::kQuantile:
       if (sketch_->empty()) return std::nullopt;
       return sketch_->Quantile(q_);
+    case AggKind::kFirst:
+    case AggKind::kAny:
+    case AggKind::kAll:
+      assert(false && "a session aggregate in an Accumulator");
+      return std::nullopt;
   }
   return std::nullopt;
 }

@@ -49,6 +49,11 @@ enum class AggKind : uint8_t {
   kLast,      // last(x): the value with the greatest event time
   kDistinct,  // distinct(x): number of distinct values
   kQuantile,  // quantile(q, x)
+  // Aggregates of session streams only (rules/rule_set.h StreamDef); an
+  // Accumulator never holds them.
+  kFirst,     // first(x): the value with the least event time
+  kAny,       // any(pred): whether pred held for some event
+  kAll,       // all(pred): whether pred held for every event
 };
 
 std::string_view AggKindName(AggKind kind);

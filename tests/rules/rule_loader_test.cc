@@ -590,8 +590,8 @@ TEST(RuleLoaderDiagnosticsTest, StructuralErrors) {
               ElementsAre("r.yaml:2:5: each entry of 'metrics' must be a mapping with 'metric', "
                           "'window' and 'value'"));
   EXPECT_THAT(Errors("streams:\n  - stream: sessions\n"),
-              ElementsAre("r.yaml:2:3: 'streams' (session windows) are not supported by this "
-                          "version of vigil"));
+              ElementsAre("r.yaml:2:5: a stream needs a 'key' field",
+                          "r.yaml:2:5: a stream needs a 'window' field"));
   EXPECT_THAT(Errors(R"yaml(metrics:
   - metric: 9lives
     window: tumbling 1m

@@ -1,0 +1,201 @@
+// rules/file_loader.h
+//
+// The shared machinery of loading one rule file (internal to rules/): exact
+// `file:line:col:` positions of YAML nodes and of offsets inside scalars
+// (quoted, escaped, block), diagnostics, key checking with suggestions, and
+// compiling one expression scalar against a scope.
+//
+// Example:
+//   FileLoader f("rules.yaml", content, &errors);
+//   f.CheckKeys(node, {"metric", "window"}, "metric");
+//   CompileExpr(f, node["where"], &scope, Type::kBool, &program);
+#ifndef VIGIL_RULES_FILE_LOADER_H_
+#define VIGIL_RULES_FILE_LOADER_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/expr_compiler.h"
+#include "rules/rule_set.h"
+#include "rules/scopes.h"
+#include "windows/strings.h"
+
+namespace vigil {
+
+inline bool ValidLabelName(std::string_view s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// One file being loaded: its text (for exact positions) and its diagnostics.
+class FileLoader {
+ public:
+  FileLoader(std::string name, std::string_view content, std::vector<Diagnostic>* errors)
+      : name_(std::move(name)), content_(content), errors_(errors) {}
+
+  SourcePos PosOf(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    if (m.line < 0) return {name_, 1, 1};
+    return {name_, m.line + 1, m.column + 1};
+  }
+
+  void Error(const YAML::Node& n, std::string msg) {
+    errors_->push_back({PosOf(n), std::move(msg), false});
+  }
+
+  // Reports an error at byte `offset` of the text of scalar `n`.
+  void ErrorAt(const YAML::Node& n, size_t offset, std::string msg) {
+    errors_->push_back({PosInScalar(n, offset), std::move(msg), false});
+  }
+
+  // Checks that a mapping holds only `allowed` keys; reports the others.
+  void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                 std::string_view what) {
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string s = Suggest(key, allowed);
+      Error(kv.first, StrCat("unknown field '", key, "' in ", what,
+                                   s.empty() ? StrCat("; allowed: ", StrJoin(allowed, ", "))
+                                             : StrCat("; did you mean '", s, "'?")));
+    }
+  }
+
+  // A required or optional scalar string field.
+  std::optional<std::string> Scalar(const YAML::Node& map, const char* key, bool required,
+                                    std::string_view what) {
+    YAML::Node n = map[key];
+    if (!n) {
+      if (required) Error(map, StrCat(what, " needs a '", key, "' field"));
+      return std::nullopt;
+    }
+    if (!n.IsScalar()) {
+      Error(n, StrCat("'", key, "' must be a single value"));
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  SourcePos PosInScalar(const YAML::Node& n, size_t offset) const {
+    SourcePos base = PosOf(n);
+    const std::string& text = n.Scalar();
+    YAML::Mark m = n.Mark();
+    if (m.pos < 0) return base;
+    const bool quoted = n.Tag() == "!";
+    const size_t start = static_cast<size_t>(m.pos) + (quoted ? 1 : 0);
+    if (text.find('\n') == std::string::npos && content_.substr(start, text.size()) == text) {
+      base.col += static_cast<int>(offset) + (quoted ? 1 : 0);
+      return base;
+    }
+    const size_t open = static_cast<size_t>(m.pos);
+    if (quoted && text.find('\n') == std::string::npos && open < content_.size() &&
+        (content_[open] == '"' || content_[open] == '\'')) {
+      // A one-line quoted scalar with escapes: the file text is longer.
+      const size_t raw = RawOffset(start, content_[open], offset);
+      if (raw != std::string_view::npos) base.col += static_cast<int>(raw - open);
+      return base;
+    }
+    // Block or folded scalar: find the expression's line in the file text.
+    // An error at the end of the input points just after the last token, not
+    // into the trailing newline.
+    const size_t last = text.find_last_not_of(" \t\n");
+    offset = std::min(offset, last == std::string::npos ? 0 : last + 1);
+    std::vector<std::string_view> lines = StrSplit(text, '\n');
+    size_t consumed = 0, k = 0;
+    while (k + 1 < lines.size() && consumed + lines[k].size() < offset) {
+      consumed += lines[k].size() + 1;
+      ++k;
+    }
+    if (lines[k].empty()) return base;
+    // Each line is searched after the previous one: a line may repeat text
+    // of the line before it.
+    size_t search = static_cast<size_t>(m.pos), at = search;
+    for (size_t i = 0; i <= k; ++i) {
+      if (lines[i].empty()) continue;
+      at = content_.find(lines[i], search);
+      if (at == std::string_view::npos) return base;
+      search = at + lines[i].size();
+    }
+    int line = 1 + static_cast<int>(std::count(content_.begin(), content_.begin() + at, '\n'));
+    size_t line_start = content_.rfind('\n', at == 0 ? 0 : at - 1);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    return {name_, line, static_cast<int>(at - line_start + offset - consumed) + 1};
+  }
+
+  // The file offset of byte `offset` of a one-line quoted scalar whose text
+  // starts at file offset `raw`, undoing YAML's escapes; npos if the scalar
+  // does not end on its line.
+  size_t RawOffset(size_t raw, char quote, size_t offset) const {
+    size_t cooked = 0;
+    while (cooked < offset) {
+      if (raw >= content_.size() || content_[raw] == '\n') return std::string_view::npos;
+      const char c = content_[raw];
+      if (quote == '\'' && c == '\'' && raw + 1 < content_.size() && content_[raw + 1] == '\'') {
+        raw += 2;
+        cooked += 1;
+      } else if (quote == '"' && c == '\\' && raw + 1 < content_.size()) {
+        const char e = content_[raw + 1];
+        const size_t hex = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
+        size_t bytes = 1;
+        if (hex > 0) {
+          // \x, \u and \U escapes become the UTF-8 bytes of a code point.
+          const unsigned long cp =
+              std::strtoul(std::string(content_.substr(raw + 2, hex)).c_str(), nullptr, 16);
+          bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+        raw += 2 + hex;
+        cooked += bytes;
+      } else {
+        raw += 1;
+        cooked += 1;
+      }
+    }
+    return raw;
+  }
+
+  std::string name_;
+  std::string_view content_;
+  std::vector<Diagnostic>* errors_;
+};
+
+struct Pending {
+  FileLoader* file;
+  YAML::Node node;
+};
+
+inline bool CompileExpr(FileLoader& f, const YAML::Node& scalar, ExprScope* scope, Type want,
+                 Program* out) {
+  ExprParse parsed = ParseExpr(scalar.Scalar());
+  if (!parsed.ok()) {
+    f.ErrorAt(scalar, parsed.error.pos, parsed.error.message);
+    return false;
+  }
+  ExprError err;
+  if (!ExprCompiler(scope).Compile(*parsed.node, want, out, &err)) {
+    f.ErrorAt(scalar, err.pos, err.message);
+    return false;
+  }
+  return true;
+}
+
+inline std::string Canonical(std::string_view source) {
+  ExprParse p = ParseExpr(source);
+  return p.ok() ? ExprToString(*p.node) : std::string(source);
+}
+
+// Loads one `streams:` entry (rules/stream_loader.cc).
+void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_FILE_LOADER_H_

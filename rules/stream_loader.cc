@@ -1,0 +1,163 @@
+// Loading `streams:` entries: session windows per key and the fields each
+// closed session emits.
+#include <algorithm>
+
+#include "rules/file_loader.h"
+
+namespace vigil {
+
+std::optional<int> RuleSet::FindStream(std::string_view name) const {
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i].name == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+const std::vector<std::string> kStreamKeys = {"stream", "help", "where", "key", "window", "emit"};
+
+// "session 30m" -> the gap.
+std::optional<DurationMs> ParseSessionWindow(FileLoader& f, const YAML::Node& n) {
+  std::vector<std::string_view> words;
+  for (std::string_view w : StrSplit(n.Scalar(), ' ')) {
+    if (!w.empty()) words.push_back(w);
+  }
+  if (!words.empty() && (words[0] == "tumbling" || words[0] == "sliding")) {
+    f.Error(n, StrCat("a stream's window is a session window, e.g. 'session 30m'; ",
+                      std::string(words[0]), " windows belong to metrics"));
+    return std::nullopt;
+  }
+  if (words.size() != 2 || words[0] != "session") {
+    f.Error(n, StrCat("bad stream window '", n.Scalar(),
+                      "': write 'session GAP', e.g. 'session 30m' (a session ends after GAP "
+                      "without events of its key)"));
+    return std::nullopt;
+  }
+  std::optional<DurationMs> gap = ParseDuration(words[1]);
+  if (!gap || *gap <= 0) {
+    f.Error(n, StrCat("bad session gap '", std::string(words[1]),
+                      "': a positive duration such as 30m or 7d"));
+    return std::nullopt;
+  }
+  return gap;
+}
+
+bool LoadEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, RuleSet* rules,
+              StreamDef* s) {
+  EmitDef e;
+  e.name = name.Scalar();
+  e.pos = f.PosOf(name);
+  if (!ValidLabelName(e.name)) {
+    f.Error(name, StrCat("field name '", e.name,
+                         "' must be letters, digits and '_' (not starting with a digit)"));
+    return false;
+  }
+  if (s->fields.Find(e.name)) {
+    f.Error(name, StrCat("stream '", s->name, "' already has a field '", e.name, "'",
+                         e.name == "duration_ms" || e.name == s->fields.path(kStreamKeySlot)
+                             ? " (every record carries its key and duration_ms)"
+                             : ""));
+    return false;
+  }
+  if (!expr.IsScalar()) {
+    f.Error(expr, StrCat("field '", e.name, "' must be an expression, e.g. count()"));
+    return false;
+  }
+  e.source = expr.Scalar();
+  ValueScope scope(&rules->fields, &e.aggregates, ValueScope::Mode::kSession);
+  ExprParse parsed = ParseExpr(e.source);
+  if (!parsed.ok()) {
+    f.ErrorAt(expr, parsed.error.pos, parsed.error.message);
+    return false;
+  }
+  ExprError err;
+  if (!ExprCompiler(&scope).Compile(*parsed.node, Type::kAny, &e.value, &err, &e.type)) {
+    f.ErrorAt(expr, err.pos, err.message);
+    return false;
+  }
+  if (e.aggregates.empty()) {
+    f.Error(expr, StrCat("field '", e.name, "' needs an aggregate over the session's events, ",
+                         "e.g. count(), any(type == \"escalation\") or first(intent)"));
+    return false;
+  }
+  const int slot = s->fields.Intern(e.name);
+  if (e.type != Type::kAny) s->fields.Expect(slot, e.type);
+  s->emit.push_back(std::move(e));
+  return true;
+}
+
+}  // namespace
+
+void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
+  if (!n.IsMap()) {
+    f.Error(n, "each entry of 'streams' must be a mapping with 'stream', 'key', 'window' and "
+               "'emit'");
+    return;
+  }
+  f.CheckKeys(n, kStreamKeys, "stream");
+  StreamDef s;
+  std::optional<std::string> name = f.Scalar(n, "stream", true, "a stream");
+  if (!name) return;
+  s.name = *name;
+  s.pos = f.PosOf(n["stream"]);
+  if (!ValidLabelName(s.name)) {
+    f.Error(n["stream"], StrCat("stream name '", s.name,
+                                "' must be letters, digits and '_' (not starting with a digit)"));
+    return;
+  }
+  if (std::optional<int> dup = rules->FindStream(s.name)) {
+    const SourcePos& first = rules->streams[*dup].pos;
+    f.Error(n["stream"], StrCat("stream '", s.name, "' is already defined at ", first.file, ":",
+                                first.line, ":", first.col));
+    return;
+  }
+  bool ok = true;
+  if (std::optional<std::string> help = f.Scalar(n, "help", false, "a stream")) s.help = *help;
+  if (n["where"] && f.Scalar(n, "where", false, "a stream")) {
+    EventScope scope(&rules->fields);
+    ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &s.where);
+    s.has_where = true;
+    s.where_source = n["where"].Scalar();
+  }
+  std::string key_label;
+  if (std::optional<std::string> key = f.Scalar(n, "key", true, "a stream")) {
+    ExprParse p = ParseExpr(*key);
+    if (!p.ok() || p.node->op != ExprOp::kName) {
+      f.Error(n["key"], StrCat("'", *key, "' is not a field path (e.g. session_id, user.id)"));
+      ok = false;
+    } else {
+      s.key_path = *key;
+      s.key_slot = rules->fields.Intern(*key);
+      key_label = *key;
+      std::replace(key_label.begin(), key_label.end(), '.', '_');
+    }
+  } else {
+    ok = false;
+  }
+  if (std::optional<std::string> w = f.Scalar(n, "window", true, "a stream")) {
+    std::optional<DurationMs> gap = ParseSessionWindow(f, n["window"]);
+    ok &= gap.has_value();
+    s.gap = gap.value_or(0);
+  } else {
+    ok = false;
+  }
+  if (!ok) return;
+  s.fields.Intern(key_label);                                  // kStreamKeySlot
+  s.fields.Expect(s.fields.Intern("duration_ms"), Type::kNumber);  // kStreamDurationSlot
+  YAML::Node emit = n["emit"];
+  if (!emit || !emit.IsMap() || emit.size() == 0) {
+    f.Error(emit ? emit : n, "a stream needs 'emit': a mapping of field: aggregate expression, "
+                             "e.g. turns: count(type == \"message\")");
+    return;
+  }
+  for (const auto& kv : emit) ok &= LoadEmit(f, kv.first, kv.second, rules, &s);
+  if (!ok) return;
+  std::vector<std::string> emits;
+  for (const EmitDef& e : s.emit) emits.push_back(StrCat(e.name, "=", Canonical(e.source)));
+  s.fingerprint = StrCat(s.name, "|", Canonical(s.where_source), "|", s.key_path, "|", s.gap,
+                         "|", StrJoin(emits, ";"));
+  rules->streams.push_back(std::move(s));
+}
+
+}  // namespace vigil
