@@ -26,11 +26,13 @@ int FilterBank::Register(const MetricDef& def) {
 }
 
 bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
-  return a.has_where == b.has_where && Strip(a.where_source) == Strip(b.where_source) &&
+  return a.from == b.from && a.has_where == b.has_where &&
+         Strip(a.where_source) == Strip(b.where_source) &&
          a.window == b.window && a.by == b.by && a.by_slots == b.by_slots;
 }
 
-MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank)
+MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
+                               std::string_view stream_key)
     : members_(std::move(members)), bank_(bank) {
   // One accumulator per distinct (kind, argument); quantiles of the same
   // argument share a sketch whatever their q.
@@ -56,6 +58,8 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank)
   agg_values_.resize(max_aggs);
   state_key_ = StrCat(Strip(lead().where_source), "|", lead().window.ToString(), "|",
                       StrJoin(lead().by, ","), "|", StrJoin(keys, ";"));
+  // Records of a stream: what they hold depends on the stream's definition.
+  if (lead().from >= 0) state_key_ = StrCat("from ", stream_key, "|", state_key_);
   store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype));
   if (bank != nullptr && lead().has_where) filter_ = bank->Register(lead());
 }
@@ -144,10 +148,11 @@ void MetricOperator::Close(TimeMs frontier, std::vector<WindowResult>* out) {
 }
 
 std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet& rules,
-                                                                  FilterBank* bank) {
+                                                                  FilterBank* bank, int from) {
   std::vector<std::vector<MetricRef>> groups;
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& def = rules.metrics[i];
+    if (def.from != from) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const std::vector<MetricRef>& g) {
       return MetricOperator::SameStream(*g[0].def, def);
     });
@@ -158,7 +163,10 @@ std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet&
     }
   }
   std::vector<std::unique_ptr<MetricOperator>> ops;
-  for (auto& g : groups) ops.push_back(std::make_unique<MetricOperator>(std::move(g), bank));
+  const std::string stream_key = from >= 0 ? rules.streams[from].fingerprint : "";
+  for (auto& g : groups) {
+    ops.push_back(std::make_unique<MetricOperator>(std::move(g), bank, stream_key));
+  }
   return ops;
 }
 

@@ -67,7 +67,9 @@ class MetricOperator {
   // `members` share the filter, window and `by:` of members[0]. With a bank,
   // Add reads the filter result the bank computed for the event (call
   // bank->Evaluate first); without one it evaluates `where` itself.
-  MetricOperator(std::vector<MetricRef> members, FilterBank* bank = nullptr);
+  // `stream_key`: for metrics from a stream, the stream's fingerprint.
+  MetricOperator(std::vector<MetricRef> members, FilterBank* bank = nullptr,
+                 std::string_view stream_key = "");
 
   // Whether `def` may share this operator.
   static bool SameStream(const MetricDef& a, const MetricDef& b);
@@ -116,9 +118,10 @@ class MetricOperator {
   std::vector<Value> agg_values_;
 };
 
-// Builds the operators of a rule set, grouping metrics that can share.
+// Builds the operators of the metrics of a rule set that read `from` (-1:
+// the events; otherwise a stream index), grouping metrics that can share.
 std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet& rules,
-                                                                  FilterBank* bank);
+                                                                  FilterBank* bank, int from = -1);
 
 }  // namespace vigil
 

@@ -43,15 +43,7 @@ metrics:
 // The window results of `events`, fed in the order given, as sorted text.
 std::vector<std::string> WindowResults(const std::vector<std::string>& events) {
   OperatorHarness h(kRules);
-  for (const std::string& json : events) {
-    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
-    Event ev;
-    ParseError err;
-    EXPECT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
-        << err.detail;
-    h.filters.Evaluate(ev);
-    for (auto& op : h.ops) op->Add(ev);
-  }
+  for (const std::string& json : events) h.AddJson(json);
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.Close(kMaxTime, &results, &notices);

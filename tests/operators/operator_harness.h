@@ -17,7 +17,7 @@
 
 #include "operators/alert_operator.h"
 #include "operators/event_parser.h"
-#include "operators/metric_operator.h"
+#include "operators/dataflow.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -29,29 +29,32 @@ struct OperatorHarness {
     rules = std::move(r.rules);
     if (!rules) return;
     parser = std::make_unique<EventParser>(rules->fields, 1 << 16);
-    ops = BuildMetricOperators(*rules, &filters);
+    flow = std::make_unique<Dataflow>(*rules);
     alerts = std::make_unique<AlertOperator>(*rules);
   }
 
   // One event of type "message" at `ts` ms; `fields` are extra JSON members
   // ("\"x\":1,\"y\":\"a\""), possibly none.
-  void Add(TimeMs ts, const std::string& fields = "") {
-    const std::string json = StrCat("{\"ts\":", ts, ",\"type\":\"message\"",
-                                    fields.empty() ? "" : ",", fields, "}");
+  void Add(TimeMs ts, const std::string& fields = "") { AddTyped(ts, "message", fields); }
+  // One event of `type` at `ts` ms.
+  void AddTyped(TimeMs ts, const std::string& type, const std::string& fields = "") {
+    AddJson(StrCat("{\"ts\":", ts, ",\"type\":\"", type, "\"", fields.empty() ? "" : ",",
+                   fields, "}"));
+  }
+  void AddJson(const std::string& json) {
     const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
     Event ev;
     ParseError err;
     ASSERT_TRUE(parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
         << err.detail;
-    filters.Evaluate(ev);
-    for (auto& op : ops) op->Add(ev);
+    flow->Add(ev);
   }
 
   // Closes every window up to `frontier`; results in the job's order (end,
   // metric, group), then the alert transitions they cause.
   void Close(TimeMs frontier, std::vector<WindowResult>* results,
              std::vector<AlertNotice>* notices) {
-    for (auto& op : ops) op->Close(frontier, results);
+    flow->Close(frontier, results);
     std::sort(results->begin(), results->end(), [](const auto& a, const auto& b) {
       return std::tie(a.end, a.metric, a.group) < std::tie(b.end, b.metric, b.group);
     });
@@ -60,8 +63,7 @@ struct OperatorHarness {
 
   std::unique_ptr<RuleSet> rules;
   std::unique_ptr<EventParser> parser;
-  FilterBank filters;
-  std::vector<std::unique_ptr<MetricOperator>> ops;
+  std::unique_ptr<Dataflow> flow;
   std::unique_ptr<AlertOperator> alerts;
 };
 

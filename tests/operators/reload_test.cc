@@ -53,11 +53,7 @@ TEST(ReloadTest, UnchangedStateCarriesOverChangedAlertIsResolved) {
   // Reload with Big's threshold changed; the event at 61 s is in an open
   // pane of the old operators.
   OperatorHarness next(RulesWithThreshold("100"));
-  for (auto& op : next.ops) {
-    for (auto& old : old_gen->ops) {
-      if (op->AdoptState(*old)) break;
-    }
-  }
+  next.flow->AdoptState(*old_gen->flow);
   std::vector<AlertNotice> dropped;
   next.alerts->AdoptState(*old_gen->alerts, &dropped);
   ASSERT_EQ(dropped.size(), 1u);

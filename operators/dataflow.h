@@ -1,0 +1,76 @@
+// operators/dataflow.h
+//
+// Dataflow is the operator graph of one rule set between the parser and
+// the alert operator: events feed the metric operators that read events
+// and the session operators of `streams:`; each closed session becomes a
+// record that feeds the metric operators `from:` its stream.
+//
+//   events ──> filters ──> metric operators ────────────────┐
+//          └─> session operators ──> records ──> metric operators (from:) ──> window results
+//
+// At a frontier, sessions close first and their records (event time =
+// session end - 1 ms, so never behind a window still open) are aggregated
+// before any metric window closes: a session that ends by the frontier is
+// always in the windows closed at that frontier.
+//
+// Example:
+//   Dataflow flow(rules);
+//   flow.Add(event);                       // per accepted event
+//   std::vector<WindowResult> out;
+//   flow.Close(frontier, &out);            // unsorted; the job sorts
+#ifndef VIGIL_OPERATORS_DATAFLOW_H_
+#define VIGIL_OPERATORS_DATAFLOW_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "operators/metric_operator.h"
+#include "operators/session_operator.h"
+
+namespace vigil {
+
+class Dataflow {
+ public:
+  explicit Dataflow(const RuleSet& rules);
+
+  void Add(const Event& ev) {
+    events_.filters->Evaluate(ev);
+    for (MetricOperator* op : events_.ops) op->Add(ev);
+    for (auto& s : streams_) s.op->Add(ev);
+  }
+  // Appends the results of every window with end <= frontier.
+  void Close(TimeMs frontier, std::vector<WindowResult>* out);
+
+  // On a rule reload: takes over the state of every operator of `old`
+  // defined the same way. Returns how many kept their state.
+  size_t AdoptState(Dataflow& old);
+
+  // Checkpoints: (state key, encoded state) of every stateful operator.
+  std::vector<std::pair<std::string, std::string>> EncodeState() const;
+  // Restores the operators whose key is in `saved`. Returns how many, or
+  // -1 when a saved state does not decode.
+  int DecodeState(const std::vector<std::pair<std::string, std::string>>& saved);
+  size_t state_count() const { return metric_ops_.size() + streams_.size(); }
+
+  const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }
+  std::vector<const SessionOperator*> session_ops() const;
+
+ private:
+  struct Source {
+    std::unique_ptr<FilterBank> filters = std::make_unique<FilterBank>();
+    std::vector<MetricOperator*> ops;
+  };
+  struct Stream {
+    std::unique_ptr<SessionOperator> op;
+    Source downstream;
+  };
+  std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
+  Source events_;
+  std::vector<Stream> streams_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_H_

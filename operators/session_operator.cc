@@ -1,0 +1,308 @@
+#include "operators/session_operator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "windows/hash.h"
+
+namespace vigil {
+
+uint32_t StringPool::Acquire(std::string_view s) {
+  auto it = map_.find(s);
+  if (it != map_.end()) {
+    ++it->second.refs;
+    return it->second.id;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(entries_.size());
+    entries_.push_back(nullptr);
+  }
+  it = map_.try_emplace(std::string(s), Entry{id, 1}).first;
+  entries_[id] = &*it;
+  return id;
+}
+
+void StringPool::Release(uint32_t id) {
+  auto* e = entries_[id];
+  if (--e->second.refs > 0) return;
+  free_.push_back(id);
+  entries_[id] = nullptr;
+  map_.erase(e->first);
+}
+
+namespace {
+
+bool IsPick(AggKind k) { return k == AggKind::kFirst || k == AggKind::kLast; }
+bool IsSketch(AggKind k) { return k == AggKind::kDistinct || k == AggKind::kQuantile; }
+
+constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; }
+
+}  // namespace
+
+SessionOperator::State::State(SessionOperator* op)
+    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }) {}
+
+SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
+  // One input per distinct (kind, argument) over all emitted fields.
+  std::vector<std::string> keys;
+  for (const EmitDef& e : def.emit) {
+    std::vector<int> binding;
+    for (const AggregateCall& agg : e.aggregates) {
+      const std::string key = StrCat(AggKindName(agg.kind), "(", agg.q, ",", agg.arg_source, ")");
+      auto it = std::find(keys.begin(), keys.end(), key);
+      if (it == keys.end()) {
+        keys.push_back(key);
+        int sketch = -1;
+        if (IsSketch(agg.kind)) {
+          sketch = static_cast<int>(sketch_prototype_.size());
+          sketch_prototype_.emplace_back(agg.kind, agg.q);
+        }
+        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, sketch});
+        it = keys.end() - 1;
+      }
+      binding.push_back(static_cast<int>(it - keys.begin()));
+    }
+    agg_values_.resize(std::max(agg_values_.size(), binding.size()));
+    bindings_.push_back(std::move(binding));
+  }
+  cells_ = inputs_.size();
+  state_key_ = StrCat("stream ", def.fingerprint);
+  state_ = std::make_unique<State>(this);
+  record_.slots.resize(static_cast<size_t>(def.fields.size()));
+}
+
+SessionOperator::Session SessionOperator::NewSession() const {
+  Session s;
+  s.cells = std::make_unique<Cell[]>(cells_);
+  if (!sketch_prototype_.empty()) {
+    s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
+  }
+  return s;
+}
+
+void SessionOperator::Offer(Cell& c, const Value& v, TimeMs t, bool first) {
+  if (v.is_missing()) return;
+  if (c.kind != 0 && (first ? t >= c.t : t < c.t)) return;
+  if (c.kind == KindByte(Value::Kind::kString)) state_->strings.Release(c.str);
+  c.kind = KindByte(v.kind);
+  c.t = t;
+  c.x = v.is_number() ? v.num : v.b ? 1 : 0;
+  if (v.is_string()) c.str = state_->strings.Acquire(v.str);
+}
+
+void SessionOperator::Add(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  if (def_->has_where && !def_->where.EvalBool(slots)) return;
+  const Value& key = slots[def_->key_slot];
+  if (key.is_nullish()) return;  // the event belongs to no session of this key
+  key_.clear();
+  AppendValueText(key, &key_);
+  Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const Input& in = inputs_[i];
+    Cell& c = s.cells[i];
+    switch (in.kind) {
+      case AggKind::kCount:
+        if (!in.has_arg || in.arg->EvalBool(slots)) ++c.n;
+        break;
+      case AggKind::kRatio:
+      case AggKind::kAny:
+      case AggKind::kAll:
+        ++c.n;
+        if (in.arg->EvalBool(slots)) c.x += 1;
+        break;
+      case AggKind::kFirst:
+      case AggKind::kLast:
+        Offer(c, in.arg->Eval(slots), ev.ts, in.kind == AggKind::kFirst);
+        break;
+      case AggKind::kDistinct: {
+        Value v = in.arg->Eval(slots);
+        Accumulator& acc = (*s.sketches)[in.sketch];
+        if (v.is_string()) acc.AddHash(HashBytes(v.str));
+        if (v.is_number()) acc.AddHash(HashDouble(v.num));
+        if (v.is_bool()) acc.AddHash(HashDouble(v.b ? 1 : 0));
+        break;
+      }
+      case AggKind::kQuantile: {
+        Value v = in.arg->Eval(slots);
+        if (v.is_number()) (*s.sketches)[in.sketch].AddNumber(v.num);
+        break;
+      }
+      default: {  // sum, avg, min, max
+        Value v = in.arg->Eval(slots);
+        if (!v.is_number() || std::isnan(v.num)) break;
+        if (in.kind == AggKind::kMin) c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
+        else if (in.kind == AggKind::kMax) c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
+        else c.x += v.num;
+        ++c.n;
+      }
+    }
+  }
+}
+
+void SessionOperator::Merge(Session& into, Session&& from) {
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    Cell& a = into.cells[i];
+    Cell& b = from.cells[i];
+    switch (inputs_[i].kind) {
+      case AggKind::kFirst:
+      case AggKind::kLast: {
+        const bool first = inputs_[i].kind == AggKind::kFirst;
+        // Ties keep `into`'s value (it holds the earlier events).
+        const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
+        if (take) std::swap(a, b);
+        break;
+      }
+      case AggKind::kMin:
+        if (b.n != 0) a.x = a.n == 0 ? b.x : std::min(a.x, b.x);
+        a.n += b.n;
+        break;
+      case AggKind::kMax:
+        if (b.n != 0) a.x = a.n == 0 ? b.x : std::max(a.x, b.x);
+        a.n += b.n;
+        break;
+      default:
+        a.x += b.x;
+        a.n += b.n;
+    }
+  }
+  if (into.sketches) {
+    for (size_t k = 0; k < into.sketches->size(); ++k) (*into.sketches)[k].Merge((*from.sketches)[k]);
+  }
+  Release(from);
+}
+
+void SessionOperator::Release(Session& s) {
+  if (!s.cells) return;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (IsPick(inputs_[i].kind) && s.cells[i].kind == KindByte(Value::Kind::kString)) {
+      state_->strings.Release(s.cells[i].str);
+      s.cells[i].kind = 0;
+    }
+  }
+}
+
+Value SessionOperator::Result(const Session& s, size_t i) const {
+  const Input& in = inputs_[i];
+  const Cell& c = s.cells[i];
+  switch (in.kind) {
+    case AggKind::kCount: return Value::Number(static_cast<double>(c.n));
+    case AggKind::kSum: return Value::Number(c.x);
+    case AggKind::kAvg:
+      return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
+    case AggKind::kMin:
+    case AggKind::kMax: return c.n == 0 ? Value::Missing() : Value::Number(c.x);
+    case AggKind::kRatio:
+      return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
+    case AggKind::kAny: return Value::Bool(c.x > 0);
+    case AggKind::kAll: return Value::Bool(c.x == static_cast<double>(c.n));
+    case AggKind::kFirst:
+    case AggKind::kLast:
+      switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
+        case Value::Kind::kNull: return Value::Null();
+        case Value::Kind::kBool: return Value::Bool(c.x != 0);
+        case Value::Kind::kNumber: return Value::Number(c.x);
+        case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
+        default: return Value::Missing();
+      }
+    case AggKind::kDistinct:
+    case AggKind::kQuantile: {
+      std::optional<double> r = (*s.sketches)[in.sketch].Result(0);
+      return r ? Value::Number(*r) : Value::Missing();
+    }
+    case AggKind::kRate: break;
+  }
+  return Value::Missing();
+}
+
+void SessionOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
+  state_->windows.CloseUpTo(frontier, [&](std::string_view key, TimeMs start, TimeMs last,
+                                          Session& s) {
+    record_.ts = last + def_->gap - 1;
+    record_.slots[kStreamKeySlot] = Value::String(key);
+    record_.slots[kStreamDurationSlot] = Value::Number(static_cast<double>(last - start));
+    for (size_t e = 0; e < bindings_.size(); ++e) {
+      const std::vector<int>& b = bindings_[e];
+      for (size_t i = 0; i < b.size(); ++i) agg_values_[i] = Result(s, static_cast<size_t>(b[i]));
+      record_.slots[kStreamFirstEmitSlot + e] = def_->emit[e].value.Eval(agg_values_.data());
+    }
+    ++emitted_;
+    emit(record_);
+    Release(s);
+  });
+}
+
+bool SessionOperator::AdoptState(SessionOperator& old) {
+  if (old.state_key_ != state_key_ || !old.state_) return false;
+  // A round trip through the checkpoint encoding: the sessions' merge
+  // function and strings belong to the operator that holds them.
+  Encoder enc;
+  old.EncodeState(&enc);
+  std::string bytes = enc.Release();
+  Decoder dec(bytes);
+  return DecodeState(&dec);
+}
+
+void SessionOperator::EncodeState(Encoder* enc) const {
+  enc->PutVarint(state_->windows.session_count());
+  state_->windows.ForEach([&](std::string_view key, const SessionWindows<Session>::Session& s) {
+    enc->PutString(key);
+    enc->PutSigned(s.start);
+    enc->PutSigned(s.last);
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      const Cell& c = s.state.cells[i];
+      enc->PutDouble(c.x);
+      enc->PutSigned(c.n);
+      enc->PutSigned(c.t);
+      enc->PutByte(c.kind);
+      if (IsPick(inputs_[i].kind) && c.kind == KindByte(Value::Kind::kString)) {
+        enc->PutString(state_->strings.Get(c.str));
+      }
+    }
+    if (s.state.sketches) {
+      for (const Accumulator& a : *s.state.sketches) a.Encode(enc);
+    }
+  });
+}
+
+bool SessionOperator::DecodeState(Decoder* dec) {
+  auto fresh = std::make_unique<State>(this);
+  std::swap(state_, fresh);
+  const uint64_t n = dec->GetVarint();
+  for (uint64_t k = 0; k < n && dec->ok(); ++k) {
+    const std::string key(dec->GetString());
+    const TimeMs start = dec->GetSigned();
+    const TimeMs last = dec->GetSigned();
+    Session s = NewSession();
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      Cell& c = s.cells[i];
+      c.x = dec->GetDouble();
+      c.n = dec->GetSigned();
+      c.t = dec->GetSigned();
+      c.kind = dec->GetByte();
+      if (IsPick(inputs_[i].kind) && c.kind == KindByte(Value::Kind::kString)) {
+        c.str = state_->strings.Acquire(dec->GetString());
+      }
+    }
+    bool sketches_ok = true;
+    if (s.sketches) {
+      for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
+    }
+    if (!dec->ok() || !sketches_ok) {
+      state_ = std::move(fresh);  // keep what was there
+      return false;
+    }
+    state_->windows.Restore(key, start, last, std::move(s));
+  }
+  if (!dec->ok()) {
+    state_ = std::move(fresh);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,131 @@
+// operators/session_operator.h
+//
+// SessionOperator runs one derived stream (`streams:` in a rule file): it
+// filters events (`where:`), keys them (`key:`), folds each into its key's
+// session window (windows/session_windows.h) and, once the frontier passes
+// a session's end, emits one record with the session's fields — the key,
+// duration_ms, and every `emit:` expression over the session's aggregates.
+// Metrics `from:` the stream aggregate those records like events.
+//
+// Per-session state is compact: one 32-byte cell per distinct aggregate
+// (count, sum, avg, min, max, ratio, any, all, first, last), strings of
+// first/last interned and shared across sessions; only distinct and
+// quantile carry a sketch. Keys and their state are dropped when their
+// last session closes, so memory follows open sessions.
+//
+// Example:
+//   SessionOperator op(rules.streams[0]);
+//   op.Add(event);                                   // per event
+//   op.Close(frontier, [&](const Event& record) { ... });
+#ifndef VIGIL_OPERATORS_SESSION_OPERATOR_H_
+#define VIGIL_OPERATORS_SESSION_OPERATOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "operators/event_parser.h"
+#include "rules/rule_set.h"
+#include "windows/accumulator.h"
+#include "windows/codec.h"
+#include "windows/session_windows.h"
+
+namespace vigil {
+
+// Reference-counted strings shared by the sessions of one stream.
+class StringPool {
+ public:
+  uint32_t Acquire(std::string_view s);
+  void Retain(uint32_t id) { ++entries_[id]->second.refs; }
+  void Release(uint32_t id);
+  std::string_view Get(uint32_t id) const { return entries_[id]->first; }
+  size_t size() const { return map_.size(); }
+
+ private:
+  struct Entry {
+    uint32_t id;
+    uint32_t refs;
+  };
+  absl::node_hash_map<std::string, Entry, StringHash, StringEq> map_;
+  std::vector<std::pair<const std::string, Entry>*> entries_;  // by id
+  std::vector<uint32_t> free_;
+};
+
+class SessionOperator {
+ public:
+  explicit SessionOperator(const StreamDef& def);
+  SessionOperator(const SessionOperator&) = delete;
+  SessionOperator& operator=(const SessionOperator&) = delete;
+
+  void Add(const Event& ev);
+  // Emits a record for every session with end <= frontier, in order of end,
+  // then key. The record's slots follow def().fields; its string values are
+  // valid during the call only.
+  void Close(TimeMs frontier, const std::function<void(const Event&)>& emit);
+
+  // On a rule reload: takes over `old`'s sessions if the stream is defined
+  // the same way. Returns whether it did.
+  bool AdoptState(SessionOperator& old);
+
+  // Checkpoints: the state key (the definition) and the open sessions.
+  const std::string& state_key() const { return state_key_; }
+  void EncodeState(Encoder* enc) const;
+  bool DecodeState(Decoder* dec);
+
+  const StreamDef& def() const { return *def_; }
+  size_t open_sessions() const { return state_->windows.session_count(); }
+  size_t open_keys() const { return state_->windows.key_count(); }
+  uint64_t merged_sessions() const { return state_->windows.merged_count(); }
+  uint64_t emitted() const { return emitted_; }
+  size_t pooled_strings() const { return state_->strings.size(); }
+
+ private:
+  // The per-session aggregate state: one cell per distinct aggregate.
+  struct Cell {
+    double x = 0;       // sum; min/max; hits of ratio/any/all; first/last number or bool
+    int64_t n = 0;      // events counted or seen
+    TimeMs t = 0;       // first/last: event time of the value
+    uint32_t str = 0;   // first/last: pool id of a string value
+    uint8_t kind = 0;   // first/last: Value::Kind of the value; 0 none yet
+  };
+  struct Session {
+    std::unique_ptr<Cell[]> cells;
+    std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
+  };
+  struct Input {  // one distinct aggregate
+    AggKind kind;
+    double q;
+    bool has_arg;
+    const Program* arg;
+    int sketch;  // index into Session::sketches, or -1 for a cell
+  };
+  struct State {
+    explicit State(SessionOperator* op);
+    SessionWindows<Session> windows;
+    StringPool strings;
+  };
+
+  Session NewSession() const;
+  void Merge(Session& into, Session&& from);
+  void Release(Session& s);
+  Value Result(const Session& s, size_t input) const;
+  void Offer(Cell& c, const Value& v, TimeMs t, bool first);
+
+  const StreamDef* def_;
+  std::vector<Input> inputs_;
+  std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
+  size_t cells_ = 0;
+  std::vector<Accumulator> sketch_prototype_;
+  std::string state_key_;
+  std::unique_ptr<State> state_;
+  std::string key_;
+  Event record_;
+  std::vector<Value> agg_values_;
+  uint64_t emitted_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_SESSION_OPERATOR_H_

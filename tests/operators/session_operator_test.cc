@@ -1,0 +1,241 @@
+// Session streams end to end through the operators: the records a stream
+// emits, and the metrics that read them.
+#include "operators/session_operator.h"
+
+#include <gtest/gtest.h>
+
+#include "operator_harness.h"
+
+namespace vigil {
+namespace {
+
+constexpr TimeMs kMin = 60'000;
+
+constexpr char kRules[] = R"yaml(
+streams:
+  - stream: sessions
+    key: session_id
+    window: session 30m
+    emit:
+      turns: count(type == "message")
+      escalated: any(type == "escalation")
+      converted: any(type == "add_to_cart") and any(intent == "recommendation")
+      first_intent: first(intent)
+      last_intent: last(intent)
+      slowest: max(latency_ms)
+      all_fast: all(type != "message" or latency_ms < 1000)
+      users: distinct(user_id)
+metrics:
+  - metric: sessions_closed
+    from: sessions
+    window: tumbling 1h
+    value: count()
+  - metric: resolution_rate
+    from: sessions
+    window: tumbling 1h
+    value: 1 - ratio(escalated)
+  - metric: escalation_by_first_intent
+    from: sessions
+    by: [first_intent]
+    window: tumbling 1h
+    value: ratio(escalated)
+  - metric: avg_turns
+    from: sessions
+    window: tumbling 1h
+    value: avg(turns)
+  - metric: conversion
+    from: sessions
+    where: duration_ms > 0
+    window: tumbling 1h
+    value: ratio(converted)
+  - metric: messages
+    where: type == "message"
+    window: tumbling 1h
+    value: count()
+)yaml";
+
+std::string Message(const std::string& session, TimeMs ts, const std::string& intent,
+                    int latency, const std::string& user = "u1") {
+  return StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":")", session,
+                R"(","user_id":")", user, R"(","intent":")", intent, R"(","latency_ms":)",
+                latency, "}");
+}
+std::string Other(const std::string& session, TimeMs ts, const std::string& type,
+                  const std::string& more = "") {
+  return StrCat(R"({"ts":)", ts, R"(,"type":")", type, R"(","session_id":")", session, R"(")",
+                more, "}");
+}
+
+// A record as text: the stream's fields in slot order.
+std::string Render(const StreamDef& def, const Event& r) {
+  std::string out = StrCat("@", r.ts);
+  for (int i = 0; i < def.fields.size(); ++i) {
+    StrAppend(&out, " ", def.fields.path(i), "=");
+    if (r.slots[i].is_missing()) out += "-";
+    AppendValueText(r.slots[i], &out);
+  }
+  return out;
+}
+
+class SessionStreamTest : public ::testing::Test {
+ protected:
+  SessionStreamTest() : h(kRules) {}
+  void Feed(SessionOperator& op, const std::string& json) {
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
+        << err.detail;
+    op.Add(ev);
+  }
+  std::vector<std::string> Close(SessionOperator& op, TimeMs frontier) {
+    std::vector<std::string> out;
+    op.Close(frontier, [&](const Event& r) { out.push_back(Render(op.def(), r)); });
+    return out;
+  }
+  std::vector<std::string> Windows(TimeMs frontier) {
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    h.Close(frontier, &results, &notices);
+    std::vector<std::string> out;
+    for (const WindowResult& r : results) {
+      out.push_back(StrCat(r.def->name, "[", r.start / kMin, "m,", r.end / kMin, "m)",
+                           r.group.empty() ? "" : "{" + r.group + "}", "=", r.value));
+    }
+    return out;
+  }
+  void Chat(const std::function<void(const std::string&)>& add) {
+    // s1: faq, recommendation, add to cart, a slow faq answer.
+    add(Message("s1", 0, "faq", 500));
+    add(Message("s1", 5 * kMin, "recommendation", 800));
+    add(Other("s1", 10 * kMin, "add_to_cart", R"(,"user_id":"u1","asin":"B1","price":9.5)"));
+    add(Message("s1", 12 * kMin, "faq", 1500));
+    // s2: order tracking, escalated to a human.
+    add(Message("s2", 2 * kMin, "order_tracking", 300, "u2"));
+    add(Other("s2", 4 * kMin, "escalation", R"(,"intent":"order_tracking","reason":"x")"));
+    // Not part of any session.
+    add(R"({"ts":60000,"type":"circuit_breaker","service":"bedrock","state":"open"})");
+  }
+  OperatorHarness h;
+};
+
+TEST_F(SessionStreamTest, EmitsOneRecordPerClosedSessionWithItsFields) {
+  SessionOperator op(h.rules->streams[0]);
+  Chat([&](const std::string& e) { Feed(op, e); });
+  EXPECT_EQ(op.open_sessions(), 2u);
+  // s2 ends at 4m + 30m, s1 at 12m + 30m.
+  EXPECT_TRUE(Close(op, 34 * kMin - 1).empty());
+  EXPECT_EQ(Close(op, 34 * kMin),
+            std::vector<std::string>{StrCat(
+                "@", 34 * kMin - 1,
+                " session_id=s2 duration_ms=120000 turns=1 escalated=true converted=false "
+                "first_intent=order_tracking last_intent=order_tracking slowest=300 "
+                "all_fast=true users=1")});
+  EXPECT_EQ(Close(op, 60 * kMin),
+            std::vector<std::string>{StrCat(
+                "@", 42 * kMin - 1,
+                " session_id=s1 duration_ms=720000 turns=3 escalated=false converted=true "
+                "first_intent=faq last_intent=faq slowest=1500 all_fast=false users=1")});
+  EXPECT_EQ(op.open_sessions(), 0u);
+  EXPECT_EQ(op.open_keys(), 0u);
+  EXPECT_EQ(op.pooled_strings(), 0u);  // every interned intent released
+}
+
+TEST_F(SessionStreamTest, MetricsFromTheStreamAggregateItsRecords) {
+  Chat([&](const std::string& e) { h.AddJson(e); });
+  // At 59m both sessions have closed, but the hour window is still open.
+  EXPECT_TRUE(Windows(59 * kMin).empty());
+  EXPECT_EQ(Windows(60 * kMin),
+            (std::vector<std::string>{
+                "sessions_closed[0m,60m)=2", "resolution_rate[0m,60m)=0.5",
+                "escalation_by_first_intent[0m,60m){faq}=0",
+                "escalation_by_first_intent[0m,60m){order_tracking}=1", "avg_turns[0m,60m)=2",
+                "conversion[0m,60m)=0.5", "messages[0m,60m)=4"}));
+}
+
+TEST_F(SessionStreamTest, ASessionClosingAtAFrontierIsInTheWindowsClosedThere) {
+  // One message at 29m 59.999s: the session ends exactly at the hour, so
+  // its record (at 59m 59.999s) lands in the first hour, and the hour
+  // window closing at the same frontier includes it.
+  h.AddJson(Message("s", 30 * kMin - 1, "faq", 100));
+  EXPECT_EQ(Windows(60 * kMin),
+            (std::vector<std::string>{"sessions_closed[0m,60m)=1", "resolution_rate[0m,60m)=1",
+                                      "escalation_by_first_intent[0m,60m){faq}=0",
+                                      "avg_turns[0m,60m)=1", "messages[0m,60m)=1"}));
+}
+
+TEST_F(SessionStreamTest, GapBoundaries) {
+  SessionOperator op(h.rules->streams[0]);
+  Feed(op, Message("a", 0, "faq", 1));
+  Feed(op, Message("a", 30 * kMin - 1, "faq", 2));  // inside the gap: same session
+  Feed(op, Message("a", 60 * kMin - 1, "faq", 3));  // exactly the gap after: a new one
+  std::vector<std::string> records = Close(op, kMaxTime - 31 * kMin);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_NE(records[0].find("duration_ms=1799999 turns=2"), std::string::npos) << records[0];
+  EXPECT_NE(records[1].find("duration_ms=0 turns=1"), std::string::npos) << records[1];
+}
+
+TEST_F(SessionStreamTest, OutOfOrderEventsMergeSessions) {
+  SessionOperator op(h.rules->streams[0]);
+  Feed(op, Message("a", 0, "faq", 100));
+  Feed(op, Message("a", 50 * kMin, "recommendation", 200));
+  EXPECT_EQ(op.open_sessions(), 2u);
+  // Late, 25 minutes from both: one session, the first intent still faq.
+  Feed(op, Message("a", 25 * kMin, "chitchat", 300));
+  EXPECT_EQ(op.open_sessions(), 1u);
+  EXPECT_EQ(op.merged_sessions(), 1u);
+  EXPECT_EQ(Close(op, 80 * kMin),
+            std::vector<std::string>{StrCat(
+                "@", 80 * kMin - 1,
+                " session_id=a duration_ms=3e+06 turns=3 escalated=false converted=false "
+                "first_intent=faq last_intent=recommendation slowest=300 all_fast=true "
+                "users=1")});
+  // An event that arrives before the first one, far enough to be its own.
+  Feed(op, Message("b", 100 * kMin, "faq", 1));
+  Feed(op, Message("b", 60 * kMin, "returns", 1));
+  EXPECT_EQ(Close(op, 200 * kMin).size(), 2u);
+}
+
+TEST_F(SessionStreamTest, StateSurvivesAnEncodeDecodeRoundTrip) {
+  std::vector<std::string> events;
+  Chat([&](const std::string& e) { events.push_back(e); });
+  SessionOperator uninterrupted(h.rules->streams[0]);
+  for (const std::string& e : events) Feed(uninterrupted, e);
+  SessionOperator first(h.rules->streams[0]);
+  for (size_t i = 0; i < 3; ++i) Feed(first, events[i]);
+  Encoder enc;
+  first.EncodeState(&enc);
+  const std::string bytes = enc.Release();
+  SessionOperator second(h.rules->streams[0]);
+  Decoder dec(bytes);
+  ASSERT_TRUE(second.DecodeState(&dec));
+  for (size_t i = 3; i < events.size(); ++i) Feed(second, events[i]);
+  EXPECT_EQ(Close(second, kMaxTime - 31 * kMin), Close(uninterrupted, kMaxTime - 31 * kMin));
+  // A truncated state is refused and leaves the operator as it was.
+  Decoder bad(std::string_view(bytes).substr(0, bytes.size() / 2));
+  SessionOperator third(h.rules->streams[0]);
+  Feed(third, events[0]);
+  EXPECT_FALSE(third.DecodeState(&bad));
+  EXPECT_EQ(third.open_sessions(), 1u);
+}
+
+TEST_F(SessionStreamTest, ReloadKeepsSessionsOfAnUnchangedStream) {
+  OperatorHarness next(kRules);
+  h.AddJson(Message("s", 0, "faq", 100));
+  EXPECT_EQ(next.flow->AdoptState(*h.flow), h.flow->state_count());
+  next.AddJson(Message("s", 10 * kMin, "faq", 100));
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  next.Close(60 * kMin, &results, &notices);
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results[0].def->name, "sessions_closed");
+  EXPECT_EQ(results[0].value, 1);
+  // avg_turns: one session with both messages.
+  auto it = std::find_if(results.begin(), results.end(),
+                         [](const WindowResult& r) { return r.def->name == "avg_turns"; });
+  ASSERT_NE(it, results.end());
+  EXPECT_EQ(it->value, 2);
+}
+
+}  // namespace
+}  // namespace vigil
