@@ -2,9 +2,9 @@
 //
 // A checkpoint is everything a job needs to continue as if it had never
 // stopped: source positions (Kafka offsets, Kinesis sequence numbers), the
-// watermark per input, the window panes of every metric operator, the
-// alert operator's values, history and states, and how far each output
-// file had been written. A job restarted from it (even after SIGKILL)
+// watermark per input, the window panes of every metric operator and the
+// open sessions of every stream, the alert operator's values, history and
+// states, and how far each output file had been written. A job restarted from it (even after SIGKILL)
 // re-reads the records after the positions and produces the same window
 // results and alert transitions as an uninterrupted run.
 //
@@ -43,7 +43,8 @@ struct CheckpointData {
   TimeMs watermark = kMinTime;
   std::vector<std::pair<std::string, TimeMs>> input_max_ts;  // by input name
   TimeMs frontier = kMinTime;    // windows are closed up to here
-  // Metric operators' panes, by state key (MetricOperator::state_key()).
+  // Operator state by state key: metric panes and open sessions
+  // (Dataflow::EncodeState()).
   std::vector<std::pair<std::string, std::string>> panes;
   std::string alerts;            // AlertOperator::EncodeState()
   // Output files and how many bytes of each belong to this checkpoint.

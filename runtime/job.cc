@@ -46,7 +46,7 @@ absl::Status Job::Init() {
   rules_ = std::move(loaded.rules);
   metrics_ = std::make_unique<JobMetrics>(*rules_);
   parser_ = std::make_unique<EventParser>(rules_->fields, config_.max_record_bytes);
-  metric_ops_ = BuildMetricOperators(*rules_, filters_.get());
+  flow_ = std::make_unique<Dataflow>(*rules_);
   alert_op_ = std::make_unique<AlertOperator>(*rules_);
 
   if (config_.source.kind == SourceKind::kGenerator) {
@@ -219,8 +219,7 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
       continue;
     }
     watermark_->Observe(r.input, event_.ts, now);
-    filters_->Evaluate(event_);
-    for (auto& op : metric_ops_) op->Add(event_);
+    flow_->Add(event_);
     ++summary_.processed;
   }
   summary_.records += batch.size();
@@ -240,6 +239,9 @@ void Job::SyncInputs(TimeMs now) {
   last_source_poll_ = now;
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
+  for (const SessionOperator* op : flow_->session_ops()) {
+    metrics_->SetStream(op->def().name, op->open_sessions(), op->emitted());
+  }
   const bool up = source_->connected();
   source_connected_.store(up);
   metrics_->SetSourceConnected(up);
@@ -251,7 +253,7 @@ void Job::SyncInputs(TimeMs now) {
 
 void Job::CloseWindows(TimeMs frontier) {
   results_.clear();
-  for (auto& op : metric_ops_) op->Close(frontier, &results_);
+  flow_->Close(frontier, &results_);
   std::sort(results_.begin(), results_.end(), [](const WindowResult& a, const WindowResult& b) {
     if (a.end != b.end) return a.end < b.end;
     if (a.metric != b.metric) return a.metric < b.metric;
@@ -319,17 +321,8 @@ absl::Status Job::Reload() {
     return absl::InvalidArgumentError(msg);
   }
   std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
-  auto filters = std::make_unique<FilterBank>();
-  std::vector<std::unique_ptr<MetricOperator>> ops = BuildMetricOperators(*rules, filters.get());
-  size_t kept = 0;
-  for (auto& op : ops) {
-    for (auto& old : metric_ops_) {
-      if (op->AdoptState(*old)) {
-        ++kept;
-        break;
-      }
-    }
-  }
+  auto flow = std::make_unique<Dataflow>(*rules);
+  const size_t kept = flow->AdoptState(*flow_);
   auto alert_op = std::make_unique<AlertOperator>(*rules);
   std::vector<AlertNotice> dropped;
   alert_op->AdoptState(*alert_op_, &dropped);
@@ -339,16 +332,18 @@ absl::Status Job::Reload() {
     for (auto& s : sinks_) s->OnAlert(n);
   }
   parser_ = std::make_unique<EventParser>(rules->fields, config_.max_record_bytes);
-  metric_ops_ = std::move(ops);
+  flow_ = std::move(flow);
   alert_op_ = std::move(alert_op);
-  filters_ = std::move(filters);
   rules_ = std::move(rules);
   metrics_->Rebind(*rules_);
   metrics_->Reloaded(true);
   PublishAlerts();
   PublishRules();
-  std::fprintf(stderr, "\nvigil: rules reloaded: %zu metrics, %zu alerts; %zu of %zu pane stores kept\n",
-               rules_->metrics.size(), rules_->alerts.size(), kept, metric_ops_.size());
+  std::fprintf(stderr,
+               "\nvigil: rules reloaded: %zu streams, %zu metrics, %zu alerts; %zu of %zu "
+               "operator states kept\n",
+               rules_->streams.size(), rules_->metrics.size(), rules_->alerts.size(), kept,
+               flow_->state_count());
   return absl::OkStatus();
 }
 
@@ -407,6 +402,9 @@ int Job::Run() {
   if (checkpoints_ && !failed_) Checkpoint(WallClockMs());
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
+  for (const SessionOperator* op : flow_->session_ops()) {
+    metrics_->SetStream(op->def().name, op->open_sessions(), op->emitted());
+  }
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();

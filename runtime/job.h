@@ -1,8 +1,9 @@
 // runtime/job.h
 //
 // Job is one running stream job: source -> parse -> watermark and lateness
-// -> metric operators (filter, key-by, panes) -> window close at the
-// frontier -> alert operator -> sinks, plus the HTTP endpoint. The event
+// -> dataflow (metric operators: filter, key-by, panes; session streams and
+// the metrics reading them) -> window close at the frontier -> alert
+// operator -> sinks, plus the HTTP endpoint. The event
 // path runs on the calling thread; the HTTP server on its own.
 //
 // Determinism: lateness is decided per event against the watermark as of
@@ -25,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "operators/alert_operator.h"
+#include "operators/dataflow.h"
 #include "operators/event_parser.h"
 #include "operators/kafka_sinks.h"
 #include "operators/notifier.h"
@@ -107,8 +109,7 @@ class Job {
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
   std::unique_ptr<EventParser> parser_;
-  std::unique_ptr<FilterBank> filters_ = std::make_unique<FilterBank>();
-  std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
+  std::unique_ptr<Dataflow> flow_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordSource> source_;

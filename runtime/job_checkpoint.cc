@@ -24,17 +24,9 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
         ", this job reads ", source_->name(), "; use another checkpoint directory"));
   }
   if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
-  size_t restored = 0;
-  for (auto& op : metric_ops_) {
-    for (const auto& [key, panes] : d.panes) {
-      if (key != op->state_key()) continue;
-      Decoder dec(panes);
-      if (!op->DecodeState(&dec)) {
-        return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
-      }
-      ++restored;
-      break;
-    }
+  const int restored = flow_->DecodeState(d.panes);
+  if (restored < 0) {
+    return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
   }
   if (!alert_op_->DecodeState(d.alerts)) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
@@ -54,10 +46,10 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
   PublishAlerts();
   std::fprintf(stderr,
-               "vigil: restored checkpoint %llu (%s): watermark %s, %zu of %zu pane stores\n",
+               "vigil: restored checkpoint %llu (%s): watermark %s, %d of %zu operator states\n",
                static_cast<unsigned long long>(d.epoch), FormatTimestamp(d.written_at).c_str(),
                d.watermark == kMinTime ? "-" : FormatTimestamp(d.watermark).c_str(), restored,
-               metric_ops_.size());
+               flow_->state_count());
   return absl::OkStatus();
 }
 
@@ -74,11 +66,7 @@ void Job::Checkpoint(TimeMs now) {
     d.input_max_ts.emplace_back(source_->input_name(i), watermark_->InputMaxTs(i));
   }
   d.frontier = frontier_;
-  for (const auto& op : metric_ops_) {
-    Encoder enc;
-    op->EncodeState(&enc);
-    d.panes.emplace_back(op->state_key(), enc.Release());
-  }
+  d.panes = flow_->EncodeState();
   d.alerts = alert_op_->EncodeState();
   // Outputs first: what the checkpoint says was written must be durable.
   // Files before the Kafka commit, to keep the window between the commit

@@ -52,6 +52,12 @@ JobMetrics::JobMetrics(const RuleSet& rules)
   source_lag_ = &BuildGauge().Name("vigil_source_lag")
                      .Help("How far each source input (partition, shard) is behind its end; "
                            "the unit label says in what").Register(r);
+  stream_sessions_ = &BuildGauge().Name("vigil_stream_open_sessions")
+                          .Help("Sessions of each stream open (not yet past their gap)")
+                          .Register(r);
+  stream_records_ = &BuildGauge().Name("vigil_stream_records")
+                         .Help("Records (closed sessions) each stream has emitted since start")
+                         .Register(r);
   source_up_ = &BuildGauge().Name("vigil_source_connected")
                     .Help("1 while the source reaches its servers").Register(r).Add({});
   source_up_->Set(1);
@@ -132,6 +138,11 @@ void JobMetrics::SetSourceLag(const std::string& input, const char* unit, int64_
              .first;
   }
   if (lag >= 0) it->second->Set(static_cast<double>(lag));
+}
+
+void JobMetrics::SetStream(const std::string& stream, size_t open_sessions, uint64_t records) {
+  stream_sessions_->Add({{"stream", stream}}).Set(static_cast<double>(open_sessions));
+  stream_records_->Add({{"stream", stream}}).Set(static_cast<double>(records));
 }
 
 void JobMetrics::Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now) {

@@ -63,6 +63,8 @@ class JobMetrics {
   void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
   // Paging: per receiver and target, totals and the queue depth.
   void SetNotifyStats(const std::vector<ReceiverStats>& stats);
+  // Session streams: open sessions and records emitted so far, per stream.
+  void SetStream(const std::string& stream, size_t open_sessions, uint64_t records);
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -97,6 +99,8 @@ class JobMetrics {
   prometheus::Family<prometheus::Counter>* sink_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* notifications_ = nullptr;
   prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* stream_sessions_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* stream_records_ = nullptr;
 };
 
 }  // namespace vigil
