@@ -1,5 +1,7 @@
 #include "rules/lint.h"
 
+#include <algorithm>
+
 #include <set>
 
 #include "rules/expr_parser.h"
@@ -78,6 +80,16 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
       Warn(&out, m.pos,
            StrCat("metric '", m.name, "' is not used by any alert; add 'export: true' if it is "
                                       "meant for dashboards or the results feed"));
+    }
+  }
+  for (const StreamDef& st : rules.streams) {
+    const bool read = std::any_of(rules.metrics.begin(), rules.metrics.end(), [&](const MetricDef& m) {
+      return m.from >= 0 && rules.streams[m.from].name == st.name;
+    });
+    if (!read) {
+      Warn(&out, st.pos,
+           StrCat("stream '", st.name, "' is not read by any metric (from: ", st.name,
+                  "); it keeps sessions for nothing"));
     }
   }
   return out;

@@ -4,6 +4,7 @@
 // author thinks. `vigil check` prints them as `file:line:col: warning: ...`
 // and still exits 0 (1 with --strict):
 //   - a metric no alert uses and that is not marked `export: true`;
+//   - a stream no metric reads (`from:`);
 //   - a `for:` no longer than the window of a metric the alert reads: the
 //     first true window already covers it, so the alert is never pending;
 //   - a threshold outside [0, 1] on a ratio metric, which can never (or

@@ -194,7 +194,10 @@ int Check(int argc, char** argv) {
   } else {
     for (const Diagnostic& d : all) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     if (r.ok()) {
-      std::printf("%s: ok (%zu metrics, %zu alerts, %zu warning%s)\n", StrJoin(files, ", ").c_str(),
+      const size_t streams = r.rules->streams.size();
+      std::printf("%s: ok (%s%zu metrics, %zu alerts, %zu warning%s)\n",
+                  StrJoin(files, ", ").c_str(),
+                  streams == 0 ? "" : StrCat(streams, " stream", streams == 1 ? ", " : "s, ").c_str(),
                   r.rules->metrics.size(), r.rules->alerts.size(), warnings,
                   warnings == 1 ? "" : "s");
     } else {

@@ -34,6 +34,27 @@ TEST(LintTest, UnusedMetricUnlessExported) {
                 "if it is meant for dashboards or the results feed"}));
 }
 
+TEST(LintTest, StreamNoMetricReads) {
+  EXPECT_EQ(Lint("streams:\n"
+                 "  - stream: used\n"
+                 "    key: session_id\n"
+                 "    window: session 30m\n"
+                 "    emit: {n: count()}\n"
+                 "  - stream: idle\n"
+                 "    key: user_id\n"
+                 "    window: session 7d\n"
+                 "    emit: {n: count()}\n"
+                 "metrics:\n"
+                 "  - metric: a\n"
+                 "    export: true\n"
+                 "    from: used\n"
+                 "    window: tumbling 1h\n"
+                 "    value: avg(n)\n"),
+            (std::vector<std::string>{
+                "r.yaml:6:13: warning: stream 'idle' is not read by any metric (from: idle); it "
+                "keeps sessions for nothing"}));
+}
+
 TEST(LintTest, ForThatCanNeverBePending) {
   const std::string metrics =
       "metrics:\n"
