@@ -30,7 +30,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -102,9 +101,10 @@ class SessionWindows {
     };
     std::vector<Closed> closed;
     std::vector<Key*> emptied;
-    while (!heap_.empty() && heap_.top().at <= frontier) {
-      Key* k = heap_.top().key;
-      heap_.pop();
+    while (!heap_.empty() && heap_.front().at <= frontier) {
+      Key* k = heap_.front().key;
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<Due>());
+      heap_.pop_back();
       --k->refs;
       auto& ss = k->sessions;
       for (size_t i = 0; i < ss.size();) {
@@ -132,6 +132,10 @@ class SessionWindows {
     for (Key* k : emptied) {
       if (k->sessions.empty() && k->refs == 0) keys_.erase(*k->name);
     }
+    // Give memory back after a wave of closes: tables do not shrink by
+    // themselves.
+    if (!emptied.empty() && keys_.bucket_count() > 8 * (keys_.size() + 64)) keys_.rehash(0);
+    if (heap_.capacity() > 8 * (heap_.size() + 64)) heap_.shrink_to_fit();
   }
 
   // Every open session, in no particular order (for checkpoints).
@@ -184,13 +188,14 @@ class SessionWindows {
     if (end >= k.scheduled) return;
     k.scheduled = end;
     ++k.refs;
-    heap_.push({end, &k});
+    heap_.push_back({end, &k});
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<Due>());
   }
 
   DurationMs gap_;
   MergeFn merge_;
   absl::node_hash_map<std::string, Key, StringHash, StringEq> keys_;
-  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> heap_;
+  std::vector<Due> heap_;  // a min-heap by `at`
   size_t sessions_ = 0;
   uint64_t merged_ = 0;
 };
