@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -151,7 +152,14 @@ class Job {
   std::mutex admin_mu_;
   std::string status_json_;                             // GUARDED_BY(admin_mu_)
   std::string rules_json_;                              // GUARDED_BY(admin_mu_)
-  std::map<std::string, std::string> latest_windows_;   // GUARDED_BY(admin_mu_)
+  // One metric and group: its latest closed window (results-file JSON) and
+  // the (end, value) of its recent windows, oldest first, for
+  // /api/metrics?history=N (runtime/job_admin.cc bounds it).
+  struct SeriesWindows {
+    std::string latest;
+    std::deque<std::pair<TimeMs, double>> history;
+  };
+  std::map<std::string, SeriesWindows> latest_windows_;  // GUARDED_BY(admin_mu_)
   TimeMs last_checkpoint_ok_ = 0;
 
   std::mutex alerts_mu_;

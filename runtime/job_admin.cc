@@ -3,14 +3,55 @@
 //
 //   /api/status   source, inputs (partitions/shards) with watermark, idleness
 //                 and lag, job watermark, counters, last checkpoint, rules
-//   /api/metrics  the latest closed window of every metric and group
+//   /api/metrics  the latest closed window of every metric and group; with
+//                 ?history=N also the (end, value) of its last N windows
 //   /api/rules    rule files, metrics and alerts as loaded
+#include <charconv>
+#include <cmath>
+
+#include "rules/value.h"
 #include "runtime/job.h"
 #include "windows/strings.h"
 
 namespace vigil {
 
 namespace {
+
+// Windows kept per metric and group for /api/metrics?history=N: two hours
+// of 1-minute windows, a few kilobytes per series.
+constexpr size_t kMetricHistory = 120;
+
+void AppendNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  AppendValueText(Value::Number(v), out);
+}
+
+// Parses the query of /api/metrics: "" or "history=N" (N is capped at
+// kMetricHistory). Returns false with *error set on anything else.
+bool ParseMetricsQuery(std::string_view query, size_t* history, std::string* error) {
+  *history = 0;
+  if (query.empty()) return true;
+  for (std::string_view param : StrSplit(query, '&')) {
+    const size_t eq = param.find('=');
+    const std::string_view key = param.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : param.substr(eq + 1);
+    if (key != "history") {
+      *error = StrCat("unknown parameter '", key, "' (allowed: history=N)");
+      return false;
+    }
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
+      *error = StrCat("history needs a whole number of windows, not '", value, "'");
+      return false;
+    }
+    *history = std::min(n, kMetricHistory);
+  }
+  return true;
+}
 
 void AppendTime(TimeMs t, std::string* out) {
   if (t == kMinTime || t == kMaxTime) {
@@ -29,14 +70,34 @@ void Job::RegisterAdminApi() {
     std::lock_guard<std::mutex> lock(admin_mu_);
     return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};
   });
-  http_->Handle("/api/metrics", [this](const HttpRequest&) {
+  http_->Handle("/api/metrics", [this](const HttpRequest& request) {
+    size_t history = 0;
+    std::string error;
+    if (!ParseMetricsQuery(request.query, &history, &error)) {
+      return HttpResponse{400, "text/plain", error + "\n"};
+    }
     std::string json = "[";
     std::lock_guard<std::mutex> lock(admin_mu_);
     bool first = true;
-    for (const auto& [key, window] : latest_windows_) {
+    for (const auto& [key, series] : latest_windows_) {
       if (!first) json.push_back(',');
       first = false;
-      json += window;
+      if (history == 0) {
+        json += series.latest;
+        continue;
+      }
+      json.append(series.latest, 0, series.latest.size() - 1);  // without its '}'
+      json.append(",\"history\":[");
+      const size_t skip = series.history.size() - std::min(history, series.history.size());
+      for (size_t i = skip; i < series.history.size(); ++i) {
+        if (i > skip) json.push_back(',');
+        json.append("{\"end\":\"");
+        AppendTimestamp(series.history[i].first, &json);
+        json.append("\",\"value\":");
+        AppendNumber(series.history[i].second, &json);
+        json.push_back('}');
+      }
+      json.append("]}");
     }
     json.push_back(']');
     return HttpResponse{200, "application/json", json};
@@ -51,9 +112,11 @@ void Job::RecordLatestWindows() {
   if (!http_ || results_.empty()) return;
   std::lock_guard<std::mutex> lock(admin_mu_);
   for (const WindowResult& r : results_) {
-    std::string& json = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
-    json.clear();
-    AppendWindowJson(r, &json);
+    SeriesWindows& series = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
+    series.latest.clear();
+    AppendWindowJson(r, &series.latest);
+    if (series.history.size() == kMetricHistory) series.history.pop_front();
+    series.history.emplace_back(r.end, r.value);
   }
 }
 
