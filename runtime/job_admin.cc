@@ -6,6 +6,8 @@
 //   /api/metrics  the latest closed window of every metric and group; with
 //                 ?history=N also the (end, value) of its last N windows
 //   /api/rules    rule files, metrics and alerts as loaded
+//   / and /status the status page (runtime/status_page.html, embedded at
+//                 build time), a client of the three above and /readyz
 #include <charconv>
 #include <cmath>
 
@@ -14,6 +16,8 @@
 #include "windows/strings.h"
 
 namespace vigil {
+
+extern const std::string_view kStatusPage;
 
 namespace {
 
@@ -102,6 +106,11 @@ void Job::RegisterAdminApi() {
     json.push_back(']');
     return HttpResponse{200, "application/json", json};
   });
+  for (const char* page : {"/", "/status"}) {
+    http_->Handle(page, [](const HttpRequest&) {
+      return HttpResponse{200, "text/html; charset=utf-8", std::string(kStatusPage)};
+    });
+  }
   http_->Handle("/api/rules", [this](const HttpRequest&) {
     std::lock_guard<std::mutex> lock(admin_mu_);
     return HttpResponse{200, "application/json", rules_json_};
