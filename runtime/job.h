@@ -36,6 +36,7 @@
 #include "runtime/http_server.h"
 #include "runtime/job_config.h"
 #include "runtime/job_metrics.h"
+#include "runtime/readiness.h"
 #include "runtime/watermark.h"
 
 namespace vigil {
@@ -96,6 +97,8 @@ class Job {
   void RecordLatestWindows();
   void PublishRules();
   void PublishStatus(TimeMs now);
+  // Feeds the /readyz freshness check and its gauges; appends it to /api/status.
+  void AppendWatermarkStall(TimeMs now, std::string* json);
   // Loads the newest good checkpoint, if any, and restores from it; reports
   // corrupt ones. Fills *resume with the output sizes to resume at.
   absl::Status Restore(std::map<std::string, uint64_t>* resume);
@@ -161,6 +164,7 @@ class Job {
   };
   std::map<std::string, SeriesWindows> latest_windows_;  // GUARDED_BY(admin_mu_)
   TimeMs last_checkpoint_ok_ = 0;
+  WatermarkStall stall_{config_.readiness.max_watermark_stall};  // /readyz freshness
 
   std::mutex alerts_mu_;
   std::string alerts_json_;  // GUARDED_BY(alerts_mu_): /api/alerts snapshot

@@ -2,7 +2,8 @@
 // them; HTTP handlers only copy the latest under a mutex.
 //
 //   /api/status   source, inputs (partitions/shards) with watermark, idleness
-//                 and lag, job watermark, counters, last checkpoint, rules
+//                 and lag, job watermark, counters, last checkpoint, rules,
+//                 watermark stall (/readyz freshness)
 //   /api/metrics  the latest closed window of every metric and group; with
 //                 ?history=N also the (end, value) of its last N windows
 //   /api/rules    rule files, metrics and alerts as loaded
@@ -55,6 +56,22 @@ bool ParseMetricsQuery(std::string_view query, size_t* history, std::string* err
     *history = std::min(n, kMetricHistory);
   }
   return true;
+}
+
+// The input that holds a live job's watermark back: active, not idle, and
+// the lowest; "" when none does or no input has delivered data yet.
+std::string WatermarkHolder(const RecordSource& source, const WatermarkTracker& watermark) {
+  if (source.bounded()) return "";
+  const int n = std::min(source.input_count(), watermark.input_count());
+  bool data = false;
+  int holder = -1;
+  for (int i = 0; i < n; ++i) {
+    if (!source.input_active(i)) continue;
+    if (watermark.InputMaxTs(i) != kMinTime) data = true;
+    if (watermark.idle(i)) continue;
+    if (holder < 0 || watermark.InputWatermark(i) < watermark.InputWatermark(holder)) holder = i;
+  }
+  return data && holder >= 0 ? source.input_name(holder) : "";
 }
 
 void AppendTime(TimeMs t, std::string* out) {
@@ -223,9 +240,20 @@ void Job::PublishStatus(TimeMs now) {
     json.push_back('}');
   }
   StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(), ",\"alerts\":",
-            rules_->alerts.size(), "}}");
+            rules_->alerts.size(), "}");
+  AppendWatermarkStall(now, &json);
+  json.push_back('}');
   std::lock_guard<std::mutex> lock(admin_mu_);
   status_json_ = std::move(json);
+}
+
+void Job::AppendWatermarkStall(TimeMs now, std::string* json) {
+  stall_.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_),
+                 summary_.processed, now);
+  const double seconds = static_cast<double>(stall_.stalled()) / 1000.0;
+  metrics_->SetWatermarkStall(seconds, stall_.over());
+  StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds, ",\"max_seconds\":",
+            static_cast<double>(stall_.max_stall()) / 1000.0, ",\"stalled\":", stall_.over(), "}");
 }
 
 }  // namespace vigil

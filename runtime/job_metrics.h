@@ -13,6 +13,7 @@
 //   metric_<name>{<by labels>} (one family per rule metric),
 //   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result}
 //   and rules_last_reload_successful.
+// Readiness: watermark_stall_seconds, watermark_stalled.
 //
 // Example:
 //   JobMetrics m(rules);
@@ -63,6 +64,12 @@ class JobMetrics {
   void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
   // Paging: per receiver and target, totals and the queue depth.
   void SetNotifyStats(const std::vector<ReceiverStats>& stats);
+  // How long the watermark has not advanced while events kept arriving, and
+  // whether that is over readiness.max_watermark_stall (/readyz is 503).
+  void SetWatermarkStall(double seconds, bool over) {
+    watermark_stall_->Set(seconds);
+    watermark_stalled_->Set(over ? 1 : 0);
+  }
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -97,6 +104,8 @@ class JobMetrics {
   prometheus::Family<prometheus::Counter>* sink_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* notifications_ = nullptr;
   prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
+  prometheus::Gauge* watermark_stall_ = nullptr;
+  prometheus::Gauge* watermark_stalled_ = nullptr;
 };
 
 }  // namespace vigil
