@@ -147,6 +147,9 @@ absl::Status Job::Init() {
       if (!source_connected_.load()) {
         return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
       }
+      if (std::string stall = stall_.Check(); !stall.empty()) {
+        return HttpResponse{503, "text/plain", stall + "\n"};
+      }
       return HttpResponse{200, "text/plain", "ready\n"};
     });
     http_->Handle(

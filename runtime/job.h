@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,7 @@
 #include "runtime/http_server.h"
 #include "runtime/job_config.h"
 #include "runtime/job_metrics.h"
+#include "runtime/readiness.h"
 #include "runtime/watermark.h"
 
 namespace vigil {
@@ -97,6 +99,8 @@ class Job {
   void RecordLatestWindows();
   void PublishRules();
   void PublishStatus(TimeMs now);
+  // Feeds the /readyz freshness check and its gauges; appends it to /api/status.
+  void AppendWatermarkStall(TimeMs now, std::string* json);
   // Loads the newest good checkpoint, if any, and restores from it; reports
   // corrupt ones. Fills *resume with the output sizes to resume at.
   absl::Status Restore(std::map<std::string, uint64_t>* resume);
@@ -152,8 +156,16 @@ class Job {
   std::mutex admin_mu_;
   std::string status_json_;                             // GUARDED_BY(admin_mu_)
   std::string rules_json_;                              // GUARDED_BY(admin_mu_)
-  std::map<std::string, std::string> latest_windows_;   // GUARDED_BY(admin_mu_)
+  // One metric and group: its latest closed window (results-file JSON) and
+  // the (end, value) of its recent windows, oldest first, for
+  // /api/metrics?history=N (runtime/job_admin.cc bounds it).
+  struct SeriesWindows {
+    std::string latest;
+    std::deque<std::pair<TimeMs, double>> history;
+  };
+  std::map<std::string, SeriesWindows> latest_windows_;  // GUARDED_BY(admin_mu_)
   TimeMs last_checkpoint_ok_ = 0;
+  WatermarkStall stall_{config_.readiness.max_watermark_stall};  // /readyz freshness
 
   std::mutex alerts_mu_;
   std::string alerts_json_;  // GUARDED_BY(alerts_mu_): /api/alerts snapshot

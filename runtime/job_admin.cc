@@ -2,15 +2,77 @@
 // them; HTTP handlers only copy the latest under a mutex.
 //
 //   /api/status   source, inputs (partitions/shards) with watermark, idleness
-//                 and lag, job watermark, counters, last checkpoint, rules
-//   /api/metrics  the latest closed window of every metric and group
+//                 and lag, job watermark, counters, last checkpoint, rules,
+//                 watermark stall (/readyz freshness)
+//   /api/metrics  the latest closed window of every metric and group; with
+//                 ?history=N also the (end, value) of its last N windows
 //   /api/rules    rule files, metrics and alerts as loaded
+//   / and /status the status page (runtime/status_page.html, embedded at
+//                 build time), a client of the three above and /readyz
+#include <charconv>
+#include <cmath>
+
+#include "rules/value.h"
 #include "runtime/job.h"
 #include "windows/strings.h"
 
 namespace vigil {
 
+extern const std::string_view kStatusPage;
+
 namespace {
+
+// Windows kept per metric and group for /api/metrics?history=N: two hours
+// of 1-minute windows, a few kilobytes per series.
+constexpr size_t kMetricHistory = 120;
+
+void AppendNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  AppendValueText(Value::Number(v), out);
+}
+
+// Parses the query of /api/metrics: "" or "history=N" (N is capped at
+// kMetricHistory). Returns false with *error set on anything else.
+bool ParseMetricsQuery(std::string_view query, size_t* history, std::string* error) {
+  *history = 0;
+  if (query.empty()) return true;
+  for (std::string_view param : StrSplit(query, '&')) {
+    const size_t eq = param.find('=');
+    const std::string_view key = param.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : param.substr(eq + 1);
+    if (key != "history") {
+      *error = StrCat("unknown parameter '", key, "' (allowed: history=N)");
+      return false;
+    }
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
+      *error = StrCat("history needs a whole number of windows, not '", value, "'");
+      return false;
+    }
+    *history = std::min(n, kMetricHistory);
+  }
+  return true;
+}
+
+// The input that holds a live job's watermark back: active, not idle, and
+// the lowest; "" when none does or no input has delivered data yet.
+std::string WatermarkHolder(const RecordSource& source, const WatermarkTracker& watermark) {
+  if (source.bounded()) return "";
+  const int n = std::min(source.input_count(), watermark.input_count());
+  bool data = false;
+  int holder = -1;
+  for (int i = 0; i < n; ++i) {
+    if (!source.input_active(i)) continue;
+    if (watermark.InputMaxTs(i) != kMinTime) data = true;
+    if (watermark.idle(i)) continue;
+    if (holder < 0 || watermark.InputWatermark(i) < watermark.InputWatermark(holder)) holder = i;
+  }
+  return data && holder >= 0 ? source.input_name(holder) : "";
+}
 
 void AppendTime(TimeMs t, std::string* out) {
   if (t == kMinTime || t == kMaxTime) {
@@ -29,18 +91,43 @@ void Job::RegisterAdminApi() {
     std::lock_guard<std::mutex> lock(admin_mu_);
     return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};
   });
-  http_->Handle("/api/metrics", [this](const HttpRequest&) {
+  http_->Handle("/api/metrics", [this](const HttpRequest& request) {
+    size_t history = 0;
+    std::string error;
+    if (!ParseMetricsQuery(request.query, &history, &error)) {
+      return HttpResponse{400, "text/plain", error + "\n"};
+    }
     std::string json = "[";
     std::lock_guard<std::mutex> lock(admin_mu_);
     bool first = true;
-    for (const auto& [key, window] : latest_windows_) {
+    for (const auto& [key, series] : latest_windows_) {
       if (!first) json.push_back(',');
       first = false;
-      json += window;
+      if (history == 0) {
+        json += series.latest;
+        continue;
+      }
+      json.append(series.latest, 0, series.latest.size() - 1);  // without its '}'
+      json.append(",\"history\":[");
+      const size_t skip = series.history.size() - std::min(history, series.history.size());
+      for (size_t i = skip; i < series.history.size(); ++i) {
+        if (i > skip) json.push_back(',');
+        json.append("{\"end\":\"");
+        AppendTimestamp(series.history[i].first, &json);
+        json.append("\",\"value\":");
+        AppendNumber(series.history[i].second, &json);
+        json.push_back('}');
+      }
+      json.append("]}");
     }
     json.push_back(']');
     return HttpResponse{200, "application/json", json};
   });
+  for (const char* page : {"/", "/status"}) {
+    http_->Handle(page, [](const HttpRequest&) {
+      return HttpResponse{200, "text/html; charset=utf-8", std::string(kStatusPage)};
+    });
+  }
   http_->Handle("/api/rules", [this](const HttpRequest&) {
     std::lock_guard<std::mutex> lock(admin_mu_);
     return HttpResponse{200, "application/json", rules_json_};
@@ -51,9 +138,11 @@ void Job::RecordLatestWindows() {
   if (!http_ || results_.empty()) return;
   std::lock_guard<std::mutex> lock(admin_mu_);
   for (const WindowResult& r : results_) {
-    std::string& json = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
-    json.clear();
-    AppendWindowJson(r, &json);
+    SeriesWindows& series = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
+    series.latest.clear();
+    AppendWindowJson(r, &series.latest);
+    if (series.history.size() == kMetricHistory) series.history.pop_front();
+    series.history.emplace_back(r.end, r.value);
   }
 }
 
@@ -151,9 +240,20 @@ void Job::PublishStatus(TimeMs now) {
     json.push_back('}');
   }
   StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(), ",\"alerts\":",
-            rules_->alerts.size(), "}}");
+            rules_->alerts.size(), "}");
+  AppendWatermarkStall(now, &json);
+  json.push_back('}');
   std::lock_guard<std::mutex> lock(admin_mu_);
   status_json_ = std::move(json);
+}
+
+void Job::AppendWatermarkStall(TimeMs now, std::string* json) {
+  stall_.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_),
+                 summary_.processed, now);
+  const double seconds = static_cast<double>(stall_.stalled()) / 1000.0;
+  metrics_->SetWatermarkStall(seconds, stall_.over());
+  StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds, ",\"max_seconds\":",
+            static_cast<double>(stall_.max_stall()) / 1000.0, ",\"stalled\":", stall_.over(), "}");
 }
 
 }  // namespace vigil

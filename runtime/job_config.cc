@@ -249,6 +249,13 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
+  absl::Status Readiness(const YAML::Node& n, JobConfig* c) const {
+    if (auto s = CheckKeys(n, {"max_watermark_stall"}, "readiness"); !s.ok()) return s;
+    YAML::Node stall = n["max_watermark_stall"];
+    if (!stall) return absl::OkStatus();
+    return Duration(stall, &c->readiness.max_watermark_stall);
+  }
+
   absl::Status Outputs(const YAML::Node& n, JobConfig* c) const {
     if (auto s = CheckKeys(n, {"console", "results", "dead_letter", "kafka"}, "outputs"); !s.ok())
       return s;
@@ -295,7 +302,8 @@ class ConfigReader {
 
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
-                                  "progress", "checkpoint", "notify", "shutdown_timeout"},
+                                  "progress", "checkpoint", "notify", "shutdown_timeout",
+                                  "readiness"},
                            "the job file");
         !s.ok())
       return s;
@@ -351,6 +359,9 @@ class ConfigReader {
       absl::StatusOr<NotifyConfig> notify = ParseNotifyConfig(nt, file_);
       if (!notify.ok()) return notify.status();
       c->notify = std::move(*notify);
+    }
+    if (YAML::Node r = root["readiness"]) {
+      if (auto s = Readiness(r, c); !s.ok()) return s;
     }
     if (YAML::Node ck = root["checkpoint"]) {
       if (auto s = CheckKeys(ck, {"dir", "interval"}, "checkpoint"); !s.ok()) return s;

@@ -72,6 +72,11 @@ struct JobConfig {
   size_t max_record_bytes = 1 << 20;
   DurationMs shutdown_timeout = 30000;  // after SIGTERM: drain, flush, checkpoint
   bool progress = true;
+  struct Readiness {
+    // /readyz answers 503 once a live job's watermark has not advanced for
+    // this long while events kept arriving (runtime/readiness.h); 0 disables.
+    DurationMs max_watermark_stall = 300000;
+  } readiness;
 };
 
 // The embedded demo's defaults (see the file comment).

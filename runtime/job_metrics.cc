@@ -84,6 +84,14 @@ JobMetrics::JobMetrics(const RuleSet& rules)
                         .Register(r);
   notify_queued_ = &BuildGauge().Name("vigil_notifications_spooled")
                         .Help("Notifications waiting in each target's spool").Register(r);
+  watermark_stall_ = &BuildGauge().Name("vigil_watermark_stall_seconds")
+                         .Help("Processing time the watermark has not advanced while events "
+                               "kept arriving (0 once it advances or every input is idle)")
+                         .Register(r).Add({});
+  watermark_stalled_ = &BuildGauge().Name("vigil_watermark_stalled")
+                           .Help("1 while that is over readiness.max_watermark_stall "
+                                 "(/readyz answers 503)")
+                           .Register(r).Add({});
   Rebind(rules);
 }
 

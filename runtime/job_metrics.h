@@ -13,6 +13,7 @@
 //   metric_<name>{<by labels>} (one family per rule metric),
 //   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result}
 //   and rules_last_reload_successful.
+// Readiness: watermark_stall_seconds, watermark_stalled.
 //
 // Example:
 //   JobMetrics m(rules);
@@ -65,6 +66,12 @@ class JobMetrics {
   void SetNotifyStats(const std::vector<ReceiverStats>& stats);
   // Session streams: open sessions and records emitted so far, per stream.
   void SetStream(const std::string& stream, size_t open_sessions, uint64_t records);
+  // How long the watermark has not advanced while events kept arriving, and
+  // whether that is over readiness.max_watermark_stall (/readyz is 503).
+  void SetWatermarkStall(double seconds, bool over) {
+    watermark_stall_->Set(seconds);
+    watermark_stalled_->Set(over ? 1 : 0);
+  }
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -101,6 +108,8 @@ class JobMetrics {
   prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
   prometheus::Family<prometheus::Gauge>* stream_sessions_ = nullptr;
   prometheus::Family<prometheus::Gauge>* stream_records_ = nullptr;
+  prometheus::Gauge* watermark_stall_ = nullptr;
+  prometheus::Gauge* watermark_stalled_ = nullptr;
 };
 
 }  // namespace vigil

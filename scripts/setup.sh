@@ -9,6 +9,7 @@ packages=(
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   zstd curl time
   kcat prometheus prometheus-alertmanager
+  chromium  # headless, renders the status page in tests/runtime/status_page_test.cc
 )
 
 missing=()

@@ -1,4 +1,5 @@
-// The admin API of a running job: /api/status, /api/metrics, /api/rules.
+// The admin API of a running job: /api/status, /api/metrics (with
+// ?history=N), /api/rules.
 #include <signal.h>
 #include <simdjson.h>
 
@@ -8,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
+#include "windows/time.h"
 
 namespace vigil {
 namespace {
@@ -59,6 +61,48 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
     EXPECT_TRUE(w["end"].is_string());
   }
   EXPECT_TRUE(p99) << metrics_text;
+  EXPECT_EQ(metrics_text.find("\"history\""), std::string::npos);
+
+  // With ?history=N: the last N closed windows of each series too.
+  std::string history_text;
+  auto p99_history = [&](const std::string& query, simdjson::dom::element* out) {
+    history_text = Sh("curl -s '" + url + "/api/metrics?" + query + "'").out;
+    simdjson::dom::array all;
+    if (parser.parse(history_text).get(all)) return size_t{0};
+    size_t n = 0;
+    for (simdjson::dom::element series : all) {
+      simdjson::dom::array h = series["history"].get_array().value();
+      EXPECT_LE(h.size(), 120u) << "bounded server-side";
+      if (std::string_view(series["metric"].get_string().value()) != "latency_p99_ms") continue;
+      *out = series;
+      n = h.size();
+    }
+    return n;
+  };
+  simdjson::dom::element w;
+  ASSERT_TRUE(WaitFor([&] { return p99_history("history=3", &w) == 3; }, 20)) << history_text;
+  simdjson::dom::array h = w["history"].get_array().value();
+  // Oldest first, one per minute (latency_p99_ms is tumbling 1m), ending at
+  // the latest window.
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(ParseRfc3339(h.at(i)["end"].get_string().value()).value() -
+                  ParseRfc3339(h.at(0)["end"].get_string().value()).value(),
+              static_cast<TimeMs>(i) * 60000)
+        << history_text;
+  }
+  EXPECT_EQ(std::string_view(h.at(2)["end"].get_string().value()),
+            std::string_view(w["end"].get_string().value()));
+  EXPECT_EQ(h.at(2)["value"].get_double().value(), w["value"].get_double().value());
+  // Never more than 120 windows, however many are asked for.
+  EXPECT_TRUE(WaitFor([&] { return p99_history("history=100000", &w) == 120; }, 30))
+      << history_text;
+  EXPECT_EQ(Sh("curl -s '" + url + "/api/metrics?history=0'").out.find("\"history\""),
+            std::string::npos);
+  using Response = std::pair<int, std::string>;
+  EXPECT_EQ(HttpGet(url, "/api/metrics?history=x"),
+            (Response{400, "history needs a whole number of windows, not 'x'\n"}));
+  EXPECT_EQ(HttpGet(url, "/api/metrics?window=1"),
+            (Response{400, "unknown parameter 'window' (allowed: history=N)\n"}));
 
   // Rules: as loaded.
   const std::string rules_text = Sh("curl -s " + url + "/api/rules").out;

@@ -1,0 +1,45 @@
+#include "runtime/readiness.h"
+
+#include "windows/strings.h"
+
+namespace vigil {
+
+void WatermarkStall::Observe(TimeMs watermark, const std::string& holder, uint64_t events,
+                             TimeMs now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (holder.empty() || watermark > watermark_) {
+    stalled_ = 0;
+  } else if (!holder_.empty() && events > events_ && now > last_) {
+    // Held across the whole interval (a fresh hold starts a fresh count),
+    // and events arrived in it.
+    stalled_ += now - last_;
+  }
+  watermark_ = watermark;
+  events_ = events;
+  last_ = now;
+  holder_ = holder;
+}
+
+DurationMs WatermarkStall::stalled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stalled_;
+}
+
+bool WatermarkStall::over() const { return max_stall_ > 0 && stalled() > max_stall_; }
+
+std::string WatermarkStall::Check() const {
+  if (!over()) return "";
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string msg = StrCat("the watermark has not advanced for ",
+                           FormatDuration(stalled_ >= 1000 ? stalled_ / 1000 * 1000 : stalled_),
+                           " of traffic (readiness.max_watermark_stall ",
+                           FormatDuration(max_stall_), "): input ", holder_, " holds it");
+  if (watermark_ == kMinTime) {
+    msg.append(" before any watermark");
+  } else {
+    StrAppend(&msg, " at ", FormatTimestamp(watermark_));
+  }
+  return msg;
+}
+
+}  // namespace vigil

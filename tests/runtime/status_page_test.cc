@@ -1,0 +1,220 @@
+// The status page at / (runtime/status_page.html): self-contained, served
+// as built, and rendered by Debian's headless Chromium against a running job
+// with an injected incident — the firing alert under its severity, job
+// health, sparklines of the recent windows, no script errors.
+#include <signal.h>
+#include <simdjson.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/runtime/servers.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+const std::string kPagePath = VIGIL_SOURCE_DIR "/runtime/status_page.html";
+// The only "://" the page may hold: the SVG namespace, a name that is never
+// fetched.
+const std::string kSvgNamespace = "http://www.w3.org/2000/svg";
+
+// The values of every `attr="..."` in `html`.
+std::vector<std::string> AttributeValues(const std::string& html, const std::string& attr) {
+  std::vector<std::string> out;
+  const std::regex re("\\s" + attr + "=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), re); it != std::sregex_iterator();
+       ++it) {
+    out.push_back((*it)[1].str());
+  }
+  return out;
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// The part of the rendered page that shows severity `sev`.
+std::string SeverityBlock(const std::string& dom, const std::string& sev) {
+  const std::string open = "<div class=\"severity\" data-severity=\"" + sev + "\">";
+  const size_t begin = dom.find(open);
+  if (begin == std::string::npos) return "";
+  const size_t end = dom.find("<div class=\"severity\"", begin + open.size());
+  const size_t section_end = dom.find("</section>", begin);
+  return dom.substr(begin, std::min(end, section_end) - begin);
+}
+
+// The polyline points of the sparkline in the card of `metric`.
+std::vector<std::string> SparklinePoints(const std::string& dom, const std::string& metric) {
+  const size_t card = dom.find("<div class=\"series\" data-metric=\"" + metric + "\">");
+  if (card == std::string::npos) return {};
+  const size_t poly = dom.find("<polyline points=\"", card);
+  if (poly == std::string::npos) return {};
+  const size_t begin = poly + std::string("<polyline points=\"").size();
+  const std::string points = dom.substr(begin, dom.find('"', begin) - begin);
+  std::vector<std::string> out;
+  for (const std::string& p : Lines(std::regex_replace(points, std::regex(" "), "\n"))) {
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST(StatusPageTest, ThePageIsSelfContained) {
+  const std::string page = ReadFile(kPagePath);
+  ASSERT_GT(page.size(), 1000u) << kPagePath;
+  for (const char* fetches : {" src=", "<link", "url(", "@import", "<iframe", "<object", "<embed",
+                              "<img"}) {
+    EXPECT_EQ(page.find(fetches), std::string::npos) << fetches;
+  }
+  size_t schemes = 0;
+  for (size_t at = page.find("://"); at != std::string::npos; at = page.find("://", at + 3)) {
+    ++schemes;
+    EXPECT_EQ(page.compare(at - 4, kSvgNamespace.size(), kSvgNamespace), 0)
+        << page.substr(at - 20, 60);
+  }
+  EXPECT_EQ(schemes, 1u);
+  // The links in the page itself (for readers without JavaScript) stay on the job.
+  const std::vector<std::string> hrefs = AttributeValues(page, "href");
+  EXPECT_EQ(hrefs, (std::vector<std::string>{"api/status", "api/alerts", "api/metrics",
+                                             "api/rules"}));
+}
+
+class StatusPageE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Sh("command -v chromium >/dev/null").exit_code, 0)
+        << "chromium is missing: run scripts/setup.sh (Debian package chromium)";
+  }
+  std::string Path(const std::string& name) { return TempPath("status_page_", name); }
+  // The DOM after the page ran for `budget_ms` of virtual time.
+  std::string RenderedDom(const std::string& url, int budget_ms) {
+    const std::string profile = Path("chromium-profile");
+    Result r = Sh("timeout 120 chromium --headless --disable-gpu --no-sandbox "
+                  "--disable-dev-shm-usage --no-first-run --user-data-dir=" + profile +
+                  " --virtual-time-budget=" + std::to_string(budget_ms) + " --dump-dom " + url +
+                  " 2>" + Path("chromium.log"));
+    EXPECT_EQ(r.exit_code, 0) << ReadFile(Path("chromium.log"));
+    return r.out;
+  }
+};
+
+TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
+  const std::string log = Path("run.log");
+  // The Bedrock circuit breaker opens 1 minute into event time and stays
+  // open: BedrockCircuitOpen (P1) fires and keeps firing.
+  const pid_t job = Spawn(kVigil + " run --generator --speed 600 --rate 50 --no-console "
+                                   "--incident bedrock_open@1m+1000h --http 127.0.0.1:0",
+                          log);
+  ChildGuard guard(job);
+  const std::string base = JobHttpBase(log);
+  ASSERT_FALSE(base.empty()) << ReadFile(log);
+
+  // As served: the page file, byte for byte, at / and /status.
+  const std::string page = ReadFile(kPagePath);
+  for (const char* path : {"/", "/status"}) {
+    Result r = Sh("curl -s -D " + Path("headers") + " " + base + path);
+    EXPECT_EQ(r.out, page) << path;
+    EXPECT_NE(ReadFile(Path("headers")).find("Content-Type: text/html; charset=utf-8"),
+              std::string::npos)
+        << ReadFile(Path("headers"));
+  }
+
+  // Wait for the alert to fire and for a full page of history (60 closed
+  // windows of the breaker metric), so that the sparkline's size is exact.
+  simdjson::dom::parser parser;
+  std::string alerts, metrics;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        alerts = HttpGet(base, "/api/alerts").second;
+        return alerts.find("\"alert\":\"BedrockCircuitOpen\",\"state\":\"firing\"") !=
+               std::string::npos;
+      },
+      30))
+      << alerts << ReadFile(log);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        metrics = HttpGet(base, "/api/metrics?history=60").second;
+        simdjson::dom::array series;
+        if (parser.parse(metrics).get(series) != simdjson::SUCCESS) return false;
+        for (simdjson::dom::element s : series) {
+          std::string_view name;
+          simdjson::dom::array history;
+          if (s["metric"].get(name) == simdjson::SUCCESS && name == "bedrock_breaker_open" &&
+              s["history"].get(history) == simdjson::SUCCESS) {
+            return history.size() == 60;
+          }
+        }
+        return false;
+      },
+      30))
+      << metrics;
+
+  const std::string dom = RenderedDom(base + "/", 6000);
+  ASSERT_NE(dom.find("</html>"), std::string::npos) << dom;
+  // The page polled the job and no script failed.
+  EXPECT_TRUE(std::regex_search(dom, std::regex("<body data-polls=\"[1-9]"))) << dom;
+  EXPECT_NE(dom.find("<div id=\"errors\" class=\"errors\" hidden=\"\"></div>"), std::string::npos)
+      << dom;
+  EXPECT_NE(dom.find("<div id=\"banner\" class=\"banner\" hidden=\"\"></div>"), std::string::npos)
+      << dom;
+  EXPECT_NE(dom.find("<span id=\"ready\" class=\"badge ok\">ready</span>"), std::string::npos)
+      << dom;
+
+  // Job health.
+  EXPECT_NE(dom.find("<div data-fact=\"source\"><dt>source</dt><dd>generator (live)</dd></div>"),
+            std::string::npos)
+      << dom;
+  EXPECT_NE(dom.find("<tr data-input=\"generator\"><td>generator</td><td>active</td>"),
+            std::string::npos)
+      << dom;
+
+  // The firing alert, under P1 and nowhere else, with its summary and runbook.
+  const std::string alert =
+      "<li class=\"alert firing\" data-alert=\"BedrockCircuitOpen\" data-state=\"firing\">";
+  const std::string p1 = SeverityBlock(dom, "P1");
+  const size_t at = p1.find(alert);
+  ASSERT_NE(at, std::string::npos) << p1;
+  const std::string item = p1.substr(at, p1.find("</li>", at) - at);
+  EXPECT_NE(item.find("<span class=\"name\">BedrockCircuitOpen</span>"), std::string::npos) << item;
+  EXPECT_NE(item.find("<div class=\"summary\">the Bedrock LLM circuit breaker is open</div>"),
+            std::string::npos)
+      << item;
+  EXPECT_NE(item.find("<a class=\"runbook\" href=\"https://runbooks.example/chatbot/bedrock\""),
+            std::string::npos)
+      << item;
+  EXPECT_NE(item.find("firing since "), std::string::npos) << item;
+  for (const char* sev : {"P2", "P3", "P4"}) {
+    const std::string block = SeverityBlock(dom, sev);
+    EXPECT_FALSE(block.empty()) << sev;
+    EXPECT_EQ(block.find("BedrockCircuitOpen"), std::string::npos) << block;
+  }
+
+  // The breaker's sparkline: 60 windows across the full width.
+  const std::vector<std::string> points = SparklinePoints(dom, "bedrock_breaker_open");
+  ASSERT_EQ(points.size(), 60u) << dom;
+  EXPECT_EQ(points.front().substr(0, 4), "0.0,");
+  EXPECT_EQ(points.back().substr(0, 6), "200.0,");
+  // Every card has a sparkline with points.
+  const size_t cards = Count(dom, "<div class=\"series\" ");
+  const size_t lines = Count(dom, "<polyline points=\"0.0,");
+  EXPECT_GT(cards, 10u);
+  EXPECT_EQ(lines, cards);
+
+  // Nothing in the rendered page is fetched from elsewhere; the only
+  // absolute links are runbooks, which come from the rule annotations.
+  EXPECT_TRUE(AttributeValues(dom, "src").empty());
+  for (const std::string& href : AttributeValues(dom, "href")) {
+    EXPECT_TRUE(href.rfind("api/", 0) == 0 || href.rfind("https://runbooks.example/", 0) == 0)
+        << href;
+  }
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0);
+}
+
+}  // namespace
+}  // namespace vigil
