@@ -11,8 +11,11 @@
 //   watermark_lag_seconds, alerts_firing{severity},
 //   alert_transitions_total{severity,state}, build_info{version},
 //   metric_<name>{<by labels>} (one family per rule metric),
-//   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result}
-//   and rules_last_reload_successful.
+//   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result},
+//   rules_last_reload_successful, and the raw-event archive's
+//   archive_records_total, archive_batches_total, archive_bytes_total,
+//   archive_errors_total, archive_dropped_records_total and
+//   archive_pending_batches.
 //
 // Example:
 //   JobMetrics m(rules);
@@ -30,6 +33,7 @@
 #include <map>
 #include <memory>
 
+#include "operators/archive_sink.h"
 #include "operators/event_parser.h"
 #include "operators/notify_target.h"
 #include "operators/sink.h"
@@ -63,6 +67,8 @@ class JobMetrics {
   void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
   // Paging: per receiver and target, totals and the queue depth.
   void SetNotifyStats(const std::vector<ReceiverStats>& stats);
+  // The raw-event archive's totals.
+  void SetArchiveStats(const ArchiveStats& stats);
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -97,6 +103,12 @@ class JobMetrics {
   prometheus::Family<prometheus::Counter>* sink_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* notifications_ = nullptr;
   prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
+  prometheus::Counter* archive_records_ = nullptr;
+  prometheus::Counter* archive_batches_ = nullptr;
+  prometheus::Counter* archive_bytes_ = nullptr;
+  prometheus::Counter* archive_errors_ = nullptr;
+  prometheus::Counter* archive_dropped_ = nullptr;
+  prometheus::Gauge* archive_pending_ = nullptr;
 };
 
 }  // namespace vigil
