@@ -44,7 +44,8 @@ Usage:
                              or a Kafka topic
   vigil dev-broker [flags]   run an in-memory Kafka-protocol broker for development
   vigil replay [flags] PATH...
-                             run rules over recorded events (files, .zst, directories)
+                             run rules over recorded events (files, .zst, directories,
+                             archives written with run --archive)
                              at full speed; print the alert timeline and a metric summary
   vigil test FILE...         run rule unit tests (timestamped events in, expected
                              alerts and window values out); exit 1 on failures
@@ -92,6 +93,9 @@ vigil run flags (override the job file):
                              (exactly-once for read_committed consumers; the default
                              with --checkpoint-dir is vigil-<group>)
   --dead-letter FILE         write rejected records as NDJSON
+  --archive DIR              keep every accepted event in DIR/events/YYYY/MM/DD/HH/
+                             (zstd NDJSON batches of 60 s or 5 MiB, listed in a manifest;
+                             exactly once with --checkpoint-dir); vigil replay DIR reads it
   --http ADDR                HTTP endpoint for /metrics, /healthz, /readyz, /api/alerts
                              (default 127.0.0.1:9464; "" or "off" disables)
   --max-out-of-orderness D   watermark delay behind the largest event time (default 5s)
@@ -414,6 +418,8 @@ int Run(int argc, char** argv) {
       config.outputs.console_pending = false;
     } else if (a.Value("--http", &v, &err)) {
       config.http_listen = v == "off" ? "" : v;
+    } else if (a.Value("--archive", &v, &err)) {
+      config.outputs.archive.dir = v;
     } else if (JobFlag(a, &config, &err)) {
     } else {
       return Usage(StrCat("unknown flag for run: ", a.Peek()));

@@ -84,6 +84,15 @@ absl::Status Job::Init() {
     checkpoints_ = std::make_unique<CheckpointStore>(config_.checkpoint.dir);
     if (absl::Status s = Restore(&resume); !s.ok()) return s;
   }
+  if (!config_.outputs.archive.dir.empty()) {
+    absl::StatusOr<std::unique_ptr<ArchiveWriter>> a = ArchiveWriter::Open(config_.outputs.archive);
+    if (!a.ok()) return a.status();
+    archive_ = std::move(*a);
+    // Batches after the restored checkpoint go: their records are read again.
+    if (checkpoints_) {
+      if (absl::Status s = archive_->Restore(restored_epoch_); !s.ok()) return s;
+    }
+  }
   auto resume_at = [&](const std::string& path) -> std::optional<uint64_t> {
     auto it = resume.find(path);
     if (it == resume.end()) return std::nullopt;
@@ -221,6 +230,7 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
                  r, event_.ts);
       continue;
     }
+    if (archive_) archive_->Add(r.data, event_.ts);
     watermark_->Observe(r.input, event_.ts, now);
     flow_->Add(event_);
     ++summary_.processed;
@@ -398,6 +408,10 @@ int Job::Run() {
       CloseWindows(frontier);
     }
     metrics_->SetWatermark(wm, now);
+    if (archive_) {
+      archive_->Tick();
+      metrics_->SetArchiveStats(archive_->stats());
+    }
     if (checkpoints_ && now - last_checkpoint_ >= config_.checkpoint.interval) Checkpoint(now);
     Progress(now, false);
     if (!more) break;
@@ -411,6 +425,13 @@ int Job::Run() {
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();
+  if (archive_) {
+    if (absl::Status s = archive_->Flush(); !s.ok()) {
+      std::fprintf(stderr, "\nvigil: archive: %s\n", std::string(s.message()).c_str());
+      exit_code = 1;
+    }
+    metrics_->SetArchiveStats(archive_->stats());
+  }
   Progress(WallClockMs(), true);
   summary_.seconds = static_cast<double>(WallClockMs() - started_) / 1000.0;
   return exit_code;

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "operators/alert_operator.h"
 #include "operators/dataflow.h"
+#include "operators/archive_sink.h"
 #include "operators/event_parser.h"
 #include "operators/kafka_sinks.h"
 #include "operators/notifier.h"
@@ -121,6 +122,7 @@ class Job {
   std::unique_ptr<LineWriter> console_out_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::unique_ptr<DeadLetterWriter> dead_letter_;
+  std::unique_ptr<ArchiveWriter> archive_;  // raw events accepted; null without --archive
   LineWriter* results_writer_ = nullptr;  // owned by its sink
   KafkaSink* kafka_sink_ = nullptr;       // owned by sinks_
   Notifier* notifier_ = nullptr;          // owned by sinks_

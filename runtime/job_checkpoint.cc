@@ -78,6 +78,16 @@ void Job::Checkpoint(TimeMs now) {
   // Notifications raised so far are in the spool before the checkpoint
   // says they were raised.
   if (notifier_) notifier_->WaitSpooled();
+  // Archive batches are listed with the epoch that covers their records;
+  // a checkpoint never claims records the archive does not hold.
+  if (archive_) {
+    if (absl::Status s = archive_->Checkpoint(d.epoch); !s.ok()) {
+      std::fprintf(stderr, "\nvigil: checkpoint %llu skipped: the archive is behind: %s\n",
+                   static_cast<unsigned long long>(d.epoch), std::string(s.message()).c_str());
+      metrics_->Checkpointed(false, 0, 0, now);
+      return;
+    }
+  }
   if (kafka_sink_) {
     if (absl::Status s = kafka_sink_->Checkpoint(); !s.ok()) {
       std::fprintf(stderr,
@@ -109,6 +119,7 @@ void Job::Checkpoint(TimeMs now) {
   }
   epoch_ = d.epoch;
   last_checkpoint_ok_ = now;
+  if (archive_) archive_->Committed(d.epoch);
   if (kafka_sink_) kafka_sink_->set_epoch(epoch_ + 1);
   source_->PositionsDurable(d.positions);
 }

@@ -256,9 +256,35 @@ class ConfigReader {
     return Duration(stall, &c->readiness.max_watermark_stall);
   }
 
-  absl::Status Outputs(const YAML::Node& n, JobConfig* c) const {
-    if (auto s = CheckKeys(n, {"console", "results", "dead_letter", "kafka"}, "outputs"); !s.ok())
+  absl::Status Archive(const YAML::Node& n, ArchiveOptions* a) const {
+    if (auto s = CheckKeys(n, {"dir", "flush_interval", "max_bytes", "retention"},
+                           "outputs.archive");
+        !s.ok())
       return s;
+    if (n["dir"]) a->dir = n["dir"].Scalar();
+    if (a->dir.empty()) return Error(n, "outputs.archive needs 'dir'");
+    if (YAML::Node f = n["flush_interval"]) {
+      if (auto s = Duration(f, &a->flush_interval); !s.ok()) return s;
+      if (a->flush_interval <= 0) return Error(f, "flush_interval must be positive");
+    }
+    if (YAML::Node m = n["max_bytes"]) {
+      std::optional<size_t> b = m.IsScalar() ? ParseByteSize(m.Scalar()) : std::nullopt;
+      if (!b || *b == 0) return Error(m, "expected a size such as 5MiB or 1048576");
+      a->max_bytes = *b;
+    }
+    if (YAML::Node r = n["retention"]) {
+      if (auto s = Duration(r, &a->retention); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Outputs(const YAML::Node& n, JobConfig* c) const {
+    if (auto s = CheckKeys(n, {"console", "results", "dead_letter", "kafka", "archive"}, "outputs");
+        !s.ok())
+      return s;
+    if (YAML::Node a = n["archive"]) {
+      if (auto s = Archive(a, &c->outputs.archive); !s.ok()) return s;
+    }
     if (YAML::Node k = n["kafka"]) {
       if (auto s = CheckKeys(k, {"brokers", "results_topic", "alerts_topic", "transactional_id",
                                  "properties"},

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "operators/archive_sink.h"
 #include "operators/generator_source.h"
 #include "operators/kafka_source.h"
 #include "operators/kinesis_source.h"
@@ -58,6 +59,7 @@ struct JobConfig {
       std::string transactional_id;
       KafkaProperties properties;
     } kafka;
+    ArchiveOptions archive;  // raw-event archive; dir "" = none
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
   NotifyConfig notify;  // empty: no paging receivers

@@ -92,6 +92,24 @@ JobMetrics::JobMetrics(const RuleSet& rules)
                            .Help("1 while that is over readiness.max_watermark_stall "
                                  "(/readyz answers 503)")
                            .Register(r).Add({});
+  archive_records_ = &BuildCounter().Name("vigil_archive_records_total")
+                          .Help("Raw events written to the archive (in batches its manifest lists)")
+                          .Register(r).Add({});
+  archive_batches_ = &BuildCounter().Name("vigil_archive_batches_total")
+                          .Help("Archive batch files written and listed in the manifest")
+                          .Register(r).Add({});
+  archive_bytes_ = &BuildCounter().Name("vigil_archive_bytes_total")
+                        .Help("Compressed bytes of the archive batch files written").Register(r)
+                        .Add({});
+  archive_errors_ = &BuildCounter().Name("vigil_archive_errors_total")
+                         .Help("Failed archive writes (each attempt; the batch is retried) and "
+                               "deletions").Register(r).Add({});
+  archive_dropped_ = &BuildCounter().Name("vigil_archive_dropped_records_total")
+                          .Help("Raw events given up because too many batches waited to be "
+                                "written").Register(r).Add({});
+  archive_pending_ = &BuildGauge().Name("vigil_archive_pending_batches")
+                          .Help("Closed archive batches waiting in memory for a retry")
+                          .Register(r).Add({});
   Rebind(rules);
 }
 
@@ -177,6 +195,15 @@ void SetTotal(prometheus::Counter& c, uint64_t total) {
   if (static_cast<double>(total) > c.Value()) c.Increment(static_cast<double>(total) - c.Value());
 }
 }  // namespace
+
+void JobMetrics::SetArchiveStats(const ArchiveStats& s) {
+  SetTotal(*archive_records_, s.records);
+  SetTotal(*archive_batches_, s.batches);
+  SetTotal(*archive_bytes_, s.bytes);
+  SetTotal(*archive_errors_, s.errors);
+  SetTotal(*archive_dropped_, s.dropped_records);
+  archive_pending_->Set(static_cast<double>(s.pending_batches));
+}
 
 void JobMetrics::SetNotifyStats(const std::vector<ReceiverStats>& stats) {
   for (const ReceiverStats& s : stats) {

@@ -11,8 +11,11 @@
 //   watermark_lag_seconds, alerts_firing{severity},
 //   alert_transitions_total{severity,state}, build_info{version},
 //   metric_<name>{<by labels>} (one family per rule metric),
-//   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result}
-//   and rules_last_reload_successful.
+//   metric_window_end_timestamp_seconds{metric}, rule_reloads_total{result},
+//   rules_last_reload_successful, and the raw-event archive's
+//   archive_records_total, archive_batches_total, archive_bytes_total,
+//   archive_errors_total, archive_dropped_records_total and
+//   archive_pending_batches.
 // Readiness: watermark_stall_seconds, watermark_stalled.
 //
 // Example:
@@ -31,6 +34,7 @@
 #include <map>
 #include <memory>
 
+#include "operators/archive_sink.h"
 #include "operators/event_parser.h"
 #include "operators/notify_target.h"
 #include "operators/sink.h"
@@ -72,6 +76,8 @@ class JobMetrics {
     watermark_stall_->Set(seconds);
     watermark_stalled_->Set(over ? 1 : 0);
   }
+  // The raw-event archive's totals.
+  void SetArchiveStats(const ArchiveStats& stats);
   double DeadLetterCount(DeadReason r) const {
     return dead_letter_[static_cast<int>(r)]->Value();
   }
@@ -110,6 +116,12 @@ class JobMetrics {
   prometheus::Family<prometheus::Gauge>* stream_records_ = nullptr;
   prometheus::Gauge* watermark_stall_ = nullptr;
   prometheus::Gauge* watermark_stalled_ = nullptr;
+  prometheus::Counter* archive_records_ = nullptr;
+  prometheus::Counter* archive_batches_ = nullptr;
+  prometheus::Counter* archive_bytes_ = nullptr;
+  prometheus::Counter* archive_errors_ = nullptr;
+  prometheus::Counter* archive_dropped_ = nullptr;
+  prometheus::Gauge* archive_pending_ = nullptr;
 };
 
 }  // namespace vigil

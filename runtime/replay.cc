@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "operators/archive_manifest.h"
 #include "operators/output_sinks.h"
 #include "windows/strings.h"
 
@@ -42,7 +43,17 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
   std::vector<std::string> out;
   for (const std::string& p : paths) {
     std::error_code ec;
-    if (fs::is_directory(p, ec)) {
+    const bool directory = fs::is_directory(p, ec);
+    if (std::optional<std::string> root = directory ? FindArchiveRoot(p) : std::nullopt) {
+      // An archive: exactly the batches its manifest lists, never a file
+      // being written or left behind by a crash.
+      absl::StatusOr<ArchiveManifest> m = ReadArchiveManifest(*root);
+      if (!m.ok()) return m.status();
+      for (const std::string& problem : m->problems) {
+        std::fprintf(stderr, "vigil: skipping archive manifest line %s\n", problem.c_str());
+      }
+      for (const ArchiveEntry& e : m->Files()) out.push_back(StrCat(*root, "/", e.path));
+    } else if (directory) {
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
            it.increment(ec)) {

@@ -22,8 +22,11 @@
 
 namespace vigil {
 
-// Expands directories into the event files below them (.ndjson, .json,
-// .zst), sorted by path so that date-partitioned archives replay in order.
+// Expands directories into event files. A raw-event archive (a directory
+// holding MANIFEST, or events/MANIFEST: what `vigil run --archive` writes)
+// gives exactly the batch files its manifest lists, hour by hour and within
+// an hour in the order they were written. Any other directory gives the
+// .ndjson, .json and .zst files below it, sorted by path.
 absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths);
 
 // Collects alert episodes and per-metric window statistics.
