@@ -163,6 +163,11 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
       tp.offset = p.next_offset;
     } else if (auto it = restored_.find(p.name); it != restored_.end()) {
       tp.offset = it->second;
+    } else if (from_checkpoint_ && options_.start == KafkaSourceOptions::Start::kEarliest) {
+      // Not in the checkpoint: nothing of it was processed as of then. The
+      // group's committed offset may come from a later checkpoint than the
+      // one restored (the newest was damaged), so it is not to be trusted.
+      tp.offset = RD_KAFKA_OFFSET_BEGINNING;
     } else {
       rd_kafka_topic_partition_list_add(unknown, tp.topic, tp.partition);
     }
@@ -389,6 +394,7 @@ absl::Status KafkaSource::RestorePositions(std::string_view positions) {
     restored[std::string(line.substr(0, space))] = offset;
   }
   restored_ = std::move(restored);
+  from_checkpoint_ = true;
   return absl::OkStatus();
 }
 

@@ -129,6 +129,7 @@ class KafkaSource : public RecordSource {
   // The same, by librdkafka topic handle: no string work per message.
   absl::flat_hash_map<std::pair<const void*, int32_t>, int> by_handle_;
   std::map<std::string, int64_t> restored_;  // checkpointed next offsets by name
+  bool from_checkpoint_ = false;             // RestorePositions was called
   std::vector<rd_kafka_message_t*> pending_;  // messages of the batch being built
   std::string arena_;
   std::atomic<bool> connected_{true};

@@ -45,8 +45,8 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_TRUE(inputs.at(0)["watermark"].is_string());
   EXPECT_TRUE(status["watermark"].is_string());
   EXPECT_GT(status["records"].get_uint64().value(), 0u);
-  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 30u);
-  EXPECT_EQ(status["rules"]["alerts"].get_uint64().value(), 15u);
+  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 35u);
+  EXPECT_EQ(status["rules"]["alerts"].get_uint64().value(), 17u);
 
   // Metrics: the latest closed window of each metric (and group).
   const std::string metrics_text = Sh("curl -s " + url + "/api/metrics").out;
@@ -108,7 +108,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   const std::string rules_text = Sh("curl -s " + url + "/api/rules").out;
   simdjson::dom::element rules;
   ASSERT_FALSE(parser.parse(rules_text).get(rules)) << rules_text;
-  EXPECT_EQ(rules["metrics"].get_array().value().size(), 30u);
+  EXPECT_EQ(rules["metrics"].get_array().value().size(), 35u);
   bool found = false;
   simdjson::dom::array alerts = rules["alerts"].get_array().value();
   for (simdjson::dom::element a : alerts) {
