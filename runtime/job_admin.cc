@@ -153,12 +153,35 @@ void Job::PublishRules() {
     if (i) json.push_back(',');
     AppendJsonString(rules_->files[i], &json);
   }
+  json.append("],\"streams\":[");
+  for (size_t i = 0; i < rules_->streams.size(); ++i) {
+    const StreamDef& st = rules_->streams[i];
+    if (i) json.push_back(',');
+    json.append("{\"name\":");
+    AppendJsonString(st.name, &json);
+    json.append(",\"key\":");
+    AppendJsonString(st.key_path, &json);
+    StrAppend(&json, ",\"gap_ms\":", st.gap, ",\"where\":");
+    AppendJsonString(st.where_source, &json);
+    json.append(",\"fields\":[");
+    for (int f = 0; f < st.fields.size(); ++f) {
+      if (f) json.push_back(',');
+      AppendJsonString(st.fields.path(f), &json);
+    }
+    json.append("],\"help\":");
+    AppendJsonString(st.help, &json);
+    json.push_back('}');
+  }
   json.append("],\"metrics\":[");
   for (size_t i = 0; i < rules_->metrics.size(); ++i) {
     const MetricDef& m = rules_->metrics[i];
     if (i) json.push_back(',');
     json.append("{\"name\":");
     AppendJsonString(m.name, &json);
+    if (m.from >= 0) {
+      json.append(",\"from\":");
+      AppendJsonString(rules_->streams[m.from].name, &json);
+    }
     json.append(",\"window\":");
     AppendJsonString(m.window.ToString(), &json);
     json.append(",\"by\":[");

@@ -109,6 +109,13 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   simdjson::dom::element rules;
   ASSERT_FALSE(parser.parse(rules_text).get(rules)) << rules_text;
   EXPECT_EQ(rules["metrics"].get_array().value().size(), 35u);
+  simdjson::dom::array streams = rules["streams"].get_array().value();
+  ASSERT_EQ(streams.size(), 2u);
+  simdjson::dom::element sessions = streams.at(0).value();
+  EXPECT_EQ(std::string_view(sessions["name"].get_string().value()), "sessions");
+  EXPECT_EQ(std::string_view(sessions["key"].get_string().value()), "session_id");
+  EXPECT_EQ(sessions["gap_ms"].get_int64().value(), 30 * 60 * 1000);
+  EXPECT_EQ(sessions["fields"].get_array().value().size(), 7u);  // key, duration_ms, 5 emits
   bool found = false;
   simdjson::dom::array alerts = rules["alerts"].get_array().value();
   for (simdjson::dom::element a : alerts) {
