@@ -96,7 +96,8 @@ vigil run flags (override the job file):
   --archive DIR              keep every accepted event in DIR/events/YYYY/MM/DD/HH/
                              (zstd NDJSON batches of 60 s or 5 MiB, listed in a manifest;
                              exactly once with --checkpoint-dir); vigil replay DIR reads it
-  --http ADDR                HTTP endpoint for /metrics, /healthz, /readyz, /api/alerts
+  --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
+                             /api/{alerts,metrics,rules,status}, POST /-/reload
                              (default 127.0.0.1:9464; "" or "off" disables)
   --max-out-of-orderness D   watermark delay behind the largest event time (default 5s)
   --allowed-lateness D       extra delay before windows close (default 0)
