@@ -83,8 +83,14 @@ TEST(RuleLoaderTest, ReferenceFileLoads) {
   for (const AlertDef& a : rules.alerts) ++by_severity[static_cast<int>(a.severity)];
   EXPECT_EQ(by_severity[1], 4);
   EXPECT_EQ(by_severity[2], 6);
-  EXPECT_EQ(by_severity[3], 3);
-  EXPECT_EQ(by_severity[4], 2);
+  EXPECT_EQ(by_severity[3], 4);
+  EXPECT_EQ(by_severity[4], 3);
+  // Session streams: per chat session and per user's run of visits.
+  ASSERT_EQ(rules.streams.size(), 2u);
+  EXPECT_EQ(rules.streams[0].name, "sessions");
+  EXPECT_EQ(rules.streams[1].name, "visitors");
+  EXPECT_EQ(rules.metrics[*rules.FindMetric("resolution_rate")].from, 0);
+  EXPECT_EQ(rules.metrics[*rules.FindMetric("return_visit_rate")].from, 1);
 
   std::optional<int> error_rate = rules.FindMetric("error_rate");
   ASSERT_TRUE(error_rate);
