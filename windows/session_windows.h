@@ -75,11 +75,13 @@ class SessionWindows {
       while (at < ss.size() && ss[at].start < t) ++at;
       ss.insert(ss.begin() + static_cast<std::ptrdiff_t>(at), Session{t, t, make()});
       ++sessions_;
+      latest_end_ = std::max(latest_end_, t + gap_);
       Schedule(k, t + gap_);
       return &ss[at].state;
     }
     ss[i].start = std::min(ss[i].start, t);
     ss[i].last = std::max(ss[i].last, t);
+    latest_end_ = std::max(latest_end_, t + gap_);
     // Sessions are at least `gap` apart, so only later ones can now overlap.
     while (i + 1 < ss.size() && ss[i + 1].start - ss[i].last < gap_) {
       ss[i].last = std::max(ss[i].last, ss[i + 1].last);
@@ -101,6 +103,17 @@ class SessionWindows {
     };
     std::vector<Closed> closed;
     std::vector<Key*> emptied;
+    if (frontier >= latest_end_ && !keys_.empty()) {
+      // Everything closes (the end of a bounded input): one pass over the
+      // keys instead of a heap pop per key.
+      closed.reserve(sessions_);
+      for (auto& [name, k] : keys_) {
+        for (Session& s : k.sessions) closed.push_back({s.last + gap_, name, std::move(s)});
+      }
+      keys_.clear();
+      heap_.clear();
+      sessions_ = 0;
+    }
     while (!heap_.empty() && heap_.front().at <= frontier) {
       Key* k = heap_.front().key;
       std::pop_heap(heap_.begin(), heap_.end(), std::greater<Due>());
@@ -129,6 +142,12 @@ class SessionWindows {
       return std::tie(a.end, a.key, a.session.start) < std::tie(b.end, b.key, b.session.start);
     });
     for (Closed& c : closed) emit(c.key, c.session.start, c.session.last, c.session.state);
+    if (!closed.empty() && keys_.empty()) {
+      // Tables do not shrink by themselves.
+      keys_ = decltype(keys_)();
+      std::vector<Due>().swap(heap_);
+      return;
+    }
     for (Key* k : emptied) {
       if (k->sessions.empty() && k->refs == 0) keys_.erase(*k->name);
     }
@@ -153,6 +172,7 @@ class SessionWindows {
     k.sessions.insert(k.sessions.begin() + static_cast<std::ptrdiff_t>(at),
                       Session{start, last, std::move(state)});
     ++sessions_;
+    latest_end_ = std::max(latest_end_, last + gap_);
     Schedule(k, last + gap_);
   }
 
@@ -198,6 +218,7 @@ class SessionWindows {
   std::vector<Due> heap_;  // a min-heap by `at`
   size_t sessions_ = 0;
   uint64_t merged_ = 0;
+  TimeMs latest_end_ = kMinTime;  // the latest session end there has been
 };
 
 }  // namespace vigil
