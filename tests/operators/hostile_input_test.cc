@@ -167,6 +167,38 @@ TEST_F(HostileInputTest, TenMegabyteLineIsOneOversizedRecordBetweenItsNeighbours
   EXPECT_EQ(Field("rating").num, 1);
 }
 
+TEST_F(HostileInputTest, AnOversizedLastLineThatFitsTheReadBufferIsReported) {
+  // Over the limit but under the 4 MiB read buffer, after a line that ends
+  // the first read: the end of input is seen by a later read that finds
+  // nothing more, and the line must still come back.
+  const std::string first = Message();
+  const std::string last(3 << 19, 'q');  // 1.5 MiB
+  for (const std::string& tail : {last, last + "\r"}) {
+    std::vector<std::string> data;
+    std::vector<Record> recs = ReadLines(first + "\n" + tail, &data);
+    ASSERT_EQ(recs.size(), 2u);
+    EXPECT_EQ(data[0], first);
+    EXPECT_TRUE(recs[1].oversized);
+    EXPECT_EQ(recs[1].line, 2u);
+    EXPECT_EQ(recs[1].offset, first.size() + 1);
+    EXPECT_EQ(recs[1].size, last.size());  // without the '\r', as for any line
+    EXPECT_EQ(data[1], last.substr(0, 256));
+  }
+}
+
+TEST_F(HostileInputTest, ALineOverTheLimitIsOversizedEvenWhenBlank) {
+  // The same answer whether the line ends with a newline (read whole) or
+  // the input ends inside it (skipped as it streams by).
+  const std::string spaces((1 << 20) + 1, ' ');
+  for (const std::string& content : {spaces + "\n", spaces}) {
+    std::vector<std::string> data;
+    std::vector<Record> recs = ReadLines(content, &data);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_TRUE(recs[0].oversized);
+    EXPECT_EQ(recs[0].size, spaces.size());
+  }
+}
+
 TEST_F(HostileInputTest, InvalidUtf8AnywhereIsMalformed) {
   const std::vector<std::string> cases = {
       Message(",\"comment\":\"\xff\xfe\""),        // not UTF-8 at all, in a field no rule reads
