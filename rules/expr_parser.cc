@@ -411,10 +411,27 @@ class Parser {
 
 ExprParse ParseExpr(std::string_view source) { return Parser(source).Parse(); }
 
+namespace {
+// Quoted so that ParseExpr reads the same string back.
+std::string QuoteString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
 std::string ExprToString(const ExprNode& n) {
   switch (n.op) {
     case ExprOp::kLiteral:
-      if (n.literal_type == Type::kString) return StrCat("\"", n.text, "\"");
+      if (n.literal_type == Type::kString) return QuoteString(n.text);
       if (n.literal.is_number() && n.literal_type == Type::kNumber) {
         std::string s;
         AppendValueText(n.literal, &s);

@@ -94,6 +94,13 @@ TEST(ExprParserTest, Literals) {
   EXPECT_EQ(a[7]->literal.str, "s");
 }
 
+TEST(ExprParserTest, PrintedStringsReadBackTheSame) {
+  // Quotes, backslashes and escapes survive a print and a parse.
+  const std::string printed = Grouping(R"(a == 'say "hi"\\n' or b == "tab\there")");
+  EXPECT_EQ(printed, R"(((a == "say \"hi\"\\n") or (b == "tab\there")))");
+  EXPECT_EQ(Grouping(printed), printed);
+}
+
 TEST(ExprParserTest, InAndNotInLists) {
   ExprParse r = ParseExpr("type in [\"message\", \"ws_disconnect\"]");
   ASSERT_TRUE(r.ok());
