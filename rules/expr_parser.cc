@@ -192,6 +192,28 @@ class Parser {
     failed_ = true;
     return nullptr;
   }
+  // The tree's depth is bounded so that the parser and every recursive walk
+  // of the tree (printing, compiling, freeing) stay well within the stack:
+  // each operator of a chain, each unary operator, parenthesis and call is
+  // a level, counted until the parse function that entered it returns.
+  static constexpr int kMaxDepth = 256;
+  class Level {
+   public:
+    explicit Level(int* depth) : depth_(depth), saved_(*depth) {}
+    ~Level() { *depth_ = saved_; }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+
+   private:
+    int* depth_;
+    int saved_;
+  };
+  bool Deeper() {
+    if (++depth_ <= kMaxDepth) return true;
+    Fail(tok_.pos, StrCat("the expression nests deeper than ", kMaxDepth,
+                          " levels of operators, parentheses and calls"));
+    return false;
+  }
   bool IsWord(std::string_view w) const { return tok_.kind == Tok::kName && tok_.text == w; }
   bool IsPunct(std::string_view p) const { return tok_.kind == Tok::kPunct && tok_.text == p; }
 
@@ -209,8 +231,10 @@ class Parser {
   }
 
   NodePtr ParseOr() {
+    Level level(&depth_);
     NodePtr lhs = ParseAnd();
     while (lhs && IsWord("or")) {
+      if (!Deeper()) return nullptr;
       Advance();
       NodePtr rhs = ParseAnd();
       if (!rhs) return nullptr;
@@ -220,8 +244,10 @@ class Parser {
   }
 
   NodePtr ParseAnd() {
+    Level level(&depth_);
     NodePtr lhs = ParseNot();
     while (lhs && IsWord("and")) {
+      if (!Deeper()) return nullptr;
       Advance();
       NodePtr rhs = ParseNot();
       if (!rhs) return nullptr;
@@ -232,6 +258,8 @@ class Parser {
 
   NodePtr ParseNot() {
     if (IsWord("not")) {
+      Level level(&depth_);
+      if (!Deeper()) return nullptr;
       size_t pos = tok_.pos;
       Advance();
       NodePtr inner = ParseNot();
@@ -291,8 +319,10 @@ class Parser {
   }
 
   NodePtr ParseSum() {
+    Level level(&depth_);
     NodePtr lhs = ParseProduct();
     while (lhs && (IsPunct("+") || IsPunct("-"))) {
+      if (!Deeper()) return nullptr;
       ExprOp op = tok_.text == "+" ? ExprOp::kAdd : ExprOp::kSub;
       Advance();
       NodePtr rhs = ParseProduct();
@@ -303,8 +333,10 @@ class Parser {
   }
 
   NodePtr ParseProduct() {
+    Level level(&depth_);
     NodePtr lhs = ParseUnary();
     while (lhs && (IsPunct("*") || IsPunct("/") || IsPunct("%"))) {
+      if (!Deeper()) return nullptr;
       ExprOp op = tok_.text == "*" ? ExprOp::kMul : tok_.text == "/" ? ExprOp::kDiv : ExprOp::kMod;
       Advance();
       NodePtr rhs = ParseUnary();
@@ -316,6 +348,8 @@ class Parser {
 
   NodePtr ParseUnary() {
     if (IsPunct("-")) {
+      Level level(&depth_);
+      if (!Deeper()) return nullptr;
       size_t pos = tok_.pos;
       Advance();
       NodePtr inner = ParseUnary();
@@ -356,6 +390,8 @@ class Parser {
       case Tok::kName: return ParseName();
       case Tok::kPunct:
         if (IsPunct("(")) {
+          Level level(&depth_);
+          if (!Deeper()) return nullptr;
           Advance();
           NodePtr inner = ParseOr();
           if (!inner) return nullptr;
@@ -386,6 +422,8 @@ class Parser {
       return Fail(n->pos, StrCat("'", n->text, "' is not a function"));
     }
     n->op = ExprOp::kCall;
+    Level level(&depth_);
+    if (!Deeper()) return nullptr;
     Advance();
     while (!IsPunct(")")) {
       NodePtr arg = ParseOr();
@@ -405,6 +443,7 @@ class Parser {
   Token tok_;
   ExprError err_;
   bool failed_ = false;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -101,6 +101,28 @@ TEST(ExprParserTest, PrintedStringsReadBackTheSame) {
   EXPECT_EQ(Grouping(printed), printed);
 }
 
+TEST(ExprParserTest, DepthIsBoundedNotAStackOverflow) {
+  const std::string too_deep =
+      "the expression nests deeper than 256 levels of operators, parentheses and calls";
+  EXPECT_EQ(Grouping(std::string(100000, '(') + "a" + std::string(100000, ')')),
+            "error at 256: " + too_deep);
+  EXPECT_EQ(Grouping(std::string(100000, '-') + "1"), "error at 256: " + too_deep);
+  std::string nots;
+  for (int i = 0; i < 100000; ++i) nots += "not ";
+  EXPECT_EQ(Grouping(nots + "a"), "error at 1024: " + too_deep);
+  std::string chain = "a";
+  for (int i = 0; i < 100000; ++i) chain += " + a";
+  EXPECT_EQ(Grouping(chain), "error at 1026: " + too_deep);
+  std::string calls;
+  for (int i = 0; i < 100000; ++i) calls += "f(";
+  EXPECT_EQ(Grouping(calls), "error at 513: " + too_deep);
+  // What rules write is far from the limit.
+  EXPECT_EQ(Grouping(std::string(200, '(') + "a" + std::string(200, ')')), "a");
+  std::string ors = "a";
+  for (int i = 0; i < 100; ++i) ors += " or a";
+  EXPECT_TRUE(ParseExpr(ors).ok());
+}
+
 TEST(ExprParserTest, InAndNotInLists) {
   ExprParse r = ParseExpr("type in [\"message\", \"ws_disconnect\"]");
   ASSERT_TRUE(r.ok());
