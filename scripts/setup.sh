@@ -9,6 +9,7 @@ packages=(
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   zstd curl time
   kcat prometheus prometheus-alertmanager
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers
 )
 
 missing=()
