@@ -465,6 +465,13 @@ std::string QuoteString(std::string_view s) {
   }
   return out + "\"";
 }
+// `not` and `in` bind looser than arithmetic and comparisons: as their
+// operands (or as the left side of `in`) they need parentheses to read back
+// in place.
+std::string Operand(const ExprNode& n, bool tight) {
+  const bool loose = n.op == ExprOp::kNot || n.op == ExprOp::kIn || n.op == ExprOp::kNotIn;
+  return tight && loose ? StrCat("(", ExprToString(n), ")") : ExprToString(n);
+}
 }  // namespace
 
 std::string ExprToString(const ExprNode& n) {
@@ -489,15 +496,17 @@ std::string ExprToString(const ExprNode& n) {
     case ExprOp::kNot: return StrCat("not (", ExprToString(*n.args[0]), ")");
     case ExprOp::kIn:
     case ExprOp::kNotIn: {
-      std::string s = StrCat(ExprToString(*n.args[0]), " ", ExprOpSymbol(n.op), " [");
+      std::string s = StrCat(Operand(*n.args[0], true), " ", ExprOpSymbol(n.op), " [");
       for (size_t i = 1; i < n.args.size(); ++i) {
         StrAppend(&s, i > 1 ? ", " : "", ExprToString(*n.args[i]));
       }
       return s + "]";
     }
-    default:
-      return StrCat("(", ExprToString(*n.args[0]), " ", ExprOpSymbol(n.op), " ",
-                          ExprToString(*n.args[1]), ")");
+    default: {
+      const bool tight = n.op != ExprOp::kAnd && n.op != ExprOp::kOr;
+      return StrCat("(", Operand(*n.args[0], tight), " ", ExprOpSymbol(n.op), " ",
+                    Operand(*n.args[1], tight), ")");
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -99,6 +101,20 @@ TEST(ExprParserTest, PrintedStringsReadBackTheSame) {
   const std::string printed = Grouping(R"(a == 'say "hi"\\n' or b == "tab\there")");
   EXPECT_EQ(printed, R"(((a == "say \"hi\"\\n") or (b == "tab\there")))");
   EXPECT_EQ(Grouping(printed), printed);
+}
+
+TEST(ExprParserTest, PrintedNotAndInKeepTheirPlace) {
+  // `not` and `in` bind looser than arithmetic and comparisons, so as their
+  // operands they print in parentheses; under and/or they need none.
+  for (auto [source, printed] : std::vector<std::pair<std::string, std::string>>{
+           {"3 * (not a)", "(3 * (not (a)))"},
+           {"(x in [1]) == true", "((x in [1]) == true)"},
+           {"(not a) in [true]", "(not (a)) in [true]"},
+           {"(x in [1]) not in [false]", "(x in [1]) not in [false]"},
+           {"not a and x in [1]", "(not (a) and x in [1])"}}) {
+    EXPECT_EQ(Grouping(source), printed) << source;
+    EXPECT_EQ(Grouping(printed), printed) << source;
+  }
 }
 
 TEST(ExprParserTest, DepthIsBoundedNotAStackOverflow) {
