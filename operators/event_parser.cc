@@ -1,6 +1,8 @@
 #include "operators/event_parser.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "windows/strings.h"
 
@@ -84,85 +86,125 @@ EventParser::EventParser(const FieldTable& fields, size_t max_bytes)
     if (path == "type") type_slot_ = slot;
     AddPath(path, slot);
   }
+  EntryFor(0, "ts").role = kTs;
+  EntryFor(0, "type").role = kType;
+  unusable_.assign(static_cast<size_t>(fields.size()), kUsable);
   if (parser_.allocate(max_bytes_ + 64) != simdjson::SUCCESS) {
     max_bytes_ = 0;  // every record is then reported oversized rather than crashing
   }
+}
+
+EventParser::Node::Entry& EventParser::EntryFor(int node, std::string_view key) {
+  Node& n = nodes_[node];
+  for (Node::Entry& e : n.entries) {
+    if (e.key == key) return e;
+  }
+  const size_t b = Node::Bucket(key);
+  n.entries.push_back({std::string(key), -1, -1, n.buckets[b]});
+  n.buckets[b] = static_cast<int16_t>(n.entries.size() - 1);
+  return n.entries.back();
 }
 
 int EventParser::AddPath(std::string_view path, int slot) {
   int node = 0;
   std::vector<std::string_view> parts = StrSplit(path, '.');
   for (size_t i = 0; i < parts.size(); ++i) {
-    const bool last = i + 1 == parts.size();
-    Node::Entry* found = nullptr;
-    for (Node::Entry& e : nodes_[node].entries) {
-      if (e.key == parts[i]) found = &e;
+    if (node != 0) nodes_[node].below.push_back(slot);
+    if (i + 1 == parts.size()) {
+      Node::Entry& e = EntryFor(node, parts[i]);
+      e.slot = slot;
+      e.expected = fields_.expected(slot);
+      break;
     }
-    if (found == nullptr) {
-      Node& n = nodes_[node];
-      const size_t b = Node::Bucket(parts[i]);
-      n.entries.push_back({std::string(parts[i]), -1, -1, n.buckets[b]});
-      n.buckets[b] = static_cast<int16_t>(n.entries.size() - 1);
-      found = &n.entries.back();
+    int child = EntryFor(node, parts[i]).child;
+    if (child < 0) {
+      child = static_cast<int>(nodes_.size());
+      nodes_.emplace_back();  // invalidates references into nodes_: look the entry up again
+      EntryFor(node, parts[i]).child = child;
     }
-    if (last) {
-      found->slot = slot;
-      found->expected = fields_.expected(slot);
-    } else {
-      if (found->child < 0) {
-        found->child = static_cast<int>(nodes_.size());
-        nodes_.emplace_back();  // invalidates `found`, so re-fetch below
-        nodes_[node].entries.back().child = found->child;
-      }
-      int next = -1;
-      for (Node::Entry& e : nodes_[node].entries) {
-        if (e.key == parts[i]) next = e.child;
-      }
-      node = next;
-    }
+    node = child;
   }
   return node;
 }
 
-namespace {
-
-Value ToValue(simdjson::dom::element v) {
+// Inlined into Walk: a call per field is measurable.
+inline void EventParser::Assign(const Node::Entry& e, simdjson::dom::element value, Event* ev) {
   using T = simdjson::dom::element_type;
-  switch (v.type()) {
-    case T::STRING: return Value::String(v.get_string().value_unsafe());
-    case T::INT64: return Value::Number(static_cast<double>(v.get_int64().value_unsafe()));
-    case T::UINT64: return Value::Number(static_cast<double>(v.get_uint64().value_unsafe()));
-    case T::DOUBLE: return Value::Number(v.get_double().value_unsafe());
-    case T::BOOL: return Value::Bool(v.get_bool().value_unsafe());
-    case T::NULL_VALUE: return Value::Null();
-    default: return Value::Missing();  // arrays and objects: see Walk
+  Value& v = ev->slots[e.slot];
+  Unusable unusable = kUsable;
+  switch (value.type()) {
+    case T::STRING: v = Value::String(value.get_string().value_unsafe()); break;
+    case T::INT64: v = Value::Number(static_cast<double>(value.get_int64().value_unsafe())); break;
+    case T::UINT64: v = Value::Number(static_cast<double>(value.get_uint64().value_unsafe())); break;
+    case T::DOUBLE: v = Value::Number(value.get_double().value_unsafe()); break;
+    case T::BOOL: v = Value::Bool(value.get_bool().value_unsafe()); break;
+    case T::NULL_VALUE: v = Value::Null(); break;
+    case T::OBJECT:
+      v = Value::Missing();
+      unusable = kObject;
+      break;
+    case T::ARRAY:
+      v = Value::Missing();
+      unusable = kArray;
+      break;
+  }
+  if (unusable == kUsable && e.expected != Type::kAny && !Fits(e.expected, v)) {
+    unusable = kOtherKind;
+  }
+  // Marks stay when a later occurrence of the key brings a good value:
+  // CheckTypes looks at the final value before reporting.
+  if (unusable != kUsable) {
+    unusable_[e.slot] = unusable;
+    any_unusable_ = true;
   }
 }
 
-}  // namespace
-
-bool EventParser::Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err) {
+void EventParser::Walk(simdjson::dom::object obj, int node, Event* ev) {
   const Node& n = nodes_[node];
   for (auto field : obj) {
-    const Node::Entry* found = n.Find(field.key);
-    if (found == nullptr) continue;
-    {
-      const Node::Entry& e = *found;
-      const bool is_object = field.value.is_object();
-      if (e.child >= 0 && is_object) {
-        if (!Walk(field.value.get_object().value_unsafe(), e.child, ev, err)) return false;
+    const Node::Entry* e = n.Find(field.key);
+    if (e == nullptr) continue;
+    if (e->role != kPlain) {
+      if (e->role == kTs) {
+        ts_ = field.value;
+        has_ts_ = true;
+      } else {
+        type_ = field.value;
+        has_type_ = true;
       }
-      if (e.slot >= 0) {
-        if (is_object || field.value.is_array()) {
-          *err = {DeadReason::kWrongType,
-                  StrCat("field '", fields_.path(e.slot), "' is ",
-                         is_object ? "an object" : "an array", "; rules read it as a value")};
-          return false;
-        }
-        Value& v = ev->slots[e.slot];
-        v = ToValue(field.value);
-        if (e.expected != Type::kAny && !Fits(e.expected, v) && WrongType(e, v, err)) return false;
+    }
+    if (e->child >= 0) {
+      // A repeated key replaces everything an earlier occurrence set below it.
+      for (int slot : nodes_[e->child].below) {
+        ev->slots[slot].kind = Value::Kind::kMissing;
+        unusable_[slot] = kUsable;
       }
+      if (field.value.is_object()) Walk(field.value.get_object().value_unsafe(), e->child, ev);
+    }
+    if (e->slot >= 0) Assign(*e, field.value, ev);
+  }
+}
+
+bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
+  for (int slot = 0; slot < fields_.size(); ++slot) {
+    const Value& v = ev.slots[slot];
+    switch (unusable_[slot]) {
+      case kUsable: break;
+      case kObject:
+      case kArray:
+        // Any later scalar occurrence of the key left a kind other than missing.
+        if (!v.is_missing()) break;
+        *err = {DeadReason::kWrongType,
+                StrCat("field '", fields_.path(slot), "' is ",
+                       unusable_[slot] == kObject ? "an object" : "an array",
+                       "; rules read it as a value")};
+        return false;
+      case kOtherKind:
+        if (Fits(fields_.expected(slot), v)) break;
+        *err = {DeadReason::kWrongType,
+                StrCat("field '", fields_.path(slot), "' is a ", KindName(v.kind),
+                       ", rules expect a ", TypeName(fields_.expected(slot)))};
+        return false;
     }
   }
   return true;
@@ -207,23 +249,16 @@ void EventParser::RememberTime(std::string_view s, TimeMs t) {
   minute_base_ = t - sec * 1000 - ms;
 }
 
-bool EventParser::WrongType(const Node::Entry& e, const Value& v, ParseError* err) const {
-  const Type want = e.expected;
-  if (want == Type::kAny || v.is_nullish()) return false;
-  const bool fits = (want == Type::kNumber && v.is_number()) ||
-                    (want == Type::kString && v.is_string()) ||
-                    (want == Type::kBool && v.is_bool());
-  if (fits) return false;
-  *err = {DeadReason::kWrongType, StrCat("field '", fields_.path(e.slot), "' is a ",
-                                         KindName(v.kind), ", rules expect a ", TypeName(want))};
-  return true;
-}
-
 bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
   if (record.size() > max_bytes_) {
     *err = {DeadReason::kOversized,
             StrCat("record of ", record.size(), " bytes is over the limit of ", max_bytes_)};
     return false;
+  }
+  // RFC 8259 (section 8.1) lets a parser ignore a byte order mark; editors
+  // on Windows put one at the start of a file.
+  if (record.size() >= 3 && std::memcmp(record.data(), "\xEF\xBB\xBF", 3) == 0) {
+    record.remove_prefix(3);
   }
   simdjson::dom::element doc;
   if (auto e = parser_.parse(record.data(), record.size(), false).get(doc)) {
@@ -235,25 +270,6 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
     *err = {DeadReason::kNotObject, "a record must be a JSON object"};
     return false;
   }
-  simdjson::dom::element ts;
-  if (obj["ts"].get(ts)) {
-    *err = {DeadReason::kMissingTs, "no 'ts' field"};
-    return false;
-  }
-  std::string_view ts_text;
-  if (ts.is_string()) ts_text = ts.get_string().value_unsafe();
-  if (ts_text.empty() || !FastTime(ts_text, &ev->ts)) {
-    if (!ParseEventTime(ts, &ev->ts, &err->detail)) {
-      err->reason = DeadReason::kBadTs;
-      return false;
-    }
-    if (!ts_text.empty()) RememberTime(ts_text, ev->ts);
-  }
-  simdjson::dom::element type;
-  if (obj["type"].get(type) || !type.is_string()) {
-    *err = {DeadReason::kMissingType, "no string 'type' field"};
-    return false;
-  }
   // Every reader looks at `kind` first, so resetting the kind is enough to
   // make a slot missing; rewriting whole Values per event is measurable.
   if (ev->slots.size() != static_cast<size_t>(fields_.size())) {
@@ -261,7 +277,32 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
   } else {
     for (Value& v : ev->slots) v.kind = Value::Kind::kMissing;
   }
-  if (!Walk(obj, 0, ev, err)) return false;
+  if (any_unusable_) {
+    std::fill(unusable_.begin(), unusable_.end(), kUsable);
+    any_unusable_ = false;
+  }
+  has_ts_ = has_type_ = false;
+  // One pass over the record finds `ts`, `type` and the rule fields; each
+  // holds its last occurrence, and the checks below look at those only.
+  Walk(obj, 0, ev);
+  if (!has_ts_) {
+    *err = {DeadReason::kMissingTs, "no 'ts' field"};
+    return false;
+  }
+  std::string_view ts_text;
+  if (ts_.is_string()) ts_text = ts_.get_string().value_unsafe();
+  if (ts_text.empty() || !FastTime(ts_text, &ev->ts)) {
+    if (!ParseEventTime(ts_, &ev->ts, &err->detail)) {
+      err->reason = DeadReason::kBadTs;
+      return false;
+    }
+    if (!ts_text.empty()) RememberTime(ts_text, ev->ts);
+  }
+  if (!has_type_ || !type_.is_string()) {
+    *err = {DeadReason::kMissingType, "no string 'type' field"};
+    return false;
+  }
+  if (any_unusable_ && !CheckTypes(*ev, err)) return false;
   if (ts_slot_ >= 0) ev->slots[ts_slot_] = Value::Number(static_cast<double>(ev->ts));
   return true;
 }

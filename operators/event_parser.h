@@ -9,7 +9,13 @@
 // Every record that cannot be an event is rejected with a reason, never
 // dropped: malformed JSON (including invalid UTF-8, NaN, over-deep nesting),
 // a non-object, a missing or unparsable `ts`, a missing `type`, a field of a
-// type the rules cannot use, or a record over the size limit.
+// type the rules cannot use, or a record over the size limit. When a record
+// has several faults, the first in that order is reported.
+//
+// A key that appears more than once has the value of its last occurrence,
+// as in JavaScript's JSON.parse and Python's json: for `ts`, `type` and every
+// field alike, and a value replaced by a later one is not checked. A UTF-8
+// byte order mark before the object is ignored (RFC 8259, section 8.1).
 //
 // Example:
 //   EventParser parser(rules.fields, 1 << 20);
@@ -72,15 +78,18 @@ class EventParser {
   size_t max_bytes() const { return max_bytes_; }
 
  private:
+  enum Role : uint8_t { kPlain, kTs, kType };
   struct Node {
     struct Entry {
       std::string key;
-      int slot = -1;   // field slot, or -1 if only a parent of wanted fields
-      int child = -1;  // index into nodes_ for nested paths
-      int next = -1;   // next entry in the same hash bucket
+      int slot = -1;               // field slot, or -1 if only a parent of wanted fields
+      int child = -1;              // index into nodes_ for nested paths
+      int next = -1;               // next entry in the same hash bucket
       Type expected = Type::kAny;  // what the rules need this field to be
+      uint8_t role = kPlain;       // top-level `ts` and `type` are also kept aside
     };
     std::vector<Entry> entries;
+    std::vector<int> below;  // every field slot under this node
     // Keys hash to buckets by length and end characters, so a JSON key is
     // usually compared with at most one wanted key.
     std::array<int16_t, 64> buckets;
@@ -100,9 +109,14 @@ class EventParser {
       return nullptr;
     }
   };
+  // What a slot held when its value could not be used; kUsable otherwise.
+  enum Unusable : uint8_t { kUsable, kObject, kArray, kOtherKind };
+
+  Node::Entry& EntryFor(int node, std::string_view key);
   int AddPath(std::string_view path, int slot);
-  bool Walk(simdjson::dom::object obj, int node, Event* ev, ParseError* err);
-  bool WrongType(const Node::Entry& e, const Value& v, ParseError* err) const;
+  void Walk(simdjson::dom::object obj, int node, Event* ev);
+  [[gnu::always_inline]] void Assign(const Node::Entry& e, simdjson::dom::element value, Event* ev);
+  bool CheckTypes(const Event& ev, ParseError* err) const;
   // Most timestamps of a stream share their minute with the previous one:
   // "2026-01-01T00:05:" is parsed once, then only seconds and millis.
   bool FastTime(std::string_view s, TimeMs* out);
@@ -116,6 +130,12 @@ class EventParser {
   TimeMs minute_base_ = kMinTime;
   int type_slot_ = -1;
   simdjson::dom::parser parser_;
+  // Per record: the last top-level `ts` and `type`, and the slots whose
+  // value the rules cannot use (only looked at when `any_unusable_`).
+  simdjson::dom::element ts_, type_;
+  bool has_ts_ = false, has_type_ = false;
+  bool any_unusable_ = false;
+  std::vector<Unusable> unusable_;
 };
 
 // Event time from a JSON `ts`: RFC 3339 string with a zone, or integer

@@ -103,7 +103,7 @@ class LineSource : public RecordSource {
         Fill();
       }
       Split(out, max);
-      if (out->empty() && eof_ && begin_ == end_) return false;
+      if (out->empty() && eof_ && begin_ == end_ && !skipping_) return false;
     }
     return true;
   }
@@ -140,25 +140,31 @@ class LineSource : public RecordSource {
     consumed_ += len + 1;
     ++line_no_;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
     Record r;
     r.line = line_no_;
     r.offset = offset;
     r.size = line.size();
+    // Over the limit is oversized even when blank, as on the skipping path,
+    // which does not look at what it skips.
     if (line.size() > max_record_) {
       r.oversized = true;
       line = line.substr(0, 256);
+    } else if (line.find_first_not_of(" \t") == std::string_view::npos) {
+      return;
     }
     r.data = line;
     out->push_back(r);
   }
 
   void Split(std::vector<Record>* out, size_t max) {
-    while (out->size() < max && begin_ < end_) {
+    // A skipped line may end at end of input with nothing left in the
+    // buffer: the last read that found it empty still has to finish it.
+    while (out->size() < max && (begin_ < end_ || (skipping_ && eof_))) {
       if (skipping_) {
         const char* nl =
             static_cast<const char*>(std::memchr(buf_.data() + begin_, '\n', end_ - begin_));
         size_t upto = nl ? static_cast<size_t>(nl - buf_.data()) : end_;
+        if (upto > begin_) last_skipped_ = buf_[upto - 1];
         skipped_ += upto - begin_;
         begin_ = nl ? upto + 1 : end_;
         if (!nl && !eof_) return;
@@ -170,11 +176,13 @@ class LineSource : public RecordSource {
           static_cast<const char*>(std::memchr(buf_.data() + begin_, '\n', end_ - begin_));
       if (nl == nullptr) {
         const size_t pending = end_ - begin_;
-        if (pending > max_record_) {
-          StartSkipping();
-        } else if (eof_) {
+        if (eof_) {
+          // The last line, whole in the buffer: judged like any other.
           Emit(out, begin_, pending);
           begin_ = end_;
+        } else if (pending - (buf_[end_ - 1] == '\r') > max_record_) {
+          // (A '\r' may be the one before the newline: not part of the line.)
+          StartSkipping();
         }
         return;
       }
@@ -188,12 +196,16 @@ class LineSource : public RecordSource {
   // dead-letter record and discard the rest as it streams by.
   void StartSkipping() {
     head_.assign(buf_.data() + begin_, std::min<size_t>(256, end_ - begin_));
+    last_skipped_ = buf_[end_ - 1];
     skipped_ = end_ - begin_;
     begin_ = end_;
     skipping_ = true;
   }
 
   void FinishSkipped(std::vector<Record>* out, uint64_t size) {
+    // Sizes leave out a line's trailing '\r', as Emit does.
+    const uint64_t text_size = last_skipped_ == '\r' ? size - 1 : size;
+    if (head_.size() > text_size) head_.resize(text_size);
     // The head is copied to the start of the padded overflow area so the
     // record's view stays valid until the next call.
     overflow_.assign(head_.begin(), head_.end());
@@ -202,7 +214,7 @@ class LineSource : public RecordSource {
     r.line = ++line_no_;
     r.offset = consumed_;
     consumed_ += size + 1;
-    r.size = size;
+    r.size = text_size;
     r.oversized = true;
     r.data = std::string_view(overflow_.data(), head_.size());
     out->push_back(r);
@@ -220,6 +232,7 @@ class LineSource : public RecordSource {
   uint64_t consumed_ = 0;
   bool skipping_ = false;
   uint64_t skipped_ = 0;
+  char last_skipped_ = 0;
   std::string head_;
   std::vector<char> overflow_;
 };

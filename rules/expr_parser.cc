@@ -192,6 +192,28 @@ class Parser {
     failed_ = true;
     return nullptr;
   }
+  // The tree's depth is bounded so that the parser and every recursive walk
+  // of the tree (printing, compiling, freeing) stay well within the stack:
+  // each operator of a chain, each unary operator, parenthesis and call is
+  // a level, counted until the parse function that entered it returns.
+  static constexpr int kMaxDepth = 256;
+  class Level {
+   public:
+    explicit Level(int* depth) : depth_(depth), saved_(*depth) {}
+    ~Level() { *depth_ = saved_; }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+
+   private:
+    int* depth_;
+    int saved_;
+  };
+  bool Deeper() {
+    if (++depth_ <= kMaxDepth) return true;
+    Fail(tok_.pos, StrCat("the expression nests deeper than ", kMaxDepth,
+                          " levels of operators, parentheses and calls"));
+    return false;
+  }
   bool IsWord(std::string_view w) const { return tok_.kind == Tok::kName && tok_.text == w; }
   bool IsPunct(std::string_view p) const { return tok_.kind == Tok::kPunct && tok_.text == p; }
 
@@ -209,8 +231,10 @@ class Parser {
   }
 
   NodePtr ParseOr() {
+    Level level(&depth_);
     NodePtr lhs = ParseAnd();
     while (lhs && IsWord("or")) {
+      if (!Deeper()) return nullptr;
       Advance();
       NodePtr rhs = ParseAnd();
       if (!rhs) return nullptr;
@@ -220,8 +244,10 @@ class Parser {
   }
 
   NodePtr ParseAnd() {
+    Level level(&depth_);
     NodePtr lhs = ParseNot();
     while (lhs && IsWord("and")) {
+      if (!Deeper()) return nullptr;
       Advance();
       NodePtr rhs = ParseNot();
       if (!rhs) return nullptr;
@@ -232,6 +258,8 @@ class Parser {
 
   NodePtr ParseNot() {
     if (IsWord("not")) {
+      Level level(&depth_);
+      if (!Deeper()) return nullptr;
       size_t pos = tok_.pos;
       Advance();
       NodePtr inner = ParseNot();
@@ -291,8 +319,10 @@ class Parser {
   }
 
   NodePtr ParseSum() {
+    Level level(&depth_);
     NodePtr lhs = ParseProduct();
     while (lhs && (IsPunct("+") || IsPunct("-"))) {
+      if (!Deeper()) return nullptr;
       ExprOp op = tok_.text == "+" ? ExprOp::kAdd : ExprOp::kSub;
       Advance();
       NodePtr rhs = ParseProduct();
@@ -303,8 +333,10 @@ class Parser {
   }
 
   NodePtr ParseProduct() {
+    Level level(&depth_);
     NodePtr lhs = ParseUnary();
     while (lhs && (IsPunct("*") || IsPunct("/") || IsPunct("%"))) {
+      if (!Deeper()) return nullptr;
       ExprOp op = tok_.text == "*" ? ExprOp::kMul : tok_.text == "/" ? ExprOp::kDiv : ExprOp::kMod;
       Advance();
       NodePtr rhs = ParseUnary();
@@ -316,6 +348,8 @@ class Parser {
 
   NodePtr ParseUnary() {
     if (IsPunct("-")) {
+      Level level(&depth_);
+      if (!Deeper()) return nullptr;
       size_t pos = tok_.pos;
       Advance();
       NodePtr inner = ParseUnary();
@@ -356,6 +390,8 @@ class Parser {
       case Tok::kName: return ParseName();
       case Tok::kPunct:
         if (IsPunct("(")) {
+          Level level(&depth_);
+          if (!Deeper()) return nullptr;
           Advance();
           NodePtr inner = ParseOr();
           if (!inner) return nullptr;
@@ -386,6 +422,8 @@ class Parser {
       return Fail(n->pos, StrCat("'", n->text, "' is not a function"));
     }
     n->op = ExprOp::kCall;
+    Level level(&depth_);
+    if (!Deeper()) return nullptr;
     Advance();
     while (!IsPunct(")")) {
       NodePtr arg = ParseOr();
@@ -405,16 +443,41 @@ class Parser {
   Token tok_;
   ExprError err_;
   bool failed_ = false;
+  int depth_ = 0;
 };
 
 }  // namespace
 
 ExprParse ParseExpr(std::string_view source) { return Parser(source).Parse(); }
 
+namespace {
+// Quoted so that ParseExpr reads the same string back.
+std::string QuoteString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+// `not` and `in` bind looser than arithmetic and comparisons: as their
+// operands (or as the left side of `in`) they need parentheses to read back
+// in place.
+std::string Operand(const ExprNode& n, bool tight) {
+  const bool loose = n.op == ExprOp::kNot || n.op == ExprOp::kIn || n.op == ExprOp::kNotIn;
+  return tight && loose ? StrCat("(", ExprToString(n), ")") : ExprToString(n);
+}
+}  // namespace
+
 std::string ExprToString(const ExprNode& n) {
   switch (n.op) {
     case ExprOp::kLiteral:
-      if (n.literal_type == Type::kString) return StrCat("\"", n.text, "\"");
+      if (n.literal_type == Type::kString) return QuoteString(n.text);
       if (n.literal.is_number() && n.literal_type == Type::kNumber) {
         std::string s;
         AppendValueText(n.literal, &s);
@@ -433,15 +496,17 @@ std::string ExprToString(const ExprNode& n) {
     case ExprOp::kNot: return StrCat("not (", ExprToString(*n.args[0]), ")");
     case ExprOp::kIn:
     case ExprOp::kNotIn: {
-      std::string s = StrCat(ExprToString(*n.args[0]), " ", ExprOpSymbol(n.op), " [");
+      std::string s = StrCat(Operand(*n.args[0], true), " ", ExprOpSymbol(n.op), " [");
       for (size_t i = 1; i < n.args.size(); ++i) {
         StrAppend(&s, i > 1 ? ", " : "", ExprToString(*n.args[i]));
       }
       return s + "]";
     }
-    default:
-      return StrCat("(", ExprToString(*n.args[0]), " ", ExprOpSymbol(n.op), " ",
-                          ExprToString(*n.args[1]), ")");
+    default: {
+      const bool tight = n.op != ExprOp::kAnd && n.op != ExprOp::kOr;
+      return StrCat("(", Operand(*n.args[0], tight), " ", ExprOpSymbol(n.op), " ",
+                    Operand(*n.args[1], tight), ")");
+    }
   }
 }
 

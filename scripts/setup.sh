@@ -10,6 +10,7 @@ packages=(
   zstd curl time
   kcat prometheus prometheus-alertmanager
   chromium  # headless, renders the status page in tests/runtime/status_page_test.cc
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers
 )
 
 missing=()

@@ -2,6 +2,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -92,6 +94,49 @@ TEST(ExprParserTest, Literals) {
   EXPECT_EQ(a[6]->literal.kind, Value::Kind::kNull);
   EXPECT_EQ(a[7]->literal_type, Type::kString);
   EXPECT_EQ(a[7]->literal.str, "s");
+}
+
+TEST(ExprParserTest, PrintedStringsReadBackTheSame) {
+  // Quotes, backslashes and escapes survive a print and a parse.
+  const std::string printed = Grouping(R"(a == 'say "hi"\\n' or b == "tab\there")");
+  EXPECT_EQ(printed, R"(((a == "say \"hi\"\\n") or (b == "tab\there")))");
+  EXPECT_EQ(Grouping(printed), printed);
+}
+
+TEST(ExprParserTest, PrintedNotAndInKeepTheirPlace) {
+  // `not` and `in` bind looser than arithmetic and comparisons, so as their
+  // operands they print in parentheses; under and/or they need none.
+  for (auto [source, printed] : std::vector<std::pair<std::string, std::string>>{
+           {"3 * (not a)", "(3 * (not (a)))"},
+           {"(x in [1]) == true", "((x in [1]) == true)"},
+           {"(not a) in [true]", "(not (a)) in [true]"},
+           {"(x in [1]) not in [false]", "(x in [1]) not in [false]"},
+           {"not a and x in [1]", "(not (a) and x in [1])"}}) {
+    EXPECT_EQ(Grouping(source), printed) << source;
+    EXPECT_EQ(Grouping(printed), printed) << source;
+  }
+}
+
+TEST(ExprParserTest, DepthIsBoundedNotAStackOverflow) {
+  const std::string too_deep =
+      "the expression nests deeper than 256 levels of operators, parentheses and calls";
+  EXPECT_EQ(Grouping(std::string(100000, '(') + "a" + std::string(100000, ')')),
+            "error at 256: " + too_deep);
+  EXPECT_EQ(Grouping(std::string(100000, '-') + "1"), "error at 256: " + too_deep);
+  std::string nots;
+  for (int i = 0; i < 100000; ++i) nots += "not ";
+  EXPECT_EQ(Grouping(nots + "a"), "error at 1024: " + too_deep);
+  std::string chain = "a";
+  for (int i = 0; i < 100000; ++i) chain += " + a";
+  EXPECT_EQ(Grouping(chain), "error at 1026: " + too_deep);
+  std::string calls;
+  for (int i = 0; i < 100000; ++i) calls += "f(";
+  EXPECT_EQ(Grouping(calls), "error at 513: " + too_deep);
+  // What rules write is far from the limit.
+  EXPECT_EQ(Grouping(std::string(200, '(') + "a" + std::string(200, ')')), "a");
+  std::string ors = "a";
+  for (int i = 0; i < 100; ++i) ors += " or a";
+  EXPECT_TRUE(ParseExpr(ors).ok());
 }
 
 TEST(ExprParserTest, InAndNotInLists) {
