@@ -16,12 +16,19 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
-  echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: event_parser line_source expr_parser)" >&2
+  echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
   exit 2
 fi
 shift || true
+all=(event_parser line_source expr_parser)
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(event_parser line_source expr_parser); fi
+if ((${#targets[@]} == 0)); then targets=("${all[@]}"); fi
+for t in "${targets[@]}"; do
+  if [[ " ${all[*]} " != *" $t "* ]]; then
+    echo "fuzz: unknown target '$t' (targets: ${all[*]})" >&2
+    exit 2
+  fi
+done
 
 for tool in clang++ cmake ninja; do
   if ! command -v "$tool" >/dev/null; then

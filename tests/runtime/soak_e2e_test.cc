@@ -297,6 +297,15 @@ TEST_F(SoakE2eTest, SustainedLoadWithKillNineRestartsLosesNothingAndMemoryStaysF
       gen_seconds, static_cast<unsigned long long>(s.records),
       static_cast<double>(generated) / gen_seconds, kills.size(), peak_kib / 1024.0,
       first_peak / 1024.0, last_peak / 1024.0, clean_summary.seconds, file_seconds);
+  // The profile of the last stretch, for longer soaks: RSS at each tenth.
+  std::string profile;
+  for (int i = 0; i <= 10; ++i) {
+    const double at = from + (to - from) * i / 10;
+    auto it = std::lower_bound(last_stretch.begin(), last_stretch.end(), std::make_pair(at, 0L));
+    if (it == last_stretch.end()) --it;
+    profile += StrCat(i ? " " : "", static_cast<int>(it->second / 102.4) / 10.0);
+  }
+  std::printf("soak: last stretch RSS (MiB) at each tenth: %s\n", profile.c_str());
   EXPECT_GT(first_peak, 0);
   EXPECT_LE(last_peak, first_peak * 3 / 2 + 4096) << "memory grew over the run";
 }
