@@ -363,7 +363,10 @@ TEST_F(HostileInputTest, WrongTypesForFieldsTheRulesRead) {
   EXPECT_EQ(Field("intent").kind, Value::Kind::kNull);
   EXPECT_EQ(Field("cache_hit").kind, Value::Kind::kMissing);
   // Fields no rule reads may hold anything.
-  ASSERT_TRUE(Parse(Message(R"(,"user_id":{"deep":[1,{"x":null}]},"turn_id":false)")));
+  ASSERT_TRUE(Parse(Message(R"(,"asin":{"deep":[1,{"x":null}]},"turn_id":false)")));
+  // user_id is a session-stream key (visitors): a value, never an object.
+  ExpectRejected(Message(R"(,"user_id":{"id":"u1"})"), DeadReason::kWrongType,
+                 "field 'user_id' is an object; rules read it as a value");
 }
 
 TEST_F(HostileInputTest, TimestampsFarInThePastAreBad) {
