@@ -6,7 +6,8 @@
 //     processed or dead-lettered (the job's own counters);
 //   - the windows and alerts equal those of an uninterrupted run over the
 //     same topic, and of a run over the same events from a file;
-//   - memory did not grow over the last, uninterrupted stretch.
+//   - memory over the last, uninterrupted stretch grew no faster than the
+//     state of the same events does in a replay.
 //
 // VIGIL_SOAK_SECONDS (default 120) sets how long the generator runs and
 // VIGIL_SOAK_RATE (default 1200) its events per second; e.g. a one-hour
@@ -278,10 +279,13 @@ TEST_F(SoakE2eTest, SustainedLoadWithKillNineRestartsLosesNothingAndMemoryStaysF
   EXPECT_EQ(alerts, AlertLines(f.out));
 
   // Memory over the last stretch, after a warm-up of a quarter of it (the
-  // restarted job rejoins the group and catches up): the
-  // peak of its last third within 1.5x (plus 4 MiB of allocator slack) of
-  // the peak of its first third. A leak grows with the events; state here
-  // is bounded by open windows and groups.
+  // restarted job rejoins the group and catches up): from the peak of its
+  // first third to the peak of its last. The rules' own state may grow with
+  // the events (a session window keyed by user with a 7-day gap holds every
+  // user of a two-hour soak), so the growth is measured against a replay of
+  // the same events: the peak RSS of `vigil run` over the events produced by
+  // the end of the first third, and over all of them. A leak in the live
+  // path (source, checkpoints, restarts) grows beyond that.
   ASSERT_GE(last_stretch.size(), 30u);
   const double from = last_stretch.front().first, to = last_stretch.back().first;
   const double warm = from + 0.25 * (to - from), third = (to - warm) / 3;
@@ -290,13 +294,25 @@ TEST_F(SoakE2eTest, SustainedLoadWithKillNineRestartsLosesNothingAndMemoryStaysF
     if (t >= warm && t < warm + third) first_peak = std::max(first_peak, kib);
     if (t >= to - third) last_peak = std::max(last_peak, kib);
   }
+  auto replay_peak_kib = [&](uint64_t count) {
+    const std::string out = Path("replay_rss.txt");
+    Result r = Sh(kVigil + " gen --count " + std::to_string(count) + gen_flags +
+                  " | /usr/bin/time -f %M -o " + out + " " + kVigil +
+                  " run --input - --http off --no-console --no-progress 2>/dev/null");
+    EXPECT_EQ(r.exit_code, 0) << "is /usr/bin/time (Debian package time) installed?";
+    return std::atol(ReadFile(out).c_str());
+  };
+  const uint64_t early =
+      std::min<uint64_t>(generated, static_cast<uint64_t>(rate * (warm + third)));
+  const long replay_early = replay_peak_kib(early), replay_all = replay_peak_kib(generated);
   std::printf(
       "soak: %.0f s, %llu records (%.0f/s sustained), %zu kill -9 restarts; RSS peak "
-      "%.1f MiB, last stretch %.1f -> %.1f MiB; topic re-read in %.1f s (group join "
-      "included), file replay in %.2f s\n",
+      "%.1f MiB, last stretch %.1f -> %.1f MiB (a replay of the same events: %.1f -> %.1f "
+      "MiB); topic re-read in %.1f s (group join included), file replay in %.2f s\n",
       gen_seconds, static_cast<unsigned long long>(s.records),
       static_cast<double>(generated) / gen_seconds, kills.size(), peak_kib / 1024.0,
-      first_peak / 1024.0, last_peak / 1024.0, clean_summary.seconds, file_seconds);
+      first_peak / 1024.0, last_peak / 1024.0, replay_early / 1024.0, replay_all / 1024.0,
+      clean_summary.seconds, file_seconds);
   // The profile of the last stretch, for longer soaks: RSS at each tenth.
   std::string profile;
   for (int i = 0; i <= 10; ++i) {
@@ -307,7 +323,12 @@ TEST_F(SoakE2eTest, SustainedLoadWithKillNineRestartsLosesNothingAndMemoryStaysF
   }
   std::printf("soak: last stretch RSS (MiB) at each tenth: %s\n", profile.c_str());
   EXPECT_GT(first_peak, 0);
-  EXPECT_LE(last_peak, first_peak * 3 / 2 + 4096) << "memory grew over the run";
+  ASSERT_GT(replay_early, 0);
+  ASSERT_GT(replay_all, 0);
+  // Generous: twice the replay's growth (checkpoints serialise that state
+  // too), plus a quarter of the starting size and 4 MiB of allocator slack.
+  const long allowed = 2 * std::max(0L, replay_all - replay_early) + first_peak / 4 + 4096;
+  EXPECT_LE(last_peak - first_peak, allowed) << "memory grew faster than the state";
 }
 
 }  // namespace
