@@ -193,6 +193,24 @@ inline std::string Canonical(std::string_view source) {
   return p.ok() ? ExprToString(*p.node) : std::string(source);
 }
 
+// Checks the name of a definition (`kind` is "metric" or "stream") at
+// `node`: a valid label name not already defined (`first`: the earlier
+// definition's position, if any). Reports and returns false otherwise.
+inline bool CheckDefinitionName(FileLoader& f, const YAML::Node& node, std::string_view kind,
+                                const std::string& name, const SourcePos* first) {
+  if (!ValidLabelName(name)) {
+    f.Error(node, StrCat(kind, " name '", name,
+                         "' must be letters, digits and '_' (not starting with a digit)"));
+    return false;
+  }
+  if (first != nullptr) {
+    f.Error(node, StrCat(kind, " '", name, "' is already defined at ", first->file, ":",
+                         first->line, ":", first->col));
+    return false;
+  }
+  return true;
+}
+
 // Loads one `streams:` entry (rules/stream_loader.cc).
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 

@@ -54,15 +54,9 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!name) return;
   m.name = *name;
   m.pos = f.PosOf(n["metric"]);
-  if (!ValidLabelName(m.name)) {
-    f.Error(n["metric"], StrCat("metric name '", m.name,
-                                      "' must be letters, digits and '_' (not starting with a digit)"));
-    return;
-  }
-  if (std::optional<int> dup = rules->FindMetric(m.name)) {
-    const SourcePos& first = rules->metrics[*dup].pos;
-    f.Error(n["metric"], StrCat("metric '", m.name, "' is already defined at ", first.file,
-                                      ":", first.line, ":", first.col));
+  const std::optional<int> dup = rules->FindMetric(m.name);
+  if (!CheckDefinitionName(f, n["metric"], "metric", m.name,
+                           dup ? &rules->metrics[*dup].pos : nullptr)) {
     return;
   }
   bool ok = true;

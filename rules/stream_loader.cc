@@ -101,15 +101,9 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!name) return;
   s.name = *name;
   s.pos = f.PosOf(n["stream"]);
-  if (!ValidLabelName(s.name)) {
-    f.Error(n["stream"], StrCat("stream name '", s.name,
-                                "' must be letters, digits and '_' (not starting with a digit)"));
-    return;
-  }
-  if (std::optional<int> dup = rules->FindStream(s.name)) {
-    const SourcePos& first = rules->streams[*dup].pos;
-    f.Error(n["stream"], StrCat("stream '", s.name, "' is already defined at ", first.file, ":",
-                                first.line, ":", first.col));
+  const std::optional<int> dup = rules->FindStream(s.name);
+  if (!CheckDefinitionName(f, n["stream"], "stream", s.name,
+                           dup ? &rules->streams[*dup].pos : nullptr)) {
     return;
   }
   bool ok = true;
