@@ -18,6 +18,7 @@ std::string_view DeadReasonName(DeadReason r) {
     case DeadReason::kWrongType: return "wrong_type";
     case DeadReason::kOversized: return "oversized";
     case DeadReason::kLate: return "late";
+    case DeadReason::kFuture: return "future_ts";
   }
   return "?";
 }

@@ -52,8 +52,9 @@ enum class DeadReason : uint8_t {
   kWrongType,
   kOversized,
   kLate,
+  kFuture,  // ahead of the processing clock by more than event_time.max_future
 };
-inline constexpr int kDeadReasonCount = 8;
+inline constexpr int kDeadReasonCount = 9;
 std::string_view DeadReasonName(DeadReason r);
 
 struct Event {

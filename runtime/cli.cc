@@ -103,6 +103,9 @@ vigil run flags (override the job file):
   --allowed-lateness D       extra delay before windows close (default 0)
   --idle-timeout D           a live input idle this long stops holding the watermark
                              (default 30s)
+  --max-future D             Kafka and Kinesis: an event stamped more than D ahead of
+                             the clock is dead-lettered as future_ts and never moves the
+                             watermark (default 1h; 0: off)
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
   --no-progress              no progress line on stderr
   --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
@@ -271,6 +274,8 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     DurationFlag(v, &config->event_time.allowed_lateness, err);
   } else if (a.Value("--idle-timeout", &v, err)) {
     DurationFlag(v, &config->event_time.idle_timeout, err);
+  } else if (a.Value("--max-future", &v, err)) {
+    DurationFlag(v, &config->event_time.max_future, err);
   } else if (a.Value("--max-record-bytes", &v, err)) {
     std::optional<size_t> b = ParseByteSize(v);
     if ((!b || *b == 0) && err->empty()) *err = "--max-record-bytes needs a size such as 1MiB";

@@ -73,6 +73,11 @@ absl::Status Job::Init() {
                                                   config_.event_time.max_out_of_orderness,
                                                   config_.event_time.idle_timeout,
                                                   !source_->bounded());
+  // Producers' clocks bound Kafka and Kinesis event times; the generator's
+  // event time is its own (it may run --speed times the clock).
+  future_bound_ = (config_.source.kind == SourceKind::kKafka ||
+                   config_.source.kind == SourceKind::kKinesis) &&
+                  config_.event_time.max_future > 0;
 
   std::map<std::string, uint64_t> resume;
   if (!config_.checkpoint.dir.empty()) {
@@ -218,6 +223,14 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     }
     if (event_.ts < config_.from || event_.ts >= config_.to) {
       ++summary_.skipped;
+      continue;
+    }
+    if (future_bound_ && event_.ts > now + config_.event_time.max_future) {
+      DeadLetter(DeadReason::kFuture,
+                 StrCat("event time ", FormatTimestamp(event_.ts), " is more than ",
+                        FormatDuration(config_.event_time.max_future),
+                        " ahead of the clock (", FormatTimestamp(now), ")"),
+                 r, event_.ts);
       continue;
     }
     const TimeMs wm = watermark_->Current();

@@ -118,6 +118,7 @@ class Job {
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordSource> source_;
+  bool future_bound_ = false;  // Kafka/Kinesis with event_time.max_future set
   size_t next_path_ = 0;
   std::unique_ptr<LineWriter> console_out_;
   std::vector<std::unique_ptr<Sink>> sinks_;

@@ -337,7 +337,7 @@ class ConfigReader {
       if (auto st = Source(s, c); !st.ok()) return st;
     }
     if (YAML::Node et = root["event_time"]) {
-      if (auto s = CheckKeys(et, {"max_out_of_orderness", "allowed_lateness", "idle_timeout"},
+      if (auto s = CheckKeys(et, {"max_out_of_orderness", "allowed_lateness", "idle_timeout", "max_future"},
                              "event_time");
           !s.ok())
         return s;
@@ -352,6 +352,9 @@ class ConfigReader {
       }
       if (et["idle_timeout"]) {
         if (auto s = Duration(et["idle_timeout"], &c->event_time.idle_timeout); !s.ok()) return s;
+      }
+      if (et["max_future"]) {
+        if (auto s = Duration(et["max_future"], &c->event_time.max_future); !s.ok()) return s;
       }
     }
     if (YAML::Node r = root["rules"]) {

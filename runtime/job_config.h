@@ -42,6 +42,10 @@ struct JobConfig {
     DurationMs max_out_of_orderness = 5000;
     DurationMs allowed_lateness = 0;
     DurationMs idle_timeout = 30000;
+    // Live inputs only: an event stamped further than this ahead of the
+    // processing clock is dead-lettered (future_ts) and never moves the
+    // watermark. 0: no bound.
+    DurationMs max_future = 3600000;
   } event_time;
   std::vector<std::string> rule_files;  // empty: the built-in reference rules
   struct Outputs {

@@ -30,6 +30,20 @@ TEST(JobConfigTest, TheShippedJobFilesLoad) {
   ASSERT_EQ(c->notify.receivers.size(), 5u);
   EXPECT_EQ(c->notify.routes[1], (std::vector<std::string>{"alertmanager", "pagerduty"}));
   EXPECT_EQ(c->notify.labels.at("instance"), "vigil-0");
+  EXPECT_EQ(c->event_time.max_future, 3600000);
+}
+
+TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
+  const std::string path = TempPath("jobcfg_", "future.yaml");
+  std::ofstream(path) << "event_time: {max_future: 0s}\n";
+  absl::StatusOr<JobConfig> off = LoadJobConfig(path, DefaultJobConfig());
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->event_time.max_future, 0);
+  EXPECT_EQ(DefaultJobConfig().event_time.max_future, 3600000);
+  std::ofstream(path) << "event_time: {max_future: 2h}\n";
+  absl::StatusOr<JobConfig> two = LoadJobConfig(path, DefaultJobConfig());
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->event_time.max_future, 7200000);
 }
 
 std::string Load(const std::string& yaml) {
@@ -60,6 +74,9 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, every: 5s}\n"),
             "1:27: unknown key 'every' in checkpoint (allowed: dir, interval)");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, interval: 0s}\n"), "1:37: interval must be positive");
+  EXPECT_EQ(Load("event_time: {max_futur: 1h}\n"),
+            "1:14: unknown key 'max_futur' in event_time (allowed: max_out_of_orderness, "
+            "allowed_lateness, idle_timeout, max_future)");
   // notify: errors come from its own parser, with their positions.
   EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
 }

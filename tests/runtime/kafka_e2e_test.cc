@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -81,8 +82,9 @@ TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
   for (int p = 0; p < 3; ++p) Produce(events + ".0" + std::to_string(p), p);
 
   auto run = [&](const std::string& idle, const std::string& results, double wait_seconds) {
+    // 2030 is ahead of the clock: lift the bound on future event times.
     const pid_t pid = Spawn(kVigil + " run --input " + Url() + " --idle-timeout " + idle +
-                                " --results " + results + " --no-console --http off --no-progress" +
+                                " --max-future 0 --results " + results + " --no-console --http off --no-progress" +
                                 kGroupProps,
                             Path("run.log"));
     // Windows closing up to minute 15 or later need partitions 0-2 only.
@@ -98,6 +100,56 @@ TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
   // (the group join takes about 3 s, the idle case closes right after it).
   EXPECT_FALSE(run("1h", Path("held.ndjson"), 8));
   EXPECT_EQ(ReadFile(Path("held.ndjson")), "");
+}
+
+// One event stamped 9999-12-31 in the middle of a partition: it is
+// dead-lettered as future_ts and does not move the watermark, so the events
+// after it are not late and the windows are those of the file without it.
+// (Without the bound the partition's watermark jumps to year 9999 and every
+// later event of the partition is late.)
+TEST_F(KafkaE2eTest, AnEventFarAheadOfTheClockIsDeadLetteredAndDoesNotMoveTheWatermark) {
+  const std::string events = Path("events.ndjson"), poisoned = Path("poisoned.ndjson");
+  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
+                        "--incident latency_spike@5m+10m --out " + events).exit_code, 0);
+  const std::string future =
+      R"({"ts":"9999-12-31T23:59:59.999Z","type":"message","session_id":"s-future","intent":"faq","latency_ms":5})";
+  std::vector<std::string> lines = Lines(ReadFile(events));
+  ASSERT_EQ(lines.size(), 36000u);
+  lines.insert(lines.begin() + 1000, future);
+  {
+    std::ofstream out(poisoned);
+    for (const std::string& l : lines) out << l << '\n';
+  }
+  // One partition keeps the file's order; the other three stay empty.
+  Produce(poisoned, 0);
+  const std::string results = Path("results.ndjson"), dead = Path("dead.ndjson");
+  Result k = Sh(kVigil + " run --input " + Url() + " --exit-at-end --results " + results +
+                " --dead-letter " + dead + " --no-console --http off --no-progress" + kGroupProps +
+                " 2>&1");
+  ASSERT_EQ(k.exit_code, 0) << k.out;
+  EXPECT_NE(k.out.find("36001 records"), std::string::npos) << k.out;
+  EXPECT_NE(k.out.find(" 1 dead-lettered"), std::string::npos) << k.out;
+  const std::vector<std::string> dl = Lines(ReadFile(dead));
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].rfind(R"({"reason":"future_ts","detail":"event time 9999-12-31T23:59:59.999Z is more than 1h ahead of the clock ()", 0), 0u) << dl[0];
+  EXPECT_NE(dl[0].find(R"("source":"events/0","input":0,"line":1000,"offset":1000,)"), std::string::npos) << dl[0];
+
+  Result f = Sh(kVigil + " run --input " + events + " --results " + Path("file.ndjson") +
+                " --no-console --http off --no-progress 2>&1");
+  ASSERT_EQ(f.exit_code, 0) << f.out;
+  const std::vector<std::string> b = Lines(ReadFile(Path("file.ndjson")));
+  EXPECT_GT(b.size(), 500u);
+  EXPECT_EQ(Lines(ReadFile(results)), b);
+
+  // --max-future 0 trusts every event time: the event is counted in windows
+  // of year 9999 (and once the empty partitions went idle, the rest of the
+  // partition would be late).
+  Result off = Sh(kVigil + " run --input " + Url() + " --exit-at-end --max-future 0 --results " +
+                  Path("off.ndjson") + " --group unbounded --no-console --http off --no-progress" +
+                  kGroupProps + " 2>&1");
+  ASSERT_EQ(off.exit_code, 0) << off.out;
+  EXPECT_NE(off.out.find("36001 processed"), std::string::npos) << off.out;
+  EXPECT_NE(ReadFile(Path("off.ndjson")).find(R"("start":"9999-12-31T23:)"), std::string::npos);
 }
 
 // Sorted distinct lines: alert transitions printed again after a restart

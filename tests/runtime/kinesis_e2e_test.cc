@@ -91,6 +91,41 @@ TEST_F(KinesisE2eTest, StreamGivesTheSameWindowsAsTheFile) {
   EXPECT_EQ(a, b);
 }
 
+// One record stamped 9999-12-31 in the middle of a shard is dead-lettered
+// as future_ts and does not move the shard's watermark: the records after
+// it are not late, and the windows are those of the file without it.
+TEST_F(KinesisE2eTest, AnEventFarAheadOfTheClockIsDeadLetteredAndDoesNotMoveTheWatermark) {
+  CreateStream(server_->endpoint(), "one", 1);
+  const std::string events = Path("events.ndjson");
+  ASSERT_EQ(Sh(kVigil + " gen --rate 5 --duration 20m --seed 3 --out " + events).exit_code, 0);
+  std::vector<std::string> lines = Lines(ReadFile(events));
+  ASSERT_EQ(lines.size(), 6000u);
+  lines.insert(lines.begin() + 1000,
+               R"({"ts":"9999-12-31T23:59:59.999Z","type":"message","session_id":"s-future"})");
+  std::unique_ptr<KinesisClient> client = KinesisClientFor(server_->endpoint());
+  ASSERT_TRUE(client);
+  for (size_t i = 0; i < lines.size(); i += 500) {
+    std::vector<KinesisPutEntry> batch;
+    for (size_t j = i; j < std::min(lines.size(), i + 500); ++j) batch.push_back({"k", lines[j]});
+    absl::StatusOr<KinesisPutResult> put = client->PutRecords("one", batch);
+    ASSERT_TRUE(put.ok()) << put.status();
+    ASSERT_EQ(put->failed_record_count, 0);
+  }
+  const std::string results = Path("results.ndjson"), dead = Path("dead.ndjson");
+  Result k = Sh(kVigil + " run --input " + server_->url("one") + " --exit-at-end --results " +
+                results + " --dead-letter " + dead + " --http off" + kQuiet + " 2>&1");
+  ASSERT_EQ(k.exit_code, 0) << k.out;
+  EXPECT_EQ(RecordsOf(k.out), 6001) << k.out;
+  EXPECT_NE(k.out.find(" 1 dead-lettered"), std::string::npos) << k.out;
+  const std::vector<std::string> dl = Lines(ReadFile(dead));
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].rfind(R"({"reason":"future_ts","detail":"event time 9999-12-31T23:59:59.999Z is more than 1h ahead of the clock ()", 0), 0u) << dl[0];
+  EXPECT_NE(dl[0].find("s-future"), std::string::npos) << dl[0];
+  const std::vector<std::string> b = FileResults(events);
+  EXPECT_GT(b.size(), 100u);
+  EXPECT_EQ(Lines(ReadFile(results)), b);
+}
+
 TEST_F(KinesisE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedResults) {
   const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
   const std::string common =

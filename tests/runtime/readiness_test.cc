@@ -152,7 +152,7 @@ TEST_F(ReadinessE2eTest, AStuckWatermarkMakesTheJobUnreadyAndAnIdleOneDoesNot) {
   std::ofstream(job_file) << "readiness:\n  max_watermark_stall: 2s\n";
   const pid_t job = Spawn(kVigil + " run --config " + job_file + " --input kafka://" +
                               broker_->bootstrap() + "/events --idle-timeout 3s --no-console "
-                              "--http 127.0.0.1:0 -X session.timeout.ms=6000 "
+                              "--http 127.0.0.1:0 --max-future 1d -X session.timeout.ms=6000 "
                               "-X heartbeat.interval.ms=500",
                           log);
   ChildGuard guard(job);
