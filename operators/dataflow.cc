@@ -21,6 +21,18 @@ Dataflow::Dataflow(const RuleSet& rules) {
 }
 
 void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
+  CloseSessions(frontier);
+  for (auto& op : metric_ops_) op->Close(frontier, out);
+}
+
+MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
+  for (const auto& op : metric_ops_) {
+    if (op->state_key() == state_key) return op.get();
+  }
+  return nullptr;
+}
+
+void Dataflow::CloseSessions(TimeMs frontier) {
   for (Stream& s : streams_) {
     Source& d = s.downstream;
     s.op->Close(frontier, [&d](const Event& record) {
@@ -28,7 +40,6 @@ void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
       for (MetricOperator* op : d.ops) op->Add(record);
     });
   }
-  for (auto& op : metric_ops_) op->Close(frontier, out);
 }
 
 size_t Dataflow::AdoptState(Dataflow& old) {

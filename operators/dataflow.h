@@ -43,6 +43,14 @@ class Dataflow {
   // Appends the results of every window with end <= frontier.
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
+  // Closes the sessions that end by the frontier, feeding their records to
+  // the metrics that read them; no window closes (a scale-out instance,
+  // whose windows close in the merge stage).
+  void CloseSessions(TimeMs frontier);
+  // The metric operator holding `state_key` (MetricOperator::state_key), or
+  // null: how the merge stage finds where a published partial goes.
+  MetricOperator* FindMetricOp(std::string_view state_key) const;
+
   // On a rule reload: takes over the state of every operator of `old`
   // defined the same way. Returns how many kept their state.
   size_t AdoptState(Dataflow& old);

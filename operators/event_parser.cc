@@ -19,6 +19,7 @@ std::string_view DeadReasonName(DeadReason r) {
     case DeadReason::kOversized: return "oversized";
     case DeadReason::kLate: return "late";
     case DeadReason::kFuture: return "future_ts";
+    case DeadReason::kBadPartial: return "bad_partial";
   }
   return "?";
 }

@@ -53,8 +53,9 @@ enum class DeadReason : uint8_t {
   kOversized,
   kLate,
   kFuture,  // ahead of the processing clock by more than event_time.max_future
+  kBadPartial,  // merge stage: a partials message that does not decode
 };
-inline constexpr int kDeadReasonCount = 9;
+inline constexpr int kDeadReasonCount = 10;
 std::string_view DeadReasonName(DeadReason r);
 
 struct Event {

@@ -210,7 +210,28 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
   }
 }
 
+rd_kafka_topic_partition_list_t* KafkaSource::HandedOutOffsets() const {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(0);
+  for (const Part& p : parts_) {
+    if (p.assigned && p.next_offset >= 0) {
+      rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.next_offset;
+    }
+  }
+  return list;
+}
+
+void KafkaSource::CommitOffsets(const rd_kafka_topic_partition_list_t* offsets) {
+  if (offsets->cnt == 0) return;
+  const rd_kafka_resp_err_t e = rd_kafka_commit(rk_, offsets, 0);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    OnError(e, StrCat("offset commit: ", rd_kafka_err2str(e)).c_str());
+  }
+}
+
 void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions) {
+  // Still assigned: the owner publishes what it holds of them, with their
+  // offsets, before they go.
+  if (before_revoke_) before_revoke_();
   std::map<std::string, int64_t> handed_out;
   for (int i = 0; i < partitions->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = partitions->elems[i];
@@ -225,7 +246,7 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions) {
   std::fprintf(stderr, "\nvigil: %s: revoked %s\n", name_.c_str(), names.c_str());
   // The next owner starts after what this process handed out; what was
   // fetched but not handed out yet is its to read.
-  if (!handed_out.empty()) Commit(handed_out, /*async=*/false);
+  if (!handed_out.empty() && options_.commit_offsets) Commit(handed_out, /*async=*/false);
   std::vector<rd_kafka_message_t*> kept;
   for (rd_kafka_message_t* m : pending_) {
     const Part& p = parts_[PartIndex(m)];
@@ -413,7 +434,7 @@ void KafkaSource::PositionsDurable(std::string_view positions) {
       offsets[std::string(line.substr(0, space))] = offset;
     }
   }
-  if (!offsets.empty()) Commit(offsets, /*async=*/true);
+  if (!offsets.empty() && options_.commit_offsets) Commit(offsets, /*async=*/true);
 }
 
 }  // namespace vigil

@@ -37,6 +37,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,6 +67,11 @@ struct KafkaSourceOptions {
   KafkaProperties properties;
   bool exit_at_end = false;
   size_t max_record_bytes = 1 << 20;
+  // Scale-out instances commit offsets in the transaction that publishes
+  // their partial aggregates (see HandedOutOffsets): the source commits
+  // nothing itself, and calls `before_revoke` in a rebalance while it still
+  // holds the partitions being taken away, so the owner can publish first.
+  bool commit_offsets = true;
 };
 
 // Parses "earliest", "latest" or an RFC 3339 time into `o`.
@@ -95,6 +101,19 @@ class KafkaSource : public RecordSource {
 
   // Number of partitions assigned to this consumer now.
   int assigned_count() const;
+
+  // Scale-out (commit_offsets = false). The next offset of every assigned
+  // partition this process has handed out records of; the caller destroys
+  // the list.
+  rd_kafka_topic_partition_list_t* HandedOutOffsets() const;
+  // The consumer's group metadata for SendOffsets; the caller destroys it.
+  rd_kafka_consumer_group_metadata_t* GroupMetadata() const {
+    return rd_kafka_consumer_group_metadata(rk_);
+  }
+  // Commits `offsets` to the group now (synchronously).
+  void CommitOffsets(const rd_kafka_topic_partition_list_t* offsets);
+  // Runs in a rebalance before partitions are released (null: none).
+  void set_before_revoke(std::function<void()> fn) { before_revoke_ = std::move(fn); }
 
  private:
   struct Part {
@@ -135,6 +154,7 @@ class KafkaSource : public RecordSource {
   std::atomic<bool> connected_{true};
   absl::Status status_;
   TimeMs last_error_log_ = 0;
+  std::function<void()> before_revoke_;
 };
 
 }  // namespace vigil

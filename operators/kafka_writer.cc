@@ -92,6 +92,56 @@ absl::Status KafkaWriter::CommitTransaction(std::chrono::milliseconds timeout) {
   return absl::OkStatus();
 }
 
+absl::Status KafkaWriter::SendOffsets(const rd_kafka_topic_partition_list_t* offsets,
+                                      const rd_kafka_consumer_group_metadata_t* group,
+                                      std::chrono::milliseconds timeout) {
+  if (!transactional_ || !in_transaction_) {
+    return absl::FailedPreconditionError("offsets need an open transaction");
+  }
+  if (offsets->cnt == 0) return absl::OkStatus();
+  if (rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(
+          rk_, offsets, group, static_cast<int>(timeout.count()))) {
+    std::string msg = StrCat("offsets to transaction: ", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return absl::UnavailableError(msg);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaWriter::AbortTransaction(std::chrono::milliseconds timeout) {
+  if (!transactional_ || !in_transaction_) return absl::OkStatus();
+  in_transaction_ = false;
+  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(rk_, static_cast<int>(timeout.count()))) {
+    std::string msg = StrCat("abort transaction: ", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return absl::UnavailableError(msg);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> KafkaWriter::PartitionCount(const std::string& topic,
+                                                std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t e =
+      rd_kafka_metadata(rk_, 0, t, &md, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(t);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(StrCat("metadata of ", topic, ": ", rd_kafka_err2str(e)));
+  }
+  int count = 0;
+  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  if (md->topic_cnt == 1) {
+    count = md->topics[0].partition_cnt;
+    topic_err = md->topics[0].err;
+  }
+  rd_kafka_metadata_destroy(md);
+  if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || count <= 0) {
+    return absl::NotFoundError(StrCat("topic ", topic, ": ", rd_kafka_err2str(topic_err)));
+  }
+  return count;
+}
+
 KafkaWriter::~KafkaWriter() {
   if (rk_) {
     rd_kafka_flush(rk_, 5000);
@@ -111,7 +161,7 @@ void KafkaWriter::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* m, void*
 }
 
 absl::Status KafkaWriter::Produce(std::string_view topic, std::string_view key,
-                                  std::string_view value, uint64_t epoch) {
+                                  std::string_view value, uint64_t epoch, int32_t partition) {
   const std::string t(topic);
   const std::string epoch_text = epoch ? std::to_string(epoch) : std::string();
   while (true) {
@@ -122,7 +172,7 @@ absl::Status KafkaWriter::Produce(std::string_view topic, std::string_view key,
                           static_cast<ssize_t>(epoch_text.size()));
     }
     const rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk_, RD_KAFKA_V_TOPIC(t.c_str()),
+        rk_, RD_KAFKA_V_TOPIC(t.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);

@@ -57,8 +57,9 @@ class KafkaWriter {
   // down instead of losing messages. Fails only for an unknown topic or a
   // message larger than message.max.bytes (counted as failed).
   // `epoch`, when non-zero, goes in a "vigil-epoch" header.
+  // `partition`: RD_KAFKA_PARTITION_UA lets the key choose.
   absl::Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                       uint64_t epoch = 0);
+                       uint64_t epoch = 0, int32_t partition = RD_KAFKA_PARTITION_UA);
   // Serves delivery reports without waiting.
   void Poll() { rd_kafka_poll(rk_, 0); }
   // Waits until every queued message has its delivery report. Fails when some
@@ -69,6 +70,14 @@ class KafkaWriter {
   bool transactional() const { return transactional_; }
   absl::Status BeginTransaction();
   absl::Status CommitTransaction(std::chrono::milliseconds timeout);
+  absl::Status AbortTransaction(std::chrono::milliseconds timeout);
+  // Commits a consumer group's offsets as part of the open transaction
+  // (consume-transform-produce: they become visible with the messages).
+  absl::Status SendOffsets(const rd_kafka_topic_partition_list_t* offsets,
+                           const rd_kafka_consumer_group_metadata_t* group,
+                           std::chrono::milliseconds timeout);
+  // How many partitions `topic` has (NotFound when it does not exist).
+  absl::StatusOr<int> PartitionCount(const std::string& topic, std::chrono::milliseconds timeout);
 
   uint64_t delivered() const { return delivered_.load(); }
   uint64_t failed() const { return failed_.load(); }

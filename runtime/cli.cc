@@ -69,6 +69,14 @@ vigil run flags (override the job file):
                              a committed offset): earliest|latest|T for Kafka (default
                              earliest), trim_horizon|latest|T for Kinesis (put it
                              after --input)
+  --partials kafka://BROKERS/TOPIC
+                             scale-out instance: publish partial aggregates (panes,
+                             watermarks, offsets, one transaction per checkpoint
+                             interval) to TOPIC instead of closing windows
+  --instance-id ID           the instance's stable name (default: the host name)
+  --merge kafka://BROKERS/TOPIC
+                             the merge stage: read the partials TOPIC of the instances
+                             and close job-wide windows and alerts (group vigil-merge)
   --instance I/N             Kinesis: this is instance I of N sharing the stream (shards
                              split by rendezvous hashing); I may be 'ordinal' (the number
                              ending the host name, as in a StatefulSet)
@@ -357,6 +365,7 @@ int Run(int argc, char** argv) {
   }
   bool start_now = config.source.generator_start_now;
   bool inputs_from_flags = false;
+  bool group_from_flags = false;
   while (!a.Done()) {
     if (GeneratorFlag(a, &config.source.generator.generator, &start_now, &err)) {
     } else if (a.Value("--config", &v, &err)) {
@@ -387,6 +396,23 @@ int Run(int argc, char** argv) {
       }
     } else if (a.Value("--group", &v, &err)) {
       config.source.kafka.group_id = v;
+      group_from_flags = true;
+    } else if (a.Value("--partials", &v, &err)) {
+      if (!ParseKafkaUrl(v).ok()) err = "--partials needs kafka://BROKERS/TOPIC";
+      config.scale_out.partials = v;
+    } else if (a.Value("--instance-id", &v, &err)) {
+      config.scale_out.instance_id = v;
+    } else if (a.Value("--merge", &v, &err)) {
+      absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+      if (!url.ok()) {
+        err = "--merge needs kafka://BROKERS/TOPIC (the partials topic)";
+      } else {
+        inputs_from_flags = true;
+        config.source.kind = SourceKind::kKafka;
+        config.source.kafka.brokers = url->brokers;
+        config.source.kafka.topics = {url->topic};
+        config.scale_out.merge = true;
+      }
     } else if (a.Value("--start-at", &v, &err)) {
       if (config.source.kind == SourceKind::kKinesis) {
         if (!ParseKinesisStart(v, &config.source.kinesis)) {
@@ -433,6 +459,13 @@ int Run(int argc, char** argv) {
     if (!err.empty()) return Usage(err);
   }
   config.source.generator_start_now = start_now;
+  if (config.scale_out.merge && !config.scale_out.partials.empty()) {
+    return Usage("--merge and --partials: an instance publishes partials or merges them");
+  }
+  // The merge stage is a consumer group of its own.
+  if (config.scale_out.merge && !group_from_flags && config.source.kafka.group_id == "vigil") {
+    config.source.kafka.group_id = "vigil-merge";
+  }
   return RunJob(config, nullptr);
 }
 

@@ -59,8 +59,15 @@ absl::Status Job::Init() {
   } else if (config_.source.kind == SourceKind::kKafka) {
     KafkaSourceOptions k = config_.source.kafka;
     k.max_record_bytes = config_.max_record_bytes;
+    if (!config_.scale_out.partials.empty()) k.commit_offsets = false;
+    if (config_.scale_out.merge) {
+      // Only committed publications; a message holds a group's panes.
+      k.properties.insert(k.properties.begin(), {"isolation.level", "read_committed"});
+      k.max_record_bytes = std::max<size_t>(k.max_record_bytes, 64 << 20);
+    }
     absl::StatusOr<std::unique_ptr<KafkaSource>> src = KafkaSource::Open(k);
     if (!src.ok()) return src.status();
+    kafka_source_ = src->get();
     source_ = std::move(*src);
   } else if (config_.source.kind == SourceKind::kKinesis) {
     absl::StatusOr<std::unique_ptr<KinesisSource>> src = OpenKinesisSource(config_.source.kinesis);
@@ -79,6 +86,7 @@ absl::Status Job::Init() {
                    config_.source.kind == SourceKind::kKinesis) &&
                   config_.event_time.max_future > 0;
 
+  if (absl::Status s = InitScaleOut(); !s.ok()) return s;
   std::map<std::string, uint64_t> resume;
   if (!config_.checkpoint.dir.empty()) {
     if (!source_->has_positions()) {
@@ -208,6 +216,10 @@ void Job::DeadLetter(DeadReason reason, std::string_view detail, const Record& r
 }
 
 void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
+  if (merge_) {
+    MergeBatch(batch);
+    return;
+  }
   ParseError err;
   for (const Record& r : batch) {
     if (r.oversized) {
@@ -233,7 +245,10 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
                  r, event_.ts);
       continue;
     }
-    const TimeMs wm = watermark_->Current();
+    // A scale-out instance judges lateness per partition: a partition
+    // handed over in a rebalance continues where its last owner stopped,
+    // however far this instance's other partitions are.
+    const TimeMs wm = partials_ ? watermark_->InputWatermark(r.input) : watermark_->Current();
     if (wm != kMinTime && event_.ts < wm - config_.event_time.allowed_lateness) {
       metrics_->late_events->Increment();
       ++summary_.late;
@@ -359,6 +374,7 @@ absl::Status Job::Reload() {
   }
   parser_ = std::make_unique<EventParser>(rules->fields, config_.max_record_bytes);
   flow_ = std::move(flow);
+  if (merge_) merge_->set_flow(flow_.get());
   alert_op_ = std::move(alert_op);
   rules_ = std::move(rules);
   metrics_->Rebind(*rules_);
@@ -412,24 +428,38 @@ int Job::Run() {
     } else if (!source_->bounded()) {
       watermark_->Tick(now);
     }
-    const TimeMs wm = watermark_->Current();
+    const TimeMs wm = merge_ ? MergeWatermark(!more) : watermark_->Current();
     const TimeMs frontier = wm == kMaxTime || wm == kMinTime
                                 ? wm
                                 : wm - config_.event_time.allowed_lateness;
     if (frontier > frontier_) {
       frontier_ = frontier;
-      CloseWindows(frontier);
+      // A scale-out instance closes sessions only; windows close in the merge.
+      if (partials_) {
+        flow_->CloseSessions(frontier);
+      } else {
+        CloseWindows(frontier);
+      }
     }
     metrics_->SetWatermark(wm, now);
     if (archive_) {
       archive_->Tick();
       metrics_->SetArchiveStats(archive_->stats());
     }
-    if (checkpoints_ && now - last_checkpoint_ >= config_.checkpoint.interval) Checkpoint(now);
+    if (partials_) {
+      if (now - last_publish_ >= config_.checkpoint.interval) PublishPartials(now, false);
+    } else if (checkpoints_ && now - last_checkpoint_ >= config_.checkpoint.interval) {
+      Checkpoint(now);
+    }
     Progress(now, false);
     if (!more) break;
   }
-  if (checkpoints_ && !failed_) Checkpoint(WallClockMs());
+  if (partials_) {
+    if (!failed_) PublishPartials(WallClockMs(), /*leaving=*/true);
+    kafka_source_->set_before_revoke(nullptr);
+  } else if (checkpoints_ && !failed_) {
+    Checkpoint(WallClockMs());
+  }
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
   for (const SessionOperator* op : flow_->session_ops()) {

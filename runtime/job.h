@@ -31,6 +31,9 @@
 #include "operators/archive_sink.h"
 #include "operators/event_parser.h"
 #include "operators/kafka_sinks.h"
+#include "operators/kafka_source.h"
+#include "operators/merge_stage.h"
+#include "operators/partials.h"
 #include "operators/notifier.h"
 #include "operators/metric_operator.h"
 #include "operators/output_sinks.h"
@@ -88,6 +91,15 @@ class Job {
   absl::Status Reload();
   void HandleReloadRequests();
   void ProcessBatch(const std::vector<Record>& batch, TimeMs now);
+  // Scale-out (runtime/job_scale_out.cc): an instance publishing partial
+  // aggregates, or the merge stage reading them.
+  absl::Status InitScaleOut();
+  // One transaction of panes, heartbeat and offsets, then the local
+  // checkpoint (open sessions) if there is one. `leaving`: the last one.
+  void PublishPartials(TimeMs now, bool leaving);
+  void MergeBatch(const std::vector<Record>& batch);
+  // `at_end`: a bounded merge has read the partials topic to its end.
+  TimeMs MergeWatermark(bool at_end) const;
   void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
                   TimeMs ts = kMinTime);
   // Follows the source's inputs (partitions assigned and revoked) in the
@@ -118,6 +130,13 @@ class Job {
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordSource> source_;
+  KafkaSource* kafka_source_ = nullptr;  // source_ when it is Kafka
+  std::unique_ptr<PartialsPublisher> partials_;  // a scale-out instance
+  std::unique_ptr<MergeStage> merge_;            // the merge stage
+  std::string instance_id_;
+  TimeMs last_publish_ = 0;
+  bool publishing_ = false;
+  bool warned_unknown_partials_ = false;
   bool future_bound_ = false;  // Kafka/Kinesis with event_time.max_future set
   size_t next_path_ = 0;
   std::unique_ptr<LineWriter> console_out_;

@@ -8,6 +8,10 @@
 
 namespace vigil {
 
+// The merge stage's heartbeat state rides with the operator states under a
+// key no operator has.
+constexpr std::string_view kMergeStateKey = "vigil.merge-stage";
+
 absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   std::vector<std::string> problems;
   absl::StatusOr<std::optional<CheckpointData>> loaded = checkpoints_->LoadLatest(&problems);
@@ -23,7 +27,17 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
         "the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
         ", this job reads ", source_->name(), "; use another checkpoint directory"));
   }
-  if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
+  // A scale-out instance resumes at the offsets committed with its last
+  // publication (its partitions may have moved since): the group's are
+  // the truth, not the checkpoint's.
+  if (!partials_) {
+    if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
+  }
+  for (const auto& [key, state] : d.panes) {
+    if (key == kMergeStateKey && merge_ && !merge_->Decode(state)) {
+      return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable merge state"));
+    }
+  }
   const int restored = flow_->DecodeState(d.panes);
   if (restored < 0) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
@@ -67,6 +81,7 @@ void Job::Checkpoint(TimeMs now) {
   }
   d.frontier = frontier_;
   d.panes = flow_->EncodeState();
+  if (merge_) d.panes.emplace_back(kMergeStateKey, merge_->Encode());
   d.alerts = alert_op_->EncodeState();
   // Outputs first: what the checkpoint says was written must be durable.
   // Files before the Kafka commit, to keep the window between the commit

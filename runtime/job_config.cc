@@ -1,5 +1,7 @@
 #include "runtime/job_config.h"
 
+#include "operators/kafka_writer.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <unistd.h>
@@ -329,7 +331,7 @@ class ConfigReader {
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
                                   "progress", "checkpoint", "notify", "shutdown_timeout",
-                                  "readiness"},
+                                  "readiness", "scale_out"},
                            "the job file");
         !s.ok())
       return s;
@@ -391,6 +393,22 @@ class ConfigReader {
     }
     if (YAML::Node r = root["readiness"]) {
       if (auto s = Readiness(r, c); !s.ok()) return s;
+    }
+    if (YAML::Node so = root["scale_out"]) {
+      if (auto s = CheckKeys(so, {"partials", "instance_id", "merge"}, "scale_out"); !s.ok()) {
+        return s;
+      }
+      if (so["partials"]) {
+        c->scale_out.partials = so["partials"].Scalar();
+        if (!ParseKafkaUrl(c->scale_out.partials).ok()) {
+          return Error(so["partials"], "partials must be kafka://BROKERS/TOPIC");
+        }
+      }
+      if (so["instance_id"]) c->scale_out.instance_id = so["instance_id"].Scalar();
+      if (so["merge"]) c->scale_out.merge = so["merge"].as<bool>();
+      if (c->scale_out.merge && !c->scale_out.partials.empty()) {
+        return Error(so, "an instance publishes partials or merges them, not both");
+      }
     }
     if (YAML::Node ck = root["checkpoint"]) {
       if (auto s = CheckKeys(ck, {"dir", "interval"}, "checkpoint"); !s.ok()) return s;

@@ -38,6 +38,15 @@ struct JobConfig {
     KafkaSourceOptions kafka;
     KinesisSourceOptions kinesis;
   } source;
+  // Scale-out past one machine (operators/partials.h, merge_stage.h).
+  struct ScaleOut {
+    // An instance: publish partial aggregates to this Kafka topic
+    // (kafka://BROKERS/TOPIC) instead of closing windows.
+    std::string partials;
+    std::string instance_id;  // "": the host name
+    // The merge stage: the Kafka source reads a partials topic.
+    bool merge = false;
+  } scale_out;
   struct EventTime {
     DurationMs max_out_of_orderness = 5000;
     DurationMs allowed_lateness = 0;

@@ -166,6 +166,27 @@ void JobMetrics::SetSourceLag(const std::string& input, const char* unit, int64_
   if (lag >= 0) it->second->Set(static_cast<double>(lag));
 }
 
+void JobMetrics::PartialsPublished(bool ok, uint64_t messages) {
+  if (!partials_) {
+    partials_ = &BuildCounter().Name("vigil_partials_publications_total")
+                     .Help("Scale-out instance: transactions of partial aggregates, by result")
+                     .Register(*registry_);
+    partials_messages_ = &BuildGauge().Name("vigil_partials_messages")
+                              .Help("Scale-out instance: partials messages produced so far")
+                              .Register(*registry_).Add({});
+  }
+  partials_->Add({{"result", ok ? "ok" : "failed"}}).Increment();
+  partials_messages_->Set(static_cast<double>(messages));
+}
+
+void JobMetrics::MergeMessage(const char* outcome) {
+  if (!merge_) {
+    merge_ = &BuildCounter().Name("vigil_merge_messages_total")
+                  .Help("Merge stage: partials messages read, by outcome").Register(*registry_);
+  }
+  merge_->Add({{"outcome", outcome}}).Increment();
+}
+
 void JobMetrics::SetStream(const std::string& stream, size_t open_sessions, uint64_t records) {
   stream_sessions_->Add({{"stream", stream}}).Set(static_cast<double>(open_sessions));
   stream_records_->Add({{"stream", stream}}).Set(static_cast<double>(records));

@@ -64,6 +64,11 @@ class JobMetrics {
   void SetSourceConnected(bool up) { source_up_->Set(up ? 1 : 0); }
   void Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now);
   void CheckpointSkipped() { checkpoints_skipped_->Increment(); }
+  // Scale-out: publications of an instance (ok or failed), and messages of
+  // the partials topic at the merge stage by outcome (panes, heartbeat,
+  // late, unknown_metric, malformed).
+  void PartialsPublished(bool ok, uint64_t messages);
+  void MergeMessage(const char* outcome);
   // Messages an output delivered and failed to deliver, as totals.
   void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
   // Paging: per receiver and target, totals and the queue depth.
@@ -90,6 +95,9 @@ class JobMetrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::array<prometheus::Counter*, kDeadReasonCount> dead_letter_{};
+  prometheus::Family<prometheus::Counter>* partials_ = nullptr;
+  prometheus::Gauge* partials_messages_ = nullptr;
+  prometheus::Family<prometheus::Counter>* merge_ = nullptr;
   std::array<prometheus::Gauge*, 4> firing_{};
   prometheus::Gauge* watermark_ = nullptr;
   prometheus::Gauge* watermark_lag_ = nullptr;

@@ -159,7 +159,6 @@ size_t PaneStore::pane_count() const {
   return n;
 }
 
-namespace {
 void EncodeAccSet(const AccSet& set, Encoder* enc) {
   for (const Accumulator& a : set) a.Encode(enc);
 }
@@ -172,7 +171,33 @@ bool DecodeAccSet(Decoder* dec, const AccSet& prototype, AccSet* out) {
   }
   return true;
 }
-}  // namespace
+
+void PaneStore::Drain(const std::function<void(std::string_view, TimeMs, const AccSet&)>& fn) {
+  std::vector<const std::string*> keys;
+  for (const auto& [key, g] : groups_) keys.push_back(&key);
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+  for (const std::string* key : keys) {
+    const Group& g = *groups_.find(*key)->second;
+    g.queue.ForEach([&](TimeMs t, const AccSet& p) { fn(*key, t, p); });
+    for (const auto& [t, p] : g.open) fn(*key, t, p);
+  }
+  groups_.clear();
+  ClearCache();
+}
+
+bool PaneStore::Closed(TimeMs pane_start) const {
+  if (closed_up_to_ == kMinTime) return false;
+  // The last window holding the pane ends at the last slide boundary
+  // within a window size of its start.
+  return AlignDown(pane_start + spec_.size(), spec_.slide()) <= closed_up_to_;
+}
+
+bool PaneStore::MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc) {
+  if (Closed(pane_start) || acc.size() != prototype_.size()) return false;
+  AccSet* pane = Pane(group, pane_start);
+  for (size_t i = 0; i < acc.size(); ++i) (*pane)[i].Merge(acc[i]);
+  return true;
+}
 
 void PaneStore::Encode(Encoder* enc) const {
   std::vector<const std::string*> keys;

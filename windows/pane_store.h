@@ -41,6 +41,10 @@ namespace vigil {
 
 using AccSet = std::vector<Accumulator>;
 
+// Accumulators only (the prototype gives their kinds when decoding).
+void EncodeAccSet(const AccSet& set, Encoder* enc);
+bool DecodeAccSet(Decoder* dec, const AccSet& prototype, AccSet* out);
+
 // One closed window of one group.
 struct WindowView {
   std::string_view group;
@@ -99,6 +103,19 @@ class PaneStore {
   // order of window end. Groups are visited in no particular order; callers
   // that need a stable order sort what they collect.
   void CloseUpTo(TimeMs frontier, const std::function<void(const WindowView&)>& emit);
+
+  // Scale-out. Drain hands every pane to `fn` (by group, oldest first) and
+  // empties the store: the partial aggregates an instance publishes. Only
+  // meaningful while no window has closed.
+  void Drain(const std::function<void(std::string_view group, TimeMs start, const AccSet&)>& fn);
+  // Whether every window holding the pane starting at `pane_start` has
+  // fired (data for it now would be late).
+  bool Closed(TimeMs pane_start) const;
+  // Merges a published partial pane into the store's pane; false (and
+  // nothing merged) when the pane's windows have all fired or the
+  // accumulators do not match the store's.
+  bool MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc);
+  const AccSet& prototype() const { return prototype_; }
 
   size_t group_count() const { return groups_.size(); }
   size_t pane_count() const;

@@ -1,0 +1,158 @@
+#include "operators/merge_stage.h"
+
+#include <algorithm>
+
+#include "windows/codec.h"
+
+namespace vigil {
+
+void MergeStage::set_flow(Dataflow* flow) {
+  flow_ = flow;
+  ops_.clear();
+  for (const auto& op : flow->metric_ops()) ops_[PartialOperatorKey(op->state_key())] = op.get();
+}
+
+MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::string& part) {
+  switch (PeekPartial(message)) {
+    case PartialKind::kPanes: {
+      if (!DecodePanes(message, &panes_)) return Outcome::kMalformed;
+      auto it = ops_.find(panes_.op);
+      if (it == ops_.end()) return Outcome::kUnknownMetric;
+      PaneStore& store = it->second->store();
+      bool late = false;
+      for (const auto& [start, bytes] : panes_.panes) {
+        Decoder dec(bytes);
+        if (!DecodeAccSet(&dec, store.prototype(), &acc_) || !dec.done()) {
+          return Outcome::kMalformed;
+        }
+        if (!store.MergePane(panes_.group, start, acc_)) {
+          late = true;
+          ++late_panes_;
+        }
+      }
+      return late ? Outcome::kLate : Outcome::kPanes;
+    }
+    case PartialKind::kHeartbeat: {
+      if (!DecodeHeartbeat(message, &heartbeat_)) return Outcome::kMalformed;
+      Part& p = parts_[part];
+      for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
+        Input& state = p.inputs[in.name];
+        state.watermark = std::max(state.watermark, in.watermark);
+        state.idle = in.idle;
+        state.owner = heartbeat_.instance;
+      }
+      if (heartbeat_.leaving) {
+        p.instances.erase(heartbeat_.instance);
+      } else {
+        p.instances[heartbeat_.instance] = heartbeat_.watermark;
+      }
+      return Outcome::kHeartbeat;
+    }
+    case PartialKind::kUnknown:
+      break;
+  }
+  return Outcome::kMalformed;
+}
+
+TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {
+  if (parts.empty()) return kMinTime;
+  TimeMs lowest = kMaxTime;
+  for (const std::string& name : parts) {
+    auto it = parts_.find(name);
+    if (it == parts_.end()) return kMinTime;
+    const Part& p = it->second;
+    // No event partition reported yet (the instances have no assignment):
+    // nothing is known to be complete.
+    if (p.inputs.empty()) return kMinTime;
+    TimeMs wm = kMaxTime;
+    bool any_active = false;
+    for (const auto& [input, state] : p.inputs) {
+      if (state.idle) continue;
+      any_active = true;
+      wm = std::min(wm, state.watermark);
+    }
+    if (!any_active) {
+      wm = kMinTime;
+      for (const auto& [instance, w] : p.instances) wm = std::max(wm, w);
+      // Every instance has left and every partition is idle: nothing more
+      // is coming until one reports again.
+      if (p.instances.empty()) {
+        wm = kMinTime;
+        for (const auto& [input, state] : p.inputs) wm = std::max(wm, state.watermark);
+      }
+    }
+    lowest = std::min(lowest, wm);
+  }
+  return lowest;
+}
+
+bool MergeStage::AllLeft(const std::vector<std::string>& parts) const {
+  for (const std::string& name : parts) {
+    auto it = parts_.find(name);
+    if (it == parts_.end() || it->second.inputs.empty()) return false;
+    for (const auto& [input, state] : it->second.inputs) {
+      if (it->second.instances.count(state.owner)) return false;
+    }
+  }
+  return !parts.empty();
+}
+
+std::vector<std::string> MergeStage::Instances() const {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : parts_) {
+    for (const auto& [instance, wm] : p.instances) out.push_back(instance);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string MergeStage::Encode() const {
+  Encoder enc;
+  enc.PutVarint(parts_.size());
+  for (const auto& [name, p] : parts_) {
+    enc.PutString(name);
+    enc.PutVarint(p.inputs.size());
+    for (const auto& [input, state] : p.inputs) {
+      enc.PutString(input);
+      enc.PutSigned(state.watermark);
+      enc.PutByte(state.idle ? 1 : 0);
+      enc.PutString(state.owner);
+    }
+    enc.PutVarint(p.instances.size());
+    for (const auto& [instance, wm] : p.instances) {
+      enc.PutString(instance);
+      enc.PutSigned(wm);
+    }
+  }
+  enc.PutVarint(late_panes_);
+  return enc.Release();
+}
+
+bool MergeStage::Decode(std::string_view data) {
+  Decoder dec(data);
+  std::map<std::string, Part> parts;
+  const uint64_t n = dec.GetVarint();
+  for (uint64_t i = 0; i < n && dec.ok(); ++i) {
+    Part& p = parts[std::string(dec.GetString())];
+    const uint64_t inputs = dec.GetVarint();
+    for (uint64_t j = 0; j < inputs && dec.ok(); ++j) {
+      Input& in = p.inputs[std::string(dec.GetString())];
+      in.watermark = dec.GetSigned();
+      in.idle = dec.GetByte() != 0;
+      in.owner = std::string(dec.GetString());
+    }
+    const uint64_t instances = dec.GetVarint();
+    for (uint64_t j = 0; j < instances && dec.ok(); ++j) {
+      std::string name(dec.GetString());
+      p.instances[name] = dec.GetSigned();
+    }
+  }
+  const uint64_t late = dec.GetVarint();
+  if (!dec.ok() || !dec.done()) return false;
+  parts_ = std::move(parts);
+  late_panes_ = late;
+  return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,121 @@
+// operators/partials.h
+//
+// Scale-out past one machine (DESIGN.md §7). Several `vigil run --partials`
+// instances share the event topic in one Kafka consumer group; none closes
+// a window. Each publishes its partial pane aggregates to a partials topic,
+// and a merge stage (`vigil run --merge`, see merge_stage.h) folds them into
+// job-wide windows and alerts.
+//
+// Every `checkpoint.interval`, at a rebalance before partitions go, and at
+// shutdown, an instance publishes in one Kafka transaction:
+//
+//   - one panes message per (metric operator, group) that received data
+//     since the last publication: every pane's accumulators (counts, sums,
+//     sketches), keyed by operator and group, so several merge instances
+//     can split the groups. The stores are emptied: a pane may be
+//     published in several pieces, which the merge adds up.
+//   - one heartbeat to every partition of the partials topic: the
+//     instance's watermark and, per event partition it reads, that
+//     partition's watermark and whether it is idle.
+//   - the consumer group's offsets of the records aggregated so far
+//     (send_offsets_to_transaction), so the records and their aggregates
+//     become visible together or not at all: a killed instance's open
+//     transaction is aborted, and whoever reads its partitions next starts
+//     at the offsets of its last publication. (The instance commits the
+//     same offsets again after the transaction: the development broker,
+//     librdkafka's mock cluster, does not store transactional offsets.)
+//
+// Messages (binary, windows/codec.h varints):
+//   panes      "VPP1" | u64 operator key hash | group | instance | n |
+//              n × (pane start, encoded accumulators)
+//   heartbeat  "VPH1" | instance | watermark | leaving | n |
+//              n × (partition name, watermark, idle)
+//
+// Example:
+//   auto pub = PartialsPublisher::Open(url, {}, "vigil-0");
+//   PartialHeartbeat hb{"vigil-0", watermark, {{"events/0", wm0, false}}};
+//   absl::Status s = (*pub)->Publish(&flow, hb, offsets, group_metadata);
+#ifndef VIGIL_OPERATORS_PARTIALS_H_
+#define VIGIL_OPERATORS_PARTIALS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "operators/dataflow.h"
+#include "operators/kafka_writer.h"
+#include "windows/time.h"
+
+namespace vigil {
+
+struct PartialHeartbeat {
+  struct Input {
+    std::string name;       // "events/3"
+    TimeMs watermark = kMinTime;
+    bool idle = false;
+    friend bool operator==(const Input&, const Input&) = default;
+  };
+  std::string instance;
+  TimeMs watermark = kMinTime;  // the instance's own watermark
+  bool leaving = false;         // the instance stops: its last heartbeat
+  std::vector<Input> inputs;    // the partitions it reads now
+};
+
+// The operator key in panes messages: a hash of MetricOperator::state_key.
+uint64_t PartialOperatorKey(std::string_view state_key);
+
+struct PartialPanes {
+  uint64_t op = 0;
+  std::string_view group;
+  std::string_view instance;
+  std::vector<std::pair<TimeMs, std::string_view>> panes;  // start, encoded accumulators
+};
+
+enum class PartialKind { kPanes, kHeartbeat, kUnknown };
+PartialKind PeekPartial(std::string_view message);
+
+std::string EncodeHeartbeat(const PartialHeartbeat& hb);
+bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out);
+// Appends the panes message of one group of one operator.
+std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
+                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
+// Views into `message`.
+bool DecodePanes(std::string_view message, PartialPanes* out);
+
+class PartialsPublisher {
+ public:
+  // A transactional producer ("vigil-partials-<instance>") on the topic,
+  // which must exist (its partition count is read once).
+  static absl::StatusOr<std::unique_ptr<PartialsPublisher>> Open(
+      const KafkaUrl& url, const KafkaProperties& properties, const std::string& instance);
+
+  // One transaction: the panes of every metric operator of `flow` (the
+  // stores are emptied), the heartbeat to every partition, and `offsets`
+  // for the consumer group. On failure the job must stop: the offsets were
+  // not committed, so a restart aggregates those records again.
+  absl::Status Publish(Dataflow* flow, const PartialHeartbeat& heartbeat,
+                       const rd_kafka_topic_partition_list_t* offsets,
+                       const rd_kafka_consumer_group_metadata_t* group);
+
+  uint64_t messages() const { return messages_; }
+  uint64_t publications() const { return publications_; }
+  const std::string& topic() const { return topic_; }
+
+ private:
+  PartialsPublisher() = default;
+  std::unique_ptr<KafkaWriter> writer_;
+  std::string topic_;
+  std::string instance_;
+  int partitions_ = 1;
+  uint64_t messages_ = 0;
+  uint64_t publications_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_PARTIALS_H_

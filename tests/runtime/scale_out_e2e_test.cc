@@ -1,0 +1,249 @@
+// Scale-out past one machine, end to end over the Kafka protocol on
+// loopback: `vigil run --partials` instances sharing the event topic in a
+// consumer group, publishing partial aggregates to a partials topic, and a
+// `vigil run --merge` stage closing job-wide windows and alerts — compared
+// with one instance reading the same topic.
+#include <signal.h>
+
+#include <algorithm>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "runtime/dev_broker.h"
+#include "tests/runtime/servers.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+const std::string kGroupProps = " -X session.timeout.ms=6000 -X heartbeat.interval.ms=500";
+const std::string kGen = " gen --rate 20 --duration 30m --seed 5 --incident latency_spike@5m+10m";
+constexpr long long kEvents = 36000;
+
+// Metrics read from the `visitors` stream, keyed by user_id: a user's
+// sessions live in several partitions (the topic is keyed by session_id),
+// so each instance sees part of every user (README: Scale-out).
+const std::set<std::string> kUserKeyed = {"return_visit_rate"};
+// Metrics and alerts from session streams: a partition that moves to
+// another instance mid-session splits its open sessions.
+const std::set<std::string> kFromSessions = {"sessions_closed",   "resolution_rate",
+                                             "session_turns",     "escalation_rate_by_intent",
+                                             "return_visit_rate", "conversion_rate"};
+const std::set<std::string> kSessionAlerts = {"ResolutionRateLow", "SessionLengthUnusual"};
+
+std::string Field(const std::string& line, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex("\"" + key + "\":\"([^\"]*)\""))) return "";
+  return m[1];
+}
+
+// Window result lines whose metric is not in `skip`, sorted.
+std::vector<std::string> Windows(const std::string& file, const std::set<std::string>& skip) {
+  std::vector<std::string> out;
+  for (const std::string& l : Lines(ReadFile(file))) {
+    if (!skip.count(Field(l, "metric"))) out.push_back(l);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Alert transitions (console JSON lines) of alerts not in `skip`, sorted.
+std::vector<std::string> Alerts(const std::string& log, const std::set<std::string>& skip) {
+  std::vector<std::string> out;
+  for (const std::string& l : Lines(ReadFile(log))) {
+    if (l.rfind("{\"at\"", 0) == 0 && !skip.count(Field(l, "alert"))) out.push_back(l);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+long long StatusRecords(const std::string& base) {
+  std::smatch m;
+  const std::string body = HttpGet(base, "/api/status").second;
+  if (!std::regex_search(body, m, std::regex("\"records\":(\\d+)"))) return -1;
+  return std::stoll(m[1]);
+}
+
+// Partitions the instance reads now.
+int ActiveInputs(const std::string& base) {
+  const std::string body = HttpGet(base, "/api/status").second;
+  int n = 0;
+  for (size_t at = body.find("\"active\":true"); at != std::string::npos;
+       at = body.find("\"active\":true", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+long long SummaryRecords(const std::string& log) {
+  std::smatch m;
+  const std::string text = ReadFile(log);
+  if (!std::regex_search(text, m, std::regex("vigil: (\\d+) records in"))) return -1;
+  return std::stoll(m[1]);
+}
+
+class ScaleOutE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Sh("command -v kcat").exit_code, 0) << "kcat is missing: run scripts/setup.sh";
+    absl::StatusOr<std::unique_ptr<DevBroker>> b =
+        DevBroker::Start(1, {{"events", 4}, {"partials", 2}});
+    ASSERT_TRUE(b.ok()) << b.status();
+    broker_ = std::move(*b);
+  }
+  std::string Path(const std::string& name) {
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test.begin(), test.end(), '/', '_');  // parameterised names
+    return TempPath("scale_" + test + "_", name);
+  }
+  std::string Url(const std::string& topic) { return "kafka://" + broker_->bootstrap() + "/" + topic; }
+
+  // One instance over the whole topic, to the end: the reference.
+  void RunSingle() {
+    const pid_t pid = Spawn(kVigil + " run --input " + Url("events") +
+                                " --group single --exit-at-end --output json --results " +
+                                Path("single.ndjson") + " --http off --no-progress" + kGroupProps,
+                            Path("single.log"));
+    ASSERT_EQ(WaitExit(pid), 0) << ReadFile(Path("single.log"));
+    ASSERT_EQ(SummaryRecords(Path("single.log")), kEvents) << ReadFile(Path("single.log"));
+  }
+  pid_t StartInstance(const std::string& id) {
+    return Spawn(kVigil + " run --input " + Url("events") + " --group pair --partials " +
+                     Url("partials") + " --instance-id " + id +
+                     " --checkpoint-interval 300ms --idle-timeout 1h --http 127.0.0.1:0"
+                     " --no-console" + kGroupProps,
+                 Path(id + ".log"));
+  }
+  // The merge stage over the whole partials topic, to its end. Every
+  // instance has left by then (their open sessions closed as they left),
+  // so at the end it closes every window, as one instance does at the end
+  // of the topic.
+  void RunMerge() {
+    const pid_t pid = Spawn(kVigil + " run --merge " + Url("partials") +
+                                " --exit-at-end --output json --results " + Path("merged.ndjson") +
+                                " --http off --no-progress" + kGroupProps,
+                            Path("merge.log"));
+    ASSERT_EQ(WaitExit(pid), 0) << ReadFile(Path("merge.log"));
+    EXPECT_NE(ReadFile(Path("merge.log")).find("dead-lettered (0 late)"), std::string::npos)
+        << ReadFile(Path("merge.log"));
+  }
+  std::unique_ptr<DevBroker> broker_;
+};
+
+TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInstance) {
+  const pid_t a = StartInstance("a");
+  ChildGuard guard_a(a);
+  const std::string base_a = JobHttpBase(Path("a.log"));
+  const pid_t b = StartInstance("b");
+  ChildGuard guard_b(b);
+  const std::string base_b = JobHttpBase(Path("b.log"));
+  ASSERT_FALSE(base_a.empty() || base_b.empty()) << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+  // Both hold partitions before any event exists: every session is read
+  // by one instance.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const int in_a = ActiveInputs(base_a), in_b = ActiveInputs(base_b);
+        return in_a > 0 && in_b > 0 && in_a + in_b == 4;
+      },
+      30))
+      << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+  Result gen = Sh(kVigil + kGen + " --to " + Url("events") + " 2>&1");
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
+  EXPECT_GT(StatusRecords(base_a), 0);
+  EXPECT_GT(StatusRecords(base_b), 0);
+  ::kill(a, SIGTERM);
+  ::kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
+  EXPECT_EQ(WaitExit(b), 0) << ReadFile(Path("b.log"));
+  // The instances close no window themselves.
+  EXPECT_NE(ReadFile(Path("a.log")).find(" 0 windows"), std::string::npos) << ReadFile(Path("a.log"));
+
+  RunSingle();
+  RunMerge();
+  const std::vector<std::string> single = Windows(Path("single.ndjson"), kUserKeyed);
+  EXPECT_GT(single.size(), 500u);
+  // Counts, sums and quantiles: the same lines.
+  EXPECT_EQ(Windows(Path("merged.ndjson"), kUserKeyed), single);
+  const std::vector<std::string> alerts = Alerts(Path("single.log"), {});
+  EXPECT_GE(alerts.size(), 2u);
+  EXPECT_EQ(Alerts(Path("merge.log"), {}), alerts);
+}
+
+// One instance leaves mid-stream (SIGTERM, or SIGKILL); the other takes
+// over its partitions; the merge's windows are still those of one instance.
+class ScaleOutHandOverTest : public ScaleOutE2eTest,
+                             public ::testing::WithParamInterface<int> {};
+
+TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
+  const int signal = GetParam();
+  const pid_t a = StartInstance("a");
+  ChildGuard guard_a(a);
+  const std::string base_a = JobHttpBase(Path("a.log"));
+  const pid_t b = StartInstance("b");
+  ChildGuard guard_b(b);
+  const std::string base_b = JobHttpBase(Path("b.log"));
+  ASSERT_FALSE(base_a.empty() || base_b.empty());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const int in_a = ActiveInputs(base_a), in_b = ActiveInputs(base_b);
+        return in_a > 0 && in_b > 0 && in_a + in_b == 4;
+      },
+      30))
+      << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+  // 36,000 events over about 6 s.
+  const pid_t gen = Spawn(kVigil + kGen + " --speed 300 --to " + Url("events"), Path("gen.log"));
+  ChildGuard guard_gen(gen);
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) > 4000; }, 30));
+  ::kill(a, signal);
+  const int code = WaitExit(a);
+  if (signal == SIGTERM) {
+    EXPECT_EQ(code, 0) << ReadFile(Path("a.log"));
+  } else {
+    EXPECT_EQ(code, -SIGKILL);
+  }
+  EXPECT_EQ(WaitExit(gen), 0) << ReadFile(Path("gen.log"));
+  // b ends up with every partition and reads them to the end.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string status = HttpGet(base_b, "/api/status").second;
+        const std::regex idle_input("\"active\":true,[^}]*\"lag\":(\\d+)");
+        long long lag = 0;
+        int parts = 0;
+        for (std::sregex_iterator it(status.begin(), status.end(), idle_input);
+             it != std::sregex_iterator(); ++it) {
+          ++parts;
+          lag += std::stoll((*it)[1]);
+        }
+        return parts == 4 && lag == 0;
+      },
+      60))
+      << HttpGet(base_b, "/api/status").second << ReadFile(Path("b.log"));
+  if (signal == SIGTERM) {
+    // Nothing read twice: a's last publication carried its offsets.
+    EXPECT_EQ(SummaryRecords(Path("a.log")) + StatusRecords(base_b), kEvents)
+        << ReadFile(Path("a.log"));
+  }
+  ::kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(b), 0) << ReadFile(Path("b.log"));
+
+  RunSingle();
+  RunMerge();
+  const std::vector<std::string> single = Windows(Path("single.ndjson"), kFromSessions);
+  EXPECT_GT(single.size(), 300u);
+  EXPECT_EQ(Windows(Path("merged.ndjson"), kFromSessions), single);
+  const std::vector<std::string> alerts = Alerts(Path("single.log"), kSessionAlerts);
+  EXPECT_GE(alerts.size(), 2u);
+  EXPECT_EQ(Alerts(Path("merge.log"), kSessionAlerts), alerts);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, ScaleOutHandOverTest, ::testing::Values(SIGTERM, SIGKILL),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(info.param == SIGTERM ? "Sigterm" : "Sigkill");
+                         });
+
+}  // namespace
+}  // namespace vigil
