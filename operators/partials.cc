@@ -86,6 +86,39 @@ bool DecodePanes(std::string_view message, PartialPanes* out) {
   return dec.ok() && dec.done() && n > 0;
 }
 
+void DrainPanes(Dataflow* flow, std::string_view instance,
+                const std::function<void(std::string_view, std::string_view)>& emit) {
+  constexpr size_t kMaxPanes = 64;  // per message
+  std::string key, value, current_group;
+  std::vector<std::pair<TimeMs, const AccSet*>> panes;
+  std::vector<AccSet> held;  // the drained panes of the current group
+  held.reserve(kMaxPanes);
+  for (const auto& op : flow->metric_ops()) {
+    const uint64_t op_key = PartialOperatorKey(op->state_key());
+    auto flush = [&] {
+      if (panes.empty()) return;
+      key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
+      key.append(current_group);
+      value = EncodePanes(op_key, current_group, instance, panes);
+      emit(key, value);
+      panes.clear();
+      held.clear();
+    };
+    // Drain hands over panes group by group: a group's panes are copied
+    // until the group changes (or the message is full), then sent.
+    op->store().Drain([&](std::string_view g, TimeMs start, const AccSet& acc) {
+      if (g != current_group || held.size() == kMaxPanes) {
+        flush();
+        current_group.assign(g);
+      }
+      held.push_back(acc);
+      panes.emplace_back(start, &held.back());
+    });
+    flush();
+    current_group.clear();
+  }
+}
+
 absl::StatusOr<std::unique_ptr<PartialsPublisher>> PartialsPublisher::Open(
     const KafkaUrl& url, const KafkaProperties& properties, const std::string& instance) {
   if (instance.empty()) return absl::InvalidArgumentError("--partials needs an instance id");
@@ -110,35 +143,11 @@ absl::Status PartialsPublisher::Publish(Dataflow* flow, const PartialHeartbeat& 
                                         const rd_kafka_consumer_group_metadata_t* group) {
   if (absl::Status s = writer_->BeginTransaction(); !s.ok()) return s;
   absl::Status status;
-  std::string key, value, current_group;
-  std::vector<std::pair<TimeMs, const AccSet*>> panes;
-  std::vector<AccSet> held;  // the drained panes of the current group
-  for (const auto& op : flow->metric_ops()) {
-    const uint64_t op_key = PartialOperatorKey(op->state_key());
-    auto flush = [&] {
-      if (panes.empty() || !status.ok()) return;
-      key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
-      key.append(current_group);
-      value = EncodePanes(op_key, current_group, instance_, panes);
-      status = writer_->Produce(topic_, key, value);
-      ++messages_;
-      panes.clear();
-      held.clear();
-    };
-    // Drain hands over panes group by group; a group's panes are copied
-    // until the group changes, then sent as one message.
-    held.reserve(64);
-    op->store().Drain([&](std::string_view g, TimeMs start, const AccSet& acc) {
-      if (g != current_group || held.size() == held.capacity()) {
-        flush();
-        current_group.assign(g);
-      }
-      held.push_back(acc);
-      panes.emplace_back(start, &held.back());
-    });
-    flush();
-    current_group.clear();
-  }
+  DrainPanes(flow, instance_, [&](std::string_view key, std::string_view value) {
+    if (!status.ok()) return;
+    status = writer_->Produce(topic_, key, value);
+    ++messages_;
+  });
   const std::string hb = EncodeHeartbeat(heartbeat);
   for (int p = 0; p < partitions_ && status.ok(); ++p) {
     status = writer_->Produce(topic_, heartbeat.instance, hb, 0, p);

@@ -39,6 +39,7 @@
 #define VIGIL_OPERATORS_PARTIALS_H_
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -86,6 +87,12 @@ std::string EncodePanes(uint64_t op, std::string_view group, std::string_view in
                         const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
 // Views into `message`.
 bool DecodePanes(std::string_view message, PartialPanes* out);
+
+// The panes messages of every metric operator of `flow`, as (key, value),
+// emptying its stores. A group's panes go in one message (several when it
+// has very many).
+void DrainPanes(Dataflow* flow, std::string_view instance,
+                const std::function<void(std::string_view key, std::string_view value)>& emit);
 
 class PartialsPublisher {
  public:

@@ -186,10 +186,9 @@ void PaneStore::Drain(const std::function<void(std::string_view, TimeMs, const A
 }
 
 bool PaneStore::Closed(TimeMs pane_start) const {
-  if (closed_up_to_ == kMinTime) return false;
-  // The last window holding the pane ends at the last slide boundary
-  // within a window size of its start.
-  return AlignDown(pane_start + spec_.size(), spec_.slide()) <= closed_up_to_;
+  // The first window holding the pane has fired: merging it would emit
+  // windows a second time (and one event of it would have been late).
+  return closed_up_to_ != kMinTime && spec_.FirstEndAfter(pane_start) <= closed_up_to_;
 }
 
 bool PaneStore::MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc) {

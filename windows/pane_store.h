@@ -108,12 +108,12 @@ class PaneStore {
   // empties the store: the partial aggregates an instance publishes. Only
   // meaningful while no window has closed.
   void Drain(const std::function<void(std::string_view group, TimeMs start, const AccSet&)>& fn);
-  // Whether every window holding the pane starting at `pane_start` has
-  // fired (data for it now would be late).
+  // Whether a window holding the pane starting at `pane_start` has fired
+  // (data for it now is late).
   bool Closed(TimeMs pane_start) const;
   // Merges a published partial pane into the store's pane; false (and
-  // nothing merged) when the pane's windows have all fired or the
-  // accumulators do not match the store's.
+  // nothing merged) when the pane is Closed or the accumulators do not
+  // match the store's.
   bool MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc);
   const AccSet& prototype() const { return prototype_; }
 
