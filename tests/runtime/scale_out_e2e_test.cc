@@ -240,6 +240,59 @@ TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
   EXPECT_EQ(Alerts(Path("merge.log"), kSessionAlerts), alerts);
 }
 
+// The merge stage killed mid-run and restarted from its checkpoint (panes,
+// alert state, heartbeat state, positions in the partials topic): the same
+// windows and alert transitions as one instance.
+TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing) {
+  const pid_t a = StartInstance("a");
+  ChildGuard guard_a(a);
+  const std::string base_a = JobHttpBase(Path("a.log"));
+  const pid_t b = StartInstance("b");
+  ChildGuard guard_b(b);
+  const std::string base_b = JobHttpBase(Path("b.log"));
+  ASSERT_FALSE(base_a.empty() || base_b.empty());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const int in_a = ActiveInputs(base_a), in_b = ActiveInputs(base_b);
+        return in_a > 0 && in_b > 0 && in_a + in_b == 4;
+      },
+      30));
+  const std::string ckpt = Path("merge_ckpt"), merged = Path("merged.ndjson");
+  const std::string merge_flags = " --merge " + Url("partials") + " --checkpoint-dir " + ckpt +
+                                  " --checkpoint-interval 100ms --output json --results " + merged +
+                                  " --http off --no-progress" + kGroupProps;
+  const pid_t merge = Spawn(kVigil + " run" + merge_flags, Path("merge1.log"));
+  ChildGuard guard_merge(merge);
+  const pid_t gen = Spawn(kVigil + kGen + " --speed 300 --to " + Url("events"), Path("gen.log"));
+  ChildGuard guard_gen(gen);
+  // Kill it once it has closed some windows, while events still flow.
+  ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(merged)).size() > 100; }, 30))
+      << ReadFile(Path("merge1.log"));
+  ::kill(merge, SIGKILL);
+  EXPECT_EQ(WaitExit(merge), -SIGKILL);
+  EXPECT_EQ(WaitExit(gen), 0);
+  EXPECT_LT(Lines(ReadFile(merged)).size(), 900u) << "the kill should land mid-stream";
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
+  ::kill(a, SIGTERM);
+  ::kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(a), 0);
+  EXPECT_EQ(WaitExit(b), 0);
+
+  const pid_t again = Spawn(kVigil + " run --exit-at-end" + merge_flags, Path("merge2.log"));
+  ASSERT_EQ(WaitExit(again), 0) << ReadFile(Path("merge2.log"));
+  EXPECT_NE(ReadFile(Path("merge2.log")).find("vigil: restored checkpoint"), std::string::npos)
+      << ReadFile(Path("merge2.log"));
+  RunSingle();
+  EXPECT_EQ(Windows(merged, kUserKeyed), Windows(Path("single.ndjson"), kUserKeyed));
+  // Transitions printed before the kill and printed again after the restart
+  // (the console is not rolled back) count once.
+  std::vector<std::string> seen = Alerts(Path("merge1.log"), {});
+  for (const std::string& l : Alerts(Path("merge2.log"), {})) seen.push_back(l);
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  EXPECT_EQ(seen, Alerts(Path("single.log"), {}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Signals, ScaleOutHandOverTest, ::testing::Values(SIGTERM, SIGKILL),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(info.param == SIGTERM ? "Sigterm" : "Sigkill");
