@@ -16,6 +16,13 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
   switch (PeekPartial(message)) {
     case PartialKind::kPanes: {
       if (!DecodePanes(message, &panes_)) return Outcome::kMalformed;
+      if (panes_.epoch > 0) {
+        auto p = parts_.find(part);
+        if (p != parts_.end()) {
+          auto e = p->second.epochs.find(std::string(panes_.instance));
+          if (e != p->second.epochs.end() && e->second >= panes_.epoch) return Outcome::kDuplicate;
+        }
+      }
       auto it = ops_.find(panes_.op);
       if (it == ops_.end()) return Outcome::kUnknownMetric;
       PaneStore& store = it->second->store();
@@ -35,6 +42,12 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
     case PartialKind::kHeartbeat: {
       if (!DecodeHeartbeat(message, &heartbeat_)) return Outcome::kMalformed;
       Part& p = parts_[part];
+      if (heartbeat_.epoch > 0) {
+        uint64_t& last = p.epochs[heartbeat_.instance];
+        // A repeated publication's heartbeat: already counted.
+        if (last >= heartbeat_.epoch) return Outcome::kDuplicate;
+        last = heartbeat_.epoch;
+      }
       for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
         Input& state = p.inputs[in.name];
         state.watermark = std::max(state.watermark, in.watermark);
@@ -124,6 +137,11 @@ std::string MergeStage::Encode() const {
       enc.PutString(instance);
       enc.PutSigned(wm);
     }
+    enc.PutVarint(p.epochs.size());
+    for (const auto& [instance, epoch] : p.epochs) {
+      enc.PutString(instance);
+      enc.PutVarint(epoch);
+    }
   }
   enc.PutVarint(late_panes_);
   return enc.Release();
@@ -146,6 +164,11 @@ bool MergeStage::Decode(std::string_view data) {
     for (uint64_t j = 0; j < instances && dec.ok(); ++j) {
       std::string name(dec.GetString());
       p.instances[name] = dec.GetSigned();
+    }
+    const uint64_t epochs = dec.GetVarint();
+    for (uint64_t j = 0; j < epochs && dec.ok(); ++j) {
+      std::string name(dec.GetString());
+      p.epochs[name] = dec.GetVarint();
     }
   }
   const uint64_t late = dec.GetVarint();

@@ -49,7 +49,9 @@ class MergeStage {
   // After a rule reload.
   void set_flow(Dataflow* flow);
 
-  enum class Outcome { kPanes, kHeartbeat, kLate, kUnknownMetric, kMalformed };
+  // kDuplicate: a numbered publication repeated after the instance's
+  // restart, already merged.
+  enum class Outcome { kPanes, kHeartbeat, kLate, kUnknownMetric, kMalformed, kDuplicate };
   // One message of the partials topic, read from partials partition `part`.
   // kLate when at least one of its panes was late (the others are merged).
   Outcome Apply(std::string_view message, const std::string& part);
@@ -80,6 +82,7 @@ class MergeStage {
   struct Part {
     std::map<std::string, Input> inputs;        // event partition -> state
     std::map<std::string, TimeMs> instances;    // running instance -> watermark
+    std::map<std::string, uint64_t> epochs;     // instance -> last heartbeat epoch
   };
   Dataflow* flow_ = nullptr;
   absl::flat_hash_map<uint64_t, MetricOperator*> ops_;

@@ -25,6 +25,7 @@ PartialKind PeekPartial(std::string_view message) {
 std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
   Encoder enc;
   enc.PutString(hb.instance);
+  enc.PutVarint(hb.epoch);
   enc.PutSigned(hb.watermark);
   enc.PutByte(hb.leaving ? 1 : 0);
   enc.PutVarint(hb.inputs.size());
@@ -40,6 +41,7 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
   if (PeekPartial(message) != PartialKind::kHeartbeat) return false;
   Decoder dec(message.substr(4));
   out->instance = std::string(dec.GetString());
+  out->epoch = dec.GetVarint();
   out->watermark = dec.GetSigned();
   out->leaving = dec.GetByte() != 0;
   out->inputs.clear();
@@ -55,11 +57,12 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
 }
 
 std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
-                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
+                        uint64_t epoch, const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
   Encoder enc;
   enc.PutVarint(op);
   enc.PutString(group);
   enc.PutString(instance);
+  enc.PutVarint(epoch);
   enc.PutVarint(panes.size());
   Encoder acc;
   for (const auto& [start, set] : panes) {
@@ -77,6 +80,7 @@ bool DecodePanes(std::string_view message, PartialPanes* out) {
   out->op = dec.GetVarint();
   out->group = dec.GetString();
   out->instance = dec.GetString();
+  out->epoch = dec.GetVarint();
   out->panes.clear();
   const uint64_t n = dec.GetVarint();
   for (uint64_t i = 0; i < n && dec.ok(); ++i) {
@@ -86,7 +90,7 @@ bool DecodePanes(std::string_view message, PartialPanes* out) {
   return dec.ok() && dec.done() && n > 0;
 }
 
-void DrainPanes(Dataflow* flow, std::string_view instance,
+void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
                 const std::function<void(std::string_view, std::string_view)>& emit) {
   constexpr size_t kMaxPanes = 64;  // per message
   std::string key, value, current_group;
@@ -99,7 +103,7 @@ void DrainPanes(Dataflow* flow, std::string_view instance,
       if (panes.empty()) return;
       key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
       key.append(current_group);
-      value = EncodePanes(op_key, current_group, instance, panes);
+      value = EncodePanes(op_key, current_group, instance, epoch, panes);
       emit(key, value);
       panes.clear();
       held.clear();
@@ -141,13 +145,24 @@ absl::StatusOr<std::unique_ptr<PartialsPublisher>> PartialsPublisher::Open(
 absl::Status PartialsPublisher::Publish(Dataflow* flow, const PartialHeartbeat& heartbeat,
                                         const rd_kafka_topic_partition_list_t* offsets,
                                         const rd_kafka_consumer_group_metadata_t* group) {
+  PartialMessages messages;
+  DrainPanes(flow, instance_, heartbeat.epoch, [&](std::string_view key, std::string_view value) {
+    messages.emplace_back(key, value);
+  });
+  return PublishMessages(messages, heartbeat, offsets, group);
+}
+
+absl::Status PartialsPublisher::PublishMessages(const PartialMessages& messages,
+                                                const PartialHeartbeat& heartbeat,
+                                                const rd_kafka_topic_partition_list_t* offsets,
+                                                const rd_kafka_consumer_group_metadata_t* group) {
   if (absl::Status s = writer_->BeginTransaction(); !s.ok()) return s;
   absl::Status status;
-  DrainPanes(flow, instance_, [&](std::string_view key, std::string_view value) {
-    if (!status.ok()) return;
+  for (const auto& [key, value] : messages) {
+    if (!status.ok()) break;
     status = writer_->Produce(topic_, key, value);
     ++messages_;
-  });
+  }
   const std::string hb = EncodeHeartbeat(heartbeat);
   for (int p = 0; p < partitions_ && status.ok(); ++p) {
     status = writer_->Produce(topic_, heartbeat.instance, hb, 0, p);

@@ -26,10 +26,17 @@
 //     librdkafka's mock cluster, does not store transactional offsets.)
 //
 // Messages (binary, windows/codec.h varints):
-//   panes      "VPP1" | u64 operator key hash | group | instance | n |
+//   panes      "VPP1" | u64 operator key hash | group | instance | epoch | n |
 //              n × (pane start, encoded accumulators)
-//   heartbeat  "VPH1" | instance | watermark | leaving | n |
+//   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
 //              n × (partition name, watermark, idle)
+//
+// Kinesis has no consumer group to commit positions to: an instance reading
+// shards (`--instance I/N`) keeps them in its checkpoints. It writes the
+// checkpoint first, with the drained panes in it, then publishes them
+// numbered with the checkpoint's epoch; after a crash it publishes the
+// checkpoint's panes again under the same epoch, and the merge drops a
+// publication whose epoch it has already seen complete (see PartialPanes).
 //
 // Example:
 //   auto pub = PartialsPublisher::Open(url, {}, "vigil-0");
@@ -62,6 +69,7 @@ struct PartialHeartbeat {
     friend bool operator==(const Input&, const Input&) = default;
   };
   std::string instance;
+  uint64_t epoch = 0;           // see PartialPanes::epoch
   TimeMs watermark = kMinTime;  // the instance's own watermark
   bool leaving = false;         // the instance stops: its last heartbeat
   std::vector<Input> inputs;    // the partitions it reads now
@@ -74,6 +82,11 @@ struct PartialPanes {
   uint64_t op = 0;
   std::string_view group;
   std::string_view instance;
+  // Sources without a consumer group (Kinesis) number their publications
+  // by checkpoint epoch; a publication repeated after a restart carries its
+  // epoch again and the merge drops it once it has that epoch's heartbeat.
+  // 0: not numbered (Kafka: offsets ride in the transaction).
+  uint64_t epoch = 0;
   std::vector<std::pair<TimeMs, std::string_view>> panes;  // start, encoded accumulators
 };
 
@@ -84,15 +97,16 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb);
 bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out);
 // Appends the panes message of one group of one operator.
 std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
-                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
+                        uint64_t epoch, const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
 // Views into `message`.
 bool DecodePanes(std::string_view message, PartialPanes* out);
 
 // The panes messages of every metric operator of `flow`, as (key, value),
 // emptying its stores. A group's panes go in one message (several when it
 // has very many).
-void DrainPanes(Dataflow* flow, std::string_view instance,
+void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
                 const std::function<void(std::string_view key, std::string_view value)>& emit);
+using PartialMessages = std::vector<std::pair<std::string, std::string>>;  // key, value
 
 class PartialsPublisher {
  public:
@@ -108,6 +122,11 @@ class PartialsPublisher {
   absl::Status Publish(Dataflow* flow, const PartialHeartbeat& heartbeat,
                        const rd_kafka_topic_partition_list_t* offsets,
                        const rd_kafka_consumer_group_metadata_t* group);
+  // The same with panes messages drained before (DrainPanes), e.g. kept in
+  // a checkpoint to be published again after a restart.
+  absl::Status PublishMessages(const PartialMessages& messages, const PartialHeartbeat& heartbeat,
+                               const rd_kafka_topic_partition_list_t* offsets,
+                               const rd_kafka_consumer_group_metadata_t* group);
 
   uint64_t messages() const { return messages_; }
   uint64_t publications() const { return publications_; }

@@ -96,6 +96,7 @@ absl::Status Job::Init() {
     }
     checkpoints_ = std::make_unique<CheckpointStore>(config_.checkpoint.dir);
     if (absl::Status s = Restore(&resume); !s.ok()) return s;
+    if (absl::Status s = RepublishPending(); !s.ok()) return s;
   }
   if (!config_.outputs.archive.dir.empty()) {
     absl::StatusOr<std::unique_ptr<ArchiveWriter>> a = ArchiveWriter::Open(config_.outputs.archive);
@@ -456,7 +457,7 @@ int Job::Run() {
   }
   if (partials_) {
     if (!failed_) PublishPartials(WallClockMs(), /*leaving=*/true);
-    kafka_source_->set_before_revoke(nullptr);
+    if (kafka_source_) kafka_source_->set_before_revoke(nullptr);
   } else if (checkpoints_ && !failed_) {
     Checkpoint(WallClockMs());
   }

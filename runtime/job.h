@@ -98,6 +98,14 @@ class Job {
   // checkpoint (open sessions) if there is one. `leaving`: the last one.
   void PublishPartials(TimeMs now, bool leaving);
   void MergeBatch(const std::vector<Record>& batch);
+  // Kinesis instances: checkpoint, then the publication numbered with it.
+  void PublishNumbered(TimeMs now, PartialHeartbeat hb);
+  // Kinesis instances: publishes the restored checkpoint's publication
+  // again (the merge drops it if it has it).
+  absl::Status RepublishPending();
+  // The publication kept in a checkpoint (Kinesis instances).
+  std::string EncodePending() const;
+  bool DecodePending(std::string_view data);
   // `at_end`: a bounded merge has read the partials topic to its end.
   TimeMs MergeWatermark(bool at_end) const;
   void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
@@ -133,6 +141,9 @@ class Job {
   KafkaSource* kafka_source_ = nullptr;  // source_ when it is Kafka
   std::unique_ptr<PartialsPublisher> partials_;  // a scale-out instance
   std::unique_ptr<MergeStage> merge_;            // the merge stage
+  PartialMessages pending_partials_;             // drained, to publish after the checkpoint
+  PartialHeartbeat pending_heartbeat_;
+  bool has_pending_ = false;
   std::string instance_id_;
   TimeMs last_publish_ = 0;
   bool publishing_ = false;

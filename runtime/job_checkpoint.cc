@@ -11,6 +11,7 @@ namespace vigil {
 // The merge stage's heartbeat state rides with the operator states under a
 // key no operator has.
 constexpr std::string_view kMergeStateKey = "vigil.merge-stage";
+constexpr std::string_view kPendingPartialsKey = "vigil.pending-partials";
 
 absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   std::vector<std::string> problems;
@@ -27,15 +28,18 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
         "the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
         ", this job reads ", source_->name(), "; use another checkpoint directory"));
   }
-  // A scale-out instance resumes at the offsets committed with its last
-  // publication (its partitions may have moved since): the group's are
-  // the truth, not the checkpoint's.
-  if (!partials_) {
+  // A Kafka scale-out instance resumes at the offsets committed with its
+  // last publication (its partitions may have moved since): the group's
+  // are the truth, not the checkpoint's.
+  if (!(partials_ && kafka_source_)) {
     if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
   }
   for (const auto& [key, state] : d.panes) {
     if (key == kMergeStateKey && merge_ && !merge_->Decode(state)) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable merge state"));
+    }
+    if (key == kPendingPartialsKey && partials_ && !DecodePending(state)) {
+      return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable partials"));
     }
   }
   const int restored = flow_->DecodeState(d.panes);
@@ -82,6 +86,7 @@ void Job::Checkpoint(TimeMs now) {
   d.frontier = frontier_;
   d.panes = flow_->EncodeState();
   if (merge_) d.panes.emplace_back(kMergeStateKey, merge_->Encode());
+  if (has_pending_) d.panes.emplace_back(kPendingPartialsKey, EncodePending());
   d.alerts = alert_op_->EncodeState();
   // Outputs first: what the checkpoint says was written must be durable.
   // Files before the Kafka commit, to keep the window between the commit

@@ -175,7 +175,7 @@ class ConfigReader {
   absl::Status Kinesis(const YAML::Node& n, KinesisSourceOptions* k) const {
     if (auto s = CheckKeys(n, {"stream", "endpoint", "region", "start", "instance_index",
                                "instance_count", "poll_interval", "discovery_interval",
-                               "exit_at_end"},
+                               "max_records_per_call", "exit_at_end"},
                            "source.kinesis");
         !s.ok())
       return s;
@@ -202,6 +202,12 @@ class ConfigReader {
     }
     if (n["discovery_interval"]) {
       if (auto s = Duration(n["discovery_interval"], &k->discovery_interval); !s.ok()) return s;
+    }
+    if (YAML::Node m = n["max_records_per_call"]) {
+      k->max_records_per_call = m.as<int>();
+      if (k->max_records_per_call < 1 || k->max_records_per_call > 10000) {
+        return Error(m, "max_records_per_call must be 1..10000 (the GetRecords Limit)");
+      }
     }
     if (n["exit_at_end"]) k->exit_at_end = n["exit_at_end"].as<bool>();
     if (k->stream.empty()) return Error(n, "a Kinesis source needs 'stream'");

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "runtime/job.h"
+#include "windows/codec.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -25,10 +26,15 @@ absl::Status Job::InitScaleOut() {
     return absl::OkStatus();
   }
   if (config_.scale_out.partials.empty()) return absl::OkStatus();
-  if (!kafka_source_) {
+  if (!kafka_source_ && config_.source.kind != SourceKind::kKinesis) {
     return absl::InvalidArgumentError(
-        "--partials needs a Kafka source (--input kafka://...): the instances share its "
-        "partitions in a consumer group");
+        "--partials needs a Kafka source (instances share its partitions in a consumer group) "
+        "or a Kinesis stream (instances split its shards with --instance I/N)");
+  }
+  if (!kafka_source_ && config_.checkpoint.dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--partials with a Kinesis stream needs --checkpoint-dir: the shard positions are "
+        "kept there, with each publication");
   }
   instance_id_ = config_.scale_out.instance_id.empty() ? HostName() : config_.scale_out.instance_id;
   absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(config_.scale_out.partials);
@@ -39,7 +45,9 @@ absl::Status Job::InitScaleOut() {
   partials_ = std::move(*p);
   // Partitions taken away in a rebalance leave with what was aggregated of
   // them and their offsets, in one transaction.
-  kafka_source_->set_before_revoke([this] { PublishPartials(WallClockMs(), false); });
+  if (kafka_source_) {
+    kafka_source_->set_before_revoke([this] { PublishPartials(WallClockMs(), false); });
+  }
   std::fprintf(stderr, "vigil: scale-out instance %s: partial aggregates to %s\n",
                instance_id_.c_str(), config_.scale_out.partials.c_str());
   return absl::OkStatus();
@@ -60,6 +68,11 @@ void Job::PublishPartials(TimeMs now, bool leaving) {
   for (int i = 0; i < n; ++i) {
     if (!source_->input_active(i)) continue;
     hb.inputs.push_back({source_->input_name(i), watermark_->InputWatermark(i), watermark_->idle(i)});
+  }
+  if (!kafka_source_) {
+    PublishNumbered(now, std::move(hb));
+    publishing_ = false;
+    return;
   }
   rd_kafka_topic_partition_list_t* offsets = kafka_source_->HandedOutOffsets();
   rd_kafka_consumer_group_metadata_t* group = kafka_source_->GroupMetadata();
@@ -82,6 +95,79 @@ void Job::PublishPartials(TimeMs now, bool leaving) {
     Checkpoint(now);  // the open sessions, as of the offsets just committed
   }
   publishing_ = false;
+}
+
+void Job::PublishNumbered(TimeMs now, PartialHeartbeat hb) {
+  // The checkpoint first, holding the drained panes; then the publication
+  // under the checkpoint's epoch. A crash in between publishes them again
+  // from the checkpoint, and the merge keeps one copy.
+  hb.epoch = epoch_ + 1;
+  pending_partials_.clear();
+  DrainPanes(flow_.get(), instance_id_, hb.epoch, [&](std::string_view key, std::string_view value) {
+    pending_partials_.emplace_back(key, value);
+  });
+  pending_heartbeat_ = std::move(hb);
+  has_pending_ = true;
+  Checkpoint(now);
+  if (epoch_ != pending_heartbeat_.epoch) {
+    std::fprintf(stderr,
+                 "\nvigil: the checkpoint before publishing failed; stopping so that a restart "
+                 "aggregates the records since checkpoint %llu again\n",
+                 static_cast<unsigned long long>(epoch_));
+    failed_ = true;
+    Stop();
+    return;
+  }
+  const absl::Status s =
+      partials_->PublishMessages(pending_partials_, pending_heartbeat_, nullptr, nullptr);
+  metrics_->PartialsPublished(s.ok(), partials_->messages());
+  if (!s.ok()) {
+    std::fprintf(stderr,
+                 "\nvigil: publishing partial aggregates failed (%s); stopping: a restart "
+                 "publishes checkpoint %llu's again\n",
+                 std::string(s.message()).c_str(), static_cast<unsigned long long>(epoch_));
+    failed_ = true;
+    Stop();
+  }
+}
+
+absl::Status Job::RepublishPending() {
+  if (!partials_ || kafka_source_ || !has_pending_) return absl::OkStatus();
+  const absl::Status s =
+      partials_->PublishMessages(pending_partials_, pending_heartbeat_, nullptr, nullptr);
+  if (!s.ok()) {
+    return absl::UnavailableError(StrCat("publishing checkpoint ", pending_heartbeat_.epoch,
+                                         "'s partial aggregates again: ", std::string(s.message())));
+  }
+  std::fprintf(stderr,
+               "vigil: published checkpoint %llu's partial aggregates again (%zu messages; the "
+               "merge keeps one copy)\n",
+               static_cast<unsigned long long>(pending_heartbeat_.epoch), pending_partials_.size());
+  return absl::OkStatus();
+}
+
+std::string Job::EncodePending() const {
+  Encoder enc;
+  enc.PutString(EncodeHeartbeat(pending_heartbeat_));
+  enc.PutVarint(pending_partials_.size());
+  for (const auto& [key, value] : pending_partials_) {
+    enc.PutString(key);
+    enc.PutString(value);
+  }
+  return enc.Release();
+}
+
+bool Job::DecodePending(std::string_view data) {
+  Decoder dec(data);
+  if (!DecodeHeartbeat(dec.GetString(), &pending_heartbeat_)) return false;
+  pending_partials_.clear();
+  const uint64_t n = dec.GetVarint();
+  for (uint64_t i = 0; i < n && dec.ok(); ++i) {
+    std::string key(dec.GetString());
+    pending_partials_.emplace_back(std::move(key), std::string(dec.GetString()));
+  }
+  has_pending_ = dec.ok() && dec.done();
+  return has_pending_;
 }
 
 void Job::MergeBatch(const std::vector<Record>& batch) {
@@ -111,6 +197,10 @@ void Job::MergeBatch(const std::vector<Record>& batch) {
                        "instances run other rules (counted in vigil_merge_messages_total)\n",
                        part.c_str());
         }
+        ++summary_.processed;
+        break;
+      case MergeStage::Outcome::kDuplicate:
+        metrics_->MergeMessage("duplicate");
         ++summary_.processed;
         break;
       case MergeStage::Outcome::kMalformed:

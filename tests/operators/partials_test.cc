@@ -52,7 +52,7 @@ std::vector<std::string> Formatted(const std::vector<WindowResult>& results) {
 // Moves every pane of `from` into `merge` through the message codec.
 void Publish(OperatorHarness& from, const std::string& instance, MergeStage& merge,
              const std::string& part = "p/0") {
-  DrainPanes(from.flow.get(), instance, [&](std::string_view, std::string_view value) {
+  DrainPanes(from.flow.get(), instance, 0, [&](std::string_view, std::string_view value) {
     EXPECT_EQ(merge.Apply(value, part), MergeStage::Outcome::kPanes);
   });
 }
@@ -105,7 +105,7 @@ TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
   // An event of minute 0 published after its windows closed (minute 0 is
   // in sliding windows up to the one ending at 5m).
   a.Add(40'000, Fields(1));
-  DrainPanes(a.flow.get(), "a", [&](std::string_view, std::string_view value) {
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view value) {
     EXPECT_EQ(merge.Apply(value, "p/0"), MergeStage::Outcome::kLate);
   });
   EXPECT_EQ(merge.late_panes(), 3u);  // one per operator
@@ -116,13 +116,13 @@ TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
   // hold it, have fired; the sliding windows ending at 21m..24m hold it
   // too, but merging it would fire the 20m ones again.
   a.Add(19 * kMin + 1, Fields(1));
-  DrainPanes(a.flow.get(), "a", [&](std::string_view, std::string_view value) {
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view value) {
     EXPECT_EQ(merge.Apply(value, "p/0"), MergeStage::Outcome::kLate);
   });
   EXPECT_EQ(merge.late_panes(), 6u);
   // Minute 20 is in windows ending at 21m and later only: merged.
   a.Add(20 * kMin + 1, Fields(1));
-  DrainPanes(a.flow.get(), "a", [&](std::string_view, std::string_view value) {
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view value) {
     EXPECT_EQ(merge.Apply(value, "p/0"), MergeStage::Outcome::kPanes);
   });
   results.clear();
@@ -148,7 +148,7 @@ metrics:
   MergeStage merge(other.flow.get());
   a.Add(1000, Fields(0));
   std::vector<std::string> messages;
-  DrainPanes(a.flow.get(), "a", [&](std::string_view, std::string_view v) { messages.emplace_back(v); });
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view v) { messages.emplace_back(v); });
   ASSERT_EQ(messages.size(), 3u);  // latency avg and p95 share one operator
   for (const std::string& m : messages) {
     EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kUnknownMetric);
@@ -160,15 +160,56 @@ metrics:
   EXPECT_EQ(merge.Apply("", "p/0"), MergeStage::Outcome::kMalformed);
 }
 
+TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
+  OperatorHarness single(kRules), a(kRules), merged(kRules);
+  MergeStage merge(merged.flow.get());
+  auto publish = [&](uint64_t epoch, std::vector<std::string>* kept) {
+    DrainPanes(a.flow.get(), "a", epoch, [&](std::string_view, std::string_view v) {
+      kept->emplace_back(v);
+    });
+  };
+  for (int i = 0; i < 100; ++i) {
+    single.Add(i * 1000, Fields(i));
+    a.Add(i * 1000, Fields(i));
+  }
+  std::vector<std::string> first;
+  publish(1, &first);
+  PartialHeartbeat hb;
+  hb.instance = "a";
+  hb.epoch = 1;
+  hb.inputs = {{"shard-0", 95'000, false}};
+  for (const std::string& m : first) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kPanes);
+  EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kHeartbeat);
+  // The instance crashed after publishing epoch 1 and before its next
+  // checkpoint landed: it publishes checkpoint 1's panes again.
+  for (const std::string& m : first) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kDuplicate);
+  EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kDuplicate);
+  // Epoch 2 is new; on another partials partition the epoch is not known yet.
+  for (int i = 100; i < 200; ++i) {
+    single.Add(i * 1000, Fields(i));
+    a.Add(i * 1000, Fields(i));
+  }
+  std::vector<std::string> second;
+  publish(2, &second);
+  for (const std::string& m : second) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kPanes);
+  std::vector<WindowResult> want, got;
+  std::vector<AlertNotice> notices;
+  single.Close(kMaxTime, &want, &notices);
+  merged.Close(kMaxTime, &got, &notices);
+  EXPECT_EQ(Formatted(got), Formatted(want));
+}
+
 TEST(PartialsTest, HeartbeatsRoundTrip) {
   PartialHeartbeat hb;
   hb.instance = "vigil-1";
+  hb.epoch = 7;
   hb.watermark = 123'456;
   hb.leaving = true;
   hb.inputs = {{"events/0", 1000, false}, {"events/3", kMinTime, true}};
   PartialHeartbeat back;
   ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
   EXPECT_EQ(back.instance, "vigil-1");
+  EXPECT_EQ(back.epoch, 7u);
   EXPECT_EQ(back.watermark, 123'456);
   EXPECT_TRUE(back.leaving);
   EXPECT_EQ(back.inputs, hb.inputs);

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <string>
@@ -291,6 +292,61 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   std::sort(seen.begin(), seen.end());
   seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
   EXPECT_EQ(seen, Alerts(Path("single.log"), {}));
+}
+
+// Kinesis instances split the shards (--instance I/N) and feed the same
+// merge path; one is killed mid-stream and restarted from its checkpoint,
+// publishing that checkpoint's aggregates again: the merge keeps one copy.
+TEST_F(ScaleOutE2eTest, KinesisInstancesFeedTheMergeExactlyOnceAcrossARestart) {
+  std::unique_ptr<Kinesalite> kinesis = Kinesalite::Start(Path("kinesalite.log"));
+  ASSERT_TRUE(kinesis);
+  CreateStream(kinesis->endpoint(), "events", 4);
+  const std::string stream = kinesis->url("events");
+  Result put = Sh(kVigil + kGen + " --to " + stream + " 2>&1");
+  ASSERT_EQ(put.exit_code, 0) << put.out;
+
+  Result single = Sh(kVigil + " run --input " + stream + " --exit-at-end --output json --results " +
+                     Path("single.ndjson") + " --http off --no-progress > " + Path("single.log") +
+                     " 2>&1");
+  ASSERT_EQ(single.exit_code, 0) << ReadFile(Path("single.log"));
+
+  // 250 records per GetRecords call, at most 5 calls a second per shard:
+  // an instance takes several seconds over its 18,000 records.
+  const std::string job = Path("job.yaml");
+  {
+    std::ofstream out(job);
+    out << "source:\n  kind: kinesis\n  kinesis: {stream: events, endpoint: '"
+        << kinesis->endpoint() << "', max_records_per_call: 250}\n";
+  }
+  auto instance = [&](int i, const std::string& log) {
+    const std::string n = std::to_string(i);
+    return Spawn(kVigil + " run --config " + job + " --instance " + n + "/2 --partials " +
+                     Url("partials") + " --instance-id k" + n + " --checkpoint-dir " +
+                     Path("ckpt" + n) + " --checkpoint-interval 100ms --exit-at-end"
+                     " --no-console --http 127.0.0.1:0",
+                 Path(log));
+  };
+  const pid_t k1 = instance(1, "k1.log");
+  ChildGuard guard1(k1);
+  const pid_t k0 = instance(0, "k0_first.log");
+  ChildGuard guard0(k0);
+  const std::string base0 = JobHttpBase(Path("k0_first.log"));
+  ASSERT_FALSE(base0.empty()) << ReadFile(Path("k0_first.log"));
+  // Killed after several publications, before the end of its shards.
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base0) > 5000; }, 30))
+      << ReadFile(Path("k0_first.log"));
+  ::kill(k0, SIGKILL);
+  EXPECT_EQ(WaitExit(k0), -SIGKILL) << "the kill should land mid-stream";
+  const pid_t again = instance(0, "k0_again.log");
+  EXPECT_EQ(WaitExit(again), 0) << ReadFile(Path("k0_again.log"));
+  EXPECT_NE(ReadFile(Path("k0_again.log")).find("vigil: restored checkpoint"), std::string::npos);
+  EXPECT_EQ(WaitExit(k1), 0) << ReadFile(Path("k1.log"));
+
+  RunMerge();
+  EXPECT_EQ(Windows(Path("merged.ndjson"), kUserKeyed), Windows(Path("single.ndjson"), kUserKeyed));
+  const std::vector<std::string> alerts = Alerts(Path("single.log"), {});
+  EXPECT_GE(alerts.size(), 2u);
+  EXPECT_EQ(Alerts(Path("merge.log"), {}), alerts);
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, ScaleOutHandOverTest, ::testing::Values(SIGTERM, SIGKILL),
