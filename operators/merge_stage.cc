@@ -12,6 +12,18 @@ void MergeStage::set_flow(Dataflow* flow) {
   for (const auto& op : flow->metric_ops()) ops_[PartialOperatorKey(op->state_key())] = op.get();
 }
 
+const char* MergeStage::OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kPanes: return "panes";
+    case Outcome::kHeartbeat: return "heartbeat";
+    case Outcome::kLate: return "late";
+    case Outcome::kUnknownMetric: return "unknown_metric";
+    case Outcome::kMalformed: return "malformed";
+    case Outcome::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
 MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::string& part) {
   switch (PeekPartial(message)) {
     case PartialKind::kPanes: {

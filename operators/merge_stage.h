@@ -56,6 +56,9 @@ class MergeStage {
   // kLate when at least one of its panes was late (the others are merged).
   Outcome Apply(std::string_view message, const std::string& part);
 
+  // "panes", "heartbeat", "late", "unknown_metric", "malformed", "duplicate".
+  static const char* OutcomeName(Outcome o);
+
   // The merge watermark over the partials partitions `parts`.
   TimeMs Watermark(const std::vector<std::string>& parts) const;
   // Whether no partition reported on `parts` belongs to a running instance

@@ -173,40 +173,22 @@ bool Job::DecodePending(std::string_view data) {
 void Job::MergeBatch(const std::vector<Record>& batch) {
   for (const Record& r : batch) {
     const std::string& part = source_->input_name(r.input);
-    switch (merge_->Apply(r.data, part)) {
-      case MergeStage::Outcome::kPanes:
-        metrics_->MergeMessage("panes");
-        ++summary_.processed;
-        break;
-      case MergeStage::Outcome::kHeartbeat:
-        metrics_->MergeMessage("heartbeat");
-        ++summary_.processed;
-        break;
-      case MergeStage::Outcome::kLate:
-        metrics_->MergeMessage("late");
-        metrics_->late_events->Increment();
-        ++summary_.late;
-        ++summary_.processed;
-        break;
-      case MergeStage::Outcome::kUnknownMetric:
-        metrics_->MergeMessage("unknown_metric");
-        if (!warned_unknown_partials_) {
-          warned_unknown_partials_ = true;
-          std::fprintf(stderr,
-                       "\nvigil: %s: partial aggregates of a metric these rules do not have: the "
-                       "instances run other rules (counted in vigil_merge_messages_total)\n",
-                       part.c_str());
-        }
-        ++summary_.processed;
-        break;
-      case MergeStage::Outcome::kDuplicate:
-        metrics_->MergeMessage("duplicate");
-        ++summary_.processed;
-        break;
-      case MergeStage::Outcome::kMalformed:
-        metrics_->MergeMessage("malformed");
-        DeadLetter(DeadReason::kBadPartial, "not a partials message of this version", r);
-        break;
+    const MergeStage::Outcome outcome = merge_->Apply(r.data, part);
+    metrics_->MergeMessage(MergeStage::OutcomeName(outcome));
+    if (outcome == MergeStage::Outcome::kMalformed) {
+      DeadLetter(DeadReason::kBadPartial, "not a partials message of this version", r);
+      continue;
+    }
+    ++summary_.processed;
+    if (outcome == MergeStage::Outcome::kLate) {
+      metrics_->late_events->Increment();
+      ++summary_.late;
+    } else if (outcome == MergeStage::Outcome::kUnknownMetric && !warned_unknown_partials_) {
+      warned_unknown_partials_ = true;
+      std::fprintf(stderr,
+                   "\nvigil: %s: partial aggregates of a metric these rules do not have: the "
+                   "instances run other rules (counted in vigil_merge_messages_total)\n",
+                   part.c_str());
     }
   }
   summary_.records += batch.size();

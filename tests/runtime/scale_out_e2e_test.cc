@@ -118,6 +118,30 @@ class ScaleOutE2eTest : public ::testing::Test {
                      " --no-console" + kGroupProps,
                  Path(id + ".log"));
   }
+  // Instances "a" and "b" running, each holding some of the 4 partitions.
+  struct Pair {
+    pid_t a = -1, b = -1;
+    std::string base_a, base_b;  // their HTTP endpoints
+  };
+  Pair StartPair() {
+    Pair p;
+    p.a = StartInstance("a");
+    guards_.push_back(std::make_unique<ChildGuard>(p.a));
+    p.base_a = JobHttpBase(Path("a.log"));
+    p.b = StartInstance("b");
+    guards_.push_back(std::make_unique<ChildGuard>(p.b));
+    p.base_b = JobHttpBase(Path("b.log"));
+    EXPECT_FALSE(p.base_a.empty() || p.base_b.empty())
+        << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          const int in_a = ActiveInputs(p.base_a), in_b = ActiveInputs(p.base_b);
+          return in_a > 0 && in_b > 0 && in_a + in_b == 4;
+        },
+        30))
+        << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+    return p;
+  }
   // The merge stage over the whole partials topic, to its end. Every
   // instance has left by then (their open sessions closed as they left),
   // so at the end it closes every window, as one instance does at the end
@@ -125,6 +149,7 @@ class ScaleOutE2eTest : public ::testing::Test {
   void RunMerge() {
     const pid_t pid = Spawn(kVigil + " run --merge " + Url("partials") +
                                 " --exit-at-end --output json --results " + Path("merged.ndjson") +
+                                " --dead-letter " + Path("merge_dead.ndjson") +
                                 " --http off --no-progress" + kGroupProps,
                             Path("merge.log"));
     ASSERT_EQ(WaitExit(pid), 0) << ReadFile(Path("merge.log"));
@@ -132,25 +157,15 @@ class ScaleOutE2eTest : public ::testing::Test {
         << ReadFile(Path("merge.log"));
   }
   std::unique_ptr<DevBroker> broker_;
+  std::vector<std::unique_ptr<ChildGuard>> guards_;
 };
 
 TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInstance) {
-  const pid_t a = StartInstance("a");
-  ChildGuard guard_a(a);
-  const std::string base_a = JobHttpBase(Path("a.log"));
-  const pid_t b = StartInstance("b");
-  ChildGuard guard_b(b);
-  const std::string base_b = JobHttpBase(Path("b.log"));
-  ASSERT_FALSE(base_a.empty() || base_b.empty()) << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
-  // Both hold partitions before any event exists: every session is read
-  // by one instance.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const int in_a = ActiveInputs(base_a), in_b = ActiveInputs(base_b);
-        return in_a > 0 && in_b > 0 && in_a + in_b == 4;
-      },
-      30))
-      << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+  const Pair pair = StartPair();
+  if (HasFailure()) return;
+  const pid_t a = pair.a, b = pair.b;
+  const std::string& base_a = pair.base_a;
+  const std::string& base_b = pair.base_b;
   Result gen = Sh(kVigil + kGen + " --to " + Url("events") + " 2>&1");
   ASSERT_EQ(gen.exit_code, 0) << gen.out;
   ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
@@ -163,8 +178,16 @@ TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInsta
   // The instances close no window themselves.
   EXPECT_NE(ReadFile(Path("a.log")).find(" 0 windows"), std::string::npos) << ReadFile(Path("a.log"));
 
+  // Something else written to the partials topic is dead-lettered.
+  Result junk = Sh("echo 'not a partial' | kcat -b " + broker_->bootstrap() +
+                   " -P -t partials -p 1 2>&1");
+  ASSERT_EQ(junk.exit_code, 0) << junk.out;
   RunSingle();
   RunMerge();
+  const std::vector<std::string> dead = Lines(ReadFile(Path("merge_dead.ndjson")));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].rfind(R"({"reason":"bad_partial","detail":"not a partials message of this version","source":"partials/1")", 0), 0u) << dead[0];
+  EXPECT_NE(ReadFile(Path("merge.log")).find(" 1 dead-lettered (0 late)"), std::string::npos);
   const std::vector<std::string> single = Windows(Path("single.ndjson"), kUserKeyed);
   EXPECT_GT(single.size(), 500u);
   // Counts, sums and quantiles: the same lines.
@@ -181,20 +204,11 @@ class ScaleOutHandOverTest : public ScaleOutE2eTest,
 
 TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
   const int signal = GetParam();
-  const pid_t a = StartInstance("a");
-  ChildGuard guard_a(a);
-  const std::string base_a = JobHttpBase(Path("a.log"));
-  const pid_t b = StartInstance("b");
-  ChildGuard guard_b(b);
-  const std::string base_b = JobHttpBase(Path("b.log"));
-  ASSERT_FALSE(base_a.empty() || base_b.empty());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const int in_a = ActiveInputs(base_a), in_b = ActiveInputs(base_b);
-        return in_a > 0 && in_b > 0 && in_a + in_b == 4;
-      },
-      30))
-      << ReadFile(Path("a.log")) << ReadFile(Path("b.log"));
+  const Pair pair = StartPair();
+  if (HasFailure()) return;
+  const pid_t a = pair.a, b = pair.b;
+  const std::string& base_a = pair.base_a;
+  const std::string& base_b = pair.base_b;
   // 36,000 events over about 6 s.
   const pid_t gen = Spawn(kVigil + kGen + " --speed 300 --to " + Url("events"), Path("gen.log"));
   ChildGuard guard_gen(gen);
@@ -245,19 +259,11 @@ TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
 // alert state, heartbeat state, positions in the partials topic): the same
 // windows and alert transitions as one instance.
 TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing) {
-  const pid_t a = StartInstance("a");
-  ChildGuard guard_a(a);
-  const std::string base_a = JobHttpBase(Path("a.log"));
-  const pid_t b = StartInstance("b");
-  ChildGuard guard_b(b);
-  const std::string base_b = JobHttpBase(Path("b.log"));
-  ASSERT_FALSE(base_a.empty() || base_b.empty());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const int in_a = ActiveInputs(base_a), in_b = ActiveInputs(base_b);
-        return in_a > 0 && in_b > 0 && in_a + in_b == 4;
-      },
-      30));
+  const Pair pair = StartPair();
+  if (HasFailure()) return;
+  const pid_t a = pair.a, b = pair.b;
+  const std::string& base_a = pair.base_a;
+  const std::string& base_b = pair.base_b;
   const std::string ckpt = Path("merge_ckpt"), merged = Path("merged.ndjson");
   const std::string merge_flags = " --merge " + Url("partials") + " --checkpoint-dir " + ckpt +
                                   " --checkpoint-interval 100ms --output json --results " + merged +
