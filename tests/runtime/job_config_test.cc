@@ -33,6 +33,32 @@ TEST(JobConfigTest, TheShippedJobFilesLoad) {
   EXPECT_EQ(c->event_time.max_future, 3600000);
 }
 
+std::string Load(const std::string& yaml) {
+  const std::string path = TempPath("jobcfg_", "job.yaml");
+  std::ofstream(path) << yaml;
+  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+  if (c.ok()) return "ok";
+  std::string msg(c.status().message());
+  return msg.substr(msg.find(':') + 1);  // drop the path
+}
+
+TEST(JobConfigTest, TheScaleOutJobFilesLoad) {
+  absl::StatusOr<JobConfig> inst =
+      LoadJobConfig(kSource + "/deploy/job-scale-out.yaml", DefaultJobConfig());
+  ASSERT_TRUE(inst.ok()) << inst.status();
+  EXPECT_EQ(inst->scale_out.partials, "kafka://kafka-0.kafka:9092,kafka-1.kafka:9092/vigil-partials");
+  EXPECT_FALSE(inst->scale_out.merge);
+  absl::StatusOr<JobConfig> merge = LoadJobConfig(kSource + "/deploy/job-merge.yaml", DefaultJobConfig());
+  ASSERT_TRUE(merge.ok()) << merge.status();
+  EXPECT_TRUE(merge->scale_out.merge);
+  EXPECT_EQ(merge->source.kafka.topics, std::vector<std::string>{"vigil-partials"});
+  EXPECT_EQ(merge->source.kafka.group_id, "vigil-merge");
+  EXPECT_EQ(Load("scale_out: {partials: kafka://b:1/p, merge: true}\n"),
+            "1:12: an instance publishes partials or merges them, not both");
+  EXPECT_EQ(Load("scale_out: {partials: b:1/p}\n"),
+            "1:23: partials must be kafka://BROKERS/TOPIC");
+}
+
 TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
   const std::string path = TempPath("jobcfg_", "future.yaml");
   std::ofstream(path) << "event_time: {max_future: 0s}\n";
@@ -46,14 +72,6 @@ TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
   EXPECT_EQ(two->event_time.max_future, 7200000);
 }
 
-std::string Load(const std::string& yaml) {
-  const std::string path = TempPath("jobcfg_", "job.yaml");
-  std::ofstream(path) << yaml;
-  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
-  if (c.ok()) return "ok";
-  std::string msg(c.status().message());
-  return msg.substr(msg.find(':') + 1);  // drop the path
-}
 
 TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("source:\n  kind: kafka\n"),
