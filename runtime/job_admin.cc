@@ -244,7 +244,7 @@ void Job::PublishStatus(TimeMs now) {
     json.push_back('}');
   }
   json.append("],\"watermark\":");
-  AppendTime(watermark_->Current(), &json);
+  AppendTime(merge_ ? MergeWatermark(false) : watermark_->Current(), &json);
   json.append(",\"frontier\":");
   AppendTime(frontier_, &json);
   StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
@@ -264,6 +264,22 @@ void Job::PublishStatus(TimeMs now) {
   }
   StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(), ",\"alerts\":",
             rules_->alerts.size(), "}");
+  if (partials_) {
+    json.append(",\"scale_out\":{\"role\":\"instance\",\"instance_id\":");
+    AppendJsonString(instance_id_, &json);
+    json.append(",\"partials_topic\":");
+    AppendJsonString(partials_->topic(), &json);
+    StrAppend(&json, ",\"publications\":", partials_->publications(), "}");
+  } else if (merge_) {
+    json.append(",\"scale_out\":{\"role\":\"merge\",\"instances\":[");
+    bool first = true;
+    for (const std::string& id : merge_->Instances()) {
+      if (!first) json.push_back(',');
+      first = false;
+      AppendJsonString(id, &json);
+    }
+    StrAppend(&json, "],\"late_panes\":", merge_->late_panes(), "}");
+  }
   AppendWatermarkStall(now, &json);
   json.push_back('}');
   std::lock_guard<std::mutex> lock(admin_mu_);

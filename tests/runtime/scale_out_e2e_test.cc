@@ -171,6 +171,9 @@ TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInsta
   ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
   EXPECT_GT(StatusRecords(base_a), 0);
   EXPECT_GT(StatusRecords(base_b), 0);
+  EXPECT_NE(HttpGet(base_a, "/api/status").second.find(
+                R"("scale_out":{"role":"instance","instance_id":"a","partials_topic":"partials","publications":)"),
+            std::string::npos);
   ::kill(a, SIGTERM);
   ::kill(b, SIGTERM);
   EXPECT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
