@@ -44,7 +44,9 @@ constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; 
 }  // namespace
 
 SessionOperator::State::State(SessionOperator* op)
-    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }) {}
+    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
+      tallies(op->tally_cells_),
+      picks(op->pick_cells_) {}
 
 SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
   // One input per distinct (kind, argument) over all emitted fields.
@@ -56,12 +58,16 @@ SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
       auto it = std::find(keys.begin(), keys.end(), key);
       if (it == keys.end()) {
         keys.push_back(key);
-        int sketch = -1;
+        int cell;
         if (IsSketch(agg.kind)) {
-          sketch = static_cast<int>(sketch_prototype_.size());
+          cell = static_cast<int>(sketch_prototype_.size());
           sketch_prototype_.emplace_back(agg.kind, agg.q);
+        } else if (IsPick(agg.kind)) {
+          cell = static_cast<int>(pick_cells_++);
+        } else {
+          cell = static_cast<int>(tally_cells_++);
         }
-        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, sketch});
+        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell});
         it = keys.end() - 1;
       }
       binding.push_back(static_cast<int>(it - keys.begin()));
@@ -69,22 +75,22 @@ SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
     agg_values_.resize(std::max(agg_values_.size(), binding.size()));
     bindings_.push_back(std::move(binding));
   }
-  cells_ = inputs_.size();
   state_key_ = StrCat("stream ", def.fingerprint);
   state_ = std::make_unique<State>(this);
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
 }
 
-SessionOperator::Session SessionOperator::NewSession() const {
+SessionOperator::Session SessionOperator::NewSession() {
   Session s;
-  s.cells = std::make_unique<Cell[]>(cells_);
+  if (tally_cells_ > 0) s.tallies = state_->tallies.Alloc();
+  if (pick_cells_ > 0) s.picks = state_->picks.Alloc();
   if (!sketch_prototype_.empty()) {
     s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
   }
   return s;
 }
 
-void SessionOperator::Offer(Cell& c, const Value& v, TimeMs t, bool first) {
+void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
   if (v.is_missing()) return;
   if (c.kind != 0 && (first ? t >= c.t : t < c.t)) return;
   if (c.kind == KindByte(Value::Kind::kString)) state_->strings.Release(c.str);
@@ -102,26 +108,28 @@ void SessionOperator::Add(const Event& ev) {
   key_.clear();
   AppendValueText(key, &key_);
   Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    const Input& in = inputs_[i];
-    Cell& c = s.cells[i];
+  Tally* tallies = tally_cells_ > 0 ? state_->tallies.At(s.tallies) : nullptr;
+  Pick* picks = pick_cells_ > 0 ? state_->picks.At(s.picks) : nullptr;
+  for (const Input& in : inputs_) {
     switch (in.kind) {
       case AggKind::kCount:
-        if (!in.has_arg || in.arg->EvalBool(slots)) ++c.n;
+        if (!in.has_arg || in.arg->EvalBool(slots)) ++tallies[in.cell].n;
         break;
       case AggKind::kRatio:
       case AggKind::kAny:
-      case AggKind::kAll:
+      case AggKind::kAll: {
+        Tally& c = tallies[in.cell];
         ++c.n;
         if (in.arg->EvalBool(slots)) c.x += 1;
         break;
+      }
       case AggKind::kFirst:
       case AggKind::kLast:
-        Offer(c, in.arg->Eval(slots), ev.ts, in.kind == AggKind::kFirst);
+        Offer(picks[in.cell], in.arg->Eval(slots), ev.ts, in.kind == AggKind::kFirst);
         break;
       case AggKind::kDistinct: {
         Value v = in.arg->Eval(slots);
-        Accumulator& acc = (*s.sketches)[in.sketch];
+        Accumulator& acc = (*s.sketches)[in.cell];
         if (v.is_string()) acc.AddHash(HashBytes(v.str));
         if (v.is_number()) acc.AddHash(HashDouble(v.num));
         if (v.is_bool()) acc.AddHash(HashDouble(v.b ? 1 : 0));
@@ -129,12 +137,13 @@ void SessionOperator::Add(const Event& ev) {
       }
       case AggKind::kQuantile: {
         Value v = in.arg->Eval(slots);
-        if (v.is_number()) (*s.sketches)[in.sketch].AddNumber(v.num);
+        if (v.is_number()) (*s.sketches)[in.cell].AddNumber(v.num);
         break;
       }
       default: {  // sum, avg, min, max
         Value v = in.arg->Eval(slots);
         if (!v.is_number() || std::isnan(v.num)) break;
+        Tally& c = tallies[in.cell];
         if (in.kind == AggKind::kMin) c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
         else if (in.kind == AggKind::kMax) c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
         else c.x += v.num;
@@ -145,30 +154,30 @@ void SessionOperator::Add(const Event& ev) {
 }
 
 void SessionOperator::Merge(Session& into, Session&& from) {
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    Cell& a = into.cells[i];
-    Cell& b = from.cells[i];
-    switch (inputs_[i].kind) {
-      case AggKind::kFirst:
-      case AggKind::kLast: {
-        const bool first = inputs_[i].kind == AggKind::kFirst;
-        // Ties keep `into`'s value (it holds the earlier events).
-        const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
-        if (take) std::swap(a, b);
-        break;
-      }
-      case AggKind::kMin:
-        if (b.n != 0) a.x = a.n == 0 ? b.x : std::min(a.x, b.x);
-        a.n += b.n;
-        break;
-      case AggKind::kMax:
-        if (b.n != 0) a.x = a.n == 0 ? b.x : std::max(a.x, b.x);
-        a.n += b.n;
-        break;
-      default:
-        a.x += b.x;
-        a.n += b.n;
+  Tally* ta = tally_cells_ > 0 ? state_->tallies.At(into.tallies) : nullptr;
+  Tally* tb = tally_cells_ > 0 ? state_->tallies.At(from.tallies) : nullptr;
+  Pick* pa = pick_cells_ > 0 ? state_->picks.At(into.picks) : nullptr;
+  Pick* pb = pick_cells_ > 0 ? state_->picks.At(from.picks) : nullptr;
+  for (const Input& in : inputs_) {
+    if (IsSketch(in.kind)) continue;
+    if (IsPick(in.kind)) {
+      Pick& a = pa[in.cell];
+      Pick& b = pb[in.cell];
+      const bool first = in.kind == AggKind::kFirst;
+      // Ties keep `into`'s value (it holds the earlier events).
+      const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
+      if (take) std::swap(a, b);
+      continue;
     }
+    Tally& a = ta[in.cell];
+    const Tally& b = tb[in.cell];
+    if (in.kind == AggKind::kMin || in.kind == AggKind::kMax) {
+      const bool min = in.kind == AggKind::kMin;
+      if (b.n != 0) a.x = a.n == 0 ? b.x : min ? std::min(a.x, b.x) : std::max(a.x, b.x);
+    } else {
+      a.x += b.x;
+    }
+    a.n += b.n;
   }
   if (into.sketches) {
     for (size_t k = 0; k < into.sketches->size(); ++k) (*into.sketches)[k].Merge((*from.sketches)[k]);
@@ -176,50 +185,87 @@ void SessionOperator::Merge(Session& into, Session&& from) {
   Release(from);
 }
 
+// Gives the session's cells back to the pools, with the strings they hold.
 void SessionOperator::Release(Session& s) {
-  if (!s.cells) return;
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    if (IsPick(inputs_[i].kind) && s.cells[i].kind == KindByte(Value::Kind::kString)) {
-      state_->strings.Release(s.cells[i].str);
-      s.cells[i].kind = 0;
+  if (s.picks != kNoBlock) {
+    Pick* p = state_->picks.At(s.picks);
+    for (size_t i = 0; i < pick_cells_; ++i) {
+      if (p[i].kind == KindByte(Value::Kind::kString)) state_->strings.Release(p[i].str);
     }
+    state_->picks.Free(s.picks);
+    s.picks = kNoBlock;
+  }
+  if (s.tallies != kNoBlock) {
+    state_->tallies.Free(s.tallies);
+    s.tallies = kNoBlock;
+  }
+  s.sketches.reset();
+}
+
+// After a wave of closes, copies the open sessions' cells into fresh pools
+// so that the memory of the closed ones goes back; once nothing is open,
+// drops the pools.
+void SessionOperator::CompactPools() {
+  State& st = *state_;
+  if (st.windows.session_count() == 0) {
+    st.tallies.Clear();
+    st.picks.Clear();
+    return;
+  }
+  if (st.tallies.NeedsCompacting()) {
+    SessionPool<Tally> fresh(tally_cells_);
+    st.windows.ForEachState([&](Session& s) {
+      const uint32_t b = fresh.Alloc();
+      std::copy_n(st.tallies.At(s.tallies), tally_cells_, fresh.At(b));
+      s.tallies = b;
+    });
+    st.tallies = std::move(fresh);
+  }
+  if (st.picks.NeedsCompacting()) {
+    SessionPool<Pick> fresh(pick_cells_);
+    st.windows.ForEachState([&](Session& s) {
+      const uint32_t b = fresh.Alloc();
+      std::copy_n(st.picks.At(s.picks), pick_cells_, fresh.At(b));
+      s.picks = b;
+    });
+    st.picks = std::move(fresh);
   }
 }
 
 Value SessionOperator::Result(const Session& s, size_t i) const {
   const Input& in = inputs_[i];
-  const Cell& c = s.cells[i];
+  if (IsSketch(in.kind)) {
+    std::optional<double> r = (*s.sketches)[in.cell].Result(0);
+    return r ? Value::Number(*r) : Value::Missing();
+  }
+  if (IsPick(in.kind)) {
+    const Pick& c = state_->picks.At(s.picks)[in.cell];
+    switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
+      case Value::Kind::kNull: return Value::Null();
+      case Value::Kind::kBool: return Value::Bool(c.x != 0);
+      case Value::Kind::kNumber: return Value::Number(c.x);
+      case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
+      default: return Value::Missing();
+    }
+  }
+  const Tally& c = state_->tallies.At(s.tallies)[in.cell];
   switch (in.kind) {
     case AggKind::kCount: return Value::Number(static_cast<double>(c.n));
     case AggKind::kSum: return Value::Number(c.x);
     case AggKind::kAvg:
+    case AggKind::kRatio:
       return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kMin:
     case AggKind::kMax: return c.n == 0 ? Value::Missing() : Value::Number(c.x);
-    case AggKind::kRatio:
-      return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kAny: return Value::Bool(c.x > 0);
     case AggKind::kAll: return Value::Bool(c.x == static_cast<double>(c.n));
-    case AggKind::kFirst:
-    case AggKind::kLast:
-      switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
-        case Value::Kind::kNull: return Value::Null();
-        case Value::Kind::kBool: return Value::Bool(c.x != 0);
-        case Value::Kind::kNumber: return Value::Number(c.x);
-        case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
-        default: return Value::Missing();
-      }
-    case AggKind::kDistinct:
-    case AggKind::kQuantile: {
-      std::optional<double> r = (*s.sketches)[in.sketch].Result(0);
-      return r ? Value::Number(*r) : Value::Missing();
-    }
-    case AggKind::kRate: break;
+    default: break;
   }
   return Value::Missing();
 }
 
 void SessionOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
+  const size_t open = open_sessions();
   state_->windows.CloseUpTo(frontier, [&](std::string_view key, TimeMs start, TimeMs last,
                                           Session& s) {
     record_.ts = last + def_->gap - 1;
@@ -234,6 +280,7 @@ void SessionOperator::Close(TimeMs frontier, const std::function<void(const Even
     emit(record_);
     Release(s);
   });
+  if (open_sessions() != open) CompactPools();
 }
 
 bool SessionOperator::AdoptState(SessionOperator& old) {
@@ -247,20 +294,30 @@ bool SessionOperator::AdoptState(SessionOperator& old) {
   return DecodeState(&dec);
 }
 
+// Per input, whatever its kind: x, n, t, kind and, for a string first or
+// last, the string; then the sketches. A tally's t and kind, a pick's n and
+// all four of a sketch's input are always 0.
 void SessionOperator::EncodeState(Encoder* enc) const {
   enc->PutVarint(state_->windows.session_count());
   state_->windows.ForEach([&](std::string_view key, const SessionWindows<Session>::Session& s) {
     enc->PutString(key);
     enc->PutSigned(s.start);
     enc->PutSigned(s.last);
-    for (size_t i = 0; i < inputs_.size(); ++i) {
-      const Cell& c = s.state.cells[i];
-      enc->PutDouble(c.x);
-      enc->PutSigned(c.n);
-      enc->PutSigned(c.t);
-      enc->PutByte(c.kind);
-      if (IsPick(inputs_[i].kind) && c.kind == KindByte(Value::Kind::kString)) {
-        enc->PutString(state_->strings.Get(c.str));
+    for (const Input& in : inputs_) {
+      if (IsPick(in.kind)) {
+        const Pick& c = state_->picks.At(s.state.picks)[in.cell];
+        enc->PutDouble(c.x);
+        enc->PutSigned(0);
+        enc->PutSigned(c.t);
+        enc->PutByte(c.kind);
+        if (c.kind == KindByte(Value::Kind::kString)) enc->PutString(state_->strings.Get(c.str));
+      } else {
+        const Tally none;
+        const Tally& c = IsSketch(in.kind) ? none : state_->tallies.At(s.state.tallies)[in.cell];
+        enc->PutDouble(c.x);
+        enc->PutSigned(c.n);
+        enc->PutSigned(0);
+        enc->PutByte(0);
       }
     }
     if (s.state.sketches) {
@@ -278,21 +335,7 @@ bool SessionOperator::DecodeState(Decoder* dec) {
     const TimeMs start = dec->GetSigned();
     const TimeMs last = dec->GetSigned();
     Session s = NewSession();
-    for (size_t i = 0; i < inputs_.size(); ++i) {
-      Cell& c = s.cells[i];
-      c.x = dec->GetDouble();
-      c.n = dec->GetSigned();
-      c.t = dec->GetSigned();
-      c.kind = dec->GetByte();
-      if (IsPick(inputs_[i].kind) && c.kind == KindByte(Value::Kind::kString)) {
-        c.str = state_->strings.Acquire(dec->GetString());
-      }
-    }
-    bool sketches_ok = true;
-    if (s.sketches) {
-      for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
-    }
-    if (!dec->ok() || !sketches_ok) {
+    if (!DecodeCells(dec, s)) {
       state_ = std::move(fresh);  // keep what was there
       return false;
     }
@@ -303,6 +346,31 @@ bool SessionOperator::DecodeState(Decoder* dec) {
     return false;
   }
   return true;
+}
+
+bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
+  for (const Input& in : inputs_) {
+    const double x = dec->GetDouble();
+    const int64_t n = dec->GetSigned();
+    const TimeMs t = dec->GetSigned();
+    const uint8_t kind = dec->GetByte();
+    if (IsPick(in.kind)) {
+      Pick& c = state_->picks.At(s.picks)[in.cell];
+      c.x = x;
+      c.t = t;
+      c.kind = kind;
+      if (kind == KindByte(Value::Kind::kString)) c.str = state_->strings.Acquire(dec->GetString());
+    } else if (!IsSketch(in.kind)) {
+      Tally& c = state_->tallies.At(s.tallies)[in.cell];
+      c.x = x;
+      c.n = n;
+    }
+  }
+  bool sketches_ok = true;
+  if (s.sketches) {
+    for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
+  }
+  return dec->ok() && sketches_ok;
 }
 
 }  // namespace vigil

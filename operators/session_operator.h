@@ -7,11 +7,13 @@
 // duration_ms, and every `emit:` expression over the session's aggregates.
 // Metrics `from:` the stream aggregate those records like events.
 //
-// Per-session state is compact: one 32-byte cell per distinct aggregate
-// (count, sum, avg, min, max, ratio, any, all, first, last), strings of
-// first/last interned and shared across sessions; only distinct and
-// quantile carry a sketch. Keys and their state are dropped when their
-// last session closes, so memory follows open sessions.
+// Per-session state is compact: one 16-byte cell per count, sum, avg, min,
+// max, ratio, any or all and one 24-byte cell per first or last, taken from
+// per-stream pools (no allocation per session), strings of first/last
+// interned and shared across sessions; only distinct and quantile carry a
+// sketch. Keys and their state are dropped when their last session closes,
+// and the pools shrink after a wave of closes, so memory follows open
+// sessions.
 //
 // Example:
 //   SessionOperator op(rules.streams[0]);
@@ -30,6 +32,7 @@
 #include "rules/rule_set.h"
 #include "windows/accumulator.h"
 #include "windows/codec.h"
+#include "windows/session_pool.h"
 #include "windows/session_windows.h"
 
 namespace vigil {
@@ -82,16 +85,23 @@ class SessionOperator {
   size_t pooled_strings() const { return state_->strings.size(); }
 
  private:
-  // The per-session aggregate state: one cell per distinct aggregate.
-  struct Cell {
-    double x = 0;       // sum; min/max; hits of ratio/any/all; first/last number or bool
-    int64_t n = 0;      // events counted or seen
-    TimeMs t = 0;       // first/last: event time of the value
-    uint32_t str = 0;   // first/last: pool id of a string value
-    uint8_t kind = 0;   // first/last: Value::Kind of the value; 0 none yet
+  // The per-session aggregate state: one cell per distinct aggregate, a
+  // Tally (count, sum, avg, min, max, ratio, any, all) or a Pick (first,
+  // last), held in per-stream pools by block index.
+  struct Tally {
+    double x = 0;   // sum; min/max; hits of ratio/any/all
+    int64_t n = 0;  // events counted or seen
   };
+  struct Pick {
+    double x = 0;      // the number or bool picked
+    TimeMs t = 0;      // event time of the value
+    uint32_t str = 0;  // pool id of a string value
+    uint8_t kind = 0;  // Value::Kind of the value; 0 none yet
+  };
+  static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
   struct Session {
-    std::unique_ptr<Cell[]> cells;
+    uint32_t tallies = kNoBlock;  // block in State::tallies
+    uint32_t picks = kNoBlock;    // block in State::picks
     std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
   };
   struct Input {  // one distinct aggregate
@@ -99,24 +109,29 @@ class SessionOperator {
     double q;
     bool has_arg;
     const Program* arg;
-    int sketch;  // index into Session::sketches, or -1 for a cell
+    int cell;  // index into the session's tallies, picks or sketches
   };
   struct State {
     explicit State(SessionOperator* op);
     SessionWindows<Session> windows;
+    SessionPool<Tally> tallies;
+    SessionPool<Pick> picks;
     StringPool strings;
   };
 
-  Session NewSession() const;
+  Session NewSession();
   void Merge(Session& into, Session&& from);
   void Release(Session& s);
+  void CompactPools();
+  bool DecodeCells(Decoder* dec, Session& s);
   Value Result(const Session& s, size_t input) const;
-  void Offer(Cell& c, const Value& v, TimeMs t, bool first);
+  void Offer(Pick& c, const Value& v, TimeMs t, bool first);
 
   const StreamDef* def_;
   std::vector<Input> inputs_;
   std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
-  size_t cells_ = 0;
+  size_t tally_cells_ = 0;
+  size_t pick_cells_ = 0;
   std::vector<Accumulator> sketch_prototype_;
   std::string state_key_;
   std::unique_ptr<State> state_;
