@@ -232,6 +232,11 @@ void SessionOperator::CompactPools() {
   }
 }
 
+size_t SessionOperator::reserved_bytes() const {
+  return state_->windows.reserved_bytes() + state_->tallies.capacity() * tally_cells_ * sizeof(Tally) +
+         state_->picks.capacity() * pick_cells_ * sizeof(Pick);
+}
+
 Value SessionOperator::Result(const Session& s, size_t i) const {
   const Input& in = inputs_[i];
   if (IsSketch(in.kind)) {

@@ -83,6 +83,9 @@ class SessionOperator {
   uint64_t merged_sessions() const { return state_->windows.merged_count(); }
   uint64_t emitted() const { return emitted_; }
   size_t pooled_strings() const { return state_->strings.size(); }
+  // Bytes reserved for open sessions: keys, session records and cells (not
+  // sketches or pooled strings).
+  size_t reserved_bytes() const;
 
  private:
   // The per-session aggregate state: one cell per distinct aggregate, a

@@ -165,6 +165,12 @@ class SessionWindows {
   size_t session_count() const { return sessions_; }
   size_t key_count() const { return index_.size(); }
   uint64_t merged_count() const { return merged_; }  // sessions joined by a bridging event
+  // Bytes reserved by the records, the index and the close heap (not the
+  // states' own allocations or keys longer than 24 bytes).
+  size_t reserved_bytes() const {
+    return records_.capacity() * sizeof(Record) + index_.capacity() * sizeof(uint64_t) +
+           heap_.capacity() * sizeof(Due);
+  }
 
  private:
   static constexpr uint32_t kFree = 0xFFFFFFFF;  // Record::len of an unused record
