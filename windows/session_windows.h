@@ -116,7 +116,7 @@ class SessionWindows {
     }
     SortClosed(&closed);
     for (Closed& c : closed) emit(KeyOf(Rec(c.rec)), c.start, c.last, c.state);
-    if (closed.empty()) return;
+    if (closed.empty() && emptied.empty()) return;
     if (sessions_ == 0) {
       Clear();
       return;
@@ -177,7 +177,6 @@ class SessionWindows {
   static constexpr size_t kInlineKey = 24;
 
   struct Record {
-    uint64_t hash = 0;
     TimeMs scheduled = kMaxTime;  // a heap entry at or before every session end exists
     uint32_t refs = 0;            // heap entries naming this record
     uint32_t len = kFree;         // key length
@@ -216,20 +215,16 @@ class SessionWindows {
     if (found != SessionIndex::kNone) return found;
     const uint32_t id = records_.Alloc();
     Record& k = Rec(id);
-    k.hash = h;
     k.len = static_cast<uint32_t>(key.size());
     char* bytes = k.key.bytes;
     if (key.size() > kInlineKey) bytes = k.key.heap = new char[key.size()];
     if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
-    index_.Insert(h, id, HashOf());
+    index_.Insert(h, id);
     return id;
-  }
-  auto HashOf() {
-    return [this](uint32_t id) { return Rec(id).hash; };
   }
   void FreeRecord(uint32_t id) {
     Record& k = Rec(id);
-    index_.Erase(k.hash, id, HashOf());
+    index_.Erase(Hash(KeyOf(k)), id);
     if (k.len > kInlineKey) delete[] k.key.heap;
     k.len = kFree;
     records_.Free(id);
@@ -329,7 +324,7 @@ class SessionWindows {
     for (Due& d : heap_) d.rec = renamed[d.rec];
     index_.Clear();
     for (uint32_t id = 0; id < records_.capacity(); ++id) {
-      if (Rec(id).len != kFree) index_.Insert(Rec(id).hash, id, HashOf());
+      if (Rec(id).len != kFree) index_.Insert(Hash(KeyOf(Rec(id))), id);
     }
   }
 
