@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "windows/hash.h"
 
@@ -45,8 +46,7 @@ constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; 
 
 SessionOperator::State::State(SessionOperator* op)
     : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
-      tallies(op->tally_cells_),
-      picks(op->pick_cells_) {}
+      cells(op->block_bytes_) {}
 
 SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
   // One input per distinct (kind, argument) over all emitted fields.
@@ -75,6 +75,7 @@ SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
     agg_values_.resize(std::max(agg_values_.size(), binding.size()));
     bindings_.push_back(std::move(binding));
   }
+  block_bytes_ = tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick);
   state_key_ = StrCat("stream ", def.fingerprint);
   state_ = std::make_unique<State>(this);
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
@@ -82,8 +83,13 @@ SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
 
 SessionOperator::Session SessionOperator::NewSession() {
   Session s;
-  if (tally_cells_ > 0) s.tallies = state_->tallies.Alloc();
-  if (pick_cells_ > 0) s.picks = state_->picks.Alloc();
+  if (block_bytes_ > 0) {
+    s.cells = state_->cells.Alloc();
+    std::byte* p = state_->cells.At(s.cells);
+    for (size_t i = 0; i < tally_cells_; ++i) new (p + i * sizeof(Tally)) Tally{};
+    p += tally_cells_ * sizeof(Tally);
+    for (size_t i = 0; i < pick_cells_; ++i) new (p + i * sizeof(Pick)) Pick{};
+  }
   if (!sketch_prototype_.empty()) {
     s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
   }
@@ -108,8 +114,8 @@ void SessionOperator::Add(const Event& ev) {
   key_.clear();
   AppendValueText(key, &key_);
   Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
-  Tally* tallies = tally_cells_ > 0 ? state_->tallies.At(s.tallies) : nullptr;
-  Pick* picks = pick_cells_ > 0 ? state_->picks.At(s.picks) : nullptr;
+  Tally* tallies = block_bytes_ > 0 ? TalliesOf(s) : nullptr;
+  Pick* picks = block_bytes_ > 0 ? PicksOf(s) : nullptr;
   for (const Input& in : inputs_) {
     switch (in.kind) {
       case AggKind::kCount:
@@ -154,10 +160,10 @@ void SessionOperator::Add(const Event& ev) {
 }
 
 void SessionOperator::Merge(Session& into, Session&& from) {
-  Tally* ta = tally_cells_ > 0 ? state_->tallies.At(into.tallies) : nullptr;
-  Tally* tb = tally_cells_ > 0 ? state_->tallies.At(from.tallies) : nullptr;
-  Pick* pa = pick_cells_ > 0 ? state_->picks.At(into.picks) : nullptr;
-  Pick* pb = pick_cells_ > 0 ? state_->picks.At(from.picks) : nullptr;
+  Tally* ta = block_bytes_ > 0 ? TalliesOf(into) : nullptr;
+  Tally* tb = block_bytes_ > 0 ? TalliesOf(from) : nullptr;
+  Pick* pa = block_bytes_ > 0 ? PicksOf(into) : nullptr;
+  Pick* pb = block_bytes_ > 0 ? PicksOf(from) : nullptr;
   for (const Input& in : inputs_) {
     if (IsSketch(in.kind)) continue;
     if (IsPick(in.kind)) {
@@ -187,17 +193,13 @@ void SessionOperator::Merge(Session& into, Session&& from) {
 
 // Gives the session's cells back to the pools, with the strings they hold.
 void SessionOperator::Release(Session& s) {
-  if (s.picks != kNoBlock) {
-    Pick* p = state_->picks.At(s.picks);
+  if (s.cells != kNoBlock) {
+    Pick* p = PicksOf(s);
     for (size_t i = 0; i < pick_cells_; ++i) {
       if (p[i].kind == KindByte(Value::Kind::kString)) state_->strings.Release(p[i].str);
     }
-    state_->picks.Free(s.picks);
-    s.picks = kNoBlock;
-  }
-  if (s.tallies != kNoBlock) {
-    state_->tallies.Free(s.tallies);
-    s.tallies = kNoBlock;
+    state_->cells.Free(s.cells);
+    s.cells = kNoBlock;
   }
   s.sketches.reset();
 }
@@ -208,33 +210,23 @@ void SessionOperator::Release(Session& s) {
 void SessionOperator::CompactPools() {
   State& st = *state_;
   if (st.windows.session_count() == 0) {
-    st.tallies.Clear();
-    st.picks.Clear();
+    st.cells.Clear();
     return;
   }
-  if (st.tallies.NeedsCompacting()) {
-    SessionPool<Tally> fresh(tally_cells_);
+  if (block_bytes_ > 0 && st.cells.NeedsCompacting()) {
+    SessionPool<std::byte> fresh(block_bytes_);
     st.windows.ForEachState([&](Session& s) {
       const uint32_t b = fresh.Alloc();
-      std::copy_n(st.tallies.At(s.tallies), tally_cells_, fresh.At(b));
-      s.tallies = b;
+      // The cells are trivially copyable: copying the bytes copies them.
+      std::memcpy(fresh.At(b), st.cells.At(s.cells), block_bytes_);
+      s.cells = b;
     });
-    st.tallies = std::move(fresh);
-  }
-  if (st.picks.NeedsCompacting()) {
-    SessionPool<Pick> fresh(pick_cells_);
-    st.windows.ForEachState([&](Session& s) {
-      const uint32_t b = fresh.Alloc();
-      std::copy_n(st.picks.At(s.picks), pick_cells_, fresh.At(b));
-      s.picks = b;
-    });
-    st.picks = std::move(fresh);
+    st.cells = std::move(fresh);
   }
 }
 
 size_t SessionOperator::reserved_bytes() const {
-  return state_->windows.reserved_bytes() + state_->tallies.capacity() * tally_cells_ * sizeof(Tally) +
-         state_->picks.capacity() * pick_cells_ * sizeof(Pick);
+  return state_->windows.reserved_bytes() + state_->cells.capacity() * block_bytes_;
 }
 
 Value SessionOperator::Result(const Session& s, size_t i) const {
@@ -244,7 +236,7 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
     return r ? Value::Number(*r) : Value::Missing();
   }
   if (IsPick(in.kind)) {
-    const Pick& c = state_->picks.At(s.picks)[in.cell];
+    const Pick& c = PicksOf(s)[in.cell];
     switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
       case Value::Kind::kNull: return Value::Null();
       case Value::Kind::kBool: return Value::Bool(c.x != 0);
@@ -253,7 +245,7 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
       default: return Value::Missing();
     }
   }
-  const Tally& c = state_->tallies.At(s.tallies)[in.cell];
+  const Tally& c = TalliesOf(s)[in.cell];
   switch (in.kind) {
     case AggKind::kCount: return Value::Number(static_cast<double>(c.n));
     case AggKind::kSum: return Value::Number(c.x);
@@ -310,7 +302,7 @@ void SessionOperator::EncodeState(Encoder* enc) const {
     enc->PutSigned(s.last);
     for (const Input& in : inputs_) {
       if (IsPick(in.kind)) {
-        const Pick& c = state_->picks.At(s.state.picks)[in.cell];
+        const Pick& c = PicksOf(s.state)[in.cell];
         enc->PutDouble(c.x);
         enc->PutSigned(0);
         enc->PutSigned(c.t);
@@ -318,7 +310,7 @@ void SessionOperator::EncodeState(Encoder* enc) const {
         if (c.kind == KindByte(Value::Kind::kString)) enc->PutString(state_->strings.Get(c.str));
       } else {
         const Tally none;
-        const Tally& c = IsSketch(in.kind) ? none : state_->tallies.At(s.state.tallies)[in.cell];
+        const Tally& c = IsSketch(in.kind) ? none : TalliesOf(s.state)[in.cell];
         enc->PutDouble(c.x);
         enc->PutSigned(c.n);
         enc->PutSigned(0);
@@ -360,13 +352,13 @@ bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
     const TimeMs t = dec->GetSigned();
     const uint8_t kind = dec->GetByte();
     if (IsPick(in.kind)) {
-      Pick& c = state_->picks.At(s.picks)[in.cell];
+      Pick& c = PicksOf(s)[in.cell];
       c.x = x;
       c.t = t;
       c.kind = kind;
       if (kind == KindByte(Value::Kind::kString)) c.str = state_->strings.Acquire(dec->GetString());
     } else if (!IsSketch(in.kind)) {
-      Tally& c = state_->tallies.At(s.tallies)[in.cell];
+      Tally& c = TalliesOf(s)[in.cell];
       c.x = x;
       c.n = n;
     }

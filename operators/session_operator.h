@@ -23,7 +23,9 @@
 #define VIGIL_OPERATORS_SESSION_OPERATOR_H_
 
 #include <functional>
+#include <cstddef>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -90,7 +92,8 @@ class SessionOperator {
  private:
   // The per-session aggregate state: one cell per distinct aggregate, a
   // Tally (count, sum, avg, min, max, ratio, any, all) or a Pick (first,
-  // last), held in per-stream pools by block index.
+  // last). A session's cells are one block of a per-stream pool, tallies
+  // then picks, so that an event touches one or two cache lines of them.
   struct Tally {
     double x = 0;   // sum; min/max; hits of ratio/any/all
     int64_t n = 0;  // events counted or seen
@@ -103,8 +106,7 @@ class SessionOperator {
   };
   static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
   struct Session {
-    uint32_t tallies = kNoBlock;  // block in State::tallies
-    uint32_t picks = kNoBlock;    // block in State::picks
+    uint32_t cells = kNoBlock;  // block in State::cells
     std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
   };
   struct Input {  // one distinct aggregate
@@ -117,12 +119,18 @@ class SessionOperator {
   struct State {
     explicit State(SessionOperator* op);
     SessionWindows<Session> windows;
-    SessionPool<Tally> tallies;
-    SessionPool<Pick> picks;
+    SessionPool<std::byte> cells;  // blocks of block_bytes_
     StringPool strings;
   };
 
   Session NewSession();
+  Tally* TalliesOf(const Session& s) const {
+    return std::launder(reinterpret_cast<Tally*>(state_->cells.At(s.cells)));
+  }
+  Pick* PicksOf(const Session& s) const {
+    return std::launder(
+        reinterpret_cast<Pick*>(state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally)));
+  }
   void Merge(Session& into, Session&& from);
   void Release(Session& s);
   void CompactPools();
@@ -135,6 +143,7 @@ class SessionOperator {
   std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
   size_t tally_cells_ = 0;
   size_t pick_cells_ = 0;
+  size_t block_bytes_ = 0;  // a session's tallies and picks
   std::vector<Accumulator> sketch_prototype_;
   std::string state_key_;
   std::unique_ptr<State> state_;
