@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "windows/hash.h"
 
@@ -44,7 +45,8 @@ constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; 
 }  // namespace
 
 SessionOperator::State::State(SessionOperator* op)
-    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }) {}
+    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
+      cells(op->block_bytes_) {}
 
 SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
   // One input per distinct (kind, argument) over all emitted fields.
@@ -56,12 +58,16 @@ SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
       auto it = std::find(keys.begin(), keys.end(), key);
       if (it == keys.end()) {
         keys.push_back(key);
-        int sketch = -1;
+        int cell;
         if (IsSketch(agg.kind)) {
-          sketch = static_cast<int>(sketch_prototype_.size());
+          cell = static_cast<int>(sketch_prototype_.size());
           sketch_prototype_.emplace_back(agg.kind, agg.q);
+        } else if (IsPick(agg.kind)) {
+          cell = static_cast<int>(pick_cells_++);
+        } else {
+          cell = static_cast<int>(tally_cells_++);
         }
-        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, sketch});
+        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell});
         it = keys.end() - 1;
       }
       binding.push_back(static_cast<int>(it - keys.begin()));
@@ -69,22 +75,28 @@ SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
     agg_values_.resize(std::max(agg_values_.size(), binding.size()));
     bindings_.push_back(std::move(binding));
   }
-  cells_ = inputs_.size();
+  block_bytes_ = tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick);
   state_key_ = StrCat("stream ", def.fingerprint);
   state_ = std::make_unique<State>(this);
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
 }
 
-SessionOperator::Session SessionOperator::NewSession() const {
+SessionOperator::Session SessionOperator::NewSession() {
   Session s;
-  s.cells = std::make_unique<Cell[]>(cells_);
+  if (block_bytes_ > 0) {
+    s.cells = state_->cells.Alloc();
+    std::byte* p = state_->cells.At(s.cells);
+    for (size_t i = 0; i < tally_cells_; ++i) new (p + i * sizeof(Tally)) Tally{};
+    p += tally_cells_ * sizeof(Tally);
+    for (size_t i = 0; i < pick_cells_; ++i) new (p + i * sizeof(Pick)) Pick{};
+  }
   if (!sketch_prototype_.empty()) {
     s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
   }
   return s;
 }
 
-void SessionOperator::Offer(Cell& c, const Value& v, TimeMs t, bool first) {
+void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
   if (v.is_missing()) return;
   if (c.kind != 0 && (first ? t >= c.t : t < c.t)) return;
   if (c.kind == KindByte(Value::Kind::kString)) state_->strings.Release(c.str);
@@ -102,26 +114,28 @@ void SessionOperator::Add(const Event& ev) {
   key_.clear();
   AppendValueText(key, &key_);
   Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    const Input& in = inputs_[i];
-    Cell& c = s.cells[i];
+  Tally* tallies = block_bytes_ > 0 ? TalliesOf(s) : nullptr;
+  Pick* picks = block_bytes_ > 0 ? PicksOf(s) : nullptr;
+  for (const Input& in : inputs_) {
     switch (in.kind) {
       case AggKind::kCount:
-        if (!in.has_arg || in.arg->EvalBool(slots)) ++c.n;
+        if (!in.has_arg || in.arg->EvalBool(slots)) ++tallies[in.cell].n;
         break;
       case AggKind::kRatio:
       case AggKind::kAny:
-      case AggKind::kAll:
+      case AggKind::kAll: {
+        Tally& c = tallies[in.cell];
         ++c.n;
         if (in.arg->EvalBool(slots)) c.x += 1;
         break;
+      }
       case AggKind::kFirst:
       case AggKind::kLast:
-        Offer(c, in.arg->Eval(slots), ev.ts, in.kind == AggKind::kFirst);
+        Offer(picks[in.cell], in.arg->Eval(slots), ev.ts, in.kind == AggKind::kFirst);
         break;
       case AggKind::kDistinct: {
         Value v = in.arg->Eval(slots);
-        Accumulator& acc = (*s.sketches)[in.sketch];
+        Accumulator& acc = (*s.sketches)[in.cell];
         if (v.is_string()) acc.AddHash(HashBytes(v.str));
         if (v.is_number()) acc.AddHash(HashDouble(v.num));
         if (v.is_bool()) acc.AddHash(HashDouble(v.b ? 1 : 0));
@@ -129,12 +143,13 @@ void SessionOperator::Add(const Event& ev) {
       }
       case AggKind::kQuantile: {
         Value v = in.arg->Eval(slots);
-        if (v.is_number()) (*s.sketches)[in.sketch].AddNumber(v.num);
+        if (v.is_number()) (*s.sketches)[in.cell].AddNumber(v.num);
         break;
       }
       default: {  // sum, avg, min, max
         Value v = in.arg->Eval(slots);
         if (!v.is_number() || std::isnan(v.num)) break;
+        Tally& c = tallies[in.cell];
         if (in.kind == AggKind::kMin) c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
         else if (in.kind == AggKind::kMax) c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
         else c.x += v.num;
@@ -145,30 +160,30 @@ void SessionOperator::Add(const Event& ev) {
 }
 
 void SessionOperator::Merge(Session& into, Session&& from) {
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    Cell& a = into.cells[i];
-    Cell& b = from.cells[i];
-    switch (inputs_[i].kind) {
-      case AggKind::kFirst:
-      case AggKind::kLast: {
-        const bool first = inputs_[i].kind == AggKind::kFirst;
-        // Ties keep `into`'s value (it holds the earlier events).
-        const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
-        if (take) std::swap(a, b);
-        break;
-      }
-      case AggKind::kMin:
-        if (b.n != 0) a.x = a.n == 0 ? b.x : std::min(a.x, b.x);
-        a.n += b.n;
-        break;
-      case AggKind::kMax:
-        if (b.n != 0) a.x = a.n == 0 ? b.x : std::max(a.x, b.x);
-        a.n += b.n;
-        break;
-      default:
-        a.x += b.x;
-        a.n += b.n;
+  Tally* ta = block_bytes_ > 0 ? TalliesOf(into) : nullptr;
+  Tally* tb = block_bytes_ > 0 ? TalliesOf(from) : nullptr;
+  Pick* pa = block_bytes_ > 0 ? PicksOf(into) : nullptr;
+  Pick* pb = block_bytes_ > 0 ? PicksOf(from) : nullptr;
+  for (const Input& in : inputs_) {
+    if (IsSketch(in.kind)) continue;
+    if (IsPick(in.kind)) {
+      Pick& a = pa[in.cell];
+      Pick& b = pb[in.cell];
+      const bool first = in.kind == AggKind::kFirst;
+      // Ties keep `into`'s value (it holds the earlier events).
+      const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
+      if (take) std::swap(a, b);
+      continue;
     }
+    Tally& a = ta[in.cell];
+    const Tally& b = tb[in.cell];
+    if (in.kind == AggKind::kMin || in.kind == AggKind::kMax) {
+      const bool min = in.kind == AggKind::kMin;
+      if (b.n != 0) a.x = a.n == 0 ? b.x : min ? std::min(a.x, b.x) : std::max(a.x, b.x);
+    } else {
+      a.x += b.x;
+    }
+    a.n += b.n;
   }
   if (into.sketches) {
     for (size_t k = 0; k < into.sketches->size(); ++k) (*into.sketches)[k].Merge((*from.sketches)[k]);
@@ -176,50 +191,78 @@ void SessionOperator::Merge(Session& into, Session&& from) {
   Release(from);
 }
 
+// Gives the session's cells back to the pools, with the strings they hold.
 void SessionOperator::Release(Session& s) {
-  if (!s.cells) return;
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    if (IsPick(inputs_[i].kind) && s.cells[i].kind == KindByte(Value::Kind::kString)) {
-      state_->strings.Release(s.cells[i].str);
-      s.cells[i].kind = 0;
+  if (s.cells != kNoBlock) {
+    Pick* p = PicksOf(s);
+    for (size_t i = 0; i < pick_cells_; ++i) {
+      if (p[i].kind == KindByte(Value::Kind::kString)) state_->strings.Release(p[i].str);
     }
+    state_->cells.Free(s.cells);
+    s.cells = kNoBlock;
   }
+  s.sketches.reset();
+}
+
+// After a wave of closes, copies the open sessions' cells into fresh pools
+// so that the memory of the closed ones goes back; once nothing is open,
+// drops the pools.
+void SessionOperator::CompactPools() {
+  State& st = *state_;
+  if (st.windows.session_count() == 0) {
+    st.cells.Clear();
+    return;
+  }
+  if (block_bytes_ > 0 && st.cells.NeedsCompacting()) {
+    SessionPool<std::byte> fresh(block_bytes_);
+    st.windows.ForEachState([&](Session& s) {
+      const uint32_t b = fresh.Alloc();
+      // The cells are trivially copyable: copying the bytes copies them.
+      std::memcpy(fresh.At(b), st.cells.At(s.cells), block_bytes_);
+      s.cells = b;
+    });
+    st.cells = std::move(fresh);
+  }
+}
+
+size_t SessionOperator::reserved_bytes() const {
+  return state_->windows.reserved_bytes() + state_->cells.capacity() * block_bytes_;
 }
 
 Value SessionOperator::Result(const Session& s, size_t i) const {
   const Input& in = inputs_[i];
-  const Cell& c = s.cells[i];
+  if (IsSketch(in.kind)) {
+    std::optional<double> r = (*s.sketches)[in.cell].Result(0);
+    return r ? Value::Number(*r) : Value::Missing();
+  }
+  if (IsPick(in.kind)) {
+    const Pick& c = PicksOf(s)[in.cell];
+    switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
+      case Value::Kind::kNull: return Value::Null();
+      case Value::Kind::kBool: return Value::Bool(c.x != 0);
+      case Value::Kind::kNumber: return Value::Number(c.x);
+      case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
+      default: return Value::Missing();
+    }
+  }
+  const Tally& c = TalliesOf(s)[in.cell];
   switch (in.kind) {
     case AggKind::kCount: return Value::Number(static_cast<double>(c.n));
     case AggKind::kSum: return Value::Number(c.x);
     case AggKind::kAvg:
+    case AggKind::kRatio:
       return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kMin:
     case AggKind::kMax: return c.n == 0 ? Value::Missing() : Value::Number(c.x);
-    case AggKind::kRatio:
-      return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kAny: return Value::Bool(c.x > 0);
     case AggKind::kAll: return Value::Bool(c.x == static_cast<double>(c.n));
-    case AggKind::kFirst:
-    case AggKind::kLast:
-      switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
-        case Value::Kind::kNull: return Value::Null();
-        case Value::Kind::kBool: return Value::Bool(c.x != 0);
-        case Value::Kind::kNumber: return Value::Number(c.x);
-        case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
-        default: return Value::Missing();
-      }
-    case AggKind::kDistinct:
-    case AggKind::kQuantile: {
-      std::optional<double> r = (*s.sketches)[in.sketch].Result(0);
-      return r ? Value::Number(*r) : Value::Missing();
-    }
-    case AggKind::kRate: break;
+    default: break;
   }
   return Value::Missing();
 }
 
 void SessionOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
+  const size_t open = open_sessions();
   state_->windows.CloseUpTo(frontier, [&](std::string_view key, TimeMs start, TimeMs last,
                                           Session& s) {
     record_.ts = last + def_->gap - 1;
@@ -234,6 +277,7 @@ void SessionOperator::Close(TimeMs frontier, const std::function<void(const Even
     emit(record_);
     Release(s);
   });
+  if (open_sessions() != open) CompactPools();
 }
 
 bool SessionOperator::AdoptState(SessionOperator& old) {
@@ -247,20 +291,30 @@ bool SessionOperator::AdoptState(SessionOperator& old) {
   return DecodeState(&dec);
 }
 
+// Per input, whatever its kind: x, n, t, kind and, for a string first or
+// last, the string; then the sketches. A tally's t and kind, a pick's n and
+// all four of a sketch's input are always 0.
 void SessionOperator::EncodeState(Encoder* enc) const {
   enc->PutVarint(state_->windows.session_count());
   state_->windows.ForEach([&](std::string_view key, const SessionWindows<Session>::Session& s) {
     enc->PutString(key);
     enc->PutSigned(s.start);
     enc->PutSigned(s.last);
-    for (size_t i = 0; i < inputs_.size(); ++i) {
-      const Cell& c = s.state.cells[i];
-      enc->PutDouble(c.x);
-      enc->PutSigned(c.n);
-      enc->PutSigned(c.t);
-      enc->PutByte(c.kind);
-      if (IsPick(inputs_[i].kind) && c.kind == KindByte(Value::Kind::kString)) {
-        enc->PutString(state_->strings.Get(c.str));
+    for (const Input& in : inputs_) {
+      if (IsPick(in.kind)) {
+        const Pick& c = PicksOf(s.state)[in.cell];
+        enc->PutDouble(c.x);
+        enc->PutSigned(0);
+        enc->PutSigned(c.t);
+        enc->PutByte(c.kind);
+        if (c.kind == KindByte(Value::Kind::kString)) enc->PutString(state_->strings.Get(c.str));
+      } else {
+        const Tally none;
+        const Tally& c = IsSketch(in.kind) ? none : TalliesOf(s.state)[in.cell];
+        enc->PutDouble(c.x);
+        enc->PutSigned(c.n);
+        enc->PutSigned(0);
+        enc->PutByte(0);
       }
     }
     if (s.state.sketches) {
@@ -278,21 +332,7 @@ bool SessionOperator::DecodeState(Decoder* dec) {
     const TimeMs start = dec->GetSigned();
     const TimeMs last = dec->GetSigned();
     Session s = NewSession();
-    for (size_t i = 0; i < inputs_.size(); ++i) {
-      Cell& c = s.cells[i];
-      c.x = dec->GetDouble();
-      c.n = dec->GetSigned();
-      c.t = dec->GetSigned();
-      c.kind = dec->GetByte();
-      if (IsPick(inputs_[i].kind) && c.kind == KindByte(Value::Kind::kString)) {
-        c.str = state_->strings.Acquire(dec->GetString());
-      }
-    }
-    bool sketches_ok = true;
-    if (s.sketches) {
-      for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
-    }
-    if (!dec->ok() || !sketches_ok) {
+    if (!DecodeCells(dec, s)) {
       state_ = std::move(fresh);  // keep what was there
       return false;
     }
@@ -303,6 +343,31 @@ bool SessionOperator::DecodeState(Decoder* dec) {
     return false;
   }
   return true;
+}
+
+bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
+  for (const Input& in : inputs_) {
+    const double x = dec->GetDouble();
+    const int64_t n = dec->GetSigned();
+    const TimeMs t = dec->GetSigned();
+    const uint8_t kind = dec->GetByte();
+    if (IsPick(in.kind)) {
+      Pick& c = PicksOf(s)[in.cell];
+      c.x = x;
+      c.t = t;
+      c.kind = kind;
+      if (kind == KindByte(Value::Kind::kString)) c.str = state_->strings.Acquire(dec->GetString());
+    } else if (!IsSketch(in.kind)) {
+      Tally& c = TalliesOf(s)[in.cell];
+      c.x = x;
+      c.n = n;
+    }
+  }
+  bool sketches_ok = true;
+  if (s.sketches) {
+    for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
+  }
+  return dec->ok() && sketches_ok;
 }
 
 }  // namespace vigil

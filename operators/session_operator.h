@@ -7,11 +7,13 @@
 // duration_ms, and every `emit:` expression over the session's aggregates.
 // Metrics `from:` the stream aggregate those records like events.
 //
-// Per-session state is compact: one 32-byte cell per distinct aggregate
-// (count, sum, avg, min, max, ratio, any, all, first, last), strings of
-// first/last interned and shared across sessions; only distinct and
-// quantile carry a sketch. Keys and their state are dropped when their
-// last session closes, so memory follows open sessions.
+// Per-session state is compact: one 16-byte cell per count, sum, avg, min,
+// max, ratio, any or all and one 24-byte cell per first or last, taken from
+// per-stream pools (no allocation per session), strings of first/last
+// interned and shared across sessions; only distinct and quantile carry a
+// sketch. Keys and their state are dropped when their last session closes,
+// and the pools shrink after a wave of closes, so memory follows open
+// sessions.
 //
 // Example:
 //   SessionOperator op(rules.streams[0]);
@@ -21,7 +23,9 @@
 #define VIGIL_OPERATORS_SESSION_OPERATOR_H_
 
 #include <functional>
+#include <cstddef>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -30,6 +34,7 @@
 #include "rules/rule_set.h"
 #include "windows/accumulator.h"
 #include "windows/codec.h"
+#include "windows/session_pool.h"
 #include "windows/session_windows.h"
 
 namespace vigil {
@@ -80,18 +85,28 @@ class SessionOperator {
   uint64_t merged_sessions() const { return state_->windows.merged_count(); }
   uint64_t emitted() const { return emitted_; }
   size_t pooled_strings() const { return state_->strings.size(); }
+  // Bytes reserved for open sessions: keys, session records and cells (not
+  // sketches or pooled strings).
+  size_t reserved_bytes() const;
 
  private:
-  // The per-session aggregate state: one cell per distinct aggregate.
-  struct Cell {
-    double x = 0;       // sum; min/max; hits of ratio/any/all; first/last number or bool
-    int64_t n = 0;      // events counted or seen
-    TimeMs t = 0;       // first/last: event time of the value
-    uint32_t str = 0;   // first/last: pool id of a string value
-    uint8_t kind = 0;   // first/last: Value::Kind of the value; 0 none yet
+  // The per-session aggregate state: one cell per distinct aggregate, a
+  // Tally (count, sum, avg, min, max, ratio, any, all) or a Pick (first,
+  // last). A session's cells are one block of a per-stream pool, tallies
+  // then picks, so that an event touches one or two cache lines of them.
+  struct Tally {
+    double x = 0;   // sum; min/max; hits of ratio/any/all
+    int64_t n = 0;  // events counted or seen
   };
+  struct Pick {
+    double x = 0;      // the number or bool picked
+    TimeMs t = 0;      // event time of the value
+    uint32_t str = 0;  // pool id of a string value
+    uint8_t kind = 0;  // Value::Kind of the value; 0 none yet
+  };
+  static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
   struct Session {
-    std::unique_ptr<Cell[]> cells;
+    uint32_t cells = kNoBlock;  // block in State::cells
     std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
   };
   struct Input {  // one distinct aggregate
@@ -99,24 +114,36 @@ class SessionOperator {
     double q;
     bool has_arg;
     const Program* arg;
-    int sketch;  // index into Session::sketches, or -1 for a cell
+    int cell;  // index into the session's tallies, picks or sketches
   };
   struct State {
     explicit State(SessionOperator* op);
     SessionWindows<Session> windows;
+    SessionPool<std::byte> cells;  // blocks of block_bytes_
     StringPool strings;
   };
 
-  Session NewSession() const;
+  Session NewSession();
+  Tally* TalliesOf(const Session& s) const {
+    return std::launder(reinterpret_cast<Tally*>(state_->cells.At(s.cells)));
+  }
+  Pick* PicksOf(const Session& s) const {
+    return std::launder(
+        reinterpret_cast<Pick*>(state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally)));
+  }
   void Merge(Session& into, Session&& from);
   void Release(Session& s);
+  void CompactPools();
+  bool DecodeCells(Decoder* dec, Session& s);
   Value Result(const Session& s, size_t input) const;
-  void Offer(Cell& c, const Value& v, TimeMs t, bool first);
+  void Offer(Pick& c, const Value& v, TimeMs t, bool first);
 
   const StreamDef* def_;
   std::vector<Input> inputs_;
   std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
-  size_t cells_ = 0;
+  size_t tally_cells_ = 0;
+  size_t pick_cells_ = 0;
+  size_t block_bytes_ = 0;  // a session's tallies and picks
   std::vector<Accumulator> sketch_prototype_;
   std::string state_key_;
   std::unique_ptr<State> state_;

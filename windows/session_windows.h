@@ -16,7 +16,14 @@
 // per key at (or before) its earliest session end, so a frontier step costs
 // O(sessions closed × log keys), not a scan of every key.
 //
-// State is any movable type; the store never looks inside it.
+// Layout, for millions of open keys: one record per key in a SessionPool
+// (key bytes inline up to 24, the first session inline), found through a
+// SessionIndex of 8-byte slots; no allocation per key or session beyond
+// keys longer than 24 bytes. After a wave of closes the index, the records
+// and the heap shrink; once every session has closed they hold nothing.
+//
+// State is any movable, default-constructible type; the store never looks
+// inside it.
 //
 // Example:
 //   SessionWindows<int> s(30 * 60 * 1000, [](int& into, int&& from) { into += from; });
@@ -29,6 +36,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -37,8 +45,10 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/container/node_hash_map.h"
-#include "windows/strings.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
+#include "windows/session_index.h"
+#include "windows/session_pool.h"
 #include "windows/time.h"
 
 namespace vigil {
@@ -57,6 +67,7 @@ class SessionWindows {
   SessionWindows(DurationMs gap, MergeFn merge) : gap_(gap), merge_(std::move(merge)) {}
   SessionWindows(const SessionWindows&) = delete;
   SessionWindows& operator=(const SessionWindows&) = delete;
+  ~SessionWindows() { FreeKeys(); }
 
   DurationMs gap() const { return gap_; }
 
@@ -65,8 +76,10 @@ class SessionWindows {
   // call to Add, Restore or CloseUpTo.
   template <typename Make>
   State* Add(std::string_view key, TimeMs t, Make&& make) {
-    Key& k = FindOrAdd(key);
+    const uint32_t id = FindOrAdd(key);
+    Record& k = Rec(id);
     auto& ss = k.sessions;
+    latest_end_ = std::max(latest_end_, t + gap_);
     size_t i = 0;
     while (i < ss.size() && !Overlaps(ss[i], t)) ++i;
     if (i == ss.size()) {
@@ -75,13 +88,11 @@ class SessionWindows {
       while (at < ss.size() && ss[at].start < t) ++at;
       ss.insert(ss.begin() + static_cast<std::ptrdiff_t>(at), Session{t, t, make()});
       ++sessions_;
-      latest_end_ = std::max(latest_end_, t + gap_);
-      Schedule(k, t + gap_);
+      Schedule(id, k, t + gap_);
       return &ss[at].state;
     }
     ss[i].start = std::min(ss[i].start, t);
     ss[i].last = std::max(ss[i].last, t);
-    latest_end_ = std::max(latest_end_, t + gap_);
     // Sessions are at least `gap` apart, so only later ones can now overlap.
     while (i + 1 < ss.size() && ss[i + 1].start - ss[i].last < gap_) {
       ss[i].last = std::max(ss[i].last, ss[i + 1].last);
@@ -96,125 +107,231 @@ class SessionWindows {
   // Emits every session with last + gap <= frontier, ordered by end, then
   // key, then start, and forgets it.
   void CloseUpTo(TimeMs frontier, const CloseFn& emit) {
-    struct Closed {
-      TimeMs end;
-      std::string key;
-      Session session;
-    };
     std::vector<Closed> closed;
-    std::vector<Key*> emptied;
-    if (frontier >= latest_end_ && !keys_.empty()) {
-      // Everything closes (the end of a bounded input): one pass over the
-      // keys instead of a heap pop per key.
-      closed.reserve(sessions_);
-      for (auto& [name, k] : keys_) {
-        for (Session& s : k.sessions) closed.push_back({s.last + gap_, name, std::move(s)});
-      }
-      keys_.clear();
-      heap_.clear();
-      sessions_ = 0;
+    std::vector<uint32_t> emptied;  // records to free once emitted
+    if (frontier >= latest_end_ && sessions_ > 0) {
+      CloseAll(&closed);
+    } else {
+      CloseDue(frontier, &closed, &emptied);
     }
-    while (!heap_.empty() && heap_.front().at <= frontier) {
-      Key* k = heap_.front().key;
-      std::pop_heap(heap_.begin(), heap_.end(), std::greater<Due>());
-      heap_.pop_back();
-      --k->refs;
-      auto& ss = k->sessions;
-      for (size_t i = 0; i < ss.size();) {
-        if (ss[i].last + gap_ <= frontier) {
-          closed.push_back({ss[i].last + gap_, *k->name, std::move(ss[i])});
-          ss.erase(ss.begin() + static_cast<std::ptrdiff_t>(i));
-          --sessions_;
-        } else {
-          ++i;
-        }
-      }
-      k->scheduled = kMaxTime;
-      if (!ss.empty()) {
-        TimeMs next = kMaxTime;
-        for (const Session& s : ss) next = std::min(next, s.last + gap_);
-        Schedule(*k, next);
-      } else if (k->refs == 0) {
-        emptied.push_back(k);
-      }
-    }
-    std::sort(closed.begin(), closed.end(), [](const Closed& a, const Closed& b) {
-      return std::tie(a.end, a.key, a.session.start) < std::tie(b.end, b.key, b.session.start);
-    });
-    for (Closed& c : closed) emit(c.key, c.session.start, c.session.last, c.session.state);
-    if (!closed.empty() && keys_.empty()) {
-      // Tables do not shrink by themselves.
-      keys_ = decltype(keys_)();
-      std::vector<Due>().swap(heap_);
+    SortClosed(&closed);
+    for (Closed& c : closed) emit(KeyOf(Rec(c.rec)), c.start, c.last, c.state);
+    if (closed.empty() && emptied.empty()) return;
+    if (sessions_ == 0) {
+      Clear();
       return;
     }
-    for (Key* k : emptied) {
-      if (k->sessions.empty() && k->refs == 0) keys_.erase(*k->name);
+    for (uint32_t id : emptied) {
+      if (Rec(id).sessions.empty() && Rec(id).refs == 0) FreeRecord(id);
     }
-    // Give memory back after a wave of closes: tables do not shrink by
-    // themselves.
-    if (!emptied.empty() && keys_.bucket_count() > 8 * (keys_.size() + 64)) keys_.rehash(0);
+    // Give memory back after a wave of closes.
+    if (records_.NeedsCompacting()) Compact();
     if (heap_.capacity() > 8 * (heap_.size() + 64)) heap_.shrink_to_fit();
   }
 
   // Every open session, in no particular order (for checkpoints).
   void ForEach(const std::function<void(std::string_view key, const Session&)>& fn) const {
-    for (const auto& [name, k] : keys_) {
-      for (const Session& s : k.sessions) fn(name, s);
+    for (uint32_t id = 0; id < records_.capacity(); ++id) {
+      const Record& k = *records_.At(id);
+      if (k.len == kFree) continue;
+      for (const Session& s : k.sessions) fn(KeyOf(k), s);
+    }
+  }
+
+  // Every open session's state, to be changed in place (for an owner that
+  // renames what its states point to).
+  template <typename Fn>
+  void ForEachState(Fn&& fn) {
+    for (uint32_t id = 0; id < records_.capacity(); ++id) {
+      Record& k = Rec(id);
+      if (k.len == kFree) continue;
+      for (Session& s : k.sessions) fn(s.state);
     }
   }
 
   // Puts back a session saved with ForEach.
   void Restore(std::string_view key, TimeMs start, TimeMs last, State state) {
-    Key& k = FindOrAdd(key);
+    const uint32_t id = FindOrAdd(key);
+    Record& k = Rec(id);
     size_t at = 0;
     while (at < k.sessions.size() && k.sessions[at].start < start) ++at;
     k.sessions.insert(k.sessions.begin() + static_cast<std::ptrdiff_t>(at),
                       Session{start, last, std::move(state)});
     ++sessions_;
     latest_end_ = std::max(latest_end_, last + gap_);
-    Schedule(k, last + gap_);
+    Schedule(id, k, last + gap_);
   }
 
   size_t session_count() const { return sessions_; }
-  size_t key_count() const { return keys_.size(); }
+  size_t key_count() const { return index_.size(); }
   uint64_t merged_count() const { return merged_; }  // sessions joined by a bridging event
+  // Bytes reserved by the records, the index and the close heap (not the
+  // states' own allocations or keys longer than 24 bytes).
+  size_t reserved_bytes() const {
+    return records_.capacity() * sizeof(Record) + index_.capacity() * sizeof(uint64_t) +
+           heap_.capacity() * sizeof(Due);
+  }
 
  private:
-  struct Key {
-    absl::InlinedVector<Session, 1> sessions;  // disjoint, in start order
-    const std::string* name = nullptr;         // the map's key
+  static constexpr uint32_t kFree = 0xFFFFFFFF;  // Record::len of an unused record
+  static constexpr size_t kInlineKey = 24;
+
+  struct Record {
     TimeMs scheduled = kMaxTime;  // a heap entry at or before every session end exists
-    uint32_t refs = 0;            // heap entries pointing here
+    uint32_t refs = 0;            // heap entries naming this record
+    uint32_t len = kFree;         // key length
+    union {
+      char bytes[kInlineKey];
+      char* heap;  // keys longer than kInlineKey, owned
+    } key{};
+    absl::InlinedVector<Session, 1> sessions;  // disjoint, in start order
   };
   struct Due {
     TimeMs at;
-    Key* key;
+    uint32_t rec;
     bool operator>(const Due& o) const { return at > o.at; }
   };
+  struct Closed {
+    TimeMs end;
+    TimeMs start;
+    TimeMs last;
+    uint32_t rec;
+    State state;
+  };
 
+  static uint64_t Hash(std::string_view key) {
+    return absl::Hash<absl::string_view>{}(absl::string_view(key.data(), key.size()));
+  }
+  static std::string_view KeyOf(const Record& k) {
+    return {k.len <= kInlineKey ? k.key.bytes : k.key.heap, k.len};
+  }
+  Record& Rec(uint32_t id) { return *records_.At(id); }
   bool Overlaps(const Session& s, TimeMs t) const {
     return t - s.last < gap_ && s.start - t < gap_;
   }
-  Key& FindOrAdd(std::string_view key) {
-    auto it = keys_.find(key);
-    if (it == keys_.end()) {
-      it = keys_.try_emplace(std::string(key)).first;
-      it->second.name = &it->first;
-    }
-    return it->second;
+  uint32_t FindOrAdd(std::string_view key) {
+    const uint64_t h = Hash(key);
+    const uint32_t found = index_.Find(h, [&](uint32_t id) { return KeyOf(Rec(id)) == key; });
+    if (found != SessionIndex::kNone) return found;
+    const uint32_t id = records_.Alloc();
+    Record& k = Rec(id);
+    k.len = static_cast<uint32_t>(key.size());
+    char* bytes = k.key.bytes;
+    if (key.size() > kInlineKey) bytes = k.key.heap = new char[key.size()];
+    if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+    index_.Insert(h, id);
+    return id;
   }
-  void Schedule(Key& k, TimeMs end) {
+  void FreeRecord(uint32_t id) {
+    Record& k = Rec(id);
+    index_.Erase(Hash(KeyOf(k)), id);
+    if (k.len > kInlineKey) delete[] k.key.heap;
+    k.len = kFree;
+    records_.Free(id);
+  }
+  void FreeKeys() {
+    for (uint32_t id = 0; id < records_.capacity(); ++id) {
+      Record& k = Rec(id);
+      if (k.len != kFree && k.len > kInlineKey) delete[] k.key.heap;
+      k.len = kFree;
+    }
+  }
+  void Clear() {
+    FreeKeys();
+    records_.Clear();
+    index_.Clear();
+    std::vector<Due>().swap(heap_);
+    sessions_ = 0;
+  }
+  void Schedule(uint32_t id, Record& k, TimeMs end) {
     if (end >= k.scheduled) return;
     k.scheduled = end;
     ++k.refs;
-    heap_.push_back({end, &k});
+    heap_.push_back({end, id});
     std::push_heap(heap_.begin(), heap_.end(), std::greater<Due>());
+  }
+
+  // Everything closes (the end of a bounded input): one pass over the
+  // records instead of a heap pop per key.
+  void CloseAll(std::vector<Closed>* closed) {
+    closed->reserve(sessions_);
+    for (uint32_t id = 0; id < records_.capacity(); ++id) {
+      Record& k = Rec(id);
+      if (k.len == kFree) continue;
+      for (Session& s : k.sessions) {
+        closed->push_back({s.last + gap_, s.start, s.last, id, std::move(s.state)});
+      }
+      k.sessions.clear();
+    }
+    heap_.clear();
+    sessions_ = 0;
+  }
+
+  void CloseDue(TimeMs frontier, std::vector<Closed>* closed, std::vector<uint32_t>* emptied) {
+    while (!heap_.empty() && heap_.front().at <= frontier) {
+      const uint32_t id = heap_.front().rec;
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<Due>());
+      heap_.pop_back();
+      Record& k = Rec(id);
+      --k.refs;
+      auto& ss = k.sessions;
+      for (size_t i = 0; i < ss.size();) {
+        if (ss[i].last + gap_ <= frontier) {
+          closed->push_back({ss[i].last + gap_, ss[i].start, ss[i].last, id,
+                             std::move(ss[i].state)});
+          ss.erase(ss.begin() + static_cast<std::ptrdiff_t>(i));
+          --sessions_;
+        } else {
+          ++i;
+        }
+      }
+      k.scheduled = kMaxTime;
+      if (!ss.empty()) {
+        TimeMs next = kMaxTime;
+        for (const Session& s : ss) next = std::min(next, s.last + gap_);
+        Schedule(id, k, next);
+      } else if (k.refs == 0) {
+        emptied->push_back(id);
+      }
+    }
+  }
+
+  void SortClosed(std::vector<Closed>* closed) {
+    auto less = [this](const Closed& a, const Closed& b) {
+      if (a.end != b.end) return a.end < b.end;
+      const std::string_view ka = KeyOf(Rec(a.rec)), kb = KeyOf(Rec(b.rec));
+      return std::tie(ka, a.start) < std::tie(kb, b.start);
+    };
+    // Sessions mostly close in the order they were opened.
+    if (!std::is_sorted(closed->begin(), closed->end(), less)) {
+      std::sort(closed->begin(), closed->end(), less);
+    }
+  }
+
+  // Moves the live records into a fresh pool, renaming them in the index
+  // and the heap.
+  void Compact() {
+    SessionPool<Record> fresh(1);
+    std::vector<uint32_t> renamed(records_.capacity(), kFree);
+    for (uint32_t id = 0; id < records_.capacity(); ++id) {
+      Record& k = Rec(id);
+      if (k.len == kFree) continue;
+      renamed[id] = fresh.Alloc();
+      *fresh.At(renamed[id]) = std::move(k);
+      k.len = kFree;  // the key's bytes moved with it
+    }
+    records_ = std::move(fresh);
+    for (Due& d : heap_) d.rec = renamed[d.rec];
+    index_.Clear();
+    for (uint32_t id = 0; id < records_.capacity(); ++id) {
+      if (Rec(id).len != kFree) index_.Insert(Hash(KeyOf(Rec(id))), id);
+    }
   }
 
   DurationMs gap_;
   MergeFn merge_;
-  absl::node_hash_map<std::string, Key, StringHash, StringEq> keys_;
+  SessionPool<Record> records_{1};
+  SessionIndex index_;
   std::vector<Due> heap_;  // a min-heap by `at`
   size_t sessions_ = 0;
   uint64_t merged_ = 0;

@@ -237,5 +237,48 @@ TEST_F(SessionStreamTest, ReloadKeepsSessionsOfAnUnchangedStream) {
   EXPECT_EQ(it->value, 2);
 }
 
+TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
+  // 10 000 sessions a second apart, two messages each; the last 100 also
+  // see a third message after most sessions have closed and the pools
+  // have shrunk around them.
+  constexpr int kSessions = 10'000;
+  const std::string intents[] = {"faq", "returns", "order_tracking"};
+  SessionOperator op(h.rules->streams[0]);
+  auto id = [](int i) { return "s" + std::to_string(i); };
+  for (int i = 0; i < kSessions; ++i) {
+    Feed(op, Message(id(i), i * 1000, intents[i % 3], i % 500, "u" + std::to_string(i % 7)));
+    Feed(op, Message(id(i), i * 1000 + 60'000, "chitchat", 10, "u" + std::to_string(i % 5)));
+  }
+  const size_t peak = op.reserved_bytes();
+  EXPECT_EQ(op.pooled_strings(), 4u);
+  // Sessions end at i s + 1 min + 30 min: close all but the last 100.
+  EXPECT_EQ(Close(op, (kSessions - 101) * 1000 + 31 * kMin).size(), kSessions - 100u);
+  EXPECT_EQ(op.open_sessions(), 100u);
+  EXPECT_LT(op.reserved_bytes(), peak / 8);
+  for (int i = kSessions - 100; i < kSessions; ++i) {
+    Feed(op, Message(id(i), i * 1000 + 120'000, "returns", 2000, "u9"));
+  }
+  // A checkpoint taken now restores the same sessions.
+  Encoder enc;
+  op.EncodeState(&enc);
+  const std::string bytes = enc.Release();
+  SessionOperator restored(h.rules->streams[0]);
+  Decoder dec(bytes);
+  ASSERT_TRUE(restored.DecodeState(&dec));
+  std::vector<std::string> rest = Close(op, kMaxTime - 31 * kMin);
+  ASSERT_EQ(rest.size(), 100u);
+  const int first = kSessions - 100;  // 9900: faq, from u2 then u0 then u9
+  EXPECT_EQ(rest.front(), StrCat("@", first * 1000 + 120'000 + 30 * kMin - 1, " session_id=s",
+                                 first,
+                                 " duration_ms=120000 turns=3 escalated=false converted=false "
+                                 "first_intent=faq last_intent=returns slowest=2000 "
+                                 "all_fast=false users=3"));
+  EXPECT_EQ(Close(restored, kMaxTime - 31 * kMin), rest);
+  EXPECT_EQ(op.open_sessions(), 0u);
+  EXPECT_EQ(op.open_keys(), 0u);
+  EXPECT_EQ(op.pooled_strings(), 0u);
+  EXPECT_EQ(op.reserved_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace vigil
