@@ -16,20 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
-vigil=build/vigil
-dir=$(mktemp -d)
-trap 'kill $broker_pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-
-"$vigil" dev-broker --topic bench:32 --topic partials:4 --address-file "$dir/addr" >/dev/null 2>&1 &
-broker_pid=$!
-for _ in $(seq 100); do [ -s "$dir/addr" ] && break; sleep 0.05; done
-addr=$(cat "$dir/addr")
-"$vigil" gen --seed 42 --rate 1000 --count "$n" --incident latency_spike@1h+8m \
-  --to "kafka://$addr/bench" 2>/dev/null
-have=$(kcat -b "$addr" -C -t bench -e -o beginning -q -f 'x\n' | wc -l)
-[ "$have" -eq "$n" ] || { echo "the broker kept $have of $n events: use fewer" >&2; exit 1; }
-
-cpu_s() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$1"; }
+. bench/kafka_topic.sh "$n" --topic partials:4
 group=" -X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 /usr/bin/time -v "$vigil" run --input "kafka://$addr/bench" --group single --exit-at-end \
