@@ -40,6 +40,12 @@ class Dataflow {
     for (MetricOperator* op : events_.ops) op->Add(ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
+  // A hint that `ev` is to be added kPrefetchDistance events from now, so
+  // the operators can fetch the state it will touch (operators/parse_ahead.h).
+  static constexpr size_t kPrefetchDistance = SessionOperator::kPrefetchDistance;
+  void Prefetch(const Event& ev) {
+    for (auto& s : streams_) s.op->Prefetch(ev);
+  }
   // Appends the results of every window with end <= frontier.
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 

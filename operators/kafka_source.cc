@@ -296,30 +296,36 @@ void KafkaSource::Commit(const std::map<std::string, int64_t>& offsets, bool asy
   rd_kafka_topic_partition_list_destroy(list);
 }
 
+void KafkaSource::Take(rd_kafka_message_t* m) {
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      parts_[PartIndex(m)].at_end = true;
+      connected_.store(true, std::memory_order_relaxed);
+    } else {
+      OnError(m->err, rd_kafka_message_errstr(m));
+    }
+    rd_kafka_message_destroy(m);
+    return;
+  }
+  connected_.store(true, std::memory_order_relaxed);
+  Part& p = parts_[PartIndex(m)];
+  if (!p.assigned) {
+    rd_kafka_message_destroy(m);
+    return;
+  }
+  p.at_end = false;
+  pending_.push_back(m);
+}
+
 bool KafkaSource::Next(std::vector<Record>* out, size_t max) {
   out->clear();
   if (!status_.ok()) return false;
+  // One message per poll: librdkafka 2.0's batch call may lose or misroute
+  // messages when a rebalance runs during it (its changelog's known issue).
   for (bool first = true; pending_.size() < max; first = false) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, first ? 100 : 0);
     if (!m) break;
-    if (m->err) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        parts_[PartIndex(m)].at_end = true;
-        connected_.store(true, std::memory_order_relaxed);
-      } else {
-        OnError(m->err, rd_kafka_message_errstr(m));
-      }
-      rd_kafka_message_destroy(m);
-      continue;
-    }
-    connected_.store(true, std::memory_order_relaxed);
-    Part& p = parts_[PartIndex(m)];
-    if (!p.assigned) {
-      rd_kafka_message_destroy(m);
-      continue;
-    }
-    p.at_end = false;
-    pending_.push_back(m);
+    Take(m);
   }
   BuildBatch(out);
   if (!out->empty()) return true;
@@ -344,10 +350,9 @@ void KafkaSource::BuildBatch(std::vector<Record>* out) {
   }
   arena_.clear();
   arena_.reserve(total);
-  std::vector<size_t> starts;
-  starts.reserve(pending_.size());
+  starts_.clear();
   for (const rd_kafka_message_t* m : pending_) {
-    starts.push_back(arena_.size());
+    starts_.push_back(arena_.size());
     const size_t keep = m->len > options_.max_record_bytes ? kOversizedPrefix : m->len;
     arena_.append(static_cast<const char*>(m->payload), std::min(keep, m->len));
     arena_.append(simdjson::SIMDJSON_PADDING, '\0');
@@ -357,7 +362,7 @@ void KafkaSource::BuildBatch(std::vector<Record>* out) {
     const int input = PartIndex(m);
     const bool oversized = m->len > options_.max_record_bytes;
     Record r;
-    r.data = std::string_view(arena_.data() + starts[i],
+    r.data = std::string_view(arena_.data() + starts_[i],
                               oversized ? std::min(kOversizedPrefix, m->len) : m->len);
     r.line = static_cast<uint64_t>(m->offset);
     r.offset = static_cast<uint64_t>(m->offset);

@@ -134,6 +134,8 @@ class KafkaSource : public RecordSource {
   void OnError(int err, const char* reason);
   // Commits next offsets of `parts` (all handed-out ones when empty).
   void Commit(const std::map<std::string, int64_t>& offsets, bool async);
+  // Adds a polled message to the batch, or handles the event it carries.
+  void Take(rd_kafka_message_t* m);
   void BuildBatch(std::vector<Record>* out);
 
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -151,6 +153,7 @@ class KafkaSource : public RecordSource {
   bool from_checkpoint_ = false;             // RestorePositions was called
   std::vector<rd_kafka_message_t*> pending_;  // messages of the batch being built
   std::string arena_;
+  std::vector<size_t> starts_;  // where each pending message starts in arena_
   std::atomic<bool> connected_{true};
   absl::Status status_;
   TimeMs last_error_log_ = 0;

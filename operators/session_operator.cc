@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "windows/hash.h"
+#include "windows/prefetch.h"
 
 namespace vigil {
 
@@ -155,6 +156,51 @@ void SessionOperator::Add(const Event& ev) {
         else c.x += v.num;
         ++c.n;
       }
+    }
+  }
+}
+
+void SessionOperator::Prefetch(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  uint64_t hash = kNoHash;
+  if (!def_->has_where || def_->where.EvalBool(slots)) {
+    const Value& key = slots[def_->key_slot];
+    if (!key.is_nullish()) {
+      key_.clear();
+      AppendValueText(key, &key_);
+      hash = SessionWindows<Session>::HashKey(key_) | 1;  // never kNoHash
+    }
+  }
+  const SessionWindows<Session>& w = state_->windows;
+  constexpr size_t n = kPrefetchDistance;
+  hinted_[hint_seq_ % n] = hash;
+  if (hash != kNoHash) w.PrefetchIndex(hash);
+  // The event hinted `step` calls ago: what it reads was fetched `step`
+  // calls ago down to the previous level; fetch the next one.
+  for (size_t step = 1; step < n; ++step) {
+    const uint64_t h = hinted_[(hint_seq_ + n - step) % n];
+    if (h == kNoHash) continue;
+    if (step == 1) {
+      w.PrefetchRecord(h);
+    } else if (const Session* s = w.PeekLatest(h)) {
+      PrefetchSession(*s, step - 2);
+    }
+  }
+  hint_seq_ = static_cast<uint32_t>((hint_seq_ + 1) % n);
+}
+
+void SessionOperator::PrefetchSession(const Session& s, size_t level) {
+  if (level == 0) {
+    if (s.cells != kNoBlock) PrefetchLine(state_->cells.At(s.cells));
+    if (s.sketches) PrefetchLine(s.sketches.get());
+    return;
+  }
+  if (!s.sketches) return;
+  for (const Accumulator& acc : *s.sketches) {
+    if (level == 1) {
+      PrefetchLine(&acc);
+    } else if (const void* p = level == 2 ? acc.sketch_object() : acc.sketch_table()) {
+      PrefetchLine(p);
     }
   }
 }

@@ -22,6 +22,7 @@
 #ifndef VIGIL_OPERATORS_SESSION_OPERATOR_H_
 #define VIGIL_OPERATORS_SESSION_OPERATOR_H_
 
+#include <array>
 #include <functional>
 #include <cstddef>
 #include <memory>
@@ -65,6 +66,13 @@ class SessionOperator {
   SessionOperator& operator=(const SessionOperator&) = delete;
 
   void Add(const Event& ev);
+  // A hint that `ev` is to be added kPrefetchDistance events from now (see
+  // operators/parse_ahead.h). Each call takes one step for each of the
+  // last kPrefetchDistance events hinted, one pointer deeper each: the
+  // index slot of the key, its record, the session's cells and sketch
+  // list, the sketches, their tables. Never changes results.
+  static constexpr size_t kPrefetchDistance = 4;
+  void Prefetch(const Event& ev);
   // Emits a record for every session with end <= frontier, in order of end,
   // then key. The record's slots follow def().fields; its string values are
   // valid during the call only.
@@ -131,6 +139,9 @@ class SessionOperator {
     return std::launder(
         reinterpret_cast<Pick*>(state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally)));
   }
+  // Prefetch's steps past the record: level 0 the cells and the sketch
+  // list, 1 the sketches' accumulators, 2 their objects, 3 their tables.
+  void PrefetchSession(const Session& s, size_t level);
   void Merge(Session& into, Session&& from);
   void Release(Session& s);
   void CompactPools();
@@ -148,6 +159,11 @@ class SessionOperator {
   std::string state_key_;
   std::unique_ptr<State> state_;
   std::string key_;
+  // Prefetch's pipeline: the key hashes of the last events hinted, by
+  // sequence number; kNoHash for events that touch no session.
+  static constexpr uint64_t kNoHash = 0;
+  std::array<uint64_t, kPrefetchDistance> hinted_{};
+  uint32_t hint_seq_ = 0;
   Event record_;
   std::vector<Value> agg_values_;
   uint64_t emitted_ = 0;

@@ -45,7 +45,8 @@ absl::Status Job::Init() {
   }
   rules_ = std::move(loaded.rules);
   metrics_ = std::make_unique<JobMetrics>(*rules_);
-  parser_ = std::make_unique<EventParser>(rules_->fields, config_.max_record_bytes);
+  ahead_ = std::make_unique<ParseAhead>(rules_->fields, config_.max_record_bytes,
+                                        Dataflow::kPrefetchDistance);
   flow_ = std::make_unique<Dataflow>(*rules_);
   alert_op_ = std::make_unique<AlertOperator>(*rules_);
 
@@ -221,8 +222,10 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     MergeBatch(batch);
     return;
   }
-  ParseError err;
-  for (const Record& r : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Record& r = batch[i];
+    const ParseAhead::Parsed& parsed =
+        ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
     if (r.oversized) {
       DeadLetter(DeadReason::kOversized,
                  StrCat("record of ", r.size, " bytes is over the limit of ",
@@ -230,38 +233,39 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
                  r);
       continue;
     }
-    if (!parser_->Parse(r.data, &event_, &err)) {
-      DeadLetter(err.reason, err.detail, r);
+    if (!parsed.ok) {
+      DeadLetter(parsed.err.reason, parsed.err.detail, r);
       continue;
     }
-    if (event_.ts < config_.from || event_.ts >= config_.to) {
+    const Event& event = parsed.ev;
+    if (event.ts < config_.from || event.ts >= config_.to) {
       ++summary_.skipped;
       continue;
     }
-    if (future_bound_ && event_.ts > now + config_.event_time.max_future) {
+    if (future_bound_ && event.ts > now + config_.event_time.max_future) {
       DeadLetter(DeadReason::kFuture,
-                 StrCat("event time ", FormatTimestamp(event_.ts), " is more than ",
+                 StrCat("event time ", FormatTimestamp(event.ts), " is more than ",
                         FormatDuration(config_.event_time.max_future),
                         " ahead of the clock (", FormatTimestamp(now), ")"),
-                 r, event_.ts);
+                 r, event.ts);
       continue;
     }
     // A scale-out instance judges lateness per partition: a partition
     // handed over in a rebalance continues where its last owner stopped,
     // however far this instance's other partitions are.
     const TimeMs wm = partials_ ? watermark_->InputWatermark(r.input) : watermark_->Current();
-    if (wm != kMinTime && event_.ts < wm - config_.event_time.allowed_lateness) {
+    if (wm != kMinTime && event.ts < wm - config_.event_time.allowed_lateness) {
       metrics_->late_events->Increment();
       ++summary_.late;
       DeadLetter(DeadReason::kLate,
-                 StrCat("event time ", FormatTimestamp(event_.ts), " is behind the watermark ",
+                 StrCat("event time ", FormatTimestamp(event.ts), " is behind the watermark ",
                         FormatTimestamp(wm), " by more than the allowed lateness"),
-                 r, event_.ts);
+                 r, event.ts);
       continue;
     }
-    if (archive_) archive_->Add(r.data, event_.ts);
-    watermark_->Observe(r.input, event_.ts, now);
-    flow_->Add(event_);
+    if (archive_) archive_->Add(r.data, event.ts);
+    watermark_->Observe(r.input, event.ts, now);
+    flow_->Add(event);
     ++summary_.processed;
   }
   summary_.records += batch.size();
@@ -373,7 +377,8 @@ absl::Status Job::Reload() {
     metrics_->Transition(n);
     for (auto& s : sinks_) s->OnAlert(n);
   }
-  parser_ = std::make_unique<EventParser>(rules->fields, config_.max_record_bytes);
+  ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
+                                        Dataflow::kPrefetchDistance);
   flow_ = std::move(flow);
   if (merge_) merge_->set_flow(flow_.get());
   alert_op_ = std::move(alert_op);

@@ -35,6 +35,7 @@
 #include "operators/merge_stage.h"
 #include "operators/partials.h"
 #include "operators/notifier.h"
+#include "operators/parse_ahead.h"
 #include "operators/metric_operator.h"
 #include "operators/output_sinks.h"
 #include "operators/record_source.h"
@@ -133,7 +134,7 @@ class Job {
   JobConfig config_;
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
-  std::unique_ptr<EventParser> parser_;
+  std::unique_ptr<ParseAhead> ahead_;  // parses records, hinting the dataflow
   std::unique_ptr<Dataflow> flow_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
@@ -177,7 +178,6 @@ class Job {
   uint64_t reload_done_ = 0;   // GUARDED_BY(reload_mu_)
   std::string reload_result_;  // GUARDED_BY(reload_mu_): "" when it succeeded
 
-  Event event_;
   TimeMs frontier_ = kMinTime;
   std::vector<WindowResult> results_;
   std::vector<AlertNotice> notices_;

@@ -114,6 +114,19 @@ class Accumulator {
     ++n_;
   }
 
+  // Prefetching hints: the sketch object (quantile, distinct), then the
+  // table an update reads first (a distinct sketch's; the object itself
+  // for a quantile). Null when there is none. Reading the table reads the
+  // object, so fetch that first.
+  const void* sketch_object() const {
+    if (sketch_) return sketch_.get();
+    return distinct_.get();
+  }
+  const void* sketch_table() const {
+    if (sketch_) return sketch_.get();
+    return distinct_ ? distinct_->table() : nullptr;
+  }
+
   void Merge(const Accumulator& other);
   // Removes `other`, previously merged in. Only for IsInvertible kinds.
   void Subtract(const Accumulator& other);

@@ -76,6 +76,10 @@ class DistinctSketch {
   // HyperLogLog estimate.
   double Estimate() const;
   bool exact() const { return !hll_; }
+  // The table an Add reads (for prefetching), or null when empty.
+  const void* table() const {
+    return hll_ ? static_cast<const void*>(registers_.data()) : slots_.data();
+  }
   bool empty() const { return !hll_ && exact_size_ == 0; }
 
   // Back to an empty exact sketch; keeps its memory so a reused pane does not

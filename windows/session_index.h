@@ -44,6 +44,16 @@ class SessionIndex {
     }
   }
 
+  // Prefetching hints; neither changes anything. The slot a lookup of
+  // `hash` starts at (null while empty), and the first id whose 32 hash bits
+  // match, unconfirmed (kNone if there is none).
+  const uint64_t* HomeSlot(uint64_t hash) const {
+    return slots_.empty() ? nullptr : &slots_[Home(Tag(hash))];
+  }
+  uint32_t Candidate(uint64_t hash) const {
+    return Find(hash, [](uint32_t) { return true; });
+  }
+
   // Adds `id`, which must not be in the index.
   void Insert(uint64_t hash, uint32_t id) {
     if ((size_ + 1) * 4 > slots_.size() * 3) Resize(slots_.empty() ? 16 : 2 * slots_.size());

@@ -280,5 +280,55 @@ TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
   EXPECT_EQ(op.reserved_bytes(), 0u);
 }
 
+TEST_F(SessionStreamTest, PrefetchHintsNeverChangeResults) {
+  // Two operators get the same events, out of order and merging sessions,
+  // with closes in between; one is also hinted, kPrefetchDistance events
+  // ahead as the job does, and with events it never gets.
+  SessionOperator plain(h.rules->streams[0]);
+  SessionOperator hinted(h.rules->streams[0]);
+  EventParser hint_parser(h.rules->fields, 1 << 16);
+  auto hint = [&](const std::string& json) {
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(hint_parser.Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+    hinted.Prefetch(ev);
+  };
+  hint(Message("never-added", 0, "faq", 1));  // on an empty table
+  // 50 keys, one event each per 40-minute round (a new session each
+  // time); every third round a late event 20 minutes back bridges the
+  // key's last two sessions into one.
+  std::vector<std::string> events;
+  const TimeMs base = 600 * kMin;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string key = "s" + std::to_string(i % 50);
+    const TimeMs t = base + (i / 50) * 40 * kMin;
+    events.push_back(i % 5 == 0 ? Other(key, t, "escalation")
+                                : Message(key, t, "faq", i % 900, "u" + std::to_string(i % 13)));
+    if ((i / 50) % 3 == 2) events.push_back(Message(key, t - 20 * kMin, "returns", 7));
+  }
+  const size_t ahead = SessionOperator::kPrefetchDistance;
+  for (size_t i = 0; i < ahead; ++i) hint(events[i]);
+  std::vector<std::string> out_plain, out_hinted;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i + ahead < events.size()) hint(events[i + ahead]);
+    if (i % 97 == 0) hint(Message("s" + std::to_string(i % 211), 1, "x", 1));  // never added
+    Feed(plain, events[i]);
+    Feed(hinted, events[i]);
+    if (i % 500 == 499) {
+      const TimeMs frontier = base + static_cast<TimeMs>(i / 60) * 40 * kMin - 120 * kMin;
+      for (std::string& r : Close(plain, frontier)) out_plain.push_back(std::move(r));
+      for (std::string& r : Close(hinted, frontier)) out_hinted.push_back(std::move(r));
+    }
+  }
+  for (std::string& r : Close(plain, kMaxTime - 31 * kMin)) out_plain.push_back(std::move(r));
+  for (std::string& r : Close(hinted, kMaxTime - 31 * kMin)) out_hinted.push_back(std::move(r));
+  EXPECT_GT(out_plain.size(), 50u * 20);  // keys had many sessions each
+  EXPECT_EQ(out_hinted, out_plain);
+  EXPECT_GT(plain.merged_sessions(), 0u);
+  EXPECT_EQ(hinted.merged_sessions(), plain.merged_sessions());
+  EXPECT_EQ(hinted.open_keys(), 0u);
+}
+
 }  // namespace
 }  // namespace vigil
