@@ -16,6 +16,7 @@
 #include "operators/generator.h"
 #include "operators/kafka_writer.h"
 #include "operators/kinesis_producer.h"
+#include "runtime/allocator.h"
 #include "runtime/cli_args.h"
 #include "rules/lint.h"
 #include "runtime/job.h"
@@ -50,7 +51,7 @@ Usage:
   vigil test FILE...         run rule unit tests (timestamped events in, expected
                              alerts and window values out); exit 1 on failures
   vigil alerts [flags]       show the pending and firing alerts of a running job
-  vigil version              print the version
+  vigil version              print the version and the allocator set-up
 
 vigil run flags (override the job file):
   --config FILE              job file (YAML; see deploy/job.yaml)
@@ -166,6 +167,11 @@ vigil dev-broker flags (in memory, for development and tests only):
   --topic NAME[:PARTITIONS]  create a topic (repeatable; default events:4)
   --brokers N                number of brokers (default 1)
   --address-file FILE        write the bootstrap address to FILE once listening
+
+Environment:
+  VIGIL_ALLOCATOR=default    keep glibc's allocator defaults (vigil otherwise restarts
+                             itself with huge pages and larger malloc thresholds in
+                             GLIBC_TUNABLES; README "Memory and the allocator")
 
 Exit codes: 0 success; 1 rule errors found or the job failed; 2 bad usage or config.
 )";
@@ -529,6 +535,7 @@ int RunCli(int argc, char** argv) {
   }
   if (cmd == "version" || cmd == "--version") {
     std::puts("vigil 0.1.0");
+    std::printf("allocator: %s\n", AllocatorDescription().c_str());
     return 0;
   }
   return Usage(StrCat("unknown command '", cmd, "'"));

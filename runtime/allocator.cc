@@ -1,0 +1,67 @@
+#include "runtime/allocator.h"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
+#include "windows/strings.h"
+
+namespace vigil {
+namespace {
+
+constexpr std::string_view kMarker = "VIGIL_ALLOCATOR";
+
+struct Tunable {
+  std::string_view name;
+  std::string_view value;
+};
+constexpr Tunable kTunables[] = {
+    {"glibc.malloc.hugetlb", "1"},
+    {"glibc.malloc.mmap_threshold", "33554432"},  // 32 MiB
+    {"glibc.malloc.trim_threshold", "67108864"},  // 64 MiB
+};
+
+bool Names(const std::string& tunables, std::string_view name) {
+  for (std::string_view item : StrSplit(tunables, ':')) {
+    if (item.substr(0, item.find('=')) == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string AllocatorTunables(const std::string& current) {
+  std::string out = current;
+  for (const Tunable& t : kTunables) {
+    if (Names(current, t.name)) continue;
+    StrAppend(&out, out.empty() ? "" : ":", t.name, "=", t.value);
+  }
+  return out;
+}
+
+std::string AllocatorDescription() {
+  const char* marker = std::getenv(std::string(kMarker).c_str());
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (marker && std::string_view(marker) == "tuned") {
+    return StrCat("tuned (GLIBC_TUNABLES=", tunables ? tunables : "", ")");
+  }
+  if (marker) return StrCat("glibc defaults (", kMarker, "=", marker, ")");
+  return "glibc defaults, huge pages off (could not restart itself tuned)";
+}
+
+void TuneAllocator(char** argv) {
+  if (std::getenv(std::string(kMarker).c_str())) return;  // tuned, or "default"
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  const std::string tunables = AllocatorTunables(current ? current : "");
+  if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) == 0 &&
+      setenv(std::string(kMarker).c_str(), "tuned", 1) == 0) {
+    execv("/proc/self/exe", argv);
+  }
+  // No exec: at least keep fetch buffers on the heap.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+}  // namespace vigil
