@@ -70,7 +70,8 @@ class SessionOperator {
   // operators/parse_ahead.h). Each call takes one step for each of the
   // last kPrefetchDistance events hinted, one pointer deeper each: the
   // index slot of the key, its record, the session's cells and sketch
-  // list, the sketches, their tables. Never changes results.
+  // list, the sketches' accumulators (at a distance of 4), then their
+  // objects and tables (at 6; measured no faster). Never changes results.
   static constexpr size_t kPrefetchDistance = 4;
   void Prefetch(const Event& ev);
   // Emits a record for every session with end <= frontier, in order of end,
