@@ -93,6 +93,16 @@ class SessionStreamTest : public ::testing::Test {
     op.Close(frontier, [&](const Event& r) { out.push_back(Render(op.def(), r)); });
     return out;
   }
+  // A new operator restored from `op`'s encoded state; null if refused.
+  std::unique_ptr<SessionOperator> RoundTrip(const SessionOperator& op) {
+    Encoder enc;
+    op.EncodeState(&enc);
+    const std::string bytes = enc.Release();
+    auto restored = std::make_unique<SessionOperator>(h.rules->streams[0]);
+    Decoder dec(bytes);
+    if (!restored->DecodeState(&dec)) return nullptr;
+    return restored;
+  }
   std::vector<std::string> Windows(TimeMs frontier) {
     std::vector<WindowResult> results;
     std::vector<AlertNotice> notices;
@@ -203,15 +213,15 @@ TEST_F(SessionStreamTest, StateSurvivesAnEncodeDecodeRoundTrip) {
   for (const std::string& e : events) Feed(uninterrupted, e);
   SessionOperator first(h.rules->streams[0]);
   for (size_t i = 0; i < 3; ++i) Feed(first, events[i]);
-  Encoder enc;
-  first.EncodeState(&enc);
-  const std::string bytes = enc.Release();
-  SessionOperator second(h.rules->streams[0]);
-  Decoder dec(bytes);
-  ASSERT_TRUE(second.DecodeState(&dec));
+  std::unique_ptr<SessionOperator> restored = RoundTrip(first);
+  ASSERT_NE(restored, nullptr);
+  SessionOperator& second = *restored;
   for (size_t i = 3; i < events.size(); ++i) Feed(second, events[i]);
   EXPECT_EQ(Close(second, kMaxTime - 31 * kMin), Close(uninterrupted, kMaxTime - 31 * kMin));
   // A truncated state is refused and leaves the operator as it was.
+  Encoder enc;
+  first.EncodeState(&enc);
+  const std::string bytes = enc.Release();
   Decoder bad(std::string_view(bytes).substr(0, bytes.size() / 2));
   SessionOperator third(h.rules->streams[0]);
   Feed(third, events[0]);
@@ -259,12 +269,9 @@ TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
     Feed(op, Message(id(i), i * 1000 + 120'000, "returns", 2000, "u9"));
   }
   // A checkpoint taken now restores the same sessions.
-  Encoder enc;
-  op.EncodeState(&enc);
-  const std::string bytes = enc.Release();
-  SessionOperator restored(h.rules->streams[0]);
-  Decoder dec(bytes);
-  ASSERT_TRUE(restored.DecodeState(&dec));
+  std::unique_ptr<SessionOperator> restored_op = RoundTrip(op);
+  ASSERT_NE(restored_op, nullptr);
+  SessionOperator& restored = *restored_op;
   std::vector<std::string> rest = Close(op, kMaxTime - 31 * kMin);
   ASSERT_EQ(rest.size(), 100u);
   const int first = kSessions - 100;  // 9900: faq, from u2 then u0 then u9
