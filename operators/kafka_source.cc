@@ -1,5 +1,6 @@
 #include "operators/kafka_source.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -61,15 +62,28 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
   const KafkaProperties own = {
       {"bootstrap.servers", options.brokers},
       {"group.id", options.group_id},
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      // Eager round-robin, not cooperative-sticky: librdkafka 2.0.2 (Debian
+      // 12) aborts in the sticky assignor's teardown when a consumer closes
+      // before its first assignment completes (fixed in later releases).
+      {"partition.assignment.strategy", "roundrobin"},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},
       {"auto.offset.reset",
        options.start == KafkaSourceOptions::Start::kLatest ? "latest" : "earliest"},
       {"client.id", "vigil"},
+      // A dead member's partitions move after 10 s (Kafka's classic
+      // default) rather than librdkafka's 45 s: where the broker does not
+      // honour static membership, that is how long a restart waits.
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "3000"},
   };
-  for (const auto* list : {&own, &options.properties}) {
+  KafkaProperties membership;
+  if (options.static_membership && !options.instance_id.empty()) {
+    membership.emplace_back("group.instance.id", options.instance_id);
+  }
+  const KafkaProperties& static_props = membership;
+  for (const KafkaProperties* list : {&own, &static_props, &options.properties}) {
     for (const auto& [k, v] : *list) {
       if (absl::Status s = SetConf(conf, k, v); !s.ok()) {
         rd_kafka_conf_destroy(conf);
@@ -386,6 +400,33 @@ int64_t KafkaSource::input_lag(int input) const {
     return -1;
   }
   return std::max<int64_t>(0, high - p.next_offset);
+}
+
+const std::vector<std::string>& KafkaSource::AllPartitions() {
+  const TimeMs now = NowMs();
+  if (!all_partitions_.empty() && now - all_partitions_at_ < 60'000) return all_partitions_;
+  std::vector<std::string> names;
+  for (const std::string& topic : options_.topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+    if (!rkt) return all_partitions_;
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 0, rkt, &md, 5000);
+    rd_kafka_topic_destroy(rkt);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return all_partitions_;
+    bool complete = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    md->topics[0].partition_cnt > 0;
+    if (complete) {
+      for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+        names.push_back(PartName(topic, md->topics[0].partitions[i].id));
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (!complete) return all_partitions_;
+  }
+  std::sort(names.begin(), names.end());
+  all_partitions_ = std::move(names);
+  all_partitions_at_ = now;
+  return all_partitions_;
 }
 
 int KafkaSource::assigned_count() const {

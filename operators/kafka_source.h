@@ -1,7 +1,9 @@
 // operators/kafka_source.h
 //
 // The Kafka source: a librdkafka consumer in a consumer group on one or
-// more topics, with cooperative-sticky assignment. Every assigned partition
+// more topics, with eager round-robin assignment (librdkafka 2.0.2's
+// cooperative-sticky assignor aborts when a consumer stops before its
+// first assignment). Every assigned partition
 // is one input of the source (its own watermark and idleness in the job),
 // named "topic/partition".
 //
@@ -66,6 +68,15 @@ struct KafkaSourceOptions {
   // win (security.protocol, sasl.*, ssl.*, session.timeout.ms, ...).
   KafkaProperties properties;
   bool exit_at_end = false;
+  // Static group membership (KIP-345): the consumer joins as
+  // group.instance.id = `instance_id`, so a restarted process with the same
+  // id gets its partitions back at once instead of after the dead member's
+  // session timeout. A static member does not leave the group when it
+  // stops: its partitions go to others only after session.timeout.ms.
+  // Empty `instance_id` or `static_membership` false: a dynamic member.
+  // session.timeout.ms defaults to 10 s (heartbeats every 3 s).
+  bool static_membership = true;
+  std::string instance_id;
   size_t max_record_bytes = 1 << 20;
   // Scale-out instances commit offsets in the transaction that publishes
   // their partial aggregates (see HandedOutOffsets): the source commits
@@ -92,6 +103,9 @@ class KafkaSource : public RecordSource {
   std::string input_name(int input) const override { return parts_[input].name; }
   bool input_active(int input) const override { return parts_[input].assigned; }
   int64_t input_lag(int input) const override;
+  bool input_caught_up(int input) const override {
+    return parts_[input].assigned && parts_[input].at_end;
+  }
   bool connected() const override { return connected_.load(std::memory_order_relaxed); }
 
   bool has_positions() const override { return true; }
@@ -101,6 +115,10 @@ class KafkaSource : public RecordSource {
 
   // Number of partitions assigned to this consumer now.
   int assigned_count() const;
+  // Every partition of the subscribed topics ("topic/partition"), from the
+  // brokers' metadata, refreshed at most once a minute; the last known list
+  // (empty before the first answer) when the brokers do not answer.
+  const std::vector<std::string>& AllPartitions();
 
   // Scale-out (commit_offsets = false). The next offset of every assigned
   // partition this process has handed out records of; the caller destroys
@@ -158,6 +176,8 @@ class KafkaSource : public RecordSource {
   absl::Status status_;
   TimeMs last_error_log_ = 0;
   std::function<void()> before_revoke_;
+  std::vector<std::string> all_partitions_;
+  TimeMs all_partitions_at_ = 0;
 };
 
 }  // namespace vigil

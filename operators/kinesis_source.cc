@@ -152,6 +152,12 @@ int64_t KinesisSource::input_lag(int input) const {
   return shared_->inputs[input].lag;
 }
 
+bool KinesisSource::input_caught_up(int input) const {
+  std::lock_guard lock(shared_->mu);
+  if (input < 0 || input >= static_cast<int>(shared_->inputs.size())) return false;
+  return shared_->inputs[input].caught_up;
+}
+
 bool KinesisSource::connected() const { return shared_->connected.load(); }
 
 uint64_t KinesisSource::bytes_read() const {

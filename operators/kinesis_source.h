@@ -146,6 +146,7 @@ class KinesisSource : public RecordSource {
   std::string input_name(int input) const override;
   bool input_active(int input) const override;
   int64_t input_lag(int input) const override;
+  bool input_caught_up(int input) const override;
   const char* lag_unit() const override { return "ms"; }
   bool connected() const override;
   uint64_t bytes_read() const override;

@@ -60,6 +60,7 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
         if (last >= heartbeat_.epoch) return Outcome::kDuplicate;
         last = heartbeat_.epoch;
       }
+      p.expected.insert(heartbeat_.all_inputs.begin(), heartbeat_.all_inputs.end());
       for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
         Input& state = p.inputs[in.name];
         state.watermark = std::max(state.watermark, in.watermark);
@@ -89,6 +90,11 @@ TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {
     // No event partition reported yet (the instances have no assignment):
     // nothing is known to be complete.
     if (p.inputs.empty()) return kMinTime;
+    // A partition of the topic no instance has reported yet (its owner
+    // has not published, or it has no owner yet) holds everything back.
+    for (const std::string& input : p.expected) {
+      if (!p.inputs.count(input)) return kMinTime;
+    }
     TimeMs wm = kMaxTime;
     bool any_active = false;
     for (const auto& [input, state] : p.inputs) {
@@ -156,6 +162,13 @@ std::string MergeStage::Encode() const {
     }
   }
   enc.PutVarint(late_panes_);
+  // The partition sets last: checkpoints written before they existed
+  // still decode.
+  enc.PutByte(1);
+  for (const auto& [name, p] : parts_) {
+    enc.PutVarint(p.expected.size());
+    for (const std::string& input : p.expected) enc.PutString(input);
+  }
   return enc.Release();
 }
 
@@ -184,6 +197,12 @@ bool MergeStage::Decode(std::string_view data) {
     }
   }
   const uint64_t late = dec.GetVarint();
+  if (dec.ok() && !dec.done() && dec.GetByte() == 1) {
+    for (auto& [name, p] : parts) {
+      const uint64_t expected = dec.GetVarint();
+      for (uint64_t j = 0; j < expected && dec.ok(); ++j) p.expected.emplace(dec.GetString());
+    }
+  }
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);
   late_panes_ = late;

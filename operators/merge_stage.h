@@ -13,8 +13,12 @@
 // largest watermark reported, whichever instance reported it, since a
 // partition handed to another instance continues where the last owner's
 // publication ended — and its idleness. The watermark of a partials
-// partition is the minimum over the event partitions that are not idle;
-// when all are idle, the largest instance watermark (each follows the
+// partition is the minimum over the event partitions that are not idle
+// (an instance reports a partition idle only once it is read to its end and
+// silent for the idle timeout), and nothing (kMinTime) while a partition of
+// the source topics has not been reported by any instance yet: heartbeats
+// carry the topics' full partition list, from their metadata. When all
+// are idle, the largest instance watermark (each follows the
 // processing clock then). The merge's watermark is the minimum over the
 // partials partitions it reads; one with no heartbeat yet holds it back.
 // An instance that stops gracefully says so and no longer counts; its
@@ -33,6 +37,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +91,7 @@ class MergeStage {
     std::map<std::string, Input> inputs;        // event partition -> state
     std::map<std::string, TimeMs> instances;    // running instance -> watermark
     std::map<std::string, uint64_t> epochs;     // instance -> last heartbeat epoch
+    std::set<std::string> expected;             // every event partition, per metadata
   };
   Dataflow* flow_ = nullptr;
   absl::flat_hash_map<uint64_t, MetricOperator*> ops_;

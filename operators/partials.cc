@@ -34,6 +34,10 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
     enc.PutSigned(in.watermark);
     enc.PutByte(in.idle ? 1 : 0);
   }
+  if (!hb.all_inputs.empty()) {
+    enc.PutVarint(hb.all_inputs.size());
+    for (const std::string& name : hb.all_inputs) enc.PutString(name);
+  }
   return std::string(kHeartbeatMagic) + enc.data();
 }
 
@@ -52,6 +56,11 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
     in.watermark = dec.GetSigned();
     in.idle = dec.GetByte() != 0;
     out->inputs.push_back(std::move(in));
+  }
+  out->all_inputs.clear();
+  if (dec.ok() && !dec.done()) {
+    const uint64_t all = dec.GetVarint();
+    for (uint64_t i = 0; i < all && dec.ok(); ++i) out->all_inputs.emplace_back(dec.GetString());
   }
   return dec.ok() && dec.done() && !out->instance.empty();
 }

@@ -73,6 +73,10 @@ struct PartialHeartbeat {
   TimeMs watermark = kMinTime;  // the instance's own watermark
   bool leaving = false;         // the instance stops: its last heartbeat
   std::vector<Input> inputs;    // the partitions it reads now
+  // Every partition of the source topics, from their metadata (empty: not
+  // known). The merge holds its watermark for a partition in this list
+  // that no instance has reported yet. Absent in older heartbeats.
+  std::vector<std::string> all_inputs;
 };
 
 // The operator key in panes messages: a hash of MetricOperator::state_key.

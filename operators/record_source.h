@@ -69,6 +69,12 @@ class RecordSource {
   // How far the input is behind its head: records for Kafka, milliseconds
   // for Kinesis (see lag_unit); -1 when unknown.
   virtual int64_t input_lag(int /*input*/) const { return -1; }
+  // Whether the input is read to its head, so that silence on it means no
+  // new events rather than a fetch still on its way: only a caught-up input
+  // may go idle and stop holding the watermark back. Kafka: the partition's
+  // end was reached and nothing newer has arrived; Kinesis: the last fetch
+  // was empty and nothing is behind the shard's tip.
+  virtual bool input_caught_up(int /*input*/) const { return true; }
   virtual const char* lag_unit() const { return "records"; }
   // False while the source cannot reach its servers (for /readyz).
   virtual bool connected() const { return true; }

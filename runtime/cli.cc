@@ -74,7 +74,12 @@ vigil run flags (override the job file):
                              scale-out instance: publish partial aggregates (panes,
                              watermarks, offsets, one transaction per checkpoint
                              interval) to TOPIC instead of closing windows
-  --instance-id ID           the instance's stable name (default: the host name)
+  --instance-id ID           the job's stable name (default: the host name): a scale-out
+                             instance's name, and the Kafka consumer's group.instance.id
+                             (static membership: a restart gets its partitions back at once)
+  --no-static-membership     Kafka: join the group as a dynamic member (partitions move
+                             at once when the job stops, but a restart waits for the
+                             session timeout)
   --merge kafka://BROKERS/TOPIC
                              the merge stage: read the partials TOPIC of the instances
                              and close job-wide windows and alerts (group vigil-merge)
@@ -119,9 +124,13 @@ vigil run flags (override the job file):
   --no-progress              no progress line on stderr
   --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
                              output sizes) to DIR and restore the newest good one at start;
-                             needs a source with positions (Kafka)
+                             Kafka, Kinesis, files and stdin (resumed at the record reached
+                             when the same input is given again)
   --checkpoint-interval D    time between checkpoints (default 10s); one is also
                              written on SIGTERM/SIGINT and at the end of input
+  --allow-fresh-start        start from nothing when the checkpoint directory holds
+                             checkpoints and none can be read (default: refuse to start
+                             and list why each was unreadable)
   --shutdown-timeout D       after SIGTERM/SIGINT, the time allowed to drain, flush outputs
                              and the paging spool and checkpoint before exiting 1 (default 30s)
 
@@ -300,6 +309,8 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     DurationFlag(v, &config->shutdown_timeout, err);
   } else if (a.Value("--checkpoint-dir", &v, err)) {
     config->checkpoint.dir = v;
+  } else if (a.Flag("--allow-fresh-start")) {
+    config->checkpoint.allow_fresh_start = true;
   } else if (a.Value("--checkpoint-interval", &v, err)) {
     DurationFlag(v, &config->checkpoint.interval, err);
     if (config->checkpoint.interval <= 0 && err->empty()) {
@@ -406,6 +417,8 @@ int Run(int argc, char** argv) {
     } else if (a.Value("--partials", &v, &err)) {
       if (!ParseKafkaUrl(v).ok()) err = "--partials needs kafka://BROKERS/TOPIC";
       config.scale_out.partials = v;
+    } else if (a.Flag("--no-static-membership")) {
+      config.source.kafka.static_membership = false;
     } else if (a.Value("--instance-id", &v, &err)) {
       config.scale_out.instance_id = v;
     } else if (a.Value("--merge", &v, &err)) {

@@ -60,6 +60,7 @@ absl::Status Job::Init() {
   } else if (config_.source.kind == SourceKind::kKafka) {
     KafkaSourceOptions k = config_.source.kafka;
     k.max_record_bytes = config_.max_record_bytes;
+    k.instance_id = InstanceId(config_);
     if (!config_.scale_out.partials.empty()) k.commit_offsets = false;
     if (config_.scale_out.merge) {
       // Only committed publications; a message holds a group's panes.
@@ -90,10 +91,10 @@ absl::Status Job::Init() {
   if (absl::Status s = InitScaleOut(); !s.ok()) return s;
   std::map<std::string, uint64_t> resume;
   if (!config_.checkpoint.dir.empty()) {
-    if (!source_->has_positions()) {
+    if (!source_->has_positions() && !HasLinePositions()) {
       return absl::InvalidArgumentError(StrCat(
-          "checkpoints need a source with positions (Kafka); ", source_->name(),
-          " has none: drop checkpoint.dir / --checkpoint-dir"));
+          "checkpoints need a source with positions (Kafka, Kinesis, files, stdin); ",
+          source_->name(), " has none: drop checkpoint.dir / --checkpoint-dir"));
     }
     checkpoints_ = std::make_unique<CheckpointStore>(config_.checkpoint.dir);
     if (absl::Status s = Restore(&resume); !s.ok()) return s;
@@ -205,6 +206,8 @@ absl::Status Job::Init() {
 
 absl::Status Job::OpenNextSource() {
   const std::string& path = config_.source.paths[next_path_++];
+  line_ = 0;
+  line_hash_ = 0;
   absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource(path, config_.max_record_bytes);
   if (!src.ok()) return src.status();
   source_ = std::move(*src);
@@ -276,10 +279,19 @@ void Job::SyncInputs(TimeMs now) {
   const int n = source_->input_count();
   while (watermark_->input_count() < n) watermark_->AddInput(now);
   for (; inputs_restored_ < n; ++inputs_restored_) {
-    auto it = restored_inputs_.find(source_->input_name(inputs_restored_));
+    const std::string name = source_->input_name(inputs_restored_);
+    auto it = restored_inputs_.find(name);
     if (it != restored_inputs_.end()) watermark_->RestoreInput(inputs_restored_, it->second);
+    awaited_inputs_.erase(name);
   }
-  for (int i = 0; i < n; ++i) watermark_->SetActive(i, source_->input_active(i), now);
+  for (int i = 0; i < n; ++i) {
+    watermark_->SetActive(i, source_->input_active(i), now);
+    watermark_->SetCaughtUp(i, source_->input_caught_up(i));
+  }
+  // Placeholders for inputs the source has not named yet (a consumer before
+  // its first assignment) own nothing.
+  for (int i = n; i < watermark_->input_count(); ++i) watermark_->SetActive(i, false, now);
+  if (!awaited_inputs_.empty() || watermark_->hold() != kMaxTime) HoldForAwaitedInputs(now);
   if (kafka_sink_) kafka_sink_->Poll();
   if (now - last_source_poll_ < 1000) return;
   last_source_poll_ = now;
@@ -295,6 +307,34 @@ void Job::SyncInputs(TimeMs now) {
     metrics_->SetSourceLag(source_->input_name(i), source_->lag_unit(), source_->input_lag(i));
   }
   PublishStatus(now);
+}
+
+void Job::HoldForAwaitedInputs(TimeMs now) {
+  // A scale-out instance shares the partitions with others: once it owns
+  // some, the ones it does not are another owner's, and the merge stage
+  // holds job-wide time for them.
+  if (partials_) {
+    for (int i = 0; i < source_->input_count(); ++i) {
+      if (source_->input_active(i)) awaited_inputs_.clear();
+    }
+  }
+  TimeMs hold = kMaxTime;
+  for (const auto& [name, max_ts] : awaited_inputs_) {
+    hold = std::min(hold, max_ts == kMinTime ? kMinTime
+                                             : max_ts - config_.event_time.max_out_of_orderness);
+  }
+  watermark_->SetHold(hold);
+  if (awaited_inputs_.empty()) return;
+  if (awaited_since_ == 0) awaited_since_ = now;
+  if (!awaited_logged_ && now - awaited_since_ >= 60'000) {
+    awaited_logged_ = true;
+    std::string names;
+    for (const auto& [name, max_ts] : awaited_inputs_) StrAppend(&names, names.empty() ? "" : " ", name);
+    std::fprintf(stderr,
+                 "\nvigil: event time waits for inputs of the restored checkpoint that this job "
+                 "has not been given back after a minute: %s\n",
+                 names.c_str());
+  }
 }
 
 void Job::CloseWindows(TimeMs frontier) {
@@ -414,6 +454,19 @@ int Job::Run() {
     HandleReloadRequests();
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
+    if (skip_to_line_ > 0) {
+      absl::Status s = more ? SkipRestoredLines(&batch)
+                            : absl::FailedPreconditionError(StrCat(
+                                  source_->name(), " ended before line ", skip_to_line_,
+                                  ", where the checkpoint was taken: this is not the input it "
+                                  "was reading"));
+      if (!s.ok()) {
+        std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
+        failed_ = true;
+        break;
+      }
+    }
+    if (checkpoints_ && HasLinePositions()) NoteLinePosition(batch);
     SyncInputs(now);  // before the batch: it may hold records of new inputs
     ProcessBatch(batch, now);
     if (!more) {

@@ -53,6 +53,10 @@ extern const std::string_view kReferenceRules;
 // Loads the configured rule files, or the built-in reference rules.
 RuleLoadResult LoadJobRules(const JobConfig& config);
 
+// The job's stable name: --instance-id / scale_out.instance_id, else the
+// host name. Kafka consumers join their group statically under it.
+std::string InstanceId(const JobConfig& config);
+
 struct JobSummary {
   uint64_t records = 0;
   uint64_t processed = 0;
@@ -86,6 +90,14 @@ class Job {
   explicit Job(const JobConfig& config);
   absl::Status Init();
   absl::Status OpenNextSource();
+  // Checkpoints of file and stdin inputs (runtime/job_lines.cc).
+  bool HasLinePositions() const;
+  std::string SourceIdentity() const;  // what a checkpoint belongs to
+  std::string SaveLinePositions() const;
+  absl::Status RestoreLinePositions(std::string_view positions);
+  // Drops the records up to the restored line, checking the one on it.
+  absl::Status SkipRestoredLines(std::vector<Record>* batch);
+  void NoteLinePosition(const std::vector<Record>& batch);
   // Loads the rule files again and swaps them in, keeping the window state
   // of unchanged metrics and the state of unchanged alerts; a file with
   // errors is refused and the running rules stay.
@@ -123,6 +135,8 @@ class Job {
   void PublishStatus(TimeMs now);
   // Feeds the /readyz freshness check and its gauges; appends it to /api/status.
   void AppendWatermarkStall(TimeMs now, std::string* json);
+  // Holds the watermark at the restored inputs not seen again yet.
+  void HoldForAwaitedInputs(TimeMs now);
   // Loads the newest good checkpoint, if any, and restores from it; reports
   // corrupt ones. Fills *resume with the output sizes to resume at.
   absl::Status Restore(std::map<std::string, uint64_t>* resume);
@@ -165,6 +179,16 @@ class Job {
   TimeMs last_checkpoint_ = 0;
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
   int inputs_restored_ = 0;                        // inputs checked against it so far
+  // File and stdin positions: the last record handed to the operators.
+  uint64_t line_ = 0;
+  uint64_t line_hash_ = 0;
+  uint64_t skip_to_line_ = 0;  // restored: read past the records up to this line
+  uint64_t skip_hash_ = 0;
+  // Restored inputs this run has not seen yet (a partition not assigned
+  // again so far): they hold the watermark where the checkpoint left them.
+  std::map<std::string, TimeMs> awaited_inputs_;
+  TimeMs awaited_since_ = 0;  // when the wait started, for the log line
+  bool awaited_logged_ = false;
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};

@@ -21,17 +21,28 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
     metrics_->CheckpointSkipped();
   }
   if (!loaded.ok()) return loaded.status();
-  if (!loaded->has_value()) return absl::OkStatus();
+  if (!loaded->has_value()) {
+    if (problems.empty() || config_.checkpoint.allow_fresh_start) return absl::OkStatus();
+    // Starting from nothing would re-read the source from where the group
+    // committed (or its start) with no window state: wrong results, quietly.
+    return absl::FailedPreconditionError(StrCat(
+        "none of the ", problems.size(), " checkpoints in ", checkpoints_->dir(),
+        " can be read (listed above); restore a good one, or start from nothing with "
+        "--allow-fresh-start"));
+  }
   const CheckpointData& d = **loaded;
-  if (d.source != source_->name()) {
+  if (d.source != SourceIdentity()) {
     return absl::FailedPreconditionError(StrCat(
         "the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
-        ", this job reads ", source_->name(), "; use another checkpoint directory"));
+        ", this job reads ", SourceIdentity(), "; use another checkpoint directory"));
+  }
+  if (HasLinePositions()) {
+    if (absl::Status s = RestoreLinePositions(d.positions); !s.ok()) return s;
   }
   // A Kafka scale-out instance resumes at the offsets committed with its
   // last publication (its partitions may have moved since): the group's
   // are the truth, not the checkpoint's.
-  if (!(partials_ && kafka_source_)) {
+  if (!(partials_ && kafka_source_) && !HasLinePositions()) {
     if (absl::Status s = source_->RestorePositions(d.positions); !s.ok()) return s;
   }
   for (const auto& [key, state] : d.panes) {
@@ -51,6 +62,10 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   }
   watermark_->RestoreWatermark(d.watermark);
   for (const auto& [name, ts] : d.input_max_ts) restored_inputs_[name] = ts;
+  // Partitions and shards come back one by one; a file has one input.
+  if (config_.source.kind == SourceKind::kKafka || config_.source.kind == SourceKind::kKinesis) {
+    awaited_inputs_ = restored_inputs_;
+  }
   frontier_ = d.frontier;
   epoch_ = d.epoch;
   restored_epoch_ = d.epoch;
@@ -77,8 +92,8 @@ void Job::Checkpoint(TimeMs now) {
   CheckpointData d;
   d.epoch = epoch_ + 1;
   d.written_at = now;
-  d.source = source_->name();
-  d.positions = source_->SavePositions();
+  d.source = SourceIdentity();
+  d.positions = HasLinePositions() ? SaveLinePositions() : source_->SavePositions();
   d.watermark = watermark_->Current();
   for (int i = 0; i < watermark_->input_count() && i < source_->input_count(); ++i) {
     d.input_max_ts.emplace_back(source_->input_name(i), watermark_->InputMaxTs(i));

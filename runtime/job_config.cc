@@ -135,7 +135,7 @@ class ConfigReader {
 
   absl::Status Kafka(const YAML::Node& n, KafkaSourceOptions* k) const {
     if (auto s = CheckKeys(n, {"brokers", "topics", "group_id", "start", "properties",
-                               "exit_at_end"},
+                               "exit_at_end", "static_membership"},
                            "source.kafka");
         !s.ok())
       return s;
@@ -167,6 +167,11 @@ class ConfigReader {
       for (const auto& kv : p) k->properties.emplace_back(kv.first.Scalar(), kv.second.Scalar());
     }
     if (n["exit_at_end"]) k->exit_at_end = n["exit_at_end"].as<bool>();
+    if (YAML::Node m = n["static_membership"]) {
+      if (!YAML::convert<bool>::decode(m, k->static_membership)) {
+        return Error(m, "static_membership must be true or false");
+      }
+    }
     if (k->brokers.empty()) return Error(n, "a Kafka source needs 'brokers'");
     if (k->topics.empty()) return Error(n, "a Kafka source needs 'topics'");
     return absl::OkStatus();
@@ -417,8 +422,15 @@ class ConfigReader {
       }
     }
     if (YAML::Node ck = root["checkpoint"]) {
-      if (auto s = CheckKeys(ck, {"dir", "interval"}, "checkpoint"); !s.ok()) return s;
+      if (auto s = CheckKeys(ck, {"dir", "interval", "allow_fresh_start"}, "checkpoint"); !s.ok()) {
+        return s;
+      }
       if (ck["dir"]) c->checkpoint.dir = ck["dir"].Scalar();
+      if (YAML::Node f = ck["allow_fresh_start"]) {
+        if (!YAML::convert<bool>::decode(f, c->checkpoint.allow_fresh_start)) {
+          return Error(f, "allow_fresh_start must be true or false");
+        }
+      }
       if (ck["interval"]) {
         if (auto s = Duration(ck["interval"], &c->checkpoint.interval); !s.ok()) return s;
         if (c->checkpoint.interval <= 0) return Error(ck["interval"], "interval must be positive");

@@ -79,6 +79,9 @@ struct JobConfig {
   struct Checkpoint {
     std::string dir;              // "" = no checkpoints
     DurationMs interval = 10000;  // also on SIGTERM and at the end of input
+    // When the directory holds checkpoints and none of them can be read,
+    // start from nothing instead of refusing to start.
+    bool allow_fresh_start = false;
   } checkpoint;
   // Events outside [from, to) are skipped (counted, not dead-lettered):
   // `vigil replay --from/--to`.

@@ -19,6 +19,10 @@ std::string HostName() {
 
 }  // namespace
 
+std::string InstanceId(const JobConfig& config) {
+  return config.scale_out.instance_id.empty() ? HostName() : config.scale_out.instance_id;
+}
+
 absl::Status Job::InitScaleOut() {
   if (config_.scale_out.merge) {
     if (!kafka_source_) return absl::InvalidArgumentError("the merge stage reads a Kafka topic");
@@ -36,7 +40,7 @@ absl::Status Job::InitScaleOut() {
         "--partials with a Kinesis stream needs --checkpoint-dir: the shard positions are "
         "kept there, with each publication");
   }
-  instance_id_ = config_.scale_out.instance_id.empty() ? HostName() : config_.scale_out.instance_id;
+  instance_id_ = InstanceId(config_);
   absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(config_.scale_out.partials);
   if (!url.ok()) return url.status();
   absl::StatusOr<std::unique_ptr<PartialsPublisher>> p =
@@ -69,6 +73,7 @@ void Job::PublishPartials(TimeMs now, bool leaving) {
     if (!source_->input_active(i)) continue;
     hb.inputs.push_back({source_->input_name(i), watermark_->InputWatermark(i), watermark_->idle(i)});
   }
+  if (kafka_source_) hb.all_inputs = kafka_source_->AllPartitions();
   if (!kafka_source_) {
     PublishNumbered(now, std::move(hb));
     publishing_ = false;

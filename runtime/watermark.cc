@@ -48,14 +48,18 @@ void WatermarkTracker::Recompute(TimeMs now) {
   if (created_ == kMinTime) created_ = now;
   TimeMs lowest = kMaxTime;
   bool any_active = false;
+  bool any_owned = false;  // read by this job and not ended
   for (size_t i = 0; i < inputs_.size(); ++i) {
     Input& in = inputs_[i];
-    if (live_ && !in.ended) {
-      // An input that never delivered counts as idle from the job's start.
+    if (in.ended || in.inactive) continue;
+    any_owned = true;
+    if (live_) {
+      // Silence counts from the input's last delivery, or from when it was
+      // added (or the job started); only a caught-up input can be idle.
       const TimeMs since = in.last_active != kMinTime ? in.last_active : created_;
-      in.idle = now - since > idle_timeout_;
+      in.idle = in.caught_up && now - since > idle_timeout_;
     }
-    if (in.idle || in.ended || in.inactive) continue;
+    if (in.idle) continue;
     any_active = true;
     const TimeMs wm = InputWatermark(static_cast<int>(i));
     if (wm < lowest) {
@@ -68,11 +72,14 @@ void WatermarkTracker::Recompute(TimeMs now) {
     next = lowest;
   } else if (AllEnded()) {
     next = kMaxTime;
-  } else {
-    // Every live input is idle: follow the processing clock.
+  } else if (any_owned && hold_ == kMaxTime) {
+    // Every input this job reads is caught up and idle: follow the clock.
     next = now - max_ooo_;
+  } else {
+    // Nothing owned, or a restored input not back yet: hold.
+    next = watermark_;
   }
-  watermark_ = std::max(watermark_, next);
+  watermark_ = std::max(watermark_, std::min(next, hold_));
 }
 
 }  // namespace vigil

@@ -3,11 +3,18 @@
 // WatermarkTracker holds event-time progress. Each input (a file, a Kafka
 // partition, a Kinesis shard) has its own watermark: the largest event time
 // seen minus the maximum out-of-orderness. The job watermark is the minimum
-// over inputs that are active; a live input idle for longer than the idle
-// timeout stops holding it back, and when every live input is idle the
-// watermark follows the processing clock (minus the out-of-orderness) so
-// windows still close and alerts still resolve when traffic stops. Bounded
-// inputs (replays) never consult the clock: their end is event time +inf.
+// over inputs that are active; a live input that is caught up (read to its
+// head) and has delivered nothing for longer than the idle timeout stops
+// holding it back, and when every assigned input is idle the watermark
+// follows the processing clock (minus the out-of-orderness) so windows still
+// close and alerts still resolve when traffic stops. Bounded inputs
+// (replays) never consult the clock: their end is event time +inf.
+//
+// What never advances the watermark: an input that is behind its head,
+// however long it has been silent (a backlog being read, a consumer waiting
+// for its fetch); a job that owns no input at all (no partition assigned
+// yet, or all taken away): it holds where it is; and a hold (SetHold), the
+// watermark of inputs a restored checkpoint covered that are not back yet.
 //
 // The watermark never moves backwards.
 //
@@ -17,7 +24,8 @@
 //   wm.Observe(0, 100'000, now);
 //   wm.Observe(1, 50'000, now);
 //   wm.Current();                 // 45000: input 1 holds it back
-//   wm.Tick(now + 31'000);        // input 1 idle now? both idle -> clock
+//   wm.SetCaughtUp(1, true);      // input 1 is read to its head
+//   wm.Tick(now + 31'000);        // input 1 idle now: input 0 alone holds it
 #ifndef VIGIL_RUNTIME_WATERMARK_H_
 #define VIGIL_RUNTIME_WATERMARK_H_
 
@@ -52,6 +60,14 @@ class WatermarkTracker {
   // An input this instance no longer reads (a revoked partition) stops
   // holding the watermark; made active again when it comes back.
   void SetActive(int input, bool active, TimeMs now);
+  // Whether the input is read to its head (Kafka: at the partition's end;
+  // Kinesis: nothing behind the shard's tip). Only a caught-up input can
+  // go idle. New inputs start not caught up.
+  void SetCaughtUp(int input, bool caught_up) { inputs_[input].caught_up = caught_up; }
+  // The watermark may not pass `hold` (kMaxTime: no hold), and while a hold
+  // is set it never follows the clock.
+  void SetHold(TimeMs hold) { hold_ = hold; }
+  TimeMs hold() const { return hold_; }
   // Checkpoint restore: the input's largest event time and the job
   // watermark as they were saved.
   void RestoreInput(int input, TimeMs max_ts) { inputs_[input].max_ts = max_ts; }
@@ -73,6 +89,7 @@ class WatermarkTracker {
     bool idle = false;
     bool ended = false;
     bool inactive = false;
+    bool caught_up = false;
   };
   void Recompute(TimeMs now);
 
@@ -82,6 +99,7 @@ class WatermarkTracker {
   bool live_;
   TimeMs watermark_ = kMinTime;
   TimeMs created_ = kMinTime;  // processing time of the first Tick/Observe
+  TimeMs hold_ = kMaxTime;
   int min_input_ = 0;
 };
 

@@ -58,12 +58,14 @@ void Publish(OperatorHarness& from, const std::string& instance, MergeStage& mer
 }
 
 std::string Heartbeat(const std::string& instance, TimeMs watermark,
-                      std::vector<PartialHeartbeat::Input> inputs, bool leaving = false) {
+                      std::vector<PartialHeartbeat::Input> inputs, bool leaving = false,
+                      std::vector<std::string> all_inputs = {}) {
   PartialHeartbeat hb;
   hb.instance = instance;
   hb.watermark = watermark;
   hb.leaving = leaving;
   hb.inputs = std::move(inputs);
+  hb.all_inputs = std::move(all_inputs);
   return EncodeHeartbeat(hb);
 }
 
@@ -213,15 +215,22 @@ TEST(PartialsTest, HeartbeatsRoundTrip) {
   EXPECT_EQ(back.watermark, 123'456);
   EXPECT_TRUE(back.leaving);
   EXPECT_EQ(back.inputs, hb.inputs);
+  EXPECT_TRUE(back.all_inputs.empty());
   EXPECT_EQ(PeekPartial(EncodeHeartbeat(hb)), PartialKind::kHeartbeat);
+  hb.all_inputs = {"events/0", "events/1", "events/2", "events/3"};
+  ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
+  EXPECT_EQ(back.all_inputs, hb.all_inputs);
+  EXPECT_EQ(back.inputs, hb.inputs);
 }
 
 class MergeWatermarkTest : public ::testing::Test {
  protected:
   MergeWatermarkTest() : h_(kRules), merge_(h_.flow.get()) {}
   void Beat(const std::string& instance, TimeMs wm, std::vector<PartialHeartbeat::Input> inputs,
-            bool leaving = false, const std::string& part = "p/0") {
-    ASSERT_EQ(merge_.Apply(Heartbeat(instance, wm, std::move(inputs), leaving), part),
+            bool leaving = false, const std::string& part = "p/0",
+            std::vector<std::string> all_inputs = {}) {
+    ASSERT_EQ(merge_.Apply(Heartbeat(instance, wm, std::move(inputs), leaving, std::move(all_inputs)),
+                           part),
               MergeStage::Outcome::kHeartbeat);
   }
   TimeMs Wm(std::vector<std::string> parts = {"p/0"}) const { return merge_.Watermark(parts); }
@@ -240,6 +249,28 @@ TEST_F(MergeWatermarkTest, MinimumOverActivePartitionsOfEveryInstance) {
   Beat("b", 90'000, {{"e/2", 20'000, true}});  // idle partitions do not hold it
   EXPECT_EQ(Wm(), 50'000);
   EXPECT_EQ(Wm({"p/0", "p/1"}), kMinTime);    // p/1 has heard nothing yet
+}
+
+// Instance b starts late on a backlog: until it reports the partitions it
+// was given, the merge must not close windows on a's data alone.
+TEST_F(MergeWatermarkTest, APartitionNoInstanceReportedYetHoldsTheWatermark) {
+  const std::vector<std::string> all = {"e/0", "e/1", "e/2", "e/3"};
+  Beat("a", 500'000, {{"e/0", 500'000, false}, {"e/1", 480'000, false}}, false, "p/0", all);
+  EXPECT_EQ(Wm(), kMinTime);  // e/2 and e/3: nobody has spoken for them
+  Beat("b", 20'000, {{"e/2", 20'000, false}}, false, "p/0", all);
+  EXPECT_EQ(Wm(), kMinTime);  // e/3 still unreported
+  Beat("b", 30'000, {{"e/2", 30'000, false}, {"e/3", 25'000, false}}, false, "p/0", all);
+  EXPECT_EQ(Wm(), 25'000);
+  // The list also holds through a checkpoint of the merge.
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.Watermark({"p/0"}), 25'000);
+  MergeStage other(h_.flow.get());
+  ASSERT_EQ(other.Apply(Heartbeat("a", 500'000, {{"e/0", 500'000, false}}, false, all), "p/0"),
+            MergeStage::Outcome::kHeartbeat);
+  MergeStage other_restored(h_.flow.get());
+  ASSERT_TRUE(other_restored.Decode(other.Encode()));
+  EXPECT_EQ(other_restored.Watermark({"p/0"}), kMinTime);
 }
 
 TEST_F(MergeWatermarkTest, AllIdleFollowsTheLatestInstanceWatermark) {

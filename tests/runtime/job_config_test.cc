@@ -90,7 +90,7 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("outputs:\n  kafka: {brokers: b:1}\n"),
             "2:10: Kafka outputs need results_topic or alerts_topic");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, every: 5s}\n"),
-            "1:27: unknown key 'every' in checkpoint (allowed: dir, interval)");
+            "1:27: unknown key 'every' in checkpoint (allowed: dir, interval, allow_fresh_start)");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, interval: 0s}\n"), "1:37: interval must be positive");
   EXPECT_EQ(Load("event_time: {max_futur: 1h}\n"),
             "1:14: unknown key 'max_futur' in event_time (allowed: max_out_of_orderness, "

@@ -51,7 +51,8 @@ TEST(WatermarkTest, IdleLiveInputStopsHoldingTheJobBack) {
   wm.Observe(0, 500'000, t0);
   wm.Observe(1, 100'000, t0);
   EXPECT_EQ(wm.Current(), 99'000);
-  // Input 0 keeps delivering; input 1 goes quiet.
+  // Input 0 keeps delivering; input 1 goes quiet, read to its head.
+  wm.SetCaughtUp(1, true);
   wm.Observe(0, 600'000, t0 + 20'000);
   wm.Tick(t0 + 20'000);
   EXPECT_EQ(wm.Current(), 99'000);
@@ -63,6 +64,7 @@ TEST(WatermarkTest, IdleLiveInputStopsHoldingTheJobBack) {
 
 TEST(WatermarkTest, InputThatNeverDeliversBecomesIdle) {
   WatermarkTracker wm(2, 0, 30'000, true);
+  wm.SetCaughtUp(1, true);
   wm.Tick(0);
   wm.Observe(0, 5'000, 1);
   EXPECT_EQ(wm.Current(), kMinTime);
@@ -73,6 +75,7 @@ TEST(WatermarkTest, InputThatNeverDeliversBecomesIdle) {
 
 TEST(WatermarkTest, AllIdleFollowsTheProcessingClock) {
   WatermarkTracker wm(1, 2000, 10'000, true);
+  wm.SetCaughtUp(0, true);
   wm.Observe(0, 1'000'000, 1'000'000);
   EXPECT_EQ(wm.Current(), 998'000);
   wm.Tick(1'005'000);
@@ -84,6 +87,58 @@ TEST(WatermarkTest, AllIdleFollowsTheProcessingClock) {
   // Data resumes with older event times: the watermark does not go back.
   wm.Observe(0, 1'050'000, 1'081'000);
   EXPECT_EQ(wm.Current(), 1'078'000);
+}
+
+// A partition with a backlog may be silent for long (the consumer waits
+// for its fetch, or reads another partition first): silence alone must not
+// let the job's time run past the records still to come.
+TEST(WatermarkTest, AnInputBehindItsHeadNeverGoesIdle) {
+  WatermarkTracker wm(2, 1000, 30'000, true);
+  const TimeMs t0 = 1'000'000;
+  wm.Observe(0, 500'000, t0);
+  wm.Observe(1, 100'000, t0);
+  wm.SetCaughtUp(0, true);
+  wm.Tick(t0 + 3'600'000);
+  EXPECT_FALSE(wm.idle(1));
+  EXPECT_TRUE(wm.idle(0));
+  EXPECT_EQ(wm.Current(), 99'000);  // input 1 holds it, silent or not
+  wm.SetCaughtUp(1, true);          // now read to its head: it may idle
+  wm.Tick(t0 + 3'600'001);
+  EXPECT_EQ(wm.Current(), t0 + 3'600'001 - 1000);
+}
+
+// A consumer that lost its partitions, or has none yet (waiting for the
+// group to drop its dead predecessor), owns nothing: its time stands still.
+TEST(WatermarkTest, AJobOwningNoInputHoldsItsWatermark) {
+  WatermarkTracker wm(2, 1000, 30'000, true);
+  const TimeMs t0 = 1'000'000;
+  wm.Observe(0, 500'000, t0);
+  wm.Observe(1, 400'000, t0);
+  EXPECT_EQ(wm.Current(), 399'000);
+  wm.SetActive(0, false, t0);
+  wm.SetActive(1, false, t0);
+  wm.Tick(t0 + 3'600'000);
+  EXPECT_EQ(wm.Current(), 399'000);
+  // The placeholder of a consumer before its first assignment: likewise.
+  WatermarkTracker fresh(1, 1000, 30'000, true);
+  fresh.RestoreWatermark(250'000);
+  fresh.SetActive(0, false, t0);
+  fresh.Tick(t0 + 3'600'000);
+  EXPECT_EQ(fresh.Current(), 250'000);
+}
+
+TEST(WatermarkTest, AHoldCapsTheWatermarkAndStopsTheClockRule) {
+  WatermarkTracker wm(1, 1000, 30'000, true);
+  const TimeMs t0 = 1'000'000;
+  wm.SetHold(300'000);
+  wm.Observe(0, 500'000, t0);
+  EXPECT_EQ(wm.Current(), 300'000);
+  wm.SetCaughtUp(0, true);
+  wm.Tick(t0 + 3'600'000);  // idle, but held: no clock
+  EXPECT_EQ(wm.Current(), 300'000);
+  wm.SetHold(kMaxTime);
+  wm.Tick(t0 + 3'600'000);
+  EXPECT_EQ(wm.Current(), t0 + 3'600'000 - 1000);
 }
 
 }  // namespace

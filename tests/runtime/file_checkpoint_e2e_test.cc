@@ -1,0 +1,159 @@
+// Checkpoints of file and stdin jobs, end to end with the binary: a job
+// killed with SIGKILL part-way through its input and restarted on the same
+// input resumes after the record its checkpoint saw, so the windows and
+// alerts equal those of one uninterrupted run; another input is refused;
+// a directory of unreadable checkpoints is refused unless
+// --allow-fresh-start. The input arrives through a named pipe, so the kill
+// lands at a known point.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+class FileCheckpointE2eTest : public ::testing::Test {
+ protected:
+  std::string Path(const std::string& name) {
+    return TempPath(std::string("fileckpt_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
+                    name);
+  }
+  void SetUp() override {
+    events_ = Path("events.ndjson");
+    ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
+                          "--incident latency_spike@5m+10m --out " + events_).exit_code, 0);
+    lines_ = Lines(ReadFile(events_));
+    ASSERT_EQ(lines_.size(), 36000u);
+    clean_ = Path("clean.ndjson");
+    Result c = Sh(kVigil + " run --input " + events_ + " --results " + clean_ +
+                  " --output json --http off --no-progress 2>/dev/null");
+    ASSERT_EQ(c.exit_code, 0);
+    clean_console_ = c.out;
+  }
+  // Starts `vigil run` reading `input` (a named pipe, given as a file or as
+  // stdin), writes the first `count` events into it, waits for a checkpoint
+  // after them, and kills the job with SIGKILL while the pipe is still open.
+  void RunAndKill(const std::string& input, bool as_stdin, size_t count, const std::string& ckpt,
+                  const std::string& results, const std::string& log) {
+    ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
+    const std::string in = as_stdin ? " --input - < " + input : " --input " + input;
+    const pid_t job = Spawn(kVigil + " run" + in + " --checkpoint-dir " + ckpt +
+                                " --checkpoint-interval 20ms --results " + results +
+                                " --output json --http off --no-progress",
+                            log);
+    {
+      std::ofstream pipe(input);
+      for (size_t i = 0; i < count; ++i) pipe << lines_[i] << '\n';
+      pipe.flush();
+      // The job takes the records and checkpoints every 20 ms while it
+      // does; then it waits on the open pipe.
+      ::usleep(1'500'000);
+      ::kill(job, SIGKILL);
+      EXPECT_EQ(WaitExit(job), -SIGKILL);
+    }
+    ::unlink(input.c_str());
+    EXPECT_FALSE(Sh("ls " + ckpt + "/checkpoint-*.vck 2>/dev/null").out.empty()) << ReadFile(log);
+  }
+  std::vector<std::string> AlertLines(const std::string& console) {
+    std::vector<std::string> out;
+    for (const std::string& l : Lines(console)) {
+      if (l.find("\"alert\":") != std::string::npos) out.push_back(l);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  std::string events_, clean_, clean_console_;
+  std::vector<std::string> lines_;
+};
+
+TEST_F(FileCheckpointE2eTest, AFileJobKilledPartWayResumesAtTheRecordItReached) {
+  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"),
+                    results = Path("results.ndjson");
+  RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, Path("run1.log"));
+  const size_t before = Lines(ReadFile(results)).size();
+  EXPECT_GT(before, 100u);
+  EXPECT_LT(before, Lines(ReadFile(clean_)).size());
+  // The same input at the same path: a regular file now.
+  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+  Result r = Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --results " +
+                results + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string log = ReadFile(Path("run2.log"));
+  ASSERT_EQ(r.exit_code, 0) << log;
+  EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << log;
+  EXPECT_NE(log.find("36000 records"), std::string::npos) << log;
+  EXPECT_NE(log.find("36000 processed"), std::string::npos) << log;
+  EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean_)));
+  EXPECT_EQ(AlertLines(ReadFile(Path("run1.log")) + r.out), AlertLines(clean_console_));
+}
+
+TEST_F(FileCheckpointE2eTest, AStdinJobResumesWhenTheSameStreamIsPipedAgain) {
+  const std::string input = Path("pipe"), ckpt = Path("ckpt"), results = Path("results.ndjson");
+  RunAndKill(input, /*as_stdin=*/true, 15000, ckpt, results, Path("run1.log"));
+  Result r = Sh("cat " + events_ + " | " + kVigil + " run --input - --checkpoint-dir " + ckpt +
+                " --results " + results + " --output json --http off --no-progress 2>" +
+                Path("run2.log"));
+  const std::string log = ReadFile(Path("run2.log"));
+  ASSERT_EQ(r.exit_code, 0) << log;
+  EXPECT_NE(log.find("36000 records"), std::string::npos) << log;
+  EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean_)));
+  EXPECT_EQ(AlertLines(ReadFile(Path("run1.log")) + r.out), AlertLines(clean_console_));
+}
+
+TEST_F(FileCheckpointE2eTest, AnotherStreamOnStdinIsRefused) {
+  const std::string input = Path("pipe"), ckpt = Path("ckpt"), results = Path("results.ndjson");
+  RunAndKill(input, /*as_stdin=*/true, 15000, ckpt, results, Path("run1.log"));
+  const std::string other = Path("other.ndjson");
+  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 6 --out " + other).exit_code, 0);
+  Result r = Sh(kVigil + " run --input - --checkpoint-dir " + ckpt + " --results " + results +
+                " --output json --http off --no-progress < " + other + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("is not the record the checkpoint was taken after"), std::string::npos)
+      << r.out;
+  // A shorter stream ends before the checkpoint's record.
+  Result short_run = Sh("head -100 " + events_ + " | " + kVigil + " run --input - --checkpoint-dir " +
+                        ckpt + " --results " + results + " --no-console --http off --no-progress 2>&1");
+  EXPECT_EQ(short_run.exit_code, 1) << short_run.out;
+  EXPECT_NE(short_run.out.find("ended before line"), std::string::npos) << short_run.out;
+}
+
+TEST_F(FileCheckpointE2eTest, EveryCheckpointUnreadableRefusesToStartUnlessAllowed) {
+  const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
+  Result first = Sh(kVigil + " run --input " + events_ + " --checkpoint-dir " + ckpt +
+                    " --results " + results + " --no-console --http off --no-progress 2>&1");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  for (const std::string& f : Lines(Sh("ls " + ckpt + "/checkpoint-*.vck").out)) {
+    ASSERT_EQ(Sh("printf 'garbage' | dd of=" + f + " bs=1 seek=40 conv=notrunc status=none").exit_code,
+              0);
+  }
+  const std::string cmd = kVigil + " run --input " + events_ + " --checkpoint-dir " + ckpt +
+                          " --results " + results + " --no-console --http off --no-progress";
+  Result refused = Sh(cmd + " 2>&1");
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("checksum mismatch"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("can be read"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("--allow-fresh-start"), std::string::npos) << refused.out;
+  Result fresh = Sh(cmd + " --allow-fresh-start 2>&1");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.out;
+  EXPECT_NE(fresh.out.find("36000 processed"), std::string::npos) << fresh.out;
+  EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean_)));
+}
+
+TEST_F(FileCheckpointE2eTest, AMissingJobFileIsNamed) {
+  const std::string missing = Path("no-such-job.yaml");
+  Result r = Sh(kVigil + " run --config " + missing + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace vigil
