@@ -108,6 +108,16 @@ vigil run flags (override the job file):
   --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
                              /api/{alerts,metrics,rules,status}, POST /-/reload
                              (default 127.0.0.1:9464; "" or "off" disables)
+  --web.config.file FILE     TLS and authentication of the HTTP endpoint, in Prometheus'
+                             web config format (tls_server_config, basic_auth_users with
+                             bcrypt hashes) plus bearer_token_files, unauthenticated_paths
+                             (default /healthz, /readyz) and allowed_hosts; README "Securing
+                             the HTTP endpoint"
+  --web.enable-lifecycle     enable POST /-/reload (off: 403); it then needs Content-Type:
+                             application/json or a bearer token, answers 202 and is
+                             polled at GET /-/reload/status?id=N
+  --web.max-connections N    open HTTP connections at most (default 512); at the cap the
+                             connection idle longest is closed, so probes still get in
   --max-out-of-orderness D   watermark delay behind the largest event time (default 5s)
   --allowed-lateness D       extra delay before windows close (default 0)
   --idle-timeout D           a live input idle this long stops holding the watermark
@@ -456,6 +466,16 @@ int Run(int argc, char** argv) {
       config.outputs.console_pending = false;
     } else if (a.Value("--http", &v, &err)) {
       config.http_listen = v == "off" ? "" : v;
+    } else if (a.Value("--web.config.file", &v, &err)) {
+      config.web.config_file = v;
+    } else if (a.Flag("--web.enable-lifecycle")) {
+      config.web.enable_lifecycle = true;
+    } else if (a.Value("--web.max-connections", &v, &err)) {
+      double n = 0;
+      if (!ParseNumber(v, &n) || n < 1 || n != static_cast<double>(static_cast<size_t>(n))) {
+        err = "--web.max-connections needs a whole number of at least 1";
+      }
+      config.web.max_connections = static_cast<size_t>(std::max(1.0, n));
     } else if (a.Value("--archive", &v, &err)) {
       config.outputs.archive.dir = v;
     } else if (JobFlag(a, &config, &err)) {

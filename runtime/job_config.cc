@@ -341,6 +341,42 @@ class ConfigReader {
                            "the job file");
         !s.ok())
       return s;
+  absl::Status Http(const YAML::Node& h, JobConfig* c) const {
+    if (auto s = CheckKeys(h, {"listen", "web_config_file", "enable_lifecycle", "max_connections",
+                               "read_timeout"},
+                           "http");
+        !s.ok())
+      return s;
+    c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
+    if (YAML::Node w = h["web_config_file"]) {
+      if (!w.IsScalar() || w.Scalar().empty()) {
+        return Error(w, "web_config_file must be the path of a web config file");
+      }
+      c->web.config_file = w.Scalar();
+    }
+    if (YAML::Node l = h["enable_lifecycle"]) {
+      bool v = false;
+      if (!l.IsScalar() || !YAML::convert<bool>::decode(l, v)) {
+        return Error(l, "enable_lifecycle must be true or false");
+      }
+      c->web.enable_lifecycle = v;
+    }
+    if (YAML::Node m = h["max_connections"]) {
+      size_t n = 0;
+      const std::string& v = m.Scalar();
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (!m.IsScalar() || ec != std::errc() || p != v.data() + v.size() || n == 0) {
+        return Error(m, "max_connections must be a whole number of at least 1");
+      }
+      c->web.max_connections = n;
+    }
+    if (YAML::Node t = h["read_timeout"]) {
+      if (auto s = Duration(t, &c->web.read_timeout); !s.ok()) return s;
+      if (c->web.read_timeout <= 0) return Error(t, "read_timeout must be positive");
+    }
+    return absl::OkStatus();
+  }
+
     if (YAML::Node s = root["source"]) {
       if (auto st = Source(s, c); !st.ok()) return st;
     }
@@ -377,8 +413,7 @@ class ConfigReader {
       if (auto s = Outputs(o, c); !s.ok()) return s;
     }
     if (YAML::Node h = root["http"]) {
-      if (auto s = CheckKeys(h, {"listen"}, "http"); !s.ok()) return s;
-      c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
+      if (auto s = Http(h, c); !s.ok()) return s;
     }
     if (YAML::Node l = root["limits"]) {
       if (auto s = CheckKeys(l, {"max_record_bytes"}, "limits"); !s.ok()) return s;

@@ -75,6 +75,17 @@ struct JobConfig {
     ArchiveOptions archive;  // raw-event archive; dir "" = none
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
+  // How the HTTP endpoint is secured and bounded (runtime/http_server.h).
+  struct Web {
+    // Prometheus-format web config (TLS, basic auth, bearer tokens;
+    // runtime/web_config.h); "" = plain HTTP, no authentication.
+    std::string config_file;
+    // POST /-/reload and any other state-changing endpoint; off: 403.
+    bool enable_lifecycle = false;
+    size_t max_connections = 512;
+    // Bounds each request and the idle time of a kept-alive connection.
+    DurationMs read_timeout = 30000;
+  } web;
   NotifyConfig notify;  // empty: no paging receivers
   struct Checkpoint {
     std::string dir;              // "" = no checkpoints
