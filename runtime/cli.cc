@@ -126,6 +126,8 @@ vigil run flags (override the job file):
                              the clock is dead-lettered as future_ts and never moves the
                              watermark (default 1h; 0: off)
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
+  --max-series N             groups (series) all metrics together hold at once; events of
+                             new groups over it are dropped and counted (default 1000000)
   --no-progress              no progress line on stderr
   --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
                              output sizes) to DIR and restore the newest good one at start;
@@ -141,7 +143,8 @@ vigil replay flags:
   --output text|json         timeline as a table or one JSON object
   --results FILE|-           also write every closed window as NDJSON
   --dead-letter FILE         write rejected records as NDJSON
-  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N   as for run
+  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
+                             as for run
 
 vigil check flags:
   --output text|json         diagnostics as text lines or one JSON array
@@ -304,6 +307,10 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     std::optional<size_t> b = ParseByteSize(v);
     if ((!b || *b == 0) && err->empty()) *err = "--max-record-bytes needs a size such as 1MiB";
     config->max_record_bytes = b.value_or(1);
+  } else if (a.Value("--max-series", &v, err)) {
+    std::optional<size_t> n = ParseMaxSeries(v);
+    if (!n && err->empty()) *err = "--max-series needs a whole number of at least 1";
+    config->max_series = n.value_or(1);
   } else if (a.Flag("--no-progress")) {
     config->progress = false;
   } else if (a.Value("--shutdown-timeout", &v, err)) {
@@ -325,6 +332,8 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
 // reloads the rules), then `after` and the summary line.
 int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
            const std::function<void()>& after = {}) {
+  // Before the job builds its operators; a rule reload keeps the limits.
+  SetDefaultOperatorLimits({config.max_series});
   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
   if (!job.ok()) {
     std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());

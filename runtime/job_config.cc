@@ -57,6 +57,13 @@ std::optional<size_t> ParseByteSize(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<size_t> ParseMaxSeries(std::string_view s) {
+  size_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size() || n == 0) return std::nullopt;
+  return n;
+}
+
 namespace {
 
 class ConfigReader {
@@ -334,13 +341,6 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
-  absl::Status Read(const YAML::Node& root, JobConfig* c) const {
-    if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
-                                  "progress", "checkpoint", "notify", "shutdown_timeout",
-                                  "readiness", "scale_out"},
-                           "the job file");
-        !s.ok())
-      return s;
   absl::Status Http(const YAML::Node& h, JobConfig* c) const {
     if (auto s = CheckKeys(h, {"listen", "web_config_file", "enable_lifecycle", "max_connections",
                                "read_timeout"},
@@ -377,6 +377,13 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
+  absl::Status Read(const YAML::Node& root, JobConfig* c) const {
+    if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
+                                  "progress", "checkpoint", "notify", "shutdown_timeout",
+                                  "readiness", "scale_out"},
+                           "the job file");
+        !s.ok())
+      return s;
     if (YAML::Node s = root["source"]) {
       if (auto st = Source(s, c); !st.ok()) return st;
     }
@@ -416,11 +423,16 @@ class ConfigReader {
       if (auto s = Http(h, c); !s.ok()) return s;
     }
     if (YAML::Node l = root["limits"]) {
-      if (auto s = CheckKeys(l, {"max_record_bytes"}, "limits"); !s.ok()) return s;
+      if (auto s = CheckKeys(l, {"max_record_bytes", "max_series"}, "limits"); !s.ok()) return s;
       if (YAML::Node m = l["max_record_bytes"]) {
         std::optional<size_t> b = ParseByteSize(m.Scalar());
         if (!b || *b == 0) return Error(m, "expected a size such as 1MiB or 65536");
         c->max_record_bytes = *b;
+      }
+      if (YAML::Node m = l["max_series"]) {
+        std::optional<size_t> n = ParseMaxSeries(m.IsScalar() ? m.Scalar() : "");
+        if (!n) return Error(m, "expected a whole number of series of at least 1, e.g. 100000");
+        c->max_series = *n;
       }
     }
     if (root["progress"]) c->progress = root["progress"].as<bool>(true);

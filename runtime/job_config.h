@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "operators/archive_sink.h"
+#include "operators/dataflow.h"
 #include "operators/generator_source.h"
 #include "operators/kafka_source.h"
 #include "operators/kinesis_source.h"
@@ -96,6 +97,9 @@ struct JobConfig {
   TimeMs from = kMinTime;
   TimeMs to = kMaxTime;
   size_t max_record_bytes = 1 << 20;
+  // Groups (series) all metrics together hold at once (`limits.max_series`,
+  // --max-series); operators/dataflow.h.
+  size_t max_series = OperatorLimits::kDefaultMaxSeries;
   DurationMs shutdown_timeout = 30000;  // after SIGTERM: drain, flush, checkpoint
   bool progress = true;
   struct Readiness {
@@ -117,6 +121,9 @@ std::optional<int> ParseInstanceIndex(std::string_view s);
 
 // Parses a byte size: "1048576", "512KiB", "1MiB", "5MB".
 std::optional<size_t> ParseByteSize(std::string_view s);
+
+// Parses limits.max_series / --max-series: a whole number, at least 1.
+std::optional<size_t> ParseMaxSeries(std::string_view s);
 
 }  // namespace vigil
 
