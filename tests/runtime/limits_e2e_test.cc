@@ -178,5 +178,74 @@ TEST(LimitsE2eTest, LatenciesOf1e13AreOutOfRangeAndTheWindowsEqualTheRunWithoutT
   EXPECT_FALSE(ReadFile(raw_results) == want);
 }
 
+
+// A number on /metrics: the value of the first line starting with `series`.
+double MetricValue(const std::string& text, const std::string& series) {
+  for (const std::string& line : Lines(text)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST(LimitsE2eTest, TheJobWideSeriesCapDropsAndCountsEventsOfNewGroups) {
+  // Eight intents, but room for two series: the job file sets the cap and
+  // the flag overrides it.
+  const std::string rules = Temp("by_intent.yaml"), job = Temp("job.yaml"), err = Temp("cap.err");
+  std::ofstream(rules) << "metrics:\n"
+                          "  - metric: turns\n"
+                          "    export: true\n"
+                          "    where: type == \"message\"\n"
+                          "    window: tumbling 1m\n"
+                          "    by: intent\n"
+                          "    value: count()\n";
+  std::ofstream(job) << "limits:\n  max_series: 1\n";
+  const pid_t pid = Spawn(StrCat(kVigil, " run --config ", job, " --rules ", rules,
+                                 " --max-series 2 --speed 600 --rate 50 --http 127.0.0.1:0",
+                                 " --no-console"),
+                          err);
+  int port = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string s = ReadFile(err);
+        const size_t at = s.find("on port ");
+        if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+        return port != 0;
+      },
+      10))
+      << ReadFile(err);
+  const std::string url = StrCat("curl -s http://127.0.0.1:", port, "/metrics");
+  std::string m;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = Sh(url).out;
+        return MetricValue(m, "vigil_series_dropped_events_total{metric=\"turns\"}") > 0;
+      },
+      10))
+      << m;
+  // Two series at once, not the job file's one: the flag wins.
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(Sh(url).out, "vigil_series") == 2; }, 10));
+  for (int i = 0; i < 5; ++i) {
+    m = Sh(url).out;
+    const double series = MetricValue(m, "vigil_series");
+    EXPECT_GE(series, 0) << m;
+    EXPECT_LE(series, 2) << m;
+    ::usleep(200'000);
+  }
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(pid), 0) << ReadFile(err);
+
+  Result bad = Sh(StrCat(kVigil, " run --max-series 0 2>&1"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("--max-series needs a whole number of at least 1"), std::string::npos)
+      << bad.out;
+  std::ofstream(job) << "limits:\n  max_series: lots\n";
+  Result bad_job = Sh(StrCat(kVigil, " run --config ", job, " 2>&1"));
+  EXPECT_EQ(bad_job.exit_code, 2);
+  EXPECT_NE(bad_job.out.find(StrCat(job, ":2:15: expected a whole number of series of at least "
+                                         "1, e.g. 100000")),
+            std::string::npos)
+      << bad_job.out;
+}
+
 }  // namespace
 }  // namespace vigil
