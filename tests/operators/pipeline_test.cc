@@ -414,5 +414,44 @@ metrics:
   EXPECT_NEAR(p50, 300, 3);  // the median of 100..500, within the sketch's 1%
 }
 
+
+TEST(PipelineLimitsTest, AReloadKeepsTheGroupsAndAppliesTheNewFlowsLimits) {
+  const std::string yaml = R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    by: intent
+    value: count()
+)";
+  OperatorHarness h(yaml);
+  OperatorLimits limits;
+  limits.max_series = 2;
+  auto old_flow = std::make_unique<Dataflow>(*h.rules, limits);
+  auto add = [&h](Dataflow& flow, const std::string& intent) {
+    const std::string json = StrCat(R"({"ts":1000,"type":"message","intent":")", intent, "\"}");
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+    flow.Add(ev);
+  };
+  add(*old_flow, "faq");
+  add(*old_flow, "returns");
+  add(*old_flow, "chitchat");  // over the cap: dropped, counted in the old flow
+  Dataflow flow(*h.rules, limits);
+  ASSERT_EQ(flow.AdoptState(*old_flow), 1u);
+  old_flow.reset();  // the adopted store must not refer to the old flow
+  EXPECT_EQ(flow.series(), 2u);
+  add(flow, "chitchat");  // still over the cap, now the new flow's
+  add(flow, "faq");
+  EXPECT_EQ(Dropped(flow), std::vector<std::string>{"n=2"});  // the old count carried over
+  std::vector<WindowResult> out;
+  flow.Close(kMaxTime, &out);
+  std::vector<std::string> got;
+  for (const auto& w : out) got.push_back(StrCat(w.group, "=", w.value));
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"faq=2", "returns=1"}));
+}
+
 }  // namespace
 }  // namespace vigil
