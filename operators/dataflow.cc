@@ -1,8 +1,24 @@
 #include "operators/dataflow.h"
 
+#include <atomic>
+
 namespace vigil {
 
-Dataflow::Dataflow(const RuleSet& rules) {
+namespace {
+std::atomic<size_t> g_default_max_series{OperatorLimits::kDefaultMaxSeries};
+}  // namespace
+
+void SetDefaultOperatorLimits(const OperatorLimits& limits) {
+  g_default_max_series.store(limits.max_series);
+}
+
+OperatorLimits DefaultOperatorLimits() {
+  OperatorLimits limits;
+  limits.max_series = g_default_max_series.load();
+  return limits;
+}
+
+Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_(limits) {
   auto add = [this](Source* src, std::vector<std::unique_ptr<MetricOperator>> ops) {
     for (auto& op : ops) {
       src->ops.push_back(op.get());
@@ -18,6 +34,13 @@ Dataflow::Dataflow(const RuleSet& rules) {
         BuildMetricOperators(rules, stream.downstream.filters.get(), static_cast<int>(s)));
     streams_.push_back(std::move(stream));
   }
+  for (auto& op : metric_ops_) op->SetSeriesBudget(this);
+}
+
+size_t Dataflow::series() const {
+  size_t n = 0;
+  for (const auto& op : metric_ops_) n += op->store().group_count();
+  return n;
 }
 
 void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
@@ -106,6 +129,12 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
 std::vector<const SessionOperator*> Dataflow::session_ops() const {
   std::vector<const SessionOperator*> out;
   for (const Stream& s : streams_) out.push_back(s.op.get());
+  return out;
+}
+
+std::vector<SessionOperator*> Dataflow::mutable_session_ops() {
+  std::vector<SessionOperator*> out;
+  for (Stream& s : streams_) out.push_back(s.op.get());
   return out;
 }
 

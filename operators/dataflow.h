@@ -13,6 +13,12 @@
 // before any metric window closes: a session that ends by the frontier is
 // always in the windows closed at that frontier.
 //
+// Limits (OperatorLimits): every metric operator holds at most its
+// `limit:` of groups, and all of them together at most max_series; every
+// stream at most its `limit:` of open sessions. Over a limit, new groups and
+// sessions are dropped and counted (TakeDropped of each operator), never
+// allocated, so no rule file or input can exhaust memory through them.
+//
 // Example:
 //   Dataflow flow(rules);
 //   flow.Add(event);                       // per accepted event
@@ -31,9 +37,25 @@
 
 namespace vigil {
 
-class Dataflow {
+// Job-wide limits on operator state (the job file's `limits:`).
+struct OperatorLimits {
+  // Groups (series) held by all metric operators together.
+  static constexpr size_t kDefaultMaxSeries = 1'000'000;
+  size_t max_series = kDefaultMaxSeries;
+};
+
+// The limits of a Dataflow built without explicit ones: what the command
+// line set for the process (`vigil run --max-series`, `limits.max_series`),
+// so a rule reload keeps them. Set before any job starts.
+void SetDefaultOperatorLimits(const OperatorLimits& limits);
+OperatorLimits DefaultOperatorLimits();
+
+class Dataflow : private GroupBudget {
  public:
-  explicit Dataflow(const RuleSet& rules);
+  explicit Dataflow(const RuleSet& rules) : Dataflow(rules, DefaultOperatorLimits()) {}
+  Dataflow(const RuleSet& rules, const OperatorLimits& limits);
+  Dataflow(const Dataflow&) = delete;
+  Dataflow& operator=(const Dataflow&) = delete;
 
   void Add(const Event& ev) {
     events_.filters->Evaluate(ev);
@@ -70,6 +92,10 @@ class Dataflow {
 
   const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }
   std::vector<const SessionOperator*> session_ops() const;
+  std::vector<SessionOperator*> mutable_session_ops();
+  const OperatorLimits& limits() const { return limits_; }
+  // Groups held by every metric operator together.
+  size_t series() const;
 
  private:
   struct Source {
@@ -80,6 +106,10 @@ class Dataflow {
     std::unique_ptr<SessionOperator> op;
     Source downstream;
   };
+  // GroupBudget: max_series, over every metric operator's groups.
+  bool Exhausted() const override { return series() >= limits_.max_series; }
+
+  OperatorLimits limits_;
   std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
   Source events_;
   std::vector<Stream> streams_;

@@ -20,6 +20,7 @@ std::string_view DeadReasonName(DeadReason r) {
     case DeadReason::kLate: return "late";
     case DeadReason::kFuture: return "future_ts";
     case DeadReason::kBadPartial: return "bad_partial";
+    case DeadReason::kOutOfRange: return "out_of_range";
   }
   return "?";
 }
@@ -116,6 +117,8 @@ int EventParser::AddPath(std::string_view path, int slot) {
       Node::Entry& e = EntryFor(node, parts[i]);
       e.slot = slot;
       e.expected = fields_.expected(slot);
+      e.bounded = fields_.range(slot).has_value();
+      if (e.bounded) bounded_slots_.push_back(slot);
       break;
     }
     int child = EntryFor(node, parts[i]).child;
@@ -152,6 +155,9 @@ inline void EventParser::Assign(const Node::Entry& e, simdjson::dom::element val
   }
   if (unusable == kUsable && e.expected != Type::kAny && !Fits(e.expected, v)) {
     unusable = kOtherKind;
+  }
+  if (e.bounded && v.is_number() && !fields_.range(e.slot)->Contains(v.num)) {
+    any_out_of_range_ = true;
   }
   // Marks stay when a later occurrence of the key brings a good value:
   // CheckTypes looks at the final value before reporting.
@@ -208,6 +214,20 @@ bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
                        ", rules expect a ", TypeName(fields_.expected(slot)))};
         return false;
     }
+  }
+  return true;
+}
+
+bool EventParser::CheckRanges(const Event& ev, ParseError* err) const {
+  for (int slot : bounded_slots_) {
+    const Value& v = ev.slots[slot];
+    const FieldTable::Range& r = *fields_.range(slot);
+    if (!v.is_number() || r.Contains(v.num)) continue;
+    *err = {DeadReason::kOutOfRange,
+            StrCat("field '", fields_.path(slot), "' is ", v.num, ", outside the schema's range ",
+                   std::isinf(r.min) ? std::string("(-inf") : StrCat("[", r.min), ", ",
+                   std::isinf(r.max) ? std::string("+inf)") : StrCat(r.max, "]"))};
+    return false;
   }
   return true;
 }
@@ -283,6 +303,7 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
     std::fill(unusable_.begin(), unusable_.end(), kUsable);
     any_unusable_ = false;
   }
+  any_out_of_range_ = false;
   has_ts_ = has_type_ = false;
   // One pass over the record finds `ts`, `type` and the rule fields; each
   // holds its last occurrence, and the checks below look at those only.
@@ -305,6 +326,7 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
     return false;
   }
   if (any_unusable_ && !CheckTypes(*ev, err)) return false;
+  if (any_out_of_range_ && !CheckRanges(*ev, err)) return false;
   if (ts_slot_ >= 0) ev->slots[ts_slot_] = Value::Number(static_cast<double>(ev->ts));
   return true;
 }

@@ -9,8 +9,10 @@
 // Every record that cannot be an event is rejected with a reason, never
 // dropped: malformed JSON (including invalid UTF-8, NaN, over-deep nesting),
 // a non-object, a missing or unparsable `ts`, a missing `type`, a field of a
-// type the rules cannot use, or a record over the size limit. When a record
-// has several faults, the first in that order is reported.
+// type the rules cannot use, a numeric field outside the range the rule
+// file's `schema:` gives it (out_of_range), or a record over the size
+// limit. When a record has several faults, the first in that order is
+// reported.
 //
 // A key that appears more than once has the value of its last occurrence,
 // as in JavaScript's JSON.parse and Python's json: for `ts`, `type` and every
@@ -54,8 +56,9 @@ enum class DeadReason : uint8_t {
   kLate,
   kFuture,  // ahead of the processing clock by more than event_time.max_future
   kBadPartial,  // merge stage: a partials message that does not decode
+  kOutOfRange,  // a numeric field outside its `schema:` range
 };
-inline constexpr int kDeadReasonCount = 10;
+inline constexpr int kDeadReasonCount = 11;
 std::string_view DeadReasonName(DeadReason r);
 
 struct Event {
@@ -89,6 +92,7 @@ class EventParser {
       int next = -1;               // next entry in the same hash bucket
       Type expected = Type::kAny;  // what the rules need this field to be
       uint8_t role = kPlain;       // top-level `ts` and `type` are also kept aside
+      bool bounded = false;        // the schema gives a range (FieldTable::range)
     };
     std::vector<Entry> entries;
     std::vector<int> below;  // every field slot under this node
@@ -119,6 +123,7 @@ class EventParser {
   void Walk(simdjson::dom::object obj, int node, Event* ev);
   [[gnu::always_inline]] void Assign(const Node::Entry& e, simdjson::dom::element value, Event* ev);
   bool CheckTypes(const Event& ev, ParseError* err) const;
+  bool CheckRanges(const Event& ev, ParseError* err) const;
   // Most timestamps of a stream share their minute with the previous one:
   // "2026-01-01T00:05:" is parsed once, then only seconds and millis.
   bool FastTime(std::string_view s, TimeMs* out);
@@ -138,6 +143,10 @@ class EventParser {
   bool has_ts_ = false, has_type_ = false;
   bool any_unusable_ = false;
   std::vector<Unusable> unusable_;
+  // Set when a bounded field got a number outside its range; CheckRanges
+  // then looks at the final values of bounded_slots_.
+  bool any_out_of_range_ = false;
+  std::vector<int> bounded_slots_;
 };
 
 // Event time from a JSON `ts`: RFC 3339 string with a zone, or integer

@@ -2,12 +2,15 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "boost/asio/connect.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/ssl.hpp"
 #include "boost/beast/core.hpp"
+#include "boost/beast/core/detail/base64.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
 #include "windows/strings.h"
@@ -19,7 +22,85 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes `s`; false on a malformed escape.
+bool PercentDecode(std::string_view s, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out->push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return false;
+    const int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+std::string Base64(std::string_view s) {
+  std::string out(beast::detail::base64::encoded_size(s.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), s.data(), s.size()));
+  return out;
+}
+
+bool HostPortChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+         c == '[' || c == ']' || c == '_';
+}
+
+}  // namespace
+
+std::string HttpUrl::Redact(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "<redacted URL>";
+  const std::string_view scheme = url.substr(0, scheme_end);
+  std::string_view rest = url.substr(scheme_end + 3);
+  const size_t authority_end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, authority_end);
+  const size_t at = authority.rfind('@');
+  // An '@' past the authority but before the query: a password with a raw
+  // '/' in it, so that what stands where the host should is user:password.
+  const std::string_view before_query = rest.substr(0, rest.find_first_of("?#"));
+  const bool ambiguous = at == std::string_view::npos &&
+                         before_query.find('@') != std::string_view::npos;
+  if (at != std::string_view::npos) authority = authority.substr(at + 1);
+  // Whatever does not look like a host and port is not shown either.
+  const size_t colon = authority.rfind(':');
+  const std::string_view port = colon == std::string_view::npos || authority.back() == ']'
+                                    ? std::string_view()
+                                    : authority.substr(colon + 1);
+  const bool plain_host = !ambiguous && !authority.empty() &&
+                          std::all_of(authority.begin(), authority.end(), HostPortChar) &&
+                          std::all_of(port.begin(), port.end(), [](char c) {
+                            return std::isdigit(static_cast<unsigned char>(c));
+                          }) &&
+                          std::all_of(scheme.begin(), scheme.end(), [](char c) {
+                            return std::isalpha(static_cast<unsigned char>(c));
+                          });
+  std::string out = plain_host ? StrCat(scheme, "://", authority) : "<redacted URL>";
+  if (!plain_host) return out;
+  const std::string_view tail =
+      authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
+  if (!tail.empty() && tail != "/") out += "/***";
+  return out;
+}
+
 absl::StatusOr<HttpUrl> HttpUrl::Parse(std::string_view url) {
+  const std::string shown = Redact(url);
+  const auto invalid = [&shown](std::string_view why) {
+    return absl::InvalidArgumentError(StrCat("URL \"", shown, "\" ", why));
+  };
   HttpUrl out;
   std::string_view rest = url;
   if (ConsumePrefix(&rest, "https://")) {
@@ -28,20 +109,32 @@ absl::StatusOr<HttpUrl> HttpUrl::Parse(std::string_view url) {
   } else if (ConsumePrefix(&rest, "http://")) {
     out.port = 80;
   } else {
-    return absl::InvalidArgumentError(StrCat("URL \"", url, "\" must start with http:// or https://"));
+    return invalid("must start with http:// or https://");
   }
+  rest = rest.substr(0, rest.find('#'));
   const size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
     out.target = std::string(rest.substr(slash));
     if (out.target[0] == '?') out.target.insert(0, "/");
   }
+  // Userinfo ends at the authority's last '@' (an '@' in a password must be
+  // written %40, but a raw one is taken as the password's too).
+  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const size_t colon = userinfo.find(':');
+    if (!PercentDecode(userinfo.substr(0, colon), &out.username) ||
+        (colon != std::string_view::npos &&
+         !PercentDecode(userinfo.substr(colon + 1), &out.password))) {
+      return invalid("has a malformed %-escape in its user:password@ part");
+    }
+    if (out.username.empty()) return invalid("has an empty user name before '@'");
+  }
   std::string_view port;
   if (!authority.empty() && authority[0] == '[') {
     const size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return absl::InvalidArgumentError(StrCat("URL \"", url, "\" has an unclosed [ in its host"));
-    }
+    if (close == std::string_view::npos) return invalid("has an unclosed [ in its host");
     out.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (ConsumePrefix(&after, ":")) port = after;
@@ -50,18 +143,24 @@ absl::StatusOr<HttpUrl> HttpUrl::Parse(std::string_view url) {
     out.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
-  if (out.host.empty()) return absl::InvalidArgumentError(StrCat("URL \"", url, "\" has no host"));
+  if (out.host.empty()) return invalid("has no host");
+  // Most likely a password with a raw '/' ("user:pa/ss@host"), which would
+  // make "user" the host: refused rather than tried (and retried) there.
+  if (out.target.substr(0, out.target.find('?')).find('@') != std::string::npos) {
+    return invalid(
+        "has an '@' in its path; if it holds user:password@, write a '/', '@' or ':' in the "
+        "password as %2F, %40 or %3A");
+  }
+  if (!std::all_of(out.host.begin(), out.host.end(), HostPortChar)) {
+    return invalid("has a character that cannot be in a host name");
+  }
   if (!port.empty()) {
     unsigned value = 0;
     for (char c : port) {
-      if (c < '0' || c > '9' || value > 65535) {
-        return absl::InvalidArgumentError(StrCat("URL \"", url, "\" has a bad port"));
-      }
+      if (c < '0' || c > '9' || value > 65535) return invalid("has a bad port");
       value = value * 10 + static_cast<unsigned>(c - '0');
     }
-    if (value == 0 || value > 65535) {
-      return absl::InvalidArgumentError(StrCat("URL \"", url, "\" has a bad port"));
-    }
+    if (value == 0 || value > 65535) return invalid("has a bad port");
     out.port = static_cast<uint16_t>(value);
   }
   return out;
@@ -70,6 +169,58 @@ absl::StatusOr<HttpUrl> HttpUrl::Parse(std::string_view url) {
 std::string HttpUrl::Origin() const {
   const bool v6 = host.find(':') != std::string::npos;
   return StrCat(tls ? "https://" : "http://", v6 ? "[" : "", host, v6 ? "]" : "", ":", port);
+}
+
+std::string HttpUrl::Redacted() const {
+  return target.empty() || target == "/" ? Origin() : Origin() + "/***";
+}
+
+std::vector<std::string> HttpUrl::Secrets() const {
+  std::vector<std::string> out;
+  const auto add = [&out](std::string_view s, size_t min_size) {
+    if (s.size() >= min_size) out.emplace_back(s);
+  };
+  if (target != "/") {
+    add(target, 2);
+    const size_t q = target.find('?');
+    const std::string_view path = std::string_view(target).substr(0, q);
+    add(path, 2);
+    // Segments short enough to be words ("api", "v2", "hooks") stay.
+    for (std::string_view segment : StrSplit(path, '/')) add(segment, 6);
+    if (q != std::string::npos) {
+      const std::string_view query = std::string_view(target).substr(q + 1);
+      // Values too short to be tokens ("v=2") stay: replacing them would
+      // garble the text around them.
+      add(query, 4);
+      for (std::string_view param : StrSplit(query, '&')) {
+        const size_t eq = param.find('=');
+        if (eq != std::string_view::npos) add(param.substr(eq + 1), 4);
+      }
+    }
+  }
+  if (!username.empty()) {
+    add(StrCat(username, ":", password), 1);
+    add(password, 1);
+    add(Base64(StrCat(username, ":", password)), 1);
+  }
+  // Longest first, so that a secret is never half-replaced by a shorter one
+  // that it contains.
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string RedactSecrets(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "<redacted>");
+      at += 10;
+    }
+  }
+  return text;
 }
 
 std::string_view HttpClientResponse::Header(std::string_view name) const {
@@ -184,6 +335,10 @@ absl::StatusOr<HttpClientResponse> HttpClient::Send(std::string_view method,
   req.set(http::field::host, StrCat(v6 ? "[" : "", origin_.host, v6 ? "]" : "",
                                     default_port ? "" : StrCat(":", origin_.port)));
   req.set(http::field::user_agent, "vigil");
+  if (!origin_.username.empty()) {
+    req.set(http::field::authorization,
+            StrCat("Basic ", Base64(StrCat(origin_.username, ":", origin_.password))));
+  }
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = std::string(body);
   req.prepare_payload();

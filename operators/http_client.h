@@ -44,12 +44,33 @@ struct HttpUrl {
   std::string host;
   uint16_t port = 0;
   std::string target = "/";  // path and query, at least "/"
+  // From "user:password@" before the host, percent-decoded; sent as HTTP
+  // basic auth. Empty when the URL has none.
+  std::string username = "";
+  std::string password = "";
 
-  // "http://host[:port][/path][?query]" or "https://…"; IPv6 hosts in [].
+  // "http://[user[:password]@]host[:port][/path][?query][#fragment]" or
+  // "https://…"; IPv6 hosts in []; the fragment is dropped. Error messages
+  // show the URL redacted (see Redact), never its path, query or userinfo.
   static absl::StatusOr<HttpUrl> Parse(std::string_view url);
   // "http://host:port" (the port always shown).
   std::string Origin() const;
+  // What may be logged or exposed of this URL: the origin, and "/***" in
+  // place of any path or query (webhook URLs carry their token there, e.g.
+  // https://hooks.slack.com/services/T0/B0/XXXX), never the userinfo.
+  std::string Redacted() const;
+  // The same for a URL that may not even parse: scheme and host as far as
+  // they can be told apart from the rest, e.g. "https://hooks.slack.com/***".
+  static std::string Redact(std::string_view url);
+  // The secret parts of this URL as they may appear in text a server sends
+  // back (path and query as sent, each long path segment and query value,
+  // userinfo, the password, the basic auth header value), longest first:
+  // what a receiver's error body must be cleaned of before it is logged.
+  std::vector<std::string> Secrets() const;
 };
+
+// Replaces every occurrence of each of `secrets` in `text` with "<redacted>".
+std::string RedactSecrets(std::string text, const std::vector<std::string>& secrets);
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 

@@ -61,12 +61,29 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   // Records of a stream: what they hold depends on the stream's definition.
   if (lead().from >= 0) state_key_ = StrCat("from ", stream_key, "|", state_key_);
   store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype));
+  for (const MetricRef& m : members_) {
+    group_limit_ = std::min(group_limit_, static_cast<size_t>(m.def->limit));
+  }
+  store_->SetGroupLimit(group_limit_);
   if (bank != nullptr && lead().has_where) filter_ = bank->Register(lead());
+}
+
+void MetricOperator::SetSeriesBudget(const GroupBudget* budget) {
+  budget_ = budget;
+  store_->SetGroupLimit(group_limit_, budget_);
+}
+
+std::string MetricOperator::name() const {
+  std::vector<std::string> names;
+  for (const MetricRef& m : members_) names.push_back(m.def->name);
+  return StrJoin(names, ",");
 }
 
 bool MetricOperator::AdoptState(MetricOperator& old) {
   if (old.store_ == nullptr || old.state_key_ != state_key_) return false;
   store_ = std::move(old.store_);
+  store_->SetGroupLimit(group_limit_, budget_);
+  dropped_ += old.TakeDropped();
   return true;
 }
 
@@ -83,7 +100,12 @@ void MetricOperator::Add(const Event& ev) {
     if (i) key_.push_back(kGroupSeparator);
     AppendValueText(slots[by[i]], &key_);
   }
-  AccSet& pane = *store_->Pane(key_, ev.ts);
+  AccSet* found = store_->Pane(key_, ev.ts);
+  if (found == nullptr) {
+    ++dropped_;
+    return;
+  }
+  AccSet& pane = *found;
   for (size_t i = 0; i < inputs_.size(); ++i) {
     const Input& in = inputs_[i];
     Accumulator& acc = pane[i];

@@ -12,6 +12,12 @@
 // quantile sketch, and seven ratios over the same 5-minute windows cost one
 // pane lookup per event, not seven.
 //
+// Groups are bounded: the operator holds panes for at most the smallest
+// `limit:` of its metrics, and none past a budget shared with the other
+// operators (the job's series cap). An event of a new group over either is
+// dropped and counted (TakeDropped): the windows of the groups held stay
+// exact, where evicting a group early would emit windows missing events.
+//
 // Example:
 //   FilterBank filters;
 //   auto ops = BuildMetricOperators(rules, &filters);
@@ -24,6 +30,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "operators/event_parser.h"
@@ -75,6 +82,16 @@ class MetricOperator {
   static bool SameStream(const MetricDef& a, const MetricDef& b);
 
   void Add(const Event& ev);
+
+  // The job's series cap (null: none); it must outlive the operator or be
+  // replaced. See the file comment.
+  void SetSeriesBudget(const GroupBudget* budget);
+  // Events dropped because their group was over a limit, since the last call.
+  uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
+  // The `limit:` applied: the smallest of the members'.
+  size_t group_limit() const { return group_limit_; }
+  // Its metrics' names, joined by ',': the operator's name on /metrics.
+  std::string name() const;
   // Appends the results of every window with end <= frontier.
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
@@ -92,6 +109,7 @@ class MetricOperator {
 
   const std::vector<MetricRef>& members() const { return members_; }
   PaneStore& store() { return *store_; }
+  const PaneStore& store() const { return *store_; }
   size_t accumulator_count() const { return inputs_.size(); }
 
  private:
@@ -116,6 +134,9 @@ class MetricOperator {
   std::string state_key_;  // what the panes hold; equal keys can share state
   std::string key_;
   std::vector<Value> agg_values_;
+  size_t group_limit_ = SIZE_MAX;
+  const GroupBudget* budget_ = nullptr;
+  uint64_t dropped_ = 0;
 };
 
 // Builds the operators of the metrics of a rule set that read `from` (-1:

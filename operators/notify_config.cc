@@ -262,7 +262,7 @@ class NotifyReader {
         std::string u;
         if (absl::Status s = Url(n, "urls", &u); !s.ok()) return s;
         if (std::find(out->urls.begin(), out->urls.end(), u) != out->urls.end()) {
-          return Error(n, StrCat("URL '", u, "' is listed twice"));
+          return Error(n, StrCat("URL '", HttpUrl::Redact(u), "' is listed twice"));
         }
         out->urls.push_back(u);
       }

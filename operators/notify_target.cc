@@ -54,6 +54,8 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
   if (!url.ok()) return url.status();
   std::unique_ptr<NotifyTarget> t(new NotifyTarget(std::move(options)));
   t->http_target_ = url->target;
+  t->shown_url_ = url->Redacted();
+  t->secrets_ = url->Secrets();
   if (t->alertmanager_) {
     // A base URL may carry a path prefix (Alertmanager behind a proxy).
     std::string base = url->target.substr(0, url->target.find('?'));
@@ -73,7 +75,7 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
   t->spool_ = std::move(*spool);
   if (t->spool_->torn_bytes() > 0) {
     std::fprintf(stderr, "vigil: notify %s %s: spool %s: skipped a torn record of %zu bytes\n",
-                 t->options_.receiver.name.c_str(), t->options_.url.c_str(),
+                 t->options_.receiver.name.c_str(), t->shown_url_.c_str(),
                  t->options_.spool_path.c_str(), t->spool_->torn_bytes());
   }
   t->next_resend_ = now + t->options_.resend_interval;
@@ -116,14 +118,14 @@ void NotifyTarget::Enqueue(const std::vector<NotifyAlert>& alerts) {
     coalesced_ += r.coalesced;
     if (!r.status.ok()) {
       std::fprintf(stderr, "vigil: notify %s %s: %s (kept in memory)\n",
-                   options_.receiver.name.c_str(), options_.url.c_str(),
+                   options_.receiver.name.c_str(), shown_url_.c_str(),
                    std::string(r.status.message()).c_str());
     }
     if (r.dropped > 0 && NotifyNowMs() - last_drop_log_ >= kLogEvery) {
       last_drop_log_ = NotifyNowMs();
       std::fprintf(stderr,
                    "vigil: notify %s %s: spool full, dropped the %zu oldest notifications\n",
-                   options_.receiver.name.c_str(), options_.url.c_str(), r.dropped);
+                   options_.receiver.name.c_str(), shown_url_.c_str(), r.dropped);
     }
   }
   cv_.notify_all();
@@ -164,7 +166,7 @@ bool NotifyTarget::Drained() const {
 ReceiverStats NotifyTarget::Stats() const {
   ReceiverStats s;
   s.receiver = options_.receiver.name;
-  s.target = options_.url;
+  s.target = shown_url_;
   s.sent = sent_.load();
   s.failed = failed_.load();
   s.retried = retried_.load();
@@ -178,7 +180,7 @@ ReceiverStats NotifyTarget::Stats() const {
 void NotifyTarget::RemoveEntry(uint64_t id) {
   if (absl::Status s = spool_->Remove(id); !s.ok()) {
     std::fprintf(stderr, "vigil: notify %s %s: %s\n", options_.receiver.name.c_str(),
-                 options_.url.c_str(), std::string(s.message()).c_str());
+                 shown_url_.c_str(), std::string(s.message()).c_str());
   }
 }
 
@@ -421,11 +423,8 @@ bool NotifyTarget::Sleep(DurationMs ms) {
 
 std::string NotifyTarget::Redact(std::string text) const {
   const std::string& key = options_.routing_key;
-  if (key.empty()) return text;
-  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
-    text.replace(at, key.size(), "<redacted>");
-  }
-  return text;
+  if (!key.empty()) text = RedactSecrets(std::move(text), {key});
+  return RedactSecrets(std::move(text), secrets_);
 }
 
 void NotifyTarget::LogLine(const std::string& what) {
@@ -435,7 +434,7 @@ void NotifyTarget::LogLine(const std::string& what) {
     return;
   }
   std::string line =
-      StrCat("vigil: notify ", options_.receiver.name, " ", options_.url, ": ", Redact(what));
+      StrCat("vigil: notify ", options_.receiver.name, " ", shown_url_, ": ", Redact(what));
   if (suppressed_ > 0) StrAppend(&line, " (", suppressed_, " similar lines suppressed)");
   std::fprintf(stderr, "%s\n", line.c_str());
   last_log_ = now;

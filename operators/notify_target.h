@@ -27,7 +27,11 @@
 //     per `digest_every`, at multiples of it since the Unix epoch; an empty
 //     period sends nothing.
 //   - Failures and recoveries are logged to stderr, one line per event at
-//     most every 30 s; the PagerDuty routing key is never logged.
+//     most every 30 s, naming the receiver and its URL redacted (origin
+//     only: webhook URLs carry tokens in their path and query); the
+//     PagerDuty routing key, the URL's path, query and credentials are
+//     never logged, nor exposed in Stats() (its `target` is redacted too),
+//     and a receiver's error body is cleaned of them and cut to 200 bytes.
 //
 // Example:
 //   auto t = NotifyTarget::Create(options);      // opens the spool
@@ -60,7 +64,7 @@ namespace vigil {
 
 struct ReceiverStats {
   std::string receiver;    // receiver name
-  std::string target;      // the URL delivered to
+  std::string target;      // the URL delivered to, redacted (HttpUrl::Redacted)
   uint64_t sent = 0;       // notifications accepted by the receiver (2xx)
   uint64_t failed = 0;     // rejected permanently (4xx other than 408/429)
   uint64_t retried = 0;    // attempts that failed and were retried
@@ -145,6 +149,10 @@ class NotifyTarget {
   const bool alertmanager_;
   const bool digest_;
   std::string http_target_;             // request target on the origin
+  // The URL as it may be logged and labelled (HttpUrl::Redacted), and what
+  // a receiver's reply must be cleaned of before it is logged.
+  std::string shown_url_;
+  std::vector<std::string> secrets_;
   std::unique_ptr<HttpClient> client_;  // the delivery thread's only
   std::mt19937_64 rng_;
 

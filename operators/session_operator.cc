@@ -114,6 +114,11 @@ void SessionOperator::Add(const Event& ev) {
   if (key.is_nullish()) return;  // the event belongs to no session of this key
   key_.clear();
   AppendValueText(key, &key_);
+  if (state_->windows.session_count() >= static_cast<size_t>(def_->limit) &&
+      state_->windows.Opens(key_, ev.ts)) {
+    ++dropped_;
+    return;
+  }
   Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
   Tally* tallies = block_bytes_ > 0 ? TalliesOf(s) : nullptr;
   Pick* picks = block_bytes_ > 0 ? PicksOf(s) : nullptr;
@@ -328,6 +333,7 @@ void SessionOperator::Close(TimeMs frontier, const std::function<void(const Even
 
 bool SessionOperator::AdoptState(SessionOperator& old) {
   if (old.state_key_ != state_key_ || !old.state_) return false;
+  dropped_ += old.TakeDropped();
   // A round trip through the checkpoint encoding: the sessions' merge
   // function and strings belong to the operator that holds them.
   Encoder enc;

@@ -15,6 +15,13 @@
 // and the pools shrink after a wave of closes, so memory follows open
 // sessions.
 //
+// Open sessions are bounded by the stream's `limit:`: at the limit, an event
+// that would open a new session is dropped and counted (TakeDropped), while
+// events of open sessions still count. Closing the oldest session early
+// instead would emit a record of a session cut short (and its rest later as
+// a second one), wrong data that looks right; dropping leaves every record
+// emitted exact and the loss on /metrics.
+//
 // Example:
 //   SessionOperator op(rules.streams[0]);
 //   op.Add(event);                                   // per event
@@ -28,6 +35,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/node_hash_map.h"
@@ -87,6 +95,10 @@ class SessionOperator {
   const std::string& state_key() const { return state_key_; }
   void EncodeState(Encoder* enc) const;
   bool DecodeState(Decoder* dec);
+
+  // Events dropped because they would have opened a session over the
+  // stream's limit, since the last call.
+  uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
 
   const StreamDef& def() const { return *def_; }
   size_t open_sessions() const { return state_->windows.session_count(); }
@@ -168,6 +180,7 @@ class SessionOperator {
   Event record_;
   std::vector<Value> agg_values_;
   uint64_t emitted_ = 0;
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace vigil

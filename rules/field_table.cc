@@ -10,6 +10,7 @@ int FieldTable::Intern(std::string_view path) {
   int slot = size();
   paths_.emplace_back(path);
   expected_.push_back(Type::kAny);
+  ranges_.emplace_back();
   index_.emplace(std::string(path), slot);
   return slot;
 }

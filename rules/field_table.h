@@ -10,12 +10,17 @@
 // or ...` a boolean). A record whose field has another type is bad input: it
 // goes to the dead-letter output instead of silently comparing false.
 //
+// And the range a numeric field must lie in, when the rule file's `schema:`
+// bounds it: a record with the field outside it is dead-lettered
+// (out_of_range) instead of reaching any aggregate.
+//
 // Example:
 //   FieldTable fields;
 //   int slot = fields.Intern("meta.region");   // 0
 //   fields.Intern("meta.region");              // 0 again
 //   fields.Expect(slot, Type::kString);        // ok
 //   fields.Expect(slot, Type::kNumber);        // error: used as string and as number
+//   fields.SetRange(fields.Intern("latency_ms"), {0, 3'600'000});
 #ifndef VIGIL_RULES_FIELD_TABLE_H_
 #define VIGIL_RULES_FIELD_TABLE_H_
 
@@ -32,6 +37,13 @@ namespace vigil {
 
 class FieldTable {
  public:
+  // Both ends inclusive.
+  struct Range {
+    double min;
+    double max;
+    bool Contains(double v) const { return v >= min && v <= max; }
+  };
+
   int Intern(std::string_view path);
   // nullopt when fine; otherwise an error message.
   std::optional<std::string> Expect(int slot, Type type);
@@ -40,10 +52,13 @@ class FieldTable {
   const std::string& path(int slot) const { return paths_[slot]; }
   Type expected(int slot) const { return expected_[slot]; }
   std::optional<int> Find(std::string_view path) const;
+  void SetRange(int slot, Range r) { ranges_[slot] = r; }
+  const std::optional<Range>& range(int slot) const { return ranges_[slot]; }
 
  private:
   std::vector<std::string> paths_;
   std::vector<Type> expected_;
+  std::vector<std::optional<Range>> ranges_;
   absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
 };
 

@@ -211,8 +211,30 @@ inline bool CheckDefinitionName(FileLoader& f, const YAML::Node& node, std::stri
   return true;
 }
 
+// Reads an optional `limit:` of a metric or stream (`what`: "groups" or
+// "open sessions") into `*limit`: a whole number from 1 to 2^31 - 1.
+// Reports and returns false otherwise.
+inline bool LoadLimit(FileLoader& f, const YAML::Node& map, std::string_view what, int64_t* limit) {
+  YAML::Node n = map["limit"];
+  if (!n) return true;
+  const std::string text = n.IsScalar() ? n.Scalar() : "";
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || !std::isdigit(static_cast<unsigned char>(text[0])) ||
+      v < 1 || v > 2147483647) {
+    f.Error(n, StrCat("'limit' must be a whole number from 1 to 2147483647 (the most ", what,
+                      " at once), not '", text, "'"));
+    return false;
+  }
+  *limit = v;
+  return true;
+}
+
 // Loads one `streams:` entry (rules/stream_loader.cc).
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads a file's `schema:` section (rules/schema_loader.cc): bounds on
+// numeric event fields, into rules->schema and the field table.
+void LoadSchema(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 
 }  // namespace vigil
 

@@ -35,9 +35,9 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"metrics", "alerts", "streams"};
-const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",  "where",
-                                              "window", "by",    "value", "export"};
+const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts", "streams"};
+const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
+                                              "by",     "value", "export", "limit"};
 const std::vector<std::string> kAlertKeys = {"alert",           "severity", "expr",  "resolve",
                                              "for",             "labels",   "annotations",
                                              "keep_firing_for"};
@@ -61,6 +61,7 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   }
   bool ok = true;
   if (std::optional<std::string> help = f.Scalar(n, "help", false, "a metric")) m.help = *help;
+  ok &= LoadLimit(f, n, "groups", &m.limit);
   if (std::optional<std::string> e = f.Scalar(n, "export", false, "a metric")) {
     if (*e != "true" && *e != "false") {
       f.Error(n["export"], "'export' must be true or false");
@@ -281,14 +282,18 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (ok) rules->alerts.push_back(std::move(a));
 }
 
-void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* streams,
-                  std::vector<Pending>* metrics, std::vector<Pending>* alerts) {
+void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* schemas,
+                  std::vector<Pending>* streams, std::vector<Pending>* metrics,
+                  std::vector<Pending>* alerts) {
   if (!doc || doc.IsNull()) return;
   if (!doc.IsMap()) {
     f.Error(doc, "a rule file is a mapping with 'metrics' and 'alerts'");
     return;
   }
   f.CheckKeys(doc, kTopKeys, "a rule file");
+  if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
+    schemas->push_back({&f, schema});
+  }
   for (const char* key : {"streams", "metrics", "alerts"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
@@ -309,7 +314,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   RuleLoadResult result;
   auto rules = std::make_unique<RuleSet>();
   std::vector<std::unique_ptr<FileLoader>> files;
-  std::vector<Pending> streams, metrics, alerts;
+  std::vector<Pending> schemas, streams, metrics, alerts;
   std::vector<YAML::Node> docs;
   for (const RuleSource& src : sources) {
     rules->files.push_back(src.name);
@@ -321,10 +326,12 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
           {{src.name, e.mark.line + 1, e.mark.column + 1}, StrCat("YAML: ", e.msg), false});
       continue;
     }
-    ReadTopLevel(*files.back(), docs.back(), &streams, &metrics, &alerts);
+    ReadTopLevel(*files.back(), docs.back(), &schemas, &streams, &metrics, &alerts);
   }
-  // Streams, then metrics, then alerts, each from every file: a metric may
-  // read a stream and an alert a metric of any file.
+  // Schemas, streams, then metrics, then alerts, each from every file: a
+  // metric may read a stream and an alert a metric of any file, and a
+  // bounded field is a number wherever a rule reads it.
+  for (const Pending& p : schemas) LoadSchema(*p.file, p.node, rules.get());
   for (const Pending& p : streams) LoadStream(*p.file, p.node, rules.get());
   for (const Pending& p : metrics) LoadMetric(*p.file, p.node, rules.get());
   for (const Pending& p : alerts) LoadAlert(*p.file, p.node, rules.get());

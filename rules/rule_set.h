@@ -44,6 +44,25 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
+// The default `limit:` of a metric: the most groups (series) it holds panes
+// for at once. An event of a new group over the limit is counted and
+// dropped (operators/metric_operator.h), so a label of unbounded
+// cardinality (a session id in `by:`) cannot exhaust memory.
+inline constexpr int64_t kDefaultSeriesLimit = 10000;
+// The default `limit:` of a stream: the most sessions open at once. An
+// event that would open one more is counted and dropped.
+inline constexpr int64_t kDefaultSessionLimit = 10'000'000;
+
+// One entry of a rule file's `schema:`: the range a numeric event field
+// must lie in (both ends inclusive; an absent end is unbounded).
+struct FieldBound {
+  std::string path;
+  int slot = -1;  // in RuleSet::fields
+  double min;
+  double max;
+  SourcePos pos;
+};
+
 // One aggregate call in a metric's value, e.g. quantile(0.99, latency_ms).
 struct AggregateCall {
   AggKind kind;
@@ -74,6 +93,7 @@ struct MetricDef {
   std::string fingerprint;
   // Kept for dashboards and the results feed: no "unused" lint without alerts.
   bool exported = false;
+  int64_t limit = kDefaultSeriesLimit;  // most groups at once (`limit:`)
 };
 
 // One `emit:` field of a stream: an expression over aggregates of the
@@ -107,6 +127,7 @@ struct StreamDef {
   FieldTable fields;
   // Canonical text of the definition; equal definitions keep state on reload.
   std::string fingerprint;
+  int64_t limit = kDefaultSessionLimit;  // most sessions open at once (`limit:`)
 };
 inline constexpr int kStreamKeySlot = 0;
 inline constexpr int kStreamDurationSlot = 1;
@@ -136,6 +157,7 @@ struct AlertDef {
 
 struct RuleSet {
   FieldTable fields;
+  std::vector<FieldBound> schema;  // also in fields (FieldTable::range)
   std::vector<StreamDef> streams;
   std::vector<MetricDef> metrics;
   std::vector<AlertDef> alerts;

@@ -15,7 +15,8 @@ std::optional<int> RuleSet::FindStream(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kStreamKeys = {"stream", "help", "where", "key", "window", "emit"};
+const std::vector<std::string> kStreamKeys = {"stream", "help",  "where", "key",
+                                              "window", "emit", "limit"};
 
 // "session 30m" -> the gap.
 std::optional<DurationMs> ParseSessionWindow(FileLoader& f, const YAML::Node& n) {
@@ -108,6 +109,7 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   }
   bool ok = true;
   if (std::optional<std::string> help = f.Scalar(n, "help", false, "a stream")) s.help = *help;
+  ok &= LoadLimit(f, n, "open sessions", &s.limit);
   if (n["where"] && f.Scalar(n, "where", false, "a stream")) {
     EventScope scope(&rules->fields);
     ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &s.where);

@@ -113,6 +113,16 @@ vigil run flags (override the job file):
   --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
                              /api/{alerts,metrics,rules,status}, POST /-/reload
                              (default 127.0.0.1:9464; "" or "off" disables)
+  --web.config.file FILE     TLS and authentication of the HTTP endpoint, in Prometheus'
+                             web config format (tls_server_config, basic_auth_users with
+                             bcrypt hashes) plus bearer_token_files, unauthenticated_paths
+                             (default /healthz, /readyz) and allowed_hosts; README "Securing
+                             the HTTP endpoint"
+  --web.enable-lifecycle     enable POST /-/reload (off: 403); it then needs Content-Type:
+                             application/json or a bearer token, answers 202 and is
+                             polled at GET /-/reload/status?id=N
+  --web.max-connections N    open HTTP connections at most (default 512); at the cap the
+                             connection idle longest is closed, so probes still get in
   --max-out-of-orderness D   watermark delay behind the largest event time (default 5s)
   --allowed-lateness D       extra delay before windows close (default 0)
   --idle-timeout D           a live input idle this long stops holding the watermark
@@ -121,6 +131,8 @@ vigil run flags (override the job file):
                              the clock is dead-lettered as future_ts and never moves the
                              watermark (default 1h; 0: off)
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
+  --max-series N             groups (series) all metrics together hold at once; events of
+                             new groups over it are dropped and counted (default 1000000)
   --no-progress              no progress line on stderr
   --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
                              output sizes) to DIR and restore the newest good one at start;
@@ -140,7 +152,8 @@ vigil replay flags:
   --output text|json         timeline as a table or one JSON object
   --results FILE|-           also write every closed window as NDJSON
   --dead-letter FILE         write rejected records as NDJSON
-  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N   as for run
+  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
+                             as for run
 
 vigil check flags:
   --output text|json         diagnostics as text lines or one JSON array
@@ -303,6 +316,10 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     std::optional<size_t> b = ParseByteSize(v);
     if ((!b || *b == 0) && err->empty()) *err = "--max-record-bytes needs a size such as 1MiB";
     config->max_record_bytes = b.value_or(1);
+  } else if (a.Value("--max-series", &v, err)) {
+    std::optional<size_t> n = ParseMaxSeries(v);
+    if (!n && err->empty()) *err = "--max-series needs a whole number of at least 1";
+    config->max_series = n.value_or(1);
   } else if (a.Flag("--no-progress")) {
     config->progress = false;
   } else if (a.Value("--shutdown-timeout", &v, err)) {
@@ -326,6 +343,8 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
 // reloads the rules), then `after` and the summary line.
 int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
            const std::function<void()>& after = {}) {
+  // Before the job builds its operators; a rule reload keeps the limits.
+  SetDefaultOperatorLimits({config.max_series});
   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
   if (!job.ok()) {
     std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
@@ -469,6 +488,16 @@ int Run(int argc, char** argv) {
       config.outputs.console_pending = false;
     } else if (a.Value("--http", &v, &err)) {
       config.http_listen = v == "off" ? "" : v;
+    } else if (a.Value("--web.config.file", &v, &err)) {
+      config.web.config_file = v;
+    } else if (a.Flag("--web.enable-lifecycle")) {
+      config.web.enable_lifecycle = true;
+    } else if (a.Value("--web.max-connections", &v, &err)) {
+      double n = 0;
+      if (!ParseNumber(v, &n) || n < 1 || n != static_cast<double>(static_cast<size_t>(n))) {
+        err = "--web.max-connections needs a whole number of at least 1";
+      }
+      config.web.max_connections = static_cast<size_t>(std::max(1.0, n));
     } else if (a.Value("--archive", &v, &err)) {
       config.outputs.archive.dir = v;
     } else if (JobFlag(a, &config, &err)) {

@@ -8,13 +8,27 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include <openssl/sha.h>
+
+#include <cctype>
+#include <list>
+#include <type_traits>
+#include <unordered_set>
+
+#include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "boost/beast/core.hpp"
+#include "boost/beast/core/detail/base64.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "runtime/web_config.h"
+#include "windows/strings.h"
 
 namespace vigil {
 
@@ -23,62 +37,91 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
+namespace internal {
+
+class ConnectionBase;
+
+// The open connections, shared by the server and every connection (which
+// outlives the server's run loop when Stop leaves handlers queued). Server
+// thread only.
+struct ConnectionTable {
+  std::unordered_set<ConnectionBase*> open;
+  // Connections waiting for (the rest of) a request or a TLS handshake,
+  // longest waiting first: the ones closed at the connection cap.
+  std::list<ConnectionBase*> waiting;
+};
+
+// What every connection shares, whatever its stream: its place in the
+// table, and closing.
+class ConnectionBase {
+ public:
+  explicit ConnectionBase(std::shared_ptr<ConnectionTable> table) : table_(std::move(table)) {
+    table_->open.insert(this);
+  }
+  virtual ~ConnectionBase() {
+    Busy();
+    table_->open.erase(this);
+  }
+  ConnectionBase(const ConnectionBase&) = delete;
+  ConnectionBase& operator=(const ConnectionBase&) = delete;
+
+  // Aborts whatever is in flight; the completion handlers then see closed_
+  // and let the connection go.
+  virtual void Close() = 0;
+
+ protected:
+  // The connection no longer counts as open (it is closed, and goes once
+  // its handlers have run).
+  void Closed() {
+    Busy();
+    table_->open.erase(this);
+  }
+  // Moves the connection to the back of the waiting list.
+  void Waiting() {
+    Busy();
+    waiting_at_ = table_->waiting.insert(table_->waiting.end(), this);
+    waiting_ = true;
+  }
+  void Busy() {
+    if (!waiting_) return;
+    table_->waiting.erase(waiting_at_);
+    waiting_ = false;
+  }
+
+ private:
+  std::shared_ptr<ConnectionTable> table_;
+  std::list<ConnectionBase*>::iterator waiting_at_;
+  bool waiting_ = false;
+};
+
+}  // namespace internal
+
 struct HttpServer::IoState {
   // One thread runs the context, so the hint lets Asio skip internal locking.
   asio::io_context context{1};
   tcp::acceptor acceptor{context};
   asio::steady_timer accept_retry{context};
-  // Weak so that a connection's lifetime is governed by its pending
-  // operations alone; kept only to close them all on Stop.
-  std::vector<std::weak_ptr<internal::HttpConnection>> connections;
+  std::shared_ptr<internal::ConnectionTable> table =
+      std::make_shared<internal::ConnectionTable>();
+  // bcrypt checks, off the server thread so that /healthz never waits for
+  // one. Created at Start when the web config has users.
+  std::unique_ptr<asio::thread_pool> verifier;
+  std::atomic<bool> stopping_verifier{false};
+  // Digests of (user, password) pairs found good: bcrypt is slow on
+  // purpose, and Prometheus sends the same pair on every scrape.
+  std::unordered_set<std::string> verified;
   bool stopping = false;
 };
 
 namespace internal {
 
 using BeastResponse = http::response<http::string_body>;
-
-// One accepted connection: reads requests one at a time (pipelined requests
-// wait in the buffer), answers each, and loops while the client keeps the
-// connection alive. Owned by the completion handlers of its pending
-// operation, so it is destroyed as soon as nothing is in flight.
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
- public:
-  HttpConnection(const HttpServer& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)) {}
-
-  void Start() { ReadHeader(); }
-
-  // Aborts whatever is in flight; the completion handlers then see closed_
-  // and let the connection go.
-  void Close() {
-    closed_ = true;
-    stream_.close();
-  }
-
- private:
-  void ReadHeader();
-  void OnHeader(beast::error_code ec);
-  void ReadBody();
-  void OnRequest(beast::error_code ec);
-  void OnReadError(beast::error_code ec);
-  BeastResponse Serve(http::request<http::string_body> request) const;
-  void Write(BeastResponse response);
-  void OnWrite(beast::error_code ec);
-  void Shutdown();
-
-  const HttpServer& server_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::empty_body> continue_;
-  BeastResponse response_;
-  bool closed_ = false;
-};
+using BeastRequest = http::request<http::string_body>;
 
 namespace {
 
 constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
+constexpr size_t kMaxVerifiedPairs = 1024;
 
 BeastResponse MakeResponse(unsigned version, const HttpResponse& reply, bool keep_alive,
                            bool head) {
@@ -90,6 +133,9 @@ BeastResponse MakeResponse(unsigned version, const HttpResponse& reply, bool kee
   response.result(valid_status ? static_cast<unsigned>(reply.status) : 500u);
   response.set(http::field::server, "vigil");
   response.keep_alive(keep_alive);
+  if (valid_status) {
+    for (const auto& [name, value] : reply.headers) response.insert(name, value);
+  }
   const unsigned status = response.result_int();
   if (status == 204 || status == 304) return response;  // These carry no body.
   response.set(http::field::content_type, valid_status ? reply.content_type : kPlainText);
@@ -118,20 +164,149 @@ bool Accepts(const std::vector<std::string>& methods, std::string_view method) {
   return method == "HEAD" && std::find(methods.begin(), methods.end(), "GET") != methods.end();
 }
 
-}  // namespace
-
-void HttpConnection::ReadHeader() {
-  parser_.emplace();
-  parser_->body_limit(server_.options_.max_body_bytes);
-  // One deadline for the whole request, headers and body together, so that
-  // trickling a byte at a time cannot extend it.
-  stream_.expires_after(server_.options_.read_timeout);
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-void HttpConnection::OnHeader(beast::error_code ec) {
+// A content type a cross-site form or a fetch without a CORS preflight can
+// send (the Fetch standard's CORS-safelisted ones), or none.
+bool SimpleContentType(std::string_view value) {
+  const std::string type = Lower(Strip(value.substr(0, value.find(';'))));
+  return type.empty() || type == "application/x-www-form-urlencoded" ||
+         type == "multipart/form-data" || type == "text/plain";
+}
+
+// A Host a DNS-rebinding page cannot have: an IP address or localhost.
+bool LocalHostName(const std::string& name) {
+  if (name == "localhost" || name.ends_with(".localhost")) return true;
+  beast::error_code ec;
+  asio::ip::make_address(name, ec);
+  return !ec;
+}
+
+std::string Sha256(std::string_view s) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+// The credentials of an Authorization header.
+struct Credentials {
+  enum class Kind { kNone, kBasic, kBearer, kMalformed } kind = Kind::kNone;
+  std::string user, password, token;
+};
+
+Credentials ParseAuthorization(std::string_view value) {
+  Credentials c;
+  value = Strip(value);
+  if (value.empty()) return c;
+  const size_t space = value.find(' ');
+  const std::string scheme = Lower(value.substr(0, space));
+  const std::string_view rest =
+      space == std::string_view::npos ? std::string_view() : Strip(value.substr(space + 1));
+  c.kind = Credentials::Kind::kMalformed;
+  if (scheme == "bearer" && !rest.empty()) {
+    c.kind = Credentials::Kind::kBearer;
+    c.token = std::string(rest);
+  } else if (scheme == "basic" && !rest.empty()) {
+    std::string decoded(beast::detail::base64::decoded_size(rest.size()), '\0');
+    const auto [written, read] =
+        beast::detail::base64::decode(decoded.data(), rest.data(), rest.size());
+    // Beast stops at the padding: anything after it but '=' is malformed.
+    const std::string_view padding = rest.substr(read);
+    if (padding.size() > 2 || padding.find_first_not_of('=') != std::string_view::npos) return c;
+    decoded.resize(written);
+    const size_t colon = decoded.find(':');
+    if (colon == std::string::npos) return c;
+    c.kind = Credentials::Kind::kBasic;
+    c.user = decoded.substr(0, colon);
+    c.password = decoded.substr(colon + 1);
+  }
+  return c;
+}
+
+}  // namespace
+
+// One accepted connection over `Stream` (a TCP stream, or TLS over one):
+// shakes hands if TLS, reads requests one at a time (pipelined requests
+// wait in the buffer), answers each, and loops while the client keeps the
+// connection alive. Owned by the completion handlers of its pending
+// operation, so it is destroyed as soon as nothing is in flight.
+template <class Stream>
+class HttpConnection : public ConnectionBase,
+                       public std::enable_shared_from_this<HttpConnection<Stream>> {
+ public:
+  template <class... Args>
+  HttpConnection(HttpServer& server, Args&&... args)
+      : ConnectionBase(server.io_->table), server_(server), stream_(std::forward<Args>(args)...) {}
+
+  void Start();
+
+  void Close() override {
+    closed_ = true;
+    Closed();
+    beast::error_code ignored;
+    tcp_().socket().close(ignored);
+  }
+
+ private:
+  beast::tcp_stream& tcp_() { return beast::get_lowest_layer(stream_); }
+  const HttpServer::Options& options() const { return server_.options_; }
+  void ReadHeader();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
+  void OnRequest(beast::error_code ec);
+  void OnReadError(beast::error_code ec);
+  // Serves the request read, or hands its bcrypt check to the verifier
+  // first.
+  void Dispatch(BeastRequest request);
+  BeastResponse Serve(const BeastRequest& request, bool authenticated, bool bearer) const;
+  void Write(BeastResponse response);
+  void OnWrite(beast::error_code ec);
+  void Shutdown();
+
+  HttpServer& server_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::empty_body> continue_;
+  BeastResponse response_;
+  bool closed_ = false;
+};
+
+template <class Stream>
+void HttpConnection<Stream>::Start() {
+  Waiting();
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    ReadHeader();
+  } else {
+    tcp_().expires_after(options().read_timeout);
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (self->closed_) return;
+                              if (ec) return self->Shutdown();
+                              self->ReadHeader();
+                            });
+  }
+}
+
+template <class Stream>
+void HttpConnection<Stream>::ReadHeader() {
+  Waiting();
+  parser_.emplace();
+  parser_->body_limit(options().max_body_bytes);
+  // One deadline for the whole request, headers and body together, so that
+  // trickling a byte at a time cannot extend it.
+  tcp_().expires_after(options().read_timeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+template <class Stream>
+void HttpConnection<Stream>::OnHeader(beast::error_code ec) {
   if (closed_) return;
   if (ec) return OnReadError(ec);
   const auto& request = parser_->get();
@@ -139,28 +314,34 @@ void HttpConnection::OnHeader(beast::error_code ec) {
   // Clients such as curl hold a large body back until the server agrees to
   // take it; without this they stall for a second on every such request.
   continue_ = http::response<http::empty_body>(http::status::continue_, request.version());
-  stream_.expires_after(server_.options_.write_timeout);
-  http::async_write(stream_, continue_, [self = shared_from_this()](beast::error_code ec, size_t) {
-    if (self->closed_) return;
-    if (ec) return self->Shutdown();
-    self->stream_.expires_after(self->server_.options_.read_timeout);
-    self->ReadBody();
-  });
+  tcp_().expires_after(options().write_timeout);
+  http::async_write(stream_, continue_,
+                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                      if (self->closed_) return;
+                      if (ec) return self->Shutdown();
+                      self->tcp_().expires_after(self->options().read_timeout);
+                      self->ReadBody();
+                    });
 }
 
-void HttpConnection::ReadBody() {
+template <class Stream>
+void HttpConnection<Stream>::ReadBody() {
   http::async_read(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
 }
 
-void HttpConnection::OnRequest(beast::error_code ec) {
+template <class Stream>
+void HttpConnection<Stream>::OnRequest(beast::error_code ec) {
   if (closed_) return;
   if (ec) return OnReadError(ec);
-  Write(Serve(parser_->release()));
+  Busy();
+  Dispatch(parser_->release());
 }
 
-void HttpConnection::OnReadError(beast::error_code ec) {
+template <class Stream>
+void HttpConnection<Stream>::OnReadError(beast::error_code ec) {
+  Busy();
   // The request was not read to its end, so the stream cannot be resynchronised:
   // answer if the client deserves to know why, then close.
   if (ec == http::error::body_limit) {
@@ -179,7 +360,48 @@ void HttpConnection::OnReadError(beast::error_code ec) {
   Shutdown();
 }
 
-BeastResponse HttpConnection::Serve(http::request<http::string_body> request) const {
+template <class Stream>
+void HttpConnection<Stream>::Dispatch(BeastRequest request) {
+  const WebConfig* web = options().web.get();
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (web == nullptr || !web->auth_required() || web->Unauthenticated(path)) {
+    return Write(Serve(request, true, false));
+  }
+  const Credentials c = ParseAuthorization(request[http::field::authorization]);
+  if (c.kind == Credentials::Kind::kBearer) {
+    const bool ok = web->CheckBearer(c.token);
+    return Write(Serve(request, ok, ok));
+  }
+  if (c.kind != Credentials::Kind::kBasic || web->basic_auth_users.empty()) {
+    return Write(Serve(request, false, false));
+  }
+  HttpServer::IoState& io = *server_.io_;
+  std::string pair = Sha256(StrCat(c.user, std::string_view("\0", 1), c.password));
+  if (io.verified.contains(pair)) return Write(Serve(request, true, false));
+  // The check runs on the verifier; the connection (and the server's run
+  // loop, through the work guard) waits for its answer.
+  asio::post(*io.verifier, [self = this->shared_from_this(), c, pair = std::move(pair),
+                            request = std::move(request),
+                            guard = asio::make_work_guard(io.context)]() mutable {
+    HttpServer::IoState& io = *self->server_.io_;
+    const bool ok = !io.stopping_verifier.load() &&
+                    self->options().web->CheckBasic(c.user, c.password);
+    asio::post(io.context, [self, ok, pair = std::move(pair), request = std::move(request)] {
+      if (self->closed_) return;
+      HttpServer::IoState& io = *self->server_.io_;
+      if (ok) {
+        if (io.verified.size() >= kMaxVerifiedPairs) io.verified.clear();
+        io.verified.insert(pair);
+      }
+      self->Write(self->Serve(request, ok, false));
+    });
+  });
+}
+
+template <class Stream>
+BeastResponse HttpConnection<Stream>::Serve(const BeastRequest& request, bool authenticated,
+                                            bool bearer) const {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   const std::string_view method = request.method_string();
@@ -187,13 +409,69 @@ BeastResponse HttpConnection::Serve(http::request<http::string_body> request) co
   const std::string_view target = request.target();
   const size_t query_start = target.find('?');
   const std::string_view path = target.substr(0, query_start);
+  const std::string_view host = request[http::field::host];
+  const WebConfig* web = options().web.get();
+  const auto refuse = [&](int status, std::string body) {
+    return PlainResponse(version, status, std::move(body), keep_alive, head);
+  };
+
+  const bool open_path = web == nullptr || web->Unauthenticated(path);
+  if (!open_path && !web->HostAllowed(host)) {
+    return refuse(403, StrCat("Host '", host, "' is not allowed (allowed_hosts in ",
+                              web->file, ")\n"));
+  }
+  if (!authenticated) {
+    BeastResponse response = refuse(401, "authentication required\n");
+    if (!web->basic_auth_users.empty()) {
+      response.insert(http::field::www_authenticate, "Basic realm=\"vigil\", charset=\"UTF-8\"");
+    }
+    if (!web->bearer_token_digests.empty()) {
+      response.insert(http::field::www_authenticate, "Bearer realm=\"vigil\"");
+    }
+    return response;
+  }
 
   const HttpServer::Route* route = server_.FindRoute(path);
-  if (route == nullptr) return PlainResponse(version, 404, "not found\n", keep_alive, head);
+  if (route == nullptr) return refuse(404, "not found\n");
   if (!Accepts(route->methods, method)) {
-    BeastResponse response = PlainResponse(version, 405, "method not allowed\n", keep_alive, head);
+    BeastResponse response = refuse(405, "method not allowed\n");
     response.set(http::field::allow, route->allow);
     return response;
+  }
+  if (method != "GET" && method != "HEAD") {
+    if (!options().enable_lifecycle) {
+      return refuse(403, StrCat("the lifecycle API (", path,
+                                ") is disabled; start vigil with --web.enable-lifecycle "
+                                "(or http.enable_lifecycle: true in the job file)\n"));
+    }
+    if (!bearer) {
+      const std::string_view site = request["Sec-Fetch-Site"];
+      if (!site.empty() && site != "same-origin" && site != "none") {
+        return refuse(403, StrCat("cross-site request refused (Sec-Fetch-Site: ", site, ")\n"));
+      }
+      const std::string_view origin = request[http::field::origin];
+      const std::string own = StrCat(server_.tls() ? "https://" : "http://", host);
+      if (!origin.empty() && Lower(origin) != Lower(own)) {
+        return refuse(403, StrCat("cross-origin request refused: Origin '", origin,
+                                  "' is not this server (", own, ")\n"));
+      }
+      const std::string name = HostName(host);
+      const bool allowed_host = web != nullptr && !web->allowed_hosts.empty()
+                                    ? web->HostAllowed(host)
+                                    : LocalHostName(name);
+      if (!allowed_host) {
+        return refuse(403, StrCat("Host '", host,
+                                  "' is neither an IP address, localhost nor in allowed_hosts: "
+                                  "refused for ", method, " (DNS rebinding); use a bearer token "
+                                  "or list the name in the web config's allowed_hosts\n"));
+      }
+      if (SimpleContentType(request[http::field::content_type])) {
+        return refuse(415, StrCat(method, " ", path,
+                                  " needs Content-Type: application/json (or an "
+                                  "Authorization: Bearer token); a form's or text content type "
+                                  "is refused to stop cross-site requests\n"));
+      }
+    }
   }
 
   HttpRequest http_request{
@@ -201,36 +479,42 @@ BeastResponse HttpConnection::Serve(http::request<http::string_body> request) co
       .path = std::string(path),
       .query = query_start == std::string_view::npos ? std::string()
                                                      : std::string(target.substr(query_start + 1)),
-      .body = std::move(request.body()),
+      .body = request.body(),
   };
   // A failing handler must cost one request, never the admin port or the job.
   try {
     return MakeResponse(version, route->handler(http_request), keep_alive, head);
   } catch (...) {
-    return PlainResponse(version, 500, "internal server error\n", keep_alive, head);
+    return refuse(500, "internal server error\n");
   }
 }
 
-void HttpConnection::Write(BeastResponse response) {
+template <class Stream>
+void HttpConnection<Stream>::Write(BeastResponse response) {
   response_ = std::move(response);
-  stream_.expires_after(server_.options_.write_timeout);
-  http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
-    self->OnWrite(ec);
-  });
+  tcp_().expires_after(options().write_timeout);
+  http::async_write(stream_, response_,
+                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                      self->OnWrite(ec);
+                    });
 }
 
-void HttpConnection::OnWrite(beast::error_code ec) {
+template <class Stream>
+void HttpConnection<Stream>::OnWrite(beast::error_code ec) {
   if (closed_) return;
   if (ec || response_.need_eof()) return Shutdown();
   ReadHeader();
 }
 
-void HttpConnection::Shutdown() {
+template <class Stream>
+void HttpConnection<Stream>::Shutdown() {
+  Closed();
   beast::error_code ignored;
   // Half-close first so the client reads the final response before it sees
-  // the connection end.
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  // the connection end. (No TLS close_notify: every response is delimited
+  // by its length, and waiting for the peer's would let it pin the socket.)
+  tcp_().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp_().socket().close(ignored);
 }
 
 }  // namespace internal
@@ -278,7 +562,16 @@ absl::StatusOr<tcp::endpoint> ParseListenAddress(std::string_view listen,
 
 HttpServer::HttpServer() : HttpServer(Options{}) {}
 
-HttpServer::HttpServer(Options options) : options_(options), io_(std::make_unique<IoState>()) {}
+HttpServer::HttpServer(Options options)
+    : options_(std::move(options)), io_(std::make_unique<IoState>()) {}
+
+void HttpServer::Configure(Options options) {
+  std::lock_guard lock(lifecycle_mutex_);
+  assert(!started_ && "Configure called after Start");
+  options_ = std::move(options);
+}
+
+bool HttpServer::tls() const { return options_.web != nullptr && options_.web->tls(); }
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -295,9 +588,13 @@ void HttpServer::Handle(std::string path, HttpHandler handler, std::vector<std::
     allowed.push_back("HEAD");
   }
   std::string allow;
-  for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
-  routes_.insert_or_assign(std::move(path),
-                           Route{std::move(handler), std::move(methods), std::move(allow)});
+  bool state_changing = false;
+  for (const std::string& method : allowed) {
+    allow += (allow.empty() ? "" : ", ") + method;
+    state_changing = state_changing || (method != "GET" && method != "HEAD");
+  }
+  routes_.insert_or_assign(std::move(path), Route{std::move(handler), std::move(methods),
+                                                  std::move(allow), state_changing});
 }
 
 const HttpServer::Route* HttpServer::FindRoute(std::string_view path) const {
@@ -308,6 +605,11 @@ const HttpServer::Route* HttpServer::FindRoute(std::string_view path) const {
 absl::Status HttpServer::Start(std::string_view listen) {
   std::lock_guard lock(lifecycle_mutex_);
   if (started_) return absl::FailedPreconditionError("HttpServer::Start called more than once");
+  if (options_.web == nullptr && !options_.web_config_file.empty()) {
+    absl::StatusOr<std::shared_ptr<const WebConfig>> web = LoadWebConfig(options_.web_config_file);
+    if (!web.ok()) return web.status();
+    options_.web = std::move(*web);
+  }
   absl::StatusOr<tcp::endpoint> endpoint = ParseListenAddress(listen, io_->context);
   if (!endpoint.ok()) return endpoint.status();
 
@@ -327,6 +629,9 @@ absl::Status HttpServer::Start(std::string_view listen) {
     return absl::UnavailableError("cannot listen on " + std::string(listen) + ": " + ec.message());
   }
   port_.store(bound.port(), std::memory_order_release);
+  if (options_.web != nullptr && !options_.web->basic_auth_users.empty()) {
+    io_->verifier = std::make_unique<asio::thread_pool>(1);
+  }
 
   Accept();
   thread_ = std::thread([this] {
@@ -358,23 +663,42 @@ void HttpServer::Accept() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto connection = std::make_shared<internal::HttpConnection>(*this, std::move(socket));
-    std::erase_if(io_->connections, [](const auto& weak) { return weak.expired(); });
-    io_->connections.push_back(connection);
-    connection->Start();
+    if (io_->table->open.size() >= std::max<size_t>(1, options_.max_connections) &&
+        !EvictOldestWaiting()) {
+      // Every connection is busy being answered: this one must wait its turn
+      // from the start, and closing it is the only bounded way.
+      socket.close(ignored);
+      return Accept();
+    }
+    if (tls()) {
+      std::make_shared<internal::HttpConnection<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, std::move(socket), *options_.web->tls_context)
+          ->Start();
+    } else {
+      std::make_shared<internal::HttpConnection<beast::tcp_stream>>(*this, std::move(socket))
+          ->Start();
+    }
     Accept();
   });
 }
 
+bool HttpServer::EvictOldestWaiting() {
+  if (io_->table->waiting.empty()) return false;
+  io_->table->waiting.front()->Close();  // leaves the list
+  return true;
+}
+
 void HttpServer::CloseAll() {
   io_->stopping = true;
+  io_->stopping_verifier.store(true);
   beast::error_code ignored;
   io_->acceptor.close(ignored);
   io_->accept_retry.cancel();
-  for (const auto& weak : io_->connections) {
-    if (auto connection = weak.lock()) connection->Close();
-  }
-  io_->connections.clear();
+  // Close() leaves the set, and does not destroy: its handlers run later,
+  // on this thread.
+  const std::vector<internal::ConnectionBase*> open(io_->table->open.begin(),
+                                                    io_->table->open.end());
+  for (internal::ConnectionBase* connection : open) connection->Close();
 }
 
 void HttpServer::Stop() {
@@ -385,6 +709,7 @@ void HttpServer::Stop() {
   // once nothing is in flight, run() returns and the thread ends.
   asio::post(io_->context, [this] { CloseAll(); });
   thread_.join();
+  if (io_->verifier) io_->verifier->join();
 }
 
 HttpHandler PrometheusHandler(std::shared_ptr<prometheus::Registry> registry) {

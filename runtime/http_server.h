@@ -10,11 +10,33 @@
 // The server is built to survive hostile or broken clients on an admin port:
 //   - every read and write is bounded by a timeout, so a client that opens a
 //     socket and goes silent releases it after `read_timeout`;
+//   - at most `max_connections` are open at once; when a new one arrives at
+//     the cap, the connection that has waited longest for its request (an
+//     idle keep-alive, a slow or silent client) is closed to make room, so a
+//     flood of idle connections never keeps a probe of /healthz out;
 //   - request bodies above `max_body_bytes` are refused with 413 before they
 //     are buffered;
 //   - a handler that throws yields a 500 and the server keeps serving.
 // Connections are persistent (HTTP/1.1 keep-alive) unless the client asks
 // otherwise; no thread is created per request or per connection.
+//
+// Security (Options::web, runtime/web_config.h), checked in this order:
+//   1. TLS on the whole port when the web config has tls_server_config
+//      (with client certificates if it asks for them);
+//   2. Host: with `allowed_hosts`, any other Host is refused (403);
+//   3. authentication: with basic_auth_users or bearer tokens, every path
+//      but the unauthenticated ones (default /healthz, /readyz) needs a
+//      valid `Authorization` (401 otherwise). bcrypt runs on a worker
+//      thread, never on the one that answers /healthz;
+//   4. routes (404) and methods (405);
+//   5. state-changing routes (any method besides GET and HEAD, e.g. POST
+//      /-/reload) answer 403 unless `enable_lifecycle`; and unless the
+//      request carries a valid bearer token (which a browser never attaches
+//      on its own), they need a non-simple Content-Type such as
+//      application/json (415 otherwise: an HTML form or a simple fetch from
+//      another site cannot send one), no foreign Origin or cross-site
+//      Sec-Fetch-Site (403), and a Host that is an IP address, `localhost`
+//      or an allowed host (403: defeats DNS rebinding).
 //
 // Example:
 //   auto registry = std::make_shared<prometheus::Registry>();
@@ -28,6 +50,7 @@
 //   // curl http://127.0.0.1:<server.port()>/healthz      -> 200 "ok\n"
 //   // curl http://127.0.0.1:<server.port()>/nope         -> 404
 //   // curl -X DELETE http://127.0.0.1:<port>/healthz     -> 405, Allow: GET, HEAD
+//   // curl -X POST http://127.0.0.1:<port>/-/reload      -> 403 (lifecycle disabled)
 //   server.Stop();
 #ifndef VIGIL_RUNTIME_HTTP_SERVER_H_
 #define VIGIL_RUNTIME_HTTP_SERVER_H_
@@ -43,6 +66,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -68,11 +92,17 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Further header fields, e.g. {{"Location", "/-/reload/status?id=3"}}.
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+struct WebConfig;
+
 namespace internal {
+class ConnectionBase;
+template <class Stream>
 class HttpConnection;
 }  // namespace internal
 
@@ -87,6 +117,17 @@ class HttpServer {
     std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
     // Larger request bodies are answered with 413 and the connection closed.
     size_t max_body_bytes = 1 << 20;
+    // Open connections at most (>= 1); see the file comment for what
+    // happens at the cap.
+    size_t max_connections = 512;
+    // State-changing routes (methods besides GET and HEAD) answer 403
+    // unless this is set (`--web.enable-lifecycle`).
+    bool enable_lifecycle = false;
+    // TLS, authentication and allowed hosts; null: plain HTTP, no auth.
+    std::shared_ptr<const WebConfig> web = nullptr;
+    // Read by Start into `web` when that is null (LoadWebConfig), so that a
+    // bad file fails Start with its `file:line:col:` message.
+    std::string web_config_file = "";
   };
 
   HttpServer();
@@ -96,6 +137,9 @@ class HttpServer {
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // Replaces the options given at construction. Must be called before Start.
+  void Configure(Options options);
 
   // Routes requests whose path equals `path` to `handler`. `methods` lists the
   // accepted methods (case-sensitive, as HTTP defines them); empty means GET
@@ -107,9 +151,13 @@ class HttpServer {
   // Binds `listen` ("host:port"; "[v6addr]:port" for IPv6; an empty host
   // means every IPv4 interface; port 0 picks a free port, see port()) and
   // starts serving on a background thread. Returns InvalidArgument for a
-  // malformed address, Unavailable naming the address when it cannot be bound
-  // (e.g. already in use), and FailedPrecondition if called more than once.
+  // malformed address or web config file, Unavailable naming the address
+  // when it cannot be bound (e.g. already in use), and FailedPrecondition if
+  // called more than once.
   absl::Status Start(std::string_view listen);
+
+  // Whether the server speaks TLS (a web config with tls_server_config).
+  bool tls() const;
 
   // The bound port once Start succeeded, 0 before.
   uint16_t port() const { return port_.load(std::memory_order_acquire); }
@@ -121,22 +169,27 @@ class HttpServer {
   void Stop();
 
  private:
+  friend class internal::ConnectionBase;
+  template <class Stream>
   friend class internal::HttpConnection;
 
   struct Route {
     HttpHandler handler;
     std::vector<std::string> methods;
-    std::string allow;  // The value of the Allow header in a 405.
+    std::string allow;    // The value of the Allow header in a 405.
+    bool state_changing;  // accepts a method besides GET and HEAD
   };
   struct IoState;  // Asio objects, kept out of this header.
 
   // Server thread only.
   void Accept();
   void CloseAll();
+  // Closes the connection that has waited longest for a request, if any.
+  bool EvictOldestWaiting();
   // Safe from any thread once started: routes_ no longer changes.
   const Route* FindRoute(std::string_view path) const;
 
-  const Options options_;
+  Options options_;  // Immutable once started.
   // Ordered map with a transparent comparator: lookups by string_view, and a
   // handful of routes makes hashing pointless. Immutable once started.
   std::map<std::string, Route, std::less<>> routes_;

@@ -300,6 +300,7 @@ void Job::SyncInputs(TimeMs now) {
   for (const SessionOperator* op : flow_->session_ops()) {
     metrics_->SetStream(op->def().name, op->open_sessions(), op->emitted());
   }
+  metrics_->SetOperators(*flow_);
   const bool up = source_->connected();
   source_connected_.store(up);
   metrics_->SetSourceConnected(up);

@@ -9,7 +9,14 @@
 //   /api/rules    rule files, metrics and alerts as loaded
 //   / and /status the status page (runtime/status_page.html, embedded at
 //                 build time), a client of the three above and /readyz
+//   POST /-/reload  asks the job thread to reload the rules and answers 202
+//                 at once with the request's id; GET /-/reload/status?id=N
+//                 tells whether it is pending, succeeded or failed (and why)
+//
+// RegisterAdminApi also applies the job's `http` settings (web config,
+// lifecycle, connection cap, timeouts) to the server before it starts.
 #include <charconv>
+#include <chrono>
 #include <cmath>
 
 #include "rules/value.h"
@@ -84,9 +91,65 @@ void AppendTime(TimeMs t, std::string* out) {
   out->push_back('"');
 }
 
+// Parses the query of /-/reload/status: "id=N" with N >= 1.
+bool ParseReloadId(std::string_view query, uint64_t* id) {
+  std::string_view v = query;
+  if (!ConsumePrefix(&v, "id=")) return false;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *id);
+  return ec == std::errc() && end == v.data() + v.size() && !v.empty() && *id >= 1;
+}
+
 }  // namespace
 
 void Job::RegisterAdminApi() {
+  HttpServer::Options options;
+  options.read_timeout = std::chrono::milliseconds(config_.web.read_timeout);
+  options.max_connections = config_.web.max_connections;
+  options.enable_lifecycle = config_.web.enable_lifecycle;
+  options.web_config_file = config_.web.config_file;
+  http_->Configure(std::move(options));
+
+  // Replaces the handler that waited for the job thread on the server's one
+  // thread: a reload of large rule files would hold /healthz up with it.
+  http_->Handle(
+      "/-/reload",
+      [this](const HttpRequest&) {
+        uint64_t id = 0;
+        {
+          std::lock_guard<std::mutex> lock(reload_mu_);
+          id = ++reload_asked_;
+        }
+        reload_requested_.store(true);
+        const std::string location = StrCat("/-/reload/status?id=", id);
+        return HttpResponse{202, "application/json",
+                            StrCat("{\"id\":", id, ",\"status\":\"pending\",\"location\":\"",
+                                   location, "\"}\n"),
+                            {{"Location", location}}};
+      },
+      {"POST"});
+  http_->Handle("/-/reload/status", [this](const HttpRequest& request) {
+    uint64_t id = 0;
+    if (!ParseReloadId(request.query, &id)) {
+      return HttpResponse{400, "text/plain", "expected ?id=N, the id POST /-/reload answered\n"};
+    }
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    if (id > reload_asked_) {
+      return HttpResponse{404, "text/plain", StrCat("no reload request ", id, "\n")};
+    }
+    std::string json = StrCat("{\"id\":", id, ",\"status\":");
+    if (id > reload_done_) {
+      json.append("\"pending\"");
+    } else if (reload_result_.empty()) {
+      json.append("\"succeeded\"");
+    } else {
+      // The latest reload that covered this request: reloads asked for
+      // while one runs are served together by the next.
+      json.append("\"failed\",\"error\":");
+      AppendJsonString(reload_result_, &json);
+    }
+    json.append("}\n");
+    return HttpResponse{200, "application/json", std::move(json)};
+  });
   http_->Handle("/api/status", [this](const HttpRequest&) {
     std::lock_guard<std::mutex> lock(admin_mu_);
     return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};

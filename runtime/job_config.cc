@@ -57,6 +57,13 @@ std::optional<size_t> ParseByteSize(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<size_t> ParseMaxSeries(std::string_view s) {
+  size_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size() || n == 0) return std::nullopt;
+  return n;
+}
+
 namespace {
 
 class ConfigReader {
@@ -339,6 +346,42 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
+  absl::Status Http(const YAML::Node& h, JobConfig* c) const {
+    if (auto s = CheckKeys(h, {"listen", "web_config_file", "enable_lifecycle", "max_connections",
+                               "read_timeout"},
+                           "http");
+        !s.ok())
+      return s;
+    c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
+    if (YAML::Node w = h["web_config_file"]) {
+      if (!w.IsScalar() || w.Scalar().empty()) {
+        return Error(w, "web_config_file must be the path of a web config file");
+      }
+      c->web.config_file = w.Scalar();
+    }
+    if (YAML::Node l = h["enable_lifecycle"]) {
+      bool v = false;
+      if (!l.IsScalar() || !YAML::convert<bool>::decode(l, v)) {
+        return Error(l, "enable_lifecycle must be true or false");
+      }
+      c->web.enable_lifecycle = v;
+    }
+    if (YAML::Node m = h["max_connections"]) {
+      size_t n = 0;
+      const std::string& v = m.Scalar();
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (!m.IsScalar() || ec != std::errc() || p != v.data() + v.size() || n == 0) {
+        return Error(m, "max_connections must be a whole number of at least 1");
+      }
+      c->web.max_connections = n;
+    }
+    if (YAML::Node t = h["read_timeout"]) {
+      if (auto s = Duration(t, &c->web.read_timeout); !s.ok()) return s;
+      if (c->web.read_timeout <= 0) return Error(t, "read_timeout must be positive");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
                                   "progress", "checkpoint", "notify", "shutdown_timeout",
@@ -382,15 +425,19 @@ class ConfigReader {
       if (auto s = Outputs(o, c); !s.ok()) return s;
     }
     if (YAML::Node h = root["http"]) {
-      if (auto s = CheckKeys(h, {"listen"}, "http"); !s.ok()) return s;
-      c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
+      if (auto s = Http(h, c); !s.ok()) return s;
     }
     if (YAML::Node l = root["limits"]) {
-      if (auto s = CheckKeys(l, {"max_record_bytes"}, "limits"); !s.ok()) return s;
+      if (auto s = CheckKeys(l, {"max_record_bytes", "max_series"}, "limits"); !s.ok()) return s;
       if (YAML::Node m = l["max_record_bytes"]) {
         std::optional<size_t> b = ParseByteSize(m.Scalar());
         if (!b || *b == 0) return Error(m, "expected a size such as 1MiB or 65536");
         c->max_record_bytes = *b;
+      }
+      if (YAML::Node m = l["max_series"]) {
+        std::optional<size_t> n = ParseMaxSeries(m.IsScalar() ? m.Scalar() : "");
+        if (!n) return Error(m, "expected a whole number of series of at least 1, e.g. 100000");
+        c->max_series = *n;
       }
     }
     if (root["progress"]) c->progress = root["progress"].as<bool>(true);

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "operators/archive_sink.h"
+#include "operators/dataflow.h"
 #include "operators/generator_source.h"
 #include "operators/kafka_source.h"
 #include "operators/kinesis_source.h"
@@ -75,6 +76,17 @@ struct JobConfig {
     ArchiveOptions archive;  // raw-event archive; dir "" = none
   } outputs;
   std::string http_listen = "127.0.0.1:9464";  // "" disables the endpoint
+  // How the HTTP endpoint is secured and bounded (runtime/http_server.h).
+  struct Web {
+    // Prometheus-format web config (TLS, basic auth, bearer tokens;
+    // runtime/web_config.h); "" = plain HTTP, no authentication.
+    std::string config_file;
+    // POST /-/reload and any other state-changing endpoint; off: 403.
+    bool enable_lifecycle = false;
+    size_t max_connections = 512;
+    // Bounds each request and the idle time of a kept-alive connection.
+    DurationMs read_timeout = 30000;
+  } web;
   NotifyConfig notify;  // empty: no paging receivers
   struct Checkpoint {
     std::string dir;              // "" = no checkpoints
@@ -88,6 +100,9 @@ struct JobConfig {
   TimeMs from = kMinTime;
   TimeMs to = kMaxTime;
   size_t max_record_bytes = 1 << 20;
+  // Groups (series) all metrics together hold at once (`limits.max_series`,
+  // --max-series); operators/dataflow.h.
+  size_t max_series = OperatorLimits::kDefaultMaxSeries;
   DurationMs shutdown_timeout = 30000;  // after SIGTERM: drain, flush, checkpoint
   bool progress = true;
   struct Readiness {
@@ -109,6 +124,9 @@ std::optional<int> ParseInstanceIndex(std::string_view s);
 
 // Parses a byte size: "1048576", "512KiB", "1MiB", "5MB".
 std::optional<size_t> ParseByteSize(std::string_view s);
+
+// Parses limits.max_series / --max-series: a whole number, at least 1.
+std::optional<size_t> ParseMaxSeries(std::string_view s);
 
 }  // namespace vigil
 

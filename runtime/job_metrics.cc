@@ -84,6 +84,23 @@ JobMetrics::JobMetrics(const RuleSet& rules)
                         .Register(r);
   notify_queued_ = &BuildGauge().Name("vigil_notifications_spooled")
                         .Help("Notifications waiting in each target's spool").Register(r);
+  operator_memory_ = &BuildGauge().Name("vigil_operator_memory_bytes")
+                          .Help("Estimated bytes of state each operator holds: a metric "
+                                "operator's panes (kind metrics; operator names its metrics) or "
+                                "a stream's open sessions (kind stream)")
+                          .Register(r);
+  series_ = &BuildGauge().Name("vigil_series")
+                 .Help("Groups (series) the metric operators hold panes for, all together; "
+                       "at most limits.max_series")
+                 .Register(r).Add({});
+  series_dropped_ = &BuildCounter().Name("vigil_series_dropped_events_total")
+                         .Help("Events a metric did not aggregate because their group would "
+                               "have been a new series over the metric's limit or limits.max_series")
+                         .Register(r);
+  stream_dropped_ = &BuildCounter().Name("vigil_stream_dropped_events_total")
+                         .Help("Events a stream did not take because they would have opened a "
+                               "session over the stream's limit")
+                         .Register(r);
   watermark_stall_ = &BuildGauge().Name("vigil_watermark_stall_seconds")
                          .Help("Processing time the watermark has not advanced while events "
                                "kept arriving (0 once it advances or every input is idle)")
@@ -190,6 +207,46 @@ void JobMetrics::MergeMessage(const char* outcome) {
 void JobMetrics::SetStream(const std::string& stream, size_t open_sessions, uint64_t records) {
   stream_sessions_->Add({{"stream", stream}}).Set(static_cast<double>(open_sessions));
   stream_records_->Add({{"stream", stream}}).Set(static_cast<double>(records));
+}
+
+void JobMetrics::SetOperators(Dataflow& flow) {
+  std::map<std::string, double> memory;
+  for (const auto& op : flow.metric_ops()) {
+    memory[StrCat("metrics|", op->name())] += static_cast<double>(op->store().memory_bytes());
+    if (const uint64_t dropped = op->TakeDropped()) {
+      for (const MetricRef& m : op->members()) {
+        series_dropped_->Add({{"metric", m.def->name}}).Increment(static_cast<double>(dropped));
+      }
+    }
+  }
+  for (SessionOperator* op : flow.mutable_session_ops()) {
+    // Records, index and cells, plus a pooled string's node and bytes.
+    memory[StrCat("stream|", op->def().name)] +=
+        static_cast<double>(op->reserved_bytes() + op->pooled_strings() * 64);
+    if (const uint64_t dropped = op->TakeDropped()) {
+      stream_dropped_->Add({{"stream", op->def().name}}).Increment(static_cast<double>(dropped));
+    }
+  }
+  series_->Set(static_cast<double>(flow.series()));
+  // Operators a reload removed leave /metrics rather than show stale bytes.
+  for (auto it = operator_memory_by_name_.begin(); it != operator_memory_by_name_.end();) {
+    if (memory.count(it->first) == 0) {
+      operator_memory_->Remove(it->second);
+      it = operator_memory_by_name_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [key, bytes] : memory) {
+    auto it = operator_memory_by_name_.find(key);
+    if (it == operator_memory_by_name_.end()) {
+      const size_t bar = key.find('|');
+      prometheus::Gauge* g = &operator_memory_->Add(
+          {{"kind", key.substr(0, bar)}, {"operator", key.substr(bar + 1)}});
+      it = operator_memory_by_name_.emplace(key, g).first;
+    }
+    it->second->Set(bytes);
+  }
 }
 
 void JobMetrics::Checkpointed(bool ok, double seconds, size_t bytes, TimeMs now) {

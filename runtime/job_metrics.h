@@ -17,6 +17,8 @@
 //   archive_errors_total, archive_dropped_records_total and
 //   archive_pending_batches.
 // Readiness: watermark_stall_seconds, watermark_stalled.
+// Limits (SetOperators): operator_memory_bytes{operator,kind}, series,
+// series_dropped_events_total{metric}, stream_dropped_events_total{stream}.
 //
 // Example:
 //   JobMetrics m(rules);
@@ -35,6 +37,7 @@
 #include <memory>
 
 #include "operators/archive_sink.h"
+#include "operators/dataflow.h"
 #include "operators/event_parser.h"
 #include "operators/notify_target.h"
 #include "operators/sink.h"
@@ -75,6 +78,11 @@ class JobMetrics {
   void SetNotifyStats(const std::vector<ReceiverStats>& stats);
   // Session streams: open sessions and records emitted so far, per stream.
   void SetStream(const std::string& stream, size_t open_sessions, uint64_t records);
+  // Operator state: the memory each metric operator and stream holds (an
+  // estimate, see PaneStore::memory_bytes and SessionOperator), the series
+  // held, and the events dropped over the limits since the last call (it
+  // takes them from the operators).
+  void SetOperators(Dataflow& flow);
   // How long the watermark has not advanced while events kept arriving, and
   // whether that is over readiness.max_watermark_stall (/readyz is 503).
   void SetWatermarkStall(double seconds, bool over) {
@@ -122,6 +130,11 @@ class JobMetrics {
   prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
   prometheus::Family<prometheus::Gauge>* stream_sessions_ = nullptr;
   prometheus::Family<prometheus::Gauge>* stream_records_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* operator_memory_ = nullptr;
+  std::map<std::string, prometheus::Gauge*> operator_memory_by_name_;
+  prometheus::Gauge* series_ = nullptr;
+  prometheus::Family<prometheus::Counter>* series_dropped_ = nullptr;
+  prometheus::Family<prometheus::Counter>* stream_dropped_ = nullptr;
   prometheus::Gauge* watermark_stall_ = nullptr;
   prometheus::Gauge* watermark_stalled_ = nullptr;
   prometheus::Counter* archive_records_ = nullptr;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libboost1.81-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  zstd curl time
+  zstd curl time openssl libcrypt-dev  # openssl: test certificates; libcrypt-dev: bcrypt (crypt_r)
   kcat prometheus prometheus-alertmanager
   chromium  # headless, renders the status page in tests/runtime/status_page_test.cc
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers

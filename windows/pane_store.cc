@@ -89,7 +89,18 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
       return c.pane;
     }
   }
-  Group* g = FindOrAddGroup(group);
+  Group* g;
+  if (auto it = groups_.find(group); it != groups_.end()) {
+    g = it->second.get();
+  } else if (groups_.size() >= max_groups_ || (shared_ != nullptr && shared_->Exhausted())) {
+    return nullptr;
+  } else {
+    g = FindOrAddGroup(group);
+  }
+  return PaneOf(g, group, start);
+}
+
+AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {
   auto it = g->open.find(start);
   if (it == g->open.end()) it = g->open.emplace(start, prototype_).first;
   CachedPane& slot = cache_[cache_next_];
@@ -159,6 +170,35 @@ size_t PaneStore::pane_count() const {
   return n;
 }
 
+size_t PaneStore::memory_bytes() const {
+  // A map node per pane (three pointers, colour, key) and a hash map slot,
+  // the Group and the key's bytes per group.
+  constexpr size_t kPaneNode = 4 * sizeof(void*) + sizeof(TimeMs);
+  constexpr size_t kGroupSlot = sizeof(std::string) + sizeof(std::unique_ptr<Group>);
+  size_t panes = 0, bytes = 0;
+  for (const auto& [key, g] : groups_) {
+    panes += g->open.size() + g->queue.size();
+    bytes += kGroupSlot + sizeof(Group) + (key.size() > 15 ? key.capacity() : 0);
+  }
+  // Sketches keep their buckets on the heap: take the encoded size of a few
+  // panes as the measure of that (encoding every pane would cost as much as
+  // the state is large).
+  constexpr size_t kSampled = 8;
+  size_t sampled = 0, sampled_bytes = 0;
+  for (const auto& [key, g] : groups_) {
+    for (auto it = g->open.rbegin(); it != g->open.rend() && sampled < kSampled; ++it) {
+      Encoder enc;
+      EncodeAccSet(it->second, &enc);
+      sampled_bytes += enc.Release().size();
+      ++sampled;
+    }
+    if (sampled == kSampled) break;
+  }
+  const size_t per_pane = kPaneNode + sizeof(AccSet) + prototype_.size() * sizeof(Accumulator) +
+                          (sampled == 0 ? 0 : sampled_bytes / sampled);
+  return bytes + panes * per_pane;
+}
+
 void EncodeAccSet(const AccSet& set, Encoder* enc) {
   for (const Accumulator& a : set) a.Encode(enc);
 }
@@ -193,7 +233,8 @@ bool PaneStore::Closed(TimeMs pane_start) const {
 
 bool PaneStore::MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc) {
   if (Closed(pane_start) || acc.size() != prototype_.size()) return false;
-  AccSet* pane = Pane(group, pane_start);
+  // The instances applied their group limits; the merge keeps what they send.
+  AccSet* pane = PaneOf(FindOrAddGroup(group), group, spec_.PaneStart(pane_start));
   for (size_t i = 0; i < acc.size(); ++i) (*pane)[i].Merge(acc[i]);
   return true;
 }

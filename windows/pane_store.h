@@ -16,6 +16,11 @@
 // reached its end; only windows that hold at least one pane are emitted.
 // Groups with nothing left are dropped, so memory follows live groups only.
 //
+// Groups are bounded: a store adds none past its group limit, nor while a
+// GroupBudget it shares with other stores (a job's series cap) is spent;
+// Pane then returns null and the caller counts the event as dropped. The
+// groups it holds are unaffected, so every window it emits is exact.
+//
 // Example:
 //   PaneStore store(WindowSpec::Sliding(5 * kMinute, kMinute),
 //                   {Accumulator(AggKind::kCount)});
@@ -63,6 +68,7 @@ class PaneQueue {
   void Push(TimeMs start, AccSet pane);
   void Pop();
   bool empty() const { return front_.empty() && back_.empty(); }
+  size_t size() const { return front_.size() + back_.size() - back_head_; }
   TimeMs FrontStart() const;
   // Merge of every pane in the queue.
   void Query(AccSet* out) const;
@@ -87,6 +93,14 @@ class PaneQueue {
 
 }  // namespace internal
 
+// A bound on the groups of several stores together, asked only when a
+// store is about to add a group.
+class GroupBudget {
+ public:
+  virtual ~GroupBudget() = default;
+  virtual bool Exhausted() const = 0;
+};
+
 class PaneStore {
  public:
   PaneStore(WindowSpec spec, AccSet prototype);
@@ -96,8 +110,17 @@ class PaneStore {
   const WindowSpec& spec() const { return spec_; }
 
   // The accumulators of the pane holding time `t` for `group`. The pointer
-  // is valid until the next call to CloseUpTo or Decode.
+  // is valid until the next call to CloseUpTo or Decode. Null when `group`
+  // is not held and adding it would pass the group limit or the budget.
   AccSet* Pane(std::string_view group, TimeMs t);
+
+  // At most `max_groups` groups at once, and none added while `shared` (if
+  // not null; it must outlive the store or be replaced) is exhausted. The
+  // default is no limit. Groups already held stay.
+  void SetGroupLimit(size_t max_groups, const GroupBudget* shared = nullptr) {
+    max_groups_ = max_groups;
+    shared_ = shared;
+  }
 
   // Emits every window with end <= frontier that holds data, per group in
   // order of window end. Groups are visited in no particular order; callers
@@ -119,6 +142,9 @@ class PaneStore {
 
   size_t group_count() const { return groups_.size(); }
   size_t pane_count() const;
+  // An estimate of the bytes the store holds: groups and panes exactly, the
+  // accumulators' own heap (sketch buckets) from a sample of panes.
+  size_t memory_bytes() const;
 
   void Encode(Encoder* enc) const;
   bool Decode(Decoder* dec);
@@ -131,6 +157,7 @@ class PaneStore {
     TimeMs next_end = kMinTime;     // next window end to consider
   };
   Group* FindOrAddGroup(std::string_view key);
+  AccSet* PaneOf(Group* g, std::string_view group, TimeMs start);
   // Returns true when the group holds nothing any more.
   bool CloseGroup(std::string_view key, Group& g, TimeMs frontier,
                   const std::function<void(const WindowView&)>& emit);
@@ -140,6 +167,8 @@ class PaneStore {
   bool invertible_;
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
+  size_t max_groups_ = SIZE_MAX;
+  const GroupBudget* shared_ = nullptr;
   // Consecutive events usually hit one of a few panes (the same minute of
   // a handful of groups, e.g. two prompt variants): a small cache in front
   // of the group map, cleared whenever panes may move (CloseUpTo, Decode).

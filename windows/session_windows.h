@@ -105,6 +105,17 @@ class SessionWindows {
     return &ss[i].state;
   }
 
+  // Whether Add(key, t) would open a new session rather than extend (or
+  // bridge) an open one of the key: what an owner bounding the open
+  // sessions asks before adding.
+  bool Opens(std::string_view key, TimeMs t) const {
+    const uint32_t id =
+        index_.Find(Hash(key), [&](uint32_t i) { return KeyOf(*records_.At(i)) == key; });
+    if (id == SessionIndex::kNone) return true;
+    const auto& ss = records_.At(id)->sessions;
+    return std::none_of(ss.begin(), ss.end(), [&](const Session& s) { return Overlaps(s, t); });
+  }
+
   // Hints for a key about to be added, so that its cache misses overlap
   // other work: each step fetches what the next one reads, given a few
   // hundred nanoseconds in between. They never change any result.

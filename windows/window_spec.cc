@@ -40,7 +40,14 @@ absl::StatusOr<WindowSpec> WindowSpec::Parse(std::string_view text) {
       return absl::InvalidArgumentError(
           StrCat("slide ", words[3], " is longer than the window ", words[1]));
     }
-    return Sliding(*size, *slide);
+    const WindowSpec spec = Sliding(*size, *slide);
+    if (spec.panes_per_window() > kMaxPanesPerWindow) {
+      return absl::InvalidArgumentError(StrCat(
+          "window '", spec.ToString(), "' needs ", spec.panes_per_window(), " panes of ",
+          FormatDuration(spec.pane()), " per window (the gcd of size and slide); the limit is ",
+          kMaxPanesPerWindow, ": use a longer slide"));
+    }
+    return spec;
   }
   return absl::InvalidArgumentError(StrCat(
       "bad window '", text, "' (expected 'tumbling <size>' or 'sliding <size> every <slide>')"));

@@ -11,6 +11,7 @@
 //   spec->PaneStart(90'000);      // 60000
 //   spec->panes_per_window();     // 5
 //   WindowSpec::Parse("tumbling 1m")->FirstEndAfter(59'999);  // 60000
+//   WindowSpec::Parse("sliding 1d every 1ms");  // error: 86400000 panes, over the limit
 #ifndef VIGIL_WINDOWS_WINDOW_SPEC_H_
 #define VIGIL_WINDOWS_WINDOW_SPEC_H_
 
@@ -26,10 +27,18 @@ class WindowSpec {
  public:
   enum class Kind { kTumbling, kSliding };
 
+  // The most panes one window may span (size / gcd(size, slide)). A group
+  // keeps that many panes and an event lands in up to that many windows, so
+  // a window of a day every millisecond (86,400,000 panes) would exhaust
+  // memory at its first event; 10,000 allows a day every 10s (8,640) or an
+  // hour every second (3,600).
+  static constexpr int64_t kMaxPanesPerWindow = 10000;
+
   static WindowSpec Tumbling(DurationMs size);
   static WindowSpec Sliding(DurationMs size, DurationMs slide);
   // "tumbling 1m" or "sliding 5m every 1m". The slide may not exceed the
-  // size; panes are gcd(size, slide), so every window covers whole panes.
+  // size; panes are gcd(size, slide), so every window covers whole panes,
+  // and a window may span at most kMaxPanesPerWindow of them.
   static absl::StatusOr<WindowSpec> Parse(std::string_view text);
 
   Kind kind() const { return kind_; }

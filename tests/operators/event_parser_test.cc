@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "rules/expr_compiler.h"
 #include "windows/strings.h"
 
@@ -147,6 +149,102 @@ TEST_F(EventParserTest, MinuteCacheAgreesWithTheFullParser) {
 TEST_F(EventParserTest, DuplicateKeysLastWins) {
   ASSERT_TRUE(Parse(R"({"ts":1,"type":"m","intent":"faq","intent":"chitchat"})"));
   EXPECT_EQ(ev_.slots[intent_].str, "chitchat");
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// A field the rule file's `schema:` bounds: latency_ms in [0, 3600000], and
+// meta.score (read by no rule) at most 1.
+class EventParserRangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    latency_ = fields_.Intern("latency_ms");
+    ASSERT_FALSE(fields_.Expect(latency_, Type::kNumber));
+    fields_.SetRange(latency_, {0, 3'600'000});
+    score_ = fields_.Intern("meta.score");
+    fields_.SetRange(score_, {-std::numeric_limits<double>::infinity(), 1});
+    intent_ = fields_.Intern("intent");
+    ASSERT_FALSE(fields_.Expect(intent_, Type::kString));
+    parser_ = std::make_unique<EventParser>(fields_, 1024);
+  }
+  bool Parse(std::string_view json) {
+    buf_.assign(json);
+    buf_.append(simdjson::SIMDJSON_PADDING, ' ');
+    return parser_->Parse(std::string_view(buf_).substr(0, json.size()), &ev_, &err_);
+  }
+  void ExpectOutOfRange(std::string_view json, std::string_view detail) {
+    SCOPED_TRACE(json);
+    ASSERT_FALSE(Parse(json));
+    EXPECT_EQ(err_.reason, DeadReason::kOutOfRange);
+    EXPECT_EQ(DeadReasonName(err_.reason), "out_of_range");
+    EXPECT_EQ(err_.detail, detail);
+  }
+
+  FieldTable fields_;
+  int latency_, score_, intent_;
+  std::unique_ptr<EventParser> parser_;
+  std::string buf_;
+  Event ev_;
+  ParseError err_;
+};
+
+TEST_F(EventParserRangeTest, ValuesInsideTheRangeAndItsEndsPass) {
+  for (const char* v : {"0", "-0", "1", "812.5", "3600000", "3.6e6"}) {
+    SCOPED_TRACE(v);
+    ASSERT_TRUE(Parse(StrCat(R"({"ts":1,"type":"message","latency_ms":)", v, "}")))
+        << err_.detail;
+    EXPECT_TRUE(ev_.slots[latency_].is_number());
+  }
+  // Absent, null: the rules test for them; the bound is on numbers.
+  ASSERT_TRUE(Parse(R"({"ts":1,"type":"message"})"));
+  ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","latency_ms":null})"));
+  EXPECT_EQ(ev_.slots[latency_].kind, Value::Kind::kNull);
+  ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","meta":{"score":-1e300}})"));
+}
+
+TEST_F(EventParserRangeTest, ValuesOutsideAreOutOfRangeWithTheValueAndTheRange) {
+  ExpectOutOfRange(R"({"ts":1,"type":"message","latency_ms":1e13})",
+                   "field 'latency_ms' is 1e+13, outside the schema's range [0, 3600000]");
+  ExpectOutOfRange(R"({"ts":1,"type":"message","latency_ms":3600000.5})",
+                   "field 'latency_ms' is 3600000.5, outside the schema's range [0, 3600000]");
+  ExpectOutOfRange(R"({"ts":1,"type":"message","latency_ms":-1})",
+                   "field 'latency_ms' is -1, outside the schema's range [0, 3600000]");
+  ExpectOutOfRange(R"({"ts":1,"type":"message","latency_ms":18446744073709551615})",
+                   "field 'latency_ms' is 18446744073709551616, outside the schema's range "
+                   "[0, 3600000]");
+  // A field no rule reads is still checked, and an open end prints as such.
+  ExpectOutOfRange(R"({"ts":1,"type":"message","meta":{"score":2}})",
+                   "field 'meta.score' is 2, outside the schema's range (-inf, 1]");
+}
+
+TEST_F(EventParserRangeTest, TheLastOccurrenceOfAKeyIsChecked) {
+  ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","latency_ms":1e13,"latency_ms":250})"))
+      << err_.detail;
+  EXPECT_EQ(ev_.slots[latency_].num, 250);
+  ExpectOutOfRange(R"({"ts":1,"type":"message","latency_ms":250,"latency_ms":1e13})",
+                   "field 'latency_ms' is 1e+13, outside the schema's range [0, 3600000]");
+  // A nested object replaced by a later one: only the final value counts.
+  ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","meta":{"score":5},"meta":{"score":0}})"))
+      << err_.detail;
+}
+
+TEST_F(EventParserRangeTest, EarlierFaultsAreReportedFirst) {
+  // A wrong type comes before a range, and a bad ts before both.
+  ASSERT_FALSE(Parse(R"({"ts":1,"type":"message","latency_ms":1e13,"intent":7})"));
+  EXPECT_EQ(err_.reason, DeadReason::kWrongType);
+  ASSERT_FALSE(Parse(R"({"ts":"never","type":"message","latency_ms":1e13})"));
+  EXPECT_EQ(err_.reason, DeadReason::kBadTs);
+  // The next good record parses: no fault leaks into it.
+  ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","latency_ms":5})")) << err_.detail;
+}
+
+TEST(DeadReasonTest, OutOfRangeIsTheLastReason) {
+  EXPECT_EQ(static_cast<int>(DeadReason::kOutOfRange), kDeadReasonCount - 1);
+  EXPECT_EQ(DeadReasonName(DeadReason::kOutOfRange), "out_of_range");
 }
 
 }  // namespace

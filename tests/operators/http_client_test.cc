@@ -106,6 +106,88 @@ TEST(HttpUrlTest, ParsesSchemesHostsPortsAndTargets) {
   EXPECT_FALSE(HttpUrl::Parse("http://host:8a/").ok());
 }
 
+TEST(HttpUrlTest, UserinfoIsBasicAuthNotPartOfTheHost) {
+  absl::StatusOr<HttpUrl> u =
+      HttpUrl::Parse("https://bot:p%40ss%3Aw0rd@hooks.example.com:8443/services/T0/B0/XyZ123abc"
+                     "?token=s3cr3tq#frag");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->host, "hooks.example.com");
+  EXPECT_EQ(u->port, 8443);
+  EXPECT_EQ(u->username, "bot");
+  EXPECT_EQ(u->password, "p@ss:w0rd");
+  EXPECT_EQ(u->target, "/services/T0/B0/XyZ123abc?token=s3cr3tq");
+  EXPECT_EQ(u->Redacted(), "https://hooks.example.com:8443/***");
+  // An '@' in the query is not userinfo.
+  u = HttpUrl::Parse("http://h:81/notify?to=a@b.example");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->host, "h");
+  EXPECT_EQ(u->username, "");
+  u = HttpUrl::Parse("http://user@h/");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->username, "user");
+  EXPECT_EQ(u->password, "");
+  EXPECT_EQ(u->Redacted(), "http://h:80");
+}
+
+TEST(HttpUrlTest, ErrorsShowTheUrlRedacted) {
+  const auto error = [](std::string_view url) {
+    absl::StatusOr<HttpUrl> u = HttpUrl::Parse(url);
+    return u.ok() ? std::string("ok") : std::string(u.status().message());
+  };
+  EXPECT_EQ(error("http://u:secretpw@host:8a/hook/tok3n"),
+            "URL \"<redacted URL>\" has a bad port");
+  EXPECT_EQ(error("http://u:secretpw@host:99999/hook/tok3n"),
+            "URL \"http://host:99999/***\" has a bad port");
+  EXPECT_EQ(error("http://:secretpw@host/hook"),
+            "URL \"http://host/***\" has an empty user name before '@'");
+  EXPECT_EQ(error("http://u:%zzsecret@host/"),
+            "URL \"http://host\" has a malformed %-escape in its user:password@ part");
+  // A '/' in the password ends the authority early: the would-be host is
+  // half the password, so nothing of it is shown.
+  for (const char* url : {"http://u:pa/ss@host/", "http://u:1234/ss@host/"}) {
+    EXPECT_EQ(error(url),
+              "URL \"<redacted URL>\" has an '@' in its path; if it holds user:password@, write "
+              "a '/', '@' or ':' in the password as %2F, %40 or %3A");
+  }
+  EXPECT_EQ(error("ftp://u:pw@x/secret"), "URL \"ftp://x/***\" must start with http:// or https://");
+  EXPECT_EQ(HttpUrl::Redact("no scheme secret"), "<redacted URL>");
+}
+
+TEST(HttpUrlTest, SecretsAreWhatAReplyMustBeCleanedOf) {
+  absl::StatusOr<HttpUrl> u =
+      HttpUrl::Parse("http://bot:pw1@h:9/services/T0/XyZ123abc?token=s3cr3tq&v=2");
+  ASSERT_TRUE(u.ok());
+  // Longest first; "services" is a word but 8 long, so it goes too.
+  EXPECT_EQ(u->Secrets(),
+            (std::vector<std::string>{"/services/T0/XyZ123abc?token=s3cr3tq&v=2",
+                                      "/services/T0/XyZ123abc", "token=s3cr3tq&v=2", "Ym90OnB3MQ==",
+                                      "XyZ123abc", "services", "bot:pw1", "s3cr3tq", "pw1"}));
+  EXPECT_EQ(RedactSecrets("POST /services/T0/XyZ123abc?token=s3cr3tq&v=2 from bot:pw1 "
+                          "(Basic Ym90OnB3MQ==) token s3cr3tq; v=2",
+                          u->Secrets()),
+            "POST <redacted> from <redacted> (Basic <redacted>) token <redacted>; v=2");
+}
+
+TEST(HttpClientTest, SendsTheUrlsUserinfoAsBasicAuth) {
+  std::string seen;
+  ScriptedServer server([&](int fd) {
+    seen = ReadRequest(fd);
+    Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+  absl::StatusOr<HttpUrl> u = HttpUrl::Parse(
+      "http://bot:p%40ss@127.0.0.1:" + std::to_string(server.port()) + "/hook");
+  ASSERT_TRUE(u.ok()) << u.status();
+  HttpClient client(*u);
+  absl::StatusOr<HttpClientResponse> r = client.Send("POST", u->target, "{}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  // base64("bot:p@ss")
+  EXPECT_NE(seen.find("\r\nAuthorization: Basic Ym90OnBAc3M=\r\n"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\r\nHost: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"),
+            std::string::npos)
+      << seen;
+}
+
 TEST(HttpClientTest, SendsRequestAndReadsResponseOnAKeptAliveConnection) {
   std::string seen;
   ScriptedServer server([&](int fd) {

@@ -133,7 +133,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "job.yaml:2:12: 'bad-name' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)"},
         ErrorCase{kBadExternalUrl.c_str(),
                   "job.yaml:2:17: 'external_url' is not an http(s) URL: "
-                  "URL \"vigil:9464\" must start with http:// or https://"},
+                  "URL \"<redacted URL>\" must start with http:// or https://"},
+        // A receiver URL's path and credentials never appear in the message.
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: hook, kind: webhook, url: "https://u:pw@hooks.example.com:99999/services/T0/SECRET1"}
+  routes: {P1: [hook]})",
+                  "job.yaml:3:40: 'url' is not an http(s) URL: "
+                  "URL \"https://hooks.example.com:99999/***\" has a bad port"},
         ErrorCase{R"(notify:
   receivers:
     - {name: am, kind: alertmanager, url: "http://am:9093"}

@@ -337,5 +337,62 @@ TEST_F(SessionStreamTest, PrefetchHintsNeverChangeResults) {
   EXPECT_EQ(hinted.open_keys(), 0u);
 }
 
+
+TEST(SessionLimitTest, EventsThatWouldOpenASessionOverTheLimitAreDroppedAndCounted) {
+  OperatorHarness h(R"yaml(
+streams:
+  - stream: sessions
+    key: session_id
+    window: session 30m
+    limit: 2
+    emit:
+      turns: count()
+metrics:
+  - metric: sessions_closed
+    from: sessions
+    window: tumbling 1h
+    value: count()
+)yaml");
+  SessionOperator op(h.rules->streams[0]);
+  auto feed = [&](const std::string& session, TimeMs ts) {
+    const std::string json =
+        StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":")", session, R"("})");
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+    op.Add(ev);
+  };
+  feed("s1", 0);
+  feed("s2", kMin);
+  feed("s3", 2 * kMin);       // a third open session: dropped
+  feed("s1", 3 * kMin);       // extends s1: taken
+  feed("s3", 4 * kMin);       // dropped again
+  feed("s2", 40 * kMin);      // s2's gap has passed: a new session of s2, dropped
+  EXPECT_EQ(op.open_sessions(), 2u);
+  EXPECT_EQ(op.TakeDropped(), 3u);
+  EXPECT_EQ(op.TakeDropped(), 0u);
+  std::vector<std::string> records;
+  op.Close(31 * kMin, [&](const Event& r) { records.push_back(Render(op.def(), r)); });
+  EXPECT_EQ(records, std::vector<std::string>{StrCat("@", 31 * kMin - 1,
+                                                     " session_id=s2 duration_ms=0 turns=1")});
+  // One session closed: the next new one is taken.
+  feed("s3", 32 * kMin);
+  feed("s4", 32 * kMin);  // s1 (to 33m) and s3 open: dropped
+  EXPECT_EQ(op.TakeDropped(), 1u);
+  records.clear();
+  op.Close(kMaxTime, [&](const Event& r) { records.push_back(Render(op.def(), r)); });
+  EXPECT_EQ(records, (std::vector<std::string>{
+                         StrCat("@", 33 * kMin - 1, " session_id=s1 duration_ms=180000 turns=2"),
+                         StrCat("@", 62 * kMin - 1, " session_id=s3 duration_ms=0 turns=1")}));
+}
+
+TEST(SessionLimitTest, TheDefaultLimitAndAnUnlimitedStreamDropNothing) {
+  OperatorHarness h{std::string(kRules)};
+  EXPECT_EQ(h.rules->streams[0].limit, kDefaultSessionLimit);
+  SessionOperator op(h.rules->streams[0]);
+  EXPECT_EQ(op.TakeDropped(), 0u);
+}
+
 }  // namespace
 }  // namespace vigil

@@ -1,5 +1,5 @@
 // The admin API of a running job: /api/status, /api/metrics (with
-// ?history=N), /api/rules.
+// ?history=N), /api/rules, and /-/reload with lifecycle off.
 #include <signal.h>
 #include <simdjson.h>
 
@@ -125,6 +125,19 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
     EXPECT_EQ(std::string_view(a["for"].get_string().value()), "5m");
   }
   EXPECT_TRUE(found) << rules_text;
+
+  // Reload: off without --web.enable-lifecycle; its status needs an id
+  // POST /-/reload gave.
+  const Result reload = Sh("curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' " +
+                           url + "/-/reload");
+  EXPECT_EQ(reload.out,
+            "the lifecycle API (/-/reload) is disabled; start vigil with --web.enable-lifecycle "
+            "(or http.enable_lifecycle: true in the job file)\n 403");
+  EXPECT_EQ(HttpGet(url, "/-/reload/status?id=1"), (Response{404, "no reload request 1\n"}));
+  EXPECT_EQ(HttpGet(url, "/-/reload/status?id=x"),
+            (Response{400, "expected ?id=N, the id POST /-/reload answered\n"}));
+  EXPECT_EQ(HttpGet(url, "/-/reload/status"),
+            (Response{400, "expected ?id=N, the id POST /-/reload answered\n"}));
   ::kill(job, SIGTERM);
   EXPECT_EQ(WaitExit(job), 0);
 }

@@ -146,6 +146,28 @@ TEST(DeployTest, DockerfileBuildsInOneStageAndRunsAsNonRootInAnother) {
   EXPECT_TRUE(tests_off);
 }
 
+// The image serves its endpoint with TLS and authentication (the web config
+// mounted at /etc/vigil-web, as deploy/kubernetes mounts it) and checks its
+// health over HTTPS on the path that needs no credentials.
+TEST(DeployTest, DockerfileRunsTheEndpointWithTheWebConfig) {
+  std::vector<std::string> cmd, health;
+  for (const auto& [kw, rest] : DockerInstructions()) {
+    if (kw == "CMD") cmd = JsonArray(rest);
+    if (kw == "HEALTHCHECK") {
+      const size_t at = rest.find("CMD ");
+      ASSERT_NE(at, std::string::npos) << rest;
+      health = JsonArray(rest.substr(at + 4));
+    }
+  }
+  const auto web = std::find(cmd.begin(), cmd.end(), "--web.config.file");
+  ASSERT_NE(web, cmd.end());
+  ASSERT_NE(web + 1, cmd.end());
+  EXPECT_EQ(*(web + 1), "/etc/vigil-web/web.yml");
+  ASSERT_FALSE(health.empty());
+  EXPECT_EQ(health[0], "curl");
+  EXPECT_EQ(health.back(), "https://127.0.0.1:9464/healthz");
+}
+
 // Package names of each `apt-get install` in the Dockerfile, per stage.
 std::vector<std::vector<std::string>> DockerAptPackages() {
   std::vector<std::vector<std::string>> out;

@@ -3,6 +3,8 @@
 // LoadJobConfig, probe paths, port and the metric names the dashboard and
 // alert rules use against a job started with the StatefulSet's own
 // arguments and the ConfigMap's job file (pointed at a development broker).
+#include <crypt.h>
+
 #include "tests/runtime/deploy_util.h"
 
 namespace vigil {
@@ -11,11 +13,14 @@ namespace {
 using namespace deploy_test;  // NOLINT: the helpers of these checks
 
 TEST(DeployTest, KubernetesManifestsParseAndHaveTheExpectedKinds) {
-  const std::map<std::string, std::string> want = {
+  // Two Secrets: the PagerDuty key, and the admin endpoint's TLS and auth.
+  const std::multimap<std::string, std::string> want = {
       {"ConfigMap", "v1"}, {"StatefulSet", "apps/v1"},
       {"Service", "v1"},   {"PodMonitor", "monitoring.coreos.com/v1"},
-      {"Secret", "v1"},    {"PodDisruptionBudget", "policy/v1"}};
-  std::map<std::string, std::string> got;
+      {"Secret", "v1"},    {"Secret", "v1"},
+      {"PodDisruptionBudget", "policy/v1"}};
+  std::multimap<std::string, std::string> got;
+  std::set<std::string> names;
   const auto files = LoadYamlDir(kDeploy + "kubernetes");
   EXPECT_EQ(files.size(), 6u);
   for (const auto& [file, docs] : files) {
@@ -23,8 +28,9 @@ TEST(DeployTest, KubernetesManifestsParseAndHaveTheExpectedKinds) {
     for (const YAML::Node& d : docs) {
       ASSERT_TRUE(d["kind"] && d["apiVersion"] && d["metadata"]["name"]) << file;
       const std::string kind = d["kind"].as<std::string>();
-      EXPECT_TRUE(got.emplace(kind, d["apiVersion"].as<std::string>()).second)
-          << file << ": a second " << kind;
+      got.emplace(kind, d["apiVersion"].as<std::string>());
+      EXPECT_TRUE(names.insert(kind + "/" + d["metadata"]["name"].as<std::string>()).second)
+          << file << ": a second " << kind << " " << d["metadata"]["name"];
       EXPECT_EQ(d["metadata"]["labels"]["app.kubernetes.io/name"].as<std::string>(""), "vigil")
           << file;
     }
@@ -46,7 +52,7 @@ TEST(DeployTest, KubernetesObjectsReferToEachOther) {
   EXPECT_EQ(sts["spec"]["replicas"].as<int>(), 1);
 
   // The PagerDuty key comes from the example Secret's name and key.
-  const YAML::Node secret = K8s("Secret");
+  const YAML::Node secret = K8sNamed("Secret", "vigil-pagerduty");
   bool key_from_secret = false;
   for (const YAML::Node& e : VigilContainer()["env"]) {
     if (e["name"].as<std::string>() != "PAGERDUTY_ROUTING_KEY") continue;
@@ -171,6 +177,79 @@ TEST(DeployTest, ConfigMapJobFileLoadsAndItsRulesPassCheck) {
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
+// The admin endpoint ships with TLS and authentication: the job file names
+// a web config that the Secret vigil-web provides at the mount the
+// StatefulSet gives it, the probes speak HTTPS, and the PodMonitor scrapes
+// with the Secret's CA and basic auth.
+TEST(DeployTest, TlsAndAuthAreWiredFromTheWebSecret) {
+  const std::string job_path = Temp("cm_job_web.yaml");
+  std::ofstream(job_path) << ConfigMapData("job.yaml");
+  absl::StatusOr<JobConfig> job = LoadJobConfig(job_path, DefaultJobConfig());
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_FALSE(job->web.config_file.empty());
+  EXPECT_TRUE(job->web.enable_lifecycle);
+
+  const YAML::Node secret = K8sNamed("Secret", "vigil-web");
+  const YAML::Node pod = K8s("StatefulSet")["spec"]["template"]["spec"];
+  const YAML::Node c = VigilContainer();
+  std::string mount;
+  for (const YAML::Node& m : c["volumeMounts"]) {
+    if (m["name"].as<std::string>() != "web") continue;
+    mount = m["mountPath"].as<std::string>();
+    EXPECT_TRUE(m["readOnly"].as<bool>(false));
+  }
+  ASSERT_FALSE(mount.empty()) << "the StatefulSet mounts the volume 'web'";
+  std::set<std::string> files;  // what the pod sees under the mount
+  for (const YAML::Node& v : pod["volumes"]) {
+    if (v["name"].as<std::string>() != "web") continue;
+    EXPECT_EQ(v["secret"]["secretName"].as<std::string>(), "vigil-web");
+    for (const YAML::Node& item : v["secret"]["items"]) {
+      EXPECT_TRUE(secret["stringData"][item["key"].as<std::string>()]) << item["key"];
+      files.insert(mount + "/" + item["path"].as<std::string>());
+    }
+  }
+  EXPECT_TRUE(files.count(job->web.config_file)) << job->web.config_file;
+
+  // Every file the web config reads is in the mount; it asks for TLS and
+  // for credentials.
+  const YAML::Node web = YAML::Load(secret["stringData"]["web.yml"].as<std::string>());
+  const YAML::Node tls = web["tls_server_config"];
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(files.count(tls["cert_file"].as<std::string>())) << tls["cert_file"];
+  EXPECT_TRUE(files.count(tls["key_file"].as<std::string>())) << tls["key_file"];
+  for (const YAML::Node& f : web["bearer_token_files"]) {
+    EXPECT_TRUE(files.count(f.as<std::string>())) << f;
+  }
+  ASSERT_TRUE(web["basic_auth_users"]);
+  EXPECT_FALSE(web["unauthenticated_paths"]) << "the default: /healthz and /readyz only";
+  // The placeholder hash is refused: the example cannot run as it is.
+  const std::string example = Temp("example_web.yml");
+  std::ofstream(example) << secret["stringData"]["web.yml"].as<std::string>();
+  const Result refused = Sh(kVigil + " run --no-console --http 127.0.0.1:0 --web.config.file " +
+                            example + " 2>&1");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.out.find("cannot read cert_file /etc/vigil-web/tls.crt"), std::string::npos)
+      << refused.out;
+
+  // Probes over HTTPS on the unauthenticated paths.
+  for (const char* probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
+    EXPECT_EQ(c[probe]["httpGet"]["scheme"].as<std::string>(""), "HTTPS") << probe;
+  }
+  // The scrape: HTTPS, verified with the Secret's CA, basic auth from it.
+  const YAML::Node endpoint = K8s("PodMonitor")["spec"]["podMetricsEndpoints"][0];
+  EXPECT_EQ(endpoint["scheme"].as<std::string>(""), "https");
+  EXPECT_EQ(endpoint["tlsConfig"]["ca"]["secret"]["name"].as<std::string>(""), "vigil-web");
+  EXPECT_TRUE(secret["stringData"][endpoint["tlsConfig"]["ca"]["secret"]["key"].as<std::string>()]);
+  for (const char* part : {"username", "password"}) {
+    const YAML::Node ref = endpoint["basicAuth"][part];
+    EXPECT_EQ(ref["name"].as<std::string>(""), "vigil-web") << part;
+    EXPECT_TRUE(secret["stringData"][ref["key"].as<std::string>("")]) << part;
+  }
+  EXPECT_EQ(secret["stringData"]["scrape-username"].as<std::string>(""),
+            web["basic_auth_users"].begin()->first.as<std::string>())
+      << "the PodMonitor's user is the web config's";
+}
+
 // ---------------------------------------------------------------------------
 // Flags and endpoints
 
@@ -178,7 +257,7 @@ TEST(DeployTest, EveryFlagUsedIsOneTheBinaryHas) {
   const Result help = Sh(kVigil + " --help");
   ASSERT_EQ(help.exit_code, 0);
   std::set<std::string> known;
-  static const std::regex flag("(^|\\s)(--[a-z][a-z0-9-]*|-X)(?=[\\s=,|]|$)");
+  static const std::regex flag("(^|\\s)(--[a-z][a-z0-9.-]*[a-z0-9]|-X)(?=[\\s=,|]|$)");
   for (auto it = std::sregex_iterator(help.out.begin(), help.out.end(), flag);
        it != std::sregex_iterator(); ++it) {
     known.insert((*it)[2].str());
@@ -239,6 +318,7 @@ const std::regex kCheckpointed("vigil_checkpoints_total\\{result=\"success\"\\} 
 struct LiveRun {
   std::string metrics;  // the /metrics exposition once every family has samples
   int healthz = -1, readyz = -1, exit_code = -1;
+  int metrics_without_auth = -1;
   std::string log;
 };
 
@@ -263,7 +343,36 @@ LiveRun RunAsThePod() {
   const std::string dir = Temp("live");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  // The Secret vigil-web, made real: a certificate for 127.0.0.1 from a
+  // test CA, the scrape password's bcrypt hash, a token.
+  const YAML::Node secret = K8sNamed("Secret", "vigil-web")["stringData"];
+  const std::string password = secret["scrape-password"].as<std::string>();
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const Result certs = Sh(
+      "cd " + dir + " && openssl req -x509 " + ec + " -keyout ca.key -out ca.crt -days 1 " +
+      "-subj /CN=test-ca && openssl req " + ec + " -keyout tls.key -out tls.csr -subj /CN=vigil" +
+      " && printf 'subjectAltName=DNS:vigil,IP:127.0.0.1\\n' > san.ext && openssl x509 -req" +
+      " -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out tls.crt -days 1" +
+      " -extfile san.ext && printf tok > token 2>&1");
+  if (certs.exit_code != 0) {
+    r.log = "openssl: " + certs.out;
+    return r;
+  }
+  YAML::Node web = YAML::Load(secret["web.yml"].as<std::string>());
+  web["tls_server_config"]["cert_file"] = dir + "/tls.crt";
+  web["tls_server_config"]["key_file"] = dir + "/tls.key";
+  web["bearer_token_files"] = std::vector<std::string>{dir + "/token"};
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  crypt_data hashed{};
+  crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt);
+  const std::string user = secret["scrape-username"].as<std::string>();
+  web["basic_auth_users"][user] = std::string(crypt_r(password.c_str(), salt, &hashed));
+  YAML::Emitter web_out;
+  web_out << web;
+  std::ofstream(dir + "/web.yml") << web_out.c_str();
+
   YAML::Node job = YAML::Load(ConfigMapData("job.yaml"));
+  job["http"]["web_config_file"] = dir + "/web.yml";
   job["source"]["kafka"]["brokers"] = bootstrap;
   job["outputs"]["kafka"]["brokers"] = bootstrap;
   job["checkpoint"]["dir"] = dir + "/checkpoints";
@@ -292,7 +401,18 @@ LiveRun RunAsThePod() {
     args += " " + a;
   }
   const uint16_t port = FreePort();
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  const std::string base = "https://127.0.0.1:" + std::to_string(port);
+  // As the PodMonitor scrapes and the kubelet probes: curl with the CA and
+  // the scrape user; the probes without credentials.
+  const auto get = [&](const std::string& path, bool auth) {
+    const Result c = Sh("curl -s --max-time 5 --cacert " + dir + "/ca.crt" +
+                        (auth ? " -u '" + user + ":" + password + "'" : std::string()) +
+                        " -w '\\n%{http_code}' " + base + path);
+    const size_t nl = c.out.rfind('\n');
+    return std::pair<int, std::string>(
+        nl == std::string::npos ? -1 : std::atoi(c.out.c_str() + nl + 1),
+        nl == std::string::npos ? c.out : c.out.substr(0, nl));
+  };
   // Faster group joins and checkpoints than production, for the test's sake.
   const pid_t pid = Spawn("env PAGERDUTY_ROUTING_KEY=test-key " + kVigil + args +
                               " --http 127.0.0.1:" + std::to_string(port) +
@@ -307,7 +427,7 @@ LiveRun RunAsThePod() {
       "vigil_sink_messages_total{", "vigil_alert_transitions_total{"};
   WaitFor(
       [&] {
-        auto [status, body] = HttpGet(base, "/metrics");
+        auto [status, body] = get("/metrics", true);
         if (status != 200) return false;
         r.metrics = body;
         return std::regex_search(body, kCheckpointed) &&
@@ -315,8 +435,9 @@ LiveRun RunAsThePod() {
                            [&](const std::string& w) { return body.find(w) != std::string::npos; });
       },
       25);
-  r.healthz = HttpGet(base, "/healthz").first;
-  r.readyz = HttpGet(base, "/readyz").first;
+  r.healthz = get("/healthz", false).first;
+  r.readyz = get("/readyz", false).first;
+  r.metrics_without_auth = get("/metrics", false).first;
   ::kill(pid, SIGTERM);
   r.exit_code = WaitExit(pid);
   r.log = ReadFile(dir + "/run.log");
@@ -330,6 +451,7 @@ TEST(DeployTest, TheJobRunAsThePodRunsServesEveryMetricTheDeployFilesUse) {
   ASSERT_FALSE(r.metrics.empty()) << r.log;
   EXPECT_EQ(r.healthz, 200) << r.log;  // the probe paths of statefulset.yaml
   EXPECT_EQ(r.readyz, 200) << r.log;
+  EXPECT_EQ(r.metrics_without_auth, 401) << r.log;
   EXPECT_EQ(r.exit_code, 0) << r.log;  // SIGTERM, as Kubernetes and systemd stop it
   EXPECT_TRUE(std::regex_search(r.metrics, kCheckpointed)) << r.metrics;
 

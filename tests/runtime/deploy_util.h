@@ -63,6 +63,20 @@ inline YAML::Node K8s(const std::string& kind) {
   return found;
 }
 
+// The Kubernetes object of `kind` named `name`.
+inline YAML::Node K8sNamed(const std::string& kind, const std::string& name) {
+  for (const auto& [file, docs] : LoadYamlDir(kDeploy + "kubernetes")) {
+    for (const YAML::Node& d : docs) {
+      if (d["kind"] && d["kind"].as<std::string>() == kind &&
+          d["metadata"]["name"].as<std::string>() == name) {
+        return d;
+      }
+    }
+  }
+  ADD_FAILURE() << "no " << kind << " named " << name;
+  return YAML::Node();
+}
+
 inline YAML::Node VigilContainer() {
   YAML::Node containers = K8s("StatefulSet")["spec"]["template"]["spec"]["containers"];
   for (const YAML::Node& c : containers) {

@@ -1,6 +1,10 @@
 #include "runtime/http_server.h"
 
+#include <crypt.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,11 +18,14 @@
 #include "boost/asio/read_until.hpp"
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
+#include "boost/beast/core/detail/base64.hpp"
 #include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/http_client.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "runtime/web_config.h"
 
 namespace vigil {
 namespace {
@@ -53,9 +60,13 @@ class TestClient {
   }
 
   beast::error_code Send(http::verb method, std::string target, std::string body = "",
-                         bool keep_alive = true) {
+                         bool keep_alive = true, const HttpHeaders& headers = {}) {
     http::request<http::string_body> request(method, target, 11);
     request.set(http::field::host, "localhost");
+    // A content type no cross-site form can send: state-changing requests
+    // need one.
+    request.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) request.set(name, value);
     request.keep_alive(keep_alive);
     request.body() = std::move(body);
     request.prepare_payload();
@@ -72,8 +83,10 @@ class TestClient {
     return {ec, parser.release()};
   }
 
-  Response RoundTrip(http::verb method, std::string target, std::string body = "") {
-    const beast::error_code send_error = Send(method, std::move(target), std::move(body));
+  Response RoundTrip(http::verb method, std::string target, std::string body = "",
+                     const HttpHeaders& headers = {}) {
+    const beast::error_code send_error =
+        Send(method, std::move(target), std::move(body), true, headers);
     EXPECT_FALSE(send_error) << send_error.message();
     auto [ec, response] = Receive(method == http::verb::head);
     EXPECT_FALSE(ec) << ec.message();
@@ -134,7 +147,8 @@ HttpResponse Text(std::string body) { return HttpResponse{.body = std::move(body
 // A server with a few routes, started on an ephemeral loopback port.
 class HttpServerTest : public ::testing::Test {
  protected:
-  void StartServer(HttpServer::Options options = {}) {
+  // Lifecycle routes enabled: most tests here are about HTTP itself.
+  void StartServer(HttpServer::Options options = {.enable_lifecycle = true}) {
     server_ = std::make_unique<HttpServer>(options);
     server_->Handle("/hello", [](const HttpRequest&) {
       return HttpResponse{.content_type = "application/json", .body = R"({"hello":"world"})"};
@@ -152,6 +166,7 @@ class HttpServerTest : public ::testing::Test {
       throw std::runtime_error("handler failed");
     });
     server_->Handle("/throw-int", [](const HttpRequest&) -> HttpResponse { throw 42; });
+    server_->Handle("/healthz", [](const HttpRequest&) { return Text("ok\n"); });
     server_->Handle("/teapot", [](const HttpRequest&) {
       return HttpResponse{.status = 418, .body = "short and stout\n"};
     });
@@ -254,8 +269,8 @@ TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
   StartServer();
   TestClient client(server_->port());
   ASSERT_FALSE(
-      client.SendRaw("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+      client.SendRaw("PUT /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+                     "Content-Type: application/json\r\nExpect: 100-continue\r\n\r\n"));
   const auto [ec, interim] = client.ReceiveHeaderBlock();
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_THAT(interim, HasSubstr("HTTP/1.1 100 Continue"));
@@ -362,7 +377,7 @@ TEST_F(HttpServerTest, BodyOverLimitIs413) {
 }
 
 TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
-  StartServer({.max_body_bytes = 16});
+  StartServer({.max_body_bytes = 16, .enable_lifecycle = true});
   TestClient client(server_->port());
   ASSERT_FALSE(
       client.SendRaw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -515,6 +530,208 @@ TEST(PrometheusHandlerTest, ExposesRegisteredCounter) {
   events_in.Increment();
   scraped = client.RoundTrip(http::verb::get, "/metrics");
   EXPECT_THAT(scraped.body(), HasSubstr("vigil_events_in_total{source=\"kafka\"} 43"));
+}
+
+
+TEST_F(HttpServerTest, LifecycleRoutesAre403UnlessEnabled) {
+  StartServer({});
+  TestClient client(server_->port());
+  const Response refused = client.RoundTrip(http::verb::post, "/-/reload");
+  EXPECT_EQ(refused.result_int(), 403);
+  EXPECT_EQ(refused.body(),
+            "the lifecycle API (/-/reload) is disabled; start vigil with --web.enable-lifecycle "
+            "(or http.enable_lifecycle: true in the job file)\n");
+  // A route that also takes POST changes state by POST only.
+  EXPECT_EQ(client.RoundTrip(http::verb::post, "/echo", "x").result_int(), 403);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/echo").result_int(), 200);
+  EXPECT_EQ(LastRequest().method, "GET");
+}
+
+TEST_F(HttpServerTest, StateChangingRequestNeedsANonSimpleContentType) {
+  StartServer();
+  TestClient client(server_->port());
+  // What an HTML form or a fetch without preflight can send from any site.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x", "TEXT/PLAIN;charset=utf-8", ""}) {
+    const Response r =
+        client.RoundTrip(http::verb::post, "/-/reload", "", {{"Content-Type", type}});
+    EXPECT_EQ(r.result_int(), 415) << type;
+    EXPECT_EQ(r.body(),
+              "POST /-/reload needs Content-Type: application/json (or an Authorization: Bearer "
+              "token); a form's or text content type is refused to stop cross-site requests\n");
+  }
+  EXPECT_EQ(client.RoundTrip(http::verb::post, "/-/reload").body(), "reloaded\n");
+  // Reads need nothing of the kind.
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", {{"Content-Type", "text/plain"}})
+                .result_int(),
+            200);
+}
+
+TEST_F(HttpServerTest, CrossSiteStateChangeIsRefused) {
+  StartServer();
+  TestClient client(server_->port());
+  const std::string own = "http://localhost";  // the client's Host is "localhost"
+  Response r = client.RoundTrip(http::verb::post, "/-/reload", "",
+                                {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(r.result_int(), 403);
+  EXPECT_EQ(r.body(), "cross-origin request refused: Origin 'http://evil.example' is not this "
+                      "server (http://localhost)\n");
+  EXPECT_EQ(
+      client.RoundTrip(http::verb::post, "/-/reload", "", {{"Origin", "null"}}).result_int(),
+      403);
+  r = client.RoundTrip(http::verb::post, "/-/reload", "", {{"Sec-Fetch-Site", "cross-site"}});
+  EXPECT_EQ(r.result_int(), 403);
+  EXPECT_EQ(r.body(), "cross-site request refused (Sec-Fetch-Site: cross-site)\n");
+  // Same origin passes.
+  EXPECT_EQ(client.RoundTrip(http::verb::post, "/-/reload", "",
+                             {{"Origin", own}, {"Sec-Fetch-Site", "same-origin"}})
+                .body(),
+            "reloaded\n");
+}
+
+TEST_F(HttpServerTest, StateChangeUnderAForeignHostNameIsRefused) {
+  StartServer();
+  TestClient client(server_->port());
+  // A DNS-rebinding page is same-origin with itself: only its Host gives it away.
+  const Response r = client.RoundTrip(http::verb::post, "/-/reload", "",
+                                      {{"Host", "rebind.evil.example:9464"},
+                                       {"Origin", "http://rebind.evil.example:9464"}});
+  EXPECT_EQ(r.result_int(), 403);
+  EXPECT_THAT(r.body(), HasSubstr("Host 'rebind.evil.example:9464' is neither an IP address, "
+                                  "localhost nor in allowed_hosts"));
+  for (const char* host : {"127.0.0.1:9464", "[::1]:9464", "localhost", "vigil.localhost:1"}) {
+    EXPECT_EQ(client.RoundTrip(http::verb::post, "/-/reload", "", {{"Host", host}}).result_int(),
+              200)
+        << host;
+  }
+  // Reads are not refused for their Host unless allowed_hosts is set.
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", {{"Host", "vigil.example"}})
+                .result_int(),
+            200);
+}
+
+// A bcrypt hash of `password` at the lowest cost, made with libxcrypt.
+std::string Bcrypt(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt), nullptr);
+  crypt_data data{};
+  return crypt_r(password.c_str(), salt, &data);
+}
+
+std::string Base64(const std::string& s) {
+  std::string out(beast::detail::base64::encoded_size(s.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), s.data(), s.size()));
+  return out;
+}
+
+class HttpServerAuthTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    token_file_ = ::testing::TempDir() + "/http_auth_token_" + std::to_string(::getpid());
+    std::ofstream(token_file_) << "tok-7f3a9c\n";
+  }
+  void TearDown() override { std::remove(token_file_.c_str()); }
+
+  void StartSecured(const std::string& extra = "") {
+    absl::StatusOr<std::shared_ptr<const WebConfig>> web =
+        ParseWebConfig("basic_auth_users:\n  prom: '" + Bcrypt("s3cret") +
+                           "'\nbearer_token_files: [" + token_file_ + "]\n" + extra,
+                       "web.yml", "");
+    ASSERT_TRUE(web.ok()) << web.status();
+    StartServer({.enable_lifecycle = true, .web = *web});
+  }
+
+  std::string token_file_;
+};
+
+TEST_F(HttpServerAuthTest, EveryPathButTheProbesNeedsCredentials) {
+  StartSecured();
+  TestClient client(server_->port());
+  Response r = client.RoundTrip(http::verb::get, "/hello");
+  EXPECT_EQ(r.result_int(), 401);
+  EXPECT_EQ(r.body(), "authentication required\n");
+  std::vector<std::string> challenges;
+  for (const auto& field : r) {
+    if (field.name() == http::field::www_authenticate) challenges.emplace_back(field.value());
+  }
+  EXPECT_THAT(challenges, ::testing::ElementsAre("Basic realm=\"vigil\", charset=\"UTF-8\"",
+                                                 "Bearer realm=\"vigil\""));
+  // Unknown paths too: a 404 would tell what exists.
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/nope").result_int(), 401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/healthz").body(), "ok\n");
+
+  const auto basic = [](const std::string& pair) {
+    return HttpHeaders{{"Authorization", "Basic " + Base64(pair)}};
+  };
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:wrong")).result_int(),
+            401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("nobody:s3cret")).result_int(),
+            401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cret")).result_int(),
+            200);
+  // Cached after the first check, and still exact.
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cret")).result_int(),
+            200);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cre")).result_int(),
+            401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", {{"Authorization", "Basic !!!"}})
+                .result_int(),
+            401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "",
+                             {{"Authorization", "Bearer tok-7f3a9c"}})
+                .result_int(),
+            200);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "",
+                             {{"Authorization", "Bearer tok-7f3a9"}})
+                .result_int(),
+            401);
+}
+
+TEST_F(HttpServerAuthTest, ABearerTokenIsEnoughForAStateChange) {
+  StartSecured();
+  TestClient client(server_->port());
+  // No browser attaches a bearer token by itself, so neither content type
+  // nor Host is asked for.
+  const Response r = client.RoundTrip(
+      http::verb::post, "/-/reload", "",
+      {{"Authorization", "Bearer tok-7f3a9c"}, {"Content-Type", ""}, {"Host", "vigil.example"}});
+  EXPECT_EQ(r.body(), "reloaded\n");
+  // Basic credentials are what a browser does replay: the checks stay.
+  const Response basic = client.RoundTrip(
+      http::verb::post, "/-/reload", "",
+      {{"Authorization", "Basic " + Base64("prom:s3cret")}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(basic.result_int(), 415);
+}
+
+TEST_F(HttpServerAuthTest, AllowedHostsRefuseOtherHostsButNotTheProbes) {
+  StartSecured("allowed_hosts: [vigil.example, 127.0.0.1]\n");
+  TestClient client(server_->port());
+  const HttpHeaders token = {{"Authorization", "Bearer tok-7f3a9c"}};
+  HttpHeaders other = token;
+  other.emplace_back("Host", "evil.example");
+  const Response r = client.RoundTrip(http::verb::get, "/hello", "", other);
+  EXPECT_EQ(r.result_int(), 403);
+  EXPECT_EQ(r.body(), "Host 'evil.example' is not allowed (allowed_hosts in web.yml)\n");
+  HttpHeaders good = token;
+  good.emplace_back("Host", "VIGIL.example:9464");
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", good).result_int(), 200);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/healthz", "", {{"Host", "evil.example"}}).body(),
+            "ok\n");
+}
+
+TEST_F(HttpServerTest, AtTheConnectionCapTheLongestWaitingConnectionMakesRoom) {
+  StartServer({.max_connections = 4, .enable_lifecycle = true});
+  std::vector<std::unique_ptr<TestClient>> idle;
+  for (int i = 0; i < 10; ++i) {
+    idle.push_back(std::make_unique<TestClient>(server_->port()));
+    ASSERT_FALSE(idle.back()->connect_error());
+  }
+  // A probe arriving now is served at once...
+  TestClient probe(server_->port());
+  EXPECT_EQ(probe.RoundTrip(http::verb::get, "/healthz").body(), "ok\n");
+  // ...and the first seven, each the longest waiting when one more came,
+  // were closed (accepts are taken in the order the connections came).
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(IsClosedByPeer(idle[i]->WaitForClose())) << i;
 }
 
 }  // namespace

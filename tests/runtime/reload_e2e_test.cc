@@ -39,7 +39,8 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
     std::freopen(out.c_str(), "w", stdout);
     std::freopen(err.c_str(), "w", stderr);
     ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--rules", rules.c_str(), "--speed", "600",
-            "--rate", "50", "--http", "127.0.0.1:0", "--output", "json", "--no-pending",
+            "--rate", "50", "--http", "127.0.0.1:0", "--web.enable-lifecycle", "--output",
+            "json", "--no-pending",
             "--results", results.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -57,13 +58,30 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   // A changed threshold: the alert's state is dropped with a resolved
   // notice; the metric is unchanged and keeps its panes.
   WriteRules(rules, "1000000000");
-  const std::string ok = Sh(StrCat("curl -s -X POST ", base, "/-/reload")).out;
-  ::usleep(500'000);
+  // POST /-/reload answers at once with the request's id; its status tells
+  // how the reload went once the job thread has run it.
+  const std::string post =
+      StrCat("curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' ", base,
+             "/-/reload");
+  const std::string accepted = Sh(post).out;
+  std::string ok;
+  WaitFor(
+      [&] {
+        ok = Sh(StrCat("curl -s '", base, "/-/reload/status?id=1'")).out;
+        return ok.find("pending") == std::string::npos;
+      },
+      10);
 
   // A broken file is refused, by POST (with its errors) and by SIGHUP.
   std::ofstream(rules) << "metrics: [\n";
-  const std::string refused =
-      Sh(StrCat("curl -s -w ' %{http_code}' -X POST ", base, "/-/reload")).out;
+  const std::string accepted2 = Sh(post).out;
+  std::string refused;
+  WaitFor(
+      [&] {
+        refused = Sh(StrCat("curl -s '", base, "/-/reload/status?id=2'")).out;
+        return refused.find("pending") == std::string::npos;
+      },
+      10);
   ::kill(pid, SIGHUP);
   ::usleep(500'000);
   const std::string metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
@@ -73,11 +91,15 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 
-  EXPECT_EQ(ok, "reloaded\n");
-  EXPECT_NE(refused.find("reload refused, the running rules stay:\n" + rules + ":2:1: YAML:"),
+  EXPECT_EQ(accepted,
+            "{\"id\":1,\"status\":\"pending\",\"location\":\"/-/reload/status?id=1\"}\n 202");
+  EXPECT_EQ(accepted2,
+            "{\"id\":2,\"status\":\"pending\",\"location\":\"/-/reload/status?id=2\"}\n 202");
+  EXPECT_EQ(ok, "{\"id\":1,\"status\":\"succeeded\"}\n");
+  EXPECT_NE(refused.find("{\"id\":2,\"status\":\"failed\",\"error\":\"reload refused, the "
+                         "running rules stay:\\n" + rules + ":2:1: YAML:"),
             std::string::npos)
       << refused;
-  EXPECT_EQ(refused.substr(refused.size() - 4), " 400");
   EXPECT_EQ(health, "ok\n");
   EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"success\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"failure\"} 2"), std::string::npos);

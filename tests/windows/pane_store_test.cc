@@ -296,6 +296,65 @@ TEST(PaneStoreTest, IdleGroupsAreDropped) {
   EXPECT_EQ(sliding.pane_count(), 0u);
 }
 
+struct FakeBudget : GroupBudget {
+  bool exhausted = false;
+  bool Exhausted() const override { return exhausted; }
+};
+
+TEST(PaneStoreTest, GroupLimitRefusesNewGroupsOnly) {
+  PaneStore store(WindowSpec::Sliding(2 * kMinute, kMinute), CountProto());
+  store.SetGroupLimit(2);
+  Add(store, "a", 0);
+  Add(store, "b", 0);
+  EXPECT_EQ(store.Pane("c", 0), nullptr);
+  // Held groups take events in any pane, new or cached.
+  Add(store, "a", 30 * kSecond);
+  Add(store, "b", kMinute);
+  EXPECT_EQ(store.Pane("c", kMinute), nullptr);
+  EXPECT_EQ(store.group_count(), 2u);
+  std::vector<Fired> fired = Close(store, kMaxTime);
+  ASSERT_EQ(fired.size(), 5u);  // a: [-1m,1m), [0,2m); b: those and [1m,3m)
+  EXPECT_EQ(fired[0].group, "a");
+  EXPECT_EQ(CountOf(fired[0]), 2);
+  EXPECT_EQ(CountOf(fired[3]), 2);  // b over [0, 2m)
+  EXPECT_EQ(store.group_count(), 0u);
+  // Once the groups are gone, new ones fit again.
+  EXPECT_NE(store.Pane("c", 5 * kMinute), nullptr);
+
+  // A shared budget, when spent, stops new groups of every store sharing it.
+  FakeBudget budget;
+  PaneStore shared(WindowSpec::Tumbling(kMinute), CountProto());
+  shared.SetGroupLimit(SIZE_MAX, &budget);
+  Add(shared, "a", 0);
+  budget.exhausted = true;
+  EXPECT_EQ(shared.Pane("b", 0), nullptr);
+  Add(shared, "a", 1);
+  EXPECT_EQ(shared.group_count(), 1u);
+  // The merge stage keeps whatever its instances publish.
+  AccSet partial = CountProto();
+  Feed(&partial, 0, 2);
+  EXPECT_TRUE(shared.MergePane("b", 0, partial));
+  EXPECT_EQ(shared.group_count(), 2u);
+}
+
+TEST(PaneStoreTest, MemoryFollowsGroupsAndPanes) {
+  PaneStore store(WindowSpec::Sliding(5 * kMinute, kMinute),
+                  {Accumulator(AggKind::kQuantile, 0.99)});
+  EXPECT_EQ(store.memory_bytes(), 0u);
+  Add(store, "a", 0, 100);
+  const size_t one = store.memory_bytes();
+  EXPECT_GT(one, sizeof(Accumulator));
+  for (int m = 1; m < 5; ++m) Add(store, "a", m * kMinute, 100);
+  // Four more panes of the same content: four times one pane's share.
+  const size_t five = store.memory_bytes();
+  const size_t per_pane = (five - one) / 4;
+  EXPECT_EQ(five - one, 4 * per_pane);
+  EXPECT_GT(per_pane, sizeof(Accumulator));
+  EXPECT_GT(one, per_pane);  // the group's bookkeeping on top
+  Close(store, kMaxTime);
+  EXPECT_EQ(store.memory_bytes(), 0u);
+}
+
 TEST(PaneStoreTest, EncodeDecodeMidStreamContinuesIdentically) {
   for (const AccSet& proto :
        {AccSet{Accumulator(AggKind::kCount), Accumulator(AggKind::kSum)},

@@ -74,6 +74,40 @@ TEST(WindowSpecTest, ParseRejectsSlideLongerThanSize) {
   EXPECT_THAT(std::string(spec.status().message()), HasSubstr("1m"));
 }
 
+TEST(WindowSpecTest, ParseRejectsWindowsOverThePaneLimit) {
+  // A day every millisecond: 86,400,000 panes of 1 ms per window.
+  absl::StatusOr<WindowSpec> spec = WindowSpec::Parse("sliding 1d every 1ms");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(spec.status().message(),
+            "window 'sliding 1d every 1ms' needs 86400000 panes of 1ms per window (the gcd of "
+            "size and slide); the limit is 10000: use a longer slide");
+  // The pane grid counts, not size / slide: 1h every 7s is 514 windows an
+  // event lands in but 3,600 panes of 1s; 3h every 1s is 10,800 panes.
+  spec = WindowSpec::Parse("sliding 3h every 1s");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().message(),
+            "window 'sliding 3h every 1s' needs 10800 panes of 1s per window (the gcd of size "
+            "and slide); the limit is 10000: use a longer slide");
+  spec = WindowSpec::Parse("sliding 3h every 7s");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("needs 10800 panes of 1s"));
+  // At the limit and below it.
+  spec = WindowSpec::Parse("sliding 10000s every 1s");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->panes_per_window(), WindowSpec::kMaxPanesPerWindow);
+  spec = WindowSpec::Parse("sliding 1d every 10s");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->panes_per_window(), 8640);
+  spec = WindowSpec::Parse("sliding 1h every 7s");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->panes_per_window(), 3600);
+  // Tumbling windows are one pane, whatever their size.
+  spec = WindowSpec::Parse("tumbling 1ms");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->panes_per_window(), 1);
+}
+
 TEST(WindowSpecTest, ParseRejectsBadDurations) {
   for (const char* text :
        {"tumbling 0", "tumbling 0s", "tumbling -1m", "tumbling 5", "tumbling m", "tumbling 1m1h",
