@@ -30,7 +30,12 @@ double InverseLog2(double y) {
   return std::ldexp(1.0 + s, static_cast<int>(e));
 }
 
-constexpr int32_t kInitialBuckets = 128;
+constexpr int64_t kInitialSlots = 128;
+// The window never spans more than this many slots (32 KiB).
+constexpr int64_t kMaxWindowSlots = 4096;
+// Within this many indices the window grows to new data unconditionally
+// (8 KiB: a ratio of about 2.5e4 at the default accuracy).
+constexpr int64_t kFreeSpan = 1024;
 
 }  // namespace
 
@@ -50,150 +55,392 @@ double LogMapping::Value(int32_t index) const {
   return lo * (2.0 / (1.0 + lo / hi));
 }
 
-int32_t DenseStore::MakeRoom(int32_t index) {
-  if (total_ == 0) {
-    if (counts_.empty()) counts_.assign(std::min(kInitialBuckets, max_buckets_), 0);
-    offset_ = static_cast<int64_t>(index) - static_cast<int64_t>(counts_.size() / 2);
-    return index;
-  }
-  const int64_t hi = std::max(max_index_, index);
-  const int64_t floor = hi - max_buckets_ + 1;
-  const int64_t lo = std::max<int64_t>(std::min(min_index_, index), floor);
-  const size_t needed = static_cast<size_t>(hi - lo + 1);
-  size_t new_size = counts_.size();
-  if (needed > new_size) {
-    new_size = std::min(static_cast<size_t>(max_buckets_), needed + needed / 2);
-  }
-  // Spare buckets go on the side the data grows towards, so a drifting
-  // stream relocates O(log span) times rather than on every new extreme.
-  const int64_t new_offset = index < min_index_ ? hi - static_cast<int64_t>(new_size) + 1 : lo;
-  Relocate(new_offset, new_size, floor);
-  return static_cast<int32_t>(std::max<int64_t>(index, floor));
+int64_t BucketStore::window_cap() const { return std::min<int64_t>(max_buckets_, kMaxWindowSlots); }
+
+int32_t BucketStore::min_index() const {
+  int32_t lowest = window_min_;
+  if (!side_.empty()) lowest = std::min(lowest, side_.front().index);
+  return lowest;
 }
 
-void DenseStore::Relocate(int64_t new_offset, size_t new_size, int64_t floor) {
-  uint64_t folded = 0;
-  int64_t block_lo = min_index_;
-  for (; block_lo <= max_index_ && block_lo < floor; ++block_lo) {
-    uint64_t& count = counts_[static_cast<size_t>(block_lo - offset_)];
-    folded += count;
-    count = 0;
+int32_t BucketStore::max_index() const {
+  int32_t highest = window_max_;
+  if (!side_.empty()) highest = std::max(highest, side_.back().index);
+  return highest;
+}
+
+void BucketStore::NoteNewWindowBucket(int32_t index) {
+  window_min_ = std::min(window_min_, index);
+  window_max_ = std::max(window_max_, index);
+  ++nonempty_;
+  AfterNewBucket();
+}
+
+void BucketStore::AfterNewBucket() {
+  if (nonempty_ > max_buckets_) FoldLowest();
+  // A full store behaves as if it had folded already: a value below its
+  // lowest bucket would be a new bucket that folds straight into it.
+  if (nonempty_ == max_buckets_) floor_ = min_index();
+}
+
+void BucketStore::FoldLowest() {
+  const int32_t lowest = min_index();
+  uint64_t moved;
+  if (!side_.empty() && side_.front().index == lowest) {
+    moved = side_.front().count;
+    side_.erase(side_.begin());
+  } else {
+    uint64_t* data = counts_.data();
+    moved = data[lowest - offset_];
+    data[lowest - offset_] = 0;
+    int32_t next = lowest + 1;
+    while (next <= window_max_ && data[next - offset_] == 0) ++next;
+    if (next <= window_max_) {
+      window_min_ = next;
+    } else {
+      window_min_ = std::numeric_limits<int32_t>::max();
+      window_max_ = std::numeric_limits<int32_t>::min();
+    }
   }
-  if (new_size > counts_.size()) counts_.resize(new_size, 0);
+  --nonempty_;
+  const int32_t target = min_index();
+  const uint64_t slot = static_cast<uint64_t>(target - offset_);
+  if (slot < counts_.size() && !window_empty() && target >= window_min_) {
+    counts_[slot] += moved;
+  } else {
+    side_.front().count += moved;
+  }
+}
+
+void BucketStore::AddInWindow(int32_t index, uint64_t weight) {
+  uint64_t& count = counts_[static_cast<size_t>(index - offset_)];
+  const bool fresh = count == 0;
+  count += weight;
+  total_ += weight;
+  if (fresh) NoteNewWindowBucket(index);
+}
+
+void BucketStore::AddToSideList(int32_t index, uint64_t weight) {
+  total_ += weight;
+  auto it = std::lower_bound(side_.begin(), side_.end(), index,
+                             [](const Bucket& b, int32_t i) { return b.index < i; });
+  if (it != side_.end() && it->index == index) {
+    it->count += weight;
+    return;
+  }
+  side_.insert(it, Bucket{index, weight});
+  ++nonempty_;
+  AfterNewBucket();
+}
+
+void BucketStore::AddOutsideWindow(int32_t index, uint64_t weight) {
+  if (window_empty()) {
+    if (counts_.empty())
+      counts_.assign(static_cast<size_t>(std::min(kInitialSlots, window_cap())), 0);
+    MoveWindow(int64_t{index} - static_cast<int64_t>(counts_.size() / 2));
+    AddInWindow(index, weight);
+    return;
+  }
+  const int64_t lo = std::min(window_min_, index);
+  const int64_t hi = std::max(window_max_, index);
+  const int64_t span = hi - lo + 1;
+  const int64_t gap =
+      index < window_min_ ? int64_t{window_min_} - index : int64_t{index} - window_max_;
+  const int64_t covered = int64_t{window_max_} - window_min_ + 1;
+  // The window grows to data next to what it covers, or anywhere within
+  // kFreeSpan; a far outlier goes to the side list instead of stretching
+  // the window (and its memory) over the empty span between.
+  if (span <= window_cap() && (span <= kFreeSpan || gap <= covered)) {
+    int64_t size = static_cast<int64_t>(counts_.size());
+    if (span > size) {
+      size = std::min(window_cap(), span + span / 2);
+      counts_.resize(static_cast<size_t>(size), 0);
+    }
+    // Spare slots go on the side the data grows towards, so a drifting
+    // stream moves the window O(log span) times rather than on every new
+    // extreme.
+    MoveWindow(index < window_min_ ? hi - size + 1 : lo);
+    AddInWindow(index, weight);
+    return;
+  }
+  AddToSideList(index, weight);
+  if (++missed_ > counts_.size() + side_.size()) Rebuild(Buckets());
+}
+
+void BucketStore::MoveWindow(int64_t new_offset) {
+  missed_ = 0;
   uint64_t* data = counts_.data();
-  if (block_lo <= max_index_) {
-    const size_t len = static_cast<size_t>(max_index_ - block_lo + 1);
-    const size_t src = static_cast<size_t>(block_lo - offset_);
-    const size_t dst = static_cast<size_t>(block_lo - new_offset);
+  const size_t size = counts_.size();
+  if (!window_empty() && new_offset != offset_) {
+    const size_t len = static_cast<size_t>(int64_t{window_max_} - window_min_ + 1);
+    const size_t src = static_cast<size_t>(window_min_ - offset_);
+    const size_t dst = static_cast<size_t>(window_min_ - new_offset);
     std::memmove(data + dst, data + src, len * sizeof(uint64_t));
     std::fill(data, data + dst, 0);
-    std::fill(data + dst + len, data + counts_.size(), 0);
-    min_index_ = static_cast<int32_t>(block_lo);
-  } else {
-    std::fill(counts_.begin(), counts_.end(), 0);
-    min_index_ = static_cast<int32_t>(floor);
-    max_index_ = static_cast<int32_t>(floor);
+    std::fill(data + dst + len, data + size, 0);
   }
   offset_ = new_offset;
-  if (folded > 0) {
-    data[floor - offset_] += folded;
-    min_index_ = static_cast<int32_t>(floor);
+  // Side-list buckets the window now covers move into it.
+  const auto covered = [this, size](const Bucket& b) {
+    return static_cast<uint64_t>(b.index - offset_) < size;
+  };
+  auto first = std::find_if(side_.begin(), side_.end(), covered);
+  auto last = std::find_if_not(first, side_.end(), covered);
+  for (auto it = first; it != last; ++it) {
+    data[it->index - offset_] = it->count;
+    window_min_ = std::min(window_min_, it->index);
+    window_max_ = std::max(window_max_, it->index);
+  }
+  side_.erase(first, last);
+}
+
+void BucketStore::Rebuild(const std::vector<Bucket>& all) {
+  missed_ = 0;
+  if (!window_empty()) {
+    std::fill(counts_.begin() + (window_min_ - offset_),
+              counts_.begin() + (window_max_ - offset_) + 1, 0);
+  }
+  window_min_ = std::numeric_limits<int32_t>::max();
+  window_max_ = std::numeric_limits<int32_t>::min();
+  side_.clear();
+  if (all.empty()) return;
+  // The run of buckets within `reach` indices that holds the most weight.
+  const int64_t reach =
+      std::min(window_cap(), std::max(static_cast<int64_t>(counts_.size()), kFreeSpan));
+  size_t best_lo = 0;
+  size_t best_hi = 0;
+  uint64_t best = 0;
+  uint64_t weight = 0;
+  for (size_t lo = 0, hi = 0; hi < all.size(); ++hi) {
+    weight += all[hi].count;
+    while (int64_t{all[hi].index} - all[lo].index + 1 > reach) weight -= all[lo++].count;
+    if (weight > best) {
+      best = weight;
+      best_lo = lo;
+      best_hi = hi;
+    }
+  }
+  const int64_t span = int64_t{all[best_hi].index} - all[best_lo].index + 1;
+  int64_t size = static_cast<int64_t>(counts_.size());
+  if (span > size) {
+    size = std::min(window_cap(), std::max(kInitialSlots, span + span / 2));
+    counts_.resize(static_cast<size_t>(size), 0);
+  }
+  offset_ = all[best_lo].index - (size - span) / 2;
+  for (const Bucket& b : all) {
+    const uint64_t slot = static_cast<uint64_t>(b.index - offset_);
+    if (slot < counts_.size()) {
+      counts_[slot] = b.count;
+      window_min_ = std::min(window_min_, b.index);
+      window_max_ = std::max(window_max_, b.index);
+    } else {
+      side_.push_back(b);
+    }
   }
 }
 
-void DenseStore::Merge(const DenseStore& other) {
+template <typename Visitor>
+void BucketStore::Visit(bool descending, Visitor&& visit) const {
+  // Side-list buckets lie either below the window or above it.
+  const auto below_end =
+      std::lower_bound(side_.begin(), side_.end(), offset_,
+                       [](const Bucket& b, int64_t offset) { return b.index < offset; });
+  const uint64_t* data = counts_.data();
+  if (!descending) {
+    for (auto it = side_.begin(); it != below_end; ++it) {
+      if (visit(it->index, it->count)) return;
+    }
+    for (int32_t i = window_min_; !window_empty() && i <= window_max_; ++i) {
+      if (data[i - offset_] != 0 && visit(i, data[i - offset_])) return;
+    }
+    for (auto it = below_end; it != side_.end(); ++it) {
+      if (visit(it->index, it->count)) return;
+    }
+    return;
+  }
+  for (auto it = side_.end(); it != below_end;) {
+    --it;
+    if (visit(it->index, it->count)) return;
+  }
+  for (int32_t i = window_max_; !window_empty() && i >= window_min_; --i) {
+    if (data[i - offset_] != 0 && visit(i, data[i - offset_])) return;
+  }
+  for (auto it = below_end; it != side_.begin();) {
+    --it;
+    if (visit(it->index, it->count)) return;
+  }
+}
+
+std::vector<BucketStore::Bucket> BucketStore::Buckets() const {
+  std::vector<Bucket> all;
+  all.reserve(static_cast<size_t>(nonempty_));
+  Visit(/*descending=*/false, [&all](int32_t index, uint64_t count) {
+    all.push_back(Bucket{index, count});
+    return false;
+  });
+  return all;
+}
+
+void BucketStore::Merge(const BucketStore& other) {
   assert(&other != this);
   if (other.total_ == 0) return;
-  // Adding both extremes first sizes the window (and fixes the collapse
-  // floor) once; the interior then goes straight into the counts.
-  Add(other.max_index_, other.CountAt(other.max_index_));
-  if (other.min_index_ == other.max_index_) return;
-  Add(other.min_index_, other.CountAt(other.min_index_));
-  const int64_t floor = static_cast<int64_t>(max_index_) - max_buckets_ + 1;
-  const uint64_t* theirs = other.counts_.data();
-  uint64_t* mine = counts_.data();
-  uint64_t interior = 0;
-  int64_t i = other.min_index_ + 1;
-  for (; i < other.max_index_ && i < floor; ++i) {
-    mine[floor - offset_] += theirs[i - other.offset_];
-    interior += theirs[i - other.offset_];
-  }
-  for (; i < other.max_index_; ++i) {
-    mine[i - offset_] += theirs[i - other.offset_];
-    interior += theirs[i - other.offset_];
-  }
-  total_ += interior;
-}
-
-void DenseStore::Clear() {
-  if (total_ > 0) {
-    std::fill(counts_.begin() + (min_index_ - offset_),
-              counts_.begin() + (max_index_ - offset_) + 1, 0);
-  }
-  total_ = 0;
-  min_index_ = std::numeric_limits<int32_t>::max();
-  max_index_ = std::numeric_limits<int32_t>::min();
-}
-
-int32_t DenseStore::IndexOfRank(uint64_t rank, bool descending) const {
-  uint64_t seen = 0;
-  if (descending) {
-    for (int32_t i = max_index_; i > min_index_; --i) {
-      seen += CountAt(i);
-      if (rank < seen) return i;
+  // When both stores' buckets fit under the cap, nothing folds during the
+  // merge and the window part is a plain loop over the counts once the
+  // window covers both of other's window extremes.
+  const bool fits = int64_t{nonempty_} + other.nonempty_ <= max_buckets_;
+  // Whatever path each bucket takes, all of other's weight arrives.
+  const uint64_t total = total_ + other.total_;
+  if (!other.window_empty()) {
+    const int32_t lo = other.window_min_;
+    const int32_t hi = other.window_max_;
+    Add(hi, other.counts_[static_cast<size_t>(hi - other.offset_)]);
+    if (lo != hi) Add(lo, other.counts_[static_cast<size_t>(lo - other.offset_)]);
+    // theirs[k] and mine[k] count index lo + k.
+    const uint64_t* theirs = other.counts_.data() + (lo - other.offset_);
+    const uint64_t size = counts_.size();
+    const int32_t n = hi - lo;
+    if (fits && static_cast<uint64_t>(lo - offset_) < size &&
+        static_cast<uint64_t>(hi - offset_) < size) {
+      uint64_t* mine = counts_.data() + (lo - offset_);
+      uint64_t fresh = 0;
+      for (int32_t k = 1; k < n; ++k) {
+        fresh += static_cast<uint64_t>(mine[k] == 0) & static_cast<uint64_t>(theirs[k] != 0);
+        mine[k] += theirs[k];
+      }
+      nonempty_ += static_cast<int32_t>(fresh);
+      if (nonempty_ == max_buckets_) floor_ = min_index();
+    } else {
+      for (int32_t k = 1; k < n; ++k) {
+        if (theirs[k] != 0) Add(lo + k, theirs[k]);
+      }
     }
-    return min_index_;
   }
-  for (int32_t i = min_index_; i < max_index_; ++i) {
-    seen += CountAt(i);
-    if (rank < seen) return i;
-  }
-  return max_index_;
+  for (const Bucket& b : other.side_) Add(b.index, b.count);
+  total_ = total;
 }
 
-void DenseStore::Encode(Encoder* enc) const {
-  enc->PutVarint(static_cast<uint64_t>(span()));
-  if (empty()) return;
-  enc->PutSigned(min_index_);
-  for (int32_t i = min_index_; i <= max_index_; ++i) enc->PutVarint(CountAt(i));
+void BucketStore::Clear() {
+  if (!window_empty()) {
+    std::fill(counts_.begin() + (window_min_ - offset_),
+              counts_.begin() + (window_max_ - offset_) + 1, 0);
+  }
+  window_min_ = std::numeric_limits<int32_t>::max();
+  window_max_ = std::numeric_limits<int32_t>::min();
+  side_.clear();
+  total_ = 0;
+  nonempty_ = 0;
+  floor_ = std::numeric_limits<int32_t>::min();
+  missed_ = 0;
 }
 
-bool DenseStore::Decode(Decoder* dec, int32_t lowest, int32_t highest) {
+int32_t BucketStore::IndexOfRank(uint64_t rank, bool descending) const {
+  uint64_t seen = 0;
+  int32_t found = descending ? min_index() : max_index();
+  Visit(descending, [&](int32_t index, uint64_t count) {
+    seen += count;
+    if (rank < seen) {
+      found = index;
+      return true;
+    }
+    return false;
+  });
+  return found;
+}
+
+size_t BucketStore::allocated_bytes() const {
+  return counts_.capacity() * sizeof(uint64_t) + side_.capacity() * sizeof(Bucket);
+}
+
+void BucketStore::Encode(Encoder* enc) const {
+  enc->PutVarint(static_cast<uint64_t>(nonempty_));
+  if (nonempty_ == 0) return;
+  const std::vector<Bucket> all = Buckets();
+  enc->PutSigned(all.front().index);
+  for (size_t i = 0; i < all.size();) {
+    size_t end = i + 1;
+    while (end < all.size() && all[end].index == all[end - 1].index + 1) ++end;
+    enc->PutVarint(end - i);
+    for (; i < end; ++i) enc->PutVarint(all[i].count);
+    // Empty buckets up to the next run, less the one there always is.
+    if (end < all.size()) {
+      enc->PutVarint(static_cast<uint64_t>(int64_t{all[end].index} - all[end - 1].index - 2));
+    }
+  }
+}
+
+namespace {
+
+// Adds counts into `total`, false on overflow.
+bool AddCount(uint64_t count, uint64_t* total) {
+  return !__builtin_add_overflow(*total, count, total);
+}
+
+}  // namespace
+
+bool BucketStore::Decode(Decoder* dec, int32_t lowest, int32_t highest) {
+  Clear();
+  const uint64_t n = dec->GetVarint();
+  if (!dec->ok()) return false;
+  if (n == 0) return true;
+  if (n > static_cast<uint64_t>(max_buckets_)) return false;
+  int64_t index = dec->GetSigned();
+  std::vector<Bucket> all;
+  all.reserve(n);
+  uint64_t total = 0;
+  while (all.size() < n) {
+    const uint64_t run = dec->GetVarint();
+    if (!dec->ok() || run == 0 || run > n - all.size()) return false;
+    for (uint64_t k = 0; k < run; ++k, ++index) {
+      const uint64_t count = dec->GetVarint();
+      if (!dec->ok() || count == 0 || index < lowest || index > highest ||
+          !AddCount(count, &total)) {
+        return false;
+      }
+      all.push_back(Bucket{static_cast<int32_t>(index), count});
+    }
+    if (all.size() < n) {
+      const uint64_t skipped = dec->GetVarint();
+      if (!dec->ok() || skipped > static_cast<uint64_t>(int64_t{highest} - lowest)) return false;
+      index += static_cast<int64_t>(skipped) + 1;
+    }
+  }
+  Rebuild(all);
+  total_ = total;
+  nonempty_ = static_cast<int32_t>(n);
+  if (nonempty_ == max_buckets_) floor_ = min_index();
+  return true;
+}
+
+bool BucketStore::DecodeDense(Decoder* dec, int32_t lowest, int32_t highest, uint64_t max_span) {
   Clear();
   const uint64_t span = dec->GetVarint();
   if (!dec->ok()) return false;
   if (span == 0) return true;
   const int64_t first = dec->GetSigned();
-  if (!dec->ok() || span > static_cast<uint64_t>(max_buckets_) || first < lowest ||
-      first > highest || first + static_cast<int64_t>(span) - 1 > highest) {
+  if (!dec->ok() || span > max_span || span > static_cast<uint64_t>(max_buckets_) ||
+      first < lowest || first > highest || first + static_cast<int64_t>(span) - 1 > highest) {
     return false;
   }
-  counts_.assign(std::max<size_t>(counts_.size(), span), 0);
-  offset_ = first;
+  std::vector<Bucket> all;
+  uint64_t total = 0;
   for (uint64_t i = 0; i < span; ++i) {
     const uint64_t count = dec->GetVarint();
     // The encoding is canonical: the end buckets are the non-empty extremes.
-    if (!dec->ok() || ((i == 0 || i == span - 1) && count == 0) ||
-        __builtin_add_overflow(total_, count, &total_)) {
-      std::fill(counts_.begin(), counts_.end(), 0);
-      total_ = 0;
+    if (!dec->ok() || ((i == 0 || i == span - 1) && count == 0) || !AddCount(count, &total)) {
       return false;
     }
-    counts_[i] = count;
+    if (count != 0)
+      all.push_back(Bucket{static_cast<int32_t>(first + static_cast<int64_t>(i)), count});
   }
-  min_index_ = static_cast<int32_t>(first);
-  max_index_ = static_cast<int32_t>(first + static_cast<int64_t>(span) - 1);
+  Rebuild(all);
+  total_ = total;
+  nonempty_ = static_cast<int32_t>(all.size());
+  if (nonempty_ == max_buckets_) floor_ = min_index();
   return true;
 }
 
-bool operator==(const DenseStore& a, const DenseStore& b) {
-  if (a.total_ != b.total_) return false;
-  if (a.total_ == 0) return true;
-  if (a.min_index_ != b.min_index_ || a.max_index_ != b.max_index_) return false;
-  for (int32_t i = a.min_index_; i <= a.max_index_; ++i) {
-    if (a.CountAt(i) != b.CountAt(i)) return false;
-  }
-  return true;
+bool operator==(const BucketStore& a, const BucketStore& b) {
+  return a.total_ == b.total_ && a.nonempty_ == b.nonempty_ && a.Buckets() == b.Buckets();
 }
 
 }  // namespace internal
@@ -222,7 +469,6 @@ void DDSketch::Merge(const DDSketch& other) {
   negative_.Merge(other.negative_);
   zero_count_ += other.zero_count_;
   count_ += other.count_;
-  sum_ += other.sum_;
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
 }
@@ -255,11 +501,11 @@ void DDSketch::Clear() {
   count_ = 0;
   min_ = std::numeric_limits<double>::infinity();
   max_ = -std::numeric_limits<double>::infinity();
-  sum_ = 0.0;
 }
 
 void DDSketch::Encode(Encoder* enc) const {
-  enc->PutDouble(relative_accuracy_);
+  enc->PutDouble(-relative_accuracy_);
+  enc->PutVarint(kFormat);
   enc->PutVarint(static_cast<uint64_t>(max_buckets_));
   enc->PutVarint(zero_count_);
   positive_.Encode(enc);
@@ -267,24 +513,37 @@ void DDSketch::Encode(Encoder* enc) const {
   if (count_ == 0) return;
   enc->PutDouble(min_);
   enc->PutDouble(max_);
-  enc->PutDouble(sum_);
 }
 
 bool DDSketch::Decode(Decoder* dec, DDSketch* out) {
-  const double accuracy = dec->GetDouble();
+  double accuracy = dec->GetDouble();
+  // Format 1 starts with the accuracy itself, later formats with it negated
+  // and the format number.
+  const bool dense = accuracy > 0.0;
+  if (!dense) {
+    accuracy = -accuracy;
+    if (dec->GetVarint() != kFormat) return false;
+  }
   const uint64_t max_buckets = dec->GetVarint();
   if (!dec->ok() || !(accuracy >= kMinRelativeAccuracy && accuracy < 1.0) ||
       max_buckets < static_cast<uint64_t>(kMinMaxBuckets) ||
       max_buckets > static_cast<uint64_t>(kMaxMaxBuckets)) {
     return false;
   }
-  DDSketch sketch(accuracy, static_cast<int32_t>(max_buckets));
+  // A format-1 cap bounded a store's span, which is never less than its
+  // non-empty buckets.
+  const int32_t cap = dense ? std::max(kDefaultMaxBuckets, static_cast<int32_t>(max_buckets))
+                            : static_cast<int32_t>(max_buckets);
+  DDSketch sketch(accuracy, cap);
   // Every index a finite value can map to; anything outside is corrupt.
   const int32_t lowest = sketch.mapping_.Index(kMinIndexable);
   const int32_t highest = sketch.mapping_.Index(std::numeric_limits<double>::max());
   sketch.zero_count_ = dec->GetVarint();
-  if (!dec->ok() || !sketch.positive_.Decode(dec, lowest, highest) ||
-      !sketch.negative_.Decode(dec, lowest, highest)) {
+  if (!dec->ok()) return false;
+  if (dense ? !sketch.positive_.DecodeDense(dec, lowest, highest, max_buckets) ||
+                  !sketch.negative_.DecodeDense(dec, lowest, highest, max_buckets)
+            : !sketch.positive_.Decode(dec, lowest, highest) ||
+                  !sketch.negative_.Decode(dec, lowest, highest)) {
     return false;
   }
   uint64_t count = 0;
@@ -296,9 +555,9 @@ bool DDSketch::Decode(Decoder* dec, DDSketch* out) {
   if (count > 0) {
     sketch.min_ = dec->GetDouble();
     sketch.max_ = dec->GetDouble();
-    sketch.sum_ = dec->GetDouble();
-    // The sum may legitimately have overflowed to infinity (or NaN, from
-    // +inf and -inf), so only min and max are checked.
+    // Format 1 also carried a sum, which may legitimately have overflowed
+    // to infinity (or NaN, from +inf and -inf): read and dropped.
+    if (dense) dec->GetDouble();
     if (!dec->ok() || !std::isfinite(sketch.min_) || !std::isfinite(sketch.max_) ||
         sketch.min_ > sketch.max_) {
       return false;
@@ -315,9 +574,7 @@ bool operator==(const DDSketch& a, const DDSketch& b) {
     return false;
   }
   if (a.count_ == 0) return true;
-  if (a.min_ != b.min_ || a.max_ != b.max_) return false;
-  if (a.sum_ == b.sum_ || (std::isnan(a.sum_) && std::isnan(b.sum_))) return true;
-  return std::abs(a.sum_ - b.sum_) <= 1e-9 * std::max(std::abs(a.sum_), std::abs(b.sum_));
+  return a.min_ == b.min_ && a.max_ == b.max_;
 }
 
 }  // namespace vigil

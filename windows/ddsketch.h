@@ -11,7 +11,7 @@
 //   |Quantile(q) - exact| <= alpha * |exact|
 //
 // where exact is the value of 0-based rank floor(q * (count - 1)) of the
-// sorted input. Count, min, max and sum are kept exactly, Quantile(0) is the
+// sorted input. Count, min and max are kept exactly, Quantile(0) is the
 // exact minimum, Quantile(1) the exact maximum, and every estimate is clamped
 // to [min, max].
 //
@@ -20,22 +20,60 @@
 // zero and subnormals) go to a zero count. NaN and infinities are ignored and
 // not counted.
 //
-// Memory is bounded: each store holds at most `max_buckets` consecutive
-// buckets (2048 by default, 16 KiB). When the values of one sign span more
-// buckets than that, the buckets of the smallest magnitudes are collapsed into
-// the lowest bucket kept. Consequence: a quantile whose rank falls among the
-// collapsed values is reported with the magnitude of that lowest kept bucket,
-// too large (and the further off the smaller the true magnitude), while all
-// other quantiles keep the guarantee. At the default accuracy
-// of 0.5% the 2048 buckets cover a ratio of about 6e8 between the largest and
-// the smallest magnitude of one sign (e.g. 1 microsecond to 10 minutes of
-// latency) before anything collapses. The collapse is deterministic: the
-// buckets are a function of the multiset of values only, so merges in any
-// order or tree give equal sketches (see operator== for the sum).
+// What is guaranteed. Each sign keeps at most `max_buckets` non-empty
+// buckets (4096 by default), wherever they lie. As long as neither sign has
+// more, EVERY rank keeps the guarantee above, however far apart the values
+// are: one latency of 1e13 or 1e-250 ms among ordinary ones costs one more
+// bucket and moves no quantile whose rank it does not occupy. Real data needs
+// far fewer: at the default accuracy of 0.5% a bucket spans about 1%, so
+// latencies from 1 ms to 10 minutes fill at most 1,345 buckets.
+//
+// When one sign has more non-empty buckets than max_buckets, its store keeps
+// the max_buckets non-empty buckets of largest magnitude and counts every
+// value of smaller magnitude in the lowest kept bucket (DDSketch's
+// collapsing-lowest store, capped on non-empty buckets rather than on a
+// span). Exactly, with N- negative values, Z zeros and C+ positive (C-
+// negative) values counted below the lowest kept bucket of their sign, and
+// ranks 0-based as above:
+//   - ranks 0 .. N- - C- - 1 (the negative values of largest magnitude) and
+//     ranks N- + Z + C+ .. count - 1 (the largest positive values) keep the
+//     guarantee;
+//   - ranks N- .. N- + Z - 1 (zeros), rank 0 and rank count - 1 are exact;
+//   - the C+ (C-) ranks in between report the value of the lowest kept
+//     bucket of their sign: a magnitude too large, however small the true
+//     one, and never outside [min, max].
+// C+ and C- are 0 until a sign exceeds max_buckets non-empty buckets. The
+// kept buckets always include every bucket within max_buckets - 1 indices of
+// the largest magnitude's, so at the default no value within 17 decades (a
+// factor of 1e17, 3,954 indices) of its sign's largest magnitude is ever
+// collapsed: pushing real data into the collapsed tail takes thousands of
+// distinct magnitudes above it in one sketch, and a handful of extreme values
+// cannot.
+//
+// Determinism: the buckets are a function of the multiset of values only.
+// The kept buckets are the max_buckets highest of all non-empty buckets, the
+// rest folded into the lowest of those. That commutes with merging: the
+// max_buckets highest buckets of a union are among those each part kept, and
+// each part folded its tail into a bucket no higher than the union's lowest
+// kept one. So merges in any order or tree give equal sketches and
+// byte-identical encodings. For the same reason the sketch keeps no sum:
+// floating-point addition is not associative, so a sum would differ in its
+// last bits with the merge order (the sum and avg aggregates keep their own).
+//
+// Memory: a store counts in a dense window of at most min(max_buckets, 4096)
+// slots (8 bytes each) that grows towards the data it covers densely, and
+// keeps the buckets it does not reach (far outliers) in a sorted side list of
+// 16 bytes per bucket, so an outlier costs 16 bytes rather than the span to
+// it. Worst case per sign at the default, reached only by thousands of
+// distinct magnitudes: 32 KiB of window plus 64 KiB of side list (and the
+// side list's growth slack).
 //
 // Add() is built for the per-event path: no allocation once the stores span
 // the data, a polynomial logarithm instead of std::log (see LogMapping), and
-// the bucket update inline.
+// the bucket update inline. A value outside the window costs a binary search
+// of the side list, and one that adds a bucket there (or folds one away) an
+// insertion into a sorted vector, O(max_buckets) at worst: only thousands of
+// distinct far-flung magnitudes ever pay that more than once each.
 //
 // Example:
 //   DDSketch sketch;                    // alpha = 0.005
@@ -55,8 +93,10 @@
 #ifndef VIGIL_WINDOWS_DDSKETCH_H_
 #define VIGIL_WINDOWS_DDSKETCH_H_
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -118,60 +158,106 @@ class LogMapping {
   double multiplier_;
 };
 
-// Counts per bucket index in one contiguous window [offset_, offset_ + size)
-// that grows towards new data, with spare room on the side it grows to, and
-// never beyond max_buckets. Indices too far below the highest one are folded
-// into the lowest bucket kept (see the overview).
-class DenseStore {
+// The counts of one sign: bucket index -> count for at most max_buckets
+// non-empty buckets, the rest folded into the lowest kept one (see the
+// overview). Physically a dense window [offset_, offset_ + counts_.size())
+// that moves and grows towards the data, plus a sorted side list for the
+// non-empty buckets outside it; only the logical content (the non-empty
+// buckets and their counts) is compared, encoded and answered from, so how
+// the window happens to lie never shows.
+class BucketStore {
  public:
-  explicit DenseStore(int32_t max_buckets) : max_buckets_(max_buckets) {}
+  explicit BucketStore(int32_t max_buckets) : max_buckets_(max_buckets) {}
 
+  // weight > 0.
   void Add(int32_t index, uint64_t weight) {
-    uint64_t slot = static_cast<uint64_t>(index - offset_);
-    if (slot >= counts_.size()) [[unlikely]] {
-      index = MakeRoom(index);
-      slot = static_cast<uint64_t>(index - offset_);
+    // While the store is full, floor_ is its lowest bucket, which absorbs
+    // everything below it; otherwise floor_ is INT32_MIN.
+    index = std::max(index, floor_);
+    const uint64_t slot = static_cast<uint64_t>(index - offset_);
+    if (slot < counts_.size()) [[likely]] {
+      uint64_t& count = counts_[slot];
+      const bool fresh = count == 0;
+      count += weight;
+      total_ += weight;
+      if (fresh) [[unlikely]] {
+        NoteNewWindowBucket(index);
+      }
+      return;
     }
-    counts_[slot] += weight;
-    total_ += weight;
-    if (index < min_index_) min_index_ = index;
-    if (index > max_index_) max_index_ = index;
+    AddOutsideWindow(index, weight);
   }
 
-  void Merge(const DenseStore& other);
+  void Merge(const BucketStore& other);
+  // Empties the store but keeps its window's memory.
   void Clear();
 
   bool empty() const { return total_ == 0; }
   uint64_t total() const { return total_; }
+  // Number of non-empty buckets, at most max_buckets.
+  int32_t buckets() const { return nonempty_; }
   // The lowest and highest non-empty bucket; meaningless when empty().
-  int32_t min_index() const { return min_index_; }
-  int32_t max_index() const { return max_index_; }
-  // Number of buckets from min_index() to max_index(), 0 when empty.
-  int32_t span() const { return empty() ? 0 : max_index_ - min_index_ + 1; }
-  uint64_t CountAt(int32_t index) const {
-    const uint64_t slot = static_cast<uint64_t>(index - offset_);
-    return slot < counts_.size() ? counts_[slot] : 0;
-  }
+  int32_t min_index() const;
+  int32_t max_index() const;
+  // Number of bucket indices from min_index() to max_index(), 0 when empty.
+  int64_t span() const { return empty() ? 0 : int64_t{max_index()} - int64_t{min_index()} + 1; }
   // The index of the bucket holding the element of 0-based `rank` when the
   // buckets are walked upwards (or downwards); rank < total() required.
   int32_t IndexOfRank(uint64_t rank, bool descending) const;
+  // Heap bytes held (window and side list capacity).
+  size_t allocated_bytes() const;
 
+  // The non-empty buckets in runs of consecutive indices (format 2).
   void Encode(Encoder* enc) const;
   // Reads what Encode wrote; indices must lie in [lowest, highest].
   bool Decode(Decoder* dec, int32_t lowest, int32_t highest);
+  // Reads format 1: one count per index over a span of at most `max_span`
+  // consecutive indices, both end counts non-zero.
+  bool DecodeDense(Decoder* dec, int32_t lowest, int32_t highest, uint64_t max_span);
 
-  friend bool operator==(const DenseStore& a, const DenseStore& b);
+  friend bool operator==(const BucketStore& a, const BucketStore& b);
 
  private:
-  int32_t MakeRoom(int32_t index);
-  void Relocate(int64_t new_offset, size_t new_size, int64_t floor);
+  struct Bucket {
+    int32_t index;
+    uint64_t count;
+    friend bool operator==(const Bucket&, const Bucket&) = default;
+  };
+
+  void NoteNewWindowBucket(int32_t index);
+  void AddOutsideWindow(int32_t index, uint64_t weight);
+  void AddInWindow(int32_t index, uint64_t weight);
+  void AddToSideList(int32_t index, uint64_t weight);
+  // Keeps at most max_buckets non-empty buckets and sets floor_.
+  void AfterNewBucket();
+  void FoldLowest();
+  // Moves the window content to start at `new_offset` (the content must fit)
+  // and takes in the side-list buckets the window now covers.
+  void MoveWindow(int64_t new_offset);
+  // Places the window where it covers the most weight and rebuilds the side
+  // list from `all` (every non-empty bucket, ascending).
+  void Rebuild(const std::vector<Bucket>& all);
+  std::vector<Bucket> Buckets() const;
+  bool window_empty() const { return window_min_ > window_max_; }
+  int64_t window_cap() const;
+  template <typename Visitor>
+  void Visit(bool descending, Visitor&& visit) const;
 
   std::vector<uint64_t> counts_;
   // int64 so that index - offset_ never overflows.
   int64_t offset_ = 0;
-  int32_t min_index_ = std::numeric_limits<int32_t>::max();
-  int32_t max_index_ = std::numeric_limits<int32_t>::min();
+  // The lowest and highest non-empty slot of the window.
+  int32_t window_min_ = std::numeric_limits<int32_t>::max();
+  int32_t window_max_ = std::numeric_limits<int32_t>::min();
+  // Non-empty buckets outside the window, ascending by index.
+  std::vector<Bucket> side_;
   uint64_t total_ = 0;
+  int32_t nonempty_ = 0;
+  int32_t floor_ = std::numeric_limits<int32_t>::min();
+  // Adds that missed the window since it last moved; past the cost of
+  // moving it, the window is placed afresh (so a window that started around
+  // an outlier does not leave the real data on the slow path for long).
+  uint64_t missed_ = 0;
   int32_t max_buckets_;
 };
 
@@ -180,7 +266,8 @@ class DenseStore {
 class DDSketch {
  public:
   static constexpr double kDefaultRelativeAccuracy = 0.005;
-  static constexpr int32_t kDefaultMaxBuckets = 2048;
+  // Non-empty buckets kept per sign (see the overview).
+  static constexpr int32_t kDefaultMaxBuckets = 4096;
   // Accepted ranges; below 1e-6 the bucket indices of extreme doubles would
   // overflow 32 bits.
   static constexpr double kMinRelativeAccuracy = 1e-6;
@@ -198,7 +285,6 @@ class DDSketch {
     // min/max and the encoding do not depend on which zero came first.
     v += 0.0;
     count_ += weight;
-    sum_ += v * static_cast<double>(weight);
     if (v < min_) min_ = v;
     if (v > max_) max_ = v;
     if (v >= kMinIndexable) {
@@ -210,7 +296,9 @@ class DDSketch {
     }
   }
 
-  // Requires the same relative accuracy and bucket cap (asserted).
+  // Requires the same relative accuracy and bucket cap (asserted). Costs one
+  // Add per non-empty bucket of `other` at most, and a plain loop over the
+  // counts when both sketches' buckets fit.
   void Merge(const DDSketch& other);
 
   // q in [0, 1]; NaN when the sketch is empty or q is outside [0, 1].
@@ -220,26 +308,38 @@ class DDSketch {
   // +inf / -inf / 0 when empty.
   double min() const { return min_; }
   double max() const { return max_; }
-  double sum() const { return sum_; }
   bool empty() const { return count_ == 0; }
   double relative_accuracy() const { return relative_accuracy_; }
   int32_t max_buckets() const { return max_buckets_; }
-  // Buckets currently spanned by the positive / negative store.
-  int32_t positive_span() const { return positive_.span(); }
-  int32_t negative_span() const { return negative_.span(); }
+  // Non-empty buckets of the positive / negative store (at most
+  // max_buckets each), and the index range they span.
+  int32_t positive_buckets() const { return positive_.buckets(); }
+  int32_t negative_buckets() const { return negative_.buckets(); }
+  int64_t positive_span() const { return positive_.span(); }
+  int64_t negative_span() const { return negative_.span(); }
+  // Heap bytes held by the two stores.
+  size_t allocated_bytes() const {
+    return positive_.allocated_bytes() + negative_.allocated_bytes();
+  }
 
   // Empties the sketch but keeps its memory, so a reused pane does not
   // allocate again.
   void Clear();
 
+  // Format 2: the relative accuracy negated (format 1 wrote it positive, so
+  // the sign tells the formats apart), the format number, then the bucket
+  // cap, the zero count, each store's non-empty buckets in runs of
+  // consecutive indices, and min and max when not empty. Decode also
+  // reads format 1 (one count per index over a store's span), which older
+  // checkpoints and partials carry; the sketch it gives has the bucket cap
+  // max(kDefaultMaxBuckets, the cap written), so it merges with new ones.
+  static constexpr uint64_t kFormat = 2;
   void Encode(Encoder* enc) const;
   // False on malformed input (out-of-range parameters or indices, counts that
   // do not add up, truncation); `out` is only written on success.
   static bool Decode(Decoder* dec, DDSketch* out);
 
-  // Equal parameters, buckets, count, min and max, and sums within a relative
-  // 1e-9: floating-point addition is not associative, so sketches of the same
-  // values merged in different orders can differ in the last bits of sum.
+  // Equal parameters, buckets, count, min and max: equal encodings.
   friend bool operator==(const DDSketch& a, const DDSketch& b);
 
  private:
@@ -248,13 +348,12 @@ class DDSketch {
   double relative_accuracy_;
   int32_t max_buckets_;
   internal::LogMapping mapping_;
-  internal::DenseStore positive_;
-  internal::DenseStore negative_;
+  internal::BucketStore positive_;
+  internal::BucketStore negative_;
   uint64_t zero_count_ = 0;
   uint64_t count_ = 0;
   double min_ = std::numeric_limits<double>::infinity();
   double max_ = -std::numeric_limits<double>::infinity();
-  double sum_ = 0.0;
 };
 
 }  // namespace vigil
