@@ -303,6 +303,65 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   EXPECT_EQ(seen, Alerts(Path("single.log"), {}));
 }
 
+// Instance b starts 20 s after a, on a topic with a backlog that keeps
+// growing, and the merge runs from before both, with the shipped idle
+// timeout: until every partition of the topic has been reported by an
+// instance, the merge closes nothing, so no window holds one instance's
+// data only.
+TEST_F(ScaleOutE2eTest, AnInstanceStartingLateOnABacklogMissesNoWindow) {
+  // A third of the events before anyone reads, the rest over about 25 s.
+  const std::string events = Path("events.ndjson");
+  ASSERT_EQ(Sh(kVigil + kGen + " --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh("split -l 1000 -d -a 2 " + events + " " + events + ".").exit_code, 0);
+  const std::string produce = "kcat -b " + broker_->bootstrap() + " -P -t events -l ";
+  ASSERT_EQ(Sh("cat " + events + ".0[0-9] " + events + ".1[01] | " + produce + "/dev/stdin 2>&1")
+                .exit_code,
+            0);
+  const std::string ckpt = Path("merge_ckpt"), merged = Path("merged.ndjson");
+  const std::string merge_flags = " --merge " + Url("partials") + " --checkpoint-dir " + ckpt +
+                                  " --checkpoint-interval 200ms --output json --results " + merged +
+                                  " --http off --no-progress" + kGroupProps;
+  const pid_t merge = Spawn(kVigil + " run" + merge_flags, Path("merge1.log"));
+  ChildGuard guard_merge(merge);
+  auto instance = [&](const std::string& id) {
+    return Spawn(kVigil + " run --input " + Url("events") + " --group late --partials " +
+                     Url("partials") + " --instance-id " + id +
+                     " --checkpoint-interval 300ms --http 127.0.0.1:0 --no-console" + kGroupProps,
+                 Path(id + ".log"));
+  };
+  const pid_t a = instance("a");
+  ChildGuard guard_a(a);
+  const std::string base_a = JobHttpBase(Path("a.log"));
+  ASSERT_FALSE(base_a.empty()) << ReadFile(Path("a.log"));
+  const pid_t gen = Spawn("sh -c 'for f in " + events + ".1[2-9] " + events + ".[23][0-9]; do " +
+                              produce + "$f || exit 1; sleep 1; done'",
+                          Path("gen.log"));
+  ChildGuard guard_gen(gen);
+  ::sleep(20);
+  const pid_t b = instance("b");
+  ChildGuard guard_b(b);
+  const std::string base_b = JobHttpBase(Path("b.log"));
+  ASSERT_FALSE(base_b.empty()) << ReadFile(Path("b.log"));
+  EXPECT_EQ(WaitExit(gen), 0) << ReadFile(Path("gen.log"));
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) >= kEvents; }, 120))
+      << StatusRecords(base_a) << " + " << StatusRecords(base_b);
+  EXPECT_GT(StatusRecords(base_b), 0) << "b should take partitions over mid-backlog";
+  ::sleep(2);  // the last publications
+  ::kill(merge, SIGTERM);
+  EXPECT_EQ(WaitExit(merge), 0) << ReadFile(Path("merge1.log"));
+  ::kill(a, SIGTERM);
+  ::kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
+  EXPECT_EQ(WaitExit(b), 0) << ReadFile(Path("b.log"));
+  // The rest of the windows close at the end of the partials topic.
+  const pid_t again = Spawn(kVigil + " run --exit-at-end" + merge_flags, Path("merge2.log"));
+  ASSERT_EQ(WaitExit(again), 0) << ReadFile(Path("merge2.log"));
+  RunSingle();
+  const std::vector<std::string> single = Windows(Path("single.ndjson"), kFromSessions);
+  EXPECT_GT(single.size(), 300u);
+  EXPECT_EQ(Windows(merged, kFromSessions), single);
+}
+
 // Kinesis instances split the shards (--instance I/N) and feed the same
 // merge path; one is killed mid-stream and restarted from its checkpoint,
 // publishing that checkpoint's aggregates again: the merge keeps one copy.
