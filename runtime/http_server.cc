@@ -216,7 +216,9 @@ class HttpConnection : public ConnectionBase,
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
   BeastResponse response_;
-  bool closed_ = false;
+  // Atomic for the verifier thread, which skips the bcrypt check of a
+  // connection closed while it waited.
+  std::atomic<bool> closed_{false};
 };
 
 template <class Stream>
@@ -323,15 +325,19 @@ void HttpConnection<Stream>::Dispatch(BeastRequest request) {
   std::string pair = Sha256(StrCat(c.user, std::string_view("\0", 1), c.password));
   if (io.verified.contains(pair)) return Write(Serve(request, true, false));
   // The check runs on the verifier; the connection (and the server's run
-  // loop, through the work guard) waits for its answer.
+  // loop, through the work guard) waits for its answer. Meanwhile it counts
+  // as waiting: a flood of bad passwords queued behind one another is what
+  // the connection cap evicts, not the probes that arrive after it.
+  Waiting();
   asio::post(*io.verifier, [self = this->shared_from_this(), c, pair = std::move(pair),
                             request = std::move(request),
                             guard = asio::make_work_guard(io.context)]() mutable {
     HttpServer::IoState& io = *self->server_.io_;
-    const bool ok = !io.stopping_verifier.load() &&
+    const bool ok = !io.stopping_verifier.load() && !self->closed_.load() &&
                     self->options().web->CheckBasic(c.user, c.password);
     asio::post(io.context, [self, ok, pair = std::move(pair), request = std::move(request)] {
       if (self->closed_) return;
+      self->Busy();
       HttpServer::IoState& io = *self->server_.io_;
       if (ok) {
         if (io.verified.size() >= kMaxVerifiedPairs) io.verified.clear();
