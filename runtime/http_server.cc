@@ -164,67 +164,10 @@ bool Accepts(const std::vector<std::string>& methods, std::string_view method) {
   return method == "HEAD" && std::find(methods.begin(), methods.end(), "GET") != methods.end();
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// A content type a cross-site form or a fetch without a CORS preflight can
-// send (the Fetch standard's CORS-safelisted ones), or none.
-bool SimpleContentType(std::string_view value) {
-  const std::string type = Lower(Strip(value.substr(0, value.find(';'))));
-  return type.empty() || type == "application/x-www-form-urlencoded" ||
-         type == "multipart/form-data" || type == "text/plain";
-}
-
-// A Host a DNS-rebinding page cannot have: an IP address or localhost.
-bool LocalHostName(const std::string& name) {
-  if (name == "localhost" || name.ends_with(".localhost")) return true;
-  beast::error_code ec;
-  asio::ip::make_address(name, ec);
-  return !ec;
-}
-
 std::string Sha256(std::string_view s) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
-}
-
-// The credentials of an Authorization header.
-struct Credentials {
-  enum class Kind { kNone, kBasic, kBearer, kMalformed } kind = Kind::kNone;
-  std::string user, password, token;
-};
-
-Credentials ParseAuthorization(std::string_view value) {
-  Credentials c;
-  value = Strip(value);
-  if (value.empty()) return c;
-  const size_t space = value.find(' ');
-  const std::string scheme = Lower(value.substr(0, space));
-  const std::string_view rest =
-      space == std::string_view::npos ? std::string_view() : Strip(value.substr(space + 1));
-  c.kind = Credentials::Kind::kMalformed;
-  if (scheme == "bearer" && !rest.empty()) {
-    c.kind = Credentials::Kind::kBearer;
-    c.token = std::string(rest);
-  } else if (scheme == "basic" && !rest.empty()) {
-    std::string decoded(beast::detail::base64::decoded_size(rest.size()), '\0');
-    const auto [written, read] =
-        beast::detail::base64::decode(decoded.data(), rest.data(), rest.size());
-    // Beast stops at the padding: anything after it but '=' is malformed.
-    const std::string_view padding = rest.substr(read);
-    if (padding.size() > 2 || padding.find_first_not_of('=') != std::string_view::npos) return c;
-    decoded.resize(written);
-    const size_t colon = decoded.find(':');
-    if (colon == std::string::npos) return c;
-    c.kind = Credentials::Kind::kBasic;
-    c.user = decoded.substr(0, colon);
-    c.password = decoded.substr(colon + 1);
-  }
-  return c;
 }
 
 }  // namespace
@@ -273,7 +216,9 @@ class HttpConnection : public ConnectionBase,
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
   BeastResponse response_;
-  bool closed_ = false;
+  // Atomic for the verifier thread, which skips the bcrypt check of a
+  // connection closed while it waited.
+  std::atomic<bool> closed_{false};
 };
 
 template <class Stream>
@@ -380,15 +325,19 @@ void HttpConnection<Stream>::Dispatch(BeastRequest request) {
   std::string pair = Sha256(StrCat(c.user, std::string_view("\0", 1), c.password));
   if (io.verified.contains(pair)) return Write(Serve(request, true, false));
   // The check runs on the verifier; the connection (and the server's run
-  // loop, through the work guard) waits for its answer.
+  // loop, through the work guard) waits for its answer. Meanwhile it counts
+  // as waiting: a flood of bad passwords queued behind one another is what
+  // the connection cap evicts, not the probes that arrive after it.
+  Waiting();
   asio::post(*io.verifier, [self = this->shared_from_this(), c, pair = std::move(pair),
                             request = std::move(request),
                             guard = asio::make_work_guard(io.context)]() mutable {
     HttpServer::IoState& io = *self->server_.io_;
-    const bool ok = !io.stopping_verifier.load() &&
+    const bool ok = !io.stopping_verifier.load() && !self->closed_.load() &&
                     self->options().web->CheckBasic(c.user, c.password);
     asio::post(io.context, [self, ok, pair = std::move(pair), request = std::move(request)] {
       if (self->closed_) return;
+      self->Busy();
       HttpServer::IoState& io = *self->server_.io_;
       if (ok) {
         if (io.verified.size() >= kMaxVerifiedPairs) io.verified.clear();
@@ -444,33 +393,19 @@ BeastResponse HttpConnection<Stream>::Serve(const BeastRequest& request, bool au
                                 ") is disabled; start vigil with --web.enable-lifecycle "
                                 "(or http.enable_lifecycle: true in the job file)\n"));
     }
+    // A bearer token is never sent by a browser on its own: no cross-site
+    // page can have made this request.
     if (!bearer) {
-      const std::string_view site = request["Sec-Fetch-Site"];
-      if (!site.empty() && site != "same-origin" && site != "none") {
-        return refuse(403, StrCat("cross-site request refused (Sec-Fetch-Site: ", site, ")\n"));
-      }
-      const std::string_view origin = request[http::field::origin];
-      const std::string own = StrCat(server_.tls() ? "https://" : "http://", host);
-      if (!origin.empty() && Lower(origin) != Lower(own)) {
-        return refuse(403, StrCat("cross-origin request refused: Origin '", origin,
-                                  "' is not this server (", own, ")\n"));
-      }
-      const std::string name = HostName(host);
-      const bool allowed_host = web != nullptr && !web->allowed_hosts.empty()
-                                    ? web->HostAllowed(host)
-                                    : LocalHostName(name);
-      if (!allowed_host) {
-        return refuse(403, StrCat("Host '", host,
-                                  "' is neither an IP address, localhost nor in allowed_hosts: "
-                                  "refused for ", method, " (DNS rebinding); use a bearer token "
-                                  "or list the name in the web config's allowed_hosts\n"));
-      }
-      if (SimpleContentType(request[http::field::content_type])) {
-        return refuse(415, StrCat(method, " ", path,
-                                  " needs Content-Type: application/json (or an "
-                                  "Authorization: Bearer token); a form's or text content type "
-                                  "is refused to stop cross-site requests\n"));
-      }
+      const Refusal r = CheckStateChange(
+          {.method = method,
+           .path = path,
+           .host = host,
+           .origin = request[http::field::origin],
+           .sec_fetch_site = request["Sec-Fetch-Site"],
+           .content_type = request[http::field::content_type],
+           .tls = server_.tls()},
+          web);
+      if (r.status != 0) return refuse(r.status, r.body);
     }
   }
 

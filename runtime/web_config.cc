@@ -16,12 +16,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "boost/asio/ip/address.hpp"
 #include "boost/asio/ssl/context.hpp"
+#include "boost/beast/core/detail/base64.hpp"
 #include "rules/scopes.h"
 #include "windows/strings.h"
 
 namespace vigil {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
 namespace ssl = boost::asio::ssl;
 
 namespace {
@@ -304,6 +308,28 @@ class WebConfigReader {
   std::string dir_;
 };
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A content type a cross-site form or a fetch without a CORS preflight can
+// send (the Fetch standard's CORS-safelisted ones), or none.
+bool SimpleContentType(std::string_view value) {
+  const std::string type = Lower(Strip(value.substr(0, value.find(';'))));
+  return type.empty() || type == "application/x-www-form-urlencoded" ||
+         type == "multipart/form-data" || type == "text/plain";
+}
+
+// A Host a DNS-rebinding page cannot have: an IP address or localhost.
+bool LocalHostName(const std::string& name) {
+  if (name == "localhost" || name.ends_with(".localhost")) return true;
+  boost::system::error_code ec;
+  asio::ip::make_address(name, ec);
+  return !ec;
+}
+
 }  // namespace
 
 bool CheckCryptHash(std::string_view password, const std::string& hash) {
@@ -359,6 +385,63 @@ bool WebConfig::HostAllowed(std::string_view host) const {
   if (allowed_hosts.empty()) return true;
   const std::string name = HostName(host);
   return std::find(allowed_hosts.begin(), allowed_hosts.end(), name) != allowed_hosts.end();
+}
+
+Credentials ParseAuthorization(std::string_view value) {
+  Credentials c;
+  value = Strip(value);
+  if (value.empty()) return c;
+  const size_t space = value.find(' ');
+  const std::string scheme = Lower(value.substr(0, space));
+  const std::string_view rest =
+      space == std::string_view::npos ? std::string_view() : Strip(value.substr(space + 1));
+  c.kind = Credentials::Kind::kMalformed;
+  if (scheme == "bearer" && !rest.empty()) {
+    c.kind = Credentials::Kind::kBearer;
+    c.token = std::string(rest);
+  } else if (scheme == "basic" && !rest.empty()) {
+    std::string decoded(beast::detail::base64::decoded_size(rest.size()), '\0');
+    const auto [written, read] =
+        beast::detail::base64::decode(decoded.data(), rest.data(), rest.size());
+    // Beast stops at the padding: anything after it but '=' is malformed.
+    const std::string_view padding = rest.substr(read);
+    if (padding.size() > 2 || padding.find_first_not_of('=') != std::string_view::npos) return c;
+    decoded.resize(written);
+    const size_t colon = decoded.find(':');
+    if (colon == std::string::npos) return c;
+    c.kind = Credentials::Kind::kBasic;
+    c.user = decoded.substr(0, colon);
+    c.password = decoded.substr(colon + 1);
+  }
+  return c;
+}
+
+Refusal CheckStateChange(const StateChangeRequest& r, const WebConfig* web) {
+  if (!r.sec_fetch_site.empty() && r.sec_fetch_site != "same-origin" &&
+      r.sec_fetch_site != "none") {
+    return {403, StrCat("cross-site request refused (Sec-Fetch-Site: ", r.sec_fetch_site, ")\n")};
+  }
+  const std::string own = StrCat(r.tls ? "https://" : "http://", r.host);
+  if (!r.origin.empty() && Lower(r.origin) != Lower(own)) {
+    return {403, StrCat("cross-origin request refused: Origin '", r.origin,
+                        "' is not this server (", own, ")\n")};
+  }
+  const bool allowed_host = web != nullptr && !web->allowed_hosts.empty()
+                                ? web->HostAllowed(r.host)
+                                : LocalHostName(HostName(r.host));
+  if (!allowed_host) {
+    return {403, StrCat("Host '", r.host,
+                        "' is neither an IP address, localhost nor in allowed_hosts: refused for ",
+                        r.method, " (DNS rebinding); use a bearer token or list the name in the "
+                        "web config's allowed_hosts\n")};
+  }
+  if (SimpleContentType(r.content_type)) {
+    return {415, StrCat(r.method, " ", r.path,
+                        " needs Content-Type: application/json (or an Authorization: Bearer "
+                        "token); a form's or text content type is refused to stop cross-site "
+                        "requests\n")};
+  }
+  return {};
 }
 
 absl::StatusOr<std::shared_ptr<const WebConfig>> ParseWebConfig(std::string_view yaml,

@@ -93,6 +93,45 @@ bool CheckCryptHash(std::string_view password, const std::string& hash);
 // "[::1]:9464" -> "::1"; lower-cased.
 std::string HostName(std::string_view host_header);
 
+// The credentials of an Authorization header value: "Basic <base64 of
+// user:password>" or "Bearer <token>" (schemes case-insensitive); kNone for
+// no header, kMalformed for anything else.
+struct Credentials {
+  enum class Kind { kNone, kBasic, kBearer, kMalformed } kind = Kind::kNone;
+  std::string user = "", password = "", token = "";
+};
+Credentials ParseAuthorization(std::string_view value);
+
+// What a state-changing request (any method besides GET and HEAD) shows of
+// where it comes from.
+struct StateChangeRequest {
+  std::string_view method = {}, path = {}, host = {}, origin = {}, sec_fetch_site = {},
+      content_type = {};
+  bool tls = false;  // the server speaks TLS: its own origin is https://host
+};
+struct Refusal {
+  int status = 0;  // 0: not refused
+  std::string body = "";
+};
+
+// The checks a state-changing request without a bearer token must pass, so
+// that no web page can make a browser send it (`web` may be null):
+//   - Sec-Fetch-Site, if sent, is same-origin or none (else 403);
+//   - Origin, if sent, is this server's own (else 403; "null" too);
+//   - Host is an IP address, localhost (or *.localhost), or one of
+//     allowed_hosts when those are configured (else 403: DNS rebinding,
+//     where the attacker's page is same-origin with itself);
+//   - Content-Type is not one a form or a fetch without a CORS preflight
+//     can send: none, text/plain, application/x-www-form-urlencoded,
+//     multipart/form-data (else 415).
+//
+// Example:
+//   CheckStateChange({.method = "POST", .path = "/-/reload", .host = "127.0.0.1:9464",
+//                     .origin = "http://evil.example", .content_type = "text/plain"}, nullptr)
+//   // {403, "cross-origin request refused: Origin 'http://evil.example' is not this
+//   //        server (http://127.0.0.1:9464)\n"}
+Refusal CheckStateChange(const StateChangeRequest& request, const WebConfig* web);
+
 }  // namespace vigil
 
 #endif  // VIGIL_RUNTIME_WEB_CONFIG_H_

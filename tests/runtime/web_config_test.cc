@@ -153,3 +153,60 @@ TEST(HostNameTest, StripsThePortAndLowersCase) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(ParseAuthorizationTest, BasicBearerAndMalformed) {
+  // base64("prom:pa:ss") — the password may hold ':'.
+  Credentials c = ParseAuthorization("Basic cHJvbTpwYTpzcw==");
+  EXPECT_EQ(c.kind, Credentials::Kind::kBasic);
+  EXPECT_EQ(c.user, "prom");
+  EXPECT_EQ(c.password, "pa:ss");
+  c = ParseAuthorization("bearer  tok-1 ");
+  EXPECT_EQ(c.kind, Credentials::Kind::kBearer);
+  EXPECT_EQ(c.token, "tok-1");
+  EXPECT_EQ(ParseAuthorization("").kind, Credentials::Kind::kNone);
+  for (const char* bad : {"Basic", "Basic !!!!", "Basic cHJvbQ==", "Basic cHJvbTpw===x", "Digest x",
+                          "Bearer"}) {
+    EXPECT_EQ(ParseAuthorization(bad).kind, Credentials::Kind::kMalformed) << bad;
+  }
+}
+
+TEST(CheckStateChangeTest, RefusesWhatAWebPageCanSend) {
+  const StateChangeRequest ok{.method = "POST",
+                              .path = "/-/reload",
+                              .host = "127.0.0.1:9464",
+                              .content_type = "application/json"};
+  EXPECT_EQ(CheckStateChange(ok, nullptr).status, 0);
+  StateChangeRequest r = ok;
+  r.content_type = "text/plain;charset=UTF-8";
+  EXPECT_EQ(CheckStateChange(r, nullptr).status, 415);
+  r = ok;
+  r.origin = "http://127.0.0.1:9464";
+  EXPECT_EQ(CheckStateChange(r, nullptr).status, 0);
+  r.tls = true;  // the same origin over TLS is https://
+  EXPECT_EQ(CheckStateChange(r, nullptr).body,
+            "cross-origin request refused: Origin 'http://127.0.0.1:9464' is not this server "
+            "(https://127.0.0.1:9464)\n");
+  r = ok;
+  r.sec_fetch_site = "same-site";
+  EXPECT_EQ(CheckStateChange(r, nullptr).status, 403);
+  r = ok;
+  r.host = "attacker.example:9464";
+  EXPECT_EQ(CheckStateChange(r, nullptr).status, 403);
+  // Names a DNS-rebinding page cannot have, and allowed hosts when configured.
+  for (const char* host : {"localhost:9464", "LOCALHOST", "a.localhost", "[::1]:1", "10.0.0.7"}) {
+    r.host = host;
+    EXPECT_EQ(CheckStateChange(r, nullptr).status, 0) << host;
+  }
+  WebConfig web;
+  web.allowed_hosts = {"vigil.example"};
+  r.host = "vigil.example:9464";
+  EXPECT_EQ(CheckStateChange(r, &web).status, 0);
+  r.host = "127.0.0.1";  // with allowed_hosts, only those
+  EXPECT_EQ(CheckStateChange(r, &web).status, 403);
+}
+
+}  // namespace
+}  // namespace vigil
