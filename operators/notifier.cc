@@ -4,24 +4,53 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 
+#include "windows/codec.h"
 #include "windows/strings.h"
 
 namespace vigil {
 
 namespace {
 
-// One spool file per target, named so that a restart finds it again:
-// receiver name and a hash of the URL (the order of `urls` may change).
+constexpr uint8_t kStateVersion = 1;
+
+// A target's name across restarts, for its spool file and its checkpoint
+// state: receiver name and a hash of the URL (the order of `urls` may change).
+std::string TargetName(const NotifyReceiver& r, const std::string& url) {
+  return StrCat(r.name, "-", AlertFingerprint({{"url", url}}).substr(0, 8));
+}
+
 std::string SpoolPath(const std::string& dir, const NotifyReceiver& r, const std::string& url) {
   if (dir.empty()) return "";
-  std::string hash = AlertFingerprint({{"url", url}}).substr(0, 8);
-  return (std::filesystem::path(dir) / StrCat(r.name, "-", hash, ".spool")).string();
+  return (std::filesystem::path(dir) / (TargetName(r, url) + ".spool")).string();
+}
+
+// Target name -> encoded NotifyTargetState; nullopt when malformed.
+std::optional<std::map<std::string, std::string>> DecodeTargets(std::string_view data) {
+  std::map<std::string, std::string> out;
+  Decoder dec(data);
+  if (dec.GetByte() != kStateVersion) return std::nullopt;
+  for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
+    std::string name(dec.GetString());
+    std::string_view state = dec.GetString();
+    if (!dec.ok() || !NotifyTargetState::Decode(state)) return std::nullopt;
+    out[std::move(name)] = std::string(state);
+  }
+  if (!dec.ok() || !dec.empty()) return std::nullopt;
+  return out;
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) {
+  std::map<std::string, std::string> restored;
+  if (!config.restored_state.empty()) {
+    std::optional<std::map<std::string, std::string>> d = DecodeTargets(config.restored_state);
+    if (!d) return absl::DataLossError("unreadable notifier state in the checkpoint");
+    restored = std::move(*d);
+    config.restored_state.clear();
+  }
   std::unique_ptr<Notifier> n(new Notifier(std::move(config)));
   const NotifyConfig& c = n->config_;
   size_t count = 0;
@@ -52,6 +81,9 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
       o.timeout = c.timeout;
       o.retry_initial = c.retry_initial;
       o.retry_max = c.retry_max;
+      if (auto it = restored.find(TargetName(r, url)); it != restored.end()) {
+        o.restored = NotifyTargetState::Decode(it->second);
+      }
       absl::StatusOr<std::unique_ptr<NotifyTarget>> t = NotifyTarget::Create(std::move(o));
       if (!t.ok()) {
         return absl::Status(t.status().code(), StrCat("notify receiver '", r.name,
@@ -59,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
       }
       by_receiver[r.name].push_back(n->targets_.size());
       n->targets_.push_back(std::move(*t));
+      n->target_names_.push_back(TargetName(r, url));
     }
   }
   for (size_t sev = 1; sev < c.routes.size(); ++sev) {
@@ -161,6 +194,19 @@ void Notifier::SyncFiring(const std::vector<AlertNotice>& firing) {
   }
   for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->SyncFiring(per_target[t]);
 }
+
+std::string Notifier::EncodeState() const {
+  Encoder enc;
+  enc.PutByte(kStateVersion);
+  enc.PutVarint(targets_.size());
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    enc.PutString(target_names_[t]);
+    enc.PutString(targets_[t]->State().Encode());
+  }
+  return enc.Release();
+}
+
+bool Notifier::ValidState(std::string_view data) { return DecodeTargets(data).has_value(); }
 
 std::vector<ReceiverStats> Notifier::Stats() const {
   std::vector<ReceiverStats> out;

@@ -14,16 +14,27 @@
 //     its own thread, in order, with retries (see notify_target.h).
 //   - Nothing is lost to a receiver outage or a restart: an entry leaves the
 //     spool only once delivered, and a Notifier created on the same
-//     spool_dir delivers what the previous one left. Without a spool_dir the
-//     queues are in memory and pending notifications die with the process.
+//     spool_dir delivers what the previous one left. A spool that cannot be
+//     written keeps what it could not write in memory (at most
+//     NotifySpool::Options::max_memory_entries per target), as do the
+//     queues without a spool_dir: EncodeState() carries those into the
+//     checkpoint, and a Notifier created with the checkpoint's state
+//     (NotifyConfig::restored_state) delivers them, after what its spools
+//     kept.
+//   - EncodeState() also carries what decides whether to page: per target,
+//     when each alert was last sent and in which state (renotify holds) and
+//     the alerts Alertmanager gets re-sent, so a restart neither pages
+//     again within a hold nor forgets a resolved alert's re-sends.
 //   - Firing alerts are re-sent to Alertmanager every resend_interval with
 //     endsAt = now + 4 × resend_interval; a resolved alert carries endsAt =
 //     when it resolved (clamped to the wall clock: see notify_payload.h),
 //     re-sent for 15 resend intervals.
 //
 // Crash safety: WaitSpooled() returns once everything handed to OnAlert is
-// on disk; call it before writing a checkpoint, so that a notice is either
-// spooled or re-emitted by the replay from that checkpoint.
+// in the spools (on disk, or held in memory where the disk failed); call it
+// before writing a checkpoint, then put EncodeState() into it, so that a
+// notice is either spooled, or in the checkpoint, or re-emitted by the
+// replay from that checkpoint.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<Notifier>> n = Notifier::Create(config);
@@ -40,6 +51,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -75,6 +87,10 @@ class Notifier : public Sink {
   // paging PagerDuty or webhooks again.
   void SyncFiring(const std::vector<AlertNotice>& firing);
   std::vector<ReceiverStats> Stats() const;  // one per target; thread-safe
+  // The state a checkpoint keeps (see above); call after WaitSpooled().
+  std::string EncodeState() const;
+  // Whether `data` is a state EncodeState() wrote.
+  static bool ValidState(std::string_view data);
 
  private:
   explicit Notifier(NotifyConfig config) : config_(std::move(config)) {}
@@ -83,6 +99,7 @@ class Notifier : public Sink {
 
   const NotifyConfig config_;
   std::vector<std::unique_ptr<NotifyTarget>> targets_;
+  std::vector<std::string> target_names_;  // by target: name across restarts
   std::array<std::vector<size_t>, 5> routes_;  // severity -> indices into targets_
 
   mutable std::mutex mu_;

@@ -76,13 +76,17 @@ struct NotifyConfig {
   std::array<std::vector<std::string>, 5> routes;
   Labels labels;                      // added to every alert
   std::string external_url;           // base of generatorURL
-  std::string spool_dir;              // "" = in memory only: pending pages are lost on restart
+  std::string spool_dir;              // "" = in memory only: what is pending at a restart is
+                                      // what the last checkpoint kept (Notifier::EncodeState)
   size_t spool_max_bytes = 64 << 20;  // split evenly between the delivery targets
   DurationMs resend_interval = 60000;
   DurationMs renotify_interval = 0;
   DurationMs timeout = 10000;
   DurationMs retry_initial = 500;
   DurationMs retry_max = 60000;
+  // Not from the job file: the notifier state of the checkpoint restored
+  // (Notifier::EncodeState); "" = none.
+  std::string restored_state;
 
   // No receivers: nothing to notify.
   bool empty() const { return receivers.empty(); }

@@ -141,6 +141,7 @@ absl::Status NotifySpool::Load() {
       e.key = std::string(dec.GetString());
       e.data = std::string(dec.GetString());
       e.bytes = kHeader + len;
+      e.on_disk = true;
       if (!dec.ok()) break;
       live_bytes_ += e.bytes;
       entries_[id] = std::move(e);
@@ -157,12 +158,19 @@ absl::Status NotifySpool::Load() {
     pos += kHeader + len;
   }
   torn_bytes_ = data.size() - pos;
-  file_bytes_ = data.size();
-  if (data.size() < kMagic.size() || dead || torn_bytes_ > 0 || data.size() != pos) {
-    return Rewrite();
-  }
-  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) return ErrnoError("cannot open spool", path);
+  // Cutting off a torn tail (or a partial magic) needs no free space; the
+  // magic is written with the first record (WriteAll).
+  const size_t valid = data.size() < kMagic.size() ? 0 : pos;
+  file_bytes_ = valid;
+  if (valid < data.size() && ::ftruncate(fd_, static_cast<off_t>(valid)) != 0) {
+    stale_file_ = true;  // the next write rewrites the file
+    Failed(ErrnoError("cannot truncate spool", path)).IgnoreError();
+  } else if (dead) {
+    // Compaction can wait for room on the disk: the file is right as it is.
+    if (absl::Status s = Rewrite(); !s.ok()) Failed(s).IgnoreError();
+  }
   return absl::OkStatus();
 }
 
@@ -173,19 +181,30 @@ absl::Status NotifySpool::Rewrite() {
   for (const auto& [id, e] : entries_) AppendRecord(AppendBody(id, e.key, e.data), &data);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", tmp);
+  auto fail = [&](std::string_view what) {
+    absl::Status s = ErrnoError(what, tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());  // a full disk needs its space back
+    return s;
+  };
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      absl::Status s = ErrnoError("cannot write", tmp);
-      ::close(fd);
-      return s;
-    }
+    if (n <= 0) return fail("cannot write");
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd) != 0 || ::close(fd) != 0) return ErrnoError("cannot sync", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename to", path);
+  if (::fdatasync(fd) != 0) return fail("cannot sync");
+  if (::close(fd) != 0) {
+    absl::Status s = ErrnoError("cannot close", tmp);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = ErrnoError("cannot rename to", path);
+    ::unlink(tmp.c_str());
+    return s;
+  }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   if (const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dfd >= 0) {
@@ -194,43 +213,117 @@ absl::Status NotifySpool::Rewrite() {
   }
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd_ < 0) return ErrnoError("cannot open spool", path);
+  if (fd_ < 0) {
+    stale_file_ = true;
+    return ErrnoError("cannot open spool", path);
+  }
   file_bytes_ = data.size();
+  for (auto& [id, e] : entries_) e.on_disk = true;
+  memory_ = 0;
+  stale_file_ = false;
   return absl::OkStatus();
 }
 
-absl::Status NotifySpool::WriteAll(std::string_view data, bool sync) {
-  if (fd_ < 0) return absl::OkStatus();
+absl::Status NotifySpool::WriteAll(std::string data, bool sync) {
+  if (options_.path.empty() || data.empty()) return absl::OkStatus();
+  if (fd_ < 0) return absl::InternalError(StrCat("spool ", options_.path, " is not open"));
+  if (file_bytes_ == 0) data.insert(0, kMagic);
+  const size_t before = file_bytes_;
+  absl::Status status;
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoError("cannot write spool", options_.path);
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      status = ErrnoError("cannot write spool", options_.path);
+      break;
+    }
     done += static_cast<size_t>(n);
-    file_bytes_ += static_cast<size_t>(n);
   }
-  if (sync && ::fdatasync(fd_) != 0) return ErrnoError("cannot sync spool", options_.path);
+  if (status.ok() && sync && ::fdatasync(fd_) != 0) {
+    status = ErrnoError("cannot sync spool", options_.path);
+  }
+  if (status.ok()) {
+    file_bytes_ += data.size();
+    return status;
+  }
+  // Back to the last complete record, so that the next one is not written
+  // behind a torn one (which would end the log when it is loaded).
+  if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(before)) != 0) stale_file_ = true;
+  return status;
+}
+
+absl::Status NotifySpool::Failed(absl::Status s) {
+  ++write_failures_;
+  last_error_ = std::string(s.message());
+  return s;
+}
+
+absl::Status NotifySpool::Persist() {
+  if (options_.path.empty()) return absl::OkStatus();
+  if (stale_file_) {
+    absl::Status s = Rewrite();
+    return s.ok() ? s : Failed(std::move(s));
+  }
+  if (memory_ == 0) return absl::OkStatus();
+  std::string records;
+  for (const auto& [id, e] : entries_) {
+    if (!e.on_disk) AppendRecord(AppendBody(id, e.key, e.data), &records);
+  }
+  if (absl::Status s = WriteAll(std::move(records), /*sync=*/true); !s.ok()) {
+    return Failed(std::move(s));
+  }
+  for (auto& [id, e] : entries_) e.on_disk = true;
+  memory_ = 0;
   return absl::OkStatus();
 }
 
+absl::Status NotifySpool::Retry() { return Persist(); }
+
 NotifySpool::AppendResult NotifySpool::Append(const std::vector<Item>& items) {
   AppendResult result;
-  std::string records;
   for (const Item& item : items) {
     const uint64_t id = next_id_++;
-    const size_t before = records.size();
-    AppendRecord(AppendBody(id, item.key, item.data), &records);
-    Entry e{item.key, item.data, records.size() - before};
+    std::string record;
+    AppendRecord(AppendBody(id, item.key, item.data), &record);
+    Entry e{item.key, item.data, record.size(), /*on_disk=*/false};
     live_bytes_ += e.bytes;
+    ++memory_;
     entries_[id] = std::move(e);
   }
-  result.status = WriteAll(records, /*sync=*/true);
+  result.status = Persist();
   EnforceBound(&result);
+  EnforceMemoryBound(&result);
   return result;
 }
 
+std::vector<NotifySpool::Saved> NotifySpool::MemoryOnly() const {
+  std::vector<Saved> out;
+  out.reserve(memory_);
+  for (const auto& [id, e] : entries_) {
+    if (!e.on_disk) out.push_back({id, e.key, e.data});
+  }
+  return out;
+}
+
+NotifySpool::AppendResult NotifySpool::Restore(const std::vector<Saved>& saved) {
+  std::vector<Item> items;
+  for (const Saved& s : saved) {
+    auto it = entries_.find(s.id);
+    if (it != entries_.end() && it->second.key == s.key && it->second.data == s.data) continue;
+    items.push_back({s.key, s.data});
+  }
+  if (items.empty()) return {};
+  return Append(items);
+}
+
 void NotifySpool::Erase(std::map<uint64_t, Entry>::iterator it, std::string* removals) {
-  AppendRecord(RemoveBody(it->first), removals);
+  if (it->second.on_disk) {
+    AppendRecord(RemoveBody(it->first), removals);
+  } else {
+    --memory_;
+  }
   live_bytes_ -= it->second.bytes;
   entries_.erase(it);
 }
@@ -261,27 +354,71 @@ void NotifySpool::EnforceBound(AppendResult* result) {
     ++result->dropped;
     it = next;
   }
-  if (absl::Status s = WriteAll(removals, /*sync=*/false); !s.ok() && result->status.ok()) {
-    result->status = s;
+  if (stale_file_ || removals.empty()) return;  // a stale file is rewritten anyway
+  if (absl::Status s = WriteAll(std::move(removals), /*sync=*/false); !s.ok()) {
+    stale_file_ = true;
+    s = Failed(std::move(s));
+    if (result->status.ok()) result->status = s;
+  }
+}
+
+void NotifySpool::EnforceMemoryBound(AppendResult* result) {
+  if (memory_ <= options_.max_memory_entries) return;
+  std::string unused;  // entries held in memory leave no removal record
+  std::unordered_map<std::string_view, int> seen;
+  std::vector<uint64_t> older;
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (it->second.on_disk) continue;
+    if (++seen[it->second.key] > options_.keep_per_key && it->first > protected_upto_) {
+      older.push_back(it->first);
+    }
+  }
+  seen.clear();
+  for (uint64_t id : older) {
+    Erase(entries_.find(id), &unused);
+    ++result->coalesced;
+  }
+  for (auto it = entries_.begin();
+       memory_ > options_.max_memory_entries && it != entries_.end();) {
+    if (it->second.on_disk || it->first <= protected_upto_) {
+      ++it;
+      continue;
+    }
+    auto next = std::next(it);
+    Erase(it, &unused);
+    ++result->dropped_memory;
+    it = next;
   }
 }
 
 absl::Status NotifySpool::Remove(uint64_t id) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return absl::OkStatus();
+  const bool on_disk = it->second.on_disk;
   std::string removal;
   Erase(it, &removal);
-  if (fd_ < 0) return absl::OkStatus();
+  if (options_.path.empty()) return absl::OkStatus();
   if (entries_.empty()) {
-    // Nothing live: start the log over instead of recording the removal.
-    if (::ftruncate(fd_, static_cast<off_t>(kMagic.size())) != 0) {
-      return ErrnoError("cannot truncate spool", options_.path);
+    // Nothing live: start the log over instead of recording the removal
+    // (a shrink needs no free space).
+    const size_t keep = std::min(file_bytes_, kMagic.size());
+    if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) {
+      stale_file_ = true;
+      return Failed(ErrnoError("cannot truncate spool", options_.path));
     }
-    file_bytes_ = kMagic.size();
+    file_bytes_ = keep;
+    stale_file_ = false;
     return absl::OkStatus();
   }
-  if (absl::Status s = WriteAll(removal, /*sync=*/false); !s.ok()) return s;
-  if (file_bytes_ > 2 * live_bytes_ + 4096) return Rewrite();
+  if (!on_disk || stale_file_) return absl::OkStatus();
+  if (absl::Status s = WriteAll(std::move(removal), /*sync=*/false); !s.ok()) {
+    stale_file_ = true;  // it still lists the entry: rewrite it with the next write
+    return Failed(std::move(s));
+  }
+  if (file_bytes_ > 2 * live_bytes_ + 4096) {
+    // Compaction can wait for room on the disk: the file is right as it is.
+    if (absl::Status s = Rewrite(); !s.ok()) return Failed(std::move(s));
+  }
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <set>
 
+#include "windows/codec.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -17,6 +18,9 @@ constexpr size_t kDigestBatch = 1000;
 constexpr DurationMs kLogEvery = 30000;
 constexpr DurationMs kIdleWake = 60000;
 constexpr size_t kMaxLastSent = 4096;
+// How often a spool that could not be written is tried again.
+constexpr DurationMs kSpoolRetry = 1000;
+constexpr uint8_t kStateVersion = 1;
 
 std::string Snippet(std::string_view body) {
   std::string s(body.substr(0, 200));
@@ -41,6 +45,91 @@ TimeMs NotifyNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string NotifyTargetState::Encode() const {
+  Encoder enc;
+  enc.PutByte(kStateVersion);
+  enc.PutVarint(last_sent.size());
+  for (const auto& [fp, sent] : last_sent) {
+    enc.PutString(fp);
+    enc.PutSigned(sent.at);
+    enc.PutByte(sent.firing ? 1 : 0);
+  }
+  enc.PutVarint(resend.size());
+  for (const auto& [fp, r] : resend) {
+    enc.PutString(fp);
+    enc.PutString(r.alert.Encode());
+    enc.PutSigned(r.until);
+  }
+  enc.PutVarint(memory.size());
+  for (const NotifySpool::Saved& m : memory) {
+    enc.PutVarint(m.id);
+    enc.PutString(m.key);
+    enc.PutString(m.data);
+  }
+  return enc.Release();
+}
+
+std::optional<NotifyTargetState> NotifyTargetState::Decode(std::string_view data) {
+  Decoder dec(data);
+  if (dec.GetByte() != kStateVersion) return std::nullopt;
+  NotifyTargetState s;
+  for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
+    std::string fp(dec.GetString());
+    Sent sent;
+    sent.at = dec.GetSigned();
+    sent.firing = dec.GetByte() != 0;
+    s.last_sent[std::move(fp)] = sent;
+  }
+  for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
+    std::string fp(dec.GetString());
+    std::optional<NotifyAlert> alert = NotifyAlert::Decode(dec.GetString());
+    const TimeMs until = dec.GetSigned();
+    if (!alert) return std::nullopt;
+    s.resend[std::move(fp)] = {std::move(*alert), until};
+  }
+  for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
+    NotifySpool::Saved m;
+    m.id = dec.GetVarint();
+    m.key = std::string(dec.GetString());
+    m.data = std::string(dec.GetString());
+    s.memory.push_back(std::move(m));
+  }
+  if (!dec.ok() || !dec.empty()) return std::nullopt;
+  return s;
+}
+
+std::string SpoolFailureLog::Failed(TimeMs now, uint64_t in_memory, std::string_view error) {
+  ++since_line_;
+  ++since_ok_;
+  if (failing_ && now - last_line_ < kEvery) return "";
+  std::string line;
+  if (!failing_) {
+    line = StrCat("cannot write the spool; ", in_memory,
+                  " notification(s) held in memory only until it can (checkpoints keep them): ",
+                  error);
+  } else {
+    line = StrCat("still cannot write the spool: ", since_line_, " failed write(s) in the last ",
+                  FormatDuration((now - last_line_) / 1000 * 1000), ", ", in_memory,
+                  " notification(s) held in memory only: ", error);
+  }
+  failing_ = true;
+  last_line_ = now;
+  since_line_ = 0;
+  return line;
+}
+
+std::string SpoolFailureLog::Recovered(TimeMs now) {
+  if (!failing_) return "";
+  std::string line =
+      StrCat("spool written again after ", since_ok_, " failed write(s); every queued "
+             "notification is on disk");
+  failing_ = false;
+  last_line_ = now;
+  since_line_ = 0;
+  since_ok_ = 0;
+  return line;
 }
 
 NotifyTarget::NotifyTarget(Options options)
@@ -78,6 +167,17 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
                  t->options_.receiver.name.c_str(), t->shown_url_.c_str(),
                  t->options_.spool_path.c_str(), t->spool_->torn_bytes());
   }
+  if (t->options_.restored) {
+    const NotifyTargetState& r = *t->options_.restored;
+    for (const auto& [fp, sent] : r.last_sent) t->last_sent_[fp] = sent;
+    if (t->alertmanager_) t->resend_ = r.resend;
+    // After what the file kept: the checkpoint's entries were the newest
+    // when it was taken (NotifySpool writes oldest first, all or nothing).
+    NotifySpool::AppendResult a = t->spool_->Restore(r.memory);
+    t->NoteSpoolWrite(a.status, &a);
+  } else if (!t->spool_->last_error().empty()) {
+    t->NoteSpoolWrite(absl::InternalError(t->spool_->last_error()), nullptr);
+  }
   t->next_resend_ = now + t->options_.resend_interval;
   if (t->digest_) {
     const DurationMs every = t->options_.receiver.digest_every;
@@ -114,21 +214,38 @@ void NotifyTarget::Enqueue(const std::vector<NotifyAlert>& alerts) {
   {
     std::lock_guard lock(mu_);
     NotifySpool::AppendResult r = spool_->Append(items);
-    dropped_ += r.dropped;
-    coalesced_ += r.coalesced;
-    if (!r.status.ok()) {
-      std::fprintf(stderr, "vigil: notify %s %s: %s (kept in memory)\n",
-                   options_.receiver.name.c_str(), shown_url_.c_str(),
-                   std::string(r.status.message()).c_str());
-    }
-    if (r.dropped > 0 && NotifyNowMs() - last_drop_log_ >= kLogEvery) {
-      last_drop_log_ = NotifyNowMs();
-      std::fprintf(stderr,
-                   "vigil: notify %s %s: spool full, dropped the %zu oldest notifications\n",
-                   options_.receiver.name.c_str(), shown_url_.c_str(), r.dropped);
-    }
+    NoteSpoolWrite(r.status, &r);
   }
   cv_.notify_all();
+}
+
+void NotifyTarget::NoteSpoolWrite(const absl::Status& s, const NotifySpool::AppendResult* r) {
+  const TimeMs now = NotifyNowMs();
+  auto log = [&](const std::string& line) {
+    if (line.empty()) return;
+    std::fprintf(stderr, "vigil: notify %s %s: %s\n", options_.receiver.name.c_str(),
+                 shown_url_.c_str(), line.c_str());
+  };
+  if (r != nullptr) {
+    dropped_ += r->dropped;
+    coalesced_ += r->coalesced;
+    dropped_memory_ += r->dropped_memory;
+    if (r->dropped > 0 && now - last_drop_log_ >= kLogEvery) {
+      last_drop_log_ = now;
+      log(StrCat("spool full, dropped the ", r->dropped, " oldest notifications"));
+    }
+    if (r->dropped_memory > 0 && now - last_drop_log_ >= kLogEvery) {
+      last_drop_log_ = now;
+      log(StrCat("more than ", spool_->options().max_memory_entries,
+                 " notifications held in memory only: dropped the ", r->dropped_memory,
+                 " oldest of them"));
+    }
+  }
+  if (!s.ok()) {
+    log(spool_log_.Failed(now, spool_->memory_entries(), std::string(s.message())));
+  } else if (spool_->healthy()) {
+    log(spool_log_.Recovered(now));
+  }
 }
 
 void NotifyTarget::SyncFiring(const std::vector<NotifyAlert>& firing) {
@@ -172,23 +289,41 @@ ReceiverStats NotifyTarget::Stats() const {
   s.retried = retried_.load();
   s.dropped = dropped_.load();
   s.coalesced = coalesced_.load();
+  s.dropped_memory = dropped_memory_.load();
   std::lock_guard lock(mu_);
   s.spooled = spool_->size();
+  s.in_memory = spool_->memory_entries();
+  s.spool_write_failures = spool_->write_failures();
+  s.spool_healthy = spool_->healthy();
+  if (!s.spool_healthy) s.spool_error = spool_->last_error();
   return s;
 }
 
-void NotifyTarget::RemoveEntry(uint64_t id) {
-  if (absl::Status s = spool_->Remove(id); !s.ok()) {
-    std::fprintf(stderr, "vigil: notify %s %s: %s\n", options_.receiver.name.c_str(),
-                 shown_url_.c_str(), std::string(s.message()).c_str());
-  }
+NotifyTargetState NotifyTarget::State() const {
+  NotifyTargetState s;
+  std::lock_guard lock(mu_);
+  for (const auto& [fp, sent] : last_sent_) s.last_sent[fp] = sent;
+  s.resend = resend_;
+  s.memory = spool_->MemoryOnly();
+  return s;
 }
+
+void NotifyTarget::RemoveEntry(uint64_t id) { NoteSpoolWrite(spool_->Remove(id), nullptr); }
 
 void NotifyTarget::Run() {
   std::unique_lock lock(mu_);
+  TimeMs next_spool_retry = 0;
   while (!stop_) {
-    const TimeMs now = NotifyNowMs();
+    TimeMs now = NotifyNowMs();
     TimeMs wake = now + kIdleWake;
+    if (!spool_->healthy()) {
+      if (now >= next_spool_retry) {
+        NoteSpoolWrite(spool_->Retry(), nullptr);
+        next_spool_retry = now + kSpoolRetry;
+        now = NotifyNowMs();
+      }
+      if (!spool_->healthy()) wake = std::min(wake, next_spool_retry);
+    }
     std::optional<Work> work = NextWork(now, &wake);
     if (!work) {
       cv_.wait_for(lock, std::chrono::milliseconds(std::max<DurationMs>(1, wake - now)));

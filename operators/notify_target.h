@@ -32,6 +32,17 @@
 //     PagerDuty routing key, the URL's path, query and credentials are
 //     never logged, nor exposed in Stats() (its `target` is redacted too),
 //     and a receiver's error body is cleaned of them and cut to 200 bytes.
+//   - A spool that cannot be written (disk full, EIO, permissions) keeps
+//     the notifications in memory, in order (NotifySpool), delivers them
+//     all the same, and writes them again every second and with every
+//     Enqueue until it can. Stats() says so (spool_healthy, in_memory,
+//     spool_write_failures, spool_error); the log gets the first failure at
+//     once, then at most one line a minute with the count since the last
+//     one (SpoolFailureLog), and one line when the spool is written again.
+//   - State() is what a checkpoint keeps of a target: when each alert was
+//     last sent here and in which state (renotify holds), the Alertmanager
+//     re-sends, and the notifications held in memory only. A target created
+//     with Options::restored continues from it.
 //
 // Example:
 //   auto t = NotifyTarget::Create(options);      // opens the spool
@@ -47,6 +58,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -68,13 +80,66 @@ struct ReceiverStats {
   uint64_t sent = 0;       // notifications accepted by the receiver (2xx)
   uint64_t failed = 0;     // rejected permanently (4xx other than 408/429)
   uint64_t retried = 0;    // attempts that failed and were retried
-  uint64_t spooled = 0;    // queued now
+  uint64_t spooled = 0;    // queued now (on disk or in memory)
   uint64_t dropped = 0;    // removed by the spool bound, oldest first
   uint64_t coalesced = 0;  // superseded by a newer state of the same alert
+  uint64_t dropped_memory = 0;        // held in memory only, dropped over its bound, oldest first
+  uint64_t in_memory = 0;             // queued now and not on disk
+  uint64_t spool_write_failures = 0;  // failed spool writes, every attempt
+  bool spool_healthy = true;          // everything queued is on disk (always, without a spool)
+  std::string spool_error;            // the last write error while not healthy
 };
 
 // Wall clock, milliseconds since the Unix epoch.
 TimeMs NotifyNowMs();
+
+// What a checkpoint keeps of one target (NotifyTarget::State).
+struct NotifyTargetState {
+  struct Sent {
+    TimeMs at = 0;  // wall clock
+    bool firing = false;
+    friend bool operator==(const Sent&, const Sent&) = default;
+  };
+  struct Resend {
+    NotifyAlert alert;
+    TimeMs until = kMaxTime;  // firing: as long as it fires
+    friend bool operator==(const Resend&, const Resend&) = default;
+  };
+  std::map<std::string, Sent> last_sent;   // by fingerprint; renotify_interval > 0 only
+  std::map<std::string, Resend> resend;    // by fingerprint; Alertmanager only
+  std::vector<NotifySpool::Saved> memory;  // queued, not on disk, oldest first
+
+  std::string Encode() const;
+  static std::optional<NotifyTargetState> Decode(std::string_view data);
+  friend bool operator==(const NotifyTargetState&, const NotifyTargetState&) = default;
+};
+
+// The log lines about one spool's write failures: the first failure at
+// once, then at most one line per minute with the count since the last
+// line, and one line when the spool is written again.
+//
+// Example:
+//   SpoolFailureLog log;
+//   log.Failed(0, 3, "No space left on device");       // a line
+//   log.Failed(1'000, 4, "No space left on device");   // "": within the minute
+//   log.Failed(60'000, 9, "No space left on device");  // a line: "2 failed writes ..."
+//   log.Recovered(61'000);                              // a line
+class SpoolFailureLog {
+ public:
+  static constexpr DurationMs kEvery = 60000;
+  // A failed write at `now`, with `in_memory` notifications held in memory
+  // only: the line to log, or "" within a minute of the last line.
+  std::string Failed(TimeMs now, uint64_t in_memory, std::string_view error);
+  // The spool holds everything on disk again: the line to log, or "" if
+  // nothing had failed since the last recovery.
+  std::string Recovered(TimeMs now);
+
+ private:
+  bool failing_ = false;
+  TimeMs last_line_ = 0;
+  uint64_t since_line_ = 0;  // failures not yet in a line
+  uint64_t since_ok_ = 0;    // failures since the spool was last healthy
+};
 
 class NotifyTarget {
  public:
@@ -90,6 +155,7 @@ class NotifyTarget {
     DurationMs timeout = 10000;
     DurationMs retry_initial = 500;
     DurationMs retry_max = 60000;
+    std::optional<NotifyTargetState> restored;  // from a checkpoint
   };
 
   static absl::StatusOr<std::unique_ptr<NotifyTarget>> Create(Options options);
@@ -108,6 +174,8 @@ class NotifyTarget {
   // waits for its renotify interval, or this is a digest.
   bool Drained() const;
   ReceiverStats Stats() const;
+  // Snapshot for a checkpoint.
+  NotifyTargetState State() const;
 
  private:
   enum class Outcome { kDelivered, kRejected, kStopped };
@@ -116,10 +184,8 @@ class NotifyTarget {
     std::vector<NotifyAlert> alerts;
     bool resend = false;
   };
-  struct SentState {
-    TimeMs at = 0;
-    bool firing = false;
-  };
+  using SentState = NotifyTargetState::Sent;
+  using Resend = NotifyTargetState::Resend;
 
   explicit NotifyTarget(Options options);
   void Run();
@@ -131,6 +197,9 @@ class NotifyTarget {
   bool OnHold(const std::string& fingerprint, TimeMs now, TimeMs* until) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveEntry(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts and logs (rate-limited) the outcome of a spool write.
+  void NoteSpoolWrite(const absl::Status& s, const NotifySpool::AppendResult* r)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finish(const Work& work, Outcome outcome, TimeMs now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Sends `work` until it is accepted, rejected, or the target stops.
@@ -161,10 +230,7 @@ class NotifyTarget {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<NotifySpool> spool_ ABSL_GUARDED_BY(mu_);
-  struct Resend {
-    NotifyAlert alert;
-    TimeMs until = kMaxTime;  // firing: as long as it fires
-  };
+  SpoolFailureLog spool_log_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Resend> resend_ ABSL_GUARDED_BY(mu_);  // Alertmanager, by fingerprint
   TimeMs next_resend_ ABSL_GUARDED_BY(mu_) = 0;
   int resend_failures_ ABSL_GUARDED_BY(mu_) = 0;
@@ -173,7 +239,8 @@ class NotifyTarget {
   std::thread thread_;
 
   TimeMs last_drop_log_ ABSL_GUARDED_BY(mu_) = 0;
-  std::atomic<uint64_t> sent_{0}, failed_{0}, retried_{0}, dropped_{0}, coalesced_{0};
+  std::atomic<uint64_t> sent_{0}, failed_{0}, retried_{0}, dropped_{0}, coalesced_{0},
+      dropped_memory_{0};
 
   // Log rate limiting, delivery thread only.
   TimeMs last_log_ = 0;

@@ -9,6 +9,9 @@
 //   /api/rules    rule files, metrics and alerts as loaded
 //   / and /status the status page (runtime/status_page.html, embedded at
 //                 build time), a client of the three above and /readyz
+//   /readyz       503 while starting, while the source cannot reach its
+//                 servers, while the watermark is stale, or while a paging
+//                 spool cannot be written (runtime/readiness.h), with why
 //   POST /-/reload  asks the job thread to reload the rules and answers 202
 //                 at once with the request's id; GET /-/reload/status?id=N
 //                 tells whether it is pending, succeeded or failed (and why)
@@ -149,6 +152,23 @@ void Job::RegisterAdminApi() {
     }
     json.append("}\n");
     return HttpResponse{200, "application/json", std::move(json)};
+  });
+  // Replaces the /readyz of Job::Init with the same checks plus the paging
+  // spools. Stats() locks each target briefly; it never waits for a send.
+  http_->Handle("/readyz", [this](const HttpRequest&) {
+    if (!ready_.load()) return HttpResponse{503, "text/plain", "starting\n"};
+    if (!source_connected_.load()) {
+      return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
+    }
+    if (std::string stall = stall_.Check(); !stall.empty()) {
+      return HttpResponse{503, "text/plain", stall + "\n"};
+    }
+    if (notifier_ != nullptr) {
+      if (std::string paging = PagingReadiness(notifier_->Stats()); !paging.empty()) {
+        return HttpResponse{503, "text/plain", paging + "\n"};
+      }
+    }
+    return HttpResponse{200, "text/plain", "ready\n"};
   });
   http_->Handle("/api/status", [this](const HttpRequest&) {
     std::lock_guard<std::mutex> lock(admin_mu_);

@@ -12,6 +12,10 @@ namespace vigil {
 // key no operator has.
 constexpr std::string_view kMergeStateKey = "vigil.merge-stage";
 constexpr std::string_view kPendingPartialsKey = "vigil.pending-partials";
+// The notifier's: renotify holds, re-sends, notifications its spools could
+// not write (Notifier::EncodeState). Checkpoints without it restore with
+// none of that.
+constexpr std::string_view kNotifierStateKey = "vigil.notifier";
 
 absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   std::vector<std::string> problems;
@@ -51,6 +55,12 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
     }
     if (key == kPendingPartialsKey && partials_ && !DecodePending(state)) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable partials"));
+    }
+    if (key == kNotifierStateKey && !config_.notify.empty()) {
+      if (!Notifier::ValidState(state)) {
+        return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable notifier state"));
+      }
+      config_.notify.restored_state = state;  // the Notifier is created after the restore
     }
   }
   const int restored = flow_->DecodeState(d.panes);
@@ -112,7 +122,10 @@ void Job::Checkpoint(TimeMs now) {
   }
   // Notifications raised so far are in the spool before the checkpoint
   // says they were raised.
-  if (notifier_) notifier_->WaitSpooled();
+  if (notifier_) {
+    notifier_->WaitSpooled();
+    d.panes.emplace_back(kNotifierStateKey, notifier_->EncodeState());
+  }
   // Archive batches are listed with the epoch that covers their records;
   // a checkpoint never claims records the archive does not hold.
   if (archive_) {

@@ -80,10 +80,22 @@ JobMetrics::JobMetrics(const RuleSet& rules)
                        .Register(r);
   notifications_ = &BuildCounter().Name("vigil_notifications_total")
                         .Help("Alert notifications per receiver and target, by result: sent, "
-                              "failed (rejected), retried, dropped (spool bound), coalesced")
+                              "failed (rejected), retried, dropped (spool bound), coalesced, "
+                              "dropped_memory (held in memory only, over its bound)")
                         .Register(r);
   notify_queued_ = &BuildGauge().Name("vigil_notifications_spooled")
                         .Help("Notifications waiting in each target's spool").Register(r);
+  notify_memory_ = &BuildGauge().Name("vigil_notify_memory_queue")
+                        .Help("Notifications waiting in each target's spool that are not on "
+                              "disk (the spool cannot be written, or has no directory)")
+                        .Register(r);
+  notify_spool_healthy_ = &BuildGauge().Name("vigil_notify_spool_healthy")
+                               .Help("1 while each target's spool holds on disk everything "
+                                     "it queues; 0 while it cannot be written (/readyz is 503)")
+                               .Register(r);
+  notify_spool_failures_ = &BuildCounter().Name("vigil_notify_spool_write_failures_total")
+                                .Help("Failed writes of each target's spool, every attempt")
+                                .Register(r);
   operator_memory_ = &BuildGauge().Name("vigil_operator_memory_bytes")
                           .Help("Estimated bytes of state each operator holds: a metric "
                                 "operator's panes (kind metrics; operator names its metrics) or "
@@ -289,13 +301,17 @@ void JobMetrics::SetNotifyStats(const std::vector<ReceiverStats>& stats) {
                                  {"failed", s.failed},
                                  {"retried", s.retried},
                                  {"dropped", s.dropped},
-                                 {"coalesced", s.coalesced}}) {
+                                 {"coalesced", s.coalesced},
+                                 {"dropped_memory", s.dropped_memory}}) {
       SetTotal(notifications_->Add({{"receiver", s.receiver}, {"target", s.target},
                                     {"result", result}}),
                total);
     }
-    notify_queued_->Add({{"receiver", s.receiver}, {"target", s.target}})
-        .Set(static_cast<double>(s.spooled));
+    const prometheus::Labels labels = {{"receiver", s.receiver}, {"target", s.target}};
+    notify_queued_->Add(labels).Set(static_cast<double>(s.spooled));
+    notify_memory_->Add(labels).Set(static_cast<double>(s.in_memory));
+    notify_spool_healthy_->Add(labels).Set(s.spool_healthy ? 1 : 0);
+    SetTotal(notify_spool_failures_->Add(labels), s.spool_write_failures);
   }
 }
 

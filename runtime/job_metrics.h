@@ -17,6 +17,9 @@
 //   archive_errors_total, archive_dropped_records_total and
 //   archive_pending_batches.
 // Readiness: watermark_stall_seconds, watermark_stalled.
+// Paging: notifications_total{receiver,target,result},
+// notifications_spooled, notify_memory_queue, notify_spool_healthy and
+// notify_spool_write_failures_total, each {receiver,target}.
 // Limits (SetOperators): operator_memory_bytes{operator,kind}, series,
 // series_dropped_events_total{metric}, stream_dropped_events_total{stream}.
 //
@@ -128,6 +131,9 @@ class JobMetrics {
   prometheus::Family<prometheus::Counter>* sink_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* notifications_ = nullptr;
   prometheus::Family<prometheus::Gauge>* notify_queued_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* notify_memory_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* notify_spool_healthy_ = nullptr;
+  prometheus::Family<prometheus::Counter>* notify_spool_failures_ = nullptr;
   prometheus::Family<prometheus::Gauge>* stream_sessions_ = nullptr;
   prometheus::Family<prometheus::Gauge>* stream_records_ = nullptr;
   prometheus::Family<prometheus::Gauge>* operator_memory_ = nullptr;

@@ -42,4 +42,15 @@ std::string WatermarkStall::Check() const {
   return msg;
 }
 
+std::string PagingReadiness(const std::vector<ReceiverStats>& stats) {
+  std::string msg;
+  for (const ReceiverStats& s : stats) {
+    if (s.spool_healthy) continue;
+    StrAppend(&msg, msg.empty() ? "the paging spool cannot be written: " : "; ", s.receiver, " ",
+              s.target, ": ", s.in_memory, " notification(s) held in memory only");
+    if (!s.spool_error.empty()) StrAppend(&msg, " (", s.spool_error, ")");
+  }
+  return msg;
+}
+
 }  // namespace vigil

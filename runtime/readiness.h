@@ -32,13 +32,26 @@
 //   stall.Check();   // "the watermark has not advanced for 1m1s of traffic ..."
 //   stall.Observe(6'000, "events/0", 40, 512'000);
 //   stall.Check();   // "": it advanced
+//
+// PagingReadiness is the paging half: a spool that cannot be written (disk
+// full, EIO, permissions) holds notifications in memory only, where a
+// crash before the next checkpoint loses them, so the job is not ready
+// until every spool holds on disk all it queues.
+//
+// Example:
+//   PagingReadiness(notifier->Stats());
+//   // "the paging spool cannot be written: pagerduty http://pd:8080/***: 12
+//   //  notification(s) held in memory only (cannot write spool ...: No space
+//   //  left on device)"
 #ifndef VIGIL_RUNTIME_READINESS_H_
 #define VIGIL_RUNTIME_READINESS_H_
 
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "operators/notify_target.h"
 #include "windows/time.h"
 
 namespace vigil {
@@ -71,6 +84,10 @@ class WatermarkStall {
   DurationMs stalled_ = 0;       // GUARDED_BY(mu_)
   std::string holder_;           // GUARDED_BY(mu_)
 };
+
+// "" while every target's spool is healthy; otherwise why not, naming each
+// target whose spool is not (receiver and redacted URL).
+std::string PagingReadiness(const std::vector<ReceiverStats>& stats);
 
 }  // namespace vigil
 

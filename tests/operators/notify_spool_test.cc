@@ -10,6 +10,7 @@ namespace vigil {
 namespace {
 
 using testing_util::TempDir;
+using testing_util::TinyFs;
 
 std::unique_ptr<NotifySpool> Open(const std::string& path, size_t max_bytes = 1 << 20,
                                   int keep_per_key = 1) {
@@ -206,6 +207,137 @@ TEST(NotifySpoolTest, AsALastResortTheOldestAreDroppedAndCounted) {
   std::vector<std::string> reloaded;
   for (const auto& [id, e] : again->entries()) reloaded.push_back(e.key);
   EXPECT_EQ(reloaded, keys);
+}
+
+std::vector<std::string> Keys(const std::vector<NotifySpool::Saved>& saved) {
+  std::vector<std::string> out;
+  for (const NotifySpool::Saved& s : saved) out.push_back(s.key);
+  return out;
+}
+
+#define REQUIRE_TINY_FS(fs) \
+  if (!(fs).ok()) GTEST_SKIP() << "mounting a tmpfs needs root"
+
+TEST(NotifySpoolTest, AFullDiskKeepsTheEntriesInMemoryInOrderUntilItHasRoom) {
+  TinyFs fs;
+  REQUIRE_TINY_FS(fs);
+  const std::string path = fs.file("t.spool");
+  const std::string big(5000, 'x');  // more than a page: never fits in the file's last one
+  auto s = Open(path);
+  ASSERT_TRUE(s->Append({{"a", "1"}}).status.ok());
+  EXPECT_TRUE(s->healthy());
+  const size_t good = s->file_bytes();
+  fs.Fill();
+
+  NotifySpool::AppendResult r = s->Append({{"b", big + "b"}});
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("No space left on device"), std::string::npos) << r.status;
+  ASSERT_FALSE(s->Append({{"c", big + "c"}}).status.ok());
+  EXPECT_EQ(Data(*s), (Strings{"1", big + "b", big + "c"}));
+  EXPECT_FALSE(s->healthy());
+  EXPECT_EQ(s->memory_entries(), 2u);
+  EXPECT_EQ(s->write_failures(), 2u);
+  EXPECT_NE(s->last_error().find("No space left on device"), std::string::npos);
+  // The half-written record was cut off: the file ends at the last good one.
+  EXPECT_EQ(s->file_bytes(), good);
+  EXPECT_EQ(std::filesystem::file_size(path), good);
+  EXPECT_EQ(Keys(s->MemoryOnly()), (Strings{"b", "c"}));
+  EXPECT_FALSE(s->Retry().ok());
+  EXPECT_EQ(s->write_failures(), 3u);
+
+  fs.Free();
+  EXPECT_TRUE(s->Retry().ok());
+  EXPECT_TRUE(s->healthy());
+  EXPECT_EQ(s->memory_entries(), 0u);
+  EXPECT_TRUE(s->MemoryOnly().empty());
+  std::vector<uint64_t> ids;
+  for (const auto& [id, e] : s->entries()) ids.push_back(id);
+  s.reset();
+  auto again = Open(path);
+  EXPECT_EQ(Data(*again), (Strings{"1", big + "b", big + "c"}));
+  std::vector<uint64_t> reloaded;
+  for (const auto& [id, e] : again->entries()) reloaded.push_back(id);
+  EXPECT_EQ(reloaded, ids);
+  EXPECT_EQ(again->torn_bytes(), 0u);
+}
+
+TEST(NotifySpoolTest, WhatACheckpointKeptIsRestoredAfterTheFileOnceOnly) {
+  TinyFs fs;
+  REQUIRE_TINY_FS(fs);
+  const std::string path = fs.file("t.spool");
+  const std::string big(5000, 'x');
+  std::vector<NotifySpool::Saved> saved;
+  {
+    auto s = Open(path);
+    ASSERT_TRUE(s->Append({{"a", "1"}}).status.ok());
+    fs.Fill();
+    ASSERT_FALSE(s->Append({{"b", big}, {"c", big}}).status.ok());
+    saved = s->MemoryOnly();  // what a checkpoint keeps
+  }  // the process dies: what was held in memory only is gone from the spool
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[0], (NotifySpool::Saved{2, "b", big}));
+  EXPECT_EQ(saved[1], (NotifySpool::Saved{3, "c", big}));
+
+  // Restarted on the disk that is still full.
+  auto s = Open(path);
+  EXPECT_EQ(Data(*s), (Strings{"1"}));
+  EXPECT_TRUE(s->healthy());
+  EXPECT_FALSE(s->Restore(saved).status.ok());
+  EXPECT_EQ(Data(*s), (Strings{"1", big, big}));
+  EXPECT_EQ(Keys(s->MemoryOnly()), (Strings{"b", "c"}));
+  fs.Free();
+  ASSERT_TRUE(s->Retry().ok());
+  // They are on disk now with the same ids: the same checkpoint again adds nothing.
+  NotifySpool::AppendResult r = s->Restore(saved);
+  EXPECT_TRUE(r.status.ok());
+  EXPECT_EQ(s->size(), 3u);
+  s.reset();
+  EXPECT_EQ(Data(*Open(path)), (Strings{"1", big, big}));
+}
+
+TEST(NotifySpoolTest, ASpoolOpensOnAFullDisk) {
+  TinyFs fs;
+  REQUIRE_TINY_FS(fs);
+  fs.Fill();
+  auto s = Open(fs.file("t.spool"));
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->healthy());
+  EXPECT_FALSE(s->Append({{"a", "1"}}).status.ok());
+  EXPECT_FALSE(s->healthy());
+  EXPECT_EQ(s->memory_entries(), 1u);
+  fs.Free();
+  EXPECT_TRUE(s->Retry().ok());
+  s.reset();
+  EXPECT_EQ(Data(*Open(fs.file("t.spool"))), (Strings{"1"}));
+}
+
+TEST(NotifySpoolTest, EntriesHeldInMemoryAreBoundedOldestDroppedFirst) {
+  // Without a path every entry is held in memory only.
+  absl::StatusOr<std::unique_ptr<NotifySpool>> s = NotifySpool::Open(
+      {.path = "", .max_bytes = 1 << 20, .keep_per_key = 1, .max_memory_entries = 3});
+  ASSERT_TRUE(s.ok());
+  NotifySpool& spool = **s;
+  EXPECT_TRUE(spool.healthy());  // nothing is expected on disk
+  size_t dropped = 0, coalesced = 0;
+  for (const char* k : {"a", "b", "c", "d", "e"}) {
+    NotifySpool::AppendResult r = spool.Append({{k, k}});
+    dropped += r.dropped_memory;
+    coalesced += r.coalesced;
+  }
+  EXPECT_EQ(Data(spool), (Strings{"c", "d", "e"}));
+  EXPECT_EQ(dropped, 2u);
+  // Superseded states go before anything is dropped.
+  NotifySpool::AppendResult r = spool.Append({{"d", "d2"}});
+  EXPECT_EQ(r.coalesced, 1u);
+  EXPECT_EQ(r.dropped_memory, 0u);
+  EXPECT_EQ(Data(spool), (Strings{"c", "e", "d2"}));
+  // The entry being delivered stays.
+  spool.set_protected_upto(spool.entries().begin()->first);
+  r = spool.Append({{"f", "f"}});
+  EXPECT_EQ(r.dropped_memory, 1u);
+  EXPECT_EQ(Data(spool), (Strings{"c", "d2", "f"}));
+  EXPECT_EQ(spool.memory_entries(), 3u);
+  EXPECT_EQ(coalesced, 0u);
 }
 
 }  // namespace

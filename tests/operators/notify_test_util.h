@@ -4,7 +4,10 @@
 #ifndef VIGIL_TESTS_OPERATORS_NOTIFY_TEST_UTIL_H_
 #define VIGIL_TESTS_OPERATORS_NOTIFY_TEST_UTIL_H_
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -72,6 +75,37 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A 64 KiB tmpfs mounted on a fresh directory, to run a spool out of
+// space: Fill() takes every free block, Free() gives them back. Mounting
+// needs root; ok() says whether it worked.
+class TinyFs {
+ public:
+  TinyFs() : dir_(tmp_.file("fs")) {
+    ::mkdir(dir_.c_str(), 0755);
+    ok_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64k") == 0;
+  }
+  ~TinyFs() {
+    if (ok_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return ok_; }
+  const std::string& path() const { return dir_; }
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  // Whole pages until the file system has none left.
+  void Fill() {
+    const int fd = ::open(file("fill").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const std::string page(4096, 'f');
+    while (::write(fd, page.data(), page.size()) == static_cast<ssize_t>(page.size())) {
+    }
+    ::close(fd);
+  }
+  void Free() { ::unlink(file("fill").c_str()); }
+
+ private:
+  TempDir tmp_;
+  std::string dir_;
+  bool ok_ = false;
 };
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes.
