@@ -77,6 +77,7 @@ void BucketStore::NoteNewWindowBucket(int32_t index) {
 }
 
 void BucketStore::AfterNewBucket() {
+  if (count_stale_ && nonempty_ >= max_buckets_) Recount();
   if (nonempty_ > max_buckets_) FoldLowest();
   // A full store behaves as if it had folded already: a value below its
   // lowest bucket would be a new bucket that folds straight into it.
@@ -287,9 +288,15 @@ void BucketStore::Merge(const BucketStore& other) {
   // When both stores' buckets fit under the cap, nothing folds during the
   // merge and the window part is a plain loop over the counts once the
   // window covers both of other's window extremes.
-  const bool fits = int64_t{nonempty_} + other.nonempty_ <= max_buckets_;
+  int64_t bound = int64_t{nonempty_} + other.nonempty_;
+  if (bound > max_buckets_ && (count_stale_ || other.count_stale_)) {
+    Recount();
+    bound = int64_t{nonempty_} + other.buckets();
+  }
+  const bool fits = bound <= max_buckets_;
   // Whatever path each bucket takes, all of other's weight arrives.
   const uint64_t total = total_ + other.total_;
+  for (const Bucket& b : other.side_) Add(b.index, b.count);
   if (!other.window_empty()) {
     const int32_t lo = other.window_min_;
     const int32_t hi = other.window_max_;
@@ -302,21 +309,36 @@ void BucketStore::Merge(const BucketStore& other) {
     if (fits && static_cast<uint64_t>(lo - offset_) < size &&
         static_cast<uint64_t>(hi - offset_) < size) {
       uint64_t* mine = counts_.data() + (lo - offset_);
-      uint64_t fresh = 0;
-      for (int32_t k = 1; k < n; ++k) {
-        fresh += static_cast<uint64_t>(mine[k] == 0) & static_cast<uint64_t>(theirs[k] != 0);
-        mine[k] += theirs[k];
+      for (int32_t k = 1; k < n; ++k) mine[k] += theirs[k];
+      // Which of these buckets are new is left uncounted: the sum bounds
+      // the count until a bucket might be one too many.
+      nonempty_ = static_cast<int32_t>(bound);
+      count_stale_ = true;
+      if (nonempty_ >= max_buckets_) {
+        Recount();
+        if (nonempty_ == max_buckets_) floor_ = min_index();
       }
-      nonempty_ += static_cast<int32_t>(fresh);
-      if (nonempty_ == max_buckets_) floor_ = min_index();
     } else {
       for (int32_t k = 1; k < n; ++k) {
         if (theirs[k] != 0) Add(lo + k, theirs[k]);
       }
     }
   }
-  for (const Bucket& b : other.side_) Add(b.index, b.count);
   total_ = total;
+}
+
+int32_t BucketStore::buckets() const {
+  if (!count_stale_) return nonempty_;
+  int32_t n = static_cast<int32_t>(side_.size());
+  for (int32_t i = window_min_; !window_empty() && i <= window_max_; ++i) {
+    n += counts_[static_cast<size_t>(i - offset_)] != 0 ? 1 : 0;
+  }
+  return n;
+}
+
+void BucketStore::Recount() {
+  nonempty_ = buckets();
+  count_stale_ = false;
 }
 
 void BucketStore::Clear() {
@@ -329,6 +351,7 @@ void BucketStore::Clear() {
   side_.clear();
   total_ = 0;
   nonempty_ = 0;
+  count_stale_ = false;
   floor_ = std::numeric_limits<int32_t>::min();
   missed_ = 0;
 }
@@ -352,9 +375,9 @@ size_t BucketStore::allocated_bytes() const {
 }
 
 void BucketStore::Encode(Encoder* enc) const {
-  enc->PutVarint(static_cast<uint64_t>(nonempty_));
-  if (nonempty_ == 0) return;
   const std::vector<Bucket> all = Buckets();
+  enc->PutVarint(all.size());
+  if (all.empty()) return;
   enc->PutSigned(all.front().index);
   for (size_t i = 0; i < all.size();) {
     size_t end = i + 1;
@@ -440,7 +463,7 @@ bool BucketStore::DecodeDense(Decoder* dec, int32_t lowest, int32_t highest, uin
 }
 
 bool operator==(const BucketStore& a, const BucketStore& b) {
-  return a.total_ == b.total_ && a.nonempty_ == b.nonempty_ && a.Buckets() == b.Buckets();
+  return a.total_ == b.total_ && a.Buckets() == b.Buckets();
 }
 
 }  // namespace internal

@@ -195,7 +195,7 @@ class BucketStore {
   bool empty() const { return total_ == 0; }
   uint64_t total() const { return total_; }
   // Number of non-empty buckets, at most max_buckets.
-  int32_t buckets() const { return nonempty_; }
+  int32_t buckets() const;
   // The lowest and highest non-empty bucket; meaningless when empty().
   int32_t min_index() const;
   int32_t max_index() const;
@@ -231,6 +231,7 @@ class BucketStore {
   // Keeps at most max_buckets non-empty buckets and sets floor_.
   void AfterNewBucket();
   void FoldLowest();
+  void Recount();
   // Moves the window content to start at `new_offset` (the content must fit)
   // and takes in the side-list buckets the window now covers.
   void MoveWindow(int64_t new_offset);
@@ -252,7 +253,11 @@ class BucketStore {
   // Non-empty buckets outside the window, ascending by index.
   std::vector<Bucket> side_;
   uint64_t total_ = 0;
+  // The number of non-empty buckets; while count_stale_, only an upper
+  // bound below max_buckets (a merge adds the other store's count instead
+  // of checking which of its buckets are new, see Merge).
   int32_t nonempty_ = 0;
+  bool count_stale_ = false;
   int32_t floor_ = std::numeric_limits<int32_t>::min();
   // Adds that missed the window since it last moved; past the cost of
   // moving it, the window is placed afresh (so a window that started around

@@ -968,13 +968,52 @@ TEST(DDSketchTest, MatchesTheReferenceModel) {
       ASSERT_EQ(EncodeToString(parts[i]), ReferenceEncoding(shares[i], alpha, cap));
     }
     DDSketch merged(alpha, cap);
+    std::vector<double> so_far;
     while (!parts.empty()) {
       const size_t i = static_cast<size_t>(rng.Uniform() * static_cast<double>(parts.size()));
       merged.Merge(parts[i]);
+      so_far.insert(so_far.end(), shares[i].begin(), shares[i].end());
+      ASSERT_EQ(EncodeToString(merged), ReferenceEncoding(so_far, alpha, cap));
       parts.erase(parts.begin() + static_cast<ptrdiff_t>(i));
+      shares.erase(shares.begin() + static_cast<ptrdiff_t>(i));
+      // A value after a merge, which may be a new bucket of a full store.
+      const double extra = std::exp2(rng.Uniform() * 200.0 - 100.0);
+      merged.Add(extra);
+      so_far.push_back(extra);
+      ASSERT_EQ(EncodeToString(merged), ReferenceEncoding(so_far, alpha, cap));
     }
-    ASSERT_EQ(EncodeToString(merged), expected);
-    ASSERT_EQ(merged, whole);
+    const DDSketch direct = SketchOf(so_far, alpha, cap);
+    ASSERT_EQ(merged, direct);
+    ASSERT_EQ(merged.positive_buckets(), direct.positive_buckets());
+    ASSERT_EQ(merged.negative_buckets(), direct.negative_buckets());
+  }
+}
+
+TEST(DDSketchTest, FoldsAtTheCapRightAfterAMerge) {
+  // Overlapping stores merged under the cap (40 buckets, 30 + 25 counted),
+  // then new buckets one by one, above or below, until well past the cap:
+  // every step as defined.
+  std::vector<double> values;
+  DDSketch a(0.01, 64);
+  DDSketch b(0.01, 64);
+  for (int k = 0; k < 40; ++k) {
+    const double v = std::pow(1.03, k);
+    if (k < 30) a.Add(v);
+    if (k >= 15) b.Add(v);
+    values.insert(values.end(), k >= 15 && k < 30 ? 2 : 1, v);
+  }
+  for (bool below : {false, true}) {
+    DDSketch merged = a;
+    merged.Merge(b);
+    std::vector<double> all = values;
+    ASSERT_EQ(EncodeToString(merged), ReferenceEncoding(all, 0.01, 64));
+    for (int i = 1; i <= 40; ++i) {
+      const double v = below ? std::pow(1.03, -i) : std::pow(1.03, 39 + i);
+      merged.Add(v);
+      all.push_back(v);
+      ASSERT_EQ(EncodeToString(merged), ReferenceEncoding(all, 0.01, 64)) << i;
+      ASSERT_EQ(merged.positive_buckets(), std::min(64, 40 + i)) << i;
+    }
   }
 }
 
