@@ -9,8 +9,10 @@
 
 #include "absl/status/statusor.h"
 #include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include <cctype>
+#include <cstdio>
 #include <list>
 #include <type_traits>
 #include <unordered_set>
@@ -103,9 +105,16 @@ struct HttpServer::IoState {
   asio::steady_timer accept_retry{context};
   std::shared_ptr<internal::ConnectionTable> table =
       std::make_shared<internal::ConnectionTable>();
-  // bcrypt checks, off the server thread so that /healthz never waits for
-  // one. Created at Start when the web config has users.
+  // bcrypt checks and web config reloads, off the server thread so that
+  // /healthz never waits for one. Created at Start when there is a web
+  // config.
   std::unique_ptr<asio::thread_pool> verifier;
+  // The web config new connections get: the one Start loaded, then each
+  // good reload of its files (HttpServer::CheckWebConfig).
+  std::shared_ptr<const WebConfig> web;
+  asio::steady_timer web_check{context};
+  std::string web_stamp;  // of the files `web` was read from
+  bool web_loading = false;
   std::atomic<bool> stopping_verifier{false};
   // Digests of (user, password) pairs found good: bcrypt is slow on
   // purpose, and Prometheus sends the same pair on every scrape.
@@ -181,9 +190,14 @@ template <class Stream>
 class HttpConnection : public ConnectionBase,
                        public std::enable_shared_from_this<HttpConnection<Stream>> {
  public:
+  // `web`: the web config as the connection was accepted; a reload applies
+  // to later connections.
   template <class... Args>
-  HttpConnection(HttpServer& server, Args&&... args)
-      : ConnectionBase(server.io_->table), server_(server), stream_(std::forward<Args>(args)...) {}
+  HttpConnection(HttpServer& server, std::shared_ptr<const WebConfig> web, Args&&... args)
+      : ConnectionBase(server.io_->table),
+        server_(server),
+        web_(std::move(web)),
+        stream_(std::forward<Args>(args)...) {}
 
   void Start();
 
@@ -210,7 +224,10 @@ class HttpConnection : public ConnectionBase,
   void OnWrite(beast::error_code ec);
   void Shutdown();
 
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
   HttpServer& server_;
+  const std::shared_ptr<const WebConfig> web_;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -224,7 +241,7 @@ class HttpConnection : public ConnectionBase,
 template <class Stream>
 void HttpConnection<Stream>::Start() {
   Waiting();
-  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+  if constexpr (!kTls) {
     ReadHeader();
   } else {
     tcp_().expires_after(options().read_timeout);
@@ -307,7 +324,7 @@ void HttpConnection<Stream>::OnReadError(beast::error_code ec) {
 
 template <class Stream>
 void HttpConnection<Stream>::Dispatch(BeastRequest request) {
-  const WebConfig* web = options().web.get();
+  const WebConfig* web = web_.get();
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
   if (web == nullptr || !web->auth_required() || web->Unauthenticated(path)) {
@@ -334,7 +351,7 @@ void HttpConnection<Stream>::Dispatch(BeastRequest request) {
                             guard = asio::make_work_guard(io.context)]() mutable {
     HttpServer::IoState& io = *self->server_.io_;
     const bool ok = !io.stopping_verifier.load() && !self->closed_.load() &&
-                    self->options().web->CheckBasic(c.user, c.password);
+                    self->web_->CheckBasic(c.user, c.password);
     asio::post(io.context, [self, ok, pair = std::move(pair), request = std::move(request)] {
       if (self->closed_) return;
       self->Busy();
@@ -359,7 +376,7 @@ BeastResponse HttpConnection<Stream>::Serve(const BeastRequest& request, bool au
   const size_t query_start = target.find('?');
   const std::string_view path = target.substr(0, query_start);
   const std::string_view host = request[http::field::host];
-  const WebConfig* web = options().web.get();
+  const WebConfig* web = web_.get();
   const auto refuse = [&](int status, std::string body) {
     return PlainResponse(version, status, std::move(body), keep_alive, head);
   };
@@ -403,7 +420,7 @@ BeastResponse HttpConnection<Stream>::Serve(const BeastRequest& request, bool au
            .origin = request[http::field::origin],
            .sec_fetch_site = request["Sec-Fetch-Site"],
            .content_type = request[http::field::content_type],
-           .tls = server_.tls()},
+           .tls = kTls},
           web);
       if (r.status != 0) return refuse(r.status, r.body);
     }
@@ -455,6 +472,22 @@ void HttpConnection<Stream>::Shutdown() {
 }  // namespace internal
 
 namespace {
+
+// What changes when any of `files` is replaced or rewritten: a Kubernetes
+// Secret update swaps the files under a symlink, cert-manager renews them.
+std::string FileStamp(const std::vector<std::string>& files) {
+  std::string stamp;
+  for (const std::string& f : files) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) {
+      stamp += "-;";
+      continue;
+    }
+    StrAppend(&stamp, st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+              st.st_mtim.tv_nsec, ";");
+  }
+  return stamp;
+}
 
 // Splits "host:port", "[v6]:port" or ":port" and resolves the host. Numeric
 // addresses never touch the resolver.
@@ -564,8 +597,11 @@ absl::Status HttpServer::Start(std::string_view listen) {
     return absl::UnavailableError("cannot listen on " + std::string(listen) + ": " + ec.message());
   }
   port_.store(bound.port(), std::memory_order_release);
-  if (options_.web != nullptr && !options_.web->basic_auth_users.empty()) {
-    io_->verifier = std::make_unique<asio::thread_pool>(1);
+  io_->web = options_.web;
+  if (options_.web != nullptr) io_->verifier = std::make_unique<asio::thread_pool>(1);
+  if (!options_.web_config_file.empty()) {
+    io_->web_stamp = FileStamp(options_.web->files);
+    CheckWebConfig();
   }
 
   Accept();
@@ -605,15 +641,46 @@ void HttpServer::Accept() {
       socket.close(ignored);
       return Accept();
     }
-    if (tls()) {
+    const std::shared_ptr<const WebConfig>& web = io_->web;
+    if (web != nullptr && web->tls()) {
       std::make_shared<internal::HttpConnection<beast::ssl_stream<beast::tcp_stream>>>(
-          *this, std::move(socket), *options_.web->tls_context)
+          *this, web, std::move(socket), *web->tls_context)
           ->Start();
     } else {
-      std::make_shared<internal::HttpConnection<beast::tcp_stream>>(*this, std::move(socket))
+      std::make_shared<internal::HttpConnection<beast::tcp_stream>>(*this, web, std::move(socket))
           ->Start();
     }
     Accept();
+  });
+}
+
+void HttpServer::CheckWebConfig() {
+  io_->web_check.expires_after(options_.web_config_check_interval);
+  io_->web_check.async_wait([this](beast::error_code ec) {
+    if (ec || io_->stopping) return;
+    const std::string stamp = FileStamp(io_->web->files);
+    if (stamp == io_->web_stamp || io_->web_loading) return CheckWebConfig();
+    // Loading checks every bcrypt hash: on the verifier, not here.
+    io_->web_loading = true;
+    asio::post(*io_->verifier, [this, stamp, guard = asio::make_work_guard(io_->context)] {
+      absl::StatusOr<std::shared_ptr<const WebConfig>> web =
+          LoadWebConfig(options_.web_config_file);
+      asio::post(io_->context, [this, stamp, web = std::move(web)] {
+        io_->web_loading = false;
+        // A bad file is reported once, not on every check, until it changes.
+        io_->web_stamp = stamp;
+        if (web.ok()) {
+          io_->web = *web;
+          io_->verified.clear();
+          std::fprintf(stderr, "vigil: web config %s reloaded\n",
+                       options_.web_config_file.c_str());
+        } else {
+          std::fprintf(stderr, "vigil: web config not reloaded, the previous one stays: %s\n",
+                       std::string(web.status().message()).c_str());
+        }
+        if (!io_->stopping) CheckWebConfig();
+      });
+    });
   });
 }
 
@@ -629,6 +696,7 @@ void HttpServer::CloseAll() {
   beast::error_code ignored;
   io_->acceptor.close(ignored);
   io_->accept_retry.cancel();
+  io_->web_check.cancel();
   // Close() leaves the set, and does not destroy: its handlers run later,
   // on this thread.
   const std::vector<internal::ConnectionBase*> open(io_->table->open.begin(),

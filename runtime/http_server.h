@@ -126,8 +126,13 @@ class HttpServer {
     // TLS, authentication and allowed hosts; null: plain HTTP, no auth.
     std::shared_ptr<const WebConfig> web = nullptr;
     // Read by Start into `web` when that is null (LoadWebConfig), so that a
-    // bad file fails Start with its `file:line:col:` message.
+    // bad file fails Start with its `file:line:col:` message. While the
+    // server runs, the file and those it names (certificate, key, CA,
+    // tokens) are checked for changes this often; changed, they are loaded
+    // again off the server thread and apply to the connections accepted
+    // after (a bad file is logged and the previous config stays).
     std::string web_config_file = "";
+    std::chrono::milliseconds web_config_check_interval{std::chrono::seconds(10)};
   };
 
   HttpServer();
@@ -156,7 +161,8 @@ class HttpServer {
   // called more than once.
   absl::Status Start(std::string_view listen);
 
-  // Whether the server speaks TLS (a web config with tls_server_config).
+  // Whether the server started with TLS (a web config with
+  // tls_server_config).
   bool tls() const;
 
   // The bound port once Start succeeded, 0 before.
@@ -186,6 +192,8 @@ class HttpServer {
   void CloseAll();
   // Closes the connection that has waited longest for a request, if any.
   bool EvictOldestWaiting();
+  // Reloads the web config once its files change; re-arms itself.
+  void CheckWebConfig();
   // Safe from any thread once started: routes_ no longer changes.
   const Route* FindRoute(std::string_view path) const;
 

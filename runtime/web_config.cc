@@ -142,9 +142,11 @@ class WebConfigReader {
   }
 
   // A file that must exist and be readable, named in the message if not.
-  absl::Status FilePath(const YAML::Node& n, std::string_view what, std::string* out) const {
+  absl::Status FilePath(const YAML::Node& n, std::string_view what, std::string* out,
+                        WebConfig* c) const {
     if (absl::Status s = String(n, what, out); !s.ok()) return s;
     *out = Path(*out);
+    c->files.push_back(*out);
     std::ifstream in(*out);
     if (!in) return Error(n, StrCat("cannot read ", what, " ", *out, ": ", std::strerror(errno)));
     return absl::OkStatus();
@@ -169,10 +171,10 @@ class WebConfigReader {
     if (!t["cert_file"]) return Error(t, "tls_server_config needs 'cert_file'");
     if (!t["key_file"]) return Error(t, "tls_server_config needs 'key_file'");
     std::string cert, key, ca;
-    if (absl::Status s = FilePath(t["cert_file"], "cert_file", &cert); !s.ok()) return s;
-    if (absl::Status s = FilePath(t["key_file"], "key_file", &key); !s.ok()) return s;
+    if (absl::Status s = FilePath(t["cert_file"], "cert_file", &cert, c); !s.ok()) return s;
+    if (absl::Status s = FilePath(t["key_file"], "key_file", &key, c); !s.ok()) return s;
     if (t["client_ca_file"]) {
-      if (absl::Status s = FilePath(t["client_ca_file"], "client_ca_file", &ca); !s.ok()) return s;
+      if (absl::Status s = FilePath(t["client_ca_file"], "client_ca_file", &ca, c); !s.ok()) return s;
     }
     // As Prometheus: a client CA alone means verified client certificates.
     std::string auth = ca.empty() ? "NoClientCert" : "RequireAndVerifyClientCert";
@@ -283,6 +285,7 @@ class WebConfigReader {
     if (absl::Status s = StringList(b, "bearer_token_files", &files); !s.ok()) return s;
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string path = Path(files[i]);
+      c->files.push_back(path);
       std::ifstream in(path, std::ios::binary);
       if (!in) {
         return Error(b[i], StrCat("cannot read the bearer token file ", path, ": ",
@@ -449,6 +452,7 @@ absl::StatusOr<std::shared_ptr<const WebConfig>> ParseWebConfig(std::string_view
                                                                 const std::string& dir) {
   auto c = std::make_shared<WebConfig>();
   c->file = file;
+  c->files.push_back(file);
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (absl::Status s = WebConfigReader(file, dir).Read(root, c.get()); !s.ok()) return s;

@@ -23,7 +23,8 @@
 // (`Authorization: Basic` or `Authorization: Bearer`), except the
 // unauthenticated paths. Passwords are checked with libxcrypt's crypt_r;
 // tokens are compared in constant time. Certificates, keys and token files
-// are read once, when the file is loaded (a restart picks up new ones).
+// are read when the file is loaded; the server loads it again when any of
+// them changes (runtime/http_server.h).
 //
 // Every error is `file:line:col: message` at the offending node; no error
 // message ever holds a password hash's check value or a token.
@@ -52,6 +53,9 @@ namespace vigil {
 
 struct WebConfig {
   std::string file;  // where it was read from, for messages
+  // That file and every file it names (certificate, key, CA, token files):
+  // what a change of the configuration shows in.
+  std::vector<std::string> files;
   // The server's TLS set-up (certificate, key, client verification); null:
   // plain HTTP.
   std::shared_ptr<boost::asio::ssl::context> tls_context;

@@ -719,6 +719,47 @@ TEST_F(HttpServerAuthTest, AllowedHostsRefuseOtherHostsButNotTheProbes) {
             "ok\n");
 }
 
+// A changed web config (a rotated token here; certificates alike) applies to
+// new connections without a restart; a broken one is reported and the
+// previous one stays.
+TEST_F(HttpServerAuthTest, AChangedWebConfigIsLoadedAgain) {
+  const std::string web_file = token_file_ + ".yml";
+  std::ofstream(web_file) << "bearer_token_files: [" << token_file_ << "]\n";
+  StartServer({.enable_lifecycle = true,
+               .web_config_file = web_file,
+               .web_config_check_interval = milliseconds(20)});
+  const auto status_with = [&](const std::string& token) {
+    TestClient client(server_->port());  // a new connection each time
+    return client.RoundTrip(http::verb::get, "/hello", "", {{"Authorization", "Bearer " + token}})
+        .result_int();
+  };
+  EXPECT_EQ(status_with("tok-7f3a9c"), 200);
+  testing::internal::CaptureStderr();
+  std::ofstream(token_file_) << "tok-rotated-2\n";
+  bool rotated = false;
+  for (int i = 0; i < 250 && !rotated; ++i) {
+    rotated = status_with("tok-rotated-2") == 200;
+    if (!rotated) std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE(rotated);
+  EXPECT_EQ(status_with("tok-7f3a9c"), 401);
+
+  std::ofstream(web_file) << "bearer_token_files: [" << token_file_ << "]\nbogus: 1\n";
+  std::string err;
+  for (int i = 0; i < 250 && err.find("not reloaded") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+    // Captured stderr can be read only once: collect and capture again.
+    err += testing::internal::GetCapturedStderr();
+    testing::internal::CaptureStderr();
+  }
+  err += testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("vigil: web config " + web_file + " reloaded\n"));
+  EXPECT_THAT(err, HasSubstr("vigil: web config not reloaded, the previous one stays: " +
+                             web_file + ":2:1: unknown key 'bogus' in the web config"));
+  EXPECT_EQ(status_with("tok-rotated-2"), 200);
+  std::remove(web_file.c_str());
+}
+
 TEST_F(HttpServerTest, AtTheConnectionCapTheLongestWaitingConnectionMakesRoom) {
   StartServer({.max_connections = 4, .enable_lifecycle = true});
   std::vector<std::unique_ptr<TestClient>> idle;
