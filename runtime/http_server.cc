@@ -1,22 +1,21 @@
 #include "runtime/http_server.h"
 
-#include <algorithm>
-#include <cassert>
-#include <charconv>
-#include <optional>
-#include <sstream>
-#include <utility>
-
-#include "absl/status/statusor.h"
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cassert>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <list>
+#include <optional>
+#include <sstream>
 #include <type_traits>
 #include <unordered_set>
+#include <utility>
 
+#include "absl/status/statusor.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
@@ -103,8 +102,7 @@ struct HttpServer::IoState {
   asio::io_context context{1};
   tcp::acceptor acceptor{context};
   asio::steady_timer accept_retry{context};
-  std::shared_ptr<internal::ConnectionTable> table =
-      std::make_shared<internal::ConnectionTable>();
+  std::shared_ptr<internal::ConnectionTable> table = std::make_shared<internal::ConnectionTable>();
   // bcrypt checks and web config reloads, off the server thread so that
   // /healthz never waits for one. Created at Start when there is a web
   // config.
@@ -383,8 +381,8 @@ BeastResponse HttpConnection<Stream>::Serve(const BeastRequest& request, bool au
 
   const bool open_path = web == nullptr || web->Unauthenticated(path);
   if (!open_path && !web->HostAllowed(host)) {
-    return refuse(403, StrCat("Host '", host, "' is not allowed (allowed_hosts in ",
-                              web->file, ")\n"));
+    return refuse(403,
+                  StrCat("Host '", host, "' is not allowed (allowed_hosts in ", web->file, ")\n"));
   }
   if (!authenticated) {
     BeastResponse response = refuse(401, "authentication required\n");
@@ -413,15 +411,14 @@ BeastResponse HttpConnection<Stream>::Serve(const BeastRequest& request, bool au
     // A bearer token is never sent by a browser on its own: no cross-site
     // page can have made this request.
     if (!bearer) {
-      const Refusal r = CheckStateChange(
-          {.method = method,
-           .path = path,
-           .host = host,
-           .origin = request[http::field::origin],
-           .sec_fetch_site = request["Sec-Fetch-Site"],
-           .content_type = request[http::field::content_type],
-           .tls = kTls},
-          web);
+      const Refusal r = CheckStateChange({.method = method,
+                                          .path = path,
+                                          .host = host,
+                                          .origin = request[http::field::origin],
+                                          .sec_fetch_site = request["Sec-Fetch-Site"],
+                                          .content_type = request[http::field::content_type],
+                                          .tls = kTls},
+                                         web);
       if (r.status != 0) return refuse(r.status, r.body);
     }
   }
@@ -445,10 +442,9 @@ template <class Stream>
 void HttpConnection<Stream>::Write(BeastResponse response) {
   response_ = std::move(response);
   tcp_().expires_after(options().write_timeout);
-  http::async_write(stream_, response_,
-                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                      self->OnWrite(ec);
-                    });
+  http::async_write(
+      stream_, response_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
 }
 
 template <class Stream>
@@ -483,8 +479,8 @@ std::string FileStamp(const std::vector<std::string>& files) {
       stamp += "-;";
       continue;
     }
-    StrAppend(&stamp, st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
-              st.st_mtim.tv_nsec, ";");
+    StrAppend(&stamp, st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec,
+              ";");
   }
   return stamp;
 }
@@ -672,8 +668,7 @@ void HttpServer::CheckWebConfig() {
         if (web.ok()) {
           io_->web = *web;
           io_->verified.clear();
-          std::fprintf(stderr, "vigil: web config %s reloaded\n",
-                       options_.web_config_file.c_str());
+          std::fprintf(stderr, "vigil: web config %s reloaded\n", options_.web_config_file.c_str());
         } else {
           std::fprintf(stderr, "vigil: web config not reloaded, the previous one stays: %s\n",
                        std::string(web.status().message()).c_str());

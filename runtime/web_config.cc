@@ -61,7 +61,8 @@ const std::vector<std::string> kTlsVersions = {"TLS10", "TLS11", "TLS12", "TLS13
 
 class WebConfigReader {
  public:
-  WebConfigReader(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
+  WebConfigReader(std::string file, std::string dir)
+      : file_(std::move(file)), dir_(std::move(dir)) {}
 
   absl::Status Error(const YAML::Node& n, std::string_view msg) const {
     const YAML::Mark m = n.Mark();
@@ -174,7 +175,8 @@ class WebConfigReader {
     if (absl::Status s = FilePath(t["cert_file"], "cert_file", &cert, c); !s.ok()) return s;
     if (absl::Status s = FilePath(t["key_file"], "key_file", &key, c); !s.ok()) return s;
     if (t["client_ca_file"]) {
-      if (absl::Status s = FilePath(t["client_ca_file"], "client_ca_file", &ca, c); !s.ok()) return s;
+      if (absl::Status s = FilePath(t["client_ca_file"], "client_ca_file", &ca, c); !s.ok())
+        return s;
     }
     // As Prometheus: a client CA alone means verified client certificates.
     std::string auth = ca.empty() ? "NoClientCert" : "RequireAndVerifyClientCert";
@@ -185,7 +187,8 @@ class WebConfigReader {
         return Error(a, StrCat("unknown client_auth_type '", auth,
                                "' (allowed: ", StrJoin(kClientAuthTypes, ", "), ")"));
       }
-      const bool verifies = auth == "VerifyClientCertIfGiven" || auth == "RequireAndVerifyClientCert";
+      const bool verifies =
+          auth == "VerifyClientCertIfGiven" || auth == "RequireAndVerifyClientCert";
       if (verifies && ca.empty()) {
         return Error(a, StrCat("client_auth_type ", auth, " needs 'client_ca_file'"));
       }
@@ -208,22 +211,25 @@ class WebConfigReader {
     if (max_version != 0) SSL_CTX_set_max_proto_version(native, max_version);
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1) {
-      return Error(t["cert_file"], StrCat("cannot load the certificate ", cert, ": ", OpenSslError()));
+      return Error(t["cert_file"],
+                   StrCat("cannot load the certificate ", cert, ": ", OpenSslError()));
     }
     const bool key_loaded = SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) == 1;
-    const bool mismatch = !key_loaded && ERR_GET_REASON(ERR_peek_last_error()) ==
-                                             X509_R_KEY_VALUES_MISMATCH;
+    const bool mismatch =
+        !key_loaded && ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
     if (!key_loaded && !mismatch) {
-      return Error(t["key_file"], StrCat("cannot load the private key ", key, ": ", OpenSslError()));
+      return Error(t["key_file"],
+                   StrCat("cannot load the private key ", key, ": ", OpenSslError()));
     }
     if (mismatch || SSL_CTX_check_private_key(native) != 1) {
       ERR_clear_error();
-      return Error(t["key_file"], StrCat("the private key ", key,
-                                         " does not belong to the certificate ", cert));
+      return Error(t["key_file"],
+                   StrCat("the private key ", key, " does not belong to the certificate ", cert));
     }
     if (!ca.empty()) {
       if (SSL_CTX_load_verify_locations(native, ca.c_str(), nullptr) != 1) {
-        return Error(t["client_ca_file"], StrCat("cannot load the client CA ", ca, ": ", OpenSslError()));
+        return Error(t["client_ca_file"],
+                     StrCat("cannot load the client CA ", ca, ": ", OpenSslError()));
       }
       SSL_CTX_set_client_CA_list(native, SSL_load_client_CA_file(ca.c_str()));
     }
@@ -257,9 +263,9 @@ class WebConfigReader {
       std::string hash;
       if (absl::Status s = String(kv.second, StrCat("basic_auth_users.", user), &hash); !s.ok())
         return s;
-      const bool bcrypt = hash.size() == 60 && (hash.rfind("$2a$", 0) == 0 ||
-                                                hash.rfind("$2b$", 0) == 0 ||
-                                                hash.rfind("$2y$", 0) == 0);
+      const bool bcrypt =
+          hash.size() == 60 &&
+          (hash.rfind("$2a$", 0) == 0 || hash.rfind("$2b$", 0) == 0 || hash.rfind("$2y$", 0) == 0);
       // The hash is not echoed: a plain password written here by mistake
       // would otherwise land in the log.
       if (!bcrypt || !ValidHash(hash)) {
@@ -288,16 +294,15 @@ class WebConfigReader {
       c->files.push_back(path);
       std::ifstream in(path, std::ios::binary);
       if (!in) {
-        return Error(b[i], StrCat("cannot read the bearer token file ", path, ": ",
-                                  std::strerror(errno)));
+        return Error(
+            b[i], StrCat("cannot read the bearer token file ", path, ": ", std::strerror(errno)));
       }
       std::stringstream ss;
       ss << in.rdbuf();
       const std::string token(Strip(ss.str()));
       if (token.empty()) return Error(b[i], StrCat("the bearer token file ", path, " is empty"));
-      const bool printable = std::all_of(token.begin(), token.end(), [](char ch) {
-        return ch > ' ' && ch < 0x7f;
-      });
+      const bool printable =
+          std::all_of(token.begin(), token.end(), [](char ch) { return ch > ' ' && ch < 0x7f; });
       if (!printable) {
         return Error(b[i], StrCat("the bearer token in ", path,
                                   " must be one line of printable characters without spaces"));
@@ -435,7 +440,8 @@ Refusal CheckStateChange(const StateChangeRequest& r, const WebConfig* web) {
   if (!allowed_host) {
     return {403, StrCat("Host '", r.host,
                         "' is neither an IP address, localhost nor in allowed_hosts: refused for ",
-                        r.method, " (DNS rebinding); use a bearer token or list the name in the "
+                        r.method,
+                        " (DNS rebinding); use a bearer token or list the name in the "
                         "web config's allowed_hosts\n")};
   }
   if (SimpleContentType(r.content_type)) {

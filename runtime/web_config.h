@@ -110,7 +110,7 @@ Credentials ParseAuthorization(std::string_view value);
 // where it comes from.
 struct StateChangeRequest {
   std::string_view method = {}, path = {}, host = {}, origin = {}, sec_fetch_site = {},
-      content_type = {};
+                   content_type = {};
   bool tls = false;  // the server speaks TLS: its own origin is https://host
 };
 struct Refusal {

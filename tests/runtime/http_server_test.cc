@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -532,7 +532,6 @@ TEST(PrometheusHandlerTest, ExposesRegisteredCounter) {
   EXPECT_THAT(scraped.body(), HasSubstr("vigil_events_in_total{source=\"kafka\"} 43"));
 }
 
-
 TEST_F(HttpServerTest, LifecycleRoutesAre403UnlessEnabled) {
   StartServer({});
   TestClient client(server_->port());
@@ -571,20 +570,21 @@ TEST_F(HttpServerTest, CrossSiteStateChangeIsRefused) {
   StartServer();
   TestClient client(server_->port());
   const std::string own = "http://localhost";  // the client's Host is "localhost"
-  Response r = client.RoundTrip(http::verb::post, "/-/reload", "",
-                                {{"Origin", "http://evil.example"}});
+  Response r =
+      client.RoundTrip(http::verb::post, "/-/reload", "", {{"Origin", "http://evil.example"}});
   EXPECT_EQ(r.result_int(), 403);
-  EXPECT_EQ(r.body(), "cross-origin request refused: Origin 'http://evil.example' is not this "
-                      "server (http://localhost)\n");
-  EXPECT_EQ(
-      client.RoundTrip(http::verb::post, "/-/reload", "", {{"Origin", "null"}}).result_int(),
-      403);
+  EXPECT_EQ(r.body(),
+            "cross-origin request refused: Origin 'http://evil.example' is not this "
+            "server (http://localhost)\n");
+  EXPECT_EQ(client.RoundTrip(http::verb::post, "/-/reload", "", {{"Origin", "null"}}).result_int(),
+            403);
   r = client.RoundTrip(http::verb::post, "/-/reload", "", {{"Sec-Fetch-Site", "cross-site"}});
   EXPECT_EQ(r.result_int(), 403);
   EXPECT_EQ(r.body(), "cross-site request refused (Sec-Fetch-Site: cross-site)\n");
   // Same origin passes.
-  EXPECT_EQ(client.RoundTrip(http::verb::post, "/-/reload", "",
-                             {{"Origin", own}, {"Sec-Fetch-Site", "same-origin"}})
+  EXPECT_EQ(client
+                .RoundTrip(http::verb::post, "/-/reload", "",
+                           {{"Origin", own}, {"Sec-Fetch-Site", "same-origin"}})
                 .body(),
             "reloaded\n");
 }
@@ -593,9 +593,9 @@ TEST_F(HttpServerTest, StateChangeUnderAForeignHostNameIsRefused) {
   StartServer();
   TestClient client(server_->port());
   // A DNS-rebinding page is same-origin with itself: only its Host gives it away.
-  const Response r = client.RoundTrip(http::verb::post, "/-/reload", "",
-                                      {{"Host", "rebind.evil.example:9464"},
-                                       {"Origin", "http://rebind.evil.example:9464"}});
+  const Response r = client.RoundTrip(
+      http::verb::post, "/-/reload", "",
+      {{"Host", "rebind.evil.example:9464"}, {"Origin", "http://rebind.evil.example:9464"}});
   EXPECT_EQ(r.result_int(), 403);
   EXPECT_THAT(r.body(), HasSubstr("Host 'rebind.evil.example:9464' is neither an IP address, "
                                   "localhost nor in allowed_hosts"));
@@ -605,9 +605,9 @@ TEST_F(HttpServerTest, StateChangeUnderAForeignHostNameIsRefused) {
         << host;
   }
   // Reads are not refused for their Host unless allowed_hosts is set.
-  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", {{"Host", "vigil.example"}})
-                .result_int(),
-            200);
+  EXPECT_EQ(
+      client.RoundTrip(http::verb::get, "/hello", "", {{"Host", "vigil.example"}}).result_int(),
+      200);
 }
 
 // A bcrypt hash of `password` at the lowest cost, made with libxcrypt.
@@ -663,8 +663,7 @@ TEST_F(HttpServerAuthTest, EveryPathButTheProbesNeedsCredentials) {
   const auto basic = [](const std::string& pair) {
     return HttpHeaders{{"Authorization", "Basic " + Base64(pair)}};
   };
-  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:wrong")).result_int(),
-            401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:wrong")).result_int(), 401);
   EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("nobody:s3cret")).result_int(),
             401);
   EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cret")).result_int(),
@@ -672,17 +671,15 @@ TEST_F(HttpServerAuthTest, EveryPathButTheProbesNeedsCredentials) {
   // Cached after the first check, and still exact.
   EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cret")).result_int(),
             200);
-  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cre")).result_int(),
-            401);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", basic("prom:s3cre")).result_int(), 401);
   EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", {{"Authorization", "Basic !!!"}})
                 .result_int(),
             401);
-  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "",
-                             {{"Authorization", "Bearer tok-7f3a9c"}})
-                .result_int(),
-            200);
-  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "",
-                             {{"Authorization", "Bearer tok-7f3a9"}})
+  EXPECT_EQ(
+      client.RoundTrip(http::verb::get, "/hello", "", {{"Authorization", "Bearer tok-7f3a9c"}})
+          .result_int(),
+      200);
+  EXPECT_EQ(client.RoundTrip(http::verb::get, "/hello", "", {{"Authorization", "Bearer tok-7f3a9"}})
                 .result_int(),
             401);
 }
@@ -754,8 +751,8 @@ TEST_F(HttpServerAuthTest, AChangedWebConfigIsLoadedAgain) {
   }
   err += testing::internal::GetCapturedStderr();
   EXPECT_THAT(err, HasSubstr("vigil: web config " + web_file + " reloaded\n"));
-  EXPECT_THAT(err, HasSubstr("vigil: web config not reloaded, the previous one stays: " +
-                             web_file + ":2:1: unknown key 'bogus' in the web config"));
+  EXPECT_THAT(err, HasSubstr("vigil: web config not reloaded, the previous one stays: " + web_file +
+                             ":2:1: unknown key 'bogus' in the web config"));
   EXPECT_EQ(status_with("tok-rotated-2"), 200);
   std::remove(web_file.c_str());
 }

@@ -136,18 +136,22 @@ TEST(SecretsE2eTest, AWebhookUrlsTokensAndCredentialsAppearInNoOutput) {
                                  "/services/", kPathToken, "?token=", kQueryToken, "&v=2");
   const std::string job = dir + "/job.yaml";
   std::ofstream(job) << "notify:\n"
-                        "  spool: {dir: " << dir << "/spool}\n"
+                        "  spool: {dir: "
+                     << dir
+                     << "/spool}\n"
                         "  retry: {initial: 50ms, max: 200ms}\n"
                         "  receivers:\n"
-                        "    - {name: team-hook, kind: webhook, url: '" << url << "'}\n"
+                        "    - {name: team-hook, kind: webhook, url: '"
+                     << url
+                     << "'}\n"
                         "  routes: {P1: [team-hook], P2: [team-hook]}\n";
   const std::string log = dir + "/output.log";  // stdout and stderr
   const std::string dead = dir + "/dead.ndjson";
-  const pid_t pid = Spawn(StrCat(kVigil, " run --config ", job,
-                                 " --generator --speed 600 --rate 20 --seed 5",
-                                 " --incident latency_spike@1m+10m --http 127.0.0.1:0",
-                                 " --output json --dead-letter ", dead),
-                          log);
+  const pid_t pid =
+      Spawn(StrCat(kVigil, " run --config ", job, " --generator --speed 600 --rate 20 --seed 5",
+                   " --incident latency_spike@1m+10m --http 127.0.0.1:0",
+                   " --output json --dead-letter ", dead),
+            log);
   ChildGuard guard(pid);
   const std::string base = JobHttpBase(log);
   ASSERT_FALSE(base.empty()) << ReadFile(log);
@@ -168,10 +172,10 @@ TEST(SecretsE2eTest, AWebhookUrlsTokensAndCredentialsAppearInNoOutput) {
   // The userinfo went out as basic auth, to the right host, path and query.
   const std::vector<std::string> requests = receiver.Requests();
   ASSERT_FALSE(requests.empty());
-  EXPECT_EQ(requests[0].rfind(StrCat("POST /services/", kPathToken, "?token=", kQueryToken,
-                                     "&v=2 HTTP/1.1\r\n"),
-                              0),
-            0u)
+  EXPECT_EQ(
+      requests[0].rfind(
+          StrCat("POST /services/", kPathToken, "?token=", kQueryToken, "&v=2 HTTP/1.1\r\n"), 0),
+      0u)
       << requests[0];
   EXPECT_THAT(requests[0], HasSubstr(StrCat("\r\nAuthorization: Basic ", kBasic, "\r\n")));
   EXPECT_THAT(requests[0], HasSubstr(StrCat("\r\nHost: 127.0.0.1:", receiver.port(), "\r\n")));
@@ -191,13 +195,15 @@ TEST(SecretsE2eTest, AWebhookUrlsTokensAndCredentialsAppearInNoOutput) {
   const std::string shown = StrCat("http://127.0.0.1:", receiver.port(), "/***");
   // (One line per 30 s: the rejections that follow the retries are counted
   // in the next line, after the test ends.)
-  EXPECT_THAT(stderr_text,
-              HasSubstr(StrCat("vigil: notify team-hook ", shown,
-                               ": HTTP 503: you sent me: POST <redacted> HTTP/1.1  Host: 127.0.0.1:",
-                               receiver.port(), "  User-Agent: vigil  Authorization: Basic "
-                               "<redacted>  Content-Type: application/json")));
-  EXPECT_THAT(metrics, HasSubstr(StrCat("receiver=\"team-hook\",result=\"failed\",target=\"",
-                                        shown, "\"")));
+  EXPECT_THAT(
+      stderr_text,
+      HasSubstr(StrCat(
+          "vigil: notify team-hook ", shown,
+          ": HTTP 503: you sent me: POST <redacted> HTTP/1.1  Host: 127.0.0.1:", receiver.port(),
+          "  User-Agent: vigil  Authorization: Basic "
+          "<redacted>  Content-Type: application/json")));
+  EXPECT_THAT(metrics,
+              HasSubstr(StrCat("receiver=\"team-hook\",result=\"failed\",target=\"", shown, "\"")));
   if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 

@@ -73,13 +73,15 @@ TEST_F(WebConfigTest, EmptyFileIsPlainHttpWithoutAuth) {
 
 TEST_F(WebConfigTest, ReadsTlsUsersTokensPathsAndHosts) {
   const std::string hash = Bcrypt("pw");
-  absl::StatusOr<std::shared_ptr<const WebConfig>> w =
-      Parse("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
-            "  client_ca_file: ca.crt\n  min_version: TLS13\n"
-            "basic_auth_users:\n  prom: '" + hash + "'\n"
-            "bearer_token_files: [token]\n"
-            "unauthenticated_paths: [/healthz]\n"
-            "allowed_hosts: [Vigil.Example:9464, '[::1]']\n");
+  absl::StatusOr<std::shared_ptr<const WebConfig>> w = Parse(
+      "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+      "  client_ca_file: ca.crt\n  min_version: TLS13\n"
+      "basic_auth_users:\n  prom: '" +
+      hash +
+      "'\n"
+      "bearer_token_files: [token]\n"
+      "unauthenticated_paths: [/healthz]\n"
+      "allowed_hosts: [Vigil.Example:9464, '[::1]']\n");
   ASSERT_TRUE(w.ok()) << w.status();
   const WebConfig& c = **w;
   EXPECT_TRUE(c.tls());
@@ -102,11 +104,14 @@ TEST_F(WebConfigTest, ErrorsPointAtTheNode) {
             "web.yml:3:3: unknown key 'key_flie' in tls_server_config; did you mean 'key_file'?");
   EXPECT_EQ(Error("tls_server_config:\n  cert_file: tls.crt\n"),
             "web.yml:2:3: tls_server_config needs 'key_file'");
-  EXPECT_EQ(Error("tls_server_config:\n  cert_file: nope.crt\n  key_file: tls.key\n"),
-            "web.yml:2:14: cannot read cert_file " + *dir_ + "/nope.crt: No such file or directory");
+  EXPECT_EQ(
+      Error("tls_server_config:\n  cert_file: nope.crt\n  key_file: tls.key\n"),
+      "web.yml:2:14: cannot read cert_file " + *dir_ + "/nope.crt: No such file or directory");
   EXPECT_EQ(Error("tls_server_config:\n  cert_file: tls.crt\n  key_file: other.key\n"),
-            "web.yml:3:13: the private key " + *dir_ + "/other.key does not belong to the "
-            "certificate " + *dir_ + "/tls.crt");
+            "web.yml:3:13: the private key " + *dir_ +
+                "/other.key does not belong to the "
+                "certificate " +
+                *dir_ + "/tls.crt");
   EXPECT_THAT(Error("tls_server_config:\n  cert_file: token\n  key_file: tls.key\n"),
               HasSubstr("web.yml:2:14: cannot load the certificate " + *dir_ + "/token: "));
   EXPECT_EQ(Error("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
@@ -167,8 +172,8 @@ TEST(ParseAuthorizationTest, BasicBearerAndMalformed) {
   EXPECT_EQ(c.kind, Credentials::Kind::kBearer);
   EXPECT_EQ(c.token, "tok-1");
   EXPECT_EQ(ParseAuthorization("").kind, Credentials::Kind::kNone);
-  for (const char* bad : {"Basic", "Basic !!!!", "Basic cHJvbQ==", "Basic cHJvbTpw===x", "Digest x",
-                          "Bearer"}) {
+  for (const char* bad :
+       {"Basic", "Basic !!!!", "Basic cHJvbQ==", "Basic cHJvbTpw===x", "Digest x", "Bearer"}) {
     EXPECT_EQ(ParseAuthorization(bad).kind, Credentials::Kind::kMalformed) << bad;
   }
 }

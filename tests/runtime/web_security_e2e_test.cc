@@ -3,13 +3,13 @@
 // cross-site POST refused; a bad web config refused at start; client
 // certificates; and /healthz answering under 24,000 idle connections.
 // Certificates are made with the openssl CLI for each run.
+#include <arpa/inet.h>
 #include <crypt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -48,16 +48,16 @@ class WebSecurityE2eTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string cmd = StrCat(
-        "cd ", dir_, " && openssl req -x509 ", ec,
-        " -keyout ca.key -out ca.crt -days 1 -subj /CN=vigil-test-ca",
-        " && openssl req ", ec, " -keyout tls.key -out tls.csr -subj /CN=localhost",
-        " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext",
-        " && openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial",
-        " -out tls.crt -days 1 -extfile san.ext",
-        " && openssl req ", ec, " -keyout client.key -out client.csr -subj /CN=prometheus",
-        " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial",
-        " -out client.crt -days 1");
+    const std::string cmd =
+        StrCat("cd ", dir_, " && openssl req -x509 ", ec,
+               " -keyout ca.key -out ca.crt -days 1 -subj /CN=vigil-test-ca", " && openssl req ",
+               ec, " -keyout tls.key -out tls.csr -subj /CN=localhost",
+               " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext",
+               " && openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial",
+               " -out tls.crt -days 1 -extfile san.ext", " && openssl req ", ec,
+               " -keyout client.key -out client.csr -subj /CN=prometheus",
+               " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial",
+               " -out client.crt -days 1");
     ASSERT_EQ(std::system((cmd + " >" + dir_ + "/openssl.log 2>&1").c_str()), 0)
         << ReadFile(dir_ + "/openssl.log");
     std::ofstream(dir_ + "/token") << kToken << "\n";
@@ -71,16 +71,19 @@ class WebSecurityE2eTest : public ::testing::Test {
   // Starts vigil with `flags`; returns its pid and sets *base to
   // "https://127.0.0.1:PORT".
   pid_t StartVigil(const std::string& flags, const std::string& log, std::string* base) {
-    const pid_t pid = Spawn(kVigil + " run --generator --speed 600 --rate 50 --no-console "
-                                     "--http 127.0.0.1:0 " + flags, log);
+    const pid_t pid = Spawn(kVigil +
+                                " run --generator --speed 600 --rate 50 --no-console "
+                                "--http 127.0.0.1:0 " +
+                                flags,
+                            log);
     const std::string plain = JobHttpBase(log);
     *base = plain.empty() ? "" : "https" + plain.substr(4);
     return pid;
   }
 
   std::string Curl(const std::string& args) {
-    return Sh(StrCat("curl -s --max-time 10 --cacert ", dir_, "/ca.crt -w ' %{http_code}' ",
-                     args, " 2>&1"))
+    return Sh(StrCat("curl -s --max-time 10 --cacert ", dir_, "/ca.crt -w ' %{http_code}' ", args,
+                     " 2>&1"))
         .out;
   }
 
@@ -90,8 +93,8 @@ class WebSecurityE2eTest : public ::testing::Test {
 TEST_F(WebSecurityE2eTest, TlsBasicAuthAndBearerTokensWithCurl) {
   const std::string log = TempPath("websec_", "curl.log");
   std::string base;
-  const pid_t job = StartVigil("--web.enable-lifecycle --web.config.file " + dir_ + "/web.yml",
-                               log, &base);
+  const pid_t job =
+      StartVigil("--web.enable-lifecycle --web.config.file " + dir_ + "/web.yml", log, &base);
   ChildGuard guard(job);
   ASSERT_FALSE(base.empty()) << ReadFile(log);
 
@@ -108,8 +111,8 @@ TEST_F(WebSecurityE2eTest, TlsBasicAuthAndBearerTokensWithCurl) {
   const std::string metrics = Curl("-u prom:s3cret " + base + "/metrics");
   EXPECT_THAT(metrics, HasSubstr("vigil_events_in_total"));
   EXPECT_THAT(metrics, ::testing::EndsWith(" 200"));
-  const std::string status = Curl(StrCat("-H 'Authorization: Bearer ", kToken, "' ", base,
-                                         "/api/status"));
+  const std::string status =
+      Curl(StrCat("-H 'Authorization: Bearer ", kToken, "' ", base, "/api/status"));
   EXPECT_THAT(status, HasSubstr("\"source\":\"generator\""));
   EXPECT_THAT(status, ::testing::EndsWith(" 200"));
 
@@ -121,12 +124,11 @@ TEST_F(WebSecurityE2eTest, TlsBasicAuthAndBearerTokensWithCurl) {
                  base + "/-/reload"),
             "cross-origin request refused: Origin 'https://evil.example' is not this server (" +
                 base + ")\n 403");
-  EXPECT_EQ(Curl("-u prom:s3cret -X POST -H 'Content-Type: text/plain' -d x " + base +
-                 "/-/reload"),
+  EXPECT_EQ(Curl("-u prom:s3cret -X POST -H 'Content-Type: text/plain' -d x " + base + "/-/reload"),
             "POST /-/reload needs Content-Type: application/json (or an Authorization: Bearer "
             "token); a form's or text content type is refused to stop cross-site requests\n 415");
-  EXPECT_EQ(Curl("-u prom:s3cret -X POST -H 'Content-Type: application/json' -H 'Origin: " +
-                 base + "' " + base + "/-/reload"),
+  EXPECT_EQ(Curl("-u prom:s3cret -X POST -H 'Content-Type: application/json' -H 'Origin: " + base +
+                 "' " + base + "/-/reload"),
             "{\"id\":1,\"status\":\"pending\",\"location\":\"/-/reload/status?id=1\"}\n 202");
   EXPECT_EQ(Curl(StrCat("-H 'Authorization: Bearer ", kToken, "' -X POST ", base, "/-/reload")),
             "{\"id\":2,\"status\":\"pending\",\"location\":\"/-/reload/status?id=2\"}\n 202");
@@ -162,23 +164,24 @@ TEST_F(WebSecurityE2eTest, ClientCertificatesWhenTheConfigAsksForThem) {
   ChildGuard guard(job);
   ASSERT_FALSE(base.empty()) << ReadFile(log);
   EXPECT_THAT(Curl(base + "/healthz"), ::testing::EndsWith(" 000")) << "no client certificate";
-  EXPECT_EQ(Curl(StrCat("--cert ", dir_, "/client.crt --key ", dir_, "/client.key ", base,
-                        "/healthz")),
-            "ok\n 200");
+  EXPECT_EQ(
+      Curl(StrCat("--cert ", dir_, "/client.crt --key ", dir_, "/client.key ", base, "/healthz")),
+      "ok\n 200");
 }
 
 TEST_F(WebSecurityE2eTest, ABadWebConfigStopsTheStartWithItsPosition) {
-  std::ofstream(dir_ + "/bad.yml") << "tls_server_config:\n  cert_file: tls.crt\n"
-                                      "  key_file: tls.key\n  client_auth_typ: RequireAnyClientCert\n";
+  std::ofstream(dir_ + "/bad.yml")
+      << "tls_server_config:\n  cert_file: tls.crt\n"
+         "  key_file: tls.key\n  client_auth_typ: RequireAnyClientCert\n";
   const std::string log = TempPath("websec_", "bad.log");
-  const pid_t job = Spawn(kVigil + " run --no-console --http 127.0.0.1:0 --web.config.file " +
-                              dir_ + "/bad.yml",
-                          log);
+  const pid_t job = Spawn(
+      kVigil + " run --no-console --http 127.0.0.1:0 --web.config.file " + dir_ + "/bad.yml", log);
   ChildGuard guard(job);
   EXPECT_EQ(WaitExit(job), 2);
-  EXPECT_EQ(ReadFile(log), "vigil: " + dir_ + "/bad.yml:4:3: unknown key 'client_auth_typ' in "
-                                              "tls_server_config; did you mean "
-                                              "'client_auth_type'?\n");
+  EXPECT_EQ(ReadFile(log), "vigil: " + dir_ +
+                               "/bad.yml:4:3: unknown key 'client_auth_typ' in "
+                               "tls_server_config; did you mean "
+                               "'client_auth_type'?\n");
 
   std::ofstream(dir_ + "/job.yaml") << "http:\n  listen: 127.0.0.1:0\n  enable_lifecycle: yes\n"
                                        "  max_connections: 0\n";
@@ -197,19 +200,25 @@ TEST_F(WebSecurityE2eTest, PrometheusScrapesOverTlsWithBasicAuth) {
   ASSERT_FALSE(base.empty()) << ReadFile(log);
   const std::string target = base.substr(8);  // 127.0.0.1:PORT
   const uint16_t prom_port = FreePort();
-  std::ofstream(dir_ + "/prometheus.yml")
-      << "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
-         "scrape_configs:\n"
-         "  - job_name: vigil_secured\n"
-         "    scheme: https\n"
-         "    tls_config: {ca_file: " << dir_ << "/ca.crt, server_name: localhost}\n"
-         "    basic_auth: {username: prom, password: s3cret}\n"
-         "    static_configs: [{targets: ['" << target << "']}]\n"
-         "  - job_name: vigil_wrong_password\n"
-         "    scheme: https\n"
-         "    tls_config: {ca_file: " << dir_ << "/ca.crt, server_name: localhost}\n"
-         "    basic_auth: {username: prom, password: guess}\n"
-         "    static_configs: [{targets: ['" << target << "']}]\n";
+  std::ofstream(dir_ + "/prometheus.yml") << "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+                                             "scrape_configs:\n"
+                                             "  - job_name: vigil_secured\n"
+                                             "    scheme: https\n"
+                                             "    tls_config: {ca_file: "
+                                          << dir_
+                                          << "/ca.crt, server_name: localhost}\n"
+                                             "    basic_auth: {username: prom, password: s3cret}\n"
+                                             "    static_configs: [{targets: ['"
+                                          << target
+                                          << "']}]\n"
+                                             "  - job_name: vigil_wrong_password\n"
+                                             "    scheme: https\n"
+                                             "    tls_config: {ca_file: "
+                                          << dir_
+                                          << "/ca.crt, server_name: localhost}\n"
+                                             "    basic_auth: {username: prom, password: guess}\n"
+                                             "    static_configs: [{targets: ['"
+                                          << target << "']}]\n";
   ServerProcess prometheus({"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
                             "--storage.tsdb.path=" + dir_ + "/tsdb",
                             StrCat("--web.listen-address=127.0.0.1:", prom_port)},
@@ -226,7 +235,8 @@ TEST_F(WebSecurityE2eTest, PrometheusScrapesOverTlsWithBasicAuth) {
         return secured.find("\"1\"]") != std::string::npos;
       },
       60))
-      << secured << "\n" << ReadFile(dir_ + "/prometheus.log");
+      << secured << "\n"
+      << ReadFile(dir_ + "/prometheus.log");
   // The same target with a wrong password is down: the scrape above got in
   // by its credentials.
   std::string wrong;
@@ -293,8 +303,7 @@ TEST_F(WebSecurityE2eTest, HealthzAnswersUnder24000IdleConnections) {
 
   EXPECT_EQ(complete, 3) << "every holder opened its 8,000 connections";
   // Answered within the curl bound while the connections are held.
-  const Result health =
-      Sh("curl -s --max-time 5 -w ' %{http_code}' " + plain + "/healthz");
+  const Result health = Sh("curl -s --max-time 5 -w ' %{http_code}' " + plain + "/healthz");
   EXPECT_EQ(health.out, "ok\n 200");
   // The job holds at most the cap (512) of them, not 24,000.
   size_t fds = 0;
