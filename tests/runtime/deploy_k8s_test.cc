@@ -349,11 +349,11 @@ LiveRun RunAsThePod() {
   const std::string password = secret["scrape-password"].as<std::string>();
   const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
   const Result certs = Sh(
-      "cd " + dir + " && openssl req -x509 " + ec + " -keyout ca.key -out ca.crt -days 1 " +
+      "(cd " + dir + " && openssl req -x509 " + ec + " -keyout ca.key -out ca.crt -days 1 " +
       "-subj /CN=test-ca && openssl req " + ec + " -keyout tls.key -out tls.csr -subj /CN=vigil" +
       " && printf 'subjectAltName=DNS:vigil,IP:127.0.0.1\\n' > san.ext && openssl x509 -req" +
       " -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out tls.crt -days 1" +
-      " -extfile san.ext && printf tok > token 2>&1");
+      " -extfile san.ext && printf tok > token) 2>&1");
   if (certs.exit_code != 0) {
     r.log = "openssl: " + certs.out;
     return r;

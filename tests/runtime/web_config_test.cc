@@ -40,7 +40,7 @@ class WebConfigTest : public ::testing::Test {
         "-keyout tls.key -out tls.crt -days 1 -subj /CN=localhost"
         " && openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:prime256v1 -out other.key"
         " && printf 'tok-1\\n' > token && : > empty";
-    ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd;
+    ASSERT_EQ(std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()), 0) << cmd;
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);

@@ -58,7 +58,7 @@ class WebSecurityE2eTest : public ::testing::Test {
                " -keyout client.key -out client.csr -subj /CN=prometheus",
                " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial",
                " -out client.crt -days 1");
-    ASSERT_EQ(std::system((cmd + " >" + dir_ + "/openssl.log 2>&1").c_str()), 0)
+    ASSERT_EQ(std::system(("(" + cmd + ") >" + dir_ + "/openssl.log 2>&1").c_str()), 0)
         << ReadFile(dir_ + "/openssl.log");
     std::ofstream(dir_ + "/token") << kToken << "\n";
     std::ofstream(dir_ + "/web.yml") << "tls_server_config:\n  cert_file: tls.crt\n"
