@@ -99,7 +99,7 @@ class Notifier : public Sink {
 
   const NotifyConfig config_;
   std::vector<std::unique_ptr<NotifyTarget>> targets_;
-  std::vector<std::string> target_names_;  // by target: name across restarts
+  std::vector<std::string> target_names_;      // by target: name across restarts
   std::array<std::vector<size_t>, 5> routes_;  // severity -> indices into targets_
 
   mutable std::mutex mu_;

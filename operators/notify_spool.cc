@@ -378,8 +378,7 @@ void NotifySpool::EnforceMemoryBound(AppendResult* result) {
     Erase(entries_.find(id), &unused);
     ++result->coalesced;
   }
-  for (auto it = entries_.begin();
-       memory_ > options_.max_memory_entries && it != entries_.end();) {
+  for (auto it = entries_.begin(); memory_ > options_.max_memory_entries && it != entries_.end();) {
     if (it->second.on_disk || it->first <= protected_upto_) {
       ++it;
       continue;

@@ -94,9 +94,9 @@ class NotifySpool {
     friend bool operator==(const Saved&, const Saved&) = default;
   };
   struct AppendResult {
-    absl::Status status;   // a write or fsync error (the entries are kept in memory)
-    size_t coalesced = 0;  // entries removed because a newer one of their key exists
-    size_t dropped = 0;    // entries removed, oldest first, by max_bytes
+    absl::Status status;        // a write or fsync error (the entries are kept in memory)
+    size_t coalesced = 0;       // entries removed because a newer one of their key exists
+    size_t dropped = 0;         // entries removed, oldest first, by max_bytes
     size_t dropped_memory = 0;  // entries held in memory removed by max_memory_entries
   };
 
@@ -161,8 +161,8 @@ class NotifySpool {
   size_t live_bytes_ = 0;
   size_t file_bytes_ = 0;
   size_t torn_bytes_ = 0;
-  size_t memory_ = 0;         // entries with !on_disk
-  bool stale_file_ = false;   // the file lists removed entries, or ends in a torn record
+  size_t memory_ = 0;        // entries with !on_disk
+  bool stale_file_ = false;  // the file lists removed entries, or ends in a torn record
   uint64_t write_failures_ = 0;
   std::string last_error_;
 };

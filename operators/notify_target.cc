@@ -106,9 +106,9 @@ std::string SpoolFailureLog::Failed(TimeMs now, uint64_t in_memory, std::string_
   if (failing_ && now - last_line_ < kEvery) return "";
   std::string line;
   if (!failing_) {
-    line = StrCat("cannot write the spool; ", in_memory,
-                  " notification(s) held in memory only until it can (checkpoints keep them): ",
-                  error);
+    line = StrCat(
+        "cannot write the spool; ", in_memory,
+        " notification(s) held in memory only until it can (checkpoints keep them): ", error);
   } else {
     line = StrCat("still cannot write the spool: ", since_line_, " failed write(s) in the last ",
                   FormatDuration((now - last_line_) / 1000 * 1000), ", ", in_memory,
@@ -122,9 +122,9 @@ std::string SpoolFailureLog::Failed(TimeMs now, uint64_t in_memory, std::string_
 
 std::string SpoolFailureLog::Recovered(TimeMs now) {
   if (!failing_) return "";
-  std::string line =
-      StrCat("spool written again after ", since_ok_, " failed write(s); every queued "
-             "notification is on disk");
+  std::string line = StrCat("spool written again after ", since_ok_,
+                            " failed write(s); every queued "
+                            "notification is on disk");
   failing_ = false;
   last_line_ = now;
   since_line_ = 0;

@@ -75,14 +75,14 @@
 namespace vigil {
 
 struct ReceiverStats {
-  std::string receiver;    // receiver name
-  std::string target;      // the URL delivered to, redacted (HttpUrl::Redacted)
-  uint64_t sent = 0;       // notifications accepted by the receiver (2xx)
-  uint64_t failed = 0;     // rejected permanently (4xx other than 408/429)
-  uint64_t retried = 0;    // attempts that failed and were retried
-  uint64_t spooled = 0;    // queued now (on disk or in memory)
-  uint64_t dropped = 0;    // removed by the spool bound, oldest first
-  uint64_t coalesced = 0;  // superseded by a newer state of the same alert
+  std::string receiver;               // receiver name
+  std::string target;                 // the URL delivered to, redacted (HttpUrl::Redacted)
+  uint64_t sent = 0;                  // notifications accepted by the receiver (2xx)
+  uint64_t failed = 0;                // rejected permanently (4xx other than 408/429)
+  uint64_t retried = 0;               // attempts that failed and were retried
+  uint64_t spooled = 0;               // queued now (on disk or in memory)
+  uint64_t dropped = 0;               // removed by the spool bound, oldest first
+  uint64_t coalesced = 0;             // superseded by a newer state of the same alert
   uint64_t dropped_memory = 0;        // held in memory only, dropped over its bound, oldest first
   uint64_t in_memory = 0;             // queued now and not on disk
   uint64_t spool_write_failures = 0;  // failed spool writes, every attempt
@@ -217,7 +217,7 @@ class NotifyTarget {
   const Options options_;
   const bool alertmanager_;
   const bool digest_;
-  std::string http_target_;             // request target on the origin
+  std::string http_target_;  // request target on the origin
   // The URL as it may be logged and labelled (HttpUrl::Redacted), and what
   // a receiver's reply must be cleaned of before it is logged.
   std::string shown_url_;

@@ -97,8 +97,11 @@ TEST_F(SpoolE2eTest, AFullSpoolLosesNoPageToAKillAfterACheckpoint) {
   team.Stop();  // down: connections are refused
 
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 40m --seed 3 --incident latency_spike@5m+10m"
-                        " --incident guardrail_storm@20m+6m --out " + events).exit_code,
+  ASSERT_EQ(Sh(kVigil +
+               " gen --rate 20 --duration 40m --seed 3 --incident latency_spike@5m+10m"
+               " --incident guardrail_storm@20m+6m --out " +
+               events)
+                .exit_code,
             0);
   const std::vector<std::string> lines = Lines(ReadFile(events));
   ASSERT_EQ(lines.size(), 48000u);
@@ -106,10 +109,14 @@ TEST_F(SpoolE2eTest, AFullSpoolLosesNoPageToAKillAfterACheckpoint) {
   std::ofstream(job) << "notify:\n"
                         "  timeout: 10s\n"
                         "  retry: {initial: 50ms, max: 200ms}\n"
-                        "  spool: {dir: " + fs.file("spool") + "}\n"
-                        "  receivers:\n"
-                        "    - {name: team, kind: webhook, url: " + team.url("/hook") + "}\n"
-                        "  routes: {P1: [team], P2: [team], P3: [team], P4: [team]}\n";
+                        "  spool: {dir: " +
+                            fs.file("spool") +
+                            "}\n"
+                            "  receivers:\n"
+                            "    - {name: team, kind: webhook, url: " +
+                            team.url("/hook") +
+                            "}\n"
+                            "  routes: {P1: [team], P2: [team], P3: [team], P4: [team]}\n";
   const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"), log1 = Path("run1.log");
   ::unlink(input.c_str());
   ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
@@ -119,8 +126,7 @@ TEST_F(SpoolE2eTest, AFullSpoolLosesNoPageToAKillAfterACheckpoint) {
   // first minute keep coming meanwhile, late (dead-lettered, no transition),
   // so that the job thread keeps turning: it checkpoints between records.
   const pid_t first = Spawn(kVigil + " run --config " + job + " --input " + input +
-                                " --checkpoint-dir " + ckpt +
-                                " --http 127.0.0.1:0 --output json",
+                                " --checkpoint-dir " + ckpt + " --http 127.0.0.1:0 --output json",
                             log1);
   const double kAllRead = static_cast<double>(*ParseRfc3339("2026-01-01T00:39:50Z")) / 1000;
   std::vector<std::string> filler;
@@ -165,8 +171,7 @@ TEST_F(SpoolE2eTest, AFullSpoolLosesNoPageToAKillAfterACheckpoint) {
               static_cast<double>(raised.size()))
         << page;
     EXPECT_EQ(SeriesValue(page, "vigil_notify_spool_healthy", "receiver=\"team\""), 0) << page;
-    EXPECT_GE(SeriesValue(page, "vigil_notify_spool_write_failures_total", "receiver=\"team\""),
-              1)
+    EXPECT_GE(SeriesValue(page, "vigil_notify_spool_write_failures_total", "receiver=\"team\""), 1)
         << page;
     EXPECT_EQ(SeriesValue(page, "vigil_notifications_total", "result=\"sent\""), 0) << page;
     const auto [status, why] = HttpGet(base, "/readyz");
