@@ -8,6 +8,7 @@
 
 #include "operators/kafka_source.h"
 #include "operators/line_source.h"
+#include "runtime/web_config.h"
 #include "windows/strings.h"
 
 namespace vigil {
@@ -141,7 +142,14 @@ absl::Status Job::Init() {
   if (!config_.notify.empty()) {
     NotifyConfig n = config_.notify;
     if (n.external_url.empty() && !config_.http_listen.empty()) {
-      n.external_url = "http://" + config_.http_listen;
+      // Links in pages point at the endpoint as it is served: https when
+      // the web config turns TLS on.
+      bool tls = false;
+      if (!config_.web.config_file.empty()) {
+        absl::StatusOr<std::shared_ptr<const WebConfig>> w = LoadWebConfig(config_.web.config_file);
+        tls = w.ok() && (*w)->tls_context != nullptr;
+      }
+      n.external_url = (tls ? "https://" : "http://") + config_.http_listen;
     }
     absl::StatusOr<std::unique_ptr<Notifier>> notifier = Notifier::Create(std::move(n));
     if (!notifier.ok()) return notifier.status();
@@ -167,31 +175,7 @@ absl::Status Job::Init() {
     http_ = std::make_unique<HttpServer>();
     http_->Handle("/metrics", PrometheusHandler(metrics_->registry()));
     http_->Handle("/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
-    http_->Handle("/readyz", [this](const HttpRequest&) {
-      if (!ready_.load()) return HttpResponse{503, "text/plain", "starting\n"};
-      if (!source_connected_.load()) {
-        return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
-      }
-      if (std::string stall = stall_.Check(); !stall.empty()) {
-        return HttpResponse{503, "text/plain", stall + "\n"};
-      }
-      return HttpResponse{200, "text/plain", "ready\n"};
-    });
-    http_->Handle(
-        "/-/reload",
-        [this](const HttpRequest&) {
-          std::unique_lock<std::mutex> lock(reload_mu_);
-          const uint64_t ticket = ++reload_asked_;
-          reload_requested_.store(true);
-          if (!reload_cv_.wait_for(lock, std::chrono::seconds(30),
-                                   [&] { return reload_done_ >= ticket; })) {
-            return HttpResponse{503, "text/plain", "the job did not answer in time\n"};
-          }
-          return reload_result_.empty()
-                     ? HttpResponse{200, "text/plain", "reloaded\n"}
-                     : HttpResponse{400, "text/plain", reload_result_ + "\n"};
-        },
-        {"POST"});
+    // /readyz and the lifecycle endpoints: RegisterAdminApi.
     RegisterAdminApi();
     PublishRules();
     http_->Handle("/api/alerts", [this](const HttpRequest&) {
@@ -225,6 +209,7 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     MergeBatch(batch);
     return;
   }
+  const uint64_t processed_at_start = summary_.processed;
   for (size_t i = 0; i < batch.size(); ++i) {
     const Record& r = batch[i];
     const ParseAhead::Parsed& parsed =
@@ -273,6 +258,7 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
   }
   summary_.records += batch.size();
   metrics_->events_in->Increment(static_cast<double>(batch.size()));
+  metrics_->events_processed->Increment(static_cast<double>(summary_.processed - processed_at_start));
 }
 
 void Job::SyncInputs(TimeMs now) {
@@ -438,10 +424,17 @@ absl::Status Job::Reload() {
 
 void Job::HandleReloadRequests() {
   if (!reload_requested_.exchange(false)) return;
+  // The requests this reload answers: one asked while it runs gets a
+  // reload of its own next time round.
+  uint64_t answered = 0;
+  {
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    answered = reload_asked_;
+  }
   absl::Status s = Reload();
   if (!s.ok()) std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
   std::lock_guard<std::mutex> lock(reload_mu_);
-  reload_done_ = reload_asked_;
+  reload_done_ = std::max(reload_done_, answered);
   reload_result_ = s.ok() ? "" : std::string(s.message());
   reload_cv_.notify_all();
 }
