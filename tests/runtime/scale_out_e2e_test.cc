@@ -310,9 +310,13 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
 // data only.
 //
 // Disabled: it passes on an idle machine, but under the load of the full
-// suite the instances read some records twice across the eager rebalance
-// when b joins (36,060 read for 36,000 produced) and the windows around the
-// hand-over differ from one instance's. Open on issue 14.
+// suite the instances read some records twice across the rebalance when b
+// joins (36,060 read for 36,000 produced), so the windows around the
+// hand-over differ from one instance's. The cause is the development
+// broker: it does not store the offsets committed in a partials
+// transaction, and the plain commit the instances repeat for it fails with
+// "Group rebalance in progress" during an eager rebalance, so b resumes
+// from older offsets. A real broker keeps the transaction's offsets.
 TEST_F(ScaleOutE2eTest, DISABLED_AnInstanceStartingLateOnABacklogMissesNoWindow) {
   // A third of the events before anyone reads, the rest over about 25 s.
   const std::string events = Path("events.ndjson");
