@@ -6,8 +6,8 @@
 #define VIGIL_TESTS_WINDOWS_DDSKETCH_TEST_UTIL_H_
 
 #include <cmath>
-#include <numbers>
 #include <cstdint>
+#include <numbers>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +18,6 @@
 
 namespace vigil {
 namespace ddsketch_test {
-
 
 inline constexpr double kAlpha = DDSketch::kDefaultRelativeAccuracy;
 // Rounding in the mapping and its inverse is a few ulps; the guarantee is
@@ -56,7 +55,7 @@ inline double ExactQuantile(const std::vector<double>& sorted, double q) {
 }
 
 inline DDSketch SketchOf(const std::vector<double>& values, double alpha = kAlpha,
-                  int32_t max_buckets = DDSketch::kDefaultMaxBuckets) {
+                         int32_t max_buckets = DDSketch::kDefaultMaxBuckets) {
   DDSketch sketch(alpha, max_buckets);
   for (double v : values) sketch.Add(v);
   return sketch;
