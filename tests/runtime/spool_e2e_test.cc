@@ -64,22 +64,6 @@ Transitions WebhookTransitions(const std::vector<RecordedRequest>& requests) {
   return out;
 }
 
-// The value of the first series `name{...}` whose labels contain `label`, or -1.
-double SeriesValue(const std::string& page, const std::string& name, const std::string& label) {
-  for (const std::string& line : Lines(page)) {
-    if (line.rfind(name + "{", 0) == 0 && line.find(label) != std::string::npos) {
-      return std::atof(line.c_str() + line.rfind(' ') + 1);
-    }
-  }
-  return -1;
-}
-double SeriesValue(const std::string& page, const std::string& name) {
-  for (const std::string& line : Lines(page)) {
-    if (line.rfind(name + " ", 0) == 0) return std::atof(line.c_str() + name.size() + 1);
-  }
-  return -1;
-}
-
 class SpoolE2eTest : public ::testing::Test {
  protected:
   std::string Path(const std::string& name) {

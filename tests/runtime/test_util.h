@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -50,6 +51,25 @@ inline std::vector<std::string> Lines(const std::string& s) {
     if (!line.empty()) out.push_back(line);
   }
   return out;
+}
+
+// The value of the first series `name{...}` of a /metrics page whose labels
+// contain `label`, or -1.
+inline double SeriesValue(const std::string& page, const std::string& name,
+                          const std::string& label) {
+  for (const std::string& line : Lines(page)) {
+    if (line.rfind(name + "{", 0) == 0 && line.find(label) != std::string::npos) {
+      return std::atof(line.c_str() + line.rfind(' ') + 1);
+    }
+  }
+  return -1;
+}
+// The value of the unlabelled series `name`, or -1.
+inline double SeriesValue(const std::string& page, const std::string& name) {
+  for (const std::string& line : Lines(page)) {
+    if (line.rfind(name + " ", 0) == 0) return std::atof(line.c_str() + name.size() + 1);
+  }
+  return -1;
 }
 
 // A path in the test temp directory, unique to this process.
