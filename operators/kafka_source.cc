@@ -167,13 +167,16 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
   // Partitions without a position of ours take the group's committed offset;
   // with neither, `start` decides (a timestamp is resolved here; earliest and
   // latest are auto.offset.reset).
+  if (published_lookup_) ResumeAtFurthest(partitions);
   rd_kafka_topic_partition_list_t* unknown = rd_kafka_topic_partition_list_new(0);
   for (int i = 0; i < partitions->cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions->elems[i];
     Part& p = parts_[PartIndex(tp.topic, tp.partition)];
     p.assigned = true;
     p.at_end = false;
-    if (p.next_offset >= 0) {
+    if (published_lookup_ && tp.offset >= 0) {
+      p.next_offset = tp.offset;
+    } else if (p.next_offset >= 0) {
       tp.offset = p.next_offset;
     } else if (auto it = restored_.find(p.name); it != restored_.end()) {
       tp.offset = it->second;
@@ -222,6 +225,45 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
   } else {
     rd_kafka_assign(rk_, partitions);
   }
+}
+
+void KafkaSource::ResumeAtFurthest(rd_kafka_topic_partition_list_t* partitions) {
+  std::vector<std::string> names;
+  rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(partitions);
+  for (int i = 0; i < partitions->cnt; ++i) {
+    names.push_back(PartName(partitions->elems[i].topic, partitions->elems[i].partition));
+    committed->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+  }
+  const rd_kafka_resp_err_t e = rd_kafka_committed(rk_, committed, 10000);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::fprintf(stderr, "vigil: %s: the group's committed offsets: %s\n", name_.c_str(),
+                 rd_kafka_err2str(e));
+  }
+  absl::StatusOr<std::map<std::string, int64_t>> published = published_lookup_(names);
+  if (!published.ok()) {
+    std::fprintf(stderr, "vigil: %s: %s; resuming at the group's committed offsets\n",
+                 name_.c_str(), std::string(published.status().message()).c_str());
+    published = std::map<std::string, int64_t>();
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    const Part& p = parts_[PartIndex(tp.topic, tp.partition)];
+    const int64_t group = e == RD_KAFKA_RESP_ERR_NO_ERROR ? committed->elems[i].offset : -1;
+    int64_t best = std::max<int64_t>(p.next_offset, group);
+    if (auto it = restored_.find(p.name); it != restored_.end()) best = std::max(best, it->second);
+    if (auto it = published->find(p.name); it != published->end()) {
+      if (it->second > best && group >= 0 && it->second > group) {
+        std::fprintf(stderr,
+                     "vigil: %s: %s resumes at offset %lld, where its last publication ended "
+                     "(the group's committed offset is %lld)\n",
+                     name_.c_str(), p.name.c_str(), static_cast<long long>(it->second),
+                     static_cast<long long>(group));
+      }
+      best = std::max(best, it->second);
+    }
+    if (best >= 0) tp.offset = best;
+  }
+  rd_kafka_topic_partition_list_destroy(committed);
 }
 
 rd_kafka_topic_partition_list_t* KafkaSource::HandedOutOffsets() const {

@@ -21,6 +21,8 @@
 // offsets of the records already handed out committed synchronously before
 // it is released, so the next owner starts right after them; records of it
 // not yet handed out are dropped, not lost (the next owner reads them).
+// Scale-out instances (commit_offsets false) resume a newly assigned
+// partition at the furthest position known (see set_published_lookup).
 //
 // Records are copied out of librdkafka's buffers into a padded arena; each
 // record's `line` and `offset` are its Kafka offset. With `exit_at_end`
@@ -132,6 +134,15 @@ class KafkaSource : public RecordSource {
   void CommitOffsets(const rd_kafka_topic_partition_list_t* offsets);
   // Runs in a rebalance before partitions are released (null: none).
   void set_before_revoke(std::function<void()> fn) { before_revoke_ = std::move(fn); }
+  // The next offset of input `input` this process has handed out (-1: none).
+  int64_t input_next_offset(int input) const { return parts_[input].next_offset; }
+  // Scale-out: where the partials topic says each partition was published
+  // up to (ReadPublishedOffsets). With it, an assigned partition resumes at
+  // the furthest of its own position, the checkpoint's, the group's
+  // committed offset and the published one: offsets only move forward.
+  using PublishedLookup = std::function<absl::StatusOr<std::map<std::string, int64_t>>(
+      const std::vector<std::string>& partitions)>;
+  void set_published_lookup(PublishedLookup fn) { published_lookup_ = std::move(fn); }
 
  private:
   struct Part {
@@ -148,6 +159,8 @@ class KafkaSource : public RecordSource {
   int PartIndex(const rd_kafka_message_t* m);
   void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void Assign(rd_kafka_topic_partition_list_t* partitions);
+  // Scale-out: sets each partition's offset to the furthest known position.
+  void ResumeAtFurthest(rd_kafka_topic_partition_list_t* partitions);
   void Revoke(rd_kafka_topic_partition_list_t* partitions);
   void OnError(int err, const char* reason);
   // Commits next offsets of `parts` (all handed-out ones when empty).
@@ -176,6 +189,7 @@ class KafkaSource : public RecordSource {
   absl::Status status_;
   TimeMs last_error_log_ = 0;
   std::function<void()> before_revoke_;
+  PublishedLookup published_lookup_;
   std::vector<std::string> all_partitions_;
   TimeMs all_partitions_at_ = 0;
 };

@@ -34,10 +34,9 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
     enc.PutSigned(in.watermark);
     enc.PutByte(in.idle ? 1 : 0);
   }
-  if (!hb.all_inputs.empty()) {
-    enc.PutVarint(hb.all_inputs.size());
-    for (const std::string& name : hb.all_inputs) enc.PutString(name);
-  }
+  enc.PutVarint(hb.all_inputs.size());
+  for (const std::string& name : hb.all_inputs) enc.PutString(name);
+  for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutSigned(in.next_offset);
   return std::string(kHeartbeatMagic) + enc.data();
 }
 
@@ -61,6 +60,9 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
   if (dec.ok() && !dec.done()) {
     const uint64_t all = dec.GetVarint();
     for (uint64_t i = 0; i < all && dec.ok(); ++i) out->all_inputs.emplace_back(dec.GetString());
+  }
+  if (dec.ok() && !dec.done()) {
+    for (PartialHeartbeat::Input& in : out->inputs) in.next_offset = dec.GetSigned();
   }
   return dec.ok() && dec.done() && !out->instance.empty();
 }

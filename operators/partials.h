@@ -21,15 +21,25 @@
 //     (send_offsets_to_transaction), so the records and their aggregates
 //     become visible together or not at all: a killed instance's open
 //     transaction is aborted, and whoever reads its partitions next starts
-//     at the offsets of its last publication. (The instance commits the
-//     same offsets again after the transaction: the development broker,
-//     librdkafka's mock cluster, does not store transactional offsets.)
+//     at the offsets of its last publication.
+//
+// Where a partition resumes does not rest on the group's committed offsets
+// alone. The heartbeat names, per partition, the offset after the last
+// record published, inside the same transaction as the panes. A newly
+// assigned partition resumes at the furthest of: this process's own
+// position, its checkpoint's, the group's committed offset and the newest
+// heartbeat's offset (ReadPublishedOffsets). So a broker that does not
+// store transactional offsets (the development broker, librdkafka's mock
+// cluster) or refuses the plain commit the instance repeats after each
+// transaction (it does during a rebalance) cannot make the next owner
+// aggregate records a second time.
 //
 // Messages (binary, windows/codec.h varints):
 //   panes      "VPP1" | u64 operator key hash | group | instance | epoch | n |
 //              n × (pane start, encoded accumulators)
 //   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
-//              n × (partition name, watermark, idle)
+//              n × (partition name, watermark, idle) | m | m × partition name |
+//              n × next offset    (the last two parts absent in older ones)
 //
 // Kinesis has no consumer group to commit positions to: an instance reading
 // shards (`--instance I/N`) keeps them in its checkpoints. It writes the
@@ -46,8 +56,9 @@
 #define VIGIL_OPERATORS_PARTIALS_H_
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,6 +77,10 @@ struct PartialHeartbeat {
     std::string name;       // "events/3"
     TimeMs watermark = kMinTime;
     bool idle = false;
+    // The offset after the last record of the partition aggregated into
+    // this publication or an earlier one (-1: not known). The partition's
+    // next owner resumes at the largest it finds (ReadPublishedOffsets).
+    int64_t next_offset = -1;
     friend bool operator==(const Input&, const Input&) = default;
   };
   std::string instance;
@@ -111,6 +126,15 @@ bool DecodePanes(std::string_view message, PartialPanes* out);
 void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
                 const std::function<void(std::string_view key, std::string_view value)>& emit);
 using PartialMessages = std::vector<std::pair<std::string, std::string>>;  // key, value
+
+// The newest published offset of each of `inputs` ("topic/partition"), from
+// the heartbeats at the end of partition 0 of the partials topic (each
+// heartbeat goes to every partition), read with isolation.level
+// read_committed. Reads backwards in growing steps until every input is
+// found or the partition's start is reached; inputs no heartbeat names are
+// absent from the result.
+absl::StatusOr<std::map<std::string, int64_t>> ReadPublishedOffsets(
+    const KafkaUrl& url, const KafkaProperties& properties, const std::vector<std::string>& inputs);
 
 class PartialsPublisher {
  public:

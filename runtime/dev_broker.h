@@ -4,7 +4,10 @@
 // librdkafka's mock cluster, listening on ephemeral loopback ports. It is
 // for development only: nothing is kept on disk, each partition keeps only
 // its newest ~5 MB (or 100,000 message sets), and there is no SASL and no
-// CreateTopics — topics are created up front.
+// CreateTopics — topics are created up front. Transactions are partial:
+// offsets sent in a transaction are not stored, group offset commits are
+// refused while the group rebalances, and read_committed readers see the
+// messages of aborted transactions too.
 //
 // `vigil dev-broker` runs one until SIGINT/SIGTERM; tests hold one in
 // process, which also lets them inject faults (SetBrokerUp, PushErrors).

@@ -49,8 +49,15 @@ absl::Status Job::InitScaleOut() {
   partials_ = std::move(*p);
   // Partitions taken away in a rebalance leave with what was aggregated of
   // them and their offsets, in one transaction.
+  // A partition handed over resumes where its last publication ended, as
+  // the partials topic's heartbeats say, whatever the group has committed.
   if (kafka_source_) {
     kafka_source_->set_before_revoke([this] { PublishPartials(WallClockMs(), false); });
+    kafka_source_->set_published_lookup(
+        [url = *url, properties = config_.outputs.kafka.properties](
+            const std::vector<std::string>& partitions) {
+          return ReadPublishedOffsets(url, properties, partitions);
+        });
   }
   std::fprintf(stderr, "vigil: scale-out instance %s: partial aggregates to %s\n",
                instance_id_.c_str(), config_.scale_out.partials.c_str());
@@ -71,7 +78,8 @@ void Job::PublishPartials(TimeMs now, bool leaving) {
   const int n = std::min(watermark_->input_count(), source_->input_count());
   for (int i = 0; i < n; ++i) {
     if (!source_->input_active(i)) continue;
-    hb.inputs.push_back({source_->input_name(i), watermark_->InputWatermark(i), watermark_->idle(i)});
+    hb.inputs.push_back({source_->input_name(i), watermark_->InputWatermark(i), watermark_->idle(i),
+                         kafka_source_ ? kafka_source_->input_next_offset(i) : -1});
   }
   if (kafka_source_) hb.all_inputs = kafka_source_->AllPartitions();
   if (!kafka_source_) {

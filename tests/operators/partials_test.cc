@@ -207,7 +207,7 @@ TEST(PartialsTest, HeartbeatsRoundTrip) {
   hb.epoch = 7;
   hb.watermark = 123'456;
   hb.leaving = true;
-  hb.inputs = {{"events/0", 1000, false}, {"events/3", kMinTime, true}};
+  hb.inputs = {{"events/0", 1000, false, 42}, {"events/3", kMinTime, true, -1}};
   PartialHeartbeat back;
   ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
   EXPECT_EQ(back.instance, "vigil-1");
@@ -221,6 +221,33 @@ TEST(PartialsTest, HeartbeatsRoundTrip) {
   ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
   EXPECT_EQ(back.all_inputs, hb.all_inputs);
   EXPECT_EQ(back.inputs, hb.inputs);
+}
+
+// Heartbeats from before partitions carried their next offset decode with
+// none (-1), with and without the full partition list.
+TEST(PartialsTest, OlderHeartbeatsDecodeWithoutOffsets) {
+  for (bool with_all : {false, true}) {
+    Encoder enc;
+    enc.PutString("vigil-1");
+    enc.PutVarint(3);
+    enc.PutSigned(5000);
+    enc.PutByte(0);
+    enc.PutVarint(1);
+    enc.PutString("events/2");
+    enc.PutSigned(4000);
+    enc.PutByte(0);
+    if (with_all) {
+      enc.PutVarint(1);
+      enc.PutString("events/2");
+    }
+    PartialHeartbeat back;
+    ASSERT_TRUE(DecodeHeartbeat("VPH1" + enc.data(), &back)) << with_all;
+    ASSERT_EQ(back.inputs.size(), 1u);
+    EXPECT_EQ(back.inputs[0].name, "events/2");
+    EXPECT_EQ(back.inputs[0].watermark, 4000);
+    EXPECT_EQ(back.inputs[0].next_offset, -1);
+    EXPECT_EQ(back.all_inputs.size(), with_all ? 1u : 0u);
+  }
 }
 
 class MergeWatermarkTest : public ::testing::Test {
