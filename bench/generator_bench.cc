@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "operators/generator.h"
+#include "operators/generator/generator.h"
 
 namespace vigil {
 namespace {

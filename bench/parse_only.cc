@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "operators/line_source.h"
+#include "operators/source/line_source.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "operators/session_operator.h"
+#include "operators/dataflow/session_operator.h"
 #include "rules/rule_set.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

@@ -13,7 +13,7 @@
 #include "benchmark/benchmark.h"
 #include "windows/ddsketch.h"
 #include "windows/distinct_sketch.h"
-#include "windows/hash.h"
+#include "base/hash.h"
 
 namespace vigil {
 namespace {

@@ -27,8 +27,8 @@
 #include <optional>
 #include <string_view>
 
-#include "windows/codec.h"
-#include "windows/time.h"
+#include "base/codec.h"
+#include "base/time.h"
 
 namespace vigil {
 

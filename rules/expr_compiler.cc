@@ -1,6 +1,6 @@
 #include "rules/expr_compiler.h"
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <charconv>
 
-#include "windows/strings.h"
-#include "windows/time.h"
+#include "base/strings.h"
+#include "base/time.h"
 
 namespace vigil {
 

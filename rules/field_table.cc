@@ -1,6 +1,6 @@
 #include "rules/field_table.h"
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -31,7 +31,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "rules/value.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

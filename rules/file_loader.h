@@ -24,7 +24,7 @@
 #include "rules/expr_compiler.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

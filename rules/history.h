@@ -41,8 +41,8 @@
 #include <vector>
 
 #include "rules/value.h"
-#include "windows/codec.h"
-#include "windows/time.h"
+#include "base/codec.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "rules/expr_parser.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

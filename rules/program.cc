@@ -6,7 +6,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

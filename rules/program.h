@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "rules/value.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

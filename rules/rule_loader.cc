@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "windows/strings.h"
+#include "base/strings.h"
 #include "rules/rule_set.h"
 #include "rules/file_loader.h"
 #include "rules/scopes.h"

@@ -46,7 +46,7 @@ struct Diagnostic {
 
 // The default `limit:` of a metric: the most groups (series) it holds panes
 // for at once. An event of a new group over the limit is counted and
-// dropped (operators/metric_operator.h), so a label of unbounded
+// dropped (operators/dataflow/metric_operator.h), so a label of unbounded
 // cardinality (a session id in `by:`) cannot exhaust memory.
 inline constexpr int64_t kDefaultSeriesLimit = 10000;
 // The default `limit:` of a stream: the most sessions open at once. An

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "windows/strings.h"
-#include "windows/time.h"
+#include "base/strings.h"
+#include "base/time.h"
 
 namespace vigil {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

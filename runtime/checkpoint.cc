@@ -12,9 +12,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "windows/codec.h"
-#include "windows/hash.h"
-#include "windows/strings.h"
+#include "base/codec.h"
+#include "base/hash.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -13,16 +13,16 @@
 #include <thread>
 #include <vector>
 
-#include "operators/generator.h"
-#include "operators/kafka_writer.h"
-#include "operators/kinesis_producer.h"
+#include "operators/generator/generator.h"
+#include "operators/net/kafka_writer.h"
+#include "operators/net/kinesis_producer.h"
 #include "runtime/allocator.h"
 #include "runtime/cli_args.h"
 #include "rules/lint.h"
 #include "runtime/job.h"
 #include "runtime/replay.h"
 #include "runtime/rule_test.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "operators/generator.h"
-#include "windows/strings.h"
-#include "windows/time.h"
+#include "operators/generator/generator.h"
+#include "base/strings.h"
+#include "base/time.h"
 
 namespace vigil::cli {
 

@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "operators/generator.h"
-#include "operators/generator_source.h"
-#include "operators/kafka_writer.h"
-#include "operators/kinesis_producer.h"
+#include "operators/generator/generator.h"
+#include "operators/source/generator_source.h"
+#include "operators/net/kafka_writer.h"
+#include "operators/net/kinesis_producer.h"
 #include "runtime/cli_args.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job.h"

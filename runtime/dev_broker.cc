@@ -1,7 +1,7 @@
 #include "runtime/dev_broker.h"
 
 #include "librdkafka/rdkafka_mock.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

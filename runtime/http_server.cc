@@ -29,7 +29,7 @@
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "runtime/web_config.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

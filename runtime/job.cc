@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "operators/kafka_source.h"
-#include "operators/line_source.h"
+#include "operators/source/kafka_source.h"
+#include "operators/source/line_source.h"
 #include "runtime/web_config.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

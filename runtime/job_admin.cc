@@ -24,7 +24,7 @@
 
 #include "rules/value.h"
 #include "runtime/job.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

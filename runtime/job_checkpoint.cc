@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "runtime/job.h"
-#include "windows/codec.h"
-#include "windows/strings.h"
+#include "base/codec.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -1,6 +1,6 @@
 #include "runtime/job_config.h"
 
-#include "operators/kafka_writer.h"
+#include "operators/net/kafka_writer.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,7 +8,7 @@
 
 #include <charconv>
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -18,13 +18,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "operators/archive_sink.h"
-#include "operators/dataflow.h"
-#include "operators/generator_source.h"
-#include "operators/kafka_source.h"
-#include "operators/kinesis_source.h"
-#include "operators/notify_config.h"
-#include "operators/output_sinks.h"
+#include "operators/archive/archive_sink.h"
+#include "operators/dataflow/dataflow.h"
+#include "operators/source/generator_source.h"
+#include "operators/source/kafka_source.h"
+#include "operators/source/kinesis_source.h"
+#include "operators/notify/notify_config.h"
+#include "operators/sink/output_sinks.h"
 
 namespace vigil {
 
@@ -39,7 +39,7 @@ struct JobConfig {
     KafkaSourceOptions kafka;
     KinesisSourceOptions kinesis;
   } source;
-  // Scale-out past one machine (operators/partials.h, merge_stage.h).
+  // Scale-out past one machine (operators/scale_out/partials.h, merge_stage.h).
   struct ScaleOut {
     // An instance: publish partial aggregates to this Kafka topic
     // (kafka://BROKERS/TOPIC) instead of closing windows.
@@ -101,7 +101,7 @@ struct JobConfig {
   TimeMs to = kMaxTime;
   size_t max_record_bytes = 1 << 20;
   // Groups (series) all metrics together hold at once (`limits.max_series`,
-  // --max-series); operators/dataflow.h.
+  // --max-series); operators/dataflow/dataflow.h.
   size_t max_series = OperatorLimits::kDefaultMaxSeries;
   DurationMs shutdown_timeout = 30000;  // after SIGTERM: drain, flush, checkpoint
   bool progress = true;

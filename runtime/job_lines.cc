@@ -12,8 +12,8 @@
 
 #include "absl/strings/numbers.h"
 #include "runtime/job.h"
-#include "windows/hash.h"
-#include "windows/strings.h"
+#include "base/hash.h"
+#include "base/strings.h"
 
 namespace vigil {
 

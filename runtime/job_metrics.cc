@@ -1,6 +1,6 @@
 #include "runtime/job_metrics.h"
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -39,11 +39,11 @@
 #include <map>
 #include <memory>
 
-#include "operators/archive_sink.h"
-#include "operators/dataflow.h"
-#include "operators/event_parser.h"
-#include "operators/notify_target.h"
-#include "operators/sink.h"
+#include "operators/archive/archive_sink.h"
+#include "operators/dataflow/dataflow.h"
+#include "operators/parse/event_parser.h"
+#include "operators/notify/notify_target.h"
+#include "operators/dataflow/sink.h"
 #include "rules/rule_set.h"
 
 namespace vigil {

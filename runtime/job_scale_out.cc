@@ -1,12 +1,12 @@
-// Job: scale-out past one machine (runtime/job.h, operators/partials.h,
-// operators/merge_stage.h).
+// Job: scale-out past one machine (runtime/job.h, operators/scale_out/partials.h,
+// operators/scale_out/merge_stage.h).
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "runtime/job.h"
-#include "windows/codec.h"
-#include "windows/strings.h"
+#include "base/codec.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

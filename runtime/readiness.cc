@@ -1,6 +1,6 @@
 #include "runtime/readiness.h"
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -51,8 +51,8 @@
 #include <string>
 #include <vector>
 
-#include "operators/notify_target.h"
-#include "windows/time.h"
+#include "operators/notify/notify_target.h"
+#include "base/time.h"
 
 namespace vigil {
 

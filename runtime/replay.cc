@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "operators/archive_manifest.h"
-#include "operators/output_sinks.h"
-#include "windows/strings.h"
+#include "operators/archive/archive_manifest.h"
+#include "operators/sink/output_sinks.h"
+#include "base/strings.h"
 
 namespace vigil {
 

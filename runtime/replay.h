@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "operators/sink.h"
+#include "operators/dataflow/sink.h"
 
 namespace vigil {
 

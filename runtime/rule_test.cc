@@ -9,7 +9,7 @@
 #include <map>
 
 #include "runtime/job.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

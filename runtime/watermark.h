@@ -32,7 +32,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

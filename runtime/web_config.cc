@@ -20,7 +20,7 @@
 #include "boost/asio/ssl/context.hpp"
 #include "boost/beast/core/detail/base64.hpp"
 #include "rules/scopes.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

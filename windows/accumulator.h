@@ -31,10 +31,10 @@
 #include <optional>
 #include <string_view>
 
-#include "windows/codec.h"
+#include "base/codec.h"
 #include "windows/ddsketch.h"
 #include "windows/distinct_sketch.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -101,7 +101,7 @@
 #include <limits>
 #include <vector>
 
-#include "windows/codec.h"
+#include "base/codec.h"
 
 namespace vigil {
 namespace internal {

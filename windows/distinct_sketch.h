@@ -1,7 +1,7 @@
 // windows/distinct_sketch.h
 //
 // DistinctSketch counts distinct values, given as 64-bit hashes (HashBytes,
-// HashDouble, HashInt64 from windows/hash.h). It is exact while it has seen
+// HashDouble, HashInt64 from base/hash.h). It is exact while it has seen
 // at most kExactLimit (1024) distinct hashes, kept in a small open-addressing
 // set, and becomes a HyperLogLog sketch of precision 14 (16384 one-byte
 // registers) on the next distinct hash.
@@ -48,7 +48,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "windows/codec.h"
+#include "base/codec.h"
 
 namespace vigil {
 

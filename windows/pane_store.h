@@ -38,8 +38,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "windows/accumulator.h"
-#include "windows/codec.h"
-#include "windows/strings.h"
+#include "base/codec.h"
+#include "base/strings.h"
 #include "windows/window_spec.h"
 
 namespace vigil {

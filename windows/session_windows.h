@@ -48,9 +48,9 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "windows/session_index.h"
-#include "windows/prefetch.h"
+#include "base/prefetch.h"
 #include "windows/session_pool.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

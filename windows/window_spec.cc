@@ -3,7 +3,7 @@
 #include <numeric>
 #include <vector>
 
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 

@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "operators/event_parser.h"
+#include "operators/parse/event_parser.h"
 #include "rules/field_table.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "operators/line_source.h"
+#include "operators/source/line_source.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "windows/codec.h"
+#include "base/codec.h"
 
 namespace vigil {
 namespace {

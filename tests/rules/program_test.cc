@@ -10,7 +10,7 @@
 #include "rules/expr_compiler.h"
 #include "rules/expr_parser.h"
 #include "rules/field_table.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

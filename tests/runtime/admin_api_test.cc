@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "operators/archive_manifest.h"
+#include "operators/archive/archive_manifest.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job_config.h"
 #include "tests/runtime/servers.h"

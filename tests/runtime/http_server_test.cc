@@ -22,7 +22,7 @@
 #include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "operators/http_client.h"
+#include "operators/net/http_client.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "runtime/web_config.h"

@@ -14,7 +14,7 @@
 #include "runtime/dev_broker.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 namespace {

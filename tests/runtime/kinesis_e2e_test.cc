@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "operators/kinesis_source.h"
+#include "operators/source/kinesis_source.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
 

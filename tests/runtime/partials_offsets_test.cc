@@ -1,4 +1,4 @@
-// Tests for ReadPublishedOffsets (operators/partials.h) against the
+// Tests for ReadPublishedOffsets (operators/scale_out/partials.h) against the
 // development broker: the newest heartbeat of each partition wins, reading
 // back past thousands of panes messages. (That an aborted publication does
 // not count is the broker's read_committed isolation; the development
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "operators/partials.h"
+#include "operators/scale_out/partials.h"
 #include "runtime/dev_broker.h"
 
 namespace vigil {

@@ -11,13 +11,13 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "operators/kafka_writer.h"
+#include "operators/net/kafka_writer.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job_config.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "windows/strings.h"
-#include "windows/time.h"
+#include "base/strings.h"
+#include "base/time.h"
 
 namespace vigil {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "tests/runtime/test_util.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

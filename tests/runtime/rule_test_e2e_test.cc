@@ -10,7 +10,7 @@
 #include <string>
 
 #include "tests/runtime/test_util.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

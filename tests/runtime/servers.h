@@ -35,9 +35,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "operators/http_client.h"
-#include "operators/kinesis_client.h"
-#include "tests/operators/recording_receiver.h"
+#include "operators/net/http_client.h"
+#include "operators/net/kinesis_client.h"
+#include "tests/operators/notify/recording_receiver.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "test_util.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/operators/notify_test_util.h"
+#include "tests/operators/notify/notify_test_util.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "windows/time.h"
+#include "base/time.h"
 
 namespace vigil {
 namespace {

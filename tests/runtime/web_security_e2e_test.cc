@@ -22,7 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "windows/strings.h"
+#include "base/strings.h"
 
 namespace vigil {
 namespace {

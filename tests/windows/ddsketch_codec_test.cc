@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/windows/ddsketch_test_util.h"
-#include "windows/codec.h"
+#include "base/codec.h"
 #include "windows/ddsketch.h"
 
 namespace vigil {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "windows/codec.h"
+#include "base/codec.h"
 #include "windows/ddsketch.h"
 
 namespace vigil {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "windows/codec.h"
-#include "windows/hash.h"
+#include "base/codec.h"
+#include "base/hash.h"
 
 namespace vigil {
 namespace {

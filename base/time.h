@@ -1,0 +1,62 @@
+// base/time.h
+//
+// Event time in vigil is a signed count of milliseconds since the Unix epoch
+// (UTC). This header holds the conversions every layer shares: parsing the
+// `ts` of an event (RFC 3339 with a zone, or integer epoch milliseconds),
+// formatting a time back to RFC 3339, and durations as written in rule files
+// and configs ("250ms", "30s", "5m", "1h", "1d", "1w", or combinations such
+// as "1h30m").
+//
+// Parsing never allocates and never throws; it returns nullopt on any
+// malformed input so that the event path can dead-letter the record.
+//
+// Example:
+//   ParseRfc3339("2026-11-24T12:00:00.250+01:00")   // 1795518000250
+//   ParseDuration("1h30m")                           // 5400000
+//   FormatTimestamp(0)                               // "1970-01-01T00:00:00.000Z"
+//   FormatDuration(90000)                            // "1m30s"
+#ifndef VIGIL_BASE_TIME_H_
+#define VIGIL_BASE_TIME_H_
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vigil {
+
+using TimeMs = int64_t;
+using DurationMs = int64_t;
+
+inline constexpr TimeMs kMinTime = std::numeric_limits<TimeMs>::min();
+inline constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
+
+// RFC 3339 date-time with a mandatory zone ("Z" or "+hh:mm"), optional
+// fractional seconds (truncated to milliseconds). Accepts 't'/'z' and a
+// space in place of 'T' as RFC 3339 allows.
+std::optional<TimeMs> ParseRfc3339(std::string_view s);
+
+// Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string FormatTimestamp(TimeMs t);
+// Appends the same form to `out` without intermediate allocation.
+void AppendTimestamp(TimeMs t, std::string* out);
+
+// A duration literal: one or more <integer><unit> with units ms, s, m, h, d,
+// w, largest first ("1h30m"); a bare "0" is zero.
+std::optional<DurationMs> ParseDuration(std::string_view s);
+std::string FormatDuration(DurationMs d);
+
+// Days since 1970-01-01 for a proleptic Gregorian date.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+
+// Floor division and epoch-aligned window arithmetic.
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+inline TimeMs AlignDown(TimeMs t, DurationMs unit) { return FloorDiv(t, unit) * unit; }
+
+}  // namespace vigil
+
+#endif  // VIGIL_BASE_TIME_H_

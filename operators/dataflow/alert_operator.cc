@@ -1,0 +1,345 @@
+#include "operators/dataflow/alert_operator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "operators/dataflow/metric_operator.h"
+
+namespace vigil {
+
+AlertOperator::AlertOperator(const RuleSet& rules)
+    : rules_(rules),
+      latest_(rules.metrics.size()),
+      last_end_(rules.metrics.size(), kMinTime),
+      history_(rules.metrics.size()),
+      retention_(rules.metrics.size(), -1),
+      keeps_groups_(rules.metrics.size(), false),
+      alerts_of_metric_(rules.metrics.size()),
+      states_(rules.alerts.size()) {
+  for (size_t a = 0; a < rules.alerts.size(); ++a) {
+    const AlertInputs& inputs = rules.alerts[a].metrics;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const int m = inputs[i];
+      // A metric read by several slots of one alert still evaluates it once.
+      std::vector<int>& of = alerts_of_metric_[m];
+      if (of.empty() || of.back() != static_cast<int>(a)) of.push_back(static_cast<int>(a));
+      const HistoryInput& in = inputs.Input(i);
+      if (in.fn == HistoryFn::kNone) continue;
+      const DurationMs keep = HistoryRetention(in, rules.metrics[m].window.slide());
+      retention_[m] = std::max(retention_[m], keep);
+      if (in.fn == HistoryFn::kAbsent) keeps_groups_[m] = true;
+    }
+  }
+}
+
+void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& results,
+                            std::vector<AlertNotice>* out) {
+  const TimeMs cap = frontier != kMaxTime ? frontier
+                     : results.empty()    ? kMinTime
+                                          : results.back().end;
+  size_t i = 0;
+  while (true) {
+    TimeMs next = i < results.size() ? results[i].end : kMaxTime;
+    // A metric that still holds values must close its next window even if
+    // that window is empty, so its alerts see the data stop.
+    for (size_t m = 0; m < latest_.size(); ++m) {
+      if (!NeedsClose(static_cast<int>(m)) || last_end_[m] == kMinTime) continue;
+      const TimeMs boundary = last_end_[m] + rules_.metrics[m].window.slide();
+      if (boundary <= cap) next = std::min(next, boundary);
+    }
+    if (next == kMaxTime || next > cap) break;
+    size_t j = i;
+    while (j < results.size() && results[j].end == next) ++j;
+    ProcessEnd(next, results.data() + i, results.data() + j, out);
+    i = j;
+  }
+}
+
+bool AlertOperator::NeedsClose(int m) const {
+  if (!latest_[m].empty() || !history_[m].empty()) return true;
+  for (int a : alerts_of_metric_[m]) {
+    if (!states_[a].empty()) return true;
+  }
+  return false;
+}
+
+void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const WindowResult* stop,
+                               std::vector<AlertNotice>* out) {
+  std::set<int> touched;
+  for (size_t m = 0; m < latest_.size(); ++m) {
+    if (end % rules_.metrics[m].window.slide() != 0) continue;
+    // Every metric whose slide divides `end` closed a window here.
+    if (!NeedsClose(static_cast<int>(m)) && (begin == stop || std::none_of(begin, stop, [m](const auto& r) {
+                                 return r.metric == static_cast<int>(m);
+                               }))) {
+      continue;
+    }
+    latest_[m].clear();
+    last_end_[m] = end;
+    if (retention_[m] >= 0) PruneHistory(static_cast<int>(m), end);
+    for (int a : alerts_of_metric_[m]) touched.insert(a);
+  }
+  for (const WindowResult* r = begin; r != stop; ++r) {
+    latest_[r->metric][r->group] = Latest{r->value, r->start};
+    if (retention_[r->metric] >= 0) history_[r->metric][r->group].Add(end, r->value);
+  }
+  for (int a : touched) Evaluate(a, end, out);
+}
+
+void AlertOperator::PruneHistory(int m, TimeMs end) {
+  HistoryMap& series = history_[m];
+  for (auto it = series.begin(); it != series.end();) {
+    it->second.Prune(end - retention_[m]);
+    if (it->second.empty() && !keeps_groups_[m]) {
+      series.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::set<std::string> AlertOperator::GroupsOf(int alert) const {
+  const AlertDef& def = rules_.alerts[alert];
+  std::set<std::string> groups;
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    const int m = def.metrics[i];
+    if (def.metrics.Input(i).fn == HistoryFn::kNone) {
+      for (const auto& [g, v] : latest_[m]) groups.insert(g);
+    } else {
+      for (const auto& [g, h] : history_[m]) groups.insert(g);
+    }
+  }
+  for (const auto& [g, s] : states_[alert]) groups.insert(g);
+  return groups;
+}
+
+bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs end,
+                              TimeMs* start) {
+  static const MetricHistory kNoHistory;
+  bool any = false;
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    const int m = def.metrics[i];
+    const HistoryInput& in = def.metrics.Input(i);
+    if (in.fn == HistoryFn::kNone) {
+      auto it = latest_[m].find(g);
+      if (it == latest_[m].end()) {
+        slots_[i] = Value::Missing();
+      } else {
+        slots_[i] = Value::Number(it->second.value);
+        *start = std::min(*start, it->second.start);
+        any = true;
+      }
+      continue;
+    }
+    auto it = history_[m].find(g);
+    const MetricHistory& h = it != history_[m].end() ? it->second : kNoHistory;
+    // A metric that never closed has no history; `end` keeps the arithmetic
+    // on ends away from kMinTime.
+    const TimeMs current = last_end_[m] == kMinTime ? end : last_end_[m];
+    slots_[i] = h.Eval(in, current, end, rules_.metrics[m].window.slide());
+    any |= !slots_[i].is_nullish();
+  }
+  return any;
+}
+
+void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out) {
+  const AlertDef& def = rules_.alerts[alert];
+  auto& states = states_[alert];
+  slots_.assign(def.metrics.size(), Value::Missing());
+  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve};
+  for (const std::string& g : GroupsOf(alert)) {
+    TimeMs start = end;
+    // A history function with a value counts as data: absent() is about a
+    // group with no current window.
+    const bool any = FillSlots(def, g, end, &start);
+    if (start == end) start = end - rules_.metrics[def.metrics[0]].window.slide();
+    const bool holds = any && def.expr.EvalBool(slots_.data());
+    const bool resolves = !any || (def.has_resolve && def.resolve.EvalBool(slots_.data()));
+    const double value = slots_[0].is_number() ? slots_[0].num : 0;
+    auto it = states.find(g);
+    AlertState fresh;
+    AlertState& s = it != states.end() ? it->second : fresh;
+    Transition t = s.Step(holds, resolves, start, end, value, timing);
+    if (t != Transition::kNone) out->push_back(MakeNotice(def, g, s, t, end));
+    if (s.phase == AlertPhase::kInactive) {
+      if (it != states.end()) states.erase(it);
+    } else if (it == states.end()) {
+      states.emplace(g, s);
+    }
+  }
+}
+
+AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& group,
+                                      const AlertState& s, Transition t, TimeMs at) const {
+  AlertNotice n;
+  n.def = &def;
+  n.transition = t;
+  n.at = at;
+  n.value = s.value;
+  n.group = group;
+  n.active_since = s.active_since;
+  n.fired_at = s.fired_at;
+  n.peak = s.peak;
+  if (!def.metrics.empty()) n.window = rules_.metrics[def.metrics[0]].window.ToString();
+  n.labels = def.labels;
+  n.labels["alertname"] = def.name;
+  n.labels["severity"] = std::string(SeverityName(def.severity));
+  std::vector<std::string> values = GroupLabels(group, def.group_labels.size());
+  for (size_t i = 0; i < def.group_labels.size(); ++i) n.labels[def.group_labels[i]] = values[i];
+  for (const auto& [name, tmpl] : def.annotations) {
+    n.annotations.emplace_back(name, tmpl.Render(s.value, n.labels));
+  }
+  return n;
+}
+
+namespace {
+std::string AlertKey(const RuleSet& rules, const AlertDef& a) {
+  std::string key = StrCat(a.name, "|", SeverityName(a.severity), "|", a.expr_source, "|",
+                           a.resolve_source, "|", a.for_duration, "|", a.keep_firing_for, "|");
+  for (int m : a.metrics) StrAppend(&key, rules.metrics[m].fingerprint, ";");
+  return key;
+}
+}  // namespace
+
+void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped) {
+  for (size_t m = 0; m < rules_.metrics.size(); ++m) {
+    for (size_t k = 0; k < old.rules_.metrics.size(); ++k) {
+      if (old.rules_.metrics[k].fingerprint != rules_.metrics[m].fingerprint) continue;
+      latest_[m] = std::move(old.latest_[k]);
+      last_end_[m] = old.last_end_[k];
+      history_[m] = std::move(old.history_[k]);
+      break;
+    }
+  }
+  std::vector<bool> adopted(old.states_.size(), false);
+  for (size_t a = 0; a < rules_.alerts.size(); ++a) {
+    const std::string key = AlertKey(rules_, rules_.alerts[a]);
+    for (size_t b = 0; b < old.rules_.alerts.size(); ++b) {
+      if (adopted[b] || AlertKey(old.rules_, old.rules_.alerts[b]) != key) continue;
+      states_[a] = std::move(old.states_[b]);
+      adopted[b] = true;
+      break;
+    }
+  }
+  for (size_t b = 0; b < old.states_.size(); ++b) {
+    if (adopted[b]) continue;
+    for (const auto& [group, s] : old.states_[b]) {
+      if (s.phase != AlertPhase::kFiring) continue;
+      dropped->push_back(
+          old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
+    }
+  }
+}
+
+AlertNotice AlertOperator::Describe(const Active& a) const {
+  const Transition t =
+      a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;
+  return MakeNotice(*a.def, a.group, a.state, t, a.state.last_eval);
+}
+
+std::vector<AlertOperator::Active> AlertOperator::ActiveAlerts() const {
+  std::vector<Active> out;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    for (const auto& [g, s] : states_[a]) out.push_back({&rules_.alerts[a], g, s});
+  }
+  return out;
+}
+
+int AlertOperator::FiringCount(Severity sev) const {
+  int n = 0;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    if (rules_.alerts[a].severity != sev) continue;
+    for (const auto& [g, s] : states_[a]) n += s.phase == AlertPhase::kFiring;
+  }
+  return n;
+}
+
+std::string AlertOperator::EncodeState() const {
+  Encoder enc;
+  enc.PutVarint(rules_.metrics.size());
+  for (size_t m = 0; m < rules_.metrics.size(); ++m) {
+    enc.PutString(rules_.metrics[m].fingerprint);
+    enc.PutSigned(last_end_[m]);
+    std::map<std::string_view, const Latest*> latest;  // sorted: stable bytes
+    for (const auto& [g, l] : latest_[m]) latest.emplace(g, &l);
+    enc.PutVarint(latest.size());
+    for (const auto& [g, l] : latest) {
+      enc.PutString(g);
+      enc.PutDouble(l->value);
+      enc.PutSigned(l->start);
+    }
+    std::map<std::string_view, const MetricHistory*> history;
+    for (const auto& [g, h] : history_[m]) history.emplace(g, &h);
+    enc.PutVarint(history.size());
+    for (const auto& [g, h] : history) {
+      enc.PutString(g);
+      h->Encode(&enc);
+    }
+  }
+  enc.PutVarint(rules_.alerts.size());
+  for (size_t a = 0; a < rules_.alerts.size(); ++a) {
+    enc.PutString(AlertKey(rules_, rules_.alerts[a]));
+    enc.PutVarint(states_[a].size());
+    for (const auto& [g, st] : states_[a]) {
+      enc.PutString(g);
+      st.Encode(&enc);
+    }
+  }
+  return enc.Release();
+}
+
+bool AlertOperator::DecodeState(std::string_view data) {
+  Decoder dec(data);
+  std::vector<LatestMap> latest(rules_.metrics.size());
+  std::vector<TimeMs> last_end = last_end_;
+  std::vector<HistoryMap> history(rules_.metrics.size());
+  std::vector<std::map<std::string, AlertState>> states(rules_.alerts.size());
+  const uint64_t metrics = dec.GetVarint();
+  for (uint64_t i = 0; i < metrics && dec.ok(); ++i) {
+    const std::string_view fingerprint = dec.GetString();
+    int m = -1;
+    for (size_t k = 0; k < rules_.metrics.size(); ++k) {
+      if (rules_.metrics[k].fingerprint == fingerprint) m = static_cast<int>(k);
+    }
+    const TimeMs end = dec.GetSigned();
+    LatestMap l;
+    for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {
+      const std::string_view g = dec.GetString();
+      const double value = dec.GetDouble();
+      l.emplace(std::string(g), Latest{value, dec.GetSigned()});
+    }
+    HistoryMap h;
+    for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {
+      const std::string_view g = dec.GetString();
+      if (!h[std::string(g)].Decode(&dec)) return false;
+    }
+    if (m < 0) continue;
+    last_end[m] = end;
+    latest[m] = std::move(l);
+    if (retention_[m] >= 0) history[m] = std::move(h);
+  }
+  const uint64_t alerts = dec.GetVarint();
+  for (uint64_t i = 0; i < alerts && dec.ok(); ++i) {
+    const std::string_view key = dec.GetString();
+    int a = -1;
+    for (size_t k = 0; k < rules_.alerts.size(); ++k) {
+      if (AlertKey(rules_, rules_.alerts[k]) == key) a = static_cast<int>(k);
+    }
+    std::map<std::string, AlertState> s;
+    for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {
+      const std::string_view g = dec.GetString();
+      AlertState st;
+      if (!st.Decode(&dec)) return false;
+      s.emplace(std::string(g), st);
+    }
+    if (a >= 0) states[a] = std::move(s);
+  }
+  if (!dec.ok()) return false;
+  latest_ = std::move(latest);
+  last_end_ = std::move(last_end);
+  history_ = std::move(history);
+  states_ = std::move(states);
+  return true;
+}
+
+}  // namespace vigil

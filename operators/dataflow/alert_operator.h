@@ -1,0 +1,114 @@
+// operators/dataflow/alert_operator.h
+//
+// AlertOperator evaluates every alert at every window end of its metrics, in
+// event-time order, and steps each (alert, group) state machine
+// (rules/alert_state.h). It holds the latest closed value of each metric per
+// group; a group whose metric produced no window at an end has no data
+// there, so its condition is false and a firing alert resolves — also when
+// traffic stops, as long as the frontier keeps moving (live inputs follow
+// the processing clock when idle).
+//
+// `$value` of an alert is the value of its first input — the first metric
+// or numeric history function its expression names — for the group.
+//
+// History functions (rules/history.h) read a MetricHistory per (metric,
+// group), kept only for metrics some alert calls them on and pruned at each
+// window end to the longest span those calls ask for (computed here when the
+// rules load), so memory is bounded per group. While a metric holds history
+// its window ends are evaluated even without data, as for held values. For
+// absent() a group must be evaluated after it stops reporting, so metrics
+// with absent() alerts keep every group they have seen (an empty history
+// marks a known group); they are forgotten only when the rules reload.
+//
+// Example:
+//   AlertOperator alerts(rules);
+//   std::vector<AlertNotice> notices;
+//   alerts.Advance(frontier, sorted_results, &notices);
+#ifndef VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_
+#define VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "operators/dataflow/sink.h"
+#include "rules/alert_state.h"
+#include "rules/rule_set.h"
+#include "base/strings.h"
+
+namespace vigil {
+
+class AlertOperator {
+ public:
+  explicit AlertOperator(const RuleSet& rules);
+
+  // `results`: every window closed up to `frontier`, sorted by (end, metric,
+  // group). Evaluates alerts at each window end up to `frontier`, including
+  // ends where a metric that had data produced none. With an infinite
+  // frontier (end of input) evaluation stops at the last result.
+  void Advance(TimeMs frontier, const std::vector<WindowResult>& results,
+               std::vector<AlertNotice>* out);
+
+  // Current non-inactive states, for /metrics and the admin API.
+  struct Active {
+    const AlertDef* def;
+    std::string group;
+    AlertState state;
+  };
+  std::vector<Active> ActiveAlerts() const;
+  // On a rule reload: takes over the latest values and history of metrics
+  // whose definition did not change, and the states of alerts whose
+  // definition did not change. Alerts that were firing and are gone or
+  // changed get a resolved notice in `dropped`, so no page dangles.
+  void AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped);
+  // An active alert as a notice of its current state (pending or firing),
+  // with labels and rendered annotations, for the admin API.
+  AlertNotice Describe(const Active& a) const;
+  // Checkpoints: latest values, history and alert states, keyed by metric
+  // fingerprint and alert definition so that a checkpoint taken under other
+  // rules restores what still matches. Decode returns false on malformed
+  // input, leaving the operator as it was.
+  std::string EncodeState() const;
+  bool DecodeState(std::string_view data);
+  int FiringCount(Severity s) const;
+
+ private:
+  struct Latest {
+    double value;
+    TimeMs start;
+  };
+  using LatestMap = absl::flat_hash_map<std::string, Latest, StringHash, StringEq>;
+  void ProcessEnd(TimeMs end, const WindowResult* begin, const WindowResult* stop,
+                  std::vector<AlertNotice>* out);
+  // Whether metric m's next window end matters even without data: it holds
+  // values or one of its alerts is not inactive.
+  bool NeedsClose(int m) const;
+  void Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out);
+  // Groups to evaluate `def` for at this end.
+  std::set<std::string> GroupsOf(int alert) const;
+  // Fills slots_ for group g; returns whether any input has a value, and
+  // lowers *start to the earliest start of a current window read.
+  bool FillSlots(const AlertDef& def, const std::string& g, TimeMs end, TimeMs* start);
+  // Drops what no alert reads any more after metric m closed at `end`.
+  void PruneHistory(int m, TimeMs end);
+  AlertNotice MakeNotice(const AlertDef& def, const std::string& group, const AlertState& s,
+                         Transition t, TimeMs at) const;
+
+  const RuleSet& rules_;
+  using HistoryMap = absl::flat_hash_map<std::string, MetricHistory, StringHash, StringEq>;
+  std::vector<LatestMap> latest_;        // per metric
+  std::vector<TimeMs> last_end_;         // per metric: last window end processed
+  std::vector<HistoryMap> history_;      // per metric; empty unless an alert reads it
+  std::vector<DurationMs> retention_;    // per metric; -1: no history kept
+  std::vector<bool> keeps_groups_;       // per metric: some alert calls absent() on it
+  std::vector<std::vector<int>> alerts_of_metric_;
+  // Per alert, by group; only groups that are not inactive are kept.
+  std::vector<std::map<std::string, AlertState>> states_;
+  std::vector<Value> slots_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_

@@ -1,0 +1,141 @@
+#include "operators/dataflow/dataflow.h"
+
+#include <atomic>
+
+namespace vigil {
+
+namespace {
+std::atomic<size_t> g_default_max_series{OperatorLimits::kDefaultMaxSeries};
+}  // namespace
+
+void SetDefaultOperatorLimits(const OperatorLimits& limits) {
+  g_default_max_series.store(limits.max_series);
+}
+
+OperatorLimits DefaultOperatorLimits() {
+  OperatorLimits limits;
+  limits.max_series = g_default_max_series.load();
+  return limits;
+}
+
+Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_(limits) {
+  auto add = [this](Source* src, std::vector<std::unique_ptr<MetricOperator>> ops) {
+    for (auto& op : ops) {
+      src->ops.push_back(op.get());
+      metric_ops_.push_back(std::move(op));
+    }
+  };
+  add(&events_, BuildMetricOperators(rules, events_.filters.get()));
+  streams_.reserve(rules.streams.size());
+  for (size_t s = 0; s < rules.streams.size(); ++s) {
+    Stream stream;
+    stream.op = std::make_unique<SessionOperator>(rules.streams[s]);
+    add(&stream.downstream,
+        BuildMetricOperators(rules, stream.downstream.filters.get(), static_cast<int>(s)));
+    streams_.push_back(std::move(stream));
+  }
+  for (auto& op : metric_ops_) op->SetSeriesBudget(this);
+}
+
+size_t Dataflow::series() const {
+  size_t n = 0;
+  for (const auto& op : metric_ops_) n += op->store().group_count();
+  return n;
+}
+
+void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
+  CloseSessions(frontier);
+  for (auto& op : metric_ops_) op->Close(frontier, out);
+}
+
+MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
+  for (const auto& op : metric_ops_) {
+    if (op->state_key() == state_key) return op.get();
+  }
+  return nullptr;
+}
+
+void Dataflow::CloseSessions(TimeMs frontier) {
+  for (Stream& s : streams_) {
+    Source& d = s.downstream;
+    s.op->Close(frontier, [&d](const Event& record) {
+      d.filters->Evaluate(record);
+      for (MetricOperator* op : d.ops) op->Add(record);
+    });
+  }
+}
+
+size_t Dataflow::AdoptState(Dataflow& old) {
+  size_t kept = 0;
+  for (auto& op : metric_ops_) {
+    for (auto& o : old.metric_ops_) {
+      if (op->AdoptState(*o)) {
+        ++kept;
+        break;
+      }
+    }
+  }
+  for (Stream& s : streams_) {
+    for (Stream& o : old.streams_) {
+      if (s.op->AdoptState(*o.op)) {
+        ++kept;
+        break;
+      }
+    }
+  }
+  return kept;
+}
+
+std::vector<std::pair<std::string, std::string>> Dataflow::EncodeState() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& op : metric_ops_) {
+    Encoder enc;
+    op->EncodeState(&enc);
+    out.emplace_back(op->state_key(), enc.Release());
+  }
+  for (const Stream& s : streams_) {
+    Encoder enc;
+    s.op->EncodeState(&enc);
+    out.emplace_back(s.op->state_key(), enc.Release());
+  }
+  return out;
+}
+
+int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>& saved) {
+  int restored = 0;
+  auto find = [&saved](const std::string& key) -> const std::string* {
+    for (const auto& [k, v] : saved) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  };
+  for (auto& op : metric_ops_) {
+    const std::string* bytes = find(op->state_key());
+    if (bytes == nullptr) continue;
+    Decoder dec(*bytes);
+    if (!op->DecodeState(&dec)) return -1;
+    ++restored;
+  }
+  for (Stream& s : streams_) {
+    const std::string* bytes = find(s.op->state_key());
+    if (bytes == nullptr) continue;
+    Decoder dec(*bytes);
+    if (!s.op->DecodeState(&dec)) return -1;
+    ++restored;
+  }
+  return restored;
+}
+
+std::vector<const SessionOperator*> Dataflow::session_ops() const {
+  std::vector<const SessionOperator*> out;
+  for (const Stream& s : streams_) out.push_back(s.op.get());
+  return out;
+}
+
+std::vector<SessionOperator*> Dataflow::mutable_session_ops() {
+  std::vector<SessionOperator*> out;
+  for (Stream& s : streams_) out.push_back(s.op.get());
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,120 @@
+// operators/dataflow/dataflow.h
+//
+// Dataflow is the operator graph of one rule set between the parser and
+// the alert operator: events feed the metric operators that read events
+// and the session operators of `streams:`; each closed session becomes a
+// record that feeds the metric operators `from:` its stream.
+//
+//   events ──> filters ──> metric operators ────────────────┐
+//          └─> session operators ──> records ──> metric operators (from:) ──> window results
+//
+// At a frontier, sessions close first and their records (event time =
+// session end - 1 ms, so never behind a window still open) are aggregated
+// before any metric window closes: a session that ends by the frontier is
+// always in the windows closed at that frontier.
+//
+// Limits (OperatorLimits): every metric operator holds at most its
+// `limit:` of groups, and all of them together at most max_series; every
+// stream at most its `limit:` of open sessions. Over a limit, new groups and
+// sessions are dropped and counted (TakeDropped of each operator), never
+// allocated, so no rule file or input can exhaust memory through them.
+//
+// Example:
+//   Dataflow flow(rules);
+//   flow.Add(event);                       // per accepted event
+//   std::vector<WindowResult> out;
+//   flow.Close(frontier, &out);            // unsorted; the job sorts
+#ifndef VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
+#define VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "operators/dataflow/metric_operator.h"
+#include "operators/dataflow/session_operator.h"
+
+namespace vigil {
+
+// Job-wide limits on operator state (the job file's `limits:`).
+struct OperatorLimits {
+  // Groups (series) held by all metric operators together.
+  static constexpr size_t kDefaultMaxSeries = 1'000'000;
+  size_t max_series = kDefaultMaxSeries;
+};
+
+// The limits of a Dataflow built without explicit ones: what the command
+// line set for the process (`vigil run --max-series`, `limits.max_series`),
+// so a rule reload keeps them. Set before any job starts.
+void SetDefaultOperatorLimits(const OperatorLimits& limits);
+OperatorLimits DefaultOperatorLimits();
+
+class Dataflow : private GroupBudget {
+ public:
+  explicit Dataflow(const RuleSet& rules) : Dataflow(rules, DefaultOperatorLimits()) {}
+  Dataflow(const RuleSet& rules, const OperatorLimits& limits);
+  Dataflow(const Dataflow&) = delete;
+  Dataflow& operator=(const Dataflow&) = delete;
+
+  void Add(const Event& ev) {
+    events_.filters->Evaluate(ev);
+    for (MetricOperator* op : events_.ops) op->Add(ev);
+    for (auto& s : streams_) s.op->Add(ev);
+  }
+  // A hint that `ev` is to be added kPrefetchDistance events from now, so
+  // the operators can fetch the state it will touch (operators/parse/parse_ahead.h).
+  static constexpr size_t kPrefetchDistance = SessionOperator::kPrefetchDistance;
+  void Prefetch(const Event& ev) {
+    for (auto& s : streams_) s.op->Prefetch(ev);
+  }
+  // Appends the results of every window with end <= frontier.
+  void Close(TimeMs frontier, std::vector<WindowResult>* out);
+
+  // Closes the sessions that end by the frontier, feeding their records to
+  // the metrics that read them; no window closes (a scale-out instance,
+  // whose windows close in the merge stage).
+  void CloseSessions(TimeMs frontier);
+  // The metric operator holding `state_key` (MetricOperator::state_key), or
+  // null: how the merge stage finds where a published partial goes.
+  MetricOperator* FindMetricOp(std::string_view state_key) const;
+
+  // On a rule reload: takes over the state of every operator of `old`
+  // defined the same way. Returns how many kept their state.
+  size_t AdoptState(Dataflow& old);
+
+  // Checkpoints: (state key, encoded state) of every stateful operator.
+  std::vector<std::pair<std::string, std::string>> EncodeState() const;
+  // Restores the operators whose key is in `saved`. Returns how many, or
+  // -1 when a saved state does not decode.
+  int DecodeState(const std::vector<std::pair<std::string, std::string>>& saved);
+  size_t state_count() const { return metric_ops_.size() + streams_.size(); }
+
+  const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }
+  std::vector<const SessionOperator*> session_ops() const;
+  std::vector<SessionOperator*> mutable_session_ops();
+  const OperatorLimits& limits() const { return limits_; }
+  // Groups held by every metric operator together.
+  size_t series() const;
+
+ private:
+  struct Source {
+    std::unique_ptr<FilterBank> filters = std::make_unique<FilterBank>();
+    std::vector<MetricOperator*> ops;
+  };
+  struct Stream {
+    std::unique_ptr<SessionOperator> op;
+    Source downstream;
+  };
+  // GroupBudget: max_series, over every metric operator's groups.
+  bool Exhausted() const override { return series() >= limits_.max_series; }
+
+  OperatorLimits limits_;
+  std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
+  Source events_;
+  std::vector<Stream> streams_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_

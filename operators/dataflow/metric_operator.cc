@@ -1,0 +1,195 @@
+#include "operators/dataflow/metric_operator.h"
+
+#include <cmath>
+
+#include "base/hash.h"
+
+namespace vigil {
+
+std::vector<std::string> GroupLabels(std::string_view group, size_t n) {
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  for (std::string_view part : StrSplit(group, kGroupSeparator)) out.emplace_back(part);
+  out.resize(n);
+  return out;
+}
+
+int FilterBank::Register(const MetricDef& def) {
+  const std::string source(Strip(def.where_source));
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (sources_[i] == source) return static_cast<int>(i);
+  }
+  programs_.push_back(&def.where);
+  sources_.push_back(source);
+  passed_.push_back(0);
+  return static_cast<int>(programs_.size() - 1);
+}
+
+bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
+  return a.from == b.from && a.has_where == b.has_where &&
+         Strip(a.where_source) == Strip(b.where_source) &&
+         a.window == b.window && a.by == b.by && a.by_slots == b.by_slots;
+}
+
+MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
+                               std::string_view stream_key)
+    : members_(std::move(members)), bank_(bank) {
+  // One accumulator per distinct (kind, argument); quantiles of the same
+  // argument share a sketch whatever their q.
+  std::vector<std::string> keys;
+  AccSet prototype;
+  size_t max_aggs = 0;
+  for (const MetricRef& m : members_) {
+    std::vector<Binding> binding;
+    for (const AggregateCall& agg : m.def->aggregates) {
+      const std::string key = StrCat(AggKindName(agg.kind), "(", agg.arg_source, ")");
+      auto it = std::find(keys.begin(), keys.end(), key);
+      if (it == keys.end()) {
+        keys.push_back(key);
+        inputs_.push_back({agg.kind, agg.has_arg, &agg.arg});
+        prototype.emplace_back(agg.kind, agg.q);
+        it = keys.end() - 1;
+      }
+      binding.push_back({static_cast<int>(it - keys.begin()), agg.kind, agg.q});
+    }
+    max_aggs = std::max(max_aggs, binding.size());
+    bindings_.push_back(std::move(binding));
+  }
+  agg_values_.resize(max_aggs);
+  state_key_ = StrCat(Strip(lead().where_source), "|", lead().window.ToString(), "|",
+                      StrJoin(lead().by, ","), "|", StrJoin(keys, ";"));
+  // Records of a stream: what they hold depends on the stream's definition.
+  if (lead().from >= 0) state_key_ = StrCat("from ", stream_key, "|", state_key_);
+  store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype));
+  for (const MetricRef& m : members_) {
+    group_limit_ = std::min(group_limit_, static_cast<size_t>(m.def->limit));
+  }
+  store_->SetGroupLimit(group_limit_);
+  if (bank != nullptr && lead().has_where) filter_ = bank->Register(lead());
+}
+
+void MetricOperator::SetSeriesBudget(const GroupBudget* budget) {
+  budget_ = budget;
+  store_->SetGroupLimit(group_limit_, budget_);
+}
+
+std::string MetricOperator::name() const {
+  std::vector<std::string> names;
+  for (const MetricRef& m : members_) names.push_back(m.def->name);
+  return StrJoin(names, ",");
+}
+
+bool MetricOperator::AdoptState(MetricOperator& old) {
+  if (old.store_ == nullptr || old.state_key_ != state_key_) return false;
+  store_ = std::move(old.store_);
+  store_->SetGroupLimit(group_limit_, budget_);
+  dropped_ += old.TakeDropped();
+  return true;
+}
+
+void MetricOperator::Add(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  if (filter_ >= 0) {
+    if (!bank_->passed(filter_)) return;
+  } else if (lead().has_where && !lead().where.EvalBool(slots)) {
+    return;
+  }
+  key_.clear();
+  const std::vector<int>& by = lead().by_slots;
+  for (size_t i = 0; i < by.size(); ++i) {
+    if (i) key_.push_back(kGroupSeparator);
+    AppendValueText(slots[by[i]], &key_);
+  }
+  AccSet* found = store_->Pane(key_, ev.ts);
+  if (found == nullptr) {
+    ++dropped_;
+    return;
+  }
+  AccSet& pane = *found;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const Input& in = inputs_[i];
+    Accumulator& acc = pane[i];
+    switch (in.kind) {
+      case AggKind::kCount:
+      case AggKind::kRatio:
+      case AggKind::kRate:
+        acc.AddPredicate(!in.has_arg || in.arg->EvalBool(slots));
+        break;
+      case AggKind::kLast: {
+        // A boolean's last value is 1 or 0: "is the breaker open" as a number.
+        Value v = in.arg->Eval(slots);
+        if (v.is_number()) acc.AddLast(v.num, ev.ts);
+        if (v.is_bool()) acc.AddLast(v.b ? 1 : 0, ev.ts);
+        break;
+      }
+      case AggKind::kDistinct: {
+        Value v = in.arg->Eval(slots);
+        if (v.is_string()) {
+          acc.AddHash(HashBytes(v.str));
+        } else if (v.is_number()) {
+          acc.AddHash(HashDouble(v.num));
+        } else if (v.is_bool()) {
+          acc.AddHash(HashDouble(v.b ? 1 : 0));
+        }
+        break;
+      }
+      default: {
+        Value v = in.arg->Eval(slots);
+        if (v.is_number()) acc.AddNumber(v.num);
+      }
+    }
+  }
+}
+
+void MetricOperator::Close(TimeMs frontier, std::vector<WindowResult>* out) {
+  const DurationMs size = lead().window.size();
+  store_->CloseUpTo(frontier, [&](const WindowView& w) {
+    std::vector<std::string> labels = GroupLabels(w.group, lead().by.size());
+    for (size_t m = 0; m < members_.size(); ++m) {
+      const std::vector<Binding>& binding = bindings_[m];
+      for (size_t i = 0; i < binding.size(); ++i) {
+        const Accumulator& acc = w.acc[binding[i].acc];
+        std::optional<double> r = binding[i].kind == AggKind::kQuantile
+                                      ? acc.QuantileAt(binding[i].q)
+                                      : acc.Result(size);
+        agg_values_[i] = r ? Value::Number(*r) : Value::Missing();
+      }
+      Value v = members_[m].def->value.Eval(agg_values_.data());
+      if (!v.is_number() || !std::isfinite(v.num)) continue;
+      WindowResult res;
+      res.metric = members_[m].index;
+      res.def = members_[m].def;
+      res.group = std::string(w.group);
+      res.labels = labels;
+      res.start = w.start;
+      res.end = w.end;
+      res.value = v.num;
+      out->push_back(std::move(res));
+    }
+  });
+}
+
+std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet& rules,
+                                                                  FilterBank* bank, int from) {
+  std::vector<std::vector<MetricRef>> groups;
+  for (size_t i = 0; i < rules.metrics.size(); ++i) {
+    const MetricDef& def = rules.metrics[i];
+    if (def.from != from) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const std::vector<MetricRef>& g) {
+      return MetricOperator::SameStream(*g[0].def, def);
+    });
+    if (it == groups.end()) {
+      groups.push_back({{&def, static_cast<int>(i)}});
+    } else {
+      it->push_back({&def, static_cast<int>(i)});
+    }
+  }
+  std::vector<std::unique_ptr<MetricOperator>> ops;
+  const std::string stream_key = from >= 0 ? rules.streams[from].fingerprint : "";
+  for (auto& g : groups) {
+    ops.push_back(std::make_unique<MetricOperator>(std::move(g), bank, stream_key));
+  }
+  return ops;
+}
+
+}  // namespace vigil

@@ -1,0 +1,149 @@
+// operators/dataflow/metric_operator.h
+//
+// MetricOperator runs windowed metrics over the event stream: filter
+// (`where:`), key-by (`by:`), and one update per aggregate into the event's
+// pane; at the frontier it closes windows and computes each metric's value
+// from the merged aggregates. All per-event work uses compiled programs and
+// slot indices; the group key is built into a reused buffer.
+//
+// Metrics with the same filter, window and grouping share one operator and
+// one pane store, and identical aggregates within it are kept once:
+// latency p50, p95 and p99 of the same events are three answers from one
+// quantile sketch, and seven ratios over the same 5-minute windows cost one
+// pane lookup per event, not seven.
+//
+// Groups are bounded: the operator holds panes for at most the smallest
+// `limit:` of its metrics, and none past a budget shared with the other
+// operators (the job's series cap). An event of a new group over either is
+// dropped and counted (TakeDropped): the windows of the groups held stay
+// exact, where evicting a group early would emit windows missing events.
+//
+// Example:
+//   FilterBank filters;
+//   auto ops = BuildMetricOperators(rules, &filters);
+//   filters.Evaluate(event);
+//   for (auto& op : ops) op->Add(event);
+//   std::vector<WindowResult> out;
+//   for (auto& op : ops) op->Close(watermark, &out);
+#ifndef VIGIL_OPERATORS_DATAFLOW_METRIC_OPERATOR_H_
+#define VIGIL_OPERATORS_DATAFLOW_METRIC_OPERATOR_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "operators/parse/event_parser.h"
+#include "operators/dataflow/sink.h"
+#include "rules/rule_set.h"
+#include "windows/pane_store.h"
+
+namespace vigil {
+
+// The group key joins the `by:` values with this separator.
+inline constexpr char kGroupSeparator = '\x1f';
+std::vector<std::string> GroupLabels(std::string_view group, size_t n);
+
+// FilterBank evaluates each distinct `where:` of a rule set once per event,
+// however many operators share it.
+class FilterBank {
+ public:
+  // Returns the filter's index; metrics with the same filter text share one.
+  int Register(const MetricDef& def);
+  void Evaluate(const Event& ev) {
+    for (size_t i = 0; i < programs_.size(); ++i) {
+      passed_[i] = programs_[i]->EvalBool(ev.slots.data());
+    }
+  }
+  bool passed(int id) const { return passed_[id] != 0; }
+
+ private:
+  std::vector<const Program*> programs_;
+  std::vector<std::string> sources_;
+  std::vector<uint8_t> passed_;
+};
+
+// A metric definition and its index in the rule set.
+struct MetricRef {
+  const MetricDef* def;
+  int index;
+};
+
+class MetricOperator {
+ public:
+  // `members` share the filter, window and `by:` of members[0]. With a bank,
+  // Add reads the filter result the bank computed for the event (call
+  // bank->Evaluate first); without one it evaluates `where` itself.
+  // `stream_key`: for metrics from a stream, the stream's fingerprint.
+  MetricOperator(std::vector<MetricRef> members, FilterBank* bank = nullptr,
+                 std::string_view stream_key = "");
+
+  // Whether `def` may share this operator.
+  static bool SameStream(const MetricDef& a, const MetricDef& b);
+
+  void Add(const Event& ev);
+
+  // The job's series cap (null: none); it must outlive the operator or be
+  // replaced. See the file comment.
+  void SetSeriesBudget(const GroupBudget* budget);
+  // Events dropped because their group was over a limit, since the last call.
+  uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
+  // The `limit:` applied: the smallest of the members'.
+  size_t group_limit() const { return group_limit_; }
+  // Its metrics' names, joined by ',': the operator's name on /metrics.
+  std::string name() const;
+  // Appends the results of every window with end <= frontier.
+  void Close(TimeMs frontier, std::vector<WindowResult>* out);
+
+  // On a rule reload: takes over `old`'s panes if it aggregates the same
+  // stream the same way (same filter, window, grouping and aggregates), so
+  // unchanged metrics continue without a gap. Returns whether it did.
+  bool AdoptState(MetricOperator& old);
+
+  // Checkpoints: what the panes hold (the state key) and the panes.
+  // DecodeState expects the key first and returns false, reading nothing
+  // more, when it differs (the rules changed since the checkpoint).
+  const std::string& state_key() const { return state_key_; }
+  void EncodeState(Encoder* enc) const { store_->Encode(enc); }
+  bool DecodeState(Decoder* dec) { return store_->Decode(dec); }
+
+  const std::vector<MetricRef>& members() const { return members_; }
+  PaneStore& store() { return *store_; }
+  const PaneStore& store() const { return *store_; }
+  size_t accumulator_count() const { return inputs_.size(); }
+
+ private:
+  struct Input {  // what feeds one accumulator of the shared pane
+    AggKind kind;
+    bool has_arg;
+    const Program* arg;
+  };
+  struct Binding {  // where one member's aggregate reads its result
+    int acc;
+    AggKind kind;
+    double q;
+  };
+  const MetricDef& lead() const { return *members_[0].def; }
+
+  std::vector<MetricRef> members_;
+  std::vector<std::vector<Binding>> bindings_;  // per member, per aggregate
+  std::vector<Input> inputs_;
+  const FilterBank* bank_;
+  int filter_ = -1;
+  std::unique_ptr<PaneStore> store_;
+  std::string state_key_;  // what the panes hold; equal keys can share state
+  std::string key_;
+  std::vector<Value> agg_values_;
+  size_t group_limit_ = SIZE_MAX;
+  const GroupBudget* budget_ = nullptr;
+  uint64_t dropped_ = 0;
+};
+
+// Builds the operators of the metrics of a rule set that read `from` (-1:
+// the events; otherwise a stream index), grouping metrics that can share.
+std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet& rules,
+                                                                  FilterBank* bank, int from = -1);
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_METRIC_OPERATOR_H_

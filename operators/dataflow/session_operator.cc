@@ -1,0 +1,425 @@
+#include "operators/dataflow/session_operator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/hash.h"
+#include "base/prefetch.h"
+
+namespace vigil {
+
+uint32_t StringPool::Acquire(std::string_view s) {
+  auto it = map_.find(s);
+  if (it != map_.end()) {
+    ++it->second.refs;
+    return it->second.id;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(entries_.size());
+    entries_.push_back(nullptr);
+  }
+  it = map_.try_emplace(std::string(s), Entry{id, 1}).first;
+  entries_[id] = &*it;
+  return id;
+}
+
+void StringPool::Release(uint32_t id) {
+  auto* e = entries_[id];
+  if (--e->second.refs > 0) return;
+  free_.push_back(id);
+  entries_[id] = nullptr;
+  map_.erase(e->first);
+}
+
+namespace {
+
+bool IsPick(AggKind k) { return k == AggKind::kFirst || k == AggKind::kLast; }
+bool IsSketch(AggKind k) { return k == AggKind::kDistinct || k == AggKind::kQuantile; }
+
+constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; }
+
+}  // namespace
+
+SessionOperator::State::State(SessionOperator* op)
+    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
+      cells(op->block_bytes_) {}
+
+SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
+  // One input per distinct (kind, argument) over all emitted fields.
+  std::vector<std::string> keys;
+  for (const EmitDef& e : def.emit) {
+    std::vector<int> binding;
+    for (const AggregateCall& agg : e.aggregates) {
+      const std::string key = StrCat(AggKindName(agg.kind), "(", agg.q, ",", agg.arg_source, ")");
+      auto it = std::find(keys.begin(), keys.end(), key);
+      if (it == keys.end()) {
+        keys.push_back(key);
+        int cell;
+        if (IsSketch(agg.kind)) {
+          cell = static_cast<int>(sketch_prototype_.size());
+          sketch_prototype_.emplace_back(agg.kind, agg.q);
+        } else if (IsPick(agg.kind)) {
+          cell = static_cast<int>(pick_cells_++);
+        } else {
+          cell = static_cast<int>(tally_cells_++);
+        }
+        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell});
+        it = keys.end() - 1;
+      }
+      binding.push_back(static_cast<int>(it - keys.begin()));
+    }
+    agg_values_.resize(std::max(agg_values_.size(), binding.size()));
+    bindings_.push_back(std::move(binding));
+  }
+  block_bytes_ = tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick);
+  state_key_ = StrCat("stream ", def.fingerprint);
+  state_ = std::make_unique<State>(this);
+  record_.slots.resize(static_cast<size_t>(def.fields.size()));
+}
+
+SessionOperator::Session SessionOperator::NewSession() {
+  Session s;
+  if (block_bytes_ > 0) {
+    s.cells = state_->cells.Alloc();
+    std::byte* p = state_->cells.At(s.cells);
+    for (size_t i = 0; i < tally_cells_; ++i) new (p + i * sizeof(Tally)) Tally{};
+    p += tally_cells_ * sizeof(Tally);
+    for (size_t i = 0; i < pick_cells_; ++i) new (p + i * sizeof(Pick)) Pick{};
+  }
+  if (!sketch_prototype_.empty()) {
+    s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
+  }
+  return s;
+}
+
+void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
+  if (v.is_missing()) return;
+  if (c.kind != 0 && (first ? t >= c.t : t < c.t)) return;
+  if (c.kind == KindByte(Value::Kind::kString)) state_->strings.Release(c.str);
+  c.kind = KindByte(v.kind);
+  c.t = t;
+  c.x = v.is_number() ? v.num : v.b ? 1 : 0;
+  if (v.is_string()) c.str = state_->strings.Acquire(v.str);
+}
+
+void SessionOperator::Add(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  if (def_->has_where && !def_->where.EvalBool(slots)) return;
+  const Value& key = slots[def_->key_slot];
+  if (key.is_nullish()) return;  // the event belongs to no session of this key
+  key_.clear();
+  AppendValueText(key, &key_);
+  if (state_->windows.session_count() >= static_cast<size_t>(def_->limit) &&
+      state_->windows.Opens(key_, ev.ts)) {
+    ++dropped_;
+    return;
+  }
+  Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
+  Tally* tallies = block_bytes_ > 0 ? TalliesOf(s) : nullptr;
+  Pick* picks = block_bytes_ > 0 ? PicksOf(s) : nullptr;
+  for (const Input& in : inputs_) {
+    switch (in.kind) {
+      case AggKind::kCount:
+        if (!in.has_arg || in.arg->EvalBool(slots)) ++tallies[in.cell].n;
+        break;
+      case AggKind::kRatio:
+      case AggKind::kAny:
+      case AggKind::kAll: {
+        Tally& c = tallies[in.cell];
+        ++c.n;
+        if (in.arg->EvalBool(slots)) c.x += 1;
+        break;
+      }
+      case AggKind::kFirst:
+      case AggKind::kLast:
+        Offer(picks[in.cell], in.arg->Eval(slots), ev.ts, in.kind == AggKind::kFirst);
+        break;
+      case AggKind::kDistinct: {
+        Value v = in.arg->Eval(slots);
+        Accumulator& acc = (*s.sketches)[in.cell];
+        if (v.is_string()) acc.AddHash(HashBytes(v.str));
+        if (v.is_number()) acc.AddHash(HashDouble(v.num));
+        if (v.is_bool()) acc.AddHash(HashDouble(v.b ? 1 : 0));
+        break;
+      }
+      case AggKind::kQuantile: {
+        Value v = in.arg->Eval(slots);
+        if (v.is_number()) (*s.sketches)[in.cell].AddNumber(v.num);
+        break;
+      }
+      default: {  // sum, avg, min, max
+        Value v = in.arg->Eval(slots);
+        if (!v.is_number() || std::isnan(v.num)) break;
+        Tally& c = tallies[in.cell];
+        if (in.kind == AggKind::kMin) c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
+        else if (in.kind == AggKind::kMax) c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
+        else c.x += v.num;
+        ++c.n;
+      }
+    }
+  }
+}
+
+void SessionOperator::Prefetch(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  uint64_t hash = kNoHash;
+  if (!def_->has_where || def_->where.EvalBool(slots)) {
+    const Value& key = slots[def_->key_slot];
+    if (!key.is_nullish()) {
+      key_.clear();
+      AppendValueText(key, &key_);
+      hash = SessionWindows<Session>::HashKey(key_) | 1;  // never kNoHash
+    }
+  }
+  const SessionWindows<Session>& w = state_->windows;
+  constexpr size_t n = kPrefetchDistance;
+  hinted_[hint_seq_ % n] = hash;
+  if (hash != kNoHash) w.PrefetchIndex(hash);
+  // The event hinted `step` calls ago: what it reads was fetched `step`
+  // calls ago down to the previous level; fetch the next one.
+  for (size_t step = 1; step < n; ++step) {
+    const uint64_t h = hinted_[(hint_seq_ + n - step) % n];
+    if (h == kNoHash) continue;
+    if (step == 1) {
+      w.PrefetchRecord(h);
+    } else if (const Session* s = w.PeekLatest(h)) {
+      PrefetchSession(*s, step - 2);
+    }
+  }
+  hint_seq_ = static_cast<uint32_t>((hint_seq_ + 1) % n);
+}
+
+void SessionOperator::PrefetchSession(const Session& s, size_t level) {
+  if (level == 0) {
+    if (s.cells != kNoBlock) PrefetchLine(state_->cells.At(s.cells));
+    if (s.sketches) PrefetchLine(s.sketches.get());
+    return;
+  }
+  if (!s.sketches) return;
+  for (const Accumulator& acc : *s.sketches) {
+    if (level == 1) {
+      PrefetchLine(&acc);
+    } else if (const void* p = level == 2 ? acc.sketch_object() : acc.sketch_table()) {
+      PrefetchLine(p);
+    }
+  }
+}
+
+void SessionOperator::Merge(Session& into, Session&& from) {
+  Tally* ta = block_bytes_ > 0 ? TalliesOf(into) : nullptr;
+  Tally* tb = block_bytes_ > 0 ? TalliesOf(from) : nullptr;
+  Pick* pa = block_bytes_ > 0 ? PicksOf(into) : nullptr;
+  Pick* pb = block_bytes_ > 0 ? PicksOf(from) : nullptr;
+  for (const Input& in : inputs_) {
+    if (IsSketch(in.kind)) continue;
+    if (IsPick(in.kind)) {
+      Pick& a = pa[in.cell];
+      Pick& b = pb[in.cell];
+      const bool first = in.kind == AggKind::kFirst;
+      // Ties keep `into`'s value (it holds the earlier events).
+      const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
+      if (take) std::swap(a, b);
+      continue;
+    }
+    Tally& a = ta[in.cell];
+    const Tally& b = tb[in.cell];
+    if (in.kind == AggKind::kMin || in.kind == AggKind::kMax) {
+      const bool min = in.kind == AggKind::kMin;
+      if (b.n != 0) a.x = a.n == 0 ? b.x : min ? std::min(a.x, b.x) : std::max(a.x, b.x);
+    } else {
+      a.x += b.x;
+    }
+    a.n += b.n;
+  }
+  if (into.sketches) {
+    for (size_t k = 0; k < into.sketches->size(); ++k) (*into.sketches)[k].Merge((*from.sketches)[k]);
+  }
+  Release(from);
+}
+
+// Gives the session's cells back to the pools, with the strings they hold.
+void SessionOperator::Release(Session& s) {
+  if (s.cells != kNoBlock) {
+    Pick* p = PicksOf(s);
+    for (size_t i = 0; i < pick_cells_; ++i) {
+      if (p[i].kind == KindByte(Value::Kind::kString)) state_->strings.Release(p[i].str);
+    }
+    state_->cells.Free(s.cells);
+    s.cells = kNoBlock;
+  }
+  s.sketches.reset();
+}
+
+// After a wave of closes, copies the open sessions' cells into fresh pools
+// so that the memory of the closed ones goes back; once nothing is open,
+// drops the pools.
+void SessionOperator::CompactPools() {
+  State& st = *state_;
+  if (st.windows.session_count() == 0) {
+    st.cells.Clear();
+    return;
+  }
+  if (block_bytes_ > 0 && st.cells.NeedsCompacting()) {
+    SessionPool<std::byte> fresh(block_bytes_);
+    st.windows.ForEachState([&](Session& s) {
+      const uint32_t b = fresh.Alloc();
+      // The cells are trivially copyable: copying the bytes copies them.
+      std::memcpy(fresh.At(b), st.cells.At(s.cells), block_bytes_);
+      s.cells = b;
+    });
+    st.cells = std::move(fresh);
+  }
+}
+
+size_t SessionOperator::reserved_bytes() const {
+  return state_->windows.reserved_bytes() + state_->cells.capacity() * block_bytes_;
+}
+
+Value SessionOperator::Result(const Session& s, size_t i) const {
+  const Input& in = inputs_[i];
+  if (IsSketch(in.kind)) {
+    std::optional<double> r = (*s.sketches)[in.cell].Result(0);
+    return r ? Value::Number(*r) : Value::Missing();
+  }
+  if (IsPick(in.kind)) {
+    const Pick& c = PicksOf(s)[in.cell];
+    switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
+      case Value::Kind::kNull: return Value::Null();
+      case Value::Kind::kBool: return Value::Bool(c.x != 0);
+      case Value::Kind::kNumber: return Value::Number(c.x);
+      case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
+      default: return Value::Missing();
+    }
+  }
+  const Tally& c = TalliesOf(s)[in.cell];
+  switch (in.kind) {
+    case AggKind::kCount: return Value::Number(static_cast<double>(c.n));
+    case AggKind::kSum: return Value::Number(c.x);
+    case AggKind::kAvg:
+    case AggKind::kRatio:
+      return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
+    case AggKind::kMin:
+    case AggKind::kMax: return c.n == 0 ? Value::Missing() : Value::Number(c.x);
+    case AggKind::kAny: return Value::Bool(c.x > 0);
+    case AggKind::kAll: return Value::Bool(c.x == static_cast<double>(c.n));
+    default: break;
+  }
+  return Value::Missing();
+}
+
+void SessionOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
+  const size_t open = open_sessions();
+  state_->windows.CloseUpTo(frontier, [&](std::string_view key, TimeMs start, TimeMs last,
+                                          Session& s) {
+    record_.ts = last + def_->gap - 1;
+    record_.slots[kStreamKeySlot] = Value::String(key);
+    record_.slots[kStreamDurationSlot] = Value::Number(static_cast<double>(last - start));
+    for (size_t e = 0; e < bindings_.size(); ++e) {
+      const std::vector<int>& b = bindings_[e];
+      for (size_t i = 0; i < b.size(); ++i) agg_values_[i] = Result(s, static_cast<size_t>(b[i]));
+      record_.slots[kStreamFirstEmitSlot + e] = def_->emit[e].value.Eval(agg_values_.data());
+    }
+    ++emitted_;
+    emit(record_);
+    Release(s);
+  });
+  if (open_sessions() != open) CompactPools();
+}
+
+bool SessionOperator::AdoptState(SessionOperator& old) {
+  if (old.state_key_ != state_key_ || !old.state_) return false;
+  dropped_ += old.TakeDropped();
+  // A round trip through the checkpoint encoding: the sessions' merge
+  // function and strings belong to the operator that holds them.
+  Encoder enc;
+  old.EncodeState(&enc);
+  std::string bytes = enc.Release();
+  Decoder dec(bytes);
+  return DecodeState(&dec);
+}
+
+// Per input, whatever its kind: x, n, t, kind and, for a string first or
+// last, the string; then the sketches. A tally's t and kind, a pick's n and
+// all four of a sketch's input are always 0.
+void SessionOperator::EncodeState(Encoder* enc) const {
+  enc->PutVarint(state_->windows.session_count());
+  state_->windows.ForEach([&](std::string_view key, const SessionWindows<Session>::Session& s) {
+    enc->PutString(key);
+    enc->PutSigned(s.start);
+    enc->PutSigned(s.last);
+    for (const Input& in : inputs_) {
+      if (IsPick(in.kind)) {
+        const Pick& c = PicksOf(s.state)[in.cell];
+        enc->PutDouble(c.x);
+        enc->PutSigned(0);
+        enc->PutSigned(c.t);
+        enc->PutByte(c.kind);
+        if (c.kind == KindByte(Value::Kind::kString)) enc->PutString(state_->strings.Get(c.str));
+      } else {
+        const Tally none;
+        const Tally& c = IsSketch(in.kind) ? none : TalliesOf(s.state)[in.cell];
+        enc->PutDouble(c.x);
+        enc->PutSigned(c.n);
+        enc->PutSigned(0);
+        enc->PutByte(0);
+      }
+    }
+    if (s.state.sketches) {
+      for (const Accumulator& a : *s.state.sketches) a.Encode(enc);
+    }
+  });
+}
+
+bool SessionOperator::DecodeState(Decoder* dec) {
+  auto fresh = std::make_unique<State>(this);
+  std::swap(state_, fresh);
+  const uint64_t n = dec->GetVarint();
+  for (uint64_t k = 0; k < n && dec->ok(); ++k) {
+    const std::string key(dec->GetString());
+    const TimeMs start = dec->GetSigned();
+    const TimeMs last = dec->GetSigned();
+    Session s = NewSession();
+    if (!DecodeCells(dec, s)) {
+      state_ = std::move(fresh);  // keep what was there
+      return false;
+    }
+    state_->windows.Restore(key, start, last, std::move(s));
+  }
+  if (!dec->ok()) {
+    state_ = std::move(fresh);
+    return false;
+  }
+  return true;
+}
+
+bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
+  for (const Input& in : inputs_) {
+    const double x = dec->GetDouble();
+    const int64_t n = dec->GetSigned();
+    const TimeMs t = dec->GetSigned();
+    const uint8_t kind = dec->GetByte();
+    if (IsPick(in.kind)) {
+      Pick& c = PicksOf(s)[in.cell];
+      c.x = x;
+      c.t = t;
+      c.kind = kind;
+      if (kind == KindByte(Value::Kind::kString)) c.str = state_->strings.Acquire(dec->GetString());
+    } else if (!IsSketch(in.kind)) {
+      Tally& c = TalliesOf(s)[in.cell];
+      c.x = x;
+      c.n = n;
+    }
+  }
+  bool sketches_ok = true;
+  if (s.sketches) {
+    for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
+  }
+  return dec->ok() && sketches_ok;
+}
+
+}  // namespace vigil

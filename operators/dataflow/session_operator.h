@@ -1,0 +1,188 @@
+// operators/dataflow/session_operator.h
+//
+// SessionOperator runs one derived stream (`streams:` in a rule file): it
+// filters events (`where:`), keys them (`key:`), folds each into its key's
+// session window (windows/session_windows.h) and, once the frontier passes
+// a session's end, emits one record with the session's fields — the key,
+// duration_ms, and every `emit:` expression over the session's aggregates.
+// Metrics `from:` the stream aggregate those records like events.
+//
+// Per-session state is compact: one 16-byte cell per count, sum, avg, min,
+// max, ratio, any or all and one 24-byte cell per first or last, taken from
+// per-stream pools (no allocation per session), strings of first/last
+// interned and shared across sessions; only distinct and quantile carry a
+// sketch. Keys and their state are dropped when their last session closes,
+// and the pools shrink after a wave of closes, so memory follows open
+// sessions.
+//
+// Open sessions are bounded by the stream's `limit:`: at the limit, an event
+// that would open a new session is dropped and counted (TakeDropped), while
+// events of open sessions still count. Closing the oldest session early
+// instead would emit a record of a session cut short (and its rest later as
+// a second one), wrong data that looks right; dropping leaves every record
+// emitted exact and the loss on /metrics.
+//
+// Example:
+//   SessionOperator op(rules.streams[0]);
+//   op.Add(event);                                   // per event
+//   op.Close(frontier, [&](const Event& record) { ... });
+#ifndef VIGIL_OPERATORS_DATAFLOW_SESSION_OPERATOR_H_
+#define VIGIL_OPERATORS_DATAFLOW_SESSION_OPERATOR_H_
+
+#include <array>
+#include <functional>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "operators/parse/event_parser.h"
+#include "rules/rule_set.h"
+#include "windows/accumulator.h"
+#include "base/codec.h"
+#include "windows/session_pool.h"
+#include "windows/session_windows.h"
+
+namespace vigil {
+
+// Reference-counted strings shared by the sessions of one stream.
+class StringPool {
+ public:
+  uint32_t Acquire(std::string_view s);
+  void Retain(uint32_t id) { ++entries_[id]->second.refs; }
+  void Release(uint32_t id);
+  std::string_view Get(uint32_t id) const { return entries_[id]->first; }
+  size_t size() const { return map_.size(); }
+
+ private:
+  struct Entry {
+    uint32_t id;
+    uint32_t refs;
+  };
+  absl::node_hash_map<std::string, Entry, StringHash, StringEq> map_;
+  std::vector<std::pair<const std::string, Entry>*> entries_;  // by id
+  std::vector<uint32_t> free_;
+};
+
+class SessionOperator {
+ public:
+  explicit SessionOperator(const StreamDef& def);
+  SessionOperator(const SessionOperator&) = delete;
+  SessionOperator& operator=(const SessionOperator&) = delete;
+
+  void Add(const Event& ev);
+  // A hint that `ev` is to be added kPrefetchDistance events from now (see
+  // operators/parse/parse_ahead.h). Each call takes one step for each of the
+  // last kPrefetchDistance events hinted, one pointer deeper each: the
+  // index slot of the key, its record, the session's cells and sketch
+  // list, the sketches' accumulators (at a distance of 4), then their
+  // objects and tables (at 6; measured no faster). Never changes results.
+  static constexpr size_t kPrefetchDistance = 4;
+  void Prefetch(const Event& ev);
+  // Emits a record for every session with end <= frontier, in order of end,
+  // then key. The record's slots follow def().fields; its string values are
+  // valid during the call only.
+  void Close(TimeMs frontier, const std::function<void(const Event&)>& emit);
+
+  // On a rule reload: takes over `old`'s sessions if the stream is defined
+  // the same way. Returns whether it did.
+  bool AdoptState(SessionOperator& old);
+
+  // Checkpoints: the state key (the definition) and the open sessions.
+  const std::string& state_key() const { return state_key_; }
+  void EncodeState(Encoder* enc) const;
+  bool DecodeState(Decoder* dec);
+
+  // Events dropped because they would have opened a session over the
+  // stream's limit, since the last call.
+  uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
+
+  const StreamDef& def() const { return *def_; }
+  size_t open_sessions() const { return state_->windows.session_count(); }
+  size_t open_keys() const { return state_->windows.key_count(); }
+  uint64_t merged_sessions() const { return state_->windows.merged_count(); }
+  uint64_t emitted() const { return emitted_; }
+  size_t pooled_strings() const { return state_->strings.size(); }
+  // Bytes reserved for open sessions: keys, session records and cells (not
+  // sketches or pooled strings).
+  size_t reserved_bytes() const;
+
+ private:
+  // The per-session aggregate state: one cell per distinct aggregate, a
+  // Tally (count, sum, avg, min, max, ratio, any, all) or a Pick (first,
+  // last). A session's cells are one block of a per-stream pool, tallies
+  // then picks, so that an event touches one or two cache lines of them.
+  struct Tally {
+    double x = 0;   // sum; min/max; hits of ratio/any/all
+    int64_t n = 0;  // events counted or seen
+  };
+  struct Pick {
+    double x = 0;      // the number or bool picked
+    TimeMs t = 0;      // event time of the value
+    uint32_t str = 0;  // pool id of a string value
+    uint8_t kind = 0;  // Value::Kind of the value; 0 none yet
+  };
+  static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
+  struct Session {
+    uint32_t cells = kNoBlock;  // block in State::cells
+    std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
+  };
+  struct Input {  // one distinct aggregate
+    AggKind kind;
+    double q;
+    bool has_arg;
+    const Program* arg;
+    int cell;  // index into the session's tallies, picks or sketches
+  };
+  struct State {
+    explicit State(SessionOperator* op);
+    SessionWindows<Session> windows;
+    SessionPool<std::byte> cells;  // blocks of block_bytes_
+    StringPool strings;
+  };
+
+  Session NewSession();
+  Tally* TalliesOf(const Session& s) const {
+    return std::launder(reinterpret_cast<Tally*>(state_->cells.At(s.cells)));
+  }
+  Pick* PicksOf(const Session& s) const {
+    return std::launder(
+        reinterpret_cast<Pick*>(state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally)));
+  }
+  // Prefetch's steps past the record: level 0 the cells and the sketch
+  // list, 1 the sketches' accumulators, 2 their objects, 3 their tables.
+  void PrefetchSession(const Session& s, size_t level);
+  void Merge(Session& into, Session&& from);
+  void Release(Session& s);
+  void CompactPools();
+  bool DecodeCells(Decoder* dec, Session& s);
+  Value Result(const Session& s, size_t input) const;
+  void Offer(Pick& c, const Value& v, TimeMs t, bool first);
+
+  const StreamDef* def_;
+  std::vector<Input> inputs_;
+  std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
+  size_t tally_cells_ = 0;
+  size_t pick_cells_ = 0;
+  size_t block_bytes_ = 0;  // a session's tallies and picks
+  std::vector<Accumulator> sketch_prototype_;
+  std::string state_key_;
+  std::unique_ptr<State> state_;
+  std::string key_;
+  // Prefetch's pipeline: the key hashes of the last events hinted, by
+  // sequence number; kNoHash for events that touch no session.
+  static constexpr uint64_t kNoHash = 0;
+  std::array<uint64_t, kPrefetchDistance> hinted_{};
+  uint32_t hint_seq_ = 0;
+  Event record_;
+  std::vector<Value> agg_values_;
+  uint64_t emitted_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_SESSION_OPERATOR_H_

@@ -1,0 +1,62 @@
+// operators/dataflow/sink.h
+//
+// What the job produces, and the interface of everything that consumes it:
+// closed window results (one value per metric, group and window) and alert
+// notices (state transitions of an alert for one group). Sinks receive them
+// in event-time order of window end, deterministically ordered within an
+// end (metric order, then group key), so a replay produces byte-identical
+// output.
+//
+// Example:
+//   class MySink : public Sink {
+//     void OnWindow(const WindowResult& r) override { ... }
+//     void OnAlert(const AlertNotice& a) override { ... }
+//   };
+#ifndef VIGIL_OPERATORS_DATAFLOW_SINK_H_
+#define VIGIL_OPERATORS_DATAFLOW_SINK_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rules/alert_state.h"
+#include "rules/rule_set.h"
+#include "base/time.h"
+
+namespace vigil {
+
+struct WindowResult {
+  int metric = 0;
+  const MetricDef* def = nullptr;
+  std::string group;                 // encoded group key (see GroupLabels)
+  std::vector<std::string> labels;   // values of def->by, in order
+  TimeMs start = 0;
+  TimeMs end = 0;
+  double value = 0;
+};
+
+struct AlertNotice {
+  const AlertDef* def = nullptr;
+  Transition transition = Transition::kNone;
+  TimeMs at = 0;            // event time of the transition (a window end)
+  double value = 0;
+  Labels labels;            // alertname, severity, group labels, rule labels
+  std::vector<std::pair<std::string, std::string>> annotations;  // rendered
+  TimeMs active_since = kMinTime;
+  TimeMs fired_at = kMinTime;
+  double peak = 0;          // largest value since the alert became active
+  std::string group;
+  std::string window;       // window of the alert's first metric, e.g. "5m"
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void OnWindow(const WindowResult&) {}
+  virtual void OnAlert(const AlertNotice&) {}
+  virtual void Flush() {}
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_SINK_H_

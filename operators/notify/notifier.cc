@@ -1,0 +1,218 @@
+#include "operators/notify/notifier.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "base/codec.h"
+#include "base/strings.h"
+
+namespace vigil {
+
+namespace {
+
+constexpr uint8_t kStateVersion = 1;
+
+// A target's name across restarts, for its spool file and its checkpoint
+// state: receiver name and a hash of the URL (the order of `urls` may change).
+std::string TargetName(const NotifyReceiver& r, const std::string& url) {
+  return StrCat(r.name, "-", AlertFingerprint({{"url", url}}).substr(0, 8));
+}
+
+std::string SpoolPath(const std::string& dir, const NotifyReceiver& r, const std::string& url) {
+  if (dir.empty()) return "";
+  return (std::filesystem::path(dir) / (TargetName(r, url) + ".spool")).string();
+}
+
+// Target name -> encoded NotifyTargetState; nullopt when malformed.
+std::optional<std::map<std::string, std::string>> DecodeTargets(std::string_view data) {
+  std::map<std::string, std::string> out;
+  Decoder dec(data);
+  if (dec.GetByte() != kStateVersion) return std::nullopt;
+  for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
+    std::string name(dec.GetString());
+    std::string_view state = dec.GetString();
+    if (!dec.ok() || !NotifyTargetState::Decode(state)) return std::nullopt;
+    out[std::move(name)] = std::string(state);
+  }
+  if (!dec.ok() || !dec.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) {
+  std::map<std::string, std::string> restored;
+  if (!config.restored_state.empty()) {
+    std::optional<std::map<std::string, std::string>> d = DecodeTargets(config.restored_state);
+    if (!d) return absl::DataLossError("unreadable notifier state in the checkpoint");
+    restored = std::move(*d);
+    config.restored_state.clear();
+  }
+  std::unique_ptr<Notifier> n(new Notifier(std::move(config)));
+  const NotifyConfig& c = n->config_;
+  size_t count = 0;
+  for (const NotifyReceiver& r : c.receivers) count += r.urls.size();
+  const size_t per_target = std::max<size_t>(4096, c.spool_max_bytes / std::max<size_t>(1, count));
+  std::map<std::string, std::vector<size_t>> by_receiver;
+  for (const NotifyReceiver& r : c.receivers) {
+    std::string key;
+    if (r.kind == NotifyReceiver::Kind::kPagerDuty) {
+      const char* v = std::getenv(r.routing_key_env.c_str());
+      if (v == nullptr || *v == '\0') {
+        return absl::FailedPreconditionError(StrCat("notify receiver '", r.name,
+                                                    "': environment variable ", r.routing_key_env,
+                                                    " (the PagerDuty routing key) is not set"));
+      }
+      key = v;
+    }
+    for (const std::string& url : r.urls) {
+      NotifyTarget::Options o;
+      o.receiver = r;
+      o.url = url;
+      o.routing_key = key;
+      o.spool_path = SpoolPath(c.spool_dir, r, url);
+      o.spool_max_bytes = per_target;
+      o.external_url = c.external_url;
+      o.resend_interval = c.resend_interval;
+      o.renotify_interval = c.renotify_interval;
+      o.timeout = c.timeout;
+      o.retry_initial = c.retry_initial;
+      o.retry_max = c.retry_max;
+      if (auto it = restored.find(TargetName(r, url)); it != restored.end()) {
+        o.restored = NotifyTargetState::Decode(it->second);
+      }
+      absl::StatusOr<std::unique_ptr<NotifyTarget>> t = NotifyTarget::Create(std::move(o));
+      if (!t.ok()) {
+        return absl::Status(t.status().code(), StrCat("notify receiver '", r.name,
+                                                      "': ", std::string(t.status().message())));
+      }
+      by_receiver[r.name].push_back(n->targets_.size());
+      n->targets_.push_back(std::move(*t));
+      n->target_names_.push_back(TargetName(r, url));
+    }
+  }
+  for (size_t sev = 1; sev < c.routes.size(); ++sev) {
+    for (const std::string& name : c.routes[sev]) {
+      auto it = by_receiver.find(name);
+      if (it == by_receiver.end()) {
+        return absl::InvalidArgumentError(
+            StrCat("notify route P", sev, ": unknown receiver '", name, "'"));
+      }
+      for (size_t t : it->second) n->routes_[sev].push_back(t);
+    }
+  }
+  for (auto& t : n->targets_) t->Start();
+  n->spooler_ = std::thread([p = n.get()] { p->RunSpooler(); });
+  return n;
+}
+
+Notifier::~Notifier() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (spooler_.joinable()) spooler_.join();  // spools what was accepted
+  // All at once: each may wait out one request in flight.
+  for (auto& t : targets_) t->RequestStop();
+  for (auto& t : targets_) t->Stop();
+}
+
+int Notifier::SeverityOf(const AlertNotice& n) const {
+  if (n.def != nullptr) return static_cast<int>(n.def->severity);
+  auto it = n.labels.find("severity");
+  if (it != n.labels.end() && it->second.size() == 2 && it->second[0] == 'P' &&
+      it->second[1] >= '1' && it->second[1] <= '4') {
+    return it->second[1] - '0';
+  }
+  return 0;
+}
+
+void Notifier::OnAlert(const AlertNotice& n) {
+  if (n.transition != Transition::kFiring && n.transition != Transition::kResolved) return;
+  const int severity = SeverityOf(n);
+  if (severity < 1 || severity > 4 || routes_[static_cast<size_t>(severity)].empty()) return;
+  NotifyAlert alert = MakeNotifyAlert(n, config_.labels);
+  alert.severity = severity;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t t : routes_[static_cast<size_t>(severity)]) {
+      inbox_.emplace_back(t, alert);
+      ++accepted_;
+    }
+  }
+  cv_.notify_all();
+}
+
+void Notifier::RunSpooler() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !inbox_.empty(); });
+    if (inbox_.empty()) return;  // stopping, and everything is spooled
+    std::vector<std::pair<size_t, NotifyAlert>> batch;
+    batch.swap(inbox_);
+    lock.unlock();
+    std::vector<std::vector<NotifyAlert>> per_target(targets_.size());
+    for (auto& [t, alert] : batch) per_target[t].push_back(std::move(alert));
+    for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->Enqueue(per_target[t]);
+    lock.lock();
+    spooled_ += batch.size();
+    cv_.notify_all();
+  }
+}
+
+void Notifier::WaitSpooled() {
+  std::unique_lock lock(mu_);
+  const uint64_t target = accepted_;
+  cv_.wait(lock, [&] { return spooled_ >= target || (stop_ && inbox_.empty()); });
+}
+
+void Notifier::Flush() {
+  WaitSpooled();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.timeout);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool drained = true;
+    for (const auto& t : targets_) drained = drained && t->Drained();
+    if (drained) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void Notifier::SyncFiring(const std::vector<AlertNotice>& firing) {
+  std::vector<std::vector<NotifyAlert>> per_target(targets_.size());
+  for (const AlertNotice& n : firing) {
+    const int severity = SeverityOf(n);
+    if (severity < 1 || severity > 4) continue;
+    NotifyAlert a = MakeNotifyAlert(n, config_.labels);
+    a.firing = true;
+    a.severity = severity;
+    for (size_t t : routes_[static_cast<size_t>(severity)]) per_target[t].push_back(a);
+  }
+  for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->SyncFiring(per_target[t]);
+}
+
+std::string Notifier::EncodeState() const {
+  Encoder enc;
+  enc.PutByte(kStateVersion);
+  enc.PutVarint(targets_.size());
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    enc.PutString(target_names_[t]);
+    enc.PutString(targets_[t]->State().Encode());
+  }
+  return enc.Release();
+}
+
+bool Notifier::ValidState(std::string_view data) { return DecodeTargets(data).has_value(); }
+
+std::vector<ReceiverStats> Notifier::Stats() const {
+  std::vector<ReceiverStats> out;
+  out.reserve(targets_.size());
+  for (const auto& t : targets_) out.push_back(t->Stats());
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,99 @@
+// operators/notify/notify_payload.h
+//
+// The wire formats of alert notifications, as pure functions of a
+// NotifyAlert (the receiver-independent, serialisable form of one alert
+// transition) and the wall-clock time of sending:
+//   - Alertmanager API v2: the body of `POST /api/v2/alerts`;
+//   - PagerDuty Events API v2: one trigger or resolve event;
+//   - the Alertmanager webhook shape (version "4"), which existing webhook
+//     receivers (chat bridges, ticketing adapters) already understand.
+//
+// Times. startsAt is when the alert fired and a resolved alert's endsAt is
+// when it resolved, both in event time; a firing alert's endsAt is
+// now + 4 × resend_interval so that Alertmanager never times out a live
+// alert between re-sends. Event time may run ahead of the wall clock (an
+// accelerated generator, or a producer with a skewed clock): startsAt and
+// endsAt are then clamped to `now`, because Alertmanager treats an endsAt in
+// the future as still firing and would show a resolved alert as active.
+//
+// Example:
+//   NotifyAlert a = MakeNotifyAlert(notice, {{"job", "vigil"}});
+//   PayloadContext ctx{.external_url = "http://vigil:9464", .now = NowMs(),
+//                      .resend_interval = 60000};
+//   std::string body = AlertmanagerAlertsJson({a}, ctx);
+//   // [{"labels":{"alertname":"LatencyP99Critical",...},"annotations":{...},
+//   //   "startsAt":"…","endsAt":"…","generatorURL":"http://vigil:9464/api/alerts?fingerprint=…"}]
+#ifndef VIGIL_OPERATORS_NOTIFY_NOTIFY_PAYLOAD_H_
+#define VIGIL_OPERATORS_NOTIFY_NOTIFY_PAYLOAD_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "operators/dataflow/sink.h"
+#include "rules/template.h"
+#include "base/time.h"
+
+namespace vigil {
+
+// Stable across runs, builds and machines: FNV-1a 64 over the sorted
+// name=value pairs (each name and value followed by a 0xff byte, which
+// cannot occur in UTF-8), as 16 lowercase hex digits.
+std::string AlertFingerprint(const Labels& labels);
+
+// One alert transition as it is spooled and sent.
+struct NotifyAlert {
+  bool firing = true;  // else resolved
+  Labels labels;       // notice labels + config labels
+  std::vector<std::pair<std::string, std::string>> annotations;
+  int severity = 1;     // 1..4
+  TimeMs fired_at = 0;  // event time it started firing
+  TimeMs at = 0;        // event time of this transition (= resolved at)
+  double value = 0;
+  std::string window;       // e.g. "5m"
+  std::string condition;    // the rule's expr
+  std::string fingerprint;  // AlertFingerprint(labels)
+
+  std::string Encode() const;
+  static std::optional<NotifyAlert> Decode(std::string_view data);
+  std::string_view Annotation(std::string_view name) const;  // "" when absent
+  friend bool operator==(const NotifyAlert&, const NotifyAlert&) = default;
+};
+
+// Only kFiring and kResolved notices make a NotifyAlert; the caller filters.
+// `extra` labels are added where the notice has no label of that name.
+NotifyAlert MakeNotifyAlert(const AlertNotice& notice, const Labels& extra);
+
+struct PayloadContext {
+  std::string external_url;  // "" = no generatorURL / links
+  TimeMs now = 0;            // wall clock
+  DurationMs resend_interval = 60000;
+  std::string receiver;  // webhook: the "receiver" field
+};
+
+// {external_url}/api/alerts?fingerprint={fingerprint}, or "".
+std::string GeneratorUrl(std::string_view external_url, std::string_view fingerprint);
+
+// Body of POST /api/v2/alerts: a JSON array, one object per alert.
+std::string AlertmanagerAlertsJson(const std::vector<NotifyAlert>& alerts,
+                                   const PayloadContext& ctx);
+
+// One PagerDuty Events API v2 event. A resolve carries only routing_key,
+// event_action and dedup_key.
+std::string PagerDutyEventJson(const NotifyAlert& alert, std::string_view routing_key,
+                               const PayloadContext& ctx);
+std::string_view PagerDutySeverity(int severity);  // 1 critical, 2 error, 3 warning, 4 info
+
+// Alertmanager webhook (version "4") body for `alerts` as one group. A
+// single alert is grouped by alertname; several (a digest) by nothing.
+std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadContext& ctx);
+
+// The threshold of a condition "lhs <op> <number>", e.g. "10000" of
+// "latency_p99_ms > 10000"; "" when the condition has no such form.
+std::string ConditionThreshold(std::string_view condition);
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_NOTIFY_NOTIFY_PAYLOAD_H_

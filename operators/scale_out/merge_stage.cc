@@ -1,0 +1,212 @@
+#include "operators/scale_out/merge_stage.h"
+
+#include <algorithm>
+
+#include "base/codec.h"
+
+namespace vigil {
+
+void MergeStage::set_flow(Dataflow* flow) {
+  flow_ = flow;
+  ops_.clear();
+  for (const auto& op : flow->metric_ops()) ops_[PartialOperatorKey(op->state_key())] = op.get();
+}
+
+const char* MergeStage::OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kPanes: return "panes";
+    case Outcome::kHeartbeat: return "heartbeat";
+    case Outcome::kLate: return "late";
+    case Outcome::kUnknownMetric: return "unknown_metric";
+    case Outcome::kMalformed: return "malformed";
+    case Outcome::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
+MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::string& part) {
+  switch (PeekPartial(message)) {
+    case PartialKind::kPanes: {
+      if (!DecodePanes(message, &panes_)) return Outcome::kMalformed;
+      if (panes_.epoch > 0) {
+        auto p = parts_.find(part);
+        if (p != parts_.end()) {
+          auto e = p->second.epochs.find(std::string(panes_.instance));
+          if (e != p->second.epochs.end() && e->second >= panes_.epoch) return Outcome::kDuplicate;
+        }
+      }
+      auto it = ops_.find(panes_.op);
+      if (it == ops_.end()) return Outcome::kUnknownMetric;
+      PaneStore& store = it->second->store();
+      bool late = false;
+      for (const auto& [start, bytes] : panes_.panes) {
+        Decoder dec(bytes);
+        if (!DecodeAccSet(&dec, store.prototype(), &acc_) || !dec.done()) {
+          return Outcome::kMalformed;
+        }
+        if (!store.MergePane(panes_.group, start, acc_)) {
+          late = true;
+          ++late_panes_;
+        }
+      }
+      return late ? Outcome::kLate : Outcome::kPanes;
+    }
+    case PartialKind::kHeartbeat: {
+      if (!DecodeHeartbeat(message, &heartbeat_)) return Outcome::kMalformed;
+      Part& p = parts_[part];
+      if (heartbeat_.epoch > 0) {
+        uint64_t& last = p.epochs[heartbeat_.instance];
+        // A repeated publication's heartbeat: already counted.
+        if (last >= heartbeat_.epoch) return Outcome::kDuplicate;
+        last = heartbeat_.epoch;
+      }
+      p.expected.insert(heartbeat_.all_inputs.begin(), heartbeat_.all_inputs.end());
+      for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
+        Input& state = p.inputs[in.name];
+        state.watermark = std::max(state.watermark, in.watermark);
+        state.idle = in.idle;
+        state.owner = heartbeat_.instance;
+      }
+      if (heartbeat_.leaving) {
+        p.instances.erase(heartbeat_.instance);
+      } else {
+        p.instances[heartbeat_.instance] = heartbeat_.watermark;
+      }
+      return Outcome::kHeartbeat;
+    }
+    case PartialKind::kUnknown:
+      break;
+  }
+  return Outcome::kMalformed;
+}
+
+TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {
+  if (parts.empty()) return kMinTime;
+  TimeMs lowest = kMaxTime;
+  for (const std::string& name : parts) {
+    auto it = parts_.find(name);
+    if (it == parts_.end()) return kMinTime;
+    const Part& p = it->second;
+    // No event partition reported yet (the instances have no assignment):
+    // nothing is known to be complete.
+    if (p.inputs.empty()) return kMinTime;
+    // A partition of the topic no instance has reported yet (its owner
+    // has not published, or it has no owner yet) holds everything back.
+    for (const std::string& input : p.expected) {
+      if (!p.inputs.count(input)) return kMinTime;
+    }
+    TimeMs wm = kMaxTime;
+    bool any_active = false;
+    for (const auto& [input, state] : p.inputs) {
+      if (state.idle) continue;
+      any_active = true;
+      wm = std::min(wm, state.watermark);
+    }
+    if (!any_active) {
+      wm = kMinTime;
+      for (const auto& [instance, w] : p.instances) wm = std::max(wm, w);
+      // Every instance has left and every partition is idle: nothing more
+      // is coming until one reports again.
+      if (p.instances.empty()) {
+        wm = kMinTime;
+        for (const auto& [input, state] : p.inputs) wm = std::max(wm, state.watermark);
+      }
+    }
+    lowest = std::min(lowest, wm);
+  }
+  return lowest;
+}
+
+bool MergeStage::AllLeft(const std::vector<std::string>& parts) const {
+  for (const std::string& name : parts) {
+    auto it = parts_.find(name);
+    if (it == parts_.end() || it->second.inputs.empty()) return false;
+    for (const auto& [input, state] : it->second.inputs) {
+      if (it->second.instances.count(state.owner)) return false;
+    }
+  }
+  return !parts.empty();
+}
+
+std::vector<std::string> MergeStage::Instances() const {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : parts_) {
+    for (const auto& [instance, wm] : p.instances) out.push_back(instance);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string MergeStage::Encode() const {
+  Encoder enc;
+  enc.PutVarint(parts_.size());
+  for (const auto& [name, p] : parts_) {
+    enc.PutString(name);
+    enc.PutVarint(p.inputs.size());
+    for (const auto& [input, state] : p.inputs) {
+      enc.PutString(input);
+      enc.PutSigned(state.watermark);
+      enc.PutByte(state.idle ? 1 : 0);
+      enc.PutString(state.owner);
+    }
+    enc.PutVarint(p.instances.size());
+    for (const auto& [instance, wm] : p.instances) {
+      enc.PutString(instance);
+      enc.PutSigned(wm);
+    }
+    enc.PutVarint(p.epochs.size());
+    for (const auto& [instance, epoch] : p.epochs) {
+      enc.PutString(instance);
+      enc.PutVarint(epoch);
+    }
+  }
+  enc.PutVarint(late_panes_);
+  // The partition sets last: checkpoints written before they existed
+  // still decode.
+  enc.PutByte(1);
+  for (const auto& [name, p] : parts_) {
+    enc.PutVarint(p.expected.size());
+    for (const std::string& input : p.expected) enc.PutString(input);
+  }
+  return enc.Release();
+}
+
+bool MergeStage::Decode(std::string_view data) {
+  Decoder dec(data);
+  std::map<std::string, Part> parts;
+  const uint64_t n = dec.GetVarint();
+  for (uint64_t i = 0; i < n && dec.ok(); ++i) {
+    Part& p = parts[std::string(dec.GetString())];
+    const uint64_t inputs = dec.GetVarint();
+    for (uint64_t j = 0; j < inputs && dec.ok(); ++j) {
+      Input& in = p.inputs[std::string(dec.GetString())];
+      in.watermark = dec.GetSigned();
+      in.idle = dec.GetByte() != 0;
+      in.owner = std::string(dec.GetString());
+    }
+    const uint64_t instances = dec.GetVarint();
+    for (uint64_t j = 0; j < instances && dec.ok(); ++j) {
+      std::string name(dec.GetString());
+      p.instances[name] = dec.GetSigned();
+    }
+    const uint64_t epochs = dec.GetVarint();
+    for (uint64_t j = 0; j < epochs && dec.ok(); ++j) {
+      std::string name(dec.GetString());
+      p.epochs[name] = dec.GetVarint();
+    }
+  }
+  const uint64_t late = dec.GetVarint();
+  if (dec.ok() && !dec.done() && dec.GetByte() == 1) {
+    for (auto& [name, p] : parts) {
+      const uint64_t expected = dec.GetVarint();
+      for (uint64_t j = 0; j < expected && dec.ok(); ++j) p.expected.emplace(dec.GetString());
+    }
+  }
+  if (!dec.ok() || !dec.done()) return false;
+  parts_ = std::move(parts);
+  late_panes_ = late;
+  return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,107 @@
+// operators/scale_out/merge_stage.h
+//
+// MergeStage is the merge half of scale-out (see partials.h): it reads the
+// partials topic, adds every published pane into the pane store of the
+// same metric operator of its own rule set, and tells the job how far
+// event time is complete, so windows close and alerts fire as they would in
+// one instance reading every partition.
+//
+// Watermark. Each heartbeat says, per event partition, how far the
+// partition's events have been published. The merge keeps, per partials
+// partition it reads (each carries every instance's heartbeats, after that
+// instance's panes in it), the newest word on every event partition — the
+// largest watermark reported, whichever instance reported it, since a
+// partition handed to another instance continues where the last owner's
+// publication ended — and its idleness. The watermark of a partials
+// partition is the minimum over the event partitions that are not idle
+// (an instance reports a partition idle only once it is read to its end and
+// silent for the idle timeout), and nothing (kMinTime) while a partition of
+// the source topics has not been reported by any instance yet: heartbeats
+// carry the topics' full partition list, from their metadata. When all
+// are idle, the largest instance watermark (each follows the
+// processing clock then). The merge's watermark is the minimum over the
+// partials partitions it reads; one with no heartbeat yet holds it back.
+// An instance that stops gracefully says so and no longer counts; its
+// partitions keep their last watermark until the next owner reports them.
+//
+// A pane whose windows have all closed is late: it is counted, not merged.
+// Panes of an operator the merge's rules do not have (the instances run
+// other rules) are counted as unknown.
+//
+// Example:
+//   MergeStage merge(flow.get());
+//   merge.Apply(message, "partials/0");
+//   TimeMs wm = merge.Watermark({"partials/0"});
+#ifndef VIGIL_OPERATORS_SCALE_OUT_MERGE_STAGE_H_
+#define VIGIL_OPERATORS_SCALE_OUT_MERGE_STAGE_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "operators/dataflow/dataflow.h"
+#include "operators/scale_out/partials.h"
+
+namespace vigil {
+
+class MergeStage {
+ public:
+  explicit MergeStage(Dataflow* flow) { set_flow(flow); }
+  // After a rule reload.
+  void set_flow(Dataflow* flow);
+
+  // kDuplicate: a numbered publication repeated after the instance's
+  // restart, already merged.
+  enum class Outcome { kPanes, kHeartbeat, kLate, kUnknownMetric, kMalformed, kDuplicate };
+  // One message of the partials topic, read from partials partition `part`.
+  // kLate when at least one of its panes was late (the others are merged).
+  Outcome Apply(std::string_view message, const std::string& part);
+
+  // "panes", "heartbeat", "late", "unknown_metric", "malformed", "duplicate".
+  static const char* OutcomeName(Outcome o);
+
+  // The merge watermark over the partials partitions `parts`.
+  TimeMs Watermark(const std::vector<std::string>& parts) const;
+  // Whether no partition reported on `parts` belongs to a running instance
+  // any more: the last owner of each has stopped gracefully, or its
+  // partitions were reported by another instance since (a killed one that
+  // lost them in a rebalance). A bounded merge that has read the partials
+  // to the end may then close every window: nothing more is coming.
+  bool AllLeft(const std::vector<std::string>& parts) const;
+
+  // Checkpoints: the heartbeat state.
+  std::string Encode() const;
+  bool Decode(std::string_view data);
+
+  uint64_t late_panes() const { return late_panes_; }
+  // Instances heard from and still running, over every partials partition.
+  std::vector<std::string> Instances() const;
+
+ private:
+  struct Input {
+    TimeMs watermark = kMinTime;
+    bool idle = false;
+    std::string owner;  // the instance that reported it last
+  };
+  struct Part {
+    std::map<std::string, Input> inputs;        // event partition -> state
+    std::map<std::string, TimeMs> instances;    // running instance -> watermark
+    std::map<std::string, uint64_t> epochs;     // instance -> last heartbeat epoch
+    std::set<std::string> expected;             // every event partition, per metadata
+  };
+  Dataflow* flow_ = nullptr;
+  absl::flat_hash_map<uint64_t, MetricOperator*> ops_;
+  std::map<std::string, Part> parts_;
+  PartialPanes panes_;
+  PartialHeartbeat heartbeat_;
+  AccSet acc_;
+  uint64_t late_panes_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_SCALE_OUT_MERGE_STAGE_H_

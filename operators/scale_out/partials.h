@@ -1,0 +1,175 @@
+// operators/scale_out/partials.h
+//
+// Scale-out past one machine (DESIGN.md §7). Several `vigil run --partials`
+// instances share the event topic in one Kafka consumer group; none closes
+// a window. Each publishes its partial pane aggregates to a partials topic,
+// and a merge stage (`vigil run --merge`, see merge_stage.h) folds them into
+// job-wide windows and alerts.
+//
+// Every `checkpoint.interval`, at a rebalance before partitions go, and at
+// shutdown, an instance publishes in one Kafka transaction:
+//
+//   - one panes message per (metric operator, group) that received data
+//     since the last publication: every pane's accumulators (counts, sums,
+//     sketches), keyed by operator and group, so several merge instances
+//     can split the groups. The stores are emptied: a pane may be
+//     published in several pieces, which the merge adds up.
+//   - one heartbeat to every partition of the partials topic: the
+//     instance's watermark and, per event partition it reads, that
+//     partition's watermark and whether it is idle.
+//   - the consumer group's offsets of the records aggregated so far
+//     (send_offsets_to_transaction), so the records and their aggregates
+//     become visible together or not at all: a killed instance's open
+//     transaction is aborted, and whoever reads its partitions next starts
+//     at the offsets of its last publication.
+//
+// Where a partition resumes does not rest on the group's committed offsets
+// alone. The heartbeat names, per partition, the offset after the last
+// record published, inside the same transaction as the panes. A newly
+// assigned partition resumes at the furthest of: this process's own
+// position, its checkpoint's, the group's committed offset and the newest
+// heartbeat's offset (ReadPublishedOffsets). So a broker that does not
+// store transactional offsets (the development broker, librdkafka's mock
+// cluster) or refuses the plain commit the instance repeats after each
+// transaction (it does during a rebalance) cannot make the next owner
+// aggregate records a second time.
+//
+// Messages (binary, base/codec.h varints):
+//   panes      "VPP1" | u64 operator key hash | group | instance | epoch | n |
+//              n × (pane start, encoded accumulators)
+//   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
+//              n × (partition name, watermark, idle) | m | m × partition name |
+//              n × next offset    (the last two parts absent in older ones)
+//
+// Kinesis has no consumer group to commit positions to: an instance reading
+// shards (`--instance I/N`) keeps them in its checkpoints. It writes the
+// checkpoint first, with the drained panes in it, then publishes them
+// numbered with the checkpoint's epoch; after a crash it publishes the
+// checkpoint's panes again under the same epoch, and the merge drops a
+// publication whose epoch it has already seen complete (see PartialPanes).
+//
+// Example:
+//   auto pub = PartialsPublisher::Open(url, {}, "vigil-0");
+//   PartialHeartbeat hb{"vigil-0", watermark, {{"events/0", wm0, false}}};
+//   absl::Status s = (*pub)->Publish(&flow, hb, offsets, group_metadata);
+#ifndef VIGIL_OPERATORS_SCALE_OUT_PARTIALS_H_
+#define VIGIL_OPERATORS_SCALE_OUT_PARTIALS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "operators/dataflow/dataflow.h"
+#include "operators/net/kafka_writer.h"
+#include "base/time.h"
+
+namespace vigil {
+
+struct PartialHeartbeat {
+  struct Input {
+    std::string name;       // "events/3"
+    TimeMs watermark = kMinTime;
+    bool idle = false;
+    // The offset after the last record of the partition aggregated into
+    // this publication or an earlier one (-1: not known). The partition's
+    // next owner resumes at the largest it finds (ReadPublishedOffsets).
+    int64_t next_offset = -1;
+    friend bool operator==(const Input&, const Input&) = default;
+  };
+  std::string instance;
+  uint64_t epoch = 0;           // see PartialPanes::epoch
+  TimeMs watermark = kMinTime;  // the instance's own watermark
+  bool leaving = false;         // the instance stops: its last heartbeat
+  std::vector<Input> inputs;    // the partitions it reads now
+  // Every partition of the source topics, from their metadata (empty: not
+  // known). The merge holds its watermark for a partition in this list
+  // that no instance has reported yet. Absent in older heartbeats.
+  std::vector<std::string> all_inputs;
+};
+
+// The operator key in panes messages: a hash of MetricOperator::state_key.
+uint64_t PartialOperatorKey(std::string_view state_key);
+
+struct PartialPanes {
+  uint64_t op = 0;
+  std::string_view group;
+  std::string_view instance;
+  // Sources without a consumer group (Kinesis) number their publications
+  // by checkpoint epoch; a publication repeated after a restart carries its
+  // epoch again and the merge drops it once it has that epoch's heartbeat.
+  // 0: not numbered (Kafka: offsets ride in the transaction).
+  uint64_t epoch = 0;
+  std::vector<std::pair<TimeMs, std::string_view>> panes;  // start, encoded accumulators
+};
+
+enum class PartialKind { kPanes, kHeartbeat, kUnknown };
+PartialKind PeekPartial(std::string_view message);
+
+std::string EncodeHeartbeat(const PartialHeartbeat& hb);
+bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out);
+// Appends the panes message of one group of one operator.
+std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
+                        uint64_t epoch, const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
+// Views into `message`.
+bool DecodePanes(std::string_view message, PartialPanes* out);
+
+// The panes messages of every metric operator of `flow`, as (key, value),
+// emptying its stores. A group's panes go in one message (several when it
+// has very many).
+void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
+                const std::function<void(std::string_view key, std::string_view value)>& emit);
+using PartialMessages = std::vector<std::pair<std::string, std::string>>;  // key, value
+
+// The newest published offset of each of `inputs` ("topic/partition"), from
+// the heartbeats at the end of partition 0 of the partials topic (each
+// heartbeat goes to every partition), read with isolation.level
+// read_committed. Reads backwards in growing steps until every input is
+// found or the partition's start is reached; inputs no heartbeat names are
+// absent from the result.
+absl::StatusOr<std::map<std::string, int64_t>> ReadPublishedOffsets(
+    const KafkaUrl& url, const KafkaProperties& properties, const std::vector<std::string>& inputs);
+
+class PartialsPublisher {
+ public:
+  // A transactional producer ("vigil-partials-<instance>") on the topic,
+  // which must exist (its partition count is read once).
+  static absl::StatusOr<std::unique_ptr<PartialsPublisher>> Open(
+      const KafkaUrl& url, const KafkaProperties& properties, const std::string& instance);
+
+  // One transaction: the panes of every metric operator of `flow` (the
+  // stores are emptied), the heartbeat to every partition, and `offsets`
+  // for the consumer group. On failure the job must stop: the offsets were
+  // not committed, so a restart aggregates those records again.
+  absl::Status Publish(Dataflow* flow, const PartialHeartbeat& heartbeat,
+                       const rd_kafka_topic_partition_list_t* offsets,
+                       const rd_kafka_consumer_group_metadata_t* group);
+  // The same with panes messages drained before (DrainPanes), e.g. kept in
+  // a checkpoint to be published again after a restart.
+  absl::Status PublishMessages(const PartialMessages& messages, const PartialHeartbeat& heartbeat,
+                               const rd_kafka_topic_partition_list_t* offsets,
+                               const rd_kafka_consumer_group_metadata_t* group);
+
+  uint64_t messages() const { return messages_; }
+  uint64_t publications() const { return publications_; }
+  const std::string& topic() const { return topic_; }
+
+ private:
+  PartialsPublisher() = default;
+  std::unique_ptr<KafkaWriter> writer_;
+  std::string topic_;
+  std::string instance_;
+  int partitions_ = 1;
+  uint64_t messages_ = 0;
+  uint64_t publications_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_SCALE_OUT_PARTIALS_H_

@@ -1,0 +1,78 @@
+#include "operators/sink/kafka_sinks.h"
+
+#include <cstdio>
+
+#include "operators/sink/output_sinks.h"
+#include "base/strings.h"
+
+namespace vigil {
+
+KafkaSink::KafkaSink(std::unique_ptr<KafkaWriter> writer, std::string results_topic,
+                     std::string alerts_topic)
+    : writer_(std::move(writer)),
+      results_topic_(std::move(results_topic)),
+      alerts_topic_(std::move(alerts_topic)) {
+  if (absl::Status s = writer_->BeginTransaction(); !s.ok()) {
+    std::fprintf(stderr, "vigil: Kafka sink: %s\n", std::string(s.message()).c_str());
+  }
+}
+
+void KafkaSink::Produce(const std::string& topic, const std::string& key,
+                        const std::string& value) {
+  if (absl::Status s = writer_->Produce(topic, key, value, epoch_); !s.ok()) {
+    std::fprintf(stderr, "\nvigil: Kafka sink: %s\n", std::string(s.message()).c_str());
+  }
+  if (writer_->failed() > reported_failures_) {
+    reported_failures_ = writer_->failed();
+    std::fprintf(stderr, "\nvigil: Kafka sink: %llu messages not delivered; last error: %s\n",
+                 static_cast<unsigned long long>(reported_failures_),
+                 writer_->last_error().c_str());
+  }
+}
+
+void KafkaSink::OnWindow(const WindowResult& r) {
+  if (results_topic_.empty()) return;
+  key_.assign(r.def->name);
+  key_.push_back('|');
+  for (size_t i = 0; i < r.labels.size(); ++i) {
+    StrAppend(&key_, i ? "," : "", r.def->by[i], "=", r.labels[i]);
+  }
+  key_.push_back('|');
+  AppendTimestamp(r.end, &key_);
+  value_.clear();
+  AppendWindowJson(r, &value_);
+  Produce(results_topic_, key_, value_);
+}
+
+void KafkaSink::OnAlert(const AlertNotice& n) {
+  if (alerts_topic_.empty()) return;
+  key_.clear();
+  for (const auto& [k, v] : n.labels) {
+    if (k == "alertname") key_.insert(0, v + "|");
+  }
+  bool first = true;
+  for (const auto& [k, v] : n.labels) {
+    if (k == "alertname") continue;
+    StrAppend(&key_, first ? "" : ",", k, "=", v);
+    first = false;
+  }
+  value_.clear();
+  AppendAlertJson(n, &value_);
+  Produce(alerts_topic_, key_, value_);
+}
+
+void KafkaSink::Flush() {
+  if (absl::Status s = writer_->Flush(std::chrono::seconds(30)); !s.ok()) {
+    std::fprintf(stderr, "vigil: Kafka sink: %s\n", std::string(s.message()).c_str());
+  }
+}
+
+absl::Status KafkaSink::Checkpoint() {
+  if (writer_->transactional()) {
+    if (absl::Status s = writer_->CommitTransaction(std::chrono::seconds(30)); !s.ok()) return s;
+    return writer_->BeginTransaction();
+  }
+  return writer_->Flush(std::chrono::seconds(30));
+}
+
+}  // namespace vigil

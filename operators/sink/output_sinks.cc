@@ -1,0 +1,175 @@
+#include "operators/sink/output_sinks.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "base/strings.h"
+
+namespace vigil {
+
+namespace {
+
+void AppendNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  AppendValueText(Value::Number(v), out);
+}
+
+}  // namespace
+
+void AppendAlertJson(const AlertNotice& n, std::string* out) {
+  out->append("{\"at\":\"");
+  AppendTimestamp(n.at, out);
+  StrAppend(out, "\",\"alert\":");
+  AppendJsonString(n.def->name, out);
+  StrAppend(out, ",\"state\":\"", TransitionName(n.transition), "\",\"severity\":\"",
+            SeverityName(n.def->severity), "\",\"value\":");
+  AppendNumber(n.value, out);
+  out->append(",\"labels\":");
+  AppendJsonObject(n.labels, out);
+  out->append(",\"annotations\":");
+  AppendJsonObject(n.annotations, out);
+  if (n.active_since != kMinTime) {
+    out->append(",\"active_since\":\"");
+    AppendTimestamp(n.active_since, out);
+    out->push_back('"');
+  }
+  if (n.fired_at != kMinTime && n.transition != Transition::kPending &&
+      n.transition != Transition::kInactive) {
+    out->append(",\"fired_at\":\"");
+    AppendTimestamp(n.fired_at, out);
+    out->push_back('"');
+  }
+  out->push_back('}');
+}
+
+void AppendWindowJson(const WindowResult& r, std::string* out) {
+  out->append("{\"metric\":");
+  AppendJsonString(r.def->name, out);
+  out->append(",\"start\":\"");
+  AppendTimestamp(r.start, out);
+  out->append("\",\"end\":\"");
+  AppendTimestamp(r.end, out);
+  out->append("\",\"labels\":{");
+  for (size_t i = 0; i < r.labels.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendJsonString(r.def->by[i], out);
+    out->push_back(':');
+    AppendJsonString(r.labels[i], out);
+  }
+  out->append("},\"value\":");
+  AppendNumber(r.value, out);
+  out->push_back('}');
+}
+
+std::string AlertLine(const AlertNotice& n) {
+  std::string s;
+  AppendTimestamp(n.at, &s);
+  std::string state = std::string(TransitionName(n.transition));
+  for (char& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  state.resize(9, ' ');
+  StrAppend(&s, " ", state, " ", SeverityName(n.def->severity), " ", n.def->name, " value=");
+  AppendValueText(Value::Number(n.value), &s);
+  std::string labels;
+  for (const auto& [k, v] : n.labels) {
+    if (k == "alertname" || k == "severity") continue;
+    StrAppend(&labels, labels.empty() ? "" : ",", k, "=\"", v, "\"");
+  }
+  if (!labels.empty()) StrAppend(&s, " {", labels, "}");
+  for (const auto& [k, v] : n.annotations) {
+    if (k == "summary") StrAppend(&s, " — ", v);
+  }
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<LineWriter>> LineWriter::Open(const std::string& path,
+                                                             std::optional<uint64_t> resume_size) {
+  if (path == "-") return std::make_unique<LineWriter>(stdout);
+  FILE* f = nullptr;
+  if (resume_size) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(*resume_size)) != 0 ||
+        ::lseek(fd, 0, SEEK_END) < 0 || (f = ::fdopen(fd, "w")) == nullptr) {
+      if (fd >= 0) ::close(fd);
+      return absl::InvalidArgumentError(StrCat(path, ": ", std::strerror(errno)));
+    }
+  } else {
+    f = std::fopen(path.c_str(), "w");
+  }
+  if (f == nullptr) return absl::InvalidArgumentError(StrCat(path, ": ", std::strerror(errno)));
+  std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
+  return std::unique_ptr<LineWriter>(new LineWriter(f, true));
+}
+
+LineWriter::~LineWriter() {
+  if (owned_) {
+    std::fclose(file_);
+  } else {
+    std::fflush(file_);
+  }
+}
+
+void LineWriter::Write(std::string_view line) {
+  std::fwrite(line.data(), 1, line.size(), file_);
+  std::fputc('\n', file_);
+}
+
+void LineWriter::Flush() { std::fflush(file_); }
+
+uint64_t LineWriter::Sync() {
+  std::fflush(file_);
+  if (!owned_) return 0;
+  ::fsync(::fileno(file_));
+  const off_t end = ::lseek(::fileno(file_), 0, SEEK_CUR);
+  return end < 0 ? 0 : static_cast<uint64_t>(end);
+}
+
+void ConsoleAlertSink::OnAlert(const AlertNotice& n) {
+  if (!show_pending_ &&
+      (n.transition == Transition::kPending || n.transition == Transition::kInactive)) {
+    return;
+  }
+  if (format_ == OutputFormat::kJson) {
+    std::string s;
+    AppendAlertJson(n, &s);
+    out_->Write(s);
+  } else {
+    out_->Write(AlertLine(n));
+  }
+  out_->Flush();
+}
+
+void ResultFileSink::OnWindow(const WindowResult& r) {
+  buf_.clear();
+  AppendWindowJson(r, &buf_);
+  out_->Write(buf_);
+}
+
+void DeadLetterWriter::Write(DeadReason reason, std::string_view detail,
+                             const std::string& source, const Record& record, TimeMs ts) {
+  buf_.assign("{\"reason\":\"");
+  StrAppend(&buf_, DeadReasonName(reason), "\",\"detail\":");
+  AppendJsonString(detail, &buf_);
+  buf_.append(",\"source\":");
+  AppendJsonString(source, &buf_);
+  StrAppend(&buf_, ",\"input\":", record.input, ",\"line\":", record.line,
+            ",\"offset\":", record.offset, ",\"size\":", record.size);
+  if (ts != kMinTime) {
+    buf_.append(",\"ts\":\"");
+    AppendTimestamp(ts, &buf_);
+    buf_.push_back('"');
+  }
+  if (record.oversized) buf_.append(",\"truncated\":true");
+  buf_.append(",\"record\":");
+  AppendJsonString(record.data, &buf_);
+  buf_.push_back('}');
+  out_->Write(buf_);
+}
+
+}  // namespace vigil

@@ -1,0 +1,126 @@
+// operators/source/kinesis_fetcher.h
+//
+// The background half of KinesisSource (see kinesis_source.h for the
+// contract): KinesisFetcher discovers the stream's shards, decides which
+// this instance owns and when each may be read, and polls them, handing
+// each GetRecords batch to KinesisShared's queue. KinesisSource::Next takes
+// batches from the queue in order, so what Next has returned (and what
+// SavePositions reports) is always a prefix of what was fetched, shard by
+// shard, and a parent's last batch is queued before any of its children's.
+//
+// Internal: only kinesis_source.cc uses it.
+#ifndef VIGIL_OPERATORS_SOURCE_KINESIS_FETCHER_H_
+#define VIGIL_OPERATORS_SOURCE_KINESIS_FETCHER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "operators/net/kinesis_client.h"
+#include "operators/source/kinesis_source.h"
+
+namespace vigil::internal {
+
+struct KinesisBatch {
+  int input = 0;
+  KinesisRecords records;
+  size_t next = 0;         // first record not yet returned by Next
+  bool shard_end = false;  // the shard is fully read after these records
+};
+
+// What Next has delivered of one owned shard.
+struct KinesisInput {
+  std::string shard_id;
+  std::string delivered_seq;  // last sequence number returned by Next
+  bool finished = false;      // returned to its end
+  int64_t lag = -1;           // MillisBehindLatest of the last fetch
+  bool caught_up = false;     // the last fetch found nothing new at the shard's tip
+  uint64_t line = 0;
+};
+
+struct KinesisPosition {
+  std::string seq;
+  bool finished = false;
+};
+
+// State shared by the fetcher thread and the thread calling Next.
+struct KinesisShared {
+  std::mutex mu;
+  std::condition_variable data_cv;  // signalled when a batch is queued
+  std::condition_variable wake_cv;  // signalled when the queue drains or on stop
+  // Guarded by mu:
+  std::deque<std::unique_ptr<KinesisBatch>> queue;
+  size_t queued_records = 0;
+  std::vector<KinesisInput> inputs;
+  // From RestorePositions; the fetcher drops shards no longer listed.
+  std::map<std::string, KinesisPosition> restored;
+  bool listed = false;         // a listing succeeded
+  bool needs_listing = false;  // a shard ended after the last listing
+  bool stop = false;
+  std::string last_error;
+  // An error the source cannot get past (a resume position the stream
+  // refuses): the source ends with it.
+  absl::Status fatal;
+  KinesisSource::Stats stats;
+
+  std::atomic<bool> connected{false};
+};
+
+class KinesisFetcher {
+ public:
+  KinesisFetcher(const KinesisSourceOptions& options, std::unique_ptr<KinesisClient> client,
+                 KinesisShared* shared);
+  // Runs until shared->stop; call once, on its own thread.
+  void Run();
+
+ private:
+  enum class Phase { kWaiting, kNeedIterator, kReading, kFinished };
+  struct Shard {
+    KinesisShard info;
+    bool owned = false;
+    bool listed = true;
+    int input = -1;
+    Phase phase = Phase::kWaiting;
+    KinesisIteratorSpec start;
+    std::string iterator;
+    std::string fetched_seq;    // last record queued
+    int64_t next_call = 0;      // steady ms
+    std::deque<int64_t> calls;  // times of the last 5 GetRecords
+    int failures = 0;
+  };
+
+  void Discover();
+  void AddShard(const KinesisShard& info, bool first_listing);
+  bool ParentsDone(const Shard& s) const;
+  void ReleaseWaiting();
+  // The owned shard to poll next and when it is due (INT64_MAX if none).
+  Shard* NextDue(int64_t* due);
+  void AcquireIterator(Shard* s);
+  void Read(Shard* s);
+  void Queue(Shard* s, KinesisRecords records, bool shard_end);
+  void Failed(Shard* s, const absl::Status& status);
+  int64_t Backoff(int* failures);
+  void NoteError(const absl::Status& status);
+
+  KinesisSourceOptions options_;
+  std::unique_ptr<KinesisClient> client_;
+  KinesisShared* shared_;
+  std::map<std::string, Shard> shards_;
+  bool listed_once_ = false;
+  int64_t next_listing_ = 0;
+  int listing_failures_ = 0;
+  std::mt19937_64 rng_;
+};
+
+int64_t SteadyMs();
+
+}  // namespace vigil::internal
+
+#endif  // VIGIL_OPERATORS_SOURCE_KINESIS_FETCHER_H_

@@ -1,0 +1,30 @@
+// operators/source/line_source.h
+//
+// NDJSON sources: a file (plain, or zstd-compressed when its name ends in
+// .zst), or standard input. Records are the lines; empty lines are skipped
+// and a trailing '\r' is dropped. A line longer than the record limit is
+// not buffered whole: it is skipped up to its newline and returned as an
+// oversized record holding its first bytes, so a 10 MB line costs no more
+// memory than the limit.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource("ev.ndjson", 1 << 20);
+//   auto in = OpenStdinSource(1 << 20);
+#ifndef VIGIL_OPERATORS_SOURCE_LINE_SOURCE_H_
+#define VIGIL_OPERATORS_SOURCE_LINE_SOURCE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "operators/source/record_source.h"
+
+namespace vigil {
+
+absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& path,
+                                                             size_t max_record_bytes);
+std::unique_ptr<RecordSource> OpenStdinSource(size_t max_record_bytes);
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_SOURCE_LINE_SOURCE_H_

@@ -1,0 +1,457 @@
+// Metric and alert operators together, on small hand-computed inputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tests/operators/dataflow/operator_harness.h"
+
+namespace vigil {
+namespace {
+
+constexpr TimeMs kMin = 60'000;
+
+class Pipeline {
+ public:
+  explicit Pipeline(const std::string& yaml) : h_(yaml) {}
+
+  void Add(TimeMs ts, const std::string& fields = "") { h_.Add(ts, fields); }
+
+  void Close(TimeMs frontier) {
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    h_.Close(frontier, &results, &notices);
+    for (const auto& r : results) {
+      windows_.push_back(StrCat(r.def->name, "[", r.start / 1000, "s,", r.end / 1000, "s)",
+                                r.group.empty() ? "" : "{" + r.group + "}", "=", r.value));
+    }
+    for (const auto& n : notices) {
+      std::string ann;
+      for (const auto& [k, v] : n.annotations) ann += " " + k + ":" + v;
+      transitions_.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " @",
+                                    n.at / 1000, "s", n.group.empty() ? "" : " " + n.group, ann));
+    }
+  }
+
+  std::vector<std::string> windows_;
+  std::vector<std::string> transitions_;
+
+ private:
+  OperatorHarness h_;
+};
+
+TEST(PipelineTest, TumblingValuesPerGroup) {
+  Pipeline p(R"(
+metrics:
+  - metric: n
+    where: latency_ms > 100
+    window: tumbling 1m
+    by: intent
+    value: count()
+  - metric: avg_ms
+    window: tumbling 1m
+    value: avg(latency_ms)
+)");
+  p.Add(0, R"("intent":"faq","latency_ms":200)");
+  p.Add(59'999, R"("intent":"faq","latency_ms":50)");
+  p.Add(30'000, R"("intent":"chitchat","latency_ms":300)");
+  p.Add(60'000, R"("intent":"faq","latency_ms":400)");
+  p.Close(59'999);
+  EXPECT_TRUE(p.windows_.empty());
+  p.Close(60'000);
+  EXPECT_EQ(p.windows_, (std::vector<std::string>{"n[0s,60s){chitchat}=1", "n[0s,60s){faq}=1",
+                                                   "avg_ms[0s,60s)=183.33333333333334"}));
+  p.windows_.clear();
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.windows_, (std::vector<std::string>{"n[60s,120s){faq}=1", "avg_ms[60s,120s)=400"}));
+}
+
+TEST(PipelineTest, SlidingWindowValueAtEachSlide) {
+  Pipeline p(R"(
+metrics:
+  - metric: s
+    window: sliding 3m every 1m
+    value: sum(latency_ms)
+)");
+  p.Add(10'000, R"("latency_ms":1)");
+  p.Add(70'000, R"("latency_ms":10)");
+  p.Add(250'000, R"("latency_ms":100)");
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.windows_,
+            (std::vector<std::string>{"s[-120s,60s)=1", "s[-60s,120s)=11", "s[0s,180s)=11",
+                                      "s[60s,240s)=10", "s[120s,300s)=100", "s[180s,360s)=100",
+                                      "s[240s,420s)=100"}));
+}
+
+TEST(PipelineTest, ValueArithmeticOverAggregates) {
+  Pipeline p(R"(
+metrics:
+  - metric: per_session
+    window: tumbling 1m
+    value: count(ok) / distinct(session_id)
+)");
+  p.Add(1000, R"("ok":true,"session_id":"a")");
+  p.Add(2000, R"("ok":true,"session_id":"a")");
+  p.Add(3000, R"("ok":false,"session_id":"b")");
+  p.Add(4000, R"("ok":true,"session_id":"c")");
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.windows_, (std::vector<std::string>{"per_session[0s,60s)=1"}));
+}
+
+TEST(PipelineTest, AlertFiresOnFifthConsecutiveWindowAndResolves) {
+  Pipeline p(R"(
+metrics:
+  - metric: p99
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+alerts:
+  - alert: Slow
+    severity: P1
+    expr: p99 > 10000
+    for: 5m
+    annotations:
+      summary: "p99 {{ $value }}"
+)");
+  // Minutes 0-1 fast, 2-7 slow (6 minutes), 8-9 fast.
+  for (int m = 0; m < 10; ++m) {
+    const double ms = (m >= 2 && m <= 7) ? 12000 : 500;
+    for (int s = 0; s < 60; s += 10) p.Add(m * kMin + s * 1000, StrCat("\"latency_ms\":", ms));
+  }
+  p.Close(kMaxTime);
+  // DDSketch answers within 1%: 12000 reads as a value within [11880, 12120].
+  ASSERT_EQ(p.transitions_.size(), 3u);
+  EXPECT_EQ(p.transitions_[0].substr(0, 20), "Slow pending @180s s");
+  EXPECT_EQ(p.transitions_[1].substr(0, 19), "Slow firing @420s s");
+  EXPECT_EQ(p.transitions_[2].substr(0, 21), "Slow resolved @540s s");
+}
+
+TEST(PipelineTest, AlertsPerGroupCarryTheirLabels) {
+  Pipeline p(R"(
+metrics:
+  - metric: errors
+    window: tumbling 1m
+    by: [service]
+    value: ratio(failed)
+alerts:
+  - alert: Failing
+    severity: P2
+    expr: errors > 0.5
+    annotations:
+      summary: "{{ $labels.service }} failing"
+)");
+  p.Add(1000, R"("service":"a","failed":true)");
+  p.Add(2000, R"("service":"b","failed":false)");
+  p.Add(61'000, R"("service":"a","failed":false)");
+  p.Add(62'000, R"("service":"b","failed":true)");
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.transitions_,
+            (std::vector<std::string>{"Failing firing @60s a summary:a failing",
+                                      "Failing resolved @120s a summary:a failing",
+                                      "Failing firing @120s b summary:b failing"}));
+}
+
+TEST(PipelineTest, AlertResolvesWhenDataStops) {
+  Pipeline p(R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: Busy
+    severity: P3
+    expr: n > 1
+)");
+  p.Add(1000);
+  p.Add(2000);
+  p.Close(60'000);
+  EXPECT_EQ(p.transitions_, (std::vector<std::string>{"Busy firing @60s"}));
+  // No more events; the frontier moves on (as a live watermark following
+  // the clock would): the empty minute resolves the alert.
+  p.Close(125'000);
+  EXPECT_EQ(p.transitions_, (std::vector<std::string>{"Busy firing @60s", "Busy resolved @120s"}));
+}
+
+TEST(PipelineTest, HysteresisKeepsFiringUntilResolveHolds) {
+  Pipeline p(R"(
+metrics:
+  - metric: v
+    window: tumbling 1m
+    value: max(x)
+alerts:
+  - alert: High
+    severity: P1
+    expr: v > 10
+    resolve: v < 8
+)");
+  const double values[] = {5, 11, 9, 9, 7, 12};
+  for (int m = 0; m < 6; ++m) p.Add(m * kMin, StrCat("\"x\":", values[m]));
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.transitions_, (std::vector<std::string>{"High firing @120s", "High resolved @300s",
+                                                       "High firing @360s"}));
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(PipelineTest, MetricsOverTheSameStreamShareOnePaneStore) {
+  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+metrics:
+  - metric: p50
+    where: type == "message"
+    window: tumbling 1m
+    value: quantile(0.5, latency_ms)
+  - metric: p99
+    where: type == "message"
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+  - metric: n
+    where: type == "message"
+    window: tumbling 1m
+    value: count()
+  - metric: other_window
+    where: type == "message"
+    window: tumbling 5m
+    value: count()
+)"}});
+  ASSERT_TRUE(r.ok());
+  FilterBank bank;
+  auto ops = BuildMetricOperators(*r.rules, &bank);
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0]->members().size(), 3u);
+  EXPECT_EQ(ops[0]->accumulator_count(), 2u);  // one sketch, one counter
+}
+
+TEST(PipelineTest, SharedSketchAnswersEachQuantile) {
+  Pipeline p(R"(
+metrics:
+  - metric: p50
+    window: tumbling 1m
+    value: quantile(0.5, latency_ms)
+  - metric: p99
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+)");
+  for (int v : {500, 100, 400, 200, 300}) p.Add(1000, StrCat("\"latency_ms\":", v));
+  p.Close(kMaxTime);
+  ASSERT_EQ(p.windows_.size(), 2u);
+  // Rank floor(q * (n - 1)) of {100..500}: 300 and 400, within 0.5%.
+  const double p50 = std::stod(p.windows_[0].substr(p.windows_[0].find('=') + 1));
+  const double p99 = std::stod(p.windows_[1].substr(p.windows_[1].find('=') + 1));
+  EXPECT_NEAR(p50, 300, 1.5);
+  EXPECT_NEAR(p99, 400, 2);
+}
+
+
+// --- Limits -------------------------------------------------------------------
+
+// The events each metric operator dropped over its limits, by operator name.
+std::vector<std::string> Dropped(Dataflow& flow) {
+  std::vector<std::string> out;
+  for (const auto& op : flow.metric_ops()) out.push_back(StrCat(op->name(), "=", op->TakeDropped()));
+  return out;
+}
+
+TEST(PipelineLimitsTest, EventsOfNewGroupsOverTheLimitAreDroppedAndCounted) {
+  OperatorHarness h(R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    by: intent
+    limit: 2
+    value: count()
+)");
+  auto windows = [&h](TimeMs frontier) {
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    h.Close(frontier, &results, &notices);
+    std::vector<std::string> out;
+    for (const auto& r : results) out.push_back(StrCat(r.group, "@", r.start / 1000, "=", r.value));
+    return out;
+  };
+  h.Add(0, R"("intent":"faq")");
+  h.Add(1000, R"("intent":"chitchat")");
+  h.Add(2000, R"("intent":"returns")");  // a third group: dropped
+  h.Add(3000, R"("intent":"faq")");      // groups held still count
+  h.Add(4000, R"("intent":"returns")");  // dropped again
+  EXPECT_EQ(h.flow->series(), 2u);
+  EXPECT_EQ(windows(kMin), (std::vector<std::string>{"chitchat@0=1", "faq@0=2"}));
+  EXPECT_EQ(Dropped(*h.flow), std::vector<std::string>{"n=2"});
+  EXPECT_EQ(Dropped(*h.flow), std::vector<std::string>{"n=0"});  // taken
+  // The closed minute freed its groups: the next one takes the first two.
+  EXPECT_EQ(h.flow->series(), 0u);
+  h.Add(kMin, R"("intent":"returns")");
+  h.Add(kMin + 1000, R"("intent":"faq")");
+  h.Add(kMin + 2000, R"("intent":"chitchat")");
+  EXPECT_EQ(windows(kMaxTime), (std::vector<std::string>{"faq@60=1", "returns@60=1"}));
+  EXPECT_EQ(Dropped(*h.flow), std::vector<std::string>{"n=1"});
+}
+
+TEST(PipelineLimitsTest, MetricsSharingAnOperatorTakeTheSmallestLimit) {
+  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+metrics:
+  - metric: a
+    window: tumbling 1m
+    by: intent
+    limit: 3
+    value: count()
+  - metric: b
+    window: tumbling 1m
+    by: intent
+    limit: 1
+    value: sum(latency_ms)
+  - metric: c
+    window: tumbling 1m
+    by: intent
+    value: max(latency_ms)
+    where: latency_ms > 0
+)"}});
+  ASSERT_TRUE(r.ok());
+  Dataflow flow(*r.rules);
+  ASSERT_EQ(flow.metric_ops().size(), 2u);
+  EXPECT_EQ(flow.metric_ops()[0]->name(), "a,b");
+  EXPECT_EQ(flow.metric_ops()[0]->group_limit(), 1u);
+  EXPECT_EQ(flow.metric_ops()[1]->group_limit(), static_cast<size_t>(kDefaultSeriesLimit));
+}
+
+TEST(PipelineLimitsTest, TheJobWideSeriesCapSpansEveryOperator) {
+  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+metrics:
+  - metric: turns
+    where: type == "message"
+    window: tumbling 1m
+    by: intent
+    value: count()
+  - metric: slow
+    where: latency_ms > 1000
+    window: sliding 2m every 1m
+    by: intent
+    value: count()
+)"}});
+  ASSERT_TRUE(r.ok());
+  OperatorLimits limits;
+  limits.max_series = 3;
+  Dataflow flow(*r.rules, limits);
+  EventParser parser(r.rules->fields, 1 << 16);
+  auto add = [&](TimeMs ts, const std::string& intent, int latency) {
+    const std::string json = StrCat(R"({"ts":)", ts, R"(,"type":"message","intent":")", intent,
+                                    R"(","latency_ms":)", latency, "}");
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(parser.Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+    flow.Add(ev);
+  };
+  add(0, "faq", 5000);      // turns{faq}, slow{faq}: 2 series
+  add(1000, "chitchat", 10);  // turns{chitchat}: 3
+  add(2000, "chitchat", 5000);  // slow{chitchat} would be the 4th: dropped
+  add(3000, "returns", 10);   // turns{returns}: dropped
+  add(4000, "faq", 2000);     // both groups held: counted in both
+  EXPECT_EQ(flow.series(), 3u);
+  EXPECT_EQ(Dropped(flow), (std::vector<std::string>{"turns=1", "slow=1"}));
+  std::vector<WindowResult> out;
+  flow.Close(kMaxTime, &out);
+  std::vector<std::string> got;
+  for (const auto& w : out) got.push_back(StrCat(w.def->name, w.group, "@", w.start / 1000, "=", w.value));
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"slowfaq@-60=2", "slowfaq@0=2", "turnschitchat@0=2",
+                                           "turnsfaq@0=2"}));
+  EXPECT_EQ(flow.series(), 0u);
+}
+
+TEST(PipelineLimitsTest, OutOfRangeEventsAreDeadLetteredAndTheWindowsUnchanged) {
+  const std::string rules = R"(
+schema:
+  latency_ms: {min: 0, max: 3600000}
+metrics:
+  - metric: p50
+    window: tumbling 1m
+    value: quantile(0.5, latency_ms)
+  - metric: n
+    window: tumbling 1m
+    value: count()
+)";
+  auto run = [&rules](bool with_poison, int* out_of_range) {
+    OperatorHarness h(rules);
+    std::vector<std::string> lines;
+    for (int i = 0; i < 5; ++i) {
+      lines.push_back(StrCat(R"({"ts":)", i * 1000, R"(,"type":"message","latency_ms":)",
+                             100 * (i + 1), "}"));
+      if (with_poison && i % 2 == 0) {
+        lines.push_back(StrCat(R"({"ts":)", i * 1000 + 1, R"(,"type":"message","latency_ms":1e13})"));
+      }
+    }
+    *out_of_range = 0;
+    for (const std::string& json : lines) {
+      const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+      Event ev;
+      ParseError err;
+      if (h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err)) {
+        h.flow->Add(ev);
+      } else {
+        EXPECT_EQ(err.reason, DeadReason::kOutOfRange);
+        EXPECT_EQ(err.detail, "field 'latency_ms' is 1e+13, outside the schema's range [0, 3600000]");
+        ++*out_of_range;
+      }
+    }
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    h.Close(kMaxTime, &results, &notices);
+    std::vector<std::string> out;
+    for (const auto& r : results) out.push_back(StrCat(r.def->name, "=", r.value));
+    return out;
+  };
+  int clean_dead = 0, poisoned_dead = 0;
+  const std::vector<std::string> clean = run(false, &clean_dead);
+  const std::vector<std::string> poisoned = run(true, &poisoned_dead);
+  EXPECT_EQ(clean_dead, 0);
+  EXPECT_EQ(poisoned_dead, 3);
+  EXPECT_EQ(poisoned, clean);
+  ASSERT_EQ(clean.size(), 2u);
+  EXPECT_EQ(clean[1], "n=5");
+  const double p50 = std::stod(clean[0].substr(clean[0].find('=') + 1));
+  EXPECT_NEAR(p50, 300, 3);  // the median of 100..500, within the sketch's 1%
+}
+
+
+TEST(PipelineLimitsTest, AReloadKeepsTheGroupsAndAppliesTheNewFlowsLimits) {
+  const std::string yaml = R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    by: intent
+    value: count()
+)";
+  OperatorHarness h(yaml);
+  OperatorLimits limits;
+  limits.max_series = 2;
+  auto old_flow = std::make_unique<Dataflow>(*h.rules, limits);
+  auto add = [&h](Dataflow& flow, const std::string& intent) {
+    const std::string json = StrCat(R"({"ts":1000,"type":"message","intent":")", intent, "\"}");
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+    flow.Add(ev);
+  };
+  add(*old_flow, "faq");
+  add(*old_flow, "returns");
+  add(*old_flow, "chitchat");  // over the cap: dropped, counted in the old flow
+  Dataflow flow(*h.rules, limits);
+  ASSERT_EQ(flow.AdoptState(*old_flow), 1u);
+  old_flow.reset();  // the adopted store must not refer to the old flow
+  EXPECT_EQ(flow.series(), 2u);
+  add(flow, "chitchat");  // still over the cap, now the new flow's
+  add(flow, "faq");
+  EXPECT_EQ(Dropped(flow), std::vector<std::string>{"n=2"});  // the old count carried over
+  std::vector<WindowResult> out;
+  flow.Close(kMaxTime, &out);
+  std::vector<std::string> got;
+  for (const auto& w : out) got.push_back(StrCat(w.group, "=", w.value));
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"faq=2", "returns=1"}));
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,350 @@
+// Scale-out without Kafka: instances' panes drained into messages and
+// applied to a merge stage must give exactly the windows of one operator
+// fed every event; the merge watermark follows the heartbeat rules.
+#include "operators/scale_out/partials.h"
+
+#include <gtest/gtest.h>
+
+#include "operators/scale_out/merge_stage.h"
+#include "tests/operators/dataflow/operator_harness.h"
+#include "base/codec.h"
+
+namespace vigil {
+namespace {
+
+constexpr TimeMs kMin = 60'000;
+
+const char* kRules = R"(
+metrics:
+  - metric: turns
+    where: type == "message"
+    by: [intent]
+    window: tumbling 1m
+    value: count()
+  - metric: latency_avg
+    where: type == "message"
+    window: sliding 5m every 1m
+    value: avg(latency_ms)
+  - metric: latency_p95
+    where: type == "message"
+    window: sliding 5m every 1m
+    value: quantile(0.95, latency_ms)
+  - metric: users
+    where: type == "message"
+    window: tumbling 1m
+    value: distinct(user_id)
+)";
+
+std::string Fields(int i) {
+  static const char* kIntents[] = {"faq", "order", "returns"};
+  return StrCat("\"intent\":\"", kIntents[i % 3], "\",\"latency_ms\":", 100 + (i * 37) % 900,
+                ",\"user_id\":\"u", i % 11, "\"");
+}
+
+std::vector<std::string> Formatted(const std::vector<WindowResult>& results) {
+  std::vector<std::string> out;
+  for (const WindowResult& r : results) {
+    out.push_back(StrCat(r.def->name, " ", r.group, " ", r.end, " ", r.value));
+  }
+  return out;
+}
+
+// Moves every pane of `from` into `merge` through the message codec.
+void Publish(OperatorHarness& from, const std::string& instance, MergeStage& merge,
+             const std::string& part = "p/0") {
+  DrainPanes(from.flow.get(), instance, 0, [&](std::string_view, std::string_view value) {
+    EXPECT_EQ(merge.Apply(value, part), MergeStage::Outcome::kPanes);
+  });
+}
+
+std::string Heartbeat(const std::string& instance, TimeMs watermark,
+                      std::vector<PartialHeartbeat::Input> inputs, bool leaving = false,
+                      std::vector<std::string> all_inputs = {}) {
+  PartialHeartbeat hb;
+  hb.instance = instance;
+  hb.watermark = watermark;
+  hb.leaving = leaving;
+  hb.inputs = std::move(inputs);
+  hb.all_inputs = std::move(all_inputs);
+  return EncodeHeartbeat(hb);
+}
+
+TEST(PartialsTest, TwoInstancesMergedGiveTheWindowsOfOne) {
+  OperatorHarness single(kRules), a(kRules), b(kRules), merged(kRules);
+  MergeStage merge(merged.flow.get());
+  // 600 events over 10 minutes; even ones to a, odd ones to b; a publishes
+  // three times along the way, b once at the end.
+  for (int i = 0; i < 600; ++i) {
+    const TimeMs ts = i * 1000;
+    single.Add(ts, Fields(i));
+    (i % 2 == 0 ? a : b).Add(ts, Fields(i));
+    if (i % 200 == 199) Publish(a, "a", merge);
+  }
+  Publish(a, "a", merge);
+  Publish(b, "b", merge);
+  // The instances' stores are empty after a publication.
+  for (const auto& op : a.flow->metric_ops()) EXPECT_EQ(op->store().pane_count(), 0u);
+
+  std::vector<WindowResult> want, got;
+  std::vector<AlertNotice> notices;
+  single.Close(kMaxTime, &want, &notices);
+  merged.Close(kMaxTime, &got, &notices);
+  ASSERT_GT(want.size(), 40u);
+  // Counts, integer sums, sketches and distinct counts merge exactly.
+  EXPECT_EQ(Formatted(got), Formatted(want));
+}
+
+TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
+  OperatorHarness a(kRules), merged(kRules);
+  MergeStage merge(merged.flow.get());
+  a.Add(30'000, Fields(0));
+  Publish(a, "a", merge);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  merged.Close(10 * kMin, &results, &notices);
+  const size_t closed = results.size();
+  ASSERT_GT(closed, 0u);
+  // An event of minute 0 published after its windows closed (minute 0 is
+  // in sliding windows up to the one ending at 5m).
+  a.Add(40'000, Fields(1));
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view value) {
+    EXPECT_EQ(merge.Apply(value, "p/0"), MergeStage::Outcome::kLate);
+  });
+  EXPECT_EQ(merge.late_panes(), 3u);  // one per operator
+  results.clear();
+  merged.Close(20 * kMin, &results, &notices);
+  EXPECT_TRUE(results.empty());
+  // Minute 19 after closing up to 20m: the windows ending at 20m, which
+  // hold it, have fired; the sliding windows ending at 21m..24m hold it
+  // too, but merging it would fire the 20m ones again.
+  a.Add(19 * kMin + 1, Fields(1));
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view value) {
+    EXPECT_EQ(merge.Apply(value, "p/0"), MergeStage::Outcome::kLate);
+  });
+  EXPECT_EQ(merge.late_panes(), 6u);
+  // Minute 20 is in windows ending at 21m and later only: merged.
+  a.Add(20 * kMin + 1, Fields(1));
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view value) {
+    EXPECT_EQ(merge.Apply(value, "p/0"), MergeStage::Outcome::kPanes);
+  });
+  results.clear();
+  merged.Close(30 * kMin, &results, &notices);
+  EXPECT_EQ(Formatted(results),
+            (std::vector<std::string>{
+                "turns order 1260000 1", "latency_avg  1260000 137",
+                "latency_p95  1260000 137", "users  1260000 1",
+                "latency_avg  1320000 137", "latency_p95  1320000 137",
+                "latency_avg  1380000 137", "latency_p95  1380000 137",
+                "latency_avg  1440000 137", "latency_p95  1440000 137",
+                "latency_avg  1500000 137", "latency_p95  1500000 137"}));
+}
+
+TEST(PartialsTest, UnknownMetricsAndMalformedMessagesAreCounted) {
+  OperatorHarness a(kRules), other(R"(
+metrics:
+  - metric: errors
+    where: type == "error"
+    window: tumbling 1m
+    value: count()
+)");
+  MergeStage merge(other.flow.get());
+  a.Add(1000, Fields(0));
+  std::vector<std::string> messages;
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view v) { messages.emplace_back(v); });
+  ASSERT_EQ(messages.size(), 3u);  // latency avg and p95 share one operator
+  for (const std::string& m : messages) {
+    EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kUnknownMetric);
+  }
+  EXPECT_EQ(merge.Apply("{\"ts\":1}", "p/0"), MergeStage::Outcome::kMalformed);
+  EXPECT_EQ(merge.Apply(messages[0].substr(0, messages[0].size() - 3), "p/0"),
+            MergeStage::Outcome::kMalformed);
+  EXPECT_EQ(merge.Apply("VPH1", "p/0"), MergeStage::Outcome::kMalformed);
+  EXPECT_EQ(merge.Apply("", "p/0"), MergeStage::Outcome::kMalformed);
+}
+
+TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
+  OperatorHarness single(kRules), a(kRules), merged(kRules);
+  MergeStage merge(merged.flow.get());
+  auto publish = [&](uint64_t epoch, std::vector<std::string>* kept) {
+    DrainPanes(a.flow.get(), "a", epoch, [&](std::string_view, std::string_view v) {
+      kept->emplace_back(v);
+    });
+  };
+  for (int i = 0; i < 100; ++i) {
+    single.Add(i * 1000, Fields(i));
+    a.Add(i * 1000, Fields(i));
+  }
+  std::vector<std::string> first;
+  publish(1, &first);
+  PartialHeartbeat hb;
+  hb.instance = "a";
+  hb.epoch = 1;
+  hb.inputs = {{"shard-0", 95'000, false}};
+  for (const std::string& m : first) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kPanes);
+  EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kHeartbeat);
+  // The instance crashed after publishing epoch 1 and before its next
+  // checkpoint landed: it publishes checkpoint 1's panes again.
+  for (const std::string& m : first) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kDuplicate);
+  EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kDuplicate);
+  // Epoch 2 is new; on another partials partition the epoch is not known yet.
+  for (int i = 100; i < 200; ++i) {
+    single.Add(i * 1000, Fields(i));
+    a.Add(i * 1000, Fields(i));
+  }
+  std::vector<std::string> second;
+  publish(2, &second);
+  for (const std::string& m : second) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kPanes);
+  std::vector<WindowResult> want, got;
+  std::vector<AlertNotice> notices;
+  single.Close(kMaxTime, &want, &notices);
+  merged.Close(kMaxTime, &got, &notices);
+  EXPECT_EQ(Formatted(got), Formatted(want));
+}
+
+TEST(PartialsTest, HeartbeatsRoundTrip) {
+  PartialHeartbeat hb;
+  hb.instance = "vigil-1";
+  hb.epoch = 7;
+  hb.watermark = 123'456;
+  hb.leaving = true;
+  hb.inputs = {{"events/0", 1000, false, 42}, {"events/3", kMinTime, true, -1}};
+  PartialHeartbeat back;
+  ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
+  EXPECT_EQ(back.instance, "vigil-1");
+  EXPECT_EQ(back.epoch, 7u);
+  EXPECT_EQ(back.watermark, 123'456);
+  EXPECT_TRUE(back.leaving);
+  EXPECT_EQ(back.inputs, hb.inputs);
+  EXPECT_TRUE(back.all_inputs.empty());
+  EXPECT_EQ(PeekPartial(EncodeHeartbeat(hb)), PartialKind::kHeartbeat);
+  hb.all_inputs = {"events/0", "events/1", "events/2", "events/3"};
+  ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
+  EXPECT_EQ(back.all_inputs, hb.all_inputs);
+  EXPECT_EQ(back.inputs, hb.inputs);
+}
+
+// Heartbeats from before partitions carried their next offset decode with
+// none (-1), with and without the full partition list.
+TEST(PartialsTest, OlderHeartbeatsDecodeWithoutOffsets) {
+  for (bool with_all : {false, true}) {
+    Encoder enc;
+    enc.PutString("vigil-1");
+    enc.PutVarint(3);
+    enc.PutSigned(5000);
+    enc.PutByte(0);
+    enc.PutVarint(1);
+    enc.PutString("events/2");
+    enc.PutSigned(4000);
+    enc.PutByte(0);
+    if (with_all) {
+      enc.PutVarint(1);
+      enc.PutString("events/2");
+    }
+    PartialHeartbeat back;
+    ASSERT_TRUE(DecodeHeartbeat("VPH1" + enc.data(), &back)) << with_all;
+    ASSERT_EQ(back.inputs.size(), 1u);
+    EXPECT_EQ(back.inputs[0].name, "events/2");
+    EXPECT_EQ(back.inputs[0].watermark, 4000);
+    EXPECT_EQ(back.inputs[0].next_offset, -1);
+    EXPECT_EQ(back.all_inputs.size(), with_all ? 1u : 0u);
+  }
+}
+
+class MergeWatermarkTest : public ::testing::Test {
+ protected:
+  MergeWatermarkTest() : h_(kRules), merge_(h_.flow.get()) {}
+  void Beat(const std::string& instance, TimeMs wm, std::vector<PartialHeartbeat::Input> inputs,
+            bool leaving = false, const std::string& part = "p/0",
+            std::vector<std::string> all_inputs = {}) {
+    ASSERT_EQ(merge_.Apply(Heartbeat(instance, wm, std::move(inputs), leaving, std::move(all_inputs)),
+                           part),
+              MergeStage::Outcome::kHeartbeat);
+  }
+  TimeMs Wm(std::vector<std::string> parts = {"p/0"}) const { return merge_.Watermark(parts); }
+  OperatorHarness h_;
+  MergeStage merge_;
+};
+
+TEST_F(MergeWatermarkTest, MinimumOverActivePartitionsOfEveryInstance) {
+  EXPECT_EQ(Wm(), kMinTime);                  // nothing heard
+  Beat("a", 9'000'000, {});                   // an instance with no assignment yet
+  EXPECT_EQ(Wm(), kMinTime);
+  Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, false}});
+  EXPECT_EQ(Wm(), 50'000);
+  Beat("b", 20'000, {{"e/2", 20'000, false}});
+  EXPECT_EQ(Wm(), 20'000);                    // b's partition holds it
+  Beat("b", 90'000, {{"e/2", 20'000, true}});  // idle partitions do not hold it
+  EXPECT_EQ(Wm(), 50'000);
+  EXPECT_EQ(Wm({"p/0", "p/1"}), kMinTime);    // p/1 has heard nothing yet
+}
+
+// Instance b starts late on a backlog: until it reports the partitions it
+// was given, the merge must not close windows on a's data alone.
+TEST_F(MergeWatermarkTest, APartitionNoInstanceReportedYetHoldsTheWatermark) {
+  const std::vector<std::string> all = {"e/0", "e/1", "e/2", "e/3"};
+  Beat("a", 500'000, {{"e/0", 500'000, false}, {"e/1", 480'000, false}}, false, "p/0", all);
+  EXPECT_EQ(Wm(), kMinTime);  // e/2 and e/3: nobody has spoken for them
+  Beat("b", 20'000, {{"e/2", 20'000, false}}, false, "p/0", all);
+  EXPECT_EQ(Wm(), kMinTime);  // e/3 still unreported
+  Beat("b", 30'000, {{"e/2", 30'000, false}, {"e/3", 25'000, false}}, false, "p/0", all);
+  EXPECT_EQ(Wm(), 25'000);
+  // The list also holds through a checkpoint of the merge.
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.Watermark({"p/0"}), 25'000);
+  MergeStage other(h_.flow.get());
+  ASSERT_EQ(other.Apply(Heartbeat("a", 500'000, {{"e/0", 500'000, false}}, false, all), "p/0"),
+            MergeStage::Outcome::kHeartbeat);
+  MergeStage other_restored(h_.flow.get());
+  ASSERT_TRUE(other_restored.Decode(other.Encode()));
+  EXPECT_EQ(other_restored.Watermark({"p/0"}), kMinTime);
+}
+
+TEST_F(MergeWatermarkTest, AllIdleFollowsTheLatestInstanceWatermark) {
+  Beat("a", 100'000, {{"e/0", 40'000, true}});
+  Beat("b", 300'000, {{"e/1", 60'000, true}});
+  EXPECT_EQ(Wm(), 300'000);
+  // b leaves: it no longer speaks for the clock.
+  Beat("b", 300'000, {{"e/1", 60'000, true}}, /*leaving=*/true);
+  EXPECT_EQ(Wm(), 100'000);
+}
+
+TEST_F(MergeWatermarkTest, AHandedOverPartitionNeverMovesBack) {
+  Beat("a", 80'000, {{"e/0", 80'000, false}, {"e/1", 90'000, false}});
+  EXPECT_EQ(Wm(), 80'000);
+  // e/0 moves to b, which has not read it yet: a's word on it stands.
+  Beat("a", 90'000, {{"e/1", 90'000, false}});
+  Beat("b", kMinTime, {{"e/0", kMinTime, false}});
+  EXPECT_EQ(Wm(), 80'000);
+  Beat("b", 95'000, {{"e/0", 95'000, false}});
+  EXPECT_EQ(Wm(), 90'000);
+}
+
+TEST_F(MergeWatermarkTest, EverythingIsInWhenNoPartitionHasARunningOwner) {
+  Beat("a", 80'000, {{"e/0", 80'000, false}, {"e/1", 90'000, false}});
+  Beat("b", 70'000, {{"e/2", 70'000, false}});
+  EXPECT_FALSE(merge_.AllLeft({"p/0"}));
+  // a is killed; b takes its partitions over and later leaves: a owns
+  // nothing any more, b has left.
+  Beat("b", 95'000, {{"e/0", 95'000, false}, {"e/1", 95'000, false}, {"e/2", 95'000, false}});
+  EXPECT_FALSE(merge_.AllLeft({"p/0"}));
+  Beat("b", 99'000, {{"e/0", 99'000, false}, {"e/1", 99'000, false}, {"e/2", 99'000, false}},
+       /*leaving=*/true);
+  EXPECT_TRUE(merge_.AllLeft({"p/0"}));
+  EXPECT_FALSE(merge_.AllLeft({"p/0", "p/1"}));
+}
+
+TEST_F(MergeWatermarkTest, StateSurvivesACheckpoint) {
+  Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, true}});
+  Beat("b", 20'000, {{"e/2", 20'000, false}}, false, "p/1");
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.Watermark({"p/0"}), 50'000);
+  EXPECT_EQ(restored.Watermark({"p/0", "p/1"}), 20'000);
+  EXPECT_EQ(restored.Instances(), (std::vector<std::string>{"a", "b"}));
+  const std::string bytes = merge_.Encode();
+  EXPECT_FALSE(restored.Decode(bytes.substr(0, bytes.size() - 2)));
+}
+
+}  // namespace
+}  // namespace vigil
