@@ -15,7 +15,7 @@
 
 #include "operators/generator/generator.h"
 #include "operators/net/kafka_writer.h"
-#include "operators/net/kinesis_producer.h"
+#include "operators/net/kinesis_writer.h"
 #include "runtime/allocator.h"
 #include "runtime/cli_args.h"
 #include "rules/lint.h"

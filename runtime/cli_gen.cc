@@ -12,7 +12,7 @@
 #include "operators/generator/generator.h"
 #include "operators/source/generator_source.h"
 #include "operators/net/kafka_writer.h"
-#include "operators/net/kinesis_producer.h"
+#include "operators/net/kinesis_writer.h"
 #include "runtime/cli_args.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job.h"

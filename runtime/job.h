@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
-#include "operators/archive/archive_sink.h"
+#include "operators/archive/archive_writer.h"
 #include "operators/parse/event_parser.h"
 #include "operators/sink/kafka_sinks.h"
 #include "operators/source/kafka_source.h"

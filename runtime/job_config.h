@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "operators/archive/archive_sink.h"
+#include "operators/archive/archive_writer.h"
 #include "operators/dataflow/dataflow.h"
 #include "operators/source/generator_source.h"
 #include "operators/source/kafka_source.h"

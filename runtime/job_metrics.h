@@ -39,7 +39,7 @@
 #include <map>
 #include <memory>
 
-#include "operators/archive/archive_sink.h"
+#include "operators/archive/archive_writer.h"
 #include "operators/dataflow/dataflow.h"
 #include "operators/parse/event_parser.h"
 #include "operators/notify/notify_target.h"

@@ -1,6 +1,6 @@
 // operators/archive/archive_manifest.h
 //
-// The manifest of a raw-event archive (operators/archive/archive_sink.h writes it):
+// The manifest of a raw-event archive (operators/archive/archive_writer.h writes it):
 // the list of batch files a reader may trust. A batch file exists under its
 // final name before its manifest line is appended, and a reader reads only
 // what the manifest lists, so it never sees a partial or abandoned file.
@@ -90,7 +90,7 @@ std::string ArchiveBatchPath(uint64_t seq, TimeMs min_ts);
 // MANIFEST; nullopt if neither does.
 std::optional<std::string> FindArchiveRoot(const std::string& dir);
 
-// Durable-file helpers of the archive writer (operators/archive_sink*.cc).
+// Durable-file helpers of the archive writer (operators/archive/archive_writer*.cc).
 namespace archive_internal {
 
 absl::Status Errno(std::string_view what, const std::string& path);

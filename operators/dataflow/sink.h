@@ -35,6 +35,10 @@ struct WindowResult {
   double value = 0;
 };
 
+// One transition of one alert for one group, as the alert operator decides
+// it (pending, firing, resolved, ...), with a pointer to its rule. The
+// notifier turns the firing and resolved ones into self-contained
+// Notifications (operators/notify/notify_payload.h) to deliver and spool.
 struct AlertNotice {
   const AlertDef* def = nullptr;
   Transition transition = Transition::kNone;

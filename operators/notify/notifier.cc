@@ -135,7 +135,7 @@ void Notifier::OnAlert(const AlertNotice& n) {
   if (n.transition != Transition::kFiring && n.transition != Transition::kResolved) return;
   const int severity = SeverityOf(n);
   if (severity < 1 || severity > 4 || routes_[static_cast<size_t>(severity)].empty()) return;
-  NotifyAlert alert = MakeNotifyAlert(n, config_.labels);
+  Notification alert = MakeNotification(n, config_.labels);
   alert.severity = severity;
   {
     std::lock_guard lock(mu_);
@@ -152,10 +152,10 @@ void Notifier::RunSpooler() {
   while (true) {
     cv_.wait(lock, [this] { return stop_ || !inbox_.empty(); });
     if (inbox_.empty()) return;  // stopping, and everything is spooled
-    std::vector<std::pair<size_t, NotifyAlert>> batch;
+    std::vector<std::pair<size_t, Notification>> batch;
     batch.swap(inbox_);
     lock.unlock();
-    std::vector<std::vector<NotifyAlert>> per_target(targets_.size());
+    std::vector<std::vector<Notification>> per_target(targets_.size());
     for (auto& [t, alert] : batch) per_target[t].push_back(std::move(alert));
     for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->Enqueue(per_target[t]);
     lock.lock();
@@ -183,11 +183,11 @@ void Notifier::Flush() {
 }
 
 void Notifier::SyncFiring(const std::vector<AlertNotice>& firing) {
-  std::vector<std::vector<NotifyAlert>> per_target(targets_.size());
+  std::vector<std::vector<Notification>> per_target(targets_.size());
   for (const AlertNotice& n : firing) {
     const int severity = SeverityOf(n);
     if (severity < 1 || severity > 4) continue;
-    NotifyAlert a = MakeNotifyAlert(n, config_.labels);
+    Notification a = MakeNotification(n, config_.labels);
     a.firing = true;
     a.severity = severity;
     for (size_t t : routes_[static_cast<size_t>(severity)]) per_target[t].push_back(a);

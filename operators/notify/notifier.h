@@ -104,7 +104,7 @@ class Notifier : public Sink {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::pair<size_t, NotifyAlert>> inbox_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<size_t, Notification>> inbox_ ABSL_GUARDED_BY(mu_);
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;  // notices x targets handed over
   uint64_t spooled_ ABSL_GUARDED_BY(mu_) = 0;   // ... and appended to a spool
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -51,7 +51,7 @@ void AppendTime(TimeMs t, std::string* out) {
 }
 
 // [startsAt, endsAt] as Alertmanager should see them (see the header).
-std::pair<TimeMs, TimeMs> AlertmanagerTimes(const NotifyAlert& a, const PayloadContext& ctx) {
+std::pair<TimeMs, TimeMs> AlertmanagerTimes(const Notification& a, const PayloadContext& ctx) {
   if (a.firing) return {std::min(a.fired_at, ctx.now), ctx.now + 4 * ctx.resend_interval};
   const TimeMs ends = std::min(a.at, ctx.now);
   return {std::min(a.fired_at, ends), ends};
@@ -76,7 +76,7 @@ std::string LabelsText(const Labels& labels) {
 
 }  // namespace
 
-std::string NotifyAlert::Encode() const {
+std::string Notification::Encode() const {
   Encoder enc;
   enc.PutByte(kEncodingVersion);
   enc.PutByte(firing ? 1 : 0);
@@ -100,10 +100,10 @@ std::string NotifyAlert::Encode() const {
   return enc.Release();
 }
 
-std::optional<NotifyAlert> NotifyAlert::Decode(std::string_view data) {
+std::optional<Notification> Notification::Decode(std::string_view data) {
   Decoder dec(data);
   if (dec.GetByte() != kEncodingVersion) return std::nullopt;
-  NotifyAlert a;
+  Notification a;
   a.firing = dec.GetByte() != 0;
   for (uint64_t n = dec.GetVarint(); dec.ok() && n > 0; --n) {
     std::string k(dec.GetString());
@@ -124,15 +124,15 @@ std::optional<NotifyAlert> NotifyAlert::Decode(std::string_view data) {
   return a;
 }
 
-std::string_view NotifyAlert::Annotation(std::string_view name) const {
+std::string_view Notification::Annotation(std::string_view name) const {
   for (const auto& [k, v] : annotations) {
     if (k == name) return v;
   }
   return {};
 }
 
-NotifyAlert MakeNotifyAlert(const AlertNotice& notice, const Labels& extra) {
-  NotifyAlert a;
+Notification MakeNotification(const AlertNotice& notice, const Labels& extra) {
+  Notification a;
   a.firing = notice.transition != Transition::kResolved;
   a.labels = notice.labels;
   for (const auto& [k, v] : extra) a.labels.emplace(k, v);  // the alert's own label wins
@@ -158,11 +158,11 @@ std::string GeneratorUrl(std::string_view external_url, std::string_view fingerp
   return StrCat(external_url, "/api/alerts?fingerprint=", fingerprint);
 }
 
-std::string AlertmanagerAlertsJson(const std::vector<NotifyAlert>& alerts,
+std::string AlertmanagerAlertsJson(const std::vector<Notification>& alerts,
                                    const PayloadContext& ctx) {
   std::string out = "[";
   for (size_t i = 0; i < alerts.size(); ++i) {
-    const NotifyAlert& a = alerts[i];
+    const Notification& a = alerts[i];
     if (i > 0) out.push_back(',');
     auto [starts, ends] = AlertmanagerTimes(a, ctx);
     out += "{\"labels\":";
@@ -210,7 +210,7 @@ std::string ConditionThreshold(std::string_view condition) {
 
 namespace {
 
-std::string PagerDutySummary(const NotifyAlert& a) {
+std::string PagerDutySummary(const Notification& a) {
   std::string summary(a.Annotation("summary"));
   if (summary.empty()) {
     auto name = a.labels.find("alertname");
@@ -225,7 +225,7 @@ std::string PagerDutySource(const Labels& labels) {
   return "vigil";
 }
 
-void AppendPagerDutyDetails(const NotifyAlert& a, std::string_view runbook,
+void AppendPagerDutyDetails(const Notification& a, std::string_view runbook,
                             const PayloadContext& ctx, std::string* out) {
   *out += "{\"value\":";
   AppendNumber(a.value, out);
@@ -250,7 +250,7 @@ void AppendPagerDutyDetails(const NotifyAlert& a, std::string_view runbook,
   out->push_back('}');
 }
 
-void AppendPagerDutyLinks(const NotifyAlert& a, std::string_view runbook, const PayloadContext& ctx,
+void AppendPagerDutyLinks(const Notification& a, std::string_view runbook, const PayloadContext& ctx,
                           std::string* out) {
   *out += "[";
   bool first = true;
@@ -271,7 +271,7 @@ void AppendPagerDutyLinks(const NotifyAlert& a, std::string_view runbook, const 
 
 }  // namespace
 
-std::string PagerDutyEventJson(const NotifyAlert& a, std::string_view routing_key,
+std::string PagerDutyEventJson(const Notification& a, std::string_view routing_key,
                                const PayloadContext& ctx) {
   std::string out = "{\"routing_key\":";
   AppendJsonString(routing_key, &out);
@@ -311,7 +311,7 @@ std::string PagerDutyEventJson(const NotifyAlert& a, std::string_view routing_ke
 namespace {
 
 // Labels (or annotations) every alert has with the same value.
-Labels CommonLabels(const std::vector<NotifyAlert>& alerts) {
+Labels CommonLabels(const std::vector<Notification>& alerts) {
   if (alerts.empty()) return {};
   Labels common = alerts[0].labels;
   for (size_t i = 1; i < alerts.size(); ++i) {
@@ -324,7 +324,7 @@ Labels CommonLabels(const std::vector<NotifyAlert>& alerts) {
 }
 
 std::vector<std::pair<std::string, std::string>> CommonAnnotations(
-    const std::vector<NotifyAlert>& alerts) {
+    const std::vector<Notification>& alerts) {
   if (alerts.empty()) return {};
   std::vector<std::pair<std::string, std::string>> common = alerts[0].annotations;
   for (size_t i = 1; i < alerts.size(); ++i) {
@@ -352,7 +352,7 @@ void AppendGroupKeyLabels(const Labels& labels, std::string* out) {
 
 }  // namespace
 
-std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadContext& ctx) {
+std::string WebhookJson(const std::vector<Notification>& alerts, const PayloadContext& ctx) {
   Labels group;
   if (alerts.size() == 1) {
     if (auto it = alerts[0].labels.find("alertname"); it != alerts[0].labels.end()) {
@@ -360,7 +360,7 @@ std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadCon
     }
   }
   const bool firing =
-      std::any_of(alerts.begin(), alerts.end(), [](const NotifyAlert& a) { return a.firing; });
+      std::any_of(alerts.begin(), alerts.end(), [](const Notification& a) { return a.firing; });
   std::string group_key = "{}:";
   AppendGroupKeyLabels(group, &group_key);
 
@@ -380,7 +380,7 @@ std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadCon
   AppendJsonString(ctx.external_url, &out);
   out += ",\"alerts\":[";
   for (size_t i = 0; i < alerts.size(); ++i) {
-    const NotifyAlert& a = alerts[i];
+    const Notification& a = alerts[i];
     if (i > 0) out.push_back(',');
     out += "{\"status\":";
     out += a.firing ? "\"firing\"" : "\"resolved\"";

@@ -1,7 +1,7 @@
 // operators/notify/notify_payload.h
 //
 // The wire formats of alert notifications, as pure functions of a
-// NotifyAlert (the receiver-independent, serialisable form of one alert
+// Notification (the receiver-independent, serialisable form of one alert
 // transition) and the wall-clock time of sending:
 //   - Alertmanager API v2: the body of `POST /api/v2/alerts`;
 //   - PagerDuty Events API v2: one trigger or resolve event;
@@ -17,7 +17,7 @@
 // the future as still firing and would show a resolved alert as active.
 //
 // Example:
-//   NotifyAlert a = MakeNotifyAlert(notice, {{"job", "vigil"}});
+//   Notification a = MakeNotification(notice, {{"job", "vigil"}});
 //   PayloadContext ctx{.external_url = "http://vigil:9464", .now = NowMs(),
 //                      .resend_interval = 60000};
 //   std::string body = AlertmanagerAlertsJson({a}, ctx);
@@ -44,7 +44,7 @@ namespace vigil {
 std::string AlertFingerprint(const Labels& labels);
 
 // One alert transition as it is spooled and sent.
-struct NotifyAlert {
+struct Notification {
   bool firing = true;  // else resolved
   Labels labels;       // notice labels + config labels
   std::vector<std::pair<std::string, std::string>> annotations;
@@ -57,14 +57,14 @@ struct NotifyAlert {
   std::string fingerprint;  // AlertFingerprint(labels)
 
   std::string Encode() const;
-  static std::optional<NotifyAlert> Decode(std::string_view data);
+  static std::optional<Notification> Decode(std::string_view data);
   std::string_view Annotation(std::string_view name) const;  // "" when absent
-  friend bool operator==(const NotifyAlert&, const NotifyAlert&) = default;
+  friend bool operator==(const Notification&, const Notification&) = default;
 };
 
-// Only kFiring and kResolved notices make a NotifyAlert; the caller filters.
+// Only kFiring and kResolved notices make a Notification; the caller filters.
 // `extra` labels are added where the notice has no label of that name.
-NotifyAlert MakeNotifyAlert(const AlertNotice& notice, const Labels& extra);
+Notification MakeNotification(const AlertNotice& notice, const Labels& extra);
 
 struct PayloadContext {
   std::string external_url;  // "" = no generatorURL / links
@@ -77,18 +77,18 @@ struct PayloadContext {
 std::string GeneratorUrl(std::string_view external_url, std::string_view fingerprint);
 
 // Body of POST /api/v2/alerts: a JSON array, one object per alert.
-std::string AlertmanagerAlertsJson(const std::vector<NotifyAlert>& alerts,
+std::string AlertmanagerAlertsJson(const std::vector<Notification>& alerts,
                                    const PayloadContext& ctx);
 
 // One PagerDuty Events API v2 event. A resolve carries only routing_key,
 // event_action and dedup_key.
-std::string PagerDutyEventJson(const NotifyAlert& alert, std::string_view routing_key,
+std::string PagerDutyEventJson(const Notification& alert, std::string_view routing_key,
                                const PayloadContext& ctx);
 std::string_view PagerDutySeverity(int severity);  // 1 critical, 2 error, 3 warning, 4 info
 
 // Alertmanager webhook (version "4") body for `alerts` as one group. A
 // single alert is grouped by alertname; several (a digest) by nothing.
-std::string WebhookJson(const std::vector<NotifyAlert>& alerts, const PayloadContext& ctx);
+std::string WebhookJson(const std::vector<Notification>& alerts, const PayloadContext& ctx);
 
 // The threshold of a condition "lhs <op> <number>", e.g. "10000" of
 // "latency_p99_ms > 10000"; "" when the condition has no such form.

@@ -84,7 +84,7 @@ std::optional<NotifyTargetState> NotifyTargetState::Decode(std::string_view data
   }
   for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
     std::string fp(dec.GetString());
-    std::optional<NotifyAlert> alert = NotifyAlert::Decode(dec.GetString());
+    std::optional<Notification> alert = Notification::Decode(dec.GetString());
     const TimeMs until = dec.GetSigned();
     if (!alert) return std::nullopt;
     s.resend[std::move(fp)] = {std::move(*alert), until};
@@ -206,11 +206,11 @@ void NotifyTarget::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void NotifyTarget::Enqueue(const std::vector<NotifyAlert>& alerts) {
+void NotifyTarget::Enqueue(const std::vector<Notification>& alerts) {
   if (alerts.empty()) return;
   std::vector<NotifySpool::Item> items;
   items.reserve(alerts.size());
-  for (const NotifyAlert& a : alerts) items.push_back({a.fingerprint, a.Encode()});
+  for (const Notification& a : alerts) items.push_back({a.fingerprint, a.Encode()});
   {
     std::lock_guard lock(mu_);
     NotifySpool::AppendResult r = spool_->Append(items);
@@ -248,11 +248,11 @@ void NotifyTarget::NoteSpoolWrite(const absl::Status& s, const NotifySpool::Appe
   }
 }
 
-void NotifyTarget::SyncFiring(const std::vector<NotifyAlert>& firing) {
+void NotifyTarget::SyncFiring(const std::vector<Notification>& firing) {
   if (!alertmanager_) return;
   {
     std::lock_guard lock(mu_);
-    for (const NotifyAlert& a : firing) {
+    for (const Notification& a : firing) {
       if (a.firing) resend_[a.fingerprint] = {a, kMaxTime};
     }
     next_resend_ = NotifyNowMs();
@@ -362,7 +362,7 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextFifo() {
     if (!work.ids.empty() && (!alertmanager_ || work.ids.size() >= kAlertmanagerBatch)) break;
     // Two states of one alert never share a POST: each arrives, in order.
     if (fingerprints.contains(e.key)) break;
-    std::optional<NotifyAlert> a = NotifyAlert::Decode(e.data);
+    std::optional<Notification> a = Notification::Decode(e.data);
     if (!a) {
       bad.push_back(id);
       continue;
@@ -394,12 +394,12 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextHeld(TimeMs now, TimeMs* wak
       for (auto it = spool_->entries().find(id); it != spool_->entries().end(); ++it) {
         if (it->second.key == e.key) ids.push_back(it->first);
       }
-      std::optional<NotifyAlert> latest =
-          NotifyAlert::Decode(spool_->entries().at(ids.back()).data);
+      std::optional<Notification> latest =
+          Notification::Decode(spool_->entries().at(ids.back()).data);
       auto sent = last_sent_.find(e.key);
       if (sent == last_sent_.end()) {
         // Never sent here: the first state goes out now, the rest wait.
-        std::optional<NotifyAlert> first = NotifyAlert::Decode(e.data);
+        std::optional<Notification> first = Notification::Decode(e.data);
         if (!first) {
           RemoveEntry(id);
           ++failed_;
@@ -443,7 +443,7 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextDigest(TimeMs now, TimeMs* w
   std::vector<uint64_t> bad;
   for (const auto& [id, e] : spool_->entries()) {
     if (work.ids.size() >= kDigestBatch) break;
-    std::optional<NotifyAlert> a = NotifyAlert::Decode(e.data);
+    std::optional<Notification> a = Notification::Decode(e.data);
     if (!a) {
       bad.push_back(id);
       continue;
@@ -478,7 +478,7 @@ void NotifyTarget::Finish(const Work& work, Outcome outcome, TimeMs now) {
         return now >= kv.second.at + options_.renotify_interval;
       });
     }
-    for (const NotifyAlert& a : work.alerts) {
+    for (const Notification& a : work.alerts) {
       if (options_.renotify_interval > 0) last_sent_[a.fingerprint] = {now, a.firing};
       if (!alertmanager_) continue;
       resend_[a.fingerprint] = {a, a.firing ? kMaxTime : now + 15 * options_.resend_interval};

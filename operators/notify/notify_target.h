@@ -101,7 +101,7 @@ struct NotifyTargetState {
     friend bool operator==(const Sent&, const Sent&) = default;
   };
   struct Resend {
-    NotifyAlert alert;
+    Notification alert;
     TimeMs until = kMaxTime;  // firing: as long as it fires
     friend bool operator==(const Resend&, const Resend&) = default;
   };
@@ -167,9 +167,9 @@ class NotifyTarget {
   void RequestStop();
   void Stop();
   // Appends to the spool (fdatasync'd) and wakes the delivery thread.
-  void Enqueue(const std::vector<NotifyAlert>& alerts);
+  void Enqueue(const std::vector<Notification>& alerts);
   // Alertmanager: marks `firing` as delivered firing alerts, re-sent from now on.
-  void SyncFiring(const std::vector<NotifyAlert>& firing);
+  void SyncFiring(const std::vector<Notification>& firing);
   // Nothing can be delivered right now: the spool is empty, or every entry
   // waits for its renotify interval, or this is a digest.
   bool Drained() const;
@@ -181,7 +181,7 @@ class NotifyTarget {
   enum class Outcome { kDelivered, kRejected, kStopped };
   struct Work {
     std::vector<uint64_t> ids;  // spool entries carried (none for a re-send)
-    std::vector<NotifyAlert> alerts;
+    std::vector<Notification> alerts;
     bool resend = false;
   };
   using SentState = NotifyTargetState::Sent;

@@ -38,28 +38,13 @@
 #include <string_view>
 #include <vector>
 
+#include "operators/source/dead_reason.h"
 #include "rules/field_table.h"
 #include "rules/value.h"
 #include "base/strings.h"
 #include "base/time.h"
 
 namespace vigil {
-
-enum class DeadReason : uint8_t {
-  kMalformedJson,
-  kNotObject,
-  kMissingTs,
-  kBadTs,
-  kMissingType,
-  kWrongType,
-  kOversized,
-  kLate,
-  kFuture,  // ahead of the processing clock by more than event_time.max_future
-  kBadPartial,  // merge stage: a partials message that does not decode
-  kOutOfRange,  // a numeric field outside its `schema:` range
-};
-inline constexpr int kDeadReasonCount = 11;
-std::string_view DeadReasonName(DeadReason r);
 
 struct Event {
   TimeMs ts = 0;

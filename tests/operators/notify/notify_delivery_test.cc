@@ -572,14 +572,14 @@ TEST(NotifyTargetStateTest, RoundTripsEveryField) {
   NotifyTargetState s;
   s.last_sent["fp-a"] = {1'767'225'600'000, true};
   s.last_sent["fp-b"] = {1'767'225'660'123, false};
-  NotifyAlert firing;
+  Notification firing;
   firing.firing = true;
   firing.labels = {{"alertname", "A"}, {"severity", "P1"}};
   firing.fingerprint = "fp-a";
   firing.fired_at = 1'767'225'600'000;
   firing.at = 1'767'225'600'000;
   firing.severity = 1;
-  NotifyAlert resolved = firing;
+  Notification resolved = firing;
   resolved.firing = false;
   resolved.fingerprint = "fp-b";
   resolved.at = 1'767'225'660'000;

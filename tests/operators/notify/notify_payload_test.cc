@@ -23,13 +23,13 @@ PayloadContext Ctx() {
   return ctx;
 }
 
-NotifyAlert Firing() {
-  return MakeNotifyAlert(MakeNotice("LatencyP99Critical", 1, Transition::kFiring, kFired, kFired),
+Notification Firing() {
+  return MakeNotification(MakeNotice("LatencyP99Critical", 1, Transition::kFiring, kFired, kFired),
                          {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
-NotifyAlert Resolved(TimeMs at) {
-  return MakeNotifyAlert(MakeNotice("LatencyP99Critical", 1, Transition::kResolved, at, kFired),
+Notification Resolved(TimeMs at) {
+  return MakeNotification(MakeNotice("LatencyP99Critical", 1, Transition::kResolved, at, kFired),
                          {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
@@ -45,17 +45,17 @@ TEST(NotifyPayloadTest, FingerprintIsStableAcrossRunsAndBuilds) {
 
 TEST(NotifyPayloadTest, ConfigLabelsAreAddedButNeverOverrideTheAlertsOwn) {
   AlertNotice n = MakeNotice("X", 2, Transition::kFiring, kFired, kFired, {{"job", "rule"}});
-  NotifyAlert a = MakeNotifyAlert(n, {{"job", "vigil"}, {"instance", "vigil-0"}});
+  Notification a = MakeNotification(n, {{"job", "vigil"}, {"instance", "vigil-0"}});
   EXPECT_EQ(a.labels.at("job"), "rule");
   EXPECT_EQ(a.labels.at("instance"), "vigil-0");
   EXPECT_EQ(a.severity, 2);
   EXPECT_EQ(a.condition, "latency_p99_ms > 10000");
   EXPECT_EQ(a.fingerprint, AlertFingerprint(a.labels));
-  std::optional<NotifyAlert> back = NotifyAlert::Decode(a.Encode());
+  std::optional<Notification> back = Notification::Decode(a.Encode());
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(*back, a);
-  EXPECT_FALSE(NotifyAlert::Decode(a.Encode().substr(1)).has_value());
-  EXPECT_FALSE(NotifyAlert::Decode(a.Encode() + "x").has_value());
+  EXPECT_FALSE(Notification::Decode(a.Encode().substr(1)).has_value());
+  EXPECT_FALSE(Notification::Decode(a.Encode() + "x").has_value());
 }
 
 TEST(NotifyPayloadTest, AlertmanagerFiringAlertHasExactFields) {
@@ -136,11 +136,11 @@ TEST(NotifyPayloadTest, PagerDutySeveritySourceAndSummaryFallbacks) {
       MakeNotice("ThumbsDownHigh", 3, Transition::kFiring, kFired, kFired, {{"intent", "faq"}});
   n.annotations.clear();
   simdjson::dom::parser parser;
-  simdjson::dom::element e = parser.parse(PagerDutyEventJson(MakeNotifyAlert(n, {}), "k", Ctx()));
+  simdjson::dom::element e = parser.parse(PagerDutyEventJson(MakeNotification(n, {}), "k", Ctx()));
   EXPECT_EQ(JsonString(e["payload"], "summary"), "ThumbsDownHigh {intent=faq, severity=P3}");
   EXPECT_EQ(JsonString(e["payload"], "source"), "vigil");
   EXPECT_EQ(JsonString(e["payload"], "severity"), "warning");
-  e = parser.parse(PagerDutyEventJson(MakeNotifyAlert(n, {{"job", "chatbot"}}), "k", Ctx()));
+  e = parser.parse(PagerDutyEventJson(MakeNotification(n, {{"job", "chatbot"}}), "k", Ctx()));
   EXPECT_EQ(JsonString(e["payload"], "source"), "chatbot");
 }
 
@@ -173,7 +173,7 @@ TEST(NotifyPayloadTest, WebhookHasTheAlertmanagerShape) {
 }
 
 TEST(NotifyPayloadTest, DigestWebhookGroupsAlertsByNothing) {
-  NotifyAlert other = MakeNotifyAlert(
+  Notification other = MakeNotification(
       MakeNotice("ConversionDeclining", 1, Transition::kResolved, kFired, kFired - 1000),
       {{"job", "vigil"}});
   simdjson::dom::parser parser;
@@ -199,7 +199,7 @@ TEST(NotifyPayloadTest, ThresholdOfACondition) {
 }
 
 TEST(NotifyPayloadTest, NonFiniteValuesStayValidJson) {
-  NotifyAlert a = Firing();
+  Notification a = Firing();
   a.value = std::numeric_limits<double>::quiet_NaN();
   simdjson::dom::parser parser;
   simdjson::dom::element e = parser.parse(PagerDutyEventJson(a, "k", Ctx()));

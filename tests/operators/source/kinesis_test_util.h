@@ -27,7 +27,7 @@
 
 #include "gtest/gtest.h"
 #include "operators/net/kinesis_client.h"
-#include "operators/net/kinesis_producer.h"
+#include "operators/net/kinesis_writer.h"
 #include "operators/source/kinesis_source.h"
 
 namespace vigil::testing {

@@ -1,4 +1,4 @@
-#include "operators/archive/archive_sink.h"
+#include "operators/archive/archive_writer.h"
 
 #include <zstd.h>
 

@@ -1,4 +1,4 @@
-// operators/archive/archive_sink.h
+// operators/archive/archive_writer.h
 //
 // ArchiveWriter keeps the raw events a job accepted, for replays and
 // backfills: micro-batches of zstd-compressed NDJSON under
@@ -50,8 +50,8 @@
 //   w->Add(record.data, event.ts);   // per accepted record
 //   w->Tick();                       // per loop: closes batches open for 60 s
 //   w->Flush();                      // at exit
-#ifndef VIGIL_OPERATORS_ARCHIVE_ARCHIVE_SINK_H_
-#define VIGIL_OPERATORS_ARCHIVE_ARCHIVE_SINK_H_
+#ifndef VIGIL_OPERATORS_ARCHIVE_ARCHIVE_WRITER_H_
+#define VIGIL_OPERATORS_ARCHIVE_ARCHIVE_WRITER_H_
 
 #include <cstdint>
 #include <deque>
@@ -175,4 +175,4 @@ class ArchiveWriter {
 
 }  // namespace vigil
 
-#endif  // VIGIL_OPERATORS_ARCHIVE_ARCHIVE_SINK_H_
+#endif  // VIGIL_OPERATORS_ARCHIVE_ARCHIVE_WRITER_H_

@@ -1,4 +1,4 @@
-#include "operators/net/kinesis_producer.h"
+#include "operators/net/kinesis_writer.h"
 
 #include <simdjson.h>
 

@@ -1,4 +1,4 @@
-// ArchiveWriter, the manifest's upkeep (operators/archive/archive_sink.h): appends,
+// ArchiveWriter, the manifest's upkeep (operators/archive/archive_writer.h): appends,
 // checkpoint marks, Restore, rewrites, retention and stray files.
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <set>
 
-#include "operators/archive/archive_sink.h"
+#include "operators/archive/archive_writer.h"
 #include "base/strings.h"
 
 namespace vigil {

@@ -1,4 +1,4 @@
-// operators/net/kinesis_producer.h
+// operators/net/kinesis_writer.h
 //
 // KinesisWriter puts records into a Kinesis stream with PutRecords, batching
 // up to 500 records and 5 MiB (data plus partition keys) per call, the
@@ -29,8 +29,8 @@
 //   std::unique_ptr<KinesisWriter> w = *KinesisWriter::Open(o);
 //   w->Write("session-17", R"({"ts":1,"type":"message"})");
 //   absl::Status s = w->Flush();   // every record written so far has landed
-#ifndef VIGIL_OPERATORS_NET_KINESIS_PRODUCER_H_
-#define VIGIL_OPERATORS_NET_KINESIS_PRODUCER_H_
+#ifndef VIGIL_OPERATORS_NET_KINESIS_WRITER_H_
+#define VIGIL_OPERATORS_NET_KINESIS_WRITER_H_
 
 #include <cstdint>
 #include <deque>
@@ -115,4 +115,4 @@ class KinesisWriter {
 
 }  // namespace vigil
 
-#endif  // VIGIL_OPERATORS_NET_KINESIS_PRODUCER_H_
+#endif  // VIGIL_OPERATORS_NET_KINESIS_WRITER_H_
