@@ -44,7 +44,7 @@ Accumulator::Accumulator(AggKind kind, double quantile) : kind_(kind), q_(quanti
 }
 
 Accumulator::Accumulator(const Accumulator& o)
-    : kind_(o.kind_), q_(o.q_), n_(o.n_), hits_(o.hits_), x_(o.x_), t_(o.t_) {
+    : kind_(o.kind_), q_(o.q_), n_(o.n_), hits_(o.hits_), x_(o.x_), t_(o.t_), sum_(o.sum_) {
   if (o.sketch_) sketch_ = std::make_unique<DDSketch>(*o.sketch_);
   if (o.distinct_) distinct_ = std::make_unique<DistinctSketch>(*o.distinct_);
 }
@@ -86,10 +86,14 @@ void Accumulator::Merge(const Accumulator& o) {
     case AggKind::kDistinct:
       distinct_->Merge(*o.distinct_);
       break;
+    case AggKind::kSum:
+    case AggKind::kAvg:
+      sum_.Merge(o.sum_);
+      n_ += o.n_;
+      break;
     default:
       n_ += o.n_;
       hits_ += o.hits_;
-      x_ += o.x_;
   }
 }
 
@@ -97,16 +101,16 @@ void Accumulator::Subtract(const Accumulator& o) {
   assert(IsInvertible(kind_) && kind_ == o.kind_);
   n_ -= o.n_;
   hits_ -= o.hits_;
-  x_ -= o.x_;
-  // An empty window's sum is exactly zero, whatever rounding the additions
-  // and subtractions left behind.
-  if (n_ == 0) x_ = 0;
+  sum_.Subtract(o.sum_);
+  // An empty window's sum is zero, also once it overflowed.
+  if (n_ == 0) sum_.Clear();
 }
 
 void Accumulator::Clear() {
   n_ = hits_ = 0;
   x_ = 0;
   t_ = kMinTime;
+  sum_.Clear();
   if (sketch_) sketch_->Clear();
   if (distinct_) distinct_ = std::make_unique<DistinctSketch>();
 }
@@ -114,10 +118,10 @@ void Accumulator::Clear() {
 std::optional<double> Accumulator::Result(DurationMs window_size) const {
   switch (kind_) {
     case AggKind::kCount: return static_cast<double>(hits_);
-    case AggKind::kSum: return x_;
+    case AggKind::kSum: return sum_.value();
     case AggKind::kAvg:
       if (n_ == 0) return std::nullopt;
-      return x_ / static_cast<double>(n_);
+      return sum_.value() / static_cast<double>(n_);
     case AggKind::kMin:
     case AggKind::kMax:
     case AggKind::kLast:
@@ -147,25 +151,43 @@ std::optional<double> Accumulator::QuantileAt(double q) const {
   return sketch_->Quantile(q);
 }
 
+// The kind byte's high bit: an exact sum follows the fixed fields (sum and
+// avg). Without it (older checkpoints and partials) the sum is the double
+// in x_.
+constexpr uint8_t kExactSumFlag = 0x80;
+
 void Accumulator::Encode(Encoder* enc) const {
-  enc->PutByte(static_cast<uint8_t>(kind_));
+  const bool sums = kind_ == AggKind::kSum || kind_ == AggKind::kAvg;
+  enc->PutByte(static_cast<uint8_t>(kind_) | (sums ? kExactSumFlag : 0));
   enc->PutDouble(q_);
   enc->PutVarint(n_);
   enc->PutVarint(hits_);
   enc->PutDouble(x_);
   enc->PutSigned(t_);
+  if (sums) sum_.Encode(enc);
   if (sketch_) sketch_->Encode(enc);
   if (distinct_) distinct_->Encode(enc);
 }
 
 bool Accumulator::Decode(Decoder* dec, Accumulator* out) {
   uint8_t kind = dec->GetByte();
+  const bool exact = (kind & kExactSumFlag) != 0;
+  kind &= ~kExactSumFlag;
   if (kind > static_cast<uint8_t>(AggKind::kQuantile)) return false;
+  const bool sums = kind == static_cast<uint8_t>(AggKind::kSum) ||
+                    kind == static_cast<uint8_t>(AggKind::kAvg);
+  if (exact && !sums) return false;
   Accumulator acc(static_cast<AggKind>(kind), dec->GetDouble());
   acc.n_ = dec->GetVarint();
   acc.hits_ = dec->GetVarint();
   acc.x_ = dec->GetDouble();
   acc.t_ = dec->GetSigned();
+  if (exact) {
+    if (!acc.sum_.Decode(dec)) return false;
+  } else if (sums) {
+    acc.sum_ = ExactSum::FromPlain(acc.x_);
+    acc.x_ = 0;
+  }
   if (acc.sketch_ && !DDSketch::Decode(dec, acc.sketch_.get())) return false;
   if (acc.distinct_ && !DistinctSketch::Decode(dec, acc.distinct_.get())) return false;
   if (!dec->ok()) return false;
@@ -175,7 +197,7 @@ bool Accumulator::Decode(Decoder* dec, Accumulator* out) {
 
 bool operator==(const Accumulator& a, const Accumulator& b) {
   if (a.kind_ != b.kind_ || a.q_ != b.q_ || a.n_ != b.n_ || a.hits_ != b.hits_ || a.x_ != b.x_ ||
-      a.t_ != b.t_)
+      a.t_ != b.t_ || !(a.sum_ == b.sum_))
     return false;
   if (a.sketch_ && !(*a.sketch_ == *b.sketch_)) return false;
   if (a.distinct_ && !(*a.distinct_ == *b.distinct_)) return false;

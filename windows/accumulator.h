@@ -8,7 +8,10 @@
 // serialisable.
 //
 // Merging is associative and commutative (panes merged in any order give the
-// same window). Count, sum, avg, ratio and rate are also invertible:
+// same window), down to the bits: sums are exact (windows/exact_sum.h) and
+// last() breaks a tie of event times by the larger value, so a window
+// aggregated in one piece, by several workers or by scale-out instances
+// gives the same result. Count, sum, avg, ratio and rate are also invertible:
 // `Subtract` removes a pane that slides out of a window, so a long window
 // with a short slide costs O(1) per fire instead of a re-merge of every pane.
 //
@@ -34,6 +37,7 @@
 #include "base/codec.h"
 #include "windows/ddsketch.h"
 #include "windows/distinct_sketch.h"
+#include "windows/exact_sum.h"
 #include "base/time.h"
 
 namespace vigil {
@@ -77,7 +81,7 @@ class Accumulator {
     switch (kind_) {
       case AggKind::kSum:
       case AggKind::kAvg:
-        x_ += v;
+        sum_.Add(v);
         break;
       case AggKind::kMin:
         x_ = n_ == 0 ? v : std::min(x_, v);
@@ -105,9 +109,9 @@ class Accumulator {
   }
   void AddLast(double v, TimeMs t) {  // last
     assert(kind_ == AggKind::kLast);
-    // Ties keep the later arrival within a pane; across panes Merge decides
-    // by time alone, which is order-independent.
-    if (n_ == 0 || t >= t_) {
+    // Equal times resolve to the larger value, as in Merge: the result does
+    // not depend on the order of arrival.
+    if (n_ == 0 || t > t_ || (t == t_ && v > x_)) {
       x_ = v;
       t_ = t;
     }
@@ -146,12 +150,13 @@ class Accumulator {
  private:
   AggKind kind_;
   double q_ = 0;
-  // count: n_; sum/avg: x_ (sum) + n_; min/max: x_ + n_; ratio: hits_ / n_;
+  // count: n_; sum/avg: sum_ + n_; min/max: x_ + n_; ratio: hits_ / n_;
   // rate: hits_; last: x_ at t_.
   uint64_t n_ = 0;
   uint64_t hits_ = 0;
   double x_ = 0;
   TimeMs t_ = kMinTime;
+  ExactSum sum_;
   std::unique_ptr<DDSketch> sketch_;
   std::unique_ptr<DistinctSketch> distinct_;
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -179,11 +180,11 @@ TEST(AccumulatorTest, LastTakesTheGreatestTime) {
   EXPECT_EQ(last.Result(kMinute), 10.0);
   last.AddLast(30, 6'000);
   EXPECT_EQ(last.Result(kMinute), 30.0);
-  // A tie in time keeps the later arrival within one pane.
+  // A tie in time resolves to the larger value, whatever arrives first.
   last.AddLast(40, 6'000);
   EXPECT_EQ(last.Result(kMinute), 40.0);
   last.AddLast(-1, 6'000);
-  EXPECT_EQ(last.Result(kMinute), -1.0);
+  EXPECT_EQ(last.Result(kMinute), 40.0);
   // Times before the epoch are ordinary times.
   Accumulator early(AggKind::kLast);
   early.AddLast(1, -5'000);
@@ -442,6 +443,134 @@ TEST(AccumulatorTest, DecodeRejectsUnknownKind) {
   Decoder dec(bytes);
   Accumulator out(AggKind::kCount);
   EXPECT_FALSE(Accumulator::Decode(&dec, &out));
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+uint64_t Bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+TEST(ExactSumTest, TheResultIsTheExactSumRoundedOnce) {
+  ExactSum s;
+  for (double v : {0.1, 0.2, -0.1}) s.Add(v);
+  EXPECT_EQ(s.value(), 0.2);  // a plain double sum gives 0.20000000000000004
+  ExactSum t;
+  for (double v : {1e15, 0.3, -1e15}) t.Add(v);
+  EXPECT_EQ(t.value(), 0.3);  // plain: 0.25
+  ExactSum tiny;
+  tiny.Add(1e-30);
+  tiny.Add(-1e-30);
+  EXPECT_EQ(Bits(tiny.value()), Bits(0.0));
+}
+
+// Any order and any split into merged partial sums give the same bits.
+TEST(ExactSumTest, OrderAndSplitDoNotChangeTheBits) {
+  std::vector<double> values;
+  uint64_t h = 42;
+  for (int i = 0; i < 5000; ++i) {
+    h = HashInt64(static_cast<int64_t>(h));
+    const double unit = static_cast<double>(h >> 11) * 0x1p-53;  // [0, 1)
+    values.push_back((unit - 0.3) * std::pow(10.0, static_cast<int>(h % 9) - 2));
+  }
+  ExactSum whole;
+  for (double v : values) whole.Add(v);
+  for (int parts : {2, 3, 7}) {
+    std::vector<ExactSum> partial(parts);
+    for (size_t i = 0; i < values.size(); ++i) partial[(i * 31) % parts].Add(values[values.size() - 1 - i]);
+    ExactSum merged;
+    for (int p = parts - 1; p >= 0; --p) merged.Merge(partial[p]);
+    EXPECT_TRUE(merged == whole) << parts;
+    EXPECT_EQ(Bits(merged.value()), Bits(whole.value())) << parts;
+  }
+  ExactSum back = whole;
+  back.Subtract(whole);
+  EXPECT_EQ(Bits(back.value()), Bits(0.0));
+}
+
+TEST(ExactSumTest, OutOfRangeFallsBackToThePlainSum) {
+  ExactSum s;
+  s.Add(1.0);
+  EXPECT_FALSE(s.overflowed());
+  s.Add(1e19);  // past 2^62
+  EXPECT_TRUE(s.overflowed());
+  EXPECT_EQ(s.value(), 1.0 + 1e19);
+  ExactSum inf;
+  inf.Add(std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(inf.overflowed());
+  EXPECT_EQ(inf.value(), std::numeric_limits<double>::infinity());
+  ExactSum merged;
+  merged.Add(2.0);
+  merged.Merge(s);
+  EXPECT_TRUE(merged.overflowed());
+  s.Clear();
+  EXPECT_FALSE(s.overflowed());
+  EXPECT_EQ(s.value(), 0.0);
+}
+
+TEST(ExactSumTest, EncodeDecodeRoundTrips) {
+  for (double extra : {0.0, 1e300}) {
+    ExactSum s;
+    s.Add(-123.456);
+    s.Add(0.001);
+    s.Add(extra);
+    Encoder enc;
+    s.Encode(&enc);
+    Decoder dec(enc.data());
+    ExactSum back;
+    ASSERT_TRUE(back.Decode(&dec));
+    EXPECT_TRUE(back == s);
+    EXPECT_EQ(Bits(back.value()), Bits(s.value()));
+  }
+}
+
+TEST(AccumulatorTest, SumsAndAvgsMergedFromPartsMatchOnePieceToTheBit) {
+  for (AggKind kind : {AggKind::kSum, AggKind::kAvg}) {
+    Accumulator whole(kind);
+    std::vector<Accumulator> parts(4, Accumulator(kind));
+    for (int i = 0; i < 1000; ++i) {
+      const double v = 0.1 * i - 7.3 / (i + 1);
+      whole.AddNumber(v);
+      parts[(i * 7) % 4].AddNumber(v);
+    }
+    Accumulator merged(kind);
+    for (int p : {2, 0, 3, 1}) merged.Merge(parts[p]);
+    EXPECT_EQ(Bits(*merged.Result(60'000)), Bits(*whole.Result(60'000)));
+  }
+}
+
+TEST(AccumulatorTest, LastTiesResolveToTheLargerValueInAnyArrivalOrder) {
+  Accumulator a(AggKind::kLast), b(AggKind::kLast);
+  a.AddLast(3, 1000);
+  a.AddLast(5, 1000);
+  b.AddLast(5, 1000);
+  b.AddLast(3, 1000);
+  EXPECT_EQ(*a.Result(60'000), 5);
+  EXPECT_EQ(*b.Result(60'000), 5);
+  EXPECT_TRUE(a == b);
+}
+
+// Sums encoded before they were exact (a double in the fixed fields)
+// decode to the same value.
+TEST(AccumulatorTest, OlderSumEncodingsDecode) {
+  Encoder enc;
+  enc.PutByte(static_cast<uint8_t>(AggKind::kAvg));
+  enc.PutDouble(0);
+  enc.PutVarint(4);    // n
+  enc.PutVarint(0);    // hits
+  enc.PutDouble(10.5); // the sum
+  enc.PutSigned(kMinTime);
+  Decoder dec(enc.data());
+  Accumulator acc(AggKind::kCount);
+  ASSERT_TRUE(Accumulator::Decode(&dec, &acc));
+  EXPECT_EQ(acc.kind(), AggKind::kAvg);
+  EXPECT_EQ(*acc.Result(60'000), 10.5 / 4);
 }
 
 }  // namespace
