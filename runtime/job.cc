@@ -326,12 +326,7 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
 
 void Job::CloseWindows(TimeMs frontier) {
   results_.clear();
-  flow_->Close(frontier, &results_);
-  std::sort(results_.begin(), results_.end(), [](const WindowResult& a, const WindowResult& b) {
-    if (a.end != b.end) return a.end < b.end;
-    if (a.metric != b.metric) return a.metric < b.metric;
-    return a.group < b.group;
-  });
+  flow_->Close(frontier, &results_);  // in the order the alert operator needs
   for (const WindowResult& r : results_) {
     metrics_->SetWindow(r);
     for (auto& s : sinks_) s->OnWindow(r);

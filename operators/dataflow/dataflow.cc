@@ -1,5 +1,8 @@
 #include "operators/dataflow/dataflow.h"
 
+#include <algorithm>
+#include <cstddef>
+
 #include <atomic>
 
 namespace vigil {
@@ -45,7 +48,14 @@ size_t Dataflow::series() const {
 
 void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
   CloseSessions(frontier);
+  const size_t first = out->size();
   for (auto& op : metric_ops_) op->Close(frontier, out);
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+            [](const WindowResult& a, const WindowResult& b) {
+              if (a.end != b.end) return a.end < b.end;
+              if (a.metric != b.metric) return a.metric < b.metric;
+              return a.group < b.group;
+            });
 }
 
 MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {

@@ -23,7 +23,7 @@
 //   Dataflow flow(rules);
 //   flow.Add(event);                       // per accepted event
 //   std::vector<WindowResult> out;
-//   flow.Close(frontier, &out);            // unsorted; the job sorts
+//   flow.Close(frontier, &out);            // by window end, metric, group
 #ifndef VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
 #define VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
 
@@ -68,7 +68,11 @@ class Dataflow : private GroupBudget {
   void Prefetch(const Event& ev) {
     for (auto& s : streams_) s.op->Prefetch(ev);
   }
-  // Appends the results of every window with end <= frontier.
+  // Appends the results of every window with end <= frontier, in the order
+  // the alert operator and the sinks require: by window end, then metric
+  // (its index in the rule set), then group key. So the same input gives
+  // the same output sequence, and an alert reading several metrics sees
+  // all of one window end before the next.
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
   // Closes the sessions that end by the frontier, feeding their records to

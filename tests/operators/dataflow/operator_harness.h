@@ -50,14 +50,11 @@ struct OperatorHarness {
     flow->Add(ev);
   }
 
-  // Closes every window up to `frontier`; results in the job's order (end,
-  // metric, group), then the alert transitions they cause.
+  // Closes every window up to `frontier`; results in Dataflow::Close's
+  // order (end, metric, group), then the alert transitions they cause.
   void Close(TimeMs frontier, std::vector<WindowResult>* results,
              std::vector<AlertNotice>* notices) {
     flow->Close(frontier, results);
-    std::sort(results->begin(), results->end(), [](const auto& a, const auto& b) {
-      return std::tie(a.end, a.metric, a.group) < std::tie(b.end, b.metric, b.group);
-    });
     alerts->Advance(frontier, *results, notices);
   }
 

@@ -65,6 +65,30 @@ metrics:
   EXPECT_EQ(p.windows_, (std::vector<std::string>{"n[60s,120s){faq}=1", "avg_ms[60s,120s)=400"}));
 }
 
+// Dataflow::Close gives one close's results by window end, then metric,
+// then group, however the operators hold them.
+TEST(PipelineTest, CloseOrdersByEndThenMetricThenGroup) {
+  Pipeline p(R"(
+metrics:
+  - metric: b_by_intent
+    window: tumbling 1m
+    by: intent
+    value: count()
+  - metric: a_total
+    window: tumbling 1m
+    value: count()
+)");
+  p.Add(70'000, R"("intent":"zeta")");
+  p.Add(10'000, R"("intent":"zeta")");
+  p.Add(20'000, R"("intent":"alpha")");
+  p.Add(80'000, R"("intent":"alpha")");
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.windows_, (std::vector<std::string>{
+                            "b_by_intent[0s,60s){alpha}=1", "b_by_intent[0s,60s){zeta}=1",
+                            "a_total[0s,60s)=2", "b_by_intent[60s,120s){alpha}=1",
+                            "b_by_intent[60s,120s){zeta}=1", "a_total[60s,120s)=2"}));
+}
+
 TEST(PipelineTest, SlidingWindowValueAtEachSlide) {
   Pipeline p(R"(
 metrics:
