@@ -58,6 +58,17 @@ void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
             });
 }
 
+uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
+  uint64_t late = 0;
+  for (size_t i = 0; i < metric_ops_.size() && i < part.metric_ops_.size(); ++i) {
+    PaneStore& into = metric_ops_[i]->store();
+    part.metric_ops_[i]->store().Drain([&](std::string_view group, TimeMs start, const AccSet& acc) {
+      if (!into.MergePane(group, start, acc)) ++late;
+    });
+  }
+  return late;
+}
+
 MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
   for (const auto& op : metric_ops_) {
     if (op->state_key() == state_key) return op.get();

@@ -79,6 +79,13 @@ class Dataflow : private GroupBudget {
   // the metrics that read them; no window closes (a scale-out instance,
   // whose windows close in the merge stage).
   void CloseSessions(TimeMs frontier);
+  // Workers: moves every pane of `part`, a Dataflow of the same rules that
+  // aggregated part of the events and closes no window, into this one's
+  // stores (exact merges), emptying `part`'s. Call part.CloseSessions with
+  // the frontier first, so sessions ending by it are in the panes. Returns
+  // the panes that could not be merged because a window holding them has
+  // closed here already (late).
+  uint64_t MergePanesFrom(Dataflow& part);
   // The metric operator holding `state_key` (MetricOperator::state_key), or
   // null: how the merge stage finds where a published partial goes.
   MetricOperator* FindMetricOp(std::string_view state_key) const;
