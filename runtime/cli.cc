@@ -576,7 +576,7 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    std::puts("vigil 0.1.0");
+    std::puts("vigil " VIGIL_VERSION);
     std::printf("allocator: %s\n", AllocatorDescription().c_str());
     return 0;
   }
