@@ -1,6 +1,7 @@
 #include "runtime/allocator.h"
 
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -30,6 +31,21 @@ bool Names(const std::string& tunables, std::string_view name) {
   return false;
 }
 
+// The kernel names a process after the file it executes, so the restart
+// through /proc/self/exe (the very file running, even when an upgrade has
+// replaced or removed its path since) would leave it named "exe" in ps,
+// pgrep, top and the journal. It takes back the name it was started under:
+// the last part of argv[0], which is what the shell, systemd and container
+// runtimes execute (the kernel keeps 15 characters of it).
+void KeepName(char** argv) {
+  if (argv == nullptr || argv[0] == nullptr) return;
+  char current[16] = {};
+  if (prctl(PR_GET_NAME, current) != 0 || std::string_view(current) != "exe") return;
+  const std::string_view path = argv[0];
+  const std::string name(path.substr(path.rfind('/') + 1).substr(0, 15));
+  if (!name.empty()) prctl(PR_SET_NAME, name.c_str());
+}
+
 }  // namespace
 
 std::string AllocatorTunables(const std::string& current) {
@@ -52,7 +68,10 @@ std::string AllocatorDescription() {
 }
 
 void TuneAllocator(char** argv) {
-  if (std::getenv(std::string(kMarker).c_str())) return;  // tuned, or "default"
+  if (std::getenv(std::string(kMarker).c_str())) {  // tuned, or "default"
+    KeepName(argv);
+    return;
+  }
   const char* current = std::getenv("GLIBC_TUNABLES");
   const std::string tunables = AllocatorTunables(current ? current : "");
   if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) == 0 &&

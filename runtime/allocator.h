@@ -14,7 +14,8 @@
 //
 // glibc reads its tunables once, when a process starts, so vigil starts
 // itself again (exec of /proc/self/exe, same arguments) with GLIBC_TUNABLES
-// set. Tunables the user set already are kept; VIGIL_ALLOCATOR=default
+// set, and keeps its name (`vigil` in ps, pgrep and /proc/PID/comm, not
+// `exe`). Tunables the user set already are kept; VIGIL_ALLOCATOR=default
 // leaves glibc's defaults alone (run under valgrind with it). If the exec
 // fails, only the thresholds are set (mallopt) and the job runs as usual.
 //

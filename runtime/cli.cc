@@ -3,16 +3,16 @@
 #include <zstd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "operators/generator/generator.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
@@ -360,26 +360,19 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   }
   // Shutdown is bounded: once a signal asked the job to stop, it has
   // shutdown_timeout to drain, flush and checkpoint before the process exits 1.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool finished = false;
+  absl::Notification finished;
   std::thread watchdog([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!finished && !g_stopping.load()) cv.wait_for(lock, std::chrono::milliseconds(50));
-    if (finished) return;
-    if (!cv.wait_for(lock, std::chrono::milliseconds(config.shutdown_timeout),
-                     [&] { return finished; })) {
+    while (!g_stopping.load()) {
+      if (finished.WaitForNotificationWithTimeout(absl::Milliseconds(50))) return;
+    }
+    if (!finished.WaitForNotificationWithTimeout(absl::Milliseconds(config.shutdown_timeout))) {
       std::fprintf(stderr, "\nvigil: shutdown took longer than %s; exiting without finishing it\n",
                    FormatDuration(config.shutdown_timeout).c_str());
       std::_Exit(1);
     }
   });
   const int code = (*job)->Run();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    finished = true;
-  }
-  cv.notify_all();
+  finished.Notify();
   watchdog.join();
   g_job = nullptr;
   if (after) after();
@@ -576,7 +569,7 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    std::puts("vigil 0.1.0");
+    std::puts("vigil " VIGIL_VERSION);
     std::printf("allocator: %s\n", AllocatorDescription().c_str());
     return 0;
   }

@@ -530,7 +530,7 @@ HttpServer::HttpServer(Options options)
     : options_(std::move(options)), io_(std::make_unique<IoState>()) {}
 
 void HttpServer::Configure(Options options) {
-  std::lock_guard lock(lifecycle_mutex_);
+  absl::MutexLock lock(&lifecycle_mutex_);
   assert(!started_ && "Configure called after Start");
   options_ = std::move(options);
 }
@@ -543,7 +543,7 @@ void HttpServer::Handle(std::string path, HttpHandler handler, std::vector<std::
   assert(handler != nullptr);
   // The lock also orders these writes before the server thread's unlocked
   // reads, which begin in Start under the same lock.
-  std::lock_guard lock(lifecycle_mutex_);
+  absl::MutexLock lock(&lifecycle_mutex_);
   assert(!started_ && "Handle called after Start");
   if (methods.empty()) methods = {"GET", "HEAD"};
   std::vector<std::string> allowed = methods;
@@ -567,7 +567,7 @@ const HttpServer::Route* HttpServer::FindRoute(std::string_view path) const {
 }
 
 absl::Status HttpServer::Start(std::string_view listen) {
-  std::lock_guard lock(lifecycle_mutex_);
+  absl::MutexLock lock(&lifecycle_mutex_);
   if (started_) return absl::FailedPreconditionError("HttpServer::Start called more than once");
   if (options_.web == nullptr && !options_.web_config_file.empty()) {
     absl::StatusOr<std::shared_ptr<const WebConfig>> web = LoadWebConfig(options_.web_config_file);
@@ -700,7 +700,7 @@ void HttpServer::CloseAll() {
 }
 
 void HttpServer::Stop() {
-  std::lock_guard lock(lifecycle_mutex_);
+  absl::MutexLock lock(&lifecycle_mutex_);
   if (!thread_.joinable()) return;
   assert(thread_.get_id() != std::this_thread::get_id() && "Stop called from a handler");
   // Closing on the server thread keeps every Asio object single-threaded;

@@ -62,7 +62,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -71,6 +70,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 
 namespace prometheus {
 class Registry;
@@ -204,7 +204,7 @@ class HttpServer {
   std::unique_ptr<IoState> io_;
   std::atomic<uint16_t> port_{0};
 
-  std::mutex lifecycle_mutex_;
+  absl::Mutex lifecycle_mutex_;
   bool started_ ABSL_GUARDED_BY(lifecycle_mutex_) = false;
   std::thread thread_ ABSL_GUARDED_BY(lifecycle_mutex_);
 };

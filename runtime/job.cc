@@ -179,7 +179,7 @@ absl::Status Job::Init() {
     RegisterAdminApi();
     PublishRules();
     http_->Handle("/api/alerts", [this](const HttpRequest&) {
-      std::lock_guard<std::mutex> lock(alerts_mu_);
+      absl::MutexLock lock(&alerts_mu_);
       return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
     });
     if (absl::Status s = http_->Start(config_.http_listen); !s.ok()) return s;
@@ -356,7 +356,7 @@ void Job::PublishAlerts() {
   for (int s = 1; s <= 4; ++s) {
     metrics_->SetFiring(static_cast<Severity>(s), alert_op_->FiringCount(static_cast<Severity>(s)));
   }
-  std::lock_guard<std::mutex> lock(alerts_mu_);
+  absl::MutexLock lock(&alerts_mu_);
   alerts_json_ = std::move(json);
 }
 
@@ -423,15 +423,14 @@ void Job::HandleReloadRequests() {
   // reload of its own next time round.
   uint64_t answered = 0;
   {
-    std::lock_guard<std::mutex> lock(reload_mu_);
+    absl::MutexLock lock(&reload_mu_);
     answered = reload_asked_;
   }
   absl::Status s = Reload();
   if (!s.ok()) std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
-  std::lock_guard<std::mutex> lock(reload_mu_);
+  absl::MutexLock lock(&reload_mu_);
   reload_done_ = std::max(reload_done_, answered);
   reload_result_ = s.ok() ? "" : std::string(s.message());
-  reload_cv_.notify_all();
 }
 
 int Job::Run() {

@@ -17,15 +17,15 @@
 #define VIGIL_RUNTIME_JOB_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
 #include "operators/archive/archive_writer.h"
@@ -195,12 +195,12 @@ class Job {
   std::atomic<bool> source_connected_{true};
   TimeMs last_source_poll_ = 0;
   std::atomic<bool> reload_requested_{false};
-  // POST /-/reload waits for the job thread to answer its request.
-  std::mutex reload_mu_;
-  std::condition_variable reload_cv_;
-  uint64_t reload_asked_ = 0;  // GUARDED_BY(reload_mu_)
-  uint64_t reload_done_ = 0;   // GUARDED_BY(reload_mu_)
-  std::string reload_result_;  // GUARDED_BY(reload_mu_): "" when it succeeded
+  // POST /-/reload hands out request ids; GET /-/reload/status reads what
+  // the job thread answered them.
+  absl::Mutex reload_mu_;
+  uint64_t reload_asked_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  std::string reload_result_ ABSL_GUARDED_BY(reload_mu_);  // "" when it succeeded
 
   TimeMs frontier_ = kMinTime;
   std::vector<WindowResult> results_;
@@ -210,9 +210,9 @@ class Job {
   TimeMs last_progress_ = 0;
   bool progress_tty_ = false;
 
-  std::mutex admin_mu_;
-  std::string status_json_;                             // GUARDED_BY(admin_mu_)
-  std::string rules_json_;                              // GUARDED_BY(admin_mu_)
+  absl::Mutex admin_mu_;
+  std::string status_json_ ABSL_GUARDED_BY(admin_mu_);
+  std::string rules_json_ ABSL_GUARDED_BY(admin_mu_);
   // One metric and group: its latest closed window (results-file JSON) and
   // the (end, value) of its recent windows, oldest first, for
   // /api/metrics?history=N (runtime/job_admin.cc bounds it).
@@ -220,12 +220,12 @@ class Job {
     std::string latest;
     std::deque<std::pair<TimeMs, double>> history;
   };
-  std::map<std::string, SeriesWindows> latest_windows_;  // GUARDED_BY(admin_mu_)
+  std::map<std::string, SeriesWindows> latest_windows_ ABSL_GUARDED_BY(admin_mu_);
   TimeMs last_checkpoint_ok_ = 0;
   WatermarkStall stall_{config_.readiness.max_watermark_stall};  // /readyz freshness
 
-  std::mutex alerts_mu_;
-  std::string alerts_json_;  // GUARDED_BY(alerts_mu_): /api/alerts snapshot
+  absl::Mutex alerts_mu_;
+  std::string alerts_json_ ABSL_GUARDED_BY(alerts_mu_);  // /api/alerts snapshot
 };
 
 TimeMs WallClockMs();

@@ -119,7 +119,7 @@ void Job::RegisterAdminApi() {
       [this](const HttpRequest&) {
         uint64_t id = 0;
         {
-          std::lock_guard<std::mutex> lock(reload_mu_);
+          absl::MutexLock lock(&reload_mu_);
           id = ++reload_asked_;
         }
         reload_requested_.store(true);
@@ -135,7 +135,7 @@ void Job::RegisterAdminApi() {
     if (!ParseReloadId(request.query, &id)) {
       return HttpResponse{400, "text/plain", "expected ?id=N, the id POST /-/reload answered\n"};
     }
-    std::lock_guard<std::mutex> lock(reload_mu_);
+    absl::MutexLock lock(&reload_mu_);
     if (id > reload_asked_) {
       return HttpResponse{404, "text/plain", StrCat("no reload request ", id, "\n")};
     }
@@ -171,7 +171,7 @@ void Job::RegisterAdminApi() {
     return HttpResponse{200, "text/plain", "ready\n"};
   });
   http_->Handle("/api/status", [this](const HttpRequest&) {
-    std::lock_guard<std::mutex> lock(admin_mu_);
+    absl::MutexLock lock(&admin_mu_);
     return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};
   });
   http_->Handle("/api/metrics", [this](const HttpRequest& request) {
@@ -181,7 +181,7 @@ void Job::RegisterAdminApi() {
       return HttpResponse{400, "text/plain", error + "\n"};
     }
     std::string json = "[";
-    std::lock_guard<std::mutex> lock(admin_mu_);
+    absl::MutexLock lock(&admin_mu_);
     bool first = true;
     for (const auto& [key, series] : latest_windows_) {
       if (!first) json.push_back(',');
@@ -212,14 +212,14 @@ void Job::RegisterAdminApi() {
     });
   }
   http_->Handle("/api/rules", [this](const HttpRequest&) {
-    std::lock_guard<std::mutex> lock(admin_mu_);
+    absl::MutexLock lock(&admin_mu_);
     return HttpResponse{200, "application/json", rules_json_};
   });
 }
 
 void Job::RecordLatestWindows() {
   if (!http_ || results_.empty()) return;
-  std::lock_guard<std::mutex> lock(admin_mu_);
+  absl::MutexLock lock(&admin_mu_);
   for (const WindowResult& r : results_) {
     SeriesWindows& series = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
     series.latest.clear();
@@ -295,7 +295,7 @@ void Job::PublishRules() {
     json.push_back('}');
   }
   json.append("]}");
-  std::lock_guard<std::mutex> lock(admin_mu_);
+  absl::MutexLock lock(&admin_mu_);
   rules_json_ = std::move(json);
   // Metrics that are gone keep no stale latest window.
   for (auto it = latest_windows_.begin(); it != latest_windows_.end();) {
@@ -365,7 +365,7 @@ void Job::PublishStatus(TimeMs now) {
   }
   AppendWatermarkStall(now, &json);
   json.push_back('}');
-  std::lock_guard<std::mutex> lock(admin_mu_);
+  absl::MutexLock lock(&admin_mu_);
   status_json_ = std::move(json);
 }
 

@@ -38,7 +38,7 @@ JobMetrics::JobMetrics(const RuleSet& rules)
   watermark_lag_ = &BuildGauge().Name("vigil_watermark_lag_seconds")
                         .Help("Processing time minus the job watermark").Register(r).Add({});
   BuildGauge().Name("vigil_build_info").Help("Build information").Register(r)
-      .Add({{"version", "0.1.0"}}).Set(1);
+      .Add({{"version", VIGIL_VERSION}}).Set(1);
   window_ends_ = &BuildGauge().Name("vigil_metric_window_end_timestamp_seconds")
                     .Help("End of the latest closed window of each rule metric").Register(r);
   reloads_ = &BuildCounter().Name("vigil_rule_reloads_total")

@@ -6,7 +6,7 @@ namespace vigil {
 
 void WatermarkStall::Observe(TimeMs watermark, const std::string& holder, uint64_t events,
                              TimeMs now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (holder.empty() || watermark > watermark_) {
     stalled_ = 0;
   } else if (!holder_.empty() && events > events_ && now > last_) {
@@ -21,7 +21,7 @@ void WatermarkStall::Observe(TimeMs watermark, const std::string& holder, uint64
 }
 
 DurationMs WatermarkStall::stalled() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stalled_;
 }
 
@@ -29,7 +29,7 @@ bool WatermarkStall::over() const { return max_stall_ > 0 && stalled() > max_sta
 
 std::string WatermarkStall::Check() const {
   if (!over()) return "";
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::string msg = StrCat("the watermark has not advanced for ",
                            FormatDuration(stalled_ >= 1000 ? stalled_ / 1000 * 1000 : stalled_),
                            " of traffic (readiness.max_watermark_stall ",

@@ -47,10 +47,11 @@
 #define VIGIL_RUNTIME_READINESS_H_
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "operators/notify/notify_target.h"
 #include "base/time.h"
 
@@ -77,12 +78,12 @@ class WatermarkStall {
 
  private:
   const DurationMs max_stall_;
-  mutable std::mutex mu_;
-  TimeMs watermark_ = kMinTime;  // GUARDED_BY(mu_): as last observed
-  TimeMs last_ = kMinTime;       // GUARDED_BY(mu_): time of the last Observe
-  uint64_t events_ = 0;          // GUARDED_BY(mu_)
-  DurationMs stalled_ = 0;       // GUARDED_BY(mu_)
-  std::string holder_;           // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  TimeMs watermark_ ABSL_GUARDED_BY(mu_) = kMinTime;  // as last observed
+  TimeMs last_ ABSL_GUARDED_BY(mu_) = kMinTime;       // time of the last Observe
+  uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
+  DurationMs stalled_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string holder_ ABSL_GUARDED_BY(mu_);
 };
 
 // "" while every target's spool is healthy; otherwise why not, naming each

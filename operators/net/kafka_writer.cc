@@ -84,7 +84,7 @@ absl::Status KafkaWriter::CommitTransaction(std::chrono::milliseconds timeout) {
     }
     failed_.fetch_add(1, std::memory_order_relaxed);
     {
-      std::lock_guard<std::mutex> lock(error_mu_);
+      absl::MutexLock lock(&error_mu_);
       last_error_ = msg;
     }
     return absl::UnavailableError(msg);
@@ -156,7 +156,7 @@ void KafkaWriter::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* m, void*
     return;
   }
   w->failed_.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(w->error_mu_);
+  absl::MutexLock lock(&w->error_mu_);
   w->last_error_ = StrCat(rd_kafka_topic_name(m->rkt), ": ", rd_kafka_err2str(m->err));
 }
 
@@ -186,7 +186,7 @@ absl::Status KafkaWriter::Produce(std::string_view topic, std::string_view key,
     failed_.fetch_add(1, std::memory_order_relaxed);
     std::string msg = StrCat(topic, ": ", rd_kafka_err2str(e));
     {
-      std::lock_guard<std::mutex> lock(error_mu_);
+      absl::MutexLock lock(&error_mu_);
       last_error_ = msg;
     }
     return absl::UnavailableError(msg);
@@ -207,7 +207,7 @@ absl::Status KafkaWriter::Flush(std::chrono::milliseconds timeout) {
 }
 
 std::string KafkaWriter::last_error() const {
-  std::lock_guard<std::mutex> lock(error_mu_);
+  absl::MutexLock lock(&error_mu_);
   return last_error_;
 }
 

@@ -21,11 +21,12 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "librdkafka/rdkafka.h"
 #include "operators/net/kafka_properties.h"
 
@@ -92,8 +93,8 @@ class KafkaWriter {
   bool in_transaction_ = false;
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> failed_{0};
-  mutable std::mutex error_mu_;
-  std::string last_error_;  // GUARDED_BY(error_mu_)
+  mutable absl::Mutex error_mu_;
+  std::string last_error_ ABSL_GUARDED_BY(error_mu_);
 };
 
 }  // namespace vigil

@@ -111,10 +111,10 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
 
 Notifier::~Notifier() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stop_ = true;
+    cv_.SignalAll();
   }
-  cv_.notify_all();
   if (spooler_.joinable()) spooler_.join();  // spools what was accepted
   // All at once: each may wait out one request in flight.
   for (auto& t : targets_) t->RequestStop();
@@ -137,37 +137,36 @@ void Notifier::OnAlert(const AlertNotice& n) {
   if (severity < 1 || severity > 4 || routes_[static_cast<size_t>(severity)].empty()) return;
   Notification alert = MakeNotification(n, config_.labels);
   alert.severity = severity;
-  {
-    std::lock_guard lock(mu_);
-    for (size_t t : routes_[static_cast<size_t>(severity)]) {
-      inbox_.emplace_back(t, alert);
-      ++accepted_;
-    }
+  absl::MutexLock lock(&mu_);
+  for (size_t t : routes_[static_cast<size_t>(severity)]) {
+    inbox_.emplace_back(t, alert);
+    ++accepted_;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void Notifier::RunSpooler() {
-  std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || !inbox_.empty(); });
-    if (inbox_.empty()) return;  // stopping, and everything is spooled
     std::vector<std::pair<size_t, Notification>> batch;
-    batch.swap(inbox_);
-    lock.unlock();
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stop_ && inbox_.empty()) cv_.Wait(&mu_);
+      if (inbox_.empty()) return;  // stopping, and everything is spooled
+      batch.swap(inbox_);
+    }
     std::vector<std::vector<Notification>> per_target(targets_.size());
     for (auto& [t, alert] : batch) per_target[t].push_back(std::move(alert));
     for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->Enqueue(per_target[t]);
-    lock.lock();
+    absl::MutexLock lock(&mu_);
     spooled_ += batch.size();
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 }
 
 void Notifier::WaitSpooled() {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   const uint64_t target = accepted_;
-  cv_.wait(lock, [&] { return spooled_ >= target || (stop_ && inbox_.empty()); });
+  while (spooled_ < target && !(stop_ && inbox_.empty())) cv_.Wait(&mu_);
 }
 
 void Notifier::Flush() {

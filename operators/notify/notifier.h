@@ -47,9 +47,7 @@
 #define VIGIL_OPERATORS_NOTIFY_NOTIFIER_H_
 
 #include <array>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -58,6 +56,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "operators/notify/notify_config.h"
 #include "operators/notify/notify_payload.h"
 #include "operators/notify/notify_target.h"
@@ -102,8 +101,8 @@ class Notifier : public Sink {
   std::vector<std::string> target_names_;      // by target: name across restarts
   std::array<std::vector<size_t>, 5> routes_;  // severity -> indices into targets_
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled when the inbox fills, when it is spooled, and on stop
   std::vector<std::pair<size_t, Notification>> inbox_ ABSL_GUARDED_BY(mu_);
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;  // notices x targets handed over
   uint64_t spooled_ ABSL_GUARDED_BY(mu_) = 0;   // ... and appended to a spool

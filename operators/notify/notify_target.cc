@@ -160,7 +160,7 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
                          .keep_per_key = t->alertmanager_ ? 1 : 2});
   if (!spool.ok()) return spool.status();
   const TimeMs now = NotifyNowMs();
-  std::lock_guard lock(t->mu_);
+  absl::MutexLock lock(&t->mu_);
   t->spool_ = std::move(*spool);
   if (t->spool_->torn_bytes() > 0) {
     std::fprintf(stderr, "vigil: notify %s %s: spool %s: skipped a torn record of %zu bytes\n",
@@ -189,16 +189,14 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
 NotifyTarget::~NotifyTarget() { Stop(); }
 
 void NotifyTarget::Start() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!thread_.joinable() && !stop_) thread_ = std::thread([this] { Run(); });
 }
 
 void NotifyTarget::RequestStop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
+  absl::MutexLock lock(&mu_);
+  stop_ = true;
+  cv_.SignalAll();
 }
 
 void NotifyTarget::Stop() {
@@ -211,12 +209,10 @@ void NotifyTarget::Enqueue(const std::vector<Notification>& alerts) {
   std::vector<NotifySpool::Item> items;
   items.reserve(alerts.size());
   for (const Notification& a : alerts) items.push_back({a.fingerprint, a.Encode()});
-  {
-    std::lock_guard lock(mu_);
-    NotifySpool::AppendResult r = spool_->Append(items);
-    NoteSpoolWrite(r.status, &r);
-  }
-  cv_.notify_all();
+  absl::MutexLock lock(&mu_);
+  NotifySpool::AppendResult r = spool_->Append(items);
+  NoteSpoolWrite(r.status, &r);
+  cv_.SignalAll();
 }
 
 void NotifyTarget::NoteSpoolWrite(const absl::Status& s, const NotifySpool::AppendResult* r) {
@@ -250,14 +246,12 @@ void NotifyTarget::NoteSpoolWrite(const absl::Status& s, const NotifySpool::Appe
 
 void NotifyTarget::SyncFiring(const std::vector<Notification>& firing) {
   if (!alertmanager_) return;
-  {
-    std::lock_guard lock(mu_);
-    for (const Notification& a : firing) {
-      if (a.firing) resend_[a.fingerprint] = {a, kMaxTime};
-    }
-    next_resend_ = NotifyNowMs();
+  absl::MutexLock lock(&mu_);
+  for (const Notification& a : firing) {
+    if (a.firing) resend_[a.fingerprint] = {a, kMaxTime};
   }
-  cv_.notify_all();
+  next_resend_ = NotifyNowMs();
+  cv_.SignalAll();
 }
 
 bool NotifyTarget::OnHold(const std::string& fingerprint, TimeMs now, TimeMs* until) const {
@@ -269,7 +263,7 @@ bool NotifyTarget::OnHold(const std::string& fingerprint, TimeMs now, TimeMs* un
 }
 
 bool NotifyTarget::Drained() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (digest_) return true;
   if (in_flight_) return false;
   const TimeMs now = NotifyNowMs();
@@ -290,7 +284,7 @@ ReceiverStats NotifyTarget::Stats() const {
   s.dropped = dropped_.load();
   s.coalesced = coalesced_.load();
   s.dropped_memory = dropped_memory_.load();
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   s.spooled = spool_->size();
   s.in_memory = spool_->memory_entries();
   s.spool_write_failures = spool_->write_failures();
@@ -301,7 +295,7 @@ ReceiverStats NotifyTarget::Stats() const {
 
 NotifyTargetState NotifyTarget::State() const {
   NotifyTargetState s;
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (const auto& [fp, sent] : last_sent_) s.last_sent[fp] = sent;
   s.resend = resend_;
   s.memory = spool_->MemoryOnly();
@@ -311,7 +305,8 @@ NotifyTargetState NotifyTarget::State() const {
 void NotifyTarget::RemoveEntry(uint64_t id) { NoteSpoolWrite(spool_->Remove(id), nullptr); }
 
 void NotifyTarget::Run() {
-  std::unique_lock lock(mu_);
+  // Locked by hand, not by a MutexLock: each delivery runs unlocked.
+  mu_.Lock();
   TimeMs next_spool_retry = 0;
   while (!stop_) {
     TimeMs now = NotifyNowMs();
@@ -326,16 +321,17 @@ void NotifyTarget::Run() {
     }
     std::optional<Work> work = NextWork(now, &wake);
     if (!work) {
-      cv_.wait_for(lock, std::chrono::milliseconds(std::max<DurationMs>(1, wake - now)));
+      cv_.WaitWithTimeout(&mu_, absl::Milliseconds(std::max<DurationMs>(1, wake - now)));
       continue;
     }
     in_flight_ = true;
     if (!work->ids.empty()) spool_->set_protected_upto(work->ids.back());
-    lock.unlock();
+    mu_.Unlock();
     const Outcome outcome = Deliver(*work);
-    lock.lock();
+    mu_.Lock();
     Finish(*work, outcome, NotifyNowMs());
   }
+  mu_.Unlock();
 }
 
 std::optional<NotifyTarget::Work> NotifyTarget::NextWork(TimeMs now, TimeMs* wake) {
@@ -551,8 +547,10 @@ DurationMs NotifyTarget::Backoff(int attempt, DurationMs retry_after) {
 }
 
 bool NotifyTarget::Sleep(DurationMs ms) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_; });
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(ms);
+  while (!stop_ && !cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
   return !stop_;
 }
 

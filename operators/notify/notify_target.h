@@ -53,11 +53,9 @@
 #define VIGIL_OPERATORS_NOTIFY_NOTIFY_TARGET_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -67,6 +65,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "operators/net/http_client.h"
 #include "operators/notify/notify_config.h"
 #include "operators/notify/notify_payload.h"
@@ -225,8 +224,8 @@ class NotifyTarget {
   std::unique_ptr<HttpClient> client_;  // the delivery thread's only
   std::mt19937_64 rng_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled on new work and on stop
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<NotifySpool> spool_ ABSL_GUARDED_BY(mu_);

@@ -33,12 +33,12 @@ KinesisFetcher::KinesisFetcher(const KinesisSourceOptions& options,
 void KinesisFetcher::Run() {
   while (true) {
     {
-      std::unique_lock lock(shared_->mu);
+      absl::MutexLock lock(&shared_->mu);
       if (shared_->stop) return;
       if (shared_->needs_listing) next_listing_ = 0;
       // Fetch no further ahead of Next than the buffer allows.
       if (shared_->queued_records >= options_.max_buffered_records) {
-        shared_->wake_cv.wait_for(lock, std::chrono::milliseconds(kMaxWaitMs));
+        shared_->wake_cv.WaitWithTimeout(&shared_->mu, absl::Milliseconds(kMaxWaitMs));
         continue;
       }
     }
@@ -58,15 +58,15 @@ void KinesisFetcher::Run() {
       continue;
     }
     const int64_t wait = std::clamp<int64_t>(std::min(due, next_listing_) - now, 1, kMaxWaitMs);
-    std::unique_lock lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     if (shared_->stop) return;
-    shared_->wake_cv.wait_for(lock, std::chrono::milliseconds(wait));
+    shared_->wake_cv.WaitWithTimeout(&shared_->mu, absl::Milliseconds(wait));
   }
 }
 
 void KinesisFetcher::Discover() {
   {
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     ++shared_->stats.list_shards_calls;
   }
   absl::StatusOr<std::vector<KinesisShard>> listing =
@@ -101,7 +101,7 @@ void KinesisFetcher::Discover() {
   }
   ReleaseWaiting();
   next_listing_ = now + options_.discovery_interval;
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   // Restored shards past the retention period are forgotten.
   for (auto it = shared_->restored.begin(); it != shared_->restored.end();) {
     const auto s = shards_.find(it->first);
@@ -115,7 +115,7 @@ void KinesisFetcher::AddShard(const KinesisShard& info, bool first_listing) {
   Shard& s = shards_[info.shard_id];
   s.info = info;
   s.owned = KinesisShardOwner(info.shard_id, options_.instance_count) == options_.instance_index;
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   const auto restored = shared_->restored.find(info.shard_id);
   const bool parent_restored = shared_->restored.count(info.parent_shard_id) > 0 ||
                                shared_->restored.count(info.adjacent_parent_shard_id) > 0;
@@ -193,13 +193,13 @@ void KinesisFetcher::AcquireIterator(Shard* s) {
     // The position to resume from (a checkpoint's) does not exist in this
     // shard: retrying cannot help, and starting elsewhere would lose or
     // repeat records. Stop with a clear error.
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     shared_->fatal = absl::FailedPreconditionError(StrCat(
         "shard ", s->info.shard_id, " refuses the position to resume from (sequence number ",
         s->fetched_seq, "): ", std::string(it.status().message()),
         "; was the stream deleted and created again? Resume from another checkpoint directory"));
     s->phase = Phase::kFinished;
-    shared_->data_cv.notify_all();
+    shared_->data_cv.SignalAll();
     return;
   }
   if (!it.ok()) {
@@ -216,7 +216,7 @@ void KinesisFetcher::AcquireIterator(Shard* s) {
 void KinesisFetcher::Read(Shard* s) {
   const int64_t started = SteadyMs();
   {
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     ++shared_->stats.get_records_calls;
   }
   absl::StatusOr<KinesisRecords> r =
@@ -238,7 +238,7 @@ void KinesisFetcher::Read(Shard* s) {
   const bool empty = r->records.empty();
   s->iterator = std::move(r->next_shard_iterator);
   {
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     shared_->inputs[s->input].lag = r->millis_behind_latest;
     shared_->inputs[s->input].caught_up = empty && !behind;
   }
@@ -246,7 +246,7 @@ void KinesisFetcher::Read(Shard* s) {
   if (end) {
     s->phase = Phase::kFinished;
     ReleaseWaiting();
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     shared_->needs_listing = true;  // its children, if not yet listed
     return;
   }
@@ -270,10 +270,10 @@ void KinesisFetcher::Queue(Shard* s, KinesisRecords records, bool shard_end) {
   batch->shard_end = shard_end;
   const size_t n = recs.size();
   batch->records = std::move(records);
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   shared_->queued_records += n;
   shared_->queue.push_back(std::move(batch));
-  shared_->data_cv.notify_all();
+  shared_->data_cv.SignalAll();
 }
 
 void KinesisFetcher::Failed(Shard* s, const absl::Status& status) {
@@ -287,7 +287,7 @@ void KinesisFetcher::Failed(Shard* s, const absl::Status& status) {
   // Expired, unknown or rejected iterator (a restarted server, a trimmed
   // position): start again after the last record fetched.
   if (s->phase == Phase::kReading) {
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     ++shared_->stats.expired_iterators;
   }
   s->phase = Phase::kNeedIterator;
@@ -309,7 +309,7 @@ void KinesisFetcher::NoteError(const absl::Status& status) {
       kind == KinesisErrorKind::kAccessDenied) {
     shared_->connected = false;
   }
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (IsRetryableKinesisError(kind)) ++shared_->stats.retries;
   shared_->last_error = std::string(status.message());
 }

@@ -13,16 +13,16 @@
 #define VIGIL_OPERATORS_SOURCE_KINESIS_FETCHER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "operators/net/kinesis_client.h"
 #include "operators/source/kinesis_source.h"
 
@@ -52,23 +52,23 @@ struct KinesisPosition {
 
 // State shared by the fetcher thread and the thread calling Next.
 struct KinesisShared {
-  std::mutex mu;
-  std::condition_variable data_cv;  // signalled when a batch is queued
-  std::condition_variable wake_cv;  // signalled when the queue drains or on stop
-  // Guarded by mu:
-  std::deque<std::unique_ptr<KinesisBatch>> queue;
-  size_t queued_records = 0;
-  std::vector<KinesisInput> inputs;
+  absl::Mutex mu;
+  absl::CondVar data_cv;  // signalled when a batch is queued
+  absl::CondVar wake_cv;  // signalled when the queue drains or on stop
+  std::deque<std::unique_ptr<KinesisBatch>> queue ABSL_GUARDED_BY(mu);
+  size_t queued_records ABSL_GUARDED_BY(mu) = 0;
+  std::vector<KinesisInput> inputs ABSL_GUARDED_BY(mu);
   // From RestorePositions; the fetcher drops shards no longer listed.
-  std::map<std::string, KinesisPosition> restored;
-  bool listed = false;         // a listing succeeded
-  bool needs_listing = false;  // a shard ended after the last listing
-  bool stop = false;
-  std::string last_error;
+  std::map<std::string, KinesisPosition> restored ABSL_GUARDED_BY(mu);
+  bool listed ABSL_GUARDED_BY(mu) = false;         // a listing succeeded
+  bool needs_listing ABSL_GUARDED_BY(mu) = false;  // a shard ended after the last listing
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  std::string last_error ABSL_GUARDED_BY(mu);
   // An error the source cannot get past (a resume position the stream
   // refuses): the source ends with it.
-  absl::Status fatal;
-  KinesisSource::Stats stats;
+  absl::Status fatal ABSL_GUARDED_BY(mu);
+  KinesisSource::Stats stats ABSL_GUARDED_BY(mu);
+  uint64_t bytes_read ABSL_GUARDED_BY(mu) = 0;  // of the records Next returned
 
   std::atomic<bool> connected{false};
 };

@@ -34,10 +34,10 @@ KinesisSource::KinesisSource(KinesisSourceOptions options)
 
 KinesisSource::~KinesisSource() {
   {
-    std::lock_guard lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     shared_->stop = true;
+    shared_->wake_cv.SignalAll();
   }
-  shared_->wake_cv.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -88,13 +88,12 @@ bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
   if (!thread_.joinable()) thread_ = std::thread([this] { fetcher_->Run(); });
   // The batches that backed the previous call's records are released now.
   retired_.clear();
-  std::unique_lock lock(shared_->mu);
+  absl::ReleasableMutexLock lock(&shared_->mu);
   if (!shared_->fatal.ok()) return false;
   auto& queue = shared_->queue;
-  if (queue.empty()) {
-    shared_->data_cv.wait_for(lock, std::chrono::milliseconds(options_.idle_sleep), [&] {
-      return !queue.empty() || shared_->stop || !shared_->fatal.ok();
-    });
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(options_.idle_sleep);
+  while (queue.empty() && !shared_->stop && shared_->fatal.ok() &&
+         !shared_->data_cv.WaitWithDeadline(&shared_->mu, deadline)) {
   }
   while (!queue.empty()) {
     KinesisBatch& b = *queue.front();
@@ -110,7 +109,7 @@ bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
       r.input = b.input;
       out->push_back(r);
       input.delivered_seq = e.sequence_number;
-      bytes_ += e.size;
+      shared_->bytes_read += e.size;
     }
     if (b.next < n) break;
     if (b.shard_end) input.finished = true;
@@ -119,41 +118,41 @@ bool KinesisSource::Next(std::vector<Record>* out, size_t max) {
   }
   shared_->queued_records -= out->size();
   shared_->stats.records += out->size();
-  lock.unlock();
-  shared_->wake_cv.notify_all();
+  shared_->wake_cv.SignalAll();
+  lock.Release();
   return !(out->empty() && options_.exit_at_end && CaughtUp());
 }
 
 absl::Status KinesisSource::status() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   return shared_->fatal;
 }
 
 int KinesisSource::input_count() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   return static_cast<int>(shared_->inputs.size());
 }
 
 std::string KinesisSource::input_name(int input) const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (input < 0 || input >= static_cast<int>(shared_->inputs.size())) return std::to_string(input);
   return shared_->inputs[input].shard_id;
 }
 
 bool KinesisSource::input_active(int input) const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (input < 0 || input >= static_cast<int>(shared_->inputs.size())) return false;
   return !shared_->inputs[input].finished;
 }
 
 int64_t KinesisSource::input_lag(int input) const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (input < 0 || input >= static_cast<int>(shared_->inputs.size())) return -1;
   return shared_->inputs[input].lag;
 }
 
 bool KinesisSource::input_caught_up(int input) const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (input < 0 || input >= static_cast<int>(shared_->inputs.size())) return false;
   return shared_->inputs[input].caught_up;
 }
@@ -161,12 +160,12 @@ bool KinesisSource::input_caught_up(int input) const {
 bool KinesisSource::connected() const { return shared_->connected.load(); }
 
 uint64_t KinesisSource::bytes_read() const {
-  std::lock_guard lock(shared_->mu);
-  return bytes_;
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->bytes_read;
 }
 
 bool KinesisSource::Drained() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (!shared_->listed || shared_->needs_listing || shared_->queued_records > 0) return false;
   for (const KinesisInput& input : shared_->inputs) {
     if (!input.finished) return false;
@@ -175,7 +174,7 @@ bool KinesisSource::Drained() const {
 }
 
 bool KinesisSource::CaughtUp() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   if (!shared_->listed || shared_->needs_listing || shared_->queued_records > 0) return false;
   for (const KinesisInput& input : shared_->inputs) {
     if (!input.finished && !input.caught_up) return false;
@@ -184,17 +183,17 @@ bool KinesisSource::CaughtUp() const {
 }
 
 std::string KinesisSource::last_error() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   return shared_->last_error;
 }
 
 KinesisSource::Stats KinesisSource::stats() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   return shared_->stats;
 }
 
 std::string KinesisSource::SavePositions() const {
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   std::map<std::string, KinesisPosition> all = shared_->restored;
   for (const KinesisInput& input : shared_->inputs) {
     if (input.delivered_seq.empty() && !input.finished) continue;
@@ -246,7 +245,7 @@ absl::Status KinesisSource::RestorePositions(std::string_view positions) {
     }
     restored[std::string(key.data(), key.size())] = std::move(pos);
   }
-  std::lock_guard lock(shared_->mu);
+  absl::MutexLock lock(&shared_->mu);
   shared_->restored = std::move(restored);
   return absl::OkStatus();
 }

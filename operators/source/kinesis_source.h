@@ -178,7 +178,6 @@ class KinesisSource : public RecordSource {
   std::thread thread_;
   // Batches whose records the last Next returned (their bytes back them).
   std::vector<std::unique_ptr<internal::KinesisBatch>> retired_;
-  uint64_t bytes_ = 0;  // guarded by shared_->mu
 };
 
 absl::StatusOr<std::unique_ptr<KinesisSource>> OpenKinesisSource(KinesisSourceOptions options);

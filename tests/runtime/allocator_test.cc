@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -74,6 +76,27 @@ TEST(AllocatorTest, TheRestartKeepsThePidAndTheArguments) {
   EXPECT_STREQ(exe, want);
   ::kill(pid, SIGTERM);
   EXPECT_EQ(WaitExit(pid), 0);
+}
+
+TEST(AllocatorTest, TheRestartKeepsTheProcessName) {
+  // The restart executes /proc/self/exe, after which the kernel calls the
+  // process "exe"; operators find the job as vigil (ps, pgrep, top).
+  const std::string log = TempPath("alloc", "name.log");
+  const pid_t pid = Spawn("env -u GLIBC_TUNABLES -u VIGIL_ALLOCATOR " + kVigil +
+                              " run --no-console --http 127.0.0.1:0",
+                          log);
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(log).find("on port ") != std::string::npos; }, 20))
+      << ReadFile(log);
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::string environ = "\n" + ReadFile(proc + "/environ");
+  for (char& c : environ) c = c == '\0' ? '\n' : c;
+  EXPECT_NE(environ.find("\nVIGIL_ALLOCATOR=tuned\n"), std::string::npos) << "not restarted";
+  EXPECT_EQ(ReadFile(proc + "/comm"), "vigil\n");
+  EXPECT_EQ(Sh("ps -o comm= -p " + std::to_string(pid)).out, "vigil\n");
+  const std::vector<std::string> found = Lines(Sh("pgrep -x vigil").out);
+  EXPECT_NE(std::find(found.begin(), found.end(), std::to_string(pid)), found.end());
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(WaitExit(pid), 0) << ReadFile(log);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -202,6 +203,20 @@ TEST(CliE2eTest, UnknownFlagsAndBadValuesAreUsageErrors) {
   EXPECT_NE(help.out.find("--dead-letter FILE"), std::string::npos);
 }
 
+// The version has one source, project() in CMakeLists.txt, which the build
+// passes on as VIGIL_VERSION.
+TEST(CliE2eTest, VersionIsTheProjectVersionOfCMakeLists) {
+  const std::string cmake = ReadFile(kSource + "/CMakeLists.txt");
+  std::smatch project;
+  ASSERT_TRUE(std::regex_search(cmake, project, std::regex(R"(project\(vigil VERSION (\S+))")));
+  EXPECT_EQ(project[1].str(), VIGIL_VERSION);
+  for (const char* command : {" --version", " version"}) {
+    Result r = Sh(kVigil + command);
+    EXPECT_EQ(r.exit_code, 0) << command;
+    EXPECT_EQ(r.out.substr(0, r.out.find('\n')), StrCat("vigil ", VIGIL_VERSION)) << command;
+  }
+}
+
 TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   const std::string err = Temp("serve.err");
   // A paced live generator keeps the job running until SIGTERM.
@@ -247,6 +262,9 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   EXPECT_LE(processed, in);
   EXPECT_GE(processed, in - 4096) << m.out;
   EXPECT_NE(m.out.find("vigil_dead_letter_total{reason=\"malformed_json\"} 0"), std::string::npos);
+  EXPECT_NE(m.out.find(StrCat("vigil_build_info{version=\"", VIGIL_VERSION, "\"} 1")),
+            std::string::npos)
+      << m.out;
   EXPECT_NE(m.out.find("vigil_metric_latency_p99_ms "), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("vigil_metric_intent_messages{intent=\"faq\"}"), std::string::npos);
   // The latency spike started a minute in; 15 minutes of event time later

@@ -146,6 +146,21 @@ TEST(DeployTest, DockerfileBuildsInOneStageAndRunsAsNonRootInAnother) {
   EXPECT_TRUE(tests_off);
 }
 
+// The image tags the deploy files and their documentation name are the
+// version of CMakeLists.txt, so that a release changes them with it.
+TEST(DeployTest, ImageTagsAreTheProjectVersion) {
+  const std::regex tag(R"(vigil:([0-9]+\.[0-9]+\.[0-9]+))");
+  int tags = 0;
+  for (const char* file : {"Dockerfile", "README.md", "kubernetes/statefulset.yaml"}) {
+    const std::string text = ReadFile(kDeploy + file);
+    for (std::sregex_iterator it(text.begin(), text.end(), tag), end; it != end; ++it) {
+      EXPECT_EQ((*it)[1].str(), VIGIL_VERSION) << file << ": " << it->str();
+      ++tags;
+    }
+  }
+  EXPECT_GE(tags, 3);
+}
+
 // The image serves its endpoint with TLS and authentication (the web config
 // mounted at /etc/vigil-web, as deploy/kubernetes mounts it) and checks its
 // health over HTTPS on the path that needs no credentials.

@@ -427,8 +427,10 @@ LiveRun RunAsThePod() {
       "vigil_sink_messages_total{", "vigil_alert_transitions_total{"};
   WaitFor(
       [&] {
-        auto [status, body] = get("/metrics", true);
-        if (status != 200) return false;
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        const auto got = get("/metrics", true);
+        if (got.first != 200) return false;
+        const std::string& body = got.second;
         r.metrics = body;
         return std::regex_search(body, kCheckpointed) &&
                std::all_of(wanted.begin(), wanted.end(),
