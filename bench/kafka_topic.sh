@@ -7,8 +7,10 @@
 # Sets: vigil, dir (scratch), addr (bootstrap), cpu_s FILE (user + system
 # seconds from a `/usr/bin/time -v` report).
 #
+# The vigil binary is $VIGIL, build/vigil by default.
+#
 # Usage: . bench/kafka_topic.sh N [--topic NAME:PARTITIONS]...
-vigil=build/vigil
+vigil=${VIGIL:-build/vigil}
 dir=$(mktemp -d)
 trap 'kill $broker_pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 _events=$1
