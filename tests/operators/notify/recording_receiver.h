@@ -21,10 +21,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -49,7 +51,22 @@ class RecordingReceiver {
   enum class Action { kStatus, kHang, kClose };
 
   // port 0: a free port; otherwise that port (to come back up after Stop()).
-  explicit RecordingReceiver(uint16_t port = 0) { Start(port); }
+  // Port 0: a free port below the kernel's ephemeral range, so that a
+  // Restart on it cannot find it taken by some client's outgoing
+  // connection (tests running beside this one open thousands).
+  explicit RecordingReceiver(uint16_t port = 0) {
+    if (port != 0) {
+      Start(port);
+      return;
+    }
+    const uint16_t first = 20000, last = EphemeralLow();
+    const uint16_t span = static_cast<uint16_t>(last - first);
+    const uint16_t offset = static_cast<uint16_t>((::getpid() * 131u + NextSeed()) % span);
+    for (uint16_t i = 0; i < span; ++i) {
+      if (TryStart(static_cast<uint16_t>(first + (offset + i) % span))) return;
+    }
+    Start(0);
+  }
   ~RecordingReceiver() { Stop(); }
   RecordingReceiver(const RecordingReceiver&) = delete;
   RecordingReceiver& operator=(const RecordingReceiver&) = delete;
@@ -119,6 +136,26 @@ class RecordingReceiver {
 
   // Listens again (on the same port unless one is given).
   void Start(uint16_t port) {
+    if (!TryStart(port)) {
+      throw std::runtime_error("RecordingReceiver: cannot bind port " + std::to_string(port));
+    }
+  }
+  void Restart() { Start(port_); }
+
+ private:
+  static uint16_t EphemeralLow() {
+    unsigned low = 32768;
+    if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+      if (std::fscanf(f, "%u", &low) != 1) low = 32768;
+      std::fclose(f);
+    }
+    return static_cast<uint16_t>(std::clamp(low, 21000u, 65535u));
+  }
+  static unsigned NextSeed() {
+    static std::atomic<unsigned> seed{0};
+    return seed.fetch_add(7919);
+  }
+  bool TryStart(uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -128,7 +165,7 @@ class RecordingReceiver {
     addr.sin_port = htons(port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       ::close(fd);
-      throw std::runtime_error("RecordingReceiver: cannot bind port " + std::to_string(port));
+      return false;
     }
     socklen_t len = sizeof addr;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -140,10 +177,9 @@ class RecordingReceiver {
       stopping_ = false;
     }
     accept_thread_ = std::thread([this, fd] { AcceptLoop(fd); });
+    return true;
   }
-  void Restart() { Start(port_); }
 
- private:
   struct Step {
     Action action;
     int status;
