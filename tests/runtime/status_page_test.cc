@@ -3,6 +3,7 @@
 // with an injected incident — the firing alert under its severity, job
 // health, sparklines of the recent windows, no script errors.
 #include <signal.h>
+#include <sys/wait.h>
 #include <simdjson.h>
 
 #include <regex>
@@ -114,11 +115,17 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
   const std::string base = JobHttpBase(log);
   ASSERT_FALSE(base.empty()) << ReadFile(log);
 
+  // The job answers before anything is asserted of its pages; a job that
+  // died is reported with its log.
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(base, "/healthz").first == 200; }, 30))
+      << "alive: " << (::waitpid(job, nullptr, WNOHANG) == 0) << "\n" << ReadFile(log);
+
   // As served: the page file, byte for byte, at / and /status.
   const std::string page = ReadFile(kPagePath);
   for (const char* path : {"/", "/status"}) {
-    Result r = Sh("curl -s -D " + Path("headers") + " " + base + path);
-    EXPECT_EQ(r.out, page) << path;
+    Result r = Sh("curl -sS --max-time 20 -D " + Path("headers") + " " + base + path + " 2>" +
+                  Path("curl.log"));
+    EXPECT_EQ(r.out, page) << path << ": " << ReadFile(Path("curl.log")) << ReadFile(log);
     EXPECT_NE(ReadFile(Path("headers")).find("Content-Type: text/html; charset=utf-8"),
               std::string::npos)
         << ReadFile(Path("headers"));
