@@ -92,12 +92,29 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
   Group* g;
   if (auto it = groups_.find(group); it != groups_.end()) {
     g = it->second.get();
+  } else if (whole_.store != nullptr) {
+    if (!whole_.store->Holds(group) && !TakeFresh()) return nullptr;
+    g = FindOrAddGroup(group);
   } else if (groups_.size() >= max_groups_ || (shared_ != nullptr && shared_->Exhausted())) {
     return nullptr;
   } else {
     g = FindOrAddGroup(group);
   }
   return PaneOf(g, group, start);
+}
+
+bool PaneStore::TakeFresh() {
+  size_t fresh = whole_.fresh->load(std::memory_order_relaxed);
+  do {
+    if (whole_.store->group_count() + fresh >= max_groups_ ||
+        (shared_ != nullptr && shared_->Exhausted())) {
+      return false;
+    }
+  } while (!whole_.fresh->compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed));
+  // The job-wide budget (shared_) may be passed by the parts that checked it
+  // at the same moment: by fewer groups than there are parts.
+  whole_.fresh_all->fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {

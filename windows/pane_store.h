@@ -29,6 +29,7 @@
 #ifndef VIGIL_WINDOWS_PANE_STORE_H_
 #define VIGIL_WINDOWS_PANE_STORE_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -121,6 +122,21 @@ class PaneStore {
     max_groups_ = max_groups;
     shared_ = shared;
   }
+  // Workers (operators/dataflow/workers.h): this store aggregates part of
+  // the events of `store`, the job's store of the same metric, which is not
+  // changed while parts add events (they read it from their threads). A
+  // group `store` holds is no new group; a group new to the job takes one
+  // place of the group limit, counted in `fresh` over every part of the
+  // store and in `fresh_all` over every store, until the parts are merged
+  // into the job's stores and the counts start again from 0. So the limits
+  // stay job-wide with any number of parts.
+  struct Whole {
+    const PaneStore* store = nullptr;
+    std::atomic<size_t>* fresh = nullptr;
+    std::atomic<size_t>* fresh_all = nullptr;
+  };
+  void SetWhole(const Whole& whole) { whole_ = whole; }
+  bool Holds(std::string_view group) const { return groups_.find(group) != groups_.end(); }
 
   // Emits every window with end <= frontier that holds data, per group in
   // order of window end. Groups are visited in no particular order; callers
@@ -167,8 +183,12 @@ class PaneStore {
   bool invertible_;
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
+  // Whether a group new to the job (Whole) may be added; takes its place.
+  bool TakeFresh();
+
   size_t max_groups_ = SIZE_MAX;
   const GroupBudget* shared_ = nullptr;
+  Whole whole_;
   // Consecutive events usually hit one of a few panes (the same minute of
   // a handful of groups, e.g. two prompt variants): a small cache in front
   // of the group map, cleared whenever panes may move (CloseUpTo, Decode).

@@ -69,6 +69,15 @@ uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
   return late;
 }
 
+void Dataflow::SetWhole(const Dataflow& whole, std::atomic<size_t>* fresh,
+                        std::atomic<size_t>* fresh_all) {
+  whole_ = &whole;
+  fresh_all_ = fresh_all;
+  for (size_t i = 0; i < metric_ops_.size() && i < whole.metric_ops_.size(); ++i) {
+    metric_ops_[i]->SetWhole({&whole.metric_ops_[i]->store(), &fresh[i], fresh_all});
+  }
+}
+
 MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
   for (const auto& op : metric_ops_) {
     if (op->state_key() == state_key) return op.get();

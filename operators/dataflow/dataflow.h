@@ -27,6 +27,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
 #define VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -62,6 +63,17 @@ class Dataflow : private GroupBudget {
     for (MetricOperator* op : events_.ops) op->Add(ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
+  // Workers (operators/dataflow/workers.h): the two halves of Add, for an
+  // event whose metrics and session streams are on different workers.
+  void AddToMetrics(const Event& ev) {
+    events_.filters->Evaluate(ev);
+    for (MetricOperator* op : events_.ops) op->Add(ev);
+  }
+  void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
+  void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
+  size_t stream_count() const { return streams_.size(); }
+  const SessionOperator& stream(size_t s) const { return *streams_[s].op; }
+  SessionOperator& mutable_stream(size_t s) { return *streams_[s].op; }
   // A hint that `ev` is to be added kPrefetchDistance events from now, so
   // the operators can fetch the state it will touch (operators/parse/parse_ahead.h).
   static constexpr size_t kPrefetchDistance = SessionOperator::kPrefetchDistance;
@@ -86,6 +98,10 @@ class Dataflow : private GroupBudget {
   // the panes that could not be merged because a window holding them has
   // closed here already (late).
   uint64_t MergePanesFrom(Dataflow& part);
+  // Workers: this Dataflow aggregates part of the events of `whole`, whose
+  // groups count against the limits as the job's (PaneStore::SetWhole):
+  // `fresh` has a counter per metric operator, `fresh_all` one for all.
+  void SetWhole(const Dataflow& whole, std::atomic<size_t>* fresh, std::atomic<size_t>* fresh_all);
   // The metric operator holding `state_key` (MetricOperator::state_key), or
   // null: how the merge stage finds where a published partial goes.
   MetricOperator* FindMetricOp(std::string_view state_key) const;
@@ -118,9 +134,15 @@ class Dataflow : private GroupBudget {
     Source downstream;
   };
   // GroupBudget: max_series, over every metric operator's groups.
-  bool Exhausted() const override { return series() >= limits_.max_series; }
+  bool Exhausted() const override {
+    return whole_ != nullptr
+               ? whole_->series() + fresh_all_->load(std::memory_order_relaxed) >= limits_.max_series
+               : series() >= limits_.max_series;
+  }
 
   OperatorLimits limits_;
+  const Dataflow* whole_ = nullptr;
+  std::atomic<size_t>* fresh_all_ = nullptr;
   std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
   Source events_;
   std::vector<Stream> streams_;

@@ -83,6 +83,7 @@ bool MetricOperator::AdoptState(MetricOperator& old) {
   if (old.store_ == nullptr || old.state_key_ != state_key_) return false;
   store_ = std::move(old.store_);
   store_->SetGroupLimit(group_limit_, budget_);
+  store_->SetWhole(whole_);
   dropped_ += old.TakeDropped();
   return true;
 }

@@ -86,6 +86,12 @@ class MetricOperator {
   // The job's series cap (null: none); it must outlive the operator or be
   // replaced. See the file comment.
   void SetSeriesBudget(const GroupBudget* budget);
+  // Workers: this operator aggregates part of the events of the job's
+  // operator of `whole.store` (PaneStore::SetWhole).
+  void SetWhole(const PaneStore::Whole& whole) {
+    whole_ = whole;
+    store_->SetWhole(whole);
+  }
   // Events dropped because their group was over a limit, since the last call.
   uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
   // The `limit:` applied: the smallest of the members'.
@@ -135,6 +141,7 @@ class MetricOperator {
   std::string key_;
   std::vector<Value> agg_values_;
   size_t group_limit_ = SIZE_MAX;
+  PaneStore::Whole whole_;
   const GroupBudget* budget_ = nullptr;
   uint64_t dropped_ = 0;
 };

@@ -346,8 +346,17 @@ bool SessionOperator::AdoptState(SessionOperator& old) {
 // Per input, whatever its kind: x, n, t, kind and, for a string first or
 // last, the string; then the sketches. A tally's t and kind, a pick's n and
 // all four of a sketch's input are always 0.
-void SessionOperator::EncodeState(Encoder* enc) const {
-  enc->PutVarint(state_->windows.session_count());
+void SessionOperator::EncodeState(Encoder* enc) const { EncodeStates({this}, enc); }
+
+void SessionOperator::EncodeStates(const std::vector<const SessionOperator*>& parts,
+                                   Encoder* enc) {
+  size_t sessions = 0;
+  for (const SessionOperator* part : parts) sessions += part->open_sessions();
+  enc->PutVarint(sessions);
+  for (const SessionOperator* part : parts) part->EncodeSessions(enc);
+}
+
+void SessionOperator::EncodeSessions(Encoder* enc) const {
   state_->windows.ForEach([&](std::string_view key, const SessionWindows<Session>::Session& s) {
     enc->PutString(key);
     enc->PutSigned(s.start);
@@ -375,7 +384,10 @@ void SessionOperator::EncodeState(Encoder* enc) const {
   });
 }
 
-bool SessionOperator::DecodeState(Decoder* dec) {
+bool SessionOperator::DecodeState(Decoder* dec) { return DecodeState(dec, nullptr); }
+
+bool SessionOperator::DecodeState(Decoder* dec,
+                                  const std::function<bool(std::string_view key)>& keep) {
   auto fresh = std::make_unique<State>(this);
   std::swap(state_, fresh);
   const uint64_t n = dec->GetVarint();
@@ -387,6 +399,10 @@ bool SessionOperator::DecodeState(Decoder* dec) {
     if (!DecodeCells(dec, s)) {
       state_ = std::move(fresh);  // keep what was there
       return false;
+    }
+    if (keep && !keep(key)) {
+      Release(s);  // another worker's
+      continue;
     }
     state_->windows.Restore(key, start, last, std::move(s));
   }

@@ -95,6 +95,22 @@ class SessionOperator {
   const std::string& state_key() const { return state_key_; }
   void EncodeState(Encoder* enc) const;
   bool DecodeState(Decoder* dec);
+  // Workers: the open sessions of `parts` (operators of the same stream,
+  // each holding other keys) in the format of EncodeState, as if one
+  // operator held them all; and a decode that keeps only the sessions whose
+  // key `keep` accepts (the keys of one worker).
+  static void EncodeStates(const std::vector<const SessionOperator*>& parts, Encoder* enc);
+  bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep);
+  // Text of the stream's key in `ev` (into *out), or false when the event
+  // has no key (it belongs to no session). Where a worker router sends it.
+  bool KeyText(const Event& ev, std::string* out) const {
+    const Value& key = ev.slots[def_->key_slot];
+    if (key.is_nullish()) return false;
+    out->clear();
+    AppendValueText(key, out);
+    return true;
+  }
+  int key_slot() const { return def_->key_slot; }
 
   // Events dropped because they would have opened a session over the
   // stream's limit, since the last call.
@@ -156,6 +172,7 @@ class SessionOperator {
   // list, 1 the sketches' accumulators, 2 their objects, 3 their tables.
   void PrefetchSession(const Session& s, size_t level);
   void Merge(Session& into, Session&& from);
+  void EncodeSessions(Encoder* enc) const;  // without the count
   void Release(Session& s);
   void CompactPools();
   bool DecodeCells(Decoder* dec, Session& s);

@@ -1,0 +1,293 @@
+#include "operators/dataflow/workers.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/hash.h"
+
+namespace vigil {
+
+namespace {
+
+// Copies of the strings of a batch's events: a parser's buffer holds only
+// the last record it parsed. Blocks are kept from batch to batch.
+class StringArena {
+ public:
+  std::string_view Copy(std::string_view s) {
+    if (s.empty()) return {};
+    if (s.size() > kBlock / 4) {  // a long string gets a block of its own
+      big_.push_back(std::make_unique<char[]>(s.size()));
+      std::memcpy(big_.back().get(), s.data(), s.size());
+      return {big_.back().get(), s.size()};
+    }
+    if (used_ + s.size() > kBlock) {
+      if (++current_ == blocks_.size()) blocks_.push_back(std::make_unique<char[]>(kBlock));
+      used_ = 0;
+    }
+    char* at = blocks_[current_].get() + used_;
+    std::memcpy(at, s.data(), s.size());
+    used_ += s.size();
+    return {at, s.size()};
+  }
+  // Before the first Copy of each batch.
+  void Reset() {
+    big_.clear();
+    current_ = 0;
+    used_ = 0;
+    if (blocks_.empty()) blocks_.push_back(std::make_unique<char[]>(kBlock));
+  }
+
+ private:
+  static constexpr size_t kBlock = 256 << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<std::unique_ptr<char[]>> big_;
+  size_t current_ = 0;
+  size_t used_ = 0;
+};
+
+}  // namespace
+
+struct Workers::Worker {
+  Worker(const RuleSet& rules, size_t max_bytes)
+      : flow(std::make_unique<Dataflow>(rules)),
+        parser(std::make_unique<EventParser>(rules.fields, max_bytes)) {}
+  std::unique_ptr<Dataflow> flow;
+  std::unique_ptr<EventParser> parser;
+  StringArena strings;
+  std::string key;  // scratch: a key's text
+};
+
+Workers::Workers(const RuleSet& rules, const Dataflow& main, const Options& options)
+    : options_(options) {
+  const int n = std::clamp(options_.workers, 1, 255);
+  for (int w = 0; w < n; ++w) {
+    workers_.push_back(std::make_unique<Worker>(rules, options_.max_record_bytes));
+  }
+  Configure(rules, main);
+  for (int w = 1; w < n; ++w) threads_.emplace_back([this, w] { ThreadMain(w); });
+}
+
+Workers::~Workers() {
+  {
+    absl::MutexLock lock(&mu_);
+    quit_ = true;
+  }
+  wake_.SignalAll();
+  for (std::thread& t : threads_) t.join();
+}
+
+void Workers::Configure(const RuleSet& rules, const Dataflow& main) {
+  rules_ = &rules;
+  key_slot_ = rules.fields.Find(options_.key).value_or(-1);
+  stride_ = 1 + workers_[0]->flow->stream_count();
+  fresh_count_ = main.metric_ops().size();
+  fresh_ = std::make_unique<std::atomic<size_t>[]>(fresh_count_);
+  for (size_t i = 0; i < fresh_count_; ++i) fresh_[i].store(0);
+  fresh_all_.store(0);
+  for (auto& w : workers_) w->flow->SetWhole(main, fresh_.get(), &fresh_all_);
+}
+
+void Workers::RunAll(const std::function<void(int)>& fn) {
+  if (threads_.empty()) {
+    fn(0);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    task_ = &fn;
+    running_ = static_cast<int>(threads_.size());
+    ++generation_;
+  }
+  wake_.SignalAll();
+  fn(0);
+  absl::MutexLock lock(&mu_);
+  while (running_ > 0) done_.Wait(&mu_);
+  task_ = nullptr;
+}
+
+void Workers::ThreadMain(int w) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int)>* task = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!quit_ && generation_ == seen) wake_.Wait(&mu_);
+      if (quit_) return;
+      seen = generation_;
+      task = task_;
+    }
+    (*task)(w);
+    absl::MutexLock lock(&mu_);
+    if (--running_ == 0) done_.Signal();
+  }
+}
+
+uint8_t Workers::RouteText(std::string_view text) const {
+  return static_cast<uint8_t>(HashBytes(text) % workers_.size());
+}
+
+void Workers::Parse(const std::vector<Record>& batch) {
+  batch_ = &batch;
+  accepted_.clear();
+  if (parsed_.size() < batch.size()) parsed_.resize(batch.size());
+  route_.resize(batch.size() * stride_);
+  const size_t n = workers_.size();
+  const size_t per = (batch.size() + n - 1) / n;
+  RunAll([&](int w) {
+    const size_t begin = std::min(batch.size(), per * static_cast<size_t>(w));
+    ParseRun(w, begin, std::min(batch.size(), begin + per));
+  });
+  position_ += batch.size();
+}
+
+void Workers::ParseRun(int w, size_t begin, size_t end) {
+  Worker& wk = *workers_[static_cast<size_t>(w)];
+  wk.strings.Reset();
+  const std::vector<Record>& batch = *batch_;
+  const size_t n = workers_.size();
+  const Dataflow& flow = *wk.flow;
+  for (size_t i = begin; i < end; ++i) {
+    Parsed& p = parsed_[i];
+    p.ok = false;
+    if (batch[i].oversized) continue;
+    p.ok = wk.parser->Parse(batch[i].data, &p.ev, &p.err);
+    if (!p.ok) continue;
+    for (Value& v : p.ev.slots) {
+      if (v.is_string()) v.str = wk.strings.Copy(v.str);
+    }
+    uint8_t* row = &route_[i * stride_];
+    const bool keyed = key_slot_ >= 0 && !p.ev.slots[static_cast<size_t>(key_slot_)].is_nullish();
+    if (keyed) {
+      wk.key.clear();
+      AppendValueText(p.ev.slots[static_cast<size_t>(key_slot_)], &wk.key);
+      row[0] = RouteText(wk.key);
+    } else {
+      row[0] = static_cast<uint8_t>((position_ + i) % n);
+    }
+    for (size_t s = 0; s + 1 < stride_; ++s) {
+      const SessionOperator& op = flow.stream(s);
+      if (keyed && op.key_slot() == key_slot_) {
+        row[1 + s] = row[0];
+      } else {
+        row[1 + s] = op.KeyText(p.ev, &wk.key) ? RouteText(wk.key) : kNowhere;
+      }
+    }
+  }
+}
+
+void Workers::Aggregate() {
+  if (accepted_.empty()) return;
+  RunAll([this](int w) {
+    Dataflow& flow = *workers_[static_cast<size_t>(w)]->flow;
+    const uint8_t self = static_cast<uint8_t>(w);
+    const size_t streams = stride_ - 1;
+    // Each stream's operator is hinted the events it is about to take,
+    // kPrefetchDistance ahead of taking them (SessionOperator::Prefetch).
+    std::vector<size_t> ahead(streams, 0);
+    std::vector<size_t> hinted(streams, 0);
+    const size_t count = accepted_.size();
+    for (size_t k = 0; k < count; ++k) {
+      const uint32_t i = accepted_[k];
+      const uint8_t* row = &route_[i * stride_];
+      const Event& ev = parsed_[i].ev;
+      if (row[0] == self) flow.AddToMetrics(ev);
+      for (size_t s = 0; s < streams; ++s) {
+        if (row[1 + s] != self) continue;
+        size_t& a = ahead[s];
+        if (a <= k) {
+          a = k + 1;
+          hinted[s] = 0;
+        }
+        while (hinted[s] < Dataflow::kPrefetchDistance && a < count) {
+          const uint32_t j = accepted_[a++];
+          if (route_[j * stride_ + 1 + s] != self) continue;
+          flow.PrefetchStream(s, parsed_[j].ev);
+          ++hinted[s];
+        }
+        if (hinted[s] > 0) --hinted[s];
+        flow.AddToStream(s, ev);
+      }
+    }
+  });
+  accepted_.clear();
+}
+
+void Workers::CloseSessions(TimeMs frontier) {
+  RunAll([&](int w) { workers_[static_cast<size_t>(w)]->flow->CloseSessions(frontier); });
+}
+
+uint64_t Workers::MergePanesInto(Dataflow* into) {
+  uint64_t late = 0;
+  for (auto& w : workers_) late += into->MergePanesFrom(*w->flow);
+  // Every group of the workers is the job's now.
+  for (size_t i = 0; i < fresh_count_; ++i) fresh_[i].store(0, std::memory_order_relaxed);
+  fresh_all_.store(0, std::memory_order_relaxed);
+  return late;
+}
+
+std::vector<std::pair<std::string, std::string>> Workers::EncodeState(const Dataflow& main) const {
+  std::vector<std::pair<std::string, std::string>> out = main.EncodeState();
+  for (size_t s = 0; s < main.stream_count(); ++s) {
+    const std::string& key = main.stream(s).state_key();
+    std::vector<const SessionOperator*> parts = {&main.stream(s)};
+    for (const auto& w : workers_) parts.push_back(&w->flow->stream(s));
+    Encoder enc;
+    SessionOperator::EncodeStates(parts, &enc);
+    for (auto& [k, bytes] : out) {
+      if (k == key) bytes = enc.Release();
+    }
+  }
+  return out;
+}
+
+void Workers::TakeSessions(Dataflow* main) {
+  for (size_t s = 0; s < main->stream_count(); ++s) {
+    SessionOperator& from = main->mutable_stream(s);
+    std::vector<const SessionOperator*> parts = {&from};
+    for (const auto& w : workers_) parts.push_back(&w->flow->stream(s));
+    Encoder enc;
+    SessionOperator::EncodeStates(parts, &enc);
+    const std::string bytes = enc.Release();
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      Decoder dec(bytes);
+      const uint8_t self = static_cast<uint8_t>(w);
+      workers_[w]->flow->mutable_stream(s).DecodeState(
+          &dec, [&](std::string_view key) { return RouteText(key) == self; });
+    }
+    Encoder none;
+    SessionOperator::EncodeStates({}, &none);
+    const std::string empty = none.Release();
+    Decoder dec(empty);
+    from.DecodeState(&dec);
+  }
+}
+
+void Workers::Reload(const RuleSet& rules, const Dataflow& main) {
+  for (auto& w : workers_) {
+    auto flow = std::make_unique<Dataflow>(rules);
+    flow->AdoptState(*w->flow);
+    w->flow = std::move(flow);
+    w->parser = std::make_unique<EventParser>(rules.fields, options_.max_record_bytes);
+  }
+  Configure(rules, main);
+}
+
+std::vector<Dataflow*> Workers::flows() {
+  std::vector<Dataflow*> out;
+  for (auto& w : workers_) out.push_back(w->flow.get());
+  return out;
+}
+
+size_t Workers::open_sessions(size_t s) const {
+  size_t n = 0;
+  for (const auto& w : workers_) n += w->flow->stream(s).open_sessions();
+  return n;
+}
+
+uint64_t Workers::emitted(size_t s) const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->flow->stream(s).emitted();
+  return n;
+}
+
+}  // namespace vigil

@@ -1,0 +1,160 @@
+// operators/dataflow/workers.h
+//
+// Workers run one rule set's dataflow on N threads (the caller's and N - 1
+// of their own). For each batch the job's reader takes:
+//
+//   1. Parse: the records are cut into N runs, each parsed by one worker,
+//      which also works out where every event goes (below).
+//   2. The job, on its own thread and in input order, decides which parsed
+//      events count (oversized, parse errors, time range, future, late) and
+//      calls Accept for them. Lateness is decided against the watermark as
+//      of the previous record in input order, so no decision depends on N,
+//      on the batches or on which worker parsed what.
+//   3. Aggregate: every worker adds, in input order, the accepted events
+//      routed to it to its own Dataflow (its own panes and sessions):
+//        - the metrics reading events, by the hash of the routing key
+//          (`worker_key`, default session_id; round-robin by input position
+//          for events without one, or when no rule reads that field);
+//        - each session stream, by the hash of the stream's own key, so all
+//          the events of one session meet on one worker whatever the stream
+//          is keyed by (a stream of visitors keyed by user_id as well).
+//
+// At a frontier, CloseSessions closes the sessions that end by it on every
+// worker (their records feed that worker's panes), and MergePanesInto moves
+// every worker's panes into the job's Dataflow, which closes the windows
+// once, in order (Dataflow::Close). Every aggregate merges exactly (exact
+// sums, mergeable sketches, first/last by event time, ties by value), so the
+// window results and alerts are byte-identical for any N.
+//
+// Checkpoints hold the state of one Dataflow whatever N: EncodeState writes
+// the workers' sessions as if one operator held them all, and TakeSessions
+// hands the sessions of a restored Dataflow out to the workers by key, so a
+// checkpoint taken with N workers restores with any other number.
+//
+// Example:
+//   Workers workers(rules, flow, {.workers = 2});
+//   workers.Parse(batch);
+//   for (size_t i = 0; i < batch.size(); ++i)
+//     if (workers.parsed(i).ok && !late) workers.Accept(i);
+//   workers.Aggregate();
+//   workers.CloseSessions(frontier);
+//   workers.MergePanesInto(&flow);
+//   flow.Close(frontier, &results);
+#ifndef VIGIL_OPERATORS_DATAFLOW_WORKERS_H_
+#define VIGIL_OPERATORS_DATAFLOW_WORKERS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "operators/dataflow/dataflow.h"
+#include "operators/parse/event_parser.h"
+#include "operators/parse/parse_ahead.h"
+#include "operators/source/record_source.h"
+#include "rules/rule_set.h"
+
+namespace vigil {
+
+class Workers {
+ public:
+  struct Options {
+    int workers = 2;
+    // The field whose hash picks the worker of an event's metrics.
+    std::string key = "session_id";
+    size_t max_record_bytes = 1 << 20;
+  };
+  using Parsed = ParseAhead::Parsed;
+
+  // `main`: the job's Dataflow of the same rules, into which the workers'
+  // panes are merged; its groups count against the limits with theirs.
+  Workers(const RuleSet& rules, const Dataflow& main, const Options& options);
+  ~Workers();
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()); }
+
+  // Parses every record of `batch` (not the oversized ones), in parallel.
+  // parsed(i) stays valid until the next Parse; `batch` must outlive it.
+  void Parse(const std::vector<Record>& batch);
+  const Parsed& parsed(size_t i) const { return parsed_[i]; }
+  // Record i of the last Parse is to be aggregated. In input order.
+  void Accept(size_t i) { accepted_.push_back(static_cast<uint32_t>(i)); }
+  // Every worker aggregates the accepted events routed to it, in order.
+  void Aggregate();
+
+  // Closes, on every worker, the sessions that end by `frontier`.
+  void CloseSessions(TimeMs frontier);
+  // Moves every worker's panes into `into` (a Dataflow of the same rules).
+  // Returns the panes of windows `into` had closed already (none, when the
+  // job closes windows only after MergePanesInto).
+  uint64_t MergePanesInto(Dataflow* into);
+
+  // Checkpoints: the state of `main` (metric operators: call MergePanesInto
+  // first) and the workers' sessions, in Dataflow::EncodeState's format.
+  std::vector<std::pair<std::string, std::string>> EncodeState(const Dataflow& main) const;
+  // Moves the sessions of `main` (just restored, or adopted) to the workers
+  // that own their keys; `main` keeps none.
+  void TakeSessions(Dataflow* main);
+  // A rule reload: every worker's Dataflow is rebuilt for `rules`, keeping
+  // the state of the operators defined the same way; `main` is the job's
+  // Dataflow for them.
+  void Reload(const RuleSet& rules, const Dataflow& main);
+  // Groups the workers hold that the job's Dataflow does not (yet): with
+  // its series, the job's (vigil_series).
+  size_t fresh_groups() const { return fresh_all_.load(std::memory_order_relaxed); }
+
+  // The workers' Dataflows, for their gauges and counters (/metrics).
+  std::vector<Dataflow*> flows();
+  // Open sessions and records emitted of stream `s`, over every worker.
+  size_t open_sessions(size_t s) const;
+  uint64_t emitted(size_t s) const;
+
+ private:
+  struct Worker;
+  static constexpr uint8_t kNowhere = 0xFF;  // a stream event without a key
+
+  void Configure(const RuleSet& rules, const Dataflow& main);
+  // Runs fn(w) for every worker w, the caller's thread as worker 0; returns
+  // when all have finished.
+  void RunAll(const std::function<void(int)>& fn);
+  void ThreadMain(int w);
+  void ParseRun(int w, size_t begin, size_t end);
+  uint8_t RouteText(std::string_view text) const;
+
+  Options options_;
+  const RuleSet* rules_ = nullptr;
+  int key_slot_ = -1;  // of options_.key; -1 when no rule reads it
+  size_t stride_ = 1;  // route entries per record: metrics, then each stream
+  std::vector<std::unique_ptr<Worker>> workers_;
+  // Groups new to the job since the last merge, per metric operator and in
+  // all (PaneStore::SetWhole).
+  std::unique_ptr<std::atomic<size_t>[]> fresh_;
+  size_t fresh_count_ = 0;
+  std::atomic<size_t> fresh_all_{0};
+  std::vector<Parsed> parsed_;
+  std::vector<uint8_t> route_;      // record i: route_[i * stride_ + 0 / 1 + s]
+  std::vector<uint32_t> accepted_;  // of the last Parse, in input order
+  const std::vector<Record>* batch_ = nullptr;
+  uint64_t position_ = 0;  // records parsed before this batch (round-robin)
+
+  absl::Mutex mu_;
+  absl::CondVar wake_;
+  absl::CondVar done_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool quit_ ABSL_GUARDED_BY(mu_) = false;
+  const std::function<void(int)>* task_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_WORKERS_H_
