@@ -133,6 +133,10 @@ vigil run flags (override the job file):
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
   --max-series N             groups (series) all metrics together hold at once; events of
                              new groups over it are dropped and counted (default 1000000)
+  --workers N                threads of the event path (default: the cores the process
+                             may use; 1: one thread). Results are the same for any N
+  --worker-key FIELD         the field whose hash picks an event's worker (default
+                             session_id); session streams go by their own key
   --no-progress              no progress line on stderr
   --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
                              output sizes) to DIR and restore the newest good one at start;
@@ -153,6 +157,7 @@ vigil replay flags:
   --results FILE|-           also write every closed window as NDJSON
   --dead-letter FILE         write rejected records as NDJSON
   --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
+  --workers N --worker-key FIELD
                              as for run
 
 vigil check flags:
@@ -320,6 +325,13 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     std::optional<size_t> n = ParseMaxSeries(v);
     if (!n && err->empty()) *err = "--max-series needs a whole number of at least 1";
     config->max_series = n.value_or(1);
+  } else if (a.Value("--workers", &v, err)) {
+    std::optional<int> n = ParseWorkers(v);
+    if (!n && err->empty()) *err = "--workers needs a number of workers from 1 to 64";
+    config->workers = n.value_or(1);
+  } else if (a.Value("--worker-key", &v, err)) {
+    if (v.empty() && err->empty()) *err = "--worker-key needs a field name such as session_id";
+    config->worker_key = v;
   } else if (a.Flag("--no-progress")) {
     config->progress = false;
   } else if (a.Value("--shutdown-timeout", &v, err)) {

@@ -50,6 +50,11 @@ absl::Status Job::Init() {
                                         Dataflow::kPrefetchDistance);
   flow_ = std::make_unique<Dataflow>(*rules_);
   alert_op_ = std::make_unique<AlertOperator>(*rules_);
+  // The merge stage merges published panes: one thread does it.
+  if (const int n = EffectiveWorkers(config_.workers); n > 1 && !config_.scale_out.merge) {
+    workers_ = std::make_unique<Workers>(
+        *rules_, *flow_, Workers::Options{n, config_.worker_key, config_.max_record_bytes});
+  }
 
   if (config_.source.kind == SourceKind::kGenerator) {
     GeneratorSourceOptions g = config_.source.generator;
@@ -210,10 +215,12 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     return;
   }
   const uint64_t processed_at_start = summary_.processed;
+  if (workers_) workers_->Parse(batch);
   for (size_t i = 0; i < batch.size(); ++i) {
     const Record& r = batch[i];
     const ParseAhead::Parsed& parsed =
-        ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
+        workers_ ? workers_->parsed(i)
+                 : ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
     if (r.oversized) {
       DeadLetter(DeadReason::kOversized,
                  StrCat("record of ", r.size, " bytes is over the limit of ",
@@ -253,9 +260,14 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     }
     if (archive_) archive_->Add(r.data, event.ts);
     watermark_->Observe(r.input, event.ts, now);
-    flow_->Add(event);
+    if (workers_) {
+      workers_->Accept(i);
+    } else {
+      flow_->Add(event);
+    }
     ++summary_.processed;
   }
+  if (workers_) workers_->Aggregate();
   summary_.records += batch.size();
   metrics_->events_in->Increment(static_cast<double>(batch.size()));
   metrics_->events_processed->Increment(static_cast<double>(summary_.processed - processed_at_start));
@@ -283,10 +295,8 @@ void Job::SyncInputs(TimeMs now) {
   last_source_poll_ = now;
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
-  for (const SessionOperator* op : flow_->session_ops()) {
-    metrics_->SetStream(op->def().name, op->open_sessions(), op->emitted());
-  }
-  metrics_->SetOperators(*flow_);
+  SetStreamGauges();
+  metrics_->SetOperators(AllFlows(), flow_->series() + (workers_ ? workers_->fresh_groups() : 0));
   const bool up = source_->connected();
   source_connected_.store(up);
   metrics_->SetSourceConnected(up);
@@ -324,7 +334,33 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
   }
 }
 
+void Job::SetStreamGauges() {
+  for (size_t s = 0; s < flow_->stream_count(); ++s) {
+    const SessionOperator& op = flow_->stream(s);
+    metrics_->SetStream(op.def().name, op.open_sessions() + (workers_ ? workers_->open_sessions(s) : 0),
+                        op.emitted() + (workers_ ? workers_->emitted(s) : 0));
+  }
+}
+
+std::vector<Dataflow*> Job::AllFlows() {
+  std::vector<Dataflow*> flows = {flow_.get()};
+  if (workers_) {
+    for (Dataflow* f : workers_->flows()) flows.push_back(f);
+  }
+  return flows;
+}
+
+void Job::GatherWorkers(TimeMs frontier) {
+  if (!workers_) return;
+  if (frontier != kMinTime) workers_->CloseSessions(frontier);
+  if (const uint64_t late = workers_->MergePanesInto(flow_.get()); late > 0) {
+    std::fprintf(stderr, "\nvigil: %llu panes of the workers reached windows already closed\n",
+                 static_cast<unsigned long long>(late));
+  }
+}
+
 void Job::CloseWindows(TimeMs frontier) {
+  GatherWorkers(frontier);
   results_.clear();
   flow_->Close(frontier, &results_);  // in the order the alert operator needs
   for (const WindowResult& r : results_) {
@@ -391,6 +427,7 @@ absl::Status Job::Reload() {
   std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
   auto flow = std::make_unique<Dataflow>(*rules);
   const size_t kept = flow->AdoptState(*flow_);
+  if (workers_) workers_->Reload(*rules, *flow);
   auto alert_op = std::make_unique<AlertOperator>(*rules);
   std::vector<AlertNotice> dropped;
   alert_op->AdoptState(*alert_op_, &dropped);
@@ -483,6 +520,7 @@ int Job::Run() {
       frontier_ = frontier;
       // A scale-out instance closes sessions only; windows close in the merge.
       if (partials_) {
+        GatherWorkers(frontier);
         flow_->CloseSessions(frontier);
       } else {
         CloseWindows(frontier);
@@ -509,9 +547,7 @@ int Job::Run() {
   }
   if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
-  for (const SessionOperator* op : flow_->session_ops()) {
-    metrics_->SetStream(op->def().name, op->open_sessions(), op->emitted());
-  }
+  SetStreamGauges();
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();

@@ -4,11 +4,15 @@
 // -> dataflow (metric operators: filter, key-by, panes; session streams and
 // the metrics reading them) -> window close at the frontier -> alert
 // operator -> sinks, plus the HTTP endpoint. The event
-// path runs on the calling thread; the HTTP server on its own.
+// path runs on the calling thread, or with workers (--workers N) parses and
+// aggregates on N threads (operators/dataflow/workers.h); the HTTP server
+// runs on its own.
 //
-// Determinism: lateness is decided per event against the watermark as of
-// the previous event, and windows close in event-time order, so the same
-// input gives the same window results and alerts whatever the batch sizes.
+// Determinism: lateness is decided per event, in input order on the calling
+// thread, against the watermark as of the previous event, and windows close
+// in event-time order after the workers' panes are merged exactly, so the
+// same input gives the same window results and alerts whatever the batch
+// sizes and the number of workers.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
@@ -37,6 +41,7 @@
 #include "operators/notify/notifier.h"
 #include "operators/parse/parse_ahead.h"
 #include "operators/dataflow/metric_operator.h"
+#include "operators/dataflow/workers.h"
 #include "operators/sink/output_sinks.h"
 #include "operators/source/record_source.h"
 #include "runtime/checkpoint.h"
@@ -127,6 +132,12 @@ class Job {
   // watermark, and refreshes lag and connectivity on /metrics.
   void SyncInputs(TimeMs now);
   void CloseWindows(TimeMs frontier);
+  // Workers: closes their sessions that end by `frontier` (kMinTime: none)
+  // and moves their panes into flow_.
+  void GatherWorkers(TimeMs frontier);
+  // flow_ and the workers' Dataflows, for /metrics.
+  std::vector<Dataflow*> AllFlows();
+  void SetStreamGauges();
   void PublishAlerts();
   // Admin API (runtime/job_admin.cc).
   void RegisterAdminApi();
@@ -149,7 +160,10 @@ class Job {
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
   std::unique_ptr<ParseAhead> ahead_;  // parses records, hinting the dataflow
-  std::unique_ptr<Dataflow> flow_;
+  std::unique_ptr<Dataflow> flow_;  // the job's windows; all its state when workers_ is null
+  // With more than one worker: the threads that parse and aggregate, their
+  // panes merged into flow_ before windows close (operators/dataflow/workers.h).
+  std::unique_ptr<Workers> workers_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordSource> source_;

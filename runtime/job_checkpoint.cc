@@ -67,6 +67,7 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   if (restored < 0) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
   }
+  if (workers_) workers_->TakeSessions(flow_.get());  // each to the worker of its key
   if (!alert_op_->DecodeState(d.alerts)) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
   }
@@ -109,7 +110,10 @@ void Job::Checkpoint(TimeMs now) {
     d.input_max_ts.emplace_back(source_->input_name(i), watermark_->InputMaxTs(i));
   }
   d.frontier = frontier_;
-  d.panes = flow_->EncodeState();
+  // The state of one Dataflow whatever the number of workers, so that a
+  // checkpoint restores with any other number.
+  GatherWorkers(kMinTime);
+  d.panes = workers_ ? workers_->EncodeState(*flow_) : flow_->EncodeState();
   if (merge_) d.panes.emplace_back(kMergeStateKey, merge_->Encode());
   if (has_pending_) d.panes.emplace_back(kPendingPartialsKey, EncodePending());
   d.alerts = alert_op_->EncodeState();

@@ -4,7 +4,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <charconv>
 
@@ -385,7 +389,7 @@ class ConfigReader {
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
                                   "progress", "checkpoint", "notify", "shutdown_timeout",
-                                  "readiness", "scale_out"},
+                                  "readiness", "scale_out", "parallelism", "worker_key"},
                            "the job file");
         !s.ok())
       return s;
@@ -439,6 +443,17 @@ class ConfigReader {
         if (!n) return Error(m, "expected a whole number of series of at least 1, e.g. 100000");
         c->max_series = *n;
       }
+    }
+    if (YAML::Node p = root["parallelism"]) {
+      std::optional<int> n = ParseWorkers(p.IsScalar() ? p.Scalar() : "");
+      if (!n) return Error(p, "parallelism: expected a number of workers from 1 to 64");
+      c->workers = *n;
+    }
+    if (YAML::Node k = root["worker_key"]) {
+      if (!k.IsScalar() || k.Scalar().empty()) {
+        return Error(k, "worker_key: expected a field name such as session_id");
+      }
+      c->worker_key = k.Scalar();
     }
     if (root["progress"]) c->progress = root["progress"].as<bool>(true);
     if (root["shutdown_timeout"]) {
@@ -510,6 +525,31 @@ absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base)
         StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   return base;
+}
+
+}  // namespace vigil
+
+namespace vigil {
+
+int EffectiveWorkers(int configured) {
+  if (configured > 0) return configured;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int cores = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = CPU_COUNT(&set);
+  if (cores <= 0) cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores, 1, 64);
+}
+
+std::optional<int> ParseWorkers(std::string_view s) {
+  int n = 0;
+  if (s.empty() || s.size() > 2) return std::nullopt;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    n = n * 10 + (ch - '0');
+  }
+  if (n < 1 || n > 64) return std::nullopt;
+  return n;
 }
 
 }  // namespace vigil

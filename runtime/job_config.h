@@ -100,6 +100,11 @@ struct JobConfig {
   TimeMs from = kMinTime;
   TimeMs to = kMaxTime;
   size_t max_record_bytes = 1 << 20;
+  // Threads the event path runs on (`parallelism`, --workers); 0: the
+  // number of cores the process may use. operators/dataflow/workers.h.
+  int workers = 0;
+  // The field whose hash picks an event's worker (`worker_key`, --worker-key).
+  std::string worker_key = "session_id";
   // Groups (series) all metrics together hold at once (`limits.max_series`,
   // --max-series); operators/dataflow/dataflow.h.
   size_t max_series = OperatorLimits::kDefaultMaxSeries;
@@ -121,6 +126,13 @@ absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base)
 // "3", or "ordinal": the number at the end of the host name, as a
 // StatefulSet pod "vigil-3" has.
 std::optional<int> ParseInstanceIndex(std::string_view s);
+
+// The workers a job runs with: `configured`, or when 0 the number of cores
+// the process may use (its CPU affinity), at most 64.
+int EffectiveWorkers(int configured);
+
+// Parses a worker count: a whole number from 1 to 64.
+std::optional<int> ParseWorkers(std::string_view s);
 
 // Parses a byte size: "1048576", "512KiB", "1MiB", "5MB".
 std::optional<size_t> ParseByteSize(std::string_view s);

@@ -221,25 +221,27 @@ void JobMetrics::SetStream(const std::string& stream, size_t open_sessions, uint
   stream_records_->Add({{"stream", stream}}).Set(static_cast<double>(records));
 }
 
-void JobMetrics::SetOperators(Dataflow& flow) {
+void JobMetrics::SetOperators(const std::vector<Dataflow*>& flows, size_t series) {
   std::map<std::string, double> memory;
-  for (const auto& op : flow.metric_ops()) {
-    memory[StrCat("metrics|", op->name())] += static_cast<double>(op->store().memory_bytes());
-    if (const uint64_t dropped = op->TakeDropped()) {
-      for (const MetricRef& m : op->members()) {
-        series_dropped_->Add({{"metric", m.def->name}}).Increment(static_cast<double>(dropped));
+  for (Dataflow* flow : flows) {
+    for (const auto& op : flow->metric_ops()) {
+      memory[StrCat("metrics|", op->name())] += static_cast<double>(op->store().memory_bytes());
+      if (const uint64_t dropped = op->TakeDropped()) {
+        for (const MetricRef& m : op->members()) {
+          series_dropped_->Add({{"metric", m.def->name}}).Increment(static_cast<double>(dropped));
+        }
+      }
+    }
+    for (SessionOperator* op : flow->mutable_session_ops()) {
+      // Records, index and cells, plus a pooled string's node and bytes.
+      memory[StrCat("stream|", op->def().name)] +=
+          static_cast<double>(op->reserved_bytes() + op->pooled_strings() * 64);
+      if (const uint64_t dropped = op->TakeDropped()) {
+        stream_dropped_->Add({{"stream", op->def().name}}).Increment(static_cast<double>(dropped));
       }
     }
   }
-  for (SessionOperator* op : flow.mutable_session_ops()) {
-    // Records, index and cells, plus a pooled string's node and bytes.
-    memory[StrCat("stream|", op->def().name)] +=
-        static_cast<double>(op->reserved_bytes() + op->pooled_strings() * 64);
-    if (const uint64_t dropped = op->TakeDropped()) {
-      stream_dropped_->Add({{"stream", op->def().name}}).Increment(static_cast<double>(dropped));
-    }
-  }
-  series_->Set(static_cast<double>(flow.series()));
+  series_->Set(static_cast<double>(series));
   // Operators a reload removed leave /metrics rather than show stale bytes.
   for (auto it = operator_memory_by_name_.begin(); it != operator_memory_by_name_.end();) {
     if (memory.count(it->first) == 0) {

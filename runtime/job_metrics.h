@@ -85,7 +85,9 @@ class JobMetrics {
   // estimate, see PaneStore::memory_bytes and SessionOperator), the series
   // held, and the events dropped over the limits since the last call (it
   // takes them from the operators).
-  void SetOperators(Dataflow& flow);
+  // `flows`: the job's Dataflow and its workers' (summed per operator);
+  // `series`: the groups the job holds (vigil_series).
+  void SetOperators(const std::vector<Dataflow*>& flows, size_t series);
   // How long the watermark has not advanced while events kept arriving, and
   // whether that is over readiness.max_watermark_stall (/readyz is 503).
   void SetWatermarkStall(double seconds, bool over) {

@@ -70,7 +70,11 @@ void Job::PublishPartials(TimeMs now, bool leaving) {
   last_publish_ = now;
   // Leaving without a checkpoint to keep them in: the open sessions close
   // now (early) rather than being lost.
-  if (leaving && !checkpoints_) flow_->CloseSessions(kMaxTime);
+  if (leaving && !checkpoints_) {
+    GatherWorkers(kMaxTime);
+    flow_->CloseSessions(kMaxTime);
+  }
+  GatherWorkers(kMinTime);  // the workers' panes, to publish
   PartialHeartbeat hb;
   hb.instance = instance_id_;
   hb.watermark = watermark_->Current();

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -43,12 +44,13 @@ class FileCheckpointE2eTest : public ::testing::Test {
   // stdin), writes the first `count` events into it, waits for a checkpoint
   // after them, and kills the job with SIGKILL while the pipe is still open.
   void RunAndKill(const std::string& input, bool as_stdin, size_t count, const std::string& ckpt,
-                  const std::string& results, const std::string& log) {
+                  const std::string& results, const std::string& log,
+                  const std::string& flags = "") {
     ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
     const std::string in = as_stdin ? " --input - < " + input : " --input " + input;
     const pid_t job = Spawn(kVigil + " run" + in + " --checkpoint-dir " + ckpt +
                                 " --checkpoint-interval 20ms --results " + results +
-                                " --output json --http off --no-progress",
+                                " --output json --http off --no-progress" + flags,
                             log);
     {
       std::ofstream pipe(input);
@@ -94,6 +96,28 @@ TEST_F(FileCheckpointE2eTest, AFileJobKilledPartWayResumesAtTheRecordItReached) 
   EXPECT_NE(log.find("36000 processed"), std::string::npos) << log;
   EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean_)));
   EXPECT_EQ(AlertLines(ReadFile(Path("run1.log")) + r.out), AlertLines(clean_console_));
+}
+
+// The checkpoint holds the state of one job, whatever the number of
+// workers that wrote it: it restores with any other number.
+TEST_F(FileCheckpointE2eTest, AJobKilledWithSomeWorkersResumesWithAnotherNumber) {
+  for (const auto& [before, after] : std::vector<std::pair<int, int>>{{2, 1}, {1, 2}, {4, 2}}) {
+    const std::string tag = std::to_string(before) + "to" + std::to_string(after);
+    const std::string input = Path(tag + ".ndjson"), ckpt = Path(tag + "_ckpt"),
+                      results = Path(tag + "_results.ndjson"), log1 = Path(tag + "_run1.log");
+    RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, log1,
+               " --workers " + std::to_string(before));
+    ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+    Result r = Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --results " +
+                  results + " --workers " + std::to_string(after) +
+                  " --output json --http off --no-progress 2>" + Path(tag + "_run2.log"));
+    const std::string log = ReadFile(Path(tag + "_run2.log"));
+    ASSERT_EQ(r.exit_code, 0) << log;
+    EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << tag << log;
+    EXPECT_NE(log.find("36000 processed"), std::string::npos) << tag << log;
+    EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean_))) << tag;
+    EXPECT_EQ(AlertLines(ReadFile(log1) + r.out), AlertLines(clean_console_)) << tag;
+  }
 }
 
 TEST_F(FileCheckpointE2eTest, AStdinJobResumesWhenTheSameStreamIsPipedAgain) {
