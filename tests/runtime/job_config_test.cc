@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "base/strings.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
@@ -97,6 +98,28 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
             "allowed_lateness, idle_timeout, max_future)");
   // notify: errors come from its own parser, with their positions.
   EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
+}
+
+TEST(JobConfigTest, ParallelismIsANumberOfWorkersAndTheKeyAFieldName) {
+  const std::string path = TempPath("jobcfg_", "workers.yaml");
+  std::ofstream(path) << "parallelism: 4\nworker_key: user_id\n";
+  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->workers, 4);
+  EXPECT_EQ(c->worker_key, "user_id");
+  EXPECT_EQ(DefaultJobConfig().workers, 0);  // the cores the process may use
+  EXPECT_EQ(DefaultJobConfig().worker_key, "session_id");
+  for (const char* bad : {"0", "65", "two", "-1", "1.5"}) {
+    EXPECT_EQ(Load(StrCat("parallelism: ", bad, "\n")),
+              "1:14: parallelism: expected a number of workers from 1 to 64")
+        << bad;
+  }
+  EXPECT_EQ(Load("worker_key: ''\n"), "1:13: worker_key: expected a field name such as session_id");
+  EXPECT_EQ(EffectiveWorkers(3), 3);
+  EXPECT_GE(EffectiveWorkers(0), 1);
+  EXPECT_LE(EffectiveWorkers(0), 64);
+  EXPECT_EQ(ParseWorkers("64"), 64);
+  EXPECT_EQ(ParseWorkers("007"), std::nullopt);
 }
 
 TEST(JobConfigTest, InstanceIndexIsANumberOrTheHostOrdinal) {

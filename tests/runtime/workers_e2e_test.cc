@@ -219,5 +219,16 @@ TEST_F(WorkersE2eTest, TheProcessedCounterEndsEqualToTheSummary) {
       << ReadFile(log);
 }
 
+TEST_F(WorkersE2eTest, BadWorkerFlagsAreUsageErrors) {
+  Result zero = Sh(kVigil + " run --workers 0 2>&1");
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_NE(zero.out.find("--workers needs a number of workers from 1 to 64"), std::string::npos)
+      << zero.out;
+  Result key = Sh(kVigil + " run --worker-key '' 2>&1");
+  EXPECT_EQ(key.exit_code, 2);
+  EXPECT_NE(key.out.find("--worker-key needs a field name such as session_id"), std::string::npos)
+      << key.out;
+}
+
 }  // namespace
 }  // namespace vigil
