@@ -8,6 +8,8 @@
 # Each measurement is repeated (REPEAT, default 3) and the fastest kept, for
 # both sides alike: these machines are shared and noisy.
 #
+# vigil runs with one worker (WORKERS=N for more; bench/workers.sh compares).
+#
 # Usage: bench/e2e.sh [EVENTS...]     (needs a build with -DVIGIL_BENCH=ON in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,8 @@ for n in "${sizes[@]}"; do
     /usr/bin/time -v "$parse_only" "$file" > /dev/null 2> "$dir/p.time"
     r=$(awk -v n="$n" -v c="$(cpu_s "$dir/p.time")" 'BEGIN {printf "%.0f", n / c}')
     p_rate=$(awk -v a="$p_rate" -v b="$r" 'BEGIN {print (b > a ? b : a)}')
-    /usr/bin/time -v "$vigil" run --input "$file" --no-console --no-progress --http off \
+    /usr/bin/time -v "$vigil" run --workers "${WORKERS:-1}" --input "$file" --no-console \
+      --no-progress --http off \
       > /dev/null 2> "$dir/v.time"
     c=$(cpu_s "$dir/v.time")
     if [ -z "$v_cpu" ] || awk -v a="$c" -v b="$v_cpu" 'BEGIN {exit !(a < b)}'; then

@@ -267,7 +267,6 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     }
     ++summary_.processed;
   }
-  if (workers_) workers_->Aggregate();
   summary_.records += batch.size();
   metrics_->events_in->Increment(static_cast<double>(batch.size()));
   metrics_->events_processed->Increment(static_cast<double>(summary_.processed - processed_at_start));
@@ -352,7 +351,7 @@ std::vector<Dataflow*> Job::AllFlows() {
 
 void Job::GatherWorkers(TimeMs frontier) {
   if (!workers_) return;
-  if (frontier != kMinTime) workers_->CloseSessions(frontier);
+  workers_->Aggregate(frontier);  // what they have not aggregated yet, if anything
   if (const uint64_t late = workers_->MergePanesInto(flow_.get()); late > 0) {
     std::fprintf(stderr, "\nvigil: %llu panes of the workers reached windows already closed\n",
                  static_cast<unsigned long long>(late));
@@ -360,7 +359,7 @@ void Job::GatherWorkers(TimeMs frontier) {
 }
 
 void Job::CloseWindows(TimeMs frontier) {
-  GatherWorkers(frontier);
+  GatherWorkers(kMinTime);  // their sessions closed as they aggregated (Run)
   results_.clear();
   flow_->Close(frontier, &results_);  // in the order the alert operator needs
   for (const WindowResult& r : results_) {
@@ -506,6 +505,7 @@ int Job::Run() {
           exit_code = 1;
           break;
         }
+        if (workers_) workers_->Aggregate();
         continue;
       }
       for (int i = 0; i < watermark_->input_count(); ++i) watermark_->End(i, now);
@@ -516,11 +516,14 @@ int Job::Run() {
     const TimeMs frontier = wm == kMaxTime || wm == kMinTime
                                 ? wm
                                 : wm - config_.event_time.allowed_lateness;
+    // The workers aggregate the batch the job thread accepted and close
+    // their sessions that end by the new frontier, in one step.
+    if (workers_) workers_->Aggregate(frontier > frontier_ ? frontier : kMinTime);
     if (frontier > frontier_) {
       frontier_ = frontier;
       // A scale-out instance closes sessions only; windows close in the merge.
       if (partials_) {
-        GatherWorkers(frontier);
+        GatherWorkers(kMinTime);
         flow_->CloseSessions(frontier);
       } else {
         CloseWindows(frontier);

@@ -132,8 +132,9 @@ class Job {
   // watermark, and refreshes lag and connectivity on /metrics.
   void SyncInputs(TimeMs now);
   void CloseWindows(TimeMs frontier);
-  // Workers: closes their sessions that end by `frontier` (kMinTime: none)
-  // and moves their panes into flow_.
+  // Workers: aggregates the events accepted and not yet aggregated, closes
+  // their sessions that end by `frontier` (kMinTime: none) and moves their
+  // panes into flow_.
   void GatherWorkers(TimeMs frontier);
   // flow_ and the workers' Dataflows, for /metrics.
   std::vector<Dataflow*> AllFlows();

@@ -127,8 +127,8 @@ uint8_t Workers::RouteText(std::string_view text) const {
 }
 
 void Workers::Parse(const std::vector<Record>& batch) {
+  if (!accepted_.empty()) Aggregate();  // the last batch's events are not lost
   batch_ = &batch;
-  accepted_.clear();
   if (parsed_.size() < batch.size()) parsed_.resize(batch.size());
   route_.resize(batch.size() * stride_);
   const size_t n = workers_.size();
@@ -175,9 +175,12 @@ void Workers::ParseRun(int w, size_t begin, size_t end) {
   }
 }
 
-void Workers::Aggregate() {
-  if (accepted_.empty()) return;
-  RunAll([this](int w) {
+void Workers::Aggregate(TimeMs close_sessions) {
+  if (accepted_.empty()) {
+    if (close_sessions != kMinTime) CloseSessions(close_sessions);
+    return;
+  }
+  RunAll([this, close_sessions](int w) {
     Dataflow& flow = *workers_[static_cast<size_t>(w)]->flow;
     const uint8_t self = static_cast<uint8_t>(w);
     const size_t streams = stride_ - 1;
@@ -208,6 +211,7 @@ void Workers::Aggregate() {
         flow.AddToStream(s, ev);
       }
     }
+    if (close_sessions != kMinTime) flow.CloseSessions(close_sessions);
   });
   accepted_.clear();
 }

@@ -36,8 +36,7 @@
 //   workers.Parse(batch);
 //   for (size_t i = 0; i < batch.size(); ++i)
 //     if (workers.parsed(i).ok && !late) workers.Accept(i);
-//   workers.Aggregate();
-//   workers.CloseSessions(frontier);
+//   workers.Aggregate(frontier);          // and closes sessions ending by it
 //   workers.MergePanesInto(&flow);
 //   flow.Close(frontier, &results);
 #ifndef VIGIL_OPERATORS_DATAFLOW_WORKERS_H_
@@ -87,8 +86,10 @@ class Workers {
   const Parsed& parsed(size_t i) const { return parsed_[i]; }
   // Record i of the last Parse is to be aggregated. In input order.
   void Accept(size_t i) { accepted_.push_back(static_cast<uint32_t>(i)); }
-  // Every worker aggregates the accepted events routed to it, in order.
-  void Aggregate();
+  // Every worker aggregates the accepted events routed to it, in order,
+  // then closes its sessions that end by `close_sessions` (kMinTime: none):
+  // one step for both, so a worker never waits for the others in between.
+  void Aggregate(TimeMs close_sessions = kMinTime);
 
   // Closes, on every worker, the sessions that end by `frontier`.
   void CloseSessions(TimeMs frontier);

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Workers benchmark: one event file (the reference rules' generator with
+# incidents, default 4M events), measured in the same run, alternating:
+#   parse_only            the simdjson parse-only baseline (one thread)
+#   vigil --workers 1     the reference rules on one thread
+#   vigil --workers 2     ... on two
+# For each: events per wall-second, per CPU-second (user + system) and peak
+# RSS, as medians of REPEAT runs (default 5); then the ratios the engine
+# issue asks for: wall-clock speedup of N=2 over N=1, CPU per event of N=2
+# against N=1, peak memory of N=2 against N=1, and N=1's CPU per event
+# against parse-only.
+#
+# Usage: bench/workers.sh [EVENTS]   (needs a build with -DVIGIL_BENCH=ON in build/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-4000000}
+repeat=${REPEAT:-5}
+vigil=build/vigil
+parse_only=build/parse_only
+[ -x "$parse_only" ] || { echo "build with: cmake -S . -B build -DVIGIL_BENCH=ON && cmake --build build" >&2; exit 2; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+file="$dir/events.ndjson"
+"$vigil" gen --seed 42 --rate 1000 --count "$events" \
+  --incident latency_spike@20m+8m --incident bedrock_open@40m+5m \
+  --incident escalation_surge@55m+10m --out "$file"
+
+# wall cpu rss_kb of one timed command, appended to $dir/$1
+measure() {
+  local name=$1
+  shift
+  /usr/bin/time -f '%e %U %S %M' -o "$dir/t" "$@" > /dev/null 2> /dev/null
+  awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$dir/t" >> "$dir/$name"
+}
+median() {  # column $2 of file $1
+  sort -n -k"$2","$2" "$1" | awk -v c="$2" '{v[NR] = $c} END {print v[int((NR + 1) / 2)]}'
+}
+for i in $(seq "$repeat"); do
+  measure parse "$parse_only" "$file"
+  measure w1 "$vigil" run --workers 1 --input "$file" --no-console --no-progress --http off
+  measure w2 "$vigil" run --workers 2 --input "$file" --no-console --no-progress --http off
+  echo "workers.sh: run $i of $repeat" >&2
+done
+
+printf '%-14s %12s %12s %12s %12s %10s\n' run wall_s cpu_s events/wall-s events/cpu-s peak_MiB
+for name in parse w1 w2; do
+  wall=$(median "$dir/$name" 1)
+  cpu=$(median "$dir/$name" 2)
+  rss=$(median "$dir/$name" 3)
+  printf '%-14s %12s %12s %12.0f %12.0f %10.1f\n' "$name" "$wall" "$cpu" \
+    "$(awk -v n="$events" -v t="$wall" 'BEGIN {print n / t}')" \
+    "$(awk -v n="$events" -v t="$cpu" 'BEGIN {print n / t}')" \
+    "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
+  eval "${name}_wall=$wall ${name}_cpu=$cpu ${name}_rss=$rss"
+done
+awk -v w1="$w1_wall" -v w2="$w2_wall" -v c1="$w1_cpu" -v c2="$w2_cpu" -v r1="$w1_rss" \
+  -v r2="$w2_rss" -v p="$parse_cpu" 'BEGIN {
+  printf "N=2 wall-clock speedup over N=1:       %.2fx (target >= 1.7)\n", w1 / w2
+  printf "N=2 CPU per event against N=1:         %.2fx (target <= 1.15)\n", c2 / c1
+  printf "N=2 peak memory against N=1:           %.2fx (target <= 1.5)\n", r2 / r1
+  printf "N=1 CPU per event against parse-only:  %.2fx (goal <= 2.5)\n", c1 / p
+}'
+for name in parse w1 w2; do
+  printf '%s runs (wall cpu rss_kb): %s\n' "$name" "$(tr '\n' ';' < "$dir/$name")"
+done
