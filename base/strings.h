@@ -14,9 +14,9 @@
 #define VIGIL_BASE_STRINGS_H_
 
 #include <charconv>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
-#include <concepts>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -30,14 +30,14 @@ inline void AppendPiece(std::string* out, const char* s) { out->append(s); }
 inline void AppendPiece(std::string* out, const std::string& s) { out->append(s); }
 inline void AppendPiece(std::string* out, char c) { out->push_back(c); }
 template <typename T>
-  requires(std::integral<T> && !std::same_as<T, char> && !std::same_as<T, bool>)
-void AppendPiece(std::string* out, T v) {
+requires(std::integral<T> && !std::same_as<T, char> &&
+         !std::same_as<T, bool>) void AppendPiece(std::string* out, T v) {
   char buf[24];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, static_cast<size_t>(p - buf));
 }
 template <typename T>
-  requires std::floating_point<T>
+requires std::floating_point<T>
 void AppendPiece(std::string* out, T v) {
   char buf[32];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double>(v));

@@ -138,12 +138,23 @@ std::optional<DurationMs> ParseDuration(std::string_view s) {
       unit = 1, rank = 0, pos += 2;
     } else if (pos < s.size()) {
       switch (s[pos]) {
-        case 's': unit = 1000, rank = 1; break;
-        case 'm': unit = 60000, rank = 2; break;
-        case 'h': unit = 3600000, rank = 3; break;
-        case 'd': unit = 86400000, rank = 4; break;
-        case 'w': unit = 7 * 86400000LL, rank = 5; break;
-        default: return std::nullopt;
+        case 's':
+          unit = 1000, rank = 1;
+          break;
+        case 'm':
+          unit = 60000, rank = 2;
+          break;
+        case 'h':
+          unit = 3600000, rank = 3;
+          break;
+        case 'd':
+          unit = 86400000, rank = 4;
+          break;
+        case 'w':
+          unit = 7 * 86400000LL, rank = 5;
+          break;
+        default:
+          return std::nullopt;
       }
       ++pos;
     } else {

@@ -25,7 +25,8 @@ void BM_PaneAddQuantile(benchmark::State& state) {
     // 1000 events per second of event time, one group.
     store.Pane("", static_cast<TimeMs>(i))->at(0).AddNumber(Latency(i));
     ++i;
-    if ((i & 0xFFFF) == 0) store.CloseUpTo(static_cast<TimeMs>(i) - 60'000, [](const WindowView&) {});
+    if ((i & 0xFFFF) == 0)
+      store.CloseUpTo(static_cast<TimeMs>(i) - 60'000, [](const WindowView&) {});
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -38,7 +39,8 @@ void BM_PaneAddCountByGroup(benchmark::State& state) {
   for (auto _ : state) {
     store.Pane(groups[i & 3], static_cast<TimeMs>(i))->at(0).AddPredicate(true);
     ++i;
-    if ((i & 0xFFFF) == 0) store.CloseUpTo(static_cast<TimeMs>(i) - 60'000, [](const WindowView&) {});
+    if ((i & 0xFFFF) == 0)
+      store.CloseUpTo(static_cast<TimeMs>(i) - 60'000, [](const WindowView&) {});
   }
   state.SetItemsProcessed(state.iterations());
 }

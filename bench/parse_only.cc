@@ -36,11 +36,11 @@ int main(int argc, char** argv) {
       ++ok;
     }
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("{\"records\":%llu,\"parsed\":%llu,\"seconds\":%.3f,\"events_per_second\":%.0f,"
-              "\"checksum\":%llu}\n",
-              static_cast<unsigned long long>(records), static_cast<unsigned long long>(ok), secs,
-              static_cast<double>(records) / secs, static_cast<unsigned long long>(type_len));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "{\"records\":%llu,\"parsed\":%llu,\"seconds\":%.3f,\"events_per_second\":%.0f,"
+      "\"checksum\":%llu}\n",
+      static_cast<unsigned long long>(records), static_cast<unsigned long long>(ok), secs,
+      static_cast<double>(records) / secs, static_cast<unsigned long long>(type_len));
   return 0;
 }

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/strings.h"
 #include "operators/dataflow/session_operator.h"
 #include "rules/rule_set.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {
@@ -124,7 +124,11 @@ void BM_HashMapBaseline(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n * 2);
   state.counters["heap_B_per_key"] = per_key;
 }
-BENCHMARK(BM_HashMapBaseline)->Arg(1 << 20)->Arg(4 << 20)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_HashMapBaseline)
+    ->Arg(1 << 20)
+    ->Arg(4 << 20)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 }  // namespace
 }  // namespace vigil

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
 #include "benchmark/benchmark.h"
 #include "windows/ddsketch.h"
 #include "windows/distinct_sketch.h"
-#include "base/hash.h"
 
 namespace vigil {
 namespace {

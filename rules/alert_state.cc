@@ -6,11 +6,16 @@ namespace vigil {
 
 std::string_view TransitionName(Transition t) {
   switch (t) {
-    case Transition::kNone: return "none";
-    case Transition::kPending: return "pending";
-    case Transition::kFiring: return "firing";
-    case Transition::kResolved: return "resolved";
-    case Transition::kInactive: return "inactive";
+    case Transition::kNone:
+      return "none";
+    case Transition::kPending:
+      return "pending";
+    case Transition::kFiring:
+      return "firing";
+    case Transition::kResolved:
+      return "resolved";
+    case Transition::kInactive:
+      return "inactive";
   }
   return "?";
 }

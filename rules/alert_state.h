@@ -47,12 +47,12 @@ struct AlertTiming {
 
 struct AlertState {
   AlertPhase phase = AlertPhase::kInactive;
-  TimeMs active_since = kMinTime;  // start of the first true window of the run
-  TimeMs fired_at = kMinTime;      // window end at which it started firing
-  TimeMs cleared_since = kMinTime; // firing, but the condition stopped (keep_firing_for)
+  TimeMs active_since = kMinTime;   // start of the first true window of the run
+  TimeMs fired_at = kMinTime;       // window end at which it started firing
+  TimeMs cleared_since = kMinTime;  // firing, but the condition stopped (keep_firing_for)
   TimeMs last_eval = kMinTime;
-  double value = 0;                // value at the latest evaluation
-  double peak = 0;                 // largest value while active
+  double value = 0;  // value at the latest evaluation
+  double peak = 0;   // largest value while active
 
   // `holds`: the alert condition; `resolves`: the resolve condition (only
   // read when timing.has_resolve). `value` is the alert's value at `end`.

@@ -16,14 +16,12 @@ bool Fits(Type have, Type want) {
   return have == want;
 }
 
-std::string_view Article(Type t) {
-  return t == Type::kAny || t == Type::kNull ? "" : "a ";
-}
+std::string_view Article(Type t) { return t == Type::kAny || t == Type::kNull ? "" : "a "; }
 
 bool IsAggregateName(std::string_view name) {
-  static constexpr std::string_view kAggs[] = {"count", "sum",   "avg",      "min",   "max",
-                                               "ratio", "rate",  "last",     "first", "distinct",
-                                               "quantile", "any", "all"};
+  static constexpr std::string_view kAggs[] = {"count",    "sum",  "avg",  "min",   "max",
+                                               "ratio",    "rate", "last", "first", "distinct",
+                                               "quantile", "any",  "all"};
   for (std::string_view a : kAggs) {
     if (a == name) return true;
   }
@@ -39,10 +37,10 @@ std::optional<Resolved> EventScope::ResolveName(const ExprNode& name, ExprError*
 std::optional<Resolved> EventScope::ResolveCall(const ExprNode& call, ExprError* err) {
   if (IsAggregateName(call.text)) {
     *err = {call.pos, StrCat("aggregate '", call.text,
-                                   "' is only allowed in a metric's value, not over one event")};
+                             "' is only allowed in a metric's value, not over one event")};
   } else {
     *err = {call.pos, StrCat("unknown function '", call.text,
-                                   "'; per-event expressions use fields, literals and operators")};
+                             "'; per-event expressions use fields, literals and operators")};
   }
   return std::nullopt;
 }
@@ -66,8 +64,7 @@ bool ExprCompiler::Require(const ExprNode& operand, Type have, Type want, std::s
                            ExprError* err) {
   if (Fits(have, want)) return true;
   *err = {operand.pos, StrCat(what, " needs ", Article(want), TypeName(want), ", got ",
-                                    Article(have), TypeName(have), " '", ExprToString(operand),
-                                    "'")};
+                              Article(have), TypeName(have), " '", ExprToString(operand), "'")};
   return false;
 }
 
@@ -87,7 +84,7 @@ std::optional<Type> ExprCompiler::EmitOperand(const ExprNode& n, Type want, Prog
     }
     if (!Fits(r->type, want)) {
       *err = {n.pos, StrCat("'", n.text, "' is ", Article(r->type), TypeName(r->type),
-                                  ", expected ", Article(want), TypeName(want))};
+                            ", expected ", Article(want), TypeName(want))};
       return std::nullopt;
     }
     return r->type;
@@ -105,7 +102,8 @@ std::optional<Type> ExprCompiler::Emit(const ExprNode& n, Program* p, ExprError*
       p->Emit(OpCode::kConst, p->AddConst(n.literal));
       max_depth_ = std::max(max_depth_, ++depth_);
       return n.literal_type;
-    case ExprOp::kName: return EmitOperand(n, Type::kAny, p, err);
+    case ExprOp::kName:
+      return EmitOperand(n, Type::kAny, p, err);
     case ExprOp::kCall: {
       std::optional<Resolved> r = scope_->ResolveCall(n, err);
       if (!r) return std::nullopt;
@@ -136,10 +134,13 @@ std::optional<Type> ExprCompiler::Emit(const ExprNode& n, Program* p, ExprError*
       return Type::kNumber;
     }
     case ExprOp::kAnd:
-    case ExprOp::kOr: return EmitLogic(n, p, err);
+    case ExprOp::kOr:
+      return EmitLogic(n, p, err);
     case ExprOp::kIn:
-    case ExprOp::kNotIn: return EmitIn(n, p, err);
-    default: return EmitCompare(n, p, err);
+    case ExprOp::kNotIn:
+      return EmitIn(n, p, err);
+    default:
+      return EmitCompare(n, p, err);
   }
 }
 
@@ -181,14 +182,13 @@ std::optional<Type> ExprCompiler::EmitCompare(const ExprNode& n, Program* p, Exp
     const bool orderable = (Numeric(*a) || *a == Type::kString || *a == Type::kAny) &&
                            (Numeric(*b) || *b == Type::kString || *b == Type::kAny);
     if (!orderable || (known && !same)) {
-      *err = {n.pos, StrCat("cannot order ", Article(*a), TypeName(*a), " and ",
-                                  Article(*b), TypeName(*b), " with '", ExprOpSymbol(n.op), "'")};
+      *err = {n.pos, StrCat("cannot order ", Article(*a), TypeName(*a), " and ", Article(*b),
+                            TypeName(*b), " with '", ExprOpSymbol(n.op), "'")};
       return std::nullopt;
     }
   } else if (known && !same && *a != Type::kNull && *b != Type::kNull) {
     *err = {n.pos, StrCat("comparing ", Article(*a), TypeName(*a), " with ", Article(*b),
-                                TypeName(*b), " is always ",
-                                n.op == ExprOp::kEq ? "false" : "true")};
+                          TypeName(*b), " is always ", n.op == ExprOp::kEq ? "false" : "true")};
     return std::nullopt;
   }
   static constexpr OpCode kCodes[] = {OpCode::kEq, OpCode::kNe, OpCode::kLt,

@@ -71,8 +71,7 @@ class ExprCompiler {
   // Compiles `node` whose result must be `want` (kAny: anything; kBool: a
   // condition; kNumber: a value). Returns false with `err` set on error.
   // `type`, when given, receives the static type of the result.
-  bool Compile(const ExprNode& node, Type want, Program* out, ExprError* err,
-               Type* type = nullptr);
+  bool Compile(const ExprNode& node, Type want, Program* out, ExprError* err, Type* type = nullptr);
 
  private:
   std::optional<Type> Emit(const ExprNode& n, Program* p, ExprError* err);

@@ -10,24 +10,42 @@ namespace vigil {
 
 std::string_view ExprOpSymbol(ExprOp op) {
   switch (op) {
-    case ExprOp::kNeg: return "-";
-    case ExprOp::kNot: return "not";
-    case ExprOp::kAdd: return "+";
-    case ExprOp::kSub: return "-";
-    case ExprOp::kMul: return "*";
-    case ExprOp::kDiv: return "/";
-    case ExprOp::kMod: return "%";
-    case ExprOp::kEq: return "==";
-    case ExprOp::kNe: return "!=";
-    case ExprOp::kLt: return "<";
-    case ExprOp::kLe: return "<=";
-    case ExprOp::kGt: return ">";
-    case ExprOp::kGe: return ">=";
-    case ExprOp::kAnd: return "and";
-    case ExprOp::kOr: return "or";
-    case ExprOp::kIn: return "in";
-    case ExprOp::kNotIn: return "not in";
-    default: return "";
+    case ExprOp::kNeg:
+      return "-";
+    case ExprOp::kNot:
+      return "not";
+    case ExprOp::kAdd:
+      return "+";
+    case ExprOp::kSub:
+      return "-";
+    case ExprOp::kMul:
+      return "*";
+    case ExprOp::kDiv:
+      return "/";
+    case ExprOp::kMod:
+      return "%";
+    case ExprOp::kEq:
+      return "==";
+    case ExprOp::kNe:
+      return "!=";
+    case ExprOp::kLt:
+      return "<";
+    case ExprOp::kLe:
+      return "<=";
+    case ExprOp::kGt:
+      return ">";
+    case ExprOp::kGe:
+      return ">=";
+    case ExprOp::kAnd:
+      return "and";
+    case ExprOp::kOr:
+      return "or";
+    case ExprOp::kIn:
+      return "in";
+    case ExprOp::kNotIn:
+      return "not in";
+    default:
+      return "";
   }
 }
 
@@ -57,7 +75,8 @@ class Lexer {
     if (pos_ >= src_.size()) return t;
     const char c = src_[pos_];
     if (std::isdigit(static_cast<unsigned char>(c)) ||
-        (c == '.' && pos_ + 1 < src_.size() && std::isdigit(static_cast<unsigned char>(src_[pos_ + 1])))) {
+        (c == '.' && pos_ + 1 < src_.size() &&
+         std::isdigit(static_cast<unsigned char>(src_[pos_ + 1])))) {
       return LexNumber(t, err);
     }
     if (IsNameStart(c)) {
@@ -100,8 +119,8 @@ class Lexer {
 
   Token LexNumber(Token t, ExprError* err) {
     size_t end = pos_;
-    while (end < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[end])) ||
-                                 src_[end] == '.'))
+    while (end < src_.size() &&
+           (std::isdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '.'))
       ++end;
     if (end < src_.size() && (src_[end] == 'e' || src_[end] == 'E') && end + 1 < src_.size() &&
         (std::isdigit(static_cast<unsigned char>(src_[end + 1])) || src_[end + 1] == '-' ||
@@ -140,9 +159,14 @@ class Lexer {
       if (c == '\\' && i + 1 < src_.size()) {
         char e = src_[++i];
         switch (e) {
-          case 'n': t.value.push_back('\n'); break;
-          case 't': t.value.push_back('\t'); break;
-          default: t.value.push_back(e);
+          case 'n':
+            t.value.push_back('\n');
+            break;
+          case 't':
+            t.value.push_back('\t');
+            break;
+          default:
+            t.value.push_back(e);
         }
       } else {
         t.value.push_back(c);
@@ -377,8 +401,10 @@ class Parser {
 
   NodePtr ParsePrimary() {
     switch (tok_.kind) {
-      case Tok::kNumber: return Literal(Type::kNumber, Value::Number(tok_.number));
-      case Tok::kDuration: return Literal(Type::kDuration, Value::Number(tok_.number));
+      case Tok::kNumber:
+        return Literal(Type::kNumber, Value::Number(tok_.number));
+      case Tok::kDuration:
+        return Literal(Type::kDuration, Value::Number(tok_.number));
       case Tok::kString: {
         NodePtr n = Make(ExprOp::kLiteral, tok_.pos);
         n->literal_type = Type::kString;
@@ -387,7 +413,8 @@ class Parser {
         Advance();
         return n;
       }
-      case Tok::kName: return ParseName();
+      case Tok::kName:
+        return ParseName();
       case Tok::kPunct:
         if (IsPunct("(")) {
           Level level(&depth_);
@@ -400,8 +427,10 @@ class Parser {
           return inner;
         }
         return Fail(tok_.pos, StrCat("unexpected '", tok_.text, "'"));
-      case Tok::kEnd: return Fail(tok_.pos, "expected an expression");
-      case Tok::kError: return nullptr;
+      case Tok::kEnd:
+        return Fail(tok_.pos, "expected an expression");
+      case Tok::kError:
+        return nullptr;
     }
     return nullptr;
   }
@@ -456,11 +485,20 @@ std::string QuoteString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default: out.push_back(c);
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out + "\"";
@@ -484,7 +522,8 @@ std::string ExprToString(const ExprNode& n) {
         return s;
       }
       return n.text;
-    case ExprOp::kName: return n.text;
+    case ExprOp::kName:
+      return n.text;
     case ExprOp::kCall: {
       std::string s = StrCat(n.text, "(");
       for (size_t i = 0; i < n.args.size(); ++i) {
@@ -492,8 +531,10 @@ std::string ExprToString(const ExprNode& n) {
       }
       return s + ")";
     }
-    case ExprOp::kNeg: return StrCat("-(", ExprToString(*n.args[0]), ")");
-    case ExprOp::kNot: return StrCat("not (", ExprToString(*n.args[0]), ")");
+    case ExprOp::kNeg:
+      return StrCat("-(", ExprToString(*n.args[0]), ")");
+    case ExprOp::kNot:
+      return StrCat("not (", ExprToString(*n.args[0]), ")");
     case ExprOp::kIn:
     case ExprOp::kNotIn: {
       std::string s = StrCat(Operand(*n.args[0], true), " ", ExprOpSymbol(n.op), " [");

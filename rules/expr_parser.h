@@ -58,7 +58,7 @@ enum class ExprOp : uint8_t {
   kGe,
   kAnd,
   kOr,
-  kIn,     // args[0] in [args[1..]]
+  kIn,  // args[0] in [args[1..]]
   kNotIn,
 };
 
@@ -66,10 +66,10 @@ std::string_view ExprOpSymbol(ExprOp op);
 
 struct ExprNode {
   ExprOp op;
-  size_t pos = 0;        // byte offset of the node's first character
+  size_t pos = 0;  // byte offset of the node's first character
   Type literal_type = Type::kAny;
-  Value literal;         // for kLiteral; a string's bytes live in `text`
-  std::string text;      // name, function name, or string literal storage
+  Value literal;     // for kLiteral; a string's bytes live in `text`
+  std::string text;  // name, function name, or string literal storage
   std::vector<std::unique_ptr<ExprNode>> args;
 };
 

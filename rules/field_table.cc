@@ -22,8 +22,8 @@ std::optional<std::string> FieldTable::Expect(int slot, Type type) {
     have = type;
     return std::nullopt;
   }
-  return StrCat("field '", paths_[slot], "' is used as a ", TypeName(type),
-                      " here but as a ", TypeName(have), " elsewhere");
+  return StrCat("field '", paths_[slot], "' is used as a ", TypeName(type), " here but as a ",
+                TypeName(have), " elsewhere");
 }
 
 std::optional<int> FieldTable::Find(std::string_view path) const {

@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "rules/value.h"
 #include "base/strings.h"
+#include "rules/value.h"
 
 namespace vigil {
 

@@ -21,17 +21,18 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
 #include "rules/expr_compiler.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
-#include "base/strings.h"
 
 namespace vigil {
 
 inline bool ValidLabelName(std::string_view s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
 }
 
 // One file being loaded: its text (for exact positions) and its diagnostics.
@@ -63,8 +64,8 @@ class FileLoader {
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
       std::string s = Suggest(key, allowed);
       Error(kv.first, StrCat("unknown field '", key, "' in ", what,
-                                   s.empty() ? StrCat("; allowed: ", StrJoin(allowed, ", "))
-                                             : StrCat("; did you mean '", s, "'?")));
+                             s.empty() ? StrCat("; allowed: ", StrJoin(allowed, ", "))
+                                       : StrCat("; did you mean '", s, "'?")));
     }
   }
 
@@ -174,7 +175,7 @@ struct Pending {
 };
 
 inline bool CompileExpr(FileLoader& f, const YAML::Node& scalar, ExprScope* scope, Type want,
-                 Program* out) {
+                        Program* out) {
   ExprParse parsed = ParseExpr(scalar.Scalar());
   if (!parsed.ok()) {
     f.ErrorAt(scalar, parsed.error.pos, parsed.error.message);
@@ -220,8 +221,8 @@ inline bool LoadLimit(FileLoader& f, const YAML::Node& map, std::string_view wha
   const std::string text = n.IsScalar() ? n.Scalar() : "";
   char* end = nullptr;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || !std::isdigit(static_cast<unsigned char>(text[0])) ||
-      v < 1 || v > 2147483647) {
+  if (text.empty() || *end != '\0' || !std::isdigit(static_cast<unsigned char>(text[0])) || v < 1 ||
+      v > 2147483647) {
     f.Error(n, StrCat("'limit' must be a whole number from 1 to 2147483647 (the most ", what,
                       " at once), not '", text, "'"));
     return false;

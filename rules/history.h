@@ -40,9 +40,9 @@
 #include <string_view>
 #include <vector>
 
-#include "rules/value.h"
 #include "base/codec.h"
 #include "base/time.h"
+#include "rules/value.h"
 
 namespace vigil {
 

@@ -1,11 +1,10 @@
 #include "rules/lint.h"
 
 #include <algorithm>
-
 #include <set>
 
-#include "rules/expr_parser.h"
 #include "base/strings.h"
+#include "rules/expr_parser.h"
 
 namespace vigil {
 namespace {
@@ -64,8 +63,9 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
         Warn(&out, a.pos,
              StrCat("alert '", a.name, "' has for: ", FormatDuration(a.for_duration),
                     ", no longer than the ", FormatDuration(def.window.size()), " window of '",
-                    def.name, "': its first true window already covers it, so it fires at once "
-                              "and is never pending"));
+                    def.name,
+                    "': its first true window already covers it, so it fires at once "
+                    "and is never pending"));
       }
     }
     for (const std::string* src : {&a.expr_source, &a.resolve_source}) {
@@ -78,14 +78,15 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
     const MetricDef& m = rules.metrics[i];
     if (!used[i] && !m.exported) {
       Warn(&out, m.pos,
-           StrCat("metric '", m.name, "' is not used by any alert; add 'export: true' if it is "
-                                      "meant for dashboards or the results feed"));
+           StrCat("metric '", m.name,
+                  "' is not used by any alert; add 'export: true' if it is "
+                  "meant for dashboards or the results feed"));
     }
   }
   for (const StreamDef& st : rules.streams) {
-    const bool read = std::any_of(rules.metrics.begin(), rules.metrics.end(), [&](const MetricDef& m) {
-      return m.from >= 0 && rules.streams[m.from].name == st.name;
-    });
+    const bool read = std::any_of(
+        rules.metrics.begin(), rules.metrics.end(),
+        [&](const MetricDef& m) { return m.from >= 0 && rules.streams[m.from].name == st.name; });
     if (!read) {
       Warn(&out, st.pos,
            StrCat("stream '", st.name, "' is not read by any metric (from: ", st.name,

@@ -15,9 +15,12 @@ namespace {
 Value Arith(OpCode op, const Value& a, const Value& b) {
   if (!a.is_number() || !b.is_number()) return Value::Missing();
   switch (op) {
-    case OpCode::kAdd: return Value::Number(a.num + b.num);
-    case OpCode::kSub: return Value::Number(a.num - b.num);
-    case OpCode::kMul: return Value::Number(a.num * b.num);
+    case OpCode::kAdd:
+      return Value::Number(a.num + b.num);
+    case OpCode::kSub:
+      return Value::Number(a.num - b.num);
+    case OpCode::kMul:
+      return Value::Number(a.num * b.num);
     case OpCode::kDiv:
       // x / 0 has no value: a ratio over an empty window is "no data", not inf.
       if (b.num == 0) return Value::Missing();
@@ -25,7 +28,8 @@ Value Arith(OpCode op, const Value& a, const Value& b) {
     case OpCode::kMod:
       if (b.num == 0) return Value::Missing();
       return Value::Number(std::fmod(a.num, b.num));
-    default: return Value::Missing();
+    default:
+      return Value::Missing();
   }
 }
 
@@ -40,10 +44,14 @@ bool Order(OpCode op, const Value& a, const Value& b) {
     return false;
   }
   switch (op) {
-    case OpCode::kLt: return c < 0;
-    case OpCode::kLe: return c <= 0;
-    case OpCode::kGt: return c > 0;
-    default: return c >= 0;
+    case OpCode::kLt:
+      return c < 0;
+    case OpCode::kLe:
+      return c <= 0;
+    case OpCode::kGt:
+      return c > 0;
+    default:
+      return c >= 0;
   }
 }
 
@@ -63,8 +71,12 @@ Result Program::Interpret(const Value* slots) const {
   for (size_t pc = 0; pc < n; ++pc) {
     const Instr& in = code_[pc];
     switch (in.op) {
-      case OpCode::kLoad: new (&stack[sp++]) Value(slots[in.a]); break;
-      case OpCode::kConst: new (&stack[sp++]) Value(consts_[in.a]); break;
+      case OpCode::kLoad:
+        new (&stack[sp++]) Value(slots[in.a]);
+        break;
+      case OpCode::kConst:
+        new (&stack[sp++]) Value(consts_[in.a]);
+        break;
       case OpCode::kLoadEqConst:
         new (&stack[sp++]) Value(Value::Bool(ValuesEqual(slots[in.a], consts_[in.b])));
         break;
@@ -97,8 +109,12 @@ Result Program::Interpret(const Value* slots) const {
         --sp;
         stack[sp - 1] = Value::Bool(Order(in.op, stack[sp - 1], stack[sp]));
         break;
-      case OpCode::kNot: stack[sp - 1] = Value::Bool(!stack[sp - 1].truthy()); break;
-      case OpCode::kToBool: stack[sp - 1] = Value::Bool(stack[sp - 1].truthy()); break;
+      case OpCode::kNot:
+        stack[sp - 1] = Value::Bool(!stack[sp - 1].truthy());
+        break;
+      case OpCode::kToBool:
+        stack[sp - 1] = Value::Bool(stack[sp - 1].truthy());
+        break;
       case OpCode::kJumpFalseOrPop:
         if (!stack[sp - 1].truthy()) {
           stack[sp - 1] = Value::Bool(false);
@@ -184,10 +200,12 @@ void Program::Peephole() {
 size_t Program::SimpleTestLength(size_t i) const {
   switch (code_[i].op) {
     case OpCode::kLoadEqConst:
-    case OpCode::kLoadNeConst: return 1;
+    case OpCode::kLoadNeConst:
+      return 1;
     case OpCode::kLoad:
       return i + 1 < code_.size() && code_[i + 1].op == OpCode::kIn ? 2 : 1;
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -230,14 +248,31 @@ void Program::Classify() {
 }
 
 std::string Program::Disassemble() const {
-  static constexpr const char* kNames[] = {
-      "load", "const", "load_eq_const", "load_ne_const", "add", "sub", "mul", "div", "mod", "neg", "eq",
-      "ne",   "lt",    "le",            "gt",  "ge",  "not", "to_bool", "jump_false_or_pop",
-      "jump_true_or_pop", "in"};
+  static constexpr const char* kNames[] = {"load",
+                                           "const",
+                                           "load_eq_const",
+                                           "load_ne_const",
+                                           "add",
+                                           "sub",
+                                           "mul",
+                                           "div",
+                                           "mod",
+                                           "neg",
+                                           "eq",
+                                           "ne",
+                                           "lt",
+                                           "le",
+                                           "gt",
+                                           "ge",
+                                           "not",
+                                           "to_bool",
+                                           "jump_false_or_pop",
+                                           "jump_true_or_pop",
+                                           "in"};
   std::string s;
   for (size_t i = 0; i < code_.size(); ++i) {
-    StrAppend(&s, i, ": ", kNames[static_cast<int>(code_[i].op)], " ", code_[i].a, " ",
-                    code_[i].b, "\n");
+    StrAppend(&s, i, ": ", kNames[static_cast<int>(code_[i].op)], " ", code_[i].a, " ", code_[i].b,
+              "\n");
   }
   return s;
 }

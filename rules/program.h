@@ -21,16 +21,16 @@
 #include <string>
 #include <vector>
 
-#include "rules/value.h"
 #include "base/strings.h"
+#include "rules/value.h"
 
 namespace vigil {
 
 enum class OpCode : uint8_t {
-  kLoad,        // push slots[a]
-  kConst,       // push consts[a]
-  kLoadEqConst, // push slots[a] == consts[b] (the common `type == "message"`)
-  kLoadNeConst, // push slots[a] != consts[b]
+  kLoad,         // push slots[a]
+  kConst,        // push consts[a]
+  kLoadEqConst,  // push slots[a] == consts[b] (the common `type == "message"`)
+  kLoadNeConst,  // push slots[a] != consts[b]
   kAdd,
   kSub,
   kMul,
@@ -62,11 +62,14 @@ inline bool ValuesEqual(const Value& a, const Value& b) {
   if (a.is_nullish() || b.is_nullish()) return a.is_nullish() && b.is_nullish();
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Value::Kind::kBool: return a.b == b.b;
-    case Value::Kind::kNumber: return a.num == b.num;
+    case Value::Kind::kBool:
+      return a.b == b.b;
+    case Value::Kind::kNumber:
+      return a.num == b.num;
     case Value::Kind::kString:
       return a.str.size() == b.str.size() && BytesEqual(a.str.data(), b.str.data(), a.str.size());
-    default: return true;
+    default:
+      return true;
   }
 }
 
@@ -78,18 +81,24 @@ class Program {
     // Most aggregate arguments are one field, most filters one comparison:
     // answer those without entering the interpreter loop.
     switch (shape_) {
-      case Shape::kLoad: return slots[code_[0].a];
+      case Shape::kLoad:
+        return slots[code_[0].a];
       case Shape::kLoadEqConst:
         return Value::Bool(ValuesEqual(slots[code_[0].a], consts_[code_[0].b]));
-      case Shape::kLoadIn: return Value::Bool(InSet(slots[code_[0].a], code_[1]));
-      default: return EvalCode(slots);
+      case Shape::kLoadIn:
+        return Value::Bool(InSet(slots[code_[0].a], code_[1]));
+      default:
+        return EvalCode(slots);
     }
   }
   bool EvalBool(const Value* slots) const {
     switch (shape_) {
-      case Shape::kLoad: return slots[code_[0].a].truthy();
-      case Shape::kLoadEqConst: return ValuesEqual(slots[code_[0].a], consts_[code_[0].b]);
-      case Shape::kLoadIn: return Eval(slots).b;
+      case Shape::kLoad:
+        return slots[code_[0].a].truthy();
+      case Shape::kLoadEqConst:
+        return ValuesEqual(slots[code_[0].a], consts_[code_[0].b]);
+      case Shape::kLoadIn:
+        return Eval(slots).b;
       // `a and b and ...` / `a or b or ...` over simple tests, e.g.
       // type == "message" and error_service != null.
       case Shape::kAllOf:
@@ -102,7 +111,8 @@ class Program {
           if (SimpleTest(t, slots)) return true;
         }
         return false;
-      default: return EvalCodeBool(slots);
+      default:
+        return EvalCodeBool(slots);
     }
   }
   bool empty() const { return code_.empty(); }
@@ -136,8 +146,10 @@ class Program {
   bool SimpleTest(uint32_t i, const Value* slots) const {
     const Instr& in = code_[i];
     switch (in.op) {
-      case OpCode::kLoadEqConst: return ValuesEqual(slots[in.a], consts_[in.b]);
-      case OpCode::kLoadNeConst: return !ValuesEqual(slots[in.a], consts_[in.b]);
+      case OpCode::kLoadEqConst:
+        return ValuesEqual(slots[in.a], consts_[in.b]);
+      case OpCode::kLoadNeConst:
+        return !ValuesEqual(slots[in.a], consts_[in.b]);
       default:
         if (i + 1 < code_.size() && code_[i + 1].op == OpCode::kIn) {
           return InSet(slots[in.a], code_[i + 1]);
@@ -161,8 +173,7 @@ class Program {
   // Owns the bytes of string constants. Shared so that copies of a Program
   // (vectors of rule definitions reallocate) keep their views valid; the
   // constants never change once compiled.
-  std::shared_ptr<std::deque<std::string>> strings_ =
-      std::make_shared<std::deque<std::string>>();
+  std::shared_ptr<std::deque<std::string>> strings_ = std::make_shared<std::deque<std::string>>();
 };
 
 }  // namespace vigil

@@ -9,16 +9,15 @@
 #include <sstream>
 
 #include "base/strings.h"
-#include "rules/rule_set.h"
 #include "rules/file_loader.h"
+#include "rules/rule_set.h"
 #include "rules/scopes.h"
 
 namespace vigil {
 
 std::string Diagnostic::ToString() const {
   if (pos.line == 0) return StrCat(pos.file, ": ", message);
-  return StrCat(pos.file, ":", pos.line, ":", pos.col, ": ", warning ? "warning: " : "",
-                      message);
+  return StrCat(pos.file, ":", pos.line, ":", pos.col, ": ", warning ? "warning: " : "", message);
 }
 
 std::string_view SeverityName(Severity s) {
@@ -38,10 +37,8 @@ namespace {
 const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts", "streams"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
                                               "by",     "value", "export", "limit"};
-const std::vector<std::string> kAlertKeys = {"alert",           "severity", "expr",  "resolve",
-                                             "for",             "labels",   "annotations",
-                                             "keep_firing_for"};
-
+const std::vector<std::string> kAlertKeys = {"alert", "severity", "expr",        "resolve",
+                                             "for",   "labels",   "annotations", "keep_firing_for"};
 
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
@@ -101,8 +98,9 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (std::optional<std::string> window = f.Scalar(n, "window", true, "a metric")) {
     absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(*window);
     if (window->rfind("session", 0) == 0) {
-      f.Error(n["window"], "session windows are defined under 'streams:'; a metric reads the "
-                           "sessions with 'from: STREAM' over a tumbling or sliding window");
+      f.Error(n["window"],
+              "session windows are defined under 'streams:'; a metric reads the "
+              "sessions with 'from: STREAM' over a tumbling or sliding window");
       ok = false;
     } else if (spec.ok()) {
       m.window = *spec;
@@ -154,8 +152,9 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     ok = false;
   }
   if (!ok) return;
-  m.fingerprint = StrCat(m.name, "|", stream, "|", Canonical(m.where_source), "|", m.window.ToString(),
-                               "|", StrJoin(m.by, ","), "|", Canonical(m.value_source));
+  m.fingerprint =
+      StrCat(m.name, "|", stream, "|", Canonical(m.where_source), "|", m.window.ToString(), "|",
+             StrJoin(m.by, ","), "|", Canonical(m.value_source));
   rules->metrics.push_back(std::move(m));
 }
 
@@ -171,8 +170,8 @@ std::optional<DurationMs> DurationField(FileLoader& f, const YAML::Node& n, cons
   if (!d) return 0;
   std::optional<DurationMs> v = d.IsScalar() ? ParseDuration(d.Scalar()) : std::nullopt;
   if (!v) {
-    f.Error(d, StrCat("bad duration '", d.IsScalar() ? d.Scalar() : "",
-                            "' for '", key, "' (e.g. 0, 30s, 5m, 1h)"));
+    f.Error(d, StrCat("bad duration '", d.IsScalar() ? d.Scalar() : "", "' for '", key,
+                      "' (e.g. 0, 30s, 5m, 1h)"));
   }
   return v;
 }
@@ -188,9 +187,9 @@ bool CheckGroups(FileLoader& f, const YAML::Node& expr, const RuleSet& rules, Al
     }
     if (m.by != a->group_labels) {
       const MetricDef& first = rules.metrics[a->metrics[0]];
-      f.Error(expr, StrCat("metrics '", first.name, "' (by [", StrJoin(first.by, ", "),
-                                 "]) and '", m.name, "' (by [", StrJoin(m.by, ", "),
-                                 "]) group differently; an alert compares one group's values"));
+      f.Error(expr, StrCat("metrics '", first.name, "' (by [", StrJoin(first.by, ", "), "]) and '",
+                           m.name, "' (by [", StrJoin(m.by, ", "),
+                           "]) group differently; an alert compares one group's values"));
       return false;
     }
   }
@@ -249,8 +248,10 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   a.name = *name;
   a.pos = f.PosOf(n["alert"]);
   bool ok = ValidLabelName(a.name);
-  if (!ok) f.Error(n["alert"], StrCat("alert name '", a.name, "' must be a valid label value "
-                                            "of letters, digits and '_'"));
+  if (!ok)
+    f.Error(n["alert"], StrCat("alert name '", a.name,
+                               "' must be a valid label value "
+                               "of letters, digits and '_'"));
   if (std::optional<std::string> sev = f.Scalar(n, "severity", true, "an alert")) {
     std::optional<Severity> s = ParseSeverity(*sev);
     if (!s) {

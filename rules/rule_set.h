@@ -66,9 +66,9 @@ struct FieldBound {
 // One aggregate call in a metric's value, e.g. quantile(0.99, latency_ms).
 struct AggregateCall {
   AggKind kind;
-  double q = 0;       // quantile
+  double q = 0;  // quantile
   bool has_arg = false;
-  Program arg;        // predicate (count/ratio/rate) or value (the rest)
+  Program arg;             // predicate (count/ratio/rate) or value (the rest)
   std::string arg_source;  // canonical text of the argument, "" without one
 };
 
@@ -84,10 +84,10 @@ struct MetricDef {
   Program where;
   std::string where_source;
   WindowSpec window = WindowSpec::Tumbling(60000);
-  std::vector<std::string> by;   // label names (the field paths with '.' as '_')
-  std::vector<int> by_slots;     // field slots of the group fields
+  std::vector<std::string> by;  // label names (the field paths with '.' as '_')
+  std::vector<int> by_slots;    // field slots of the group fields
   std::vector<AggregateCall> aggregates;
-  Program value;                 // over aggregate results, slot i = aggregates[i]
+  Program value;  // over aggregate results, slot i = aggregates[i]
   std::string value_source;
   // Canonical text of the definition; equal definitions keep state on reload.
   std::string fingerprint;
@@ -105,7 +105,7 @@ struct EmitDef {
   std::vector<AggregateCall> aggregates;  // kinds include first, any, all
   Program value;                          // slot i = aggregates[i]'s result
   std::string source;
-  Type type = Type::kAny;                 // of the value, when known statically
+  Type type = Type::kAny;  // of the value, when known statically
 };
 
 // A derived stream (`streams:`): one record per closed session window of a
@@ -116,10 +116,10 @@ struct StreamDef {
   std::string help;
   SourcePos pos;
   bool has_where = false;
-  Program where;               // over events
+  Program where;  // over events
   std::string where_source;
-  std::string key_path;        // event field path, e.g. session_id
-  int key_slot = -1;           // in RuleSet::fields
+  std::string key_path;  // event field path, e.g. session_id
+  int key_slot = -1;     // in RuleSet::fields
   DurationMs gap = 0;
   std::vector<EmitDef> emit;
   // The record's fields, in slot order: the key (named as a label, e.g.
@@ -146,11 +146,11 @@ struct AlertDef {
   Program expr;
   std::string expr_source;
   bool has_resolve = false;
-  Program resolve;           // hysteresis: firing ends only when this holds
+  Program resolve;  // hysteresis: firing ends only when this holds
   std::string resolve_source;
   DurationMs for_duration = 0;
   DurationMs keep_firing_for = 0;
-  Labels labels;             // static labels from the rule
+  Labels labels;                          // static labels from the rule
   std::vector<std::string> group_labels;  // `by:` labels of its metrics
   std::vector<std::pair<std::string, Template>> annotations;
 };

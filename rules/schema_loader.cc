@@ -46,7 +46,8 @@ void LoadBound(FileLoader& f, const YAML::Node& key, const YAML::Node& spec, Rul
   }
   if (!spec.IsMap()) {
     f.Error(spec.IsNull() ? key : spec,
-            StrCat("field '", path, "' in 'schema' needs a mapping with 'min' and/or 'max', "
+            StrCat("field '", path,
+                   "' in 'schema' needs a mapping with 'min' and/or 'max', "
                    "e.g. {min: 0, max: 3600000}"));
     return;
   }

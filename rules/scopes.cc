@@ -19,8 +19,8 @@ std::string Suggest(std::string_view word, const std::vector<std::string>& candi
     for (size_t i = 1; i <= word.size(); ++i) {
       cur[0] = i;
       for (size_t j = 1; j <= c.size(); ++j) {
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                           prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+        cur[j] = std::min(
+            {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
       }
       std::swap(prev, cur);
     }
@@ -33,9 +33,8 @@ std::string Suggest(std::string_view word, const std::vector<std::string>& candi
 }
 
 std::optional<Resolved> ValueScope::ResolveName(const ExprNode& name, ExprError* err) {
-  *err = {name.pos, StrCat("field '", name.text,
-                                 "' must be inside an aggregate, e.g. avg(", name.text,
-                                 ") or last(", name.text, ")")};
+  *err = {name.pos, StrCat("field '", name.text, "' must be inside an aggregate, e.g. avg(",
+                           name.text, ") or last(", name.text, ")")};
   return std::nullopt;
 }
 
@@ -63,16 +62,16 @@ std::optional<Resolved> StreamScope::ResolveName(const ExprNode& name, ExprError
 }
 
 std::optional<Resolved> StreamScope::ResolveCall(const ExprNode& call, ExprError* err) {
-  *err = {call.pos, StrCat("unknown function '", call.text, "' over a record of stream '",
-                           stream_, "'; use its fields, literals and operators")};
+  *err = {call.pos, StrCat("unknown function '", call.text, "' over a record of stream '", stream_,
+                           "'; use its fields, literals and operators")};
   return std::nullopt;
 }
 
 std::optional<std::string> StreamScope::Expect(int slot, Type type) {
   const Type have = fields_->expected(slot);
   if (type == Type::kAny || have == Type::kAny || have == type) return fields_->Expect(slot, type);
-  return StrCat("field '", fields_->path(slot), "' of stream '", stream_, "' is a ",
-                TypeName(have), ", used here as a ", TypeName(type));
+  return StrCat("field '", fields_->path(slot), "' of stream '", stream_, "' is a ", TypeName(have),
+                ", used here as a ", TypeName(type));
 }
 
 namespace {
@@ -108,8 +107,8 @@ constexpr AggSignature kSessionAggregates[] = {
 std::string UnknownAggregateMessage(std::string_view name) {
   if (name.size() >= 2 && (name[0] == 'p' || name[0] == 'P') &&
       std::all_of(name.begin() + 1, name.end(), ::isdigit)) {
-    return StrCat("unknown function '", name, "'; did you mean quantile(0.",
-                        name.substr(1), ", x)?");
+    return StrCat("unknown function '", name, "'; did you mean quantile(0.", name.substr(1),
+                  ", x)?");
   }
   if (name == "first" || name == "any" || name == "all") {
     return StrCat("'", name, "' is an aggregate of session streams, not of a metric");
@@ -118,9 +117,9 @@ std::string UnknownAggregateMessage(std::string_view name) {
   for (const auto& a : kAggregates) names.emplace_back(a.name);
   std::string s = Suggest(name, names);
   return StrCat("unknown aggregate '", name, "'",
-                      s.empty() ? "; known: count, sum, avg, min, max, ratio, rate, last, "
-                                  "distinct, quantile"
-                                : StrCat("; did you mean '", s, "'?"));
+                s.empty() ? "; known: count, sum, avg, min, max, ratio, rate, last, "
+                            "distinct, quantile"
+                          : StrCat("; did you mean '", s, "'?"));
 }
 
 }  // namespace
@@ -135,8 +134,9 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
       if (a.name == call.text) sig = &a;
     }
     if (sig != nullptr && sig->kind == AggKind::kRate) {
-      *err = {call.pos, "'rate' is per second of a window; over a session use count() or "
-                        "count(...) / duration_ms in a metric"};
+      *err = {call.pos,
+              "'rate' is per second of a window; over a session use count() or "
+              "count(...) / duration_ms in a metric"};
       return std::nullopt;
     }
   }
@@ -150,8 +150,7 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
                            ? StrCat(sig->min_args)
                            : StrCat(sig->min_args, " or ", sig->max_args);
     *err = {call.pos, StrCat("'", call.text, "' takes ", want, " argument",
-                                   sig->max_args == 1 && sig->min_args == 1 ? "" : "s", ", got ",
-                                   n)};
+                             sig->max_args == 1 && sig->min_args == 1 ? "" : "s", ", got ", n)};
     return std::nullopt;
   }
   AggregateCall agg{sig->kind, 0, false, Program(), ""};
@@ -189,13 +188,14 @@ constexpr std::string_view kHistoryList =
 
 std::string UnknownHistoryMessage(std::string_view name) {
   if (name == "avg" || name == "stddev") {
-    return StrCat("'", name, "' over one window belongs in a metric's value; over a metric's "
-                  "history use ", name, "_over(m, 1h)");
+    return StrCat("'", name,
+                  "' over one window belongs in a metric's value; over a metric's "
+                  "history use ",
+                  name, "_over(m, 1h)");
   }
-  const bool aggregate =
-      name == "first" || name == "any" || name == "all" ||
-      std::any_of(std::begin(kAggregates), std::end(kAggregates),
-                  [name](const AggSignature& a) { return a.name == name; });
+  const bool aggregate = name == "first" || name == "any" || name == "all" ||
+                         std::any_of(std::begin(kAggregates), std::end(kAggregates),
+                                     [name](const AggSignature& a) { return a.name == name; });
   if (aggregate) {
     return StrCat("aggregate '", name, "' belongs in a metric's value; alert conditions use ",
                   "metric names and ", kHistoryList);
@@ -250,16 +250,19 @@ bool AlertScope::ReadSpan(HistoryFn fn, const ExprNode& arg, const MetricDef& me
     if (arg.op != ExprOp::kLiteral || arg.literal_type != Type::kNumber || n < 1 ||
         n != std::floor(n) || n > static_cast<double>(kMaxHistoryWindows)) {
       *err = {arg.pos, StrCat("the second argument of 'declining' is a number of windows, a "
-                              "whole number from 1 to ", kMaxHistoryWindows, " as in ",
-                              HistoryExample(fn), "; got '", ExprToString(arg), "'")};
+                              "whole number from 1 to ",
+                              kMaxHistoryWindows, " as in ", HistoryExample(fn), "; got '",
+                              ExprToString(arg), "'")};
       return false;
     }
     in->count = static_cast<int>(n);
     return true;
   }
   if (arg.op != ExprOp::kLiteral || arg.literal_type != Type::kDuration || arg.literal.num <= 0) {
-    *err = {arg.pos, StrCat("the second argument of '", name, "' must be a duration such as 1h, "
-                            "as in ", HistoryExample(fn), "; got '", ExprToString(arg), "'")};
+    *err = {arg.pos, StrCat("the second argument of '", name,
+                            "' must be a duration such as 1h, "
+                            "as in ",
+                            HistoryExample(fn), "; got '", ExprToString(arg), "'")};
     return false;
   }
   in->span = static_cast<DurationMs>(arg.literal.num);

@@ -45,8 +45,8 @@ class ValueScope : public ExprScope {
   };
   // `stream`: the aggregates' arguments read that stream's records (a
   // metric `from:` it) instead of events.
-  ValueScope(FieldTable* fields, std::vector<AggregateCall>* aggregates,
-             Mode mode = Mode::kMetric, std::string_view stream = "")
+  ValueScope(FieldTable* fields, std::vector<AggregateCall>* aggregates, Mode mode = Mode::kMetric,
+             std::string_view stream = "")
       : fields_(fields), aggregates_(aggregates), mode_(mode), stream_(stream) {}
   std::optional<Resolved> ResolveName(const ExprNode& name, ExprError* err) override;
   std::optional<Resolved> ResolveCall(const ExprNode& call, ExprError* err) override;

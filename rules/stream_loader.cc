@@ -15,7 +15,7 @@ std::optional<int> RuleSet::FindStream(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kStreamKeys = {"stream", "help",  "where", "key",
+const std::vector<std::string> kStreamKeys = {"stream", "help", "where", "key",
                                               "window", "emit", "limit"};
 
 // "session 30m" -> the gap.
@@ -92,8 +92,9 @@ bool LoadEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, Rul
 
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
-    f.Error(n, "each entry of 'streams' must be a mapping with 'stream', 'key', 'window' and "
-               "'emit'");
+    f.Error(n,
+            "each entry of 'streams' must be a mapping with 'stream', 'key', 'window' and "
+            "'emit'");
     return;
   }
   f.CheckKeys(n, kStreamKeys, "stream");
@@ -139,20 +140,21 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     ok = false;
   }
   if (!ok) return;
-  s.fields.Intern(key_label);                                  // kStreamKeySlot
+  s.fields.Intern(key_label);                                      // kStreamKeySlot
   s.fields.Expect(s.fields.Intern("duration_ms"), Type::kNumber);  // kStreamDurationSlot
   YAML::Node emit = n["emit"];
   if (!emit || !emit.IsMap() || emit.size() == 0) {
-    f.Error(emit ? emit : n, "a stream needs 'emit': a mapping of field: aggregate expression, "
-                             "e.g. turns: count(type == \"message\")");
+    f.Error(emit ? emit : n,
+            "a stream needs 'emit': a mapping of field: aggregate expression, "
+            "e.g. turns: count(type == \"message\")");
     return;
   }
   for (const auto& kv : emit) ok &= LoadEmit(f, kv.first, kv.second, rules, &s);
   if (!ok) return;
   std::vector<std::string> emits;
   for (const EmitDef& e : s.emit) emits.push_back(StrCat(e.name, "=", Canonical(e.source)));
-  s.fingerprint = StrCat(s.name, "|", Canonical(s.where_source), "|", s.key_path, "|", s.gap,
-                         "|", StrJoin(emits, ";"));
+  s.fingerprint = StrCat(s.name, "|", Canonical(s.where_source), "|", s.key_path, "|", s.gap, "|",
+                         StrJoin(emits, ";"));
   rules->streams.push_back(std::move(s));
 }
 

@@ -87,13 +87,13 @@ std::optional<Template> Template::Parse(std::string_view text,
     } else if (ConsumePrefix(&head, "$labels.") || ConsumePrefix(&head, ".Labels.")) {
       if (std::find(known_labels.begin(), known_labels.end(), head) == known_labels.end()) {
         *err = {action_pos, StrCat("label '", head, "' is not among this alert's labels (",
-                                         StrJoin(known_labels, ", "), ")")};
+                                   StrJoin(known_labels, ", "), ")")};
         return std::nullopt;
       }
       part.label = std::string(head);
     } else {
-      *err = {action_pos, StrCat("unknown template variable '", head,
-                                       "'; use $value or $labels.<name>")};
+      *err = {action_pos,
+              StrCat("unknown template variable '", head, "'; use $value or $labels.<name>")};
       return std::nullopt;
     }
     if (!pipe.empty()) {
@@ -113,8 +113,9 @@ std::optional<Template> Template::Parse(std::string_view text,
                                 ? std::string_view::npos
                                 : NumberVerb(f.substr(1, f.size() - 2));
         if (verb == std::string_view::npos) {
-          *err = {action_pos, "printf needs one quoted format with a single number verb, e.g. "
-                              "printf \"%.2f\""};
+          *err = {action_pos,
+                  "printf needs one quoted format with a single number verb, e.g. "
+                  "printf \"%.2f\""};
           return std::nullopt;
         }
         part.func = Func::kPrintf;
@@ -128,8 +129,8 @@ std::optional<Template> Template::Parse(std::string_view text,
         }
       } else {
         *err = {action_pos, StrCat("unknown template function '", pipe,
-                                         "'; known: humanize, humanizePercentage, "
-                                         "humanizeDuration, printf")};
+                                   "'; known: humanize, humanizePercentage, "
+                                   "humanizeDuration, printf")};
         return std::nullopt;
       }
     }
@@ -154,7 +155,9 @@ std::string Template::Render(double value, const Labels& labels) const {
         AppendValueText(v, &out);
         break;
       }
-      case Func::kHumanize: out += Humanize(value); break;
+      case Func::kHumanize:
+        out += Humanize(value);
+        break;
       case Func::kHumanizePercentage: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.4g%%", value * 100);
@@ -168,7 +171,8 @@ std::string Template::Render(double value, const Labels& labels) const {
       case Func::kPrintf: {
         char buf[128];
         if (p.integer) {
-          std::snprintf(buf, sizeof buf, p.format.c_str(), static_cast<long long>(std::llround(value)));
+          std::snprintf(buf, sizeof buf, p.format.c_str(),
+                        static_cast<long long>(std::llround(value)));
         } else {
           std::snprintf(buf, sizeof buf, p.format.c_str(), value);
         }

@@ -48,7 +48,7 @@ class Template {
     bool is_value = false;  // else a label
     std::string label;
     Func func = Func::kNone;
-    std::string format;  // for printf
+    std::string format;    // for printf
     bool integer = false;  // printf %d: the value is rounded and passed as a long long
   };
   std::string source_;

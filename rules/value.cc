@@ -7,23 +7,34 @@ namespace vigil {
 
 std::string_view TypeName(Type t) {
   switch (t) {
-    case Type::kAny: return "any";
-    case Type::kNull: return "null";
-    case Type::kBool: return "boolean";
-    case Type::kNumber: return "number";
-    case Type::kString: return "string";
-    case Type::kDuration: return "duration";
+    case Type::kAny:
+      return "any";
+    case Type::kNull:
+      return "null";
+    case Type::kBool:
+      return "boolean";
+    case Type::kNumber:
+      return "number";
+    case Type::kString:
+      return "string";
+    case Type::kDuration:
+      return "duration";
   }
   return "?";
 }
 
 std::string_view KindName(Value::Kind k) {
   switch (k) {
-    case Value::Kind::kMissing: return "missing";
-    case Value::Kind::kNull: return "null";
-    case Value::Kind::kBool: return "boolean";
-    case Value::Kind::kNumber: return "number";
-    case Value::Kind::kString: return "string";
+    case Value::Kind::kMissing:
+      return "missing";
+    case Value::Kind::kNull:
+      return "null";
+    case Value::Kind::kBool:
+      return "boolean";
+    case Value::Kind::kNumber:
+      return "number";
+    case Value::Kind::kString:
+      return "string";
   }
   return "?";
 }

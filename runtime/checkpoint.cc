@@ -70,7 +70,8 @@ std::string EncodeCheckpoint(const CheckpointData& d) {
     enc.PutString(path);
     enc.PutVarint(size);
   }
-  for (uint64_t c : {d.records, d.processed, d.dead_lettered, d.late, d.windows, d.fired, d.skipped}) {
+  for (uint64_t c :
+       {d.records, d.processed, d.dead_lettered, d.late, d.windows, d.fired, d.skipped}) {
     enc.PutVarint(c);
   }
   std::string out(kMagic);
@@ -89,7 +90,8 @@ absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes) {
   for (int i = 0; i < 8; ++i) {
     stored |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[body.size() + i])) << (8 * i);
   }
-  if (HashBytes(body) != stored) return absl::DataLossError("checksum mismatch (corrupt or truncated)");
+  if (HashBytes(body) != stored)
+    return absl::DataLossError("checksum mismatch (corrupt or truncated)");
   Decoder dec(body.substr(kMagic.size()));
   CheckpointData d;
   d.epoch = dec.GetVarint();
@@ -111,8 +113,8 @@ absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes) {
     std::string path(dec.GetString());
     d.outputs.emplace_back(std::move(path), dec.GetVarint());
   }
-  for (uint64_t* c : {&d.records, &d.processed, &d.dead_lettered, &d.late, &d.windows, &d.fired,
-                      &d.skipped}) {
+  for (uint64_t* c :
+       {&d.records, &d.processed, &d.dead_lettered, &d.late, &d.windows, &d.fired, &d.skipped}) {
     *c = dec.GetVarint();
   }
   if (!dec.ok() || !dec.done()) return absl::DataLossError("malformed checkpoint body");
@@ -127,7 +129,8 @@ std::vector<std::string> CheckpointStore::Files() const {
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
-    if (name.size() > kPrefix.size() + kSuffix.size() && name.substr(0, kPrefix.size()) == kPrefix &&
+    if (name.size() > kPrefix.size() + kSuffix.size() &&
+        name.substr(0, kPrefix.size()) == kPrefix &&
         name.substr(name.size() - kSuffix.size()) == kSuffix) {
       out.emplace_back(name);
     }

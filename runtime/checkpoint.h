@@ -4,9 +4,9 @@
 // stopped: source positions (Kafka offsets, Kinesis sequence numbers), the
 // watermark per input, the window panes of every metric operator and the
 // open sessions of every stream, the alert operator's values, history and
-// states, and how far each output file had been written. A job restarted from it (even after SIGKILL)
-// re-reads the records after the positions and produces the same window
-// results and alert transitions as an uninterrupted run.
+// states, and how far each output file had been written. A job restarted from it (even after
+// SIGKILL) re-reads the records after the positions and produces the same window results and alert
+// transitions as an uninterrupted run.
 //
 // Files are written atomically: to a temporary name, fsync'd, renamed to
 // `checkpoint-<epoch>.vck`, and the directory fsync'd. Each file ends with a
@@ -37,16 +37,16 @@ namespace vigil {
 
 struct CheckpointData {
   uint64_t epoch = 0;
-  TimeMs written_at = 0;         // wall clock
-  std::string source;            // the source's name, e.g. "kafka:events"
-  std::string positions;         // RecordSource::SavePositions()
+  TimeMs written_at = 0;  // wall clock
+  std::string source;     // the source's name, e.g. "kafka:events"
+  std::string positions;  // RecordSource::SavePositions()
   TimeMs watermark = kMinTime;
   std::vector<std::pair<std::string, TimeMs>> input_max_ts;  // by input name
-  TimeMs frontier = kMinTime;    // windows are closed up to here
+  TimeMs frontier = kMinTime;                                // windows are closed up to here
   // Operator state by state key: metric panes and open sessions
   // (Dataflow::EncodeState()).
   std::vector<std::pair<std::string, std::string>> panes;
-  std::string alerts;            // AlertOperator::EncodeState()
+  std::string alerts;  // AlertOperator::EncodeState()
   // Output files and how many bytes of each belong to this checkpoint.
   std::vector<std::pair<std::string, uint64_t>> outputs;
   // Job counters, so totals continue across restarts.
@@ -69,7 +69,8 @@ class CheckpointStore {
   // The newest checkpoint that reads back intact, or nullopt if there is
   // none. Every file skipped because it is corrupt or truncated is
   // described in `problems` ("checkpoint-…vck: checksum mismatch").
-  absl::StatusOr<std::optional<CheckpointData>> LoadLatest(std::vector<std::string>* problems) const;
+  absl::StatusOr<std::optional<CheckpointData>> LoadLatest(
+      std::vector<std::string>* problems) const;
 
   const std::string& dir() const { return dir_; }
 

@@ -13,16 +13,16 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "base/strings.h"
 #include "operators/generator/generator.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
+#include "rules/lint.h"
 #include "runtime/allocator.h"
 #include "runtime/cli_args.h"
-#include "rules/lint.h"
 #include "runtime/job.h"
 #include "runtime/replay.h"
 #include "runtime/rule_test.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {
@@ -244,11 +244,10 @@ int Check(int argc, char** argv) {
     for (const Diagnostic& d : all) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     if (r.ok()) {
       const size_t streams = r.rules->streams.size();
-      std::printf("%s: ok (%s%zu metrics, %zu alerts, %zu warning%s)\n",
-                  StrJoin(files, ", ").c_str(),
-                  streams == 0 ? "" : StrCat(streams, " stream", streams == 1 ? ", " : "s, ").c_str(),
-                  r.rules->metrics.size(), r.rules->alerts.size(), warnings,
-                  warnings == 1 ? "" : "s");
+      std::printf(
+          "%s: ok (%s%zu metrics, %zu alerts, %zu warning%s)\n", StrJoin(files, ", ").c_str(),
+          streams == 0 ? "" : StrCat(streams, " stream", streams == 1 ? ", " : "s, ").c_str(),
+          r.rules->metrics.size(), r.rules->alerts.size(), warnings, warnings == 1 ? "" : "s");
     } else {
       std::fprintf(stderr, "%zu error%s\n", r.errors.size(), r.errors.size() == 1 ? "" : "s");
     }
@@ -553,9 +552,8 @@ int Replay(int argc, char** argv) {
   config.source.paths = *files;
   auto timeline = std::make_unique<TimelineSink>();
   TimelineSink* t = timeline.get();
-  return RunJob(config, std::move(timeline), [&] {
-    std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout);
-  });
+  return RunJob(config, std::move(timeline),
+                [&] { std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout); });
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "operators/net/http_client.h"
 #include "runtime/cli_args.h"
-#include "base/strings.h"
 
 namespace vigil::cli {
 namespace {

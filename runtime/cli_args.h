@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "operators/generator/generator.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "operators/generator/generator.h"
 
 namespace vigil::cli {
 

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "operators/generator/generator.h"
-#include "operators/source/generator_source.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
+#include "operators/source/generator_source.h"
 #include "runtime/cli_args.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job.h"
@@ -239,10 +239,11 @@ int DevBroker(int argc, char** argv) {
     return 1;
   }
   std::string list;
-  for (const DevTopic& t : topics) StrAppend(&list, list.empty() ? "" : ", ", t.name, " (", t.partitions, " partitions)");
-  std::fprintf(stderr,
-               "vigil: development Kafka broker (in memory, not for production) on %s; topics: %s\n",
-               (*b)->bootstrap().c_str(), list.c_str());
+  for (const DevTopic& t : topics)
+    StrAppend(&list, list.empty() ? "" : ", ", t.name, " (", t.partitions, " partitions)");
+  std::fprintf(
+      stderr, "vigil: development Kafka broker (in memory, not for production) on %s; topics: %s\n",
+      (*b)->bootstrap().c_str(), list.c_str());
   std::printf("%s\n", (*b)->bootstrap().c_str());
   std::fflush(stdout);
   if (!address_file.empty()) {

@@ -1,7 +1,7 @@
 #include "runtime/dev_broker.h"
 
-#include "librdkafka/rdkafka_mock.h"
 #include "base/strings.h"
+#include "librdkafka/rdkafka_mock.h"
 
 namespace vigil {
 
@@ -26,7 +26,8 @@ absl::StatusOr<DevTopic> ParseDevTopic(std::string_view spec) {
     }
     t.partitions = n;
   }
-  if (t.name.empty()) return absl::InvalidArgumentError(StrCat("bad topic \"", spec, "\": no name"));
+  if (t.name.empty())
+    return absl::InvalidArgumentError(StrCat("bad topic \"", spec, "\": no name"));
   for (char c : t.name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
       return absl::InvalidArgumentError(

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "base/strings.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
@@ -29,7 +30,6 @@
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "runtime/web_config.h"
-#include "base/strings.h"
 
 namespace vigil {
 

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstdio>
 
+#include "base/strings.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
 #include "runtime/web_config.h"
-#include "base/strings.h"
 
 namespace vigil {
 
@@ -21,7 +21,8 @@ TimeMs WallClockMs() {
 
 RuleLoadResult LoadJobRules(const JobConfig& config) {
   if (config.rule_files.empty()) {
-    return LoadRuleSources({{"<built-in>/deploy/rules/chatbot.yaml", std::string(kReferenceRules)}});
+    return LoadRuleSources(
+        {{"<built-in>/deploy/rules/chatbot.yaml", std::string(kReferenceRules)}});
   }
   return LoadRuleFiles(config.rule_files);
 }
@@ -84,23 +85,22 @@ absl::Status Job::Init() {
   } else if (absl::Status s = OpenNextSource(); !s.ok()) {
     return s;
   }
-  watermark_ = std::make_unique<WatermarkTracker>(std::max(1, source_->input_count()),
-                                                  config_.event_time.max_out_of_orderness,
-                                                  config_.event_time.idle_timeout,
-                                                  !source_->bounded());
+  watermark_ = std::make_unique<WatermarkTracker>(
+      std::max(1, source_->input_count()), config_.event_time.max_out_of_orderness,
+      config_.event_time.idle_timeout, !source_->bounded());
   // Producers' clocks bound Kafka and Kinesis event times; the generator's
   // event time is its own (it may run --speed times the clock).
-  future_bound_ = (config_.source.kind == SourceKind::kKafka ||
-                   config_.source.kind == SourceKind::kKinesis) &&
-                  config_.event_time.max_future > 0;
+  future_bound_ =
+      (config_.source.kind == SourceKind::kKafka || config_.source.kind == SourceKind::kKinesis) &&
+      config_.event_time.max_future > 0;
 
   if (absl::Status s = InitScaleOut(); !s.ok()) return s;
   std::map<std::string, uint64_t> resume;
   if (!config_.checkpoint.dir.empty()) {
     if (!source_->has_positions() && !HasLinePositions()) {
-      return absl::InvalidArgumentError(StrCat(
-          "checkpoints need a source with positions (Kafka, Kinesis, files, stdin); ",
-          source_->name(), " has none: drop checkpoint.dir / --checkpoint-dir"));
+      return absl::InvalidArgumentError(
+          StrCat("checkpoints need a source with positions (Kafka, Kinesis, files, stdin); ",
+                 source_->name(), " has none: drop checkpoint.dir / --checkpoint-dir"));
     }
     checkpoints_ = std::make_unique<CheckpointStore>(config_.checkpoint.dir);
     if (absl::Status s = Restore(&resume); !s.ok()) return s;
@@ -137,7 +137,8 @@ absl::Status Job::Init() {
   if (const auto& k = config_.outputs.kafka; !k.brokers.empty()) {
     std::string txn = k.transactional_id;
     if (txn.empty() && checkpoints_) txn = "vigil-" + config_.source.kafka.group_id;
-    absl::StatusOr<std::unique_ptr<KafkaWriter>> w = KafkaWriter::Create(k.brokers, k.properties, txn);
+    absl::StatusOr<std::unique_ptr<KafkaWriter>> w =
+        KafkaWriter::Create(k.brokers, k.properties, txn);
     if (!w.ok()) return w.status();
     auto sink = std::make_unique<KafkaSink>(std::move(*w), k.results_topic, k.alerts_topic);
     if (checkpoints_) sink->set_epoch(epoch_ + 1);
@@ -179,7 +180,9 @@ absl::Status Job::Init() {
   if (!config_.http_listen.empty()) {
     http_ = std::make_unique<HttpServer>();
     http_->Handle("/metrics", PrometheusHandler(metrics_->registry()));
-    http_->Handle("/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
+    http_->Handle("/healthz", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain", "ok\n"};
+    });
     // /readyz and the lifecycle endpoints: RegisterAdminApi.
     RegisterAdminApi();
     PublishRules();
@@ -197,7 +200,8 @@ absl::Status Job::OpenNextSource() {
   const std::string& path = config_.source.paths[next_path_++];
   line_ = 0;
   line_hash_ = 0;
-  absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource(path, config_.max_record_bytes);
+  absl::StatusOr<std::unique_ptr<RecordSource>> src =
+      OpenFileSource(path, config_.max_record_bytes);
   if (!src.ok()) return src.status();
   source_ = std::move(*src);
   return absl::OkStatus();
@@ -222,10 +226,10 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
         workers_ ? workers_->parsed(i)
                  : ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
     if (r.oversized) {
-      DeadLetter(DeadReason::kOversized,
-                 StrCat("record of ", r.size, " bytes is over the limit of ",
-                        config_.max_record_bytes),
-                 r);
+      DeadLetter(
+          DeadReason::kOversized,
+          StrCat("record of ", r.size, " bytes is over the limit of ", config_.max_record_bytes),
+          r);
       continue;
     }
     if (!parsed.ok) {
@@ -240,8 +244,8 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     if (future_bound_ && event.ts > now + config_.event_time.max_future) {
       DeadLetter(DeadReason::kFuture,
                  StrCat("event time ", FormatTimestamp(event.ts), " is more than ",
-                        FormatDuration(config_.event_time.max_future),
-                        " ahead of the clock (", FormatTimestamp(now), ")"),
+                        FormatDuration(config_.event_time.max_future), " ahead of the clock (",
+                        FormatTimestamp(now), ")"),
                  r, event.ts);
       continue;
     }
@@ -269,7 +273,8 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
   }
   summary_.records += batch.size();
   metrics_->events_in->Increment(static_cast<double>(batch.size()));
-  metrics_->events_processed->Increment(static_cast<double>(summary_.processed - processed_at_start));
+  metrics_->events_processed->Increment(
+      static_cast<double>(summary_.processed - processed_at_start));
 }
 
 void Job::SyncInputs(TimeMs now) {
@@ -292,7 +297,8 @@ void Job::SyncInputs(TimeMs now) {
   if (kafka_sink_) kafka_sink_->Poll();
   if (now - last_source_poll_ < 1000) return;
   last_source_poll_ = now;
-  if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
+  if (kafka_sink_)
+    metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
   SetStreamGauges();
   metrics_->SetOperators(AllFlows(), flow_->series() + (workers_ ? workers_->fresh_groups() : 0));
@@ -316,8 +322,8 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
   }
   TimeMs hold = kMaxTime;
   for (const auto& [name, max_ts] : awaited_inputs_) {
-    hold = std::min(hold, max_ts == kMinTime ? kMinTime
-                                             : max_ts - config_.event_time.max_out_of_orderness);
+    hold = std::min(
+        hold, max_ts == kMinTime ? kMinTime : max_ts - config_.event_time.max_out_of_orderness);
   }
   watermark_->SetHold(hold);
   if (awaited_inputs_.empty()) return;
@@ -325,7 +331,8 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
   if (!awaited_logged_ && now - awaited_since_ >= 60'000) {
     awaited_logged_ = true;
     std::string names;
-    for (const auto& [name, max_ts] : awaited_inputs_) StrAppend(&names, names.empty() ? "" : " ", name);
+    for (const auto& [name, max_ts] : awaited_inputs_)
+      StrAppend(&names, names.empty() ? "" : " ", name);
     std::fprintf(stderr,
                  "\nvigil: event time waits for inputs of the restored checkpoint that this job "
                  "has not been given back after a minute: %s\n",
@@ -336,7 +343,8 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
 void Job::SetStreamGauges() {
   for (size_t s = 0; s < flow_->stream_count(); ++s) {
     const SessionOperator& op = flow_->stream(s);
-    metrics_->SetStream(op.def().name, op.open_sessions() + (workers_ ? workers_->open_sessions(s) : 0),
+    metrics_->SetStream(op.def().name,
+                        op.open_sessions() + (workers_ ? workers_->open_sessions(s) : 0),
                         op.emitted() + (workers_ ? workers_->emitted(s) : 0));
   }
 }
@@ -405,7 +413,7 @@ void Job::Progress(TimeMs now, bool final) {
                             static_cast<uint64_t>(static_cast<double>(summary_.records) / secs),
                             "/s, dead-lettered ", summary_.dead_lettered, ", windows ",
                             summary_.windows, ", watermark ",
-                            wm == kMinTime ? std::string("-")
+                            wm == kMinTime   ? std::string("-")
                             : wm == kMaxTime ? std::string("end")
                                              : FormatTimestamp(wm));
   if (source_->bytes_total() > 0) {
@@ -513,9 +521,8 @@ int Job::Run() {
       watermark_->Tick(now);
     }
     const TimeMs wm = merge_ ? MergeWatermark(!more) : watermark_->Current();
-    const TimeMs frontier = wm == kMaxTime || wm == kMinTime
-                                ? wm
-                                : wm - config_.event_time.allowed_lateness;
+    const TimeMs frontier =
+        wm == kMaxTime || wm == kMinTime ? wm : wm - config_.event_time.allowed_lateness;
     // The workers aggregate the batch the job thread accepted and close
     // their sessions that end by the new frontier, in one step.
     if (workers_) workers_->Aggregate(frontier > frontier_ ? frontier : kMinTime);
@@ -548,7 +555,8 @@ int Job::Run() {
   } else if (checkpoints_ && !failed_) {
     Checkpoint(WallClockMs());
   }
-  if (kafka_sink_) metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
+  if (kafka_sink_)
+    metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
   SetStreamGauges();
   if (failed_) exit_code = 1;

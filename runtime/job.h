@@ -30,19 +30,19 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "operators/archive/archive_writer.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
-#include "operators/archive/archive_writer.h"
-#include "operators/parse/event_parser.h"
-#include "operators/sink/kafka_sinks.h"
-#include "operators/source/kafka_source.h"
-#include "operators/scale_out/merge_stage.h"
-#include "operators/scale_out/partials.h"
-#include "operators/notify/notifier.h"
-#include "operators/parse/parse_ahead.h"
 #include "operators/dataflow/metric_operator.h"
 #include "operators/dataflow/workers.h"
+#include "operators/notify/notifier.h"
+#include "operators/parse/event_parser.h"
+#include "operators/parse/parse_ahead.h"
+#include "operators/scale_out/merge_stage.h"
+#include "operators/scale_out/partials.h"
+#include "operators/sink/kafka_sinks.h"
 #include "operators/sink/output_sinks.h"
+#include "operators/source/kafka_source.h"
 #include "operators/source/record_source.h"
 #include "runtime/checkpoint.h"
 #include "runtime/http_server.h"
@@ -161,14 +161,14 @@ class Job {
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
   std::unique_ptr<ParseAhead> ahead_;  // parses records, hinting the dataflow
-  std::unique_ptr<Dataflow> flow_;  // the job's windows; all its state when workers_ is null
+  std::unique_ptr<Dataflow> flow_;     // the job's windows; all its state when workers_ is null
   // With more than one worker: the threads that parse and aggregate, their
   // panes merged into flow_ before windows close (operators/dataflow/workers.h).
   std::unique_ptr<Workers> workers_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordSource> source_;
-  KafkaSource* kafka_source_ = nullptr;  // source_ when it is Kafka
+  KafkaSource* kafka_source_ = nullptr;          // source_ when it is Kafka
   std::unique_ptr<PartialsPublisher> partials_;  // a scale-out instance
   std::unique_ptr<MergeStage> merge_;            // the merge stage
   PartialMessages pending_partials_;             // drained, to publish after the checkpoint
@@ -184,10 +184,10 @@ class Job {
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::unique_ptr<DeadLetterWriter> dead_letter_;
   std::unique_ptr<ArchiveWriter> archive_;  // raw events accepted; null without --archive
-  LineWriter* results_writer_ = nullptr;  // owned by its sink
-  KafkaSink* kafka_sink_ = nullptr;       // owned by sinks_
-  Notifier* notifier_ = nullptr;          // owned by sinks_
-  bool failed_ = false;                   // a sink could not commit: exit 1
+  LineWriter* results_writer_ = nullptr;    // owned by its sink
+  KafkaSink* kafka_sink_ = nullptr;         // owned by sinks_
+  Notifier* notifier_ = nullptr;            // owned by sinks_
+  bool failed_ = false;                     // a sink could not commit: exit 1
   std::unique_ptr<CheckpointStore> checkpoints_;
   uint64_t epoch_ = 0;
   uint64_t restored_epoch_ = 0;  // the checkpoint restored at start; 0: none

@@ -22,9 +22,9 @@
 #include <chrono>
 #include <cmath>
 
+#include "base/strings.h"
 #include "rules/value.h"
 #include "runtime/job.h"
-#include "base/strings.h"
 
 namespace vigil {
 
@@ -124,10 +124,11 @@ void Job::RegisterAdminApi() {
         }
         reload_requested_.store(true);
         const std::string location = StrCat("/-/reload/status?id=", id);
-        return HttpResponse{202, "application/json",
-                            StrCat("{\"id\":", id, ",\"status\":\"pending\",\"location\":\"",
-                                   location, "\"}\n"),
-                            {{"Location", location}}};
+        return HttpResponse{
+            202,
+            "application/json",
+            StrCat("{\"id\":", id, ",\"status\":\"pending\",\"location\":\"", location, "\"}\n"),
+            {{"Location", location}}};
       },
       {"POST"});
   http_->Handle("/-/reload/status", [this](const HttpRequest& request) {
@@ -332,8 +333,8 @@ void Job::PublishStatus(TimeMs now) {
   AppendTime(frontier_, &json);
   StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
             ",\"dead_lettered\":", summary_.dead_lettered, ",\"late\":", summary_.late,
-            ",\"windows\":", summary_.windows, ",\"uptime_seconds\":",
-            static_cast<double>(now - started_) / 1000.0);
+            ",\"windows\":", summary_.windows,
+            ",\"uptime_seconds\":", static_cast<double>(now - started_) / 1000.0);
   if (checkpoints_) {
     json.append(",\"checkpoint\":{\"dir\":");
     AppendJsonString(checkpoints_->dir(), &json);
@@ -345,8 +346,8 @@ void Job::PublishStatus(TimeMs now) {
     }
     json.push_back('}');
   }
-  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(), ",\"alerts\":",
-            rules_->alerts.size(), "}");
+  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(),
+            ",\"alerts\":", rules_->alerts.size(), "}");
   if (partials_) {
     json.append(",\"scale_out\":{\"role\":\"instance\",\"instance_id\":");
     AppendJsonString(instance_id_, &json);
@@ -370,12 +371,13 @@ void Job::PublishStatus(TimeMs now) {
 }
 
 void Job::AppendWatermarkStall(TimeMs now, std::string* json) {
-  stall_.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_),
-                 summary_.processed, now);
+  stall_.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_), summary_.processed,
+                 now);
   const double seconds = static_cast<double>(stall_.stalled()) / 1000.0;
   metrics_->SetWatermarkStall(seconds, stall_.over());
-  StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds, ",\"max_seconds\":",
-            static_cast<double>(stall_.max_stall()) / 1000.0, ",\"stalled\":", stall_.over(), "}");
+  StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds,
+            ",\"max_seconds\":", static_cast<double>(stall_.max_stall()) / 1000.0,
+            ",\"stalled\":", stall_.over(), "}");
 }
 
 }  // namespace vigil

@@ -2,9 +2,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "runtime/job.h"
 #include "base/codec.h"
 #include "base/strings.h"
+#include "runtime/job.h"
 
 namespace vigil {
 
@@ -29,16 +29,16 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
     if (problems.empty() || config_.checkpoint.allow_fresh_start) return absl::OkStatus();
     // Starting from nothing would re-read the source from where the group
     // committed (or its start) with no window state: wrong results, quietly.
-    return absl::FailedPreconditionError(StrCat(
-        "none of the ", problems.size(), " checkpoints in ", checkpoints_->dir(),
-        " can be read (listed above); restore a good one, or start from nothing with "
-        "--allow-fresh-start"));
+    return absl::FailedPreconditionError(
+        StrCat("none of the ", problems.size(), " checkpoints in ", checkpoints_->dir(),
+               " can be read (listed above); restore a good one, or start from nothing with "
+               "--allow-fresh-start"));
   }
   const CheckpointData& d = **loaded;
   if (d.source != SourceIdentity()) {
-    return absl::FailedPreconditionError(StrCat(
-        "the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
-        ", this job reads ", SourceIdentity(), "; use another checkpoint directory"));
+    return absl::FailedPreconditionError(
+        StrCat("the checkpoints in ", checkpoints_->dir(), " belong to source ", d.source,
+               ", this job reads ", SourceIdentity(), "; use another checkpoint directory"));
   }
   if (HasLinePositions()) {
     if (absl::Status s = RestoreLinePositions(d.positions); !s.ok()) return s;
@@ -120,7 +120,8 @@ void Job::Checkpoint(TimeMs now) {
   // Outputs first: what the checkpoint says was written must be durable.
   // Files before the Kafka commit, to keep the window between the commit
   // and the checkpoint's rename short.
-  if (results_writer_) d.outputs.emplace_back(config_.outputs.results_path, results_writer_->Sync());
+  if (results_writer_)
+    d.outputs.emplace_back(config_.outputs.results_path, results_writer_->Sync());
   if (dead_letter_) {
     d.outputs.emplace_back(config_.outputs.dead_letter_path, dead_letter_->writer()->Sync());
   }

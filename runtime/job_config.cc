@@ -1,18 +1,15 @@
 #include "runtime/job_config.h"
 
-#include "operators/net/kafka_writer.h"
-
-#include <yaml-cpp/yaml.h>
-
 #include <sched.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 
-#include <charconv>
-
 #include "base/strings.h"
+#include "operators/net/kafka_writer.h"
 
 namespace vigil {
 
@@ -23,9 +20,8 @@ JobConfig DefaultJobConfig() {
   // One hour of traffic per wall minute; the incidents repeat the seed
   // runbook's P1/P2 cases within the first minute of a demo run.
   c.source.generator.speed = 60;
-  for (const char* spec : {"latency_spike@3m+8m", "bedrock_open@15m+4m",
-                           "escalation_surge@25m+6m", "cache_miss_storm@35m+12m",
-                           "guardrail_storm@50m+6m"}) {
+  for (const char* spec : {"latency_spike@3m+8m", "bedrock_open@15m+4m", "escalation_surge@25m+6m",
+                           "cache_miss_storm@35m+12m", "guardrail_storm@50m+6m"}) {
     g.incidents.push_back(*ParseIncident(spec));
   }
   return c;
@@ -53,8 +49,8 @@ std::optional<size_t> ParseByteSize(std::string_view s) {
   if (ec != std::errc() || p == s.data()) return std::nullopt;
   std::string_view unit = Strip(std::string_view(p, s.data() + s.size() - p));
   static constexpr std::pair<std::string_view, size_t> kUnits[] = {
-      {"", 1},           {"B", 1},          {"KB", 1000},     {"KiB", 1024},
-      {"MB", 1000000},   {"MiB", 1 << 20},  {"GB", 1000000000}, {"GiB", size_t{1} << 30}};
+      {"", 1},         {"B", 1},         {"KB", 1000},       {"KiB", 1024},
+      {"MB", 1000000}, {"MiB", 1 << 20}, {"GB", 1000000000}, {"GiB", size_t{1} << 30}};
   for (const auto& [name, mult] : kUnits) {
     if (unit == name) return n * mult;
   }
@@ -85,8 +81,8 @@ class ConfigReader {
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        return Error(kv.first, StrCat("unknown key '", key, "' in ", where, " (allowed: ",
-                                      StrJoin(allowed, ", "), ")"));
+        return Error(kv.first, StrCat("unknown key '", key, "' in ", where,
+                                      " (allowed: ", StrJoin(allowed, ", "), ")"));
       }
     }
     return absl::OkStatus();
@@ -100,9 +96,10 @@ class ConfigReader {
   }
 
   absl::Status Generator(const YAML::Node& n, JobConfig::Source* src) const {
-    if (auto s = CheckKeys(n, {"seed", "rate", "start", "duration", "speed", "jitter",
-                               "epoch_millis", "incidents"},
-                           "source.generator");
+    if (auto s = CheckKeys(
+            n,
+            {"seed", "rate", "start", "duration", "speed", "jitter", "epoch_millis", "incidents"},
+            "source.generator");
         !s.ok())
       return s;
     GeneratorOptions& g = src->generator.generator;
@@ -145,8 +142,9 @@ class ConfigReader {
   }
 
   absl::Status Kafka(const YAML::Node& n, KafkaSourceOptions* k) const {
-    if (auto s = CheckKeys(n, {"brokers", "topics", "group_id", "start", "properties",
-                               "exit_at_end", "static_membership"},
+    if (auto s = CheckKeys(n,
+                           {"brokers", "topics", "group_id", "start", "properties", "exit_at_end",
+                            "static_membership"},
                            "source.kafka");
         !s.ok())
       return s;
@@ -189,10 +187,11 @@ class ConfigReader {
   }
 
   absl::Status Kinesis(const YAML::Node& n, KinesisSourceOptions* k) const {
-    if (auto s = CheckKeys(n, {"stream", "endpoint", "region", "start", "instance_index",
-                               "instance_count", "poll_interval", "discovery_interval",
-                               "max_records_per_call", "exit_at_end"},
-                           "source.kinesis");
+    if (auto s = CheckKeys(
+            n,
+            {"stream", "endpoint", "region", "start", "instance_index", "instance_count",
+             "poll_interval", "discovery_interval", "max_records_per_call", "exit_at_end"},
+            "source.kinesis");
         !s.ok())
       return s;
     if (n["stream"]) k->stream = n["stream"].Scalar();
@@ -205,7 +204,8 @@ class ConfigReader {
     }
     if (YAML::Node i = n["instance_index"]) {
       std::optional<int> idx = ParseInstanceIndex(i.Scalar());
-      if (!idx) return Error(i, "instance_index must be a number or 'ordinal' (from the host name)");
+      if (!idx)
+        return Error(i, "instance_index must be a number or 'ordinal' (from the host name)");
       k->instance_index = *idx;
     }
     if (n["instance_count"]) k->instance_count = n["instance_count"].as<int>();
@@ -281,8 +281,8 @@ class ConfigReader {
   }
 
   absl::Status Archive(const YAML::Node& n, ArchiveOptions* a) const {
-    if (auto s = CheckKeys(n, {"dir", "flush_interval", "max_bytes", "retention"},
-                           "outputs.archive");
+    if (auto s =
+            CheckKeys(n, {"dir", "flush_interval", "max_bytes", "retention"}, "outputs.archive");
         !s.ok())
       return s;
     if (n["dir"]) a->dir = n["dir"].Scalar();
@@ -310,9 +310,9 @@ class ConfigReader {
       if (auto s = Archive(a, &c->outputs.archive); !s.ok()) return s;
     }
     if (YAML::Node k = n["kafka"]) {
-      if (auto s = CheckKeys(k, {"brokers", "results_topic", "alerts_topic", "transactional_id",
-                                 "properties"},
-                             "outputs.kafka");
+      if (auto s = CheckKeys(
+              k, {"brokers", "results_topic", "alerts_topic", "transactional_id", "properties"},
+              "outputs.kafka");
           !s.ok())
         return s;
       auto& o = c->outputs.kafka;
@@ -344,16 +344,16 @@ class ConfigReader {
       YAML::Node o = n[key];
       if (!o) continue;
       if (auto s = CheckKeys(o, {"path"}, StrCat("outputs.", key)); !s.ok()) return s;
-      (std::string_view(key) == "results" ? c->outputs.results_path
-                                          : c->outputs.dead_letter_path) = o["path"].Scalar();
+      (std::string_view(key) == "results" ? c->outputs.results_path : c->outputs.dead_letter_path) =
+          o["path"].Scalar();
     }
     return absl::OkStatus();
   }
 
   absl::Status Http(const YAML::Node& h, JobConfig* c) const {
-    if (auto s = CheckKeys(h, {"listen", "web_config_file", "enable_lifecycle", "max_connections",
-                               "read_timeout"},
-                           "http");
+    if (auto s = CheckKeys(
+            h, {"listen", "web_config_file", "enable_lifecycle", "max_connections", "read_timeout"},
+            "http");
         !s.ok())
       return s;
     c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
@@ -387,18 +387,20 @@ class ConfigReader {
   }
 
   absl::Status Read(const YAML::Node& root, JobConfig* c) const {
-    if (auto s = CheckKeys(root, {"source", "event_time", "rules", "outputs", "http", "limits",
-                                  "progress", "checkpoint", "notify", "shutdown_timeout",
-                                  "readiness", "scale_out", "parallelism", "worker_key"},
-                           "the job file");
+    if (auto s = CheckKeys(
+            root,
+            {"source", "event_time", "rules", "outputs", "http", "limits", "progress", "checkpoint",
+             "notify", "shutdown_timeout", "readiness", "scale_out", "parallelism", "worker_key"},
+            "the job file");
         !s.ok())
       return s;
     if (YAML::Node s = root["source"]) {
       if (auto st = Source(s, c); !st.ok()) return st;
     }
     if (YAML::Node et = root["event_time"]) {
-      if (auto s = CheckKeys(et, {"max_out_of_orderness", "allowed_lateness", "idle_timeout", "max_future"},
-                             "event_time");
+      if (auto s = CheckKeys(
+              et, {"max_out_of_orderness", "allowed_lateness", "idle_timeout", "max_future"},
+              "event_time");
           !s.ok())
         return s;
       if (et["max_out_of_orderness"]) {

@@ -20,11 +20,11 @@
 #include "absl/status/statusor.h"
 #include "operators/archive/archive_writer.h"
 #include "operators/dataflow/dataflow.h"
+#include "operators/notify/notify_config.h"
+#include "operators/sink/output_sinks.h"
 #include "operators/source/generator_source.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/kinesis_source.h"
-#include "operators/notify/notify_config.h"
-#include "operators/sink/output_sinks.h"
 
 namespace vigil {
 
@@ -65,9 +65,9 @@ struct JobConfig {
     std::string results_path;      // "" = none, "-" = stdout
     std::string dead_letter_path;  // "" = counted only
     struct Kafka {
-      std::string brokers;            // "" = no Kafka outputs
-      std::string results_topic;      // closed windows
-      std::string alerts_topic;       // alert transitions
+      std::string brokers;        // "" = no Kafka outputs
+      std::string results_topic;  // closed windows
+      std::string alerts_topic;   // alert transitions
       // Exactly-once with checkpoints; "" = "vigil-<group id>" when
       // checkpointing, else at-least-once.
       std::string transactional_id;

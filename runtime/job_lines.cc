@@ -11,9 +11,9 @@
 #include <cstdio>
 
 #include "absl/strings/numbers.h"
-#include "runtime/job.h"
 #include "base/hash.h"
 #include "base/strings.h"
+#include "runtime/job.h"
 
 namespace vigil {
 
@@ -45,9 +45,9 @@ absl::Status Job::RestoreLinePositions(std::string_view positions) {
   }
   if (config_.source.kind == SourceKind::kFile) {
     if (file >= config_.source.paths.size()) {
-      return absl::FailedPreconditionError(StrCat(
-          "the checkpoint was reading file ", file + 1, " of its list; this job has ",
-          config_.source.paths.size()));
+      return absl::FailedPreconditionError(StrCat("the checkpoint was reading file ", file + 1,
+                                                  " of its list; this job has ",
+                                                  config_.source.paths.size()));
     }
     next_path_ = file;
     if (absl::Status s = OpenNextSource(); !s.ok()) return s;
@@ -67,10 +67,10 @@ absl::Status Job::SkipRestoredLines(std::vector<Record>* batch) {
   if (keep < batch->size()) {
     const Record& r = (*batch)[keep];
     if (r.line != skip_to_line_ || HashBytes(r.data) != skip_hash_) {
-      return absl::FailedPreconditionError(StrCat(
-          source_->name(), ": line ", skip_to_line_,
-          " is not the record the checkpoint was taken after: this is not the input it was "
-          "reading (use another checkpoint directory, or the same input)"));
+      return absl::FailedPreconditionError(
+          StrCat(source_->name(), ": line ", skip_to_line_,
+                 " is not the record the checkpoint was taken after: this is not the input it was "
+                 "reading (use another checkpoint directory, or the same input)"));
     }
     line_ = r.line;
     line_hash_ = skip_hash_;

@@ -7,138 +7,233 @@ namespace vigil {
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 
-JobMetrics::JobMetrics(const RuleSet& rules)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
-  events_in = &BuildCounter().Name("vigil_events_in_total")
-                   .Help("Records read from the source").Register(r).Add({});
-  events_processed = &BuildCounter().Name("vigil_events_processed_total")
-                          .Help("Events that passed parsing and lateness checks").Register(r)
+  events_in = &BuildCounter()
+                   .Name("vigil_events_in_total")
+                   .Help("Records read from the source")
+                   .Register(r)
+                   .Add({});
+  events_processed = &BuildCounter()
+                          .Name("vigil_events_processed_total")
+                          .Help("Events that passed parsing and lateness checks")
+                          .Register(r)
                           .Add({});
-  late_events = &BuildCounter().Name("vigil_late_events_total")
+  late_events = &BuildCounter()
+                     .Name("vigil_late_events_total")
                      .Help("Events behind the watermark by more than the allowed lateness")
-                     .Register(r).Add({});
-  window_results = &BuildCounter().Name("vigil_window_results_total")
-                        .Help("Closed windows emitted, all metrics and groups").Register(r)
+                     .Register(r)
+                     .Add({});
+  window_results = &BuildCounter()
+                        .Name("vigil_window_results_total")
+                        .Help("Closed windows emitted, all metrics and groups")
+                        .Register(r)
                         .Add({});
-  auto& dead = BuildCounter().Name("vigil_dead_letter_total")
-                   .Help("Records sent to the dead-letter output, by reason").Register(r);
+  auto& dead = BuildCounter()
+                   .Name("vigil_dead_letter_total")
+                   .Help("Records sent to the dead-letter output, by reason")
+                   .Register(r);
   for (int i = 0; i < kDeadReasonCount; ++i) {
-    dead_letter_[i] = &dead.Add({{"reason", std::string(DeadReasonName(static_cast<DeadReason>(i)))}});
+    dead_letter_[i] =
+        &dead.Add({{"reason", std::string(DeadReasonName(static_cast<DeadReason>(i)))}});
   }
-  auto& firing = BuildGauge().Name("vigil_alerts_firing")
-                     .Help("Alert groups currently firing, by severity").Register(r);
+  auto& firing = BuildGauge()
+                     .Name("vigil_alerts_firing")
+                     .Help("Alert groups currently firing, by severity")
+                     .Register(r);
   for (int i = 0; i < 4; ++i) {
-    firing_[i] = &firing.Add({{"severity", std::string(SeverityName(static_cast<Severity>(i + 1)))}});
+    firing_[i] =
+        &firing.Add({{"severity", std::string(SeverityName(static_cast<Severity>(i + 1)))}});
   }
-  transitions_ = &BuildCounter().Name("vigil_alert_transitions_total")
-                      .Help("Alert state transitions, by severity and new state").Register(r);
-  watermark_ = &BuildGauge().Name("vigil_watermark_timestamp_seconds")
-                    .Help("Job watermark (event time), seconds since the epoch").Register(r).Add({});
-  watermark_lag_ = &BuildGauge().Name("vigil_watermark_lag_seconds")
-                        .Help("Processing time minus the job watermark").Register(r).Add({});
-  BuildGauge().Name("vigil_build_info").Help("Build information").Register(r)
-      .Add({{"version", VIGIL_VERSION}}).Set(1);
-  window_ends_ = &BuildGauge().Name("vigil_metric_window_end_timestamp_seconds")
-                    .Help("End of the latest closed window of each rule metric").Register(r);
-  reloads_ = &BuildCounter().Name("vigil_rule_reloads_total")
-                  .Help("Rule reloads (SIGHUP, POST /-/reload), by result").Register(r);
+  transitions_ = &BuildCounter()
+                      .Name("vigil_alert_transitions_total")
+                      .Help("Alert state transitions, by severity and new state")
+                      .Register(r);
+  watermark_ = &BuildGauge()
+                    .Name("vigil_watermark_timestamp_seconds")
+                    .Help("Job watermark (event time), seconds since the epoch")
+                    .Register(r)
+                    .Add({});
+  watermark_lag_ = &BuildGauge()
+                        .Name("vigil_watermark_lag_seconds")
+                        .Help("Processing time minus the job watermark")
+                        .Register(r)
+                        .Add({});
+  BuildGauge()
+      .Name("vigil_build_info")
+      .Help("Build information")
+      .Register(r)
+      .Add({{"version", VIGIL_VERSION}})
+      .Set(1);
+  window_ends_ = &BuildGauge()
+                      .Name("vigil_metric_window_end_timestamp_seconds")
+                      .Help("End of the latest closed window of each rule metric")
+                      .Register(r);
+  reloads_ = &BuildCounter()
+                  .Name("vigil_rule_reloads_total")
+                  .Help("Rule reloads (SIGHUP, POST /-/reload), by result")
+                  .Register(r);
   reloads_->Add({{"result", "success"}});
   reloads_->Add({{"result", "failure"}});
-  last_reload_ok_ = &BuildGauge().Name("vigil_rules_last_reload_successful")
+  last_reload_ok_ = &BuildGauge()
+                         .Name("vigil_rules_last_reload_successful")
                          .Help("1 if the last rule reload succeeded (or none happened)")
-                         .Register(r).Add({});
+                         .Register(r)
+                         .Add({});
   last_reload_ok_->Set(1);
-  source_lag_ = &BuildGauge().Name("vigil_source_lag")
-                     .Help("How far each source input (partition, shard) is behind its end; "
-                           "the unit label says in what").Register(r);
-  stream_sessions_ = &BuildGauge().Name("vigil_stream_open_sessions")
+  source_lag_ = &BuildGauge()
+                     .Name("vigil_source_lag")
+                     .Help(
+                         "How far each source input (partition, shard) is behind its end; "
+                         "the unit label says in what")
+                     .Register(r);
+  stream_sessions_ = &BuildGauge()
+                          .Name("vigil_stream_open_sessions")
                           .Help("Sessions of each stream open (not yet past their gap)")
                           .Register(r);
-  stream_records_ = &BuildGauge().Name("vigil_stream_records")
+  stream_records_ = &BuildGauge()
+                         .Name("vigil_stream_records")
                          .Help("Records (closed sessions) each stream has emitted since start")
                          .Register(r);
-  source_up_ = &BuildGauge().Name("vigil_source_connected")
-                    .Help("1 while the source reaches its servers").Register(r).Add({});
+  source_up_ = &BuildGauge()
+                    .Name("vigil_source_connected")
+                    .Help("1 while the source reaches its servers")
+                    .Register(r)
+                    .Add({});
   source_up_->Set(1);
-  auto& ckpt = BuildCounter().Name("vigil_checkpoints_total")
-                   .Help("Checkpoints written, by result").Register(r);
+  auto& ckpt = BuildCounter()
+                   .Name("vigil_checkpoints_total")
+                   .Help("Checkpoints written, by result")
+                   .Register(r);
   checkpoints_ok_ = &ckpt.Add({{"result", "success"}});
   checkpoints_failed_ = &ckpt.Add({{"result", "failure"}});
-  checkpoints_skipped_ = &BuildCounter().Name("vigil_checkpoints_corrupt_total")
-                              .Help("Checkpoint files found corrupt or truncated at start "
-                                    "(the previous good one was used)").Register(r).Add({});
-  checkpoint_seconds_ = &BuildGauge().Name("vigil_checkpoint_duration_seconds")
-                             .Help("Time the last checkpoint took to write").Register(r).Add({});
-  checkpoint_bytes_ = &BuildGauge().Name("vigil_checkpoint_size_bytes")
-                           .Help("Size of the last checkpoint").Register(r).Add({});
-  checkpoint_last_ = &BuildGauge().Name("vigil_checkpoint_last_success_timestamp_seconds")
-                          .Help("Wall-clock time of the last successful checkpoint").Register(r)
+  checkpoints_skipped_ = &BuildCounter()
+                              .Name("vigil_checkpoints_corrupt_total")
+                              .Help(
+                                  "Checkpoint files found corrupt or truncated at start "
+                                  "(the previous good one was used)")
+                              .Register(r)
+                              .Add({});
+  checkpoint_seconds_ = &BuildGauge()
+                             .Name("vigil_checkpoint_duration_seconds")
+                             .Help("Time the last checkpoint took to write")
+                             .Register(r)
+                             .Add({});
+  checkpoint_bytes_ = &BuildGauge()
+                           .Name("vigil_checkpoint_size_bytes")
+                           .Help("Size of the last checkpoint")
+                           .Register(r)
+                           .Add({});
+  checkpoint_last_ = &BuildGauge()
+                          .Name("vigil_checkpoint_last_success_timestamp_seconds")
+                          .Help("Wall-clock time of the last successful checkpoint")
+                          .Register(r)
                           .Add({});
-  sink_messages_ = &BuildCounter().Name("vigil_sink_messages_total")
-                       .Help("Messages written by each output, by result (delivered, failed)")
-                       .Register(r);
-  notifications_ = &BuildCounter().Name("vigil_notifications_total")
-                        .Help("Alert notifications per receiver and target, by result: sent, "
-                              "failed (rejected), retried, dropped (spool bound), coalesced, "
-                              "dropped_memory (held in memory only, over its bound)")
+  sink_messages_ = &BuildCounter()
+                        .Name("vigil_sink_messages_total")
+                        .Help("Messages written by each output, by result (delivered, failed)")
                         .Register(r);
-  notify_queued_ = &BuildGauge().Name("vigil_notifications_spooled")
-                        .Help("Notifications waiting in each target's spool").Register(r);
-  notify_memory_ = &BuildGauge().Name("vigil_notify_memory_queue")
-                        .Help("Notifications waiting in each target's spool that are not on "
-                              "disk (the spool cannot be written, or has no directory)")
+  notifications_ = &BuildCounter()
+                        .Name("vigil_notifications_total")
+                        .Help(
+                            "Alert notifications per receiver and target, by result: sent, "
+                            "failed (rejected), retried, dropped (spool bound), coalesced, "
+                            "dropped_memory (held in memory only, over its bound)")
                         .Register(r);
-  notify_spool_healthy_ = &BuildGauge().Name("vigil_notify_spool_healthy")
-                               .Help("1 while each target's spool holds on disk everything "
-                                     "it queues; 0 while it cannot be written (/readyz is 503)")
+  notify_queued_ = &BuildGauge()
+                        .Name("vigil_notifications_spooled")
+                        .Help("Notifications waiting in each target's spool")
+                        .Register(r);
+  notify_memory_ = &BuildGauge()
+                        .Name("vigil_notify_memory_queue")
+                        .Help(
+                            "Notifications waiting in each target's spool that are not on "
+                            "disk (the spool cannot be written, or has no directory)")
+                        .Register(r);
+  notify_spool_healthy_ = &BuildGauge()
+                               .Name("vigil_notify_spool_healthy")
+                               .Help(
+                                   "1 while each target's spool holds on disk everything "
+                                   "it queues; 0 while it cannot be written (/readyz is 503)")
                                .Register(r);
-  notify_spool_failures_ = &BuildCounter().Name("vigil_notify_spool_write_failures_total")
+  notify_spool_failures_ = &BuildCounter()
+                                .Name("vigil_notify_spool_write_failures_total")
                                 .Help("Failed writes of each target's spool, every attempt")
                                 .Register(r);
-  operator_memory_ = &BuildGauge().Name("vigil_operator_memory_bytes")
-                          .Help("Estimated bytes of state each operator holds: a metric "
-                                "operator's panes (kind metrics; operator names its metrics) or "
-                                "a stream's open sessions (kind stream)")
+  operator_memory_ = &BuildGauge()
+                          .Name("vigil_operator_memory_bytes")
+                          .Help(
+                              "Estimated bytes of state each operator holds: a metric "
+                              "operator's panes (kind metrics; operator names its metrics) or "
+                              "a stream's open sessions (kind stream)")
                           .Register(r);
-  series_ = &BuildGauge().Name("vigil_series")
-                 .Help("Groups (series) the metric operators hold panes for, all together; "
-                       "at most limits.max_series")
-                 .Register(r).Add({});
-  series_dropped_ = &BuildCounter().Name("vigil_series_dropped_events_total")
-                         .Help("Events a metric did not aggregate because their group would "
-                               "have been a new series over the metric's limit or limits.max_series")
+  series_ = &BuildGauge()
+                 .Name("vigil_series")
+                 .Help(
+                     "Groups (series) the metric operators hold panes for, all together; "
+                     "at most limits.max_series")
+                 .Register(r)
+                 .Add({});
+  series_dropped_ = &BuildCounter()
+                         .Name("vigil_series_dropped_events_total")
+                         .Help(
+                             "Events a metric did not aggregate because their group would "
+                             "have been a new series over the metric's limit or limits.max_series")
                          .Register(r);
-  stream_dropped_ = &BuildCounter().Name("vigil_stream_dropped_events_total")
-                         .Help("Events a stream did not take because they would have opened a "
-                               "session over the stream's limit")
+  stream_dropped_ = &BuildCounter()
+                         .Name("vigil_stream_dropped_events_total")
+                         .Help(
+                             "Events a stream did not take because they would have opened a "
+                             "session over the stream's limit")
                          .Register(r);
-  watermark_stall_ = &BuildGauge().Name("vigil_watermark_stall_seconds")
-                         .Help("Processing time the watermark has not advanced while events "
-                               "kept arriving (0 once it advances or every input is idle)")
-                         .Register(r).Add({});
-  watermark_stalled_ = &BuildGauge().Name("vigil_watermark_stalled")
-                           .Help("1 while that is over readiness.max_watermark_stall "
-                                 "(/readyz answers 503)")
-                           .Register(r).Add({});
-  archive_records_ = &BuildCounter().Name("vigil_archive_records_total")
+  watermark_stall_ = &BuildGauge()
+                          .Name("vigil_watermark_stall_seconds")
+                          .Help(
+                              "Processing time the watermark has not advanced while events "
+                              "kept arriving (0 once it advances or every input is idle)")
+                          .Register(r)
+                          .Add({});
+  watermark_stalled_ = &BuildGauge()
+                            .Name("vigil_watermark_stalled")
+                            .Help(
+                                "1 while that is over readiness.max_watermark_stall "
+                                "(/readyz answers 503)")
+                            .Register(r)
+                            .Add({});
+  archive_records_ = &BuildCounter()
+                          .Name("vigil_archive_records_total")
                           .Help("Raw events written to the archive (in batches its manifest lists)")
-                          .Register(r).Add({});
-  archive_batches_ = &BuildCounter().Name("vigil_archive_batches_total")
+                          .Register(r)
+                          .Add({});
+  archive_batches_ = &BuildCounter()
+                          .Name("vigil_archive_batches_total")
                           .Help("Archive batch files written and listed in the manifest")
-                          .Register(r).Add({});
-  archive_bytes_ = &BuildCounter().Name("vigil_archive_bytes_total")
-                        .Help("Compressed bytes of the archive batch files written").Register(r)
+                          .Register(r)
+                          .Add({});
+  archive_bytes_ = &BuildCounter()
+                        .Name("vigil_archive_bytes_total")
+                        .Help("Compressed bytes of the archive batch files written")
+                        .Register(r)
                         .Add({});
-  archive_errors_ = &BuildCounter().Name("vigil_archive_errors_total")
-                         .Help("Failed archive writes (each attempt; the batch is retried) and "
-                               "deletions").Register(r).Add({});
-  archive_dropped_ = &BuildCounter().Name("vigil_archive_dropped_records_total")
-                          .Help("Raw events given up because too many batches waited to be "
-                                "written").Register(r).Add({});
-  archive_pending_ = &BuildGauge().Name("vigil_archive_pending_batches")
+  archive_errors_ = &BuildCounter()
+                         .Name("vigil_archive_errors_total")
+                         .Help(
+                             "Failed archive writes (each attempt; the batch is retried) and "
+                             "deletions")
+                         .Register(r)
+                         .Add({});
+  archive_dropped_ = &BuildCounter()
+                          .Name("vigil_archive_dropped_records_total")
+                          .Help(
+                              "Raw events given up because too many batches waited to be "
+                              "written")
+                          .Register(r)
+                          .Add({});
+  archive_pending_ = &BuildGauge()
+                          .Name("vigil_archive_pending_batches")
                           .Help("Closed archive batches waiting in memory for a retry")
-                          .Register(r).Add({});
+                          .Register(r)
+                          .Add({});
   Rebind(rules);
 }
 
@@ -148,11 +243,11 @@ void JobMetrics::Rebind(const RuleSet& rules) {
   for (const MetricDef& m : rules.metrics) {
     auto it = families_by_name_.find(m.name);
     if (it == families_by_name_.end()) {
-      auto& family = BuildGauge().Name(StrCat("vigil_metric_", m.name))
-                         .Help(m.help.empty()
-                                   ? StrCat(m.value_source, " over ", m.window.ToString())
-                                   : m.help)
-                         .Register(*registry_);
+      auto& family =
+          BuildGauge()
+              .Name(StrCat("vigil_metric_", m.name))
+              .Help(m.help.empty() ? StrCat(m.value_source, " over ", m.window.ToString()) : m.help)
+              .Register(*registry_);
       it = families_by_name_.emplace(m.name, &family).first;
     }
     metric_families_.push_back(it->second);
@@ -174,8 +269,9 @@ void JobMetrics::SetWindow(const WindowResult& r) {
 }
 
 void JobMetrics::Transition(const AlertNotice& n) {
-  transitions_->Add({{"severity", std::string(SeverityName(n.def->severity))},
-                     {"state", std::string(TransitionName(n.transition))}})
+  transitions_
+      ->Add({{"severity", std::string(SeverityName(n.def->severity))},
+             {"state", std::string(TransitionName(n.transition))}})
       .Increment();
 }
 
@@ -197,12 +293,15 @@ void JobMetrics::SetSourceLag(const std::string& input, const char* unit, int64_
 
 void JobMetrics::PartialsPublished(bool ok, uint64_t messages) {
   if (!partials_) {
-    partials_ = &BuildCounter().Name("vigil_partials_publications_total")
+    partials_ = &BuildCounter()
+                     .Name("vigil_partials_publications_total")
                      .Help("Scale-out instance: transactions of partial aggregates, by result")
                      .Register(*registry_);
-    partials_messages_ = &BuildGauge().Name("vigil_partials_messages")
+    partials_messages_ = &BuildGauge()
+                              .Name("vigil_partials_messages")
                               .Help("Scale-out instance: partials messages produced so far")
-                              .Register(*registry_).Add({});
+                              .Register(*registry_)
+                              .Add({});
   }
   partials_->Add({{"result", ok ? "ok" : "failed"}}).Increment();
   partials_messages_->Set(static_cast<double>(messages));
@@ -210,8 +309,10 @@ void JobMetrics::PartialsPublished(bool ok, uint64_t messages) {
 
 void JobMetrics::MergeMessage(const char* outcome) {
   if (!merge_) {
-    merge_ = &BuildCounter().Name("vigil_merge_messages_total")
-                  .Help("Merge stage: partials messages read, by outcome").Register(*registry_);
+    merge_ = &BuildCounter()
+                  .Name("vigil_merge_messages_total")
+                  .Help("Merge stage: partials messages read, by outcome")
+                  .Register(*registry_);
   }
   merge_->Add({{"outcome", outcome}}).Increment();
 }
@@ -255,8 +356,8 @@ void JobMetrics::SetOperators(const std::vector<Dataflow*>& flows, size_t series
     auto it = operator_memory_by_name_.find(key);
     if (it == operator_memory_by_name_.end()) {
       const size_t bar = key.find('|');
-      prometheus::Gauge* g = &operator_memory_->Add(
-          {{"kind", key.substr(0, bar)}, {"operator", key.substr(bar + 1)}});
+      prometheus::Gauge* g =
+          &operator_memory_->Add({{"kind", key.substr(0, bar)}, {"operator", key.substr(bar + 1)}});
       it = operator_memory_by_name_.emplace(key, g).first;
     }
     it->second->Set(bytes);
@@ -305,9 +406,9 @@ void JobMetrics::SetNotifyStats(const std::vector<ReceiverStats>& stats) {
                                  {"dropped", s.dropped},
                                  {"coalesced", s.coalesced},
                                  {"dropped_memory", s.dropped_memory}}) {
-      SetTotal(notifications_->Add({{"receiver", s.receiver}, {"target", s.target},
-                                    {"result", result}}),
-               total);
+      SetTotal(
+          notifications_->Add({{"receiver", s.receiver}, {"target", s.target}, {"result", result}}),
+          total);
     }
     const prometheus::Labels labels = {{"receiver", s.receiver}, {"target", s.target}};
     notify_queued_->Add(labels).Set(static_cast<double>(s.spooled));

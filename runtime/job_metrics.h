@@ -41,9 +41,9 @@
 
 #include "operators/archive/archive_writer.h"
 #include "operators/dataflow/dataflow.h"
-#include "operators/parse/event_parser.h"
-#include "operators/notify/notify_target.h"
 #include "operators/dataflow/sink.h"
+#include "operators/notify/notify_target.h"
+#include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
 
 namespace vigil {
@@ -96,9 +96,7 @@ class JobMetrics {
   }
   // The raw-event archive's totals.
   void SetArchiveStats(const ArchiveStats& stats);
-  double DeadLetterCount(DeadReason r) const {
-    return dead_letter_[static_cast<int>(r)]->Value();
-  }
+  double DeadLetterCount(DeadReason r) const { return dead_letter_[static_cast<int>(r)]->Value(); }
 
   prometheus::Counter* events_in;
   prometheus::Counter* events_processed;
@@ -116,7 +114,7 @@ class JobMetrics {
   prometheus::Gauge* watermark_lag_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
   std::vector<prometheus::Family<prometheus::Gauge>*> metric_families_;  // by metric index
-  std::vector<prometheus::Gauge*> window_end_;                             // by metric index
+  std::vector<prometheus::Gauge*> window_end_;                           // by metric index
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_by_name_;
   prometheus::Family<prometheus::Gauge>* window_ends_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;

@@ -4,9 +4,9 @@
 
 #include <cstdio>
 
-#include "runtime/job.h"
 #include "base/codec.h"
 #include "base/strings.h"
+#include "runtime/job.h"
 
 namespace vigil {
 namespace {
@@ -53,11 +53,10 @@ absl::Status Job::InitScaleOut() {
   // the partials topic's heartbeats say, whatever the group has committed.
   if (kafka_source_) {
     kafka_source_->set_before_revoke([this] { PublishPartials(WallClockMs(), false); });
-    kafka_source_->set_published_lookup(
-        [url = *url, properties = config_.outputs.kafka.properties](
-            const std::vector<std::string>& partitions) {
-          return ReadPublishedOffsets(url, properties, partitions);
-        });
+    kafka_source_->set_published_lookup([url = *url, properties = config_.outputs.kafka.properties](
+                                            const std::vector<std::string>& partitions) {
+      return ReadPublishedOffsets(url, properties, partitions);
+    });
   }
   std::fprintf(stderr, "vigil: scale-out instance %s: partial aggregates to %s\n",
                instance_id_.c_str(), config_.scale_out.partials.c_str());
@@ -120,9 +119,10 @@ void Job::PublishNumbered(TimeMs now, PartialHeartbeat hb) {
   // from the checkpoint, and the merge keeps one copy.
   hb.epoch = epoch_ + 1;
   pending_partials_.clear();
-  DrainPanes(flow_.get(), instance_id_, hb.epoch, [&](std::string_view key, std::string_view value) {
-    pending_partials_.emplace_back(key, value);
-  });
+  DrainPanes(flow_.get(), instance_id_, hb.epoch,
+             [&](std::string_view key, std::string_view value) {
+               pending_partials_.emplace_back(key, value);
+             });
   pending_heartbeat_ = std::move(hb);
   has_pending_ = true;
   Checkpoint(now);
@@ -153,8 +153,9 @@ absl::Status Job::RepublishPending() {
   const absl::Status s =
       partials_->PublishMessages(pending_partials_, pending_heartbeat_, nullptr, nullptr);
   if (!s.ok()) {
-    return absl::UnavailableError(StrCat("publishing checkpoint ", pending_heartbeat_.epoch,
-                                         "'s partial aggregates again: ", std::string(s.message())));
+    return absl::UnavailableError(
+        StrCat("publishing checkpoint ", pending_heartbeat_.epoch,
+               "'s partial aggregates again: ", std::string(s.message())));
   }
   std::fprintf(stderr,
                "vigil: published checkpoint %llu's partial aggregates again (%zu messages; the "

@@ -52,8 +52,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "operators/notify/notify_target.h"
 #include "base/time.h"
+#include "operators/notify/notify_target.h"
 
 namespace vigil {
 

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/strings.h"
 #include "operators/archive/archive_manifest.h"
 #include "operators/sink/output_sinks.h"
-#include "base/strings.h"
 
 namespace vigil {
 
@@ -99,14 +99,19 @@ void TimelineSink::OnAlert(const AlertNotice& n) {
   Episode& e = episodes_[it->second];
   e.peak = std::max(e.peak, n.peak);
   switch (n.transition) {
-    case Transition::kPending: e.pending = n.at; break;
-    case Transition::kFiring: e.firing = n.at; break;
+    case Transition::kPending:
+      e.pending = n.at;
+      break;
+    case Transition::kFiring:
+      e.firing = n.at;
+      break;
     case Transition::kResolved:
     case Transition::kInactive:
       e.resolved = n.at;
       open_.erase(it);
       break;
-    case Transition::kNone: break;
+    case Transition::kNone:
+      break;
   }
 }
 

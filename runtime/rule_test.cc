@@ -8,8 +8,8 @@
 #include <fstream>
 #include <map>
 
-#include "runtime/job.h"
 #include "base/strings.h"
+#include "runtime/job.h"
 
 namespace vigil {
 namespace {
@@ -211,14 +211,14 @@ void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
   }
   for (size_t i = 0; i < got.alerts.size(); ++i) {
     const AlertNotice& n = got.alerts[i];
-    if (matched[i] || (n.transition != Transition::kFiring &&
-                       n.transition != Transition::kResolved)) {
+    if (matched[i] ||
+        (n.transition != Transition::kFiring && n.transition != Transition::kResolved)) {
       continue;
     }
-    StrAppend(diff, "    unexpected: ",
-              Describe(n.at, start, std::string(TransitionName(n.transition)), n.def->name,
-                       n.labels),
-              "\n");
+    StrAppend(
+        diff, "    unexpected: ",
+        Describe(n.at, start, std::string(TransitionName(n.transition)), n.def->name, n.labels),
+        "\n");
   }
   for (const ExpectedMetric& e : metrics) {
     const WindowResult* hit = nullptr;
@@ -233,8 +233,8 @@ void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
     } else if (std::fabs(hit->value - e.value) > e.tolerance * std::fabs(e.value)) {
       StrAppend(diff, "    metric ", e.metric, " at ", FormatDuration(e.at - start), ": got ",
                 hit->value, ", want ", e.value,
-                e.tolerance > 0 ? StrCat(" ± ", e.tolerance * 100, "%") : std::string(),
-                "  (line ", e.line, ")\n");
+                e.tolerance > 0 ? StrCat(" ± ", e.tolerance * 100, "%") : std::string(), "  (line ",
+                e.line, ")\n");
     }
   }
 }
@@ -249,8 +249,8 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
     start = *t;
   }
   const std::vector<std::string> lines = BuildEvents(test, start);
-  const std::string path = StrCat(fs::temp_directory_path().string(), "/vigil-test-",
-                                  ::getpid(), ".ndjson");
+  const std::string path =
+      StrCat(fs::temp_directory_path().string(), "/vigil-test-", ::getpid(), ".ndjson");
   {
     std::ofstream out(path);
     for (const std::string& l : lines) out << l << "\n";

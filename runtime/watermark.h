@@ -38,8 +38,7 @@ namespace vigil {
 
 class WatermarkTracker {
  public:
-  WatermarkTracker(int inputs, DurationMs max_out_of_orderness, DurationMs idle_timeout,
-                   bool live);
+  WatermarkTracker(int inputs, DurationMs max_out_of_orderness, DurationMs idle_timeout, bool live);
 
   // An event at `ts` from `input`, seen at processing time `now` (ms).
   void Observe(int input, TimeMs ts, TimeMs now) {

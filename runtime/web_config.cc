@@ -16,11 +16,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
 #include "boost/asio/ip/address.hpp"
 #include "boost/asio/ssl/context.hpp"
 #include "boost/beast/core/detail/base64.hpp"
 #include "rules/scopes.h"
-#include "base/strings.h"
 
 namespace vigil {
 

@@ -12,6 +12,8 @@ packages=(
   kcat prometheus prometheus-alertmanager
   chromium  # headless, renders the status page in tests/runtime/status_page_test.cc
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers
+  clang-format  # scripts/check-format.sh (scripts/test.sh)
+  clang-tidy  # scripts/lint.sh
 )
 
 missing=()

@@ -8,19 +8,32 @@ namespace vigil {
 
 std::string_view AggKindName(AggKind kind) {
   switch (kind) {
-    case AggKind::kCount: return "count";
-    case AggKind::kSum: return "sum";
-    case AggKind::kAvg: return "avg";
-    case AggKind::kMin: return "min";
-    case AggKind::kMax: return "max";
-    case AggKind::kRatio: return "ratio";
-    case AggKind::kRate: return "rate";
-    case AggKind::kLast: return "last";
-    case AggKind::kDistinct: return "distinct";
-    case AggKind::kQuantile: return "quantile";
-    case AggKind::kFirst: return "first";
-    case AggKind::kAny: return "any";
-    case AggKind::kAll: return "all";
+    case AggKind::kCount:
+      return "count";
+    case AggKind::kSum:
+      return "sum";
+    case AggKind::kAvg:
+      return "avg";
+    case AggKind::kMin:
+      return "min";
+    case AggKind::kMax:
+      return "max";
+    case AggKind::kRatio:
+      return "ratio";
+    case AggKind::kRate:
+      return "rate";
+    case AggKind::kLast:
+      return "last";
+    case AggKind::kDistinct:
+      return "distinct";
+    case AggKind::kQuantile:
+      return "quantile";
+    case AggKind::kFirst:
+      return "first";
+    case AggKind::kAny:
+      return "any";
+    case AggKind::kAll:
+      return "all";
   }
   return "?";
 }
@@ -56,10 +69,6 @@ Accumulator& Accumulator::operator=(const Accumulator& o) {
   }
   return *this;
 }
-
-
-
-
 
 void Accumulator::Merge(const Accumulator& o) {
   assert(kind_ == o.kind_);
@@ -117,8 +126,10 @@ void Accumulator::Clear() {
 
 std::optional<double> Accumulator::Result(DurationMs window_size) const {
   switch (kind_) {
-    case AggKind::kCount: return static_cast<double>(hits_);
-    case AggKind::kSum: return sum_.value();
+    case AggKind::kCount:
+      return static_cast<double>(hits_);
+    case AggKind::kSum:
+      return sum_.value();
     case AggKind::kAvg:
       if (n_ == 0) return std::nullopt;
       return sum_.value() / static_cast<double>(n_);
@@ -132,7 +143,8 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
       return static_cast<double>(hits_) / static_cast<double>(n_);
     case AggKind::kRate:
       return static_cast<double>(hits_) * 1000.0 / static_cast<double>(window_size);
-    case AggKind::kDistinct: return distinct_->Estimate();
+    case AggKind::kDistinct:
+      return distinct_->Estimate();
     case AggKind::kQuantile:
       if (sketch_->empty()) return std::nullopt;
       return sketch_->Quantile(q_);
@@ -174,8 +186,8 @@ bool Accumulator::Decode(Decoder* dec, Accumulator* out) {
   const bool exact = (kind & kExactSumFlag) != 0;
   kind &= ~kExactSumFlag;
   if (kind > static_cast<uint8_t>(AggKind::kQuantile)) return false;
-  const bool sums = kind == static_cast<uint8_t>(AggKind::kSum) ||
-                    kind == static_cast<uint8_t>(AggKind::kAvg);
+  const bool sums =
+      kind == static_cast<uint8_t>(AggKind::kSum) || kind == static_cast<uint8_t>(AggKind::kAvg);
   if (exact && !sums) return false;
   Accumulator acc(static_cast<AggKind>(kind), dec->GetDouble());
   acc.n_ = dec->GetVarint();

@@ -35,10 +35,10 @@
 #include <string_view>
 
 #include "base/codec.h"
+#include "base/time.h"
 #include "windows/ddsketch.h"
 #include "windows/distinct_sketch.h"
 #include "windows/exact_sum.h"
-#include "base/time.h"
 
 namespace vigil {
 
@@ -55,9 +55,9 @@ enum class AggKind : uint8_t {
   kQuantile,  // quantile(q, x)
   // Aggregates of session streams only (rules/rule_set.h StreamDef); an
   // Accumulator never holds them.
-  kFirst,     // first(x): the value with the least event time
-  kAny,       // any(pred): whether pred held for some event
-  kAll,       // all(pred): whether pred held for every event
+  kFirst,  // first(x): the value with the least event time
+  kAny,    // any(pred): whether pred held for some event
+  kAll,    // all(pred): whether pred held for every event
 };
 
 std::string_view AggKindName(AggKind kind);

@@ -98,9 +98,9 @@ class ExactSum {
   static bool ToFixed(double v, __int128* out) {
     if (!std::isfinite(v) || std::fabs(v) >= 0x1p62) return false;
     int e = 0;
-    const double m = std::frexp(v, &e);  // v = m * 2^e, 0.5 <= |m| < 1
+    const double m = std::frexp(v, &e);                            // v = m * 2^e, 0.5 <= |m| < 1
     const int64_t mant = static_cast<int64_t>(std::ldexp(m, 53));  // exact
-    const int shift = e - 53 + 64;  // v * 2^64 = mant * 2^shift
+    const int shift = e - 53 + 64;                                 // v * 2^64 = mant * 2^shift
     const int64_t magnitude = mant < 0 ? -mant : mant;
     __int128 f;
     if (shift >= 0) {
@@ -114,15 +114,15 @@ class ExactSum {
     return true;
   }
   __int128 fixed() const {
-    return static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(hi_)) << 64) |
-                                 lo_);
+    return static_cast<__int128>(
+        (static_cast<unsigned __int128>(static_cast<uint64_t>(hi_)) << 64) | lo_);
   }
   void set_fixed(__int128 f) {
     lo_ = static_cast<uint64_t>(f);
     hi_ = static_cast<int64_t>(f >> 64);
   }
 
-  int64_t hi_ = 0;   // the fixed-point sum, high and low 64 bits
+  int64_t hi_ = 0;  // the fixed-point sum, high and low 64 bits
   uint64_t lo_ = 0;
   double plain_ = 0;  // the floating-point sum, used once overflowed
   bool overflow_ = false;

@@ -307,4 +307,3 @@ bool PaneStore::Decode(Decoder* dec) {
 }
 
 }  // namespace vigil
-

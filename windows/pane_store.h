@@ -38,9 +38,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "windows/accumulator.h"
 #include "base/codec.h"
 #include "base/strings.h"
+#include "windows/accumulator.h"
 #include "windows/window_spec.h"
 
 namespace vigil {

@@ -60,9 +60,7 @@ class SessionPool {
     free_.push_back(b);
   }
   T* At(uint32_t b) { return &chunks_[b / kChunkBlocks][(b % kChunkBlocks) * stride_]; }
-  const T* At(uint32_t b) const {
-    return &chunks_[b / kChunkBlocks][(b % kChunkBlocks) * stride_];
-  }
+  const T* At(uint32_t b) const { return &chunks_[b / kChunkBlocks][(b % kChunkBlocks) * stride_]; }
 
   size_t live() const { return live_; }
   size_t capacity() const { return chunks_.size() * kChunkBlocks; }

@@ -47,10 +47,10 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
-#include "windows/session_index.h"
 #include "base/prefetch.h"
-#include "windows/session_pool.h"
 #include "base/time.h"
+#include "windows/session_index.h"
+#include "windows/session_pool.h"
 
 namespace vigil {
 
@@ -313,8 +313,8 @@ class SessionWindows {
       auto& ss = k.sessions;
       for (size_t i = 0; i < ss.size();) {
         if (ss[i].last + gap_ <= frontier) {
-          closed->push_back({ss[i].last + gap_, ss[i].start, ss[i].last, id,
-                             std::move(ss[i].state)});
+          closed->push_back(
+              {ss[i].last + gap_, ss[i].start, ss[i].last, id, std::move(ss[i].state)});
           ss.erase(ss.begin() + static_cast<std::ptrdiff_t>(i));
           --sessions_;
         } else {

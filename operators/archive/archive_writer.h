@@ -62,8 +62,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "operators/archive/archive_manifest.h"
 #include "base/time.h"
+#include "operators/archive/archive_manifest.h"
 
 struct ZSTD_CCtx_s;
 

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <set>
 
-#include "operators/archive/archive_writer.h"
 #include "base/strings.h"
+#include "operators/archive/archive_writer.h"
 
 namespace vigil {
 

@@ -69,9 +69,10 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
   for (size_t m = 0; m < latest_.size(); ++m) {
     if (end % rules_.metrics[m].window.slide() != 0) continue;
     // Every metric whose slide divides `end` closed a window here.
-    if (!NeedsClose(static_cast<int>(m)) && (begin == stop || std::none_of(begin, stop, [m](const auto& r) {
-                                 return r.metric == static_cast<int>(m);
-                               }))) {
+    if (!NeedsClose(static_cast<int>(m)) &&
+        (begin == stop || std::none_of(begin, stop, [m](const auto& r) {
+           return r.metric == static_cast<int>(m);
+         }))) {
       continue;
     }
     latest_[m].clear();

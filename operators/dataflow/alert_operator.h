@@ -33,10 +33,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/strings.h"
 #include "operators/dataflow/sink.h"
 #include "rules/alert_state.h"
 #include "rules/rule_set.h"
-#include "base/strings.h"
 
 namespace vigil {
 
@@ -98,11 +98,11 @@ class AlertOperator {
 
   const RuleSet& rules_;
   using HistoryMap = absl::flat_hash_map<std::string, MetricHistory, StringHash, StringEq>;
-  std::vector<LatestMap> latest_;        // per metric
-  std::vector<TimeMs> last_end_;         // per metric: last window end processed
-  std::vector<HistoryMap> history_;      // per metric; empty unless an alert reads it
-  std::vector<DurationMs> retention_;    // per metric; -1: no history kept
-  std::vector<bool> keeps_groups_;       // per metric: some alert calls absent() on it
+  std::vector<LatestMap> latest_;      // per metric
+  std::vector<TimeMs> last_end_;       // per metric: last window end processed
+  std::vector<HistoryMap> history_;    // per metric; empty unless an alert reads it
+  std::vector<DurationMs> retention_;  // per metric; -1: no history kept
+  std::vector<bool> keeps_groups_;     // per metric: some alert calls absent() on it
   std::vector<std::vector<int>> alerts_of_metric_;
   // Per alert, by group; only groups that are not inactive are kept.
   std::vector<std::map<std::string, AlertState>> states_;

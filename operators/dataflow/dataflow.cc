@@ -1,9 +1,8 @@
 #include "operators/dataflow/dataflow.h"
 
 #include <algorithm>
-#include <cstddef>
-
 #include <atomic>
+#include <cstddef>
 
 namespace vigil {
 
@@ -62,9 +61,10 @@ uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
   uint64_t late = 0;
   for (size_t i = 0; i < metric_ops_.size() && i < part.metric_ops_.size(); ++i) {
     PaneStore& into = metric_ops_[i]->store();
-    part.metric_ops_[i]->store().Drain([&](std::string_view group, TimeMs start, const AccSet& acc) {
-      if (!into.MergePane(group, start, acc)) ++late;
-    });
+    part.metric_ops_[i]->store().Drain(
+        [&](std::string_view group, TimeMs start, const AccSet& acc) {
+          if (!into.MergePane(group, start, acc)) ++late;
+        });
   }
   return late;
 }

@@ -135,9 +135,9 @@ class Dataflow : private GroupBudget {
   };
   // GroupBudget: max_series, over every metric operator's groups.
   bool Exhausted() const override {
-    return whole_ != nullptr
-               ? whole_->series() + fresh_all_->load(std::memory_order_relaxed) >= limits_.max_series
-               : series() >= limits_.max_series;
+    return whole_ != nullptr ? whole_->series() + fresh_all_->load(std::memory_order_relaxed) >=
+                                   limits_.max_series
+                             : series() >= limits_.max_series;
   }
 
   OperatorLimits limits_;

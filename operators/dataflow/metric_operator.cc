@@ -27,8 +27,8 @@ int FilterBank::Register(const MetricDef& def) {
 
 bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
   return a.from == b.from && a.has_where == b.has_where &&
-         Strip(a.where_source) == Strip(b.where_source) &&
-         a.window == b.window && a.by == b.by && a.by_slots == b.by_slots;
+         Strip(a.where_source) == Strip(b.where_source) && a.window == b.window && a.by == b.by &&
+         a.by_slots == b.by_slots;
 }
 
 MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
@@ -150,9 +150,8 @@ void MetricOperator::Close(TimeMs frontier, std::vector<WindowResult>* out) {
       const std::vector<Binding>& binding = bindings_[m];
       for (size_t i = 0; i < binding.size(); ++i) {
         const Accumulator& acc = w.acc[binding[i].acc];
-        std::optional<double> r = binding[i].kind == AggKind::kQuantile
-                                      ? acc.QuantileAt(binding[i].q)
-                                      : acc.Result(size);
+        std::optional<double> r =
+            binding[i].kind == AggKind::kQuantile ? acc.QuantileAt(binding[i].q) : acc.Result(size);
         agg_values_[i] = r ? Value::Number(*r) : Value::Missing();
       }
       Value v = members_[m].def->value.Eval(agg_values_.data());

@@ -33,8 +33,8 @@
 #include <utility>
 #include <vector>
 
-#include "operators/parse/event_parser.h"
 #include "operators/dataflow/sink.h"
+#include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
 #include "windows/pane_store.h"
 

@@ -46,7 +46,8 @@ constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; 
 }  // namespace
 
 SessionOperator::State::State(SessionOperator* op)
-    : windows(op->def_->gap, [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
+    : windows(op->def_->gap,
+              [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
       cells(op->block_bytes_) {}
 
 SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
@@ -156,9 +157,12 @@ void SessionOperator::Add(const Event& ev) {
         Value v = in.arg->Eval(slots);
         if (!v.is_number() || std::isnan(v.num)) break;
         Tally& c = tallies[in.cell];
-        if (in.kind == AggKind::kMin) c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
-        else if (in.kind == AggKind::kMax) c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
-        else c.x += v.num;
+        if (in.kind == AggKind::kMin)
+          c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
+        else if (in.kind == AggKind::kMax)
+          c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
+        else
+          c.x += v.num;
         ++c.n;
       }
     }
@@ -237,7 +241,8 @@ void SessionOperator::Merge(Session& into, Session&& from) {
     a.n += b.n;
   }
   if (into.sketches) {
-    for (size_t k = 0; k < into.sketches->size(); ++k) (*into.sketches)[k].Merge((*from.sketches)[k]);
+    for (size_t k = 0; k < into.sketches->size(); ++k)
+      (*into.sketches)[k].Merge((*from.sketches)[k]);
   }
   Release(from);
 }
@@ -289,45 +294,57 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
   if (IsPick(in.kind)) {
     const Pick& c = PicksOf(s)[in.cell];
     switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
-      case Value::Kind::kNull: return Value::Null();
-      case Value::Kind::kBool: return Value::Bool(c.x != 0);
-      case Value::Kind::kNumber: return Value::Number(c.x);
-      case Value::Kind::kString: return Value::String(state_->strings.Get(c.str));
-      default: return Value::Missing();
+      case Value::Kind::kNull:
+        return Value::Null();
+      case Value::Kind::kBool:
+        return Value::Bool(c.x != 0);
+      case Value::Kind::kNumber:
+        return Value::Number(c.x);
+      case Value::Kind::kString:
+        return Value::String(state_->strings.Get(c.str));
+      default:
+        return Value::Missing();
     }
   }
   const Tally& c = TalliesOf(s)[in.cell];
   switch (in.kind) {
-    case AggKind::kCount: return Value::Number(static_cast<double>(c.n));
-    case AggKind::kSum: return Value::Number(c.x);
+    case AggKind::kCount:
+      return Value::Number(static_cast<double>(c.n));
+    case AggKind::kSum:
+      return Value::Number(c.x);
     case AggKind::kAvg:
     case AggKind::kRatio:
       return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kMin:
-    case AggKind::kMax: return c.n == 0 ? Value::Missing() : Value::Number(c.x);
-    case AggKind::kAny: return Value::Bool(c.x > 0);
-    case AggKind::kAll: return Value::Bool(c.x == static_cast<double>(c.n));
-    default: break;
+    case AggKind::kMax:
+      return c.n == 0 ? Value::Missing() : Value::Number(c.x);
+    case AggKind::kAny:
+      return Value::Bool(c.x > 0);
+    case AggKind::kAll:
+      return Value::Bool(c.x == static_cast<double>(c.n));
+    default:
+      break;
   }
   return Value::Missing();
 }
 
 void SessionOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
   const size_t open = open_sessions();
-  state_->windows.CloseUpTo(frontier, [&](std::string_view key, TimeMs start, TimeMs last,
-                                          Session& s) {
-    record_.ts = last + def_->gap - 1;
-    record_.slots[kStreamKeySlot] = Value::String(key);
-    record_.slots[kStreamDurationSlot] = Value::Number(static_cast<double>(last - start));
-    for (size_t e = 0; e < bindings_.size(); ++e) {
-      const std::vector<int>& b = bindings_[e];
-      for (size_t i = 0; i < b.size(); ++i) agg_values_[i] = Result(s, static_cast<size_t>(b[i]));
-      record_.slots[kStreamFirstEmitSlot + e] = def_->emit[e].value.Eval(agg_values_.data());
-    }
-    ++emitted_;
-    emit(record_);
-    Release(s);
-  });
+  state_->windows.CloseUpTo(
+      frontier, [&](std::string_view key, TimeMs start, TimeMs last, Session& s) {
+        record_.ts = last + def_->gap - 1;
+        record_.slots[kStreamKeySlot] = Value::String(key);
+        record_.slots[kStreamDurationSlot] = Value::Number(static_cast<double>(last - start));
+        for (size_t e = 0; e < bindings_.size(); ++e) {
+          const std::vector<int>& b = bindings_[e];
+          for (size_t i = 0; i < b.size(); ++i)
+            agg_values_[i] = Result(s, static_cast<size_t>(b[i]));
+          record_.slots[kStreamFirstEmitSlot + e] = def_->emit[e].value.Eval(agg_values_.data());
+        }
+        ++emitted_;
+        emit(record_);
+        Release(s);
+      });
   if (open_sessions() != open) CompactPools();
 }
 
@@ -348,8 +365,7 @@ bool SessionOperator::AdoptState(SessionOperator& old) {
 // all four of a sketch's input are always 0.
 void SessionOperator::EncodeState(Encoder* enc) const { EncodeStates({this}, enc); }
 
-void SessionOperator::EncodeStates(const std::vector<const SessionOperator*>& parts,
-                                   Encoder* enc) {
+void SessionOperator::EncodeStates(const std::vector<const SessionOperator*>& parts, Encoder* enc) {
   size_t sessions = 0;
   for (const SessionOperator* part : parts) sessions += part->open_sessions();
   enc->PutVarint(sessions);

@@ -30,8 +30,8 @@
 #define VIGIL_OPERATORS_DATAFLOW_SESSION_OPERATOR_H_
 
 #include <array>
-#include <functional>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -39,10 +39,10 @@
 #include <vector>
 
 #include "absl/container/node_hash_map.h"
+#include "base/codec.h"
 #include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
 #include "windows/accumulator.h"
-#include "base/codec.h"
 #include "windows/session_pool.h"
 #include "windows/session_windows.h"
 
@@ -143,7 +143,7 @@ class SessionOperator {
   };
   static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
   struct Session {
-    uint32_t cells = kNoBlock;  // block in State::cells
+    uint32_t cells = kNoBlock;                           // block in State::cells
     std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
   };
   struct Input {  // one distinct aggregate

@@ -19,17 +19,17 @@
 #include <utility>
 #include <vector>
 
+#include "base/time.h"
 #include "rules/alert_state.h"
 #include "rules/rule_set.h"
-#include "base/time.h"
 
 namespace vigil {
 
 struct WindowResult {
   int metric = 0;
   const MetricDef* def = nullptr;
-  std::string group;                 // encoded group key (see GroupLabels)
-  std::vector<std::string> labels;   // values of def->by, in order
+  std::string group;                // encoded group key (see GroupLabels)
+  std::vector<std::string> labels;  // values of def->by, in order
   TimeMs start = 0;
   TimeMs end = 0;
   double value = 0;
@@ -42,15 +42,15 @@ struct WindowResult {
 struct AlertNotice {
   const AlertDef* def = nullptr;
   Transition transition = Transition::kNone;
-  TimeMs at = 0;            // event time of the transition (a window end)
+  TimeMs at = 0;  // event time of the transition (a window end)
   double value = 0;
-  Labels labels;            // alertname, severity, group labels, rule labels
+  Labels labels;  // alertname, severity, group labels, rule labels
   std::vector<std::pair<std::string, std::string>> annotations;  // rendered
   TimeMs active_since = kMinTime;
   TimeMs fired_at = kMinTime;
-  double peak = 0;          // largest value since the alert became active
+  double peak = 0;  // largest value since the alert became active
   std::string group;
-  std::string window;       // window of the alert's first metric, e.g. "5m"
+  std::string window;  // window of the alert's first metric, e.g. "5m"
 };
 
 class Sink {

@@ -31,9 +31,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/time.h"
 #include "operators/generator/generator.h"
 #include "operators/generator/generator_random.h"
-#include "base/time.h"
 
 namespace vigil::generator_internal {
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <optional>
 
+#include "base/strings.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/ssl.hpp"
@@ -13,7 +14,6 @@
 #include "boost/beast/core/detail/base64.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
-#include "base/strings.h"
 
 namespace vigil {
 
@@ -72,22 +72,21 @@ std::string HttpUrl::Redact(std::string_view url) {
   // An '@' past the authority but before the query: a password with a raw
   // '/' in it, so that what stands where the host should is user:password.
   const std::string_view before_query = rest.substr(0, rest.find_first_of("?#"));
-  const bool ambiguous = at == std::string_view::npos &&
-                         before_query.find('@') != std::string_view::npos;
+  const bool ambiguous =
+      at == std::string_view::npos && before_query.find('@') != std::string_view::npos;
   if (at != std::string_view::npos) authority = authority.substr(at + 1);
   // Whatever does not look like a host and port is not shown either.
   const size_t colon = authority.rfind(':');
   const std::string_view port = colon == std::string_view::npos || authority.back() == ']'
                                     ? std::string_view()
                                     : authority.substr(colon + 1);
-  const bool plain_host = !ambiguous && !authority.empty() &&
-                          std::all_of(authority.begin(), authority.end(), HostPortChar) &&
-                          std::all_of(port.begin(), port.end(), [](char c) {
-                            return std::isdigit(static_cast<unsigned char>(c));
-                          }) &&
-                          std::all_of(scheme.begin(), scheme.end(), [](char c) {
-                            return std::isalpha(static_cast<unsigned char>(c));
-                          });
+  const bool plain_host =
+      !ambiguous && !authority.empty() &&
+      std::all_of(authority.begin(), authority.end(), HostPortChar) &&
+      std::all_of(port.begin(), port.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+      std::all_of(scheme.begin(), scheme.end(),
+                  [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
   std::string out = plain_host ? StrCat(scheme, "://", authority) : "<redacted URL>";
   if (!plain_host) return out;
   const std::string_view tail =
@@ -319,8 +318,7 @@ absl::StatusOr<HttpClientResponse> Exchange(Stream& stream, beast::tcp_stream& t
 }  // namespace
 
 absl::StatusOr<HttpClientResponse> HttpClient::Send(std::string_view method,
-                                                    std::string_view target,
-                                                    std::string_view body,
+                                                    std::string_view target, std::string_view body,
                                                     const HttpHeaders& headers) {
   http::request<http::string_body> req;
   const http::verb verb = http::string_to_verb(method);

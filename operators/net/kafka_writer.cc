@@ -24,10 +24,8 @@ absl::StatusOr<std::unique_ptr<KafkaWriter>> KafkaWriter::Create(
   std::unique_ptr<KafkaWriter> w(new KafkaWriter());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   KafkaProperties own = {
-      {"bootstrap.servers", brokers},
-      {"enable.idempotence", "true"},
-      {"compression.codec", "lz4"},
-      {"linger.ms", "20"},
+      {"bootstrap.servers", brokers}, {"enable.idempotence", "true"},
+      {"compression.codec", "lz4"},   {"linger.ms", "20"},
       {"client.id", "vigil"},
   };
   if (!transactional_id.empty()) own.emplace_back("transactional.id", transactional_id);
@@ -50,8 +48,8 @@ absl::StatusOr<std::unique_ptr<KafkaWriter>> KafkaWriter::Create(
   if (!transactional_id.empty()) {
     w->transactional_ = true;
     if (rd_kafka_error_t* e = rd_kafka_init_transactions(w->rk_, 30000)) {
-      std::string msg = StrCat("Kafka transactions (", transactional_id, "): ",
-                               rd_kafka_error_string(e));
+      std::string msg =
+          StrCat("Kafka transactions (", transactional_id, "): ", rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
       return absl::UnavailableError(msg);
     }
@@ -78,7 +76,8 @@ absl::Status KafkaWriter::CommitTransaction(std::chrono::milliseconds timeout) {
     const bool abortable = rd_kafka_error_txn_requires_abort(e);
     rd_kafka_error_destroy(e);
     if (abortable) {
-      if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk_, static_cast<int>(timeout.count()))) {
+      if (rd_kafka_error_t* a =
+              rd_kafka_abort_transaction(rk_, static_cast<int>(timeout.count()))) {
         rd_kafka_error_destroy(a);
       }
     }
@@ -196,8 +195,8 @@ absl::Status KafkaWriter::Produce(std::string_view topic, std::string_view key,
 absl::Status KafkaWriter::Flush(std::chrono::milliseconds timeout) {
   const rd_kafka_resp_err_t e = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
   if (e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-    return absl::DeadlineExceededError(
-        StrCat(rd_kafka_outq_len(rk_), " messages still undelivered after ", timeout.count(), " ms"));
+    return absl::DeadlineExceededError(StrCat(
+        rd_kafka_outq_len(rk_), " messages still undelivered after ", timeout.count(), " ms"));
   }
   if (failed() > 0) {
     return absl::UnavailableError(

@@ -40,9 +40,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/time.h"
 #include "operators/net/http_client.h"
 #include "operators/net/sigv4.h"
-#include "base/time.h"
 
 namespace vigil {
 

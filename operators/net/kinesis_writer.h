@@ -42,9 +42,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/time.h"
 #include "operators/net/kinesis_client.h"
 #include "operators/net/sigv4.h"
-#include "base/time.h"
 
 namespace vigil {
 

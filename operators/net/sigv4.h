@@ -32,8 +32,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "operators/net/http_client.h"
 #include "base/time.h"
+#include "operators/net/http_client.h"
 
 namespace vigil {
 

@@ -57,10 +57,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "operators/dataflow/sink.h"
 #include "operators/notify/notify_config.h"
 #include "operators/notify/notify_payload.h"
 #include "operators/notify/notify_target.h"
-#include "operators/dataflow/sink.h"
 
 namespace vigil {
 

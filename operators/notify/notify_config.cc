@@ -7,9 +7,9 @@
 #include <charconv>
 #include <set>
 
+#include "base/strings.h"
 #include "operators/net/http_client.h"
 #include "rules/scopes.h"
-#include "base/strings.h"
 
 namespace vigil {
 

@@ -8,8 +8,8 @@
 //   notify:
 //     labels: {job: vigil, instance: vigil-0}  # added to every alert; the alert's own wins
 //     external_url: http://vigil.example:9464  # generatorURL: {external_url}/api/alerts?...
-//     spool: {dir: /var/lib/vigil/spool, max_bytes: 64MiB}  # no dir: memory, kept by checkpoints only
-//     resend_interval: 1m        # firing alerts are re-sent to Alertmanager this often
+//     spool: {dir: /var/lib/vigil/spool, max_bytes: 64MiB}  # no dir: memory, kept by checkpoints
+//     only resend_interval: 1m        # firing alerts are re-sent to Alertmanager this often
 //     renotify_interval: 0s      # flap control per alert and target; 0 = off
 //     timeout: 10s               # per HTTP request
 //     retry: {initial: 500ms, max: 1m}  # backoff with jitter between the two
@@ -46,8 +46,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "rules/template.h"
 #include "base/time.h"
+#include "rules/template.h"
 
 namespace YAML {
 class Node;

@@ -250,8 +250,8 @@ void AppendPagerDutyDetails(const Notification& a, std::string_view runbook,
   out->push_back('}');
 }
 
-void AppendPagerDutyLinks(const Notification& a, std::string_view runbook, const PayloadContext& ctx,
-                          std::string* out) {
+void AppendPagerDutyLinks(const Notification& a, std::string_view runbook,
+                          const PayloadContext& ctx, std::string* out) {
   *out += "[";
   bool first = true;
   if (!ctx.external_url.empty()) {

@@ -32,9 +32,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/time.h"
 #include "operators/dataflow/sink.h"
 #include "rules/template.h"
-#include "base/time.h"
 
 namespace vigil {
 

@@ -15,10 +15,14 @@ constexpr TimeMs kMaxEventTime = 253402300799999;  // 9999-12-31T23:59:59.999Z
 // fit everywhere (the rules test for them).
 inline bool Fits(Type want, const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNumber: return want == Type::kNumber;
-    case Value::Kind::kString: return want == Type::kString;
-    case Value::Kind::kBool: return want == Type::kBool;
-    default: return true;
+    case Value::Kind::kNumber:
+      return want == Type::kNumber;
+    case Value::Kind::kString:
+      return want == Type::kString;
+    case Value::Kind::kBool:
+      return want == Type::kBool;
+    default:
+      return true;
   }
 }
 }  // namespace
@@ -36,7 +40,9 @@ bool ParseEventTime(simdjson::dom::element ts, TimeMs* out, std::string* detail)
       *out = *t;
       break;
     }
-    case simdjson::dom::element_type::INT64: *out = ts.get_int64().value_unsafe(); break;
+    case simdjson::dom::element_type::INT64:
+      *out = ts.get_int64().value_unsafe();
+      break;
     case simdjson::dom::element_type::UINT64:
       *detail = "ts is out of range";
       return false;
@@ -121,12 +127,24 @@ inline void EventParser::Assign(const Node::Entry& e, simdjson::dom::element val
   Value& v = ev->slots[e.slot];
   Unusable unusable = kUsable;
   switch (value.type()) {
-    case T::STRING: v = Value::String(value.get_string().value_unsafe()); break;
-    case T::INT64: v = Value::Number(static_cast<double>(value.get_int64().value_unsafe())); break;
-    case T::UINT64: v = Value::Number(static_cast<double>(value.get_uint64().value_unsafe())); break;
-    case T::DOUBLE: v = Value::Number(value.get_double().value_unsafe()); break;
-    case T::BOOL: v = Value::Bool(value.get_bool().value_unsafe()); break;
-    case T::NULL_VALUE: v = Value::Null(); break;
+    case T::STRING:
+      v = Value::String(value.get_string().value_unsafe());
+      break;
+    case T::INT64:
+      v = Value::Number(static_cast<double>(value.get_int64().value_unsafe()));
+      break;
+    case T::UINT64:
+      v = Value::Number(static_cast<double>(value.get_uint64().value_unsafe()));
+      break;
+    case T::DOUBLE:
+      v = Value::Number(value.get_double().value_unsafe());
+      break;
+    case T::BOOL:
+      v = Value::Bool(value.get_bool().value_unsafe());
+      break;
+    case T::NULL_VALUE:
+      v = Value::Null();
+      break;
     case T::OBJECT:
       v = Value::Missing();
       unusable = kObject;
@@ -180,7 +198,8 @@ bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
   for (int slot = 0; slot < fields_.size(); ++slot) {
     const Value& v = ev.slots[slot];
     switch (unusable_[slot]) {
-      case kUsable: break;
+      case kUsable:
+        break;
       case kObject:
       case kArray:
         // Any later scalar occurrence of the key left a kind other than missing.

@@ -38,11 +38,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
+#include "base/time.h"
 #include "operators/source/dead_reason.h"
 #include "rules/field_table.h"
 #include "rules/value.h"
-#include "base/strings.h"
-#include "base/time.h"
 
 namespace vigil {
 
@@ -88,7 +88,8 @@ class EventParser {
     static size_t Bucket(std::string_view key) {
       if (key.empty()) return 0;
       return (key.size() * 7 + static_cast<unsigned char>(key.front()) * 3 +
-              static_cast<unsigned char>(key.back())) & 63;
+              static_cast<unsigned char>(key.back())) &
+             63;
     }
     const Entry* Find(std::string_view key) const {
       for (int i = buckets[Bucket(key)]; i >= 0; i = entries[i].next) {

@@ -14,12 +14,18 @@ void MergeStage::set_flow(Dataflow* flow) {
 
 const char* MergeStage::OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kPanes: return "panes";
-    case Outcome::kHeartbeat: return "heartbeat";
-    case Outcome::kLate: return "late";
-    case Outcome::kUnknownMetric: return "unknown_metric";
-    case Outcome::kMalformed: return "malformed";
-    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kPanes:
+      return "panes";
+    case Outcome::kHeartbeat:
+      return "heartbeat";
+    case Outcome::kLate:
+      return "late";
+    case Outcome::kUnknownMetric:
+      return "unknown_metric";
+    case Outcome::kMalformed:
+      return "malformed";
+    case Outcome::kDuplicate:
+      return "duplicate";
   }
   return "?";
 }

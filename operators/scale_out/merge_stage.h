@@ -88,10 +88,10 @@ class MergeStage {
     std::string owner;  // the instance that reported it last
   };
   struct Part {
-    std::map<std::string, Input> inputs;        // event partition -> state
-    std::map<std::string, TimeMs> instances;    // running instance -> watermark
-    std::map<std::string, uint64_t> epochs;     // instance -> last heartbeat epoch
-    std::set<std::string> expected;             // every event partition, per metadata
+    std::map<std::string, Input> inputs;      // event partition -> state
+    std::map<std::string, TimeMs> instances;  // running instance -> watermark
+    std::map<std::string, uint64_t> epochs;   // instance -> last heartbeat epoch
+    std::set<std::string> expected;           // every event partition, per metadata
   };
   Dataflow* flow_ = nullptr;
   absl::flat_hash_map<uint64_t, MetricOperator*> ops_;

@@ -68,7 +68,8 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
 }
 
 std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
-                        uint64_t epoch, const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
+                        uint64_t epoch,
+                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
   Encoder enc;
   enc.PutVarint(op);
   enc.PutString(group);

@@ -66,15 +66,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/time.h"
 #include "operators/dataflow/dataflow.h"
 #include "operators/net/kafka_writer.h"
-#include "base/time.h"
 
 namespace vigil {
 
 struct PartialHeartbeat {
   struct Input {
-    std::string name;       // "events/3"
+    std::string name;  // "events/3"
     TimeMs watermark = kMinTime;
     bool idle = false;
     // The offset after the last record of the partition aggregated into
@@ -140,8 +140,9 @@ class PartialsPublisher {
  public:
   // A transactional producer ("vigil-partials-<instance>") on the topic,
   // which must exist (its partition count is read once).
-  static absl::StatusOr<std::unique_ptr<PartialsPublisher>> Open(
-      const KafkaUrl& url, const KafkaProperties& properties, const std::string& instance);
+  static absl::StatusOr<std::unique_ptr<PartialsPublisher>> Open(const KafkaUrl& url,
+                                                                 const KafkaProperties& properties,
+                                                                 const std::string& instance);
 
   // One transaction: the panes of every metric operator of `flow` (the
   // stores are emptied), the heartbeat to every partition, and `offsets`

@@ -5,8 +5,8 @@
 #include <memory>
 #include <set>
 
-#include "operators/scale_out/partials.h"
 #include "base/strings.h"
+#include "operators/scale_out/partials.h"
 
 namespace vigil {
 namespace {
@@ -80,9 +80,9 @@ absl::Status ReadRange(rd_kafka_t* rk, const std::string& topic, int64_t start, 
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
   PartialHeartbeat hb;
-  absl::Status status = absl::DeadlineExceededError(
-      StrCat("the partials topic: reading offsets ", start, " to ", end, " took over ",
-             kTimeoutMs / 1000, " s"));
+  absl::Status status =
+      absl::DeadlineExceededError(StrCat("the partials topic: reading offsets ", start, " to ", end,
+                                         " took over ", kTimeoutMs / 1000, " s"));
   while (std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
     if (m == nullptr) continue;
@@ -93,8 +93,7 @@ absl::Status ReadRange(rd_kafka_t* rk, const std::string& topic, int64_t start, 
       break;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      status = absl::UnavailableError(
-          StrCat("the partials topic: ", rd_kafka_message_errstr(m)));
+      status = absl::UnavailableError(StrCat("the partials topic: ", rd_kafka_message_errstr(m)));
       rd_kafka_message_destroy(m);
       break;
     }

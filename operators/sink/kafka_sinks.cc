@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "operators/sink/output_sinks.h"
 #include "base/strings.h"
+#include "operators/sink/output_sinks.h"
 
 namespace vigil {
 

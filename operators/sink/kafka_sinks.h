@@ -36,8 +36,8 @@
 #include <memory>
 #include <string>
 
-#include "operators/net/kafka_writer.h"
 #include "operators/dataflow/sink.h"
+#include "operators/net/kafka_writer.h"
 
 namespace vigil {
 

@@ -151,8 +151,8 @@ void ResultFileSink::OnWindow(const WindowResult& r) {
   out_->Write(buf_);
 }
 
-void DeadLetterWriter::Write(DeadReason reason, std::string_view detail,
-                             const std::string& source, const Record& record, TimeMs ts) {
+void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const std::string& source,
+                             const Record& record, TimeMs ts) {
   buf_.assign("{\"reason\":\"");
   StrAppend(&buf_, DeadReasonName(reason), "\",\"detail\":");
   AppendJsonString(detail, &buf_);

@@ -21,9 +21,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "operators/dataflow/sink.h"
 #include "operators/parse/event_parser.h"
 #include "operators/source/record_source.h"
-#include "operators/dataflow/sink.h"
 
 namespace vigil {
 

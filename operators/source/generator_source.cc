@@ -21,11 +21,11 @@ class GeneratorSource : public RecordSource {
     size_t n = max;
     if (options_.speed > 0) {
       // Event time due now; sleep briefly when ahead so the job can tick.
-      const double elapsed_ms = std::chrono::duration<double, std::milli>(
-                                    std::chrono::steady_clock::now() - wall_start_)
-                                    .count();
-      const TimeMs due = options_.generator.start +
-                         static_cast<TimeMs>(elapsed_ms * options_.speed);
+      const double elapsed_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_start_)
+              .count();
+      const TimeMs due =
+          options_.generator.start + static_cast<TimeMs>(elapsed_ms * options_.speed);
       if (gen_.nominal_time() > due) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         return !done_;

@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "absl/strings/numbers.h"
-#include "simdjson.h"
 #include "base/strings.h"
+#include "simdjson.h"
 
 namespace vigil {
 
@@ -51,8 +51,7 @@ bool ParseKafkaStart(std::string_view s, KafkaSourceOptions* o) {
 }
 
 KafkaSource::KafkaSource(const KafkaSourceOptions& options)
-    : options_(options),
-      name_(StrCat("kafka:", StrJoin(options.topics, ","))) {}
+    : options_(options), name_(StrCat("kafka:", StrJoin(options.topics, ","))) {}
 
 absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSourceOptions& options) {
   if (options.brokers.empty()) return absl::InvalidArgumentError("Kafka source: no brokers");
@@ -204,8 +203,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
         rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_find(
             partitions, by_time->elems[i].topic, by_time->elems[i].partition);
         // -1 (no message at or after the time): start at the end.
-        tp->offset = by_time->elems[i].offset >= 0 ? by_time->elems[i].offset
-                                                   : RD_KAFKA_OFFSET_END;
+        tp->offset = by_time->elems[i].offset >= 0 ? by_time->elems[i].offset : RD_KAFKA_OFFSET_END;
       }
     }
     rd_kafka_topic_partition_list_destroy(by_time);
@@ -213,7 +211,8 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
   rd_kafka_topic_partition_list_destroy(unknown);
   std::string names;
   for (int i = 0; i < partitions->cnt; ++i) {
-    StrAppend(&names, i ? " " : "", PartName(partitions->elems[i].topic, partitions->elems[i].partition));
+    StrAppend(&names, i ? " " : "",
+              PartName(partitions->elems[i].topic, partitions->elems[i].partition));
   }
   std::fprintf(stderr, "\nvigil: %s: assigned %s\n", name_.c_str(), names.c_str());
   if (std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0) {
@@ -297,7 +296,8 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions) {
   }
   std::string names;
   for (int i = 0; i < partitions->cnt; ++i) {
-    StrAppend(&names, i ? " " : "", PartName(partitions->elems[i].topic, partitions->elems[i].partition));
+    StrAppend(&names, i ? " " : "",
+              PartName(partitions->elems[i].topic, partitions->elems[i].partition));
   }
   std::fprintf(stderr, "\nvigil: %s: revoked %s\n", name_.c_str(), names.c_str());
   // The next owner starts after what this process handed out; what was

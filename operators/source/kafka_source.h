@@ -50,21 +50,20 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "base/strings.h"
+#include "base/time.h"
 #include "librdkafka/rdkafka.h"
 #include "operators/net/kafka_properties.h"
 #include "operators/source/record_source.h"
-#include "base/strings.h"
-#include "base/time.h"
-
 
 namespace vigil {
 
 struct KafkaSourceOptions {
-  std::string brokers;              // bootstrap.servers
+  std::string brokers;  // bootstrap.servers
   std::vector<std::string> topics;
   std::string group_id = "vigil";
   enum class Start { kEarliest, kLatest, kTimestamp } start = Start::kEarliest;
-  TimeMs start_timestamp = 0;       // with Start::kTimestamp
+  TimeMs start_timestamp = 0;  // with Start::kTimestamp
   // Passed to librdkafka as they are, after vigil's own settings, so they
   // win (security.protocol, sasl.*, ssl.*, session.timeout.ms, ...).
   KafkaProperties properties;
@@ -179,8 +178,8 @@ class KafkaSource : public RecordSource {
   absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
   // The same, by librdkafka topic handle: no string work per message.
   absl::flat_hash_map<std::pair<const void*, int32_t>, int> by_handle_;
-  std::map<std::string, int64_t> restored_;  // checkpointed next offsets by name
-  bool from_checkpoint_ = false;             // RestorePositions was called
+  std::map<std::string, int64_t> restored_;   // checkpointed next offsets by name
+  bool from_checkpoint_ = false;              // RestorePositions was called
   std::vector<rd_kafka_message_t*> pending_;  // messages of the batch being built
   std::string arena_;
   std::vector<size_t> starts_;  // where each pending message starts in arena_

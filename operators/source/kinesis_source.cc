@@ -4,9 +4,9 @@
 
 #include <chrono>
 
-#include "operators/source/kinesis_fetcher.h"
 #include "base/hash.h"
 #include "base/strings.h"
+#include "operators/source/kinesis_fetcher.h"
 
 namespace vigil {
 

@@ -82,9 +82,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "operators/source/record_source.h"
-#include "operators/net/sigv4.h"
 #include "base/time.h"
+#include "operators/net/sigv4.h"
+#include "operators/source/record_source.h"
 
 namespace vigil {
 

@@ -87,8 +87,7 @@ class LineSource : public RecordSource {
  public:
   LineSource(std::string name, std::unique_ptr<ByteStream> stream, size_t max_record,
              uint64_t total)
-      : name_(std::move(name)), stream_(std::move(stream)), max_record_(max_record),
-        total_(total) {
+      : name_(std::move(name)), stream_(std::move(stream)), max_record_(max_record), total_(total) {
     capacity_ = std::max<size_t>(4 << 20, 2 * max_record_);
     buf_.resize(capacity_ + simdjson::SIMDJSON_PADDING);
   }
@@ -247,7 +246,7 @@ absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& 
                                                              size_t max_record_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(StrCat(path, ": ", std::strerror(errno)));
-  struct stat st{};
+  struct stat st {};
   uint64_t total = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
   auto stream = std::make_unique<ByteStream>(fd, true, EndsWith(path, ".zst"));
   return std::unique_ptr<RecordSource>(

@@ -29,11 +29,11 @@ namespace vigil {
 
 struct Record {
   std::string_view data;
-  uint64_t line = 0;     // 1-based line (or sequence number) in the input
-  uint64_t offset = 0;   // byte offset of the record in the (decompressed) input
-  uint64_t size = 0;     // full size; larger than data.size() when truncated
+  uint64_t line = 0;       // 1-based line (or sequence number) in the input
+  uint64_t offset = 0;     // byte offset of the record in the (decompressed) input
+  uint64_t size = 0;       // full size; larger than data.size() when truncated
   bool oversized = false;  // data holds only a prefix of a too-long record
-  int input = 0;         // which input (partition) of the source
+  int input = 0;           // which input (partition) of the source
 };
 
 class RecordSource {
@@ -62,7 +62,9 @@ class RecordSource {
   // A stable, human-readable name: "events/3" (topic/partition),
   // "shardId-000000000001". Stable across restarts: checkpoints key the
   // per-input watermarks by it.
-  virtual std::string input_name(int input) const { return input == 0 ? name() : std::to_string(input); }
+  virtual std::string input_name(int input) const {
+    return input == 0 ? name() : std::to_string(input);
+  }
   // False once the input is no longer read by this instance (revoked, or a
   // closed shard read to its end): it stops holding the watermark back.
   virtual bool input_active(int /*input*/) const { return true; }
@@ -85,9 +87,7 @@ class RecordSource {
   // the first Next, and the source resumes right after those records.
   virtual bool has_positions() const { return false; }
   virtual std::string SavePositions() const { return {}; }
-  virtual absl::Status RestorePositions(std::string_view /*positions*/) {
-    return absl::OkStatus();
-  }
+  virtual absl::Status RestorePositions(std::string_view /*positions*/) { return absl::OkStatus(); }
   // A checkpoint holding `positions` (from SavePositions) is durable: a
   // source may now commit them upstream (Kafka consumer-group offsets).
   virtual void PositionsDurable(std::string_view /*positions*/) {}

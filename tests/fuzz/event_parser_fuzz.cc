@@ -86,7 +86,8 @@ void Check(bool ok, const Event& ev, const ParseError& err) {
   if (!ok) {
     if (static_cast<int>(err.reason) >= vigil::kDeadReasonCount) std::abort();
     if (err.reason == DeadReason::kLate || err.reason == DeadReason::kFuture ||
-        err.reason == DeadReason::kBadPartial || err.detail.empty()) std::abort();
+        err.reason == DeadReason::kBadPartial || err.detail.empty())
+      std::abort();
     return;
   }
   if (ev.ts < 0 || ev.ts > kMaxEventTime) std::abort();

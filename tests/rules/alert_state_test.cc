@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "base/codec.h"
+#include "gtest/gtest.h"
 
 namespace vigil {
 namespace {

@@ -90,7 +90,8 @@ TEST(LintTest, RatioThresholdOutsideZeroOne) {
             (std::vector<std::string>{
                 "r.yaml:9:12: warning: alert 'Errors' compares ratio metric 'error_rate' (always "
                 "between 0 and 1) with 5; did you mean 0.05?"}));
-  EXPECT_EQ(Lint(metrics + "    expr: error_rate > 0.05 and n > 0\n    resolve: -1 < error_rate\n").size(),
+  EXPECT_EQ(Lint(metrics + "    expr: error_rate > 0.05 and n > 0\n    resolve: -1 < error_rate\n")
+                .size(),
             1u);
   // A count compared with 100 is fine; so is a ratio with 0.05.
   EXPECT_TRUE(Lint(metrics + "    expr: error_rate > 0.05 and n > 100\n").empty());

@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "rules/expr_compiler.h"
 #include "rules/expr_parser.h"
 #include "rules/field_table.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {
@@ -323,8 +323,8 @@ TEST_F(ProgramTest, FastPathsAgreeWithTheInterpreter) {
       for (const Value& s : services) {
         for (const Value& a : flags) {
           for (const Value& b : flags) {
-            std::vector<Value> slots = Slots(
-                {{"type", t}, {"error_service", s}, {"llm_timeout", a}, {"cache_hit", b}});
+            std::vector<Value> slots =
+                Slots({{"type", t}, {"error_service", s}, {"llm_timeout", a}, {"cache_hit", b}});
             EXPECT_EQ(p.EvalBool(slots.data()), p.Eval(slots.data()).truthy())
                 << src << " type=" << KindName(t.kind) << " service=" << KindName(s.kind)
                 << " a=" << KindName(a.kind) << " b=" << KindName(b.kind);

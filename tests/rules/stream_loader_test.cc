@@ -39,7 +39,9 @@ metrics:
     value: avg(turns)
 )yaml";
 
-RuleLoadResult Load(std::string_view yaml) { return LoadRuleSources({{"r.yaml", std::string(yaml)}}); }
+RuleLoadResult Load(std::string_view yaml) {
+  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
+}
 
 std::vector<std::string> Errors(std::string_view yaml) {
   RuleLoadResult r = Load(yaml);

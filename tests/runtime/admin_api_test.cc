@@ -6,10 +6,10 @@
 #include <regex>
 #include <string>
 
+#include "base/time.h"
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "base/time.h"
 
 namespace vigil {
 namespace {
@@ -18,8 +18,9 @@ const std::string kVigil = VIGIL_BINARY;
 
 TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   const std::string log = TempPath("admin_", "run.log");
-  const pid_t job = Spawn(kVigil + " run --generator --speed 600 --rate 50 --no-console "
-                                   "--http 127.0.0.1:0",
+  const pid_t job = Spawn(kVigil +
+                              " run --generator --speed 600 --rate 50 --no-console "
+                              "--http 127.0.0.1:0",
                           log);
   ChildGuard guard(job);
   const std::string url = JobHttpBase(log);
@@ -32,7 +33,8 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   ASSERT_TRUE(WaitFor(
       [&] {
         status_text = Sh("curl -s " + url + "/api/status").out;
-        return !parser.parse(status_text).get(status) && status["windows"].get_uint64().value_unsafe() > 0;
+        return !parser.parse(status_text).get(status) &&
+               status["windows"].get_uint64().value_unsafe() > 0;
       },
       20))
       << status_text;
@@ -128,8 +130,9 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
 
   // Reload: off without --web.enable-lifecycle; its status needs an id
   // POST /-/reload gave.
-  const Result reload = Sh("curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' " +
-                           url + "/-/reload");
+  const Result reload =
+      Sh("curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' " + url +
+         "/-/reload");
   EXPECT_EQ(reload.out,
             "the lifecycle API (/-/reload) is disabled; start vigil with --web.enable-lifecycle "
             "(or http.enable_lifecycle: true in the job file)\n 403");

@@ -63,8 +63,8 @@ TEST(AllocatorTest, TheRestartKeepsThePidAndTheArguments) {
   // is an exec, not a child.
   const std::string addr = TempPath("alloc", "addr");
   ::unlink(addr.c_str());
-  const pid_t pid = Spawn(kVigil + " dev-broker --topic t:1 --address-file " + addr,
-                          TempPath("alloc", "log"));
+  const pid_t pid =
+      Spawn(kVigil + " dev-broker --topic t:1 --address-file " + addr, TempPath("alloc", "log"));
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(addr).empty(); }, 20));
   std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
   for (char& c : cmdline) c = c == '\0' ? ' ' : c;
@@ -82,9 +82,9 @@ TEST(AllocatorTest, TheRestartKeepsTheProcessName) {
   // The restart executes /proc/self/exe, after which the kernel calls the
   // process "exe"; operators find the job as vigil (ps, pgrep, top).
   const std::string log = TempPath("alloc", "name.log");
-  const pid_t pid = Spawn("env -u GLIBC_TUNABLES -u VIGIL_ALLOCATOR " + kVigil +
-                              " run --no-console --http 127.0.0.1:0",
-                          log);
+  const pid_t pid = Spawn(
+      "env -u GLIBC_TUNABLES -u VIGIL_ALLOCATOR " + kVigil + " run --no-console --http 127.0.0.1:0",
+      log);
   ASSERT_TRUE(WaitFor([&] { return ReadFile(log).find("on port ") != std::string::npos; }, 20))
       << ReadFile(log);
   const std::string proc = "/proc/" + std::to_string(pid);

@@ -94,7 +94,8 @@ TEST_F(CheckpointStoreTest, ACorruptOrTruncatedNewestFallsBackToThePreviousGoodO
   const std::string newest = dir_ + "/checkpoint-00000000000000000003.vck";
   const std::string middle = dir_ + "/checkpoint-00000000000000000002.vck";
   ASSERT_EQ(Sh("truncate -s -5 " + newest).exit_code, 0);
-  ASSERT_EQ(Sh("printf X | dd of=" + middle + " bs=1 seek=30 conv=notrunc status=none").exit_code, 0);
+  ASSERT_EQ(Sh("printf X | dd of=" + middle + " bs=1 seek=30 conv=notrunc status=none").exit_code,
+            0);
   std::vector<std::string> problems;
   absl::StatusOr<std::optional<CheckpointData>> d = store.LoadLatest(&problems);
   ASSERT_TRUE(d.ok() && d->has_value());

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/runtime/test_util.h"
 #include "base/strings.h"
+#include "tests/runtime/test_util.h"
 
 namespace vigil {
 namespace {
@@ -21,10 +21,7 @@ namespace {
 const std::string kVigil = VIGIL_BINARY;
 const std::string kSource = VIGIL_SOURCE_DIR;
 
-
-
 std::string Temp(const std::string& name) { return TempPath("vigil_e2e_", name); }
-
 
 // Firing/resolved transitions as "<at> <state> <alert>", from --output json.
 // The weekly knowledge-base report (FAQ topics with more than 10 thumbs-down
@@ -94,10 +91,15 @@ TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
   std::ofstream(events) << R"({"ts":"2026-01-01T00:00:01Z","type":"message","latency_ms":5})"
                         << "\n{not json\n"
                         << R"({"ts":"2026-01-01T00:00:02Z","type":"message","latency_ms":7})"
-                        << "\n" << R"({"type":"message"})" << "\n"
-                        << R"({"ts":"yesterday","type":"message"})" << "\n"
+                        << "\n"
+                        << R"({"type":"message"})"
+                        << "\n"
+                        << R"({"ts":"yesterday","type":"message"})"
+                        << "\n"
                         << R"({"ts":"2026-01-01T00:00:03Z","type":"message","latency_ms":"x"})"
-                        << "\n" << R"({"ts":"2026-01-01T00:00:04Z"})" << "\n"
+                        << "\n"
+                        << R"({"ts":"2026-01-01T00:00:04Z"})"
+                        << "\n"
                         << R"({"ts":"2026-01-01T00:01:30Z","type":"message","latency_ms":9})"
                         << "\n"
                         // 80 s behind the watermark (00:01:30 - 5 s): late.
@@ -113,7 +115,7 @@ TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
   EXPECT_NE(r.out.find("3 processed, 7 dead-lettered (1 late)"), std::string::npos) << r.out;
   std::vector<std::string> dl = Lines(ReadFile(dead));
   ASSERT_EQ(dl.size(), 7u);
-  const char* reasons[] = {"malformed_json", "missing_ts", "bad_ts", "wrong_type",
+  const char* reasons[] = {"malformed_json", "missing_ts", "bad_ts",   "wrong_type",
                            "missing_type",   "late",       "oversized"};
   const int lines[] = {2, 4, 5, 6, 7, 9, 10};
   for (size_t i = 0; i < 7; ++i) {
@@ -122,13 +124,14 @@ TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
     EXPECT_NE(dl[i].find("\"source\":\"file:" + events + "\""), std::string::npos) << dl[i];
   }
   EXPECT_NE(dl[0].find(R"("record":"{not json")"), std::string::npos) << dl[0];
-  EXPECT_EQ(Lines(ReadFile(results)),
-            (std::vector<std::string>{
-                R"({"metric":"n","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":2})",
-                R"({"metric":"lat","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":7})",
-                R"({"metric":"n","start":"2026-01-01T00:01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":1})",
-                R"({"metric":"lat","start":"2026-01-01T00:01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":9})",
-            }));
+  EXPECT_EQ(
+      Lines(ReadFile(results)),
+      (std::vector<std::string>{
+          R"({"metric":"n","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":2})",
+          R"({"metric":"lat","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":7})",
+          R"({"metric":"n","start":"2026-01-01T00:01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":1})",
+          R"({"metric":"lat","start":"2026-01-01T00:01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":9})",
+      }));
 }
 
 TEST(CliE2eTest, OutOfOrderWithinTheBoundIsCountedExactly) {
@@ -141,17 +144,20 @@ TEST(CliE2eTest, OutOfOrderWithinTheBoundIsCountedExactly) {
   // [0, 10) gets events arriving after ones from [10, 20).
   const int secs[] = {1, 8, 12, 7, 14, 9, 19, 15, 3 + 12, 21, 16, 29, 24};
   std::ofstream out(events);
-  for (int s : secs) out << R"({"ts":)" << s * 1000 << R"(,"type":"m"})" << "\n";
+  for (int s : secs)
+    out << R"({"ts":)" << s * 1000 << R"(,"type":"m"})"
+        << "\n";
   out.close();
   Result r = Sh(StrCat(kVigil, " run --rules ", rules, " --input ", events,
                        " --results - --no-console --no-progress --http off"));
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_EQ(Lines(r.out),
-            (std::vector<std::string>{
-                R"({"metric":"n","start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:10.000Z","labels":{},"value":4})",
-                R"({"metric":"n","start":"1970-01-01T00:00:10.000Z","end":"1970-01-01T00:00:20.000Z","labels":{},"value":6})",
-                R"({"metric":"n","start":"1970-01-01T00:00:20.000Z","end":"1970-01-01T00:00:30.000Z","labels":{},"value":3})",
-            }));
+  EXPECT_EQ(
+      Lines(r.out),
+      (std::vector<std::string>{
+          R"({"metric":"n","start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:10.000Z","labels":{},"value":4})",
+          R"({"metric":"n","start":"1970-01-01T00:00:10.000Z","end":"1970-01-01T00:00:20.000Z","labels":{},"value":6})",
+          R"({"metric":"n","start":"1970-01-01T00:00:20.000Z","end":"1970-01-01T00:00:30.000Z","labels":{},"value":3})",
+      }));
 }
 
 TEST(CliE2eTest, CheckReportsFileLineColAndExitCode) {
@@ -226,8 +232,8 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
     FILE* f = std::freopen(err.c_str(), "w", stderr);
     (void)f;
     std::freopen("/dev/null", "w", stdout);
-    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--speed", "600", "--rate", "200",
-            "--incident", "latency_spike@1m+60m", "--http", "127.0.0.1:0", "--no-console",
+    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--speed", "600", "--rate", "200", "--incident",
+            "latency_spike@1m+60m", "--http", "127.0.0.1:0", "--no-console",
             static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -241,8 +247,8 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   ASSERT_GT(port, 0) << ReadFile(err);
   ::usleep(1'500'000);  // at 600x, 15 minutes of event time: windows have closed
   Result m = Sh(StrCat("curl -s http://127.0.0.1:", port, "/metrics"));
-  Result h = Sh(StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:", port,
-                       "/healthz"));
+  Result h =
+      Sh(StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:", port, "/healthz"));
   Result alerts = Sh(StrCat("curl -s http://127.0.0.1:", port, "/api/alerts"));
   ::kill(pid, SIGTERM);
   int status = 0;

@@ -330,6 +330,5 @@ TEST(DeployTest, SystemdUnitIsHardenedAndReloadsWithSighup) {
   EXPECT_EQ(security.exit_code, 0) << security.out;
 }
 
-
 }  // namespace
 }  // namespace vigil

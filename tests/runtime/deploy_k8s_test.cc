@@ -14,11 +14,13 @@ using namespace deploy_test;  // NOLINT: the helpers of these checks
 
 TEST(DeployTest, KubernetesManifestsParseAndHaveTheExpectedKinds) {
   // Two Secrets: the PagerDuty key, and the admin endpoint's TLS and auth.
-  const std::multimap<std::string, std::string> want = {
-      {"ConfigMap", "v1"}, {"StatefulSet", "apps/v1"},
-      {"Service", "v1"},   {"PodMonitor", "monitoring.coreos.com/v1"},
-      {"Secret", "v1"},    {"Secret", "v1"},
-      {"PodDisruptionBudget", "policy/v1"}};
+  const std::multimap<std::string, std::string> want = {{"ConfigMap", "v1"},
+                                                        {"StatefulSet", "apps/v1"},
+                                                        {"Service", "v1"},
+                                                        {"PodMonitor", "monitoring.coreos.com/v1"},
+                                                        {"Secret", "v1"},
+                                                        {"Secret", "v1"},
+                                                        {"PodDisruptionBudget", "policy/v1"}};
   std::multimap<std::string, std::string> got;
   std::set<std::string> names;
   const auto files = LoadYamlDir(kDeploy + "kubernetes");
@@ -225,8 +227,8 @@ TEST(DeployTest, TlsAndAuthAreWiredFromTheWebSecret) {
   // The placeholder hash is refused: the example cannot run as it is.
   const std::string example = Temp("example_web.yml");
   std::ofstream(example) << secret["stringData"]["web.yml"].as<std::string>();
-  const Result refused = Sh(kVigil + " run --no-console --http 127.0.0.1:0 --web.config.file " +
-                            example + " 2>&1");
+  const Result refused =
+      Sh(kVigil + " run --no-console --http 127.0.0.1:0 --web.config.file " + example + " 2>&1");
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.out.find("cannot read cert_file /etc/vigil-web/tls.crt"), std::string::npos)
       << refused.out;
@@ -491,7 +493,6 @@ TEST(DeployTest, TheJobRunAsThePodRunsServesEveryMetricTheDeployFilesUse) {
     EXPECT_EQ(line.rfind("vigil_metric_", 0), 0u) << line;
   }
 }
-
 
 }  // namespace
 }  // namespace vigil

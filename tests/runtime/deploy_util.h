@@ -23,7 +23,6 @@
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
 
-
 namespace vigil::deploy_test {
 
 const std::string kSource = VIGIL_SOURCE_DIR;
@@ -202,7 +201,6 @@ inline std::set<std::string> RuleMetricNames() {
 
 // ---------------------------------------------------------------------------
 // Kubernetes
-
 
 }  // namespace vigil::deploy_test
 

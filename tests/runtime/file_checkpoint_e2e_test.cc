@@ -30,8 +30,12 @@ class FileCheckpointE2eTest : public ::testing::Test {
   }
   void SetUp() override {
     events_ = Path("events.ndjson");
-    ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
-                          "--incident latency_spike@5m+10m --out " + events_).exit_code, 0);
+    ASSERT_EQ(Sh(kVigil +
+                 " gen --rate 20 --duration 30m --seed 5 "
+                 "--incident latency_spike@5m+10m --out " +
+                 events_)
+                  .exit_code,
+              0);
     lines_ = Lines(ReadFile(events_));
     ASSERT_EQ(lines_.size(), 36000u);
     clean_ = Path("clean.ndjson");
@@ -123,9 +127,9 @@ TEST_F(FileCheckpointE2eTest, AJobKilledWithSomeWorkersResumesWithAnotherNumber)
 TEST_F(FileCheckpointE2eTest, AStdinJobResumesWhenTheSameStreamIsPipedAgain) {
   const std::string input = Path("pipe"), ckpt = Path("ckpt"), results = Path("results.ndjson");
   RunAndKill(input, /*as_stdin=*/true, 15000, ckpt, results, Path("run1.log"));
-  Result r = Sh("cat " + events_ + " | " + kVigil + " run --input - --checkpoint-dir " + ckpt +
-                " --results " + results + " --output json --http off --no-progress 2>" +
-                Path("run2.log"));
+  Result r =
+      Sh("cat " + events_ + " | " + kVigil + " run --input - --checkpoint-dir " + ckpt +
+         " --results " + results + " --output json --http off --no-progress 2>" + Path("run2.log"));
   const std::string log = ReadFile(Path("run2.log"));
   ASSERT_EQ(r.exit_code, 0) << log;
   EXPECT_NE(log.find("36000 records"), std::string::npos) << log;
@@ -144,8 +148,9 @@ TEST_F(FileCheckpointE2eTest, AnotherStreamOnStdinIsRefused) {
   EXPECT_NE(r.out.find("is not the record the checkpoint was taken after"), std::string::npos)
       << r.out;
   // A shorter stream ends before the checkpoint's record.
-  Result short_run = Sh("head -100 " + events_ + " | " + kVigil + " run --input - --checkpoint-dir " +
-                        ckpt + " --results " + results + " --no-console --http off --no-progress 2>&1");
+  Result short_run =
+      Sh("head -100 " + events_ + " | " + kVigil + " run --input - --checkpoint-dir " + ckpt +
+         " --results " + results + " --no-console --http off --no-progress 2>&1");
   EXPECT_EQ(short_run.exit_code, 1) << short_run.out;
   EXPECT_NE(short_run.out.find("ended before line"), std::string::npos) << short_run.out;
 }
@@ -156,8 +161,9 @@ TEST_F(FileCheckpointE2eTest, EveryCheckpointUnreadableRefusesToStartUnlessAllow
                     " --results " + results + " --no-console --http off --no-progress 2>&1");
   ASSERT_EQ(first.exit_code, 0) << first.out;
   for (const std::string& f : Lines(Sh("ls " + ckpt + "/checkpoint-*.vck").out)) {
-    ASSERT_EQ(Sh("printf 'garbage' | dd of=" + f + " bs=1 seek=40 conv=notrunc status=none").exit_code,
-              0);
+    ASSERT_EQ(
+        Sh("printf 'garbage' | dd of=" + f + " bs=1 seek=40 conv=notrunc status=none").exit_code,
+        0);
   }
   const std::string cmd = kVigil + " run --input " + events_ + " --checkpoint-dir " + ckpt +
                           " --results " + results + " --no-console --http off --no-progress";

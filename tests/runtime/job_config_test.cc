@@ -17,13 +17,13 @@ TEST(JobConfigTest, TheShippedJobFilesLoad) {
   ASSERT_TRUE(basic.ok()) << basic.status();
   EXPECT_EQ(basic->source.kind, SourceKind::kFile);
 
-  absl::StatusOr<JobConfig> c = LoadJobConfig(kSource + "/deploy/job-kafka.yaml", DefaultJobConfig());
+  absl::StatusOr<JobConfig> c =
+      LoadJobConfig(kSource + "/deploy/job-kafka.yaml", DefaultJobConfig());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->source.kind, SourceKind::kKafka);
   EXPECT_EQ(c->source.kafka.brokers, "kafka-0.kafka:9092,kafka-1.kafka:9092");
   EXPECT_EQ(c->source.kafka.topics, std::vector<std::string>{"chatbot-events"});
-  EXPECT_EQ(c->source.kafka.properties,
-            (KafkaProperties{{"session.timeout.ms", "30000"}}));
+  EXPECT_EQ(c->source.kafka.properties, (KafkaProperties{{"session.timeout.ms", "30000"}}));
   EXPECT_EQ(c->checkpoint.dir, "/var/lib/vigil/checkpoints");
   EXPECT_EQ(c->checkpoint.interval, 10000);
   EXPECT_EQ(c->outputs.kafka.results_topic, "vigil-windows");
@@ -47,17 +47,18 @@ TEST(JobConfigTest, TheScaleOutJobFilesLoad) {
   absl::StatusOr<JobConfig> inst =
       LoadJobConfig(kSource + "/deploy/job-scale-out.yaml", DefaultJobConfig());
   ASSERT_TRUE(inst.ok()) << inst.status();
-  EXPECT_EQ(inst->scale_out.partials, "kafka://kafka-0.kafka:9092,kafka-1.kafka:9092/vigil-partials");
+  EXPECT_EQ(inst->scale_out.partials,
+            "kafka://kafka-0.kafka:9092,kafka-1.kafka:9092/vigil-partials");
   EXPECT_FALSE(inst->scale_out.merge);
-  absl::StatusOr<JobConfig> merge = LoadJobConfig(kSource + "/deploy/job-merge.yaml", DefaultJobConfig());
+  absl::StatusOr<JobConfig> merge =
+      LoadJobConfig(kSource + "/deploy/job-merge.yaml", DefaultJobConfig());
   ASSERT_TRUE(merge.ok()) << merge.status();
   EXPECT_TRUE(merge->scale_out.merge);
   EXPECT_EQ(merge->source.kafka.topics, std::vector<std::string>{"vigil-partials"});
   EXPECT_EQ(merge->source.kafka.group_id, "vigil-merge");
   EXPECT_EQ(Load("scale_out: {partials: kafka://b:1/p, merge: true}\n"),
             "1:12: an instance publishes partials or merges them, not both");
-  EXPECT_EQ(Load("scale_out: {partials: b:1/p}\n"),
-            "1:23: partials must be kafka://BROKERS/TOPIC");
+  EXPECT_EQ(Load("scale_out: {partials: b:1/p}\n"), "1:23: partials must be kafka://BROKERS/TOPIC");
 }
 
 TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
@@ -72,7 +73,6 @@ TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
   ASSERT_TRUE(two.ok()) << two.status();
   EXPECT_EQ(two->event_time.max_future, 7200000);
 }
-
 
 TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("source:\n  kind: kafka\n"),

@@ -10,11 +10,11 @@
 #include <set>
 #include <string>
 
+#include "base/time.h"
 #include "gtest/gtest.h"
 #include "runtime/dev_broker.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "base/time.h"
 
 namespace vigil {
 namespace {
@@ -43,9 +43,9 @@ class KafkaE2eTest : public ::testing::Test {
   void Produce(const std::string& file, int partition = -1) {
     const std::string p = partition >= 0 ? " -p " + std::to_string(partition) : "";
     // Keyless messages, each to a random partition.
-    Result r = Sh("kcat -b " + broker_->bootstrap() +
-                  " -P -t events -z lz4 -X sticky.partitioning.linger.ms=0" + p + " -l " + file +
-                  " 2>&1");
+    Result r =
+        Sh("kcat -b " + broker_->bootstrap() +
+           " -P -t events -z lz4 -X sticky.partitioning.linger.ms=0" + p + " -l " + file + " 2>&1");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   std::unique_ptr<DevBroker> broker_;
@@ -53,8 +53,12 @@ class KafkaE2eTest : public ::testing::Test {
 
 TEST_F(KafkaE2eTest, TopicGivesTheSameWindowsAsTheFile) {
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
-                        "--incident latency_spike@5m+10m --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil +
+               " gen --rate 20 --duration 30m --seed 5 "
+               "--incident latency_spike@5m+10m --out " +
+               events)
+                .exit_code,
+            0);
   Produce(events);
   // Every partition got some of the file.
   Result parts = Sh("kcat -b " + broker_->bootstrap() + " -C -t events -e -q -f '%p\\n' | sort -u");
@@ -78,20 +82,25 @@ TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
   // Events far ahead of the clock, so only the idle rule (not the processing
   // clock) can move the watermark past them; partition 3 gets nothing.
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 10 --duration 20m --seed 2 --start 2030-01-01T00:00:00Z --out " +
-               events).exit_code, 0);
+  ASSERT_EQ(
+      Sh(kVigil + " gen --rate 10 --duration 20m --seed 2 --start 2030-01-01T00:00:00Z --out " +
+         events)
+          .exit_code,
+      0);
   ASSERT_EQ(Sh("split -n r/3 -d " + events + " " + events + ".").exit_code, 0);
   for (int p = 0; p < 3; ++p) Produce(events + ".0" + std::to_string(p), p);
 
   auto run = [&](const std::string& idle, const std::string& results, double wait_seconds) {
     // 2030 is ahead of the clock: lift the bound on future event times.
     const pid_t pid = Spawn(kVigil + " run --input " + Url() + " --idle-timeout " + idle +
-                                " --max-future 0 --results " + results + " --no-console --http off --no-progress" +
-                                kGroupProps,
+                                " --max-future 0 --results " + results +
+                                " --no-console --http off --no-progress" + kGroupProps,
                             Path("run.log"));
     // Windows closing up to minute 15 or later need partitions 0-2 only.
     const bool closed = WaitFor(
-        [&] { return ReadFile(results).find("\"end\":\"2030-01-01T00:15:00") != std::string::npos; },
+        [&] {
+          return ReadFile(results).find("\"end\":\"2030-01-01T00:15:00") != std::string::npos;
+        },
         wait_seconds);
     ::kill(pid, SIGTERM);
     EXPECT_EQ(WaitExit(pid), 0) << ReadFile(Path("run.log"));
@@ -111,8 +120,12 @@ TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
 // later event of the partition is late.)
 TEST_F(KafkaE2eTest, AnEventFarAheadOfTheClockIsDeadLetteredAndDoesNotMoveTheWatermark) {
   const std::string events = Path("events.ndjson"), poisoned = Path("poisoned.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
-                        "--incident latency_spike@5m+10m --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil +
+               " gen --rate 20 --duration 30m --seed 5 "
+               "--incident latency_spike@5m+10m --out " +
+               events)
+                .exit_code,
+            0);
   const std::string future =
       R"({"ts":"9999-12-31T23:59:59.999Z","type":"message","session_id":"s-future","intent":"faq","latency_ms":5})";
   std::vector<std::string> lines = Lines(ReadFile(events));
@@ -133,8 +146,15 @@ TEST_F(KafkaE2eTest, AnEventFarAheadOfTheClockIsDeadLetteredAndDoesNotMoveTheWat
   EXPECT_NE(k.out.find(" 1 dead-lettered"), std::string::npos) << k.out;
   const std::vector<std::string> dl = Lines(ReadFile(dead));
   ASSERT_EQ(dl.size(), 1u);
-  EXPECT_EQ(dl[0].rfind(R"({"reason":"future_ts","detail":"event time 9999-12-31T23:59:59.999Z is more than 1h ahead of the clock ()", 0), 0u) << dl[0];
-  EXPECT_NE(dl[0].find(R"("source":"events/0","input":0,"line":1000,"offset":1000,)"), std::string::npos) << dl[0];
+  EXPECT_EQ(
+      dl[0].rfind(
+          R"({"reason":"future_ts","detail":"event time 9999-12-31T23:59:59.999Z is more than 1h ahead of the clock ()",
+          0),
+      0u)
+      << dl[0];
+  EXPECT_NE(dl[0].find(R"("source":"events/0","input":0,"line":1000,"offset":1000,)"),
+            std::string::npos)
+      << dl[0];
 
   Result f = Sh(kVigil + " run --input " + events + " --results " + Path("file.ndjson") +
                 " --no-console --http off --no-progress 2>&1");
@@ -215,10 +235,12 @@ KillRun KillAndRestart(const std::string& bootstrap,
   const pid_t job = Spawn(job_cmd, path("run1.log"));
   // 30 minutes of event time in 6 s, started once the job has joined its
   // group, so the kill lands mid-stream.
-  EXPECT_TRUE(WaitFor([&] { return ReadFile(path("run1.log")).find("assigned") != std::string::npos; },
-                      30));
-  const pid_t gen = Spawn(kVigil + " gen --to " + url + " --rate 20 --duration 30m --speed 300 "
-                              "--seed 9 --incident latency_spike@5m+10m --start " + HoursAgo(2),
+  EXPECT_TRUE(WaitFor(
+      [&] { return ReadFile(path("run1.log")).find("assigned") != std::string::npos; }, 30));
+  const pid_t gen = Spawn(kVigil + " gen --to " + url +
+                              " --rate 20 --duration 30m --speed 300 "
+                              "--seed 9 --incident latency_spike@5m+10m --start " +
+                              HoursAgo(2),
                           path("gen.log"));
   EXPECT_TRUE(WaitFor([&] { return Lines(ReadFile(out.results)).size() > 100; }, 30))
       << ReadFile(path("run1.log"));
@@ -228,8 +250,10 @@ KillRun KillAndRestart(const std::string& bootstrap,
   EXPECT_LT(Lines(ReadFile(out.results)).size(), 900u) << "the kill should land mid-stream";
   if (damage_newest) {
     out.damaged = Lines(Sh("ls " + ckpt + "/checkpoint-*.vck | tail -1").out).back();
-    EXPECT_EQ(Sh("printf 'garbage' | dd of=" + out.damaged +
-                 " bs=1 seek=40 conv=notrunc status=none").exit_code, 0);
+    EXPECT_EQ(
+        Sh("printf 'garbage' | dd of=" + out.damaged + " bs=1 seek=40 conv=notrunc status=none")
+            .exit_code,
+        0);
   }
   out.clean = path("clean.ndjson");
   Result clean = Sh(kVigil + " run --group clean --exit-at-end --results " + out.clean + common +
@@ -265,8 +289,8 @@ std::vector<std::string> AlertLines(const std::string& console) {
 }
 
 TEST_F(KafkaE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedResults) {
-  KillRun r = KillAndRestart(broker_->bootstrap(), [&](const std::string& n) { return Path(n); },
-                             false);
+  KillRun r = KillAndRestart(
+      broker_->bootstrap(), [&](const std::string& n) { return Path(n); }, false);
   EXPECT_NE(r.restart_log.find("vigil: restored checkpoint"), std::string::npos) << r.restart_log;
   EXPECT_NE(r.restart_log.find("36000 records"), std::string::npos) << r.restart_log;
   EXPECT_NE(r.restart_log.find("0 dead-lettered"), std::string::npos) << r.restart_log;
@@ -287,7 +311,8 @@ TEST_F(KafkaE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedRes
     const size_t space = line.find(' ');
     ASSERT_EQ(line.rfind("vigil-epoch=", 0), 0u) << line;
     const std::string epoch = line.substr(12, space - 12), value = line.substr(space + 1);
-    EXPECT_TRUE(per_epoch.emplace(epoch, value).second) << "twice in epoch " << epoch << ": " << value;
+    EXPECT_TRUE(per_epoch.emplace(epoch, value).second)
+        << "twice in epoch " << epoch << ": " << value;
     distinct.insert(value);
     ++messages;
   }
@@ -309,26 +334,31 @@ TEST_F(KafkaE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedRes
 // dead-letter the whole backlog as late.
 TEST_F(KafkaE2eTest, KillNineDuringABacklogReplayLosesNothingWithTheShippedDefaults) {
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 30 --duration 30m --seed 11 --incident latency_spike@5m+10m "
-                        "--start " + HoursAgo(3) + " --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil +
+               " gen --rate 30 --duration 30m --seed 11 --incident latency_spike@5m+10m "
+               "--start " +
+               HoursAgo(3) + " --out " + events)
+                .exit_code,
+            0);
   ASSERT_EQ(Sh("split -n l/2 -d " + events + " " + events + ".").exit_code, 0);
   Produce(events + ".00");
   const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
-  const std::string job_cmd = kVigil + " run --input " + Url() + " --group replay --checkpoint-dir " +
-                              ckpt + " --checkpoint-interval 100ms --results " + results +
+  const std::string job_cmd = kVigil + " run --input " + Url() +
+                              " --group replay --checkpoint-dir " + ckpt +
+                              " --checkpoint-interval 100ms --results " + results +
                               " --output json --http off --no-progress";
   const pid_t job = Spawn(job_cmd, Path("run1.log"));
   ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 50; }, 60))
       << ReadFile(Path("run1.log"));
-  ASSERT_TRUE(WaitFor([&] { return !Sh("ls " + ckpt + "/checkpoint-*.vck 2>/dev/null").out.empty(); },
-                      10));
+  ASSERT_TRUE(
+      WaitFor([&] { return !Sh("ls " + ckpt + "/checkpoint-*.vck 2>/dev/null").out.empty(); }, 10));
   ::kill(job, SIGKILL);
   EXPECT_EQ(WaitExit(job), -SIGKILL);
   Produce(events + ".01");  // the backlog grows while the job is down
 
   const std::string clean = Path("clean.ndjson");
-  Result c = Sh(kVigil + " run --input " + Url() + " --group clean --exit-at-end --results " + clean +
-                " --output json --http off --no-progress 2>/dev/null");
+  Result c = Sh(kVigil + " run --input " + Url() + " --group clean --exit-at-end --results " +
+                clean + " --output json --http off --no-progress 2>/dev/null");
   ASSERT_EQ(c.exit_code, 0);
   // Windows ending after the clock (the weekly ones) stay open in a live job.
   const std::string now = FormatTimestamp(static_cast<TimeMs>(::time(nullptr)) * 1000);
@@ -392,10 +422,11 @@ TEST_F(KafkaE2eTest, SigtermAfterKillNineRestartsExitsCleanly) {
 }
 
 TEST_F(KafkaE2eTest, ADamagedNewestCheckpointIsReportedAndThePreviousOneUsed) {
-  KillRun r = KillAndRestart(broker_->bootstrap(), [&](const std::string& n) { return Path(n); },
-                             true);
+  KillRun r = KillAndRestart(
+      broker_->bootstrap(), [&](const std::string& n) { return Path(n); }, true);
   EXPECT_NE(r.restart_log.find("skipping checkpoint " + r.damaged + ": checksum mismatch"),
-            std::string::npos) << r.restart_log;
+            std::string::npos)
+      << r.restart_log;
   EXPECT_NE(r.restart_log.find("vigil: restored checkpoint"), std::string::npos) << r.restart_log;
   // The results file is cut back to the older checkpoint: still exact.
   EXPECT_EQ(Lines(ReadFile(r.results)), r.clean_before_now);
@@ -405,8 +436,12 @@ TEST_F(KafkaE2eTest, ADamagedNewestCheckpointIsReportedAndThePreviousOneUsed) {
 
 TEST_F(KafkaE2eTest, ABrokerOutageIsReportedAndTheResultsAreCompleteAfterIt) {
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
-                        "--incident latency_spike@5m+10m --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil +
+               " gen --rate 20 --duration 30m --seed 5 "
+               "--incident latency_spike@5m+10m --out " +
+               events)
+                .exit_code,
+            0);
   ASSERT_EQ(Sh("split -n l/2 -d " + events + " " + events + ".").exit_code, 0);
   Produce(events + ".00");
   const int port = FreePort();
@@ -415,8 +450,8 @@ TEST_F(KafkaE2eTest, ABrokerOutageIsReportedAndTheResultsAreCompleteAfterIt) {
   const std::string common = " --input " + Url() + " --idle-timeout 1h --no-console " +
                              "--checkpoint-dir " + ckpt + " --results " + results +
                              " --no-progress -X reconnect.backoff.max.ms=500" + kGroupProps;
-  const pid_t job = Spawn(kVigil + " run --http 127.0.0.1:" + std::to_string(port) + common,
-                          Path("run.log"));
+  const pid_t job =
+      Spawn(kVigil + " run --http 127.0.0.1:" + std::to_string(port) + common, Path("run.log"));
   auto get = [&](const std::string& path) {
     return Sh("curl -s -o /dev/null -w '%{http_code}' " + http + path).out;
   };
@@ -430,8 +465,8 @@ TEST_F(KafkaE2eTest, ABrokerOutageIsReportedAndTheResultsAreCompleteAfterIt) {
       [&] {
         const std::string m = metrics();
         for (int p = 0; p < 4; ++p) {
-          const std::string series = "vigil_source_lag{input=\"events/" + std::to_string(p) +
-                                     "\",unit=\"records\"} 0\n";
+          const std::string series =
+              "vigil_source_lag{input=\"events/" + std::to_string(p) + "\",unit=\"records\"} 0\n";
           if (m.find(series) == std::string::npos) return false;
         }
         return true;
@@ -457,7 +492,9 @@ TEST_F(KafkaE2eTest, ABrokerOutageIsReportedAndTheResultsAreCompleteAfterIt) {
   EXPECT_NE(end.out.find("0 dead-lettered"), std::string::npos) << end.out;
   const std::string from_file = Path("file.ndjson");
   ASSERT_EQ(Sh(kVigil + " run --input " + events + " --results " + from_file +
-               " --no-console --http off --no-progress").exit_code, 0);
+               " --no-console --http off --no-progress")
+                .exit_code,
+            0);
   EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(from_file)));
 }
 

@@ -119,7 +119,12 @@ TEST_F(KinesisE2eTest, AnEventFarAheadOfTheClockIsDeadLetteredAndDoesNotMoveTheW
   EXPECT_NE(k.out.find(" 1 dead-lettered"), std::string::npos) << k.out;
   const std::vector<std::string> dl = Lines(ReadFile(dead));
   ASSERT_EQ(dl.size(), 1u);
-  EXPECT_EQ(dl[0].rfind(R"({"reason":"future_ts","detail":"event time 9999-12-31T23:59:59.999Z is more than 1h ahead of the clock ()", 0), 0u) << dl[0];
+  EXPECT_EQ(
+      dl[0].rfind(
+          R"({"reason":"future_ts","detail":"event time 9999-12-31T23:59:59.999Z is more than 1h ahead of the clock ()",
+          0),
+      0u)
+      << dl[0];
   EXPECT_NE(dl[0].find("s-future"), std::string::npos) << dl[0];
   const std::vector<std::string> b = FileResults(events);
   EXPECT_GT(b.size(), 100u);
@@ -252,8 +257,8 @@ TEST_F(KinesisE2eTest, APositionTheStreamRefusesStopsTheJobWithAClearError) {
   std::unique_ptr<KinesisClient> c = KinesisClientFor(server_->endpoint());
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->Call("DeleteStream", R"({"StreamName":"events"})").ok());
-  ASSERT_TRUE(WaitFor([&] { return !c->Call("DescribeStreamSummary",
-                                            R"({"StreamName":"events"})").ok(); }, 10));
+  ASSERT_TRUE(WaitFor(
+      [&] { return !c->Call("DescribeStreamSummary", R"({"StreamName":"events"})").ok(); }, 10));
   CreateStream(server_->endpoint(), "events", 4);
   ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 1m --seed 6 --to " + Url() + " 2>&1").exit_code,
             0);

@@ -15,8 +15,8 @@ const std::string kVigil = VIGIL_BINARY;
 
 TEST(LifecycleE2eTest, SigtermFlushesAndExitsZero) {
   const std::string log = TempPath("life_", "ok.log"), results = TempPath("life_", "ok.ndjson");
-  const pid_t job = Spawn(kVigil + " run --speed 600 --no-console --http off --results " + results,
-                          log);
+  const pid_t job =
+      Spawn(kVigil + " run --speed 600 --no-console --http off --results " + results, log);
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(results).empty(); }, 20)) << ReadFile(log);
   ::kill(job, SIGTERM);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
@@ -31,8 +31,9 @@ TEST(LifecycleE2eTest, AShutdownThatCannotFinishIsCutOffAfterTheTimeout) {
   // Nothing listens on port 1: the Kafka output can never deliver, so the
   // final flush would wait for its own 30 s.
   const std::string log = TempPath("life_", "stuck.log");
-  const pid_t job = Spawn(kVigil + " run --speed 600 --no-console --no-progress --http off "
-                                   "--results kafka://127.0.0.1:1/windows --shutdown-timeout 1s",
+  const pid_t job = Spawn(kVigil +
+                              " run --speed 600 --no-console --no-progress --http off "
+                              "--results kafka://127.0.0.1:1/windows --shutdown-timeout 1s",
                           log);
   ::usleep(1500000);
   ::kill(job, SIGTERM);

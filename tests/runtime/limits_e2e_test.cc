@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/runtime/test_util.h"
 #include "base/strings.h"
+#include "tests/runtime/test_util.h"
 
 namespace vigil {
 namespace {
@@ -39,7 +39,8 @@ std::string PaneError(const std::string& path) {
 TEST(LimitsE2eTest, CheckAndRunRefuseAWindowOverThePaneLimit) {
   const std::string rules = Temp("crash.yaml"), events = Temp("few.ndjson");
   WriteCrashingRules(rules);
-  std::ofstream(events) << R"({"ts":"2026-01-01T00:00:01Z","type":"message"})" << "\n";
+  std::ofstream(events) << R"({"ts":"2026-01-01T00:00:01Z","type":"message"})"
+                        << "\n";
   Result check = Sh(StrCat(kVigil, " check ", rules, " 2>&1"));
   EXPECT_EQ(check.exit_code, 1);
   EXPECT_EQ(check.out, PaneError(rules) + "\n1 error\n");
@@ -76,19 +77,21 @@ TEST(LimitsE2eTest, AHotReloadToAWindowOverThePaneLimitKeepsTheRunningRules) {
   ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() >= 3; }, 10));
   ASSERT_TRUE(WaitFor(
       [&] {
-        return Sh(metrics_url).out.find("vigil_operator_memory_bytes{kind=\"metrics\","
-                                        "operator=\"n\"}") != std::string::npos;
+        return Sh(metrics_url)
+                   .out.find(
+                       "vigil_operator_memory_bytes{kind=\"metrics\","
+                       "operator=\"n\"}") != std::string::npos;
       },
       10))
       << Sh(metrics_url).out;
 
   WriteCrashingRules(rules);
   ASSERT_EQ(::kill(pid, SIGHUP), 0);
-  ASSERT_TRUE(WaitFor(
-      [&] { return ReadFile(err).find("reload refused") != std::string::npos; }, 10))
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadFile(err).find("reload refused") != std::string::npos; }, 10))
       << ReadFile(err);
-  EXPECT_NE(ReadFile(err).find(StrCat("vigil: reload refused, the running rules stay:\n",
-                                      PaneError(rules))),
+  EXPECT_NE(ReadFile(err).find(
+                StrCat("vigil: reload refused, the running rules stay:\n", PaneError(rules))),
             std::string::npos)
       << ReadFile(err);
   const std::string m = Sh(metrics_url).out;
@@ -122,7 +125,8 @@ Poisoned MakeFiles() {
     const size_t at = l.find("\"ts\":\"");
     const std::string ts = l.substr(at + 6, l.find('"', at + 6) - at - 6);
     out << R"({"ts":")" << ts << R"(","type":"message","session_id":"poison","intent":"faq",)"
-        << R"("latency_ms":1e13,"llm_timeout":false,"cache_hit":true})" << "\n";
+        << R"("latency_ms":1e13,"llm_timeout":false,"cache_hit":true})"
+        << "\n";
     f.poison_lines.push_back(++line);
   }
   return f;
@@ -156,8 +160,7 @@ TEST(LimitsE2eTest, LatenciesOf1e13AreOutOfRangeAndTheWindowsEqualTheRunWithoutT
                           0),
               0u)
         << dl[i];
-    EXPECT_NE(dl[i].find(StrCat("\"line\":", f.poison_lines[i], ",")), std::string::npos)
-        << dl[i];
+    EXPECT_NE(dl[i].find(StrCat("\"line\":", f.poison_lines[i], ",")), std::string::npos) << dl[i];
   }
   const std::string want = ReadFile(clean_results);
   EXPECT_GT(Lines(want).size(), 100u);
@@ -177,7 +180,6 @@ TEST(LimitsE2eTest, LatenciesOf1e13AreOutOfRangeAndTheWindowsEqualTheRunWithoutT
   EXPECT_TRUE(Lines(ReadFile(Temp("raw_dl"))).empty());
   EXPECT_FALSE(ReadFile(raw_results) == want);
 }
-
 
 // A number on /metrics: the value of the first line starting with `series`.
 double MetricValue(const std::string& text, const std::string& series) {
@@ -199,10 +201,10 @@ TEST(LimitsE2eTest, TheJobWideSeriesCapDropsAndCountsEventsOfNewGroups) {
                           "    by: intent\n"
                           "    value: count()\n";
   std::ofstream(job) << "limits:\n  max_series: 1\n";
-  const pid_t pid = Spawn(StrCat(kVigil, " run --config ", job, " --rules ", rules,
-                                 " --max-series 2 --speed 600 --rate 50 --http 127.0.0.1:0",
-                                 " --no-console"),
-                          err);
+  const pid_t pid =
+      Spawn(StrCat(kVigil, " run --config ", job, " --rules ", rules,
+                   " --max-series 2 --speed 600 --rate 50 --http 127.0.0.1:0", " --no-console"),
+            err);
   int port = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -241,8 +243,9 @@ TEST(LimitsE2eTest, TheJobWideSeriesCapDropsAndCountsEventsOfNewGroups) {
   std::ofstream(job) << "limits:\n  max_series: lots\n";
   Result bad_job = Sh(StrCat(kVigil, " run --config ", job, " 2>&1"));
   EXPECT_EQ(bad_job.exit_code, 2);
-  EXPECT_NE(bad_job.out.find(StrCat(job, ":2:15: expected a whole number of series of at least "
-                                         "1, e.g. 100000")),
+  EXPECT_NE(bad_job.out.find(StrCat(job,
+                                    ":2:15: expected a whole number of series of at least "
+                                    "1, e.g. 100000")),
             std::string::npos)
       << bad_job.out;
 }

@@ -58,13 +58,14 @@ TEST_F(PublishedOffsetsTest, AnEmptyTopicNamesNothing) {
 TEST_F(PublishedOffsetsTest, TheNewestHeartbeatOfEachPartitionWins) {
   std::unique_ptr<PartialsPublisher> a = Publisher("a"), b = Publisher("b");
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->PublishMessages({}, Beat("a", {{"events/0", 900, false, 40},
-                                                {"events/1", 900, false, 50}}),
-                                 nullptr, nullptr)
+  ASSERT_TRUE(a->PublishMessages(
+                   {}, Beat("a", {{"events/0", 900, false, 40}, {"events/1", 900, false, 50}}),
+                   nullptr, nullptr)
                   .ok());
-  ASSERT_TRUE(a->PublishMessages({}, Beat("a", {{"events/0", 950, false, 100},
-                                                {"events/1", 950, false, 60},
-                                                {"events/2", 950, false, -1}}),
+  ASSERT_TRUE(a->PublishMessages({},
+                                 Beat("a", {{"events/0", 950, false, 100},
+                                            {"events/1", 950, false, 60},
+                                            {"events/2", 950, false, -1}}),
                                  nullptr, nullptr)
                   .ok());
   // b took events/1 over and published it further, behind 12,000 panes

@@ -52,7 +52,8 @@ TEST(PoisonE2eTest, OneHugeLatencyPerMinuteMovesNoQuantile) {
   }
   // Exact latencies per minute, the poison included; one 1e13 turn placed
   // after the 30th turn of each minute.
-  const std::regex message(R"re(^\{"ts":"(([^"]{16})[^"]*)","type":"message".*"latency_ms":([0-9.eE+-]+))re");
+  const std::regex message(
+      R"re(^\{"ts":"(([^"]{16})[^"]*)","type":"message".*"latency_ms":([0-9.eE+-]+))re");
   std::map<std::string, std::vector<double>> by_minute;  // "2026-01-01T00:05" -> values
   {
     std::ofstream out(poisoned);
@@ -67,7 +68,8 @@ TEST(PoisonE2eTest, OneHugeLatencyPerMinuteMovesNoQuantile) {
           const std::string ts = m[1];  // in order: nothing after it is late
           out << R"({"ts":")" << ts
               << R"(","type":"message","session_id":"poison","turn_id":"poison-1","intent":"faq",)"
-              << R"("latency_ms":1e13,"llm_timeout":false,"cache_hit":true})" << "\n";
+              << R"("latency_ms":1e13,"llm_timeout":false,"cache_hit":true})"
+              << "\n";
           by_minute[minute].push_back(1e13);
         }
         by_minute[minute].push_back(std::stod(m[3]));
@@ -75,13 +77,14 @@ TEST(PoisonE2eTest, OneHugeLatencyPerMinuteMovesNoQuantile) {
       out << line << "\n";
     }
   }
-  Result r = Sh(kVigil + " run --rules " + rules + " --input " + poisoned + " --results " + results +
-                " --output json --http off --no-progress 2>&1");
+  Result r = Sh(kVigil + " run --rules " + rules + " --input " + poisoned + " --results " +
+                results + " --output json --http off --no-progress 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out.find("\"state\":\"firing\""), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("\"state\":\"pending\""), std::string::npos) << r.out;
 
-  const std::regex result(R"re("metric":"(p50|p95|p99)","start":"([^"]{16})[^"]*".*"value":([0-9.eE+-]+))re");
+  const std::regex result(
+      R"re("metric":"(p50|p95|p99)","start":"([^"]{16})[^"]*".*"value":([0-9.eE+-]+))re");
   const std::map<std::string, double> q = {{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}};
   int checked = 0, poisoned_minutes = 0;
   for (const std::string& line : Lines(ReadFile(results))) {
@@ -91,8 +94,8 @@ TEST(PoisonE2eTest, OneHugeLatencyPerMinuteMovesNoQuantile) {
     ASSERT_FALSE(values.empty()) << line;
     poisoned_minutes += std::count(values.begin(), values.end(), 1e13) > 0 && m[1] == "p50";
     std::sort(values.begin(), values.end());
-    const double exact =
-        values[static_cast<size_t>(std::floor(q.at(m[1]) * static_cast<double>(values.size() - 1)))];
+    const double exact = values[static_cast<size_t>(
+        std::floor(q.at(m[1]) * static_cast<double>(values.size() - 1)))];
     ASSERT_LT(exact, 1e13) << line;  // the poison occupies the top rank only
     EXPECT_LE(std::abs(std::stod(m[3]) - exact), 0.005 * exact + 1e-9)
         << line << " exact " << exact;

@@ -10,14 +10,14 @@
 #include <fstream>
 #include <string>
 
+#include "base/strings.h"
+#include "base/time.h"
 #include "gtest/gtest.h"
 #include "operators/net/kafka_writer.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job_config.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "base/strings.h"
-#include "base/time.h"
 
 namespace vigil {
 namespace {
@@ -150,11 +150,12 @@ class ReadinessE2eTest : public ::testing::Test {
 TEST_F(ReadinessE2eTest, AStuckWatermarkMakesTheJobUnreadyAndAnIdleOneDoesNot) {
   const std::string job_file = Path("job.yaml"), log = Path("run.log");
   std::ofstream(job_file) << "readiness:\n  max_watermark_stall: 2s\n";
-  const pid_t job = Spawn(kVigil + " run --config " + job_file + " --input kafka://" +
-                              broker_->bootstrap() + "/events --idle-timeout 3s --no-console "
-                              "--http 127.0.0.1:0 --max-future 1d -X session.timeout.ms=6000 "
-                              "-X heartbeat.interval.ms=500",
-                          log);
+  const pid_t job =
+      Spawn(kVigil + " run --config " + job_file + " --input kafka://" + broker_->bootstrap() +
+                "/events --idle-timeout 3s --no-console "
+                "--http 127.0.0.1:0 --max-future 1d -X session.timeout.ms=6000 "
+                "-X heartbeat.interval.ms=500",
+            log);
   ChildGuard guard(job);
   const std::string base = JobHttpBase(log);
   ASSERT_FALSE(base.empty()) << ReadFile(log);
@@ -168,7 +169,8 @@ TEST_F(ReadinessE2eTest, AStuckWatermarkMakesTheJobUnreadyAndAnIdleOneDoesNot) {
   // processing clock cannot move the watermark either.
   const TimeMs now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
-                         .count() * 1000;
+                         .count() *
+                     1000;
   const TimeMs t = now + 3'600'000;
   // Events keep arriving, all at the same time: the watermark stands at t - 5 s.
   ASSERT_TRUE(ProduceUntil([&](int) { return t; }, [&] { return ready().first == 503; }))
@@ -185,8 +187,8 @@ TEST_F(ReadinessE2eTest, AStuckWatermarkMakesTheJobUnreadyAndAnIdleOneDoesNot) {
   EXPECT_GT(metric("vigil_watermark_stall_seconds"), 2);
 
   // Event time moves again: ready, and the count starts over.
-  ASSERT_TRUE(ProduceUntil([&](int i) { return t + 1000 * (i + 1); },
-                           [&] { return ready().first == 200; }))
+  ASSERT_TRUE(
+      ProduceUntil([&](int i) { return t + 1000 * (i + 1); }, [&] { return ready().first == 200; }))
       << ReadFile(log);
   EXPECT_TRUE(WaitFor([&] { return metric("vigil_watermark_stalled") == 0; }, 5));
 

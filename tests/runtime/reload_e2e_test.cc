@@ -11,15 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "tests/runtime/test_util.h"
 #include "base/strings.h"
+#include "tests/runtime/test_util.h"
 
 namespace vigil {
 namespace {
 
 const std::string kVigil = VIGIL_BINARY;
-
-
 
 void WriteRules(const std::string& path, const std::string& threshold) {
   std::ofstream(path) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    value: count()\n"
@@ -30,8 +28,8 @@ void WriteRules(const std::string& path, const std::string& threshold) {
 TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileIsRefused) {
   const std::string dir = ::testing::TempDir() + "/vigil_reload_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
-  const std::string rules = dir + "/rules.yaml", out = dir + "/out.json",
-                    err = dir + "/err.txt", results = dir + "/results.ndjson";
+  const std::string rules = dir + "/rules.yaml", out = dir + "/out.json", err = dir + "/err.txt",
+                    results = dir + "/results.ndjson";
   WriteRules(rules, "0");
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -39,9 +37,8 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
     std::freopen(out.c_str(), "w", stdout);
     std::freopen(err.c_str(), "w", stderr);
     ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--rules", rules.c_str(), "--speed", "600",
-            "--rate", "50", "--http", "127.0.0.1:0", "--web.enable-lifecycle", "--output",
-            "json", "--no-pending",
-            "--results", results.c_str(), static_cast<char*>(nullptr));
+            "--rate", "50", "--http", "127.0.0.1:0", "--web.enable-lifecycle", "--output", "json",
+            "--no-pending", "--results", results.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int port = 0;
@@ -60,9 +57,8 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   WriteRules(rules, "1000000000");
   // POST /-/reload answers at once with the request's id; its status tells
   // how the reload went once the job thread has run it.
-  const std::string post =
-      StrCat("curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' ", base,
-             "/-/reload");
+  const std::string post = StrCat(
+      "curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' ", base, "/-/reload");
   const std::string accepted = Sh(post).out;
   std::string ok;
   WaitFor(
@@ -97,7 +93,8 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
             "{\"id\":2,\"status\":\"pending\",\"location\":\"/-/reload/status?id=2\"}\n 202");
   EXPECT_EQ(ok, "{\"id\":1,\"status\":\"succeeded\"}\n");
   EXPECT_NE(refused.find("{\"id\":2,\"status\":\"failed\",\"error\":\"reload refused, the "
-                         "running rules stay:\\n" + rules + ":2:1: YAML:"),
+                         "running rules stay:\\n" +
+                         rules + ":2:1: YAML:"),
             std::string::npos)
       << refused;
   EXPECT_EQ(health, "ok\n");

@@ -10,14 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "tests/runtime/test_util.h"
 #include "base/strings.h"
+#include "tests/runtime/test_util.h"
 
 namespace vigil {
 namespace {
 
 const std::string kVigil = VIGIL_BINARY;
-
 
 // Per process: ctest runs each test of this suite as its own process, in
 // parallel, and each regenerates the shared input.

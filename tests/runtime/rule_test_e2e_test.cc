@@ -9,15 +9,14 @@
 #include <fstream>
 #include <string>
 
-#include "tests/runtime/test_util.h"
 #include "base/strings.h"
+#include "tests/runtime/test_util.h"
 
 namespace vigil {
 namespace {
 
 const std::string kVigil = VIGIL_BINARY;
 const std::string kSource = VIGIL_SOURCE_DIR;
-
 
 TEST(RuleTestE2eTest, ShippedRuleTestsPass) {
   std::string files;
@@ -42,27 +41,25 @@ TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
                                         "  - alert: Busy\n"
                                         "    severity: P3\n"
                                         "    expr: n > 3\n";
-  std::ofstream(dir + "/busy_test.yaml")
-      << "rule_files: [rules.yaml]\n"
-         "tests:\n"
-         "  - name: busy minute\n"
-         "    series:\n"
-         "      - {every: 10s, for: 1m, event: {type: m}}\n"
-         "    expect_alerts:\n"
-         "      - {at: 2m, alert: Busy, state: firing}\n"
-         "    expect_metrics:\n"
-         "      - {at: 1m, metric: n, value: 5}\n"
-         "  - name: quiet minute\n"
-         "    events:\n"
-         "      - {at: 5s, type: m}\n";
+  std::ofstream(dir + "/busy_test.yaml") << "rule_files: [rules.yaml]\n"
+                                            "tests:\n"
+                                            "  - name: busy minute\n"
+                                            "    series:\n"
+                                            "      - {every: 10s, for: 1m, event: {type: m}}\n"
+                                            "    expect_alerts:\n"
+                                            "      - {at: 2m, alert: Busy, state: firing}\n"
+                                            "    expect_metrics:\n"
+                                            "      - {at: 1m, metric: n, value: 5}\n"
+                                            "  - name: quiet minute\n"
+                                            "    events:\n"
+                                            "      - {at: 5s, type: m}\n";
   Result r = Sh(StrCat(kVigil, " test ", dir, "/busy_test.yaml"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, StrCat("FAIL busy minute  (", dir, "/busy_test.yaml:3)\n",
                           "    missing:    at 2m firing Busy  (line 7)\n",
                           "    unexpected: at 1m firing Busy\n",
-                          "    metric n at 1m: got 6, want 5  (line 9)\n",
-                          "PASS quiet minute  (", dir, "/busy_test.yaml:10)\n",
-                          "1 passed, 1 failed\n"));
+                          "    metric n at 1m: got 6, want 5  (line 9)\n", "PASS quiet minute  (",
+                          dir, "/busy_test.yaml:10)\n", "1 passed, 1 failed\n"));
   std::filesystem::remove_all(dir);
 }
 

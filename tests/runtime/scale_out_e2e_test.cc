@@ -100,7 +100,9 @@ class ScaleOutE2eTest : public ::testing::Test {
     std::replace(test.begin(), test.end(), '/', '_');  // parameterised names
     return TempPath("scale_" + test + "_", name);
   }
-  std::string Url(const std::string& topic) { return "kafka://" + broker_->bootstrap() + "/" + topic; }
+  std::string Url(const std::string& topic) {
+    return "kafka://" + broker_->bootstrap() + "/" + topic;
+  }
 
   // One instance over the whole topic, to the end: the reference.
   void RunSingle() {
@@ -115,7 +117,8 @@ class ScaleOutE2eTest : public ::testing::Test {
     return Spawn(kVigil + " run --input " + Url("events") + " --group pair --partials " +
                      Url("partials") + " --instance-id " + id +
                      " --checkpoint-interval 300ms --idle-timeout 1h --http 127.0.0.1:0"
-                     " --no-console" + kGroupProps,
+                     " --no-console" +
+                     kGroupProps,
                  Path(id + ".log"));
   }
   // Instances "a" and "b" running, each holding some of the 4 partitions.
@@ -168,28 +171,37 @@ TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInsta
   const std::string& base_b = pair.base_b;
   Result gen = Sh(kVigil + kGen + " --to " + Url("events") + " 2>&1");
   ASSERT_EQ(gen.exit_code, 0) << gen.out;
-  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
+  ASSERT_TRUE(
+      WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
   EXPECT_GT(StatusRecords(base_a), 0);
   EXPECT_GT(StatusRecords(base_b), 0);
-  EXPECT_NE(HttpGet(base_a, "/api/status").second.find(
-                R"("scale_out":{"role":"instance","instance_id":"a","partials_topic":"partials","publications":)"),
-            std::string::npos);
+  EXPECT_NE(
+      HttpGet(base_a, "/api/status")
+          .second.find(
+              R"("scale_out":{"role":"instance","instance_id":"a","partials_topic":"partials","publications":)"),
+      std::string::npos);
   ::kill(a, SIGTERM);
   ::kill(b, SIGTERM);
   EXPECT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
   EXPECT_EQ(WaitExit(b), 0) << ReadFile(Path("b.log"));
   // The instances close no window themselves.
-  EXPECT_NE(ReadFile(Path("a.log")).find(" 0 windows"), std::string::npos) << ReadFile(Path("a.log"));
+  EXPECT_NE(ReadFile(Path("a.log")).find(" 0 windows"), std::string::npos)
+      << ReadFile(Path("a.log"));
 
   // Something else written to the partials topic is dead-lettered.
-  Result junk = Sh("echo 'not a partial' | kcat -b " + broker_->bootstrap() +
-                   " -P -t partials -p 1 2>&1");
+  Result junk =
+      Sh("echo 'not a partial' | kcat -b " + broker_->bootstrap() + " -P -t partials -p 1 2>&1");
   ASSERT_EQ(junk.exit_code, 0) << junk.out;
   RunSingle();
   RunMerge();
   const std::vector<std::string> dead = Lines(ReadFile(Path("merge_dead.ndjson")));
   ASSERT_EQ(dead.size(), 1u);
-  EXPECT_EQ(dead[0].rfind(R"({"reason":"bad_partial","detail":"not a partials message of this version","source":"partials/1")", 0), 0u) << dead[0];
+  EXPECT_EQ(
+      dead[0].rfind(
+          R"({"reason":"bad_partial","detail":"not a partials message of this version","source":"partials/1")",
+          0),
+      0u)
+      << dead[0];
   EXPECT_NE(ReadFile(Path("merge.log")).find(" 1 dead-lettered (0 late)"), std::string::npos);
   const std::vector<std::string> single = Windows(Path("single.ndjson"), kUserKeyed);
   EXPECT_GT(single.size(), 500u);
@@ -202,8 +214,7 @@ TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInsta
 
 // One instance leaves mid-stream (SIGTERM, or SIGKILL); the other takes
 // over its partitions; the merge's windows are still those of one instance.
-class ScaleOutHandOverTest : public ScaleOutE2eTest,
-                             public ::testing::WithParamInterface<int> {};
+class ScaleOutHandOverTest : public ScaleOutE2eTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
   const int signal = GetParam();
@@ -282,7 +293,8 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   EXPECT_EQ(WaitExit(merge), -SIGKILL);
   EXPECT_EQ(WaitExit(gen), 0);
   EXPECT_LT(Lines(ReadFile(merged)).size(), 900u) << "the kill should land mid-stream";
-  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
+  ASSERT_TRUE(
+      WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) == kEvents; }, 60));
   ::kill(a, SIGTERM);
   ::kill(b, SIGTERM);
   EXPECT_EQ(WaitExit(a), 0);
@@ -346,7 +358,8 @@ TEST_F(ScaleOutE2eTest, AnInstanceStartingLateOnABacklogMissesNoWindow) {
   const std::string base_b = JobHttpBase(Path("b.log"));
   ASSERT_FALSE(base_b.empty()) << ReadFile(Path("b.log"));
   EXPECT_EQ(WaitExit(gen), 0) << ReadFile(Path("gen.log"));
-  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) >= kEvents; }, 120))
+  ASSERT_TRUE(
+      WaitFor([&] { return StatusRecords(base_a) + StatusRecords(base_b) >= kEvents; }, 120))
       << StatusRecords(base_a) << " + " << StatusRecords(base_b);
   EXPECT_GT(StatusRecords(base_b), 0) << "b should take partitions over mid-backlog";
   ::sleep(2);  // the last publications
@@ -377,9 +390,9 @@ TEST_F(ScaleOutE2eTest, KinesisInstancesFeedTheMergeExactlyOnceAcrossARestart) {
   Result put = Sh(kVigil + kGen + " --to " + stream + " 2>&1");
   ASSERT_EQ(put.exit_code, 0) << put.out;
 
-  Result single = Sh(kVigil + " run --input " + stream + " --exit-at-end --output json --results " +
-                     Path("single.ndjson") + " --http off --no-progress > " + Path("single.log") +
-                     " 2>&1");
+  Result single =
+      Sh(kVigil + " run --input " + stream + " --exit-at-end --output json --results " +
+         Path("single.ndjson") + " --http off --no-progress > " + Path("single.log") + " 2>&1");
   ASSERT_EQ(single.exit_code, 0) << ReadFile(Path("single.log"));
 
   // 250 records per GetRecords call, at most 5 calls a second per shard:
@@ -394,7 +407,8 @@ TEST_F(ScaleOutE2eTest, KinesisInstancesFeedTheMergeExactlyOnceAcrossARestart) {
     const std::string n = std::to_string(i);
     return Spawn(kVigil + " run --config " + job + " --instance " + n + "/2 --partials " +
                      Url("partials") + " --instance-id k" + n + " --checkpoint-dir " +
-                     Path("ckpt" + n) + " --checkpoint-interval 100ms --exit-at-end"
+                     Path("ckpt" + n) +
+                     " --checkpoint-interval 100ms --exit-at-end"
                      " --no-console --http 127.0.0.1:0",
                  Path(log));
   };

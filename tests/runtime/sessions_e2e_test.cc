@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "test_util.h"
 #include "base/strings.h"
+#include "test_util.h"
 
 namespace vigil {
 namespace {
@@ -33,8 +33,8 @@ TEST(SessionsE2eTest, NormalTrafficPagesNothingAndSessionMetricsAreInRange) {
   const std::string results = Temp("results.ndjson");
   ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 11 --rate 100 --duration 3h --out ", events)).exit_code,
             0);
-  Result r = Sh(StrCat(kVigil, " run --input ", events, " --results ", results,
-                       " --no-progress --http off"));
+  Result r = Sh(
+      StrCat(kVigil, " run --input ", events, " --results ", results, " --no-progress --http off"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // The only page is the runbook's absolute one: more than ten thumbs-down
   // a week on an FAQ topic, which a week of traffic at this rate exceeds

@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {

@@ -14,11 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/time.h"
 #include "gtest/gtest.h"
 #include "tests/operators/notify/notify_test_util.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "base/time.h"
 
 namespace vigil {
 namespace {

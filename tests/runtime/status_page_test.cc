@@ -3,8 +3,8 @@
 // with an injected incident — the firing alert under its severity, job
 // health, sparklines of the recent windows, no script errors.
 #include <signal.h>
-#include <sys/wait.h>
 #include <simdjson.h>
+#include <sys/wait.h>
 
 #include <regex>
 #include <string>
@@ -68,8 +68,8 @@ std::vector<std::string> SparklinePoints(const std::string& dom, const std::stri
 TEST(StatusPageTest, ThePageIsSelfContained) {
   const std::string page = ReadFile(kPagePath);
   ASSERT_GT(page.size(), 1000u) << kPagePath;
-  for (const char* fetches : {" src=", "<link", "url(", "@import", "<iframe", "<object", "<embed",
-                              "<img"}) {
+  for (const char* fetches :
+       {" src=", "<link", "url(", "@import", "<iframe", "<object", "<embed", "<img"}) {
     EXPECT_EQ(page.find(fetches), std::string::npos) << fetches;
   }
   size_t schemes = 0;
@@ -81,8 +81,8 @@ TEST(StatusPageTest, ThePageIsSelfContained) {
   EXPECT_EQ(schemes, 1u);
   // The links in the page itself (for readers without JavaScript) stay on the job.
   const std::vector<std::string> hrefs = AttributeValues(page, "href");
-  EXPECT_EQ(hrefs, (std::vector<std::string>{"api/status", "api/alerts", "api/metrics",
-                                             "api/rules"}));
+  EXPECT_EQ(hrefs,
+            (std::vector<std::string>{"api/status", "api/alerts", "api/metrics", "api/rules"}));
 }
 
 class StatusPageE2eTest : public ::testing::Test {
@@ -95,10 +95,11 @@ class StatusPageE2eTest : public ::testing::Test {
   // The DOM after the page ran for `budget_ms` of virtual time.
   std::string RenderedDom(const std::string& url, int budget_ms) {
     const std::string profile = Path("chromium-profile");
-    Result r = Sh("timeout 120 chromium --headless --disable-gpu --no-sandbox "
-                  "--disable-dev-shm-usage --no-first-run --user-data-dir=" + profile +
-                  " --virtual-time-budget=" + std::to_string(budget_ms) + " --dump-dom " + url +
-                  " 2>" + Path("chromium.log"));
+    Result r =
+        Sh("timeout 120 chromium --headless --disable-gpu --no-sandbox "
+           "--disable-dev-shm-usage --no-first-run --user-data-dir=" +
+           profile + " --virtual-time-budget=" + std::to_string(budget_ms) + " --dump-dom " + url +
+           " 2>" + Path("chromium.log"));
     EXPECT_EQ(r.exit_code, 0) << ReadFile(Path("chromium.log"));
     return r.out;
   }
@@ -108,8 +109,9 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
   const std::string log = Path("run.log");
   // The Bedrock circuit breaker opens 1 minute into event time and stays
   // open: BedrockCircuitOpen (P1) fires and keeps firing.
-  const pid_t job = Spawn(kVigil + " run --generator --speed 600 --rate 50 --no-console "
-                                   "--incident bedrock_open@1m+1000h --http 127.0.0.1:0",
+  const pid_t job = Spawn(kVigil +
+                              " run --generator --speed 600 --rate 50 --no-console "
+                              "--incident bedrock_open@1m+1000h --http 127.0.0.1:0",
                           log);
   ChildGuard guard(job);
   const std::string base = JobHttpBase(log);
@@ -118,7 +120,8 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
   // The job answers before anything is asserted of its pages; a job that
   // died is reported with its log.
   ASSERT_TRUE(WaitFor([&] { return HttpGet(base, "/healthz").first == 200; }, 30))
-      << "alive: " << (::waitpid(job, nullptr, WNOHANG) == 0) << "\n" << ReadFile(log);
+      << "alive: " << (::waitpid(job, nullptr, WNOHANG) == 0) << "\n"
+      << ReadFile(log);
 
   // As served: the page file, byte for byte, at / and /status.
   const std::string page = ReadFile(kPagePath);

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {

@@ -8,8 +8,8 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <regex>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -85,9 +85,9 @@ TEST_F(WorkersE2eTest, AFileAndStdinGiveTheSameResultsForOneTwoAndFourWorkers) {
   }
   for (int n : {1, 2, 4}) {
     const std::string w = std::to_string(n);
-    ExpectSame(Run("cat " + *events_ + " | " + kVigil + " run --workers " + w + " --input -",
-                   "stdin" + w),
-               one, "stdin, " + w + " workers");
+    ExpectSame(
+        Run("cat " + *events_ + " | " + kVigil + " run --workers " + w + " --input -", "stdin" + w),
+        one, "stdin, " + w + " workers");
   }
 }
 
@@ -121,15 +121,16 @@ TEST_F(WorkersE2eTest, AKafkaTopicOfEightPartitionsGivesTheFileResultsForAnyNumb
     job.pid = Spawn("/bin/sh -c 'exec " + kVigil + " run --workers " + w + " --input " + url +
                         " --group g" + w + " --results " + job.results +
                         " --output json --http 127.0.0.1:0 -X session.timeout.ms=6000"
-                        " -X heartbeat.interval.ms=500 2>" + job.log + "'",
+                        " -X heartbeat.interval.ms=500 2>" +
+                        job.log + "'",
                     job.console);
     guards.push_back(std::make_unique<ChildGuard>(job.pid));
   }
   for (Live& job : jobs) {
     job.base = JobHttpBase(job.log);
     ASSERT_FALSE(job.base.empty()) << ReadFile(job.log);
-    ASSERT_TRUE(WaitFor([&] { return ReadFile(job.log).find("assigned") != std::string::npos; },
-                        30))
+    ASSERT_TRUE(
+        WaitFor([&] { return ReadFile(job.log).find("assigned") != std::string::npos; }, 30))
         << ReadFile(job.log);
   }
   Result gen = Sh(kVigil + " gen --to " + url +
@@ -174,8 +175,12 @@ TEST_F(WorkersE2eTest, FourWorkersOnOnePartitionGiveTheFileResults) {
   absl::StatusOr<std::unique_ptr<DevBroker>> b = DevBroker::Start(1, {{"one", 1}});
   ASSERT_TRUE(b.ok()) << b.status();
   const std::string events = Path("events.ndjson");
-  ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 30m --seed 5 "
-                        "--incident latency_spike@5m+10m --out " + events).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil +
+               " gen --rate 20 --duration 30m --seed 5 "
+               "--incident latency_spike@5m+10m --out " +
+               events)
+                .exit_code,
+            0);
   Result p = Sh("kcat -b " + (*b)->bootstrap() + " -P -t one -z lz4 -l " + events + " 2>&1");
   ASSERT_EQ(p.exit_code, 0) << p.out;
   const Output file = Run(kVigil + " run --workers 1 --input " + events, "file");
@@ -211,11 +216,13 @@ TEST_F(WorkersE2eTest, TheProcessedCounterEndsEqualToTheSummary) {
         return processed >= 36000;
       },
       60))
-      << processed << "\n" << ReadFile(log);
+      << processed << "\n"
+      << ReadFile(log);
   EXPECT_EQ(processed, 36000);
   ::kill(job, SIGTERM);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
-  EXPECT_TRUE(std::regex_search(ReadFile(log), std::regex("36000 records in [0-9.]+s, 36000 processed")))
+  EXPECT_TRUE(
+      std::regex_search(ReadFile(log), std::regex("36000 records in [0-9.]+s, 36000 processed")))
       << ReadFile(log);
 }
 

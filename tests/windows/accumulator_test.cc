@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "base/codec.h"
 #include "base/hash.h"
+#include "gtest/gtest.h"
 
 namespace vigil {
 namespace {
@@ -483,7 +483,8 @@ TEST(ExactSumTest, OrderAndSplitDoNotChangeTheBits) {
   for (double v : values) whole.Add(v);
   for (int parts : {2, 3, 7}) {
     std::vector<ExactSum> partial(parts);
-    for (size_t i = 0; i < values.size(); ++i) partial[(i * 31) % parts].Add(values[values.size() - 1 - i]);
+    for (size_t i = 0; i < values.size(); ++i)
+      partial[(i * 31) % parts].Add(values[values.size() - 1 - i]);
     ExactSum merged;
     for (int p = parts - 1; p >= 0; --p) merged.Merge(partial[p]);
     EXPECT_TRUE(merged == whole) << parts;
@@ -562,9 +563,9 @@ TEST(AccumulatorTest, OlderSumEncodingsDecode) {
   Encoder enc;
   enc.PutByte(static_cast<uint8_t>(AggKind::kAvg));
   enc.PutDouble(0);
-  enc.PutVarint(4);    // n
-  enc.PutVarint(0);    // hits
-  enc.PutDouble(10.5); // the sum
+  enc.PutVarint(4);     // n
+  enc.PutVarint(0);     // hits
+  enc.PutDouble(10.5);  // the sum
   enc.PutSigned(kMinTime);
   Decoder dec(enc.data());
   Accumulator acc(AggKind::kCount);

@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "base/codec.h"
 #include "gtest/gtest.h"
 #include "tests/windows/ddsketch_test_util.h"
-#include "base/codec.h"
 #include "windows/ddsketch.h"
 
 namespace vigil {

@@ -11,15 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "base/codec.h"
 #include "gtest/gtest.h"
 #include "tests/windows/ddsketch_test_util.h"
-#include "base/codec.h"
 
 namespace vigil {
 namespace {
 
 using namespace ddsketch_test;  // NOLINT: the shared helpers
-
 
 TEST(DDSketchTest, EmptySketch) {
   DDSketch sketch;
@@ -183,7 +182,6 @@ TEST(DDSketchTest, MixedSignsAgainstExactQuantiles) {
     ExpectWithin(sketch.Quantile(q), ExactQuantile(values, q), kAlpha * (1 + kSlack), "mixed");
   }
 }
-
 
 std::vector<DDSketch> SplitInto(const std::vector<double>& values, size_t parts, double alpha,
                                 int32_t max_buckets) {

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "base/codec.h"
+#include "gtest/gtest.h"
 #include "windows/ddsketch.h"
 
 namespace vigil {

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "base/codec.h"
 #include "base/hash.h"
+#include "gtest/gtest.h"
 
 namespace vigil {
 namespace {

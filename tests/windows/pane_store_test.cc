@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "base/codec.h"
 #include "base/hash.h"
+#include "gtest/gtest.h"
 
 namespace vigil {
 namespace {

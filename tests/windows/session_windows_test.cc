@@ -29,9 +29,8 @@ struct Closed {
 
 class SessionWindowsTest : public ::testing::Test {
  protected:
-  SessionWindows<Times> s{kGap, [](Times& into, Times&& from) {
-                            into.insert(into.end(), from.begin(), from.end());
-                          }};
+  SessionWindows<Times> s{
+      kGap, [](Times& into, Times&& from) { into.insert(into.end(), from.begin(), from.end()); }};
   void Add(const std::string& key, TimeMs t) {
     s.Add(key, t, [] { return Times{}; })->push_back(t);
   }
@@ -91,8 +90,8 @@ TEST_F(SessionWindowsTest, AnOutOfOrderEventFarFromOthersIsItsOwnSession) {
   EXPECT_EQ(s.session_count(), 2u);
   // The earlier session closes first although it arrived second.
   EXPECT_EQ(Close(kGap), (std::vector<Closed>{{"a", 0, 0, {0}}}));
-  EXPECT_EQ(Close(130 * kMinute), (std::vector<Closed>{{"a", 100 * kMinute, 100 * kMinute,
-                                                        {100 * kMinute}}}));
+  EXPECT_EQ(Close(130 * kMinute),
+            (std::vector<Closed>{{"a", 100 * kMinute, 100 * kMinute, {100 * kMinute}}}));
 }
 
 TEST_F(SessionWindowsTest, ClosesInOrderOfEndThenKey) {
@@ -144,7 +143,7 @@ TEST_F(SessionWindowsTest, RestoreRebuildsWhatForEachSaw) {
 }
 
 TEST_F(SessionWindowsTest, KeysOfAnyLengthAreKeptApart) {
-  const std::string k24(24, 'x');             // the longest kept inline
+  const std::string k24(24, 'x');                      // the longest kept inline
   const std::string k25 = std::string(24, 'x') + "y";  // the shortest kept apart
   const std::string k100(100, 'z');
   Add("", 0);
@@ -159,10 +158,8 @@ TEST_F(SessionWindowsTest, KeysOfAnyLengthAreKeptApart) {
   });
   EXPECT_EQ(saved.size(), 4u);
   EXPECT_EQ(Close(kMaxTime - kGap),
-            (std::vector<Closed>{{"", 0, 0, {0}},
-                                 {k24, 1, 1, {1}},
-                                 {k25, 2, 2, {2}},
-                                 {k100, 3, 4, {3, 4}}}));
+            (std::vector<Closed>{
+                {"", 0, 0, {0}}, {k24, 1, 1, {1}}, {k25, 2, 2, {2}}, {k100, 3, 4, {3, 4}}}));
   EXPECT_EQ(s.key_count(), 0u);
 }
 
@@ -182,9 +179,13 @@ TEST_F(SessionWindowsTest, MemoryShrinksAfterAWaveOfClosesAndIsGoneWhenAllClose)
   EXPECT_EQ(s.key_count(), 1000u);
   std::vector<Closed> rest = Close(kMaxTime - kGap);
   ASSERT_EQ(rest.size(), 1000u);
-  EXPECT_EQ(rest.front(), (Closed{"key99000", 99'000 * kSecond, 99'000 * kSecond + 1,
+  EXPECT_EQ(rest.front(), (Closed{"key99000",
+                                  99'000 * kSecond,
+                                  99'000 * kSecond + 1,
                                   {99'000 * kSecond, 99'000 * kSecond + 1}}));
-  EXPECT_EQ(rest.back(), (Closed{"key99999", 99'999 * kSecond, 99'999 * kSecond + 1,
+  EXPECT_EQ(rest.back(), (Closed{"key99999",
+                                 99'999 * kSecond,
+                                 99'999 * kSecond + 1,
                                  {99'999 * kSecond, 99'999 * kSecond + 1}}));
   EXPECT_EQ(s.reserved_bytes(), 0u);
   // And it starts over.

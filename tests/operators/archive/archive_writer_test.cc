@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "tests/operators/notify/notify_test_util.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {

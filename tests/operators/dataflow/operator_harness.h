@@ -15,10 +15,10 @@
 #include <tuple>
 #include <vector>
 
-#include "operators/dataflow/alert_operator.h"
-#include "operators/parse/event_parser.h"
-#include "operators/dataflow/dataflow.h"
 #include "base/strings.h"
+#include "operators/dataflow/alert_operator.h"
+#include "operators/dataflow/dataflow.h"
+#include "operators/parse/event_parser.h"
 
 namespace vigil {
 
@@ -38,8 +38,8 @@ struct OperatorHarness {
   void Add(TimeMs ts, const std::string& fields = "") { AddTyped(ts, "message", fields); }
   // One event of `type` at `ts` ms.
   void AddTyped(TimeMs ts, const std::string& type, const std::string& fields = "") {
-    AddJson(StrCat("{\"ts\":", ts, ",\"type\":\"", type, "\"", fields.empty() ? "" : ",",
-                   fields, "}"));
+    AddJson(
+        StrCat("{\"ts\":", ts, ",\"type\":\"", type, "\"", fields.empty() ? "" : ",", fields, "}"));
   }
   void AddJson(const std::string& json) {
     const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');

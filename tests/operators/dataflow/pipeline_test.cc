@@ -59,7 +59,7 @@ metrics:
   EXPECT_TRUE(p.windows_.empty());
   p.Close(60'000);
   EXPECT_EQ(p.windows_, (std::vector<std::string>{"n[0s,60s){chitchat}=1", "n[0s,60s){faq}=1",
-                                                   "avg_ms[0s,60s)=183.33333333333334"}));
+                                                  "avg_ms[0s,60s)=183.33333333333334"}));
   p.windows_.clear();
   p.Close(kMaxTime);
   EXPECT_EQ(p.windows_, (std::vector<std::string>{"n[60s,120s){faq}=1", "avg_ms[60s,120s)=400"}));
@@ -83,10 +83,10 @@ metrics:
   p.Add(20'000, R"("intent":"alpha")");
   p.Add(80'000, R"("intent":"alpha")");
   p.Close(kMaxTime);
-  EXPECT_EQ(p.windows_, (std::vector<std::string>{
-                            "b_by_intent[0s,60s){alpha}=1", "b_by_intent[0s,60s){zeta}=1",
-                            "a_total[0s,60s)=2", "b_by_intent[60s,120s){alpha}=1",
-                            "b_by_intent[60s,120s){zeta}=1", "a_total[60s,120s)=2"}));
+  EXPECT_EQ(p.windows_,
+            (std::vector<std::string>{"b_by_intent[0s,60s){alpha}=1", "b_by_intent[0s,60s){zeta}=1",
+                                      "a_total[0s,60s)=2", "b_by_intent[60s,120s){alpha}=1",
+                                      "b_by_intent[60s,120s){zeta}=1", "a_total[60s,120s)=2"}));
 }
 
 TEST(PipelineTest, SlidingWindowValueAtEachSlide) {
@@ -100,10 +100,9 @@ metrics:
   p.Add(70'000, R"("latency_ms":10)");
   p.Add(250'000, R"("latency_ms":100)");
   p.Close(kMaxTime);
-  EXPECT_EQ(p.windows_,
-            (std::vector<std::string>{"s[-120s,60s)=1", "s[-60s,120s)=11", "s[0s,180s)=11",
-                                      "s[60s,240s)=10", "s[120s,300s)=100", "s[180s,360s)=100",
-                                      "s[240s,420s)=100"}));
+  EXPECT_EQ(p.windows_, (std::vector<std::string>{
+                            "s[-120s,60s)=1", "s[-60s,120s)=11", "s[0s,180s)=11", "s[60s,240s)=10",
+                            "s[120s,300s)=100", "s[180s,360s)=100", "s[240s,420s)=100"}));
 }
 
 TEST(PipelineTest, ValueArithmeticOverAggregates) {
@@ -167,10 +166,9 @@ alerts:
   p.Add(61'000, R"("service":"a","failed":false)");
   p.Add(62'000, R"("service":"b","failed":true)");
   p.Close(kMaxTime);
-  EXPECT_EQ(p.transitions_,
-            (std::vector<std::string>{"Failing firing @60s a summary:a failing",
-                                      "Failing resolved @120s a summary:a failing",
-                                      "Failing firing @120s b summary:b failing"}));
+  EXPECT_EQ(p.transitions_, (std::vector<std::string>{"Failing firing @60s a summary:a failing",
+                                                      "Failing resolved @120s a summary:a failing",
+                                                      "Failing firing @120s b summary:b failing"}));
 }
 
 TEST(PipelineTest, AlertResolvesWhenDataStops) {
@@ -210,7 +208,7 @@ alerts:
   for (int m = 0; m < 6; ++m) p.Add(m * kMin, StrCat("\"x\":", values[m]));
   p.Close(kMaxTime);
   EXPECT_EQ(p.transitions_, (std::vector<std::string>{"High firing @120s", "High resolved @300s",
-                                                       "High firing @360s"}));
+                                                      "High firing @360s"}));
 }
 
 }  // namespace
@@ -267,13 +265,13 @@ metrics:
   EXPECT_NEAR(p99, 400, 2);
 }
 
-
 // --- Limits -------------------------------------------------------------------
 
 // The events each metric operator dropped over its limits, by operator name.
 std::vector<std::string> Dropped(Dataflow& flow) {
   std::vector<std::string> out;
-  for (const auto& op : flow.metric_ops()) out.push_back(StrCat(op->name(), "=", op->TakeDropped()));
+  for (const auto& op : flow.metric_ops())
+    out.push_back(StrCat(op->name(), "=", op->TakeDropped()));
   return out;
 }
 
@@ -367,17 +365,18 @@ metrics:
     ASSERT_TRUE(parser.Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
     flow.Add(ev);
   };
-  add(0, "faq", 5000);      // turns{faq}, slow{faq}: 2 series
-  add(1000, "chitchat", 10);  // turns{chitchat}: 3
+  add(0, "faq", 5000);          // turns{faq}, slow{faq}: 2 series
+  add(1000, "chitchat", 10);    // turns{chitchat}: 3
   add(2000, "chitchat", 5000);  // slow{chitchat} would be the 4th: dropped
-  add(3000, "returns", 10);   // turns{returns}: dropped
-  add(4000, "faq", 2000);     // both groups held: counted in both
+  add(3000, "returns", 10);     // turns{returns}: dropped
+  add(4000, "faq", 2000);       // both groups held: counted in both
   EXPECT_EQ(flow.series(), 3u);
   EXPECT_EQ(Dropped(flow), (std::vector<std::string>{"turns=1", "slow=1"}));
   std::vector<WindowResult> out;
   flow.Close(kMaxTime, &out);
   std::vector<std::string> got;
-  for (const auto& w : out) got.push_back(StrCat(w.def->name, w.group, "@", w.start / 1000, "=", w.value));
+  for (const auto& w : out)
+    got.push_back(StrCat(w.def->name, w.group, "@", w.start / 1000, "=", w.value));
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<std::string>{"slowfaq@-60=2", "slowfaq@0=2", "turnschitchat@0=2",
                                            "turnsfaq@0=2"}));
@@ -400,10 +399,11 @@ metrics:
     OperatorHarness h(rules);
     std::vector<std::string> lines;
     for (int i = 0; i < 5; ++i) {
-      lines.push_back(StrCat(R"({"ts":)", i * 1000, R"(,"type":"message","latency_ms":)",
-                             100 * (i + 1), "}"));
+      lines.push_back(
+          StrCat(R"({"ts":)", i * 1000, R"(,"type":"message","latency_ms":)", 100 * (i + 1), "}"));
       if (with_poison && i % 2 == 0) {
-        lines.push_back(StrCat(R"({"ts":)", i * 1000 + 1, R"(,"type":"message","latency_ms":1e13})"));
+        lines.push_back(
+            StrCat(R"({"ts":)", i * 1000 + 1, R"(,"type":"message","latency_ms":1e13})"));
       }
     }
     *out_of_range = 0;
@@ -415,7 +415,8 @@ metrics:
         h.flow->Add(ev);
       } else {
         EXPECT_EQ(err.reason, DeadReason::kOutOfRange);
-        EXPECT_EQ(err.detail, "field 'latency_ms' is 1e+13, outside the schema's range [0, 3600000]");
+        EXPECT_EQ(err.detail,
+                  "field 'latency_ms' is 1e+13, outside the schema's range [0, 3600000]");
         ++*out_of_range;
       }
     }
@@ -437,7 +438,6 @@ metrics:
   const double p50 = std::stod(clean[0].substr(clean[0].find('=') + 1));
   EXPECT_NEAR(p50, 300, 3);  // the median of 100..500, within the sketch's 1%
 }
-
 
 TEST(PipelineLimitsTest, AReloadKeepsTheGroupsAndAppliesTheNewFlowsLimits) {
   const std::string yaml = R"(

@@ -54,16 +54,15 @@ metrics:
     value: count()
 )yaml";
 
-std::string Message(const std::string& session, TimeMs ts, const std::string& intent,
-                    int latency, const std::string& user = "u1") {
-  return StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":")", session,
-                R"(","user_id":")", user, R"(","intent":")", intent, R"(","latency_ms":)",
-                latency, "}");
+std::string Message(const std::string& session, TimeMs ts, const std::string& intent, int latency,
+                    const std::string& user = "u1") {
+  return StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":")", session, R"(","user_id":")",
+                user, R"(","intent":")", intent, R"(","latency_ms":)", latency, "}");
 }
 std::string Other(const std::string& session, TimeMs ts, const std::string& type,
                   const std::string& more = "") {
-  return StrCat(R"({"ts":)", ts, R"(,"type":")", type, R"(","session_id":")", session, R"(")",
-                more, "}");
+  return StrCat(R"({"ts":)", ts, R"(,"type":")", type, R"(","session_id":")", session, R"(")", more,
+                "}");
 }
 
 // A record as text: the stream's fields in slot order.
@@ -136,16 +135,16 @@ TEST_F(SessionStreamTest, EmitsOneRecordPerClosedSessionWithItsFields) {
   // s2 ends at 4m + 30m, s1 at 12m + 30m.
   EXPECT_TRUE(Close(op, 34 * kMin - 1).empty());
   EXPECT_EQ(Close(op, 34 * kMin),
-            std::vector<std::string>{StrCat(
-                "@", 34 * kMin - 1,
-                " session_id=s2 duration_ms=120000 turns=1 escalated=true converted=false "
-                "first_intent=order_tracking last_intent=order_tracking slowest=300 "
-                "all_fast=true users=1")});
+            std::vector<std::string>{
+                StrCat("@", 34 * kMin - 1,
+                       " session_id=s2 duration_ms=120000 turns=1 escalated=true converted=false "
+                       "first_intent=order_tracking last_intent=order_tracking slowest=300 "
+                       "all_fast=true users=1")});
   EXPECT_EQ(Close(op, 60 * kMin),
-            std::vector<std::string>{StrCat(
-                "@", 42 * kMin - 1,
-                " session_id=s1 duration_ms=720000 turns=3 escalated=false converted=true "
-                "first_intent=faq last_intent=faq slowest=1500 all_fast=false users=1")});
+            std::vector<std::string>{
+                StrCat("@", 42 * kMin - 1,
+                       " session_id=s1 duration_ms=720000 turns=3 escalated=false converted=true "
+                       "first_intent=faq last_intent=faq slowest=1500 all_fast=false users=1")});
   EXPECT_EQ(op.open_sessions(), 0u);
   EXPECT_EQ(op.open_keys(), 0u);
   EXPECT_EQ(op.pooled_strings(), 0u);  // every interned intent released
@@ -156,11 +155,11 @@ TEST_F(SessionStreamTest, MetricsFromTheStreamAggregateItsRecords) {
   // At 59m both sessions have closed, but the hour window is still open.
   EXPECT_TRUE(Windows(59 * kMin).empty());
   EXPECT_EQ(Windows(60 * kMin),
-            (std::vector<std::string>{
-                "sessions_closed[0m,60m)=2", "resolution_rate[0m,60m)=0.5",
-                "escalation_by_first_intent[0m,60m){faq}=0",
-                "escalation_by_first_intent[0m,60m){order_tracking}=1", "avg_turns[0m,60m)=2",
-                "conversion[0m,60m)=0.5", "messages[0m,60m)=4"}));
+            (std::vector<std::string>{"sessions_closed[0m,60m)=2", "resolution_rate[0m,60m)=0.5",
+                                      "escalation_by_first_intent[0m,60m){faq}=0",
+                                      "escalation_by_first_intent[0m,60m){order_tracking}=1",
+                                      "avg_turns[0m,60m)=2", "conversion[0m,60m)=0.5",
+                                      "messages[0m,60m)=4"}));
 }
 
 TEST_F(SessionStreamTest, ASessionClosingAtAFrontierIsInTheWindowsClosedThere) {
@@ -195,11 +194,11 @@ TEST_F(SessionStreamTest, OutOfOrderEventsMergeSessions) {
   EXPECT_EQ(op.open_sessions(), 1u);
   EXPECT_EQ(op.merged_sessions(), 1u);
   EXPECT_EQ(Close(op, 80 * kMin),
-            std::vector<std::string>{StrCat(
-                "@", 80 * kMin - 1,
-                " session_id=a duration_ms=3e+06 turns=3 escalated=false converted=false "
-                "first_intent=faq last_intent=recommendation slowest=300 all_fast=true "
-                "users=1")});
+            std::vector<std::string>{
+                StrCat("@", 80 * kMin - 1,
+                       " session_id=a duration_ms=3e+06 turns=3 escalated=false converted=false "
+                       "first_intent=faq last_intent=recommendation slowest=300 all_fast=true "
+                       "users=1")});
   // An event that arrives before the first one, far enough to be its own.
   Feed(op, Message("b", 100 * kMin, "faq", 1));
   Feed(op, Message("b", 60 * kMin, "returns", 1));
@@ -275,11 +274,11 @@ TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
   std::vector<std::string> rest = Close(op, kMaxTime - 31 * kMin);
   ASSERT_EQ(rest.size(), 100u);
   const int first = kSessions - 100;  // 9900: faq, from u2 then u0 then u9
-  EXPECT_EQ(rest.front(), StrCat("@", first * 1000 + 120'000 + 30 * kMin - 1, " session_id=s",
-                                 first,
-                                 " duration_ms=120000 turns=3 escalated=false converted=false "
-                                 "first_intent=faq last_intent=returns slowest=2000 "
-                                 "all_fast=false users=3"));
+  EXPECT_EQ(rest.front(),
+            StrCat("@", first * 1000 + 120'000 + 30 * kMin - 1, " session_id=s", first,
+                   " duration_ms=120000 turns=3 escalated=false converted=false "
+                   "first_intent=faq last_intent=returns slowest=2000 "
+                   "all_fast=false users=3"));
   EXPECT_EQ(Close(restored, kMaxTime - 31 * kMin), rest);
   EXPECT_EQ(op.open_sessions(), 0u);
   EXPECT_EQ(op.open_keys(), 0u);
@@ -337,7 +336,6 @@ TEST_F(SessionStreamTest, PrefetchHintsNeverChangeResults) {
   EXPECT_EQ(hinted.open_keys(), 0u);
 }
 
-
 TEST(SessionLimitTest, EventsThatWouldOpenASessionOverTheLimitAreDroppedAndCounted) {
   OperatorHarness h(R"yaml(
 streams:
@@ -365,17 +363,17 @@ metrics:
   };
   feed("s1", 0);
   feed("s2", kMin);
-  feed("s3", 2 * kMin);       // a third open session: dropped
-  feed("s1", 3 * kMin);       // extends s1: taken
-  feed("s3", 4 * kMin);       // dropped again
-  feed("s2", 40 * kMin);      // s2's gap has passed: a new session of s2, dropped
+  feed("s3", 2 * kMin);   // a third open session: dropped
+  feed("s1", 3 * kMin);   // extends s1: taken
+  feed("s3", 4 * kMin);   // dropped again
+  feed("s2", 40 * kMin);  // s2's gap has passed: a new session of s2, dropped
   EXPECT_EQ(op.open_sessions(), 2u);
   EXPECT_EQ(op.TakeDropped(), 3u);
   EXPECT_EQ(op.TakeDropped(), 0u);
   std::vector<std::string> records;
   op.Close(31 * kMin, [&](const Event& r) { records.push_back(Render(op.def(), r)); });
-  EXPECT_EQ(records, std::vector<std::string>{StrCat("@", 31 * kMin - 1,
-                                                     " session_id=s2 duration_ms=0 turns=1")});
+  EXPECT_EQ(records, std::vector<std::string>{
+                         StrCat("@", 31 * kMin - 1, " session_id=s2 duration_ms=0 turns=1")});
   // One session closed: the next new one is taken.
   feed("s3", 32 * kMin);
   feed("s4", 32 * kMin);  // s1 (to 33m) and s3 open: dropped

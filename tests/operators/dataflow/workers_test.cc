@@ -95,9 +95,9 @@ class WorkersTest : public ::testing::Test {
     TimeMs max_ts = kMinTime;
     uint64_t late = 0;
     for (size_t at = 0; at < records_.size(); at += batch) {
-      const std::vector<Record> part(records_.begin() + static_cast<std::ptrdiff_t>(at),
-                                     records_.begin() + static_cast<std::ptrdiff_t>(
-                                                            std::min(records_.size(), at + batch)));
+      const std::vector<Record> part(
+          records_.begin() + static_cast<std::ptrdiff_t>(at),
+          records_.begin() + static_cast<std::ptrdiff_t>(std::min(records_.size(), at + batch)));
       if (switch_at > 0 && at >= switch_at && at < switch_at + batch) {
         if (reload) {
           auto flow = std::make_unique<Dataflow>(*rules_);
@@ -111,8 +111,8 @@ class WorkersTest : public ::testing::Test {
           main = std::make_unique<Dataflow>(*rules_);
           EXPECT_EQ(main->DecodeState(state), static_cast<int>(main->state_count()));
           if (n_after > 0) {
-            workers = std::make_unique<Workers>(
-                *rules_, *main, Workers::Options{n_after, "session_id", 1 << 16});
+            workers = std::make_unique<Workers>(*rules_, *main,
+                                                Workers::Options{n_after, "session_id", 1 << 16});
             workers->TakeSessions(main.get());
           }
         }
@@ -191,8 +191,8 @@ TEST_F(WorkersTest, ACheckpointTakenWithSomeWorkersRestoresWithAnyOther) {
   const std::vector<std::string> one = RunOne(4096);
   const size_t mid = 4096 * 60;  // inside the latency spike, sessions open
   ASSERT_LT(mid, records_.size());
-  for (const auto& [before, after] : std::vector<std::pair<int, int>>{{2, 1}, {1, 2}, {2, 3},
-                                                                      {4, 2}, {2, 0}}) {
+  for (const auto& [before, after] :
+       std::vector<std::pair<int, int>>{{2, 1}, {1, 2}, {2, 3}, {4, 2}, {2, 0}}) {
     ExpectSame(RunWorkers(before, 4096, mid, after), one,
                StrCat(before, " workers, then ", after, " from the checkpoint"));
   }

@@ -107,9 +107,9 @@ TEST(HttpUrlTest, ParsesSchemesHostsPortsAndTargets) {
 }
 
 TEST(HttpUrlTest, UserinfoIsBasicAuthNotPartOfTheHost) {
-  absl::StatusOr<HttpUrl> u =
-      HttpUrl::Parse("https://bot:p%40ss%3Aw0rd@hooks.example.com:8443/services/T0/B0/XyZ123abc"
-                     "?token=s3cr3tq#frag");
+  absl::StatusOr<HttpUrl> u = HttpUrl::Parse(
+      "https://bot:p%40ss%3Aw0rd@hooks.example.com:8443/services/T0/B0/XyZ123abc"
+      "?token=s3cr3tq#frag");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->host, "hooks.example.com");
   EXPECT_EQ(u->port, 8443);
@@ -134,8 +134,7 @@ TEST(HttpUrlTest, ErrorsShowTheUrlRedacted) {
     absl::StatusOr<HttpUrl> u = HttpUrl::Parse(url);
     return u.ok() ? std::string("ok") : std::string(u.status().message());
   };
-  EXPECT_EQ(error("http://u:secretpw@host:8a/hook/tok3n"),
-            "URL \"<redacted URL>\" has a bad port");
+  EXPECT_EQ(error("http://u:secretpw@host:8a/hook/tok3n"), "URL \"<redacted URL>\" has a bad port");
   EXPECT_EQ(error("http://u:secretpw@host:99999/hook/tok3n"),
             "URL \"http://host:99999/***\" has a bad port");
   EXPECT_EQ(error("http://:secretpw@host/hook"),
@@ -149,7 +148,8 @@ TEST(HttpUrlTest, ErrorsShowTheUrlRedacted) {
               "URL \"<redacted URL>\" has an '@' in its path; if it holds user:password@, write "
               "a '/', '@' or ':' in the password as %2F, %40 or %3A");
   }
-  EXPECT_EQ(error("ftp://u:pw@x/secret"), "URL \"ftp://x/***\" must start with http:// or https://");
+  EXPECT_EQ(error("ftp://u:pw@x/secret"),
+            "URL \"ftp://x/***\" must start with http:// or https://");
   EXPECT_EQ(HttpUrl::Redact("no scheme secret"), "<redacted URL>");
 }
 
@@ -158,10 +158,10 @@ TEST(HttpUrlTest, SecretsAreWhatAReplyMustBeCleanedOf) {
       HttpUrl::Parse("http://bot:pw1@h:9/services/T0/XyZ123abc?token=s3cr3tq&v=2");
   ASSERT_TRUE(u.ok());
   // Longest first; "services" is a word but 8 long, so it goes too.
-  EXPECT_EQ(u->Secrets(),
-            (std::vector<std::string>{"/services/T0/XyZ123abc?token=s3cr3tq&v=2",
-                                      "/services/T0/XyZ123abc", "token=s3cr3tq&v=2", "Ym90OnB3MQ==",
-                                      "XyZ123abc", "services", "bot:pw1", "s3cr3tq", "pw1"}));
+  EXPECT_EQ(u->Secrets(), (std::vector<std::string>{"/services/T0/XyZ123abc?token=s3cr3tq&v=2",
+                                                    "/services/T0/XyZ123abc", "token=s3cr3tq&v=2",
+                                                    "Ym90OnB3MQ==", "XyZ123abc", "services",
+                                                    "bot:pw1", "s3cr3tq", "pw1"}));
   EXPECT_EQ(RedactSecrets("POST /services/T0/XyZ123abc?token=s3cr3tq&v=2 from bot:pw1 "
                           "(Basic Ym90OnB3MQ==) token s3cr3tq; v=2",
                           u->Secrets()),
@@ -174,8 +174,8 @@ TEST(HttpClientTest, SendsTheUrlsUserinfoAsBasicAuth) {
     seen = ReadRequest(fd);
     Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   });
-  absl::StatusOr<HttpUrl> u = HttpUrl::Parse(
-      "http://bot:p%40ss@127.0.0.1:" + std::to_string(server.port()) + "/hook");
+  absl::StatusOr<HttpUrl> u =
+      HttpUrl::Parse("http://bot:p%40ss@127.0.0.1:" + std::to_string(server.port()) + "/hook");
   ASSERT_TRUE(u.ok()) << u.status();
   HttpClient client(*u);
   absl::StatusOr<HttpClientResponse> r = client.Send("POST", u->target, "{}");
@@ -261,7 +261,9 @@ TEST(HttpClientTest, RefusedConnectionIsUnavailableAndNamesTheOrigin) {
 TEST(HttpClientTest, ErrorStatusesAreResponsesNotErrors) {
   ScriptedServer server([&](int fd) {
     if (!ReadRequest(fd).empty()) {
-      Write(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy");
+      Write(
+          fd,
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy");
     }
   });
   HttpClient client(*HttpUrl::Parse(server.url("/")));

@@ -2,9 +2,9 @@
 
 #include <string>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "tests/operators/source/kinesis_test_util.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {

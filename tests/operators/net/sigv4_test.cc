@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "gtest/gtest.h"
 #include "base/strings.h"
+#include "gtest/gtest.h"
 
 namespace vigil {
 namespace {

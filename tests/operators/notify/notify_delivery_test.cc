@@ -125,8 +125,7 @@ TEST(NotifierTest, PagerDutyTriggerThenResolveWithTheSameDedupKey) {
   EXPECT_EQ(resolve_fields.size(), 3u);
 
   // The outage was logged, without the key (and with the URL redacted).
-  EXPECT_NE(err.find("vigil: notify pagerduty " + rx.url() + "/***: HTTP 503"),
-            std::string::npos)
+  EXPECT_NE(err.find("vigil: notify pagerduty " + rx.url() + "/***: HTTP 503"), std::string::npos)
       << err;
   EXPECT_NE(err.find("<redacted>"), std::string::npos) << err;
   EXPECT_EQ(err.find(kRoutingKey), std::string::npos) << err;
@@ -553,12 +552,14 @@ TEST(SpoolFailureLogTest, OneLineAMinuteWithTheCountSinceTheLast) {
   EXPECT_EQ(log.Recovered(0), "");  // nothing had failed
   EXPECT_EQ(log.Failed(1'000, 3, error),
             "cannot write the spool; 3 notification(s) held in memory only until it can "
-            "(checkpoints keep them): " + error);
+            "(checkpoints keep them): " +
+                error);
   for (TimeMs t = 2'000; t < 61'000; t += 1'000) EXPECT_EQ(log.Failed(t, 4, error), "") << t;
   // 59 failures from 2 s to 60 s, and the one at 61 s.
   EXPECT_EQ(log.Failed(61'000, 9, error),
             "still cannot write the spool: 60 failed write(s) in the last 1m, 9 "
-            "notification(s) held in memory only: " + error);
+            "notification(s) held in memory only: " +
+                error);
   EXPECT_EQ(log.Failed(62'000, 9, error), "");
   EXPECT_EQ(log.Recovered(63'000),
             "spool written again after 62 failed write(s); every queued notification is on "
@@ -687,7 +688,7 @@ TEST(NotifierTest, AFullSpoolKeepsPagesInMemoryTheStateCarriesThemAcrossACrash) 
               std::string::npos)
         << log;
     state = n->EncodeState();  // the checkpoint
-  }  // the crash: the spool file holds none of them
+  }                            // the crash: the spool file holds none of them
   c.restored_state = state;
   auto n = MustCreate(c);  // the disk is still full
   EXPECT_EQ(StatsOf(*n, "team").in_memory, 4u);

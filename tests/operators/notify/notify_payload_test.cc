@@ -25,12 +25,12 @@ PayloadContext Ctx() {
 
 Notification Firing() {
   return MakeNotification(MakeNotice("LatencyP99Critical", 1, Transition::kFiring, kFired, kFired),
-                         {{"job", "vigil"}, {"instance", "vigil-0"}});
+                          {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
 Notification Resolved(TimeMs at) {
   return MakeNotification(MakeNotice("LatencyP99Critical", 1, Transition::kResolved, at, kFired),
-                         {{"job", "vigil"}, {"instance", "vigil-0"}});
+                          {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
 TEST(NotifyPayloadTest, FingerprintIsStableAcrossRunsAndBuilds) {

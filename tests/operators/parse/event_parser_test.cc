@@ -4,8 +4,8 @@
 
 #include <limits>
 
-#include "rules/expr_compiler.h"
 #include "base/strings.h"
+#include "rules/expr_compiler.h"
 
 namespace vigil {
 namespace {
@@ -118,8 +118,8 @@ TEST_F(EventParserTest, OversizedAndDeepRecords) {
   std::string big = R"({"ts":1,"type":"m","pad":")" + std::string(2000, 'x') + "\"}";
   EXPECT_FALSE(Parse(big));
   EXPECT_EQ(err_.reason, DeadReason::kOversized);
-  std::string deep = R"({"ts":1,"type":"m","d":)" + std::string(600, '[') +
-                     std::string(600, ']') + "}";
+  std::string deep =
+      R"({"ts":1,"type":"m","d":)" + std::string(600, '[') + std::string(600, ']') + "}";
   EventParser roomy(fields_, 1 << 20);
   buf_ = deep + std::string(simdjson::SIMDJSON_PADDING, ' ');
   // Deep nesting is either parsed (and ignored) or rejected as malformed;
@@ -134,10 +134,10 @@ TEST_F(EventParserTest, MinuteCacheAgreesWithTheFullParser) {
   // must equal a full parse, across minute, hour and day boundaries and for
   // forms the cache does not handle (offsets, other fraction lengths).
   const char* stamps[] = {
-      "2026-01-01T00:05:00.000Z", "2026-01-01T00:05:59.999Z", "2026-01-01T00:05:07Z",
-      "2026-01-01T00:06:00.001Z", "2026-01-01T00:05:30.500Z", "2026-01-01T00:05:30.5Z",
-      "2026-01-01T00:05:30.500+01:00", "2026-01-01T00:05:60Z", "2026-12-31T23:59:59.999Z",
-      "2027-01-01T00:00:00.000Z", "2026-12-31T23:59:01.250Z"};
+      "2026-01-01T00:05:00.000Z",      "2026-01-01T00:05:59.999Z", "2026-01-01T00:05:07Z",
+      "2026-01-01T00:06:00.001Z",      "2026-01-01T00:05:30.500Z", "2026-01-01T00:05:30.5Z",
+      "2026-01-01T00:05:30.500+01:00", "2026-01-01T00:05:60Z",     "2026-12-31T23:59:59.999Z",
+      "2027-01-01T00:00:00.000Z",      "2026-12-31T23:59:01.250Z"};
   for (const char* ts : stamps) {
     ASSERT_TRUE(Parse(StrCat(R"({"ts":")", ts, R"(","type":"m"})"))) << ts;
     EXPECT_EQ(ev_.ts, *ParseRfc3339(ts)) << ts;
@@ -195,8 +195,7 @@ class EventParserRangeTest : public ::testing::Test {
 TEST_F(EventParserRangeTest, ValuesInsideTheRangeAndItsEndsPass) {
   for (const char* v : {"0", "-0", "1", "812.5", "3600000", "3.6e6"}) {
     SCOPED_TRACE(v);
-    ASSERT_TRUE(Parse(StrCat(R"({"ts":1,"type":"message","latency_ms":)", v, "}")))
-        << err_.detail;
+    ASSERT_TRUE(Parse(StrCat(R"({"ts":1,"type":"message","latency_ms":)", v, "}"))) << err_.detail;
     EXPECT_TRUE(ev_.slots[latency_].is_number());
   }
   // Absent, null: the rules test for them; the bound is on numbers.

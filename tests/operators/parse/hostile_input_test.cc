@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "operators/parse/event_parser.h"
 #include "operators/source/line_source.h"
 #include "rules/rule_set.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {

@@ -66,10 +66,10 @@ TEST_P(ParseAheadTest, ParsesEveryRecordAsOneParserWouldAndHintsAheadOfItsTurn) 
   const size_t ahead = GetParam();
   std::vector<std::string> jsons;
   for (int i = 0; i < 12; ++i) jsons.push_back(Good(i));
-  jsons[3] = R"({"ts":3000,"type":)";                  // malformed
-  jsons[7] = R"({"type":"message","intent":"x"})";     // no ts
+  jsons[3] = R"({"ts":3000,"type":)";               // malformed
+  jsons[7] = R"({"type":"message","intent":"x"})";  // no ts
   Batch batch(jsons);
-  batch.records[9].oversized = true;                   // never parsed
+  batch.records[9].oversized = true;  // never parsed
 
   ParseAhead parse(h.rules->fields, 1 << 16, ahead);
   for (int round = 0; round < 2; ++round) {  // a second batch reuses the ring

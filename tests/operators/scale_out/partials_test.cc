@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "base/codec.h"
 #include "operators/scale_out/merge_stage.h"
 #include "tests/operators/dataflow/operator_harness.h"
-#include "base/codec.h"
 
 namespace vigil {
 namespace {
@@ -129,14 +129,13 @@ TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
   });
   results.clear();
   merged.Close(30 * kMin, &results, &notices);
-  EXPECT_EQ(Formatted(results),
-            (std::vector<std::string>{
-                "turns order 1260000 1", "latency_avg  1260000 137",
-                "latency_p95  1260000 137", "users  1260000 1",
-                "latency_avg  1320000 137", "latency_p95  1320000 137",
-                "latency_avg  1380000 137", "latency_p95  1380000 137",
-                "latency_avg  1440000 137", "latency_p95  1440000 137",
-                "latency_avg  1500000 137", "latency_p95  1500000 137"}));
+  EXPECT_EQ(
+      Formatted(results),
+      (std::vector<std::string>{
+          "turns order 1260000 1", "latency_avg  1260000 137", "latency_p95  1260000 137",
+          "users  1260000 1", "latency_avg  1320000 137", "latency_p95  1320000 137",
+          "latency_avg  1380000 137", "latency_p95  1380000 137", "latency_avg  1440000 137",
+          "latency_p95  1440000 137", "latency_avg  1500000 137", "latency_p95  1500000 137"}));
 }
 
 TEST(PartialsTest, UnknownMetricsAndMalformedMessagesAreCounted) {
@@ -150,7 +149,8 @@ metrics:
   MergeStage merge(other.flow.get());
   a.Add(1000, Fields(0));
   std::vector<std::string> messages;
-  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view, std::string_view v) { messages.emplace_back(v); });
+  DrainPanes(a.flow.get(), "a", 0,
+             [&](std::string_view, std::string_view v) { messages.emplace_back(v); });
   ASSERT_EQ(messages.size(), 3u);  // latency avg and p95 share one operator
   for (const std::string& m : messages) {
     EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kUnknownMetric);
@@ -166,9 +166,8 @@ TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
   OperatorHarness single(kRules), a(kRules), merged(kRules);
   MergeStage merge(merged.flow.get());
   auto publish = [&](uint64_t epoch, std::vector<std::string>* kept) {
-    DrainPanes(a.flow.get(), "a", epoch, [&](std::string_view, std::string_view v) {
-      kept->emplace_back(v);
-    });
+    DrainPanes(a.flow.get(), "a", epoch,
+               [&](std::string_view, std::string_view v) { kept->emplace_back(v); });
   };
   for (int i = 0; i < 100; ++i) {
     single.Add(i * 1000, Fields(i));
@@ -184,7 +183,8 @@ TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
   EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kHeartbeat);
   // The instance crashed after publishing epoch 1 and before its next
   // checkpoint landed: it publishes checkpoint 1's panes again.
-  for (const std::string& m : first) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kDuplicate);
+  for (const std::string& m : first)
+    EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kDuplicate);
   EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kDuplicate);
   // Epoch 2 is new; on another partials partition the epoch is not known yet.
   for (int i = 100; i < 200; ++i) {
@@ -256,8 +256,8 @@ class MergeWatermarkTest : public ::testing::Test {
   void Beat(const std::string& instance, TimeMs wm, std::vector<PartialHeartbeat::Input> inputs,
             bool leaving = false, const std::string& part = "p/0",
             std::vector<std::string> all_inputs = {}) {
-    ASSERT_EQ(merge_.Apply(Heartbeat(instance, wm, std::move(inputs), leaving, std::move(all_inputs)),
-                           part),
+    ASSERT_EQ(merge_.Apply(
+                  Heartbeat(instance, wm, std::move(inputs), leaving, std::move(all_inputs)), part),
               MergeStage::Outcome::kHeartbeat);
   }
   TimeMs Wm(std::vector<std::string> parts = {"p/0"}) const { return merge_.Watermark(parts); }
@@ -266,16 +266,16 @@ class MergeWatermarkTest : public ::testing::Test {
 };
 
 TEST_F(MergeWatermarkTest, MinimumOverActivePartitionsOfEveryInstance) {
-  EXPECT_EQ(Wm(), kMinTime);                  // nothing heard
-  Beat("a", 9'000'000, {});                   // an instance with no assignment yet
+  EXPECT_EQ(Wm(), kMinTime);  // nothing heard
+  Beat("a", 9'000'000, {});   // an instance with no assignment yet
   EXPECT_EQ(Wm(), kMinTime);
   Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, false}});
   EXPECT_EQ(Wm(), 50'000);
   Beat("b", 20'000, {{"e/2", 20'000, false}});
-  EXPECT_EQ(Wm(), 20'000);                    // b's partition holds it
+  EXPECT_EQ(Wm(), 20'000);                     // b's partition holds it
   Beat("b", 90'000, {{"e/2", 20'000, true}});  // idle partitions do not hold it
   EXPECT_EQ(Wm(), 50'000);
-  EXPECT_EQ(Wm({"p/0", "p/1"}), kMinTime);    // p/1 has heard nothing yet
+  EXPECT_EQ(Wm({"p/0", "p/1"}), kMinTime);  // p/1 has heard nothing yet
 }
 
 // Instance b starts late on a backlog: until it reports the partitions it

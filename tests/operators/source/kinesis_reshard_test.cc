@@ -5,10 +5,10 @@
 #include <set>
 #include <thread>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "operators/source/kinesis_source.h"
 #include "tests/operators/source/kinesis_test_util.h"
-#include "base/strings.h"
 
 namespace vigil {
 namespace {

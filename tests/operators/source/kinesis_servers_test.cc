@@ -16,9 +16,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
 #include "operators/generator/generator.h"
 #include "tests/operators/source/kinesis_test_util.h"
-#include "base/strings.h"
 
 namespace vigil::testing {
 

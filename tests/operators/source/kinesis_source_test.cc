@@ -8,8 +8,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "tests/operators/source/kinesis_test_util.h"
 #include "tests/operators/dataflow/operator_harness.h"
+#include "tests/operators/source/kinesis_test_util.h"
 
 namespace vigil {
 namespace {
