@@ -407,6 +407,8 @@ int Run(int argc, char** argv) {
   bool inputs_from_flags = false;
   bool group_from_flags = false;
   while (!a.Done()) {
+    // A flag consumed needs nothing more: the empty branches are alike.
+    // NOLINTNEXTLINE(bugprone-branch-clone)
     if (GeneratorFlag(a, &config.source.generator.generator, &start_now, &err)) {
     } else if (a.Value("--config", &v, &err)) {
     } else if (a.Value("--input", &v, &err)) {

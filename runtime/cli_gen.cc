@@ -170,7 +170,7 @@ int Gen(int argc, char** argv) {
   KafkaProperties properties;
   Args a(argc, argv, 2);
   while (!a.Done()) {
-    if (GeneratorFlag(a, &g, &start_now, &err)) {
+    if (GeneratorFlag(a, &g, &start_now, &err)) {  // NOLINT(bugprone-branch-clone): consumed
     } else if (a.Value("--out", &v, &err)) {
       out_path = v;
     } else if (a.Value("--to", &v, &err)) {

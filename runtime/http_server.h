@@ -131,14 +131,14 @@ class HttpServer {
     // tokens) are checked for changes this often; changed, they are loaded
     // again off the server thread and apply to the connections accepted
     // after (a bad file is logged and the previous config stays).
-    std::string web_config_file = "";
+    std::string web_config_file = {};
     std::chrono::milliseconds web_config_check_interval{std::chrono::seconds(10)};
   };
 
   HttpServer();
   explicit HttpServer(Options options);
   // Stops the server (see Stop).
-  ~HttpServer();
+  ~HttpServer();  // NOLINT(bugprone-exception-escape): see the definition
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -345,7 +345,7 @@ void JobMetrics::SetOperators(const std::vector<Dataflow*>& flows, size_t series
   series_->Set(static_cast<double>(series));
   // Operators a reload removed leave /metrics rather than show stale bytes.
   for (auto it = operator_memory_by_name_.begin(); it != operator_memory_by_name_.end();) {
-    if (memory.count(it->first) == 0) {
+    if (!memory.contains(it->first)) {
       operator_memory_->Remove(it->second);
       it = operator_memory_by_name_.erase(it);
     } else {

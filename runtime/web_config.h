@@ -102,7 +102,7 @@ std::string HostName(std::string_view host_header);
 // no header, kMalformed for anything else.
 struct Credentials {
   enum class Kind { kNone, kBasic, kBearer, kMalformed } kind = Kind::kNone;
-  std::string user = "", password = "", token = "";
+  std::string user = {}, password = {}, token = {};
 };
 Credentials ParseAuthorization(std::string_view value);
 
@@ -115,7 +115,7 @@ struct StateChangeRequest {
 };
 struct Refusal {
   int status = 0;  // 0: not refused
-  std::string body = "";
+  std::string body = {};
 };
 
 // The checks a state-changing request without a bearer token must pass, so

@@ -33,8 +33,8 @@ class SessionPool {
   static constexpr uint32_t kChunkBlocks = 512;
 
   explicit SessionPool(size_t stride) : stride_(stride) {}
-  SessionPool(SessionPool&&) = default;
-  SessionPool& operator=(SessionPool&&) = default;
+  SessionPool(SessionPool&&) noexcept = default;
+  SessionPool& operator=(SessionPool&&) noexcept = default;
 
   size_t stride() const { return stride_; }
 

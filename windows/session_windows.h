@@ -354,7 +354,8 @@ class SessionWindows {
       if (k.len == kFree) continue;
       renamed[id] = fresh.Alloc();
       *fresh.At(renamed[id]) = std::move(k);
-      k.len = kFree;  // the key's bytes moved with it
+      // The key's bytes moved with it; the slot is marked free, not read.
+      k.len = kFree;  // NOLINT(bugprone-use-after-move)
     }
     records_ = std::move(fresh);
     for (Due& d : heap_) d.rec = renamed[d.rec];

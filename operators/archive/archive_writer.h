@@ -136,7 +136,7 @@ class ArchiveWriter {
   // when a retry is due, or with `force`), then applies max_pending_bytes.
   void Drain(bool force);
   absl::Status WriteBatch(const ClosedBatch& b);
-  absl::Status AppendManifest(const std::string& line);
+  absl::Status AppendManifest(const std::string& text);
   void WriteFailed(const absl::Status& s);
 
   // Rewrites the manifest without the entries `drop` selects (and without

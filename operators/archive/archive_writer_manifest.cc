@@ -42,7 +42,7 @@ absl::Status ArchiveWriter::RemoveStrayFiles() {
     const std::string rel = it->path().string().substr(root_.size() + 1);
     const std::string name = it->path().filename().string();
     const bool temporary = (name.front() == '.' && EndsWith(name, ".tmp")) || rel == "MANIFEST.tmp";
-    const bool unlisted = EndsWith(name, ".ndjson.zst") && listed.count(rel) == 0;
+    const bool unlisted = EndsWith(name, ".ndjson.zst") && !listed.contains(rel);
     if (temporary || unlisted) stray.push_back(it->path());
   }
   if (ec) return absl::InternalError(StrCat("cannot list the archive ", root_, ": ", ec.message()));
@@ -63,7 +63,7 @@ absl::Status ArchiveWriter::RemoveStrayFiles() {
     }
   }
   if (missing.empty()) return absl::OkStatus();
-  return Rewrite([&](const ArchiveEntry& e) { return missing.count(e.seq) > 0; }).status();
+  return Rewrite([&](const ArchiveEntry& e) { return missing.contains(e.seq); }).status();
 }
 absl::Status ArchiveWriter::AppendManifest(const std::string& text) {
   const std::string path = StrCat(root_, "/", kArchiveManifestName);
@@ -135,7 +135,7 @@ absl::Status ArchiveWriter::Restore(uint64_t epoch) {
     return absl::OkStatus();
   }
   absl::StatusOr<size_t> dropped =
-      Rewrite([&](const ArchiveEntry& e) { return drop.count(e.seq) > 0; }, extra);
+      Rewrite([&](const ArchiveEntry& e) { return drop.contains(e.seq); }, extra);
   if (!dropped.ok()) return dropped.status();
   if (*dropped > 0) {
     std::fprintf(stderr,

@@ -297,6 +297,9 @@ void TrafficModel::DrawLatency(const Conditions& c, TurnFacts* t) {
   } else {
     ms = rng_.LogNormal(kLatencyMedianMs, kLatencySigma);
   }
+  // Positive after the clamp, where + 0.5 rounds; kept so that a seed's
+  // events stay what they were.
+  // NOLINTNEXTLINE(bugprone-incorrect-roundings)
   t->latency_ms = static_cast<int32_t>(std::clamp(ms, kMinLatencyMs, kMaxLatencyMs) + 0.5);
 }
 

@@ -46,8 +46,8 @@ struct HttpUrl {
   std::string target = "/";  // path and query, at least "/"
   // From "user:password@" before the host, percent-decoded; sent as HTTP
   // basic auth. Empty when the URL has none.
-  std::string username = "";
-  std::string password = "";
+  std::string username = {};
+  std::string password = {};
 
   // "http://[user[:password]@]host[:port][/path][?query][#fragment]" or
   // "https://…"; IPv6 hosts in []; the fragment is dropped. Error messages

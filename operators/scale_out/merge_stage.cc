@@ -99,7 +99,7 @@ TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {
     // A partition of the topic no instance has reported yet (its owner
     // has not published, or it has no owner yet) holds everything back.
     for (const std::string& input : p.expected) {
-      if (!p.inputs.count(input)) return kMinTime;
+      if (!p.inputs.contains(input)) return kMinTime;
     }
     TimeMs wm = kMaxTime;
     bool any_active = false;
@@ -128,7 +128,7 @@ bool MergeStage::AllLeft(const std::vector<std::string>& parts) const {
     auto it = parts_.find(name);
     if (it == parts_.end() || it->second.inputs.empty()) return false;
     for (const auto& [input, state] : it->second.inputs) {
-      if (it->second.instances.count(state.owner)) return false;
+      if (it->second.instances.contains(state.owner)) return false;
     }
   }
   return !parts.empty();

@@ -117,8 +117,8 @@ void KinesisFetcher::AddShard(const KinesisShard& info, bool first_listing) {
   s.owned = KinesisShardOwner(info.shard_id, options_.instance_count) == options_.instance_index;
   absl::MutexLock lock(&shared_->mu);
   const auto restored = shared_->restored.find(info.shard_id);
-  const bool parent_restored = shared_->restored.count(info.parent_shard_id) > 0 ||
-                               shared_->restored.count(info.adjacent_parent_shard_id) > 0;
+  const bool parent_restored = shared_->restored.contains(info.parent_shard_id) ||
+                               shared_->restored.contains(info.adjacent_parent_shard_id);
   if (first_listing && !parent_restored) {
     switch (options_.start) {
       case KinesisSourceOptions::Start::kTrimHorizon:

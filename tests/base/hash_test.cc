@@ -114,7 +114,8 @@ void ExpectAvalanche(const std::function<uint64_t(const std::string&)>& hash, si
       flipped[bit / 8] = static_cast<char>(flipped[bit / 8] ^ (1 << (bit % 8)));
       const uint64_t diff = base ^ hash(flipped);
       total_flipped += __builtin_popcountll(diff);
-      for (int out = 0; out < 64; ++out) flips[bit * 64 + out] += (diff >> out) & 1;
+      for (int out = 0; out < 64; ++out)
+        flips[bit * 64 + out] += static_cast<int>((diff >> out) & 1);
     }
   }
   for (size_t i = 0; i < flips.size(); ++i) {

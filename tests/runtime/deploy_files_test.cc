@@ -247,10 +247,10 @@ TEST(DeployTest, DockerfilePackagesExistAndCoverTheBinarysLibraries) {
     }
     int libs = 0;
     for (const auto& [path, real] : files) {
-      const std::string pkg = owner.count(path) ? owner[path] : owner[real];
+      const std::string pkg = owner.contains(path) ? owner[path] : owner[real];
       ASSERT_FALSE(pkg.empty()) << "no package owns " << path;
       ++libs;
-      if (base.count(pkg)) continue;
+      if (base.contains(pkg)) continue;
       const bool listed = std::count(runtime.begin(), runtime.end(), pkg) == 1;
       const bool dependency =
           std::regex_search(installed_deps, std::regex("(^|, )" + pkg + "[ ,]"));

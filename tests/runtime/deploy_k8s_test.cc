@@ -264,7 +264,7 @@ TEST(DeployTest, EveryFlagUsedIsOneTheBinaryHas) {
        it != std::sregex_iterator(); ++it) {
     known.insert((*it)[2].str());
   }
-  ASSERT_TRUE(known.count("--config") && known.count("--transactional-id")) << help.out;
+  ASSERT_TRUE(known.contains("--config") && known.contains("--transactional-id")) << help.out;
 
   std::map<std::string, std::vector<std::string>> uses;
   uses["StatefulSet args"] = Strings(VigilContainer()["args"]);
@@ -284,7 +284,7 @@ TEST(DeployTest, EveryFlagUsedIsOneTheBinaryHas) {
     EXPECT_EQ(args[0], "run") << where;
     int flags = 0;
     for (const std::string& a : args) {
-      if (a.rfind("-", 0) != 0) continue;
+      if (a.rfind('-', 0) != 0) continue;
       ++flags;
       EXPECT_TRUE(known.count(a.substr(0, a.find('='))))
           << where << ": " << a << " is not in vigil --help";
@@ -473,7 +473,7 @@ TEST(DeployTest, TheJobRunAsThePodRunsServesEveryMetricTheDeployFilesUse) {
       for (const std::string& n : VigilNames(e)) {
         ++names;
         const std::string prefix = "vigil_metric_";
-        if (n.rfind(prefix, 0) == 0 && rule_metrics.count(n.substr(prefix.size()))) continue;
+        if (n.rfind(prefix, 0) == 0 && rule_metrics.contains(n.substr(prefix.size()))) continue;
         EXPECT_TRUE(served.count(n)) << where << ": " << n << " is not on /metrics, in: " << e;
       }
     }

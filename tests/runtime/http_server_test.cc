@@ -59,7 +59,7 @@ class TestClient {
     return Run([&](auto handler) { asio::async_write(stream_, asio::buffer(bytes), handler); });
   }
 
-  beast::error_code Send(http::verb method, std::string target, std::string body = "",
+  beast::error_code Send(http::verb method, const std::string& target, std::string body = "",
                          bool keep_alive = true, const HttpHeaders& headers = {}) {
     http::request<http::string_body> request(method, target, 11);
     request.set(http::field::host, "localhost");
@@ -83,10 +83,9 @@ class TestClient {
     return {ec, parser.release()};
   }
 
-  Response RoundTrip(http::verb method, std::string target, std::string body = "",
+  Response RoundTrip(http::verb method, const std::string& target, std::string body = "",
                      const HttpHeaders& headers = {}) {
-    const beast::error_code send_error =
-        Send(method, std::move(target), std::move(body), true, headers);
+    const beast::error_code send_error = Send(method, target, std::move(body), true, headers);
     EXPECT_FALSE(send_error) << send_error.message();
     auto [ec, response] = Receive(method == http::verb::head);
     EXPECT_FALSE(ec) << ec.message();
@@ -148,7 +147,7 @@ HttpResponse Text(std::string body) { return HttpResponse{.body = std::move(body
 class HttpServerTest : public ::testing::Test {
  protected:
   // Lifecycle routes enabled: most tests here are about HTTP itself.
-  void StartServer(HttpServer::Options options = {.enable_lifecycle = true}) {
+  void StartServer(const HttpServer::Options& options = {.enable_lifecycle = true}) {
     server_ = std::make_unique<HttpServer>(options);
     server_->Handle("/hello", [](const HttpRequest&) {
       return HttpResponse{.content_type = "application/json", .body = R"({"hello":"world"})"};

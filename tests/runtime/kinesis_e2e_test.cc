@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "operators/source/kinesis_source.h"
 #include "tests/runtime/servers.h"
@@ -43,7 +44,7 @@ class KinesisE2eTest : public ::testing::Test {
   std::string Url() { return server_->url("events"); }
   // The generated events as a file, and the same events put to the stream.
   std::string FillStream() {
-    const std::string events = Path("events.ndjson");
+    std::string events = Path("events.ndjson");
     EXPECT_EQ(Sh(kVigil + " gen" + kGenFlags + " --out " + events).exit_code, 0);
     Result put = Sh(kVigil + " gen" + kGenFlags + " --to " + Url() + " 2>&1");
     EXPECT_EQ(put.exit_code, 0) << put.out;
@@ -173,14 +174,17 @@ TEST_F(KinesisE2eTest, TwoInstancesReadEveryRecordOnce) {
   ASSERT_EQ(per_shard.size(), 4u);
   // What each instance owns, by the documented rendezvous hashing.
   long long expected[2] = {0, 0};
-  for (const auto& [shard, n] : per_shard) expected[KinesisShardOwner(shard, 2)] += n;
+  for (const auto& [shard, n] : per_shard) {
+    expected[KinesisShardOwner(shard, 2)] += static_cast<long long>(n);
+  }
 
   pid_t pids[2];
   for (int i = 0; i < 2; ++i) {
     const std::string n = std::to_string(i);
-    pids[i] = Spawn(kVigil + " run --input " + Url() + " --instance " + n + "/2 --exit-at-end" +
-                        " --results " + Path("results" + n + ".ndjson") + " --http off" + kQuiet,
-                    Path("run" + n + ".log"));
+    pids[i] =
+        Spawn(StrCat(kVigil, " run --input ", Url(), " --instance ", n, "/2 --exit-at-end",
+                     " --results ", Path(StrCat("results", n, ".ndjson")), " --http off", kQuiet),
+              Path(StrCat("run", n, ".log")));
   }
   ChildGuard guard0(pids[0]), guard1(pids[1]);
   long long sum = 0;
@@ -218,7 +222,8 @@ TEST_F(KinesisE2eTest, AnOutageShowsOnReadyzAndMetricsAndLosesNothing) {
   auto metric = [&](const std::string& series) {
     return MetricValue(HttpGet(base, "/metrics").second, series);
   };
-  ASSERT_TRUE(WaitFor([&] { return metric("vigil_events_in_total") == kEvents / 2; }, 20))
+  static_assert(kEvents % 2 == 0);
+  ASSERT_TRUE(WaitFor([&] { return metric("vigil_events_in_total") == kEvents / 2.0; }, 20))
       << ReadFile(log);
   EXPECT_EQ(HttpGet(base, "/readyz").first, 200);
 

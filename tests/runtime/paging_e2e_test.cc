@@ -103,12 +103,12 @@ class PagingE2eTest : public ::testing::Test {
                     name);
   }
   std::string Events(const std::string& flags) {
-    const std::string events = Path("events.ndjson");
+    std::string events = Path("events.ndjson");
     EXPECT_EQ(Sh(kVigil + " gen" + flags + " --out " + events).exit_code, 0);
     return events;
   }
   std::string JobFile(const std::string& yaml) {
-    const std::string path = Path("job.yaml");
+    std::string path = Path("job.yaml");
     std::ofstream(path) << yaml;
     return path;
   }

@@ -62,7 +62,7 @@ TEST(PoisonE2eTest, OneHugeLatencyPerMinuteMovesNoQuantile) {
       std::smatch m;
       if (std::regex_search(line, m, message)) {
         const std::string minute = m[2];
-        if (minute != last_minute && by_minute.count(minute) == 0) {
+        if (minute != last_minute && !by_minute.contains(minute)) {
           last_minute = minute;
         } else if (minute == last_minute && by_minute[minute].size() == 30) {
           const std::string ts = m[1];  // in order: nothing after it is late

@@ -45,7 +45,7 @@ std::string Field(const std::string& line, const std::string& key) {
 std::vector<std::string> Windows(const std::string& file, const std::set<std::string>& skip) {
   std::vector<std::string> out;
   for (const std::string& l : Lines(ReadFile(file))) {
-    if (!skip.count(Field(l, "metric"))) out.push_back(l);
+    if (!skip.contains(Field(l, "metric"))) out.push_back(l);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -55,7 +55,7 @@ std::vector<std::string> Windows(const std::string& file, const std::set<std::st
 std::vector<std::string> Alerts(const std::string& log, const std::set<std::string>& skip) {
   std::vector<std::string> out;
   for (const std::string& l : Lines(ReadFile(log))) {
-    if (l.rfind("{\"at\"", 0) == 0 && !skip.count(Field(l, "alert"))) out.push_back(l);
+    if (l.rfind("{\"at\"", 0) == 0 && !skip.contains(Field(l, "alert"))) out.push_back(l);
   }
   std::sort(out.begin(), out.end());
   return out;

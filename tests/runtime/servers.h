@@ -50,7 +50,7 @@ inline uint16_t FreePort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
@@ -166,9 +166,10 @@ class Kinesalite {
         "k.address().port));";
     const size_t before = ReadFile(log_).size();
     process_ = std::make_unique<ServerProcess>(
-        std::vector<std::string>{"node", "-e", script,
-                                 VIGIL_SOURCE_DIR "/tests/servers/node_modules/kinesalite",
-                                 std::to_string(port), path_},
+        std::vector<std::string>{
+            "node", "-e", script,
+            std::string(VIGIL_SOURCE_DIR) + "/tests/servers/node_modules/kinesalite",
+            std::to_string(port), path_},
         log_);
     std::string log;
     if (!WaitFor(

@@ -46,7 +46,7 @@ TEST(WatermarkTest, BoundedInputsNeverConsultTheClock) {
 }
 
 TEST(WatermarkTest, IdleLiveInputStopsHoldingTheJobBack) {
-  WatermarkTracker wm(2, 1000, /*idle=*/30'000, /*live=*/true);
+  WatermarkTracker wm(2, 1000, /*idle_timeout=*/30'000, /*live=*/true);
   const TimeMs t0 = 1'000'000;
   wm.Observe(0, 500'000, t0);
   wm.Observe(1, 100'000, t0);

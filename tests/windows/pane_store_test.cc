@@ -509,8 +509,8 @@ void RunRandomized(const WindowSpec& spec, const AccSet& proto, uint64_t seed) {
   while (events < 3000) {
     const int n = static_cast<int>(uniform(0, 15));
     for (int i = 0; i < n; ++i) {
-      Event e{groups[uniform(0, groups.size() - 1)], frontier + uniform(0, 6 * kMinute - 1),
-              static_cast<int>(uniform(-50, 50))};
+      Event e{groups[uniform(0, static_cast<int64_t>(groups.size()) - 1)],
+              frontier + uniform(0, 6 * kMinute - 1), static_cast<int>(uniform(-50, 50))};
       // Pull some events onto the edges of a pane, where off-by-ones live.
       const int edge = static_cast<int>(uniform(0, 9));
       if (edge == 0) e.t = std::max(frontier, spec.PaneStart(e.t));

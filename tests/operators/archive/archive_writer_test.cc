@@ -521,7 +521,7 @@ TEST(ArchiveManifestTest, FindsTheRootInTheDirectoryOrItsEventsFolder) {
   TempDir dir;
   EXPECT_EQ(FindArchiveRoot(dir.path()), std::nullopt);
   fs::create_directories(dir.path() + "/events");
-  std::ofstream(dir.path() + "/events/MANIFEST");
+  std::ofstream(dir.path() + "/events/MANIFEST").close();  // empty
   EXPECT_EQ(FindArchiveRoot(dir.path()), dir.path() + "/events");
   EXPECT_EQ(FindArchiveRoot(dir.path() + "/events"), dir.path() + "/events");
 }

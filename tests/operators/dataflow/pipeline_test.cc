@@ -26,7 +26,7 @@ class Pipeline {
     }
     for (const auto& n : notices) {
       std::string ann;
-      for (const auto& [k, v] : n.annotations) ann += " " + k + ":" + v;
+      for (const auto& [k, v] : n.annotations) StrAppend(&ann, " ", k, ":", v);
       transitions_.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " @",
                                     n.at / 1000, "s", n.group.empty() ? "" : " " + n.group, ann));
     }

@@ -28,7 +28,7 @@ using ::testing::HasSubstr;
 constexpr TimeMs kStart = 1795518000000;  // 2026-11-24T11:00:00Z
 constexpr DurationMs kMinute = 60000;
 
-std::string Generate(GeneratorOptions options, uint64_t events) {
+std::string Generate(const GeneratorOptions& options, uint64_t events) {
   EventGenerator gen(options);
   std::string out;
   for (uint64_t i = 0; i < events && gen.Next(&out); ++i) {

@@ -37,7 +37,7 @@ TEST(KinesisClientTest, SequenceNumbersCompareAsNumbers) {
 }
 
 TEST(KinesisClientTest, ErrorsMapToKinds) {
-  auto kind = [](int status, std::string body) {
+  auto kind = [](int status, const std::string& body) {
     return KinesisErrorOf(internal::KinesisErrorStatus(status, body, "GetRecords"));
   };
   EXPECT_EQ(

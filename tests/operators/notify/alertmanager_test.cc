@@ -5,6 +5,7 @@
 #include <simdjson.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>  // environ (_GNU_SOURCE)
 
 #include <chrono>
 #include <fstream>
@@ -16,8 +17,6 @@
 #include "operators/notify/notifier.h"
 #include "tests/operators/notify/notify_test_util.h"
 #include "tests/operators/notify/recording_receiver.h"
-
-extern char** environ;
 
 namespace vigil {
 namespace {
@@ -39,7 +38,7 @@ uint16_t FreePort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);

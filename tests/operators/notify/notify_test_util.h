@@ -37,7 +37,7 @@ inline const AlertDef& TestDef(int severity) {
 }
 
 inline AlertNotice MakeNotice(const std::string& alertname, int severity, Transition t, TimeMs at,
-                              TimeMs fired_at, Labels extra = {}) {
+                              TimeMs fired_at, const Labels& extra = {}) {
   AlertNotice n;
   n.def = &TestDef(severity);
   n.transition = t;

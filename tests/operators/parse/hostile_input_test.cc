@@ -175,7 +175,7 @@ TEST_F(HostileInputTest, AnOversizedLastLineThatFitsTheReadBufferIsReported) {
   const std::string last(3 << 19, 'q');  // 1.5 MiB
   for (const std::string& tail : {last, last + "\r"}) {
     std::vector<std::string> data;
-    std::vector<Record> recs = ReadLines(first + "\n" + tail, &data);
+    std::vector<Record> recs = ReadLines(StrCat(first, "\n", tail), &data);
     ASSERT_EQ(recs.size(), 2u);
     EXPECT_EQ(data[0], first);
     EXPECT_TRUE(recs[1].oversized);

@@ -260,7 +260,9 @@ class MergeWatermarkTest : public ::testing::Test {
                   Heartbeat(instance, wm, std::move(inputs), leaving, std::move(all_inputs)), part),
               MergeStage::Outcome::kHeartbeat);
   }
-  TimeMs Wm(std::vector<std::string> parts = {"p/0"}) const { return merge_.Watermark(parts); }
+  TimeMs Wm(const std::vector<std::string>& parts = {"p/0"}) const {
+    return merge_.Watermark(parts);
+  }
   OperatorHarness h_;
   MergeStage merge_;
 };

@@ -59,7 +59,7 @@ uint16_t FreePort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
@@ -292,7 +292,8 @@ bool ReadUntil(KinesisSource* source, std::vector<Delivered>* out,
     source->Next(&batch, 1000);
     for (const Record& r : batch) {
       // The padding promised to simdjson is readable.
-      EXPECT_EQ(r.data.data()[r.data.size() + simdjson::SIMDJSON_PADDING - 1], '\0');
+      const char* end = r.data.data() + r.data.size();  // the padding follows
+      EXPECT_EQ(end[simdjson::SIMDJSON_PADDING - 1], '\0');
       out->push_back({std::string(r.data), r.input, source->input_name(r.input)});
     }
     if (done()) return true;
@@ -411,7 +412,7 @@ FaultProxy::FaultProxy(uint16_t upstream_port, Policy policy, Rewrite rewrite, H
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
