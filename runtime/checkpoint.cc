@@ -21,16 +21,9 @@ namespace vigil {
 namespace {
 
 constexpr std::string_view kMagic = "VIGILCK1";
+constexpr std::string_view kDeadLettersKey = "vigil.dead-letters";
 constexpr std::string_view kPrefix = "checkpoint-";
 constexpr std::string_view kSuffix = ".vck";
-
-void PutPairs(Encoder* enc, const std::vector<std::pair<std::string, std::string>>& pairs) {
-  enc->PutVarint(pairs.size());
-  for (const auto& [k, v] : pairs) {
-    enc->PutString(k);
-    enc->PutString(v);
-  }
-}
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::UnavailableError(StrCat(what, " ", path, ": ", std::strerror(errno)));
@@ -63,16 +56,23 @@ std::string EncodeCheckpoint(const CheckpointData& d) {
     enc.PutSigned(ts);
   }
   enc.PutSigned(d.frontier);
-  PutPairs(&enc, d.panes);
+  enc.PutVarint(d.panes.size() + 1);
+  for (const auto& [key, state] : d.panes) {
+    enc.PutString(key);
+    enc.PutString(state);
+  }
+  enc.PutString(kDeadLettersKey);
+  enc.PutString(d.counters.EncodeDeadLetters());
   enc.PutString(d.alerts);
   enc.PutVarint(d.outputs.size());
   for (const auto& [path, size] : d.outputs) {
     enc.PutString(path);
     enc.PutVarint(size);
   }
-  for (uint64_t c :
-       {d.records, d.processed, d.dead_lettered, d.late, d.windows, d.fired, d.skipped}) {
-    enc.PutVarint(c);
+  const JobCounters& c = d.counters;
+  for (uint64_t n : {c.records, c.processed, c.dead_lettered, c.late, c.windows,
+                     c.firing_transitions, c.skipped}) {
+    enc.PutVarint(n);
   }
   std::string out(kMagic);
   out += enc.data();
@@ -106,16 +106,22 @@ absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes) {
   d.frontier = dec.GetSigned();
   for (uint64_t n = dec.GetVarint(), i = 0; i < n && dec.ok(); ++i) {
     std::string key(dec.GetString());
-    d.panes.emplace_back(std::move(key), std::string(dec.GetString()));
+    std::string_view state = dec.GetString();
+    if (key == kDeadLettersKey) {
+      if (!d.counters.DecodeDeadLetters(state)) dec.Fail();
+    } else {
+      d.panes.emplace_back(std::move(key), std::string(state));
+    }
   }
   d.alerts = std::string(dec.GetString());
   for (uint64_t n = dec.GetVarint(), i = 0; i < n && dec.ok(); ++i) {
     std::string path(dec.GetString());
     d.outputs.emplace_back(std::move(path), dec.GetVarint());
   }
-  for (uint64_t* c :
-       {&d.records, &d.processed, &d.dead_lettered, &d.late, &d.windows, &d.fired, &d.skipped}) {
-    *c = dec.GetVarint();
+  JobCounters& c = d.counters;
+  for (uint64_t* n : {&c.records, &c.processed, &c.dead_lettered, &c.late, &c.windows,
+                      &c.firing_transitions, &c.skipped}) {
+    *n = dec.GetVarint();
   }
   if (!dec.ok() || !dec.done()) return absl::DataLossError("malformed checkpoint body");
   return d;

@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/time.h"
+#include "runtime/job_counters.h"
 
 namespace vigil {
 
@@ -49,9 +50,11 @@ struct CheckpointData {
   std::string alerts;  // AlertOperator::EncodeState()
   // Output files and how many bytes of each belong to this checkpoint.
   std::vector<std::pair<std::string, uint64_t>> outputs;
-  // Job counters, so totals continue across restarts.
-  uint64_t records = 0, processed = 0, dead_lettered = 0, late = 0, windows = 0, fired = 0,
-           skipped = 0;
+  // The job's counters, so totals continue across restarts. The per-reason
+  // dead-letter counts travel as a state under the key "vigil.dead-letters"
+  // (a checkpoint without it restores them as zero; a job that does not
+  // know the key ignores it, as it ignores any state it has no operator for).
+  JobCounters counters;
 };
 
 std::string EncodeCheckpoint(const CheckpointData& data);

@@ -29,7 +29,7 @@ RuleLoadResult LoadJobRules(const JobConfig& config) {
 
 Job::Job(const JobConfig& config) : config_(config) {}
 Job::~Job() {
-  if (http_) http_->Stop();
+  if (admin_) admin_->Stop();
 }
 
 absl::StatusOr<std::unique_ptr<Job>> Job::Create(const JobConfig& config) {
@@ -88,11 +88,17 @@ absl::Status Job::Init() {
   watermark_ = std::make_unique<WatermarkTracker>(
       std::max(1, source_->input_count()), config_.event_time.max_out_of_orderness,
       config_.event_time.idle_timeout, !source_->bounded());
+  RecordChecks::Options checks;
+  checks.max_record_bytes = config_.max_record_bytes;
+  checks.from = config_.from;
+  checks.to = config_.to;
+  checks.allowed_lateness = config_.event_time.allowed_lateness;
   // Producers' clocks bound Kafka and Kinesis event times; the generator's
   // event time is its own (it may run --speed times the clock).
-  future_bound_ =
-      (config_.source.kind == SourceKind::kKafka || config_.source.kind == SourceKind::kKinesis) &&
-      config_.event_time.max_future > 0;
+  if (config_.source.kind == SourceKind::kKafka || config_.source.kind == SourceKind::kKinesis) {
+    checks.max_future = config_.event_time.max_future;
+  }
+  checks_ = std::make_unique<RecordChecks>(checks);
 
   if (absl::Status s = InitScaleOut(); !s.ok()) return s;
   std::map<std::string, uint64_t> resume;
@@ -178,19 +184,11 @@ absl::Status Job::Init() {
     dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
   }
   if (!config_.http_listen.empty()) {
-    http_ = std::make_unique<HttpServer>();
-    http_->Handle("/metrics", PrometheusHandler(metrics_->registry()));
-    http_->Handle("/healthz", [](const HttpRequest&) {
-      return HttpResponse{200, "text/plain", "ok\n"};
-    });
-    // /readyz and the lifecycle endpoints: RegisterAdminApi.
-    RegisterAdminApi();
-    PublishRules();
-    http_->Handle("/api/alerts", [this](const HttpRequest&) {
-      absl::MutexLock lock(&alerts_mu_);
-      return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
-    });
-    if (absl::Status s = http_->Start(config_.http_listen); !s.ok()) return s;
+    admin_ = std::make_unique<AdminApi>(config_, metrics_->registry(), notifier_,
+                                        [this] { RequestReload(); });
+    admin_->PublishRules(*rules_);
+    PublishAlerts();
+    if (absl::Status s = admin_->Start(); !s.ok()) return s;
   }
   progress_tty_ = config_.progress && ::isatty(2);
   return absl::OkStatus();
@@ -208,8 +206,7 @@ absl::Status Job::OpenNextSource() {
 }
 
 void Job::DeadLetter(DeadReason reason, std::string_view detail, const Record& r, TimeMs ts) {
-  metrics_->DeadLetter(reason);
-  ++summary_.dead_lettered;
+  summary_.DeadLetter(reason);
   if (dead_letter_) dead_letter_->Write(reason, detail, source_->input_name(r.input), r, ts);
 }
 
@@ -218,50 +215,26 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     MergeBatch(batch);
     return;
   }
-  const uint64_t processed_at_start = summary_.processed;
   if (workers_) workers_->Parse(batch);
   for (size_t i = 0; i < batch.size(); ++i) {
     const Record& r = batch[i];
     const ParseAhead::Parsed& parsed =
         workers_ ? workers_->parsed(i)
                  : ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
-    if (r.oversized) {
-      DeadLetter(
-          DeadReason::kOversized,
-          StrCat("record of ", r.size, " bytes is over the limit of ", config_.max_record_bytes),
-          r);
-      continue;
-    }
-    if (!parsed.ok) {
-      DeadLetter(parsed.err.reason, parsed.err.detail, r);
-      continue;
-    }
-    const Event& event = parsed.ev;
-    if (event.ts < config_.from || event.ts >= config_.to) {
-      ++summary_.skipped;
-      continue;
-    }
-    if (future_bound_ && event.ts > now + config_.event_time.max_future) {
-      DeadLetter(DeadReason::kFuture,
-                 StrCat("event time ", FormatTimestamp(event.ts), " is more than ",
-                        FormatDuration(config_.event_time.max_future), " ahead of the clock (",
-                        FormatTimestamp(now), ")"),
-                 r, event.ts);
-      continue;
-    }
     // A scale-out instance judges lateness per partition: a partition
     // handed over in a rebalance continues where its last owner stopped,
     // however far this instance's other partitions are.
     const TimeMs wm = partials_ ? watermark_->InputWatermark(r.input) : watermark_->Current();
-    if (wm != kMinTime && event.ts < wm - config_.event_time.allowed_lateness) {
-      metrics_->late_events->Increment();
-      ++summary_.late;
-      DeadLetter(DeadReason::kLate,
-                 StrCat("event time ", FormatTimestamp(event.ts), " is behind the watermark ",
-                        FormatTimestamp(wm), " by more than the allowed lateness"),
-                 r, event.ts);
+    const RecordChecks::Verdict v = checks_->Check(r, parsed, wm, now);
+    if (v.outcome == RecordChecks::kSkip) {
+      ++summary_.skipped;
       continue;
     }
+    if (v.outcome == RecordChecks::kDeadLetter) {
+      DeadLetter(v.reason, v.detail, r, v.ts);
+      continue;
+    }
+    const Event& event = parsed.ev;
     if (archive_) archive_->Add(r.data, event.ts);
     watermark_->Observe(r.input, event.ts, now);
     if (workers_) {
@@ -272,9 +245,6 @@ void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
     ++summary_.processed;
   }
   summary_.records += batch.size();
-  metrics_->events_in->Increment(static_cast<double>(batch.size()));
-  metrics_->events_processed->Increment(
-      static_cast<double>(summary_.processed - processed_at_start));
 }
 
 void Job::SyncInputs(TimeMs now) {
@@ -303,7 +273,7 @@ void Job::SyncInputs(TimeMs now) {
   SetStreamGauges();
   metrics_->SetOperators(AllFlows(), flow_->series() + (workers_ ? workers_->fresh_groups() : 0));
   const bool up = source_->connected();
-  source_connected_.store(up);
+  if (admin_) admin_->SetSourceConnected(up);
   metrics_->SetSourceConnected(up);
   for (int i = 0; i < n; ++i) {
     metrics_->SetSourceLag(source_->input_name(i), source_->lag_unit(), source_->input_lag(i));
@@ -375,7 +345,7 @@ void Job::CloseWindows(TimeMs frontier) {
     for (auto& s : sinks_) s->OnWindow(r);
   }
   summary_.windows += results_.size();
-  RecordLatestWindows();
+  if (admin_) admin_->RecordWindows(results_);
   notices_.clear();
   alert_op_->Advance(frontier, results_, &notices_);
   for (const AlertNotice& n : notices_) {
@@ -387,6 +357,10 @@ void Job::CloseWindows(TimeMs frontier) {
 }
 
 void Job::PublishAlerts() {
+  for (int s = 1; s <= 4; ++s) {
+    metrics_->SetFiring(static_cast<Severity>(s), alert_op_->FiringCount(static_cast<Severity>(s)));
+  }
+  if (!admin_) return;
   std::string json = "[";
   bool first = true;
   for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
@@ -396,11 +370,7 @@ void Job::PublishAlerts() {
     AppendAlertJson(n, &json);
   }
   json.push_back(']');
-  for (int s = 1; s <= 4; ++s) {
-    metrics_->SetFiring(static_cast<Severity>(s), alert_op_->FiringCount(static_cast<Severity>(s)));
-  }
-  absl::MutexLock lock(&alerts_mu_);
-  alerts_json_ = std::move(json);
+  admin_->PublishAlerts(std::move(json));
 }
 
 void Job::Progress(TimeMs now, bool final) {
@@ -452,7 +422,7 @@ absl::Status Job::Reload() {
   metrics_->Rebind(*rules_);
   metrics_->Reloaded(true);
   PublishAlerts();
-  PublishRules();
+  if (admin_) admin_->PublishRules(*rules_);
   std::fprintf(stderr,
                "\nvigil: rules reloaded: %zu streams, %zu metrics, %zu alerts; %zu of %zu "
                "operator states kept\n",
@@ -465,21 +435,15 @@ void Job::HandleReloadRequests() {
   if (!reload_requested_.exchange(false)) return;
   // The requests this reload answers: one asked while it runs gets a
   // reload of its own next time round.
-  uint64_t answered = 0;
-  {
-    absl::MutexLock lock(&reload_mu_);
-    answered = reload_asked_;
-  }
+  const uint64_t answered = admin_ ? admin_->reload_requests() : 0;
   absl::Status s = Reload();
   if (!s.ok()) std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
-  absl::MutexLock lock(&reload_mu_);
-  reload_done_ = std::max(reload_done_, answered);
-  reload_result_ = s.ok() ? "" : std::string(s.message());
+  if (admin_) admin_->ReloadAnswered(answered, s);
 }
 
 int Job::Run() {
   started_ = WallClockMs();
-  ready_.store(true);
+  if (admin_) admin_->SetReady(true);
   std::vector<Record> batch;
   int exit_code = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -537,6 +501,7 @@ int Job::Run() {
       }
     }
     metrics_->SetWatermark(wm, now);
+    metrics_->SetCounters(summary_);
     if (archive_) {
       archive_->Tick();
       metrics_->SetArchiveStats(archive_->stats());
@@ -559,6 +524,7 @@ int Job::Run() {
     metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
   SetStreamGauges();
+  metrics_->SetCounters(summary_);
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();

@@ -21,15 +21,12 @@
 #define VIGIL_RUNTIME_JOB_H_
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "operators/archive/archive_writer.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
@@ -44,11 +41,12 @@
 #include "operators/sink/output_sinks.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/record_source.h"
+#include "runtime/admin_api.h"
 #include "runtime/checkpoint.h"
-#include "runtime/http_server.h"
 #include "runtime/job_config.h"
+#include "runtime/job_counters.h"
 #include "runtime/job_metrics.h"
-#include "runtime/readiness.h"
+#include "runtime/record_checks.h"
 #include "runtime/watermark.h"
 
 namespace vigil {
@@ -62,14 +60,9 @@ RuleLoadResult LoadJobRules(const JobConfig& config);
 // host name. Kafka consumers join their group statically under it.
 std::string InstanceId(const JobConfig& config);
 
-struct JobSummary {
-  uint64_t records = 0;
-  uint64_t processed = 0;
-  uint64_t dead_lettered = 0;
-  uint64_t late = 0;
-  uint64_t skipped = 0;  // outside the configured time range
-  uint64_t windows = 0;
-  uint64_t firing_transitions = 0;
+// The end-of-run summary: the job's counters (the same ones /metrics shows
+// and checkpoints carry) and how long this run took.
+struct JobSummary : JobCounters {
   double seconds = 0;
 };
 
@@ -88,7 +81,7 @@ class Job {
   // Async-signal-safe: re-read the rule files at the next batch boundary.
   void RequestReload() { reload_requested_.store(true, std::memory_order_relaxed); }
 
-  uint16_t http_port() const { return http_ ? http_->port() : 0; }
+  uint16_t http_port() const { return admin_ ? admin_->port() : 0; }
   const JobSummary& summary() const { return summary_; }
 
  private:
@@ -140,10 +133,7 @@ class Job {
   std::vector<Dataflow*> AllFlows();
   void SetStreamGauges();
   void PublishAlerts();
-  // Admin API (runtime/job_admin.cc).
-  void RegisterAdminApi();
-  void RecordLatestWindows();
-  void PublishRules();
+  // The status snapshot for the admin API (runtime/job_status.cc).
   void PublishStatus(TimeMs now);
   // Feeds the /readyz freshness check and its gauges; appends it to /api/status.
   void AppendWatermarkStall(TimeMs now, std::string* json);
@@ -167,6 +157,7 @@ class Job {
   std::unique_ptr<Workers> workers_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
+  std::unique_ptr<RecordChecks> checks_;  // which records reach the dataflow
   std::unique_ptr<RecordSource> source_;
   KafkaSource* kafka_source_ = nullptr;          // source_ when it is Kafka
   std::unique_ptr<PartialsPublisher> partials_;  // a scale-out instance
@@ -178,7 +169,6 @@ class Job {
   TimeMs last_publish_ = 0;
   bool publishing_ = false;
   bool warned_unknown_partials_ = false;
-  bool future_bound_ = false;  // Kafka/Kinesis with event_time.max_future set
   size_t next_path_ = 0;
   std::unique_ptr<LineWriter> console_out_;
   std::vector<std::unique_ptr<Sink>> sinks_;
@@ -204,18 +194,11 @@ class Job {
   std::map<std::string, TimeMs> awaited_inputs_;
   TimeMs awaited_since_ = 0;  // when the wait started, for the log line
   bool awaited_logged_ = false;
-  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<AdminApi> admin_;  // the HTTP endpoint; null without one
   std::atomic<bool> stop_{false};
-  std::atomic<bool> ready_{false};
-  std::atomic<bool> source_connected_{true};
   TimeMs last_source_poll_ = 0;
+  // SIGHUP and POST /-/reload: reload at the next batch boundary.
   std::atomic<bool> reload_requested_{false};
-  // POST /-/reload hands out request ids; GET /-/reload/status reads what
-  // the job thread answered them.
-  absl::Mutex reload_mu_;
-  uint64_t reload_asked_ ABSL_GUARDED_BY(reload_mu_) = 0;
-  uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
-  std::string reload_result_ ABSL_GUARDED_BY(reload_mu_);  // "" when it succeeded
 
   TimeMs frontier_ = kMinTime;
   std::vector<WindowResult> results_;
@@ -225,22 +208,7 @@ class Job {
   TimeMs last_progress_ = 0;
   bool progress_tty_ = false;
 
-  absl::Mutex admin_mu_;
-  std::string status_json_ ABSL_GUARDED_BY(admin_mu_);
-  std::string rules_json_ ABSL_GUARDED_BY(admin_mu_);
-  // One metric and group: its latest closed window (results-file JSON) and
-  // the (end, value) of its recent windows, oldest first, for
-  // /api/metrics?history=N (runtime/job_admin.cc bounds it).
-  struct SeriesWindows {
-    std::string latest;
-    std::deque<std::pair<TimeMs, double>> history;
-  };
-  std::map<std::string, SeriesWindows> latest_windows_ ABSL_GUARDED_BY(admin_mu_);
   TimeMs last_checkpoint_ok_ = 0;
-  WatermarkStall stall_{config_.readiness.max_watermark_stall};  // /readyz freshness
-
-  absl::Mutex alerts_mu_;
-  std::string alerts_json_ ABSL_GUARDED_BY(alerts_mu_);  // /api/alerts snapshot
 };
 
 TimeMs WallClockMs();

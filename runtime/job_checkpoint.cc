@@ -80,13 +80,8 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   frontier_ = d.frontier;
   epoch_ = d.epoch;
   restored_epoch_ = d.epoch;
-  summary_.records = d.records;
-  summary_.processed = d.processed;
-  summary_.dead_lettered = d.dead_lettered;
-  summary_.late = d.late;
-  summary_.windows = d.windows;
-  summary_.firing_transitions = d.fired;
-  summary_.skipped = d.skipped;
+  static_cast<JobCounters&>(summary_) = d.counters;
+  metrics_->SetCounters(summary_);
   for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
   PublishAlerts();
   std::fprintf(stderr,
@@ -153,13 +148,7 @@ void Job::Checkpoint(TimeMs now) {
       return;
     }
   }
-  d.records = summary_.records;
-  d.processed = summary_.processed;
-  d.dead_lettered = summary_.dead_lettered;
-  d.late = summary_.late;
-  d.windows = summary_.windows;
-  d.fired = summary_.firing_transitions;
-  d.skipped = summary_.skipped;
+  d.counters = summary_;
   const absl::Status s = checkpoints_->Write(d);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -9,26 +9,26 @@ using prometheus::BuildGauge;
 
 JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
-  events_in = &BuildCounter()
-                   .Name("vigil_events_in_total")
-                   .Help("Records read from the source")
-                   .Register(r)
-                   .Add({});
-  events_processed = &BuildCounter()
-                          .Name("vigil_events_processed_total")
-                          .Help("Events that passed parsing and lateness checks")
-                          .Register(r)
-                          .Add({});
-  late_events = &BuildCounter()
-                     .Name("vigil_late_events_total")
-                     .Help("Events behind the watermark by more than the allowed lateness")
-                     .Register(r)
-                     .Add({});
-  window_results = &BuildCounter()
-                        .Name("vigil_window_results_total")
-                        .Help("Closed windows emitted, all metrics and groups")
-                        .Register(r)
-                        .Add({});
+  events_in_ = &BuildCounter()
+                    .Name("vigil_events_in_total")
+                    .Help("Records read from the source")
+                    .Register(r)
+                    .Add({});
+  events_processed_ = &BuildCounter()
+                           .Name("vigil_events_processed_total")
+                           .Help("Events that passed parsing and lateness checks")
+                           .Register(r)
+                           .Add({});
+  late_events_ = &BuildCounter()
+                      .Name("vigil_late_events_total")
+                      .Help("Events behind the watermark by more than the allowed lateness")
+                      .Register(r)
+                      .Add({});
+  window_results_ = &BuildCounter()
+                         .Name("vigil_window_results_total")
+                         .Help("Closed windows emitted, all metrics and groups")
+                         .Register(r)
+                         .Add({});
   auto& dead = BuildCounter()
                    .Name("vigil_dead_letter_total")
                    .Help("Records sent to the dead-letter output, by reason")
@@ -260,8 +260,22 @@ void JobMetrics::Reloaded(bool ok) {
   last_reload_ok_->Set(ok ? 1 : 0);
 }
 
+void JobMetrics::SetCounters(const JobCounters& c) {
+  auto bring = [](prometheus::Counter* counter, uint64_t* shown, uint64_t value) {
+    if (value <= *shown) return;
+    counter->Increment(static_cast<double>(value - *shown));
+    *shown = value;
+  };
+  bring(events_in_, &shown_.records, c.records);
+  bring(events_processed_, &shown_.processed, c.processed);
+  bring(late_events_, &shown_.late, c.late);
+  bring(window_results_, &shown_.windows, c.windows);
+  for (int i = 0; i < kDeadReasonCount; ++i) {
+    bring(dead_letter_[i], &shown_.dead_letters[i], c.dead_letters[i]);
+  }
+}
+
 void JobMetrics::SetWindow(const WindowResult& r) {
-  window_results->Increment();
   std::map<std::string, std::string> labels;
   for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
   metric_families_[r.metric]->Add(labels).Set(r.value);

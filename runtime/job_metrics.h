@@ -23,9 +23,14 @@
 // Limits (SetOperators): operator_memory_bytes{operator,kind}, series,
 // series_dropped_events_total{metric}, stream_dropped_events_total{stream}.
 //
+// The job's counters (events_in_total, events_processed_total,
+// late_events_total, dead_letter_total, window_results_total) show the
+// JobCounters the job counts in, which continue across restarts from a
+// checkpoint: SetCounters after each batch.
+//
 // Example:
 //   JobMetrics m(rules);
-//   m.events_in->Increment();
+//   m.SetCounters(counters);
 //   m.SetWindow(result);
 #ifndef VIGIL_RUNTIME_JOB_METRICS_H_
 #define VIGIL_RUNTIME_JOB_METRICS_H_
@@ -45,6 +50,7 @@
 #include "operators/notify/notify_target.h"
 #include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
+#include "runtime/job_counters.h"
 
 namespace vigil {
 
@@ -54,7 +60,9 @@ class JobMetrics {
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
-  void DeadLetter(DeadReason r) { dead_letter_[static_cast<int>(r)]->Increment(); }
+  // Brings the counters above up to `c` (they only grow: a smaller value
+  // is left as it is).
+  void SetCounters(const JobCounters& c);
   void SetWindow(const WindowResult& r);
   void Transition(const AlertNotice& n);
   void SetFiring(Severity s, int n) { firing_[static_cast<int>(s) - 1]->Set(n); }
@@ -96,15 +104,14 @@ class JobMetrics {
   }
   // The raw-event archive's totals.
   void SetArchiveStats(const ArchiveStats& stats);
-  double DeadLetterCount(DeadReason r) const { return dead_letter_[static_cast<int>(r)]->Value(); }
-
-  prometheus::Counter* events_in;
-  prometheus::Counter* events_processed;
-  prometheus::Counter* late_events;
-  prometheus::Counter* window_results;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  JobCounters shown_;  // what the counters below show
+  prometheus::Counter* events_in_ = nullptr;
+  prometheus::Counter* events_processed_ = nullptr;
+  prometheus::Counter* late_events_ = nullptr;
+  prometheus::Counter* window_results_ = nullptr;
   std::array<prometheus::Counter*, kDeadReasonCount> dead_letter_{};
   prometheus::Family<prometheus::Counter>* partials_ = nullptr;
   prometheus::Gauge* partials_messages_ = nullptr;

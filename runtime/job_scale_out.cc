@@ -199,8 +199,7 @@ void Job::MergeBatch(const std::vector<Record>& batch) {
     }
     ++summary_.processed;
     if (outcome == MergeStage::Outcome::kLate) {
-      metrics_->late_events->Increment();
-      ++summary_.late;
+      ++summary_.late;  // merged nowhere, but not refused: its windows closed
     } else if (outcome == MergeStage::Outcome::kUnknownMetric && !warned_unknown_partials_) {
       warned_unknown_partials_ = true;
       std::fprintf(stderr,
@@ -210,7 +209,6 @@ void Job::MergeBatch(const std::vector<Record>& batch) {
     }
   }
   summary_.records += batch.size();
-  metrics_->events_in->Increment(static_cast<double>(batch.size()));
 }
 
 TimeMs Job::MergeWatermark(bool at_end) const {

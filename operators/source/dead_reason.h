@@ -1,7 +1,7 @@
 // operators/source/dead_reason.h
 //
 // Why the job refused a record: it goes to the dead-letter output with its
-// reason's name, and is counted in vigil_dead_letters_total{reason}. The
+// reason's name, and is counted in vigil_dead_letter_total{reason}. The
 // parser decides the first six; the job the rest (too long, out of range,
 // too far in the future, late, a partials message that does not decode).
 //

@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "base/codec.h"
+#include "base/hash.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
@@ -21,13 +23,15 @@ CheckpointData Sample(uint64_t epoch) {
   d.panes = {{"stream-a", std::string("\0\1\2panes", 8)}, {"stream-b", ""}};
   d.alerts = "alert-state";
   d.outputs = {{"results.ndjson", 12345}};
-  d.records = 100;
-  d.processed = 97;
-  d.dead_lettered = 3;
-  d.late = 1;
-  d.windows = 12;
-  d.fired = 2;
-  d.skipped = 5;
+  d.counters.records = 100;
+  d.counters.processed = 97;
+  d.counters.dead_lettered = 3;
+  d.counters.late = 1;
+  d.counters.windows = 12;
+  d.counters.firing_transitions = 2;
+  d.counters.skipped = 5;
+  d.counters.dead_letters[static_cast<int>(DeadReason::kLate)] = 1;
+  d.counters.dead_letters[static_cast<int>(DeadReason::kMalformedJson)] = 2;
   return d;
 }
 
@@ -45,13 +49,63 @@ TEST(CheckpointCodecTest, RoundTripsEveryField) {
   EXPECT_EQ(d->panes, want.panes);
   EXPECT_EQ(d->alerts, want.alerts);
   EXPECT_EQ(d->outputs, want.outputs);
-  EXPECT_EQ(d->records, 100u);
-  EXPECT_EQ(d->processed, 97u);
-  EXPECT_EQ(d->dead_lettered, 3u);
-  EXPECT_EQ(d->late, 1u);
-  EXPECT_EQ(d->windows, 12u);
-  EXPECT_EQ(d->fired, 2u);
-  EXPECT_EQ(d->skipped, 5u);
+  EXPECT_EQ(d->counters.records, 100u);
+  EXPECT_EQ(d->counters.processed, 97u);
+  EXPECT_EQ(d->counters.dead_lettered, 3u);
+  EXPECT_EQ(d->counters.late, 1u);
+  EXPECT_EQ(d->counters.windows, 12u);
+  EXPECT_EQ(d->counters.firing_transitions, 2u);
+  EXPECT_EQ(d->counters.skipped, 5u);
+  EXPECT_EQ(d->counters.dead_letters, want.counters.dead_letters);
+  EXPECT_EQ(d->counters.dead_letters_for(DeadReason::kMalformedJson), 2u);
+}
+
+// Per-reason counts ride as a state under their own key: a checkpoint
+// without it (written before they were kept) reads back with zeros, and the
+// key never reaches the operators' states.
+TEST(CheckpointCodecTest, DeadLetterCountsByReasonAreOptional) {
+  absl::StatusOr<CheckpointData> back = DecodeCheckpoint(EncodeCheckpoint(Sample(3)));
+  ASSERT_TRUE(back.ok()) << back.status();
+  for (const auto& [key, state] : back->panes) EXPECT_NE(key, "vigil.dead-letters");
+
+  // The layout before per-reason counts were kept, written out by hand.
+  Encoder enc;
+  enc.PutVarint(4);                  // epoch
+  enc.PutSigned(1'790'000'000'000);  // written_at
+  enc.PutString("file:events.ndjson");
+  enc.PutString("12 34\n");          // positions
+  enc.PutSigned(1'767'225'600'000);  // watermark
+  enc.PutVarint(0);                  // input_max_ts
+  enc.PutSigned(1'767'225'600'000);  // frontier
+  enc.PutVarint(1);                  // states
+  enc.PutString("stream-a");
+  enc.PutString("panes");
+  enc.PutString("alert-state");
+  enc.PutVarint(0);                                           // outputs
+  for (uint64_t n : {9, 7, 2, 1, 3, 0, 0}) enc.PutVarint(n);  // totals
+  std::string old = "VIGILCK1" + enc.data();
+  const uint64_t sum = HashBytes(old);
+  for (int i = 0; i < 8; ++i) old.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
+  absl::StatusOr<CheckpointData> before = DecodeCheckpoint(old);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->counters.records, 9u);
+  EXPECT_EQ(before->counters.late, 1u);
+  EXPECT_EQ(before->panes.size(), 1u);
+  EXPECT_EQ(before->counters.dead_letters_for(DeadReason::kLate), 0u);
+
+  JobCounters counts;
+  counts.DeadLetter(DeadReason::kLate);
+  counts.DeadLetter(DeadReason::kLate);
+  counts.DeadLetter(DeadReason::kBadTs);
+  JobCounters restored;
+  ASSERT_TRUE(restored.DecodeDeadLetters(counts.EncodeDeadLetters()));
+  EXPECT_EQ(restored.dead_letters_for(DeadReason::kLate), 2u);
+  EXPECT_EQ(restored.dead_letters_for(DeadReason::kBadTs), 1u);
+  EXPECT_EQ(restored.dead_letters_for(DeadReason::kMissingTs), 0u);
+  EXPECT_EQ(counts.late, 2u);
+  EXPECT_EQ(counts.dead_lettered, 3u);
+  EXPECT_FALSE(restored.DecodeDeadLetters("\x05garbage"));
+  EXPECT_EQ(restored.dead_letters_for(DeadReason::kLate), 2u);  // unchanged
 }
 
 TEST(CheckpointCodecTest, EveryFlippedByteAndEveryTruncationIsDetected) {

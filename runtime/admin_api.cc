@@ -1,30 +1,12 @@
-// Job: the admin API's JSON snapshots (runtime/job.h). The job thread builds
-// them; HTTP handlers only copy the latest under a mutex.
-//
-//   /api/status   source, inputs (partitions/shards) with watermark, idleness
-//                 and lag, job watermark, counters, last checkpoint, rules,
-//                 watermark stall (/readyz freshness)
-//   /api/metrics  the latest closed window of every metric and group; with
-//                 ?history=N also the (end, value) of its last N windows
-//   /api/rules    rule files, metrics and alerts as loaded
-//   / and /status the status page (runtime/status_page.html, embedded at
-//                 build time), a client of the three above and /readyz
-//   /readyz       503 while starting, while the source cannot reach its
-//                 servers, while the watermark is stale, or while a paging
-//                 spool cannot be written (runtime/readiness.h), with why
-//   POST /-/reload  asks the job thread to reload the rules and answers 202
-//                 at once with the request's id; GET /-/reload/status?id=N
-//                 tells whether it is pending, succeeded or failed (and why)
-//
-// RegisterAdminApi also applies the job's `http` settings (web config,
-// lifecycle, connection cap, timeouts) to the server before it starts.
+// The job's HTTP endpoint (runtime/admin_api.h).
+#include "runtime/admin_api.h"
+
 #include <charconv>
 #include <chrono>
 #include <cmath>
 
 #include "base/strings.h"
 #include "rules/value.h"
-#include "runtime/job.h"
 
 namespace vigil {
 
@@ -68,32 +50,6 @@ bool ParseMetricsQuery(std::string_view query, size_t* history, std::string* err
   return true;
 }
 
-// The input that holds a live job's watermark back: active, not idle, and
-// the lowest; "" when none does or no input has delivered data yet.
-std::string WatermarkHolder(const RecordSource& source, const WatermarkTracker& watermark) {
-  if (source.bounded()) return "";
-  const int n = std::min(source.input_count(), watermark.input_count());
-  bool data = false;
-  int holder = -1;
-  for (int i = 0; i < n; ++i) {
-    if (!source.input_active(i)) continue;
-    if (watermark.InputMaxTs(i) != kMinTime) data = true;
-    if (watermark.idle(i)) continue;
-    if (holder < 0 || watermark.InputWatermark(i) < watermark.InputWatermark(holder)) holder = i;
-  }
-  return data && holder >= 0 ? source.input_name(holder) : "";
-}
-
-void AppendTime(TimeMs t, std::string* out) {
-  if (t == kMinTime || t == kMaxTime) {
-    out->append("null");
-    return;
-  }
-  out->push_back('"');
-  AppendTimestamp(t, out);
-  out->push_back('"');
-}
-
 // Parses the query of /-/reload/status: "id=N" with N >= 1.
 bool ParseReloadId(std::string_view query, uint64_t* id) {
   std::string_view v = query;
@@ -104,17 +60,57 @@ bool ParseReloadId(std::string_view query, uint64_t* id) {
 
 }  // namespace
 
-void Job::RegisterAdminApi() {
+AdminApi::AdminApi(const JobConfig& config, std::shared_ptr<prometheus::Registry> registry,
+                   const Notifier* notifier, std::function<void()> on_reload)
+    : listen_(config.http_listen),
+      registry_(std::move(registry)),
+      notifier_(notifier),
+      on_reload_(std::move(on_reload)),
+      stall_(config.readiness.max_watermark_stall) {
   HttpServer::Options options;
-  options.read_timeout = std::chrono::milliseconds(config_.web.read_timeout);
-  options.max_connections = config_.web.max_connections;
-  options.enable_lifecycle = config_.web.enable_lifecycle;
-  options.web_config_file = config_.web.config_file;
-  http_->Configure(std::move(options));
+  options.read_timeout = std::chrono::milliseconds(config.web.read_timeout);
+  options.max_connections = config.web.max_connections;
+  options.enable_lifecycle = config.web.enable_lifecycle;
+  options.web_config_file = config.web.config_file;
+  http_.Configure(std::move(options));
+  RegisterHandlers();
+}
 
-  // Replaces the handler that waited for the job thread on the server's one
-  // thread: a reload of large rule files would hold /healthz up with it.
-  http_->Handle(
+AdminApi::~AdminApi() { http_.Stop(); }
+
+absl::Status AdminApi::Start() { return http_.Start(listen_); }
+
+void AdminApi::Stop() { http_.Stop(); }
+
+void AdminApi::PublishStatus(std::string json) {
+  absl::MutexLock lock(&mu_);
+  status_json_ = std::move(json);
+}
+
+void AdminApi::PublishAlerts(std::string json) {
+  absl::MutexLock lock(&mu_);
+  alerts_json_ = std::move(json);
+}
+
+uint64_t AdminApi::reload_requests() const {
+  absl::MutexLock lock(&reload_mu_);
+  return reload_asked_;
+}
+
+void AdminApi::ReloadAnswered(uint64_t up_to, const absl::Status& status) {
+  absl::MutexLock lock(&reload_mu_);
+  reload_done_ = std::max(reload_done_, up_to);
+  reload_result_ = status.ok() ? "" : std::string(status.message());
+}
+
+void AdminApi::RegisterHandlers() {
+  http_.Handle("/metrics", PrometheusHandler(registry_));
+  http_.Handle("/healthz", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", "ok\n"};
+  });
+  // Answers at once: a reload of large rule files must not hold /healthz
+  // up on the server's one thread.
+  http_.Handle(
       "/-/reload",
       [this](const HttpRequest&) {
         uint64_t id = 0;
@@ -122,7 +118,7 @@ void Job::RegisterAdminApi() {
           absl::MutexLock lock(&reload_mu_);
           id = ++reload_asked_;
         }
-        reload_requested_.store(true);
+        on_reload_();
         const std::string location = StrCat("/-/reload/status?id=", id);
         return HttpResponse{
             202,
@@ -131,7 +127,7 @@ void Job::RegisterAdminApi() {
             {{"Location", location}}};
       },
       {"POST"});
-  http_->Handle("/-/reload/status", [this](const HttpRequest& request) {
+  http_.Handle("/-/reload/status", [this](const HttpRequest& request) {
     uint64_t id = 0;
     if (!ParseReloadId(request.query, &id)) {
       return HttpResponse{400, "text/plain", "expected ?id=N, the id POST /-/reload answered\n"};
@@ -154,9 +150,8 @@ void Job::RegisterAdminApi() {
     json.append("}\n");
     return HttpResponse{200, "application/json", std::move(json)};
   });
-  // Replaces the /readyz of Job::Init with the same checks plus the paging
-  // spools. Stats() locks each target briefly; it never waits for a send.
-  http_->Handle("/readyz", [this](const HttpRequest&) {
+  // Stats() locks each target briefly; it never waits for a send.
+  http_.Handle("/readyz", [this](const HttpRequest&) {
     if (!ready_.load()) return HttpResponse{503, "text/plain", "starting\n"};
     if (!source_connected_.load()) {
       return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
@@ -171,18 +166,18 @@ void Job::RegisterAdminApi() {
     }
     return HttpResponse{200, "text/plain", "ready\n"};
   });
-  http_->Handle("/api/status", [this](const HttpRequest&) {
-    absl::MutexLock lock(&admin_mu_);
+  http_.Handle("/api/status", [this](const HttpRequest&) {
+    absl::MutexLock lock(&mu_);
     return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};
   });
-  http_->Handle("/api/metrics", [this](const HttpRequest& request) {
+  http_.Handle("/api/metrics", [this](const HttpRequest& request) {
     size_t history = 0;
     std::string error;
     if (!ParseMetricsQuery(request.query, &history, &error)) {
       return HttpResponse{400, "text/plain", error + "\n"};
     }
     std::string json = "[";
-    absl::MutexLock lock(&admin_mu_);
+    absl::MutexLock lock(&mu_);
     bool first = true;
     for (const auto& [key, series] : latest_windows_) {
       if (!first) json.push_back(',');
@@ -208,20 +203,24 @@ void Job::RegisterAdminApi() {
     return HttpResponse{200, "application/json", json};
   });
   for (const char* page : {"/", "/status"}) {
-    http_->Handle(page, [](const HttpRequest&) {
+    http_.Handle(page, [](const HttpRequest&) {
       return HttpResponse{200, "text/html; charset=utf-8", std::string(kStatusPage)};
     });
   }
-  http_->Handle("/api/rules", [this](const HttpRequest&) {
-    absl::MutexLock lock(&admin_mu_);
+  http_.Handle("/api/rules", [this](const HttpRequest&) {
+    absl::MutexLock lock(&mu_);
     return HttpResponse{200, "application/json", rules_json_};
+  });
+  http_.Handle("/api/alerts", [this](const HttpRequest&) {
+    absl::MutexLock lock(&mu_);
+    return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
   });
 }
 
-void Job::RecordLatestWindows() {
-  if (!http_ || results_.empty()) return;
-  absl::MutexLock lock(&admin_mu_);
-  for (const WindowResult& r : results_) {
+void AdminApi::RecordWindows(const std::vector<WindowResult>& results) {
+  if (results.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (const WindowResult& r : results) {
     SeriesWindows& series = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
     series.latest.clear();
     AppendWindowJson(r, &series.latest);
@@ -230,16 +229,15 @@ void Job::RecordLatestWindows() {
   }
 }
 
-void Job::PublishRules() {
-  if (!http_) return;
+std::string RulesJson(const RuleSet& rules) {
   std::string json = "{\"files\":[";
-  for (size_t i = 0; i < rules_->files.size(); ++i) {
+  for (size_t i = 0; i < rules.files.size(); ++i) {
     if (i) json.push_back(',');
-    AppendJsonString(rules_->files[i], &json);
+    AppendJsonString(rules.files[i], &json);
   }
   json.append("],\"streams\":[");
-  for (size_t i = 0; i < rules_->streams.size(); ++i) {
-    const StreamDef& st = rules_->streams[i];
+  for (size_t i = 0; i < rules.streams.size(); ++i) {
+    const StreamDef& st = rules.streams[i];
     if (i) json.push_back(',');
     json.append("{\"name\":");
     AppendJsonString(st.name, &json);
@@ -257,14 +255,14 @@ void Job::PublishRules() {
     json.push_back('}');
   }
   json.append("],\"metrics\":[");
-  for (size_t i = 0; i < rules_->metrics.size(); ++i) {
-    const MetricDef& m = rules_->metrics[i];
+  for (size_t i = 0; i < rules.metrics.size(); ++i) {
+    const MetricDef& m = rules.metrics[i];
     if (i) json.push_back(',');
     json.append("{\"name\":");
     AppendJsonString(m.name, &json);
     if (m.from >= 0) {
       json.append(",\"from\":");
-      AppendJsonString(rules_->streams[m.from].name, &json);
+      AppendJsonString(rules.streams[m.from].name, &json);
     }
     json.append(",\"window\":");
     AppendJsonString(m.window.ToString(), &json);
@@ -282,8 +280,8 @@ void Job::PublishRules() {
     json.push_back('}');
   }
   json.append("],\"alerts\":[");
-  for (size_t i = 0; i < rules_->alerts.size(); ++i) {
-    const AlertDef& a = rules_->alerts[i];
+  for (size_t i = 0; i < rules.alerts.size(); ++i) {
+    const AlertDef& a = rules.alerts[i];
     if (i) json.push_back(',');
     json.append("{\"name\":");
     AppendJsonString(a.name, &json);
@@ -296,88 +294,22 @@ void Job::PublishRules() {
     json.push_back('}');
   }
   json.append("]}");
-  absl::MutexLock lock(&admin_mu_);
+  return json;
+}
+
+void AdminApi::PublishRules(const RuleSet& rules) {
+  std::string json = RulesJson(rules);
+  absl::MutexLock lock(&mu_);
   rules_json_ = std::move(json);
   // Metrics that are gone keep no stale latest window.
   for (auto it = latest_windows_.begin(); it != latest_windows_.end();) {
     const std::string name = it->first.substr(0, it->first.find('\x1f'));
-    if (rules_->FindMetric(name)) {
+    if (rules.FindMetric(name)) {
       ++it;
     } else {
       it = latest_windows_.erase(it);
     }
   }
-}
-
-void Job::PublishStatus(TimeMs now) {
-  if (!http_) return;
-  std::string json = "{\"source\":";
-  AppendJsonString(source_->name(), &json);
-  StrAppend(&json, ",\"bounded\":", source_->bounded(), ",\"connected\":", source_->connected(),
-            ",\"inputs\":[");
-  const int n = std::min(source_->input_count(), watermark_->input_count());
-  for (int i = 0; i < n; ++i) {
-    if (i) json.push_back(',');
-    json.append("{\"name\":");
-    AppendJsonString(source_->input_name(i), &json);
-    StrAppend(&json, ",\"active\":", source_->input_active(i), ",\"idle\":", watermark_->idle(i),
-              ",\"watermark\":");
-    AppendTime(watermark_->InputWatermark(i), &json);
-    const int64_t lag = source_->input_lag(i);
-    if (lag >= 0) StrAppend(&json, ",\"lag\":", lag, ",\"lag_unit\":\"", source_->lag_unit(), "\"");
-    json.push_back('}');
-  }
-  json.append("],\"watermark\":");
-  AppendTime(merge_ ? MergeWatermark(false) : watermark_->Current(), &json);
-  json.append(",\"frontier\":");
-  AppendTime(frontier_, &json);
-  StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
-            ",\"dead_lettered\":", summary_.dead_lettered, ",\"late\":", summary_.late,
-            ",\"windows\":", summary_.windows,
-            ",\"uptime_seconds\":", static_cast<double>(now - started_) / 1000.0);
-  if (checkpoints_) {
-    json.append(",\"checkpoint\":{\"dir\":");
-    AppendJsonString(checkpoints_->dir(), &json);
-    StrAppend(&json, ",\"epoch\":", epoch_, ",\"age_seconds\":");
-    if (last_checkpoint_ok_ > 0) {
-      StrAppend(&json, static_cast<double>(now - last_checkpoint_ok_) / 1000.0);
-    } else {
-      json.append("null");
-    }
-    json.push_back('}');
-  }
-  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(),
-            ",\"alerts\":", rules_->alerts.size(), "}");
-  if (partials_) {
-    json.append(",\"scale_out\":{\"role\":\"instance\",\"instance_id\":");
-    AppendJsonString(instance_id_, &json);
-    json.append(",\"partials_topic\":");
-    AppendJsonString(partials_->topic(), &json);
-    StrAppend(&json, ",\"publications\":", partials_->publications(), "}");
-  } else if (merge_) {
-    json.append(",\"scale_out\":{\"role\":\"merge\",\"instances\":[");
-    bool first = true;
-    for (const std::string& id : merge_->Instances()) {
-      if (!first) json.push_back(',');
-      first = false;
-      AppendJsonString(id, &json);
-    }
-    StrAppend(&json, "],\"late_panes\":", merge_->late_panes(), "}");
-  }
-  AppendWatermarkStall(now, &json);
-  json.push_back('}');
-  absl::MutexLock lock(&admin_mu_);
-  status_json_ = std::move(json);
-}
-
-void Job::AppendWatermarkStall(TimeMs now, std::string* json) {
-  stall_.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_), summary_.processed,
-                 now);
-  const double seconds = static_cast<double>(stall_.stalled()) / 1000.0;
-  metrics_->SetWatermarkStall(seconds, stall_.over());
-  StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds,
-            ",\"max_seconds\":", static_cast<double>(stall_.max_stall()) / 1000.0,
-            ",\"stalled\":", stall_.over(), "}");
 }
 
 }  // namespace vigil

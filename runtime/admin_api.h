@@ -1,0 +1,130 @@
+// runtime/admin_api.h
+//
+// The job's HTTP endpoint: /metrics, /healthz, /readyz, the admin API and
+// the lifecycle endpoints, served on the HTTP server's own thread. The job
+// thread publishes snapshots (status, rules, alerts, closed windows) and
+// answers reload requests; handlers only copy the latest snapshot under a
+// mutex, so a slow client never holds the event path up.
+//
+//   /api/status   what the job thread last published (Job builds it: source,
+//                 inputs, watermark, counters, checkpoint, rules, stall)
+//   /api/metrics  the latest closed window of every metric and group; with
+//                 ?history=N also the (end, value) of its last N windows
+//   /api/rules    rule files, streams, metrics and alerts as loaded
+//   /api/alerts   active alerts
+//   / and /status the status page (runtime/status_page.html, embedded at
+//                 build time), a client of the above and /readyz
+//   /readyz       503 while starting, while the source cannot reach its
+//                 servers, while the watermark is stale, or while a paging
+//                 spool cannot be written (runtime/readiness.h), with why
+//   POST /-/reload  asks the job thread to reload the rules and answers 202
+//                 at once with the request's id; GET /-/reload/status?id=N
+//                 tells whether it is pending, succeeded or failed (and why)
+//
+// The job's `http` settings (web config, lifecycle, connection cap,
+// timeouts) apply to the server.
+//
+// Example:
+//   AdminApi api(config, metrics.registry(), notifier, [&] { job.RequestReload(); });
+//   absl::Status s = api.Start();             // listens on config.http_listen
+//   api.PublishRules(rules);
+//   ... on the job thread, between batches:
+//   if (uint64_t asked = api.reload_requests(); ...) api.ReloadAnswered(asked, Reload());
+#ifndef VIGIL_RUNTIME_ADMIN_API_H_
+#define VIGIL_RUNTIME_ADMIN_API_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "operators/dataflow/sink.h"
+#include "operators/notify/notifier.h"
+#include "rules/rule_set.h"
+#include "runtime/http_server.h"
+#include "runtime/job_config.h"
+#include "runtime/readiness.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace vigil {
+
+class AdminApi {
+ public:
+  // `notifier` (may be null) answers for the paging spools in /readyz;
+  // `on_reload` runs on the HTTP thread for each POST /-/reload and must
+  // only flag the job thread.
+  AdminApi(const JobConfig& config, std::shared_ptr<prometheus::Registry> registry,
+           const Notifier* notifier, std::function<void()> on_reload);
+  ~AdminApi();
+
+  // Listens on config.http_listen.
+  absl::Status Start();
+  void Stop();
+  uint16_t port() const { return http_.port(); }
+
+  // Readiness, kept current by the job thread.
+  void SetReady(bool ready) { ready_.store(ready); }
+  void SetSourceConnected(bool up) { source_connected_.store(up); }
+  // /readyz's freshness check; the job observes its watermark into it.
+  WatermarkStall& stall() { return stall_; }
+
+  // Snapshots.
+  void PublishStatus(std::string json);
+  void PublishAlerts(std::string json);
+  // Also drops the latest windows of metrics the rules no longer have.
+  void PublishRules(const RuleSet& rules);
+  void RecordWindows(const std::vector<WindowResult>& results);
+
+  // The id of the latest POST /-/reload (0: none so far). The job thread
+  // reads it before it reloads and reports with ReloadAnswered: requests
+  // asked while a reload runs are answered by the next one.
+  uint64_t reload_requests() const;
+  void ReloadAnswered(uint64_t up_to, const absl::Status& status);
+
+ private:
+  void RegisterHandlers();
+
+  const std::string listen_;
+  const std::shared_ptr<prometheus::Registry> registry_;
+  const Notifier* notifier_;
+  std::function<void()> on_reload_;
+  HttpServer http_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> source_connected_{true};
+  WatermarkStall stall_;
+
+  mutable absl::Mutex reload_mu_;
+  uint64_t reload_asked_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  std::string reload_result_ ABSL_GUARDED_BY(reload_mu_);  // "" when it succeeded
+
+  absl::Mutex mu_;
+  std::string status_json_ ABSL_GUARDED_BY(mu_);
+  std::string rules_json_ ABSL_GUARDED_BY(mu_);
+  std::string alerts_json_ ABSL_GUARDED_BY(mu_);
+  // One metric and group: its latest closed window (results-file JSON) and
+  // the (end, value) of its recent windows, oldest first, for
+  // /api/metrics?history=N.
+  struct SeriesWindows {
+    std::string latest;
+    std::deque<std::pair<TimeMs, double>> history;
+  };
+  std::map<std::string, SeriesWindows> latest_windows_ ABSL_GUARDED_BY(mu_);
+};
+
+// /api/rules: the rule set as JSON.
+std::string RulesJson(const RuleSet& rules);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RUNTIME_ADMIN_API_H_

@@ -1,0 +1,108 @@
+// Job: the /api/status snapshot and the watermark stall (runtime/job.h).
+// The job thread builds it; runtime/admin_api.h serves it.
+#include "base/strings.h"
+#include "runtime/job.h"
+
+namespace vigil {
+namespace {
+
+// The input that holds a live job's watermark back: active, not idle, and
+// the lowest; "" when none does or no input has delivered data yet.
+std::string WatermarkHolder(const RecordSource& source, const WatermarkTracker& watermark) {
+  if (source.bounded()) return "";
+  const int n = std::min(source.input_count(), watermark.input_count());
+  bool data = false;
+  int holder = -1;
+  for (int i = 0; i < n; ++i) {
+    if (!source.input_active(i)) continue;
+    if (watermark.InputMaxTs(i) != kMinTime) data = true;
+    if (watermark.idle(i)) continue;
+    if (holder < 0 || watermark.InputWatermark(i) < watermark.InputWatermark(holder)) holder = i;
+  }
+  return data && holder >= 0 ? source.input_name(holder) : "";
+}
+
+void AppendTime(TimeMs t, std::string* out) {
+  if (t == kMinTime || t == kMaxTime) {
+    out->append("null");
+    return;
+  }
+  out->push_back('"');
+  AppendTimestamp(t, out);
+  out->push_back('"');
+}
+
+}  // namespace
+
+void Job::PublishStatus(TimeMs now) {
+  if (!admin_) return;
+  std::string json = "{\"source\":";
+  AppendJsonString(source_->name(), &json);
+  StrAppend(&json, ",\"bounded\":", source_->bounded(), ",\"connected\":", source_->connected(),
+            ",\"inputs\":[");
+  const int n = std::min(source_->input_count(), watermark_->input_count());
+  for (int i = 0; i < n; ++i) {
+    if (i) json.push_back(',');
+    json.append("{\"name\":");
+    AppendJsonString(source_->input_name(i), &json);
+    StrAppend(&json, ",\"active\":", source_->input_active(i), ",\"idle\":", watermark_->idle(i),
+              ",\"watermark\":");
+    AppendTime(watermark_->InputWatermark(i), &json);
+    const int64_t lag = source_->input_lag(i);
+    if (lag >= 0) StrAppend(&json, ",\"lag\":", lag, ",\"lag_unit\":\"", source_->lag_unit(), "\"");
+    json.push_back('}');
+  }
+  json.append("],\"watermark\":");
+  AppendTime(merge_ ? MergeWatermark(false) : watermark_->Current(), &json);
+  json.append(",\"frontier\":");
+  AppendTime(frontier_, &json);
+  StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
+            ",\"dead_lettered\":", summary_.dead_lettered, ",\"late\":", summary_.late,
+            ",\"windows\":", summary_.windows,
+            ",\"uptime_seconds\":", static_cast<double>(now - started_) / 1000.0);
+  if (checkpoints_) {
+    json.append(",\"checkpoint\":{\"dir\":");
+    AppendJsonString(checkpoints_->dir(), &json);
+    StrAppend(&json, ",\"epoch\":", epoch_, ",\"age_seconds\":");
+    if (last_checkpoint_ok_ > 0) {
+      StrAppend(&json, static_cast<double>(now - last_checkpoint_ok_) / 1000.0);
+    } else {
+      json.append("null");
+    }
+    json.push_back('}');
+  }
+  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(),
+            ",\"alerts\":", rules_->alerts.size(), "}");
+  if (partials_) {
+    json.append(",\"scale_out\":{\"role\":\"instance\",\"instance_id\":");
+    AppendJsonString(instance_id_, &json);
+    json.append(",\"partials_topic\":");
+    AppendJsonString(partials_->topic(), &json);
+    StrAppend(&json, ",\"publications\":", partials_->publications(), "}");
+  } else if (merge_) {
+    json.append(",\"scale_out\":{\"role\":\"merge\",\"instances\":[");
+    bool first = true;
+    for (const std::string& id : merge_->Instances()) {
+      if (!first) json.push_back(',');
+      first = false;
+      AppendJsonString(id, &json);
+    }
+    StrAppend(&json, "],\"late_panes\":", merge_->late_panes(), "}");
+  }
+  AppendWatermarkStall(now, &json);
+  json.push_back('}');
+  admin_->PublishStatus(std::move(json));
+}
+
+void Job::AppendWatermarkStall(TimeMs now, std::string* json) {
+  WatermarkStall& stall = admin_->stall();
+  stall.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_), summary_.processed,
+                now);
+  const double seconds = static_cast<double>(stall.stalled()) / 1000.0;
+  metrics_->SetWatermarkStall(seconds, stall.over());
+  StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds,
+            ",\"max_seconds\":", static_cast<double>(stall.max_stall()) / 1000.0,
+            ",\"stalled\":", stall.over(), "}");
+}
+
+}  // namespace vigil

@@ -1,0 +1,70 @@
+#include "runtime/job_metrics.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <string>
+
+#include "rules/rule_set.h"
+
+namespace vigil {
+namespace {
+
+std::unique_ptr<RuleSet> Rules() {
+  RuleLoadResult loaded = LoadRuleSources({{"rules.yaml", R"(
+metrics:
+  - metric: messages
+    window: tumbling 1m
+    value: count()
+)"}});
+  EXPECT_TRUE(loaded.ok());
+  return std::move(loaded.rules);
+}
+
+// The value of one sample line of the exposition, e.g.
+// `vigil_dead_letter_total{reason="late"}`; -1 when it is not there.
+double Sample(const JobMetrics& m, const std::string& series) {
+  const std::string text = prometheus::TextSerializer().Serialize(m.registry()->Collect());
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+// /metrics shows the job's one counter set: whatever the counters say,
+// including totals restored from a checkpoint, and never goes backwards.
+TEST(JobMetricsTest, CountersShowTheJobCounters) {
+  std::unique_ptr<RuleSet> rules = Rules();
+  JobMetrics m(*rules);
+  EXPECT_EQ(Sample(m, "vigil_events_processed_total"), 0);
+
+  JobCounters c;  // as restored: totals of the runs before
+  c.records = 1000;
+  c.processed = 990;
+  c.windows = 12;
+  c.DeadLetter(DeadReason::kLate);
+  c.DeadLetter(DeadReason::kMalformedJson);
+  m.SetCounters(c);
+  EXPECT_EQ(Sample(m, "vigil_events_in_total"), 1000);
+  EXPECT_EQ(Sample(m, "vigil_events_processed_total"), 990);
+  EXPECT_EQ(Sample(m, "vigil_window_results_total"), 12);
+  EXPECT_EQ(Sample(m, "vigil_late_events_total"), 1);
+  EXPECT_EQ(Sample(m, "vigil_dead_letter_total{reason=\"late\"}"), 1);
+  EXPECT_EQ(Sample(m, "vigil_dead_letter_total{reason=\"malformed_json\"}"), 1);
+  EXPECT_EQ(Sample(m, "vigil_dead_letter_total{reason=\"bad_ts\"}"), 0);
+
+  c.records += 24;
+  c.processed += 23;
+  c.DeadLetter(DeadReason::kLate);
+  m.SetCounters(c);
+  m.SetCounters(c);  // twice: no double counting
+  EXPECT_EQ(Sample(m, "vigil_events_in_total"), 1024);
+  EXPECT_EQ(Sample(m, "vigil_events_processed_total"), 1013);
+  EXPECT_EQ(Sample(m, "vigil_late_events_total"), 2);
+  EXPECT_EQ(Sample(m, "vigil_dead_letter_total{reason=\"late\"}"), 2);
+
+  m.SetCounters(JobCounters{});  // a counter never goes backwards
+  EXPECT_EQ(Sample(m, "vigil_events_in_total"), 1024);
+}
+
+}  // namespace
+}  // namespace vigil
