@@ -7,11 +7,13 @@
 #   (2) poll-only: bench/kafka_poll_only, a consumer with vigil's own
 #       librdkafka settings, group join and allocator set-up that only
 #       counts messages: the transport baseline;
-#   (3) vigil: `vigil run --input kafka://… --exit-at-end` with the
-#       reference rules.
+#   (3) vigil: `vigil run --input kafka://… --exit-at-end --workers 1` with
+#       the reference rules;
+#   (4) vigil2: the same with --workers 2.
 # Reports events per CPU-second (user + system: per core) of each, vigil's
-# ratio to poll-only and to kcat, the spread of the poll-only runs, and wall
-# times (which include ~3 s of consumer-group join for (2) and (3)).
+# ratio to poll-only and to kcat, the spread of the poll-only runs, wall
+# times (which include ~3 s of consumer-group join for (2) to (4)), and the
+# wall-clock rate of vigil2 against poll-only's.
 #
 # The development broker keeps at most ~5 MB per partition, so the topic has
 # 32 partitions and EVENTS (default 1,000,000) must fit in them; the script
@@ -60,8 +62,10 @@ for i in $(seq "$reps"); do
   got=$(sed -n 's/.*"messages":\([0-9]*\).*/\1/p' "$dir/poll_only.out")
   [ "$got" = "$n" ] || { echo "kafka_poll_only read $got of $n messages" >&2; exit 1; }
   timed vigil "$vigil" run --input "kafka://$addr/bench" --group "bench-$i" --exit-at-end \
-    --no-console --no-progress --http off
-  tail -3 "$dir/runs" |
+    --no-console --no-progress --http off --workers 1
+  timed vigil2 "$vigil" run --input "kafka://$addr/bench" --group "bench-w2-$i" --exit-at-end \
+    --no-console --no-progress --http off --workers 2
+  tail -4 "$dir/runs" |
     awk -v i="$i" '{printf "run %s: %-9s %.2f CPU-s %.2f s wall\n", i, $1, $2, $3}' >&2
 done
 awk -v n="$n" -v reps="$reps" '
@@ -70,8 +74,8 @@ awk -v n="$n" -v reps="$reps" '
   }
   { r[$1]++; cpu[$1, r[$1]] = $2; wall[$1, r[$1]] = $3 }
   END {
-    split("kcat poll_only vigil", names, " ")
-    for (s = 1; s <= 3; s++) {
+    split("kcat poll_only vigil vigil2", names, " ")
+    for (s = 1; s <= 4; s++) {
       k = names[s]
       for (i = 1; i <= reps; i++) { c[i] = cpu[k, i]; w[i] = wall[k, i] }
       sort(c, reps); sort(w, reps)
@@ -85,12 +89,14 @@ awk -v n="$n" -v reps="$reps" '
     sort(rp, reps); sort(rk, reps)
     printf "%d events, %d runs of each; events per CPU-second (user + system)\n\n", n, reps
     printf "%-10s %12s %12s %10s %10s %10s %12s\n", "side", "median/s", "best/s", "med_cpu_s", "min_cpu_s", "max_cpu_s", "med_wall_s"
-    for (s = 1; s <= 3; s++) {
+    for (s = 1; s <= 4; s++) {
       k = names[s]
       printf "%-10s %12.0f %12.0f %10.2f %10.2f %10.2f %12.2f\n", k, n / med[k], n / best[k], med[k], best[k], worst[k], medwall[k]
     }
     printf "\n%-18s %8s %8s %16s\n", "ratio", "medians", "bests", "per-run median"
     printf "%-18s %8.2f %8.2f %16.2f  (runs %.2f..%.2f)\n", "vigil / poll_only", med["poll_only"] / med["vigil"], best["poll_only"] / best["vigil"], rp[int((reps + 1) / 2)], rp[1], rp[reps]
+    printf "%-18s %8.2f %8.2f\n", "vigil2 / poll_only", med["poll_only"] / med["vigil2"], best["poll_only"] / best["vigil2"]
     printf "%-18s %8.2f %8.2f %16.2f  (runs %.2f..%.2f)\n", "vigil / kcat", med["kcat"] / med["vigil"], best["kcat"] / best["vigil"], rk[int((reps + 1) / 2)], rk[1], rk[reps]
+    printf "\nwall-clock rate (median walls, group join included): vigil2 / poll_only %.2f, vigil2 / vigil %.2f\n", medwall["poll_only"] / medwall["vigil2"], medwall["vigil"] / medwall["vigil2"]
     printf "\npoll-only spread: %.2f..%.2f CPU-s (max / min %.2f); kcat: %.2f..%.2f (%.2f)\n", best["poll_only"], worst["poll_only"], worst["poll_only"] / best["poll_only"], best["kcat"], worst["kcat"], worst["kcat"] / best["kcat"]
   }' "$dir/runs"

@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
+#include "runtime/checkpoint_parts.h"
 #include "runtime/web_config.h"
 
 namespace vigil {
@@ -38,193 +39,20 @@ absl::StatusOr<std::unique_ptr<Job>> Job::Create(const JobConfig& config) {
   return job;
 }
 
-absl::Status Job::Init() {
-  RuleLoadResult loaded = LoadJobRules(config_);
-  if (!loaded.ok()) {
-    std::string msg = "the rule files have errors:";
-    for (const Diagnostic& d : loaded.errors) StrAppend(&msg, "\n", d.ToString());
-    return absl::InvalidArgumentError(msg);
-  }
-  rules_ = std::move(loaded.rules);
-  metrics_ = std::make_unique<JobMetrics>(*rules_);
-  ahead_ = std::make_unique<ParseAhead>(rules_->fields, config_.max_record_bytes,
-                                        Dataflow::kPrefetchDistance);
-  flow_ = std::make_unique<Dataflow>(*rules_);
-  alert_op_ = std::make_unique<AlertOperator>(*rules_);
-  // The merge stage merges published panes: one thread does it.
-  if (const int n = EffectiveWorkers(config_.workers); n > 1 && !config_.scale_out.merge) {
-    workers_ = std::make_unique<Workers>(
-        *rules_, *flow_, Workers::Options{n, config_.worker_key, config_.max_record_bytes});
-  }
-
-  if (config_.source.kind == SourceKind::kGenerator) {
-    GeneratorSourceOptions g = config_.source.generator;
-    if (config_.source.generator_start_now) g.generator.start = WallClockMs();
-    if (absl::Status s = ValidateGeneratorOptions(g.generator); !s.ok()) return s;
-    source_ = OpenGeneratorSource(g);
-  } else if (config_.source.kind == SourceKind::kStdin) {
-    source_ = OpenStdinSource(config_.max_record_bytes);
-  } else if (config_.source.kind == SourceKind::kKafka) {
-    KafkaSourceOptions k = config_.source.kafka;
-    k.max_record_bytes = config_.max_record_bytes;
-    k.instance_id = InstanceId(config_);
-    if (!config_.scale_out.partials.empty()) k.commit_offsets = false;
-    if (config_.scale_out.merge) {
-      // Only committed publications; a message holds a group's panes.
-      k.properties.insert(k.properties.begin(), {"isolation.level", "read_committed"});
-      k.max_record_bytes = std::max<size_t>(k.max_record_bytes, 64 << 20);
-    }
-    absl::StatusOr<std::unique_ptr<KafkaSource>> src = KafkaSource::Open(k);
-    if (!src.ok()) return src.status();
-    kafka_source_ = src->get();
-    source_ = std::move(*src);
-  } else if (config_.source.kind == SourceKind::kKinesis) {
-    absl::StatusOr<std::unique_ptr<KinesisSource>> src = OpenKinesisSource(config_.source.kinesis);
-    if (!src.ok()) return src.status();
-    source_ = std::move(*src);
-  } else if (absl::Status s = OpenNextSource(); !s.ok()) {
-    return s;
-  }
-  watermark_ = std::make_unique<WatermarkTracker>(
-      std::max(1, source_->input_count()), config_.event_time.max_out_of_orderness,
-      config_.event_time.idle_timeout, !source_->bounded());
-  RecordChecks::Options checks;
-  checks.max_record_bytes = config_.max_record_bytes;
-  checks.from = config_.from;
-  checks.to = config_.to;
-  checks.allowed_lateness = config_.event_time.allowed_lateness;
-  // Producers' clocks bound Kafka and Kinesis event times; the generator's
-  // event time is its own (it may run --speed times the clock).
-  if (config_.source.kind == SourceKind::kKafka || config_.source.kind == SourceKind::kKinesis) {
-    checks.max_future = config_.event_time.max_future;
-  }
-  checks_ = std::make_unique<RecordChecks>(checks);
-
-  if (absl::Status s = InitScaleOut(); !s.ok()) return s;
-  std::map<std::string, uint64_t> resume;
-  if (!config_.checkpoint.dir.empty()) {
-    if (!source_->has_positions() && !HasLinePositions()) {
-      return absl::InvalidArgumentError(
-          StrCat("checkpoints need a source with positions (Kafka, Kinesis, files, stdin); ",
-                 source_->name(), " has none: drop checkpoint.dir / --checkpoint-dir"));
-    }
-    checkpoints_ = std::make_unique<CheckpointStore>(config_.checkpoint.dir);
-    if (absl::Status s = Restore(&resume); !s.ok()) return s;
-    if (absl::Status s = RepublishPending(); !s.ok()) return s;
-  }
-  if (!config_.outputs.archive.dir.empty()) {
-    absl::StatusOr<std::unique_ptr<ArchiveWriter>> a = ArchiveWriter::Open(config_.outputs.archive);
-    if (!a.ok()) return a.status();
-    archive_ = std::move(*a);
-    // Batches after the restored checkpoint go: their records are read again.
-    if (checkpoints_) {
-      if (absl::Status s = archive_->Restore(restored_epoch_); !s.ok()) return s;
-    }
-  }
-  auto resume_at = [&](const std::string& path) -> std::optional<uint64_t> {
-    auto it = resume.find(path);
-    if (it == resume.end()) return std::nullopt;
-    return it->second;
-  };
-
-  if (config_.outputs.console) {
-    console_out_ = std::make_unique<LineWriter>(stdout);
-    sinks_.push_back(std::make_unique<ConsoleAlertSink>(
-        console_out_.get(), config_.outputs.console_format, config_.outputs.console_pending));
-  }
-  if (!config_.outputs.results_path.empty()) {
-    absl::StatusOr<std::unique_ptr<LineWriter>> w =
-        LineWriter::Open(config_.outputs.results_path, resume_at(config_.outputs.results_path));
-    if (!w.ok()) return w.status();
-    auto sink = std::make_unique<ResultFileSink>(std::move(*w));
-    results_writer_ = sink->writer();
-    sinks_.push_back(std::move(sink));
-  }
-  if (const auto& k = config_.outputs.kafka; !k.brokers.empty()) {
-    std::string txn = k.transactional_id;
-    if (txn.empty() && checkpoints_) txn = "vigil-" + config_.source.kafka.group_id;
-    absl::StatusOr<std::unique_ptr<KafkaWriter>> w =
-        KafkaWriter::Create(k.brokers, k.properties, txn);
-    if (!w.ok()) return w.status();
-    auto sink = std::make_unique<KafkaSink>(std::move(*w), k.results_topic, k.alerts_topic);
-    if (checkpoints_) sink->set_epoch(epoch_ + 1);
-    kafka_sink_ = sink.get();
-    sinks_.push_back(std::move(sink));
-  }
-  if (!config_.notify.empty()) {
-    NotifyConfig n = config_.notify;
-    if (n.external_url.empty() && !config_.http_listen.empty()) {
-      // Links in pages point at the endpoint as it is served: https when
-      // the web config turns TLS on.
-      bool tls = false;
-      if (!config_.web.config_file.empty()) {
-        absl::StatusOr<std::shared_ptr<const WebConfig>> w = LoadWebConfig(config_.web.config_file);
-        tls = w.ok() && (*w)->tls_context != nullptr;
-      }
-      n.external_url = (tls ? "https://" : "http://") + config_.http_listen;
-    }
-    absl::StatusOr<std::unique_ptr<Notifier>> notifier = Notifier::Create(std::move(n));
-    if (!notifier.ok()) return notifier.status();
-    notifier_ = notifier->get();
-    sinks_.push_back(std::move(*notifier));
-    if (restored_epoch_ > 0) {
-      // Firing alerts from the checkpoint keep being re-sent to
-      // Alertmanager; nothing pages again.
-      std::vector<AlertNotice> firing;
-      for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
-        if (a.state.phase == AlertPhase::kFiring) firing.push_back(alert_op_->Describe(a));
-      }
-      notifier_->SyncFiring(firing);
-    }
-  }
-  if (!config_.outputs.dead_letter_path.empty()) {
-    absl::StatusOr<std::unique_ptr<LineWriter>> w = LineWriter::Open(
-        config_.outputs.dead_letter_path, resume_at(config_.outputs.dead_letter_path));
-    if (!w.ok()) return w.status();
-    dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
-  }
-  if (!config_.http_listen.empty()) {
-    admin_ = std::make_unique<AdminApi>(config_, metrics_->registry(), notifier_,
-                                        [this] { RequestReload(); });
-    admin_->PublishRules(*rules_);
-    PublishAlerts();
-    if (absl::Status s = admin_->Start(); !s.ok()) return s;
-  }
-  progress_tty_ = config_.progress && ::isatty(2);
-  return absl::OkStatus();
-}
-
-absl::Status Job::OpenNextSource() {
-  const std::string& path = config_.source.paths[next_path_++];
-  line_ = 0;
-  line_hash_ = 0;
-  absl::StatusOr<std::unique_ptr<RecordSource>> src =
-      OpenFileSource(path, config_.max_record_bytes);
-  if (!src.ok()) return src.status();
-  source_ = std::move(*src);
-  return absl::OkStatus();
-}
-
 void Job::DeadLetter(DeadReason reason, std::string_view detail, const Record& r, TimeMs ts) {
   summary_.DeadLetter(reason);
   if (dead_letter_) dead_letter_->Write(reason, detail, source_->input_name(r.input), r, ts);
 }
 
-void Job::ProcessBatch(const std::vector<Record>& batch, TimeMs now) {
-  if (merge_) {
-    MergeBatch(batch);
-    return;
-  }
+void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_input_lateness) {
   if (workers_) workers_->Parse(batch);
   for (size_t i = 0; i < batch.size(); ++i) {
     const Record& r = batch[i];
     const ParseAhead::Parsed& parsed =
         workers_ ? workers_->parsed(i)
                  : ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
-    // A scale-out instance judges lateness per partition: a partition
-    // handed over in a rebalance continues where its last owner stopped,
-    // however far this instance's other partitions are.
-    const TimeMs wm = partials_ ? watermark_->InputWatermark(r.input) : watermark_->Current();
+    const TimeMs wm =
+        per_input_lateness ? watermark_->InputWatermark(r.input) : watermark_->Current();
     const RecordChecks::Verdict v = checks_->Check(r, parsed, wm, now);
     if (v.outcome == RecordChecks::kSkip) {
       ++summary_.skipped;
@@ -285,7 +113,7 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
   // A scale-out instance shares the partitions with others: once it owns
   // some, the ones it does not are another owner's, and the merge stage
   // holds job-wide time for them.
-  if (partials_) {
+  if (mode_->SharesInputs()) {
     for (int i = 0; i < source_->input_count(); ++i) {
       if (source_->input_active(i)) awaited_inputs_.clear();
     }
@@ -416,7 +244,7 @@ absl::Status Job::Reload() {
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   flow_ = std::move(flow);
-  if (merge_) merge_->set_flow(flow_.get());
+  mode_->Reloaded();
   alert_op_ = std::move(alert_op);
   rules_ = std::move(rules);
   metrics_->Rebind(*rules_);
@@ -462,9 +290,9 @@ int Job::Run() {
         break;
       }
     }
-    if (checkpoints_ && HasLinePositions()) NoteLinePosition(batch);
+    if (checkpointer_ && HasLinePositions()) NoteLinePosition(batch);
     SyncInputs(now);  // before the batch: it may hold records of new inputs
-    ProcessBatch(batch, now);
+    mode_->Process(batch, now);
     if (!more) {
       if (!source_->status().ok()) {
         std::fprintf(stderr, "\nvigil: %s: %s\n", source_->name().c_str(),
@@ -484,7 +312,7 @@ int Job::Run() {
     } else if (!source_->bounded()) {
       watermark_->Tick(now);
     }
-    const TimeMs wm = merge_ ? MergeWatermark(!more) : watermark_->Current();
+    const TimeMs wm = mode_->Watermark(/*at_end=*/!more);
     const TimeMs frontier =
         wm == kMaxTime || wm == kMinTime ? wm : wm - config_.event_time.allowed_lateness;
     // The workers aggregate the batch the job thread accepted and close
@@ -492,13 +320,7 @@ int Job::Run() {
     if (workers_) workers_->Aggregate(frontier > frontier_ ? frontier : kMinTime);
     if (frontier > frontier_) {
       frontier_ = frontier;
-      // A scale-out instance closes sessions only; windows close in the merge.
-      if (partials_) {
-        GatherWorkers(kMinTime);
-        flow_->CloseSessions(frontier);
-      } else {
-        CloseWindows(frontier);
-      }
+      mode_->Advance(frontier);
     }
     metrics_->SetWatermark(wm, now);
     metrics_->SetCounters(summary_);
@@ -506,20 +328,11 @@ int Job::Run() {
       archive_->Tick();
       metrics_->SetArchiveStats(archive_->stats());
     }
-    if (partials_) {
-      if (now - last_publish_ >= config_.checkpoint.interval) PublishPartials(now, false);
-    } else if (checkpoints_ && now - last_checkpoint_ >= config_.checkpoint.interval) {
-      Checkpoint(now);
-    }
+    mode_->Tick(now);
     Progress(now, false);
     if (!more) break;
   }
-  if (partials_) {
-    if (!failed_) PublishPartials(WallClockMs(), /*leaving=*/true);
-    if (kafka_source_) kafka_source_->set_before_revoke(nullptr);
-  } else if (checkpoints_ && !failed_) {
-    Checkpoint(WallClockMs());
-  }
+  if (!failed_) mode_->Finish(WallClockMs());
   if (kafka_sink_)
     metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());

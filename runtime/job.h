@@ -1,12 +1,15 @@
 // runtime/job.h
 //
-// Job is one running stream job: source -> parse -> watermark and lateness
-// -> dataflow (metric operators: filter, key-by, panes; session streams and
-// the metrics reading them) -> window close at the frontier -> alert
-// operator -> sinks, plus the HTTP endpoint. The event
-// path runs on the calling thread, or with workers (--workers N) parses and
-// aggregates on N threads (operators/dataflow/workers.h); the HTTP server
-// runs on its own.
+// Job is one running stream job: source -> record checks (RecordChecks) ->
+// watermark -> dataflow (metric operators: filter, key-by, panes; session
+// streams and the metrics reading them) -> window close at the frontier ->
+// alert operator -> sinks, plus the HTTP endpoint (AdminApi). Job builds
+// these parts from the job config (Init) and runs the batch loop (Run);
+// its role (single job, scale-out instance, merge stage) is a JobMode that
+// decides what a batch does and when windows close (runtime/job_mode.h).
+// The event path runs on the calling thread, or with workers (--workers N)
+// parses and aggregates on N threads (operators/dataflow/workers.h); the
+// HTTP server runs on its own.
 //
 // Determinism: lateness is decided per event, in input order on the calling
 // thread, against the watermark as of the previous event, and windows close
@@ -43,9 +46,11 @@
 #include "operators/source/record_source.h"
 #include "runtime/admin_api.h"
 #include "runtime/checkpoint.h"
+#include "runtime/checkpointer.h"
 #include "runtime/job_config.h"
 #include "runtime/job_counters.h"
 #include "runtime/job_metrics.h"
+#include "runtime/job_mode.h"
 #include "runtime/record_checks.h"
 #include "runtime/watermark.h"
 
@@ -68,6 +73,15 @@ struct JobSummary : JobCounters {
 
 class Job {
  public:
+  // The roles a job can have (runtime/job_mode.h) drive its parts.
+  friend class SingleMode;
+  friend class InstanceMode;
+  friend class MergeMode;
+  friend class JobStatePart;
+  friend absl::StatusOr<std::unique_ptr<JobMode>> MakeJobMode(Job& job);
+  friend absl::StatusOr<std::unique_ptr<JobMode>> MakeInstanceMode(Job& job);
+  friend absl::StatusOr<std::unique_ptr<JobMode>> MakeMergeMode(Job& job);
+
   static absl::StatusOr<std::unique_ptr<Job>> Create(const JobConfig& config);
   ~Job();
 
@@ -86,8 +100,18 @@ class Job {
 
  private:
   explicit Job(const JobConfig& config);
+  // Building the job from its config, step by step (runtime/job_build.cc).
   absl::Status Init();
-  absl::Status OpenNextSource();
+  absl::Status LoadRules();  // and the operators and workers over them
+  absl::Status OpenSource();
+  absl::Status OpenNextSource();  // the next of several input files
+  void OpenEventTime();           // the watermark and the record checks
+  // Restores the newest checkpoint; fills *resume (output file -> size).
+  absl::Status OpenCheckpoints(std::map<std::string, uint64_t>* resume);
+  absl::Status OpenArchive();
+  absl::Status OpenOutputs(const std::map<std::string, uint64_t>& resume,
+                           LineWriter** results_writer);
+  absl::Status OpenNotifier();
   // Checkpoints of file and stdin inputs (runtime/job_lines.cc).
   bool HasLinePositions() const;
   std::string SourceIdentity() const;  // what a checkpoint belongs to
@@ -101,24 +125,11 @@ class Job {
   // errors is refused and the running rules stay.
   absl::Status Reload();
   void HandleReloadRequests();
-  void ProcessBatch(const std::vector<Record>& batch, TimeMs now);
-  // Scale-out (runtime/job_scale_out.cc): an instance publishing partial
-  // aggregates, or the merge stage reading them.
-  absl::Status InitScaleOut();
-  // One transaction of panes, heartbeat and offsets, then the local
-  // checkpoint (open sessions) if there is one. `leaving`: the last one.
-  void PublishPartials(TimeMs now, bool leaving);
-  void MergeBatch(const std::vector<Record>& batch);
-  // Kinesis instances: checkpoint, then the publication numbered with it.
-  void PublishNumbered(TimeMs now, PartialHeartbeat hb);
-  // Kinesis instances: publishes the restored checkpoint's publication
-  // again (the merge drops it if it has it).
-  absl::Status RepublishPending();
-  // The publication kept in a checkpoint (Kinesis instances).
-  std::string EncodePending() const;
-  bool DecodePending(std::string_view data);
-  // `at_end`: a bounded merge has read the partials topic to its end.
-  TimeMs MergeWatermark(bool at_end) const;
+  // The records of a batch through the checks (RecordChecks) into the
+  // archive, the watermark and the dataflow, in input order.
+  // `per_input_lateness`: judge each record against its input's watermark
+  // (a scale-out instance) rather than the job's.
+  void ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_input_lateness);
   void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
                   TimeMs ts = kMinTime);
   // Follows the source's inputs (partitions assigned and revoked) in the
@@ -139,11 +150,15 @@ class Job {
   void AppendWatermarkStall(TimeMs now, std::string* json);
   // Holds the watermark at the restored inputs not seen again yet.
   void HoldForAwaitedInputs(TimeMs now);
+  // The job's own state in checkpoints (runtime/job_checkpoint.cc).
+  std::unique_ptr<CheckpointPart> MakeStatePart();
   // Loads the newest good checkpoint, if any, and restores from it; reports
   // corrupt ones. Fills *resume with the output sizes to resume at.
   absl::Status Restore(std::map<std::string, uint64_t>* resume);
-  // Writes a checkpoint of the state as of the last record handed out, then
-  // lets the source commit its positions.
+  // The outputs as parts of the checkpoints, in the order they prepare.
+  void AddOutputsToCheckpoints(LineWriter* results_writer);
+  // Writes a checkpoint of the state as of the last record handed out (the
+  // Checkpointer drives every part); stops the job when a part fails.
   void Checkpoint(TimeMs now);
   void Progress(TimeMs now, bool final);
 
@@ -159,29 +174,20 @@ class Job {
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordChecks> checks_;  // which records reach the dataflow
   std::unique_ptr<RecordSource> source_;
-  KafkaSource* kafka_source_ = nullptr;          // source_ when it is Kafka
-  std::unique_ptr<PartialsPublisher> partials_;  // a scale-out instance
-  std::unique_ptr<MergeStage> merge_;            // the merge stage
-  PartialMessages pending_partials_;             // drained, to publish after the checkpoint
-  PartialHeartbeat pending_heartbeat_;
-  bool has_pending_ = false;
-  std::string instance_id_;
-  TimeMs last_publish_ = 0;
-  bool publishing_ = false;
-  bool warned_unknown_partials_ = false;
+  KafkaSource* kafka_source_ = nullptr;  // source_ when it is Kafka
   size_t next_path_ = 0;
   std::unique_ptr<LineWriter> console_out_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::unique_ptr<DeadLetterWriter> dead_letter_;
   std::unique_ptr<ArchiveWriter> archive_;  // raw events accepted; null without --archive
-  LineWriter* results_writer_ = nullptr;    // owned by its sink
   KafkaSink* kafka_sink_ = nullptr;         // owned by sinks_
   Notifier* notifier_ = nullptr;            // owned by sinks_
   bool failed_ = false;                     // a sink could not commit: exit 1
-  std::unique_ptr<CheckpointStore> checkpoints_;
-  uint64_t epoch_ = 0;
-  uint64_t restored_epoch_ = 0;  // the checkpoint restored at start; 0: none
-  TimeMs last_checkpoint_ = 0;
+  // Null without checkpoint.dir. state_part_ is the job's own state in
+  // them; output_parts_ those of the outputs.
+  std::unique_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<CheckpointPart> state_part_;
+  std::vector<std::unique_ptr<CheckpointPart>> output_parts_;
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
   int inputs_restored_ = 0;                        // inputs checked against it so far
   // File and stdin positions: the last record handed to the operators.
@@ -208,7 +214,9 @@ class Job {
   TimeMs last_progress_ = 0;
   bool progress_tty_ = false;
 
-  TimeMs last_checkpoint_ok_ = 0;
+  // Single job, scale-out instance or merge stage; destroyed first, as it
+  // refers to the parts above.
+  std::unique_ptr<JobMode> mode_;
 };
 
 TimeMs WallClockMs();

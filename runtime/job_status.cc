@@ -53,19 +53,19 @@ void Job::PublishStatus(TimeMs now) {
     json.push_back('}');
   }
   json.append("],\"watermark\":");
-  AppendTime(merge_ ? MergeWatermark(false) : watermark_->Current(), &json);
+  AppendTime(mode_->Watermark(/*at_end=*/false), &json);
   json.append(",\"frontier\":");
   AppendTime(frontier_, &json);
   StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
             ",\"dead_lettered\":", summary_.dead_lettered, ",\"late\":", summary_.late,
             ",\"windows\":", summary_.windows,
             ",\"uptime_seconds\":", static_cast<double>(now - started_) / 1000.0);
-  if (checkpoints_) {
+  if (checkpointer_) {
     json.append(",\"checkpoint\":{\"dir\":");
-    AppendJsonString(checkpoints_->dir(), &json);
-    StrAppend(&json, ",\"epoch\":", epoch_, ",\"age_seconds\":");
-    if (last_checkpoint_ok_ > 0) {
-      StrAppend(&json, static_cast<double>(now - last_checkpoint_ok_) / 1000.0);
+    AppendJsonString(checkpointer_->dir(), &json);
+    StrAppend(&json, ",\"epoch\":", checkpointer_->epoch(), ",\"age_seconds\":");
+    if (checkpointer_->last_written() > 0) {
+      StrAppend(&json, static_cast<double>(now - checkpointer_->last_written()) / 1000.0);
     } else {
       json.append("null");
     }
@@ -73,22 +73,7 @@ void Job::PublishStatus(TimeMs now) {
   }
   StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(),
             ",\"alerts\":", rules_->alerts.size(), "}");
-  if (partials_) {
-    json.append(",\"scale_out\":{\"role\":\"instance\",\"instance_id\":");
-    AppendJsonString(instance_id_, &json);
-    json.append(",\"partials_topic\":");
-    AppendJsonString(partials_->topic(), &json);
-    StrAppend(&json, ",\"publications\":", partials_->publications(), "}");
-  } else if (merge_) {
-    json.append(",\"scale_out\":{\"role\":\"merge\",\"instances\":[");
-    bool first = true;
-    for (const std::string& id : merge_->Instances()) {
-      if (!first) json.push_back(',');
-      first = false;
-      AppendJsonString(id, &json);
-    }
-    StrAppend(&json, "],\"late_panes\":", merge_->late_panes(), "}");
-  }
+  mode_->AppendStatus(&json);
   AppendWatermarkStall(now, &json);
   json.push_back('}');
   admin_->PublishStatus(std::move(json));

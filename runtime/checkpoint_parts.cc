@@ -1,0 +1,36 @@
+#include "runtime/checkpoint_parts.h"
+
+#include "base/strings.h"
+
+namespace vigil {
+
+absl::Status OutputFilePart::Prepare(uint64_t, CheckpointData* data) {
+  data->outputs.emplace_back(path_, writer_->Sync());
+  return absl::OkStatus();
+}
+
+absl::Status NotifierPart::Prepare(uint64_t, CheckpointData* data) {
+  // Notifications raised so far are in the spool before the checkpoint
+  // says they were raised.
+  notifier_->WaitSpooled();
+  data->panes.emplace_back(kStateKey, notifier_->EncodeState());
+  return absl::OkStatus();
+}
+
+absl::Status ArchivePart::Prepare(uint64_t epoch, CheckpointData*) {
+  // A checkpoint never claims records the archive does not hold.
+  if (absl::Status s = archive_->Checkpoint(epoch); !s.ok()) {
+    return absl::UnavailableError(StrCat("the archive is behind: ", std::string(s.message())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaSinkPart::Prepare(uint64_t, CheckpointData*) {
+  if (absl::Status s = sink_->Checkpoint(); !s.ok()) {
+    return absl::InternalError(
+        StrCat("the Kafka sink could not commit (", std::string(s.message()), ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vigil

@@ -1,0 +1,107 @@
+// The merge stage (runtime/job_mode.h, operators/scale_out/merge_stage.h):
+// merges the instances' partial aggregates and closes windows at their
+// job-wide watermark.
+#include <cstdio>
+
+#include "base/strings.h"
+#include "runtime/job.h"
+#include "runtime/job_mode.h"
+
+namespace vigil {
+namespace {
+
+// The merge stage's heartbeat state rides with the operator states under a
+// key no operator has.
+constexpr std::string_view kMergeStateKey = "vigil.merge-stage";
+
+}  // namespace
+
+class MergeMode : public JobMode {
+ public:
+  explicit MergeMode(Job& job) : job_(job), merge_(job.flow_.get()) {}
+
+  void Process(const std::vector<Record>& batch, TimeMs now) override;
+  TimeMs Watermark(bool at_end) const override;
+  void Advance(TimeMs frontier) override { job_.CloseWindows(frontier); }
+  void Tick(TimeMs now) override {
+    if (job_.checkpointer_ &&
+        now - job_.checkpointer_->last_attempt() >= job_.config_.checkpoint.interval) {
+      job_.Checkpoint(now);
+    }
+  }
+  void Finish(TimeMs now) override {
+    if (job_.checkpointer_) job_.Checkpoint(now);
+  }
+  void Reloaded() override { merge_.set_flow(job_.flow_.get()); }
+
+  absl::Status Prepare(uint64_t, CheckpointData* d) override {
+    d->panes.emplace_back(kMergeStateKey, merge_.Encode());
+    return absl::OkStatus();
+  }
+  absl::Status Restore(const CheckpointData& d) override {
+    for (const auto& [key, state] : d.panes) {
+      if (key == kMergeStateKey && !merge_.Decode(state)) {
+        return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable merge state"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  void AppendStatus(std::string* json) const override {
+    json->append(",\"scale_out\":{\"role\":\"merge\",\"instances\":[");
+    bool first = true;
+    for (const std::string& id : merge_.Instances()) {
+      if (!first) json->push_back(',');
+      first = false;
+      AppendJsonString(id, json);
+    }
+    StrAppend(json, "],\"late_panes\":", merge_.late_panes(), "}");
+  }
+
+ private:
+  Job& job_;
+  MergeStage merge_;
+  bool warned_unknown_partials_ = false;
+};
+
+void MergeMode::Process(const std::vector<Record>& batch, TimeMs) {
+  JobCounters& counters = job_.summary_;
+  for (const Record& r : batch) {
+    const std::string& part = job_.source_->input_name(r.input);
+    const MergeStage::Outcome outcome = merge_.Apply(r.data, part);
+    job_.metrics_->MergeMessage(MergeStage::OutcomeName(outcome));
+    if (outcome == MergeStage::Outcome::kMalformed) {
+      job_.DeadLetter(DeadReason::kBadPartial, "not a partials message of this version", r);
+      continue;
+    }
+    ++counters.processed;
+    if (outcome == MergeStage::Outcome::kLate) {
+      ++counters.late;  // merged nowhere, but not refused: its windows closed
+    } else if (outcome == MergeStage::Outcome::kUnknownMetric && !warned_unknown_partials_) {
+      warned_unknown_partials_ = true;
+      std::fprintf(stderr,
+                   "\nvigil: %s: partial aggregates of a metric these rules do not have: the "
+                   "instances run other rules (counted in vigil_merge_messages_total)\n",
+                   part.c_str());
+    }
+  }
+  counters.records += batch.size();
+}
+
+TimeMs MergeMode::Watermark(bool at_end) const {
+  const RecordSource& source = *job_.source_;
+  std::vector<std::string> parts;
+  for (int i = 0; i < source.input_count(); ++i) {
+    if (source.input_active(i) || at_end) parts.push_back(source.input_name(i));
+  }
+  // A bounded merge at the end of the partials, every instance gone: all
+  // there is has been published.
+  if (at_end && merge_.AllLeft(parts)) return kMaxTime;
+  return merge_.Watermark(parts);
+}
+
+absl::StatusOr<std::unique_ptr<JobMode>> MakeMergeMode(Job& job) {
+  if (!job.kafka_source_) return absl::InvalidArgumentError("the merge stage reads a Kafka topic");
+  return std::make_unique<MergeMode>(job);
+}
+
+}  // namespace vigil
