@@ -16,7 +16,12 @@
 # delay. Reported as p50, p99 and max over the notifications, once with
 # --workers 1 and once with --workers 2.
 #
-# Usage: bench/page_latency.sh [SECONDS]   (per run; default 240, >= 100 pages)
+# WORKERS lists the worker counts to run (default "1 2").
+# FETCH_WAIT_MS sets the consumer's fetch.wait.max.ms (librdkafka's default
+# 500); on the development broker the delay follows it (bench/README.md).
+#
+# Usage: bench/page_latency.sh [SECONDS]   (per run; default 240; about one
+# page per two seconds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-240}
@@ -53,7 +58,12 @@ run() {  # workers
   cat > "$dir/job.yaml" <<JOB
 source:
   kind: kafka
-  kafka: {brokers: [$addr], topics: [pages], group_id: $group, start: latest}
+  kafka:
+    brokers: [$addr]
+    topics: [pages]
+    group_id: $group
+    start: latest
+    properties: {fetch.wait.max.ms: "${FETCH_WAIT_MS:-500}"}
 event_time: {max_out_of_orderness: ${ooo_ms}ms, idle_timeout: 1h}
 rules: [$PWD/deploy/rules/chatbot.yaml, $dir/probe.yaml]
 outputs: {console: {format: json, pending: false}}
@@ -83,5 +93,4 @@ JOB
       }'
   grep -i "error\|vigil:" "$dir/job-$workers.log" | head -5 >&2 || true
 }
-run 1
-run 2
+for w in ${WORKERS:-1 2}; do run "$w"; done

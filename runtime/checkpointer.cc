@@ -1,8 +1,8 @@
 #include "runtime/checkpointer.h"
 
 #include <chrono>
-#include <cstdio>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -14,7 +14,7 @@ absl::StatusOr<std::optional<CheckpointData>> Checkpointer::Load(bool allow_fres
   std::vector<std::string> problems;
   absl::StatusOr<std::optional<CheckpointData>> loaded = store_.LoadLatest(&problems);
   for (const std::string& p : problems) {
-    std::fprintf(stderr, "vigil: skipping checkpoint %s\n", p.c_str());
+    Log(StrCat("skipping checkpoint ", p));
     metrics_->CheckpointSkipped();
   }
   if (!loaded.ok() || loaded->has_value() || problems.empty() || allow_fresh_start) return loaded;
@@ -44,12 +44,11 @@ Checkpointer::Result Checkpointer::Write(TimeMs now) {
     if (s.ok()) continue;
     metrics_->Checkpointed(false, 0, 0, now);
     if (absl::IsUnavailable(s)) {
-      std::fprintf(stderr, "\nvigil: checkpoint %llu skipped: %s\n",
-                   static_cast<unsigned long long>(d.epoch), std::string(s.message()).c_str());
+      Log(StrCat("checkpoint ", d.epoch, " skipped: ", std::string(s.message())));
       return kSkipped;
     }
-    std::fprintf(stderr, "\nvigil: %s; stopping so that a restart resumes from checkpoint %llu\n",
-                 std::string(s.message()).c_str(), static_cast<unsigned long long>(epoch_));
+    Log(StrCat(std::string(s.message()), "; stopping so that a restart resumes from checkpoint ",
+               epoch_));
     return kFailed;
   }
   const absl::Status s = store_.Write(d);
@@ -59,7 +58,7 @@ Checkpointer::Result Checkpointer::Write(TimeMs now) {
   for (const auto& [k, v] : d.panes) bytes += k.size() + v.size();
   metrics_->Checkpointed(s.ok(), secs, bytes, now);
   if (!s.ok()) {
-    std::fprintf(stderr, "\nvigil: checkpoint failed: %s\n", std::string(s.message()).c_str());
+    Log(StrCat("checkpoint failed: ", std::string(s.message())));
     return kSkipped;
   }
   epoch_ = d.epoch;

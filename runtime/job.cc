@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
@@ -13,12 +13,6 @@
 #include "runtime/web_config.h"
 
 namespace vigil {
-
-TimeMs WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 RuleLoadResult LoadJobRules(const JobConfig& config) {
   if (config.rule_files.empty()) {
@@ -131,10 +125,10 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
     std::string names;
     for (const auto& [name, max_ts] : awaited_inputs_)
       StrAppend(&names, names.empty() ? "" : " ", name);
-    std::fprintf(stderr,
-                 "\nvigil: event time waits for inputs of the restored checkpoint that this job "
-                 "has not been given back after a minute: %s\n",
-                 names.c_str());
+    Log(
+        StrCat("event time waits for inputs of the restored checkpoint that this job has not "
+               "been given back after a minute: ",
+               names));
   }
 }
 
@@ -159,8 +153,7 @@ void Job::GatherWorkers(TimeMs frontier) {
   if (!workers_) return;
   workers_->Aggregate(frontier);  // what they have not aggregated yet, if anything
   if (const uint64_t late = workers_->MergePanesInto(flow_.get()); late > 0) {
-    std::fprintf(stderr, "\nvigil: %llu panes of the workers reached windows already closed\n",
-                 static_cast<unsigned long long>(late));
+    Log(StrCat(late, " panes of the workers reached windows already closed"));
   }
 }
 
@@ -207,7 +200,7 @@ void Job::Progress(TimeMs now, bool final) {
   last_progress_ = now;
   const double secs = std::max(1e-3, static_cast<double>(now - started_) / 1000.0);
   const TimeMs wm = watermark_->Current();
-  std::string line = StrCat("\r\033[K", summary_.records, " records, ",
+  std::string line = StrCat(summary_.records, " records, ",
                             static_cast<uint64_t>(static_cast<double>(summary_.records) / secs),
                             "/s, dead-lettered ", summary_.dead_lettered, ", windows ",
                             summary_.windows, ", watermark ",
@@ -217,8 +210,7 @@ void Job::Progress(TimeMs now, bool final) {
   if (source_->bytes_total() > 0) {
     StrAppend(&line, ", ", 100 * source_->bytes_read() / source_->bytes_total(), "%");
   }
-  if (final) line += "\n";
-  std::fputs(line.c_str(), stderr);
+  ShowProgress(line, final);
 }
 
 absl::Status Job::Reload() {
@@ -251,11 +243,9 @@ absl::Status Job::Reload() {
   metrics_->Reloaded(true);
   PublishAlerts();
   if (admin_) admin_->PublishRules(*rules_);
-  std::fprintf(stderr,
-               "\nvigil: rules reloaded: %zu streams, %zu metrics, %zu alerts; %zu of %zu "
-               "operator states kept\n",
-               rules_->streams.size(), rules_->metrics.size(), rules_->alerts.size(), kept,
-               flow_->state_count());
+  Log(StrCat("rules reloaded: ", rules_->streams.size(), " streams, ", rules_->metrics.size(),
+             " metrics, ", rules_->alerts.size(), " alerts; ", kept, " of ", flow_->state_count(),
+             " operator states kept"));
   return absl::OkStatus();
 }
 
@@ -265,7 +255,7 @@ void Job::HandleReloadRequests() {
   // reload of its own next time round.
   const uint64_t answered = admin_ ? admin_->reload_requests() : 0;
   absl::Status s = Reload();
-  if (!s.ok()) std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
+  if (!s.ok()) Log(std::string(s.message()));
   if (admin_) admin_->ReloadAnswered(answered, s);
 }
 
@@ -285,7 +275,7 @@ int Job::Run() {
                                   ", where the checkpoint was taken: this is not the input it "
                                   "was reading"));
       if (!s.ok()) {
-        std::fprintf(stderr, "\nvigil: %s\n", std::string(s.message()).c_str());
+        Log(std::string(s.message()));
         failed_ = true;
         break;
       }
@@ -295,13 +285,12 @@ int Job::Run() {
     mode_->Process(batch, now);
     if (!more) {
       if (!source_->status().ok()) {
-        std::fprintf(stderr, "\nvigil: %s: %s\n", source_->name().c_str(),
-                     std::string(source_->status().message()).c_str());
+        Log(StrCat(source_->name(), ": ", std::string(source_->status().message())));
         exit_code = 1;
       }
       if (config_.source.kind == SourceKind::kFile && next_path_ < config_.source.paths.size()) {
         if (absl::Status s = OpenNextSource(); !s.ok()) {
-          std::fprintf(stderr, "vigil: %s\n", std::string(s.message()).c_str());
+          Log(std::string(s.message()));
           exit_code = 1;
           break;
         }
@@ -343,7 +332,7 @@ int Job::Run() {
   if (dead_letter_) dead_letter_->Flush();
   if (archive_) {
     if (absl::Status s = archive_->Flush(); !s.ok()) {
-      std::fprintf(stderr, "\nvigil: archive: %s\n", std::string(s.message()).c_str());
+      Log(StrCat("archive: ", std::string(s.message())));
       exit_code = 1;
     }
     metrics_->SetArchiveStats(archive_->stats());

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/clock.h"
 #include "operators/archive/archive_writer.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
@@ -218,8 +219,6 @@ class Job {
   // refers to the parts above.
   std::unique_ptr<JobMode> mode_;
 };
-
-TimeMs WallClockMs();
 
 }  // namespace vigil
 

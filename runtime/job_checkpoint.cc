@@ -1,7 +1,6 @@
 // Job: its own state as a part of its checkpoints, the restore at start and
 // the checkpoint writes (runtime/job.h, runtime/checkpointer.h).
-#include <cstdio>
-
+#include "base/log.h"
 #include "base/strings.h"
 #include "runtime/checkpoint_parts.h"
 #include "runtime/job.h"
@@ -100,11 +99,10 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   if (absl::Status s = checkpointer_->Restore(d); !s.ok()) return s;
   for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
   PublishAlerts();
-  std::fprintf(
-      stderr, "vigil: restored checkpoint %llu (%s): watermark %s, %d of %zu operator states\n",
-      static_cast<unsigned long long>(d.epoch), FormatTimestamp(d.written_at).c_str(),
-      d.watermark == kMinTime ? "-" : FormatTimestamp(d.watermark).c_str(),
-      static_cast<const JobStatePart&>(*state_part_).restored_states(), flow_->state_count());
+  Log(StrCat("restored checkpoint ", d.epoch, " (", FormatTimestamp(d.written_at), "): watermark ",
+             d.watermark == kMinTime ? "-" : FormatTimestamp(d.watermark), ", ",
+             static_cast<const JobStatePart&>(*state_part_).restored_states(), " of ",
+             flow_->state_count(), " operator states"));
   return absl::OkStatus();
 }
 

@@ -2,9 +2,8 @@
 // aggregates what it owns and publishes partial aggregates for the merge.
 #include <unistd.h>
 
-#include <cstdio>
-
 #include "base/codec.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "runtime/job.h"
 #include "runtime/job_mode.h"
@@ -96,11 +95,8 @@ class InstanceMode : public JobMode {
           StrCat("publishing checkpoint ", pending_heartbeat_.epoch,
                  "'s partial aggregates again: ", std::string(s.message())));
     }
-    std::fprintf(stderr,
-                 "vigil: published checkpoint %llu's partial aggregates again (%zu messages; the "
-                 "merge keeps one copy)\n",
-                 static_cast<unsigned long long>(pending_heartbeat_.epoch),
-                 pending_partials_.size());
+    Log(StrCat("published checkpoint ", pending_heartbeat_.epoch, "'s partial aggregates again (",
+               pending_partials_.size(), " messages; the merge keeps one copy)"));
     return absl::OkStatus();
   }
   void AppendStatus(std::string* json) const override {
@@ -121,7 +117,7 @@ class InstanceMode : public JobMode {
   bool DecodePending(std::string_view data);
   // Stops the job after a failure it cannot continue from.
   void Fail(const std::string& why) {
-    std::fprintf(stderr, "\nvigil: %s\n", why.c_str());
+    Log(why);
     job_.failed_ = true;
     job_.Stop();
   }
@@ -261,8 +257,8 @@ absl::StatusOr<std::unique_ptr<JobMode>> MakeInstanceMode(Job& job) {
   if (!p.ok()) return p.status();
   auto mode = std::make_unique<InstanceMode>(job, std::move(*p), instance_id);
   mode->Connect(*url);
-  std::fprintf(stderr, "vigil: scale-out instance %s: partial aggregates to %s\n",
-               instance_id.c_str(), config.scale_out.partials.c_str());
+  Log(StrCat("scale-out instance ", instance_id, ": partial aggregates to ",
+             config.scale_out.partials));
   return mode;
 }
 

@@ -1,8 +1,8 @@
 // The merge stage (runtime/job_mode.h, operators/scale_out/merge_stage.h):
 // merges the instances' partial aggregates and closes windows at their
 // job-wide watermark.
-#include <cstdio>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "runtime/job.h"
 #include "runtime/job_mode.h"
@@ -78,10 +78,9 @@ void MergeMode::Process(const std::vector<Record>& batch, TimeMs) {
       ++counters.late;  // merged nowhere, but not refused: its windows closed
     } else if (outcome == MergeStage::Outcome::kUnknownMetric && !warned_unknown_partials_) {
       warned_unknown_partials_ = true;
-      std::fprintf(stderr,
-                   "\nvigil: %s: partial aggregates of a metric these rules do not have: the "
-                   "instances run other rules (counted in vigil_merge_messages_total)\n",
-                   part.c_str());
+      Log(StrCat(part,
+                 ": partial aggregates of a metric these rules do not have: the instances run "
+                 "other rules (counted in vigil_merge_messages_total)"));
     }
   }
   counters.records += batch.size();
