@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
       {"client.id", "vigil"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "3000"},
+      {"queued.min.messages", "1000000"},
   };
   if (!instance.empty()) props.emplace_back("group.instance.id", instance);
 

@@ -76,6 +76,11 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
       // honour static membership, that is how long a restart waits.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "3000"},
+      // Prefetch until the queue holds a million messages or
+      // queued.max.messages.kbytes (64 MiB by default, one queue for all
+      // partitions), whichever comes first: at librdkafka's 100,000 the
+      // fetcher idled while the job drained its queue (bench/README.md).
+      {"queued.min.messages", "1000000"},
   };
   KafkaProperties membership;
   if (options.static_membership && !options.instance_id.empty()) {
