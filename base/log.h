@@ -20,7 +20,7 @@ void Log(std::string_view message);
 
 // Rewrites the progress line in place; `final`: ends it with a newline.
 // Call only when stderr is a terminal.
-void ShowProgress(std::string_view line, bool final);
+void ShowProgress(std::string_view text, bool final);
 
 }  // namespace vigil
 
