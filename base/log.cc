@@ -1,5 +1,6 @@
 #include "base/log.h"
 
+#include <cstdarg>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -24,6 +25,30 @@ void Log(std::string_view message) {
   line.append("vigil: ").append(message).push_back('\n');
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
+}
+
+void Logf(const char* format, ...) {
+  char small[512];
+  va_list args;
+  va_start(args, format);
+  va_list again;
+  va_copy(again, args);
+  const int n = std::vsnprintf(small, sizeof small, format, args);
+  va_end(args);
+  if (n < 0) {
+    va_end(again);
+    return;
+  }
+  if (static_cast<size_t>(n) < sizeof small) {
+    va_end(again);
+    Log(std::string_view(small, static_cast<size_t>(n)));
+    return;
+  }
+  std::string big(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(big.data(), big.size(), format, again);
+  va_end(again);
+  big.resize(static_cast<size_t>(n));
+  Log(big);
 }
 
 void ShowProgress(std::string_view text, bool final) {

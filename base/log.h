@@ -8,6 +8,7 @@
 //
 // Example:
 //   Log(StrCat("rules reloaded: ", n, " metrics"));   // vigil: rules reloaded: 23 metrics
+//   Logf("archive: %s", why.c_str());
 //   ShowProgress("1000 records, ...", /*final=*/false);
 #ifndef VIGIL_BASE_LOG_H_
 #define VIGIL_BASE_LOG_H_
@@ -17,6 +18,8 @@
 namespace vigil {
 
 void Log(std::string_view message);
+// Log with a printf format: Logf("archive: %s", why.c_str()).
+void Logf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 // Rewrites the progress line in place; `final`: ends it with a newline.
 // Call only when stderr is a terminal.

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -670,10 +671,10 @@ void HttpServer::CheckWebConfig() {
         if (web.ok()) {
           io_->web = *web;
           io_->verified.clear();
-          std::fprintf(stderr, "vigil: web config %s reloaded\n", options_.web_config_file.c_str());
+          Logf("web config %s reloaded", options_.web_config_file.c_str());
         } else {
-          std::fprintf(stderr, "vigil: web config not reloaded, the previous one stays: %s\n",
-                       std::string(web.status().message()).c_str());
+          Logf("web config not reloaded, the previous one stays: %s",
+               std::string(web.status().message()).c_str());
         }
         if (!io_->stopping) CheckWebConfig();
       });

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "operators/archive/archive_manifest.h"
 #include "operators/sink/output_sinks.h"
@@ -50,7 +51,7 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
       absl::StatusOr<ArchiveManifest> m = ReadArchiveManifest(*root);
       if (!m.ok()) return m.status();
       for (const std::string& problem : m->problems) {
-        std::fprintf(stderr, "vigil: skipping archive manifest line %s\n", problem.c_str());
+        Logf("skipping archive manifest line %s", problem.c_str());
       }
       for (const ArchiveEntry& e : m->Files()) out.push_back(StrCat(*root, "/", e.path));
     } else if (directory) {

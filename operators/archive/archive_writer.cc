@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -87,7 +88,7 @@ absl::Status ArchiveWriter::Init() {
   if (manifest_fd_ < 0) return Errno("cannot open", manifest);
   if (m.ok()) {
     for (const std::string& p : m->problems) {
-      std::fprintf(stderr, "vigil: archive: skipping manifest line %s\n", p.c_str());
+      Logf("archive: skipping manifest line %s", p.c_str());
     }
     if (m->valid_bytes < m->file_bytes) {
       // A torn append: cut it, or the next line would be glued to it.
@@ -95,9 +96,8 @@ absl::Status ArchiveWriter::Init() {
           ::fdatasync(manifest_fd_) != 0) {
         return Errno("cannot cut the torn last line of", manifest);
       }
-      std::fprintf(stderr, "vigil: archive: %s: cut a torn last line of %llu bytes\n",
-                   manifest.c_str(),
-                   static_cast<unsigned long long>(m->file_bytes - m->valid_bytes));
+      Logf("archive: %s: cut a torn last line of %llu bytes", manifest.c_str(),
+           static_cast<unsigned long long>(m->file_bytes - m->valid_bytes));
     }
     manifest_bytes_ = m->valid_bytes;
     lines_ = std::move(m->lines);
@@ -117,7 +117,7 @@ absl::Status ArchiveWriter::Init() {
 ArchiveWriter::~ArchiveWriter() {
   if (lock_fd_ >= 0 && manifest_fd_ >= 0 && (!open_.empty() || !pending_.empty())) {
     if (absl::Status s = Flush(); !s.ok()) {
-      std::fprintf(stderr, "vigil: archive: lost at exit: %s\n", std::string(s.message()).c_str());
+      Logf("archive: lost at exit: %s", std::string(s.message()).c_str());
     }
   }
   for (const auto& b : open_) ZSTD_freeCCtx(b->cctx);
@@ -210,8 +210,8 @@ void ArchiveWriter::Close(OpenBatch* b) {
     // Only an allocation failure gets here; the records cannot be kept.
     ++stats_.errors;
     stats_.dropped_records += batch->records;
-    std::fprintf(stderr, "\nvigil: archive: dropped a batch of %llu records: zstd: %s\n",
-                 static_cast<unsigned long long>(batch->records), batch->error.c_str());
+    Logf("archive: dropped a batch of %llu records: zstd: %s",
+         static_cast<unsigned long long>(batch->records), batch->error.c_str());
     return;
   }
   ClosedBatch c;
@@ -263,8 +263,8 @@ void ArchiveWriter::Drain(bool force) {
       wrote = true;
     }
     if (failing && pending_.empty()) {
-      std::fprintf(stderr, "\nvigil: archive: writing again after %s\n",
-                   Count(failed_attempts_, "failed attempt", "failed attempts").c_str());
+      Logf("archive: writing again after %s",
+           Count(failed_attempts_, "failed attempt", "failed attempts").c_str());
       failed_attempts_ = 0;
     }
     if (wrote) ApplyRetention();
@@ -272,12 +272,12 @@ void ArchiveWriter::Drain(bool force) {
   while (pending_bytes_ > options_.max_pending_bytes && !pending_.empty()) {
     const ArchiveEntry& e = pending_.front().entry;
     stats_.dropped_records += e.records;
-    std::fprintf(stderr,
-                 "\nvigil: archive: dropped the batch %s (%s, %s to %s): the batches waiting "
-                 "to be written take %zu bytes, over the limit of %zu\n",
-                 e.path.c_str(), Count(e.records, "record", "records").c_str(),
-                 FormatTimestamp(e.min_ts).c_str(), FormatTimestamp(e.max_ts).c_str(),
-                 pending_bytes_, options_.max_pending_bytes);
+    Logf(
+        "archive: dropped the batch %s (%s, %s to %s): the batches waiting "
+        "to be written take %zu bytes, over the limit of %zu",
+        e.path.c_str(), Count(e.records, "record", "records").c_str(),
+        FormatTimestamp(e.min_ts).c_str(), FormatTimestamp(e.max_ts).c_str(), pending_bytes_,
+        options_.max_pending_bytes);
     pending_bytes_ -= pending_.front().data.size();
     pending_.pop_front();
   }
@@ -294,10 +294,10 @@ void ArchiveWriter::WriteFailed(const absl::Status& s) {
   last_failure_log_ = now;
   uint64_t records = 0;
   for (const ClosedBatch& b : pending_) records += b.entry.records;
-  std::fprintf(stderr, "\nvigil: archive: %s; %s (%s) kept in memory, retried every %s\n",
-               last_error_.c_str(), Count(pending_.size(), "batch", "batches").c_str(),
-               Count(records, "record", "records").c_str(),
-               FormatDuration(options_.retry_interval).c_str());
+  Logf("archive: %s; %s (%s) kept in memory, retried every %s", last_error_.c_str(),
+       Count(pending_.size(), "batch", "batches").c_str(),
+       Count(records, "record", "records").c_str(),
+       FormatDuration(options_.retry_interval).c_str());
 }
 
 absl::Status ArchiveWriter::WriteBatch(const ClosedBatch& b) {

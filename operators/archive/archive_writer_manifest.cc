@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "operators/archive/archive_writer.h"
 
@@ -48,17 +49,17 @@ absl::Status ArchiveWriter::RemoveStrayFiles() {
   if (ec) return absl::InternalError(StrCat("cannot list the archive ", root_, ": ", ec.message()));
   for (const fs::path& p : stray) fs::remove(p, ec);
   if (!stray.empty()) {
-    std::fprintf(stderr,
-                 "vigil: archive: removed %s no manifest line lists (left by an interrupted "
-                 "write)\n",
-                 Count(stray.size(), "file", "files").c_str());
+    Logf(
+        "archive: removed %s no manifest line lists (left by an interrupted "
+        "write)",
+        Count(stray.size(), "file", "files").c_str());
   }
   // A listed file that is gone cannot be replayed: unlist it.
   std::set<uint64_t> missing;
   for (const ManifestLine& l : lines_) {
     if (!l.mark && !fs::exists(StrCat(root_, "/", l.entry.path), ec)) {
-      std::fprintf(stderr, "vigil: archive: %s/%s is listed but missing; unlisting it\n",
-                   root_.c_str(), l.entry.path.c_str());
+      Logf("archive: %s/%s is listed but missing; unlisting it", root_.c_str(),
+           l.entry.path.c_str());
       missing.insert(l.entry.seq);
     }
   }
@@ -75,8 +76,8 @@ absl::Status ArchiveWriter::AppendManifest(const std::string& text) {
   }
   // A part of a line would glue the next one to it.
   if (::ftruncate(manifest_fd_, static_cast<off_t>(manifest_bytes_)) != 0) {
-    std::fprintf(stderr, "vigil: archive: cannot cut %s back to %llu bytes: %s\n", path.c_str(),
-                 static_cast<unsigned long long>(manifest_bytes_), std::strerror(errno));
+    Logf("archive: cannot cut %s back to %llu bytes: %s", path.c_str(),
+         static_cast<unsigned long long>(manifest_bytes_), std::strerror(errno));
   }
   return s;
 }
@@ -88,15 +89,15 @@ void ArchiveWriter::Committed(uint64_t epoch) {
   if (absl::Status s = AppendManifest(FormatManifestLine(mark)); !s.ok()) {
     // Only a later start without any checkpoint reads the marks.
     ++stats_.errors;
-    std::fprintf(stderr, "\nvigil: archive: cannot mark checkpoint %llu: %s\n",
-                 static_cast<unsigned long long>(epoch), std::string(s.message()).c_str());
+    Logf("archive: cannot mark checkpoint %llu: %s", static_cast<unsigned long long>(epoch),
+         std::string(s.message()).c_str());
     return;
   }
   lines_.push_back(mark);
   if (++marks_since_rewrite_ > kMaxMarks) {
     if (absl::StatusOr<size_t> r = Rewrite([](const ArchiveEntry&) { return false; }); !r.ok()) {
       ++stats_.errors;
-      std::fprintf(stderr, "\nvigil: archive: %s\n", std::string(r.status().message()).c_str());
+      Logf("archive: %s", std::string(r.status().message()).c_str());
     }
   }
 }
@@ -138,12 +139,11 @@ absl::Status ArchiveWriter::Restore(uint64_t epoch) {
       Rewrite([&](const ArchiveEntry& e) { return drop.contains(e.seq); }, extra);
   if (!dropped.ok()) return dropped.status();
   if (*dropped > 0) {
-    std::fprintf(stderr,
-                 "vigil: archive: removed %s (%s) written after checkpoint %llu; their records "
-                 "are read again\n",
-                 Count(*dropped, "batch", "batches").c_str(),
-                 Count(records, "record", "records").c_str(),
-                 static_cast<unsigned long long>(epoch));
+    Logf(
+        "archive: removed %s (%s) written after checkpoint %llu; their records "
+        "are read again",
+        Count(*dropped, "batch", "batches").c_str(), Count(records, "record", "records").c_str(),
+        static_cast<unsigned long long>(epoch));
   }
   return absl::OkStatus();
 }
@@ -196,8 +196,7 @@ absl::StatusOr<size_t> ArchiveWriter::Rewrite(const std::function<bool(const Arc
     fs::path p = fs::path(root_) / e.path;
     if (!fs::remove(p, ec) && ec) {
       ++stats_.errors;
-      std::fprintf(stderr, "vigil: archive: cannot remove %s: %s\n", p.c_str(),
-                   ec.message().c_str());
+      Logf("archive: cannot remove %s: %s", p.c_str(), ec.message().c_str());
     }
     // The hour, day, month and year directories, once empty.
     for (int up = 0; up < 4 && fs::remove(p = p.parent_path(), ec);) ++up;
@@ -217,8 +216,7 @@ void ArchiveWriter::ApplyRetention() {
   });
   if (!dropped.ok()) {
     ++stats_.errors;
-    std::fprintf(stderr, "\nvigil: archive: retention: %s\n",
-                 std::string(dropped.status().message()).c_str());
+    Logf("archive: retention: %s", std::string(dropped.status().message()).c_str());
     return;
   }
   // Whole hours expire: whatever else is left in their directories goes too.
@@ -228,9 +226,8 @@ void ArchiveWriter::ApplyRetention() {
     fs::remove_all(p, ec);
     for (int up = 0; up < 3 && fs::remove(p = p.parent_path(), ec);) ++up;
   }
-  std::fprintf(stderr, "\nvigil: archive: retention removed %s of %s before %s\n",
-               Count(*dropped, "batch", "batches").c_str(),
-               Count(hours.size(), "hour", "hours").c_str(),
-               FormatTimestamp(AlignDown(cutoff, kArchiveHour)).c_str());
+  Logf("archive: retention removed %s of %s before %s", Count(*dropped, "batch", "batches").c_str(),
+       Count(hours.size(), "hour", "hours").c_str(),
+       FormatTimestamp(AlignDown(cutoff, kArchiveHour)).c_str());
 }
 }  // namespace vigil

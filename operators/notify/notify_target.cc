@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/codec.h"
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -163,9 +164,9 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
   absl::MutexLock lock(&t->mu_);
   t->spool_ = std::move(*spool);
   if (t->spool_->torn_bytes() > 0) {
-    std::fprintf(stderr, "vigil: notify %s %s: spool %s: skipped a torn record of %zu bytes\n",
-                 t->options_.receiver.name.c_str(), t->shown_url_.c_str(),
-                 t->options_.spool_path.c_str(), t->spool_->torn_bytes());
+    Logf("notify %s %s: spool %s: skipped a torn record of %zu bytes",
+         t->options_.receiver.name.c_str(), t->shown_url_.c_str(), t->options_.spool_path.c_str(),
+         t->spool_->torn_bytes());
   }
   if (t->options_.restored) {
     const NotifyTargetState& r = *t->options_.restored;
@@ -219,8 +220,7 @@ void NotifyTarget::NoteSpoolWrite(const absl::Status& s, const NotifySpool::Appe
   const TimeMs now = NotifyNowMs();
   auto log = [&](const std::string& line) {
     if (line.empty()) return;
-    std::fprintf(stderr, "vigil: notify %s %s: %s\n", options_.receiver.name.c_str(),
-                 shown_url_.c_str(), line.c_str());
+    Logf("notify %s %s: %s", options_.receiver.name.c_str(), shown_url_.c_str(), line.c_str());
   };
   if (r != nullptr) {
     dropped_ += r->dropped;
@@ -566,10 +566,9 @@ void NotifyTarget::LogLine(const std::string& what) {
     ++suppressed_;
     return;
   }
-  std::string line =
-      StrCat("vigil: notify ", options_.receiver.name, " ", shown_url_, ": ", Redact(what));
+  std::string line = StrCat("notify ", options_.receiver.name, " ", shown_url_, ": ", Redact(what));
   if (suppressed_ > 0) StrAppend(&line, " (", suppressed_, " similar lines suppressed)");
-  std::fprintf(stderr, "%s\n", line.c_str());
+  Log(line);
   last_log_ = now;
   suppressed_ = 0;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "operators/sink/output_sinks.h"
 
@@ -13,20 +14,19 @@ KafkaSink::KafkaSink(std::unique_ptr<KafkaWriter> writer, std::string results_to
       results_topic_(std::move(results_topic)),
       alerts_topic_(std::move(alerts_topic)) {
   if (absl::Status s = writer_->BeginTransaction(); !s.ok()) {
-    std::fprintf(stderr, "vigil: Kafka sink: %s\n", std::string(s.message()).c_str());
+    Logf("Kafka sink: %s", std::string(s.message()).c_str());
   }
 }
 
 void KafkaSink::Produce(const std::string& topic, const std::string& key,
                         const std::string& value) {
   if (absl::Status s = writer_->Produce(topic, key, value, epoch_); !s.ok()) {
-    std::fprintf(stderr, "\nvigil: Kafka sink: %s\n", std::string(s.message()).c_str());
+    Logf("Kafka sink: %s", std::string(s.message()).c_str());
   }
   if (writer_->failed() > reported_failures_) {
     reported_failures_ = writer_->failed();
-    std::fprintf(stderr, "\nvigil: Kafka sink: %llu messages not delivered; last error: %s\n",
-                 static_cast<unsigned long long>(reported_failures_),
-                 writer_->last_error().c_str());
+    Logf("Kafka sink: %llu messages not delivered; last error: %s",
+         static_cast<unsigned long long>(reported_failures_), writer_->last_error().c_str());
   }
 }
 
@@ -63,7 +63,7 @@ void KafkaSink::OnAlert(const AlertNotice& n) {
 
 void KafkaSink::Flush() {
   if (absl::Status s = writer_->Flush(std::chrono::seconds(30)); !s.ok()) {
-    std::fprintf(stderr, "vigil: Kafka sink: %s\n", std::string(s.message()).c_str());
+    Logf("Kafka sink: %s", std::string(s.message()).c_str());
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/numbers.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "simdjson.h"
 
@@ -219,11 +220,11 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
     StrAppend(&names, i ? " " : "",
               PartName(partitions->elems[i].topic, partitions->elems[i].partition));
   }
-  std::fprintf(stderr, "\nvigil: %s: assigned %s\n", name_.c_str(), names.c_str());
+  Logf("%s: assigned %s", name_.c_str(), names.c_str());
   if (std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0) {
     rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, partitions);
     if (e) {
-      std::fprintf(stderr, "vigil: %s: assign: %s\n", name_.c_str(), rd_kafka_error_string(e));
+      Logf("%s: assign: %s", name_.c_str(), rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
     }
   } else {
@@ -240,13 +241,12 @@ void KafkaSource::ResumeAtFurthest(rd_kafka_topic_partition_list_t* partitions) 
   }
   const rd_kafka_resp_err_t e = rd_kafka_committed(rk_, committed, 10000);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    std::fprintf(stderr, "vigil: %s: the group's committed offsets: %s\n", name_.c_str(),
-                 rd_kafka_err2str(e));
+    Logf("%s: the group's committed offsets: %s", name_.c_str(), rd_kafka_err2str(e));
   }
   absl::StatusOr<std::map<std::string, int64_t>> published = published_lookup_(names);
   if (!published.ok()) {
-    std::fprintf(stderr, "vigil: %s: %s; resuming at the group's committed offsets\n",
-                 name_.c_str(), std::string(published.status().message()).c_str());
+    Logf("%s: %s; resuming at the group's committed offsets", name_.c_str(),
+         std::string(published.status().message()).c_str());
     published = std::map<std::string, int64_t>();
   }
   for (int i = 0; i < partitions->cnt; ++i) {
@@ -257,11 +257,11 @@ void KafkaSource::ResumeAtFurthest(rd_kafka_topic_partition_list_t* partitions) 
     if (auto it = restored_.find(p.name); it != restored_.end()) best = std::max(best, it->second);
     if (auto it = published->find(p.name); it != published->end()) {
       if (it->second > best && group >= 0 && it->second > group) {
-        std::fprintf(stderr,
-                     "vigil: %s: %s resumes at offset %lld, where its last publication ended "
-                     "(the group's committed offset is %lld)\n",
-                     name_.c_str(), p.name.c_str(), static_cast<long long>(it->second),
-                     static_cast<long long>(group));
+        Logf(
+            "%s: %s resumes at offset %lld, where its last publication ended "
+            "(the group's committed offset is %lld)",
+            name_.c_str(), p.name.c_str(), static_cast<long long>(it->second),
+            static_cast<long long>(group));
       }
       best = std::max(best, it->second);
     }
@@ -304,7 +304,7 @@ void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions) {
     StrAppend(&names, i ? " " : "",
               PartName(partitions->elems[i].topic, partitions->elems[i].partition));
   }
-  std::fprintf(stderr, "\nvigil: %s: revoked %s\n", name_.c_str(), names.c_str());
+  Logf("%s: revoked %s", name_.c_str(), names.c_str());
   // The next owner starts after what this process handed out; what was
   // fetched but not handed out yet is its to read.
   if (!handed_out.empty() && options_.commit_offsets) Commit(handed_out, /*async=*/false);
@@ -333,7 +333,7 @@ void KafkaSource::OnError(int err, const char* reason) {
   const TimeMs now = NowMs();
   if (now - last_error_log_ >= 10000) {
     last_error_log_ = now;
-    std::fprintf(stderr, "\nvigil: %s: %s\n", name_.c_str(), reason);
+    Logf("%s: %s", name_.c_str(), reason);
   }
   if (rd_kafka_fatal_error(rk_, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     status_ = absl::UnavailableError(StrCat("fatal Kafka error: ", reason));

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "tests/runtime/test_util.h"
 
@@ -112,9 +113,9 @@ TEST_F(FileCheckpointE2eTest, AJobKilledWithSomeWorkersResumesWithAnotherNumber)
     RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, log1,
                " --workers " + std::to_string(before));
     ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
-    Result r = Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --results " +
-                  results + " --workers " + std::to_string(after) +
-                  " --output json --http off --no-progress 2>" + Path(tag + "_run2.log"));
+    Result r = Sh(StrCat(kVigil, " run --input ", input, " --checkpoint-dir ", ckpt, " --results ",
+                         results, " --workers ", after,
+                         " --output json --http off --no-progress 2>", Path(tag + "_run2.log")));
     const std::string log = ReadFile(Path(tag + "_run2.log"));
     ASSERT_EQ(r.exit_code, 0) << log;
     EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << tag << log;

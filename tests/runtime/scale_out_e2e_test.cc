@@ -113,9 +113,13 @@ class ScaleOutE2eTest : public ::testing::Test {
     ASSERT_EQ(WaitExit(pid), 0) << ReadFile(Path("single.log"));
     ASSERT_EQ(SummaryRecords(Path("single.log")), kEvents) << ReadFile(Path("single.log"));
   }
+  // Instance "a" runs two workers and "b" one, whatever the machine's
+  // cores, so partitions revoked from one and assigned to the other move
+  // between worker counts.
   pid_t StartInstance(const std::string& id) {
     return Spawn(kVigil + " run --input " + Url("events") + " --group pair --partials " +
                      Url("partials") + " --instance-id " + id +
+                     (id == "a" ? " --workers 2" : " --workers 1") +
                      " --checkpoint-interval 300ms --idle-timeout 1h --http 127.0.0.1:0"
                      " --no-console" +
                      kGroupProps,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "runtime/dev_broker.h"
 #include "tests/runtime/servers.h"
@@ -80,14 +81,14 @@ TEST_F(WorkersE2eTest, AFileAndStdinGiveTheSameResultsForOneTwoAndFourWorkers) {
   EXPECT_GE(one.alerts.size(), 6u);  // each incident fires and resolves
   for (int n : {2, 4}) {
     const std::string w = std::to_string(n);
-    ExpectSame(Run(kVigil + " run --workers " + w + " --input " + *events_, "file" + w), one,
-               "file, " + w + " workers");
+    ExpectSame(Run(StrCat(kVigil, " run --workers ", w, " --input ", *events_), "file" + w), one,
+               StrCat("file, ", w, " workers"));
   }
   for (int n : {1, 2, 4}) {
     const std::string w = std::to_string(n);
-    ExpectSame(
-        Run("cat " + *events_ + " | " + kVigil + " run --workers " + w + " --input -", "stdin" + w),
-        one, "stdin, " + w + " workers");
+    ExpectSame(Run(StrCat("cat ", *events_, " | ", kVigil, " run --workers ", w, " --input -"),
+                   "stdin" + w),
+               one, StrCat("stdin, ", w, " workers"));
   }
 }
 
@@ -118,11 +119,11 @@ TEST_F(WorkersE2eTest, AKafkaTopicOfEightPartitionsGivesTheFileResultsForAnyNumb
     job.console = Path("kafka" + w + ".console");
     job.log = Path("kafka" + w + ".log");
     // The console (stdout) and the log (stderr) apart.
-    job.pid = Spawn("/bin/sh -c 'exec " + kVigil + " run --workers " + w + " --input " + url +
-                        " --group g" + w + " --results " + job.results +
-                        " --output json --http 127.0.0.1:0 -X session.timeout.ms=6000"
-                        " -X heartbeat.interval.ms=500 2>" +
-                        job.log + "'",
+    job.pid = Spawn(StrCat("/bin/sh -c 'exec ", kVigil, " run --workers ", w, " --input ", url,
+                           " --group g", w, " --results ", job.results,
+                           " --output json --http 127.0.0.1:0 -X session.timeout.ms=6000"
+                           " -X heartbeat.interval.ms=500 2>",
+                           job.log, "'"),
                     job.console);
     guards.push_back(std::make_unique<ChildGuard>(job.pid));
   }

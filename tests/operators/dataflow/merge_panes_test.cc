@@ -100,7 +100,7 @@ class MergePanesTest : public ::testing::Test {
     EXPECT_EQ(late, 0u);
     std::vector<std::string> out;
     for (const WindowResult& r : results) {
-      if (!kUserKeyed.count(r.def->name)) out.push_back(Format(r));
+      if (!kUserKeyed.contains(r.def->name)) out.push_back(Format(r));
     }
     return out;
   }
