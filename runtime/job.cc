@@ -33,6 +33,17 @@ absl::StatusOr<std::unique_ptr<Job>> Job::Create(const JobConfig& config) {
   return job;
 }
 
+bool Job::HasLinePositions() const {
+  return config_.source.kind == SourceKind::kFile || config_.source.kind == SourceKind::kStdin;
+}
+
+std::string Job::SourceIdentity() const {
+  if (config_.source.kind == SourceKind::kFile) {
+    return StrCat("files:", StrJoin(config_.source.paths, ","));
+  }
+  return source_->name();
+}
+
 void Job::DeadLetter(DeadReason reason, std::string_view detail, const Record& r, TimeMs ts) {
   summary_.DeadLetter(reason);
   if (dead_letter_) dead_letter_->Write(reason, detail, source_->input_name(r.input), r, ts);
@@ -159,22 +170,7 @@ void Job::GatherWorkers(TimeMs frontier) {
 
 void Job::CloseWindows(TimeMs frontier) {
   GatherWorkers(kMinTime);  // their sessions closed as they aggregated (Run)
-  results_.clear();
-  flow_->Close(frontier, &results_);  // in the order the alert operator needs
-  for (const WindowResult& r : results_) {
-    metrics_->SetWindow(r);
-    for (auto& s : sinks_) s->OnWindow(r);
-  }
-  summary_.windows += results_.size();
-  if (admin_) admin_->RecordWindows(results_);
-  notices_.clear();
-  alert_op_->Advance(frontier, results_, &notices_);
-  for (const AlertNotice& n : notices_) {
-    metrics_->Transition(n);
-    if (n.transition == Transition::kFiring) ++summary_.firing_transitions;
-    for (auto& s : sinks_) s->OnAlert(n);
-  }
-  if (!notices_.empty()) PublishAlerts();
+  if (evaluation_->Close(*flow_, *alert_op_, frontier)) PublishAlerts();
 }
 
 void Job::PublishAlerts() {
@@ -268,10 +264,10 @@ int Job::Run() {
     HandleReloadRequests();
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
-    if (skip_to_line_ > 0) {
-      absl::Status s = more ? SkipRestoredLines(&batch)
+    if (lines_.skipping()) {
+      absl::Status s = more ? lines_.Skip(source_->name(), &batch)
                             : absl::FailedPreconditionError(StrCat(
-                                  source_->name(), " ended before line ", skip_to_line_,
+                                  source_->name(), " ended before line ", lines_.skip_to_line(),
                                   ", where the checkpoint was taken: this is not the input it "
                                   "was reading"));
       if (!s.ok()) {
@@ -280,7 +276,7 @@ int Job::Run() {
         break;
       }
     }
-    if (checkpointer_ && HasLinePositions()) NoteLinePosition(batch);
+    if (checkpointer_ && HasLinePositions()) lines_.Note(batch);
     SyncInputs(now);  // before the batch: it may hold records of new inputs
     mode_->Process(batch, now);
     if (!more) {
@@ -294,6 +290,7 @@ int Job::Run() {
           exit_code = 1;
           break;
         }
+        lines_.StartFile();
         if (workers_) workers_->Aggregate();
         continue;
       }

@@ -48,10 +48,12 @@
 #include "runtime/admin_api.h"
 #include "runtime/checkpoint.h"
 #include "runtime/checkpointer.h"
+#include "runtime/evaluation.h"
 #include "runtime/job_config.h"
 #include "runtime/job_counters.h"
 #include "runtime/job_metrics.h"
 #include "runtime/job_mode.h"
+#include "runtime/line_positions.h"
 #include "runtime/record_checks.h"
 #include "runtime/watermark.h"
 
@@ -113,14 +115,9 @@ class Job {
   absl::Status OpenOutputs(const std::map<std::string, uint64_t>& resume,
                            LineWriter** results_writer);
   absl::Status OpenNotifier();
-  // Checkpoints of file and stdin inputs (runtime/job_lines.cc).
+  // Files and stdin: their positions are the job's (lines_).
   bool HasLinePositions() const;
   std::string SourceIdentity() const;  // what a checkpoint belongs to
-  std::string SaveLinePositions() const;
-  absl::Status RestoreLinePositions(std::string_view positions);
-  // Drops the records up to the restored line, checking the one on it.
-  absl::Status SkipRestoredLines(std::vector<Record>* batch);
-  void NoteLinePosition(const std::vector<Record>& batch);
   // Loads the rule files again and swaps them in, keeping the window state
   // of unchanged metrics and the state of unchanged alerts; a file with
   // errors is refused and the running rules stay.
@@ -192,10 +189,7 @@ class Job {
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
   int inputs_restored_ = 0;                        // inputs checked against it so far
   // File and stdin positions: the last record handed to the operators.
-  uint64_t line_ = 0;
-  uint64_t line_hash_ = 0;
-  uint64_t skip_to_line_ = 0;  // restored: read past the records up to this line
-  uint64_t skip_hash_ = 0;
+  LinePositions lines_;
   // Restored inputs this run has not seen yet (a partition not assigned
   // again so far): they hold the watermark where the checkpoint left them.
   std::map<std::string, TimeMs> awaited_inputs_;
@@ -208,8 +202,7 @@ class Job {
   std::atomic<bool> reload_requested_{false};
 
   TimeMs frontier_ = kMinTime;
-  std::vector<WindowResult> results_;
-  std::vector<AlertNotice> notices_;
+  std::unique_ptr<Evaluation> evaluation_;  // window close and alert evaluation
   JobSummary summary_;
   TimeMs started_ = 0;
   TimeMs last_progress_ = 0;

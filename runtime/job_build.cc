@@ -45,6 +45,8 @@ absl::Status Job::Init() {
     PublishAlerts();
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
   }
+  evaluation_ = std::make_unique<Evaluation>(
+      Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_});
   progress_tty_ = config_.progress && ::isatty(2);
   return absl::OkStatus();
 }
@@ -105,8 +107,6 @@ absl::Status Job::OpenSource() {
 
 absl::Status Job::OpenNextSource() {
   const std::string& path = config_.source.paths[next_path_++];
-  line_ = 0;
-  line_hash_ = 0;
   absl::StatusOr<std::unique_ptr<RecordSource>> src =
       OpenFileSource(path, config_.max_record_bytes);
   if (!src.ok()) return src.status();

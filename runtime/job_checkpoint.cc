@@ -35,7 +35,17 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
                ", this job reads ", j.SourceIdentity(), "; use another checkpoint directory"));
   }
   if (j.HasLinePositions()) {
-    if (absl::Status s = j.RestoreLinePositions(d.positions); !s.ok()) return s;
+    uint64_t file = 0;
+    if (absl::Status s = j.lines_.Restore(d.positions, &file); !s.ok()) return s;
+    if (j.config_.source.kind == SourceKind::kFile) {
+      if (file >= j.config_.source.paths.size()) {
+        return absl::FailedPreconditionError(StrCat("the checkpoint was reading file ", file + 1,
+                                                    " of its list; this job has ",
+                                                    j.config_.source.paths.size()));
+      }
+      j.next_path_ = file;
+      if (absl::Status s = j.OpenNextSource(); !s.ok()) return s;
+    }
   } else if (j.mode_->RestoresSourcePositions()) {
     if (absl::Status s = j.source_->RestorePositions(d.positions); !s.ok()) return s;
   }
@@ -63,7 +73,8 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
 absl::Status JobStatePart::Prepare(uint64_t, CheckpointData* d) {
   Job& j = job_;
   d->source = j.SourceIdentity();
-  d->positions = j.HasLinePositions() ? j.SaveLinePositions() : j.source_->SavePositions();
+  const uint64_t file = j.config_.source.kind == SourceKind::kFile ? j.next_path_ - 1 : 0;
+  d->positions = j.HasLinePositions() ? j.lines_.Save(file) : j.source_->SavePositions();
   d->watermark = j.watermark_->Current();
   for (int i = 0; i < j.watermark_->input_count() && i < j.source_->input_count(); ++i) {
     d->input_max_ts.emplace_back(j.source_->input_name(i), j.watermark_->InputMaxTs(i));
