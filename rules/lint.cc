@@ -88,9 +88,11 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
         rules.metrics.begin(), rules.metrics.end(),
         [&](const MetricDef& m) { return m.from >= 0 && rules.streams[m.from].name == st.name; });
     if (!read) {
+      const bool join = st.kind == StreamKind::kJoin;
       Warn(&out, st.pos,
-           StrCat("stream '", st.name, "' is not read by any metric (from: ", st.name,
-                  "); it keeps sessions for nothing"));
+           StrCat(join ? "join '" : "stream '", st.name,
+                  "' is not read by any metric (from: ", st.name, "); it keeps ",
+                  join ? "events waiting for a match" : "sessions", " for nothing"));
     }
   }
   return out;

@@ -34,7 +34,7 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts", "streams"};
+const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts", "streams", "joins"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
                                               "by",     "value", "export", "limit"};
 const std::vector<std::string> kAlertKeys = {"alert", "severity", "expr",        "resolve",
@@ -76,7 +76,7 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       for (const StreamDef& s : rules->streams) names.push_back(s.name);
       std::string s = Suggest(*from, names);
       f.Error(n["from"], StrCat("unknown stream '", *from, "'",
-                                s.empty() ? "; define it under 'streams:'"
+                                s.empty() ? "; define it under 'streams:' or 'joins:'"
                                           : StrCat("; did you mean '", s, "'?")));
       return;
     }
@@ -283,9 +283,11 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (ok) rules->alerts.push_back(std::move(a));
 }
 
-void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* schemas,
-                  std::vector<Pending>* streams, std::vector<Pending>* metrics,
-                  std::vector<Pending>* alerts) {
+struct PendingSections {
+  std::vector<Pending> schemas, streams, joins, metrics, alerts;
+};
+
+void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
   if (!doc || doc.IsNull()) return;
   if (!doc.IsMap()) {
     f.Error(doc, "a rule file is a mapping with 'metrics' and 'alerts'");
@@ -293,9 +295,9 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* sc
   }
   f.CheckKeys(doc, kTopKeys, "a rule file");
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
-    schemas->push_back({&f, schema});
+    out->schemas.push_back({&f, schema});
   }
-  for (const char* key : {"streams", "metrics", "alerts"}) {
+  for (const char* key : {"streams", "joins", "metrics", "alerts"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -304,7 +306,11 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, std::vector<Pending>* sc
     }
     for (const auto& item : list) {
       const std::string_view k(key);
-      (k == "streams" ? streams : k == "metrics" ? metrics : alerts)->push_back({&f, item});
+      (k == "streams"   ? out->streams
+       : k == "joins"   ? out->joins
+       : k == "metrics" ? out->metrics
+                        : out->alerts)
+          .push_back({&f, item});
     }
   }
 }
@@ -315,7 +321,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   RuleLoadResult result;
   auto rules = std::make_unique<RuleSet>();
   std::vector<std::unique_ptr<FileLoader>> files;
-  std::vector<Pending> schemas, streams, metrics, alerts;
+  PendingSections pending;
   std::vector<YAML::Node> docs;
   for (const RuleSource& src : sources) {
     rules->files.push_back(src.name);
@@ -327,15 +333,16 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
           {{src.name, e.mark.line + 1, e.mark.column + 1}, StrCat("YAML: ", e.msg), false});
       continue;
     }
-    ReadTopLevel(*files.back(), docs.back(), &schemas, &streams, &metrics, &alerts);
+    ReadTopLevel(*files.back(), docs.back(), &pending);
   }
-  // Schemas, streams, then metrics, then alerts, each from every file: a
-  // metric may read a stream and an alert a metric of any file, and a
-  // bounded field is a number wherever a rule reads it.
-  for (const Pending& p : schemas) LoadSchema(*p.file, p.node, rules.get());
-  for (const Pending& p : streams) LoadStream(*p.file, p.node, rules.get());
-  for (const Pending& p : metrics) LoadMetric(*p.file, p.node, rules.get());
-  for (const Pending& p : alerts) LoadAlert(*p.file, p.node, rules.get());
+  // Schemas, streams, joins, then metrics, then alerts, each from every
+  // file: a metric may read a stream or join and an alert a metric of any
+  // file, and a bounded field is a number wherever a rule reads it.
+  for (const Pending& p : pending.schemas) LoadSchema(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.streams) LoadStream(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.joins) LoadJoin(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.metrics) LoadMetric(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
   if (result.errors.empty()) result.rules = std::move(rules);
   return result;
 }

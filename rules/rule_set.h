@@ -52,6 +52,10 @@ inline constexpr int64_t kDefaultSeriesLimit = 10000;
 // The default `limit:` of a stream: the most sessions open at once. An
 // event that would open one more is counted and dropped.
 inline constexpr int64_t kDefaultSessionLimit = 10'000'000;
+// The default `limit:` of a join: the most events waiting for a match at
+// once (both sides). An event over it still matches the events waiting,
+// but is not kept for later ones; it is counted as dropped.
+inline constexpr int64_t kDefaultJoinLimit = 10'000'000;
 
 // One entry of a rule file's `schema:`: the range a numeric event field
 // must lie in (both ends inclusive; an absent end is unbounded).
@@ -108,10 +112,42 @@ struct EmitDef {
   Type type = Type::kAny;  // of the value, when known statically
 };
 
-// A derived stream (`streams:`): one record per closed session window of a
-// key. The record's event time is the session's end minus 1 ms (the last
-// event time + gap - 1), the time at which the session is known complete.
+// What one slot of a join's pair holds (JoinDef::inputs): a field of the
+// left or right event, an event's time, or whether the pair matched.
+struct PairInput {
+  enum class Kind : uint8_t { kLeftField, kRightField, kLeftTs, kRightTs, kMatched };
+  Kind kind;
+  int event_slot = -1;  // in RuleSet::fields, for the two field kinds
+};
+
+// An interval join (`joins:`): an event of the left side and one of the
+// right side with the same key whose times satisfy
+//   left.ts + lower <= right.ts <= left.ts + upper
+// make one record, at event time max(left.ts, right.ts). A left join
+// (`kind: left`) also emits a left event no right matched, once, at
+// left.ts + max(upper, 0), when no match is possible any more.
+struct JoinDef {
+  bool has_left_where = false;
+  Program left_where;  // over events
+  std::string left_where_source;
+  bool has_right_where = false;
+  Program right_where;
+  std::string right_where_source;
+  DurationMs lower = 0;
+  DurationMs upper = 0;
+  bool keep_unmatched_left = false;  // kind: left
+  // The slots the emit programs read, in order; an event waiting for its
+  // match keeps the values of its side's fields only.
+  std::vector<PairInput> inputs;
+};
+
+// A derived stream: sessions (`streams:`), one record per closed session
+// window of a key, at event time the session's end minus 1 ms (the last
+// event time + gap - 1), the time at which the session is known complete;
+// or a join (`joins:`, JoinDef).
+enum class StreamKind : uint8_t { kSession, kJoin };
 struct StreamDef {
+  StreamKind kind = StreamKind::kSession;
   std::string name;
   std::string help;
   SourcePos pos;
@@ -120,17 +156,24 @@ struct StreamDef {
   std::string where_source;
   std::string key_path;  // event field path, e.g. session_id
   int key_slot = -1;     // in RuleSet::fields
-  DurationMs gap = 0;
+  DurationMs gap = 0;    // sessions
+  JoinDef join;          // joins
+  // Sessions: aggregates over the session's events; joins: expressions
+  // over the pair (JoinDef::inputs), without aggregates.
   std::vector<EmitDef> emit;
   // The record's fields, in slot order: the key (named as a label, e.g.
-  // session_id), duration_ms (last - first event time), then the emits.
+  // session_id), duration_ms (sessions: last - first event time) or
+  // delay_ms (joins: right.ts - left.ts, missing when unmatched), then the
+  // emits.
   FieldTable fields;
   // Canonical text of the definition; equal definitions keep state on reload.
   std::string fingerprint;
-  int64_t limit = kDefaultSessionLimit;  // most sessions open at once (`limit:`)
+  // Most sessions open at once, or events of a join waiting (`limit:`).
+  int64_t limit = kDefaultSessionLimit;
 };
 inline constexpr int kStreamKeySlot = 0;
 inline constexpr int kStreamDurationSlot = 1;
+inline constexpr int kJoinDelaySlot = 1;
 inline constexpr int kStreamFirstEmitSlot = 2;
 
 enum class Severity : uint8_t { kP1 = 1, kP2, kP3, kP4 };

@@ -145,7 +145,7 @@ void Job::HoldForAwaitedInputs(TimeMs now) {
 
 void Job::SetStreamGauges() {
   for (size_t s = 0; s < flow_->stream_count(); ++s) {
-    const SessionOperator& op = flow_->stream(s);
+    const KeyedOperator& op = flow_->stream(s);
     metrics_->SetStream(op.def().name,
                         op.open_sessions() + (workers_ ? workers_->open_sessions(s) : 0),
                         op.emitted() + (workers_ ? workers_->emitted(s) : 0));

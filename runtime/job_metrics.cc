@@ -1,6 +1,7 @@
 #include "runtime/job_metrics.h"
 
 #include "base/strings.h"
+#include "operators/dataflow/join_operator.h"
 
 namespace vigil {
 
@@ -186,6 +187,12 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                              "Events a stream did not take because they would have opened a "
                              "session over the stream's limit")
                          .Register(r);
+  join_unmatched_ = &BuildCounter()
+                         .Name("vigil_join_unmatched_total")
+                         .Help(
+                             "Events of each side of a join that no event of the other side "
+                             "matched within the bound")
+                         .Register(r);
   watermark_stall_ = &BuildGauge()
                           .Name("vigil_watermark_stall_seconds")
                           .Help(
@@ -347,12 +354,19 @@ void JobMetrics::SetOperators(const std::vector<Dataflow*>& flows, size_t series
         }
       }
     }
-    for (SessionOperator* op : flow->mutable_session_ops()) {
-      // Records, index and cells, plus a pooled string's node and bytes.
-      memory[StrCat("stream|", op->def().name)] +=
-          static_cast<double>(op->reserved_bytes() + op->pooled_strings() * 64);
+    for (KeyedOperator* op : flow->mutable_stream_ops()) {
+      memory[StrCat("stream|", op->def().name)] += static_cast<double>(op->memory_bytes());
       if (const uint64_t dropped = op->TakeDropped()) {
         stream_dropped_->Add({{"stream", op->def().name}}).Increment(static_cast<double>(dropped));
+      }
+      if (auto* join = dynamic_cast<JoinOperator*>(op)) {
+        const auto [left, right] = join->TakeUnmatched();
+        for (const auto& [side, n] : {std::pair{"left", left}, std::pair{"right", right}}) {
+          if (n > 0) {
+            join_unmatched_->Add({{"join", op->def().name}, {"side", side}})
+                .Increment(static_cast<double>(n));
+          }
+        }
       }
     }
   }

@@ -21,7 +21,8 @@
 // notifications_spooled, notify_memory_queue, notify_spool_healthy and
 // notify_spool_write_failures_total, each {receiver,target}.
 // Limits (SetOperators): operator_memory_bytes{operator,kind}, series,
-// series_dropped_events_total{metric}, stream_dropped_events_total{stream}.
+// series_dropped_events_total{metric}, stream_dropped_events_total{stream};
+// joins: join_unmatched_total{join,side}.
 //
 // The job's counters (events_in_total, events_processed_total,
 // late_events_total, dead_letter_total, window_results_total) show the
@@ -148,6 +149,7 @@ class JobMetrics {
   prometheus::Gauge* series_ = nullptr;
   prometheus::Family<prometheus::Counter>* series_dropped_ = nullptr;
   prometheus::Family<prometheus::Counter>* stream_dropped_ = nullptr;
+  prometheus::Family<prometheus::Counter>* join_unmatched_ = nullptr;
   prometheus::Gauge* watermark_stall_ = nullptr;
   prometheus::Gauge* watermark_stalled_ = nullptr;
   prometheus::Counter* archive_records_ = nullptr;

@@ -31,7 +31,7 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
   streams_.reserve(rules.streams.size());
   for (size_t s = 0; s < rules.streams.size(); ++s) {
     Stream stream;
-    stream.op = std::make_unique<SessionOperator>(rules.streams[s]);
+    stream.op = MakeKeyedOperator(rules.streams[s]);
     add(&stream.downstream,
         BuildMetricOperators(rules, stream.downstream.filters.get(), static_cast<int>(s)));
     streams_.push_back(std::move(stream));
@@ -156,14 +156,8 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
   return restored;
 }
 
-std::vector<const SessionOperator*> Dataflow::session_ops() const {
-  std::vector<const SessionOperator*> out;
-  for (const Stream& s : streams_) out.push_back(s.op.get());
-  return out;
-}
-
-std::vector<SessionOperator*> Dataflow::mutable_session_ops() {
-  std::vector<SessionOperator*> out;
+std::vector<KeyedOperator*> Dataflow::mutable_stream_ops() {
+  std::vector<KeyedOperator*> out;
   for (Stream& s : streams_) out.push_back(s.op.get());
   return out;
 }

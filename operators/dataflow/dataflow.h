@@ -33,8 +33,8 @@
 #include <utility>
 #include <vector>
 
+#include "operators/dataflow/keyed_operator.h"
 #include "operators/dataflow/metric_operator.h"
-#include "operators/dataflow/session_operator.h"
 
 namespace vigil {
 
@@ -72,11 +72,11 @@ class Dataflow : private GroupBudget {
   void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
   void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
   size_t stream_count() const { return streams_.size(); }
-  const SessionOperator& stream(size_t s) const { return *streams_[s].op; }
-  SessionOperator& mutable_stream(size_t s) { return *streams_[s].op; }
+  const KeyedOperator& stream(size_t s) const { return *streams_[s].op; }
+  KeyedOperator& mutable_stream(size_t s) { return *streams_[s].op; }
   // A hint that `ev` is to be added kPrefetchDistance events from now, so
   // the operators can fetch the state it will touch (operators/parse/parse_ahead.h).
-  static constexpr size_t kPrefetchDistance = SessionOperator::kPrefetchDistance;
+  static constexpr size_t kPrefetchDistance = KeyedOperator::kPrefetchDistance;
   void Prefetch(const Event& ev) {
     for (auto& s : streams_) s.op->Prefetch(ev);
   }
@@ -118,8 +118,7 @@ class Dataflow : private GroupBudget {
   size_t state_count() const { return metric_ops_.size() + streams_.size(); }
 
   const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }
-  std::vector<const SessionOperator*> session_ops() const;
-  std::vector<SessionOperator*> mutable_session_ops();
+  std::vector<KeyedOperator*> mutable_stream_ops();
   const OperatorLimits& limits() const { return limits_; }
   // Groups held by every metric operator together.
   size_t series() const;
@@ -130,7 +129,7 @@ class Dataflow : private GroupBudget {
     std::vector<MetricOperator*> ops;
   };
   struct Stream {
-    std::unique_ptr<SessionOperator> op;
+    std::unique_ptr<KeyedOperator> op;
     Source downstream;
   };
   // GroupBudget: max_series, over every metric operator's groups.

@@ -46,11 +46,11 @@ constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; 
 }  // namespace
 
 SessionOperator::State::State(SessionOperator* op)
-    : windows(op->def_->gap,
+    : windows(op->def().gap,
               [op](Session& into, Session&& from) { op->Merge(into, std::move(from)); }),
       cells(op->block_bytes_) {}
 
-SessionOperator::SessionOperator(const StreamDef& def) : def_(&def) {
+SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
   // One input per distinct (kind, argument) over all emitted fields.
   std::vector<std::string> keys;
   for (const EmitDef& e : def.emit) {
@@ -348,13 +348,14 @@ void SessionOperator::Close(TimeMs frontier, const std::function<void(const Even
   if (open_sessions() != open) CompactPools();
 }
 
-bool SessionOperator::AdoptState(SessionOperator& old) {
-  if (old.state_key_ != state_key_ || !old.state_) return false;
-  dropped_ += old.TakeDropped();
+bool SessionOperator::AdoptState(KeyedOperator& other) {
+  auto* old = dynamic_cast<SessionOperator*>(&other);
+  if (old == nullptr || old->state_key_ != state_key_ || !old->state_) return false;
+  dropped_ += old->TakeDropped();
   // A round trip through the checkpoint encoding: the sessions' merge
   // function and strings belong to the operator that holds them.
   Encoder enc;
-  old.EncodeState(&enc);
+  old->EncodeState(&enc);
   std::string bytes = enc.Release();
   Decoder dec(bytes);
   return DecodeState(&dec);
@@ -363,13 +364,13 @@ bool SessionOperator::AdoptState(SessionOperator& old) {
 // Per input, whatever its kind: x, n, t, kind and, for a string first or
 // last, the string; then the sketches. A tally's t and kind, a pick's n and
 // all four of a sketch's input are always 0.
-void SessionOperator::EncodeState(Encoder* enc) const { EncodeStates({this}, enc); }
-
-void SessionOperator::EncodeStates(const std::vector<const SessionOperator*>& parts, Encoder* enc) {
+void SessionOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
+                                   Encoder* enc) const {
   size_t sessions = 0;
-  for (const SessionOperator* part : parts) sessions += part->open_sessions();
+  for (const KeyedOperator* part : parts) sessions += part->open_sessions();
   enc->PutVarint(sessions);
-  for (const SessionOperator* part : parts) part->EncodeSessions(enc);
+  for (const KeyedOperator* part : parts)
+    static_cast<const SessionOperator*>(part)->EncodeSessions(enc);
 }
 
 void SessionOperator::EncodeSessions(Encoder* enc) const {
@@ -399,8 +400,6 @@ void SessionOperator::EncodeSessions(Encoder* enc) const {
     }
   });
 }
-
-bool SessionOperator::DecodeState(Decoder* dec) { return DecodeState(dec, nullptr); }
 
 bool SessionOperator::DecodeState(Decoder* dec,
                                   const std::function<bool(std::string_view key)>& keep) {

@@ -26,6 +26,9 @@
 //   SessionOperator op(rules.streams[0]);
 //   op.Add(event);                                   // per event
 //   op.Close(frontier, [&](const Event& record) { ... });
+//
+// (operators/dataflow/keyed_operator.h has the contract it shares with
+// joins.)
 #ifndef VIGIL_OPERATORS_DATAFLOW_SESSION_OPERATOR_H_
 #define VIGIL_OPERATORS_DATAFLOW_SESSION_OPERATOR_H_
 
@@ -40,6 +43,7 @@
 
 #include "absl/container/node_hash_map.h"
 #include "base/codec.h"
+#include "operators/dataflow/keyed_operator.h"
 #include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
 #include "windows/accumulator.h"
@@ -67,60 +71,39 @@ class StringPool {
   std::vector<uint32_t> free_;
 };
 
-class SessionOperator {
+class SessionOperator final : public KeyedOperator {
  public:
   explicit SessionOperator(const StreamDef& def);
-  SessionOperator(const SessionOperator&) = delete;
-  SessionOperator& operator=(const SessionOperator&) = delete;
 
-  void Add(const Event& ev);
-  // A hint that `ev` is to be added kPrefetchDistance events from now (see
-  // operators/parse/parse_ahead.h). Each call takes one step for each of the
-  // last kPrefetchDistance events hinted, one pointer deeper each: the
-  // index slot of the key, its record, the session's cells and sketch
-  // list, the sketches' accumulators (at a distance of 4), then their
-  // objects and tables (at 6; measured no faster). Never changes results.
-  static constexpr size_t kPrefetchDistance = 4;
-  void Prefetch(const Event& ev);
+  void Add(const Event& ev) override;
+  // Each call takes one step for each of the last kPrefetchDistance events
+  // hinted, one pointer deeper each: the index slot of the key, its record,
+  // the session's cells and sketch list, the sketches' accumulators (at a
+  // distance of 4), then their objects and tables (at 6; measured no
+  // faster).
+  void Prefetch(const Event& ev) override;
   // Emits a record for every session with end <= frontier, in order of end,
-  // then key. The record's slots follow def().fields; its string values are
-  // valid during the call only.
-  void Close(TimeMs frontier, const std::function<void(const Event&)>& emit);
+  // then key (its event time is end - 1 ms).
+  void Close(TimeMs frontier, const std::function<void(const Event&)>& emit) override;
 
-  // On a rule reload: takes over `old`'s sessions if the stream is defined
-  // the same way. Returns whether it did.
-  bool AdoptState(SessionOperator& old);
+  // Takes over `old`'s sessions if it is a session stream defined the same
+  // way.
+  bool AdoptState(KeyedOperator& old) override;
 
-  // Checkpoints: the state key (the definition) and the open sessions.
-  const std::string& state_key() const { return state_key_; }
-  void EncodeState(Encoder* enc) const;
-  bool DecodeState(Decoder* dec);
-  // Workers: the open sessions of `parts` (operators of the same stream,
-  // each holding other keys) in the format of EncodeState, as if one
-  // operator held them all; and a decode that keeps only the sessions whose
-  // key `keep` accepts (the keys of one worker).
-  static void EncodeStates(const std::vector<const SessionOperator*>& parts, Encoder* enc);
-  bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep);
-  // Text of the stream's key in `ev` (into *out), or false when the event
-  // has no key (it belongs to no session). Where a worker router sends it.
-  bool KeyText(const Event& ev, std::string* out) const {
-    const Value& key = ev.slots[def_->key_slot];
-    if (key.is_nullish()) return false;
-    out->clear();
-    AppendValueText(key, out);
-    return true;
-  }
-  int key_slot() const { return def_->key_slot; }
+  const std::string& state_key() const override { return state_key_; }
+  using KeyedOperator::DecodeState;
+  using KeyedOperator::EncodeState;
+  void EncodeStates(const std::vector<const KeyedOperator*>& parts, Encoder* enc) const override;
+  bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep) override;
 
-  // Events dropped because they would have opened a session over the
-  // stream's limit, since the last call.
-  uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
+  uint64_t TakeDropped() override { return std::exchange(dropped_, 0); }
+  size_t open_sessions() const override { return state_->windows.session_count(); }
+  uint64_t emitted() const override { return emitted_; }
+  // Records, index and cells, plus a pooled string's node and bytes.
+  size_t memory_bytes() const override { return reserved_bytes() + pooled_strings() * 64; }
 
-  const StreamDef& def() const { return *def_; }
-  size_t open_sessions() const { return state_->windows.session_count(); }
   size_t open_keys() const { return state_->windows.key_count(); }
   uint64_t merged_sessions() const { return state_->windows.merged_count(); }
-  uint64_t emitted() const { return emitted_; }
   size_t pooled_strings() const { return state_->strings.size(); }
   // Bytes reserved for open sessions: keys, session records and cells (not
   // sketches or pooled strings).
@@ -179,7 +162,6 @@ class SessionOperator {
   Value Result(const Session& s, size_t input) const;
   void Offer(Pick& c, const Value& v, TimeMs t, bool first);
 
-  const StreamDef* def_;
   std::vector<Input> inputs_;
   std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
   size_t tally_cells_ = 0;

@@ -165,7 +165,7 @@ void Workers::ParseRun(int w, size_t begin, size_t end) {
       row[0] = static_cast<uint8_t>((position_ + i) % n);
     }
     for (size_t s = 0; s + 1 < stride_; ++s) {
-      const SessionOperator& op = flow.stream(s);
+      const KeyedOperator& op = flow.stream(s);
       if (keyed && op.key_slot() == key_slot_) {
         row[1 + s] = row[0];
       } else {
@@ -185,7 +185,7 @@ void Workers::Aggregate(TimeMs close_sessions) {
     const uint8_t self = static_cast<uint8_t>(w);
     const size_t streams = stride_ - 1;
     // Each stream's operator is hinted the events it is about to take,
-    // kPrefetchDistance ahead of taking them (SessionOperator::Prefetch).
+    // kPrefetchDistance ahead of taking them (KeyedOperator::Prefetch).
     std::vector<size_t> ahead(streams, 0);
     std::vector<size_t> hinted(streams, 0);
     const size_t count = accepted_.size();
@@ -233,10 +233,10 @@ std::vector<std::pair<std::string, std::string>> Workers::EncodeState(const Data
   std::vector<std::pair<std::string, std::string>> out = main.EncodeState();
   for (size_t s = 0; s < main.stream_count(); ++s) {
     const std::string& key = main.stream(s).state_key();
-    std::vector<const SessionOperator*> parts = {&main.stream(s)};
+    std::vector<const KeyedOperator*> parts = {&main.stream(s)};
     for (const auto& w : workers_) parts.push_back(&w->flow->stream(s));
     Encoder enc;
-    SessionOperator::EncodeStates(parts, &enc);
+    main.stream(s).EncodeStates(parts, &enc);
     for (auto& [k, bytes] : out) {
       if (k == key) bytes = enc.Release();
     }
@@ -246,11 +246,11 @@ std::vector<std::pair<std::string, std::string>> Workers::EncodeState(const Data
 
 void Workers::TakeSessions(Dataflow* main) {
   for (size_t s = 0; s < main->stream_count(); ++s) {
-    SessionOperator& from = main->mutable_stream(s);
-    std::vector<const SessionOperator*> parts = {&from};
+    KeyedOperator& from = main->mutable_stream(s);
+    std::vector<const KeyedOperator*> parts = {&from};
     for (const auto& w : workers_) parts.push_back(&w->flow->stream(s));
     Encoder enc;
-    SessionOperator::EncodeStates(parts, &enc);
+    from.EncodeStates(parts, &enc);
     const std::string bytes = enc.Release();
     for (size_t w = 0; w < workers_.size(); ++w) {
       Decoder dec(bytes);
@@ -259,7 +259,7 @@ void Workers::TakeSessions(Dataflow* main) {
           &dec, [&](std::string_view key) { return RouteText(key) == self; });
     }
     Encoder none;
-    SessionOperator::EncodeStates({}, &none);
+    from.EncodeStates({}, &none);
     const std::string empty = none.Release();
     Decoder dec(empty);
     from.DecodeState(&dec);

@@ -1,0 +1,370 @@
+#include "operators/dataflow/join_operator.h"
+
+#include <algorithm>
+#include <iterator>
+#include <tuple>
+
+namespace vigil {
+
+namespace {
+
+constexpr uint8_t kStateFormat = 1;
+
+void PackValue(const Value& v, Encoder* enc) {
+  enc->PutByte(static_cast<uint8_t>(v.kind));
+  switch (v.kind) {
+    case Value::Kind::kBool:
+      enc->PutByte(v.b ? 1 : 0);
+      break;
+    case Value::Kind::kNumber:
+      enc->PutDouble(v.num);
+      break;
+    case Value::Kind::kString:
+      enc->PutString(v.str);
+      break;
+    case Value::Kind::kMissing:
+    case Value::Kind::kNull:
+      break;
+  }
+}
+
+// Reads `n` values packed by PackValue; strings are views into `packed`.
+bool UnpackValues(std::string_view packed, size_t n, Value* out) {
+  Decoder dec(packed);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t kind = dec.GetByte();
+    switch (static_cast<Value::Kind>(kind)) {
+      case Value::Kind::kMissing:
+        out[i] = Value::Missing();
+        break;
+      case Value::Kind::kNull:
+        out[i] = Value::Null();
+        break;
+      case Value::Kind::kBool:
+        out[i] = Value::Bool(dec.GetByte() != 0);
+        break;
+      case Value::Kind::kNumber:
+        out[i] = Value::Number(dec.GetDouble());
+        break;
+      case Value::Kind::kString:
+        out[i] = Value::String(dec.GetString());
+        break;
+      default:
+        return false;
+    }
+  }
+  return dec.ok() && dec.empty();
+}
+
+bool WaitingBefore(const std::string& a_values, TimeMs a_ts, uint32_t a_matches,
+                   const std::string& b_values, TimeMs b_ts, uint32_t b_matches) {
+  return std::tie(a_ts, a_matches, a_values) < std::tie(b_ts, b_matches, b_values);
+}
+
+}  // namespace
+
+bool JoinOperator::Record::operator<(const Record& o) const {
+  return std::tie(time, key, left_ts, right_ts, values) <
+         std::tie(o.time, o.key, o.left_ts, o.right_ts, o.values);
+}
+
+JoinOperator::JoinOperator(const StreamDef& def)
+    : KeyedOperator(def),
+      state_key_(StrCat("join|", def.fingerprint)),
+      state_(std::make_unique<State>()) {
+  const std::vector<PairInput>& inputs = def.join.inputs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].kind == PairInput::Kind::kLeftField) left_inputs_.push_back(i);
+    if (inputs[i].kind == PairInput::Kind::kRightField) right_inputs_.push_back(i);
+  }
+  pair_.resize(inputs.size());
+  record_.slots.resize(static_cast<size_t>(def.fields.size()));
+}
+
+TimeMs JoinOperator::ExpiryOf(const Waiting& w, bool right) const {
+  const JoinDef& j = def_->join;
+  return right ? w.ts - j.lower : w.ts + std::max<DurationMs>(j.upper, 0);
+}
+
+std::string JoinOperator::Pack(const Event& ev, const std::vector<size_t>& side) const {
+  Encoder enc;
+  for (size_t i : side) {
+    PackValue(ev.slots[static_cast<size_t>(def_->join.inputs[i].event_slot)], &enc);
+  }
+  return enc.Release();
+}
+
+void JoinOperator::Add(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  const Value& key = slots[def_->key_slot];
+  if (key.is_nullish()) return;
+  const JoinDef& j = def_->join;
+  const bool is_left = !j.has_left_where || j.left_where.EvalBool(slots);
+  const bool is_right = !j.has_right_where || j.right_where.EvalBool(slots);
+  if (!is_left && !is_right) return;
+  key_.clear();
+  AppendValueText(key, &key_);
+  auto it = state_->keys.find(key_);
+  Key* k = it == state_->keys.end() ? nullptr : &it->second;
+  Waiting as_left, as_right;
+  // As a right event, with the lefts waiting; then as a left, with the
+  // rights waiting (not itself: it is kept only after both).
+  if (is_right) {
+    as_right = {ev.ts, 0, Pack(ev, right_inputs_)};
+    if (k != nullptr) {
+      for (Waiting& l : k->left) {
+        const DurationMs d = ev.ts - l.ts;
+        if (d < j.lower || d > j.upper) continue;
+        AddRecord(key_, l, &as_right);
+        ++l.matches;
+        ++as_right.matches;
+      }
+    }
+  }
+  if (is_left) {
+    as_left = {ev.ts, 0, Pack(ev, left_inputs_)};
+    if (k != nullptr) {
+      for (Waiting& r : k->right) {
+        const DurationMs d = r.ts - ev.ts;
+        if (d < j.lower || d > j.upper) continue;
+        AddRecord(key_, as_left, &r);
+        ++r.matches;
+        ++as_left.matches;
+      }
+    }
+  }
+  const size_t need = (is_left ? 1 : 0) + (is_right ? 1 : 0);
+  if (state_->waiting + need > static_cast<size_t>(def_->limit)) {
+    ++dropped_;
+    return;
+  }
+  if (is_left) Keep(key_, false, std::move(as_left));
+  if (is_right) Keep(key_, true, std::move(as_right));
+}
+
+void JoinOperator::Keep(const std::string& key, bool right, Waiting w) {
+  auto [it, fresh] = state_->keys.try_emplace(key);
+  (void)fresh;
+  const TimeMs at = ExpiryOf(w, right);
+  state_->waiting_bytes += sizeof(Waiting) + w.values.capacity();
+  ++state_->waiting;
+  (right ? it->second.right : it->second.left).push_back(std::move(w));
+  state_->expiries.push_back({at, right, &it->first});
+  std::push_heap(state_->expiries.begin(), state_->expiries.end(), std::greater<>());
+}
+
+void JoinOperator::FillPair(const Waiting& left, const Waiting* right) {
+  const std::vector<PairInput>& inputs = def_->join.inputs;
+  Value scratch[64];
+  std::vector<Value> heap;
+  auto unpack = [&](const std::string& values, const std::vector<size_t>& side) {
+    Value* out = scratch;
+    if (side.size() > std::size(scratch)) {
+      heap.resize(side.size());
+      out = heap.data();
+    }
+    UnpackValues(values, side.size(), out);
+    for (size_t i = 0; i < side.size(); ++i) pair_[side[i]] = out[i];
+  };
+  unpack(left.values, left_inputs_);
+  if (right != nullptr) {
+    unpack(right->values, right_inputs_);
+  } else {
+    for (size_t i : right_inputs_) pair_[i] = Value::Missing();
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    switch (inputs[i].kind) {
+      case PairInput::Kind::kLeftTs:
+        pair_[i] = Value::Number(static_cast<double>(left.ts));
+        break;
+      case PairInput::Kind::kRightTs:
+        pair_[i] =
+            right != nullptr ? Value::Number(static_cast<double>(right->ts)) : Value::Missing();
+        break;
+      case PairInput::Kind::kMatched:
+        pair_[i] = Value::Bool(right != nullptr);
+        break;
+      case PairInput::Kind::kLeftField:
+      case PairInput::Kind::kRightField:
+        break;
+    }
+  }
+}
+
+void JoinOperator::AddRecord(const std::string& key, const Waiting& left, const Waiting* right) {
+  FillPair(left, right);
+  Encoder enc;
+  PackValue(
+      right != nullptr ? Value::Number(static_cast<double>(right->ts - left.ts)) : Value::Missing(),
+      &enc);
+  for (const EmitDef& e : def_->emit) PackValue(e.value.Eval(pair_.data()), &enc);
+  Record r;
+  r.time = right != nullptr ? std::max(left.ts, right->ts) : ExpiryOf(left, false);
+  r.key = key;
+  r.left_ts = left.ts;
+  r.right_ts = right != nullptr ? right->ts : kMaxTime;
+  r.values = enc.Release();
+  state_->records.push_back(std::move(r));
+}
+
+void JoinOperator::Expire(TimeMs frontier) {
+  State& st = *state_;
+  while (!st.expiries.empty() && st.expiries.front().at < frontier) {
+    std::pop_heap(st.expiries.begin(), st.expiries.end(), std::greater<>());
+    const Expiry e = st.expiries.back();
+    st.expiries.pop_back();
+    auto it = st.keys.find(*e.key);
+    std::vector<Waiting>& side = e.right ? it->second.right : it->second.left;
+    auto w = std::find_if(side.begin(), side.end(),
+                          [&](const Waiting& x) { return ExpiryOf(x, e.right) == e.at; });
+    if (w->matches == 0) {
+      if (e.right) {
+        ++unmatched_right_;
+      } else {
+        ++unmatched_left_;
+        if (def_->join.keep_unmatched_left) AddRecord(it->first, *w, nullptr);
+      }
+    }
+    st.waiting_bytes -= sizeof(Waiting) + w->values.capacity();
+    --st.waiting;
+    if (w + 1 != side.end()) *w = std::move(side.back());
+    side.pop_back();
+    if (it->second.left.empty() && it->second.right.empty()) st.keys.erase(it);
+  }
+}
+
+void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
+  Expire(frontier);
+  std::vector<Record>& records = state_->records;
+  auto ready = std::partition(records.begin(), records.end(),
+                              [frontier](const Record& r) { return r.time >= frontier; });
+  if (ready == records.end()) return;
+  std::sort(ready, records.end());
+  for (auto r = ready; r != records.end(); ++r) {
+    record_.ts = r->time;
+    record_.slots[kStreamKeySlot] = Value::String(r->key);
+    UnpackValues(r->values, record_.slots.size() - kJoinDelaySlot,
+                 record_.slots.data() + kJoinDelaySlot);
+    ++emitted_;
+    emit(record_);
+  }
+  records.erase(ready, records.end());
+}
+
+size_t JoinOperator::memory_bytes() const {
+  const State& st = *state_;
+  size_t bytes = st.waiting_bytes + st.expiries.capacity() * sizeof(Expiry);
+  // A key's node: the string, two vectors and the map's overhead.
+  bytes += st.keys.size() * (sizeof(std::pair<const std::string, Key>) + 16);
+  for (const Record& r : st.records) bytes += sizeof(Record) + r.key.size() + r.values.size();
+  return bytes;
+}
+
+bool JoinOperator::AdoptState(KeyedOperator& other) {
+  auto* old = dynamic_cast<JoinOperator*>(&other);
+  if (old == nullptr || old->state_key_ != state_key_) return false;
+  dropped_ += old->TakeDropped();
+  const auto [l, r] = old->TakeUnmatched();
+  unmatched_left_ += l;
+  unmatched_right_ += r;
+  // The old operator's state points into its definition's programs only
+  // through the def; a round trip through the encoding keeps it simple.
+  Encoder enc;
+  old->EncodeState(&enc);
+  const std::string bytes = enc.Release();
+  Decoder dec(bytes);
+  return DecodeState(&dec);
+}
+
+void JoinOperator::EncodeWaiting(const std::vector<Waiting>& side, Encoder* enc) {
+  std::vector<const Waiting*> sorted;
+  sorted.reserve(side.size());
+  for (const Waiting& w : side) sorted.push_back(&w);
+  std::sort(sorted.begin(), sorted.end(), [](const Waiting* a, const Waiting* b) {
+    return WaitingBefore(a->values, a->ts, a->matches, b->values, b->ts, b->matches);
+  });
+  enc->PutVarint(sorted.size());
+  for (const Waiting* w : sorted) {
+    enc->PutSigned(w->ts);
+    enc->PutVarint(w->matches);
+    enc->PutString(w->values);
+  }
+}
+
+// Format 1: the keys, sorted, each with its waiting lefts and rights
+// (sorted by time, matches, values); then the records found and not yet
+// emitted, sorted as they will be emitted.
+void JoinOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
+                                Encoder* enc) const {
+  std::vector<std::pair<const std::string*, const Key*>> keys;
+  std::vector<const Record*> records;
+  for (const KeyedOperator* part : parts) {
+    const State& st = *static_cast<const JoinOperator*>(part)->state_;
+    for (const auto& [key, k] : st.keys) keys.emplace_back(&key, &k);
+    for (const Record& r : st.records) records.push_back(&r);
+  }
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  std::sort(records.begin(), records.end(),
+            [](const Record* a, const Record* b) { return *a < *b; });
+  enc->PutByte(kStateFormat);
+  enc->PutVarint(keys.size());
+  for (const auto& [key, k] : keys) {
+    enc->PutString(*key);
+    EncodeWaiting(k->left, enc);
+    EncodeWaiting(k->right, enc);
+  }
+  enc->PutVarint(records.size());
+  for (const Record* r : records) {
+    enc->PutSigned(r->time);
+    enc->PutString(r->key);
+    enc->PutSigned(r->left_ts);
+    enc->PutSigned(r->right_ts);
+    enc->PutString(r->values);
+  }
+}
+
+bool JoinOperator::DecodeState(Decoder* dec,
+                               const std::function<bool(std::string_view key)>& keep) {
+  auto fresh = std::make_unique<State>();
+  std::swap(state_, fresh);  // Keep() fills state_; `fresh` holds the old one
+  auto fail = [&] {
+    state_ = std::move(fresh);
+    return false;
+  };
+  if (dec->GetByte() != kStateFormat) return fail();
+  const uint64_t keys = dec->GetVarint();
+  for (uint64_t k = 0; k < keys && dec->ok(); ++k) {
+    const std::string key(dec->GetString());
+    const bool mine = !keep || keep(key);
+    for (bool right : {false, true}) {
+      const uint64_t n = dec->GetVarint();
+      for (uint64_t i = 0; i < n && dec->ok(); ++i) {
+        Waiting w;
+        w.ts = dec->GetSigned();
+        w.matches = static_cast<uint32_t>(dec->GetVarint());
+        w.values = std::string(dec->GetString());
+        const size_t count = right ? right_inputs_.size() : left_inputs_.size();
+        std::vector<Value> check(count);
+        if (!UnpackValues(w.values, count, check.data())) return fail();
+        if (mine) Keep(key, right, std::move(w));
+      }
+    }
+  }
+  const uint64_t records = dec->GetVarint();
+  for (uint64_t i = 0; i < records && dec->ok(); ++i) {
+    Record r;
+    r.time = dec->GetSigned();
+    r.key = std::string(dec->GetString());
+    r.left_ts = dec->GetSigned();
+    r.right_ts = dec->GetSigned();
+    r.values = std::string(dec->GetString());
+    std::vector<Value> check(record_.slots.size() - kJoinDelaySlot);
+    if (!UnpackValues(r.values, check.size(), check.data())) return fail();
+    if (!keep || keep(r.key)) state_->records.push_back(std::move(r));
+  }
+  if (!dec->ok()) return fail();
+  return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,148 @@
+// operators/dataflow/join_operator.h
+//
+// JoinOperator runs one interval join (`joins:` in a rule file, JoinDef):
+// it keeps the events of either side that may still find a match, by key,
+// and pairs a left and a right event of one key when
+//   left.ts + lower <= right.ts <= left.ts + upper.
+// Semantics are those of Flink's interval join and Kafka Streams'
+// JoinWindows:
+//   - Each pair is one record, at event time max(left.ts, right.ts). Several
+//     right events for one left (two ratings of one turn) are several
+//     records, and so are several lefts for one right.
+//   - A left join (`kind: left`) also emits each left event that no right
+//     matched, once, with matched() false and the right's fields missing, at
+//     event time left.ts + max(upper, 0): when the watermark passes it, no
+//     right can match any more.
+//   - An event is dropped from the state once no future event can match
+//     it: a left when the frontier passes left.ts + max(upper, 0), a right
+//     when it passes right.ts - lower. So state follows the bound, not the
+//     input's length. A right (or, for an inner join, a left) that never
+//     matched is counted as unmatched then (TakeUnmatched).
+//   - An event that both sides' `where:` accept is both a left and a right
+//     event, but never pairs with itself.
+// Records are emitted at Close, once the frontier passes their event time,
+// ordered by (event time, key, left.ts, right.ts, fields): the order
+// depends on the input alone, whatever the batching or the workers.
+//
+// State is keyed by the join key (`on:`), so the workers split it like
+// session streams; it encodes per key, sorted, so a checkpoint taken with N
+// workers restores with any other number. An event waiting keeps only the
+// fields its side's emits read, packed into one string.
+//
+// Over the join's `limit:` of waiting events, a new event still pairs with
+// the events waiting but is not kept for later ones; it is counted as
+// dropped (TakeDropped).
+//
+// Example:
+//   JoinOperator op(rules.streams[0]);                   // a kJoin stream
+//   op.Add(message);                                     // a left event
+//   op.Add(feedback);                                    // pairs with it
+//   op.Close(frontier, [&](const Event& record) { ... });
+#ifndef VIGIL_OPERATORS_DATAFLOW_JOIN_OPERATOR_H_
+#define VIGIL_OPERATORS_DATAFLOW_JOIN_OPERATOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "operators/dataflow/keyed_operator.h"
+
+namespace vigil {
+
+class JoinOperator final : public KeyedOperator {
+ public:
+  explicit JoinOperator(const StreamDef& def);
+
+  void Add(const Event& ev) override;
+  void Close(TimeMs frontier, const std::function<void(const Event&)>& emit) override;
+
+  bool AdoptState(KeyedOperator& old) override;
+  const std::string& state_key() const override { return state_key_; }
+  using KeyedOperator::DecodeState;
+  using KeyedOperator::EncodeState;
+  void EncodeStates(const std::vector<const KeyedOperator*>& parts, Encoder* enc) const override;
+  bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep) override;
+
+  uint64_t TakeDropped() override { return std::exchange(dropped_, 0); }
+  // Events waiting for a match, both sides.
+  size_t open_sessions() const override { return state_->waiting; }
+  uint64_t emitted() const override { return emitted_; }
+  size_t memory_bytes() const override;
+
+  // Events that never matched, dropped from the state since the last call:
+  // {left, right}.
+  std::pair<uint64_t, uint64_t> TakeUnmatched() {
+    return {std::exchange(unmatched_left_, 0), std::exchange(unmatched_right_, 0)};
+  }
+  size_t open_keys() const { return state_->keys.size(); }
+  // Records found but not emitted yet (their event time is not before the
+  // frontier of the last Close).
+  size_t pending_records() const { return state_->records.size(); }
+
+ private:
+  // One event waiting: its time, how many pairs it made, and the values of
+  // its side's inputs (Pack).
+  struct Waiting {
+    TimeMs ts = 0;
+    uint32_t matches = 0;
+    std::string values;
+  };
+  struct Key {
+    std::vector<Waiting> left, right;
+  };
+  // When a waiting event can be dropped: once the frontier is past `at`.
+  struct Expiry {
+    TimeMs at;
+    bool right;
+    const std::string* key;  // of State::keys; stable (node map)
+    bool operator>(const Expiry& o) const { return at > o.at; }
+  };
+  // A record found, until its event time is before the frontier: the key,
+  // the pair's times (right_ts kMaxTime when unmatched) and the packed
+  // fields from kJoinDelaySlot on.
+  struct Record {
+    TimeMs time;
+    std::string key;
+    TimeMs left_ts;
+    TimeMs right_ts;
+    std::string values;
+    bool operator<(const Record& o) const;
+  };
+  struct State {
+    absl::node_hash_map<std::string, Key, StringHash, StringEq> keys;
+    std::vector<Expiry> expiries;  // a min-heap by `at`
+    std::vector<Record> records;
+    size_t waiting = 0;
+    size_t waiting_bytes = 0;
+  };
+
+  TimeMs ExpiryOf(const Waiting& w, bool right) const;
+  std::string Pack(const Event& ev, const std::vector<size_t>& side) const;
+  // Fills pair_ from a left and (unless null) a right event.
+  void FillPair(const Waiting& left, const Waiting* right);
+  void AddRecord(const std::string& key, const Waiting& left, const Waiting* right);
+  void Keep(const std::string& key, bool right, Waiting w);
+  void Expire(TimeMs frontier);
+  static void EncodeWaiting(const std::vector<Waiting>& side, Encoder* enc);
+
+  std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
+  std::vector<size_t> right_inputs_;  // and of right fields
+  std::string state_key_;
+  std::unique_ptr<State> state_;
+  std::string key_;
+  std::vector<Value> pair_;
+  Event record_;
+  uint64_t emitted_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t unmatched_left_ = 0;
+  uint64_t unmatched_right_ = 0;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_JOIN_OPERATOR_H_

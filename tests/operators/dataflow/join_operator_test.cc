@@ -1,0 +1,290 @@
+#include "operators/dataflow/join_operator.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/strings.h"
+#include "tests/operators/dataflow/operator_harness.h"
+
+namespace vigil {
+namespace {
+
+// Turns (left) and their ratings (right), within 10 s after the turn.
+const char* const kRules = R"(
+joins:
+  - join: rated
+    left: {where: type == "message"}
+    right: {where: type == "feedback"}
+    on: turn_id
+    within: 10s after
+    kind: left
+    emit:
+      intent: left.intent
+      rating: right.rating
+      rated: matched()
+      rated_at: right.ts
+metrics:
+  - metric: thumbs_up_rate
+    from: rated
+    where: rated
+    by: [intent]
+    window: tumbling 1m
+    value: ratio(rating == 1)
+  - metric: unrated_turns
+    from: rated
+    where: not rated
+    window: tumbling 1m
+    value: count()
+)";
+
+std::string Render(const StreamDef& def, const Event& r) {
+  std::string out = StrCat("@", r.ts);
+  for (int i = 0; i < def.fields.size(); ++i) {
+    StrAppend(&out, " ", def.fields.path(i), "=");
+    if (r.slots[i].is_missing()) out += "-";
+    AppendValueText(r.slots[i], &out);
+  }
+  return out;
+}
+
+std::string Turn(const std::string& turn, TimeMs ts, const std::string& intent) {
+  return StrCat(R"({"ts":)", ts, R"(,"type":"message","turn_id":")", turn, R"(","intent":")",
+                intent, R"("})");
+}
+
+std::string Rating(const std::string& turn, TimeMs ts, int rating) {
+  return StrCat(R"({"ts":)", ts, R"(,"type":"feedback","turn_id":")", turn, R"(","rating":)",
+                rating, "}");
+}
+
+class JoinOperatorTest : public ::testing::Test {
+ protected:
+  explicit JoinOperatorTest(const char* rules = kRules) : h(rules) {}
+
+  std::unique_ptr<JoinOperator> NewOp() {
+    return std::make_unique<JoinOperator>(h.rules->streams[0]);
+  }
+  void Feed(JoinOperator& op, const std::string& json) {
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
+        << err.detail;
+    op.Add(ev);
+  }
+  std::vector<std::string> Close(JoinOperator& op, TimeMs frontier) {
+    std::vector<std::string> out;
+    op.Close(frontier, [&](const Event& r) { out.push_back(Render(op.def(), r)); });
+    return out;
+  }
+  std::string Encode(const std::vector<const KeyedOperator*>& parts) {
+    Encoder enc;
+    parts[0]->EncodeStates(parts, &enc);
+    return enc.Release();
+  }
+
+  OperatorHarness h;
+};
+
+TEST_F(JoinOperatorTest, PairsInsideTheBoundAndNotOnePastIt) {
+  auto op = NewOp();
+  Feed(*op, Turn("t1", 1000, "faq"));
+  Feed(*op, Rating("t1", 999, 1));     // 1 ms before the turn
+  Feed(*op, Rating("t1", 10999, -1));  // bound - 1 ms
+  Feed(*op, Rating("t1", 11000, 1));   // the bound itself: inclusive
+  Feed(*op, Rating("t1", 11001, 1));   // bound + 1 ms
+  EXPECT_EQ(op->open_sessions(), 5u);
+  EXPECT_EQ(Close(*op, 20000),
+            (std::vector<std::string>{
+                "@10999 turn_id=t1 delay_ms=9999 intent=faq rating=-1 rated=true rated_at=10999",
+                "@11000 turn_id=t1 delay_ms=10000 intent=faq rating=1 rated=true rated_at=11000",
+            }));
+  // The turn matched twice; the two ratings outside the bound never did.
+  EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{0, 2}));
+  EXPECT_EQ(op->open_sessions(), 0u);
+  EXPECT_EQ(op->open_keys(), 0u);
+  EXPECT_EQ(op->emitted(), 2u);
+}
+
+TEST_F(JoinOperatorTest, EitherSideMayArriveFirst) {
+  auto op = NewOp();
+  Feed(*op, Rating("t2", 5000, 1));  // the rating before its turn arrives
+  Feed(*op, Turn("t1", 1000, "faq"));
+  Feed(*op, Turn("t2", 2000, "order_tracking"));
+  Feed(*op, Rating("t1", 3000, -1));
+  EXPECT_EQ(Close(*op, 4000), (std::vector<std::string>{
+                                  "@3000 turn_id=t1 delay_ms=2000 intent=faq rating=-1 "
+                                  "rated=true rated_at=3000",
+                              }));
+  EXPECT_EQ(Close(*op, 20000), (std::vector<std::string>{
+                                   "@5000 turn_id=t2 delay_ms=3000 intent=order_tracking "
+                                   "rating=1 rated=true rated_at=5000",
+                               }));
+}
+
+TEST_F(JoinOperatorTest, AnUnmatchedTurnIsEmittedOnceWhenTheWatermarkPassesItsBound) {
+  auto op = NewOp();
+  Feed(*op, Turn("t1", 1000, "faq"));
+  EXPECT_TRUE(Close(*op, 11000).empty());  // a rating at 11000 could still come
+  EXPECT_EQ(op->open_sessions(), 1u);
+  EXPECT_EQ(Close(*op, 11001), (std::vector<std::string>{
+                                   "@11000 turn_id=t1 delay_ms=- intent=faq rating=- "
+                                   "rated=false rated_at=-",
+                               }));
+  EXPECT_TRUE(Close(*op, 99999).empty());
+  EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{1, 0}));
+  EXPECT_EQ(op->open_sessions(), 0u);
+}
+
+TEST_F(JoinOperatorTest, RecordsComeOutInOrderOfTimeThenKeyWhateverTheArrival) {
+  auto a = NewOp(), b = NewOp();
+  const std::vector<std::string> events = {
+      Turn("t2", 1000, "faq"), Turn("t1", 1000, "chitchat"), Rating("t2", 4000, 1),
+      Rating("t1", 4000, -1),  Rating("t1", 2000, 1),        Turn("t3", 500, "faq"),
+      Rating("t3", 4000, 1),
+  };
+  for (const std::string& e : events) Feed(*a, e);
+  for (auto it = events.rbegin(); it != events.rend(); ++it) Feed(*b, *it);
+  const std::vector<std::string> expected = {
+      "@2000 turn_id=t1 delay_ms=1000 intent=chitchat rating=1 rated=true rated_at=2000",
+      "@4000 turn_id=t1 delay_ms=3000 intent=chitchat rating=-1 rated=true rated_at=4000",
+      "@4000 turn_id=t2 delay_ms=3000 intent=faq rating=1 rated=true rated_at=4000",
+      "@4000 turn_id=t3 delay_ms=3500 intent=faq rating=1 rated=true rated_at=4000",
+  };
+  EXPECT_EQ(Close(*a, 5000), expected);
+  EXPECT_EQ(Close(*b, 5000), expected);
+}
+
+TEST_F(JoinOperatorTest, ACheckpointMidStreamGivesTheUninterruptedRecords) {
+  const std::vector<std::string> first = {Turn("t1", 1000, "faq"), Turn("t2", 1500, "faq"),
+                                          Rating("t1", 3000, 1), Rating("t9", 3500, 1)};
+  const std::vector<std::string> second = {Rating("t2", 6000, -1), Rating("t1", 7000, 1),
+                                           Turn("t3", 8000, "chitchat")};
+  auto whole = NewOp();
+  std::vector<std::string> expected;
+  for (const std::string& e : first) Feed(*whole, e);
+  for (const std::string& r : Close(*whole, 2000)) expected.push_back(r);
+  for (const std::string& e : second) Feed(*whole, e);
+  for (const std::string& r : Close(*whole, 30000)) expected.push_back(r);
+
+  auto before = NewOp();
+  std::vector<std::string> got;
+  for (const std::string& e : first) Feed(*before, e);
+  for (const std::string& r : Close(*before, 2000)) got.push_back(r);
+  const std::string bytes = Encode({before.get()});
+  auto after = NewOp();
+  Decoder dec(bytes);
+  ASSERT_TRUE(after->DecodeState(&dec));
+  EXPECT_EQ(after->open_sessions(), before->open_sessions());
+  EXPECT_EQ(after->pending_records(), 1u);  // t1's first rating, at 3000
+  for (const std::string& e : second) Feed(*after, e);
+  for (const std::string& r : Close(*after, 30000)) got.push_back(r);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(expected.size(), 4u);  // t1 twice, t2, and t3 unmatched
+}
+
+TEST_F(JoinOperatorTest, StateSplitByKeyEncodesAsOneOperatorAndRestoresOnAnySplit) {
+  const std::vector<std::string> events = {Turn("t1", 1000, "faq"), Turn("t2", 1500, "faq"),
+                                           Rating("t1", 3000, 1), Rating("t9", 3500, 1),
+                                           Turn("t4", 2000, "chitchat")};
+  auto one = NewOp();
+  auto odd = NewOp(), even = NewOp();
+  auto owner = [](std::string_view key) { return (key.back() - '0') % 2; };
+  for (const std::string& e : events) {
+    Feed(*one, e);
+    const char digit = e[e.find("\"turn_id\":\"t") + 12];
+    Feed((digit - '0') % 2 ? *odd : *even, e);
+  }
+  const std::string whole = Encode({one.get()});
+  EXPECT_EQ(Encode({odd.get(), even.get()}), whole);
+  EXPECT_EQ(Encode({even.get(), odd.get()}), whole);
+  // Restored on two workers, by key: each holds its keys only.
+  auto w0 = NewOp(), w1 = NewOp();
+  Decoder d0(whole), d1(whole);
+  ASSERT_TRUE(w0->DecodeState(&d0, [&](std::string_view k) { return owner(k) == 0; }));
+  ASSERT_TRUE(w1->DecodeState(&d1, [&](std::string_view k) { return owner(k) == 1; }));
+  EXPECT_EQ(w0->open_keys(), 2u);  // t2, t4
+  EXPECT_EQ(w1->open_keys(), 2u);  // t1, and t9's rating
+  EXPECT_EQ(w0->pending_records() + w1->pending_records(), 1u);
+  EXPECT_EQ(Encode({w0.get(), w1.get()}), whole);
+}
+
+TEST_F(JoinOperatorTest, ADamagedStateIsRefusedAndTheOldOneKept) {
+  auto op = NewOp();
+  Feed(*op, Turn("t1", 1000, "faq"));
+  std::string bytes = Encode({op.get()});
+  bytes.resize(bytes.size() - 2);
+  auto other = NewOp();
+  Feed(*other, Turn("t7", 1000, "faq"));
+  Decoder dec(bytes);
+  EXPECT_FALSE(other->DecodeState(&dec));
+  EXPECT_EQ(other->open_keys(), 1u);
+}
+
+TEST_F(JoinOperatorTest, JoinedRecordsFeedMetricsInTheWindowOfTheirTime) {
+  // Two faq turns rated up and down, a chitchat turn rated up twice, and a
+  // turn nobody rated: the rates are per intent of the rated turn.
+  h.AddJson(Turn("a", 1000, "faq"));
+  h.AddJson(Turn("b", 2000, "faq"));
+  h.AddJson(Turn("c", 3000, "chitchat"));
+  h.AddJson(Turn("d", 55000, "faq"));
+  h.AddJson(Rating("a", 5000, 1));
+  h.AddJson(Rating("b", 6000, -1));
+  h.AddJson(Rating("c", 9000, 1));
+  h.AddJson(Rating("c", 9500, 1));
+  h.AddJson(Rating("d", 59000, 1));  // lands in the first minute too
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(60000, &results, &notices);
+  std::vector<std::string> got;
+  for (const WindowResult& r : results) {
+    got.push_back(StrCat(r.def->name, "{", r.group, "}=", r.value));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"thumbs_up_rate{chitchat}=1",
+                                           "thumbs_up_rate{faq}=0.6666666666666666"}));
+  // d's bound ends at 65000: no unrated turn until then.
+  results.clear();
+  h.AddJson(Turn("e", 61000, "faq"));
+  h.Close(120000, &results, &notices);
+  got.clear();
+  for (const WindowResult& r : results) {
+    got.push_back(StrCat(r.def->name, "{", r.group, "}=", r.value));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"unrated_turns{}=1"}));  // e, at 71000
+}
+
+class JoinLimitTest : public JoinOperatorTest {
+ protected:
+  JoinLimitTest()
+      : JoinOperatorTest(R"(
+joins:
+  - join: rated
+    left: {where: type == "message"}
+    right: {where: type == "feedback"}
+    on: turn_id
+    within: -1s .. 1s
+    limit: 2
+    emit: {rating: right.rating}
+)") {}
+};
+
+TEST_F(JoinLimitTest, OverTheLimitAnEventStillPairsButIsNotKept) {
+  auto op = NewOp();
+  Feed(*op, Turn("t1", 1000, "faq"));
+  Feed(*op, Turn("t2", 1000, "faq"));
+  Feed(*op, Rating("t1", 500, 1));     // pairs with t1, not kept
+  Feed(*op, Turn("t1", 1200, "faq"));  // not kept: never pairs with the rating
+  EXPECT_EQ(op->TakeDropped(), 2u);
+  EXPECT_EQ(op->open_sessions(), 2u);
+  EXPECT_EQ(Close(*op, 5000),
+            (std::vector<std::string>{"@1000 turn_id=t1 delay_ms=-500 rating=1"}));
+  // An inner join emits no unmatched turn; t2 is counted.
+  EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{1, 0}));
+}
+
+}  // namespace
+}  // namespace vigil
