@@ -235,24 +235,38 @@ std::string RulesJson(const RuleSet& rules) {
     if (i) json.push_back(',');
     AppendJsonString(rules.files[i], &json);
   }
-  json.append("],\"streams\":[");
-  for (size_t i = 0; i < rules.streams.size(); ++i) {
-    const StreamDef& st = rules.streams[i];
-    if (i) json.push_back(',');
-    json.append("{\"name\":");
-    AppendJsonString(st.name, &json);
-    json.append(",\"key\":");
-    AppendJsonString(st.key_path, &json);
-    StrAppend(&json, ",\"gap_ms\":", st.gap, ",\"where\":");
-    AppendJsonString(st.where_source, &json);
-    json.append(",\"fields\":[");
-    for (int f = 0; f < st.fields.size(); ++f) {
-      if (f) json.push_back(',');
-      AppendJsonString(st.fields.path(f), &json);
+  // Session streams under "streams", joins under "joins".
+  for (const StreamKind kind : {StreamKind::kSession, StreamKind::kJoin}) {
+    json.append(kind == StreamKind::kSession ? "],\"streams\":[" : "],\"joins\":[");
+    bool first = true;
+    for (const StreamDef& st : rules.streams) {
+      if (st.kind != kind) continue;
+      if (!first) json.push_back(',');
+      first = false;
+      json.append("{\"name\":");
+      AppendJsonString(st.name, &json);
+      json.append(",\"key\":");
+      AppendJsonString(st.key_path, &json);
+      if (kind == StreamKind::kSession) {
+        StrAppend(&json, ",\"gap_ms\":", st.gap, ",\"where\":");
+        AppendJsonString(st.where_source, &json);
+      } else {
+        const JoinDef& j = st.join;
+        StrAppend(&json, ",\"lower_ms\":", j.lower, ",\"upper_ms\":", j.upper, ",\"kind\":\"",
+                  j.keep_unmatched_left ? "left" : "inner", "\",\"left_where\":");
+        AppendJsonString(j.left_where_source, &json);
+        json.append(",\"right_where\":");
+        AppendJsonString(j.right_where_source, &json);
+      }
+      json.append(",\"fields\":[");
+      for (int f = 0; f < st.fields.size(); ++f) {
+        if (f) json.push_back(',');
+        AppendJsonString(st.fields.path(f), &json);
+      }
+      json.append("],\"help\":");
+      AppendJsonString(st.help, &json);
+      json.push_back('}');
     }
-    json.append("],\"help\":");
-    AppendJsonString(st.help, &json);
-    json.push_back('}');
   }
   json.append("],\"metrics\":[");
   for (size_t i = 0; i < rules.metrics.size(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -243,11 +244,17 @@ int Check(int argc, char** argv) {
   } else {
     for (const Diagnostic& d : all) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     if (r.ok()) {
-      const size_t streams = r.rules->streams.size();
-      std::printf(
-          "%s: ok (%s%zu metrics, %zu alerts, %zu warning%s)\n", StrJoin(files, ", ").c_str(),
-          streams == 0 ? "" : StrCat(streams, " stream", streams == 1 ? ", " : "s, ").c_str(),
-          r.rules->metrics.size(), r.rules->alerts.size(), warnings, warnings == 1 ? "" : "s");
+      const size_t joins = static_cast<size_t>(
+          std::count_if(r.rules->streams.begin(), r.rules->streams.end(),
+                        [](const StreamDef& s) { return s.kind == StreamKind::kJoin; }));
+      const size_t streams = r.rules->streams.size() - joins;
+      auto some = [](size_t n, const char* what) {
+        return n == 0 ? std::string() : StrCat(n, " ", what, n == 1 ? ", " : "s, ");
+      };
+      std::printf("%s: ok (%s%s%zu metrics, %zu alerts, %zu warning%s)\n",
+                  StrJoin(files, ", ").c_str(), some(streams, "stream").c_str(),
+                  some(joins, "join").c_str(), r.rules->metrics.size(), r.rules->alerts.size(),
+                  warnings, warnings == 1 ? "" : "s");
     } else {
       std::fprintf(stderr, "%zu error%s\n", r.errors.size(), r.errors.size() == 1 ? "" : "s");
     }

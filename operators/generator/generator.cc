@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "operators/generator/generator_random.h"
+#include "operators/generator/generator_text.h"
 #include "operators/generator/generator_traffic.h"
 #include "operators/generator/generator_writer.h"
 
@@ -197,6 +198,7 @@ class EventGenerator::Impl {
   std::string states_[std::size(kBreakerStateNames)];
   std::string comments_[std::size(kComments)];
   std::string variants_[2];
+  generator_internal::TurnText text_;
 };
 
 bool EventGenerator::Impl::Next(std::string* out) {
@@ -318,6 +320,16 @@ void EventGenerator::Impl::Message(const GeneratedEvent& e) {
   w_.Raw(variants_[e.session->variant]);
   w_.Literal(",\"topic\":");
   w_.Raw(topics_[t.topic]);
+  const std::string_view id(e.session->id_json, sizeof e.session->id_json);
+  const unsigned pick = generator_internal::TurnText::Pick(id, t.number);
+  w_.Literal(",\"user_message\":");
+  w_.Raw(text_.UserMessage(t.intent, t.topic, pick));
+  w_.Literal(",\"response\":");
+  const auto outcome = t.error_service != generator_internal::kNoService || t.timeout
+                           ? generator_internal::TurnText::kFailed
+                       : t.guardrail ? generator_internal::TurnText::kRefused
+                                     : generator_internal::TurnText::kAnswered;
+  w_.Raw(text_.Response(t.intent, t.topic, outcome, pick));
 }
 
 void EventGenerator::Impl::Feedback(const GeneratedEvent& e) {

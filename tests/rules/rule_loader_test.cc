@@ -85,10 +85,16 @@ TEST(RuleLoaderTest, ReferenceFileLoads) {
   EXPECT_EQ(by_severity[2], 6);
   EXPECT_EQ(by_severity[3], 4);
   EXPECT_EQ(by_severity[4], 3);
-  // Session streams: per chat session and per user's run of visits.
-  ASSERT_EQ(rules.streams.size(), 2u);
+  // Session streams: per chat session and per user's run of visits; then
+  // the joins of turns with their ratings, clicks and escalations.
+  ASSERT_EQ(rules.streams.size(), 5u);
   EXPECT_EQ(rules.streams[0].name, "sessions");
   EXPECT_EQ(rules.streams[1].name, "visitors");
+  EXPECT_EQ(rules.streams[2].name, "rated_turns");
+  EXPECT_EQ(rules.streams[2].kind, StreamKind::kJoin);
+  EXPECT_EQ(rules.streams[3].name, "recommendation_clicks");
+  EXPECT_EQ(rules.streams[4].name, "escalated_turns");
+  EXPECT_EQ(rules.metrics[*rules.FindMetric("faq_negative_feedback")].from, 2);
   EXPECT_EQ(rules.metrics[*rules.FindMetric("resolution_rate")].from, 0);
   EXPECT_EQ(rules.metrics[*rules.FindMetric("return_visit_rate")].from, 1);
 

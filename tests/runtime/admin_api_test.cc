@@ -47,7 +47,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_TRUE(inputs.at(0)["watermark"].is_string());
   EXPECT_TRUE(status["watermark"].is_string());
   EXPECT_GT(status["records"].get_uint64().value(), 0u);
-  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 35u);
+  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 39u);
   EXPECT_EQ(status["rules"]["alerts"].get_uint64().value(), 17u);
 
   // Metrics: the latest closed window of each metric (and group).
@@ -110,7 +110,16 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   const std::string rules_text = Sh("curl -s " + url + "/api/rules").out;
   simdjson::dom::element rules;
   ASSERT_FALSE(parser.parse(rules_text).get(rules)) << rules_text;
-  EXPECT_EQ(rules["metrics"].get_array().value().size(), 35u);
+  EXPECT_EQ(rules["metrics"].get_array().value().size(), 39u);
+  simdjson::dom::array joins = rules["joins"].get_array().value();
+  ASSERT_EQ(joins.size(), 3u);
+  simdjson::dom::element rated = joins.at(0).value();
+  EXPECT_EQ(std::string_view(rated["name"].get_string().value()), "rated_turns");
+  EXPECT_EQ(std::string_view(rated["key"].get_string().value()), "turn_id");
+  EXPECT_EQ(rated["lower_ms"].get_int64().value(), 0);
+  EXPECT_EQ(rated["upper_ms"].get_int64().value(), 3600 * 1000);
+  EXPECT_EQ(std::string_view(rated["kind"].get_string().value()), "inner");
+  EXPECT_EQ(rated["fields"].get_array().value().size(), 8u);  // key, delay_ms, 6 emits
   simdjson::dom::array streams = rules["streams"].get_array().value();
   ASSERT_EQ(streams.size(), 2u);
   simdjson::dom::element sessions = streams.at(0).value();

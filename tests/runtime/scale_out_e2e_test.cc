@@ -28,12 +28,23 @@ constexpr long long kEvents = 36000;
 // sessions live in several partitions (the topic is keyed by session_id),
 // so each instance sees part of every user (README: Scale-out).
 const std::set<std::string> kUserKeyed = {"return_visit_rate"};
-// Metrics and alerts from session streams: a partition that moves to
-// another instance mid-session splits its open sessions.
-const std::set<std::string> kFromSessions = {"sessions_closed",   "resolution_rate",
-                                             "session_turns",     "escalation_rate_by_intent",
-                                             "return_visit_rate", "conversion_rate"};
-const std::set<std::string> kSessionAlerts = {"ResolutionRateLow", "SessionLengthUnusual"};
+// Metrics and alerts from session streams and joins: a partition that
+// moves to another instance mid-session splits its open sessions, and its
+// turns waiting in a join stay with the instance that read them.
+const std::set<std::string> kFromSessions = {"sessions_closed",
+                                             "resolution_rate",
+                                             "session_turns",
+                                             "escalation_rate_by_intent",
+                                             "return_visit_rate",
+                                             "conversion_rate",
+                                             "faq_negative_feedback",
+                                             "thumbs_up_rate_by_intent",
+                                             "thumbs_down_rate_by_latency",
+                                             "recommendation_clicks_per_turn",
+                                             "escalation_after_turn_rate",
+                                             "thumbs_up_rate_by_variant"};
+const std::set<std::string> kSessionAlerts = {"ResolutionRateLow", "SessionLengthUnusual",
+                                              "FaqTopicNegativeFeedback"};
 
 std::string Field(const std::string& line, const std::string& key) {
   std::smatch m;

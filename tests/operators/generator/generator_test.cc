@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "operators/generator/generator_random.h"
@@ -119,8 +120,63 @@ TEST(GeneratorTest, OutputOfASeedIsPinned) {
   const std::string out = Generate(options, 20000);
   uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
   for (char c : out) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-  EXPECT_EQ(out.size(), 5378281u);
+  EXPECT_EQ(out.size(), 7004573u);
+  EXPECT_EQ(hash, 17270827179009833615u);
+  // The turns' text (user_message, response, the last two fields of a
+  // message) is picked from the turn, not from the model's random stream:
+  // without it, the output is byte for byte what it was before it existed.
+  std::string without;
+  size_t line = 0;
+  while (line < out.size()) {
+    const size_t end = out.find('\n', line);
+    std::string_view l(out.data() + line, end - line);
+    const size_t text = l.find(",\"user_message\":");
+    if (text != std::string_view::npos) {
+      without.append(l.substr(0, text)).append("}");
+    } else {
+      without.append(l);
+    }
+    without.push_back('\n');
+    line = end + 1;
+  }
+  hash = 0xcbf29ce484222325ULL;
+  for (char c : without) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  EXPECT_EQ(without.size(), 5378281u);
   EXPECT_EQ(hash, 12528924847936045030u);
+}
+
+// A turn's text fits its intent and topic, and the bot's answer to a failed
+// or refused turn is the apology or the refusal.
+TEST(GeneratorTest, TurnsCarryTextOfTheirIntentAndTopic) {
+  GeneratorOptions options;
+  options.seed = 7;
+  options.start = kStart;
+  options.incidents.push_back(*ParseIncident("bedrock_open@5s+5s"));
+  const std::string out = Generate(options, 5000);
+  simdjson::dom::parser parser;
+  size_t faq = 0, failed = 0, answered = 0;
+  for (std::string_view l : StrSplit(out, '\n')) {
+    if (l.empty()) continue;
+    element e = parser.parse(l).value();
+    if (std::string_view(e["type"].get_string().value()) != "message") continue;
+    const std::string_view intent = e["intent"].get_string().value();
+    const std::string_view user = e["user_message"].get_string().value();
+    const std::string_view response = e["response"].get_string().value();
+    EXPECT_FALSE(user.empty() || response.empty()) << l;
+    if (intent == "faq" && e["topic"].is_string()) {
+      ++faq;
+      EXPECT_NE(user.find(e["topic"].get_string().value()), std::string_view::npos) << l;
+    }
+    if (!e["error_service"].is_null() || e["llm_timeout"].get_bool().value()) {
+      ++failed;
+      EXPECT_EQ(response, "Sorry, something went wrong on our side. Please try again in a moment.");
+    } else {
+      ++answered;
+    }
+  }
+  EXPECT_GT(faq, 10u);
+  EXPECT_GT(failed, 10u);
+  EXPECT_GT(answered, 100u);
 }
 
 // The fields of each event type beside ts and type (DESIGN.md §2), as
@@ -129,7 +185,8 @@ TEST(GeneratorTest, OutputOfASeedIsPinned) {
 const std::map<std::string_view, std::string_view> kSchema = {
     {"message",
      "session_id:s user_id:s turn_id:s intent:s latency_ms:i cache_hit:b "
-     "guardrail_triggered:b llm_timeout:b llm_calls:i error_service:s? variant:s topic:s?"},
+     "guardrail_triggered:b llm_timeout:b llm_calls:i error_service:s? variant:s topic:s? "
+     "user_message:s response:s"},
     {"feedback", "session_id:s turn_id:s rating:i comment:s intent:s topic:s? variant:s"},
     {"product_click", "session_id:s turn_id:s asin:s"},
     {"add_to_cart", "session_id:s user_id:s asin:s price:n"},
