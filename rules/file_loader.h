@@ -235,6 +235,8 @@ inline bool LoadLimit(FileLoader& f, const YAML::Node& map, std::string_view wha
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `joins:` entry (rules/join_loader.cc).
 void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads one `outputs:` entry (rules/output_loader.cc).
+void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads a file's `schema:` section (rules/schema_loader.cc): bounds on
 // numeric event fields, into rules->schema and the field table.
 void LoadSchema(FileLoader& f, const YAML::Node& n, RuleSet* rules);

@@ -87,11 +87,14 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
     const bool read = std::any_of(
         rules.metrics.begin(), rules.metrics.end(),
         [&](const MetricDef& m) { return m.from >= 0 && rules.streams[m.from].name == st.name; });
-    if (!read) {
+    const bool written = std::any_of(
+        rules.outputs.begin(), rules.outputs.end(),
+        [&](const OutputDef& o) { return o.from >= 0 && rules.streams[o.from].name == st.name; });
+    if (!read && !written) {
       const bool join = st.kind == StreamKind::kJoin;
       Warn(&out, st.pos,
            StrCat(join ? "join '" : "stream '", st.name,
-                  "' is not read by any metric (from: ", st.name, "); it keeps ",
+                  "' is not read by any metric or output (from: ", st.name, "); it keeps ",
                   join ? "events waiting for a match" : "sessions", " for nothing"));
     }
   }

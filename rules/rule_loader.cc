@@ -34,7 +34,8 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts", "streams", "joins"};
+const std::vector<std::string> kTopKeys = {"schema",  "metrics", "alerts",
+                                           "streams", "joins",   "outputs"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
                                               "by",     "value", "export", "limit"};
 const std::vector<std::string> kAlertKeys = {"alert", "severity", "expr",        "resolve",
@@ -284,7 +285,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
 }
 
 struct PendingSections {
-  std::vector<Pending> schemas, streams, joins, metrics, alerts;
+  std::vector<Pending> schemas, streams, joins, metrics, alerts, outputs;
 };
 
 void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
@@ -297,7 +298,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
     out->schemas.push_back({&f, schema});
   }
-  for (const char* key : {"streams", "joins", "metrics", "alerts"}) {
+  for (const char* key : {"streams", "joins", "metrics", "alerts", "outputs"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -309,7 +310,8 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
       (k == "streams"   ? out->streams
        : k == "joins"   ? out->joins
        : k == "metrics" ? out->metrics
-                        : out->alerts)
+       : k == "alerts"  ? out->alerts
+                        : out->outputs)
           .push_back({&f, item});
     }
   }
@@ -343,6 +345,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.joins) LoadJoin(*p.file, p.node, rules.get());
   for (const Pending& p : pending.metrics) LoadMetric(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());
   if (result.errors.empty()) result.rules = std::move(rules);
   return result;
 }

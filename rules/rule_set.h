@@ -176,6 +176,22 @@ inline constexpr int kStreamDurationSlot = 1;
 inline constexpr int kJoinDelaySlot = 1;
 inline constexpr int kStreamFirstEmitSlot = 2;
 
+// A record output (`outputs:`): the records of a stream or join, or the
+// events themselves, that pass `where:`, each written out as one JSON
+// object of its event time and the chosen fields (operators/sink/
+// record_output.h writes them).
+struct OutputDef {
+  std::string name;  // letters, digits, '_' and '-': a file or topic name
+  std::string help;
+  SourcePos pos;
+  int from = -1;  // a stream (RuleSet::streams), or -1 for the events
+  bool has_where = false;
+  Program where;  // over the stream's records, or the events
+  std::string where_source;
+  std::vector<std::string> fields;  // JSON keys, in order
+  std::vector<int> slots;           // their slots in the records or events
+};
+
 enum class Severity : uint8_t { kP1 = 1, kP2, kP3, kP4 };
 std::string_view SeverityName(Severity s);
 
@@ -204,6 +220,7 @@ struct RuleSet {
   std::vector<StreamDef> streams;
   std::vector<MetricDef> metrics;
   std::vector<AlertDef> alerts;
+  std::vector<OutputDef> outputs;
   std::vector<std::string> files;
   std::optional<int> FindMetric(std::string_view name) const;
   std::optional<int> FindStream(std::string_view name) const;

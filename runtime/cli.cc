@@ -108,6 +108,13 @@ vigil run flags (override the job file):
                              (exactly-once for read_committed consumers; the default
                              with --checkpoint-dir is vigil-<group>)
   --dead-letter FILE         write rejected records as NDJSON
+  --record-dir DIR           write the rule files' outputs: (records of a stream, join or
+                             events) as DIR/NAME/YYYY-MM-DD.ndjson (exactly once with
+                             --checkpoint-dir)
+  --records kafka://BROKERS/PREFIX
+                             write output NAME to topic PREFIX + NAME, keyed by the record's
+                             key (in the transactions of the Kafka outputs: exactly once
+                             with --checkpoint-dir)
   --archive DIR              keep every accepted event in DIR/events/YYYY/MM/DD/HH/
                              (zstd NDJSON batches of 60 s or 5 MiB, listed in a manifest;
                              exactly once with --checkpoint-dir); vigil replay DIR reads it
@@ -157,6 +164,7 @@ vigil replay flags:
   --output text|json         timeline as a table or one JSON object
   --results FILE|-           also write every closed window as NDJSON
   --dead-letter FILE         write rejected records as NDJSON
+  --record-dir DIR           write the rule files' outputs: as for run
   --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
   --workers N --worker-key FIELD
                              as for run
@@ -251,10 +259,11 @@ int Check(int argc, char** argv) {
       auto some = [](size_t n, const char* what) {
         return n == 0 ? std::string() : StrCat(n, " ", what, n == 1 ? ", " : "s, ");
       };
-      std::printf("%s: ok (%s%s%zu metrics, %zu alerts, %zu warning%s)\n",
+      const size_t outputs = r.rules->outputs.size();
+      std::printf("%s: ok (%s%s%zu metrics, %zu alerts, %s%zu warning%s)\n",
                   StrJoin(files, ", ").c_str(), some(streams, "stream").c_str(),
                   some(joins, "join").c_str(), r.rules->metrics.size(), r.rules->alerts.size(),
-                  warnings, warnings == 1 ? "" : "s");
+                  some(outputs, "output").c_str(), warnings, warnings == 1 ? "" : "s");
     } else {
       std::fprintf(stderr, "%zu error%s\n", r.errors.size(), r.errors.size() == 1 ? "" : "s");
     }
@@ -315,6 +324,16 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     config->outputs.kafka.transactional_id = v;
   } else if (a.Value("--dead-letter", &v, err)) {
     config->outputs.dead_letter_path = v;
+  } else if (a.Value("--record-dir", &v, err)) {
+    config->outputs.records_dir = v;
+  } else if (a.Value("--records", &v, err)) {
+    absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+    if (!url.ok()) {
+      *err = std::string(url.status().message());
+    } else {
+      config->outputs.kafka.brokers = url->brokers;
+      config->outputs.kafka.records_topic_prefix = url->topic;
+    }
   } else if (a.Value("--max-out-of-orderness", &v, err)) {
     DurationFlag(v, &config->event_time.max_out_of_orderness, err);
   } else if (a.Value("--allowed-lateness", &v, err)) {

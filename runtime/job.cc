@@ -161,16 +161,42 @@ std::vector<Dataflow*> Job::AllFlows() {
 }
 
 void Job::GatherWorkers(TimeMs frontier) {
-  if (!workers_) return;
-  workers_->Aggregate(frontier);  // what they have not aggregated yet, if anything
-  if (const uint64_t late = workers_->MergePanesInto(flow_.get()); late > 0) {
-    Log(StrCat(late, " panes of the workers reached windows already closed"));
+  if (workers_) {
+    workers_->Aggregate(frontier);  // what they have not aggregated yet, if anything
+    if (const uint64_t late = workers_->MergePanesInto(flow_.get()); late > 0) {
+      Log(StrCat(late, " panes of the workers reached windows already closed"));
+    }
+  }
+  GatherTaps();
+}
+
+void Job::GatherTaps() {
+  if (rules_->outputs.empty()) return;
+  for (Dataflow* flow : AllFlows()) flow->TakeTapped(&taps_);
+  if (record_outputs_) {
+    record_outputs_->Add(*rules_, &taps_);
+    return;
+  }
+  if (!taps_.empty() && !taps_dropped_logged_) {
+    taps_dropped_logged_ = true;
+    Log("the rule files declare outputs: but no --record-dir (outputs.records.dir) is set; "
+        "their records are not written");
+  }
+  taps_.clear();
+}
+
+void Job::FlushRecords(TimeMs frontier) {
+  if (!record_outputs_) return;
+  if (absl::Status s = record_outputs_->Flush(frontier); !s.ok()) {
+    Log(StrCat("record outputs: ", std::string(s.message())));
   }
 }
 
 void Job::CloseWindows(TimeMs frontier) {
   GatherWorkers(kMinTime);  // their sessions closed as they aggregated (Run)
   if (evaluation_->Close(*flow_, *alert_op_, frontier)) PublishAlerts();
+  GatherTaps();  // records of the sessions and joins Close emitted
+  FlushRecords(frontier);
 }
 
 void Job::PublishAlerts() {
@@ -218,6 +244,7 @@ absl::Status Job::Reload() {
     return absl::InvalidArgumentError(msg);
   }
   std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
+  GatherTaps();  // with the rules that tapped them
   auto flow = std::make_unique<Dataflow>(*rules);
   const size_t kept = flow->AdoptState(*flow_);
   if (workers_) workers_->Reload(*rules, *flow);

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@
 #include "runtime/job_mode.h"
 #include "runtime/line_positions.h"
 #include "runtime/record_checks.h"
+#include "runtime/record_outputs.h"
 #include "runtime/watermark.h"
 
 namespace vigil {
@@ -112,6 +114,7 @@ class Job {
   // Restores the newest checkpoint; fills *resume (output file -> size).
   absl::Status OpenCheckpoints(std::map<std::string, uint64_t>* resume);
   absl::Status OpenArchive();
+  absl::Status OpenRecordOutputs();
   absl::Status OpenOutputs(const std::map<std::string, uint64_t>& resume,
                            LineWriter** results_writer);
   absl::Status OpenNotifier();
@@ -138,6 +141,11 @@ class Job {
   // their sessions that end by `frontier` (kMinTime: none) and moves their
   // panes into flow_.
   void GatherWorkers(TimeMs frontier);
+  // Record outputs: takes the records every Dataflow tapped since the last
+  // call (dropped when no --record-dir), and writes those the frontier has
+  // passed.
+  void GatherTaps();
+  void FlushRecords(TimeMs frontier);
   // flow_ and the workers' Dataflows, for /metrics.
   std::vector<Dataflow*> AllFlows();
   void SetStreamGauges();
@@ -177,10 +185,14 @@ class Job {
   std::unique_ptr<LineWriter> console_out_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::unique_ptr<DeadLetterWriter> dead_letter_;
-  std::unique_ptr<ArchiveWriter> archive_;  // raw events accepted; null without --archive
-  KafkaSink* kafka_sink_ = nullptr;         // owned by sinks_
-  Notifier* notifier_ = nullptr;            // owned by sinks_
-  bool failed_ = false;                     // a sink could not commit: exit 1
+  std::unique_ptr<ArchiveWriter> archive_;         // raw events accepted; null without --archive
+  std::unique_ptr<RecordOutputs> record_outputs_;  // null without --record-dir
+  std::optional<std::string> restored_record_outputs_;  // their state in the checkpoint
+  std::vector<TappedRecord> taps_;
+  bool taps_dropped_logged_ = false;
+  KafkaSink* kafka_sink_ = nullptr;  // owned by sinks_
+  Notifier* notifier_ = nullptr;     // owned by sinks_
+  bool failed_ = false;              // a sink could not commit: exit 1
   // Null without checkpoint.dir. state_part_ is the job's own state in
   // them; output_parts_ those of the outputs.
   std::unique_ptr<Checkpointer> checkpointer_;

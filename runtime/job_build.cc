@@ -28,6 +28,7 @@ absl::Status Job::Init() {
   if (absl::Status s = OpenArchive(); !s.ok()) return s;
   LineWriter* results_writer = nullptr;  // owned by its sink
   if (absl::Status s = OpenOutputs(resume, &results_writer); !s.ok()) return s;
+  if (absl::Status s = OpenRecordOutputs(); !s.ok()) return s;
   if (absl::Status s = OpenNotifier(); !s.ok()) return s;
   if (!config_.outputs.dead_letter_path.empty()) {
     const std::string& path = config_.outputs.dead_letter_path;
@@ -159,6 +160,18 @@ absl::Status Job::OpenArchive() {
   return absl::OkStatus();
 }
 
+absl::Status Job::OpenRecordOutputs() {
+  const std::string& prefix = config_.outputs.kafka.records_topic_prefix;
+  const bool kafka = kafka_sink_ != nullptr && !prefix.empty();
+  if (config_.outputs.records_dir.empty() && !kafka) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<RecordOutputs>> r =
+      RecordOutputs::Open(config_.outputs.records_dir, *rules_, restored_record_outputs_);
+  if (!r.ok()) return r.status();
+  record_outputs_ = std::move(*r);
+  if (kafka) record_outputs_->SetKafka(kafka_sink_, prefix);
+  return absl::OkStatus();
+}
+
 absl::Status Job::OpenOutputs(const std::map<std::string, uint64_t>& resume,
                               LineWriter** results_writer) {
   auto resume_at = [&](const std::string& path) -> std::optional<uint64_t> {
@@ -235,6 +248,7 @@ void Job::AddOutputsToCheckpoints(LineWriter* results_writer) {
         std::make_unique<OutputFilePart>(config_.outputs.dead_letter_path, dead_letter_->writer()));
   }
   if (notifier_) output_parts_.push_back(std::make_unique<NotifierPart>(notifier_));
+  if (record_outputs_) checkpointer_->Add(record_outputs_.get());
   if (archive_) output_parts_.push_back(std::make_unique<ArchivePart>(archive_.get()));
   if (kafka_sink_) output_parts_.push_back(std::make_unique<KafkaSinkPart>(kafka_sink_));
   for (const auto& part : output_parts_) checkpointer_->Add(part.get());

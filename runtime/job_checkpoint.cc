@@ -49,6 +49,9 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
   } else if (j.mode_->RestoresSourcePositions()) {
     if (absl::Status s = j.source_->RestorePositions(d.positions); !s.ok()) return s;
   }
+  for (const auto& [key, bytes] : d.panes) {
+    if (key == RecordOutputs::kStateKey) j.restored_record_outputs_ = bytes;
+  }
   restored_states_ = j.flow_->DecodeState(d.panes);
   if (restored_states_ < 0) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));

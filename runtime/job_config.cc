@@ -303,30 +303,33 @@ class ConfigReader {
   }
 
   absl::Status Outputs(const YAML::Node& n, JobConfig* c) const {
-    if (auto s = CheckKeys(n, {"console", "results", "dead_letter", "kafka", "archive"}, "outputs");
+    if (auto s = CheckKeys(n, {"console", "results", "dead_letter", "records", "kafka", "archive"},
+                           "outputs");
         !s.ok())
       return s;
     if (YAML::Node a = n["archive"]) {
       if (auto s = Archive(a, &c->outputs.archive); !s.ok()) return s;
     }
     if (YAML::Node k = n["kafka"]) {
-      if (auto s = CheckKeys(
-              k, {"brokers", "results_topic", "alerts_topic", "transactional_id", "properties"},
-              "outputs.kafka");
+      if (auto s = CheckKeys(k,
+                             {"brokers", "results_topic", "alerts_topic", "records_topic_prefix",
+                              "transactional_id", "properties"},
+                             "outputs.kafka");
           !s.ok())
         return s;
       auto& o = c->outputs.kafka;
       if (k["brokers"]) o.brokers = k["brokers"].Scalar();
       if (k["results_topic"]) o.results_topic = k["results_topic"].Scalar();
       if (k["alerts_topic"]) o.alerts_topic = k["alerts_topic"].Scalar();
+      if (k["records_topic_prefix"]) o.records_topic_prefix = k["records_topic_prefix"].Scalar();
       if (k["transactional_id"]) o.transactional_id = k["transactional_id"].Scalar();
       if (YAML::Node p = k["properties"]) {
         if (!p.IsMap()) return Error(p, "properties must be a mapping of librdkafka settings");
         for (const auto& kv : p) o.properties.emplace_back(kv.first.Scalar(), kv.second.Scalar());
       }
       if (o.brokers.empty()) return Error(k, "Kafka outputs need 'brokers'");
-      if (o.results_topic.empty() && o.alerts_topic.empty()) {
-        return Error(k, "Kafka outputs need results_topic or alerts_topic");
+      if (o.results_topic.empty() && o.alerts_topic.empty() && o.records_topic_prefix.empty()) {
+        return Error(k, "Kafka outputs need results_topic, alerts_topic or records_topic_prefix");
       }
     }
     if (YAML::Node con = n["console"]) {
@@ -339,6 +342,13 @@ class ConfigReader {
         c->outputs.console_format = f == "json" ? OutputFormat::kJson : OutputFormat::kText;
         if (con["pending"]) c->outputs.console_pending = con["pending"].as<bool>(true);
       }
+    }
+    if (YAML::Node r = n["records"]) {
+      if (auto s = CheckKeys(r, {"dir"}, "outputs.records"); !s.ok()) return s;
+      if (!r["dir"] || !r["dir"].IsScalar()) {
+        return Error(r, "outputs.records needs a 'dir': where each output's files go");
+      }
+      c->outputs.records_dir = r["dir"].Scalar();
     }
     for (const char* key : {"results", "dead_letter"}) {
       YAML::Node o = n[key];

@@ -64,10 +64,16 @@ struct JobConfig {
     bool console_pending = true;
     std::string results_path;      // "" = none, "-" = stdout
     std::string dead_letter_path;  // "" = counted only
+    // The rule files' `outputs:` as NDJSON files under DIR/NAME/ (runtime/
+    // record_outputs.h); "" = not written.
+    std::string records_dir;
     struct Kafka {
       std::string brokers;        // "" = no Kafka outputs
       std::string results_topic;  // closed windows
       std::string alerts_topic;   // alert transitions
+      // The rule files' outputs: output NAME to topic PREFIX + NAME, keyed
+      // by the record's key; "" = none.
+      std::string records_topic_prefix;
       // Exactly-once with checkpoints; "" = "vigil-<group id>" when
       // checkpointing, else at-least-once.
       std::string transactional_id;

@@ -59,6 +59,8 @@ class InstanceMode : public JobMode {
   void Advance(TimeMs frontier) override {
     job_.GatherWorkers(kMinTime);
     job_.flow_->CloseSessions(frontier);
+    job_.GatherTaps();
+    job_.FlushRecords(frontier);
   }
   void Tick(TimeMs now) override {
     if (now - last_publish_ >= job_.config_.checkpoint.interval) Publish(now, false);
@@ -142,6 +144,8 @@ void InstanceMode::Publish(TimeMs now, bool leaving) {
   if (leaving && !job_.checkpointer_) {
     job_.GatherWorkers(kMaxTime);
     job_.flow_->CloseSessions(kMaxTime);
+    job_.GatherTaps();
+    job_.FlushRecords(kMaxTime);
   }
   job_.GatherWorkers(kMinTime);  // the workers' panes, to publish
   const RecordSource& source = *job_.source_;

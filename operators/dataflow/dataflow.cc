@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstddef>
+
+#include "base/strings.h"
+#include "base/time.h"
 
 namespace vigil {
 
@@ -37,6 +41,47 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
     streams_.push_back(std::move(stream));
   }
   for (auto& op : metric_ops_) op->SetSeriesBudget(this);
+  for (size_t o = 0; o < rules.outputs.size(); ++o) {
+    const OutputDef& def = rules.outputs[o];
+    Source& src = def.from < 0 ? events_ : streams_[static_cast<size_t>(def.from)].downstream;
+    src.taps.emplace_back(static_cast<uint32_t>(o), &def);
+  }
+}
+
+void Dataflow::Tap(const Source& src, const Event& ev) {
+  const Value* slots = ev.slots.data();
+  for (const auto& [index, def] : src.taps) {
+    if (def->has_where && !def->where.EvalBool(slots)) continue;
+    TappedRecord r{ev.ts, index, "{\"ts\":\"", {}};
+    AppendTimestamp(ev.ts, &r.line);
+    r.line.push_back('"');
+    for (size_t f = 0; f < def->fields.size(); ++f) {
+      r.line.push_back(',');
+      AppendJsonString(def->fields[f], &r.line);
+      r.line.push_back(':');
+      const Value& v = slots[def->slots[f]];
+      if (v.is_string()) {
+        AppendJsonString(v.str, &r.line);
+      } else if (v.is_bool() || (v.is_number() && std::isfinite(v.num))) {
+        AppendValueText(v, &r.line);
+      } else {
+        r.line.append("null");
+      }
+    }
+    r.line.push_back('}');
+    const Value& key = slots[def->from >= 0 ? kStreamKeySlot : def->slots[0]];
+    if (!key.is_nullish()) AppendValueText(key, &r.key);
+    tapped_.push_back(std::move(r));
+  }
+}
+
+void Dataflow::TakeTapped(std::vector<TappedRecord>* out) {
+  if (out->empty()) {
+    out->swap(tapped_);
+  } else {
+    for (TappedRecord& r : tapped_) out->push_back(std::move(r));
+  }
+  tapped_.clear();
 }
 
 size_t Dataflow::series() const {
@@ -88,9 +133,10 @@ MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
 void Dataflow::CloseSessions(TimeMs frontier) {
   for (Stream& s : streams_) {
     Source& d = s.downstream;
-    s.op->Close(frontier, [&d](const Event& record) {
+    s.op->Close(frontier, [this, &d](const Event& record) {
       d.filters->Evaluate(record);
       for (MetricOperator* op : d.ops) op->Add(record);
+      if (!d.taps.empty()) Tap(d, record);
     });
   }
 }

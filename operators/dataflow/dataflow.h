@@ -30,6 +30,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,19 @@ struct OperatorLimits {
 void SetDefaultOperatorLimits(const OperatorLimits& limits);
 OperatorLimits DefaultOperatorLimits();
 
+// A record of an output (`outputs:`, OutputDef): its event time, the
+// output's index in RuleSet::outputs, the JSON line written for it and its
+// key (a stream's or join's key; for events, the first field's value).
+struct TappedRecord {
+  TimeMs ts;
+  uint32_t output;
+  std::string line;
+  std::string key;
+  bool operator<(const TappedRecord& o) const {
+    return std::tie(ts, output, line) < std::tie(o.ts, o.output, o.line);
+  }
+};
+
 class Dataflow : private GroupBudget {
  public:
   explicit Dataflow(const RuleSet& rules) : Dataflow(rules, DefaultOperatorLimits()) {}
@@ -61,6 +75,7 @@ class Dataflow : private GroupBudget {
   void Add(const Event& ev) {
     events_.filters->Evaluate(ev);
     for (MetricOperator* op : events_.ops) op->Add(ev);
+    if (!events_.taps.empty()) Tap(events_, ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
   // Workers (operators/dataflow/workers.h): the two halves of Add, for an
@@ -68,6 +83,7 @@ class Dataflow : private GroupBudget {
   void AddToMetrics(const Event& ev) {
     events_.filters->Evaluate(ev);
     for (MetricOperator* op : events_.ops) op->Add(ev);
+    if (!events_.taps.empty()) Tap(events_, ev);
   }
   void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
   void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
@@ -91,6 +107,12 @@ class Dataflow : private GroupBudget {
   // the metrics that read them; no window closes (a scale-out instance,
   // whose windows close in the merge stage).
   void CloseSessions(TimeMs frontier);
+
+  // Record outputs: the records of every output (events as they are added,
+  // stream and join records as they are emitted) since the last call, in
+  // the order they came; the caller orders them (TappedRecord::operator<)
+  // once the frontier has passed their time.
+  void TakeTapped(std::vector<TappedRecord>* out);
   // Workers: moves every pane of `part`, a Dataflow of the same rules that
   // aggregated part of the events and closes no window, into this one's
   // stores (exact merges), emptying `part`'s. Call part.CloseSessions with
@@ -127,7 +149,9 @@ class Dataflow : private GroupBudget {
   struct Source {
     std::unique_ptr<FilterBank> filters = std::make_unique<FilterBank>();
     std::vector<MetricOperator*> ops;
+    std::vector<std::pair<uint32_t, const OutputDef*>> taps;  // outputs reading it
   };
+  void Tap(const Source& src, const Event& ev);
   struct Stream {
     std::unique_ptr<KeyedOperator> op;
     Source downstream;
@@ -145,6 +169,7 @@ class Dataflow : private GroupBudget {
   std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
   Source events_;
   std::vector<Stream> streams_;
+  std::vector<TappedRecord> tapped_;
 };
 
 }  // namespace vigil

@@ -18,8 +18,7 @@ KafkaSink::KafkaSink(std::unique_ptr<KafkaWriter> writer, std::string results_to
   }
 }
 
-void KafkaSink::Produce(const std::string& topic, const std::string& key,
-                        const std::string& value) {
+void KafkaSink::Produce(std::string_view topic, std::string_view key, std::string_view value) {
   if (absl::Status s = writer_->Produce(topic, key, value, epoch_); !s.ok()) {
     Logf("Kafka sink: %s", std::string(s.message()).c_str());
   }

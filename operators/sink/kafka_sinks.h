@@ -49,6 +49,11 @@ class KafkaSink : public Sink {
 
   void OnWindow(const WindowResult& r) override;
   void OnAlert(const AlertNotice& n) override;
+  // One record of a record output (runtime/record_outputs.h), in the same
+  // transaction as the windows and alerts.
+  void OnRecord(std::string_view topic, std::string_view key, std::string_view value) {
+    Produce(topic, key, value);
+  }
   // Serves delivery reports (cheap; call once per batch).
   void Poll() { writer_->Poll(); }
   // Waits for every delivery report.
@@ -65,7 +70,7 @@ class KafkaSink : public Sink {
   uint64_t failed() const { return writer_->failed(); }
 
  private:
-  void Produce(const std::string& topic, const std::string& key, const std::string& value);
+  void Produce(std::string_view topic, std::string_view key, std::string_view value);
 
   std::unique_ptr<KafkaWriter> writer_;
   std::string results_topic_;

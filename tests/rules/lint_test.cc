@@ -51,8 +51,8 @@ TEST(LintTest, StreamNoMetricReads) {
                  "    window: tumbling 1h\n"
                  "    value: avg(n)\n"),
             (std::vector<std::string>{
-                "r.yaml:6:13: warning: stream 'idle' is not read by any metric (from: idle); it "
-                "keeps sessions for nothing"}));
+                "r.yaml:6:13: warning: stream 'idle' is not read by any metric or output (from: "
+                "idle); it keeps sessions for nothing"}));
 }
 
 TEST(LintTest, ForThatCanNeverBePending) {

@@ -119,7 +119,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_EQ(rated["lower_ms"].get_int64().value(), 0);
   EXPECT_EQ(rated["upper_ms"].get_int64().value(), 3600 * 1000);
   EXPECT_EQ(std::string_view(rated["kind"].get_string().value()), "inner");
-  EXPECT_EQ(rated["fields"].get_array().value().size(), 8u);  // key, delay_ms, 6 emits
+  EXPECT_EQ(rated["fields"].get_array().value().size(), 10u);  // key, delay_ms, 8 emits
   simdjson::dom::array streams = rules["streams"].get_array().value();
   ASSERT_EQ(streams.size(), 2u);
   simdjson::dom::element sessions = streams.at(0).value();

@@ -16,6 +16,7 @@ TEST(JobConfigTest, TheShippedJobFilesLoad) {
   absl::StatusOr<JobConfig> basic = LoadJobConfig(kSource + "/deploy/job.yaml", DefaultJobConfig());
   ASSERT_TRUE(basic.ok()) << basic.status();
   EXPECT_EQ(basic->source.kind, SourceKind::kFile);
+  EXPECT_EQ(basic->outputs.records_dir, "records");
 
   absl::StatusOr<JobConfig> c =
       LoadJobConfig(kSource + "/deploy/job-kafka.yaml", DefaultJobConfig());
@@ -89,7 +90,7 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("source: {kind: queue}\n"),
             "1:16: source.kind must be generator, file, stdin, kafka or kinesis");
   EXPECT_EQ(Load("outputs:\n  kafka: {brokers: b:1}\n"),
-            "2:10: Kafka outputs need results_topic or alerts_topic");
+            "2:10: Kafka outputs need results_topic, alerts_topic or records_topic_prefix");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, every: 5s}\n"),
             "1:27: unknown key 'every' in checkpoint (allowed: dir, interval, allow_fresh_start)");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, interval: 0s}\n"), "1:37: interval must be positive");

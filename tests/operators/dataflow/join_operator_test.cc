@@ -257,6 +257,40 @@ TEST_F(JoinOperatorTest, JoinedRecordsFeedMetricsInTheWindowOfTheirTime) {
   EXPECT_EQ(got, (std::vector<std::string>{"unrated_turns{}=1"}));  // e, at 71000
 }
 
+TEST_F(JoinOperatorTest, AReloadKeepsTheStateOfAJoinDefinedTheSameWay) {
+  auto old = NewOp();
+  Feed(*old, Turn("t1", 1000, "faq"));
+  Feed(*old, Rating("t1", 2000, 1));  // a record not yet emitted
+  // The same rules loaded again: the new operator takes the waiting turn
+  // and the pending record over.
+  OperatorHarness same(kRules);
+  JoinOperator adopted(same.rules->streams[0]);
+  ASSERT_TRUE(adopted.AdoptState(*old));
+  EXPECT_EQ(adopted.open_sessions(), 2u);
+  EXPECT_EQ(adopted.pending_records(), 1u);
+  const std::string json = Rating("t1", 3000, -1);
+  const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+  Event ev;
+  ParseError err;
+  ASSERT_TRUE(same.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+  adopted.Add(ev);
+  std::vector<std::string> out;
+  adopted.Close(20000, [&](const Event& r) { out.push_back(Render(adopted.def(), r)); });
+  EXPECT_EQ(out, (std::vector<std::string>{
+                     "@2000 turn_id=t1 delay_ms=1000 intent=faq rating=1 rated=true rated_at=2000",
+                     "@3000 turn_id=t1 delay_ms=2000 intent=faq rating=-1 rated=true rated_at=3000",
+                 }));
+  // A join defined otherwise (another bound) starts empty.
+  std::string changed(kRules);
+  changed.replace(changed.find("10s after"), 9, "20s after");
+  OperatorHarness other(changed);
+  JoinOperator fresh(other.rules->streams[0]);
+  auto again = NewOp();
+  Feed(*again, Turn("t1", 1000, "faq"));
+  EXPECT_FALSE(fresh.AdoptState(*again));
+  EXPECT_EQ(fresh.open_sessions(), 0u);
+}
+
 class JoinLimitTest : public JoinOperatorTest {
  protected:
   JoinLimitTest()

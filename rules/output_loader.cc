@@ -1,0 +1,121 @@
+// Loading `outputs:` entries: records of a stream or join, or events, that
+// are written out one by one.
+#include <cctype>
+
+#include "rules/file_loader.h"
+
+namespace vigil {
+
+namespace {
+
+const std::vector<std::string> kOutputKeys = {"output", "help", "from", "where", "fields"};
+
+bool ValidOutputName(std::string_view s) {
+  if (s.empty() || s.size() > 100) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
+  if (!n.IsMap()) {
+    f.Error(n, "each entry of 'outputs' must be a mapping with 'output' and 'from' or 'fields'");
+    return;
+  }
+  f.CheckKeys(n, kOutputKeys, "output");
+  OutputDef o;
+  std::optional<std::string> name = f.Scalar(n, "output", true, "an output");
+  if (!name) return;
+  o.name = *name;
+  o.pos = f.PosOf(n["output"]);
+  if (!ValidOutputName(o.name)) {
+    f.Error(n["output"],
+            StrCat("output name '", o.name,
+                   "' must be letters, digits, '_' and '-' (it names a file or topic)"));
+    return;
+  }
+  for (const OutputDef& other : rules->outputs) {
+    if (other.name == o.name) {
+      f.Error(n["output"], StrCat("output '", o.name, "' is already defined at ", other.pos.file,
+                                  ":", other.pos.line, ":", other.pos.col));
+      return;
+    }
+  }
+  if (std::optional<std::string> help = f.Scalar(n, "help", false, "an output")) o.help = *help;
+  bool ok = true;
+  FieldTable* fields = &rules->fields;
+  std::string stream;
+  if (std::optional<std::string> from = f.Scalar(n, "from", false, "an output")) {
+    std::optional<int> idx = rules->FindStream(*from);
+    if (!idx) {
+      std::vector<std::string> names;
+      for (const StreamDef& s : rules->streams) names.push_back(s.name);
+      std::string s = Suggest(*from, names);
+      f.Error(n["from"], StrCat("unknown stream or join '", *from, "'",
+                                s.empty() ? "; define it under 'streams:' or 'joins:'"
+                                          : StrCat("; did you mean '", s, "'?")));
+      return;
+    }
+    o.from = *idx;
+    fields = &rules->streams[*idx].fields;
+    stream = *from;
+  }
+  if (n["where"] && f.Scalar(n, "where", false, "an output")) {
+    if (o.from >= 0) {
+      StreamScope scope(fields, stream);
+      ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &o.where);
+    } else {
+      EventScope scope(fields);
+      ok &= CompileExpr(f, n["where"], &scope, Type::kBool, &o.where);
+    }
+    o.has_where = true;
+    o.where_source = n["where"].Scalar();
+  }
+  YAML::Node list = n["fields"];
+  if (!list) {
+    if (o.from < 0) {
+      f.Error(n,
+              "an output of events needs 'fields': the event fields to write, e.g. "
+              "[session_id, intent]");
+      return;
+    }
+    for (int i = 0; i < fields->size(); ++i) {
+      o.fields.push_back(fields->path(i));
+      o.slots.push_back(i);
+    }
+  } else if (!list.IsSequence() || list.size() == 0) {
+    f.Error(list, "'fields' must be a list of field names, e.g. [turn_id, intent, rating]");
+    return;
+  } else {
+    for (const auto& item : list) {
+      const std::string field = item.IsScalar() ? item.Scalar() : "";
+      ExprParse p = ParseExpr(field);
+      if (field == "ts" || !p.ok() || p.node->op != ExprOp::kName) {
+        f.Error(item, StrCat("'", field, "' is not a field name",
+                             field == "ts" ? " (every record carries its ts)" : ""));
+        ok = false;
+        continue;
+      }
+      if (o.from >= 0) {
+        ExprError err;
+        StreamScope scope(fields, stream);
+        std::optional<Resolved> r = scope.ResolveName(*p.node, &err);
+        if (!r) {
+          f.Error(item, err.message);
+          ok = false;
+          continue;
+        }
+        o.slots.push_back(r->slot);
+      } else {
+        o.slots.push_back(fields->Intern(field));
+      }
+      o.fields.push_back(field);
+    }
+  }
+  if (ok) rules->outputs.push_back(std::move(o));
+}
+
+}  // namespace vigil

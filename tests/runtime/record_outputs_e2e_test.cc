@@ -1,0 +1,181 @@
+// Record outputs end to end with the binary and the reference rules: the
+// labeling queue holds exactly the thumbs-down ratings whose turn arrived
+// within the hour before them, once each, with the turn's text; the files
+// are the same bytes with any number of workers; a job killed with SIGKILL
+// part-way and restarted from its checkpoint writes each record once.
+#include <signal.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/strings.h"
+#include "base/time.h"
+#include "gtest/gtest.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+class RecordOutputsE2eTest : public ::testing::Test {
+ protected:
+  std::string Path(const std::string& name) {
+    return TempPath(std::string("records_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
+                    name);
+  }
+  void SetUp() override {
+    // 40 minutes across midnight: records of two days.
+    events_ = Path("events.ndjson");
+    ASSERT_EQ(Sh(kVigil + " gen --rate 20 --duration 40m --seed 8 --start 2025-12-31T23:40:00Z " +
+                 "--out " + events_)
+                  .exit_code,
+              0);
+    lines_ = Lines(ReadFile(events_));
+    ASSERT_EQ(lines_.size(), 48000u);
+  }
+  // `vigil run` over the events file with the reference rules.
+  Result Run(const std::string& dir, const std::string& flags = "") {
+    std::filesystem::remove_all(dir);
+    return Sh(kVigil + " run --input " + events_ + " --record-dir " + dir +
+              " --output json --http off --no-progress" + flags + " 2>" + Path("run.log"));
+  }
+  // Every file of `output` under `dir`, in day order, concatenated.
+  static std::string Output(const std::string& dir, const std::string& output) {
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir + "/" + output)) {
+      files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    std::string all;
+    for (const std::string& f : files) all += ReadFile(f);
+    return all;
+  }
+  std::string events_;
+  std::vector<std::string> lines_;
+};
+
+// The labeling queue computed from the events file alone: each thumbs-down
+// whose turn_id names a turn at most an hour earlier, as the line the
+// output writes, in the output's order (time, then line).
+std::vector<std::string> ExpectedLabelingQueue(const std::vector<std::string>& lines) {
+  simdjson::dom::parser parser;
+  struct Turn {
+    TimeMs ts;
+    std::string fields;  // intent through response, as JSON members
+  };
+  std::map<std::string, Turn> turns;
+  std::vector<std::pair<TimeMs, std::string>> out;
+  auto json = [](std::string_view s) {
+    std::string q;
+    AppendJsonString(s, &q);
+    return q;
+  };
+  auto nullable = [&](simdjson::dom::element e) {
+    return e.is_null() ? std::string("null") : json(e.get_string().value());
+  };
+  // Turns first: a rating may come before its turn in the file.
+  for (const std::string& l : lines) {
+    simdjson::dom::element e = parser.parse(l).value();
+    if (std::string_view(e["type"].get_string().value()) != "message") continue;
+    const TimeMs ts = *ParseRfc3339(e["ts"].get_string().value());
+    turns[std::string(e["turn_id"].get_string().value())] = {
+        ts, StrCat(",\"intent\":", json(e["intent"].get_string().value()), ",\"topic\":",
+                   nullable(e["topic"]), ",\"variant\":", json(e["variant"].get_string().value()),
+                   ",\"user_message\":", json(e["user_message"].get_string().value()),
+                   ",\"response\":", json(e["response"].get_string().value()))};
+  }
+  for (const std::string& l : lines) {
+    simdjson::dom::element e = parser.parse(l).value();
+    if (std::string_view(e["type"].get_string().value()) != "feedback") continue;
+    if (e["rating"].get_int64().value() != -1) continue;
+    const std::string id(e["turn_id"].get_string().value());
+    const TimeMs ts = *ParseRfc3339(e["ts"].get_string().value());
+    auto t = turns.find(id);
+    if (t == turns.end() || ts < t->second.ts || ts > t->second.ts + 3'600'000) continue;
+    const TimeMs at = std::max(ts, t->second.ts);
+    out.emplace_back(
+        at, StrCat("{\"ts\":\"", FormatTimestamp(at), "\",\"turn_id\":", json(id), t->second.fields,
+                   ",\"rating\":-1,\"comment\":", json(e["comment"].get_string().value()), "}"));
+  }
+  std::sort(out.begin(), out.end());
+  std::vector<std::string> lines_out;
+  for (auto& [ts, line] : out) lines_out.push_back(line);
+  return lines_out;
+}
+
+TEST_F(RecordOutputsE2eTest, TheLabelingQueueHoldsEachThumbsDownOfAKnownTurnOnce) {
+  const std::string dir = Path("out");
+  Result r = Run(dir);
+  ASSERT_EQ(r.exit_code, 0) << ReadFile(Path("run.log"));
+  const std::vector<std::string> expected = ExpectedLabelingQueue(lines_);
+  ASSERT_GT(expected.size(), 100u);
+  EXPECT_EQ(Lines(Output(dir, "labeling-queue")), expected);
+  // One file per day of the records' time.
+  EXPECT_TRUE(std::filesystem::exists(dir + "/labeling-queue/2025-12-31.ndjson"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/labeling-queue/2026-01-01.ndjson"));
+  for (const std::string& l : Lines(ReadFile(dir + "/labeling-queue/2025-12-31.ndjson"))) {
+    EXPECT_EQ(l.substr(0, 18), "{\"ts\":\"2025-12-31T") << l;
+  }
+  // Thumbs-up turns go to the positive examples.
+  const std::vector<std::string> positive = Lines(Output(dir, "positive-examples"));
+  EXPECT_GT(positive.size(), expected.size());
+  for (const std::string& l : positive) {
+    EXPECT_EQ(l.find("\"rating\""), std::string::npos) << l;
+    EXPECT_NE(l.find("\"user_message\":\""), std::string::npos) << l;
+  }
+}
+
+TEST_F(RecordOutputsE2eTest, AnyNumberOfWorkersWritesTheSameBytes) {
+  ASSERT_EQ(Run(Path("one"), " --workers 1").exit_code, 0) << ReadFile(Path("run.log"));
+  ASSERT_EQ(Run(Path("two"), " --workers 2").exit_code, 0) << ReadFile(Path("run.log"));
+  ASSERT_EQ(Run(Path("four"), " --workers 4").exit_code, 0) << ReadFile(Path("run.log"));
+  for (const char* output : {"labeling-queue", "positive-examples"}) {
+    const std::string one = Output(Path("one"), output);
+    EXPECT_FALSE(one.empty());
+    EXPECT_EQ(Output(Path("two"), output), one) << output;
+    EXPECT_EQ(Output(Path("four"), output), one) << output;
+  }
+}
+
+TEST_F(RecordOutputsE2eTest, AJobKilledPartWayWritesEachRecordOnce) {
+  const std::string clean = Path("clean");
+  ASSERT_EQ(Run(clean).exit_code, 0) << ReadFile(Path("run.log"));
+  // Through a named pipe, so that the kill lands after 30000 records and a
+  // checkpoint of them (midnight is at record 24000).
+  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"), dir = Path("killed");
+  ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
+  const pid_t job = Spawn(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt +
+                              " --checkpoint-interval 20ms --record-dir " + dir +
+                              " --output json --http off --no-progress",
+                          Path("run1.log"));
+  {
+    std::ofstream pipe(input);
+    for (size_t i = 0; i < 30000; ++i) pipe << lines_[i] << '\n';
+    pipe.flush();
+    ::usleep(1'500'000);
+    ::kill(job, SIGKILL);
+    EXPECT_EQ(WaitExit(job), -SIGKILL);
+  }
+  ::unlink(input.c_str());
+  EXPECT_FALSE(Output(dir, "labeling-queue").empty()) << ReadFile(Path("run1.log"));
+  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+  Result r = Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --record-dir " +
+                dir + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string log = ReadFile(Path("run2.log"));
+  ASSERT_EQ(r.exit_code, 0) << log;
+  EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << log;
+  for (const char* output : {"labeling-queue", "positive-examples"}) {
+    EXPECT_EQ(Output(dir, output), Output(clean, output)) << output;
+  }
+}
+
+}  // namespace
+}  // namespace vigil
