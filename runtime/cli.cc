@@ -184,7 +184,8 @@ vigil gen flags:
   --epoch-millis             ts as integer epoch milliseconds
   --incident KIND@START+LEN  inject an incident; KIND is latency_spike,
                              escalation_surge, bedrock_open, guardrail_storm,
-                             cache_miss_storm or error_burst (repeatable)
+                             cache_miss_storm, error_burst or kb_gap:TOPIC (FAQ
+                             answers on TOPIC get 60% thumbs-down) (repeatable)
   --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
   --to kafka://BROKERS/TOPIC produce to a Kafka topic, keyed by session_id
   --to kinesis://STREAM[?endpoint=URL&region=R]

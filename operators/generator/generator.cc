@@ -30,7 +30,14 @@ using generator_internal::SessionState;
 
 constexpr IncidentKind kIncidentKinds[] = {
     IncidentKind::kLatencySpike,   IncidentKind::kEscalationSurge, IncidentKind::kBedrockOpen,
-    IncidentKind::kGuardrailStorm, IncidentKind::kCacheMissStorm,  IncidentKind::kErrorBurst};
+    IncidentKind::kGuardrailStorm, IncidentKind::kCacheMissStorm,  IncidentKind::kErrorBurst,
+    IncidentKind::kKbGap};
+
+// The topics of FAQ turns: shipping .. sizing (TrafficModel::PickTopic).
+std::vector<std::string_view> FaqTopicNames() {
+  namespace gi = generator_internal;
+  return {gi::kTopicNames + gi::kShipping, gi::kTopicNames + gi::kSizing + 1};
+}
 
 constexpr DurationMs kMaxJitter = 7 * 86400000LL;
 constexpr DurationMs kMaxIncidentOffset = 100 * 366 * 86400000LL;
@@ -75,6 +82,8 @@ std::string_view IncidentName(IncidentKind kind) {
       return "cache_miss_storm";
     case IncidentKind::kErrorBurst:
       return "error_burst";
+    case IncidentKind::kKbGap:
+      return "kb_gap";
   }
   return "unknown";
 }
@@ -87,8 +96,12 @@ absl::StatusOr<Incident> ParseIncident(std::string_view spec) {
         Cat({"incident '", spec, "': expected <kind>@<start>+<length>, e.g. ",
              "latency_spike@10m+7m; valid kinds: ", ValidKinds()}));
   }
-  const std::string_view name = spec.substr(0, at);
+  std::string_view name = spec.substr(0, at);
   Incident incident{};
+  if (const size_t colon = name.find(':'); colon != std::string_view::npos) {
+    incident.topic = std::string(name.substr(colon + 1));
+    name = name.substr(0, colon);
+  }
   bool known = false;
   for (IncidentKind kind : kIncidentKinds) {
     if (IncidentName(kind) == name) {
@@ -99,6 +112,19 @@ absl::StatusOr<Incident> ParseIncident(std::string_view spec) {
   if (!known) {
     return absl::InvalidArgumentError(
         Cat({"incident '", spec, "': unknown kind '", name, "'; valid kinds: ", ValidKinds()}));
+  }
+  if (incident.kind == IncidentKind::kKbGap) {
+    const std::vector<std::string_view> topics = FaqTopicNames();
+    if (std::find(topics.begin(), topics.end(), incident.topic) == topics.end()) {
+      std::string valid;
+      for (std::string_view t : topics) valid = Cat({valid, valid.empty() ? "" : ", ", t});
+      return absl::InvalidArgumentError(
+          Cat({"incident '", spec, "': kb_gap needs an FAQ topic, e.g. kb_gap:returns@7d+14d; ",
+               "FAQ topics: ", valid}));
+    }
+  } else if (!incident.topic.empty()) {
+    return absl::InvalidArgumentError(
+        Cat({"incident '", spec, "': only kb_gap takes a topic (kind:topic)"}));
   }
   const std::string_view start = spec.substr(at + 1, plus - at - 1);
   const std::string_view length = spec.substr(plus + 1);

@@ -58,21 +58,24 @@ enum class IncidentKind {
   kGuardrailStorm,   // guardrail trigger rate above 5% (P2)
   kCacheMissStorm,   // cache hit rate below 30% (P2)
   kErrorBurst,       // one dependency fails: error rate above 5% (P1)
+  kKbGap,            // FAQ answers on one topic miss: 60% of their ratings are thumbs-down (P3)
 };
 
 struct Incident {
   IncidentKind kind;
   DurationMs start;   // offset from GeneratorOptions::start
   DurationMs length;  // > 0
+  std::string topic;  // kb_gap: the FAQ topic ("returns"); "" otherwise
 };
 
 // Parses "<kind>@<start>+<length>", durations as in rule files:
 // "latency_spike@10m+7m" starts 10 minutes after the generator's start and
-// lasts 7 minutes. An error names the bad part and lists the valid kinds.
+// lasts 7 minutes. kb_gap names its FAQ topic: "kb_gap:returns@7d+14d". An
+// error names the bad part and lists the valid kinds (or topics).
 absl::StatusOr<Incident> ParseIncident(std::string_view spec);
 
 // The name ParseIncident accepts: "latency_spike", "escalation_surge",
-// "bedrock_open", "guardrail_storm", "cache_miss_storm", "error_burst".
+// "bedrock_open", "guardrail_storm", "cache_miss_storm", "error_burst", "kb_gap".
 std::string_view IncidentName(IncidentKind kind);
 
 struct GeneratorOptions {

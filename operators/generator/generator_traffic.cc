@@ -21,6 +21,8 @@ constexpr double kWantsHuman = 0.0625;
 constexpr double kWantsHumanEscalates = 0.7;
 constexpr double kOtherEscalates = 0.02;
 constexpr double kEscalatesAfterError = 0.15;
+// Share of thumbs-down on FAQ answers of a topic with a kb_gap incident.
+constexpr double kKbGapThumbsDown = 0.6;
 
 constexpr int kFaqTopicWeights[] = {30, 25, 20, 10, 15};  // shipping .. sizing
 constexpr WeightedChoice<5> kFaqTopic(kFaqTopicWeights);
@@ -119,7 +121,11 @@ void TrafficModel::BuildCatalog() {
 void TrafficModel::ScheduleIncidentTransitions(const GeneratorOptions& options) {
   for (const Incident& incident : options.incidents) {
     Window w{incident.kind, options.start + incident.start,
-             options.start + incident.start + incident.length, kNoService};
+             options.start + incident.start + incident.length, kNoService, kNoTopic};
+    for (uint8_t t = 0; t < kTopicCount; ++t) {
+      if (!incident.topic.empty() && kTopicNames[t] == incident.topic)
+        w.topic = static_cast<Topic>(t);
+    }
     if (w.kind == IncidentKind::kErrorBurst) {
       w.service = static_cast<Service>(kCatalog + rng_.Below(3));
     }
@@ -170,6 +176,7 @@ TrafficModel::Conditions TrafficModel::ConditionsAt(TimeMs ts) const {
     if (w.kind == IncidentKind::kErrorBurst && c.burst_service == kNoService) {
       c.burst_service = w.service;
     }
+    if (w.kind == IncidentKind::kKbGap) c.kb_gap_topics |= 1u << w.topic;
   }
   return c;
 }
@@ -321,7 +328,7 @@ void TrafficModel::QueueFollowUps(const Conditions& c, bool ends, bool escalates
       if (rng_.Chance(0.15)) pending_[pending_size_++] = {kCart, 0, 0, product};
     }
   }
-  if (rng_.Chance(0.15)) QueueFeedback();
+  if (rng_.Chance(0.15)) QueueFeedback(c);
   if (rng_.Chance(0.02)) {
     // Human labels agree with the classifier 95% of the time.
     uint8_t actual = t.intent;
@@ -336,7 +343,7 @@ void TrafficModel::QueueFollowUps(const Conditions& c, bool ends, bool escalates
   if (ends) QueueEscalation(escalates_now);
 }
 
-void TrafficModel::QueueFeedback() {
+void TrafficModel::QueueFeedback(const Conditions& c) {
   const TurnFacts& t = turn_;
   const bool failed = t.error_service != kNoService;
   const bool slow = t.latency_ms > 5000;
@@ -347,6 +354,8 @@ void TrafficModel::QueueFeedback() {
     negative = 0.35;
   } else if (t.guardrail) {
     negative = 0.3;
+  } else if (t.intent == kFaq && (c.kb_gap_topics & (1u << t.topic)) != 0) {
+    negative = kKbGapThumbsDown;
   } else if (t.topic == kWarranty) {
     negative = 0.25;  // a knowledge-base gap for the FAQ-topic report to find
   }

@@ -198,6 +198,7 @@ class TrafficModel {
   struct Conditions {
     uint32_t active = 0;  // bit per IncidentKind
     Service burst_service = kNoService;
+    uint32_t kb_gap_topics = 0;  // bit per Topic
     bool Has(IncidentKind kind) const { return active & (1u << static_cast<int>(kind)); }
   };
   enum FollowUp : uint8_t { kClick, kCart, kFeedback, kLabel, kDisconnect, kEscalate };
@@ -217,7 +218,7 @@ class TrafficModel {
   void DrawTurnOutcome(const Conditions& c, TurnFacts* t);
   void DrawLatency(const Conditions& c, TurnFacts* t);
   void QueueFollowUps(const Conditions& c, bool ends, bool escalates_now);
-  void QueueFeedback();
+  void QueueFeedback(const Conditions& c);
   void QueueEscalation(bool escalates_now);
   void WriteFollowUp(const Pending& p, GeneratedEvent* event);
   int32_t PickProduct();
@@ -236,6 +237,7 @@ class TrafficModel {
     TimeMs begin;
     TimeMs end;
     Service service;  // error_burst: the failing dependency
+    Topic topic;      // kb_gap: the FAQ topic
   };
   std::vector<Window> windows_;
   std::vector<Transition> transitions_;  // incident transitions, by time

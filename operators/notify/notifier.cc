@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/strings/escaping.h"
 #include "base/codec.h"
 #include "base/strings.h"
 
@@ -41,6 +42,31 @@ std::optional<std::map<std::string, std::string>> DecodeTargets(std::string_view
   return out;
 }
 
+// The Authorization header value of a ticket receiver, from the
+// environment: "Basic base64(email:token)" or "Bearer token"; and the
+// values that must never be logged.
+absl::StatusOr<std::pair<std::string, std::vector<std::string>>> TicketAuthorization(
+    const NotifyReceiver& r) {
+  auto env = [&](const std::string& name, std::string_view what) -> absl::StatusOr<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0') {
+      return absl::FailedPreconditionError(StrCat("notify receiver '", r.name,
+                                                  "': environment variable ", name, " (", what,
+                                                  ") is not set"));
+    }
+    return std::string(v);
+  };
+  absl::StatusOr<std::string> token = env(r.token_env, "the API token");
+  if (!token.ok()) return token.status();
+  if (r.email_env.empty()) {
+    return std::make_pair(StrCat("Bearer ", *token), std::vector<std::string>{*token});
+  }
+  absl::StatusOr<std::string> email = env(r.email_env, "the account's email");
+  if (!email.ok()) return email.status();
+  const std::string basic = absl::Base64Escape(StrCat(*email, ":", *token));
+  return std::make_pair(StrCat("Basic ", basic), std::vector<std::string>{*token, basic});
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) {
@@ -68,11 +94,19 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
       }
       key = v;
     }
+    std::pair<std::string, std::vector<std::string>> auth;
+    if (r.ticket()) {
+      auto a = TicketAuthorization(r);
+      if (!a.ok()) return a.status();
+      auth = std::move(*a);
+    }
     for (const std::string& url : r.urls) {
       NotifyTarget::Options o;
       o.receiver = r;
       o.url = url;
       o.routing_key = key;
+      o.authorization = auth.first;
+      o.secrets = auth.second;
       o.spool_path = SpoolPath(c.spool_dir, r, url);
       o.spool_max_bytes = per_target;
       o.external_url = c.external_url;
@@ -104,6 +138,17 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
       for (size_t t : it->second) n->routes_[sev].push_back(t);
     }
   }
+  for (const auto& [alert, names] : c.alert_routes) {
+    std::vector<size_t>& route = n->alert_routes_[alert];
+    for (const std::string& name : names) {
+      auto it = by_receiver.find(name);
+      if (it == by_receiver.end()) {
+        return absl::InvalidArgumentError(
+            StrCat("notify route ", alert, ": unknown receiver '", name, "'"));
+      }
+      route.insert(route.end(), it->second.begin(), it->second.end());
+    }
+  }
   for (auto& t : n->targets_) t->Start();
   n->spooler_ = std::thread([p = n.get()] { p->RunSpooler(); });
   return n;
@@ -131,14 +176,28 @@ int Notifier::SeverityOf(const AlertNotice& n) const {
   return 0;
 }
 
+const std::vector<size_t>* Notifier::RouteOf(const AlertNotice& n) const {
+  if (!alert_routes_.empty()) {
+    if (auto name = n.labels.find("alertname"); name != n.labels.end()) {
+      if (auto it = alert_routes_.find(name->second); it != alert_routes_.end()) {
+        return &it->second;
+      }
+    }
+  }
+  const int severity = SeverityOf(n);
+  if (severity < 1 || severity > 4) return nullptr;
+  return &routes_[static_cast<size_t>(severity)];
+}
+
 void Notifier::OnAlert(const AlertNotice& n) {
   if (n.transition != Transition::kFiring && n.transition != Transition::kResolved) return;
+  const std::vector<size_t>* route = RouteOf(n);
   const int severity = SeverityOf(n);
-  if (severity < 1 || severity > 4 || routes_[static_cast<size_t>(severity)].empty()) return;
+  if (route == nullptr || route->empty() || severity < 1 || severity > 4) return;
   Notification alert = MakeNotification(n, config_.labels);
   alert.severity = severity;
   absl::MutexLock lock(&mu_);
-  for (size_t t : routes_[static_cast<size_t>(severity)]) {
+  for (size_t t : *route) {
     inbox_.emplace_back(t, alert);
     ++accepted_;
   }
@@ -184,12 +243,13 @@ void Notifier::Flush() {
 void Notifier::SyncFiring(const std::vector<AlertNotice>& firing) {
   std::vector<std::vector<Notification>> per_target(targets_.size());
   for (const AlertNotice& n : firing) {
+    const std::vector<size_t>* route = RouteOf(n);
     const int severity = SeverityOf(n);
-    if (severity < 1 || severity > 4) continue;
+    if (route == nullptr || severity < 1 || severity > 4) continue;
     Notification a = MakeNotification(n, config_.labels);
     a.firing = true;
     a.severity = severity;
-    for (size_t t : routes_[static_cast<size_t>(severity)]) per_target[t].push_back(a);
+    for (size_t t : *route) per_target[t].push_back(a);
   }
   for (size_t t = 0; t < targets_.size(); ++t) targets_[t]->SyncFiring(per_target[t]);
 }

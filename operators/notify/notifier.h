@@ -1,8 +1,9 @@
 // operators/notify/notifier.h
 //
 // Notifier is the sink that pages people: it turns alert notices into
-// Alertmanager alerts, PagerDuty events and webhook posts, routed by
-// severity (NotifyConfig::routes), and makes sure they arrive.
+// Alertmanager alerts, PagerDuty events, webhook posts and tickets (Jira,
+// GitHub), routed by alert name or else by severity (NotifyConfig::routes),
+// and makes sure they arrive.
 //
 //   - Only firing and resolved transitions notify; pending ones never do.
 //     Labels sent are the notice's labels plus the config's `labels`;
@@ -47,6 +48,7 @@
 #define VIGIL_OPERATORS_NOTIFY_NOTIFIER_H_
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,7 +70,7 @@ class Notifier : public Sink {
  public:
   // Opens or creates the spools, loads pending entries and starts the
   // threads. Fails if a spool cannot be opened or a PagerDuty routing-key
-  // variable is unset or empty.
+  // or ticket credential variable is unset or empty.
   static absl::StatusOr<std::unique_ptr<Notifier>> Create(NotifyConfig config);
   ~Notifier() override;  // stops the threads; undelivered entries stay spooled
   Notifier(const Notifier&) = delete;
@@ -95,11 +97,15 @@ class Notifier : public Sink {
   explicit Notifier(NotifyConfig config) : config_(std::move(config)) {}
   void RunSpooler();
   int SeverityOf(const AlertNotice& n) const;
+  // The targets `n` is routed to: its alert name's route, else its
+  // severity's; nullptr when none.
+  const std::vector<size_t>* RouteOf(const AlertNotice& n) const;
 
   const NotifyConfig config_;
   std::vector<std::unique_ptr<NotifyTarget>> targets_;
   std::vector<std::string> target_names_;      // by target: name across restarts
   std::array<std::vector<size_t>, 5> routes_;  // severity -> indices into targets_
+  std::map<std::string, std::vector<size_t>, std::less<>> alert_routes_;  // by alert name
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;  // signalled when the inbox fills, when it is spooled, and on stop

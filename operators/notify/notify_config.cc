@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "operators/net/http_client.h"
+#include "operators/notify/ticket_tracker.h"
 #include "rules/scopes.h"
 
 namespace vigil {
@@ -21,6 +22,10 @@ std::string_view ReceiverKindName(NotifyReceiver::Kind kind) {
       return "pagerduty";
     case NotifyReceiver::Kind::kWebhook:
       return "webhook";
+    case NotifyReceiver::Kind::kJira:
+      return "jira";
+    case NotifyReceiver::Kind::kGitHub:
+      return "github";
   }
   return "?";
 }
@@ -58,8 +63,10 @@ const std::vector<std::string> kTopKeys = {"labels",          "external_url",   
 const std::vector<std::string> kSpoolKeys = {"dir", "max_bytes"};
 const std::vector<std::string> kRetryKeys = {"initial", "max"};
 const std::vector<std::string> kReceiverKeys = {
-    "name", "kind", "url", "urls", "routing_key_env", "digest_every"};
-const std::vector<std::string> kKinds = {"alertmanager", "pagerduty", "webhook"};
+    "name",         "kind",    "url",        "urls",       "routing_key_env",
+    "digest_every", "project", "repo",       "issue_type", "email_env",
+    "token_env",    "labels",  "priorities", "summary",    "description"};
+const std::vector<std::string> kKinds = {"alertmanager", "pagerduty", "webhook", "jira", "github"};
 const std::vector<std::string> kSeverities = {"P1", "P2", "P3", "P4"};
 
 bool IsLabelName(std::string_view s) {
@@ -228,8 +235,9 @@ class NotifyReader {
   absl::Status ReadKind(const YAML::Node& r, NotifyReceiver* out) const {
     YAML::Node k = r["kind"];
     if (!k)
-      return Error(r, StrCat("receiver '", out->name,
-                             "' needs a 'kind' (alertmanager, pagerduty or webhook)"));
+      return Error(r,
+                   StrCat("receiver '", out->name,
+                          "' needs a 'kind' (alertmanager, pagerduty, webhook, jira or github)"));
     std::string kind;
     if (absl::Status s = String(k, "kind", &kind); !s.ok()) return s;
     if (kind == "alertmanager") {
@@ -238,10 +246,14 @@ class NotifyReader {
       out->kind = NotifyReceiver::Kind::kPagerDuty;
     } else if (kind == "webhook") {
       out->kind = NotifyReceiver::Kind::kWebhook;
+    } else if (kind == "jira") {
+      out->kind = NotifyReceiver::Kind::kJira;
+    } else if (kind == "github") {
+      out->kind = NotifyReceiver::Kind::kGitHub;
     } else {
       std::string s = Suggest(kind, kKinds);
       return Error(k, StrCat("unknown receiver kind '", kind, "'",
-                             s.empty() ? "; use alertmanager, pagerduty or webhook"
+                             s.empty() ? "; use alertmanager, pagerduty, webhook, jira or github"
                                        : StrCat("; did you mean '", s, "'?")));
     }
     return absl::OkStatus();
@@ -271,6 +283,8 @@ class NotifyReader {
     if (out->urls.empty()) {
       if (out->kind == NotifyReceiver::Kind::kPagerDuty) {
         out->urls.emplace_back(kPagerDutyEventsUrl);
+      } else if (out->kind == NotifyReceiver::Kind::kGitHub) {
+        out->urls.emplace_back(kGitHubApiUrl);
       } else {
         return Error(r,
                      StrCat("receiver '", out->name, "' needs ", many_ok ? "'urls'" : "a 'url'"));
@@ -315,16 +329,125 @@ class NotifyReader {
       }
       if (absl::Status s = Duration(d, "digest_every", true, &out->digest_every); !s.ok()) return s;
     }
+    return ReadTicketKeys(r, out);
+  }
+
+  // `what` names an environment variable; the value is never echoed.
+  absl::Status EnvName(const YAML::Node& n, std::string_view what, std::string* out) const {
+    if (!n.IsScalar() || !IsLabelName(n.Scalar()) || LooksLikeSecret(n.Scalar())) {
+      return Error(n, StrCat("'", what,
+                             "' must be the NAME of an environment variable (e.g. "
+                             "JIRA_API_TOKEN), not the secret itself"));
+    }
+    *out = n.Scalar();
+    return absl::OkStatus();
+  }
+
+  absl::Status Text(const YAML::Node& n, std::string_view what, std::string* out) const {
+    if (absl::Status s = String(n, what, out); !s.ok()) return s;
+    std::string error;
+    size_t pos = 0;
+    if (!TicketText::Parse(*out, &error, &pos)) {
+      return Error(n, StrCat("'", what, "' at byte ", pos + 1, ": ", error));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadTicketKeys(const YAML::Node& r, NotifyReceiver* out) const {
+    const bool jira = out->kind == NotifyReceiver::Kind::kJira;
+    if (!out->ticket()) {
+      for (const char* key : {"project", "repo", "issue_type", "email_env", "token_env", "labels",
+                              "priorities", "summary", "description"}) {
+        if (YAML::Node n = r[key]) {
+          return Error(n, StrCat("'", key, "' is for jira and github receivers only"));
+        }
+      }
+      return absl::OkStatus();
+    }
+    const char* where = jira ? "project" : "repo";
+    if (YAML::Node wrong = r[jira ? "repo" : "project"]) {
+      return Error(wrong, jira ? "a jira receiver takes 'project' (the project key), not 'repo'"
+                               : "a github receiver takes 'repo' (owner/name), not 'project'");
+    }
+    YAML::Node p = r[where];
+    if (!p) {
+      return Error(r, StrCat(ReceiverKindName(out->kind), " receiver '", out->name, "' needs '",
+                             where, "'", jira ? " (the project key, e.g. KB)" : " (owner/name)"));
+    }
+    if (absl::Status s = String(p, where, &out->project); !s.ok()) return s;
+    const bool valid =
+        jira
+            ? IsLabelName(out->project)
+            : std::count(out->project.begin(), out->project.end(), '/') == 1 &&
+                  IsReceiverName(
+                      std::string_view(out->project).substr(0, out->project.find('/'))) &&
+                  IsReceiverName(std::string_view(out->project).substr(out->project.find('/') + 1));
+    if (!valid) {
+      return Error(p, jira ? "'project' must be a Jira project key such as KB"
+                           : "'repo' must be owner/name, e.g. acme/knowledge-base");
+    }
+    if (YAML::Node n = r["issue_type"]) {
+      if (!jira) return Error(n, "'issue_type' is for jira receivers only");
+      if (absl::Status s = String(n, "issue_type", &out->issue_type); !s.ok()) return s;
+    }
+    if (YAML::Node n = r["email_env"]) {
+      if (!jira) return Error(n, "'email_env' is for jira receivers only (github takes a token)");
+      if (absl::Status s = EnvName(n, "email_env", &out->email_env); !s.ok()) return s;
+    }
+    YAML::Node token = r["token_env"];
+    if (!token) {
+      return Error(r, StrCat(ReceiverKindName(out->kind), " receiver '", out->name,
+                             "' needs 'token_env' (the environment variable holding the API "
+                             "token)"));
+    }
+    if (absl::Status s = EnvName(token, "token_env", &out->token_env); !s.ok()) return s;
+    if (YAML::Node l = r["labels"]) {
+      if (!l.IsSequence()) return Error(l, "'labels' must be a list of ticket labels");
+      for (const YAML::Node& n : l) {
+        std::string label;
+        if (absl::Status s = String(n, "labels", &label); !s.ok()) return s;
+        if (label.empty() || label.find_first_of(" \t\n") != std::string::npos) {
+          return Error(n, "a ticket label must be a word without spaces");
+        }
+        out->ticket_labels.push_back(label);
+      }
+    }
+    if (YAML::Node pr = r["priorities"]) {
+      if (!jira) return Error(pr, "'priorities' is for jira receivers only");
+      if (absl::Status s = CheckKeys(pr, kSeverities, "priorities"); !s.ok()) return s;
+      for (const auto& kv : pr) {
+        const size_t severity = static_cast<size_t>(kv.first.Scalar()[1] - '0');
+        if (absl::Status s = String(kv.second, "priorities", &out->priorities[severity]); !s.ok())
+          return s;
+      }
+    }
+    if (YAML::Node n = r["summary"]) {
+      if (absl::Status s = Text(n, "summary", &out->summary_template); !s.ok()) return s;
+    }
+    if (YAML::Node n = r["description"]) {
+      if (absl::Status s = Text(n, "description", &out->description_template); !s.ok()) return s;
+    }
     return absl::OkStatus();
   }
 
   absl::Status ReadRoutes(const YAML::Node& routes, NotifyConfig* c) const {
-    if (absl::Status s = CheckKeys(routes, kSeverities, "notify.routes"); !s.ok()) return s;
+    if (!routes.IsMap()) return Error(routes, "'notify.routes' must be a mapping");
     std::vector<std::string> names;
     for (const NotifyReceiver& r : c->receivers) names.push_back(r.name);
     bool any = false;
     for (const auto& kv : routes) {
-      const int severity = kv.first.Scalar()[1] - '0';
+      const std::string key = kv.first.Scalar();
+      const bool severity =
+          std::find(kSeverities.begin(), kSeverities.end(), key) != kSeverities.end();
+      if (!severity && !IsLabelName(key)) {
+        return Error(kv.first, StrCat("route key '", key,
+                                      "' is neither a severity (P1..P4) nor an alert name"));
+      }
+      if (!severity && key.size() == 2 && (key[0] == 'P' || key[0] == 'p')) {
+        return Error(kv.first, StrCat("'", key, "' is not a severity; use P1, P2, P3 or P4"));
+      }
+      std::vector<std::string>& route =
+          severity ? c->routes[static_cast<size_t>(key[1] - '0')] : c->alert_routes[key];
       std::vector<YAML::Node> items;
       if (kv.second.IsScalar()) {
         items.push_back(kv.second);
@@ -342,15 +465,14 @@ class NotifyReader {
                                  s.empty() ? StrCat(" (declared: ", StrJoin(names, ", "), ")")
                                            : StrCat("; did you mean '", s, "'?")));
         }
-        std::vector<std::string>& route = c->routes[static_cast<size_t>(severity)];
         if (std::find(route.begin(), route.end(), name) != route.end()) {
-          return Error(n, StrCat("receiver '", name, "' is routed twice for ", kv.first.Scalar()));
+          return Error(n, StrCat("receiver '", name, "' is routed twice for ", key));
         }
         route.push_back(name);
         any = true;
       }
     }
-    if (!any) return Error(routes, "no severity is routed to any receiver");
+    if (!any) return Error(routes, "no severity or alert is routed to any receiver");
     return absl::OkStatus();
   }
 

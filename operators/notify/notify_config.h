@@ -18,16 +18,38 @@
 //       - {name: pagerduty, kind: pagerduty, routing_key_env: PAGERDUTY_ROUTING_KEY}
 //       - {name: team, kind: webhook, url: http://slack-bridge:8080/hook}
 //       - {name: digest, kind: webhook, url: http://mailer:8080/digest, digest_every: 168h}
-//     routes: {P1: [alertmanager, pagerduty], P2: [alertmanager, team], P4: [digest]}
+//       - name: content
+//         kind: jira
+//         url: https://example.atlassian.net
+//         project: KB
+//         email_env: JIRA_EMAIL          # with token_env: basic auth (Jira Cloud)
+//         token_env: JIRA_API_TOKEN      # alone: a bearer token (Jira Data Center PAT)
+//         labels: [vigil, kb-gap]
+//     routes: {P1: [alertmanager, pagerduty], P2: [alertmanager, team], P4: [digest],
+//              FaqTopicNegativeFeedback: [content]}
+//
+// Routes: a key P1..P4 routes the alerts of that severity; any other key is
+// an alert name and routes that alert alone, instead of its severity's route.
 //
 // Receiver keys: `name` (unique), `kind` (alertmanager | pagerduty |
-// webhook), `url` or `urls` (Alertmanager: every URL of an HA set gets every
+// webhook | jira | github), `url` or `urls` (Alertmanager: every URL of an HA set gets every
 // alert; PagerDuty defaults to https://events.pagerduty.com/v2/enqueue),
 // `routing_key_env` (PagerDuty: the NAME of the environment variable holding
 // the routing key — the key itself never appears in a config file), and
 // `digest_every` (webhook: batch everything routed here into one POST per
 // period, aligned to the Unix epoch so restarts do not postpone it).
 // Severities without a route are not notified.
+//
+// Ticket receivers (jira, github; see ticket_tracker.h) open one ticket per
+// alert and never a second while it is open. `url`: the Jira base URL, or
+// GitHub's API (default https://api.github.com); `project` (jira: the
+// project key) or `repo` (github: owner/name); `issue_type` (jira, default
+// Task); `priorities` (jira: {P1: Highest, P2: High, P3: Medium, P4: Low} by
+// default); `labels` (added to every ticket, with vigil-<fingerprint>);
+// `summary` and `description` (templates; default: the alert's summary and
+// a description of the alert); credentials only from environment variables
+// named by `token_env` (a bearer token, or with `email_env` Jira basic auth
+// of email and API token).
 //
 // Every error is `file:line:col: message`, pointing at the offending node.
 //
@@ -40,6 +62,7 @@
 
 #include <array>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,9 +79,10 @@ class Node;
 namespace vigil {
 
 inline constexpr std::string_view kPagerDutyEventsUrl = "https://events.pagerduty.com/v2/enqueue";
+inline constexpr std::string_view kGitHubApiUrl = "https://api.github.com";
 
 struct NotifyReceiver {
-  enum class Kind { kAlertmanager, kPagerDuty, kWebhook };
+  enum class Kind { kAlertmanager, kPagerDuty, kWebhook, kJira, kGitHub };
   std::string name;
   Kind kind = Kind::kWebhook;
   // Alertmanager: base URLs (the client appends /api/v2/alerts); others: the
@@ -66,6 +90,17 @@ struct NotifyReceiver {
   std::vector<std::string> urls;
   std::string routing_key_env;  // PagerDuty: env var NAME holding the routing key
   DurationMs digest_every = 0;  // webhook: >0 batches everything into one POST per period
+  // Ticket receivers (jira, github).
+  std::string project;  // jira: project key; github: owner/name
+  std::string issue_type = "Task";
+  std::string email_env;  // env var NAME: with token_env, Jira basic auth
+  std::string token_env;  // env var NAME: the API token (bearer alone)
+  std::vector<std::string> ticket_labels;
+  std::array<std::string, 5> priorities = {"", "Highest", "High", "Medium", "Low"};  // by severity
+  std::string summary_template;      // "" = the alert's summary annotation
+  std::string description_template;  // "" = a description of the alert
+
+  bool ticket() const { return kind == Kind::kJira || kind == Kind::kGitHub; }
 };
 
 std::string_view ReceiverKindName(NotifyReceiver::Kind kind);
@@ -74,6 +109,9 @@ struct NotifyConfig {
   std::vector<NotifyReceiver> receivers;
   // Index = severity 1..4 (index 0 unused) -> receiver names.
   std::array<std::vector<std::string>, 5> routes;
+  // Alert name -> receiver names; an alert named here takes this route, not
+  // its severity's.
+  std::map<std::string, std::vector<std::string>> alert_routes;
   Labels labels;                      // added to every alert
   std::string external_url;           // base of generatorURL
   std::string spool_dir;              // "" = in memory only: what is pending at a restart is

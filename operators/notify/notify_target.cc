@@ -21,9 +21,13 @@ constexpr DurationMs kIdleWake = 60000;
 constexpr size_t kMaxLastSent = 4096;
 // How often a spool that could not be written is tried again.
 constexpr DurationMs kSpoolRetry = 1000;
-constexpr uint8_t kStateVersion = 1;
+constexpr uint8_t kStateVersion = 2;  // 2 added the ticket keys
 
-std::string Snippet(std::string_view body) {
+}  // namespace
+
+namespace internal {
+
+std::string ReplySnippet(std::string_view body) {
   std::string s(body.substr(0, 200));
   for (char& c : s) {
     if (c == '\n' || c == '\r') c = ' ';
@@ -40,7 +44,7 @@ DurationMs ParseRetryAfter(std::string_view v) {
   return std::min<int64_t>(seconds, 86400) * 1000;
 }
 
-}  // namespace
+}  // namespace internal
 
 TimeMs NotifyNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -69,12 +73,18 @@ std::string NotifyTargetState::Encode() const {
     enc.PutString(m.key);
     enc.PutString(m.data);
   }
+  enc.PutVarint(tickets.size());
+  for (const auto& [fp, key] : tickets) {
+    enc.PutString(fp);
+    enc.PutString(key);
+  }
   return enc.Release();
 }
 
 std::optional<NotifyTargetState> NotifyTargetState::Decode(std::string_view data) {
   Decoder dec(data);
-  if (dec.GetByte() != kStateVersion) return std::nullopt;
+  const uint8_t version = dec.GetByte();
+  if (version != 1 && version != kStateVersion) return std::nullopt;
   NotifyTargetState s;
   for (uint64_t n = dec.GetVarint(); n > 0 && dec.ok(); --n) {
     std::string fp(dec.GetString());
@@ -96,6 +106,10 @@ std::optional<NotifyTargetState> NotifyTargetState::Decode(std::string_view data
     m.key = std::string(dec.GetString());
     m.data = std::string(dec.GetString());
     s.memory.push_back(std::move(m));
+  }
+  for (uint64_t n = version >= 2 ? dec.GetVarint() : 0; n > 0 && dec.ok(); --n) {
+    std::string fp(dec.GetString());
+    s.tickets[std::move(fp)] = std::string(dec.GetString());
   }
   if (!dec.ok() || !dec.empty()) return std::nullopt;
   return s;
@@ -146,6 +160,10 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
   t->http_target_ = url->target;
   t->shown_url_ = url->Redacted();
   t->secrets_ = url->Secrets();
+  for (const std::string& secret : t->options_.secrets) t->secrets_.push_back(secret);
+  if (t->options_.receiver.ticket()) {
+    t->tracker_ = std::make_unique<TicketTracker>(t->options_.receiver, url->target);
+  }
   if (t->alertmanager_) {
     // A base URL may carry a path prefix (Alertmanager behind a proxy).
     std::string base = url->target.substr(0, url->target.find('?'));
@@ -171,6 +189,7 @@ absl::StatusOr<std::unique_ptr<NotifyTarget>> NotifyTarget::Create(Options optio
   if (t->options_.restored) {
     const NotifyTargetState& r = *t->options_.restored;
     for (const auto& [fp, sent] : r.last_sent) t->last_sent_[fp] = sent;
+    t->tickets_ = r.tickets;
     if (t->alertmanager_) t->resend_ = r.resend;
     // After what the file kept: the checkpoint's entries were the newest
     // when it was taken (NotifySpool writes oldest first, all or nothing).
@@ -299,6 +318,7 @@ NotifyTargetState NotifyTarget::State() const {
   for (const auto& [fp, sent] : last_sent_) s.last_sent[fp] = sent;
   s.resend = resend_;
   s.memory = spool_->MemoryOnly();
+  s.tickets = tickets_;
   return s;
 }
 
@@ -499,11 +519,15 @@ std::string NotifyTarget::Body(const Work& work, TimeMs now) const {
       return PagerDutyEventJson(work.alerts.front(), options_.routing_key, ctx);
     case NotifyReceiver::Kind::kWebhook:
       return WebhookJson(work.alerts, ctx);
+    case NotifyReceiver::Kind::kJira:
+    case NotifyReceiver::Kind::kGitHub:
+      break;  // DeliverTicket
   }
   return "";
 }
 
 NotifyTarget::Outcome NotifyTarget::Deliver(const Work& work) {
+  if (tracker_ != nullptr) return DeliverTicket(work);
   const HttpHeaders headers = {{"Content-Type", "application/json"}};
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<HttpClientResponse> r =
@@ -516,13 +540,13 @@ NotifyTarget::Outcome NotifyTarget::Deliver(const Work& work) {
         return Outcome::kDelivered;
       }
       // Redacted before cutting: a cut could leave half a key unrecognised.
-      problem = StrCat("HTTP ", r->status, ": ", Snippet(Redact(r->body)));
+      problem = StrCat("HTTP ", r->status, ": ", internal::ReplySnippet(Redact(r->body)));
       if (r->status < 500 && r->status != 429 && r->status != 408) {
         LogLine(
             StrCat("rejected ", work.alerts.size(), " notification(s), not retrying: ", problem));
         return Outcome::kRejected;
       }
-      retry_after = ParseRetryAfter(r->Header("Retry-After"));
+      retry_after = internal::ParseRetryAfter(r->Header("Retry-After"));
     } else {
       problem = std::string(r.status().message());
     }

@@ -23,6 +23,11 @@
 //     is then sent, and nothing at all if that equals the state last sent
 //     (fire -> resolve -> fire collapses to "still firing"). Other alerts
 //     are not held up.
+//   - Ticket receivers (jira, github): one notification at a time through
+//     the find-or-create steps of ticket_tracker.h; a retryable failure of
+//     any step retries the whole flow (which looks for the ticket before it
+//     creates one). The keys of open tickets are kept per fingerprint and in
+//     State(); the API token is never logged.
 //   - Digest webhooks: everything queued is POSTed as one webhook body once
 //     per `digest_every`, at multiples of it since the Unix epoch; an empty
 //     period sends nothing.
@@ -70,6 +75,7 @@
 #include "operators/notify/notify_config.h"
 #include "operators/notify/notify_payload.h"
 #include "operators/notify/notify_spool.h"
+#include "operators/notify/ticket_tracker.h"
 
 namespace vigil {
 
@@ -104,9 +110,10 @@ struct NotifyTargetState {
     TimeMs until = kMaxTime;  // firing: as long as it fires
     friend bool operator==(const Resend&, const Resend&) = default;
   };
-  std::map<std::string, Sent> last_sent;   // by fingerprint; renotify_interval > 0 only
-  std::map<std::string, Resend> resend;    // by fingerprint; Alertmanager only
-  std::vector<NotifySpool::Saved> memory;  // queued, not on disk, oldest first
+  std::map<std::string, Sent> last_sent;       // by fingerprint; renotify_interval > 0 only
+  std::map<std::string, Resend> resend;        // by fingerprint; Alertmanager only
+  std::vector<NotifySpool::Saved> memory;      // queued, not on disk, oldest first
+  std::map<std::string, std::string> tickets;  // ticket receivers: fingerprint -> open ticket key
 
   std::string Encode() const;
   static std::optional<NotifyTargetState> Decode(std::string_view data);
@@ -144,9 +151,11 @@ class NotifyTarget {
  public:
   struct Options {
     NotifyReceiver receiver;
-    std::string url;          // the receiver URL this target delivers to
-    std::string routing_key;  // PagerDuty only
-    std::string spool_path;   // "" = memory only
+    std::string url;                   // the receiver URL this target delivers to
+    std::string routing_key;           // PagerDuty only
+    std::string authorization;         // ticket receivers: the Authorization header
+    std::vector<std::string> secrets;  // never logged (tokens)
+    std::string spool_path;            // "" = memory only
     size_t spool_max_bytes = 64 << 20;
     std::string external_url;
     DurationMs resend_interval = 60000;
@@ -203,6 +212,19 @@ class NotifyTarget {
 
   // Sends `work` until it is accepted, rejected, or the target stops.
   Outcome Deliver(const Work& work);
+  // Ticket receivers (notify_target_ticket.cc): one step of the
+  // find-or-create flow of ticket_tracker.h for `alert`.
+  struct TicketStep {
+    enum class Kind { kDone, kRejected, kRetry } kind = Kind::kDone;
+    std::string problem;
+    DurationMs retry_after = 0;
+  };
+  Outcome DeliverTicket(const Work& work);
+  TicketStep TryTicket(const Notification& alert);
+  // Sends `req`; false with `*step` set when the reply is not a 2xx.
+  bool SendTicketRequest(const TicketRequest& req, HttpClientResponse* reply, TicketStep* step);
+  std::string KnownTicket(const std::string& fingerprint) const;
+  void SetTicket(const std::string& fingerprint, const std::string& key);
   std::string Body(const Work& work, TimeMs now) const;
   DurationMs Backoff(int attempt, DurationMs retry_after);
   // Waits `ms` unless stopped; false if stopped.
@@ -221,7 +243,8 @@ class NotifyTarget {
   // a receiver's reply must be cleaned of before it is logged.
   std::string shown_url_;
   std::vector<std::string> secrets_;
-  std::unique_ptr<HttpClient> client_;  // the delivery thread's only
+  std::unique_ptr<HttpClient> client_;      // the delivery thread's only
+  std::unique_ptr<TicketTracker> tracker_;  // ticket receivers only
   std::mt19937_64 rng_;
 
   mutable absl::Mutex mu_;
@@ -235,6 +258,7 @@ class NotifyTarget {
   int resend_failures_ ABSL_GUARDED_BY(mu_) = 0;
   TimeMs next_digest_ ABSL_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, SentState> last_sent_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> tickets_ ABSL_GUARDED_BY(mu_);  // fingerprint -> open key
   std::thread thread_;
 
   TimeMs last_drop_log_ ABSL_GUARDED_BY(mu_) = 0;
@@ -246,6 +270,13 @@ class NotifyTarget {
   uint64_t suppressed_ = 0;
   uint64_t failures_in_row_ = 0;
 };
+
+namespace internal {
+// A receiver's reply as logged: its first 200 bytes on one line.
+std::string ReplySnippet(std::string_view body);
+// A Retry-After header in seconds as milliseconds (at most a day); 0 if absent or malformed.
+DurationMs ParseRetryAfter(std::string_view value);
+}  // namespace internal
 
 }  // namespace vigil
 

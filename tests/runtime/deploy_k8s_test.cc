@@ -13,14 +13,13 @@ namespace {
 using namespace deploy_test;  // NOLINT: the helpers of these checks
 
 TEST(DeployTest, KubernetesManifestsParseAndHaveTheExpectedKinds) {
-  // Two Secrets: the PagerDuty key, and the admin endpoint's TLS and auth.
-  const std::multimap<std::string, std::string> want = {{"ConfigMap", "v1"},
-                                                        {"StatefulSet", "apps/v1"},
-                                                        {"Service", "v1"},
-                                                        {"PodMonitor", "monitoring.coreos.com/v1"},
-                                                        {"Secret", "v1"},
-                                                        {"Secret", "v1"},
-                                                        {"PodDisruptionBudget", "policy/v1"}};
+  // Three Secrets: the PagerDuty key, the Jira credentials, and the admin
+  // endpoint's TLS and auth.
+  const std::multimap<std::string, std::string> want = {
+      {"ConfigMap", "v1"}, {"StatefulSet", "apps/v1"},
+      {"Service", "v1"},   {"PodMonitor", "monitoring.coreos.com/v1"},
+      {"Secret", "v1"},    {"Secret", "v1"},
+      {"Secret", "v1"},    {"PodDisruptionBudget", "policy/v1"}};
   std::multimap<std::string, std::string> got;
   std::set<std::string> names;
   const auto files = LoadYamlDir(kDeploy + "kubernetes");
@@ -169,6 +168,30 @@ TEST(DeployTest, ConfigMapJobFileLoadsAndItsRulesPassCheck) {
     }
   }
   EXPECT_TRUE(pod_name_env);
+
+  // Every credential variable a receiver names comes from a Secret the
+  // example declares, by name and key.
+  std::vector<std::string> credential_vars;
+  for (const NotifyReceiver& r : job->notify.receivers) {
+    for (const std::string* v : {&r.routing_key_env, &r.email_env, &r.token_env}) {
+      if (!v->empty()) credential_vars.push_back(*v);
+    }
+  }
+  EXPECT_EQ(credential_vars.size(), 3u);  // PagerDuty's key, Jira's email and token
+  for (const std::string& var : credential_vars) {
+    bool from_secret = false;
+    for (const YAML::Node& e : VigilContainer()["env"]) {
+      if (e["name"].as<std::string>() != var) continue;
+      const YAML::Node ref = e["valueFrom"]["secretKeyRef"];
+      ASSERT_TRUE(ref) << var << " must come from a Secret";
+      const YAML::Node secret = K8sNamed("Secret", ref["name"].as<std::string>());
+      EXPECT_TRUE(secret["stringData"][ref["key"].as<std::string>()]) << var;
+      from_secret = true;
+    }
+    EXPECT_TRUE(from_secret) << var;
+  }
+  EXPECT_EQ(job->notify.alert_routes.at("FaqTopicNegativeFeedback"),
+            std::vector<std::string>{"content-team"});
 
   const std::string rules = ConfigMapData("chatbot.yaml");
   EXPECT_EQ(rules, ReadFile(kDeploy + "rules/chatbot.yaml"))
@@ -416,11 +439,13 @@ LiveRun RunAsThePod() {
         nl == std::string::npos ? c.out : c.out.substr(0, nl));
   };
   // Faster group joins and checkpoints than production, for the test's sake.
-  const pid_t pid = Spawn("env PAGERDUTY_ROUTING_KEY=test-key " + kVigil + args +
-                              " --http 127.0.0.1:" + std::to_string(port) +
-                              " --checkpoint-interval 1s -X session.timeout.ms=6000"
-                              " -X heartbeat.interval.ms=500",
-                          dir + "/run.log");
+  const pid_t pid = Spawn(
+      "env PAGERDUTY_ROUTING_KEY=test-key JIRA_EMAIL=kb@example.com "
+      "JIRA_API_TOKEN=test-token " +
+          kVigil + args + " --http 127.0.0.1:" + std::to_string(port) +
+          " --checkpoint-interval 1s -X session.timeout.ms=6000"
+          " -X heartbeat.interval.ms=500",
+      dir + "/run.log");
   // Every family the deploy files query has samples once a checkpoint is
   // written and an alert has been routed to the (unreachable) receivers.
   const std::vector<std::string> wanted = {

@@ -29,8 +29,11 @@ TEST(JobConfigTest, TheShippedJobFilesLoad) {
   EXPECT_EQ(c->checkpoint.interval, 10000);
   EXPECT_EQ(c->outputs.kafka.results_topic, "vigil-windows");
   EXPECT_EQ(c->outputs.kafka.transactional_id, "vigil-0");
-  ASSERT_EQ(c->notify.receivers.size(), 5u);
+  ASSERT_EQ(c->notify.receivers.size(), 6u);
   EXPECT_EQ(c->notify.routes[1], (std::vector<std::string>{"alertmanager", "pagerduty"}));
+  EXPECT_EQ(c->notify.receivers[5].kind, NotifyReceiver::Kind::kJira);
+  EXPECT_EQ(c->notify.alert_routes.at("FaqTopicNegativeFeedback"),
+            std::vector<std::string>{"content-team"});
   EXPECT_EQ(c->notify.labels.at("instance"), "vigil-0");
   EXPECT_EQ(c->event_time.max_future, 3600000);
 }

@@ -557,6 +557,57 @@ TEST(GeneratorIncidentTest, ParsesKindStartAndLength) {
   }
 }
 
+TEST(GeneratorIncidentTest, KbGapTakesAnFaqTopic) {
+  const absl::StatusOr<Incident> gap = ParseIncident("kb_gap:returns@7d+14d");
+  ASSERT_TRUE(gap.ok()) << gap.status();
+  EXPECT_EQ(gap->kind, IncidentKind::kKbGap);
+  EXPECT_EQ(gap->topic, "returns");
+  EXPECT_EQ(gap->start, 7 * 24 * 60 * kMinute);
+  EXPECT_EQ(ParseIncident("kb_gap@1m+1m").status().message(),
+            "incident 'kb_gap@1m+1m': kb_gap needs an FAQ topic, e.g. kb_gap:returns@7d+14d; "
+            "FAQ topics: shipping, returns, payments, warranty, sizing");
+  EXPECT_EQ(ParseIncident("kb_gap:toys@1m+1m").status().message(),
+            "incident 'kb_gap:toys@1m+1m': kb_gap needs an FAQ topic, e.g. "
+            "kb_gap:returns@7d+14d; FAQ topics: shipping, returns, payments, warranty, sizing");
+  EXPECT_EQ(ParseIncident("latency_spike:returns@1m+1m").status().message(),
+            "incident 'latency_spike:returns@1m+1m': only kb_gap takes a topic (kind:topic)");
+}
+
+// Inside the gap, FAQ answers on its topic get thumbs-down 60% of the time;
+// outside it (and on other topics) at the usual rates.
+TEST(GeneratorIncidentTest, KbGapRaisesThumbsDownOnItsTopicOnly) {
+  GeneratorOptions options;
+  options.seed = 9;
+  options.start = kStart;
+  options.rate = 200;
+  options.duration = 60 * kMinute;
+  options.incidents.push_back(*ParseIncident("kb_gap:returns@20m+20m"));
+  int64_t in_down = 0, in_all = 0, out_down = 0, out_all = 0, other_down = 0, other_all = 0;
+  ForEachGenerated(options, [&](element e) {
+    if (Str(e, "type") != "feedback" || Str(e, "intent") != "faq") return;
+    const TimeMs ts = Ts(e);
+    const bool down = e["rating"].get_int64().value() < 0;
+    const bool inside = ts >= kStart + 20 * kMinute + 5000 && ts < kStart + 40 * kMinute;
+    if (Str(e, "topic") != "returns") {
+      if (inside) {
+        other_down += down;
+        ++other_all;
+      }
+    } else if (inside) {
+      in_down += down;
+      ++in_all;
+    } else if (ts < kStart + 20 * kMinute || ts >= kStart + 40 * kMinute + 60000) {
+      out_down += down;
+      ++out_all;
+    }
+  });
+  ASSERT_GT(in_all, 200);
+  ASSERT_GT(out_all, 200);
+  EXPECT_GT(static_cast<double>(in_down) / in_all, 0.5);
+  EXPECT_LT(static_cast<double>(out_down) / out_all, 0.15);
+  EXPECT_LT(static_cast<double>(other_down) / other_all, 0.2);
+}
+
 TEST(GeneratorIncidentTest, RejectsBadSpecsNamingTheBadPart) {
   const auto message = [](std::string_view spec) {
     const absl::StatusOr<Incident> parsed = ParseIncident(spec);
@@ -569,7 +620,7 @@ TEST(GeneratorIncidentTest, RejectsBadSpecsNamingTheBadPart) {
   const std::string unknown = message("slow@1m+1m");
   EXPECT_THAT(unknown, HasSubstr("unknown kind 'slow'"));
   EXPECT_THAT(unknown, HasSubstr("latency_spike, escalation_surge, bedrock_open, "
-                                 "guardrail_storm, cache_miss_storm, error_burst"));
+                                 "guardrail_storm, cache_miss_storm, error_burst, kb_gap"));
   EXPECT_THAT(message("bedrock_open@ten+1m"), HasSubstr("bad start 'ten'"));
   EXPECT_THAT(message("bedrock_open@-1m+1m"), HasSubstr("bad start '-1m'"));
   EXPECT_THAT(message("bedrock_open@1m+0"), HasSubstr("bad length '0'"));
@@ -590,7 +641,7 @@ TEST(GeneratorTest, ValidatesOptions) {
   EXPECT_TRUE(invalid([](GeneratorOptions& o) { o.duration = -1; }));
   EXPECT_TRUE(invalid([](GeneratorOptions& o) { o.max_jitter = -1; }));
   EXPECT_TRUE(invalid([](GeneratorOptions& o) {
-    o.incidents.push_back({IncidentKind::kErrorBurst, 0, 0});
+    o.incidents.push_back({IncidentKind::kErrorBurst, 0, 0, {}});
   }));
 }
 

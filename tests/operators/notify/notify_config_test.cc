@@ -158,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(
     - {name: am, kind: alertmanager, url: "http://am:9093"}
   routes: {P5: [am]}
 )",
-                  "job.yaml:4:12: unknown key 'P5' in notify.routes; did you mean 'P1'?"},
+                  "job.yaml:4:12: 'P5' is not a severity; use P1, P2, P3 or P4"},
         ErrorCase{R"(notify:
   receivers:
     - {name: am, kind: alertmanager}
@@ -237,7 +237,118 @@ INSTANTIATE_TEST_SUITE_P(
   routes: {P4: [hook]}
 )",
                   "job.yaml:3:55: unknown key 'timeout' in a receiver (allowed: name, kind, "
-                  "url, urls, routing_key_env, digest_every)"}));
+                  "url, urls, routing_key_env, digest_every, project, repo, issue_type, "
+                  "email_env, token_env, labels, priorities, summary, description)"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: kb, kind: jira, url: "https://x.atlassian.net", token_env: T}
+  routes: {P3: [kb]}
+)",
+                  "job.yaml:3:7: jira receiver 'kb' needs 'project' (the project key, e.g. KB)"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: kb, kind: jira, url: "https://x.atlassian.net", project: KB}
+  routes: {P3: [kb]}
+)",
+                  "job.yaml:3:7: jira receiver 'kb' needs 'token_env' (the environment "
+                  "variable holding the API token)"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: kb, kind: jira, url: "https://x.atlassian.net", project: KB, token_env: T,
+       summary: "gap {{ $label.topic }}"}
+  routes: {P3: [kb]}
+)",
+                  "job.yaml:4:17: 'summary' at byte 5: unknown variable '$label.topic'; use "
+                  "$labels.NAME, $annotations.NAME, $value, $severity, $window, $condition, "
+                  "$firedAt, $at or $url"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: gh, kind: github, project: acme/kb, token_env: T}
+  routes: {P3: [gh]}
+)",
+                  "job.yaml:3:41: a github receiver takes 'repo' (owner/name), not 'project'"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: gh, kind: github, repo: acme, token_env: T}
+  routes: {P3: [gh]}
+)",
+                  "job.yaml:3:38: 'repo' must be owner/name, e.g. acme/knowledge-base"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: hook, kind: webhook, url: "http://x:1/", project: KB}
+  routes: {P3: [hook]}
+)",
+                  "job.yaml:3:64: 'project' is for jira and github receivers only"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: kb, kind: jira, url: "https://x.atlassian.net", project: KB, token_env: T,
+       priorities: {P3: Medium, P6: Low}}
+  routes: {P3: [kb]}
+)",
+                  "job.yaml:4:33: unknown key 'P6' in priorities; did you mean 'P1'?"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: hook, kind: webhook, url: "http://x:1/"}
+  routes: {FaqTopicNegativeFeedback: [hok]}
+)",
+                  "job.yaml:4:39: unknown receiver 'hok'; did you mean 'hook'?"},
+        ErrorCase{R"(notify:
+  receivers:
+    - {name: hook, kind: webhook, url: "http://x:1/"}
+  routes: {"Faq-Topic": [hook]}
+)",
+                  "job.yaml:4:12: route key 'Faq-Topic' is neither a severity (P1..P4) nor an "
+                  "alert name"}));
+
+TEST(NotifyConfigTest, ParsesTicketReceiversAndAlertRoutes) {
+  absl::StatusOr<NotifyConfig> c = Parse(R"(notify:
+  receivers:
+    - {name: tickets, kind: webhook, url: http://tickets:8080/hook}
+    - name: content
+      kind: jira
+      url: https://example.atlassian.net/
+      project: KB
+      issue_type: Bug
+      email_env: JIRA_EMAIL
+      token_env: JIRA_API_TOKEN
+      labels: [vigil, kb-gap]
+      priorities: {P3: Low}
+      summary: "KB gap: {{ $labels.topic }}"
+    - {name: gh, kind: github, repo: acme/kb, token_env: GITHUB_TOKEN}
+  routes: {P3: [tickets], FaqTopicNegativeFeedback: [content, gh]}
+)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const NotifyReceiver* jira = c->FindReceiver("content");
+  ASSERT_NE(jira, nullptr);
+  EXPECT_EQ(jira->kind, NotifyReceiver::Kind::kJira);
+  EXPECT_EQ(jira->urls, (std::vector<std::string>{"https://example.atlassian.net"}));
+  EXPECT_EQ(jira->project, "KB");
+  EXPECT_EQ(jira->issue_type, "Bug");
+  EXPECT_EQ(jira->email_env, "JIRA_EMAIL");
+  EXPECT_EQ(jira->token_env, "JIRA_API_TOKEN");
+  EXPECT_EQ(jira->ticket_labels, (std::vector<std::string>{"vigil", "kb-gap"}));
+  EXPECT_EQ(jira->priorities, (std::array<std::string, 5>{"", "Highest", "High", "Low", "Low"}));
+  EXPECT_EQ(jira->summary_template, "KB gap: {{ $labels.topic }}");
+  const NotifyReceiver* gh = c->FindReceiver("gh");
+  ASSERT_NE(gh, nullptr);
+  EXPECT_EQ(gh->urls, (std::vector<std::string>{"https://api.github.com"}));
+  EXPECT_EQ(gh->project, "acme/kb");
+  EXPECT_EQ(c->routes[3], (std::vector<std::string>{"tickets"}));
+  EXPECT_EQ(c->alert_routes.at("FaqTopicNegativeFeedback"),
+            (std::vector<std::string>{"content", "gh"}));
+}
+
+TEST(NotifyConfigTest, AnApiTokenIsNeverEchoedInErrors) {
+  const std::string err = ErrorOf(R"(notify:
+  receivers:
+    - {name: kb, kind: jira, url: "https://x.atlassian.net", project: KB,
+       token_env: ATATT3xFfGF0aB12cD34eF56gH78}
+  routes: {P3: [kb]}
+)");
+  EXPECT_NE(err.find("'token_env' must be the NAME of an environment variable"), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("ATATT3x"), std::string::npos) << err;
+}
 
 TEST(NotifyConfigTest, ARoutingKeyIsNeverEchoedInErrors) {
   const std::string err = ErrorOf(R"(notify:

@@ -12,6 +12,9 @@
 //   ... point a webhook at rx.url("/hook") ...
 //   ASSERT_TRUE(rx.WaitForAccepted(1, 5s));
 //   rx.Requests()[2].body;                      // the accepted one
+//   rx.SetHandler([](const RecordedRequest& r) {   // answers computed per request
+//     return RecordingReceiver::Reply{201, R"({"key":"KB-1"})", ""};
+//   });
 #ifndef VIGIL_TESTS_OPERATORS_NOTIFY_RECORDING_RECEIVER_H_
 #define VIGIL_TESTS_OPERATORS_NOTIFY_RECORDING_RECEIVER_H_
 
@@ -28,8 +31,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -49,6 +54,14 @@ struct RecordedRequest {
 class RecordingReceiver {
  public:
   enum class Action { kStatus, kHang, kClose };
+  struct Reply {
+    int status = 200;
+    std::string body;
+    std::string headers;  // extra header lines, each ending in "\r\n"
+  };
+  // Answers every request not scripted otherwise (FailNext, CloseNext,
+  // HangAll). Called without the receiver's lock held.
+  using Handler = std::function<Reply(const RecordedRequest&)>;
 
   // port 0: a free port; otherwise that port (to come back up after Stop()).
   // Port 0: a free port below the kernel's ephemeral range, so that a
@@ -86,6 +99,10 @@ class RecordingReceiver {
     cv_.notify_all();
   }
   void Release() { HangAll(false); }
+  void SetHandler(Handler handler) {
+    std::lock_guard lock(mu_);
+    handler_ = std::move(handler);
+  }
   void SetDefaultStatus(int status) {
     std::lock_guard lock(mu_);
     default_status_ = status;
@@ -252,14 +269,23 @@ class RecordingReceiver {
     while (ReadRequest(fd, &buffer, &req)) {
       Step step{Action::kStatus, 200};
       size_t index = 0;
+      std::optional<Reply> reply;
       {
         std::unique_lock lock(mu_);
-        if (hang_all_) {
+        const bool scripted = hang_all_ || !script_.empty();
+        Handler handler = scripted ? nullptr : handler_;
+        if (handler) {
+          lock.unlock();
+          reply = handler(req);
+          lock.lock();
+          step.status = reply->status;
+        }
+        if (!reply && hang_all_) {
           step = {Action::kHang, 0};
-        } else if (!script_.empty()) {
+        } else if (!reply && !script_.empty()) {
           step = script_.front();
           script_.pop_front();
-        } else {
+        } else if (!reply) {
           step.status = default_status_;
         }
         req.status = step.action == Action::kStatus ? step.status
@@ -276,12 +302,13 @@ class RecordingReceiver {
       }
       if (step.action == Action::kClose) break;
       // Errors echo the request, as some APIs do: a client must not log them verbatim.
-      const std::string body = step.status / 100 == 2 ? std::string("{\"status\":\"success\"}")
-                                                      : "scripted error for request " + req.body;
+      const std::string body = reply                    ? reply->body
+                               : step.status / 100 == 2 ? std::string("{\"status\":\"success\"}")
+                                                        : "scripted error for request " + req.body;
       const std::string response =
           "HTTP/1.1 " + std::to_string(step.status) +
-          " Scripted\r\nContent-Type: application/json\r\nContent-Length: " +
-          std::to_string(body.size()) + "\r\n\r\n" + body;
+          " Scripted\r\nContent-Type: application/json\r\n" + (reply ? reply->headers : "") +
+          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
       size_t done = 0;
       while (done < response.size()) {
         const ssize_t n = ::write(fd, response.data() + done, response.size() - done);
@@ -301,6 +328,7 @@ class RecordingReceiver {
   bool stopping_ = false;
   bool hang_all_ = false;
   int default_status_ = 200;
+  Handler handler_;
   std::deque<Step> script_;
   std::vector<RecordedRequest> requests_;
   std::set<int> conns_;
