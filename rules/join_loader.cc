@@ -9,7 +9,7 @@ namespace vigil {
 namespace {
 
 const std::vector<std::string> kJoinKeys = {"join",   "help", "left", "right", "on",
-                                            "within", "kind", "emit", "limit"};
+                                            "within", "kind", "emit", "limit", "unmatched_right"};
 
 // Names in a join's `emit:` are left.FIELD, right.FIELD, left.ts and
 // right.ts; the one call is matched(). Each distinct name gets one slot of
@@ -35,6 +35,7 @@ class JoinScope : public ExprScope {
     }
     in.kind = left ? PairInput::Kind::kLeftField : PairInput::Kind::kRightField;
     in.event_slot = events_->Intern(path);
+    in.path = path;
     return Resolved{Slot(in), events_->expected(in.event_slot)};
   }
 
@@ -44,7 +45,7 @@ class JoinScope : public ExprScope {
         *err = {call.pos, "matched() takes no arguments"};
         return std::nullopt;
       }
-      return Resolved{Slot({PairInput::Kind::kMatched, -1}), Type::kBool};
+      return Resolved{Slot({PairInput::Kind::kMatched, -1, {}}), Type::kBool};
     }
     *err = {call.pos,
             StrCat("unknown function '", call.text,
@@ -268,6 +269,16 @@ void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       ok = false;
     }
     j.keep_unmatched_left = *kind == "left";
+  }
+  if (std::optional<std::string> u = f.Scalar(n, "unmatched_right", false, "a join")) {
+    if (*u != "count" && *u != "dead_letter") {
+      f.Error(n["unmatched_right"],
+              StrCat("unmatched_right is 'count' (vigil_join_unmatched_total only) or "
+                     "'dead_letter' (also to the dead-letter output), not '",
+                     *u, "'"));
+      ok = false;
+    }
+    j.dead_letter_unmatched_right = *u == "dead_letter";
   }
   if (!ok) return;
   s.fields.Intern(key_label);                                   // kStreamKeySlot

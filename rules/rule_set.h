@@ -118,6 +118,7 @@ struct PairInput {
   enum class Kind : uint8_t { kLeftField, kRightField, kLeftTs, kRightTs, kMatched };
   Kind kind;
   int event_slot = -1;  // in RuleSet::fields, for the two field kinds
+  std::string path;     // the event field, for the two field kinds
 };
 
 // An interval join (`joins:`): an event of the left side and one of the
@@ -136,6 +137,9 @@ struct JoinDef {
   DurationMs lower = 0;
   DurationMs upper = 0;
   bool keep_unmatched_left = false;  // kind: left
+  // unmatched_right: dead_letter: a right event no left matched goes to the
+  // dead-letter output (reason `unmatched`) as well as being counted.
+  bool dead_letter_unmatched_right = false;
   // The slots the emit programs read, in order; an event waiting for its
   // match keeps the values of its side's fields only.
   std::vector<PairInput> inputs;

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "operators/dataflow/join_operator.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
 #include "runtime/checkpoint_parts.h"
@@ -197,6 +199,42 @@ void Job::CloseWindows(TimeMs frontier) {
   if (evaluation_->Close(*flow_, *alert_op_, frontier)) PublishAlerts();
   GatherTaps();  // records of the sessions and joins Close emitted
   FlushRecords(frontier);
+  DeadLetterUnmatched();
+}
+
+void Job::DeadLetterUnmatched() {
+  struct Unmatched {
+    const StreamDef* join;
+    JoinOperator::UnmatchedRight right;
+  };
+  std::vector<Unmatched> all;
+  std::vector<JoinOperator::UnmatchedRight> taken;
+  for (Dataflow* flow : AllFlows()) {
+    for (KeyedOperator* op : flow->mutable_stream_ops()) {
+      auto* join = dynamic_cast<JoinOperator*>(op);
+      if (join == nullptr || !op->def().join.dead_letter_unmatched_right) continue;
+      taken.clear();
+      join->TakeUnmatchedRights(&taken);
+      for (auto& u : taken) all.push_back({&op->def(), std::move(u)});
+    }
+  }
+  if (all.empty()) return;
+  // Whatever the workers: by time, join, key, fields.
+  std::sort(all.begin(), all.end(), [](const Unmatched& a, const Unmatched& b) {
+    return std::tie(a.right.ts, a.join->name, a.right.key, a.right.json) <
+           std::tie(b.right.ts, b.join->name, b.right.key, b.right.json);
+  });
+  for (const Unmatched& u : all) {
+    summary_.UnmatchedToDeadLetter();
+    if (!dead_letter_) continue;
+    Record r;
+    r.data = u.right.json;
+    r.size = u.right.json.size();
+    dead_letter_->Write(DeadReason::kUnmatched,
+                        StrCat("join ", u.join->name, ": no left event with ", u.join->key_path,
+                               " ", u.right.key, " in range"),
+                        StrCat("join:", u.join->name), r, u.right.ts);
+  }
 }
 
 void Job::PublishAlerts() {

@@ -144,6 +144,9 @@ class Job {
   // Record outputs: takes the records every Dataflow tapped since the last
   // call (dropped when no --record-dir), and writes those the frontier has
   // passed.
+  // Joins with `unmatched_right: dead_letter`: their unmatched right
+  // events, to the dead-letter output (reason unmatched), ordered by time.
+  void DeadLetterUnmatched();
   void GatherTaps();
   void FlushRecords(TimeMs frontier);
   // flow_ and the workers' Dataflows, for /metrics.

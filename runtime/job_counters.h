@@ -41,6 +41,9 @@ struct JobCounters {
     ++dead_letters[static_cast<int>(reason)];
     if (reason == DeadReason::kLate) ++late;
   }
+  // A join's unmatched right event written to the dead-letter output: the
+  // event was processed (it is in `processed`), so only its reason counts.
+  void UnmatchedToDeadLetter() { ++dead_letters[static_cast<int>(DeadReason::kUnmatched)]; }
   uint64_t dead_letters_for(DeadReason reason) const {
     return dead_letters[static_cast<int>(reason)];
   }

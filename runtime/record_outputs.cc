@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<RecordOutputs>> RecordOutputs::Open(
     }
   }
   if (restored) {
-    if (absl::Status s = out->Restore(rules, *restored); !s.ok()) return s;
+    if (absl::Status s = out->RestoreFiles(rules, *restored); !s.ok()) return s;
   }
   // Every output has a current file in checkpoints, written to or not: its
   // newest, or none, so that a restore also removes a first file written
@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<RecordOutputs>> RecordOutputs::Open(
   return out;
 }
 
-absl::Status RecordOutputs::Restore(const RuleSet& rules, std::string_view state) {
+absl::Status RecordOutputs::RestoreFiles(const RuleSet& rules, std::string_view state) {
   Decoder dec(state);
   if (dec.GetByte() != kStateFormat) {
     return absl::DataLossError("record outputs: unknown checkpoint state format");

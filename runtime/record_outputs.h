@@ -89,7 +89,7 @@ class RecordOutputs : public CheckpointPart {
   explicit RecordOutputs(std::string dir) : dir_(std::move(dir)) {}
   absl::Status OpenDay(const std::string& output, const std::string& day,
                        std::optional<uint64_t> size);
-  absl::Status Restore(const RuleSet& rules, std::string_view state);
+  absl::Status RestoreFiles(const RuleSet& rules, std::string_view state);
 
   std::string dir_;
   std::map<std::string, File> files_;  // by output

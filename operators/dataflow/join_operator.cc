@@ -1,8 +1,12 @@
 #include "operators/dataflow/join_operator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 #include <tuple>
+
+#include "base/strings.h"
+#include "base/time.h"
 
 namespace vigil {
 
@@ -220,6 +224,7 @@ void JoinOperator::Expire(TimeMs frontier) {
     if (w->matches == 0) {
       if (e.right) {
         ++unmatched_right_;
+        if (def_->join.dead_letter_unmatched_right) KeepUnmatchedRight(it->first, *w);
       } else {
         ++unmatched_left_;
         if (def_->join.keep_unmatched_left) AddRecord(it->first, *w, nullptr);
@@ -231,6 +236,37 @@ void JoinOperator::Expire(TimeMs frontier) {
     side.pop_back();
     if (it->second.left.empty() && it->second.right.empty()) st.keys.erase(it);
   }
+}
+
+void JoinOperator::KeepUnmatchedRight(const std::string& key, const Waiting& right) {
+  std::vector<Value> values(right_inputs_.size());
+  UnpackValues(right.values, values.size(), values.data());
+  UnmatchedRight u{right.ts, key, "{\"ts\":\""};
+  AppendTimestamp(right.ts, &u.json);
+  u.json += "\",";
+  AppendJsonString(def_->key_path, &u.json);
+  u.json.push_back(':');
+  AppendJsonString(key, &u.json);
+  for (size_t i = 0; i < right_inputs_.size(); ++i) {
+    u.json.push_back(',');
+    AppendJsonString(def_->join.inputs[right_inputs_[i]].path, &u.json);
+    u.json.push_back(':');
+    const Value& v = values[i];
+    if (v.is_string()) {
+      AppendJsonString(v.str, &u.json);
+    } else if (v.is_bool() || (v.is_number() && std::isfinite(v.num))) {
+      AppendValueText(v, &u.json);
+    } else {
+      u.json.append("null");
+    }
+  }
+  u.json.push_back('}');
+  unmatched_rights_.push_back(std::move(u));
+}
+
+void JoinOperator::TakeUnmatchedRights(std::vector<UnmatchedRight>* out) {
+  for (UnmatchedRight& u : unmatched_rights_) out->push_back(std::move(u));
+  unmatched_rights_.clear();
 }
 
 void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
@@ -267,6 +303,7 @@ bool JoinOperator::AdoptState(KeyedOperator& other) {
   const auto [l, r] = old->TakeUnmatched();
   unmatched_left_ += l;
   unmatched_right_ += r;
+  old->TakeUnmatchedRights(&unmatched_rights_);
   // The old operator's state points into its definition's programs only
   // through the def; a round trip through the encoding keeps it simple.
   Encoder enc;

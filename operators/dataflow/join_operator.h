@@ -17,7 +17,10 @@
 //     it: a left when the frontier passes left.ts + max(upper, 0), a right
 //     when it passes right.ts - lower. So state follows the bound, not the
 //     input's length. A right (or, for an inner join, a left) that never
-//     matched is counted as unmatched then (TakeUnmatched).
+//     matched is counted as unmatched then (TakeUnmatched); with
+//     `unmatched_right: dead_letter`, such a right is also kept as a record
+//     for the dead-letter output (TakeUnmatchedRights): its time, the key
+//     and the right fields the join reads, as one JSON object.
 //   - An event that both sides' `where:` accept is both a left and a right
 //     event, but never pairs with itself.
 // Records are emitted at Close, once the frontier passes their event time,
@@ -79,6 +82,14 @@ class JoinOperator final : public KeyedOperator {
   std::pair<uint64_t, uint64_t> TakeUnmatched() {
     return {std::exchange(unmatched_left_, 0), std::exchange(unmatched_right_, 0)};
   }
+  // The unmatched right events to dead-letter since the last call
+  // (unmatched_right: dead_letter), in the order they expired.
+  struct UnmatchedRight {
+    TimeMs ts;
+    std::string key;
+    std::string json;  // {"ts":"…","<on>":"<key>","<field>":value,…}
+  };
+  void TakeUnmatchedRights(std::vector<UnmatchedRight>* out);
   size_t open_keys() const { return state_->keys.size(); }
   // Records found but not emitted yet (their event time is not before the
   // frontier of the last Close).
@@ -129,6 +140,7 @@ class JoinOperator final : public KeyedOperator {
   void Keep(const std::string& key, bool right, Waiting w);
   void Expire(TimeMs frontier);
   static void EncodeWaiting(const std::vector<Waiting>& side, Encoder* enc);
+  void KeepUnmatchedRight(const std::string& key, const Waiting& right);
 
   std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
   std::vector<size_t> right_inputs_;  // and of right fields
@@ -141,6 +153,7 @@ class JoinOperator final : public KeyedOperator {
   uint64_t dropped_ = 0;
   uint64_t unmatched_left_ = 0;
   uint64_t unmatched_right_ = 0;
+  std::vector<UnmatchedRight> unmatched_rights_;
 };
 
 }  // namespace vigil

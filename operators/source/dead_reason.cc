@@ -26,6 +26,8 @@ std::string_view DeadReasonName(DeadReason r) {
       return "bad_partial";
     case DeadReason::kOutOfRange:
       return "out_of_range";
+    case DeadReason::kUnmatched:
+      return "unmatched";
   }
   return "?";
 }

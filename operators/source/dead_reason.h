@@ -27,9 +27,10 @@ enum class DeadReason : uint8_t {
   kFuture,      // ahead of the processing clock by more than event_time.max_future
   kBadPartial,  // merge stage: a partials message that does not decode
   kOutOfRange,  // a numeric field outside its `schema:` range
+  kUnmatched,   // a join's right event no left matched (unmatched_right: dead_letter)
 };
-inline constexpr int kDeadReasonCount = 11;
-// "malformed_json", "not_an_object", ..., "out_of_range".
+inline constexpr int kDeadReasonCount = 12;
+// "malformed_json", "not_an_object", ..., "out_of_range", "unmatched".
 std::string_view DeadReasonName(DeadReason r);
 
 }  // namespace vigil

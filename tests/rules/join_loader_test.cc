@@ -61,7 +61,11 @@ TEST(JoinLoaderTest, LoadsAJoinAndTheMetricsThatReadIt) {
   EXPECT_EQ(s.join.lower, 0);
   EXPECT_EQ(s.join.upper, 24 * 3600 * 1000);
   EXPECT_TRUE(s.join.keep_unmatched_left);
+  EXPECT_FALSE(s.join.dead_letter_unmatched_right);
   EXPECT_EQ(s.limit, kDefaultJoinLimit);
+  EXPECT_TRUE(Load(Join("1m after", "{r: right.rating}", "    unmatched_right: dead_letter\n"))
+                  .rules->streams[0]
+                  .join.dead_letter_unmatched_right);
   ASSERT_EQ(s.fields.size(), 8);
   EXPECT_EQ(s.fields.path(kStreamKeySlot), "turn_id");
   EXPECT_EQ(s.fields.path(kJoinDelaySlot), "delay_ms");
@@ -138,6 +142,9 @@ TEST(JoinLoaderTest, JoinErrorsPointAtTheirPlace) {
   EXPECT_THAT(Errors(Join("1m after", "{r: right.rating}", "    kind: outer\n")),
               ElementsAre("r.yaml:8:11: a join's kind is 'inner' (pairs only) or 'left' (also "
                           "each left event no right matched), not 'outer'"));
+  EXPECT_THAT(Errors(Join("1m after", "{r: right.rating}", "    unmatched_right: drop\n")),
+              ElementsAre("r.yaml:8:22: unmatched_right is 'count' (vigil_join_unmatched_total "
+                          "only) or 'dead_letter' (also to the dead-letter output), not 'drop'"));
   EXPECT_THAT(Errors(R"yaml(joins:
   - join: j
     right: {where: type == "feedback"}

@@ -177,5 +177,62 @@ TEST_F(RecordOutputsE2eTest, AJobKilledPartWayWritesEachRecordOnce) {
   }
 }
 
+// A join with `unmatched_right: dead_letter`: a rating whose turn never
+// came (or came after it) is a dead-letter line with reason `unmatched`,
+// once, in time order, with 1 and 2 workers alike; the ratings still count
+// as processed, not as dead-lettered.
+TEST_F(RecordOutputsE2eTest, UnmatchedRightEventsGoToTheDeadLetterOutput) {
+  const std::string rules = Path("rules.yaml"), input = Path("small.ndjson");
+  std::ofstream(rules) << R"(joins:
+  - join: rated
+    left: {where: type == "message"}
+    right: {where: type == "feedback"}
+    on: turn_id
+    within: 1m after
+    unmatched_right: dead_letter
+    emit: {intent: left.intent, rating: right.rating}
+metrics:
+  - metric: ratings
+    from: rated
+    window: tumbling 1h
+    value: count()
+)";
+  std::ofstream(input)
+      << R"({"ts":"2026-01-01T00:00:00Z","type":"message","turn_id":"t1","intent":"faq"})"
+         "\n"
+         R"({"ts":"2026-01-01T00:00:30Z","type":"feedback","turn_id":"t1","rating":1})"
+         "\n"
+         R"({"ts":"2026-01-01T00:00:40Z","type":"feedback","turn_id":"t7","rating":-1,"comment":"x"})"
+         "\n"
+         R"({"ts":"2026-01-01T00:00:50Z","type":"feedback","turn_id":"t2","rating":-1})"
+         "\n"
+         R"({"ts":"2026-01-01T00:01:00Z","type":"message","turn_id":"t2","intent":"faq"})"
+         "\n";
+  std::string first;
+  for (const char* workers : {"1", "2"}) {
+    const std::string dead = Path(std::string("dead_") + workers + ".ndjson");
+    Result r = Sh(StrCat(kVigil, " run --rules ", rules, " --input ", input, " --dead-letter ",
+                         dead, " --workers ", workers, " --output json --http off --no-progress 2>",
+                         Path("run.log")));
+    ASSERT_EQ(r.exit_code, 0) << ReadFile(Path("run.log"));
+    EXPECT_NE(ReadFile(Path("run.log")).find("5 processed, 0 dead-lettered"), std::string::npos)
+        << ReadFile(Path("run.log"));
+    const std::vector<std::string> lines = Lines(ReadFile(dead));
+    ASSERT_EQ(lines.size(), 2u) << ReadFile(dead);
+    EXPECT_EQ(
+        lines[0],
+        R"({"reason":"unmatched","detail":"join rated: no left event with turn_id t7 in range",)"
+        R"("source":"join:rated","input":0,"line":0,"offset":0,"size":60,)"
+        R"("ts":"2026-01-01T00:00:40.000Z","record":"{\"ts\":\"2026-01-01T00:00:40.000Z\",)"
+        R"(\"turn_id\":\"t7\",\"rating\":-1}"})");
+    EXPECT_NE(lines[1].find("no left event with turn_id t2 in range"), std::string::npos);
+    if (first.empty()) {
+      first = ReadFile(dead);
+    } else {
+      EXPECT_EQ(ReadFile(dead), first);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil

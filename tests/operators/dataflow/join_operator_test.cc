@@ -322,3 +322,63 @@ TEST_F(JoinLimitTest, OverTheLimitAnEventStillPairsButIsNotKept) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+class JoinDeadLetterTest : public JoinOperatorTest {
+ protected:
+  JoinDeadLetterTest()
+      : JoinOperatorTest(R"(
+joins:
+  - join: rated
+    left: {where: type == "message"}
+    right: {where: type == "feedback"}
+    on: turn_id
+    within: 10s after
+    unmatched_right: dead_letter
+    emit: {intent: left.intent, rating: right.rating, rated_at: right.ts}
+)") {}
+};
+
+TEST_F(JoinDeadLetterTest, AnUnmatchedRightIsKeptForTheDeadLetterOutputWhenItExpires) {
+  auto op = NewOp();
+  Feed(*op, Turn("t1", 1000, "faq"));
+  Feed(*op, Rating("t1", 2000, 1));   // matches
+  Feed(*op, Rating("t9", 3000, -1));  // its turn never comes
+  Feed(*op, Rating("t1", 500, -1));   // before its turn: outside the bound
+  std::vector<JoinOperator::UnmatchedRight> out;
+  // A right waits for a left up to 10 s before it, so until the watermark
+  // passes its own time: the early rating goes first, t9's at 3001.
+  EXPECT_EQ(Close(*op, 3000).size(), 1u);
+  op->TakeUnmatchedRights(&out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ts, 500);
+  EXPECT_EQ(out[0].key, "t1");
+  EXPECT_EQ(out[0].json, R"({"ts":"1970-01-01T00:00:00.500Z","turn_id":"t1","rating":-1})");
+  out.clear();
+  Close(*op, 3001);
+  op->TakeUnmatchedRights(&out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ts, 3000);
+  EXPECT_EQ(out[0].key, "t9");
+  EXPECT_EQ(out[0].json, R"({"ts":"1970-01-01T00:00:03.000Z","turn_id":"t9","rating":-1})");
+  EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{0, 2}));
+  out.clear();
+  Close(*op, 99999);
+  op->TakeUnmatchedRights(&out);
+  EXPECT_TRUE(out.empty());  // each once
+}
+
+TEST_F(JoinOperatorTest, WithoutDeadLetteringUnmatchedRightsAreOnlyCounted) {
+  auto op = NewOp();
+  Feed(*op, Rating("t9", 3000, -1));
+  Close(*op, 99999);
+  std::vector<JoinOperator::UnmatchedRight> out;
+  op->TakeUnmatchedRights(&out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{0, 1}));
+}
+
+}  // namespace
+}  // namespace vigil

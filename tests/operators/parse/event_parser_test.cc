@@ -242,7 +242,7 @@ TEST_F(EventParserRangeTest, EarlierFaultsAreReportedFirst) {
 }
 
 TEST(DeadReasonTest, OutOfRangeIsTheLastReason) {
-  EXPECT_EQ(static_cast<int>(DeadReason::kOutOfRange), kDeadReasonCount - 1);
+  EXPECT_EQ(static_cast<int>(DeadReason::kUnmatched), kDeadReasonCount - 1);
   EXPECT_EQ(DeadReasonName(DeadReason::kOutOfRange), "out_of_range");
 }
 
