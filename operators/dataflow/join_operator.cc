@@ -153,8 +153,12 @@ void JoinOperator::Keep(const std::string& key, bool right, Waiting w) {
   state_->waiting_bytes += sizeof(Waiting) + w.values.capacity();
   ++state_->waiting;
   (right ? it->second.right : it->second.left).push_back(std::move(w));
-  state_->expiries.push_back({at, right, &it->first});
-  std::push_heap(state_->expiries.begin(), state_->expiries.end(), std::greater<>());
+  auto& buckets = state_->expiries;
+  const TimeMs bucket = AlignDown(at, kExpiryBucket);
+  auto b = buckets.empty() ? buckets.end() : std::prev(buckets.end());
+  if (b == buckets.end() || b->first != bucket) b = buckets.try_emplace(bucket).first;
+  b->second.push_back({at, right, &*it});
+  ++state_->expiry_count;
 }
 
 void JoinOperator::FillPair(const Waiting& left, const Waiting* right) {
@@ -213,29 +217,45 @@ void JoinOperator::AddRecord(const std::string& key, const Waiting& left, const 
 
 void JoinOperator::Expire(TimeMs frontier) {
   State& st = *state_;
-  while (!st.expiries.empty() && st.expiries.front().at < frontier) {
-    std::pop_heap(st.expiries.begin(), st.expiries.end(), std::greater<>());
-    const Expiry e = st.expiries.back();
-    st.expiries.pop_back();
-    auto it = st.keys.find(*e.key);
-    std::vector<Waiting>& side = e.right ? it->second.right : it->second.left;
-    auto w = std::find_if(side.begin(), side.end(),
-                          [&](const Waiting& x) { return ExpiryOf(x, e.right) == e.at; });
-    if (w->matches == 0) {
-      if (e.right) {
-        ++unmatched_right_;
-        if (def_->join.dead_letter_unmatched_right) KeepUnmatchedRight(it->first, *w);
+  while (!st.expiries.empty() && st.expiries.begin()->first < frontier) {
+    std::vector<Expiry>& bucket = st.expiries.begin()->second;
+    size_t kept = 0;
+    for (const Expiry& e : bucket) {
+      if (e.at < frontier) {
+        ExpireOne(e);
       } else {
-        ++unmatched_left_;
-        if (def_->join.keep_unmatched_left) AddRecord(it->first, *w, nullptr);
+        bucket[kept++] = e;  // the frontier is inside this bucket
       }
     }
-    st.waiting_bytes -= sizeof(Waiting) + w->values.capacity();
-    --st.waiting;
-    if (w + 1 != side.end()) *w = std::move(side.back());
-    side.pop_back();
-    if (it->second.left.empty() && it->second.right.empty()) st.keys.erase(it);
+    st.expiry_count -= bucket.size() - kept;
+    if (kept > 0) {
+      bucket.resize(kept);
+      return;
+    }
+    st.expiries.erase(st.expiries.begin());
   }
+}
+
+void JoinOperator::ExpireOne(const Expiry& e) {
+  State& st = *state_;
+  Key& k = e.node->second;
+  std::vector<Waiting>& side = e.right ? k.right : k.left;
+  auto w = std::find_if(side.begin(), side.end(),
+                        [&](const Waiting& x) { return ExpiryOf(x, e.right) == e.at; });
+  if (w->matches == 0) {
+    if (e.right) {
+      ++unmatched_right_;
+      if (def_->join.dead_letter_unmatched_right) KeepUnmatchedRight(e.node->first, *w);
+    } else {
+      ++unmatched_left_;
+      if (def_->join.keep_unmatched_left) AddRecord(e.node->first, *w, nullptr);
+    }
+  }
+  st.waiting_bytes -= sizeof(Waiting) + w->values.capacity();
+  --st.waiting;
+  if (w + 1 != side.end()) *w = std::move(side.back());
+  side.pop_back();
+  if (k.left.empty() && k.right.empty()) st.keys.erase(e.node->first);
 }
 
 void JoinOperator::KeepUnmatchedRight(const std::string& key, const Waiting& right) {
@@ -289,7 +309,8 @@ void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)
 
 size_t JoinOperator::memory_bytes() const {
   const State& st = *state_;
-  size_t bytes = st.waiting_bytes + st.expiries.capacity() * sizeof(Expiry);
+  // A bucket: its map node and vector (about 64 bytes); an expiry 24.
+  size_t bytes = st.waiting_bytes + st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64;
   // A key's node: the string, two vectors and the map's overhead.
   bytes += st.keys.size() * (sizeof(std::pair<const std::string, Key>) + 16);
   for (const Record& r : st.records) bytes += sizeof(Record) + r.key.size() + r.values.size();

@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -110,9 +111,13 @@ class JoinOperator final : public KeyedOperator {
   struct Expiry {
     TimeMs at;
     bool right;
-    const std::string* key;  // of State::keys; stable (node map)
-    bool operator>(const Expiry& o) const { return at > o.at; }
+    std::pair<const std::string, Key>* node;  // of State::keys; stable (node map)
   };
+  // Expiries by the second of their time. Events come nearly in time
+  // order, so a new expiry almost always goes to the last bucket and Expire
+  // takes whole buckets from the front: no per-event sift through a heap
+  // as large as the state.
+  static constexpr DurationMs kExpiryBucket = 1000;
   // A record found, until its event time is before the frontier: the key,
   // the pair's times (right_ts kMaxTime when unmatched) and the packed
   // fields from kJoinDelaySlot on.
@@ -126,7 +131,8 @@ class JoinOperator final : public KeyedOperator {
   };
   struct State {
     absl::node_hash_map<std::string, Key, StringHash, StringEq> keys;
-    std::vector<Expiry> expiries;  // a min-heap by `at`
+    std::map<TimeMs, std::vector<Expiry>> expiries;  // bucket start -> expiries in it
+    size_t expiry_count = 0;
     std::vector<Record> records;
     size_t waiting = 0;
     size_t waiting_bytes = 0;
@@ -139,6 +145,7 @@ class JoinOperator final : public KeyedOperator {
   void AddRecord(const std::string& key, const Waiting& left, const Waiting* right);
   void Keep(const std::string& key, bool right, Waiting w);
   void Expire(TimeMs frontier);
+  void ExpireOne(const Expiry& e);
   static void EncodeWaiting(const std::vector<Waiting>& side, Encoder* enc);
   void KeepUnmatchedRight(const std::string& key, const Waiting& right);
 
