@@ -65,7 +65,7 @@ class JoinOperator final : public KeyedOperator {
   void Add(const Event& ev) override;
   void Close(TimeMs frontier, const std::function<void(const Event&)>& emit) override;
 
-  bool AdoptState(KeyedOperator& old) override;
+  bool AdoptState(KeyedOperator& other) override;
   const std::string& state_key() const override { return state_key_; }
   using KeyedOperator::DecodeState;
   using KeyedOperator::EncodeState;

@@ -88,7 +88,7 @@ class SessionOperator final : public KeyedOperator {
 
   // Takes over `old`'s sessions if it is a session stream defined the same
   // way.
-  bool AdoptState(KeyedOperator& old) override;
+  bool AdoptState(KeyedOperator& other) override;
 
   const std::string& state_key() const override { return state_key_; }
   using KeyedOperator::DecodeState;
