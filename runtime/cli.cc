@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "base/strings.h"
 #include "operators/generator/generator.h"
+#include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
 #include "rules/lint.h"
@@ -114,6 +115,9 @@ vigil run flags (override the job file):
   --records kafka://BROKERS/PREFIX
                              write output NAME to topic PREFIX + NAME, keyed by the record's
                              key (in the transactions of the Kafka outputs: exactly once
+                             with --checkpoint-dir)
+  --records http[s]://URL    POST the outputs' records to URL in NDJSON batches of 500,
+                             {"output":NAME,"record":{...}} a line (retried; at least once
                              with --checkpoint-dir)
   --archive DIR              keep every accepted event in DIR/events/YYYY/MM/DD/HH/
                              (zstd NDJSON batches of 60 s or 5 MiB, listed in a manifest;
@@ -329,7 +333,13 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     config->outputs.records_dir = v;
   } else if (a.Value("--records", &v, err)) {
     absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
-    if (!url.ok()) {
+    if (v.starts_with("http://") || v.starts_with("https://")) {
+      if (!HttpUrl::Parse(v).ok()) {
+        *err = StrCat("--records: '", HttpUrl::Redact(v), "' is not a valid URL");
+      } else {
+        config->outputs.records_webhook = v;
+      }
+    } else if (!url.ok()) {
       *err = std::string(url.status().message());
     } else {
       config->outputs.kafka.brokers = url->brokers;

@@ -392,6 +392,7 @@ int Job::Run() {
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
   if (dead_letter_) dead_letter_->Flush();
+  if (record_webhook_) record_webhook_->Flush();
   if (archive_) {
     if (absl::Status s = archive_->Flush(); !s.ok()) {
       Log(StrCat("archive: ", std::string(s.message())));

@@ -191,6 +191,8 @@ class Job {
   std::unique_ptr<ArchiveWriter> archive_;         // raw events accepted; null without --archive
   std::unique_ptr<RecordOutputs> record_outputs_;  // null without --record-dir
   std::optional<std::string> restored_record_outputs_;  // their state in the checkpoint
+  std::unique_ptr<RecordWebhook> record_webhook_;       // null without a records webhook
+  std::optional<std::string> restored_record_webhook_;
   std::vector<TappedRecord> taps_;
   bool taps_dropped_logged_ = false;
   KafkaSink* kafka_sink_ = nullptr;  // owned by sinks_

@@ -163,12 +163,23 @@ absl::Status Job::OpenArchive() {
 absl::Status Job::OpenRecordOutputs() {
   const std::string& prefix = config_.outputs.kafka.records_topic_prefix;
   const bool kafka = kafka_sink_ != nullptr && !prefix.empty();
-  if (config_.outputs.records_dir.empty() && !kafka) return absl::OkStatus();
+  const std::string& webhook = config_.outputs.records_webhook;
+  if (config_.outputs.records_dir.empty() && !kafka && webhook.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<RecordOutputs>> r =
       RecordOutputs::Open(config_.outputs.records_dir, *rules_, restored_record_outputs_);
   if (!r.ok()) return r.status();
   record_outputs_ = std::move(*r);
   if (kafka) record_outputs_->SetKafka(kafka_sink_, prefix);
+  if (!webhook.empty()) {
+    RecordWebhook::Options o;
+    o.url = webhook;
+    o.batch = config_.outputs.records_webhook_batch;
+    o.restored = restored_record_webhook_;
+    absl::StatusOr<std::unique_ptr<RecordWebhook>> w = RecordWebhook::Create(std::move(o));
+    if (!w.ok()) return w.status();
+    record_webhook_ = std::move(*w);
+    record_outputs_->SetWebhook(record_webhook_.get());
+  }
   return absl::OkStatus();
 }
 
@@ -249,6 +260,7 @@ void Job::AddOutputsToCheckpoints(LineWriter* results_writer) {
   }
   if (notifier_) output_parts_.push_back(std::make_unique<NotifierPart>(notifier_));
   if (record_outputs_) checkpointer_->Add(record_outputs_.get());
+  if (record_webhook_) checkpointer_->Add(record_webhook_.get());
   if (archive_) output_parts_.push_back(std::make_unique<ArchivePart>(archive_.get()));
   if (kafka_sink_) output_parts_.push_back(std::make_unique<KafkaSinkPart>(kafka_sink_));
   for (const auto& part : output_parts_) checkpointer_->Add(part.get());

@@ -51,6 +51,7 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
   }
   for (const auto& [key, bytes] : d.panes) {
     if (key == RecordOutputs::kStateKey) j.restored_record_outputs_ = bytes;
+    if (key == RecordWebhook::kStateKey) j.restored_record_webhook_ = bytes;
   }
   restored_states_ = j.flow_->DecodeState(d.panes);
   if (restored_states_ < 0) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
 
 namespace vigil {
@@ -344,11 +345,27 @@ class ConfigReader {
       }
     }
     if (YAML::Node r = n["records"]) {
-      if (auto s = CheckKeys(r, {"dir"}, "outputs.records"); !s.ok()) return s;
-      if (!r["dir"] || !r["dir"].IsScalar()) {
-        return Error(r, "outputs.records needs a 'dir': where each output's files go");
+      if (auto s = CheckKeys(r, {"dir", "webhook", "webhook_batch"}, "outputs.records"); !s.ok())
+        return s;
+      if ((!r["dir"] || !r["dir"].IsScalar()) && (!r["webhook"] || !r["webhook"].IsScalar())) {
+        return Error(r,
+                     "outputs.records needs a 'dir' (where each output's files go) or a "
+                     "'webhook' (a URL to POST them to)");
       }
-      c->outputs.records_dir = r["dir"].Scalar();
+      if (r["dir"]) c->outputs.records_dir = r["dir"].Scalar();
+      if (YAML::Node w = r["webhook"]) {
+        if (!HttpUrl::Parse(w.Scalar()).ok()) {
+          return Error(w, "outputs.records.webhook must be an http:// or https:// URL");
+        }
+        c->outputs.records_webhook = w.Scalar();
+      }
+      if (YAML::Node b = r["webhook_batch"]) {
+        const int batch = b.as<int>(0);
+        if (batch < 1 || batch > 100000) {
+          return Error(b, "outputs.records.webhook_batch must be 1..100000 records");
+        }
+        c->outputs.records_webhook_batch = static_cast<size_t>(batch);
+      }
     }
     for (const char* key : {"results", "dead_letter"}) {
       YAML::Node o = n[key];

@@ -67,6 +67,10 @@ struct JobConfig {
     // The rule files' `outputs:` as NDJSON files under DIR/NAME/ (runtime/
     // record_outputs.h); "" = not written.
     std::string records_dir;
+    // ... and POSTed in NDJSON batches to this URL (runtime/record_webhook.h);
+    // "" = not.
+    std::string records_webhook;
+    size_t records_webhook_batch = 500;
     struct Kafka {
       std::string brokers;        // "" = no Kafka outputs
       std::string results_topic;  // closed windows

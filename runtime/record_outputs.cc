@@ -157,6 +157,7 @@ absl::Status RecordOutputs::Flush(TimeMs frontier) {
       topic_.assign(topic_prefix_).append(p->output);
       kafka_->OnRecord(topic_, p->key, p->line);
     }
+    if (webhook_ != nullptr) webhook_->Enqueue(p->output, p->line);
     if (dir_.empty()) {
       ++written_;
       continue;

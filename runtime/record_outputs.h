@@ -2,7 +2,8 @@
 //
 // RecordOutputs writes the records of the rule files' `outputs:` (the
 // records of a stream or join, or events, that pass the output's `where:`)
-// as NDJSON into a directory (and, with SetKafka, to Kafka topics): one
+// as NDJSON into a directory (and, with SetKafka, to Kafka topics; with
+// SetWebhook, to a URL): one
 // file per output and UTC day of the records' event time,
 //
 //   DIR/NAME/YYYY-MM-DD.ndjson     one JSON object per record: ts, then the fields
@@ -39,6 +40,7 @@
 #include "operators/sink/output_sinks.h"
 #include "rules/rule_set.h"
 #include "runtime/checkpointer.h"
+#include "runtime/record_webhook.h"
 
 namespace vigil {
 
@@ -59,6 +61,9 @@ class RecordOutputs : public CheckpointPart {
     kafka_ = kafka;
     topic_prefix_ = std::move(prefix);
   }
+
+  // Also POSTs every record released to `webhook` (not owned).
+  void SetWebhook(RecordWebhook* webhook) { webhook_ = webhook; }
 
   // Takes the records of `taps`, which `rules` produced.
   void Add(const RuleSet& rules, std::vector<TappedRecord>* taps);
@@ -96,6 +101,7 @@ class RecordOutputs : public CheckpointPart {
   std::vector<Pending> pending_;
   uint64_t written_ = 0;
   KafkaSink* kafka_ = nullptr;
+  RecordWebhook* webhook_ = nullptr;
   std::string topic_prefix_;
   std::string topic_;
 };

@@ -78,6 +78,24 @@ TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
   EXPECT_EQ(two->event_time.max_future, 7200000);
 }
 
+TEST(JobConfigTest, RecordOutputsGoToADirectoryAWebhookOrBoth) {
+  const std::string path = TempPath("jobcfg_", "records.yaml");
+  std::ofstream(path)
+      << "outputs:\n  records: {webhook: http://labeling:8080/records, webhook_batch: 100}\n";
+  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outputs.records_dir, "");
+  EXPECT_EQ(c->outputs.records_webhook, "http://labeling:8080/records");
+  EXPECT_EQ(c->outputs.records_webhook_batch, 100u);
+  EXPECT_EQ(Load("outputs:\n  records: {}\n"),
+            "2:12: outputs.records needs a 'dir' (where each output's files go) or a 'webhook' "
+            "(a URL to POST them to)");
+  EXPECT_EQ(Load("outputs:\n  records: {webhook: ftp://x/r}\n"),
+            "2:22: outputs.records.webhook must be an http:// or https:// URL");
+  EXPECT_EQ(Load("outputs:\n  records: {webhook: http://x/r, webhook_batch: 0}\n"),
+            "2:49: outputs.records.webhook_batch must be 1..100000 records");
+}
+
 TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("source:\n  kind: kafka\n"),
             "2:3: a kafka source needs a 'kafka' section (brokers, topics)");

@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "gtest/gtest.h"
+#include "tests/operators/notify/recording_receiver.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
@@ -50,7 +51,7 @@ class RecordOutputsE2eTest : public ::testing::Test {
   // Every file of `output` under `dir`, in day order, concatenated.
   static std::string Output(const std::string& dir, const std::string& output) {
     std::vector<std::string> files;
-    for (const auto& e : std::filesystem::directory_iterator(dir + "/" + output)) {
+    for (const auto& e : std::filesystem::directory_iterator(StrCat(dir, "/", output))) {
       files.push_back(e.path().string());
     }
     std::sort(files.begin(), files.end());
@@ -130,6 +131,39 @@ TEST_F(RecordOutputsE2eTest, TheLabelingQueueHoldsEachThumbsDownOfAKnownTurnOnce
   for (const std::string& l : positive) {
     EXPECT_EQ(l.find("\"rating\""), std::string::npos) << l;
     EXPECT_NE(l.find("\"user_message\":\""), std::string::npos) << l;
+  }
+}
+
+// --records http://…: the same records as the files, each output's in the
+// files' order, POSTed in NDJSON batches of at most 500.
+TEST_F(RecordOutputsE2eTest, AWebhookGetsTheRecordsOfTheFiles) {
+  testing_util::RecordingReceiver rx;
+  const std::string dir = Path("out");
+  Result r = Run(dir, " --records " + rx.url("/records"));
+  ASSERT_EQ(r.exit_code, 0) << ReadFile(Path("run.log"));
+  std::map<std::string, std::vector<std::string>> posted;  // by output
+  size_t posts = 0;
+  simdjson::dom::parser parser;
+  for (const testing_util::RecordedRequest& req : rx.Accepted()) {
+    ++posts;
+    EXPECT_EQ(req.target, "/records");
+    const std::vector<std::string> lines = Lines(req.body);
+    EXPECT_LE(lines.size(), 500u);
+    for (const std::string& l : lines) {
+      // {"output":NAME,"record":RECORD}: the record is the file's line.
+      const size_t at = l.find(",\"record\":");
+      ASSERT_NE(at, std::string::npos) << l;
+      simdjson::dom::element e;
+      ASSERT_EQ(parser.parse(l).get(e), simdjson::SUCCESS) << l;
+      posted[std::string(e["output"].get_string().value())].push_back(
+          l.substr(at + 10, l.size() - at - 11));
+    }
+  }
+  EXPECT_GT(posts, 2u);
+  for (const char* output : {"labeling-queue", "positive-examples"}) {
+    const std::vector<std::string> file = Lines(Output(dir, output));
+    EXPECT_FALSE(file.empty());
+    EXPECT_EQ(posted[output], file) << output;
   }
 }
 
