@@ -181,8 +181,9 @@ void Job::GatherTaps() {
   }
   if (!taps_.empty() && !taps_dropped_logged_) {
     taps_dropped_logged_ = true;
-    Log("the rule files declare outputs: but no --record-dir (outputs.records.dir) is set; "
-        "their records are not written");
+    Log("the rule files declare outputs: but no destination is set (--record-dir DIR, "
+        "--records kafka://BROKERS/PREFIX or --records http://URL); their records are not "
+        "written");
   }
   taps_.clear();
 }
