@@ -231,6 +231,14 @@ inline bool LoadLimit(FileLoader& f, const YAML::Node& map, std::string_view wha
   return true;
 }
 
+// The checks every emitted field of a stream or join shares
+// (rules/stream_loader.cc): its name is a label name not yet taken in
+// `s` (whose records always carry their key and `builtin`, e.g. duration_ms)
+// and its expression a scalar (`example` shows one). Fills e->name, pos and
+// source; false after reporting the error.
+bool StartEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, const StreamDef& s,
+               std::string_view builtin, std::string_view example, EmitDef* e);
+
 // Loads one `streams:` entry (rules/stream_loader.cc).
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `joins:` entry (rules/join_loader.cc).

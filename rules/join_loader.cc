@@ -103,7 +103,7 @@ constexpr DurationMs kMaxJoinSpan = 366LL * 24 * 3600 * 1000;
 
 // "24h after" -> [0, 24h]; "5m before" -> [-5m, 0]; "-1m .. 24h" -> [-1m, 24h].
 bool ParseWithin(FileLoader& f, const YAML::Node& n, JoinDef* j) {
-  const std::string text = n.Scalar();
+  const std::string& text = n.Scalar();
   std::vector<std::string_view> words;
   for (std::string_view w : StrSplit(text, ' ')) {
     if (!w.empty()) words.push_back(w);
@@ -175,25 +175,7 @@ bool LoadSide(FileLoader& f, const YAML::Node& n, const char* side, RuleSet* rul
 bool LoadJoinEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, RuleSet* rules,
                   StreamDef* s) {
   EmitDef e;
-  e.name = name.Scalar();
-  e.pos = f.PosOf(name);
-  if (!ValidLabelName(e.name)) {
-    f.Error(name, StrCat("field name '", e.name,
-                         "' must be letters, digits and '_' (not starting with a digit)"));
-    return false;
-  }
-  if (s->fields.Find(e.name)) {
-    f.Error(name, StrCat("join '", s->name, "' already has a field '", e.name, "'",
-                         e.name == "delay_ms" || e.name == s->fields.path(kStreamKeySlot)
-                             ? " (every record carries its key and delay_ms)"
-                             : ""));
-    return false;
-  }
-  if (!expr.IsScalar()) {
-    f.Error(expr, StrCat("field '", e.name, "' must be an expression, e.g. left.intent"));
-    return false;
-  }
-  e.source = expr.Scalar();
+  if (!StartEmit(f, name, expr, *s, "delay_ms", "left.intent", &e)) return false;
   JoinScope scope(&rules->fields, &s->join);
   ExprParse parsed = ParseExpr(e.source);
   if (!parsed.ok()) {

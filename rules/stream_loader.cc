@@ -47,25 +47,7 @@ std::optional<DurationMs> ParseSessionWindow(FileLoader& f, const YAML::Node& n)
 bool LoadEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, RuleSet* rules,
               StreamDef* s) {
   EmitDef e;
-  e.name = name.Scalar();
-  e.pos = f.PosOf(name);
-  if (!ValidLabelName(e.name)) {
-    f.Error(name, StrCat("field name '", e.name,
-                         "' must be letters, digits and '_' (not starting with a digit)"));
-    return false;
-  }
-  if (s->fields.Find(e.name)) {
-    f.Error(name, StrCat("stream '", s->name, "' already has a field '", e.name, "'",
-                         e.name == "duration_ms" || e.name == s->fields.path(kStreamKeySlot)
-                             ? " (every record carries its key and duration_ms)"
-                             : ""));
-    return false;
-  }
-  if (!expr.IsScalar()) {
-    f.Error(expr, StrCat("field '", e.name, "' must be an expression, e.g. count()"));
-    return false;
-  }
-  e.source = expr.Scalar();
+  if (!StartEmit(f, name, expr, *s, "duration_ms", "count()", &e)) return false;
   ValueScope scope(&rules->fields, &e.aggregates, ValueScope::Mode::kSession);
   ExprParse parsed = ParseExpr(e.source);
   if (!parsed.ok()) {
@@ -89,6 +71,31 @@ bool LoadEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, Rul
 }
 
 }  // namespace
+
+bool StartEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, const StreamDef& s,
+               std::string_view builtin, std::string_view example, EmitDef* e) {
+  e->name = name.Scalar();
+  e->pos = f.PosOf(name);
+  if (!ValidLabelName(e->name)) {
+    f.Error(name, StrCat("field name '", e->name,
+                         "' must be letters, digits and '_' (not starting with a digit)"));
+    return false;
+  }
+  if (s.fields.Find(e->name)) {
+    const bool carried = e->name == builtin || e->name == s.fields.path(kStreamKeySlot);
+    f.Error(name, StrCat(s.kind == StreamKind::kJoin ? "join '" : "stream '", s.name,
+                         "' already has a field '", e->name, "'",
+                         carried ? StrCat(" (every record carries its key and ", builtin, ")")
+                                 : std::string()));
+    return false;
+  }
+  if (!expr.IsScalar()) {
+    f.Error(expr, StrCat("field '", e->name, "' must be an expression, e.g. ", example));
+    return false;
+  }
+  e->source = expr.Scalar();
+  return true;
+}
 
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
