@@ -20,17 +20,17 @@ std::string_view TransitionName(Transition t) {
   return "?";
 }
 
-Transition AlertState::Step(bool holds, bool resolves, TimeMs start, TimeMs end, double v,
+Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
                             const AlertTiming& timing) {
-  // The condition last held at the previous evaluation; for tumbling
-  // windows that is this window's start, for sliding ones one slide ago.
-  const TimeMs previous_eval = last_eval == kMinTime ? start : last_eval;
+  // The condition last held at the previous evaluation, one step ago unless
+  // evaluations were skipped.
+  const TimeMs previous_eval = last_eval == kMinTime ? end - timing.step : last_eval;
   last_eval = end;
   value = v;
   switch (phase) {
     case AlertPhase::kInactive:
       if (!holds) return Transition::kNone;
-      active_since = start;
+      active_since = end - timing.step;
       peak = v;
       if (end - active_since >= timing.for_duration) {
         phase = AlertPhase::kFiring;

@@ -2,25 +2,29 @@
 //
 // The alert state machine of one (alert, group), driven by event time:
 // inactive -> pending -> firing -> resolved (-> inactive). It is stepped once
-// per closed window of the alert's metrics, with the window's [start, end)
-// and whether the condition held, and follows Prometheus' semantics measured
-// in event time:
-//   - "held" is the event time the consecutive true windows cover, from the
-//     first true window's start to the latest true window's end;
-//   - pending while held < `for`; firing once held >= `for` (with `for: 0`,
-//     at the first true window);
+// per evaluation — each close of the alert's window, at the window's end —
+// with whether the condition held, and follows Prometheus' semantics
+// measured in event time:
+//   - "held" counts evaluations: (consecutive true evaluations) x `step`, the
+//     alert's evaluation interval (its window's slide; the size for a
+//     tumbling window);
+//   - pending from the first true evaluation while held < `for`; firing at
+//     the first evaluation at which held >= `for` (with `for: 0`, at the
+//     first true evaluation);
 //   - a firing alert resolves when the condition stops holding — or, with a
 //     `resolve:` expression (hysteresis), only when that holds — after
 //     `keep_firing_for` of event time has passed since it last held (the
 //     previous evaluation: one slide before the first false window's end).
 // The state is plain data and serialises for checkpoints.
 //
-// Example (1-minute windows, for: 5m):
+// Example (1-minute tumbling windows, for: 5m; timing.step = 1m):
 //   AlertState s;
-//   s.Step(cond_true, 0, 60'000, ...)        -> kPending  (held 1m)
-//   ... 4 more true windows ...
-//   s.Step(cond_true, 240'000, 300'000, ...) -> kFiring   (held 5m, fired at 300000)
-//   s.Step(cond_false, 300'000, 360'000,...) -> kResolved (at 360000)
+//   s.Step(true, false, 60'000, v, timing)   -> kPending  (held 1m)
+//   ... 3 more true evaluations ...
+//   s.Step(true, false, 300'000, v, timing)  -> kFiring   (held 5m, fired at 300000)
+//   s.Step(false, false, 360'000, v, timing) -> kResolved (at 360000)
+// A 10m window every 1m with for: 5m (step 1m) is pending at the end of its
+// first true window and fires at the fifth consecutive true evaluation.
 #ifndef VIGIL_RULES_ALERT_STATE_H_
 #define VIGIL_RULES_ALERT_STATE_H_
 
@@ -43,11 +47,14 @@ struct AlertTiming {
   DurationMs for_duration = 0;
   DurationMs keep_firing_for = 0;
   bool has_resolve = false;
+  DurationMs step = 0;  // evaluation interval: the window's slide (> 0)
 };
 
 struct AlertState {
   AlertPhase phase = AlertPhase::kInactive;
-  TimeMs active_since = kMinTime;   // start of the first true window of the run
+  // Start of the held time: one step before the run's first true evaluation
+  // (for a tumbling window, the start of its first true window).
+  TimeMs active_since = kMinTime;
   TimeMs fired_at = kMinTime;       // window end at which it started firing
   TimeMs cleared_since = kMinTime;  // firing, but the condition stopped (keep_firing_for)
   TimeMs last_eval = kMinTime;
@@ -55,9 +62,9 @@ struct AlertState {
   double peak = 0;   // largest value while active
 
   // `holds`: the alert condition; `resolves`: the resolve condition (only
-  // read when timing.has_resolve). `value` is the alert's value at `end`.
-  Transition Step(bool holds, bool resolves, TimeMs start, TimeMs end, double value,
-                  const AlertTiming& timing);
+  // read when timing.has_resolve). `value` is the alert's value at the
+  // evaluation at `end`.
+  Transition Step(bool holds, bool resolves, TimeMs end, double value, const AlertTiming& timing);
 
   void Encode(Encoder* enc) const;
   bool Decode(Decoder* dec);

@@ -1,7 +1,6 @@
 #include "rules/lint.h"
 
 #include <algorithm>
-#include <set>
 
 #include "base/strings.h"
 #include "rules/expr_parser.h"
@@ -47,6 +46,33 @@ void LintThresholds(const ExprNode& n, const RuleSet& rules, const AlertDef& a,
   for (const auto& arg : n.args) LintThresholds(*arg, rules, a, out);
 }
 
+// Held time counts evaluations (rules/alert_state.h), so a `for:` that is
+// no multiple of the evaluation interval is rounded up, and one shorter than
+// it fires at the first true evaluation.
+void LintFor(const RuleSet& rules, const AlertDef& a, std::vector<Diagnostic>* out) {
+  const DurationMs step = rules.EvaluationStep(a);
+  if (a.for_duration <= 0 || step <= 0 || a.for_duration % step == 0) return;
+  const MetricDef& m = rules.metrics[a.metrics[0]];
+  const int64_t evaluations = (a.for_duration + step - 1) / step;
+  const std::string interval =
+      StrCat("its ", FormatDuration(step), " evaluation interval (the ",
+             m.window.slide() == m.window.size() ? "window" : "slide", " of '", m.name, "')");
+  if (evaluations == 1) {
+    Warn(out, a.for_pos,
+         StrCat("alert '", a.name, "' has for: ", FormatDuration(a.for_duration), ", shorter than ",
+                interval,
+                ": its first true evaluation already holds it, so it fires at once and is "
+                "never pending; use for: 0 or for: ",
+                FormatDuration(2 * step), " (two evaluations)"));
+    return;
+  }
+  Warn(out, a.for_pos,
+       StrCat("alert '", a.name, "' has for: ", FormatDuration(a.for_duration),
+              ", not a multiple of ", interval, ": it fires after ", evaluations,
+              " consecutive true evaluations (", FormatDuration(evaluations * step),
+              "); write for: ", FormatDuration(evaluations * step)));
+}
+
 }  // namespace
 
 std::vector<Diagnostic> LintRules(const RuleSet& rules) {
@@ -54,20 +80,7 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   std::vector<bool> used(rules.metrics.size(), false);
   for (const AlertDef& a : rules.alerts) {
     for (int m : a.metrics) used[m] = true;
-    // A metric read both as a value and through a history function appears
-    // twice among the inputs; warn once.
-    std::set<int> distinct(a.metrics.begin(), a.metrics.end());
-    for (int m : distinct) {
-      const MetricDef& def = rules.metrics[m];
-      if (a.for_duration > 0 && a.for_duration <= def.window.size()) {
-        Warn(&out, a.pos,
-             StrCat("alert '", a.name, "' has for: ", FormatDuration(a.for_duration),
-                    ", no longer than the ", FormatDuration(def.window.size()), " window of '",
-                    def.name,
-                    "': its first true window already covers it, so it fires at once "
-                    "and is never pending"));
-      }
-    }
+    LintFor(rules, a, &out);
     for (const std::string* src : {&a.expr_source, &a.resolve_source}) {
       if (src->empty()) continue;
       ExprParse p = ParseExpr(*src);

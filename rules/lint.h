@@ -5,8 +5,9 @@
 // and still exits 0 (1 with --strict):
 //   - a metric no alert uses and that is not marked `export: true`;
 //   - a stream no metric reads (`from:`);
-//   - a `for:` no longer than the window of a metric the alert reads: the
-//     first true window already covers it, so the alert is never pending;
+//   - a `for:` shorter than the alert's evaluation interval (it fires at the
+//     first true evaluation, never pending) or no multiple of it (rounded up
+//     to whole evaluations), at the `for:` line;
 //   - a threshold outside [0, 1] on a ratio metric, which can never (or
 //     always) hold: 5 where 0.05 was meant.
 //

@@ -25,6 +25,10 @@ std::string_view SeverityName(Severity s) {
   return kNames[static_cast<int>(s)];
 }
 
+DurationMs RuleSet::EvaluationStep(const AlertDef& a) const {
+  return a.metrics.empty() ? 0 : metrics[a.metrics[0]].window.slide();
+}
+
 std::optional<int> RuleSet::FindMetric(std::string_view name) const {
   for (size_t i = 0; i < metrics.size(); ++i) {
     if (metrics[i].name == name) return static_cast<int>(i);
@@ -268,6 +272,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   std::optional<DurationMs> keep = DurationField(f, n, "keep_firing_for");
   ok &= for_d.has_value() && keep.has_value();
   a.for_duration = for_d.value_or(0);
+  a.for_pos = n["for"] ? f.PosOf(n["for"]) : a.pos;
   a.keep_firing_for = keep.value_or(0);
   std::optional<std::string> expr = f.Scalar(n, "expr", true, "an alert");
   if (!expr) return;

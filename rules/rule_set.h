@@ -212,6 +212,7 @@ struct AlertDef {
   Program resolve;  // hysteresis: firing ends only when this holds
   std::string resolve_source;
   DurationMs for_duration = 0;
+  SourcePos for_pos;  // of the `for:` value; the alert's position without one
   DurationMs keep_firing_for = 0;
   Labels labels;                          // static labels from the rule
   std::vector<std::string> group_labels;  // `by:` labels of its metrics
@@ -228,6 +229,9 @@ struct RuleSet {
   std::vector<std::string> files;
   std::optional<int> FindMetric(std::string_view name) const;
   std::optional<int> FindStream(std::string_view name) const;
+  // An alert's evaluation interval, the unit of its held time: the slide of
+  // the window of its first metric (the size, for a tumbling window).
+  DurationMs EvaluationStep(const AlertDef& a) const;
 };
 
 struct RuleLoadResult {

@@ -114,8 +114,7 @@ std::set<std::string> AlertOperator::GroupsOf(int alert) const {
   return groups;
 }
 
-bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs end,
-                              TimeMs* start) {
+bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs end) {
   static const MetricHistory kNoHistory;
   bool any = false;
   for (size_t i = 0; i < def.metrics.size(); ++i) {
@@ -127,7 +126,6 @@ bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs 
         slots_[i] = Value::Missing();
       } else {
         slots_[i] = Value::Number(it->second.value);
-        *start = std::min(*start, it->second.start);
         any = true;
       }
       continue;
@@ -147,20 +145,19 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
   const AlertDef& def = rules_.alerts[alert];
   auto& states = states_[alert];
   slots_.assign(def.metrics.size(), Value::Missing());
-  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve};
+  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve,
+                           rules_.EvaluationStep(def)};
   for (const std::string& g : GroupsOf(alert)) {
-    TimeMs start = end;
     // A history function with a value counts as data: absent() is about a
     // group with no current window.
-    const bool any = FillSlots(def, g, end, &start);
-    if (start == end) start = end - rules_.metrics[def.metrics[0]].window.slide();
+    const bool any = FillSlots(def, g, end);
     const bool holds = any && def.expr.EvalBool(slots_.data());
     const bool resolves = !any || (def.has_resolve && def.resolve.EvalBool(slots_.data()));
     const double value = slots_[0].is_number() ? slots_[0].num : 0;
     auto it = states.find(g);
     AlertState fresh;
     AlertState& s = it != states.end() ? it->second : fresh;
-    Transition t = s.Step(holds, resolves, start, end, value, timing);
+    Transition t = s.Step(holds, resolves, end, value, timing);
     if (t != Transition::kNone) out->push_back(MakeNotice(def, g, s, t, end));
     if (s.phase == AlertPhase::kInactive) {
       if (it != states.end()) states.erase(it);

@@ -88,9 +88,8 @@ class AlertOperator {
   void Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out);
   // Groups to evaluate `def` for at this end.
   std::set<std::string> GroupsOf(int alert) const;
-  // Fills slots_ for group g; returns whether any input has a value, and
-  // lowers *start to the earliest start of a current window read.
-  bool FillSlots(const AlertDef& def, const std::string& g, TimeMs end, TimeMs* start);
+  // Fills slots_ for group g; returns whether any input has a value.
+  bool FillSlots(const AlertDef& def, const std::string& g, TimeMs end);
   // Drops what no alert reads any more after metric m closed at `end`.
   void PruneHistory(int m, TimeMs end);
   AlertNotice MakeNotice(const AlertDef& def, const std::string& group, const AlertState& s,

@@ -10,14 +10,15 @@ namespace {
 
 constexpr DurationMs kMinute = 60'000;
 
+// Timing of an alert evaluated every minute.
 AlertTiming For(DurationMs for_duration, DurationMs keep_firing_for = 0, bool has_resolve = false) {
-  return AlertTiming{for_duration, keep_firing_for, has_resolve};
+  return AlertTiming{for_duration, keep_firing_for, has_resolve, kMinute};
 }
 
 // Steps a 1-minute tumbling window ending at `end`.
 Transition Minute(AlertState* s, bool holds, TimeMs end, const AlertTiming& timing,
                   bool resolves = false, double value = 1) {
-  return s->Step(holds, resolves, end - kMinute, end, value, timing);
+  return s->Step(holds, resolves, end, value, timing);
 }
 
 TEST(AlertStateTest, PendingThenFiringAtTheFifthMinute) {
@@ -105,30 +106,36 @@ TEST(AlertStateTest, ResolvesAtTheFirstFalseWindow) {
   EXPECT_EQ(s.fired_at, 240'000);
 }
 
-TEST(AlertStateTest, SlidingWindowsFireAtTheFirstTrueWindow) {
-  // sliding 5m every 1m: each window covers [end - 5m, end).
-  const DurationMs size = 5 * kMinute;
+TEST(AlertStateTest, SlidingWindowsHoldOneSlidePerEvaluation) {
+  // sliding 10m every 1m, for: 5m: pending at the end of the first true
+  // window (600000), firing 4 minutes later at the fifth true evaluation.
   {
+    const AlertTiming timing = For(5 * kMinute);
     AlertState s;
-    EXPECT_EQ(s.Step(true, false, 600'000 - size, 600'000, 1, For(5 * kMinute)),
-              Transition::kFiring);
-    EXPECT_EQ(s.active_since, 300'000);
-    EXPECT_EQ(s.fired_at, 600'000);
+    EXPECT_EQ(s.Step(true, false, 600'000, 1, timing), Transition::kPending);
+    EXPECT_EQ(s.active_since, 540'000);
+    for (TimeMs end : {660'000, 720'000, 780'000}) {
+      EXPECT_EQ(s.Step(true, false, end, 1, timing), Transition::kNone) << end;
+    }
+    EXPECT_EQ(s.Step(true, false, 840'000, 1, timing), Transition::kFiring);
+    EXPECT_EQ(s.fired_at, 840'000);
   }
   {
+    // for: 12m needs twelve true evaluations, not two slides past the window.
+    const AlertTiming timing = For(12 * kMinute);
     AlertState s;
-    EXPECT_EQ(s.Step(true, false, 600'000 - size, 600'000, 1, For(2 * kMinute)),
-              Transition::kFiring);
+    EXPECT_EQ(s.Step(true, false, 600'000, 1, timing), Transition::kPending);
+    for (TimeMs end = 660'000; end < 600'000 + 11 * kMinute; end += kMinute) {
+      EXPECT_EQ(s.Step(true, false, end, 1, timing), Transition::kNone) << end;
+    }
+    EXPECT_EQ(s.Step(true, false, 600'000 + 11 * kMinute, 1, timing), Transition::kFiring);
   }
   {
-    // for: 7m needs two more slides after the first true window.
-    const AlertTiming timing = For(7 * kMinute);
+    // for: 90s on a 1m slide rounds up to two evaluations.
+    const AlertTiming timing = For(90'000);
     AlertState s;
-    EXPECT_EQ(s.Step(true, false, 600'000 - size, 600'000, 1, timing), Transition::kPending);
-    EXPECT_EQ(s.Step(true, false, 660'000 - size, 660'000, 1, timing), Transition::kNone);
-    EXPECT_EQ(s.Step(true, false, 720'000 - size, 720'000, 1, timing), Transition::kFiring);
-    EXPECT_EQ(s.fired_at, 720'000);
-    EXPECT_EQ(s.active_since, 300'000);
+    EXPECT_EQ(s.Step(true, false, 600'000, 1, timing), Transition::kPending);
+    EXPECT_EQ(s.Step(true, false, 660'000, 1, timing), Transition::kFiring);
   }
 }
 
@@ -188,7 +195,7 @@ TEST(AlertStateTest, KeepFiringForIsMeasuredInEventTimeNotSteps) {
   const AlertTiming timing = For(0, 10 * kMinute);
   AlertState s;
   ASSERT_EQ(Minute(&s, true, 60'000, timing), Transition::kFiring);
-  EXPECT_EQ(s.Step(false, false, 60'000, 60'000 + 10 * kMinute, 0, timing), Transition::kResolved);
+  EXPECT_EQ(s.Step(false, false, 60'000 + 10 * kMinute, 0, timing), Transition::kResolved);
 }
 
 TEST(AlertStateTest, KeepFiringForOnSlidingWindowsCountsFromTheLastTrueEvaluation) {
@@ -196,10 +203,10 @@ TEST(AlertStateTest, KeepFiringForOnSlidingWindowsCountsFromTheLastTrueEvaluatio
   // back, but the condition held until the previous evaluation.
   const AlertTiming timing = For(0, 2 * kMinute);
   AlertState s;
-  ASSERT_EQ(s.Step(true, false, 0, 300'000, 1, timing), Transition::kFiring);
-  EXPECT_EQ(s.Step(false, false, 60'000, 360'000, 0, timing), Transition::kNone);
+  ASSERT_EQ(s.Step(true, false, 300'000, 1, timing), Transition::kFiring);
+  EXPECT_EQ(s.Step(false, false, 360'000, 0, timing), Transition::kNone);
   EXPECT_EQ(s.cleared_since, 300'000);
-  EXPECT_EQ(s.Step(false, false, 120'000, 420'000, 0, timing), Transition::kResolved);
+  EXPECT_EQ(s.Step(false, false, 420'000, 0, timing), Transition::kResolved);
 }
 
 TEST(AlertStateTest, PeakTracksTheLargestValueWhileActive) {

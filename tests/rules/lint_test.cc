@@ -55,23 +55,44 @@ TEST(LintTest, StreamNoMetricReads) {
                 "idle); it keeps sessions for nothing"}));
 }
 
-TEST(LintTest, ForThatCanNeverBePending) {
+TEST(LintTest, ForShorterThanOneEvaluation) {
   const std::string metrics =
       "metrics:\n"
       "  - metric: e\n"
-      "    window: sliding 5m every 1m\n"
+      "    window: tumbling 5m\n"
       "    value: count()\n"
       "alerts:\n"
       "  - alert: A\n"
       "    severity: P2\n"
       "    expr: e > 1\n";
-  EXPECT_EQ(Lint(metrics + "    for: 5m\n"),
+  // The warning points at the for: value.
+  EXPECT_EQ(Lint(metrics + "    for: 2m\n"),
             (std::vector<std::string>{
-                "r.yaml:6:12: warning: alert 'A' has for: 5m, no longer than the 5m window of "
-                "'e': its first true window already covers it, so it fires at once and is never "
-                "pending"}));
-  EXPECT_TRUE(Lint(metrics + "    for: 6m\n").empty());
+                "r.yaml:9:10: warning: alert 'A' has for: 2m, shorter than its 5m evaluation "
+                "interval (the window of 'e'): its first true evaluation already holds it, so it "
+                "fires at once and is never pending; use for: 0 or for: 10m (two evaluations)"}));
+  EXPECT_TRUE(Lint(metrics + "    for: 5m\n").empty());  // one evaluation, by intent
+  EXPECT_TRUE(Lint(metrics + "    for: 15m\n").empty());
   EXPECT_TRUE(Lint(metrics).empty());  // for: 0 fires at once by intent
+}
+
+TEST(LintTest, ForThatIsNoMultipleOfTheSlide) {
+  const std::string metrics =
+      "metrics:\n"
+      "  - metric: e\n"
+      "    window: sliding 10m every 1m\n"
+      "    value: count()\n"
+      "alerts:\n"
+      "  - alert: A\n"
+      "    severity: P2\n"
+      "    expr: e > 1\n";
+  EXPECT_EQ(Lint(metrics + "    for: 150s\n"),
+            (std::vector<std::string>{
+                "r.yaml:9:10: warning: alert 'A' has for: 2m30s, not a multiple of its 1m "
+                "evaluation interval (the slide of 'e'): it fires after 3 consecutive true "
+                "evaluations (3m); write for: 3m"}));
+  // Shorter than the window is fine now: held time counts evaluations.
+  EXPECT_TRUE(Lint(metrics + "    for: 5m\n").empty());
 }
 
 TEST(LintTest, RatioThresholdOutsideZeroOne) {
