@@ -35,6 +35,7 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
       if (end - active_since >= timing.for_duration) {
         phase = AlertPhase::kFiring;
         fired_at = end;
+        fired_value = v;
         return Transition::kFiring;
       }
       phase = AlertPhase::kPending;
@@ -49,6 +50,7 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
       if (end - active_since >= timing.for_duration) {
         phase = AlertPhase::kFiring;
         fired_at = end;
+        fired_value = v;
         return Transition::kFiring;
       }
       return Transition::kNone;
@@ -57,6 +59,7 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
       if (!stopped) {
         cleared_since = kMinTime;
         peak = std::max(peak, v);
+        if (holds) fired_value = v;
         return Transition::kNone;
       }
       if (cleared_since == kMinTime) cleared_since = previous_eval;
@@ -69,18 +72,25 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
   return Transition::kNone;
 }
 
+// Since fired_value: the phase byte carries kWithFiredValue, and the value
+// follows the others. States encoded before decode with fired_value = value.
+constexpr uint8_t kWithFiredValue = 0x80;
+
 void AlertState::Encode(Encoder* enc) const {
-  enc->PutByte(static_cast<uint8_t>(phase));
+  enc->PutByte(static_cast<uint8_t>(phase) | kWithFiredValue);
   enc->PutSigned(active_since);
   enc->PutSigned(fired_at);
   enc->PutSigned(cleared_since);
   enc->PutSigned(last_eval);
   enc->PutDouble(value);
   enc->PutDouble(peak);
+  enc->PutDouble(fired_value);
 }
 
 bool AlertState::Decode(Decoder* dec) {
   uint8_t p = dec->GetByte();
+  const bool with_fired_value = (p & kWithFiredValue) != 0;
+  p = static_cast<uint8_t>(p & ~kWithFiredValue);
   if (p > static_cast<uint8_t>(AlertPhase::kFiring)) return false;
   phase = static_cast<AlertPhase>(p);
   active_since = dec->GetSigned();
@@ -89,6 +99,7 @@ bool AlertState::Decode(Decoder* dec) {
   last_eval = dec->GetSigned();
   value = dec->GetDouble();
   peak = dec->GetDouble();
+  fired_value = with_fired_value ? dec->GetDouble() : value;
   return dec->ok();
 }
 

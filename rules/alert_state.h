@@ -60,6 +60,10 @@ struct AlertState {
   TimeMs last_eval = kMinTime;
   double value = 0;  // value at the latest evaluation
   double peak = 0;   // largest value while active
+  // Value at the latest evaluation at which it fired or held while firing:
+  // what its notifications render on resolve (the annotations of the last
+  // firing evaluation, as Prometheus keeps them).
+  double fired_value = 0;
 
   // `holds`: the alert condition; `resolves`: the resolve condition (only
   // read when timing.has_resolve). `value` is the alert's value at the

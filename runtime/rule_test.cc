@@ -3,10 +3,12 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "base/strings.h"
 #include "runtime/job.h"
@@ -22,6 +24,8 @@ struct ExpectedAlert {
   std::string state;
   Labels labels;
   Labels annotations;
+  std::optional<double> value;           // as fired
+  std::optional<double> resolved_value;  // resolved: the value that resolved it
   int line;
 };
 
@@ -182,6 +186,13 @@ Labels Annotations(const AlertNotice& n) {
   return out;
 }
 
+void CompareValue(std::string_view what, std::optional<double> want, double got,
+                  const AlertNotice& n, TimeMs start, const ExpectedAlert& e, std::string* diff) {
+  if (!want || std::fabs(got - *want) <= 1e-9 * std::max(1.0, std::fabs(*want))) return;
+  StrAppend(diff, "    ", what, " of ", Describe(n.at, start, e.state, e.alert, {}), ": got ", got,
+            ", want ", *want, "  (line ", e.line, ")\n");
+}
+
 // Compares what happened with what was expected; appends diff lines.
 void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
              const std::vector<ExpectedMetric>& metrics, TimeMs start, std::string* diff) {
@@ -195,6 +206,11 @@ void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
         continue;
       }
       found = matched[i] = true;
+      CompareValue("value", e.value, n.value, n, start, e, diff);
+      if (e.resolved_value) {
+        CompareValue("resolved_value", e.resolved_value, n.resolved_value.value_or(NAN), n, start,
+                     e, diff);
+      }
       for (const auto& [k, v] : e.annotations) {
         const Labels ann = Annotations(n);
         auto it = ann.find(k);
@@ -277,9 +293,13 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
 
   std::vector<ExpectedAlert> alerts;
   for (const auto& e : test["expect_alerts"]) {
+    auto number = [&](const char* key) {
+      return e[key] ? std::optional<double>(e[key].as<double>()) : std::nullopt;
+    };
     alerts.push_back({start + Duration(e["at"]), e["alert"].Scalar(),
                       e["state"] ? e["state"].Scalar() : "firing", ReadLabels(e["labels"]),
-                      ReadLabels(e["annotations"]), e.Mark().line + 1});
+                      ReadLabels(e["annotations"]), number("value"), number("resolved_value"),
+                      e.Mark().line + 1});
   }
   std::vector<ExpectedMetric> metrics;
   for (const auto& e : test["expect_metrics"]) {

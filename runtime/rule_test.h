@@ -23,7 +23,11 @@
 // Every expected transition must happen. Every firing or resolved
 // transition that happened must be expected (an unexpected page fails the
 // test); pending and inactive transitions are checked only where listed.
-// Labels and annotations listed must match; others are ignored.
+// Labels and annotations listed must match; others are ignored. An expected
+// alert may also give `value:` (the value it fired with; a resolved alert
+// keeps it, with the annotations of its last firing evaluation) and, when
+// resolved, `resolved_value:` (the value at the evaluation that resolved
+// it).
 #ifndef VIGIL_RUNTIME_RULE_TEST_H_
 #define VIGIL_RUNTIME_RULE_TEST_H_
 

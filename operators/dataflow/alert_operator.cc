@@ -173,7 +173,10 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   n.def = &def;
   n.transition = t;
   n.at = at;
-  n.value = s.value;
+  // A firing alert shows, and a resolved one keeps, what it fired with.
+  const bool fired = t == Transition::kResolved || s.phase == AlertPhase::kFiring;
+  n.value = fired ? s.fired_value : s.value;
+  if (t == Transition::kResolved) n.resolved_value = s.value;
   n.group = group;
   n.active_since = s.active_since;
   n.fired_at = s.fired_at;
@@ -185,7 +188,7 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   std::vector<std::string> values = GroupLabels(group, def.group_labels.size());
   for (size_t i = 0; i < def.group_labels.size(); ++i) n.labels[def.group_labels[i]] = values[i];
   for (const auto& [name, tmpl] : def.annotations) {
-    n.annotations.emplace_back(name, tmpl.Render(s.value, n.labels));
+    n.annotations.emplace_back(name, tmpl.Render(n.value, n.labels));
   }
   return n;
 }

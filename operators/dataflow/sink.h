@@ -15,6 +15,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_SINK_H_
 #define VIGIL_OPERATORS_DATAFLOW_SINK_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,7 +44,11 @@ struct AlertNotice {
   const AlertDef* def = nullptr;
   Transition transition = Transition::kNone;
   TimeMs at = 0;  // event time of the transition (a window end)
+  // The alert's value; on a resolved notice, the value of its last firing
+  // evaluation (the one its annotations are rendered with), and the value
+  // at the evaluation that resolved it is `resolved_value`.
   double value = 0;
+  std::optional<double> resolved_value;
   Labels labels;  // alertname, severity, group labels, rule labels
   std::vector<std::pair<std::string, std::string>> annotations;  // rendered
   TimeMs active_since = kMinTime;

@@ -31,7 +31,9 @@ std::string AlertFingerprint(const Labels& labels) {
 
 namespace {
 
-constexpr uint8_t kEncodingVersion = 1;
+// Version 2 added resolved_value; version 1 entries (spools written before)
+// still decode.
+constexpr uint8_t kEncodingVersion = 2;
 
 void AppendNumber(double v, std::string* out) {
   if (!std::isfinite(v)) {
@@ -53,8 +55,25 @@ void AppendTime(TimeMs t, std::string* out) {
 // [startsAt, endsAt] as Alertmanager should see them (see the header).
 std::pair<TimeMs, TimeMs> AlertmanagerTimes(const Notification& a, const PayloadContext& ctx) {
   if (a.firing) return {std::min(a.fired_at, ctx.now), ctx.now + 4 * ctx.resend_interval};
-  const TimeMs ends = std::min(a.at, ctx.now);
-  return {std::min(a.fired_at, ends), ends};
+  if (a.at <= ctx.now) return {std::min(a.fired_at, a.at), a.at};
+  if (a.fired_at < ctx.now) return {a.fired_at, ctx.now};
+  return {ctx.now - std::max<DurationMs>(a.at - a.fired_at, 0), ctx.now};
+}
+
+// The annotations sent to Alertmanager and webhooks: a resolved alert's
+// also carry the value that resolved it.
+std::vector<std::pair<std::string, std::string>> SentAnnotations(const Notification& a) {
+  std::vector<std::pair<std::string, std::string>> out = a.annotations;
+  if (a.resolved_value) {
+    std::string v;
+    if (std::isfinite(*a.resolved_value)) {
+      AppendNumber(*a.resolved_value, &v);
+    } else {
+      v = std::isnan(*a.resolved_value) ? "NaN" : (*a.resolved_value > 0 ? "+Inf" : "-Inf");
+    }
+    out.emplace_back("resolved_value", std::move(v));
+  }
+  return out;
 }
 
 // Truncates to at most `max` bytes without splitting a UTF-8 sequence.
@@ -97,12 +116,15 @@ std::string Notification::Encode() const {
   enc.PutString(window);
   enc.PutString(condition);
   enc.PutString(fingerprint);
+  enc.PutByte(resolved_value ? 1 : 0);
+  if (resolved_value) enc.PutDouble(*resolved_value);
   return enc.Release();
 }
 
 std::optional<Notification> Notification::Decode(std::string_view data) {
   Decoder dec(data);
-  if (dec.GetByte() != kEncodingVersion) return std::nullopt;
+  const uint8_t version = dec.GetByte();
+  if (version != 1 && version != kEncodingVersion) return std::nullopt;
   Notification a;
   a.firing = dec.GetByte() != 0;
   for (uint64_t n = dec.GetVarint(); dec.ok() && n > 0; --n) {
@@ -120,6 +142,7 @@ std::optional<Notification> Notification::Decode(std::string_view data) {
   a.window = std::string(dec.GetString());
   a.condition = std::string(dec.GetString());
   a.fingerprint = std::string(dec.GetString());
+  if (version >= 2 && dec.GetByte() != 0) a.resolved_value = dec.GetDouble();
   if (!dec.ok() || !dec.empty() || a.severity < 1 || a.severity > 4) return std::nullopt;
   return a;
 }
@@ -148,6 +171,7 @@ Notification MakeNotification(const AlertNotice& notice, const Labels& extra) {
   a.at = notice.at;
   a.fired_at = notice.fired_at == kMinTime ? notice.at : notice.fired_at;
   a.value = notice.value;
+  a.resolved_value = notice.resolved_value;
   a.window = notice.window;
   a.fingerprint = AlertFingerprint(a.labels);
   return a;
@@ -168,7 +192,7 @@ std::string AlertmanagerAlertsJson(const std::vector<Notification>& alerts,
     out += "{\"labels\":";
     AppendJsonObject(a.labels, &out);
     out += ",\"annotations\":";
-    AppendJsonObject(a.annotations, &out);
+    AppendJsonObject(SentAnnotations(a), &out);
     out += ",\"startsAt\":";
     AppendTime(starts, &out);
     out += ",\"endsAt\":";
@@ -229,6 +253,10 @@ void AppendPagerDutyDetails(const Notification& a, std::string_view runbook,
                             const PayloadContext& ctx, std::string* out) {
   *out += "{\"value\":";
   AppendNumber(a.value, out);
+  if (a.resolved_value) {
+    *out += ",\"resolved_value\":";
+    AppendNumber(*a.resolved_value, out);
+  }
   *out += ",\"window\":";
   AppendJsonString(a.window, out);
   *out += ",\"condition\":";
@@ -279,7 +307,6 @@ std::string PagerDutyEventJson(const Notification& a, std::string_view routing_k
   out += a.firing ? "\"trigger\"" : "\"resolve\"";
   out += ",\"dedup_key\":";
   AppendJsonString(a.fingerprint, &out);
-  if (!a.firing) return out + "}";
 
   std::string_view runbook = a.Annotation("runbook");
   if (runbook.empty()) runbook = a.Annotation("runbook_url");
@@ -387,7 +414,7 @@ std::string WebhookJson(const std::vector<Notification>& alerts, const PayloadCo
     out += ",\"labels\":";
     AppendJsonObject(a.labels, &out);
     out += ",\"annotations\":";
-    AppendJsonObject(a.annotations, &out);
+    AppendJsonObject(SentAnnotations(a), &out);
     auto [starts, ends] = AlertmanagerTimes(a, ctx);
     out += ",\"startsAt\":";
     AppendTime(starts, &out);

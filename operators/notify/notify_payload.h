@@ -12,9 +12,16 @@
 // when it resolved, both in event time; a firing alert's endsAt is
 // now + 4 × resend_interval so that Alertmanager never times out a live
 // alert between re-sends. Event time may run ahead of the wall clock (an
-// accelerated generator, or a producer with a skewed clock): startsAt and
-// endsAt are then clamped to `now`, because Alertmanager treats an endsAt in
-// the future as still firing and would show a resolved alert as active.
+// accelerated generator, or a producer with a skewed clock): times are then
+// clamped to `now`, because Alertmanager treats an endsAt in the future as
+// still firing and would show a resolved alert as active. A resolved alert
+// whose whole run lies ahead of the wall clock keeps its event-time
+// duration: endsAt = now and startsAt = now - (resolved - fired), so an
+// alert that fired for minutes never shows startsAt == endsAt.
+//
+// Resolved alerts carry the annotations they fired with, and the value that
+// resolved them: `resolved_value` in PagerDuty's custom_details and, for
+// Alertmanager and webhooks, as an annotation `resolved_value`.
 //
 // Example:
 //   Notification a = MakeNotification(notice, {{"job", "vigil"}});
@@ -48,13 +55,14 @@ struct Notification {
   bool firing = true;  // else resolved
   Labels labels;       // notice labels + config labels
   std::vector<std::pair<std::string, std::string>> annotations;
-  int severity = 1;     // 1..4
-  TimeMs fired_at = 0;  // event time it started firing
-  TimeMs at = 0;        // event time of this transition (= resolved at)
-  double value = 0;
-  std::string window;       // e.g. "5m"
-  std::string condition;    // the rule's expr
-  std::string fingerprint;  // AlertFingerprint(labels)
+  int severity = 1;                      // 1..4
+  TimeMs fired_at = 0;                   // event time it started firing
+  TimeMs at = 0;                         // event time of this transition (= resolved at)
+  double value = 0;                      // as fired: see AlertNotice::value
+  std::optional<double> resolved_value;  // resolved: the value that resolved it
+  std::string window;                    // e.g. "5m"
+  std::string condition;                 // the rule's expr
+  std::string fingerprint;               // AlertFingerprint(labels)
 
   std::string Encode() const;
   static std::optional<Notification> Decode(std::string_view data);

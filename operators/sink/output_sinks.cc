@@ -31,6 +31,10 @@ void AppendAlertJson(const AlertNotice& n, std::string* out) {
   StrAppend(out, ",\"state\":\"", TransitionName(n.transition), "\",\"severity\":\"",
             SeverityName(n.def->severity), "\",\"value\":");
   AppendNumber(n.value, out);
+  if (n.resolved_value) {
+    out->append(",\"resolved_value\":");
+    AppendNumber(*n.resolved_value, out);
+  }
   out->append(",\"labels\":");
   AppendJsonObject(n.labels, out);
   out->append(",\"annotations\":");
@@ -76,6 +80,10 @@ std::string AlertLine(const AlertNotice& n) {
   state.resize(9, ' ');
   StrAppend(&s, " ", state, " ", SeverityName(n.def->severity), " ", n.def->name, " value=");
   AppendValueText(Value::Number(n.value), &s);
+  if (n.resolved_value) {
+    s += " resolved_value=";
+    AppendValueText(Value::Number(*n.resolved_value), &s);
+  }
   std::string labels;
   for (const auto& [k, v] : n.labels) {
     if (k == "alertname" || k == "severity") continue;

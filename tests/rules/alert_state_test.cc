@@ -219,6 +219,38 @@ TEST(AlertStateTest, PeakTracksTheLargestValueWhileActive) {
   EXPECT_EQ(s.value, 7);
 }
 
+TEST(AlertStateTest, FiredValueIsTheValueOfTheLastFiringEvaluation) {
+  // Fires at 12 s, holds at 15 s, stops holding at 9 s (kept firing 2m),
+  // resolves at 3 s: notifications on resolve render 15 s.
+  const AlertTiming timing = For(0, 2 * kMinute);
+  AlertState s;
+  ASSERT_EQ(Minute(&s, true, 60'000, timing, false, 12'000), Transition::kFiring);
+  EXPECT_EQ(s.fired_value, 12'000);
+  EXPECT_EQ(Minute(&s, true, 120'000, timing, false, 15'000), Transition::kNone);
+  EXPECT_EQ(Minute(&s, false, 180'000, timing, false, 9'000), Transition::kNone);
+  EXPECT_EQ(s.fired_value, 15'000);
+  EXPECT_EQ(Minute(&s, false, 240'000, timing, false, 3'000), Transition::kResolved);
+  EXPECT_EQ(s.fired_value, 15'000);
+  EXPECT_EQ(s.value, 3'000);
+}
+
+TEST(AlertStateTest, StatesEncodedWithoutFiredValueStillDecode) {
+  // The layout before fired_value: phase, four times, value, peak.
+  Encoder enc;
+  enc.PutByte(static_cast<uint8_t>(AlertPhase::kFiring));
+  for (TimeMs t : {0L, 60'000L, kMinTime, 60'000L}) enc.PutSigned(t);
+  enc.PutDouble(12.5);
+  enc.PutDouble(13.5);
+  Decoder dec(enc.data());
+  AlertState s;
+  ASSERT_TRUE(s.Decode(&dec));
+  EXPECT_TRUE(dec.empty());
+  EXPECT_EQ(s.phase, AlertPhase::kFiring);
+  EXPECT_EQ(s.fired_at, 60'000);
+  EXPECT_EQ(s.peak, 13.5);
+  EXPECT_EQ(s.fired_value, 12.5);
+}
+
 TEST(AlertStateTest, EncodeDecodeRoundTrip) {
   const AlertTiming timing = For(5 * kMinute, 2 * kMinute);
   std::vector<AlertState> states;
@@ -266,7 +298,7 @@ TEST(AlertStateTest, DecodeRejectsBadInput) {
     EXPECT_FALSE(restored.Decode(&dec)) << "truncated at " << n;
   }
   std::string bad = data;
-  bad[0] = 7;  // not a phase
+  bad[0] = static_cast<char>(0x87);  // not a phase
   Decoder dec(bad);
   AlertState restored;
   EXPECT_FALSE(restored.Decode(&dec));

@@ -53,6 +53,24 @@ TEST(CliE2eTest, LatencySpikeFiresP1AtTheExpectedEventTimeAndResolves) {
                    "2026-01-01T00:15:00.000Z firing LatencyP99Critical",
                    "2026-01-01T00:19:00.000Z resolved LatencyP99Critical",
                }));
+  // The resolved line keeps the value and summary it fired with (above
+  // 10 s) and gives the p99 that resolved it (below).
+  std::smatch m;
+  const std::regex resolved(
+      "\\{\"at\":\"2026-01-01T00:19:00.000Z\",\"alert\":\"LatencyP99Critical\",\"state\":"
+      "\"resolved\",\"severity\":\"P1\",\"value\":([0-9.]+),\"resolved_value\":([0-9.]+),.*"
+      "\"summary\":\"p99 latency ([0-9]+) ms above 10 s for 5 minutes\".*");
+  bool found = false;
+  for (const std::string& line : Lines(r.out)) {
+    if (!std::regex_match(line, m, resolved)) continue;
+    found = true;
+    EXPECT_GT(std::stod(m[1].str()), 10000) << line;
+    EXPECT_LT(std::stod(m[2].str()), 10000) << line;
+    char fired[32];
+    std::snprintf(fired, sizeof fired, "%.0f", std::stod(m[1].str()));
+    EXPECT_EQ(m[3].str(), fired) << line;
+  }
+  EXPECT_TRUE(found) << r.out;
 }
 
 TEST(CliE2eTest, NormalTrafficFiresNothing) {

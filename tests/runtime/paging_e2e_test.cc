@@ -169,8 +169,9 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
   EXPECT_EQ(Str(a, "labels", "job"), "vigil-e2e");
   EXPECT_EQ(Str(a, "labels", "instance"), "e2e-0");
   EXPECT_EQ(Str(a, "annotations", "runbook"), "https://runbooks.example/chatbot/latency");
-  EXPECT_TRUE(std::regex_match(Str(a, "annotations", "summary"),
-                               std::regex("p99 latency \\d+ ms above 10 s for 5 minutes")))
+  const std::string fired_summary = Str(a, "annotations", "summary");
+  EXPECT_TRUE(
+      std::regex_match(fired_summary, std::regex("p99 latency \\d+ ms above 10 s for 5 minutes")))
       << body;
   EXPECT_EQ(Str(a, "status", "state"), "active");
   EXPECT_EQ(Time(a, "startsAt"), *ParseRfc3339("2026-01-01T00:10:00Z")) << body;
@@ -206,6 +207,14 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
   EXPECT_EQ(Str(r, "annotations", "runbook"), "https://runbooks.example/chatbot/latency");
   EXPECT_EQ(Time(r, "startsAt"), *ParseRfc3339("2026-01-01T00:10:00Z"));
   EXPECT_EQ(Time(r, "endsAt"), *ParseRfc3339("2026-01-01T00:16:00Z"));
+  // It says what fired (the summary of its last firing evaluation, a p99
+  // above 10 s), and separately the p99 that resolved it.
+  const std::string resolved_summary = Str(r, "annotations", "summary");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(resolved_summary, m, std::regex("p99 latency (\\d+) ms above.*")))
+      << resolved_summary;
+  EXPECT_GT(std::stod(m[1].str()), 10000) << resolved_summary;
+  EXPECT_LE(std::stod(Str(r, "annotations", "resolved_value")), 10000);
   EXPECT_EQ(Lines(HttpGet(am->url(), "/api/v2/alerts").second), std::vector<std::string>{"[]"});
 }
 

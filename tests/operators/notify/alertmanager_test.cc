@@ -233,13 +233,21 @@ TEST(AlertmanagerTest, AFiringAlertAppearsAndAResolvedOneResolves) {
   // Alertmanager notified its receiver of the firing alert.
   ASSERT_TRUE(Eventually([&] { return !WebhookStatuses(rx, "LatencyP99Critical").empty(); }));
 
-  (*n)->OnAlert(MakeNotice("LatencyP99Critical", 1, Transition::kResolved, t0 + 60000, t0));
+  AlertNotice resolved = MakeNotice("LatencyP99Critical", 1, Transition::kResolved, t0 + 60000, t0);
+  resolved.resolved_value = 3181.25;
+  (*n)->OnAlert(resolved);
   // Resolved: gone from the active alerts, and Alertmanager says so to its receiver.
   ASSERT_TRUE(Eventually([&] { return !am.Alerts().contains("LatencyP99Critical"); }));
   ASSERT_TRUE(Eventually([&] {
     std::vector<std::string> s = WebhookStatuses(rx, "LatencyP99Critical");
     return !s.empty() && s.back() == "resolved";
   }));
+  // Its notification says what fired and what resolved it, over one minute.
+  simdjson::dom::element last = parser.parse(rx.Accepted().back().body)["alerts"].at(0);
+  EXPECT_EQ(JsonString(last["annotations"], "summary"), "p99 latency 12034 ms above 10 s");
+  EXPECT_EQ(JsonString(last["annotations"], "resolved_value"), "3181.25");
+  EXPECT_EQ(ParseRfc3339(JsonString(last, "startsAt")), t0);
+  EXPECT_EQ(ParseRfc3339(JsonString(last, "endsAt")), t0 + 60000);
   EXPECT_EQ(am.ReceivedTotal("firing"), 1);
   EXPECT_EQ(am.ReceivedTotal("resolved"), 1);
 }

@@ -28,9 +28,11 @@ Notification Firing() {
                           {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
+// Resolved at `at` by a p99 of 3181.25 ms, with the annotations it fired with.
 Notification Resolved(TimeMs at) {
-  return MakeNotification(MakeNotice("LatencyP99Critical", 1, Transition::kResolved, at, kFired),
-                          {{"job", "vigil"}, {"instance", "vigil-0"}});
+  AlertNotice n = MakeNotice("LatencyP99Critical", 1, Transition::kResolved, at, kFired);
+  n.resolved_value = 3181.25;
+  return MakeNotification(n, {{"job", "vigil"}, {"instance", "vigil-0"}});
 }
 
 TEST(NotifyPayloadTest, FingerprintIsStableAcrossRunsAndBuilds) {
@@ -83,9 +85,16 @@ TEST(NotifyPayloadTest, FutureEventTimesAreClampedToTheWallClock) {
   // An accelerated generator: the alert fired and resolved "after" now.
   PayloadContext ctx = Ctx();
   ctx.now = kFired - 3600000;  // 10:00
+  // Fired 11:00, resolved 11:02: ends now, and keeps its two minutes.
   std::string json = AlertmanagerAlertsJson({Resolved(kFired + 120000)}, ctx);
-  EXPECT_NE(json.find("\"startsAt\":\"2026-11-24T10:00:00.000Z\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"startsAt\":\"2026-11-24T09:58:00.000Z\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"endsAt\":\"2026-11-24T10:00:00.000Z\""), std::string::npos) << json;
+  // Resolved "after" now but fired before it: the start stays as it was.
+  ctx.now = kFired + 60000;
+  json = AlertmanagerAlertsJson({Resolved(kFired + 120000)}, ctx);
+  EXPECT_NE(json.find("\"startsAt\":\"2026-11-24T11:00:00.000Z\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"endsAt\":\"2026-11-24T11:01:00.000Z\""), std::string::npos) << json;
+  ctx.now = kFired - 3600000;
   json = AlertmanagerAlertsJson({Firing()}, ctx);
   EXPECT_NE(json.find("\"startsAt\":\"2026-11-24T10:00:00.000Z\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"endsAt\":\"2026-11-24T10:04:00.000Z\""), std::string::npos) << json;
@@ -120,11 +129,47 @@ TEST(NotifyPayloadTest, PagerDutyTriggerFields) {
   EXPECT_EQ(JsonString(links.at(1), "href"), "https://runbooks.example/latency");
 }
 
-TEST(NotifyPayloadTest, PagerDutyResolveCarriesOnlyTheKeysAndTheSameDedupKey) {
-  EXPECT_EQ(PagerDutyEventJson(Resolved(kFired + 60000), "R0UTINGKEY", Ctx()),
-            "{\"routing_key\":\"R0UTINGKEY\",\"event_action\":\"resolve\",\"dedup_key\":\"" +
-                Firing().fingerprint + "\"}");
+TEST(NotifyPayloadTest, PagerDutyResolveHasTheSameDedupKeyAndWhatFired) {
+  const std::string json = PagerDutyEventJson(Resolved(kFired + 60000), "R0UTINGKEY", Ctx());
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(json);
+  EXPECT_EQ(JsonString(e, "event_action"), "resolve");
+  EXPECT_EQ(JsonString(e, "dedup_key"), Firing().fingerprint);
   EXPECT_EQ(Resolved(kFired + 60000).fingerprint, Firing().fingerprint);
+  // The summary it fired with, and the value that resolved it.
+  EXPECT_EQ(JsonString(e["payload"], "summary"), "p99 latency 12034 ms above 10 s");
+  simdjson::dom::element d = e["payload"]["custom_details"];
+  EXPECT_EQ(double(d["value"]), 12034.5);
+  EXPECT_EQ(double(d["resolved_value"]), 3181.25);
+  EXPECT_EQ(JsonString(e["payload"], "timestamp"), "2026-11-24T11:01:00.000Z");
+}
+
+TEST(NotifyPayloadTest, ResolvedAlertsCarryTheResolvingValueAsAnAnnotation) {
+  const Notification r = Resolved(kFired + 120000);
+  const std::string am = AlertmanagerAlertsJson({r}, Ctx());
+  EXPECT_NE(am.find("\"annotations\":{\"summary\":\"p99 latency 12034 ms above 10 s\","
+                    "\"runbook\":\"https://runbooks.example/latency\","
+                    "\"resolved_value\":\"3181.25\"}"),
+            std::string::npos)
+      << am;
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(WebhookJson({r}, Ctx()));
+  EXPECT_EQ(JsonString(e, "status"), "resolved");
+  EXPECT_EQ(JsonString(e["alerts"].at(0)["annotations"], "resolved_value"), "3181.25");
+  EXPECT_EQ(JsonString(e["alerts"].at(0)["annotations"], "summary"),
+            "p99 latency 12034 ms above 10 s");
+  // Firing alerts have none.
+  EXPECT_EQ(AlertmanagerAlertsJson({Firing()}, Ctx()).find("resolved_value"), std::string::npos);
+  // Spooled and read back, version 1 entries (before resolved_value) included.
+  std::optional<Notification> back = Notification::Decode(r.Encode());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, r);
+  std::string v1 = Firing().Encode();
+  v1[0] = 1;
+  v1.pop_back();  // no resolved_value flag
+  back = Notification::Decode(v1);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, Firing());
 }
 
 TEST(NotifyPayloadTest, PagerDutySeveritySourceAndSummaryFallbacks) {
