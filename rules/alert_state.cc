@@ -73,7 +73,8 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
 }
 
 // Since fired_value: the phase byte carries kWithFiredValue, and the value
-// follows the others. States encoded before decode with fired_value = value.
+// and a flags byte (bit 0: notified) follow the others. States encoded
+// before decode with fired_value = value, notified.
 constexpr uint8_t kWithFiredValue = 0x80;
 
 void AlertState::Encode(Encoder* enc) const {
@@ -85,6 +86,7 @@ void AlertState::Encode(Encoder* enc) const {
   enc->PutDouble(value);
   enc->PutDouble(peak);
   enc->PutDouble(fired_value);
+  enc->PutByte(notified ? 1 : 0);
 }
 
 bool AlertState::Decode(Decoder* dec) {
@@ -100,6 +102,7 @@ bool AlertState::Decode(Decoder* dec) {
   value = dec->GetDouble();
   peak = dec->GetDouble();
   fired_value = with_fired_value ? dec->GetDouble() : value;
+  notified = with_fired_value ? (dec->GetByte() & 1) != 0 : true;
   return dec->ok();
 }
 

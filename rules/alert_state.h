@@ -64,6 +64,9 @@ struct AlertState {
   // what its notifications render on resolve (the annotations of the last
   // firing evaluation, as Prometheus keeps them).
   double fired_value = 0;
+  // Firing: whether its firing notification went out (false while an
+  // inhibition or a silence holds it back; see AlertOperator).
+  bool notified = false;
 
   // `holds`: the alert condition; `resolves`: the resolve condition (only
   // read when timing.has_resolve). `value` is the alert's value at the

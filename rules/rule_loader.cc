@@ -42,8 +42,9 @@ const std::vector<std::string> kTopKeys = {"schema",  "metrics", "alerts",
                                            "streams", "joins",   "outputs"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
                                               "by",     "value", "export", "limit"};
-const std::vector<std::string> kAlertKeys = {"alert", "severity", "expr",        "resolve",
-                                             "for",   "labels",   "annotations", "keep_firing_for"};
+const std::vector<std::string> kAlertKeys = {
+    "alert",       "severity",        "expr",        "resolve", "for", "labels",
+    "annotations", "keep_firing_for", "inhibited_by"};
 
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
@@ -241,6 +242,85 @@ void LoadLabelsAndAnnotations(FileLoader& f, const YAML::Node& n, AlertDef* a) {
   }
 }
 
+// `inhibited_by: [A, {alert: B, equal: [service]}]`; the names are
+// resolved once every alert is loaded (ResolveInhibitions).
+void LoadInhibitions(FileLoader& f, const YAML::Node& n, AlertDef* a) {
+  if (!n) return;
+  if (!n.IsSequence()) {
+    f.Error(n, "'inhibited_by' must be a list of alert names or {alert, equal} mappings");
+    return;
+  }
+  for (const YAML::Node& item : n) {
+    Inhibition in;
+    in.pos = f.PosOf(item);
+    if (item.IsScalar()) {
+      in.alert = item.Scalar();
+    } else if (item.IsMap()) {
+      f.CheckKeys(item, {"alert", "equal"}, "an inhibited_by entry");
+      std::optional<std::string> name = f.Scalar(item, "alert", true, "an inhibited_by entry");
+      if (!name) continue;
+      in.alert = *name;
+      in.pos = f.PosOf(item["alert"]);
+      if (YAML::Node eq = item["equal"]) {
+        if (!eq.IsSequence()) {
+          f.Error(eq, "'equal' must be a list of label names");
+          continue;
+        }
+        for (const YAML::Node& label : eq) in.equal.push_back(label.Scalar());
+      }
+    } else {
+      f.Error(item, "an inhibited_by entry is an alert name or {alert, equal}");
+      continue;
+    }
+    a->inhibited_by.push_back(std::move(in));
+  }
+}
+
+// The labels an alert's notifications can carry besides alertname and
+// severity: its groups' and its static ones.
+std::vector<std::string> CarriedLabels(const AlertDef& a) {
+  std::vector<std::string> out = a.group_labels;
+  for (const auto& [k, v] : a.labels) out.push_back(k);
+  return out;
+}
+
+void ResolveInhibitions(RuleSet* rules, std::vector<Diagnostic>* errors) {
+  std::vector<std::string> names;
+  for (const AlertDef& a : rules->alerts) names.push_back(a.name);
+  for (AlertDef& a : rules->alerts) {
+    for (Inhibition& in : a.inhibited_by) {
+      auto it = std::find(names.begin(), names.end(), in.alert);
+      if (it == names.end()) {
+        const std::string s = Suggest(in.alert, names);
+        errors->push_back({in.pos,
+                           StrCat("inhibited_by names unknown alert '", in.alert, "'",
+                                  s.empty() ? std::string() : StrCat("; did you mean '", s, "'?")),
+                           false});
+        continue;
+      }
+      if (in.alert == a.name) {
+        errors->push_back({in.pos, StrCat("alert '", a.name, "' cannot inhibit itself"), false});
+        continue;
+      }
+      in.source = static_cast<int>(it - names.begin());
+      const std::vector<std::string> mine = CarriedLabels(a);
+      const std::vector<std::string> theirs = CarriedLabels(rules->alerts[in.source]);
+      for (const std::string& label : in.equal) {
+        const bool both = std::find(mine.begin(), mine.end(), label) != mine.end() &&
+                          std::find(theirs.begin(), theirs.end(), label) != theirs.end();
+        if (!both) {
+          errors->push_back({in.pos,
+                             StrCat("inhibited_by ", in.alert, ": equal label '", label,
+                                    "' is not carried by both alerts (", a.name, ": ",
+                                    mine.empty() ? "none" : StrJoin(mine, ", "), "; ", in.alert,
+                                    ": ", theirs.empty() ? "none" : StrJoin(theirs, ", "), ")"),
+                             false});
+        }
+      }
+    }
+  }
+}
+
 void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
     f.Error(n, "each entry of 'alerts' must be a mapping with 'alert', 'severity' and 'expr'");
@@ -286,6 +366,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   }
   if (!CheckGroups(f, n["expr"], *rules, &a)) return;
   LoadLabelsAndAnnotations(f, n, &a);
+  LoadInhibitions(f, n["inhibited_by"], &a);
   if (ok) rules->alerts.push_back(std::move(a));
 }
 
@@ -350,6 +431,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.joins) LoadJoin(*p.file, p.node, rules.get());
   for (const Pending& p : pending.metrics) LoadMetric(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
+  ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());
   if (result.errors.empty()) result.rules = std::move(rules);
   return result;

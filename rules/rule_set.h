@@ -199,6 +199,15 @@ struct OutputDef {
 enum class Severity : uint8_t { kP1 = 1, kP2, kP3, kP4 };
 std::string_view SeverityName(Severity s);
 
+// `inhibited_by:` of an alert: while `alert` fires for a group whose
+// `equal` labels have the same values, this alert is not notified.
+struct Inhibition {
+  std::string alert;  // the inhibiting alert
+  int source = -1;    // its index in RuleSet::alerts
+  std::vector<std::string> equal;
+  SourcePos pos;
+};
+
 struct AlertDef {
   std::string name;
   SourcePos pos;
@@ -217,6 +226,7 @@ struct AlertDef {
   Labels labels;                          // static labels from the rule
   std::vector<std::string> group_labels;  // `by:` labels of its metrics
   std::vector<std::pair<std::string, Template>> annotations;
+  std::vector<Inhibition> inhibited_by;
 };
 
 struct RuleSet {

@@ -142,6 +142,9 @@ vigil run flags (override the job file):
   --max-future D             Kafka and Kinesis: an event stamped more than D ahead of
                              the clock is dead-lettered as future_ts and never moves the
                              watermark (default 1h; 0: off)
+  --close-partial-windows    windows the end of a bounded input closes after its last
+                             event alert like the others (default: marked "partial",
+                             never alert)
   --max-record-bytes N       larger records are dead-lettered (default 1MiB)
   --max-series N             groups (series) all metrics together hold at once; events of
                              new groups over it are dropped and counted (default 1000000)
@@ -170,7 +173,7 @@ vigil replay flags:
   --dead-letter FILE         write rejected records as NDJSON
   --record-dir DIR           write the rule files' outputs: as for run
   --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
-  --workers N --worker-key FIELD
+  --workers N --worker-key FIELD --close-partial-windows
                              as for run
 
 vigil check flags:
@@ -353,6 +356,8 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     DurationFlag(v, &config->event_time.idle_timeout, err);
   } else if (a.Value("--max-future", &v, err)) {
     DurationFlag(v, &config->event_time.max_future, err);
+  } else if (a.Flag("--close-partial-windows")) {
+    config->event_time.close_partial_windows = true;
   } else if (a.Value("--max-record-bytes", &v, err)) {
     std::optional<size_t> b = ParseByteSize(v);
     if ((!b || *b == 0) && err->empty()) *err = "--max-record-bytes needs a size such as 1MiB";

@@ -2,17 +2,31 @@
 
 namespace vigil {
 
-bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier) {
+bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
+                       const InputEnd& input) {
   results_.clear();
   flow.Close(frontier, &results_);
-  for (const WindowResult& r : results_) {
-    out_.metrics->SetWindow(r);
+  bool any_partial = false;
+  for (WindowResult& r : results_) {
+    r.partial = !input.Covers(r.end);
+    any_partial |= r.partial;
+    if (!r.partial) out_.metrics->SetWindow(r);
     for (const auto& s : *out_.sinks) s->OnWindow(r);
   }
   out_.counters->windows += results_.size();
-  if (out_.admin) out_.admin->RecordWindows(results_);
+  if (out_.admin) {
+    if (!any_partial) {
+      out_.admin->RecordWindows(results_);
+    } else {
+      std::vector<WindowResult> complete;
+      for (const WindowResult& r : results_) {
+        if (!r.partial) complete.push_back(r);
+      }
+      out_.admin->RecordWindows(complete);
+    }
+  }
   notices_.clear();
-  alerts.Advance(frontier, results_, &notices_);
+  alerts.Advance(frontier, results_, &notices_, input);
   for (const AlertNotice& n : notices_) {
     out_.metrics->Transition(n);
     if (n.transition == Transition::kFiring) ++out_.counters->firing_transitions;

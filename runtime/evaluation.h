@@ -6,7 +6,10 @@
 // goes to /metrics, to every sink and to the admin API, and then the alert
 // operator evaluates them and its transitions go to /metrics and to every
 // sink. So a sink sees a window's result before any alert it causes, and
-// the counters (windows, firing transitions) count both.
+// the counters (windows, firing transitions) count both. A window an ended
+// input does not cover (InputEnd) is marked partial: the sinks get it so
+// marked, and neither /metrics, the admin API's history nor the alerts see
+// it.
 //
 // Example:
 //   Evaluation eval({&metrics, &sinks, admin, &counters});
@@ -38,7 +41,7 @@ class Evaluation {
 
   // Closes the windows of `flow` that end by `frontier` and evaluates the
   // alerts on them. Returns whether any alert changed state.
-  bool Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier);
+  bool Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier, const InputEnd& input = {});
 
   // What the last Close emitted, in the order delivered.
   const std::vector<WindowResult>& results() const { return results_; }

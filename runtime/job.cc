@@ -195,9 +195,24 @@ void Job::FlushRecords(TimeMs frontier) {
   }
 }
 
+InputEnd Job::InputEndAt(TimeMs frontier) const {
+  InputEnd input;
+  // Only the end of a bounded input (the frontier jumps to +inf) bounds it.
+  if (frontier != kMaxTime || config_.event_time.close_partial_windows) return input;
+  if (config_.event_time.input_end) {
+    input.last = *config_.event_time.input_end;
+    return input;
+  }
+  // The merge stage reads no events: its instances report theirs.
+  TimeMs last = watermark_->LastTs();
+  mode_->LastEventTime(&last);
+  if (last != kMinTime) input.last = last;
+  return input;
+}
+
 void Job::CloseWindows(TimeMs frontier) {
   GatherWorkers(kMinTime);  // their sessions closed as they aggregated (Run)
-  if (evaluation_->Close(*flow_, *alert_op_, frontier)) PublishAlerts();
+  if (evaluation_->Close(*flow_, *alert_op_, frontier, InputEndAt(frontier))) PublishAlerts();
   GatherTaps();  // records of the sessions and joins Close emitted
   FlushRecords(frontier);
   DeadLetterUnmatched();

@@ -137,6 +137,9 @@ class Job {
   // watermark, and refreshes lag and connectivity on /metrics.
   void SyncInputs(TimeMs now);
   void CloseWindows(TimeMs frontier);
+  // How far the input covers event time, for windows closing at
+  // `frontier`: bounded only once a bounded input has ended (frontier +inf).
+  InputEnd InputEndAt(TimeMs frontier) const;
   // Workers: aggregates the events accepted and not yet aggregated, closes
   // their sessions that end by `frontier` (kMinTime: none) and moves their
   // panes into flow_.

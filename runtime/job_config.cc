@@ -425,9 +425,10 @@ class ConfigReader {
       if (auto st = Source(s, c); !st.ok()) return st;
     }
     if (YAML::Node et = root["event_time"]) {
-      if (auto s = CheckKeys(
-              et, {"max_out_of_orderness", "allowed_lateness", "idle_timeout", "max_future"},
-              "event_time");
+      if (auto s = CheckKeys(et,
+                             {"max_out_of_orderness", "allowed_lateness", "idle_timeout",
+                              "max_future", "close_partial_windows"},
+                             "event_time");
           !s.ok())
         return s;
       if (et["max_out_of_orderness"]) {
@@ -444,6 +445,9 @@ class ConfigReader {
       }
       if (et["max_future"]) {
         if (auto s = Duration(et["max_future"], &c->event_time.max_future); !s.ok()) return s;
+      }
+      if (et["close_partial_windows"]) {
+        c->event_time.close_partial_windows = et["close_partial_windows"].as<bool>();
       }
     }
     if (YAML::Node r = root["rules"]) {

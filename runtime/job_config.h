@@ -14,6 +14,7 @@
 #ifndef VIGIL_RUNTIME_JOB_CONFIG_H_
 #define VIGIL_RUNTIME_JOB_CONFIG_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,14 @@ struct JobConfig {
     // processing clock is dead-lettered (future_ts) and never moves the
     // watermark. 0: no bound.
     DurationMs max_future = 3600000;
+    // Windows the end of a bounded input closes before the input covered
+    // them (operators/dataflow/sink.h, InputEnd) alert like the others
+    // (false: marked partial, no alert).
+    bool close_partial_windows = false;
+    // How far the input covers event time, when the caller knows better than
+    // the events do (`vigil test`: the end of its series); otherwise the
+    // latest event time.
+    std::optional<TimeMs> input_end;
   } event_time;
   std::vector<std::string> rule_files;  // empty: the built-in reference rules
   struct Outputs {

@@ -63,6 +63,13 @@ class JobMode : public CheckpointPart {
   virtual bool SharesInputs() const { return false; }
   // After a rule reload swapped the job's Dataflow.
   virtual void Reloaded() {}
+  // The latest event time of the input as this mode knows it (the merge
+  // stage: from its instances' heartbeats), or false: the job's own
+  // watermark tracker knows.
+  virtual bool LastEventTime(TimeMs* last) const {
+    (void)last;
+    return false;
+  }
 
   // Its state in a checkpoint, under keys of its own among the states
   // (Restore is CheckpointPart's).

@@ -155,6 +155,7 @@ void InstanceMode::Publish(TimeMs now, bool leaving) {
   hb.instance = instance_id_;
   hb.watermark = watermark.Current();
   hb.leaving = leaving;
+  hb.last_ts = watermark.LastTs();
   const int n = std::min(watermark.input_count(), source.input_count());
   for (int i = 0; i < n; ++i) {
     if (!source.input_active(i)) continue;

@@ -22,6 +22,10 @@ class MergeMode : public JobMode {
 
   void Process(const std::vector<Record>& batch, TimeMs now) override;
   TimeMs Watermark(bool at_end) const override;
+  bool LastEventTime(TimeMs* last) const override {
+    *last = merge_.last_ts();
+    return true;
+  }
   void Advance(TimeMs frontier) override { job_.CloseWindows(frontier); }
   void Tick(TimeMs now) override {
     if (job_.checkpointer_ &&

@@ -75,6 +75,10 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
 
 void TimelineSink::OnWindow(const WindowResult& r) {
   MetricStats& m = metrics_[r.def->name];
+  if (r.partial) {
+    ++m.partial;
+    return;
+  }
   if (m.windows == 0) {
     m.min = m.max = r.value;
   } else {
@@ -104,7 +108,13 @@ void TimelineSink::OnAlert(const AlertNotice& n) {
       e.pending = n.at;
       break;
     case Transition::kFiring:
+      if (n.released) {
+        e.notified = n.at;
+        break;
+      }
       e.firing = n.at;
+      if (!n.inhibited_by.empty()) e.held_back = StrCat("inhibited by ", n.inhibited_by);
+      if (!n.silenced_by.empty()) e.held_back = StrCat("silenced by ", n.silenced_by);
       break;
     case Transition::kResolved:
     case Transition::kInactive:
@@ -123,23 +133,34 @@ std::string TimelineSink::ToText() const {
                 "PENDING", "FIRING", "RESOLVED", "LABELS", "PEAK");
   s += line;
   for (const Episode& e : episodes_) {
-    std::snprintf(line, sizeof line, "%-26s %-3s %-24s %-24s %-24s %-24s %s\n", e.alert.c_str(),
+    std::snprintf(line, sizeof line, "%-26s %-3s %-24s %-24s %-24s %-24s %s", e.alert.c_str(),
                   e.severity.c_str(), Time(e.pending).c_str(), Time(e.firing).c_str(),
                   Time(e.resolved).c_str(), LabelText(e.labels).c_str(), Number(e.peak).c_str());
     s += line;
+    if (!e.held_back.empty()) {
+      StrAppend(&s, "  (", e.held_back,
+                e.notified == kMinTime ? ", not notified"
+                                       : StrCat(", notified at ", FormatTimestamp(e.notified)),
+                ")");
+    }
+    s += "\n";
   }
   if (episodes_.empty()) s += "(no alerts)\n";
   s += "\nMetrics\n";
-  std::snprintf(line, sizeof line, "%-28s %8s %12s %12s %12s %12s\n", "METRIC", "WINDOWS", "MIN",
-                "AVG", "MAX", "LAST");
+  std::snprintf(line, sizeof line, "%-28s %8s %8s %12s %12s %12s %12s\n", "METRIC", "WINDOWS",
+                "PARTIAL", "MIN", "AVG", "MAX", "LAST");
   s += line;
   for (const auto& [name, m] : metrics_) {
-    std::snprintf(line, sizeof line, "%-28s %8llu %12s %12s %12s %12s\n", name.c_str(),
-                  static_cast<unsigned long long>(m.windows), Number(m.min).c_str(),
-                  Number(m.sum / static_cast<double>(m.windows)).c_str(), Number(m.max).c_str(),
-                  Number(m.last).c_str());
+    const bool any = m.windows > 0;
+    auto stat = [any](double v) { return any ? Number(v) : std::string("-"); };
+    std::snprintf(line, sizeof line, "%-28s %8llu %8llu %12s %12s %12s %12s\n", name.c_str(),
+                  static_cast<unsigned long long>(m.windows),
+                  static_cast<unsigned long long>(m.partial), stat(m.min).c_str(),
+                  stat(m.sum / static_cast<double>(any ? m.windows : 1)).c_str(),
+                  stat(m.max).c_str(), stat(m.last).c_str());
     s += line;
   }
+  s += "(PARTIAL: windows the input only partly covers, left out of the statistics)\n";
   return s;
 }
 
@@ -169,7 +190,15 @@ std::string TimelineSink::ToJson() const {
         StrAppend(&s, "\"", FormatTimestamp(t), "\"");
       }
     }
-    StrAppend(&s, ",\"peak\":", e.peak, "}");
+    StrAppend(&s, ",\"peak\":", e.peak);
+    if (!e.held_back.empty()) {
+      s += ",\"held_back\":";
+      AppendJsonString(e.held_back, &s);
+      s += ",\"notified\":";
+      s += e.notified == kMinTime ? std::string("null")
+                                  : StrCat("\"", FormatTimestamp(e.notified), "\"");
+    }
+    s += "}";
   }
   s += "],\"metrics\":[";
   bool first = true;
@@ -178,9 +207,12 @@ std::string TimelineSink::ToJson() const {
     first = false;
     s += "{\"metric\":";
     AppendJsonString(name, &s);
-    StrAppend(&s, ",\"windows\":", m.windows, ",\"min\":", m.min,
-              ",\"avg\":", m.sum / static_cast<double>(m.windows), ",\"max\":", m.max,
-              ",\"last\":", m.last, "}");
+    StrAppend(&s, ",\"windows\":", m.windows, ",\"partial\":", m.partial);
+    if (m.windows > 0) {
+      StrAppend(&s, ",\"min\":", m.min, ",\"avg\":", m.sum / static_cast<double>(m.windows),
+                ",\"max\":", m.max, ",\"last\":", m.last);
+    }
+    s += "}";
   }
   s += "]}";
   return s;

@@ -40,9 +40,15 @@ class TimelineSink : public Sink {
     TimeMs firing = kMinTime;
     TimeMs resolved = kMinTime;  // or cleared, when it never fired
     double peak = 0;
+    // Fired while inhibited or silenced: "inhibited by X" / "silenced by
+    // S", and when it was notified after all (kMinTime: never).
+    std::string held_back;
+    TimeMs notified = kMinTime;
   };
+  // Statistics of the complete windows; partial ones are only counted.
   struct MetricStats {
     uint64_t windows = 0;
+    uint64_t partial = 0;
     double min = 0, max = 0, sum = 0, last = 0;
   };
 

@@ -26,6 +26,9 @@ struct ExpectedAlert {
   Labels annotations;
   std::optional<double> value;           // as fired
   std::optional<double> resolved_value;  // resolved: the value that resolved it
+  std::optional<bool> notify;            // whether receivers get it
+  std::optional<std::string> inhibited_by;
+  std::optional<std::string> silenced_by;
   int line;
 };
 
@@ -127,8 +130,12 @@ Labels ReadLabels(const YAML::Node& n) {
   return out;
 }
 
-std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start) {
+// The events of a test case, in time order, and how far they cover event
+// time (*last, inclusive): to the end of the last series or the last event,
+// or to `until:` when the test says.
+std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start, TimeMs* last) {
   std::vector<std::pair<TimeMs, std::string>> events;
+  *last = kMinTime;
   for (const auto& e : test["events"]) {
     if (!e.IsMap()) throw TestError(e, "an event is a mapping of fields with 'at' or 'ts'");
     TimeMs ts;
@@ -142,6 +149,7 @@ std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start) {
       throw TestError(e, "an event needs 'at' (offset from start) or 'ts'");
     }
     events.emplace_back(ts, EventLine(e, ts));
+    *last = std::max(*last, ts);
   }
   for (const auto& s : test["series"]) {
     const DurationMs every = Duration(s["every"]);
@@ -152,7 +160,10 @@ std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start) {
     for (TimeMs t = from; t < from + length; t += every) {
       events.emplace_back(t, EventLine(s["event"], t));
     }
+    *last = std::max(*last, from + length - 1);
   }
+  if (YAML::Node u = test["until"]) *last = start + Duration(u) - 1;
+  if (*last == kMinTime) *last = kMaxTime;
   // Events are fed in time order, as a well-behaved source would.
   std::stable_sort(events.begin(), events.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -206,6 +217,19 @@ void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
         continue;
       }
       found = matched[i] = true;
+      auto compare_text = [&](std::string_view what, const std::optional<std::string>& want,
+                              const std::string& got) {
+        if (want && *want != got) {
+          StrAppend(diff, "    ", what, " of ", Describe(n.at, start, e.state, e.alert, {}),
+                    ": got \"", got, "\", want \"", *want, "\"  (line ", e.line, ")\n");
+        }
+      };
+      compare_text(
+          "notify",
+          e.notify ? std::optional<std::string>(*e.notify ? "true" : "false") : std::nullopt,
+          n.notify ? "true" : "false");
+      compare_text("inhibited_by", e.inhibited_by, n.inhibited_by);
+      compare_text("silenced_by", e.silenced_by, n.silenced_by);
       CompareValue("value", e.value, n.value, n, start, e, diff);
       if (e.resolved_value) {
         CompareValue("resolved_value", e.resolved_value, n.resolved_value.value_or(NAN), n, start,
@@ -264,7 +288,8 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
     if (!t) throw TestError(s, "start must be RFC 3339");
     start = *t;
   }
-  const std::vector<std::string> lines = BuildEvents(test, start);
+  TimeMs last = kMaxTime;
+  const std::vector<std::string> lines = BuildEvents(test, start, &last);
   const std::string path =
       StrCat(fs::temp_directory_path().string(), "/vigil-test-", ::getpid(), ".ndjson");
   {
@@ -280,6 +305,7 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   config.progress = false;
   config.event_time.max_out_of_orderness =
       options["max_out_of_orderness"] ? Duration(options["max_out_of_orderness"]) : 0;
+  config.event_time.input_end = last;
   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
   if (!job.ok()) {
     fs::remove(path);
@@ -296,10 +322,14 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
     auto number = [&](const char* key) {
       return e[key] ? std::optional<double>(e[key].as<double>()) : std::nullopt;
     };
+    auto text = [&](const char* key) {
+      return e[key] ? std::optional<std::string>(e[key].Scalar()) : std::nullopt;
+    };
     alerts.push_back({start + Duration(e["at"]), e["alert"].Scalar(),
                       e["state"] ? e["state"].Scalar() : "firing", ReadLabels(e["labels"]),
                       ReadLabels(e["annotations"]), number("value"), number("resolved_value"),
-                      e.Mark().line + 1});
+                      e["notify"] ? std::optional<bool>(e["notify"].as<bool>()) : std::nullopt,
+                      text("inhibited_by"), text("silenced_by"), e.Mark().line + 1});
   }
   std::vector<ExpectedMetric> metrics;
   for (const auto& e : test["expect_metrics"]) {

@@ -20,6 +20,11 @@
 //       expect_metrics:
 //         - {at: 2m, metric: latency_p99_ms, value: 12000, tolerance: 0.01}
 //
+// The input of a case covers event time to the end of its last series
+// (`from` + `for`) or its last event, or to `until:` (an offset) when
+// given: windows ending after that are partial, as at the end of a replay
+// (never alert; see README "Partial windows").
+//
 // Every expected transition must happen. Every firing or resolved
 // transition that happened must be expected (an unexpected page fails the
 // test); pending and inactive transitions are checked only where listed.
@@ -27,7 +32,8 @@
 // alert may also give `value:` (the value it fired with; a resolved alert
 // keeps it, with the annotations of its last firing evaluation) and, when
 // resolved, `resolved_value:` (the value at the evaluation that resolved
-// it).
+// it), `notify:` (whether receivers get it: false while inhibited or
+// silenced), `inhibited_by:` and `silenced_by:`.
 #ifndef VIGIL_RUNTIME_RULE_TEST_H_
 #define VIGIL_RUNTIME_RULE_TEST_H_
 

@@ -82,4 +82,10 @@ void WatermarkTracker::Recompute(TimeMs now) {
   watermark_ = std::max(watermark_, std::min(next, hold_));
 }
 
+TimeMs WatermarkTracker::LastTs() const {
+  TimeMs last = kMinTime;
+  for (const Input& in : inputs_) last = std::max(last, in.max_ts);
+  return last;
+}
+
 }  // namespace vigil

@@ -72,6 +72,8 @@ class WatermarkTracker {
   void RestoreInput(int input, TimeMs max_ts) { inputs_[input].max_ts = max_ts; }
   void RestoreWatermark(TimeMs watermark) { watermark_ = std::max(watermark_, watermark); }
   TimeMs InputMaxTs(int input) const { return inputs_[input].max_ts; }
+  // The latest event time seen over all inputs (kMinTime before any).
+  TimeMs LastTs() const;
   // Re-evaluates idleness and the processing-clock rule (live jobs).
   void Tick(TimeMs now);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "operators/dataflow/metric_operator.h"
 
@@ -17,6 +18,7 @@ AlertOperator::AlertOperator(const RuleSet& rules)
       alerts_of_metric_(rules.metrics.size()),
       states_(rules.alerts.size()) {
   for (size_t a = 0; a < rules.alerts.size(); ++a) {
+    suppressible_ |= !rules.alerts[a].inhibited_by.empty();
     const AlertInputs& inputs = rules.alerts[a].metrics;
     for (size_t i = 0; i < inputs.size(); ++i) {
       const int m = inputs[i];
@@ -33,7 +35,7 @@ AlertOperator::AlertOperator(const RuleSet& rules)
 }
 
 void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& results,
-                            std::vector<AlertNotice>* out) {
+                            std::vector<AlertNotice>* out, const InputEnd& input) {
   const TimeMs cap = frontier != kMaxTime ? frontier
                      : results.empty()    ? kMinTime
                                           : results.back().end;
@@ -50,7 +52,7 @@ void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& re
     if (next == kMaxTime || next > cap) break;
     size_t j = i;
     while (j < results.size() && results[j].end == next) ++j;
-    ProcessEnd(next, results.data() + i, results.data() + j, out);
+    ProcessEnd(next, results.data() + i, results.data() + j, input, out);
     i = j;
   }
 }
@@ -64,10 +66,17 @@ bool AlertOperator::NeedsClose(int m) const {
 }
 
 void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const WindowResult* stop,
-                               std::vector<AlertNotice>* out) {
+                               const InputEnd& input, std::vector<AlertNotice>* out) {
   std::set<int> touched;
+  std::vector<bool> partial(latest_.size(), false);
   for (size_t m = 0; m < latest_.size(); ++m) {
     if (end % rules_.metrics[m].window.slide() != 0) continue;
+    if (!input.Covers(end)) {
+      // Only part of this window is in the input: it changes nothing.
+      partial[m] = true;
+      last_end_[m] = std::max(last_end_[m], end);
+      continue;
+    }
     // Every metric whose slide divides `end` closed a window here.
     if (!NeedsClose(static_cast<int>(m)) &&
         (begin == stop || std::none_of(begin, stop, [m](const auto& r) {
@@ -81,10 +90,66 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
     for (int a : alerts_of_metric_[m]) touched.insert(a);
   }
   for (const WindowResult* r = begin; r != stop; ++r) {
+    if (partial[r->metric] || r->partial) continue;
     latest_[r->metric][r->group] = Latest{r->value, r->start};
     if (retention_[r->metric] >= 0) history_[r->metric][r->group].Add(end, r->value);
   }
+  const size_t first_notice = out->size();
   for (int a : touched) Evaluate(a, end, out);
+  if (suppressible_) Suppress(end, first_notice, out);
+}
+
+std::pair<std::string, std::string> AlertOperator::SuppressedBy(const AlertDef& def,
+                                                                const Labels& labels) const {
+  std::pair<std::string, std::string> why;
+  for (const Inhibition& in : def.inhibited_by) {
+    const AlertDef& source = rules_.alerts[in.source];
+    for (const auto& [g, st] : states_[in.source]) {
+      if (st.phase != AlertPhase::kFiring) continue;
+      const Labels theirs = AlertLabels(source, g);
+      const bool equal = std::all_of(in.equal.begin(), in.equal.end(), [&](const std::string& l) {
+        auto a = labels.find(l), b = theirs.find(l);
+        return a != labels.end() && b != theirs.end() && a->second == b->second;
+      });
+      if (equal) {
+        why.first = source.name;
+        break;
+      }
+    }
+    if (!why.first.empty()) break;
+  }
+  return why;
+}
+
+void AlertOperator::Suppress(TimeMs end, size_t first_notice, std::vector<AlertNotice>* out) {
+  // Whether an alert is held back is decided once every alert has been
+  // evaluated at `end`, so the order of the rules does not matter.
+  std::set<std::pair<int, std::string>> fired_now;
+  for (size_t i = first_notice; i < out->size(); ++i) {
+    AlertNotice& n = (*out)[i];
+    if (n.transition != Transition::kFiring) continue;
+    const int a = static_cast<int>(n.def - rules_.alerts.data());
+    std::tie(n.inhibited_by, n.silenced_by) = SuppressedBy(*n.def, n.labels);
+    n.notify = n.inhibited_by.empty() && n.silenced_by.empty();
+    states_[a][n.group].notified = n.notify;
+    fired_now.emplace(a, n.group);
+  }
+  // Firing alerts held back until now go out once nothing holds them.
+  for (size_t a = 0; a < states_.size(); ++a) {
+    for (auto& [g, st] : states_[a]) {
+      if (st.phase != AlertPhase::kFiring || st.notified ||
+          fired_now.contains({static_cast<int>(a), g})) {
+        continue;
+      }
+      const AlertDef& def = rules_.alerts[a];
+      const auto [inhibited, silenced] = SuppressedBy(def, AlertLabels(def, g));
+      if (!inhibited.empty() || !silenced.empty()) continue;
+      st.notified = true;
+      AlertNotice n = MakeNotice(def, g, st, Transition::kFiring, end);
+      n.released = true;
+      out->push_back(std::move(n));
+    }
+  }
 }
 
 void AlertOperator::PruneHistory(int m, TimeMs end) {
@@ -158,13 +223,27 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
     AlertState fresh;
     AlertState& s = it != states.end() ? it->second : fresh;
     Transition t = s.Step(holds, resolves, end, value, timing);
-    if (t != Transition::kNone) out->push_back(MakeNotice(def, g, s, t, end));
+    if (t == Transition::kFiring) s.notified = true;  // unless Suppress holds it back
+    if (t != Transition::kNone) {
+      out->push_back(MakeNotice(def, g, s, t, end));
+      // A resolution is sent only where the firing was.
+      if (t == Transition::kResolved) out->back().notify = s.notified;
+    }
     if (s.phase == AlertPhase::kInactive) {
       if (it != states.end()) states.erase(it);
     } else if (it == states.end()) {
       states.emplace(g, s);
     }
   }
+}
+
+Labels AlertOperator::AlertLabels(const AlertDef& def, const std::string& group) const {
+  Labels labels = def.labels;
+  labels["alertname"] = def.name;
+  labels["severity"] = std::string(SeverityName(def.severity));
+  std::vector<std::string> values = GroupLabels(group, def.group_labels.size());
+  for (size_t i = 0; i < def.group_labels.size(); ++i) labels[def.group_labels[i]] = values[i];
+  return labels;
 }
 
 AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& group,
@@ -182,11 +261,7 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
   n.fired_at = s.fired_at;
   n.peak = s.peak;
   if (!def.metrics.empty()) n.window = rules_.metrics[def.metrics[0]].window.ToString();
-  n.labels = def.labels;
-  n.labels["alertname"] = def.name;
-  n.labels["severity"] = std::string(SeverityName(def.severity));
-  std::vector<std::string> values = GroupLabels(group, def.group_labels.size());
-  for (size_t i = 0; i < def.group_labels.size(); ++i) n.labels[def.group_labels[i]] = values[i];
+  n.labels = AlertLabels(def, group);
   for (const auto& [name, tmpl] : def.annotations) {
     n.annotations.emplace_back(name, tmpl.Render(n.value, n.labels));
   }
@@ -228,6 +303,7 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
       if (s.phase != AlertPhase::kFiring) continue;
       dropped->push_back(
           old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
+      dropped->back().notify = s.notified;
     }
   }
 }
@@ -235,7 +311,10 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
 AlertNotice AlertOperator::Describe(const Active& a) const {
   const Transition t =
       a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;
-  return MakeNotice(*a.def, a.group, a.state, t, a.state.last_eval);
+  AlertNotice n = MakeNotice(*a.def, a.group, a.state, t, a.state.last_eval);
+  std::tie(n.inhibited_by, n.silenced_by) = SuppressedBy(*a.def, n.labels);
+  n.notify = a.state.phase == AlertPhase::kFiring && a.state.notified;
+  return n;
 }
 
 std::vector<AlertOperator::Active> AlertOperator::ActiveAlerts() const {

@@ -20,6 +20,14 @@
 // with absent() alerts keep every group they have seen (an empty history
 // marks a known group); they are forgotten only when the rules reload.
 //
+// Inhibition (`inhibited_by:`): once every alert has been evaluated at a
+// window end — so the order of the rules does not matter — an alert that
+// starts firing while an inhibiting alert fires (for a group with the same
+// `equal` labels) keeps its state but its notice has notify = false and
+// names the inhibitor; its resolution is not notified either. If the
+// inhibitor stops firing first, the alert is notified then: a firing notice
+// with released = true at that window end.
+//
 // Example:
 //   AlertOperator alerts(rules);
 //   std::vector<AlertNotice> notices;
@@ -47,9 +55,12 @@ class AlertOperator {
   // `results`: every window closed up to `frontier`, sorted by (end, metric,
   // group). Evaluates alerts at each window end up to `frontier`, including
   // ends where a metric that had data produced none. With an infinite
-  // frontier (end of input) evaluation stops at the last result.
+  // frontier (end of input) evaluation stops at the last result. A metric
+  // whose window at an end `input` does not cover (a partial window) is not
+  // evaluated there: it neither starts, fires nor resolves an alert, and
+  // its value is neither held nor kept in history.
   void Advance(TimeMs frontier, const std::vector<WindowResult>& results,
-               std::vector<AlertNotice>* out);
+               std::vector<AlertNotice>* out, const InputEnd& input = {});
 
   // Current non-inactive states, for /metrics and the admin API.
   struct Active {
@@ -81,7 +92,7 @@ class AlertOperator {
   };
   using LatestMap = absl::flat_hash_map<std::string, Latest, StringHash, StringEq>;
   void ProcessEnd(TimeMs end, const WindowResult* begin, const WindowResult* stop,
-                  std::vector<AlertNotice>* out);
+                  const InputEnd& input, std::vector<AlertNotice>* out);
   // Whether metric m's next window end matters even without data: it holds
   // values or one of its alerts is not inactive.
   bool NeedsClose(int m) const;
@@ -94,6 +105,15 @@ class AlertOperator {
   void PruneHistory(int m, TimeMs end);
   AlertNotice MakeNotice(const AlertDef& def, const std::string& group, const AlertState& s,
                          Transition t, TimeMs at) const;
+  // alertname, severity, the group's labels and the rule's.
+  Labels AlertLabels(const AlertDef& def, const std::string& group) const;
+  // (inhibiting alert, silence) holding back notifications of an alert
+  // with these labels now; empty strings when none.
+  std::pair<std::string, std::string> SuppressedBy(const AlertDef& def, const Labels& labels) const;
+  // After every alert was evaluated at `end`: marks the firing notices
+  // from `first_notice` on that an inhibition or silence holds back, and
+  // releases held-back firing alerts nothing holds any more.
+  void Suppress(TimeMs end, size_t first_notice, std::vector<AlertNotice>* out);
 
   const RuleSet& rules_;
   using HistoryMap = absl::flat_hash_map<std::string, MetricHistory, StringHash, StringEq>;
@@ -106,6 +126,7 @@ class AlertOperator {
   // Per alert, by group; only groups that are not inactive are kept.
   std::vector<std::map<std::string, AlertState>> states_;
   std::vector<Value> slots_;
+  bool suppressible_ = false;  // some alert has inhibited_by (or silences exist)
 };
 
 }  // namespace vigil

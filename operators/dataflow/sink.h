@@ -34,6 +34,22 @@ struct WindowResult {
   TimeMs start = 0;
   TimeMs end = 0;
   double value = 0;
+  // Closed by the end of a bounded input before the input covered it (see
+  // InputEnd): in the results, marked "partial"; never in /metrics history
+  // nor an alert.
+  bool partial = false;
+};
+
+// How far a bounded input that has ended covers event time: to its latest
+// event. At the end of a file, stdin or a topic read with --exit-at-end the
+// watermark jumps to +inf and closes every open window; one that ends after
+// the last event (this week's, after a one-hour file) is partial. kMaxTime
+// (the input has not ended, or `--close-partial-windows`) covers every
+// window. A live input that goes quiet is not "ended": its windows close by
+// the processing clock and are complete.
+struct InputEnd {
+  TimeMs last = kMaxTime;
+  bool Covers(TimeMs window_end) const { return last == kMaxTime || window_end - 1 <= last; }
 };
 
 // One transition of one alert for one group, as the alert operator decides
@@ -56,6 +72,15 @@ struct AlertNotice {
   double peak = 0;  // largest value since the alert became active
   std::string group;
   std::string window;  // window of the alert's first metric, e.g. "5m"
+  // Whether receivers get it (the Notifier). False for a firing alert
+  // while an inhibition or a silence holds (it keeps its state), and for
+  // the resolution of one whose firing never went out.
+  bool notify = true;
+  std::string inhibited_by;  // the firing alert that inhibits it, if any
+  std::string silenced_by;   // the silence that mutes it, if any
+  // A firing alert notified late: its inhibition or silence ended while it
+  // still fired (`at` is then, fired_at when it fired).
+  bool released = false;
 };
 
 class Sink {

@@ -191,6 +191,7 @@ const std::vector<size_t>* Notifier::RouteOf(const AlertNotice& n) const {
 
 void Notifier::OnAlert(const AlertNotice& n) {
   if (n.transition != Transition::kFiring && n.transition != Transition::kResolved) return;
+  if (!n.notify) return;  // inhibited or silenced
   const std::vector<size_t>* route = RouteOf(n);
   const int severity = SeverityOf(n);
   if (route == nullptr || route->empty() || severity < 1 || severity > 4) return;
@@ -243,6 +244,7 @@ void Notifier::Flush() {
 void Notifier::SyncFiring(const std::vector<AlertNotice>& firing) {
   std::vector<std::vector<Notification>> per_target(targets_.size());
   for (const AlertNotice& n : firing) {
+    if (!n.notify) continue;  // never sent: inhibited or silenced
     const std::vector<size_t>* route = RouteOf(n);
     const int severity = SeverityOf(n);
     if (route == nullptr || severity < 1 || severity > 4) continue;

@@ -5,7 +5,8 @@
 // GitHub), routed by alert name or else by severity (NotifyConfig::routes),
 // and makes sure they arrive.
 //
-//   - Only firing and resolved transitions notify; pending ones never do.
+//   - Only firing and resolved transitions notify; pending ones never do,
+//     nor notices with notify == false (inhibited or silenced alerts).
 //     Labels sent are the notice's labels plus the config's `labels`;
 //     annotations are the rendered ones of the rule.
 //   - OnAlert never waits for the network or the disk: it hands the notice

@@ -67,6 +67,7 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
         last = heartbeat_.epoch;
       }
       p.expected.insert(heartbeat_.all_inputs.begin(), heartbeat_.all_inputs.end());
+      last_ts_ = std::max(last_ts_, heartbeat_.last_ts);
       for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
         Input& state = p.inputs[in.name];
         state.watermark = std::max(state.watermark, in.watermark);
@@ -175,6 +176,9 @@ std::string MergeStage::Encode() const {
     enc.PutVarint(p.expected.size());
     for (const std::string& input : p.expected) enc.PutString(input);
   }
+  // The instances' latest event time after them (absent in older
+  // checkpoints).
+  enc.PutSigned(last_ts_);
   return enc.Release();
 }
 
@@ -209,9 +213,12 @@ bool MergeStage::Decode(std::string_view data) {
       for (uint64_t j = 0; j < expected && dec.ok(); ++j) p.expected.emplace(dec.GetString());
     }
   }
+  TimeMs last = kMinTime;
+  if (dec.ok() && !dec.done()) last = dec.GetSigned();
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);
   late_panes_ = late;
+  last_ts_ = last;
   return true;
 }
 

@@ -78,6 +78,9 @@ class MergeStage {
   bool Decode(std::string_view data);
 
   uint64_t late_panes() const { return late_panes_; }
+  // The latest event time any instance has read (kMinTime: none reported),
+  // for partial windows (InputEnd).
+  TimeMs last_ts() const { return last_ts_; }
   // Instances heard from and still running, over every partials partition.
   std::vector<std::string> Instances() const;
 
@@ -100,6 +103,7 @@ class MergeStage {
   PartialHeartbeat heartbeat_;
   AccSet acc_;
   uint64_t late_panes_ = 0;
+  TimeMs last_ts_ = kMinTime;
 };
 
 }  // namespace vigil

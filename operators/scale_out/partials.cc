@@ -37,6 +37,7 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
   enc.PutVarint(hb.all_inputs.size());
   for (const std::string& name : hb.all_inputs) enc.PutString(name);
   for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutSigned(in.next_offset);
+  enc.PutSigned(hb.last_ts);
   return std::string(kHeartbeatMagic) + enc.data();
 }
 
@@ -64,6 +65,8 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
   if (dec.ok() && !dec.done()) {
     for (PartialHeartbeat::Input& in : out->inputs) in.next_offset = dec.GetSigned();
   }
+  out->last_ts = kMinTime;
+  if (dec.ok() && !dec.done()) out->last_ts = dec.GetSigned();
   return dec.ok() && dec.done() && !out->instance.empty();
 }
 

@@ -39,7 +39,8 @@
 //              n × (pane start, encoded accumulators)
 //   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
 //              n × (partition name, watermark, idle) | m | m × partition name |
-//              n × next offset    (the last two parts absent in older ones)
+//              n × next offset | last ts
+//              (the parts after the inputs absent in older ones)
 //
 // Kinesis has no consumer group to commit positions to: an instance reading
 // shards (`--instance I/N`) keeps them in its checkpoints. It writes the
@@ -92,6 +93,10 @@ struct PartialHeartbeat {
   // known). The merge holds its watermark for a partition in this list
   // that no instance has reported yet. Absent in older heartbeats.
   std::vector<std::string> all_inputs;
+  // The latest event time the instance has read (kMinTime: none), so that
+  // at the end of a bounded input the merge marks partial windows as one
+  // instance would. Absent in older heartbeats.
+  TimeMs last_ts = kMinTime;
 };
 
 // The operator key in panes messages: a hash of MetricOperator::state_key.

@@ -50,6 +50,18 @@ void AppendAlertJson(const AlertNotice& n, std::string* out) {
     AppendTimestamp(n.fired_at, out);
     out->push_back('"');
   }
+  if (!n.notify && (n.transition == Transition::kFiring || n.transition == Transition::kResolved)) {
+    out->append(",\"notify\":false");
+  }
+  if (!n.inhibited_by.empty()) {
+    out->append(",\"inhibited_by\":");
+    AppendJsonString(n.inhibited_by, out);
+  }
+  if (!n.silenced_by.empty()) {
+    out->append(",\"silenced_by\":");
+    AppendJsonString(n.silenced_by, out);
+  }
+  if (n.released) out->append(",\"released\":true");
   out->push_back('}');
 }
 
@@ -69,6 +81,7 @@ void AppendWindowJson(const WindowResult& r, std::string* out) {
   }
   out->append("},\"value\":");
   AppendNumber(r.value, out);
+  if (r.partial) out->append(",\"partial\":true");
   out->push_back('}');
 }
 
@@ -93,6 +106,10 @@ std::string AlertLine(const AlertNotice& n) {
   for (const auto& [k, v] : n.annotations) {
     if (k == "summary") StrAppend(&s, " — ", v);
   }
+  if (!n.inhibited_by.empty()) StrAppend(&s, " (inhibited by ", n.inhibited_by, ")");
+  if (!n.silenced_by.empty()) StrAppend(&s, " (silenced by ", n.silenced_by, ")");
+  if (n.released) s += " (notified now: no longer held back)";
+  if (!n.notify && n.transition == Transition::kResolved) s += " (not notified: it never was)";
   return s;
 }
 

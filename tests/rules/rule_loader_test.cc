@@ -287,7 +287,8 @@ TEST(RuleLoaderDiagnosticsTest, UnknownKeysSuggestTheClosest) {
     zzzzzzz: 1
 )yaml")),
               ElementsAre("r.yaml:10:5: unknown field 'zzzzzzz' in alert; allowed: alert, "
-                          "severity, expr, resolve, for, labels, annotations, keep_firing_for"));
+                          "severity, expr, resolve, for, labels, annotations, keep_firing_for, "
+                          "inhibited_by"));
 }
 
 TEST(RuleLoaderDiagnosticsTest, MissingWindow) {
@@ -362,6 +363,56 @@ TEST(RuleLoaderDiagnosticsTest, BadSeverityAndDurations) {
                           "r.yaml:10:10: bad duration '5x' for 'for' (e.g. 0, 30s, 5m, 1h)",
                           "r.yaml:11:22: bad duration 'soon' for 'keep_firing_for' (e.g. 0, "
                           "30s, 5m, 1h)"));
+}
+
+TEST(RuleLoaderTest, InhibitedByResolvesAlertsOfAnyOrder) {
+  RuleLoadResult r = Load(WithP99(R"yaml(alerts:
+  - alert: Slow
+    severity: P2
+    expr: latency_p99_ms > 3000
+    labels: {service: chat}
+    inhibited_by: [Down, {alert: Broken, equal: [service]}]
+  - alert: Down
+    severity: P1
+    expr: latency_p99_ms > 60000
+  - alert: Broken
+    severity: P1
+    expr: latency_p99_ms > 30000
+    labels: {service: chat}
+)yaml"));
+  ASSERT_TRUE(r.ok()) << Joined([&] {
+    std::vector<std::string> v;
+    for (const Diagnostic& d : r.errors) v.push_back(d.ToString());
+    return v;
+  }());
+  const AlertDef& slow = r.rules->alerts[0];
+  ASSERT_EQ(slow.inhibited_by.size(), 2u);
+  EXPECT_EQ(slow.inhibited_by[0].alert, "Down");
+  EXPECT_EQ(slow.inhibited_by[0].source, 1);
+  EXPECT_TRUE(slow.inhibited_by[0].equal.empty());
+  EXPECT_EQ(slow.inhibited_by[1].source, 2);
+  EXPECT_EQ(slow.inhibited_by[1].equal, std::vector<std::string>{"service"});
+}
+
+TEST(RuleLoaderDiagnosticsTest, InhibitedByErrors) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: Slow
+    severity: P2
+    expr: latency_p99_ms > 3000
+    inhibited_by: [Dwn, Slow, {alert: Down, equal: [intent]}, {alrt: Down}]
+  - alert: Down
+    severity: P1
+    expr: latency_p99_ms > 60000
+    labels: {intent: all}
+)yaml")),
+              ElementsAre("r.yaml:10:64: unknown field 'alrt' in an inhibited_by entry; did you "
+                          "mean 'alert'?",
+                          "r.yaml:10:63: an inhibited_by entry needs a 'alert' field",
+                          "r.yaml:10:20: inhibited_by names unknown alert 'Dwn'; did you mean "
+                          "'Down'?",
+                          "r.yaml:10:25: alert 'Slow' cannot inhibit itself",
+                          "r.yaml:10:39: inhibited_by Down: equal label 'intent' is not carried "
+                          "by both alerts (Slow: none; Down: intent)"));
 }
 
 TEST(RuleLoaderDiagnosticsTest, TemplateWithUnknownLabel) {

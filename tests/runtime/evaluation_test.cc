@@ -1,6 +1,7 @@
 #include "runtime/evaluation.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include "base/strings.h"
 #include "tests/operators/dataflow/operator_harness.h"
@@ -14,7 +15,7 @@ class RecordingSink : public Sink {
   explicit RecordingSink(std::vector<std::string>* log) : log_(log) {}
   void OnWindow(const WindowResult& r) override {
     log_->push_back(StrCat("window ", r.def->name, "{", StrJoin(r.labels, ","), "} ",
-                           FormatTimestamp(r.end), " ", r.value));
+                           FormatTimestamp(r.end), " ", r.value, r.partial ? " partial" : ""));
   }
   void OnAlert(const AlertNotice& n) override {
     log_->push_back(StrCat("alert ", n.def->name, " ", TransitionName(n.transition), " ",
@@ -80,6 +81,98 @@ alerts:
   log.clear();
   EXPECT_FALSE(eval.Close(*h.flow, *h.alerts, kT + 180'000));  // nothing left
   EXPECT_TRUE(log.empty());
+}
+
+// A window the ended input does not cover reaches the sinks marked
+// partial, and neither /metrics nor an alert sees it: once the input ended
+// at 00:02:10, the minute and the hour it only began.
+TEST(EvaluationTest, PartialWindowsAreMarkedAndNeverAlert) {
+  OperatorHarness h(R"(
+metrics:
+  - metric: msgs
+    where: type == "message"
+    window: tumbling 1m
+    value: count()
+  - metric: hourly
+    window: tumbling 1h
+    value: count()
+alerts:
+  - alert: Busy
+    severity: P3
+    expr: msgs > 1
+  - alert: BusyHour
+    severity: P3
+    expr: hourly > 0
+)");
+  ASSERT_NE(h.rules, nullptr);
+  JobMetrics metrics(*h.rules);
+  std::vector<std::string> log;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::make_unique<RecordingSink>(&log));
+  JobCounters counters;
+  Evaluation eval({&metrics, &sinks, nullptr, &counters});
+  for (TimeMs at : {10'000, 20'000, 70'000, 80'000, 130'000}) h.Add(kT + at, "");
+
+  // Before the end, nothing is partial.
+  EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kT + 120'000, InputEnd{}));
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "window msgs{} 2026-01-01T00:01:00.000Z 2",
+                     "window msgs{} 2026-01-01T00:02:00.000Z 2",
+                     "alert Busy firing 2026-01-01T00:01:00.000Z",
+                 }));
+  const auto window_end = [&] {
+    const std::string text = prometheus::TextSerializer().Serialize(metrics.registry()->Collect());
+    const size_t at = text.find("vigil_metric_window_end_timestamp_seconds{metric=\"msgs\"}");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_EQ(window_end(), "vigil_metric_window_end_timestamp_seconds{metric=\"msgs\"} 1767225720");
+
+  // The input ends at 00:02:10: the minute to 00:03 and the hour are only
+  // begun. Busy neither resolves on the short minute nor does BusyHour fire.
+  log.clear();
+  EXPECT_FALSE(eval.Close(*h.flow, *h.alerts, kMaxTime, InputEnd{kT + 130'000}));
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "window msgs{} 2026-01-01T00:03:00.000Z 1 partial",
+                     "window hourly{} 2026-01-01T01:00:00.000Z 5 partial",
+                 }));
+  EXPECT_EQ(counters.windows, 4u);  // partial ones count as closed
+  EXPECT_EQ(window_end(), "vigil_metric_window_end_timestamp_seconds{metric=\"msgs\"} 1767225720");
+  ASSERT_EQ(h.alerts->ActiveAlerts().size(), 1u);
+  EXPECT_EQ(h.alerts->ActiveAlerts()[0].def->name, "Busy");
+}
+
+// The same input with --close-partial-windows: every window counts.
+TEST(EvaluationTest, ClosingPartialWindowsTreatsThemAsComplete) {
+  OperatorHarness h(R"(
+metrics:
+  - metric: hourly
+    window: tumbling 1h
+    value: count()
+alerts:
+  - alert: BusyHour
+    severity: P3
+    expr: hourly > 0
+)");
+  ASSERT_NE(h.rules, nullptr);
+  JobMetrics metrics(*h.rules);
+  std::vector<std::string> log;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::make_unique<RecordingSink>(&log));
+  JobCounters counters;
+  Evaluation eval({&metrics, &sinks, nullptr, &counters});
+  h.Add(kT + 10'000, "");
+  EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kMaxTime, InputEnd{}));
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "window hourly{} 2026-01-01T01:00:00.000Z 1",
+                     "alert BusyHour firing 2026-01-01T01:00:00.000Z",
+                 }));
+}
+
+TEST(EvaluationTest, InputEndCovers) {
+  const InputEnd ended{5000};
+  EXPECT_TRUE(ended.Covers(5001));  // [.., 5001) holds the last event, at 5000
+  EXPECT_FALSE(ended.Covers(5002));
+  EXPECT_TRUE(InputEnd{}.Covers(kMaxTime));  // not ended
 }
 
 }  // namespace

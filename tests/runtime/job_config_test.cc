@@ -117,7 +117,7 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, interval: 0s}\n"), "1:37: interval must be positive");
   EXPECT_EQ(Load("event_time: {max_futur: 1h}\n"),
             "1:14: unknown key 'max_futur' in event_time (allowed: max_out_of_orderness, "
-            "allowed_lateness, idle_timeout, max_future)");
+            "allowed_lateness, idle_timeout, max_future, close_partial_windows)");
   // notify: errors come from its own parser, with their positions.
   EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "base/time.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
@@ -118,6 +119,57 @@ TEST_F(ReplayTest, FromToLimitsTheEventsAndCountsTheRest) {
   EXPECT_EQ(r.out.find("CacheHitRateLow"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("outside --from/--to"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Metrics\n"), std::string::npos);
+}
+
+// One hour of traffic through the reference rules: the weekly and daily
+// windows the end of the file closes are partial, so they page nothing, and
+// the results mark exactly the windows ending after the file's last event.
+// With --close-partial-windows the weekly report pages, as before.
+TEST(PartialWindowsTest, AnHourReplayPagesNothingFromWeeklyAndDailyMetrics) {
+  const std::string events = Temp("hour.ndjson");
+  const std::string results = Temp("hour-results.ndjson");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 5 --rate 40 --duration 1h --out ", events)).exit_code,
+            0);
+  TimeMs last = kMinTime;
+  for (const std::string& line : Lines(ReadFile(events))) {
+    const size_t at = line.find("\"ts\":\"") + 6;
+    const std::optional<TimeMs> ts = ParseRfc3339(line.substr(at, line.find('"', at) - at));
+    ASSERT_TRUE(ts.has_value()) << line;
+    last = std::max(last, *ts);
+  }
+
+  Result r =
+      Sh(StrCat(kVigil, " replay --output json --no-progress --results ", results, " ", events));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const char* alert : {"FaqTopicNegativeFeedback", "ConversionDeclining", "IntentAccuracyLow",
+                            "NewIntentGrowing", "ResolutionRateLow"}) {
+    EXPECT_EQ(r.out.find(alert), std::string::npos) << alert << " paged:\n" << r.out;
+  }
+  int partial = 0, complete = 0, weekly_partial = 0;
+  for (const std::string& line : Lines(ReadFile(results))) {
+    auto time_of = [&](const std::string& key) {
+      const size_t at = line.find("\"" + key + "\":\"") + key.size() + 4;
+      return *ParseRfc3339(line.substr(at, 24));
+    };
+    const TimeMs end = time_of("end");
+    const bool want = end - 1 > last;
+    const bool marked = line.find(",\"partial\":true}") != std::string::npos;
+    EXPECT_EQ(marked, want) << line << " (last event " << FormatTimestamp(last) << ")";
+    (marked ? partial : complete) += 1;
+    if (marked && line.find("\"metric\":\"faq_negative_feedback\"") != std::string::npos) {
+      ++weekly_partial;
+    }
+  }
+  EXPECT_GT(complete, 1000);
+  EXPECT_GT(partial, 10);
+  EXPECT_GT(weekly_partial, 0);
+
+  Result closed =
+      Sh(StrCat(kVigil, " replay --output json --no-progress --close-partial-windows ", events));
+  ASSERT_EQ(closed.exit_code, 0) << closed.out;
+  EXPECT_NE(closed.out.find("FaqTopicNegativeFeedback"), std::string::npos) << closed.out;
+  std::filesystem::remove(events);
+  std::filesystem::remove(results);
 }
 
 TEST_F(ReplayTest, BadArgumentsAreUsageErrors) {

@@ -164,8 +164,10 @@ TEST_F(TicketsE2eTest, OneTicketPerGapTopicAcrossAKillNineAndARestartWithoutStat
   ASSERT_EQ(clean.exit_code, 0) << ReadFile(Path("clean.log"));
   ExpectOneTicketPerGap(jira);
   ExpectNoSecret(ReadFile(Path("clean.log")) + clean.out, "clean run");
-  // Each resolve while the ticket is open is a comment on it (returns: its
-  // gap ends after a week; shipping's at the end of the input).
+  // Each resolve while the ticket is open is a comment on it. returns: its
+  // gap ends after a week. shipping's runs to the end of the input, whose
+  // last week is partial (its last event falls short of the week's end), so
+  // it is still open.
   for (const FakeJira::Issue& i : jira.Issues()) {
     const std::string topic = i.summary.substr(10, i.summary.find(':') - 10);
     size_t resolves = 0;
@@ -175,7 +177,7 @@ TEST_F(TicketsE2eTest, OneTicketPerGapTopicAcrossAKillNineAndARestartWithoutStat
                   line.find("\"topic\":\"" + topic + "\"") != std::string::npos;
     }
     EXPECT_EQ(i.comments.size(), resolves) << topic;
-    EXPECT_EQ(resolves, 1u) << topic;
+    EXPECT_EQ(resolves, topic == "returns" ? 1u : 0u) << topic;
   }
 
   // Killed with SIGKILL half-way through (the input through a named pipe),

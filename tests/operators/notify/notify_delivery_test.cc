@@ -121,8 +121,8 @@ TEST(NotifierTest, PagerDutyTriggerThenResolveWithTheSameDedupKey) {
   EXPECT_EQ(JsonString(resolve, "routing_key"), kRoutingKey);
   EXPECT_EQ(JsonString(resolve, "event_action"), "resolve");
   EXPECT_EQ(JsonString(resolve, "dedup_key"), dedup);
-  simdjson::dom::object resolve_fields = resolve;
-  EXPECT_EQ(resolve_fields.size(), 3u);
+  // The resolve says what fired.
+  EXPECT_EQ(JsonString(resolve["payload"], "summary"), "p99 latency 12034 ms above 10 s");
 
   // The outage was logged, without the key (and with the URL redacted).
   EXPECT_NE(err.find("vigil: notify pagerduty " + rx.url() + "/***: HTTP 503"), std::string::npos)

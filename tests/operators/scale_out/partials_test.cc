@@ -217,10 +217,13 @@ TEST(PartialsTest, HeartbeatsRoundTrip) {
   EXPECT_EQ(back.inputs, hb.inputs);
   EXPECT_TRUE(back.all_inputs.empty());
   EXPECT_EQ(PeekPartial(EncodeHeartbeat(hb)), PartialKind::kHeartbeat);
+  EXPECT_EQ(back.last_ts, kMinTime);  // no event read
   hb.all_inputs = {"events/0", "events/1", "events/2", "events/3"};
+  hb.last_ts = 130'000;
   ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
   EXPECT_EQ(back.all_inputs, hb.all_inputs);
   EXPECT_EQ(back.inputs, hb.inputs);
+  EXPECT_EQ(back.last_ts, 130'000);
 }
 
 // Heartbeats from before partitions carried their next offset decode with
@@ -247,6 +250,7 @@ TEST(PartialsTest, OlderHeartbeatsDecodeWithoutOffsets) {
     EXPECT_EQ(back.inputs[0].watermark, 4000);
     EXPECT_EQ(back.inputs[0].next_offset, -1);
     EXPECT_EQ(back.all_inputs.size(), with_all ? 1u : 0u);
+    EXPECT_EQ(back.last_ts, kMinTime);
   }
 }
 
@@ -346,6 +350,24 @@ TEST_F(MergeWatermarkTest, StateSurvivesACheckpoint) {
   EXPECT_EQ(restored.Instances(), (std::vector<std::string>{"a", "b"}));
   const std::string bytes = merge_.Encode();
   EXPECT_FALSE(restored.Decode(bytes.substr(0, bytes.size() - 2)));
+}
+
+// The input's last event time is the latest any instance read, kept in the
+// merge's checkpoints.
+TEST_F(MergeWatermarkTest, TheLastEventTimeIsTheLatestOfAnyInstance) {
+  EXPECT_EQ(merge_.last_ts(), kMinTime);
+  PartialHeartbeat a;
+  ASSERT_TRUE(DecodeHeartbeat(Heartbeat("a", 50'000, {{"e/0", 50'000, false}}), &a));
+  a.last_ts = 55'000;
+  ASSERT_EQ(merge_.Apply(EncodeHeartbeat(a), "p/0"), MergeStage::Outcome::kHeartbeat);
+  PartialHeartbeat b;
+  ASSERT_TRUE(DecodeHeartbeat(Heartbeat("b", 20'000, {{"e/1", 20'000, false}}), &b));
+  b.last_ts = 25'000;
+  ASSERT_EQ(merge_.Apply(EncodeHeartbeat(b), "p/1"), MergeStage::Outcome::kHeartbeat);
+  EXPECT_EQ(merge_.last_ts(), 55'000);
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.last_ts(), 55'000);
 }
 
 }  // namespace
