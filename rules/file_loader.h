@@ -248,6 +248,8 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads a file's `schema:` section (rules/schema_loader.cc): bounds on
 // numeric event fields, into rules->schema and the field table.
 void LoadSchema(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads one `silences:` entry (rules/silence_loader.cc).
+void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 
 }  // namespace vigil
 

@@ -38,8 +38,8 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schema",  "metrics", "alerts",
-                                           "streams", "joins",   "outputs"};
+const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts",  "streams",
+                                           "joins",  "outputs", "silences"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
                                               "by",     "value", "export", "limit"};
 const std::vector<std::string> kAlertKeys = {
@@ -371,7 +371,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
 }
 
 struct PendingSections {
-  std::vector<Pending> schemas, streams, joins, metrics, alerts, outputs;
+  std::vector<Pending> schemas, streams, joins, metrics, alerts, outputs, silences;
 };
 
 void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
@@ -384,7 +384,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
     out->schemas.push_back({&f, schema});
   }
-  for (const char* key : {"streams", "joins", "metrics", "alerts", "outputs"}) {
+  for (const char* key : {"streams", "joins", "metrics", "alerts", "outputs", "silences"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -397,7 +397,8 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
        : k == "joins"   ? out->joins
        : k == "metrics" ? out->metrics
        : k == "alerts"  ? out->alerts
-                        : out->outputs)
+       : k == "outputs" ? out->outputs
+                        : out->silences)
           .push_back({&f, item});
     }
   }
@@ -433,6 +434,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
   ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.silences) LoadSilence(*p.file, p.node, rules.get());
   if (result.errors.empty()) result.rules = std::move(rules);
   return result;
 }

@@ -25,17 +25,13 @@
 #include "rules/field_table.h"
 #include "rules/history.h"
 #include "rules/program.h"
+#include "rules/silence.h"
+#include "rules/source_pos.h"
 #include "rules/template.h"
 #include "windows/accumulator.h"
 #include "windows/window_spec.h"
 
 namespace vigil {
-
-struct SourcePos {
-  std::string file;
-  int line = 0;  // 1-based
-  int col = 0;   // 1-based
-};
 
 struct Diagnostic {
   SourcePos pos;
@@ -236,6 +232,7 @@ struct RuleSet {
   std::vector<MetricDef> metrics;
   std::vector<AlertDef> alerts;
   std::vector<OutputDef> outputs;
+  std::vector<SilenceDef> silences;
   std::vector<std::string> files;
   std::optional<int> FindMetric(std::string_view name) const;
   std::optional<int> FindStream(std::string_view name) const;

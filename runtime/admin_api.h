@@ -17,6 +17,9 @@
 //   /readyz       503 while starting, while the source cannot reach its
 //                 servers, while the watermark is stale, or while a paging
 //                 spool cannot be written (runtime/readiness.h), with why
+//   /api/silences the silences of the rule files and the ad hoc ones; POST
+//                 adds an ad hoc one (Alertmanager's PostableSilence, times in
+//                 event time), DELETE ?id=ID ends it (ServeSilences)
 //   POST /-/reload  asks the job thread to reload the rules and answers 202
 //                 at once with the request's id; GET /-/reload/status?id=N
 //                 tells whether it is pending, succeeded or failed (and why)
@@ -48,6 +51,7 @@
 #include "operators/dataflow/sink.h"
 #include "operators/notify/notifier.h"
 #include "rules/rule_set.h"
+#include "rules/silence.h"
 #include "runtime/http_server.h"
 #include "runtime/job_config.h"
 #include "runtime/readiness.h"
@@ -78,6 +82,11 @@ class AdminApi {
   // /readyz's freshness check; the job observes its watermark into it.
   WatermarkStall& stall() { return stall_; }
 
+  // Serves /api/silences from `book` (thread-safe); before Start.
+  void ServeSilences(SilenceBook* book);
+  // The job's event time (its watermark), where ad hoc silences start.
+  void SetEventTime(TimeMs t) { event_time_.store(t); }
+
   // Snapshots.
   void PublishStatus(std::string json);
   void PublishAlerts(std::string json);
@@ -101,6 +110,7 @@ class AdminApi {
   HttpServer http_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> source_connected_{true};
+  std::atomic<TimeMs> event_time_{kMinTime};
   WatermarkStall stall_;
 
   mutable absl::Mutex reload_mu_;
@@ -124,6 +134,8 @@ class AdminApi {
 
 // /api/rules: the rule set as JSON.
 std::string RulesJson(const RuleSet& rules);
+// /api/silences: the first `rule_silences` come from rule files.
+std::string SilencesJson(const std::vector<SilenceDef>& silences, size_t rule_silences, TimeMs now);
 
 }  // namespace vigil
 

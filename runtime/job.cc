@@ -302,7 +302,8 @@ absl::Status Job::Reload() {
   auto flow = std::make_unique<Dataflow>(*rules);
   const size_t kept = flow->AdoptState(*flow_);
   if (workers_) workers_->Reload(*rules, *flow);
-  auto alert_op = std::make_unique<AlertOperator>(*rules);
+  silences_.SetRuleSilences(rules->silences);
+  auto alert_op = std::make_unique<AlertOperator>(*rules, &silences_);
   std::vector<AlertNotice> dropped;
   alert_op->AdoptState(*alert_op_, &dropped);
   // Notices of dropped alerts refer to the old rules: deliver them first.
@@ -390,6 +391,7 @@ int Job::Run() {
       mode_->Advance(frontier);
     }
     metrics_->SetWatermark(wm, now);
+    if (admin_) admin_->SetEventTime(wm);
     metrics_->SetCounters(summary_);
     if (archive_) {
       archive_->Tick();

@@ -182,6 +182,9 @@ class Job {
   // With more than one worker: the threads that parse and aggregate, their
   // panes merged into flow_ before windows close (operators/dataflow/workers.h).
   std::unique_ptr<Workers> workers_;
+  // Before alert_op_, which reads it: the rule files' silences and the ad
+  // hoc ones of /api/silences.
+  SilenceBook silences_;
   std::unique_ptr<AlertOperator> alert_op_;
   std::unique_ptr<WatermarkTracker> watermark_;
   std::unique_ptr<RecordChecks> checks_;  // which records reach the dataflow

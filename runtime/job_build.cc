@@ -42,6 +42,7 @@ absl::Status Job::Init() {
   if (!config_.http_listen.empty()) {
     admin_ = std::make_unique<AdminApi>(config_, metrics_->registry(), notifier_,
                                         [this] { RequestReload(); });
+    admin_->ServeSilences(&silences_);
     admin_->PublishRules(*rules_);
     PublishAlerts();
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
@@ -64,7 +65,8 @@ absl::Status Job::LoadRules() {
   ahead_ = std::make_unique<ParseAhead>(rules_->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   flow_ = std::make_unique<Dataflow>(*rules_);
-  alert_op_ = std::make_unique<AlertOperator>(*rules_);
+  silences_.SetRuleSilences(rules_->silences);
+  alert_op_ = std::make_unique<AlertOperator>(*rules_, &silences_);
   // The merge stage merges published panes: one thread does it.
   if (const int n = EffectiveWorkers(config_.workers); n > 1 && !config_.scale_out.merge) {
     workers_ = std::make_unique<Workers>(

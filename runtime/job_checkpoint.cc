@@ -52,6 +52,9 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
   for (const auto& [key, bytes] : d.panes) {
     if (key == RecordOutputs::kStateKey) j.restored_record_outputs_ = bytes;
     if (key == RecordWebhook::kStateKey) j.restored_record_webhook_ = bytes;
+    if (key == SilenceBook::kStateKey && !j.silences_.DecodeAdHoc(bytes)) {
+      return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable silences"));
+    }
   }
   restored_states_ = j.flow_->DecodeState(d.panes);
   if (restored_states_ < 0) {
@@ -84,6 +87,7 @@ absl::Status JobStatePart::Prepare(uint64_t, CheckpointData* d) {
     d->input_max_ts.emplace_back(j.source_->input_name(i), j.watermark_->InputMaxTs(i));
   }
   d->frontier = j.frontier_;
+  d->panes.emplace_back(std::string(SilenceBook::kStateKey), j.silences_.EncodeAdHoc());
   j.GatherWorkers(kMinTime);
   std::vector<std::pair<std::string, std::string>> states =
       j.workers_ ? j.workers_->EncodeState(*j.flow_) : j.flow_->EncodeState();

@@ -9,6 +9,7 @@ packages=(
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   zstd curl time openssl libcrypt-dev  # openssl: test certificates; libcrypt-dev: bcrypt (crypt_r)
   procps  # ps and pgrep: tests/runtime/allocator_test.cc checks the process name
+  tzdata  # time zones of silences' time_intervals (location:)
   kcat prometheus prometheus-alertmanager
   chromium  # headless, renders the status page in tests/runtime/status_page_test.cc
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers

@@ -8,7 +8,7 @@
 
 namespace vigil {
 
-AlertOperator::AlertOperator(const RuleSet& rules)
+AlertOperator::AlertOperator(const RuleSet& rules, const SilenceBook* silences)
     : rules_(rules),
       latest_(rules.metrics.size()),
       last_end_(rules.metrics.size(), kMinTime),
@@ -16,7 +16,9 @@ AlertOperator::AlertOperator(const RuleSet& rules)
       retention_(rules.metrics.size(), -1),
       keeps_groups_(rules.metrics.size(), false),
       alerts_of_metric_(rules.metrics.size()),
-      states_(rules.alerts.size()) {
+      states_(rules.alerts.size()),
+      silences_(silences),
+      suppressible_(silences != nullptr) {
   for (size_t a = 0; a < rules.alerts.size(); ++a) {
     suppressible_ |= !rules.alerts[a].inhibited_by.empty();
     const AlertInputs& inputs = rules.alerts[a].metrics;
@@ -100,8 +102,10 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
 }
 
 std::pair<std::string, std::string> AlertOperator::SuppressedBy(const AlertDef& def,
-                                                                const Labels& labels) const {
+                                                                const Labels& labels,
+                                                                TimeMs at) const {
   std::pair<std::string, std::string> why;
+  if (silences_ != nullptr) why.second = silences_->Match(labels, at);
   for (const Inhibition& in : def.inhibited_by) {
     const AlertDef& source = rules_.alerts[in.source];
     for (const auto& [g, st] : states_[in.source]) {
@@ -129,7 +133,7 @@ void AlertOperator::Suppress(TimeMs end, size_t first_notice, std::vector<AlertN
     AlertNotice& n = (*out)[i];
     if (n.transition != Transition::kFiring) continue;
     const int a = static_cast<int>(n.def - rules_.alerts.data());
-    std::tie(n.inhibited_by, n.silenced_by) = SuppressedBy(*n.def, n.labels);
+    std::tie(n.inhibited_by, n.silenced_by) = SuppressedBy(*n.def, n.labels, end);
     n.notify = n.inhibited_by.empty() && n.silenced_by.empty();
     states_[a][n.group].notified = n.notify;
     fired_now.emplace(a, n.group);
@@ -142,7 +146,7 @@ void AlertOperator::Suppress(TimeMs end, size_t first_notice, std::vector<AlertN
         continue;
       }
       const AlertDef& def = rules_.alerts[a];
-      const auto [inhibited, silenced] = SuppressedBy(def, AlertLabels(def, g));
+      const auto [inhibited, silenced] = SuppressedBy(def, AlertLabels(def, g), end);
       if (!inhibited.empty() || !silenced.empty()) continue;
       st.notified = true;
       AlertNotice n = MakeNotice(def, g, st, Transition::kFiring, end);
@@ -312,7 +316,7 @@ AlertNotice AlertOperator::Describe(const Active& a) const {
   const Transition t =
       a.state.phase == AlertPhase::kFiring ? Transition::kFiring : Transition::kPending;
   AlertNotice n = MakeNotice(*a.def, a.group, a.state, t, a.state.last_eval);
-  std::tie(n.inhibited_by, n.silenced_by) = SuppressedBy(*a.def, n.labels);
+  std::tie(n.inhibited_by, n.silenced_by) = SuppressedBy(*a.def, n.labels, a.state.last_eval);
   n.notify = a.state.phase == AlertPhase::kFiring && a.state.notified;
   return n;
 }

@@ -28,6 +28,10 @@
 // inhibitor stops firing first, the alert is notified then: a firing notice
 // with released = true at that window end.
 //
+// Silences (rules/silence.h) hold notifications back the same way, while
+// the window end is inside them; an alert still firing when its silence
+// ends is released then.
+//
 // Example:
 //   AlertOperator alerts(rules);
 //   std::vector<AlertNotice> notices;
@@ -50,7 +54,9 @@ namespace vigil {
 
 class AlertOperator {
  public:
-  explicit AlertOperator(const RuleSet& rules);
+  // `silences` (may be null; outlives the operator) mute notifications as
+  // inhibitions do.
+  explicit AlertOperator(const RuleSet& rules, const SilenceBook* silences = nullptr);
 
   // `results`: every window closed up to `frontier`, sorted by (end, metric,
   // group). Evaluates alerts at each window end up to `frontier`, including
@@ -108,8 +114,9 @@ class AlertOperator {
   // alertname, severity, the group's labels and the rule's.
   Labels AlertLabels(const AlertDef& def, const std::string& group) const;
   // (inhibiting alert, silence) holding back notifications of an alert
-  // with these labels now; empty strings when none.
-  std::pair<std::string, std::string> SuppressedBy(const AlertDef& def, const Labels& labels) const;
+  // with these labels at event time `at`; empty strings when none.
+  std::pair<std::string, std::string> SuppressedBy(const AlertDef& def, const Labels& labels,
+                                                   TimeMs at) const;
   // After every alert was evaluated at `end`: marks the firing notices
   // from `first_notice` on that an inhibition or silence holds back, and
   // releases held-back firing alerts nothing holds any more.
@@ -126,7 +133,8 @@ class AlertOperator {
   // Per alert, by group; only groups that are not inactive are kept.
   std::vector<std::map<std::string, AlertState>> states_;
   std::vector<Value> slots_;
-  bool suppressible_ = false;  // some alert has inhibited_by (or silences exist)
+  const SilenceBook* silences_;
+  bool suppressible_ = false;  // some alert has inhibited_by, or silences may exist
 };
 
 }  // namespace vigil

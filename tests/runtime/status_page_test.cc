@@ -81,8 +81,8 @@ TEST(StatusPageTest, ThePageIsSelfContained) {
   EXPECT_EQ(schemes, 1u);
   // The links in the page itself (for readers without JavaScript) stay on the job.
   const std::vector<std::string> hrefs = AttributeValues(page, "href");
-  EXPECT_EQ(hrefs,
-            (std::vector<std::string>{"api/status", "api/alerts", "api/metrics", "api/rules"}));
+  EXPECT_EQ(hrefs, (std::vector<std::string>{"api/status", "api/alerts", "api/metrics", "api/rules",
+                                             "api/silences"}));
 }
 
 class StatusPageE2eTest : public ::testing::Test {

@@ -1,11 +1,13 @@
-// Inhibition (`inhibited_by:`) in the alert operator: which notices go to
-// receivers, at exact event times, whatever the order of the rules.
+// Inhibition (`inhibited_by:`) and silences in the alert operator: which
+// notices go to receivers, at exact event times, whatever the order of the
+// rules.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "base/strings.h"
+#include "rules/silence.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
 namespace vigil {
@@ -135,6 +137,55 @@ TEST(InhibitionTest, TheStatusShowsTheInhibitor) {
     }
   }
   EXPECT_EQ(seen, 2);
+}
+
+// A silence over [2m, 5m) on Failing{a}: it fires at 3m held back, and is
+// notified at 5m, when the silence has ended and it still fires; a second
+// run that resolves inside the silence is never notified.
+TEST(SilenceTest, HeldBackInsideTheSilenceAndReleasedWhenItEnds) {
+  OperatorHarness h(kMetrics + "alerts:" + kBreakerOpen + R"(
+  - alert: Failing
+    severity: P1
+    expr: failures > 0
+)");
+  ASSERT_NE(h.rules, nullptr);
+  SilenceBook book;
+  SilenceDef s;
+  std::string error;
+  s.matchers = {*ParseLabelMatcher("alertname=\"Failing\"", &error),
+                *ParseLabelMatcher("service=\"a\"", &error)};
+  s.starts_at = 2 * kMin;
+  s.ends_at = 5 * kMin;
+  const std::string id = book.Add(s);
+  s.starts_at = 10 * kMin;
+  s.ends_at = 20 * kMin;
+  const std::string second = book.Add(s);
+  AlertOperator alerts(*h.rules, &book);
+  for (TimeMs minute : {2, 3, 4, 5, 11}) {
+    h.AddTyped(minute * kMin + 2000, "failure", "\"service\":\"a\"");
+  }
+  h.AddTyped(2000 + 2 * kMin, "failure", "\"service\":\"b\"");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.flow->Close(15 * kMin, &results);
+  alerts.Advance(15 * kMin, results, &notices);
+  std::vector<std::string> got;
+  for (const AlertNotice& n : notices) {
+    got.push_back(StrCat(n.at / kMin, "m ", TransitionName(n.transition), " ", n.def->name, "{",
+                         n.labels.at("service"), "}", n.notify ? "" : " held back",
+                         n.silenced_by.empty() ? "" : " by " + n.silenced_by,
+                         n.released ? " released" : ""));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "3m firing Failing{a} held back by " + id,
+                     "3m firing Failing{b}",  // not matched
+                     "4m resolved Failing{b}",
+                     // At 5m the silence [2m, 5m) is over: sent now.
+                     "5m firing Failing{a} released",
+                     "7m resolved Failing{a}",
+                     "12m firing Failing{a} held back by " + second,
+                     "13m resolved Failing{a} held back",
+                 }));
 }
 
 }  // namespace

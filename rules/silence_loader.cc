@@ -1,0 +1,226 @@
+// `silences:` of rule files (rules/silence.h).
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+#include "base/strings.h"
+#include "base/time.h"
+#include "rules/file_loader.h"
+#include "rules/silence.h"
+
+namespace vigil {
+namespace {
+
+constexpr std::array<std::string_view, 7> kWeekdays = {"sunday",   "monday", "tuesday", "wednesday",
+                                                       "thursday", "friday", "saturday"};
+constexpr std::array<std::string_view, 12> kMonths = {
+    "january", "february", "march",     "april",   "may",      "june",
+    "july",    "august",   "september", "october", "november", "december"};
+
+bool ParseWhole(std::string_view text, int* out) {
+  text = Strip(text);
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return !text.empty() && ec == std::errc() && p == text.data() + text.size();
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A whole number, or (when `names` is given) a name of the list (its index
+// + `first`).
+std::optional<int> RangeValue(std::string_view text, const std::string_view* names, size_t count,
+                              int first) {
+  text = Strip(text);
+  for (size_t i = 0; names != nullptr && i < count; ++i) {
+    if (Lower(text) == names[i]) return static_cast<int>(i) + first;
+  }
+  int v = 0;
+  if (!ParseWhole(text, &v)) return std::nullopt;
+  return v;
+}
+
+// A list of "a" or "a:b" entries, each within [lo, hi] (and not 0 when
+// negative values are allowed).
+bool LoadRanges(FileLoader& f, const YAML::Node& n, std::string_view what, int lo, int hi,
+                const std::string_view* names, size_t count, int first,
+                std::vector<std::pair<int, int>>* out) {
+  if (!n) return true;
+  if (!n.IsSequence()) {
+    f.Error(n, StrCat("'", what, "' must be a list"));
+    return false;
+  }
+  bool ok = true;
+  for (const YAML::Node& item : n) {
+    const std::string text = item.IsScalar() ? item.Scalar() : "";
+    const size_t colon = text.find(':');
+    std::optional<int> a = RangeValue(text.substr(0, colon), names, count, first);
+    std::optional<int> b =
+        colon == std::string::npos ? a : RangeValue(text.substr(colon + 1), names, count, first);
+    const bool valid = a && b && *a >= lo && *a <= hi && *b >= lo && *b <= hi && *a != 0 &&
+                       *b != 0 && (*a < 0) == (*b < 0) && *a <= *b;
+    if (!valid && !(a && b && lo == 0 && *a == 0 && *b >= 0 && *b <= hi)) {
+      f.Error(item, StrCat("bad ", what, " entry '", text, "': a value from ", lo, " to ", hi,
+                           names != nullptr ? " (or a name)" : "", ", or a range 'first:last'"));
+      ok = false;
+      continue;
+    }
+    out->emplace_back(*a, *b);
+  }
+  return ok;
+}
+
+std::optional<int> ClockMinutes(std::string_view text) {
+  const size_t colon = text.find(':');
+  int h = 0, m = 0;
+  if (colon == std::string::npos || !ParseWhole(text.substr(0, colon), &h) ||
+      !ParseWhole(text.substr(colon + 1), &m) || h < 0 || h > 24 || m < 0 || m > 59 ||
+      (h == 24 && m != 0)) {
+    return std::nullopt;
+  }
+  return h * 60 + m;
+}
+
+bool LoadTimes(FileLoader& f, const YAML::Node& n, TimeInterval* out) {
+  if (!n) return true;
+  if (!n.IsSequence()) {
+    f.Error(n, "'times' must be a list of {start_time: \"HH:MM\", end_time: \"HH:MM\"}");
+    return false;
+  }
+  bool ok = true;
+  for (const YAML::Node& t : n) {
+    if (!t.IsMap()) {
+      f.Error(t, "a times entry is {start_time: \"HH:MM\", end_time: \"HH:MM\"}");
+      ok = false;
+      continue;
+    }
+    f.CheckKeys(t, {"start_time", "end_time"}, "a times entry");
+    std::optional<std::string> a = f.Scalar(t, "start_time", true, "a times entry");
+    std::optional<std::string> b = f.Scalar(t, "end_time", true, "a times entry");
+    if (!a || !b) {
+      ok = false;
+      continue;
+    }
+    std::optional<int> start = ClockMinutes(*a), end = ClockMinutes(*b);
+    if (!start || !end || *start >= *end) {
+      f.Error(t, StrCat("times [", *a, ", ", *b,
+                        ") must be HH:MM times of day with start before end (end up to 24:00)"));
+      ok = false;
+      continue;
+    }
+    out->minutes.emplace_back(*start, *end);
+  }
+  return ok;
+}
+
+bool LoadInterval(FileLoader& f, const YAML::Node& n, TimeInterval* out) {
+  if (!n.IsMap()) {
+    f.Error(n,
+            "a time interval is a mapping of times, weekdays, days_of_month, months, years, "
+            "location");
+    return false;
+  }
+  f.CheckKeys(n, {"times", "weekdays", "days_of_month", "months", "years", "location"},
+              "a time interval");
+  bool ok = LoadTimes(f, n["times"], out);
+  ok &= LoadRanges(f, n["weekdays"], "weekdays", 0, 6, kWeekdays.data(), kWeekdays.size(), 0,
+                   &out->weekdays);
+  ok &= LoadRanges(f, n["days_of_month"], "days_of_month", -31, 31, nullptr, 0, 0,
+                   &out->days_of_month);
+  ok &=
+      LoadRanges(f, n["months"], "months", 1, 12, kMonths.data(), kMonths.size(), 1, &out->months);
+  ok &= LoadRanges(f, n["years"], "years", 1, 9999, nullptr, 0, 0, &out->years);
+  if (std::optional<std::string> loc = f.Scalar(n, "location", false, "a time interval")) {
+    if (!absl::LoadTimeZone(*loc, &out->zone)) {
+      f.Error(n["location"], StrCat("unknown time zone '", *loc,
+                                    "' (an IANA name such as Europe/Berlin, from the system's "
+                                    "tzdata)"));
+      ok = false;
+    }
+    out->location = *loc;
+  }
+  return ok;
+}
+
+}  // namespace
+
+void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
+  if (!n.IsMap()) {
+    f.Error(n, "each entry of 'silences' must be a mapping with 'silence' and 'matchers'");
+    return;
+  }
+  f.CheckKeys(n, {"silence", "matchers", "time_intervals", "starts_at", "ends_at", "comment"},
+              "a silence");
+  SilenceDef s;
+  std::optional<std::string> name = f.Scalar(n, "silence", true, "a silence");
+  if (!name) return;
+  s.name = *name;
+  s.pos = f.PosOf(n["silence"]);
+  bool ok = true;
+  for (const SilenceDef& other : rules->silences) {
+    if (other.name == s.name) {
+      f.Error(n["silence"], StrCat("silence '", s.name, "' is defined twice (first at ",
+                                   other.pos.file, ":", other.pos.line, ")"));
+      ok = false;
+    }
+  }
+  const YAML::Node matchers = n["matchers"];
+  if (!matchers || !matchers.IsSequence() || matchers.size() == 0) {
+    f.Error(
+        matchers ? matchers : n,
+        "a silence needs 'matchers': a list such as ['alertname=\"X\"', 'severity=~\"P3|P4\"']");
+    ok = false;
+  }
+  for (const YAML::Node& m : matchers&& matchers.IsSequence() ? matchers : YAML::Node()) {
+    std::string error;
+    std::optional<LabelMatcher> lm = ParseLabelMatcher(m.IsScalar() ? m.Scalar() : "", &error);
+    if (!lm) {
+      f.Error(m, error);
+      ok = false;
+      continue;
+    }
+    s.matchers.push_back(std::move(*lm));
+  }
+  if (const YAML::Node ti = n["time_intervals"]) {
+    if (!ti.IsSequence()) {
+      f.Error(ti, "'time_intervals' must be a list");
+      ok = false;
+    }
+    for (const YAML::Node& i : ti.IsSequence() ? ti : YAML::Node()) {
+      TimeInterval interval;
+      ok &= LoadInterval(f, i, &interval);
+      s.intervals.push_back(std::move(interval));
+    }
+  }
+  for (const char* key : {"starts_at", "ends_at"}) {
+    std::optional<std::string> t = f.Scalar(n, key, false, "a silence");
+    if (!t) continue;
+    std::optional<TimeMs> ms = ParseRfc3339(*t);
+    if (!ms) {
+      f.Error(n[key], StrCat("'", key, "' must be an RFC 3339 time such as 2026-03-01T02:00:00Z"));
+      ok = false;
+      continue;
+    }
+    (std::string_view(key) == "starts_at" ? s.starts_at : s.ends_at) = *ms;
+  }
+  if (s.starts_at != kMinTime && s.ends_at != kMaxTime && s.starts_at >= s.ends_at) {
+    f.Error(n["ends_at"], "'ends_at' must be after 'starts_at'");
+    ok = false;
+  }
+  if (s.intervals.empty() && s.starts_at == kMinTime && s.ends_at == kMaxTime && ok) {
+    f.Error(n, StrCat("silence '", s.name,
+                      "' needs time_intervals or starts_at/ends_at (a silence that always "
+                      "holds would mute its alerts for good)"));
+    ok = false;
+  }
+  if (std::optional<std::string> c = f.Scalar(n, "comment", false, "a silence")) s.comment = *c;
+  if (ok) rules->silences.push_back(std::move(s));
+}
+
+}  // namespace vigil

@@ -1,0 +1,139 @@
+// Ad hoc silences on a running job: POST /api/silences mutes a page at the
+// exact event times it covers, the page goes out when the silence ends, and
+// the API lists, expires and refuses as documented.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "base/strings.h"
+#include "tests/runtime/servers.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+std::string Temp(const std::string& name) { return TempPath("vigil_silences_", name); }
+
+std::string Curl(const std::string& args) { return Sh("curl -s " + args).out; }
+
+// "<at> <state> <alert>" plus what held it back, for each firing/resolved
+// line of --output json.
+std::vector<std::string> Transitions(const std::string& console) {
+  std::vector<std::string> out;
+  for (const std::string& line : Lines(console)) {
+    auto field = [&](const std::string& key) {
+      size_t at = line.find("\"" + key + "\":\"");
+      if (at == std::string::npos) return std::string();
+      at += key.size() + 4;
+      return line.substr(at, line.find('"', at) - at);
+    };
+    const std::string state = field("state");
+    if (state != "firing" && state != "resolved") continue;
+    std::string t = field("at").substr(11, 5) + " " + state + " " + field("alert");
+    if (line.find("\"notify\":false") != std::string::npos) t += " held back";
+    if (!field("silenced_by").empty()) t += " by " + field("silenced_by");
+    if (line.find("\"released\":true") != std::string::npos) t += " released";
+    out.push_back(t);
+  }
+  return out;
+}
+
+TEST(SilencesE2eTest, AnAdHocSilenceMutesThePageAtTheEventTimesItCovers) {
+  const std::string events = Temp("events.ndjson"), console = Temp("console.ndjson"),
+                    log = Temp("run.log");
+  // The P1 on p99 latency fires at 00:15 and resolves at 00:19.
+  ASSERT_EQ(Sh(kVigil + " gen --seed 7 --rate 50 --duration 30m --incident latency_spike@10m+8m " +
+               "--out " + events)
+                .exit_code,
+            0);
+  const std::vector<std::string> lines = Lines(ReadFile(events));
+  FILE* in = ::popen((kVigil + " run --input - --http 127.0.0.1:0 --web.enable-lifecycle " +
+                      "--output json --no-pending >" + console + " 2>" + log)
+                         .c_str(),
+                     "w");
+  ASSERT_NE(in, nullptr);
+  size_t i = 0;
+  for (; i < lines.size() / 6; ++i) std::fprintf(in, "%s\n", lines[i].c_str());  // to ~00:05
+  std::fflush(in);
+  const std::string base = JobHttpBase(log);
+  ASSERT_FALSE(base.empty()) << ReadFile(log);
+
+  // Refused: a body without an end, a bad matcher, a form content type.
+  const std::string json = " -H 'Content-Type: application/json' ";
+  EXPECT_EQ(Curl(json + "-d '{\"matchers\":[{\"name\":\"alertname\",\"value\":\"X\"}]}' " + base +
+                 "/api/silences"),
+            "a silence needs endsAt (RFC 3339) or duration (e.g. 2h): it expires by itself\n");
+  EXPECT_EQ(Curl(json + "-d '{\"matchers\":[{\"name\":\"a\",\"value\":\"(\",\"isRegex\":true}]," +
+                 "\"duration\":\"1h\"}' " + base + "/api/silences")
+                .rfind("bad regular expression", 0),
+            0u);
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -d 'a=b' " + base + "/api/silences").out,
+            "415");
+  // 00:12 to 00:16:30 of event time, for the P1.
+  EXPECT_EQ(
+      Curl(json +
+           "-d '{\"matchers\":[{\"name\":\"alertname\",\"value\":\"LatencyP99Critical\","
+           "\"isRegex\":false,\"isEqual\":true}],\"startsAt\":\"2026-01-01T00:12:00Z\","
+           "\"endsAt\":\"2026-01-01T00:16:30Z\",\"createdBy\":\"ops\",\"comment\":\"drill\"}' " +
+           base + "/api/silences"),
+      "{\"silenceID\":\"s1\"}\n");
+  const std::string listed = Curl(base + "/api/silences");
+  EXPECT_NE(listed.find("{\"id\":\"s1\",\"source\":\"api\",\"matchers\":[\"alertname="
+                        "\\\"LatencyP99Critical\\\"\"],\"startsAt\":\"2026-01-01T00:12:00.000Z\","
+                        "\"endsAt\":\"2026-01-01T00:16:30.000Z\""),
+            std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find("\"comment\":\"drill\",\"createdBy\":\"ops\""), std::string::npos);
+  // A second one, for an hour from the job's watermark, expired at once.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Curl(base + "/metrics").find("vigil_watermark_timestamp_seconds 17672") !=
+               std::string::npos;
+      },
+      20));
+  EXPECT_EQ(Curl(json +
+                 "-d '{\"matchers\":[{\"name\":\"severity\",\"value\":\"P1\"}],"
+                 "\"duration\":\"1h\"}' " +
+                 base + "/api/silences"),
+            "{\"silenceID\":\"s2\"}\n");
+  EXPECT_EQ(Curl("-X DELETE" + json + "'" + base + "/api/silences?id=s2'"), "{\"expired\":true}\n");
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -X DELETE" + json + "'" + base +
+               "/api/silences?id=s9'")
+                .out,
+            "404");
+
+  for (; i < lines.size(); ++i) std::fprintf(in, "%s\n", lines[i].c_str());
+  const int status = ::pclose(in);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(log);
+  // Fired at 00:15 inside the silence: held back; at 00:17, the first
+  // window end after it, sent; its resolution at 00:19 too.
+  EXPECT_EQ(Transitions(ReadFile(console)), (std::vector<std::string>{
+                                                "00:15 firing LatencyP99Critical held back by s1",
+                                                "00:17 firing LatencyP99Critical released",
+                                                "00:19 resolved LatencyP99Critical",
+                                            }));
+}
+
+TEST(SilencesE2eTest, ChangingSilencesNeedsTheLifecycleFlag) {
+  const std::string log = Temp("nolifecycle.log");
+  const pid_t pid = Spawn(kVigil + " run --http 127.0.0.1:0 --no-console", log);
+  ChildGuard guard(pid);
+  const std::string base = JobHttpBase(log);
+  ASSERT_FALSE(base.empty()) << ReadFile(log);
+  EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' "
+               "-d '{}' " +
+               base + "/api/silences")
+                .out,
+            "403");
+  // The reference rules' maintenance window is listed.
+  EXPECT_EQ(
+      Curl(base + "/api/silences").rfind("[{\"id\":\"weekly-deploy\",\"source\":\"rules\"", 0), 0u);
+}
+
+}  // namespace
+}  // namespace vigil
