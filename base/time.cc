@@ -97,6 +97,16 @@ std::optional<TimeMs> ParseRfc3339(std::string_view s) {
   return secs * 1000 + millis;
 }
 
+void AppendJsonTimestamp(TimeMs t, std::string* out) {
+  if (t == kMinTime || t == kMaxTime) {
+    out->append("null");
+    return;
+  }
+  out->push_back('"');
+  AppendTimestamp(t, out);
+  out->push_back('"');
+}
+
 void AppendTimestamp(TimeMs t, std::string* out) {
   const int64_t days = FloorDiv(t, 86400000);
   int64_t rem = t - days * 86400000;

@@ -41,6 +41,9 @@ std::optional<TimeMs> ParseRfc3339(std::string_view s);
 std::string FormatTimestamp(TimeMs t);
 // Appends the same form to `out` without intermediate allocation.
 void AppendTimestamp(TimeMs t, std::string* out);
+// As a JSON value: the quoted timestamp, or null for kMinTime and kMaxTime
+// (none, or unbounded).
+void AppendJsonTimestamp(TimeMs t, std::string* out);
 
 // A duration literal: one or more <integer><unit> with units ms, s, m, h, d,
 // w, largest first ("1h30m"); a bare "0" is zero.

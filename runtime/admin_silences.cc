@@ -13,16 +13,6 @@ HttpResponse BadRequest(const std::string& message) {
   return HttpResponse{400, "text/plain", message + "\n"};
 }
 
-void AppendTimeOrNull(TimeMs t, std::string* out) {
-  if (t == kMinTime || t == kMaxTime) {
-    out->append("null");
-    return;
-  }
-  out->push_back('"');
-  AppendTimestamp(t, out);
-  out->push_back('"');
-}
-
 // {"matchers":[{"name","value","isRegex","isEqual"}], "startsAt", "endsAt"
 // or "duration", "createdBy", "comment"}: Alertmanager's PostableSilence,
 // with "duration" (e.g. "2h") as a shorthand for endsAt.
@@ -109,9 +99,9 @@ std::string SilencesJson(const std::vector<SilenceDef>& silences, size_t rule_si
       AppendJsonString(s.matchers[k].ToString(), &out);
     }
     out += "],\"startsAt\":";
-    AppendTimeOrNull(s.starts_at, &out);
+    AppendJsonTimestamp(s.starts_at, &out);
     out += ",\"endsAt\":";
-    AppendTimeOrNull(s.ends_at, &out);
+    AppendJsonTimestamp(s.ends_at, &out);
     StrAppend(&out, ",\"time_intervals\":", s.intervals.size(),
               ",\"active\":", now != kMinTime && s.Active(now));
     out += ",\"comment\":";

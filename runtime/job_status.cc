@@ -22,16 +22,6 @@ std::string WatermarkHolder(const RecordSource& source, const WatermarkTracker& 
   return data && holder >= 0 ? source.input_name(holder) : "";
 }
 
-void AppendTime(TimeMs t, std::string* out) {
-  if (t == kMinTime || t == kMaxTime) {
-    out->append("null");
-    return;
-  }
-  out->push_back('"');
-  AppendTimestamp(t, out);
-  out->push_back('"');
-}
-
 }  // namespace
 
 void Job::PublishStatus(TimeMs now) {
@@ -47,15 +37,15 @@ void Job::PublishStatus(TimeMs now) {
     AppendJsonString(source_->input_name(i), &json);
     StrAppend(&json, ",\"active\":", source_->input_active(i), ",\"idle\":", watermark_->idle(i),
               ",\"watermark\":");
-    AppendTime(watermark_->InputWatermark(i), &json);
+    AppendJsonTimestamp(watermark_->InputWatermark(i), &json);
     const int64_t lag = source_->input_lag(i);
     if (lag >= 0) StrAppend(&json, ",\"lag\":", lag, ",\"lag_unit\":\"", source_->lag_unit(), "\"");
     json.push_back('}');
   }
   json.append("],\"watermark\":");
-  AppendTime(mode_->Watermark(/*at_end=*/false), &json);
+  AppendJsonTimestamp(mode_->Watermark(/*at_end=*/false), &json);
   json.append(",\"frontier\":");
-  AppendTime(frontier_, &json);
+  AppendJsonTimestamp(frontier_, &json);
   StrAppend(&json, ",\"records\":", summary_.records, ",\"processed\":", summary_.processed,
             ",\"dead_lettered\":", summary_.dead_lettered, ",\"late\":", summary_.late,
             ",\"windows\":", summary_.windows,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -170,6 +171,52 @@ TEST(PartialWindowsTest, AnHourReplayPagesNothingFromWeeklyAndDailyMetrics) {
   EXPECT_NE(closed.out.find("FaqTopicNegativeFeedback"), std::string::npos) << closed.out;
   std::filesystem::remove(events);
   std::filesystem::remove(results);
+}
+
+// Three of ten sessions escalate at 00:10, two more at 00:20 (the case of
+// deploy/rules/tests/escalation.yaml): the P1 and the P2 on the escalation
+// rate fire together at 00:11, the reference rules inhibit the P2 while the
+// P1 fires, and the P2 is sent at 00:26 when the P1 resolves. The timeline
+// says so.
+TEST(ReplayInhibitionTest, TheTimelineShowsInhibitedEpisodes) {
+  const std::string events = Temp("escalations.ndjson");
+  {
+    std::ofstream out(events);
+    for (int minute = 0; minute < 40; ++minute) {
+      for (int s = 0; s < 10; ++s) {
+        const int at = minute * 60 + s;
+        out << "{\"ts\":" << (1767225600 + at) * 1000LL
+            << ",\"type\":\"message\",\"session_id\":\"s" << s
+            << "\",\"intent\":\"faq\",\"latency_ms\":700,\"cache_hit\":true}\n";
+        const bool escalates = (minute == 10 && s < 3) || (minute == 20 && (s == 3 || s == 4));
+        if (escalates) {
+          out << "{\"ts\":" << (1767225600 + at + 5) * 1000LL
+              << ",\"type\":\"escalation\",\"session_id\":\"s" << s
+              << "\",\"intent\":\"faq\",\"reason\":\"frustration\"}\n";
+        }
+      }
+    }
+  }
+  Result text = Sh(StrCat(kVigil, " replay --no-progress ", events, " 2>/dev/null"));
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  bool p2 = false;
+  for (const std::string& line : Lines(text.out)) {
+    if (line.rfind("EscalationRateHigh ", 0) != 0) continue;
+    p2 = true;
+    EXPECT_NE(line.find("2026-01-01T00:11:00.000Z"), std::string::npos) << line;
+    EXPECT_NE(line.find("(inhibited by EscalationRateCritical, notified at "
+                        "2026-01-01T00:26:00.000Z)"),
+              std::string::npos)
+        << line;
+  }
+  EXPECT_TRUE(p2) << text.out;
+  Result json = Sh(StrCat(kVigil, " replay --output json --no-progress ", events, " 2>/dev/null"));
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_NE(json.out.find("\"held_back\":\"inhibited by EscalationRateCritical\",\"notified\":"
+                          "\"2026-01-01T00:26:00.000Z\""),
+            std::string::npos)
+      << json.out;
+  std::filesystem::remove(events);
 }
 
 TEST_F(ReplayTest, BadArgumentsAreUsageErrors) {
