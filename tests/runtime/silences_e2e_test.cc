@@ -2,9 +2,14 @@
 // exact event times it covers, the page goes out when the silence ends, and
 // the API lists, expires and refuses as documented.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -117,6 +122,56 @@ TEST(SilencesE2eTest, AnAdHocSilenceMutesThePageAtTheEventTimesItCovers) {
                                                 "00:17 firing LatencyP99Critical released",
                                                 "00:19 resolved LatencyP99Critical",
                                             }));
+}
+
+// The ad hoc silence is in the checkpoint: a job killed before the
+// incident and restarted on the whole file still holds the page back.
+TEST(SilencesE2eTest, AnAdHocSilenceSurvivesARestart) {
+  const std::string events = Temp("restart-events.ndjson"), input = Temp("restart-input.ndjson"),
+                    ckpt = Temp("restart-ckpt"), log1 = Temp("restart1.log");
+  std::filesystem::remove_all(ckpt);
+  std::filesystem::remove(input);
+  ASSERT_EQ(Sh(kVigil + " gen --seed 7 --rate 50 --duration 30m --incident latency_spike@10m+8m " +
+               "--out " + events)
+                .exit_code,
+            0);
+  const std::vector<std::string> lines = Lines(ReadFile(events));
+  ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
+  const pid_t pid = Spawn(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt +
+                              " --checkpoint-interval 20ms --http 127.0.0.1:0"
+                              " --web.enable-lifecycle --no-console",
+                          log1);
+  {
+    std::ofstream pipe(input);
+    for (size_t i = 0; i < lines.size() / 6; ++i) pipe << lines[i] << '\n';  // to ~00:05
+    pipe.flush();
+    const std::string base = JobHttpBase(log1);
+    ASSERT_FALSE(base.empty()) << ReadFile(log1);
+    EXPECT_EQ(Curl(" -H 'Content-Type: application/json' -d '{\"matchers\":[{\"name\":"
+                   "\"alertname\",\"value\":\"LatencyP99Critical\"}],\"startsAt\":"
+                   "\"2026-01-01T00:12:00Z\",\"endsAt\":\"2026-01-01T00:16:30Z\"}' " +
+                   base + "/api/silences"),
+              "{\"silenceID\":\"s1\"}\n");
+    // More events (to ~00:07) so that the job checkpoints after the POST;
+    // then it is killed.
+    for (size_t i = lines.size() / 6; i < lines.size() / 4; ++i) pipe << lines[i] << '\n';
+    pipe.flush();
+    ::usleep(1'500'000);
+    ::kill(pid, SIGKILL);
+    EXPECT_EQ(WaitExit(pid), -SIGKILL);
+  }
+  std::filesystem::remove(input);
+  ASSERT_EQ(Sh("cp " + events + " " + input).exit_code, 0);
+  Result resumed =
+      Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt +
+         " --http off --output json --no-pending --no-progress 2>" + Temp("restart2.log"));
+  ASSERT_EQ(resumed.exit_code, 0) << ReadFile(Temp("restart2.log"));
+  EXPECT_NE(ReadFile(Temp("restart2.log")).find("restored checkpoint"), std::string::npos);
+  EXPECT_EQ(Transitions(resumed.out), (std::vector<std::string>{
+                                          "00:15 firing LatencyP99Critical held back by s1",
+                                          "00:17 firing LatencyP99Critical released",
+                                          "00:19 resolved LatencyP99Critical",
+                                      }));
 }
 
 TEST(SilencesE2eTest, ChangingSilencesNeedsTheLifecycleFlag) {
