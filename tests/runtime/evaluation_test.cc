@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <tuple>
+
 #include "base/strings.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
@@ -28,6 +30,20 @@ class RecordingSink : public Sink {
 
 constexpr TimeMs kT = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
+// An Evaluation whose one sink logs what it gets, with the metrics and
+// counters it writes to.
+struct Evaluated {
+  explicit Evaluated(const RuleSet& rules) : metrics(rules) {
+    sinks.push_back(std::make_unique<RecordingSink>(&log));
+  }
+  auto parts() { return std::tie(metrics, log, counters, eval); }
+  JobMetrics metrics;
+  std::vector<std::string> log;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  JobCounters counters;
+  Evaluation eval{{&metrics, &sinks, nullptr, &counters}};
+};
+
 // Results reach the sinks by window end, metric and group, each window
 // before the alerts it causes; the counters count both.
 TEST(EvaluationTest, WindowsReachTheSinksInOrderAndBeforeTheirAlerts) {
@@ -47,12 +63,8 @@ alerts:
     expr: msgs > 1
 )");
   ASSERT_NE(h.rules, nullptr);
-  JobMetrics metrics(*h.rules);
-  std::vector<std::string> log;
-  std::vector<std::unique_ptr<Sink>> sinks;
-  sinks.push_back(std::make_unique<RecordingSink>(&log));
-  JobCounters counters;
-  Evaluation eval({&metrics, &sinks, nullptr, &counters});
+  Evaluated e(*h.rules);
+  auto [metrics, log, counters, eval] = e.parts();
 
   h.Add(kT + 10'000, "\"intent\":\"faq\"");
   h.Add(kT + 20'000, "\"intent\":\"cart\"");
@@ -105,12 +117,8 @@ alerts:
     expr: hourly > 0
 )");
   ASSERT_NE(h.rules, nullptr);
-  JobMetrics metrics(*h.rules);
-  std::vector<std::string> log;
-  std::vector<std::unique_ptr<Sink>> sinks;
-  sinks.push_back(std::make_unique<RecordingSink>(&log));
-  JobCounters counters;
-  Evaluation eval({&metrics, &sinks, nullptr, &counters});
+  Evaluated e(*h.rules);
+  auto [metrics, log, counters, eval] = e.parts();
   for (TimeMs at : {10'000, 20'000, 70'000, 80'000, 130'000}) h.Add(kT + at, "");
 
   // Before the end, nothing is partial.
@@ -154,12 +162,8 @@ alerts:
     expr: hourly > 0
 )");
   ASSERT_NE(h.rules, nullptr);
-  JobMetrics metrics(*h.rules);
-  std::vector<std::string> log;
-  std::vector<std::unique_ptr<Sink>> sinks;
-  sinks.push_back(std::make_unique<RecordingSink>(&log));
-  JobCounters counters;
-  Evaluation eval({&metrics, &sinks, nullptr, &counters});
+  Evaluated e(*h.rules);
+  auto [metrics, log, counters, eval] = e.parts();
   h.Add(kT + 10'000, "");
   EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kMaxTime, InputEnd{}));
   EXPECT_EQ(log, (std::vector<std::string>{
