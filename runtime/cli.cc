@@ -292,14 +292,14 @@ void PrintSummary(const JobSummary& s) {
                s.skipped ? StrCat(", ", s.skipped, " outside --from/--to").c_str() : "");
 }
 
-Job* g_job = nullptr;
+std::atomic<Job*> g_job{nullptr};
 std::atomic<bool> g_stopping{false};
 extern "C" void OnSignal(int) {
   g_stopping.store(true);
-  if (g_job) g_job->Stop();
+  if (Job* job = g_job.load()) job->Stop();
 }
 extern "C" void OnHangup(int) {
-  if (g_job) g_job->RequestReload();
+  if (Job* job = g_job.load()) job->RequestReload();
 }
 
 // Flags every job-running command takes (run, replay). Returns false if
@@ -398,16 +398,19 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
            const std::function<void()>& after = {}) {
   // Before the job builds its operators; a rule reload keeps the limits.
   SetDefaultOperatorLimits({config.max_series});
+  // Handlers first: a stop asked for while the job is being built (a slow
+  // broker, a large checkpoint) is honoured as soon as it runs, never fatal.
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangup);
   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
   if (!job.ok()) {
     std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
     return 2;
   }
   if (extra) (*job)->AddSink(std::move(extra));
-  g_job = job->get();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGHUP, OnHangup);
+  g_job.store(job->get());
+  if (g_stopping.load()) (*job)->Stop();
   if ((*job)->http_port() != 0 && config.progress) {
     std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
   }
@@ -427,7 +430,7 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   const int code = (*job)->Run();
   finished.Notify();
   watchdog.join();
-  g_job = nullptr;
+  g_job.store(nullptr);
   if (after) after();
   PrintSummary((*job)->summary());
   return code;

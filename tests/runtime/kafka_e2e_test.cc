@@ -95,7 +95,7 @@ TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
     const pid_t pid = Spawn(kVigil + " run --input " + Url() + " --idle-timeout " + idle +
                                 " --max-future 0 --results " + results +
                                 " --no-console --http off --no-progress" + kGroupProps,
-                            Path("run.log"));
+                            Path("run-" + idle + ".log"));
     // Windows closing up to minute 15 or later need partitions 0-2 only.
     const bool closed = WaitFor(
         [&] {
@@ -103,10 +103,11 @@ TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
         },
         wait_seconds);
     ::kill(pid, SIGTERM);
-    EXPECT_EQ(WaitExit(pid), 0) << ReadFile(Path("run.log"));
+    EXPECT_EQ(WaitExit(pid), 0) << "--idle-timeout " << idle << ":\n"
+                                << ReadFile(Path("run-" + idle + ".log"));
     return closed;
   };
-  EXPECT_TRUE(run("1s", Path("idle.ndjson"), 30)) << ReadFile(Path("run.log"));
+  EXPECT_TRUE(run("1s", Path("idle.ndjson"), 30)) << ReadFile(Path("run-1s.log"));
   // Control: without the idle rule the empty partition holds everything back
   // (the group join takes about 3 s, the idle case closes right after it).
   EXPECT_FALSE(run("1h", Path("held.ndjson"), 8));

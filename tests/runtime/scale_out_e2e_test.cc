@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -76,6 +77,14 @@ long long StatusRecords(const std::string& base) {
   std::smatch m;
   const std::string body = HttpGet(base, "/api/status").second;
   if (!std::regex_search(body, m, std::regex("\"records\":(\\d+)"))) return -1;
+  return std::stoll(m[1]);
+}
+
+// Transactions of partial aggregates the instance has committed.
+long long StatusPublications(const std::string& base) {
+  std::smatch m;
+  const std::string body = HttpGet(base, "/api/status").second;
+  if (!std::regex_search(body, m, std::regex("\"publications\":(\\d+)"))) return -1;
   return std::stoll(m[1]);
 }
 
@@ -242,6 +251,16 @@ TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
   const pid_t gen = Spawn(kVigil + kGen + " --speed 300 --to " + Url("events"), Path("gen.log"));
   ChildGuard guard_gen(gen);
   ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) > 4000; }, 30));
+  if (signal == SIGKILL) {
+    // Killed just after a publication committed, with records read since.
+    // Killed inside one, a real broker aborts the open transaction; the
+    // development broker (librdkafka's mock cluster) has no transaction
+    // markers and shows its panes to the merge, so that case is left out.
+    const long long published = StatusPublications(base_a);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (StatusPublications(base_a) == published && std::chrono::steady_clock::now() < deadline) {
+    }
+  }
   ::kill(a, signal);
   const int code = WaitExit(a);
   if (signal == SIGTERM) {
