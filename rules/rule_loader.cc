@@ -231,13 +231,22 @@ void LoadLabelsAndAnnotations(FileLoader& f, const YAML::Node& n, AlertDef* a) {
         f.Error(kv.second, "an annotation must be a string");
         continue;
       }
+      // `runbook` is an alias of the documented `runbook_url`.
+      std::string name = kv.first.Scalar();
+      if (name == "runbook") {
+        if (ann["runbook_url"]) {
+          f.Error(kv.first, "'runbook' is an alias of 'runbook_url'; give only one of them");
+          continue;
+        }
+        name = "runbook_url";
+      }
       ExprError err;
       std::optional<Template> t = Template::Parse(kv.second.Scalar(), known, &err);
       if (!t) {
         f.ErrorAt(kv.second, err.pos, err.message);
         continue;
       }
-      a->annotations.emplace_back(kv.first.Scalar(), std::move(*t));
+      a->annotations.emplace_back(std::move(name), std::move(*t));
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "base/strings.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
+#include "rules/template.h"
 #include "runtime/checkpoint_parts.h"
 #include "runtime/job.h"
 #include "runtime/web_config.h"
@@ -233,6 +234,8 @@ absl::Status Job::OpenNotifier() {
     }
     n.external_url = (tls ? "https://" : "http://") + config_.http_listen;
   }
+  // $externalLabels and $externalURL of annotation templates.
+  SetTemplateEnv({n.labels, n.external_url});
   absl::StatusOr<std::unique_ptr<Notifier>> notifier = Notifier::Create(std::move(n));
   if (!notifier.ok()) return notifier.status();
   notifier_ = notifier->get();

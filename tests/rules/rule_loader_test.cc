@@ -126,6 +126,7 @@ TEST(RuleLoaderTest, ReferenceFileLoads) {
   EXPECT_EQ(p99.metrics, std::vector<int>{*rules.FindMetric("latency_p99_ms")});
   ASSERT_EQ(p99.annotations.size(), 2u);
   EXPECT_EQ(p99.annotations[0].first, "summary");
+  EXPECT_EQ(p99.annotations[1].first, "runbook_url");
   EXPECT_EQ(p99.annotations[0].second.Render(12034.4, {}),
             "p99 latency 12034 ms above 10 s for 5 minutes");
   EXPECT_EQ(p99.annotations[1].second.Render(0, {}), "https://runbooks.example/chatbot/latency");
@@ -415,6 +416,35 @@ TEST(RuleLoaderDiagnosticsTest, InhibitedByErrors) {
                           "by both alerts (Slow: none; Down: intent)"));
 }
 
+TEST(RuleLoaderTest, RunbookIsAnAliasOfRunbookUrl) {
+  RuleLoadResult r = Load(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000
+    annotations:
+      runbook: https://runbooks.example/a
+)yaml"));
+  ASSERT_TRUE(r.ok()) << Joined([&] {
+    std::vector<std::string> e;
+    for (const Diagnostic& d : r.errors) e.push_back(d.ToString());
+    return e;
+  }());
+  ASSERT_EQ(r.rules->alerts[0].annotations.size(), 1u);
+  EXPECT_EQ(r.rules->alerts[0].annotations[0].first, "runbook_url");
+  EXPECT_EQ(r.rules->alerts[0].annotations[0].second.Render(0, {}), "https://runbooks.example/a");
+
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000
+    annotations:
+      runbook_url: https://runbooks.example/a
+      runbook: https://runbooks.example/b
+)yaml")),
+              ElementsAre("r.yaml:12:7: 'runbook' is an alias of 'runbook_url'; give only one "
+                          "of them"));
+}
+
 TEST(RuleLoaderDiagnosticsTest, TemplateWithUnknownLabel) {
   EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
   - alert: A
@@ -434,8 +464,8 @@ TEST(RuleLoaderDiagnosticsTest, TemplateWithUnknownLabel) {
     annotations:
       summary: p99 {{ $value | humanise }}
 )yaml")),
-              ElementsAre("r.yaml:11:23: unknown template function 'humanise'; known: "
-                          "humanize, humanizePercentage, humanizeDuration, printf"));
+              ElementsAre("r.yaml:11:32: unknown function 'humanise'; did you mean "
+                          "'humanize'?"));
 }
 
 TEST(RuleLoaderDiagnosticsTest, DuplicateMetricNamesTheFirstDefinition) {
