@@ -308,8 +308,9 @@ std::string PagerDutyEventJson(const Notification& a, std::string_view routing_k
   out += ",\"dedup_key\":";
   AppendJsonString(a.fingerprint, &out);
 
-  std::string_view runbook = a.Annotation("runbook");
-  if (runbook.empty()) runbook = a.Annotation("runbook_url");
+  // Spooled notices from before the alias was folded may still say "runbook".
+  std::string_view runbook = a.Annotation("runbook_url");
+  if (runbook.empty()) runbook = a.Annotation("runbook");
   out += ",\"payload\":{\"summary\":";
   AppendJsonString(PagerDutySummary(a), &out);
   out += ",\"source\":";

@@ -168,7 +168,7 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
   EXPECT_EQ(Str(a, "labels", "severity"), "P1");
   EXPECT_EQ(Str(a, "labels", "job"), "vigil-e2e");
   EXPECT_EQ(Str(a, "labels", "instance"), "e2e-0");
-  EXPECT_EQ(Str(a, "annotations", "runbook"), "https://runbooks.example/chatbot/latency");
+  EXPECT_EQ(Str(a, "annotations", "runbook_url"), "https://runbooks.example/chatbot/latency");
   const std::string fired_summary = Str(a, "annotations", "summary");
   EXPECT_TRUE(
       std::regex_match(fired_summary, std::regex("p99 latency \\d+ ms above 10 s for 5 minutes")))
@@ -204,7 +204,7 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
   EXPECT_EQ(Str(r, "labels", "alertname"), "LatencyP99Critical");
   EXPECT_EQ(Str(r, "labels", "job"), "vigil-e2e");
   EXPECT_EQ(Str(r, "labels", "instance"), "e2e-0");
-  EXPECT_EQ(Str(r, "annotations", "runbook"), "https://runbooks.example/chatbot/latency");
+  EXPECT_EQ(Str(r, "annotations", "runbook_url"), "https://runbooks.example/chatbot/latency");
   EXPECT_EQ(Time(r, "startsAt"), *ParseRfc3339("2026-01-01T00:10:00Z"));
   EXPECT_EQ(Time(r, "endsAt"), *ParseRfc3339("2026-01-01T00:16:00Z"));
   // It says what fired (the summary of its last firing evaluation, a p99

@@ -224,7 +224,7 @@ TEST(AlertmanagerTest, AFiringAlertAppearsAndAResolvedOneResolves) {
   EXPECT_EQ(JsonString(a["labels"], "job"), "vigil");
   EXPECT_EQ(JsonString(a["labels"], "instance"), "vigil-0");
   EXPECT_EQ(JsonString(a["annotations"], "summary"), "p99 latency 12034 ms above 10 s");
-  EXPECT_EQ(JsonString(a["annotations"], "runbook"), "https://runbooks.example/latency");
+  EXPECT_EQ(JsonString(a["annotations"], "runbook_url"), "https://runbooks.example/latency");
   EXPECT_EQ(JsonString(a["status"], "state"), "active");
   EXPECT_EQ(ParseRfc3339(JsonString(a, "startsAt")), t0);
   EXPECT_GT(*ParseRfc3339(JsonString(a, "endsAt")), WallMs());

@@ -67,7 +67,7 @@ TEST(NotifyPayloadTest, AlertmanagerFiringAlertHasExactFields) {
             "[{\"labels\":{\"alertname\":\"LatencyP99Critical\",\"instance\":\"vigil-0\","
             "\"job\":\"vigil\",\"severity\":\"P1\"},"
             "\"annotations\":{\"summary\":\"p99 latency 12034 ms above 10 s\","
-            "\"runbook\":\"https://runbooks.example/latency\"},"
+            "\"runbook_url\":\"https://runbooks.example/latency\"},"
             "\"startsAt\":\"2026-11-24T11:00:00.000Z\","
             // now + 4 x resend_interval: never auto-resolved between re-sends
             "\"endsAt\":\"2026-11-24T11:14:00.000Z\","
@@ -148,7 +148,7 @@ TEST(NotifyPayloadTest, ResolvedAlertsCarryTheResolvingValueAsAnAnnotation) {
   const Notification r = Resolved(kFired + 120000);
   const std::string am = AlertmanagerAlertsJson({r}, Ctx());
   EXPECT_NE(am.find("\"annotations\":{\"summary\":\"p99 latency 12034 ms above 10 s\","
-                    "\"runbook\":\"https://runbooks.example/latency\","
+                    "\"runbook_url\":\"https://runbooks.example/latency\","
                     "\"resolved_value\":\"3181.25\"}"),
             std::string::npos)
       << am;
@@ -205,7 +205,7 @@ TEST(NotifyPayloadTest, WebhookHasTheAlertmanagerShape) {
   simdjson::dom::element a = alerts.at(0);
   EXPECT_EQ(JsonString(a, "status"), "firing");
   EXPECT_EQ(JsonString(a["labels"], "instance"), "vigil-0");
-  EXPECT_EQ(JsonString(a["annotations"], "runbook"), "https://runbooks.example/latency");
+  EXPECT_EQ(JsonString(a["annotations"], "runbook_url"), "https://runbooks.example/latency");
   EXPECT_EQ(JsonString(a, "startsAt"), "2026-11-24T11:00:00.000Z");
   EXPECT_EQ(JsonString(a, "endsAt"), "0001-01-01T00:00:00Z");
   EXPECT_EQ(JsonString(a, "fingerprint"), Firing().fingerprint);

@@ -48,7 +48,7 @@ inline AlertNotice MakeNotice(const std::string& alertname, int severity, Transi
   n.labels = {{"alertname", alertname}, {"severity", "P" + std::to_string(severity)}};
   for (auto& [k, v] : extra) n.labels[k] = v;
   n.annotations = {{"summary", "p99 latency 12034 ms above 10 s"},
-                   {"runbook", "https://runbooks.example/latency"}};
+                   {"runbook_url", "https://runbooks.example/latency"}};
   n.window = "1m";
   return n;
 }
