@@ -250,6 +250,12 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 void LoadSchema(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `silences:` entry (rules/silence_loader.cc).
 void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads one `metrics:` or `alerts:` entry (rules/rule_loader.cc).
+void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads one `slos:` entry (rules/slo_loader.cc) into rules->slos and the
+// metrics and alerts it compiles to; after every metric, before alerts.
+void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 
 }  // namespace vigil
 

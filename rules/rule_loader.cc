@@ -38,13 +38,15 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts",  "streams",
-                                           "joins",  "outputs", "silences"};
+const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts",   "streams",
+                                           "joins",  "outputs", "silences", "slos"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
                                               "by",     "value", "export", "limit"};
 const std::vector<std::string> kAlertKeys = {
     "alert",       "severity",        "expr",        "resolve", "for", "labels",
     "annotations", "keep_firing_for", "inhibited_by"};
+
+}  // namespace
 
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
@@ -163,6 +165,8 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
              StrJoin(m.by, ","), "|", Canonical(m.value_source));
   rules->metrics.push_back(std::move(m));
 }
+
+namespace {
 
 std::optional<Severity> ParseSeverity(std::string_view s) {
   if (s.size() == 2 && (s[0] == 'P' || s[0] == 'p') && s[1] >= '1' && s[1] <= '4') {
@@ -330,6 +334,8 @@ void ResolveInhibitions(RuleSet* rules, std::vector<Diagnostic>* errors) {
   }
 }
 
+}  // namespace
+
 void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
     f.Error(n, "each entry of 'alerts' must be a mapping with 'alert', 'severity' and 'expr'");
@@ -379,8 +385,10 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (ok) rules->alerts.push_back(std::move(a));
 }
 
+namespace {
+
 struct PendingSections {
-  std::vector<Pending> schemas, streams, joins, metrics, alerts, outputs, silences;
+  std::vector<Pending> schemas, streams, joins, metrics, slos, alerts, outputs, silences;
 };
 
 void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
@@ -393,7 +401,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
     out->schemas.push_back({&f, schema});
   }
-  for (const char* key : {"streams", "joins", "metrics", "alerts", "outputs", "silences"}) {
+  for (const char* key : {"streams", "joins", "metrics", "slos", "alerts", "outputs", "silences"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -405,6 +413,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
       (k == "streams"   ? out->streams
        : k == "joins"   ? out->joins
        : k == "metrics" ? out->metrics
+       : k == "slos"    ? out->slos
        : k == "alerts"  ? out->alerts
        : k == "outputs" ? out->outputs
                         : out->silences)
@@ -440,6 +449,8 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.streams) LoadStream(*p.file, p.node, rules.get());
   for (const Pending& p : pending.joins) LoadJoin(*p.file, p.node, rules.get());
   for (const Pending& p : pending.metrics) LoadMetric(*p.file, p.node, rules.get());
+  // An SLO's metrics and alerts; alerts of `alerts:` may read its metrics.
+  for (const Pending& p : pending.slos) LoadSlo(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
   ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());

@@ -94,6 +94,23 @@ struct MetricDef {
   // Kept for dashboards and the results feed: no "unused" lint without alerts.
   bool exported = false;
   int64_t limit = kDefaultSeriesLimit;  // most groups at once (`limit:`)
+  // An SLO's budget exhaustion forecast: not its value program but, at each
+  // window end, metrics[remaining] × window / metrics[burn] in seconds
+  // (0 once the budget is spent; no value while nothing burns).
+  struct Forecast {
+    int remaining = -1;
+    int burn = -1;
+    DurationMs window = 0;
+  };
+  std::optional<Forecast> forecast;
+  // An SLO's burn rate over the last day: `vigil replay` reports the windows
+  // ending at midnight UTC as that day's budget use (rules/slo_loader.cc).
+  std::string slo_daily;      // the SLO's name, "" for other metrics
+  DurationMs slo_window = 0;  // the SLO's window
+  // Metrics of one SLO (its name): they read the same events the same way
+  // and differ only in window size, so they share one pane store
+  // (windows/pane_store.h, views). Empty for the metrics of `metrics:`.
+  std::string pane_group;
 };
 
 // One `emit:` field of a stream: an expression over aggregates of the
@@ -225,6 +242,39 @@ struct AlertDef {
   std::vector<Inhibition> inhibited_by;
 };
 
+// An SLO (`slos:`): the share of valid events that are good, over a rolling
+// window, with the multiwindow multi-burn-rate alerts of the Google SRE
+// Workbook. It compiles into ordinary metrics that share one pane store
+// (MetricDef::pane_group) and alerts over them:
+//   slo_<name>_sli                      good / valid over the SLO window
+//   slo_<name>_error_budget_remaining   1 - bad / (valid × (1 - objective)), same window
+//   slo_<name>_burn_rate_<w>            bad / valid / (1 - objective) over each burn
+//                                       window w, and over 1d (for the daily budget)
+//   slo_<name>_budget_exhaustion_seconds  remaining × window / the first pair's
+//                                       long burn rate: when the budget runs out
+// and alerts <Name>FastBurn (page) and <Name>SlowBurn (ticket) that fire when
+// both windows of one of their pairs burn faster than its factor.
+struct BurnRateRule {
+  DurationMs long_window = 0;
+  DurationMs short_window = 0;
+  double factor = 0;
+  bool page = true;  // else ticket
+};
+struct SloDef {
+  std::string name;  // as written, e.g. chat-latency
+  SourcePos pos;
+  double objective = 0.99;
+  DurationMs window = 30 * 86'400'000LL;
+  DurationMs pane = 0;  // the slide of its metrics
+  std::vector<BurnRateRule> burn_rates;
+  std::vector<std::string> by;
+  int sli_metric = -1;
+  int remaining_metric = -1;
+  int daily_metric = -1;     // burn rate over the last day
+  int forecast_metric = -1;  // budget exhaustion, computed from the two below
+  int forecast_burn_metric = -1;
+};
+
 struct RuleSet {
   FieldTable fields;
   std::vector<FieldBound> schema;  // also in fields (FieldTable::range)
@@ -233,6 +283,7 @@ struct RuleSet {
   std::vector<AlertDef> alerts;
   std::vector<OutputDef> outputs;
   std::vector<SilenceDef> silences;
+  std::vector<SloDef> slos;
   std::vector<std::string> files;
   std::optional<int> FindMetric(std::string_view name) const;
   std::optional<int> FindStream(std::string_view name) const;

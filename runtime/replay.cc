@@ -79,6 +79,18 @@ void TimelineSink::OnWindow(const WindowResult& r) {
     ++m.partial;
     return;
   }
+  constexpr DurationMs kDay = 86'400'000;
+  if (!r.def->slo_daily.empty() && r.end % kDay == 0 && r.def->slo_window > 0) {
+    SloDay d;
+    d.slo = r.def->slo_daily;
+    for (size_t i = 0; i < r.labels.size() && i < r.def->by.size(); ++i) {
+      d.labels[r.def->by[i]] = r.labels[i];
+    }
+    d.day = r.end - kDay;
+    d.burn_rate = r.value;
+    d.budget_used = r.value * static_cast<double>(kDay) / static_cast<double>(r.def->slo_window);
+    slo_days_.push_back(std::move(d));
+  }
   if (m.windows == 0) {
     m.min = m.max = r.value;
   } else {
@@ -161,6 +173,21 @@ std::string TimelineSink::ToText() const {
     s += line;
   }
   s += "(PARTIAL: windows the input only partly covers, left out of the statistics)\n";
+  if (!slo_days_.empty()) {
+    s += "\nSLO error budget per day (UTC)\n";
+    std::snprintf(line, sizeof line, "%-24s %-24s %-10s %10s %12s\n", "SLO", "LABELS", "DAY",
+                  "BURN RATE", "BUDGET USED");
+    s += line;
+    for (const SloDay& d : slo_days_) {
+      char used[32];
+      std::snprintf(used, sizeof used, "%.2f%%", d.budget_used * 100);
+      std::snprintf(line, sizeof line, "%-24s %-24s %-10s %10s %12s\n", d.slo.c_str(),
+                    LabelText(d.labels).c_str(), FormatTimestamp(d.day).substr(0, 10).c_str(),
+                    Number(d.burn_rate).c_str(), used);
+      s += line;
+    }
+    s += "(the share of the SLO's error budget over its whole window that the day used)\n";
+  }
   return s;
 }
 
@@ -213,6 +240,24 @@ std::string TimelineSink::ToJson() const {
                 ",\"max\":", m.max, ",\"last\":", m.last);
     }
     s += "}";
+  }
+  s += "],\"slo_days\":[";
+  for (size_t i = 0; i < slo_days_.size(); ++i) {
+    const SloDay& d = slo_days_[i];
+    if (i) s += ",";
+    s += "{\"slo\":";
+    AppendJsonString(d.slo, &s);
+    s += ",\"labels\":{";
+    bool first_label = true;
+    for (const auto& [k, v] : d.labels) {
+      if (!first_label) s += ",";
+      first_label = false;
+      AppendJsonString(k, &s);
+      s += ":";
+      AppendJsonString(v, &s);
+    }
+    StrAppend(&s, "},\"day\":\"", FormatTimestamp(d.day).substr(0, 10),
+              "\",\"burn_rate\":", d.burn_rate, ",\"budget_used\":", d.budget_used, "}");
   }
   s += "]}";
   return s;

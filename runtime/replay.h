@@ -4,7 +4,8 @@
 // or directories of them such as the raw-event archive) at full speed in
 // event time, and reports what the rules would have done: the alert
 // timeline (each episode's pending, firing and resolved times and peak
-// value) and a per-metric summary of the closed windows. The job is the
+// value), a per-metric summary of the closed windows and, for SLOs, the
+// error budget each day used. The job is the
 // same one `vigil run` runs, so replaying the events of a live run gives
 // its alert timeline exactly.
 //
@@ -52,11 +53,22 @@ class TimelineSink : public Sink {
     double min = 0, max = 0, sum = 0, last = 0;
   };
 
+  // One SLO's use of its error budget on one day (UTC), from its daily
+  // burn rate at midnight: burn rate × 1 day / the SLO's window.
+  struct SloDay {
+    std::string slo;
+    Labels labels;
+    TimeMs day = 0;  // its start
+    double burn_rate = 0;
+    double budget_used = 0;
+  };
+
   void OnWindow(const WindowResult& r) override;
   void OnAlert(const AlertNotice& n) override;
 
   const std::vector<Episode>& episodes() const { return episodes_; }
   const std::map<std::string, MetricStats>& metrics() const { return metrics_; }
+  const std::vector<SloDay>& slo_days() const { return slo_days_; }
   std::string ToText() const;
   std::string ToJson() const;
 
@@ -64,6 +76,7 @@ class TimelineSink : public Sink {
   std::vector<Episode> episodes_;
   std::map<std::string, size_t> open_;  // alert + group -> episode index
   std::map<std::string, MetricStats> metrics_;
+  std::vector<SloDay> slo_days_;
 };
 
 }  // namespace vigil

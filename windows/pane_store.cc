@@ -15,7 +15,33 @@ void MergeInto(AccSet* into, const AccSet& from) {
 void PaneQueue::Push(TimeMs start, AccSet pane) {
   if (running_.empty()) running_ = *prototype_;
   MergeInto(&running_, pane);
+  for (View& v : views_) {
+    if (v.running.empty()) v.running = *prototype_;
+    MergeInto(&v.running, pane);
+  }
   back_.push_back(Entry{start, std::move(pane), {}});
+}
+
+void PaneQueue::AddView() {
+  assert(invertible_);
+  views_.emplace_back();
+}
+
+void PaneQueue::EvictView(size_t v, TimeMs from) {
+  View& view = views_[v];
+  assert(view.head >= back_head_);
+  while (view.head < back_.size() && back_[view.head].start < from) {
+    const AccSet& pane = back_[view.head].pane;
+    for (size_t i = 0; i < view.running.size(); ++i) view.running[i].Subtract(pane[i]);
+    ++view.head;
+  }
+}
+
+bool PaneQueue::QueryView(size_t v, AccSet* out) const {
+  const View& view = views_[v];
+  if (std::max(view.head, back_head_) >= back_.size()) return false;
+  *out = view.running;
+  return true;
 }
 
 void PaneQueue::Pop() {
@@ -24,11 +50,14 @@ void PaneQueue::Pop() {
     for (size_t i = 0; i < running_.size(); ++i) running_[i].Subtract(back_[back_head_].pane[i]);
     ++back_head_;
     // Compact once the dead prefix dominates, keeping Pop amortised O(1).
+    // Views have evicted at least as far (they are shorter windows).
     if (back_head_ == back_.size()) {
       back_.clear();
+      for (View& view : views_) view.head = 0;
       back_head_ = 0;
     } else if (back_head_ > 64 && back_head_ * 2 > back_.size()) {
       back_.erase(back_.begin(), back_.begin() + static_cast<ptrdiff_t>(back_head_));
+      for (View& view : views_) view.head -= std::min(view.head, back_head_);
       back_head_ = 0;
     }
     return;
@@ -66,16 +95,21 @@ void PaneQueue::ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) co
 
 }  // namespace internal
 
-PaneStore::PaneStore(WindowSpec spec, AccSet prototype)
+PaneStore::PaneStore(WindowSpec spec, AccSet prototype, std::vector<DurationMs> views)
     : spec_(spec), prototype_(std::move(prototype)) {
   invertible_ = std::all_of(prototype_.begin(), prototype_.end(),
                             [](const Accumulator& a) { return IsInvertible(a.kind()); });
+  if (invertible_ && spec_.panes_per_window() > 1) {
+    for (DurationMs v : views) {
+      if (v > 0 && v < spec_.size() && v % spec_.pane() == 0) views_.push_back(v);
+    }
+  }
 }
 
 PaneStore::Group* PaneStore::FindOrAddGroup(std::string_view key) {
   auto it = groups_.find(key);
   if (it != groups_.end()) return it->second.get();
-  auto g = std::make_unique<Group>(&prototype_, invertible_);
+  auto g = std::make_unique<Group>(&prototype_, invertible_, views_.size());
   Group* raw = g.get();
   groups_.emplace(std::string(key), std::move(g));
   return raw;
@@ -155,10 +189,16 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
       auto node = g.open.extract(g.open.begin());
       g.queue.Push(node.key(), std::move(node.mapped()));
     }
+    for (size_t v = 0; v < views_.size(); ++v) g.queue.EvictView(v, g.next_end - views_[v]);
     while (!g.queue.empty() && g.queue.FrontStart() < g.next_end - size) g.queue.Pop();
     if (!g.queue.empty()) {
       g.queue.Query(&scratch_);
       emit(WindowView{key, g.next_end - size, g.next_end, scratch_});
+      for (size_t v = 0; v < views_.size(); ++v) {
+        if (g.queue.QueryView(v, &scratch_)) {
+          emit(WindowView{key, g.next_end - views_[v], g.next_end, scratch_});
+        }
+      }
     }
     g.next_end += spec_.slide();
   }

@@ -16,6 +16,12 @@
 // reached its end; only windows that hold at least one pane are emitted.
 // Groups with nothing left are dropped, so memory follows live groups only.
 //
+// Views: metrics that differ only in their window size (an SLO's burn
+// windows of 5m to 30d, all sliding every 5m) share one store whose spec is
+// the longest window; each shorter size keeps its own running merge of the
+// newest panes, so every event still costs one pane update and each window
+// end one merge per size.
+//
 // Groups are bounded: a store adds none past its group limit, nor while a
 // GroupBudget it shares with other stores (a job's series cap) is spent;
 // Pane then returns null and the caller counts the event as dropped. The
@@ -51,7 +57,8 @@ using AccSet = std::vector<Accumulator>;
 void EncodeAccSet(const AccSet& set, Encoder* enc);
 bool DecodeAccSet(Decoder* dec, const AccSet& prototype, AccSet* out);
 
-// One closed window of one group.
+// One closed window of one group (of the store's size, or of a view's:
+// end - start tells which).
 struct WindowView {
   std::string_view group;
   TimeMs start;
@@ -73,6 +80,14 @@ class PaneQueue {
   TimeMs FrontStart() const;
   // Merge of every pane in the queue.
   void Query(AccSet* out) const;
+  // Views (invertible queues only): the panes of a shorter window ending
+  // where the queue's does, kept as a running merge of their own.
+  void AddView();
+  // Drops from view `v` the panes starting before `from`; call before
+  // popping those panes from the queue.
+  void EvictView(size_t v, TimeMs from);
+  // The merge of view `v`; false when it holds no pane.
+  bool QueryView(size_t v, AccSet* out) const;
   // Raw panes, oldest first (for serialisation).
   void ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) const;
 
@@ -90,6 +105,11 @@ class PaneQueue {
   std::vector<Entry> back_;
   size_t back_head_ = 0;  // invertible mode pops from the front of back_
   AccSet running_;
+  struct View {
+    AccSet running;
+    size_t head = 0;  // first pane of back_ in the view
+  };
+  std::vector<View> views_;
 };
 
 }  // namespace internal
@@ -104,7 +124,10 @@ class GroupBudget {
 
 class PaneStore {
  public:
-  PaneStore(WindowSpec spec, AccSet prototype);
+  // `views`: shorter window sizes (multiples of the slide) that share the
+  // panes, emitted at the same ends as `spec` (WindowView::start tells
+  // which); only when every accumulator is invertible, else ignored.
+  PaneStore(WindowSpec spec, AccSet prototype, std::vector<DurationMs> views = {});
   PaneStore(const PaneStore&) = delete;
   PaneStore& operator=(const PaneStore&) = delete;
 
@@ -167,7 +190,9 @@ class PaneStore {
 
  private:
   struct Group {
-    explicit Group(const AccSet* prototype, bool invertible) : queue(prototype, invertible) {}
+    Group(const AccSet* prototype, bool invertible, size_t views) : queue(prototype, invertible) {
+      for (size_t v = 0; v < views; ++v) queue.AddView();
+    }
     std::map<TimeMs, AccSet> open;  // panes not yet in a fired window
     internal::PaneQueue queue;      // panes of the window being slid
     TimeMs next_end = kMinTime;     // next window end to consider
@@ -181,6 +206,7 @@ class PaneStore {
   WindowSpec spec_;
   AccSet prototype_;
   bool invertible_;
+  std::vector<DurationMs> views_;
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
   // Whether a group new to the job (Whole) may be added; takes its place.

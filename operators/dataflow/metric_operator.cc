@@ -1,8 +1,11 @@
 #include "operators/dataflow/metric_operator.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "base/hash.h"
+#include "base/time.h"
 
 namespace vigil {
 
@@ -26,14 +29,30 @@ int FilterBank::Register(const MetricDef& def) {
 }
 
 bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
-  return a.from == b.from && a.has_where == b.has_where &&
-         Strip(a.where_source) == Strip(b.where_source) && a.window == b.window && a.by == b.by &&
+  const bool same_window = a.pane_group.empty() ? a.window == b.window
+                                                : a.window.slide() == b.window.slide() &&
+                                                      a.window.pane() == b.window.pane();
+  return a.from == b.from && a.pane_group == b.pane_group && a.has_where == b.has_where &&
+         Strip(a.where_source) == Strip(b.where_source) && same_window && a.by == b.by &&
          a.by_slots == b.by_slots;
 }
 
 MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
                                std::string_view stream_key)
     : members_(std::move(members)), bank_(bank) {
+  // The longest window leads (its size is the store's); shorter ones of an
+  // SLO are views of the same panes.
+  std::stable_sort(members_.begin(), members_.end(), [](const MetricRef& a, const MetricRef& b) {
+    return a.def->window.size() > b.def->window.size();
+  });
+  std::vector<DurationMs> views;
+  for (const MetricRef& m : members_) {
+    const DurationMs size = m.def->window.size();
+    if (size != members_[0].def->window.size() &&
+        std::find(views.begin(), views.end(), size) == views.end()) {
+      views.push_back(size);
+    }
+  }
   // One accumulator per distinct (kind, argument); quantiles of the same
   // argument share a sketch whatever their q.
   std::vector<std::string> keys;
@@ -56,11 +75,13 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
     bindings_.push_back(std::move(binding));
   }
   agg_values_.resize(max_aggs);
-  state_key_ = StrCat(Strip(lead().where_source), "|", lead().window.ToString(), "|",
-                      StrJoin(lead().by, ","), "|", StrJoin(keys, ";"));
+  std::string windows = lead().window.ToString();
+  for (DurationMs v : views) StrAppend(&windows, "+", FormatDuration(v));
+  state_key_ = StrCat(Strip(lead().where_source), "|", windows, "|", StrJoin(lead().by, ","), "|",
+                      StrJoin(keys, ";"));
   // Records of a stream: what they hold depends on the stream's definition.
   if (lead().from >= 0) state_key_ = StrCat("from ", stream_key, "|", state_key_);
-  store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype));
+  store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype), std::move(views));
   for (const MetricRef& m : members_) {
     group_limit_ = std::min(group_limit_, static_cast<size_t>(m.def->limit));
   }
@@ -143,10 +164,52 @@ void MetricOperator::Add(const Event& ev) {
 }
 
 void MetricOperator::Close(TimeMs frontier, std::vector<WindowResult>* out) {
-  const DurationMs size = lead().window.size();
+  const size_t first = out->size();
+  CloseWindows(frontier, out);
+  for (const MetricRef& m : members_) {
+    if (m.def->forecast) AddForecasts(m, first, out);
+  }
+}
+
+void MetricOperator::AddForecasts(const MetricRef& m, size_t first,
+                                  std::vector<WindowResult>* out) {
+  const MetricDef::Forecast& f = *m.def->forecast;
+  // (group, end) -> the remaining budget and the burn rate there.
+  std::map<std::pair<std::string_view, TimeMs>, std::pair<const WindowResult*, double>> at;
+  const size_t end = out->size();
+  for (size_t i = first; i < end; ++i) {
+    const WindowResult& r = (*out)[i];
+    if (r.metric == f.remaining) at[{r.group, r.end}].first = &r;
+  }
+  for (size_t i = first; i < end; ++i) {
+    const WindowResult& r = (*out)[i];
+    if (r.metric != f.burn) continue;
+    auto it = at.find({r.group, r.end});
+    if (it == at.end() || it->second.first == nullptr) continue;
+    const double remaining = it->second.first->value;
+    double seconds;
+    if (remaining <= 0) {
+      seconds = 0;
+    } else if (r.value > 0) {
+      seconds = remaining * (static_cast<double>(f.window) / 1000) / r.value;
+    } else {
+      continue;  // nothing burns: no forecast
+    }
+    WindowResult res = *it->second.first;
+    res.metric = m.index;
+    res.def = m.def;
+    res.value = seconds;
+    out->push_back(std::move(res));
+  }
+}
+
+void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* out) {
   store_->CloseUpTo(frontier, [&](const WindowView& w) {
+    const DurationMs size = w.end - w.start;
     std::vector<std::string> labels = GroupLabels(w.group, lead().by.size());
     for (size_t m = 0; m < members_.size(); ++m) {
+      if (members_[m].def->window.size() != size) continue;  // another view's
+      if (members_[m].def->forecast) continue;               // from other results, below
       const std::vector<Binding>& binding = bindings_[m];
       for (size_t i = 0; i < binding.size(); ++i) {
         const Accumulator& acc = w.acc[binding[i].acc];

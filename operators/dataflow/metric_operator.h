@@ -130,6 +130,10 @@ class MetricOperator {
     double q;
   };
   const MetricDef& lead() const { return *members_[0].def; }
+  void CloseWindows(TimeMs frontier, std::vector<WindowResult>* out);
+  // An SLO's forecast member (MetricDef::forecast), from the results of
+  // this Close from index `first` on.
+  void AddForecasts(const MetricRef& m, size_t first, std::vector<WindowResult>* out);
 
   std::vector<MetricRef> members_;
   std::vector<std::vector<Binding>> bindings_;  // per member, per aggregate

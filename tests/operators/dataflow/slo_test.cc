@@ -1,0 +1,149 @@
+// SLOs on the dataflow: burn rates, budget and forecast against values
+// computed by hand from a synthetic stream with a known share of bad
+// events, and the burn-rate alerts at the event times the SRE Workbook's
+// arithmetic predicts.
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/operators/dataflow/operator_harness.h"
+
+namespace vigil {
+namespace {
+
+constexpr TimeMs kT = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+constexpr TimeMs kMin = 60'000;
+
+std::string Slo(const std::string& name, const std::string& objective) {
+  return "  - slo: " + name + "\n    objective: " + objective +
+         "\n    good: latency_ms < 5000\n    valid: type == \"message\"\n";
+}
+
+// Adds an event with latency 100 (good) or 9000 (bad).
+void AddEvent(OperatorHarness& h, TimeMs ts, bool bad) {
+  h.Add(ts, bad ? "\"latency_ms\":9000" : "\"latency_ms\":100");
+}
+
+// The value of `metric` at window end `end` among `results` (NaN if none).
+double ValueAt(const std::vector<WindowResult>& results, const std::string& metric, TimeMs end) {
+  for (const WindowResult& r : results) {
+    if (r.def->name == metric && r.end == end) return r.value;
+  }
+  return NAN;
+}
+
+TEST(SloTest, BurnRatesBudgetAndForecastMatchTheHandComputedValues) {
+  OperatorHarness h("slos:\n" + Slo("chat", "99%") + Slo("loose", "90%"));
+  ASSERT_NE(h.rules, nullptr);
+  ASSERT_EQ(h.rules->slos.size(), 2u);
+  // Every metric of one SLO in one operator, one pane store.
+  ASSERT_EQ(h.flow->metric_ops().size(), 2u);
+  EXPECT_EQ(h.rules->slos[0].pane, 5 * kMin);
+  // 720 events, one every 10 s for two hours; every 20th is bad (5%).
+  for (int i = 0; i < 720; ++i) AddEvent(h, kT + i * 10'000, i % 20 == 19);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  const TimeMs end = kT + 120 * kMin;
+  h.Close(end, &results, &notices);
+
+  // The last hour: events 360..719, 18 of them bad.
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_1h", end), 18.0 / 360 / (1 - 0.99));
+  // The last 5 minutes: events 690..719, bad 699 and 719.
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_5m", end), 2.0 / 30 / (1 - 0.99));
+  // The last 30 minutes: 180 events, 9 bad; 6 hours and 3 days: all 720, 36 bad.
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_30m", end), 9.0 / 180 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_6h", end), 36.0 / 720 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_3d", end), 36.0 / 720 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_1d", end), 36.0 / 720 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_sli", end), 684.0 / 720);
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_error_budget_remaining", end),
+                   1 - 36.0 / 720 / (1 - 0.99));
+  // Spent (remaining below 0): exhausted now.
+  EXPECT_EQ(ValueAt(results, "slo_chat_budget_exhaustion_seconds", end), 0);
+  // 90%: half the budget left, burning at 0.5 over the last hour: it lasts
+  // another 0.5 × 30 days / 0.5 = 30 days.
+  const double burn_1h = 18.0 / 360 / (1 - 0.9);
+  const double remaining = 1 - 36.0 / 720 / (1 - 0.9);
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_loose_burn_rate_1h", end), burn_1h);
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_loose_error_budget_remaining", end), remaining);
+  EXPECT_NEAR(ValueAt(results, "slo_loose_budget_exhaustion_seconds", end),
+              remaining * 30 * 86400 / burn_1h, 1e-6);
+  // Every window of the SLO ends on the 5-minute panes.
+  for (const WindowResult& r : results) EXPECT_EQ((r.end - kT) % (5 * kMin), 0) << r.def->name;
+}
+
+// A 100% outage under a 99.9% objective: the 1-hour burn rate passes 14.4
+// once 14.4 × 0.1% of the hour, 51.84 s, is bad. One event a second, six
+// hours of good traffic first (so that the 6-hour pair stays below 6);
+// windows end every 5 minutes.
+std::vector<std::string> FastBurnFirings(TimeMs outage_start) {
+  OperatorHarness h("slos:\n" + Slo("chat", "99.9%"));
+  EXPECT_NE(h.rules, nullptr);
+  if (!h.rules) return {};
+  std::vector<std::string> firings;
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  for (TimeMs t = kT - 360 * kMin; t < kT + 11 * kMin; t += 1000) {
+    if ((t - kT) % (5 * kMin) == 0) {
+      results.clear();
+      notices.clear();
+      h.Close(t, &results, &notices);
+      for (const AlertNotice& n : notices) {
+        if (n.transition == Transition::kFiring) {
+          firings.push_back(n.def->name + "@" + std::to_string((n.at - kT) / 1000));
+        }
+      }
+    }
+    AddEvent(h, t, t >= outage_start);
+  }
+  return firings;
+}
+
+TEST(SloTest, AFullOutagePagesAtTheWindowEndAfter51point84Seconds) {
+  // From 00:04:08, 52 bad events by 00:05:00: 52/3600 > 1.44%. The 3-day
+  // and 6-hour windows burn faster than 1 too: the ticket fires with it.
+  EXPECT_EQ(FastBurnFirings(kT + 248'000),
+            (std::vector<std::string>{"ChatFastBurn@300", "ChatSlowBurn@300"}));
+  // From 00:04:09, 51 are not enough (51/3600 < 1.44%): the page waits for
+  // the next window end; the ticket (6 hours, 51/21600 > 0.1%) does not.
+  EXPECT_EQ(FastBurnFirings(kT + 249'000),
+            (std::vector<std::string>{"ChatSlowBurn@300", "ChatFastBurn@600"}));
+}
+
+// One event a minute for 30 days; every `nth` is bad.
+std::map<std::string, std::vector<TimeMs>> ThirtyDays(int nth) {
+  OperatorHarness h("slos:\n" + Slo("chat", "99%"));
+  std::map<std::string, std::vector<TimeMs>> out;
+  if (!h.rules) return out;
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  for (int i = 0; i < 30 * 1440; ++i) {
+    const TimeMs t = kT + i * kMin;
+    if (i % 5 == 0) {
+      results.clear();
+      notices.clear();
+      h.Close(t, &results, &notices);
+      for (const AlertNotice& n : notices) {
+        out[std::string(TransitionName(n.transition)) + " " + n.def->name].push_back(n.at);
+      }
+    }
+    AddEvent(h, t, i % nth == nth - 1);
+  }
+  return out;
+}
+
+TEST(SloTest, ATwiceTooFastBurnTicketsAndNeverPages) {
+  // 2% bad: the first bad event (minute 49) makes both the 3-day and the
+  // 6-hour window 1/50 = 2 × the budget at 00:50; it stays so for 30 days.
+  const auto t = ThirtyDays(50);
+  EXPECT_EQ(t.size(), 1u);
+  ASSERT_TRUE(t.contains("firing ChatSlowBurn"));
+  EXPECT_EQ(t.at("firing ChatSlowBurn"), std::vector<TimeMs>{kT + 50 * kMin});
+}
+
+TEST(SloTest, AHalfSpeedBurnNeverAlertsIn30Days) { EXPECT_TRUE(ThirtyDays(200).empty()); }
+
+}  // namespace
+}  // namespace vigil
