@@ -159,13 +159,15 @@ std::string TimelineSink::ToText() const {
   }
   if (episodes_.empty()) s += "(no alerts)\n";
   s += "\nMetrics\n";
-  std::snprintf(line, sizeof line, "%-28s %8s %8s %12s %12s %12s %12s\n", "METRIC", "WINDOWS",
+  int width = 28;  // the longest metric name (SLOs' run to 45)
+  for (const auto& [name, m] : metrics_) width = std::max(width, static_cast<int>(name.size()));
+  std::snprintf(line, sizeof line, "%-*s %8s %8s %12s %12s %12s %12s\n", width, "METRIC", "WINDOWS",
                 "PARTIAL", "MIN", "AVG", "MAX", "LAST");
   s += line;
   for (const auto& [name, m] : metrics_) {
     const bool any = m.windows > 0;
     auto stat = [any](double v) { return any ? Number(v) : std::string("-"); };
-    std::snprintf(line, sizeof line, "%-28s %8llu %8llu %12s %12s %12s %12s\n", name.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %8llu %8llu %12s %12s %12s %12s\n", width, name.c_str(),
                   static_cast<unsigned long long>(m.windows),
                   static_cast<unsigned long long>(m.partial), stat(m.min).c_str(),
                   stat(m.sum / static_cast<double>(any ? m.windows : 1)).c_str(),

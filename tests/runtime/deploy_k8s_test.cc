@@ -193,12 +193,16 @@ TEST(DeployTest, ConfigMapJobFileLoadsAndItsRulesPassCheck) {
   EXPECT_EQ(job->notify.alert_routes.at("FaqTopicNegativeFeedback"),
             std::vector<std::string>{"content-team"});
 
-  const std::string rules = ConfigMapData("chatbot.yaml");
-  EXPECT_EQ(rules, ReadFile(kDeploy + "rules/chatbot.yaml"))
-      << "the ConfigMap's chatbot.yaml differs from deploy/rules/chatbot.yaml";
-  const std::string rules_path = Temp("cm_chatbot.yaml");
-  std::ofstream(rules_path) << rules;
-  Result check = Sh(kVigil + " check " + rules_path + " 2>&1");
+  std::string paths;
+  for (const std::string file : {"chatbot.yaml", "slos.yaml"}) {
+    const std::string rules = ConfigMapData(file);
+    EXPECT_EQ(rules, ReadFile(kDeploy + "rules/" + file))
+        << "the ConfigMap's " << file << " differs from deploy/rules/" << file;
+    const std::string rules_path = Temp("cm_" + file);
+    std::ofstream(rules_path) << rules;
+    paths += " " + rules_path;
+  }
+  Result check = Sh(kVigil + " check" + paths + " 2>&1");
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
@@ -404,7 +408,8 @@ LiveRun RunAsThePod() {
   job["outputs"]["dead_letter"]["path"] = dir + "/dead-letter.ndjson";
   job["notify"]["spool"]["dir"] = dir + "/spool";
   std::ofstream(dir + "/chatbot.yaml") << ConfigMapData("chatbot.yaml");
-  job["rules"] = std::vector<std::string>{dir + "/chatbot.yaml"};
+  std::ofstream(dir + "/slos.yaml") << ConfigMapData("slos.yaml");
+  job["rules"] = std::vector<std::string>{dir + "/chatbot.yaml", dir + "/slos.yaml"};
   const std::string closed = "http://127.0.0.1:" + std::to_string(FreePort());
   for (YAML::Node receiver : job["notify"]["receivers"]) {
     receiver.remove("url");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "rules/rule_set.h"
 #include "runtime/dev_broker.h"
 #include "runtime/job_config.h"
 #include "simdjson.h"
@@ -191,11 +192,13 @@ inline std::vector<std::string> AlertRuleExprs() {
   return out;
 }
 
+// The metrics of the reference rules, those an SLO compiles to included.
 inline std::set<std::string> RuleMetricNames() {
   std::set<std::string> out;
-  for (const YAML::Node& m : YAML::LoadFile(kDeploy + "rules/chatbot.yaml")["metrics"]) {
-    out.insert(m["metric"].as<std::string>());
-  }
+  RuleLoadResult r = LoadRuleFiles({kDeploy + "rules/chatbot.yaml", kDeploy + "rules/slos.yaml"});
+  EXPECT_TRUE(r.ok());
+  if (!r.ok()) return out;
+  for (const MetricDef& m : r.rules->metrics) out.insert(m.name);
   return out;
 }
 
