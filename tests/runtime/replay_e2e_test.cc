@@ -1,5 +1,6 @@
 // `vigil replay` end to end: timelines, directories, time ranges, errors.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@ namespace vigil {
 namespace {
 
 const std::string kVigil = VIGIL_BINARY;
+const std::string kSource = VIGIL_SOURCE_DIR;
 
 // Per process: ctest runs each test of this suite as its own process, in
 // parallel, and each regenerates the shared input.
@@ -216,6 +219,77 @@ TEST(ReplayInhibitionTest, TheTimelineShowsInhibitedEpisodes) {
                           "\"2026-01-01T00:26:00.000Z\""),
             std::string::npos)
       << json.out;
+  std::filesystem::remove(events);
+}
+
+// Two days and an hour through the reference SLOs: the budget each SLO
+// used on each complete day, as replay prints it, against the share of bad
+// turns counted straight from the file.
+TEST(ReplaySloTest, BudgetPerDayMatchesTheCountsOfTheFile) {
+  const std::string events = Temp("slo-days.ndjson");
+  ASSERT_EQ(
+      Sh(StrCat(kVigil, " gen --seed 8 --rate 0.5 --duration 49h --start 2026-03-01T00:00:00Z",
+                " --incident error_burst@30h+20m --out ", events))
+          .exit_code,
+      0);
+  constexpr DurationMs kDay = 86'400'000;
+  // Per day: valid turns, slow (>= 5000 and >= 2000 ms) and failed per dependency.
+  struct Counts {
+    double valid = 0, over5s = 0, over2s = 0;
+    std::map<std::string, double> failed;
+  };
+  std::map<TimeMs, Counts> days;
+  TimeMs last = kMinTime;
+  simdjson::dom::parser parser;
+  for (const std::string& line : Lines(ReadFile(events))) {
+    simdjson::dom::element ev = parser.parse(line);
+    const std::optional<TimeMs> ts = ParseRfc3339(std::string(ev["ts"].get_string().value()));
+    ASSERT_TRUE(ts.has_value()) << line;
+    last = std::max(last, *ts);
+    if (std::string_view(ev["type"].get_string().value()) != "message") continue;
+    Counts& c = days[*ts - ((*ts % kDay) + kDay) % kDay];
+    c.valid += 1;
+    const double latency = ev["latency_ms"].get_double().value();
+    c.over5s += latency >= 5000;
+    c.over2s += latency >= 2000;
+    std::string_view failed;
+    if (ev["error_service"].get_string().get(failed) == simdjson::SUCCESS) {
+      c.failed[std::string(failed)] += 1;
+    }
+  }
+  Result r = Sh(StrCat(kVigil, " replay --output json --no-progress --rules ", kSource,
+                       "/deploy/rules/slos.yaml ", events));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  simdjson::dom::element out = parser.parse(r.out);
+  std::map<std::string, double> got;
+  for (simdjson::dom::element d : out["slo_days"].get_array()) {
+    got[StrCat(std::string_view(d["slo"].get_string().value()), " ",
+               std::string_view(d["day"].get_string().value()))] =
+        d["budget_used"].get_double().value();
+  }
+  std::map<std::string, double> want;
+  for (const auto& [day, c] : days) {
+    if (day + kDay - 1 > last) continue;  // the last day is partial
+    const std::string date = FormatTimestamp(day).substr(0, 10);
+    // budget used = bad / valid / (1 - objective) × 1 day / 30 days
+    auto used = [&](double bad, double objective) { return bad / c.valid / (1 - objective) / 30; };
+    want["latency-sla " + date] = used(c.over5s, 0.99);
+    want["latency-p95 " + date] = used(c.over2s, 0.95);
+    for (const char* dep : {"bedrock", "catalog", "orders", "search"}) {
+      const auto it = c.failed.find(dep);
+      want[StrCat(dep, "-errors ", date)] = used(it == c.failed.end() ? 0 : it->second, 0.995);
+    }
+  }
+  ASSERT_EQ(got.size(), want.size()) << r.out;
+  EXPECT_GE(want.size(), 12u);  // two whole days of six SLOs
+  for (const auto& [key, value] : want) {
+    ASSERT_TRUE(got.contains(key)) << key;
+    EXPECT_NEAR(got[key], value, 1e-12 + value * 1e-12) << key;
+  }
+  // The burst of errors on the second day shows in the text too.
+  Result text = Sh(StrCat(kVigil, " replay --no-progress --rules ", kSource,
+                          "/deploy/rules/slos.yaml ", events));
+  EXPECT_NE(text.out.find("SLO error budget per day (UTC)"), std::string::npos) << text.out;
   std::filesystem::remove(events);
 }
 

@@ -92,6 +92,24 @@ TEST_F(WorkersE2eTest, AFileAndStdinGiveTheSameResultsForOneTwoAndFourWorkers) {
   }
 }
 
+// SLOs (their metrics share one pane store per SLO, with views for the
+// shorter windows) give byte-identical windows and alerts for any number
+// of workers and for a file or stdin.
+TEST_F(WorkersE2eTest, SlosGiveTheSameResultsForAnyNumberOfWorkers) {
+  const std::string rules = std::string(" --rules ") + VIGIL_SOURCE_DIR + "/deploy/rules/slos.yaml";
+  const Output one = Run(kVigil + " run --workers 1" + rules + " --input " + *events_, "slo1");
+  EXPECT_GT(Lines(one.results).size(), 500u);
+  EXPECT_NE(one.results.find("\"metric\":\"slo_latency_sla_burn_rate_5m\""), std::string::npos);
+  EXPECT_NE(one.results.find("\"metric\":\"slo_bedrock_errors_budget_exhaustion_seconds\""),
+            std::string::npos);
+  EXPECT_FALSE(one.alerts.empty());  // the Bedrock incident burns its budget
+  ExpectSame(Run(kVigil + " run --workers 3" + rules + " --input " + *events_, "slo3"), one,
+             "SLOs, file, 3 workers");
+  ExpectSame(Run("cat " + *events_ + " | " + kVigil + " run --workers 2" + rules + " --input -",
+                 "slo_stdin2"),
+             one, "SLOs, stdin, 2 workers");
+}
+
 // The development broker (librdkafka's mock cluster) keeps about 5 MiB of
 // each partition, some 80,000 of these events, so the topic never holds the
 // million at once: three live jobs, with 1, 2 and 4 workers, read it while
