@@ -336,7 +336,7 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
                 MetricNode(n, prefix + "sli",
                            StrCat("SLO ", slo.name, ": share of valid events that are good over ",
                                   DurationText(slo.window)),
-                           slo_window, StrCat("ratio(", good, ")")),
+                           slo_window, StrCat("1 - ", bad_ratio)),
                 slo, rules);
   slo.remaining_metric =
       AddMetric(f,
@@ -372,6 +372,8 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     }
     if (w == slo.burn_rates[0].long_window) slo.forecast_burn_metric = idx;
   }
+  // Every value reads the one aggregate ratio(not (good)), so that an event
+  // costs one predicate and one accumulator, as one metric does.
   // The forecast: computed from the two metrics above when their windows
   // close (operators/dataflow/metric_operator.cc); its own value program
   // is never run.
@@ -382,7 +384,7 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
                                   ": seconds until the error budget is spent at the burn "
                                   "rate of the last ",
                                   DurationText(slo.burn_rates[0].long_window), " (0: spent)"),
-                           slo_window, "count()"),
+                           slo_window, bad_ratio),
                 slo, rules);
   if (slo.sli_metric < 0 || slo.remaining_metric < 0 || slo.forecast_metric < 0) return;
   MetricDef& forecast = rules->metrics[slo.forecast_metric];

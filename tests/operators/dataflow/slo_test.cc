@@ -74,6 +74,40 @@ TEST(SloTest, BurnRatesBudgetAndForecastMatchTheHandComputedValues) {
   for (const WindowResult& r : results) EXPECT_EQ((r.end - kT) % (5 * kMin), 0) << r.def->name;
 }
 
+// `by:` gives one SLO per group: each intent burns its own budget, and
+// only the failing one pages.
+TEST(SloTest, ByGivesEachGroupItsOwnBudgetAndAlerts) {
+  OperatorHarness h("slos:\n" + Slo("chat", "99%") + "    by: [intent]\n");
+  ASSERT_NE(h.rules, nullptr);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  // An hour of both intents every 10 s; from 00:50 every "cart" turn fails.
+  for (int i = 0; i < 360; ++i) {
+    const TimeMs t = kT + i * 10'000;
+    h.Add(t, "\"intent\":\"faq\",\"latency_ms\":100");
+    h.Add(t, t >= kT + 50 * kMin ? "\"intent\":\"cart\",\"latency_ms\":9000"
+                                 : "\"intent\":\"cart\",\"latency_ms\":100");
+  }
+  const TimeMs end = kT + 60 * kMin;
+  h.Close(end, &results, &notices);
+  std::map<std::string, double> burn_1h;
+  for (const WindowResult& r : results) {
+    if (r.def->name == "slo_chat_burn_rate_1h" && r.end == end) burn_1h[r.labels.at(0)] = r.value;
+  }
+  EXPECT_EQ(burn_1h.at("faq"), 0);
+  // 60 of the hour's 360 cart turns failed.
+  EXPECT_DOUBLE_EQ(burn_1h.at("cart"), 60.0 / 360 / (1 - 0.99));
+  std::vector<std::string> paged;
+  for (const AlertNotice& n : notices) {
+    if (n.transition == Transition::kFiring)
+      paged.push_back(n.def->name + " " + n.labels.at("intent"));
+  }
+  // At 00:55: 30/330 of the hour (burn 9.1) is below 14.4, but the other
+  // paging pair holds (9.1 over 6 hours and 30/180 over 30 minutes, both
+  // above 6), and so does the ticket pair (9.1 over 3 days and 6 hours).
+  EXPECT_EQ(paged, (std::vector<std::string>{"ChatFastBurn cart", "ChatSlowBurn cart"}));
+}
+
 // A 100% outage under a 99.9% objective: the 1-hour burn rate passes 14.4
 // once 14.4 × 0.1% of the hour, 51.84 s, is bad. One event a second, six
 // hours of good traffic first (so that the 6-hour pair stays below 6);
