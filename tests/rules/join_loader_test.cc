@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
+
+using loader_test::Errors;
+using loader_test::Load;
 
 using ::testing::ElementsAre;
 
@@ -27,18 +31,6 @@ metrics:
     window: tumbling 1h
     value: ratio(rating == 1)
 )yaml";
-
-RuleLoadResult Load(std::string_view yaml) {
-  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
-}
-
-std::vector<std::string> Errors(std::string_view yaml) {
-  RuleLoadResult r = Load(yaml);
-  EXPECT_FALSE(r.ok());
-  std::vector<std::string> out;
-  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
-  return out;
-}
 
 // A join with `within:` and `emit:` replaced.
 std::string Join(std::string_view within, std::string_view emit, std::string_view extra = "") {

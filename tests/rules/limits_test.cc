@@ -9,23 +9,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
 
+using loader_test::Errors;
+using loader_test::Load;
+
 using ::testing::ElementsAre;
-
-RuleLoadResult Load(std::string_view yaml) {
-  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
-}
-
-std::vector<std::string> Errors(std::string_view yaml) {
-  RuleLoadResult r = Load(yaml);
-  EXPECT_FALSE(r.ok());
-  std::vector<std::string> out;
-  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
-  return out;
-}
 
 std::string Diagnostics(const RuleLoadResult& r) {
   std::string s;

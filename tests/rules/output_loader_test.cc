@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
+
+using loader_test::Errors;
+using loader_test::Load;
 
 using ::testing::ElementsAre;
 
@@ -17,16 +21,6 @@ const std::string kJoin = R"yaml(joins:
     within: 1h after
     emit: {intent: left.intent, rating: right.rating}
 )yaml";
-
-RuleLoadResult Load(const std::string& yaml) { return LoadRuleSources({{"r.yaml", yaml}}); }
-
-std::vector<std::string> Errors(const std::string& yaml) {
-  RuleLoadResult r = Load(yaml);
-  EXPECT_FALSE(r.ok());
-  std::vector<std::string> out;
-  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
-  return out;
-}
 
 TEST(OutputLoaderTest, OutputsOfAJoinAndOfEvents) {
   RuleLoadResult r = Load(kJoin + R"yaml(outputs:

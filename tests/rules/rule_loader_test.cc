@@ -6,47 +6,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
+
+using loader_test::Errors;
+using loader_test::Joined;
+using loader_test::kP99Metric;
+using loader_test::Load;
+using loader_test::WithP99;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 const std::string kReference = std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml";
-
-RuleLoadResult Load(std::string_view yaml) {
-  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
-}
-
-// All diagnostics of a rule file that must not load, as `file:line:col: msg`.
-std::vector<std::string> Errors(std::string_view yaml) {
-  RuleLoadResult r = Load(yaml);
-  EXPECT_FALSE(r.ok());
-  EXPECT_EQ(r.rules, nullptr);
-  std::vector<std::string> out;
-  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
-  return out;
-}
-
-std::string Joined(const std::vector<std::string>& v) {
-  std::string s;
-  for (const std::string& e : v) s += e + "\n";
-  return s;
-}
-
-// A valid metric to refer to from alerts; lines 1-5 of a file.
-constexpr std::string_view kP99Metric = R"yaml(metrics:
-  - metric: latency_p99_ms
-    where: type == "message"
-    window: tumbling 1m
-    value: quantile(0.99, latency_ms)
-)yaml";
-
-std::string WithP99(std::string_view alerts) {
-  return std::string(kP99Metric) + std::string(alerts);
-}
 
 // --- The reference rule file ---------------------------------------------------
 
@@ -502,120 +477,6 @@ alerts:
 )yaml"),
               ElementsAre("r.yaml:12:11: metrics 'a' (by [intent]) and 'b' (by []) group "
                           "differently; an alert compares one group's values"));
-}
-
-TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarPointsIntoTheFile) {
-  // The end of the expression: the closing quote.
-  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
-  - alert: A
-    severity: P1
-    expr: "latency_p99_ms > "
-)yaml")),
-              ElementsAre("r.yaml:9:29: expected an expression"));
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: 'type = "message"'
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:3:18: unexpected '='; use '==' to compare"));
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: "type == 'message' && llm_timeout"
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:3:31: unexpected '&'; use 'and' / 'or'"));
-}
-
-TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarWithEscapes) {
-  // Escapes make the file text longer than the expression: the column is
-  // that of the offending character in the file.
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: "type == \"message\" and x = 1"
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: 'type == ''message'' and x = 1'
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
-  // A Unicode escape: two bytes of the expression, six characters of the file.
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: "x == \"\u00e9\" and y = 1"
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:3:35: unexpected '='; use '==' to compare"));
-}
-
-TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInPlainScalarPointsIntoTheFile) {
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: type = "message"
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:3:17: unexpected '='; use '==' to compare"));
-  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
-  - alert: A
-    severity: P1
-    expr: latency_p99_ms > 10000 and latency_p99_ms > "x"
-)yaml")),
-              ElementsAre("r.yaml:9:38: 'latency_p99_ms' is a number, expected a string"));
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: type == "message" and llm_timeout
-    window: tumbling 1m
-    value: ratio(llm_timeout + 1)
-)yaml"),
-              ElementsAre("r.yaml:5:18: field 'llm_timeout' is used as a number here but as a "
-                          "boolean elsewhere"));
-}
-
-TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInBlockScalarGetsTheRightLine) {
-  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
-  - alert: A
-    severity: P1
-    expr: |
-      latency_p99_ms > 1 and
-      latency_p99_ms = 2
-)yaml")),
-              ElementsAre("r.yaml:11:22: unexpected '='; use '==' to compare"));
-  // The line holding the error repeats the start of the line before it.
-  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
-  - alert: A
-    severity: P1
-    expr: |
-      latency_p99_ms > 1 or
-      latency_p99_ms
-)yaml")),
-              ElementsAre("r.yaml:11:7: 'latency_p99_ms' is a number, expected a boolean"));
-  // A missing operand at the end points just after the last token.
-  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
-  - alert: A
-    severity: P1
-    expr: |
-      latency_p99_ms > 1 or
-      latency_p99_ms >
-)yaml")),
-              ElementsAre("r.yaml:11:23: expected an expression"));
-  EXPECT_THAT(Errors(R"yaml(metrics:
-  - metric: m
-    where: |-
-      type == "message"
-
-      and x = 1
-    window: tumbling 1m
-    value: count()
-)yaml"),
-              ElementsAre("r.yaml:6:13: unexpected '='; use '==' to compare"));
 }
 
 TEST(RuleLoaderDiagnosticsTest, ResolveExpression) {

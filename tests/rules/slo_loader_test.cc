@@ -7,23 +7,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
 
+using loader_test::Errors;
+using loader_test::Load;
+
 using ::testing::ElementsAre;
-
-RuleLoadResult Load(std::string_view yaml) {
-  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
-}
-
-std::vector<std::string> Errors(std::string_view yaml) {
-  RuleLoadResult r = Load(yaml);
-  EXPECT_FALSE(r.ok());
-  std::vector<std::string> out;
-  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
-  return out;
-}
 
 constexpr std::string_view kChat = R"yaml(slos:
   - slo: chat-latency
@@ -78,7 +70,7 @@ TEST(SloLoaderTest, AnSloCompilesToSharedMetricsAndTwoAlerts) {
             "(slo_chat_latency_burn_rate_3d > 1 and slo_chat_latency_burn_rate_6h > 1)");
   // The SLO's labels and annotations, and a summary when none is given.
   std::vector<std::string> labels;
-  for (const auto& [k, v] : ticket.labels) labels.push_back(k + "=" + v);
+  for (const auto& [k, v] : ticket.labels) labels.push_back(std::string(k).append("=").append(v));
   EXPECT_THAT(labels, ElementsAre("burn=ticket", "slo=chat-latency", "team=chatbot"));
   ASSERT_EQ(ticket.annotations.size(), 2u);
   EXPECT_EQ(ticket.annotations[0].first, "runbook_url");

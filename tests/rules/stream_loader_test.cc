@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
+
+using loader_test::Errors;
+using loader_test::Load;
 
 using ::testing::ElementsAre;
 
@@ -38,18 +42,6 @@ metrics:
     window: tumbling 1h
     value: avg(turns)
 )yaml";
-
-RuleLoadResult Load(std::string_view yaml) {
-  return LoadRuleSources({{"r.yaml", std::string(yaml)}});
-}
-
-std::vector<std::string> Errors(std::string_view yaml) {
-  RuleLoadResult r = Load(yaml);
-  EXPECT_FALSE(r.ok());
-  std::vector<std::string> out;
-  for (const Diagnostic& d : r.errors) out.push_back(d.ToString());
-  return out;
-}
 
 TEST(StreamLoaderTest, LoadsAStreamAndTheMetricsThatReadIt) {
   RuleLoadResult r = Load(kSessions);

@@ -1,0 +1,134 @@
+// Expression errors inside YAML scalars point at the exact line and column
+// in the file, whatever the scalar's style (quoted, escaped, plain, block).
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rules/rule_set.h"
+#include "tests/rules/loader_test_util.h"
+
+namespace vigil {
+namespace {
+
+using loader_test::Errors;
+using loader_test::WithP99;
+
+using ::testing::ElementsAre;
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarPointsIntoTheFile) {
+  // The end of the expression: the closing quote.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: "latency_p99_ms > "
+)yaml")),
+              ElementsAre("r.yaml:9:29: expected an expression"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: 'type = "message"'
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:18: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: "type == 'message' && llm_timeout"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:31: unexpected '&'; use 'and' / 'or'"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInQuotedScalarWithEscapes) {
+  // Escapes make the file text longer than the expression: the column is
+  // that of the offending character in the file.
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: "type == \"message\" and x = 1"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: 'type == ''message'' and x = 1'
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:39: unexpected '='; use '==' to compare"));
+  // A Unicode escape: two bytes of the expression, six characters of the file.
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: "x == \"\u00e9\" and y = 1"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:35: unexpected '='; use '==' to compare"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInPlainScalarPointsIntoTheFile) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: type = "message"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:3:17: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: latency_p99_ms > 10000 and latency_p99_ms > "x"
+)yaml")),
+              ElementsAre("r.yaml:9:38: 'latency_p99_ms' is a number, expected a string"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: type == "message" and llm_timeout
+    window: tumbling 1m
+    value: ratio(llm_timeout + 1)
+)yaml"),
+              ElementsAre("r.yaml:5:18: field 'llm_timeout' is used as a number here but as a "
+                          "boolean elsewhere"));
+}
+
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInBlockScalarGetsTheRightLine) {
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: |
+      latency_p99_ms > 1 and
+      latency_p99_ms = 2
+)yaml")),
+              ElementsAre("r.yaml:11:22: unexpected '='; use '==' to compare"));
+  // The line holding the error repeats the start of the line before it.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: |
+      latency_p99_ms > 1 or
+      latency_p99_ms
+)yaml")),
+              ElementsAre("r.yaml:11:7: 'latency_p99_ms' is a number, expected a boolean"));
+  // A missing operand at the end points just after the last token.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: |
+      latency_p99_ms > 1 or
+      latency_p99_ms >
+)yaml")),
+              ElementsAre("r.yaml:11:23: expected an expression"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: |-
+      type == "message"
+
+      and x = 1
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:6:13: unexpected '='; use '==' to compare"));
+}
+
+}  // namespace
+}  // namespace vigil
