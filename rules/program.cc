@@ -107,7 +107,7 @@ Result Program::Interpret(const Value* slots) const {
       case OpCode::kGt:
       case OpCode::kGe:
         --sp;
-        stack[sp - 1] = Value::Bool(Order(in.op, stack[sp - 1], stack[sp]));
+        stack[sp - 1] = Value::Bool(Order(in.op, stack[sp - 1], stack[sp]) != (in.b != 0));
         break;
       case OpCode::kNot:
         stack[sp - 1] = Value::Bool(!stack[sp - 1].truthy());
@@ -167,13 +167,32 @@ uint32_t Program::AddSet(std::vector<Value> values) {
   return static_cast<uint32_t>(sets_.size() - 1);
 }
 
+namespace {
+
+bool IsJump(OpCode op) { return op == OpCode::kJumpFalseOrPop || op == OpCode::kJumpTrueOrPop; }
+
+// Which instructions a jump lands on (a fusion must not swallow one).
+std::vector<bool> JumpTargets(const std::vector<Instr>& code) {
+  std::vector<bool> target(code.size() + 1, false);
+  for (const Instr& in : code) {
+    if (IsJump(in.op)) target[in.a] = true;
+  }
+  return target;
+}
+
+// Points the jumps of rewritten code at the new places of their targets.
+void RemapJumps(const std::vector<uint32_t>& remap, std::vector<Instr>* code) {
+  for (Instr& in : *code) {
+    if (IsJump(in.op)) in.a = remap[in.a];
+  }
+}
+
+}  // namespace
+
 void Program::Peephole() {
   // Only when no jump targets the middle of the pattern; jumps only go
   // forward to the end of an and/or, so check targets explicitly.
-  std::vector<bool> target(code_.size() + 1, false);
-  for (const Instr& in : code_) {
-    if (in.op == OpCode::kJumpFalseOrPop || in.op == OpCode::kJumpTrueOrPop) target[in.a] = true;
-  }
+  const std::vector<bool> target = JumpTargets(code_);
   std::vector<Instr> out;
   std::vector<uint32_t> remap(code_.size() + 1, 0);
   for (size_t i = 0; i < code_.size(); ++i) {
@@ -190,11 +209,62 @@ void Program::Peephole() {
     out.push_back(code_[i]);
   }
   remap[code_.size()] = static_cast<uint32_t>(out.size());
-  for (Instr& in : out) {
-    if (in.op == OpCode::kJumpFalseOrPop || in.op == OpCode::kJumpTrueOrPop) in.a = remap[in.a];
-  }
+  RemapJumps(remap, &out);
   code_ = std::move(out);
+  FuseNot();
   Classify();
+}
+
+namespace {
+
+// The test that answers the opposite of `op` (b toggles a negation for the
+// orderings, which have no opposite once null and NaN answer false).
+bool Negate(Instr* in) {
+  switch (in->op) {
+    case OpCode::kEq:
+      in->op = OpCode::kNe;
+      return true;
+    case OpCode::kNe:
+      in->op = OpCode::kEq;
+      return true;
+    case OpCode::kLoadEqConst:
+      in->op = OpCode::kLoadNeConst;
+      return true;
+    case OpCode::kLoadNeConst:
+      in->op = OpCode::kLoadEqConst;
+      return true;
+    case OpCode::kLt:
+    case OpCode::kLe:
+    case OpCode::kGt:
+    case OpCode::kGe:
+      in->b ^= 1;
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void Program::FuseNot() {
+  // `not (a < b)` is one negated `<` (an SLO's bad events are `not good`).
+  const std::vector<bool> target = JumpTargets(code_);
+  std::vector<Instr> out;
+  std::vector<uint32_t> remap(code_.size() + 1, 0);
+  for (size_t i = 0; i < code_.size(); ++i) {
+    remap[i] = static_cast<uint32_t>(out.size());
+    Instr in = code_[i];
+    if (i + 1 < code_.size() && code_[i + 1].op == OpCode::kNot && !target[i + 1] && Negate(&in)) {
+      out.push_back(in);
+      remap[i + 1] = remap[i];
+      ++i;
+      continue;
+    }
+    out.push_back(in);
+  }
+  remap[code_.size()] = static_cast<uint32_t>(out.size());
+  RemapJumps(remap, &out);
+  code_ = std::move(out);
 }
 
 size_t Program::SimpleTestLength(size_t i) const {

@@ -39,7 +39,7 @@ enum class OpCode : uint8_t {
   kNeg,
   kEq,
   kNe,
-  kLt,
+  kLt,  // the orderings: b = 1 negates (`not (a < b)`; null and NaN order nothing)
   kLe,
   kGt,
   kGe,
@@ -123,7 +123,8 @@ class Program {
   void Emit(OpCode op, uint32_t a = 0, uint32_t b = 0) { code_.push_back({op, a, b}); }
   size_t size() const { return code_.size(); }
   void Patch(size_t at, uint32_t target) { code_[at].a = target; }
-  // Fuses `load; const; eq` (and `ne`) into one instruction.
+  // Fuses `load; const; eq` (and `ne`) into one instruction, and a test
+  // followed by `not` into the opposite test.
   void Peephole();
 
   std::string Disassemble() const;
@@ -158,6 +159,7 @@ class Program {
     }
   }
   void Classify();
+  void FuseNot();
   std::vector<uint32_t> tests_;  // kAllOf / kAnyOf: where each test starts
   Value EvalCode(const Value* slots) const;
   // The same loop, returning only whether the result is true: copying the

@@ -296,6 +296,40 @@ TEST_F(ProgramTest, PeepholeKeepsResultsIdentical) {
   EXPECT_EQ(checked, 4 * 3 * 4 * 3);
 }
 
+// `not` after a test becomes the opposite test: one instruction, and the
+// same answer as negating the test, for null, missing and NaN too (which
+// order nothing, so `not (x < 3)` holds for them where `x >= 3` does not).
+TEST_F(ProgramTest, NotOfATestIsOneInstructionWithTheSameAnswer) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Value xs[] = {Num(1), Num(3), Num(5), Num(nan), Str("a"), kMissing, kNull, kTrue};
+  for (std::string_view op : {"<", "<=", ">", ">=", "==", "!="}) {
+    const std::string test = StrCat("x ", op, " 3");
+    Program negated = Compile(StrCat("not (", test, ")"), Type::kBool);
+    Program plain = Compile(test, Type::kBool);
+    EXPECT_EQ(negated.Disassemble().find("not"), std::string::npos) << negated.Disassemble();
+    EXPECT_EQ(negated.size(), plain.size()) << op;
+    for (const Value& x : xs) {
+      std::vector<Value> slots = Slots({{"x", x}});
+      EXPECT_EQ(negated.EvalBool(slots.data()), !plain.EvalBool(slots.data()))
+          << op << " " << KindName(x.kind);
+      EXPECT_EQ(negated.Eval(slots.data()).truthy(), !plain.Eval(slots.data()).truthy());
+    }
+  }
+  std::vector<Value> nan_slots = Slots({{"x", Num(nan)}});
+  EXPECT_TRUE(Compile("not (x < 3)", Type::kBool).EvalBool(nan_slots.data()));
+  EXPECT_FALSE(Compile("x >= 3", Type::kBool).EvalBool(nan_slots.data()));
+  // A `not` that a jump lands on stays: it negates the whole `or`.
+  Program p = Compile("not (x < 3 or y)", Type::kBool);
+  EXPECT_NE(p.Disassemble().find("not"), std::string::npos) << p.Disassemble();
+  for (const Value& x : xs) {
+    for (const Value& y : {kTrue, kFalse, kMissing}) {
+      std::vector<Value> slots = Slots({{"x", x}, {"y", y}});
+      const bool lt = Compile("x < 3", Type::kBool).EvalBool(slots.data());
+      EXPECT_EQ(p.EvalBool(slots.data()), !(lt || y.truthy()));
+    }
+  }
+}
+
 // EvalBool answers single tests and two-test conditions without the
 // interpreter loop; Eval always runs the loop. They must agree everywhere.
 TEST_F(ProgramTest, FastPathsAgreeWithTheInterpreter) {

@@ -238,7 +238,9 @@ void CreateStream(const KinesisServer& server, const std::string& stream, int sh
 void WaitActive(const KinesisServer& server, const std::string& stream) {
   std::unique_ptr<KinesisClient> c = server.Client();
   ASSERT_TRUE(c);
-  absl::Status s = c->WaitForActive(stream, std::chrono::seconds(10));
+  // Generous: kinesis-mock creates the streams of INITIALIZE_STREAMS only
+  // after it answers, and its first start on a cold machine takes seconds.
+  absl::Status s = c->WaitForActive(stream, std::chrono::seconds(60));
   ASSERT_TRUE(s.ok()) << s;
 }
 
