@@ -12,6 +12,7 @@
 #include "rules/file_loader.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
+#include "rules/yaml_keys.h"
 
 namespace vigil {
 
@@ -439,6 +440,10 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
       result.errors.push_back(
           {{src.name, e.mark.line + 1, e.mark.column + 1}, StrCat("YAML: ", e.msg), false});
       continue;
+    }
+    for (const DuplicateKey& d : FindDuplicateKeys(docs.back())) {
+      result.errors.push_back(
+          {{src.name, d.second.line, d.second.col}, DuplicateKeyMessage(d), false});
     }
     ReadTopLevel(*files.back(), docs.back(), &pending);
   }

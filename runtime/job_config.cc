@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
+#include "rules/yaml_keys.h"
 
 namespace vigil {
 
@@ -550,6 +551,7 @@ absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base)
     return absl::InvalidArgumentError(
         StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));
   }
+  if (absl::Status s = DuplicateKeysError(path, root); !s.ok()) return s;
   ConfigReader reader(path);
   try {
     if (absl::Status s = reader.Read(root, &base); !s.ok()) return s;

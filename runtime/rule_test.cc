@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/strings.h"
+#include "rules/yaml_keys.h"
 #include "runtime/job.h"
 
 namespace vigil {
@@ -349,6 +350,11 @@ void RunFile(const std::string& file, RuleTestReport* report) {
   } catch (const YAML::Exception& e) {
     StrAppend(&report->text, "FAIL ", file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
               e.msg, "\n");
+    ++report->failed;
+    return;
+  }
+  if (absl::Status s = DuplicateKeysError(file, root); !s.ok()) {
+    StrAppend(&report->text, "FAIL ", std::string(s.message()), "\n");
     ++report->failed;
     return;
   }

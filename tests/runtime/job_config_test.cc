@@ -118,6 +118,9 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("event_time: {max_futur: 1h}\n"),
             "1:14: unknown key 'max_futur' in event_time (allowed: max_out_of_orderness, "
             "allowed_lateness, idle_timeout, max_future, close_partial_windows)");
+  EXPECT_EQ(Load("checkpoint: {dir: /tmp/x}\nsource: {kind: stdin}\ncheckpoint: {dir: /tmp/y}\n"),
+            "3:1: duplicate key 'checkpoint': it is also at line 1, column 1; the keys of a "
+            "mapping must be unique: merge the two");
   // notify: errors come from its own parser, with their positions.
   EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
 }

@@ -30,6 +30,30 @@ TEST(RuleTestE2eTest, ShippedRuleTestsPass) {
   EXPECT_NE(r.out.find(" 0 failed"), std::string::npos) << r.out;
 }
 
+TEST(RuleTestE2eTest, ATestFileWithARepeatedKeyFailsWithBothPositions) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_dup_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - metric: n\n"
+                                        "    window: tumbling 1m\n"
+                                        "    value: count()\n";
+  // The second `tests:` would otherwise replace the first without a word.
+  std::ofstream(dir + "/dup_test.yaml") << "rule_files: [rules.yaml]\n"
+                                           "tests:\n"
+                                           "  - name: one\n"
+                                           "    events: [{at: 5s, type: m}]\n"
+                                           "tests:\n"
+                                           "  - name: two\n"
+                                           "    events: [{at: 5s, type: m}]\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/dup_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, StrCat("FAIL ", dir,
+                          "/dup_test.yaml:5:1: duplicate key 'tests': it is also at line 2, "
+                          "column 1; the keys of a mapping must be unique: merge the "
+                          "two\n0 passed, 1 failed\n"));
+}
+
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);

@@ -104,6 +104,9 @@ TEST_F(WebConfigTest, ErrorsPointAtTheNode) {
             "web.yml:3:3: unknown key 'key_flie' in tls_server_config; did you mean 'key_file'?");
   EXPECT_EQ(Error("tls_server_config:\n  cert_file: tls.crt\n"),
             "web.yml:2:3: tls_server_config needs 'key_file'");
+  EXPECT_THAT(Error("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+                    "  cert_file: other.crt\n"),
+              HasSubstr("web.yml:4:3: duplicate key 'cert_file': it is also at line 2, column 3"));
   EXPECT_EQ(
       Error("tls_server_config:\n  cert_file: nope.crt\n  key_file: tls.key\n"),
       "web.yml:2:14: cannot read cert_file " + *dir_ + "/nope.crt: No such file or directory");

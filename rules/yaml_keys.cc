@@ -1,0 +1,57 @@
+#include "rules/yaml_keys.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "base/strings.h"
+
+namespace vigil {
+namespace {
+
+DuplicateKey::Pos PosOf(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  return {m.line + 1, m.column + 1};
+}
+
+void Walk(const YAML::Node& n, std::vector<DuplicateKey>* out) {
+  if (n.IsSequence()) {
+    for (const YAML::Node& item : n) Walk(item, out);
+    return;
+  }
+  if (!n.IsMap()) return;
+  absl::flat_hash_map<std::string, DuplicateKey::Pos> seen;
+  for (const auto& kv : n) {
+    if (kv.first.IsScalar()) {
+      const std::string& key = kv.first.Scalar();
+      const DuplicateKey::Pos pos = PosOf(kv.first);
+      auto [it, fresh] = seen.try_emplace(key, pos);
+      if (!fresh) out->push_back({key, it->second, pos});
+    }
+    Walk(kv.second, out);
+  }
+}
+
+}  // namespace
+
+std::vector<DuplicateKey> FindDuplicateKeys(const YAML::Node& root) {
+  std::vector<DuplicateKey> out;
+  Walk(root, &out);
+  return out;
+}
+
+std::string DuplicateKeyMessage(const DuplicateKey& d) {
+  return StrCat("duplicate key '", d.key, "': it is also at line ", d.first.line, ", column ",
+                d.first.col, "; the keys of a mapping must be unique: merge the two");
+}
+
+absl::Status DuplicateKeysError(const std::string& file, const YAML::Node& root) {
+  std::string text;
+  for (const DuplicateKey& d : FindDuplicateKeys(root)) {
+    StrAppend(&text, text.empty() ? "" : "\n", file, ":", d.second.line, ":", d.second.col, ": ",
+              DuplicateKeyMessage(d));
+  }
+  return text.empty() ? absl::OkStatus() : absl::InvalidArgumentError(text);
+}
+
+}  // namespace vigil

@@ -1,0 +1,48 @@
+// rules/yaml_keys.h
+//
+// Keys given twice in one YAML mapping. yaml-cpp loads them without a word
+// and a lookup then sees only one of the two, so a rule, job or test file
+// with two `alerts:` keys would silently lose a whole section. Every loader
+// reports them as errors with both positions.
+//
+// Example:
+//   for (const DuplicateKey& d : FindDuplicateKeys(YAML::Load(text))) {
+//     Report(d.second, StrCat("duplicate key '", d.key, "' (first at ",
+//                             d.first.line, ":", d.first.col, ")"));
+//   }
+#ifndef VIGIL_RULES_YAML_KEYS_H_
+#define VIGIL_RULES_YAML_KEYS_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace vigil {
+
+struct DuplicateKey {
+  std::string key;
+  struct Pos {
+    int line = 0;  // 1-based
+    int col = 0;   // 1-based
+  };
+  Pos first;   // where the key first appears in its mapping
+  Pos second;  // a later occurrence (one entry per repetition)
+};
+
+// Every repeated scalar key of every mapping in `root`, in document order.
+std::vector<DuplicateKey> FindDuplicateKeys(const YAML::Node& root);
+
+// "duplicate key 'alerts': also at line 3, column 1; ..." for a diagnostic
+// at `d.second`.
+std::string DuplicateKeyMessage(const DuplicateKey& d);
+
+// OK, or InvalidArgument listing every duplicate as `file:line:col: msg`,
+// one a line (for the job, web and rule-test files).
+absl::Status DuplicateKeysError(const std::string& file, const YAML::Node& root);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_YAML_KEYS_H_
