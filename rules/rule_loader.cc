@@ -4,14 +4,15 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
+#include <optional>
 #include <set>
-#include <sstream>
 
+#include "base/files.h"
 #include "base/strings.h"
 #include "rules/file_loader.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
+#include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 
 namespace vigil {
@@ -233,7 +234,11 @@ void LoadLabelsAndAnnotations(FileLoader& f, const YAML::Node& n, AlertDef* a) {
     if (!ann.IsMap()) f.Error(ann, "'annotations' must be a mapping of name: template");
     for (const auto& kv : ann.IsMap() ? ann : YAML::Node()) {
       if (!kv.second.IsScalar()) {
-        f.Error(kv.second, "an annotation must be a string");
+        // `summary: {{ $value }}` unquoted reads as a mapping in a mapping.
+        f.Error(kv.second, kv.second.IsMap() ? "an annotation must be a string; YAML reads an "
+                                               "unquoted '{{ ... }}' as a mapping: put the "
+                                               "template in quotes"
+                                             : "an annotation must be a string");
         continue;
       }
       // `runbook` is an alias of the documented `runbook_url`.
@@ -437,8 +442,8 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
     try {
       docs.push_back(YAML::Load(src.content));
     } catch (const YAML::ParserException& e) {
-      result.errors.push_back(
-          {{src.name, e.mark.line + 1, e.mark.column + 1}, StrCat("YAML: ", e.msg), false});
+      const YamlSyntaxError err = ExplainYamlError(e, src.content);
+      result.errors.push_back({{src.name, err.line, err.col}, err.message, false});
       continue;
     }
     for (const DuplicateKey& d : FindDuplicateKeys(docs.back())) {
@@ -468,17 +473,15 @@ RuleLoadResult LoadRuleFiles(const std::vector<std::string>& paths) {
   std::vector<RuleSource> sources;
   RuleLoadResult failed;
   for (const std::string& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    std::optional<std::string> text = ReadWholeFile(path);
+    if (!text) {
       Diagnostic d;
       d.pos.file = path;
       d.message = "cannot open the rule file";
       failed.errors.push_back(std::move(d));
       continue;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    sources.push_back({path, ss.str()});
+    sources.push_back({path, std::move(*text)});
   }
   if (!failed.errors.empty()) return failed;
   return LoadRuleSources(sources);

@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <thread>
 
+#include "base/files.h"
 #include "base/strings.h"
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
+#include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 
 namespace vigil {
@@ -542,14 +545,13 @@ class ConfigReader {
 }  // namespace
 
 absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base) {
+  const std::optional<std::string> text = ReadWholeFile(path);
+  if (!text) return absl::NotFoundError(StrCat(path, ": cannot open the job file"));
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    return absl::NotFoundError(StrCat(path, ": cannot open the job file"));
+    root = YAML::Load(*text);
   } catch (const YAML::ParserException& e) {
-    return absl::InvalidArgumentError(
-        StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));
+    return absl::InvalidArgumentError(YamlErrorLine(path, e, *text));
   }
   if (absl::Status s = DuplicateKeysError(path, root); !s.ok()) return s;
   ConfigReader reader(path);

@@ -10,7 +10,9 @@
 #include <map>
 #include <optional>
 
+#include "base/files.h"
 #include "base/strings.h"
+#include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 #include "runtime/job.h"
 
@@ -344,12 +346,17 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
 }
 
 void RunFile(const std::string& file, RuleTestReport* report) {
+  const std::optional<std::string> text = ReadWholeFile(file);
+  if (!text) {
+    StrAppend(&report->text, "FAIL ", file, ": cannot open the test file\n");
+    ++report->failed;
+    return;
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::Exception& e) {
-    StrAppend(&report->text, "FAIL ", file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
-              e.msg, "\n");
+    root = YAML::Load(*text);
+  } catch (const YAML::ParserException& e) {
+    StrAppend(&report->text, "FAIL ", YamlErrorLine(file, e, *text), "\n");
     ++report->failed;
     return;
   }

@@ -21,6 +21,7 @@
 #include "boost/asio/ssl/context.hpp"
 #include "boost/beast/core/detail/base64.hpp"
 #include "rules/scopes.h"
+#include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 
 namespace vigil {
@@ -464,6 +465,8 @@ absl::StatusOr<std::shared_ptr<const WebConfig>> ParseWebConfig(std::string_view
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (absl::Status s = DuplicateKeysError(file, root); !s.ok()) return s;
     if (absl::Status s = WebConfigReader(file, dir).Read(root, c.get()); !s.ok()) return s;
+  } catch (const YAML::ParserException& e) {
+    return absl::InvalidArgumentError(YamlErrorLine(file, e, yaml));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));

@@ -142,7 +142,9 @@ TEST_F(WebConfigTest, ErrorsPointAtTheNode) {
   EXPECT_EQ(Error("http_server_config: {http2: true}\n"),
             "web.yml:1:21: http_server_config (HTTP/2, response headers) is not supported by "
             "vigil");
-  EXPECT_EQ(Error("tls_server_config: [\n"), "web.yml:2:1: YAML: end of sequence flow not found");
+  EXPECT_EQ(Error("tls_server_config: [\n"),
+            "web.yml:1:20: this '[' is never closed with ']' (put a value that starts with '[' "
+            "in quotes)");
 }
 
 TEST(WebConfigLoadTest, AMissingFileIsNamed) {

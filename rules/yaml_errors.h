@@ -1,0 +1,42 @@
+// rules/yaml_errors.h
+//
+// YAML syntax errors in words. yaml-cpp reports "end of sequence not found"
+// or "illegal map value"; an SRE editing a rule file needs to know which
+// line is wrong and what to change. ExplainYamlError turns the parser's
+// message and position into a sentence with a hint, and for an unclosed
+// '[' or '{' points at the bracket that is never closed.
+//
+// Example:
+//   try {
+//     YAML::Load(text);
+//   } catch (const YAML::ParserException& e) {
+//     const YamlSyntaxError err = ExplainYamlError(e, text);
+//     // "rules.yaml:4:4: this list item is not at the indentation of ..."
+//     Report(err.line, err.col, err.message);
+//   }
+#ifndef VIGIL_RULES_YAML_ERRORS_H_
+#define VIGIL_RULES_YAML_ERRORS_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <string_view>
+
+namespace vigil {
+
+struct YamlSyntaxError {
+  int line = 0;  // 1-based
+  int col = 0;   // 1-based
+  std::string message;
+};
+
+// `text`: the whole document the parser read.
+YamlSyntaxError ExplainYamlError(const YAML::ParserException& e, std::string_view text);
+
+// The same as one line: "FILE:LINE:COL: message".
+std::string YamlErrorLine(const std::string& file, const YAML::ParserException& e,
+                          std::string_view text);
+
+}  // namespace vigil
+
+#endif  // VIGIL_RULES_YAML_ERRORS_H_

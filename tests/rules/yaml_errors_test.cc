@@ -1,0 +1,88 @@
+// YAML syntax errors come back in words, with the position of the mistake
+// and what to change, through the rule loader as an SRE sees them.
+#include "rules/yaml_errors.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/rules/loader_test_util.h"
+
+namespace vigil {
+namespace {
+
+using loader_test::Errors;
+using ::testing::ElementsAre;
+
+struct Case {
+  const char* what;
+  const char* yaml;
+  const char* error;
+};
+
+const Case kCases[] = {
+    {"a list item one column right of its siblings",
+     "alerts:\n  - alert: A\n    severity: P1\n   - alert: B\n    severity: P2\n",
+     "r.yaml:4:4: this list item is not at the indentation of the items before it: a list item "
+     "must start with '- ' at the column of its siblings"},
+    {"a key of a list item one column left of the item's first key",
+     "alerts:\n  - alert: A\n    expr: x > 1\n  - alert: B\n   expr: y\n",
+     "r.yaml:5:4: this line is indented less than the keys of the list item above it: the keys "
+     "of one item must line up with its first key (the one after '- ')"},
+    {"a key of an item dedented to the list's column",
+     "alerts:\n  - alert: A\n    severity: P1\n  expr: x > 1\n",
+     "r.yaml:4:3: this line is not at the indentation of the keys before it: the keys of one "
+     "mapping must start in the same column, and the text of a '|' or '>' block must be indented "
+     "more than its key"},
+    {"a key indented more than its siblings", "alerts:\n  - alert: A\n     severity: P1\n",
+     "r.yaml:3:14: this key is indented more than the key before it: the keys of one mapping "
+     "must start in the same column"},
+    {"': ' in an unquoted value", "alerts:\n  - alert: A\n    summary: p99: too high\n",
+     "r.yaml:3:17: ': ' inside a plain value starts a mapping: put the value in quotes"},
+    {"a '[' never closed", "metrics:\n  - metric: m\n    by: [intent, model\n    window: x\n",
+     "r.yaml:3:9: this '[' is never closed with ']' (put a value that starts with '[' in quotes)"},
+    {"a '{' never closed", "metrics:\n  - metric: m\n    labels: {a: 1\n",
+     "r.yaml:3:13: this '{' is never closed with '}' (put a value that starts with '{' in "
+     "quotes)"},
+    {"a tab for indentation", "metrics:\n\t- metric: m\n",
+     "r.yaml:2:2: a tab indents this line: YAML indents with spaces only"},
+    {"a regular expression in double quotes",
+     "silences:\n  - matchers: [\"alertname=~\\\"A\\d+\\\"\"]\n",
+     "r.yaml:2:33: '\\d' is not an escape of a double-quoted string: put the value in single "
+     "quotes ('...'), where a backslash is a backslash, or write '\\\\d'"},
+    {"a value starting with a reserved character", "alerts:\n  - alert: A\n    summary: @here\n",
+     "r.yaml:3:14: '@' cannot start a plain value (YAML reserves it): put the value in quotes"},
+    {"a value starting with '*'", "alerts:\n  - alert: A\n    expr: *x > 1\n",
+     "r.yaml:3:11: '*' starts an alias, and no anchor ('&name') of that name is defined: put a "
+     "value that starts with '*' in quotes"},
+    {"a list where a key was expected", "metrics: []\n- metric: m\n",
+     "r.yaml:2:1: a list item where a key of the mapping above was expected: indent the list "
+     "under the key it belongs to"},
+};
+
+TEST(YamlErrorsTest, EachMistakeIsExplainedAtItsPosition) {
+  for (const Case& c : kCases) {
+    EXPECT_THAT(Errors(c.yaml), ElementsAre(c.error)) << c.what;
+  }
+}
+
+TEST(YamlErrorsTest, AnUnquotedTemplateIsValidYamlButSaysWhatToDo) {
+  EXPECT_THAT(Errors("metrics:\n  - metric: m\n    window: tumbling 1m\n    value: count()\n"
+                     "alerts:\n  - alert: A\n    severity: P3\n    expr: m > 1\n"
+                     "    annotations:\n      summary: {{ $value }}\n"),
+              ElementsAre("r.yaml:10:16: an annotation must be a string; YAML reads an unquoted "
+                          "'{{ ... }}' as a mapping: put the template in quotes"));
+}
+
+TEST(YamlErrorsTest, AnUnclosedBracketAtTheEndOfTheFilePointsAtTheBracket) {
+  // The parser notices at the end of the file; the mistake is the '['.
+  EXPECT_THAT(Errors("metrics:\n  - metric: m\n    by: [intent\n"),
+              ElementsAre(::testing::StartsWith("r.yaml:3:9: this '[' is never closed")));
+  // Brackets inside quotes and comments do not count.
+  EXPECT_THAT(Errors("metrics:  # [x\n  - metric: \"[\"\n    by: [intent\n"),
+              ElementsAre(::testing::StartsWith("r.yaml:3:9: this '[' is never closed")));
+}
+
+}  // namespace
+}  // namespace vigil
