@@ -13,7 +13,8 @@
 
 namespace vigil {
 
-// The file's bytes; nullopt when it cannot be opened or read.
+// The file's bytes; nullopt when it cannot be opened or read, or is a
+// directory.
 std::optional<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace vigil
