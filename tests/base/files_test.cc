@@ -15,7 +15,7 @@ TEST(FilesTest, ReadsEveryByteOrSaysItCannot) {
   const std::string bytes("a: 1\n\0b\r\n\xff", 10);
   std::ofstream(path, std::ios::binary) << bytes;
   EXPECT_EQ(ReadWholeFile(path), bytes);
-  std::ofstream(path, std::ios::trunc);
+  { std::ofstream truncate(path, std::ios::trunc); }
   EXPECT_EQ(ReadWholeFile(path), "");
   EXPECT_EQ(ReadWholeFile(path + ".missing"), std::nullopt);
   EXPECT_EQ(ReadWholeFile(::testing::TempDir()), std::nullopt);  // a directory
