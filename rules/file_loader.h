@@ -86,7 +86,7 @@ class FileLoader {
 
   const std::string& name() const { return name_; }
 
- private:
+  // Where byte `offset` of the text of scalar `n` is in the file.
   SourcePos PosInScalar(const YAML::Node& n, size_t offset) const {
     SourcePos base = PosOf(n);
     const std::string& text = n.Scalar();
@@ -133,6 +133,7 @@ class FileLoader {
     return {name_, line, static_cast<int>(at - line_start + offset - consumed) + 1};
   }
 
+ private:
   // The file offset of byte `offset` of a one-line quoted scalar whose text
   // starts at file offset `raw`, undoing YAML's escapes; npos if the scalar
   // does not end on its line.

@@ -24,8 +24,10 @@ void Warn(std::vector<Diagnostic>* out, const SourcePos& pos, std::string msg) {
 
 // Comparisons of a ratio metric with a number outside [0, 1], anywhere in
 // the expression.
-void LintThresholds(const ExprNode& n, const RuleSet& rules, const AlertDef& a,
-                    std::vector<Diagnostic>* out) {
+// `at`: where the expression starts in the file; on one line, the warning
+// points at the number itself.
+void LintThresholds(const ExprNode& n, const RuleSet& rules, const AlertDef& a, const SourcePos& at,
+                    bool one_line, std::vector<Diagnostic>* out) {
   if (IsComparison(n.op)) {
     for (int side = 0; side < 2; ++side) {
       const ExprNode& name = *n.args[side];
@@ -36,14 +38,16 @@ void LintThresholds(const ExprNode& n, const RuleSet& rules, const AlertDef& a,
       std::optional<int> m = rules.FindMetric(name.text);
       const double v = lit.literal.num;
       if (m && IsRatioMetric(rules.metrics[*m]) && (v < 0 || v > 1)) {
-        Warn(out, a.pos,
+        SourcePos pos = at;
+        if (one_line) pos.col += static_cast<int>(lit.pos);
+        Warn(out, pos,
              StrCat("alert '", a.name, "' compares ratio metric '", name.text,
                     "' (always between 0 and 1) with ", v,
                     v > 1 && v <= 100 ? StrCat("; did you mean ", v / 100, "?") : std::string()));
       }
     }
   }
-  for (const auto& arg : n.args) LintThresholds(*arg, rules, a, out);
+  for (const auto& arg : n.args) LintThresholds(*arg, rules, a, at, one_line, out);
 }
 
 // Held time counts evaluations (rules/alert_state.h), so a `for:` that is
@@ -81,10 +85,12 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   for (const AlertDef& a : rules.alerts) {
     for (int m : a.metrics) used[m] = true;
     LintFor(rules, a, &out);
-    for (const std::string* src : {&a.expr_source, &a.resolve_source}) {
+    for (const auto& [src, at] :
+         {std::pair(&a.expr_source, &a.expr_pos), std::pair(&a.resolve_source, &a.resolve_pos)}) {
       if (src->empty()) continue;
       ExprParse p = ParseExpr(*src);
-      if (p.ok()) LintThresholds(*p.node, rules, a, &out);
+      const bool one_line = src->find('\n') == std::string::npos;
+      if (p.ok()) LintThresholds(*p.node, rules, a, *at, one_line, &out);
     }
   }
   for (size_t i = 0; i < rules.metrics.size(); ++i) {

@@ -378,6 +378,8 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   std::optional<std::string> expr = f.Scalar(n, "expr", true, "an alert");
   if (!expr) return;
   a.expr_source = *expr;
+  a.expr_pos = f.PosInScalar(n["expr"], 0);
+  if (n["resolve"] && n["resolve"].IsScalar()) a.resolve_pos = f.PosInScalar(n["resolve"], 0);
   AlertScope scope(&rules->metrics, &a.metrics);
   if (!CompileExpr(f, n["expr"], &scope, Type::kBool, &a.expr)) return;
   if (n["resolve"] && f.Scalar(n, "resolve", false, "an alert")) {

@@ -230,9 +230,11 @@ struct AlertDef {
   AlertInputs metrics;
   Program expr;
   std::string expr_source;
+  SourcePos expr_pos;  // of the expression's first character
   bool has_resolve = false;
   Program resolve;  // hysteresis: firing ends only when this holds
   std::string resolve_source;
+  SourcePos resolve_pos;
   DurationMs for_duration = 0;
   SourcePos for_pos;  // of the `for:` value; the alert's position without one
   DurationMs keep_firing_for = 0;

@@ -109,11 +109,14 @@ TEST(LintTest, RatioThresholdOutsideZeroOne) {
       "    severity: P1\n";
   EXPECT_EQ(Lint(metrics + "    expr: error_rate > 5 and n > 100\n"),
             (std::vector<std::string>{
-                "r.yaml:9:12: warning: alert 'Errors' compares ratio metric 'error_rate' (always "
-                "between 0 and 1) with 5; did you mean 0.05?"}));
-  EXPECT_EQ(Lint(metrics + "    expr: error_rate > 0.05 and n > 0\n    resolve: -1 < error_rate\n")
-                .size(),
-            1u);
+                "r.yaml:11:24: warning: alert 'Errors' compares ratio metric 'error_rate' "
+                "(always between 0 and 1) with 5; did you mean 0.05?"}));
+  // The warning points at the number, in `resolve:` too, quoted or not.
+  EXPECT_EQ(
+      Lint(metrics + "    expr: error_rate > 0.05 and n > 0\n    resolve: \"-1 < error_rate\"\n"),
+      (std::vector<std::string>{
+          "r.yaml:12:15: warning: alert 'Errors' compares ratio metric 'error_rate' "
+          "(always between 0 and 1) with -1"}));
   // A count compared with 100 is fine; so is a ratio with 0.05.
   EXPECT_TRUE(Lint(metrics + "    expr: error_rate > 0.05 and n > 100\n").empty());
 }

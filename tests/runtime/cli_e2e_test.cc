@@ -211,6 +211,32 @@ TEST(CliE2eTest, CheckReportsFileLineColAndExitCode) {
   EXPECT_EQ(json.out.rfind("[{\"file\":", 0), 0u) << json.out;
 }
 
+// A warning passes `check` (exit 0, "ok") and fails `check --strict`
+// (exit 1), which then never says "ok".
+TEST(CliE2eTest, CheckStrictFailsOnWarningsAndNeverSaysOk) {
+  const std::string warned = Temp("warned.yaml");
+  std::ofstream(warned) << "metrics:\n"
+                           "  - metric: error_rate\n"
+                           "    window: tumbling 1m\n"
+                           "    value: ratio(error_service != null)\n"
+                           "alerts:\n"
+                           "  - alert: Errors\n"
+                           "    severity: P2\n"
+                           "    expr: error_rate > 5\n";
+  Result plain = Sh(StrCat(kVigil, " check ", warned, " 2>&1"));
+  EXPECT_EQ(plain.exit_code, 0) << plain.out;
+  EXPECT_EQ(plain.out, StrCat(warned,
+                              ":8:24: warning: alert 'Errors' compares ratio metric 'error_rate' "
+                              "(always between 0 and 1) with 5; did you mean 0.05?\n",
+                              warned, ": ok (1 metrics, 1 alerts, 1 warning)\n"));
+  Result strict = Sh(StrCat(kVigil, " check --strict ", warned, " 2>&1"));
+  EXPECT_EQ(strict.exit_code, 1) << strict.out;
+  EXPECT_EQ(strict.out.find(": ok"), std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find(warned + ": FAILED with --strict (1 metrics, 1 alerts, 1 warning)"),
+            std::string::npos)
+      << strict.out;
+}
+
 TEST(CliE2eTest, GenIsDeterministicAndWritesZstd) {
   Result a = Sh(StrCat(kVigil, " gen --seed 5 --count 1000 | md5sum"));
   Result b = Sh(StrCat(kVigil, " gen --seed 5 --count 1000 | md5sum"));
