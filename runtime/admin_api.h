@@ -75,6 +75,7 @@ class AdminApi {
   absl::Status Start();
   void Stop();
   uint16_t port() const { return http_.port(); }
+  bool tls() const { return http_.tls(); }
 
   // Readiness, kept current by the job thread.
   void SetReady(bool ready) { ready_.store(ready); }

@@ -283,6 +283,14 @@ int Check(int argc, char** argv) {
   return strict && warnings > 0 ? 1 : 0;
 }
 
+// "http://127.0.0.1:9464/" for `--http 127.0.0.1:0` bound to 9464; a
+// wildcard host stays as given ("http://0.0.0.0:9464/").
+std::string ServingUrl(const std::string& listen, uint16_t port, bool tls) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty()) host = "0.0.0.0";
+  return StrCat(tls ? "https://" : "http://", host, ":", port, "/");
+}
+
 void PrintSummary(const JobSummary& s) {
   std::fprintf(stderr,
                "vigil: %llu records in %.2fs, %llu processed, %llu dead-lettered (%llu late), "
@@ -414,8 +422,9 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   if (extra) (*job)->AddSink(std::move(extra));
   g_job.store(job->get());
   if (g_stopping.load()) (*job)->Stop();
-  if ((*job)->http_port() != 0 && config.progress) {
-    std::fprintf(stderr, "vigil: serving /metrics on port %u\n", (*job)->http_port());
+  if ((*job)->http_port() != 0) {  // always: with port 0 it is the only way to learn it
+    std::fprintf(stderr, "vigil: serving the status page and /metrics on %s\n",
+                 ServingUrl(config.http_listen, (*job)->http_port(), (*job)->http_tls()).c_str());
   }
   // Shutdown is bounded: once a signal asked the job to stop, it has
   // shutdown_timeout to drain, flush and checkpoint before the process exits 1.

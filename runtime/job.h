@@ -101,6 +101,7 @@ class Job {
   void RequestReload() { reload_requested_.store(true, std::memory_order_relaxed); }
 
   uint16_t http_port() const { return admin_ ? admin_->port() : 0; }
+  bool http_tls() const { return admin_ && admin_->tls(); }
   const JobSummary& summary() const { return summary_; }
 
  private:

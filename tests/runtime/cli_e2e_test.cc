@@ -272,6 +272,23 @@ TEST(CliE2eTest, VersionIsTheProjectVersionOfCMakeLists) {
   }
 }
 
+// With port 0 the chosen address is the only way to reach the job: it is
+// printed even with --no-progress, as a URL.
+TEST(CliE2eTest, TheChosenHttpAddressIsPrintedWithoutProgress) {
+  const std::string events = Temp("addr.ndjson");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 1 --count 100 --out ", events)).exit_code, 0);
+  Result r = Sh(StrCat(kVigil, " run --no-progress --no-console --http 127.0.0.1:0 --input ",
+                       events, " 2>&1 >/dev/null"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.out, m,
+      std::regex(
+          "vigil: serving the status page and /metrics on http://127\\.0\\.0\\.1:(\\d+)/\n")))
+      << r.out;
+  EXPECT_GT(std::stoi(m[1].str()), 0);
+}
+
 TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   const std::string err = Temp("serve.err");
   // A paced live generator keeps the job running until SIGTERM.
@@ -290,8 +307,9 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   for (int i = 0; i < 100 && port == 0; ++i) {
     ::usleep(100'000);
     std::string s = ReadFile(err);
-    size_t at = s.find("on port ");
-    if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+    const std::string line = "serving the status page and /metrics on http://127.0.0.1:";
+    size_t at = s.find(line);
+    if (at != std::string::npos) port = std::atoi(s.c_str() + at + line.size());
   }
   ASSERT_GT(port, 0) << ReadFile(err);
   ::usleep(1'500'000);  // at 600x, 15 minutes of event time: windows have closed
