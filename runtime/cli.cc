@@ -291,6 +291,18 @@ std::string ServingUrl(const std::string& listen, uint16_t port, bool tls) {
   return StrCat(tls ? "https://" : "http://", host, ":", port, "/");
 }
 
+// A rule that reads a field no event has (a misspelt `cahce_hit`) gives a
+// metric stuck at 0 without any error: say so.
+void PrintUnseenFields(const std::vector<std::string>& fields) {
+  if (fields.empty()) return;
+  std::string list;
+  for (const std::string& f : fields) StrAppend(&list, list.empty() ? "" : ", ", "'", f, "'");
+  std::fprintf(stderr,
+               "vigil: the rules read %s, but no accepted event carried %s; a misspelt name "
+               "is never carried, and the rules reading it never see a value\n",
+               list.c_str(), fields.size() == 1 ? "it" : "them");
+}
+
 void PrintSummary(const JobSummary& s) {
   std::fprintf(stderr,
                "vigil: %llu records in %.2fs, %llu processed, %llu dead-lettered (%llu late), "
@@ -445,6 +457,7 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   g_job.store(nullptr);
   if (after) after();
   PrintSummary((*job)->summary());
+  PrintUnseenFields((*job)->unseen_fields());
   return code;
 }
 

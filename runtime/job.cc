@@ -78,6 +78,10 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
       flow_->Add(event);
     }
     ++summary_.processed;
+    if (presence_.Note(event) || !presence_shown_) {
+      metrics_->SetFieldPresence(presence_.All());
+      presence_shown_ = true;
+    }
   }
   summary_.records += batch.size();
 }
@@ -313,6 +317,12 @@ absl::Status Job::Reload() {
   }
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
+  FieldPresence presence(rules->fields);  // what the old rules' fields had seen stays seen
+  for (const auto& [field, seen] : presence_.All()) {
+    if (seen) presence.MarkSeen(field);
+  }
+  presence_ = std::move(presence);
+  presence_shown_ = false;
   flow_ = std::move(flow);
   mode_->Reloaded();
   alert_op_ = std::move(alert_op);

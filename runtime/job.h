@@ -39,6 +39,7 @@
 #include "operators/dataflow/workers.h"
 #include "operators/notify/notifier.h"
 #include "operators/parse/event_parser.h"
+#include "operators/parse/field_presence.h"
 #include "operators/parse/parse_ahead.h"
 #include "operators/scale_out/merge_stage.h"
 #include "operators/scale_out/partials.h"
@@ -103,6 +104,11 @@ class Job {
   uint16_t http_port() const { return admin_ ? admin_->port() : 0; }
   bool http_tls() const { return admin_ && admin_->tls(); }
   const JobSummary& summary() const { return summary_; }
+  // The fields the rules read that no accepted event carried (none when no
+  // event was processed, as at a merge stage).
+  std::vector<std::string> unseen_fields() const {
+    return summary_.processed == 0 ? std::vector<std::string>() : presence_.Unseen();
+  }
 
  private:
   explicit Job(const JobConfig& config);
@@ -179,6 +185,8 @@ class Job {
   std::unique_ptr<RuleSet> rules_;
   std::unique_ptr<JobMetrics> metrics_;
   std::unique_ptr<ParseAhead> ahead_;  // parses records, hinting the dataflow
+  FieldPresence presence_;             // the rule fields accepted events carried
+  bool presence_shown_ = false;        // on /metrics
   std::unique_ptr<Dataflow> flow_;     // the job's windows; all its state when workers_ is null
   // With more than one worker: the threads that parse and aggregate, their
   // panes merged into flow_ before windows close (operators/dataflow/workers.h).

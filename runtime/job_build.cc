@@ -63,6 +63,7 @@ absl::Status Job::LoadRules() {
   }
   rules_ = std::move(loaded.rules);
   metrics_ = std::make_unique<JobMetrics>(*rules_);
+  presence_ = FieldPresence(rules_->fields);
   ahead_ = std::make_unique<ParseAhead>(rules_->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   flow_ = std::make_unique<Dataflow>(*rules_);

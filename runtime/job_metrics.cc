@@ -187,6 +187,12 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                              "Events a stream did not take because they would have opened a "
                              "session over the stream's limit")
                          .Register(r);
+  field_unseen_ = &BuildGauge()
+                       .Name("vigil_rule_field_unseen")
+                       .Help(
+                           "1 while no accepted event has carried this field a rule reads (a "
+                           "misspelt field is always missing), 0 once one has; since the start")
+                       .Register(r);
   join_unmatched_ = &BuildCounter()
                          .Name("vigil_join_unmatched_total")
                          .Help(
@@ -242,6 +248,14 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                           .Register(r)
                           .Add({});
   Rebind(rules);
+}
+
+void JobMetrics::SetFieldPresence(const std::vector<std::pair<std::string, bool>>& fields) {
+  for (const auto& [field, seen] : fields) {
+    prometheus::Gauge*& g = field_unseen_by_name_[field];
+    if (g == nullptr) g = &field_unseen_->Add({{"field", field}});
+    g->Set(seen ? 0 : 1);
+  }
 }
 
 void JobMetrics::Rebind(const RuleSet& rules) {

@@ -22,7 +22,7 @@
 // notify_spool_write_failures_total, each {receiver,target}.
 // Limits (SetOperators): operator_memory_bytes{operator,kind}, series,
 // series_dropped_events_total{metric}, stream_dropped_events_total{stream};
-// joins: join_unmatched_total{join,side}.
+// joins: join_unmatched_total{join,side}. Fields: rule_field_unseen{field}.
 //
 // The job's counters (events_in_total, events_processed_total,
 // late_events_total, dead_letter_total, window_results_total) show the
@@ -105,6 +105,9 @@ class JobMetrics {
   }
   // The raw-event archive's totals.
   void SetArchiveStats(const ArchiveStats& stats);
+  // vigil_rule_field_unseen{field}: 1 while no accepted event has carried
+  // the field (since the start or a restart), 0 once one has.
+  void SetFieldPresence(const std::vector<std::pair<std::string, bool>>& fields);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -150,6 +153,8 @@ class JobMetrics {
   prometheus::Family<prometheus::Counter>* series_dropped_ = nullptr;
   prometheus::Family<prometheus::Counter>* stream_dropped_ = nullptr;
   prometheus::Family<prometheus::Counter>* join_unmatched_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* field_unseen_ = nullptr;
+  std::map<std::string, prometheus::Gauge*> field_unseen_by_name_;
   prometheus::Gauge* watermark_stall_ = nullptr;
   prometheus::Gauge* watermark_stalled_ = nullptr;
   prometheus::Counter* archive_records_ = nullptr;
