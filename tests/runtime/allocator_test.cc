@@ -85,8 +85,7 @@ TEST(AllocatorTest, TheRestartKeepsTheProcessName) {
   const pid_t pid = Spawn(
       "env -u GLIBC_TUNABLES -u VIGIL_ALLOCATOR " + kVigil + " run --no-console --http 127.0.0.1:0",
       log);
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(log).find("on port ") != std::string::npos; }, 20))
-      << ReadFile(log);
+  ASSERT_TRUE(WaitFor([&] { return ServingPort(ReadFile(log)) != 0; }, 20)) << ReadFile(log);
   const std::string proc = "/proc/" + std::to_string(pid);
   std::string environ = "\n" + ReadFile(proc + "/environ");
   for (char& c : environ) c = c == '\0' ? '\n' : c;

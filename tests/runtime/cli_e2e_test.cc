@@ -306,10 +306,7 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   int port = 0;
   for (int i = 0; i < 100 && port == 0; ++i) {
     ::usleep(100'000);
-    std::string s = ReadFile(err);
-    const std::string line = "serving the status page and /metrics on http://127.0.0.1:";
-    size_t at = s.find(line);
-    if (at != std::string::npos) port = std::atoi(s.c_str() + at + line.size());
+    port = ServingPort(ReadFile(err));
   }
   ASSERT_GT(port, 0) << ReadFile(err);
   ::usleep(1'500'000);  // at 600x, 15 minutes of event time: windows have closed

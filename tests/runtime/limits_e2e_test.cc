@@ -64,9 +64,7 @@ TEST(LimitsE2eTest, AHotReloadToAWindowOverThePaneLimitKeepsTheRunningRules) {
   int port = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
-        const std::string s = ReadFile(err);
-        const size_t at = s.find("on port ");
-        if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+        port = ServingPort(ReadFile(err));
         return port != 0;
       },
       10))
@@ -208,9 +206,7 @@ TEST(LimitsE2eTest, TheJobWideSeriesCapDropsAndCountsEventsOfNewGroups) {
   int port = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
-        const std::string s = ReadFile(err);
-        const size_t at = s.find("on port ");
-        if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+        port = ServingPort(ReadFile(err));
         return port != 0;
       },
       10))

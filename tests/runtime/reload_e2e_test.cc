@@ -44,9 +44,7 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   int port = 0;
   for (int i = 0; i < 100 && port == 0; ++i) {
     ::usleep(100'000);
-    const std::string s = ReadFile(err);
-    const size_t at = s.find("on port ");
-    if (at != std::string::npos) port = std::atoi(s.c_str() + at + 8);
+    port = ServingPort(ReadFile(err));
   }
   ASSERT_GT(port, 0) << ReadFile(err);
   const std::string base = StrCat("http://127.0.0.1:", port);
@@ -94,7 +92,7 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   EXPECT_EQ(ok, "{\"id\":1,\"status\":\"succeeded\"}\n");
   EXPECT_NE(refused.find("{\"id\":2,\"status\":\"failed\",\"error\":\"reload refused, the "
                          "running rules stay:\\n" +
-                         rules + ":2:1: YAML:"),
+                         rules + ":1:10: this '[' is never closed"),
             std::string::npos)
       << refused;
   EXPECT_EQ(health, "ok\n");

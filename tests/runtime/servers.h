@@ -301,7 +301,7 @@ inline std::string JobHttpBase(const std::string& log, double seconds = 20) {
         const std::string text = ReadFile(log);
         if (!std::regex_search(text, m,
                                std::regex("serving the status page and /metrics on "
-                                          "http://127\\.0\\.0\\.1:(\\d+)/")))
+                                          "https?://127\\.0\\.0\\.1:(\\d+)/")))
           return false;
         base = "http://127.0.0.1:" + m[1].str();
         return true;

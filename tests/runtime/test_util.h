@@ -77,6 +77,17 @@ inline std::string TempPath(const std::string& prefix, const std::string& name) 
   return ::testing::TempDir() + "/" + prefix + std::to_string(::getpid()) + "_" + name;
 }
 
+// The port of a job's HTTP endpoint from its stderr ("vigil: serving the
+// status page and /metrics on http://127.0.0.1:PORT/"), or 0 before it.
+inline int ServingPort(const std::string& text) {
+  for (const std::string scheme : {"http", "https"}) {
+    const std::string line = "serving the status page and /metrics on " + scheme + "://127.0.0.1:";
+    const size_t at = text.find(line);
+    if (at != std::string::npos) return std::atoi(text.c_str() + at + line.size());
+  }
+  return 0;
+}
+
 // A background child running `cmd` with /bin/sh (exec'd, so the pid is the
 // command's own), stdout and stderr to `log`.
 inline pid_t Spawn(const std::string& cmd, const std::string& log) {
