@@ -104,6 +104,8 @@ class Job {
   uint16_t http_port() const { return admin_ ? admin_->port() : 0; }
   bool http_tls() const { return admin_ && admin_->tls(); }
   const JobSummary& summary() const { return summary_; }
+  // The rules loaded now (replaced by a reload).
+  const RuleSet& rules() const { return *rules_; }
   // The fields the rules read that no accepted event carried (none when no
   // event was processed, as at a merge stage).
   std::vector<std::string> unseen_fields() const {

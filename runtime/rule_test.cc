@@ -12,6 +12,7 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "rules/scopes.h"
 #include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 #include "runtime/job.h"
@@ -207,11 +208,54 @@ void CompareValue(std::string_view what, std::optional<double> want, double got,
             ", want ", *want, "  (line ", e.line, ")\n");
 }
 
+// An expectation that names an alert, metric or label the rule files do not
+// define could never match: it is reported as such, with the closest name,
+// instead of as "missing". Returns whether everything it names is defined.
+bool Defined(std::string_view kind, const std::string& name, const std::vector<std::string>& known,
+             int line, std::string* diff) {
+  if (std::find(known.begin(), known.end(), name) != known.end()) return true;
+  const std::string s = Suggest(name, known);
+  StrAppend(diff, "    unknown ", kind, " '", name, "'",
+            s.empty() ? std::string() : StrCat("; did you mean '", s, "'?"), "  (line ", line,
+            ")\n");
+  return false;
+}
+
+bool AlertDefined(const RuleSet& rules, const ExpectedAlert& e, std::string* diff) {
+  std::vector<std::string> names;
+  for (const AlertDef& a : rules.alerts) names.push_back(a.name);
+  if (!Defined("alert", e.alert, names, e.line, diff)) return false;
+  const AlertDef& a = *std::find_if(rules.alerts.begin(), rules.alerts.end(),
+                                    [&](const AlertDef& d) { return d.name == e.alert; });
+  std::vector<std::string> labels = a.group_labels;
+  labels.push_back("alertname");
+  labels.push_back("severity");
+  for (const auto& [k, v] : a.labels) labels.push_back(k);
+  bool ok = true;
+  for (const auto& [k, v] : e.labels) {
+    ok &= Defined(StrCat("label of alert ", e.alert, ":"), k, labels, e.line, diff);
+  }
+  return ok;
+}
+
+bool MetricDefined(const RuleSet& rules, const ExpectedMetric& e, std::string* diff) {
+  std::vector<std::string> names;
+  for (const MetricDef& m : rules.metrics) names.push_back(m.name);
+  if (!Defined("metric", e.metric, names, e.line, diff)) return false;
+  const MetricDef& m = rules.metrics[*rules.FindMetric(e.metric)];
+  bool ok = true;
+  for (const auto& [k, v] : e.labels) {
+    ok &= Defined(StrCat("label of metric ", e.metric, ":"), k, m.by, e.line, diff);
+  }
+  return ok;
+}
+
 // Compares what happened with what was expected; appends diff lines.
-void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
+void Compare(const RuleSet& rules, const Recorder& got, const std::vector<ExpectedAlert>& alerts,
              const std::vector<ExpectedMetric>& metrics, TimeMs start, std::string* diff) {
   std::vector<bool> matched(got.alerts.size(), false);
   for (const ExpectedAlert& e : alerts) {
+    if (!AlertDefined(rules, e, diff)) continue;
     bool found = false;
     for (size_t i = 0; i < got.alerts.size() && !found; ++i) {
       const AlertNotice& n = got.alerts[i];
@@ -264,6 +308,7 @@ void Compare(const Recorder& got, const std::vector<ExpectedAlert>& alerts,
         "\n");
   }
   for (const ExpectedMetric& e : metrics) {
+    if (!MetricDefined(rules, e, diff)) continue;
     const WindowResult* hit = nullptr;
     for (const WindowResult& r : got.windows) {
       Labels labels;
@@ -341,7 +386,7 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
                        e.Mark().line + 1});
   }
   std::string diff;
-  Compare(*got, alerts, metrics, start, &diff);
+  Compare((*job)->rules(), *got, alerts, metrics, start, &diff);
   return diff;
 }
 

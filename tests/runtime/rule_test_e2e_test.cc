@@ -54,6 +54,53 @@ TEST(RuleTestE2eTest, ATestFileWithARepeatedKeyFailsWithBothPositions) {
                           "two\n0 passed, 1 failed\n"));
 }
 
+// An expectation naming what the rule files do not define says so, with
+// the closest name, instead of "missing" or "no window".
+TEST(RuleTestE2eTest, ExpectationsOfUndefinedNamesSayWhatTheyMeant) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_names_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - metric: turns\n"
+                                        "    by: [intent]\n"
+                                        "    window: tumbling 1m\n"
+                                        "    value: count()\n"
+                                        "alerts:\n"
+                                        "  - alert: BusyIntent\n"
+                                        "    severity: P3\n"
+                                        "    expr: turns > 3\n";
+  std::ofstream(dir + "/names_test.yaml") << "rule_files: [rules.yaml]\n"
+                                             "tests:\n"
+                                             "  - name: typos\n"
+                                             "    series:\n"
+                                             "      - {every: 10s, for: 1m, event: {type: m, "
+                                             "intent: faq}}\n"
+                                             "    expect_alerts:\n"
+                                             "      - {at: 1m, alert: BusyIntnet}\n"
+                                             "      - {at: 1m, alert: BusyIntent, labels: "
+                                             "{intnet: faq}}\n"
+                                             "      - {at: 1m, alert: BusyIntent, labels: "
+                                             "{intent: faq}}\n"
+                                             "    expect_metrics:\n"
+                                             "      - {at: 1m, metric: turn, value: 6}\n"
+                                             "      - {at: 1m, metric: turns, labels: {intnet: "
+                                             "faq}, value: 6}\n"
+                                             "      - {at: 1m, metric: turns, labels: {intent: "
+                                             "faq}, value: 6}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/names_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            StrCat("FAIL typos  (", dir, "/names_test.yaml:3)\n",
+                   "    unknown alert 'BusyIntnet'; did you mean 'BusyIntent'?  (line 7)\n",
+                   "    unknown label of alert BusyIntent: 'intnet'; did you mean 'intent'?  "
+                   "(line 8)\n",
+                   "    unknown metric 'turn'; did you mean 'turns'?  (line 11)\n",
+                   "    unknown label of metric turns: 'intnet'; did you mean 'intent'?  "
+                   "(line 12)\n",
+                   "0 passed, 1 failed\n"))
+      << r.out;
+}
+
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
