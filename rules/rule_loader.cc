@@ -50,6 +50,21 @@ const std::vector<std::string> kAlertKeys = {
 
 }  // namespace
 
+// Whether alert expression `source` names a metric that failed to load.
+bool ReadsFailedMetric(const std::string& source, const RuleSet& rules) {
+  if (rules.failed_metrics.empty()) return false;
+  ExprParse p = ParseExpr(source);
+  if (!p.ok()) return false;
+  std::vector<const ExprNode*> todo = {p.node.get()};
+  while (!todo.empty()) {
+    const ExprNode* e = todo.back();
+    todo.pop_back();
+    if (e->op == ExprOp::kName && rules.failed_metrics.contains(e->text)) return true;
+    for (const auto& arg : e->args) todo.push_back(arg.get());
+  }
+  return false;
+}
+
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
     f.Error(n, "each entry of 'metrics' must be a mapping with 'metric', 'window' and 'value'");
@@ -66,6 +81,8 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
                            dup ? &rules->metrics[*dup].pos : nullptr)) {
     return;
   }
+  // Until it is added at the end, it failed (with its errors reported).
+  rules->failed_metrics.insert(m.name);
   bool ok = true;
   if (std::optional<std::string> help = f.Scalar(n, "help", false, "a metric")) m.help = *help;
   ok &= LoadLimit(f, n, "groups", &m.limit);
@@ -162,6 +179,7 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     ok = false;
   }
   if (!ok) return;
+  rules->failed_metrics.erase(m.name);
   m.fingerprint =
       StrCat(m.name, "|", stream, "|", Canonical(m.where_source), "|", m.window.ToString(), "|",
              StrJoin(m.by, ","), "|", Canonical(m.value_source));
@@ -377,6 +395,11 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   a.keep_firing_for = keep.value_or(0);
   std::optional<std::string> expr = f.Scalar(n, "expr", true, "an alert");
   if (!expr) return;
+  // One mistake, one error: an alert over a metric that did not load (its
+  // errors are reported) is left out without "unknown metric" on top.
+  for (const char* key : {"expr", "resolve"}) {
+    if (n[key] && n[key].IsScalar() && ReadsFailedMetric(n[key].Scalar(), *rules)) return;
+  }
   a.expr_source = *expr;
   a.expr_pos = f.PosInScalar(n["expr"], 0);
   if (n["resolve"] && n["resolve"].IsScalar()) a.resolve_pos = f.PosInScalar(n["resolve"], 0);

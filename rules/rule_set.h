@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -287,6 +288,9 @@ struct RuleSet {
   std::vector<SilenceDef> silences;
   std::vector<SloDef> slos;
   std::vector<std::string> files;
+  // While loading: metrics whose definitions have errors (reported), so
+  // that an alert over one is left out without a second error.
+  std::set<std::string> failed_metrics;
   std::optional<int> FindMetric(std::string_view name) const;
   std::optional<int> FindStream(std::string_view name) const;
   // An alert's evaluation interval, the unit of its held time: the slide of
