@@ -232,7 +232,7 @@ int Check(int argc, char** argv) {
     } else if (a.Flag("--strict")) {
       strict = true;
     } else if (a.Peek().rfind("--", 0) == 0) {
-      return Usage(StrCat("unknown flag for check: ", a.Peek()));
+      return Usage(a.Unknown("check"));
     } else {
       files.push_back(a.Take());
     }
@@ -578,7 +578,7 @@ int Run(int argc, char** argv) {
       config.outputs.archive.dir = v;
     } else if (JobFlag(a, &config, &err)) {
     } else {
-      return Usage(StrCat("unknown flag for run: ", a.Peek()));
+      return Usage(a.Unknown("run"));
     }
     if (!err.empty()) return Usage(err);
   }
@@ -612,7 +612,7 @@ int Replay(int argc, char** argv) {
       json = v == "json";
     } else if (JobFlag(a, &config, &err)) {
     } else if (a.Peek().rfind("--", 0) == 0) {
-      return Usage(StrCat("unknown flag for replay: ", a.Peek()));
+      return Usage(a.Unknown("replay"));
     } else {
       paths.push_back(a.Take());
     }

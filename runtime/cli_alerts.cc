@@ -76,7 +76,7 @@ int Alerts(int argc, char** argv) {
       if (v != "text" && v != "json") err = "--output must be text or json";
       json = v == "json";
     } else {
-      return Usage(StrCat("unknown flag for alerts: ", a.Peek()));
+      return Usage(a.Unknown("alerts"));
     }
     if (!err.empty()) return Usage(err);
   }

@@ -1,13 +1,30 @@
 #include "runtime/cli_args.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/scopes.h"
 
 namespace vigil::cli {
 
 int Usage(const std::string& error) {
   std::fprintf(stderr, "vigil: %s\nRun 'vigil --help' for usage.\n", error.c_str());
   return 2;
+}
+
+std::string Args::Unknown(std::string_view command) const {
+  const std::string& arg = args_[pos_];
+  std::vector<std::string> known = known_;
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  const std::string flag = arg.substr(0, arg.find('='));
+  const std::string s = Suggest(flag, known);
+  return StrCat("unknown flag for ", std::string(command), ": ", arg,
+                s.empty() ? std::string() : StrCat("; did you mean ", s, "?"));
 }
 
 bool ParseNumber(const std::string& s, double* out) {

@@ -18,6 +18,7 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/strings.h"
@@ -35,12 +36,14 @@ class Args {
   bool Done() const { return pos_ >= args_.size(); }
   const std::string& Peek() const { return args_[pos_]; }
   bool Flag(const char* name) {
+    Known(name);
     if (args_[pos_] != name) return false;
     ++pos_;
     return true;
   }
   // Returns true if the current argument is `name`; the value goes to *out.
   bool Value(const char* name, std::string* out, std::string* error) {
+    Known(name);
     const std::string& a = args_[pos_];
     const size_t n = std::strlen(name);
     if (a.compare(0, n, name) != 0) return false;
@@ -60,10 +63,17 @@ class Args {
     return true;
   }
   std::string Take() { return args_[pos_++]; }
+  // "unknown flag for run: --htpp; did you mean --http?": the current
+  // argument against every flag the loop has asked about (so call it last).
+  std::string Unknown(std::string_view command) const;
 
  private:
+  void Known(const char* name) {
+    if (known_.empty() || known_.back() != name) known_.emplace_back(name);
+  }
   std::vector<std::string> args_;
   size_t pos_ = 0;
+  std::vector<std::string> known_;  // the flags asked about, for Unknown
 };
 
 // Prints the error and a hint to stderr; returns the bad-usage exit code 2.

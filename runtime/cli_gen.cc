@@ -183,7 +183,7 @@ int Gen(int argc, char** argv) {
       if (!ParseNumber(v, &d) || d < 0) err = "--count needs a non-negative number";
       count = static_cast<uint64_t>(d);
     } else {
-      return Usage(StrCat("unknown flag for gen: ", a.Peek()));
+      return Usage(a.Unknown("gen"));
     }
     if (!err.empty()) return Usage(err);
   }
@@ -227,7 +227,7 @@ int DevBroker(int argc, char** argv) {
     } else if (a.Value("--address-file", &v, &err)) {
       address_file = v;
     } else {
-      return Usage(StrCat("unknown flag for dev-broker: ", a.Peek()));
+      return Usage(a.Unknown("dev-broker"));
     }
     if (!err.empty()) return Usage(err);
   }

@@ -251,6 +251,18 @@ TEST(CliE2eTest, GenIsDeterministicAndWritesZstd) {
 
 TEST(CliE2eTest, UnknownFlagsAndBadValuesAreUsageErrors) {
   EXPECT_EQ(Sh(StrCat(kVigil, " run --bogus 2>&1")).exit_code, 2);
+  // A misspelt flag gets the nearest one of its subcommand.
+  const Result typo = Sh(StrCat(kVigil, " run --htpp 127.0.0.1:0 2>&1"));
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_EQ(typo.out.substr(0, typo.out.find('\n')),
+            "vigil: unknown flag for run: --htpp; did you mean --http?");
+  EXPECT_EQ(
+      Sh(StrCat(kVigil, " check --stirct=1 x.yaml 2>&1"))
+          .out.rfind("vigil: unknown flag for check: --stirct=1; did you mean --strict?\n", 0),
+      0u);
+  EXPECT_EQ(Sh(StrCat(kVigil, " gen --sede 3 2>&1"))
+                .out.rfind("vigil: unknown flag for gen: --sede; did you mean --seed?\n", 0),
+            0u);
   EXPECT_EQ(Sh(StrCat(kVigil, " run --max-out-of-orderness 5x 2>&1")).exit_code, 2);
   EXPECT_EQ(Sh(StrCat(kVigil, " gen --incident volcano@1m+1m 2>&1")).exit_code, 2);
   Result help = Sh(StrCat(kVigil, " --help"));
