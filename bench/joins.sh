@@ -13,19 +13,13 @@
 # CPU per event with them to without them.
 #
 # Usage: bench/joins.sh [EVENTS]   (needs a build with -DVIGIL_BENCH=ON in build/)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 events=${1:-2000000}
 repeat=${REPEAT:-5}
-vigil=build/vigil
-parse_only=build/parse_only
-[ -x "$parse_only" ] || { echo "build with: cmake -S . -B build -DVIGIL_BENCH=ON && cmake --build build" >&2; exit 2; }
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+bench_setup
 
 file="$dir/events.ndjson"
-"$vigil" gen --seed 42 --rate 1000 --count "$events" \
-  --incident latency_spike@20m+8m --incident bedrock_open@40m+5m --out "$file"
+bench_events "$file" "$events" --incident latency_spike@20m+8m --incident bedrock_open@40m+5m
 
 # The reference rules without the joins: drop the joins: and outputs:
 # sections, every metric `from:` a join, and the alert on such a metric.
@@ -47,15 +41,6 @@ awk '
 ' "$with" > "$without"
 "$vigil" check "$without" > /dev/null
 
-measure() {  # wall cpu rss_kb of one timed command, appended to $dir/$1
-  local name=$1
-  shift
-  /usr/bin/time -f '%e %U %S %M' -o "$dir/t" "$@" > /dev/null 2> /dev/null
-  awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$dir/t" >> "$dir/times-$name"
-}
-median() {  # column $2 of file $1
-  sort -n -k"$2","$2" "$1" | awk -v c="$2" '{v[NR] = $c} END {print v[int((NR + 1) / 2)]}'
-}
 run=(run --workers 1 --input "$file" --no-console --no-progress --http off)
 for i in $(seq "$repeat"); do
   measure parse "$parse_only" "$file"

@@ -30,19 +30,13 @@
 # machine.
 #
 # Usage: bench/slos.sh [EVENTS]   (needs a build with -DVIGIL_BENCH=ON in build/)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 events=${1:-2000000}
 repeat=${REPEAT:-5}
-vigil=build/vigil
-parse_only=build/parse_only
-[ -x "$parse_only" ] || { echo "build with: cmake -S . -B build -DVIGIL_BENCH=ON && cmake --build build" >&2; exit 2; }
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+bench_setup
 
 file="$dir/events.ndjson"
-"$vigil" gen --seed 42 --rate 1000 --count "$events" \
-  --incident latency_spike@20m+8m --incident bedrock_open@40m+5m --out "$file"
+bench_events "$file" "$events" --incident latency_spike@20m+8m --incident bedrock_open@40m+5m
 half="$dir/half.ndjson"
 head -n $((events / 2)) "$file" > "$half"
 
@@ -58,15 +52,6 @@ metric() {  # a metric named $1: the share of turns at or over $2 ms, sliding $3
 for f in one two slo; do "$vigil" check "$dir/$f.yaml" > /dev/null; done
 "$vigil" check "$base" deploy/rules/slos.yaml > /dev/null
 
-measure() {  # wall cpu rss_kb of one timed command, appended to $dir/times-$1
-  local name=$1
-  shift
-  /usr/bin/time -f '%e %U %S %M' -o "$dir/t" "$@" > /dev/null 2> /dev/null
-  awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$dir/t" >> "$dir/times-$name"
-}
-median() {  # column $2 of file $1
-  sort -n -k"$2","$2" "$1" | awk -v c="$2" '{v[NR] = $c} END {print v[int((NR + 1) / 2)]}'
-}
 run=(run --workers 1 --input "$file" --no-console --no-progress --http off)
 run_half=(run --workers 1 --input "$half" --no-console --no-progress --http off)
 names="parse one two slo base slos"

@@ -16,31 +16,15 @@
 # capacity of the moment that the workers use.
 #
 # Usage: bench/workers.sh [EVENTS]   (needs a build with -DVIGIL_BENCH=ON in build/)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 events=${1:-4000000}
 repeat=${REPEAT:-5}
-vigil=build/vigil
-parse_only=build/parse_only
-[ -x "$parse_only" ] || { echo "build with: cmake -S . -B build -DVIGIL_BENCH=ON && cmake --build build" >&2; exit 2; }
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+bench_setup
 
 file="$dir/events.ndjson"
-"$vigil" gen --seed 42 --rate 1000 --count "$events" \
-  --incident latency_spike@20m+8m --incident bedrock_open@40m+5m \
-  --incident escalation_surge@55m+10m --out "$file"
+bench_events "$file" "$events" --incident latency_spike@20m+8m --incident bedrock_open@40m+5m \
+  --incident escalation_surge@55m+10m
 
-# wall cpu rss_kb of one timed command, appended to $dir/$1
-measure() {
-  local name=$1
-  shift
-  /usr/bin/time -f '%e %U %S %M' -o "$dir/t" "$@" > /dev/null 2> /dev/null
-  awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$dir/t" >> "$dir/$name"
-}
-median() {  # column $2 of file $1
-  sort -n -k"$2","$2" "$1" | awk -v c="$2" '{v[NR] = $c} END {print v[int((NR + 1) / 2)]}'
-}
 for i in $(seq "$repeat"); do
   measure parse "$parse_only" "$file"
   measure w1 "$vigil" run --workers 1 --input "$file" --no-console --no-progress --http off
@@ -51,9 +35,9 @@ done
 
 printf '%-14s %12s %12s %12s %12s %10s\n' run wall_s cpu_s events/wall-s events/cpu-s peak_MiB
 for name in parse parse2 w1 w2; do
-  wall=$(median "$dir/$name" 1)
-  cpu=$(median "$dir/$name" 2)
-  rss=$(median "$dir/$name" 3)
+  wall=$(median "$dir/times-$name" 1)
+  cpu=$(median "$dir/times-$name" 2)
+  rss=$(median "$dir/times-$name" 3)
   printf '%-14s %12s %12s %12.0f %12.0f %10.1f\n' "$name" "$wall" "$cpu" \
     "$(awk -v n="$events" -v t="$wall" 'BEGIN {print n / t}')" \
     "$(awk -v n="$events" -v t="$cpu" 'BEGIN {print n / t}')" \
@@ -70,5 +54,5 @@ awk -v w1="$w1_wall" -v w2="$w2_wall" -v c1="$w1_cpu" -v c2="$w2_cpu" -v r1="$w1
   printf "N=2 speedup against that:               %.2f\n", (w1 / w2) / (2 * pw / p2)
 }'
 for name in parse parse2 w1 w2; do
-  printf '%s runs (wall cpu rss_kb): %s\n' "$name" "$(tr '\n' ';' < "$dir/$name")"
+  printf '%s runs (wall cpu rss_kb): %s\n' "$name" "$(tr '\n' ';' < "$dir/times-$name")"
 done
