@@ -80,7 +80,7 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
     ++summary_.processed;
     if (presence_.Note(event) || !presence_shown_) {
       metrics_->SetFieldPresence(presence_.All());
-      presence_shown_ = true;
+      presence_shown_ = events_noted_ = true;
     }
   }
   summary_.records += batch.size();

@@ -107,9 +107,9 @@ class Job {
   // The rules loaded now (replaced by a reload).
   const RuleSet& rules() const { return *rules_; }
   // The fields the rules read that no accepted event carried (none when no
-  // event was processed, as at a merge stage).
+  // event was parsed, as at a merge stage, which reads partial aggregates).
   std::vector<std::string> unseen_fields() const {
-    return summary_.processed == 0 ? std::vector<std::string>() : presence_.Unseen();
+    return events_noted_ ? presence_.Unseen() : std::vector<std::string>();
   }
 
  private:
@@ -189,6 +189,7 @@ class Job {
   std::unique_ptr<ParseAhead> ahead_;  // parses records, hinting the dataflow
   FieldPresence presence_;             // the rule fields accepted events carried
   bool presence_shown_ = false;        // on /metrics
+  bool events_noted_ = false;          // presence_ has seen an event (no merge stage does)
   std::unique_ptr<Dataflow> flow_;     // the job's windows; all its state when workers_ is null
   // With more than one worker: the threads that parse and aggregate, their
   // panes merged into flow_ before windows close (operators/dataflow/workers.h).
