@@ -108,6 +108,8 @@ vigil run flags (override the job file):
   --transactional-id ID      Kafka outputs in transactions committed at each checkpoint
                              (exactly-once for read_committed consumers; the default
                              with --checkpoint-dir is vigil-<group>)
+  --alertmanager URL         send every alert to the Alertmanager at URL (repeat for each
+                             member of a cluster); adds to the job file's notify: receivers
   --dead-letter FILE         write rejected records as NDJSON
   --record-dir DIR           write the rule files' outputs: (records of a stream, join or
                              events) as DIR/NAME/YYYY-MM-DD.ndjson (exactly once with
@@ -327,6 +329,39 @@ extern "C" void OnHangup(int) {
 
 // Flags every job-running command takes (run, replay). Returns false if
 // `a` is not at one of them.
+// --alertmanager URL: every alert, whatever its severity, to the
+// Alertmanager at URL (repeat the flag for each member of an HA cluster).
+// The receiver is named "alertmanager"; a job file's receivers and routes
+// stay. Returns an error message, or "".
+std::string AddAlertmanager(const std::string& url, NotifyConfig* notify) {
+  if (!HttpUrl::Parse(url).ok()) {
+    return StrCat("--alertmanager: '", HttpUrl::Redact(url), "' is not a valid URL");
+  }
+  constexpr std::string_view kName = "alertmanager";
+  NotifyReceiver* r = nullptr;
+  for (NotifyReceiver& have : notify->receivers) {
+    if (have.name == kName) r = &have;
+  }
+  if (r != nullptr && r->kind != NotifyReceiver::Kind::kAlertmanager) {
+    return "--alertmanager adds a receiver named 'alertmanager', and the job file has one of "
+           "another kind: rename it, or add the URL to the job file";
+  }
+  if (r == nullptr) {
+    r = &notify->receivers.emplace_back();
+    r->name = kName;
+    r->kind = NotifyReceiver::Kind::kAlertmanager;
+  }
+  r->urls.push_back(url);
+  auto add = [&](std::vector<std::string>& route) {
+    if (std::find(route.begin(), route.end(), kName) == route.end()) route.emplace_back(kName);
+  };
+  for (size_t severity = 1; severity < notify->routes.size(); ++severity) {
+    add(notify->routes[severity]);
+  }
+  for (auto& [alert, route] : notify->alert_routes) add(route);
+  return "";
+}
+
 bool JobFlag(Args& a, JobConfig* config, std::string* err) {
   std::string v;
   if (a.Value("--rules", &v, err)) {
@@ -481,6 +516,8 @@ int Run(int argc, char** argv) {
     // NOLINTNEXTLINE(bugprone-branch-clone)
     if (GeneratorFlag(a, &config.source.generator.generator, &start_now, &err)) {
     } else if (a.Value("--config", &v, &err)) {
+    } else if (a.Value("--alertmanager", &v, &err)) {  // run only: a replay never pages
+      if (err.empty()) err = AddAlertmanager(v, &config.notify);
     } else if (a.Value("--input", &v, &err)) {
       if (!inputs_from_flags) config.source.paths.clear();
       inputs_from_flags = true;

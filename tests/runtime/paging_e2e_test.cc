@@ -218,6 +218,49 @@ TEST_F(PagingE2eTest, AlertmanagerHoldsTheFiringP1AndThenResolvesIt) {
   EXPECT_EQ(Lines(HttpGet(am->url(), "/api/v2/alerts").second), std::vector<std::string>{"[]"});
 }
 
+// --alertmanager URL without a job file: every severity reaches it (the P1
+// at 00:10 and the P2 at 00:15 both), held there while they fire.
+TEST_F(PagingE2eTest, TheAlertmanagerFlagSendsEverySeverity) {
+  const std::string dir = Path("am");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  RecordingReceiver am_webhook;
+  std::unique_ptr<Alertmanager> am = Alertmanager::Start(dir, am_webhook.url("/am"));
+  ASSERT_TRUE(am);
+  const std::vector<std::string> events = Lines(ReadFile(Events(kIncidents)));
+  FILE* in = ::popen((kVigil + " run --alertmanager " + am->url() +
+                      " --input - --http off --no-console --no-progress 2>" + Path("stderr.log"))
+                         .c_str(),
+                     "w");
+  ASSERT_NE(in, nullptr);
+  const size_t split = 15 * 60 * 20 + 30 * 20;  // 00:15:30: both fire, neither has resolved
+  for (size_t i = 0; i < split; ++i) std::fprintf(in, "%s\n", events[i].c_str());
+  std::fflush(in);
+  std::string body;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        body = HttpGet(am->url(), "/api/v2/alerts").second;
+        return body.find("LatencyP99Critical") != std::string::npos &&
+               body.find("LatencyP95High") != std::string::npos;
+      },
+      20))
+      << body << ReadFile(Path("stderr.log"));
+  EXPECT_EQ(::pclose(in), 0) << ReadFile(Path("stderr.log"));
+  // A malformed URL is a usage error that names the flag.
+  const Result bad = Sh(kVigil + " run --alertmanager 'not a url' 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  // (The URL is not echoed: it may hold a password.)
+  EXPECT_NE(bad.out.find("--alertmanager: '<redacted URL>' is not a valid URL"), std::string::npos)
+      << bad.out;
+  // A job file's receiver of that name and another kind is not replaced.
+  const std::string job = JobFile(
+      "notify:\n  receivers:\n    - {name: alertmanager, kind: webhook, url: "
+      "http://127.0.0.1:9/x}\n  routes: {P1: [alertmanager]}\n");
+  const Result clash =
+      Sh(kVigil + " run --config " + job + " --alertmanager " + am->url() + " 2>&1");
+  EXPECT_EQ(clash.exit_code, 2);
+  EXPECT_NE(clash.out.find("the job file has one of another kind"), std::string::npos) << clash.out;
+}
+
 TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
   RecordingReceiver pagerduty, team, tickets, digest;
   // The first page fails; the receiver echoes the request (routing key
