@@ -172,14 +172,16 @@ class ScaleOutE2eTest : public ::testing::Test {
   // The merge stage over the whole partials topic, to its end. Every
   // instance has left by then (their open sessions closed as they left),
   // so at the end it closes every window, as one instance does at the end
-  // of the topic.
-  void RunMerge() {
+  // of the topic. `late`: whether partials may come late (see the hand-over
+  // test); never otherwise.
+  void RunMerge(bool late = false) {
     const pid_t pid = Spawn(kVigil + " run --merge " + Url("partials") +
                                 " --exit-at-end --output json --results " + Path("merged.ndjson") +
                                 " --dead-letter " + Path("merge_dead.ndjson") +
                                 " --http off --no-progress" + kGroupProps,
                             Path("merge.log"));
     ASSERT_EQ(WaitExit(pid), 0) << ReadFile(Path("merge.log"));
+    if (late) return;
     EXPECT_NE(ReadFile(Path("merge.log")).find("dead-lettered (0 late)"), std::string::npos)
         << ReadFile(Path("merge.log"));
   }
@@ -294,7 +296,11 @@ TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
   EXPECT_EQ(WaitExit(b), 0) << ReadFile(Path("b.log"));
 
   RunSingle();
-  RunMerge();
+  // Session and join state is not handed over: the leaving instance closes
+  // its open sessions and publishes them, and when b's heartbeat has moved
+  // the merge past their windows first, they come late; the metrics read
+  // from sessions and joins are left out of the comparison below.
+  RunMerge(/*late=*/true);
   const std::vector<std::string> single = Windows(Path("single.ndjson"), kFromSessions);
   EXPECT_GT(single.size(), 300u);
   EXPECT_EQ(Windows(Path("merged.ndjson"), kFromSessions), single);
