@@ -57,7 +57,9 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                     .Add({});
   watermark_lag_ = &BuildGauge()
                         .Name("vigil_watermark_lag_seconds")
-                        .Help("Processing time minus the job watermark")
+                        .Help(
+                            "Processing time minus the job watermark; 0 when event time runs "
+                            "ahead of the clock")
                         .Register(r)
                         .Add({});
   BuildGauge()
@@ -68,7 +70,9 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
       .Set(1);
   window_ends_ = &BuildGauge()
                       .Name("vigil_metric_window_end_timestamp_seconds")
-                      .Help("End of the latest closed window of each rule metric")
+                      .Help(
+                          "End of the latest closed window of each rule metric (from its first "
+                          "window on)")
                       .Register(r);
   reloads_ = &BuildCounter()
                   .Name("vigil_rule_reloads_total")
@@ -272,7 +276,7 @@ void JobMetrics::Rebind(const RuleSet& rules) {
       it = families_by_name_.emplace(m.name, &family).first;
     }
     metric_families_.push_back(it->second);
-    window_end_.push_back(&window_ends_->Add({{"metric", m.name}}));
+    window_end_.push_back(nullptr);  // from the metric's first window on: never a 1970 end
   }
 }
 
@@ -300,7 +304,9 @@ void JobMetrics::SetWindow(const WindowResult& r) {
   std::map<std::string, std::string> labels;
   for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
   metric_families_[r.metric]->Add(labels).Set(r.value);
-  window_end_[r.metric]->Set(static_cast<double>(r.end) / 1000.0);
+  prometheus::Gauge*& end = window_end_[r.metric];
+  if (end == nullptr) end = &window_ends_->Add({{"metric", r.def->name}});
+  end->Set(static_cast<double>(r.end) / 1000.0);
 }
 
 void JobMetrics::Transition(const AlertNotice& n) {
@@ -313,7 +319,9 @@ void JobMetrics::Transition(const AlertNotice& n) {
 void JobMetrics::SetWatermark(TimeMs watermark, TimeMs now) {
   if (watermark == kMinTime || watermark == kMaxTime) return;
   watermark_->Set(static_cast<double>(watermark) / 1000.0);
-  watermark_lag_->Set(static_cast<double>(now - watermark) / 1000.0);
+  // Event time ahead of the clock (an accelerated generator, a producer's
+  // clock ahead of this host's): no lag.
+  watermark_lag_->Set(static_cast<double>(std::max<TimeMs>(0, now - watermark)) / 1000.0);
 }
 
 void JobMetrics::SetSourceLag(const std::string& input, const char* unit, int64_t lag) {

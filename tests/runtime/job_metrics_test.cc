@@ -66,5 +66,29 @@ TEST(JobMetricsTest, CountersShowTheJobCounters) {
   EXPECT_EQ(Sample(m, "vigil_events_in_total"), 1024);
 }
 
+// No timestamp of 1970: a metric's window end appears with its first
+// window; the watermark lag is never negative, even with event time ahead
+// of the clock (the demo's accelerated generator).
+TEST(JobMetricsTest, NoZeroTimestampsAndNoNegativeLag) {
+  std::unique_ptr<RuleSet> rules = Rules();
+  JobMetrics m(*rules);
+  const std::string end = "vigil_metric_window_end_timestamp_seconds{metric=\"messages\"}";
+  EXPECT_EQ(Sample(m, end), -1);
+  WindowResult r;
+  r.metric = 0;
+  r.def = &rules->metrics[0];
+  r.end = 1'767'225'660'000;  // 2026-01-01T00:01:00Z
+  r.value = 3;
+  m.SetWindow(r);
+  EXPECT_EQ(Sample(m, end), 1'767'225'660);
+  EXPECT_EQ(Sample(m, "vigil_metric_messages"), 3);
+
+  m.SetWatermark(1'767'225'600'000, 1'767'225'630'000);  // 30 s behind
+  EXPECT_EQ(Sample(m, "vigil_watermark_lag_seconds"), 30);
+  m.SetWatermark(1'767'229'200'000, 1'767'225'630'000);  // an hour ahead
+  EXPECT_EQ(Sample(m, "vigil_watermark_lag_seconds"), 0);
+  EXPECT_EQ(Sample(m, "vigil_watermark_timestamp_seconds"), 1'767'229'200);
+}
+
 }  // namespace
 }  // namespace vigil
