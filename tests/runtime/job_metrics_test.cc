@@ -76,7 +76,7 @@ TEST(JobMetricsTest, NoZeroTimestampsAndNoNegativeLag) {
   EXPECT_EQ(Sample(m, end), -1);
   WindowResult r;
   r.metric = 0;
-  r.def = &rules->metrics[0];
+  r.def = rules->metrics.data();
   r.end = 1'767'225'660'000;  // 2026-01-01T00:01:00Z
   r.value = 3;
   m.SetWindow(r);

@@ -1,0 +1,191 @@
+#include "runtime/cli_usage.h"
+
+namespace vigil::cli {
+
+const char kUsage[] = R"(vigil — real-time stream processor for chatbot observability
+
+Usage:
+  vigil run [flags]          run the stream job; with no flags, the embedded demo
+                             (paced generator with incidents, reference rules,
+                             alerts on the console, /metrics on 127.0.0.1:9464)
+  vigil check FILE...        validate rule files; prints file:line:col: errors
+  vigil gen [flags]          write synthetic chatbot events (NDJSON) to stdout, a file
+                             or a Kafka topic
+  vigil dev-broker [flags]   run an in-memory Kafka-protocol broker for development
+  vigil replay [flags] PATH...
+                             run rules over recorded events (files, .zst, directories,
+                             archives written with run --archive)
+                             at full speed; print the alert timeline and a metric summary
+  vigil test FILE...         run rule unit tests (timestamped events in, expected
+                             alerts and window values out); exit 1 on failures
+  vigil alerts [flags]       show the pending and firing alerts of a running job
+  vigil version              print the version and the allocator set-up
+
+vigil run flags (override the job file):
+  --config FILE              job file (YAML; see deploy/job.yaml)
+  --rules FILE               rule file (repeatable; default: built-in reference rules)
+  --input FILE|-             read NDJSON events from FILE (.zst: zstd) or stdin (-);
+                             repeatable for several files read in order
+  --input kafka://BROKERS/TOPIC[,TOPIC]
+                             consume Kafka topics in a consumer group (one event per
+                             message; each partition has its own watermark)
+  --input kinesis://STREAM[?endpoint=URL&region=R]
+                             read a Kinesis(-compatible) stream over the Kinesis API,
+                             signed with SigV4 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                             AWS_SESSION_TOKEN, AWS_REGION); one watermark per shard
+  --group ID                 Kafka consumer group (default vigil)
+  --start-at WHERE           where inputs start that have no checkpoint (nor, for Kafka,
+                             a committed offset): earliest|latest|T for Kafka (default
+                             earliest), trim_horizon|latest|T for Kinesis (put it
+                             after --input)
+  --partials kafka://BROKERS/TOPIC
+                             scale-out instance: publish partial aggregates (panes,
+                             watermarks, offsets, one transaction per checkpoint
+                             interval) to TOPIC instead of closing windows
+  --instance-id ID           the job's stable name (default: the host name): a scale-out
+                             instance's name, and the Kafka consumer's group.instance.id
+                             (static membership: a restart gets its partitions back at once)
+  --no-static-membership     Kafka: join the group as a dynamic member (partitions move
+                             at once when the job stops, but a restart waits for the
+                             session timeout)
+  --merge kafka://BROKERS/TOPIC
+                             the merge stage: read the partials TOPIC of the instances
+                             and close job-wide windows and alerts (group vigil-merge)
+  --instance I/N             Kinesis: this is instance I of N sharing the stream (shards
+                             split by rendezvous hashing); I may be 'ordinal' (the number
+                             ending the host name, as in a StatefulSet)
+  --exit-at-end              stop once every partition/shard is read to its end
+  -X KEY=VALUE               librdkafka property (repeatable): security.protocol,
+                             sasl.*, ssl.*, session.timeout.ms, ...
+  --generator                read from the built-in generator (the default)
+  --speed N                  generator event time runs N x the wall clock (0: as fast
+                             as possible, a bounded replay; default 60)
+  --rate N --seed N --duration D --start T|now --incident KIND@START+LENGTH
+                             generator settings, as for vigil gen
+  --output text|json         console alert format (default text)
+  --no-console               no alerts on the console
+  --no-pending               console shows firing/resolved only
+  --results FILE|-           write every closed window as NDJSON
+  --results kafka://BROKERS/TOPIC
+                             write every closed window to a Kafka topic (JSON, keyed by
+                             metric, labels and window end)
+  --alerts kafka://BROKERS/TOPIC
+                             write alert transitions to a Kafka topic (JSON)
+  --transactional-id ID      Kafka outputs in transactions committed at each checkpoint
+                             (exactly-once for read_committed consumers; the default
+                             with --checkpoint-dir is vigil-<group>)
+  --alertmanager URL         send every alert to the Alertmanager at URL (repeat for each
+                             member of a cluster); adds to the job file's notify: receivers
+  --dead-letter FILE         write rejected records as NDJSON
+  --record-dir DIR           write the rule files' outputs: (records of a stream, join or
+                             events) as DIR/NAME/YYYY-MM-DD.ndjson (exactly once with
+                             --checkpoint-dir)
+  --records kafka://BROKERS/PREFIX
+                             write output NAME to topic PREFIX + NAME, keyed by the record's
+                             key (in the transactions of the Kafka outputs: exactly once
+                             with --checkpoint-dir)
+  --records http[s]://URL    POST the outputs' records to URL in NDJSON batches of 500,
+                             {"output":NAME,"record":{...}} a line (retried; at least once
+                             with --checkpoint-dir)
+  --archive DIR              keep every accepted event in DIR/events/YYYY/MM/DD/HH/
+                             (zstd NDJSON batches of 60 s or 5 MiB, listed in a manifest;
+                             exactly once with --checkpoint-dir); vigil replay DIR reads it
+  --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
+                             /api/{alerts,metrics,rules,status}, POST /-/reload
+                             (default 127.0.0.1:9464; "" or "off" disables)
+  --web.config.file FILE     TLS and authentication of the HTTP endpoint, in Prometheus'
+                             web config format (tls_server_config, basic_auth_users with
+                             bcrypt hashes) plus bearer_token_files, unauthenticated_paths
+                             (default /healthz, /readyz) and allowed_hosts; README "Securing
+                             the HTTP endpoint"
+  --web.enable-lifecycle     enable POST /-/reload (off: 403); it then needs Content-Type:
+                             application/json or a bearer token, answers 202 and is
+                             polled at GET /-/reload/status?id=N
+  --web.max-connections N    open HTTP connections at most (default 512); at the cap the
+                             connection idle longest is closed, so probes still get in
+  --max-out-of-orderness D   watermark delay behind the largest event time (default 5s)
+  --allowed-lateness D       extra delay before windows close (default 0)
+  --idle-timeout D           a live input idle this long stops holding the watermark
+                             (default 30s)
+  --max-future D             Kafka and Kinesis: an event stamped more than D ahead of
+                             the clock is dead-lettered as future_ts and never moves the
+                             watermark (default 1h; 0: off)
+  --close-partial-windows    windows the end of a bounded input closes after its last
+                             event alert like the others (default: marked "partial",
+                             never alert)
+  --max-record-bytes N       larger records are dead-lettered (default 1MiB)
+  --max-series N             groups (series) all metrics together hold at once; events of
+                             new groups over it are dropped and counted (default 1000000)
+  --workers N                threads of the event path (default: the cores the process
+                             may use; 1: one thread). Results are the same for any N
+  --worker-key FIELD         the field whose hash picks an event's worker (default
+                             session_id); session streams go by their own key
+  --no-progress              no progress line on stderr
+  --checkpoint-dir DIR       write checkpoints (window and alert state, source positions,
+                             output sizes) to DIR and restore the newest good one at start;
+                             Kafka, Kinesis, files and stdin (resumed at the record reached
+                             when the same input is given again)
+  --checkpoint-interval D    time between checkpoints (default 10s); one is also
+                             written on SIGTERM/SIGINT and at the end of input
+  --allow-fresh-start        start from nothing when the checkpoint directory holds
+                             checkpoints and none can be read (default: refuse to start
+                             and list why each was unreadable)
+  --shutdown-timeout D       after SIGTERM/SIGINT, the time allowed to drain, flush outputs
+                             and the paging spool and checkpoint before exiting 1 (default 30s)
+
+vigil replay flags:
+  --rules FILE               rule file (repeatable; default: built-in reference rules)
+  --from T --to T            only events with from <= ts < to (RFC 3339)
+  --output text|json         timeline as a table or one JSON object
+  --results FILE|-           also write every closed window as NDJSON
+  --dead-letter FILE         write rejected records as NDJSON
+  --record-dir DIR           write the rule files' outputs: as for run
+  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
+  --workers N --worker-key FIELD --close-partial-windows
+                             as for run
+
+vigil check flags:
+  --output text|json         diagnostics as text lines or one JSON array
+  --strict                   exit 1 on warnings too (unused metrics, for: that can never
+                             be pending, ratio thresholds outside [0, 1])
+
+vigil gen flags:
+  --seed N                   PRNG seed (default 1); same seed, same bytes
+  --rate N                   events per second of event time (default 1000)
+  --duration D               event time to cover, e.g. 1h (default 0: unbounded)
+  --count N                  stop after N events
+  --start T|now              event-time origin, RFC 3339 (default 2026-01-01T00:00:00Z)
+  --jitter D                 maximum out-of-order lag of ts (default 2s)
+  --epoch-millis             ts as integer epoch milliseconds
+  --incident KIND@START+LEN  inject an incident; KIND is latency_spike,
+                             escalation_surge, bedrock_open, guardrail_storm,
+                             cache_miss_storm, error_burst or kb_gap:TOPIC (FAQ
+                             answers on TOPIC get 60% thumbs-down) (repeatable)
+  --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
+  --to kafka://BROKERS/TOPIC produce to a Kafka topic, keyed by session_id
+  --to kinesis://STREAM[?endpoint=URL&region=R]
+                             PutRecords to a Kinesis stream (batches of up to 500,
+                             partition key session_id; failed records retried)
+  --speed N                  with --to: event time runs N x the wall clock (0: as fast
+                             as the broker takes them)
+  -X KEY=VALUE               librdkafka producer property (repeatable)
+
+vigil alerts flags:
+  --url URL                  the job's HTTP address (default http://127.0.0.1:9464)
+  --output text|json         a table (state, severity, alert, value, since, labels,
+                             summary) or the job's JSON array; exit 1 if unreachable
+
+vigil dev-broker flags (in memory, for development and tests only):
+  --topic NAME[:PARTITIONS]  create a topic (repeatable; default events:4)
+  --brokers N                number of brokers (default 1)
+  --address-file FILE        write the bootstrap address to FILE once listening
+
+Environment:
+  VIGIL_ALLOCATOR=default    keep glibc's allocator defaults (vigil otherwise restarts
+                             itself with huge pages and larger malloc thresholds in
+                             GLIBC_TUNABLES; README "Memory and the allocator")
+
+Exit codes: 0 success; 1 rule errors found or the job failed; 2 bad usage or config.
+)";
+
+}  // namespace vigil::cli
