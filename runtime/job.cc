@@ -76,6 +76,7 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
       workers_->Accept(i);
     } else {
       flow_->Add(event);
+      flow_->NoteOrigins(r.input, event);
     }
     ++summary_.processed;
     if (presence_.Note(event) || !presence_shown_) {

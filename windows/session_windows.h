@@ -116,6 +116,12 @@ class SessionWindows {
     return std::none_of(ss.begin(), ss.end(), [&](const Session& s) { return Overlaps(s, t); });
   }
 
+  // Whether `key` has an open session.
+  bool Contains(std::string_view key) const {
+    return index_.Find(Hash(key), [&](uint32_t i) { return KeyOf(*records_.At(i)) == key; }) !=
+           SessionIndex::kNone;
+  }
+
   // Hints for a key about to be added, so that its cache misses overlap
   // other work: each step fetches what the next one reads, given a few
   // hundred nanoseconds in between. They never change any result.

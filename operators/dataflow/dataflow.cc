@@ -143,6 +143,7 @@ void Dataflow::CloseSessions(TimeMs frontier) {
 
 size_t Dataflow::AdoptState(Dataflow& old) {
   size_t kept = 0;
+  track_origins_ = track_origins_ || old.track_origins_;
   for (auto& op : metric_ops_) {
     for (auto& o : old.metric_ops_) {
       if (op->AdoptState(*o)) {
@@ -154,6 +155,7 @@ size_t Dataflow::AdoptState(Dataflow& old) {
   for (Stream& s : streams_) {
     for (Stream& o : old.streams_) {
       if (s.op->AdoptState(*o.op)) {
+        s.origins = std::move(o.origins);
         ++kept;
         break;
       }

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "operators/dataflow/key_origins.h"
 #include "operators/dataflow/keyed_operator.h"
 #include "operators/dataflow/metric_operator.h"
 
@@ -128,8 +129,26 @@ class Dataflow : private GroupBudget {
   // null: how the merge stage finds where a published partial goes.
   MetricOperator* FindMetricOp(std::string_view state_key) const;
 
+  // Scale-out hand-over (handover.h): with origins tracked, every stream
+  // remembers per key the input of the key's latest event (KeyOrigins).
+  // Off by default; kept across a rule reload (AdoptState).
+  void TrackOrigins() { track_origins_ = true; }
+  bool tracks_origins() const { return track_origins_; }
+  // `ev`, added (Add, AddToStream) from input `input`.
+  void NoteOrigins(int input, const Event& ev) {
+    if (!track_origins_) return;
+    for (size_t s = 0; s < streams_.size(); ++s) NoteOrigin(s, input, ev);
+  }
+  void NoteOrigin(size_t stream, int input, const Event& ev) {
+    if (!track_origins_) return;
+    Stream& st = streams_[stream];
+    if (st.op->KeyText(ev, &origin_key_)) st.origins.Note(origin_key_, input, *st.op);
+  }
+  KeyOrigins& origins(size_t stream) { return streams_[stream].origins; }
+
   // On a rule reload: takes over the state of every operator of `old`
-  // defined the same way. Returns how many kept their state.
+  // defined the same way (and the origins of their keys). Returns how many
+  // kept their state.
   size_t AdoptState(Dataflow& old);
 
   // Checkpoints: (state key, encoded state) of every stateful operator.
@@ -155,6 +174,7 @@ class Dataflow : private GroupBudget {
   struct Stream {
     std::unique_ptr<KeyedOperator> op;
     Source downstream;
+    KeyOrigins origins;
   };
   // GroupBudget: max_series, over every metric operator's groups.
   bool Exhausted() const override {
@@ -170,6 +190,8 @@ class Dataflow : private GroupBudget {
   Source events_;
   std::vector<Stream> streams_;
   std::vector<TappedRecord> tapped_;
+  bool track_origins_ = false;
+  std::string origin_key_;
 };
 
 }  // namespace vigil

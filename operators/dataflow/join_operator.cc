@@ -307,6 +307,12 @@ void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)
   records.erase(ready, records.end());
 }
 
+bool JoinOperator::HasState(std::string_view key) const {
+  if (state_->keys.contains(key)) return true;
+  return std::any_of(state_->records.begin(), state_->records.end(),
+                     [&](const Record& r) { return r.key == key; });
+}
+
 size_t JoinOperator::memory_bytes() const {
   const State& st = *state_;
   // A bucket: its map node and vector (about 64 bytes); an expiry 24.

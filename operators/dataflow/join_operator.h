@@ -72,6 +72,7 @@ class JoinOperator final : public KeyedOperator {
   void EncodeStates(const std::vector<const KeyedOperator*>& parts, Encoder* enc) const override;
   bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep) override;
 
+  bool HasState(std::string_view key) const override;
   uint64_t TakeDropped() override { return std::exchange(dropped_, 0); }
   // Events waiting for a match, both sides.
   size_t open_sessions() const override { return state_->waiting; }

@@ -91,6 +91,10 @@ class KeyedOperator {
   // accepts (null: all).
   virtual bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep) = 0;
 
+  // Whether the operator holds state of `key` (open sessions; waiting
+  // events or records not emitted yet of a join).
+  virtual bool HasState(std::string_view key) const = 0;
+
   // Events dropped because they would have opened state over the stream's
   // `limit:`, since the last call.
   virtual uint64_t TakeDropped() = 0;

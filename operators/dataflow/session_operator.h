@@ -96,6 +96,7 @@ class SessionOperator final : public KeyedOperator {
   void EncodeStates(const std::vector<const KeyedOperator*>& parts, Encoder* enc) const override;
   bool DecodeState(Decoder* dec, const std::function<bool(std::string_view key)>& keep) override;
 
+  bool HasState(std::string_view key) const override { return state_->windows.Contains(key); }
   uint64_t TakeDropped() override { return std::exchange(dropped_, 0); }
   size_t open_sessions() const override { return state_->windows.session_count(); }
   uint64_t emitted() const override { return emitted_; }

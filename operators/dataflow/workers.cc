@@ -130,6 +130,9 @@ void Workers::Parse(const std::vector<Record>& batch) {
   if (!accepted_.empty()) Aggregate();  // the last batch's events are not lost
   batch_ = &batch;
   if (parsed_.size() < batch.size()) parsed_.resize(batch.size());
+  // The batch may be refilled before its events are aggregated.
+  inputs_.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) inputs_[i] = batch[i].input;
   route_.resize(batch.size() * stride_);
   const size_t n = workers_.size();
   const size_t per = (batch.size() + n - 1) / n;
@@ -209,6 +212,7 @@ void Workers::Aggregate(TimeMs close_sessions) {
         }
         if (hinted[s] > 0) --hinted[s];
         flow.AddToStream(s, ev);
+        if (flow.tracks_origins()) flow.NoteOrigin(s, inputs_[i], ev);
       }
     }
     if (close_sessions != kMinTime) flow.CloseSessions(close_sessions);
@@ -252,12 +256,21 @@ void Workers::TakeSessions(Dataflow* main) {
     Encoder enc;
     from.EncodeStates(parts, &enc);
     const std::string bytes = enc.Release();
+    KeyOrigins& origins = main->origins(s);
     for (size_t w = 0; w < workers_.size(); ++w) {
       Decoder dec(bytes);
       const uint8_t self = static_cast<uint8_t>(w);
-      workers_[w]->flow->mutable_stream(s).DecodeState(
-          &dec, [&](std::string_view key) { return RouteText(key) == self; });
+      Dataflow& flow = *workers_[w]->flow;
+      flow.mutable_stream(s).DecodeState(&dec, [&](std::string_view key) {
+        if (RouteText(key) != self) return false;
+        // The keys' origins go with them (handover.h).
+        if (const int input = origins.Of(key); input != KeyOrigins::kUnknown) {
+          flow.origins(s).Set(key, input);
+        }
+        return true;
+      });
     }
+    origins = KeyOrigins();
     Encoder none;
     from.EncodeStates({}, &none);
     const std::string empty = none.Release();

@@ -141,6 +141,7 @@ class Workers {
   size_t fresh_count_ = 0;
   std::atomic<size_t> fresh_all_{0};
   std::vector<Parsed> parsed_;
+  std::vector<int> inputs_;         // of the last Parse's records (Record::input)
   std::vector<uint8_t> route_;      // record i: route_[i * stride_ + 0 / 1 + s]
   std::vector<uint32_t> accepted_;  // of the last Parse, in input order
   const std::vector<Record>* batch_ = nullptr;

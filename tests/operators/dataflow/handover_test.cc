@@ -1,0 +1,239 @@
+// Hand-over of keyed state with a partition: the reference rules (session
+// streams and joins) over generated traffic spread over four partitions by
+// session, read by two instances; mid-run one gives a partition to the
+// other with the state of its keys. The merged windows are those of one
+// Dataflow that read every event, to the bit, with and without workers on
+// either side; without the hand-over they are not.
+#include "operators/dataflow/handover.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "base/hash.h"
+#include "base/strings.h"
+#include "operators/dataflow/workers.h"
+#include "operators/generator/generator.h"
+
+namespace vigil {
+namespace {
+
+constexpr int kPartitions = 4;
+constexpr size_t kBatch = 2000;
+constexpr DurationMs kLag = 5'000;
+
+// One instance: a Dataflow, with workers or not, tracking key origins.
+struct Instance {
+  Instance(const RuleSet& rules, int workers) : main(std::make_unique<Dataflow>(rules)) {
+    main->TrackOrigins();
+    if (workers > 0) {
+      pool =
+          std::make_unique<Workers>(rules, *main, Workers::Options{workers, "session_id", 1 << 16});
+      for (Dataflow* f : pool->flows()) f->TrackOrigins();
+    }
+  }
+  void Add(const std::vector<Record>& batch, EventParser* parser) {
+    if (batch.empty()) return;
+    if (pool) {
+      pool->Parse(batch);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        ASSERT_TRUE(pool->parsed(i).ok);
+        pool->Accept(i);
+      }
+      pool->Aggregate();
+      return;
+    }
+    for (const Record& r : batch) {
+      Event ev;
+      ParseError err;
+      ASSERT_TRUE(parser->Parse(r.data, &ev, &err)) << err.detail;
+      main->Add(ev);
+      main->NoteOrigins(r.input, ev);
+    }
+  }
+  void CloseSessions(TimeMs frontier) {
+    if (pool) {
+      pool->CloseSessions(frontier);
+      late += pool->MergePanesInto(main.get());
+    }
+    main->CloseSessions(frontier);
+  }
+  std::vector<Dataflow*> flows() {
+    std::vector<Dataflow*> out = {main.get()};
+    if (pool) {
+      for (Dataflow* f : pool->flows()) out.push_back(f);
+    }
+    return out;
+  }
+  std::unique_ptr<Dataflow> main;
+  std::unique_ptr<Workers> pool;
+  uint64_t late = 0;
+};
+
+class HandoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RuleLoadResult r = LoadRuleFiles({VIGIL_SOURCE_DIR "/deploy/rules/chatbot.yaml"});
+    ASSERT_TRUE(r.rules) << (r.errors.empty() ? "" : r.errors[0].ToString());
+    rules_ = std::move(r.rules);
+    GeneratorOptions options;
+    options.seed = 11;
+    options.start = 1795518000000;  // 2026-11-24T11:00:00Z
+    options.rate = 30;
+    options.duration = 60 * 60'000;
+    options.epoch_millis = true;
+    options.incidents.push_back(*ParseIncident("escalation_surge@20m+10m"));
+    EventGenerator gen(options);
+    std::string line;
+    std::vector<std::pair<size_t, size_t>> spans;
+    while (gen.Next(&line)) {
+      spans.emplace_back(text_.size(), line.size() - 1);
+      text_ += line;
+      line.clear();
+    }
+    text_.append(simdjson::SIMDJSON_PADDING, ' ');
+    const std::regex session("\"session_id\":\"([^\"]*)\"");
+    for (const auto& [at, size] : spans) {
+      Record rec;
+      rec.data = std::string_view(text_).substr(at, size);
+      rec.size = size;
+      std::match_results<std::string_view::const_iterator> m;
+      // Keyed by session, as the generator writes to Kafka.
+      if (std::regex_search(rec.data.begin(), rec.data.end(), m, session)) {
+        rec.input = static_cast<int>(HashBytes(m[1].str()) % kPartitions);
+      }
+      records_.push_back(rec);
+    }
+  }
+
+  // One Dataflow reading everything, closing windows after every batch.
+  std::vector<std::string> RunOne() {
+    EventParser parser(rules_->fields, 1 << 16);
+    Dataflow flow(*rules_);
+    std::vector<WindowResult> results;
+    TimeMs max_ts = kMinTime;
+    for (size_t i = 0; i < records_.size(); ++i) {
+      Event ev;
+      ParseError err;
+      EXPECT_TRUE(parser.Parse(records_[i].data, &ev, &err));
+      max_ts = std::max(max_ts, ev.ts);
+      flow.Add(ev);
+      if (i % kBatch == kBatch - 1) flow.Close(max_ts - kLag, &results);
+    }
+    flow.Close(kMaxTime, &results);
+    return Lines(results);
+  }
+
+  // Instances a (partitions 0 and 1) and b (2 and 3); from record
+  // `switch_at` on, partition 1 is b's, its keys' state handed over (or
+  // not) at the switch. The merge adds up both instances' panes and closes
+  // the windows at the same frontiers as RunOne.
+  std::vector<std::string> RunTwo(int workers_a, int workers_b, size_t switch_at, bool hand_over) {
+    EventParser parser(rules_->fields, 1 << 16);
+    Instance a(*rules_, workers_a), b(*rules_, workers_b);
+    Dataflow merge(*rules_);
+    std::vector<WindowResult> results;
+    TimeMs max_ts = kMinTime;
+    uint64_t late = 0;
+    for (size_t at = 0; at < records_.size(); at += kBatch) {
+      if (at == switch_at) {
+        handed_keys_ = 0;
+        if (hand_over) {
+          std::map<int, HandedOver> out = ExtractKeyedState(a.flows(), {1});
+          EXPECT_EQ(out.size(), 1u);
+          HandedOver in;
+          EXPECT_TRUE(DecodeHandedOver(EncodeHandedOver(out[1]), &in));
+          size_t unknown = 0;
+          const long long added = AdoptKeyedState(b.main.get(), in, 1, &unknown);
+          EXPECT_EQ(added, static_cast<long long>(in.keys));
+          EXPECT_EQ(unknown, 0u);
+          handed_keys_ = in.keys;
+          if (b.pool) b.pool->TakeSessions(b.main.get());
+        }
+      }
+      std::vector<Record> to_a, to_b;
+      const size_t end = std::min(records_.size(), at + kBatch);
+      for (size_t i = at; i < end; ++i) {
+        const int p = records_[i].input;
+        const bool a_owns = p == 0 || (p == 1 && at < switch_at);
+        (a_owns ? to_a : to_b).push_back(records_[i]);
+        Event ev;
+        ParseError err;
+        EXPECT_TRUE(parser.Parse(records_[i].data, &ev, &err));
+        max_ts = std::max(max_ts, ev.ts);
+      }
+      a.Add(to_a, &parser);
+      b.Add(to_b, &parser);
+      const TimeMs frontier = end == records_.size() ? kMaxTime : max_ts - kLag;
+      for (Instance* in : {&a, &b}) {
+        in->CloseSessions(frontier);
+        late += merge.MergePanesFrom(*in->main);
+      }
+      merge.Close(frontier, &results);
+    }
+    EXPECT_EQ(late + a.late + b.late, 0u);
+    return Lines(results);
+  }
+
+  static std::vector<std::string> Lines(const std::vector<WindowResult>& results) {
+    std::vector<std::string> out;
+    for (const WindowResult& r : results) {
+      out.push_back(StrCat(r.def->name, " ", r.start, "-", r.end, " ", r.group, " = ", r.value));
+    }
+    return out;
+  }
+
+  std::unique_ptr<RuleSet> rules_;
+  std::string text_;
+  std::vector<Record> records_;
+  size_t handed_keys_ = 0;
+};
+
+// Visitors are keyed by user: a user's sessions live in several
+// partitions, so that stream is per instance whatever is handed over.
+std::vector<std::string> WithoutVisitors(const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  for (const std::string& l : lines) {
+    if (l.rfind("return_visit_rate ", 0) != 0) out.push_back(l);
+  }
+  return out;
+}
+
+TEST_F(HandoverTest, APartitionHandedOverWithItsKeysGivesTheWindowsOfOneFlow) {
+  const std::vector<std::string> one = WithoutVisitors(RunOne());
+  ASSERT_GT(one.size(), 500u);
+  const size_t mid = kBatch * 25;  // sessions and joins open
+  ASSERT_LT(mid, records_.size());
+  for (const auto& [wa, wb] : std::vector<std::pair<int, int>>{{0, 0}, {2, 0}, {0, 3}, {2, 2}}) {
+    const std::vector<std::string> two = WithoutVisitors(RunTwo(wa, wb, mid, true));
+    EXPECT_GT(handed_keys_, 20u);
+    ASSERT_EQ(two.size(), one.size()) << wa << " and " << wb << " workers";
+    for (size_t i = 0; i < one.size(); ++i) {
+      ASSERT_EQ(two[i], one[i]) << wa << " and " << wb << " workers, result " << i;
+    }
+  }
+}
+
+TEST_F(HandoverTest, WithoutTheHandOverTheSessionsSplit) {
+  const std::vector<std::string> one = WithoutVisitors(RunOne());
+  EXPECT_NE(WithoutVisitors(RunTwo(0, 0, kBatch * 25, false)), one);
+}
+
+TEST_F(HandoverTest, AStreamTheRulesDoNotHaveIsCountedNotAdded) {
+  Dataflow flow(*rules_);
+  HandedOver in;
+  in.streams.push_back({"session|no such stream", "x"});
+  size_t unknown = 0;
+  EXPECT_EQ(AdoptKeyedState(&flow, in, 0, &unknown), 0);
+  EXPECT_EQ(unknown, 1u);
+  // A damaged state of a stream it has: nothing added.
+  in.streams[0].state_key = flow.stream(0).state_key();
+  EXPECT_EQ(AdoptKeyedState(&flow, in, 0, &unknown), -1);
+  EXPECT_EQ(flow.stream(0).open_sessions(), 0u);
+}
+
+}  // namespace
+}  // namespace vigil
