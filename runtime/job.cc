@@ -396,7 +396,10 @@ int Job::Run() {
         wm == kMaxTime || wm == kMinTime ? wm : wm - config_.event_time.allowed_lateness;
     // The workers aggregate the batch the job thread accepted and close
     // their sessions that end by the new frontier, in one step.
-    if (workers_) workers_->Aggregate(frontier > frontier_ ? frontier : kMinTime);
+    if (workers_) {
+      workers_->Aggregate(frontier > frontier_ && mode_->WorkersCloseSessions() ? frontier
+                                                                                : kMinTime);
+    }
     if (frontier > frontier_) {
       frontier_ = frontier;
       mode_->Advance(frontier);

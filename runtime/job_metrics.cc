@@ -360,6 +360,18 @@ void JobMetrics::MergeMessage(const char* outcome) {
   merge_->Add({{"outcome", outcome}}).Increment();
 }
 
+void JobMetrics::KeysHandedOver(const char* direction, uint64_t keys) {
+  if (!handover_) {
+    handover_ = &BuildCounter()
+                     .Name("vigil_partials_handover_keys_total")
+                     .Help(
+                         "Scale-out instance: keys whose open sessions and join events were "
+                         "handed over with partitions (out) or taken over (in)")
+                     .Register(*registry_);
+  }
+  handover_->Add({{"direction", direction}}).Increment(static_cast<double>(keys));
+}
+
 void JobMetrics::SetStream(const std::string& stream, size_t open_sessions, uint64_t records) {
   stream_sessions_->Add({{"stream", stream}}).Set(static_cast<double>(open_sessions));
   stream_records_->Add({{"stream", stream}}).Set(static_cast<double>(records));

@@ -84,6 +84,9 @@ class JobMetrics {
   // late, unknown_metric, malformed).
   void PartialsPublished(bool ok, uint64_t messages);
   void MergeMessage(const char* outcome);
+  // Keys whose open state (sessions, join events) an instance handed over
+  // with partitions ("out") or took over ("in").
+  void KeysHandedOver(const char* direction, uint64_t keys);
   // Messages an output delivered and failed to deliver, as totals.
   void SetSinkCounts(const std::string& sink, uint64_t delivered, uint64_t failed);
   // Paging: per receiver and target, totals and the queue depth.
@@ -118,6 +121,7 @@ class JobMetrics {
   prometheus::Counter* window_results_ = nullptr;
   std::array<prometheus::Counter*, kDeadReasonCount> dead_letter_{};
   prometheus::Family<prometheus::Counter>* partials_ = nullptr;
+  prometheus::Family<prometheus::Counter>* handover_ = nullptr;
   prometheus::Gauge* partials_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* merge_ = nullptr;
   std::array<prometheus::Gauge*, 4> firing_{};

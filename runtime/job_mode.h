@@ -49,6 +49,10 @@ class JobMode : public CheckpointPart {
   virtual TimeMs Watermark(bool at_end) const = 0;
   // Event time advanced to `frontier` (larger than before).
   virtual void Advance(TimeMs frontier) = 0;
+  // Whether the workers close their sessions at the job's frontier as they
+  // aggregate (false: the mode closes them itself, at a frontier of its
+  // own).
+  virtual bool WorkersCloseSessions() const { return true; }
   // After each batch: what the clock makes due (checkpoint, publication).
   virtual void Tick(TimeMs now) = 0;
   // Once, when the input ended or the job stops (not after a failure).

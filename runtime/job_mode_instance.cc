@@ -2,9 +2,14 @@
 // aggregates what it owns and publishes partial aggregates for the merge.
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "base/codec.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "operators/dataflow/handover.h"
 #include "runtime/job.h"
 #include "runtime/job_mode.h"
 
@@ -38,14 +43,31 @@ class InstanceMode : public JobMode {
   // them and their offsets, in one transaction. A partition handed over
   // resumes where its last publication ended, as the partials topic's
   // heartbeats say, whatever the group has committed.
+  // The open sessions and waiting join events of a partition's keys go
+  // with it (operators/dataflow/handover.h): published with its last
+  // offsets, taken over by its next owner before it reads the partition on.
   void Connect(const KafkaUrl& url) {
     KafkaSource* kafka = job_.kafka_source_;
     if (!kafka) return;
-    kafka->set_before_revoke([this] { Publish(WallClockMs(), false); });
-    kafka->set_published_lookup([url, properties = job_.config_.outputs.kafka.properties](
-                                    const std::vector<std::string>& partitions) {
-      return ReadPublishedOffsets(url, properties, partitions);
+    for (Dataflow* flow : job_.AllFlows()) flow->TrackOrigins();
+    kafka->set_before_revoke([this](const std::vector<int>& inputs) {
+      Publish(WallClockMs(), false, std::set<int>(inputs.begin(), inputs.end()));
     });
+    kafka->set_published_lookup([this, url, properties = job_.config_.outputs.kafka.properties](
+                                    const std::vector<std::string>& partitions)
+                                    -> absl::StatusOr<std::map<std::string, int64_t>> {
+      absl::StatusOr<std::map<std::string, PublishedInput>> found =
+          ReadPublished(url, properties, partitions);
+      if (!found.ok()) return found.status();
+      std::map<std::string, int64_t> offsets;
+      for (auto& [name, in] : *found) {
+        offsets[name] = in.next_offset;
+        published_[name] = std::move(in);
+      }
+      return offsets;
+    });
+    kafka->set_after_assign(
+        [this](const std::vector<std::pair<int, int64_t>>& inputs) { TakeOver(inputs); });
   }
 
   void Process(const std::vector<Record>& batch, TimeMs now) override {
@@ -56,18 +78,22 @@ class InstanceMode : public JobMode {
   }
   TimeMs Watermark(bool) const override { return job_.watermark_->Current(); }
   // Sessions only; windows close in the merge.
-  void Advance(TimeMs frontier) override {
-    job_.GatherWorkers(kMinTime);
-    job_.flow_->CloseSessions(frontier);
-    job_.GatherTaps();
-    job_.FlushRecords(frontier);
-  }
+  void Advance(TimeMs) override { CloseDue(); }
+  bool WorkersCloseSessions() const override { return false; }
   void Tick(TimeMs now) override {
+    CloseDue();
     if (now - last_publish_ >= job_.config_.checkpoint.interval) Publish(now, false);
   }
   void Finish(TimeMs now) override {
-    Publish(now, /*leaving=*/true);
-    if (job_.kafka_source_) job_.kafka_source_->set_before_revoke(nullptr);
+    std::set<int> all;
+    for (int i = 0; i < job_.source_->input_count(); ++i) {
+      if (job_.source_->input_active(i)) all.insert(i);
+    }
+    Publish(now, /*leaving=*/true, all);
+    if (job_.kafka_source_) {
+      job_.kafka_source_->set_before_revoke(nullptr);
+      job_.kafka_source_->set_after_assign(nullptr);
+    }
   }
   // The group's committed offsets are the truth for a Kafka instance (its
   // partitions may have moved since the checkpoint).
@@ -110,9 +136,23 @@ class InstanceMode : public JobMode {
   }
 
  private:
+  // The frontier sessions and joins close at: the lowest watermark of the
+  // partitions read now, less the allowed lateness. Unlike the job's
+  // watermark it moves back when a partition that lags is assigned, so its
+  // keys, and those handed over with it, close only once that partition's
+  // events have passed them, as in one instance reading every partition.
+  TimeMs KeyedFrontier() const;
+  // Closes what is due at KeyedFrontier(), when it moved.
+  void CloseDue();
   // One transaction of panes, heartbeat and offsets, then the local
   // checkpoint (open sessions) if there is one. `leaving`: the last one.
-  void Publish(TimeMs now, bool leaving);
+  // `handed`: the inputs given up, whose keys' state goes with them (Kafka).
+  void Publish(TimeMs now, bool leaving, const std::set<int>& handed = {});
+  // Moves the keyed state of `handed` from the dataflow to the publisher.
+  void HandOver(const std::set<int>& handed);
+  // Takes over the keyed state handed over with newly assigned inputs
+  // that resume where the hand-over ended.
+  void TakeOver(const std::vector<std::pair<int, int64_t>>& inputs);
   // Kinesis instances: checkpoint, then the publication numbered with it.
   void PublishNumbered(TimeMs now, PartialHeartbeat hb);
   std::string EncodePending() const;
@@ -133,14 +173,49 @@ class InstanceMode : public JobMode {
   PartialMessages pending_partials_;
   PartialHeartbeat pending_heartbeat_;
   bool has_pending_ = false;
+  // What the partials topic said of the partitions assigned last.
+  std::map<std::string, PublishedInput> published_;
+  TimeMs closed_at_ = kMinTime;  // the last KeyedFrontier closed at
 };
 
-void InstanceMode::Publish(TimeMs now, bool leaving) {
+TimeMs InstanceMode::KeyedFrontier() const {
+  const WatermarkTracker& wm = *job_.watermark_;
+  const RecordSource& source = *job_.source_;
+  TimeMs lowest = wm.Current();
+  const int n = std::min(wm.input_count(), source.input_count());
+  for (int i = 0; i < n; ++i) {
+    if (source.input_active(i) && !wm.idle(i)) lowest = std::min(lowest, wm.InputWatermark(i));
+  }
+  if (lowest == kMinTime || lowest == kMaxTime) return lowest;
+  return lowest - job_.config_.event_time.allowed_lateness;
+}
+
+void InstanceMode::CloseDue() {
+  const TimeMs frontier = KeyedFrontier();
+  if (frontier == closed_at_) return;
+  closed_at_ = frontier;
+  if (frontier == kMinTime) return;
+  if (job_.workers_) {
+    job_.GatherWorkers(frontier);  // the workers close theirs as they aggregate
+  } else {
+    job_.flow_->CloseSessions(frontier);
+    job_.GatherTaps();
+  }
+  job_.FlushRecords(frontier);
+}
+
+void InstanceMode::Publish(TimeMs now, bool leaving, const std::set<int>& handed) {
   if (publishing_ || job_.failed_) return;
   publishing_ = true;
   last_publish_ = now;
-  // Leaving without a checkpoint to keep them in: the open sessions close
-  // now (early) rather than being lost.
+  // What the heartbeat's watermarks make due goes in this publication.
+  CloseDue();
+  if (job_.kafka_source_ && !handed.empty()) {
+    job_.GatherWorkers(kMinTime);
+    HandOver(handed);
+  }
+  // Leaving without a checkpoint to keep them in: the open sessions not
+  // handed over close now (early) rather than being lost.
   if (leaving && !job_.checkpointer_) {
     job_.GatherWorkers(kMaxTime);
     job_.flow_->CloseSessions(kMaxTime);
@@ -186,6 +261,81 @@ void InstanceMode::Publish(TimeMs now, bool leaving) {
     job_.Checkpoint(now);  // the open sessions, as of the offsets just committed
   }
   publishing_ = false;
+}
+
+void InstanceMode::HandOver(const std::set<int>& handed) {
+  std::map<int, HandedOver> out = ExtractKeyedState(job_.AllFlows(), handed);
+  std::map<std::string, std::string> states;
+  size_t keys = 0;
+  std::string names;
+  for (const auto& [input, state] : out) {
+    const std::string name = job_.source_->input_name(input);
+    states[name] = EncodeHandedOver(state);
+    keys += state.keys;
+    StrAppend(&names, names.empty() ? "" : " ", name);
+  }
+  if (keys == 0) return;
+  job_.metrics_->KeysHandedOver("out", keys);
+  Log(StrCat("handing over the open state of ", keys, " keys (sessions, join events) with ",
+             names));
+  partials_->HandOver(std::move(states));
+}
+
+void InstanceMode::TakeOver(const std::vector<std::pair<int, int64_t>>& inputs) {
+  bool gathered = false;
+  size_t keys = 0, unknown = 0;
+  for (const auto& [input, offset] : inputs) {
+    const std::string name = job_.source_->input_name(input);
+    auto it = published_.find(name);
+    if (it == published_.end()) continue;
+    const PublishedInput in = std::move(it->second);
+    published_.erase(it);
+    // The partition continues where its last owner's publication ended.
+    if (in.watermark != kMinTime && in.watermark != kMaxTime) {
+      const TimeMs max_ts = in.watermark + job_.config_.event_time.max_out_of_orderness;
+      WatermarkTracker& wm = *job_.watermark_;
+      if (input < wm.input_count()) {
+        if (wm.InputMaxTs(input) < max_ts) wm.RestoreInput(input, max_ts);
+      } else {
+        TimeMs& restored = job_.restored_inputs_[name];
+        restored = std::max(restored, max_ts);
+      }
+    }
+    if (!in.has_state) continue;
+    // Handed over at another position (a later owner was killed before
+    // publishing it on): not the state of the records that follow.
+    if (offset != in.next_offset) {
+      Log(StrCat(name, ": the state handed over at offset ", in.next_offset,
+                 " does not fit offset ", offset, ", where it resumes; not taken over"));
+      continue;
+    }
+    HandedOver state;
+    if (!DecodeHandedOver(in.state, &state)) {
+      Log(StrCat(name, ": the state handed over by ", in.instance, " does not decode; skipped"));
+      continue;
+    }
+    if (!gathered) {
+      job_.GatherWorkers(kMinTime);
+      gathered = true;
+    }
+    const long long added = AdoptKeyedState(job_.flow_.get(), state, input, &unknown);
+    if (added < 0) {
+      Log(StrCat(name, ": the state handed over by ", in.instance, " does not decode; skipped"));
+      continue;
+    }
+    keys += static_cast<size_t>(added);
+    Log(StrCat(name, ": took over the open state of ", added, " keys from ", in.instance));
+  }
+  if (unknown > 0) {
+    Log(StrCat(unknown,
+               " handed-over streams are not in these rules (the instances run other "
+               "rules); their state is dropped"));
+  }
+  if (!gathered) return;
+  job_.metrics_->KeysHandedOver("in", keys);
+  // The keys close at KeyedFrontier, which counts the new partitions from
+  // the next batch on.
+  if (job_.workers_) job_.workers_->TakeSessions(job_.flow_.get());
 }
 
 void InstanceMode::PublishNumbered(TimeMs now, PartialHeartbeat hb) {

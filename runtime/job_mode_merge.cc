@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "operators/dataflow/handover.h"
 #include "runtime/job.h"
 #include "runtime/job_mode.h"
 
@@ -26,7 +27,10 @@ class MergeMode : public JobMode {
     *last = merge_.last_ts();
     return true;
   }
-  void Advance(TimeMs frontier) override { job_.CloseWindows(frontier); }
+  void Advance(TimeMs frontier) override {
+    if (frontier == kMaxTime) CloseUnclaimedState();
+    job_.CloseWindows(frontier);
+  }
   void Tick(TimeMs now) override {
     if (job_.checkpointer_ &&
         now - job_.checkpointer_->last_attempt() >= job_.config_.checkpoint.interval) {
@@ -62,6 +66,10 @@ class MergeMode : public JobMode {
   }
 
  private:
+  // Every instance gone at the end of the partials: the state they handed
+  // over that nobody took over closes here, as it would in one instance.
+  void CloseUnclaimedState();
+
   Job& job_;
   MergeStage merge_;
   bool warned_unknown_partials_ = false;
@@ -88,6 +96,26 @@ void MergeMode::Process(const std::vector<Record>& batch, TimeMs) {
     }
   }
   counters.records += batch.size();
+}
+
+void MergeMode::CloseUnclaimedState() {
+  size_t keys = 0, unknown = 0;
+  for (const auto& [input, bytes] : merge_.TakeUnclaimedState()) {
+    HandedOver state;
+    const long long added =
+        DecodeHandedOver(bytes, &state)
+            ? AdoptKeyedState(job_.flow_.get(), state, KeyOrigins::kUnknown, &unknown)
+            : -1;
+    if (added < 0) {
+      Log(StrCat(input, ": the state handed over does not decode; skipped"));
+      continue;
+    }
+    keys += static_cast<size_t>(added);
+  }
+  if (keys > 0) {
+    Log(StrCat("closing the open state of ", keys,
+               " keys the instances handed over and no instance took over"));
+  }
 }
 
 TimeMs MergeMode::Watermark(bool at_end) const {

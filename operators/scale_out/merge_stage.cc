@@ -26,6 +26,8 @@ const char* MergeStage::OutcomeName(Outcome o) {
       return "malformed";
     case Outcome::kDuplicate:
       return "duplicate";
+    case Outcome::kState:
+      return "state";
   }
   return "?";
 }
@@ -67,6 +69,18 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
         last = heartbeat_.epoch;
       }
       p.expected.insert(heartbeat_.all_inputs.begin(), heartbeat_.all_inputs.end());
+      // State travels on partition 0; its heartbeats there say which state
+      // is the newest of each partition, and which was taken over.
+      if (part.ends_with("/0")) {
+        for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
+          if (in.state_chunks > 0) {
+            unclaimed_[in.name] = {heartbeat_.instance, heartbeat_.handover_id, in.state_chunks};
+            pieces_.KeepOnly(in.name, heartbeat_.instance, heartbeat_.handover_id);
+          } else if (unclaimed_.erase(in.name) > 0) {
+            pieces_.KeepOnly(in.name, "", 0);
+          }
+        }
+      }
       last_ts_ = std::max(last_ts_, heartbeat_.last_ts);
       for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
         Input& state = p.inputs[in.name];
@@ -81,10 +95,25 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
       }
       return Outcome::kHeartbeat;
     }
+    case PartialKind::kState:
+      if (!DecodeStateChunk(message, &piece_)) return Outcome::kMalformed;
+      pieces_.Add(std::move(piece_));
+      return Outcome::kState;
     case PartialKind::kUnknown:
       break;
   }
   return Outcome::kMalformed;
+}
+
+std::map<std::string, std::string> MergeStage::TakeUnclaimedState() {
+  std::map<std::string, std::string> out;
+  for (const auto& [input, u] : unclaimed_) {
+    std::optional<std::string> state = pieces_.Take(u.instance, u.id, input, u.chunks);
+    if (state) out[input] = std::move(*state);
+  }
+  unclaimed_.clear();
+  pieces_.Clear();
+  return out;
 }
 
 TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {

@@ -24,6 +24,14 @@
 // An instance that stops gracefully says so and no longer counts; its
 // partitions keep their last watermark until the next owner reports them.
 //
+// Keyed state an instance handed over with partitions (partial_state.h)
+// is for their next owner; the merge keeps, per partition, the newest
+// state no instance has claimed yet (a later heartbeat naming the
+// partition claims it), read from partials partition 0, where it travels.
+// A bounded merge whose instances have all left adds it to its own
+// session and join operators before it closes every window, so that state
+// is closed as one instance reaching the end would close it.
+//
 // A pane whose windows have all closed is late: it is counted, not merged.
 // Panes of an operator the merge's rules do not have (the instances run
 // other rules) are counted as unknown.
@@ -44,6 +52,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "operators/dataflow/dataflow.h"
+#include "operators/scale_out/partial_state.h"
 #include "operators/scale_out/partials.h"
 
 namespace vigil {
@@ -56,12 +65,14 @@ class MergeStage {
 
   // kDuplicate: a numbered publication repeated after the instance's
   // restart, already merged.
-  enum class Outcome { kPanes, kHeartbeat, kLate, kUnknownMetric, kMalformed, kDuplicate };
+  // kState: a piece of keyed state handed over between instances.
+  enum class Outcome { kPanes, kHeartbeat, kLate, kUnknownMetric, kMalformed, kDuplicate, kState };
   // One message of the partials topic, read from partials partition `part`.
   // kLate when at least one of its panes was late (the others are merged).
   Outcome Apply(std::string_view message, const std::string& part);
 
-  // "panes", "heartbeat", "late", "unknown_metric", "malformed", "duplicate".
+  // "panes", "heartbeat", "late", "unknown_metric", "malformed",
+  // "duplicate", "state".
   static const char* OutcomeName(Outcome o);
 
   // The merge watermark over the partials partitions `parts`.
@@ -76,6 +87,10 @@ class MergeStage {
   // Checkpoints: the heartbeat state.
   std::string Encode() const;
   bool Decode(std::string_view data);
+
+  // The keyed state handed over that no instance has taken over, per
+  // partition (EncodeHandedOver), forgotten once taken.
+  std::map<std::string, std::string> TakeUnclaimedState();
 
   uint64_t late_panes() const { return late_panes_; }
   // The latest event time any instance has read (kMinTime: none reported),
@@ -104,6 +119,14 @@ class MergeStage {
   AccSet acc_;
   uint64_t late_panes_ = 0;
   TimeMs last_ts_ = kMinTime;
+  struct Unclaimed {
+    std::string instance;
+    uint64_t id = 0;
+    uint32_t chunks = 0;
+  };
+  std::map<std::string, Unclaimed> unclaimed_;  // event partition -> hand-over
+  StateAssembler pieces_;
+  PartialState piece_;
 };
 
 }  // namespace vigil

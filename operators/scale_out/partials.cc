@@ -1,8 +1,10 @@
 #include "operators/scale_out/partials.h"
 
+#include "base/clock.h"
 #include "base/codec.h"
 #include "base/hash.h"
 #include "base/strings.h"
+#include "operators/scale_out/partial_state.h"
 
 namespace vigil {
 namespace {
@@ -19,6 +21,7 @@ PartialKind PeekPartial(std::string_view message) {
   const std::string_view magic = message.substr(0, 4);
   if (magic == kPanesMagic) return PartialKind::kPanes;
   if (magic == kHeartbeatMagic) return PartialKind::kHeartbeat;
+  if (magic == kPartialStateMagic) return PartialKind::kState;
   return PartialKind::kUnknown;
 }
 
@@ -38,6 +41,8 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
   for (const std::string& name : hb.all_inputs) enc.PutString(name);
   for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutSigned(in.next_offset);
   enc.PutSigned(hb.last_ts);
+  enc.PutVarint(hb.handover_id);
+  for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutVarint(in.state_chunks);
   return std::string(kHeartbeatMagic) + enc.data();
 }
 
@@ -67,6 +72,14 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
   }
   out->last_ts = kMinTime;
   if (dec.ok() && !dec.done()) out->last_ts = dec.GetSigned();
+  out->handover_id = 0;
+  if (dec.ok() && !dec.done()) {
+    out->handover_id = dec.GetVarint();
+    for (PartialHeartbeat::Input& in : out->inputs) {
+      const uint64_t chunks = dec.GetVarint();
+      in.state_chunks = chunks > UINT32_MAX ? 0 : static_cast<uint32_t>(chunks);
+    }
+  }
   return dec.ok() && dec.done() && !out->instance.empty();
 }
 
@@ -178,7 +191,26 @@ absl::Status PartialsPublisher::PublishMessages(const PartialMessages& messages,
     status = writer_->Produce(topic_, key, value);
     ++messages_;
   }
-  const std::string hb = EncodeHeartbeat(heartbeat);
+  // The keyed state handed over, on partition 0 before the heartbeat
+  // that names its pieces.
+  PartialHeartbeat named = heartbeat;
+  if (!handover_.empty()) {
+    named.handover_id = (static_cast<uint64_t>(WallClockMs()) << 16) ^ ++next_handover_id_;
+    for (PartialHeartbeat::Input& in : named.inputs) {
+      auto it = handover_.find(in.name);
+      if (it == handover_.end()) continue;
+      const std::vector<std::string> pieces =
+          EncodeStateChunks(instance_, named.handover_id, in.name, it->second);
+      in.state_chunks = static_cast<uint32_t>(pieces.size());
+      for (const std::string& piece : pieces) {
+        if (!status.ok()) break;
+        status = writer_->Produce(topic_, heartbeat.instance, piece, 0, 0);
+        ++messages_;
+      }
+    }
+    handover_.clear();
+  }
+  const std::string hb = EncodeHeartbeat(named);
   for (int p = 0; p < partitions_ && status.ok(); ++p) {
     status = writer_->Produce(topic_, heartbeat.instance, hb, 0, p);
     ++messages_;

@@ -17,6 +17,9 @@
 //   - one heartbeat to every partition of the partials topic: the
 //     instance's watermark and, per event partition it reads, that
 //     partition's watermark and whether it is idle.
+//   - for partitions it gives up (a rebalance, or stopping), the open state
+//     of their keys (sessions, waiting join events; partial_state.h), on
+//     partition 0 before the heartbeat, for their next owner;
 //   - the consumer group's offsets of the records aggregated so far
 //     (send_offsets_to_transaction), so the records and their aggregates
 //     become visible together or not at all: a killed instance's open
@@ -39,8 +42,10 @@
 //              n × (pane start, encoded accumulators)
 //   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
 //              n × (partition name, watermark, idle) | m | m × partition name |
-//              n × next offset | last ts
+//              n × next offset | last ts | hand-over id | n × state pieces
 //              (the parts after the inputs absent in older ones)
+//   state      pieces of the keyed state handed over with a partition, on
+//              partition 0 before the heartbeat (partial_state.h)
 //
 // Kinesis has no consumer group to commit positions to: an instance reading
 // shards (`--instance I/N`) keeps them in its checkpoints. It writes the
@@ -82,6 +87,9 @@ struct PartialHeartbeat {
     // this publication or an earlier one (-1: not known). The partition's
     // next owner resumes at the largest it finds (ReadPublishedOffsets).
     int64_t next_offset = -1;
+    // The pieces of the partition's keyed state published before this
+    // heartbeat on partition 0 (partial_state.h): 0, none handed over.
+    uint32_t state_chunks = 0;
     friend bool operator==(const Input&, const Input&) = default;
   };
   std::string instance;
@@ -97,6 +105,9 @@ struct PartialHeartbeat {
   // at the end of a bounded input the merge marks partial windows as one
   // instance would. Absent in older heartbeats.
   TimeMs last_ts = kMinTime;
+  // Names the publication's state pieces (partial_state.h); 0: none.
+  // Absent in older heartbeats.
+  uint64_t handover_id = 0;
 };
 
 // The operator key in panes messages: a hash of MetricOperator::state_key.
@@ -114,7 +125,7 @@ struct PartialPanes {
   std::vector<std::pair<TimeMs, std::string_view>> panes;  // start, encoded accumulators
 };
 
-enum class PartialKind { kPanes, kHeartbeat, kUnknown };
+enum class PartialKind { kPanes, kHeartbeat, kState, kUnknown };
 PartialKind PeekPartial(std::string_view message);
 
 std::string EncodeHeartbeat(const PartialHeartbeat& hb);
@@ -132,13 +143,22 @@ void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
                 const std::function<void(std::string_view key, std::string_view value)>& emit);
 using PartialMessages = std::vector<std::pair<std::string, std::string>>;  // key, value
 
-// The newest published offset of each of `inputs` ("topic/partition"), from
-// the heartbeats at the end of partition 0 of the partials topic (each
-// heartbeat goes to every partition), read with isolation.level
-// read_committed. Reads backwards in growing steps until every input is
-// found or the partition's start is reached; inputs no heartbeat names are
-// absent from the result.
-absl::StatusOr<std::map<std::string, int64_t>> ReadPublishedOffsets(
+// What the newest heartbeat naming an event partition says of it.
+struct PublishedInput {
+  int64_t next_offset = -1;
+  TimeMs watermark = kMinTime;
+  std::string instance;    // that published it
+  bool has_state = false;  // the heartbeat handed keyed state over
+  std::string state;       // EncodeHandedOver (operators/dataflow/handover.h)
+};
+
+// The newest heartbeat of each of `inputs` ("topic/partition") at the end
+// of partition 0 of the partials topic (each heartbeat goes to every
+// partition), read with isolation.level read_committed, with the keyed
+// state handed over in its publication. Reads backwards in growing steps
+// until every input and its state is found or the partition's start is
+// reached; inputs no heartbeat names are absent from the result.
+absl::StatusOr<std::map<std::string, PublishedInput>> ReadPublished(
     const KafkaUrl& url, const KafkaProperties& properties, const std::vector<std::string>& inputs);
 
 class PartialsPublisher {
@@ -161,6 +181,10 @@ class PartialsPublisher {
   absl::Status PublishMessages(const PartialMessages& messages, const PartialHeartbeat& heartbeat,
                                const rd_kafka_topic_partition_list_t* offsets,
                                const rd_kafka_consumer_group_metadata_t* group);
+  // Keyed state to hand over in the next Publish: per partition, the
+  // encoded state (operators/dataflow/handover.h). Publish names the pieces
+  // in its heartbeat; they are dropped after it, sent or not.
+  void HandOver(std::map<std::string, std::string> states) { handover_ = std::move(states); }
 
   uint64_t messages() const { return messages_; }
   uint64_t publications() const { return publications_; }
@@ -174,6 +198,8 @@ class PartialsPublisher {
   int partitions_ = 1;
   uint64_t messages_ = 0;
   uint64_t publications_ = 0;
+  std::map<std::string, std::string> handover_;
+  uint64_t next_handover_id_ = 0;
 };
 
 }  // namespace vigil

@@ -1,11 +1,15 @@
-// ReadPublishedOffsets (operators/scale_out/partials.h): where the newest heartbeats
-// on the partials topic say each event partition was published up to.
+// ReadPublished (operators/scale_out/partials.h): where the newest heartbeats
+// on the partials topic say each event partition was published up to, and
+// the keyed state handed over with it.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "base/strings.h"
+#include "operators/scale_out/partial_state.h"
 #include "operators/scale_out/partials.h"
 
 namespace vigil {
@@ -68,9 +72,9 @@ absl::StatusOr<std::unique_ptr<KafkaHandle>> OpenReader(const KafkaUrl& url,
 }
 
 // Reads [start, end) of partition 0 (to its last stable offset at most),
-// keeping the largest next offset of each input in `wanted`.
+// handing every message to `take`.
 absl::Status ReadRange(rd_kafka_t* rk, const std::string& topic, int64_t start, int64_t end,
-                       const std::set<std::string>& wanted, std::map<std::string, int64_t>* out) {
+                       const std::function<void(std::string_view value)>& take) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = start;
   const rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
@@ -79,7 +83,6 @@ absl::Status ReadRange(rd_kafka_t* rk, const std::string& topic, int64_t start, 
     return absl::UnavailableError(StrCat("the partials topic: assign: ", rd_kafka_err2str(e)));
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-  PartialHeartbeat hb;
   absl::Status status =
       absl::DeadlineExceededError(StrCat("the partials topic: reading offsets ", start, " to ", end,
                                          " took over ", kTimeoutMs / 1000, " s"));
@@ -97,14 +100,7 @@ absl::Status ReadRange(rd_kafka_t* rk, const std::string& topic, int64_t start, 
       rd_kafka_message_destroy(m);
       break;
     }
-    const std::string_view value(static_cast<const char*>(m->payload), m->len);
-    if (DecodeHeartbeat(value, &hb)) {
-      for (const PartialHeartbeat::Input& in : hb.inputs) {
-        if (in.next_offset < 0 || !wanted.contains(in.name)) continue;
-        auto [it, fresh] = out->emplace(in.name, in.next_offset);
-        if (!fresh) it->second = std::max(it->second, in.next_offset);
-      }
-    }
+    take(std::string_view(static_cast<const char*>(m->payload), m->len));
     rd_kafka_message_destroy(m);
     if (offset + 1 >= end) {
       status = absl::OkStatus();
@@ -115,13 +111,20 @@ absl::Status ReadRange(rd_kafka_t* rk, const std::string& topic, int64_t start, 
   return status;
 }
 
+// What is known of one input while reading back.
+struct Found {
+  PublishedInput input;
+  uint64_t handover_id = 0;
+  uint32_t chunks = 0;
+};
+
 }  // namespace
 
-absl::StatusOr<std::map<std::string, int64_t>> ReadPublishedOffsets(
+absl::StatusOr<std::map<std::string, PublishedInput>> ReadPublished(
     const KafkaUrl& url, const KafkaProperties& properties,
     const std::vector<std::string>& inputs) {
-  std::map<std::string, int64_t> found;
-  if (inputs.empty()) return found;
+  std::map<std::string, PublishedInput> result;
+  if (inputs.empty()) return result;
   absl::StatusOr<std::unique_ptr<KafkaHandle>> h = OpenReader(url, properties);
   if (!h.ok()) return h.status();
   rd_kafka_t* rk = (*h)->rk;
@@ -132,17 +135,62 @@ absl::StatusOr<std::map<std::string, int64_t>> ReadPublishedOffsets(
     return absl::UnavailableError(StrCat("the partials topic: ", rd_kafka_err2str(e)));
   }
   // The newest heartbeats are at the end. Every window is read whole, so
-  // once an input turns up, its newest heartbeat is among those read.
+  // once an input turns up, its newest heartbeat is among those read; the
+  // state pieces it names come before it, in that window or earlier ones.
   std::set<std::string> missing(inputs.begin(), inputs.end());
+  std::map<std::string, Found> found;
+  StateAssembler pieces;
+  auto incomplete = [&] {
+    for (const auto& [name, f] : found) {
+      if (f.chunks > 0 && !pieces.Has(f.input.instance, f.handover_id, name, f.chunks)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  PartialHeartbeat hb;
+  PartialState piece;
   int64_t end = high, step = kFirstStep;
-  while (end > low && !missing.empty()) {
+  while (end > low && (!missing.empty() || incomplete())) {
     const int64_t start = std::max(low, end - step);
-    if (absl::Status s = ReadRange(rk, url.topic, start, end, missing, &found); !s.ok()) return s;
-    for (const auto& [name, offset] : found) missing.erase(name);
+    std::map<std::string, Found> window;  // the newest in this window
+    absl::Status s = ReadRange(rk, url.topic, start, end, [&](std::string_view value) {
+      if (DecodeStateChunk(value, &piece)) {
+        if (std::find(inputs.begin(), inputs.end(), piece.input) != inputs.end()) {
+          pieces.Add(std::move(piece));
+        }
+        return;
+      }
+      if (!DecodeHeartbeat(value, &hb)) return;
+      for (const PartialHeartbeat::Input& in : hb.inputs) {
+        if (in.next_offset < 0 || !missing.contains(in.name)) continue;
+        Found& f = window[in.name];
+        // The largest offset; of equal ones, the later heartbeat.
+        if (in.next_offset < f.input.next_offset) continue;
+        f.input.next_offset = in.next_offset;
+        f.input.watermark = in.watermark;
+        f.input.instance = hb.instance;
+        f.handover_id = hb.handover_id;
+        f.chunks = in.state_chunks;
+      }
+    });
+    if (!s.ok()) return s;
+    for (auto& [name, f] : window) {
+      missing.erase(name);
+      found[name] = std::move(f);
+    }
     end = start;
     step *= 4;
   }
-  return found;
+  for (auto& [name, f] : found) {
+    PublishedInput& out = result[name];
+    out = std::move(f.input);
+    if (f.chunks == 0) continue;
+    std::optional<std::string> state = pieces.Take(out.instance, f.handover_id, name, f.chunks);
+    out.has_state = state.has_value();
+    if (state) out.state = std::move(*state);
+  }
+  return result;
 }
 
 }  // namespace vigil

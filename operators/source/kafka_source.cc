@@ -230,6 +230,14 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
   } else {
     rd_kafka_assign(rk_, partitions);
   }
+  if (after_assign_) {
+    std::vector<std::pair<int, int64_t>> inputs;
+    for (int i = 0; i < partitions->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = partitions->elems[i];
+      inputs.emplace_back(PartIndex(tp.topic, tp.partition), tp.offset >= 0 ? tp.offset : -1);
+    }
+    after_assign_(inputs);
+  }
 }
 
 void KafkaSource::ResumeAtFurthest(rd_kafka_topic_partition_list_t* partitions) {
@@ -291,7 +299,13 @@ void KafkaSource::CommitOffsets(const rd_kafka_topic_partition_list_t* offsets) 
 void KafkaSource::Revoke(rd_kafka_topic_partition_list_t* partitions) {
   // Still assigned: the owner publishes what it holds of them, with their
   // offsets, before they go.
-  if (before_revoke_) before_revoke_();
+  if (before_revoke_) {
+    std::vector<int> inputs;
+    for (int i = 0; i < partitions->cnt; ++i) {
+      inputs.push_back(PartIndex(partitions->elems[i].topic, partitions->elems[i].partition));
+    }
+    before_revoke_(inputs);
+  }
   std::map<std::string, int64_t> handed_out;
   for (int i = 0; i < partitions->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = partitions->elems[i];

@@ -130,12 +130,19 @@ class KafkaSource : public RecordSource {
   }
   // Commits `offsets` to the group now (synchronously).
   void CommitOffsets(const rd_kafka_topic_partition_list_t* offsets);
-  // Runs in a rebalance before partitions are released (null: none).
-  void set_before_revoke(std::function<void()> fn) { before_revoke_ = std::move(fn); }
+  // Runs in a rebalance before partitions are released, with their inputs
+  // (null: none).
+  using RevokeHook = std::function<void(const std::vector<int>& inputs)>;
+  void set_before_revoke(RevokeHook fn) { before_revoke_ = std::move(fn); }
+  // Runs in a rebalance once partitions are assigned, before any of their
+  // records is read, with each one's input and the offset it resumes at
+  // (-1: decided by the broker, e.g. auto.offset.reset).
+  using AssignHook = std::function<void(const std::vector<std::pair<int, int64_t>>& inputs)>;
+  void set_after_assign(AssignHook fn) { after_assign_ = std::move(fn); }
   // The next offset of input `input` this process has handed out (-1: none).
   int64_t input_next_offset(int input) const { return parts_[input].next_offset; }
   // Scale-out: where the partials topic says each partition was published
-  // up to (ReadPublishedOffsets). With it, an assigned partition resumes at
+  // up to (ReadPublished). With it, an assigned partition resumes at
   // the furthest of its own position, the checkpoint's, the group's
   // committed offset and the published one: offsets only move forward.
   using PublishedLookup = std::function<absl::StatusOr<std::map<std::string, int64_t>>(
@@ -186,7 +193,8 @@ class KafkaSource : public RecordSource {
   std::atomic<bool> connected_{true};
   absl::Status status_;
   TimeMs last_error_log_ = 0;
-  std::function<void()> before_revoke_;
+  RevokeHook before_revoke_;
+  AssignHook after_assign_;
   PublishedLookup published_lookup_;
   std::vector<std::string> all_partitions_;
   TimeMs all_partitions_at_ = 0;

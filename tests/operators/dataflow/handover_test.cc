@@ -131,7 +131,10 @@ class HandoverTest : public ::testing::Test {
   // `switch_at` on, partition 1 is b's, its keys' state handed over (or
   // not) at the switch. The merge adds up both instances' panes and closes
   // the windows at the same frontiers as RunOne.
-  std::vector<std::string> RunTwo(int workers_a, int workers_b, size_t switch_at, bool hand_over) {
+  // `reload_a`: a's rules are reloaded just before the switch (its state
+  // and the origins of its keys kept).
+  std::vector<std::string> RunTwo(int workers_a, int workers_b, size_t switch_at, bool hand_over,
+                                  bool reload_a = false) {
     EventParser parser(rules_->fields, 1 << 16);
     Instance a(*rules_, workers_a), b(*rules_, workers_b);
     Dataflow merge(*rules_);
@@ -141,6 +144,12 @@ class HandoverTest : public ::testing::Test {
     for (size_t at = 0; at < records_.size(); at += kBatch) {
       if (at == switch_at) {
         handed_keys_ = 0;
+        if (reload_a) {
+          auto flow = std::make_unique<Dataflow>(*rules_);
+          EXPECT_EQ(flow->AdoptState(*a.main), flow->state_count());
+          a.main = std::move(flow);
+          if (a.pool) a.pool->Reload(*rules_, *a.main);
+        }
         if (hand_over) {
           std::map<int, HandedOver> out = ExtractKeyedState(a.flows(), {1});
           EXPECT_EQ(out.size(), 1u);
@@ -214,6 +223,15 @@ TEST_F(HandoverTest, APartitionHandedOverWithItsKeysGivesTheWindowsOfOneFlow) {
     for (size_t i = 0; i < one.size(); ++i) {
       ASSERT_EQ(two[i], one[i]) << wa << " and " << wb << " workers, result " << i;
     }
+  }
+}
+
+TEST_F(HandoverTest, ARuleReloadKeepsTheOriginsOfTheKeys) {
+  const std::vector<std::string> one = WithoutVisitors(RunOne());
+  for (int workers : {0, 2}) {
+    EXPECT_EQ(WithoutVisitors(RunTwo(workers, 0, kBatch * 25, true, /*reload_a=*/true)), one)
+        << workers << " workers";
+    EXPECT_GT(handed_keys_, 20u);
   }
 }
 
