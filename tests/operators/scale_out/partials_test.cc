@@ -7,6 +7,7 @@
 
 #include "base/codec.h"
 #include "operators/scale_out/merge_stage.h"
+#include "operators/scale_out/partial_state.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
 namespace vigil {
@@ -368,6 +369,36 @@ TEST_F(MergeWatermarkTest, TheLastEventTimeIsTheLatestOfAnyInstance) {
   MergeStage restored(h_.flow.get());
   ASSERT_TRUE(restored.Decode(merge_.Encode()));
   EXPECT_EQ(restored.last_ts(), 55'000);
+}
+
+// State handed over with a partition is the merge's to close only while no
+// instance has taken it over: a later heartbeat naming the partition on
+// partition 0 claims it; only the newest hand-over of a partition counts.
+TEST_F(MergeWatermarkTest, OnlyStateNoInstanceTookOverIsUnclaimed) {
+  auto hand_over = [&](const std::string& instance, uint64_t id, const std::string& input,
+                       const std::string& state, const std::string& part) {
+    for (const std::string& m : EncodeStateChunks(instance, id, input, state, 4)) {
+      ASSERT_EQ(merge_.Apply(m, part), MergeStage::Outcome::kState);
+    }
+    PartialHeartbeat hb;
+    ASSERT_TRUE(DecodeHeartbeat(Heartbeat(instance, 50'000, {{input, 50'000, false, 10}}), &hb));
+    hb.handover_id = id;
+    hb.inputs[0].state_chunks = static_cast<uint32_t>((state.size() + 3) / 4);
+    ASSERT_EQ(merge_.Apply(EncodeHeartbeat(hb), part), MergeStage::Outcome::kHeartbeat);
+  };
+  hand_over("a", 1, "e/0", "first state of e/0", "p/0");
+  hand_over("a", 2, "e/0", "second state of e/0", "p/0");
+  hand_over("a", 3, "e/1", "state of e/1", "p/0");
+  hand_over("a", 4, "e/2", "state of e/2", "p/0");
+  // b took e/1 over and reported it; a heartbeat on another partition
+  // claims nothing (state travels on partition 0).
+  Beat("b", 60'000, {{"e/1", 60'000, false}});
+  Beat("b", 60'000, {{"e/2", 60'000, false}}, false, "p/1");
+  const std::map<std::string, std::string> want = {{"e/0", "second state of e/0"},
+                                                   {"e/2", "state of e/2"}};
+  EXPECT_EQ(merge_.TakeUnclaimedState(), want);
+  EXPECT_TRUE(merge_.TakeUnclaimedState().empty());  // taken
+  EXPECT_STREQ(MergeStage::OutcomeName(MergeStage::Outcome::kState), "state");
 }
 
 }  // namespace
