@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/files.h"
+#include "base/host.h"
 #include "base/strings.h"
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
@@ -35,9 +36,8 @@ JobConfig DefaultJobConfig() {
 std::optional<int> ParseInstanceIndex(std::string_view s) {
   std::string host;
   if (s == "ordinal") {
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0) return std::nullopt;
-    host = buf;
+    host = HostName();
+    if (host.empty()) return std::nullopt;
     const size_t dash = host.rfind('-');
     if (dash == std::string::npos) return std::nullopt;
     s = std::string_view(host).substr(dash + 1);

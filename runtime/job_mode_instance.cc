@@ -1,12 +1,12 @@
 // A scale-out instance (runtime/job_mode.h, operators/scale_out/partials.h):
 // aggregates what it owns and publishes partial aggregates for the merge.
-#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "base/codec.h"
+#include "base/host.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "operators/dataflow/handover.h"
@@ -15,12 +15,6 @@
 
 namespace vigil {
 namespace {
-
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
-  return buf;
-}
 
 // The publication kept in a checkpoint (Kinesis instances).
 constexpr std::string_view kPendingPartialsKey = "vigil.pending-partials";

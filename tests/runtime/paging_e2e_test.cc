@@ -261,6 +261,62 @@ TEST_F(PagingE2eTest, TheAlertmanagerFlagSendsEverySeverity) {
   EXPECT_NE(clash.out.find("the job file has one of another kind"), std::string::npos) << clash.out;
 }
 
+// A production job file run with --dry-run: the alerts fire and resolve on
+// the console as they would, and nothing reaches a receiver or the disk.
+TEST_F(PagingE2eTest, ADryRunPagesNobodyAndWritesNothing) {
+  RecordingReceiver team;
+  const std::string job = JobFile(
+      "notify:\n"
+      "  receivers:\n"
+      "    - {name: team, kind: webhook, url: " +
+      team.url("/team") +
+      "}\n"
+      "  routes: {P1: [team], P2: [team]}\n"
+      "checkpoint: {dir: " +
+      Path("ckpt") +
+      "}\n"
+      "outputs:\n"
+      "  results: {path: " +
+      Path("results.ndjson") +
+      "}\n"
+      "  dead_letter: {path: " +
+      Path("dead.ndjson") +
+      "}\n"
+      "  archive: {dir: " +
+      Path("archive") + "}\n");
+  const std::string events = Events(kIncidents);
+  auto files_written = [&] {
+    std::string out;
+    for (const char* name : {"ckpt", "results.ndjson", "dead.ndjson", "archive"}) {
+      struct stat st;
+      if (::stat(Path(name).c_str(), &st) == 0) out += std::string(name) + " ";
+    }
+    return out;
+  };
+  Result dry = Sh(kVigil + " run --config " + job + " --dry-run --input " + events +
+                  " --output json --no-progress 2>" + Path("stderr.log"));
+  const std::string log = ReadFile(Path("stderr.log"));
+  ASSERT_EQ(dry.exit_code, 0) << log;
+  EXPECT_EQ(ConsoleTransitions(dry.out, "P1"),
+            (Transitions{{"LatencyP99Critical", "firing"}, {"LatencyP99Critical", "resolved"}}));
+  EXPECT_TRUE(team.Requests().empty());
+  EXPECT_EQ(files_written(), "");
+  EXPECT_NE(log.find("vigil: dry run: no notification is sent (receivers team); alerts print "
+                     "here"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("vigil: dry run: no checkpoint is read or written"), std::string::npos);
+  // The HTTP endpoint moved to a free loopback port, and says where.
+  EXPECT_NE(ServingPort(log), 0) << log;
+
+  // The same job file, not dry: the team is paged and the files are there.
+  Result wet = Sh(kVigil + " run --config " + job + " --input " + events +
+                  " --http off --output json --no-progress 2>" + Path("stderr.log"));
+  ASSERT_EQ(wet.exit_code, 0) << ReadFile(Path("stderr.log"));
+  EXPECT_FALSE(team.Accepted().empty());
+  EXPECT_EQ(files_written(), "ckpt results.ndjson dead.ndjson archive ");
+}
+
 TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
   RecordingReceiver pagerduty, team, tickets, digest;
   // The first page fails; the receiver echoes the request (routing key
