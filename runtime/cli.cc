@@ -14,15 +14,18 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "operators/generator/generator.h"
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
 #include "rules/lint.h"
+#include "rules/scopes.h"
 #include "runtime/allocator.h"
 #include "runtime/cli_args.h"
-#include "runtime/cli_usage.h"
+#include "runtime/cli_help.h"
+#include "runtime/dry_run.h"
 #include "runtime/job.h"
 #include "runtime/replay.h"
 #include "runtime/rule_test.h"
@@ -33,7 +36,6 @@ namespace {
 using cli::Args;
 using cli::DurationFlag;
 using cli::GeneratorFlag;
-using cli::kUsage;
 using cli::ParseNumber;
 using cli::TimeFlag;
 using cli::Usage;
@@ -327,6 +329,7 @@ int Run(int argc, char** argv) {
   bool start_now = config.source.generator_start_now;
   bool inputs_from_flags = false;
   bool group_from_flags = false;
+  bool dry_run = false;
   while (!a.Done()) {
     // A flag consumed needs nothing more: the empty branches are alike.
     // NOLINTNEXTLINE(bugprone-branch-clone)
@@ -429,6 +432,8 @@ int Run(int argc, char** argv) {
       config.web.max_connections = static_cast<size_t>(std::max(1.0, n));
     } else if (a.Value("--archive", &v, &err)) {
       config.outputs.archive.dir = v;
+    } else if (a.Flag("--dry-run")) {
+      dry_run = true;
     } else if (JobFlag(a, &config, &err)) {
     } else {
       return Usage(a.Unknown("run"));
@@ -442,6 +447,13 @@ int Run(int argc, char** argv) {
   // The merge stage is a consumer group of its own.
   if (config.scale_out.merge && !group_from_flags && config.source.kafka.group_id == "vigil") {
     config.source.kafka.group_id = "vigil-merge";
+  }
+  if (dry_run) {
+    absl::StatusOr<std::vector<std::string>> off = ApplyDryRun(&config);
+    if (!off.ok()) return Usage(std::string(off.status().message()));
+    Log(off->empty() ? "dry run: this job sends and writes nothing anyway"
+                     : "dry run: nothing leaves this process");
+    for (const std::string& line : *off) Log(StrCat("dry run: ", line));
   }
   return RunJob(config, nullptr);
 }
@@ -481,10 +493,25 @@ int Replay(int argc, char** argv) {
                 [&] { std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout); });
 }
 
-}  // namespace
+// `vigil help [COMMAND]`, `vigil COMMAND --help`.
+int Help(const std::string& command) {
+  if (command.empty()) {
+    std::fputs(cli::Overview().c_str(), stdout);
+    return 0;
+  }
+  const cli::CommandHelp* c = cli::FindCommand(command);
+  if (c == nullptr) {
+    std::vector<std::string> names;
+    for (const cli::CommandHelp& h : cli::Commands()) names.emplace_back(h.name);
+    const std::string s = Suggest(command, names);
+    return Usage(StrCat("unknown command '", command, "'",
+                        s.empty() ? std::string() : StrCat("; did you mean ", s, "?")));
+  }
+  std::fputs(cli::CommandUsage(*c).c_str(), stdout);
+  return 0;
+}
 
-int RunCli(int argc, char** argv) {
-  if (argc < 2) return Usage("missing command (run, check, gen)");
+int Dispatch(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "run") return Run(argc, argv);
   if (cmd == "check") return Check(argc, argv);
@@ -500,15 +527,59 @@ int RunCli(int argc, char** argv) {
     return r.failed == 0 && r.passed > 0 ? 0 : 1;
   }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    std::fputs(kUsage, stdout);
-    return 0;
+    if (argc > 3) return Usage("help takes one command");
+    return Help(argc == 3 ? argv[2] : "");
   }
   if (cmd == "version" || cmd == "--version") {
     std::puts("vigil " VIGIL_VERSION);
     std::printf("allocator: %s\n", AllocatorDescription().c_str());
     return 0;
   }
-  return Usage(StrCat("unknown command '", cmd, "'"));
+  if (cmd == "completion") {
+    const std::string script = argc == 3 ? cli::CompletionScript(argv[2]) : "";
+    if (script.empty()) return Usage("completion needs a shell: bash or zsh");
+    std::fputs(script.c_str(), stdout);
+    return 0;
+  }
+  if (cmd == "man") {
+    std::fputs(cli::ManPage(VIGIL_VERSION).c_str(), stdout);
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const cli::CommandHelp& h : cli::Commands()) names.emplace_back(h.name);
+  const std::string s = Suggest(cmd, names);
+  return Usage(StrCat("unknown command '", cmd, "'",
+                      s.empty() ? std::string() : StrCat("; did you mean ", s, "?")));
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  if (argc < 2) return Usage("missing command (run, check, gen, replay, test, ...)");
+  // COMMAND --help / -h, wherever it stands.
+  if (cli::FindCommand(argv[1]) != nullptr) {
+    for (int i = 2; i < argc; ++i) {
+      const std::string_view a = argv[i];
+      if (a == "--help" || a == "-h") return Help(argv[1]);
+    }
+  }
+  return Dispatch(argc, argv);
+}
+
+std::vector<std::string> ParserFlags(const std::string& command) {
+  std::vector<std::string> flags;
+  // Commands without a flag parser: their arguments are files or none.
+  for (const char* plain : {"test", "version", "help", "completion", "man"}) {
+    if (command == plain) return flags;
+  }
+  std::string name = command, probe = "--\x01";
+  char* argv[] = {name.data(), name.data(), probe.data()};
+  cli::SetFlagSink(&flags);
+  (void)Dispatch(3, argv);
+  cli::SetFlagSink(nullptr);
+  std::sort(flags.begin(), flags.end());
+  flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
+  return flags;
 }
 
 }  // namespace vigil

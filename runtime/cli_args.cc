@@ -11,12 +11,23 @@
 
 namespace vigil::cli {
 
+namespace {
+std::vector<std::string>* g_flag_sink = nullptr;
+}  // namespace
+
+void SetFlagSink(std::vector<std::string>* sink) { g_flag_sink = sink; }
+
 int Usage(const std::string& error) {
-  std::fprintf(stderr, "vigil: %s\nRun 'vigil --help' for usage.\n", error.c_str());
+  if (g_flag_sink != nullptr) return 2;
+  std::fprintf(stderr,
+               "vigil: %s\nRun 'vigil help' for the commands, 'vigil COMMAND --help' "
+               "for one's flags.\n",
+               error.c_str());
   return 2;
 }
 
 std::string Args::Unknown(std::string_view command) const {
+  if (g_flag_sink != nullptr) g_flag_sink->insert(g_flag_sink->end(), known_.begin(), known_.end());
   const std::string& arg = args_[pos_];
   std::vector<std::string> known = known_;
   std::sort(known.begin(), known.end());

@@ -78,6 +78,9 @@ class Args {
 
 // Prints the error and a hint to stderr; returns the bad-usage exit code 2.
 int Usage(const std::string& error);
+// Introspection (ParserFlags in runtime/cli.h): with a sink, Args::Unknown
+// stores there every flag the parser asked about, and Usage prints nothing.
+void SetFlagSink(std::vector<std::string>* sink);
 bool ParseNumber(const std::string& s, double* out);
 // Generator flags shared by `gen` and `run`. Returns false if `a` is not at
 // a generator flag; sets *error on a bad value.

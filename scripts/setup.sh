@@ -10,6 +10,7 @@ packages=(
   zstd curl time openssl libcrypt-dev  # openssl: test certificates; libcrypt-dev: bcrypt (crypt_r)
   procps  # ps and pgrep: tests/runtime/allocator_test.cc checks the process name
   tzdata  # time zones of silences' time_intervals (location:)
+  groff-base  # renders vigil man in tests/runtime/cli_help_test.cc
   libre2-dev  # Go-syntax regular expressions of annotation templates (reReplaceAll, match)
   kcat prometheus prometheus-alertmanager
   chromium  # headless, renders the status page in tests/runtime/status_page_test.cc

@@ -265,7 +265,7 @@ TEST(CliE2eTest, UnknownFlagsAndBadValuesAreUsageErrors) {
             0u);
   EXPECT_EQ(Sh(StrCat(kVigil, " run --max-out-of-orderness 5x 2>&1")).exit_code, 2);
   EXPECT_EQ(Sh(StrCat(kVigil, " gen --incident volcano@1m+1m 2>&1")).exit_code, 2);
-  Result help = Sh(StrCat(kVigil, " --help"));
+  Result help = Sh(StrCat(kVigil, " run --help"));
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--dead-letter FILE"), std::string::npos);
 }

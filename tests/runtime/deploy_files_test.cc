@@ -146,6 +146,32 @@ TEST(DeployTest, DockerfileBuildsInOneStageAndRunsAsNonRootInAnother) {
   EXPECT_TRUE(tests_off);
 }
 
+// The build stage copies every folder the binary is built from (one per
+// library of CMakeLists.txt), and the image carries the manual page and
+// the bash completion the binary generates.
+TEST(DeployTest, DockerfileCopiesEverySourceFolderAndInstallsTheManPage) {
+  const std::string cmake = ReadFile(kSource + "/CMakeLists.txt");
+  std::set<std::string> folders;
+  static const std::regex library(R"(vigil_folder_library\(\w+\s+([a-z_]+))");
+  for (auto it = std::sregex_iterator(cmake.begin(), cmake.end(), library);
+       it != std::sregex_iterator(); ++it) {
+    folders.insert((*it)[1].str());
+  }
+  EXPECT_TRUE(folders.contains("base") && folders.contains("operators")) << cmake;
+  std::set<std::string> copied;
+  bool man = false, completion = false;
+  for (const auto& [kw, rest] : DockerInstructions()) {
+    if (kw != "COPY") continue;
+    const std::vector<std::string> w = Words(rest);
+    if (w.size() == 2 && w[0].back() == '/') copied.insert(w[0].substr(0, w[0].size() - 1));
+    man |= w.size() == 3 && w[2] == "/usr/local/share/man/man1/vigil.1";
+    completion |= w.size() == 3 && w[2] == "/usr/share/bash-completion/completions/vigil";
+  }
+  for (const std::string& f : folders) EXPECT_TRUE(copied.contains(f)) << "COPY " << f << "/";
+  EXPECT_TRUE(man);
+  EXPECT_TRUE(completion);
+}
+
 // The image tags the deploy files and their documentation name are the
 // version of CMakeLists.txt, so that a release changes them with it.
 TEST(DeployTest, ImageTagsAreTheProjectVersion) {

@@ -283,7 +283,7 @@ TEST(DeployTest, TlsAndAuthAreWiredFromTheWebSecret) {
 // Flags and endpoints
 
 TEST(DeployTest, EveryFlagUsedIsOneTheBinaryHas) {
-  const Result help = Sh(kVigil + " --help");
+  const Result help = Sh(kVigil + " run --help");
   ASSERT_EQ(help.exit_code, 0);
   std::set<std::string> known;
   static const std::regex flag("(^|\\s)(--[a-z][a-z0-9.-]*[a-z0-9]|-X)(?=[\\s=,|]|$)");
@@ -314,7 +314,7 @@ TEST(DeployTest, EveryFlagUsedIsOneTheBinaryHas) {
       if (a.rfind('-', 0) != 0) continue;
       ++flags;
       EXPECT_TRUE(known.count(a.substr(0, a.find('='))))
-          << where << ": " << a << " is not in vigil --help";
+          << where << ": " << a << " is not in vigil run --help";
     }
     EXPECT_GT(flags, 0) << where;
   }
@@ -330,7 +330,7 @@ TEST(DeployTest, PortsAndProbePathsMatchWhatTheBinaryServes) {
   EXPECT_TRUE(exposed);
   // ... is the job's default port and what --help documents.
   EXPECT_EQ(DefaultJobConfig().http_listen, "127.0.0.1:9464");
-  const Result help = Sh(kVigil + " --help");
+  const Result help = Sh(kVigil + " run --help");
   for (const char* path : {"/metrics", "/healthz", "/readyz"}) {
     EXPECT_NE(help.out.find(path), std::string::npos) << path;
   }

@@ -1,28 +1,13 @@
-#include "runtime/cli_usage.h"
+#include "runtime/cli_help.h"
 
 namespace vigil::cli {
+namespace {
 
-const char kUsage[] = R"(vigil — real-time stream processor for chatbot observability
-
-Usage:
-  vigil run [flags]          run the stream job; with no flags, the embedded demo
-                             (paced generator with incidents, reference rules,
-                             alerts on the console, /metrics on 127.0.0.1:9464)
-  vigil check FILE...        validate rule files; prints file:line:col: errors
-  vigil gen [flags]          write synthetic chatbot events (NDJSON) to stdout, a file
-                             or a Kafka topic
-  vigil dev-broker [flags]   run an in-memory Kafka-protocol broker for development
-  vigil replay [flags] PATH...
-                             run rules over recorded events (files, .zst, directories,
-                             archives written with run --archive)
-                             at full speed; print the alert timeline and a metric summary
-  vigil test FILE...         run rule unit tests (timestamped events in, expected
-                             alerts and window values out); exit 1 on failures
-  vigil alerts [flags]       show the pending and firing alerts of a running job
-  vigil version              print the version and the allocator set-up
-
-vigil run flags (override the job file):
-  --config FILE              job file (YAML; see deploy/job.yaml)
+const CommandHelp kCommands[] = {
+    {"run", "vigil run [flags]",
+     R"(run the stream job; with no flags, the embedded demo (paced generator with incidents, reference rules, alerts on the console, /metrics on 127.0.0.1:9464))",
+     "Flags (override the job file)",
+     R"(  --config FILE              job file (YAML; see deploy/job.yaml)
   --rules FILE               rule file (repeatable; default: built-in reference rules)
   --input FILE|-             read NDJSON events from FILE (.zst: zstd) or stdin (-);
                              repeatable for several files read in order
@@ -55,12 +40,14 @@ vigil run flags (override the job file):
                              split by rendezvous hashing); I may be 'ordinal' (the number
                              ending the host name, as in a StatefulSet)
   --exit-at-end              stop once every partition/shard is read to its end
-  -X KEY=VALUE               librdkafka property (repeatable): security.protocol,
+  -X KEY=VALUE, --kafka-property KEY=VALUE
+                             librdkafka property (repeatable): security.protocol,
                              sasl.*, ssl.*, session.timeout.ms, ...
   --generator                read from the built-in generator (the default)
   --speed N                  generator event time runs N x the wall clock (0: as fast
                              as possible, a bounded replay; default 60)
-  --rate N --seed N --duration D --start T|now --incident KIND@START+LENGTH
+  --rate N --seed N --duration D --start T|now --jitter D --epoch-millis
+  --incident KIND@START+LENGTH
                              generator settings, as for vigil gen
   --output text|json         console alert format (default text)
   --no-console               no alerts on the console
@@ -76,6 +63,10 @@ vigil run flags (override the job file):
                              with --checkpoint-dir is vigil-<group>)
   --alertmanager URL         send every alert to the Alertmanager at URL (repeat for each
                              member of a cluster); adds to the job file's notify: receivers
+  --dry-run                  run a production job file without anything leaving the
+                             process: no notification, no checkpoint, no output but the
+                             console, a Kafka group of its own that commits nothing, HTTP
+                             on 127.0.0.1 (a free port); alerts and windows print here
   --dead-letter FILE         write rejected records as NDJSON
   --record-dir DIR           write the rule files' outputs: (records of a stream, join or
                              events) as DIR/NAME/YYYY-MM-DD.ndjson (exactly once with
@@ -130,27 +121,24 @@ vigil run flags (override the job file):
   --allow-fresh-start        start from nothing when the checkpoint directory holds
                              checkpoints and none can be read (default: refuse to start
                              and list why each was unreadable)
-  --shutdown-timeout D       after SIGTERM/SIGINT, the time allowed to drain, flush outputs
-                             and the paging spool and checkpoint before exiting 1 (default 30s)
-
-vigil replay flags:
-  --rules FILE               rule file (repeatable; default: built-in reference rules)
-  --from T --to T            only events with from <= ts < to (RFC 3339)
-  --output text|json         timeline as a table or one JSON object
-  --results FILE|-           also write every closed window as NDJSON
-  --dead-letter FILE         write rejected records as NDJSON
-  --record-dir DIR           write the rule files' outputs: as for run
-  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
-  --workers N --worker-key FIELD --close-partial-windows
-                             as for run
-
-vigil check flags:
-  --output text|json         diagnostics as text lines or one JSON array
+  --shutdown-timeout D       after SIGTERM/SIGINT, the time allowed to drain, flush
+                             outputs and the paging spool and checkpoint before exiting 1
+                             (default 30s))",
+     R"(  vigil run                                             # the demo
+  vigil run --config deploy/job.yaml
+  vigil run --config /etc/vigil/job.yaml --dry-run      # a production job, paging nobody
+  vigil run --input events.ndjson --rules mine.yaml --results -)"},
+    {"check", "vigil check [flags] FILE...",
+     R"(validate rule files; prints file:line:col: errors and warnings)", "Flags",
+     R"(  --output text|json         diagnostics as text lines or one JSON array
   --strict                   exit 1 on warnings too (unused metrics, for: that can never
-                             be pending, ratio thresholds outside [0, 1])
-
-vigil gen flags:
-  --seed N                   PRNG seed (default 1); same seed, same bytes
+                             be pending, ratio thresholds outside [0, 1]))",
+     R"(  vigil check deploy/rules/*.yaml
+  vigil check --strict --output json rules.yaml)"},
+    {"gen", "vigil gen [flags]",
+     R"(write synthetic chatbot events (NDJSON) to stdout, a file, a Kafka topic or a Kinesis stream)",
+     "Flags",
+     R"(  --seed N                   PRNG seed (default 1); same seed, same bytes
   --rate N                   events per second of event time (default 1000)
   --duration D               event time to cover, e.g. 1h (default 0: unbounded)
   --count N                  stop after N events
@@ -168,24 +156,75 @@ vigil gen flags:
                              partition key session_id; failed records retried)
   --speed N                  with --to: event time runs N x the wall clock (0: as fast
                              as the broker takes them)
-  -X KEY=VALUE               librdkafka producer property (repeatable)
-
-vigil alerts flags:
-  --url URL                  the job's HTTP address (default http://127.0.0.1:9464)
+  -X KEY=VALUE, --kafka-property KEY=VALUE
+                             librdkafka producer property (repeatable))",
+     R"(  vigil gen --duration 1h --rate 100 --incident latency_spike@20m+10m --out events.ndjson
+  vigil gen --to kafka://127.0.0.1:9092/events --speed 1)"},
+    {"replay", "vigil replay [flags] PATH...",
+     R"(run rules over recorded events (files, .zst, directories, archives written with run --archive) at full speed; print the alert timeline and a metric summary)",
+     "Flags",
+     R"(  --rules FILE               rule file (repeatable; default: built-in reference rules)
+  --from T --to T            only events with from <= ts < to (RFC 3339)
+  --output text|json         timeline as a table or one JSON object
+  --results FILE|-           also write every closed window as NDJSON
+  --dead-letter FILE         write rejected records as NDJSON
+  --record-dir DIR           write the rule files' outputs: as for run
+  --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N
+  --workers N --worker-key FIELD --close-partial-windows
+                             as for run
+  --results kafka://BROKERS/TOPIC --alerts kafka://BROKERS/TOPIC
+                             Kafka outputs, as for run
+  --transactional-id ID --records kafka://BROKERS/PREFIX|http[s]://URL
+                             as for run
+  --checkpoint-dir DIR --checkpoint-interval D --allow-fresh-start
+                             checkpoints, as for run
+  --idle-timeout D --max-future D --shutdown-timeout D --no-progress
+                             as for run)",
+     R"(  vigil replay --rules mine.yaml events.ndjson.zst
+  vigil replay --from 2026-03-01T00:00:00Z --to 2026-03-02T00:00:00Z /var/lib/vigil/archive)"},
+    {"test", "vigil test FILE...",
+     R"(run rule unit tests (timestamped events in, expected alerts and window values out); exit 1 on failures)",
+     "", "", R"(  vigil test deploy/rules/tests/*.yaml)"},
+    {"alerts", "vigil alerts [flags]", R"(show the pending and firing alerts of a running job)",
+     "Flags",
+     R"(  --url URL                  the job's HTTP address (default http://127.0.0.1:9464)
   --output text|json         a table (state, severity, alert, value, since, labels,
-                             summary) or the job's JSON array; exit 1 if unreachable
-
-vigil dev-broker flags (in memory, for development and tests only):
-  --topic NAME[:PARTITIONS]  create a topic (repeatable; default events:4)
+                             summary) or the job's JSON array; exit 1 if unreachable)",
+     R"(  vigil alerts --url http://127.0.0.1:9464 --output json)"},
+    {"dev-broker", "vigil dev-broker [flags]",
+     R"(run an in-memory Kafka-protocol broker for development and tests)",
+     "Flags (in memory, for development and tests only)",
+     R"(  --topic NAME[:PARTITIONS]  create a topic (repeatable; default events:4)
   --brokers N                number of brokers (default 1)
-  --address-file FILE        write the bootstrap address to FILE once listening
+  --address-file FILE        write the bootstrap address to FILE once listening)",
+     R"(  vigil dev-broker --topic events:4 --topic partials:2 --address-file broker.txt)"},
+    {"version", "vigil version", R"(print the version and the allocator set-up)", "", "",
+     R"(  vigil version)"},
+    {"help", "vigil help [COMMAND]",
+     R"(print the overview, or one command's synopsis, flags and example (as vigil COMMAND --help))",
+     "", "", R"(  vigil help run)"},
+    {"completion", "vigil completion bash|zsh",
+     R"(print a shell completion script for the commands and their flags)", "", "",
+     R"(  source <(vigil completion bash)                      # in ~/.bashrc
+  vigil completion zsh > "${fpath[1]}/_vigil"            # zsh)"},
+    {"man", "vigil man",
+     R"(print the vigil(1) manual page (roff), generated from the same text as --help)", "", "",
+     R"(  vigil man | man -l -
+  vigil man > /usr/local/share/man/man1/vigil.1)"},
+};
 
-Environment:
-  VIGIL_ALLOCATOR=default    keep glibc's allocator defaults (vigil otherwise restarts
+}  // namespace
+
+const char kTitle[] = "vigil — real-time stream processor for chatbot observability";
+
+const char kEnvironment[] =
+    R"(  VIGIL_ALLOCATOR=default    keep glibc's allocator defaults (vigil otherwise restarts
                              itself with huge pages and larger malloc thresholds in
-                             GLIBC_TUNABLES; README "Memory and the allocator")
+                             GLIBC_TUNABLES; README "Memory and the allocator"))";
 
-Exit codes: 0 success; 1 rule errors found or the job failed; 2 bad usage or config.
-)";
+const char kExitCodes[] =
+    "0 success; 1 rule errors found or the job failed; 2 bad usage or config.";
+
+std::span<const CommandHelp> Commands() { return kCommands; }
 
 }  // namespace vigil::cli
