@@ -30,7 +30,11 @@ bool IsAggregateName(std::string_view name) {
 
 }  // namespace
 
-std::optional<Resolved> EventScope::ResolveName(const ExprNode& name, ExprError*) {
+std::optional<Resolved> EventScope::ResolveName(const ExprNode& name, ExprError* err) {
+  if (std::optional<std::string> undeclared = fields_->Undeclared(name.text)) {
+    *err = {name.pos, *undeclared};
+    return std::nullopt;
+  }
   return Resolved{fields_->Intern(name.text), Type::kAny};
 }
 

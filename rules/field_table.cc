@@ -1,6 +1,7 @@
 #include "rules/field_table.h"
 
 #include "base/strings.h"
+#include "rules/scopes.h"
 
 namespace vigil {
 
@@ -11,6 +12,7 @@ int FieldTable::Intern(std::string_view path) {
   paths_.emplace_back(path);
   expected_.push_back(Type::kAny);
   ranges_.emplace_back();
+  declared_.push_back(false);
   index_.emplace(std::string(path), slot);
   return slot;
 }
@@ -22,8 +24,32 @@ std::optional<std::string> FieldTable::Expect(int slot, Type type) {
     have = type;
     return std::nullopt;
   }
+  if (declared_[slot]) {
+    return StrCat("field '", paths_[slot], "' is declared a ", TypeName(have),
+                  " in the schema but used as a ", TypeName(type), " here");
+  }
   return StrCat("field '", paths_[slot], "' is used as a ", TypeName(type), " here but as a ",
                 TypeName(have), " elsewhere");
+}
+
+std::optional<std::string> FieldTable::Declare(std::string_view path, Type type) {
+  const int slot = Intern(path);
+  if (std::optional<std::string> err = Expect(slot, type)) return err;
+  declared_[slot] = true;
+  return std::nullopt;
+}
+
+std::optional<std::string> FieldTable::Undeclared(std::string_view path) const {
+  if (!declaring_ || path == "ts" || path == "type") return std::nullopt;
+  if (std::optional<int> slot = Find(path); slot && declared_[*slot]) return std::nullopt;
+  std::vector<std::string> names = {"ts", "type"};
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    if (declared_[i]) names.push_back(paths_[i]);
+  }
+  const std::string near = Suggest(path, names);
+  return StrCat("field '", path, "' is not in the schema",
+                near.empty() ? std::string("; declare it under 'schema:' with its type")
+                             : StrCat("; did you mean '", near, "'?"));
 }
 
 std::optional<int> FieldTable::Find(std::string_view path) const {

@@ -14,6 +14,11 @@
 // bounds it: a record with the field outside it is dead-lettered
 // (out_of_range) instead of reaching any aggregate.
 //
+// And, when `schema:` gives field types, which fields events have at all:
+// a declaring table names every field a rule may read (ts and type are
+// always there), so a rule reading another one (a misspelt `cahce_hit`) is
+// an error when the rules load, with the nearest declared name.
+//
 // Example:
 //   FieldTable fields;
 //   int slot = fields.Intern("meta.region");   // 0
@@ -55,10 +60,23 @@ class FieldTable {
   void SetRange(int slot, Range r) { ranges_[slot] = r; }
   const std::optional<Range>& range(int slot) const { return ranges_[slot]; }
 
+  // The schema declares `path` with type `type` (a concrete type); an
+  // expectation of another type is then an error that names the schema.
+  std::optional<std::string> Declare(std::string_view path, Type type);
+  // From now on rules may read declared fields only.
+  void SetDeclaring() { declaring_ = true; }
+  bool declaring() const { return declaring_; }
+  // nullopt when `path` may be read; otherwise the error, with the nearest
+  // declared field ("field 'cahce_hit' is not in the schema; did you mean
+  // 'cache_hit'?").
+  std::optional<std::string> Undeclared(std::string_view path) const;
+
  private:
   std::vector<std::string> paths_;
   std::vector<Type> expected_;
   std::vector<std::optional<Range>> ranges_;
+  std::vector<bool> declared_;
+  bool declaring_ = false;
   absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
 };
 

@@ -33,6 +33,10 @@ class JoinScope : public ExprScope {
       in.kind = left ? PairInput::Kind::kLeftTs : PairInput::Kind::kRightTs;
       return Resolved{Slot(in), Type::kNumber};
     }
+    if (std::optional<std::string> undeclared = events_->Undeclared(path)) {
+      *err = {name.pos, *undeclared};
+      return std::nullopt;
+    }
     in.kind = left ? PairInput::Kind::kLeftField : PairInput::Kind::kRightField;
     in.event_slot = events_->Intern(path);
     in.path = path;
@@ -228,6 +232,9 @@ void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       f.Error(n["on"], StrCat("'", *key,
                               "' is not a field path (e.g. turn_id); both sides are "
                               "joined on it"));
+      ok = false;
+    } else if (std::optional<std::string> undeclared = rules->fields.Undeclared(*key)) {
+      f.Error(n["on"], *undeclared);
       ok = false;
     } else {
       s.key_path = *key;

@@ -109,6 +109,10 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
           continue;
         }
         o.slots.push_back(r->slot);
+      } else if (std::optional<std::string> undeclared = fields->Undeclared(field)) {
+        f.Error(item, *undeclared);
+        ok = false;
+        continue;
       } else {
         o.slots.push_back(fields->Intern(field));
       }

@@ -164,6 +164,11 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
         ok = false;
         continue;
       }
+      if (std::optional<std::string> undeclared = fields->Undeclared(path)) {
+        f.Error(item, *undeclared);
+        ok = false;
+        continue;
+      }
       m.by.push_back(label);
       m.by_slots.push_back(fields->Intern(path));
     }

@@ -1,12 +1,18 @@
-// Loading a rule file's `schema:` section: the range each bounded numeric
-// event field must lie in, e.g.
+// Loading a rule file's `schema:` section: what each event field is. An
+// entry gives a field's type, the range a numeric field must lie in, or
+// both:
 //
 //   schema:
-//     latency_ms: {min: 0, max: 3600000}
+//     latency_ms: {type: number, min: 0, max: 3600000}
+//     intent: string
+//     cache_hit: bool
 //
 // A bounded field is a number (a rule that reads it as anything else is an
 // error), and the event parser dead-letters a record whose value lies
-// outside the range (out_of_range) before any aggregate sees it.
+// outside the range (out_of_range) before any aggregate sees it. Once any
+// entry gives a type, the schema declares the events: a rule reading a
+// field it does not name is an error (FieldTable::Undeclared), and one
+// reading a field as another type than declared too.
 #include <cerrno>
 #include <cmath>
 #include <limits>
@@ -16,7 +22,26 @@
 namespace vigil {
 namespace {
 
-const std::vector<std::string> kBoundKeys = {"min", "max"};
+const std::vector<std::string> kFieldKeys = {"type", "min", "max"};
+
+// "number", "string", "bool"; nullopt for another word.
+std::optional<Type> TypeNamed(std::string_view name) {
+  if (name == "number") return Type::kNumber;
+  if (name == "string") return Type::kString;
+  if (name == "bool" || name == "boolean") return Type::kBool;
+  return std::nullopt;
+}
+
+// The `type:` of a field (or its shorthand value), or nullopt (reported).
+std::optional<Type> FieldType(FileLoader& f, const YAML::Node& n, const std::string& path) {
+  const std::string name = n.IsScalar() ? n.Scalar() : "";
+  std::optional<Type> t = TypeNamed(name);
+  if (!t) {
+    f.Error(n, StrCat("field '", path, "' in 'schema': type '", name,
+                      "' is not one of number, string, bool"));
+  }
+  return t;
+}
 
 // A finite number, or nullopt (reported).
 std::optional<double> Number(FileLoader& f, const YAML::Node& n, const char* key,
@@ -33,7 +58,7 @@ std::optional<double> Number(FileLoader& f, const YAML::Node& n, const char* key
   return v;
 }
 
-void LoadBound(FileLoader& f, const YAML::Node& key, const YAML::Node& spec, RuleSet* rules) {
+void LoadField(FileLoader& f, const YAML::Node& key, const YAML::Node& spec, RuleSet* rules) {
   const std::string path = key.IsScalar() ? key.Scalar() : "";
   ExprParse p = ParseExpr(path);
   if (!key.IsScalar() || !p.ok() || p.node->op != ExprOp::kName) {
@@ -44,16 +69,39 @@ void LoadBound(FileLoader& f, const YAML::Node& key, const YAML::Node& spec, Rul
     f.Error(key, StrCat("'", path, "' cannot be bounded in 'schema'; only other numeric fields"));
     return;
   }
+  // `intent: string`: a type alone.
+  if (spec.IsScalar()) {
+    std::optional<Type> t = FieldType(f, spec, path);
+    if (!t) return;
+    if (std::optional<std::string> err = rules->fields.Declare(path, *t)) f.Error(key, *err);
+    rules->fields.SetDeclaring();
+    return;
+  }
   if (!spec.IsMap()) {
     f.Error(spec.IsNull() ? key : spec,
             StrCat("field '", path,
-                   "' in 'schema' needs a mapping with 'min' and/or 'max', "
-                   "e.g. {min: 0, max: 3600000}"));
+                   "' in 'schema' needs a type (number, string, bool) or a mapping with 'type', "
+                   "'min' and/or 'max', e.g. {type: number, min: 0, max: 3600000}"));
     return;
   }
-  f.CheckKeys(spec, kBoundKeys, StrCat("schema field '", path, "'"));
+  f.CheckKeys(spec, kFieldKeys, StrCat("schema field '", path, "'"));
+  if (!spec["type"] && !spec["min"] && !spec["max"]) {
+    f.Error(spec, StrCat("field '", path, "' in 'schema' needs 'type', 'min' or 'max'"));
+    return;
+  }
+  std::optional<Type> type = Type::kNumber;
+  if (spec["type"]) {
+    type = FieldType(f, spec["type"], path);
+    if (!type) return;
+    rules->fields.SetDeclaring();
+    if (*type != Type::kNumber && (spec["min"] || spec["max"])) {
+      f.Error(spec["type"], StrCat("field '", path, "' has 'min'/'max', so it is a number, not a ",
+                                   TypeName(*type)));
+      return;
+    }
+  }
   if (!spec["min"] && !spec["max"]) {
-    f.Error(spec, StrCat("field '", path, "' in 'schema' needs 'min' and/or 'max'"));
+    if (std::optional<std::string> err = rules->fields.Declare(path, *type)) f.Error(key, *err);
     return;
   }
   FieldBound b{path, -1, -std::numeric_limits<double>::infinity(),
@@ -81,11 +129,11 @@ void LoadBound(FileLoader& f, const YAML::Node& key, const YAML::Node& spec, Rul
       return;
     }
   }
-  b.slot = rules->fields.Intern(path);
-  if (std::optional<std::string> err = rules->fields.Expect(b.slot, Type::kNumber)) {
+  if (std::optional<std::string> err = rules->fields.Declare(path, Type::kNumber)) {
     f.Error(key, *err);
     return;
   }
+  b.slot = rules->fields.Intern(path);
   rules->fields.SetRange(b.slot, {b.min, b.max});
   rules->schema.push_back(std::move(b));
 }
@@ -94,10 +142,10 @@ void LoadBound(FileLoader& f, const YAML::Node& key, const YAML::Node& spec, Rul
 
 void LoadSchema(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
-    f.Error(n, "'schema' must be a mapping of field path: {min: ..., max: ...}");
+    f.Error(n, "'schema' must be a mapping of field path: type or {type: ..., min: ..., max: ...}");
     return;
   }
-  for (const auto& kv : n) LoadBound(f, kv.first, kv.second, rules);
+  for (const auto& kv : n) LoadField(f, kv.first, kv.second, rules);
 }
 
 }  // namespace vigil

@@ -130,6 +130,9 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     if (!p.ok() || p.node->op != ExprOp::kName) {
       f.Error(n["key"], StrCat("'", *key, "' is not a field path (e.g. session_id, user.id)"));
       ok = false;
+    } else if (std::optional<std::string> undeclared = rules->fields.Undeclared(*key)) {
+      f.Error(n["key"], *undeclared);
+      ok = false;
     } else {
       s.key_path = *key;
       s.key_slot = rules->fields.Intern(*key);

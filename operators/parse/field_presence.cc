@@ -9,6 +9,8 @@ namespace vigil {
 
 FieldPresence::FieldPresence(const FieldTable& fields)
     : fields_(&fields), seen_(static_cast<size_t>(fields.size()), false) {
+  // A schema that declares the events has already caught misspelt fields.
+  if (fields.declaring()) return;
   for (int slot = 0; slot < fields.size(); ++slot) unseen_.push_back(slot);
 }
 
@@ -29,7 +31,7 @@ std::vector<std::string> FieldPresence::Unseen() const {
 
 std::vector<std::pair<std::string, bool>> FieldPresence::All() const {
   std::vector<std::pair<std::string, bool>> out;
-  if (fields_ == nullptr) return out;
+  if (fields_ == nullptr || fields_->declaring()) return out;
   for (int slot = 0; slot < fields_->size(); ++slot) {
     out.emplace_back(fields_->path(slot), seen_[slot]);
   }

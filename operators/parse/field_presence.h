@@ -4,7 +4,9 @@
 // event has carried. A misspelt field in a rule (`cahce_hit`) is missing
 // from every event, so its metric silently stays at 0 or its filter never
 // holds; the job reports the fields no event carried at the end of a run
-// and on /metrics (vigil_rule_field_unseen).
+// and on /metrics (vigil_rule_field_unseen). Rules whose `schema:` declares
+// the events need none of it (the loader already refused undeclared
+// fields): then nothing is tracked.
 //
 // A field counts as carried when it is present in the record, null
 // included. Once every field has been seen Note costs one comparison; until

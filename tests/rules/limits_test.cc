@@ -198,19 +198,19 @@ TEST(RuleSchemaTest, Errors) {
   cost: {max: 1e999}
 )yaml"),
               ElementsAre("r.yaml:2:24: unknown field 'maximum' in schema field 'latency_ms'; "
-                          "allowed: min, max",
+                          "allowed: type, min, max",
                           "r.yaml:3:3: 'a b' is not a field path (e.g. latency_ms, meta.region)",
                           "r.yaml:4:3: 'ts' cannot be bounded in 'schema'; only other numeric "
                           "fields",
-                          "r.yaml:5:14: field 'llm_calls' in 'schema' needs 'min' and/or 'max'",
-                          "r.yaml:6:10: field 'price' in 'schema' needs a mapping with 'min' "
-                          "and/or 'max', e.g. {min: 0, max: 3600000}",
+                          "r.yaml:5:14: field 'llm_calls' in 'schema' needs 'type', 'min' or 'max'",
+                          "r.yaml:6:10: field 'price' in 'schema': type '5' is not one of "
+                          "number, string, bool",
                           "r.yaml:7:17: 'min' of field 'rating' must be a number, not 'low'",
                           "r.yaml:8:10: field 'turns' has min 10 above max 5",
                           "r.yaml:9:15: 'max' of field 'cost' must be a number, not '1e999'"));
   EXPECT_THAT(Errors("schema: [latency_ms]\n"),
               ElementsAre("r.yaml:1:9: 'schema' must be a mapping of field path: "
-                          "{min: ..., max: ...}"));
+                          "type or {type: ..., min: ..., max: ...}"));
 }
 
 TEST(RuleSchemaTest, ABoundedFieldReadAsAStringIsAnError) {
@@ -223,8 +223,8 @@ metrics:
     window: tumbling 1m
     value: count()
 )yaml"),
-              ElementsAre("r.yaml:6:12: field 'intent' is used as a string here but as a "
-                          "number elsewhere"));
+              ElementsAre("r.yaml:6:12: field 'intent' is declared a number in the schema "
+                          "but used as a string here"));
 }
 
 TEST(RuleSchemaTest, AFieldBoundedInTwoFilesNamesTheFirst) {

@@ -172,6 +172,75 @@ TEST(DeployTest, DockerfileCopiesEverySourceFolderAndInstallsTheManPage) {
   EXPECT_TRUE(completion);
 }
 
+// The image's job file (/etc/vigil/job.yaml) names rule files that the
+// image has.
+TEST(DeployTest, EveryRuleFileOfTheImagesJobFileIsInTheImage) {
+  std::set<std::string> in_image;
+  std::string job_source;
+  for (const auto& [kw, rest] : DockerInstructions()) {
+    if (kw != "COPY") continue;
+    std::vector<std::string> w = Words(rest);
+    if (w.empty() || w[0].rfind("--from=", 0) == 0) continue;
+    const std::string dest = w.back();
+    w.pop_back();
+    for (const std::string& src : w) {
+      const std::string name = src.substr(src.rfind('/') + 1);
+      in_image.insert(dest.back() == '/' ? dest + name : dest);
+      if (dest == "/etc/vigil/job.yaml") job_source = src;
+    }
+  }
+  ASSERT_FALSE(job_source.empty());
+  const YAML::Node job = YAML::LoadFile(kSource + "/" + job_source);
+  ASSERT_TRUE(job["rules"].IsSequence());
+  for (const YAML::Node& rule : job["rules"]) {
+    EXPECT_TRUE(in_image.contains(rule.as<std::string>()))
+        << rule.as<std::string>() << " is named by " << job_source << " but not copied";
+  }
+}
+
+// deploy/rules/events.yaml declares exactly what the generator writes:
+// every field it declares turns up in the events, with the declared type
+// (or null), and the reference rules read no field it does not declare.
+TEST(DeployTest, TheDeclaredEventsAreThoseTheGeneratorWrites) {
+  const YAML::Node schema = YAML::LoadFile(kDeploy + "rules/events.yaml")["schema"];
+  ASSERT_TRUE(schema.IsMap());
+  std::map<std::string, std::string> declared;
+  for (const auto& kv : schema) declared[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  const std::string events = Temp("declared_events.ndjson");
+  ASSERT_EQ(Sh(kVigil + " gen --duration 20m --rate 50 --seed 2 --incident bedrock_open@5m+3m " +
+               "--out " + events)
+                .exit_code,
+            0);
+  std::map<std::string, std::set<std::string>> seen;  // field -> JSON types
+  simdjson::dom::parser parser;
+  for (const std::string& line : Lines(ReadFile(events))) {
+    simdjson::dom::object o;
+    ASSERT_EQ(parser.parse(line).get(o), simdjson::SUCCESS) << line;
+    for (auto [key, value] : o) {
+      const std::string type = value.is_string()                       ? "string"
+                               : value.is_bool()                       ? "bool"
+                               : value.is_int64() || value.is_double() ? "number"
+                               : value.is_null()                       ? "null"
+                                                                       : "other";
+      seen[std::string(key)].insert(type);
+    }
+  }
+  for (const auto& [field, type] : declared) {
+    ASSERT_TRUE(seen.contains(field)) << field << " is declared but never written";
+    for (const std::string& t : seen[field]) {
+      EXPECT_TRUE(t == type || t == "null")
+          << field << " is declared " << type << ", written " << t;
+    }
+  }
+  for (const auto& [field, types] : seen) {
+    EXPECT_TRUE(field == "ts" || field == "type" || declared.contains(field))
+        << field << " is written but not declared";
+  }
+  Result check = Sh(kVigil + " check " + kDeploy + "rules/chatbot.yaml " + kDeploy +
+                    "rules/slos.yaml " + kDeploy + "rules/events.yaml 2>&1");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
 // The image tags the deploy files and their documentation name are the
 // version of CMakeLists.txt, so that a release changes them with it.
 TEST(DeployTest, ImageTagsAreTheProjectVersion) {

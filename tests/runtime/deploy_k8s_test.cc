@@ -194,7 +194,7 @@ TEST(DeployTest, ConfigMapJobFileLoadsAndItsRulesPassCheck) {
             std::vector<std::string>{"content-team"});
 
   std::string paths;
-  for (const std::string file : {"chatbot.yaml", "slos.yaml"}) {
+  for (const std::string file : {"chatbot.yaml", "slos.yaml", "events.yaml"}) {
     const std::string rules = ConfigMapData(file);
     EXPECT_EQ(rules, ReadFile(kDeploy + "rules/" + file))
         << "the ConfigMap's " << file << " differs from deploy/rules/" << file;
@@ -409,7 +409,9 @@ LiveRun RunAsThePod() {
   job["notify"]["spool"]["dir"] = dir + "/spool";
   std::ofstream(dir + "/chatbot.yaml") << ConfigMapData("chatbot.yaml");
   std::ofstream(dir + "/slos.yaml") << ConfigMapData("slos.yaml");
-  job["rules"] = std::vector<std::string>{dir + "/chatbot.yaml", dir + "/slos.yaml"};
+  std::ofstream(dir + "/events.yaml") << ConfigMapData("events.yaml");
+  job["rules"] = std::vector<std::string>{dir + "/chatbot.yaml", dir + "/slos.yaml",
+                                          dir + "/events.yaml"};
   const std::string closed = "http://127.0.0.1:" + std::to_string(FreePort());
   for (YAML::Node receiver : job["notify"]["receivers"]) {
     receiver.remove("url");

@@ -56,5 +56,16 @@ TEST_F(FieldPresenceTest, MarkSeenCarriesWhatOtherRulesHadSeen) {
   EXPECT_FALSE(p.Note(With({{"latency_ms", Value::Number(1)}})));
 }
 
+// A schema that declares the events has refused misspelt fields when the
+// rules loaded: nothing to report at run time.
+TEST_F(FieldPresenceTest, NothingIsTrackedWhenTheSchemaDeclaresTheEvents) {
+  ASSERT_FALSE(fields_.Declare("latency_ms", Type::kNumber).has_value());
+  fields_.SetDeclaring();
+  FieldPresence p(fields_);
+  EXPECT_TRUE(p.Unseen().empty());
+  EXPECT_TRUE(p.All().empty());
+  EXPECT_FALSE(p.Note(With({{"latency_ms", Value::Number(5)}})));
+}
+
 }  // namespace
 }  // namespace vigil
