@@ -410,8 +410,8 @@ LiveRun RunAsThePod() {
   std::ofstream(dir + "/chatbot.yaml") << ConfigMapData("chatbot.yaml");
   std::ofstream(dir + "/slos.yaml") << ConfigMapData("slos.yaml");
   std::ofstream(dir + "/events.yaml") << ConfigMapData("events.yaml");
-  job["rules"] = std::vector<std::string>{dir + "/chatbot.yaml", dir + "/slos.yaml",
-                                          dir + "/events.yaml"};
+  job["rules"] =
+      std::vector<std::string>{dir + "/chatbot.yaml", dir + "/slos.yaml", dir + "/events.yaml"};
   const std::string closed = "http://127.0.0.1:" + std::to_string(FreePort());
   for (YAML::Node receiver : job["notify"]["receivers"]) {
     receiver.remove("url");
