@@ -58,6 +58,11 @@ std::string StrCat(const Args&... args) {
   return out;
 }
 
+// The candidate closest to `word` within a small edit distance (about a
+// third of its length, at least 2), or "": the "did you mean" of every
+// error about a misspelt name (a flag, a field, a metric, a key).
+std::string Suggest(std::string_view word, const std::vector<std::string>& candidates);
+
 // Transparent hashing so maps keyed by std::string can be probed with a
 // std::string_view without building a string.
 struct StringHash {

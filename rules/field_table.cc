@@ -1,7 +1,6 @@
 #include "rules/field_table.h"
 
 #include "base/strings.h"
-#include "rules/scopes.h"
 
 namespace vigil {
 

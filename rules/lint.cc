@@ -1,9 +1,13 @@
 #include "rules/lint.h"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
+#include <tuple>
 
 #include "base/strings.h"
 #include "rules/expr_parser.h"
+#include "rules/metric_names.h"
 
 namespace vigil {
 namespace {
@@ -77,6 +81,41 @@ void LintFor(const RuleSet& rules, const AlertDef& a, std::vector<Diagnostic>* o
               "); write for: ", FormatDuration(evaluations * step)));
 }
 
+// The name on /metrics against Prometheus' naming conventions, as
+// `promtool check metrics` lints it, with the `unit:` that fixes it.
+void LintExportName(const MetricDef& m, std::vector<Diagnostic>* out) {
+  const std::string exported = ExportName(m.name, m.unit).name;
+  const std::vector<std::string> problems = PrometheusNameProblems(exported);
+  if (problems.empty()) return;
+  std::string msg = StrCat("metric '", m.name, "' is exported as ", exported,
+                           ", against Prometheus naming (promtool check metrics): ");
+  for (size_t i = 0; i < problems.size(); ++i) StrAppend(&msg, i ? "; " : "", problems[i]);
+  // The unit its name abbreviates, if that is what is wrong.
+  std::optional<MetricUnit> unit;
+  std::string_view unit_name;
+  for (const auto& [part, u, word] :
+       {std::tuple("_ms", MetricUnit::kMilliseconds, "milliseconds"),
+        std::tuple("_msec", MetricUnit::kMilliseconds, "milliseconds"),
+        std::tuple("_milliseconds", MetricUnit::kMilliseconds, "milliseconds"),
+        std::tuple("_sec", MetricUnit::kSeconds, "seconds"),
+        std::tuple("_s", MetricUnit::kSeconds, "seconds"),
+        std::tuple("_b", MetricUnit::kBytes, "bytes")}) {
+    const std::string name = StrCat(m.name, "_");
+    if (m.unit == MetricUnit::kNone && name.find(StrCat(part, "_")) != std::string::npos) {
+      unit = u;
+      unit_name = word;
+      break;
+    }
+  }
+  if (unit && PrometheusNameProblems(ExportName(m.name, *unit).name).empty()) {
+    StrAppend(&msg, "; add 'unit: ", unit_name, "' to export it as ",
+              ExportName(m.name, *unit).name);
+  } else {
+    msg += "; rename the metric";
+  }
+  Warn(out, m.pos, msg);
+}
+
 }  // namespace
 
 std::vector<Diagnostic> LintRules(const RuleSet& rules) {
@@ -95,6 +134,7 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   }
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& m = rules.metrics[i];
+    LintExportName(m, &out);
     if (!used[i] && !m.exported) {
       Warn(&out, m.pos,
            StrCat("metric '", m.name,

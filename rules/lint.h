@@ -9,7 +9,10 @@
 //     first true evaluation, never pending) or no multiple of it (rounded up
 //     to whole evaluations), at the `for:` line;
 //   - a threshold outside [0, 1] on a ratio metric, which can never (or
-//     always) hold: 5 where 0.05 was meant.
+//     always) hold: 5 where 0.05 was meant;
+//   - a metric whose name on /metrics Prometheus' naming lint rejects
+//     (abbreviated or non-base units, reserved suffixes), with the `unit:`
+//     that fixes it (rules/metric_names.h).
 //
 // Example:
 //   for (const Diagnostic& w : LintRules(*loaded.rules)) std::cerr << w.ToString() << "\n";

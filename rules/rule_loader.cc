@@ -43,7 +43,7 @@ namespace {
 const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts",   "streams",
                                            "joins",  "outputs", "silences", "slos"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
-                                              "by",     "value", "export", "limit"};
+                                              "by",     "value", "export", "limit", "unit"};
 const std::vector<std::string> kAlertKeys = {
     "alert",       "severity",        "expr",        "resolve", "for", "labels",
     "annotations", "keep_firing_for", "inhibited_by"};
@@ -93,6 +93,17 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     }
     m.exported = *e == "true";
   }
+  if (std::optional<std::string> u = f.Scalar(n, "unit", false, "a metric")) {
+    if (std::optional<MetricUnit> unit = ParseMetricUnit(*u)) {
+      m.unit = *unit;
+    } else {
+      f.Error(n["unit"], StrCat("unit '", *u,
+                                "' is not one of milliseconds, seconds, bytes, ratio (the unit "
+                                "of the metric's values, exported in its base unit)"));
+      ok = false;
+    }
+  }
+
   // The fields the metric reads: the events', or a stream's records.
   FieldTable* fields = &rules->fields;
   std::string stream;

@@ -25,6 +25,7 @@
 
 #include "rules/field_table.h"
 #include "rules/history.h"
+#include "rules/metric_names.h"
 #include "rules/program.h"
 #include "rules/silence.h"
 #include "rules/source_pos.h"
@@ -94,6 +95,9 @@ struct MetricDef {
   std::string fingerprint;
   // Kept for dashboards and the results feed: no "unused" lint without alerts.
   bool exported = false;
+  // The unit of the values (`unit:`): the name and scale on /metrics
+  // (ExportName in rules/metric_names.h).
+  MetricUnit unit = MetricUnit::kNone;
   int64_t limit = kDefaultSeriesLimit;  // most groups at once (`limit:`)
   // An SLO's budget exhaustion forecast: not its value program but, at each
   // window end, metrics[remaining] × window / metrics[burn] in seconds

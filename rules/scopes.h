@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "rules/expr_compiler.h"
 #include "rules/rule_set.h"
 
@@ -90,8 +91,8 @@ class AlertScope : public ExprScope {
   std::vector<HistoryInput>* history_ = nullptr;  // parallel to *used_ when set
 };
 
-// The closest candidate within a small edit distance, or "".
-std::string Suggest(std::string_view word, const std::vector<std::string>& candidates);
+// Suggest (the closest candidate within a small edit distance) is in
+// base/strings.h.
 
 }  // namespace vigil
 

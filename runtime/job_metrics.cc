@@ -265,15 +265,18 @@ void JobMetrics::SetFieldPresence(const std::vector<std::pair<std::string, bool>
 void JobMetrics::Rebind(const RuleSet& rules) {
   metric_families_.clear();
   window_end_.clear();
+  export_scales_.clear();
   for (const MetricDef& m : rules.metrics) {
-    auto it = families_by_name_.find(m.name);
+    const ExportedName exported = ExportName(m.name, m.unit);
+    export_scales_.push_back(exported.scale);
+    auto it = families_by_name_.find(exported.name);
     if (it == families_by_name_.end()) {
       auto& family =
           BuildGauge()
-              .Name(StrCat("vigil_metric_", m.name))
+              .Name(exported.name)
               .Help(m.help.empty() ? StrCat(m.value_source, " over ", m.window.ToString()) : m.help)
               .Register(*registry_);
-      it = families_by_name_.emplace(m.name, &family).first;
+      it = families_by_name_.emplace(exported.name, &family).first;
     }
     metric_families_.push_back(it->second);
     window_end_.push_back(nullptr);  // from the metric's first window on: never a 1970 end
@@ -303,7 +306,7 @@ void JobMetrics::SetCounters(const JobCounters& c) {
 void JobMetrics::SetWindow(const WindowResult& r) {
   std::map<std::string, std::string> labels;
   for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
-  metric_families_[r.metric]->Add(labels).Set(r.value);
+  metric_families_[r.metric]->Add(labels).Set(r.value * export_scales_[r.metric]);
   prometheus::Gauge*& end = window_end_[r.metric];
   if (end == nullptr) end = &window_ends_->Add({{"metric", r.def->name}});
   end->Set(static_cast<double>(r.end) / 1000.0);

@@ -129,7 +129,8 @@ class JobMetrics {
   prometheus::Gauge* watermark_lag_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
   std::vector<prometheus::Family<prometheus::Gauge>*> metric_families_;  // by metric index
-  std::vector<prometheus::Gauge*> window_end_;                           // by metric index
+  std::vector<double> export_scales_;           // by metric index (`unit:`)
+  std::vector<prometheus::Gauge*> window_end_;  // by metric index
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_by_name_;
   prometheus::Family<prometheus::Gauge>* window_ends_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;

@@ -25,7 +25,7 @@ TEST(LintTest, UnusedMetricUnlessExported) {
                  "  - metric: a\n"
                  "    window: tumbling 1m\n"
                  "    value: count()\n"
-                 "  - metric: b\n"
+                 "  - metric: c\n"  // (b would be an abbreviated unit on /metrics)
                  "    export: true\n"
                  "    window: tumbling 1m\n"
                  "    value: count()\n"),

@@ -348,7 +348,7 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   EXPECT_NE(m.out.find(StrCat("vigil_build_info{version=\"", VIGIL_VERSION, "\"} 1")),
             std::string::npos)
       << m.out;
-  EXPECT_NE(m.out.find("vigil_metric_latency_p99_ms "), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("vigil_metric_latency_p99_seconds "), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("vigil_metric_intent_messages{intent=\"faq\"}"), std::string::npos);
   // The latency spike started a minute in; 15 minutes of event time later
   // the P1 alert fires, on /metrics and on /api/alerts.

@@ -98,12 +98,12 @@ TEST(DeployTest, DashboardParsesAndEveryPanelQueriesPrometheus) {
   for (const std::string& e : DashboardExprs()) {
     for (const std::string& n : VigilNames(e)) shown.insert(n);
   }
-  const std::set<std::string> rule_metrics = RuleMetricNames();
+  const std::map<std::string, std::string> rule_metrics = RuleMetricNames();
   for (const char* day1 : {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate",
                            "escalation_rate", "cache_hit_rate", "thumbs_down_rate",
                            "intent_messages", "guardrail_rate", "bedrock_breaker_open"}) {
-    EXPECT_TRUE(rule_metrics.count(day1)) << day1;
-    EXPECT_TRUE(shown.count(std::string("vigil_metric_") + day1)) << day1;
+    ASSERT_TRUE(rule_metrics.count(day1)) << day1;
+    EXPECT_TRUE(shown.count(rule_metrics.at(day1))) << day1 << " as " << rule_metrics.at(day1);
   }
 }
 

@@ -193,12 +193,13 @@ inline std::vector<std::string> AlertRuleExprs() {
 }
 
 // The metrics of the reference rules, those an SLO compiles to included.
-inline std::set<std::string> RuleMetricNames() {
-  std::set<std::string> out;
+// The reference rule metrics: name -> their name on /metrics.
+inline std::map<std::string, std::string> RuleMetricNames() {
+  std::map<std::string, std::string> out;
   RuleLoadResult r = LoadRuleFiles({kDeploy + "rules/chatbot.yaml", kDeploy + "rules/slos.yaml"});
   EXPECT_TRUE(r.ok());
   if (!r.ok()) return out;
-  for (const MetricDef& m : r.rules->metrics) out.insert(m.name);
+  for (const MetricDef& m : r.rules->metrics) out[m.name] = ExportName(m.name, m.unit).name;
   return out;
 }
 

@@ -90,5 +90,29 @@ TEST(JobMetricsTest, NoZeroTimestampsAndNoNegativeLag) {
   EXPECT_EQ(Sample(m, "vigil_watermark_timestamp_seconds"), 1'767'229'200);
 }
 
+// `unit: milliseconds`: the metric is on /metrics under its base-unit name,
+// in seconds; its window end keeps the rule's name.
+TEST(JobMetricsTest, AMetricWithAUnitIsExportedInTheBaseUnit) {
+  RuleLoadResult loaded = LoadRuleSources({{"rules.yaml", R"(
+metrics:
+  - metric: latency_p99_ms
+    unit: milliseconds
+    window: tumbling 1m
+    value: quantile(0.99, latency_ms)
+)"}});
+  ASSERT_TRUE(loaded.ok());
+  JobMetrics m(*loaded.rules);
+  WindowResult r;
+  r.metric = 0;
+  r.def = loaded.rules->metrics.data();
+  r.end = 1'767'225'660'000;
+  r.value = 12'500;
+  m.SetWindow(r);
+  EXPECT_EQ(Sample(m, "vigil_metric_latency_p99_seconds"), 12.5);
+  EXPECT_EQ(Sample(m, "vigil_metric_latency_p99_ms"), -1);
+  EXPECT_EQ(Sample(m, "vigil_metric_window_end_timestamp_seconds{metric=\"latency_p99_ms\"}"),
+            1'767'225'660);
+}
+
 }  // namespace
 }  // namespace vigil
