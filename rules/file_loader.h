@@ -25,6 +25,7 @@
 #include "rules/expr_compiler.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
+#include "rules/yaml_keys.h"
 
 namespace vigil {
 
@@ -59,6 +60,7 @@ class FileLoader {
   // Checks that a mapping holds only `allowed` keys; reports the others.
   void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                  std::string_view what) {
+    NoteKeyList(allowed);
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;

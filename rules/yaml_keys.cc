@@ -54,4 +54,14 @@ absl::Status DuplicateKeysError(const std::string& file, const YAML::Node& root)
   return text.empty() ? absl::OkStatus() : absl::InvalidArgumentError(text);
 }
 
+namespace {
+std::vector<std::vector<std::string>>* g_key_lists = nullptr;
+}  // namespace
+
+void NoteKeyList(const std::vector<std::string>& allowed) {
+  if (g_key_lists != nullptr) g_key_lists->push_back(allowed);
+}
+
+void RecordKeyLists(std::vector<std::vector<std::string>>* into) { g_key_lists = into; }
+
 }  // namespace vigil

@@ -43,6 +43,13 @@ std::string DuplicateKeyMessage(const DuplicateKey& d);
 // one a line (for the job, web and rule-test files).
 absl::Status DuplicateKeysError(const std::string& file, const YAML::Node& root);
 
+// The key lists the loaders check mappings against (rule files, job files,
+// notify:), recorded while a recorder is set: the JSON Schemas under
+// deploy/schema/ must describe objects with exactly these keys, and a test
+// holds them to it. No cost otherwise.
+void NoteKeyList(const std::vector<std::string>& allowed);
+void RecordKeyLists(std::vector<std::vector<std::string>>* into);  // null: stop
+
 }  // namespace vigil
 
 #endif  // VIGIL_RULES_YAML_KEYS_H_

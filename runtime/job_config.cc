@@ -82,6 +82,7 @@ class ConfigReader {
 
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
+    NoteKeyList(allowed);
     if (!map.IsMap()) return Error(map, StrCat("'", where, "' must be a mapping"));
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();

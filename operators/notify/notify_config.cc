@@ -11,6 +11,7 @@
 #include "operators/net/http_client.h"
 #include "operators/notify/ticket_tracker.h"
 #include "rules/scopes.h"
+#include "rules/yaml_keys.h"
 
 namespace vigil {
 
@@ -103,6 +104,7 @@ class NotifyReader {
 
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
+    NoteKeyList(allowed);
     if (!map.IsMap()) return Error(map, StrCat("'", where, "' must be a mapping"));
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
