@@ -16,7 +16,7 @@
 #include "base/hash.h"
 #include "base/strings.h"
 #include "operators/dataflow/workers.h"
-#include "operators/generator/generator.h"
+#include "tests/operators/dataflow/generated_traffic.h"
 
 namespace vigil {
 namespace {
@@ -79,27 +79,10 @@ class HandoverTest : public ::testing::Test {
     RuleLoadResult r = LoadRuleFiles({VIGIL_SOURCE_DIR "/deploy/rules/chatbot.yaml"});
     ASSERT_TRUE(r.rules) << (r.errors.empty() ? "" : r.errors[0].ToString());
     rules_ = std::move(r.rules);
-    GeneratorOptions options;
-    options.seed = 11;
-    options.start = 1795518000000;  // 2026-11-24T11:00:00Z
-    options.rate = 30;
-    options.duration = 60 * 60'000;
-    options.epoch_millis = true;
-    options.incidents.push_back(*ParseIncident("escalation_surge@20m+10m"));
-    EventGenerator gen(options);
-    std::string line;
-    std::vector<std::pair<size_t, size_t>> spans;
-    while (gen.Next(&line)) {
-      spans.emplace_back(text_.size(), line.size() - 1);
-      text_ += line;
-      line.clear();
-    }
-    text_.append(simdjson::SIMDJSON_PADDING, ' ');
+    traffic_ = std::make_unique<GeneratedTraffic>(
+        11, 30, 60 * 60'000, std::vector<std::string>{"escalation_surge@20m+10m"});
     const std::regex session("\"session_id\":\"([^\"]*)\"");
-    for (const auto& [at, size] : spans) {
-      Record rec;
-      rec.data = std::string_view(text_).substr(at, size);
-      rec.size = size;
+    for (Record rec : traffic_->records) {
       std::match_results<std::string_view::const_iterator> m;
       // Keyed by session, as the generator writes to Kafka.
       if (std::regex_search(rec.data.begin(), rec.data.end(), m, session)) {
@@ -189,14 +172,12 @@ class HandoverTest : public ::testing::Test {
 
   static std::vector<std::string> Lines(const std::vector<WindowResult>& results) {
     std::vector<std::string> out;
-    for (const WindowResult& r : results) {
-      out.push_back(StrCat(r.def->name, " ", r.start, "-", r.end, " ", r.group, " = ", r.value));
-    }
+    for (const WindowResult& r : results) out.push_back(FormatResult(r));
     return out;
   }
 
   std::unique_ptr<RuleSet> rules_;
-  std::string text_;
+  std::unique_ptr<GeneratedTraffic> traffic_;
   std::vector<Record> records_;
   size_t handed_keys_ = 0;
 };

@@ -12,9 +12,9 @@
 #include "base/hash.h"
 #include "base/strings.h"
 #include "operators/dataflow/dataflow.h"
-#include "operators/generator/generator.h"
 #include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
+#include "tests/operators/dataflow/generated_traffic.h"
 
 namespace vigil {
 namespace {
@@ -32,32 +32,15 @@ std::string_view Field(std::string_view line, std::string_view key) {
   return line.substr(from, line.find('"', from) - from);
 }
 
-std::string Format(const WindowResult& r) {
-  // StrCat writes the shortest text that reads back as the same double, so
-  // equal text is equal bits.
-  return StrCat(r.def->name, " ", r.start, "-", r.end, " ", r.group, " = ", r.value);
-}
-
 class MergePanesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     RuleLoadResult r = LoadRuleFiles({VIGIL_SOURCE_DIR "/deploy/rules/chatbot.yaml"});
     ASSERT_TRUE(r.rules) << (r.errors.empty() ? "" : r.errors[0].ToString());
     rules_ = std::move(r.rules);
-    GeneratorOptions options;
-    options.seed = 11;
-    options.start = 1795518000000;  // 2026-11-24T11:00:00Z
-    options.rate = 100;
-    options.duration = 90 * 60'000;
-    options.epoch_millis = true;
-    options.incidents.push_back(*ParseIncident("latency_spike@20m+10m"));
-    options.incidents.push_back(*ParseIncident("escalation_surge@50m+10m"));
-    EventGenerator gen(options);
-    std::string line;
-    while (gen.Next(&line)) {
-      lines_.push_back(line.substr(0, line.size() - 1));
-      line.clear();
-    }
+    traffic_ = std::make_unique<GeneratedTraffic>(
+        11, 100, 90 * 60'000,
+        std::vector<std::string>{"latency_spike@20m+10m", "escalation_surge@50m+10m"});
   }
 
   // Every window result of the run: `parts` partial flows merged into one
@@ -77,19 +60,19 @@ class MergePanesTest : public ::testing::Test {
       main.Close(frontier, &results);
     };
     TimeMs max_ts = kMinTime;
-    for (size_t i = 0; i < lines_.size(); ++i) {
-      const std::string buf = lines_[i] + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    const std::vector<Record>& records = traffic_->records;
+    for (size_t i = 0; i < records.size(); ++i) {
       Event ev;
       ParseError err;
-      if (!parser.Parse(std::string_view(buf).substr(0, lines_[i].size()), &ev, &err)) {
-        ADD_FAILURE() << err.detail << ": " << lines_[i];
+      if (!parser.Parse(records[i].data, &ev, &err)) {
+        ADD_FAILURE() << err.detail << ": " << records[i].data;
         continue;
       }
       max_ts = std::max(max_ts, ev.ts);
       if (parts == 0) {
         main.Add(ev);
       } else {
-        const std::string_view session = Field(lines_[i], "session_id");
+        const std::string_view session = Field(records[i].data, "session_id");
         const uint64_t h = session.empty() ? i : HashBytes(session);
         partial[h % static_cast<uint64_t>(parts)]->Add(ev);
       }
@@ -100,13 +83,13 @@ class MergePanesTest : public ::testing::Test {
     EXPECT_EQ(late, 0u);
     std::vector<std::string> out;
     for (const WindowResult& r : results) {
-      if (!kUserKeyed.contains(r.def->name)) out.push_back(Format(r));
+      if (!kUserKeyed.contains(r.def->name)) out.push_back(FormatResult(r));
     }
     return out;
   }
 
   std::unique_ptr<RuleSet> rules_;
-  std::vector<std::string> lines_;
+  std::unique_ptr<GeneratedTraffic> traffic_;
 };
 
 TEST_F(MergePanesTest, PartialFlowsMergedGiveTheResultsOfOneToTheBit) {

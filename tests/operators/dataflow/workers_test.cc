@@ -13,16 +13,10 @@
 #include <vector>
 
 #include "base/strings.h"
-#include "operators/generator/generator.h"
+#include "tests/operators/dataflow/generated_traffic.h"
 
 namespace vigil {
 namespace {
-
-std::string Format(const WindowResult& r) {
-  // StrCat writes the shortest text that reads back as the same double, so
-  // equal text is equal bits.
-  return StrCat(r.def->name, " ", r.start, "-", r.end, " ", r.group, " = ", r.value);
-}
 
 class WorkersTest : public ::testing::Test {
  protected:
@@ -30,35 +24,13 @@ class WorkersTest : public ::testing::Test {
     RuleLoadResult r = LoadRuleFiles({VIGIL_SOURCE_DIR "/deploy/rules/chatbot.yaml"});
     ASSERT_TRUE(r.rules) << (r.errors.empty() ? "" : r.errors[0].ToString());
     rules_ = std::move(r.rules);
-    GeneratorOptions options;
-    options.seed = 5;
-    options.start = 1795518000000;  // 2026-11-24T11:00:00Z
-    options.rate = 100;
-    options.duration = 90 * 60'000;
-    options.epoch_millis = true;
-    options.incidents.push_back(*ParseIncident("latency_spike@20m+10m"));
-    options.incidents.push_back(*ParseIncident("escalation_surge@50m+10m"));
-    EventGenerator gen(options);
-    std::string line;
-    std::vector<std::pair<size_t, size_t>> spans;
-    while (gen.Next(&line)) {
-      spans.emplace_back(text_.size(), line.size() - 1);
-      text_ += line;
-      line.clear();
-    }
     // Two records with no session: they go round-robin.
-    for (const char* extra : {R"({"ts":1795518600000,"type":"bot_response","latency_ms":812})",
-                              R"({"ts":1795518600001,"type":"bot_response","latency_ms":97})"}) {
-      spans.emplace_back(text_.size(), std::strlen(extra));
-      text_ += std::string(extra) + "\n";
-    }
-    text_.append(simdjson::SIMDJSON_PADDING, ' ');
-    for (const auto& [at, size] : spans) {
-      Record rec;
-      rec.data = std::string_view(text_).substr(at, size);
-      rec.size = size;
-      records_.push_back(rec);
-    }
+    traffic_ = std::make_unique<GeneratedTraffic>(
+        5, 100, 90 * 60'000,
+        std::vector<std::string>{"latency_spike@20m+10m", "escalation_surge@50m+10m"},
+        std::vector<std::string>{R"({"ts":1795518600000,"type":"bot_response","latency_ms":812})",
+                                 R"({"ts":1795518600001,"type":"bot_response","latency_ms":97})"});
+    records_ = traffic_->records;
   }
 
   // Every window result of one Dataflow taking every event in order, with
@@ -150,7 +122,7 @@ class WorkersTest : public ::testing::Test {
 
   static std::vector<std::string> Lines(const std::vector<WindowResult>& results) {
     std::vector<std::string> out;
-    for (const WindowResult& r : results) out.push_back(Format(r));
+    for (const WindowResult& r : results) out.push_back(FormatResult(r));
     return out;
   }
 
@@ -161,7 +133,7 @@ class WorkersTest : public ::testing::Test {
   }
 
   std::unique_ptr<RuleSet> rules_;
-  std::string text_;
+  std::unique_ptr<GeneratedTraffic> traffic_;
   std::vector<Record> records_;
 };
 
