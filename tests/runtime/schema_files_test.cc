@@ -110,7 +110,7 @@ TEST(SchemaFilesTest, EveryKeyListOfTheLoadersIsAnObjectOfTheSchema) {
   // an inhibition with `equal:` and a bounded, typed field.
   RuleLoadResult r = LoadRuleSources({{"chatbot.yaml", ReadFile(d + "rules/chatbot.yaml")},
                                       {"slos.yaml", ReadFile(d + "rules/slos.yaml")},
-       {"events.yaml", ReadFile(d + "rules/events.yaml")},
+                                      {"events.yaml", ReadFile(d + "rules/events.yaml")},
                                       {"more.yaml", R"(schema:
   price: {type: number, min: 0}
 alerts:
