@@ -92,6 +92,20 @@ TEST(CliHelpTest, EachCommandAnswersHelpWithSynopsisFlagsAndExample) {
             0u);
 }
 
+// The help texts as they are meant to read, word for word. After a
+// deliberate change: for c in '' run check ...; do vigil $c --help >
+// tests/runtime/golden/help${c:+_$c}.txt; done
+TEST(CliHelpTest, TheHelpTextsAreTheGoldenOnes) {
+  const std::string golden = std::string(VIGIL_SOURCE_DIR) + "/tests/runtime/golden/";
+  EXPECT_EQ(Sh(kVigil + " --help").out, ReadFile(golden + "help.txt"));
+  for (const cli::CommandHelp& c : cli::Commands()) {
+    EXPECT_EQ(Sh(kVigil + " " + c.name + " --help").out,
+              ReadFile(golden + "help_" + c.name + ".txt"))
+        << "vigil " << c.name << " --help differs from tests/runtime/golden/help_" << c.name
+        << ".txt";
+  }
+}
+
 // Completes in bash as a user's shell would, with the script sourced.
 std::string Complete(const std::string& words) {
   const std::string script = TempPath("complete", ".bash");
@@ -112,6 +126,10 @@ TEST(CliHelpTest, BashCompletesCommandsAndEachCommandsFlags) {
   const std::string dir = TempPath("complete_dir", "");
   Sh("mkdir -p " + dir + " && touch " + dir + "/job-a.yaml");
   EXPECT_EQ(Complete("vigil run --config " + dir + "/job-"), dir + "/job-a.yaml\n");
+  // The registration a shell sees after sourcing it.
+  const Result registered =
+      Sh("bash -c 'source <(" + kVigil + " completion bash); complete -p vigil' 2>&1");
+  EXPECT_EQ(registered.out, "complete -F _vigil vigil\n");
   const Result zsh = Sh(kVigil + " completion zsh");
   EXPECT_EQ(zsh.out.rfind("#compdef vigil\n", 0), 0u);
   EXPECT_NE(zsh.out.find("complete -F _vigil vigil"), std::string::npos);
