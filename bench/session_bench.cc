@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "base/strings.h"
+#include "operators/dataflow/key_origins.h"
 #include "operators/dataflow/session_operator.h"
 #include "rules/rule_set.h"
 
@@ -102,6 +103,49 @@ void BM_SessionStream(benchmark::State& state) {
 }
 BENCHMARK(BM_SessionStream)
     ->ArgsProduct({{1 << 20, 4 << 20}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+// A Kafka scale-out instance also remembers the partition of each key's
+// latest event, so that a partition's keys can be handed over with it
+// (KeyOrigins, operators/dataflow/key_origins.h): the same stream, unhinted,
+// with that note per event. Against BM_SessionStream/N/0 of the same run.
+void BM_SessionStreamWithOrigins(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  RuleLoadResult r = LoadRuleSources({{"b.yaml", kRules}});
+  const StreamDef& def = r.rules->streams[0];
+  const FieldTable& f = r.rules->fields;
+  const std::vector<std::string> keys = Keys(n);
+  Event ev;
+  ev.slots.resize(static_cast<size_t>(f.size()));
+  const int type = *f.Find("type"), session = *f.Find("session_id"), intent = *f.Find("intent");
+  ev.slots[type] = Value::String("message");
+  ev.slots[intent] = Value::String("faq");
+  double per_session = 0;
+  for (auto _ : state) {
+    SessionOperator op(def);
+    KeyOrigins origins;
+    const size_t before = HeapBytes();
+    for (int turn = 0; turn < 2; ++turn) {
+      for (int64_t i = 0; i < n; ++i) {
+        ev.ts = i + turn * 1000;
+        const std::string& key = keys[static_cast<size_t>(i)];
+        ev.slots[session] = Value::String(key);
+        op.Add(ev);
+        origins.Note(key, static_cast<int>(i % 4), op);
+      }
+    }
+    state.PauseTiming();
+    per_session = static_cast<double>(HeapBytes() - before) / static_cast<double>(n);
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(origins.size());
+  }
+  state.SetItemsProcessed(state.iterations() * n * 2);
+  state.counters["heap_B_per_session"] = per_session;
+}
+BENCHMARK(BM_SessionStreamWithOrigins)
+    ->Arg(1 << 20)
+    ->Arg(4 << 20)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
