@@ -3,7 +3,8 @@
 // for any keyed state) measured in the same run.
 //
 // With a second argument of 1 the stream is also hinted each event
-// SessionOperator::kPrefetchDistance events ahead, as the job does.
+// SessionOperator::kPrefetchDistance events ahead, as the job does; with 2
+// it notes each key's partition, as a Kafka scale-out instance does.
 //
 // Counters: events/s (items_per_second), heap bytes per open session
 // (heap_B_per_session, from mallinfo2), and the heap still held once every
@@ -58,7 +59,11 @@ std::vector<std::string> Keys(int64_t n) {
 
 void BM_SessionStream(benchmark::State& state) {
   const int64_t n = state.range(0);
-  const bool hinted = state.range(1) != 0;
+  const bool hinted = state.range(1) == 1;
+  // Mode 2: unhinted, and the partition of each key's latest event noted
+  // as a Kafka scale-out instance does (KeyOrigins, so that a partition's
+  // keys can be handed over with it in a rebalance).
+  const bool origins_noted = state.range(1) == 2;
   const int64_t ahead = static_cast<int64_t>(SessionOperator::kPrefetchDistance);
   RuleLoadResult r = LoadRuleSources({{"b.yaml", kRules}});
   const StreamDef& def = r.rules->streams[0];
@@ -73,6 +78,7 @@ void BM_SessionStream(benchmark::State& state) {
   double per_session = 0, left = 0;
   for (auto _ : state) {
     SessionOperator op(def);
+    KeyOrigins origins;
     const size_t before = HeapBytes();
     // Two turns per session, a second apart, all sessions open at once.
     for (int turn = 0; turn < 2; ++turn) {
@@ -85,6 +91,7 @@ void BM_SessionStream(benchmark::State& state) {
         }
         ev.slots[session] = Value::String(keys[static_cast<size_t>(i)]);
         op.Add(ev);
+        if (origins_noted) origins.Note(keys[static_cast<size_t>(i)], static_cast<int>(i % 4), op);
       }
     }
     state.PauseTiming();
@@ -102,50 +109,7 @@ void BM_SessionStream(benchmark::State& state) {
   state.counters["heap_left_MiB"] = left;
 }
 BENCHMARK(BM_SessionStream)
-    ->ArgsProduct({{1 << 20, 4 << 20}, {0, 1}})
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1);
-
-// A Kafka scale-out instance also remembers the partition of each key's
-// latest event, so that a partition's keys can be handed over with it
-// (KeyOrigins, operators/dataflow/key_origins.h): the same stream, unhinted,
-// with that note per event. Against BM_SessionStream/N/0 of the same run.
-void BM_SessionStreamWithOrigins(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  RuleLoadResult r = LoadRuleSources({{"b.yaml", kRules}});
-  const StreamDef& def = r.rules->streams[0];
-  const FieldTable& f = r.rules->fields;
-  const std::vector<std::string> keys = Keys(n);
-  Event ev;
-  ev.slots.resize(static_cast<size_t>(f.size()));
-  const int type = *f.Find("type"), session = *f.Find("session_id"), intent = *f.Find("intent");
-  ev.slots[type] = Value::String("message");
-  ev.slots[intent] = Value::String("faq");
-  double per_session = 0;
-  for (auto _ : state) {
-    SessionOperator op(def);
-    KeyOrigins origins;
-    const size_t before = HeapBytes();
-    for (int turn = 0; turn < 2; ++turn) {
-      for (int64_t i = 0; i < n; ++i) {
-        ev.ts = i + turn * 1000;
-        const std::string& key = keys[static_cast<size_t>(i)];
-        ev.slots[session] = Value::String(key);
-        op.Add(ev);
-        origins.Note(key, static_cast<int>(i % 4), op);
-      }
-    }
-    state.PauseTiming();
-    per_session = static_cast<double>(HeapBytes() - before) / static_cast<double>(n);
-    state.ResumeTiming();
-    benchmark::DoNotOptimize(origins.size());
-  }
-  state.SetItemsProcessed(state.iterations() * n * 2);
-  state.counters["heap_B_per_session"] = per_session;
-}
-BENCHMARK(BM_SessionStreamWithOrigins)
-    ->Arg(1 << 20)
-    ->Arg(4 << 20)
+    ->ArgsProduct({{1 << 20, 4 << 20}, {0, 1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
