@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "base/strings.h"
-#include "rules/value.h"
 
 namespace vigil {
 
@@ -17,14 +16,6 @@ namespace {
 // Windows kept per metric and group for /api/metrics?history=N: two hours
 // of 1-minute windows, a few kilobytes per series.
 constexpr size_t kMetricHistory = 120;
-
-void AppendNumber(double v, std::string* out) {
-  if (!std::isfinite(v)) {
-    out->append("null");
-    return;
-  }
-  AppendValueText(Value::Number(v), out);
-}
 
 // Parses the query of /api/metrics: "" or "history=N" (N is capped at
 // kMetricHistory). Returns false with *error set on anything else.
@@ -65,6 +56,7 @@ AdminApi::AdminApi(const JobConfig& config, std::shared_ptr<prometheus::Registry
     : listen_(config.http_listen),
       registry_(std::move(registry)),
       notifier_(notifier),
+      extra_labels_(config.notify.labels),
       on_reload_(std::move(on_reload)),
       stall_(config.readiness.max_watermark_stall) {
   HttpServer::Options options;
@@ -85,11 +77,6 @@ void AdminApi::Stop() { http_.Stop(); }
 void AdminApi::PublishStatus(std::string json) {
   absl::MutexLock lock(&mu_);
   status_json_ = std::move(json);
-}
-
-void AdminApi::PublishAlerts(std::string json) {
-  absl::MutexLock lock(&mu_);
-  alerts_json_ = std::move(json);
 }
 
 uint64_t AdminApi::reload_requests() const {
@@ -159,8 +146,8 @@ void AdminApi::RegisterHandlers() {
     if (std::string stall = stall_.Check(); !stall.empty()) {
       return HttpResponse{503, "text/plain", stall + "\n"};
     }
-    if (notifier_ != nullptr) {
-      if (std::string paging = PagingReadiness(notifier_->Stats()); !paging.empty()) {
+    if (const Notifier* notifier = notifier_.load(); notifier != nullptr) {
+      if (std::string paging = PagingReadiness(notifier->Stats()); !paging.empty()) {
         return HttpResponse{503, "text/plain", paging + "\n"};
       }
     }
@@ -194,7 +181,7 @@ void AdminApi::RegisterHandlers() {
         json.append("{\"end\":\"");
         AppendTimestamp(series.history[i].first, &json);
         json.append("\",\"value\":");
-        AppendNumber(series.history[i].second, &json);
+        AppendJsonNumber(series.history[i].second, &json);
         json.push_back('}');
       }
       json.append("]}");
@@ -211,10 +198,7 @@ void AdminApi::RegisterHandlers() {
     absl::MutexLock lock(&mu_);
     return HttpResponse{200, "application/json", rules_json_};
   });
-  http_.Handle("/api/alerts", [this](const HttpRequest&) {
-    absl::MutexLock lock(&mu_);
-    return HttpResponse{200, "application/json", alerts_json_.empty() ? "[]" : alerts_json_};
-  });
+  ServeAlerts();
 }
 
 void AdminApi::RecordWindows(const std::vector<WindowResult>& results) {
@@ -224,97 +208,32 @@ void AdminApi::RecordWindows(const std::vector<WindowResult>& results) {
     SeriesWindows& series = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
     series.latest.clear();
     AppendWindowJson(r, &series.latest);
+    // As the status page shows it: "value_text" in the metric's format.
+    auto format = metric_formats_.find(r.def->name);
+    series.latest.pop_back();
+    series.latest.append(",\"value_text\":");
+    AppendJsonString(FormatValue(r.value, format == metric_formats_.end() ? ValueFormat::kNumber
+                                                                          : format->second),
+                     &series.latest);
+    series.latest.push_back('}');
     if (series.history.size() == kMetricHistory) series.history.pop_front();
     series.history.emplace_back(r.end, r.value);
   }
 }
 
-std::string RulesJson(const RuleSet& rules) {
-  std::string json = "{\"files\":[";
-  for (size_t i = 0; i < rules.files.size(); ++i) {
-    if (i) json.push_back(',');
-    AppendJsonString(rules.files[i], &json);
-  }
-  // Session streams under "streams", joins under "joins".
-  for (const StreamKind kind : {StreamKind::kSession, StreamKind::kJoin}) {
-    json.append(kind == StreamKind::kSession ? "],\"streams\":[" : "],\"joins\":[");
-    bool first = true;
-    for (const StreamDef& st : rules.streams) {
-      if (st.kind != kind) continue;
-      if (!first) json.push_back(',');
-      first = false;
-      json.append("{\"name\":");
-      AppendJsonString(st.name, &json);
-      json.append(",\"key\":");
-      AppendJsonString(st.key_path, &json);
-      if (kind == StreamKind::kSession) {
-        StrAppend(&json, ",\"gap_ms\":", st.gap, ",\"where\":");
-        AppendJsonString(st.where_source, &json);
-      } else {
-        const JoinDef& j = st.join;
-        StrAppend(&json, ",\"lower_ms\":", j.lower, ",\"upper_ms\":", j.upper, ",\"kind\":\"",
-                  j.keep_unmatched_left ? "left" : "inner", "\",\"left_where\":");
-        AppendJsonString(j.left_where_source, &json);
-        json.append(",\"right_where\":");
-        AppendJsonString(j.right_where_source, &json);
-      }
-      json.append(",\"fields\":[");
-      for (int f = 0; f < st.fields.size(); ++f) {
-        if (f) json.push_back(',');
-        AppendJsonString(st.fields.path(f), &json);
-      }
-      json.append("],\"help\":");
-      AppendJsonString(st.help, &json);
-      json.push_back('}');
-    }
-  }
-  json.append("],\"metrics\":[");
-  for (size_t i = 0; i < rules.metrics.size(); ++i) {
-    const MetricDef& m = rules.metrics[i];
-    if (i) json.push_back(',');
-    json.append("{\"name\":");
-    AppendJsonString(m.name, &json);
-    if (m.from >= 0) {
-      json.append(",\"from\":");
-      AppendJsonString(rules.streams[m.from].name, &json);
-    }
-    json.append(",\"window\":");
-    AppendJsonString(m.window.ToString(), &json);
-    json.append(",\"by\":[");
-    for (size_t j = 0; j < m.by.size(); ++j) {
-      if (j) json.push_back(',');
-      AppendJsonString(m.by[j], &json);
-    }
-    json.append("],\"where\":");
-    AppendJsonString(m.where_source, &json);
-    json.append(",\"value\":");
-    AppendJsonString(m.value_source, &json);
-    json.append(",\"help\":");
-    AppendJsonString(m.help, &json);
-    json.push_back('}');
-  }
-  json.append("],\"alerts\":[");
-  for (size_t i = 0; i < rules.alerts.size(); ++i) {
-    const AlertDef& a = rules.alerts[i];
-    if (i) json.push_back(',');
-    json.append("{\"name\":");
-    AppendJsonString(a.name, &json);
-    StrAppend(&json, ",\"severity\":\"", SeverityName(a.severity), "\",\"expr\":");
-    AppendJsonString(a.expr_source, &json);
-    json.append(",\"for\":");
-    AppendJsonString(FormatDuration(a.for_duration), &json);
-    json.append(",\"labels\":");
-    AppendJsonObject(a.labels, &json);
-    json.push_back('}');
-  }
-  json.append("]}");
-  return json;
-}
-
 void AdminApi::PublishRules(const RuleSet& rules) {
   std::string json = RulesJson(rules);
+  const DisplayFormats formats = DisplayFormats::Of(rules);
   absl::MutexLock lock(&mu_);
   rules_json_ = std::move(json);
+  metric_formats_.clear();
+  for (size_t i = 0; i < rules.metrics.size(); ++i) {
+    metric_formats_[rules.metrics[i].name] = formats.metric[i];
+  }
+  alert_formats_.clear();
+  for (size_t i = 0; i < rules.alerts.size(); ++i) {
+    alert_formats_[rules.alerts[i].name] = formats.alert[i];
+  }
   // Metrics that are gone keep no stale latest window.
   for (auto it = latest_windows_.begin(); it != latest_windows_.end();) {
     const std::string name = it->first.substr(0, it->first.find('\x1f'));

@@ -11,7 +11,12 @@
 //   /api/metrics  the latest closed window of every metric and group; with
 //                 ?history=N also the (end, value) of its last N windows
 //   /api/rules    rule files, streams, metrics and alerts as loaded
-//   /api/alerts   active alerts
+//   /api/alerts   active alerts (pending and firing, inhibited and silenced
+//                 ones too) with their fingerprint and formatted value;
+//                 ?fingerprint=F keeps the one alert F
+//   /api/alerts/history  the last transitions of alerts (pending, firing,
+//                 resolved, inactive), oldest first, kept after the alerts
+//                 resolve; ?fingerprint=F and ?limit=N narrow it
 //   / and /status the status page (runtime/status_page.html, embedded at
 //                 build time), a client of the above and /readyz
 //   /readyz       503 while starting, while the source cannot reach its
@@ -50,6 +55,7 @@
 #include "absl/synchronization/mutex.h"
 #include "operators/dataflow/sink.h"
 #include "operators/notify/notifier.h"
+#include "rules/alert_display.h"
 #include "rules/rule_set.h"
 #include "rules/silence.h"
 #include "runtime/http_server.h"
@@ -88,9 +94,16 @@ class AdminApi {
   // The job's event time (its watermark), where ad hoc silences start.
   void SetEventTime(TimeMs t) { event_time_.store(t); }
 
+  // The notifier, once it exists (it needs the port this API listens on
+  // for its links); before, /readyz checks no paging spool.
+  void SetNotifier(const Notifier* notifier) { notifier_.store(notifier); }
+
   // Snapshots.
   void PublishStatus(std::string json);
-  void PublishAlerts(std::string json);
+  // `active`: AlertOperator::Describe of every active alert.
+  void PublishAlerts(const std::vector<AlertNotice>& active);
+  // Transitions as AlertOperator::Advance emits them, for /api/alerts/history.
+  void RecordTransitions(const std::vector<AlertNotice>& notices);
   // Also drops the latest windows of metrics the rules no longer have.
   void PublishRules(const RuleSet& rules);
   void RecordWindows(const std::vector<WindowResult>& results);
@@ -103,10 +116,12 @@ class AdminApi {
 
  private:
   void RegisterHandlers();
+  void ServeAlerts();  // /api/alerts and /api/alerts/history
 
   const std::string listen_;
   const std::shared_ptr<prometheus::Registry> registry_;
-  const Notifier* notifier_;
+  std::atomic<const Notifier*> notifier_;
+  const Labels extra_labels_;  // the notifier's, part of every fingerprint
   std::function<void()> on_reload_;
   HttpServer http_;
   std::atomic<bool> ready_{false};
@@ -122,7 +137,15 @@ class AdminApi {
   absl::Mutex mu_;
   std::string status_json_ ABSL_GUARDED_BY(mu_);
   std::string rules_json_ ABSL_GUARDED_BY(mu_);
-  std::string alerts_json_ ABSL_GUARDED_BY(mu_);
+  struct AlertJson {
+    std::string fingerprint;
+    std::string json;
+  };
+  std::vector<AlertJson> alerts_ ABSL_GUARDED_BY(mu_);
+  std::deque<AlertJson> transitions_ ABSL_GUARDED_BY(mu_);
+  // Display formats by alert and by metric name (rules/alert_display.h).
+  std::map<std::string, ValueFormat, std::less<>> alert_formats_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ValueFormat, std::less<>> metric_formats_ ABSL_GUARDED_BY(mu_);
   // One metric and group: its latest closed window (results-file JSON) and
   // the (end, value) of its recent windows, oldest first, for
   // /api/metrics?history=N.
@@ -135,6 +158,11 @@ class AdminApi {
 
 // /api/rules: the rule set as JSON.
 std::string RulesJson(const RuleSet& rules);
+// One alert of /api/alerts and /api/alerts/history: AppendAlertJson's
+// object (operators/sink/output_sinks.h) with "fingerprint" (as in
+// notifications, with the notifier's `extra` labels), "window" and
+// "value_text" (`value` in `format`).
+std::string AlertSnapshotJson(const AlertNotice& n, const Labels& extra, ValueFormat format);
 // /api/silences: the first `rule_silences` come from rule files.
 std::string SilencesJson(const std::vector<SilenceDef>& silences, size_t rule_silences, TimeMs now);
 

@@ -32,6 +32,7 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
     if (n.transition == Transition::kFiring) ++out_.counters->firing_transitions;
     for (const auto& s : *out_.sinks) s->OnAlert(n);
   }
+  if (out_.admin) out_.admin->RecordTransitions(notices_);
   return !notices_.empty();
 }
 

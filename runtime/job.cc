@@ -263,16 +263,11 @@ void Job::PublishAlerts() {
     metrics_->SetFiring(static_cast<Severity>(s), alert_op_->FiringCount(static_cast<Severity>(s)));
   }
   if (!admin_) return;
-  std::string json = "[";
-  bool first = true;
+  std::vector<AlertNotice> active;
   for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
-    const AlertNotice n = alert_op_->Describe(a);
-    if (!first) json.push_back(',');
-    first = false;
-    AppendAlertJson(n, &json);
+    active.push_back(alert_op_->Describe(a));
   }
-  json.push_back(']');
-  admin_->PublishAlerts(std::move(json));
+  admin_->PublishAlerts(active);
 }
 
 void Job::Progress(TimeMs now, bool final) {
@@ -316,6 +311,7 @@ absl::Status Job::Reload() {
     metrics_->Transition(n);
     for (auto& s : sinks_) s->OnAlert(n);
   }
+  if (admin_) admin_->RecordTransitions(dropped);
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   FieldPresence presence(rules->fields);  // what the old rules' fields had seen stays seen

@@ -1,12 +1,14 @@
 // Job: building a job from its config (runtime/job.h). Init opens the
 // parts in dependency order: rules and operators, the source, event time
 // and the record checks, the role (JobMode), checkpoints (restoring the
-// newest), the archive, the outputs, the notifier, the dead-letter file,
-// the outputs' parts of the checkpoints, and the HTTP endpoint.
+// newest), the archive, the outputs, the HTTP endpoint, the notifier (its
+// links name the endpoint's port), the dead-letter file and the outputs'
+// parts of the checkpoints.
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "base/host.h"
 #include "base/strings.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
@@ -30,7 +32,18 @@ absl::Status Job::Init() {
   LineWriter* results_writer = nullptr;  // owned by its sink
   if (absl::Status s = OpenOutputs(resume, &results_writer); !s.ok()) return s;
   if (absl::Status s = OpenRecordOutputs(); !s.ok()) return s;
+  // The admin API listens before the notifier opens: links in pages name
+  // the port it bound (`--http 127.0.0.1:0` picks one).
+  if (!config_.http_listen.empty()) {
+    admin_ = std::make_unique<AdminApi>(config_, metrics_->registry(), nullptr,
+                                        [this] { RequestReload(); });
+    admin_->ServeSilences(&silences_);
+    admin_->PublishRules(*rules_);
+    PublishAlerts();
+    if (absl::Status s = admin_->Start(); !s.ok()) return s;
+  }
   if (absl::Status s = OpenNotifier(); !s.ok()) return s;
+  if (admin_) admin_->SetNotifier(notifier_);
   if (!config_.outputs.dead_letter_path.empty()) {
     const std::string& path = config_.outputs.dead_letter_path;
     auto at = resume.find(path);
@@ -40,14 +53,6 @@ absl::Status Job::Init() {
     dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
   }
   if (checkpointer_) AddOutputsToCheckpoints(results_writer);
-  if (!config_.http_listen.empty()) {
-    admin_ = std::make_unique<AdminApi>(config_, metrics_->registry(), notifier_,
-                                        [this] { RequestReload(); });
-    admin_->ServeSilences(&silences_);
-    admin_->PublishRules(*rules_);
-    PublishAlerts();
-    if (absl::Status s = admin_->Start(); !s.ok()) return s;
-  }
   evaluation_ = std::make_unique<Evaluation>(
       Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_});
   progress_tty_ = config_.progress && ::isatty(2);
@@ -222,6 +227,21 @@ absl::Status Job::OpenOutputs(const std::map<std::string, uint64_t>& resume,
   return absl::OkStatus();
 }
 
+namespace {
+
+// `listen` as a client reaches it: the port bound (for port 0), and this
+// machine's name for an empty host (every interface).
+std::string ServedAddress(std::string_view listen, uint16_t port) {
+  std::string_view host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+    const std::string name = HostName();
+    return StrCat(name.empty() ? "localhost" : name, ":", port);
+  }
+  return StrCat(host, ":", port);
+}
+
+}  // namespace
+
 absl::Status Job::OpenNotifier() {
   if (config_.notify.empty()) return absl::OkStatus();
   NotifyConfig n = config_.notify;
@@ -233,7 +253,8 @@ absl::Status Job::OpenNotifier() {
       absl::StatusOr<std::shared_ptr<const WebConfig>> w = LoadWebConfig(config_.web.config_file);
       tls = w.ok() && (*w)->tls_context != nullptr;
     }
-    n.external_url = (tls ? "https://" : "http://") + config_.http_listen;
+    n.external_url =
+        (tls ? "https://" : "http://") + ServedAddress(config_.http_listen, admin_->port());
   }
   // $externalLabels and $externalURL of annotation templates.
   SetTemplateEnv({n.labels, n.external_url});

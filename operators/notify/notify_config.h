@@ -7,7 +7,7 @@
 //
 //   notify:
 //     labels: {job: vigil, instance: vigil-0}  # added to every alert; the alert's own wins
-//     external_url: http://vigil.example:9464  # generatorURL: {external_url}/api/alerts?...
+//     external_url: http://vigil.example:9464  # generatorURL: {external_url}/status?...
 //     spool: {dir: /var/lib/vigil/spool, max_bytes: 64MiB}  # no dir: memory, kept by checkpoints
 //     only resend_interval: 1m        # firing alerts are re-sent to Alertmanager this often
 //     renotify_interval: 0s      # flap control per alert and target; 0 = off

@@ -154,11 +154,16 @@ std::string_view Notification::Annotation(std::string_view name) const {
   return {};
 }
 
+Labels NotificationLabels(const Labels& labels, const Labels& extra) {
+  Labels out = labels;
+  for (const auto& [k, v] : extra) out.emplace(k, v);  // the alert's own label wins
+  return out;
+}
+
 Notification MakeNotification(const AlertNotice& notice, const Labels& extra) {
   Notification a;
   a.firing = notice.transition != Transition::kResolved;
-  a.labels = notice.labels;
-  for (const auto& [k, v] : extra) a.labels.emplace(k, v);  // the alert's own label wins
+  a.labels = NotificationLabels(notice.labels, extra);
   a.annotations = notice.annotations;
   if (notice.def != nullptr) {
     a.severity = static_cast<int>(notice.def->severity);
@@ -179,7 +184,7 @@ Notification MakeNotification(const AlertNotice& notice, const Labels& extra) {
 
 std::string GeneratorUrl(std::string_view external_url, std::string_view fingerprint) {
   if (external_url.empty()) return "";
-  return StrCat(external_url, "/api/alerts?fingerprint=", fingerprint);
+  return StrCat(external_url, "/status?fingerprint=", fingerprint);
 }
 
 std::string AlertmanagerAlertsJson(const std::vector<Notification>& alerts,

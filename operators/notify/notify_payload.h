@@ -29,7 +29,7 @@
 //                      .resend_interval = 60000};
 //   std::string body = AlertmanagerAlertsJson({a}, ctx);
 //   // [{"labels":{"alertname":"LatencyP99Critical",...},"annotations":{...},
-//   //   "startsAt":"…","endsAt":"…","generatorURL":"http://vigil:9464/api/alerts?fingerprint=…"}]
+//   //   "startsAt":"…","endsAt":"…","generatorURL":"http://vigil:9464/status?fingerprint=…"}]
 #ifndef VIGIL_OPERATORS_NOTIFY_NOTIFY_PAYLOAD_H_
 #define VIGIL_OPERATORS_NOTIFY_NOTIFY_PAYLOAD_H_
 
@@ -49,6 +49,9 @@ namespace vigil {
 // name=value pairs (each name and value followed by a 0xff byte, which
 // cannot occur in UTF-8), as 16 lowercase hex digits.
 std::string AlertFingerprint(const Labels& labels);
+// The labels a notification of an alert with `labels` carries: `extra`
+// (the notifier's) added where the alert has no label of that name.
+Labels NotificationLabels(const Labels& labels, const Labels& extra);
 
 // One alert transition as it is spooled and sent.
 struct Notification {
@@ -81,7 +84,8 @@ struct PayloadContext {
   std::string receiver;  // webhook: the "receiver" field
 };
 
-// {external_url}/api/alerts?fingerprint={fingerprint}, or "".
+// {external_url}/status?fingerprint={fingerprint}: the status page, opened
+// at that alert (runtime/status_page.html); "" without an external URL.
 std::string GeneratorUrl(std::string_view external_url, std::string_view fingerprint);
 
 // Body of POST /api/v2/alerts: a JSON array, one object per alert.

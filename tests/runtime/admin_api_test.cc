@@ -134,8 +134,34 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
     found = true;
     EXPECT_EQ(std::string_view(a["severity"].get_string().value()), "P1");
     EXPECT_EQ(std::string_view(a["for"].get_string().value()), "5m");
+    // What the status page explains it with.
+    EXPECT_EQ(std::string_view(a["expr"].get_string().value()), "latency_p99_ms > 10000");
+    EXPECT_EQ(std::string_view(a["window"].get_string().value()), "tumbling 1m");
+    EXPECT_EQ(std::string_view(a["format"].get_string().value()), "milliseconds");
+    simdjson::dom::element t = a["threshold"].value();
+    EXPECT_EQ(std::string_view(t["metric"].get_string().value()), "latency_p99_ms");
+    EXPECT_EQ(std::string_view(t["op"].get_string().value()), ">");
+    EXPECT_EQ(t["value"].get_double().value(), 10000);
+    EXPECT_EQ(std::string_view(t["text"].get_string().value()), "10s");
+    EXPECT_EQ(std::string_view(a["file"].get_string().value()),
+              "<built-in>/deploy/rules/chatbot.yaml");
+    EXPECT_GT(a["line"].get_int64().value(), 0);
   }
   EXPECT_TRUE(found) << rules_text;
+  // A metric's latest window carries its value as the page shows it.
+  EXPECT_TRUE(
+      std::regex_search(metrics_text, std::regex("\"metric\":\"latency_p99_ms\"[^}]*\\}[^{}]*"
+                                                 "\"value_text\":\"[0-9.]+(ms|s)\"")))
+      << metrics_text;
+
+  // Alerts and their transitions: only the parameters they know.
+  EXPECT_EQ(HttpGet(url, "/api/alerts/history?limit=x"),
+            (Response{400, "limit needs a whole number of transitions, not 'x'\n"}));
+  EXPECT_EQ(HttpGet(url, "/api/alerts/history?since=1"),
+            (Response{400, "unknown parameter 'since' (allowed: fingerprint=F, limit=N)\n"}));
+  EXPECT_EQ(HttpGet(url, "/api/alerts?limit=1"),
+            (Response{400, "unknown parameter 'limit' (allowed: fingerprint=F)\n"}));
+  EXPECT_EQ(HttpGet(url, "/api/alerts/history?limit=0"), (Response{200, "[]"}));
 
   // Reload: off without --web.enable-lifecycle; its status needs an id
   // POST /-/reload gave.

@@ -1,9 +1,13 @@
 // The status page at / (runtime/status_page.html): self-contained, served
 // as built, and rendered by Debian's headless Chromium against a running job
-// with an injected incident — the firing alert under its severity, job
-// health, sparklines of the recent windows, no script errors.
+// with an injected incident — the firing alert under its severity with what
+// it tests (expression, threshold, for, window), its sparkline with the
+// threshold and the shaded firing span, job health, sparklines of the recent
+// windows, no script errors; after the incident, the resolved alert and its
+// transitions, opened from the generatorURL Alertmanager received.
 #include <signal.h>
 #include <simdjson.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <regex>
@@ -65,6 +69,26 @@ std::vector<std::string> SparklinePoints(const std::string& dom, const std::stri
   return out;
 }
 
+// The item of alert rule `name` in a severity block.
+std::string RuleItem(const std::string& block, const std::string& name) {
+  const size_t begin = block.find("<li class=\"rule ");
+  for (size_t at = begin; at != std::string::npos; at = block.find("<li class=\"rule ", at + 1)) {
+    const size_t end = block.find("<li class=\"rule ", at + 1);
+    const std::string item = block.substr(at, end == std::string::npos ? end : end - at);
+    if (item.find("data-rule=\"" + name + "\"") != std::string::npos) return item;
+  }
+  return "";
+}
+
+// The value of fact `name` of a rule item ("" when it has none).
+std::string Fact(const std::string& rule, const std::string& name) {
+  const std::string open = "<div data-fact=\"" + name + "\"><dt>" + name + "</dt><dd>";
+  const size_t begin = rule.find(open);
+  if (begin == std::string::npos) return "";
+  const size_t from = begin + open.size();
+  return rule.substr(from, rule.find("</dd></div>", from) - from);
+}
+
 TEST(StatusPageTest, ThePageIsSelfContained) {
   const std::string page = ReadFile(kPagePath);
   ASSERT_GT(page.size(), 1000u) << kPagePath;
@@ -82,7 +106,7 @@ TEST(StatusPageTest, ThePageIsSelfContained) {
   // The links in the page itself (for readers without JavaScript) stay on the job.
   const std::vector<std::string> hrefs = AttributeValues(page, "href");
   EXPECT_EQ(hrefs, (std::vector<std::string>{"api/status", "api/alerts", "api/metrics", "api/rules",
-                                             "api/silences"}));
+                                             "api/alerts/history", "api/silences"}));
 }
 
 class StatusPageE2eTest : public ::testing::Test {
@@ -164,6 +188,19 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
       30))
       << metrics;
 
+  // ?fingerprint= keeps the one alert.
+  std::smatch fp;
+  ASSERT_TRUE(std::regex_search(alerts, fp,
+                                std::regex("\"alert\":\"BedrockCircuitOpen\"[^}]*\\}[^}]*\\}[^}]*"
+                                           "\"fingerprint\":\"([0-9a-f]{16})\"")))
+      << alerts;
+  const std::string one = HttpGet(base, "/api/alerts?fingerprint=" + fp[1].str()).second;
+  simdjson::dom::array picked;
+  ASSERT_EQ(parser.parse(one).get(picked), simdjson::SUCCESS) << one;
+  ASSERT_EQ(picked.size(), 1u) << one;
+  EXPECT_EQ(std::string_view(picked.at(0)["alert"].get_string().value()), "BedrockCircuitOpen");
+  EXPECT_EQ(std::string_view(picked.at(0)["fingerprint"].get_string().value()), fp[1].str());
+
   const std::string dom = RenderedDom(base + "/", 6000);
   ASSERT_NE(dom.find("</html>"), std::string::npos) << dom;
   // The page polled the job and no script failed.
@@ -185,7 +222,8 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
 
   // The firing alert, under P1 and nowhere else, with its summary and runbook.
   const std::string alert =
-      "<li class=\"alert firing\" data-alert=\"BedrockCircuitOpen\" data-state=\"firing\">";
+      "<li class=\"alert firing\" data-alert=\"BedrockCircuitOpen\" data-state=\"firing\" "
+      "data-fingerprint=\"";
   const std::string p1 = SeverityBlock(dom, "P1");
   const size_t at = p1.find(alert);
   ASSERT_NE(at, std::string::npos) << p1;
@@ -204,14 +242,49 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
     EXPECT_EQ(block.find("BedrockCircuitOpen"), std::string::npos) << block;
   }
 
+  // What the rule tests, formatted as its summary formats values.
+  const std::string rule = RuleItem(p1, "BedrockCircuitOpen");
+  EXPECT_NE(rule.find("<li class=\"rule firing\" data-rule=\"BedrockCircuitOpen\" "
+                      "data-state=\"firing\">"),
+            std::string::npos)
+      << rule;
+  EXPECT_EQ(Fact(rule, "expr"), "<code>bedrock_breaker_open == 1</code>");
+  EXPECT_EQ(Fact(rule, "threshold"), "bedrock_breaker_open == 1");
+  EXPECT_EQ(Fact(rule, "for"), "0s");
+  EXPECT_EQ(Fact(rule, "window"), "sliding 1h every 1m (bedrock_breaker_open)");
+  EXPECT_EQ(Fact(RuleItem(p1, "ErrorRateCritical"), "threshold"), "error_rate &gt; 5%");
+  EXPECT_EQ(Fact(RuleItem(SeverityBlock(dom, "P2"), "LatencyP95High"), "threshold"),
+            "latency_p95_ms &gt; 3s");
+  // The alert's sparkline: its threshold, and a firing span still open.
+  EXPECT_NE(item.find("<line class=\"threshold\""), std::string::npos) << item;
+  EXPECT_TRUE(std::regex_search(
+      item, std::regex("<rect class=\"span firing\" [^>]*data-to=\"open\"></rect>")))
+      << item;
+  // Rules that do not fire are listed too, as inactive; a history
+  // function compares with no threshold.
+  const std::string declining = RuleItem(SeverityBlock(dom, "P4"), "ConversionDeclining");
+  EXPECT_NE(declining.find("<li class=\"rule inactive\" data-rule=\"ConversionDeclining\" "
+                           "data-state=\"inactive\">"),
+            std::string::npos)
+      << SeverityBlock(dom, "P4");
+  EXPECT_EQ(Fact(declining, "expr"), "<code>declining(conversion_rate, 3)</code>");
+  EXPECT_EQ(Fact(declining, "threshold"), "");
+  // Its transition to firing is in the table.
+  EXPECT_NE(dom.find("data-transition=\"firing\"><td>"), std::string::npos) << dom;
+
   // The breaker's sparkline: 60 windows across the full width.
-  const std::vector<std::string> points = SparklinePoints(dom, "bedrock_breaker_open");
+  const std::string metrics_part = dom.substr(dom.find("<section id=\"metrics\">"));
+  const std::vector<std::string> points = SparklinePoints(metrics_part, "bedrock_breaker_open");
   ASSERT_EQ(points.size(), 60u) << dom;
   EXPECT_EQ(points.front().substr(0, 4), "0.0,");
   EXPECT_EQ(points.back().substr(0, 6), "200.0,");
-  // Every card has a sparkline with points.
-  const size_t cards = Count(dom, "<div class=\"series\" ");
-  const size_t lines = Count(dom, "<polyline points=\"0.0,");
+  // Every card has a sparkline with points, and shows its value formatted.
+  const size_t cards = Count(metrics_part, "<div class=\"series\" ");
+  const size_t lines = Count(metrics_part, "<polyline points=\"0.0,");
+  EXPECT_TRUE(std::regex_search(
+      metrics_part,
+      std::regex("data-metric=\"error_rate\">.{0,200}<span class=\"value\">[0-9.]+%<")))
+      << metrics_part;
   EXPECT_GT(cards, 10u);
   EXPECT_EQ(lines, cards);
 
@@ -219,9 +292,142 @@ TEST_F(StatusPageE2eTest, ShowsTheFiringAlertUnderItsSeverityAndSparklines) {
   // absolute links are runbooks, which come from the rule annotations.
   EXPECT_TRUE(AttributeValues(dom, "src").empty());
   for (const std::string& href : AttributeValues(dom, "href")) {
-    EXPECT_TRUE(href.rfind("api/", 0) == 0 || href.rfind("https://runbooks.example/", 0) == 0)
+    EXPECT_TRUE(href.rfind("api/", 0) == 0 || href.rfind("https://runbooks.example/", 0) == 0 ||
+                href.rfind("?fingerprint=", 0) == 0)
         << href;
   }
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0);
+}
+
+TEST_F(StatusPageE2eTest, TheGeneratorUrlOpensTheAlertAfterItResolves) {
+  // Alertmanager receives the page; its webhook goes nowhere.
+  const std::string dir = Path("am");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  std::unique_ptr<Alertmanager> am = Alertmanager::Start(dir, "http://127.0.0.1:9/");
+  ASSERT_NE(am, nullptr);
+  const std::string log = Path("resolve.log");
+  // One event-minute per second: the breaker is open from 5m to 8m, so
+  // BedrockCircuitOpen fires and resolves within seconds and its span stays
+  // in the last 60 windows for a minute.
+  const pid_t job = Spawn(kVigil +
+                              " run --generator --speed 60 --rate 50 --no-console "
+                              "--incident bedrock_open@5m+3m --http 127.0.0.1:0 --alertmanager " +
+                              am->url(),
+                          log);
+  ChildGuard guard(job);
+  const std::string base = JobHttpBase(log);
+  ASSERT_FALSE(base.empty()) << ReadFile(log);
+
+  // The generatorURL Alertmanager got names the port the job bound.
+  std::string generator_url, am_alerts;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        am_alerts = HttpGet(am->url(), "/api/v2/alerts").second;
+        std::smatch m;
+        if (!std::regex_search(am_alerts, m,
+                               std::regex("\"generatorURL\":\"([^\"]*)\"[^{}]*\\{[^{}]*"
+                                          "\"alertname\":\"BedrockCircuitOpen\"")) &&
+            !std::regex_search(am_alerts, m,
+                               std::regex("\"alertname\":\"BedrockCircuitOpen\"[^{}]*\\}[^{}]*"
+                                          "\"generatorURL\":\"([^\"]*)\""))) {
+          return false;
+        }
+        generator_url = m[1].str();
+        return true;
+      },
+      30))
+      << am_alerts << ReadFile(log);
+  const std::string prefix = base + "/status?fingerprint=";
+  ASSERT_EQ(generator_url.rfind(prefix, 0), 0u) << generator_url;
+  const std::string fp = generator_url.substr(prefix.size());
+  ASSERT_EQ(fp.size(), 16u) << generator_url;
+
+  // It resolves; its transitions stay.
+  simdjson::dom::parser parser;
+  std::string history, fired_at, resolved_at;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        history = HttpGet(base, "/api/alerts/history?fingerprint=" + fp).second;
+        simdjson::dom::array all;
+        if (parser.parse(history).get(all) != simdjson::SUCCESS) return false;
+        for (simdjson::dom::element t : all) {
+          std::string_view state, at, fired;
+          if (t["state"].get(state) || t["at"].get(at)) return false;
+          if (state == "resolved" && !t["fired_at"].get(fired)) {
+            fired_at = std::string(fired);
+            resolved_at = std::string(at);
+            return true;
+          }
+        }
+        return false;
+      },
+      30))
+      << history;
+  EXPECT_EQ(HttpGet(base, "/api/alerts?fingerprint=" + fp).second, "[]");
+  EXPECT_EQ(
+      HttpGet(base, "/api/alerts?fp=1"),
+      (std::pair<int, std::string>{400, "unknown parameter 'fp' (allowed: fingerprint=F)\n"}));
+
+  const std::string dom = RenderedDom(generator_url, 6000);
+  ASSERT_NE(dom.find("</html>"), std::string::npos) << dom;
+  EXPECT_NE(dom.find("<div id=\"errors\" class=\"errors\" hidden=\"\"></div>"), std::string::npos)
+      << dom;
+  // The page opened at the alert: marked, and named at the top.
+  const std::string item_open =
+      "<li class=\"alert inactive focused\" data-alert=\"BedrockCircuitOpen\" "
+      "data-state=\"inactive\" data-fingerprint=\"" +
+      fp + "\">";
+  const std::string p1 = SeverityBlock(dom, "P1");
+  const size_t at = p1.find(item_open);
+  ASSERT_NE(at, std::string::npos) << p1;
+  const std::string item = p1.substr(at, p1.find("</li>", at) - at);
+  EXPECT_NE(dom.find("<div id=\"focus\" class=\"focus\">Opened at alert <span "
+                     "class=\"name\">BedrockCircuitOpen</span>"),
+            std::string::npos)
+      << dom;
+  // The resolved alert under its inactive rule, with when it fired and
+  // resolved and the firing span shaded on its sparkline.
+  const std::string rule = RuleItem(p1, "BedrockCircuitOpen");
+  EXPECT_NE(rule.find("data-state=\"inactive\">"), std::string::npos) << rule;
+  EXPECT_EQ(Fact(rule, "expr"), "<code>bedrock_breaker_open == 1</code>");
+  auto shown = [](const std::string& t) {  // as the page writes times
+    return std::regex_replace(std::regex_replace(t, std::regex("T"), " "), std::regex("\\.\\d+Z$"),
+                              "Z");
+  };
+  EXPECT_NE(item.find("resolved at " + shown(resolved_at) + ", firing since " + shown(fired_at)),
+            std::string::npos)
+      << item;
+  std::smatch span;
+  ASSERT_TRUE(std::regex_search(
+      item, span,
+      std::regex("<rect class=\"span firing\" x=\"([0-9.]+)\" y=\"0\" width=\"([0-9.]+)\" "
+                 "height=\"36\" data-from=\"" +
+                 fired_at + "\" data-to=\"" + resolved_at + "\">")))
+      << item;
+  const double x = std::stod(span[1].str()), width = std::stod(span[2].str());
+  // The breaker's windows begin when it opens: the span starts at the left
+  // edge and covers three of at most 60 windows.
+  EXPECT_GE(x, 0);
+  EXPECT_GE(width, 3.0 / 60 * 200 - 0.1);
+  EXPECT_LE(x + width, 200);
+  EXPECT_NE(item.find("<line class=\"threshold\""), std::string::npos) << item;
+  // The transitions table, newest first: resolved, then firing.
+  const size_t resolved_row =
+      dom.find("<tr data-fingerprint=\"" + fp + "\" data-transition=\"resolved\"><td>" +
+               shown(resolved_at) + "</td>");
+  const size_t firing_row =
+      dom.find("<tr data-fingerprint=\"" + fp + "\" data-transition=\"firing\"><td>" +
+               shown(fired_at) + "</td>");
+  EXPECT_NE(resolved_row, std::string::npos) << dom;
+  EXPECT_NE(firing_row, std::string::npos) << dom;
+  EXPECT_LT(resolved_row, firing_row);
+
+  // A fingerprint nothing has: said so.
+  const std::string unknown = RenderedDom(base + "/status?fingerprint=0000000000000000", 4000);
+  EXPECT_NE(unknown.find("No alert with fingerprint 0000000000000000 is active or among the last "),
+            std::string::npos)
+      << unknown;
   ::kill(job, SIGTERM);
   EXPECT_EQ(WaitExit(job), 0);
 }

@@ -228,8 +228,8 @@ TEST(AlertmanagerTest, AFiringAlertAppearsAndAResolvedOneResolves) {
   EXPECT_EQ(JsonString(a["status"], "state"), "active");
   EXPECT_EQ(ParseRfc3339(JsonString(a, "startsAt")), t0);
   EXPECT_GT(*ParseRfc3339(JsonString(a, "endsAt")), WallMs());
-  EXPECT_EQ(
-      JsonString(a, "generatorURL").rfind("http://vigil.test:9464/api/alerts?fingerprint=", 0), 0u);
+  EXPECT_EQ(JsonString(a, "generatorURL").rfind("http://vigil.test:9464/status?fingerprint=", 0),
+            0u);
   // Alertmanager notified its receiver of the firing alert.
   ASSERT_TRUE(Eventually([&] { return !WebhookStatuses(rx, "LatencyP99Critical").empty(); }));
 

@@ -71,7 +71,7 @@ TEST(NotifyPayloadTest, AlertmanagerFiringAlertHasExactFields) {
             "\"startsAt\":\"2026-11-24T11:00:00.000Z\","
             // now + 4 x resend_interval: never auto-resolved between re-sends
             "\"endsAt\":\"2026-11-24T11:14:00.000Z\","
-            "\"generatorURL\":\"http://vigil.example:9464/api/alerts?fingerprint=" +
+            "\"generatorURL\":\"http://vigil.example:9464/status?fingerprint=" +
                 fp + "\"}]");
 }
 
@@ -125,7 +125,7 @@ TEST(NotifyPayloadTest, PagerDutyTriggerFields) {
   simdjson::dom::array links = e["links"];
   ASSERT_EQ(links.size(), 2u);
   EXPECT_EQ(JsonString(links.at(0), "href"),
-            "http://vigil.example:9464/api/alerts?fingerprint=" + Firing().fingerprint);
+            "http://vigil.example:9464/status?fingerprint=" + Firing().fingerprint);
   EXPECT_EQ(JsonString(links.at(1), "href"), "https://runbooks.example/latency");
 }
 
@@ -210,7 +210,7 @@ TEST(NotifyPayloadTest, WebhookHasTheAlertmanagerShape) {
   EXPECT_EQ(JsonString(a, "endsAt"), "0001-01-01T00:00:00Z");
   EXPECT_EQ(JsonString(a, "fingerprint"), Firing().fingerprint);
   EXPECT_EQ(JsonString(a, "generatorURL"),
-            "http://vigil.example:9464/api/alerts?fingerprint=" + Firing().fingerprint);
+            "http://vigil.example:9464/status?fingerprint=" + Firing().fingerprint);
 
   e = parser.parse(WebhookJson({Resolved(kFired + 60000)}, Ctx()));
   EXPECT_EQ(JsonString(e, "status"), "resolved");

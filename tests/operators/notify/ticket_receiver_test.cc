@@ -97,7 +97,7 @@ TEST_F(TicketReceiverTest, AFiringAlertOpensOneJiraTicketOfTheDocumentedShape) {
                                            {"topic", "returns"}});
   EXPECT_EQ(issue.labels, (std::vector<std::string>{"vigil", "kb-gap", "vigil-" + fp}));
   EXPECT_NE(issue.description.find("topic = returns"), std::string::npos) << issue.description;
-  EXPECT_NE(issue.description.find("http://vigil.test:9464/api/alerts?fingerprint=" + fp),
+  EXPECT_NE(issue.description.find("http://vigil.test:9464/status?fingerprint=" + fp),
             std::string::npos);
   // First a search by the fingerprint's label (nothing open), then the create.
   const std::vector<RecordedRequest> requests = jira.rx().Requests();
@@ -290,7 +290,7 @@ TEST(TicketTextTest, RendersVariablesAndRejectsUnknownOnes) {
   a.fingerprint = "00ff";
   PayloadContext ctx;
   ctx.external_url = "http://v";
-  EXPECT_EQ(t->Render(a, ctx), "P3 returns: 14 over 1w (s) http://v/api/alerts?fingerprint=00ff");
+  EXPECT_EQ(t->Render(a, ctx), "P3 returns: 14 over 1w (s) http://v/status?fingerprint=00ff");
   EXPECT_FALSE(TicketText::Parse("x {{ $lables.topic }}", &error, &pos));
   EXPECT_EQ(pos, 2u);
   EXPECT_EQ(error,
