@@ -165,8 +165,9 @@ std::string ManPage(std::string_view version) {
     }
   }
   StrAppend(&out, ".SH EXIT STATUS\n", Roff(kExitCodes), "\n",
-            ".SH SEE ALSO\nThe README of the vigil repository: job files, rule files, "
-            "scale\\-out, checkpoints, paging.\n");
+            ".SH SEE ALSO\nThe docs/ folder of the vigil repository: commands, rule files, "
+            "alerts, windows and event time, sources, outputs and paging, operations, "
+            "scale\\-out, metrics, troubleshooting.\n");
   return out;
 }
 

@@ -87,8 +87,8 @@ const CommandHelp kCommands[] = {
   --web.config.file FILE     TLS and authentication of the HTTP endpoint, in Prometheus'
                              web config format (tls_server_config, basic_auth_users with
                              bcrypt hashes) plus bearer_token_files, unauthenticated_paths
-                             (default /healthz, /readyz) and allowed_hosts; README "Securing
-                             the HTTP endpoint"
+                             (default /healthz, /readyz) and allowed_hosts;
+                             docs/operations.md "Securing the HTTP endpoint"
   --web.enable-lifecycle     enable POST /-/reload (off: 403); it then needs Content-Type:
                              application/json or a bearer token, answers 202 and is
                              polled at GET /-/reload/status?id=N
@@ -220,7 +220,8 @@ const char kTitle[] = "vigil — real-time stream processor for chatbot observab
 const char kEnvironment[] =
     R"(  VIGIL_ALLOCATOR=default    keep glibc's allocator defaults (vigil otherwise restarts
                              itself with huge pages and larger malloc thresholds in
-                             GLIBC_TUNABLES; README "Memory and the allocator"))";
+                             GLIBC_TUNABLES; docs/operations.md "Memory and the
+                             allocator"))";
 
 const char kExitCodes[] =
     "0 success; 1 rule errors found or the job failed; 2 bad usage or config.";

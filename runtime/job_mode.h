@@ -1,7 +1,7 @@
 // runtime/job_mode.h
 //
 // What a job does with its records and its event time depends on its role
-// (DESIGN.md §7, README "Scale-out"); each role is one JobMode:
+// (DESIGN.md §7, docs/scale-out.md); each role is one JobMode:
 //
 //   single    (runtime/job_mode.cc) aggregates its records, closes windows
 //             at the frontier, evaluates the alerts and checkpoints every

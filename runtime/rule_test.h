@@ -23,7 +23,7 @@
 // The input of a case covers event time to the end of its last series
 // (`from` + `for`) or its last event, or to `until:` (an offset) when
 // given: windows ending after that are partial, as at the end of a replay
-// (never alert; see README "Partial windows").
+// (never alert; see docs/windows-and-time.md "Partial windows").
 //
 // Every expected transition must happen. Every firing or resolved
 // transition that happened must be expected (an unexpected page fails the

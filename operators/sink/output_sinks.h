@@ -6,7 +6,7 @@
 //   - ResultFileSink: every closed window as NDJSON (the aggregated feed);
 //   - DeadLetterWriter: rejected records as NDJSON with reason, detail,
 //     source position and the record itself.
-// JSON shapes are stable and documented in the README.
+// JSON shapes are stable and documented in docs/outputs-and-paging.md.
 //
 // Example:
 //   ConsoleAlertSink console(stdout, OutputFormat::kText);

@@ -27,7 +27,7 @@ constexpr long long kEvents = 36000;
 
 // Metrics read from the `visitors` stream, keyed by user_id: a user's
 // sessions live in several partitions (the topic is keyed by session_id),
-// so each instance sees part of every user (README: Scale-out).
+// so each instance sees part of every user (docs/scale-out.md).
 const std::set<std::string> kUserKeyed = {"return_visit_rate"};
 // Metrics and alerts from session streams and joins: a partition that
 // moves because its instance was killed splits its open sessions, and its

@@ -133,7 +133,8 @@ TEST_F(ArchiveTest, RecordsGoToTheHourOfTheirEventTime) {
   EXPECT_EQ(w->stats().errors, 0u);
   const Strings listed = ListedPaths();
   EXPECT_EQ(FilesOnDisk(), std::set<std::string>(listed.begin(), listed.end()));
-  // The line format is documented (operators/archive/archive_manifest.h, README).
+  // The line format is documented (operators/archive/archive_manifest.h,
+  // docs/outputs-and-paging.md).
   const std::string manifest = ReadAll(Root() + "/MANIFEST");
   EXPECT_EQ(manifest.substr(0, manifest.find('\n')),
             "{\"path\":\"2026/01/01/00/0000000001-20260101T001000.000Z.ndjson.zst\",\"seq\":1,"

@@ -418,7 +418,7 @@ TEST_F(HostileInputTest, TimestampsFarInTheFuture) {
   for (const Case& c : cases) {
     ExpectRejected(StrCat(R"({"type":"message","ts":)", c.ts, "}"), DeadReason::kBadTs, c.detail);
   }
-  // The last millisecond of year 9999 is a valid event time (see the README:
+  // The last millisecond of year 9999 is a valid event time (see docs/windows-and-time.md:
   // such an event moves the watermark there).
   ASSERT_TRUE(Parse(R"({"type":"message","ts":"9999-12-31T23:59:59.999Z"})"));
   EXPECT_EQ(ev_.ts, 253402300799999);
