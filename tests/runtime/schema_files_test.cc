@@ -2,7 +2,8 @@
 // (deploy/schema/): every shipped rule, job and rule-test file validates
 // with ajv (draft 2020-12), a misspelt key does not, and every list of keys
 // a loader checks a mapping against is exactly the properties of one object
-// of the schema, so a key added to a loader and not to the schema fails.
+// of the schema, so a key added to a loader and not to the schema fails;
+// deploy/job.yaml shows every key.
 #include <simdjson.h>
 
 #include <fstream>
@@ -46,6 +47,23 @@ TEST(SchemaFilesTest, EveryShippedFileValidates) {
     EXPECT_EQ(r.exit_code, 0) << schema << ":\n" << r.out;
     EXPECT_EQ(Lines(r.out).size(), files.size()) << r.out;
   }
+}
+
+// deploy/job.yaml shows every key of a job file with its default: set, or
+// commented out ready to uncomment (tests/schema/job_file.js), and with
+// every key uncommented it is a job file vigil loads.
+TEST(SchemaFilesTest, TheExampleJobFileShowsEveryKeyWithItsDefault) {
+  const std::string all = TempPath("schema_", "job_all.yaml");
+  const Result r = Sh("node " + kSource + "/tests/schema/job_file.js " + kSchemas +
+                      "job.schema.json " + kSource + "/deploy/job.yaml " + all + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "ok\n");
+  absl::StatusOr<JobConfig> c = LoadJobConfig(all, DefaultJobConfig());
+  ASSERT_TRUE(c.ok()) << c.status();
+  // The uncommented sections really are there.
+  EXPECT_EQ(c->source.kafka.brokers, "localhost:9092");
+  EXPECT_EQ(c->notify.receivers.size(), 6u);
+  EXPECT_EQ(c->checkpoint.dir, "/var/lib/vigil/checkpoints");
 }
 
 TEST(SchemaFilesTest, AMisspeltKeyIsInvalid) {
