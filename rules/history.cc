@@ -81,18 +81,21 @@ MetricHistory::Moments MetricHistory::Over(TimeMs lo, TimeMs hi) const {
   return m;
 }
 
-bool MetricHistory::Declining(int n, TimeMs end, DurationMs slide) const {
+bool MetricHistory::Declining(int n, TimeMs end, const WindowSpec& window) const {
   std::optional<double> later = At(end);
   if (!later) return false;
+  TimeMs at = end;
   for (int k = 1; k <= n; ++k) {
-    std::optional<double> earlier = At(end - k * slide);
+    at = window.PrevEnd(at);
+    std::optional<double> earlier = At(at);
     if (!earlier || !(*later < *earlier)) return false;
     later = earlier;
   }
   return true;
 }
 
-Value MetricHistory::Eval(const HistoryInput& in, TimeMs end, TimeMs now, DurationMs slide) const {
+Value MetricHistory::Eval(const HistoryInput& in, TimeMs end, TimeMs now,
+                          const WindowSpec& window) const {
   auto number = [](std::optional<double> v) {
     return v && std::isfinite(*v) ? Value::Number(*v) : Value::Missing();
   };
@@ -120,7 +123,7 @@ Value MetricHistory::Eval(const HistoryInput& in, TimeMs end, TimeMs now, Durati
       return number(*current / *before - 1);
     }
     case HistoryFn::kDeclining:
-      return Value::Bool(Declining(in.count, end, slide));
+      return Value::Bool(Declining(in.count, end, window));
     case HistoryFn::kAbsent: {
       auto first = std::upper_bound(points_.begin(), points_.end(), now - in.span,
                                     [](TimeMs t, const HistoryPoint& p) { return t < p.end; });

@@ -29,8 +29,9 @@
 //   MetricHistory h;
 //   h.Add(60'000, 10); h.Add(120'000, 9); h.Add(180'000, 8); h.Add(240'000, 7);
 //   HistoryInput d{HistoryFn::kDeclining, 0, 3};
-//   h.Eval(d, 240'000, 240'000, 60'000);                      // Bool(true)
-//   h.Eval({HistoryFn::kAvgOver, 120'000}, 240'000, 240'000, 60'000);  // Number(7.5)
+//   const WindowSpec w = WindowSpec::Tumbling(60'000);
+//   h.Eval(d, 240'000, 240'000, w);                      // Bool(true)
+//   h.Eval({HistoryFn::kAvgOver, 120'000}, 240'000, 240'000, w);  // Number(7.5)
 #ifndef VIGIL_RULES_HISTORY_H_
 #define VIGIL_RULES_HISTORY_H_
 
@@ -43,6 +44,7 @@
 #include "base/codec.h"
 #include "base/time.h"
 #include "rules/value.h"
+#include "windows/window_spec.h"
 
 namespace vigil {
 
@@ -115,13 +117,14 @@ class MetricHistory {
   bool Decode(Decoder* dec);
 
   // `end`: the metric's latest window end; `now`: the evaluation time;
-  // `slide`: the metric's window slide. Missing when the function has no
-  // value (see the overview).
-  Value Eval(const HistoryInput& in, TimeMs end, TimeMs now, DurationMs slide) const;
+  // `window`: the metric's window (declining() steps back through its
+  // ends, calendar ones included). Missing when the function has no value
+  // (see the overview).
+  Value Eval(const HistoryInput& in, TimeMs end, TimeMs now, const WindowSpec& window) const;
 
  private:
   std::optional<double> At(TimeMs end) const;
-  bool Declining(int n, TimeMs end, DurationMs slide) const;
+  bool Declining(int n, TimeMs end, const WindowSpec& window) const;
   // Count, mean and population deviation of the points ending in (lo, hi].
   struct Moments {
     int64_t n = 0;

@@ -42,8 +42,8 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts",   "streams",
                                            "joins",  "outputs", "silences", "slos"};
-const std::vector<std::string> kMetricKeys = {"metric", "help",  "from",   "where", "window",
-                                              "by",     "value", "export", "limit", "unit"};
+const std::vector<std::string> kMetricKeys = {"metric", "help",   "from",  "where", "window",  "by",
+                                              "value",  "export", "limit", "unit",  "timezone"};
 const std::vector<std::string> kAlertKeys = {
     "alert",       "severity",        "expr",        "resolve", "for", "labels",
     "annotations", "keep_firing_for", "inhibited_by"};
@@ -142,6 +142,15 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       ok = false;
     } else if (spec.ok()) {
       m.window = *spec;
+      if (std::optional<std::string> tz = f.Scalar(n, "timezone", false, "a metric")) {
+        absl::StatusOr<WindowSpec> zoned = spec->InTimeZone(*tz);
+        if (zoned.ok()) {
+          m.window = *zoned;
+        } else {
+          f.Error(n["timezone"], std::string(zoned.status().message()));
+          ok = false;
+        }
+      }
     } else {
       f.Error(n["window"], std::string(spec.status().message()));
       ok = false;

@@ -243,6 +243,14 @@ bool AlertScope::ReadSpan(HistoryFn fn, const ExprNode& arg, const MetricDef& me
     return false;
   }
   in->span = static_cast<DurationMs>(arg.literal.num);
+  if ((fn == HistoryFn::kOffset || fn == HistoryFn::kGrowth) && metric.window.calendar()) {
+    *err = {arg.pos, StrCat("'", name, "' compares with the window that ended exactly ",
+                            FormatDuration(in->span), " earlier, which the calendar windows of '",
+                            metric.name,
+                            "' do not have (days, weeks and months vary in length); use "
+                            "declining(), avg_over() or zscore()")};
+    return false;
+  }
   if ((fn == HistoryFn::kOffset || fn == HistoryFn::kGrowth) && in->span % slide != 0) {
     *err = {arg.pos, StrCat("'", name, "' needs a multiple of the window slide of '", metric.name,
                             "' (", FormatDuration(slide), "): no window ends exactly ",

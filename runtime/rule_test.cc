@@ -66,6 +66,18 @@ DurationMs Duration(const YAML::Node& n) {
   return *d;
 }
 
+// An `at:` or `from:`: an offset from the case's start, or a time of its
+// own (RFC 3339, e.g. a local midnight 2026-03-01T00:00:00+01:00).
+TimeMs At(const YAML::Node& n, TimeMs start) {
+  if (n.IsScalar()) {
+    if (std::optional<DurationMs> d = ParseDuration(n.Scalar())) return start + *d;
+    if (std::optional<TimeMs> t = ParseRfc3339(n.Scalar())) return *t;
+  }
+  throw TestError(n,
+                  "expected an offset such as 0, 30s, 5m, or an RFC 3339 time such as "
+                  "2026-03-01T00:00:00+01:00");
+}
+
 // A YAML scalar as JSON: plain numbers, booleans and null keep their type.
 void AppendJsonScalar(const YAML::Node& v, std::string* out) {
   const std::string& s = v.Scalar();
@@ -148,7 +160,7 @@ std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start, TimeM
       if (!t) throw TestError(e["ts"], "ts must be RFC 3339");
       ts = *t;
     } else if (e["at"]) {
-      ts = start + Duration(e["at"]);
+      ts = At(e["at"], start);
     } else {
       throw TestError(e, "an event needs 'at' (offset from start) or 'ts'");
     }
@@ -158,7 +170,7 @@ std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start, TimeM
   for (const auto& s : test["series"]) {
     const DurationMs every = Duration(s["every"]);
     if (every <= 0) throw TestError(s["every"], "every must be positive");
-    const TimeMs from = start + (s["from"] ? Duration(s["from"]) : 0);
+    const TimeMs from = s["from"] ? At(s["from"], start) : start;
     const DurationMs length = Duration(s["for"]);
     if (!s["event"] || !s["event"].IsMap()) throw TestError(s, "a series needs an 'event' mapping");
     for (TimeMs t = from; t < from + length; t += every) {
@@ -373,7 +385,7 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
     auto text = [&](const char* key) {
       return e[key] ? std::optional<std::string>(e[key].Scalar()) : std::nullopt;
     };
-    alerts.push_back({start + Duration(e["at"]), e["alert"].Scalar(),
+    alerts.push_back({At(e["at"], start), e["alert"].Scalar(),
                       e["state"] ? e["state"].Scalar() : "firing", ReadLabels(e["labels"]),
                       ReadLabels(e["annotations"]), number("value"), number("resolved_value"),
                       e["notify"] ? std::optional<bool>(e["notify"].as<bool>()) : std::nullopt,
@@ -381,7 +393,7 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   }
   std::vector<ExpectedMetric> metrics;
   for (const auto& e : test["expect_metrics"]) {
-    metrics.push_back({start + Duration(e["at"]), e["metric"].Scalar(), ReadLabels(e["labels"]),
+    metrics.push_back({At(e["at"], start), e["metric"].Scalar(), ReadLabels(e["labels"]),
                        e["value"].as<double>(), e["tolerance"] ? e["tolerance"].as<double>() : 0,
                        e.Mark().line + 1});
   }

@@ -9,7 +9,7 @@ packages=(
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   zstd curl time openssl libcrypt-dev  # openssl: test certificates; libcrypt-dev: bcrypt (crypt_r)
   procps  # ps and pgrep: tests/runtime/allocator_test.cc checks the process name
-  tzdata  # time zones of silences' time_intervals (location:)
+  tzdata  # time zones of silences' time_intervals (location:) and of calendar windows
   groff-base  # renders vigil man in tests/runtime/cli_help_test.cc
   libre2-dev  # Go-syntax regular expressions of annotation templates (reReplaceAll, match)
   kcat prometheus prometheus-alertmanager

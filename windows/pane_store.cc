@@ -166,10 +166,10 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
                            const std::function<void(const WindowView&)>& emit) {
   const DurationMs size = spec_.size();
   if (spec_.panes_per_window() == 1) {
-    // Tumbling (or slide == size): a window is exactly one pane.
-    while (!g.open.empty() && g.open.begin()->first + size <= frontier) {
+    // Tumbling (or slide == size) and calendar: a window is exactly one pane.
+    while (!g.open.empty() && spec_.OnePaneEnd(g.open.begin()->first) <= frontier) {
       auto it = g.open.begin();
-      emit(WindowView{key, it->first, it->first + size, it->second});
+      emit(WindowView{key, it->first, spec_.OnePaneEnd(it->first), it->second});
       g.open.erase(it);
     }
     return g.open.empty();
@@ -200,14 +200,14 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
         }
       }
     }
-    g.next_end += spec_.slide();
+    g.next_end = spec_.NextEnd(g.next_end);
   }
 }
 
 void PaneStore::CloseUpTo(TimeMs frontier, const std::function<void(const WindowView&)>& emit) {
-  // Windows end on multiples of the slide: nothing can fire until the
-  // frontier crosses the next one.
-  const TimeMs boundary = AlignDown(frontier, spec_.slide());
+  // Windows end on multiples of the slide (or calendar boundaries):
+  // nothing can fire until the frontier crosses the next one.
+  const TimeMs boundary = spec_.EndAtOrBefore(frontier);
   if (closed_up_to_ != kMinTime && boundary <= closed_up_to_) return;
   closed_up_to_ = boundary;
   ClearCache();

@@ -48,7 +48,7 @@ void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& re
     // that window is empty, so its alerts see the data stop.
     for (size_t m = 0; m < latest_.size(); ++m) {
       if (!NeedsClose(static_cast<int>(m)) || last_end_[m] == kMinTime) continue;
-      const TimeMs boundary = last_end_[m] + rules_.metrics[m].window.slide();
+      const TimeMs boundary = rules_.metrics[m].window.NextEnd(last_end_[m]);
       if (boundary <= cap) next = std::min(next, boundary);
     }
     if (next == kMaxTime || next > cap) break;
@@ -72,7 +72,7 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
   std::set<int> touched;
   std::vector<bool> partial(latest_.size(), false);
   for (size_t m = 0; m < latest_.size(); ++m) {
-    if (end % rules_.metrics[m].window.slide() != 0) continue;
+    if (!rules_.metrics[m].window.IsEnd(end)) continue;
     if (!input.Covers(end)) {
       // Only part of this window is in the input: it changes nothing.
       partial[m] = true;
@@ -204,7 +204,7 @@ bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs 
     // A metric that never closed has no history; `end` keeps the arithmetic
     // on ends away from kMinTime.
     const TimeMs current = last_end_[m] == kMinTime ? end : last_end_[m];
-    slots_[i] = h.Eval(in, current, end, rules_.metrics[m].window.slide());
+    slots_[i] = h.Eval(in, current, end, rules_.metrics[m].window);
     any |= !slots_[i].is_nullish();
   }
   return any;

@@ -157,7 +157,7 @@ MetricHistory Series() {
 }
 
 Value At(const MetricHistory& h, HistoryInput in, TimeMs end, TimeMs now = 0) {
-  return h.Eval(in, end, now == 0 ? end : now, kMin);
+  return h.Eval(in, end, now == 0 ? end : now, WindowSpec::Tumbling(kMin));
 }
 
 TEST(MetricHistoryTest, AveragesAndDeviationsOverTheSpanEndingAtTheWindow) {

@@ -289,8 +289,8 @@ TEST(RuleLoaderDiagnosticsTest, BadWindows) {
 )yaml"),
               ElementsAre("r.yaml:3:13: bad duration '5x' (expected e.g. 30s, 5m, 1h, 1d)",
                           "r.yaml:6:13: slide 5m is longer than the window 1m",
-                          "r.yaml:9:13: bad window 'hopping 5m' (expected 'tumbling <size>' "
-                          "or 'sliding <size> every <slide>')"));
+                          "r.yaml:9:13: bad window 'hopping 5m' (expected 'tumbling <size>', "
+                          "'sliding <size> every <slide>' or 'calendar day|week|month')"));
 }
 
 TEST(RuleLoaderDiagnosticsTest, ValueErrors) {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -187,6 +188,86 @@ TEST(WindowSpecTest, FirstEndAfterAtBoundaries) {
   EXPECT_EQ(sliding.FirstEndAfter(120'000), 240'000);
   EXPECT_EQ(sliding.FirstEndAfter(-1), 0);
   EXPECT_EQ(sliding.FirstEndAfter(-120'001), -120'000);
+}
+
+// An RFC 3339 time as milliseconds since the epoch.
+TimeMs T(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+WindowSpec Calendar(const char* unit, const char* zone) {
+  return *WindowSpec::Parse(std::string("calendar ") + unit)->InTimeZone(zone);
+}
+
+TEST(WindowSpecTest, CalendarDaysStartAtLocalMidnightAndFollowDaylightSaving) {
+  const WindowSpec day = Calendar("day", "Europe/Berlin");
+  EXPECT_TRUE(day.calendar());
+  EXPECT_EQ(day.ToString(), "calendar day in Europe/Berlin");
+  EXPECT_EQ(day.panes_per_window(), 1);
+  // 2026-03-29: clocks go from 02:00 to 03:00 CET->CEST, a 23-hour day.
+  const TimeMs start = T("2026-03-29T00:00:00+01:00");
+  EXPECT_EQ(day.PaneStart(T("2026-03-29T12:00:00+02:00")), start);
+  EXPECT_EQ(day.PaneStart(start), start);
+  EXPECT_EQ(day.PaneStart(start - 1), T("2026-03-28T00:00:00+01:00"));
+  EXPECT_EQ(day.OnePaneEnd(start), T("2026-03-30T00:00:00+02:00"));
+  EXPECT_EQ(day.OnePaneEnd(start) - start, 23 * 3'600'000);
+  // 2026-10-25: from 03:00 CEST back to 02:00 CET, a 25-hour day.
+  const TimeMs autumn = T("2026-10-25T00:00:00+02:00");
+  EXPECT_EQ(day.NextEnd(autumn) - autumn, 25 * 3'600'000);
+  EXPECT_EQ(day.PrevEnd(day.NextEnd(autumn)), autumn);
+  // Window ends are the local midnights, and only they.
+  EXPECT_TRUE(day.IsEnd(start));
+  EXPECT_FALSE(day.IsEnd(T("2026-03-29T00:00:00Z")));
+  EXPECT_EQ(day.EndAtOrBefore(T("2026-03-29T23:59:59.999+02:00")), start);
+  EXPECT_EQ(day.FirstEndAfter(start), T("2026-03-30T00:00:00+02:00"));
+  EXPECT_EQ(day.FirstEndAfter(start - 1), start);
+  // In UTC, the default, a day is 24 hours from 00:00Z.
+  const WindowSpec utc = *WindowSpec::Parse("calendar day");
+  EXPECT_EQ(utc.ToString(), "calendar day");
+  EXPECT_EQ(utc.time_zone(), "UTC");
+  EXPECT_EQ(utc.PaneStart(T("2026-03-29T12:00:00+02:00")), T("2026-03-29T00:00:00Z"));
+  EXPECT_EQ(utc.NextEnd(T("2026-03-29T00:00:00Z")), T("2026-03-30T00:00:00Z"));
+  EXPECT_FALSE(utc == day);
+}
+
+TEST(WindowSpecTest, CalendarWeeksStartOnMondayAndMonthsOnTheFirst) {
+  const WindowSpec week = Calendar("week", "America/New_York");
+  // 2026-01-01 is a Thursday: its week began on Monday 2025-12-29.
+  EXPECT_EQ(week.PaneStart(T("2026-01-01T12:00:00-05:00")), T("2025-12-29T00:00:00-05:00"));
+  EXPECT_EQ(week.NextEnd(T("2025-12-29T00:00:00-05:00")), T("2026-01-05T00:00:00-05:00"));
+  // Sunday 23:59 local is still the week before; Monday 00:00 is the next.
+  EXPECT_EQ(week.PaneStart(T("2026-01-04T23:59:59-05:00")), T("2025-12-29T00:00:00-05:00"));
+  EXPECT_EQ(week.PaneStart(T("2026-01-05T00:00:00-05:00")), T("2026-01-05T00:00:00-05:00"));
+  // The week of the spring change (2026-03-08) is an hour short.
+  const TimeMs monday = T("2026-03-02T00:00:00-05:00");
+  EXPECT_EQ(week.NextEnd(monday) - monday, (7 * 24 - 1) * 3'600'000LL);
+
+  const WindowSpec month = Calendar("month", "Europe/Berlin");
+  EXPECT_EQ(month.PaneStart(T("2026-02-14T10:00:00+01:00")), T("2026-02-01T00:00:00+01:00"));
+  EXPECT_EQ(month.NextEnd(T("2026-02-01T00:00:00+01:00")), T("2026-03-01T00:00:00+01:00"));
+  EXPECT_EQ(month.NextEnd(T("2026-03-01T00:00:00+01:00")), T("2026-04-01T00:00:00+02:00"));
+  EXPECT_EQ(month.NextEnd(T("2026-12-01T00:00:00+01:00")), T("2027-01-01T00:00:00+01:00"));
+  EXPECT_EQ(month.PrevEnd(T("2026-03-01T00:00:00+01:00")), T("2026-02-01T00:00:00+01:00"));
+  EXPECT_EQ(month.NextEnd(T("2026-02-01T00:00:00+01:00")) - T("2026-02-01T00:00:00+01:00"),
+            28 * 86'400'000LL);
+  // The evaluation step and history retention use the longest period.
+  EXPECT_EQ(month.slide(), (31 * 24 + 1) * 3'600'000LL);
+  // An end-of-input frontier (+inf) is no calendar date: it stays as it is.
+  EXPECT_EQ(month.EndAtOrBefore(kMaxTime), kMaxTime);
+}
+
+TEST(WindowSpecTest, CalendarWindowErrors) {
+  EXPECT_THAT(std::string(WindowSpec::Parse("calendar year").status().message()),
+              HasSubstr("expected 'calendar day', 'calendar week' or 'calendar month'"));
+  EXPECT_EQ(std::string(WindowSpec::Parse("sliding calendar month every 1d").status().message()),
+            "window 'sliding calendar month every 1d': calendar windows are tumbling (days, weeks "
+            "and months have no fixed size to slide over); use 'calendar month', or a fixed-size "
+            "'sliding 30d every 1d'");
+  EXPECT_EQ(
+      std::string(WindowSpec::Parse("calendar day")->InTimeZone("Europe/Berln").status().message()),
+      "unknown time zone 'Europe/Berln' (an IANA name such as Europe/Berlin or "
+      "America/New_York, from the system's tzdata)");
+  EXPECT_EQ(
+      std::string(WindowSpec::Parse("tumbling 1d")->InTimeZone("Europe/Berlin").status().message()),
+      "a time zone applies to calendar windows only, not to 'tumbling 1d'");
 }
 
 }  // namespace
