@@ -208,8 +208,11 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
     const DurationMs size = w.end - w.start;
     std::vector<std::string> labels = GroupLabels(w.group, lead().by.size());
     for (size_t m = 0; m < members_.size(); ++m) {
-      if (members_[m].def->window.size() != size) continue;  // another view's
-      if (members_[m].def->forecast) continue;               // from other results, below
+      // Another view's window (a calendar window is one of varying size, and
+      // has no views).
+      const WindowSpec& spec = members_[m].def->window;
+      if (!spec.calendar() && spec.size() != size) continue;
+      if (members_[m].def->forecast) continue;  // from other results, below
       const std::vector<Binding>& binding = bindings_[m];
       for (size_t i = 0; i < binding.size(); ++i) {
         const Accumulator& acc = w.acc[binding[i].acc];

@@ -293,6 +293,49 @@ TEST(RuleLoaderDiagnosticsTest, BadWindows) {
                           "'sliding <size> every <slide>' or 'calendar day|week|month')"));
 }
 
+TEST(RuleLoaderDiagnosticsTest, CalendarWindowErrors) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: a
+    window: tumbling 1d
+    timezone: Europe/Berlin
+    value: count()
+  - metric: b
+    window: calendar day
+    timezone: Europe/Berln
+    value: count()
+  - metric: c
+    window: sliding calendar week every 1d
+    value: count()
+  - metric: d
+    window: calendar week
+    value: count()
+alerts:
+  - alert: Up
+    severity: P4
+    expr: growth(d, 1w) > 0.1
+)yaml"),
+              ElementsAre("r.yaml:4:15: a time zone applies to calendar windows only, not to "
+                          "'tumbling 1d'",
+                          "r.yaml:8:15: unknown time zone 'Europe/Berln' (an IANA name such as "
+                          "Europe/Berlin or America/New_York, from the system's tzdata)",
+                          "r.yaml:11:13: window 'sliding calendar week every 1d': calendar "
+                          "windows are tumbling (days, weeks and months have no fixed size to "
+                          "slide over); use 'calendar week', or a fixed-size 'sliding 30d every "
+                          "1d'",
+                          "r.yaml:19:21: 'growth' compares with the window that ended exactly 1w "
+                          "earlier, which the calendar windows of 'd' do not have (days, weeks "
+                          "and months vary in length); use declining(), avg_over() or zscore()"));
+  // A calendar window in a zone loads, and its zone is part of it.
+  RuleLoadResult r = Load(R"yaml(metrics:
+  - metric: m
+    window: calendar month
+    timezone: America/New_York
+    value: count()
+)yaml");
+  ASSERT_TRUE(r.ok()) << Joined(Errors(""));
+  EXPECT_EQ(r.rules->metrics[0].window.ToString(), "calendar month in America/New_York");
+}
+
 TEST(RuleLoaderDiagnosticsTest, ValueErrors) {
   EXPECT_THAT(Errors(R"yaml(metrics:
   - metric: m

@@ -134,5 +134,58 @@ TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   std::filesystem::remove_all(dir);
 }
 
+// Calendar windows in a time zone, tested as a user would: days are local
+// midnights (the 23-hour day of the spring change counts 23 hourly events),
+// months calendar months, and `at:` takes local RFC 3339 times.
+TEST(RuleTestE2eTest, CalendarDaysAndMonthsInATimeZone) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_calendar_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - metric: turns_per_day\n"
+                                        "    window: calendar day\n"
+                                        "    timezone: Europe/Berlin\n"
+                                        "    value: count()\n"
+                                        "  - metric: turns_per_month\n"
+                                        "    window: calendar month\n"
+                                        "    timezone: Europe/Berlin\n"
+                                        "    value: count()\n"
+                                        "alerts:\n"
+                                        "  - alert: FullDay\n"
+                                        "    severity: P4\n"
+                                        "    expr: turns_per_day >= 24\n";
+  std::ofstream(dir + "/calendar_test.yaml")
+      << "rule_files: [rules.yaml]\n"
+         "tests:\n"
+         "  - name: an event every hour across the spring change\n"
+         "    start: 2026-03-28T00:00:00+01:00\n"
+         "    series:\n"
+         "      - {every: 1h, for: 5d, event: {type: m}}\n"
+         "    expect_metrics:\n"
+         "      - {at: 2026-03-29T00:00:00+01:00, metric: turns_per_day, value: 24}\n"
+         "      - {at: 2026-03-30T00:00:00+02:00, metric: turns_per_day, value: 23}\n"
+         "      - {at: 2026-03-31T00:00:00+02:00, metric: turns_per_day, value: 24}\n"
+         "      - {at: 2026-04-01T00:00:00+02:00, metric: turns_per_month, value: 95}\n"
+         "    expect_alerts:\n"
+         "      - {at: 2026-03-29T00:00:00+01:00, alert: FullDay, state: firing}\n"
+         "      - {at: 2026-03-30T00:00:00+02:00, alert: FullDay, state: resolved}\n"
+         "      - {at: 2026-03-31T00:00:00+02:00, alert: FullDay, state: firing}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/calendar_test.yaml 2>&1"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("1 passed, 0 failed"), std::string::npos) << r.out;
+
+  // The same file with the day in UTC: 24 events a day, the alert never
+  // resolves, and the expectations above fail where they should.
+  std::string utc = ReadFile(dir + "/rules.yaml");
+  utc.replace(utc.find("    timezone: Europe/Berlin\n"), 28, "");
+  std::ofstream(dir + "/rules.yaml") << utc;
+  r = Sh(StrCat(kVigil, " test ", dir, "/calendar_test.yaml 2>&1"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  // (Times are printed as offsets from the case's start.)
+  EXPECT_NE(r.out.find("metric turns_per_day has no window ending at 1d23h"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("unexpected: at 1d1h firing FullDay"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace vigil
