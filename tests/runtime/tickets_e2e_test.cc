@@ -61,7 +61,8 @@ std::map<std::string, int> ExpectedGaps(const std::vector<std::string>& lines) {
       auto it = turns.find(str(e, "turn_id"));
       if (it == turns.end() || ts < it->second.ts || ts > it->second.ts + 3600000) continue;
       if (it->second.intent != "faq") continue;
-      ++per_week[{ts - ts % kWeek, it->second.topic}];
+      // Calendar weeks from Monday 00:00 UTC; the epoch was a Thursday.
+      ++per_week[{ts - (ts + 3 * 86'400'000LL) % kWeek, it->second.topic}];
     }
   }
   std::map<std::string, int> out;
