@@ -13,6 +13,7 @@
 
 #include "base/codec.h"
 #include "base/hash.h"
+#include "base/time.h"
 #include "gtest/gtest.h"
 
 namespace vigil {
@@ -392,6 +393,51 @@ TEST(PaneStoreTest, EncodeDecodeMidStreamContinuesIdentically) {
       }
     }
     EXPECT_EQ(restored.group_count(), 0u);
+  }
+}
+
+// Calendar months in Europe/Berlin: two instances' panes merged give one
+// store's windows, and a store restored from its encoding mid-month
+// continues identically; the windows are the real months (March 2026 ends
+// in summer time).
+TEST(PaneStoreTest, CalendarPanesMergeAndRestoreLikeFixedOnes) {
+  const WindowSpec month = *WindowSpec::Parse("calendar month")->InTimeZone("Europe/Berlin");
+  const TimeMs feb = *ParseRfc3339("2026-02-01T00:00:00+01:00");
+  const TimeMs mar = *ParseRfc3339("2026-03-01T00:00:00+01:00");
+  const TimeMs apr = *ParseRfc3339("2026-04-01T00:00:00+02:00");
+  PaneStore whole(month, CountProto()), a(month, CountProto()), b(month, CountProto());
+  std::vector<TimeMs> times;
+  for (TimeMs t = feb - 3'600'000; t < apr + 3'600'000; t += 7 * 3'600'000) times.push_back(t);
+  for (size_t i = 0; i < times.size(); ++i) {
+    Add(whole, "g", times[i]);
+    Add(i % 2 ? a : b, "g", times[i]);
+  }
+  PaneStore merged(month, CountProto());
+  for (PaneStore* part : {&a, &b}) {
+    part->Drain([&](std::string_view group, TimeMs start, const AccSet& acc) {
+      EXPECT_TRUE(merged.MergePane(group, start, acc));
+    });
+  }
+  const std::string before = EncodeStore(whole);
+  PaneStore restored(month, CountProto());
+  Decoder dec(before);
+  ASSERT_TRUE(restored.Decode(&dec));
+  for (PaneStore* store : {&whole, &merged, &restored}) {
+    std::vector<Fired> fired = Close(*store, apr);
+    ASSERT_EQ(fired.size(), 3u);  // January's last hour, February, March
+    EXPECT_EQ(fired[1].start, feb);
+    EXPECT_EQ(fired[1].end, mar);
+    EXPECT_EQ(fired[2].start, mar);
+    EXPECT_EQ(fired[2].end, apr);
+    // Events every 7 hours: those in [start, end).
+    int feb_events = 0, mar_events = 0;
+    for (TimeMs t : times) {
+      feb_events += t >= feb && t < mar;
+      mar_events += t >= mar && t < apr;
+    }
+    EXPECT_EQ(CountOf(fired[1]), feb_events);
+    EXPECT_EQ(CountOf(fired[2]), mar_events);
+    EXPECT_EQ(CountOf(fired[0]), 1.0);  // the event at January's last hour
   }
 }
 

@@ -1,5 +1,6 @@
 #include "windows/window_spec.h"
 
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -252,6 +253,45 @@ TEST(WindowSpecTest, CalendarWeeksStartOnMondayAndMonthsOnTheFirst) {
   EXPECT_EQ(month.slide(), (31 * 24 + 1) * 3'600'000LL);
   // An end-of-input frontier (+inf) is no calendar date: it stays as it is.
   EXPECT_EQ(month.EndAtOrBefore(kMaxTime), kMaxTime);
+}
+
+TEST(WindowSpecTest, CalendarBoundariesAcrossAYear) {
+  // New York: spring forward 2026-03-08 (a 23-hour day), fall back
+  // 2026-11-01 (25 hours).
+  const WindowSpec ny = Calendar("day", "America/New_York");
+  EXPECT_EQ(ny.NextEnd(T("2026-03-08T00:00:00-05:00")), T("2026-03-09T00:00:00-04:00"));
+  EXPECT_EQ(ny.NextEnd(T("2026-03-08T00:00:00-05:00")) - T("2026-03-08T00:00:00-05:00"),
+            23 * 3'600'000);
+  EXPECT_EQ(ny.NextEnd(T("2026-11-01T00:00:00-04:00")) - T("2026-11-01T00:00:00-04:00"),
+            25 * 3'600'000);
+  // 01:30 happens twice on 2026-11-01: both belong to that day.
+  EXPECT_EQ(ny.PaneStart(T("2026-11-01T01:30:00-04:00")), T("2026-11-01T00:00:00-04:00"));
+  EXPECT_EQ(ny.PaneStart(T("2026-11-01T01:30:00-05:00")), T("2026-11-01T00:00:00-04:00"));
+  // Berlin in autumn, an instant in the repeated hour.
+  const WindowSpec berlin = Calendar("day", "Europe/Berlin");
+  EXPECT_EQ(berlin.PaneStart(T("2026-10-25T02:30:00+01:00")), T("2026-10-25T00:00:00+02:00"));
+  // Every day of 2026 in Berlin: 363 of 24 hours, one of 23, one of 25.
+  std::map<int64_t, int> hours;
+  TimeMs d = T("2026-01-01T00:00:00+01:00");
+  for (int i = 0; i < 365; ++i) {
+    const TimeMs next = berlin.NextEnd(d);
+    ++hours[(next - d) / 3'600'000];
+    d = next;
+  }
+  EXPECT_EQ(d, T("2027-01-01T00:00:00+01:00"));
+  EXPECT_EQ(hours, (std::map<int64_t, int>{{23, 1}, {24, 363}, {25, 1}}));
+  // ISO weeks: week 1 of 2026 began on Monday 2025-12-29; 2026 has a week
+  // 53 (from Monday 2026-12-28), and week 1 of 2027 begins 2027-01-04.
+  const WindowSpec week = Calendar("week", "UTC");
+  EXPECT_EQ(week.PaneStart(T("2026-01-01T00:00:00Z")), T("2025-12-29T00:00:00Z"));
+  EXPECT_EQ(week.PaneStart(T("2027-01-03T23:59:59Z")), T("2026-12-28T00:00:00Z"));
+  EXPECT_EQ(week.NextEnd(T("2026-12-28T00:00:00Z")), T("2027-01-04T00:00:00Z"));
+  // February of a leap year.
+  const WindowSpec month = Calendar("month", "UTC");
+  EXPECT_EQ(month.NextEnd(T("2028-02-01T00:00:00Z")), T("2028-03-01T00:00:00Z"));
+  EXPECT_EQ(month.NextEnd(T("2028-02-01T00:00:00Z")) - T("2028-02-01T00:00:00Z"),
+            29 * 86'400'000LL);
+  EXPECT_EQ(month.PaneStart(T("2028-02-29T23:59:59.999Z")), T("2028-02-01T00:00:00Z"));
 }
 
 TEST(WindowSpecTest, CalendarWindowErrors) {
