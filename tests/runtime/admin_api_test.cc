@@ -47,7 +47,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_TRUE(inputs.at(0)["watermark"].is_string());
   EXPECT_TRUE(status["watermark"].is_string());
   EXPECT_GT(status["records"].get_uint64().value(), 0u);
-  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 39u);
+  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 40u);
   EXPECT_EQ(status["rules"]["alerts"].get_uint64().value(), 17u);
 
   // Metrics: the latest closed window of each metric (and group).
@@ -110,7 +110,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   const std::string rules_text = Sh("curl -s " + url + "/api/rules").out;
   simdjson::dom::element rules;
   ASSERT_FALSE(parser.parse(rules_text).get(rules)) << rules_text;
-  EXPECT_EQ(rules["metrics"].get_array().value().size(), 39u);
+  EXPECT_EQ(rules["metrics"].get_array().value().size(), 40u);
   simdjson::dom::array joins = rules["joins"].get_array().value();
   ASSERT_EQ(joins.size(), 3u);
   simdjson::dom::element rated = joins.at(0).value();
