@@ -128,11 +128,17 @@ TEST_F(ReplayTest, FromToLimitsTheEventsAndCountsTheRest) {
 // One hour of traffic through the reference rules: the weekly and daily
 // windows the end of the file closes are partial, so they page nothing, and
 // the results mark exactly the windows ending after the file's last event.
-// With --close-partial-windows the weekly report pages, as before.
+// With --close-partial-windows the weekly report pages on the gap.
 TEST(PartialWindowsTest, AnHourReplayPagesNothingFromWeeklyAndDailyMetrics) {
   const std::string events = Temp("hour.ndjson");
   const std::string results = Temp("hour-results.ndjson");
-  ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 5 --rate 40 --duration 1h --out ", events)).exit_code,
+  // A knowledge-base gap on one FAQ topic inside the hour: its week would
+  // page, were the week not cut short by the end of the file.
+  ASSERT_EQ(Sh(StrCat(kVigil,
+                      " gen --seed 5 --rate 40 --duration 1h --incident kb_gap:returns@10m+40m "
+                      "--out ",
+                      events))
+                .exit_code,
             0);
   TimeMs last = kMinTime;
   for (const std::string& line : Lines(ReadFile(events))) {
