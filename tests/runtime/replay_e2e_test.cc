@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -303,6 +305,54 @@ TEST_F(ReplayTest, BadArgumentsAreUsageErrors) {
   EXPECT_EQ(Sh(StrCat(kVigil, " replay /nonexistent/dir 2>&1")).exit_code, 2);
   EXPECT_EQ(Sh(StrCat(kVigil, " replay 2>&1")).exit_code, 2);
   EXPECT_EQ(Sh(StrCat(kVigil, " replay --from yesterday ", *events_, " 2>&1")).exit_code, 2);
+}
+
+// The alerts (names, sorted, once each) `vigil replay` of generated traffic
+// raises with the reference rules.
+std::set<std::string> AlertsOfGeneratedTraffic(const std::string& gen_flags) {
+  const std::string events = Temp("generated.ndjson");
+  EXPECT_EQ(Sh(StrCat(kVigil, " gen --rate 20 ", gen_flags, " --out ", events)).exit_code, 0);
+  const Result r = Sh(StrCat(kVigil, " replay --output json --no-progress ", events));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::set<std::string> out;
+  const std::regex alert("\"alert\":\"([A-Za-z0-9]+)\"");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), alert), end; it != end; ++it) {
+    out.insert((*it)[1].str());
+  }
+  std::filesystem::remove(events);
+  return out;
+}
+
+// Normal generated traffic pages nobody: eight days (a whole calendar week
+// of the weekly alerts) without incidents raise no alert. Each incident
+// raises its own alerts and the ones of its consequences in the generator
+// (an LLM outage also fails turns, slows them and sends users to humans),
+// and nothing else.
+TEST(ReferenceRulesTest, NormalTrafficPagesNobodyAndEachIncidentItsAlerts) {
+  using Set = std::set<std::string>;
+  EXPECT_EQ(AlertsOfGeneratedTraffic("--duration 8d"), Set{});
+  const std::pair<const char*, Set> cases[] = {
+      {"latency_spike", {"LatencyP95High", "LatencyP99Critical", "ThumbsDownHigh"}},
+      {"escalation_surge",
+       {"EscalationRateCritical", "EscalationRateHigh", "EscalationShareHigh", "EscalationSpike",
+        "ResolutionRateLow", "SessionLengthUnusual"}},
+      {"bedrock_open",
+       {"BedrockCircuitOpen", "ErrorRateCritical", "EscalationRateHigh", "EscalationSpike",
+        "LatencyP95High", "ThumbsDownHigh"}},
+      {"guardrail_storm", {"GuardrailRateHigh"}},
+      {"cache_miss_storm", {"CacheHitRateLow"}},
+      {"error_burst",
+       {"ErrorRateCritical", "EscalationRateHigh", "EscalationSpike", "ThumbsDownHigh"}},
+  };
+  for (const auto& [kind, alerts] : cases) {
+    EXPECT_EQ(AlertsOfGeneratedTraffic(StrCat("--duration 12h --incident ", kind, "@3h+1h")),
+              alerts)
+        << kind;
+  }
+  // A knowledge-base gap of four days on one topic, inside a complete
+  // calendar week (2026-01-05 to 2026-01-12).
+  EXPECT_EQ(AlertsOfGeneratedTraffic("--duration 12d --incident kb_gap:returns@4d+4d"),
+            (Set{"FaqTopicNegativeFeedback"}));
 }
 
 }  // namespace
