@@ -47,12 +47,12 @@ bool ParseAlertQuery(std::string_view query, bool limit, AlertQuery* out, std::s
 
 }  // namespace
 
-std::string AlertSnapshotJson(const AlertNotice& n, const Labels& extra, ValueFormat format) {
+std::string AlertSnapshotJson(const AlertNotice& n, std::string_view fingerprint,
+                              ValueFormat format) {
   std::string json;
   AppendAlertJson(n, &json);
   json.pop_back();  // '}'
-  StrAppend(&json, ",\"fingerprint\":\"", AlertFingerprint(NotificationLabels(n.labels, extra)),
-            "\",\"window\":");
+  StrAppend(&json, ",\"fingerprint\":\"", fingerprint, "\",\"window\":");
   AppendJsonString(n.window, &json);
   json.append(",\"value_text\":");
   AppendJsonString(FormatValue(n.value, format), &json);
@@ -60,28 +60,26 @@ std::string AlertSnapshotJson(const AlertNotice& n, const Labels& extra, ValueFo
   return json;
 }
 
+AdminApi::AlertJson AdminApi::Snapshot(const AlertNotice& n) const {
+  auto format = alert_formats_.find(n.def->name);
+  std::string fingerprint = AlertFingerprint(NotificationLabels(n.labels, extra_labels_));
+  std::string json = AlertSnapshotJson(
+      n, fingerprint, format == alert_formats_.end() ? ValueFormat::kNumber : format->second);
+  return {std::move(fingerprint), std::move(json)};
+}
+
 void AdminApi::PublishAlerts(const std::vector<AlertNotice>& active) {
   absl::MutexLock lock(&mu_);
   alerts_.clear();
-  for (const AlertNotice& n : active) {
-    auto format = alert_formats_.find(n.def->name);
-    std::string json = AlertSnapshotJson(
-        n, extra_labels_, format == alert_formats_.end() ? ValueFormat::kNumber : format->second);
-    alerts_.push_back(
-        {AlertFingerprint(NotificationLabels(n.labels, extra_labels_)), std::move(json)});
-  }
+  for (const AlertNotice& n : active) alerts_.push_back(Snapshot(n));
 }
 
 void AdminApi::RecordTransitions(const std::vector<AlertNotice>& notices) {
   if (notices.empty()) return;
   absl::MutexLock lock(&mu_);
   for (const AlertNotice& n : notices) {
-    auto format = alert_formats_.find(n.def->name);
-    std::string json = AlertSnapshotJson(
-        n, extra_labels_, format == alert_formats_.end() ? ValueFormat::kNumber : format->second);
     if (transitions_.size() == kTransitionHistory) transitions_.pop_front();
-    transitions_.push_back(
-        {AlertFingerprint(NotificationLabels(n.labels, extra_labels_)), std::move(json)});
+    transitions_.push_back(Snapshot(n));
   }
 }
 

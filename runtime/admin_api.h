@@ -141,6 +141,8 @@ class AdminApi {
     std::string fingerprint;
     std::string json;
   };
+  // An alert as /api/alerts shows it, fingerprint computed once.
+  AlertJson Snapshot(const AlertNotice& n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<AlertJson> alerts_ ABSL_GUARDED_BY(mu_);
   std::deque<AlertJson> transitions_ ABSL_GUARDED_BY(mu_);
   // Display formats by alert and by metric name (rules/alert_display.h).
@@ -160,9 +162,10 @@ class AdminApi {
 std::string RulesJson(const RuleSet& rules);
 // One alert of /api/alerts and /api/alerts/history: AppendAlertJson's
 // object (operators/sink/output_sinks.h) with "fingerprint" (as in
-// notifications, with the notifier's `extra` labels), "window" and
-// "value_text" (`value` in `format`).
-std::string AlertSnapshotJson(const AlertNotice& n, const Labels& extra, ValueFormat format);
+// notifications: AlertFingerprint of NotificationLabels with the
+// notifier's labels), "window" and "value_text" (`value` in `format`).
+std::string AlertSnapshotJson(const AlertNotice& n, std::string_view fingerprint,
+                              ValueFormat format);
 // /api/silences: the first `rule_silences` come from rule files.
 std::string SilencesJson(const std::vector<SilenceDef>& silences, size_t rule_silences, TimeMs now);
 
