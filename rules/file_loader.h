@@ -259,6 +259,10 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `slos:` entry (rules/slo_loader.cc) into rules->slos and the
 // metrics and alerts it compiles to; after every metric, before alerts.
 void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads one `experiments:` entry (rules/experiment_loader.cc) into
+// rules->experiments and the metrics it compiles to; after every metric and
+// SLO, before alerts (which may read its outputs).
+void LoadExperiment(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 
 }  // namespace vigil
 

@@ -134,6 +134,7 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   }
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& m = rules.metrics[i];
+    if (m.internal()) continue;  // an experiment's input: never exported
     LintExportName(m, &out);
     if (!used[i] && !m.exported) {
       Warn(&out, m.pos,

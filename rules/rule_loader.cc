@@ -40,8 +40,8 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schema", "metrics", "alerts",   "streams",
-                                           "joins",  "outputs", "silences", "slos"};
+const std::vector<std::string> kTopKeys = {"schema",  "metrics",  "alerts", "streams",    "joins",
+                                           "outputs", "silences", "slos",   "experiments"};
 const std::vector<std::string> kMetricKeys = {"metric", "help",   "from",  "where", "window",  "by",
                                               "value",  "export", "limit", "unit",  "timezone"};
 const std::vector<std::string> kAlertKeys = {
@@ -444,7 +444,8 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
 namespace {
 
 struct PendingSections {
-  std::vector<Pending> schemas, streams, joins, metrics, slos, alerts, outputs, silences;
+  std::vector<Pending> schemas, streams, joins, metrics, slos, experiments, alerts, outputs,
+      silences;
 };
 
 void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
@@ -457,7 +458,8 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
     out->schemas.push_back({&f, schema});
   }
-  for (const char* key : {"streams", "joins", "metrics", "slos", "alerts", "outputs", "silences"}) {
+  for (const char* key :
+       {"streams", "joins", "metrics", "slos", "experiments", "alerts", "outputs", "silences"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -466,13 +468,14 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
     }
     for (const auto& item : list) {
       const std::string_view k(key);
-      (k == "streams"   ? out->streams
-       : k == "joins"   ? out->joins
-       : k == "metrics" ? out->metrics
-       : k == "slos"    ? out->slos
-       : k == "alerts"  ? out->alerts
-       : k == "outputs" ? out->outputs
-                        : out->silences)
+      (k == "streams"       ? out->streams
+       : k == "joins"       ? out->joins
+       : k == "metrics"     ? out->metrics
+       : k == "slos"        ? out->slos
+       : k == "experiments" ? out->experiments
+       : k == "alerts"      ? out->alerts
+       : k == "outputs"     ? out->outputs
+                            : out->silences)
           .push_back({&f, item});
     }
   }
@@ -511,6 +514,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.metrics) LoadMetric(*p.file, p.node, rules.get());
   // An SLO's metrics and alerts; alerts of `alerts:` may read its metrics.
   for (const Pending& p : pending.slos) LoadSlo(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.experiments) LoadExperiment(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
   ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());

@@ -116,6 +116,14 @@ struct MetricDef {
   // and differ only in window size, so they share one pane store
   // (windows/pane_store.h, views). Empty for the metrics of `metrics:`.
   std::string pane_group;
+  // The part a metric plays in an experiment (ExperimentDef): none; an
+  // input, aggregated like any metric but whose results carry their
+  // aggregates (WindowResult::parts, ::sketch) to the experiment operator
+  // and go nowhere else; or an output, computed by the experiment operator
+  // from the inputs (no metric operator runs it).
+  enum class ExperimentRole : uint8_t { kNone, kInput, kOutput };
+  ExperimentRole experiment = ExperimentRole::kNone;
+  bool internal() const { return experiment == ExperimentRole::kInput; }
 };
 
 // One `emit:` field of a stream: an expression over aggregates of the
@@ -282,6 +290,68 @@ struct SloDef {
   int forecast_burn_metric = -1;
 };
 
+// An A/B experiment (`experiments:`): units (`unit:`, e.g. session_id) are
+// assigned to arms (`arm:`, the field naming the arm) in a declared split;
+// each metric compares every other arm with the control, continuously and
+// without the peeking problem (operators/experiment/sequential_test.h).
+//
+// It compiles into input metrics (MetricDef::ExperimentRole::kInput) over
+// the experiment's window:
+//   units      by [arm, unit]: one result per unit active in a window (SRM)
+//   ratio/avg  by [arm, unit]: per unit the numerator and denominator, so
+//              that the variance is the units' (the delta method), not the
+//              events'
+//   quantile   by [arm]: the window's sketch per arm
+// and the operator (operators/dataflow/experiment_operator.h) sums them
+// over the windows since the experiment started into the published output
+// metrics (experiment_value, experiment_p_value, ...; kOutput).
+struct ExperimentMetricDef {
+  enum class Kind : uint8_t { kRatio, kMean, kQuantile };
+  enum class Goal : uint8_t { kNone, kIncrease, kDecrease };
+  std::string name;
+  SourcePos pos;
+  Kind kind = Kind::kRatio;
+  double q = 0.5;  // quantile
+  std::string value_source;
+  Goal goal = Goal::kNone;
+  // A guardrail: the treatment may be worse than the control by at most
+  // this share of the control's value (0.1 for `max_regression: 10%`);
+  // "worse" is the opposite of the goal, higher when there is none.
+  bool guardrail = false;
+  double max_regression = 0;
+  double min_effect = 0;  // τ of the mixture, on the metric's scale
+  int input = -1;         // its input metric (RuleSet::metrics)
+};
+struct ExperimentDef {
+  std::string name;
+  SourcePos pos;
+  std::string arm;   // label (field path, '.' as '_') and field path
+  std::string unit;  // likewise
+  std::string arm_path, unit_path;
+  // The arms and their declared shares, the control first.
+  std::vector<std::pair<std::string, double>> split;
+  double alpha = 0.05;
+  WindowSpec window = WindowSpec::Tumbling(3'600'000);
+  int units_input = -1;  // RuleSet::metrics
+  std::vector<ExperimentMetricDef> metrics;
+  // Canonical text of the definition; equal definitions keep state on
+  // reload and restore from checkpoints.
+  std::string fingerprint;
+};
+// The output metrics of every experiment (their names and labels).
+inline constexpr std::string_view kExperimentOutputs[] = {
+    "experiment_units",    "experiment_srm_p_value", "experiment_sample_ratio_mismatch",
+    "experiment_value",    "experiment_difference",  "experiment_ci_lower",
+    "experiment_ci_upper", "experiment_p_value",     "experiment_decision"};
+// experiment_decision's values.
+enum class ExperimentDecision : int {
+  kControlWins = -1,
+  kNoDifferenceYet = 0,
+  kTreatmentWins = 1,
+  kGuardrailBreached = 2,
+};
+std::string_view ExperimentDecisionName(ExperimentDecision d);
+
 struct RuleSet {
   FieldTable fields;
   std::vector<FieldBound> schema;  // also in fields (FieldTable::range)
@@ -291,6 +361,10 @@ struct RuleSet {
   std::vector<OutputDef> outputs;
   std::vector<SilenceDef> silences;
   std::vector<SloDef> slos;
+  std::vector<ExperimentDef> experiments;
+  // The output metric of each name of kExperimentOutputs, in that order
+  // (empty without experiments).
+  std::vector<int> experiment_outputs;
   std::vector<std::string> files;
   // While loading: metrics whose definitions have errors (reported), so
   // that an alert over one is left out without a second error.

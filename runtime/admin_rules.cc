@@ -5,6 +5,7 @@
 #include "base/time.h"
 #include "rules/alert_display.h"
 #include "runtime/admin_api.h"
+#include "runtime/experiment_report.h"
 
 namespace vigil {
 namespace {
@@ -138,11 +139,16 @@ std::string RulesJson(const RuleSet& rules) {
   AppendStrings(rules.files, &json);
   AppendStreams(rules, &json);
   json.append(",\"metrics\":[");
+  bool first = true;
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
-    if (i) json.push_back(',');
+    if (rules.metrics[i].internal()) continue;  // an experiment's input
+    if (!first) json.push_back(',');
+    first = false;
     AppendMetric(rules, rules.metrics[i], formats.metric[i], &json);
   }
-  json.append("],\"alerts\":[");
+  json.append("],\"experiments\":");
+  AppendExperimentsJson(ExperimentInfos(rules), &json);
+  json.append(",\"alerts\":[");
   for (size_t i = 0; i < rules.alerts.size(); ++i) {
     if (i) json.push_back(',');
     AppendAlert(rules, rules.alerts[i], formats, &json);

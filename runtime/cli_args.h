@@ -96,6 +96,9 @@ bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>
 int Gen(int argc, char** argv);
 int DevBroker(int argc, char** argv);
 int Alerts(int argc, char** argv);
+// `vigil experiment report --url URL`: the report of a running job, from its
+// /api/rules and /api/metrics; `format` as for ExperimentReport.
+int ExperimentReportFromJob(const std::string& url, const std::string& format);
 
 }  // namespace vigil::cli
 

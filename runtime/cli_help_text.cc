@@ -191,6 +191,19 @@ const CommandHelp kCommands[] = {
   --output text|json         a table (state, severity, alert, value, since, labels,
                              summary) or the job's JSON array; exit 1 if unreachable)",
      R"(  vigil alerts --url http://127.0.0.1:9464 --output json)"},
+    {"experiment", "vigil experiment report [flags] [PATH...]",
+     R"(print the A/B experiment table (per metric and arm: values, difference, always-valid confidence sequence and p-value, decision; units and sample-ratio check) from a replay of event files or from a running job)",
+     "Flags",
+     R"(  --rules FILE               rule file with the experiments (repeatable; default the
+                             reference rules)
+  --url URL                  read a running job at URL (its /api/rules and /api/metrics)
+                             instead of replaying files
+  --from T --to T            replay only events in [from, to) (RFC 3339)
+  --output text|markdown|json
+                             one line per comparison, the runbook's Markdown table,
+                             or JSON (default text))",
+     R"(  vigil experiment report --rules deploy/rules/chatbot.yaml events.ndjson.zst
+  vigil experiment report --url http://127.0.0.1:9464 --output markdown)"},
     {"dev-broker", "vigil dev-broker [flags]",
      R"(run an in-memory Kafka-protocol broker for development and tests)",
      "Flags (in memory, for development and tests only)",

@@ -122,6 +122,8 @@ class Accumulator {
   // table an update reads first (a distinct sketch's; the object itself
   // for a quantile). Null when there is none. Reading the table reads the
   // object, so fetch that first.
+  // The quantile sketch (kQuantile), else null.
+  const DDSketch* sketch() const { return sketch_.get(); }
   const void* sketch_object() const {
     if (sketch_) return sketch_.get();
     return distinct_.get();

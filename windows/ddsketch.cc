@@ -370,6 +370,16 @@ int32_t BucketStore::IndexOfRank(uint64_t rank, bool descending) const {
   return found;
 }
 
+void BucketStore::CountsBelowAndAt(int32_t index, uint64_t* below, uint64_t* at) const {
+  *below = 0;
+  *at = 0;
+  Visit(/*descending=*/false, [&](int32_t i, uint64_t count) {
+    if (i > index) return true;
+    (i < index ? *below : *at) += count;
+    return false;
+  });
+}
+
 size_t BucketStore::allocated_bytes() const {
   return counts_.capacity() * sizeof(uint64_t) + side_.capacity() * sizeof(Bucket);
 }
@@ -515,6 +525,23 @@ double DDSketch::Quantile(double q) const {
     estimate = mapping_.Value(positive_.IndexOfRank(positive_rank, /*descending=*/false));
   }
   return std::clamp(estimate, min_, max_);
+}
+
+double DDSketch::WeightAbove(double v) const {
+  if (count_ == 0 || std::isnan(v) || v == std::numeric_limits<double>::infinity()) return 0;
+  if (v == -std::numeric_limits<double>::infinity()) return static_cast<double>(count_);
+  uint64_t below = 0, at = 0;
+  const uint64_t positives = positive_.total();
+  if (v >= kMinIndexable) {
+    positive_.CountsBelowAndAt(mapping_.Index(v), &below, &at);
+    return static_cast<double>(positives - below - at) + 0.5 * static_cast<double>(at);
+  }
+  if (v > -kMinIndexable) {
+    return static_cast<double>(positives) + 0.5 * static_cast<double>(zero_count_);
+  }
+  // Negative: a smaller magnitude is a greater value.
+  negative_.CountsBelowAndAt(mapping_.Index(-v), &below, &at);
+  return static_cast<double>(positives + zero_count_ + below) + 0.5 * static_cast<double>(at);
 }
 
 void DDSketch::Clear() {

@@ -204,6 +204,8 @@ class BucketStore {
   // The index of the bucket holding the element of 0-based `rank` when the
   // buckets are walked upwards (or downwards); rank < total() required.
   int32_t IndexOfRank(uint64_t rank, bool descending) const;
+  // The counts of the buckets below `index` and of bucket `index`.
+  void CountsBelowAndAt(int32_t index, uint64_t* below, uint64_t* at) const;
   // Heap bytes held (window and side list capacity).
   size_t allocated_bytes() const;
 
@@ -308,6 +310,12 @@ class DDSketch {
 
   // q in [0, 1]; NaN when the sketch is empty or q is outside [0, 1].
   double Quantile(double q) const;
+  // How many values lie above `v`, counting those in v's own bucket (whose
+  // order against v is unknown) as half: the mid-rank count of the values
+  // greater than v, to the sketch's accuracy. Two sketches of the same
+  // distribution give the same expected share above any v, which is what
+  // comparing them at a quantile of one of them needs.
+  double WeightAbove(double v) const;
 
   uint64_t count() const { return count_; }
   // +inf / -inf / 0 when empty.

@@ -9,6 +9,19 @@
 #include "base/time.h"
 
 namespace vigil {
+namespace {
+
+// By window end, metric, group: Dataflow::Close's order.
+void SortResults(std::vector<WindowResult>* out, size_t first) {
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+            [](const WindowResult& a, const WindowResult& b) {
+              if (a.end != b.end) return a.end < b.end;
+              if (a.metric != b.metric) return a.metric < b.metric;
+              return a.group < b.group;
+            });
+}
+
+}  // namespace
 
 namespace {
 std::atomic<size_t> g_default_max_series{OperatorLimits::kDefaultMaxSeries};
@@ -45,6 +58,9 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
     const OutputDef& def = rules.outputs[o];
     Source& src = def.from < 0 ? events_ : streams_[static_cast<size_t>(def.from)].downstream;
     src.taps.emplace_back(static_cast<uint32_t>(o), &def);
+  }
+  for (const ExperimentDef& e : rules.experiments) {
+    experiments_.push_back(std::make_unique<ExperimentOperator>(rules, e));
   }
 }
 
@@ -94,12 +110,31 @@ void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
   CloseSessions(frontier);
   const size_t first = out->size();
   for (auto& op : metric_ops_) op->Close(frontier, out);
-  std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
-            [](const WindowResult& a, const WindowResult& b) {
-              if (a.end != b.end) return a.end < b.end;
-              if (a.metric != b.metric) return a.metric < b.metric;
-              return a.group < b.group;
-            });
+  SortResults(out, first);
+  if (!experiments_.empty()) CloseExperiments(out, first);
+}
+
+void Dataflow::CloseExperiments(std::vector<WindowResult>* out, size_t first) {
+  std::vector<WindowResult> added;
+  std::vector<const WindowResult*> inputs;
+  for (size_t begin = first; begin < out->size();) {
+    size_t end = begin;
+    while (end < out->size() && (*out)[end].end == (*out)[begin].end) ++end;
+    for (auto& e : experiments_) {
+      inputs.clear();
+      for (size_t i = begin; i < end; ++i) {
+        if ((*out)[i].def->internal() && e->Reads((*out)[i])) inputs.push_back(&(*out)[i]);
+      }
+      e->CloseWindow(inputs, &added);
+    }
+    begin = end;
+  }
+  // Inputs go nowhere else.
+  out->erase(std::remove_if(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                            [](const WindowResult& r) { return r.def->internal(); }),
+             out->end());
+  for (WindowResult& r : added) out->push_back(std::move(r));
+  SortResults(out, first);
 }
 
 uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
@@ -161,6 +196,14 @@ size_t Dataflow::AdoptState(Dataflow& old) {
       }
     }
   }
+  for (auto& e : experiments_) {
+    for (auto& o : old.experiments_) {
+      if (e->AdoptState(*o)) {
+        ++kept;
+        break;
+      }
+    }
+  }
   return kept;
 }
 
@@ -175,6 +218,11 @@ std::vector<std::pair<std::string, std::string>> Dataflow::EncodeState() const {
     Encoder enc;
     s.op->EncodeState(&enc);
     out.emplace_back(s.op->state_key(), enc.Release());
+  }
+  for (const auto& e : experiments_) {
+    Encoder enc;
+    e->EncodeState(&enc);
+    out.emplace_back(e->state_key(), enc.Release());
   }
   return out;
 }
@@ -199,6 +247,13 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
     if (bytes == nullptr) continue;
     Decoder dec(*bytes);
     if (!s.op->DecodeState(&dec)) return -1;
+    ++restored;
+  }
+  for (auto& e : experiments_) {
+    const std::string* bytes = find(e->state_key());
+    if (bytes == nullptr) continue;
+    Decoder dec(*bytes);
+    if (!e->DecodeState(&dec)) return -1;
     ++restored;
   }
   return restored;

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "operators/dataflow/experiment_operator.h"
 #include "operators/dataflow/key_origins.h"
 #include "operators/dataflow/keyed_operator.h"
 #include "operators/dataflow/metric_operator.h"
@@ -101,7 +102,9 @@ class Dataflow : private GroupBudget {
   // the alert operator and the sinks require: by window end, then metric
   // (its index in the rule set), then group key. So the same input gives
   // the same output sequence, and an alert reading several metrics sees
-  // all of one window end before the next.
+  // all of one window end before the next. The results of experiments'
+  // input metrics go to their experiment operators, which append their
+  // outputs in their place (experiment_operator.h).
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
   // Closes the sessions that end by the frontier, feeding their records to
@@ -156,7 +159,7 @@ class Dataflow : private GroupBudget {
   // Restores the operators whose key is in `saved`. Returns how many, or
   // -1 when a saved state does not decode.
   int DecodeState(const std::vector<std::pair<std::string, std::string>>& saved);
-  size_t state_count() const { return metric_ops_.size() + streams_.size(); }
+  size_t state_count() const { return metric_ops_.size() + streams_.size() + experiments_.size(); }
 
   const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }
   std::vector<KeyedOperator*> mutable_stream_ops();
@@ -171,6 +174,7 @@ class Dataflow : private GroupBudget {
     std::vector<std::pair<uint32_t, const OutputDef*>> taps;  // outputs reading it
   };
   void Tap(const Source& src, const Event& ev);
+  void CloseExperiments(std::vector<WindowResult>* out, size_t first);
   struct Stream {
     std::unique_ptr<KeyedOperator> op;
     Source downstream;
@@ -189,6 +193,7 @@ class Dataflow : private GroupBudget {
   std::vector<std::unique_ptr<MetricOperator>> metric_ops_;
   Source events_;
   std::vector<Stream> streams_;
+  std::vector<std::unique_ptr<ExperimentOperator>> experiments_;
   std::vector<TappedRecord> tapped_;
   bool track_origins_ = false;
   std::string origin_key_;

@@ -223,6 +223,14 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
       Value v = members_[m].def->value.Eval(agg_values_.data());
       if (!v.is_number() || !std::isfinite(v.num)) continue;
       WindowResult res;
+      if (members_[m].def->internal()) {
+        for (size_t i = 0; i < binding.size(); ++i) {
+          res.parts.push_back(agg_values_[i].is_number() ? agg_values_[i].num : 0);
+          if (const DDSketch* s = w.acc[binding[i].acc].sketch()) {
+            res.sketch = std::make_shared<const DDSketch>(*s);
+          }
+        }
+      }
       res.metric = members_[m].index;
       res.def = members_[m].def;
       res.group = std::string(w.group);
@@ -240,7 +248,7 @@ std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet&
   std::vector<std::vector<MetricRef>> groups;
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& def = rules.metrics[i];
-    if (def.from != from) continue;
+    if (def.from != from || def.experiment == MetricDef::ExperimentRole::kOutput) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const std::vector<MetricRef>& g) {
       return MetricOperator::SameStream(*g[0].def, def);
     });

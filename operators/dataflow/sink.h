@@ -15,6 +15,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_SINK_H_
 #define VIGIL_OPERATORS_DATAFLOW_SINK_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "base/time.h"
 #include "rules/alert_state.h"
 #include "rules/rule_set.h"
+#include "windows/ddsketch.h"
 
 namespace vigil {
 
@@ -38,6 +40,10 @@ struct WindowResult {
   // InputEnd): in the results, marked "partial"; never in /metrics history
   // nor an alert.
   bool partial = false;
+  // An experiment's input (MetricDef::internal()): the values of its
+  // aggregates in order, and a quantile aggregate's sketch.
+  std::vector<double> parts;
+  std::shared_ptr<const DDSketch> sketch;
 };
 
 // How far a bounded input that has ended covers event time: to its latest

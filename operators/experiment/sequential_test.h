@@ -77,6 +77,13 @@ class SequentialTest {
   double upper() const { return upper_; }
   const std::optional<MsprtStep>& last() const { return last_; }
   double alpha() const { return alpha_; }
+  // Checkpoints: the running minimum and intersection are the whole state
+  // (with last(), which Restore leaves empty until the next Update).
+  void Restore(double p_value, double lower, double upper) {
+    p_value_ = p_value;
+    lower_ = lower;
+    upper_ = upper;
+  }
 
  private:
   double alpha_;

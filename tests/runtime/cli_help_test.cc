@@ -35,7 +35,8 @@ TEST(CliHelpTest, EveryCommandDocumentsExactlyTheFlagsItsParserTakes) {
     }
     commands_with_flags += !parsed.empty();
   }
-  EXPECT_EQ(commands_with_flags, 6u);  // run, check, gen, replay, alerts, dev-broker
+  // run, check, gen, replay, alerts, experiment, dev-broker
+  EXPECT_EQ(commands_with_flags, 7u);
   const std::vector<std::string> run = ParserFlags("run");
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "--dry-run"));
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "-X"));

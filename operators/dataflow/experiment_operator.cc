@@ -1,0 +1,269 @@
+#include "operators/dataflow/experiment_operator.h"
+
+#include <cmath>
+
+#include "operators/dataflow/metric_operator.h"
+
+namespace vigil {
+namespace {
+
+// The usual threshold: below it the assignment is broken.
+constexpr double kSrmThreshold = 0.001;
+
+// Output indices, in kExperimentOutputs' order.
+enum Output : size_t {
+  kUnits,
+  kSrmPValue,
+  kMismatch,
+  kValue,
+  kDifference,
+  kLower,
+  kUpper,
+  kPValue,
+  kDecision,
+};
+
+struct Ratio {
+  double n = 0, value = 0, var = 0;  // units, Σy / Σd, variance of one unit
+};
+
+}  // namespace
+
+ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef& def)
+    : rules_(rules),
+      def_(def),
+      state_key_(StrCat("experiment:", def.fingerprint)),
+      units_(def.split.size(), 0),
+      metrics_(def.metrics.size()) {
+  const size_t arms = def.split.size();
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    const ExperimentMetricDef& m = def.metrics[i];
+    MetricState& s = metrics_[i];
+    if (m.kind == ExperimentMetricDef::Kind::kQuantile) {
+      s.sketches.assign(arms, DDSketch());
+    } else {
+      s.sums.assign(arms, Sums());
+    }
+    for (size_t a = 1; a < arms; ++a) {
+      s.tests.emplace_back(def.alpha, m.min_effect);
+      s.guards.emplace_back(def.alpha, m.min_effect);
+    }
+  }
+}
+
+bool ExperimentOperator::Reads(const WindowResult& r) const {
+  if (r.metric == def_.units_input) return true;
+  for (const ExperimentMetricDef& m : def_.metrics) {
+    if (r.metric == m.input) return true;
+  }
+  return false;
+}
+
+int ExperimentOperator::ArmOf(const std::string& label) const {
+  for (size_t a = 0; a < def_.split.size(); ++a) {
+    if (def_.split[a].first == label) return static_cast<int>(a);
+  }
+  return -1;  // an arm the split does not declare: left out
+}
+
+namespace {
+
+Ratio RatioOf(double n, double y, double d, double yy, double dd, double yd) {
+  Ratio r;
+  r.n = n;
+  if (n <= 0 || d <= 0) return r;
+  r.value = y / d;
+  const double ym = y / n, dm = d / n;
+  const double syy = yy / n - ym * ym, sdd = dd / n - dm * dm, syd = yd / n - ym * dm;
+  r.var = std::max(0.0, (syy - 2 * r.value * syd + r.value * r.value * sdd) / (dm * dm));
+  return r;
+}
+
+// "Worse" for a guardrail: the opposite of the goal; higher without one.
+bool HigherIsWorse(const ExperimentMetricDef& m) {
+  return m.goal != ExperimentMetricDef::Goal::kIncrease;
+}
+
+}  // namespace
+
+std::optional<ExperimentOperator::Comparison> ExperimentOperator::Compare(
+    const ExperimentMetricDef& m, const MetricState& s, size_t arm) const {
+  Comparison c;
+  const double r = m.max_regression;
+  if (m.kind != ExperimentMetricDef::Kind::kQuantile) {
+    const Sums& a = s.sums[0];
+    const Sums& b = s.sums[arm];
+    const Ratio ra = RatioOf(a.n, a.y, a.d, a.yy, a.dd, a.yd);
+    const Ratio rb = RatioOf(b.n, b.y, b.d, b.yy, b.dd, b.yd);
+    if (ra.n <= 0 || rb.n <= 0 || a.d <= 0 || b.d <= 0) return std::nullopt;
+    c.value_a = ra.value;
+    c.value_b = rb.value;
+    c.test = {ra.n, ra.value, ra.var, rb.n, rb.value, rb.var};
+    if (m.guardrail) {
+      // The difference from the control moved by r towards worse, signed
+      // so that a positive difference is worse.
+      const double k = HigherIsWorse(m) ? 1 + r : 1 - r;
+      const ArmEstimates moved{ra.n, k * ra.value, k * k * ra.var, rb.n, rb.value, rb.var};
+      c.guard = HigherIsWorse(m) ? moved : ArmEstimates{moved.n_b, moved.mean_b, moved.var_b,
+                                                        moved.n_a, moved.mean_a, moved.var_a};
+    }
+    return c;
+  }
+  const DDSketch& a = s.sketches[0];
+  const DDSketch& b = s.sketches[arm];
+  if (a.empty() || b.empty()) return std::nullopt;
+  const double na = static_cast<double>(a.count()), nb = static_cast<double>(b.count());
+  const double line = a.Quantile(m.q);
+  c.value_a = line;
+  c.value_b = b.Quantile(m.q);
+  const double pa = a.WeightAbove(line) / na, pb = b.WeightAbove(line) / nb;
+  c.test = {na, pa, pa * (1 - pa), nb, pb, pb * (1 - pb)};
+  if (m.guardrail) {
+    if (HigherIsWorse(m)) {
+      const double pg = b.WeightAbove(line * (1 + r)) / nb;
+      c.guard = ArmEstimates{na, pa, pa * (1 - pa), nb, pg, pg * (1 - pg)};
+    } else {
+      const double qa = 1 - pa, qg = 1 - b.WeightAbove(line * (1 - r)) / nb;
+      c.guard = ArmEstimates{na, qa, qa * (1 - qa), nb, qg, qg * (1 - qg)};
+    }
+  }
+  return c;
+}
+
+void ExperimentOperator::Publish(const WindowResult& at, size_t output,
+                                 std::vector<std::string> labels, double value,
+                                 std::vector<WindowResult>* out) const {
+  if (!std::isfinite(value)) return;
+  WindowResult r;
+  r.metric = rules_.experiment_outputs[output];
+  r.def = &rules_.metrics[r.metric];
+  r.group = StrJoin(labels, std::string_view(&kGroupSeparator, 1));
+  r.labels = std::move(labels);
+  r.start = at.start;
+  r.end = at.end;
+  r.value = value;
+  out->push_back(std::move(r));
+}
+
+void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inputs,
+                                     std::vector<WindowResult>* out) {
+  if (inputs.empty()) return;
+  for (const WindowResult* r : inputs) {
+    if (r->labels.empty()) continue;
+    const int arm = ArmOf(r->labels[0]);
+    if (arm < 0) continue;
+    if (r->metric == def_.units_input) {
+      ++units_[arm];
+      continue;
+    }
+    for (size_t i = 0; i < def_.metrics.size(); ++i) {
+      if (def_.metrics[i].input != r->metric) continue;
+      MetricState& s = metrics_[i];
+      if (def_.metrics[i].kind == ExperimentMetricDef::Kind::kQuantile) {
+        if (r->sketch) s.sketches[arm].Merge(*r->sketch);
+      } else if (r->parts.size() >= 2) {
+        const double y = r->parts[0], d = r->parts[1];
+        Sums& u = s.sums[arm];
+        u.n += 1;
+        u.y += y;
+        u.d += d;
+        u.yy += y * y;
+        u.dd += d * d;
+        u.yd += y * d;
+      }
+    }
+  }
+  const WindowResult& at = *inputs.front();
+  const std::string& name = def_.name;
+  std::vector<double> split;
+  for (size_t a = 0; a < def_.split.size(); ++a) {
+    Publish(at, kUnits, {name, def_.split[a].first}, static_cast<double>(units_[a]), out);
+    split.push_back(def_.split[a].second);
+  }
+  const SrmResult srm =
+      SampleRatioMismatch(units_.data(), split.data(), static_cast<int>(units_.size()));
+  Publish(at, kSrmPValue, {name}, srm.p_value, out);
+  Publish(at, kMismatch, {name}, srm.p_value < kSrmThreshold ? 1 : 0, out);
+  for (size_t i = 0; i < def_.metrics.size(); ++i) {
+    const ExperimentMetricDef& m = def_.metrics[i];
+    MetricState& s = metrics_[i];
+    bool control_published = false;
+    for (size_t arm = 1; arm < def_.split.size(); ++arm) {
+      std::optional<Comparison> c = Compare(m, s, arm);
+      if (!c) continue;
+      const std::string& label = def_.split[arm].first;
+      if (!control_published) {
+        Publish(at, kValue, {name, m.name, def_.split[0].first}, c->value_a, out);
+        control_published = true;
+      }
+      Publish(at, kValue, {name, m.name, label}, c->value_b, out);
+      SequentialTest& test = s.tests[arm - 1];
+      test.Update(c->test);
+      if (!test.last()) continue;
+      SequentialTest& guard = s.guards[arm - 1];
+      if (c->guard) guard.Update(*c->guard);
+      ExperimentDecision decision = ExperimentDecision::kNoDifferenceYet;
+      const bool goal_up = m.goal == ExperimentMetricDef::Goal::kIncrease;
+      if (m.guardrail && guard.last() && guard.lower() > 0) {
+        decision = ExperimentDecision::kGuardrailBreached;
+      } else if (m.goal != ExperimentMetricDef::Goal::kNone && test.lower() > 0) {
+        decision = goal_up ? ExperimentDecision::kTreatmentWins : ExperimentDecision::kControlWins;
+      } else if (m.goal != ExperimentMetricDef::Goal::kNone && test.upper() < 0) {
+        decision = goal_up ? ExperimentDecision::kControlWins : ExperimentDecision::kTreatmentWins;
+      }
+      const std::vector<std::string> labels = {name, m.name, label};
+      Publish(at, kDifference, labels, test.last()->difference, out);
+      Publish(at, kLower, labels, test.lower(), out);
+      Publish(at, kUpper, labels, test.upper(), out);
+      Publish(at, kPValue, labels, test.p_value(), out);
+      Publish(at, kDecision, labels, static_cast<double>(decision), out);
+    }
+  }
+}
+
+void ExperimentOperator::EncodeState(Encoder* enc) const {
+  enc->PutString(state_key_);
+  for (int64_t u : units_) enc->PutSigned(u);
+  for (const MetricState& s : metrics_) {
+    for (const Sums& u : s.sums) {
+      for (double v : {u.n, u.y, u.d, u.yy, u.dd, u.yd}) enc->PutDouble(v);
+    }
+    for (const DDSketch& k : s.sketches) k.Encode(enc);
+    for (const auto* tests : {&s.tests, &s.guards}) {
+      for (const SequentialTest& t : *tests) {
+        enc->PutDouble(t.p_value());
+        enc->PutDouble(t.lower());
+        enc->PutDouble(t.upper());
+      }
+    }
+  }
+}
+
+bool ExperimentOperator::DecodeState(Decoder* dec) {
+  if (dec->GetString() != state_key_) return false;
+  for (int64_t& u : units_) u = dec->GetSigned();
+  for (MetricState& s : metrics_) {
+    for (Sums& u : s.sums) {
+      for (double* v : {&u.n, &u.y, &u.d, &u.yy, &u.dd, &u.yd}) *v = dec->GetDouble();
+    }
+    for (DDSketch& k : s.sketches) {
+      if (!DDSketch::Decode(dec, &k)) return false;
+    }
+    for (auto* tests : {&s.tests, &s.guards}) {
+      for (SequentialTest& t : *tests) {
+        const double p = dec->GetDouble(), lo = dec->GetDouble(), hi = dec->GetDouble();
+        t.Restore(p, lo, hi);
+      }
+    }
+  }
+  return dec->ok();
+}
+
+bool ExperimentOperator::AdoptState(ExperimentOperator& old) {
+  if (old.state_key_ != state_key_) return false;
+  units_ = std::move(old.units_);
+  metrics_ = std::move(old.metrics_);
+  return true;
+}
+
+}  // namespace vigil

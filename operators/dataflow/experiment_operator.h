@@ -1,0 +1,108 @@
+// operators/dataflow/experiment_operator.h
+//
+// ExperimentOperator runs one `experiments:` entry (rules/rule_set.h,
+// ExperimentDef). Its input metrics are aggregated like any metric (panes,
+// workers, partials, merge); at each window close it takes their results,
+// adds them to what it has summed since the experiment started, and
+// publishes the output metrics for that window end:
+//
+//   experiment_units{experiment,arm}             units per arm
+//   experiment_srm_p_value{experiment}           chi-square against the split
+//   experiment_sample_ratio_mismatch{experiment} 1 when that p-value < 0.001
+//   experiment_value{experiment,metric,arm}      each arm's value
+//   experiment_difference / _ci_lower / _ci_upper / _p_value / _decision
+//                                   {experiment,metric,arm}, per treatment arm
+//
+// Per metric kind, what is compared (always-valid, mSPRT with τ =
+// min_effect; operators/experiment/sequential_test.h):
+//   ratio(c), avg(x)  the ratio of per-unit sums Σy / Σd, its variance per
+//                     unit by the delta method:
+//                     (s_yy − 2 R s_yd + R² s_dd) / d̄²
+//                     (a unit counted once per window it is active in)
+//   quantile(q, x)    the share of each arm's values above the control's
+//                     q-quantile (sketches summed since the start; values in
+//                     the quantile's own bucket count half): the control's is
+//                     about 1 − q, and a treatment whose values run higher has
+//                     more. The difference is in that share, not in ms.
+// A guardrail (`max_regression: r`) compares the treatment with the control
+// moved by r in the worse direction (R_c·(1 ± r), or for quantiles the
+// treatment's share beyond the control's quantile × (1 ± r)); it is breached
+// when the confidence sequence of that difference lies wholly on the worse
+// side. Decisions: guardrail_breached first, then treatment_wins /
+// control_wins when the confidence sequence excludes 0 on the goal's side,
+// else no_difference_yet.
+//
+// The state is sums and sketches in the order results arrive (by window
+// end, metric, group), so the outputs are byte-identical whatever the
+// worker count, instance count or checkpoint restores.
+//
+// Example:
+//   ExperimentOperator op(rules, rules.experiments[0]);
+//   op.Close(&results);   // takes its inputs out, appends its outputs
+#ifndef VIGIL_OPERATORS_DATAFLOW_EXPERIMENT_OPERATOR_H_
+#define VIGIL_OPERATORS_DATAFLOW_EXPERIMENT_OPERATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "base/codec.h"
+#include "operators/dataflow/sink.h"
+#include "operators/experiment/sequential_test.h"
+#include "rules/rule_set.h"
+#include "windows/ddsketch.h"
+
+namespace vigil {
+
+class ExperimentOperator {
+ public:
+  ExperimentOperator(const RuleSet& rules, const ExperimentDef& def);
+
+  // Whether `r` is one of this experiment's inputs.
+  bool Reads(const WindowResult& r) const;
+  // The inputs of one window end, in the order Dataflow::Close sorts them;
+  // appends the outputs for that end to `out`.
+  void CloseWindow(const std::vector<const WindowResult*>& inputs, std::vector<WindowResult>* out);
+
+  const ExperimentDef& def() const { return def_; }
+  // "experiment:" and the definition's fingerprint: a changed experiment
+  // starts afresh.
+  const std::string& state_key() const { return state_key_; }
+  void EncodeState(Encoder* enc) const;
+  bool DecodeState(Decoder* dec);
+  // On a rule reload: takes over `old`'s sums if it is the same experiment.
+  bool AdoptState(ExperimentOperator& old);
+
+ private:
+  // Per-unit observation sums of one arm.
+  struct Sums {
+    double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
+  };
+  struct MetricState {
+    std::vector<Sums> sums;          // per arm (ratio, avg)
+    std::vector<DDSketch> sketches;  // per arm (quantile)
+    // Per treatment arm (arm index - 1).
+    std::vector<SequentialTest> tests;
+    std::vector<SequentialTest> guards;
+  };
+  struct Comparison {
+    ArmEstimates test;
+    std::optional<ArmEstimates> guard;
+    double value_a = 0, value_b = 0;
+  };
+
+  int ArmOf(const std::string& label) const;
+  std::optional<Comparison> Compare(const ExperimentMetricDef& m, const MetricState& s,
+                                    size_t arm) const;
+  void Publish(const WindowResult& at, size_t output, std::vector<std::string> labels, double value,
+               std::vector<WindowResult>* out) const;
+
+  const RuleSet& rules_;
+  ExperimentDef def_;
+  std::string state_key_;
+  std::vector<int64_t> units_;  // per arm
+  std::vector<MetricState> metrics_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_OPERATORS_DATAFLOW_EXPERIMENT_OPERATOR_H_

@@ -1,0 +1,70 @@
+// `vigil experiment report --url URL`: the experiment table of a running
+// job, from the definitions in its /api/rules and the latest experiment_*
+// series of its /api/metrics (runtime/experiment_report.h).
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "base/strings.h"
+#include "operators/net/http_client.h"
+#include "runtime/cli_args.h"
+#include "runtime/experiment_report.h"
+
+namespace vigil::cli {
+namespace {
+
+// GET `path` under the job's address; the body, or an error printed.
+std::optional<std::string> Fetch(const HttpUrl& url, std::string_view path) {
+  std::string target = url.target;
+  if (const size_t q = target.find('?'); q != std::string::npos) target.resize(q);
+  while (!target.empty() && target.back() == '/') target.pop_back();
+  target += path;
+  const std::string where = StrCat(url.Origin(), target);
+  HttpClient::Options o;
+  o.timeout = std::chrono::seconds(5);
+  HttpClient client(url, o);
+  absl::StatusOr<HttpClientResponse> r = client.Send("GET", target, "");
+  if (!r.ok()) {
+    std::fprintf(stderr, "vigil: cannot reach the job at %s: %s\n", where.c_str(),
+                 std::string(r.status().message()).c_str());
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "vigil: %s answered HTTP %d: %s\n", where.c_str(), r->status,
+                 r->body.substr(0, 200).c_str());
+    return std::nullopt;
+  }
+  return std::move(r->body);
+}
+
+}  // namespace
+
+int ExperimentReportFromJob(const std::string& url_text, const std::string& format) {
+  absl::StatusOr<HttpUrl> url = HttpUrl::Parse(url_text);
+  if (!url.ok()) return Usage(StrCat("--url: ", std::string(url.status().message())));
+  std::optional<std::string> rules = Fetch(*url, "/api/rules");
+  if (!rules) return 1;
+  std::optional<std::string> metrics = Fetch(*url, "/api/metrics");
+  if (!metrics) return 1;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc, list;
+  std::vector<ExperimentInfo> infos;
+  if (parser.parse(*rules).get(doc) != simdjson::SUCCESS ||
+      doc["experiments"].get(list) != simdjson::SUCCESS || !ParseExperimentInfos(list, &infos)) {
+    std::fprintf(stderr, "vigil: the job's /api/rules has no experiments list (an older vigil?)\n");
+    return 1;
+  }
+  ExperimentResults results;
+  simdjson::dom::parser parser2;
+  simdjson::dom::element series;
+  if (parser2.parse(*metrics).get(series) != simdjson::SUCCESS || !results.AddApiMetrics(series)) {
+    std::fprintf(stderr, "vigil: the job's /api/metrics is not a JSON array of series\n");
+    return 1;
+  }
+  std::fputs(ExperimentReport(infos, results, format).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace vigil::cli
