@@ -1,0 +1,226 @@
+// The experiment operator on hand-written events: the per-unit sums and
+// the delta-method variance computed here from the listed units, Λ and the
+// confidence sequence from the paper's formula, the decisions on clear
+// effects, and the same outputs to the bit when the events are split over
+// partial flows or the state goes through a checkpoint.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/hash.h"
+#include "tests/operators/dataflow/operator_harness.h"
+
+namespace vigil {
+namespace {
+
+constexpr TimeMs kHour = 3'600'000;
+
+const char* const kRules = R"yaml(
+experiments:
+  - experiment: e1
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    window: 1h
+    min_effect: 0.1
+    metrics:
+      - {name: good, value: ratio(ok), goal: increase}
+      - {name: lat, value: "quantile(0.5, ms)", guardrail: {max_regression: 10%}}
+)yaml";
+
+// name{labels...} -> value, for the outputs of one window end.
+std::map<std::string, double> Outputs(const std::vector<WindowResult>& results) {
+  std::map<std::string, double> out;
+  for (const WindowResult& r : results) {
+    EXPECT_NE(r.def->experiment, MetricDef::ExperimentRole::kInput) << r.def->name;
+    out[StrCat(r.def->name, "{", StrJoin(r.labels, ","), "}")] = r.value;
+  }
+  return out;
+}
+
+std::string Ev(const char* variant, const char* user, bool ok, int ms) {
+  return StrCat("\"variant\":\"", variant, "\",\"user\":\"", user,
+                "\",\"ok\":", ok ? "true" : "false", ",\"ms\":", ms);
+}
+
+TEST(ExperimentOperatorTest, ARatioIsComparedPerUnitWithTheDeltaMethodVariance) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  // Control: u1 (1 of 2 ok), u2 (1 of 1); treatment: u3 (2 of 2), u4 (1 of 1).
+  h.Add(1000, Ev("c", "u1", true, 100));
+  h.Add(2000, Ev("c", "u1", false, 200));
+  h.Add(3000, Ev("c", "u2", true, 300));
+  h.Add(4000, Ev("t", "u3", true, 400));
+  h.Add(5000, Ev("t", "u3", true, 500));
+  h.Add(6000, Ev("t", "u4", true, 600));
+  h.Add(7000, "\"user\":\"u9\",\"ok\":true");  // no arm: not in the experiment
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(kHour, &results, &notices);
+  std::map<std::string, double> out = Outputs(results);
+
+  EXPECT_EQ(out["experiment_units{e1,c}"], 2);
+  EXPECT_EQ(out["experiment_units{e1,t}"], 2);
+  EXPECT_EQ(out["experiment_srm_p_value{e1}"], 1);
+  EXPECT_EQ(out["experiment_sample_ratio_mismatch{e1}"], 0);
+  EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,c}"], 2.0 / 3);
+  EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,t}"], 1.0);
+  EXPECT_DOUBLE_EQ(out["experiment_difference{e1,good,t}"], 1.0 / 3);
+
+  // The variance of one unit's contribution, by hand: control units
+  // (y, d) = (1, 2), (1, 1): ȳ = 1, d̄ = 1.5, s_yy = 0, s_dd = 0.25, s_yd = 0,
+  // R = 2/3, so (0 − 0 + 4/9 · 0.25) / 2.25; treatment (2, 2), (1, 1): R = 1,
+  // s_yy = s_dd = s_yd = 0.25, so (0.25 − 0.5 + 0.25) / 2.25 = 0.
+  const double var_c = (4.0 / 9 * 0.25) / 2.25, var_t = 0;
+  const double v = var_c / 2 + var_t / 2, t2 = 0.1 * 0.1, d = 1.0 / 3;
+  const double lambda = std::sqrt(v / (v + t2)) * std::exp(t2 * d * d / (2 * v * (v + t2)));
+  EXPECT_NEAR(out["experiment_p_value{e1,good,t}"], std::min(1.0, 1 / lambda), 1e-12);
+  const double half =
+      std::sqrt(v * (v + t2) / t2 * (2 * std::log(1 / 0.05) + std::log((v + t2) / v)));
+  EXPECT_NEAR(out["experiment_ci_lower{e1,good,t}"], d - half, 1e-12);
+  EXPECT_NEAR(out["experiment_ci_upper{e1,good,t}"], d + half, 1e-12);
+  EXPECT_EQ(out["experiment_decision{e1,good,t}"], 0);  // 0.74 wide: nothing known yet
+
+  // Quantile: the control's median is 200 (to 0.5%); of its values 300 is
+  // above and 200 in the median's bucket (half), 0.5 in all; every
+  // treatment value is above: 1.0.
+  EXPECT_NEAR(out["experiment_value{e1,lat,c}"], 200, 1);
+  EXPECT_NEAR(out["experiment_value{e1,lat,t}"], 500, 2.5);
+  EXPECT_DOUBLE_EQ(out["experiment_difference{e1,lat,t}"], 0.5);
+  EXPECT_EQ(out["experiment_decision{e1,lat,t}"], 0);
+}
+
+struct Line {
+  TimeMs ts;
+  std::string json;
+};
+
+// 100 new units per arm each hour: of the treatment's events
+// `treatment_ok_per_10` in 10 are ok (the control's 5), its latencies times
+// `slower`.
+std::vector<Line> Traffic(int treatment_ok_per_10, double slower, int hours) {
+  std::vector<Line> out;
+  for (int hour = 0; hour < hours; ++hour) {
+    for (int u = 0; u < 100; ++u) {
+      for (int arm = 0; arm < 2; ++arm) {
+        const std::string user = StrCat(arm == 0 ? "c" : "t", hour, "-", u);
+        for (int e = 0; e < 3; ++e) {
+          const int k = (u * 3 + e) % 10;
+          const bool ok = arm == 0 ? k < 5 : k < treatment_ok_per_10;
+          const int ms =
+              static_cast<int>((500 + 37 * ((u * 7 + e * 13) % 20)) * (arm == 0 ? 1.0 : slower));
+          const TimeMs ts = hour * kHour + 1000 + u * 1000 + e * 100 + arm;
+          out.push_back({ts, StrCat("{\"ts\":", ts, ",\"type\":\"message\",",
+                                    Ev(arm == 0 ? "c" : "t", user.c_str(), ok, ms), "}")});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void AddTraffic(OperatorHarness& h, int treatment_ok_per_10, double slower, int hours) {
+  for (const Line& l : Traffic(treatment_ok_per_10, slower, hours)) h.AddJson(l.json);
+}
+
+TEST(ExperimentOperatorTest, AClearWinAndABreachedGuardrailAreDecided) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  AddTraffic(h, /*treatment_ok_per_10=*/9, /*slower=*/1.5, 4);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(4 * kHour, &results, &notices);
+  std::vector<WindowResult> last;
+  for (const WindowResult& r : results) {
+    if (r.end == 4 * kHour) last.push_back(r);
+  }
+  std::map<std::string, double> out = Outputs(last);
+  EXPECT_EQ(out["experiment_units{e1,c}"], 400);
+  EXPECT_EQ(out["experiment_units{e1,t}"], 400);
+  EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,c}"], 600.0 / 1200);
+  EXPECT_EQ(out["experiment_decision{e1,good,t}"],
+            static_cast<double>(ExperimentDecision::kTreatmentWins));
+  EXPECT_LT(out["experiment_p_value{e1,good,t}"], 0.05);
+  EXPECT_GT(out["experiment_ci_lower{e1,good,t}"], 0);
+  EXPECT_EQ(out["experiment_decision{e1,lat,t}"],
+            static_cast<double>(ExperimentDecision::kGuardrailBreached));
+}
+
+TEST(ExperimentOperatorTest, NoEffectDecidesNothingAndASkewedSplitIsAMismatch) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  AddTraffic(h, /*treatment_ok_per_10=*/5, /*slower=*/1.0, 2);
+  // 100 more control units, half of them ok: 300 against 200 of a
+  // declared 50/50, and no difference.
+  for (int u = 0; u < 100; ++u)
+    h.Add(2 * kHour + 10 + u, Ev("c", StrCat("x", u).c_str(), u % 2 == 0, 500));
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(3 * kHour, &results, &notices);
+  std::map<std::string, double> out = Outputs(results);
+  EXPECT_EQ(out["experiment_decision{e1,good,t}"], 0);
+  EXPECT_EQ(out["experiment_p_value{e1,good,t}"], 1);
+  EXPECT_EQ(out["experiment_decision{e1,lat,t}"], 0);
+  EXPECT_EQ(out["experiment_units{e1,c}"], 300);
+  // Chi-square (300 − 250)² / 250 · 2 = 20, 1 degree of freedom.
+  EXPECT_NEAR(out["experiment_srm_p_value{e1}"], std::erfc(std::sqrt(20.0 / 2)), 1e-9);
+  EXPECT_EQ(out["experiment_sample_ratio_mismatch{e1}"], 1);  // p = 7.7e-6
+}
+
+// Every output of a run, as text with the values' bits.
+std::vector<std::string> Lines(const std::vector<WindowResult>& results) {
+  std::vector<std::string> out;
+  for (const WindowResult& r : results) {
+    out.push_back(StrCat(r.end, " ", r.def->name, "{", StrJoin(r.labels, ","), "} ",
+                         std::bit_cast<uint64_t>(r.value)));
+  }
+  return out;
+}
+
+TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBit) {
+  OperatorHarness whole(kRules);
+  ASSERT_TRUE(whole.rules);
+  AddTraffic(whole, 7, 1.2, 3);
+  std::vector<WindowResult> expected;
+  std::vector<AlertNotice> notices;
+  for (int hour = 1; hour <= 3; ++hour) whole.Close(hour * kHour, &expected, &notices);
+
+  // The same events over three partial flows (by user), merged at each
+  // frontier; after the first hour the main flow's state goes through a
+  // checkpoint into a new flow.
+  OperatorHarness split(kRules);
+  std::vector<std::unique_ptr<Dataflow>> parts;
+  for (int i = 0; i < 3; ++i) parts.push_back(std::make_unique<Dataflow>(*split.rules));
+  const std::vector<Line> events = Traffic(7, 1.2, 3);
+  std::vector<WindowResult> got;
+  size_t next = 0;
+  for (int hour = 1; hour <= 3; ++hour) {
+    for (; next < events.size() && events[next].ts < hour * kHour; ++next) {
+      const std::string& json = events[next].json;
+      const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+      Event ev;
+      ParseError err;
+      ASSERT_TRUE(split.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+      parts[HashBytes(json) % 3]->Add(ev);
+    }
+    for (auto& p : parts) {
+      p->CloseSessions(hour * kHour);
+      split.flow->MergePanesFrom(*p);
+    }
+    split.flow->Close(hour * kHour, &got);
+    if (hour == 1) {
+      auto restored = std::make_unique<Dataflow>(*split.rules);
+      ASSERT_GT(restored->DecodeState(split.flow->EncodeState()), 0);
+      split.flow = std::move(restored);
+    }
+  }
+  EXPECT_EQ(Lines(got), Lines(expected));
+}
+
+}  // namespace
+}  // namespace vigil
