@@ -147,8 +147,10 @@ const CommandHelp kCommands[] = {
   --epoch-millis             ts as integer epoch milliseconds
   --incident KIND@START+LEN  inject an incident; KIND is latency_spike,
                              escalation_surge, bedrock_open, guardrail_storm,
-                             cache_miss_storm, error_burst or kb_gap:TOPIC (FAQ
-                             answers on TOPIC get 60% thumbs-down) (repeatable)
+                             cache_miss_storm, error_burst, prompt_regression
+                             (prompt arm B 60% slower and rated down 25% of the
+                             time) or kb_gap:TOPIC (FAQ answers on TOPIC get 60%
+                             thumbs-down) (repeatable)
   --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
   --to kafka://BROKERS/TOPIC produce to a Kafka topic, keyed by session_id
   --to kinesis://STREAM[?endpoint=URL&region=R]

@@ -27,6 +27,15 @@ struct Ratio {
   double n = 0, value = 0, var = 0;  // units, Σy / Σd, variance of one unit
 };
 
+// The confidence sequence: the running intersection of the intervals. It
+// is empty only with probability α while the difference stays the same;
+// when the difference moved (the treatment changed mid-run), the latest
+// interval, the only one that still describes it.
+std::pair<double, double> Interval(const SequentialTest& t) {
+  if (t.lower() <= t.upper() || !t.last()) return {t.lower(), t.upper()};
+  return {t.last()->difference - t.last()->half_width, t.last()->difference + t.last()->half_width};
+}
+
 }  // namespace
 
 ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef& def)
@@ -202,19 +211,20 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
       if (!test.last()) continue;
       SequentialTest& guard = s.guards[arm - 1];
       if (c->guard) guard.Update(*c->guard);
+      const auto [lower, upper] = Interval(test);
       ExperimentDecision decision = ExperimentDecision::kNoDifferenceYet;
       const bool goal_up = m.goal == ExperimentMetricDef::Goal::kIncrease;
-      if (m.guardrail && guard.last() && guard.lower() > 0) {
+      if (m.guardrail && guard.last() && Interval(guard).first > 0) {
         decision = ExperimentDecision::kGuardrailBreached;
-      } else if (m.goal != ExperimentMetricDef::Goal::kNone && test.lower() > 0) {
+      } else if (m.goal != ExperimentMetricDef::Goal::kNone && lower > 0) {
         decision = goal_up ? ExperimentDecision::kTreatmentWins : ExperimentDecision::kControlWins;
-      } else if (m.goal != ExperimentMetricDef::Goal::kNone && test.upper() < 0) {
+      } else if (m.goal != ExperimentMetricDef::Goal::kNone && upper < 0) {
         decision = goal_up ? ExperimentDecision::kControlWins : ExperimentDecision::kTreatmentWins;
       }
       const std::vector<std::string> labels = {name, m.name, label};
       Publish(at, kDifference, labels, test.last()->difference, out);
-      Publish(at, kLower, labels, test.lower(), out);
-      Publish(at, kUpper, labels, test.upper(), out);
+      Publish(at, kLower, labels, lower, out);
+      Publish(at, kUpper, labels, upper, out);
       Publish(at, kPValue, labels, test.p_value(), out);
       Publish(at, kDecision, labels, static_cast<double>(decision), out);
     }

@@ -30,7 +30,10 @@
 // when the confidence sequence of that difference lies wholly on the worse
 // side. Decisions: guardrail_breached first, then treatment_wins /
 // control_wins when the confidence sequence excludes 0 on the goal's side,
-// else no_difference_yet.
+// else no_difference_yet. The confidence sequence is the running
+// intersection of each window's interval; should it become empty (the
+// difference moved, e.g. the treatment changed mid-run, which the test
+// assumes it does not), the latest interval is published instead.
 //
 // The state is sums and sketches in the order results arrive (by window
 // end, metric, group), so the outputs are byte-identical whatever the

@@ -31,7 +31,7 @@ using generator_internal::SessionState;
 constexpr IncidentKind kIncidentKinds[] = {
     IncidentKind::kLatencySpike,   IncidentKind::kEscalationSurge, IncidentKind::kBedrockOpen,
     IncidentKind::kGuardrailStorm, IncidentKind::kCacheMissStorm,  IncidentKind::kErrorBurst,
-    IncidentKind::kKbGap};
+    IncidentKind::kKbGap,          IncidentKind::kPromptRegression};
 
 // The topics of FAQ turns: shipping .. sizing (TrafficModel::PickTopic).
 std::vector<std::string_view> FaqTopicNames() {
@@ -84,6 +84,8 @@ std::string_view IncidentName(IncidentKind kind) {
       return "error_burst";
     case IncidentKind::kKbGap:
       return "kb_gap";
+    case IncidentKind::kPromptRegression:
+      return "prompt_regression";
   }
   return "unknown";
 }

@@ -59,6 +59,9 @@ enum class IncidentKind {
   kCacheMissStorm,   // cache hit rate below 30% (P2)
   kErrorBurst,       // one dependency fails: error rate above 5% (P1)
   kKbGap,            // FAQ answers on one topic miss: 60% of their ratings are thumbs-down (P3)
+  // Arm B of the prompt experiment answers 60% slower and is rated down
+  // 25% of the time (the experiment's guardrail and thumbs-up comparison).
+  kPromptRegression,
 };
 
 struct Incident {
@@ -75,7 +78,8 @@ struct Incident {
 absl::StatusOr<Incident> ParseIncident(std::string_view spec);
 
 // The name ParseIncident accepts: "latency_spike", "escalation_surge",
-// "bedrock_open", "guardrail_storm", "cache_miss_storm", "error_burst", "kb_gap".
+// "bedrock_open", "guardrail_storm", "cache_miss_storm", "error_burst", "kb_gap",
+// "prompt_regression".
 std::string_view IncidentName(IncidentKind kind);
 
 struct GeneratorOptions {

@@ -41,6 +41,10 @@ constexpr double kFastFailMedianMs = 180;  // an open breaker rejects at once
 constexpr int32_t kLlmTimeoutMs = 8000;
 constexpr double kMinLatencyMs = 40;
 constexpr double kMaxLatencyMs = 60000;  // the client gives up
+// A prompt regression (arm B of the prompt experiment): answers 60% slower
+// and rated down 25% of the time instead of 7%.
+constexpr double kPromptRegressionSlowdown = 1.6;
+constexpr double kPromptRegressionThumbsDown = 0.25;
 
 // A session sees a turn about every 20 s; messages are ~3/4 of the events.
 constexpr double kPoolPerEventRate = 15;
@@ -226,6 +230,7 @@ void TrafficModel::Turn(TimeMs ts, GeneratedEvent* event) {
   SessionState& s = sessions_[rng_.Below(sessions_.size())];
   TurnFacts& t = turn_;
   t.number = ++s.done;
+  t.treatment = s.variant == 1;
   bool escalates_now = false;
   if (c.Has(IncidentKind::kEscalationSurge) && rng_.Chance(0.4)) {
     t.intent = kEscalationIntent;
@@ -304,6 +309,9 @@ void TrafficModel::DrawLatency(const Conditions& c, TurnFacts* t) {
   } else {
     ms = rng_.LogNormal(kLatencyMedianMs, kLatencySigma);
   }
+  // A prompt regression slows arm B's answers (no draw more: the rest of
+  // the traffic stays what it was).
+  if (t->treatment && c.Has(IncidentKind::kPromptRegression)) ms *= kPromptRegressionSlowdown;
   // Positive after the clamp, where + 0.5 rounds; kept so that a seed's
   // events stay what they were.
   // NOLINTNEXTLINE(bugprone-incorrect-roundings)
@@ -358,6 +366,9 @@ void TrafficModel::QueueFeedback(const Conditions& c) {
     negative = kKbGapThumbsDown;
   } else if (t.topic == kWarranty) {
     negative = 0.25;  // a knowledge-base gap for the FAQ-topic report to find
+  }
+  if (t.treatment && c.Has(IncidentKind::kPromptRegression)) {
+    negative = std::max(negative, kPromptRegressionThumbsDown);
   }
   const int8_t rating = rng_.Chance(negative) ? -1 : 1;
   uint8_t comment;

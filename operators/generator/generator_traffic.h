@@ -152,6 +152,7 @@ struct TurnFacts {
   bool timeout;
   uint8_t llm_calls;
   int32_t latency_ms;
+  bool treatment;  // the session's user is in the experiment's arm B
 };
 
 struct Product {

@@ -103,9 +103,9 @@ struct Line {
 // 100 new units per arm each hour: of the treatment's events
 // `treatment_ok_per_10` in 10 are ok (the control's 5), its latencies times
 // `slower`.
-std::vector<Line> Traffic(int treatment_ok_per_10, double slower, int hours) {
+std::vector<Line> Traffic(int treatment_ok_per_10, double slower, int hours, int first_hour = 0) {
   std::vector<Line> out;
-  for (int hour = 0; hour < hours; ++hour) {
+  for (int hour = first_hour; hour < first_hour + hours; ++hour) {
     for (int u = 0; u < 100; ++u) {
       for (int arm = 0; arm < 2; ++arm) {
         const std::string user = StrCat(arm == 0 ? "c" : "t", hour, "-", u);
@@ -170,6 +170,29 @@ TEST(ExperimentOperatorTest, NoEffectDecidesNothingAndASkewedSplitIsAMismatch) {
   // Chi-square (300 − 250)² / 250 · 2 = 20, 1 degree of freedom.
   EXPECT_NEAR(out["experiment_srm_p_value{e1}"], std::erfc(std::sqrt(20.0 / 2)), 1e-9);
   EXPECT_EQ(out["experiment_sample_ratio_mismatch{e1}"], 1);  // p = 7.7e-6
+}
+
+TEST(ExperimentOperatorTest, AnEffectThatAppearsMidRunShowsTheLatestInterval) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  // Four hours alike, then six with no treatment event ok: the running
+  // intersection of the intervals is empty by the end.
+  for (const Line& l : Traffic(5, 1.0, 4)) h.AddJson(l.json);
+  for (const Line& l : Traffic(0, 1.0, 6, 4)) h.AddJson(l.json);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(10 * kHour, &results, &notices);
+  std::vector<WindowResult> at_end;
+  for (const WindowResult& r : results) {
+    if (r.end == 10 * kHour) at_end.push_back(r);
+  }
+  std::map<std::string, double> out = Outputs(at_end);
+  const double lower = out["experiment_ci_lower{e1,good,t}"];
+  const double upper = out["experiment_ci_upper{e1,good,t}"];
+  EXPECT_LE(lower, upper);
+  EXPECT_LT(upper, 0);
+  EXPECT_EQ(out["experiment_decision{e1,good,t}"],
+            static_cast<double>(ExperimentDecision::kControlWins));
 }
 
 // Every output of a run, as text with the values' bits.

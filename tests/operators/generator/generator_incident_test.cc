@@ -91,6 +91,42 @@ TEST(GeneratorIncidentTest, ErrorBurstPushesErrorRatePastFivePercent) {
   EXPECT_TRUE(run.bedrock.empty());
 }
 
+// Arm B of the prompt experiment, inside the incident: its median latency
+// 1.6 times arm A's and a quarter of its ratings down; outside, the arms
+// alike.
+TEST(GeneratorIncidentTest, PromptRegressionSlowsArmBAndGetsItRatedDown) {
+  GeneratorOptions options;
+  options.seed = 5;
+  options.start = kStart;
+  options.rate = 100;
+  options.duration = 30 * kMinute;
+  options.incidents.push_back(*ParseIncident("prompt_regression@10m+10m"));
+  std::vector<int64_t> latency[2][2];  // [inside][arm B]
+  int64_t ratings[2][2] = {}, down[2][2] = {};
+  ForEachGenerated(options, [&](element e) {
+    const TimeMs ts = Ts(e);
+    const int in = ts >= kStart + 10 * kMinute && ts < kStart + 20 * kMinute;
+    const std::string_view type = Str(e, "type");
+    if (type != "message" && type != "feedback") return;
+    const int b = Str(e, "variant") == "B";
+    if (type == "message") {
+      latency[in][b].push_back(e["latency_ms"].get_int64().value());
+    } else {
+      ++ratings[in][b];
+      down[in][b] += e["rating"].get_int64().value() < 0;
+    }
+  });
+  const double inside_ratio = Quantile(latency[1][1], 0.5) / Quantile(latency[1][0], 0.5);
+  EXPECT_GT(inside_ratio, 1.45);
+  EXPECT_LT(inside_ratio, 1.75);
+  const double outside_ratio = Quantile(latency[0][1], 0.5) / Quantile(latency[0][0], 0.5);
+  EXPECT_GT(outside_ratio, 0.9);
+  EXPECT_LT(outside_ratio, 1.1);
+  EXPECT_GT(static_cast<double>(down[1][1]) / static_cast<double>(ratings[1][1]), 0.22);
+  EXPECT_LT(static_cast<double>(down[1][0]) / static_cast<double>(ratings[1][0]), 0.15);
+  EXPECT_LT(static_cast<double>(down[0][1]) / static_cast<double>(ratings[0][1]), 0.15);
+}
+
 TEST(GeneratorIncidentTest, ParsesKindStartAndLength) {
   const absl::StatusOr<Incident> spike = ParseIncident("latency_spike@10m+7m");
   ASSERT_TRUE(spike.ok()) << spike.status();
@@ -103,7 +139,8 @@ TEST(GeneratorIncidentTest, ParsesKindStartAndLength) {
   EXPECT_EQ(burst->length, 90 * kMinute);
   for (IncidentKind kind :
        {IncidentKind::kLatencySpike, IncidentKind::kEscalationSurge, IncidentKind::kBedrockOpen,
-        IncidentKind::kGuardrailStorm, IncidentKind::kCacheMissStorm, IncidentKind::kErrorBurst}) {
+        IncidentKind::kGuardrailStorm, IncidentKind::kCacheMissStorm, IncidentKind::kErrorBurst,
+        IncidentKind::kPromptRegression}) {
     const std::string spec = std::string(IncidentName(kind)) + "@1s+250ms";
     const absl::StatusOr<Incident> parsed = ParseIncident(spec);
     ASSERT_TRUE(parsed.ok()) << spec;

@@ -1,0 +1,144 @@
+// The reference prompt experiment (deploy/rules/experiment.yaml) end to
+// end: generated traffic where arm B regresses gives the decisions the
+// regression implies, from a replay and from a running job; normal traffic
+// decides nothing and pages nobody.
+#include <signal.h>
+#include <simdjson.h>
+
+#include <map>
+#include <regex>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/runtime/servers.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+const std::string kRules = std::string(" --rules ") + VIGIL_SOURCE_DIR +
+                           "/deploy/rules/chatbot.yaml --rules " + VIGIL_SOURCE_DIR +
+                           "/deploy/rules/experiment.yaml";
+
+class ExperimentE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { RemoveTestPaths(Path("")); }
+  std::string Path(const std::string& name) {
+    return TempPath(std::string("experiment_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
+                    name);
+  }
+};
+
+// metric -> decision, from `vigil experiment report --output json`.
+std::map<std::string, std::string> Decisions(const std::string& json, bool* mismatch) {
+  std::map<std::string, std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return out;
+  simdjson::dom::array experiments;
+  if (doc["experiments"].get(experiments) != simdjson::SUCCESS || experiments.size() != 1) {
+    return out;
+  }
+  simdjson::dom::element e = experiments.at(0).value();
+  bool m = true;
+  if (e["sample_ratio_mismatch"].get(m) == simdjson::SUCCESS) *mismatch = m;
+  simdjson::dom::array rows;
+  if (e["comparisons"].get(rows) != simdjson::SUCCESS) return out;
+  for (simdjson::dom::element row : rows) {
+    std::string_view metric, decision;
+    if (row["metric"].get(metric) == simdjson::SUCCESS &&
+        row["decision"].get(decision) == simdjson::SUCCESS) {
+      out[std::string(metric)] = std::string(decision);
+    }
+  }
+  return out;
+}
+
+TEST_F(ExperimentE2eTest, AReplayOfARegressedArmDecidesAgainstIt) {
+  const std::string events = Path("events.ndjson.zst");
+  ASSERT_EQ(Sh(kVigil +
+               " gen --seed 3 --rate 20 --duration 12h "
+               "--incident prompt_regression@2h+10h --out " +
+               events)
+                .exit_code,
+            0);
+  Result json =
+      Sh(kVigil + " experiment report" + kRules + " --output json " + events + " 2>/dev/null");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  bool mismatch = true;
+  const std::map<std::string, std::string> decisions = Decisions(json.out, &mismatch);
+  EXPECT_FALSE(mismatch) << json.out;
+  EXPECT_EQ(decisions.at("thumbs_up_rate"), "control_wins") << json.out;
+  EXPECT_EQ(decisions.at("latency_p50_ms"), "guardrail_breached") << json.out;
+  EXPECT_EQ(decisions.at("escalation_rate"), "no_difference_yet") << json.out;
+
+  Result text = Sh(kVigil + " experiment report" + kRules + " " + events + " 2>/dev/null");
+  ASSERT_EQ(text.exit_code, 0);
+  EXPECT_TRUE(std::regex_search(
+      text.out, std::regex("Experiment prompt_experiment_007: arm variant, unit user_id, control "
+                           "A \\(50%\\) vs B \\(50%\\)\n  units: A [0-9,]+ · B [0-9,]+; sample "
+                           "ratio ok \\(p = 0\\.[0-9]{3}\\)\n")))
+      << text.out;
+  EXPECT_TRUE(std::regex_search(
+      text.out, std::regex("  Thumbs up rate: A [0-9.]+% vs B [0-9.]+% \\(-[0-9.]+ pts, 95% CS "
+                           "\\[-[0-9.]+, -[0-9.]+\\], p < 0\\.001\\) → Control wins\n")))
+      << text.out;
+  Result md =
+      Sh(kVigil + " experiment report" + kRules + " --output markdown " + events + " 2>/dev/null");
+  EXPECT_NE(md.out.find("| Metric | Control | Treatment | Difference | Confidence sequence | p | "
+                        "Decision |\n|---|---|---|---|---|---|---|\n| Thumbs up rate | A "),
+            std::string::npos)
+      << md.out;
+}
+
+TEST_F(ExperimentE2eTest, NormalTrafficDecidesNothingAndPagesNobody) {
+  const std::string events = Path("events.ndjson.zst");
+  ASSERT_EQ(Sh(kVigil + " gen --seed 4 --rate 20 --duration 24h --out " + events).exit_code, 0);
+  Result json =
+      Sh(kVigil + " experiment report" + kRules + " --output json " + events + " 2>/dev/null");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  bool mismatch = true;
+  const std::map<std::string, std::string> decisions = Decisions(json.out, &mismatch);
+  EXPECT_FALSE(mismatch) << json.out;
+  ASSERT_EQ(decisions.size(), 3u) << json.out;
+  for (const auto& [metric, decision] : decisions) {
+    EXPECT_EQ(decision, "no_difference_yet") << metric << "\n" << json.out;
+  }
+  Result replay = Sh(kVigil + " replay" + kRules + " " + events + " 2>/dev/null");
+  ASSERT_EQ(replay.exit_code, 0);
+  EXPECT_NE(replay.out.find("(no alerts)"), std::string::npos) << replay.out;
+}
+
+TEST_F(ExperimentE2eTest, ARunningJobReportsTheSameDecisions) {
+  // A day of event time in about 24 seconds, arm B regressed from hour 1.
+  const std::string log = Path("run.log");
+  const pid_t job = Spawn(kVigil + " run --generator --speed 3600 --rate 20 --seed 3" + kRules +
+                              " --incident prompt_regression@1h+1000h --no-console "
+                              "--http 127.0.0.1:0",
+                          log);
+  ChildGuard job_guard(job);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  Result json;
+  std::map<std::string, std::string> decisions;
+  bool mismatch = true;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        json = Sh(kVigil + " experiment report --url " + url + " --output json");
+        decisions = Decisions(json.out, &mismatch);
+        return json.exit_code == 0 && decisions["thumbs_up_rate"] == "control_wins" &&
+               decisions["latency_p50_ms"] == "guardrail_breached";
+      },
+      60))
+      << json.exit_code << ": " << json.out;
+  EXPECT_FALSE(mismatch) << json.out;
+  Result text = Sh(kVigil + " experiment report --url " + url);
+  EXPECT_NE(text.out.find("→ Guardrail breached"), std::string::npos) << text.out;
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+}  // namespace
+}  // namespace vigil
