@@ -90,18 +90,17 @@ int Check(int argc, char** argv) {
       };
       const size_t outputs = r.rules->outputs.size();
       // An experiment's inputs are its own business; its outputs are metrics.
-      const size_t metrics = static_cast<size_t>(
-          std::count_if(r.rules->metrics.begin(), r.rules->metrics.end(),
-                        [](const MetricDef& m) { return !m.internal(); }));
+      const size_t metrics =
+          static_cast<size_t>(std::count_if(r.rules->metrics.begin(), r.rules->metrics.end(),
+                                            [](const MetricDef& m) { return !m.internal(); }));
       // With --strict a warning fails the check: never "ok" then.
-      std::printf("%s: %s (%s%s%s%s%zu metrics, %zu alerts, %s%zu warning%s)\n",
-                  StrJoin(files, ", ").c_str(),
-                  strict && warnings > 0 ? "FAILED with --strict" : "ok",
-                  some(streams, "stream").c_str(), some(joins, "join").c_str(),
-                  some(r.rules->slos.size(), "SLO").c_str(),
-                  some(r.rules->experiments.size(), "experiment").c_str(), metrics,
-                  r.rules->alerts.size(), some(outputs, "output").c_str(), warnings,
-                  warnings == 1 ? "" : "s");
+      std::printf(
+          "%s: %s (%s%s%s%s%zu metrics, %zu alerts, %s%zu warning%s)\n",
+          StrJoin(files, ", ").c_str(), strict && warnings > 0 ? "FAILED with --strict" : "ok",
+          some(streams, "stream").c_str(), some(joins, "join").c_str(),
+          some(r.rules->slos.size(), "SLO").c_str(),
+          some(r.rules->experiments.size(), "experiment").c_str(), metrics, r.rules->alerts.size(),
+          some(outputs, "output").c_str(), warnings, warnings == 1 ? "" : "s");
     } else {
       std::fprintf(stderr, "%zu error%s\n", r.errors.size(), r.errors.size() == 1 ? "" : "s");
     }

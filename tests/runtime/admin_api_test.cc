@@ -119,14 +119,15 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_EQ(rated["lower_ms"].get_int64().value(), 0);
   EXPECT_EQ(rated["upper_ms"].get_int64().value(), 3600 * 1000);
   EXPECT_EQ(std::string_view(rated["kind"].get_string().value()), "inner");
-  EXPECT_EQ(rated["fields"].get_array().value().size(), 10u);  // key, delay_ms, 8 emits
+  EXPECT_EQ(rated["fields"].get_array().value().size(), 11u);  // key, delay_ms, 9 emits
   simdjson::dom::array streams = rules["streams"].get_array().value();
   ASSERT_EQ(streams.size(), 2u);
   simdjson::dom::element sessions = streams.at(0).value();
   EXPECT_EQ(std::string_view(sessions["name"].get_string().value()), "sessions");
   EXPECT_EQ(std::string_view(sessions["key"].get_string().value()), "session_id");
   EXPECT_EQ(sessions["gap_ms"].get_int64().value(), 30 * 60 * 1000);
-  EXPECT_EQ(sessions["fields"].get_array().value().size(), 7u);  // key, duration_ms, 5 emits
+  EXPECT_EQ(sessions["fields"].get_array().value().size(), 9u);    // key, duration_ms, 7 emits
+  EXPECT_EQ(rules["experiments"].get_array().value().size(), 0u);  // none in the reference rules
   bool found = false;
   simdjson::dom::array alerts = rules["alerts"].get_array().value();
   for (simdjson::dom::element a : alerts) {
