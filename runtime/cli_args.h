@@ -99,6 +99,8 @@ int Alerts(int argc, char** argv);
 // `vigil experiment report --url URL`: the report of a running job, from its
 // /api/rules and /api/metrics; `format` as for ExperimentReport.
 int ExperimentReportFromJob(const std::string& url, const std::string& format);
+// `vigil report escalations ...` (runtime/cli_report.cc).
+int Report(int argc, char** argv);
 
 }  // namespace vigil::cli
 

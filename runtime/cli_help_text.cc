@@ -206,6 +206,15 @@ const CommandHelp kCommands[] = {
                              or JSON (default text))",
      R"(  vigil experiment report --rules deploy/rules/chatbot.yaml events.ndjson.zst
   vigil experiment report --url http://127.0.0.1:9464 --output markdown)"},
+    {"report", "vigil report escalations --month YYYY-MM [flags] PATH...",
+     R"(the monthly escalation review: every session escalated to a human in the month, with its turns and the escalation's reason, in the runbook's four review categories (could not answer, wrong answer, needed a human, technical failure), as NDJSON and a summary of counts)",
+     "Flags",
+     R"(  --month YYYY-MM            the month to review (by the escalation's time)
+  --timezone ZONE            the month's time zone, an IANA name (default UTC)
+  --out FILE|-               write one JSON line per escalated session, with its
+                             turns, to FILE (-: stdout, the summary then on stderr)
+  --output text|json         the summary as a table or as JSON (default text))",
+     R"(  vigil report escalations --month 2026-03 --out escalations-2026-03.ndjson archive/)"},
     {"dev-broker", "vigil dev-broker [flags]",
      R"(run an in-memory Kafka-protocol broker for development and tests)",
      "Flags (in memory, for development and tests only)",

@@ -35,8 +35,8 @@ TEST(CliHelpTest, EveryCommandDocumentsExactlyTheFlagsItsParserTakes) {
     }
     commands_with_flags += !parsed.empty();
   }
-  // run, check, gen, replay, alerts, experiment, dev-broker
-  EXPECT_EQ(commands_with_flags, 7u);
+  // run, check, gen, replay, alerts, experiment, report, dev-broker
+  EXPECT_EQ(commands_with_flags, 8u);
   const std::vector<std::string> run = ParserFlags("run");
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "--dry-run"));
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "-X"));
@@ -117,7 +117,9 @@ std::string Complete(const std::string& words) {
 }
 
 TEST(CliHelpTest, BashCompletesCommandsAndEachCommandsFlags) {
-  EXPECT_EQ(Complete("vigil re"), "replay\n");
+  EXPECT_EQ(Complete("vigil re"), "replay\nreport\n");
+  EXPECT_EQ(Complete("vigil rep"), "replay\nreport\n");
+  EXPECT_EQ(Complete("vigil repo"), "report\n");
   EXPECT_EQ(Complete("vigil run --dr"), "--dry-run\n");
   EXPECT_EQ(Complete("vigil check --s"), "--strict\n");
   EXPECT_EQ(Complete("vigil gen --inc"), "--incident\n");
