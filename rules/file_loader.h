@@ -263,6 +263,8 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // rules->experiments and the metrics it compiles to; after every metric and
 // SLO, before alerts (which may read its outputs).
 void LoadExperiment(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Loads one `trackers:` entry (rules/tracker_loader.cc); after every metric.
+void LoadTracker(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 
 }  // namespace vigil
 

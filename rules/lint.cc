@@ -132,6 +132,9 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
       if (p.ok()) LintThresholds(*p.node, rules, a, *at, one_line, &out);
     }
   }
+  for (const TrackerDef& t : rules.trackers) {
+    for (const TrackerDef::Column& c : t.columns) used[c.metric] = true;
+  }
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& m = rules.metrics[i];
     if (m.internal()) continue;  // an experiment's input: never exported

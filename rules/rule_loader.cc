@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <set>
@@ -40,10 +42,12 @@ std::optional<int> RuleSet::FindMetric(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schema",  "metrics",  "alerts", "streams",    "joins",
-                                           "outputs", "silences", "slos",   "experiments"};
-const std::vector<std::string> kMetricKeys = {"metric", "help",   "from",  "where", "window",  "by",
-                                              "value",  "export", "limit", "unit",  "timezone"};
+const std::vector<std::string> kTopKeys = {"schema",      "metrics", "alerts",   "streams",
+                                           "joins",       "outputs", "silences", "slos",
+                                           "experiments", "trackers"};
+const std::vector<std::string> kMetricKeys = {"metric", "help", "from",     "where",
+                                              "window", "by",   "value",    "export",
+                                              "limit",  "unit", "timezone", "target"};
 const std::vector<std::string> kAlertKeys = {
     "alert",       "severity",        "expr",        "resolve", "for", "labels",
     "annotations", "keep_firing_for", "inhibited_by"};
@@ -64,6 +68,40 @@ bool ReadsFailedMetric(const std::string& source, const RuleSet& rules) {
   }
   return false;
 }
+
+namespace {
+
+// "< 0.05", ">= 85%": a comparison and a number (a percentage is a share).
+std::optional<MetricDef::Target> ParseTarget(std::string_view s) {
+  s = Strip(s);
+  MetricDef::Target t;
+  size_t op = 1;
+  if (s.rfind("<=", 0) == 0) {
+    t.op = MetricDef::Target::Op::kLe;
+    op = 2;
+  } else if (s.rfind(">=", 0) == 0) {
+    t.op = MetricDef::Target::Op::kGe;
+    op = 2;
+  } else if (s.rfind("<", 0) == 0) {
+    t.op = MetricDef::Target::Op::kLt;
+  } else if (s.rfind(">", 0) == 0) {
+    t.op = MetricDef::Target::Op::kGt;
+  } else {
+    return std::nullopt;
+  }
+  std::string_view num = Strip(s.substr(op));
+  const bool percent = !num.empty() && num.back() == '%';
+  if (percent) num.remove_suffix(1);
+  double v = 0;
+  auto r = std::from_chars(num.data(), num.data() + num.size(), v);
+  if (num.empty() || r.ec != std::errc() || r.ptr != num.data() + num.size() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  t.value = percent ? v / 100 : v;
+  return t;
+}
+
+}  // namespace
 
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
@@ -100,6 +138,16 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       f.Error(n["unit"], StrCat("unit '", *u,
                                 "' is not one of milliseconds, seconds, bytes, ratio (the unit "
                                 "of the metric's values, exported in its base unit)"));
+      ok = false;
+    }
+  }
+
+  if (std::optional<std::string> t = f.Scalar(n, "target", false, "a metric")) {
+    m.target = ParseTarget(*t);
+    if (!m.target) {
+      f.Error(n["target"], StrCat("target '", *t,
+                                  "' is not a comparison with a number, e.g. \"< 0.05\", "
+                                  "\">= 85%\""));
       ok = false;
     }
   }
@@ -444,8 +492,8 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
 namespace {
 
 struct PendingSections {
-  std::vector<Pending> schemas, streams, joins, metrics, slos, experiments, alerts, outputs,
-      silences;
+  std::vector<Pending> schemas, streams, joins, metrics, slos, experiments, trackers, alerts,
+      outputs, silences;
 };
 
 void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
@@ -458,8 +506,8 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
     out->schemas.push_back({&f, schema});
   }
-  for (const char* key :
-       {"streams", "joins", "metrics", "slos", "experiments", "alerts", "outputs", "silences"}) {
+  for (const char* key : {"streams", "joins", "metrics", "slos", "experiments", "trackers",
+                          "alerts", "outputs", "silences"}) {
     YAML::Node list = doc[key];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
@@ -473,6 +521,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
        : k == "metrics"     ? out->metrics
        : k == "slos"        ? out->slos
        : k == "experiments" ? out->experiments
+       : k == "trackers"    ? out->trackers
        : k == "alerts"      ? out->alerts
        : k == "outputs"     ? out->outputs
                             : out->silences)
@@ -515,6 +564,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   // An SLO's metrics and alerts; alerts of `alerts:` may read its metrics.
   for (const Pending& p : pending.slos) LoadSlo(*p.file, p.node, rules.get());
   for (const Pending& p : pending.experiments) LoadExperiment(*p.file, p.node, rules.get());
+  for (const Pending& p : pending.trackers) LoadTracker(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
   ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());

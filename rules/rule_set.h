@@ -116,6 +116,30 @@ struct MetricDef {
   // and differ only in window size, so they share one pane store
   // (windows/pane_store.h, views). Empty for the metrics of `metrics:`.
   std::string pane_group;
+  // `target:` (e.g. "< 0.05"): the value the metric should stay on the
+  // right side of, for the monthly tracker (TrackerDef) and the status page.
+  struct Target {
+    enum class Op : uint8_t { kLt, kLe, kGt, kGe };
+    Op op = Op::kLt;
+    double value = 0;
+    bool Met(double v) const {
+      switch (op) {
+        case Op::kLt:
+          return v < value;
+        case Op::kLe:
+          return v <= value;
+        case Op::kGt:
+          return v > value;
+        case Op::kGe:
+          return v >= value;
+      }
+      return false;
+    }
+    std::string_view OpText() const {
+      return op == Op::kLt ? "<" : op == Op::kLe ? "<=" : op == Op::kGt ? ">" : ">=";
+    }
+  };
+  std::optional<Target> target;
   // The part a metric plays in an experiment (ExperimentDef): none; an
   // input, aggregated like any metric but whose results carry their
   // aggregates (WindowResult::parts, ::sketch) to the experiment operator
@@ -352,6 +376,21 @@ enum class ExperimentDecision : int {
 };
 std::string_view ExperimentDecisionName(ExperimentDecision d);
 
+// A tracker (`trackers:`): the runbook's monthly improvement table, one row
+// per calendar month, one column per metric (each with `window: calendar
+// month`, no `by:`, and usually a `target:`); `vigil report tracker` and
+// the status page print it (runtime/tracker_report.h).
+struct TrackerDef {
+  struct Column {
+    int metric = -1;    // RuleSet::metrics
+    std::string title;  // the column's heading, e.g. "Escalation Rate"
+  };
+  std::string name;
+  std::string help;
+  SourcePos pos;
+  std::vector<Column> columns;
+};
+
 struct RuleSet {
   FieldTable fields;
   std::vector<FieldBound> schema;  // also in fields (FieldTable::range)
@@ -362,6 +401,7 @@ struct RuleSet {
   std::vector<SilenceDef> silences;
   std::vector<SloDef> slos;
   std::vector<ExperimentDef> experiments;
+  std::vector<TrackerDef> trackers;
   // The output metric of each name of kExperimentOutputs, in that order
   // (empty without experiments).
   std::vector<int> experiment_outputs;
@@ -370,6 +410,13 @@ struct RuleSet {
   // that an alert over one is left out without a second error.
   std::set<std::string> failed_metrics;
   std::optional<int> FindMetric(std::string_view name) const;
+  // The metrics a user sees (/api/status, vigil check): all but the
+  // experiments' inputs.
+  size_t VisibleMetricCount() const {
+    size_t n = 0;
+    for (const MetricDef& m : metrics) n += m.internal() ? 0 : 1;
+    return n;
+  }
   std::optional<int> FindStream(std::string_view name) const;
   // An alert's evaluation interval, the unit of its held time: the slide of
   // the window of its first metric (the size, for a tumbling window).

@@ -6,6 +6,7 @@
 #include "rules/alert_display.h"
 #include "runtime/admin_api.h"
 #include "runtime/experiment_report.h"
+#include "runtime/tracker_report.h"
 
 namespace vigil {
 namespace {
@@ -77,6 +78,13 @@ void AppendMetric(const RuleSet& rules, const MetricDef& m, ValueFormat format, 
   json->append(",\"value\":");
   AppendJsonString(m.value_source, json);
   StrAppend(json, ",\"format\":\"", ValueFormatName(format), "\"");
+  if (m.target) {
+    json->append(",\"target\":{\"op\":");
+    AppendJsonString(m.target->OpText(), json);
+    json->append(",\"value\":");
+    AppendJsonNumber(m.target->value, json);
+    json->push_back('}');
+  }
   AppendPos(m.pos, json);
   json->append(",\"help\":");
   AppendJsonString(m.help, json);
@@ -148,6 +156,8 @@ std::string RulesJson(const RuleSet& rules) {
   }
   json.append("],\"experiments\":");
   AppendExperimentsJson(ExperimentInfos(rules), &json);
+  json.append(",\"trackers\":");
+  AppendTrackersJson(TrackerInfos(rules), &json);
   json.append(",\"alerts\":[");
   for (size_t i = 0; i < rules.alerts.size(); ++i) {
     if (i) json.push_back(',');

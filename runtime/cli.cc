@@ -90,9 +90,7 @@ int Check(int argc, char** argv) {
       };
       const size_t outputs = r.rules->outputs.size();
       // An experiment's inputs are its own business; its outputs are metrics.
-      const size_t metrics =
-          static_cast<size_t>(std::count_if(r.rules->metrics.begin(), r.rules->metrics.end(),
-                                            [](const MetricDef& m) { return !m.internal(); }));
+      const size_t metrics = r.rules->VisibleMetricCount();
       // With --strict a warning fails the check: never "ok" then.
       std::printf(
           "%s: %s (%s%s%s%s%zu metrics, %zu alerts, %s%zu warning%s)\n",
@@ -614,6 +612,11 @@ int Dispatch(int argc, char** argv) {
 }
 
 }  // namespace
+
+int cli::RunJobFor(const JobConfig& config, std::unique_ptr<Sink> extra,
+                   const std::function<void()>& after) {
+  return RunJob(config, std::move(extra), after);
+}
 
 int RunCli(int argc, char** argv) {
   if (argc < 2) return Usage("missing command (run, check, gen, replay, test, ...)");

@@ -17,13 +17,18 @@
 #define VIGIL_RUNTIME_CLI_ARGS_H_
 
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/strings.h"
 #include "base/time.h"
+#include "operators/dataflow/sink.h"
 #include "operators/generator/generator.h"
+#include "runtime/job_config.h"
 
 namespace vigil::cli {
 
@@ -99,8 +104,15 @@ int Alerts(int argc, char** argv);
 // `vigil experiment report --url URL`: the report of a running job, from its
 // /api/rules and /api/metrics; `format` as for ExperimentReport.
 int ExperimentReportFromJob(const std::string& url, const std::string& format);
-// `vigil report escalations ...` (runtime/cli_report.cc).
+// `vigil report escalations|tracker ...` (runtime/cli_report.cc).
 int Report(int argc, char** argv);
+// GET `path` (with its query) of the running job at `url`: the body, or
+// nullopt after printing why not (runtime/cli_experiment.cc).
+std::optional<std::string> FetchFromJob(const std::string& url, std::string_view path);
+// Runs the job of `config` with `extra` as one more sink, then `after`, with
+// the signal handling of `vigil run` (runtime/cli.cc); the exit code.
+int RunJobFor(const JobConfig& config, std::unique_ptr<Sink> extra,
+              const std::function<void()>& after);
 
 }  // namespace vigil::cli
 

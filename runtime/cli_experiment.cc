@@ -1,6 +1,7 @@
 // `vigil experiment report --url URL`: the experiment table of a running
 // job, from the definitions in its /api/rules and the latest experiment_*
-// series of its /api/metrics (runtime/experiment_report.h).
+// series of its /api/metrics (runtime/experiment_report.h); and the GET of
+// a running job's API that the reports share.
 #include <simdjson.h>
 
 #include <chrono>
@@ -13,18 +14,21 @@
 #include "runtime/experiment_report.h"
 
 namespace vigil::cli {
-namespace {
 
-// GET `path` under the job's address; the body, or an error printed.
-std::optional<std::string> Fetch(const HttpUrl& url, std::string_view path) {
-  std::string target = url.target;
+std::optional<std::string> FetchFromJob(const std::string& url_text, std::string_view path) {
+  absl::StatusOr<HttpUrl> url = HttpUrl::Parse(url_text);
+  if (!url.ok()) {
+    std::fprintf(stderr, "vigil: --url: %s\n", std::string(url.status().message()).c_str());
+    return std::nullopt;
+  }
+  std::string target = url->target;
   if (const size_t q = target.find('?'); q != std::string::npos) target.resize(q);
   while (!target.empty() && target.back() == '/') target.pop_back();
   target += path;
-  const std::string where = StrCat(url.Origin(), target);
+  const std::string where = StrCat(url->Origin(), target);
   HttpClient::Options o;
   o.timeout = std::chrono::seconds(5);
-  HttpClient client(url, o);
+  HttpClient client(*url, o);
   absl::StatusOr<HttpClientResponse> r = client.Send("GET", target, "");
   if (!r.ok()) {
     std::fprintf(stderr, "vigil: cannot reach the job at %s: %s\n", where.c_str(),
@@ -39,14 +43,11 @@ std::optional<std::string> Fetch(const HttpUrl& url, std::string_view path) {
   return std::move(r->body);
 }
 
-}  // namespace
-
 int ExperimentReportFromJob(const std::string& url_text, const std::string& format) {
-  absl::StatusOr<HttpUrl> url = HttpUrl::Parse(url_text);
-  if (!url.ok()) return Usage(StrCat("--url: ", std::string(url.status().message())));
-  std::optional<std::string> rules = Fetch(*url, "/api/rules");
+  if (!HttpUrl::Parse(url_text).ok()) return Usage(StrCat("--url: '", url_text, "' is not a URL"));
+  std::optional<std::string> rules = FetchFromJob(url_text, "/api/rules");
   if (!rules) return 1;
-  std::optional<std::string> metrics = Fetch(*url, "/api/metrics");
+  std::optional<std::string> metrics = FetchFromJob(url_text, "/api/metrics");
   if (!metrics) return 1;
   simdjson::dom::parser parser;
   simdjson::dom::element doc, list;

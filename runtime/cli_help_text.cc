@@ -206,15 +206,27 @@ const CommandHelp kCommands[] = {
                              or JSON (default text))",
      R"(  vigil experiment report --rules deploy/rules/chatbot.yaml events.ndjson.zst
   vigil experiment report --url http://127.0.0.1:9464 --output markdown)"},
-    {"report", "vigil report escalations --month YYYY-MM [flags] PATH...",
-     R"(the monthly escalation review: every session escalated to a human in the month, with its turns and the escalation's reason, in the runbook's four review categories (could not answer, wrong answer, needed a human, technical failure), as NDJSON and a summary of counts)",
+    {"report", "vigil report escalations|tracker [flags] [PATH...]",
+     R"(monthly reports: escalations, the escalation review (every session escalated to a human in a month, with its turns and reason, in the runbook's four review categories, as NDJSON and a summary); tracker, the monthly improvement table of the rules' trackers (each month's value of each metric against its target, met or missed, and the change from the month before) from a replay of event files or a running job)",
      "Flags",
-     R"(  --month YYYY-MM            the month to review (by the escalation's time)
+     R"(  escalations:
+  --month YYYY-MM            the month to review (by the escalation's time)
   --timezone ZONE            the month's time zone, an IANA name (default UTC)
   --out FILE|-               write one JSON line per escalated session, with its
                              turns, to FILE (-: stdout, the summary then on stderr)
-  --output text|json         the summary as a table or as JSON (default text))",
-     R"(  vigil report escalations --month 2026-03 --out escalations-2026-03.ndjson archive/)"},
+  --output text|json         the summary as a table or as JSON (default text)
+  tracker:
+  --rules FILE               rule file with the trackers (repeatable; default the
+                             reference rules)
+  --url URL                  read a running job at URL (its /api/rules and
+                             /api/metrics) instead of replaying files
+  --from T --to T            only months ending after T / starting before T (RFC 3339);
+                             with files, only events in [from, to)
+  --output text|markdown|json|html
+                             the table as text (default), Markdown, JSON or an HTML
+                             page)",
+     R"(  vigil report escalations --month 2026-03 --out escalations-2026-03.ndjson archive/
+  vigil report tracker --url http://127.0.0.1:9464 --output markdown)"},
     {"dev-broker", "vigil dev-broker [flags]",
      R"(run an in-memory Kafka-protocol broker for development and tests)",
      "Flags (in memory, for development and tests only)",

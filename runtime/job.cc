@@ -328,7 +328,7 @@ absl::Status Job::Reload() {
   metrics_->Reloaded(true);
   PublishAlerts();
   if (admin_) admin_->PublishRules(*rules_);
-  Log(StrCat("rules reloaded: ", rules_->streams.size(), " streams, ", rules_->metrics.size(),
+  Log(StrCat("rules reloaded: ", rules_->streams.size(), " streams, ", rules_->VisibleMetricCount(),
              " metrics, ", rules_->alerts.size(), " alerts; ", kept, " of ", flow_->state_count(),
              " operator states kept"));
   return absl::OkStatus();

@@ -61,7 +61,7 @@ void Job::PublishStatus(TimeMs now) {
     }
     json.push_back('}');
   }
-  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->metrics.size(),
+  StrAppend(&json, ",\"rules\":{\"metrics\":", rules_->VisibleMetricCount(),
             ",\"alerts\":", rules_->alerts.size(), "}");
   mode_->AppendStatus(&json);
   AppendWatermarkStall(now, &json);

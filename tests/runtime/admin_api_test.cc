@@ -47,7 +47,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_TRUE(inputs.at(0)["watermark"].is_string());
   EXPECT_TRUE(status["watermark"].is_string());
   EXPECT_GT(status["records"].get_uint64().value(), 0u);
-  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 40u);
+  EXPECT_EQ(status["rules"]["metrics"].get_uint64().value(), 44u);
   EXPECT_EQ(status["rules"]["alerts"].get_uint64().value(), 17u);
 
   // Metrics: the latest closed window of each metric (and group).
@@ -110,7 +110,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   const std::string rules_text = Sh("curl -s " + url + "/api/rules").out;
   simdjson::dom::element rules;
   ASSERT_FALSE(parser.parse(rules_text).get(rules)) << rules_text;
-  EXPECT_EQ(rules["metrics"].get_array().value().size(), 40u);
+  EXPECT_EQ(rules["metrics"].get_array().value().size(), 44u);
   simdjson::dom::array joins = rules["joins"].get_array().value();
   ASSERT_EQ(joins.size(), 3u);
   simdjson::dom::element rated = joins.at(0).value();
@@ -126,8 +126,9 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   EXPECT_EQ(std::string_view(sessions["name"].get_string().value()), "sessions");
   EXPECT_EQ(std::string_view(sessions["key"].get_string().value()), "session_id");
   EXPECT_EQ(sessions["gap_ms"].get_int64().value(), 30 * 60 * 1000);
-  EXPECT_EQ(sessions["fields"].get_array().value().size(), 9u);    // key, duration_ms, 7 emits
+  EXPECT_EQ(sessions["fields"].get_array().value().size(), 10u);   // key, duration_ms, 8 emits
   EXPECT_EQ(rules["experiments"].get_array().value().size(), 0u);  // none in the reference rules
+  EXPECT_EQ(rules["trackers"].get_array().value().size(), 1u);
   bool found = false;
   simdjson::dom::array alerts = rules["alerts"].get_array().value();
   for (simdjson::dom::element a : alerts) {
