@@ -149,6 +149,23 @@ TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
       },
       30))
       << live.exit_code << ": " << live.out;
+  // The status page shows the same table.
+  if (Sh("command -v chromium >/dev/null").exit_code == 0) {
+    const std::string profile = Path("chromium-profile");
+    Result dom = Sh(
+        "timeout 120 chromium --headless --disable-gpu --no-sandbox "
+        "--disable-dev-shm-usage --no-first-run --user-data-dir=" +
+        profile + " --virtual-time-budget=3000 --dump-dom " + url + " 2>" + Path("chromium.log"));
+    EXPECT_NE(dom.out.find("<th>Target</th><th>&lt; 5.0%</th><th>&gt; 85.0%</th>"),
+              std::string::npos)
+        << dom.out;
+    EXPECT_NE(dom.out.find("<tr data-month=\"2026-02\"><td>2026-02</td><td class=\"missed\">9.0% "
+                           "✗ (-3.0 pts)</td><td class=\"missed\">76.0% ✗ (+5.0 pts)</td>"),
+              std::string::npos)
+        << dom.out;
+  } else {
+    ADD_FAILURE() << "chromium is missing: run scripts/setup.sh (Debian package chromium)";
+  }
   ::kill(writer, SIGTERM);
   WaitExit(writer);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
