@@ -104,7 +104,11 @@ TimeMs WindowSpec::Next(TimeMs b) const {
   if (unit_ == Calendar::kMonth) next = absl::CivilDay(absl::CivilMonth(day) + 1);
   // The next boundary is the floor of an instant inside the next period.
   const absl::TimeZone::TimeInfo noon = tz_.At(absl::CivilSecond(next) + 12 * 3600);
-  return Floor(absl::ToUnixMillis(noon.pre));
+  const TimeMs inside = absl::ToUnixMillis(noon.pre);
+  // Past the calendar's range every window is one that never ends (Floor
+  // would hand the noon back as a boundary).
+  if (inside >= kCalendarLimit) return kMaxTime;
+  return Floor(inside);
 }
 
 absl::StatusOr<WindowSpec> WindowSpec::Parse(std::string_view text) {

@@ -45,11 +45,14 @@ void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& re
   while (true) {
     TimeMs next = i < results.size() ? results[i].end : kMaxTime;
     // A metric that still holds values must close its next window even if
-    // that window is empty, so its alerts see the data stop.
+    // that window is empty, so its alerts see the data stop. Not past the
+    // end of a bounded input: those windows are partial and change nothing
+    // (ProcessEnd), and a calendar window past the calendar's range ends
+    // only at kMaxTime, so the empty windows up to the cap never run out.
     for (size_t m = 0; m < latest_.size(); ++m) {
       if (!NeedsClose(static_cast<int>(m)) || last_end_[m] == kMinTime) continue;
       const TimeMs boundary = rules_.metrics[m].window.NextEnd(last_end_[m]);
-      if (boundary <= cap) next = std::min(next, boundary);
+      if (boundary <= cap && input.Covers(boundary)) next = std::min(next, boundary);
     }
     if (next == kMaxTime || next > cap) break;
     size_t j = i;
