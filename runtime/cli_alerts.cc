@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -80,37 +79,18 @@ int Alerts(int argc, char** argv) {
     }
     if (!err.empty()) return Usage(err);
   }
-  absl::StatusOr<HttpUrl> url = HttpUrl::Parse(url_text);
-  if (!url.ok()) return Usage(StrCat("--url: ", std::string(url.status().message())));
-  // The job's HTTP address, possibly behind a path prefix.
-  std::string target = url->target;
-  if (const size_t q = target.find('?'); q != std::string::npos) target.resize(q);
-  while (!target.empty() && target.back() == '/') target.pop_back();
-  target += "/api/alerts";
-  const std::string where = StrCat(url->Origin(), target);
-
-  HttpClient::Options o;
-  o.timeout = std::chrono::seconds(5);
-  HttpClient client(*url, o);
-  absl::StatusOr<HttpClientResponse> r = client.Send("GET", target, "");
-  if (!r.ok()) {
-    std::fprintf(stderr, "vigil: cannot reach the job at %s: %s\n", where.c_str(),
-                 std::string(r.status().message()).c_str());
-    return 1;
-  }
-  if (r->status != 200) {
-    std::fprintf(stderr, "vigil: %s answered HTTP %d: %s\n", where.c_str(), r->status,
-                 r->body.substr(0, 200).c_str());
-    return 1;
-  }
+  if (!HttpUrl::Parse(url_text).ok()) return Usage(StrCat("--url: '", url_text, "' is not a URL"));
+  std::optional<std::string> body = FetchFromJob(url_text, "/api/alerts");
+  if (!body) return 1;
+  const std::string where = StrCat(url_text, url_text.back() == '/' ? "" : "/", "api/alerts");
   simdjson::dom::parser parser;
   simdjson::dom::array alerts;
-  if (parser.parse(r->body).get(alerts) != simdjson::SUCCESS) {
+  if (parser.parse(*body).get(alerts) != simdjson::SUCCESS) {
     std::fprintf(stderr, "vigil: %s did not answer with a JSON array of alerts\n", where.c_str());
     return 1;
   }
   if (json) {
-    std::printf("%s\n", r->body.c_str());
+    std::printf("%s\n", body->c_str());
     return 0;
   }
   if (alerts.size() == 0) {

@@ -189,6 +189,24 @@ TEST(PartialWindowsTest, AnHourReplayPagesNothingFromWeeklyAndDailyMetrics) {
 // rate fire together at 00:11, the reference rules inhibit the P2 while the
 // P1 fires, and the P2 is sent at 00:26 when the P1 resolves. The timeline
 // says so.
+// A replay with one event at the last millisecond of year 9999 among
+// ordinary ones ends: the windows past the input's end are partial and
+// change nothing, so no alert steps through the empty minutes up to the
+// monthly window that holds that event (and never ends).
+TEST(PartialWindowsTest, AnEventAtTheEndOfTheCalendarEndsTheReplay) {
+  const std::string events = Temp("end_of_calendar.ndjson");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen --rate 20 --duration 10m --seed 5 --out ", events)).exit_code,
+            0);
+  ASSERT_EQ(Sh(StrCat("echo '{\"ts\":\"9999-12-31T23:59:59.999Z\",\"type\":\"message\","
+                      "\"session_id\":\"s-last\",\"intent\":\"faq\",\"latency_ms\":5}' >> ",
+                      events))
+                .exit_code,
+            0);
+  Result r = Sh(StrCat("timeout 60 ", kVigil, " replay --no-progress ", events, " 2>&1"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("12001 records"), std::string::npos) << r.out;
+}
+
 TEST(ReplayInhibitionTest, TheTimelineShowsInhibitedEpisodes) {
   const std::string events = Temp("escalations.ndjson");
   {

@@ -294,6 +294,20 @@ TEST(WindowSpecTest, CalendarBoundariesAcrossAYear) {
   EXPECT_EQ(month.PaneStart(T("2028-02-29T23:59:59.999Z")), T("2028-02-01T00:00:00Z"));
 }
 
+// The calendar ends with year 9999: the window that holds its last days
+// never ends (kMaxTime), rather than at a made-up instant past it.
+TEST(WindowSpecTest, TheLastCalendarWindowsEndAtTheEndOfTime) {
+  const TimeMs last = T("9999-12-31T23:59:59.999Z");
+  for (const char* unit : {"day", "week", "month"}) {
+    SCOPED_TRACE(unit);
+    const WindowSpec spec = Calendar(unit, "UTC");
+    EXPECT_EQ(spec.FirstEndAfter(last), kMaxTime);
+    EXPECT_EQ(spec.NextEnd(spec.PaneStart(last)), kMaxTime);
+  }
+  const WindowSpec month = Calendar("month", "UTC");
+  EXPECT_EQ(month.NextEnd(T("9999-11-01T00:00:00Z")), T("9999-12-01T00:00:00Z"));
+}
+
 TEST(WindowSpecTest, CalendarWindowErrors) {
   EXPECT_THAT(std::string(WindowSpec::Parse("calendar year").status().message()),
               HasSubstr("expected 'calendar day', 'calendar week' or 'calendar month'"));
