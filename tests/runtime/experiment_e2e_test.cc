@@ -1,15 +1,19 @@
 // The reference prompt experiment (deploy/rules/experiment.yaml) end to
 // end: generated traffic where arm B regresses gives the decisions the
 // regression implies, from a replay and from a running job; normal traffic
-// decides nothing and pages nobody.
+// decides nothing and pages nobody; the experiment's outputs are
+// byte-identical whatever the number of workers and whether the events come
+// from a file, stdin or a Kafka topic of four partitions.
 #include <signal.h>
 #include <simdjson.h>
 
 #include <map>
+#include <memory>
 #include <regex>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "runtime/dev_broker.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
 
@@ -138,6 +142,56 @@ TEST_F(ExperimentE2eTest, ARunningJobReportsTheSameDecisions) {
   EXPECT_NE(text.out.find("→ Guardrail breached"), std::string::npos) << text.out;
   ::kill(job, SIGTERM);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+// The experiment's window results (per-arm values, differences, confidence
+// sequences, p-values, decisions, sample ratio) are the same bytes with 1,
+// 2 and 3 workers, from a file, stdin and a Kafka topic of four partitions
+// that the generator filled (events of a user spread over partitions by
+// session).
+TEST_F(ExperimentE2eTest, TheOutputsAreTheSameForAnyWorkersAndSource) {
+  const std::string events = Path("events.ndjson");
+  const std::string gen =
+      " gen --seed 8 --rate 10 --duration 4h --incident prompt_regression@1h+3h";
+  ASSERT_EQ(Sh(kVigil + gen + " --out " + events).exit_code, 0);
+  auto run = [&](const std::string& cmd, const std::string& name) {
+    const std::string results = Path(name + ".ndjson"), log = Path(name + ".log");
+    Result r = Sh(cmd + kRules + " --results " + results +
+                  " --output json --http off --no-progress --no-console 2>" + log);
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << ReadFile(log);
+    EXPECT_NE(ReadFile(log).find("144000 records"), std::string::npos) << name << ReadFile(log);
+    return ReadFile(results);
+  };
+  const std::string one = run(kVigil + " run --workers 1 --input " + events, "file1");
+  // Every output of the experiment is there, and the regression is decided.
+  for (const char* metric :
+       {"experiment_units", "experiment_srm_p_value", "experiment_sample_ratio_mismatch",
+        "experiment_value", "experiment_difference", "experiment_ci_lower", "experiment_ci_upper",
+        "experiment_p_value", "experiment_decision"}) {
+    EXPECT_NE(one.find(std::string("\"metric\":\"") + metric + "\""), std::string::npos) << metric;
+  }
+  EXPECT_TRUE(std::regex_search(
+      one, std::regex("\"metric\":\"experiment_decision\",[^\n]*\"metric\":\"thumbs_up_rate\""
+                      "[^\n]*\"value\":-1\\b")))
+      << one;
+  EXPECT_TRUE(run(kVigil + " run --workers 3 --input " + events, "file3") == one)
+      << "file, 3 workers: the window results differ";
+  EXPECT_TRUE(run("cat " + events + " | " + kVigil + " run --workers 2 --input -", "stdin2") == one)
+      << "stdin, 2 workers: the window results differ";
+
+  absl::StatusOr<std::unique_ptr<DevBroker>> b = DevBroker::Start(1, {{"events", 4}});
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::string url = "kafka://" + (*b)->bootstrap() + "/events";
+  Result g = Sh(kVigil + gen + " --to " + url + " 2>&1");
+  ASSERT_EQ(g.exit_code, 0) << g.out;
+  ASSERT_NE(g.out.find("144000 delivered, 0 failed"), std::string::npos) << g.out;
+  for (int w : {1, 2}) {
+    const std::string n = std::to_string(w);
+    EXPECT_TRUE(run(kVigil + " run --workers " + n + " --input " + url + " --group g" + n +
+                        " --exit-at-end",
+                    "kafka" + n) == one)
+        << "Kafka, " << w << " workers: the window results differ";
+  }
 }
 
 }  // namespace
