@@ -26,7 +26,6 @@
 #include "runtime/cli_args.h"
 #include "runtime/cli_help.h"
 #include "runtime/dry_run.h"
-#include "runtime/experiment_report.h"
 #include "runtime/job.h"
 #include "runtime/replay.h"
 #include "runtime/rule_test.h"
@@ -497,59 +496,6 @@ int Replay(int argc, char** argv) {
                 [&] { std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout); });
 }
 
-// `vigil experiment report`: the experiment table from a replay of event
-// files, or from a running job (--url).
-int Experiment(int argc, char** argv) {
-  JobConfig config = DefaultJobConfig();
-  config.source.kind = SourceKind::kFile;
-  config.outputs.console = false;
-  config.http_listen = "";
-  std::string format = "text", url, err, v;
-  std::vector<std::string> paths;
-  const bool sub = argc > 2 && std::string_view(argv[2]) == "report";
-  if (!sub && (argc <= 2 || std::string_view(argv[2]).rfind("--", 0) != 0)) {
-    return Usage("experiment needs a subcommand: report");
-  }
-  Args a(argc, argv, sub ? 3 : 2);
-  while (!a.Done()) {
-    if (a.Value("--url", &v, &err)) {
-      url = v;
-    } else if (a.Value("--output", &v, &err)) {
-      if (v != "text" && v != "json" && v != "markdown") {
-        err = "--output must be text, markdown or json";
-      }
-      format = v;
-    } else if (a.Value("--from", &v, &err)) {
-      TimeFlag(v, &config.from, &err);
-    } else if (a.Value("--to", &v, &err)) {
-      TimeFlag(v, &config.to, &err);
-    } else if (a.Value("--rules", &v, &err)) {
-      config.rule_files.push_back(v);
-    } else if (a.Peek().rfind("--", 0) == 0) {
-      return Usage(a.Unknown("experiment"));
-    } else {
-      paths.push_back(a.Take());
-    }
-    if (!err.empty()) return Usage(err);
-  }
-  if (!url.empty()) {
-    if (!paths.empty()) return Usage("experiment report reads event files or --url, not both");
-    return cli::ExperimentReportFromJob(url, format);
-  }
-  if (paths.empty()) return Usage("experiment report needs event files or --url URL");
-  absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
-  if (!files.ok()) return Usage(std::string(files.status().message()));
-  config.source.paths = *files;
-  ExperimentResults results;
-  std::vector<ExperimentInfo> infos;
-  auto sink = std::make_unique<ExperimentSink>(&results);
-  return RunJob(config, std::move(sink), [&] {
-    RuleLoadResult rules = LoadJobRules(config);
-    if (rules.ok()) infos = ExperimentInfos(*rules.rules);
-    std::fputs(ExperimentReport(infos, results, format).c_str(), stdout);
-  });
-}
-
 // `vigil help [COMMAND]`, `vigil COMMAND --help`.
 int Help(const std::string& command) {
   if (command.empty()) {
@@ -576,7 +522,7 @@ int Dispatch(int argc, char** argv) {
   if (cmd == "dev-broker") return cli::DevBroker(argc, argv);
   if (cmd == "replay") return Replay(argc, argv);
   if (cmd == "alerts") return cli::Alerts(argc, argv);
-  if (cmd == "experiment") return Experiment(argc, argv);
+  if (cmd == "experiment") return cli::Experiment(argc, argv);
   if (cmd == "report") return cli::Report(argc, argv);
   if (cmd == "test") {
     if (argc < 3) return Usage("test needs at least one test file");

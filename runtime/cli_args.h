@@ -104,8 +104,10 @@ int Alerts(int argc, char** argv);
 // `vigil experiment report --url URL`: the report of a running job, from its
 // /api/rules and /api/metrics; `format` as for ExperimentReport.
 int ExperimentReportFromJob(const std::string& url, const std::string& format);
-// `vigil report escalations|tracker ...` (runtime/cli_report.cc).
+// `vigil report escalations|tracker ...` and `vigil experiment report ...`
+// (runtime/cli_report.cc).
 int Report(int argc, char** argv);
+int Experiment(int argc, char** argv);
 // GET `path` (with its query) of the running job at `url`: the body, or
 // nullopt after printing why not (runtime/cli_experiment.cc).
 std::optional<std::string> FetchFromJob(const std::string& url, std::string_view path);

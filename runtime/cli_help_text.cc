@@ -194,20 +194,22 @@ const CommandHelp kCommands[] = {
                              summary) or the job's JSON array; exit 1 if unreachable)",
      R"(  vigil alerts --url http://127.0.0.1:9464 --output json)"},
     {"experiment", "vigil experiment report [flags] [PATH...]",
-     R"(print the A/B experiment table (per metric and arm: values, difference, always-valid confidence sequence and p-value, decision; units and sample-ratio check) from a replay of event files or from a running job)",
+     R"(print the A/B experiment table (per metric and arm: values, difference, always-valid confidence sequence and p-value, decision; units and sample-ratio check) from a replay of event files, from window results files or from a running job)",
      "Flags",
      R"(  --rules FILE               rule file with the experiments (repeatable; default the
                              reference rules)
   --url URL                  read a running job at URL (its /api/rules and /api/metrics)
                              instead of replaying files
-  --from T --to T            replay only events in [from, to) (RFC 3339)
+  --from T --to T            replay only events in [from, to) (RFC 3339); with window
+                             results files, --to only: the last window ending by T
   --output text|markdown|json
                              one line per comparison, the runbook's Markdown table,
                              or JSON (default text))",
      R"(  vigil experiment report --rules deploy/rules/chatbot.yaml events.ndjson.zst
+  vigil experiment report --rules deploy/rules/experiment.yaml results.ndjson
   vigil experiment report --url http://127.0.0.1:9464 --output markdown)"},
     {"report", "vigil report escalations|tracker [flags] [PATH...]",
-     R"(monthly reports: escalations, the escalation review (every session escalated to a human in a month, with its turns and reason, in the runbook's four review categories, as NDJSON and a summary); tracker, the monthly improvement table of the rules' trackers (each month's value of each metric against its target, met or missed, and the change from the month before) from a replay of event files or a running job)",
+     R"(monthly reports: escalations, the escalation review (every session escalated to a human in a month, with its turns and reason, in the runbook's four review categories, as NDJSON and a summary); tracker, the monthly improvement table of the rules' trackers (each month's value of each metric against its target, met or missed, and the change from the month before) from a replay of event files, from window results files or from a running job)",
      "Flags",
      R"(  escalations:
   --month YYYY-MM            the month to review (by the escalation's time)
@@ -221,11 +223,12 @@ const CommandHelp kCommands[] = {
   --url URL                  read a running job at URL (its /api/rules and
                              /api/metrics) instead of replaying files
   --from T --to T            only months ending after T / starting before T (RFC 3339);
-                             with files, only events in [from, to)
+                             with event files, only events in [from, to)
   --output text|markdown|json|html
                              the table as text (default), Markdown, JSON or an HTML
                              page)",
      R"(  vigil report escalations --month 2026-03 --out escalations-2026-03.ndjson archive/
+  vigil report tracker results.ndjson
   vigil report tracker --url http://127.0.0.1:9464 --output markdown)"},
     {"dev-broker", "vigil dev-broker [flags]",
      R"(run an in-memory Kafka-protocol broker for development and tests)",

@@ -2,12 +2,20 @@
 // (runtime/escalation_review.h) from event files or archives: the NDJSON of
 // every escalated session of the month, and a summary per review category.
 // `vigil report tracker`: the monthly improvement table
-// (runtime/tracker_report.h) from a replay or a running job.
+// (runtime/tracker_report.h), and `vigil experiment report`: the experiment
+// table (runtime/experiment_report.h), from a replay of event files, from
+// window results files (runtime/window_results_file.h) or from a running
+// job.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,9 +23,11 @@
 #include "base/strings.h"
 #include "runtime/cli_args.h"
 #include "runtime/escalation_review.h"
+#include "runtime/experiment_report.h"
 #include "runtime/job.h"
 #include "runtime/replay.h"
 #include "runtime/tracker_report.h"
+#include "runtime/window_results_file.h"
 
 namespace vigil::cli {
 namespace {
@@ -106,59 +116,179 @@ int TrackerFromJob(const std::string& url, const std::string& format, TimeMs fro
   return 0;
 }
 
-int Tracker(Args& a) {
-  JobConfig config = DefaultJobConfig();
-  config.source.kind = SourceKind::kFile;
-  config.outputs.console = false;
-  config.http_listen = "";
-  std::string format = "text", url, err, v;
+// The inputs of a report over a replay or a running job: event files,
+// archives or window results files (PATH...), or --url URL; --from/--to,
+// --rules and --output among `formats` ("text, markdown or json").
+struct ReportInputs {
+  JobConfig config;  // the replay: a file source, no console, no HTTP
+  std::string url, format = "text";
+  std::vector<std::string> files;  // expanded event files, or results files
+  bool results = false;            // `files` are window results files
+};
+
+// 0 once parsed, else the usage exit code (the message printed).
+int ParseReportInputs(Args& a, const std::string& command,
+                      const std::vector<std::string_view>& formats, const std::string& formats_text,
+                      ReportInputs* in) {
+  in->config = DefaultJobConfig();
+  in->config.source.kind = SourceKind::kFile;
+  in->config.outputs.console = false;
+  in->config.http_listen = "";
+  std::string err, v;
   std::vector<std::string> paths;
   while (!a.Done()) {
     if (a.Value("--url", &v, &err)) {
-      url = v;
+      in->url = v;
     } else if (a.Value("--output", &v, &err)) {
-      if (v != "text" && v != "markdown" && v != "json" && v != "html") {
-        err = "--output must be text, markdown, json or html";
+      if (std::find(formats.begin(), formats.end(), v) == formats.end()) {
+        err = "--output must be " + formats_text;
       }
-      format = v;
+      in->format = v;
     } else if (a.Value("--from", &v, &err)) {
-      TimeFlag(v, &config.from, &err);
+      TimeFlag(v, &in->config.from, &err);
     } else if (a.Value("--to", &v, &err)) {
-      TimeFlag(v, &config.to, &err);
+      TimeFlag(v, &in->config.to, &err);
     } else if (a.Value("--rules", &v, &err)) {
-      config.rule_files.push_back(v);
+      in->config.rule_files.push_back(v);
     } else if (a.Peek().rfind("--", 0) == 0) {
-      return Usage(a.Unknown("report"));
+      return Usage(a.Unknown(command.substr(0, command.find(' '))));
     } else {
       paths.push_back(a.Take());
     }
     if (!err.empty()) return Usage(err);
   }
-  if (!url.empty()) {
-    if (!paths.empty()) return Usage("report tracker reads event files or --url, not both");
-    return TrackerFromJob(url, format, config.from, config.to);
+  if (!in->url.empty()) {
+    if (!paths.empty()) return Usage(command + " reads files or --url, not both");
+    return 0;
   }
-  if (paths.empty()) return Usage("report tracker needs event files or --url URL");
+  if (paths.empty())
+    return Usage(command + " needs event files, window results files or --url URL");
+  // Window results files are told apart by their first line.
+  std::string results, events;
+  for (const std::string& p : paths) {
+    absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
+    if (!r.ok()) return Usage(StrCat(p, ": ", std::string(r.status().message())));
+    (*r ? results : events) = p;
+  }
+  if (!results.empty() && !events.empty()) {
+    return Usage(StrCat(command, " reads event files or window results files, not both: ", results,
+                        " holds window results, ", events, " does not"));
+  }
+  in->results = !results.empty();
+  if (in->results) {
+    in->files = paths;
+    return 0;
+  }
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
   if (!files.ok()) return Usage(std::string(files.status().message()));
-  config.source.paths = *files;
+  in->config.source.paths = in->files = *files;
+  return 0;
+}
+
+// Reads window results files into `add`; false after printing why not.
+bool ReadResultsFiles(const std::vector<std::string>& files,
+                      const std::function<void(const StoredWindow&)>& add) {
+  uint64_t malformed = 0;
+  for (const std::string& f : files) {
+    if (absl::Status s = ReadWindowResults(f, add, &malformed); !s.ok()) {
+      std::fprintf(stderr, "vigil: %s: %s\n", f.c_str(), std::string(s.message()).c_str());
+      return false;
+    }
+  }
+  if (malformed > 0) {
+    std::fprintf(stderr, "vigil: skipped %llu lines that are not window results\n",
+                 static_cast<unsigned long long>(malformed));
+  }
+  return true;
+}
+
+// The rules of a report over files; nullopt after printing the errors.
+std::optional<RuleLoadResult> ReportRules(const JobConfig& config) {
   RuleLoadResult rules = LoadJobRules(config);
   if (!rules.ok()) {
     for (const Diagnostic& d : rules.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
-    return 1;
+    return std::nullopt;
   }
-  const std::vector<TrackerInfo> infos = TrackerInfos(*rules.rules);
+  return rules;
+}
+
+int Tracker(Args& a) {
+  ReportInputs in;
+  if (int code = ParseReportInputs(a, "report tracker", {"text", "markdown", "json", "html"},
+                                   "text, markdown, json or html", &in)) {
+    return code;
+  }
+  if (!in.url.empty()) return TrackerFromJob(in.url, in.format, in.config.from, in.config.to);
+  std::optional<RuleLoadResult> rules = ReportRules(in.config);
+  if (!rules) return 1;
+  const std::vector<TrackerInfo> infos = TrackerInfos(*rules->rules);
   std::set<std::string> names;
   for (const TrackerInfo& t : infos) {
     for (const TrackerInfo::Column& c : t.columns) names.insert(c.metric);
   }
   TrackerData data;
-  return RunJobFor(config, std::make_unique<TrackerSink>(names, &data), [&] {
-    std::fputs(TrackerReport(infos, data, format, config.from, config.to).c_str(), stdout);
-  });
+  auto print = [&] {
+    std::fputs(TrackerReport(infos, data, in.format, in.config.from, in.config.to).c_str(), stdout);
+  };
+  if (in.results) {
+    if (!ReadResultsFiles(in.files, [&](const StoredWindow& w) {
+          if (w.labels.empty() && names.contains(w.metric)) {
+            data.Add(w.metric, w.end, w.value, w.partial);
+          }
+        })) {
+      return 1;
+    }
+    print();
+    return 0;
+  }
+  return RunJobFor(in.config, std::make_unique<TrackerSink>(names, &data), print);
 }
 
 }  // namespace
+
+// `vigil experiment report`: the experiment table from a replay of event
+// files, from window results files, or from a running job (--url).
+int Experiment(int argc, char** argv) {
+  const bool sub = argc > 2 && std::string_view(argv[2]) == "report";
+  if (!sub && (argc <= 2 || std::string_view(argv[2]).rfind("--", 0) != 0)) {
+    return Usage("experiment needs a subcommand: report");
+  }
+  Args a(argc, argv, sub ? 3 : 2);
+  ReportInputs in;
+  if (int code = ParseReportInputs(a, "experiment report", {"text", "markdown", "json"},
+                                   "text, markdown or json", &in)) {
+    return code;
+  }
+  if (!in.url.empty()) return ExperimentReportFromJob(in.url, in.format);
+  ExperimentResults results;
+  std::vector<ExperimentInfo> infos;
+  if (in.results) {
+    // The outputs are running totals since the experiment's start: the
+    // report is the last window that ends by --to.
+    if (in.config.from != kMinTime) {
+      return Usage(
+          "experiment report over window results files takes --to, not --from: its "
+          "figures are totals since the experiment's start");
+    }
+    std::optional<RuleLoadResult> rules = ReportRules(in.config);
+    if (!rules) return 1;
+    infos = ExperimentInfos(*rules->rules);
+    if (!ReadResultsFiles(in.files, [&](const StoredWindow& w) {
+          if (w.metric.rfind("experiment_", 0) != 0 || w.end > in.config.to) return;
+          std::map<std::string, std::string> labels(w.labels.begin(), w.labels.end());
+          results.Add(w.metric, labels, w.value, w.end);
+        })) {
+      return 1;
+    }
+    std::fputs(ExperimentReport(infos, results, in.format).c_str(), stdout);
+    return 0;
+  }
+  return RunJobFor(in.config, std::make_unique<ExperimentSink>(&results), [&] {
+    RuleLoadResult rules = LoadJobRules(in.config);
+    if (rules.ok()) infos = ExperimentInfos(*rules.rules);
+    std::fputs(ExperimentReport(infos, results, in.format).c_str(), stdout);
+  });
+}
 
 int Report(int argc, char** argv) {
   const std::string sub = argc > 2 ? argv[2] : "";

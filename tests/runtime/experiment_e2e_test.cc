@@ -174,6 +174,17 @@ TEST_F(ExperimentE2eTest, TheOutputsAreTheSameForAnyWorkersAndSource) {
       one, std::regex("\"metric\":\"experiment_decision\",[^\n]*\"metric\":\"thumbs_up_rate\""
                       "[^\n]*\"value\":-1\\b")))
       << one;
+  // The report from the window results file is the report of the replay.
+  Result replayed = Sh(kVigil + " experiment report" + kRules + " " + events + " 2>/dev/null");
+  Result stored =
+      Sh(kVigil + " experiment report" + kRules + " " + Path("file1.ndjson") + " 2>/dev/null");
+  EXPECT_EQ(stored.exit_code, 0);
+  EXPECT_NE(replayed.out.find("→ Control wins"), std::string::npos) << replayed.out;
+  EXPECT_EQ(stored.out, replayed.out);
+  Result from = Sh(kVigil + " experiment report --from 2026-01-01T00:00:00Z " +
+                   Path("file1.ndjson") + " 2>&1");
+  EXPECT_EQ(from.exit_code, 2);
+  EXPECT_NE(from.out.find("takes --to, not --from"), std::string::npos) << from.out;
   EXPECT_TRUE(run(kVigil + " run --workers 3 --input " + events, "file3") == one)
       << "file, 3 workers: the window results differ";
   EXPECT_TRUE(run("cat " + events + " | " + kVigil + " run --workers 2 --input -", "stdin2") == one)

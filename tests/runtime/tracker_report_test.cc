@@ -2,7 +2,8 @@
 // monthly drift (escalation 12% -> 9% -> 7%, resolution 71% -> 76% -> 81%,
 // thumbs up 62% -> 67% -> 72%, conversion 4.1% -> 4.8% -> 5.3%): exactly
 // those figures, the target row, met/missed marks and the change from the
-// month before; the same table from a replay and from a running job.
+// month before; the same table from a replay, from the window results file
+// of a job that read the quarter, and from a running job.
 //
 // Under the runbook's definitions (escalation rate: escalated sessions /
 // sessions; resolution rate: 1 - escalated / sessions over the sessions
@@ -122,6 +123,46 @@ TEST_F(TrackerReportTest, AReplayPrintsTheRunbooksTable) {
             std::string::npos)
       << feb.out;
   EXPECT_EQ(feb.out.find("2026-01"), std::string::npos) << feb.out;
+}
+
+// The window results file of a job that read the quarter gives the same
+// table, without the events; a file that mixes in events, or an event file
+// beside a results file, is refused.
+TEST_F(TrackerReportTest, AWindowResultsFilePrintsTheSameTable) {
+  const std::string results = Path("results.ndjson");
+  ASSERT_EQ(Sh(kVigil + " run" + kRules + " --input " + events_ + " --results " + results +
+               " --no-console --http off --no-progress 2>/dev/null")
+                .exit_code,
+            0);
+  // A restarted job writes windows again; the later line counts, and a
+  // line that is no window result is skipped and counted.
+  ASSERT_EQ(Sh("head -n 50 " + results + " >> " + results + " && echo '{\"ts\":1}' >> " + results)
+                .exit_code,
+            0);
+  Result text = Sh(kVigil + " report tracker" + kRules + " " + results + " 2>" + Path("err"));
+  ASSERT_EQ(text.exit_code, 0) << ReadFile(Path("err"));
+  EXPECT_EQ(text.out, kTable);
+  EXPECT_EQ(ReadFile(Path("err")), "vigil: skipped 1 lines that are not window results\n");
+  Result feb =
+      Sh(kVigil + " report tracker" + kRules +
+         " --from 2026-02-01T00:00:00Z --to 2026-03-01T00:00:00Z " + results + " 2>/dev/null");
+  // February alone; the file holds January, so its change is known.
+  EXPECT_NE(feb.out.find("\n2026-02   9.0% ✗ (-3.0 pts)   76.0% ✗ (+5.0 pts)   67.0% ✗ (+5.0 pts)"
+                         "   4.8% ✗ (+0.7 pts)\n"),
+            std::string::npos)
+      << feb.out;
+  EXPECT_EQ(feb.out.find("2026-01"), std::string::npos) << feb.out;
+  EXPECT_EQ(feb.out.find("2026-03"), std::string::npos) << feb.out;
+
+  Result both = Sh(kVigil + " report tracker " + results + " " + events_ + " 2>&1");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.out.find("report tracker reads event files or window results files, not both: " +
+                          results + " holds window results, " + events_ + " does not"),
+            std::string::npos)
+      << both.out;
+  Result missing = Sh(kVigil + " report tracker " + Path("nope.ndjson") + " 2>&1");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.out.find(Path("nope.ndjson") + ": "), std::string::npos) << missing.out;
 }
 
 TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
