@@ -91,7 +91,10 @@ void AdminApi::ReloadAnswered(uint64_t up_to, const absl::Status& status) {
 }
 
 void AdminApi::RegisterHandlers() {
-  http_.Handle("/metrics", PrometheusHandler(registry_));
+  http_.Handle("/metrics", [this, serve = PrometheusHandler(registry_)](const HttpRequest& r) {
+    if (on_scrape_) on_scrape_();
+    return serve(r);
+  });
   http_.Handle("/healthz", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain", "ok\n"};
   });

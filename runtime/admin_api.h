@@ -91,6 +91,10 @@ class AdminApi {
 
   // Serves /api/silences from `book` (thread-safe); before Start.
   void ServeSilences(SilenceBook* book);
+  // Runs `refresh` on the HTTP thread before each /metrics answer, for
+  // series kept by other threads than the job's (which blocks while its
+  // input is quiet); before Start.
+  void RefreshOnScrape(std::function<void()> refresh) { on_scrape_ = std::move(refresh); }
   // The job's event time (its watermark), where ad hoc silences start.
   void SetEventTime(TimeMs t) { event_time_.store(t); }
 
@@ -123,6 +127,7 @@ class AdminApi {
   std::atomic<const Notifier*> notifier_;
   const Labels extra_labels_;  // the notifier's, part of every fingerprint
   std::function<void()> on_reload_;
+  std::function<void()> on_scrape_;
   HttpServer http_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> source_connected_{true};

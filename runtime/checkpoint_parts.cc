@@ -33,4 +33,10 @@ absl::Status KafkaSinkPart::Prepare(uint64_t, CheckpointData*) {
   return absl::OkStatus();
 }
 
+absl::Status WarehousePart::Prepare(uint64_t, CheckpointData* data) {
+  sink_->Seal();
+  data->panes.emplace_back(std::string(WarehouseSink::kStateKey), sink_->EncodeState());
+  return absl::OkStatus();
+}
+
 }  // namespace vigil

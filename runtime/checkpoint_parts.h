@@ -13,6 +13,9 @@
 //                    behind for is skipped
 //   KafkaSinkPart    the Kafka output's transaction is committed before
 //                    the checkpoint is written; if that fails the job stops
+//   WarehousePart    the windows and alerts since the last checkpoint become
+//                    one transaction of the results database, and every
+//                    batch not yet committed is kept under kStateKey
 //
 // Example:
 //   OutputFilePart results("results.ndjson", sink->writer());
@@ -27,6 +30,7 @@
 #include "operators/notify/notifier.h"
 #include "operators/sink/kafka_sinks.h"
 #include "operators/sink/output_sinks.h"
+#include "operators/warehouse/warehouse_sink.h"
 #include "runtime/checkpointer.h"
 
 namespace vigil {
@@ -70,6 +74,15 @@ class KafkaSinkPart : public CheckpointPart {
 
  private:
   KafkaSink* sink_;
+};
+
+class WarehousePart : public CheckpointPart {
+ public:
+  explicit WarehousePart(WarehouseSink* sink) : sink_(sink) {}
+  absl::Status Prepare(uint64_t epoch, CheckpointData* data) override;
+
+ private:
+  WarehouseSink* sink_;
 };
 
 }  // namespace vigil

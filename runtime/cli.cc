@@ -20,6 +20,7 @@
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
+#include "operators/warehouse/warehouse_sink.h"
 #include "rules/lint.h"
 #include "rules/scopes.h"
 #include "runtime/allocator.h"
@@ -196,6 +197,11 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
         config->outputs.kafka.brokers = url->brokers;
         config->outputs.kafka.results_topic = url->topic;
       }
+    } else if (IsWarehouseUrl(v)) {
+      if (absl::StatusOr<WarehouseUrl> url = ParseWarehouseUrl(v); !url.ok()) {
+        *err = std::string(url.status().message());
+      }
+      config->outputs.results_database = v;
     } else {
       config->outputs.results_path = v;
     }

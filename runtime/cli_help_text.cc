@@ -56,6 +56,11 @@ const CommandHelp kCommands[] = {
   --results kafka://BROKERS/TOPIC
                              write every closed window to a Kafka topic (JSON, keyed by
                              metric, labels and window end)
+  --results postgresql://USER@HOST:PORT/DB
+                             also write every closed window and alert transition to
+                             PostgreSQL or Redshift, one transaction per checkpoint,
+                             each row once (tables created if missing); URL parameters
+                             table=T, alerts_table=A, dialect=redshift, retention=90d
   --alerts kafka://BROKERS/TOPIC
                              write alert transitions to a Kafka topic (JSON)
   --transactional-id ID      Kafka outputs in transactions committed at each checkpoint
@@ -169,6 +174,8 @@ const CommandHelp kCommands[] = {
   --from T --to T            only events with from <= ts < to (RFC 3339)
   --output text|json         timeline as a table or one JSON object
   --results FILE|-           also write every closed window as NDJSON
+  --results postgresql://USER@HOST:PORT/DB
+                             and to PostgreSQL or Redshift, as for run
   --dead-letter FILE         write rejected records as NDJSON
   --record-dir DIR           write the rule files' outputs: as for run
   --max-out-of-orderness D --allowed-lateness D --max-record-bytes N --max-series N

@@ -51,6 +51,7 @@ absl::StatusOr<std::vector<std::string>> ApplyDryRun(JobConfig* config) {
   std::vector<std::string> outputs;
   if (!out.kafka.brokers.empty()) outputs.push_back("the Kafka outputs");
   if (!out.results_path.empty() && out.results_path != "-") outputs.push_back(out.results_path);
+  if (!out.results_database.empty()) outputs.push_back("the results database");
   if (!out.dead_letter_path.empty()) outputs.push_back(out.dead_letter_path);
   if (!out.records_dir.empty()) outputs.push_back(out.records_dir);
   if (!out.records_webhook.empty()) outputs.push_back("the record webhook");
@@ -58,6 +59,7 @@ absl::StatusOr<std::vector<std::string>> ApplyDryRun(JobConfig* config) {
   if (!outputs.empty()) off.push_back(StrCat("nothing is written to ", Join(outputs)));
   out.kafka.brokers.clear();
   if (out.results_path != "-") out.results_path.clear();
+  out.results_database.clear();
   out.dead_letter_path.clear();
   out.records_dir.clear();
   out.records_webhook.clear();

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <tuple>
 
+#include "base/files.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "operators/dataflow/join_operator.h"
@@ -22,6 +25,17 @@ RuleLoadResult LoadJobRules(const JobConfig& config) {
         {{"<built-in>/deploy/rules/chatbot.yaml", std::string(kReferenceRules)}});
   }
   return LoadRuleFiles(config.rule_files);
+}
+
+std::string RulesFingerprint(const JobConfig& config) {
+  std::string all;
+  if (config.rule_files.empty()) all = kReferenceRules;
+  for (const std::string& f : config.rule_files) {
+    StrAppend(&all, f, '\0', ReadWholeFile(f).value_or(""), '\0');
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(HashBytes(all)));
+  return hex;
 }
 
 Job::Job(const JobConfig& config) : config_(config) {}
@@ -110,6 +124,7 @@ void Job::SyncInputs(TimeMs now) {
   if (kafka_sink_)
     metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());
+  if (warehouse_) metrics_->SetResultsDatabaseStats(warehouse_->stats());
   SetStreamGauges();
   metrics_->SetOperators(AllFlows(), flow_->series() + (workers_ ? workers_->fresh_groups() : 0));
   const bool up = source_->connected();
@@ -325,6 +340,7 @@ absl::Status Job::Reload() {
   alert_op_ = std::move(alert_op);
   rules_ = std::move(rules);
   metrics_->Rebind(*rules_);
+  if (warehouse_) warehouse_->SetFingerprint(RulesFingerprint(config_));
   metrics_->Reloaded(true);
   PublishAlerts();
   if (admin_) admin_->PublishRules(*rules_);
@@ -419,6 +435,13 @@ int Job::Run() {
   metrics_->SetCounters(summary_);
   if (failed_) exit_code = 1;
   for (auto& s : sinks_) s->Flush();
+  if (warehouse_) {
+    if (absl::Status s = warehouse_->Close(); !s.ok()) {
+      Log(std::string(s.message()));
+      exit_code = 1;
+    }
+    metrics_->SetResultsDatabaseStats(warehouse_->stats());
+  }
   if (dead_letter_) dead_letter_->Flush();
   if (record_webhook_) record_webhook_->Flush();
   if (archive_) {

@@ -66,6 +66,9 @@ extern const std::string_view kReferenceRules;
 
 // Loads the configured rule files, or the built-in reference rules.
 RuleLoadResult LoadJobRules(const JobConfig& config);
+// 16 hex digits of a 64-bit hash of the job's rule files (names and bytes):
+// the rules_fingerprint column of the results database.
+std::string RulesFingerprint(const JobConfig& config);
 
 // The job's stable name: --instance-id / scale_out.instance_id, else the
 // host name. Kafka consumers join their group statically under it.
@@ -213,9 +216,11 @@ class Job {
   std::optional<std::string> restored_record_webhook_;
   std::vector<TappedRecord> taps_;
   bool taps_dropped_logged_ = false;
-  KafkaSink* kafka_sink_ = nullptr;  // owned by sinks_
-  Notifier* notifier_ = nullptr;     // owned by sinks_
-  bool failed_ = false;              // a sink could not commit: exit 1
+  KafkaSink* kafka_sink_ = nullptr;                // owned by sinks_
+  WarehouseSink* warehouse_ = nullptr;             // the results database; owned by sinks_
+  std::optional<std::string> restored_warehouse_;  // its state in the checkpoint
+  Notifier* notifier_ = nullptr;                   // owned by sinks_
+  bool failed_ = false;                            // a sink could not commit: exit 1
   // Null without checkpoint.dir. state_part_ is the job's own state in
   // them; output_parts_ those of the outputs.
   std::unique_ptr<Checkpointer> checkpointer_;

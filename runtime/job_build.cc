@@ -38,6 +38,10 @@ absl::Status Job::Init() {
     admin_ = std::make_unique<AdminApi>(config_, metrics_->registry(), nullptr,
                                         [this] { RequestReload(); });
     admin_->ServeSilences(&silences_);
+    if (warehouse_) {
+      admin_->RefreshOnScrape(
+          [w = warehouse_, m = metrics_.get()] { m->SetResultsDatabaseStats(w->stats()); });
+    }
     admin_->PublishRules(*rules_);
     PublishAlerts();
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
@@ -213,6 +217,17 @@ absl::Status Job::OpenOutputs(const std::map<std::string, uint64_t>& resume,
     *results_writer = sink->writer();
     sinks_.push_back(std::move(sink));
   }
+  if (!config_.outputs.results_database.empty()) {
+    WarehouseSink::Options o;
+    o.url = config_.outputs.results_database;
+    o.fingerprint = RulesFingerprint(config_);
+    o.seal_on_checkpoint = checkpointer_ != nullptr;
+    o.restored = restored_warehouse_;
+    absl::StatusOr<std::unique_ptr<WarehouseSink>> w = WarehouseSink::Create(std::move(o));
+    if (!w.ok()) return w.status();
+    warehouse_ = w->get();
+    sinks_.push_back(std::move(*w));
+  }
   if (const auto& k = config_.outputs.kafka; !k.brokers.empty()) {
     std::string txn = k.transactional_id;
     if (txn.empty() && checkpointer_) txn = "vigil-" + config_.source.kafka.group_id;
@@ -289,6 +304,7 @@ void Job::AddOutputsToCheckpoints(LineWriter* results_writer) {
   if (record_outputs_) checkpointer_->Add(record_outputs_.get());
   if (record_webhook_) checkpointer_->Add(record_webhook_.get());
   if (archive_) output_parts_.push_back(std::make_unique<ArchivePart>(archive_.get()));
+  if (warehouse_) output_parts_.push_back(std::make_unique<WarehousePart>(warehouse_));
   if (kafka_sink_) output_parts_.push_back(std::make_unique<KafkaSinkPart>(kafka_sink_));
   for (const auto& part : output_parts_) checkpointer_->Add(part.get());
 }

@@ -52,6 +52,7 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
   for (const auto& [key, bytes] : d.panes) {
     if (key == RecordOutputs::kStateKey) j.restored_record_outputs_ = bytes;
     if (key == RecordWebhook::kStateKey) j.restored_record_webhook_ = bytes;
+    if (key == WarehouseSink::kStateKey) j.restored_warehouse_ = bytes;
     if (key == SilenceBook::kStateKey && !j.silences_.DecodeAdHoc(bytes)) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable silences"));
     }

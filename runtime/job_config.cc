@@ -14,6 +14,7 @@
 #include "base/strings.h"
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
+#include "operators/warehouse/warehouse_sink.h"
 #include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 
@@ -372,13 +373,47 @@ class ConfigReader {
         c->outputs.records_webhook_batch = static_cast<size_t>(batch);
       }
     }
-    for (const char* key : {"results", "dead_letter"}) {
-      YAML::Node o = n[key];
-      if (!o) continue;
-      if (auto s = CheckKeys(o, {"path"}, StrCat("outputs.", key)); !s.ok()) return s;
-      (std::string_view(key) == "results" ? c->outputs.results_path : c->outputs.dead_letter_path) =
-          o["path"].Scalar();
+    if (YAML::Node o = n["dead_letter"]) {
+      if (auto s = CheckKeys(o, {"path"}, "outputs.dead_letter"); !s.ok()) return s;
+      c->outputs.dead_letter_path = o["path"].Scalar();
     }
+    if (YAML::Node o = n["results"]) return Results(o, c);
+    return absl::OkStatus();
+  }
+
+  // outputs.results: a file and/or a database; the database's table,
+  // alerts_table, dialect and retention keys become its URL's parameters.
+  absl::Status Results(const YAML::Node& o, JobConfig* c) const {
+    if (auto s = CheckKeys(o, {"path", "database", "table", "alerts_table", "dialect", "retention"},
+                           "outputs.results");
+        !s.ok())
+      return s;
+    if (o["path"]) c->outputs.results_path = o["path"].Scalar();
+    YAML::Node db = o["database"];
+    if (!db) {
+      for (const char* key : {"table", "alerts_table", "dialect", "retention"}) {
+        if (o[key]) return Error(o[key], StrCat("outputs.results.", key, " needs database:"));
+      }
+      return absl::OkStatus();
+    }
+    if (!IsWarehouseUrl(db.Scalar())) {
+      return Error(db, "outputs.results.database must be a postgresql:// URL");
+    }
+    std::string url = db.Scalar();
+    for (const char* key : {"table", "alerts_table", "dialect", "retention"}) {
+      if (YAML::Node v = o[key]) {
+        const std::string param = StrCat(key, "=", v.Scalar());
+        if (absl::StatusOr<WarehouseUrl> w = ParseWarehouseUrl("postgresql://h/d?" + param);
+            !w.ok()) {
+          return Error(v, StrCat("outputs.results.", key, ": ", std::string(w.status().message())));
+        }
+        StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&", param);
+      }
+    }
+    if (absl::StatusOr<WarehouseUrl> w = ParseWarehouseUrl(url); !w.ok()) {
+      return Error(db, std::string(w.status().message()));
+    }
+    c->outputs.results_database = url;
     return absl::OkStatus();
   }
 

@@ -71,7 +71,12 @@ struct JobConfig {
     OutputFormat console_format = OutputFormat::kText;
     bool console = true;
     bool console_pending = true;
-    std::string results_path;      // "" = none, "-" = stdout
+    std::string results_path;  // "" = none, "-" = stdout
+    // The window results and alert transitions also into PostgreSQL or
+    // Redshift (operators/warehouse/warehouse_sink.h): a postgresql:// URL
+    // with vigil's parameters (table, alerts_table, dialect, retention);
+    // "" = not.
+    std::string results_database;
     std::string dead_letter_path;  // "" = counted only
     // The rule files' `outputs:` as NDJSON files under DIR/NAME/ (runtime/
     // record_outputs.h); "" = not written.

@@ -251,7 +251,45 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                           .Help("Closed archive batches waiting in memory for a retry")
                           .Register(r)
                           .Add({});
+  RegisterResultsDatabase(r);
   Rebind(rules);
+}
+
+void JobMetrics::RegisterResultsDatabase(prometheus::Registry& r) {
+  auto& rows = BuildCounter()
+                   .Name("vigil_results_database_rows_total")
+                   .Help("Rows committed to the results database, by table (windows, alerts)")
+                   .Register(r);
+  db_windows_ = &rows.Add({{"table", "windows"}});
+  db_alerts_ = &rows.Add({{"table", "alerts"}});
+  auto& transactions = BuildCounter()
+                           .Name("vigil_results_database_transactions_total")
+                           .Help(
+                               "Transactions of the results database by result: committed, "
+                               "failed (each retried until it commits)")
+                           .Register(r);
+  db_committed_ = &transactions.Add({{"result", "committed"}});
+  db_failed_ = &transactions.Add({{"result", "failed"}});
+  db_dropped_ = &BuildCounter()
+                     .Name("vigil_results_database_dropped_rows_total")
+                     .Help("Rows given up because too many waited for the results database")
+                     .Register(r)
+                     .Add({});
+  db_rejected_ = &BuildCounter()
+                      .Name("vigil_results_database_rejected_rows_total")
+                      .Help("Rows the results database refused (each logged)")
+                      .Register(r)
+                      .Add({});
+  db_deleted_ = &BuildCounter()
+                     .Name("vigil_results_database_deleted_rows_total")
+                     .Help("Rows the results database's retention deleted")
+                     .Register(r)
+                     .Add({});
+  db_queued_ = &BuildGauge()
+                    .Name("vigil_results_database_queued_rows")
+                    .Help("Rows waiting in memory to be written to the results database")
+                    .Register(r)
+                    .Add({});
 }
 
 void JobMetrics::SetFieldPresence(const std::vector<std::pair<std::string, bool>>& fields) {
@@ -461,6 +499,19 @@ void JobMetrics::SetArchiveStats(const ArchiveStats& s) {
   SetTotal(*archive_errors_, s.errors);
   SetTotal(*archive_dropped_, s.dropped_records);
   archive_pending_->Set(static_cast<double>(s.pending_batches));
+}
+
+void JobMetrics::SetResultsDatabaseStats(const WarehouseSink::Stats& s) {
+  // From the job thread and from the HTTP thread's scrapes.
+  absl::MutexLock lock(&db_mu_);
+  SetTotal(*db_windows_, s.windows);
+  SetTotal(*db_alerts_, s.alerts);
+  SetTotal(*db_committed_, s.transactions);
+  SetTotal(*db_failed_, s.failures);
+  SetTotal(*db_dropped_, s.dropped);
+  SetTotal(*db_deleted_, s.deleted);
+  SetTotal(*db_rejected_, s.rejected);
+  db_queued_->Set(static_cast<double>(s.queued));
 }
 
 void JobMetrics::SetNotifyStats(const std::vector<ReceiverStats>& stats) {

@@ -15,7 +15,10 @@
 //   rules_last_reload_successful, and the raw-event archive's
 //   archive_records_total, archive_batches_total, archive_bytes_total,
 //   archive_errors_total, archive_dropped_records_total and
-//   archive_pending_batches.
+//   archive_pending_batches; the results database's
+//   results_database_rows_total{table}, results_database_transactions_total
+//   {result}, results_database_queued_rows, results_database_dropped_rows_total,
+//   results_database_rejected_rows_total and results_database_deleted_rows_total.
 // Readiness: watermark_stall_seconds, watermark_stalled.
 // Paging: notifications_total{receiver,target,result},
 // notifications_spooled, notify_memory_queue, notify_spool_healthy and
@@ -45,11 +48,13 @@
 #include <map>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "operators/archive/archive_writer.h"
 #include "operators/dataflow/dataflow.h"
 #include "operators/dataflow/sink.h"
 #include "operators/notify/notify_target.h"
 #include "operators/parse/event_parser.h"
+#include "operators/warehouse/warehouse_sink.h"
 #include "rules/rule_set.h"
 #include "runtime/job_counters.h"
 
@@ -108,6 +113,8 @@ class JobMetrics {
   }
   // The raw-event archive's totals.
   void SetArchiveStats(const ArchiveStats& stats);
+  // Thread-safe.
+  void SetResultsDatabaseStats(const WarehouseSink::Stats& stats);
   // vigil_rule_field_unseen{field}: 1 while no accepted event has carried
   // the field (since the start or a restart), 0 once one has.
   void SetFieldPresence(const std::vector<std::pair<std::string, bool>>& fields);
@@ -168,6 +175,16 @@ class JobMetrics {
   prometheus::Counter* archive_errors_ = nullptr;
   prometheus::Counter* archive_dropped_ = nullptr;
   prometheus::Gauge* archive_pending_ = nullptr;
+  void RegisterResultsDatabase(prometheus::Registry& r);
+  absl::Mutex db_mu_;
+  prometheus::Counter* db_windows_ = nullptr;
+  prometheus::Counter* db_alerts_ = nullptr;
+  prometheus::Counter* db_committed_ = nullptr;
+  prometheus::Counter* db_failed_ = nullptr;
+  prometheus::Counter* db_dropped_ = nullptr;
+  prometheus::Counter* db_deleted_ = nullptr;
+  prometheus::Counter* db_rejected_ = nullptr;
+  prometheus::Gauge* db_queued_ = nullptr;
 };
 
 }  // namespace vigil

@@ -8,6 +8,7 @@ packages=(
   librdkafka-dev libboost1.81-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libsimdjson-dev libzstd-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   zstd curl time openssl libcrypt-dev  # openssl: test certificates; libcrypt-dev: bcrypt (crypt_r)
+  libpq-dev postgresql  # the results database (libpq) and the server its tests start
   procps  # ps and pgrep: tests/runtime/allocator_test.cc checks the process name
   tzdata  # time zones of silences' time_intervals (location:) and of calendar windows
   groff-base  # renders vigil man in tests/runtime/cli_help_test.cc

@@ -96,6 +96,27 @@ TEST(JobConfigTest, RecordOutputsGoToADirectoryAWebhookOrBoth) {
             "2:49: outputs.records.webhook_batch must be 1..100000 records");
 }
 
+TEST(JobConfigTest, ResultsGoToAFileADatabaseOrBoth) {
+  const std::string path = TempPath("jobcfg_", "resultsdb.yaml");
+  std::ofstream(path) << "outputs:\n  results:\n    path: r.ndjson\n"
+                         "    database: postgresql://vigil@db:5432/metrics?sslmode=require\n"
+                         "    table: metrics.windows\n    dialect: redshift\n"
+                         "    retention: 90d\n";
+  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outputs.results_path, "r.ndjson");
+  EXPECT_EQ(c->outputs.results_database,
+            "postgresql://vigil@db:5432/metrics?sslmode=require&table=metrics.windows"
+            "&dialect=redshift&retention=90d");
+  EXPECT_EQ(Load("outputs:\n  results: {database: mysql://db/m}\n"),
+            "2:23: outputs.results.database must be a postgresql:// URL");
+  EXPECT_EQ(Load("outputs:\n  results: {path: r.ndjson, retention: 90d}\n"),
+            "2:40: outputs.results.retention needs database:");
+  EXPECT_EQ(Load("outputs:\n  results: {database: 'postgresql://db/m', retention: soon}\n"),
+            "2:55: outputs.results.retention: results URL: retention=soon is not a duration such "
+            "as 90d");
+}
+
 TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("source:\n  kind: kafka\n"),
             "2:3: a kafka source needs a 'kafka' section (brokers, topics)");
