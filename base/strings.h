@@ -115,6 +115,9 @@ bool ConsumePrefix(std::string_view* s, std::string_view prefix);
 // requires. Bytes that are not valid UTF-8 become U+FFFD so the output is
 // always valid JSON.
 void AppendJsonString(std::string_view s, std::string* out);
+// Percent-decodes `s` (%41 -> A; '+' stays '+'); false on a malformed
+// escape.
+bool PercentDecode(std::string_view s, std::string* out);
 // `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string ValidUtf8(std::string_view s);
 // Appends `v` as the shortest JSON number that reads back as `v`; NaN and

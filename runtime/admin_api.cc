@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "base/strings.h"
+#include "operators/warehouse/warehouse_query.h"
+#include "runtime/history_query.h"
 
 namespace vigil {
 
@@ -54,6 +56,7 @@ bool ParseReloadId(std::string_view query, uint64_t* id) {
 AdminApi::AdminApi(const JobConfig& config, std::shared_ptr<prometheus::Registry> registry,
                    const Notifier* notifier, std::function<void()> on_reload)
     : listen_(config.http_listen),
+      results_database_(config.outputs.results_database),
       registry_(std::move(registry)),
       notifier_(notifier),
       extra_labels_(config.notify.labels),
@@ -94,6 +97,26 @@ void AdminApi::RegisterHandlers() {
   http_.Handle("/metrics", [this, serve = PrometheusHandler(registry_)](const HttpRequest& r) {
     if (on_scrape_) on_scrape_();
     return serve(r);
+  });
+  // One metric's windows from the results database, as `vigil query`
+  // prints them in JSON; on the server's thread (a slow database holds up
+  // the other endpoints for at most its connect timeout and the query).
+  http_.Handle("/api/query", [this](const HttpRequest& request) {
+    if (results_database_.empty()) {
+      return HttpResponse{404, "text/plain",
+                          "this job has no results database (outputs.results.database); "
+                          "/api/metrics?history=120 holds its latest windows\n"};
+    }
+    absl::StatusOr<HistoryQuery> q = ParseHistoryQuery(request.query);
+    if (!q.ok()) return HttpResponse{400, "text/plain", std::string(q.status().message()) + "\n"};
+    absl::StatusOr<std::vector<StoredWindow>> rows =
+        QueryWarehouse(results_database_, q->metric, q->from, q->to);
+    if (!rows.ok()) {
+      return HttpResponse{503, "text/plain", std::string(rows.status().message()) + "\n"};
+    }
+    HistoryResult result(*q);
+    for (const StoredWindow& w : *rows) result.Add(w);
+    return HttpResponse{200, "application/json", result.ToJson()};
   });
   http_.Handle("/healthz", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain", "ok\n"};

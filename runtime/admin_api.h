@@ -123,6 +123,7 @@ class AdminApi {
   void ServeAlerts();  // /api/alerts and /api/alerts/history
 
   const std::string listen_;
+  const std::string results_database_;  // /api/query reads it; "" = none
   const std::shared_ptr<prometheus::Registry> registry_;
   std::atomic<const Notifier*> notifier_;
   const Labels extra_labels_;  // the notifier's, part of every fingerprint

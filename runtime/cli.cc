@@ -530,6 +530,7 @@ int Dispatch(int argc, char** argv) {
   if (cmd == "alerts") return cli::Alerts(argc, argv);
   if (cmd == "experiment") return cli::Experiment(argc, argv);
   if (cmd == "report") return cli::Report(argc, argv);
+  if (cmd == "query") return cli::Query(argc, argv);
   if (cmd == "test") {
     if (argc < 3) return Usage("test needs at least one test file");
     RuleTestReport r = RunRuleTests(std::vector<std::string>(argv + 2, argv + argc));

@@ -108,6 +108,8 @@ int ExperimentReportFromJob(const std::string& url, const std::string& format);
 // (runtime/cli_report.cc).
 int Report(int argc, char** argv);
 int Experiment(int argc, char** argv);
+// `vigil query METRIC ...` (runtime/cli_query.cc).
+int Query(int argc, char** argv);
 // GET `path` (with its query) of the running job at `url`: the body, or
 // nullopt after printing why not (runtime/cli_experiment.cc).
 std::optional<std::string> FetchFromJob(const std::string& url, std::string_view path);

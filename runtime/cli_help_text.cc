@@ -237,6 +237,22 @@ const CommandHelp kCommands[] = {
      R"(  vigil report escalations --month 2026-03 --out escalations-2026-03.ndjson archive/
   vigil report tracker results.ndjson
   vigil report tracker --url http://127.0.0.1:9464 --output markdown)"},
+    {"query", "vigil query METRIC [flags] [PATH...]",
+     R"(print one metric's windows over a range of event time, from the results database, from window results files or from a running job: a block per series (text), JSON or CSV)",
+     "Flags",
+     R"(  --database URL             read the results database (postgresql://USER@HOST/DB,
+                             as --results of run writes it)
+  --url URL                  read a running job's /api/query (the job's results
+                             database)
+  --labels NAME=VALUE,...    only the series with these labels
+  --from T --to T            windows that start in [from, to) (RFC 3339; default all)
+  --step D                   one window per D per series: the last to end in each
+                             D-long interval of the Unix epoch
+  --output text|json|csv     a block per series (default), JSON, or CSV with a column
+                             per label)",
+     R"(  vigil query latency_p95_ms --labels intent=faq --from 2026-03-01T00:00:00Z \
+    --to 2026-04-01T00:00:00Z --step 1d --database postgresql://vigil@db/metrics
+  vigil query error_rate --output csv results.ndjson)"},
     {"dev-broker", "vigil dev-broker [flags]",
      R"(run an in-memory Kafka-protocol broker for development and tests)",
      "Flags (in memory, for development and tests only)",

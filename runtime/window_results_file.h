@@ -31,16 +31,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/time.h"
+#include "operators/warehouse/warehouse_query.h"  // StoredWindow
 
 namespace vigil {
-
-struct StoredWindow {
-  std::string metric;
-  std::vector<std::pair<std::string, std::string>> labels;  // in the file's order
-  TimeMs start = 0, end = 0;
-  double value = 0;  // NaN where the file holds null (a window without a value)
-  bool partial = false;
-};
 
 // Whether `line` is a window result rather than an event: a JSON object
 // with "metric", "start", "end" and "value".

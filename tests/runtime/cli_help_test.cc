@@ -35,8 +35,8 @@ TEST(CliHelpTest, EveryCommandDocumentsExactlyTheFlagsItsParserTakes) {
     }
     commands_with_flags += !parsed.empty();
   }
-  // run, check, gen, replay, alerts, experiment, report, dev-broker
-  EXPECT_EQ(commands_with_flags, 8u);
+  // run, check, gen, replay, alerts, experiment, report, query, dev-broker
+  EXPECT_EQ(commands_with_flags, 9u);
   const std::vector<std::string> run = ParserFlags("run");
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "--dry-run"));
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "-X"));

@@ -316,12 +316,24 @@ TEST(DeployTest, DockerfilePackagesExistAndCoverTheBinarysLibraries) {
   // stage installs (or from the base image's essential set).
   if (Sh("command -v dpkg >/dev/null && command -v ldd >/dev/null").exit_code == 0) {
     const std::set<std::string> base = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"};
-    // A library may come with a listed package's dependencies (libcrypto
-    // with libssl3, liblz4 with librdkafka1).
-    std::string runtime_names;
-    for (const std::string& p : runtime) runtime_names += " " + p;
-    const std::string installed_deps =
-        Sh("dpkg-query -W -f='${Depends}, '" + runtime_names + " 2>/dev/null").out;
+    // A library may come with a listed package's dependencies, direct or
+    // not (libcrypto with libssl3, liblz4 with librdkafka1, libkrb5-3 with
+    // libpq5 through libgssapi-krb5-2), as apt installs them.
+    std::set<std::string> closure(runtime.begin(), runtime.end());
+    for (std::vector<std::string> next(runtime.begin(), runtime.end()); !next.empty();) {
+      std::string names;
+      for (const std::string& p : next) names += " " + p;
+      next.clear();
+      const std::string deps =
+          Sh("dpkg-query -W -f='${Depends}, ${Pre-Depends}, '" + names + " 2>/dev/null").out;
+      static const std::regex dep(R"((?:^|[,|]\s*)([a-z0-9][a-z0-9.+-]+))");
+      for (auto it = std::sregex_iterator(deps.begin(), deps.end(), dep);
+           it != std::sregex_iterator(); ++it) {
+        if (closure.insert((*it)[1].str()).second) next.push_back((*it)[1].str());
+      }
+    }
+    std::string installed_deps;
+    for (const std::string& p : closure) installed_deps += p + ", ";
     const Result ldd = Sh("ldd " + kVigil);
     ASSERT_EQ(ldd.exit_code, 0);
     // dpkg knows a file by the path its package installed it at: /lib/...

@@ -8,11 +8,13 @@
 // with a clear message that does not show it.
 #include <fcntl.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -230,6 +232,53 @@ TEST_F(ResultsDatabaseE2eTest, TheServerStoppedFor20SecondsMidRunLosesNothing) {
       << ReadFile(log);
   EXPECT_EQ(ReadFile(log).find(PostgresServer::kPassword), std::string::npos);
   EXPECT_EQ(DbRows(*pg_), FileRows(clean));
+}
+
+// deploy/grafana/vigil-history.json reads the tables with the PostgreSQL
+// data source: each panel's SQL, its Grafana macros expanded as Grafana
+// does, runs on the tables a replay wrote, and the panels of 5-minute
+// metrics and of alerts show rows.
+TEST_F(ResultsDatabaseE2eTest, TheHistoryDashboardsQueriesRunOnTheTables) {
+  ASSERT_EQ(Sh(kVigil + " run --input " + events_ + " --results '" + pg_->url() + "'" + kQuiet +
+               " --http off >/dev/null 2>&1")
+                .exit_code,
+            0);
+  simdjson::dom::parser parser;
+  simdjson::dom::element dash;
+  ASSERT_EQ(
+      parser.load(std::string(VIGIL_SOURCE_DIR) + "/deploy/grafana/vigil-history.json").get(dash),
+      simdjson::SUCCESS);
+  std::map<std::string, std::string> rows_by_title;
+  for (simdjson::dom::element p : dash["panels"].get_array()) {
+    std::string_view type, title;
+    ASSERT_EQ(p["type"].get(type), simdjson::SUCCESS);
+    if (type == "row") continue;
+    ASSERT_EQ(p["title"].get(title), simdjson::SUCCESS);
+    for (simdjson::dom::element t : p["targets"].get_array()) {
+      std::string_view raw, uid;
+      ASSERT_EQ(t["rawSql"].get(raw), simdjson::SUCCESS) << title;
+      ASSERT_EQ(t["datasource"]["uid"].get(uid), simdjson::SUCCESS) << title;
+      EXPECT_EQ(uid, "${DS_POSTGRES}") << title;
+      std::string sql(raw);
+      // $__timeFilter(c) and $__timeGroupAlias(c, 1d), as Grafana expands them.
+      const std::regex filter(R"(\$__timeFilter\((\w+)\))"),
+          group(R"(\$__timeGroupAlias\((\w+), 1d\))");
+      sql = std::regex_replace(sql, filter,
+                               "$1 BETWEEN '2000-01-01T00:00:00Z' AND '2100-01-01T00:00:00Z'");
+      sql = std::regex_replace(
+          sql, group, "to_timestamp(floor(extract(epoch FROM $1) / 86400) * 86400) AS \"time\"");
+      EXPECT_EQ(sql.find("$__"), std::string::npos) << sql;
+      const std::string out = pg_->Psql(sql);
+      EXPECT_EQ(out.find("ERROR"), std::string::npos) << title << ": " << out;
+      rows_by_title[std::string(title)] = out;
+    }
+  }
+  for (const char* title : {"Latency p50 / p95 / p99 (ms)", "Error, escalation and guardrail rates",
+                            "Messages by intent (per 5 minutes)", "Alert transitions",
+                            "Firing transitions per day by severity"}) {
+    EXPECT_GT(Lines(rows_by_title[title]).size(), 0u) << title;
+  }
+  EXPECT_EQ(rows_by_title.size(), 9u);
 }
 
 TEST_F(ResultsDatabaseE2eTest, AWrongPasswordStopsTheStartWithoutShowingIt) {

@@ -1,0 +1,151 @@
+// `vigil query` end to end over a generated week: the windows of a metric
+// and one label value in a range, every window or one a day, equal the
+// values the results file holds for that range (read independently here),
+// whether the query reads the results file, the results database or a
+// running job's /api/query; bad queries are usage errors.
+#include <simdjson.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/strings.h"
+#include "base/time.h"
+#include "gtest/gtest.h"
+#include "tests/operators/warehouse/postgres_server.h"
+#include "tests/runtime/servers.h"
+#include "tests/runtime/test_util.h"
+
+namespace vigil {
+namespace {
+
+const std::string kVigil = VIGIL_BINARY;
+
+// end -> value of intent_messages{intent="faq"} windows that start in
+// [from, to), from the results file's lines.
+std::map<std::string, double> Expected(const std::string& results, TimeMs from, TimeMs to) {
+  std::map<std::string, double> out;
+  simdjson::dom::parser parser;
+  for (const std::string& line : Lines(results)) {
+    simdjson::dom::element e;
+    if (parser.parse(line).get(e)) continue;
+    std::string_view metric, start, end, intent;
+    double value = 0;
+    if (e["metric"].get(metric) || metric != "intent_messages" || e["start"].get(start) ||
+        e["end"].get(end) || e["value"].get(value) || e["labels"]["intent"].get(intent) ||
+        intent != "faq") {
+      continue;
+    }
+    const TimeMs s = *ParseRfc3339(start);
+    if (s >= from && s < to) out[std::string(end)] = value;
+  }
+  return out;
+}
+
+// The same from `vigil query --output json`: its one series.
+std::map<std::string, double> Queried(const std::string& json) {
+  std::map<std::string, double> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array series;
+  if (parser.parse(json).get(doc) || doc["series"].get(series) || series.size() != 1) {
+    ADD_FAILURE() << json;
+    return out;
+  }
+  simdjson::dom::array windows;
+  if (series.at(0)["windows"].get(windows)) return out;
+  for (simdjson::dom::element w : windows) {
+    std::string_view end;
+    double value = 0;
+    if (!w["end"].get(end) && !w["value"].get(value)) out[std::string(end)] = value;
+  }
+  return out;
+}
+
+TEST(QueryE2eTest, AGeneratedWeekGivesTheResultsFilesValuesFromEverySource) {
+  const std::string base = TempPath("query_e2e_", "");
+  RemoveTestPaths(base);
+  std::string why;
+  std::unique_ptr<PostgresServer> pg = PostgresServer::Create(base + "pg", &why);
+  ASSERT_TRUE(pg) << why;
+  const std::string events = base + "week.ndjson.zst", results = base + "results.ndjson";
+  ASSERT_EQ(Sh(kVigil + " gen --rate 1 --duration 7d --seed 11 --out " + events).exit_code, 0);
+  Result run = Sh(kVigil + " run --input " + events + " --results " + results + " --results '" +
+                  pg->url() + "' --no-console --http off --no-progress 2>&1");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+
+  const std::string from = "2026-01-02T00:00:00Z", to = "2026-01-05T00:00:00Z";
+  const std::map<std::string, double> want =
+      Expected(ReadFile(results), *ParseRfc3339(from), *ParseRfc3339(to));
+  ASSERT_EQ(want.size(), 3u * 288);  // 5-minute windows for three days
+  const std::string q = " query intent_messages --labels intent=faq --from " + from + " --to " +
+                        to + " --output json ";
+  Result file = Sh(kVigil + q + results);
+  ASSERT_EQ(file.exit_code, 0) << file.out;
+  EXPECT_EQ(Queried(file.out), want);
+  Result db = Sh(kVigil + q + "--database '" + pg->url() + "'");
+  ASSERT_EQ(db.exit_code, 0) << db.out;
+  EXPECT_EQ(Queried(db.out), want);
+  EXPECT_EQ(db.out, file.out);
+
+  // One window a day: the last to end in each day.
+  std::map<std::string, double> daily;
+  for (const auto& [end, value] : want) {
+    if (end.substr(11) == "00:00:00.000Z") daily[end] = value;
+  }
+  ASSERT_EQ(daily.size(), 3u);
+  EXPECT_EQ(Queried(Sh(kVigil + q + "--step 1d " + results).out), daily);
+  EXPECT_EQ(Queried(Sh(kVigil + q + "--step 1d --database '" + pg->url() + "'").out), daily);
+
+  // A running job answers /api/query from its database.
+  const std::string fifo = base + "idle.ndjson", log = base + "job.log";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // A writer that writes nothing: the job opens its input and waits.
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  const pid_t job = Spawn(kVigil + " run --input " + fifo + " --results '" + pg->url() +
+                              "' --no-console --http 127.0.0.1:0",
+                          log);
+  ChildGuard guard(job);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  Result live = Sh(kVigil + q + "--url " + url);
+  ASSERT_EQ(live.exit_code, 0) << live.out;
+  EXPECT_EQ(Queried(live.out), want);
+  Result text = Sh(kVigil + " query intent_messages --labels intent=faq --from " + from +
+                   " --to 2026-01-02T00:10:00Z --url " + url);
+  EXPECT_EQ(text.out, "intent_messages{intent=\"faq\"}\n  2026-01-02T00:05:00.000Z  " +
+                          StrCat(want.begin()->second) + "\n  2026-01-02T00:10:00.000Z  " +
+                          StrCat(std::next(want.begin())->second) + "\n");
+  auto [status, body] = HttpGet(url, "/api/query?metric=intent_messages&from=yesterday");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body, "from needs an RFC 3339 time, not 'yesterday'\n");
+  ::close(writer);
+}
+
+TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
+  auto err = [](const std::string& args) {
+    Result r = Sh(kVigil + " query " + args + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << args;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  EXPECT_EQ(err(""), "vigil: query needs a metric: vigil query METRIC ...");
+  EXPECT_EQ(err("m"),
+            "vigil: query reads one of --database URL, --url URL or window results files");
+  EXPECT_EQ(err("m --labels intent results.ndjson"),
+            "vigil: --labels: 'intent' is not NAME=VALUE (e.g. intent=faq,model=haiku)");
+  EXPECT_EQ(err("m --from 2026-02-01T00:00:00Z --to 2026-01-01T00:00:00Z r.ndjson"),
+            "vigil: --from must be before --to");
+  EXPECT_EQ(err("m --database mysql://db/m"),
+            "vigil: --database: results URL: a database URL starts with postgresql://");
+  const std::string events = TempPath("query_e2e_", "events.ndjson");
+  ASSERT_EQ(Sh(kVigil + " gen --rate 10 --duration 1m --out " + events).exit_code, 0);
+  EXPECT_EQ(err("m " + events),
+            "vigil: " + events + " is not a window results file (--results FILE writes one)");
+}
+
+}  // namespace
+}  // namespace vigil
