@@ -1,6 +1,7 @@
 #include "operators/warehouse/warehouse_sink.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/clock.h"
 #include "base/codec.h"
@@ -14,6 +15,12 @@ namespace {
 constexpr uint8_t kStateFormat = 1;
 constexpr size_t kRetentionBatch = 10000;
 constexpr DurationMs kLogEvery = 30000;
+
+std::string FormatSeconds(uint64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
 
 absl::Status Bad(std::string_view what) {
   return absl::InvalidArgumentError(StrCat("results URL: ", what));
@@ -171,7 +178,12 @@ absl::Status WarehouseSink::Close() {
   cv_.SignalAll();
   while (!queue_.empty() && !cv_.WaitWithDeadline(&mu_, deadline)) {
   }
-  if (queue_.empty()) return absl::OkStatus();
+  if (queue_.empty()) {
+    Log(StrCat("results database ", shown_url_, ": ", windows_.load(), " windows and ",
+               alerts_.load(), " alert transitions in ", transactions_.load(), " transactions, ",
+               FormatSeconds(writing_ms_.load()), " s writing"));
+    return absl::OkStatus();
+  }
   return absl::UnavailableError(StrCat("results database ", shown_url_, ": ", queued_rows_,
                                        " rows not written: ", last_error_));
 }
@@ -208,6 +220,7 @@ WarehouseSink::Stats WarehouseSink::stats() const {
   s.dropped = dropped_.load();
   s.deleted = deleted_.load();
   s.rejected = rejected_.load();
+  s.writing_ms = writing_ms_.load();
   absl::MutexLock lock(&mu_);
   s.queued = queued_rows_;
   return s;
@@ -247,7 +260,9 @@ void WarehouseSink::Run() {
       in_flight_ = true;
     }
     uint64_t refused_windows = 0, refused_alerts = 0;
+    const TimeMs began = MonotonicMs();
     absl::Status s = Write(batch, &refused_windows, &refused_alerts);
+    writing_ms_ += MonotonicMs() - began;
     if (!s.ok()) {
       ++failures_;
       conn_.reset();

@@ -92,6 +92,7 @@ class WarehouseSink : public Sink {
     uint64_t dropped = 0;       // rows dropped over max_queued_rows
     uint64_t deleted = 0;       // rows deleted by retention
     uint64_t rejected = 0;      // rows the database refused (logged)
+    uint64_t writing_ms = 0;    // time spent writing (connecting included)
     size_t queued = 0;          // rows waiting now
   };
 
@@ -104,8 +105,10 @@ class WarehouseSink : public Sink {
   void OnAlert(const AlertNotice& n) override;
   // The rows since the last Seal become one batch (one transaction).
   void Seal();
-  // Seals and waits up to close_timeout for every batch to commit; an
-  // error says how many rows are left and why.
+  // Seals and waits up to close_timeout for every batch to commit, then
+  // logs what it wrote ("… 3170 windows and 9 alert transitions in 2
+  // transactions, 0.21 s writing"); an error says how many rows are left
+  // and why.
   absl::Status Close();
   // The batches not yet committed (after Seal: everything so far).
   std::string EncodeState() const;
@@ -151,7 +154,7 @@ class WarehouseSink : public Sink {
   TimeMs written_end_ = kMinTime;               // writer thread: for retention
 
   std::atomic<uint64_t> windows_{0}, alerts_{0}, transactions_{0}, failures_{0}, dropped_{0},
-      deleted_{0}, rejected_{0};
+      deleted_{0}, rejected_{0}, writing_ms_{0};
   std::thread thread_;
 };
 

@@ -3,8 +3,8 @@
 // values the results file holds for that range (read independently here),
 // whether the query reads the results file, the results database or a
 // running job's /api/query; bad queries are usage errors.
-#include <simdjson.h>
 #include <fcntl.h>
+#include <simdjson.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

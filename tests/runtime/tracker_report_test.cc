@@ -3,7 +3,8 @@
 // thumbs up 62% -> 67% -> 72%, conversion 4.1% -> 4.8% -> 5.3%): exactly
 // those figures, the target row, met/missed marks and the change from the
 // month before; the same table from a replay, from the window results file
-// of a job that read the quarter, and from a running job.
+// of a job that read the quarter, from a running job, and on the status
+// page of a job whose results database holds the quarter.
 //
 // Under the runbook's definitions (escalation rate: escalated sessions /
 // sessions; resolution rate: 1 - escalated / sessions over the sessions
@@ -11,7 +12,10 @@
 // have asked for a human without reaching one: with 12% of all sessions
 // escalated and 29% of those that never asked, at most 41% never asked.
 // The quarter below is built that way.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -19,6 +23,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "gtest/gtest.h"
+#include "tests/operators/warehouse/postgres_server.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
 
@@ -210,6 +215,46 @@ TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
   ::kill(writer, SIGTERM);
   WaitExit(writer);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+// A job with a results database shows, on its status page, the months the
+// database holds: this one has read no event, an earlier replay of the
+// quarter wrote them.
+TEST_F(TrackerReportTest, AJobWithAResultsDatabaseShowsTheStoredMonths) {
+  if (Sh("command -v chromium >/dev/null").exit_code != 0) {
+    GTEST_FAIL() << "chromium is missing: run scripts/setup.sh (Debian package chromium)";
+  }
+  std::string why;
+  std::unique_ptr<PostgresServer> pg = PostgresServer::Create(Path("pg"), &why);
+  ASSERT_TRUE(pg) << why;
+  ASSERT_EQ(Sh(kVigil + " run" + kRules + " --input " + events_ + " --results '" + pg->url() +
+               "' --no-console --http off --no-progress 2>/dev/null")
+                .exit_code,
+            0);
+  const std::string fifo = Path("idle");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // writes nothing
+  ASSERT_GE(writer, 0);
+  const std::string log = Path("run.log");
+  const pid_t job = Spawn(kVigil + " run" + kRules + " --input " + fifo + " --results '" +
+                              pg->url() + "' --no-console --http 127.0.0.1:0",
+                          log);
+  ChildGuard guard(job);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  Result dom =
+      Sh("timeout 120 chromium --headless --disable-gpu --no-sandbox "
+         "--disable-dev-shm-usage --no-first-run --user-data-dir=" +
+         Path("chromium-profile") + " --virtual-time-budget=3000 --dump-dom " + url + " 2>" +
+         Path("chromium.log"));
+  for (const char* row :
+       {"<tr data-month=\"2026-01\"><td>2026-01</td><td class=\"missed\">12.0% ✗</td>",
+        "<tr data-month=\"2026-02\"><td>2026-02</td><td class=\"missed\">9.0% ✗ (-3.0 pts)</td>"
+        "<td class=\"missed\">76.0% ✗ (+5.0 pts)</td>",
+        "<tr data-month=\"2026-03\"><td>2026-03</td><td class=\"missed\">7.0% ✗ (-2.0 pts)</td>"}) {
+    EXPECT_NE(dom.out.find(row), std::string::npos) << row << "\n" << dom.out;
+  }
+  ::close(writer);
 }
 
 }  // namespace
