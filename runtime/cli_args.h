@@ -111,8 +111,11 @@ int Experiment(int argc, char** argv);
 // `vigil query METRIC ...` (runtime/cli_query.cc).
 int Query(int argc, char** argv);
 // GET `path` (with its query) of the running job at `url`: the body, or
-// nullopt after printing why not (runtime/cli_experiment.cc).
-std::optional<std::string> FetchFromJob(const std::string& url, std::string_view path);
+// nullopt after printing why not (runtime/cli_experiment.cc); with
+// `quiet_404`, nullopt without a word when the job answers 404 (an endpoint
+// it does not serve, such as /api/query without a results database).
+std::optional<std::string> FetchFromJob(const std::string& url, std::string_view path,
+                                        bool quiet_404 = false);
 // Runs the job of `config` with `extra` as one more sink, then `after`, with
 // the signal handling of `vigil run` (runtime/cli.cc); the exit code.
 int RunJobFor(const JobConfig& config, std::unique_ptr<Sink> extra,

@@ -15,7 +15,8 @@
 
 namespace vigil::cli {
 
-std::optional<std::string> FetchFromJob(const std::string& url_text, std::string_view path) {
+std::optional<std::string> FetchFromJob(const std::string& url_text, std::string_view path,
+                                        bool quiet_404) {
   absl::StatusOr<HttpUrl> url = HttpUrl::Parse(url_text);
   if (!url.ok()) {
     std::fprintf(stderr, "vigil: --url: %s\n", std::string(url.status().message()).c_str());
@@ -35,6 +36,7 @@ std::optional<std::string> FetchFromJob(const std::string& url_text, std::string
                  std::string(r.status().message()).c_str());
     return std::nullopt;
   }
+  if (r->status == 404 && quiet_404) return std::nullopt;
   if (r->status != 200) {
     std::fprintf(stderr, "vigil: %s answered HTTP %d: %s\n", where.c_str(), r->status,
                  r->body.substr(0, 200).c_str());

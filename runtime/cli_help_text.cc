@@ -227,8 +227,8 @@ const CommandHelp kCommands[] = {
   tracker:
   --rules FILE               rule file with the trackers (repeatable; default the
                              reference rules)
-  --url URL                  read a running job at URL (its /api/rules and
-                             /api/metrics) instead of replaying files
+  --url URL                  read a running job at URL (its /api/rules, /api/query
+                             and /api/metrics) instead of replaying files
   --from T --to T            only months ending after T / starting before T (RFC 3339);
                              with event files, only events in [from, to)
   --output text|markdown|json|html

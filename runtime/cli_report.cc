@@ -85,8 +85,34 @@ int Escalations(Args& a) {
   return 0;
 }
 
-// `vigil report tracker --url URL`: the job's /api/rules and
-// /api/metrics?history=120.
+// The months of `metric` a job's results database holds (its /api/query),
+// into `data`; nothing when the job has no database.
+void AddStoredMonths(const std::string& url, const std::string& metric, TrackerData* data) {
+  std::optional<std::string> body =
+      FetchFromJob(url, StrCat("/api/query?metric=", metric), /*quiet_404=*/true);
+  if (!body) return;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array series;
+  if (parser.parse(*body).get(doc) || doc["series"].get(series)) return;
+  for (simdjson::dom::element s : series) {
+    simdjson::dom::object labels;
+    simdjson::dom::array windows;
+    if (s["labels"].get(labels) || labels.size() != 0 || s["windows"].get(windows)) continue;
+    for (simdjson::dom::element w : windows) {
+      std::string_view end;
+      double value = 0;
+      bool partial = false;
+      if (w["end"].get(end) || w["value"].get(value)) continue;
+      if (w["partial"].get(partial)) partial = false;
+      if (std::optional<TimeMs> t = ParseRfc3339(end)) data->Add(metric, *t, value, partial);
+    }
+  }
+}
+
+// `vigil report tracker --url URL`: the job's /api/rules, the months its
+// results database holds (/api/query) and its latest windows
+// (/api/metrics?history=120).
 int TrackerFromJob(const std::string& url, const std::string& format, TimeMs from, TimeMs to) {
   std::optional<std::string> rules = FetchFromJob(url, "/api/rules");
   if (!rules) return 1;
@@ -105,6 +131,7 @@ int TrackerFromJob(const std::string& url, const std::string& format, TimeMs fro
     for (const TrackerInfo::Column& c : t.columns) names.insert(c.metric);
   }
   TrackerData data;
+  for (const std::string& metric : names) AddStoredMonths(url, metric, &data);
   simdjson::dom::parser parser2;
   simdjson::dom::element series;
   if (parser2.parse(*metrics).get(series) != simdjson::SUCCESS ||

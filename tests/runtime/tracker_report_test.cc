@@ -217,9 +217,9 @@ TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
 }
 
-// A job with a results database shows, on its status page, the months the
-// database holds: this one has read no event, an earlier replay of the
-// quarter wrote them.
+// A job with a results database shows, on its status page and to vigil
+// report tracker --url, the months the database holds: this one has read
+// no event, an earlier replay of the quarter wrote them.
 TEST_F(TrackerReportTest, AJobWithAResultsDatabaseShowsTheStoredMonths) {
   if (Sh("command -v chromium >/dev/null").exit_code != 0) {
     GTEST_FAIL() << "chromium is missing: run scripts/setup.sh (Debian package chromium)";
@@ -254,6 +254,10 @@ TEST_F(TrackerReportTest, AJobWithAResultsDatabaseShowsTheStoredMonths) {
         "<tr data-month=\"2026-03\"><td>2026-03</td><td class=\"missed\">7.0% ✗ (-2.0 pts)</td>"}) {
     EXPECT_NE(dom.out.find(row), std::string::npos) << row << "\n" << dom.out;
   }
+  // So does vigil report tracker --url.
+  Result live = Sh(kVigil + " report tracker --url " + url);
+  EXPECT_EQ(live.exit_code, 0);
+  EXPECT_EQ(live.out, kTable);
   ::close(writer);
 }
 
