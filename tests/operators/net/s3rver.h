@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "operators/net/sigv4.h"
+#include "tests/operators/net/free_port.h"
 
 namespace vigil {
 
@@ -39,7 +40,7 @@ class S3rver {
   static std::unique_ptr<S3rver> Start(const std::string& dir, std::vector<std::string> buckets) {
     std::unique_ptr<S3rver> s(new S3rver(dir, std::move(buckets)));
     std::filesystem::create_directories(dir + "/data");
-    s->port_ = FreePort();
+    s->port_ = FreeLoopbackPort();
     return s->Run() ? std::move(s) : nullptr;
   }
   ~S3rver() { Stop(); }
@@ -56,17 +57,6 @@ class S3rver {
  private:
   S3rver(std::string dir, std::vector<std::string> buckets)
       : dir_(std::move(dir)), buckets_(std::move(buckets)) {}
-  static int FreePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-  }
   bool Run() {
     std::vector<std::string> argv = {
         std::string(VIGIL_SOURCE_DIR) + "/tests/servers/node_modules/.bin/s3rver",

@@ -15,9 +15,6 @@
 #ifndef VIGIL_TESTS_OPERATORS_WAREHOUSE_POSTGRES_SERVER_H_
 #define VIGIL_TESTS_OPERATORS_WAREHOUSE_POSTGRES_SERVER_H_
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,6 +22,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+
+#include "tests/operators/net/free_port.h"
 
 namespace vigil {
 
@@ -52,7 +51,7 @@ class PostgresServer {
       *why = "initdb failed: " + out;
       return nullptr;
     }
-    pg->port_ = FreePortNumber();
+    pg->port_ = FreeLoopbackPort();
     if (!pg->Start()) {
       *why = "the server did not start: " + pg->Log();
       return nullptr;
@@ -98,17 +97,6 @@ class PostgresServer {
       if (std::filesystem::exists(bin + "/initdb") && bin > best) best = bin;
     }
     return best;
-  }
-  static int FreePortNumber() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
   }
   // Over the Unix socket in dir_, where the role needs no password.
   std::string PsqlCommand(const std::string& db, const std::string& sql) const {
