@@ -1,7 +1,8 @@
 // Window results into PostgreSQL end to end with the binary (`--results
 // postgresql://…`, a server the test starts on loopback): the table equals
-// the NDJSON results file of the same run row for row, and the alert
-// transitions are those the console printed; a second replay of the same
+// the NDJSON results file of the same run row for row (from a file with
+// the default workers, and from stdin with three), and the alert transitions are
+// those the console printed; a second replay of the same
 // input and a job killed with SIGKILL and restarted from its checkpoint
 // leave no duplicate and lose nothing; the server stopped for 20 s mid-run,
 // then started again, loses nothing; a wrong password stops the start
@@ -150,6 +151,14 @@ TEST_F(ResultsDatabaseE2eTest, AReplayEqualsTheResultsFileRowForRowAndASecondAdd
   Result again = Sh(kVigil + " run --input " + events_ + " --results '" + pg_->url() + "'" +
                     kQuiet + " --http off 2>" + Path("log2"));
   ASSERT_EQ(again.exit_code, 0) << ReadFile(Path("log2"));
+  EXPECT_EQ(DbRows(*pg_), want);
+  EXPECT_EQ(pg_->Psql("SELECT count(*) FROM vigil_alerts"), StrCat(transitions, "\n"));
+
+  // Into empty tables from stdin with three workers: the same rows.
+  pg_->Psql("DROP TABLE vigil_windows, vigil_alerts");
+  Result workers = Sh("cat " + events_ + " | " + kVigil + " run --workers 3 --input - --results '" +
+                      pg_->url() + "'" + kQuiet + " --http off 2>" + Path("log3"));
+  ASSERT_EQ(workers.exit_code, 0) << ReadFile(Path("log3"));
   EXPECT_EQ(DbRows(*pg_), want);
   EXPECT_EQ(pg_->Psql("SELECT count(*) FROM vigil_alerts"), StrCat(transitions, "\n"));
 }
