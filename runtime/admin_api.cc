@@ -172,6 +172,9 @@ void AdminApi::RegisterHandlers() {
     if (std::string stall = stall_.Check(); !stall.empty()) {
       return HttpResponse{503, "text/plain", stall + "\n"};
     }
+    if (std::string archive = ArchiveProblem(); !archive.empty()) {
+      return HttpResponse{503, "text/plain", archive + "\n"};
+    }
     if (const Notifier* notifier = notifier_.load(); notifier != nullptr) {
       if (std::string paging = PagingReadiness(notifier->Stats()); !paging.empty()) {
         return HttpResponse{503, "text/plain", paging + "\n"};

@@ -86,6 +86,11 @@ class AdminApi {
   // Readiness, kept current by the job thread.
   void SetReady(bool ready) { ready_.store(ready); }
   void SetSourceConnected(bool up) { source_connected_.store(up); }
+  // ArchiveReadiness of the job's archive ("" while it writes).
+  void SetArchiveReadiness(std::string problem) ABSL_LOCKS_EXCLUDED(archive_mu_) {
+    absl::MutexLock lock(&archive_mu_);
+    archive_problem_ = std::move(problem);
+  }
   // /readyz's freshness check; the job observes its watermark into it.
   WatermarkStall& stall() { return stall_; }
 
@@ -139,6 +144,13 @@ class AdminApi {
   uint64_t reload_asked_ ABSL_GUARDED_BY(reload_mu_) = 0;
   uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
   std::string reload_result_ ABSL_GUARDED_BY(reload_mu_);  // "" when it succeeded
+
+  std::string ArchiveProblem() const ABSL_LOCKS_EXCLUDED(archive_mu_) {
+    absl::MutexLock lock(&archive_mu_);
+    return archive_problem_;
+  }
+  mutable absl::Mutex archive_mu_;
+  std::string archive_problem_ ABSL_GUARDED_BY(archive_mu_);
 
   absl::Mutex mu_;
   std::string status_json_ ABSL_GUARDED_BY(mu_);

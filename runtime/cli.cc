@@ -440,7 +440,15 @@ int Run(int argc, char** argv) {
       }
       config.web.max_connections = static_cast<size_t>(std::max(1.0, n));
     } else if (a.Value("--archive", &v, &err)) {
-      config.outputs.archive.dir = v;
+      config.outputs.archive.location = v;
+    } else if (a.Value("--archive-format", &v, &err)) {
+      absl::StatusOr<ArchiveFormat> f = ParseArchiveFormat(v);
+      if (f.ok()) config.outputs.archive.format = *f;
+      if (!f.ok()) err = StrCat("--archive-format: ", std::string(f.status().message()));
+    } else if (a.Value("--archive-partitioning", &v, &err)) {
+      absl::StatusOr<ArchivePartitioning> p = ParseArchivePartitioning(v);
+      if (p.ok()) config.outputs.archive.partitioning = *p;
+      if (!p.ok()) err = StrCat("--archive-partitioning: ", std::string(p.status().message()));
     } else if (a.Flag("--dry-run")) {
       dry_run = true;
     } else if (JobFlag(a, &config, &err)) {
@@ -493,7 +501,7 @@ int Replay(int argc, char** argv) {
     if (!err.empty()) return Usage(err);
   }
   if (paths.empty()) return Usage("replay needs event files or directories");
-  absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
+  absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths, config.from, config.to);
   if (!files.ok()) return Usage(std::string(files.status().message()));
   config.source.paths = *files;
   auto timeline = std::make_unique<TimelineSink>();

@@ -55,7 +55,8 @@ absl::StatusOr<std::vector<std::string>> ApplyDryRun(JobConfig* config) {
   if (!out.dead_letter_path.empty()) outputs.push_back(out.dead_letter_path);
   if (!out.records_dir.empty()) outputs.push_back(out.records_dir);
   if (!out.records_webhook.empty()) outputs.push_back("the record webhook");
-  if (!out.archive.dir.empty()) outputs.push_back(StrCat("the archive (", out.archive.dir, ")"));
+  if (!out.archive.location.empty())
+    outputs.push_back(StrCat("the archive (", out.archive.location, ")"));
   if (!outputs.empty()) off.push_back(StrCat("nothing is written to ", Join(outputs)));
   out.kafka.brokers.clear();
   if (out.results_path != "-") out.results_path.clear();
@@ -63,7 +64,7 @@ absl::StatusOr<std::vector<std::string>> ApplyDryRun(JobConfig* config) {
   out.dead_letter_path.clear();
   out.records_dir.clear();
   out.records_webhook.clear();
-  out.archive.dir.clear();
+  out.archive.location.clear();
   out.console = true;
   if (!config->http_listen.empty() && config->http_listen != "127.0.0.1:0") {
     off.push_back(

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "base/strings.h"
 #include "operators/source/line_source.h"
+#include "runtime/replay.h"
 
 namespace vigil {
 namespace {
@@ -63,7 +64,7 @@ absl::Status ForEachEvent(const std::vector<std::string>& paths, uint64_t* malfo
   simdjson::dom::parser parser;
   std::vector<Record> batch;
   for (const std::string& path : paths) {
-    absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource(path, kMaxRecordBytes);
+    absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenEventPath(path, kMaxRecordBytes);
     if (!src.ok()) return src.status();
     while ((*src)->Next(&batch, 4096)) {
       for (const Record& r : batch) {

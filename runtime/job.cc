@@ -422,6 +422,8 @@ int Job::Run() {
     if (archive_) {
       archive_->Tick();
       metrics_->SetArchiveStats(archive_->stats());
+      if (admin_)
+        admin_->SetArchiveReadiness(ArchiveReadiness(archive_->stats(), archive_->root()));
     }
     mode_->Tick(now);
     Progress(now, false);

@@ -15,6 +15,7 @@
 #include "rules/template.h"
 #include "runtime/checkpoint_parts.h"
 #include "runtime/job.h"
+#include "runtime/replay.h"
 #include "runtime/web_config.h"
 
 namespace vigil {
@@ -121,8 +122,7 @@ absl::Status Job::OpenSource() {
 
 absl::Status Job::OpenNextSource() {
   const std::string& path = config_.source.paths[next_path_++];
-  absl::StatusOr<std::unique_ptr<RecordSource>> src =
-      OpenFileSource(path, config_.max_record_bytes);
+  absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenEventPath(path, config_.max_record_bytes);
   if (!src.ok()) return src.status();
   source_ = std::move(*src);
   return absl::OkStatus();
@@ -162,7 +162,7 @@ absl::Status Job::OpenCheckpoints(std::map<std::string, uint64_t>* resume) {
 }
 
 absl::Status Job::OpenArchive() {
-  if (config_.outputs.archive.dir.empty()) return absl::OkStatus();
+  if (config_.outputs.archive.location.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<ArchiveWriter>> a = ArchiveWriter::Open(config_.outputs.archive);
   if (!a.ok()) return a.status();
   archive_ = std::move(*a);

@@ -288,12 +288,34 @@ class ConfigReader {
   }
 
   absl::Status Archive(const YAML::Node& n, ArchiveOptions* a) const {
-    if (auto s =
-            CheckKeys(n, {"dir", "flush_interval", "max_bytes", "retention"}, "outputs.archive");
+    if (auto s = CheckKeys(n,
+                           {"dir", "url", "format", "partitioning", "flush_interval", "max_bytes",
+                            "retention", "max_pending"},
+                           "outputs.archive");
         !s.ok())
       return s;
-    if (n["dir"]) a->dir = n["dir"].Scalar();
-    if (a->dir.empty()) return Error(n, "outputs.archive needs 'dir'");
+    if (n["dir"] && n["url"])
+      return Error(n["url"], "outputs.archive takes 'dir' or 'url', not both");
+    if (n["dir"]) a->location = n["dir"].Scalar();
+    if (n["url"]) a->location = n["url"].Scalar();
+    if (a->location.empty()) {
+      return Error(n, "outputs.archive needs 'dir' (a directory) or 'url' (s3://BUCKET/PREFIX)");
+    }
+    if (YAML::Node f = n["format"]) {
+      absl::StatusOr<ArchiveFormat> v = ParseArchiveFormat(f.Scalar());
+      if (!v.ok()) return Error(f, std::string(v.status().message()));
+      a->format = *v;
+    }
+    if (YAML::Node p = n["partitioning"]) {
+      absl::StatusOr<ArchivePartitioning> v = ParseArchivePartitioning(p.Scalar());
+      if (!v.ok()) return Error(p, std::string(v.status().message()));
+      a->partitioning = *v;
+    }
+    if (YAML::Node m = n["max_pending"]) {
+      std::optional<size_t> b = m.IsScalar() ? ParseByteSize(m.Scalar()) : std::nullopt;
+      if (!b || *b == 0) return Error(m, "expected a size such as 256MiB");
+      a->max_pending_bytes = *b;
+    }
     if (YAML::Node f = n["flush_interval"]) {
       if (auto s = Duration(f, &a->flush_interval); !s.ok()) return s;
       if (a->flush_interval <= 0) return Error(f, "flush_interval must be positive");

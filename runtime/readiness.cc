@@ -53,4 +53,12 @@ std::string PagingReadiness(const std::vector<ReceiverStats>& stats) {
   return msg;
 }
 
+std::string ArchiveReadiness(const ArchiveStats& stats, const std::string& root) {
+  if (stats.failing.empty()) return "";
+  return StrCat("the archive cannot write to ", root, ": ", stats.failing, "; ",
+                stats.pending_batches, stats.pending_batches == 1 ? " batch (" : " batches (",
+                stats.pending_records, stats.pending_records == 1 ? " record" : " records",
+                ") wait in memory");
+}
+
 }  // namespace vigil

@@ -38,6 +38,10 @@
 // crash before the next checkpoint loses them, so the job is not ready
 // until every spool holds on disk all it queues.
 //
+// ArchiveReadiness is the archive's half: while its writes fail (a bucket
+// that does not answer, a full disk), closed batches wait in memory and the
+// job skips its checkpoints, so it is not ready until they are written.
+//
 // Example:
 //   PagingReadiness(notifier->Stats());
 //   // "the paging spool cannot be written: pagerduty http://pd:8080/***: 12
@@ -53,6 +57,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "base/time.h"
+#include "operators/archive/archive_writer.h"
 #include "operators/notify/notify_target.h"
 
 namespace vigil {
@@ -89,6 +94,11 @@ class WatermarkStall {
 // "" while every target's spool is healthy; otherwise why not, naming each
 // target whose spool is not (receiver and redacted URL).
 std::string PagingReadiness(const std::vector<ReceiverStats>& stats);
+
+// "" while the archive writes; otherwise its error and what waits:
+// "the archive cannot write to s3://b/p/events: ...; 3 batches (1200
+// records) wait in memory".
+std::string ArchiveReadiness(const ArchiveStats& stats, const std::string& root);
 
 }  // namespace vigil
 

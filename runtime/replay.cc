@@ -7,7 +7,10 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "operators/archive/archive_manifest.h"
+#include "operators/archive/archive_store.h"
+#include "operators/net/s3_client.h"
 #include "operators/sink/output_sinks.h"
+#include "operators/source/line_source.h"
 
 namespace vigil {
 
@@ -19,7 +22,7 @@ bool IsEventFile(const fs::path& p) {
   auto ends = [&](std::string_view s) {
     return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
   };
-  return ends(".ndjson") || ends(".json") || ends(".zst");
+  return ends(".ndjson") || ends(".json") || ends(".zst") || ends(".parquet");
 }
 
 std::string Time(TimeMs t) { return t == kMinTime ? "-" : FormatTimestamp(t); }
@@ -40,12 +43,26 @@ std::string LabelText(const Labels& labels) {
 }
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths) {
+bool Overlaps(const ArchiveEntry& e, TimeMs from, TimeMs to) {
+  return e.max_ts >= from && e.min_ts < to;
+}
+
+absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths,
+                                                          TimeMs from, TimeMs to) {
   std::vector<std::string> out;
   for (const std::string& p : paths) {
     std::error_code ec;
     const bool directory = fs::is_directory(p, ec);
-    if (std::optional<std::string> root = directory ? FindArchiveRoot(p) : std::nullopt) {
+    if (IsS3Url(p)) {
+      absl::StatusOr<ArchiveManifest> m = ReadS3ArchiveManifest(p);
+      if (!m.ok()) return m.status();
+      for (const std::string& problem : m->problems) {
+        Logf("skipping archive manifest line %s", problem.c_str());
+      }
+      for (const ArchiveEntry& e : m->Files()) {
+        if (Overlaps(e, from, to)) out.push_back(S3ArchiveBatchUrl(p, *m, e));
+      }
+    } else if (std::optional<std::string> root = directory ? FindArchiveRoot(p) : std::nullopt) {
       // An archive: exactly the batches its manifest lists, never a file
       // being written or left behind by a crash.
       absl::StatusOr<ArchiveManifest> m = ReadArchiveManifest(*root);
@@ -53,7 +70,9 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
       for (const std::string& problem : m->problems) {
         Logf("skipping archive manifest line %s", problem.c_str());
       }
-      for (const ArchiveEntry& e : m->Files()) out.push_back(StrCat(*root, "/", e.path));
+      for (const ArchiveEntry& e : m->Files()) {
+        if (Overlaps(e, from, to)) out.push_back(StrCat(*root, "/", e.path));
+      }
     } else if (directory) {
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
@@ -71,6 +90,17 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
   }
   if (out.empty()) return absl::InvalidArgumentError("no event files to replay");
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<RecordSource>> OpenEventPath(const std::string& path,
+                                                            size_t max_record_bytes) {
+  if (!IsS3Url(path) && !path.ends_with(kParquetSuffix)) {
+    return OpenFileSource(path, max_record_bytes);
+  }
+  absl::StatusOr<std::string> ndjson = ReadArchiveBatch(path);
+  if (!ndjson.ok()) return ndjson.status();
+  const std::string name = IsS3Url(path) ? path.substr(0, path.find('?')) : StrCat("file:", path);
+  return OpenBufferSource(name, std::move(*ndjson), max_record_bytes);
 }
 
 void TimelineSink::OnWindow(const WindowResult& r) {

@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/time.h"
 #include "operators/dataflow/sink.h"
+#include "operators/source/record_source.h"
 
 namespace vigil {
 
@@ -27,8 +29,18 @@ namespace vigil {
 // holding MANIFEST, or events/MANIFEST: what `vigil run --archive` writes)
 // gives exactly the batch files its manifest lists, hour by hour and within
 // an hour in the order they were written. Any other directory gives the
-// .ndjson, .json and .zst files below it, sorted by path.
-absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths);
+// .ndjson, .json, .zst and .parquet files below it, sorted by path. An
+// s3://BUCKET/PREFIX?endpoint=… URL is an archive in a bucket: its
+// manifest's batches, as s3:// URLs of single objects. Archive batches that
+// hold no event in [from, to) are left out.
+absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths,
+                                                          TimeMs from = kMinTime,
+                                                          TimeMs to = kMaxTime);
+
+// Opens one path ExpandEventPaths gave: a file (plain or .zst), a Parquet
+// batch of an archive, or an s3:// URL of one batch object.
+absl::StatusOr<std::unique_ptr<RecordSource>> OpenEventPath(const std::string& path,
+                                                            size_t max_record_bytes);
 
 // Collects alert episodes and per-metric window statistics.
 class TimelineSink : public Sink {

@@ -21,14 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kSuffix = ".ndjson.zst";
-
 // A path a manifest may name: relative, inside the root, a batch file.
 bool SafeBatchPath(std::string_view p) {
-  if (p.empty() || p.front() == '/' || p.size() <= kSuffix.size() ||
-      p.substr(p.size() - kSuffix.size()) != kSuffix) {
-    return false;
-  }
+  if (p.empty() || p.front() == '/' || !IsArchiveBatchName(p)) return false;
   for (std::string_view part : StrSplit(p, '/')) {
     if (part.empty() || part == "." || part == "..") return false;
   }
@@ -61,7 +56,7 @@ std::string ParseLine(simdjson::dom::parser* parser, std::string_view text, Mani
   ArchiveEntry& e = out->entry;
   std::string_view path;
   if (o["path"].get_string().get(path) != simdjson::SUCCESS || !SafeBatchPath(path)) {
-    return "no valid 'path' (a relative .ndjson.zst path inside the archive)";
+    return "no valid 'path' (a relative .ndjson.zst or .parquet path inside the archive)";
   }
   e.path = std::string(path);
   if (!GetUint(o, "seq", &e.seq) || !GetUint(o, "records", &e.records) ||
@@ -91,6 +86,28 @@ std::vector<ArchiveEntry> ArchiveManifest::Files() const {
   return out;
 }
 
+void ParseArchiveManifest(std::string_view text, std::string_view name, ArchiveManifest* m) {
+  simdjson::dom::parser parser;
+  size_t pos = 0;
+  m->valid_bytes = 0;
+  m->file_bytes = text.size();
+  for (uint64_t line_no = 1;; ++line_no) {
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) break;  // the rest, if any, is a torn append
+    const std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    m->valid_bytes = pos;
+    if (Strip(line).empty()) continue;
+    ManifestLine parsed;
+    const std::string problem = ParseLine(&parser, line, &parsed);
+    if (!problem.empty()) {
+      m->problems.push_back(StrCat(name, ":", line_no, ": ", problem));
+      continue;
+    }
+    m->lines.push_back(std::move(parsed));
+  }
+}
+
 absl::StatusOr<ArchiveManifest> ReadArchiveManifest(const std::string& root) {
   const std::string path = StrCat(root, "/", kArchiveManifestName);
   std::error_code ec;
@@ -99,27 +116,9 @@ absl::StatusOr<ArchiveManifest> ReadArchiveManifest(const std::string& root) {
   if (!in) return absl::InternalError(StrCat(path, ": cannot open: ", std::strerror(errno)));
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string text = ss.str();
   ArchiveManifest m;
   m.root = root;
-  m.file_bytes = text.size();
-  simdjson::dom::parser parser;
-  size_t pos = 0;
-  for (uint64_t line_no = 1;; ++line_no) {
-    const size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) break;  // the rest, if any, is a torn append
-    const std::string_view line = std::string_view(text).substr(pos, nl - pos);
-    pos = nl + 1;
-    m.valid_bytes = pos;
-    if (Strip(line).empty()) continue;
-    ManifestLine parsed;
-    const std::string problem = ParseLine(&parser, line, &parsed);
-    if (!problem.empty()) {
-      m.problems.push_back(StrCat(path, ":", line_no, ": ", problem));
-      continue;
-    }
-    m.lines.push_back(std::move(parsed));
-  }
+  ParseArchiveManifest(ss.str(), path, &m);
   return m;
 }
 
@@ -137,12 +136,20 @@ std::string FormatManifestLine(const ManifestLine& line) {
   return s;
 }
 
-std::string ArchiveHourDir(TimeMs t) {
+bool IsArchiveBatchName(std::string_view name) {
+  return name.ends_with(kNdjsonZstSuffix) || name.ends_with(kParquetSuffix);
+}
+
+std::string ArchiveHourDir(TimeMs t, ArchivePartitioning partitioning) {
   const std::string ts = FormatTimestamp(t);  // YYYY-MM-DDTHH:MM:SS.mmmZ
+  if (partitioning == ArchivePartitioning::kHive) {
+    return StrCat("dt=", ts.substr(0, 10), "/hour=", ts.substr(11, 2));
+  }
   return StrCat(ts.substr(0, 4), "/", ts.substr(5, 2), "/", ts.substr(8, 2), "/", ts.substr(11, 2));
 }
 
-std::string ArchiveBatchPath(uint64_t seq, TimeMs min_ts) {
+std::string ArchiveBatchPath(uint64_t seq, TimeMs min_ts, ArchivePartitioning partitioning,
+                             ArchiveFormat format) {
   const std::string ts = FormatTimestamp(min_ts);
   char seq_text[24];
   std::snprintf(seq_text, sizeof seq_text, "%010llu", static_cast<unsigned long long>(seq));
@@ -151,7 +158,23 @@ std::string ArchiveBatchPath(uint64_t seq, TimeMs min_ts) {
   for (char c : ts) {
     if (c != '-' && c != ':') compact.push_back(c);
   }
-  return StrCat(ArchiveHourDir(min_ts), "/", seq_text, "-", compact, kSuffix);
+  return StrCat(ArchiveHourDir(min_ts, partitioning), "/", seq_text, "-", compact,
+                format == ArchiveFormat::kParquet ? kParquetSuffix : kNdjsonZstSuffix);
+}
+
+absl::StatusOr<ArchivePartitioning> ParseArchivePartitioning(std::string_view text) {
+  if (text == "hourly") return ArchivePartitioning::kHourly;
+  if (text == "hive") return ArchivePartitioning::kHive;
+  return absl::InvalidArgumentError(
+      StrCat("unknown archive partitioning '", text,
+             "' (hourly: YYYY/MM/DD/HH, hive: dt=YYYY-MM-DD/hour=HH)"));
+}
+
+absl::StatusOr<ArchiveFormat> ParseArchiveFormat(std::string_view text) {
+  if (text == "ndjson") return ArchiveFormat::kNdjsonZst;
+  if (text == "parquet") return ArchiveFormat::kParquet;
+  return absl::InvalidArgumentError(
+      StrCat("unknown archive format '", text, "' (ndjson: zstd-compressed NDJSON, or parquet)"));
 }
 
 std::optional<std::string> FindArchiveRoot(const std::string& dir) {

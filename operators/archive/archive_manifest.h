@@ -10,6 +10,10 @@
 //   ROOT/LOCK                           held (flock) by the one writer
 //   ROOT/YYYY/MM/DD/HH/<seq>-<min ts>.ndjson.zst   a batch: zstd-compressed
 //                                       NDJSON of the events of that UTC hour
+//   ROOT/YYYY/MM/DD/HH/<seq>-<min ts>.parquet      the same as Parquet (format: parquet)
+// With Hive-style partitioning the hour directory is dt=YYYY-MM-DD/hour=HH
+// instead, which Athena, Spectrum and DuckDB prune on. In an S3 bucket the
+// manifest is a series of objects (operators/archive/archive_store.h).
 //
 // Manifest lines, appended in order:
 //   {"path":"2026/01/01/00/0000000001-20260101T000000.120Z.ndjson.zst","seq":1,
@@ -39,6 +43,17 @@ namespace vigil {
 
 inline constexpr DurationMs kArchiveHour = 3600 * 1000;
 inline constexpr char kArchiveManifestName[] = "MANIFEST";
+inline constexpr std::string_view kNdjsonZstSuffix = ".ndjson.zst";
+inline constexpr std::string_view kParquetSuffix = ".parquet";
+
+// How batches are encoded, and how hour partitions are named.
+enum class ArchiveFormat { kNdjsonZst, kParquet };
+enum class ArchivePartitioning { kHourly, kHive };
+// "ndjson" / "parquet"; "hourly" / "hive".
+absl::StatusOr<ArchiveFormat> ParseArchiveFormat(std::string_view text);
+absl::StatusOr<ArchivePartitioning> ParseArchivePartitioning(std::string_view text);
+// Whether a file name is a batch's: .ndjson.zst or .parquet.
+bool IsArchiveBatchName(std::string_view name);
 
 struct ArchiveEntry {
   std::string path;  // relative to the archive root
@@ -77,14 +92,20 @@ struct ArchiveManifest {
 // Reads ROOT/MANIFEST. NotFound when there is none; a torn last line and
 // malformed lines are skipped (the latter listed in `problems`).
 absl::StatusOr<ArchiveManifest> ReadArchiveManifest(const std::string& root);
+// Appends the lines of manifest text to `m` (problems named "NAME:LINE: …");
+// sets valid_bytes and file_bytes for this text.
+void ParseArchiveManifest(std::string_view text, std::string_view name, ArchiveManifest* m);
 
 // The manifest line for `line`, newline included.
 std::string FormatManifestLine(const ManifestLine& line);
 
-// "YYYY/MM/DD/HH" of the UTC hour holding `t`.
-std::string ArchiveHourDir(TimeMs t);
-// "YYYY/MM/DD/HH/<seq, 10 digits>-<min ts, basic ISO 8601>.ndjson.zst".
-std::string ArchiveBatchPath(uint64_t seq, TimeMs min_ts);
+// "YYYY/MM/DD/HH" (or "dt=YYYY-MM-DD/hour=HH") of the UTC hour holding `t`.
+std::string ArchiveHourDir(TimeMs t,
+                           ArchivePartitioning partitioning = ArchivePartitioning::kHourly);
+// "<hour dir>/<seq, 10 digits>-<min ts, basic ISO 8601>.ndjson.zst" (or .parquet).
+std::string ArchiveBatchPath(uint64_t seq, TimeMs min_ts,
+                             ArchivePartitioning partitioning = ArchivePartitioning::kHourly,
+                             ArchiveFormat format = ArchiveFormat::kNdjsonZst);
 
 // The archive root of `dir`: `dir` itself or `dir/events`, whichever holds a
 // MANIFEST; nullopt if neither does.

@@ -1,15 +1,11 @@
 #include "operators/archive/archive_writer.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include "base/log.h"
 #include "base/strings.h"
@@ -18,12 +14,7 @@ namespace vigil {
 
 namespace {
 
-namespace fs = std::filesystem;
 using archive_internal::Count;
-using archive_internal::Errno;
-using archive_internal::MakeDirs;
-using archive_internal::ReplaceFile;
-using archive_internal::SyncDir;
 
 constexpr size_t kChunk = 64 << 10;  // raw bytes buffered before they are compressed
 constexpr DurationMs kFailureLogEvery = 60000;
@@ -50,13 +41,14 @@ struct ArchiveWriter::OpenBatch {
   ZSTD_CCtx* cctx = nullptr;
 };
 
-ArchiveWriter::ArchiveWriter(ArchiveOptions options)
-    : options_(std::move(options)), root_(options_.dir + "/events") {
+ArchiveWriter::ArchiveWriter(ArchiveOptions options) : options_(std::move(options)) {
   if (!options_.clock) options_.clock = SteadyMs;
 }
 
 absl::StatusOr<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Open(ArchiveOptions options) {
-  if (options.dir.empty()) return absl::InvalidArgumentError("the archive needs a directory");
+  if (options.location.empty()) {
+    return absl::InvalidArgumentError("the archive needs a directory or an s3:// URL");
+  }
   if (options.flush_interval <= 0 || options.max_bytes == 0 || options.retention < 0 ||
       options.max_open_batches < 1) {
     return absl::InvalidArgumentError(
@@ -68,62 +60,43 @@ absl::StatusOr<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Open(ArchiveOption
 }
 
 absl::Status ArchiveWriter::Init() {
-  std::error_code ec;
-  fs::create_directories(root_, ec);
-  if (ec)
-    return absl::InternalError(StrCat("cannot create the archive ", root_, ": ", ec.message()));
-  // One writer: two jobs appending to one manifest would list each other's
-  // batches and remove them as strays.
-  const std::string lock = root_ + "/LOCK";
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return Errno("cannot open", lock);
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return absl::FailedPreconditionError(
-        StrCat("the archive ", options_.dir, " is in use by another job (", lock, " is locked)"));
+  absl::StatusOr<std::unique_ptr<ArchiveStore>> store = OpenArchiveStore(options_.location);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  root_ = store_->root();
+  absl::StatusOr<ArchiveManifest> m = store_->Load();
+  if (!m.ok()) return m.status();
+  for (const std::string& p : m->problems) {
+    Logf("archive: skipping manifest line %s", p.c_str());
   }
-  absl::StatusOr<ArchiveManifest> m = ReadArchiveManifest(root_);
-  if (!m.ok() && !absl::IsNotFound(m.status())) return m.status();
-  const std::string manifest = StrCat(root_, "/", kArchiveManifestName);
-  manifest_fd_ = ::open(manifest.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (manifest_fd_ < 0) return Errno("cannot open", manifest);
-  if (m.ok()) {
-    for (const std::string& p : m->problems) {
-      Logf("archive: skipping manifest line %s", p.c_str());
-    }
-    if (m->valid_bytes < m->file_bytes) {
-      // A torn append: cut it, or the next line would be glued to it.
-      if (::ftruncate(manifest_fd_, static_cast<off_t>(m->valid_bytes)) != 0 ||
-          ::fdatasync(manifest_fd_) != 0) {
-        return Errno("cannot cut the torn last line of", manifest);
-      }
-      Logf("archive: %s: cut a torn last line of %llu bytes", manifest.c_str(),
-           static_cast<unsigned long long>(m->file_bytes - m->valid_bytes));
-    }
-    manifest_bytes_ = m->valid_bytes;
-    lines_ = std::move(m->lines);
-  } else {
-    SyncDir(root_);
-  }
+  lines_ = std::move(m->lines);
   for (const ManifestLine& l : lines_) {
-    if (l.mark) continue;
-    next_seq_ = std::max(next_seq_, l.entry.seq + 1);
-    newest_ts_ = std::max(newest_ts_, l.entry.max_ts);
-    oldest_hour_ = std::min(oldest_hour_, l.entry.hour());
+    if (!l.mark) next_seq_ = std::max(next_seq_, l.entry.seq + 1);
   }
+  NoteWritten();
   if (absl::Status s = RemoveStrayFiles(); !s.ok()) return s;
   ApplyRetention();
   return absl::OkStatus();
 }
+
+void ArchiveWriter::NoteWritten() {
+  newest_ts_ = kMinTime;
+  oldest_hour_ = kMaxTime;
+  for (const ManifestLine& l : lines_) {
+    if (l.mark) continue;
+    newest_ts_ = std::max(newest_ts_, l.entry.max_ts);
+    oldest_hour_ = std::min(oldest_hour_, l.entry.hour());
+  }
+}
+
 ArchiveWriter::~ArchiveWriter() {
-  if (lock_fd_ >= 0 && manifest_fd_ >= 0 && (!open_.empty() || !pending_.empty())) {
+  if (store_ && (!open_.empty() || !pending_.empty())) {
     if (absl::Status s = Flush(); !s.ok()) {
       Logf("archive: lost at exit: %s", std::string(s.message()).c_str());
     }
   }
   for (const auto& b : open_) ZSTD_freeCCtx(b->cctx);
   for (ZSTD_CCtx* c : free_cctx_) ZSTD_freeCCtx(c);
-  if (manifest_fd_ >= 0) ::close(manifest_fd_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
 TimeMs ArchiveWriter::Now() const { return options_.clock(); }
@@ -216,7 +189,8 @@ void ArchiveWriter::Close(OpenBatch* b) {
   }
   ClosedBatch c;
   c.entry.seq = next_seq_++;
-  c.entry.path = ArchiveBatchPath(c.entry.seq, batch->min_ts);
+  c.entry.path =
+      ArchiveBatchPath(c.entry.seq, batch->min_ts, options_.partitioning, options_.format);
   c.entry.records = batch->records;
   c.entry.bytes = batch->bytes;
   c.entry.size = batch->compressed.size();
@@ -226,7 +200,14 @@ void ArchiveWriter::Close(OpenBatch* b) {
   c.data = std::move(batch->compressed);
   pending_bytes_ += c.data.size();
   pending_.push_back(std::move(c));
+  UpdatePendingStats();
+}
+
+void ArchiveWriter::UpdatePendingStats() {
   stats_.pending_batches = pending_.size();
+  stats_.pending_records = 0;
+  for (const ClosedBatch& b : pending_) stats_.pending_records += b.entry.records;
+  stats_.failing = failed_attempts_ > 0 ? last_error_ : "";
 }
 
 void ArchiveWriter::Tick() {
@@ -281,7 +262,7 @@ void ArchiveWriter::Drain(bool force) {
     pending_bytes_ -= pending_.front().data.size();
     pending_.pop_front();
   }
-  stats_.pending_batches = pending_.size();
+  UpdatePendingStats();
 }
 
 void ArchiveWriter::WriteFailed(const absl::Status& s) {
@@ -301,20 +282,16 @@ void ArchiveWriter::WriteFailed(const absl::Status& s) {
 }
 
 absl::Status ArchiveWriter::WriteBatch(const ClosedBatch& b) {
-  const std::string hour_dir = ArchiveHourDir(b.entry.min_ts);
-  if (absl::Status s = MakeDirs(root_, hour_dir); !s.ok()) return s;
-  const std::string path = StrCat(root_, "/", b.entry.path);
-  const fs::path p(path);
-  const std::string tmp = StrCat(p.parent_path().string(), "/.", p.filename().string(), ".tmp");
-  if (absl::Status s = ReplaceFile(path, tmp, b.data); !s.ok()) return s;
+  if (absl::Status s = store_->PutBatch(b.entry.path, b.data); !s.ok()) return s;
   ManifestLine line;
   line.entry = b.entry;
-  // On failure the file stays unlisted: a retry writes it again, Open
+  // On failure the batch stays unlisted: a retry writes it again, Open
   // removes it.
-  if (absl::Status s = AppendManifest(FormatManifestLine(line)); !s.ok()) return s;
+  if (absl::Status s = AppendManifest(line); !s.ok()) return s;
   lines_.push_back(std::move(line));
   return absl::OkStatus();
 }
+
 absl::Status ArchiveWriter::Flush() {
   const uint64_t dropped = stats_.dropped_records;
   while (!open_.empty()) Close(open_.front().get());  // in the order they opened

@@ -1,21 +1,24 @@
 // operators/archive/archive_writer.h
 //
 // ArchiveWriter keeps the raw events a job accepted, for replays and
-// backfills: micro-batches of zstd-compressed NDJSON under
-// `<dir>/events/YYYY/MM/DD/HH/` (the UTC hour of each event's time), listed
-// in a manifest (operators/archive/archive_manifest.h describes the layout).
+// backfills: micro-batches of zstd-compressed NDJSON (or Parquet files,
+// operators/archive/parquet_writer.h) under `events/YYYY/MM/DD/HH/` (the UTC
+// hour of each event's time; or `events/dt=YYYY-MM-DD/hour=HH/`) in a
+// directory or an S3 bucket, listed in a manifest
+// (operators/archive/archive_manifest.h describes the layout,
+// operators/archive/archive_store.h how each store makes it durable).
 //
 // Batches. Each hour partition has at most one open batch. A batch closes
 // when it has been open for `flush_interval` of processing time (checked by
 // Tick), when its uncompressed size reaches `max_bytes`, when more than
 // `max_open_batches` hours are open (the least recently written closes), and
-// on Flush/Checkpoint. A closed batch is written to a hidden temporary file
-// in its hour directory, fsync'd, renamed to its final name, the directory
-// fsync'd, and only then appended (and fdatasync'd) to the manifest. A
-// reader trusts the manifest alone, so it never sees a partial file;
-// temporary and unlisted files left by a crash are removed on Open.
+// on Flush/Checkpoint. A closed batch is stored whole (a temporary file
+// renamed, or one PUT) and only then appended to the manifest. A reader
+// trusts the manifest alone, so it never sees a partial file; temporary and
+// unlisted files left by a crash are removed on Open.
 //
-// Write failures (disk full, permissions) never stop the job: each failed
+// Write failures (disk full, permissions, a bucket that does not answer)
+// never stop the job: each failed
 // attempt is logged on stderr and counted, the batch stays in memory and is
 // retried every `retry_interval` and at every Flush/Checkpoint, in order.
 // When the batches waiting exceed `max_pending_bytes`, the oldest is dropped,
@@ -39,12 +42,12 @@
 // first, then files). Event time, never the wall clock: replays stay
 // deterministic.
 //
-// One writer per directory (an flock on `<dir>/events/LOCK`). Not
-// thread-safe: the job thread calls everything.
+// One writer per directory (an flock on `<dir>/events/LOCK`) or bucket
+// prefix. Not thread-safe: the job thread calls everything.
 //
 // Example:
 //   ArchiveOptions o;
-//   o.dir = "/var/lib/vigil/archive";
+//   o.location = "/var/lib/vigil/archive";   // or "s3://bucket/prefix?endpoint=…"
 //   o.retention = *ParseDuration("7d");
 //   std::unique_ptr<ArchiveWriter> w = *ArchiveWriter::Open(o);
 //   w->Add(record.data, event.ts);   // per accepted record
@@ -64,13 +67,16 @@
 #include "absl/status/statusor.h"
 #include "base/time.h"
 #include "operators/archive/archive_manifest.h"
+#include "operators/archive/archive_store.h"
 
 struct ZSTD_CCtx_s;
 
 namespace vigil {
 
 struct ArchiveOptions {
-  std::string dir;                    // "" = no archive
+  std::string location;  // a directory or an s3:// URL; "" = no archive
+  ArchiveFormat format = ArchiveFormat::kNdjsonZst;
+  ArchivePartitioning partitioning = ArchivePartitioning::kHourly;
   DurationMs flush_interval = 60000;  // processing time a batch stays open
   size_t max_bytes = 5 << 20;         // uncompressed size that closes a batch
   DurationMs retention = 0;           // 0 = keep forever
@@ -89,12 +95,15 @@ struct ArchiveStats {
   uint64_t errors = 0;           // failed writes (every attempt) and failed deletions
   uint64_t dropped_records = 0;  // records of batches given up (max_pending_bytes)
   uint64_t pending_batches = 0;  // closed batches waiting for a retry
+  uint64_t pending_records = 0;  // their records
+  std::string failing;           // while writes fail: the last error; else ""
 };
 
 class ArchiveWriter {
  public:
-  // Creates `<dir>/events`, takes the lock, cuts a torn manifest line,
-  // removes temporary and unlisted files and applies the retention.
+  // Opens the store (creating `<dir>/events` and taking its lock, or
+  // checking the bucket), reads the manifest, removes temporary and unlisted
+  // batch files and applies the retention.
   static absl::StatusOr<std::unique_ptr<ArchiveWriter>> Open(ArchiveOptions options);
   // Flushes what is open (best effort; call Flush to see errors).
   ~ArchiveWriter();
@@ -121,12 +130,13 @@ class ArchiveWriter {
   struct OpenBatch;
   struct ClosedBatch {
     ArchiveEntry entry;
-    std::string data;  // one complete zstd frame
+    std::string data;  // one complete zstd frame, or a Parquet file
   };
 
   explicit ArchiveWriter(ArchiveOptions options);
   absl::Status Init();
   absl::Status RemoveStrayFiles();
+  void NoteWritten();  // recomputes newest_ts_ and oldest_hour_ from lines_
   TimeMs Now() const;
 
   OpenBatch* BatchFor(TimeMs hour);
@@ -136,8 +146,9 @@ class ArchiveWriter {
   // when a retry is due, or with `force`), then applies max_pending_bytes.
   void Drain(bool force);
   absl::Status WriteBatch(const ClosedBatch& b);
-  absl::Status AppendManifest(const std::string& text);
+  absl::Status AppendManifest(const ManifestLine& line);
   void WriteFailed(const absl::Status& s);
+  void UpdatePendingStats();
 
   // Rewrites the manifest without the entries `drop` selects (and without
   // marks that no longer matter, plus `extra` at the end), then deletes
@@ -147,10 +158,8 @@ class ArchiveWriter {
   void ApplyRetention();
 
   ArchiveOptions options_;
+  std::unique_ptr<ArchiveStore> store_;
   std::string root_;
-  int lock_fd_ = -1;
-  int manifest_fd_ = -1;
-  uint64_t manifest_bytes_ = 0;      // what the manifest holds when every append succeeded
   std::vector<ManifestLine> lines_;  // the manifest, in memory
   size_t marks_since_rewrite_ = 0;
   uint64_t next_seq_ = 1;

@@ -1,12 +1,5 @@
 // ArchiveWriter, the manifest's upkeep (operators/archive/archive_writer.h): appends,
 // checkpoint marks, Restore, rewrites, retention and stray files.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <set>
 
 #include "base/log.h"
@@ -17,12 +10,7 @@ namespace vigil {
 
 namespace {
 
-namespace fs = std::filesystem;
 using archive_internal::Count;
-using archive_internal::EndsWith;
-using archive_internal::Errno;
-using archive_internal::ReplaceFile;
-using archive_internal::WriteAll;
 
 // Checkpoint marks appended before the manifest is compacted.
 constexpr size_t kMaxMarks = 1024;
@@ -34,30 +22,23 @@ absl::Status ArchiveWriter::RemoveStrayFiles() {
   for (const ManifestLine& l : lines_) {
     if (!l.mark) listed.insert(l.entry.path);
   }
-  std::vector<fs::path> stray;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_regular_file(type_ec)) continue;
-    const std::string rel = it->path().string().substr(root_.size() + 1);
-    const std::string name = it->path().filename().string();
-    const bool temporary = (name.front() == '.' && EndsWith(name, ".tmp")) || rel == "MANIFEST.tmp";
-    const bool unlisted = EndsWith(name, ".ndjson.zst") && !listed.contains(rel);
-    if (temporary || unlisted) stray.push_back(it->path());
+  absl::StatusOr<std::vector<std::string>> files = store_->ListBatches();
+  if (!files.ok()) return files.status();
+  size_t removed = 0;
+  for (const std::string& rel : *files) {
+    if (listed.contains(rel)) continue;
+    if (absl::Status s = store_->DeleteBatch(rel); !s.ok()) return s;
+    ++removed;
   }
-  if (ec) return absl::InternalError(StrCat("cannot list the archive ", root_, ": ", ec.message()));
-  for (const fs::path& p : stray) fs::remove(p, ec);
-  if (!stray.empty()) {
-    Logf(
-        "archive: removed %s no manifest line lists (left by an interrupted "
-        "write)",
-        Count(stray.size(), "file", "files").c_str());
+  if (removed > 0) {
+    Logf("archive: removed %s no manifest line lists (left by an interrupted write)",
+         Count(removed, "file", "files").c_str());
   }
   // A listed file that is gone cannot be replayed: unlist it.
+  const std::set<std::string> present(files->begin(), files->end());
   std::set<uint64_t> missing;
   for (const ManifestLine& l : lines_) {
-    if (!l.mark && !fs::exists(StrCat(root_, "/", l.entry.path), ec)) {
+    if (!l.mark && !present.contains(l.entry.path)) {
       Logf("archive: %s/%s is listed but missing; unlisting it", root_.c_str(),
            l.entry.path.c_str());
       missing.insert(l.entry.seq);
@@ -66,27 +47,17 @@ absl::Status ArchiveWriter::RemoveStrayFiles() {
   if (missing.empty()) return absl::OkStatus();
   return Rewrite([&](const ArchiveEntry& e) { return missing.contains(e.seq); }).status();
 }
-absl::Status ArchiveWriter::AppendManifest(const std::string& text) {
-  const std::string path = StrCat(root_, "/", kArchiveManifestName);
-  absl::Status s = WriteAll(manifest_fd_, text, path);
-  if (s.ok() && ::fdatasync(manifest_fd_) != 0) s = Errno("cannot sync", path);
-  if (s.ok()) {
-    manifest_bytes_ += text.size();
-    return s;
-  }
-  // A part of a line would glue the next one to it.
-  if (::ftruncate(manifest_fd_, static_cast<off_t>(manifest_bytes_)) != 0) {
-    Logf("archive: cannot cut %s back to %llu bytes: %s", path.c_str(),
-         static_cast<unsigned long long>(manifest_bytes_), std::strerror(errno));
-  }
-  return s;
+
+absl::Status ArchiveWriter::AppendManifest(const ManifestLine& line) {
+  return store_->Append({line});
 }
+
 void ArchiveWriter::Committed(uint64_t epoch) {
   epoch_ = epoch + 1;
   ManifestLine mark;
   mark.mark = true;
   mark.checkpoint = epoch;
-  if (absl::Status s = AppendManifest(FormatManifestLine(mark)); !s.ok()) {
+  if (absl::Status s = AppendManifest(mark); !s.ok()) {
     // Only a later start without any checkpoint reads the marks.
     ++stats_.errors;
     Logf("archive: cannot mark checkpoint %llu: %s", static_cast<unsigned long long>(epoch),
@@ -131,7 +102,7 @@ absl::Status ArchiveWriter::Restore(uint64_t epoch) {
   }
   if (drop.empty()) {
     if (extra.empty()) return absl::OkStatus();
-    if (absl::Status s = AppendManifest(FormatManifestLine(extra.back())); !s.ok()) return s;
+    if (absl::Status s = AppendManifest(extra.back()); !s.ok()) return s;
     lines_.push_back(extra.back());
     return absl::OkStatus();
   }
@@ -171,35 +142,17 @@ absl::StatusOr<size_t> ArchiveWriter::Rewrite(const std::function<bool(const Arc
     }
   }
   kept.insert(kept.end(), extra.begin(), extra.end());
-  std::string text;
-  for (const ManifestLine& l : kept) text += FormatManifestLine(l);
-  const std::string path = StrCat(root_, "/", kArchiveManifestName);
-  if (absl::Status s = ReplaceFile(path, path + ".tmp", text); !s.ok()) return s;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open", path);
-  ::close(manifest_fd_);
-  manifest_fd_ = fd;
-  manifest_bytes_ = text.size();
+  if (absl::Status s = store_->Replace(kept); !s.ok()) return s;
   marks_since_rewrite_ = 0;
   lines_ = std::move(kept);
-  newest_ts_ = kMinTime;
-  oldest_hour_ = kMaxTime;
-  for (const ManifestLine& l : lines_) {
-    if (l.mark) continue;
-    newest_ts_ = std::max(newest_ts_, l.entry.max_ts);
-    oldest_hour_ = std::min(oldest_hour_, l.entry.hour());
-  }
+  NoteWritten();
   // Unlisted now, so no reader opens them; a file that cannot be removed
   // here is removed on the next Open.
   for (const ArchiveEntry& e : dropped) {
-    std::error_code ec;
-    fs::path p = fs::path(root_) / e.path;
-    if (!fs::remove(p, ec) && ec) {
+    if (absl::Status s = store_->DeleteBatch(e.path); !s.ok()) {
       ++stats_.errors;
-      Logf("archive: cannot remove %s: %s", p.c_str(), ec.message().c_str());
+      Logf("archive: %s", std::string(s.message()).c_str());
     }
-    // The hour, day, month and year directories, once empty.
-    for (int up = 0; up < 4 && fs::remove(p = p.parent_path(), ec);) ++up;
   }
   return dropped.size();
 }
@@ -221,10 +174,11 @@ void ArchiveWriter::ApplyRetention() {
   }
   // Whole hours expire: whatever else is left in their directories goes too.
   for (TimeMs h : hours) {
-    std::error_code ec;
-    fs::path p = fs::path(root_) / ArchiveHourDir(h);
-    fs::remove_all(p, ec);
-    for (int up = 0; up < 3 && fs::remove(p = p.parent_path(), ec);) ++up;
+    if (absl::Status s = store_->DeletePartition(ArchiveHourDir(h, options_.partitioning));
+        !s.ok()) {
+      ++stats_.errors;
+      Logf("archive: retention: %s", std::string(s.message()).c_str());
+    }
   }
   Logf("archive: retention removed %s of %s before %s", Count(*dropped, "batch", "batches").c_str(),
        Count(hours.size(), "hour", "hours").c_str(),

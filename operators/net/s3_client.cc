@@ -60,6 +60,17 @@ std::string S3Location::ToString() const {
   return prefix.empty() ? StrCat("s3://", bucket) : StrCat("s3://", bucket, "/", prefix);
 }
 
+std::string S3Location::ToUrl() const {
+  std::string url = ToString();
+  const char* sep = "?";
+  if (!endpoint.empty()) {
+    StrAppend(&url, sep, "endpoint=", QueryEncode(endpoint));
+    sep = "&";
+  }
+  if (!region.empty()) StrAppend(&url, sep, "region=", QueryEncode(region));
+  return url;
+}
+
 absl::StatusOr<S3Location> ParseS3Url(std::string_view url) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(StrCat("S3 URL ", url.substr(0, url.find('?')), ": ", why));

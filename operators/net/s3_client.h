@@ -41,6 +41,8 @@ namespace vigil {
 struct S3Location {
   std::string bucket, prefix, endpoint, region;
   std::string ToString() const;  // s3://BUCKET/PREFIX, for messages
+  // s3://BUCKET/PREFIX?endpoint=…&region=…: ParseS3Url gives this location back.
+  std::string ToUrl() const;
 };
 absl::StatusOr<S3Location> ParseS3Url(std::string_view url);
 bool IsS3Url(std::string_view text);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,6 +18,8 @@ namespace {
 // A stream of bytes: a file descriptor, optionally zstd-decompressed.
 class ByteStream {
  public:
+  // Bytes held in memory.
+  explicit ByteStream(std::string bytes) : fd_(-1), owned_(false), mem_(std::move(bytes)) {}
   ByteStream(int fd, bool owned, bool zstd) : fd_(fd), owned_(owned) {
     if (zstd) {
       dctx_ = ZSTD_createDStream();
@@ -61,6 +64,13 @@ class ByteStream {
 
  private:
   ssize_t ReadFd(char* buf, size_t n) {
+    if (fd_ < 0) {
+      const size_t got = std::min(n, mem_.size() - mem_pos_);
+      std::memcpy(buf, mem_.data() + mem_pos_, got);
+      mem_pos_ += got;
+      raw_bytes_ += got;
+      return static_cast<ssize_t>(got);
+    }
     while (true) {
       ssize_t got = ::read(fd_, buf, n);
       if (got >= 0) {
@@ -75,6 +85,8 @@ class ByteStream {
 
   int fd_;
   bool owned_;
+  std::string mem_;  // fd_ < 0
+  size_t mem_pos_ = 0;
   ZSTD_DStream* dctx_ = nullptr;
   std::vector<char> in_buf_;
   ZSTD_inBuffer in_{nullptr, 0, 0};
@@ -251,6 +263,13 @@ absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& 
   auto stream = std::make_unique<ByteStream>(fd, true, EndsWith(path, ".zst"));
   return std::unique_ptr<RecordSource>(
       new LineSource(StrCat("file:", path), std::move(stream), max_record_bytes, total));
+}
+
+std::unique_ptr<RecordSource> OpenBufferSource(std::string name, std::string ndjson,
+                                               size_t max_record_bytes) {
+  const uint64_t total = ndjson.size();
+  auto stream = std::make_unique<ByteStream>(std::move(ndjson));
+  return std::make_unique<LineSource>(std::move(name), std::move(stream), max_record_bytes, total);
 }
 
 std::unique_ptr<RecordSource> OpenStdinSource(size_t max_record_bytes) {

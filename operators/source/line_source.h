@@ -1,7 +1,7 @@
 // operators/source/line_source.h
 //
 // NDJSON sources: a file (plain, or zstd-compressed when its name ends in
-// .zst), or standard input. Records are the lines; empty lines are skipped
+// .zst), standard input, or bytes in memory. Records are the lines; empty lines are skipped
 // and a trailing '\r' is dropped. A line longer than the record limit is
 // not buffered whole: it is skipped up to its newline and returned as an
 // oversized record holding its first bytes, so a 10 MB line costs no more
@@ -24,6 +24,10 @@ namespace vigil {
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& path,
                                                              size_t max_record_bytes);
 std::unique_ptr<RecordSource> OpenStdinSource(size_t max_record_bytes);
+// NDJSON held in memory (an archive batch fetched from S3 or decoded from
+// Parquet), named `name` in messages.
+std::unique_ptr<RecordSource> OpenBufferSource(std::string name, std::string ndjson,
+                                               size_t max_record_bytes);
 
 }  // namespace vigil
 

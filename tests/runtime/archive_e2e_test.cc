@@ -179,12 +179,12 @@ TEST(ArchiveE2eTest, TheJobFileConfiguresTheArchive) {
                          "    retention: 7d\n";
   absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->outputs.archive.dir, "/var/lib/vigil/archive");
+  EXPECT_EQ(c->outputs.archive.location, "/var/lib/vigil/archive");
   EXPECT_EQ(c->outputs.archive.flush_interval, 30000);
   EXPECT_EQ(c->outputs.archive.max_bytes, 1u << 20);
   EXPECT_EQ(c->outputs.archive.retention, 7 * 24 * 3600 * 1000LL);
   // Defaults.
-  EXPECT_EQ(DefaultJobConfig().outputs.archive.dir, "");
+  EXPECT_EQ(DefaultJobConfig().outputs.archive.location, "");
   EXPECT_EQ(DefaultJobConfig().outputs.archive.flush_interval, 60000);
   EXPECT_EQ(DefaultJobConfig().outputs.archive.max_bytes, 5u << 20);
   EXPECT_EQ(DefaultJobConfig().outputs.archive.retention, 0);
@@ -196,10 +196,15 @@ TEST(ArchiveE2eTest, TheJobFileConfiguresTheArchive) {
   };
   EXPECT_EQ(error("outputs:\n  archive:\n    dir: a\n    flush: 1s\n"),
             path +
-                ":4:5: unknown key 'flush' in outputs.archive (allowed: dir, flush_interval, "
-                "max_bytes, retention)");
+                ":4:5: unknown key 'flush' in outputs.archive (allowed: dir, url, format, "
+                "partitioning, flush_interval, max_bytes, retention, max_pending)");
   EXPECT_EQ(error("outputs:\n  archive:\n    flush_interval: 1s\n"),
-            path + ":3:5: outputs.archive needs 'dir'");
+            path + ":3:5: outputs.archive needs 'dir' (a directory) or 'url' (s3://BUCKET/PREFIX)");
+  EXPECT_EQ(
+      error("outputs:\n  archive:\n    dir: a\n    format: csv\n"),
+      path + ":4:13: unknown archive format 'csv' (ndjson: zstd-compressed NDJSON, or parquet)");
+  EXPECT_EQ(error("outputs:\n  archive:\n    dir: a\n    url: s3://bucket/p\n"),
+            path + ":4:10: outputs.archive takes 'dir' or 'url', not both");
   EXPECT_EQ(error("outputs:\n  archive:\n    dir: a\n    max_bytes: lots\n"),
             path + ":4:16: expected a size such as 5MiB or 1048576");
   EXPECT_EQ(error("outputs:\n  archive:\n    dir: a\n    flush_interval: 0\n"),

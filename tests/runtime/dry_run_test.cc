@@ -23,7 +23,7 @@ JobConfig Production() {
   c.outputs.records_webhook = "https://hooks.example/records";
   c.outputs.kafka.brokers = "kafka:9092";
   c.outputs.kafka.alerts_topic = "vigil-alerts";
-  c.outputs.archive.dir = "/data/archive";
+  c.outputs.archive.location = "/data/archive";
   c.http_listen = "0.0.0.0:9464";
   NotifyReceiver pd;
   pd.name = "pagerduty";
@@ -50,7 +50,7 @@ TEST(DryRunTest, NothingLeavesTheProcess) {
   EXPECT_EQ(c.outputs.dead_letter_path, "");
   EXPECT_EQ(c.outputs.records_dir, "");
   EXPECT_EQ(c.outputs.records_webhook, "");
-  EXPECT_EQ(c.outputs.archive.dir, "");
+  EXPECT_EQ(c.outputs.archive.location, "");
   EXPECT_TRUE(c.outputs.console);
   EXPECT_EQ(c.http_listen, "127.0.0.1:0");
   // The source and the rules are untouched.

@@ -56,7 +56,7 @@ class ArchiveTest : public ::testing::Test {
  protected:
   ArchiveOptions Options() {
     ArchiveOptions o;
-    o.dir = dir_.path();
+    o.location = dir_.path();
     o.clock = [this] { return now_; };
     return o;
   }
@@ -265,9 +265,10 @@ TEST_F(ArchiveTest, AMalformedManifestLineIsReportedAndSkipped) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->Files().size(), 1u);
   ASSERT_EQ(m->problems.size(), 1u);
-  EXPECT_EQ(m->problems[0], Root() +
-                                "/MANIFEST:2: no valid 'path' (a relative .ndjson.zst path "
-                                "inside the archive)");
+  EXPECT_EQ(m->problems[0],
+            Root() +
+                "/MANIFEST:2: no valid 'path' (a relative .ndjson.zst or .parquet path "
+                "inside the archive)");
 }
 
 TEST_F(ArchiveTest, TemporaryAndUnlistedFilesAreNeverListedAndRemovedOnOpen) {
