@@ -83,9 +83,14 @@ const CommandHelp kCommands[] = {
   --records http[s]://URL    POST the outputs' records to URL in NDJSON batches of 500,
                              {"output":NAME,"record":{...}} a line (retried; at least once
                              with --checkpoint-dir)
-  --archive DIR              keep every accepted event in DIR/events/YYYY/MM/DD/HH/
-                             (zstd NDJSON batches of 60 s or 5 MiB, listed in a manifest;
-                             exactly once with --checkpoint-dir); vigil replay DIR reads it
+  --archive DIR|s3://BUCKET/PREFIX?endpoint=URL&region=R
+                             keep every accepted event in DIR/events/YYYY/MM/DD/HH/ or
+                             in the bucket (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY):
+                             batches of 60 s or 5 MiB, listed in a manifest; exactly
+                             once with --checkpoint-dir; vigil replay DIR|s3://... reads it
+  --archive-format F         ndjson (zstd NDJSON, the default) or parquet
+  --archive-partitioning P   hourly (YYYY/MM/DD/HH, the default) or hive
+                             (dt=YYYY-MM-DD/hour=HH, for Athena, Spectrum, DuckDB)
   --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
                              /api/{alerts,metrics,rules,status}, POST /-/reload
                              (default 127.0.0.1:9464; "" or "off" disables)
@@ -168,10 +173,11 @@ const CommandHelp kCommands[] = {
      R"(  vigil gen --duration 1h --rate 100 --incident latency_spike@20m+10m --out events.ndjson
   vigil gen --to kafka://127.0.0.1:9092/events --speed 1)"},
     {"replay", "vigil replay [flags] PATH...",
-     R"(run rules over recorded events (files, .zst, directories, archives written with run --archive) at full speed; print the alert timeline and a metric summary)",
+     R"(run rules over recorded events (files, .zst, directories, archives written with run --archive, in a directory or an S3 bucket, zstd NDJSON or Parquet) at full speed; print the alert timeline and a metric summary)",
      "Flags",
      R"(  --rules FILE               rule file (repeatable; default: built-in reference rules)
-  --from T --to T            only events with from <= ts < to (RFC 3339)
+  --from T --to T            only events with from <= ts < to (RFC 3339); of an archive,
+                             only the batches that overlap the range are read
   --output text|json         timeline as a table or one JSON object
   --results FILE|-           also write every closed window as NDJSON
   --results postgresql://USER@HOST:PORT/DB
@@ -190,7 +196,8 @@ const CommandHelp kCommands[] = {
   --idle-timeout D --max-future D --shutdown-timeout D --no-progress
                              as for run)",
      R"(  vigil replay --rules mine.yaml events.ndjson.zst
-  vigil replay --from 2026-03-01T00:00:00Z --to 2026-03-02T00:00:00Z /var/lib/vigil/archive)"},
+  vigil replay --from 2026-03-01T00:00:00Z --to 2026-03-02T00:00:00Z /var/lib/vigil/archive
+  vigil replay 's3://vigil-archive/prod?region=eu-west-1' --from 2026-03-01T00:00:00Z)"},
     {"test", "vigil test FILE...",
      R"(run rule unit tests (timestamped events in, expected alerts and window values out); exit 1 on failures)",
      "", "", R"(  vigil test deploy/rules/tests/*.yaml)"},

@@ -294,10 +294,10 @@ class ConfigReader {
                            "outputs.archive");
         !s.ok())
       return s;
-    if (n["dir"] && n["url"])
-      return Error(n["url"], "outputs.archive takes 'dir' or 'url', not both");
+    const bool url = n["url"] && !n["url"].Scalar().empty();
+    if (n["dir"] && url) return Error(n["url"], "outputs.archive takes 'dir' or 'url', not both");
     if (n["dir"]) a->location = n["dir"].Scalar();
-    if (n["url"]) a->location = n["url"].Scalar();
+    if (url) a->location = n["url"].Scalar();
     if (a->location.empty()) {
       return Error(n, "outputs.archive needs 'dir' (a directory) or 'url' (s3://BUCKET/PREFIX)");
     }

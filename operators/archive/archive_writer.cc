@@ -54,6 +54,9 @@ absl::StatusOr<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Open(ArchiveOption
     return absl::InvalidArgumentError(
         "archive: flush_interval and max_bytes must be positive, retention not negative");
   }
+  if (options.format == ArchiveFormat::kParquet) {
+    return absl::UnimplementedError("the archive cannot write Parquet batches yet: use ndjson");
+  }
   std::unique_ptr<ArchiveWriter> w(new ArchiveWriter(std::move(options)));
   if (absl::Status s = w->Init(); !s.ok()) return s;
   return w;
