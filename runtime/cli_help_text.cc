@@ -17,7 +17,8 @@ const CommandHelp kCommands[] = {
   --input kinesis://STREAM[?endpoint=URL&region=R]
                              read a Kinesis(-compatible) stream over the Kinesis API,
                              signed with SigV4 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-                             AWS_SESSION_TOKEN, AWS_REGION); one watermark per shard
+                             AWS_SESSION_TOKEN, or container or web-identity credentials;
+                             AWS_REGION); one watermark per shard
   --group ID                 Kafka consumer group (default vigil)
   --start-at WHERE           where inputs start that have no checkpoint (nor, for Kafka,
                              a committed offset): earliest|latest|T for Kafka (default
@@ -85,7 +86,7 @@ const CommandHelp kCommands[] = {
                              with --checkpoint-dir)
   --archive DIR|s3://BUCKET/PREFIX?endpoint=URL&region=R
                              keep every accepted event in DIR/events/YYYY/MM/DD/HH/ or
-                             in the bucket (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY):
+                             in the bucket (AWS credentials as for kinesis://):
                              batches of 60 s or 5 MiB, listed in a manifest; exactly
                              once with --checkpoint-dir; vigil replay DIR|s3://... reads it
   --archive-format F         ndjson (zstd NDJSON, the default) or parquet

@@ -218,12 +218,13 @@ absl::Status S3ArchiveStore::DeletePartition(const std::string& rel_dir) {
 }
 
 absl::StatusOr<std::unique_ptr<S3Client>> ConnectS3(const S3Location& at) {
-  absl::StatusOr<AwsCredentials> credentials = AwsCredentials::FromEnvironment();
+  absl::StatusOr<std::shared_ptr<AwsCredentialSource>> credentials =
+      AwsCredentialSource::FromEnvironment();
   if (!credentials.ok()) {
     return absl::FailedPreconditionError(
         StrCat(at.ToString(), ": ", std::string(credentials.status().message())));
   }
-  return S3Client::Create(at, *credentials);
+  return S3Client::Create(at, *credentials, S3Client::Options());
 }
 
 }  // namespace

@@ -199,7 +199,8 @@ int CompareSequenceNumbers(std::string_view a, std::string_view b) {
 }
 
 KinesisClient::KinesisClient(HttpUrl url, std::string endpoint, std::string region,
-                             AwsCredentials credentials, HttpClient::Options http_options)
+                             std::shared_ptr<AwsCredentialSource> credentials,
+                             HttpClient::Options http_options)
     : url_(std::move(url)),
       endpoint_(std::move(endpoint)),
       region_(std::move(region)),
@@ -221,15 +222,17 @@ absl::StatusOr<std::unique_ptr<KinesisClient>> KinesisClient::Open(KinesisClient
                              : options.endpoint;
   absl::StatusOr<HttpUrl> url = HttpUrl::Parse(endpoint);
   if (!url.ok()) return url.status();
-  AwsCredentials creds;
+  std::shared_ptr<AwsCredentialSource> creds;
   if (options.credentials) {
-    creds = *options.credentials;
+    creds = AwsCredentialSource::Fixed(*options.credentials);
   } else {
-    absl::StatusOr<AwsCredentials> env = AwsCredentials::FromEnvironment();
+    absl::StatusOr<std::shared_ptr<AwsCredentialSource>> env =
+        AwsCredentialSource::FromEnvironment();
     if (env.ok()) {
-      creds = *env;
-    } else if (!options.endpoint.empty()) {
-      creds = {"vigil-local", "vigil-local", ""};
+      creds = std::move(*env);
+    } else if (!options.endpoint.empty() && absl::IsFailedPrecondition(env.status()) &&
+               std::getenv("AWS_ACCESS_KEY_ID") == nullptr) {
+      creds = AwsCredentialSource::Fixed({"vigil-local", "vigil-local", ""});
     } else {
       return absl::FailedPreconditionError(StrCat("kinesis: no AWS credentials for ", endpoint,
                                                   ": ", std::string(env.status().message())));
@@ -246,7 +249,12 @@ absl::StatusOr<std::string> KinesisClient::Call(std::string_view operation, std:
   HttpHeaders headers = {{"Host", host_header_},
                          {"Content-Type", "application/x-amz-json-1.1"},
                          {"X-Amz-Target", StrCat("Kinesis_20131202.", operation)}};
-  SignV4(credentials_, {region_, "kinesis"}, "POST", "/", body, NowMs(), &headers);
+  absl::StatusOr<AwsCredentials> credentials = credentials_->Get();
+  if (!credentials.ok()) {
+    return WithKind(absl::StatusCode::kUnavailable, KinesisErrorKind::kTransport,
+                    StrCat(operation, ": ", std::string(credentials.status().message())));
+  }
+  SignV4(*credentials, {region_, "kinesis"}, "POST", "/", body, NowMs(), &headers);
   absl::StatusOr<HttpClientResponse> r = http_->Send("POST", "/", body, headers);
   if (!r.ok()) {
     return WithKind(absl::StatusCode::kUnavailable, KinesisErrorKind::kTransport,

@@ -41,6 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/time.h"
+#include "operators/net/aws_credentials.h"
 #include "operators/net/http_client.h"
 #include "operators/net/sigv4.h"
 
@@ -150,7 +151,8 @@ struct KinesisStreamSummary {
 struct KinesisClientOptions {
   std::string endpoint;  // "" = https://kinesis.{region}.amazonaws.com
   std::string region;    // "" = AWS_REGION / AWS_DEFAULT_REGION / us-east-1
-  // Unset: from the environment (AwsCredentials::FromEnvironment). With an
+  // Unset: from the environment (AwsCredentialSource::FromEnvironment:
+  // variables, container credentials or a web identity). With an
   // endpoint override and no credentials in the environment, placeholder
   // credentials are used: local emulators only check the header's form.
   std::optional<AwsCredentials> credentials;
@@ -195,14 +197,14 @@ class KinesisClient {
   const std::string& region() const { return region_; }
 
  private:
-  KinesisClient(HttpUrl url, std::string endpoint, std::string region, AwsCredentials credentials,
-                HttpClient::Options http_options);
+  KinesisClient(HttpUrl url, std::string endpoint, std::string region,
+                std::shared_ptr<AwsCredentialSource> credentials, HttpClient::Options http_options);
 
   HttpUrl url_;
   std::string endpoint_;
   std::string region_;
   std::string host_header_;
-  AwsCredentials credentials_;
+  std::shared_ptr<AwsCredentialSource> credentials_;
   std::unique_ptr<HttpClient> http_;
 };
 

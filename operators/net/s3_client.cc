@@ -5,40 +5,10 @@
 
 #include "base/clock.h"
 #include "base/strings.h"
+#include "operators/net/xml_text.h"
 
 namespace vigil {
 namespace {
-
-// The text of the first <tag>…</tag> in `xml`, entities decoded; "" when
-// absent.
-std::string XmlValue(std::string_view xml, std::string_view tag) {
-  const std::string open = StrCat("<", tag, ">"), close = StrCat("</", tag, ">");
-  const size_t a = xml.find(open);
-  if (a == std::string_view::npos) return "";
-  const size_t b = xml.find(close, a + open.size());
-  if (b == std::string_view::npos) return "";
-  std::string out;
-  const std::string_view raw = xml.substr(a + open.size(), b - a - open.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '&') {
-      out.push_back(raw[i]);
-      continue;
-    }
-    static constexpr std::pair<std::string_view, char> kEntities[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-    bool known = false;
-    for (const auto& [entity, c] : kEntities) {
-      if (raw.substr(i, entity.size()) == entity) {
-        out.push_back(c);
-        i += entity.size() - 1;
-        known = true;
-        break;
-      }
-    }
-    if (!known) out.push_back('&');
-  }
-  return out;
-}
 
 std::string QueryEncode(std::string_view s) { return internal::UriEncode(s, false); }
 
@@ -118,8 +88,8 @@ absl::StatusOr<S3Location> ParseS3Url(std::string_view url) {
   return at;
 }
 
-S3Client::S3Client(S3Location location, AwsCredentials credentials, Options options,
-                   HttpUrl endpoint)
+S3Client::S3Client(S3Location location, std::shared_ptr<AwsCredentialSource> credentials,
+                   Options options, HttpUrl endpoint)
     : location_(std::move(location)),
       credentials_(std::move(credentials)),
       options_(options),
@@ -130,9 +100,8 @@ S3Client::S3Client(S3Location location, AwsCredentials credentials, Options opti
   http_ = std::make_unique<HttpClient>(endpoint_, o);
 }
 
-absl::StatusOr<std::unique_ptr<S3Client>> S3Client::Create(const S3Location& location,
-                                                           AwsCredentials credentials,
-                                                           Options options) {
+absl::StatusOr<std::unique_ptr<S3Client>> S3Client::Create(
+    const S3Location& location, std::shared_ptr<AwsCredentialSource> credentials, Options options) {
   absl::StatusOr<HttpUrl> endpoint = HttpUrl::Parse(location.endpoint);
   if (!endpoint.ok()) return endpoint.status();
   if (options.part_size < (5u << 20)) options.part_size = 5u << 20;
@@ -146,18 +115,23 @@ absl::StatusOr<HttpClientResponse> S3Client::Send(std::string_view method, std::
   std::string target = StrCat("/", location_.bucket);
   if (!key.empty()) StrAppend(&target, "/", key);
   if (!query.empty()) StrAppend(&target, "?", query);
+  const std::string where = StrCat(location_.ToString(), " (", what, ")");
+  absl::StatusOr<AwsCredentials> credentials = credentials_->Get();
+  if (!credentials.ok()) {
+    return absl::Status(credentials.status().code(),
+                        StrCat(where, ": ", std::string(credentials.status().message())));
+  }
   HttpHeaders headers = {{"Host", StrCat(endpoint_.host, ":", endpoint_.port)}};
-  SignV4(credentials_, {location_.region, "s3"}, method, target, body, WallClockMs(), &headers,
+  SignV4(*credentials, {location_.region, "s3"}, method, target, body, WallClockMs(), &headers,
          {.content_sha256_header = true});
   ++requests_;
-  const std::string where = StrCat(location_.ToString(), " (", what, ")");
   absl::StatusOr<HttpClientResponse> r = http_->Send(method, target, body, headers);
   if (!r.ok()) {
     http_->Close();
     return absl::UnavailableError(StrCat(where, ": ", std::string(r.status().message())));
   }
   if (r->status >= 200 && r->status < 300) return r;
-  const std::string code = XmlValue(r->body, "Code"), message = XmlValue(r->body, "Message");
+  const std::string code = XmlText(r->body, "Code"), message = XmlText(r->body, "Message");
   const std::string why = StrCat(where, ": HTTP ", r->status, code.empty() ? "" : StrCat(" ", code),
                                  message.empty() ? "" : StrCat(": ", message));
   if (r->status >= 500 || r->status == 429 || code == "SlowDown") {
@@ -179,7 +153,7 @@ absl::Status S3Client::PutMultipart(std::string_view key, std::string_view body)
   absl::StatusOr<HttpClientResponse> start =
       Send("POST", key, "uploads=", "", StrCat("multipart upload of ", key));
   if (!start.ok()) return start.status();
-  const std::string upload = XmlValue(start->body, "UploadId");
+  const std::string upload = XmlText(start->body, "UploadId");
   if (upload.empty()) {
     return absl::InvalidArgumentError(
         StrCat(location_.ToString(), ": no UploadId in the answer to a multipart upload"));
@@ -207,9 +181,9 @@ absl::Status S3Client::PutMultipart(std::string_view key, std::string_view body)
     return done.status();
   }
   // S3 may answer 200 with an error document.
-  if (const std::string code = XmlValue(done->body, "Code"); !code.empty()) {
+  if (const std::string code = XmlText(done->body, "Code"); !code.empty()) {
     return absl::UnavailableError(StrCat(location_.ToString(), " (completion of ", key, "): ", code,
-                                         ": ", XmlValue(done->body, "Message")));
+                                         ": ", XmlText(done->body, "Message")));
   }
   return absl::OkStatus();
 }
@@ -245,9 +219,9 @@ absl::StatusOr<std::vector<S3Object>> S3Client::List(std::string_view prefix) {
       if (close == std::string::npos) break;
       const std::string_view item(r->body.data() + at, close - at);
       out.push_back(
-          {XmlValue(item, "Key"), std::strtoull(XmlValue(item, "Size").c_str(), nullptr, 10)});
+          {XmlText(item, "Key"), std::strtoull(XmlText(item, "Size").c_str(), nullptr, 10)});
     }
-    if (XmlValue(r->body, "IsTruncated") != "true" || out.size() == before) break;
+    if (XmlText(r->body, "IsTruncated") != "true" || out.size() == before) break;
     marker = out.back().key;
   }
   return out;

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/time.h"
+#include "operators/net/aws_credentials.h"
 #include "operators/net/http_client.h"
 #include "operators/net/sigv4.h"
 
@@ -61,9 +62,16 @@ class S3Client {
     size_t multipart_threshold = 16 << 20;  // bodies above go in parts
     size_t part_size = 8 << 20;             // S3's minimum is 5 MiB
   };
+  // `credentials` is asked before each request (temporary credentials
+  // are renewed as they expire).
+  static absl::StatusOr<std::unique_ptr<S3Client>> Create(
+      const S3Location& location, std::shared_ptr<AwsCredentialSource> credentials,
+      Options options);
   static absl::StatusOr<std::unique_ptr<S3Client>> Create(const S3Location& location,
                                                           AwsCredentials credentials,
-                                                          Options options);
+                                                          Options options) {
+    return Create(location, AwsCredentialSource::Fixed(std::move(credentials)), options);
+  }
   static absl::StatusOr<std::unique_ptr<S3Client>> Create(const S3Location& location,
                                                           AwsCredentials credentials) {
     return Create(location, std::move(credentials), Options());
@@ -81,14 +89,15 @@ class S3Client {
   uint64_t requests() const { return requests_; }
 
  private:
-  S3Client(S3Location location, AwsCredentials credentials, Options options, HttpUrl endpoint);
+  S3Client(S3Location location, std::shared_ptr<AwsCredentialSource> credentials, Options options,
+           HttpUrl endpoint);
   absl::StatusOr<HttpClientResponse> Send(std::string_view method, std::string_view key,
                                           std::string_view query, std::string_view body,
                                           std::string_view what);
   absl::Status PutMultipart(std::string_view key, std::string_view body);
 
   S3Location location_;
-  AwsCredentials credentials_;
+  std::shared_ptr<AwsCredentialSource> credentials_;
   Options options_;
   HttpUrl endpoint_;
   std::unique_ptr<HttpClient> http_;
