@@ -17,10 +17,6 @@ namespace vigil::parquet {
 // PLAIN is little-endian: values are copied as they are in memory.
 static_assert(std::endian::native == std::endian::little);
 
-size_t ColumnValues::nulls() const {
-  return static_cast<size_t>(std::count(defined_.begin(), defined_.end(), 0));
-}
-
 size_t ColumnValues::PlainSize(size_t i) const {
   switch (type_) {
     case PhysicalType::kBoolean:

@@ -51,7 +51,10 @@ class ColumnValues {
  public:
   explicit ColumnValues(PhysicalType type) : type_(type) {}
 
-  void AddNull() { defined_.push_back(0); }
+  void AddNull() {
+    defined_.push_back(0);
+    ++nulls_;
+  }
   void AddInt64(int64_t v) {
     defined_.push_back(1);
     ints_.push_back(v);
@@ -73,7 +76,7 @@ class ColumnValues {
   PhysicalType type() const { return type_; }
   size_t rows() const { return defined_.size(); }
   size_t values() const { return rows() - nulls(); }
-  size_t nulls() const;
+  size_t nulls() const { return nulls_; }
   const std::vector<uint8_t>& defined() const { return defined_; }
   const std::vector<int64_t>& ints() const { return ints_; }
   const std::vector<double>& doubles() const { return doubles_; }
@@ -93,6 +96,7 @@ class ColumnValues {
   std::vector<uint8_t> bools_;
   std::string bytes_;  // byte arrays back to back, ends_ after each
   std::vector<size_t> ends_;
+  size_t nulls_ = 0;
 };
 
 // Appends the pages of `values` to `file` (their offsets are file
