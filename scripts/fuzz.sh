@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the input parsers with libFuzzer: the event parser, the NDJSON line
-# reader and the rule-expression parser (tests/fuzz/*_fuzz.cc).
+# reader, the rule-expression parser, and the archive's Parquet writer and
+# reader (tests/fuzz/*_fuzz.cc).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]    # default: 60 s each, every target
 #
@@ -20,7 +21,7 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   exit 2
 fi
 shift || true
-all=(event_parser line_source expr_parser)
+all=(event_parser line_source expr_parser parquet_writer)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=("${all[@]}"); fi
 for t in "${targets[@]}"; do
@@ -42,7 +43,7 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DVIGIL_FUZZ=ON \
 ninja -C build-fuzz -j2 "${targets[@]/%/_fuzz}" >&2
 
 declare -A dict=([event_parser]=tests/fuzz/json.dict [line_source]=tests/fuzz/json.dict
-  [expr_parser]=tests/fuzz/expr.dict)
+  [expr_parser]=tests/fuzz/expr.dict [parquet_writer]=tests/fuzz/json.dict)
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t"

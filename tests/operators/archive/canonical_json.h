@@ -3,8 +3,9 @@
 // CanonicalJson(text): a JSON value in a form where two texts compare
 // equal exactly when a reader that keeps the last occurrence of a key (the
 // event parser, JavaScript's JSON.parse) gets the same value from both:
-// object members sorted by key, duplicates resolved to the last, every
-// number as the double it reads as (%.17g; -0 kept), strings re-escaped.
+// object members sorted by key, duplicates resolved to the last, integers
+// and integral doubles as exact integers, other numbers as %.17g, strings
+// re-escaped.
 // Invalid JSON gives "<invalid: reason>".
 //
 // Example:
@@ -14,6 +15,8 @@
 
 #include <simdjson.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -56,11 +59,25 @@ inline void AppendCanonical(simdjson::dom::element e, std::string* out) {
       return;
     }
     case T::INT64:
-    case T::UINT64:
-    case T::DOUBLE:
-      std::snprintf(buf, sizeof buf, "%.17g", e.get_double().value_unsafe());
-      out->append(buf);
+      StrAppend(out, e.get_int64().value_unsafe());
       return;
+    case T::UINT64:
+      StrAppend(out, e.get_uint64().value_unsafe());
+      return;
+    case T::DOUBLE: {
+      // An integral double is written as the integer it equals, so that 2.0
+      // and 2, or 1e+18 and 1000000000000000000, compare equal.
+      const double d = e.get_double().value_unsafe();
+      if (d == std::floor(d) && std::fabs(d) < 9223372036854775808.0) {
+        StrAppend(out, static_cast<int64_t>(d));
+      } else if (d == std::floor(d) && d >= 0 && d < 18446744073709551616.0) {
+        StrAppend(out, static_cast<uint64_t>(d));
+      } else {
+        std::snprintf(buf, sizeof buf, "%.17g", d);
+        out->append(buf);
+      }
+      return;
+    }
     case T::STRING:
       AppendJsonString(e.get_string().value_unsafe(), out);
       return;

@@ -31,9 +31,10 @@ class ParquetDuckDbTest : public testing::Test {
   }
 
   // Writes `records` as `name`.parquet and returns its path.
-  std::string Write(const std::string& name, const std::vector<std::string>& records) {
+  std::string Write(const std::string& name, const std::vector<std::string>& records,
+                    const ParquetBatchOptions& options = {}) {
     const std::vector<std::string_view> views(records.begin(), records.end());
-    absl::StatusOr<std::string> file = EncodeParquetBatch(views, {});
+    absl::StatusOr<std::string> file = EncodeParquetBatch(views, options);
     EXPECT_TRUE(file.ok()) << file.status();
     const std::string path = dir_ + "/" + name + ".parquet";
     std::ofstream(path, std::ios::binary) << (file.ok() ? *file : "");
@@ -194,6 +195,27 @@ TEST_F(ParquetDuckDbTest, AQuantileOverSeveralFilesMatchesTheRecords) {
                          StrJoin(paths, ", "), "])")),
             std::vector<std::string>{StrCat(R"([")", rows, R"(",")", n, R"(",)", p99, ",",
                                             latencies.front(), ",", latencies.back(), "]")});
+}
+
+TEST_F(ParquetDuckDbTest, ReadsSeveralRowGroups) {
+  std::vector<std::string> records;
+  int64_t calls = 0;
+  for (int i = 0; i < 3000; ++i) {
+    // About 1.5 MB of distinct comments, in three row groups.
+    records.push_back(StrCat(R"({"llm_calls":)", i, R"(,"cache_hit":)",
+                             i % 7 == 0 ? "true" : "false", R"(,"comment":")",
+                             std::string(500, static_cast<char>('a' + i % 26)), i, R"("})"));
+    calls += i;
+  }
+  const std::string path = Write("groups", records, {.row_group_rows = 1000});
+  EXPECT_EQ(Query(StrCat("SELECT count(*), sum(llm_calls), count(*) FILTER (cache_hit), ",
+                         "sum(length(comment)), min(comment), max(comment) FROM '", path, "'")),
+            std::vector<std::string>{StrCat(R"([")", records.size(), R"(",")", calls,
+                                            R"(","429","1510890",")", std::string(500, 'a'), "0",
+                                            R"(",")", std::string(500, 'z'), "987", R"("])")});
+  EXPECT_EQ(Query(StrCat("SELECT count(DISTINCT row_group_id), sum(num_values) FROM ",
+                         "parquet_metadata('", path, "') WHERE path_in_schema = 'comment'")),
+            std::vector<std::string>{R"(["3","3000"])"});
 }
 
 }  // namespace
