@@ -68,7 +68,7 @@ inline void AppendCanonical(simdjson::dom::element e, std::string* out) {
       // An integral double is written as the integer it equals, so that 2.0
       // and 2, or 1e+18 and 1000000000000000000, compare equal.
       const double d = e.get_double().value_unsafe();
-      if (d == std::floor(d) && std::fabs(d) < 9223372036854775808.0) {
+      if (d == std::floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
         StrAppend(out, static_cast<int64_t>(d));
       } else if (d == std::floor(d) && d >= 0 && d < 18446744073709551616.0) {
         StrAppend(out, static_cast<uint64_t>(d));
