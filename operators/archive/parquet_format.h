@@ -26,8 +26,9 @@
 //   FileMetaData meta = ...;
 //   std::string footer = EncodeFileMetaData(meta);
 //   absl::StatusOr<FileMetaData> back = DecodeFileMetaData(footer);
+//   const std::vector<uint32_t> defined = {1, 1, 1, 1, 1, 1, 1, 1, 0};
 //   std::string levels;
-//   AppendRleBitPacked({1, 1, 1, 1, 1, 1, 1, 1, 0}, 1, &levels);  // 0x10 0x01 0x03 0x00
+//   AppendRleBitPacked(defined, 1, &levels);  // 0x10 0x01 0x03 0x00: eight 1s, a packed 0
 #ifndef VIGIL_OPERATORS_ARCHIVE_PARQUET_FORMAT_H_
 #define VIGIL_OPERATORS_ARCHIVE_PARQUET_FORMAT_H_
 
