@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "operators/archive/parquet_reader.h"
 #include "operators/net/s3_client.h"
 
 namespace vigil {
@@ -68,6 +69,15 @@ absl::StatusOr<std::string> ReadArchiveBatch(const std::string& location) {
     bytes = ss.str();
   }
   if (name.ends_with(kNdjsonZstSuffix)) return Decompress(bytes, name);
+  if (name.ends_with(kParquetSuffix)) {
+    std::string ndjson;
+    absl::Status s = ReadParquetRecords(bytes, [&](std::string_view record) {
+      ndjson.append(record);
+      ndjson.push_back('\n');
+    });
+    if (!s.ok()) return absl::Status(s.code(), StrCat(name, ": ", std::string(s.message())));
+    return ndjson;
+  }
   return absl::InvalidArgumentError(
       StrCat(name, ": not an archive batch (.ndjson.zst or .parquet)"));
 }

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "operators/archive/parquet_writer.h"
 
 namespace vigil {
 
@@ -53,9 +54,6 @@ absl::StatusOr<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Open(ArchiveOption
       options.max_open_batches < 1) {
     return absl::InvalidArgumentError(
         "archive: flush_interval and max_bytes must be positive, retention not negative");
-  }
-  if (options.format == ArchiveFormat::kParquet) {
-    return absl::UnimplementedError("the archive cannot write Parquet batches yet: use ndjson");
   }
   std::unique_ptr<ArchiveWriter> w(new ArchiveWriter(std::move(options)));
   if (absl::Status s = w->Init(); !s.ok()) return s;
@@ -150,7 +148,10 @@ void ArchiveWriter::Add(std::string_view record, TimeMs event_time) {
   b->bytes += record.size() + 1;
   b->min_ts = std::min(b->min_ts, event_time);
   b->max_ts = std::max(b->max_ts, event_time);
-  if (b->staging.size() >= kChunk) Compress(b, false);
+  // Parquet encodes a batch whole, at Close.
+  if (options_.format == ArchiveFormat::kNdjsonZst && b->staging.size() >= kChunk) {
+    Compress(b, false);
+  }
   if (b->bytes >= options_.max_bytes) {
     Close(b);
     Drain(false);
@@ -168,25 +169,50 @@ void ArchiveWriter::Compress(OpenBatch* b, bool end) {
     left = ZSTD_compressStream2(b->cctx, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
     b->compressed.resize(old + out.pos);
     if (ZSTD_isError(left)) {
-      b->error = ZSTD_getErrorName(left);
+      b->error = StrCat("zstd: ", ZSTD_getErrorName(left));
       break;
     }
   } while (end ? left != 0 : in.pos < in.size);
   b->staging.clear();
 }
 
+void ArchiveWriter::Encode(OpenBatch* b) {
+  std::vector<std::string_view> records;
+  records.reserve(b->records);
+  std::string_view rest = b->staging;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    records.push_back(rest.substr(0, nl));
+    rest.remove_prefix(nl + 1);
+  }
+  ParquetBatchOptions options;
+  options.compression_level = options_.compression_level;
+  absl::StatusOr<std::string> file = EncodeParquetBatch(records, options);
+  if (file.ok()) {
+    b->compressed = std::move(*file);
+  } else {
+    b->error = std::string(file.status().message());
+  }
+  b->staging.clear();
+}
+
 void ArchiveWriter::Close(OpenBatch* b) {
-  Compress(b, true);
+  if (options_.format == ArchiveFormat::kParquet) {
+    Encode(b);
+  } else {
+    Compress(b, true);
+  }
   if (last_ == b) last_ = nullptr;
   free_cctx_.push_back(b->cctx);
   auto it = std::find_if(open_.begin(), open_.end(), [&](const auto& p) { return p.get() == b; });
   std::unique_ptr<OpenBatch> batch = std::move(*it);
   open_.erase(it);
   if (!batch->error.empty()) {
-    // Only an allocation failure gets here; the records cannot be kept.
+    // Only an allocation failure (or a record the Parquet encoder refuses,
+    // which the job's parser accepted) gets here; the records cannot be kept.
     ++stats_.errors;
     stats_.dropped_records += batch->records;
-    Logf("archive: dropped a batch of %llu records: zstd: %s",
+    Logf("archive: dropped a batch of %llu records: %s",
          static_cast<unsigned long long>(batch->records), batch->error.c_str());
     return;
   }

@@ -141,7 +141,8 @@ class ArchiveWriter {
 
   OpenBatch* BatchFor(TimeMs hour);
   void Compress(OpenBatch* b, bool end);
-  void Close(OpenBatch* b);  // moves it to pending_
+  void Encode(OpenBatch* b);  // the whole batch as a Parquet file
+  void Close(OpenBatch* b);   // moves it to pending_
   // Writes waiting batches in order until one fails (while failing, only
   // when a retry is due, or with `force`), then applies max_pending_bytes.
   void Drain(bool force);
