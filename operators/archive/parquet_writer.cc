@@ -25,14 +25,15 @@ using Element = simdjson::dom::element;
 using JsonType = simdjson::dom::element_type;
 
 constexpr ArchiveColumn kColumns[] = {
-    {"ts", T::kTimestamp},      {"type", T::kString},     {"session_id", T::kString},
-    {"user_id", T::kString},    {"turn_id", T::kString},  {"intent", T::kString},
-    {"latency_ms", T::kDouble}, {"cache_hit", T::kBool},  {"guardrail_triggered", T::kBool},
-    {"llm_timeout", T::kBool},  {"llm_calls", T::kInt64}, {"error_service", T::kString},
-    {"variant", T::kString},    {"topic", T::kString},    {"rating", T::kInt64},
-    {"comment", T::kString},    {"asin", T::kString},     {"price", T::kDouble},
-    {"reason", T::kString},     {"service", T::kString},  {"state", T::kString},
-    {"predicted", T::kString},  {"actual", T::kString},   {kExtraColumn, T::kString},
+    {"ts", T::kTimestamp},      {"type", T::kString},       {"session_id", T::kString},
+    {"user_id", T::kString},    {"turn_id", T::kString},    {"intent", T::kString},
+    {"latency_ms", T::kDouble}, {"cache_hit", T::kBool},    {"guardrail_triggered", T::kBool},
+    {"llm_timeout", T::kBool},  {"llm_calls", T::kInt64},   {"error_service", T::kString},
+    {"variant", T::kString},    {"topic", T::kString},      {"user_message", T::kString},
+    {"response", T::kString},   {"rating", T::kInt64},      {"comment", T::kString},
+    {"asin", T::kString},       {"price", T::kDouble},      {"reason", T::kString},
+    {"service", T::kString},    {"state", T::kString},      {"predicted", T::kString},
+    {"actual", T::kString},     {kExtraColumn, T::kString},
 };
 constexpr size_t kNumColumns = std::size(kColumns);
 constexpr size_t kNumTyped = kNumColumns - 1;  // all but extra

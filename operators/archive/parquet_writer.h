@@ -7,7 +7,9 @@
 // such a file back into the records.
 //
 // Schema. One optional (nullable) top-level column per field of the
-// reference events of DESIGN.md section 2, in this order, then `extra`:
+// reference events of DESIGN.md section 2 (and the text of a turn,
+// user_message and response, which the generator and the escalation
+// review use), in this order, then `extra`:
 //
 //   ts                                    INT64 TIMESTAMP(MILLIS, UTC)
 //   type, session_id, user_id, turn_id,   BYTE_ARRAY STRING
@@ -16,7 +18,8 @@
 //   cache_hit, guardrail_triggered,       BOOLEAN
 //     llm_timeout
 //   llm_calls                             INT64
-//   error_service, variant, topic         BYTE_ARRAY STRING
+//   error_service, variant, topic,        BYTE_ARRAY STRING
+//     user_message, response
 //   rating                                INT64
 //   comment, asin                         BYTE_ARRAY STRING
 //   price                                 DOUBLE

@@ -219,10 +219,10 @@ TEST(ParquetWriterTest, FooterDescribesTheSchema) {
   const FileMetaData meta = Footer(Encode({R"({"type":"x"})"}));
   EXPECT_EQ(meta.version, 1);
   EXPECT_EQ(meta.created_by, "vigil");
-  ASSERT_EQ(meta.schema.size(), 25u);
-  EXPECT_EQ(meta.schema[0].num_children, 24);
+  ASSERT_EQ(meta.schema.size(), 27u);
+  EXPECT_EQ(meta.schema[0].num_children, 26);
   const std::span<const ArchiveColumn> columns = ArchiveParquetColumns();
-  ASSERT_EQ(columns.size(), 24u);
+  ASSERT_EQ(columns.size(), 26u);
   EXPECT_EQ(columns.back().name, "extra");
   for (size_t i = 0; i < columns.size(); ++i) {
     const parquet::SchemaElement& e = meta.schema[i + 1];
@@ -234,7 +234,7 @@ TEST(ParquetWriterTest, FooterDescribesTheSchema) {
   EXPECT_EQ(ts.logical_type, parquet::LogicalType::TimestampMillisUtc());
   EXPECT_EQ(ts.converted_type, parquet::ConvertedType::kTimestampMillis);
   EXPECT_EQ(meta.schema[2].logical_type, parquet::LogicalType::String());
-  EXPECT_EQ(meta.column_orders, std::vector<int>(24, 1));
+  EXPECT_EQ(meta.column_orders, std::vector<int>(26, 1));
   const ColumnMetaData& type = Chunk(meta, "type");
   EXPECT_EQ(type.codec, parquet::Codec::kZstd);
   EXPECT_EQ(type.num_values, 1);
