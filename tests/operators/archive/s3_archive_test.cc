@@ -12,6 +12,7 @@
 #include "operators/net/s3_client.h"
 #include "tests/operators/net/s3rver.h"
 #include "tests/operators/notify/notify_test_util.h"
+#include "tests/operators/notify/recording_receiver.h"
 
 namespace vigil {
 namespace {
@@ -263,6 +264,41 @@ TEST_F(S3ArchiveTest, AMissingBucketIsAnErrorThatNamesIt) {
   EXPECT_NE(std::string(w.status().message()).find("s3://no-such-bucket/raw"), std::string::npos)
       << w.status();
   EXPECT_NE(std::string(w.status().message()).find("404"), std::string::npos) << w.status();
+}
+
+// A store whose endpoint answers 503, 429 SlowDown or closes the
+// connection: the request is retried twice before the store reports it.
+TEST(S3ArchiveStoreTest, ServerErrorsAndThrottlingAreRetriedTwice) {
+  ::setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  testing_util::RecordingReceiver endpoint;
+  absl::StatusOr<std::unique_ptr<ArchiveStore>> store =
+      OpenS3ArchiveStore("s3://archive/raw?endpoint=" + endpoint.url());
+  ASSERT_TRUE(store.ok()) << store.status();
+  endpoint.FailNext(2, 503);
+  EXPECT_TRUE((*store)->PutBatch("2026/01/01/00/b.ndjson.zst", "x").ok());
+  ASSERT_EQ(endpoint.Requests().size(), 3u);
+  EXPECT_EQ(endpoint.Requests()[2].method, "PUT");
+  EXPECT_EQ(endpoint.Requests()[2].target, "/archive/raw/events/2026/01/01/00/b.ndjson.zst");
+
+  endpoint.SetHandler([](const testing_util::RecordedRequest&) {
+    return testing_util::RecordingReceiver::Reply{
+        429, "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
+        ""};
+  });
+  absl::Status s = (*store)->PutBatch("2026/01/01/00/c.ndjson.zst", "x");
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(endpoint.Requests().size(), 6u) << "three attempts";
+  EXPECT_NE(std::string(s.message()).find("HTTP 429 SlowDown"), std::string::npos) << s;
+
+  // Refused credentials are not retried.
+  endpoint.SetHandler([](const testing_util::RecordedRequest&) {
+    return testing_util::RecordingReceiver::Reply{
+        403, "<Error><Code>SignatureDoesNotMatch</Code></Error>", ""};
+  });
+  s = (*store)->PutBatch("2026/01/01/00/d.ndjson.zst", "x");
+  EXPECT_TRUE(absl::IsPermissionDenied(s)) << s;
+  EXPECT_EQ(endpoint.Requests().size(), 7u);
 }
 
 }  // namespace
