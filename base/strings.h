@@ -118,6 +118,10 @@ void AppendJsonString(std::string_view s, std::string* out);
 // Percent-decodes `s` (%41 -> A; '+' stays '+'); false on a malformed
 // escape.
 bool PercentDecode(std::string_view s, std::string* out);
+// RFC 3986 percent-encoding of every byte but the unreserved characters
+// (A-Z a-z 0-9 - _ . ~, and '/' when `keep_slash`), upper-case hex, as
+// SigV4, URL queries and form bodies take it: "a b/c" -> "a%20b%2Fc".
+std::string PercentEncode(std::string_view s, bool keep_slash = false);
 // `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string ValidUtf8(std::string_view s);
 // Appends `v` as the shortest JSON number that reads back as `v`; NaN and

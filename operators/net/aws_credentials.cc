@@ -74,21 +74,6 @@ absl::StatusOr<TimeMs> Expiry(std::string_view text, std::string_view what) {
   return *t;
 }
 
-std::string FormEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<AwsCredentialSource> AwsCredentialSource::Fixed(AwsCredentials credentials) {
@@ -202,8 +187,9 @@ absl::StatusOr<AwsCredentials> AwsCredentialSource::FetchWebIdentity(TimeMs* exp
   absl::StatusOr<std::string> token = ReadToken(token_file_, "AWS_WEB_IDENTITY_TOKEN_FILE");
   if (!token.ok()) return token.status();
   const std::string form = StrCat(
-      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=", FormEncode(role_arn_),
-      "&RoleSessionName=", FormEncode(session_name_), "&WebIdentityToken=", FormEncode(*token));
+      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=", PercentEncode(role_arn_),
+      "&RoleSessionName=", PercentEncode(session_name_),
+      "&WebIdentityToken=", PercentEncode(*token));
   absl::StatusOr<std::string> body =
       Request(url_, "POST", form, {{"Content-Type", "application/x-www-form-urlencoded"}},
               StrCat("AssumeRoleWithWebIdentity for ", role_arn_));

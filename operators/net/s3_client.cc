@@ -8,11 +8,6 @@
 #include "operators/net/xml_text.h"
 
 namespace vigil {
-namespace {
-
-std::string QueryEncode(std::string_view s) { return internal::UriEncode(s, false); }
-
-}  // namespace
 
 bool IsS3Url(std::string_view text) { return text.rfind("s3://", 0) == 0; }
 
@@ -34,10 +29,10 @@ std::string S3Location::ToUrl() const {
   std::string url = ToString();
   const char* sep = "?";
   if (!endpoint.empty()) {
-    StrAppend(&url, sep, "endpoint=", QueryEncode(endpoint));
+    StrAppend(&url, sep, "endpoint=", PercentEncode(endpoint));
     sep = "&";
   }
-  if (!region.empty()) StrAppend(&url, sep, "region=", QueryEncode(region));
+  if (!region.empty()) StrAppend(&url, sep, "region=", PercentEncode(region));
   return url;
 }
 
@@ -158,7 +153,7 @@ absl::Status S3Client::PutMultipart(std::string_view key, std::string_view body)
     return absl::InvalidArgumentError(
         StrCat(location_.ToString(), ": no UploadId in the answer to a multipart upload"));
   }
-  const std::string id = QueryEncode(upload);
+  const std::string id = PercentEncode(upload);
   std::string complete = "<CompleteMultipartUpload>";
   int part = 0;
   for (size_t at = 0; at < body.size(); at += options_.part_size) {
@@ -208,8 +203,8 @@ absl::StatusOr<std::vector<S3Object>> S3Client::List(std::string_view prefix) {
   std::vector<S3Object> out;
   std::string marker;
   while (true) {
-    std::string query = StrCat("prefix=", QueryEncode(prefix));
-    if (!marker.empty()) StrAppend(&query, "&marker=", QueryEncode(marker));
+    std::string query = StrCat("prefix=", PercentEncode(prefix));
+    if (!marker.empty()) StrAppend(&query, "&marker=", PercentEncode(marker));
     absl::StatusOr<HttpClientResponse> r = Send("GET", "", query, "", StrCat("LIST ", prefix));
     if (!r.ok()) return r.status();
     const size_t before = out.size();

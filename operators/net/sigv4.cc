@@ -82,8 +82,8 @@ std::string CanonicalQuery(std::string_view query) {
     const size_t eq = piece.find('=');
     std::string_view k = piece.substr(0, eq);
     std::string_view v = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
-    params.emplace_back(internal::UriEncode(PercentDecode(k), false),
-                        internal::UriEncode(PercentDecode(v), false));
+    params.emplace_back(PercentEncode(PercentDecode(k), false),
+                        PercentEncode(PercentDecode(v), false));
   }
   std::sort(params.begin(), params.end());
   std::string out;
@@ -147,24 +147,6 @@ void SignV4(const AwsCredentials& credentials, const SigV4Scope& scope, std::str
 
 namespace internal {
 
-std::string UriEncode(std::string_view s, bool keep_slash) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kDigits[c >> 4]);
-      out.push_back(kDigits[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
@@ -195,7 +177,8 @@ std::string CanonicalRequest(std::string_view method, std::string_view target,
     if (!v.empty()) v.push_back(',');
     v += CanonicalValue(value);
   }
-  std::string out = StrCat(method, "\n", UriEncode(path, true), "\n", CanonicalQuery(query), "\n");
+  std::string out =
+      StrCat(method, "\n", PercentEncode(path, true), "\n", CanonicalQuery(query), "\n");
   signed_headers->clear();
   for (const auto& [name, value] : canonical) {
     StrAppend(&out, name, ":", value, "\n");

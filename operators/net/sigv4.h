@@ -81,9 +81,6 @@ std::string Signature(std::string_view secret, std::string_view amz_date, const 
                       std::string_view string_to_sign);
 std::string AmzDate(TimeMs now);  // "20150830T123600Z"
 std::string Sha256Hex(std::string_view data);
-// RFC 3986 percent-encoding of all but the unreserved characters (and '/'
-// when `keep_slash`), upper-case hex, as SigV4 requires.
-std::string UriEncode(std::string_view s, bool keep_slash);
 
 }  // namespace internal
 }  // namespace vigil

@@ -146,21 +146,6 @@ std::string TicketText::Render(const Notification& a, const PayloadContext& ctx)
   return out;
 }
 
-std::string QueryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 TicketTracker::TicketTracker(const NotifyReceiver& receiver, std::string base_target)
     : receiver_(receiver),
       jira_(receiver.kind == NotifyReceiver::Kind::kJira),
@@ -185,8 +170,8 @@ HttpHeaders TicketTracker::Headers(const std::string& auth) const {
 }
 
 std::string TicketTracker::IssuePath(std::string_view key) const {
-  if (jira_) return StrCat(base_, "/rest/api/2/issue/", QueryEscape(key));
-  return StrCat(base_, "/repos/", receiver_.project, "/issues/", QueryEscape(key));
+  if (jira_) return StrCat(base_, "/rest/api/2/issue/", PercentEncode(key));
+  return StrCat(base_, "/repos/", receiver_.project, "/issues/", PercentEncode(key));
 }
 
 TicketRequest TicketTracker::Get(std::string_view key) const {
@@ -199,13 +184,14 @@ TicketRequest TicketTracker::Search(std::string_view fingerprint) const {
   if (jira_) {
     const std::string jql = StrCat("project = \"", receiver_.project, "\" AND labels = \"", label,
                                    "\" AND statusCategory != Done ORDER BY created DESC");
-    return {"GET",
-            StrCat(base_, "/rest/api/2/search?jql=", QueryEscape(jql), "&fields=key&maxResults=1"),
-            ""};
+    return {
+        "GET",
+        StrCat(base_, "/rest/api/2/search?jql=", PercentEncode(jql), "&fields=key&maxResults=1"),
+        ""};
   }
   const std::string q =
       StrCat("repo:", receiver_.project, " is:issue is:open label:\"", label, "\"");
-  return {"GET", StrCat(base_, "/search/issues?q=", QueryEscape(q), "&per_page=1"), ""};
+  return {"GET", StrCat(base_, "/search/issues?q=", PercentEncode(q), "&per_page=1"), ""};
 }
 
 TicketRequest TicketTracker::Create(const Notification& a, const PayloadContext& ctx) const {

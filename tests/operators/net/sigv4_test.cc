@@ -127,8 +127,8 @@ TEST(SigV4Test, ContentSha256Header) {
 }
 
 TEST(SigV4Test, UriEncode) {
-  EXPECT_EQ(internal::UriEncode("a b/c~_-.*+=", true), "a%20b/c~_-.%2A%2B%3D");
-  EXPECT_EQ(internal::UriEncode("a/b", false), "a%2Fb");
+  EXPECT_EQ(PercentEncode("a b/c~_-.*+=", true), "a%20b/c~_-.%2A%2B%3D");
+  EXPECT_EQ(PercentEncode("a/b", false), "a%2Fb");
 }
 
 TEST(SigV4Test, CredentialsAndRegionFromEnvironment) {
