@@ -20,8 +20,9 @@
 //   / and /status the status page (runtime/status_page.html, embedded at
 //                 build time), a client of the above and /readyz
 //   /readyz       503 while starting, while the source cannot reach its
-//                 servers, while the watermark is stale, or while a paging
-//                 spool cannot be written (runtime/readiness.h), with why
+//                 servers, while the watermark is stale, while the archive
+//                 cannot write, or while a paging spool cannot be written
+//                 (runtime/readiness.h), with why
 //   /api/silences the silences of the rule files and the ad hoc ones; POST
 //                 adds an ad hoc one (Alertmanager's PostableSilence, times in
 //                 event time), DELETE ?id=ID ends it (ServeSilences)
