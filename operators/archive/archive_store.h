@@ -21,8 +21,9 @@
 // store writes a base and deletes the parts before it. Names starting with
 // '_' are skipped by Athena, Spectrum and DuckDB's hive globbing. One writer
 // per prefix is the deployment's duty: S3 has no lock to take.
-// A request that fails with a 5xx, throttling or a transport error is
-// retried twice (after 0.2 s and 1 s) before the store reports it; the
+// A request that fails with a 5xx, throttling or a refused connection is
+// retried twice (after 0.2 s and 1 s) before the store reports it; one that
+// got no answer within its 10 s is not retried at once. Either way the
 // writer keeps the batch and retries it later.
 //
 // Example:

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "operators/archive/archive_store.h"
@@ -22,6 +23,11 @@ constexpr std::string_view kBaseSuffix = ".base.jsonl";
 // Parts appended before the store folds them into a base.
 constexpr size_t kMaxParts = 64;
 constexpr int kBackoffMs[] = {200, 1000};
+// The job thread waits for the store: a request that got no answer within
+// this is not retried at once (the writer retries the batch later), and no
+// request waits longer than kRequestTimeoutMs.
+constexpr DurationMs kSlowAttemptMs = 1000;
+constexpr DurationMs kRequestTimeoutMs = 10000;
 
 absl::Status StatusOf(const absl::Status& s) { return s; }
 template <typename T>
@@ -29,13 +35,17 @@ absl::Status StatusOf(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
-// Runs `request`, retrying what a retry may cure (Unavailable) twice.
+// Runs `request`, retrying what a retry may cure (Unavailable) twice,
+// unless the failed attempt was slow (a timeout: an endpoint that does not
+// answer would hold the job for every attempt).
 template <typename F>
 auto Retried(F request) -> decltype(request()) {
+  int64_t start = MonotonicMs();
   auto result = request();
   for (int wait : kBackoffMs) {
-    if (!absl::IsUnavailable(StatusOf(result))) break;
+    if (!absl::IsUnavailable(StatusOf(result)) || MonotonicMs() - start > kSlowAttemptMs) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+    start = MonotonicMs();
     result = request();
   }
   return result;
@@ -224,7 +234,9 @@ absl::StatusOr<std::unique_ptr<S3Client>> ConnectS3(const S3Location& at) {
     return absl::FailedPreconditionError(
         StrCat(at.ToString(), ": ", std::string(credentials.status().message())));
   }
-  return S3Client::Create(at, *credentials, S3Client::Options());
+  S3Client::Options options;
+  options.timeout = kRequestTimeoutMs;
+  return S3Client::Create(at, *credentials, options);
 }
 
 }  // namespace

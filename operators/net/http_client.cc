@@ -364,6 +364,7 @@ absl::StatusOr<HttpClientResponse> HttpClient::Send(std::string_view method,
       }
     }
     bool nothing_received = true;
+    const auto sent_at = std::chrono::steady_clock::now();
     absl::StatusOr<HttpClientResponse> res =
         impl_->secure ? Exchange(*impl_->secure, impl_->tcp(), impl_->ioc, impl_->buffer, req,
                                  origin_, options_, &nothing_received)
@@ -371,7 +372,11 @@ absl::StatusOr<HttpClientResponse> HttpClient::Send(std::string_view method,
                                  origin_, options_, &nothing_received);
     if (!res.ok()) {
       Close();
-      if (reused && nothing_received && attempt == 0) continue;
+      // A kept-alive connection the server has closed fails at once: send
+      // again on a new one. A server that let the request time out is not
+      // asked twice.
+      const bool timed_out = std::chrono::steady_clock::now() - sent_at >= options_.timeout;
+      if (reused && nothing_received && attempt == 0 && !timed_out) continue;
       return res;
     }
     const std::string_view connection = res->Header("Connection");

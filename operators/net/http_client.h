@@ -98,7 +98,10 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends one request to `target` on the client's origin. Host,
-  // Content-Length and User-Agent are set unless `headers` sets them.
+  // Content-Length and User-Agent are set unless `headers` sets them. On a
+  // kept-alive connection that fails before any answer (the server closed
+  // it), the request is sent once more on a new connection, unless it
+  // timed out.
   absl::StatusOr<HttpClientResponse> Send(std::string_view method, std::string_view target,
                                           std::string_view body, const HttpHeaders& headers = {});
 

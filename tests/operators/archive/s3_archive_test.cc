@@ -299,6 +299,15 @@ TEST(S3ArchiveStoreTest, ServerErrorsAndThrottlingAreRetriedTwice) {
   s = (*store)->PutBatch("2026/01/01/00/d.ndjson.zst", "x");
   EXPECT_TRUE(absl::IsPermissionDenied(s)) << s;
   EXPECT_EQ(endpoint.Requests().size(), 7u);
+
+  // An endpoint that does not answer holds the job once, for the request
+  // timeout (10 s), and is not asked again at once: the writer retries the
+  // batch later.
+  endpoint.HangAll(true);
+  s = (*store)->PutBatch("2026/01/01/00/e.ndjson.zst", "x");
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(endpoint.Requests().size(), 8u);
+  endpoint.Release();
 }
 
 }  // namespace
