@@ -17,6 +17,7 @@
 #include "operators/net/s3_client.h"
 #include "runtime/dev_broker.h"
 #include "runtime/replay.h"
+#include "tests/operators/archive/zstd_frames.h"
 #include "tests/operators/net/s3rver.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
@@ -36,30 +37,6 @@ std::string Path(const std::string& name) {
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
-}
-
-// A whole zstd object, with libzstd's streaming API (the writer's frames
-// do not record their size).
-std::string Decompress(const std::string& in) {
-  std::string out;
-  ZSTD_DStream* d = ZSTD_createDStream();
-  ZSTD_initDStream(d);
-  ZSTD_inBuffer ib{in.data(), in.size(), 0};
-  std::vector<char> buf(ZSTD_DStreamOutSize());
-  size_t rc = 1;
-  while (ib.pos < ib.size || rc != 0) {
-    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
-    rc = ZSTD_decompressStream(d, &ob, &ib);
-    if (ZSTD_isError(rc)) {
-      ADD_FAILURE() << ZSTD_getErrorName(rc);
-      break;
-    }
-    out.append(buf.data(), ob.pos);
-    if (ob.pos == 0 && ib.pos == ib.size) break;
-  }
-  ZSTD_freeDStream(d);
-  EXPECT_EQ(rc, 0u) << "the object ends inside a frame";
-  return out;
 }
 
 class S3ArchiveE2eTest : public ::testing::Test {
@@ -91,7 +68,7 @@ class S3ArchiveE2eTest : public ::testing::Test {
       absl::StatusOr<std::string> body = client->Get("raw/events/" + e.path);
       EXPECT_TRUE(body.ok()) << body.status();
       if (!body.ok()) continue;
-      std::vector<std::string> lines = Lines(Decompress(*body));
+      std::vector<std::string> lines = Lines(ZstdFrames(*body, e.path));
       EXPECT_EQ(lines.size(), e.records) << e.path;
       out.insert(out.end(), lines.begin(), lines.end());
     }

@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "gtest/gtest.h"
+#include "tests/operators/archive/zstd_frames.h"
 #include "tests/operators/notify/notify_test_util.h"
 
 namespace vigil {
@@ -27,30 +28,7 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-// Decompresses a whole zstd file with libzstd directly, apart from the
-// writer's code; fails the test unless it is complete frames.
-std::string Decompress(const std::string& path) {
-  const std::string in = ReadAll(path);
-  std::string out;
-  ZSTD_DStream* d = ZSTD_createDStream();
-  ZSTD_initDStream(d);
-  ZSTD_inBuffer ib{in.data(), in.size(), 0};
-  std::vector<char> buf(ZSTD_DStreamOutSize());
-  size_t rc = 0;
-  do {
-    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
-    rc = ZSTD_decompressStream(d, &ob, &ib);
-    if (ZSTD_isError(rc)) {
-      ADD_FAILURE() << path << ": " << ZSTD_getErrorName(rc);
-      break;
-    }
-    out.append(buf.data(), ob.pos);
-    if (ob.pos == 0 && ib.pos == ib.size) break;
-  } while (ib.pos < ib.size || rc != 0);
-  ZSTD_freeDStream(d);
-  EXPECT_EQ(rc, 0u) << path << " ends inside a frame";
-  return out;
-}
+std::string Decompress(const std::string& path) { return ZstdFrames(ReadAll(path), path); }
 
 class ArchiveTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 #include "operators/archive/archive_store.h"
 #include "operators/archive/archive_writer.h"
 #include "operators/net/s3_client.h"
+#include "tests/operators/archive/zstd_frames.h"
 #include "tests/operators/net/s3rver.h"
 #include "tests/operators/notify/notify_test_util.h"
 #include "tests/operators/notify/recording_receiver.h"
@@ -21,14 +22,6 @@ using testing_util::TempDir;
 using Strings = std::vector<std::string>;
 
 TimeMs T(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
-
-std::string Decompress(const std::string& in) {
-  std::string out(ZSTD_getFrameContentSize(in.data(), in.size()), '\0');
-  const size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
-  EXPECT_FALSE(ZSTD_isError(n)) << ZSTD_getErrorName(n);
-  out.resize(ZSTD_isError(n) ? 0 : n);
-  return out;
-}
 
 class S3ArchiveTest : public ::testing::Test {
  protected:
@@ -78,7 +71,8 @@ class S3ArchiveTest : public ::testing::Test {
   // client and libzstd.
   std::string Replayed() {
     std::string out;
-    for (const ArchiveEntry& e : Listed()) out += Decompress(*client_->Get("raw/events/" + e.path));
+    for (const ArchiveEntry& e : Listed())
+      out += ZstdFrames(*client_->Get("raw/events/" + e.path), e.path);
     return out;
   }
 
