@@ -217,6 +217,7 @@ class RowGroupBuilder {
   simdjson::dom::parser parser_;
   std::vector<ColumnValues> columns_;
   std::string extra_;
+  std::vector<int> columns_of_;
 };
 
 absl::Status RowGroupBuilder::Add(std::string_view record, size_t index) {
@@ -238,15 +239,18 @@ absl::Status RowGroupBuilder::Add(std::string_view record, size_t index) {
   std::array<size_t, kNumTyped> last;
   last.fill(SIZE_MAX);
   size_t position = 0;
+  columns_of_.clear();  // each member's column, looked up once
   for (simdjson::dom::key_value_pair field : obj) {
-    if (const int c = ColumnIndex(field.key); c >= 0) last[c] = position;
+    const int c = ColumnIndex(field.key);
+    columns_of_.push_back(c);
+    if (c >= 0) last[c] = position;
     ++position;
   }
   std::array<bool, kNumTyped> set{};
   extra_.clear();
   position = 0;
   for (simdjson::dom::key_value_pair field : obj) {
-    const int c = ColumnIndex(field.key);
+    const int c = columns_of_[position];
     if (c < 0) {
       AddExtra(field.key, field.value);
     } else if (last[c] == position && !field.value.is_null()) {
