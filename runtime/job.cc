@@ -421,9 +421,9 @@ int Job::Run() {
     metrics_->SetCounters(summary_);
     if (archive_) {
       archive_->Tick();
-      metrics_->SetArchiveStats(archive_->stats());
-      if (admin_)
-        admin_->SetArchiveReadiness(ArchiveReadiness(archive_->stats(), archive_->root()));
+      const ArchiveStats stats = archive_->stats();
+      metrics_->SetArchiveStats(stats);
+      if (admin_) admin_->SetArchiveReadiness(ArchiveReadiness(stats, archive_->root()));
     }
     mode_->Tick(now);
     Progress(now, false);

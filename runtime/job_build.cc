@@ -163,7 +163,9 @@ absl::Status Job::OpenCheckpoints(std::map<std::string, uint64_t>* resume) {
 
 absl::Status Job::OpenArchive() {
   if (config_.outputs.archive.location.empty()) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<ArchiveWriter>> a = ArchiveWriter::Open(config_.outputs.archive);
+  ArchiveOptions options = config_.outputs.archive;
+  options.background_writes = true;  // a slow bucket never holds the job
+  absl::StatusOr<std::unique_ptr<ArchiveWriter>> a = ArchiveWriter::Open(std::move(options));
   if (!a.ok()) return a.status();
   archive_ = std::move(*a);
   // Batches after the restored checkpoint go: their records are read again.

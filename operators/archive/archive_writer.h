@@ -17,10 +17,16 @@
 // trusts the manifest alone, so it never sees a partial file; temporary and
 // unlisted files left by a crash are removed on Open.
 //
+// Writes. With `background_writes` (the job's setting) closed batches are
+// written by a thread of the writer's own, in order, so a slow or absent
+// store never holds the caller: Add, Tick and a Checkpoint while writes
+// fail return at once. Without it, the caller's thread writes them in
+// Tick, Add and Flush (tests use this with a fake clock).
+//
 // Write failures (disk full, permissions, a bucket that does not answer)
-// never stop the job: each failed
-// attempt is logged on stderr and counted, the batch stays in memory and is
-// retried every `retry_interval` and at every Flush/Checkpoint, in order.
+// never stop the job: each failed attempt is logged on stderr and counted,
+// the batch stays in memory and is retried every `retry_interval` (and at
+// every Flush; at a Checkpoint too while writing inline), in order.
 // When the batches waiting exceed `max_pending_bytes`, the oldest is dropped,
 // logged with its record count and time range, and counted in
 // `dropped_records`.
@@ -28,8 +34,11 @@
 // Exactly-once with checkpoints. The job calls Checkpoint(e) before writing
 // its checkpoint e: it closes every open batch and writes the waiting ones,
 // each listed with epoch e, and fails if any cannot be written (the job then
-// skips that checkpoint). Committed(e), once checkpoint e is written, marks
-// it in the manifest; batches closed from then on belong to epoch e + 1,
+// skips that checkpoint). In the background it waits until they are written
+// or an attempt fails, and fails at once while the writes are failing and
+// waiting for their retry. Committed(e), once checkpoint e is written, marks
+// it in the manifest (after the batches before it); batches closed from then
+// on belong to epoch e + 1,
 // and until then to e (a checkpoint that failed is retried as e). On start,
 // Restore(e) after restoring checkpoint e removes the batches of later
 // epochs — their records will be read again — and Restore(0) when the job
@@ -43,7 +52,7 @@
 // deterministic.
 //
 // One writer per directory (an flock on `<dir>/events/LOCK`) or bucket
-// prefix. Not thread-safe: the job thread calls everything.
+// prefix. One thread calls everything but stats(), which any thread may.
 //
 // Example:
 //   ArchiveOptions o;
@@ -62,9 +71,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "base/time.h"
 #include "operators/archive/archive_manifest.h"
 #include "operators/archive/archive_store.h"
@@ -85,7 +97,8 @@ struct ArchiveOptions {
   DurationMs retry_interval = 5000;
   int max_open_batches = 8;
   int compression_level = 3;
-  std::function<TimeMs()> clock;  // processing time in ms; default: the steady clock
+  bool background_writes = false;  // write on a thread of the writer's own
+  std::function<TimeMs()> clock;   // processing time in ms; default: the steady clock
 };
 
 struct ArchiveStats {
@@ -105,6 +118,9 @@ class ArchiveWriter {
   // checking the bucket), reads the manifest, removes temporary and unlisted
   // batch files and applies the retention.
   static absl::StatusOr<std::unique_ptr<ArchiveWriter>> Open(ArchiveOptions options);
+  // The same over a store opened by the caller (options.location unused).
+  static absl::StatusOr<std::unique_ptr<ArchiveWriter>> Open(ArchiveOptions options,
+                                                             std::unique_ptr<ArchiveStore> store);
   // Flushes what is open (best effort; call Flush to see errors).
   ~ArchiveWriter();
   ArchiveWriter(const ArchiveWriter&) = delete;
@@ -123,64 +139,94 @@ class ArchiveWriter {
   void Committed(uint64_t epoch);
   absl::Status Restore(uint64_t epoch);
 
-  const ArchiveStats& stats() const { return stats_; }
+  ArchiveStats stats() const;
   const std::string& root() const { return root_; }
 
  private:
   struct OpenBatch;
+  // A closed batch (its entry and bytes) or a checkpoint mark (line.mark).
   struct ClosedBatch {
-    ArchiveEntry entry;
+    ManifestLine line;
     std::string data;  // one complete zstd frame, or a Parquet file
   };
 
   explicit ArchiveWriter(ArchiveOptions options);
-  absl::Status Init();
-  absl::Status RemoveStrayFiles();
-  void NoteWritten();  // recomputes newest_ts_ and oldest_hour_ from lines_
+  absl::Status Init(std::unique_ptr<ArchiveStore> store);
   TimeMs Now() const;
 
+  // The caller's side: open batches.
   OpenBatch* BatchFor(TimeMs hour);
   void Compress(OpenBatch* b, bool end);
   void Encode(OpenBatch* b);  // the whole batch as a Parquet file
   void Close(OpenBatch* b);   // moves it to pending_
-  // Writes waiting batches in order until one fails (while failing, only
-  // when a retry is due, or with `force`), then applies max_pending_bytes.
+  void Enqueue(ClosedBatch c);
+  // Inline: writes waiting batches (while failing only when a retry is due,
+  // or with `force`). In the background: wakes the writer thread. Then
+  // applies max_pending_bytes.
   void Drain(bool force);
-  absl::Status WriteBatch(const ClosedBatch& b);
-  absl::Status AppendManifest(const ManifestLine& line);
-  void WriteFailed(const absl::Status& s);
-  void UpdatePendingStats();
+  // Waits until nothing is waiting or an attempt started after the call
+  // failed; the caller's thread writes (inline) or the writer thread does.
+  void WaitWritten();
+  absl::Status PendingError();  // OK when nothing waits
+  void DropOverLimit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdatePendingStats() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool WriteDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunWriter();  // the writer thread
 
+  // The writing side: the store and the manifest.
+  // Writes waiting lines in order until one fails or none is left.
+  void WritePending() ABSL_LOCKS_EXCLUDED(mu_, io_mu_);
+  absl::Status Write(const ClosedBatch& b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  void WriteFailed(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CountError() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RemoveStrayFiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Recomputes newest_ts_ and oldest_hour_ from lines_.
+  void NoteWritten() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Rewrites the manifest without the entries `drop` selects (and without
   // marks that no longer matter, plus `extra` at the end), then deletes
   // their files. Returns how many entries were dropped.
   absl::StatusOr<size_t> Rewrite(const std::function<bool(const ArchiveEntry&)>& drop,
-                                 const std::vector<ManifestLine>& extra = {});
-  void ApplyRetention();
+                                 const std::vector<ManifestLine>& extra = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  void ApplyRetention() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
 
   ArchiveOptions options_;
-  std::unique_ptr<ArchiveStore> store_;
   std::string root_;
-  std::vector<ManifestLine> lines_;  // the manifest, in memory
-  size_t marks_since_rewrite_ = 0;
+
+  // The caller's thread only.
   uint64_t next_seq_ = 1;
   uint64_t epoch_ = 0;  // listed with the batches closed now
-  TimeMs newest_ts_ = kMinTime;
-  TimeMs oldest_hour_ = kMaxTime;
-
   std::vector<std::unique_ptr<OpenBatch>> open_;
   OpenBatch* last_ = nullptr;  // the batch of the previous Add
   uint64_t uses_ = 0;
   std::vector<ZSTD_CCtx_s*> free_cctx_;
 
-  std::deque<ClosedBatch> pending_;
-  size_t pending_bytes_ = 0;
-  TimeMs retry_at_ = kMinTime;
-  uint64_t failed_attempts_ = 0;  // in the current run of failures
-  std::string last_error_;
-  TimeMs last_failure_log_ = kMinTime;
+  // Whoever writes holds io_mu_ (taken before mu_).
+  mutable absl::Mutex io_mu_;
+  std::unique_ptr<ArchiveStore> store_ ABSL_GUARDED_BY(io_mu_);
+  std::vector<ManifestLine> lines_ ABSL_GUARDED_BY(io_mu_);  // the manifest, in memory
+  size_t marks_since_rewrite_ ABSL_GUARDED_BY(io_mu_) = 0;
+  TimeMs newest_ts_ ABSL_GUARDED_BY(io_mu_) = kMinTime;
+  TimeMs oldest_hour_ ABSL_GUARDED_BY(io_mu_) = kMaxTime;
 
-  ArchiveStats stats_;
+  // The queue between the two sides.
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // a line queued, an attempt ended, a retry asked for, stop
+  std::deque<ClosedBatch> pending_ ABSL_GUARDED_BY(mu_);
+  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // with the one being written
+  // The line being written, taken off pending_ meanwhile.
+  uint64_t in_flight_records_ ABSL_GUARDED_BY(mu_) = 0;
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool force_ ABSL_GUARDED_BY(mu_) = false;  // retry now, not at retry_at_
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  TimeMs retry_at_ ABSL_GUARDED_BY(mu_) = kMinTime;
+  uint64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;  // in the current run of failures
+  uint64_t attempts_failed_ ABSL_GUARDED_BY(mu_) = 0;  // ever, for WaitWritten
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  TimeMs last_failure_log_ ABSL_GUARDED_BY(mu_) = kMinTime;
+  ArchiveStats stats_ ABSL_GUARDED_BY(mu_);
+
+  std::thread writer_;  // with background_writes
 };
 
 }  // namespace vigil

@@ -12,9 +12,6 @@ namespace {
 
 using archive_internal::Count;
 
-// Checkpoint marks appended before the manifest is compacted.
-constexpr size_t kMaxMarks = 1024;
-
 }  // namespace
 
 absl::Status ArchiveWriter::RemoveStrayFiles() {
@@ -48,32 +45,8 @@ absl::Status ArchiveWriter::RemoveStrayFiles() {
   return Rewrite([&](const ArchiveEntry& e) { return missing.contains(e.seq); }).status();
 }
 
-absl::Status ArchiveWriter::AppendManifest(const ManifestLine& line) {
-  return store_->Append({line});
-}
-
-void ArchiveWriter::Committed(uint64_t epoch) {
-  epoch_ = epoch + 1;
-  ManifestLine mark;
-  mark.mark = true;
-  mark.checkpoint = epoch;
-  if (absl::Status s = AppendManifest(mark); !s.ok()) {
-    // Only a later start without any checkpoint reads the marks.
-    ++stats_.errors;
-    Logf("archive: cannot mark checkpoint %llu: %s", static_cast<unsigned long long>(epoch),
-         std::string(s.message()).c_str());
-    return;
-  }
-  lines_.push_back(mark);
-  if (++marks_since_rewrite_ > kMaxMarks) {
-    if (absl::StatusOr<size_t> r = Rewrite([](const ArchiveEntry&) { return false; }); !r.ok()) {
-      ++stats_.errors;
-      Logf("archive: %s", std::string(r.status().message()).c_str());
-    }
-  }
-}
-
 absl::Status ArchiveWriter::Restore(uint64_t epoch) {
+  absl::MutexLock io(&io_mu_);  // nothing is written yet
   // The batches that may be re-read start after the last mark of a new
   // checkpoint history ({"checkpoint":0}); with no checkpoint at all,
   // after the last mark of any checkpoint.
@@ -102,7 +75,7 @@ absl::Status ArchiveWriter::Restore(uint64_t epoch) {
   }
   if (drop.empty()) {
     if (extra.empty()) return absl::OkStatus();
-    if (absl::Status s = AppendManifest(extra.back()); !s.ok()) return s;
+    if (absl::Status s = store_->Append({extra.back()}); !s.ok()) return s;
     lines_.push_back(extra.back());
     return absl::OkStatus();
   }
@@ -150,7 +123,7 @@ absl::StatusOr<size_t> ArchiveWriter::Rewrite(const std::function<bool(const Arc
   // here is removed on the next Open.
   for (const ArchiveEntry& e : dropped) {
     if (absl::Status s = store_->DeleteBatch(e.path); !s.ok()) {
-      ++stats_.errors;
+      CountError();
       Logf("archive: %s", std::string(s.message()).c_str());
     }
   }
@@ -168,7 +141,7 @@ void ArchiveWriter::ApplyRetention() {
     return true;
   });
   if (!dropped.ok()) {
-    ++stats_.errors;
+    CountError();
     Logf("archive: retention: %s", std::string(dropped.status().message()).c_str());
     return;
   }
@@ -176,7 +149,7 @@ void ArchiveWriter::ApplyRetention() {
   for (TimeMs h : hours) {
     if (absl::Status s = store_->DeletePartition(ArchiveHourDir(h, options_.partitioning));
         !s.ok()) {
-      ++stats_.errors;
+      CountError();
       Logf("archive: retention: %s", std::string(s.message()).c_str());
     }
   }
