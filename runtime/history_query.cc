@@ -87,10 +87,10 @@ absl::StatusOr<HistoryQuery> ParseHistoryQuery(std::string_view query_string) {
 
 void HistoryResult::Add(const StoredWindow& w) {
   if (w.metric != query_.metric || w.start < query_.from || w.start >= query_.to) return;
-  for (const auto& [k, v] : query_.labels) {
-    auto it =
-        std::find_if(w.labels.begin(), w.labels.end(), [&](const auto& l) { return l.first == k; });
-    if (it == w.labels.end() || it->second != v) return;
+  for (const auto& want : query_.labels) {
+    auto it = std::find_if(w.labels.begin(), w.labels.end(),
+                           [&](const auto& l) { return l.first == want.first; });
+    if (it == w.labels.end() || it->second != want.second) return;
   }
   series_[Sorted(w.labels)][w.start] = w;
 }

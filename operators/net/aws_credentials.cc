@@ -78,6 +78,7 @@ absl::StatusOr<TimeMs> Expiry(std::string_view text, std::string_view what) {
 
 std::shared_ptr<AwsCredentialSource> AwsCredentialSource::Fixed(AwsCredentials credentials) {
   std::shared_ptr<AwsCredentialSource> s(new AwsCredentialSource(Kind::kFixed, "the environment"));
+  absl::MutexLock lock(&s->mu_);  // not shared yet; the annotations want it
   s->held_ = std::move(credentials);
   s->expires_ = kMaxTime;
   return s;
