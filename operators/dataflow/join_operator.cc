@@ -5,6 +5,7 @@
 #include <iterator>
 #include <tuple>
 
+#include "base/prefetch.h"
 #include "base/strings.h"
 #include "base/time.h"
 
@@ -109,7 +110,8 @@ void JoinOperator::Add(const Event& ev) {
   key_.clear();
   AppendValueText(key, &key_);
   auto it = state_->keys.find(key_);
-  Key* k = it == state_->keys.end() ? nullptr : &it->second;
+  Node* node = it == state_->keys.end() ? nullptr : &*it;
+  Key* k = node == nullptr ? nullptr : &node->second;
   Waiting as_left, as_right;
   // As a right event, with the lefts waiting; then as a left, with the
   // rights waiting (not itself: it is kept only after both).
@@ -142,23 +144,23 @@ void JoinOperator::Add(const Event& ev) {
     ++dropped_;
     return;
   }
-  if (is_left) Keep(key_, false, std::move(as_left));
-  if (is_right) Keep(key_, true, std::move(as_right));
+  if (is_left) node = Keep(key_, node, false, std::move(as_left));
+  if (is_right) Keep(key_, node, true, std::move(as_right));
 }
 
-void JoinOperator::Keep(const std::string& key, bool right, Waiting w) {
-  auto [it, fresh] = state_->keys.try_emplace(key);
-  (void)fresh;
+JoinOperator::Node* JoinOperator::Keep(const std::string& key, Node* node, bool right, Waiting w) {
+  if (node == nullptr) node = &*state_->keys.try_emplace(key).first;
   const TimeMs at = ExpiryOf(w, right);
   state_->waiting_bytes += sizeof(Waiting) + w.values.capacity();
   ++state_->waiting;
-  (right ? it->second.right : it->second.left).push_back(std::move(w));
+  (right ? node->second.right : node->second.left).push_back(std::move(w));
   auto& buckets = state_->expiries;
   const TimeMs bucket = AlignDown(at, kExpiryBucket);
   auto b = buckets.empty() ? buckets.end() : std::prev(buckets.end());
   if (b == buckets.end() || b->first != bucket) b = buckets.try_emplace(bucket).first;
-  b->second.push_back({at, right, &*it});
+  b->second.push_back({at, right, node});
   ++state_->expiry_count;
+  return node;
 }
 
 void JoinOperator::FillPair(const Waiting& left, const Waiting* right) {
@@ -220,7 +222,21 @@ void JoinOperator::Expire(TimeMs frontier) {
   while (!st.expiries.empty() && st.expiries.begin()->first < frontier) {
     std::vector<Expiry>& bucket = st.expiries.begin()->second;
     size_t kept = 0;
-    for (const Expiry& e : bucket) {
+    // The waiting events are an hour old and cold: fetch each key's node a
+    // few expiries ahead, and its first event's packed fields (whose heap
+    // block is freed) a little later.
+    constexpr size_t kNodeAhead = 8, kValuesAhead = 4;
+    for (size_t i = 0; i < std::min(kNodeAhead, bucket.size()); ++i) {
+      PrefetchLine(bucket[i].node);
+    }
+    for (size_t i = 0; i < bucket.size(); ++i) {
+      if (i + kNodeAhead < bucket.size()) PrefetchLine(bucket[i + kNodeAhead].node);
+      if (i + kValuesAhead < bucket.size()) {
+        const Expiry& a = bucket[i + kValuesAhead];
+        const Side& side = a.right ? a.node->second.right : a.node->second.left;
+        if (!side.empty()) PrefetchLine(side.front().values.data());
+      }
+      const Expiry& e = bucket[i];
       if (e.at < frontier) {
         ExpireOne(e);
       } else {
@@ -239,7 +255,7 @@ void JoinOperator::Expire(TimeMs frontier) {
 void JoinOperator::ExpireOne(const Expiry& e) {
   State& st = *state_;
   Key& k = e.node->second;
-  std::vector<Waiting>& side = e.right ? k.right : k.left;
+  Side& side = e.right ? k.right : k.left;
   auto w = std::find_if(side.begin(), side.end(),
                         [&](const Waiting& x) { return ExpiryOf(x, e.right) == e.at; });
   if (w->matches == 0) {
@@ -340,7 +356,7 @@ bool JoinOperator::AdoptState(KeyedOperator& other) {
   return DecodeState(&dec);
 }
 
-void JoinOperator::EncodeWaiting(const std::vector<Waiting>& side, Encoder* enc) {
+void JoinOperator::EncodeWaiting(const Side& side, Encoder* enc) {
   std::vector<const Waiting*> sorted;
   sorted.reserve(side.size());
   for (const Waiting& w : side) sorted.push_back(&w);
@@ -411,7 +427,7 @@ bool JoinOperator::DecodeState(Decoder* dec,
         const size_t count = right ? right_inputs_.size() : left_inputs_.size();
         std::vector<Value> check(count);
         if (!UnpackValues(w.values, count, check.data())) return fail();
-        if (mine) Keep(key, right, std::move(w));
+        if (mine) Keep(key, nullptr, right, std::move(w));
       }
     }
   }

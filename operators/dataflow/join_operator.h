@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "operators/dataflow/keyed_operator.h"
 
@@ -105,14 +106,17 @@ class JoinOperator final : public KeyedOperator {
     uint32_t matches = 0;
     std::string values;
   };
+  // Most keys (a turn id) hold one event: it lives in the key's node.
+  using Side = absl::InlinedVector<Waiting, 1>;
   struct Key {
-    std::vector<Waiting> left, right;
+    Side left, right;
   };
+  using Node = std::pair<const std::string, Key>;
   // When a waiting event can be dropped: once the frontier is past `at`.
   struct Expiry {
     TimeMs at;
     bool right;
-    std::pair<const std::string, Key>* node;  // of State::keys; stable (node map)
+    Node* node;  // of State::keys; stable (node map)
   };
   // Expiries by the second of their time. Events come nearly in time
   // order, so a new expiry almost always goes to the last bucket and Expire
@@ -144,10 +148,11 @@ class JoinOperator final : public KeyedOperator {
   // Fills pair_ from a left and (unless null) a right event.
   void FillPair(const Waiting& left, const Waiting* right);
   void AddRecord(const std::string& key, const Waiting& left, const Waiting* right);
-  void Keep(const std::string& key, bool right, Waiting w);
+  // `node` is the key's, or null when it has none yet; returns the key's.
+  Node* Keep(const std::string& key, Node* node, bool right, Waiting w);
   void Expire(TimeMs frontier);
   void ExpireOne(const Expiry& e);
-  static void EncodeWaiting(const std::vector<Waiting>& side, Encoder* enc);
+  static void EncodeWaiting(const Side& side, Encoder* enc);
   void KeepUnmatchedRight(const std::string& key, const Waiting& right);
 
   std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
