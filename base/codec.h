@@ -55,6 +55,7 @@ class Encoder {
 
   const std::string& data() const { return buf_; }
   std::string Release() { return std::move(buf_); }
+  void Clear() { buf_.clear(); }  // keeps the capacity, for reuse
 
  private:
   std::string buf_;

@@ -61,8 +61,8 @@ bool UnpackValues(std::string_view packed, size_t n, Value* out) {
   return dec.ok() && dec.empty();
 }
 
-bool WaitingBefore(const std::string& a_values, TimeMs a_ts, uint32_t a_matches,
-                   const std::string& b_values, TimeMs b_ts, uint32_t b_matches) {
+bool WaitingBefore(std::string_view a_values, TimeMs a_ts, uint32_t a_matches,
+                   std::string_view b_values, TimeMs b_ts, uint32_t b_matches) {
   return std::tie(a_ts, a_matches, a_values) < std::tie(b_ts, b_matches, b_values);
 }
 
@@ -91,12 +91,13 @@ TimeMs JoinOperator::ExpiryOf(const Waiting& w, bool right) const {
   return right ? w.ts - j.lower : w.ts + std::max<DurationMs>(j.upper, 0);
 }
 
-std::string JoinOperator::Pack(const Event& ev, const std::vector<size_t>& side) const {
-  Encoder enc;
+std::string_view JoinOperator::Pack(const Event& ev, const std::vector<size_t>& side,
+                                    Encoder* enc) const {
+  enc->Clear();
   for (size_t i : side) {
-    PackValue(ev.slots[static_cast<size_t>(def_->join.inputs[i].event_slot)], &enc);
+    PackValue(ev.slots[static_cast<size_t>(def_->join.inputs[i].event_slot)], enc);
   }
-  return enc.Release();
+  return enc->data();
 }
 
 void JoinOperator::Add(const Event& ev) {
@@ -116,7 +117,7 @@ void JoinOperator::Add(const Event& ev) {
   // As a right event, with the lefts waiting; then as a left, with the
   // rights waiting (not itself: it is kept only after both).
   if (is_right) {
-    as_right = {ev.ts, 0, Pack(ev, right_inputs_)};
+    as_right = {ev.ts, 0, FifoArena::kNone, Pack(ev, right_inputs_, &pack_right_)};
     if (k != nullptr) {
       for (Waiting& l : k->left) {
         const DurationMs d = ev.ts - l.ts;
@@ -128,7 +129,7 @@ void JoinOperator::Add(const Event& ev) {
     }
   }
   if (is_left) {
-    as_left = {ev.ts, 0, Pack(ev, left_inputs_)};
+    as_left = {ev.ts, 0, FifoArena::kNone, Pack(ev, left_inputs_, &pack_left_)};
     if (k != nullptr) {
       for (Waiting& r : k->right) {
         const DurationMs d = r.ts - ev.ts;
@@ -151,7 +152,7 @@ void JoinOperator::Add(const Event& ev) {
 JoinOperator::Node* JoinOperator::Keep(const std::string& key, Node* node, bool right, Waiting w) {
   if (node == nullptr) node = &*state_->keys.try_emplace(key).first;
   const TimeMs at = ExpiryOf(w, right);
-  state_->waiting_bytes += sizeof(Waiting) + w.values.capacity();
+  std::tie(w.chunk, w.values) = state_->values.Put(w.values);
   ++state_->waiting;
   (right ? node->second.right : node->second.left).push_back(std::move(w));
   auto& buckets = state_->expiries;
@@ -167,7 +168,7 @@ void JoinOperator::FillPair(const Waiting& left, const Waiting* right) {
   const std::vector<PairInput>& inputs = def_->join.inputs;
   Value scratch[64];
   std::vector<Value> heap;
-  auto unpack = [&](const std::string& values, const std::vector<size_t>& side) {
+  auto unpack = [&](std::string_view values, const std::vector<size_t>& side) {
     Value* out = scratch;
     if (side.size() > std::size(scratch)) {
       heap.resize(side.size());
@@ -267,7 +268,7 @@ void JoinOperator::ExpireOne(const Expiry& e) {
       if (def_->join.keep_unmatched_left) AddRecord(e.node->first, *w, nullptr);
     }
   }
-  st.waiting_bytes -= sizeof(Waiting) + w->values.capacity();
+  st.values.Release(w->chunk);
   --st.waiting;
   if (w + 1 != side.end()) *w = std::move(side.back());
   side.pop_back();
@@ -332,7 +333,8 @@ bool JoinOperator::HasState(std::string_view key) const {
 size_t JoinOperator::memory_bytes() const {
   const State& st = *state_;
   // A bucket: its map node and vector (about 64 bytes); an expiry 24.
-  size_t bytes = st.waiting_bytes + st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64;
+  size_t bytes = st.waiting * sizeof(Waiting) + st.values.bytes() +
+                 st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64;
   // A key's node: the string, two vectors and the map's overhead.
   bytes += st.keys.size() * (sizeof(std::pair<const std::string, Key>) + 16);
   for (const Record& r : st.records) bytes += sizeof(Record) + r.key.size() + r.values.size();
@@ -423,7 +425,7 @@ bool JoinOperator::DecodeState(Decoder* dec,
         Waiting w;
         w.ts = dec->GetSigned();
         w.matches = static_cast<uint32_t>(dec->GetVarint());
-        w.values = std::string(dec->GetString());
+        w.values = dec->GetString();  // copied by Keep
         const size_t count = right ? right_inputs_.size() : left_inputs_.size();
         std::vector<Value> check(count);
         if (!UnpackValues(w.values, count, check.data())) return fail();

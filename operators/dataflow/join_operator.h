@@ -55,6 +55,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
+#include "operators/dataflow/fifo_arena.h"
 #include "operators/dataflow/keyed_operator.h"
 
 namespace vigil {
@@ -104,7 +105,8 @@ class JoinOperator final : public KeyedOperator {
   struct Waiting {
     TimeMs ts = 0;
     uint32_t matches = 0;
-    std::string values;
+    uint32_t chunk = FifoArena::kNone;  // of State::values, once kept
+    std::string_view values;            // in State::values once kept
   };
   // Most keys (a turn id) hold one event: it lives in the key's node.
   using Side = absl::InlinedVector<Waiting, 1>;
@@ -139,12 +141,13 @@ class JoinOperator final : public KeyedOperator {
     std::map<TimeMs, std::vector<Expiry>> expiries;  // bucket start -> expiries in it
     size_t expiry_count = 0;
     std::vector<Record> records;
+    FifoArena values;  // the waiting events' packed fields, in arrival order
     size_t waiting = 0;
-    size_t waiting_bytes = 0;
   };
 
   TimeMs ExpiryOf(const Waiting& w, bool right) const;
-  std::string Pack(const Event& ev, const std::vector<size_t>& side) const;
+  // Packs the inputs of one side into `enc` (cleared first).
+  std::string_view Pack(const Event& ev, const std::vector<size_t>& side, Encoder* enc) const;
   // Fills pair_ from a left and (unless null) a right event.
   void FillPair(const Waiting& left, const Waiting* right);
   void AddRecord(const std::string& key, const Waiting& left, const Waiting* right);
@@ -160,6 +163,7 @@ class JoinOperator final : public KeyedOperator {
   std::string state_key_;
   std::unique_ptr<State> state_;
   std::string key_;
+  Encoder pack_left_, pack_right_;  // Add's packed fields, before they are kept
   std::vector<Value> pair_;
   Event record_;
   uint64_t emitted_ = 0;
