@@ -294,8 +294,9 @@ void ArchiveWriter::Tick() {
       ++i;
     }
   }
+  // In the background the writer thread keeps the retry's time itself.
   bool retry = false;
-  {
+  if (!options_.background_writes) {
     absl::MutexLock lock(&mu_);
     retry = !pending_.empty() && now >= retry_at_;
   }
