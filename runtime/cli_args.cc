@@ -76,6 +76,13 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* e
     } else {
       g->incidents.push_back(*inc);
     }
+  } else if (a.Value("--month", &v, error)) {
+    absl::StatusOr<MonthProfile> month = ParseMonthProfile(v);
+    if (!month.ok()) {
+      if (error->empty()) *error = StrCat("--month: ", std::string(month.status().message()));
+    } else {
+      g->months.push_back(*month);
+    }
   } else if (a.Flag("--epoch-millis")) {
     g->epoch_millis = true;
   } else {

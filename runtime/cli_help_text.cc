@@ -48,7 +48,7 @@ const CommandHelp kCommands[] = {
   --speed N                  generator event time runs N x the wall clock (0: as fast
                              as possible, a bounded replay; default 60)
   --rate N --seed N --duration D --start T|now --jitter D --epoch-millis
-  --incident KIND@START+LENGTH
+  --incident KIND@START+LENGTH --month FIGURES
                              generator settings, as for vigil gen
   --output text|json         console alert format (default text)
   --no-console               no alerts on the console
@@ -162,6 +162,10 @@ const CommandHelp kCommands[] = {
                              (prompt arm B 60% slower and rated down 25% of the
                              time) or kb_gap:TOPIC (FAQ answers on TOPIC get 60%
                              thumbs-down) (repeatable)
+  --month FIGURES            the tracker's figures for the next calendar month (UTC)
+                             from --start, e.g. escalation=12%,resolution=71%,
+                             thumbs_up=62%,conversion=4.1% (repeatable: one per month;
+                             the last holds from then on)
   --out FILE                 write to FILE instead of stdout (.zst: zstd-compressed)
   --to kafka://BROKERS/TOPIC produce to a Kafka topic, keyed by session_id
   --to kinesis://STREAM[?endpoint=URL&region=R]

@@ -103,10 +103,10 @@ class ConfigReader {
   }
 
   absl::Status Generator(const YAML::Node& n, JobConfig::Source* src) const {
-    if (auto s = CheckKeys(
-            n,
-            {"seed", "rate", "start", "duration", "speed", "jitter", "epoch_millis", "incidents"},
-            "source.generator");
+    if (auto s = CheckKeys(n,
+                           {"seed", "rate", "start", "duration", "speed", "jitter", "epoch_millis",
+                            "incidents", "months"},
+                           "source.generator");
         !s.ok())
       return s;
     GeneratorOptions& g = src->generator.generator;
@@ -141,6 +141,17 @@ class ConfigReader {
         absl::StatusOr<Incident> i = ParseIncident(item.Scalar());
         if (!i.ok()) return Error(item, std::string(i.status().message()));
         g.incidents.push_back(*i);
+      }
+    }
+    if (YAML::Node months = n["months"]) {
+      if (!months.IsSequence()) {
+        return Error(months, "months must be a list of escalation=..,resolution=..,... figures");
+      }
+      g.months.clear();
+      for (const auto& item : months) {
+        absl::StatusOr<MonthProfile> m = ParseMonthProfile(item.Scalar());
+        if (!m.ok()) return Error(item, std::string(m.status().message()));
+        g.months.push_back(*m);
       }
     }
     absl::Status valid = ValidateGeneratorOptions(g);

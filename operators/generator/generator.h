@@ -47,6 +47,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/time.h"
+#include "operators/generator/generator_months.h"
 
 namespace vigil {
 
@@ -90,6 +91,10 @@ struct GeneratorOptions {
   DurationMs max_jitter = 2000;  // emitted ts may lag the nominal time by up to this
   bool epoch_millis = false;     // ts as integer epoch ms instead of RFC 3339
   std::vector<Incident> incidents;
+  // Month-by-month tracker figures the traffic meets (generator_months.h):
+  // months[i] holds in the i-th calendar month from start's, the last one
+  // from then on. Empty: the model's own traffic.
+  std::vector<MonthProfile> months;
 };
 
 // Checks what a user can get wrong on the command line: a rate that is not a

@@ -97,7 +97,9 @@ Service ServiceFor(Intent intent, Rng& rng) {
 }  // namespace
 
 TrafficModel::TrafficModel(const GeneratorOptions& options)
-    : rng_(options.seed), id_salt_(Mix64(options.seed ^ 0x5e551011)) {
+    : rng_(options.seed), id_salt_(Mix64(options.seed ^ 0x5e551011)), origin_(options.start) {
+  for (const MonthProfile& month : options.months) plans_.push_back(PlanMonth(month));
+  plan_ = PlanAt(options.start);
   const double pool = std::clamp(options.rate * kPoolPerEventRate, static_cast<double>(kMinPool),
                                  static_cast<double>(kMaxPool));
   BuildCatalog();
@@ -185,6 +187,19 @@ TrafficModel::Conditions TrafficModel::ConditionsAt(TimeMs ts) const {
   return c;
 }
 
+// The plan of the calendar month of `ts`, or null without month profiles;
+// before the first month, the first plan.
+const MonthPlan* TrafficModel::PlanAt(TimeMs ts) {
+  if (plans_.empty()) return nullptr;
+  if (ts < plan_begin_ || ts >= plan_end_) {
+    const MonthOf month = MonthAt(origin_, ts);
+    plan_index_ = std::clamp(month.index, 0, static_cast<int>(plans_.size()) - 1);
+    plan_begin_ = month.begin;
+    plan_end_ = month.end;
+  }
+  return &plans_[static_cast<size_t>(plan_index_)];
+}
+
 void TrafficModel::StartSession(SessionState* s) {
   char id[16];
   FormatHex(Mix64(sessions_started_++ ^ id_salt_), id);
@@ -203,8 +218,9 @@ void TrafficModel::StartSession(SessionState* s) {
   s->variant = static_cast<uint8_t>(Mix64(user) & 1);
   s->turns = static_cast<uint8_t>(3 + rng_.Below(5));
   s->done = 0;
-  s->wants_human = rng_.Chance(kWantsHuman);
+  s->wants_human = plan_ && plan_->asks >= 0 ? asks_.Take(plan_->asks) : rng_.Chance(kWantsHuman);
   s->had_error = false;
+  s->conversion_drawn = false;
 }
 
 void TrafficModel::Next(TimeMs nominal, TimeMs ts, GeneratedEvent* event) {
@@ -227,6 +243,7 @@ void TrafficModel::Next(TimeMs nominal, TimeMs ts, GeneratedEvent* event) {
 
 void TrafficModel::Turn(TimeMs ts, GeneratedEvent* event) {
   const Conditions c = ConditionsAt(ts);
+  plan_ = PlanAt(ts);
   SessionState& s = sessions_[rng_.Below(sessions_.size())];
   TurnFacts& t = turn_;
   t.number = ++s.done;
@@ -243,9 +260,13 @@ void TrafficModel::Turn(TimeMs ts, GeneratedEvent* event) {
   t.topic = PickTopic(t.intent);
   DrawTurnOutcome(c, &t);
   if (t.error_service != kNoService) s.had_error = true;
+  // A month's conversion quota decides at a session's first recommendation.
+  const bool draw_conversion =
+      plan_ && plan_->conversion >= 0 && t.intent == kRecommendation && !s.conversion_drawn;
+  if (draw_conversion) s.conversion_drawn = true;
   turn_session_ = s;
   const bool ends = escalates_now || s.done >= s.turns;
-  QueueFollowUps(c, ends, escalates_now);
+  QueueFollowUps(c, ends, escalates_now, draw_conversion);
   if (ends) StartSession(&s);
   event->type = EventType::kMessage;
   event->session = &turn_session_;
@@ -324,17 +345,25 @@ int32_t TrafficModel::PickProduct() {
   return static_cast<int32_t>(std::min(rng_.Below(kProducts), rng_.Below(kProducts)));
 }
 
-void TrafficModel::QueueFollowUps(const Conditions& c, bool ends, bool escalates_now) {
+void TrafficModel::QueueFollowUps(const Conditions& c, bool ends, bool escalates_now,
+                                  bool draw_conversion) {
   pending_size_ = 0;
   pending_next_ = 0;
   const TurnFacts& t = turn_;
+  // With a conversion quota, carts come from the quota alone.
+  const bool planned_carts = plan_ && plan_->conversion >= 0;
   if (IsProductTurn(t.intent) && t.error_service == kNoService && rng_.Chance(0.55)) {
     const int clicks = rng_.Chance(0.3) ? 2 : 1;
     for (int i = 0; i < clicks; ++i) {
       const int32_t product = PickProduct();
       pending_[pending_size_++] = {kClick, 0, 0, product};
-      if (rng_.Chance(0.15)) pending_[pending_size_++] = {kCart, 0, 0, product};
+      if (!planned_carts && rng_.Chance(0.15)) pending_[pending_size_++] = {kCart, 0, 0, product};
     }
+  }
+  if (draw_conversion && conversion_.Take(plan_->conversion)) {
+    const int32_t product = PickProduct();
+    pending_[pending_size_++] = {kClick, 0, 0, product};
+    pending_[pending_size_++] = {kCart, 0, 0, product};
   }
   if (rng_.Chance(0.15)) QueueFeedback(c);
   if (rng_.Chance(0.02)) {
@@ -370,7 +399,12 @@ void TrafficModel::QueueFeedback(const Conditions& c) {
   if (t.treatment && c.Has(IncidentKind::kPromptRegression)) {
     negative = std::max(negative, kPromptRegressionThumbsDown);
   }
-  const int8_t rating = rng_.Chance(negative) ? -1 : 1;
+  int8_t rating;
+  if (plan_ && plan_->thumbs_up >= 0) {
+    rating = thumbs_up_.Take(plan_->thumbs_up) ? 1 : -1;
+  } else {
+    rating = rng_.Chance(negative) ? -1 : 1;
+  }
   uint8_t comment;
   if (rating > 0) {
     comment = static_cast<uint8_t>(rng_.Below(kPositiveComments));
@@ -389,6 +423,8 @@ void TrafficModel::QueueEscalation(bool escalates_now) {
   Reason reason;
   if (escalates_now) {
     reason = kUserRequested;
+  } else if (plan_ && plan_->asks >= 0) {
+    if (!PlannedEscalation(&reason)) return;
   } else if (s.wants_human) {
     if (!rng_.Chance(kWantsHumanEscalates)) return;
     reason = kUserRequested;
@@ -401,6 +437,25 @@ void TrafficModel::QueueEscalation(bool escalates_now) {
                              : (rng_.Chance(0.5) ? kLowConfidence : kNegativeSentiment);
   }
   pending_[pending_size_++] = {kEscalate, reason, 0, 0};
+}
+
+// A month's escalation quotas: one for the sessions whose user asked for a
+// human, one for the others, whose reason is what went wrong in them.
+bool TrafficModel::PlannedEscalation(Reason* reason) {
+  const SessionState& s = turn_session_;
+  if (s.wants_human) {
+    *reason = kUserRequested;
+    return escalates_asked_.Take(plan_->escalates_asked);
+  }
+  if (!escalates_never_.Take(plan_->escalates_never)) return false;
+  if (s.had_error) {
+    *reason = kRepeatedFailure;
+  } else if (turn_.guardrail) {
+    *reason = kPolicySensitive;
+  } else {
+    *reason = rng_.Chance(0.5) ? kLowConfidence : kNegativeSentiment;
+  }
+  return true;
 }
 
 void TrafficModel::WriteFollowUp(const Pending& p, GeneratedEvent* event) {

@@ -18,6 +18,11 @@
 // bot). That keeps the escalation intent at 5% of turns while fewer than 10%
 // of sessions escalate.
 //
+// With month profiles (GeneratorOptions::months, generator_months.h) the
+// month of each turn's ts picks a plan, and quotas instead of draws decide
+// which sessions ask for a human and escalate, which ratings are thumbs-up
+// and which sessions with a recommendation add to cart.
+//
 // Example:
 //   TrafficModel model(options);
 //   GeneratedEvent event;
@@ -140,6 +145,7 @@ struct SessionState {
   uint8_t variant;  // 0 = "A", 1 = "B"
   bool wants_human;
   bool had_error;
+  bool conversion_drawn;  // a month's conversion quota has seen the session
 };
 
 struct TurnFacts {
@@ -214,13 +220,15 @@ class TrafficModel {
   void ScheduleIncidentTransitions(const GeneratorOptions& options);
   bool NextTransition(TimeMs nominal, Transition* out);
   Conditions ConditionsAt(TimeMs ts) const;
+  const MonthPlan* PlanAt(TimeMs ts);
   void StartSession(SessionState* s);
   void Turn(TimeMs ts, GeneratedEvent* event);
   void DrawTurnOutcome(const Conditions& c, TurnFacts* t);
   void DrawLatency(const Conditions& c, TurnFacts* t);
-  void QueueFollowUps(const Conditions& c, bool ends, bool escalates_now);
+  void QueueFollowUps(const Conditions& c, bool ends, bool escalates_now, bool draw_conversion);
   void QueueFeedback(const Conditions& c);
   void QueueEscalation(bool escalates_now);
+  bool PlannedEscalation(Reason* reason);
   void WriteFollowUp(const Pending& p, GeneratedEvent* event);
   int32_t PickProduct();
   Intent PickIntent();
@@ -241,6 +249,20 @@ class TrafficModel {
     Topic topic;      // kb_gap: the FAQ topic
   };
   std::vector<Window> windows_;
+
+  // Month-by-month figures (GeneratorOptions::months): the plan of the
+  // month of the current turn, or null, and the quotas that meet it.
+  TimeMs origin_;
+  std::vector<MonthPlan> plans_;
+  const MonthPlan* plan_ = nullptr;
+  int plan_index_ = 0;
+  TimeMs plan_begin_ = 0;
+  TimeMs plan_end_ = 0;
+  MonthQuota asks_;
+  MonthQuota escalates_asked_;
+  MonthQuota escalates_never_;
+  MonthQuota thumbs_up_;
+  MonthQuota conversion_;
   std::vector<Transition> transitions_;  // incident transitions, by time
   size_t next_transition_ = 0;
   // A rare harmless flap of a non-LLM breaker: open, half_open 30 s later,

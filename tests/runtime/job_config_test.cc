@@ -146,6 +146,26 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
 }
 
+TEST(JobConfigTest, GeneratorMonthsAreAListOfTrackerFigures) {
+  const std::string path = TempPath("jobcfg_", "months.yaml");
+  std::ofstream(path) << "source:\n  kind: generator\n  generator:\n    months:\n"
+                         "      - escalation=12%,resolution=71%\n      - thumbs_up=0.67\n";
+  absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::vector<MonthProfile>& months = c->source.generator.generator.months;
+  ASSERT_EQ(months.size(), 2u);
+  EXPECT_DOUBLE_EQ(months[0].escalation, 0.12);
+  EXPECT_DOUBLE_EQ(months[0].resolution, 0.71);
+  EXPECT_LT(months[0].thumbs_up, 0);
+  EXPECT_DOUBLE_EQ(months[1].thumbs_up, 0.67);
+  EXPECT_EQ(Load("source:\n  kind: generator\n  generator:\n    months: [thumbs_up=62%, "
+                 "conversion=6 pct]\n"),
+            "4:29: month 'conversion=6 pct': conversion '6 pct' is not a share such as 12% or "
+            "0.12");
+  EXPECT_EQ(Load("source:\n  kind: generator\n  generator: {months: thumbs_up=62%}\n"),
+            "3:23: months must be a list of escalation=..,resolution=..,... figures");
+}
+
 TEST(JobConfigTest, ParallelismIsANumberOfWorkersAndTheKeyAFieldName) {
   const std::string path = TempPath("jobcfg_", "workers.yaml");
   std::ofstream(path) << "parallelism: 4\nworker_key: user_id\n";
