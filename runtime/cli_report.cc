@@ -268,6 +268,9 @@ int Tracker(Args& a) {
     print();
     return 0;
   }
+  // Events from --to on are skipped, not missing: the input covers event
+  // time up to --to, and a month ending by then is complete.
+  if (in.config.to != kMaxTime) in.config.event_time.input_end = in.config.to - 1;
   return RunJobFor(in.config, std::make_unique<TrackerSink>(names, &data), print);
 }
 

@@ -1,5 +1,6 @@
 #include "runtime/tracker_report.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "absl/time/civil_time.h"
@@ -51,7 +52,10 @@ std::string ValueText(const TrackerInfo::Column& c, double v) {
   return c.ratio ? Printf("%.1f%%", v * 100) : Printf("%.4g", v);
 }
 std::string ChangeText(const TrackerInfo::Column& c, double d) {
-  return c.ratio ? Printf("%+.1f pts", d * 100) : Printf("%+.4g", d);
+  if (!c.ratio) return Printf("%+.4g", d);
+  // A change that rounds to nothing reads +0.0, not -0.0.
+  const double points = std::round(d * 1000) / 10 + 0.0;
+  return Printf("%+.1f pts", points);
 }
 std::string TargetText(const TrackerInfo::Column& c) {
   if (!c.target) return "-";
@@ -92,8 +96,9 @@ Table Build(const TrackerInfo& t, const TrackerData& data, TimeMs from, TimeMs t
       CellView& v = row[c];
       v.present = true;
       v.value = cell.value;
-      // A month cut by --to is as complete as it was asked for.
-      v.partial = cell.partial && end > to;
+      // A month the data covers in part is marked; one cut by --to is as
+      // complete as it was asked for.
+      v.partial = cell.partial && end <= to;
       if (col.target) v.met = col.target->Met(cell.value);
       if (previous) v.change = cell.value - *previous;
       previous = cell.value;

@@ -11,12 +11,15 @@
 // without an escalation intent) the table's figures need most sessions to
 // have asked for a human without reaching one: with 12% of all sessions
 // escalated and 29% of those that never asked, at most 41% never asked.
-// The quarter below is built that way.
+// The quarter below is built that way. A generated quarter (vigil gen
+// --month) gives the same table from a replay and from a running job.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -259,6 +262,99 @@ TEST_F(TrackerReportTest, AJobWithAResultsDatabaseShowsTheStoredMonths) {
   EXPECT_EQ(live.exit_code, 0);
   EXPECT_EQ(live.out, kTable);
   ::close(writer);
+}
+
+// vigil gen --month: a generated quarter with the runbook's monthly drift
+// prints the runbook's table, from a replay and from a running job.
+class TrackerGeneratedTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    events_ = new std::string(TempPath("tracker_generated_", "quarter.ndjson"));
+    // Three months and a day: April's row is partial.
+    gen_ =
+        new Result(Sh(kVigil + " gen --start 2026-01-01T00:00:00Z --duration 91d --rate 0.05 " +
+                      "--month escalation=12%,resolution=71%,thumbs_up=62%,conversion=4.1% " +
+                      "--month escalation=9%,resolution=76%,thumbs_up=67%,conversion=4.8% " +
+                      "--month escalation=7%,resolution=81%,thumbs_up=72%,conversion=5.3% --out " +
+                      *events_ + " 2>&1"));
+  }
+  static void TearDownTestSuite() {
+    std::remove(events_->c_str());
+    delete events_;
+    delete gen_;
+  }
+  static std::string* events_;
+  static Result* gen_;
+};
+std::string* TrackerGeneratedTest::events_ = nullptr;
+Result* TrackerGeneratedTest::gen_ = nullptr;
+
+// The table with each run of spaces made one: the partial April row widens
+// the columns.
+std::string Squeezed(const std::string& table) {
+  std::string out;
+  for (char c : table) {
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  }
+  return out;
+}
+
+TEST_F(TrackerGeneratedTest, AReplayPrintsTheRunbooksTable) {
+  ASSERT_EQ(gen_->exit_code, 0) << gen_->out;
+  Result text = Sh(kVigil + " report tracker" + kRules + " " + *events_ + " 2>/dev/null");
+  ASSERT_EQ(text.exit_code, 0);
+  const std::string table = Squeezed(text.out);
+  const std::string want = Squeezed(kTable);
+  ASSERT_EQ(table.substr(0, want.size()), want) << text.out;
+  // April, one day of it, is marked partial, and so explained.
+  const std::string rest = table.substr(want.size());
+  EXPECT_EQ(rest.rfind("2026-04 ", 0), 0u) << rest;
+  EXPECT_EQ(std::count(rest.begin(), rest.end(), '*'), 5) << rest;
+  EXPECT_NE(rest.find("\n* the data covers only part of the month\n"), std::string::npos) << rest;
+  // April's thumbs-up share is 0.02 pts below March's: a change that rounds
+  // to nothing reads +0.0, not -0.0.
+  EXPECT_NE(rest.find(" 72.0%* ✗ (+0.0 pts) "), std::string::npos) << rest;
+}
+
+TEST_F(TrackerGeneratedTest, ARunningJobPrintsTheSameTable) {
+  ASSERT_EQ(gen_->exit_code, 0) << gen_->out;
+  const std::string fifo = TempPath("tracker_generated_", "fifo");
+  std::remove(fifo.c_str());
+  ASSERT_EQ(Sh("mkfifo " + fifo).exit_code, 0);
+  const std::string log = TempPath("tracker_generated_", "run.log");
+  const pid_t job = Spawn(kVigil + " run" + kRules + " --input " + fifo +
+                              " --no-console --no-progress --http 127.0.0.1:0",
+                          log);
+  ChildGuard job_guard(job);
+  // Held open: the job keeps running with April open, so April has no row.
+  const pid_t writer = Spawn("sh -c 'exec 3>" + fifo + "; cat " + *events_ + " >&3; exec sleep 60'",
+                             TempPath("tracker_generated_", "writer.log"));
+  ChildGuard writer_guard(writer);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  Result live;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        live = Sh(kVigil + " report tracker --url " + url);
+        return live.exit_code == 0 && live.out == kTable;
+      },
+      60))
+      << live.exit_code << ": " << live.out;
+  ::kill(writer, SIGTERM);
+  WaitExit(writer);
+  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+TEST_F(TrackerGeneratedTest, AMonthItCannotMeetIsRefused) {
+  Result r = Sh(kVigil + " gen --duration 1m --month escalation=12% 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--month: month 'escalation=12%': escalation and resolution go together"),
+            std::string::npos)
+      << r.out;
+  r = Sh(kVigil + " gen --duration 1m --month thumbs_up=7.5 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("thumbs_up '7.5' is not a share such as 12% or 0.12"), std::string::npos)
+      << r.out;
 }
 
 }  // namespace
