@@ -16,7 +16,8 @@
 //   SessionIndex index;
 //   index.Insert(h, 7);                                           // id 7 has hash h
 //   index.Find(h, [&](uint32_t id) { return Key(id) == k; });     // 7, or kNone
-//   index.Erase(h, 7);
+//   index.Replace(h, 7, 9);                                       // now id 9
+//   index.Erase(h, 9);
 #ifndef VIGIL_WINDOWS_SESSION_INDEX_H_
 #define VIGIL_WINDOWS_SESSION_INDEX_H_
 
@@ -59,6 +60,15 @@ class SessionIndex {
     if ((size_ + 1) * 4 > slots_.size() * 3) Resize(slots_.empty() ? 16 : 2 * slots_.size());
     Place(Tag(hash) | (uint64_t{id} + 1));
     ++size_;
+  }
+
+  // Renames `id`, which must be in the index under `hash`, to `to`, which
+  // must not be: the same slot, no probe run changed.
+  void Replace(uint64_t hash, uint32_t id, uint32_t to) {
+    const uint64_t want = Tag(hash) | (uint64_t{id} + 1);
+    size_t i = Home(want);
+    while (slots_[i] != want) i = (i + 1) & mask_;
+    slots_[i] = Tag(hash) | (uint64_t{to} + 1);
   }
 
   // Removes `id`, which must be in the index under `hash`.

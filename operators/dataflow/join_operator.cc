@@ -5,6 +5,7 @@
 #include <iterator>
 #include <tuple>
 
+#include "absl/hash/hash.h"
 #include "base/prefetch.h"
 #include "base/strings.h"
 #include "base/time.h"
@@ -86,9 +87,17 @@ JoinOperator::JoinOperator(const StreamDef& def)
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
 }
 
-TimeMs JoinOperator::ExpiryOf(const Waiting& w, bool right) const {
+uint64_t JoinOperator::HashKey(std::string_view key) {
+  return absl::Hash<absl::string_view>{}(absl::string_view(key.data(), key.size()));
+}
+
+uint32_t JoinOperator::Find(uint64_t hash, std::string_view key) const {
+  return state_->index.Find(hash, [&](uint32_t id) { return At(id).key() == key; });
+}
+
+TimeMs JoinOperator::ExpiryOf(TimeMs ts, bool right) const {
   const JoinDef& j = def_->join;
-  return right ? w.ts - j.lower : w.ts + std::max<DurationMs>(j.upper, 0);
+  return right ? ts - j.lower : ts + std::max<DurationMs>(j.upper, 0);
 }
 
 std::string_view JoinOperator::Pack(const Event& ev, const std::vector<size_t>& side,
@@ -110,61 +119,78 @@ void JoinOperator::Add(const Event& ev) {
   if (!is_left && !is_right) return;
   key_.clear();
   AppendValueText(key, &key_);
-  auto it = state_->keys.find(key_);
-  Node* node = it == state_->keys.end() ? nullptr : &*it;
-  Key* k = node == nullptr ? nullptr : &node->second;
-  Waiting as_left, as_right;
+  const uint64_t hash = HashKey(key_);
+  uint32_t head = Find(hash, key_);
+  Half as_left{}, as_right{};
+  uint32_t left_matches = 0, right_matches = 0;
   // As a right event, with the lefts waiting; then as a left, with the
   // rights waiting (not itself: it is kept only after both).
   if (is_right) {
-    as_right = {ev.ts, 0, FifoArena::kNone, Pack(ev, right_inputs_, &pack_right_)};
-    if (k != nullptr) {
-      for (Waiting& l : k->left) {
-        const DurationMs d = ev.ts - l.ts;
-        if (d < j.lower || d > j.upper) continue;
-        AddRecord(key_, l, &as_right);
-        ++l.matches;
-        ++as_right.matches;
-      }
+    as_right = {ev.ts, Pack(ev, right_inputs_, &pack_right_)};
+    for (uint32_t id = head; id != kNone; id = At(id).next) {
+      Entry& l = At(id);
+      const DurationMs d = ev.ts - l.ts;
+      if (l.right || d < j.lower || d > j.upper) continue;
+      AddRecord(key_, l.half(), &as_right);
+      ++l.matches;
+      ++right_matches;
     }
   }
   if (is_left) {
-    as_left = {ev.ts, 0, FifoArena::kNone, Pack(ev, left_inputs_, &pack_left_)};
-    if (k != nullptr) {
-      for (Waiting& r : k->right) {
-        const DurationMs d = r.ts - ev.ts;
-        if (d < j.lower || d > j.upper) continue;
-        AddRecord(key_, as_left, &r);
-        ++r.matches;
-        ++as_left.matches;
-      }
+    as_left = {ev.ts, Pack(ev, left_inputs_, &pack_left_)};
+    for (uint32_t id = head; id != kNone; id = At(id).next) {
+      Entry& r = At(id);
+      const DurationMs d = r.ts - ev.ts;
+      if (!r.right || d < j.lower || d > j.upper) continue;
+      const Half right = r.half();
+      AddRecord(key_, as_left, &right);
+      ++r.matches;
+      ++left_matches;
     }
   }
   const size_t need = (is_left ? 1 : 0) + (is_right ? 1 : 0);
-  if (state_->waiting + need > static_cast<size_t>(def_->limit)) {
+  if (state_->entries.live() + need > static_cast<size_t>(def_->limit)) {
     ++dropped_;
     return;
   }
-  if (is_left) node = Keep(key_, node, false, std::move(as_left));
-  if (is_right) Keep(key_, node, true, std::move(as_right));
+  if (is_left) head = Keep(hash, key_, head, false, as_left, left_matches);
+  if (is_right) Keep(hash, key_, head, true, as_right, right_matches);
 }
 
-JoinOperator::Node* JoinOperator::Keep(const std::string& key, Node* node, bool right, Waiting w) {
-  if (node == nullptr) node = &*state_->keys.try_emplace(key).first;
-  const TimeMs at = ExpiryOf(w, right);
-  std::tie(w.chunk, w.values) = state_->values.Put(w.values);
-  ++state_->waiting;
-  (right ? node->second.right : node->second.left).push_back(std::move(w));
-  auto& buckets = state_->expiries;
+uint32_t JoinOperator::Keep(uint64_t hash, std::string_view key, uint32_t head, bool right,
+                            const Half& w, uint32_t matches) {
+  State& st = *state_;
+  keep_.assign(key);
+  keep_.append(w.values);
+  const auto [chunk, copy] = st.bytes.Put(keep_);
+  const uint32_t id = st.entries.Alloc();
+  At(id) = {hash,
+            w.ts,
+            copy.data(),
+            static_cast<uint32_t>(key.size()),
+            static_cast<uint32_t>(w.values.size()),
+            chunk,
+            matches,
+            kNone,
+            head,
+            right};
+  if (head == kNone) {
+    st.index.Insert(hash, id);
+  } else {
+    At(head).prev = id;
+    st.index.Replace(hash, head, id);
+  }
+  const TimeMs at = ExpiryOf(w.ts, right);
+  auto& buckets = st.expiries;
   const TimeMs bucket = AlignDown(at, kExpiryBucket);
   auto b = buckets.empty() ? buckets.end() : std::prev(buckets.end());
   if (b == buckets.end() || b->first != bucket) b = buckets.try_emplace(bucket).first;
-  b->second.push_back({at, right, node});
-  ++state_->expiry_count;
-  return node;
+  b->second.push_back({at, id});
+  ++st.expiry_count;
+  return id;
 }
 
-void JoinOperator::FillPair(const Waiting& left, const Waiting* right) {
+void JoinOperator::FillPair(const Half& left, const Half* right) {
   const std::vector<PairInput>& inputs = def_->join.inputs;
   Value scratch[64];
   std::vector<Value> heap;
@@ -202,7 +228,7 @@ void JoinOperator::FillPair(const Waiting& left, const Waiting* right) {
   }
 }
 
-void JoinOperator::AddRecord(const std::string& key, const Waiting& left, const Waiting* right) {
+void JoinOperator::AddRecord(std::string_view key, const Half& left, const Half* right) {
   FillPair(left, right);
   Encoder enc;
   PackValue(
@@ -210,7 +236,7 @@ void JoinOperator::AddRecord(const std::string& key, const Waiting& left, const 
       &enc);
   for (const EmitDef& e : def_->emit) PackValue(e.value.Eval(pair_.data()), &enc);
   Record r;
-  r.time = right != nullptr ? std::max(left.ts, right->ts) : ExpiryOf(left, false);
+  r.time = right != nullptr ? std::max(left.ts, right->ts) : ExpiryOf(left.ts, false);
   r.key = key;
   r.left_ts = left.ts;
   r.right_ts = right != nullptr ? right->ts : kMaxTime;
@@ -223,23 +249,25 @@ void JoinOperator::Expire(TimeMs frontier) {
   while (!st.expiries.empty() && st.expiries.begin()->first < frontier) {
     std::vector<Expiry>& bucket = st.expiries.begin()->second;
     size_t kept = 0;
-    // The waiting events are an hour old and cold: fetch each key's node a
-    // few expiries ahead, and its first event's packed fields (whose heap
-    // block is freed) a little later.
-    constexpr size_t kNodeAhead = 8, kValuesAhead = 4;
-    for (size_t i = 0; i < std::min(kNodeAhead, bucket.size()); ++i) {
-      PrefetchLine(bucket[i].node);
+    // The waiting events are an hour old and cold: fetch each entry a few
+    // expiries ahead, and its key and fields (and the index slot of a
+    // chain's first) a little later.
+    constexpr size_t kEntryAhead = 8, kBytesAhead = 4;
+    for (size_t i = 0; i < std::min(kEntryAhead, bucket.size()); ++i) {
+      PrefetchLine(&At(bucket[i].id));
     }
     for (size_t i = 0; i < bucket.size(); ++i) {
-      if (i + kNodeAhead < bucket.size()) PrefetchLine(bucket[i + kNodeAhead].node);
-      if (i + kValuesAhead < bucket.size()) {
-        const Expiry& a = bucket[i + kValuesAhead];
-        const Side& side = a.right ? a.node->second.right : a.node->second.left;
-        if (!side.empty()) PrefetchLine(side.front().values.data());
+      if (i + kEntryAhead < bucket.size()) PrefetchLine(&At(bucket[i + kEntryAhead].id));
+      if (i + kBytesAhead < bucket.size()) {
+        const Entry& a = At(bucket[i + kBytesAhead].id);
+        PrefetchLine(a.bytes);
+        if (a.prev == kNone) {
+          if (const uint64_t* slot = st.index.HomeSlot(a.hash)) PrefetchLine(slot);
+        }
       }
       const Expiry& e = bucket[i];
       if (e.at < frontier) {
-        ExpireOne(e);
+        ExpireOne(e.id);
       } else {
         bucket[kept++] = e;  // the frontier is inside this bucket
       }
@@ -253,32 +281,34 @@ void JoinOperator::Expire(TimeMs frontier) {
   }
 }
 
-void JoinOperator::ExpireOne(const Expiry& e) {
+void JoinOperator::ExpireOne(uint32_t id) {
   State& st = *state_;
-  Key& k = e.node->second;
-  Side& side = e.right ? k.right : k.left;
-  auto w = std::find_if(side.begin(), side.end(),
-                        [&](const Waiting& x) { return ExpiryOf(x, e.right) == e.at; });
-  if (w->matches == 0) {
+  const Entry e = At(id);
+  if (e.matches == 0) {
     if (e.right) {
       ++unmatched_right_;
-      if (def_->join.dead_letter_unmatched_right) KeepUnmatchedRight(e.node->first, *w);
+      if (def_->join.dead_letter_unmatched_right) KeepUnmatchedRight(e.key(), e.half());
     } else {
       ++unmatched_left_;
-      if (def_->join.keep_unmatched_left) AddRecord(e.node->first, *w, nullptr);
+      if (def_->join.keep_unmatched_left) AddRecord(e.key(), e.half(), nullptr);
     }
   }
-  st.values.Release(w->chunk);
-  --st.waiting;
-  if (w + 1 != side.end()) *w = std::move(side.back());
-  side.pop_back();
-  if (k.left.empty() && k.right.empty()) st.keys.erase(e.node->first);
+  if (e.prev != kNone) {
+    At(e.prev).next = e.next;
+  } else if (e.next != kNone) {
+    st.index.Replace(e.hash, id, e.next);
+  } else {
+    st.index.Erase(e.hash, id);
+  }
+  if (e.next != kNone) At(e.next).prev = e.prev;
+  st.bytes.Release(e.chunk);
+  st.entries.Free(id);
 }
 
-void JoinOperator::KeepUnmatchedRight(const std::string& key, const Waiting& right) {
+void JoinOperator::KeepUnmatchedRight(std::string_view key, const Half& right) {
   std::vector<Value> values(right_inputs_.size());
   UnpackValues(right.values, values.size(), values.data());
-  UnmatchedRight u{right.ts, key, "{\"ts\":\""};
+  UnmatchedRight u{right.ts, std::string(key), "{\"ts\":\""};
   AppendTimestamp(right.ts, &u.json);
   u.json += "\",";
   AppendJsonString(def_->key_path, &u.json);
@@ -325,18 +355,16 @@ void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)
 }
 
 bool JoinOperator::HasState(std::string_view key) const {
-  if (state_->keys.contains(key)) return true;
+  if (Find(HashKey(key), key) != kNone) return true;
   return std::any_of(state_->records.begin(), state_->records.end(),
                      [&](const Record& r) { return r.key == key; });
 }
 
 size_t JoinOperator::memory_bytes() const {
   const State& st = *state_;
-  // A bucket: its map node and vector (about 64 bytes); an expiry 24.
-  size_t bytes = st.waiting * sizeof(Waiting) + st.values.bytes() +
-                 st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64;
-  // A key's node: the string, two vectors and the map's overhead.
-  bytes += st.keys.size() * (sizeof(std::pair<const std::string, Key>) + 16);
+  // A bucket: its map node and vector (about 64 bytes).
+  size_t bytes = st.entries.capacity() * sizeof(Entry) + st.index.capacity() * sizeof(uint64_t) +
+                 st.bytes.bytes() + st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64;
   for (const Record& r : st.records) bytes += sizeof(Record) + r.key.size() + r.values.size();
   return bytes;
 }
@@ -358,43 +386,51 @@ bool JoinOperator::AdoptState(KeyedOperator& other) {
   return DecodeState(&dec);
 }
 
-void JoinOperator::EncodeWaiting(const Side& side, Encoder* enc) {
-  std::vector<const Waiting*> sorted;
-  sorted.reserve(side.size());
-  for (const Waiting& w : side) sorted.push_back(&w);
-  std::sort(sorted.begin(), sorted.end(), [](const Waiting* a, const Waiting* b) {
-    return WaitingBefore(a->values, a->ts, a->matches, b->values, b->ts, b->matches);
-  });
-  enc->PutVarint(sorted.size());
-  for (const Waiting* w : sorted) {
-    enc->PutSigned(w->ts);
-    enc->PutVarint(w->matches);
-    enc->PutString(w->values);
-  }
-}
-
 // Format 1: the keys, sorted, each with its waiting lefts and rights
 // (sorted by time, matches, values); then the records found and not yet
 // emitted, sorted as they will be emitted.
 void JoinOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
                                 Encoder* enc) const {
-  std::vector<std::pair<const std::string*, const Key*>> keys;
+  // Every waiting event has one expiry: they list the entries.
+  std::vector<const Entry*> entries;
   std::vector<const Record*> records;
   for (const KeyedOperator* part : parts) {
-    const State& st = *static_cast<const JoinOperator*>(part)->state_;
-    for (const auto& [key, k] : st.keys) keys.emplace_back(&key, &k);
-    for (const Record& r : st.records) records.push_back(&r);
+    const auto* op = static_cast<const JoinOperator*>(part);
+    for (const auto& [bucket, expiries] : op->state_->expiries) {
+      for (const Expiry& e : expiries) entries.push_back(&op->At(e.id));
+    }
+    for (const Record& r : op->state_->records) records.push_back(&r);
   }
-  std::sort(keys.begin(), keys.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  std::sort(entries.begin(), entries.end(), [](const Entry* a, const Entry* b) {
+    const std::string_view ak = a->key(), bk = b->key();
+    if (ak != bk) return ak < bk;
+    if (a->right != b->right) return b->right;
+    return WaitingBefore(a->values(), a->ts, a->matches, b->values(), b->ts, b->matches);
+  });
   std::sort(records.begin(), records.end(),
             [](const Record* a, const Record* b) { return *a < *b; });
   enc->PutByte(kStateFormat);
-  enc->PutVarint(keys.size());
-  for (const auto& [key, k] : keys) {
-    enc->PutString(*key);
-    EncodeWaiting(k->left, enc);
-    EncodeWaiting(k->right, enc);
+  size_t keys = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    keys += i == 0 || entries[i]->key() != entries[i - 1]->key();
+  }
+  enc->PutVarint(keys);
+  for (size_t i = 0; i < entries.size();) {
+    const std::string_view key = entries[i]->key();
+    enc->PutString(key);
+    for (bool right : {false, true}) {
+      size_t n = 0;
+      while (i + n < entries.size() && entries[i + n]->key() == key &&
+             entries[i + n]->right == right) {
+        ++n;
+      }
+      enc->PutVarint(n);
+      for (; n > 0; --n, ++i) {
+        enc->PutSigned(entries[i]->ts);
+        enc->PutVarint(entries[i]->matches);
+        enc->PutString(entries[i]->values());
+      }
+    }
   }
   enc->PutVarint(records.size());
   for (const Record* r : records) {
@@ -422,14 +458,17 @@ bool JoinOperator::DecodeState(Decoder* dec,
     for (bool right : {false, true}) {
       const uint64_t n = dec->GetVarint();
       for (uint64_t i = 0; i < n && dec->ok(); ++i) {
-        Waiting w;
+        Half w;
         w.ts = dec->GetSigned();
-        w.matches = static_cast<uint32_t>(dec->GetVarint());
+        const auto matches = static_cast<uint32_t>(dec->GetVarint());
         w.values = dec->GetString();  // copied by Keep
         const size_t count = right ? right_inputs_.size() : left_inputs_.size();
         std::vector<Value> check(count);
         if (!UnpackValues(w.values, count, check.data())) return fail();
-        if (mine) Keep(key, nullptr, right, std::move(w));
+        if (mine) {
+          const uint64_t hash = HashKey(key);
+          Keep(hash, key, Find(hash, key), right, w, matches);
+        }
       }
     }
   }

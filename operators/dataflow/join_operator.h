@@ -32,6 +32,13 @@
 // workers restores with any other number. An event waiting keeps only the
 // fields its side's emits read, packed into one string.
 //
+// Layout: each waiting event is a fixed-size entry in a pool, and its key's
+// bytes and packed fields one copy in a FIFO arena (events expire in about
+// the order they came). The events of one key form a chain, whose first
+// entry a flat index of key hashes names (windows/session_index.h). So a
+// waiting event costs no allocation of its own and about 80 bytes besides
+// its key and fields.
+//
 // Over the join's `limit:` of waiting events, a new event still pairs with
 // the events waiting but is not kept for later ones; it is counted as
 // dropped (TakeDropped).
@@ -53,10 +60,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/inlined_vector.h"
-#include "absl/container/node_hash_map.h"
 #include "operators/dataflow/fifo_arena.h"
 #include "operators/dataflow/keyed_operator.h"
+#include "windows/session_index.h"
+#include "windows/session_pool.h"
 
 namespace vigil {
 
@@ -77,7 +84,7 @@ class JoinOperator final : public KeyedOperator {
   bool HasState(std::string_view key) const override;
   uint64_t TakeDropped() override { return std::exchange(dropped_, 0); }
   // Events waiting for a match, both sides.
-  size_t open_sessions() const override { return state_->waiting; }
+  size_t open_sessions() const override { return state_->entries.live(); }
   uint64_t emitted() const override { return emitted_; }
   size_t memory_bytes() const override;
 
@@ -94,31 +101,40 @@ class JoinOperator final : public KeyedOperator {
     std::string json;  // {"ts":"…","<on>":"<key>","<field>":value,…}
   };
   void TakeUnmatchedRights(std::vector<UnmatchedRight>* out);
-  size_t open_keys() const { return state_->keys.size(); }
+  size_t open_keys() const { return state_->index.size(); }
   // Records found but not emitted yet (their event time is not before the
   // frontier of the last Close).
   size_t pending_records() const { return state_->records.size(); }
 
  private:
-  // One event waiting: its time, how many pairs it made, and the values of
-  // its side's inputs (Pack).
-  struct Waiting {
-    TimeMs ts = 0;
-    uint32_t matches = 0;
-    uint32_t chunk = FifoArena::kNone;  // of State::values, once kept
-    std::string_view values;            // in State::values once kept
+  static constexpr uint32_t kNone = SessionIndex::kNone;
+  // One side of a pair: an event's time and its side's packed fields.
+  struct Half {
+    TimeMs ts;
+    std::string_view values;
   };
-  // Most keys (a turn id) hold one event: it lives in the key's node.
-  using Side = absl::InlinedVector<Waiting, 1>;
-  struct Key {
-    Side left, right;
+  // One event waiting, in State::entries; `bytes` (in State::bytes) holds
+  // its key and then its packed fields. The entries of one key are a chain
+  // (prev, next), whose first the index names.
+  struct Entry {
+    uint64_t hash;
+    TimeMs ts;
+    const char* bytes;
+    uint32_t key_size;
+    uint32_t values_size;
+    uint32_t chunk;  // of State::bytes
+    uint32_t matches;
+    uint32_t prev;
+    uint32_t next;
+    bool right;
+    std::string_view key() const { return {bytes, key_size}; }
+    std::string_view values() const { return {bytes + key_size, values_size}; }
+    Half half() const { return {ts, values()}; }
   };
-  using Node = std::pair<const std::string, Key>;
   // When a waiting event can be dropped: once the frontier is past `at`.
   struct Expiry {
     TimeMs at;
-    bool right;
-    Node* node;  // of State::keys; stable (node map)
+    uint32_t id;  // of State::entries
   };
   // Expiries by the second of their time. Events come nearly in time
   // order, so a new expiry almost always goes to the last bucket and Expire
@@ -137,26 +153,31 @@ class JoinOperator final : public KeyedOperator {
     bool operator<(const Record& o) const;
   };
   struct State {
-    absl::node_hash_map<std::string, Key, StringHash, StringEq> keys;
+    SessionIndex index;  // key hash -> the first entry of the key's chain
+    SessionPool<Entry> entries{1};
     std::map<TimeMs, std::vector<Expiry>> expiries;  // bucket start -> expiries in it
     size_t expiry_count = 0;
     std::vector<Record> records;
-    FifoArena values;  // the waiting events' packed fields, in arrival order
-    size_t waiting = 0;
+    FifoArena bytes;  // the entries' keys and packed fields, in arrival order
   };
 
-  TimeMs ExpiryOf(const Waiting& w, bool right) const;
+  static uint64_t HashKey(std::string_view key);
+  Entry& At(uint32_t id) const { return *state_->entries.At(id); }
+  // The first entry of `key`'s chain, or kNone.
+  uint32_t Find(uint64_t hash, std::string_view key) const;
+  TimeMs ExpiryOf(TimeMs ts, bool right) const;
   // Packs the inputs of one side into `enc` (cleared first).
   std::string_view Pack(const Event& ev, const std::vector<size_t>& side, Encoder* enc) const;
   // Fills pair_ from a left and (unless null) a right event.
-  void FillPair(const Waiting& left, const Waiting* right);
-  void AddRecord(const std::string& key, const Waiting& left, const Waiting* right);
-  // `node` is the key's, or null when it has none yet; returns the key's.
-  Node* Keep(const std::string& key, Node* node, bool right, Waiting w);
+  void FillPair(const Half& left, const Half* right);
+  void AddRecord(std::string_view key, const Half& left, const Half* right);
+  // Keeps an event of `key` (key_ in Add) whose chain starts at `head`;
+  // returns the new head, its entry.
+  uint32_t Keep(uint64_t hash, std::string_view key, uint32_t head, bool right, const Half& w,
+                uint32_t matches);
   void Expire(TimeMs frontier);
-  void ExpireOne(const Expiry& e);
-  static void EncodeWaiting(const Side& side, Encoder* enc);
-  void KeepUnmatchedRight(const std::string& key, const Waiting& right);
+  void ExpireOne(uint32_t id);
+  void KeepUnmatchedRight(std::string_view key, const Half& right);
 
   std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
   std::vector<size_t> right_inputs_;  // and of right fields
@@ -164,6 +185,7 @@ class JoinOperator final : public KeyedOperator {
   std::unique_ptr<State> state_;
   std::string key_;
   Encoder pack_left_, pack_right_;  // Add's packed fields, before they are kept
+  std::string keep_;                // Keep's key and fields, before they are copied
   std::vector<Value> pair_;
   Event record_;
   uint64_t emitted_ = 0;

@@ -238,6 +238,27 @@ TEST(SessionIndexTest, CollidingHashesAreFoundAfterErasesAndWrapAround) {
   EXPECT_EQ(find(0xF0000006ULL << 32, 5), SessionIndex::kNone);
 }
 
+TEST(SessionIndexTest, ReplaceRenamesAnIdInItsSlot) {
+  SessionIndex index;
+  auto find = [&](uint64_t h, uint32_t want) {
+    return index.Find(h, [&](uint32_t id) { return id == want; });
+  };
+  // Three colliding hashes in one run that wraps around.
+  const uint64_t h[] = {0xF0000001ULL << 32, 0xF0000002ULL << 32, 0xF0000003ULL << 32};
+  for (uint32_t id = 0; id < 3; ++id) index.Insert(h[id], id);
+  index.Replace(h[1], 1, 41);  // the middle of the run
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_EQ(find(h[1], 1), SessionIndex::kNone);
+  EXPECT_EQ(find(h[1], 41), 41u);
+  EXPECT_EQ(find(h[0], 0), 0u);
+  EXPECT_EQ(find(h[2], 2), 2u);
+  // The renamed id erases like any other, and the run stays whole.
+  index.Erase(h[1], 41);
+  EXPECT_EQ(find(h[1], 41), SessionIndex::kNone);
+  EXPECT_EQ(find(h[2], 2), 2u);
+  EXPECT_EQ(index.size(), 2u);
+}
+
 TEST(SessionIndexTest, GrowsAtThreeQuartersAndShrinksBelowASixteenth) {
   SessionIndex index;
   std::vector<uint64_t> hashes;
