@@ -336,8 +336,20 @@ void JoinOperator::TakeUnmatchedRights(std::vector<UnmatchedRight>* out) {
   unmatched_rights_.clear();
 }
 
+// Gives memory back after a wave of expiries: the waiting events move into
+// a fresh state through the checkpoint encoding, as costly as one
+// checkpoint of this join, and rare (the pool is mostly free blocks).
+void JoinOperator::Compact() {
+  Encoder enc;
+  EncodeState(&enc);
+  const std::string bytes = enc.Release();
+  Decoder dec(bytes);
+  DecodeState(&dec, nullptr);
+}
+
 void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
   Expire(frontier);
+  if (state_->entries.NeedsCompacting()) Compact();
   std::vector<Record>& records = state_->records;
   auto ready = std::partition(records.begin(), records.end(),
                               [frontier](const Record& r) { return r.time >= frontier; });

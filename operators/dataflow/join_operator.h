@@ -177,6 +177,7 @@ class JoinOperator final : public KeyedOperator {
                 uint32_t matches);
   void Expire(TimeMs frontier);
   void ExpireOne(uint32_t id);
+  void Compact();
   void KeepUnmatchedRight(std::string_view key, const Half& right);
 
   std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order

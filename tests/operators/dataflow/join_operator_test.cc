@@ -110,6 +110,24 @@ TEST_F(JoinOperatorTest, PairsInsideTheBoundAndNotOnePastIt) {
   EXPECT_EQ(op->emitted(), 2u);
 }
 
+// After a wave of expiries the state gives its memory back, and the events
+// still waiting pair as before.
+TEST_F(JoinOperatorTest, MemoryComesBackAfterAWaveOfExpiries) {
+  auto op = NewOp();
+  for (int i = 0; i < 20000; ++i) Feed(*op, Turn(StrCat("w", i), 1000, "faq"));
+  Feed(*op, Turn("late", 15000, "faq"));
+  const size_t full = op->memory_bytes();
+  EXPECT_EQ(Close(*op, 11001).size(), 20000u);  // the wave, unmatched
+  EXPECT_EQ(op->open_sessions(), 1u);
+  EXPECT_LT(op->memory_bytes() * 4, full) << op->memory_bytes() << " of " << full;
+  Feed(*op, Rating("late", 16000, 1));
+  EXPECT_EQ(Close(*op, 99999),
+            (std::vector<std::string>{
+                "@16000 turn_id=late delay_ms=1000 intent=faq rating=1 rated=true rated_at=16000",
+            }));
+  EXPECT_EQ(op->open_keys(), 0u);
+}
+
 TEST_F(JoinOperatorTest, EitherSideMayArriveFirst) {
   auto op = NewOp();
   Feed(*op, Rating("t2", 5000, 1));  // the rating before its turn arrives
