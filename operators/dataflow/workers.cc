@@ -1,6 +1,7 @@
 #include "operators/dataflow/workers.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "base/hash.h"
@@ -68,11 +69,9 @@ Workers::Workers(const RuleSet& rules, const Dataflow& main, const Options& opti
 }
 
 Workers::~Workers() {
-  {
-    absl::MutexLock lock(&mu_);
-    quit_ = true;
-  }
-  wake_.SignalAll();
+  quit_ = true;
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
   for (std::thread& t : threads_) t.join();
 }
 
@@ -87,38 +86,63 @@ void Workers::Configure(const RuleSet& rules, const Dataflow& main) {
   for (auto& w : workers_) w->flow->SetWhole(main, fresh_.get(), &fresh_all_);
 }
 
+namespace {
+
+// How long a thread waiting for the next task, or for the others to finish
+// one, checks before it sleeps: about the gap between two tasks (reading a
+// batch), so that a busy job never sleeps while an idle one does at once.
+constexpr std::chrono::microseconds kWorkerSpin{500};
+constexpr std::chrono::microseconds kMainSpin{100};
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Waits until `a` no longer holds `old`, spinning for up to `spin` first;
+// returns the new value.
+template <typename T>
+T WaitChange(const std::atomic<T>& a, T old, std::chrono::microseconds spin) {
+  const auto until = std::chrono::steady_clock::now() + spin;
+  for (int i = 0;; ++i) {
+    const T v = a.load(std::memory_order_acquire);
+    if (v != old) return v;
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) break;
+    CpuRelax();
+  }
+  for (;;) {
+    a.wait(old, std::memory_order_acquire);
+    const T v = a.load(std::memory_order_acquire);
+    if (v != old) return v;
+  }
+}
+
+}  // namespace
+
 void Workers::RunAll(const std::function<void(int)>& fn) {
   if (threads_.empty()) {
     fn(0);
     return;
   }
-  {
-    absl::MutexLock lock(&mu_);
-    task_ = &fn;
-    running_ = static_cast<int>(threads_.size());
-    ++generation_;
-  }
-  wake_.SignalAll();
+  task_ = &fn;
+  running_.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
   fn(0);
-  absl::MutexLock lock(&mu_);
-  while (running_ > 0) done_.Wait(&mu_);
+  for (int left = running_.load(std::memory_order_acquire); left > 0;) {
+    left = WaitChange(running_, left, kMainSpin);
+  }
   task_ = nullptr;
 }
 
 void Workers::ThreadMain(int w) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int)>* task = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      while (!quit_ && generation_ == seen) wake_.Wait(&mu_);
-      if (quit_) return;
-      seen = generation_;
-      task = task_;
-    }
-    (*task)(w);
-    absl::MutexLock lock(&mu_);
-    if (--running_ == 0) done_.Signal();
+    seen = WaitChange(generation_, seen, kWorkerSpin);
+    if (quit_) return;
+    (*task_)(w);
+    if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) running_.notify_one();
   }
 }
 
