@@ -1,13 +1,11 @@
 #include "runtime/job_config.h"
 
-#include <sched.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <optional>
-#include <thread>
 
 #include "base/files.h"
 #include "base/host.h"
@@ -639,12 +637,7 @@ namespace vigil {
 
 int EffectiveWorkers(int configured) {
   if (configured > 0) return configured;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  int cores = 0;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = CPU_COUNT(&set);
-  if (cores <= 0) cores = static_cast<int>(std::thread::hardware_concurrency());
-  return std::clamp(cores, 1, 64);
+  return std::clamp(UsableCores(), 1, 64);
 }
 
 std::optional<int> ParseWorkers(std::string_view s) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/hash.h"
+#include "base/host.h"
 
 namespace vigil {
 
@@ -65,6 +66,7 @@ Workers::Workers(const RuleSet& rules, const Dataflow& main, const Options& opti
     workers_.push_back(std::make_unique<Worker>(rules, options_.max_record_bytes));
   }
   Configure(rules, main);
+  spin_ = n <= UsableCores();
   for (int w = 1; w < n; ++w) threads_.emplace_back([this, w] { ThreadMain(w); });
 }
 
@@ -91,6 +93,8 @@ namespace {
 // How long a thread waiting for the next task, or for the others to finish
 // one, checks before it sleeps: about the gap between two tasks (reading a
 // batch), so that a busy job never sleeps while an idle one does at once.
+// With more workers than cores a spinning thread would hold a core another
+// one needs: then they sleep at once.
 constexpr std::chrono::microseconds kWorkerSpin{500};
 constexpr std::chrono::microseconds kMainSpin{100};
 
@@ -131,7 +135,7 @@ void Workers::RunAll(const std::function<void(int)>& fn) {
   generation_.notify_all();
   fn(0);
   for (int left = running_.load(std::memory_order_acquire); left > 0;) {
-    left = WaitChange(running_, left, kMainSpin);
+    left = WaitChange(running_, left, spin_ ? kMainSpin : std::chrono::microseconds(0));
   }
   task_ = nullptr;
 }
@@ -139,7 +143,7 @@ void Workers::RunAll(const std::function<void(int)>& fn) {
 void Workers::ThreadMain(int w) {
   uint64_t seen = 0;
   for (;;) {
-    seen = WaitChange(generation_, seen, kWorkerSpin);
+    seen = WaitChange(generation_, seen, spin_ ? kWorkerSpin : std::chrono::microseconds(0));
     if (quit_) return;
     (*task_)(w);
     if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) running_.notify_one();

@@ -155,6 +155,7 @@ class Workers {
   std::atomic<int> running_{0};
   bool quit_ = false;
   const std::function<void(int)>* task_ = nullptr;
+  bool spin_ = true;  // no more workers than cores
   std::vector<std::thread> threads_;
 };
 
