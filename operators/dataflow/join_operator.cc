@@ -157,39 +157,6 @@ void JoinOperator::Add(const Event& ev) {
   if (is_right) Keep(hash, key_, head, true, as_right, right_matches);
 }
 
-void JoinOperator::Prefetch(const Event& ev) {
-  const Value* slots = ev.slots.data();
-  const JoinDef& j = def_->join;
-  uint64_t hash = 0;
-  const Value& key = slots[def_->key_slot];
-  if (!key.is_nullish() && ((!j.has_left_where || j.left_where.EvalBool(slots)) ||
-                            (!j.has_right_where || j.right_where.EvalBool(slots)))) {
-    key_.clear();
-    AppendValueText(key, &key_);
-    hash = HashKey(key_) | 1;  // never 0; the index reads the top 32 bits only
-  }
-  const State& st = *state_;
-  constexpr size_t n = kPrefetchDistance;
-  hinted_[hint_seq_ % n] = hash;
-  if (hash != 0) {
-    if (const uint64_t* slot = st.index.HomeSlot(hash)) PrefetchLine(slot);
-  }
-  // The event hinted one call ago: its slot is on its way, fetch the entry;
-  // two calls ago: the entry's key and fields.
-  for (size_t step = 1; step <= 2 && step < n; ++step) {
-    const uint64_t h = hinted_[(hint_seq_ + n - step) % n];
-    if (h == 0) continue;
-    const uint32_t id = st.index.Candidate(h);
-    if (id == kNone) continue;
-    if (step == 1) {
-      PrefetchLine(&At(id));
-    } else {
-      PrefetchLine(At(id).bytes);
-    }
-  }
-  hint_seq_ = static_cast<uint32_t>((hint_seq_ + 1) % n);
-}
-
 uint32_t JoinOperator::Keep(uint64_t hash, std::string_view key, uint32_t head, bool right,
                             const Half& w, uint32_t matches) {
   State& st = *state_;

@@ -51,7 +51,6 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_JOIN_OPERATOR_H_
 #define VIGIL_OPERATORS_DATAFLOW_JOIN_OPERATOR_H_
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -73,9 +72,6 @@ class JoinOperator final : public KeyedOperator {
   explicit JoinOperator(const StreamDef& def);
 
   void Add(const Event& ev) override;
-  // Fetches the index slot of the event's key, then (on later calls) the
-  // entry it names and that entry's key: the cache misses of Add.
-  void Prefetch(const Event& ev) override;
   void Close(TimeMs frontier, const std::function<void(const Event&)>& emit) override;
 
   bool AdoptState(KeyedOperator& other) override;
@@ -191,10 +187,6 @@ class JoinOperator final : public KeyedOperator {
   std::string key_;
   Encoder pack_left_, pack_right_;  // Add's packed fields, before they are kept
   std::string keep_;                // Keep's key and fields, before they are copied
-  // Prefetch's pipeline: the key hashes of the last events hinted (0: none),
-  // by call number modulo kPrefetchDistance.
-  std::array<uint64_t, kPrefetchDistance> hinted_{};
-  uint32_t hint_seq_ = 0;
   std::vector<Value> pair_;
   Event record_;
   uint64_t emitted_ = 0;
