@@ -128,8 +128,9 @@ alerts:
                      "window msgs{} 2026-01-01T00:02:00.000Z 2",
                      "alert Busy firing 2026-01-01T00:01:00.000Z",
                  }));
-  const auto window_end = [&] {
-    const std::string text = prometheus::TextSerializer().Serialize(metrics.registry()->Collect());
+  // An init-capture: clang 14 cannot capture a structured binding.
+  const auto window_end = [&m = metrics] {
+    const std::string text = prometheus::TextSerializer().Serialize(m.registry()->Collect());
     const size_t at = text.find("vigil_metric_window_end_timestamp_seconds{metric=\"msgs\"}");
     return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
   };

@@ -298,7 +298,10 @@ TEST(ReplaySloTest, BudgetPerDayMatchesTheCountsOfTheFile) {
     if (day + kDay - 1 > last) continue;  // the last day is partial
     const std::string date = FormatTimestamp(day).substr(0, 10);
     // budget used = bad / valid / (1 - objective) × 1 day / 30 days
-    auto used = [&](double bad, double objective) { return bad / c.valid / (1 - objective) / 30; };
+    const double valid = c.valid;  // clang 14 cannot capture a structured binding
+    auto used = [valid](double bad, double objective) {
+      return bad / valid / (1 - objective) / 30;
+    };
     want["latency-sla " + date] = used(c.over5s, 0.99);
     want["latency-p95 " + date] = used(c.over2s, 0.95);
     for (const char* dep : {"bedrock", "catalog", "orders", "search"}) {
