@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "base/strings.h"
@@ -173,20 +174,25 @@ TEST_F(TrackerReportTest, AWindowResultsFilePrintsTheSameTable) {
   EXPECT_NE(missing.out.find(Path("nope.ndjson") + ": "), std::string::npos) << missing.out;
 }
 
-TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
-  // The job reads the quarter from a FIFO held open: it keeps running, and
-  // the April event closes March.
-  const std::string fifo = Path("fifo");
+// Runs a job on `events` fed through a FIFO held open, so that it keeps
+// running with its last month open, and waits up to `seconds` for vigil
+// report tracker --url to print kTable; then calls `more` with the job's
+// URL, stops the writer and expects the job to exit 0. `path` names the
+// test's files.
+void ExpectLiveTable(const std::string& events, const std::function<std::string(const char*)>& path,
+                     int seconds, const std::function<void(const std::string& url)>& more) {
+  const std::string fifo = path("fifo");
+  std::remove(fifo.c_str());
   ASSERT_EQ(Sh("mkfifo " + fifo).exit_code, 0);
-  const std::string log = Path("run.log");
+  const std::string log = path("run.log");
   const pid_t job = Spawn(kVigil + " run" + kRules + " --input " + fifo +
                               " --no-console --no-progress --http 127.0.0.1:0",
                           log);
   ChildGuard job_guard(job);
   // The writer holds the FIFO open until it is killed (exec: the pid is the
   // sleep's), and the job's input then ends.
-  const pid_t writer = Spawn("sh -c 'exec 3>" + fifo + "; cat " + events_ + " >&3; exec sleep 60'",
-                             Path("writer.log"));
+  const pid_t writer = Spawn("sh -c 'exec 3>" + fifo + "; cat " + events + " >&3; exec sleep 60'",
+                             path("writer.log"));
   ChildGuard writer_guard(writer);
   const std::string url = JobHttpBase(log);
   ASSERT_FALSE(url.empty()) << ReadFile(log);
@@ -196,28 +202,39 @@ TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
         live = Sh(kVigil + " report tracker --url " + url);
         return live.exit_code == 0 && live.out == kTable;
       },
-      30))
+      seconds))
       << live.exit_code << ": " << live.out;
-  // The status page shows the same table.
-  if (Sh("command -v chromium >/dev/null").exit_code == 0) {
-    const std::string profile = Path("chromium-profile");
-    Result dom = Sh(
-        "timeout 120 chromium --headless --disable-gpu --no-sandbox "
-        "--disable-dev-shm-usage --no-first-run --user-data-dir=" +
-        profile + " --virtual-time-budget=3000 --dump-dom " + url + " 2>" + Path("chromium.log"));
-    EXPECT_NE(dom.out.find("<th>Target</th><th>&lt; 5.0%</th><th>&gt; 85.0%</th>"),
-              std::string::npos)
-        << dom.out;
-    EXPECT_NE(dom.out.find("<tr data-month=\"2026-02\"><td>2026-02</td><td class=\"missed\">9.0% "
-                           "✗ (-3.0 pts)</td><td class=\"missed\">76.0% ✗ (+5.0 pts)</td>"),
-              std::string::npos)
-        << dom.out;
-  } else {
-    ADD_FAILURE() << "chromium is missing: run scripts/setup.sh (Debian package chromium)";
-  }
+  more(url);
   ::kill(writer, SIGTERM);
   WaitExit(writer);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+TEST_F(TrackerReportTest, ARunningJobPrintsTheSameTable) {
+  // The April event closes March.
+  ExpectLiveTable(
+      events_, [this](const char* name) { return Path(name); }, 30,
+      [this](const std::string& url) {
+        // The status page shows the same table.
+        if (Sh("command -v chromium >/dev/null").exit_code == 0) {
+          const std::string profile = Path("chromium-profile");
+          Result dom =
+              Sh("timeout 120 chromium --headless --disable-gpu --no-sandbox "
+                 "--disable-dev-shm-usage --no-first-run --user-data-dir=" +
+                 profile + " --virtual-time-budget=3000 --dump-dom " + url + " 2>" +
+                 Path("chromium.log"));
+          EXPECT_NE(dom.out.find("<th>Target</th><th>&lt; 5.0%</th><th>&gt; 85.0%</th>"),
+                    std::string::npos)
+              << dom.out;
+          EXPECT_NE(
+              dom.out.find("<tr data-month=\"2026-02\"><td>2026-02</td><td class=\"missed\">9.0% "
+                           "✗ (-3.0 pts)</td><td class=\"missed\">76.0% ✗ (+5.0 pts)</td>"),
+              std::string::npos)
+              << dom.out;
+        } else {
+          ADD_FAILURE() << "chromium is missing: run scripts/setup.sh (Debian package chromium)";
+        }
+      });
 }
 
 // A job with a results database shows, on its status page and to vigil
@@ -318,31 +335,10 @@ TEST_F(TrackerGeneratedTest, AReplayPrintsTheRunbooksTable) {
 
 TEST_F(TrackerGeneratedTest, ARunningJobPrintsTheSameTable) {
   ASSERT_EQ(gen_->exit_code, 0) << gen_->out;
-  const std::string fifo = TempPath("tracker_generated_", "fifo");
-  std::remove(fifo.c_str());
-  ASSERT_EQ(Sh("mkfifo " + fifo).exit_code, 0);
-  const std::string log = TempPath("tracker_generated_", "run.log");
-  const pid_t job = Spawn(kVigil + " run" + kRules + " --input " + fifo +
-                              " --no-console --no-progress --http 127.0.0.1:0",
-                          log);
-  ChildGuard job_guard(job);
-  // Held open: the job keeps running with April open, so April has no row.
-  const pid_t writer = Spawn("sh -c 'exec 3>" + fifo + "; cat " + *events_ + " >&3; exec sleep 60'",
-                             TempPath("tracker_generated_", "writer.log"));
-  ChildGuard writer_guard(writer);
-  const std::string url = JobHttpBase(log);
-  ASSERT_FALSE(url.empty()) << ReadFile(log);
-  Result live;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        live = Sh(kVigil + " report tracker --url " + url);
-        return live.exit_code == 0 && live.out == kTable;
-      },
-      60))
-      << live.exit_code << ": " << live.out;
-  ::kill(writer, SIGTERM);
-  WaitExit(writer);
-  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+  // April stays open while the job runs: it has no row.
+  ExpectLiveTable(
+      *events_, [](const char* name) { return TempPath("tracker_generated_", name); }, 60,
+      [](const std::string&) {});
 }
 
 TEST_F(TrackerGeneratedTest, AMonthItCannotMeetIsRefused) {
