@@ -69,6 +69,83 @@ std::optional<size_t> ParseMaxSeries(std::string_view s) {
 
 namespace job_config_internal {
 
+absl::Status JobConfigReader::EventTime(const YAML::Node& et, JobConfig* c) const {
+  if (auto s = CheckKeys(et,
+                         {"max_out_of_orderness", "allowed_lateness", "idle_timeout", "max_future",
+                          "close_partial_windows"},
+                         "event_time");
+      !s.ok())
+    return s;
+  if (et["max_out_of_orderness"]) {
+    if (auto s = Duration(et["max_out_of_orderness"], &c->event_time.max_out_of_orderness); !s.ok())
+      return s;
+  }
+  if (et["allowed_lateness"]) {
+    if (auto s = Duration(et["allowed_lateness"], &c->event_time.allowed_lateness); !s.ok())
+      return s;
+  }
+  if (et["idle_timeout"]) {
+    if (auto s = Duration(et["idle_timeout"], &c->event_time.idle_timeout); !s.ok()) return s;
+  }
+  if (et["max_future"]) {
+    if (auto s = Duration(et["max_future"], &c->event_time.max_future); !s.ok()) return s;
+  }
+  if (et["close_partial_windows"]) {
+    c->event_time.close_partial_windows = et["close_partial_windows"].as<bool>();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobConfigReader::Limits(const YAML::Node& l, JobConfig* c) const {
+  if (auto s = CheckKeys(l, {"max_record_bytes", "max_series"}, "limits"); !s.ok()) return s;
+  if (YAML::Node m = l["max_record_bytes"]) {
+    std::optional<size_t> b = ParseByteSize(m.Scalar());
+    if (!b || *b == 0) return Error(m, "expected a size such as 1MiB or 65536");
+    c->max_record_bytes = *b;
+  }
+  if (YAML::Node m = l["max_series"]) {
+    std::optional<size_t> n = ParseMaxSeries(m.IsScalar() ? m.Scalar() : "");
+    if (!n) return Error(m, "expected a whole number of series of at least 1, e.g. 100000");
+    c->max_series = *n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobConfigReader::ScaleOut(const YAML::Node& so, JobConfig* c) const {
+  if (auto s = CheckKeys(so, {"partials", "instance_id", "merge"}, "scale_out"); !s.ok()) {
+    return s;
+  }
+  if (so["partials"]) {
+    c->scale_out.partials = so["partials"].Scalar();
+    if (!ParseKafkaUrl(c->scale_out.partials).ok()) {
+      return Error(so["partials"], "partials must be kafka://BROKERS/TOPIC");
+    }
+  }
+  if (so["instance_id"]) c->scale_out.instance_id = so["instance_id"].Scalar();
+  if (so["merge"]) c->scale_out.merge = so["merge"].as<bool>();
+  if (c->scale_out.merge && !c->scale_out.partials.empty()) {
+    return Error(so, "an instance publishes partials or merges them, not both");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobConfigReader::Checkpoint(const YAML::Node& ck, JobConfig* c) const {
+  if (auto s = CheckKeys(ck, {"dir", "interval", "allow_fresh_start"}, "checkpoint"); !s.ok()) {
+    return s;
+  }
+  if (ck["dir"]) c->checkpoint.dir = ck["dir"].Scalar();
+  if (YAML::Node f = ck["allow_fresh_start"]) {
+    if (!YAML::convert<bool>::decode(f, c->checkpoint.allow_fresh_start)) {
+      return Error(f, "allow_fresh_start must be true or false");
+    }
+  }
+  if (ck["interval"]) {
+    if (auto s = Duration(ck["interval"], &c->checkpoint.interval); !s.ok()) return s;
+    if (c->checkpoint.interval <= 0) return Error(ck["interval"], "interval must be positive");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
   if (auto s = CheckKeys(
           root,
@@ -81,30 +158,7 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
     if (auto st = Source(s, c); !st.ok()) return st;
   }
   if (YAML::Node et = root["event_time"]) {
-    if (auto s = CheckKeys(et,
-                           {"max_out_of_orderness", "allowed_lateness", "idle_timeout",
-                            "max_future", "close_partial_windows"},
-                           "event_time");
-        !s.ok())
-      return s;
-    if (et["max_out_of_orderness"]) {
-      if (auto s = Duration(et["max_out_of_orderness"], &c->event_time.max_out_of_orderness);
-          !s.ok())
-        return s;
-    }
-    if (et["allowed_lateness"]) {
-      if (auto s = Duration(et["allowed_lateness"], &c->event_time.allowed_lateness); !s.ok())
-        return s;
-    }
-    if (et["idle_timeout"]) {
-      if (auto s = Duration(et["idle_timeout"], &c->event_time.idle_timeout); !s.ok()) return s;
-    }
-    if (et["max_future"]) {
-      if (auto s = Duration(et["max_future"], &c->event_time.max_future); !s.ok()) return s;
-    }
-    if (et["close_partial_windows"]) {
-      c->event_time.close_partial_windows = et["close_partial_windows"].as<bool>();
-    }
+    if (auto s = EventTime(et, c); !s.ok()) return s;
   }
   if (YAML::Node r = root["rules"]) {
     c->rule_files.clear();
@@ -121,17 +175,7 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = Http(h, c); !s.ok()) return s;
   }
   if (YAML::Node l = root["limits"]) {
-    if (auto s = CheckKeys(l, {"max_record_bytes", "max_series"}, "limits"); !s.ok()) return s;
-    if (YAML::Node m = l["max_record_bytes"]) {
-      std::optional<size_t> b = ParseByteSize(m.Scalar());
-      if (!b || *b == 0) return Error(m, "expected a size such as 1MiB or 65536");
-      c->max_record_bytes = *b;
-    }
-    if (YAML::Node m = l["max_series"]) {
-      std::optional<size_t> n = ParseMaxSeries(m.IsScalar() ? m.Scalar() : "");
-      if (!n) return Error(m, "expected a whole number of series of at least 1, e.g. 100000");
-      c->max_series = *n;
-    }
+    if (auto s = Limits(l, c); !s.ok()) return s;
   }
   if (YAML::Node p = root["parallelism"]) {
     std::optional<int> n = ParseWorkers(p.IsScalar() ? p.Scalar() : "");
@@ -157,35 +201,10 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
     if (auto s = Readiness(r, c); !s.ok()) return s;
   }
   if (YAML::Node so = root["scale_out"]) {
-    if (auto s = CheckKeys(so, {"partials", "instance_id", "merge"}, "scale_out"); !s.ok()) {
-      return s;
-    }
-    if (so["partials"]) {
-      c->scale_out.partials = so["partials"].Scalar();
-      if (!ParseKafkaUrl(c->scale_out.partials).ok()) {
-        return Error(so["partials"], "partials must be kafka://BROKERS/TOPIC");
-      }
-    }
-    if (so["instance_id"]) c->scale_out.instance_id = so["instance_id"].Scalar();
-    if (so["merge"]) c->scale_out.merge = so["merge"].as<bool>();
-    if (c->scale_out.merge && !c->scale_out.partials.empty()) {
-      return Error(so, "an instance publishes partials or merges them, not both");
-    }
+    if (auto s = ScaleOut(so, c); !s.ok()) return s;
   }
   if (YAML::Node ck = root["checkpoint"]) {
-    if (auto s = CheckKeys(ck, {"dir", "interval", "allow_fresh_start"}, "checkpoint"); !s.ok()) {
-      return s;
-    }
-    if (ck["dir"]) c->checkpoint.dir = ck["dir"].Scalar();
-    if (YAML::Node f = ck["allow_fresh_start"]) {
-      if (!YAML::convert<bool>::decode(f, c->checkpoint.allow_fresh_start)) {
-        return Error(f, "allow_fresh_start must be true or false");
-      }
-    }
-    if (ck["interval"]) {
-      if (auto s = Duration(ck["interval"], &c->checkpoint.interval); !s.ok()) return s;
-      if (c->checkpoint.interval <= 0) return Error(ck["interval"], "interval must be positive");
-    }
+    if (auto s = Checkpoint(ck, c); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

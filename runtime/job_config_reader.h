@@ -66,6 +66,10 @@ class JobConfigReader {
   absl::Status Outputs(const YAML::Node& n, JobConfig* c) const;
   absl::Status Results(const YAML::Node& o, JobConfig* c) const;
   absl::Status Http(const YAML::Node& h, JobConfig* c) const;
+  absl::Status EventTime(const YAML::Node& et, JobConfig* c) const;
+  absl::Status Limits(const YAML::Node& l, JobConfig* c) const;
+  absl::Status ScaleOut(const YAML::Node& so, JobConfig* c) const;
+  absl::Status Checkpoint(const YAML::Node& ck, JobConfig* c) const;
   absl::Status Read(const YAML::Node& root, JobConfig* c) const;
 
  private:
