@@ -13,6 +13,7 @@
 // Example:
 //   FifoArena arena;
 //   auto [chunk, copy] = arena.Put("packed fields");   // copy: a view into the arena
+//   arena.Put("key", "fields");                        // one copy: "keyfields"
 //   arena.Release(chunk);                              // once per Put
 #ifndef VIGIL_OPERATORS_DATAFLOW_FIFO_ARENA_H_
 #define VIGIL_OPERATORS_DATAFLOW_FIFO_ARENA_H_
@@ -35,22 +36,25 @@ class FifoArena {
   FifoArena(FifoArena&&) noexcept = default;
   FifoArena& operator=(FifoArena&&) noexcept = default;
 
-  // Copies `bytes`: the chunk to release it with, and the copy.
-  std::pair<uint32_t, std::string_view> Put(std::string_view bytes) {
-    if (bytes.empty()) return {kNone, {}};
+  // Copies `bytes`, followed by `more` (one copy of the two, side by side):
+  // the chunk to release it with, and the copy.
+  std::pair<uint32_t, std::string_view> Put(std::string_view bytes, std::string_view more = {}) {
+    const size_t size = bytes.size() + more.size();
+    if (size == 0) return {kNone, {}};
     uint32_t id = current_;
-    if (bytes.size() > chunk_bytes_ / 4) {
-      id = NewChunk(bytes.size());
-    } else if (id == kNone || chunks_[id].used + bytes.size() > chunks_[id].size) {
+    if (size > chunk_bytes_ / 4) {
+      id = NewChunk(size);
+    } else if (id == kNone || chunks_[id].used + size > chunks_[id].size) {
       if (id != kNone && chunks_[id].live == 0) Drop(id);
       id = current_ = NewChunk(chunk_bytes_);
     }
     Chunk& c = chunks_[id];
     char* at = c.data.get() + c.used;
-    std::memcpy(at, bytes.data(), bytes.size());
-    c.used += bytes.size();
+    if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
+    if (!more.empty()) std::memcpy(at + bytes.size(), more.data(), more.size());
+    c.used += size;
     ++c.live;
-    return {id, std::string_view(at, bytes.size())};
+    return {id, std::string_view(at, size)};
   }
 
   // Releases one copy Put into `chunk`.

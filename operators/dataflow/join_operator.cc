@@ -160,9 +160,7 @@ void JoinOperator::Add(const Event& ev) {
 uint32_t JoinOperator::Keep(uint64_t hash, std::string_view key, uint32_t head, bool right,
                             const Half& w, uint32_t matches) {
   State& st = *state_;
-  keep_.assign(key);
-  keep_.append(w.values);
-  const auto [chunk, copy] = st.bytes.Put(keep_);
+  const auto [chunk, copy] = st.bytes.Put(key, w.values);
   const uint32_t id = st.entries.Alloc();
   At(id) = {hash,
             w.ts,

@@ -186,7 +186,6 @@ class JoinOperator final : public KeyedOperator {
   std::unique_ptr<State> state_;
   std::string key_;
   Encoder pack_left_, pack_right_;  // Add's packed fields, before they are kept
-  std::string keep_;                // Keep's key and fields, before they are copied
   std::vector<Value> pair_;
   Event record_;
   uint64_t emitted_ = 0;

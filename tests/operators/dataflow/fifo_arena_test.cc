@@ -24,6 +24,24 @@ TEST(FifoArenaTest, CopiesStayPutUntilReleased) {
   arena.Release(cb);
 }
 
+TEST(FifoArenaTest, TwoPartsAreOneCopySideBySide) {
+  FifoArena arena(/*chunk_bytes=*/64);
+  auto [c1, v1] = arena.Put("turn-7", "fields");
+  auto [c2, v2] = arena.Put("", "only");
+  auto [c3, v3] = arena.Put("only", "");
+  EXPECT_EQ(v1, "turn-7fields");
+  EXPECT_EQ(v2, "only");
+  EXPECT_EQ(v3, "only");
+  EXPECT_EQ(v2.data() + 4, v3.data());  // appended in order, one chunk
+  // A pair over a quarter of the chunk gets a chunk of its own, as one
+  // string does.
+  auto [c4, v4] = arena.Put(std::string(10, 'k'), std::string(10, 'v'));
+  EXPECT_EQ(v4, std::string(10, 'k') + std::string(10, 'v'));
+  EXPECT_NE(c4, c1);
+  for (uint32_t c : {c1, c2, c3, c4}) arena.Release(c);
+  EXPECT_EQ(arena.bytes(), 64u);  // the current chunk is kept for reuse
+}
+
 TEST(FifoArenaTest, AnEmptyStringTakesNoChunk) {
   FifoArena arena(64);
   auto [c, v] = arena.Put("");
