@@ -15,7 +15,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,6 +51,21 @@ absl::Status DuplicateKeysError(const std::string& file, const YAML::Node& root)
 // holds them to it. No cost otherwise.
 void NoteKeyList(const std::vector<std::string>& allowed);
 void RecordKeyLists(std::vector<std::vector<std::string>>* into);  // null: stop
+
+// The configuration files' check of a mapping's keys (job file, notify:,
+// web config): the first key of `map` not in `allowed` (null when there is
+// none), with the message to report at it, naming the closest allowed key
+// when one is close enough, else every allowed key:
+//   unknown key 'intervall' in checkpoint; did you mean 'interval'?
+//   unknown key 'bogus' in limits (allowed: max_record_bytes, max_series)
+// Notes `allowed` (NoteKeyList). `map` must be a mapping.
+struct UnknownKey {
+  YAML::Node key;  // the key's node, for its position
+  std::string message;
+};
+std::optional<UnknownKey> FindUnknownKey(const YAML::Node& map,
+                                         const std::vector<std::string>& allowed,
+                                         std::string_view where);
 
 }  // namespace vigil
 

@@ -39,15 +39,12 @@ class JobConfigReader {
   }
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
-    NoteKeyList(allowed);
-    if (!map.IsMap()) return Error(map, StrCat("'", where, "' must be a mapping"));
-    for (const auto& kv : map) {
-      const std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        return Error(kv.first, StrCat("unknown key '", key, "' in ", where,
-                                      " (allowed: ", StrJoin(allowed, ", "), ")"));
-      }
+    if (!map.IsMap()) {
+      NoteKeyList(allowed);
+      return Error(map, StrCat("'", where, "' must be a mapping"));
     }
+    if (auto unknown = FindUnknownKey(map, allowed, where))
+      return Error(unknown->key, unknown->message);
     return absl::OkStatus();
   }
   absl::Status Duration(const YAML::Node& n, DurationMs* out) const {

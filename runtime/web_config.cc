@@ -108,14 +108,8 @@ class WebConfigReader {
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
     if (!map.IsMap()) return Error(map, StrCat(where, " must be a mapping"));
-    for (const auto& kv : map) {
-      const std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      const std::string s = Suggest(key, allowed);
-      return Error(kv.first, StrCat("unknown key '", key, "' in ", where,
-                                    s.empty() ? StrCat(" (allowed: ", StrJoin(allowed, ", "), ")")
-                                              : StrCat("; did you mean '", s, "'?")));
-    }
+    if (auto unknown = FindUnknownKey(map, allowed, where))
+      return Error(unknown->key, unknown->message);
     return absl::OkStatus();
   }
 

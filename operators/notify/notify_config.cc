@@ -104,22 +104,18 @@ class NotifyReader {
 
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
-    NoteKeyList(allowed);
-    if (!map.IsMap()) return Error(map, StrCat("'", where, "' must be a mapping"));
-    for (const auto& kv : map) {
-      const std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      if (key == "routing_key") {
-        return Error(kv.first,
-                     "do not write the routing key into the config file: put it in an "
-                     "environment variable and name that with 'routing_key_env'");
-      }
-      std::string s = Suggest(key, allowed);
-      return Error(kv.first, StrCat("unknown key '", key, "' in ", where,
-                                    s.empty() ? StrCat(" (allowed: ", StrJoin(allowed, ", "), ")")
-                                              : StrCat("; did you mean '", s, "'?")));
+    if (!map.IsMap()) {
+      NoteKeyList(allowed);
+      return Error(map, StrCat("'", where, "' must be a mapping"));
     }
-    return absl::OkStatus();
+    auto unknown = FindUnknownKey(map, allowed, where);
+    if (!unknown) return absl::OkStatus();
+    if (unknown->key.Scalar() == "routing_key") {
+      return Error(unknown->key,
+                   "do not write the routing key into the config file: put it in an "
+                   "environment variable and name that with 'routing_key_env'");
+    }
+    return Error(unknown->key, unknown->message);
   }
 
   absl::Status String(const YAML::Node& n, std::string_view what, std::string* out) const {

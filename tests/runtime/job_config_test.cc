@@ -136,9 +136,14 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, every: 5s}\n"),
             "1:27: unknown key 'every' in checkpoint (allowed: dir, interval, allow_fresh_start)");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x, interval: 0s}\n"), "1:37: interval must be positive");
+  // A misspelt key names the one meant; a key like none lists them all.
   EXPECT_EQ(Load("event_time: {max_futur: 1h}\n"),
-            "1:14: unknown key 'max_futur' in event_time (allowed: max_out_of_orderness, "
-            "allowed_lateness, idle_timeout, max_future, close_partial_windows)");
+            "1:14: unknown key 'max_futur' in event_time; did you mean 'max_future'?");
+  EXPECT_EQ(Load("outputs:\n  results: {path: /tmp/x, format: json}\n"),
+            "2:27: unknown key 'format' in outputs.results (allowed: path, database, table, "
+            "alerts_table, dialect, retention)");
+  EXPECT_EQ(Load("source:\n  kind: kafka\n  kafka: {brokers: b:1, topic: e}\n"),
+            "3:25: unknown key 'topic' in source.kafka; did you mean 'topics'?");
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x}\nsource: {kind: stdin}\ncheckpoint: {dir: /tmp/y}\n"),
             "3:1: duplicate key 'checkpoint': it is also at line 1, column 1; the keys of a "
             "mapping must be unique: merge the two");
