@@ -70,8 +70,9 @@ bool WaitingBefore(std::string_view a_values, TimeMs a_ts, uint32_t a_matches,
 }  // namespace
 
 bool JoinOperator::Record::operator<(const Record& o) const {
-  return std::tie(time, key, left_ts, right_ts, values) <
-         std::tie(o.time, o.key, o.left_ts, o.right_ts, o.values);
+  if (time != o.time) return time < o.time;
+  const std::string_view k = key(), ok = o.key(), v = values(), ov = o.values();
+  return std::tie(k, left_ts, right_ts, v) < std::tie(ok, o.left_ts, o.right_ts, ov);
 }
 
 JoinOperator::JoinOperator(const StreamDef& def)
@@ -228,18 +229,22 @@ void JoinOperator::FillPair(const Half& left, const Half* right) {
 
 void JoinOperator::AddRecord(std::string_view key, const Half& left, const Half* right) {
   FillPair(left, right);
-  Encoder enc;
+  Encoder& enc = pack_record_;
+  enc.Clear();
   PackValue(
       right != nullptr ? Value::Number(static_cast<double>(right->ts - left.ts)) : Value::Missing(),
       &enc);
   for (const EmitDef& e : def_->emit) PackValue(e.value.Eval(pair_.data()), &enc);
-  Record r;
-  r.time = right != nullptr ? std::max(left.ts, right->ts) : ExpiryOf(left.ts, false);
-  r.key = key;
-  r.left_ts = left.ts;
-  r.right_ts = right != nullptr ? right->ts : kMaxTime;
-  r.values = enc.Release();
-  state_->records.push_back(std::move(r));
+  KeepRecord(right != nullptr ? std::max(left.ts, right->ts) : ExpiryOf(left.ts, false), key,
+             left.ts, right != nullptr ? right->ts : kMaxTime, enc.data());
+}
+
+void JoinOperator::KeepRecord(TimeMs time, std::string_view key, TimeMs left_ts, TimeMs right_ts,
+                              std::string_view values) {
+  const auto [chunk, copy] = state_->record_bytes.Put(key, values);
+  state_->records.push_back(Record{time, left_ts, right_ts, copy.data(),
+                                   static_cast<uint32_t>(key.size()),
+                                   static_cast<uint32_t>(values.size()), chunk});
 }
 
 void JoinOperator::Expire(TimeMs frontier) {
@@ -347,7 +352,13 @@ void JoinOperator::Compact() {
 
 void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
   Expire(frontier);
+  EmitRecords(frontier, emit);
+  // After the records leave, so that the re-packed state holds only the
+  // records still to come.
   if (state_->entries.NeedsCompacting()) Compact();
+}
+
+void JoinOperator::EmitRecords(TimeMs frontier, const std::function<void(const Event&)>& emit) {
   std::vector<Record>& records = state_->records;
   auto ready = std::partition(records.begin(), records.end(),
                               [frontier](const Record& r) { return r.time >= frontier; });
@@ -355,27 +366,28 @@ void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)
   std::sort(ready, records.end());
   for (auto r = ready; r != records.end(); ++r) {
     record_.ts = r->time;
-    record_.slots[kStreamKeySlot] = Value::String(r->key);
-    UnpackValues(r->values, record_.slots.size() - kJoinDelaySlot,
+    record_.slots[kStreamKeySlot] = Value::String(r->key());
+    UnpackValues(r->values(), record_.slots.size() - kJoinDelaySlot,
                  record_.slots.data() + kJoinDelaySlot);
     ++emitted_;
     emit(record_);
   }
+  for (auto r = ready; r != records.end(); ++r) state_->record_bytes.Release(r->chunk);
   records.erase(ready, records.end());
 }
 
 bool JoinOperator::HasState(std::string_view key) const {
   if (Find(HashKey(key), key) != kNone) return true;
   return std::any_of(state_->records.begin(), state_->records.end(),
-                     [&](const Record& r) { return r.key == key; });
+                     [&](const Record& r) { return r.key() == key; });
 }
 
 size_t JoinOperator::memory_bytes() const {
   const State& st = *state_;
   // A bucket: its map node and vector (about 64 bytes).
   size_t bytes = st.entries.capacity() * sizeof(Entry) + st.index.capacity() * sizeof(uint64_t) +
-                 st.bytes.bytes() + st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64;
-  for (const Record& r : st.records) bytes += sizeof(Record) + r.key.size() + r.values.size();
+                 st.bytes.bytes() + st.expiry_count * sizeof(Expiry) + st.expiries.size() * 64 +
+                 st.records.capacity() * sizeof(Record) + st.record_bytes.bytes();
   return bytes;
 }
 
@@ -445,10 +457,10 @@ void JoinOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
   enc->PutVarint(records.size());
   for (const Record* r : records) {
     enc->PutSigned(r->time);
-    enc->PutString(r->key);
+    enc->PutString(r->key());
     enc->PutSigned(r->left_ts);
     enc->PutSigned(r->right_ts);
-    enc->PutString(r->values);
+    enc->PutString(r->values());
   }
 }
 
@@ -484,15 +496,14 @@ bool JoinOperator::DecodeState(Decoder* dec,
   }
   const uint64_t records = dec->GetVarint();
   for (uint64_t i = 0; i < records && dec->ok(); ++i) {
-    Record r;
-    r.time = dec->GetSigned();
-    r.key = std::string(dec->GetString());
-    r.left_ts = dec->GetSigned();
-    r.right_ts = dec->GetSigned();
-    r.values = std::string(dec->GetString());
+    const TimeMs time = dec->GetSigned();
+    const std::string_view key = dec->GetString();
+    const TimeMs left_ts = dec->GetSigned();
+    const TimeMs right_ts = dec->GetSigned();
+    const std::string_view values = dec->GetString();
     std::vector<Value> check(record_.slots.size() - kJoinDelaySlot);
-    if (!UnpackValues(r.values, check.size(), check.data())) return fail();
-    if (!keep || keep(r.key)) state_->records.push_back(std::move(r));
+    if (!UnpackValues(values, check.size(), check.data())) return fail();
+    if (!keep || keep(key)) KeepRecord(time, key, left_ts, right_ts, values);
   }
   if (!dec->ok()) return fail();
   return true;

@@ -143,13 +143,18 @@ class JoinOperator final : public KeyedOperator {
   static constexpr DurationMs kExpiryBucket = 1000;
   // A record found, until its event time is before the frontier: the key,
   // the pair's times (right_ts kMaxTime when unmatched) and the packed
-  // fields from kJoinDelaySlot on.
+  // fields from kJoinDelaySlot on. Its key and fields are one copy in
+  // State::record_bytes (records leave in about the order they come).
   struct Record {
     TimeMs time;
-    std::string key;
     TimeMs left_ts;
     TimeMs right_ts;
-    std::string values;
+    const char* bytes;
+    uint32_t key_size;
+    uint32_t values_size;
+    uint32_t chunk;  // of State::record_bytes
+    std::string_view key() const { return {bytes, key_size}; }
+    std::string_view values() const { return {bytes + key_size, values_size}; }
     bool operator<(const Record& o) const;
   };
   struct State {
@@ -158,7 +163,8 @@ class JoinOperator final : public KeyedOperator {
     std::map<TimeMs, std::vector<Expiry>> expiries;  // bucket start -> expiries in it
     size_t expiry_count = 0;
     std::vector<Record> records;
-    FifoArena bytes;  // the entries' keys and packed fields, in arrival order
+    FifoArena bytes;                   // the entries' keys and packed fields, in arrival order
+    FifoArena record_bytes{64 << 10};  // the records' keys and packed fields
   };
 
   static uint64_t HashKey(std::string_view key);
@@ -171,12 +177,17 @@ class JoinOperator final : public KeyedOperator {
   // Fills pair_ from a left and (unless null) a right event.
   void FillPair(const Half& left, const Half* right);
   void AddRecord(std::string_view key, const Half& left, const Half* right);
+  // Keeps a record of `key` with its packed fields (copied).
+  void KeepRecord(TimeMs time, std::string_view key, TimeMs left_ts, TimeMs right_ts,
+                  std::string_view values);
   // Keeps an event of `key` (key_ in Add) whose chain starts at `head`;
   // returns the new head, its entry.
   uint32_t Keep(uint64_t hash, std::string_view key, uint32_t head, bool right, const Half& w,
                 uint32_t matches);
   void Expire(TimeMs frontier);
   void ExpireOne(uint32_t id);
+  // Emits, in order, the records whose time is before `frontier`.
+  void EmitRecords(TimeMs frontier, const std::function<void(const Event&)>& emit);
   void Compact();
   void KeepUnmatchedRight(std::string_view key, const Half& right);
 
@@ -186,6 +197,7 @@ class JoinOperator final : public KeyedOperator {
   std::unique_ptr<State> state_;
   std::string key_;
   Encoder pack_left_, pack_right_;  // Add's packed fields, before they are kept
+  Encoder pack_record_;             // AddRecord's
   std::vector<Value> pair_;
   Event record_;
   uint64_t emitted_ = 0;
