@@ -98,14 +98,29 @@ SessionOperator::Session SessionOperator::NewSession() {
   return s;
 }
 
+void SessionOperator::SetString(Pick& c, std::string_view v) {
+  if (v.size() <= Pick::kInlineChars) {
+    std::memcpy(c.data, v.data(), v.size());
+    c.size = static_cast<uint8_t>(v.size());
+  } else {
+    const uint32_t id = state_->strings.Acquire(v);
+    std::memcpy(c.data, &id, sizeof id);
+    c.size = Pick::kPooled;
+  }
+}
+
 void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
   if (v.is_missing()) return;
   if (c.kind != 0 && (first ? t >= c.t : t < c.t)) return;
-  if (c.kind == KindByte(Value::Kind::kString)) state_->strings.Release(c.str);
+  DropString(c);
   c.kind = KindByte(v.kind);
   c.t = t;
-  c.x = v.is_number() ? v.num : v.b ? 1 : 0;
-  if (v.is_string()) c.str = state_->strings.Acquire(v.str);
+  if (v.is_string()) {
+    SetString(c, v.str);
+  } else {
+    c.set_x(v.is_number() ? v.num : v.b ? 1 : 0);
+    c.size = 0;
+  }
 }
 
 void SessionOperator::Add(const Event& ev) {
@@ -252,7 +267,7 @@ void SessionOperator::Release(Session& s) {
   if (s.cells != kNoBlock) {
     Pick* p = PicksOf(s);
     for (size_t i = 0; i < pick_cells_; ++i) {
-      if (p[i].kind == KindByte(Value::Kind::kString)) state_->strings.Release(p[i].str);
+      DropString(p[i]);
     }
     state_->cells.Free(s.cells);
     s.cells = kNoBlock;
@@ -297,11 +312,11 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
       case Value::Kind::kNull:
         return Value::Null();
       case Value::Kind::kBool:
-        return Value::Bool(c.x != 0);
+        return Value::Bool(c.x() != 0);
       case Value::Kind::kNumber:
-        return Value::Number(c.x);
+        return Value::Number(c.x());
       case Value::Kind::kString:
-        return Value::String(state_->strings.Get(c.str));
+        return Value::String(StringOf(c));
       default:
         return Value::Missing();
     }
@@ -381,11 +396,11 @@ void SessionOperator::EncodeSessions(Encoder* enc) const {
     for (const Input& in : inputs_) {
       if (IsPick(in.kind)) {
         const Pick& c = PicksOf(s.state)[in.cell];
-        enc->PutDouble(c.x);
+        enc->PutDouble(c.kind == kStringKind ? 0 : c.x());
         enc->PutSigned(0);
         enc->PutSigned(c.t);
         enc->PutByte(c.kind);
-        if (c.kind == KindByte(Value::Kind::kString)) enc->PutString(state_->strings.Get(c.str));
+        if (c.kind == kStringKind) enc->PutString(StringOf(c));
       } else {
         const Tally none;
         const Tally& c = IsSketch(in.kind) ? none : TalliesOf(s.state)[in.cell];
@@ -436,10 +451,14 @@ bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
     const uint8_t kind = dec->GetByte();
     if (IsPick(in.kind)) {
       Pick& c = PicksOf(s)[in.cell];
-      c.x = x;
       c.t = t;
       c.kind = kind;
-      if (kind == KindByte(Value::Kind::kString)) c.str = state_->strings.Acquire(dec->GetString());
+      if (kind == kStringKind) {
+        SetString(c, dec->GetString());
+      } else {
+        c.set_x(x);
+        c.size = 0;
+      }
     } else if (!IsSketch(in.kind)) {
       Tally& c = TalliesOf(s)[in.cell];
       c.x = x;

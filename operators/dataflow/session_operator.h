@@ -9,11 +9,11 @@
 //
 // Per-session state is compact: one 16-byte cell per count, sum, avg, min,
 // max, ratio, any or all and one 24-byte cell per first or last, taken from
-// per-stream pools (no allocation per session), strings of first/last
-// interned and shared across sessions; only distinct and quantile carry a
-// sketch. Keys and their state are dropped when their last session closes,
-// and the pools shrink after a wave of closes, so memory follows open
-// sessions.
+// per-stream pools (no allocation per session); a first/last string of up
+// to 14 bytes (an id, an intent) sits in its cell, a longer one is interned
+// and shared across sessions; only distinct and quantile carry a sketch.
+// Keys and their state are dropped when their last session closes, and the
+// pools shrink after a wave of closes, so memory follows open sessions.
 //
 // Open sessions are bounded by the stream's `limit:`: at the limit, an event
 // that would open a new session is dropped and counted (TakeDropped), while
@@ -34,6 +34,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
@@ -119,12 +120,32 @@ class SessionOperator final : public KeyedOperator {
     double x = 0;   // sum; min/max; hits of ratio/any/all
     int64_t n = 0;  // events counted or seen
   };
+  // Pick::kind of a string (Value::Kind + 1).
+  static constexpr uint8_t kStringKind = static_cast<uint8_t>(Value::Kind::kString) + 1;
+  // A string of up to kInlineChars bytes (an id, an intent, a variant) is
+  // kept in the cell itself; a longer one in the stream's StringPool, with
+  // its id in the cell.
   struct Pick {
-    double x = 0;      // the number or bool picked
-    TimeMs t = 0;      // event time of the value
-    uint32_t str = 0;  // pool id of a string value
-    uint8_t kind = 0;  // Value::Kind of the value; 0 none yet
+    static constexpr uint8_t kInlineChars = 14;
+    static constexpr uint8_t kPooled = 0xFF;
+    TimeMs t = 0;                  // event time of the value
+    char data[kInlineChars] = {};  // the number or bool (a double), the string or its pool id
+    uint8_t size = 0;              // the string's size in `data`, or kPooled
+    uint8_t kind = 0;              // Value::Kind of the value; 0 none yet
+    double x() const {
+      double v;
+      std::memcpy(&v, data, sizeof v);
+      return v;
+    }
+    void set_x(double v) { std::memcpy(data, &v, sizeof v); }
+    bool pooled() const { return size == kPooled; }
+    uint32_t str() const {  // pool id, when pooled()
+      uint32_t id;
+      std::memcpy(&id, data, sizeof id);
+      return id;
+    }
   };
+  static_assert(sizeof(Pick) == 24);
   static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
   struct Session {
     uint32_t cells = kNoBlock;                           // block in State::cells
@@ -145,6 +166,14 @@ class SessionOperator final : public KeyedOperator {
   };
 
   Session NewSession();
+  // Sets a pick's string (a string kind) or gives it back to the pool.
+  void SetString(Pick& c, std::string_view v);
+  void DropString(Pick& c) {
+    if (c.kind == kStringKind && c.pooled()) state_->strings.Release(c.str());
+  }
+  std::string_view StringOf(const Pick& c) const {
+    return c.pooled() ? state_->strings.Get(c.str()) : std::string_view(c.data, c.size);
+  }
   Tally* TalliesOf(const Session& s) const {
     return std::launder(reinterpret_cast<Tally*>(state_->cells.At(s.cells)));
   }
