@@ -199,13 +199,15 @@ void Job::GatherTaps() {
     record_outputs_->Add(*rules_, &taps_);
     return;
   }
-  if (!taps_.empty() && !taps_dropped_logged_) {
-    taps_dropped_logged_ = true;
-    Log("the rule files declare outputs: but no destination is set (--record-dir DIR, "
-        "--records kafka://BROKERS/PREFIX or --records http://URL); their records are not "
-        "written");
-  }
   taps_.clear();
+}
+
+void Job::NoteUnwrittenOutputs() {
+  if (record_outputs_ || rules_->outputs.empty() || unwritten_outputs_logged_) return;
+  unwritten_outputs_logged_ = true;
+  Log("the rule files declare outputs: but no destination is set (--record-dir DIR, "
+      "--records kafka://BROKERS/PREFIX or --records http://URL); their records are not "
+      "written");
 }
 
 void Job::FlushRecords(TimeMs frontier) {
@@ -315,6 +317,7 @@ absl::Status Job::Reload() {
   std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
   GatherTaps();  // with the rules that tapped them
   auto flow = std::make_unique<Dataflow>(*rules);
+  flow->SetTapping(flow_->tapping());
   const size_t kept = flow->AdoptState(*flow_);
   if (workers_) workers_->Reload(*rules, *flow);
   silences_.SetRuleSilences(rules->silences);
@@ -347,6 +350,7 @@ absl::Status Job::Reload() {
   Log(StrCat("rules reloaded: ", rules_->streams.size(), " streams, ", rules_->VisibleMetricCount(),
              " metrics, ", rules_->alerts.size(), " alerts; ", kept, " of ", flow_->state_count(),
              " operator states kept"));
+  NoteUnwrittenOutputs();
   return absl::OkStatus();
 }
 

@@ -127,6 +127,11 @@ class Job {
   absl::Status OpenCheckpoints(std::map<std::string, uint64_t>* resume);
   absl::Status OpenArchive();
   absl::Status OpenRecordOutputs();
+  // Whether the job writes the rules' outputs: somewhere (a records
+  // directory, webhook or Kafka prefix): else no record is built.
+  bool WritesRecords() const;
+  // Says once that the rules declare outputs: the job writes nowhere.
+  void NoteUnwrittenOutputs();
   absl::Status OpenOutputs(const std::map<std::string, uint64_t>& resume,
                            LineWriter** results_writer);
   absl::Status OpenNotifier();
@@ -215,7 +220,7 @@ class Job {
   std::unique_ptr<RecordWebhook> record_webhook_;       // null without a records webhook
   std::optional<std::string> restored_record_webhook_;
   std::vector<TappedRecord> taps_;
-  bool taps_dropped_logged_ = false;
+  bool unwritten_outputs_logged_ = false;
   KafkaSink* kafka_sink_ = nullptr;                // owned by sinks_
   WarehouseSink* warehouse_ = nullptr;             // the results database; owned by sinks_
   std::optional<std::string> restored_warehouse_;  // its state in the checkpoint

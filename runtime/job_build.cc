@@ -77,6 +77,7 @@ absl::Status Job::LoadRules() {
   ahead_ = std::make_unique<ParseAhead>(rules_->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   flow_ = std::make_unique<Dataflow>(*rules_);
+  flow_->SetTapping(WritesRecords());  // before the workers' parts copy it
   silences_.SetRuleSilences(rules_->silences);
   alert_op_ = std::make_unique<AlertOperator>(*rules_, &silences_);
   // The merge stage merges published panes: one thread does it.
@@ -175,11 +176,19 @@ absl::Status Job::OpenArchive() {
   return absl::OkStatus();
 }
 
+bool Job::WritesRecords() const {
+  return !config_.outputs.records_dir.empty() || !config_.outputs.records_webhook.empty() ||
+         !config_.outputs.kafka.records_topic_prefix.empty();
+}
+
 absl::Status Job::OpenRecordOutputs() {
   const std::string& prefix = config_.outputs.kafka.records_topic_prefix;
   const bool kafka = kafka_sink_ != nullptr && !prefix.empty();
   const std::string& webhook = config_.outputs.records_webhook;
-  if (config_.outputs.records_dir.empty() && !kafka && webhook.empty()) return absl::OkStatus();
+  if (config_.outputs.records_dir.empty() && !kafka && webhook.empty()) {
+    NoteUnwrittenOutputs();
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::unique_ptr<RecordOutputs>> r =
       RecordOutputs::Open(config_.outputs.records_dir, *rules_, restored_record_outputs_);
   if (!r.ok()) return r.status();

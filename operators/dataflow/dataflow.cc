@@ -152,6 +152,7 @@ uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
 void Dataflow::SetWhole(const Dataflow& whole, std::atomic<size_t>* fresh,
                         std::atomic<size_t>* fresh_all) {
   whole_ = &whole;
+  tapping_ = whole.tapping_;
   fresh_all_ = fresh_all;
   for (size_t i = 0; i < metric_ops_.size() && i < whole.metric_ops_.size(); ++i) {
     metric_ops_[i]->SetWhole({&whole.metric_ops_[i]->store(), &fresh[i], fresh_all});
@@ -171,7 +172,7 @@ void Dataflow::CloseSessions(TimeMs frontier) {
     s.op->Close(frontier, [this, &d](const Event& record) {
       d.filters->Evaluate(record);
       for (MetricOperator* op : d.ops) op->Add(record);
-      if (!d.taps.empty()) Tap(d, record);
+      if (tapping_ && !d.taps.empty()) Tap(d, record);
     });
   }
 }

@@ -77,7 +77,7 @@ class Dataflow : private GroupBudget {
   void Add(const Event& ev) {
     events_.filters->Evaluate(ev);
     for (MetricOperator* op : events_.ops) op->Add(ev);
-    if (!events_.taps.empty()) Tap(events_, ev);
+    if (tapping_ && !events_.taps.empty()) Tap(events_, ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
   // Workers (operators/dataflow/workers.h): the two halves of Add, for an
@@ -85,7 +85,7 @@ class Dataflow : private GroupBudget {
   void AddToMetrics(const Event& ev) {
     events_.filters->Evaluate(ev);
     for (MetricOperator* op : events_.ops) op->Add(ev);
-    if (!events_.taps.empty()) Tap(events_, ev);
+    if (tapping_ && !events_.taps.empty()) Tap(events_, ev);
   }
   void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
   void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
@@ -117,6 +117,10 @@ class Dataflow : private GroupBudget {
   // the order they came; the caller orders them (TappedRecord::operator<)
   // once the frontier has passed their time.
   void TakeTapped(std::vector<TappedRecord>* out);
+  // Whether records of outputs are built at all (default yes): a job that
+  // writes them nowhere turns it off. Parts (SetWhole) follow their whole.
+  void SetTapping(bool on) { tapping_ = on; }
+  bool tapping() const { return tapping_; }
   // Workers: moves every pane of `part`, a Dataflow of the same rules that
   // aggregated part of the events and closes no window, into this one's
   // stores (exact merges), emptying `part`'s. Call part.CloseSessions with
@@ -195,6 +199,7 @@ class Dataflow : private GroupBudget {
   std::vector<Stream> streams_;
   std::vector<std::unique_ptr<ExperimentOperator>> experiments_;
   std::vector<TappedRecord> tapped_;
+  bool tapping_ = true;
   bool track_origins_ = false;
   std::string origin_key_;
 };

@@ -179,6 +179,25 @@ TEST_F(RecordOutputsE2eTest, AnyNumberOfWorkersWritesTheSameBytes) {
   }
 }
 
+TEST_F(RecordOutputsE2eTest, WithoutADestinationTheJobSaysSoOnce) {
+  for (const char* workers : {"1", "2"}) {
+    const std::string log = Path(StrCat("nowhere", workers, ".log"));
+    ASSERT_EQ(Sh(kVigil + " run --input " + events_ + " --workers " + workers +
+                 " --no-console --http off --no-progress 2>" + log)
+                  .exit_code,
+              0)
+        << ReadFile(log);
+    const std::string text = ReadFile(log);
+    const std::string said =
+        "the rule files declare outputs: but no destination is set (--record-dir DIR, "
+        "--records kafka://BROKERS/PREFIX or --records http://URL); their records are not "
+        "written";
+    const size_t at = text.find(said);
+    EXPECT_NE(at, std::string::npos) << text;
+    EXPECT_EQ(text.find(said, at + 1), std::string::npos) << text;
+  }
+}
+
 TEST_F(RecordOutputsE2eTest, AJobKilledPartWayWritesEachRecordOnce) {
   const std::string clean = Path("clean");
   ASSERT_EQ(Run(clean).exit_code, 0) << ReadFile(Path("run.log"));

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "tests/operators/dataflow/operator_harness.h"
 
@@ -475,6 +476,50 @@ metrics:
   for (const auto& w : out) got.push_back(StrCat(w.group, "=", w.value));
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<std::string>{"faq=2", "returns=1"}));
+}
+
+TEST(PipelineTest, OutputsAreTappedOnlyWhileSomethingWritesThem) {
+  const std::string yaml = R"(
+streams:
+  - stream: sessions
+    key: session_id
+    window: session 1m
+    emit:
+      turns: count()
+outputs:
+  - output: slow-turns
+    where: latency_ms > 100
+    fields: [session_id, latency_ms]
+  - output: closed-sessions
+    from: sessions
+    fields: [turns]
+)";
+  auto feed = [](OperatorHarness& h) {
+    h.Add(1000, R"("session_id":"s1","latency_ms":200)");
+    h.Add(2000, R"("session_id":"s1","latency_ms":50)");
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    h.Close(10 * kMin, &results, &notices);
+    std::vector<TappedRecord> tapped;
+    h.flow->TakeTapped(&tapped);
+    std::vector<std::string> lines;
+    for (const TappedRecord& t : tapped) lines.push_back(t.line);
+    return lines;
+  };
+  OperatorHarness on(yaml);
+  EXPECT_TRUE(on.flow->tapping());
+  EXPECT_EQ(feed(on), (std::vector<std::string>{
+                          R"({"ts":"1970-01-01T00:00:01.000Z","session_id":"s1","latency_ms":200})",
+                          R"({"ts":"1970-01-01T00:01:01.999Z","turns":2})",
+                      }));
+  OperatorHarness off(yaml);
+  off.flow->SetTapping(false);
+  EXPECT_TRUE(feed(off).empty());
+  // A worker's part follows the flow it aggregates for.
+  Dataflow part(*off.rules);
+  std::atomic<size_t> fresh[8] = {}, fresh_all{0};
+  part.SetWhole(*off.flow, fresh, &fresh_all);
+  EXPECT_FALSE(part.tapping());
 }
 
 }  // namespace
