@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "3000"},
       {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", "262144"},
   };
   if (!instance.empty()) props.emplace_back("group.instance.id", instance);
 

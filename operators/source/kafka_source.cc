@@ -77,11 +77,14 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
       // honour static membership, that is how long a restart waits.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "3000"},
-      // Prefetch until the queue holds a million messages or
-      // queued.max.messages.kbytes (64 MiB by default, one queue for all
-      // partitions), whichever comes first: at librdkafka's 100,000 the
-      // fetcher idled while the job drained its queue (bench/README.md).
+      // Prefetch until the queue holds a million messages or 256 MiB (one
+      // queue for all partitions), whichever comes first. At librdkafka's
+      // 100,000 messages and 64 MiB the fetcher idled while the job drained
+      // its queue: librdkafka 2.0 looks at a full queue again only about
+      // once a second, and the job drains 64 MiB of events in less
+      // (bench/README.md "Kafka consume").
       {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", "262144"},
   };
   KafkaProperties membership;
   if (options.static_membership && !options.instance_id.empty()) {
