@@ -194,16 +194,21 @@ void Job::GatherWorkers(TimeMs frontier) {
 
 void Job::GatherTaps() {
   if (rules_->outputs.empty()) return;
-  for (Dataflow* flow : AllFlows()) flow->TakeTapped(&taps_);
+  bool untapped = false;
+  for (Dataflow* flow : AllFlows()) {
+    flow->TakeTapped(&taps_);
+    untapped = untapped || flow->untapped();
+  }
   if (record_outputs_) {
     record_outputs_->Add(*rules_, &taps_);
     return;
   }
+  if (untapped || !taps_.empty()) NoteUnwrittenOutputs();
   taps_.clear();
 }
 
 void Job::NoteUnwrittenOutputs() {
-  if (record_outputs_ || rules_->outputs.empty() || unwritten_outputs_logged_) return;
+  if (unwritten_outputs_logged_) return;
   unwritten_outputs_logged_ = true;
   Log("the rule files declare outputs: but no destination is set (--record-dir DIR, "
       "--records kafka://BROKERS/PREFIX or --records http://URL); their records are not "
@@ -350,7 +355,6 @@ absl::Status Job::Reload() {
   Log(StrCat("rules reloaded: ", rules_->streams.size(), " streams, ", rules_->VisibleMetricCount(),
              " metrics, ", rules_->alerts.size(), " alerts; ", kept, " of ", flow_->state_count(),
              " operator states kept"));
-  NoteUnwrittenOutputs();
   return absl::OkStatus();
 }
 

@@ -130,7 +130,7 @@ class Job {
   // Whether the job writes the rules' outputs: somewhere (a records
   // directory, webhook or Kafka prefix): else no record is built.
   bool WritesRecords() const;
-  // Says once that the rules declare outputs: the job writes nowhere.
+  // Says once that the rules' outputs: took a record the job writes nowhere.
   void NoteUnwrittenOutputs();
   absl::Status OpenOutputs(const std::map<std::string, uint64_t>& resume,
                            LineWriter** results_writer);

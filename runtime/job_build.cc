@@ -185,10 +185,7 @@ absl::Status Job::OpenRecordOutputs() {
   const std::string& prefix = config_.outputs.kafka.records_topic_prefix;
   const bool kafka = kafka_sink_ != nullptr && !prefix.empty();
   const std::string& webhook = config_.outputs.records_webhook;
-  if (config_.outputs.records_dir.empty() && !kafka && webhook.empty()) {
-    NoteUnwrittenOutputs();
-    return absl::OkStatus();
-  }
+  if (config_.outputs.records_dir.empty() && !kafka && webhook.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<RecordOutputs>> r =
       RecordOutputs::Open(config_.outputs.records_dir, *rules_, restored_record_outputs_);
   if (!r.ok()) return r.status();

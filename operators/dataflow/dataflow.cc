@@ -65,9 +65,14 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
 }
 
 void Dataflow::Tap(const Source& src, const Event& ev) {
+  if (untapped_) return;
   const Value* slots = ev.slots.data();
   for (const auto& [index, def] : src.taps) {
     if (def->has_where && !def->where.EvalBool(slots)) continue;
+    if (!tapping_) {
+      untapped_ = true;
+      return;
+    }
     TappedRecord r{ev.ts, index, "{\"ts\":\"", {}};
     AppendTimestamp(ev.ts, &r.line);
     r.line.push_back('"');
@@ -172,7 +177,7 @@ void Dataflow::CloseSessions(TimeMs frontier) {
     s.op->Close(frontier, [this, &d](const Event& record) {
       d.filters->Evaluate(record);
       for (MetricOperator* op : d.ops) op->Add(record);
-      if (tapping_ && !d.taps.empty()) Tap(d, record);
+      if (!d.taps.empty()) Tap(d, record);
     });
   }
 }

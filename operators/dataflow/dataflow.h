@@ -77,7 +77,7 @@ class Dataflow : private GroupBudget {
   void Add(const Event& ev) {
     events_.filters->Evaluate(ev);
     for (MetricOperator* op : events_.ops) op->Add(ev);
-    if (tapping_ && !events_.taps.empty()) Tap(events_, ev);
+    if (!events_.taps.empty()) Tap(events_, ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
   // Workers (operators/dataflow/workers.h): the two halves of Add, for an
@@ -85,7 +85,7 @@ class Dataflow : private GroupBudget {
   void AddToMetrics(const Event& ev) {
     events_.filters->Evaluate(ev);
     for (MetricOperator* op : events_.ops) op->Add(ev);
-    if (tapping_ && !events_.taps.empty()) Tap(events_, ev);
+    if (!events_.taps.empty()) Tap(events_, ev);
   }
   void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
   void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
@@ -119,8 +119,12 @@ class Dataflow : private GroupBudget {
   void TakeTapped(std::vector<TappedRecord>* out);
   // Whether records of outputs are built at all (default yes): a job that
   // writes them nowhere turns it off. Parts (SetWhole) follow their whole.
+  // Off, the first event or record an output would have taken is noted
+  // (untapped: so the job can say once that it writes them nowhere), and
+  // nothing more is looked at.
   void SetTapping(bool on) { tapping_ = on; }
   bool tapping() const { return tapping_; }
+  bool untapped() const { return untapped_; }
   // Workers: moves every pane of `part`, a Dataflow of the same rules that
   // aggregated part of the events and closes no window, into this one's
   // stores (exact merges), emptying `part`'s. Call part.CloseSessions with
@@ -200,6 +204,7 @@ class Dataflow : private GroupBudget {
   std::vector<std::unique_ptr<ExperimentOperator>> experiments_;
   std::vector<TappedRecord> tapped_;
   bool tapping_ = true;
+  bool untapped_ = false;  // tapping off and an output would have taken a record
   bool track_origins_ = false;
   std::string origin_key_;
 };

@@ -514,7 +514,17 @@ outputs:
                       }));
   OperatorHarness off(yaml);
   off.flow->SetTapping(false);
+  EXPECT_FALSE(off.flow->untapped());
   EXPECT_TRUE(feed(off).empty());
+  EXPECT_TRUE(off.flow->untapped());  // the job says once that it writes them nowhere
+  // Off, and no event or record an output would take: nothing to say.
+  OperatorHarness quiet(yaml);
+  quiet.flow->SetTapping(false);
+  quiet.Add(1000, R"("latency_ms":50)");  // no session id: no session, and fast
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  quiet.Close(10 * kMin, &results, &notices);
+  EXPECT_FALSE(quiet.flow->untapped());
   // A worker's part follows the flow it aggregates for.
   Dataflow part(*off.rules);
   std::atomic<size_t> fresh[8] = {}, fresh_all{0};
