@@ -152,8 +152,14 @@ bool PaneStore::TakeFresh() {
 }
 
 AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {
-  auto it = g->open.find(start);
-  if (it == g->open.end()) it = g->open.emplace(start, prototype_).first;
+  auto& open = g->open;
+  auto it = std::lower_bound(open.begin(), open.end(), start,
+                             [](const auto& pane, TimeMs t) { return pane.first < t; });
+  if (it == open.end() || it->first != start) {
+    // Inserting may move the group's other panes: forget where they were.
+    if (!open.empty()) ClearCache();
+    it = open.emplace(it, start, prototype_);
+  }
   CachedPane& slot = cache_[cache_next_];
   cache_next_ = (cache_next_ + 1) % kCacheSize;
   slot.key.assign(group);
@@ -167,11 +173,12 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
   const DurationMs size = spec_.size();
   if (spec_.panes_per_window() == 1) {
     // Tumbling (or slide == size) and calendar: a window is exactly one pane.
-    while (!g.open.empty() && spec_.OnePaneEnd(g.open.begin()->first) <= frontier) {
-      auto it = g.open.begin();
-      emit(WindowView{key, it->first, spec_.OnePaneEnd(it->first), it->second});
-      g.open.erase(it);
+    size_t fired = 0;
+    for (; fired < g.open.size() && spec_.OnePaneEnd(g.open[fired].first) <= frontier; ++fired) {
+      const auto& [start, pane] = g.open[fired];
+      emit(WindowView{key, start, spec_.OnePaneEnd(start), pane});
     }
+    g.open.erase(g.open.begin(), g.open.begin() + static_cast<ptrdiff_t>(fired));
     return g.open.empty();
   }
   while (true) {
@@ -185,10 +192,11 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
       g.next_end = first;
     }
     if (g.next_end > frontier) return false;
-    while (!g.open.empty() && g.open.begin()->first < g.next_end) {
-      auto node = g.open.extract(g.open.begin());
-      g.queue.Push(node.key(), std::move(node.mapped()));
+    size_t moved = 0;
+    for (; moved < g.open.size() && g.open[moved].first < g.next_end; ++moved) {
+      g.queue.Push(g.open[moved].first, std::move(g.open[moved].second));
     }
+    g.open.erase(g.open.begin(), g.open.begin() + static_cast<ptrdiff_t>(moved));
     for (size_t v = 0; v < views_.size(); ++v) g.queue.EvictView(v, g.next_end - views_[v]);
     while (!g.queue.empty() && g.queue.FrontStart() < g.next_end - size) g.queue.Pop();
     if (!g.queue.empty()) {
@@ -228,9 +236,9 @@ size_t PaneStore::pane_count() const {
 }
 
 size_t PaneStore::memory_bytes() const {
-  // A map node per pane (three pointers, colour, key) and a hash map slot,
-  // the Group and the key's bytes per group.
-  constexpr size_t kPaneNode = 4 * sizeof(void*) + sizeof(TimeMs);
+  // Per group, a hash map slot, the Group and the key's bytes; per pane,
+  // its place in the group's array (or queue) and its accumulators.
+  constexpr size_t kPaneNode = sizeof(std::pair<TimeMs, AccSet>);
   constexpr size_t kGroupSlot = sizeof(std::string) + sizeof(std::unique_ptr<Group>);
   size_t panes = 0, bytes = 0;
   for (const auto& [key, g] : groups_) {
@@ -251,7 +259,7 @@ size_t PaneStore::memory_bytes() const {
     }
     if (sampled == kSampled) break;
   }
-  const size_t per_pane = kPaneNode + sizeof(AccSet) + prototype_.size() * sizeof(Accumulator) +
+  const size_t per_pane = kPaneNode + prototype_.size() * sizeof(Accumulator) +
                           (sampled == 0 ? 0 : sampled_bytes / sampled);
   return bytes + panes * per_pane;
 }
@@ -338,7 +346,8 @@ bool PaneStore::Decode(Decoder* dec) {
         if (part == 0) {
           g->queue.Push(t, std::move(set));
         } else {
-          g->open.emplace(t, std::move(set));
+          if (!g->open.empty() && g->open.back().first >= t) return false;  // in order
+          g->open.emplace_back(t, std::move(set));
         }
       }
     }

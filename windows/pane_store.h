@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "base/codec.h"
 #include "base/strings.h"
 #include "windows/accumulator.h"
@@ -134,7 +135,7 @@ class PaneStore {
   const WindowSpec& spec() const { return spec_; }
 
   // The accumulators of the pane holding time `t` for `group`. The pointer
-  // is valid until the next call to CloseUpTo or Decode. Null when `group`
+  // is valid until the next call to Pane, MergePane, CloseUpTo or Decode. Null when `group`
   // is not held and adding it would pass the group limit or the budget.
   AccSet* Pane(std::string_view group, TimeMs t);
 
@@ -193,9 +194,12 @@ class PaneStore {
     Group(const AccSet* prototype, bool invertible, size_t views) : queue(prototype, invertible) {
       for (size_t v = 0; v < views; ++v) queue.AddView();
     }
-    std::map<TimeMs, AccSet> open;  // panes not yet in a fired window
-    internal::PaneQueue queue;      // panes of the window being slid
-    TimeMs next_end = kMinTime;     // next window end to consider
+    // Panes not yet in a fired window, by start: one or two at a time (the
+    // current pane and, until the watermark passes it, the one before), so
+    // they live in the group itself, not in nodes of their own.
+    absl::InlinedVector<std::pair<TimeMs, AccSet>, 2> open;
+    internal::PaneQueue queue;   // panes of the window being slid
+    TimeMs next_end = kMinTime;  // next window end to consider
   };
   Group* FindOrAddGroup(std::string_view key);
   AccSet* PaneOf(Group* g, std::string_view group, TimeMs start);
