@@ -65,18 +65,18 @@ void NoteKeyList(const std::vector<std::string>& allowed) {
 
 void RecordKeyLists(std::vector<std::vector<std::string>>* into) { g_key_lists = into; }
 
-std::optional<UnknownKey> FindUnknownKey(const YAML::Node& map,
-                                         const std::vector<std::string>& allowed,
-                                         std::string_view where) {
+std::optional<KeyError> FindKeyError(const YAML::Node& map, const std::vector<std::string>& allowed,
+                                     std::string_view where) {
   NoteKeyList(allowed);
+  if (!map.IsMap()) return KeyError{map, StrCat("'", where, "' must be a mapping")};
   for (const auto& kv : map) {
     const std::string key = kv.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     const std::string close = Suggest(key, allowed);
-    return UnknownKey{kv.first,
-                      StrCat("unknown key '", key, "' in ", where,
-                             close.empty() ? StrCat(" (allowed: ", StrJoin(allowed, ", "), ")")
-                                           : StrCat("; did you mean '", close, "'?"))};
+    return KeyError{kv.first,
+                    StrCat("unknown key '", key, "' in ", where,
+                           close.empty() ? StrCat(" (allowed: ", StrJoin(allowed, ", "), ")")
+                                         : StrCat("; did you mean '", close, "'?"))};
   }
   return std::nullopt;
 }

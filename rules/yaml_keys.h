@@ -53,19 +53,19 @@ void NoteKeyList(const std::vector<std::string>& allowed);
 void RecordKeyLists(std::vector<std::vector<std::string>>* into);  // null: stop
 
 // The configuration files' check of a mapping's keys (job file, notify:,
-// web config): the first key of `map` not in `allowed` (null when there is
-// none), with the message to report at it, naming the closest allowed key
-// when one is close enough, else every allowed key:
+// web config): what is wrong with `map`, at which node, or nothing. Either
+// `map` is no mapping ("'checkpoint' must be a mapping"), or a key is not
+// in `allowed`; the message then names the closest allowed key when one is
+// close enough, else every allowed key:
 //   unknown key 'intervall' in checkpoint; did you mean 'interval'?
 //   unknown key 'bogus' in limits (allowed: max_record_bytes, max_series)
-// Notes `allowed` (NoteKeyList). `map` must be a mapping.
-struct UnknownKey {
-  YAML::Node key;  // the key's node, for its position
+// Notes `allowed` (NoteKeyList).
+struct KeyError {
+  YAML::Node at;  // the node to report at, for its position
   std::string message;
 };
-std::optional<UnknownKey> FindUnknownKey(const YAML::Node& map,
-                                         const std::vector<std::string>& allowed,
-                                         std::string_view where);
+std::optional<KeyError> FindKeyError(const YAML::Node& map, const std::vector<std::string>& allowed,
+                                     std::string_view where);
 
 }  // namespace vigil
 

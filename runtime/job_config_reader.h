@@ -39,12 +39,7 @@ class JobConfigReader {
   }
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
-    if (!map.IsMap()) {
-      NoteKeyList(allowed);
-      return Error(map, StrCat("'", where, "' must be a mapping"));
-    }
-    if (auto unknown = FindUnknownKey(map, allowed, where))
-      return Error(unknown->key, unknown->message);
+    if (auto e = FindKeyError(map, allowed, where)) return Error(e->at, e->message);
     return absl::OkStatus();
   }
   absl::Status Duration(const YAML::Node& n, DurationMs* out) const {

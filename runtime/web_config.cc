@@ -107,9 +107,9 @@ class WebConfigReader {
  private:
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
+    // "the web config must be a mapping", not the quoted form.
     if (!map.IsMap()) return Error(map, StrCat(where, " must be a mapping"));
-    if (auto unknown = FindUnknownKey(map, allowed, where))
-      return Error(unknown->key, unknown->message);
+    if (auto e = FindKeyError(map, allowed, where)) return Error(e->at, e->message);
     return absl::OkStatus();
   }
 

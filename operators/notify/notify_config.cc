@@ -104,18 +104,14 @@ class NotifyReader {
 
   absl::Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
                          std::string_view where) const {
-    if (!map.IsMap()) {
-      NoteKeyList(allowed);
-      return Error(map, StrCat("'", where, "' must be a mapping"));
-    }
-    auto unknown = FindUnknownKey(map, allowed, where);
-    if (!unknown) return absl::OkStatus();
-    if (unknown->key.Scalar() == "routing_key") {
-      return Error(unknown->key,
+    auto e = FindKeyError(map, allowed, where);
+    if (!e) return absl::OkStatus();
+    if (map.IsMap() && e->at.Scalar() == "routing_key") {
+      return Error(e->at,
                    "do not write the routing key into the config file: put it in an "
                    "environment variable and name that with 'routing_key_env'");
     }
-    return Error(unknown->key, unknown->message);
+    return Error(e->at, e->message);
   }
 
   absl::Status String(const YAML::Node& n, std::string_view what, std::string* out) const {
