@@ -124,25 +124,30 @@ void JoinOperator::Add(const Event& ev) {
   uint32_t head = Find(hash, key_);
   Half as_left{}, as_right{};
   uint32_t left_matches = 0, right_matches = 0;
-  // As a right event, with the lefts waiting; then as a left, with the
-  // rights waiting (not itself: it is kept only after both).
+  // A key's chain holds its rights first, then its lefts. As a right event,
+  // with the lefts waiting; then as a left, with the rights waiting (not
+  // itself: it is kept only after both).
   if (is_right) {
     as_right = {ev.ts, Pack(ev, right_inputs_, &pack_right_)};
-    for (uint32_t id = head; id != kNone; id = At(id).next) {
+    uint32_t id = head;
+    while (id != kNone && At(id).right) id = At(id).next;
+    for (; id != kNone; id = At(id).next) {
       Entry& l = At(id);
       const DurationMs d = ev.ts - l.ts;
-      if (l.right || d < j.lower || d > j.upper) continue;
+      if (d < j.lower || d > j.upper) continue;
       AddRecord(key_, l.half(), &as_right);
       ++l.matches;
       ++right_matches;
     }
   }
+  uint32_t last_right = kNone;
   if (is_left) {
     as_left = {ev.ts, Pack(ev, left_inputs_, &pack_left_)};
-    for (uint32_t id = head; id != kNone; id = At(id).next) {
+    for (uint32_t id = head; id != kNone && At(id).right; id = At(id).next) {
+      last_right = id;
       Entry& r = At(id);
       const DurationMs d = r.ts - ev.ts;
-      if (!r.right || d < j.lower || d > j.upper) continue;
+      if (d < j.lower || d > j.upper) continue;
       const Half right = r.half();
       AddRecord(key_, as_left, &right);
       ++r.matches;
@@ -154,15 +159,51 @@ void JoinOperator::Add(const Event& ev) {
     ++dropped_;
     return;
   }
-  if (is_left) head = Keep(hash, key_, head, false, as_left, left_matches);
-  if (is_right) Keep(hash, key_, head, true, as_right, right_matches);
+  if (is_left) head = Keep(hash, key_, head, last_right, false, as_left, left_matches);
+  if (is_right) Keep(hash, key_, head, kNone, true, as_right, right_matches);
 }
 
-uint32_t JoinOperator::Keep(uint64_t hash, std::string_view key, uint32_t head, bool right,
-                            const Half& w, uint32_t matches) {
+void JoinOperator::Prefetch(const Event& ev) {
+  const Value* slots = ev.slots.data();
+  const JoinDef& j = def_->join;
+  uint64_t hash = kNoHash;
+  const Value& key = slots[def_->key_slot];
+  if (!key.is_nullish() && ((!j.has_left_where || j.left_where.EvalBool(slots)) ||
+                            (!j.has_right_where || j.right_where.EvalBool(slots)))) {
+    key_.clear();
+    AppendValueText(key, &key_);
+    hash = HashKey(key_) | 1;  // never kNoHash
+  }
+  const SessionIndex& index = state_->index;
+  constexpr size_t n = kPrefetchDistance;
+  hinted_[hint_seq_ % n] = hash;
+  if (hash != kNoHash) {
+    if (const uint64_t* slot = index.HomeSlot(hash)) PrefetchLine(slot);
+  }
+  // The event hinted `step` calls ago: what it reads was fetched `step`
+  // calls ago down to the previous level; fetch the next one.
+  for (size_t step = 1; step < n; ++step) {
+    const uint64_t h = hinted_[(hint_seq_ + n - step) % n];
+    if (h == kNoHash) continue;
+    const uint32_t id = index.Candidate(h);
+    if (id == kNone) continue;
+    const Entry& e = At(id);
+    if (step == 1) {
+      PrefetchLine(&e);
+    } else if (step == 2) {
+      PrefetchLine(e.bytes);
+      if (e.next != kNone) PrefetchLine(&At(e.next));
+    }
+  }
+  hint_seq_ = static_cast<uint32_t>((hint_seq_ + 1) % n);
+}
+
+uint32_t JoinOperator::Keep(uint64_t hash, std::string_view key, uint32_t head, uint32_t after,
+                            bool right, const Half& w, uint32_t matches) {
   State& st = *state_;
   const auto [chunk, copy] = st.bytes.Put(key, w.values);
   const uint32_t id = st.entries.Alloc();
+  const uint32_t next = after == kNone ? head : At(after).next;
   At(id) = {hash,
             w.ts,
             copy.data(),
@@ -170,23 +211,44 @@ uint32_t JoinOperator::Keep(uint64_t hash, std::string_view key, uint32_t head, 
             static_cast<uint32_t>(w.values.size()),
             chunk,
             matches,
-            kNone,
-            head,
+            after,
+            next,
             right};
-  if (head == kNone) {
+  if (next != kNone) At(next).prev = id;
+  if (after != kNone) {
+    At(after).next = id;
+  } else if (head == kNone) {
     st.index.Insert(hash, id);
   } else {
-    At(head).prev = id;
     st.index.Replace(hash, head, id);
   }
   const TimeMs at = ExpiryOf(w.ts, right);
-  auto& buckets = st.expiries;
   const TimeMs bucket = AlignDown(at, kExpiryBucket);
-  auto b = buckets.empty() ? buckets.end() : std::prev(buckets.end());
-  if (b == buckets.end() || b->first != bucket) b = buckets.try_emplace(bucket).first;
-  b->second.push_back({at, id});
+  ExpiryBucket(bucket, right).push_back({at, id});
   ++st.expiry_count;
-  return id;
+  return after == kNone ? id : head;
+}
+
+std::vector<JoinOperator::Expiry>& JoinOperator::ExpiryBucket(TimeMs bucket, bool right) {
+  // Each side's expiries come in about time order (a few seconds out of
+  // it), but a left's are `upper` later than a right's: start from the
+  // bucket the side used last and its neighbours, so that neither side
+  // walks the tree per event.
+  State& st = *state_;
+  auto& b = st.recent_bucket[right ? 1 : 0];
+  const auto end = st.expiries.end();
+  if (b != end) {
+    if (b->first == bucket) return b->second;
+    if (b->first < bucket) {
+      const auto next = std::next(b);
+      if (next != end && next->first == bucket) return (b = next)->second;
+    } else if (b != st.expiries.begin()) {
+      const auto prev = std::prev(b);
+      if (prev->first == bucket) return (b = prev)->second;
+    }
+  }
+  b = st.expiries.try_emplace(bucket).first;
+  return b->second;
 }
 
 void JoinOperator::FillPair(const Half& left, const Half* right) {
@@ -279,6 +341,9 @@ void JoinOperator::Expire(TimeMs frontier) {
     if (kept > 0) {
       bucket.resize(kept);
       return;
+    }
+    for (auto& recent : st.recent_bucket) {
+      if (recent == st.expiries.begin()) recent = st.expiries.end();
     }
     st.expiries.erase(st.expiries.begin());
   }
@@ -489,7 +554,12 @@ bool JoinOperator::DecodeState(Decoder* dec,
         if (!UnpackValues(w.values, count, check.data())) return fail();
         if (mine) {
           const uint64_t hash = HashKey(key);
-          Keep(hash, key, Find(hash, key), right, w, matches);
+          const uint32_t head = Find(hash, key);
+          uint32_t after = kNone;  // a left goes after the key's rights
+          for (uint32_t id = head; !right && id != kNone && At(id).right; id = At(id).next) {
+            after = id;
+          }
+          Keep(hash, key, head, after, right, w, matches);
         }
       }
     }

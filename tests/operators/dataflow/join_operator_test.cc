@@ -205,6 +205,44 @@ TEST_F(JoinOperatorTest, ACheckpointMidStreamGivesTheUninterruptedRecords) {
   EXPECT_EQ(expected.size(), 4u);  // t1 twice, t2, and t3 unmatched
 }
 
+// One key with several turns and ratings, in mixed order, expiring from the
+// front, middle and end of what the key holds: each pair comes once,
+// through a checkpoint or not.
+TEST_F(JoinOperatorTest, ManyTurnsAndRatingsOfOneKeyPairOnceEach) {
+  const std::vector<std::string> first = {Rating("k", 5000, 1), Turn("k", 1000, "a"),
+                                          Turn("k", 4000, "b")};
+  const std::vector<std::string> second = {Rating("k", 12000, -1)};
+  const std::vector<std::string> third = {Turn("k", 13000, "c"), Rating("k", 20000, 1)};
+  auto run = [&](bool checkpoint) {
+    auto op = NewOp();
+    std::vector<std::string> got;
+    for (const std::string& e : first) Feed(*op, e);
+    EXPECT_TRUE(Close(*op, 4500).empty());
+    if (checkpoint) {
+      const std::string bytes = Encode({op.get()});
+      op = NewOp();
+      Decoder dec(bytes);
+      EXPECT_TRUE(op->DecodeState(&dec));
+    }
+    for (const std::string& e : second) Feed(*op, e);
+    for (const std::string& r : Close(*op, 11500)) got.push_back(r);  // the first turn expires
+    EXPECT_EQ(op->open_sessions(), 2u);                               // and the first rating
+    for (const std::string& e : third) Feed(*op, e);
+    for (const std::string& r : Close(*op, 99999)) got.push_back(r);
+    EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{0, 0}));
+    EXPECT_EQ(op->open_keys(), 0u);
+    return got;
+  };
+  const std::vector<std::string> expected = {
+      "@5000 turn_id=k delay_ms=4000 intent=a rating=1 rated=true rated_at=5000",
+      "@5000 turn_id=k delay_ms=1000 intent=b rating=1 rated=true rated_at=5000",
+      "@12000 turn_id=k delay_ms=8000 intent=b rating=-1 rated=true rated_at=12000",
+      "@20000 turn_id=k delay_ms=7000 intent=c rating=1 rated=true rated_at=20000",
+  };
+  EXPECT_EQ(run(false), expected);
+  EXPECT_EQ(run(true), expected);
+}
+
 TEST_F(JoinOperatorTest, StateSplitByKeyEncodesAsOneOperatorAndRestoresOnAnySplit) {
   const std::vector<std::string> events = {Turn("t1", 1000, "faq"), Turn("t2", 1500, "faq"),
                                            Rating("t1", 3000, 1), Rating("t9", 3500, 1),
