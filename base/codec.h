@@ -52,6 +52,8 @@ class Encoder {
     buf_.append(s);
   }
   void PutByte(uint8_t b) { buf_.push_back(static_cast<char>(b)); }
+  // Bytes another Encoder wrote (e.g. one value sliced from its output).
+  void PutRaw(std::string_view bytes) { buf_.append(bytes); }
 
   const std::string& data() const { return buf_; }
   std::string Release() { return std::move(buf_); }
@@ -114,6 +116,8 @@ class Decoder {
   // Whether everything was read.
   bool done() const { return data_.empty(); }
   bool empty() const { return data_.empty(); }
+  // What is left to read.
+  std::string_view rest() const { return data_; }
 
  private:
   std::string_view data_;

@@ -116,6 +116,8 @@ class Program {
     }
   }
   bool empty() const { return code_.empty(); }
+  // The slot the program is a plain read of (`left.intent`), or -1.
+  int LoadedSlot() const { return shape_ == Shape::kLoad ? static_cast<int>(code_[0].a) : -1; }
 
   // Building (used by the compiler).
   uint32_t AddConst(const Value& v);

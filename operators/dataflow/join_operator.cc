@@ -34,32 +34,62 @@ void PackValue(const Value& v, Encoder* enc) {
   }
 }
 
-// Reads `n` values packed by PackValue; strings are views into `packed`.
-bool UnpackValues(std::string_view packed, size_t n, Value* out) {
+// Reads `n` values packed by PackValue, the i-th into out[at(i)]; strings
+// are views into `packed`.
+template <typename At>
+bool UnpackValuesAt(std::string_view packed, size_t n, const At& at, Value* out) {
   Decoder dec(packed);
   for (size_t i = 0; i < n; ++i) {
+    Value& v = out[at(i)];
     const uint8_t kind = dec.GetByte();
     switch (static_cast<Value::Kind>(kind)) {
       case Value::Kind::kMissing:
-        out[i] = Value::Missing();
+        v = Value::Missing();
         break;
       case Value::Kind::kNull:
-        out[i] = Value::Null();
+        v = Value::Null();
         break;
       case Value::Kind::kBool:
-        out[i] = Value::Bool(dec.GetByte() != 0);
+        v = Value::Bool(dec.GetByte() != 0);
         break;
       case Value::Kind::kNumber:
-        out[i] = Value::Number(dec.GetDouble());
+        v = Value::Number(dec.GetDouble());
         break;
       case Value::Kind::kString:
-        out[i] = Value::String(dec.GetString());
+        v = Value::String(dec.GetString());
         break;
       default:
         return false;
     }
   }
   return dec.ok() && dec.empty();
+}
+
+bool UnpackValues(std::string_view packed, size_t n, Value* out) {
+  return UnpackValuesAt(
+      packed, n, [](size_t i) { return i; }, out);
+}
+
+// Splits `packed` (n values packed by PackValue) into each value's bytes.
+void SliceValues(std::string_view packed, std::string_view* out, size_t n) {
+  Decoder dec(packed);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view from = dec.rest();
+    switch (static_cast<Value::Kind>(dec.GetByte())) {
+      case Value::Kind::kBool:
+        dec.GetByte();
+        break;
+      case Value::Kind::kNumber:
+        dec.GetDouble();
+        break;
+      case Value::Kind::kString:
+        dec.GetString();
+        break;
+      default:
+        break;
+    }
+    out[i] = from.substr(0, from.size() - dec.rest().size());
+  }
 }
 
 bool WaitingBefore(std::string_view a_values, TimeMs a_ts, uint32_t a_matches,
@@ -85,6 +115,26 @@ JoinOperator::JoinOperator(const StreamDef& def)
     if (inputs[i].kind == PairInput::Kind::kRightField) right_inputs_.push_back(i);
   }
   pair_.resize(inputs.size());
+  // An emit that reads one field of a side copies that field's packed bytes.
+  std::vector<int> position(inputs.size(), -1);  // within its side
+  for (size_t k = 0; k < left_inputs_.size(); ++k) position[left_inputs_[k]] = static_cast<int>(k);
+  for (size_t k = 0; k < right_inputs_.size(); ++k) {
+    position[right_inputs_[k]] = static_cast<int>(k);
+  }
+  for (const EmitDef& e : def.emit) {
+    const int slot = e.value.LoadedSlot();
+    EmitCopy copy;
+    if (slot >= 0 && position[static_cast<size_t>(slot)] >= 0) {
+      const bool right = inputs[static_cast<size_t>(slot)].kind == PairInput::Kind::kRightField;
+      copy.side = right ? EmitCopy::kRight : EmitCopy::kLeft;
+      copy.index = static_cast<uint32_t>(position[static_cast<size_t>(slot)]);
+    } else {
+      evaluates_ = true;
+    }
+    emit_copy_.push_back(copy);
+  }
+  left_slices_.resize(left_inputs_.size());
+  right_slices_.resize(right_inputs_.size());
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
 }
 
@@ -185,12 +235,13 @@ void JoinOperator::Prefetch(const Event& ev) {
   for (size_t step = 1; step < n; ++step) {
     const uint64_t h = hinted_[(hint_seq_ + n - step) % n];
     if (h == kNoHash) continue;
+    if (step == 1) continue;  // its index slot may still be on the way
     const uint32_t id = index.Candidate(h);
     if (id == kNone) continue;
     const Entry& e = At(id);
-    if (step == 1) {
+    if (step == 2) {
       PrefetchLine(&e);
-    } else if (step == 2) {
+    } else {
       PrefetchLine(e.bytes);
       if (e.next != kNone) PrefetchLine(&At(e.next));
     }
@@ -253,16 +304,9 @@ std::vector<JoinOperator::Expiry>& JoinOperator::ExpiryBucket(TimeMs bucket, boo
 
 void JoinOperator::FillPair(const Half& left, const Half* right) {
   const std::vector<PairInput>& inputs = def_->join.inputs;
-  Value scratch[64];
-  std::vector<Value> heap;
   auto unpack = [&](std::string_view values, const std::vector<size_t>& side) {
-    Value* out = scratch;
-    if (side.size() > std::size(scratch)) {
-      heap.resize(side.size());
-      out = heap.data();
-    }
-    UnpackValues(values, side.size(), out);
-    for (size_t i = 0; i < side.size(); ++i) pair_[side[i]] = out[i];
+    UnpackValuesAt(
+        values, side.size(), [&](size_t i) { return side[i]; }, pair_.data());
   };
   unpack(left.values, left_inputs_);
   if (right != nullptr) {
@@ -290,13 +334,32 @@ void JoinOperator::FillPair(const Half& left, const Half* right) {
 }
 
 void JoinOperator::AddRecord(std::string_view key, const Half& left, const Half* right) {
-  FillPair(left, right);
+  if (evaluates_) FillPair(left, right);
+  SliceValues(left.values, left_slices_.data(), left_slices_.size());
+  if (right != nullptr) SliceValues(right->values, right_slices_.data(), right_slices_.size());
   Encoder& enc = pack_record_;
   enc.Clear();
   PackValue(
       right != nullptr ? Value::Number(static_cast<double>(right->ts - left.ts)) : Value::Missing(),
       &enc);
-  for (const EmitDef& e : def_->emit) PackValue(e.value.Eval(pair_.data()), &enc);
+  for (size_t k = 0; k < emit_copy_.size(); ++k) {
+    const EmitCopy& c = emit_copy_[k];
+    switch (c.side) {
+      case EmitCopy::kLeft:
+        enc.PutRaw(left_slices_[c.index]);
+        break;
+      case EmitCopy::kRight:
+        if (right != nullptr) {
+          enc.PutRaw(right_slices_[c.index]);
+        } else {
+          PackValue(Value::Missing(), &enc);
+        }
+        break;
+      case EmitCopy::kNone:
+        PackValue(def_->emit[k].value.Eval(pair_.data()), &enc);
+        break;
+    }
+  }
   KeepRecord(right != nullptr ? std::max(left.ts, right->ts) : ExpiryOf(left.ts, false), key,
              left.ts, right != nullptr ? right->ts : kMaxTime, enc.data());
 }

@@ -74,10 +74,10 @@ class JoinOperator final : public KeyedOperator {
 
   void Add(const Event& ev) override;
   // Each call takes one step for each of the last kPrefetchDistance events
-  // hinted: the index slot of the key, then the first waiting event of its
-  // chain, then that event's key and fields and the next event of the
-  // chain. A new key (most turns of a turn_id join) costs Add one miss
-  // less; a key found, three.
+  // hinted: the index slot of the key; two calls later the first waiting
+  // event of its chain; then that event's key and fields and the next event
+  // of the chain. A new key (most turns of a turn_id join) costs Add one
+  // miss less; a key found, three.
   void Prefetch(const Event& ev) override;
   void Close(TimeMs frontier, const std::function<void(const Event&)>& emit) override;
 
@@ -208,6 +208,15 @@ class JoinOperator final : public KeyedOperator {
 
   std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
   std::vector<size_t> right_inputs_;  // and of right fields
+  // Per emit: the side field it reads as is (its packed bytes are copied
+  // into the record), or kNone when it is evaluated over pair_.
+  struct EmitCopy {
+    enum Side : uint8_t { kNone, kLeft, kRight } side = kNone;
+    uint32_t index = 0;  // in left_inputs_ or right_inputs_
+  };
+  std::vector<EmitCopy> emit_copy_;
+  bool evaluates_ = false;  // some emit is evaluated: AddRecord fills pair_
+  std::vector<std::string_view> left_slices_, right_slices_;  // AddRecord's
   std::string state_key_;
   std::unique_ptr<State> state_;
   std::string key_;
