@@ -115,8 +115,21 @@ PaneStore::Group* PaneStore::FindOrAddGroup(std::string_view key) {
   return raw;
 }
 
-AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
+TimeMs PaneStore::PaneStart(TimeMs t) {
+  if (!spec_.calendar()) return spec_.PaneStart(t);
+  if (t >= calendar_from_ && t < calendar_to_) return calendar_from_;
   const TimeMs start = spec_.PaneStart(t);
+  const TimeMs end = spec_.OnePaneEnd(start);
+  // Past the calendar's range each instant is its own pane: nothing to keep.
+  if (start <= t && t < end && end != kMaxTime) {
+    calendar_from_ = start;
+    calendar_to_ = end;
+  }
+  return start;
+}
+
+AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
+  const TimeMs start = PaneStart(t);
   for (const CachedPane& c : cache_) {
     if (c.pane != nullptr && c.start == start && c.key.size() == group.size() &&
         BytesEqual(c.key.data(), group.data(), group.size())) {

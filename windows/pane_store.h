@@ -234,6 +234,11 @@ class PaneStore {
     for (CachedPane& c : cache_) c.pane = nullptr;
   }
   AccSet scratch_;
+  // A calendar pane's start takes a time zone lookup: Pane remembers the
+  // last calendar pane, [calendar_from_, calendar_to_), events fall in.
+  TimeMs PaneStart(TimeMs t);
+  TimeMs calendar_from_ = kMaxTime;
+  TimeMs calendar_to_ = kMinTime;
 };
 
 }  // namespace vigil

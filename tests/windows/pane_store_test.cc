@@ -473,6 +473,24 @@ TEST(PaneStoreTest, CalendarPanesMergeAndRestoreLikeFixedOnes) {
   }
 }
 
+// Events going back and forth over a day's boundary each land in their own
+// day (a store remembers the last calendar pane it found).
+TEST(PaneStoreTest, CalendarPaneOfEachEventAcrossABoundaryBackAndForth) {
+  const WindowSpec day = *WindowSpec::Parse("calendar day");
+  const TimeMs d1 = *ParseRfc3339("2026-03-28T00:00:00Z");
+  const TimeMs d2 = d1 + 24 * 3'600'000;
+  PaneStore store(day, CountProto());
+  for (TimeMs t : {d2 - 1, d2, d1 + 12 * 3'600'000, d2 + 1, d1, d2 - 1, d2 + 5}) {
+    Add(store, "g", t);
+  }
+  std::vector<Fired> fired = Close(store, d2 + 24 * 3'600'000);
+  ASSERT_EQ(fired.size(), 2u);
+  EXPECT_EQ(fired[0].start, d1);
+  EXPECT_EQ(CountOf(fired[0]), 4.0);
+  EXPECT_EQ(fired[1].start, d2);
+  EXPECT_EQ(CountOf(fired[1]), 3.0);
+}
+
 TEST(PaneStoreTest, DecodeRejectsTruncatedInput) {
   PaneStore store(WindowSpec::Sliding(5 * kMinute, kMinute),
                   {Accumulator(AggKind::kCount), Accumulator(AggKind::kQuantile, 0.9)});
