@@ -57,6 +57,14 @@ std::string_view KindName(Value::Kind k);
 // round-trip form ("0.5", "12"), booleans as true/false, missing and null as
 // the empty string.
 void AppendValueText(const Value& v, std::string* out);
+// The same text as a view: a string's own bytes, else rendered into
+// *scratch (cleared first). For keys looked up once per event.
+inline std::string_view ValueText(const Value& v, std::string* scratch) {
+  if (v.kind == Value::Kind::kString) return v.str;
+  scratch->clear();
+  AppendValueText(v, scratch);
+  return *scratch;
+}
 
 }  // namespace vigil
 

@@ -168,10 +168,9 @@ void JoinOperator::Add(const Event& ev) {
   const bool is_left = !j.has_left_where || j.left_where.EvalBool(slots);
   const bool is_right = !j.has_right_where || j.right_where.EvalBool(slots);
   if (!is_left && !is_right) return;
-  key_.clear();
-  AppendValueText(key, &key_);
-  const uint64_t hash = HashKey(key_);
-  uint32_t head = Find(hash, key_);
+  const std::string_view text = ValueText(key, &key_);
+  const uint64_t hash = HashKey(text);
+  uint32_t head = Find(hash, text);
   Half as_left{}, as_right{};
   uint32_t left_matches = 0, right_matches = 0;
   // A key's chain holds its rights first, then its lefts. As a right event,
@@ -185,7 +184,7 @@ void JoinOperator::Add(const Event& ev) {
       Entry& l = At(id);
       const DurationMs d = ev.ts - l.ts;
       if (d < j.lower || d > j.upper) continue;
-      AddRecord(key_, l.half(), &as_right);
+      AddRecord(text, l.half(), &as_right);
       ++l.matches;
       ++right_matches;
     }
@@ -199,7 +198,7 @@ void JoinOperator::Add(const Event& ev) {
       const DurationMs d = r.ts - ev.ts;
       if (d < j.lower || d > j.upper) continue;
       const Half right = r.half();
-      AddRecord(key_, as_left, &right);
+      AddRecord(text, as_left, &right);
       ++r.matches;
       ++left_matches;
     }
@@ -209,8 +208,8 @@ void JoinOperator::Add(const Event& ev) {
     ++dropped_;
     return;
   }
-  if (is_left) head = Keep(hash, key_, head, last_right, false, as_left, left_matches);
-  if (is_right) Keep(hash, key_, head, kNone, true, as_right, right_matches);
+  if (is_left) head = Keep(hash, text, head, last_right, false, as_left, left_matches);
+  if (is_right) Keep(hash, text, head, kNone, true, as_right, right_matches);
 }
 
 void JoinOperator::Prefetch(const Event& ev) {
@@ -220,9 +219,7 @@ void JoinOperator::Prefetch(const Event& ev) {
   const Value& key = slots[def_->key_slot];
   if (!key.is_nullish() && ((!j.has_left_where || j.left_where.EvalBool(slots)) ||
                             (!j.has_right_where || j.right_where.EvalBool(slots)))) {
-    key_.clear();
-    AppendValueText(key, &key_);
-    hash = HashKey(key_) | 1;  // never kNoHash
+    hash = HashKey(ValueText(key, &key_)) | 1;  // never kNoHash
   }
   const SessionIndex& index = state_->index;
   constexpr size_t n = kPrefetchDistance;

@@ -116,13 +116,19 @@ void MetricOperator::Add(const Event& ev) {
   } else if (lead().has_where && !lead().where.EvalBool(slots)) {
     return;
   }
-  key_.clear();
   const std::vector<int>& by = lead().by_slots;
-  for (size_t i = 0; i < by.size(); ++i) {
-    if (i) key_.push_back(kGroupSeparator);
-    AppendValueText(slots[by[i]], &key_);
+  std::string_view group;
+  if (by.size() == 1) {
+    group = ValueText(slots[by[0]], &key_);
+  } else {
+    key_.clear();
+    for (size_t i = 0; i < by.size(); ++i) {
+      if (i) key_.push_back(kGroupSeparator);
+      AppendValueText(slots[by[i]], &key_);
+    }
+    group = key_;
   }
-  AccSet* found = store_->Pane(key_, ev.ts);
+  AccSet* found = store_->Pane(group, ev.ts);
   if (found == nullptr) {
     ++dropped_;
     return;

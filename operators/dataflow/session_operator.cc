@@ -128,14 +128,13 @@ void SessionOperator::Add(const Event& ev) {
   if (def_->has_where && !def_->where.EvalBool(slots)) return;
   const Value& key = slots[def_->key_slot];
   if (key.is_nullish()) return;  // the event belongs to no session of this key
-  key_.clear();
-  AppendValueText(key, &key_);
+  const std::string_view text = ValueText(key, &key_);
   if (state_->windows.session_count() >= static_cast<size_t>(def_->limit) &&
-      state_->windows.Opens(key_, ev.ts)) {
+      state_->windows.Opens(text, ev.ts)) {
     ++dropped_;
     return;
   }
-  Session& s = *state_->windows.Add(key_, ev.ts, [this] { return NewSession(); });
+  Session& s = *state_->windows.Add(text, ev.ts, [this] { return NewSession(); });
   Tally* tallies = block_bytes_ > 0 ? TalliesOf(s) : nullptr;
   Pick* picks = block_bytes_ > 0 ? PicksOf(s) : nullptr;
   for (const Input& in : inputs_) {
@@ -190,9 +189,7 @@ void SessionOperator::Prefetch(const Event& ev) {
   if (!def_->has_where || def_->where.EvalBool(slots)) {
     const Value& key = slots[def_->key_slot];
     if (!key.is_nullish()) {
-      key_.clear();
-      AppendValueText(key, &key_);
-      hash = SessionWindows<Session>::HashKey(key_) | 1;  // never kNoHash
+      hash = SessionWindows<Session>::HashKey(ValueText(key, &key_)) | 1;  // never kNoHash
     }
   }
   const SessionWindows<Session>& w = state_->windows;
