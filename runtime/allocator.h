@@ -6,8 +6,11 @@
 //
 // - Transparent huge pages for the heap (glibc.malloc.hugetlb=1): a random
 //   walk over a few hundred MiB of session state misses the TLB far less
-//   with 2 MiB pages, and growing the heap faults 512 times less often.
-//   About 20% less CPU for the reference rules, for ~10 MiB more memory.
+//   with 2 MiB pages, and growing the heap faults 512 times less often,
+//   for ~10 MiB more memory. On a VM that hands free memory back to its
+//   host, each new 2 MiB page is faulted in from the host again while the
+//   heap grows: a replay can cost more than it saves (docs/operations.md,
+//   "Memory and the allocator").
 // - Blocks below 32 MiB stay on the heap and up to 64 MiB of freed heap is
 //   kept for reuse (glibc.malloc.mmap_threshold, trim_threshold), so each
 //   decompressed fetch does not fault its pages in again.
