@@ -243,7 +243,8 @@ void JoinOperator::Prefetch(const Event& ev) {
   for (size_t step = 1; step < n; ++step) {
     const uint64_t h = hinted_[(hint_seq_ + n - step) % n];
     if (h == kNoHash) continue;
-    if (step == 1) continue;  // its index slot may still be on the way
+    // Step 1: its index slot may still be on the way.
+    if (step != 2 && step != 3) continue;
     const uint32_t id = index.Candidate(h);
     if (id == kNone) continue;
     const Entry& e = At(id);
