@@ -34,7 +34,8 @@
 //
 // Layout: each waiting event is a fixed-size entry in a pool, and its key's
 // bytes and packed fields one copy in a FIFO arena (events expire in about
-// the order they came). The events of one key form a chain, whose first
+// the order they came). The events of one key form a chain, its rights
+// before its lefts (so an event walks only the other side's), whose first
 // entry a flat index of key hashes names (windows/session_index.h). So a
 // waiting event costs no allocation of its own and about 80 bytes besides
 // its key and fields.
