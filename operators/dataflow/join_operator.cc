@@ -142,6 +142,7 @@ JoinOperator::JoinOperator(const StreamDef& def)
     } else {
       evaluates_ = true;
     }
+    copies_ = copies_ || copy.side != EmitCopy::kNone;
     emit_copy_.push_back(copy);
   }
   left_slices_.resize(left_inputs_.size());
@@ -344,8 +345,10 @@ void JoinOperator::FillPair(const Half& left, const Half* right) {
 
 void JoinOperator::AddRecord(std::string_view key, const Half& left, const Half* right) {
   if (evaluates_) FillPair(left, right);
-  SliceValues(left.values, left_slices_.data(), left_slices_.size());
-  if (right != nullptr) SliceValues(right->values, right_slices_.data(), right_slices_.size());
+  if (copies_) {
+    SliceValues(left.values, left_slices_.data(), left_slices_.size());
+    if (right != nullptr) SliceValues(right->values, right_slices_.data(), right_slices_.size());
+  }
   Encoder& enc = pack_record_;
   enc.Clear();
   PackValue(

@@ -217,6 +217,7 @@ class JoinOperator final : public KeyedOperator {
   };
   std::vector<EmitCopy> emit_copy_;
   bool evaluates_ = false;  // some emit is evaluated: AddRecord fills pair_
+  bool copies_ = false;     // some emit is copied: AddRecord slices the sides
   std::vector<std::string_view> left_slices_, right_slices_;  // AddRecord's
   std::string state_key_;
   std::unique_ptr<State> state_;
