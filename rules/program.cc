@@ -279,6 +279,32 @@ size_t Program::SimpleTestLength(size_t i) const {
   }
 }
 
+std::vector<Program::Requirement> Program::Requirements(bool* whole) const {
+  std::vector<Requirement> out;
+  auto test = [this, &out](size_t i) {
+    const Instr& in = code_[i];
+    if (in.op == OpCode::kLoadEqConst) {
+      out.push_back({in.a, {consts_[in.b]}});
+    } else if (in.op == OpCode::kLoad && i + 1 < code_.size() && code_[i + 1].op == OpCode::kIn &&
+               code_[i + 1].b == 0) {
+      out.push_back({in.a, sets_[code_[i + 1].a]});
+    }
+  };
+  switch (shape_) {
+    case Shape::kLoadEqConst:
+    case Shape::kLoadIn:
+      test(0);
+      break;
+    case Shape::kAllOf:
+      for (uint32_t t : tests_) test(t);
+      break;
+    default:
+      break;
+  }
+  if (whole != nullptr) *whole = shape_ != Shape::kAllOf && !out.empty();
+  return out;
+}
+
 void Program::Classify() {
   shape_ = Shape::kGeneral;
   tests_.clear();

@@ -119,6 +119,20 @@ class Program {
   // The slot the program is a plain read of (`left.intent`), or -1.
   int LoadedSlot() const { return shape_ == Shape::kLoad ? static_cast<int>(code_[0].a) : -1; }
 
+  // A field test the program's truth implies: it is true only if
+  // slots[slot] equals (ValuesEqual) one of `values`.
+  //   type == "message"                  -> {type, ["message"]}
+  //   type in ["a", "b"] and x != null   -> {type, ["a", "b"]}
+  // What filter banks sort events by (operators/dataflow/metric_operator.h).
+  struct Requirement {
+    uint32_t slot;
+    std::vector<Value> values;
+  };
+  // The requirements found in a top-level `and` of simple tests (none for
+  // other shapes: they are only ever a subset). `whole`, if given: whether
+  // the program is exactly its one requirement, so true whenever it holds.
+  std::vector<Requirement> Requirements(bool* whole = nullptr) const;
+
   // Building (used by the compiler).
   uint32_t AddConst(const Value& v);
   uint32_t AddSet(std::vector<Value> values);

@@ -53,6 +53,8 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
         BuildMetricOperators(rules, stream.downstream.filters.get(), static_cast<int>(s)));
     streams_.push_back(std::move(stream));
   }
+  events_.Seal();
+  for (Stream& stream : streams_) stream.downstream.Seal();
   for (auto& op : metric_ops_) op->SetSeriesBudget(this);
   for (size_t o = 0; o < rules.outputs.size(); ++o) {
     const OutputDef& def = rules.outputs[o];
@@ -61,6 +63,16 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
   }
   for (const ExperimentDef& e : rules.experiments) {
     experiments_.push_back(std::make_unique<ExperimentOperator>(rules, e));
+  }
+}
+
+void Dataflow::Source::Seal() {
+  filters->Seal();
+  ops_of_class.assign(static_cast<size_t>(filters->class_count()), {});
+  for (int c = 0; c < filters->class_count(); ++c) {
+    for (MetricOperator* op : ops) {
+      if (op->filter() < 0 || filters->Possible(op->filter(), c)) ops_of_class[c].push_back(op);
+    }
   }
 }
 
@@ -174,11 +186,7 @@ MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
 void Dataflow::CloseSessions(TimeMs frontier) {
   for (Stream& s : streams_) {
     Source& d = s.downstream;
-    s.op->Close(frontier, [this, &d](const Event& record) {
-      d.filters->Evaluate(record);
-      for (MetricOperator* op : d.ops) op->Add(record);
-      if (!d.taps.empty()) Tap(d, record);
-    });
+    s.op->Close(frontier, [this, &d](const Event& record) { AddTo(d, record); });
   }
 }
 

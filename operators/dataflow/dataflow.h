@@ -75,18 +75,12 @@ class Dataflow : private GroupBudget {
   Dataflow& operator=(const Dataflow&) = delete;
 
   void Add(const Event& ev) {
-    events_.filters->Evaluate(ev);
-    for (MetricOperator* op : events_.ops) op->Add(ev);
-    if (!events_.taps.empty()) Tap(events_, ev);
+    AddToMetrics(ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
   // Workers (operators/dataflow/workers.h): the two halves of Add, for an
   // event whose metrics and session streams are on different workers.
-  void AddToMetrics(const Event& ev) {
-    events_.filters->Evaluate(ev);
-    for (MetricOperator* op : events_.ops) op->Add(ev);
-    if (!events_.taps.empty()) Tap(events_, ev);
-  }
+  void AddToMetrics(const Event& ev) { AddTo(events_, ev); }
   void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
   void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
   size_t stream_count() const { return streams_.size(); }
@@ -179,8 +173,18 @@ class Dataflow : private GroupBudget {
   struct Source {
     std::unique_ptr<FilterBank> filters = std::make_unique<FilterBank>();
     std::vector<MetricOperator*> ops;
+    // Per class of the bank (FilterBank::Evaluate): the ops whose filter
+    // an event of the class can pass, in the order of `ops`.
+    std::vector<std::vector<MetricOperator*>> ops_of_class;
     std::vector<std::pair<uint32_t, const OutputDef*>> taps;  // outputs reading it
+    // Seals the bank and sorts the ops into ops_of_class.
+    void Seal();
   };
+  void AddTo(Source& src, const Event& ev) {
+    const int c = src.filters->Evaluate(ev);
+    for (MetricOperator* op : src.ops_of_class[c]) op->Add(ev);
+    if (!src.taps.empty()) Tap(src, ev);
+  }
   void Tap(const Source& src, const Event& ev);
   void CloseExperiments(std::vector<WindowResult>* out, size_t first);
   struct Stream {

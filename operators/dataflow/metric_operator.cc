@@ -17,17 +17,6 @@ std::vector<std::string> GroupLabels(std::string_view group, size_t n) {
   return out;
 }
 
-int FilterBank::Register(const MetricDef& def) {
-  const std::string source(Strip(def.where_source));
-  for (size_t i = 0; i < sources_.size(); ++i) {
-    if (sources_[i] == source) return static_cast<int>(i);
-  }
-  programs_.push_back(&def.where);
-  sources_.push_back(source);
-  passed_.push_back(0);
-  return static_cast<int>(programs_.size() - 1);
-}
-
 bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
   const bool same_window = a.pane_group.empty() ? a.window == b.window
                                                 : a.window.slide() == b.window.slide() &&

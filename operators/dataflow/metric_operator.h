@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "operators/dataflow/filter_bank.h"
 #include "operators/dataflow/sink.h"
 #include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
@@ -43,25 +44,6 @@ namespace vigil {
 // The group key joins the `by:` values with this separator.
 inline constexpr char kGroupSeparator = '\x1f';
 std::vector<std::string> GroupLabels(std::string_view group, size_t n);
-
-// FilterBank evaluates each distinct `where:` of a rule set once per event,
-// however many operators share it.
-class FilterBank {
- public:
-  // Returns the filter's index; metrics with the same filter text share one.
-  int Register(const MetricDef& def);
-  void Evaluate(const Event& ev) {
-    for (size_t i = 0; i < programs_.size(); ++i) {
-      passed_[i] = programs_[i]->EvalBool(ev.slots.data());
-    }
-  }
-  bool passed(int id) const { return passed_[id] != 0; }
-
- private:
-  std::vector<const Program*> programs_;
-  std::vector<std::string> sources_;
-  std::vector<uint8_t> passed_;
-};
 
 // A metric definition and its index in the rule set.
 struct MetricRef {
@@ -82,6 +64,9 @@ class MetricOperator {
   static bool SameStream(const MetricDef& a, const MetricDef& b);
 
   void Add(const Event& ev);
+  // The bank filter Add reads (FilterBank::Register), or -1: it evaluates
+  // its own `where:` or has none.
+  int filter() const { return filter_; }
 
   // The job's series cap (null: none); it must outlive the operator or be
   // replaced. See the file comment.

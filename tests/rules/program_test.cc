@@ -470,3 +470,49 @@ TEST(ValueTextTest, Rendering) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+class ProgramRequirementsTest : public ProgramTest {
+ protected:
+  // "slot:v1,v2 ..." for each requirement, then "whole" if the program is it.
+  std::string Describe(std::string_view src) {
+    Program p = Compile(src, Type::kBool);
+    bool whole = false;
+    std::string out;
+    for (const Program::Requirement& r : p.Requirements(&whole)) {
+      StrAppend(&out, out.empty() ? "" : " ", fields_.path(static_cast<int>(r.slot)), ":");
+      for (size_t i = 0; i < r.values.size(); ++i) {
+        if (i) out.push_back(',');
+        AppendValueText(r.values[i], &out);
+      }
+    }
+    if (whole) StrAppend(&out, " whole");
+    return out;
+  }
+};
+
+TEST_F(ProgramRequirementsTest, TestsForEqualityInATopLevelAnd) {
+  EXPECT_EQ(Describe(R"(type == "message")"), "type:message whole");
+  EXPECT_EQ(Describe(R"(type in ["a", "b"])"), "type:a,b whole");
+  EXPECT_EQ(Describe(R"(type in ["a", "b"] and x != null)"), "type:a,b");
+  EXPECT_EQ(Describe(R"(type == "f" and intent == "faq" and rating == -1)"),
+            "type:f intent:faq rating:-1");
+  EXPECT_EQ(Describe(R"(flag and type == "m")"), "type:m");
+}
+
+TEST_F(ProgramRequirementsTest, NothingThatCouldBeTrueOtherwise) {
+  EXPECT_EQ(Describe(R"(type != "message")"), "");
+  EXPECT_EQ(Describe(R"(type not in ["a", "b"])"), "");
+  EXPECT_EQ(Describe(R"(not (type == "a"))"), "");
+  EXPECT_EQ(Describe(R"(type == "a" or type == "b")"), "");
+  EXPECT_EQ(Describe(R"(type == "a" or x > 1)"), "");
+  EXPECT_EQ(Describe(R"(x > 1)"), "");
+  EXPECT_EQ(Describe(R"(flag)"), "");
+  // Only an `and` of simple tests is looked into.
+  EXPECT_EQ(Describe(R"(x > 1 and type == "m")"), "");
+}
+
+}  // namespace
+}  // namespace vigil
