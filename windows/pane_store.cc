@@ -140,7 +140,7 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
   if (auto it = groups_.find(group); it != groups_.end()) {
     g = it->second.get();
   } else if (whole_.store != nullptr) {
-    if (!whole_.store->Holds(group) && !TakeFresh()) return nullptr;
+    if (!whole_.store->Holds(group) && !TakeFresh(group)) return nullptr;
     g = FindOrAddGroup(group);
   } else if (groups_.size() >= max_groups_ || (shared_ != nullptr && shared_->Exhausted())) {
     return nullptr;
@@ -150,18 +150,30 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
   return PaneOf(g, group, start);
 }
 
-bool PaneStore::TakeFresh() {
-  size_t fresh = whole_.fresh->load(std::memory_order_relaxed);
-  do {
-    if (whole_.store->group_count() + fresh >= max_groups_ ||
-        (shared_ != nullptr && shared_->Exhausted())) {
-      return false;
-    }
-  } while (!whole_.fresh->compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed));
-  // The job-wide budget (shared_) may be passed by the parts that checked it
-  // at the same moment: by fewer groups than there are parts.
-  whole_.fresh_all->fetch_add(1, std::memory_order_relaxed);
+bool PaneStore::TakeFresh(std::string_view group) {
+  return whole_.fresh->Take(group, whole_.store->group_count(), max_groups_, shared_,
+                            whole_.fresh_all);
+}
+
+bool PaneStore::FreshGroups::Take(std::string_view group, size_t held, size_t max_groups,
+                                  const GroupBudget* shared, std::atomic<size_t>* all) {
+  absl::MutexLock lock(&mu_);
+  const absl::string_view key(group.data(), group.size());
+  if (groups_.contains(key)) return true;
+  // The job-wide budget (`shared`) may be passed by the parts of different
+  // stores that checked it at the same moment: by fewer groups than there
+  // are parts.
+  if (held + groups_.size() >= max_groups || (shared != nullptr && shared->Exhausted())) {
+    return false;
+  }
+  groups_.emplace(key);
+  all->fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+void PaneStore::FreshGroups::Clear() {
+  absl::MutexLock lock(&mu_);
+  groups_.clear();
 }
 
 AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {

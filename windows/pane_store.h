@@ -43,8 +43,11 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/synchronization/mutex.h"
 #include "base/codec.h"
 #include "base/strings.h"
 #include "windows/accumulator.h"
@@ -149,14 +152,29 @@ class PaneStore {
   // Workers (operators/dataflow/workers.h): this store aggregates part of
   // the events of `store`, the job's store of the same metric, which is not
   // changed while parts add events (they read it from their threads). A
-  // group `store` holds is no new group; a group new to the job takes one
-  // place of the group limit, counted in `fresh` over every part of the
-  // store and in `fresh_all` over every store, until the parts are merged
-  // into the job's stores and the counts start again from 0. So the limits
-  // stay job-wide with any number of parts.
+  // group `store` holds is no new group. A group new to the job takes one
+  // place of the group limit when the first part sees it, however many
+  // parts see it after (`fresh`, shared by every part of the store), and
+  // one of the budget (`fresh_all`, counted over every store), until the
+  // parts are merged into the job's stores and FreshGroups::Clear starts
+  // again. So the limits stay job-wide with any number of parts.
+  class FreshGroups {
+   public:
+    // Whether `group`, which the job's store (holding `held` groups) does
+    // not hold, may be added: it has a place already, or one is left under
+    // `max_groups` and `shared` (may be null), and it takes it, counting
+    // it in `*all`.
+    bool Take(std::string_view group, size_t held, size_t max_groups, const GroupBudget* shared,
+              std::atomic<size_t>* all);
+    void Clear();
+
+   private:
+    absl::Mutex mu_;
+    absl::flat_hash_set<std::string> groups_ ABSL_GUARDED_BY(mu_);
+  };
   struct Whole {
     const PaneStore* store = nullptr;
-    std::atomic<size_t>* fresh = nullptr;
+    FreshGroups* fresh = nullptr;
     std::atomic<size_t>* fresh_all = nullptr;
   };
   void SetWhole(const Whole& whole) { whole_ = whole; }
@@ -214,7 +232,7 @@ class PaneStore {
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
   // Whether a group new to the job (Whole) may be added; takes its place.
-  bool TakeFresh();
+  bool TakeFresh(std::string_view group);
 
   size_t max_groups_ = SIZE_MAX;
   const GroupBudget* shared_ = nullptr;

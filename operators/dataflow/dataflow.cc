@@ -166,7 +166,7 @@ uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
   return late;
 }
 
-void Dataflow::SetWhole(const Dataflow& whole, std::atomic<size_t>* fresh,
+void Dataflow::SetWhole(const Dataflow& whole, PaneStore::FreshGroups* fresh,
                         std::atomic<size_t>* fresh_all) {
   whole_ = &whole;
   tapping_ = whole.tapping_;

@@ -128,8 +128,9 @@ class Dataflow : private GroupBudget {
   uint64_t MergePanesFrom(Dataflow& part);
   // Workers: this Dataflow aggregates part of the events of `whole`, whose
   // groups count against the limits as the job's (PaneStore::SetWhole):
-  // `fresh` has a counter per metric operator, `fresh_all` one for all.
-  void SetWhole(const Dataflow& whole, std::atomic<size_t>* fresh, std::atomic<size_t>* fresh_all);
+  // `fresh` has a set per metric operator, `fresh_all` counts them all.
+  void SetWhole(const Dataflow& whole, PaneStore::FreshGroups* fresh,
+                std::atomic<size_t>* fresh_all);
   // The metric operator holding `state_key` (MetricOperator::state_key), or
   // null: how the merge stage finds where a published partial goes.
   MetricOperator* FindMetricOp(std::string_view state_key) const;

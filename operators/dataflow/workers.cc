@@ -82,8 +82,7 @@ void Workers::Configure(const RuleSet& rules, const Dataflow& main) {
   key_slot_ = rules.fields.Find(options_.key).value_or(-1);
   stride_ = 1 + workers_[0]->flow->stream_count();
   fresh_count_ = main.metric_ops().size();
-  fresh_ = std::make_unique<std::atomic<size_t>[]>(fresh_count_);
-  for (size_t i = 0; i < fresh_count_; ++i) fresh_[i].store(0);
+  fresh_ = std::make_unique<PaneStore::FreshGroups[]>(fresh_count_);
   fresh_all_.store(0);
   for (auto& w : workers_) w->flow->SetWhole(main, fresh_.get(), &fresh_all_);
 }
@@ -256,7 +255,7 @@ uint64_t Workers::MergePanesInto(Dataflow* into) {
   uint64_t late = 0;
   for (auto& w : workers_) late += into->MergePanesFrom(*w->flow);
   // Every group of the workers is the job's now.
-  for (size_t i = 0; i < fresh_count_; ++i) fresh_[i].store(0, std::memory_order_relaxed);
+  for (size_t i = 0; i < fresh_count_; ++i) fresh_[i].Clear();
   fresh_all_.store(0, std::memory_order_relaxed);
   return late;
 }

@@ -135,7 +135,7 @@ class Workers {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Groups new to the job since the last merge, per metric operator and in
   // all (PaneStore::SetWhole).
-  std::unique_ptr<std::atomic<size_t>[]> fresh_;
+  std::unique_ptr<PaneStore::FreshGroups[]> fresh_;
   size_t fresh_count_ = 0;
   std::atomic<size_t> fresh_all_{0};
   std::vector<Parsed> parsed_;

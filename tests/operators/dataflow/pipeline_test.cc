@@ -527,7 +527,8 @@ outputs:
   EXPECT_FALSE(quiet.flow->untapped());
   // A worker's part follows the flow it aggregates for.
   Dataflow part(*off.rules);
-  std::atomic<size_t> fresh[8] = {}, fresh_all{0};
+  PaneStore::FreshGroups fresh[8];
+  std::atomic<size_t> fresh_all{0};
   part.SetWhole(*off.flow, fresh, &fresh_all);
   EXPECT_FALSE(part.tapping());
 }
