@@ -72,6 +72,12 @@ std::string Number(double v) {
   return std::string(buf, r.ptr);
 }
 
+// The error budget, 1 - objective, as the decimal it is: in binary
+// floating point 1 - 0.9 is 0.09999999999999998, and a share of bad events
+// of exactly 0.1 would burn at 1.0000000000000002, faster than a factor of
+// 1. Objectives have far fewer than 12 decimals.
+double ErrorBudget(double objective) { return std::round((1 - objective) * 1e12) / 1e12; }
+
 // Durations for people: whole days as days ("30d", not "4w2d").
 std::string DurationText(DurationMs d) {
   return d % kDay == 0 ? StrCat(d / kDay, "d") : FormatDuration(d);
@@ -143,7 +149,7 @@ bool LoadBurnRates(FileLoader& f, const YAML::Node& n, const SloDef& slo,
               "'factor' must be a number above 0 (14.4: the budget of 30 days "
               "spent in about 2)");
       ok = false;
-    } else if (factor && r.factor * (1 - slo.objective) > 1) {
+    } else if (factor && r.factor * ErrorBudget(slo.objective) > 1) {
       f.Error(item["factor"], StrCat("a burn rate of ", *factor,
                                      " needs more than all events to be bad with "
                                      "objective ",
@@ -327,7 +333,7 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     return;
   }
   const std::string good = n["good"].Scalar();
-  const std::string budget = StrCat("(1 - ", Number(slo.objective), ")");
+  const std::string budget = Number(ErrorBudget(slo.objective));
   const std::string bad_ratio = StrCat("ratio(not (", good, "))");
   const std::string prefix = StrCat("slo_", Snake(slo.name), "_");
   const std::string slo_window = WindowText(slo.window, pane);

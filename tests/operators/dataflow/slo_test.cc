@@ -49,23 +49,22 @@ TEST(SloTest, BurnRatesBudgetAndForecastMatchTheHandComputedValues) {
   h.Close(end, &results, &notices);
 
   // The last hour: events 360..719, 18 of them bad.
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_1h", end), 18.0 / 360 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_1h", end), 18.0 / 360 / 0.01);
   // The last 5 minutes: events 690..719, bad 699 and 719.
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_5m", end), 2.0 / 30 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_5m", end), 2.0 / 30 / 0.01);
   // The last 30 minutes: 180 events, 9 bad; 6 hours and 3 days: all 720, 36 bad.
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_30m", end), 9.0 / 180 / (1 - 0.99));
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_6h", end), 36.0 / 720 / (1 - 0.99));
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_3d", end), 36.0 / 720 / (1 - 0.99));
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_1d", end), 36.0 / 720 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_30m", end), 9.0 / 180 / 0.01);
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_6h", end), 36.0 / 720 / 0.01);
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_3d", end), 36.0 / 720 / 0.01);
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_burn_rate_1d", end), 36.0 / 720 / 0.01);
   EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_sli", end), 684.0 / 720);
-  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_error_budget_remaining", end),
-                   1 - 36.0 / 720 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_error_budget_remaining", end), 1 - 36.0 / 720 / 0.01);
   // Spent (remaining below 0): exhausted now.
   EXPECT_EQ(ValueAt(results, "slo_chat_budget_exhaustion_seconds", end), 0);
   // 90%: half the budget left, burning at 0.5 over the last hour: it lasts
   // another 0.5 × 30 days / 0.5 = 30 days.
-  const double burn_1h = 18.0 / 360 / (1 - 0.9);
-  const double remaining = 1 - 36.0 / 720 / (1 - 0.9);
+  const double burn_1h = 18.0 / 360 / 0.1;
+  const double remaining = 1 - 36.0 / 720 / 0.1;
   EXPECT_DOUBLE_EQ(ValueAt(results, "slo_loose_burn_rate_1h", end), burn_1h);
   EXPECT_DOUBLE_EQ(ValueAt(results, "slo_loose_error_budget_remaining", end), remaining);
   EXPECT_NEAR(ValueAt(results, "slo_loose_budget_exhaustion_seconds", end),
@@ -96,7 +95,7 @@ TEST(SloTest, ByGivesEachGroupItsOwnBudgetAndAlerts) {
   }
   EXPECT_EQ(burn_1h.at("faq"), 0);
   // 60 of the hour's 360 cart turns failed.
-  EXPECT_DOUBLE_EQ(burn_1h.at("cart"), 60.0 / 360 / (1 - 0.99));
+  EXPECT_DOUBLE_EQ(burn_1h.at("cart"), 60.0 / 360 / 0.01);
   std::vector<std::string> paged;
   for (const AlertNotice& n : notices) {
     if (n.transition == Transition::kFiring)
@@ -178,6 +177,40 @@ TEST(SloTest, ATwiceTooFastBurnTicketsAndNeverPages) {
 }
 
 TEST(SloTest, AHalfSpeedBurnNeverAlertsIn30Days) { EXPECT_TRUE(ThirtyDays(200).empty()); }
+
+// A burn of exactly the factor is not faster than it: 3 bad turns of 30 with
+// a 10% budget burn at 1, not at 1.0000000000000002 (1 - 0.9 computed in
+// binary is 0.09999999999999998).
+TEST(SloTest, ABurnOfExactlyTheFactorDoesNotFire) {
+  OperatorHarness h(R"(slos:
+  - slo: lat
+    objective: 90%
+    window: 1h
+    good: latency_ms < 5000
+    valid: type == "message"
+    burn_rates:
+      - {long: 30m, short: 10m, factor: 1, alert: ticket}
+)");
+  ASSERT_NE(h.rules, nullptr);
+  // One event a minute; bad at minutes 40, 42 and 44, then 52 and 54.
+  std::vector<std::string> firings;
+  for (int i = 0; i <= 60; ++i) {
+    if (i % 10 == 0) {
+      std::vector<WindowResult> results;
+      std::vector<AlertNotice> notices;
+      h.Close(kT + i * kMin, &results, &notices);
+      for (const AlertNotice& n : notices) firings.push_back(StrCat(n.def->name, "@", i));
+      if (i == 50) {
+        // Minutes 20..49: 3 of 30 bad; 40..49: 3 of 10.
+        EXPECT_EQ(ValueAt(results, "slo_lat_burn_rate_30m", kT + 50 * kMin), 1);
+        EXPECT_EQ(ValueAt(results, "slo_lat_burn_rate_10m", kT + 50 * kMin), 3.0 / 10 / 0.1);
+      }
+    }
+    if (i < 60) AddEvent(h, kT + i * kMin, i == 40 || i == 42 || i == 44 || i == 52 || i == 54);
+  }
+  // At 60: 5 of 30 and 2 of 10, both faster than 1.
+  EXPECT_EQ(firings, std::vector<std::string>{"LatSlowBurn@60"});
+}
 
 }  // namespace
 }  // namespace vigil
