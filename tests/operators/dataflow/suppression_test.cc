@@ -188,5 +188,43 @@ TEST(SilenceTest, HeldBackInsideTheSilenceAndReleasedWhenItEnds) {
                  }));
 }
 
+// An alert whose firing was sent before a silence began gets its
+// resolution sent inside it: the receiver that was paged learns that it
+// is over. Firing inside the silence, it would not have been paged.
+TEST(SilenceTest, AResolutionOfAPageSentBeforeTheSilenceIsSent) {
+  OperatorHarness h(kMetrics + "alerts:" + kBreakerOpen + R"(
+  - alert: Failing
+    severity: P1
+    expr: failures > 0
+)");
+  ASSERT_NE(h.rules, nullptr);
+  SilenceBook book;
+  SilenceDef s;
+  std::string error;
+  s.matchers = {*ParseLabelMatcher("alertname=\"Failing\"", &error)};
+  s.starts_at = 3 * kMin + 30'000;
+  s.ends_at = 10 * kMin;
+  const std::string id = book.Add(s);
+  AlertOperator alerts(*h.rules, &book);
+  h.AddTyped(2 * kMin + 2000, "failure", "\"service\":\"a\"");
+  h.AddTyped(5 * kMin + 2000, "failure", "\"service\":\"a\"");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.flow->Close(15 * kMin, &results);
+  alerts.Advance(15 * kMin, results, &notices);
+  std::vector<std::string> got;
+  for (const AlertNotice& n : notices) {
+    got.push_back(StrCat(n.at / kMin, "m ", TransitionName(n.transition), " ", n.def->name,
+                         n.notify ? "" : " held back",
+                         n.silenced_by.empty() ? "" : " by " + n.silenced_by));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "3m firing Failing",
+                     "4m resolved Failing",  // inside the silence, after a sent page
+                     "6m firing Failing held back by " + id,
+                     "7m resolved Failing held back",
+                 }));
+}
+
 }  // namespace
 }  // namespace vigil
