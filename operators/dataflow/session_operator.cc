@@ -61,6 +61,7 @@ SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
       if (it == keys.end()) {
         keys.push_back(key);
         int cell;
+        int sum = -1;
         if (IsSketch(agg.kind)) {
           cell = static_cast<int>(sketch_prototype_.size());
           sketch_prototype_.emplace_back(agg.kind, agg.q);
@@ -68,8 +69,11 @@ SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
           cell = static_cast<int>(pick_cells_++);
         } else {
           cell = static_cast<int>(tally_cells_++);
+          if (agg.kind == AggKind::kSum || agg.kind == AggKind::kAvg) {
+            sum = static_cast<int>(sum_cells_++);
+          }
         }
-        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell});
+        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell, sum});
         it = keys.end() - 1;
       }
       binding.push_back(static_cast<int>(it - keys.begin()));
@@ -77,7 +81,9 @@ SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
     agg_values_.resize(std::max(agg_values_.size(), binding.size()));
     bindings_.push_back(std::move(binding));
   }
-  block_bytes_ = tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick);
+  static_assert(sizeof(Pick) % alignof(ExactSum) == 0 && sizeof(Tally) % alignof(ExactSum) == 0);
+  block_bytes_ =
+      tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick) + sum_cells_ * sizeof(ExactSum);
   state_key_ = StrCat("stream ", def.fingerprint);
   state_ = std::make_unique<State>(this);
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
@@ -91,6 +97,8 @@ SessionOperator::Session SessionOperator::NewSession() {
     for (size_t i = 0; i < tally_cells_; ++i) new (p + i * sizeof(Tally)) Tally{};
     p += tally_cells_ * sizeof(Tally);
     for (size_t i = 0; i < pick_cells_; ++i) new (p + i * sizeof(Pick)) Pick{};
+    p += pick_cells_ * sizeof(Pick);
+    for (size_t i = 0; i < sum_cells_; ++i) new (p + i * sizeof(ExactSum)) ExactSum{};
   }
   if (!sketch_prototype_.empty()) {
     s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
@@ -176,7 +184,7 @@ void SessionOperator::Add(const Event& ev) {
         else if (in.kind == AggKind::kMax)
           c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
         else
-          c.x += v.num;
+          SumsOf(s)[in.sum].Add(v.num);
         ++c.n;
       }
     }
@@ -247,6 +255,8 @@ void SessionOperator::Merge(Session& into, Session&& from) {
     if (in.kind == AggKind::kMin || in.kind == AggKind::kMax) {
       const bool min = in.kind == AggKind::kMin;
       if (b.n != 0) a.x = a.n == 0 ? b.x : min ? std::min(a.x, b.x) : std::max(a.x, b.x);
+    } else if (in.sum >= 0) {
+      SumsOf(into)[in.sum].Merge(SumsOf(from)[in.sum]);
     } else {
       a.x += b.x;
     }
@@ -323,8 +333,10 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
     case AggKind::kCount:
       return Value::Number(static_cast<double>(c.n));
     case AggKind::kSum:
-      return Value::Number(c.x);
+      return Value::Number(SumsOf(s)[in.sum].value());
     case AggKind::kAvg:
+      return c.n == 0 ? Value::Missing()
+                      : Value::Number(SumsOf(s)[in.sum].value() / static_cast<double>(c.n));
     case AggKind::kRatio:
       return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kMin:
@@ -401,6 +413,17 @@ void SessionOperator::EncodeSessions(Encoder* enc) const {
       } else {
         const Tally none;
         const Tally& c = IsSketch(in.kind) ? none : TalliesOf(s.state)[in.cell];
+        if (in.sum >= 0) {
+          // The sum's value where older versions had it, then (kind 1) its
+          // exact state.
+          const ExactSum& sum = SumsOf(s.state)[in.sum];
+          enc->PutDouble(sum.value());
+          enc->PutSigned(c.n);
+          enc->PutSigned(0);
+          enc->PutByte(kExactSumFollows);
+          sum.Encode(enc);
+          continue;
+        }
         enc->PutDouble(c.x);
         enc->PutSigned(c.n);
         enc->PutSigned(0);
@@ -458,8 +481,14 @@ bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
       }
     } else if (!IsSketch(in.kind)) {
       Tally& c = TalliesOf(s)[in.cell];
-      c.x = x;
       c.n = n;
+      if (in.sum < 0) {
+        c.x = x;
+      } else if (kind == kExactSumFollows) {
+        if (!SumsOf(s)[in.sum].Decode(dec)) return false;
+      } else {
+        SumsOf(s)[in.sum] = ExactSum::FromPlain(x);  // written before sums were exact
+      }
     }
   }
   bool sketches_ok = true;

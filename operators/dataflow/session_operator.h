@@ -8,7 +8,9 @@
 // Metrics `from:` the stream aggregate those records like events.
 //
 // Per-session state is compact: one 16-byte cell per count, sum, avg, min,
-// max, ratio, any or all and one 24-byte cell per first or last, taken from
+// max, ratio, any or all (a sum and an avg also one 32-byte exact sum,
+// windows/exact_sum.h, so they add as metrics do, whatever the order and
+// the merges) and one 24-byte cell per first or last, taken from
 // per-stream pools (no allocation per session); a first/last string of up
 // to 14 bytes (an id, an intent) sits in its cell, a longer one is interned
 // and shared across sessions; only distinct and quantile carry a sketch.
@@ -48,6 +50,7 @@
 #include "operators/parse/event_parser.h"
 #include "rules/rule_set.h"
 #include "windows/accumulator.h"
+#include "windows/exact_sum.h"
 #include "windows/session_pool.h"
 #include "windows/session_windows.h"
 
@@ -117,11 +120,14 @@ class SessionOperator final : public KeyedOperator {
   // last). A session's cells are one block of a per-stream pool, tallies
   // then picks, so that an event touches one or two cache lines of them.
   struct Tally {
-    double x = 0;   // sum; min/max; hits of ratio/any/all
+    double x = 0;   // min/max; hits of ratio/any/all (a sum is in its ExactSum)
     int64_t n = 0;  // events counted or seen
   };
   // Pick::kind of a string (Value::Kind + 1).
   static constexpr uint8_t kStringKind = static_cast<uint8_t>(Value::Kind::kString) + 1;
+  // In a checkpoint, the kind byte of a sum's or avg's cell when its exact
+  // sum follows.
+  static constexpr uint8_t kExactSumFollows = 1;
   // A string of up to kInlineChars bytes (an id, an intent, a variant) is
   // kept in the cell itself; a longer one in the stream's StringPool, with
   // its id in the cell.
@@ -156,7 +162,8 @@ class SessionOperator final : public KeyedOperator {
     double q;
     bool has_arg;
     const Program* arg;
-    int cell;  // index into the session's tallies, picks or sketches
+    int cell;      // index into the session's tallies, picks or sketches
+    int sum = -1;  // sum, avg: index into the session's exact sums
   };
   struct State {
     explicit State(SessionOperator* op);
@@ -181,6 +188,10 @@ class SessionOperator final : public KeyedOperator {
     return std::launder(
         reinterpret_cast<Pick*>(state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally)));
   }
+  ExactSum* SumsOf(const Session& s) const {
+    return std::launder(reinterpret_cast<ExactSum*>(
+        state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick)));
+  }
   // Prefetch's steps past the record: level 0 the cells and the sketch
   // list, 1 the sketches' accumulators, 2 their objects, 3 their tables.
   void PrefetchSession(const Session& s, size_t level);
@@ -196,7 +207,8 @@ class SessionOperator final : public KeyedOperator {
   std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input
   size_t tally_cells_ = 0;
   size_t pick_cells_ = 0;
-  size_t block_bytes_ = 0;  // a session's tallies and picks
+  size_t sum_cells_ = 0;
+  size_t block_bytes_ = 0;  // a session's tallies, picks and sums
   std::vector<Accumulator> sketch_prototype_;
   std::string state_key_;
   std::unique_ptr<State> state_;
