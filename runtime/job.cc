@@ -444,6 +444,12 @@ int Job::Run() {
   SetStreamGauges();
   metrics_->SetCounters(summary_);
   if (failed_) exit_code = 1;
+  if (alert_op_) {
+    for (const AlertOperator::Active& a : alert_op_->ActiveAlerts()) {
+      const AlertNotice n = alert_op_->Describe(a);
+      for (auto& s : sinks_) s->OnStillActive(n);
+    }
+  }
   for (auto& s : sinks_) s->Flush();
   if (warehouse_) {
     if (absl::Status s = warehouse_->Close(); !s.ok()) {

@@ -132,6 +132,11 @@ void TimelineSink::OnWindow(const WindowResult& r) {
   m.last = r.value;
 }
 
+void TimelineSink::OnStillActive(const AlertNotice& n) {
+  auto it = open_.find(StrCat(n.def->name, "\x1e", n.group));
+  if (it != open_.end()) episodes_[it->second].peak = std::max(episodes_[it->second].peak, n.peak);
+}
+
 void TimelineSink::OnAlert(const AlertNotice& n) {
   const std::string key = StrCat(n.def->name, "\x1e", n.group);
   auto it = open_.find(key);
@@ -140,6 +145,7 @@ void TimelineSink::OnAlert(const AlertNotice& n) {
     e.alert = n.def->name;
     e.severity = std::string(SeverityName(n.def->severity));
     e.labels = n.labels;
+    e.peak = n.peak;
     episodes_.push_back(std::move(e));
     it = open_.emplace(key, episodes_.size() - 1).first;
   }

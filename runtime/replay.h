@@ -52,7 +52,7 @@ class TimelineSink : public Sink {
     TimeMs pending = kMinTime;
     TimeMs firing = kMinTime;
     TimeMs resolved = kMinTime;  // or cleared, when it never fired
-    double peak = 0;
+    double peak = 0;             // the alert's largest value while active
     // Fired while inhibited or silenced: "inhibited by X" / "silenced by
     // S", and when it was notified after all (kMinTime: never).
     std::string held_back;
@@ -77,6 +77,7 @@ class TimelineSink : public Sink {
 
   void OnWindow(const WindowResult& r) override;
   void OnAlert(const AlertNotice& n) override;
+  void OnStillActive(const AlertNotice& n) override;
 
   const std::vector<Episode>& episodes() const { return episodes_; }
   const std::map<std::string, MetricStats>& metrics() const { return metrics_; }

@@ -94,6 +94,10 @@ class Sink {
   virtual ~Sink() = default;
   virtual void OnWindow(const WindowResult&) {}
   virtual void OnAlert(const AlertNotice&) {}
+  // At the end of a run, before Flush: each alert still pending or firing,
+  // as it stands (transition kNone; its peak so far), for sinks that sum up
+  // episodes.
+  virtual void OnStillActive(const AlertNotice&) {}
   virtual void Flush() {}
 };
 

@@ -248,6 +248,45 @@ TEST(ReplayInhibitionTest, TheTimelineShowsInhibitedEpisodes) {
   std::filesystem::remove(events);
 }
 
+// PEAK is the alert's largest value while active: below zero for an alert
+// on low values, and up to the last window for one still firing at the end.
+TEST(ReplayPeakTest, TheLargestValueWhileActiveNegativeOrToTheEnd) {
+  const std::string rules = Temp("peak.yaml");
+  const std::string events = Temp("peak.ndjson");
+  {
+    std::ofstream out(rules);
+    out << "metrics:\n  - metric: mx\n    window: tumbling 1m\n    value: max(v)\n"
+           "alerts:\n  - alert: High\n    severity: P2\n    expr: mx > 10\n"
+           "  - alert: Low\n    severity: P3\n    expr: mx < -10\n";
+    std::ofstream ev(events);
+    // Low: -20, -50, -30 in minutes 0-2; High: 20, 50, 60 in minutes 4-6,
+    // and still firing when the input ends inside minute 7.
+    const int values[] = {-20, -50, -30, 0, 20, 50, 60, 0};
+    for (int m = 0; m < 8; ++m) {
+      ev << "{\"ts\":" << (1767225600 + m * 60 + 30) * 1000LL
+         << ",\"type\":\"m\",\"v\":" << values[m] << "}\n";
+    }
+  }
+  Result json = Sh(StrCat(kVigil, " replay --output json --no-progress --rules ", rules, " ",
+                          events, " 2>/dev/null"));
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  EXPECT_NE(
+      json.out.find(R"("alert":"Low","severity":"P3","labels":{"alertname":"Low","severity":"P3"},)"
+                    R"("pending":null,)"
+                    R"("firing":"2026-01-01T00:01:00.000Z","resolved":)"
+                    R"("2026-01-01T00:04:00.000Z","peak":-20)"),
+      std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find(
+                R"("alert":"High","severity":"P2","labels":{"alertname":"High","severity":"P2"},)"
+                R"("pending":null,)"
+                R"("firing":"2026-01-01T00:05:00.000Z","resolved":null,"peak":60)"),
+            std::string::npos)
+      << json.out;
+  std::filesystem::remove(rules);
+  std::filesystem::remove(events);
+}
+
 // Two days and an hour through the reference SLOs: the budget each SLO
 // used on each complete day, as replay prints it, against the share of bad
 // turns counted straight from the file.
