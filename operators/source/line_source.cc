@@ -1,6 +1,7 @@
 #include "operators/source/line_source.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <simdjson.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +19,18 @@ namespace {
 // A stream of bytes: a file descriptor, optionally zstd-decompressed.
 class ByteStream {
  public:
+  // With `idle`, Read returns it when a pipe, terminal or socket has had
+  // nothing to read for kIdleMs: the job then goes round its loop (signals,
+  // reloads, checkpoints, windows closed by the clock) instead of waiting in
+  // read.
+  static constexpr ssize_t kIdle = -2;
+  static constexpr int kIdleMs = 100;
+
   // Bytes held in memory.
   explicit ByteStream(std::string bytes) : fd_(-1), owned_(false), mem_(std::move(bytes)) {}
-  ByteStream(int fd, bool owned, bool zstd) : fd_(fd), owned_(owned) {
+  ByteStream(int fd, bool owned, bool zstd, bool idle = false) : fd_(fd), owned_(owned) {
+    struct stat st;
+    waits_ = idle && (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode));
     if (zstd) {
       dctx_ = ZSTD_createDStream();
       ZSTD_initDStream(dctx_);
@@ -32,14 +42,14 @@ class ByteStream {
     if (owned_) ::close(fd_);
   }
 
-  // Returns bytes read, 0 at end, -1 on error (with status()).
+  // Returns bytes read, 0 at end, -1 on error (with status()), kIdle.
   ssize_t Read(char* buf, size_t n) {
     if (!dctx_) return ReadFd(buf, n);
     ZSTD_outBuffer out{buf, n, 0};
     while (out.pos == 0) {
       if (in_.pos == in_.size) {
         ssize_t got = ReadFd(in_buf_.data(), in_buf_.size());
-        if (got < 0) return -1;
+        if (got < 0) return got;
         if (got == 0) {
           if (!frame_done_) {
             status_ = absl::DataLossError("zstd input ends in the middle of a frame");
@@ -71,6 +81,11 @@ class ByteStream {
       raw_bytes_ += got;
       return static_cast<ssize_t>(got);
     }
+    if (waits_) {
+      pollfd p{fd_, POLLIN, 0};
+      const int ready = ::poll(&p, 1, kIdleMs);
+      if (ready == 0 || (ready < 0 && errno == EINTR)) return kIdle;
+    }
     while (true) {
       ssize_t got = ::read(fd_, buf, n);
       if (got >= 0) {
@@ -85,7 +100,8 @@ class ByteStream {
 
   int fd_;
   bool owned_;
-  std::string mem_;  // fd_ < 0
+  bool waits_ = false;  // idle batches, and not a regular file: read may wait
+  std::string mem_;     // fd_ < 0
   size_t mem_pos_ = 0;
   ZSTD_DStream* dctx_ = nullptr;
   std::vector<char> in_buf_;
@@ -104,17 +120,20 @@ class LineSource : public RecordSource {
     buf_.resize(capacity_ + simdjson::SIMDJSON_PADDING);
   }
 
+  // An empty batch when a pipe has been idle for ByteStream::kIdleMs.
   bool Next(std::vector<Record>* out, size_t max) override {
     out->clear();
     while (out->empty()) {
       // Read only when the buffer holds no complete line: compacting after
       // every batch would move megabytes per call.
+      bool idle = false;
       if (!eof_ && !std::memchr(buf_.data() + begin_, '\n', end_ - begin_)) {
         Compact();
-        Fill();
+        idle = !Fill();
       }
       Split(out, max);
       if (out->empty() && eof_ && begin_ == end_ && !skipping_) return false;
+      if (idle) break;
     }
     return true;
   }
@@ -133,16 +152,19 @@ class LineSource : public RecordSource {
     begin_ = 0;
   }
 
-  void Fill() {
+  // Returns false when the stream was idle before a whole line came.
+  bool Fill() {
     while (end_ < capacity_) {
       ssize_t got = stream_->Read(buf_.data() + end_, capacity_ - end_);
+      if (got == ByteStream::kIdle) return false;
       if (got <= 0) {
         eof_ = true;
-        return;
+        return true;
       }
       end_ += static_cast<size_t>(got);
-      if (std::memchr(buf_.data() + end_ - got, '\n', static_cast<size_t>(got))) return;
+      if (std::memchr(buf_.data() + end_ - got, '\n', static_cast<size_t>(got))) return true;
     }
+    return true;
   }
 
   void Emit(std::vector<Record>* out, size_t begin, size_t len) {
@@ -273,7 +295,7 @@ std::unique_ptr<RecordSource> OpenBufferSource(std::string name, std::string ndj
 }
 
 std::unique_ptr<RecordSource> OpenStdinSource(size_t max_record_bytes) {
-  auto stream = std::make_unique<ByteStream>(0, false, false);
+  auto stream = std::make_unique<ByteStream>(0, false, false, /*idle=*/true);
   return std::make_unique<LineSource>("stdin", std::move(stream), max_record_bytes, 0);
 }
 

@@ -23,6 +23,10 @@ namespace vigil {
 
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& path,
                                                              size_t max_record_bytes);
+// Standard input. When it is a pipe or terminal with nothing to read for
+// 100 ms, Next returns an empty batch (and true), so that a job waiting
+// for input still answers signals and reloads, checkpoints, and closes
+// windows by the clock.
 std::unique_ptr<RecordSource> OpenStdinSource(size_t max_record_bytes);
 // NDJSON held in memory (an archive batch fetched from S3 or decoded from
 // Parquet), named `name` in messages.
