@@ -108,7 +108,16 @@ class FileLoader {
       if (raw != std::string_view::npos) base.col += static_cast<int>(raw - open);
       return base;
     }
-    // Block or folded scalar: find the expression's line in the file text.
+    const bool folded = static_cast<size_t>(m.pos) < content_.size() && content_[m.pos] == '>';
+    if (folded || (!quoted && text.find('\n') == std::string::npos)) {
+      // Folded (`>`) or a plain scalar over several lines: each line break
+      // and the indentation after it is one space of the text.
+      if (std::optional<SourcePos> pos = PosInFolded(static_cast<size_t>(m.pos), text, offset)) {
+        return *pos;
+      }
+      return base;
+    }
+    // Block scalar: find the expression's line in the file text.
     // An error at the end of the input points just after the last token, not
     // into the trailing newline.
     const size_t last = text.find_last_not_of(" \t\n");
@@ -136,6 +145,36 @@ class FileLoader {
   }
 
  private:
+  // Byte `offset` of the text of a folded or multi-line plain scalar whose
+  // file text starts at `raw` (at its `>` header, if any): the text read
+  // along the file, a line break and the indentation after it standing for
+  // one space (or a newline, for an empty line). Nullopt if they part.
+  std::optional<SourcePos> PosInFolded(size_t raw, const std::string& text, size_t offset) const {
+    size_t f = raw;
+    if (f < content_.size() && content_[f] == '>') {
+      f = content_.find('\n', f);
+      if (f == std::string_view::npos) return std::nullopt;
+      ++f;
+    }
+    for (size_t i = 0; i < offset && i < text.size();) {
+      if (f >= content_.size()) return std::nullopt;
+      const char c = content_[f];
+      if (c == text[i] || (c == '\n' && text[i] == ' ')) {
+        ++f;
+        ++i;
+      } else if (c == ' ' || c == '\t' || c == '\r') {
+        ++f;  // indentation the text does not have
+      } else {
+        return std::nullopt;
+      }
+    }
+    while (f < content_.size() && (content_[f] == ' ' || content_[f] == '\t')) ++f;
+    const int line = 1 + static_cast<int>(std::count(content_.begin(), content_.begin() + f, '\n'));
+    size_t line_start = f == 0 ? std::string_view::npos : content_.rfind('\n', f - 1);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    return SourcePos{name_, line, static_cast<int>(f - line_start) + 1};
+  }
+
   // The file offset of byte `offset` of a one-line quoted scalar whose text
   // starts at file offset `raw`, undoing YAML's escapes; npos if the scalar
   // does not end on its line.

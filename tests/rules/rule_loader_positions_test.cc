@@ -130,5 +130,45 @@ TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInBlockScalarGetsTheRightLine) {
               ElementsAre("r.yaml:6:13: unexpected '='; use '==' to compare"));
 }
 
+// Folding joins lines with a space: the error is found along the file.
+TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInFoldedOrMultiLinePlainScalar) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: >-
+      type == "message"
+      and x = 1
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:5:13: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: >
+      type == "message" and
+        y > 2 and
+      x = 1
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:6:9: unexpected '='; use '==' to compare"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: type == "message"
+      and x = 1
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:4:13: unexpected '='; use '==' to compare"));
+  // A missing operand at the end of a folded line: just after its last token.
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: m
+    where: type == "message" and
+      x ==
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:4:11: expected an expression"));
+}
+
 }  // namespace
 }  // namespace vigil
