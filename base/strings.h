@@ -115,6 +115,14 @@ bool ConsumePrefix(std::string_view* s, std::string_view prefix);
 // requires. Bytes that are not valid UTF-8 become U+FFFD so the output is
 // always valid JSON.
 void AppendJsonString(std::string_view s, std::string* out);
+// Appends key="value" for people (the console, vigil alerts), the value a
+// JSON string literal: a quote or line break in a label value cannot
+// break the line or end the value early.
+inline void AppendLabel(std::string_view key, std::string_view value, std::string* out) {
+  out->append(key);
+  out->push_back('=');
+  AppendJsonString(value, out);
+}
 // Percent-decodes `s` (%41 -> A; '+' stays '+'); false on a malformed
 // escape.
 bool PercentDecode(std::string_view s, std::string* out);

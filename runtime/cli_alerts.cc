@@ -39,7 +39,7 @@ std::string LabelsField(simdjson::dom::element e) {
     std::string_view v;
     if (value.get(v) != simdjson::SUCCESS) continue;
     if (out.size() > 1) out += ",";
-    StrAppend(&out, std::string(key), "=\"", std::string(v), "\"");
+    AppendLabel(key, v, &out);
   }
   return out + "}";
 }

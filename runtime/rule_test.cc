@@ -194,7 +194,8 @@ std::string Describe(TimeMs at, TimeMs start, const std::string& state, const st
   std::string l;
   for (const auto& [k, v] : labels) {
     if (k == "alertname" || k == "severity") continue;
-    StrAppend(&l, l.empty() ? "" : ",", k, "=\"", v, "\"");
+    if (!l.empty()) l += ",";
+    AppendLabel(k, v, &l);
   }
   return l.empty() ? s : StrCat(s, " {", l, "}");
 }

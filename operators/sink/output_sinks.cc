@@ -21,6 +21,26 @@ void AppendNumber(double v, std::string* out) {
   AppendValueText(Value::Number(v), out);
 }
 
+// Free text (a rendered summary) on one line: control characters, a line
+// break among them, are written as escapes.
+void AppendOneLine(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c < 0x20 || c == 0x7f) {
+      out->append("\\u00");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 15]);
+    } else {
+      out->push_back(ch);
+    }
+  }
+}
+
 }  // namespace
 
 void AppendAlertJson(const AlertNotice& n, std::string* out) {
@@ -100,11 +120,15 @@ std::string AlertLine(const AlertNotice& n) {
   std::string labels;
   for (const auto& [k, v] : n.labels) {
     if (k == "alertname" || k == "severity") continue;
-    StrAppend(&labels, labels.empty() ? "" : ",", k, "=\"", v, "\"");
+    if (!labels.empty()) labels += ",";
+    AppendLabel(k, v, &labels);
   }
   if (!labels.empty()) StrAppend(&s, " {", labels, "}");
   for (const auto& [k, v] : n.annotations) {
-    if (k == "summary") StrAppend(&s, " — ", v);
+    if (k == "summary") {
+      s += " — ";
+      AppendOneLine(v, &s);
+    }
   }
   if (!n.inhibited_by.empty()) StrAppend(&s, " (inhibited by ", n.inhibited_by, ")");
   if (!n.silenced_by.empty()) StrAppend(&s, " (silenced by ", n.silenced_by, ")");

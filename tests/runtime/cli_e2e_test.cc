@@ -360,5 +360,31 @@ TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
       << alerts.out;
 }
 
+// A label value with a quote, a backslash and a line break keeps the
+// console's line whole: the value is written as a JSON string, and a
+// summary that shows it has its line break escaped.
+TEST(CliE2eTest, ConsoleLabelValuesAreEscaped) {
+  const std::string rules = Temp("escape.yaml");
+  const std::string events = Temp("escape.ndjson");
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    by: [intent]\n"
+                          "    value: count()\nalerts:\n  - alert: Busy\n    severity: P2\n"
+                          "    expr: n > 0\n"
+                          "    annotations: {summary: \"intent {{ $labels.intent }} is busy\"}\n";
+  std::ofstream(events) << R"({"ts":"2026-01-01T00:00:10Z","type":"m","intent":"a\"b\\c\nd"})"
+                        << "\n"
+                        << R"({"ts":"2026-01-01T00:01:30Z","type":"m","intent":"z"})"
+                        << "\n";
+  Result r = Sh(StrCat(kVigil, " run --rules ", rules, " --input ", events,
+                       " --http off --no-progress --no-pending 2>/dev/null"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Busy fires for the first minute's intent; the second minute is partial.
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  EXPECT_NE(lines[0].find(R"({intent="a\"b\\c\nd"} — intent a"b\c\nd is busy)"), std::string::npos)
+      << lines[0];
+  std::remove(rules.c_str());
+  std::remove(events.c_str());
+}
+
 }  // namespace
 }  // namespace vigil
