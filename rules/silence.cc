@@ -145,7 +145,14 @@ void SilenceBook::SetRuleSilences(std::vector<SilenceDef> silences) {
 
 std::string SilenceBook::Add(SilenceDef silence) {
   absl::MutexLock lock(&mu_);
-  silence.name = StrCat("s", next_id_++);
+  // s1, s2, ...: the next id no silence of the rule files is named.
+  auto taken = [this](const std::string& id) {
+    return std::any_of(rule_.begin(), rule_.end(),
+                       [&](const SilenceDef& r) { return r.name == id; });
+  };
+  do {
+    silence.name = StrCat("s", next_id_++);
+  } while (taken(silence.name));
   adhoc_.push_back(std::move(silence));
   return adhoc_.back().name;
 }

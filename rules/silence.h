@@ -100,7 +100,8 @@ struct SilenceDef {
 class SilenceBook {
  public:
   void SetRuleSilences(std::vector<SilenceDef> silences);
-  // Adds an ad hoc silence (its name is set to a new id, returned).
+  // Adds an ad hoc silence (its name is set to a new id, returned: s1, s2,
+  // ..., skipping the names of the rule files' silences).
   std::string Add(SilenceDef silence);
   // Ends an ad hoc silence now (event time `at`); false when unknown.
   bool Expire(std::string_view id, TimeMs at);

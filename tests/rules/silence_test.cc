@@ -145,6 +145,21 @@ TEST(SilenceBookTest, AdHocSilencesRoundTripThroughACheckpoint) {
   }
 }
 
+TEST(SilenceBookTest, AdHocIdsSkipTheNamesOfRuleFileSilences) {
+  SilenceBook book;
+  SilenceDef named;
+  named.name = "s1";
+  named.matchers = {Matcher("alertname=\"A\"")};
+  SilenceDef other = named;
+  other.name = "s2";
+  book.SetRuleSilences({named, other});
+  EXPECT_EQ(book.Add(Fixed("alertname=\"B\"", "2026-01-01T10:00:00Z", "2026-01-01T12:00:00Z")),
+            "s3");
+  EXPECT_EQ(book.Add(Fixed("alertname=\"C\"", "2026-01-01T10:00:00Z", "2026-01-01T12:00:00Z")),
+            "s4");
+  EXPECT_EQ(book.Match({{"alertname", "B"}}, At("2026-01-01T11:00:00Z")), "s3");
+}
+
 std::vector<std::string> LoadErrors(const std::string& yaml) {
   RuleLoadResult r = LoadRuleSources({{"r.yaml", yaml}});
   std::vector<std::string> out;
