@@ -4,6 +4,11 @@
 
 namespace vigil {
 
+void FieldTable::AddTypeClass(std::string_view type) {
+  if (TypeClassOf(type) != 0 || type_classes_.size() + 1 >= kMaxTypeClasses) return;
+  type_classes_.emplace_back(type);
+}
+
 int FieldTable::Intern(std::string_view path) {
   auto it = index_.find(path);
   if (it != index_.end()) return it->second;

@@ -71,12 +71,27 @@ class FieldTable {
   // 'cache_hit'?").
   std::optional<std::string> Undeclared(std::string_view path) const;
 
+  // Event classes by `type` (rules/type_classes.h): class i + 1 is the i-th
+  // value added, 0 any other type. Values past kMaxTypeClasses - 1 get none.
+  static constexpr int kMaxTypeClasses = 64;
+  void AddTypeClass(std::string_view type);
+  int TypeClassOf(std::string_view type) const {
+    for (size_t i = 0; i < type_classes_.size(); ++i) {
+      const std::string& t = type_classes_[i];
+      if (t.size() == type.size() && BytesEqual(t.data(), type.data(), t.size())) {
+        return static_cast<int>(i) + 1;
+      }
+    }
+    return 0;
+  }
+
  private:
   std::vector<std::string> paths_;
   std::vector<Type> expected_;
   std::vector<std::optional<Range>> ranges_;
   std::vector<bool> declared_;
   bool declaring_ = false;
+  std::vector<std::string> type_classes_;
   absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
 };
 

@@ -133,6 +133,24 @@ class Program {
   // the program is exactly its one requirement, so true whenever it holds.
   std::vector<Requirement> Requirements(bool* whole = nullptr) const;
 
+  // Whether the program is true for an event of type class `type_class`
+  // (FieldTable::TypeClassOf; kNoTypeClass: not known) with these slots:
+  // false at once for a class its test of `type` excludes, true at once
+  // when it is nothing but that test (rules/type_classes.h).
+  static constexpr uint8_t kNoTypeClass = 0xFF;
+  bool Test(const Value* slots, uint8_t type_class) const {
+    if (type_class != kNoTypeClass) {
+      if (((type_classes_ >> type_class) & 1) == 0) return false;
+      if (type_test_only_) return true;
+    }
+    return EvalBool(slots);
+  }
+  // The classes the program can be true for; `only`: it is the type test.
+  void SetTypeClasses(uint64_t classes, bool only) {
+    type_classes_ = classes;
+    type_test_only_ = only;
+  }
+
   // Building (used by the compiler).
   uint32_t AddConst(const Value& v);
   uint32_t AddSet(std::vector<Value> values);
@@ -184,6 +202,8 @@ class Program {
   template <typename Result>
   Result Interpret(const Value* slots) const;
   Shape shape_ = Shape::kGeneral;
+  bool type_test_only_ = false;
+  uint64_t type_classes_ = ~uint64_t{0};
 
   std::vector<Instr> code_;
   std::vector<Value> consts_;

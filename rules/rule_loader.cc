@@ -14,6 +14,7 @@
 #include "rules/file_loader.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
+#include "rules/type_classes.h"
 #include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 
@@ -569,7 +570,10 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());
   for (const Pending& p : pending.silences) LoadSilence(*p.file, p.node, rules.get());
-  if (result.errors.empty()) result.rules = std::move(rules);
+  if (result.errors.empty()) {
+    AssignTypeClasses(rules.get());
+    result.rules = std::move(rules);
+  }
   return result;
 }
 

@@ -177,8 +177,8 @@ void JoinOperator::Add(const Event& ev) {
   const Value& key = slots[def_->key_slot];
   if (key.is_nullish()) return;
   const JoinDef& j = def_->join;
-  const bool is_left = !j.has_left_where || j.left_where.EvalBool(slots);
-  const bool is_right = !j.has_right_where || j.right_where.EvalBool(slots);
+  const bool is_left = !j.has_left_where || j.left_where.Test(slots, ev.type_class);
+  const bool is_right = !j.has_right_where || j.right_where.Test(slots, ev.type_class);
   if (!is_left && !is_right) return;
   const std::string_view text = ValueText(key, &key_);
   const uint64_t hash = HashKey(text);
@@ -229,8 +229,8 @@ void JoinOperator::Prefetch(const Event& ev) {
   const JoinDef& j = def_->join;
   uint64_t hash = kNoHash;
   const Value& key = slots[def_->key_slot];
-  if (!key.is_nullish() && ((!j.has_left_where || j.left_where.EvalBool(slots)) ||
-                            (!j.has_right_where || j.right_where.EvalBool(slots)))) {
+  if (!key.is_nullish() && ((!j.has_left_where || j.left_where.Test(slots, ev.type_class)) ||
+                            (!j.has_right_where || j.right_where.Test(slots, ev.type_class)))) {
     hash = HashKey(ValueText(key, &key_)) | 1;  // never kNoHash
   }
   const SessionIndex& index = state_->index;

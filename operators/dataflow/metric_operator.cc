@@ -102,7 +102,7 @@ void MetricOperator::Add(const Event& ev) {
   const Value* slots = ev.slots.data();
   if (filter_ >= 0) {
     if (!bank_->passed(filter_)) return;
-  } else if (lead().has_where && !lead().where.EvalBool(slots)) {
+  } else if (lead().has_where && !lead().where.Test(slots, ev.type_class)) {
     return;
   }
   const std::vector<int>& by = lead().by_slots;
@@ -130,7 +130,7 @@ void MetricOperator::Add(const Event& ev) {
       case AggKind::kCount:
       case AggKind::kRatio:
       case AggKind::kRate:
-        acc.AddPredicate(!in.has_arg || in.arg->EvalBool(slots));
+        acc.AddPredicate(!in.has_arg || in.arg->Test(slots, ev.type_class));
         break;
       case AggKind::kLast: {
         // A boolean's last value is 1 or 0: "is the breaker open" as a number.

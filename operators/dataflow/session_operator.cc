@@ -133,7 +133,7 @@ void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
 
 void SessionOperator::Add(const Event& ev) {
   const Value* slots = ev.slots.data();
-  if (def_->has_where && !def_->where.EvalBool(slots)) return;
+  if (def_->has_where && !def_->where.Test(slots, ev.type_class)) return;
   const Value& key = slots[def_->key_slot];
   if (key.is_nullish()) return;  // the event belongs to no session of this key
   const std::string_view text = ValueText(key, &key_);
@@ -148,14 +148,14 @@ void SessionOperator::Add(const Event& ev) {
   for (const Input& in : inputs_) {
     switch (in.kind) {
       case AggKind::kCount:
-        if (!in.has_arg || in.arg->EvalBool(slots)) ++tallies[in.cell].n;
+        if (!in.has_arg || in.arg->Test(slots, ev.type_class)) ++tallies[in.cell].n;
         break;
       case AggKind::kRatio:
       case AggKind::kAny:
       case AggKind::kAll: {
         Tally& c = tallies[in.cell];
         ++c.n;
-        if (in.arg->EvalBool(slots)) c.x += 1;
+        if (in.arg->Test(slots, ev.type_class)) c.x += 1;
         break;
       }
       case AggKind::kFirst:
@@ -194,7 +194,7 @@ void SessionOperator::Add(const Event& ev) {
 void SessionOperator::Prefetch(const Event& ev) {
   const Value* slots = ev.slots.data();
   uint64_t hash = kNoHash;
-  if (!def_->has_where || def_->where.EvalBool(slots)) {
+  if (!def_->has_where || def_->where.Test(slots, ev.type_class)) {
     const Value& key = slots[def_->key_slot];
     if (!key.is_nullish()) {
       hash = SessionWindows<Session>::HashKey(ValueText(key, &key_)) | 1;  // never kNoHash

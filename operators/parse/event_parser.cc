@@ -327,6 +327,7 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
     *err = {DeadReason::kMissingType, "no string 'type' field"};
     return false;
   }
+  ev->type_class = static_cast<uint8_t>(fields_.TypeClassOf(type_.get_string().value_unsafe()));
   if (any_unusable_ && !CheckTypes(*ev, err)) return false;
   if (any_out_of_range_ && !CheckRanges(*ev, err)) return false;
   if (ts_slot_ >= 0) ev->slots[ts_slot_] = Value::Number(static_cast<double>(ev->ts));

@@ -42,6 +42,7 @@
 #include "base/time.h"
 #include "operators/source/dead_reason.h"
 #include "rules/field_table.h"
+#include "rules/program.h"
 #include "rules/value.h"
 
 namespace vigil {
@@ -49,6 +50,9 @@ namespace vigil {
 struct Event {
   TimeMs ts = 0;
   std::vector<Value> slots;
+  // The class of its `type` (rules/type_classes.h); the parser sets it,
+  // other events (a stream's records) leave it unknown.
+  uint8_t type_class = Program::kNoTypeClass;
 };
 
 struct ParseError {
