@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/strings.h"
@@ -139,32 +140,33 @@ TEST(InhibitionTest, TheStatusShowsTheInhibitor) {
   EXPECT_EQ(seen, 2);
 }
 
-// A silence over [2m, 5m) on Failing{a}: it fires at 3m held back, and is
-// notified at 5m, when the silence has ended and it still fires; a second
-// run that resolves inside the silence is never notified.
-TEST(SilenceTest, HeldBackInsideTheSilenceAndReleasedWhenItEnds) {
-  OperatorHarness h(kMetrics + "alerts:" + kBreakerOpen + R"(
+const std::string kFailingAlone = R"(
   - alert: Failing
     severity: P1
     expr: failures > 0
-)");
-  ASSERT_NE(h.rules, nullptr);
-  SilenceBook book;
+)";
+
+// A silence of `matchers` over [from, to).
+SilenceDef Silence(const std::vector<std::string>& matchers, TimeMs from, TimeMs to) {
   SilenceDef s;
   std::string error;
-  s.matchers = {*ParseLabelMatcher("alertname=\"Failing\"", &error),
-                *ParseLabelMatcher("service=\"a\"", &error)};
-  s.starts_at = 2 * kMin;
-  s.ends_at = 5 * kMin;
-  const std::string id = book.Add(s);
-  s.starts_at = 10 * kMin;
-  s.ends_at = 20 * kMin;
-  const std::string second = book.Add(s);
+  for (const std::string& m : matchers) s.matchers.push_back(*ParseLabelMatcher(m, &error));
+  s.starts_at = from;
+  s.ends_at = to;
+  return s;
+}
+
+// "<minutes> <state> Failing{service}" plus what held it back, for each
+// notice, with the silences of `book` and one failure at each (minute,
+// service).
+std::vector<std::string> SilencedNotices(SilenceBook& book,
+                                         const std::vector<std::pair<TimeMs, std::string>>& at) {
+  OperatorHarness h(kMetrics + "alerts:" + kBreakerOpen + kFailingAlone);
+  if (h.rules == nullptr) return {};
   AlertOperator alerts(*h.rules, &book);
-  for (TimeMs minute : {2, 3, 4, 5, 11}) {
-    h.AddTyped(minute * kMin + 2000, "failure", "\"service\":\"a\"");
+  for (const auto& [minute, service] : at) {
+    h.AddTyped(minute * kMin + 2000, "failure", StrCat("\"service\":\"", service, "\""));
   }
-  h.AddTyped(2000 + 2 * kMin, "failure", "\"service\":\"b\"");
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.flow->Close(15 * kMin, &results);
@@ -176,54 +178,43 @@ TEST(SilenceTest, HeldBackInsideTheSilenceAndReleasedWhenItEnds) {
                          n.silenced_by.empty() ? "" : " by " + n.silenced_by,
                          n.released ? " released" : ""));
   }
-  EXPECT_EQ(got, (std::vector<std::string>{
-                     "3m firing Failing{a} held back by " + id,
-                     "3m firing Failing{b}",  // not matched
-                     "4m resolved Failing{b}",
-                     // At 5m the silence [2m, 5m) is over: sent now.
-                     "5m firing Failing{a} released",
-                     "7m resolved Failing{a}",
-                     "12m firing Failing{a} held back by " + second,
-                     "13m resolved Failing{a} held back",
-                 }));
+  return got;
+}
+
+// A silence over [2m, 5m) on Failing{a}: it fires at 3m held back, and is
+// notified at 5m, when the silence has ended and it still fires; a second
+// run that resolves inside the silence is never notified.
+TEST(SilenceTest, HeldBackInsideTheSilenceAndReleasedWhenItEnds) {
+  SilenceBook book;
+  const std::vector<std::string> matchers = {"alertname=\"Failing\"", "service=\"a\""};
+  const std::string id = book.Add(Silence(matchers, 2 * kMin, 5 * kMin));
+  const std::string second = book.Add(Silence(matchers, 10 * kMin, 20 * kMin));
+  EXPECT_EQ(SilencedNotices(book, {{2, "a"}, {3, "a"}, {4, "a"}, {5, "a"}, {11, "a"}, {2, "b"}}),
+            (std::vector<std::string>{
+                "3m firing Failing{a} held back by " + id,
+                "3m firing Failing{b}",  // not matched
+                "4m resolved Failing{b}",
+                // At 5m the silence [2m, 5m) is over: sent now.
+                "5m firing Failing{a} released",
+                "7m resolved Failing{a}",
+                "12m firing Failing{a} held back by " + second,
+                "13m resolved Failing{a} held back",
+            }));
 }
 
 // An alert whose firing was sent before a silence began gets its
 // resolution sent inside it: the receiver that was paged learns that it
 // is over. Firing inside the silence, it would not have been paged.
 TEST(SilenceTest, AResolutionOfAPageSentBeforeTheSilenceIsSent) {
-  OperatorHarness h(kMetrics + "alerts:" + kBreakerOpen + R"(
-  - alert: Failing
-    severity: P1
-    expr: failures > 0
-)");
-  ASSERT_NE(h.rules, nullptr);
   SilenceBook book;
-  SilenceDef s;
-  std::string error;
-  s.matchers = {*ParseLabelMatcher("alertname=\"Failing\"", &error)};
-  s.starts_at = 3 * kMin + 30'000;
-  s.ends_at = 10 * kMin;
-  const std::string id = book.Add(s);
-  AlertOperator alerts(*h.rules, &book);
-  h.AddTyped(2 * kMin + 2000, "failure", "\"service\":\"a\"");
-  h.AddTyped(5 * kMin + 2000, "failure", "\"service\":\"a\"");
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.flow->Close(15 * kMin, &results);
-  alerts.Advance(15 * kMin, results, &notices);
-  std::vector<std::string> got;
-  for (const AlertNotice& n : notices) {
-    got.push_back(StrCat(n.at / kMin, "m ", TransitionName(n.transition), " ", n.def->name,
-                         n.notify ? "" : " held back",
-                         n.silenced_by.empty() ? "" : " by " + n.silenced_by));
-  }
-  EXPECT_EQ(got, (std::vector<std::string>{
-                     "3m firing Failing",
-                     "4m resolved Failing",  // inside the silence, after a sent page
-                     "6m firing Failing held back by " + id,
-                     "7m resolved Failing held back",
-                 }));
+  const std::string id = book.Add(Silence({"alertname=\"Failing\""}, 3 * kMin + 30'000, 10 * kMin));
+  EXPECT_EQ(SilencedNotices(book, {{2, "a"}, {5, "a"}}),
+            (std::vector<std::string>{
+                "3m firing Failing{a}",
+                "4m resolved Failing{a}",  // inside the silence, after a sent page
+                "6m firing Failing{a} held back by " + id,
+                "7m resolved Failing{a} held back",
+            }));
 }
 
 }  // namespace
