@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "base/codec.h"
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -238,6 +239,14 @@ void Notifier::Flush() {
     for (const auto& t : targets_) drained = drained && t->Drained();
     if (drained) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Not a silent loss: say what is left, and where (if anywhere) it stays.
+  for (const ReceiverStats& s : Stats()) {
+    if (s.in_memory == 0) continue;
+    Log(StrCat(s.receiver, " (", s.target, "): ", s.in_memory,
+               " notification(s) not delivered by the end and held in memory only (no "
+               "spool.dir): a checkpoint (--checkpoint-dir) keeps them for the next run, "
+               "otherwise they are lost"));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 
 #include "base/codec.h"
 #include "base/strings.h"
@@ -392,8 +393,12 @@ std::string WebhookJson(const std::vector<Notification>& alerts, const PayloadCo
       group[it->first] = it->second;
     }
   }
+  // Firing while some alert's latest state in the body fires: a digest may
+  // hold an alert's firing and its resolution both.
+  std::map<std::string_view, bool> latest;
+  for (const Notification& a : alerts) latest[a.fingerprint] = a.firing;
   const bool firing =
-      std::any_of(alerts.begin(), alerts.end(), [](const Notification& a) { return a.firing; });
+      std::any_of(latest.begin(), latest.end(), [](const auto& kv) { return kv.second; });
   std::string group_key = "{}:";
   AppendGroupKeyLabels(group, &group_key);
 

@@ -45,7 +45,11 @@ std::string DefaultDescription(const Notification& a, const PayloadContext& ctx)
 }
 
 std::string ResolvedComment(const Notification& a) {
-  return StrCat("Resolved at ", FormatTimestamp(a.at), " (value ", NumberText(a.value),
+  // The value that resolved it, when known, and the one it fired with.
+  const std::string values = a.resolved_value ? StrCat("value ", NumberText(*a.resolved_value),
+                                                       "; it fired with ", NumberText(a.value))
+                                              : StrCat("value ", NumberText(a.value));
+  return StrCat("Resolved at ", FormatTimestamp(a.at), " (", values,
                 "). The ticket stays open until closed here; while it is open, vigil opens no "
                 "second ticket for this alert.");
 }

@@ -235,6 +235,14 @@ TEST(NotifyPayloadTest, DigestWebhookGroupsAlertsByNothing) {
   EXPECT_EQ(JsonString(alerts.at(1), "status"), "resolved");
 }
 
+TEST(NotifyPayloadTest, ADigestWhoseAlertsAllResolvedIsResolved) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(WebhookJson({Firing(), Resolved(kFired + 60000)}, Ctx()));
+  EXPECT_EQ(JsonString(e, "status"), "resolved");
+  e = parser.parse(WebhookJson({Resolved(kFired + 60000), Firing()}, Ctx()));
+  EXPECT_EQ(JsonString(e, "status"), "firing");
+}
+
 TEST(NotifyPayloadTest, ThresholdOfACondition) {
   EXPECT_EQ(ConditionThreshold("latency_p99_ms > 10000"), "10000");
   EXPECT_EQ(ConditionThreshold("cache_hit_rate < 0.5"), "0.5");

@@ -120,13 +120,18 @@ TEST_F(TicketReceiverTest, NoSecondTicketWhileOneIsOpenAndANewOneAfterItIsClosed
   n->OnAlert(Faq("shipping", Transition::kFiring, 5000));
   ASSERT_TRUE(Eventually([&] { return Stats(*n).sent == 2; }));
   // Resolved, then firing again the next week: a comment, still one ticket.
-  n->OnAlert(Faq("returns", Transition::kResolved, 9000));
+  AlertNotice resolved = Faq("returns", Transition::kResolved, 9000);
+  resolved.value = 14;
+  resolved.resolved_value = 6;
+  n->OnAlert(resolved);
   n->OnAlert(Faq("returns", Transition::kFiring, 12000));
   ASSERT_TRUE(Eventually([&] { return Stats(*n).sent == 4; }));
   ASSERT_EQ(jira.Issues().size(), 2u);
   EXPECT_EQ(jira.Issues()[0].comments.size(), 1u);
-  EXPECT_NE(jira.Issues()[0].comments[0].find("Resolved at 1970-01-01T00:00:09.000Z"),
-            std::string::npos);
+  EXPECT_NE(jira.Issues()[0].comments[0].find(
+                "Resolved at 1970-01-01T00:00:09.000Z (value 6; it fired with 14)"),
+            std::string::npos)
+      << jira.Issues()[0].comments[0];
   // The content team closes it; the next firing opens a new ticket.
   jira.Close("KB-1");
   n->OnAlert(Faq("returns", Transition::kResolved, 13000));
