@@ -254,8 +254,11 @@ int Tracker(Args& a) {
     for (const TrackerInfo::Column& c : t.columns) names.insert(c.metric);
   }
   TrackerData data;
+  TimeMs covered_from = kMinTime;
   auto print = [&] {
-    std::fputs(TrackerReport(infos, data, in.format, in.config.from, in.config.to).c_str(), stdout);
+    std::fputs(
+        TrackerReport(infos, data, in.format, in.config.from, in.config.to, covered_from).c_str(),
+        stdout);
   };
   if (in.results) {
     if (!ReadResultsFiles(in.files, [&](const StoredWindow& w) {
@@ -268,9 +271,11 @@ int Tracker(Args& a) {
     print();
     return 0;
   }
-  // Events from --to on are skipped, not missing: the input covers event
-  // time up to --to, and a month ending by then is complete.
-  if (in.config.to != kMaxTime) in.config.event_time.input_end = in.config.to - 1;
+  // Events from --to on are skipped, not missing (the job takes the input
+  // to cover event time up to --to when some were); events before --from
+  // are missing from the month they fall in.
+  covered_from = in.config.from;
+  in.config.event_time.covers_to = true;
   return RunJobFor(in.config, std::make_unique<TrackerSink>(names, &data), print);
 }
 

@@ -77,6 +77,7 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
     const RecordChecks::Verdict v = checks_->Check(r, parsed, wm, now);
     if (v.outcome == RecordChecks::kSkip) {
       ++summary_.skipped;
+      past_to_ = past_to_ || v.ts >= config_.to;
       continue;
     }
     if (v.outcome == RecordChecks::kDeadLetter) {
@@ -228,6 +229,12 @@ InputEnd Job::InputEndAt(TimeMs frontier) const {
   if (frontier != kMaxTime || config_.event_time.close_partial_windows) return input;
   if (config_.event_time.input_end) {
     input.last = *config_.event_time.input_end;
+    return input;
+  }
+  // Records from --to on were skipped, not missing: the input covers event
+  // time up to --to.
+  if (past_to_ && config_.event_time.covers_to) {
+    input.last = config_.to - 1;
     return input;
   }
   // The merge stage reads no events: its instances report theirs.

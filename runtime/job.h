@@ -226,6 +226,7 @@ class Job {
   std::optional<std::string> restored_warehouse_;  // its state in the checkpoint
   Notifier* notifier_ = nullptr;                   // owned by sinks_
   bool failed_ = false;                            // a sink could not commit: exit 1
+  bool past_to_ = false;                           // a record at or after --to was skipped
   // Null without checkpoint.dir. state_part_ is the job's own state in
   // them; output_parts_ those of the outputs.
   std::unique_ptr<Checkpointer> checkpointer_;

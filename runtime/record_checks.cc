@@ -23,6 +23,7 @@ RecordChecks::Verdict RecordChecks::Check(const Record& record, const ParseAhead
   const TimeMs ts = parsed.ev.ts;
   if (ts < options_.from || ts >= options_.to) {
     v.outcome = kSkip;
+    v.ts = ts;
     return v;
   }
   if (options_.max_future > 0 && ts > now + options_.max_future) {

@@ -75,7 +75,8 @@ struct Table {
   std::vector<std::vector<CellView>> cells;  // [row][column]
 };
 
-Table Build(const TrackerInfo& t, const TrackerData& data, TimeMs from, TimeMs to) {
+Table Build(const TrackerInfo& t, const TrackerData& data, TimeMs from, TimeMs to,
+            TimeMs covered_from) {
   std::map<std::string, std::vector<CellView>> rows;
   for (size_t c = 0; c < t.columns.size(); ++c) {
     const TrackerInfo::Column& col = t.columns[c];
@@ -96,9 +97,8 @@ Table Build(const TrackerInfo& t, const TrackerData& data, TimeMs from, TimeMs t
       CellView& v = row[c];
       v.present = true;
       v.value = cell.value;
-      // A month the data covers in part is marked; one cut by --to is as
-      // complete as it was asked for.
-      v.partial = cell.partial && end <= to;
+      // A month the data covers in part is marked.
+      v.partial = cell.partial || start < covered_from;
       if (col.target) v.met = col.target->Met(cell.value);
       if (previous) v.change = cell.value - *previous;
       previous = cell.value;
@@ -413,9 +413,9 @@ const std::map<TimeMs, TrackerData::Cell>* TrackerData::Series(const std::string
 }
 
 std::string TrackerReport(const std::vector<TrackerInfo>& infos, const TrackerData& data,
-                          std::string_view format, TimeMs from, TimeMs to) {
+                          std::string_view format, TimeMs from, TimeMs to, TimeMs covered_from) {
   std::vector<Table> tables;
-  for (const TrackerInfo& t : infos) tables.push_back(Build(t, data, from, to));
+  for (const TrackerInfo& t : infos) tables.push_back(Build(t, data, from, to, covered_from));
   if (format == "json") return Json(infos, tables);
   if (format == "html") return Html(infos, tables);
   if (infos.empty()) return "no trackers in the rules\n";

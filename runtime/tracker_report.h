@@ -86,9 +86,12 @@ class TrackerSink : public Sink {
 };
 
 // `format`: text, markdown, json or html. Rows whose month starts before
-// `to` and ends after `from`.
+// `to` and ends after `from`. A month is marked partial when its results
+// say so, or when it starts before `covered_from` (a replay from --from
+// has none of its events before then).
 std::string TrackerReport(const std::vector<TrackerInfo>& infos, const TrackerData& data,
-                          std::string_view format, TimeMs from = kMinTime, TimeMs to = kMaxTime);
+                          std::string_view format, TimeMs from = kMinTime, TimeMs to = kMaxTime,
+                          TimeMs covered_from = kMinTime);
 
 }  // namespace vigil
 

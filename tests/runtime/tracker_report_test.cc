@@ -134,6 +134,31 @@ TEST_F(TrackerReportTest, AReplayPrintsTheRunbooksTable) {
   EXPECT_EQ(feb.out.find("2026-01"), std::string::npos) << feb.out;
 }
 
+// A month the replay covers only in part is marked `*`: one that starts
+// before --from (its first half skipped), and the last month of data that
+// ends before --to (--to past the data covers nothing more).
+TEST_F(TrackerReportTest, MonthsTheReplayCoversInPartAreMarked) {
+  Result mid =
+      Sh(kVigil + " report tracker" + kRules +
+         " --from 2026-02-15T00:00:00Z --to 2026-03-01T00:00:00Z " + events_ + " 2>/dev/null");
+  ASSERT_EQ(mid.exit_code, 0);
+  EXPECT_NE(mid.out.find("\n2026-02   "), std::string::npos) << mid.out;
+  EXPECT_NE(mid.out.find("* the data covers only part of the month"), std::string::npos) << mid.out;
+  const std::string two = Path("two-months.ndjson");
+  {
+    std::ofstream out(two);
+    WriteMonth({"2026-01-01T00:00:00Z", 400, 116, 4, 41, 62}, &out);
+    WriteMonth({"2026-02-01T00:00:00Z", 375, 90, 0, 48, 67}, &out);
+  }
+  // The last session starts on Feb 28 at 18:00: February is not complete,
+  // however far --to goes.
+  Result past = Sh(kVigil + " report tracker" + kRules + " --to 2027-01-01T00:00:00Z " + two +
+                   " 2>/dev/null");
+  ASSERT_EQ(past.exit_code, 0);
+  EXPECT_NE(past.out.find("\n2026-02   9.0%* ✗"), std::string::npos) << past.out;
+  EXPECT_NE(past.out.find("\n2026-01   12.0% ✗"), std::string::npos) << past.out;
+}
+
 // The window results file of a job that read the quarter gives the same
 // table, without the events; a file that mixes in events, or an event file
 // beside a results file, is refused.
