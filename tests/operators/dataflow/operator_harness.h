@@ -41,13 +41,15 @@ struct OperatorHarness {
     AddJson(
         StrCat("{\"ts\":", ts, ",\"type\":\"", type, "\"", fields.empty() ? "" : ",", fields, "}"));
   }
-  void AddJson(const std::string& json) {
+  void AddJson(const std::string& json) { flow->Add(Parse(json)); }
+  // One event from its JSON, as the job's parser reads it.
+  Event Parse(const std::string& json) {
     const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
     Event ev;
     ParseError err;
-    ASSERT_TRUE(parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
+    EXPECT_TRUE(parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err))
         << err.detail;
-    flow->Add(ev);
+    return ev;
   }
 
   // Closes every window up to `frontier`; results in Dataflow::Close's
