@@ -231,12 +231,12 @@ void InstanceMode::Publish(TimeMs now, bool leaving, const std::set<int>& handed
     hb.inputs.push_back({source.input_name(i), watermark.InputWatermark(i), watermark.idle(i),
                          kafka ? kafka->input_next_offset(i) : -1});
   }
+  hb.all_inputs = job_.source_->AllInputs();
   if (!kafka) {
     PublishNumbered(now, std::move(hb));
     publishing_ = false;
     return;
   }
-  hb.all_inputs = kafka->AllPartitions();
   rd_kafka_topic_partition_list_t* offsets = kafka->HandedOutOffsets();
   rd_kafka_consumer_group_metadata_t* group = kafka->GroupMetadata();
   const absl::Status s = partials_->Publish(job_.flow_.get(), hb, offsets, group);

@@ -62,13 +62,16 @@ class MergeMode : public JobMode {
       first = false;
       AppendJsonString(id, json);
     }
-    StrAppend(json, "],\"late_panes\":", merge_.late_panes(), "}");
+    StrAppend(json, "],\"late_panes\":", merge_.late_panes(),
+              ",\"held_messages\":", merge_.held_messages(), "}");
   }
 
  private:
   // Every instance gone at the end of the partials: the state they handed
   // over that nobody took over closes here, as it would in one instance.
   void CloseUnclaimedState();
+  // One message's outcome in the metrics and the summary.
+  void Count(MergeStage::Outcome outcome, const std::string& part);
 
   Job& job_;
   MergeStage merge_;
@@ -80,22 +83,29 @@ void MergeMode::Process(const std::vector<Record>& batch, TimeMs) {
   for (const Record& r : batch) {
     const std::string& part = job_.source_->input_name(r.input);
     const MergeStage::Outcome outcome = merge_.Apply(r.data, part);
-    job_.metrics_->MergeMessage(MergeStage::OutcomeName(outcome));
     if (outcome == MergeStage::Outcome::kMalformed) {
+      job_.metrics_->MergeMessage(MergeStage::OutcomeName(outcome));
       job_.DeadLetter(DeadReason::kBadPartial, "not a partials message of this version", r);
       continue;
     }
     ++counters.processed;
-    if (outcome == MergeStage::Outcome::kLate) {
-      ++counters.late;  // merged nowhere, but not refused: its windows closed
-    } else if (outcome == MergeStage::Outcome::kUnknownMetric && !warned_unknown_partials_) {
-      warned_unknown_partials_ = true;
-      Log(StrCat(part,
-                 ": partial aggregates of a metric these rules do not have: the instances run "
-                 "other rules (counted in vigil_merge_messages_total)"));
-    }
+    // Held panes are counted once their heartbeat settles them.
+    if (outcome != MergeStage::Outcome::kHeld) Count(outcome, part);
+    for (MergeStage::Outcome settled : merge_.settled()) Count(settled, part);
   }
   counters.records += batch.size();
+}
+
+void MergeMode::Count(MergeStage::Outcome outcome, const std::string& part) {
+  job_.metrics_->MergeMessage(MergeStage::OutcomeName(outcome));
+  if (outcome == MergeStage::Outcome::kLate) {
+    ++job_.summary_.late;  // merged nowhere, but not refused: its windows closed
+  } else if (outcome == MergeStage::Outcome::kUnknownMetric && !warned_unknown_partials_) {
+    warned_unknown_partials_ = true;
+    Log(StrCat(part,
+               ": partial aggregates of a metric these rules do not have: the instances run "
+               "other rules (counted in vigil_merge_messages_total)"));
+  }
 }
 
 void MergeMode::CloseUnclaimedState() {

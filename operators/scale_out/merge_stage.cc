@@ -28,73 +28,21 @@ const char* MergeStage::OutcomeName(Outcome o) {
       return "duplicate";
     case Outcome::kState:
       return "state";
+    case Outcome::kHeld:
+      return "held";
+    case Outcome::kAborted:
+      return "aborted";
   }
   return "?";
 }
 
 MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::string& part) {
+  settled_.clear();
   switch (PeekPartial(message)) {
-    case PartialKind::kPanes: {
-      if (!DecodePanes(message, &panes_)) return Outcome::kMalformed;
-      if (panes_.epoch > 0) {
-        auto p = parts_.find(part);
-        if (p != parts_.end()) {
-          auto e = p->second.epochs.find(std::string(panes_.instance));
-          if (e != p->second.epochs.end() && e->second >= panes_.epoch) return Outcome::kDuplicate;
-        }
-      }
-      auto it = ops_.find(panes_.op);
-      if (it == ops_.end()) return Outcome::kUnknownMetric;
-      PaneStore& store = it->second->store();
-      bool late = false;
-      for (const auto& [start, bytes] : panes_.panes) {
-        Decoder dec(bytes);
-        if (!DecodeAccSet(&dec, store.prototype(), &acc_) || !dec.done()) {
-          return Outcome::kMalformed;
-        }
-        if (!store.MergePane(panes_.group, start, acc_)) {
-          late = true;
-          ++late_panes_;
-        }
-      }
-      return late ? Outcome::kLate : Outcome::kPanes;
-    }
-    case PartialKind::kHeartbeat: {
-      if (!DecodeHeartbeat(message, &heartbeat_)) return Outcome::kMalformed;
-      Part& p = parts_[part];
-      if (heartbeat_.epoch > 0) {
-        uint64_t& last = p.epochs[heartbeat_.instance];
-        // A repeated publication's heartbeat: already counted.
-        if (last >= heartbeat_.epoch) return Outcome::kDuplicate;
-        last = heartbeat_.epoch;
-      }
-      p.expected.insert(heartbeat_.all_inputs.begin(), heartbeat_.all_inputs.end());
-      // State travels on partition 0; its heartbeats there say which state
-      // is the newest of each partition, and which was taken over.
-      if (part.ends_with("/0")) {
-        for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
-          if (in.state_chunks > 0) {
-            unclaimed_[in.name] = {heartbeat_.instance, heartbeat_.handover_id, in.state_chunks};
-            pieces_.KeepOnly(in.name, heartbeat_.instance, heartbeat_.handover_id);
-          } else if (unclaimed_.erase(in.name) > 0) {
-            pieces_.KeepOnly(in.name, "", 0);
-          }
-        }
-      }
-      last_ts_ = std::max(last_ts_, heartbeat_.last_ts);
-      for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
-        Input& state = p.inputs[in.name];
-        state.watermark = std::max(state.watermark, in.watermark);
-        state.idle = in.idle;
-        state.owner = heartbeat_.instance;
-      }
-      if (heartbeat_.leaving) {
-        p.instances.erase(heartbeat_.instance);
-      } else {
-        p.instances[heartbeat_.instance] = heartbeat_.watermark;
-      }
-      return Outcome::kHeartbeat;
-    }
+    case PartialKind::kPanes:
+      return ApplyPanes(message, part);
+    case PartialKind::kHeartbeat:
+      return ApplyHeartbeat(message, part);
     case PartialKind::kState:
       if (!DecodeStateChunk(message, &piece_)) return Outcome::kMalformed;
       pieces_.Add(std::move(piece_));
@@ -103,6 +51,144 @@ MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::strin
       break;
   }
   return Outcome::kMalformed;
+}
+
+MergeStage::Outcome MergeStage::ApplyPanes(std::string_view message, const std::string& part) {
+  if (!DecodePanes(message, &panes_)) return Outcome::kMalformed;
+  if (panes_.epoch > 0) {
+    auto p = parts_.find(part);
+    if (p != parts_.end()) {
+      auto e = p->second.epochs.find(std::string(panes_.instance));
+      if (e != p->second.epochs.end() && e->second >= panes_.epoch) return Outcome::kDuplicate;
+    }
+  }
+  if (panes_.publication == 0) return MergePanes();
+  auto it = ops_.find(panes_.op);
+  if (it == ops_.end()) return Outcome::kUnknownMetric;
+  // Refused now, while the record can still be dead-lettered.
+  const AccSet& prototype = it->second->store().prototype();
+  for (const auto& [start, bytes] : panes_.panes) {
+    Decoder dec(bytes);
+    if (!DecodeAccSet(&dec, prototype, &acc_) || !dec.done()) return Outcome::kMalformed;
+  }
+  Part& p = parts_[part];
+  const std::string instance(panes_.instance);
+  Held& held = p.held[instance];
+  if (held.publication != panes_.publication) {
+    // The instance's publication before this one never got its heartbeat
+    // here: it was aborted.
+    settled_.insert(settled_.end(), held.messages.size(), Outcome::kAborted);
+    held.messages.clear();
+    held.publication = panes_.publication;
+  }
+  held.messages.emplace_back(message);
+  return Outcome::kHeld;
+}
+
+MergeStage::Outcome MergeStage::MergePanes() {
+  auto it = ops_.find(panes_.op);
+  if (it == ops_.end()) return Outcome::kUnknownMetric;
+  PaneStore& store = it->second->store();
+  bool late = false;
+  for (const auto& [start, bytes] : panes_.panes) {
+    Decoder dec(bytes);
+    if (!DecodeAccSet(&dec, store.prototype(), &acc_) || !dec.done()) {
+      return Outcome::kMalformed;
+    }
+    if (!store.MergePane(panes_.group, start, acc_)) {
+      late = true;
+      ++late_panes_;
+    }
+  }
+  return late ? Outcome::kLate : Outcome::kPanes;
+}
+
+void MergeStage::Settle(Part& p, const std::string& instance, uint64_t publication) {
+  auto it = p.held.find(instance);
+  if (it == p.held.end()) return;
+  const bool complete = publication != 0 && it->second.publication == publication;
+  for (const std::string& message : it->second.messages) {
+    if (!complete) {
+      settled_.push_back(Outcome::kAborted);
+    } else if (!DecodePanes(message, &panes_)) {
+      settled_.push_back(Outcome::kMalformed);  // decoded when it came: not reached
+    } else {
+      settled_.push_back(MergePanes());
+    }
+  }
+  p.held.erase(it);
+}
+
+MergeStage::Outcome MergeStage::ApplyHeartbeat(std::string_view message, const std::string& part) {
+  if (!DecodeHeartbeat(message, &heartbeat_)) return Outcome::kMalformed;
+  Part& p = parts_[part];
+  if (heartbeat_.epoch > 0) {
+    uint64_t& last = p.epochs[heartbeat_.instance];
+    // A repeated publication's heartbeat: already counted, and so are the
+    // panes before it (kDuplicate when they came).
+    if (last >= heartbeat_.epoch) {
+      Settle(p, heartbeat_.instance, 0);
+      return Outcome::kDuplicate;
+    }
+    last = heartbeat_.epoch;
+  }
+  Settle(p, heartbeat_.instance, heartbeat_.publication);
+  for (const std::string& input : heartbeat_.all_inputs) {
+    if (!p.ended.contains(input)) p.expected.insert(input);
+  }
+  // State travels on partition 0; its heartbeats there say which state
+  // is the newest of each partition, and which was taken over.
+  if (part.ends_with("/0")) {
+    for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
+      if (in.state_chunks > 0) {
+        unclaimed_[in.name] = {heartbeat_.instance, heartbeat_.handover_id, in.state_chunks};
+        pieces_.KeepOnly(in.name, heartbeat_.instance, heartbeat_.handover_id);
+      } else if (unclaimed_.erase(in.name) > 0) {
+        pieces_.KeepOnly(in.name, "", 0);
+      }
+    }
+  }
+  last_ts_ = std::max(last_ts_, heartbeat_.last_ts);
+  for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
+    if (p.ended.contains(in.name)) continue;
+    Input& state = p.inputs[in.name];
+    state.watermark = std::max(state.watermark, in.watermark);
+    state.idle = in.idle;
+    state.owner = heartbeat_.instance;
+  }
+  ForgetEnded(p);
+  if (heartbeat_.leaving) {
+    p.instances.erase(heartbeat_.instance);
+  } else {
+    p.instances[heartbeat_.instance] = heartbeat_.watermark;
+  }
+  return Outcome::kHeartbeat;
+}
+
+void MergeStage::ForgetEnded(Part& p) {
+  if (heartbeat_.all_inputs.empty()) return;
+  const std::set<std::string> listed(heartbeat_.all_inputs.begin(), heartbeat_.all_inputs.end());
+  std::set<std::string> reported;
+  for (const PartialHeartbeat::Input& in : heartbeat_.inputs) reported.insert(in.name);
+  for (auto it = p.inputs.begin(); it != p.inputs.end();) {
+    const bool ended = it->second.owner == heartbeat_.instance && !reported.contains(it->first) &&
+                       !listed.contains(it->first);
+    if (!ended) {
+      ++it;
+      continue;
+    }
+    p.expected.erase(it->first);
+    p.ended.insert(it->first);
+    it = p.inputs.erase(it);
+  }
+}
+
+size_t MergeStage::held_messages() const {
+  size_t n = 0;
+  for (const auto& [name, p] : parts_) {
+    for (const auto& [instance, held] : p.held) n += held.messages.size();
+  }
+  return n;
 }
 
 std::map<std::string, std::string> MergeStage::TakeUnclaimedState() {
@@ -208,6 +294,21 @@ std::string MergeStage::Encode() const {
   // The instances' latest event time after them (absent in older
   // checkpoints).
   enc.PutSigned(last_ts_);
+  // Then the panes waiting for their heartbeat (absent in older ones).
+  for (const auto& [name, p] : parts_) {
+    enc.PutVarint(p.held.size());
+    for (const auto& [instance, held] : p.held) {
+      enc.PutString(instance);
+      enc.PutVarint(held.publication);
+      enc.PutVarint(held.messages.size());
+      for (const std::string& m : held.messages) enc.PutString(m);
+    }
+  }
+  // Then the inputs that ended (absent in older ones).
+  for (const auto& [name, p] : parts_) {
+    enc.PutVarint(p.ended.size());
+    for (const std::string& input : p.ended) enc.PutString(input);
+  }
   return enc.Release();
 }
 
@@ -244,6 +345,24 @@ bool MergeStage::Decode(std::string_view data) {
   }
   TimeMs last = kMinTime;
   if (dec.ok() && !dec.done()) last = dec.GetSigned();
+  if (dec.ok() && !dec.done()) {
+    for (auto& [name, p] : parts) {
+      const uint64_t held = dec.GetVarint();
+      for (uint64_t j = 0; j < held && dec.ok(); ++j) {
+        Held& h = p.held[std::string(dec.GetString())];
+        h.publication = dec.GetVarint();
+        const uint64_t messages = dec.GetVarint();
+        for (uint64_t k = 0; k < messages && dec.ok(); ++k)
+          h.messages.emplace_back(dec.GetString());
+      }
+    }
+  }
+  if (dec.ok() && !dec.done()) {
+    for (auto& [name, p] : parts) {
+      const uint64_t ended = dec.GetVarint();
+      for (uint64_t j = 0; j < ended && dec.ok(); ++j) p.ended.emplace(dec.GetString());
+    }
+  }
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);
   late_panes_ = late;

@@ -23,6 +23,9 @@
 // partials partitions it reads; one with no heartbeat yet holds it back.
 // An instance that stops gracefully says so and no longer counts; its
 // partitions keep their last watermark until the next owner reports them.
+// An input whose owner stops reporting it while the heartbeat's list no
+// longer has it (a Kinesis shard closed by a resharding and read to its
+// end) has ended and holds nothing back from then on.
 //
 // Keyed state an instance handed over with partitions (partial_state.h)
 // is for their next owner; the merge keeps, per partition, the newest
@@ -31,6 +34,18 @@
 // A bounded merge whose instances have all left adds it to its own
 // session and join operators before it closes every window, so that state
 // is closed as one instance reaching the end would close it.
+//
+// Publications. An instance's panes messages wait, per partials partition,
+// until the heartbeat of their publication (the same publication id)
+// arrives there, which follows them in the same transaction; they are then
+// merged. Panes of a publication whose heartbeat never came are dropped as
+// aborted when the instance's next publication shows up on that partition:
+// a broker that shows aborted transactions' messages (the development
+// broker) cannot make an instance killed mid-publication count twice what
+// it, or its partitions' next owner, publishes again. Panes messages
+// without an id (older instances) are merged as they come. The merge keeps
+// at most one publication per instance and partition waiting, in its
+// checkpoints too.
 //
 // A pane whose windows have all closed is late: it is counted, not merged.
 // Panes of an operator the merge's rules do not have (the instances run
@@ -66,13 +81,29 @@ class MergeStage {
   // kDuplicate: a numbered publication repeated after the instance's
   // restart, already merged.
   // kState: a piece of keyed state handed over between instances.
-  enum class Outcome { kPanes, kHeartbeat, kLate, kUnknownMetric, kMalformed, kDuplicate, kState };
+  // kHeld: panes waiting for their publication's heartbeat; settled later
+  // as kPanes, kLate, kUnknownMetric or kAborted (see settled()).
+  // kAborted: panes of a publication whose heartbeat never came.
+  enum class Outcome {
+    kPanes,
+    kHeartbeat,
+    kLate,
+    kUnknownMetric,
+    kMalformed,
+    kDuplicate,
+    kState,
+    kHeld,
+    kAborted
+  };
   // One message of the partials topic, read from partials partition `part`.
   // kLate when at least one of its panes was late (the others are merged).
   Outcome Apply(std::string_view message, const std::string& part);
+  // The outcomes of the held panes messages the last Apply settled, one
+  // per message, in their order.
+  const std::vector<Outcome>& settled() const { return settled_; }
 
   // "panes", "heartbeat", "late", "unknown_metric", "malformed",
-  // "duplicate", "state".
+  // "duplicate", "state", "held", "aborted".
   static const char* OutcomeName(Outcome o);
 
   // The merge watermark over the partials partitions `parts`.
@@ -93,6 +124,8 @@ class MergeStage {
   std::map<std::string, std::string> TakeUnclaimedState();
 
   uint64_t late_panes() const { return late_panes_; }
+  // Panes messages waiting for their publication's heartbeat.
+  size_t held_messages() const;
   // The latest event time any instance has read (kMinTime: none reported),
   // for partial windows (InputEnd).
   TimeMs last_ts() const { return last_ts_; }
@@ -105,12 +138,29 @@ class MergeStage {
     bool idle = false;
     std::string owner;  // the instance that reported it last
   };
+  // The panes messages of one publication, waiting for its heartbeat.
+  struct Held {
+    uint64_t publication = 0;
+    std::vector<std::string> messages;
+  };
   struct Part {
     std::map<std::string, Input> inputs;      // event partition -> state
     std::map<std::string, TimeMs> instances;  // running instance -> watermark
     std::map<std::string, uint64_t> epochs;   // instance -> last heartbeat epoch
     std::set<std::string> expected;           // every event partition, per metadata
+    std::map<std::string, Held> held;         // instance -> its publication under way
+    std::set<std::string> ended;              // inputs that ended (closed shards read out)
   };
+  Outcome ApplyPanes(std::string_view message, const std::string& part);
+  Outcome ApplyHeartbeat(std::string_view message, const std::string& part);
+  // Merges panes_ into the operator's store.
+  Outcome MergePanes();
+  // The instance's held panes: merged when they belong to `publication`
+  // (nonzero), dropped as aborted otherwise.
+  void Settle(Part& p, const std::string& instance, uint64_t publication);
+  // After heartbeat_ updated `p`: an input its owner no longer reports and
+  // the source no longer lists (a closed shard read to its end) ended.
+  void ForgetEnded(Part& p);
   Dataflow* flow_ = nullptr;
   absl::flat_hash_map<uint64_t, MetricOperator*> ops_;
   std::map<std::string, Part> parts_;
@@ -119,6 +169,7 @@ class MergeStage {
   AccSet acc_;
   uint64_t late_panes_ = 0;
   TimeMs last_ts_ = kMinTime;
+  std::vector<Outcome> settled_;
   struct Unclaimed {
     std::string instance;
     uint64_t id = 0;

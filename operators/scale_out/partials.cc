@@ -43,6 +43,7 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
   enc.PutSigned(hb.last_ts);
   enc.PutVarint(hb.handover_id);
   for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutVarint(in.state_chunks);
+  enc.PutVarint(hb.publication);
   return std::string(kHeartbeatMagic) + enc.data();
 }
 
@@ -80,6 +81,8 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
       in.state_chunks = chunks > UINT32_MAX ? 0 : static_cast<uint32_t>(chunks);
     }
   }
+  out->publication = 0;
+  if (dec.ok() && !dec.done()) out->publication = dec.GetVarint();
   return dec.ok() && dec.done() && !out->instance.empty();
 }
 
@@ -115,7 +118,19 @@ bool DecodePanes(std::string_view message, PartialPanes* out) {
     const TimeMs start = dec.GetSigned();
     out->panes.emplace_back(start, dec.GetString());
   }
+  out->publication = 0;
+  if (dec.ok() && !dec.done()) out->publication = dec.GetVarint();
   return dec.ok() && dec.done() && n > 0;
+}
+
+std::string WithPublication(std::string_view panes_message, uint64_t publication) {
+  Encoder enc;
+  enc.PutVarint(publication);
+  std::string out;
+  out.reserve(panes_message.size() + enc.data().size());
+  out.append(panes_message);
+  out.append(enc.data());
+  return out;
 }
 
 void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
@@ -185,15 +200,18 @@ absl::Status PartialsPublisher::PublishMessages(const PartialMessages& messages,
                                                 const rd_kafka_topic_partition_list_t* offsets,
                                                 const rd_kafka_consumer_group_metadata_t* group) {
   if (absl::Status s = writer_->BeginTransaction(); !s.ok()) return s;
+  PartialHeartbeat named = heartbeat;
+  do {
+    named.publication = rng_();
+  } while (named.publication == 0);
   absl::Status status;
   for (const auto& [key, value] : messages) {
     if (!status.ok()) break;
-    status = writer_->Produce(topic_, key, value);
+    status = writer_->Produce(topic_, key, WithPublication(value, named.publication));
     ++messages_;
   }
   // The keyed state handed over, on partition 0 before the heartbeat
   // that names its pieces.
-  PartialHeartbeat named = heartbeat;
   if (!handover_.empty()) {
     named.handover_id = (static_cast<uint64_t>(WallClockMs()) << 16) ^ ++next_handover_id_;
     for (PartialHeartbeat::Input& in : named.inputs) {

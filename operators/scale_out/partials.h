@@ -37,13 +37,23 @@
 // transaction (it does during a rebalance) cannot make the next owner
 // aggregate records a second time.
 //
+// Every publication carries a random id, in its panes messages and its
+// heartbeat. The merge holds an instance's panes until the heartbeat of
+// their publication arrives and drops those of a publication whose
+// heartbeat never came (merge_stage.h): a broker that shows the messages
+// of aborted transactions (the development broker does) cannot make the
+// panes of a killed instance's unfinished publication count, next to the
+// ones its partitions' next owner, or its own restart, publishes again.
+//
 // Messages (binary, base/codec.h varints):
 //   panes      "VPP1" | u64 operator key hash | group | instance | epoch | n |
-//              n × (pane start, encoded accumulators)
+//              n × (pane start, encoded accumulators) | publication id
 //   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
 //              n × (partition name, watermark, idle) | m | m × partition name |
-//              n × next offset | last ts | hand-over id | n × state pieces
-//              (the parts after the inputs absent in older ones)
+//              n × next offset | last ts | hand-over id | n × state pieces |
+//              publication id
+//              (the parts after the panes and after the inputs absent in
+//              older ones)
 //   state      pieces of the keyed state handed over with a partition, on
 //              partition 0 before the heartbeat (partial_state.h)
 //
@@ -66,6 +76,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,6 +119,9 @@ struct PartialHeartbeat {
   // Names the publication's state pieces (partial_state.h); 0: none.
   // Absent in older heartbeats.
   uint64_t handover_id = 0;
+  // The publication's id, as in its panes messages (0: not numbered; older
+  // heartbeats).
+  uint64_t publication = 0;
 };
 
 // The operator key in panes messages: a hash of MetricOperator::state_key.
@@ -123,6 +137,9 @@ struct PartialPanes {
   // 0: not numbered (Kafka: offsets ride in the transaction).
   uint64_t epoch = 0;
   std::vector<std::pair<TimeMs, std::string_view>> panes;  // start, encoded accumulators
+  // The id of the publication the message belongs to (0: none; DrainPanes
+  // leaves it out, PartialsPublisher adds it with WithPublication).
+  uint64_t publication = 0;
 };
 
 enum class PartialKind { kPanes, kHeartbeat, kState, kUnknown };
@@ -135,6 +152,9 @@ std::string EncodePanes(uint64_t op, std::string_view group, std::string_view in
                         uint64_t epoch, const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
 // Views into `message`.
 bool DecodePanes(std::string_view message, PartialPanes* out);
+// A panes message from EncodePanes or DrainPanes with the id of the
+// publication that carries it (nonzero).
+std::string WithPublication(std::string_view panes_message, uint64_t publication);
 
 // The panes messages of every metric operator of `flow`, as (key, value),
 // emptying its stores. A group's panes go in one message (several when it
@@ -200,6 +220,7 @@ class PartialsPublisher {
   uint64_t publications_ = 0;
   std::map<std::string, std::string> handover_;
   uint64_t next_handover_id_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};  // publication ids
 };
 
 }  // namespace vigil

@@ -119,6 +119,7 @@ class KafkaSource : public RecordSource {
   // brokers' metadata, refreshed at most once a minute; the last known list
   // (empty before the first answer) when the brokers do not answer.
   const std::vector<std::string>& AllPartitions();
+  std::vector<std::string> AllInputs() override { return AllPartitions(); }
 
   // Scale-out (commit_offsets = false). The next offset of every assigned
   // partition this process has handed out records of; the caller destroys

@@ -109,6 +109,10 @@ void KinesisFetcher::Discover() {
   }
   shared_->listed = true;
   shared_->needs_listing = false;
+  shared_->open_shards.clear();
+  for (const KinesisShard& info : *listing) {
+    if (!info.closed()) shared_->open_shards.push_back(info.shard_id);
+  }
 }
 
 void KinesisFetcher::AddShard(const KinesisShard& info, bool first_listing) {

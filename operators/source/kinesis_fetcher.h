@@ -60,7 +60,10 @@ struct KinesisShared {
   std::vector<KinesisInput> inputs ABSL_GUARDED_BY(mu);
   // From RestorePositions; the fetcher drops shards no longer listed.
   std::map<std::string, KinesisPosition> restored ABSL_GUARDED_BY(mu);
-  bool listed ABSL_GUARDED_BY(mu) = false;         // a listing succeeded
+  bool listed ABSL_GUARDED_BY(mu) = false;  // a listing succeeded
+  // The open shards (no ending sequence number) of the last listing, every
+  // instance's.
+  std::vector<std::string> open_shards ABSL_GUARDED_BY(mu);
   bool needs_listing ABSL_GUARDED_BY(mu) = false;  // a shard ended after the last listing
   bool stop ABSL_GUARDED_BY(mu) = false;
   std::string last_error ABSL_GUARDED_BY(mu);

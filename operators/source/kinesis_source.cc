@@ -139,6 +139,11 @@ std::string KinesisSource::input_name(int input) const {
   return shared_->inputs[input].shard_id;
 }
 
+std::vector<std::string> KinesisSource::AllInputs() {
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->open_shards;
+}
+
 bool KinesisSource::input_active(int input) const {
   absl::MutexLock lock(&shared_->mu);
   if (input < 0 || input >= static_cast<int>(shared_->inputs.size())) return false;

@@ -145,6 +145,7 @@ class KinesisSource : public RecordSource {
   int input_count() const override;
   std::string input_name(int input) const override;
   bool input_active(int input) const override;
+  std::vector<std::string> AllInputs() override;
   int64_t input_lag(int input) const override;
   bool input_caught_up(int input) const override;
   const char* lag_unit() const override { return "ms"; }

@@ -80,6 +80,10 @@ class RecordSource {
   virtual const char* lag_unit() const { return "records"; }
   // False while the source cannot reach its servers (for /readyz).
   virtual bool connected() const { return true; }
+  // Every input of the topics or stream, this job's and other scale-out
+  // instances' alike, by input_name, from the servers' metadata (Kafka:
+  // every partition; Kinesis: every open shard); empty when not known.
+  virtual std::vector<std::string> AllInputs() { return {}; }
 
   // Positions: an opaque, source-defined encoding of where every input is
   // after the last record returned by Next. A checkpoint stores it with the

@@ -202,6 +202,96 @@ TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
   EXPECT_EQ(Formatted(got), Formatted(want));
 }
 
+// What a kill -9 in the middle of a publication leaves on a broker that
+// shows aborted transactions' messages (the development broker): some of
+// the publication's panes and no heartbeat. The instance (or its
+// partitions' next owner) then publishes the same aggregates again, with a
+// heartbeat. Unnumbered (Kafka) and numbered (Kinesis, the same epoch
+// again) publications both count once.
+TEST(PartialsTest, APublicationCutShortByAKillIsDroppedForTheOneRepeatingIt) {
+  for (uint64_t epoch : {0, 4}) {
+    SCOPED_TRACE(epoch);
+    OperatorHarness single(kRules), a(kRules), merged(kRules);
+    MergeStage merge(merged.flow.get());
+    for (int i = 0; i < 100; ++i) {
+      single.Add(i * 1000, Fields(i));
+      a.Add(i * 1000, Fields(i));
+    }
+    std::vector<std::string> drained;
+    DrainPanes(a.flow.get(), "a", epoch,
+               [&](std::string_view, std::string_view v) { drained.emplace_back(v); });
+    ASSERT_EQ(drained.size(), 5u);  // turns: 3 intents; latency; users
+    // The killed publication: three of five messages.
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(merge.Apply(WithPublication(drained[i], 11), "p/0"), MergeStage::Outcome::kHeld);
+      EXPECT_TRUE(merge.settled().empty());
+    }
+    EXPECT_EQ(merge.held_messages(), 3u);
+    // Published again, whole.
+    EXPECT_EQ(merge.Apply(WithPublication(drained[0], 12), "p/0"), MergeStage::Outcome::kHeld);
+    EXPECT_EQ(merge.settled(), std::vector<MergeStage::Outcome>(3, MergeStage::Outcome::kAborted));
+    for (int i = 1; i < 5; ++i) {
+      EXPECT_EQ(merge.Apply(WithPublication(drained[i], 12), "p/0"), MergeStage::Outcome::kHeld);
+    }
+    EXPECT_EQ(merge.held_messages(), 5u);
+    PartialHeartbeat hb;
+    hb.instance = "a";
+    hb.epoch = epoch;
+    hb.publication = 12;
+    hb.inputs = {{"e/0", 99'000, false}};
+    EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kHeartbeat);
+    EXPECT_EQ(merge.settled(), std::vector<MergeStage::Outcome>(5, MergeStage::Outcome::kPanes));
+    EXPECT_EQ(merge.held_messages(), 0u);
+    std::vector<WindowResult> want, got;
+    std::vector<AlertNotice> notices;
+    single.Close(kMaxTime, &want, &notices);
+    merged.Close(kMaxTime, &got, &notices);
+    ASSERT_GT(want.size(), 10u);
+    EXPECT_EQ(Formatted(got), Formatted(want));
+  }
+}
+
+// Held panes wait in the merge's checkpoint; a heartbeat of another
+// publication drops them; panes whose windows closed while they waited are
+// late when their heartbeat comes.
+TEST(PartialsTest, HeldPanesSurviveTheMergesCheckpointAndSettleByTheirHeartbeat) {
+  OperatorHarness a(kRules), merged(kRules);
+  MergeStage merge(merged.flow.get());
+  a.Add(30'000, Fields(0));
+  std::vector<std::string> drained;
+  DrainPanes(a.flow.get(), "a", 0,
+             [&](std::string_view, std::string_view v) { drained.emplace_back(v); });
+  ASSERT_EQ(drained.size(), 3u);
+  for (const std::string& m : drained) {
+    EXPECT_EQ(merge.Apply(WithPublication(m, 7), "p/1"), MergeStage::Outcome::kHeld);
+  }
+  MergeStage restored(merged.flow.get());
+  ASSERT_TRUE(restored.Decode(merge.Encode()));
+  EXPECT_EQ(restored.held_messages(), 3u);
+  // Not this publication's heartbeat: its panes were aborted.
+  MergeStage other(merged.flow.get());
+  ASSERT_TRUE(other.Decode(merge.Encode()));
+  PartialHeartbeat hb;
+  hb.instance = "a";
+  hb.publication = 8;
+  hb.inputs = {{"e/0", 100'000, false}};
+  EXPECT_EQ(other.Apply(EncodeHeartbeat(hb), "p/1"), MergeStage::Outcome::kHeartbeat);
+  EXPECT_EQ(other.settled(), std::vector<MergeStage::Outcome>(3, MergeStage::Outcome::kAborted));
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  merged.Close(2 * kMin, &results, &notices);
+  EXPECT_TRUE(results.empty());
+  // Its own heartbeat after windows holding minute 0 fired: late, as
+  // panes merged then would have been.
+  hb.publication = 7;
+  EXPECT_EQ(restored.Apply(EncodeHeartbeat(hb), "p/1"), MergeStage::Outcome::kHeartbeat);
+  EXPECT_EQ(restored.settled(), std::vector<MergeStage::Outcome>(3, MergeStage::Outcome::kLate));
+  EXPECT_EQ(restored.late_panes(), 3u);
+  EXPECT_EQ(restored.held_messages(), 0u);
+  merged.Close(kMaxTime, &results, &notices);
+  EXPECT_TRUE(results.empty());
+}
+
 TEST(PartialsTest, HeartbeatsRoundTrip) {
   PartialHeartbeat hb;
   hb.instance = "vigil-1";
@@ -225,6 +315,10 @@ TEST(PartialsTest, HeartbeatsRoundTrip) {
   EXPECT_EQ(back.all_inputs, hb.all_inputs);
   EXPECT_EQ(back.inputs, hb.inputs);
   EXPECT_EQ(back.last_ts, 130'000);
+  EXPECT_EQ(back.publication, 0u);
+  hb.publication = 0xfedcba9876543210;
+  ASSERT_TRUE(DecodeHeartbeat(EncodeHeartbeat(hb), &back));
+  EXPECT_EQ(back.publication, 0xfedcba9876543210);
 }
 
 // Heartbeats from before partitions carried their next offset decode with
@@ -341,6 +435,30 @@ TEST_F(MergeWatermarkTest, EverythingIsInWhenNoPartitionHasARunningOwner) {
   EXPECT_FALSE(merge_.AllLeft({"p/0", "p/1"}));
 }
 
+// A shard closed by a resharding and read to its end: its owner stops
+// reporting it and the stream no longer lists it, so it holds nothing back.
+// A partition an instance stops reporting that is still listed (revoked in
+// a rebalance) holds the watermark until its next owner reports it.
+TEST_F(MergeWatermarkTest, AnInputThatEndedHoldsNothingBack) {
+  Beat("a", 10'000, {{"s0", 50'000, false}, {"s1", 10'000, false}}, false, "p/0", {"s0", "s1"});
+  EXPECT_EQ(Wm(), 10'000);
+  // s1 read out; its child s2 is read from its start.
+  Beat("a", 40'000, {{"s0", 60'000, false}, {"s2", 40'000, false}}, false, "p/0", {"s0", "s2"});
+  EXPECT_EQ(Wm(), 40'000);
+  // An instance listing the stream before s1 closed does not bring it back.
+  Beat("b", 70'000, {{"s3", 70'000, false}}, false, "p/0", {"s0", "s1", "s2", "s3"});
+  EXPECT_EQ(Wm(), 40'000);
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.Watermark({"p/0"}), 40'000);
+  Beat("a", 90'000, {{"s0", 90'000, false}, {"s2", 90'000, false}}, false, "p/0",
+       {"s0", "s2", "s3"});
+  EXPECT_EQ(Wm(), 70'000);
+  // b no longer reports s3, which is still listed: it holds.
+  Beat("b", 95'000, {}, false, "p/0", {"s0", "s2", "s3"});
+  EXPECT_EQ(Wm(), 70'000);
+}
+
 TEST_F(MergeWatermarkTest, StateSurvivesACheckpoint) {
   Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, true}});
   Beat("b", 20'000, {{"e/2", 20'000, false}}, false, "p/1");
@@ -349,8 +467,10 @@ TEST_F(MergeWatermarkTest, StateSurvivesACheckpoint) {
   EXPECT_EQ(restored.Watermark({"p/0"}), 50'000);
   EXPECT_EQ(restored.Watermark({"p/0", "p/1"}), 20'000);
   EXPECT_EQ(restored.Instances(), (std::vector<std::string>{"a", "b"}));
+  // Cut inside the last event time (the bytes after it, one per partials
+  // partition, are the held panes: none).
   const std::string bytes = merge_.Encode();
-  EXPECT_FALSE(restored.Decode(bytes.substr(0, bytes.size() - 2)));
+  EXPECT_FALSE(restored.Decode(bytes.substr(0, bytes.size() - 3)));
 }
 
 // The input's last event time is the latest any instance read, kept in the
