@@ -75,6 +75,21 @@ class JobMode : public CheckpointPart {
     return false;
   }
 
+  // The watermark of input `input` as this mode knows it (the merge stage:
+  // of a partials partition, from the heartbeats read on it), or false:
+  // the job's watermark tracker knows.
+  virtual bool InputWatermark(int input, TimeMs* watermark) const {
+    (void)input;
+    (void)watermark;
+    return false;
+  }
+  // What holds the mode's watermark back, for the watermark-stall check
+  // ("" when nothing does), or false: the job's lowest input does.
+  virtual bool WatermarkHolder(std::string* holder) const {
+    (void)holder;
+    return false;
+  }
+
   // Its state in a checkpoint, under keys of its own among the states
   // (Restore is CheckpointPart's).
   absl::Status Prepare(uint64_t epoch, CheckpointData* checkpoint) override {

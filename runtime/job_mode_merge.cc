@@ -41,6 +41,14 @@ class MergeMode : public JobMode {
     if (job_.checkpointer_) job_.Checkpoint(now);
   }
   void Reloaded() override { merge_.set_flow(job_.flow_.get()); }
+  bool InputWatermark(int input, TimeMs* watermark) const override {
+    *watermark = merge_.Watermark({job_.source_->input_name(input)});
+    return true;
+  }
+  bool WatermarkHolder(std::string* holder) const override {
+    *holder = merge_.Holder(ActiveParts());
+    return true;
+  }
 
   absl::Status Prepare(uint64_t, CheckpointData* d) override {
     d->panes.emplace_back(kMergeStateKey, merge_.Encode());
@@ -70,6 +78,8 @@ class MergeMode : public JobMode {
   // Every instance gone at the end of the partials: the state they handed
   // over that nobody took over closes here, as it would in one instance.
   void CloseUnclaimedState();
+  // The partials partitions the merge reads now (every one at the end).
+  std::vector<std::string> ActiveParts(bool at_end = false) const;
   // One message's outcome in the metrics and the summary.
   void Count(MergeStage::Outcome outcome, const std::string& part);
 
@@ -128,12 +138,17 @@ void MergeMode::CloseUnclaimedState() {
   }
 }
 
-TimeMs MergeMode::Watermark(bool at_end) const {
+std::vector<std::string> MergeMode::ActiveParts(bool at_end) const {
   const RecordSource& source = *job_.source_;
   std::vector<std::string> parts;
   for (int i = 0; i < source.input_count(); ++i) {
     if (source.input_active(i) || at_end) parts.push_back(source.input_name(i));
   }
+  return parts;
+}
+
+TimeMs MergeMode::Watermark(bool at_end) const {
+  const std::vector<std::string> parts = ActiveParts(at_end);
   // A bounded merge at the end of the partials, every instance gone: all
   // there is has been published.
   if (at_end && merge_.AllLeft(parts)) return kMaxTime;

@@ -37,7 +37,10 @@ void Job::PublishStatus(TimeMs now) {
     AppendJsonString(source_->input_name(i), &json);
     StrAppend(&json, ",\"active\":", source_->input_active(i), ",\"idle\":", watermark_->idle(i),
               ",\"watermark\":");
-    AppendJsonTimestamp(watermark_->InputWatermark(i), &json);
+    TimeMs input_watermark = kMinTime;
+    if (!mode_->InputWatermark(i, &input_watermark))
+      input_watermark = watermark_->InputWatermark(i);
+    AppendJsonTimestamp(input_watermark, &json);
     const int64_t lag = source_->input_lag(i);
     if (lag >= 0) StrAppend(&json, ",\"lag\":", lag, ",\"lag_unit\":\"", source_->lag_unit(), "\"");
     json.push_back('}');
@@ -71,8 +74,15 @@ void Job::PublishStatus(TimeMs now) {
 
 void Job::AppendWatermarkStall(TimeMs now, std::string* json) {
   WatermarkStall& stall = admin_->stall();
-  stall.Observe(watermark_->Current(), WatermarkHolder(*source_, *watermark_), summary_.processed,
-                now);
+  std::string holder;
+  TimeMs watermark = watermark_->Current();
+  if (mode_->WatermarkHolder(&holder)) {
+    watermark = mode_->Watermark(/*at_end=*/false);
+    if (source_->bounded()) holder.clear();
+  } else {
+    holder = WatermarkHolder(*source_, *watermark_);
+  }
+  stall.Observe(watermark, holder, summary_.processed, now);
   const double seconds = static_cast<double>(stall.stalled()) / 1000.0;
   metrics_->SetWatermarkStall(seconds, stall.over());
   StrAppend(json, ",\"watermark_stall\":{\"seconds\":", seconds,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/codec.h"
+#include "base/strings.h"
 
 namespace vigil {
 
@@ -237,6 +238,25 @@ TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {
     lowest = std::min(lowest, wm);
   }
   return lowest;
+}
+
+std::string MergeStage::Holder(const std::vector<std::string>& parts) const {
+  TimeMs lowest = kMaxTime;
+  std::string holder;
+  for (const std::string& name : parts) {
+    auto it = parts_.find(name);
+    if (it == parts_.end() || it->second.inputs.empty()) return name + " (no heartbeat yet)";
+    const Part& p = it->second;
+    for (const std::string& input : p.expected) {
+      if (!p.inputs.contains(input)) return input + " (no instance has reported it)";
+    }
+    for (const auto& [input, state] : p.inputs) {
+      if (state.idle || state.watermark >= lowest) continue;
+      lowest = state.watermark;
+      holder = StrCat(input, " (instance ", state.owner, ")");
+    }
+  }
+  return holder;
 }
 
 bool MergeStage::AllLeft(const std::vector<std::string>& parts) const {

@@ -108,6 +108,10 @@ class MergeStage {
 
   // The merge watermark over the partials partitions `parts`.
   TimeMs Watermark(const std::vector<std::string>& parts) const;
+  // What holds that watermark back, for people: "events/3 (instance a)",
+  // "events/2 (no instance has reported it)", "partials/1 (no heartbeat
+  // yet)"; "" when nothing does (every partition idle, or none to read).
+  std::string Holder(const std::vector<std::string>& parts) const;
   // Whether no partition reported on `parts` belongs to a running instance
   // any more: the last owner of each has stopped gracefully, or its
   // partitions were reported by another instance since (a killed one that

@@ -339,14 +339,31 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   const std::string ckpt = Path("merge_ckpt"), merged = Path("merged.ndjson");
   const std::string merge_flags = " --merge " + Url("partials") + " --checkpoint-dir " + ckpt +
                                   " --checkpoint-interval 100ms --output json --results " + merged +
-                                  " --http off --no-progress" + kGroupProps;
-  const pid_t merge = Spawn(kVigil + " run" + merge_flags, Path("merge1.log"));
+                                  " --no-progress" + kGroupProps;
+  const pid_t merge =
+      Spawn(kVigil + " run" + merge_flags + " --http 127.0.0.1:0", Path("merge1.log"));
   ChildGuard guard_merge(merge);
+  const std::string base_merge = JobHttpBase(Path("merge1.log"));
+  ASSERT_FALSE(base_merge.empty()) << ReadFile(Path("merge1.log"));
   const pid_t gen = Spawn(kVigil + kGen + " --speed 300 --to " + Url("events"), Path("gen.log"));
   ChildGuard guard_gen(gen);
   // Kill it once it has closed some windows, while events still flow.
   ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(merged)).size() > 100; }, 30))
       << ReadFile(Path("merge1.log"));
+  // Its status (refreshed every second) gives each partials partition's
+  // watermark, from the instances' heartbeats.
+  std::string status;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        status = HttpGet(base_merge, "/api/status").second;
+        for (const std::string part : {"partials/0", "partials/1"}) {
+          const std::regex input("\"name\":\"" + part + "\",[^}]*\"watermark\":\"2026-01-01T");
+          if (!std::regex_search(status, input)) return false;
+        }
+        return true;
+      },
+      10))
+      << status;
   ::kill(merge, SIGKILL);
   EXPECT_EQ(WaitExit(merge), -SIGKILL);
   EXPECT_EQ(WaitExit(gen), 0);
@@ -358,7 +375,8 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   EXPECT_EQ(WaitExit(a), 0);
   EXPECT_EQ(WaitExit(b), 0);
 
-  const pid_t again = Spawn(kVigil + " run --exit-at-end" + merge_flags, Path("merge2.log"));
+  const pid_t again =
+      Spawn(kVigil + " run --exit-at-end --http off" + merge_flags, Path("merge2.log"));
   ASSERT_EQ(WaitExit(again), 0) << ReadFile(Path("merge2.log"));
   EXPECT_NE(ReadFile(Path("merge2.log")).find("vigil: restored checkpoint"), std::string::npos)
       << ReadFile(Path("merge2.log"));

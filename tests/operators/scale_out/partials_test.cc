@@ -459,6 +459,22 @@ TEST_F(MergeWatermarkTest, AnInputThatEndedHoldsNothingBack) {
   EXPECT_EQ(Wm(), 70'000);
 }
 
+// What holds the watermark back, named for the stall check.
+TEST_F(MergeWatermarkTest, TheHolderIsTheLowestActivePartitionAndItsOwner) {
+  EXPECT_EQ(merge_.Holder({"p/0"}), "p/0 (no heartbeat yet)");
+  Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, false}}, false, "p/0",
+       {"e/0", "e/1", "e/2"});
+  EXPECT_EQ(merge_.Holder({"p/0"}), "e/2 (no instance has reported it)");
+  Beat("b", 20'000, {{"e/2", 20'000, false}}, false, "p/0", {"e/0", "e/1", "e/2"});
+  EXPECT_EQ(merge_.Holder({"p/0"}), "e/2 (instance b)");
+  Beat("b", 90'000, {{"e/2", 90'000, true}}, false, "p/0", {"e/0", "e/1", "e/2"});
+  EXPECT_EQ(merge_.Holder({"p/0"}), "e/0 (instance a)");
+  EXPECT_EQ(merge_.Holder({"p/0", "p/1"}), "p/1 (no heartbeat yet)");
+  Beat("a", 50'000, {{"e/0", 80'000, true}, {"e/1", 80'000, true}}, false, "p/0",
+       {"e/0", "e/1", "e/2"});
+  EXPECT_EQ(merge_.Holder({"p/0"}), "");  // every partition idle
+}
+
 TEST_F(MergeWatermarkTest, StateSurvivesACheckpoint) {
   Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, true}});
   Beat("b", 20'000, {{"e/2", 20'000, false}}, false, "p/1");
