@@ -359,11 +359,14 @@ Labels CommonLabels(const std::vector<Notification>& alerts) {
 
 std::vector<std::pair<std::string, std::string>> CommonAnnotations(
     const std::vector<Notification>& alerts) {
+  // The annotations every alert is sent with, resolved_value included.
   if (alerts.empty()) return {};
-  std::vector<std::pair<std::string, std::string>> common = alerts[0].annotations;
+  std::vector<std::pair<std::string, std::string>> common = SentAnnotations(alerts[0]);
   for (size_t i = 1; i < alerts.size(); ++i) {
-    std::erase_if(common,
-                  [&](const auto& kv) { return alerts[i].Annotation(kv.first) != kv.second; });
+    const std::vector<std::pair<std::string, std::string>> sent = SentAnnotations(alerts[i]);
+    std::erase_if(common, [&](const auto& kv) {
+      return std::find(sent.begin(), sent.end(), kv) == sent.end();
+    });
   }
   return common;
 }

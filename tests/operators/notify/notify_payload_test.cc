@@ -158,6 +158,18 @@ TEST(NotifyPayloadTest, ResolvedAlertsCarryTheResolvingValueAsAnAnnotation) {
   EXPECT_EQ(JsonString(e["alerts"].at(0)["annotations"], "resolved_value"), "3181.25");
   EXPECT_EQ(JsonString(e["alerts"].at(0)["annotations"], "summary"),
             "p99 latency 12034 ms above 10 s");
+  // The common annotations are those every alert is sent with.
+  EXPECT_EQ(JsonString(e["commonAnnotations"], "resolved_value"), "3181.25");
+  Notification other = Resolved(kFired + 180000);
+  other.resolved_value = 2000;
+  e = parser.parse(WebhookJson({r, other}, Ctx()));
+  EXPECT_EQ(JsonString(e["commonAnnotations"], "summary"), "p99 latency 12034 ms above 10 s");
+  EXPECT_EQ(JsonString(e["commonAnnotations"], "resolved_value"), "");
+  other.resolved_value = 3181.25;
+  e = parser.parse(WebhookJson({r, other}, Ctx()));
+  EXPECT_EQ(JsonString(e["commonAnnotations"], "resolved_value"), "3181.25");
+  e = parser.parse(WebhookJson({r, Firing()}, Ctx()));
+  EXPECT_EQ(JsonString(e["commonAnnotations"], "resolved_value"), "");
   // Firing alerts have none.
   EXPECT_EQ(AlertmanagerAlertsJson({Firing()}, Ctx()).find("resolved_value"), std::string::npos);
   // Spooled and read back, version 1 entries (before resolved_value) included.
