@@ -380,6 +380,7 @@ int Job::Run() {
   if (admin_) admin_->SetReady(true);
   std::vector<Record> batch;
   int exit_code = 0;
+  bool input_ended = false;
   while (!stop_.load(std::memory_order_relaxed)) {
     HandleReloadRequests();
     const bool more = source_->Next(&batch, 4096);
@@ -442,7 +443,10 @@ int Job::Run() {
     }
     mode_->Tick(now);
     Progress(now, false);
-    if (!more) break;
+    if (!more) {
+      input_ended = true;
+      break;
+    }
   }
   if (!failed_) mode_->Finish(WallClockMs());
   if (kafka_sink_)
@@ -457,6 +461,9 @@ int Job::Run() {
       for (auto& s : sinks_) s->OnStillActive(n);
     }
   }
+  // A run that read its input to the end reaches no later digest period
+  // or renotify interval; a stopped live job keeps them (spool, checkpoint).
+  if (notifier_ && input_ended && !failed_) notifier_->EndOfInput();
   for (auto& s : sinks_) s->Flush();
   if (warehouse_) {
     if (absl::Status s = warehouse_->Close(); !s.ok()) {

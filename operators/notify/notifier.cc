@@ -230,6 +230,11 @@ void Notifier::WaitSpooled() {
   while (spooled_ < target && !(stop_ && inbox_.empty())) cv_.Wait(&mu_);
 }
 
+void Notifier::EndOfInput() {
+  WaitSpooled();
+  for (const auto& t : targets_) t->EndOfInput();
+}
+
 void Notifier::Flush() {
   WaitSpooled();
   const auto deadline =

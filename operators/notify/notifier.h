@@ -82,6 +82,9 @@ class Notifier : public Sink {
   // what it can (digests keep their period; renotify holds are not waited
   // for). Used at shutdown.
   void Flush() override;
+  // A bounded input ended (call before Flush): digests send what they hold
+  // and renotify holds end, since this run reaches no later period.
+  void EndOfInput();
   // Blocks until every notice passed to OnAlert so far is in the spools.
   void WaitSpooled();
   // After a restart from a checkpoint: the alerts firing now. They are

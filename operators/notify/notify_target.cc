@@ -273,8 +273,14 @@ void NotifyTarget::SyncFiring(const std::vector<Notification>& firing) {
   cv_.SignalAll();
 }
 
+void NotifyTarget::EndOfInput() {
+  absl::MutexLock lock(&mu_);
+  input_ended_ = true;
+  cv_.SignalAll();
+}
+
 bool NotifyTarget::OnHold(const std::string& fingerprint, TimeMs now, TimeMs* until) const {
-  if (options_.renotify_interval <= 0) return false;
+  if (options_.renotify_interval <= 0 || input_ended_) return false;
   auto it = last_sent_.find(fingerprint);
   if (it == last_sent_.end() || now >= it->second.at + options_.renotify_interval) return false;
   *until = it->second.at + options_.renotify_interval;
@@ -283,7 +289,7 @@ bool NotifyTarget::OnHold(const std::string& fingerprint, TimeMs now, TimeMs* un
 
 bool NotifyTarget::Drained() const {
   absl::MutexLock lock(&mu_);
-  if (digest_) return true;
+  if (digest_ && !input_ended_) return true;
   if (in_flight_) return false;
   const TimeMs now = NotifyNowMs();
   TimeMs until = 0;
@@ -451,7 +457,7 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextHeld(TimeMs now, TimeMs* wak
 std::optional<NotifyTarget::Work> NotifyTarget::NextDigest(TimeMs now, TimeMs* wake) {
   const DurationMs every = options_.receiver.digest_every;
   if (now >= next_digest_ && spool_->empty()) next_digest_ = AlignDown(now, every) + every;
-  if (now < next_digest_) {
+  if (now < next_digest_ && !input_ended_) {
     *wake = std::min(*wake, next_digest_);
     return std::nullopt;
   }

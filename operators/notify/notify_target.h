@@ -30,7 +30,8 @@
 //     State(); the API token is never logged.
 //   - Digest webhooks: everything queued is POSTed as one webhook body once
 //     per `digest_every`, at multiples of it since the Unix epoch; an empty
-//     period sends nothing.
+//     period sends nothing. At the end of a bounded input (EndOfInput) it
+//     is sent at once, and renotify holds end.
 //   - Failures and recoveries are logged to stderr, one line per event at
 //     most every 30 s, naming the receiver and its URL redacted (origin
 //     only: webhook URLs carry tokens in their path and query); the
@@ -178,8 +179,14 @@ class NotifyTarget {
   void Enqueue(const std::vector<Notification>& alerts);
   // Alertmanager: marks `firing` as delivered firing alerts, re-sent from now on.
   void SyncFiring(const std::vector<Notification>& firing);
+  // The job's bounded input ended: no later period or renotify interval
+  // will come in this run, so a digest sends what it holds now and held
+  // states go out (the latest of each alert, if it differs from the one
+  // sent).
+  void EndOfInput();
   // Nothing can be delivered right now: the spool is empty, or every entry
-  // waits for its renotify interval, or this is a digest.
+  // waits for its renotify interval, or this is a digest (until
+  // EndOfInput).
   bool Drained() const;
   ReceiverStats Stats() const;
   // Snapshot for a checkpoint.
@@ -251,6 +258,7 @@ class NotifyTarget {
   absl::CondVar cv_;  // signalled on new work and on stop
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool input_ended_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<NotifySpool> spool_ ABSL_GUARDED_BY(mu_);
   SpoolFailureLog spool_log_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Resend> resend_ ABSL_GUARDED_BY(mu_);  // Alertmanager, by fingerprint

@@ -397,6 +397,29 @@ TEST_F(PagingE2eTest, EachSeverityReachesOnlyItsReceivers) {
   EXPECT_TRUE(digest_severities.empty() || digest_severities == std::set<std::string>{"P4"});
 }
 
+// A run over a file reaches no later digest period: the weekly digest
+// sends what the run routed to it when the input ends, in one POST.
+TEST_F(PagingE2eTest, ADigestIsSentWhenTheInputEnds) {
+  RecordingReceiver digest;
+  const std::string job = JobFile(
+      "notify:\n"
+      "  timeout: 10s\n"
+      "  receivers:\n"
+      "    - {name: digest, kind: webhook, url: " +
+      digest.url("/digest") +
+      ", digest_every: 168h}\n"
+      "  routes: {P2: [digest]}\n");
+  Result run = Sh(kVigil + " run --config " + job + " --input " + Events(kIncidents) +
+                  " --http off --output json --no-progress 2>" + Path("stderr.log"));
+  ASSERT_EQ(run.exit_code, 0) << ReadFile(Path("stderr.log"));
+  const Transitions p2 = ConsoleTransitions(run.out, "P2");
+  ASSERT_EQ(p2.size(), 4u);
+  ASSERT_EQ(digest.Accepted().size(), 1u);
+  std::set<std::string> severities;
+  EXPECT_EQ(WebhookTransitions(digest.Accepted(), &severities), p2);
+  EXPECT_EQ(severities, std::set<std::string>{"P2"});
+}
+
 TEST_F(PagingE2eTest, PagesRaisedDuringAnOutageSurviveAKillAndArriveOnceInOrder) {
   RecordingReceiver pagerduty;
   pagerduty.Stop();  // down: connections are refused

@@ -193,6 +193,44 @@ TEST(NotifierTest, DigestBatchesAPeriodIntoOnePostAndSkipsEmptyPeriods) {
   EXPECT_EQ(StatsOf(*n, "weekly").sent, 3u);
 }
 
+// A bounded run reaches no later period or renotify interval: at the end
+// of its input a weekly digest sends what it holds, and a resolve held by
+// the renotify interval goes out, so the page sent does not stay open.
+// Stopped without reaching the end (a live job), both keep waiting.
+TEST(NotifierTest, TheEndOfTheInputSendsDigestsAndHeldStates) {
+  const TimeMs t0 = WallMs() - 60000;
+  for (bool ended : {false, true}) {
+    SCOPED_TRACE(ended);
+    RecordingReceiver weekly, team;
+    NotifyConfig c = BaseConfig();
+    c.timeout = 5000;
+    c.renotify_interval = 3600000;
+    NotifyReceiver digest = Webhook("weekly", weekly);
+    digest.digest_every = 7 * 24 * 3600000LL;
+    c.receivers = {digest, Webhook("team", team)};
+    c.routes[2] = {"team"};
+    c.routes[4] = {"weekly"};
+    auto n = MustCreate(c);
+    n->OnAlert(MakeNotice("ConversionDeclining", 4, Transition::kFiring, t0, t0));
+    n->OnAlert(MakeNotice("NewIntentGrowing", 4, Transition::kFiring, t0, t0));
+    n->OnAlert(MakeNotice("A", 2, Transition::kFiring, t0, t0));
+    ASSERT_TRUE(team.WaitForAccepted(1, 5s));
+    n->OnAlert(MakeNotice("A", 2, Transition::kResolved, t0 + 1, t0));
+    if (ended) n->EndOfInput();
+    n->Flush();
+    if (!ended) {
+      EXPECT_EQ(weekly.AcceptedCount(), 0u);
+      EXPECT_EQ(AlertNames(team.Accepted()), (std::vector<std::string>{"A:firing"}));
+      continue;
+    }
+    const std::vector<RecordedRequest> got = weekly.Accepted();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(AlertNames(got),
+              (std::vector<std::string>{"ConversionDeclining:firing", "NewIntentGrowing:firing"}));
+    EXPECT_EQ(AlertNames(team.Accepted()), (std::vector<std::string>{"A:firing", "A:resolved"}));
+  }
+}
+
 TEST(NotifierTest, ServerErrorsAreRetriedAndDeliveredOnceInOrder) {
   RecordingReceiver rx;
   NotifyConfig c = BaseConfig();
