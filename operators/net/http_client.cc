@@ -105,6 +105,11 @@ absl::StatusOr<HttpUrl> HttpUrl::Parse(std::string_view url) {
       return invalid("has a malformed %-escape in its user:password@ part");
     }
     if (out.username.empty()) return invalid("has an empty user name before '@'");
+    // Basic auth sends user:password; the receiver splits at the first ':'
+    // (RFC 7617), so a user name cannot hold one.
+    if (out.username.find(':') != std::string::npos) {
+      return invalid("has a ':' (%3A) in its user name, which basic auth cannot carry");
+    }
   }
   std::string_view port;
   if (!authority.empty() && authority[0] == '[') {

@@ -139,6 +139,9 @@ TEST(HttpUrlTest, ErrorsShowTheUrlRedacted) {
             "URL \"http://host:99999/***\" has a bad port");
   EXPECT_EQ(error("http://:secretpw@host/hook"),
             "URL \"http://host/***\" has an empty user name before '@'");
+  EXPECT_EQ(error("http://us%3Aer:secretpw@host/hook"),
+            "URL \"http://host/***\" has a ':' (%3A) in its user name, which basic auth cannot "
+            "carry");
   EXPECT_EQ(error("http://u:%zzsecret@host/"),
             "URL \"http://host\" has a malformed %-escape in its user:password@ part");
   // A '/' in the password ends the authority early: the would-be host is
