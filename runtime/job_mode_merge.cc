@@ -38,6 +38,12 @@ class MergeMode : public JobMode {
     }
   }
   void Finish(TimeMs now) override {
+    if (const size_t held = merge_.held_messages(); held > 0) {
+      Log(StrCat(held,
+                 " panes message(s) still wait for their publication's heartbeat (an instance "
+                 "stopped mid-publication): not merged",
+                 job_.checkpointer_ ? "; kept in the checkpoint" : ""));
+    }
     if (job_.checkpointer_) job_.Checkpoint(now);
   }
   void Reloaded() override { merge_.set_flow(job_.flow_.get()); }
