@@ -15,29 +15,13 @@
 #include "operators/scale_out/partials.h"
 #include "runtime/dev_broker.h"
 #include "tests/operators/dataflow/operator_harness.h"
+#include "tests/operators/scale_out/scale_out_rules.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
 namespace {
 
 const std::string kVigil = VIGIL_BINARY;
-
-const char* kRules = R"(
-metrics:
-  - metric: turns
-    where: type == "message"
-    by: [intent]
-    window: tumbling 1m
-    value: count()
-  - metric: latency_p95
-    where: type == "message"
-    window: sliding 5m every 1m
-    value: quantile(0.95, latency_ms)
-  - metric: users
-    where: type == "message"
-    window: tumbling 1m
-    value: distinct(user_id)
-)";
 
 std::vector<std::string> Sorted(std::vector<std::string> lines) {
   std::sort(lines.begin(), lines.end());
@@ -50,11 +34,11 @@ TEST(MergePublicationE2eTest, PanesOfAPublicationAKillCutShortCountNowhere) {
   const KafkaUrl url{(*broker)->bootstrap(), "partials"};
   const std::string dir = TempPath("merge_publication_", "");
   const std::string rules = dir + "rules.yaml", events = dir + "events.ndjson";
-  std::ofstream(rules) << kRules;
+  std::ofstream(rules) << kScaleOutRules;
   ASSERT_EQ(Sh(kVigil + " gen --duration 20m --rate 5 --seed 3 --out " + events).exit_code, 0);
 
   // The instance: every event aggregated, its panes drained into messages.
-  OperatorHarness instance(kRules);
+  OperatorHarness instance(kScaleOutRules);
   TimeMs last = kMinTime;
   for (const std::string& line : Lines(ReadFile(events))) {
     const Event ev = instance.Parse(line);

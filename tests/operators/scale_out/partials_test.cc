@@ -9,32 +9,14 @@
 #include "operators/scale_out/merge_stage.h"
 #include "operators/scale_out/partial_state.h"
 #include "tests/operators/dataflow/operator_harness.h"
+#include "tests/operators/scale_out/scale_out_rules.h"
 
 namespace vigil {
 namespace {
 
 constexpr TimeMs kMin = 60'000;
 
-const char* kRules = R"(
-metrics:
-  - metric: turns
-    where: type == "message"
-    by: [intent]
-    window: tumbling 1m
-    value: count()
-  - metric: latency_avg
-    where: type == "message"
-    window: sliding 5m every 1m
-    value: avg(latency_ms)
-  - metric: latency_p95
-    where: type == "message"
-    window: sliding 5m every 1m
-    value: quantile(0.95, latency_ms)
-  - metric: users
-    where: type == "message"
-    window: tumbling 1m
-    value: distinct(user_id)
-)";
+const char* const kRules = kScaleOutRules;
 
 std::string Fields(int i) {
   static const char* kIntents[] = {"faq", "order", "returns"};
@@ -48,6 +30,17 @@ std::vector<std::string> Formatted(const std::vector<WindowResult>& results) {
     out.push_back(StrCat(r.def->name, " ", r.group, " ", r.end, " ", r.value));
   }
   return out;
+}
+
+// The windows `merged` closes at the end are those of `single`, and there
+// are at least `at_least` of them.
+void ExpectTheWindowsOf(OperatorHarness& single, OperatorHarness& merged, size_t at_least) {
+  std::vector<WindowResult> want, got;
+  std::vector<AlertNotice> notices;
+  single.Close(kMaxTime, &want, &notices);
+  merged.Close(kMaxTime, &got, &notices);
+  EXPECT_GE(want.size(), at_least);
+  EXPECT_EQ(Formatted(got), Formatted(want));
 }
 
 // Moves every pane of `from` into `merge` through the message codec.
@@ -86,13 +79,8 @@ TEST(PartialsTest, TwoInstancesMergedGiveTheWindowsOfOne) {
   // The instances' stores are empty after a publication.
   for (const auto& op : a.flow->metric_ops()) EXPECT_EQ(op->store().pane_count(), 0u);
 
-  std::vector<WindowResult> want, got;
-  std::vector<AlertNotice> notices;
-  single.Close(kMaxTime, &want, &notices);
-  merged.Close(kMaxTime, &got, &notices);
-  ASSERT_GT(want.size(), 40u);
   // Counts, integer sums, sketches and distinct counts merge exactly.
-  EXPECT_EQ(Formatted(got), Formatted(want));
+  ExpectTheWindowsOf(single, merged, 41);
 }
 
 TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
@@ -195,11 +183,7 @@ TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
   std::vector<std::string> second;
   publish(2, &second);
   for (const std::string& m : second) EXPECT_EQ(merge.Apply(m, "p/0"), MergeStage::Outcome::kPanes);
-  std::vector<WindowResult> want, got;
-  std::vector<AlertNotice> notices;
-  single.Close(kMaxTime, &want, &notices);
-  merged.Close(kMaxTime, &got, &notices);
-  EXPECT_EQ(Formatted(got), Formatted(want));
+  ExpectTheWindowsOf(single, merged, 20);
 }
 
 // What a kill -9 in the middle of a publication leaves on a broker that
@@ -242,12 +226,7 @@ TEST(PartialsTest, APublicationCutShortByAKillIsDroppedForTheOneRepeatingIt) {
     EXPECT_EQ(merge.Apply(EncodeHeartbeat(hb), "p/0"), MergeStage::Outcome::kHeartbeat);
     EXPECT_EQ(merge.settled(), std::vector<MergeStage::Outcome>(5, MergeStage::Outcome::kPanes));
     EXPECT_EQ(merge.held_messages(), 0u);
-    std::vector<WindowResult> want, got;
-    std::vector<AlertNotice> notices;
-    single.Close(kMaxTime, &want, &notices);
-    merged.Close(kMaxTime, &got, &notices);
-    ASSERT_GT(want.size(), 10u);
-    EXPECT_EQ(Formatted(got), Formatted(want));
+    ExpectTheWindowsOf(single, merged, 11);
   }
 }
 
