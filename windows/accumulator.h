@@ -135,7 +135,12 @@ class Accumulator {
 
   void Merge(const Accumulator& other);
   // Removes `other`, previously merged in. Only for IsInvertible kinds.
+  // A sum that overflowed its exact range (ExactSum) is left inexact by a
+  // subtraction: see exact().
   void Subtract(const Accumulator& other);
+  // False once a sum or average overflowed its exact range: subtracting
+  // from it no longer gives the sum of what remains.
+  bool exact() const { return !sum_.overflowed(); }
   void Clear();
 
   // The aggregate over a window of `window_size`; nullopt when undefined

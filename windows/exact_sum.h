@@ -12,7 +12,10 @@
 // The integer part holds up to 2^63 (about 9.2e18). A value of magnitude
 // 2^62 or more, an infinity, or a sum past the range makes the sum
 // overflowed: from then on it is the plain floating-point sum kept beside
-// it (order-dependent in its last bits), and stays so until cleared.
+// it (order-dependent in its last bits), and stays so until cleared. A
+// subtraction cannot take such a value out again exactly (the plain sum
+// cancels): a sliding window merges its remaining panes afresh instead
+// (windows/pane_store.h).
 //
 // Example:
 //   ExactSum s;

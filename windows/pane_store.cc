@@ -10,7 +10,15 @@ namespace {
 void MergeInto(AccSet* into, const AccSet& from) {
   for (size_t i = 0; i < into->size(); ++i) (*into)[i].Merge(from[i]);
 }
+bool Exact(const AccSet& set) {
+  return std::all_of(set.begin(), set.end(), [](const Accumulator& a) { return a.exact(); });
+}
 }  // namespace
+
+void PaneQueue::Rebuild(AccSet* running, size_t head) const {
+  *running = *prototype_;
+  for (size_t i = head; i < back_.size(); ++i) MergeInto(running, back_[i].pane);
+}
 
 void PaneQueue::Push(TimeMs start, AccSet pane) {
   if (running_.empty()) running_ = *prototype_;
@@ -35,6 +43,7 @@ void PaneQueue::EvictView(size_t v, TimeMs from) {
     for (size_t i = 0; i < view.running.size(); ++i) view.running[i].Subtract(pane[i]);
     ++view.head;
   }
+  if (!Exact(view.running)) Rebuild(&view.running, view.head);
 }
 
 bool PaneQueue::QueryView(size_t v, AccSet* out) const {
@@ -49,6 +58,7 @@ void PaneQueue::Pop() {
     assert(back_head_ < back_.size());
     for (size_t i = 0; i < running_.size(); ++i) running_[i].Subtract(back_[back_head_].pane[i]);
     ++back_head_;
+    if (!Exact(running_)) Rebuild(&running_, back_head_);
     // Compact once the dead prefix dominates, keeping Pop amortised O(1).
     // Views have evicted at least as far (they are shorter windows).
     if (back_head_ == back_.size()) {

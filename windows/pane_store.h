@@ -101,6 +101,9 @@ class PaneQueue {
     AccSet pane;
     AccSet agg;  // two-stacks front: merge of this pane and all newer front panes
   };
+  // Once a subtraction leaves a running merge inexact (an overflowed sum),
+  // it is merged again from the panes from `head` on.
+  void Rebuild(AccSet* running, size_t head) const;
   const AccSet* prototype_;
   bool invertible_;
   // Invertible: back_ holds every pane, running_ their merge.

@@ -1,5 +1,7 @@
 #include "windows/pane_store.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -191,6 +193,43 @@ TEST(PaneStoreTest, SlidingWindowsMergeTheirPanes) {
     EXPECT_EQ(fired[i].acc[0].Result(0), sum) << end;
     EXPECT_EQ(fired[i].acc[1].Result(0), max) << end;
   }
+}
+
+// A value of 2^62 or more overflows a sum's exact range; subtracting its
+// pane when it leaves a sliding window must still leave exactly the sum of
+// the panes that remain (the plain floating-point sum would cancel to 0).
+// The same for a shorter window served as a view of a longer one.
+TEST(PaneStoreTest, AnOverflowedSumLeavesTheSlidingWindowWithItsPane) {
+  const AccSet proto = {Accumulator(AggKind::kSum), Accumulator(AggKind::kAvg)};
+  PaneStore alone(WindowSpec::Sliding(2 * kMinute, kMinute), proto);
+  PaneStore shared(WindowSpec::Sliding(3 * kMinute, kMinute), proto, {2 * kMinute});
+  const std::vector<double> values = {5e18, 1, 2, 3, 4, 5};  // one a minute from 0
+  for (PaneStore* store : {&alone, &shared}) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      AccSet* pane = store->Pane("g", static_cast<TimeMs>(i) * kMinute);
+      ASSERT_NE(pane, nullptr);
+      for (Accumulator& a : *pane) a.AddNumber(values[i]);
+    }
+  }
+  // (size, end) -> sum, for the windows without the large value.
+  std::map<std::pair<DurationMs, TimeMs>, double> got;
+  for (PaneStore* store : {&alone, &shared}) {
+    store->CloseUpTo(kMaxTime, [&](const WindowView& w) {
+      if (w.start <= 0) return;
+      const DurationMs size = w.end - w.start;
+      const double sum = *w.acc[0].Result(size);
+      got[std::make_pair(size, w.end)] = sum;
+      const TimeMs events = (std::min<TimeMs>(w.end, 6 * kMinute) - w.start) / kMinute;
+      EXPECT_EQ(*w.acc[1].Result(size), sum / static_cast<double>(events)) << w.end;
+    });
+  }
+  const std::map<std::pair<DurationMs, TimeMs>, double> want = {
+      {{2 * kMinute, 3 * kMinute}, 3}, {{2 * kMinute, 4 * kMinute}, 5},
+      {{2 * kMinute, 5 * kMinute}, 7}, {{2 * kMinute, 6 * kMinute}, 9},
+      {{2 * kMinute, 7 * kMinute}, 5}, {{3 * kMinute, 4 * kMinute}, 6},
+      {{3 * kMinute, 5 * kMinute}, 9}, {{3 * kMinute, 6 * kMinute}, 12},
+      {{3 * kMinute, 7 * kMinute}, 9}, {{3 * kMinute, 8 * kMinute}, 5}};
+  EXPECT_EQ(got, want);
 }
 
 // Events at or after the frontier may arrive out of order. A close that fires
