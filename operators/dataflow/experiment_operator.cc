@@ -41,7 +41,9 @@ std::pair<double, double> Interval(const SequentialTest& t) {
 ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef& def)
     : rules_(rules),
       def_(def),
-      state_key_(StrCat("experiment:", def.fingerprint)),
+      // "/2": units are counted once, not once per window; earlier states
+      // do not restore.
+      state_key_(StrCat("experiment/2:", def.fingerprint)),
       units_(def.split.size(), 0),
       metrics_(def.metrics.size()) {
   const size_t arms = def.split.size();
@@ -162,7 +164,7 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
     const int arm = ArmOf(r->labels[0]);
     if (arm < 0) continue;
     if (r->metric == def_.units_input) {
-      ++units_[arm];
+      if (seen_.insert(r->group).second) ++units_[arm];
       continue;
     }
     for (size_t i = 0; i < def_.metrics.size(); ++i) {
@@ -171,14 +173,20 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
       if (def_.metrics[i].kind == ExperimentMetricDef::Kind::kQuantile) {
         if (r->sketch) s.sketches[arm].Merge(*r->sketch);
       } else if (r->parts.size() >= 2) {
-        const double y = r->parts[0], d = r->parts[1];
+        // The unit's totals move from (y0, d0) to (y1, d1); the arm's
+        // sums of squares and products follow.
+        auto [it, fresh] = s.totals.try_emplace(r->group);
+        Totals& t = it->second;
+        const double y0 = t.y, d0 = t.d;
+        t.y += r->parts[0];
+        t.d += r->parts[1];
         Sums& u = s.sums[arm];
-        u.n += 1;
-        u.y += y;
-        u.d += d;
-        u.yy += y * y;
-        u.dd += d * d;
-        u.yd += y * d;
+        if (fresh) u.n += 1;
+        u.y += t.y - y0;
+        u.d += t.d - d0;
+        u.yy += t.y * t.y - y0 * y0;
+        u.dd += t.d * t.d - d0 * d0;
+        u.yd += t.y * t.d - y0 * d0;
       }
     }
   }
@@ -246,7 +254,15 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
         enc->PutDouble(t.upper());
       }
     }
+    enc->PutVarint(s.totals.size());
+    for (const auto& [group, t] : s.totals) {
+      enc->PutString(group);
+      enc->PutDouble(t.y);
+      enc->PutDouble(t.d);
+    }
   }
+  enc->PutVarint(seen_.size());
+  for (const std::string& group : seen_) enc->PutString(group);
 }
 
 bool ExperimentOperator::DecodeState(Decoder* dec) {
@@ -265,13 +281,24 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
         t.Restore(p, lo, hi);
       }
     }
+    s.totals.clear();
+    const uint64_t units = dec->GetVarint();
+    for (uint64_t i = 0; i < units && dec->ok(); ++i) {
+      Totals& t = s.totals[std::string(dec->GetString())];
+      t.y = dec->GetDouble();
+      t.d = dec->GetDouble();
+    }
   }
+  seen_.clear();
+  const uint64_t seen = dec->GetVarint();
+  for (uint64_t i = 0; i < seen && dec->ok(); ++i) seen_.emplace(dec->GetString());
   return dec->ok();
 }
 
 bool ExperimentOperator::AdoptState(ExperimentOperator& old) {
   if (old.state_key_ != state_key_) return false;
   units_ = std::move(old.units_);
+  seen_ = std::move(old.seen_);
   metrics_ = std::move(old.metrics_);
   return true;
 }

@@ -6,7 +6,7 @@
 // adds them to what it has summed since the experiment started, and
 // publishes the output metrics for that window end:
 //
-//   experiment_units{experiment,arm}             units per arm
+//   experiment_units{experiment,arm}             distinct units per arm so far
 //   experiment_srm_p_value{experiment}           chi-square against the split
 //   experiment_sample_ratio_mismatch{experiment} 1 when that p-value < 0.001
 //   experiment_value{experiment,metric,arm}      each arm's value
@@ -18,7 +18,8 @@
 //   ratio(c), avg(x)  the ratio of per-unit sums Σy / Σd, its variance per
 //                     unit by the delta method:
 //                     (s_yy − 2 R s_yd + R² s_dd) / d̄²
-//                     (a unit counted once per window it is active in)
+//                     (each unit one observation: its y and d summed over
+//                     every window it is active in)
 //   quantile(q, x)    the share of each arm's values above the control's
 //                     q-quantile (sketches summed since the start; values in
 //                     the quantile's own bucket count half): the control's is
@@ -35,9 +36,10 @@
 // difference moved, e.g. the treatment changed mid-run, which the test
 // assumes it does not), the latest interval is published instead.
 //
-// The state is sums and sketches in the order results arrive (by window
-// end, metric, group), so the outputs are byte-identical whatever the
-// worker count, instance count or checkpoint restores.
+// The state is the units seen, each unit's totals, and sums and sketches
+// updated in the order results arrive (by window end, metric, group), so
+// the outputs are byte-identical whatever the worker count, instance count
+// or checkpoint restores.
 //
 // Example:
 //   ExperimentOperator op(rules, rules.experiments[0]);
@@ -48,6 +50,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "base/codec.h"
 #include "operators/dataflow/sink.h"
 #include "operators/experiment/sequential_test.h"
@@ -80,9 +84,14 @@ class ExperimentOperator {
   struct Sums {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
   };
+  // One unit's numerator and denominator over every window so far.
+  struct Totals {
+    double y = 0, d = 0;
+  };
   struct MetricState {
-    std::vector<Sums> sums;          // per arm (ratio, avg)
-    std::vector<DDSketch> sketches;  // per arm (quantile)
+    std::vector<Sums> sums;                       // per arm (ratio, avg), over units' totals
+    absl::btree_map<std::string, Totals> totals;  // per group (arm, unit)
+    std::vector<DDSketch> sketches;               // per arm (quantile)
     // Per treatment arm (arm index - 1).
     std::vector<SequentialTest> tests;
     std::vector<SequentialTest> guards;
@@ -102,7 +111,8 @@ class ExperimentOperator {
   const RuleSet& rules_;
   ExperimentDef def_;
   std::string state_key_;
-  std::vector<int64_t> units_;  // per arm
+  std::vector<int64_t> units_;         // per arm: distinct units seen
+  absl::btree_set<std::string> seen_;  // the groups (arm, unit) seen
   std::vector<MetricState> metrics_;
 };
 

@@ -95,6 +95,56 @@ TEST(ExperimentOperatorTest, ARatioIsComparedPerUnitWithTheDeltaMethodVariance) 
   EXPECT_EQ(out["experiment_decision{e1,lat,t}"], 0);
 }
 
+// The same 20 users every hour for ten hours, each behaving the same every
+// time: 12 in the control (7 always ok), 8 in the treatment (3 always ok).
+// Each user is one unit however many windows it is active in, so the
+// outputs stay those of 20 units: the split's check stays at 12 against 8,
+// and the comparison at 12 and 8 observations (counted once per window,
+// the same users looked like 120 against 80 and every difference like a
+// certainty).
+TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  for (int hour = 0; hour < 10; ++hour) {
+    for (int i = 0; i < 20; ++i) {
+      const bool control = i < 12;
+      const bool ok = control ? i < 7 : i < 15;
+      h.Add(hour * kHour + i * 60'000 + 1,
+            Ev(control ? "c" : "t", StrCat("u", i).c_str(), ok, 100 + 10 * i));
+    }
+  }
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(10 * kHour, &results, &notices);
+  // Per unit (y, d) = (10, 10) or (0, 10): R_c = 7/12 with s_yy = 100 · 7/12 · 5/12,
+  // s_dd = s_yd = 0, d̄ = 10, so one unit's variance is 7/12 · 5/12; the
+  // treatment's 3/8 · 5/8.
+  const double var_c = 7.0 / 12 * 5.0 / 12, var_t = 3.0 / 8 * 5.0 / 8;
+  const double v = var_c / 12 + var_t / 8, t2 = 0.1 * 0.1, d = 3.0 / 8 - 7.0 / 12;
+  const double lambda = std::sqrt(v / (v + t2)) * std::exp(t2 * d * d / (2 * v * (v + t2)));
+  const double half =
+      std::sqrt(v * (v + t2) / t2 * (2 * std::log(1 / 0.05) + std::log((v + t2) / v)));
+  for (TimeMs end = kHour; end <= 10 * kHour; end += kHour) {
+    SCOPED_TRACE(end);
+    std::vector<WindowResult> at;
+    for (const WindowResult& r : results) {
+      if (r.end == end) at.push_back(r);
+    }
+    std::map<std::string, double> out = Outputs(at);
+    EXPECT_EQ(out["experiment_units{e1,c}"], 12);
+    EXPECT_EQ(out["experiment_units{e1,t}"], 8);
+    // Chi-square (12 − 10)² / 10 · 2 = 0.8, 1 degree of freedom.
+    EXPECT_NEAR(out["experiment_srm_p_value{e1}"], std::erfc(std::sqrt(0.4)), 1e-12);
+    EXPECT_EQ(out["experiment_sample_ratio_mismatch{e1}"], 0);
+    EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,c}"], 7.0 / 12);
+    EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,t}"], 3.0 / 8);
+    EXPECT_NEAR(out["experiment_p_value{e1,good,t}"], std::min(1.0, 1 / lambda), 1e-12);
+    EXPECT_NEAR(out["experiment_ci_lower{e1,good,t}"], d - half, 1e-9);
+    EXPECT_NEAR(out["experiment_ci_upper{e1,good,t}"], d + half, 1e-9);
+    EXPECT_EQ(out["experiment_decision{e1,good,t}"], 0);
+  }
+}
+
 struct Line {
   TimeMs ts;
   std::string json;
