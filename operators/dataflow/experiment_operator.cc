@@ -148,7 +148,7 @@ void ExperimentOperator::Publish(const WindowResult& at, size_t output,
   WindowResult r;
   r.metric = rules_.experiment_outputs[output];
   r.def = &rules_.metrics[r.metric];
-  r.group = StrJoin(labels, std::string_view(&kGroupSeparator, 1));
+  r.group = JoinGroupLabels(labels);
   r.labels = std::move(labels);
   r.start = at.start;
   r.end = at.end;

@@ -9,12 +9,45 @@
 
 namespace vigil {
 
+void EscapeGroupPart(std::string* key, size_t from) {
+  if (key->find_first_of("\x1e\x1f", from) == std::string::npos) return;
+  std::string part = key->substr(from);
+  key->resize(from);
+  for (char c : part) {
+    if (c == kGroupSeparator || c == kGroupEscape) key->push_back(kGroupEscape);
+    key->push_back(c);
+  }
+}
+
 std::vector<std::string> GroupLabels(std::string_view group, size_t n) {
   std::vector<std::string> out;
   if (n == 0) return out;
-  for (std::string_view part : StrSplit(group, kGroupSeparator)) out.emplace_back(part);
+  if (n == 1) return {std::string(group)};
+  out.emplace_back();
+  for (size_t i = 0; i < group.size(); ++i) {
+    const char c = group[i];
+    if (c == kGroupEscape && i + 1 < group.size()) {
+      out.back().push_back(group[++i]);
+    } else if (c == kGroupSeparator) {
+      out.emplace_back();
+    } else {
+      out.back().push_back(c);
+    }
+  }
   out.resize(n);
   return out;
+}
+
+std::string JoinGroupLabels(const std::vector<std::string>& labels) {
+  if (labels.size() == 1) return labels[0];
+  std::string key;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) key.push_back(kGroupSeparator);
+    const size_t from = key.size();
+    key.append(labels[i]);
+    EscapeGroupPart(&key, from);
+  }
+  return key;
 }
 
 bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
@@ -113,7 +146,9 @@ void MetricOperator::Add(const Event& ev) {
     key_.clear();
     for (size_t i = 0; i < by.size(); ++i) {
       if (i) key_.push_back(kGroupSeparator);
+      const size_t from = key_.size();
       AppendValueText(slots[by[i]], &key_);
+      EscapeGroupPart(&key_, from);
     }
     group = key_;
   }

@@ -41,9 +41,19 @@
 
 namespace vigil {
 
-// The group key joins the `by:` values with this separator.
+// The group key of one `by:` value is the value's text; of several, the
+// texts joined with kGroupSeparator, each with kGroupSeparator and
+// kGroupEscape escaped by kGroupEscape (AppendGroupPart), so that a value
+// holding either still gives its own label.
 inline constexpr char kGroupSeparator = '\x1f';
+inline constexpr char kGroupEscape = '\x1e';
+// Escapes what was appended to `key` from `from` on: one part of a group
+// key of several values.
+void EscapeGroupPart(std::string* key, size_t from);
+// The `n` label values of a group key.
 std::vector<std::string> GroupLabels(std::string_view group, size_t n);
+// The group key of several label values.
+std::string JoinGroupLabels(const std::vector<std::string>& labels);
 
 // A metric definition and its index in the rule set.
 struct MetricRef {

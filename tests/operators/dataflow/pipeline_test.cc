@@ -66,6 +66,39 @@ metrics:
   EXPECT_EQ(p.windows_, (std::vector<std::string>{"n[60s,120s){faq}=1", "avg_ms[60s,120s)=400"}));
 }
 
+// Label values holding the group key's separator or escape character still
+// give their own labels and series: ("a\x1fb") is not ("a", "b").
+TEST(PipelineTest, LabelValuesHoldingTheGroupSeparatorKeepTheirLabels) {
+  OperatorHarness h(R"(
+metrics:
+  - {metric: one, window: tumbling 1m, by: [k], value: count()}
+  - {metric: two, window: tumbling 1m, by: [k, j], value: count()}
+)");
+  h.Add(1000, R"("k":"a\u001fb")");
+  h.Add(2000, R"("k":"a","j":"b")");
+  h.Add(3000, R"("k":"a\u001fb","j":"")");
+  h.Add(4000, R"("k":"a\u001e","j":"\u001fb")");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(kMaxTime, &results, &notices);
+  std::vector<std::string> got;
+  for (const WindowResult& r : results) {
+    std::string labels;
+    for (const std::string& l : r.labels) StrAppend(&labels, "[", l, "]");
+    got.push_back(StrCat(r.def->name, " ", labels, " ", r.value));
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"one [a\x1e] 1",
+                                           "one [a\x1f"
+                                           "b] 2",
+                                           "one [a] 1",
+                                           "two [a\x1e][\x1f"
+                                           "b] 1",
+                                           "two [a\x1f"
+                                           "b][] 2",
+                                           "two [a][b] 1"}));
+}
+
 // Dataflow::Close gives one close's results by window end, then metric,
 // then group, however the operators hold them.
 TEST(PipelineTest, CloseOrdersByEndThenMetricThenGroup) {
