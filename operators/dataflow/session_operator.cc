@@ -117,9 +117,58 @@ void SessionOperator::SetString(Pick& c, std::string_view v) {
   }
 }
 
+Value SessionOperator::PickValue(const Pick& c) const {
+  switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
+    case Value::Kind::kNull:
+      return Value::Null();
+    case Value::Kind::kBool:
+      return Value::Bool(c.x() != 0);
+    case Value::Kind::kNumber:
+      return Value::Number(c.x());
+    case Value::Kind::kString:
+      return Value::String(StringOf(c));
+    default:
+      return Value::Missing();
+  }
+}
+
+namespace {
+
+// The order of values at equal event times: by kind, then numbers and
+// booleans by value, strings byte by byte. `first` keeps the smallest,
+// `last` the largest (as a metric's last), whatever order they came in.
+int CompareTied(const Value& a, const Value& b) {
+  if (a.kind != b.kind) return a.kind < b.kind ? -1 : 1;
+  double x = 0, y = 0;
+  switch (a.kind) {
+    case Value::Kind::kString:
+      return a.str.compare(b.str);
+    case Value::Kind::kNumber:
+      x = a.num;
+      y = b.num;
+      break;
+    case Value::Kind::kBool:
+      x = a.b;
+      y = b.b;
+      break;
+    default:
+      return 0;
+  }
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+}  // namespace
+
+bool SessionOperator::Replaces(const Value& v, TimeMs t, const Pick& c, bool first) const {
+  if (c.kind == 0) return true;
+  if (t != c.t) return first ? t < c.t : t > c.t;
+  const int order = CompareTied(v, PickValue(c));
+  return first ? order < 0 : order > 0;
+}
+
 void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
   if (v.is_missing()) return;
-  if (c.kind != 0 && (first ? t >= c.t : t < c.t)) return;
+  if (!Replaces(v, t, c, first)) return;
   DropString(c);
   c.kind = KindByte(v.kind);
   c.t = t;
@@ -245,9 +294,7 @@ void SessionOperator::Merge(Session& into, Session&& from) {
       Pick& a = pa[in.cell];
       Pick& b = pb[in.cell];
       const bool first = in.kind == AggKind::kFirst;
-      // Ties keep `into`'s value (it holds the earlier events).
-      const bool take = b.kind != 0 && (a.kind == 0 || (first ? b.t < a.t : b.t > a.t));
-      if (take) std::swap(a, b);
+      if (b.kind != 0 && Replaces(PickValue(b), b.t, a, first)) std::swap(a, b);
       continue;
     }
     Tally& a = ta[in.cell];
@@ -313,21 +360,7 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
     std::optional<double> r = (*s.sketches)[in.cell].Result(0);
     return r ? Value::Number(*r) : Value::Missing();
   }
-  if (IsPick(in.kind)) {
-    const Pick& c = PicksOf(s)[in.cell];
-    switch (c.kind == 0 ? Value::Kind::kMissing : static_cast<Value::Kind>(c.kind - 1)) {
-      case Value::Kind::kNull:
-        return Value::Null();
-      case Value::Kind::kBool:
-        return Value::Bool(c.x() != 0);
-      case Value::Kind::kNumber:
-        return Value::Number(c.x());
-      case Value::Kind::kString:
-        return Value::String(StringOf(c));
-      default:
-        return Value::Missing();
-    }
-  }
+  if (IsPick(in.kind)) return PickValue(PicksOf(s)[in.cell]);
   const Tally& c = TalliesOf(s)[in.cell];
   switch (in.kind) {
     case AggKind::kCount:

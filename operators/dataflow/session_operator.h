@@ -202,6 +202,9 @@ class SessionOperator final : public KeyedOperator {
   bool DecodeCells(Decoder* dec, Session& s);
   Value Result(const Session& s, size_t input) const;
   void Offer(Pick& c, const Value& v, TimeMs t, bool first);
+  // Whether `v` at `t` takes the place of `c` in a first (or last) pick.
+  bool Replaces(const Value& v, TimeMs t, const Pick& c, bool first) const;
+  Value PickValue(const Pick& c) const;
 
   std::vector<Input> inputs_;
   std::vector<std::vector<int>> bindings_;  // per emit, per aggregate: the input

@@ -184,6 +184,29 @@ TEST_F(SessionStreamTest, GapBoundaries) {
   EXPECT_NE(records[1].find("duration_ms=0 turns=1"), std::string::npos) << records[1];
 }
 
+// Events at the same time: first keeps the smallest value, last the
+// largest, in whichever order they come (as a metric's last does).
+TEST_F(SessionStreamTest, TiesOfEventTimeGoByValueNotArrival) {
+  for (bool swapped : {false, true}) {
+    SCOPED_TRACE(swapped);
+    SessionOperator op(h.rules->streams[0]);
+    const std::string a = Message("s", 1000, "faq", 1), b = Message("s", 1000, "returns", 2);
+    Feed(op, swapped ? b : a);
+    Feed(op, swapped ? a : b);
+    Feed(op, Message("s", 500, "order", 3));
+    const std::vector<std::string> records = Close(op, kMaxTime - 31 * kMin);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_NE(records[0].find("first_intent=order last_intent=returns"), std::string::npos)
+        << records[0];
+    SessionOperator tie(h.rules->streams[0]);
+    Feed(tie, swapped ? b : a);
+    Feed(tie, swapped ? a : b);
+    const std::vector<std::string> tied = Close(tie, kMaxTime - 31 * kMin);
+    ASSERT_EQ(tied.size(), 1u);
+    EXPECT_NE(tied[0].find("first_intent=faq last_intent=returns"), std::string::npos) << tied[0];
+  }
+}
+
 TEST_F(SessionStreamTest, OutOfOrderEventsMergeSessions) {
   SessionOperator op(h.rules->streams[0]);
   Feed(op, Message("a", 0, "faq", 100));
