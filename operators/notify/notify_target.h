@@ -209,6 +209,10 @@ class NotifyTarget {
   std::optional<Work> NextDigest(TimeMs now, TimeMs* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<Work> NextHeld(TimeMs now, TimeMs* wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<Work> NextFifo() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Up to `max` spooled notifications in order, undecodable ones dropped
+  // and counted; with `one_state_each`, stopping before a second state of
+  // an alert already taken.
+  std::optional<Work> TakeBatch(size_t max, bool one_state_each) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool OnHold(const std::string& fingerprint, TimeMs now, TimeMs* until) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveEntry(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -39,20 +39,20 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextWork(TimeMs now, TimeMs* wak
   return resend;
 }
 
-std::optional<NotifyTarget::Work> NotifyTarget::NextFifo() {
+std::optional<NotifyTarget::Work> NotifyTarget::TakeBatch(size_t max, bool one_state_each) {
   Work work;
   std::set<std::string_view> fingerprints;
   std::vector<uint64_t> bad;
   for (const auto& [id, e] : spool_->entries()) {
-    if (!work.ids.empty() && (!alertmanager_ || work.ids.size() >= kAlertmanagerBatch)) break;
+    if (work.ids.size() >= max) break;
     // Two states of one alert never share a POST: each arrives, in order.
-    if (fingerprints.contains(e.key)) break;
+    if (one_state_each && !fingerprints.insert(e.key).second) break;
     std::optional<Notification> a = Notification::Decode(e.data);
     if (!a) {
       bad.push_back(id);
+      if (one_state_each) fingerprints.erase(e.key);
       continue;
     }
-    fingerprints.insert(e.key);
     work.ids.push_back(id);
     work.alerts.push_back(std::move(*a));
   }
@@ -60,6 +60,10 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextFifo() {
   failed_ += bad.size();
   if (work.ids.empty()) return std::nullopt;
   return work;
+}
+
+std::optional<NotifyTarget::Work> NotifyTarget::NextFifo() {
+  return TakeBatch(alertmanager_ ? kAlertmanagerBatch : 1, /*one_state_each=*/true);
 }
 
 std::optional<NotifyTarget::Work> NotifyTarget::NextHeld(TimeMs now, TimeMs* wake) {
@@ -124,22 +128,7 @@ std::optional<NotifyTarget::Work> NotifyTarget::NextDigest(TimeMs now, TimeMs* w
     *wake = std::min(*wake, next_digest_);
     return std::nullopt;
   }
-  Work work;
-  std::vector<uint64_t> bad;
-  for (const auto& [id, e] : spool_->entries()) {
-    if (work.ids.size() >= kDigestBatch) break;
-    std::optional<Notification> a = Notification::Decode(e.data);
-    if (!a) {
-      bad.push_back(id);
-      continue;
-    }
-    work.ids.push_back(id);
-    work.alerts.push_back(std::move(*a));
-  }
-  for (uint64_t id : bad) RemoveEntry(id);
-  failed_ += bad.size();
-  if (work.ids.empty()) return std::nullopt;
-  return work;
+  return TakeBatch(kDigestBatch, /*one_state_each=*/false);
 }
 
 void NotifyTarget::Finish(const Work& work, Outcome outcome, TimeMs now) {
