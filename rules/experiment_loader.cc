@@ -51,7 +51,7 @@ std::vector<OutputSpec> OutputSpecs() {
   return {
       {"experiment_units",
        {"experiment", "arm"},
-       "Units seen per arm since the experiment started"},
+       "Units seen per arm since the experiment started (crossover units left out)"},
       {"experiment_srm_p_value",
        {"experiment"},
        "Sample-ratio-mismatch chi-square p-value of the units against the declared split"},
@@ -69,6 +69,9 @@ std::vector<OutputSpec> OutputSpecs() {
       {"experiment_p_value", per_metric, "Always-valid p-value of the difference (mSPRT)"},
       {"experiment_decision", per_metric,
        "1 treatment wins, -1 control wins, 0 no difference yet, 2 guardrail breached"},
+      {"experiment_crossover_units",
+       {"experiment"},
+       "Units seen in more than one arm, left out of the units and the comparisons"},
   };
 }
 

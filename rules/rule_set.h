@@ -364,9 +364,10 @@ struct ExperimentDef {
 };
 // The output metrics of every experiment (their names and labels).
 inline constexpr std::string_view kExperimentOutputs[] = {
-    "experiment_units",    "experiment_srm_p_value", "experiment_sample_ratio_mismatch",
-    "experiment_value",    "experiment_difference",  "experiment_ci_lower",
-    "experiment_ci_upper", "experiment_p_value",     "experiment_decision"};
+    "experiment_units",          "experiment_srm_p_value", "experiment_sample_ratio_mismatch",
+    "experiment_value",          "experiment_difference",  "experiment_ci_lower",
+    "experiment_ci_upper",       "experiment_p_value",     "experiment_decision",
+    "experiment_crossover_units"};
 // experiment_decision's values.
 enum class ExperimentDecision : int {
   kControlWins = -1,

@@ -112,7 +112,13 @@ std::string Header(const ExperimentInfo& e, const ExperimentResults& r, bool mar
             : mismatch ? StrCat("SAMPLE RATIO MISMATCH (", PValue(*srm),
                                 "): the assignment is broken, do not trust the comparisons")
                        : StrCat("sample ratio ok (", PValue(*srm), ")"),
-            "\n");
+            "");
+  const double crossed = r.Get("experiment_crossover_units", e.name).value_or(0);
+  if (crossed > 0) {
+    StrAppend(&out, "; ", Thousands(crossed), crossed == 1 ? " unit" : " units",
+              " seen in more than one arm, left out");
+  }
+  out += "\n";
   return out;
 }
 
@@ -198,6 +204,7 @@ std::string Json(const std::vector<ExperimentInfo>& infos, const ExperimentResul
     }
     out.push_back('}');
     AppendOptional("srm_p_value", r.Get("experiment_srm_p_value", e.name), &out);
+    AppendOptional("crossover_units", r.Get("experiment_crossover_units", e.name), &out);
     StrAppend(&out, ",\"sample_ratio_mismatch\":",
               r.Get("experiment_sample_ratio_mismatch", e.name).value_or(0) > 0 ? "true" : "false",
               ",\"comparisons\":[");

@@ -21,6 +21,7 @@ enum Output : size_t {
   kUpper,
   kPValue,
   kDecision,
+  kCrossover,
 };
 
 struct Ratio {
@@ -41,9 +42,9 @@ std::pair<double, double> Interval(const SequentialTest& t) {
 ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef& def)
     : rules_(rules),
       def_(def),
-      // "/2": units are counted once, not once per window; earlier states
-      // do not restore.
-      state_key_(StrCat("experiment/2:", def.fingerprint)),
+      // "/3": units are counted once, not once per window, and a unit in
+      // two arms is left out; earlier states do not restore.
+      state_key_(StrCat("experiment/3:", def.fingerprint)),
       units_(def.split.size(), 0),
       metrics_(def.metrics.size()) {
   const size_t arms = def.split.size();
@@ -156,39 +157,73 @@ void ExperimentOperator::Publish(const WindowResult& at, size_t output,
   out->push_back(std::move(r));
 }
 
+void ExperimentOperator::Assign(const std::string& unit, int arm) {
+  auto [it, fresh] = arm_of_.try_emplace(unit, arm);
+  if (fresh) {
+    ++units_[arm];
+    return;
+  }
+  const int first = it->second;
+  if (first == arm || first == kCrossed) return;
+  it->second = kCrossed;
+  --units_[first];
+  ++crossed_;
+  for (MetricState& s : metrics_) {
+    auto t = s.totals.find(unit);
+    if (t == s.totals.end()) continue;
+    Sums& u = s.sums[first];
+    const Totals& v = t->second;
+    u.n -= 1;
+    u.y -= v.y;
+    u.d -= v.d;
+    u.yy -= v.y * v.y;
+    u.dd -= v.d * v.d;
+    u.yd -= v.y * v.d;
+    s.totals.erase(t);
+  }
+}
+
+void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
+  for (size_t i = 0; i < def_.metrics.size(); ++i) {
+    if (def_.metrics[i].input != r.metric) continue;
+    MetricState& s = metrics_[i];
+    if (def_.metrics[i].kind == ExperimentMetricDef::Kind::kQuantile) {
+      if (r.sketch) s.sketches[arm].Merge(*r.sketch);
+      continue;
+    }
+    if (r.parts.size() < 2 || r.labels.size() < 2) continue;
+    if (arm_of_.find(r.labels[1])->second != arm) continue;  // crossed out
+    // The unit's totals move from (y0, d0) to (y1, d1); the arm's sums of
+    // squares and products follow.
+    auto [it, fresh] = s.totals.try_emplace(r.labels[1]);
+    Totals& t = it->second;
+    const double y0 = t.y, d0 = t.d;
+    t.y += r.parts[0];
+    t.d += r.parts[1];
+    Sums& u = s.sums[arm];
+    if (fresh) u.n += 1;
+    u.y += t.y - y0;
+    u.d += t.d - d0;
+    u.yy += t.y * t.y - y0 * y0;
+    u.dd += t.d * t.d - d0 * d0;
+    u.yd += t.y * t.d - y0 * d0;
+  }
+}
+
 void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inputs,
                                      std::vector<WindowResult>* out) {
   if (inputs.empty()) return;
+  // Every unit's arm first, so that a unit met in a second arm in this
+  // window adds nothing of it.
   for (const WindowResult* r : inputs) {
-    if (r->labels.empty()) continue;
+    if (r->labels.size() < 2) continue;  // a quantile's input is by arm only
     const int arm = ArmOf(r->labels[0]);
-    if (arm < 0) continue;
-    if (r->metric == def_.units_input) {
-      if (seen_.insert(r->group).second) ++units_[arm];
-      continue;
-    }
-    for (size_t i = 0; i < def_.metrics.size(); ++i) {
-      if (def_.metrics[i].input != r->metric) continue;
-      MetricState& s = metrics_[i];
-      if (def_.metrics[i].kind == ExperimentMetricDef::Kind::kQuantile) {
-        if (r->sketch) s.sketches[arm].Merge(*r->sketch);
-      } else if (r->parts.size() >= 2) {
-        // The unit's totals move from (y0, d0) to (y1, d1); the arm's
-        // sums of squares and products follow.
-        auto [it, fresh] = s.totals.try_emplace(r->group);
-        Totals& t = it->second;
-        const double y0 = t.y, d0 = t.d;
-        t.y += r->parts[0];
-        t.d += r->parts[1];
-        Sums& u = s.sums[arm];
-        if (fresh) u.n += 1;
-        u.y += t.y - y0;
-        u.d += t.d - d0;
-        u.yy += t.y * t.y - y0 * y0;
-        u.dd += t.d * t.d - d0 * d0;
-        u.yd += t.y * t.d - y0 * d0;
-      }
-    }
+    if (arm >= 0) Assign(r->labels[1], arm);
+  }
+  for (const WindowResult* r : inputs) {
+    if (r->labels.empty() || r->metric == def_.units_input) continue;
+    const int arm = ArmOf(r->labels[0]);
+    if (arm >= 0) Accumulate(*r, arm);
   }
   const WindowResult& at = *inputs.front();
   const std::string& name = def_.name;
@@ -201,6 +236,7 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
       SampleRatioMismatch(units_.data(), split.data(), static_cast<int>(units_.size()));
   Publish(at, kSrmPValue, {name}, srm.p_value, out);
   Publish(at, kMismatch, {name}, srm.p_value < kSrmThreshold ? 1 : 0, out);
+  Publish(at, kCrossover, {name}, static_cast<double>(crossed_), out);
   for (size_t i = 0; i < def_.metrics.size(); ++i) {
     const ExperimentMetricDef& m = def_.metrics[i];
     MetricState& s = metrics_[i];
@@ -242,6 +278,7 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
 void ExperimentOperator::EncodeState(Encoder* enc) const {
   enc->PutString(state_key_);
   for (int64_t u : units_) enc->PutSigned(u);
+  enc->PutSigned(crossed_);
   for (const MetricState& s : metrics_) {
     for (const Sums& u : s.sums) {
       for (double v : {u.n, u.y, u.d, u.yy, u.dd, u.yd}) enc->PutDouble(v);
@@ -255,19 +292,23 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
       }
     }
     enc->PutVarint(s.totals.size());
-    for (const auto& [group, t] : s.totals) {
-      enc->PutString(group);
+    for (const auto& [unit, t] : s.totals) {
+      enc->PutString(unit);
       enc->PutDouble(t.y);
       enc->PutDouble(t.d);
     }
   }
-  enc->PutVarint(seen_.size());
-  for (const std::string& group : seen_) enc->PutString(group);
+  enc->PutVarint(arm_of_.size());
+  for (const auto& [unit, arm] : arm_of_) {
+    enc->PutString(unit);
+    enc->PutSigned(arm);
+  }
 }
 
 bool ExperimentOperator::DecodeState(Decoder* dec) {
   if (dec->GetString() != state_key_) return false;
   for (int64_t& u : units_) u = dec->GetSigned();
+  crossed_ = dec->GetSigned();
   for (MetricState& s : metrics_) {
     for (Sums& u : s.sums) {
       for (double* v : {&u.n, &u.y, &u.d, &u.yy, &u.dd, &u.yd}) *v = dec->GetDouble();
@@ -289,16 +330,22 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
       t.d = dec->GetDouble();
     }
   }
-  seen_.clear();
+  arm_of_.clear();
   const uint64_t seen = dec->GetVarint();
-  for (uint64_t i = 0; i < seen && dec->ok(); ++i) seen_.emplace(dec->GetString());
+  for (uint64_t i = 0; i < seen && dec->ok(); ++i) {
+    std::string unit(dec->GetString());
+    const int64_t arm = dec->GetSigned();
+    if (arm < kCrossed || arm >= static_cast<int64_t>(units_.size())) return false;
+    arm_of_[std::move(unit)] = static_cast<int>(arm);
+  }
   return dec->ok();
 }
 
 bool ExperimentOperator::AdoptState(ExperimentOperator& old) {
   if (old.state_key_ != state_key_) return false;
   units_ = std::move(old.units_);
-  seen_ = std::move(old.seen_);
+  crossed_ = old.crossed_;
+  arm_of_ = std::move(old.arm_of_);
   metrics_ = std::move(old.metrics_);
   return true;
 }

@@ -7,6 +7,7 @@
 // publishes the output metrics for that window end:
 //
 //   experiment_units{experiment,arm}             distinct units per arm so far
+//   experiment_crossover_units{experiment}       units seen in more than one arm
 //   experiment_srm_p_value{experiment}           chi-square against the split
 //   experiment_sample_ratio_mismatch{experiment} 1 when that p-value < 0.001
 //   experiment_value{experiment,metric,arm}      each arm's value
@@ -36,6 +37,11 @@
 // difference moved, e.g. the treatment changed mid-run, which the test
 // assumes it does not), the latest interval is published instead.
 //
+// A unit seen in more than one arm (its assignment is not sticky) is left
+// out from then on: it leaves its arm's count and its totals leave the
+// arm's sums; it is counted in experiment_crossover_units. Quantile
+// sketches cannot give values back, so its values stay in them.
+//
 // The state is the units seen, each unit's totals, and sums and sketches
 // updated in the order results arrive (by window end, metric, group), so
 // the outputs are byte-identical whatever the worker count, instance count
@@ -51,7 +57,6 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
 #include "base/codec.h"
 #include "operators/dataflow/sink.h"
 #include "operators/experiment/sequential_test.h"
@@ -84,13 +89,15 @@ class ExperimentOperator {
   struct Sums {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
   };
+  // arm_of_'s mark of a unit seen in more than one arm.
+  static constexpr int kCrossed = -1;
   // One unit's numerator and denominator over every window so far.
   struct Totals {
     double y = 0, d = 0;
   };
   struct MetricState {
     std::vector<Sums> sums;                       // per arm (ratio, avg), over units' totals
-    absl::btree_map<std::string, Totals> totals;  // per group (arm, unit)
+    absl::btree_map<std::string, Totals> totals;  // per unit, while it has one arm
     std::vector<DDSketch> sketches;               // per arm (quantile)
     // Per treatment arm (arm index - 1).
     std::vector<SequentialTest> tests;
@@ -103,6 +110,9 @@ class ExperimentOperator {
   };
 
   int ArmOf(const std::string& label) const;
+  // Records that `unit` was seen in `arm`; a second arm crosses it out.
+  void Assign(const std::string& unit, int arm);
+  void Accumulate(const WindowResult& r, int arm);
   std::optional<Comparison> Compare(const ExperimentMetricDef& m, const MetricState& s,
                                     size_t arm) const;
   void Publish(const WindowResult& at, size_t output, std::vector<std::string> labels, double value,
@@ -111,8 +121,9 @@ class ExperimentOperator {
   const RuleSet& rules_;
   ExperimentDef def_;
   std::string state_key_;
-  std::vector<int64_t> units_;         // per arm: distinct units seen
-  absl::btree_set<std::string> seen_;  // the groups (arm, unit) seen
+  std::vector<int64_t> units_;                // per arm: its units
+  int64_t crossed_ = 0;                       // units seen in more than one arm
+  absl::btree_map<std::string, int> arm_of_;  // unit -> its arm, or kCrossed
   std::vector<MetricState> metrics_;
 };
 

@@ -46,10 +46,14 @@ TEST(ExperimentLoaderTest, AnExperimentCompilesIntoInputsAndSharedOutputs) {
   EXPECT_EQ(rules.metrics[e.metrics[1].input].by, (std::vector<std::string>{"variant"}));
   EXPECT_EQ(rules.metrics[e.units_input].by, (std::vector<std::string>{"variant", "session_id"}));
   ASSERT_EQ(rules.experiment_outputs.size(), std::size(kExperimentOutputs));
-  const MetricDef& decision = rules.metrics[rules.experiment_outputs.back()];
+  const int decision_index = rules.experiment_outputs[8];
+  const MetricDef& decision = rules.metrics[decision_index];
   EXPECT_EQ(decision.name, "experiment_decision");
   EXPECT_EQ(decision.by, (std::vector<std::string>{"experiment", "metric", "arm"}));
-  EXPECT_EQ(rules.alerts[0].metrics[0], rules.experiment_outputs.back());
+  EXPECT_EQ(rules.alerts[0].metrics[0], decision_index);
+  const MetricDef& crossed = rules.metrics[rules.experiment_outputs.back()];
+  EXPECT_EQ(crossed.name, "experiment_crossover_units");
+  EXPECT_EQ(crossed.by, (std::vector<std::string>{"experiment"}));
 }
 
 struct BadCase {

@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <simdjson.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <regex>
 #include <string>
 
+#include "base/time.h"
 #include "gtest/gtest.h"
 #include "runtime/dev_broker.h"
 #include "tests/runtime/servers.h"
@@ -113,6 +115,44 @@ TEST_F(ExperimentE2eTest, NormalTrafficDecidesNothingAndPagesNobody) {
   Result replay = Sh(kVigil + " replay" + kRules + " " + events + " 2>/dev/null");
   ASSERT_EQ(replay.exit_code, 0);
   EXPECT_NE(replay.out.find("(no alerts)"), std::string::npos) << replay.out;
+}
+
+// A user served both arms is left out and reported: the report's units
+// line and its JSON say how many crossed over, and the units are those
+// left.
+TEST_F(ExperimentE2eTest, TheReportShowsUnitsSeenInBothArms) {
+  const std::string rules = Path("rules.yaml"), events = Path("events.ndjson");
+  {
+    std::ofstream(rules) << "experiments:\n"
+                            "  - experiment: e1\n"
+                            "    arm: variant\n"
+                            "    control: c\n"
+                            "    split: {c: 0.5, t: 0.5}\n"
+                            "    unit: user\n"
+                            "    metrics:\n"
+                            "      - {name: good, value: ratio(ok), goal: increase}\n";
+    std::ofstream out(events);
+    int ts = 1'767'225'600;  // 2026-01-01T00:00:00Z, in seconds
+    for (const char* e : {"\"variant\":\"c\",\"user\":\"u1\",\"ok\":true",
+                          "\"variant\":\"c\",\"user\":\"u2\",\"ok\":true",
+                          "\"variant\":\"t\",\"user\":\"u3\",\"ok\":false",
+                          "\"variant\":\"t\",\"user\":\"u4\",\"ok\":true",
+                          "\"variant\":\"t\",\"user\":\"u1\",\"ok\":false"}) {
+      out << "{\"ts\":\"" << FormatTimestamp(static_cast<TimeMs>(ts++) * 1000)
+          << "\",\"type\":\"message\"," << e << "}\n";
+    }
+  }
+  Result json = Sh(kVigil + " experiment report --rules " + rules + " --output json " + events +
+                   " 2>/dev/null");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  EXPECT_NE(json.out.find("\"units\":{\"c\":1,\"t\":2},\"srm_p_value\":"), std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find("\"crossover_units\":1,"), std::string::npos) << json.out;
+  Result text = Sh(kVigil + " experiment report --rules " + rules + " " + events + " 2>/dev/null");
+  EXPECT_NE(text.out.find("  units: c 1 · t 2; sample ratio ok (p = 0.564); 1 unit seen in more "
+                          "than one arm, left out\n"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(ExperimentE2eTest, ARunningJobReportsTheSameDecisions) {

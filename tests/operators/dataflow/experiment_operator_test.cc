@@ -5,6 +5,7 @@
 // partial flows or the state goes through a checkpoint.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <map>
@@ -145,6 +146,76 @@ TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
   }
 }
 
+// u1 has two control events in the first hour and a treatment event in
+// the second; u5 is in both arms within the second hour; u1 comes back to
+// the control in the third. Both cross over when first seen in a second
+// arm, and nothing of theirs counts from then on.
+TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  h.Add(1000, Ev("c", "u1", true, 100));
+  h.Add(2000, Ev("c", "u1", true, 100));
+  h.Add(3000, Ev("c", "u2", true, 100));
+  h.Add(4000, Ev("t", "u3", true, 100));
+  h.Add(5000, Ev("t", "u4", false, 100));
+  h.Add(kHour + 1000, Ev("t", "u1", false, 100));
+  h.Add(kHour + 2000, Ev("c", "u5", false, 100));
+  h.Add(kHour + 3000, Ev("t", "u5", false, 100));
+  h.Add(kHour + 4000, Ev("t", "u3", true, 100));
+  h.Add(2 * kHour + 1000, Ev("c", "u1", false, 100));
+  h.Add(2 * kHour + 2000, Ev("c", "u2", false, 100));
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(3 * kHour, &results, &notices);
+  std::map<TimeMs, std::map<std::string, double>> by_end;
+  for (TimeMs end = kHour; end <= 3 * kHour; end += kHour) {
+    std::vector<WindowResult> at;
+    for (const WindowResult& r : results) {
+      if (r.end == end) at.push_back(r);
+    }
+    by_end[end] = Outputs(at);
+  }
+  // First hour: c = u1 (2 of 2), u2 (1 of 1); t = u3 (1 of 1), u4 (0 of 1).
+  std::map<std::string, double>& one = by_end[kHour];
+  EXPECT_EQ(one["experiment_units{e1,c}"], 2);
+  EXPECT_EQ(one["experiment_units{e1,t}"], 2);
+  EXPECT_EQ(one["experiment_crossover_units{e1}"], 0);
+  EXPECT_DOUBLE_EQ(one["experiment_value{e1,good,c}"], 1.0);
+  EXPECT_DOUBLE_EQ(one["experiment_value{e1,good,t}"], 0.5);
+  // Second hour: u1 and u5 crossed over; c = u2 (1 of 1), t = u3 (2 of 2),
+  // u4 (0 of 1).
+  std::map<std::string, double>& two = by_end[2 * kHour];
+  EXPECT_EQ(two["experiment_units{e1,c}"], 1);
+  EXPECT_EQ(two["experiment_units{e1,t}"], 2);
+  EXPECT_EQ(two["experiment_crossover_units{e1}"], 2);
+  EXPECT_DOUBLE_EQ(two["experiment_value{e1,good,c}"], 1.0);
+  EXPECT_DOUBLE_EQ(two["experiment_value{e1,good,t}"], 2.0 / 3);
+  // Chi-square of 1 against 2 of a declared 50/50: (0.25 + 0.25) / 1.5.
+  EXPECT_NEAR(two["experiment_srm_p_value{e1}"], std::erfc(std::sqrt(1.0 / 6)), 1e-12);
+  // Third hour: u1 is still out; u2 is now 1 of 2.
+  std::map<std::string, double>& three = by_end[3 * kHour];
+  EXPECT_EQ(three["experiment_units{e1,c}"], 1);
+  EXPECT_EQ(three["experiment_crossover_units{e1}"], 2);
+  EXPECT_DOUBLE_EQ(three["experiment_value{e1,good,c}"], 0.5);
+  EXPECT_NEAR(three["experiment_value{e1,good,t}"], 2.0 / 3, 1e-15);
+  // The confidence sequence, by hand: the control's variance is 0 in every
+  // hour (its units alike, then one unit). The treatment's per-unit
+  // variance is 0.25 in the first hour (units (1, 1), (0, 1): R = 0.5,
+  // s_yy = 0.25, d̄ = 1) and then (1 − 2/3 + 1/9) / 2.25 (units (2, 2),
+  // (0, 1): R = 2/3, ȳ = 1, d̄ = 1.5, s_yy = 1, s_dd = 0.25, s_yd = 0.5).
+  // The differences are −0.5, −1/3 and 1/6.
+  const double t2 = 0.1 * 0.1;
+  auto half = [&](double v) {
+    return std::sqrt(v * (v + t2) / t2 * (2 * std::log(1 / 0.05) + std::log((v + t2) / v)));
+  };
+  const double v1 = 0.25 / 2, v23 = (1 - 2.0 / 3 + 1.0 / 9) / 2.25 / 2;
+  const double lower = std::max({-0.5 - half(v1), -1.0 / 3 - half(v23), 1.0 / 6 - half(v23)});
+  const double upper = std::min({-0.5 + half(v1), -1.0 / 3 + half(v23), 1.0 / 6 + half(v23)});
+  EXPECT_NEAR(three["experiment_difference{e1,good,t}"], 1.0 / 6, 1e-12);
+  EXPECT_NEAR(three["experiment_ci_lower{e1,good,t}"], lower, 1e-9);
+  EXPECT_NEAR(three["experiment_ci_upper{e1,good,t}"], upper, 1e-9);
+}
+
 struct Line {
   TimeMs ts;
   std::string json;
@@ -258,7 +329,20 @@ std::vector<std::string> Lines(const std::vector<WindowResult>& results) {
 TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBit) {
   OperatorHarness whole(kRules);
   ASSERT_TRUE(whole.rules);
-  AddTraffic(whole, 7, 1.2, 3);
+  // Ten of the first hour's control units come back in the treatment in
+  // each later hour: they cross over on both sides of the checkpoint.
+  std::vector<Line> events = Traffic(7, 1.2, 3);
+  for (int hour = 1; hour < 3; ++hour) {
+    for (int u = 0; u < 10; ++u) {
+      const TimeMs ts = hour * kHour + 500 + u * 1000;
+      const std::string user = StrCat("c0-", hour * 10 + u - 10);
+      events.push_back({ts, StrCat("{\"ts\":", ts, ",\"type\":\"message\",",
+                                   Ev("t", user.c_str(), true, 900), "}")});
+    }
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Line& a, const Line& b) { return a.ts < b.ts; });
+  for (const Line& l : events) whole.AddJson(l.json);
   std::vector<WindowResult> expected;
   std::vector<AlertNotice> notices;
   for (int hour = 1; hour <= 3; ++hour) whole.Close(hour * kHour, &expected, &notices);
@@ -269,7 +353,6 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
   OperatorHarness split(kRules);
   std::vector<std::unique_ptr<Dataflow>> parts;
   for (int i = 0; i < 3; ++i) parts.push_back(std::make_unique<Dataflow>(*split.rules));
-  const std::vector<Line> events = Traffic(7, 1.2, 3);
   std::vector<WindowResult> got;
   size_t next = 0;
   for (int hour = 1; hour <= 3; ++hour) {
@@ -293,6 +376,11 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
     }
   }
   EXPECT_EQ(Lines(got), Lines(expected));
+  bool crossed = false;
+  for (const WindowResult& r : expected) {
+    crossed |= r.def->name == "experiment_crossover_units" && r.end == 3 * kHour && r.value == 20;
+  }
+  EXPECT_TRUE(crossed);
 }
 
 }  // namespace
