@@ -31,6 +31,10 @@ double InverseLog2(double y) {
 }
 
 constexpr int64_t kInitialSlots = 128;
+// A store with at most this many non-empty buckets keeps them in the side
+// list alone: a small sketch (one user's latencies, one group's few values)
+// costs 16 bytes a bucket, not a window spanning them.
+constexpr size_t kSparseBuckets = 16;
 // The window never spans more than this many slots (32 KiB).
 constexpr int64_t kMaxWindowSlots = 4096;
 // Within this many indices the window grows to new data unconditionally
@@ -135,9 +139,14 @@ void BucketStore::AddToSideList(int32_t index, uint64_t weight) {
 }
 
 void BucketStore::AddOutsideWindow(int32_t index, uint64_t weight) {
+  if (counts_.empty()) {
+    // Sparse until it has more buckets than kSparseBuckets; then the window
+    // is laid over them.
+    AddToSideList(index, weight);
+    if (side_.size() > kSparseBuckets) Rebuild(Buckets(), /*sparse=*/false);
+    return;
+  }
   if (window_empty()) {
-    if (counts_.empty())
-      counts_.assign(static_cast<size_t>(std::min(kInitialSlots, window_cap())), 0);
     MoveWindow(int64_t{index} - static_cast<int64_t>(counts_.size() / 2));
     AddInWindow(index, weight);
     return;
@@ -165,7 +174,7 @@ void BucketStore::AddOutsideWindow(int32_t index, uint64_t weight) {
     return;
   }
   AddToSideList(index, weight);
-  if (++missed_ > counts_.size() + side_.size()) Rebuild(Buckets());
+  if (++missed_ > counts_.size() + side_.size()) Rebuild(Buckets(), /*sparse=*/false);
 }
 
 void BucketStore::MoveWindow(int64_t new_offset) {
@@ -195,8 +204,12 @@ void BucketStore::MoveWindow(int64_t new_offset) {
   side_.erase(first, last);
 }
 
-void BucketStore::Rebuild(const std::vector<Bucket>& all) {
+void BucketStore::Rebuild(const std::vector<Bucket>& all, bool sparse) {
   missed_ = 0;
+  if (sparse && counts_.empty() && all.size() <= kSparseBuckets) {
+    side_ = all;
+    return;
+  }
   if (!window_empty()) {
     std::fill(counts_.begin() + (window_min_ - offset_),
               counts_.begin() + (window_max_ - offset_) + 1, 0);
@@ -437,7 +450,7 @@ bool BucketStore::Decode(Decoder* dec, int32_t lowest, int32_t highest) {
       index += static_cast<int64_t>(skipped) + 1;
     }
   }
-  Rebuild(all);
+  Rebuild(all, /*sparse=*/true);
   total_ = total;
   nonempty_ = static_cast<int32_t>(n);
   if (nonempty_ == max_buckets_) floor_ = min_index();
@@ -465,7 +478,7 @@ bool BucketStore::DecodeDense(Decoder* dec, int32_t lowest, int32_t highest, uin
     if (count != 0)
       all.push_back(Bucket{static_cast<int32_t>(first + static_cast<int64_t>(i)), count});
   }
-  Rebuild(all);
+  Rebuild(all, /*sparse=*/true);
   total_ = total;
   nonempty_ = static_cast<int32_t>(all.size());
   if (nonempty_ == max_buckets_) floor_ = min_index();

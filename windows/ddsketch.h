@@ -60,11 +60,13 @@
 // floating-point addition is not associative, so a sum would differ in its
 // last bits with the merge order (the sum and avg aggregates keep their own).
 //
-// Memory: a store counts in a dense window of at most min(max_buckets, 4096)
-// slots (8 bytes each) that grows towards the data it covers densely, and
-// keeps the buckets it does not reach (far outliers) in a sorted side list of
-// 16 bytes per bucket, so an outlier costs 16 bytes rather than the span to
-// it. Worst case per sign at the default, reached only by thousands of
+// Memory: a store with at most 16 non-empty buckets keeps them in a sorted
+// list of 16 bytes per bucket, so the sketch of one user's or one small
+// group's values stays small. Past that it counts in a dense window of at
+// most min(max_buckets, 4096) slots (8 bytes each) that grows towards the
+// data it covers densely, and keeps the buckets it does not reach (far
+// outliers) in the sorted side list, so an outlier costs 16 bytes rather
+// than the span to it. Worst case per sign at the default, reached only by thousands of
 // distinct magnitudes: 32 KiB of window plus 64 KiB of side list (and the
 // side list's growth slack).
 //
@@ -239,7 +241,10 @@ class BucketStore {
   void MoveWindow(int64_t new_offset);
   // Places the window where it covers the most weight and rebuilds the side
   // list from `all` (every non-empty bucket, ascending).
-  void Rebuild(const std::vector<Bucket>& all);
+  // Lays the window over the run of `all` that holds the most weight, the
+  // rest in the side list; a `sparse` store without a window keeps a few
+  // buckets in the side list alone.
+  void Rebuild(const std::vector<Bucket>& all, bool sparse);
   std::vector<Bucket> Buckets() const;
   bool window_empty() const { return window_min_ > window_max_; }
   int64_t window_cap() const;

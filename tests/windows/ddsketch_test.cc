@@ -692,6 +692,40 @@ TEST(DDSketchTest, MatchesTheReferenceModel) {
   }
 }
 
+// A sketch of a few values (one user's latencies) keeps its buckets in a
+// list, not a window spanning them; past 16 buckets it lays the window, and
+// either way it is the reference model's sketch, alone and merged.
+TEST(DDSketchTest, AFewBucketsStayInAListAndGrowIntoTheWindow) {
+  DDSketch few;
+  std::vector<double> values;
+  for (int i = 0; i < 10; ++i) values.push_back(100.0 * std::pow(1.6, i));  // 100 ms .. 6.9 s
+  for (double v : values) few.Add(v);
+  EXPECT_LE(few.allocated_bytes(), 16u * 16);
+  EXPECT_EQ(EncodeToString(few), ReferenceEncoding(values, kAlpha, 4096));
+  EXPECT_DOUBLE_EQ(few.WeightAbove(values[4]), 5.5);
+  TestRng rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    SCOPED_TRACE(trial);
+    const std::vector<double> all = MixedValues(rng, 1 + trial % 40);
+    DDSketch merged;
+    for (size_t start = 0; start < all.size(); start += 3) {
+      DDSketch part;
+      for (size_t i = start; i < std::min(all.size(), start + 3); ++i) part.Add(all[i]);
+      merged.Merge(part);
+    }
+    const std::string expected = ReferenceEncoding(all, kAlpha, 4096);
+    ASSERT_EQ(EncodeToString(SketchOf(all)), expected);
+    ASSERT_EQ(EncodeToString(merged), expected);
+    Encoder enc;
+    merged.Encode(&enc);
+    Decoder dec(enc.data());
+    DDSketch restored;
+    ASSERT_TRUE(DDSketch::Decode(&dec, &restored));
+    ASSERT_EQ(EncodeToString(restored), expected);
+    for (double q : {0.0, 0.3, 0.5, 0.99, 1.0}) ASSERT_EQ(restored.Quantile(q), merged.Quantile(q));
+  }
+}
+
 TEST(DDSketchTest, FoldsAtTheCapRightAfterAMerge) {
   // Overlapping stores merged under the cap (40 buckets, 30 + 25 counted),
   // then new buckets one by one, above or below, until well past the cap:
