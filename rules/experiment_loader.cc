@@ -223,14 +223,15 @@ YAML::Node InputNode(const YAML::Node& n, const ExperimentDef& e, const Experime
   if (n["where"] && n["where"].IsScalar())
     where = StrCat("(", n["where"].Scalar(), ") and ", where);
   YAML::Node by(YAML::NodeType::Sequence);
+  // By arm and unit: each unit is one observation (a quantile's too: its
+  // share of values above the line).
   by.push_back(e.arm_path);
+  by.push_back(e.unit_path);
   switch (m.kind) {
     case ExperimentMetricDef::Kind::kRatio:
-      by.push_back(e.unit_path);
       node["value"] = StrCat("count(", arg, ") / count()");
       break;
     case ExperimentMetricDef::Kind::kMean:
-      by.push_back(e.unit_path);
       where = StrCat("(", where, ") and ", arg, " != null");
       node["value"] = StrCat("sum(", arg, ") / count()");
       break;

@@ -51,11 +51,7 @@ ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef
   for (size_t i = 0; i < def.metrics.size(); ++i) {
     const ExperimentMetricDef& m = def.metrics[i];
     MetricState& s = metrics_[i];
-    if (m.kind == ExperimentMetricDef::Kind::kQuantile) {
-      s.sketches.assign(arms, DDSketch());
-    } else {
-      s.sums.assign(arms, Sums());
-    }
+    if (m.kind != ExperimentMetricDef::Kind::kQuantile) s.sums.assign(arms, Sums());
     for (size_t a = 1; a < arms; ++a) {
       s.tests.emplace_back(def.alpha, m.min_effect);
       s.guards.emplace_back(def.alpha, m.min_effect);
@@ -91,6 +87,11 @@ Ratio RatioOf(double n, double y, double d, double yy, double dd, double yd) {
   return r;
 }
 
+template <typename Sums>
+Ratio RatioOf(const Sums& s) {
+  return RatioOf(s.n, s.y, s.d, s.yy, s.dd, s.yd);
+}
+
 // "Worse" for a guardrail: the opposite of the goal; higher without one.
 bool HigherIsWorse(const ExperimentMetricDef& m) {
   return m.goal != ExperimentMetricDef::Goal::kIncrease;
@@ -99,14 +100,14 @@ bool HigherIsWorse(const ExperimentMetricDef& m) {
 }  // namespace
 
 std::optional<ExperimentOperator::Comparison> ExperimentOperator::Compare(
-    const ExperimentMetricDef& m, const MetricState& s, size_t arm) const {
+    const ExperimentMetricDef& m, const MetricState& s, const Shares& shares, size_t arm) const {
   Comparison c;
   const double r = m.max_regression;
   if (m.kind != ExperimentMetricDef::Kind::kQuantile) {
     const Sums& a = s.sums[0];
     const Sums& b = s.sums[arm];
-    const Ratio ra = RatioOf(a.n, a.y, a.d, a.yy, a.dd, a.yd);
-    const Ratio rb = RatioOf(b.n, b.y, b.d, b.yy, b.dd, b.yd);
+    const Ratio ra = RatioOf(a);
+    const Ratio rb = RatioOf(b);
     if (ra.n <= 0 || rb.n <= 0 || a.d <= 0 || b.d <= 0) return std::nullopt;
     c.value_a = ra.value;
     c.value_b = rb.value;
@@ -121,25 +122,56 @@ std::optional<ExperimentOperator::Comparison> ExperimentOperator::Compare(
     }
     return c;
   }
-  const DDSketch& a = s.sketches[0];
-  const DDSketch& b = s.sketches[arm];
-  if (a.empty() || b.empty()) return std::nullopt;
-  const double na = static_cast<double>(a.count()), nb = static_cast<double>(b.count());
-  const double line = a.Quantile(m.q);
-  c.value_a = line;
-  c.value_b = b.Quantile(m.q);
-  const double pa = a.WeightAbove(line) / na, pb = b.WeightAbove(line) / nb;
-  c.test = {na, pa, pa * (1 - pa), nb, pb, pb * (1 - pb)};
+  if (shares.above.empty()) return std::nullopt;
+  const Ratio ra = RatioOf(shares.above[0]);
+  const Ratio rb = RatioOf(shares.above[arm]);
+  if (ra.n <= 0 || rb.n <= 0 || shares.above[0].d <= 0 || shares.above[arm].d <= 0) {
+    return std::nullopt;
+  }
+  c.value_a = shares.quantile[0];
+  c.value_b = shares.quantile[arm];
+  c.test = {ra.n, ra.value, ra.var, rb.n, rb.value, rb.var};
   if (m.guardrail) {
-    if (HigherIsWorse(m)) {
-      const double pg = b.WeightAbove(line * (1 + r)) / nb;
-      c.guard = ArmEstimates{na, pa, pa * (1 - pa), nb, pg, pg * (1 - pg)};
-    } else {
-      const double qa = 1 - pa, qg = 1 - b.WeightAbove(line * (1 - r)) / nb;
-      c.guard = ArmEstimates{na, qa, qa * (1 - qa), nb, qg, qg * (1 - qg)};
-    }
+    // Higher is worse: the treatment's share above the line moved up,
+    // against the control's above its quantile. Lower is worse: the shares
+    // below (1 − the share above; the same variance).
+    const Ratio rg = RatioOf(shares.guard[arm]);
+    c.guard = HigherIsWorse(m)
+                  ? ArmEstimates{ra.n, ra.value, ra.var, rg.n, rg.value, rg.var}
+                  : ArmEstimates{ra.n, 1 - ra.value, ra.var, rg.n, 1 - rg.value, rg.var};
   }
   return c;
+}
+
+ExperimentOperator::Shares ExperimentOperator::QuantileShares(const ExperimentMetricDef& m,
+                                                              MetricState& s) const {
+  const size_t arms = def_.split.size();
+  if (s.arms_stale) {
+    s.arms.assign(arms, DDSketch());
+    for (const auto& [unit, v] : s.values) s.arms[v.arm].Merge(v.sketch);
+    s.arms_stale = false;
+  }
+  const std::vector<DDSketch>& merged = s.arms;
+  Shares out;
+  if (merged[0].empty()) return out;
+  const double line = merged[0].Quantile(m.q);
+  const double guard_line = line * (HigherIsWorse(m) ? 1 + m.max_regression : 1 - m.max_regression);
+  out.above.assign(arms, Sums());
+  out.guard.assign(arms, Sums());
+  for (const auto& [unit, v] : s.values) {
+    const double d = static_cast<double>(v.sketch.count());
+    for (auto [sums, y] : {std::pair{&out.above[v.arm], v.sketch.WeightAbove(line)},
+                           std::pair{&out.guard[v.arm], v.sketch.WeightAbove(guard_line)}}) {
+      sums->n += 1;
+      sums->y += y;
+      sums->d += d;
+      sums->yy += y * y;
+      sums->dd += d * d;
+      sums->yd += y * d;
+    }
+  }
+  for (const DDSketch& k : merged) out.quantile.push_back(k.empty() ? 0 : k.Quantile(m.q));
+  return out;
 }
 
 void ExperimentOperator::Publish(const WindowResult& at, size_t output,
@@ -169,6 +201,7 @@ void ExperimentOperator::Assign(const std::string& unit, int arm) {
   --units_[first];
   ++crossed_;
   for (MetricState& s : metrics_) {
+    if (s.values.erase(unit) > 0) s.arms_stale = true;
     auto t = s.totals.find(unit);
     if (t == s.totals.end()) continue;
     Sums& u = s.sums[first];
@@ -187,12 +220,17 @@ void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
   for (size_t i = 0; i < def_.metrics.size(); ++i) {
     if (def_.metrics[i].input != r.metric) continue;
     MetricState& s = metrics_[i];
+    if (r.labels.size() < 2) continue;
+    if (arm_of_.find(r.labels[1])->second != arm) continue;  // crossed out
     if (def_.metrics[i].kind == ExperimentMetricDef::Kind::kQuantile) {
-      if (r.sketch) s.sketches[arm].Merge(*r.sketch);
+      if (!r.sketch) continue;
+      Values& v = s.values[r.labels[1]];
+      v.arm = arm;
+      v.sketch.Merge(*r.sketch);
+      if (!s.arms_stale) s.arms[arm].Merge(*r.sketch);
       continue;
     }
-    if (r.parts.size() < 2 || r.labels.size() < 2) continue;
-    if (arm_of_.find(r.labels[1])->second != arm) continue;  // crossed out
+    if (r.parts.size() < 2) continue;
     // The unit's totals move from (y0, d0) to (y1, d1); the arm's sums of
     // squares and products follow.
     auto [it, fresh] = s.totals.try_emplace(r.labels[1]);
@@ -240,9 +278,11 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
   for (size_t i = 0; i < def_.metrics.size(); ++i) {
     const ExperimentMetricDef& m = def_.metrics[i];
     MetricState& s = metrics_[i];
+    const Shares shares =
+        m.kind == ExperimentMetricDef::Kind::kQuantile ? QuantileShares(m, s) : Shares();
     bool control_published = false;
     for (size_t arm = 1; arm < def_.split.size(); ++arm) {
-      std::optional<Comparison> c = Compare(m, s, arm);
+      std::optional<Comparison> c = Compare(m, s, shares, arm);
       if (!c) continue;
       const std::string& label = def_.split[arm].first;
       if (!control_published) {
@@ -283,7 +323,6 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
     for (const Sums& u : s.sums) {
       for (double v : {u.n, u.y, u.d, u.yy, u.dd, u.yd}) enc->PutDouble(v);
     }
-    for (const DDSketch& k : s.sketches) k.Encode(enc);
     for (const auto* tests : {&s.tests, &s.guards}) {
       for (const SequentialTest& t : *tests) {
         enc->PutDouble(t.p_value());
@@ -296,6 +335,12 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
       enc->PutString(unit);
       enc->PutDouble(t.y);
       enc->PutDouble(t.d);
+    }
+    enc->PutVarint(s.values.size());
+    for (const auto& [unit, v] : s.values) {
+      enc->PutString(unit);
+      enc->PutVarint(static_cast<uint64_t>(v.arm));
+      v.sketch.Encode(enc);
     }
   }
   enc->PutVarint(arm_of_.size());
@@ -313,9 +358,6 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
     for (Sums& u : s.sums) {
       for (double* v : {&u.n, &u.y, &u.d, &u.yy, &u.dd, &u.yd}) *v = dec->GetDouble();
     }
-    for (DDSketch& k : s.sketches) {
-      if (!DDSketch::Decode(dec, &k)) return false;
-    }
     for (auto* tests : {&s.tests, &s.guards}) {
       for (SequentialTest& t : *tests) {
         const double p = dec->GetDouble(), lo = dec->GetDouble(), hi = dec->GetDouble();
@@ -328,6 +370,15 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
       Totals& t = s.totals[std::string(dec->GetString())];
       t.y = dec->GetDouble();
       t.d = dec->GetDouble();
+    }
+    s.values.clear();
+    s.arms_stale = true;
+    const uint64_t with_values = dec->GetVarint();
+    for (uint64_t i = 0; i < with_values && dec->ok(); ++i) {
+      Values& v = s.values[std::string(dec->GetString())];
+      const uint64_t arm = dec->GetVarint();
+      if (arm >= units_.size() || !DDSketch::Decode(dec, &v.sketch)) return false;
+      v.arm = static_cast<int>(arm);
     }
   }
   arm_of_.clear();

@@ -22,10 +22,14 @@
 //                     (each unit one observation: its y and d summed over
 //                     every window it is active in)
 //   quantile(q, x)    the share of each arm's values above the control's
-//                     q-quantile (sketches summed since the start; values in
-//                     the quantile's own bucket count half): the control's is
-//                     about 1 − q, and a treatment whose values run higher has
-//                     more. The difference is in that share, not in ms.
+//                     q-quantile (values in the quantile's own bucket count
+//                     half): the control's is about 1 − q, and a treatment
+//                     whose values run higher has more. The difference is in
+//                     that share, not in ms. Each unit is one observation
+//                     here too: y its values above the line, d its values,
+//                     with the same delta-method variance; so the operator
+//                     keeps each unit's sketch since the start, and the arms'
+//                     sketches are the merges of their units'.
 // A guardrail (`max_regression: r`) compares the treatment with the control
 // moved by r in the worse direction (R_c·(1 ± r), or for quantiles the
 // treatment's share beyond the control's quantile × (1 ± r)); it is breached
@@ -38,9 +42,8 @@
 // assumes it does not), the latest interval is published instead.
 //
 // A unit seen in more than one arm (its assignment is not sticky) is left
-// out from then on: it leaves its arm's count and its totals leave the
-// arm's sums; it is counted in experiment_crossover_units. Quantile
-// sketches cannot give values back, so its values stay in them.
+// out from then on: it leaves its arm's count, its totals and its sketch;
+// it is counted in experiment_crossover_units.
 //
 // The state is the units seen, each unit's totals, and sums and sketches
 // updated in the order results arrive (by window end, metric, group), so
@@ -53,6 +56,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_EXPERIMENT_OPERATOR_H_
 #define VIGIL_OPERATORS_DATAFLOW_EXPERIMENT_OPERATOR_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,10 +99,19 @@ class ExperimentOperator {
   struct Totals {
     double y = 0, d = 0;
   };
+  // One unit's values (quantile) over every window so far.
+  struct Values {
+    int arm = 0;
+    DDSketch sketch;
+  };
   struct MetricState {
     std::vector<Sums> sums;                       // per arm (ratio, avg), over units' totals
-    absl::btree_map<std::string, Totals> totals;  // per unit, while it has one arm
-    std::vector<DDSketch> sketches;               // per arm (quantile)
+    absl::btree_map<std::string, Totals> totals;  // per unit, while it has one arm (ratio, avg)
+    absl::btree_map<std::string, Values> values;  // likewise (quantile)
+    // Per arm (quantile): the merge of its units' sketches; rebuilt from
+    // `values` when a unit left (or after a restore).
+    std::vector<DDSketch> arms;
+    bool arms_stale = true;
     // Per treatment arm (arm index - 1).
     std::vector<SequentialTest> tests;
     std::vector<SequentialTest> guards;
@@ -113,8 +126,16 @@ class ExperimentOperator {
   // Records that `unit` was seen in `arm`; a second arm crosses it out.
   void Assign(const std::string& unit, int arm);
   void Accumulate(const WindowResult& r, int arm);
+  // A quantile's shares for every arm at once; empty when the control or
+  // every treatment has no values yet.
+  struct Shares {
+    std::vector<double> quantile;  // per arm
+    std::vector<Sums> above;       // per arm: per unit, values above the control's quantile
+    std::vector<Sums> guard;       // per arm: beyond the guardrail's line
+  };
+  Shares QuantileShares(const ExperimentMetricDef& m, MetricState& s) const;
   std::optional<Comparison> Compare(const ExperimentMetricDef& m, const MetricState& s,
-                                    size_t arm) const;
+                                    const Shares& shares, size_t arm) const;
   void Publish(const WindowResult& at, size_t output, std::vector<std::string> labels, double value,
                std::vector<WindowResult>* out) const;
 

@@ -43,7 +43,8 @@ TEST(ExperimentLoaderTest, AnExperimentCompilesIntoInputsAndSharedOutputs) {
   const MetricDef& ratio = rules.metrics[e.metrics[0].input];
   EXPECT_TRUE(ratio.internal());
   EXPECT_EQ(ratio.by, (std::vector<std::string>{"variant", "session_id"}));
-  EXPECT_EQ(rules.metrics[e.metrics[1].input].by, (std::vector<std::string>{"variant"}));
+  EXPECT_EQ(rules.metrics[e.metrics[1].input].by,
+            (std::vector<std::string>{"variant", "session_id"}));
   EXPECT_EQ(rules.metrics[e.units_input].by, (std::vector<std::string>{"variant", "session_id"}));
   ASSERT_EQ(rules.experiment_outputs.size(), std::size(kExperimentOutputs));
   const int decision_index = rules.experiment_outputs[8];

@@ -146,6 +146,55 @@ TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
   }
 }
 
+// A quantile is compared per unit as well. Control: u1 at 100 ms three
+// times, u2 at 300 ms three times, u3 once at 200 ms; the median is 200.
+// Treatment: u4 and u5 at 300 ms three times each, u6 once at 100 ms. Per
+// unit, y is the values above 200 (200 itself counts half) and d the
+// values: control (0, 3), (3, 3), (0.5, 1); treatment (3, 3), (3, 3),
+// (0, 1). Counted as seven independent values each, the variance would be
+// p (1 − p) per value; per unit it is the delta method's, and larger.
+TEST(ExperimentOperatorTest, AQuantileIsComparedPerUnitToo) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  TimeMs ts = 1000;
+  auto add = [&](const char* arm, const char* user, int ms, int times) {
+    for (int i = 0; i < times; ++i) h.Add(ts++, Ev(arm, user, true, ms));
+  };
+  add("c", "u1", 100, 3);
+  add("c", "u2", 300, 3);
+  add("c", "u3", 200, 1);
+  add("t", "u4", 300, 3);
+  add("t", "u5", 300, 3);
+  add("t", "u6", 100, 1);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(kHour, &results, &notices);
+  std::map<std::string, double> out = Outputs(results);
+  auto delta_variance = [](std::vector<std::pair<double, double>> units) {
+    double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
+    for (auto [uy, ud] : units) {
+      n += 1, y += uy, d += ud, yy += uy * uy, dd += ud * ud, yd += uy * ud;
+    }
+    const double r = y / d, ym = y / n, dm = d / n;
+    const double syy = yy / n - ym * ym, sdd = dd / n - dm * dm, syd = yd / n - ym * dm;
+    return (syy - 2 * r * syd + r * r * sdd) / (dm * dm);
+  };
+  const double var_c = delta_variance({{0, 3}, {3, 3}, {0.5, 1}});
+  const double var_t = delta_variance({{3, 3}, {3, 3}, {0, 1}});
+  const double pc = 3.5 / 7, pt = 6.0 / 7;
+  ASSERT_GT(var_c, pc * (1 - pc));  // the units' values are alike within each unit
+  const double v = var_c / 3 + var_t / 3, t2 = 0.1 * 0.1, d = pt - pc;
+  const double lambda = std::sqrt(v / (v + t2)) * std::exp(t2 * d * d / (2 * v * (v + t2)));
+  const double half =
+      std::sqrt(v * (v + t2) / t2 * (2 * std::log(1 / 0.05) + std::log((v + t2) / v)));
+  EXPECT_NEAR(out["experiment_value{e1,lat,c}"], 200, 1);
+  EXPECT_NEAR(out["experiment_value{e1,lat,t}"], 300, 1.5);
+  EXPECT_NEAR(out["experiment_difference{e1,lat,t}"], d, 1e-12);
+  EXPECT_NEAR(out["experiment_p_value{e1,lat,t}"], std::min(1.0, 1 / lambda), 1e-12);
+  EXPECT_NEAR(out["experiment_ci_lower{e1,lat,t}"], d - half, 1e-9);
+  EXPECT_NEAR(out["experiment_ci_upper{e1,lat,t}"], d + half, 1e-9);
+}
+
 // u1 has two control events in the first hour and a treatment event in
 // the second; u5 is in both arms within the second hour; u1 comes back to
 // the control in the third. Both cross over when first seen in a second
@@ -153,8 +202,8 @@ TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
 TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   OperatorHarness h(kRules);
   ASSERT_TRUE(h.rules);
-  h.Add(1000, Ev("c", "u1", true, 100));
-  h.Add(2000, Ev("c", "u1", true, 100));
+  h.Add(1000, Ev("c", "u1", true, 900));
+  h.Add(2000, Ev("c", "u1", true, 900));
   h.Add(3000, Ev("c", "u2", true, 100));
   h.Add(4000, Ev("t", "u3", true, 100));
   h.Add(5000, Ev("t", "u4", false, 100));
@@ -182,6 +231,7 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   EXPECT_EQ(one["experiment_crossover_units{e1}"], 0);
   EXPECT_DOUBLE_EQ(one["experiment_value{e1,good,c}"], 1.0);
   EXPECT_DOUBLE_EQ(one["experiment_value{e1,good,t}"], 0.5);
+  EXPECT_NEAR(one["experiment_value{e1,lat,c}"], 900, 4.5);
   // Second hour: u1 and u5 crossed over; c = u2 (1 of 1), t = u3 (2 of 2),
   // u4 (0 of 1).
   std::map<std::string, double>& two = by_end[2 * kHour];
@@ -190,6 +240,8 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   EXPECT_EQ(two["experiment_crossover_units{e1}"], 2);
   EXPECT_DOUBLE_EQ(two["experiment_value{e1,good,c}"], 1.0);
   EXPECT_DOUBLE_EQ(two["experiment_value{e1,good,t}"], 2.0 / 3);
+  // u1's values have left the control's sketch too: only u2's 100 ms.
+  EXPECT_NEAR(two["experiment_value{e1,lat,c}"], 100, 0.5);
   // Chi-square of 1 against 2 of a declared 50/50: (0.25 + 0.25) / 1.5.
   EXPECT_NEAR(two["experiment_srm_p_value{e1}"], std::erfc(std::sqrt(1.0 / 6)), 1e-12);
   // Third hour: u1 is still out; u2 is now 1 of 2.
