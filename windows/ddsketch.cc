@@ -31,10 +31,14 @@ double InverseLog2(double y) {
 }
 
 constexpr int64_t kInitialSlots = 128;
-// A store with at most this many non-empty buckets keeps them in the side
-// list alone: a small sketch (one user's latencies, one group's few values)
-// costs 16 bytes a bucket, not a window spanning them.
+// A store keeps its buckets in the side list alone (16 bytes each, a binary
+// search per value) while it has at most kSparseBuckets of them, or at
+// most kSparseMax spread thinly (the window over them, 8 bytes a slot and
+// half again as many slots as they span, would cost more than twice as
+// much): a small sketch (one user's latencies, one group's few values)
+// does not pay for a window spanning them.
 constexpr size_t kSparseBuckets = 16;
+constexpr size_t kSparseMax = 64;
 // The window never spans more than this many slots (32 KiB).
 constexpr int64_t kMaxWindowSlots = 4096;
 // Within this many indices the window grows to new data unconditionally
@@ -143,7 +147,13 @@ void BucketStore::AddOutsideWindow(int32_t index, uint64_t weight) {
     // Sparse until it has more buckets than kSparseBuckets; then the window
     // is laid over them.
     AddToSideList(index, weight);
-    if (side_.size() > kSparseBuckets) Rebuild(Buckets(), /*sparse=*/false);
+    const size_t n = side_.size();
+    if (n > kSparseBuckets) {
+      const int64_t span = int64_t{side_.back().index} - side_.front().index + 1;
+      if (n > kSparseMax || static_cast<int64_t>(n) * 8 >= span * 3) {
+        Rebuild(Buckets(), /*sparse=*/false);
+      }
+    }
     return;
   }
   if (window_empty()) {
@@ -206,7 +216,10 @@ void BucketStore::MoveWindow(int64_t new_offset) {
 
 void BucketStore::Rebuild(const std::vector<Bucket>& all, bool sparse) {
   missed_ = 0;
-  if (sparse && counts_.empty() && all.size() <= kSparseBuckets) {
+  if (sparse && counts_.empty() && all.size() <= kSparseMax &&
+      (all.size() <= kSparseBuckets ||
+       static_cast<int64_t>(all.size()) * 8 <
+           (int64_t{all.back().index} - all.front().index + 1) * 3)) {
     side_ = all;
     return;
   }

@@ -60,11 +60,12 @@
 // floating-point addition is not associative, so a sum would differ in its
 // last bits with the merge order (the sum and avg aggregates keep their own).
 //
-// Memory: a store with at most 16 non-empty buckets keeps them in a sorted
-// list of 16 bytes per bucket, so the sketch of one user's or one small
-// group's values stays small. Past that it counts in a dense window of at
-// most min(max_buckets, 4096) slots (8 bytes each) that grows towards the
-// data it covers densely, and keeps the buckets it does not reach (far
+// Memory: a store with at most 16 non-empty buckets, or at most 64 spread
+// thinly over their span (fewer than 3 in 8 indices), keeps them in a
+// sorted list of 16 bytes per bucket, so the sketch of one user's or one
+// small group's values stays small. Past that it counts in a dense window
+// of at most min(max_buckets, 4096) slots (8 bytes each) that grows towards
+// the data it covers densely, and keeps the buckets it does not reach (far
 // outliers) in the sorted side list, so an outlier costs 16 bytes rather
 // than the span to it. Worst case per sign at the default, reached only by thousands of
 // distinct magnitudes: 32 KiB of window plus 64 KiB of side list (and the
@@ -164,7 +165,8 @@ class LogMapping {
 // non-empty buckets, the rest folded into the lowest kept one (see the
 // overview). Physically a dense window [offset_, offset_ + counts_.size())
 // that moves and grows towards the data, plus a sorted side list for the
-// non-empty buckets outside it; only the logical content (the non-empty
+// non-empty buckets outside it (or the side list alone while the store has
+// few buckets: see Memory in the overview); only the logical content (the non-empty
 // buckets and their counts) is compared, encoded and answered from, so how
 // the window happens to lie never shows.
 class BucketStore {
@@ -240,10 +242,9 @@ class BucketStore {
   // and takes in the side-list buckets the window now covers.
   void MoveWindow(int64_t new_offset);
   // Places the window where it covers the most weight and rebuilds the side
-  // list from `all` (every non-empty bucket, ascending).
-  // Lays the window over the run of `all` that holds the most weight, the
-  // rest in the side list; a `sparse` store without a window keeps a few
-  // buckets in the side list alone.
+  // list from `all` (every non-empty bucket, ascending); with `sparse`, a
+  // store without a window keeps few or thinly spread buckets in the side
+  // list alone.
   void Rebuild(const std::vector<Bucket>& all, bool sparse);
   std::vector<Bucket> Buckets() const;
   bool window_empty() const { return window_min_ > window_max_; }

@@ -703,10 +703,22 @@ TEST(DDSketchTest, AFewBucketsStayInAListAndGrowIntoTheWindow) {
   EXPECT_LE(few.allocated_bytes(), 16u * 16);
   EXPECT_EQ(EncodeToString(few), ReferenceEncoding(values, kAlpha, 4096));
   EXPECT_DOUBLE_EQ(few.WeightAbove(values[4]), 5.5);
+  // 40 latencies spread over 0.1 to 10 s fill 40 of some 470 indices: still
+  // a list (a window over them would take 5.6 KiB). 40 between 500 and
+  // 900 ms fill most of theirs: a window. Both are the model's sketch.
+  std::vector<double> spread_values, dense_values;
+  for (int i = 0; i < 40; ++i) {
+    spread_values.push_back(100.0 * std::pow(100.0, i / 39.0));
+    dense_values.push_back(500.0 + 10.0 * i);
+  }
+  const DDSketch spread = SketchOf(spread_values);
+  EXPECT_LE(spread.allocated_bytes(), 64u * 16);
+  EXPECT_EQ(EncodeToString(spread), ReferenceEncoding(spread_values, kAlpha, 4096));
+  EXPECT_EQ(EncodeToString(SketchOf(dense_values)), ReferenceEncoding(dense_values, kAlpha, 4096));
   TestRng rng(5);
   for (int trial = 0; trial < 200; ++trial) {
     SCOPED_TRACE(trial);
-    const std::vector<double> all = MixedValues(rng, 1 + trial % 40);
+    const std::vector<double> all = MixedValues(rng, 1 + (trial * 7) % 150);
     DDSketch merged;
     for (size_t start = 0; start < all.size(); start += 3) {
       DDSketch part;
