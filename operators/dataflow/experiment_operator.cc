@@ -147,6 +147,9 @@ ExperimentOperator::Shares ExperimentOperator::QuantileShares(const ExperimentMe
                                                               MetricState& s) const {
   const size_t arms = def_.split.size();
   if (s.arms_stale) {
+    // The same buckets as merging each window's sketches as they came,
+    // unless one unit alone had more than max_buckets buckets and folded
+    // its lowest (thousands of distinct magnitudes from one user).
     s.arms.assign(arms, DDSketch());
     for (const auto& [unit, v] : s.values) s.arms[v.arm].Merge(v.sketch);
     s.arms_stale = false;
@@ -192,14 +195,15 @@ void ExperimentOperator::Publish(const WindowResult& at, size_t output,
 void ExperimentOperator::Assign(const std::string& unit, int arm) {
   auto [it, fresh] = arm_of_.try_emplace(unit, arm);
   if (fresh) {
-    ++units_[arm];
+    if (arm >= 0) ++units_[arm];
     return;
   }
   const int first = it->second;
   if (first == arm || first == kCrossed) return;
   it->second = kCrossed;
-  --units_[first];
   ++crossed_;
+  if (first < 0) return;  // only seen in undeclared arms: nothing to take out
+  --units_[first];
   for (MetricState& s : metrics_) {
     if (s.values.erase(unit) > 0) s.arms_stale = true;
     auto t = s.totals.find(unit);
@@ -251,12 +255,12 @@ void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
 void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inputs,
                                      std::vector<WindowResult>* out) {
   if (inputs.empty()) return;
-  // Every unit's arm first, so that a unit met in a second arm in this
-  // window adds nothing of it.
+  // Every unit's arm first, from every input (each is by arm and unit), so
+  // that a unit met in a second arm in this window adds nothing of it.
   for (const WindowResult* r : inputs) {
-    if (r->labels.size() < 2) continue;  // a quantile's input is by arm only
+    if (r->labels.size() < 2) continue;
     const int arm = ArmOf(r->labels[0]);
-    if (arm >= 0) Assign(r->labels[1], arm);
+    Assign(r->labels[1], arm >= 0 ? arm : kUndeclared);
   }
   for (const WindowResult* r : inputs) {
     if (r->labels.empty() || r->metric == def_.units_input) continue;
@@ -354,6 +358,10 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
   if (dec->GetString() != state_key_) return false;
   for (int64_t& u : units_) u = dec->GetSigned();
   crossed_ = dec->GetSigned();
+  if (crossed_ < 0) return false;
+  for (int64_t u : units_) {
+    if (u < 0) return false;
+  }
   for (MetricState& s : metrics_) {
     for (Sums& u : s.sums) {
       for (double* v : {&u.n, &u.y, &u.d, &u.yy, &u.dd, &u.yd}) *v = dec->GetDouble();
@@ -377,7 +385,12 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
     for (uint64_t i = 0; i < with_values && dec->ok(); ++i) {
       Values& v = s.values[std::string(dec->GetString())];
       const uint64_t arm = dec->GetVarint();
-      if (arm >= units_.size() || !DDSketch::Decode(dec, &v.sketch)) return false;
+      const DDSketch fresh;
+      if (arm >= units_.size() || !DDSketch::Decode(dec, &v.sketch) ||
+          v.sketch.relative_accuracy() != fresh.relative_accuracy() ||
+          v.sketch.max_buckets() != fresh.max_buckets()) {
+        return false;
+      }
       v.arm = static_cast<int>(arm);
     }
   }
@@ -386,8 +399,19 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
   for (uint64_t i = 0; i < seen && dec->ok(); ++i) {
     std::string unit(dec->GetString());
     const int64_t arm = dec->GetSigned();
-    if (arm < kCrossed || arm >= static_cast<int64_t>(units_.size())) return false;
+    if (arm < kUndeclared || arm >= static_cast<int64_t>(units_.size())) return false;
     arm_of_[std::move(unit)] = static_cast<int>(arm);
+  }
+  // Every unit's totals and values are in the arm it belongs to.
+  for (const MetricState& s : metrics_) {
+    for (const auto& [unit, t] : s.totals) {
+      auto it = arm_of_.find(unit);
+      if (it == arm_of_.end() || it->second < 0) return false;
+    }
+    for (const auto& [unit, v] : s.values) {
+      auto it = arm_of_.find(unit);
+      if (it == arm_of_.end() || it->second != v.arm) return false;
+    }
   }
   return dec->ok();
 }

@@ -41,9 +41,10 @@
 // difference moved, e.g. the treatment changed mid-run, which the test
 // assumes it does not), the latest interval is published instead.
 //
-// A unit seen in more than one arm (its assignment is not sticky) is left
-// out from then on: it leaves its arm's count, its totals and its sketch;
-// it is counted in experiment_crossover_units.
+// A unit counts when any input sees it with a declared arm. A unit seen in
+// more than one arm, an undeclared one included (its assignment is not
+// sticky), is left out from then on: it leaves its arm's count, its totals
+// and its sketch; it is counted in experiment_crossover_units.
 //
 // The state is the units seen, each unit's totals, and sums and sketches
 // updated in the order results arrive (by window end, metric, group), so
@@ -93,8 +94,11 @@ class ExperimentOperator {
   struct Sums {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
   };
-  // arm_of_'s mark of a unit seen in more than one arm.
+  // arm_of_'s marks: a unit seen in more than one arm, and a unit seen only
+  // in an arm the split does not declare (one that later shows up in a
+  // declared arm has crossed over too).
   static constexpr int kCrossed = -1;
+  static constexpr int kUndeclared = -2;
   // One unit's numerator and denominator over every window so far.
   struct Totals {
     double y = 0, d = 0;
@@ -123,7 +127,8 @@ class ExperimentOperator {
   };
 
   int ArmOf(const std::string& label) const;
-  // Records that `unit` was seen in `arm`; a second arm crosses it out.
+  // Records that `unit` was seen in `arm` (or kUndeclared); a second arm
+  // crosses it out.
   void Assign(const std::string& unit, int arm);
   void Accumulate(const WindowResult& r, int arm);
   // A quantile's shares for every arm at once; empty when the control or
@@ -144,7 +149,7 @@ class ExperimentOperator {
   std::string state_key_;
   std::vector<int64_t> units_;                // per arm: its units
   int64_t crossed_ = 0;                       // units seen in more than one arm
-  absl::btree_map<std::string, int> arm_of_;  // unit -> its arm, or kCrossed
+  absl::btree_map<std::string, int> arm_of_;  // unit -> its arm, kCrossed or kUndeclared
   std::vector<MetricState> metrics_;
 };
 

@@ -268,6 +268,34 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   EXPECT_NEAR(three["experiment_ci_upper{e1,good,t}"], upper, 1e-9);
 }
 
+// An arm the split does not declare is no arm of the experiment, but a
+// unit seen in it and in a declared one has not kept its assignment
+// either: u1 (control, then x) crosses over; u7, only ever in x, is not
+// counted at all.
+TEST(ExperimentOperatorTest, AUnitSeenInAnUndeclaredArmToo) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  h.Add(1000, Ev("c", "u1", true, 100));
+  h.Add(2000, Ev("c", "u2", false, 100));
+  h.Add(3000, Ev("t", "u3", true, 100));
+  h.Add(4000, Ev("x", "u7", true, 100));
+  h.Add(kHour + 1000, Ev("x", "u1", true, 100));
+  h.Add(kHour + 2000, Ev("t", "u7", true, 100));
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(2 * kHour, &results, &notices);
+  std::vector<WindowResult> last;
+  for (const WindowResult& r : results) {
+    if (r.end == 2 * kHour) last.push_back(r);
+  }
+  std::map<std::string, double> out = Outputs(last);
+  EXPECT_EQ(out["experiment_units{e1,c}"], 1);
+  EXPECT_EQ(out["experiment_units{e1,t}"], 1);
+  EXPECT_EQ(out["experiment_crossover_units{e1}"], 2);
+  EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,c}"], 0);
+  EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,t}"], 1);
+}
+
 struct Line {
   TimeMs ts;
   std::string json;
@@ -382,22 +410,23 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
   OperatorHarness whole(kRules);
   ASSERT_TRUE(whole.rules);
   // Ten of the first hour's control units come back in the treatment in
-  // each later hour: they cross over on both sides of the checkpoint.
-  std::vector<Line> events = Traffic(7, 1.2, 3);
-  for (int hour = 1; hour < 3; ++hour) {
-    for (int u = 0; u < 10; ++u) {
-      const TimeMs ts = hour * kHour + 500 + u * 1000;
-      const std::string user = StrCat("c0-", hour * 10 + u - 10);
-      events.push_back({ts, StrCat("{\"ts\":", ts, ",\"type\":\"message\",",
-                                   Ev("t", user.c_str(), true, 900), "}")});
-    }
+  // the second: they cross over, and the arms' sketches are rebuilt from
+  // their units'. The checkpoints after the second and third hours restore
+  // them the same way, while the uninterrupted flow merges each hour into
+  // them as it comes.
+  constexpr int kHours = 4;
+  std::vector<Line> events = Traffic(7, 1.2, kHours);
+  for (int u = 0; u < 10; ++u) {
+    const TimeMs ts = kHour + 500 + u * 1000;
+    events.push_back({ts, StrCat("{\"ts\":", ts, ",\"type\":\"message\",",
+                                 Ev("t", StrCat("c0-", u).c_str(), true, 900), "}")});
   }
   std::stable_sort(events.begin(), events.end(),
                    [](const Line& a, const Line& b) { return a.ts < b.ts; });
   for (const Line& l : events) whole.AddJson(l.json);
   std::vector<WindowResult> expected;
   std::vector<AlertNotice> notices;
-  for (int hour = 1; hour <= 3; ++hour) whole.Close(hour * kHour, &expected, &notices);
+  for (int hour = 1; hour <= kHours; ++hour) whole.Close(hour * kHour, &expected, &notices);
 
   // The same events over three partial flows (by user), merged at each
   // frontier; after the first hour the main flow's state goes through a
@@ -407,7 +436,7 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
   for (int i = 0; i < 3; ++i) parts.push_back(std::make_unique<Dataflow>(*split.rules));
   std::vector<WindowResult> got;
   size_t next = 0;
-  for (int hour = 1; hour <= 3; ++hour) {
+  for (int hour = 1; hour <= kHours; ++hour) {
     for (; next < events.size() && events[next].ts < hour * kHour; ++next) {
       const std::string& json = events[next].json;
       const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
@@ -421,7 +450,7 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
       split.flow->MergePanesFrom(*p);
     }
     split.flow->Close(hour * kHour, &got);
-    if (hour == 1) {
+    if (hour == 2 || hour == 3) {
       auto restored = std::make_unique<Dataflow>(*split.rules);
       ASSERT_GT(restored->DecodeState(split.flow->EncodeState()), 0);
       split.flow = std::move(restored);
@@ -430,7 +459,8 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
   EXPECT_EQ(Lines(got), Lines(expected));
   bool crossed = false;
   for (const WindowResult& r : expected) {
-    crossed |= r.def->name == "experiment_crossover_units" && r.end == 3 * kHour && r.value == 20;
+    crossed |=
+        r.def->name == "experiment_crossover_units" && r.end == kHours * kHour && r.value == 10;
   }
   EXPECT_TRUE(crossed);
 }
