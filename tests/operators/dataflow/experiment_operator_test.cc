@@ -44,21 +44,45 @@ std::map<std::string, double> Outputs(const std::vector<WindowResult>& results) 
   return out;
 }
 
+// The outputs of the window ending at `end`.
+std::map<std::string, double> OutputsAt(const std::vector<WindowResult>& results, TimeMs end) {
+  std::vector<WindowResult> at;
+  for (const WindowResult& r : results) {
+    if (r.end == end) at.push_back(r);
+  }
+  return Outputs(at);
+}
+
 std::string Ev(const char* variant, const char* user, bool ok, int ms) {
   return StrCat("\"variant\":\"", variant, "\",\"user\":\"", user,
                 "\",\"ok\":", ok ? "true" : "false", ",\"ms\":", ms);
+}
+
+// One event of the experiment: its time, arm, unit, `ok` and `ms`.
+struct Row {
+  TimeMs ts;
+  const char* arm;
+  const char* user;
+  bool ok;
+  int ms;
+};
+
+void AddRows(OperatorHarness& h, std::initializer_list<Row> rows) {
+  for (const Row& r : rows) h.Add(r.ts, Ev(r.arm, r.user, r.ok, r.ms));
 }
 
 TEST(ExperimentOperatorTest, ARatioIsComparedPerUnitWithTheDeltaMethodVariance) {
   OperatorHarness h(kRules);
   ASSERT_TRUE(h.rules);
   // Control: u1 (1 of 2 ok), u2 (1 of 1); treatment: u3 (2 of 2), u4 (1 of 1).
-  h.Add(1000, Ev("c", "u1", true, 100));
-  h.Add(2000, Ev("c", "u1", false, 200));
-  h.Add(3000, Ev("c", "u2", true, 300));
-  h.Add(4000, Ev("t", "u3", true, 400));
-  h.Add(5000, Ev("t", "u3", true, 500));
-  h.Add(6000, Ev("t", "u4", true, 600));
+  AddRows(h, {
+                 {1000, "c", "u1", true, 100},
+                 {2000, "c", "u1", false, 200},
+                 {3000, "c", "u2", true, 300},
+                 {4000, "t", "u3", true, 400},
+                 {5000, "t", "u3", true, 500},
+                 {6000, "t", "u4", true, 600},
+             });
   h.Add(7000, "\"user\":\"u9\",\"ok\":true");  // no arm: not in the experiment
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
@@ -127,11 +151,7 @@ TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
       std::sqrt(v * (v + t2) / t2 * (2 * std::log(1 / 0.05) + std::log((v + t2) / v)));
   for (TimeMs end = kHour; end <= 10 * kHour; end += kHour) {
     SCOPED_TRACE(end);
-    std::vector<WindowResult> at;
-    for (const WindowResult& r : results) {
-      if (r.end == end) at.push_back(r);
-    }
-    std::map<std::string, double> out = Outputs(at);
+    std::map<std::string, double> out = OutputsAt(results, end);
     EXPECT_EQ(out["experiment_units{e1,c}"], 12);
     EXPECT_EQ(out["experiment_units{e1,t}"], 8);
     // Chi-square (12 − 10)² / 10 · 2 = 0.8, 1 degree of freedom.
@@ -202,30 +222,24 @@ TEST(ExperimentOperatorTest, AQuantileIsComparedPerUnitToo) {
 TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   OperatorHarness h(kRules);
   ASSERT_TRUE(h.rules);
-  h.Add(1000, Ev("c", "u1", true, 900));
-  h.Add(2000, Ev("c", "u1", true, 900));
-  h.Add(3000, Ev("c", "u2", true, 100));
-  h.Add(4000, Ev("t", "u3", true, 100));
-  h.Add(5000, Ev("t", "u4", false, 100));
-  h.Add(kHour + 1000, Ev("t", "u1", false, 100));
-  h.Add(kHour + 2000, Ev("c", "u5", false, 100));
-  h.Add(kHour + 3000, Ev("t", "u5", false, 100));
-  h.Add(kHour + 4000, Ev("t", "u3", true, 100));
-  h.Add(2 * kHour + 1000, Ev("c", "u1", false, 100));
-  h.Add(2 * kHour + 2000, Ev("c", "u2", false, 100));
+  AddRows(h, {
+                 {1000, "c", "u1", true, 900},
+                 {2000, "c", "u1", true, 900},
+                 {3000, "c", "u2", true, 100},
+                 {4000, "t", "u3", true, 100},
+                 {5000, "t", "u4", false, 100},
+                 {kHour + 1000, "t", "u1", false, 100},
+                 {kHour + 2000, "c", "u5", false, 100},
+                 {kHour + 3000, "t", "u5", false, 100},
+                 {kHour + 4000, "t", "u3", true, 100},
+                 {2 * kHour + 1000, "c", "u1", false, 100},
+                 {2 * kHour + 2000, "c", "u2", false, 100},
+             });
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.Close(3 * kHour, &results, &notices);
-  std::map<TimeMs, std::map<std::string, double>> by_end;
-  for (TimeMs end = kHour; end <= 3 * kHour; end += kHour) {
-    std::vector<WindowResult> at;
-    for (const WindowResult& r : results) {
-      if (r.end == end) at.push_back(r);
-    }
-    by_end[end] = Outputs(at);
-  }
   // First hour: c = u1 (2 of 2), u2 (1 of 1); t = u3 (1 of 1), u4 (0 of 1).
-  std::map<std::string, double>& one = by_end[kHour];
+  std::map<std::string, double> one = OutputsAt(results, kHour);
   EXPECT_EQ(one["experiment_units{e1,c}"], 2);
   EXPECT_EQ(one["experiment_units{e1,t}"], 2);
   EXPECT_EQ(one["experiment_crossover_units{e1}"], 0);
@@ -234,7 +248,7 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   EXPECT_NEAR(one["experiment_value{e1,lat,c}"], 900, 4.5);
   // Second hour: u1 and u5 crossed over; c = u2 (1 of 1), t = u3 (2 of 2),
   // u4 (0 of 1).
-  std::map<std::string, double>& two = by_end[2 * kHour];
+  std::map<std::string, double> two = OutputsAt(results, 2 * kHour);
   EXPECT_EQ(two["experiment_units{e1,c}"], 1);
   EXPECT_EQ(two["experiment_units{e1,t}"], 2);
   EXPECT_EQ(two["experiment_crossover_units{e1}"], 2);
@@ -245,7 +259,7 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
   // Chi-square of 1 against 2 of a declared 50/50: (0.25 + 0.25) / 1.5.
   EXPECT_NEAR(two["experiment_srm_p_value{e1}"], std::erfc(std::sqrt(1.0 / 6)), 1e-12);
   // Third hour: u1 is still out; u2 is now 1 of 2.
-  std::map<std::string, double>& three = by_end[3 * kHour];
+  std::map<std::string, double> three = OutputsAt(results, 3 * kHour);
   EXPECT_EQ(three["experiment_units{e1,c}"], 1);
   EXPECT_EQ(three["experiment_crossover_units{e1}"], 2);
   EXPECT_DOUBLE_EQ(three["experiment_value{e1,good,c}"], 0.5);
@@ -275,20 +289,18 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
 TEST(ExperimentOperatorTest, AUnitSeenInAnUndeclaredArmToo) {
   OperatorHarness h(kRules);
   ASSERT_TRUE(h.rules);
-  h.Add(1000, Ev("c", "u1", true, 100));
-  h.Add(2000, Ev("c", "u2", false, 100));
-  h.Add(3000, Ev("t", "u3", true, 100));
-  h.Add(4000, Ev("x", "u7", true, 100));
-  h.Add(kHour + 1000, Ev("x", "u1", true, 100));
-  h.Add(kHour + 2000, Ev("t", "u7", true, 100));
+  AddRows(h, {
+                 {1000, "c", "u1", true, 100},
+                 {2000, "c", "u2", false, 100},
+                 {3000, "t", "u3", true, 100},
+                 {4000, "x", "u7", true, 100},
+                 {kHour + 1000, "x", "u1", true, 100},
+                 {kHour + 2000, "t", "u7", true, 100},
+             });
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.Close(2 * kHour, &results, &notices);
-  std::vector<WindowResult> last;
-  for (const WindowResult& r : results) {
-    if (r.end == 2 * kHour) last.push_back(r);
-  }
-  std::map<std::string, double> out = Outputs(last);
+  std::map<std::string, double> out = OutputsAt(results, 2 * kHour);
   EXPECT_EQ(out["experiment_units{e1,c}"], 1);
   EXPECT_EQ(out["experiment_units{e1,t}"], 1);
   EXPECT_EQ(out["experiment_crossover_units{e1}"], 2);
@@ -336,11 +348,7 @@ TEST(ExperimentOperatorTest, AClearWinAndABreachedGuardrailAreDecided) {
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.Close(4 * kHour, &results, &notices);
-  std::vector<WindowResult> last;
-  for (const WindowResult& r : results) {
-    if (r.end == 4 * kHour) last.push_back(r);
-  }
-  std::map<std::string, double> out = Outputs(last);
+  std::map<std::string, double> out = OutputsAt(results, 4 * kHour);
   EXPECT_EQ(out["experiment_units{e1,c}"], 400);
   EXPECT_EQ(out["experiment_units{e1,t}"], 400);
   EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,c}"], 600.0 / 1200);
@@ -383,11 +391,7 @@ TEST(ExperimentOperatorTest, AnEffectThatAppearsMidRunShowsTheLatestInterval) {
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.Close(10 * kHour, &results, &notices);
-  std::vector<WindowResult> at_end;
-  for (const WindowResult& r : results) {
-    if (r.end == 10 * kHour) at_end.push_back(r);
-  }
-  std::map<std::string, double> out = Outputs(at_end);
+  std::map<std::string, double> out = OutputsAt(results, 10 * kHour);
   const double lower = out["experiment_ci_lower{e1,good,t}"];
   const double upper = out["experiment_ci_upper{e1,good,t}"];
   EXPECT_LE(lower, upper);
