@@ -37,14 +37,28 @@ std::pair<double, double> Interval(const SequentialTest& t) {
   return {t.last()->difference - t.last()->half_width, t.last()->difference + t.last()->half_width};
 }
 
+DDSketch DecodeSketch(const std::string& bytes) {
+  Decoder dec(bytes);
+  DDSketch sketch;
+  DDSketch::Decode(&dec, &sketch);
+  return sketch;
+}
+
+std::string EncodeSketch(const DDSketch& sketch) {
+  Encoder enc;
+  sketch.Encode(&enc);
+  return enc.Release();
+}
+
 }  // namespace
 
 ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef& def)
     : rules_(rules),
       def_(def),
-      // "/3": units are counted once, not once per window, and a unit in
-      // two arms is left out; earlier states do not restore.
-      state_key_(StrCat("experiment/3:", def.fingerprint)),
+      // "/4": units are counted once, not once per window, a unit in two
+      // arms is left out, and quantiles are compared per unit; earlier
+      // states do not restore.
+      state_key_(StrCat("experiment/4:", def.fingerprint)),
       units_(def.split.size(), 0),
       metrics_(def.metrics.size()) {
   const size_t arms = def.split.size();
@@ -151,7 +165,7 @@ ExperimentOperator::Shares ExperimentOperator::QuantileShares(const ExperimentMe
     // unless one unit alone had more than max_buckets buckets and folded
     // its lowest (thousands of distinct magnitudes from one user).
     s.arms.assign(arms, DDSketch());
-    for (const auto& [unit, v] : s.values) s.arms[v.arm].Merge(v.sketch);
+    for (const auto& [unit, v] : s.values) s.arms[v.arm].Merge(DecodeSketch(v.sketch));
     s.arms_stale = false;
   }
   const std::vector<DDSketch>& merged = s.arms;
@@ -162,9 +176,10 @@ ExperimentOperator::Shares ExperimentOperator::QuantileShares(const ExperimentMe
   out.above.assign(arms, Sums());
   out.guard.assign(arms, Sums());
   for (const auto& [unit, v] : s.values) {
-    const double d = static_cast<double>(v.sketch.count());
-    for (auto [sums, y] : {std::pair{&out.above[v.arm], v.sketch.WeightAbove(line)},
-                           std::pair{&out.guard[v.arm], v.sketch.WeightAbove(guard_line)}}) {
+    const DDSketch k = DecodeSketch(v.sketch);
+    const double d = static_cast<double>(k.count());
+    for (auto [sums, y] : {std::pair{&out.above[v.arm], k.WeightAbove(line)},
+                           std::pair{&out.guard[v.arm], k.WeightAbove(guard_line)}}) {
       sums->n += 1;
       sums->y += y;
       sums->d += d;
@@ -230,7 +245,9 @@ void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
       if (!r.sketch) continue;
       Values& v = s.values[r.labels[1]];
       v.arm = arm;
-      v.sketch.Merge(*r.sketch);
+      DDSketch k = v.sketch.empty() ? DDSketch() : DecodeSketch(v.sketch);
+      k.Merge(*r.sketch);
+      v.sketch = EncodeSketch(k);
       if (!s.arms_stale) s.arms[arm].Merge(*r.sketch);
       continue;
     }
@@ -344,7 +361,7 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
     for (const auto& [unit, v] : s.values) {
       enc->PutString(unit);
       enc->PutVarint(static_cast<uint64_t>(v.arm));
-      v.sketch.Encode(enc);
+      enc->PutString(v.sketch);
     }
   }
   enc->PutVarint(arm_of_.size());
@@ -385,10 +402,13 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
     for (uint64_t i = 0; i < with_values && dec->ok(); ++i) {
       Values& v = s.values[std::string(dec->GetString())];
       const uint64_t arm = dec->GetVarint();
+      v.sketch = std::string(dec->GetString());
+      Decoder bytes(v.sketch);
+      DDSketch k;
       const DDSketch fresh;
-      if (arm >= units_.size() || !DDSketch::Decode(dec, &v.sketch) ||
-          v.sketch.relative_accuracy() != fresh.relative_accuracy() ||
-          v.sketch.max_buckets() != fresh.max_buckets()) {
+      if (arm >= units_.size() || !DDSketch::Decode(&bytes, &k) || !bytes.done() || k.empty() ||
+          k.relative_accuracy() != fresh.relative_accuracy() ||
+          k.max_buckets() != fresh.max_buckets()) {
         return false;
       }
       v.arm = static_cast<int>(arm);
