@@ -13,6 +13,7 @@
 #include <regex>
 #include <string>
 
+#include "base/strings.h"
 #include "base/time.h"
 #include "gtest/gtest.h"
 #include "runtime/dev_broker.h"
@@ -238,8 +239,8 @@ TEST_F(ExperimentE2eTest, TheOutputsAreTheSameForAnyWorkersAndSource) {
   ASSERT_NE(g.out.find("144000 delivered, 0 failed"), std::string::npos) << g.out;
   for (int w : {1, 2}) {
     const std::string n = std::to_string(w);
-    EXPECT_TRUE(run(kVigil + " run --workers " + n + " --input " + url + " --group g" + n +
-                        " --exit-at-end",
+    EXPECT_TRUE(run(StrCat(kVigil, " run --workers ", n, " --input ", url, " --group g", n,
+                           " --exit-at-end"),
                     "kafka" + n) == one)
         << "Kafka, " << w << " workers: the window results differ";
   }

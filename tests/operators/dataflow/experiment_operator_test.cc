@@ -190,7 +190,7 @@ TEST(ExperimentOperatorTest, AQuantileIsComparedPerUnitToo) {
   std::vector<AlertNotice> notices;
   h.Close(kHour, &results, &notices);
   std::map<std::string, double> out = Outputs(results);
-  auto delta_variance = [](std::vector<std::pair<double, double>> units) {
+  auto delta_variance = [](const std::vector<std::pair<double, double>>& units) {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
     for (auto [uy, ud] : units) {
       n += 1, y += uy, d += ud, yy += uy * uy, dd += ud * ud, yd += uy * ud;
