@@ -178,15 +178,8 @@ ExperimentOperator::Shares ExperimentOperator::QuantileShares(const ExperimentMe
   for (const auto& [unit, v] : s.values) {
     const DDSketch k = DecodeSketch(v.sketch);
     const double d = static_cast<double>(k.count());
-    for (auto [sums, y] : {std::pair{&out.above[v.arm], k.WeightAbove(line)},
-                           std::pair{&out.guard[v.arm], k.WeightAbove(guard_line)}}) {
-      sums->n += 1;
-      sums->y += y;
-      sums->d += d;
-      sums->yy += y * y;
-      sums->dd += d * d;
-      sums->yd += y * d;
-    }
+    out.above[v.arm].Add(k.WeightAbove(line), d, 1);
+    out.guard[v.arm].Add(k.WeightAbove(guard_line), d, 1);
   }
   for (const DDSketch& k : merged) out.quantile.push_back(k.empty() ? 0 : k.Quantile(m.q));
   return out;
@@ -223,14 +216,7 @@ void ExperimentOperator::Assign(const std::string& unit, int arm) {
     if (s.values.erase(unit) > 0) s.arms_stale = true;
     auto t = s.totals.find(unit);
     if (t == s.totals.end()) continue;
-    Sums& u = s.sums[first];
-    const Totals& v = t->second;
-    u.n -= 1;
-    u.y -= v.y;
-    u.d -= v.d;
-    u.yy -= v.y * v.y;
-    u.dd -= v.d * v.d;
-    u.yd -= v.y * v.d;
+    s.sums[first].Add(t->second.y, t->second.d, -1);
     s.totals.erase(t);
   }
 }
@@ -252,20 +238,15 @@ void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
       continue;
     }
     if (r.parts.size() < 2) continue;
-    // The unit's totals move from (y0, d0) to (y1, d1); the arm's sums of
-    // squares and products follow.
+    // The unit's totals move from (y0, d0) to (y1, d1): the arm's sums
+    // lose the one and gain the other.
     auto [it, fresh] = s.totals.try_emplace(r.labels[1]);
     Totals& t = it->second;
-    const double y0 = t.y, d0 = t.d;
+    Sums& u = s.sums[arm];
+    if (!fresh) u.Add(t.y, t.d, -1);
     t.y += r.parts[0];
     t.d += r.parts[1];
-    Sums& u = s.sums[arm];
-    if (fresh) u.n += 1;
-    u.y += t.y - y0;
-    u.d += t.d - d0;
-    u.yy += t.y * t.y - y0 * y0;
-    u.dd += t.d * t.d - d0 * d0;
-    u.yd += t.y * t.d - y0 * d0;
+    u.Add(t.y, t.d, 1);
   }
 }
 

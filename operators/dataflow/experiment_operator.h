@@ -93,6 +93,15 @@ class ExperimentOperator {
   // Per-unit observation sums of one arm.
   struct Sums {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
+    // Adds one unit's (y, d) with weight w (−1 takes it out again).
+    void Add(double uy, double ud, double w) {
+      n += w;
+      y += w * uy;
+      d += w * ud;
+      yy += w * uy * uy;
+      dd += w * ud * ud;
+      yd += w * uy * ud;
+    }
   };
   // arm_of_'s marks: a unit seen in more than one arm, and a unit seen only
   // in an arm the split does not declare (one that later shows up in a
