@@ -12,13 +12,14 @@ namespace vigil {
 namespace {
 
 // By window end, metric, group: Dataflow::Close's order.
+bool ResultBefore(const WindowResult& a, const WindowResult& b) {
+  if (a.end != b.end) return a.end < b.end;
+  if (a.metric != b.metric) return a.metric < b.metric;
+  return a.group < b.group;
+}
+
 void SortResults(std::vector<WindowResult>* out, size_t first) {
-  std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
-            [](const WindowResult& a, const WindowResult& b) {
-              if (a.end != b.end) return a.end < b.end;
-              if (a.metric != b.metric) return a.metric < b.metric;
-              return a.group < b.group;
-            });
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), ResultBefore);
 }
 
 }  // namespace
@@ -127,22 +128,31 @@ void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
   CloseSessions(frontier);
   const size_t first = out->size();
   for (auto& op : metric_ops_) op->Close(frontier, out);
-  SortResults(out, first);
   if (!experiments_.empty()) CloseExperiments(out, first);
+  SortResults(out, first);
 }
 
 void Dataflow::CloseExperiments(std::vector<WindowResult>* out, size_t first) {
-  std::vector<WindowResult> added;
+  // The inputs (one per arm and unit and window: by far the most results)
+  // are read in Close's order through pointers, not moved into it.
   std::vector<const WindowResult*> inputs;
-  for (size_t begin = first; begin < out->size();) {
+  for (size_t i = first; i < out->size(); ++i) {
+    if ((*out)[i].def->internal()) inputs.push_back(&(*out)[i]);
+  }
+  if (inputs.empty()) return;
+  std::sort(inputs.begin(), inputs.end(),
+            [](const WindowResult* a, const WindowResult* b) { return ResultBefore(*a, *b); });
+  std::vector<WindowResult> added;
+  std::vector<const WindowResult*> read;
+  for (size_t begin = 0; begin < inputs.size();) {
     size_t end = begin;
-    while (end < out->size() && (*out)[end].end == (*out)[begin].end) ++end;
+    while (end < inputs.size() && inputs[end]->end == inputs[begin]->end) ++end;
     for (auto& e : experiments_) {
-      inputs.clear();
+      read.clear();
       for (size_t i = begin; i < end; ++i) {
-        if ((*out)[i].def->internal() && e->Reads((*out)[i])) inputs.push_back(&(*out)[i]);
+        if (e->Reads(*inputs[i])) read.push_back(inputs[i]);
       }
-      e->CloseWindow(inputs, &added);
+      e->CloseWindow(read, &added);
     }
     begin = end;
   }
@@ -151,7 +161,6 @@ void Dataflow::CloseExperiments(std::vector<WindowResult>* out, size_t first) {
                             [](const WindowResult& r) { return r.def->internal(); }),
              out->end());
   for (WindowResult& r : added) out->push_back(std::move(r));
-  SortResults(out, first);
 }
 
 uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
