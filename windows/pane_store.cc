@@ -119,7 +119,8 @@ PaneStore::PaneStore(WindowSpec spec, AccSet prototype, std::vector<DurationMs> 
 PaneStore::Group* PaneStore::FindOrAddGroup(std::string_view key) {
   auto it = groups_.find(key);
   if (it != groups_.end()) return it->second.get();
-  auto g = std::make_unique<Group>(&prototype_, invertible_, views_.size());
+  auto g = std::make_unique<Group>(&prototype_, invertible_, views_.size(),
+                                   spec_.panes_per_window() > 1);
   Group* raw = g.get();
   groups_.emplace(std::string(key), std::move(g));
   return raw;
@@ -216,8 +217,9 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
     g.open.erase(g.open.begin(), g.open.begin() + static_cast<ptrdiff_t>(fired));
     return g.open.empty();
   }
+  internal::PaneQueue& queue = *g.queue;
   while (true) {
-    if (g.queue.empty()) {
+    if (queue.empty()) {
       if (g.open.empty()) return true;
       // Skip the empty windows of a gap, but only up to a window that fires
       // now: an event at or after the frontier may still open an earlier
@@ -229,16 +231,16 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
     if (g.next_end > frontier) return false;
     size_t moved = 0;
     for (; moved < g.open.size() && g.open[moved].first < g.next_end; ++moved) {
-      g.queue.Push(g.open[moved].first, std::move(g.open[moved].second));
+      queue.Push(g.open[moved].first, std::move(g.open[moved].second));
     }
     g.open.erase(g.open.begin(), g.open.begin() + static_cast<ptrdiff_t>(moved));
-    for (size_t v = 0; v < views_.size(); ++v) g.queue.EvictView(v, g.next_end - views_[v]);
-    while (!g.queue.empty() && g.queue.FrontStart() < g.next_end - size) g.queue.Pop();
-    if (!g.queue.empty()) {
-      g.queue.Query(&scratch_);
+    for (size_t v = 0; v < views_.size(); ++v) queue.EvictView(v, g.next_end - views_[v]);
+    while (!queue.empty() && queue.FrontStart() < g.next_end - size) queue.Pop();
+    if (!queue.empty()) {
+      queue.Query(&scratch_);
       emit(WindowView{key, g.next_end - size, g.next_end, scratch_});
       for (size_t v = 0; v < views_.size(); ++v) {
-        if (g.queue.QueryView(v, &scratch_)) {
+        if (queue.QueryView(v, &scratch_)) {
           emit(WindowView{key, g.next_end - views_[v], g.next_end, scratch_});
         }
       }
@@ -265,7 +267,7 @@ size_t PaneStore::pane_count() const {
   size_t n = 0;
   for (const auto& [key, g] : groups_) {
     n += g->open.size();
-    g->queue.ForEach([&n](TimeMs, const AccSet&) { ++n; });
+    g->ForEachQueued([&n](TimeMs, const AccSet&) { ++n; });
   }
   return n;
 }
@@ -277,7 +279,8 @@ size_t PaneStore::memory_bytes() const {
   constexpr size_t kGroupSlot = sizeof(std::string) + sizeof(std::unique_ptr<Group>);
   size_t panes = 0, bytes = 0;
   for (const auto& [key, g] : groups_) {
-    panes += g->open.size() + g->queue.size();
+    panes += g->open.size() + (g->queue ? g->queue->size() : 0);
+    if (g->queue) bytes += sizeof(internal::PaneQueue);
     bytes += kGroupSlot + sizeof(Group) + (key.size() > 15 ? key.capacity() : 0);
   }
   // Sketches keep their buckets on the heap: take the encoded size of a few
@@ -318,7 +321,7 @@ void PaneStore::Drain(const std::function<void(std::string_view, TimeMs, const A
   std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
   for (const std::string* key : keys) {
     const Group& g = *groups_.find(*key)->second;
-    g.queue.ForEach([&](TimeMs t, const AccSet& p) { fn(*key, t, p); });
+    g.ForEachQueued([&](TimeMs t, const AccSet& p) { fn(*key, t, p); });
     for (const auto& [t, p] : g.open) fn(*key, t, p);
   }
   groups_.clear();
@@ -350,7 +353,7 @@ void PaneStore::Encode(Encoder* enc) const {
     enc->PutString(*key);
     enc->PutSigned(g.next_end);
     std::vector<std::pair<TimeMs, const AccSet*>> queued;
-    g.queue.ForEach([&queued](TimeMs t, const AccSet& p) { queued.emplace_back(t, &p); });
+    g.ForEachQueued([&queued](TimeMs t, const AccSet& p) { queued.emplace_back(t, &p); });
     enc->PutVarint(queued.size());
     for (const auto& [t, p] : queued) {
       enc->PutSigned(t);
@@ -379,7 +382,8 @@ bool PaneStore::Decode(Decoder* dec) {
         AccSet set;
         if (!DecodeAccSet(dec, prototype_, &set)) return false;
         if (part == 0) {
-          g->queue.Push(t, std::move(set));
+          if (!g->queue) return false;  // a window of one pane queues none
+          g->queue->Push(t, std::move(set));
         } else {
           if (!g->open.empty() && g->open.back().first >= t) return false;  // in order
           g->open.emplace_back(t, std::move(set));

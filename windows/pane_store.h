@@ -212,15 +212,24 @@ class PaneStore {
 
  private:
   struct Group {
-    Group(const AccSet* prototype, bool invertible, size_t views) : queue(prototype, invertible) {
-      for (size_t v = 0; v < views; ++v) queue.AddView();
+    // `sliding`: windows of several panes, slid over a queue; a tumbling or
+    // calendar window is its one pane and needs none (most groups: one per
+    // user or session of a grouped metric, so the queue is not inlined).
+    Group(const AccSet* prototype, bool invertible, size_t views, bool sliding) {
+      if (!sliding) return;
+      queue = std::make_unique<internal::PaneQueue>(prototype, invertible);
+      for (size_t v = 0; v < views; ++v) queue->AddView();
+    }
+    // Raw panes of the queue, oldest first (none without one).
+    void ForEachQueued(const std::function<void(TimeMs, const AccSet&)>& fn) const {
+      if (queue) queue->ForEach(fn);
     }
     // Panes not yet in a fired window, by start: one or two at a time (the
     // current pane and, until the watermark passes it, the one before), so
     // they live in the group itself, not in nodes of their own.
     absl::InlinedVector<std::pair<TimeMs, AccSet>, 2> open;
-    internal::PaneQueue queue;   // panes of the window being slid
-    TimeMs next_end = kMinTime;  // next window end to consider
+    std::unique_ptr<internal::PaneQueue> queue;  // panes of the window being slid
+    TimeMs next_end = kMinTime;                  // next window end to consider
   };
   Group* FindOrAddGroup(std::string_view key);
   AccSet* PaneOf(Group* g, std::string_view group, TimeMs start);

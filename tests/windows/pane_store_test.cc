@@ -357,5 +357,29 @@ TEST(PaneStoreTest, MemoryFollowsGroupsAndPanes) {
   EXPECT_EQ(store.memory_bytes(), 0u);
 }
 
+TEST(PaneStoreTest, OnlySlidingGroupsHoldAQueue) {
+  // A window of one pane slides over nothing: its groups hold no queue, so
+  // the same pane costs a tumbling store less than a sliding one.
+  PaneStore tumbling(WindowSpec::Tumbling(kMinute), CountProto());
+  PaneStore sliding(WindowSpec::Sliding(5 * kMinute, kMinute), CountProto());
+  Add(tumbling, "a", 0);
+  Add(sliding, "a", 0);
+  EXPECT_LT(tumbling.memory_bytes(), sliding.memory_bytes());
+
+  // A checkpoint whose group has queued panes (a sliding store's, its
+  // first window fired) is no tumbling store's: it does not restore.
+  Add(sliding, "a", kMinute);
+  ASSERT_EQ(Close(sliding, kMinute).size(), 1u);
+  Encoder enc;
+  sliding.Encode(&enc);
+  const std::string bytes = enc.Release();
+  Decoder again(bytes);
+  PaneStore restored(WindowSpec::Sliding(5 * kMinute, kMinute), CountProto());
+  ASSERT_TRUE(restored.Decode(&again));
+  EXPECT_EQ(restored.pane_count(), 2u);
+  Decoder dec(bytes);
+  EXPECT_FALSE(tumbling.Decode(&dec));
+}
+
 }  // namespace
 }  // namespace vigil
