@@ -124,6 +124,10 @@ class Accumulator {
   // object, so fetch that first.
   // The quantile sketch (kQuantile), else null.
   const DDSketch* sketch() const { return sketch_.get(); }
+  // The quantile sketch, moved out (null when there is none): for the
+  // owner of a pane it drops next, as Result and QuantileAt answer nothing
+  // without it.
+  std::unique_ptr<DDSketch> TakeSketch() { return std::move(sketch_); }
   const void* sketch_object() const {
     if (sketch_) return sketch_.get();
     return distinct_.get();

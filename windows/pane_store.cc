@@ -105,8 +105,8 @@ void PaneQueue::ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) co
 
 }  // namespace internal
 
-PaneStore::PaneStore(WindowSpec spec, AccSet prototype, std::vector<DurationMs> views)
-    : spec_(spec), prototype_(std::move(prototype)) {
+PaneStore::PaneStore(WindowSpec spec, AccSet prototype, const std::vector<DurationMs>& views)
+    : spec_(std::move(spec)), prototype_(std::move(prototype)) {
   invertible_ = std::all_of(prototype_.begin(), prototype_.end(),
                             [](const Accumulator& a) { return IsInvertible(a.kind()); });
   if (invertible_ && spec_.panes_per_window() > 1) {
@@ -211,8 +211,8 @@ bool PaneStore::CloseGroup(std::string_view key, Group& g, TimeMs frontier,
     // Tumbling (or slide == size) and calendar: a window is exactly one pane.
     size_t fired = 0;
     for (; fired < g.open.size() && spec_.OnePaneEnd(g.open[fired].first) <= frontier; ++fired) {
-      const auto& [start, pane] = g.open[fired];
-      emit(WindowView{key, start, spec_.OnePaneEnd(start), pane});
+      auto& [start, pane] = g.open[fired];
+      emit(WindowView{key, start, spec_.OnePaneEnd(start), pane, &pane});
     }
     g.open.erase(g.open.begin(), g.open.begin() + static_cast<ptrdiff_t>(fired));
     return g.open.empty();

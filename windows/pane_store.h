@@ -68,6 +68,9 @@ struct WindowView {
   TimeMs start;
   TimeMs end;
   const AccSet& acc;
+  // `acc` itself, when the store drops it once the call returns (a window
+  // of one pane): the receiver may move out what it keeps (a sketch).
+  AccSet* dropped = nullptr;
 };
 
 namespace internal {
@@ -134,7 +137,7 @@ class PaneStore {
   // `views`: shorter window sizes (multiples of the slide) that share the
   // panes, emitted at the same ends as `spec` (WindowView::start tells
   // which); only when every accumulator is invertible, else ignored.
-  PaneStore(WindowSpec spec, AccSet prototype, std::vector<DurationMs> views = {});
+  PaneStore(WindowSpec spec, AccSet prototype, const std::vector<DurationMs>& views = {});
   PaneStore(const PaneStore&) = delete;
   PaneStore& operator=(const PaneStore&) = delete;
 

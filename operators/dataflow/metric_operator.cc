@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <utility>
 
 #include "base/hash.h"
 #include "base/time.h"
@@ -234,9 +236,15 @@ void MetricOperator::AddForecasts(const MetricRef& m, size_t first,
 }
 
 void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* out) {
+  // An experiment's inputs carry their quantile sketch: one per aggregate
+  // of the window, shared by the results reading it, and moved out of a
+  // pane the store drops (a copy otherwise) once every member has read it.
+  std::vector<std::pair<size_t, size_t>> sketched;  // (result, aggregate)
+  std::vector<std::shared_ptr<const DDSketch>> sketches;
   store_->CloseUpTo(frontier, [&](const WindowView& w) {
     const DurationMs size = w.end - w.start;
     std::vector<std::string> labels = GroupLabels(w.group, lead().by.size());
+    sketched.clear();
     for (size_t m = 0; m < members_.size(); ++m) {
       // Another view's window (a calendar window is one of varying size, and
       // has no views).
@@ -256,8 +264,8 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
       if (members_[m].def->internal()) {
         for (size_t i = 0; i < binding.size(); ++i) {
           res.parts.push_back(agg_values_[i].is_number() ? agg_values_[i].num : 0);
-          if (const DDSketch* s = w.acc[binding[i].acc].sketch()) {
-            res.sketch = std::make_shared<const DDSketch>(*s);
+          if (w.acc[binding[i].acc].sketch() != nullptr) {
+            sketched.emplace_back(out->size(), binding[i].acc);
           }
         }
       }
@@ -269,6 +277,16 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
       res.end = w.end;
       res.value = v.num;
       out->push_back(std::move(res));
+    }
+    if (sketched.empty()) return;
+    sketches.assign(w.acc.size(), nullptr);
+    for (const auto& [result, a] : sketched) {
+      std::shared_ptr<const DDSketch>& s = sketches[a];
+      if (s == nullptr) {
+        s = w.dropped != nullptr ? std::shared_ptr<const DDSketch>((*w.dropped)[a].TakeSketch())
+                                 : std::make_shared<const DDSketch>(*w.acc[a].sketch());
+      }
+      (*out)[result].sketch = s;
     }
   });
 }

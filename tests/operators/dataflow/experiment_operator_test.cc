@@ -215,6 +215,45 @@ TEST(ExperimentOperatorTest, AQuantileIsComparedPerUnitToo) {
   EXPECT_NEAR(out["experiment_ci_upper{e1,lat,t}"], d + half, 1e-9);
 }
 
+TEST(ExperimentOperatorTest, AUnitsSketchIsHandedOverOnceNotCopiedPerInput) {
+  // Two quantiles of the same values share one sketch per unit and pane.
+  // At the close each input result carries that very sketch, moved out of
+  // the pane the store drops, with the unit's values in it.
+  OperatorHarness h(R"yaml(
+experiments:
+  - experiment: e1
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    window: 1h
+    metrics:
+      - {name: p50, value: "quantile(0.5, ms)", guardrail: {max_regression: 10%}}
+      - {name: p90, value: "quantile(0.9, ms)", guardrail: {max_regression: 10%}}
+)yaml");
+  ASSERT_TRUE(h.rules);
+  AddRows(h, {{1000, "c", "u1", true, 100},
+              {2000, "c", "u1", true, 200},
+              {3000, "c", "u1", true, 300},
+              {4000, "t", "u2", true, 400}});
+  std::vector<WindowResult> inputs;
+  for (const auto& op : h.flow->metric_ops()) op->Close(kHour, &inputs);
+  std::map<std::string, std::vector<const WindowResult*>> sketched;  // unit -> inputs
+  for (const WindowResult& r : inputs) {
+    if (r.sketch != nullptr) sketched[r.labels.at(1)].push_back(&r);
+  }
+  ASSERT_EQ(sketched.size(), 2u);
+  for (const auto& [unit, of_unit] : sketched) {
+    ASSERT_EQ(of_unit.size(), 2u) << unit;  // the p50 input and the p90 input
+    EXPECT_EQ(of_unit[0]->sketch, of_unit[1]->sketch) << unit;
+    EXPECT_NE(of_unit[0]->metric, of_unit[1]->metric) << unit;
+  }
+  EXPECT_EQ(sketched["u1"][0]->sketch->count(), 3u);
+  EXPECT_NEAR(sketched["u1"][0]->sketch->Quantile(0.5), 200, 2);
+  EXPECT_EQ(sketched["u2"][0]->sketch->count(), 1u);
+  EXPECT_NEAR(sketched["u2"][0]->sketch->Quantile(0.5), 400, 4);
+}
+
 // u1 has two control events in the first hour and a treatment event in
 // the second; u5 is in both arms within the second hour; u1 comes back to
 // the control in the third. Both cross over when first seen in a second
