@@ -81,7 +81,7 @@ bool ExperimentOperator::Reads(const WindowResult& r) const {
   return false;
 }
 
-int ExperimentOperator::ArmOf(const std::string& label) const {
+int ExperimentOperator::ArmOf(std::string_view label) const {
   for (size_t a = 0; a < def_.split.size(); ++a) {
     if (def_.split[a].first == label) return static_cast<int>(a);
   }
@@ -200,8 +200,9 @@ void ExperimentOperator::Publish(const WindowResult& at, size_t output,
   out->push_back(std::move(r));
 }
 
-void ExperimentOperator::Assign(const std::string& unit, int arm) {
-  auto [it, fresh] = arm_of_.try_emplace(unit, arm);
+void ExperimentOperator::Assign(std::string_view unit, int arm) {
+  std::string key(unit);
+  auto [it, fresh] = arm_of_.try_emplace(key, arm);
   if (fresh) {
     if (arm >= 0) ++units_[arm];
     return;
@@ -213,23 +214,24 @@ void ExperimentOperator::Assign(const std::string& unit, int arm) {
   if (first < 0) return;  // only seen in undeclared arms: nothing to take out
   --units_[first];
   for (MetricState& s : metrics_) {
-    if (s.values.erase(unit) > 0) s.arms_stale = true;
-    auto t = s.totals.find(unit);
+    if (s.values.erase(key) > 0) s.arms_stale = true;
+    auto t = s.totals.find(key);
     if (t == s.totals.end()) continue;
     s.sums[first].Add(t->second.y, t->second.d, -1);
     s.totals.erase(t);
   }
 }
 
-void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
+void ExperimentOperator::Accumulate(const WindowResult& r, int arm, std::string_view unit) {
   for (size_t i = 0; i < def_.metrics.size(); ++i) {
     if (def_.metrics[i].input != r.metric) continue;
     MetricState& s = metrics_[i];
-    if (r.labels.size() < 2) continue;
-    if (arm_of_.find(r.labels[1])->second != arm) continue;  // crossed out
+    if (arm_of_.find(absl::string_view(unit.data(), unit.size()))->second != arm) {
+      continue;  // crossed out
+    }
     if (def_.metrics[i].kind == ExperimentMetricDef::Kind::kQuantile) {
       if (!r.sketch) continue;
-      Values& v = s.values[r.labels[1]];
+      Values& v = s.values[std::string(unit)];
       v.arm = arm;
       DDSketch k = v.sketch.empty() ? DDSketch() : DecodeSketch(v.sketch);
       k.Merge(*r.sketch);
@@ -240,7 +242,7 @@ void ExperimentOperator::Accumulate(const WindowResult& r, int arm) {
     if (r.parts.size() < 2) continue;
     // The unit's totals move from (y0, d0) to (y1, d1): the arm's sums
     // lose the one and gain the other.
-    auto [it, fresh] = s.totals.try_emplace(r.labels[1]);
+    auto [it, fresh] = s.totals.try_emplace(std::string(unit));
     Totals& t = it->second;
     Sums& u = s.sums[arm];
     if (!fresh) u.Add(t.y, t.d, -1);
@@ -255,15 +257,15 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
   if (inputs.empty()) return;
   // Every unit's arm first, from every input (each is by arm and unit), so
   // that a unit met in a second arm in this window adds nothing of it.
+  std::string arm_scratch, unit_scratch;
   for (const WindowResult* r : inputs) {
-    if (r->labels.size() < 2) continue;
-    const int arm = ArmOf(r->labels[0]);
-    Assign(r->labels[1], arm >= 0 ? arm : kUndeclared);
+    const int arm = ArmOf(GroupLabel(r->group, 0, &arm_scratch));
+    Assign(GroupLabel(r->group, 1, &unit_scratch), arm >= 0 ? arm : kUndeclared);
   }
   for (const WindowResult* r : inputs) {
-    if (r->labels.empty() || r->metric == def_.units_input) continue;
-    const int arm = ArmOf(r->labels[0]);
-    if (arm >= 0) Accumulate(*r, arm);
+    if (r->metric == def_.units_input) continue;
+    const int arm = ArmOf(GroupLabel(r->group, 0, &arm_scratch));
+    if (arm >= 0) Accumulate(*r, arm, GroupLabel(r->group, 1, &unit_scratch));
   }
   const WindowResult& at = *inputs.front();
   const std::string& name = def_.name;

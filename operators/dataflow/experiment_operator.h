@@ -137,11 +137,12 @@ class ExperimentOperator {
     double value_a = 0, value_b = 0;
   };
 
-  int ArmOf(const std::string& label) const;
+  int ArmOf(std::string_view label) const;
   // Records that `unit` was seen in `arm` (or kUndeclared); a second arm
   // crosses it out.
-  void Assign(const std::string& unit, int arm);
-  void Accumulate(const WindowResult& r, int arm);
+  void Assign(std::string_view unit, int arm);
+  // An input's values, of `unit` in `arm`.
+  void Accumulate(const WindowResult& r, int arm, std::string_view unit);
   // A quantile's shares for every arm at once; empty when the control or
   // every treatment has no values yet.
   struct Shares {

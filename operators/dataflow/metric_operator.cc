@@ -40,6 +40,31 @@ std::vector<std::string> GroupLabels(std::string_view group, size_t n) {
   return out;
 }
 
+std::string_view GroupLabel(std::string_view group, size_t i, std::string* scratch) {
+  size_t begin = 0;
+  for (size_t part = 0; part < i; ++part) {
+    while (begin < group.size() && group[begin] != kGroupSeparator) {
+      begin += group[begin] == kGroupEscape ? 2 : 1;
+    }
+    if (begin >= group.size()) return {};
+    ++begin;  // the separator
+  }
+  size_t end = begin;
+  bool escaped = false;
+  while (end < group.size() && group[end] != kGroupSeparator) {
+    escaped |= group[end] == kGroupEscape;
+    end += group[end] == kGroupEscape ? 2 : 1;
+  }
+  end = std::min(end, group.size());
+  if (!escaped) return group.substr(begin, end - begin);
+  scratch->clear();
+  for (size_t c = begin; c < end; ++c) {
+    if (group[c] == kGroupEscape && c + 1 < end) ++c;
+    scratch->push_back(group[c]);
+  }
+  return *scratch;
+}
+
 std::string JoinGroupLabels(const std::vector<std::string>& labels) {
   if (labels.size() == 1) return labels[0];
   std::string key;
@@ -243,7 +268,9 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
   std::vector<std::shared_ptr<const DDSketch>> sketches;
   store_->CloseUpTo(frontier, [&](const WindowView& w) {
     const DurationMs size = w.end - w.start;
-    std::vector<std::string> labels = GroupLabels(w.group, lead().by.size());
+    // An experiment's inputs carry none: it reads arm and unit from the key.
+    std::vector<std::string> labels;
+    bool labelled = false;
     sketched.clear();
     for (size_t m = 0; m < members_.size(); ++m) {
       // Another view's window (a calendar window is one of varying size, and
@@ -272,7 +299,11 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
       res.metric = members_[m].index;
       res.def = members_[m].def;
       res.group = std::string(w.group);
-      res.labels = labels;
+      if (!members_[m].def->internal()) {
+        if (!labelled) labels = GroupLabels(w.group, lead().by.size());
+        labelled = true;
+        res.labels = labels;
+      }
       res.start = w.start;
       res.end = w.end;
       res.value = v.num;

@@ -52,6 +52,10 @@ inline constexpr char kGroupEscape = '\x1e';
 void EscapeGroupPart(std::string* key, size_t from);
 // The `n` label values of a group key.
 std::vector<std::string> GroupLabels(std::string_view group, size_t n);
+// Label value `i` of a group key of several values (empty past the last):
+// a view of `group`, or, when the value holds an escaped character, of
+// `scratch` holding it unescaped.
+std::string_view GroupLabel(std::string_view group, size_t i, std::string* scratch);
 // The group key of several label values.
 std::string JoinGroupLabels(const std::vector<std::string>& labels);
 

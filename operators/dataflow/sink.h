@@ -31,8 +31,10 @@ namespace vigil {
 struct WindowResult {
   int metric = 0;
   const MetricDef* def = nullptr;
-  std::string group;                // encoded group key (see GroupLabels)
-  std::vector<std::string> labels;  // values of def->by, in order
+  std::string group;  // encoded group key (see GroupLabels)
+  // Values of def->by, in order; none for an experiment's input (its group
+  // key holds its arm and unit: GroupLabel).
+  std::vector<std::string> labels;
   TimeMs start = 0;
   TimeMs end = 0;
   double value = 0;

@@ -239,8 +239,10 @@ experiments:
   std::vector<WindowResult> inputs;
   for (const auto& op : h.flow->metric_ops()) op->Close(kHour, &inputs);
   std::map<std::string, std::vector<const WindowResult*>> sketched;  // unit -> inputs
+  std::string scratch;
   for (const WindowResult& r : inputs) {
-    if (r.sketch != nullptr) sketched[r.labels.at(1)].push_back(&r);
+    EXPECT_TRUE(r.labels.empty());  // the group key holds arm and unit
+    if (r.sketch != nullptr) sketched[std::string(GroupLabel(r.group, 1, &scratch))].push_back(&r);
   }
   ASSERT_EQ(sketched.size(), 2u);
   for (const auto& [unit, of_unit] : sketched) {

@@ -88,15 +88,26 @@ metrics:
     got.push_back(StrCat(r.def->name, " ", labels, " ", r.value));
   }
   std::sort(got.begin(), got.end());
-  EXPECT_EQ(got, (std::vector<std::string>{"one [a\x1e] 1",
-                                           "one [a\x1f"
-                                           "b] 2",
-                                           "one [a] 1",
-                                           "two [a\x1e][\x1f"
-                                           "b] 1",
-                                           "two [a\x1f"
-                                           "b][] 2",
-                                           "two [a][b] 1"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"one [a\x1e] 1", "one [a\037b] 2", "one [a] 1",
+                                      "two [a\x1e][\037b] 1", "two [a\037b][] 2", "two [a][b] 1"}));
+}
+
+TEST(PipelineTest, OneLabelOfAGroupKeyIsReadWithoutSplittingTheRest) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"A", "u1"},    {"a\037b", ""}, {"a\x1e", "\037b"}, {"", "x"}, {"\x1e\x1e", "\x1f\x1e\x1f"},
+      {"a", "b", "c"}};
+  std::string scratch;
+  for (const std::vector<std::string>& labels : cases) {
+    const std::string key = JoinGroupLabels(labels);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      EXPECT_EQ(GroupLabel(key, i, &scratch), labels[i]) << i << " of " << StrJoin(labels, "|");
+    }
+    EXPECT_EQ(GroupLabel(key, labels.size(), &scratch), "");  // past the last
+  }
+  // Without an escape the label is a view of the key itself.
+  const std::string key = JoinGroupLabels({"A", "u1"});
+  EXPECT_EQ(GroupLabel(key, 1, &scratch).data(), key.data() + 2);
 }
 
 // Dataflow::Close gives one close's results by window end, then metric,
