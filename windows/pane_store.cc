@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "base/prefetch.h"
+
 namespace vigil {
 namespace internal {
 
@@ -260,6 +262,22 @@ void PaneStore::CloseUpTo(TimeMs frontier, const std::function<void(const Window
     auto next = std::next(it);
     if (CloseGroup(it->first, *it->second, frontier, emit)) groups_.erase(it);
     it = next;
+  }
+}
+
+void PaneStore::PrefetchGroup(std::string_view group, size_t step) const {
+  if (step == 0) {
+    groups_.prefetch(group);
+    return;
+  }
+  if (step > 2) return;
+  const auto it = groups_.find(group);
+  if (it == groups_.end()) return;
+  const Group& g = *it->second;
+  if (step == 1) {
+    PrefetchLine(&g);
+  } else if (!g.open.empty()) {
+    PrefetchLine(g.open.back().second.data());
   }
 }
 

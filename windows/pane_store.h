@@ -205,6 +205,10 @@ class PaneStore {
   const AccSet& prototype() const { return prototype_; }
 
   size_t group_count() const { return groups_.size(); }
+  // Prefetching hints for the group an event is about to be added to,
+  // one level per step: 0 its map slot, 1 the group, 2 its newest pane's
+  // accumulators (each level needs the one before in cache to be cheap).
+  void PrefetchGroup(std::string_view group, size_t step) const;
   size_t pane_count() const;
   // An estimate of the bytes the store holds: groups and panes exactly, the
   // accumulators' own heap (sketch buckets) from a sample of panes.

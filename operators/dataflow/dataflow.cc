@@ -69,6 +69,10 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
 
 void Dataflow::Source::Seal() {
   filters->Seal();
+  grouped.clear();
+  for (MetricOperator* op : ops) {
+    if (!op->members()[0].def->by.empty()) grouped.push_back(op);
+  }
   ops_of_class.assign(static_cast<size_t>(filters->class_count()), {});
   for (int c = 0; c < filters->class_count(); ++c) {
     for (MetricOperator* op : ops) {

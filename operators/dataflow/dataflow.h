@@ -83,13 +83,18 @@ class Dataflow : private GroupBudget {
   void AddToMetrics(const Event& ev) { AddTo(events_, ev); }
   void AddToStream(size_t stream, const Event& ev) { streams_[stream].op->Add(ev); }
   void PrefetchStream(size_t stream, const Event& ev) { streams_[stream].op->Prefetch(ev); }
+  void PrefetchMetrics(const Event& ev) {
+    for (MetricOperator* op : events_.grouped) op->Prefetch(ev);
+  }
   size_t stream_count() const { return streams_.size(); }
   const KeyedOperator& stream(size_t s) const { return *streams_[s].op; }
   KeyedOperator& mutable_stream(size_t s) { return *streams_[s].op; }
   // A hint that `ev` is to be added kPrefetchDistance events from now, so
   // the operators can fetch the state it will touch (operators/parse/parse_ahead.h).
   static constexpr size_t kPrefetchDistance = KeyedOperator::kPrefetchDistance;
+  static_assert(kPrefetchDistance == MetricOperator::kPrefetchDistance);
   void Prefetch(const Event& ev) {
+    PrefetchMetrics(ev);
     for (auto& s : streams_) s.op->Prefetch(ev);
   }
   // Appends the results of every window with end <= frontier, in the order
@@ -177,6 +182,7 @@ class Dataflow : private GroupBudget {
     // Per class of the bank (FilterBank::Evaluate): the ops whose filter
     // an event of the class can pass, in the order of `ops`.
     std::vector<std::vector<MetricOperator*>> ops_of_class;
+    std::vector<MetricOperator*> grouped;                     // the ops with a `by:` (Prefetch)
     std::vector<std::pair<uint32_t, const OutputDef*>> taps;  // outputs reading it
     // Seals the bank and sorts the ops into ops_of_class.
     void Seal();

@@ -158,6 +158,39 @@ bool MetricOperator::AdoptState(MetricOperator& old) {
   return true;
 }
 
+std::string_view MetricOperator::GroupKey(const Value* slots, std::string* key) const {
+  const std::vector<int>& by = lead().by_slots;
+  if (by.size() == 1) return ValueText(slots[by[0]], key);
+  key->clear();
+  for (size_t i = 0; i < by.size(); ++i) {
+    if (i) key->push_back(kGroupSeparator);
+    const size_t from = key->size();
+    AppendValueText(slots[by[i]], key);
+    EscapeGroupPart(key, from);
+  }
+  return *key;
+}
+
+void MetricOperator::Prefetch(const Event& ev) {
+  if (lead().by_slots.empty() || store_->group_count() < kManyGroups) return;
+  constexpr size_t n = kPrefetchDistance;
+  const size_t now = hint_seq_ % n;
+  const Value* slots = ev.slots.data();
+  hinted_any_[now] = !lead().has_where || lead().where.Test(slots, ev.type_class);
+  if (hinted_any_[now]) {
+    std::string& key = hinted_[now];
+    const std::string_view group = GroupKey(slots, &key);
+    if (group.data() != key.data()) key.assign(group);
+    store_->PrefetchGroup(key, 0);
+  }
+  // The event hinted `step` calls ago: fetch its next level.
+  for (size_t step = 1; step < n; ++step) {
+    const size_t then = (hint_seq_ + n - step) % n;
+    if (hinted_any_[then]) store_->PrefetchGroup(hinted_[then], step);
+  }
+  hint_seq_ = static_cast<uint32_t>((hint_seq_ + 1) % n);
+}
+
 void MetricOperator::Add(const Event& ev) {
   const Value* slots = ev.slots.data();
   if (filter_ >= 0) {
@@ -165,21 +198,7 @@ void MetricOperator::Add(const Event& ev) {
   } else if (lead().has_where && !lead().where.Test(slots, ev.type_class)) {
     return;
   }
-  const std::vector<int>& by = lead().by_slots;
-  std::string_view group;
-  if (by.size() == 1) {
-    group = ValueText(slots[by[0]], &key_);
-  } else {
-    key_.clear();
-    for (size_t i = 0; i < by.size(); ++i) {
-      if (i) key_.push_back(kGroupSeparator);
-      const size_t from = key_.size();
-      AppendValueText(slots[by[i]], &key_);
-      EscapeGroupPart(&key_, from);
-    }
-    group = key_;
-  }
-  AccSet* found = store_->Pane(group, ev.ts);
+  AccSet* found = store_->Pane(GroupKey(slots, &key_), ev.ts);
   if (found == nullptr) {
     ++dropped_;
     return;

@@ -28,6 +28,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_METRIC_OPERATOR_H_
 #define VIGIL_OPERATORS_DATAFLOW_METRIC_OPERATOR_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -78,6 +79,12 @@ class MetricOperator {
   static bool SameStream(const MetricDef& a, const MetricDef& b);
 
   void Add(const Event& ev);
+  // A hint that `ev` is to be added kPrefetchDistance calls from now
+  // (Dataflow::Prefetch). In a store of many groups (one per user, say)
+  // its group's map slot, the group and its newest pane are then fetched
+  // one step per call, so Add finds them in cache; otherwise nothing.
+  static constexpr size_t kPrefetchDistance = 4;
+  void Prefetch(const Event& ev);
   // The bank filter Add reads (FilterBank::Register), or -1: it evaluates
   // its own `where:` or has none.
   int filter() const { return filter_; }
@@ -129,6 +136,8 @@ class MetricOperator {
     double q;
   };
   const MetricDef& lead() const { return *members_[0].def; }
+  // The group key of the event with `slots` (a view of the event or of `key`).
+  std::string_view GroupKey(const Value* slots, std::string* key) const;
   void CloseWindows(TimeMs frontier, std::vector<WindowResult>* out);
   // An SLO's forecast member (MetricDef::forecast), from the results of
   // this Close from index `first` on.
@@ -147,6 +156,12 @@ class MetricOperator {
   PaneStore::Whole whole_;
   const GroupBudget* budget_ = nullptr;
   uint64_t dropped_ = 0;
+  // Prefetch's pipeline: the group keys of the last events hinted, by
+  // call (empty: nothing to fetch for it).
+  static constexpr size_t kManyGroups = 4096;  // fewer stay in cache
+  std::array<std::string, kPrefetchDistance> hinted_;
+  std::array<bool, kPrefetchDistance> hinted_any_{};
+  uint32_t hint_seq_ = 0;
 };
 
 // Builds the operators of the metrics of a rule set that read `from` (-1:

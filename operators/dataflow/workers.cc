@@ -213,33 +213,40 @@ void Workers::Aggregate(TimeMs close_sessions) {
   RunAll([this, close_sessions](int w) {
     Dataflow& flow = *workers_[static_cast<size_t>(w)]->flow;
     const uint8_t self = static_cast<uint8_t>(w);
-    const size_t streams = stride_ - 1;
-    // Each stream's operator is hinted the events it is about to take,
-    // kPrefetchDistance ahead of taking them (KeyedOperator::Prefetch).
-    std::vector<size_t> ahead(streams, 0);
-    std::vector<size_t> hinted(streams, 0);
+    // Each lane (0: the metrics over events, 1 + s: stream s) is hinted the
+    // events it is about to take, kPrefetchDistance ahead of taking them
+    // (MetricOperator::Prefetch, KeyedOperator::Prefetch).
+    std::vector<size_t> ahead(stride_, 0);
+    std::vector<size_t> hinted(stride_, 0);
     const size_t count = accepted_.size();
     for (size_t k = 0; k < count; ++k) {
       const uint32_t i = accepted_[k];
       const uint8_t* row = &route_[i * stride_];
       const Event& ev = parsed_[i].ev;
-      if (row[0] == self) flow.AddToMetrics(ev);
-      for (size_t s = 0; s < streams; ++s) {
-        if (row[1 + s] != self) continue;
-        size_t& a = ahead[s];
+      for (size_t lane = 0; lane < stride_; ++lane) {
+        if (row[lane] != self) continue;
+        size_t& a = ahead[lane];
         if (a <= k) {
           a = k + 1;
-          hinted[s] = 0;
+          hinted[lane] = 0;
         }
-        while (hinted[s] < Dataflow::kPrefetchDistance && a < count) {
+        while (hinted[lane] < Dataflow::kPrefetchDistance && a < count) {
           const uint32_t j = accepted_[a++];
-          if (route_[j * stride_ + 1 + s] != self) continue;
-          flow.PrefetchStream(s, parsed_[j].ev);
-          ++hinted[s];
+          if (route_[j * stride_ + lane] != self) continue;
+          if (lane == 0) {
+            flow.PrefetchMetrics(parsed_[j].ev);
+          } else {
+            flow.PrefetchStream(lane - 1, parsed_[j].ev);
+          }
+          ++hinted[lane];
         }
-        if (hinted[s] > 0) --hinted[s];
-        flow.AddToStream(s, ev);
-        if (flow.tracks_origins()) flow.NoteOrigin(s, inputs_[i], ev);
+        if (hinted[lane] > 0) --hinted[lane];
+        if (lane == 0) {
+          flow.AddToMetrics(ev);
+          continue;
+        }
+        flow.AddToStream(lane - 1, ev);
+        if (flow.tracks_origins()) flow.NoteOrigin(lane - 1, inputs_[i], ev);
       }
     }
     if (close_sessions != kMinTime) flow.CloseSessions(close_sessions);
