@@ -60,6 +60,19 @@ struct OperatorHarness {
     alerts->Advance(frontier, *results, notices);
   }
 
+  // Closes every window up to `frontier`; the results, in Close's order,
+  // as "metric[start,end)group=value".
+  std::vector<std::string> CloseToLines(TimeMs frontier) {
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    Close(frontier, &results, &notices);
+    std::vector<std::string> out;
+    for (const WindowResult& r : results) {
+      out.push_back(StrCat(r.def->name, "[", r.start, ",", r.end, ")", r.group, "=", r.value));
+    }
+    return out;
+  }
+
   std::unique_ptr<RuleSet> rules;
   std::unique_ptr<EventParser> parser;
   std::unique_ptr<Dataflow> flow;

@@ -30,17 +30,6 @@ metrics:
     value: count()
 )yaml";
 
-std::vector<std::string> Windows(OperatorHarness& h) {
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(kMaxTime, &results, &notices);
-  std::vector<std::string> out;
-  for (const WindowResult& r : results) {
-    out.push_back(StrCat(r.def->name, "[", r.start, ",", r.end, ")", r.group, "=", r.value));
-  }
-  return out;
-}
-
 TEST(PrefetchTest, HintsChangeNoWindow) {
   OperatorHarness plain(kRules), hinted(kRules);
   ASSERT_TRUE(plain.rules && hinted.rules);
@@ -67,9 +56,9 @@ TEST(PrefetchTest, HintsChangeNoWindow) {
     hinted.AddJson(events[i]);
   }
   EXPECT_EQ(hinted.flow->series(), plain.flow->series());
-  const std::vector<std::string> want = Windows(plain);
+  const std::vector<std::string> want = plain.CloseToLines(kMaxTime);
   EXPECT_GT(want.size(), 12'000u);
-  EXPECT_EQ(Windows(hinted), want);
+  EXPECT_EQ(hinted.CloseToLines(kMaxTime), want);
 }
 
 }  // namespace

@@ -44,13 +44,7 @@ metrics:
 std::vector<std::string> WindowResults(const std::vector<std::string>& events) {
   OperatorHarness h(kRules);
   for (const std::string& json : events) h.AddJson(json);
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(kMaxTime, &results, &notices);
-  std::vector<std::string> out;
-  for (const WindowResult& r : results) {
-    out.push_back(StrCat(r.def->name, "[", r.start, ",", r.end, ")", r.group, "=", r.value));
-  }
+  std::vector<std::string> out = h.CloseToLines(kMaxTime);
   std::sort(out.begin(), out.end());
   return out;
 }
