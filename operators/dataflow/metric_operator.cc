@@ -279,6 +279,27 @@ void MetricOperator::AddForecasts(const MetricRef& m, size_t first,
   }
 }
 
+namespace {
+
+// Gives each (result, aggregate) of `sketched` the aggregate's sketch of
+// window `w`: one per aggregate (`sketches`: scratch), moved out of a pane
+// the store drops, copied otherwise.
+void AttachSketches(const WindowView& w, const std::vector<std::pair<size_t, size_t>>& sketched,
+                    std::vector<std::shared_ptr<const DDSketch>>* sketches,
+                    std::vector<WindowResult>* out) {
+  sketches->assign(w.acc.size(), nullptr);
+  for (const auto& [result, a] : sketched) {
+    std::shared_ptr<const DDSketch>& s = (*sketches)[a];
+    if (s == nullptr) {
+      s = w.dropped != nullptr ? std::shared_ptr<const DDSketch>((*w.dropped)[a].TakeSketch())
+                               : std::make_shared<const DDSketch>(*w.acc[a].sketch());
+    }
+    (*out)[result].sketch = s;
+  }
+}
+
+}  // namespace
+
 void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* out) {
   // An experiment's inputs carry their quantile sketch: one per aggregate
   // of the window, shared by the results reading it, and moved out of a
@@ -328,16 +349,7 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
       res.value = v.num;
       out->push_back(std::move(res));
     }
-    if (sketched.empty()) return;
-    sketches.assign(w.acc.size(), nullptr);
-    for (const auto& [result, a] : sketched) {
-      std::shared_ptr<const DDSketch>& s = sketches[a];
-      if (s == nullptr) {
-        s = w.dropped != nullptr ? std::shared_ptr<const DDSketch>((*w.dropped)[a].TakeSketch())
-                                 : std::make_shared<const DDSketch>(*w.acc[a].sketch());
-      }
-      (*out)[result].sketch = s;
-    }
+    if (!sketched.empty()) AttachSketches(w, sketched, &sketches, out);
   });
 }
 
