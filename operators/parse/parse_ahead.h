@@ -3,10 +3,11 @@
 // ParseAhead parses the records of a batch `ahead` records before their
 // turn, each with its own EventParser (an event's strings are views into its
 // parser's buffer), and passes every event parsed to a hint callback. The
-// job uses the hint to prefetch the session state the event will touch: in
-// a table of millions of open keys each event misses the cache two or three
-// times, and fetching early overlaps those misses with the work on the
-// events before it. Events are still taken one at a time, in order, so no
+// job uses the hint to prefetch the state the event will touch (its
+// session stream and join keys, its groups in pane stores of many groups):
+// in a table of millions of open keys each event misses the cache two or
+// three times, and fetching early overlaps those misses with the work on
+// the events before it. Events are still taken one at a time, in order, so no
 // result depends on it.
 //
 // Example:
