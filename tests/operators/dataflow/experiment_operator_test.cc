@@ -53,6 +53,15 @@ std::map<std::string, double> OutputsAt(const std::vector<WindowResult>& results
   return Outputs(at);
 }
 
+// Closes every window up to `frontier`: the results (the alerts are not
+// these tests' concern).
+std::vector<WindowResult> CloseAll(OperatorHarness& h, TimeMs frontier) {
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(frontier, &results, &notices);
+  return results;
+}
+
 std::string Ev(const char* variant, const char* user, bool ok, int ms) {
   return StrCat("\"variant\":\"", variant, "\",\"user\":\"", user,
                 "\",\"ok\":", ok ? "true" : "false", ",\"ms\":", ms);
@@ -84,9 +93,7 @@ TEST(ExperimentOperatorTest, ARatioIsComparedPerUnitWithTheDeltaMethodVariance) 
                  {6000, "t", "u4", true, 600},
              });
   h.Add(7000, "\"user\":\"u9\",\"ok\":true");  // no arm: not in the experiment
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, kHour);
   std::map<std::string, double> out = Outputs(results);
 
   EXPECT_EQ(out["experiment_units{e1,c}"], 2);
@@ -138,9 +145,7 @@ TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
             Ev(control ? "c" : "t", StrCat("u", i).c_str(), ok, 100 + 10 * i));
     }
   }
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(10 * kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, 10 * kHour);
   // Per unit (y, d) = (10, 10) or (0, 10): R_c = 7/12 with s_yy = 100 · 7/12 · 5/12,
   // s_dd = s_yd = 0, d̄ = 10, so one unit's variance is 7/12 · 5/12; the
   // treatment's 3/8 · 5/8.
@@ -186,9 +191,7 @@ TEST(ExperimentOperatorTest, AQuantileIsComparedPerUnitToo) {
   add("t", "u4", 300, 3);
   add("t", "u5", 300, 3);
   add("t", "u6", 100, 1);
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, kHour);
   std::map<std::string, double> out = Outputs(results);
   auto delta_variance = [](const std::vector<std::pair<double, double>>& units) {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
@@ -276,9 +279,7 @@ TEST(ExperimentOperatorTest, AUnitSeenInTwoArmsIsLeftOut) {
                  {2 * kHour + 1000, "c", "u1", false, 100},
                  {2 * kHour + 2000, "c", "u2", false, 100},
              });
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(3 * kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, 3 * kHour);
   // First hour: c = u1 (2 of 2), u2 (1 of 1); t = u3 (1 of 1), u4 (0 of 1).
   std::map<std::string, double> one = OutputsAt(results, kHour);
   EXPECT_EQ(one["experiment_units{e1,c}"], 2);
@@ -338,9 +339,7 @@ TEST(ExperimentOperatorTest, AUnitSeenInAnUndeclaredArmToo) {
                  {kHour + 1000, "x", "u1", true, 100},
                  {kHour + 2000, "t", "u7", true, 100},
              });
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(2 * kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, 2 * kHour);
   std::map<std::string, double> out = OutputsAt(results, 2 * kHour);
   EXPECT_EQ(out["experiment_units{e1,c}"], 1);
   EXPECT_EQ(out["experiment_units{e1,t}"], 1);
@@ -386,9 +385,7 @@ TEST(ExperimentOperatorTest, AClearWinAndABreachedGuardrailAreDecided) {
   OperatorHarness h(kRules);
   ASSERT_TRUE(h.rules);
   AddTraffic(h, /*treatment_ok_per_10=*/9, /*slower=*/1.5, 4);
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(4 * kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, 4 * kHour);
   std::map<std::string, double> out = OutputsAt(results, 4 * kHour);
   EXPECT_EQ(out["experiment_units{e1,c}"], 400);
   EXPECT_EQ(out["experiment_units{e1,t}"], 400);
@@ -409,9 +406,7 @@ TEST(ExperimentOperatorTest, NoEffectDecidesNothingAndASkewedSplitIsAMismatch) {
   // declared 50/50, and no difference.
   for (int u = 0; u < 100; ++u)
     h.Add(2 * kHour + 10 + u, Ev("c", StrCat("x", u).c_str(), u % 2 == 0, 500));
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(3 * kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, 3 * kHour);
   std::map<std::string, double> out = Outputs(results);
   EXPECT_EQ(out["experiment_decision{e1,good,t}"], 0);
   EXPECT_EQ(out["experiment_p_value{e1,good,t}"], 1);
@@ -429,9 +424,7 @@ TEST(ExperimentOperatorTest, AnEffectThatAppearsMidRunShowsTheLatestInterval) {
   // intersection of the intervals is empty by the end.
   for (const Line& l : Traffic(5, 1.0, 4)) h.AddJson(l.json);
   for (const Line& l : Traffic(0, 1.0, 6, 4)) h.AddJson(l.json);
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(10 * kHour, &results, &notices);
+  const std::vector<WindowResult> results = CloseAll(h, 10 * kHour);
   std::map<std::string, double> out = OutputsAt(results, 10 * kHour);
   const double lower = out["experiment_ci_lower{e1,good,t}"];
   const double upper = out["experiment_ci_upper{e1,good,t}"];
