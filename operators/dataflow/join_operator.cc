@@ -139,10 +139,12 @@ JoinOperator::JoinOperator(const StreamDef& def)
       const bool right = inputs[static_cast<size_t>(slot)].kind == PairInput::Kind::kRightField;
       copy.side = right ? EmitCopy::kRight : EmitCopy::kLeft;
       copy.index = static_cast<uint32_t>(position[static_cast<size_t>(slot)]);
+    } else if (slot >= 0 && inputs[static_cast<size_t>(slot)].kind == PairInput::Kind::kMatched) {
+      copy.side = EmitCopy::kMatched;  // a left join's `clicked: matched()`: no pair to fill
     } else {
       evaluates_ = true;
     }
-    copies_ = copies_ || copy.side != EmitCopy::kNone;
+    copies_ = copies_ || copy.side == EmitCopy::kLeft || copy.side == EmitCopy::kRight;
     emit_copy_.push_back(copy);
   }
   left_slices_.resize(left_inputs_.size());
@@ -367,6 +369,9 @@ void JoinOperator::AddRecord(std::string_view key, const Half& left, const Half*
           PackValue(Value::Missing(), &enc);
         }
         break;
+      case EmitCopy::kMatched:
+        PackValue(Value::Bool(right != nullptr), &enc);
+        break;
       case EmitCopy::kNone:
         PackValue(def_->emit[k].value.Eval(pair_.data()), &enc);
         break;
@@ -390,8 +395,9 @@ void JoinOperator::Expire(TimeMs frontier) {
     std::vector<Expiry>& bucket = st.expiries.begin()->second;
     size_t kept = 0;
     // The waiting events are an hour old and cold: fetch each entry a few
-    // expiries ahead, and its key and fields (and the index slot of a
-    // chain's first) a little later.
+    // expiries ahead, and a little later the index slot of a chain's first
+    // and the key and fields of an event that leaves a record or a dead
+    // letter (most leave neither: an inner join's unmatched turn).
     constexpr size_t kEntryAhead = 8, kBytesAhead = 4;
     for (size_t i = 0; i < std::min(kEntryAhead, bucket.size()); ++i) {
       PrefetchLine(&At(bucket[i].id));
@@ -400,7 +406,10 @@ void JoinOperator::Expire(TimeMs frontier) {
       if (i + kEntryAhead < bucket.size()) PrefetchLine(&At(bucket[i + kEntryAhead].id));
       if (i + kBytesAhead < bucket.size()) {
         const Entry& a = At(bucket[i + kBytesAhead].id);
-        PrefetchLine(a.bytes);
+        if (a.matches == 0 &&
+            (a.right ? def_->join.dead_letter_unmatched_right : def_->join.keep_unmatched_left)) {
+          PrefetchLine(a.bytes);
+        }
         if (a.prev == kNone) {
           if (const uint64_t* slot = st.index.HomeSlot(a.hash)) PrefetchLine(slot);
         }

@@ -210,9 +210,10 @@ class JoinOperator final : public KeyedOperator {
   std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
   std::vector<size_t> right_inputs_;  // and of right fields
   // Per emit: the side field it reads as is (its packed bytes are copied
-  // into the record), or kNone when it is evaluated over pair_.
+  // into the record), kMatched for a plain matched(), or kNone when it is
+  // evaluated over pair_.
   struct EmitCopy {
-    enum Side : uint8_t { kNone, kLeft, kRight } side = kNone;
+    enum Side : uint8_t { kNone, kLeft, kRight, kMatched } side = kNone;
     uint32_t index = 0;  // in left_inputs_ or right_inputs_
   };
   std::vector<EmitCopy> emit_copy_;
