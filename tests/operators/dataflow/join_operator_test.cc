@@ -376,9 +376,6 @@ TEST_F(JoinLimitTest, OverTheLimitAnEventStillPairsButIsNotKept) {
   EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{1, 0}));
 }
 
-}  // namespace
-}  // namespace vigil
-
 namespace vigil {
 namespace {
 
@@ -434,6 +431,41 @@ TEST_F(JoinOperatorTest, WithoutDeadLetteringUnmatchedRightsAreOnlyCounted) {
   op->TakeUnmatchedRights(&out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{0, 1}));
+}
+
+}  // namespace
+}  // namespace vigil
+
+// A left join whose emits are only side fields and matched() packs each
+// record without evaluating anything: matched() must still say which
+// records found their right.
+class JoinMatchedOnlyTest : public JoinOperatorTest {
+ protected:
+  JoinMatchedOnlyTest()
+      : JoinOperatorTest(R"(
+joins:
+  - join: escalated
+    left: {where: type == "message"}
+    right: {where: type == "feedback"}
+    on: turn_id
+    within: 10s after
+    kind: left
+    emit:
+      rated: matched()
+      intent: left.intent
+)") {}
+};
+
+TEST_F(JoinMatchedOnlyTest, MatchedIsTrueForAPairAndFalseForAnUnmatchedLeft) {
+  auto op = NewOp();
+  Feed(*op, Turn("t1", 1000, "faq"));
+  Feed(*op, Turn("t2", 2000, "billing"));
+  Feed(*op, Rating("t1", 4000, 1));
+  EXPECT_EQ(Close(*op, 99999), (std::vector<std::string>{
+                                   "@4000 turn_id=t1 delay_ms=3000 rated=true intent=faq",
+                                   "@12000 turn_id=t2 delay_ms=- rated=false intent=billing",
+                               }));
+  EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{1, 0}));
 }
 
 }  // namespace
