@@ -90,6 +90,7 @@ void Accumulator::Merge(const Accumulator& o) {
       n_ += o.n_;
       break;
     case AggKind::kQuantile:
+      assert(sketch_ && o.sketch_ && "a quantile accumulator whose sketch was taken");
       sketch_->Merge(*o.sketch_);
       break;
     case AggKind::kDistinct:
@@ -146,7 +147,7 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
     case AggKind::kDistinct:
       return distinct_->Estimate();
     case AggKind::kQuantile:
-      if (sketch_->empty()) return std::nullopt;
+      if (!sketch_ || sketch_->empty()) return std::nullopt;
       return sketch_->Quantile(q_);
     case AggKind::kFirst:
     case AggKind::kAny:
@@ -159,7 +160,7 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
 
 std::optional<double> Accumulator::QuantileAt(double q) const {
   assert(kind_ == AggKind::kQuantile);
-  if (sketch_->empty()) return std::nullopt;
+  if (!sketch_ || sketch_->empty()) return std::nullopt;
   return sketch_->Quantile(q);
 }
 
@@ -177,6 +178,7 @@ void Accumulator::Encode(Encoder* enc) const {
   enc->PutDouble(x_);
   enc->PutSigned(t_);
   if (sums) sum_.Encode(enc);
+  assert((sketch_ != nullptr) == (kind_ == AggKind::kQuantile) && "encoding a taken sketch");
   if (sketch_) sketch_->Encode(enc);
   if (distinct_) distinct_->Encode(enc);
 }

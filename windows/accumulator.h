@@ -125,8 +125,9 @@ class Accumulator {
   // The quantile sketch (kQuantile), else null.
   const DDSketch* sketch() const { return sketch_.get(); }
   // The quantile sketch, moved out (null when there is none): for the
-  // owner of a pane it drops next, as Result and QuantileAt answer nothing
-  // without it.
+  // owner of a pane it drops next. After it Result and QuantileAt answer
+  // nothing, and the accumulator may only be destroyed: Merge and Encode
+  // need the sketch.
   std::unique_ptr<DDSketch> TakeSketch() { return std::move(sketch_); }
   const void* sketch_object() const {
     if (sketch_) return sketch_.get();

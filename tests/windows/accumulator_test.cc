@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -220,6 +221,23 @@ TEST(AccumulatorTest, Distinct) {
   distinct.AddHash(HashDouble(3));
   distinct.AddHash(HashInt64(3));
   EXPECT_EQ(distinct.Result(kMinute), 3.0);
+}
+
+// A pane's sketch handed over to the window results leaves the accumulator
+// answering nothing, not reading a sketch it no longer has.
+TEST(AccumulatorTest, ATakenSketchHoldsTheValuesAndTheAccumulatorAnswersNothing) {
+  Accumulator p50(AggKind::kQuantile, 0.5);
+  for (double v : {10.0, 20.0, 30.0}) p50.AddNumber(v);
+  std::unique_ptr<DDSketch> sketch = p50.TakeSketch();
+  ASSERT_NE(sketch, nullptr);
+  EXPECT_EQ(sketch->count(), 3u);
+  EXPECT_NEAR(sketch->Quantile(0.5), 20.0, 20.0 * 0.01);
+  EXPECT_EQ(p50.sketch(), nullptr);
+  EXPECT_EQ(p50.Result(kMinute), std::nullopt);
+  EXPECT_EQ(p50.QuantileAt(0.9), std::nullopt);
+  EXPECT_EQ(p50.TakeSketch(), nullptr);  // once
+  Accumulator count(AggKind::kCount);
+  EXPECT_EQ(count.TakeSketch(), nullptr);
 }
 
 TEST(AccumulatorTest, Quantile) {
