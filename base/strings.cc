@@ -88,8 +88,14 @@ void AppendJsonNumber(double v, std::string* out) {
     out->append("null");
     return;
   }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  // Shortest round-trip digits; plain between 1e-6 and 1e21 as JavaScript
+  // writes them, so that a count of 100000 is 100000 and not 1e+05 (which a
+  // parser that wants an integer refuses).
+  const double a = std::fabs(v);
+  const bool plain = a == 0 || (a >= 1e-6 && a < 1e21);
+  char buf[64];
+  auto [end, ec] = plain ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, ec == std::errc() ? end : buf);
 }
 

@@ -132,8 +132,9 @@ bool PercentDecode(std::string_view s, std::string* out);
 std::string PercentEncode(std::string_view s, bool keep_slash = false);
 // `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string ValidUtf8(std::string_view s);
-// Appends `v` as the shortest JSON number that reads back as `v`; NaN and
-// infinities, which JSON cannot hold, as null.
+// Appends `v` as the shortest JSON number that reads back as `v`, without
+// an exponent from 1e-6 to 1e21 (100000, not 1e+05); NaN and infinities,
+// which JSON cannot hold, as null.
 void AppendJsonNumber(double v, std::string* out);
 
 // Appends {"k":"v",...} for a range of (string, string) pairs: a label map,

@@ -100,8 +100,10 @@ void Dataflow::Tap(const Source& src, const Event& ev) {
       const Value& v = slots[def->slots[f]];
       if (v.is_string()) {
         AppendJsonString(v.str, &r.line);
-      } else if (v.is_bool() || (v.is_number() && std::isfinite(v.num))) {
-        AppendValueText(v, &r.line);
+      } else if (v.is_bool()) {
+        r.line.append(v.b ? "true" : "false");
+      } else if (v.is_number()) {
+        AppendJsonNumber(v.num, &r.line);  // null when not finite
       } else {
         r.line.append("null");
       }

@@ -13,14 +13,6 @@ namespace vigil {
 
 namespace {
 
-void AppendNumber(double v, std::string* out) {
-  if (!std::isfinite(v)) {
-    out->append("null");
-    return;
-  }
-  AppendValueText(Value::Number(v), out);
-}
-
 // Free text (a rendered summary) on one line: control characters, a line
 // break among them, are written as escapes.
 void AppendOneLine(std::string_view text, std::string* out) {
@@ -50,10 +42,10 @@ void AppendAlertJson(const AlertNotice& n, std::string* out) {
   AppendJsonString(n.def->name, out);
   StrAppend(out, ",\"state\":\"", TransitionName(n.transition), "\",\"severity\":\"",
             SeverityName(n.def->severity), "\",\"value\":");
-  AppendNumber(n.value, out);
+  AppendJsonNumber(n.value, out);
   if (n.resolved_value) {
     out->append(",\"resolved_value\":");
-    AppendNumber(*n.resolved_value, out);
+    AppendJsonNumber(*n.resolved_value, out);
   }
   out->append(",\"labels\":");
   AppendJsonObject(n.labels, out);
@@ -100,7 +92,7 @@ void AppendWindowJson(const WindowResult& r, std::string* out) {
     AppendJsonString(r.labels[i], out);
   }
   out->append("},\"value\":");
-  AppendNumber(r.value, out);
+  AppendJsonNumber(r.value, out);
   if (r.partial) out->append(",\"partial\":true");
   out->push_back('}');
 }
@@ -214,7 +206,8 @@ void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const s
     AppendTimestamp(ts, &buf_);
     buf_.push_back('"');
   }
-  if (record.oversized) buf_.append(",\"truncated\":true");
+  if (record.data.size() < record.size)
+    buf_.append(",\"truncated\":true");  // cut, not only too long
   buf_.append(",\"record\":");
   AppendJsonString(record.data, &buf_);
   buf_.push_back('}');

@@ -1,5 +1,6 @@
 #include "base/strings.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -107,6 +108,31 @@ TEST(StringHashTest, ProbesWithStringView) {
   EXPECT_TRUE(set.find(std::string_view("faq")) != set.end());
   EXPECT_TRUE(set.find(std::string_view("nope")) == set.end());
   EXPECT_EQ(StringHash{}(std::string("abc")), StringHash{}(std::string_view("abc")));
+}
+
+std::string JsonNumber(double v) {
+  std::string out;
+  AppendJsonNumber(v, &out);
+  return out;
+}
+
+// Shortest digits that read back, without an exponent from 1e-6 to 1e21:
+// a count of 100000 is written 100000, which an integer parser takes.
+TEST(AppendJsonNumberTest, PlainFromOneMillionthToTenToTheTwentyOne) {
+  EXPECT_EQ(JsonNumber(0), "0");
+  EXPECT_EQ(JsonNumber(100000), "100000");
+  EXPECT_EQ(JsonNumber(-2500000), "-2500000");
+  EXPECT_EQ(JsonNumber(1e20), "100000000000000000000");
+  EXPECT_EQ(JsonNumber(0.1), "0.1");
+  EXPECT_EQ(JsonNumber(1e-6), "0.000001");
+  EXPECT_EQ(JsonNumber(123.456), "123.456");
+  EXPECT_EQ(JsonNumber(1e21), "1e+21");
+  EXPECT_EQ(JsonNumber(1.5e-7), "1.5e-07");
+  EXPECT_EQ(JsonNumber(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(JsonNumber(std::nan("")), "null");
+  for (double v : {0.1, 1.0 / 3, 123456789.123, 2e-6, 9.999e20}) {
+    EXPECT_EQ(std::stod(JsonNumber(v)), v) << JsonNumber(v);
+  }
 }
 
 TEST(AppendJsonStringTest, PlainAndEscaped) {

@@ -577,5 +577,33 @@ outputs:
   EXPECT_FALSE(part.tapping());
 }
 
+// A record's numbers are JSON a program reads back: a whole number is
+// written whole (100000, not 1e+05, which a parser wanting an integer
+// refuses), booleans as true/false.
+TEST(PipelineTest, RecordLinesWriteWholeNumbersWithoutAnExponent) {
+  OperatorHarness h(R"(
+outputs:
+  - output: turns
+    fields: [latency_ms, cache_hit, intent]
+)");
+  h.Add(1000, R"("latency_ms":100000,"cache_hit":true,"intent":"faq")");
+  h.Add(2000, R"("latency_ms":2500000.5,"cache_hit":false)");
+  h.Add(3000, R"("latency_ms":1e21)");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(10 * kMin, &results, &notices);
+  std::vector<TappedRecord> tapped;
+  h.flow->TakeTapped(&tapped);
+  std::vector<std::string> lines;
+  for (const TappedRecord& t : tapped) lines.push_back(t.line);
+  EXPECT_EQ(
+      lines,
+      (std::vector<std::string>{
+          R"({"ts":"1970-01-01T00:00:01.000Z","latency_ms":100000,"cache_hit":true,"intent":"faq"})",
+          R"({"ts":"1970-01-01T00:00:02.000Z","latency_ms":2500000.5,"cache_hit":false,"intent":null})",
+          R"({"ts":"1970-01-01T00:00:03.000Z","latency_ms":1e+21,"cache_hit":null,"intent":null})",
+      }));
+}
+
 }  // namespace
 }  // namespace vigil
