@@ -17,12 +17,18 @@ int FieldTable::Intern(std::string_view path) {
   expected_.push_back(Type::kAny);
   ranges_.emplace_back();
   declared_.push_back(false);
+  not_string_.push_back(false);
   index_.emplace(std::string(path), slot);
   return slot;
 }
 
 std::optional<std::string> FieldTable::Expect(int slot, Type type) {
   Type& have = expected_[slot];
+  if (type == Type::kString && not_string_[slot]) {
+    return StrCat("field '", paths_[slot],
+                  "' is used as a string here but a metric's last() reads it as a number or a "
+                  "boolean elsewhere");
+  }
   if (type == Type::kAny || type == have) return std::nullopt;
   if (have == Type::kAny) {
     have = type;
@@ -34,6 +40,18 @@ std::optional<std::string> FieldTable::Expect(int slot, Type type) {
   }
   return StrCat("field '", paths_[slot], "' is used as a ", TypeName(type), " here but as a ",
                 TypeName(have), " elsewhere");
+}
+
+std::optional<std::string> FieldTable::ExpectNotString(int slot) {
+  if (expected_[slot] == Type::kString) {
+    return StrCat(
+        "field '", paths_[slot], "' is ",
+        declared_[slot] ? "declared a string in the schema" : "used as a string elsewhere",
+        "; last() in a metric keeps a number or a boolean (a session stream's last() "
+        "keeps strings)");
+  }
+  not_string_[slot] = true;
+  return std::nullopt;
 }
 
 std::optional<std::string> FieldTable::Declare(std::string_view path, Type type) {

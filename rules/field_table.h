@@ -25,6 +25,7 @@
 //   fields.Intern("meta.region");              // 0 again
 //   fields.Expect(slot, Type::kString);        // ok
 //   fields.Expect(slot, Type::kNumber);        // error: used as string and as number
+//   fields.ExpectNotString(slot);              // error: a string, and last() in a metric
 //   fields.SetRange(fields.Intern("latency_ms"), {0, 3'600'000});
 #ifndef VIGIL_RULES_FIELD_TABLE_H_
 #define VIGIL_RULES_FIELD_TABLE_H_
@@ -52,6 +53,13 @@ class FieldTable {
   int Intern(std::string_view path);
   // nullopt when fine; otherwise an error message.
   std::optional<std::string> Expect(int slot, Type type);
+
+  // A metric's last() reads the field: a number or a boolean (1 or 0), not
+  // a string. nullopt when fine; an error when the rules use it as a
+  // string. A record with a string there is then bad input (wrong_type)
+  // instead of a value the metric passes over without a word.
+  std::optional<std::string> ExpectNotString(int slot);
+  bool not_string(int slot) const { return not_string_[slot]; }
 
   int size() const { return static_cast<int>(paths_.size()); }
   const std::string& path(int slot) const { return paths_[slot]; }
@@ -90,6 +98,7 @@ class FieldTable {
   std::vector<Type> expected_;
   std::vector<std::optional<Range>> ranges_;
   std::vector<bool> declared_;
+  std::vector<bool> not_string_;
   bool declaring_ = false;
   std::vector<std::string> type_classes_;
   absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;

@@ -101,6 +101,26 @@ std::string UnknownAggregateMessage(std::string_view name) {
 
 }  // namespace
 
+// A metric's last() is a number: a boolean's is 1 or 0, and a string has
+// none. A string argument is an error; an event field it reads plainly
+// must not be a string in any record either (wrong_type).
+bool ValueScope::LastReadsNumbers(const ExprNode& arg, Type arg_type, const Program& compiled,
+                                  ExprError* err) {
+  if (arg_type == Type::kString) {
+    *err = {arg.pos,
+            "last() in a metric keeps a number or a boolean (read as 1 or 0), not a string; a "
+            "session stream's last() keeps strings"};
+    return false;
+  }
+  const int slot = compiled.LoadedSlot();
+  if (slot < 0 || !stream_.empty()) return true;
+  if (std::optional<std::string> e = fields_->ExpectNotString(slot)) {
+    *err = {arg.pos, *e};
+    return false;
+  }
+  return true;
+}
+
 std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError* err) {
   const AggSignature* sig = nullptr;
   for (const auto& a : kAggregates) {
@@ -147,6 +167,10 @@ std::optional<Resolved> ValueScope::ResolveCall(const ExprNode& call, ExprError*
       return std::nullopt;
     }
     agg.arg_source = ExprToString(*call.args[n - 1]);
+    if (mode_ == Mode::kMetric && sig->kind == AggKind::kLast &&
+        !LastReadsNumbers(*call.args[n - 1], arg_type, agg.arg, err)) {
+      return std::nullopt;
+    }
   }
   aggregates_->push_back(std::move(agg));
   Type result = Type::kNumber;

@@ -55,6 +55,8 @@ class ValueScope : public ExprScope {
  private:
   bool CompileArg(const ExprNode& arg, Type want, Program* out, ExprError* err,
                   Type* type = nullptr);
+  bool LastReadsNumbers(const ExprNode& arg, Type arg_type, const Program& compiled,
+                        ExprError* err);
   FieldTable* fields_;
   std::vector<AggregateCall>* aggregates_;
   Mode mode_;

@@ -106,6 +106,7 @@ int EventParser::AddPath(std::string_view path, int slot) {
       Node::Entry& e = EntryFor(node, parts[i]);
       e.slot = slot;
       e.expected = fields_.expected(slot);
+      e.not_string = fields_.not_string(slot);
       e.bounded = fields_.range(slot).has_value();
       if (e.bounded) bounded_slots_.push_back(slot);
       break;
@@ -154,7 +155,8 @@ inline void EventParser::Assign(const Node::Entry& e, simdjson::dom::element val
       unusable = kArray;
       break;
   }
-  if (unusable == kUsable && e.expected != Type::kAny && !Fits(e.expected, v)) {
+  if (unusable == kUsable &&
+      ((e.expected != Type::kAny && !Fits(e.expected, v)) || (e.not_string && v.is_string()))) {
     unusable = kOtherKind;
   }
   if (e.bounded && v.is_number() && !fields_.range(e.slot)->Contains(v.num)) {
@@ -210,7 +212,13 @@ bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
                        "; rules read it as a value")};
         return false;
       case kOtherKind:
-        if (Fits(fields_.expected(slot), v)) break;
+        if (fields_.not_string(slot) && v.is_string()) {
+          *err = {DeadReason::kWrongType,
+                  StrCat("field '", fields_.path(slot),
+                         "' is a string, rules expect a number or a boolean (a metric's last())")};
+          return false;
+        }
+        if (fields_.expected(slot) == Type::kAny || Fits(fields_.expected(slot), v)) break;
         *err = {DeadReason::kWrongType,
                 StrCat("field '", fields_.path(slot), "' is a ", KindName(v.kind),
                        ", rules expect a ", TypeName(fields_.expected(slot)))};

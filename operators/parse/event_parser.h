@@ -82,6 +82,7 @@ class EventParser {
       Type expected = Type::kAny;  // what the rules need this field to be
       uint8_t role = kPlain;       // top-level `ts` and `type` are also kept aside
       bool bounded = false;        // the schema gives a range (FieldTable::range)
+      bool not_string = false;     // a metric's last() reads it (FieldTable::not_string)
     };
     std::vector<Entry> entries;
     std::vector<int> below;  // every field slot under this node

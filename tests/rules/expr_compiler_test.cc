@@ -282,6 +282,16 @@ TEST_F(ValueScopeTest, Errors) {
       {"ratio(latency_ms + 1)", 6,
        "this position needs a boolean, got a number '(latency_ms + 1)'"},
       {"avg(x) + ratio(x)", 15, "field 'x' is used as a boolean here but as a number elsewhere"},
+      // A metric's last() is a number: a boolean's is 1 or 0, a string has none.
+      {"last(\"open\")", 5,
+       "last() in a metric keeps a number or a boolean (read as 1 or 0), not a string; a "
+       "session stream's last() keeps strings"},
+      {"count(state == \"open\") + last(state)", 30,
+       "field 'state' is used as a string elsewhere; last() in a metric keeps a number or a "
+       "boolean (a session stream's last() keeps strings)"},
+      {"last(state) + count(state == \"open\")", 20,
+       "field 'state' is used as a string here but a metric's last() reads it as a number or a "
+       "boolean elsewhere"},
   };
   for (const TypeErrorCase& c : cases) {
     fields_ = FieldTable();

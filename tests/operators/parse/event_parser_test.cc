@@ -114,6 +114,35 @@ TEST_F(EventParserTest, WrongTypeNamesTheField) {
   EXPECT_EQ(err_.detail, "field 'latency_ms' is a string, rules expect a number");
 }
 
+// A field a metric's last() reads takes numbers and booleans (read as 1
+// or 0); a string there is no value for it, so the record is bad input,
+// not one the metric passes over without a word.
+TEST_F(EventParserTest, AFieldALastReadsTakesNumbersAndBooleansNotStrings) {
+  const int breaker = fields_.Intern("breaker");
+  ASSERT_FALSE(fields_.ExpectNotString(breaker));
+  EventParser parser(fields_, 1024);
+  auto parse = [&](std::string_view json) {
+    buf_ = std::string(json) + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    return parser.Parse(std::string_view(buf_).substr(0, json.size()), &ev_, &err_);
+  };
+  EXPECT_TRUE(parse(R"({"ts":1,"type":"m","breaker":1})"));
+  EXPECT_TRUE(parse(R"({"ts":1,"type":"m","breaker":true})"));
+  EXPECT_TRUE(parse(R"({"ts":1,"type":"m","breaker":null})"));
+  EXPECT_TRUE(parse(R"({"ts":1,"type":"m"})"));
+  EXPECT_TRUE(parse(R"({"ts":1,"type":"m","breaker":"open","breaker":0})"));  // the last counts
+  ASSERT_FALSE(parse(R"({"ts":1,"type":"m","breaker":"open"})"));
+  EXPECT_EQ(err_.reason, DeadReason::kWrongType);
+  EXPECT_EQ(err_.detail,
+            "field 'breaker' is a string, rules expect a number or a boolean (a metric's last())");
+  // And a rule that reads it as a string is an error when the rules load.
+  EXPECT_EQ(fields_.Expect(breaker, Type::kString),
+            "field 'breaker' is used as a string here but a metric's last() reads it as a number "
+            "or a boolean elsewhere");
+  EXPECT_EQ(fields_.ExpectNotString(intent_),
+            "field 'intent' is used as a string elsewhere; last() in a metric keeps a number or a "
+            "boolean (a session stream's last() keeps strings)");
+}
+
 TEST_F(EventParserTest, OversizedAndDeepRecords) {
   std::string big = R"({"ts":1,"type":"m","pad":")" + std::string(2000, 'x') + "\"}";
   EXPECT_FALSE(Parse(big));
