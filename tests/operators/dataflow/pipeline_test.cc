@@ -522,6 +522,18 @@ metrics:
   EXPECT_EQ(got, (std::vector<std::string>{"faq=2", "returns=1"}));
 }
 
+// Closes every window of the first ten minutes; the lines the outputs took.
+std::vector<std::string> TappedLines(OperatorHarness& h) {
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(10 * kMin, &results, &notices);
+  std::vector<TappedRecord> tapped;
+  h.flow->TakeTapped(&tapped);
+  std::vector<std::string> lines;
+  for (const TappedRecord& t : tapped) lines.push_back(t.line);
+  return lines;
+}
+
 TEST(PipelineTest, OutputsAreTappedOnlyWhileSomethingWritesThem) {
   const std::string yaml = R"(
 streams:
@@ -541,14 +553,7 @@ outputs:
   auto feed = [](OperatorHarness& h) {
     h.Add(1000, R"("session_id":"s1","latency_ms":200)");
     h.Add(2000, R"("session_id":"s1","latency_ms":50)");
-    std::vector<WindowResult> results;
-    std::vector<AlertNotice> notices;
-    h.Close(10 * kMin, &results, &notices);
-    std::vector<TappedRecord> tapped;
-    h.flow->TakeTapped(&tapped);
-    std::vector<std::string> lines;
-    for (const TappedRecord& t : tapped) lines.push_back(t.line);
-    return lines;
+    return TappedLines(h);
   };
   OperatorHarness on(yaml);
   EXPECT_TRUE(on.flow->tapping());
@@ -589,15 +594,8 @@ outputs:
   h.Add(1000, R"("latency_ms":100000,"cache_hit":true,"intent":"faq")");
   h.Add(2000, R"("latency_ms":2500000.5,"cache_hit":false)");
   h.Add(3000, R"("latency_ms":1e21)");
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(10 * kMin, &results, &notices);
-  std::vector<TappedRecord> tapped;
-  h.flow->TakeTapped(&tapped);
-  std::vector<std::string> lines;
-  for (const TappedRecord& t : tapped) lines.push_back(t.line);
   EXPECT_EQ(
-      lines,
+      TappedLines(h),
       (std::vector<std::string>{
           R"({"ts":"1970-01-01T00:00:01.000Z","latency_ms":100000,"cache_hit":true,"intent":"faq"})",
           R"({"ts":"1970-01-01T00:00:02.000Z","latency_ms":2500000.5,"cache_hit":false,"intent":null})",
