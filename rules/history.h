@@ -112,6 +112,11 @@ class MetricHistory {
     while (!points_.empty() && points_.front().end < oldest) points_.pop_front();
   }
   bool empty() const { return points_.empty(); }
+  // The value of the latest window kept, if any.
+  std::optional<double> Last() const {
+    if (points_.empty()) return std::nullopt;
+    return points_.back().value;
+  }
   // Checkpoints.
   void Encode(Encoder* enc) const;
   bool Decode(Decoder* dec);

@@ -213,6 +213,21 @@ bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs 
   return any;
 }
 
+double AlertOperator::AlertValue(const AlertDef& def, const std::string& g) const {
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    if (!HistoryFnIsBool(def.metrics.Input(i).fn) && slots_[i].is_number()) return slots_[i].num;
+  }
+  // Only conditions (declining, absent) or no value: the latest window of
+  // the metric the first condition reads.
+  for (size_t i = 0; i < def.metrics.size(); ++i) {
+    if (!HistoryFnIsBool(def.metrics.Input(i).fn)) continue;
+    auto it = history_[def.metrics[i]].find(g);
+    if (it == history_[def.metrics[i]].end()) return 0;
+    return it->second.Last().value_or(0);
+  }
+  return 0;
+}
+
 void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* out) {
   const AlertDef& def = rules_.alerts[alert];
   auto& states = states_[alert];
@@ -225,7 +240,7 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
     const bool any = FillSlots(def, g, end);
     const bool holds = any && def.expr.EvalBool(slots_.data());
     const bool resolves = !any || (def.has_resolve && def.resolve.EvalBool(slots_.data()));
-    const double value = slots_[0].is_number() ? slots_[0].num : 0;
+    const double value = AlertValue(def, g);
     auto it = states.find(g);
     AlertState fresh;
     AlertState& s = it != states.end() ? it->second : fresh;

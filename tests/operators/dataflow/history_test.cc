@@ -31,12 +31,14 @@ class HistoryPipeline {
     std::vector<AlertNotice> notices;
     h_.Close(frontier, &results, &notices);
     for (const auto& n : notices) {
+      values_.push_back(n.value);
       transitions_.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " @",
                                     n.at / 1000, "s", n.group.empty() ? "" : " " + n.group));
     }
   }
 
   std::vector<std::string> transitions_;
+  std::vector<double> values_;  // each transition's $value
 
  private:
   OperatorHarness h_;
@@ -65,6 +67,21 @@ TEST(HistoryAlertTest, DecliningFiresAtTheFourthWindowEndAndNotBefore) {
   EXPECT_EQ(p.transitions_, (Transitions{"Falling firing @240s"}));
   p.Close(kMaxTime);
   EXPECT_EQ(p.transitions_, (Transitions{"Falling firing @240s", "Falling resolved @300s"}));
+  // $value is v's window: 7 when it fired; the resolution reports its last
+  // firing value and resolved_value the 8 that ended the fall.
+  EXPECT_EQ(p.values_, (std::vector<double>{7, 7}));
+}
+
+TEST(HistoryAlertTest, ValueIsTheFirstNumberTheExpressionNamesAfterAnyCondition) {
+  // declining(v, 1) comes first but is a condition: $value is the average.
+  // It fires at 2m with (30 + 20) / 2, still holds at 3m with (20 + 15) / 2
+  // and resolves at 4m (40 is no fall); a resolution reports its last firing
+  // value.
+  HistoryPipeline p(WithAlert("FallingAvg", "declining(v, 1) and avg_over(v, 2m) > 1"));
+  p.AddSeries({30, 20, 15, 40});
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.transitions_, (Transitions{"FallingAvg firing @120s", "FallingAvg resolved @240s"}));
+  EXPECT_EQ(p.values_, (std::vector<double>{25, 17.5}));
 }
 
 TEST(HistoryAlertTest, AvgOverCoversTheWindowsEndingInTheSpan) {
@@ -125,6 +142,10 @@ alerts:
   p.Close(kMaxTime);
   // (1m, 4m] still holds b's 2m window; (2m, 5m] does not.
   EXPECT_EQ(p.transitions_, (Transitions{"Silent firing @300s b", "Silent resolved @420s b"}));
+  // $value is b's last window kept: its count 1 at 5m (the 2m window is
+  // the oldest of the 3 minutes absent() keeps); at 6m none is left, and the
+  // resolution reports that last firing evaluation's 0.
+  EXPECT_EQ(p.values_, (std::vector<double>{1, 0}));
 }
 
 TEST(HistoryAlertTest, AbsentFiresWhenAllTrafficStops) {
