@@ -164,6 +164,43 @@ metrics:
   EXPECT_EQ(p.windows_, (std::vector<std::string>{"per_session[0s,60s)=1"}));
 }
 
+TEST(PipelineTest, AWindowWhoseEventsHoldNoValueSumsToZeroAndHasNoAverage) {
+  Pipeline p(R"(
+metrics:
+  - metric: a_count
+    window: tumbling 1m
+    value: count()
+  - metric: b_sum
+    window: tumbling 1m
+    value: sum(x)
+  - metric: c_distinct
+    window: tumbling 1m
+    value: distinct(x)
+  - metric: d_avg
+    window: tumbling 1m
+    value: avg(x)
+  - metric: e_max
+    window: tumbling 1m
+    value: max(x)
+  - metric: f_last
+    window: tumbling 1m
+    value: last(x)
+  - metric: g_p50
+    window: tumbling 1m
+    value: quantile(0.5, x)
+)");
+  // Minute 0: x missing and null; minute 1: one value.
+  p.Add(1000, R"("y":1)");
+  p.Add(2000, R"("x":null)");
+  p.Add(61'000, R"("x":3)");
+  p.Close(kMaxTime);
+  EXPECT_EQ(p.windows_, (std::vector<std::string>{"a_count[0s,60s)=2", "b_sum[0s,60s)=0",
+                                                  "c_distinct[0s,60s)=0", "a_count[60s,120s)=1",
+                                                  "b_sum[60s,120s)=3", "c_distinct[60s,120s)=1",
+                                                  "d_avg[60s,120s)=3", "e_max[60s,120s)=3",
+                                                  "f_last[60s,120s)=3", "g_p50[60s,120s)=3"}));
+}
+
 TEST(PipelineTest, AlertFiresOnFifthConsecutiveWindowAndResolves) {
   Pipeline p(R"(
 metrics:
