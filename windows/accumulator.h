@@ -129,6 +129,8 @@ class Accumulator {
   // nothing, and the accumulator may only be destroyed: Merge and Encode
   // need the sketch.
   std::unique_ptr<DDSketch> TakeSketch() { return std::move(sketch_); }
+  // The distinct sketch (kDistinct), else null.
+  const DistinctSketch* distinct_sketch() const { return distinct_.get(); }
   const void* sketch_object() const {
     if (sketch_) return sketch_.get();
     return distinct_.get();

@@ -81,6 +81,15 @@ class DistinctSketch {
     return hll_ ? static_cast<const void*>(registers_.data()) : slots_.data();
   }
   bool empty() const { return !hll_ && exact_size_ == 0; }
+  // An exact sketch of at most `capacity` hashes writes them to `out` (in
+  // no particular order) and their number to `size`; false otherwise.
+  bool CopyExact(uint64_t* out, uint32_t capacity, uint32_t* size) const {
+    if (hll_ || exact_size_ > capacity) return false;
+    uint32_t n = 0;
+    ForEachExact([&](uint64_t h) { out[n++] = h; });
+    *size = n;
+    return true;
+  }
 
   // Back to an empty exact sketch; keeps its memory so a reused pane does not
   // allocate again.

@@ -38,9 +38,6 @@ void StringPool::Release(uint32_t id) {
 
 namespace {
 
-bool IsPick(AggKind k) { return k == AggKind::kFirst || k == AggKind::kLast; }
-bool IsSketch(AggKind k) { return k == AggKind::kDistinct || k == AggKind::kQuantile; }
-
 constexpr uint8_t KindByte(Value::Kind k) { return static_cast<uint8_t>(k) + 1; }
 
 }  // namespace
@@ -62,9 +59,13 @@ SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
         keys.push_back(key);
         int cell;
         int sum = -1;
+        int small = -1;
         if (IsSketch(agg.kind)) {
           cell = static_cast<int>(sketch_prototype_.size());
           sketch_prototype_.emplace_back(agg.kind, agg.q);
+          if (agg.kind == AggKind::kDistinct) small = static_cast<int>(small_cells_++);
+          small_of_sketch_.push_back(small);
+          has_quantile_ |= agg.kind == AggKind::kQuantile;
         } else if (IsPick(agg.kind)) {
           cell = static_cast<int>(pick_cells_++);
         } else {
@@ -73,7 +74,7 @@ SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
             sum = static_cast<int>(sum_cells_++);
           }
         }
-        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell, sum});
+        inputs_.push_back({agg.kind, agg.q, agg.has_arg, &agg.arg, cell, sum, small});
         it = keys.end() - 1;
       }
       binding.push_back(static_cast<int>(it - keys.begin()));
@@ -82,8 +83,11 @@ SessionOperator::SessionOperator(const StreamDef& def) : KeyedOperator(def) {
     bindings_.push_back(std::move(binding));
   }
   static_assert(sizeof(Pick) % alignof(ExactSum) == 0 && sizeof(Tally) % alignof(ExactSum) == 0);
-  block_bytes_ =
+  static_assert(sizeof(ExactSum) % alignof(SmallSet) == 0 &&
+                sizeof(Pick) % alignof(SmallSet) == 0 && sizeof(Tally) % alignof(SmallSet) == 0);
+  smalls_offset_ =
       tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick) + sum_cells_ * sizeof(ExactSum);
+  block_bytes_ = smalls_offset_ + small_cells_ * sizeof(SmallSet);
   state_key_ = StrCat("stream ", def.fingerprint);
   state_ = std::make_unique<State>(this);
   record_.slots.resize(static_cast<size_t>(def.fields.size()));
@@ -99,10 +103,10 @@ SessionOperator::Session SessionOperator::NewSession() {
     for (size_t i = 0; i < pick_cells_; ++i) new (p + i * sizeof(Pick)) Pick{};
     p += pick_cells_ * sizeof(Pick);
     for (size_t i = 0; i < sum_cells_; ++i) new (p + i * sizeof(ExactSum)) ExactSum{};
+    p += sum_cells_ * sizeof(ExactSum);
+    for (size_t i = 0; i < small_cells_; ++i) new (p + i * sizeof(SmallSet)) SmallSet{};
   }
-  if (!sketch_prototype_.empty()) {
-    s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
-  }
+  if (has_quantile_) SketchesOf(s);
   return s;
 }
 
@@ -213,10 +217,9 @@ void SessionOperator::Add(const Event& ev) {
         break;
       case AggKind::kDistinct: {
         Value v = in.arg->Eval(slots);
-        Accumulator& acc = (*s.sketches)[in.cell];
-        if (v.is_string()) acc.AddHash(HashBytes(v.str));
-        if (v.is_number()) acc.AddHash(HashDouble(v.num));
-        if (v.is_bool()) acc.AddHash(HashDouble(v.b ? 1 : 0));
+        if (v.is_string()) AddDistinct(s, in, HashBytes(v.str));
+        if (v.is_number()) AddDistinct(s, in, HashDouble(v.num));
+        if (v.is_bool()) AddDistinct(s, in, HashDouble(v.b ? 1 : 0));
         break;
       }
       case AggKind::kQuantile: {
@@ -238,6 +241,29 @@ void SessionOperator::Add(const Event& ev) {
       }
     }
   }
+}
+
+void SessionOperator::AddDistinct(Session& s, const Input& in, uint64_t hash) {
+  SmallSet& c = SmallsOf(s)[in.small];
+  if (c.spilled == 0) {
+    for (uint32_t i = 0; i < c.size; ++i) {
+      if (c.hash[i] == hash) return;
+    }
+    if (c.size < SmallSet::kInline) {
+      c.hash[c.size++] = hash;
+      return;
+    }
+    Spill(s, in);
+  }
+  (*s.sketches)[in.cell].AddHash(hash);
+}
+
+void SessionOperator::Spill(Session& s, const Input& in) {
+  SmallSet& c = SmallsOf(s)[in.small];
+  Accumulator& acc = SketchesOf(s)[in.cell];
+  for (uint32_t i = 0; i < c.size; ++i) acc.AddHash(c.hash[i]);
+  c.size = 0;
+  c.spilled = 1;
 }
 
 void SessionOperator::Prefetch(const Event& ev) {
@@ -271,6 +297,7 @@ void SessionOperator::PrefetchSession(const Session& s, size_t level) {
   if (level == 0) {
     if (s.cells != kNoBlock) PrefetchLine(state_->cells.At(s.cells));
     if (s.sketches) PrefetchLine(s.sketches.get());
+    if (small_cells_ > 0 && smalls_offset_ >= 64) PrefetchLine(SmallsOf(s));
     return;
   }
   if (!s.sketches) return;
@@ -309,11 +336,25 @@ void SessionOperator::Merge(Session& into, Session&& from) {
     }
     a.n += b.n;
   }
-  if (into.sketches) {
-    for (size_t k = 0; k < into.sketches->size(); ++k)
-      (*into.sketches)[k].Merge((*from.sketches)[k]);
+  if (from.sketches) {
+    std::vector<Accumulator>& sketches = SketchesOf(into);
+    for (size_t k = 0; k < sketches.size(); ++k) sketches[k].Merge((*from.sketches)[k]);
   }
+  if (small_cells_ > 0) MergeDistinct(into, from);
   Release(from);
+}
+
+// After the sketches merged: a spilled set's hashes are in into's sketch.
+void SessionOperator::MergeDistinct(Session& into, Session& from) {
+  for (const Input& in : inputs_) {
+    if (in.small < 0) continue;
+    const SmallSet& b = SmallsOf(from)[in.small];
+    if (b.spilled != 0) {
+      if (SmallsOf(into)[in.small].spilled == 0) Spill(into, in);
+      continue;
+    }
+    for (uint32_t i = 0; i < b.size; ++i) AddDistinct(into, in, b.hash[i]);
+  }
 }
 
 // Gives the session's cells back to the pools, with the strings they hold.
@@ -356,6 +397,9 @@ size_t SessionOperator::reserved_bytes() const {
 
 Value SessionOperator::Result(const Session& s, size_t i) const {
   const Input& in = inputs_[i];
+  if (in.small >= 0 && SmallsOf(s)[in.small].spilled == 0) {
+    return Value::Number(SmallsOf(s)[in.small].size);
+  }
   if (IsSketch(in.kind)) {
     std::optional<double> r = (*s.sketches)[in.cell].Result(0);
     return r ? Value::Number(*r) : Value::Missing();
@@ -403,132 +447,6 @@ void SessionOperator::Close(TimeMs frontier, const std::function<void(const Even
         Release(s);
       });
   if (open_sessions() != open) CompactPools();
-}
-
-bool SessionOperator::AdoptState(KeyedOperator& other) {
-  auto* old = dynamic_cast<SessionOperator*>(&other);
-  if (old == nullptr || old->state_key_ != state_key_ || !old->state_) return false;
-  dropped_ += old->TakeDropped();
-  // A round trip through the checkpoint encoding: the sessions' merge
-  // function and strings belong to the operator that holds them.
-  Encoder enc;
-  old->EncodeState(&enc);
-  std::string bytes = enc.Release();
-  Decoder dec(bytes);
-  return DecodeState(&dec);
-}
-
-// Per input, whatever its kind: x, n, t, kind and, for a string first or
-// last, the string; then the sketches. A tally's t and kind, a pick's n and
-// all four of a sketch's input are always 0.
-void SessionOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
-                                   Encoder* enc) const {
-  size_t sessions = 0;
-  for (const KeyedOperator* part : parts) sessions += part->open_sessions();
-  enc->PutVarint(sessions);
-  for (const KeyedOperator* part : parts)
-    static_cast<const SessionOperator*>(part)->EncodeSessions(enc);
-}
-
-void SessionOperator::EncodeSessions(Encoder* enc) const {
-  state_->windows.ForEach([&](std::string_view key, const SessionWindows<Session>::Session& s) {
-    enc->PutString(key);
-    enc->PutSigned(s.start);
-    enc->PutSigned(s.last);
-    for (const Input& in : inputs_) {
-      if (IsPick(in.kind)) {
-        const Pick& c = PicksOf(s.state)[in.cell];
-        enc->PutDouble(c.kind == kStringKind ? 0 : c.x());
-        enc->PutSigned(0);
-        enc->PutSigned(c.t);
-        enc->PutByte(c.kind);
-        if (c.kind == kStringKind) enc->PutString(StringOf(c));
-      } else {
-        const Tally none;
-        const Tally& c = IsSketch(in.kind) ? none : TalliesOf(s.state)[in.cell];
-        if (in.sum >= 0) {
-          // The sum's value where older versions had it, then (kind 1) its
-          // exact state.
-          const ExactSum& sum = SumsOf(s.state)[in.sum];
-          enc->PutDouble(sum.value());
-          enc->PutSigned(c.n);
-          enc->PutSigned(0);
-          enc->PutByte(kExactSumFollows);
-          sum.Encode(enc);
-          continue;
-        }
-        enc->PutDouble(c.x);
-        enc->PutSigned(c.n);
-        enc->PutSigned(0);
-        enc->PutByte(0);
-      }
-    }
-    if (s.state.sketches) {
-      for (const Accumulator& a : *s.state.sketches) a.Encode(enc);
-    }
-  });
-}
-
-bool SessionOperator::DecodeState(Decoder* dec,
-                                  const std::function<bool(std::string_view key)>& keep) {
-  auto fresh = std::make_unique<State>(this);
-  std::swap(state_, fresh);
-  const uint64_t n = dec->GetVarint();
-  for (uint64_t k = 0; k < n && dec->ok(); ++k) {
-    const std::string key(dec->GetString());
-    const TimeMs start = dec->GetSigned();
-    const TimeMs last = dec->GetSigned();
-    Session s = NewSession();
-    if (!DecodeCells(dec, s)) {
-      state_ = std::move(fresh);  // keep what was there
-      return false;
-    }
-    if (keep && !keep(key)) {
-      Release(s);  // another worker's
-      continue;
-    }
-    state_->windows.Restore(key, start, last, std::move(s));
-  }
-  if (!dec->ok()) {
-    state_ = std::move(fresh);
-    return false;
-  }
-  return true;
-}
-
-bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
-  for (const Input& in : inputs_) {
-    const double x = dec->GetDouble();
-    const int64_t n = dec->GetSigned();
-    const TimeMs t = dec->GetSigned();
-    const uint8_t kind = dec->GetByte();
-    if (IsPick(in.kind)) {
-      Pick& c = PicksOf(s)[in.cell];
-      c.t = t;
-      c.kind = kind;
-      if (kind == kStringKind) {
-        SetString(c, dec->GetString());
-      } else {
-        c.set_x(x);
-        c.size = 0;
-      }
-    } else if (!IsSketch(in.kind)) {
-      Tally& c = TalliesOf(s)[in.cell];
-      c.n = n;
-      if (in.sum < 0) {
-        c.x = x;
-      } else if (kind == kExactSumFollows) {
-        if (!SumsOf(s)[in.sum].Decode(dec)) return false;
-      } else {
-        SumsOf(s)[in.sum] = ExactSum::FromPlain(x);  // written before sums were exact
-      }
-    }
-  }
-  bool sketches_ok = true;
-  if (s.sketches) {
-    for (Accumulator& a : *s.sketches) sketches_ok = sketches_ok && Accumulator::Decode(dec, &a);
-  }
-  return dec->ok() && sketches_ok;
 }
 
 }  // namespace vigil

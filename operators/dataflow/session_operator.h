@@ -13,7 +13,9 @@
 // the merges) and one 24-byte cell per first or last, taken from
 // per-stream pools (no allocation per session); a first/last string of up
 // to 14 bytes (an id, an intent) sits in its cell, a longer one is interned
-// and shared across sessions; only distinct and quantile carry a sketch.
+// and shared across sessions; a distinct keeps its first 3 values' hashes
+// in a 32-byte cell, and only a distinct past 3 values and a quantile carry
+// a sketch.
 // Keys and their state are dropped when their last session closes, and the
 // pools shrink after a wave of closes, so memory follows open sessions.
 //
@@ -116,9 +118,10 @@ class SessionOperator final : public KeyedOperator {
 
  private:
   // The per-session aggregate state: one cell per distinct aggregate, a
-  // Tally (count, sum, avg, min, max, ratio, any, all) or a Pick (first,
-  // last). A session's cells are one block of a per-stream pool, tallies
-  // then picks, so that an event touches one or two cache lines of them.
+  // Tally (count, sum, avg, min, max, ratio, any, all), a Pick (first,
+  // last) or a SmallSet (distinct). A session's cells are one block of a
+  // per-stream pool, tallies, picks, exact sums, then small sets, so that an
+  // event touches one or two cache lines of them.
   struct Tally {
     double x = 0;   // min/max; hits of ratio/any/all (a sum is in its ExactSum)
     int64_t n = 0;  // events counted or seen
@@ -152,18 +155,35 @@ class SessionOperator final : public KeyedOperator {
     }
   };
   static_assert(sizeof(Pick) == 24);
+  static bool IsPick(AggKind k) { return k == AggKind::kFirst || k == AggKind::kLast; }
+  static bool IsSketch(AggKind k) { return k == AggKind::kDistinct || k == AggKind::kQuantile; }
+  // A distinct(x) of up to kInline values (a user's few sessions) keeps
+  // their hashes in the cell itself; the next new one moves them all into
+  // the session's sketch for that input (`spilled`), which counts on.
+  // Either way the count is that of the same set of hashes, so the result
+  // does not depend on where they were kept.
+  struct SmallSet {
+    static constexpr uint32_t kInline = 3;
+    uint64_t hash[kInline] = {};
+    uint32_t size = 0;  // hashes in `hash`
+    uint32_t spilled = 0;
+  };
+  static_assert(sizeof(SmallSet) == 32);
   static constexpr uint32_t kNoBlock = 0xFFFFFFFF;
   struct Session {
-    uint32_t cells = kNoBlock;                           // block in State::cells
-    std::unique_ptr<std::vector<Accumulator>> sketches;  // distinct, quantile
+    uint32_t cells = kNoBlock;  // block in State::cells
+    // Quantiles, and distinct values past their SmallSet: made with the
+    // session when it has a quantile, else at the first spill.
+    std::unique_ptr<std::vector<Accumulator>> sketches;
   };
   struct Input {  // one distinct aggregate
     AggKind kind;
     double q;
     bool has_arg;
     const Program* arg;
-    int cell;      // index into the session's tallies, picks or sketches
-    int sum = -1;  // sum, avg: index into the session's exact sums
+    int cell;        // index into the session's tallies, picks or sketches
+    int sum = -1;    // sum, avg: index into the session's exact sums
+    int small = -1;  // distinct: index into the session's small sets
   };
   struct State {
     explicit State(SessionOperator* op);
@@ -192,6 +212,21 @@ class SessionOperator final : public KeyedOperator {
     return std::launder(reinterpret_cast<ExactSum*>(
         state_->cells.At(s.cells) + tally_cells_ * sizeof(Tally) + pick_cells_ * sizeof(Pick)));
   }
+  SmallSet* SmallsOf(const Session& s) const {
+    return std::launder(reinterpret_cast<SmallSet*>(state_->cells.At(s.cells) + smalls_offset_));
+  }
+  // The session's sketches, made from the prototype if it has none yet.
+  std::vector<Accumulator>& SketchesOf(Session& s) const {
+    if (!s.sketches) s.sketches = std::make_unique<std::vector<Accumulator>>(sketch_prototype_);
+    return *s.sketches;
+  }
+  void AddDistinct(Session& s, const Input& in, uint64_t hash);
+  // Moves a small set's hashes into its sketch.
+  void Spill(Session& s, const Input& in);
+  void MergeDistinct(Session& into, Session& from);
+  // Encodes sketch k of `s` as a session that always held its sketches
+  // would: a distinct still in its small set as a sketch of its hashes.
+  void EncodeSketch(const Session& s, size_t k, Encoder* enc) const;
   // Prefetch's steps past the record: level 0 the cells and the sketch
   // list, 1 the sketches' accumulators, 2 their objects, 3 their tables.
   void PrefetchSession(const Session& s, size_t level);
@@ -211,8 +246,12 @@ class SessionOperator final : public KeyedOperator {
   size_t tally_cells_ = 0;
   size_t pick_cells_ = 0;
   size_t sum_cells_ = 0;
-  size_t block_bytes_ = 0;  // a session's tallies, picks and sums
+  size_t small_cells_ = 0;
+  size_t smalls_offset_ = 0;  // of the small sets in a block
+  size_t block_bytes_ = 0;    // a session's tallies, picks, sums and small sets
   std::vector<Accumulator> sketch_prototype_;
+  std::vector<int> small_of_sketch_;  // per sketch: its distinct's small set, or -1
+  bool has_quantile_ = false;         // then every session has its sketches
   std::string state_key_;
   std::unique_ptr<State> state_;
   std::string key_;
