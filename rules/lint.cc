@@ -18,6 +18,8 @@ bool IsComparison(ExprOp op) {
 }
 
 bool IsRatioMetric(const MetricDef& m) {
+  // An SLO's budget exhaustion forecast (seconds) has a stand-in value.
+  if (m.forecast) return false;
   ExprParse p = ParseExpr(m.value_source);
   return p.ok() && p.node->op == ExprOp::kCall && p.node->text == "ratio";
 }
@@ -144,6 +146,19 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
            StrCat("metric '", m.name,
                   "' is not used by any alert; add 'export: true' if it is "
                   "meant for dashboards or the results feed"));
+    }
+  }
+  for (const SloDef& slo : rules.slos) {
+    // A pair written in the file that cannot fire is an error when it
+    // loads; these are the default table's.
+    for (const BurnRateRule& r : slo.burn_rates) {
+      if (slo.CanFire(r.factor)) continue;
+      Warn(&out, slo.pos,
+           StrCat("SLO '", slo.name, "': with objective ", slo.objective * 100,
+                  "% a burn rate is at most ", 1 / slo.ErrorBudget(), ", so the default ",
+                  r.page ? "page" : "ticket", " pair (", FormatDuration(r.long_window), "/",
+                  FormatDuration(r.short_window), " above ", r.factor,
+                  ") can never fire; set burn_rates: for this objective"));
     }
   }
   for (const StreamDef& st : rules.streams) {

@@ -16,6 +16,7 @@
 #ifndef VIGIL_RULES_RULE_SET_H_
 #define VIGIL_RULES_RULE_SET_H_
 
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <set>
@@ -312,6 +313,15 @@ struct SloDef {
   int daily_metric = -1;     // burn rate over the last day
   int forecast_metric = -1;  // budget exhaustion, computed from the two below
   int forecast_burn_metric = -1;
+
+  // The error budget, 1 - objective, as the decimal it is: in binary
+  // floating point 1 - 0.9 is 0.09999999999999998, and a share of bad events
+  // of exactly 0.1 would burn at 1.0000000000000002, faster than a factor of
+  // 1. Objectives have far fewer than 12 decimals.
+  double ErrorBudget() const { return std::round((1 - objective) * 1e12) / 1e12; }
+  // Whether a pair of this factor can fire: burn rates are at most
+  // 1 / budget (every event bad), and a pair fires only above its factor.
+  bool CanFire(double factor) const { return factor * ErrorBudget() < 1; }
 };
 
 // An A/B experiment (`experiments:`): units (`unit:`, e.g. session_id) are

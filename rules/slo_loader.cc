@@ -72,12 +72,6 @@ std::string Number(double v) {
   return std::string(buf, r.ptr);
 }
 
-// The error budget, 1 - objective, as the decimal it is: in binary
-// floating point 1 - 0.9 is 0.09999999999999998, and a share of bad events
-// of exactly 0.1 would burn at 1.0000000000000002, faster than a factor of
-// 1. Objectives have far fewer than 12 decimals.
-double ErrorBudget(double objective) { return std::round((1 - objective) * 1e12) / 1e12; }
-
 // Durations for people: whole days as days ("30d", not "4w2d").
 std::string DurationText(DurationMs d) {
   return d % kDay == 0 ? StrCat(d / kDay, "d") : FormatDuration(d);
@@ -149,11 +143,13 @@ bool LoadBurnRates(FileLoader& f, const YAML::Node& n, const SloDef& slo,
               "'factor' must be a number above 0 (14.4: the budget of 30 days "
               "spent in about 2)");
       ok = false;
-    } else if (factor && r.factor * ErrorBudget(slo.objective) > 1) {
-      f.Error(item["factor"], StrCat("a burn rate of ", *factor,
-                                     " needs more than all events to be bad with "
-                                     "objective ",
-                                     Number(slo.objective * 100), "%; it can never fire"));
+    } else if (factor && !slo.CanFire(r.factor)) {
+      const bool all = r.factor * slo.ErrorBudget() == 1;
+      f.Error(item["factor"],
+              StrCat("a burn rate of ", *factor, " needs ",
+                     all ? "every event" : "more than all events", " to be bad with objective ",
+                     Number(slo.objective * 100), "%, and a pair fires only above its factor; ",
+                     "it can never fire (at most ", Number(1 / slo.ErrorBudget()), ")"));
       ok = false;
     }
     if (std::optional<std::string> a = f.Scalar(item, "alert", true, "a burn rate")) {
@@ -333,7 +329,7 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     return;
   }
   const std::string good = n["good"].Scalar();
-  const std::string budget = Number(ErrorBudget(slo.objective));
+  const std::string budget = Number(slo.ErrorBudget());
   const std::string bad_ratio = StrCat("ratio(not (", good, "))");
   const std::string prefix = StrCat("slo_", Snake(slo.name), "_");
   const std::string slo_window = WindowText(slo.window, pane);

@@ -250,28 +250,28 @@ void MetricOperator::Close(TimeMs frontier, std::vector<WindowResult>* out) {
 void MetricOperator::AddForecasts(const MetricRef& m, size_t first,
                                   std::vector<WindowResult>* out) {
   const MetricDef::Forecast& f = *m.def->forecast;
-  // (group, end) -> the remaining budget and the burn rate there.
-  std::map<std::pair<std::string_view, TimeMs>, std::pair<const WindowResult*, double>> at;
+  // (group, end) -> the burn rate there.
+  std::map<std::pair<std::string_view, TimeMs>, double> burn;
   const size_t end = out->size();
   for (size_t i = first; i < end; ++i) {
     const WindowResult& r = (*out)[i];
-    if (r.metric == f.remaining) at[{r.group, r.end}].first = &r;
+    if (r.metric == f.burn) burn[{r.group, r.end}] = r.value;
   }
+  // In the order of the remaining budget's results; a spent budget is 0
+  // even when the burn window had no events.
   for (size_t i = first; i < end; ++i) {
     const WindowResult& r = (*out)[i];
-    if (r.metric != f.burn) continue;
-    auto it = at.find({r.group, r.end});
-    if (it == at.end() || it->second.first == nullptr) continue;
-    const double remaining = it->second.first->value;
+    if (r.metric != f.remaining) continue;
+    auto it = burn.find({r.group, r.end});
     double seconds;
-    if (remaining <= 0) {
+    if (r.value <= 0) {
       seconds = 0;
-    } else if (r.value > 0) {
-      seconds = remaining * (static_cast<double>(f.window) / 1000) / r.value;
+    } else if (it != burn.end() && it->second > 0) {
+      seconds = r.value * (static_cast<double>(f.window) / 1000) / it->second;
     } else {
       continue;  // nothing burns: no forecast
     }
-    WindowResult res = *it->second.first;
+    WindowResult res = (*out)[i];
     res.metric = m.index;
     res.def = m.def;
     res.value = seconds;

@@ -121,6 +121,31 @@ TEST(LintTest, RatioThresholdOutsideZeroOne) {
   EXPECT_TRUE(Lint(metrics + "    expr: error_rate > 0.05 and n > 100\n").empty());
 }
 
+TEST(LintTest, AnSlosBudgetExhaustionIsSecondsNotARatio) {
+  // Its other metrics (sli, remaining) are ratios; exhaustion is seconds.
+  EXPECT_TRUE(Lint("slos:\n"
+                   "  - slo: api\n"
+                   "    objective: 99%\n"
+                   "    good: latency_ms < 5000\n"
+                   "alerts:\n"
+                   "  - alert: Exhaust\n"
+                   "    severity: P3\n"
+                   "    expr: slo_api_budget_exhaustion_seconds <= 700\n")
+                  .empty());
+}
+
+TEST(LintTest, DefaultBurnRatesThatCannotFireAtTheObjective) {
+  // Budget 0.1: every event bad burns at 10, so the 14.4 pair never
+  // fires (the 6 and 1 pairs can); at 99% (at most 100) all three can.
+  const std::string slo = "slos:\n  - slo: api\n    good: latency_ms < 5000\n    objective: ";
+  EXPECT_EQ(Lint(slo + "90%\n"),
+            (std::vector<std::string>{
+                "r.yaml:2:10: warning: SLO 'api': with objective 90% a burn rate is at most 10, "
+                "so the default page pair (1h/5m above 14.4) can never fire; set burn_rates: for "
+                "this objective"}));
+  EXPECT_TRUE(Lint(slo + "99%\n").empty());
+}
+
 TEST(LintTest, ReferenceRulesAreClean) {
   std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml");
   std::stringstream ss;

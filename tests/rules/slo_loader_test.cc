@@ -125,9 +125,22 @@ TEST(SloLoaderTest, MistakesAreReportedWhereTheyAre) {
       - {long: 5m, short: 1h, factor: 200, alert: pager}
 )yaml"),
               ElementsAre("r.yaml:6:39: a burn rate of 200 needs more than all events to be bad "
-                          "with objective 99%; it can never fire",
+                          "with objective 99%, and a pair fires only above its factor; it can "
+                          "never fire (at most 100)",
                           "r.yaml:6:51: 'alert' must be page or ticket",
                           "r.yaml:6:27: the short window must be shorter than the long one"));
+  // Every event bad burns at exactly 1 / budget, which is no burn above it.
+  EXPECT_THAT(Errors(R"yaml(slos:
+  - slo: a
+    objective: 90%
+    good: latency_ms < 5000
+    burn_rates:
+      - {long: 1h, short: 5m, factor: 10, alert: page}
+      - {long: 6h, short: 30m, factor: 9.99, alert: page}
+)yaml"),
+              ElementsAre("r.yaml:6:39: a burn rate of 10 needs every event to be bad with "
+                          "objective 90%, and a pair fires only above its factor; it can never "
+                          "fire (at most 10)"));
   EXPECT_THAT(Errors(R"yaml(slos:
   - slo: a
     objective: 99%

@@ -165,7 +165,7 @@ TEST_P(SessionDistinctTest, RandomVisitsMatchABruteForceThroughCheckpoints) {
   for (int i = 0; i < 4000; ++i) {
     const int user = static_cast<int>(rng() % 40);
     const TimeMs ts = static_cast<TimeMs>(rng() % (6000 * kMin));  // ~1 an hour a user
-    const int pool = 1 + user % 7;  // 1 to 7 distinct ids
+    const int pool = 1 + user % 7;                                 // 1 to 7 distinct ids
     visits.push_back({StrCat("u", user), ts, static_cast<int>(rng() % pool)});
   }
   auto op = std::make_unique<SessionOperator>(h.rules->streams[0]);

@@ -73,6 +73,27 @@ TEST(SloTest, BurnRatesBudgetAndForecastMatchTheHandComputedValues) {
   for (const WindowResult& r : results) EXPECT_EQ((r.end - kT) % (5 * kMin), 0) << r.def->name;
 }
 
+TEST(SloTest, ASpentBudgetForecastsZeroAlsoWhenTheLastHourHadNoEvents) {
+  OperatorHarness h("slos:\n" + Slo("chat", "99%") + Slo("loose", "90%"));
+  // 30 minutes of one event a minute, one in ten bad (10%): chat's budget
+  // (1%) is spent ten times over, loose's (10%) exactly; then nothing for
+  // two hours.
+  for (int i = 0; i < 30; ++i) AddEvent(h, kT + i * kMin, i % 10 == 9);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(kT + 150 * kMin, &results, &notices);
+  // At 2 h the last hour is empty: no burn rate over it, and the budget
+  // over 30 days still spent.
+  const TimeMs end = kT + 120 * kMin;
+  EXPECT_TRUE(std::isnan(ValueAt(results, "slo_chat_burn_rate_1h", end)));
+  EXPECT_DOUBLE_EQ(ValueAt(results, "slo_chat_error_budget_remaining", end), 1 - 0.1 / 0.01);
+  EXPECT_EQ(ValueAt(results, "slo_chat_budget_exhaustion_seconds", end), 0);
+  EXPECT_EQ(ValueAt(results, "slo_loose_error_budget_remaining", end), 0);
+  EXPECT_EQ(ValueAt(results, "slo_loose_budget_exhaustion_seconds", end), 0);
+  // At 30 minutes both burn and the forecast is 0 as well.
+  EXPECT_EQ(ValueAt(results, "slo_chat_budget_exhaustion_seconds", kT + 30 * kMin), 0);
+}
+
 // `by:` gives one SLO per group: each intent burns its own budget, and
 // only the failing one pages.
 TEST(SloTest, ByGivesEachGroupItsOwnBudgetAndAlerts) {
