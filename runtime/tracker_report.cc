@@ -75,24 +75,27 @@ struct Table {
   std::vector<std::vector<CellView>> cells;  // [row][column]
 };
 
+// One row per month from the first shown to the last, a month without data
+// included (its cells "-"); a change only against the calendar month
+// before, so a gap leaves the next month without one.
 Table Build(const TrackerInfo& t, const TrackerData& data, TimeMs from, TimeMs to,
             TimeMs covered_from) {
-  std::map<std::string, std::vector<CellView>> rows;
+  std::map<absl::CivilMonth, std::vector<CellView>> rows;
   for (size_t c = 0; c < t.columns.size(); ++c) {
     const TrackerInfo::Column& col = t.columns[c];
     const std::map<TimeMs, TrackerData::Cell>* series = data.Series(col.metric);
     if (series == nullptr) continue;
     const absl::TimeZone tz = Zone(col.zone);
-    std::optional<double> previous;
+    std::optional<std::pair<absl::CivilMonth, double>> previous;
     for (const auto& [end, cell] : *series) {
       const absl::CivilMonth month = MonthOf(end, tz);
       const TimeMs start = absl::ToUnixMillis(absl::FromCivil(month, tz));
       // The month before still gives the change of the first row shown.
       if (end <= from || start >= to) {
-        previous = cell.value;
+        previous = {month, cell.value};
         continue;
       }
-      std::vector<CellView>& row = rows[absl::FormatCivilTime(month)];
+      std::vector<CellView>& row = rows[month];
       row.resize(t.columns.size());
       CellView& v = row[c];
       v.present = true;
@@ -100,13 +103,16 @@ Table Build(const TrackerInfo& t, const TrackerData& data, TimeMs from, TimeMs t
       // A month the data covers in part is marked.
       v.partial = cell.partial || start < covered_from;
       if (col.target) v.met = col.target->Met(cell.value);
-      if (previous) v.change = cell.value - *previous;
-      previous = cell.value;
+      if (previous && previous->first == month - 1) v.change = cell.value - previous->second;
+      previous = {month, cell.value};
     }
   }
   Table table;
-  for (auto& [month, row] : rows) {
-    table.months.push_back(month);
+  if (rows.empty()) return table;
+  const absl::CivilMonth last = rows.rbegin()->first;
+  for (absl::CivilMonth m = rows.begin()->first; m <= last; ++m) {
+    table.months.push_back(absl::FormatCivilTime(m));
+    std::vector<CellView>& row = rows[m];
     row.resize(t.columns.size());
     table.cells.push_back(std::move(row));
   }

@@ -159,6 +159,30 @@ TEST_F(TrackerReportTest, MonthsTheReplayCoversInPartAreMarked) {
   EXPECT_NE(past.out.find("\n2026-01   12.0% ✗"), std::string::npos) << past.out;
 }
 
+// A month without data is a row of "-", and the month after it has no
+// change: the month before it is unknown, not the last one shown.
+TEST_F(TrackerReportTest, AMonthWithoutDataIsShownAndBreaksTheChange) {
+  const std::string gap = Path("gap.ndjson");
+  {
+    std::ofstream out(gap);
+    WriteMonth({"2026-01-01T00:00:00Z", 400, 116, 4, 41, 62}, &out);
+    WriteMonth({"2026-03-01T00:00:00Z", 300, 57, 13, 53, 72}, &out);
+    out << "{\"ts\":\"2026-04-01T02:00:00Z\",\"type\":\"heartbeat\"}\n";
+  }
+  Result text = Sh(kVigil + " report tracker" + kRules + " " + gap + " 2>/dev/null");
+  ASSERT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("\n2026-01   12.0% ✗           71.0% ✗           62.0% ✗     4.1% ✗\n"
+                          "2026-02   -                 -                 -           -\n"
+                          "2026-03   7.0% ✗            81.0% ✗           72.0% ✗     5.3% ✗\n"),
+            std::string::npos)
+      << text.out;
+  Result json = Sh(kVigil + " report tracker" + kRules + " --output json " + gap + " 2>/dev/null");
+  EXPECT_NE(json.out.find("{\"month\":\"2026-03\",\"cells\":[{\"value\":0.07,\"met\":false,"
+                          "\"change\":null"),
+            std::string::npos)
+      << json.out;
+}
+
 // The window results file of a job that read the quarter gives the same
 // table, without the events; a file that mixes in events, or an event file
 // beside a results file, is refused.
