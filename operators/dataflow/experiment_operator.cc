@@ -294,6 +294,10 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
         control_published = true;
       }
       Publish(at, kValue, {name, m.name, label}, c->value_b, out);
+      const std::vector<std::string> labels = {name, m.name, label};
+      // The difference is known with both arms' units; the rest needs
+      // their variance (none while every unit of both arms agrees).
+      Publish(at, kDifference, labels, c->test.mean_b - c->test.mean_a, out);
       SequentialTest& test = s.tests[arm - 1];
       test.Update(c->test);
       if (!test.last()) continue;
@@ -309,8 +313,6 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
       } else if (m.goal != ExperimentMetricDef::Goal::kNone && upper < 0) {
         decision = goal_up ? ExperimentDecision::kControlWins : ExperimentDecision::kTreatmentWins;
       }
-      const std::vector<std::string> labels = {name, m.name, label};
-      Publish(at, kDifference, labels, test.last()->difference, out);
       Publish(at, kLower, labels, lower, out);
       Publish(at, kUpper, labels, upper, out);
       Publish(at, kPValue, labels, test.p_value(), out);

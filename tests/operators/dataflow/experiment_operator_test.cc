@@ -171,6 +171,29 @@ TEST(ExperimentOperatorTest, AUnitActiveInManyWindowsIsOneObservation) {
   }
 }
 
+TEST(ExperimentOperatorTest, ADifferenceWithoutVarianceIsPublishedAloneAndTheTreatmentsUnitsFirst) {
+  OperatorHarness h(kRules);
+  ASSERT_TRUE(h.rules);
+  // Hour 0: only control units. Hour 1: treatment units too, and every
+  // unit of an arm agrees (control all not ok, treatment all ok): the
+  // difference is 1, with no variance for a confidence sequence.
+  AddRows(h, {{1, "c", "u1", false, 100}, {2, "c", "u2", false, 100}});
+  AddRows(h, {{kHour + 1, "t", "u3", true, 100}, {kHour + 2, "t", "u4", true, 100}});
+  const std::vector<WindowResult> results = CloseAll(h, 2 * kHour);
+  std::map<std::string, double> first = OutputsAt(results, kHour);
+  EXPECT_EQ(first["experiment_units{e1,c}"], 2);
+  EXPECT_EQ(first.count("experiment_value{e1,good,c}"), 0u);  // no treatment to compare with
+  EXPECT_EQ(first.count("experiment_difference{e1,good,t}"), 0u);
+  std::map<std::string, double> second = OutputsAt(results, 2 * kHour);
+  EXPECT_EQ(second["experiment_value{e1,good,c}"], 0);
+  EXPECT_EQ(second["experiment_value{e1,good,t}"], 1);
+  EXPECT_EQ(second["experiment_difference{e1,good,t}"], 1);
+  for (const char* absent : {"experiment_ci_lower{e1,good,t}", "experiment_ci_upper{e1,good,t}",
+                             "experiment_p_value{e1,good,t}", "experiment_decision{e1,good,t}"}) {
+    EXPECT_EQ(second.count(absent), 0u) << absent;
+  }
+}
+
 // A quantile is compared per unit as well. Control: u1 at 100 ms three
 // times, u2 at 300 ms three times, u3 once at 200 ms; the median is 200.
 // Treatment: u4 and u5 at 300 ms three times each, u6 once at 100 ms. Per
