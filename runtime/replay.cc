@@ -105,21 +105,30 @@ absl::StatusOr<std::unique_ptr<RecordSource>> OpenEventPath(const std::string& p
 
 void TimelineSink::OnWindow(const WindowResult& r) {
   MetricStats& m = metrics_[r.def->name];
+  constexpr DurationMs kDay = 86'400'000;
+  if (!r.def->slo_daily.empty() && r.def->slo_window > 0) {
+    // The group's first window ends one pane after its first data.
+    const auto first =
+        slo_first_pane_
+            .try_emplace(StrCat(r.def->name, "\x1f", r.group), r.end - r.def->window.pane())
+            .first->second;
+    if (r.end % kDay == 0) {
+      SloDay d;
+      d.slo = r.def->slo_daily;
+      for (size_t i = 0; i < r.labels.size() && i < r.def->by.size(); ++i) {
+        d.labels[r.def->by[i]] = r.labels[i];
+      }
+      d.day = r.end - kDay;
+      d.burn_rate = r.value;
+      d.budget_used = r.value * static_cast<double>(kDay) / static_cast<double>(r.def->slo_window);
+      // A day the data starts after, or ends before the end of.
+      d.partial = r.partial || first > d.day;
+      slo_days_.push_back(std::move(d));
+    }
+  }
   if (r.partial) {
     ++m.partial;
     return;
-  }
-  constexpr DurationMs kDay = 86'400'000;
-  if (!r.def->slo_daily.empty() && r.end % kDay == 0 && r.def->slo_window > 0) {
-    SloDay d;
-    d.slo = r.def->slo_daily;
-    for (size_t i = 0; i < r.labels.size() && i < r.def->by.size(); ++i) {
-      d.labels[r.def->by[i]] = r.labels[i];
-    }
-    d.day = r.end - kDay;
-    d.burn_rate = r.value;
-    d.budget_used = r.value * static_cast<double>(kDay) / static_cast<double>(r.def->slo_window);
-    slo_days_.push_back(std::move(d));
   }
   if (m.windows == 0) {
     m.min = m.max = r.value;
@@ -213,18 +222,21 @@ std::string TimelineSink::ToText() const {
   s += "(PARTIAL: windows the input only partly covers, left out of the statistics)\n";
   if (!slo_days_.empty()) {
     s += "\nSLO error budget per day (UTC)\n";
-    std::snprintf(line, sizeof line, "%-24s %-24s %-10s %10s %12s\n", "SLO", "LABELS", "DAY",
+    std::snprintf(line, sizeof line, "%-24s %-24s %-11s %10s %12s\n", "SLO", "LABELS", "DAY",
                   "BURN RATE", "BUDGET USED");
     s += line;
+    bool any_partial = false;
     for (const SloDay& d : slo_days_) {
       char used[32];
       std::snprintf(used, sizeof used, "%.2f%%", d.budget_used * 100);
-      std::snprintf(line, sizeof line, "%-24s %-24s %-10s %10s %12s\n", d.slo.c_str(),
-                    LabelText(d.labels).c_str(), FormatTimestamp(d.day).substr(0, 10).c_str(),
-                    Number(d.burn_rate).c_str(), used);
+      const std::string day = FormatTimestamp(d.day).substr(0, 10) + (d.partial ? "*" : "");
+      std::snprintf(line, sizeof line, "%-24s %-24s %-11s %10s %12s\n", d.slo.c_str(),
+                    LabelText(d.labels).c_str(), day.c_str(), Number(d.burn_rate).c_str(), used);
       s += line;
+      any_partial |= d.partial;
     }
     s += "(the share of the SLO's error budget over its whole window that the day used)\n";
+    if (any_partial) s += "* the data covers only part of the day\n";
   }
   return s;
 }
@@ -295,7 +307,8 @@ std::string TimelineSink::ToJson() const {
       AppendJsonString(v, &s);
     }
     StrAppend(&s, "},\"day\":\"", FormatTimestamp(d.day).substr(0, 10),
-              "\",\"burn_rate\":", d.burn_rate, ",\"budget_used\":", d.budget_used, "}");
+              "\",\"burn_rate\":", d.burn_rate, ",\"budget_used\":", d.budget_used,
+              ",\"partial\":", d.partial ? "true" : "false", "}");
   }
   s += "]}";
   return s;

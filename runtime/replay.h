@@ -73,6 +73,7 @@ class TimelineSink : public Sink {
     TimeMs day = 0;  // its start
     double burn_rate = 0;
     double budget_used = 0;
+    bool partial = false;  // the data starts after the day's start or ends before its end
   };
 
   void OnWindow(const WindowResult& r) override;
@@ -90,6 +91,8 @@ class TimelineSink : public Sink {
   std::map<std::string, size_t> open_;  // alert + group -> episode index
   std::map<std::string, MetricStats> metrics_;
   std::vector<SloDay> slo_days_;
+  // Per SLO daily metric and group: the start of its first pane with data.
+  std::map<std::string, TimeMs> slo_first_pane_;
 };
 
 }  // namespace vigil
