@@ -18,9 +18,24 @@
 #include "base/strings.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
+#include "operators/dataflow/session_operator.h"
 #include "operators/parse/event_parser.h"
 
 namespace vigil {
+
+// A new operator of the same stream restored from `op`'s encoded state
+// (`bytes`, if given, receives it); null if refused.
+inline std::unique_ptr<SessionOperator> RestoredSessions(const SessionOperator& op,
+                                                         std::string* bytes = nullptr) {
+  Encoder enc;
+  op.EncodeState(&enc);
+  const std::string encoded = enc.Release();
+  auto restored = std::make_unique<SessionOperator>(op.def());
+  Decoder dec(encoded);
+  if (!restored->DecodeState(&dec)) return nullptr;
+  if (bytes != nullptr) *bytes = encoded;
+  return restored;
+}
 
 struct OperatorHarness {
   explicit OperatorHarness(const std::string& yaml) {

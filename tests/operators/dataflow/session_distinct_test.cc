@@ -11,7 +11,6 @@
 #include <random>
 #include <set>
 
-#include "operators/dataflow/session_operator.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
 namespace vigil {
@@ -95,14 +94,12 @@ class SessionDistinctTest : public ::testing::TestWithParam<const char*> {
     std::sort(out.begin(), out.end());
     return out;
   }
+  // RestoredSessions, and a restored operator encodes its state to the
+  // same bytes.
   std::unique_ptr<SessionOperator> RoundTrip(const SessionOperator& op) {
-    Encoder enc;
-    op.EncodeState(&enc);
-    const std::string bytes = enc.Release();
-    auto restored = std::make_unique<SessionOperator>(h.rules->streams[0]);
-    Decoder dec(bytes);
-    if (!restored->DecodeState(&dec)) return nullptr;
-    // A restored operator encodes the same state to the same bytes.
+    std::string bytes;
+    std::unique_ptr<SessionOperator> restored = RestoredSessions(op, &bytes);
+    if (restored == nullptr) return nullptr;
     Encoder again;
     restored->EncodeState(&again);
     EXPECT_EQ(again.Release(), bytes);

@@ -92,16 +92,6 @@ class SessionStreamTest : public ::testing::Test {
     op.Close(frontier, [&](const Event& r) { out.push_back(Render(op.def(), r)); });
     return out;
   }
-  // A new operator restored from `op`'s encoded state; null if refused.
-  std::unique_ptr<SessionOperator> RoundTrip(const SessionOperator& op) {
-    Encoder enc;
-    op.EncodeState(&enc);
-    const std::string bytes = enc.Release();
-    auto restored = std::make_unique<SessionOperator>(h.rules->streams[0]);
-    Decoder dec(bytes);
-    if (!restored->DecodeState(&dec)) return nullptr;
-    return restored;
-  }
   std::vector<std::string> Windows(TimeMs frontier) {
     std::vector<WindowResult> results;
     std::vector<AlertNotice> notices;
@@ -235,7 +225,7 @@ TEST_F(SessionStreamTest, StateSurvivesAnEncodeDecodeRoundTrip) {
   for (const std::string& e : events) Feed(uninterrupted, e);
   SessionOperator first(h.rules->streams[0]);
   for (size_t i = 0; i < 3; ++i) Feed(first, events[i]);
-  std::unique_ptr<SessionOperator> restored = RoundTrip(first);
+  std::unique_ptr<SessionOperator> restored = RestoredSessions(first);
   ASSERT_NE(restored, nullptr);
   SessionOperator& second = *restored;
   for (size_t i = 3; i < events.size(); ++i) Feed(second, events[i]);
@@ -293,7 +283,7 @@ TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
     Feed(op, Message(id(i), i * 1000 + 120'000, "returns", 2000, "u9"));
   }
   // A checkpoint taken now restores the same sessions.
-  std::unique_ptr<SessionOperator> restored_op = RoundTrip(op);
+  std::unique_ptr<SessionOperator> restored_op = RestoredSessions(op);
   ASSERT_NE(restored_op, nullptr);
   SessionOperator& restored = *restored_op;
   std::vector<std::string> rest = Close(op, kMaxTime - 31 * kMin);
