@@ -40,7 +40,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,19 +48,21 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/time.h"
+#include "re2/re2.h"
 #include "rules/source_pos.h"
 #include "rules/template.h"
 
 namespace vigil {
 
-// name="v", name!="v", name=~"re", name!~"re" (the regex anchored at both
-// ends, as in Alertmanager). A missing label has the value "".
+// name="v", name!="v", name=~"re", name!~"re" (the regex in RE2 syntax, as
+// Alertmanager's, and anchored at both ends as there). A missing label has
+// the value "".
 struct LabelMatcher {
   enum class Op : uint8_t { kEq, kNe, kRe, kNotRe };
   std::string name;
   Op op = Op::kEq;
   std::string value;
-  std::shared_ptr<const std::regex> re;  // kRe, kNotRe
+  std::shared_ptr<const re2::RE2> re;  // kRe, kNotRe
   bool Matches(const Labels& labels) const;
   std::string ToString() const;  // name=~"value"
 };

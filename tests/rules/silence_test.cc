@@ -45,6 +45,16 @@ TEST(LabelMatcherTest, MalformedMatchersAreExplained) {
   EXPECT_EQ(error.rfind("bad regular expression \"(\"", 0), 0u) << error;
 }
 
+TEST(LabelMatcherTest, ALongLabelValueIsMatchedInLinearTime) {
+  // A backtracking engine recursed per character here and overflowed the
+  // stack on a label of some 20 KB; a label may be as long as a record.
+  const std::string faq = std::string(500'000, 'x') + "faq" + std::string(500'000, 'y');
+  EXPECT_TRUE(Matcher("intent=~\".*faq.*\"").Matches({{"intent", faq}}));
+  EXPECT_FALSE(Matcher("intent=~\".*faq.*\"").Matches({{"intent", std::string(1'000'000, 'x')}}));
+  EXPECT_TRUE(Matcher("intent=~\"(x|y)*\"").Matches({{"intent", std::string(1'000'000, 'y')}}));
+  EXPECT_TRUE(Matcher("intent!~\"(x|y)*\"").Matches({{"intent", faq}}));
+}
+
 TEST(TimeIntervalTest, TimesWeekdaysDaysMonthsYears) {
   TimeInterval i;
   i.minutes = {{2 * 60, 4 * 60}};  // [02:00, 04:00)
