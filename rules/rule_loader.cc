@@ -479,6 +479,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (n["resolve"] && n["resolve"].IsScalar()) a.resolve_pos = f.PosInScalar(n["resolve"], 0);
   AlertScope scope(&rules->metrics, &a.metrics);
   if (!CompileExpr(f, n["expr"], &scope, Type::kBool, &a.expr)) return;
+  a.expr_slots = a.metrics.size();
   if (n["resolve"] && f.Scalar(n, "resolve", false, "an alert")) {
     a.has_resolve = true;
     a.resolve_source = n["resolve"].Scalar();

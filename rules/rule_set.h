@@ -266,6 +266,7 @@ struct AlertDef {
   // Metric indices; slot i of the programs reads metrics[i]: its current
   // value, or the history function metrics.Input(i) of it.
   AlertInputs metrics;
+  size_t expr_slots = 0;  // slots `expr` names; those of `resolve` follow
   Program expr;
   std::string expr_source;
   SourcePos expr_pos;  // of the expression's first character

@@ -214,16 +214,18 @@ bool AlertOperator::FillSlots(const AlertDef& def, const std::string& g, TimeMs 
 }
 
 double AlertOperator::AlertValue(const AlertDef& def, const std::string& g) const {
-  for (size_t i = 0; i < def.metrics.size(); ++i) {
+  // Only what `expr` names: `resolve`'s inputs follow its own.
+  const size_t n = std::min(def.expr_slots, def.metrics.size());
+  for (size_t i = 0; i < n; ++i) {
     if (!HistoryFnIsBool(def.metrics.Input(i).fn) && slots_[i].is_number()) return slots_[i].num;
   }
-  // Only conditions (declining, absent) or no value: the latest window of
-  // the metric the first condition reads.
-  for (size_t i = 0; i < def.metrics.size(); ++i) {
+  // Only conditions (declining, absent) or no value: the latest window
+  // kept of the first metric they read that the group has one of.
+  for (size_t i = 0; i < n; ++i) {
     if (!HistoryFnIsBool(def.metrics.Input(i).fn)) continue;
     auto it = history_[def.metrics[i]].find(g);
-    if (it == history_[def.metrics[i]].end()) return 0;
-    return it->second.Last().value_or(0);
+    if (it == history_[def.metrics[i]].end()) continue;
+    if (std::optional<double> last = it->second.Last()) return *last;
   }
   return 0;
 }

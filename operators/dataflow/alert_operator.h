@@ -107,9 +107,10 @@ class AlertOperator {
   std::set<std::string> GroupsOf(int alert) const;
   // Fills slots_ for group g; returns whether any input has a value.
   bool FillSlots(const AlertDef& def, const std::string& g, TimeMs end);
-  // $value from the filled slots: the first number among the metrics and
-  // numeric history functions; with none, the latest window of the metric
-  // the first condition (declining, absent) reads; else 0.
+  // $value from the filled slots of `expr`: the first number among the
+  // metrics and numeric history functions; with none, the latest window
+  // kept of the first metric a condition (declining, absent) reads that the
+  // group has one of; else 0.
   double AlertValue(const AlertDef& def, const std::string& g) const;
   // Drops what no alert reads any more after metric m closed at `end`.
   void PruneHistory(int m, TimeMs end);

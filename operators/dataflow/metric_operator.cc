@@ -258,7 +258,9 @@ void MetricOperator::AddForecasts(const MetricRef& m, size_t first,
     if (r.metric == f.burn) burn[{r.group, r.end}] = r.value;
   }
   // In the order of the remaining budget's results; a spent budget is 0
-  // even when the burn window had no events.
+  // even when the burn window had no events. Appended after the loop: the
+  // map's keys point into `out`.
+  std::vector<WindowResult> forecasts;
   for (size_t i = first; i < end; ++i) {
     const WindowResult& r = (*out)[i];
     if (r.metric != f.remaining) continue;
@@ -271,12 +273,12 @@ void MetricOperator::AddForecasts(const MetricRef& m, size_t first,
     } else {
       continue;  // nothing burns: no forecast
     }
-    WindowResult res = (*out)[i];
+    WindowResult& res = forecasts.emplace_back(r);
     res.metric = m.index;
     res.def = m.def;
     res.value = seconds;
-    out->push_back(std::move(res));
   }
+  for (WindowResult& res : forecasts) out->push_back(std::move(res));
 }
 
 namespace {

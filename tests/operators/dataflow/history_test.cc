@@ -84,6 +84,36 @@ TEST(HistoryAlertTest, ValueIsTheFirstNumberTheExpressionNamesAfterAnyCondition)
   EXPECT_EQ(p.values_, (std::vector<double>{25, 17.5}));
 }
 
+TEST(HistoryAlertTest, ValueReadsOnlyTheExpressionAndSkipsAConditionWithoutData) {
+  HistoryPipeline p(R"(
+metrics:
+  - metric: a
+    window: tumbling 1m
+    value: max(x)
+  - metric: b
+    window: tumbling 1m
+    value: max(y)
+alerts:
+  - alert: EitherFalls
+    severity: P4
+    expr: declining(a, 1) or declining(b, 1)
+  - alert: BFalls
+    severity: P4
+    expr: declining(b, 1)
+    resolve: a > 50
+)");
+  // a has no window in the first two minutes; b falls from 10 to 9. Then a
+  // appears at 100 while b rises, and BFalls resolves (a > 50) at 3m.
+  p.Add(1000, R"("y":10)");
+  p.Add(kMin + 1000, R"("y":9)");
+  p.Add(2 * kMin + 1000, R"("y":12,"x":100)");
+  p.Close(3 * kMin);
+  EXPECT_EQ(p.transitions_, (Transitions{"EitherFalls firing @120s", "BFalls firing @120s",
+                                         "EitherFalls resolved @180s", "BFalls resolved @180s"}));
+  // b's 9 each time, never resolve's a; a resolution reports its firing's.
+  EXPECT_EQ(p.values_, (std::vector<double>{9, 9, 9, 9}));
+}
+
 TEST(HistoryAlertTest, AvgOverCoversTheWindowsEndingInTheSpan) {
   // At 3m the last 3 windows average 20 (not above); at 4m, 30; at 6m, 16.67.
   HistoryPipeline p(WithAlert("HighAvg", "avg_over(v, 3m) > 20"));
