@@ -138,8 +138,12 @@ bool SessionOperator::DecodeCells(Decoder* dec, Session& s) {
   }
   if (sketch_prototype_.empty()) return dec->ok();
   std::vector<Accumulator>& sketches = SketchesOf(s);
-  for (Accumulator& a : sketches) {
-    if (!Accumulator::Decode(dec, &a)) return false;
+  for (size_t k = 0; k < sketches.size(); ++k) {
+    // A sketch of another kind is no state of this stream.
+    if (!Accumulator::Decode(dec, &sketches[k]) ||
+        sketches[k].kind() != sketch_prototype_[k].kind()) {
+      return false;
+    }
   }
   // A distinct of few values goes back to its small set.
   bool spilled = false;

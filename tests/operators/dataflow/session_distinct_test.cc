@@ -181,6 +181,37 @@ TEST_P(SessionDistinctTest, RandomVisitsMatchABruteForceThroughCheckpoints) {
   EXPECT_EQ(CloseAll(*op), expected);
 }
 
+TEST(SessionDistinctDecodeTest, AStateWhoseSketchIsOfAnotherKindIsRefused) {
+  // The same layout (one sketch, no cells but the distinct's) and another
+  // aggregate: a checkpoint of one is no state of the other.
+  OperatorHarness h(R"yaml(
+streams:
+  - stream: a
+    key: user_id
+    window: session 30m
+    emit:
+      n: distinct(session_id)
+  - stream: b
+    key: user_id
+    window: session 30m
+    emit:
+      n: quantile(0.5, latency_ms)
+)yaml");
+  SessionOperator a(h.rules->streams[0]);
+  SessionOperator b(h.rules->streams[1]);
+  a.Add(h.Parse(Json({"u1", 1000, 1})));
+  b.Add(h.Parse(Json({"u1", 1000, 1})));
+  for (auto [from, to] : {std::pair(&a, &b), std::pair(&b, &a)}) {
+    Encoder enc;
+    from->EncodeState(&enc);
+    const std::string bytes = enc.Release();
+    SessionOperator fresh(to->def());
+    Decoder dec(bytes);
+    EXPECT_FALSE(fresh.DecodeState(&dec));
+    EXPECT_EQ(fresh.open_sessions(), 0u);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutAQuantile, SessionDistinctTest,
                          ::testing::Values(kDistinctOnly, kWithQuantile), [](const auto& info) {
                            return info.index == 0 ? std::string("DistinctOnly")
