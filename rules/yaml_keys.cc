@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -15,12 +17,19 @@ DuplicateKey::Pos PosOf(const YAML::Node& n) {
   return {m.line + 1, m.column + 1};
 }
 
-void Walk(const YAML::Node& n, std::vector<DuplicateKey>* out) {
+// `visited`: the containers walked, by where they start. An alias is the
+// node of its anchor, at the anchor's position, so each is walked once: a
+// file of nested aliases (a "billion laughs") costs its size, not its
+// expansion.
+void Walk(const YAML::Node& n, std::vector<DuplicateKey>* out,
+          absl::flat_hash_set<std::pair<int, int>>* visited) {
+  if (!n.IsSequence() && !n.IsMap()) return;
+  const DuplicateKey::Pos at = PosOf(n);
+  if (!visited->insert({at.line, at.col}).second) return;
   if (n.IsSequence()) {
-    for (const YAML::Node& item : n) Walk(item, out);
+    for (const YAML::Node& item : n) Walk(item, out, visited);
     return;
   }
-  if (!n.IsMap()) return;
   absl::flat_hash_map<std::string, DuplicateKey::Pos> seen;
   for (const auto& kv : n) {
     if (kv.first.IsScalar()) {
@@ -29,7 +38,7 @@ void Walk(const YAML::Node& n, std::vector<DuplicateKey>* out) {
       auto [it, fresh] = seen.try_emplace(key, pos);
       if (!fresh) out->push_back({key, it->second, pos});
     }
-    Walk(kv.second, out);
+    Walk(kv.second, out, visited);
   }
 }
 
@@ -37,7 +46,8 @@ void Walk(const YAML::Node& n, std::vector<DuplicateKey>* out) {
 
 std::vector<DuplicateKey> FindDuplicateKeys(const YAML::Node& root) {
   std::vector<DuplicateKey> out;
-  Walk(root, &out);
+  absl::flat_hash_set<std::pair<int, int>> visited;
+  Walk(root, &out, &visited);
   return out;
 }
 

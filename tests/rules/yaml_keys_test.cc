@@ -57,6 +57,24 @@ TEST(YamlKeysTest, TwoAlertsSectionsAreAnErrorNotALostSection) {
                   "r.yaml:5:5: duplicate key 'window': it is also at line 3, column 5;")));
 }
 
+TEST(YamlKeysTest, NestedAliasesAreWalkedOnceNotExpanded) {
+  // Twelve levels of nine aliases each: 9^12 (282 billion) nodes expanded,
+  // 12 sequences walked. The duplicate key in the anchored mapping is
+  // reported once, where it is written.
+  std::string yaml = "a: &a [{k: 1, k: 2}, x]\n";
+  std::string prev = "a";
+  for (char level = 'b'; level <= 'm'; ++level) {
+    const std::string name(1, level);
+    StrAppend(&yaml, name, ": &", name, " [");
+    for (int i = 0; i < 9; ++i) StrAppend(&yaml, i ? "," : "", "*", prev);
+    yaml += "]\n";
+    prev = name;
+  }
+  EXPECT_THAT(Found(yaml), ElementsAre("k 1:9 1:15"));
+  // As a rule file: the unknown keys are errors, at once.
+  EXPECT_THAT(Errors(yaml), ::testing::Contains(::testing::HasSubstr("unknown")));
+}
+
 TEST(YamlKeysTest, DuplicateKeysErrorListsEveryOneAsFileLineCol) {
   EXPECT_TRUE(DuplicateKeysError("j.yaml", YAML::Load("a: 1\n")).ok());
   const absl::Status s = DuplicateKeysError("j.yaml", YAML::Load("a: 1\nb: {c: 1, c: 2}\na: 2\n"));
