@@ -41,9 +41,17 @@ void FilterBank::ChooseClasses() {
     }
   }
   if (class_slot_ < 0) return;
-  auto class_of = [this](const Value& v) {
+  // Past kMaxClasses values there are no classes (below), so the list
+  // stops growing there: a filter `x in [...]` of 100,000 values costs
+  // 100,000 short scans, not 100,000 long ones.
+  bool too_many = false;
+  auto class_of = [this, &too_many](const Value& v) {
     for (size_t i = 0; i < class_values_.size(); ++i) {
       if (ValuesEqual(v, class_values_[i])) return static_cast<int>(i) + 1;
+    }
+    if (class_values_.size() + 1 >= static_cast<size_t>(kMaxClasses)) {
+      too_many = true;
+      return kMaxClasses;
     }
     class_values_.push_back(v);
     return static_cast<int>(class_values_.size());
@@ -62,7 +70,7 @@ void FilterBank::ChooseClasses() {
       is_test_[f] = whole;
     }
   }
-  if (class_values_.size() + 1 > kMaxClasses) {
+  if (too_many) {
     class_slot_ = -1;
     class_values_.clear();
     masks_.assign(n, ~uint64_t{0});

@@ -128,6 +128,27 @@ metrics:
   EXPECT_FALSE(bank.passed(either));
 }
 
+TEST(FilterBankTest, SixtyThreeValuesMakeClassesAndSixtyFourOrAHundredThousandDoNot) {
+  // `intent in [i0, i1, ...]`: up to 63 values each get a class (and
+  // class 0), past that there are none and every filter is evaluated.
+  for (const int values : {63, 64, 100'000}) {
+    SCOPED_TRACE(values);
+    std::string yaml = "metrics:\n  - metric: m\n    where: intent in [";
+    for (int i = 0; i < values; ++i) StrAppend(&yaml, i ? "," : "", "\"i", i, "\"");
+    yaml += "]\n    window: tumbling 1m\n    value: count()\n";
+    OperatorHarness h(yaml);
+    ASSERT_TRUE(h.rules);
+    FilterBank bank;
+    const int m = bank.Register(h.rules->metrics[0]);
+    bank.Seal();
+    EXPECT_EQ(bank.class_count(), values <= 63 ? values + 1 : 1);
+    bank.Evaluate(h.Parse(StrCat(R"({"ts":1,"type":"message","intent":"i)", values - 1, R"("})")));
+    EXPECT_TRUE(bank.passed(m));
+    bank.Evaluate(h.Parse(R"({"ts":1,"type":"message","intent":"other"})"));
+    EXPECT_FALSE(bank.passed(m));
+  }
+}
+
 TEST(FilterBankTest, MetricsSeeOnlyTheEventsTheirFilterPasses) {
   OperatorHarness h(kRules);
   ASSERT_TRUE(h.rules);
