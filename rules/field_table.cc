@@ -14,7 +14,10 @@ int FieldTable::Intern(std::string_view path) {
   if (it != index_.end()) return it->second;
   int slot = size();
   paths_.emplace_back(path);
-  expected_.push_back(Type::kAny);
+  // Every event's type is a string (an event without one is dead-lettered
+  // as missing_type): `type == 5` would otherwise make the parser expect a
+  // number there and dead-letter every event.
+  expected_.push_back(path == "type" ? Type::kString : Type::kAny);
   ranges_.emplace_back();
   declared_.push_back(false);
   not_string_.push_back(false);
@@ -33,6 +36,10 @@ std::optional<std::string> FieldTable::Expect(int slot, Type type) {
   if (have == Type::kAny) {
     have = type;
     return std::nullopt;
+  }
+  if (paths_[slot] == "type") {
+    return StrCat("field 'type' is the event's type, always a string, but is used as a ",
+                  TypeName(type), " here");
   }
   if (declared_[slot]) {
     return StrCat("field '", paths_[slot], "' is declared a ", TypeName(have),

@@ -113,6 +113,25 @@ TEST(SchemaDeclarationTest, TsAndTypeAreAlwaysDeclared) {
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].ToString());
 }
 
+TEST(SchemaDeclarationTest, TypeIsAStringWithOrWithoutASchema) {
+  // Every event's type is a string: compared with a number, it would make
+  // the parser dead-letter every event as wrong_type.
+  const std::string metric = R"yaml(metrics:
+  - metric: odd
+    export: true
+    where: type == 5
+    window: tumbling 1m
+    value: count()
+)yaml";
+  const char* error =
+      "r.yaml:4:12: field 'type' is the event's type, always a string, but is used as a number "
+      "here";
+  EXPECT_THAT(Errors(metric), ElementsAre(error));
+  EXPECT_THAT(Errors(WithSchema(metric)),
+              ElementsAre(::testing::EndsWith("field 'type' is the event's type, always a string, "
+                                              "but is used as a number here")));
+}
+
 TEST(SchemaDeclarationTest, BoundsAloneDeclareNothing) {
   RuleLoadResult r = Load(R"yaml(schema:
   latency_ms: {min: 0}
