@@ -166,18 +166,37 @@ std::string GoPrintf(std::string_view f, std::span<const TValue> args) {
     size_t j = i + 1;
     std::string flags;
     while (j < f.size() && std::strchr("+- #0", f[j]) != nullptr) flags.push_back(f[j++]);
+    // A width or precision past Go's limit (10^6) is refused, as Go does:
+    // `%999999999d` would write a gigabyte into one alert.
+    constexpr int kMaxNum = 1'000'000;
+    auto number_at = [&](int* v) {
+      *v = 0;
+      bool fits = true;
+      while (j < f.size() && std::isdigit(static_cast<unsigned char>(f[j]))) {
+        if (*v > kMaxNum) fits = false;
+        if (fits) *v = *v * 10 + (f[j] - '0');
+        ++j;
+      }
+      return fits && *v <= kMaxNum;
+    };
     int width = -1, precision = -1;
+    bool bad_width = false, bad_precision = false;
     if (j < f.size() && std::isdigit(static_cast<unsigned char>(f[j]))) {
-      width = 0;
-      while (j < f.size() && std::isdigit(static_cast<unsigned char>(f[j])))
-        width = width * 10 + (f[j++] - '0');
+      bad_width = !number_at(&width);
     }
     if (j < f.size() && f[j] == '.') {
-      precision = 0;
       ++j;
-      while (j < f.size() && std::isdigit(static_cast<unsigned char>(f[j]))) {
-        precision = precision * 10 + (f[j++] - '0');
+      bad_precision = !number_at(&precision);
+    }
+    if (bad_width || bad_precision) {
+      out.append(bad_width ? "%!(BADWIDTH)" : "%!(BADPREC)");
+      if (j < f.size()) {
+        i = j;
+        if (f[j] != '%') ++next;  // the verb's argument is used up
+      } else {
+        break;
       }
+      continue;
     }
     if (j >= f.size()) {
       out.append("%!(NOVERB)");
@@ -227,7 +246,8 @@ std::string GoPrintf(std::string_view f, std::span<const TValue> args) {
         break;
       case 'd':
         // A number prints rounded (Go wants an integer type here).
-        if (number && std::isfinite(a.n)) {
+        // Past ±2^63 a number has no integer to round to.
+        if (number && std::isfinite(a.n) && std::fabs(a.n) < 9.2e18) {
           piece = StrCat(flags.find('+') != std::string::npos && a.n >= 0 ? "+" : "",
                          static_cast<long long>(std::llround(a.n)));
         } else {

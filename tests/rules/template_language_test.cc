@@ -139,6 +139,12 @@ TEST(TemplateLanguageTest, GoPrintfMismatchesPrintAsGoDoes) {
   EXPECT_EQ(Render("{{ printf \"%.1f\" $value \"x\" }}", 1), "1.0%!(EXTRA string=x)");
   EXPECT_EQ(Render("{{ printf \"%-6s|%06.2f|%x\" \"ab\" 3.14159 \"hi\" }}", 0),
             "ab    |003.14|6869");
+  // Widths and precisions past 10^6 are refused, not written out; %d of a
+  // number past ±2^63 has no integer.
+  EXPECT_EQ(Render("{{ printf \"%999999999d|%d\" $value 2 }}", 1), "%!(BADWIDTH)|2");
+  EXPECT_EQ(Render("{{ printf \"%.999999999f.\" $value }}", 1), "%!(BADPREC).");
+  EXPECT_EQ(Render("{{ printf \"%99999999999999999999999d\" $value }}", 1), "%!(BADWIDTH)");
+  EXPECT_EQ(Render("{{ printf \"%d\" $value }}", 1e300), "%!d(float64=1e+300)");
 }
 
 TEST(TemplateLanguageTest, HumanizeFamily) {
