@@ -488,7 +488,21 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!CheckGroups(f, n["expr"], *rules, &a)) return;
   LoadLabelsAndAnnotations(f, n, &a);
   LoadInhibitions(f, n["inhibited_by"], &a);
-  if (ok) rules->alerts.push_back(std::move(a));
+  if (!ok) return;
+  // Alerts may share a name (a warning and a page of one condition), but
+  // not all their labels: a receiver tells pages apart by labels, so one's
+  // resolution would close the other's page.
+  for (const AlertDef& other : rules->alerts) {
+    if (other.name == a.name && other.severity == a.severity && other.labels == a.labels &&
+        other.group_labels == a.group_labels) {
+      f.Error(n["alert"], StrCat("alert '", a.name, "' is already defined at ", other.pos.file, ":",
+                                 other.pos.line, ":", other.pos.col,
+                                 " with the same severity and labels; a receiver cannot tell "
+                                 "their pages apart: rename one or give it another label"));
+      return;
+    }
+  }
+  rules->alerts.push_back(std::move(a));
 }
 
 namespace {
