@@ -77,15 +77,15 @@ std::optional<MetricDef::Target> ParseTarget(std::string_view s) {
   s = Strip(s);
   MetricDef::Target t;
   size_t op = 1;
-  if (s.rfind("<=", 0) == 0) {
+  if (s.starts_with("<=")) {
     t.op = MetricDef::Target::Op::kLe;
     op = 2;
-  } else if (s.rfind(">=", 0) == 0) {
+  } else if (s.starts_with(">=")) {
     t.op = MetricDef::Target::Op::kGe;
     op = 2;
-  } else if (s.rfind("<", 0) == 0) {
+  } else if (s.starts_with('<')) {
     t.op = MetricDef::Target::Op::kLt;
-  } else if (s.rfind(">", 0) == 0) {
+  } else if (s.starts_with('>')) {
     t.op = MetricDef::Target::Op::kGt;
   } else {
     return std::nullopt;
