@@ -295,6 +295,11 @@ void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `metrics:` or `alerts:` entry (rules/rule_loader.cc).
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// An alert's `inhibited_by:` (rules/inhibition_loader.cc), read with the
+// alert; the names are resolved, and rings of alerts that inhibit each
+// other reported, once every alert is loaded (ResolveInhibitions).
+void LoadInhibitions(FileLoader& f, const YAML::Node& n, AlertDef* a);
+void ResolveInhibitions(RuleSet* rules, std::vector<Diagnostic>* errors);
 // Loads one `slos:` entry (rules/slo_loader.cc) into rules->slos and the
 // metrics and alerts it compiles to; after every metric, before alerts.
 void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules);
