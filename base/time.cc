@@ -172,7 +172,7 @@ std::optional<DurationMs> ParseDuration(std::string_view s) {
     }
     if (rank >= last_rank) return std::nullopt;
     last_rank = rank;
-    if (n > kMaxTime / unit || total > kMaxTime - n * unit) return std::nullopt;
+    if (n > kMaxDuration / unit || total > kMaxDuration - n * unit) return std::nullopt;
     total += n * unit;
   }
   return total;

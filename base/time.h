@@ -45,8 +45,12 @@ void AppendTimestamp(TimeMs t, std::string* out);
 // (none, or unbounded).
 void AppendJsonTimestamp(TimeMs t, std::string* out);
 
+// The longest duration: the span of event times (1970 to 9999). A time plus
+// or minus one cannot overflow, and no window, `for:` or bound is longer.
+inline constexpr DurationMs kMaxDuration = 253'402'300'799'999;
+
 // A duration literal: one or more <integer><unit> with units ms, s, m, h, d,
-// w, largest first ("1h30m"); a bare "0" is zero.
+// w, largest first ("1h30m"); a bare "0" is zero. At most kMaxDuration.
 std::optional<DurationMs> ParseDuration(std::string_view s);
 std::string FormatDuration(DurationMs d);
 
