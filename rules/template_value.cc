@@ -155,6 +155,124 @@ void Pad(std::string s, int width, bool left, bool zero, std::string* out) {
 
 }  // namespace
 
+namespace {
+
+// One verb's flags, width and precision ("%-6.2f": "-", 6, 2).
+struct Spec {
+  std::string flags;
+  int width = -1;
+  int precision = -1;
+  // A width or precision past Go's limit (10^6) is refused, as Go does:
+  // `%999999999d` would write a gigabyte into one alert.
+  const char* refused = nullptr;  // "%!(BADWIDTH)" or "%!(BADPREC)"
+  bool Has(char flag) const { return flags.find(flag) != std::string::npos; }
+};
+
+// Reads the flags, width and precision at f[*j], leaving *j at the verb.
+Spec ParseSpec(std::string_view f, size_t* j) {
+  constexpr int kMaxNum = 1'000'000;
+  Spec s;
+  while (*j < f.size() && std::strchr("+- #0", f[*j]) != nullptr) s.flags.push_back(f[(*j)++]);
+  auto number_at = [&](int* v) {
+    *v = 0;
+    bool fits = true;
+    while (*j < f.size() && std::isdigit(static_cast<unsigned char>(f[*j]))) {
+      if (*v > kMaxNum) fits = false;
+      if (fits) *v = *v * 10 + (f[*j] - '0');
+      ++*j;
+    }
+    return fits && *v <= kMaxNum;
+  };
+  if (*j < f.size() && std::isdigit(static_cast<unsigned char>(f[*j])) && !number_at(&s.width)) {
+    s.refused = "%!(BADWIDTH)";
+  }
+  if (*j < f.size() && f[*j] == '.') {
+    ++*j;
+    if (!number_at(&s.precision) && s.refused == nullptr) s.refused = "%!(BADPREC)";
+  }
+  return s;
+}
+
+// %e %E %f %F %g %G of a number.
+std::string FormatFloat(char verb, double n, const Spec& s) {
+  std::string piece;
+  if ((verb == 'g' || verb == 'G') && s.precision < 0) {
+    if (s.Has('+') && n >= 0) piece.push_back('+');
+    AppendGoFloat(n, &piece);
+    return piece;
+  }
+  if (std::isnan(n) || std::isinf(n)) {
+    if (std::isinf(n) && n > 0) return "+Inf";
+    AppendGoFloat(n, &piece);
+    return piece;
+  }
+  std::string spec = "%";
+  if (s.Has('+')) spec += '+';
+  if (s.Has(' ')) spec += ' ';
+  if (s.Has('#')) spec += '#';
+  if (s.precision >= 0) StrAppend(&spec, ".", s.precision);
+  spec.push_back(verb);
+  char buf[512];
+  std::snprintf(buf, sizeof buf, spec.c_str(), n);
+  return buf;
+}
+
+// One verb applied to its argument, before padding.
+std::string FormatArg(char verb, const TValue& a, const Spec& s) {
+  std::string piece;
+  const bool number = a.kind == TValue::Kind::kNumber;
+  switch (verb) {
+    case 'v':
+      AppendValue(a, &piece);
+      return piece;
+    case 's':
+      if (a.kind == TValue::Kind::kString)
+        return s.precision >= 0 ? a.s.substr(0, s.precision) : a.s;
+      if (a.kind == TValue::Kind::kMap) {
+        AppendValue(a, &piece);
+        return piece;
+      }
+      break;
+    case 'q':
+      if (a.kind != TValue::Kind::kString) break;
+      AppendQuoted(a.s, &piece);
+      return piece;
+    case 't':
+      if (a.kind == TValue::Kind::kBool) return a.b ? "true" : "false";
+      break;
+    case 'd':
+      // A number prints rounded (Go wants an integer type here). Past ±2^63
+      // a number has no integer to round to.
+      if (number && std::isfinite(a.n) && std::fabs(a.n) < 9.2e18) {
+        return StrCat(s.Has('+') && a.n >= 0 ? "+" : "", static_cast<long long>(std::llround(a.n)));
+      }
+      break;
+    case 'x':
+    case 'X':
+      if (a.kind != TValue::Kind::kString) break;
+      for (unsigned char c : a.s) {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, verb == 'x' ? "%02x" : "%02X", c);
+        piece += buf;
+      }
+      return piece;
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+      if (number) return FormatFloat(verb, a.n, s);
+      break;
+    default:
+      break;
+  }
+  AppendBadVerb(verb, a, &piece);
+  return piece;
+}
+
+}  // namespace
+
 std::string GoPrintf(std::string_view f, std::span<const TValue> args) {
   std::string out;
   size_t next = 0;
@@ -164,38 +282,12 @@ std::string GoPrintf(std::string_view f, std::span<const TValue> args) {
       continue;
     }
     size_t j = i + 1;
-    std::string flags;
-    while (j < f.size() && std::strchr("+- #0", f[j]) != nullptr) flags.push_back(f[j++]);
-    // A width or precision past Go's limit (10^6) is refused, as Go does:
-    // `%999999999d` would write a gigabyte into one alert.
-    constexpr int kMaxNum = 1'000'000;
-    auto number_at = [&](int* v) {
-      *v = 0;
-      bool fits = true;
-      while (j < f.size() && std::isdigit(static_cast<unsigned char>(f[j]))) {
-        if (*v > kMaxNum) fits = false;
-        if (fits) *v = *v * 10 + (f[j] - '0');
-        ++j;
-      }
-      return fits && *v <= kMaxNum;
-    };
-    int width = -1, precision = -1;
-    bool bad_width = false, bad_precision = false;
-    if (j < f.size() && std::isdigit(static_cast<unsigned char>(f[j]))) {
-      bad_width = !number_at(&width);
-    }
-    if (j < f.size() && f[j] == '.') {
-      ++j;
-      bad_precision = !number_at(&precision);
-    }
-    if (bad_width || bad_precision) {
-      out.append(bad_width ? "%!(BADWIDTH)" : "%!(BADPREC)");
-      if (j < f.size()) {
-        i = j;
-        if (f[j] != '%') ++next;  // the verb's argument is used up
-      } else {
-        break;
-      }
+    const Spec spec = ParseSpec(f, &j);
+    if (spec.refused != nullptr) {
+      out.append(spec.refused);
+      if (j >= f.size()) break;
+      i = j;
+      if (f[j] != '%') ++next;  // the verb's argument is used up
       continue;
     }
     if (j >= f.size()) {
@@ -212,97 +304,9 @@ std::string GoPrintf(std::string_view f, std::span<const TValue> args) {
       StrAppend(&out, "%!", std::string_view(&verb, 1), "(MISSING)");
       continue;
     }
-    const TValue& a = args[next++];
-    const bool left = flags.find('-') != std::string::npos;
-    const bool zero = flags.find('0') != std::string::npos && !left;
-    std::string piece;
-    const bool number = a.kind == TValue::Kind::kNumber;
-    switch (verb) {
-      case 'v':
-        AppendValue(a, &piece);
-        break;
-      case 's':
-        if (a.kind == TValue::Kind::kString) {
-          piece = precision >= 0 ? a.s.substr(0, precision) : a.s;
-        } else if (a.kind == TValue::Kind::kMap) {
-          AppendValue(a, &piece);
-        } else {
-          AppendBadVerb(verb, a, &piece);
-        }
-        break;
-      case 'q':
-        if (a.kind == TValue::Kind::kString) {
-          AppendQuoted(a.s, &piece);
-        } else {
-          AppendBadVerb(verb, a, &piece);
-        }
-        break;
-      case 't':
-        if (a.kind == TValue::Kind::kBool) {
-          piece = a.b ? "true" : "false";
-        } else {
-          AppendBadVerb(verb, a, &piece);
-        }
-        break;
-      case 'd':
-        // A number prints rounded (Go wants an integer type here).
-        // Past ±2^63 a number has no integer to round to.
-        if (number && std::isfinite(a.n) && std::fabs(a.n) < 9.2e18) {
-          piece = StrCat(flags.find('+') != std::string::npos && a.n >= 0 ? "+" : "",
-                         static_cast<long long>(std::llround(a.n)));
-        } else {
-          AppendBadVerb(verb, a, &piece);
-        }
-        break;
-      case 'x':
-      case 'X':
-        if (a.kind == TValue::Kind::kString) {
-          for (unsigned char c : a.s) {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, verb == 'x' ? "%02x" : "%02X", c);
-            piece += buf;
-          }
-        } else {
-          AppendBadVerb(verb, a, &piece);
-        }
-        break;
-      case 'e':
-      case 'E':
-      case 'f':
-      case 'F':
-      case 'g':
-      case 'G': {
-        if (!number) {
-          AppendBadVerb(verb, a, &piece);
-          break;
-        }
-        if ((verb == 'g' || verb == 'G') && precision < 0) {
-          if (flags.find('+') != std::string::npos && a.n >= 0) piece.push_back('+');
-          AppendGoFloat(a.n, &piece);
-          break;
-        }
-        if (std::isnan(a.n) || std::isinf(a.n)) {
-          if (std::isinf(a.n) && a.n > 0)
-            piece = "+Inf";
-          else
-            AppendGoFloat(a.n, &piece);
-          break;
-        }
-        std::string spec = "%";
-        if (flags.find('+') != std::string::npos) spec += '+';
-        if (flags.find(' ') != std::string::npos) spec += ' ';
-        if (flags.find('#') != std::string::npos) spec += '#';
-        if (precision >= 0) StrAppend(&spec, ".", precision);
-        spec.push_back(verb);
-        char buf[512];
-        std::snprintf(buf, sizeof buf, spec.c_str(), a.n);
-        piece = buf;
-        break;
-      }
-      default:
-        AppendBadVerb(verb, a, &piece);
-    }
-    Pad(std::move(piece), width, left, zero && verb != 's' && verb != 'q', &out);
+    const bool left = spec.Has('-');
+    const bool zero = spec.Has('0') && !left && verb != 's' && verb != 'q';
+    Pad(FormatArg(verb, args[next++], spec), spec.width, left, zero, &out);
   }
   if (next < args.size()) {
     out.append("%!(EXTRA ");
