@@ -14,10 +14,8 @@ int FieldTable::Intern(std::string_view path) {
   if (it != index_.end()) return it->second;
   int slot = size();
   paths_.emplace_back(path);
-  // Every event's type is a string (an event without one is dead-lettered
-  // as missing_type): `type == 5` would otherwise make the parser expect a
-  // number there and dead-letter every event.
-  expected_.push_back(path == "type" ? Type::kString : Type::kAny);
+  if (events_ && path == "type") event_type_slot_ = slot;
+  expected_.push_back(slot == event_type_slot_ ? Type::kString : Type::kAny);
   ranges_.emplace_back();
   declared_.push_back(false);
   not_string_.push_back(false);
@@ -37,7 +35,7 @@ std::optional<std::string> FieldTable::Expect(int slot, Type type) {
     have = type;
     return std::nullopt;
   }
-  if (paths_[slot] == "type") {
+  if (slot == event_type_slot_) {
     return StrCat("field 'type' is the event's type, always a string, but is used as a ",
                   TypeName(type), " here");
   }
@@ -47,6 +45,15 @@ std::optional<std::string> FieldTable::Expect(int slot, Type type) {
   }
   return StrCat("field '", paths_[slot], "' is used as a ", TypeName(type), " here but as a ",
                 TypeName(have), " elsewhere");
+}
+
+void FieldTable::DeclareEventType() {
+  events_ = true;
+  auto it = index_.find("type");
+  if (it != index_.end()) {
+    event_type_slot_ = it->second;
+    expected_[event_type_slot_] = Type::kString;
+  }
 }
 
 std::optional<std::string> FieldTable::ExpectNotString(int slot) {

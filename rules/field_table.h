@@ -51,6 +51,11 @@ class FieldTable {
   };
 
   int Intern(std::string_view path);
+  // For the events' table: every event's type is a string (an event
+  // without one is dead-lettered as missing_type), so `type == 5` is an
+  // error rather than a rule that makes the parser dead-letter every event.
+  // A stream's or join's own `type` field may be of any type.
+  void DeclareEventType();
   // nullopt when fine; otherwise an error message.
   std::optional<std::string> Expect(int slot, Type type);
 
@@ -100,6 +105,8 @@ class FieldTable {
   std::vector<bool> declared_;
   std::vector<bool> not_string_;
   bool declaring_ = false;
+  bool events_ = false;  // DeclareEventType
+  int event_type_slot_ = -1;
   std::vector<std::string> type_classes_;
   absl::flat_hash_map<std::string, int, StringHash, StringEq> index_;
 };

@@ -472,6 +472,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
 RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   RuleLoadResult result;
   auto rules = std::make_unique<RuleSet>();
+  rules->fields.DeclareEventType();
   std::vector<std::unique_ptr<FileLoader>> files;
   PendingSections pending;
   std::vector<YAML::Node> docs;

@@ -130,6 +130,22 @@ TEST(SchemaDeclarationTest, TypeIsAStringWithOrWithoutASchema) {
   EXPECT_THAT(Errors(WithSchema(metric)),
               ElementsAre(::testing::EndsWith("field 'type' is the event's type, always a string, "
                                               "but is used as a number here")));
+  // A stream's own field named type may hold anything.
+  RuleLoadResult stream = LoadRuleSources({{"r.yaml", R"yaml(streams:
+  - stream: s
+    key: session_id
+    window: session 30m
+    emit:
+      type: count()
+metrics:
+  - metric: big
+    export: true
+    from: s
+    where: type > 3
+    window: tumbling 1m
+    value: sum(type)
+)yaml"}});
+  EXPECT_TRUE(stream.ok()) << stream.errors[0].ToString();
 }
 
 TEST(SchemaDeclarationTest, BoundsAloneDeclareNothing) {
