@@ -4,6 +4,7 @@
 
 #include "absl/time/civil_time.h"
 #include "base/codec.h"
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -237,6 +238,9 @@ bool SilenceBook::DecodeAdHoc(std::string_view data) {
     s.ends_at = dec.GetSigned();
     s.comment = std::string(dec.GetString());
     s.created_by = std::string(dec.GetString());
+    // A pattern an older version took (ECMAScript: lookahead, back
+    // references) that RE2 refuses drops that silence, not the checkpoint.
+    std::string unusable;
     for (uint64_t k = dec.GetVarint(), j = 0; j < k && dec.ok(); ++j) {
       std::string name(dec.GetString());
       const uint8_t op = dec.GetByte();
@@ -245,8 +249,15 @@ bool SilenceBook::DecodeAdHoc(std::string_view data) {
       if (op > static_cast<uint8_t>(LabelMatcher::Op::kNotRe)) return false;
       std::optional<LabelMatcher> m =
           MakeLabelMatcher(std::move(name), static_cast<LabelMatcher::Op>(op), value, &error);
-      if (!m) return false;
+      if (!m) {
+        unusable = error;
+        continue;
+      }
       s.matchers.push_back(std::move(*m));
+    }
+    if (!unusable.empty()) {
+      Log(StrCat("silence ", s.name, " from the checkpoint is dropped: ", unusable));
+      continue;
     }
     silences.push_back(std::move(s));
   }

@@ -155,6 +155,22 @@ TEST(SilenceBookTest, AdHocSilencesRoundTripThroughACheckpoint) {
   }
 }
 
+TEST(SilenceBookTest, ASilenceWhosePatternRe2RefusesIsDroppedNotTheCheckpoint) {
+  // Written by a version that matched with ECMAScript regexes, which took
+  // lookahead: the other silences restore, and the job with them.
+  SilenceBook book;
+  SilenceDef old = Fixed("instance=\"x\"", "2026-01-01T10:00:00Z", "2026-01-01T12:00:00Z");
+  old.matchers[0].op = LabelMatcher::Op::kRe;
+  old.matchers[0].value = "(?!canary).*";
+  book.Add(old);
+  book.Add(Fixed("severity!=\"P1\"", "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z"));
+  SilenceBook restored;
+  ASSERT_TRUE(restored.DecodeAdHoc(book.EncodeAdHoc()));
+  const std::vector<SilenceDef> left = restored.List(At("2026-01-01T10:00:00Z"));
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].name, "s2");
+}
+
 TEST(SilenceBookTest, AdHocIdsSkipTheNamesOfRuleFileSilences) {
   SilenceBook book;
   SilenceDef named;
