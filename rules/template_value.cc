@@ -162,7 +162,8 @@ struct Spec {
   std::string flags;
   int width = -1;
   int precision = -1;
-  // A width or precision past Go's limit (10^6) is refused, as Go does:
+  // A width or precision past Go's limit (10^6) is refused (Go stops
+  // formatting there with %!(NOVERB); this names the cause and goes on):
   // `%999999999d` would write a gigabyte into one alert.
   const char* refused = nullptr;  // "%!(BADWIDTH)" or "%!(BADPREC)"
   bool Has(char flag) const { return flags.find(flag) != std::string::npos; }
@@ -243,7 +244,7 @@ std::string FormatArg(char verb, const TValue& a, const Spec& s) {
     case 'd':
       // A number prints rounded (Go wants an integer type here). Past ±2^63
       // a number has no integer to round to.
-      if (number && std::isfinite(a.n) && std::fabs(a.n) < 9.2e18) {
+      if (number && std::isfinite(a.n) && a.n >= -0x1p63 && a.n < 0x1p63) {
         return StrCat(s.Has('+') && a.n >= 0 ? "+" : "", static_cast<long long>(std::llround(a.n)));
       }
       break;

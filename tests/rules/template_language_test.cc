@@ -145,6 +145,8 @@ TEST(TemplateLanguageTest, GoPrintfMismatchesPrintAsGoDoes) {
   EXPECT_EQ(Render("{{ printf \"%.999999999f.\" $value }}", 1), "%!(BADPREC).");
   EXPECT_EQ(Render("{{ printf \"%99999999999999999999999d\" $value }}", 1), "%!(BADWIDTH)");
   EXPECT_EQ(Render("{{ printf \"%d\" $value }}", 1e300), "%!d(float64=1e+300)");
+  EXPECT_EQ(Render("{{ printf \"%d\" $value }}", 9.21e18), "9210000000000000000");
+  EXPECT_EQ(Render("{{ printf \"%d\" $value }}", 0x1p63), "%!d(float64=9.223372036854776e+18)");
 }
 
 TEST(TemplateLanguageTest, HumanizeFamily) {
