@@ -518,11 +518,11 @@ RuleLoadResult LoadRuleFiles(const std::vector<std::string>& paths) {
   std::vector<RuleSource> sources;
   RuleLoadResult failed;
   for (const std::string& path : paths) {
-    std::optional<std::string> text = ReadWholeFile(path);
-    if (!text) {
+    absl::StatusOr<std::string> text = ReadWholeFile(path);
+    if (!text.ok()) {
       Diagnostic d;
       d.pos.file = path;
-      d.message = "cannot open the rule file";
+      d.message = StrCat("cannot read the rule file: ", std::string(text.status().message()));
       failed.errors.push_back(std::move(d));
       continue;
     }

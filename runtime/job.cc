@@ -31,7 +31,8 @@ std::string RulesFingerprint(const JobConfig& config) {
   std::string all;
   if (config.rule_files.empty()) all = kReferenceRules;
   for (const std::string& f : config.rule_files) {
-    StrAppend(&all, f, '\0', ReadWholeFile(f).value_or(""), '\0');
+    absl::StatusOr<std::string> text = ReadWholeFile(f);
+    StrAppend(&all, f, '\0', text.ok() ? *text : "", '\0');
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(HashBytes(all)));

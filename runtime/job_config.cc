@@ -212,8 +212,11 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
 }  // namespace job_config_internal
 
 absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base) {
-  const std::optional<std::string> text = ReadWholeFile(path);
-  if (!text) return absl::NotFoundError(StrCat(path, ": cannot open the job file"));
+  const absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) {
+    return absl::NotFoundError(
+        StrCat(path, ": cannot read the job file: ", std::string(text.status().message())));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(*text);

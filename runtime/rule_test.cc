@@ -146,6 +146,9 @@ Labels ReadLabels(const YAML::Node& n) {
   return out;
 }
 
+// The most events one test case may expand to: about 1.5 GB of lines.
+constexpr int64_t kMaxCaseEvents = 10'000'000;
+
 // The events of a test case, in time order, and how far they cover event
 // time (*last, inclusive): to the end of the last series or the last event,
 // or to `until:` when the test says.
@@ -173,6 +176,12 @@ std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start, TimeM
     const TimeMs from = s["from"] ? At(s["from"], start) : start;
     const DurationMs length = Duration(s["for"]);
     if (!s["event"] || !s["event"].IsMap()) throw TestError(s, "a series needs an 'event' mapping");
+    const int64_t count = length <= 0 ? 0 : (length - 1) / every + 1;
+    if (count > kMaxCaseEvents - static_cast<int64_t>(events.size())) {
+      throw TestError(s, StrCat("this case would have more than ", kMaxCaseEvents,
+                                " events (a series has one per 'every' over 'for'); use a "
+                                "longer 'every' or a shorter 'for'"));
+    }
     for (TimeMs t = from; t < from + length; t += every) {
       events.emplace_back(t, EventLine(s["event"], t));
     }
@@ -404,9 +413,10 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
 }
 
 void RunFile(const std::string& file, RuleTestReport* report) {
-  const std::optional<std::string> text = ReadWholeFile(file);
-  if (!text) {
-    StrAppend(&report->text, "FAIL ", file, ": cannot open the test file\n");
+  const absl::StatusOr<std::string> text = ReadWholeFile(file);
+  if (!text.ok()) {
+    StrAppend(&report->text, "FAIL ", file,
+              ": cannot read the test file: ", std::string(text.status().message()), "\n");
     ++report->failed;
     return;
   }

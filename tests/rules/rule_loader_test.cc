@@ -121,7 +121,8 @@ TEST(RuleLoaderTest, MissingFile) {
   RuleLoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
   ASSERT_FALSE(r.ok());
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0].ToString(), "/nonexistent/rules.yaml: cannot open the rule file");
+  EXPECT_EQ(r.errors[0].ToString(),
+            "/nonexistent/rules.yaml: cannot read the rule file: No such file or directory");
 }
 
 // --- A good file --------------------------------------------------------------------

@@ -134,6 +134,41 @@ TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   std::filesystem::remove_all(dir);
 }
 
+// A series that would expand past the limit fails its case at once, with
+// its line, instead of growing without bound; so does a test file that is
+// a directory.
+TEST(RuleTestE2eTest, ASeriesPastTheLimitFailsItsCase) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_big_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - metric: n\n"
+                                        "    window: tumbling 1m\n"
+                                        "    value: count()\n";
+  std::ofstream(dir + "/big_test.yaml") << "rule_files: [rules.yaml]\n"
+                                           "tests:\n"
+                                           "  - name: forever\n"
+                                           "    series:\n"
+                                           "      - {every: 1ms, for: 100000d, event: {type: m}}\n"
+                                           "  - name: just under\n"
+                                           "    series:\n"
+                                           "      - {every: 1ms, for: 1m, event: {type: m}}\n"
+                                           "    expect_metrics:\n"
+                                           "      - {at: 1m, metric: n, value: 60000}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/big_test.yaml ", dir));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            StrCat("FAIL forever  (", dir, "/big_test.yaml:3)\n    ", dir,
+                   "/big_test.yaml:5:9: this case would have more than 10000000 events (a "
+                   "series has one per 'every' over 'for'); use a longer 'every' or a "
+                   "shorter 'for'\n"
+                   "PASS just under  (",
+                   dir, "/big_test.yaml:6)\n", "FAIL ", dir,
+                   ": cannot read the test file: it is a directory\n", "1 passed, 2 failed\n"))
+      << r.out;
+  std::filesystem::remove_all(dir);
+}
+
 // Calendar windows in a time zone, tested as a user would: days are local
 // midnights (the 23-hour day of the spring change counts 23 hourly events),
 // months calendar months, and `at:` takes local RFC 3339 times.
