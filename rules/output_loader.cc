@@ -1,5 +1,6 @@
 // Loading `outputs:` entries: records of a stream or join, or events, that
 // are written out one by one.
+#include <algorithm>
 #include <cctype>
 
 #include "rules/file_loader.h"
@@ -12,6 +13,8 @@ const std::vector<std::string> kOutputKeys = {"output", "help", "from", "where",
 
 bool ValidOutputName(std::string_view s) {
   if (s.empty() || s.size() > 100) return false;
+  // A leading '-' reads as a flag to the tools that list the directory.
+  if (!std::isalnum(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
   }
@@ -32,9 +35,12 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   o.name = *name;
   o.pos = f.PosOf(n["output"]);
   if (!ValidOutputName(o.name)) {
-    f.Error(n["output"],
-            StrCat("output name '", o.name,
-                   "' must be letters, digits, '_' and '-' (it names a file or topic)"));
+    f.Error(
+        n["output"],
+        StrCat(
+            "output name '", o.name,
+            "' must be letters, digits, '_' and '-', starting with a letter or digit (it names a "
+            "directory or topic)"));
     return;
   }
   for (const OutputDef& other : rules->outputs) {
@@ -96,6 +102,12 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       if (field == "ts" || !p.ok() || p.node->op != ExprOp::kName) {
         f.Error(item, StrCat("'", field, "' is not a field name",
                              field == "ts" ? " (every record carries its ts)" : ""));
+        ok = false;
+        continue;
+      }
+      if (std::find(o.fields.begin(), o.fields.end(), field) != o.fields.end()) {
+        f.Error(item, StrCat("field '", field,
+                             "' is already in 'fields'; a record holds each field once"));
         ok = false;
         continue;
       }

@@ -81,8 +81,31 @@ TEST(OutputLoaderTest, OutputErrorsPointAtTheirPlace) {
     where: rating = 1
 )yaml"),
               ElementsAre("r.yaml:9:13: output name 'labeling queue' must be letters, digits, '_' "
-                          "and '-' (it names a file or topic)",
+                          "and '-', starting with a letter or digit (it names a directory or "
+                          "topic)",
                           "r.yaml:13:13: output 'q' is already defined at r.yaml:11:13"));
+}
+
+TEST(OutputLoaderTest, ANameIsNotAFlagAndAFieldIsWrittenOnce) {
+  EXPECT_THAT(Errors(kJoin + R"yaml(outputs:
+  - output: "-"
+    from: rated
+  - output: -q
+    from: rated
+  - output: 2-q_
+    from: rated
+    fields: [intent, rating, intent]
+  - output: e
+    fields: [session_id, meta.reason, session_id]
+)yaml"),
+              ElementsAre("r.yaml:9:13: output name '-' must be letters, digits, '_' and '-', "
+                          "starting with a letter or digit (it names a directory or topic)",
+                          "r.yaml:11:13: output name '-q' must be letters, digits, '_' and '-', "
+                          "starting with a letter or digit (it names a directory or topic)",
+                          "r.yaml:15:30: field 'intent' is already in 'fields'; a record holds "
+                          "each field once",
+                          "r.yaml:17:39: field 'session_id' is already in 'fields'; a record "
+                          "holds each field once"));
 }
 
 }  // namespace
