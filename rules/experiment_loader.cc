@@ -274,6 +274,7 @@ bool LoadExperimentMetric(FileLoader& f, const YAML::Node& n, ExperimentDef* e, 
   Reads reads{&rules->fields, ""};
   if (std::optional<std::string> from = f.Scalar(n, "from", false, "an experiment metric")) {
     std::optional<int> idx = rules->FindStream(*from);
+    if (!idx && rules->failed_streams.contains(*from)) return false;  // reported at the stream
     if (!idx) {
       f.Error(n["from"],
               StrCat("unknown stream '", *from, "'; define it under 'streams:' or 'joins:'"));

@@ -235,7 +235,9 @@ class Parser {
   bool Deeper() {
     if (++depth_ <= kMaxDepth) return true;
     Fail(tok_.pos, StrCat("the expression nests deeper than ", kMaxDepth,
-                          " levels of operators, parentheses and calls"));
+                          " levels of operators, parentheses and calls (each operator of a "
+                          "chain such as 'a and b and c' is one); write a choice among many "
+                          "values as 'x in [...]'"));
     return false;
   }
   bool IsWord(std::string_view w) const { return tok_.kind == Tok::kName && tok_.text == w; }

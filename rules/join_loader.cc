@@ -219,6 +219,8 @@ void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
                            dup ? &rules->streams[*dup].pos : nullptr)) {
     return;
   }
+  // Until it is added at the end, it failed (with its errors reported).
+  rules->failed_streams.insert(s.name);
   bool ok = true;
   if (std::optional<std::string> help = f.Scalar(n, "help", false, "a join")) s.help = *help;
   ok &= LoadLimit(f, n, "events waiting for a match", &s.limit);
@@ -287,6 +289,7 @@ void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       StrCat("join|", s.name, "|", Canonical(j.left_where_source), "|",
              Canonical(j.right_where_source), "|", s.key_path, "|", j.lower, "|", j.upper, "|",
              j.keep_unmatched_left ? "left" : "inner", "|", StrJoin(emits, ";"));
+  rules->failed_streams.erase(s.name);
   rules->streams.push_back(std::move(s));
 }
 

@@ -56,6 +56,7 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   std::string stream;
   if (std::optional<std::string> from = f.Scalar(n, "from", false, "an output")) {
     std::optional<int> idx = rules->FindStream(*from);
+    if (!idx && rules->failed_streams.contains(*from)) return;  // reported at the stream
     if (!idx) {
       std::vector<std::string> names;
       for (const StreamDef& s : rules->streams) names.push_back(s.name);

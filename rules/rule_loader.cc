@@ -158,6 +158,7 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   std::string stream;
   if (std::optional<std::string> from = f.Scalar(n, "from", false, "a metric")) {
     std::optional<int> idx = rules->FindStream(*from);
+    if (!idx && rules->failed_streams.contains(*from)) return;  // reported at the stream
     if (!idx) {
       std::vector<std::string> names;
       for (const StreamDef& s : rules->streams) names.push_back(s.name);

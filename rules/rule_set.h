@@ -421,6 +421,9 @@ struct RuleSet {
   // While loading: metrics whose definitions have errors (reported), so
   // that an alert over one is left out without a second error.
   std::set<std::string> failed_metrics;
+  // Likewise streams and joins: a metric, output or experiment reading one
+  // is left out without an "unknown stream" error.
+  std::set<std::string> failed_streams;
   std::optional<int> FindMetric(std::string_view name) const;
   // The metrics a user sees (/api/status, vigil check): all but the
   // experiments' inputs.

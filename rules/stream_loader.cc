@@ -115,6 +115,8 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
                            dup ? &rules->streams[*dup].pos : nullptr)) {
     return;
   }
+  // Until it is added at the end, it failed (with its errors reported).
+  rules->failed_streams.insert(s.name);
   bool ok = true;
   if (std::optional<std::string> help = f.Scalar(n, "help", false, "a stream")) s.help = *help;
   ok &= LoadLimit(f, n, "open sessions", &s.limit);
@@ -165,6 +167,7 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   for (const EmitDef& e : s.emit) emits.push_back(StrCat(e.name, "=", Canonical(e.source)));
   s.fingerprint = StrCat(s.name, "|", Canonical(s.where_source), "|", s.key_path, "|", s.gap, "|",
                          StrJoin(emits, ";"));
+  rules->failed_streams.erase(s.name);
   rules->streams.push_back(std::move(s));
 }
 

@@ -115,9 +115,13 @@ absl::StatusOr<WindowSpec> WindowSpec::Parse(std::string_view text) {
   std::vector<std::string_view> words = SplitWords(text);
   auto duration = [](std::string_view w) -> absl::StatusOr<DurationMs> {
     std::optional<DurationMs> d = ParseDuration(w);
-    if (!d || *d <= 0) {
+    if (!d) {
       return absl::InvalidArgumentError(
           StrCat("bad duration '", w, "' (expected e.g. 30s, 5m, 1h, 1d)"));
+    }
+    if (*d <= 0) {
+      return absl::InvalidArgumentError(
+          StrCat("a window's size and slide must be positive, not '", w, "'"));
     }
     return *d;
   };

@@ -51,5 +51,45 @@ TEST(RuleLoaderCascadeTest, AnUnknownMetricIsStillAnError) {
               ElementsAre("r.yaml:8:11: unknown metric 'p90'; did you mean 'p99'?"));
 }
 
+TEST(RuleLoaderCascadeTest, ABrokenJoinOrStreamIsOneErrorNotOnePerReader) {
+  EXPECT_THAT(Errors("joins:\n"
+                     "  - join: rated\n"
+                     "    left: {where: type == \"message\"}\n"
+                     "    right: {where: type == \"feedback\"}\n"
+                     "    on: turn_id\n"
+                     "    within: 1x after\n"
+                     "    emit: {intent: left.intent}\n"
+                     "streams:\n"
+                     "  - stream: sessions\n"
+                     "    key: session_id\n"
+                     "    window: session 30 minutes\n"
+                     "    emit: {turns: count()}\n"
+                     "metrics:\n"
+                     "  - metric: rated_turns\n"
+                     "    from: rated\n"
+                     "    window: tumbling 1m\n"
+                     "    value: count()\n"
+                     "  - metric: long_sessions\n"
+                     "    from: sessions\n"
+                     "    window: tumbling 1m\n"
+                     "    value: count()\n"
+                     "  - metric: other\n"
+                     "    from: ratde\n"
+                     "    window: tumbling 1m\n"
+                     "    value: count()\n"
+                     "alerts:\n"
+                     "  - alert: FewRated\n"
+                     "    severity: P3\n"
+                     "    expr: rated_turns < 1\n"
+                     "outputs:\n"
+                     "  - output: queue\n"
+                     "    from: rated\n"),
+              ::testing::UnorderedElementsAre(
+                  ::testing::StartsWith("r.yaml:6:13: bad join bound '1x'"),
+                  ::testing::StartsWith("r.yaml:11:13: "),
+                  // A name no definition has, broken or not, is the mistake itself.
+                  ::testing::StartsWith("r.yaml:23:11: unknown stream 'ratde'")));
+}
+
 }  // namespace
 }  // namespace vigil

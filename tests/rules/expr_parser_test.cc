@@ -119,7 +119,9 @@ TEST(ExprParserTest, PrintedNotAndInKeepTheirPlace) {
 
 TEST(ExprParserTest, DepthIsBoundedNotAStackOverflow) {
   const std::string too_deep =
-      "the expression nests deeper than 256 levels of operators, parentheses and calls";
+      "the expression nests deeper than 256 levels of operators, parentheses and calls (each "
+      "operator of a chain such as 'a and b and c' is one); write a choice among many values as "
+      "'x in [...]'";
   EXPECT_EQ(Grouping(std::string(100000, '(') + "a" + std::string(100000, ')')),
             "error at 256: " + too_deep);
   EXPECT_EQ(Grouping(std::string(100000, '-') + "1"), "error at 256: " + too_deep);

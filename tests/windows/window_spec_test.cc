@@ -111,13 +111,21 @@ TEST(WindowSpecTest, ParseRejectsWindowsOverThePaneLimit) {
 }
 
 TEST(WindowSpecTest, ParseRejectsBadDurations) {
-  for (const char* text :
-       {"tumbling 0", "tumbling 0s", "tumbling -1m", "tumbling 5", "tumbling m", "tumbling 1m1h",
-        "sliding 5m every 0s", "sliding 5 every 1m", "sliding 5m every 1x"}) {
+  for (const char* text : {"tumbling -1m", "tumbling 5", "tumbling m", "tumbling 1m1h",
+                           "sliding 5 every 1m", "sliding 5m every 1x"}) {
     absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(text);
     ASSERT_FALSE(spec.ok()) << text;
     EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(std::string(spec.status().message()), HasSubstr("bad duration")) << text;
+  }
+  // A zero is a duration, but no window's size or slide.
+  for (const char* text :
+       {"tumbling 0", "tumbling 0s", "sliding 5m every 0s", "sliding 0ms every 0ms"}) {
+    absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(text);
+    ASSERT_FALSE(spec.ok()) << text;
+    EXPECT_THAT(std::string(spec.status().message()),
+                ::testing::StartsWith("a window's size and slide must be positive, not '0"))
+        << text;
   }
 }
 
