@@ -81,6 +81,12 @@ bool StartEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, co
                          "' must be letters, digits and '_' (not starting with a digit)"));
     return false;
   }
+  if (e->name == "ts") {
+    f.Error(name, StrCat("'ts' is not an emitted field: every record carries its ts (its event "
+                         "time); name the field otherwise, e.g. '",
+                         s.kind == StreamKind::kJoin ? "left_ts" : "last_ts", "'"));
+    return false;
+  }
   if (s.fields.Find(e->name)) {
     const bool carried = e->name == builtin || e->name == s.fields.path(kStreamKeySlot);
     f.Error(name, StrCat(s.kind == StreamKind::kJoin ? "join '" : "stream '", s.name,

@@ -131,6 +131,10 @@ TEST(JoinLoaderTest, JoinErrorsPointAtTheirPlace) {
   EXPECT_THAT(Errors(Join("1m after", "{delay_ms: right.rating}")),
               ElementsAre("r.yaml:7:12: join 'j' already has a field 'delay_ms' (every record "
                           "carries its key and delay_ms)"));
+  // A second "ts" in each record would hide its event time from JSON readers.
+  EXPECT_THAT(Errors(Join("1m after", "{ts: left.ts}")),
+              ElementsAre("r.yaml:7:12: 'ts' is not an emitted field: every record carries its "
+                          "ts (its event time); name the field otherwise, e.g. 'left_ts'"));
   EXPECT_THAT(Errors(Join("1m after", "{r: right.rating}", "    kind: outer\n")),
               ElementsAre("r.yaml:8:11: a join's kind is 'inner' (pairs only) or 'left' (also "
                           "each left event no right matched), not 'outer'"));

@@ -117,13 +117,16 @@ TEST(StreamLoaderTest, StreamErrorsPointAtTheirPlace) {
       m: rate()
       f: intent
       duration_ms: max(latency_ms)
+      ts: max(latency_ms)
 )yaml"),
               ElementsAre("r.yaml:7:10: 'rate' is per second of a window; over a session use "
                           "count() or count(...) / duration_ms in a metric",
                           "r.yaml:8:10: field 'intent' must be inside an aggregate, e.g. "
                           "avg(intent) or last(intent)",
                           "r.yaml:9:7: stream 's' already has a field 'duration_ms' (every "
-                          "record carries its key and duration_ms)"));
+                          "record carries its key and duration_ms)",
+                          "r.yaml:10:7: 'ts' is not an emitted field: every record carries its "
+                          "ts (its event time); name the field otherwise, e.g. 'last_ts'"));
   EXPECT_THAT(Errors(R"yaml(streams:
   - stream: s
     key: session_id
