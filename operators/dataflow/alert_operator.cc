@@ -92,7 +92,12 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
     latest_[m].clear();
     last_end_[m] = end;
     if (retention_[m] >= 0) PruneHistory(static_cast<int>(m), end);
-    for (int a : alerts_of_metric_[m]) touched.insert(a);
+    // An alert is evaluated at the window ends of the first metric its
+    // expression names, its evaluation interval, whichever of its metrics
+    // has data; the others give it their latest windows.
+    for (int a : alerts_of_metric_[m]) {
+      if (rules_.metrics[rules_.alerts[a].metrics[0]].window.IsEnd(end)) touched.insert(a);
+    }
   }
   for (const WindowResult* r = begin; r != stop; ++r) {
     if (partial[r->metric] || r->partial) continue;

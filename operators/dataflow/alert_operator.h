@@ -1,12 +1,14 @@
 // operators/dataflow/alert_operator.h
 //
-// AlertOperator evaluates every alert at every window end of its metrics, in
-// event-time order, and steps each (alert, group) state machine
-// (rules/alert_state.h). It holds the latest closed value of each metric per
-// group; a group whose metric produced no window at an end has no data
-// there, so its condition is false and a firing alert resolves — also when
-// traffic stops, as long as the frontier keeps moving (live inputs follow
-// the processing clock when idle).
+// AlertOperator evaluates every alert at each window end of the first
+// metric its expression names (its evaluation interval), in event-time
+// order, and steps each (alert, group) state machine (rules/alert_state.h).
+// It holds the latest closed value of each metric per group, until that
+// metric's next window end: the other metrics an alert names give it their
+// latest windows. A group whose first metric produced no window at an end
+// has no data there, so its condition is false and a firing alert resolves
+// — also when traffic stops, as long as the frontier keeps moving (live
+// inputs follow the processing clock when idle).
 //
 // `$value` of an alert is the value of its first input — the first metric
 // or numeric history function its expression names — for the group.

@@ -1,0 +1,80 @@
+// When an alert is evaluated: at the window ends of the first metric its
+// expression names, with the latest windows of the others.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "base/strings.h"
+#include "tests/operators/dataflow/operator_harness.h"
+
+namespace vigil {
+namespace {
+
+constexpr TimeMs kMin = 60'000;
+
+// Two metrics over the same messages, a 1-minute and a 5-minute window.
+const std::string kMetrics = R"(
+metrics:
+  - metric: q
+    where: type == "message"
+    window: tumbling 1m
+    value: max(latency_ms)
+  - metric: p5
+    where: type == "message"
+    window: tumbling 5m
+    value: max(latency_ms)
+alerts:
+)";
+
+// A message every 30 s: 2000 ms up to minute 20, then 100 ms up to minute
+// 30. The transitions up to minute 30, as "minute state alert(value
+// resolved_value)".
+std::vector<std::string> Transitions(const std::string& alerts) {
+  OperatorHarness h(kMetrics + alerts);
+  if (h.rules == nullptr) return {};
+  for (TimeMs t = 0; t < 30 * kMin; t += 30'000) {
+    h.Add(t, StrCat("\"latency_ms\":", t < 20 * kMin ? 2000 : 100));
+  }
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(30 * kMin, &results, &notices);
+  std::vector<std::string> out;
+  for (const AlertNotice& n : notices) {
+    out.push_back(StrCat(n.at / kMin, " ", TransitionName(n.transition), " ", n.def->name, "(",
+                         n.value, n.resolved_value ? StrCat(" ", *n.resolved_value) : std::string(),
+                         ")"));
+  }
+  return out;
+}
+
+TEST(AlertEvaluationTest, ALongerFirstWindowIsTheEvaluationInterval) {
+  // Evaluated at 5, 10, 15, 20 and 25 only: the window of 20-25 is the
+  // first false one. It does not resolve at 21, where q fell but p5's
+  // window still says 2000.
+  EXPECT_EQ(Transitions(R"(
+  - alert: PQ
+    severity: P2
+    expr: p5 > 1000 and q > 1000
+    for: 10m
+)"),
+            (std::vector<std::string>{"5 pending PQ(2000)", "10 firing PQ(2000)",
+                                      "25 resolved PQ(2000 100)"}));
+}
+
+TEST(AlertEvaluationTest, AShorterFirstWindowReadsTheOthersLatestWindow) {
+  // Evaluated every minute; p5 has no window before 5, then its window of
+  // 0-5 holds until 10. Pending at 5 (held 1m), firing at 7 (held 3m),
+  // resolved at 21, the first minute of 100 ms.
+  EXPECT_EQ(Transitions(R"(
+  - alert: QP
+    severity: P2
+    expr: q > 1000 and p5 > 1000
+    for: 3m
+)"),
+            (std::vector<std::string>{"5 pending QP(2000)", "7 firing QP(2000)",
+                                      "21 resolved QP(2000 100)"}));
+}
+
+}  // namespace
+}  // namespace vigil
