@@ -255,6 +255,8 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
     if (t == Transition::kFiring) s.notified = true;  // unless Suppress holds it back
     if (t != Transition::kNone) {
       out->push_back(MakeNotice(def, g, s, t, end));
+      // Resolved for want of data: no value resolved it.
+      if (t == Transition::kResolved && !any) out->back().resolved_value.reset();
       // A resolution is sent only where the firing was.
       if (t == Transition::kResolved) out->back().notify = s.notified;
     }

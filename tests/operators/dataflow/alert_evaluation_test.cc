@@ -76,5 +76,65 @@ TEST(AlertEvaluationTest, AShorterFirstWindowReadsTheOthersLatestWindow) {
                                       "21 resolved QP(2000 100)"}));
 }
 
+// One message a minute (at :30) with these latencies, none where the value
+// is negative; the transitions of a 1-minute max, as Transitions gives them.
+std::vector<std::string> MinuteTransitions(const std::string& alerts,
+                                           const std::vector<int>& minutes) {
+  OperatorHarness h(kMetrics + alerts);
+  if (h.rules == nullptr) return {};
+  for (size_t i = 0; i < minutes.size(); ++i) {
+    if (minutes[i] >= 0) h.Add(i * kMin + 30'000, StrCat("\"latency_ms\":", minutes[i]));
+  }
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(minutes.size() * kMin, &results, &notices);
+  std::vector<std::string> out;
+  for (const AlertNotice& n : notices) {
+    out.push_back(StrCat(n.at / kMin, " ", TransitionName(n.transition), " ", n.def->name, "(",
+                         n.value, n.resolved_value ? StrCat(" ", *n.resolved_value) : std::string(),
+                         ")"));
+  }
+  return out;
+}
+
+TEST(AlertEvaluationTest, KeepFiringForWithResolveCountsFromTheLastMinuteResolveDidNotHold) {
+  // 2000, then 700 (between the thresholds) to minute 5, then 100: resolve
+  // holds from the window ending at 6; two minutes of it end at 7.
+  EXPECT_EQ(MinuteTransitions(R"(
+  - alert: KH
+    severity: P2
+    expr: q > 1000
+    resolve: q < 500
+    keep_firing_for: 2m
+)",
+                              {2000, 700, 700, 700, 700, 100, 100, 100, 100, 100}),
+            (std::vector<std::string>{"1 firing KH(2000)", "7 resolved KH(2000 100)"}));
+}
+
+TEST(AlertEvaluationTest, AMinuteWithoutDataResolvesWithoutAResolvedValue) {
+  // A group that stops reporting resolves, with resolve: too; nothing
+  // resolved it with a value.
+  EXPECT_EQ(MinuteTransitions(R"(
+  - alert: H
+    severity: P3
+    expr: q > 1000
+    resolve: q < 500
+)",
+                              {2000, 2000, 2000, -1, 2000, 700, 100}),
+            (std::vector<std::string>{"1 firing H(2000)", "4 resolved H(2000)", "5 firing H(2000)",
+                                      "7 resolved H(2000 100)"}));
+  // A keep_firing_for longer than the gap rides it out: at 4 resolve:
+  // has not held since 3, one minute ago.
+  EXPECT_EQ(MinuteTransitions(R"(
+  - alert: H
+    severity: P3
+    expr: q > 1000
+    resolve: q < 500
+    keep_firing_for: 2m
+)",
+                              {2000, 2000, 2000, -1, 2000, 700, 100, 100}),
+            (std::vector<std::string>{"1 firing H(2000)", "8 resolved H(2000 100)"}));
+}
+
 }  // namespace
 }  // namespace vigil
