@@ -1,6 +1,7 @@
 #include "operators/sink/output_sinks.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -135,8 +136,14 @@ absl::StatusOr<std::unique_ptr<LineWriter>> LineWriter::Open(const std::string& 
   FILE* f = nullptr;
   if (resume_size) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(*resume_size)) != 0 ||
-        ::lseek(fd, 0, SEEK_END) < 0 || (f = ::fdopen(fd, "w")) == nullptr) {
+    // Only a regular file is cut back to its checkpointed size: a device
+    // (/dev/null) or a pipe has nothing to cut and is written on.
+    struct stat st {};
+    const bool regular = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd < 0 ||
+        (regular && (::ftruncate(fd, static_cast<off_t>(*resume_size)) != 0 ||
+                     ::lseek(fd, 0, SEEK_END) < 0)) ||
+        (f = ::fdopen(fd, "w")) == nullptr) {
       if (fd >= 0) ::close(fd);
       return absl::InvalidArgumentError(StrCat(path, ": ", std::strerror(errno)));
     }

@@ -1,0 +1,42 @@
+// LineWriter: a file resumed from a checkpoint is cut back to the size the
+// checkpoint kept; a device such as /dev/null is written on as it is.
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "operators/sink/output_sinks.h"
+
+namespace vigil {
+namespace {
+
+std::string Contents(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(LineWriterTest, AResumedFileIsCutBackToTheCheckpointedSize) {
+  const std::string path = ::testing::TempDir() + "/line_writer_" + std::to_string(::getpid());
+  std::ofstream(path) << "one\ntwo\nthree after the checkpoint\n";
+  {
+    auto out = LineWriter::Open(path, 8);
+    ASSERT_TRUE(out.ok()) << out.status();
+    (*out)->Write("three");
+  }
+  EXPECT_EQ(Contents(path), "one\ntwo\nthree\n");
+  ::unlink(path.c_str());
+}
+
+TEST(LineWriterTest, ADeviceIsResumedWithoutCutting) {
+  auto out = LineWriter::Open("/dev/null", 12345);
+  ASSERT_TRUE(out.ok()) << out.status();
+  (*out)->Write("x");
+  (*out)->Flush();
+}
+
+}  // namespace
+}  // namespace vigil
