@@ -12,6 +12,7 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "rules/rule_set.h"
 #include "rules/scopes.h"
 #include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
@@ -441,6 +442,23 @@ void RunFile(const std::string& file, RuleTestReport* report) {
     ++report->failed;
     return;
   }
+  // The rule files' errors once for the file, not once per case.
+  if (RuleLoadResult loaded = LoadRuleFiles(rule_files); !loaded.ok()) {
+    const YAML::Mark at = root["rule_files"].Mark();
+    StrAppend(&report->text, "FAIL ", file, ":", at.line + 1, ":", at.column + 1,
+              ": the rule files have errors:\n");
+    for (const Diagnostic& d : loaded.errors) StrAppend(&report->text, "    ", d.ToString(), "\n");
+    ++report->failed;
+    return;
+  }
+  if (!root["tests"] || !root["tests"].IsSequence() || root["tests"].size() == 0) {
+    const YAML::Node at = root["tests"] ? root["tests"] : root;
+    StrAppend(&report->text, "FAIL ", file, ":", at.Mark().line + 1, ":", at.Mark().column + 1,
+              ": no test cases: 'tests' must list at least one, e.g. [{name: quiet, events: "
+              "[{at: 5s, type: message}]}]\n");
+    ++report->failed;
+    return;
+  }
   for (const auto& test : root["tests"]) {
     const std::string name = test["name"] ? test["name"].Scalar() : "(unnamed)";
     const std::string where = StrCat(file, ":", test.Mark().line + 1);
@@ -453,8 +471,11 @@ void RunFile(const std::string& file, RuleTestReport* report) {
         StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n", diff);
         ++report->failed;
       }
-    } catch (const std::exception& e) {
+    } catch (const TestError& e) {
       StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n    ", file, ":", e.what(), "\n");
+      ++report->failed;
+    } catch (const std::exception& e) {
+      StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n    ", e.what(), "\n");
       ++report->failed;
     }
   }

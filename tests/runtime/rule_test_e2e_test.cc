@@ -169,6 +169,37 @@ TEST(RuleTestE2eTest, ASeriesPastTheLimitFailsItsCase) {
   std::filesystem::remove_all(dir);
 }
 
+// A test file without cases, or whose rule files do not load, fails once
+// with its position, not silently or once per case.
+TEST(RuleTestE2eTest, NoCasesOrBrokenRuleFilesFailTheFileOnce) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_empty_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - metric: n\n"
+                                        "    window: tumbling 1m\n"
+                                        "    value: count()\n";
+  std::ofstream(dir + "/empty_test.yaml") << "rule_files: [rules.yaml]\n"
+                                             "tests: []\n";
+  std::ofstream(dir + "/missing_test.yaml") << "rule_files: [missing.yaml]\n"
+                                               "tests:\n"
+                                               "  - name: one\n"
+                                               "    events: [{at: 5s, type: m}]\n"
+                                               "  - name: two\n"
+                                               "    events: [{at: 5s, type: m}]\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/empty_test.yaml ", dir, "/missing_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            StrCat("FAIL ", dir,
+                   "/empty_test.yaml:2:8: no test cases: 'tests' must list at least one, "
+                   "e.g. [{name: quiet, events: [{at: 5s, type: message}]}]\n",
+                   "FAIL ", dir, "/missing_test.yaml:1:13: the rule files have errors:\n", "    ",
+                   dir, "/missing.yaml: cannot read the rule file: No such file or directory\n",
+                   "0 passed, 2 failed\n"))
+      << r.out;
+  std::filesystem::remove_all(dir);
+}
+
 // Calendar windows in a time zone, tested as a user would: days are local
 // midnights (the 23-hour day of the spring change counts 23 hourly events),
 // months calendar months, and `at:` takes local RFC 3339 times.
