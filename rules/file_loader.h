@@ -76,7 +76,10 @@ class FileLoader {
                                     std::string_view what) {
     YAML::Node n = map[key];
     if (!n) {
-      if (required) Error(map, StrCat(what, " needs a '", key, "' field"));
+      if (required) {
+        const bool vowel = std::string_view("aeiou").find(key[0]) != std::string_view::npos;
+        Error(map, StrCat(what, vowel ? " needs an '" : " needs a '", key, "' field"));
+      }
       return std::nullopt;
     }
     if (!n.IsScalar()) {
