@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <tuple>
 
@@ -118,6 +120,20 @@ void LintExportName(const MetricDef& m, std::vector<Diagnostic>* out) {
   Warn(out, m.pos, msg);
 }
 
+// The same for an SLO's metrics, once per SLO: what fixes them is another
+// SLO name.
+void LintSloExportName(const MetricDef& m, std::set<std::string>* named,
+                       std::vector<Diagnostic>* out) {
+  const std::string exported = ExportName(m.name, m.unit).name;
+  const std::vector<std::string> problems = PrometheusNameProblems(exported);
+  const std::string slo = m.pane_group.substr(4);
+  if (problems.empty() || !named->insert(slo).second) return;
+  std::string msg = StrCat("SLO '", slo, "' names its metrics on /metrics like ", exported,
+                           ", against Prometheus naming (promtool check metrics): ");
+  for (size_t i = 0; i < problems.size(); ++i) StrAppend(&msg, i ? "; " : "", problems[i]);
+  Warn(out, m.pos, StrCat(msg, "; rename the SLO"));
+}
+
 }  // namespace
 
 std::vector<Diagnostic> LintRules(const RuleSet& rules) {
@@ -137,10 +153,16 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   for (const TrackerDef& t : rules.trackers) {
     for (const TrackerDef::Column& c : t.columns) used[c.metric] = true;
   }
+  std::set<std::string> slos_named;
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& m = rules.metrics[i];
     if (m.internal()) continue;  // an experiment's input: never exported
-    LintExportName(m, &out);
+    if (m.pane_group.starts_with("slo:")) {
+      // An SLO's metrics take their names from it, and have no unit: key.
+      LintSloExportName(m, &slos_named, &out);
+    } else {
+      LintExportName(m, &out);
+    }
     if (!used[i] && !m.exported) {
       Warn(&out, m.pos,
            StrCat("metric '", m.name,

@@ -134,6 +134,19 @@ TEST(LintTest, AnSlosBudgetExhaustionIsSecondsNotARatio) {
                   .empty());
 }
 
+TEST(LintTest, AnSloNameThatReadsAsAUnitIsOneWarningAskingForAnotherName) {
+  // slo_s_sli has "_s_" in it, which promtool reads as seconds; no unit:
+  // fixes an SLO's metrics.
+  EXPECT_EQ(Lint("slos:\n"
+                 "  - slo: s\n"
+                 "    objective: 99%\n"
+                 "    good: latency_ms < 5000\n"),
+            (std::vector<std::string>{
+                "r.yaml:2:10: warning: SLO 's' names its metrics on /metrics like "
+                "vigil_metric_slo_s_sli, against Prometheus naming (promtool check metrics): "
+                "abbreviated unit 's'; rename the SLO"}));
+}
+
 TEST(LintTest, DefaultBurnRatesThatCannotFireAtTheObjective) {
   // Budget 0.1: every event bad burns at 10, so the 14.4 pair never
   // fires (the 6 and 1 pairs can); at 99% (at most 100) all three can.
