@@ -120,6 +120,21 @@ void LintExportName(const MetricDef& m, std::vector<Diagnostic>* out) {
   Warn(out, m.pos, msg);
 }
 
+// The panes a grouped metric may hold at once are its limit of groups times
+// its panes per window: within the limits, and still gigabytes when both
+// are large (sliding 10s every 1ms by session_id).
+void LintPaneBound(const MetricDef& m, std::vector<Diagnostic>* out) {
+  constexpr int64_t kManyPanes = 50'000'000;
+  if (m.by.empty() || m.window.calendar()) return;
+  const int64_t panes = m.window.panes_per_window();
+  if (panes <= 1 || m.limit * panes <= kManyPanes) return;
+  Warn(out, m.pos,
+       StrCat("metric '", m.name, "' may hold ", m.limit * panes, " panes at once (", m.limit,
+              " groups, its limit:, times ", panes, " panes of ", FormatDuration(m.window.pane()),
+              " per window): gigabytes when its groups are many; set a lower limit: or a longer "
+              "slide"));
+}
+
 // The same for an SLO's metrics, once per SLO: what fixes them is another
 // SLO name.
 void LintSloExportName(const MetricDef& m, std::set<std::string>* named,
@@ -157,6 +172,7 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   for (size_t i = 0; i < rules.metrics.size(); ++i) {
     const MetricDef& m = rules.metrics[i];
     if (m.internal()) continue;  // an experiment's input: never exported
+    LintPaneBound(m, &out);
     if (m.pane_group.starts_with("slo:")) {
       // An SLO's metrics take their names from it, and have no unit: key.
       LintSloExportName(m, &slos_named, &out);

@@ -147,6 +147,24 @@ TEST(LintTest, AnSloNameThatReadsAsAUnitIsOneWarningAskingForAnotherName) {
                 "abbreviated unit 's'; rename the SLO"}));
 }
 
+TEST(LintTest, AGroupedWindowOfManyPanesTimesItsLimit) {
+  const std::string metric =
+      "metrics:\n"
+      "  - metric: per_session\n"
+      "    by: [session_id]\n"
+      "    value: count()\n"
+      "    export: true\n";
+  // 10,000 panes of 1ms times 10,000 groups.
+  EXPECT_EQ(Lint(metric + "    window: sliding 10s every 1ms\n"),
+            (std::vector<std::string>{
+                "r.yaml:2:13: warning: metric 'per_session' may hold 100000000 panes at once "
+                "(10000 groups, its limit:, times 10000 panes of 1ms per window): gigabytes when "
+                "its groups are many; set a lower limit: or a longer slide"}));
+  // A lower limit, a longer slide, or no grouping keeps it small.
+  EXPECT_TRUE(Lint(metric + "    window: sliding 10s every 1ms\n    limit: 100\n").empty());
+  EXPECT_TRUE(Lint(metric + "    window: sliding 1d every 1m\n").empty());
+}
+
 TEST(LintTest, DefaultBurnRatesThatCannotFireAtTheObjective) {
   // Budget 0.1: every event bad burns at 10, so the 14.4 pair never
   // fires (the 6 and 1 pairs can); at 99% (at most 100) all three can.
