@@ -508,6 +508,17 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   ResolveInhibitions(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());
   for (const Pending& p : pending.silences) LoadSilence(*p.file, p.node, rules.get());
+  // A quote left open swallows the keys after it, and the errors it causes
+  // are far from it or say only that a field is missing: it goes first.
+  for (const RuleSource& src : sources) {
+    auto first = std::find_if(result.errors.begin(), result.errors.end(), [&](const Diagnostic& d) {
+      return d.pos.file == src.name && !d.warning;
+    });
+    if (first == result.errors.end()) continue;
+    if (std::optional<RunawayQuote> q = FindRunawayQuote(src.content)) {
+      result.errors.insert(first, {{src.name, q->line, q->col}, q->message, false});
+    }
+  }
   if (result.errors.empty()) {
     AssignTypeClasses(rules.get());
     result.rules = std::move(rules);

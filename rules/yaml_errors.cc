@@ -1,5 +1,8 @@
 #include "rules/yaml_errors.h"
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -164,6 +167,104 @@ YamlSyntaxError ExplainYamlError(const YAML::ParserException& e, std::string_vie
   out.message = Explain(e.msg, LineOf(text, e.mark.line), out.col);
   if (out.message.empty()) out.message = StrCat("YAML: ", e.msg);
   return out;
+}
+
+namespace {
+
+// Whether `line` starts like a mapping key ("  value: ...", "  - alert: A").
+bool LooksLikeAKey(std::string_view line) {
+  size_t i = line.find_first_not_of(' ');
+  if (i == std::string_view::npos) return false;
+  if (line.substr(i, 2) == "- ") i = line.find_first_not_of(' ', i + 2);
+  const size_t start = i;
+  while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_' ||
+                             line[i] == '-' || line[i] == '.')) {
+    ++i;
+  }
+  return i > start && i < line.size() && line[i] == ':' &&
+         (i + 1 == line.size() || line[i + 1] == ' ');
+}
+
+// The offset just past the quote that closes the one at `open`; npos when
+// none does. In '...' a quote is doubled to escape it; in "..." a
+// backslash escapes the next character.
+size_t CloseOf(std::string_view text, size_t open) {
+  const char q = text[open];
+  for (size_t i = open + 1; i < text.size(); ++i) {
+    if (q == '"' && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == q) {
+      if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;
+        continue;
+      }
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<RunawayQuote> FindRunawayQuote(std::string_view text) {
+  std::vector<size_t> starts = {0};  // of each line
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') starts.push_back(i + 1);
+  }
+  auto line_at = [&](size_t offset) {
+    return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), offset) -
+                            starts.begin());  // 1-based
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t eol = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, eol - pos);
+    // A value that starts with a quote: after "key: " or "- ".
+    size_t v = std::string_view::npos;
+    const size_t first = line.find_first_not_of(' ');
+    if (first != std::string_view::npos && line[first] != '#') {
+      size_t after = first;
+      if (line.substr(first, 2) == "- ") after = line.find_first_not_of(' ', first + 2);
+      const size_t colon = line.find(": ", after == std::string_view::npos ? first : after);
+      const size_t value =
+          colon == std::string_view::npos ? after : line.find_first_not_of(' ', colon + 2);
+      if (value != std::string_view::npos && value < line.size() &&
+          (line[value] == '"' || line[value] == '\'')) {
+        v = value;
+      }
+    }
+    if (v == std::string_view::npos) {
+      pos = eol + 1;
+      continue;
+    }
+    const size_t open = pos + v;
+    const size_t close = CloseOf(text, open);
+    if (close != std::string_view::npos && close <= eol) {
+      pos = eol + 1;
+      continue;
+    }
+    // It runs on: over a line that looks like a key?
+    const size_t end = close == std::string_view::npos ? text.size() : close;
+    for (size_t at = eol + 1; at < end;) {
+      const size_t next = std::min(text.find('\n', at), text.size());
+      if (LooksLikeAKey(text.substr(at, std::min(next, end) - at))) {
+        RunawayQuote r;
+        r.line = line_at(open);
+        r.col = static_cast<int>(v) + 1;
+        r.key_line = line_at(at);
+        r.close_line = close == std::string_view::npos ? 0 : line_at(close - 1);
+        r.message = StrCat(
+            "this quoted value is not closed on its line and runs on ",
+            r.close_line ? StrCat("to line ", r.close_line) : std::string("to the end of the file"),
+            ", over line ", r.key_line, " that looks like a key: is its closing ",
+            text[open] == '"' ? "'\"'" : "\"'\"", " missing?");
+        return r;
+      }
+      at = next + 1;
+    }
+    pos = end >= text.size() ? text.size() : end;
+  }
+  return std::nullopt;
 }
 
 std::string YamlErrorLine(const std::string& file, const YAML::ParserException& e,

@@ -19,6 +19,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,21 @@ YamlSyntaxError ExplainYamlError(const YAML::ParserException& e, std::string_vie
 // The same as one line: "FILE:LINE:COL: message".
 std::string YamlErrorLine(const std::string& file, const YAML::ParserException& e,
                           std::string_view text);
+
+// A quoted value that does not close on its line and runs on over lines
+// that look like keys ("    value: count()"): most likely its closing
+// quote is missing, and the keys it swallowed are why the file has other
+// errors (a field "missing", a syntax error far below). Looked for only
+// when a file has errors; a quoted value meant to span lines rarely holds
+// "key: " at the start of a line.
+struct RunawayQuote {
+  int line = 0;  // the opening quote, 1-based
+  int col = 0;
+  int key_line = 0;    // the first swallowed key-like line
+  int close_line = 0;  // where it closes; 0: it never does
+  std::string message;
+};
+std::optional<RunawayQuote> FindRunawayQuote(std::string_view text);
 
 }  // namespace vigil
 

@@ -84,5 +84,37 @@ TEST(YamlErrorsTest, AnUnclosedBracketAtTheEndOfTheFilePointsAtTheBracket) {
               ElementsAre(::testing::StartsWith("r.yaml:3:9: this '[' is never closed")));
 }
 
+TEST(YamlErrorsTest, AQuoteLeftOpenIsNamedBeforeTheErrorsItCauses) {
+  const std::string metrics =
+      "metrics:\n"
+      "  - metric: n\n"
+      "    window: tumbling 1m\n"
+      "    where: \"type == message\n"
+      "    value: count()\n"
+      "  - metric: m\n"
+      "    window: tumbling 1m\n"
+      "    value: count()\n";
+  // To the end of the file: the rest is one string, so n has no value.
+  EXPECT_THAT(Errors(metrics),
+              ElementsAre("r.yaml:4:12: this quoted value is not closed on its line and runs on "
+                          "to the end of the file, over line 5 that looks like a key: is its "
+                          "closing '\"' missing?",
+                          ::testing::StartsWith("r.yaml:4:12: unexpected 'value'"),
+                          "r.yaml:2:5: a metric needs a 'value' field"));
+  // To the next quote, where the parser stops far below.
+  EXPECT_THAT(Errors(metrics + "alerts:\n  - alert: A\n    severity: P3\n    expr: n > 1\n"
+                               "    annotations:\n      summary: 'n is {{ $value }}'\n"
+                               "      runbook: \"x\"\n"),
+              ElementsAre("r.yaml:4:12: this quoted value is not closed on its line and runs on "
+                          "to line 15, over line 5 that looks like a key: is its closing '\"' "
+                          "missing?",
+                          ::testing::StartsWith("r.yaml:15:")));
+  // A quoted value that spans lines on purpose, in a file with another
+  // error, is not blamed.
+  EXPECT_THAT(Errors("metrics:\n  - metric: n\n    help: \"a long\n      help text\"\n"
+                     "    window: tumbling 1m\n"),
+              ElementsAre("r.yaml:2:5: a metric needs a 'value' field"));
+}
+
 }  // namespace
 }  // namespace vigil
