@@ -20,6 +20,7 @@
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/net/kinesis_writer.h"
+#include "operators/source/dead_reason.h"
 #include "operators/warehouse/warehouse_sink.h"
 #include "rules/lint.h"
 #include "rules/scopes.h"
@@ -137,6 +138,17 @@ void PrintSummary(const JobSummary& s) {
                static_cast<unsigned long long>(s.late), static_cast<unsigned long long>(s.windows),
                static_cast<unsigned long long>(s.firing_transitions),
                s.skipped ? StrCat(", ", s.skipped, " outside --from/--to").c_str() : "");
+  // Which reasons, when not only lateness: a rule that reads a field as a
+  // number while events carry a string dead-letters them all as wrong_type.
+  if (s.dead_lettered > s.late) {
+    std::string reasons;
+    for (int r = 0; r < kDeadReasonCount; ++r) {
+      if (s.dead_letters[r] == 0 || static_cast<DeadReason>(r) == DeadReason::kUnmatched) continue;
+      StrAppend(&reasons, reasons.empty() ? "" : ", ", s.dead_letters[r], " ",
+                DeadReasonName(static_cast<DeadReason>(r)));
+    }
+    std::fprintf(stderr, "vigil: dead-lettered: %s\n", reasons.c_str());
+  }
 }
 
 std::atomic<Job*> g_job{nullptr};

@@ -133,6 +133,11 @@ TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("10 records"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("3 processed, 7 dead-lettered (1 late)"), std::string::npos) << r.out;
+  // Each reason's count, in the order of the reasons' list.
+  EXPECT_NE(r.out.find("\nvigil: dead-lettered: 1 malformed_json, 1 missing_ts, 1 bad_ts, 1 "
+                       "missing_type, 1 wrong_type, 1 oversized, 1 late\n"),
+            std::string::npos)
+      << r.out;
   std::vector<std::string> dl = Lines(ReadFile(dead));
   ASSERT_EQ(dl.size(), 7u);
   const char* reasons[] = {"malformed_json", "missing_ts", "bad_ts",   "wrong_type",
