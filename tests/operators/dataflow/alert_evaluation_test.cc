@@ -27,18 +27,12 @@ metrics:
 alerts:
 )";
 
-// A message every 30 s: 2000 ms up to minute 20, then 100 ms up to minute
-// 30. The transitions up to minute 30, as "minute state alert(value
+// The transitions up to `frontier`, as "minute state alert(value
 // resolved_value)".
-std::vector<std::string> Transitions(const std::string& alerts) {
-  OperatorHarness h(kMetrics + alerts);
-  if (h.rules == nullptr) return {};
-  for (TimeMs t = 0; t < 30 * kMin; t += 30'000) {
-    h.Add(t, StrCat("\"latency_ms\":", t < 20 * kMin ? 2000 : 100));
-  }
+std::vector<std::string> TransitionsUpTo(OperatorHarness& h, TimeMs frontier) {
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
-  h.Close(30 * kMin, &results, &notices);
+  h.Close(frontier, &results, &notices);
   std::vector<std::string> out;
   for (const AlertNotice& n : notices) {
     out.push_back(StrCat(n.at / kMin, " ", TransitionName(n.transition), " ", n.def->name, "(",
@@ -46,6 +40,17 @@ std::vector<std::string> Transitions(const std::string& alerts) {
                          ")"));
   }
   return out;
+}
+
+// A message every 30 s: 2000 ms up to minute 20, then 100 ms up to minute
+// 30; the transitions up to minute 30.
+std::vector<std::string> Transitions(const std::string& alerts) {
+  OperatorHarness h(kMetrics + alerts);
+  if (h.rules == nullptr) return {};
+  for (TimeMs t = 0; t < 30 * kMin; t += 30'000) {
+    h.Add(t, StrCat("\"latency_ms\":", t < 20 * kMin ? 2000 : 100));
+  }
+  return TransitionsUpTo(h, 30 * kMin);
 }
 
 TEST(AlertEvaluationTest, ALongerFirstWindowIsTheEvaluationInterval) {
@@ -77,7 +82,7 @@ TEST(AlertEvaluationTest, AShorterFirstWindowReadsTheOthersLatestWindow) {
 }
 
 // One message a minute (at :30) with these latencies, none where the value
-// is negative; the transitions of a 1-minute max, as Transitions gives them.
+// is negative; the transitions up to the end of the last minute.
 std::vector<std::string> MinuteTransitions(const std::string& alerts,
                                            const std::vector<int>& minutes) {
   OperatorHarness h(kMetrics + alerts);
@@ -85,16 +90,7 @@ std::vector<std::string> MinuteTransitions(const std::string& alerts,
   for (size_t i = 0; i < minutes.size(); ++i) {
     if (minutes[i] >= 0) h.Add(i * kMin + 30'000, StrCat("\"latency_ms\":", minutes[i]));
   }
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(minutes.size() * kMin, &results, &notices);
-  std::vector<std::string> out;
-  for (const AlertNotice& n : notices) {
-    out.push_back(StrCat(n.at / kMin, " ", TransitionName(n.transition), " ", n.def->name, "(",
-                         n.value, n.resolved_value ? StrCat(" ", *n.resolved_value) : std::string(),
-                         ")"));
-  }
-  return out;
+  return TransitionsUpTo(h, minutes.size() * kMin);
 }
 
 TEST(AlertEvaluationTest, KeepFiringForWithResolveCountsFromTheLastMinuteResolveDidNotHold) {
