@@ -107,6 +107,8 @@ int ExperimentReportFromJob(const std::string& url, const std::string& format);
 // `vigil report escalations|tracker ...` and `vigil experiment report ...`
 // (runtime/cli_report.cc).
 int Report(int argc, char** argv);
+// `vigil check FILE...` (runtime/cli_check.cc).
+int Check(int argc, char** argv);
 int Experiment(int argc, char** argv);
 // `vigil query METRIC ...` (runtime/cli_query.cc).
 int Query(int argc, char** argv);
