@@ -171,7 +171,8 @@ bool SessionOperator::Replaces(const Value& v, TimeMs t, const Pick& c, bool fir
 }
 
 void SessionOperator::Offer(Pick& c, const Value& v, TimeMs t, bool first) {
-  if (v.is_missing()) return;
+  // A missing field and null are the same: neither is a value to pick.
+  if (v.is_nullish()) return;
   if (!Replaces(v, t, c, first)) return;
   DropString(c);
   c.kind = KindByte(v.kind);

@@ -197,6 +197,27 @@ TEST_F(SessionStreamTest, TiesOfEventTimeGoByValueNotArrival) {
   }
 }
 
+// first(x) and last(x) skip an event whose x is null as they skip one
+// without x: a producer writing "intent": null or leaving it out makes the
+// same record.
+TEST_F(SessionStreamTest, FirstAndLastSkipNullAsTheySkipAMissingField) {
+  SessionOperator op(h.rules->streams[0]);
+  for (const char* blank : {"", R"(,"intent":null)"}) {
+    const std::string tail = StrCat(R"(","user_id":"u1","latency_ms":5)", blank, "}");
+    const std::string id = *blank ? "null" : "missing";
+    // Blank first, then faq, then blank last.
+    Feed(op, StrCat(R"({"ts":0,"type":"message","session_id":")", id, tail));
+    Feed(op, Message(id, kMin, "faq", 5));
+    Feed(op, StrCat(R"({"ts":120000,"type":"message","session_id":")", id, tail));
+  }
+  std::vector<std::string> got = Close(op, 200 * kMin);
+  ASSERT_EQ(got.size(), 2u);
+  for (const std::string& r : got) {
+    EXPECT_NE(r.find(" first_intent=faq last_intent=faq "), std::string::npos) << r;
+  }
+  EXPECT_EQ(got[0].substr(got[0].find(" duration_ms")), got[1].substr(got[1].find(" duration_ms")));
+}
+
 TEST_F(SessionStreamTest, OutOfOrderEventsMergeSessions) {
   SessionOperator op(h.rules->streams[0]);
   Feed(op, Message("a", 0, "faq", 100));
