@@ -446,9 +446,14 @@ int Replay(int argc, char** argv) {
     if (!err.empty()) return Usage(err);
   }
   if (paths.empty()) return Usage("replay needs event files or directories");
-  absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths, config.from, config.to);
+  bool past_to = false;
+  absl::StatusOr<std::vector<std::string>> files =
+      ExpandEventPaths(paths, config.from, config.to, &past_to);
   if (!files.ok()) return Usage(std::string(files.status().message()));
   config.source.paths = *files;
+  // An archive's batches past --to are not read, but its data goes on: a
+  // window ending by --to is complete, as in a replay of the whole file.
+  if (past_to) config.event_time.input_end = config.to - 1;
   auto timeline = std::make_unique<TimelineSink>();
   TimelineSink* t = timeline.get();
   return RunJob(config, std::move(timeline),

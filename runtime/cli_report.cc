@@ -275,7 +275,6 @@ int Tracker(Args& a) {
   // to cover event time up to --to when some were); events before --from
   // are missing from the month they fall in.
   covered_from = in.config.from;
-  in.config.event_time.covers_to = true;
   return RunJobFor(in.config, std::make_unique<TrackerSink>(names, &data), print);
 }
 

@@ -79,6 +79,15 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
     if (v.outcome == RecordChecks::kSkip) {
       ++summary_.skipped;
       past_to_ = past_to_ || v.ts >= config_.to;
+      // It moves the watermark, so that lateness is judged as in the run
+      // that read it, but not past --to: the windows ending after --to
+      // close with the input's end, as partial.
+      if (v.observe) {
+        const TimeMs cap = config_.to == kMaxTime
+                               ? kMaxTime
+                               : config_.to + config_.event_time.max_out_of_orderness;
+        watermark_->Observe(r.input, std::min(v.ts, cap), now);
+      }
       continue;
     }
     if (v.outcome == RecordChecks::kDeadLetter) {
@@ -233,8 +242,8 @@ InputEnd Job::InputEndAt(TimeMs frontier) const {
     return input;
   }
   // Records from --to on were skipped, not missing: the input covers event
-  // time up to --to.
-  if (past_to_ && config_.event_time.covers_to) {
+  // time up to --to (a window ending by then is complete).
+  if (past_to_) {
     input.last = config_.to - 1;
     return input;
   }

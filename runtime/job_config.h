@@ -65,10 +65,6 @@ struct JobConfig {
     // the events do (`vigil test`: the end of its series); otherwise the
     // latest event time.
     std::optional<TimeMs> input_end;
-    // The input covers event time up to --to when records from --to on
-    // were skipped (`vigil report tracker`: a month ending by --to is
-    // complete when the data goes on past it); otherwise the latest event.
-    bool covers_to = false;
   } event_time;
   std::vector<std::string> rule_files;  // empty: the built-in reference rules
   struct Outputs {

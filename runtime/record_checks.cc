@@ -24,6 +24,7 @@ RecordChecks::Verdict RecordChecks::Check(const Record& record, const ParseAhead
   if (ts < options_.from || ts >= options_.to) {
     v.outcome = kSkip;
     v.ts = ts;
+    v.observe = options_.max_future <= 0 || ts <= now + options_.max_future;
     return v;
   }
   if (options_.max_future > 0 && ts > now + options_.max_future) {

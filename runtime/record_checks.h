@@ -42,6 +42,9 @@ class RecordChecks {
     DeadReason reason = DeadReason::kMalformedJson;  // kDeadLetter: why
     std::string detail;                              // kDeadLetter: for the dead-letter line
     TimeMs ts = kMinTime;  // the event time, when it was read before the refusal
+    // kSkip: the event still moves the watermark (it is no future one), so
+    // that a range judges lateness as the run that read every event did.
+    bool observe = false;
   };
 
   explicit RecordChecks(const Options& options) : options_(options) {}

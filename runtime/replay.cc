@@ -48,8 +48,11 @@ bool Overlaps(const ArchiveEntry& e, TimeMs from, TimeMs to) {
 }
 
 absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths,
-                                                          TimeMs from, TimeMs to) {
+                                                          TimeMs from, TimeMs to, bool* past_to) {
   std::vector<std::string> out;
+  auto left_out = [&](const ArchiveEntry& e) {
+    if (past_to != nullptr && e.max_ts >= to) *past_to = true;
+  };
   for (const std::string& p : paths) {
     std::error_code ec;
     const bool directory = fs::is_directory(p, ec);
@@ -60,7 +63,11 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
         Logf("skipping archive manifest line %s", problem.c_str());
       }
       for (const ArchiveEntry& e : m->Files()) {
-        if (Overlaps(e, from, to)) out.push_back(S3ArchiveBatchUrl(p, *m, e));
+        if (Overlaps(e, from, to)) {
+          out.push_back(S3ArchiveBatchUrl(p, *m, e));
+        } else {
+          left_out(e);
+        }
       }
     } else if (std::optional<std::string> root = directory ? FindArchiveRoot(p) : std::nullopt) {
       // An archive: exactly the batches its manifest lists, never a file
@@ -71,7 +78,11 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
         Logf("skipping archive manifest line %s", problem.c_str());
       }
       for (const ArchiveEntry& e : m->Files()) {
-        if (Overlaps(e, from, to)) out.push_back(StrCat(*root, "/", e.path));
+        if (Overlaps(e, from, to)) {
+          out.push_back(StrCat(*root, "/", e.path));
+        } else {
+          left_out(e);
+        }
       }
     } else if (directory) {
       std::vector<std::string> found;

@@ -32,10 +32,13 @@ namespace vigil {
 // .ndjson, .json, .zst and .parquet files below it, sorted by path. An
 // s3://BUCKET/PREFIX?endpoint=… URL is an archive in a bucket: its
 // manifest's batches, as s3:// URLs of single objects. Archive batches that
-// hold no event in [from, to) are left out.
+// hold no event in [from, to) are left out; `*past_to` (when given) tells
+// whether one of them held events from `to` on: the archive's data goes on
+// past the range, so the replay covers event time up to `to`.
 absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std::string>& paths,
                                                           TimeMs from = kMinTime,
-                                                          TimeMs to = kMaxTime);
+                                                          TimeMs to = kMaxTime,
+                                                          bool* past_to = nullptr);
 
 // Opens one path ExpandEventPaths gave: a file (plain or .zst), a Parquet
 // batch of an archive, or an s3:// URL of one batch object.

@@ -184,6 +184,79 @@ TEST(PartialWindowsTest, AnHourReplayPagesNothingFromWeeklyAndDailyMetrics) {
   std::filesystem::remove(results);
 }
 
+// --to cuts the events short, not the data: a window ending by --to,
+// with events going on past it, is complete and alerts; past the data's
+// end (a --to after the last event) the last windows stay partial.
+TEST(PartialWindowsTest, AWindowEndingByToIsCompleteWhenTheEventsGoOn) {
+  const std::string events = Temp("to.ndjson");
+  const std::string rules = Temp("to.yaml");
+  const std::string results = Temp("to-results.ndjson");
+  std::ofstream(rules) << "metrics:\n  - metric: c\n    window: tumbling 1m\n"
+                          "    value: count()\nalerts:\n  - alert: Busy\n    severity: P3\n"
+                          "    expr: c > 5\n";
+  {
+    // One event a minute from 00:00 to 00:08, ten in minute 4.
+    std::ofstream out(events);
+    for (int minute = 0; minute <= 8; ++minute) {
+      for (int i = 0; i < (minute == 4 ? 10 : 1); ++i) {
+        out << "{\"ts\":\"2026-01-01T00:0" << minute << ":" << 10 + i
+            << "Z\",\"type\":\"message\"}\n";
+      }
+    }
+  }
+  Result r = Sh(StrCat(kVigil, " replay --no-progress --rules ", rules,
+                       " --to 2026-01-01T00:05:00Z", " --results ", results, " ", events, " 2>&1"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Busy"), std::string::npos) << r.out;
+  std::vector<std::string> lines = Lines(ReadFile(results));
+  ASSERT_EQ(lines.size(), 5u);
+  for (const std::string& line : lines) {
+    EXPECT_EQ(line.find("partial"), std::string::npos) << line;
+  }
+  EXPECT_NE(lines[4].find("\"value\":10"), std::string::npos) << lines[4];
+
+  r = Sh(StrCat(kVigil, " replay --no-progress --rules ", rules, " --to 2026-01-01T00:20:00Z",
+                " --results ", results, " ", events, " 2>&1"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  lines = Lines(ReadFile(results));
+  ASSERT_EQ(lines.size(), 9u);
+  EXPECT_NE(lines[8].find(",\"partial\":true}"), std::string::npos) << lines[8];
+  EXPECT_EQ(lines[7].find("partial"), std::string::npos) << lines[7];
+  std::filesystem::remove(events);
+  std::filesystem::remove(rules);
+  std::filesystem::remove(results);
+}
+
+// An event past --to still moves the watermark: an event the run found
+// late is late in the range too, and the range's windows are the run's.
+TEST(PartialWindowsTest, ARangeJudgesLatenessAsTheRunDid) {
+  const std::string events = Temp("late.ndjson");
+  const std::string rules = Temp("late.yaml");
+  const std::string results = Temp("late-results.ndjson");
+  std::ofstream(rules) << "metrics:\n  - metric: c\n    window: tumbling 1m\n"
+                          "    value: count()\n    export: true\n";
+  std::ofstream(events) << "{\"ts\":\"2026-01-01T00:00:10Z\",\"type\":\"m\"}\n"
+                           "{\"ts\":\"2026-01-01T00:00:20Z\",\"type\":\"m\"}\n"
+                           "{\"ts\":\"2026-01-01T00:02:00Z\",\"type\":\"m\"}\n"
+                           // 85 s behind 00:02:00, past the 5 s out-of-orderness: late.
+                           "{\"ts\":\"2026-01-01T00:00:30Z\",\"type\":\"m\"}\n";
+  const std::string first_minute =
+      R"({"metric":"c","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","labels":{},"value":2})";
+  Result run = Sh(StrCat(kVigil, " replay --no-progress --rules ", rules, " --results ", results,
+                         " ", events, " 2>&1"));
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("(1 late)"), std::string::npos) << run.out;
+  EXPECT_EQ(Lines(ReadFile(results))[0], first_minute);
+  Result range = Sh(StrCat(kVigil, " replay --no-progress --rules ", rules,
+                           " --to 2026-01-01T00:01:00Z --results ", results, " ", events, " 2>&1"));
+  ASSERT_EQ(range.exit_code, 0) << range.out;
+  EXPECT_NE(range.out.find("(1 late)"), std::string::npos) << range.out;
+  EXPECT_EQ(Lines(ReadFile(results)), std::vector<std::string>{first_minute});
+  std::filesystem::remove(events);
+  std::filesystem::remove(rules);
+  std::filesystem::remove(results);
+}
+
 // Three of ten sessions escalate at 00:10, two more at 00:20 (the case of
 // deploy/rules/tests/escalation.yaml): the P1 and the P2 on the escalation
 // rate fire together at 00:11, the reference rules inhibit the P2 while the
