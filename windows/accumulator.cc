@@ -74,11 +74,11 @@ void Accumulator::Merge(const Accumulator& o) {
   assert(kind_ == o.kind_);
   switch (kind_) {
     case AggKind::kMin:
-      if (o.n_ != 0) x_ = n_ == 0 ? o.x_ : std::min(x_, o.x_);
+      if (o.n_ != 0) x_ = n_ == 0 ? o.x_ : MinOf(x_, o.x_);
       n_ += o.n_;
       break;
     case AggKind::kMax:
-      if (o.n_ != 0) x_ = n_ == 0 ? o.x_ : std::max(x_, o.x_);
+      if (o.n_ != 0) x_ = n_ == 0 ? o.x_ : MaxOf(x_, o.x_);
       n_ += o.n_;
       break;
     case AggKind::kLast:

@@ -42,6 +42,11 @@
 
 namespace vigil {
 
+// min and max that order -0 below 0, so that the result has the same bits
+// whatever order the values came in (std::min keeps the first of equals).
+inline double MinOf(double a, double b) { return b < a || (b == a && std::signbit(b)) ? b : a; }
+inline double MaxOf(double a, double b) { return b > a || (b == a && !std::signbit(b)) ? b : a; }
+
 enum class AggKind : uint8_t {
   kCount,     // count() or count(pred)
   kSum,       // sum(x)
@@ -84,10 +89,10 @@ class Accumulator {
         sum_.Add(v);
         break;
       case AggKind::kMin:
-        x_ = n_ == 0 ? v : std::min(x_, v);
+        x_ = n_ == 0 ? v : MinOf(x_, v);
         break;
       case AggKind::kMax:
-        x_ = n_ == 0 ? v : std::max(x_, v);
+        x_ = n_ == 0 ? v : MaxOf(x_, v);
         break;
       case AggKind::kQuantile:
         sketch_->Add(v);

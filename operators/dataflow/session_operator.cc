@@ -233,9 +233,9 @@ void SessionOperator::Add(const Event& ev) {
         if (!v.is_number() || std::isnan(v.num)) break;
         Tally& c = tallies[in.cell];
         if (in.kind == AggKind::kMin)
-          c.x = c.n == 0 ? v.num : std::min(c.x, v.num);
+          c.x = c.n == 0 ? v.num : MinOf(c.x, v.num);
         else if (in.kind == AggKind::kMax)
-          c.x = c.n == 0 ? v.num : std::max(c.x, v.num);
+          c.x = c.n == 0 ? v.num : MaxOf(c.x, v.num);
         else
           SumsOf(s)[in.sum].Add(v.num);
         ++c.n;
@@ -329,7 +329,7 @@ void SessionOperator::Merge(Session& into, Session&& from) {
     const Tally& b = tb[in.cell];
     if (in.kind == AggKind::kMin || in.kind == AggKind::kMax) {
       const bool min = in.kind == AggKind::kMin;
-      if (b.n != 0) a.x = a.n == 0 ? b.x : min ? std::min(a.x, b.x) : std::max(a.x, b.x);
+      if (b.n != 0) a.x = a.n == 0 ? b.x : min ? MinOf(a.x, b.x) : MaxOf(a.x, b.x);
     } else if (in.sum >= 0) {
       SumsOf(into)[in.sum].Merge(SumsOf(from)[in.sum]);
     } else {

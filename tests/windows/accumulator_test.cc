@@ -103,6 +103,25 @@ TEST(AccumulatorTest, CountCountsHits) {
   EXPECT_EQ(count.Result(1), 3.0);
 }
 
+// -0 and 0 are equal, but their bits are not: min gives -0 and max 0
+// whatever order they come in, added or merged.
+TEST(AccumulatorTest, MinAndMaxOfZerosDoNotDependOnTheOrder) {
+  for (const auto& [first, second] : {std::pair(0.0, -0.0), std::pair(-0.0, 0.0)}) {
+    for (AggKind kind : {AggKind::kMin, AggKind::kMax}) {
+      Accumulator added(kind), a(kind), b(kind);
+      added.AddNumber(first);
+      added.AddNumber(second);
+      a.AddNumber(first);
+      b.AddNumber(second);
+      for (const Accumulator& acc : {added, Merged(a, b)}) {
+        const double got = *acc.Result(kMinute);
+        EXPECT_EQ(got, 0.0);
+        EXPECT_EQ(std::signbit(got), kind == AggKind::kMin) << first << " then " << second;
+      }
+    }
+  }
+}
+
 TEST(AccumulatorTest, SumAndAvg) {
   Accumulator sum(AggKind::kSum);
   Accumulator avg(AggKind::kAvg);
