@@ -53,10 +53,15 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 std::optional<TimeMs> ParseRfc3339(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
   int y, mo, d, h, mi, sec;
+  // Year 10000 is read too: a window holding the last event times of 9999
+  // ends in it, and its results are read back.
+  const bool y10k = s.substr(0, 6) == "10000-";
+  if (y10k) s.remove_prefix(1);
   if (s.size() < 20) return std::nullopt;
   if (!Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
       !Digits(s, 8, 2, &d))
     return std::nullopt;
+  if (y10k) y = 10000;
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
   if (!Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
       !Digits(s, 17, 2, &sec))

@@ -34,7 +34,8 @@ inline constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
 
 // RFC 3339 date-time with a mandatory zone ("Z" or "+hh:mm"), optional
 // fractional seconds (truncated to milliseconds). Accepts 't'/'z' and a
-// space in place of 'T' as RFC 3339 allows.
+// space in place of 'T' as RFC 3339 allows. Years are 0000-9999, and 10000,
+// where the windows of the last event times of 9999 end.
 std::optional<TimeMs> ParseRfc3339(std::string_view s);
 
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".

@@ -38,9 +38,10 @@ std::string_view UnitName(WindowSpec::Calendar unit) {
   return "month";
 }
 
-// Event times are years 1970-9999 (the parser's range); beyond ±year 10000
-// (an end-of-input frontier of +inf) boundaries are not computed.
-constexpr TimeMs kCalendarLimit = 253'402'300'800'000;  // 10000-01-01
+// Event times are years 1970-9999 (the parser's range), so the last window
+// ends in year 10000; beyond ±year 10001 (an end-of-input frontier of +inf)
+// boundaries are not computed.
+constexpr TimeMs kCalendarLimit = 253'433'923'200'000;  // 10001-01-01
 
 }  // namespace
 

@@ -24,6 +24,18 @@ TEST(ParseRfc3339Test, UtcWithZ) {
   EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59.999Z"), 253402300799999);
 }
 
+// Year 10000 reads back what FormatTimestamp writes for the end of a window
+// holding the last event times of 9999; other five-digit years do not.
+TEST(ParseRfc3339Test, Year10000) {
+  EXPECT_EQ(ParseRfc3339("10000-01-01T00:00:00.000Z"), 253402300800000);
+  EXPECT_EQ(FormatTimestamp(253402300800000), "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(ParseRfc3339("10000-01-03T08:00:00-08:00"), 253402300800000 + 2 * kDay + 16 * kHour);
+  EXPECT_EQ(ParseRfc3339("10000-02-29T00:00:00Z"), 253402300800000 + 59 * kDay);
+  EXPECT_EQ(ParseRfc3339("10001-01-01T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(ParseRfc3339("20000-01-01T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(ParseRfc3339("10000-01-01"), std::nullopt);
+}
+
 TEST(ParseRfc3339Test, Offsets) {
   // The header's own example: 12:00 at +01:00 is 11:00 UTC.
   EXPECT_EQ(ParseRfc3339("2026-11-24T12:00:00.250+01:00"), 1795518000250);

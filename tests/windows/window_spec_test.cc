@@ -302,18 +302,28 @@ TEST(WindowSpecTest, CalendarBoundariesAcrossAYear) {
   EXPECT_EQ(month.PaneStart(T("2028-02-29T23:59:59.999Z")), T("2028-02-01T00:00:00Z"));
 }
 
-// The calendar ends with year 9999: the window that holds its last days
-// never ends (kMaxTime), rather than at a made-up instant past it.
-TEST(WindowSpecTest, TheLastCalendarWindowsEndAtTheEndOfTime) {
+// Event times end with year 9999; the windows holding its last days end
+// where the period does, in year 10000, as a tumbling window there does.
+TEST(WindowSpecTest, TheLastCalendarWindowsEndInYear10000) {
   const TimeMs last = T("9999-12-31T23:59:59.999Z");
-  for (const char* unit : {"day", "week", "month"}) {
-    SCOPED_TRACE(unit);
-    const WindowSpec spec = Calendar(unit, "UTC");
-    EXPECT_EQ(spec.FirstEndAfter(last), kMaxTime);
-    EXPECT_EQ(spec.NextEnd(spec.PaneStart(last)), kMaxTime);
-  }
+  const WindowSpec day = Calendar("day", "UTC");
+  EXPECT_EQ(day.FirstEndAfter(last), T("10000-01-01T00:00:00Z"));
+  EXPECT_EQ(day.NextEnd(day.PaneStart(last)), T("10000-01-01T00:00:00Z"));
+  // 9999-12-31 is a Friday: its week began on Monday 9999-12-27.
+  const WindowSpec week = Calendar("week", "UTC");
+  EXPECT_EQ(week.PaneStart(last), T("9999-12-27T00:00:00Z"));
+  EXPECT_EQ(week.FirstEndAfter(last), T("10000-01-03T00:00:00Z"));
   const WindowSpec month = Calendar("month", "UTC");
   EXPECT_EQ(month.NextEnd(T("9999-11-01T00:00:00Z")), T("9999-12-01T00:00:00Z"));
+  EXPECT_EQ(month.FirstEndAfter(last), T("10000-01-01T00:00:00Z"));
+  // West of UTC the last local day ends later in UTC.
+  const WindowSpec la = Calendar("day", "America/Los_Angeles");
+  EXPECT_EQ(la.FirstEndAfter(last), T("10000-01-01T08:00:00Z"));
+  const WindowSpec berlin = Calendar("day", "Europe/Berlin");
+  EXPECT_EQ(berlin.FirstEndAfter(last), T("10000-01-01T23:00:00Z"));
+  // An end-of-input frontier (+inf) stays what it is.
+  EXPECT_EQ(day.EndAtOrBefore(kMaxTime), kMaxTime);
+  EXPECT_EQ(day.FirstEndAfter(kMaxTime - 1), kMaxTime);
 }
 
 TEST(WindowSpecTest, CalendarWindowErrors) {
