@@ -109,6 +109,15 @@ struct MetricDef {
     DurationMs window = 0;
   };
   std::optional<Forecast> forecast;
+  // An SLO's burn rate: not its value program's ratio(bad) / budget, two
+  // roundings, but the one ratio aggregate over num / den, the budget as an
+  // exact fraction, in one rounding (Accumulator::RatioOver): a burn of
+  // exactly a factor equals the factor, and does not fire.
+  struct RatioDivisor {
+    uint64_t num = 1;
+    uint64_t den = 1;
+  };
+  std::optional<RatioDivisor> ratio_divisor;
   // An SLO's burn rate over the last day: `vigil replay` reports the windows
   // ending at midnight UTC as that day's budget use (rules/slo_loader.cc).
   std::string slo_daily;      // the SLO's name, "" for other metrics

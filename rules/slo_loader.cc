@@ -191,6 +191,15 @@ YAML::Node MetricNode(const YAML::Node& n, const std::string& name, const std::s
   return m;
 }
 
+// The error budget as an exact fraction: ErrorBudget() keeps 12 decimals.
+std::optional<MetricDef::RatioDivisor> BudgetFraction(const SloDef& slo) {
+  constexpr uint64_t kScale = 1'000'000'000'000;
+  const auto budget = static_cast<uint64_t>(std::llround(slo.ErrorBudget() * 1e12));
+  if (budget == 0) return std::nullopt;  // an objective within 1e-12 of 100%
+  const uint64_t g = std::gcd(budget, kScale);
+  return MetricDef::RatioDivisor{budget / g, kScale / g};
+}
+
 // Adds one metric; its index, or -1 after an error (already reported).
 int AddMetric(FileLoader& f, const YAML::Node& node, const SloDef& slo, RuleSet* rules) {
   const size_t before = rules->metrics.size();
@@ -366,6 +375,7 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
                    WindowText(w, pane), StrCat(bad_ratio, " / ", budget)),
         slo, rules);
     if (idx < 0) return;
+    rules->metrics[idx].ratio_divisor = BudgetFraction(slo);
     burn_metric[w] = name;
     if (w == kDay) {
       slo.daily_metric = idx;

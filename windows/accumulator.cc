@@ -158,6 +158,18 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
   return std::nullopt;
 }
 
+std::optional<double> Accumulator::RatioOver(uint64_t num, uint64_t den) const {
+  assert(kind_ == AggKind::kRatio && num > 0 && den > 0);
+  if (n_ == 0) return std::nullopt;
+  const unsigned __int128 top = static_cast<unsigned __int128>(hits_) * den;
+  const unsigned __int128 bottom = static_cast<unsigned __int128>(n_) * num;
+  constexpr unsigned __int128 kExact = static_cast<unsigned __int128>(1) << 53;
+  if (top < kExact && bottom < kExact) {
+    return static_cast<double>(top) / static_cast<double>(bottom);  // one rounding
+  }
+  return static_cast<double>(static_cast<long double>(top) / static_cast<long double>(bottom));
+}
+
 std::optional<double> Accumulator::QuantileAt(double q) const {
   assert(kind_ == AggKind::kQuantile);
   if (!sketch_ || sketch_->empty()) return std::nullopt;

@@ -158,6 +158,12 @@ class Accumulator {
   // The aggregate over a window of `window_size`; nullopt when undefined
   // (no numbers for avg/min/max/quantile/last, no events for ratio).
   std::optional<double> Result(DurationMs window_size) const;
+  // For a ratio: the ratio divided by num / den, hits·den / (n·num), in one
+  // rounding where the products fit in 53 bits (always for SLO budgets of
+  // up to 12 decimals and counts below 2^53 / 10^12 after reduction), so a
+  // quotient that is exactly a decimal such as 3.3 is that decimal's double.
+  // nullopt without events.
+  std::optional<double> RatioOver(uint64_t num, uint64_t den) const;
   // For a quantile accumulator shared by several quantiles of one field:
   // the q-quantile, whatever quantile() it was built with.
   std::optional<double> QuantileAt(double q) const;

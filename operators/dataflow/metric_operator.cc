@@ -327,7 +327,13 @@ void MetricOperator::CloseWindows(TimeMs frontier, std::vector<WindowResult>* ou
             binding[i].kind == AggKind::kQuantile ? acc.QuantileAt(binding[i].q) : acc.Result(size);
         agg_values_[i] = r ? Value::Number(*r) : Value::Missing();
       }
-      Value v = members_[m].def->value.Eval(agg_values_.data());
+      Value v;
+      if (const auto& d = members_[m].def->ratio_divisor; d && binding.size() == 1) {
+        std::optional<double> r = w.acc[binding[0].acc].RatioOver(d->num, d->den);
+        v = r ? Value::Number(*r) : Value::Missing();
+      } else {
+        v = members_[m].def->value.Eval(agg_values_.data());
+      }
       if (!v.is_number() || !std::isfinite(v.num)) continue;
       WindowResult res;
       if (members_[m].def->internal()) {

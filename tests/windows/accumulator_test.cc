@@ -105,6 +105,19 @@ TEST(AccumulatorTest, CountCountsHits) {
 
 // -0 and 0 are equal, but their bits are not: min gives -0 and max 0
 // whatever order they come in, added or merged.
+// ratio / (num / den) in one rounding: 33 hits of 1000 over 1/100 is 3.3's
+// own double, where (33.0 / 1000) / 0.01 is 3.3000000000000003.
+TEST(AccumulatorTest, RatioOverAFractionRoundsOnce) {
+  Accumulator ratio(AggKind::kRatio);
+  EXPECT_EQ(ratio.RatioOver(1, 100), std::nullopt);
+  for (int i = 0; i < 1000; ++i) ratio.AddPredicate(i < 33);
+  EXPECT_NE((33.0 / 1000) / 0.01, 3.3);
+  EXPECT_EQ(ratio.RatioOver(1, 100), 3.3);
+  EXPECT_EQ(ratio.RatioOver(1, 1), 0.033);
+  EXPECT_EQ(ratio.RatioOver(5, 10'000), 66.0);  // a 99.95% objective's budget
+  EXPECT_EQ(ratio.RatioOver(3, 1), 0.011);
+}
+
 TEST(AccumulatorTest, MinAndMaxOfZerosDoNotDependOnTheOrder) {
   for (const auto& [first, second] : {std::pair(0.0, -0.0), std::pair(-0.0, 0.0)}) {
     for (AggKind kind : {AggKind::kMin, AggKind::kMax}) {

@@ -224,13 +224,52 @@ TEST(SloTest, ABurnOfExactlyTheFactorDoesNotFire) {
       if (i == 50) {
         // Minutes 20..49: 3 of 30 bad; 40..49: 3 of 10.
         EXPECT_EQ(ValueAt(results, "slo_lat_burn_rate_30m", kT + 50 * kMin), 1);
-        EXPECT_EQ(ValueAt(results, "slo_lat_burn_rate_10m", kT + 50 * kMin), 3.0 / 10 / 0.1);
+        EXPECT_EQ(ValueAt(results, "slo_lat_burn_rate_10m", kT + 50 * kMin), 3);
       }
     }
     if (i < 60) AddEvent(h, kT + i * kMin, i == 40 || i == 42 || i == 44 || i == 52 || i == 54);
   }
   // At 60: 5 of 30 and 2 of 10, both faster than 1.
   EXPECT_EQ(firings, std::vector<std::string>{"LatSlowBurn@60"});
+}
+
+// The same with a factor that is no binary fraction: 33 bad turns of 1000
+// with a 1% budget burn at exactly 3.3, which (33 / 1000) / 0.01 in doubles
+// makes 3.3000000000000003. The burn rate is computed in one rounding, so
+// it is 3.3's own double; 34 bad turns fire.
+std::vector<std::string> BurnAtThreePointThree(int bad, double* burn_1h, double* burn_5m) {
+  OperatorHarness h(R"(slos:
+  - slo: x
+    objective: 99%
+    good: latency_ms < 5000
+    valid: type == "message"
+    burn_rates:
+      - {long: 1h, short: 5m, factor: 3.3, alert: page}
+)");
+  EXPECT_NE(h.rules, nullptr);
+  if (h.rules == nullptr) return {};
+  // 750 good turns over the first 55 minutes, 250 over the last 5, of
+  // which the last `bad` are bad.
+  for (int i = 0; i < 750; ++i) AddEvent(h, kT + i * 4'400, false);
+  for (int i = 0; i < 250; ++i) AddEvent(h, kT + 55 * kMin + i * 1'200, i >= 250 - bad);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(kT + 60 * kMin, &results, &notices);
+  *burn_1h = ValueAt(results, "slo_x_burn_rate_1h", kT + 60 * kMin);
+  *burn_5m = ValueAt(results, "slo_x_burn_rate_5m", kT + 60 * kMin);
+  std::vector<std::string> firings;
+  for (const AlertNotice& n : notices) firings.push_back(n.def->name);
+  return firings;
+}
+
+TEST(SloTest, ABurnOfExactlyADecimalFactorDoesNotFire) {
+  double burn_1h = 0, burn_5m = 0;
+  EXPECT_TRUE(BurnAtThreePointThree(33, &burn_1h, &burn_5m).empty());
+  EXPECT_EQ(burn_1h, 3.3);
+  EXPECT_EQ(burn_5m, 13.2);
+  EXPECT_EQ(BurnAtThreePointThree(34, &burn_1h, &burn_5m), std::vector<std::string>{"XFastBurn"});
+  EXPECT_EQ(burn_1h, 3.4);
+  EXPECT_EQ(burn_5m, 13.6);
 }
 
 }  // namespace
