@@ -280,6 +280,7 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
   }
   for (auto& e : experiments_) {
     const std::string* bytes = find(e->state_key());
+    if (bytes == nullptr) bytes = find(e->legacy_state_key());
     if (bytes == nullptr) continue;
     Decoder dec(*bytes);
     if (!e->DecodeState(&dec)) return -1;

@@ -24,10 +24,6 @@ enum Output : size_t {
   kCrossover,
 };
 
-struct Ratio {
-  double n = 0, value = 0, var = 0;  // units, Σy / Σd, variance of one unit
-};
-
 // The confidence sequence: the running intersection of the intervals. It
 // is empty only with probability α while the difference stays the same;
 // when the difference moved (the treatment changed mid-run), the latest
@@ -57,15 +53,16 @@ ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef
       def_(def),
       // "/4": units are counted once, not once per window, a unit in two
       // arms is left out, and quantiles are compared per unit; earlier
-      // states do not restore.
-      state_key_(StrCat("experiment/4:", def.fingerprint)),
+      // states do not restore. "/5": the arms' running sums are no longer
+      // kept (a "/4" state is read without them).
+      state_key_(StrCat("experiment/5:", def.fingerprint)),
+      legacy_state_key_(StrCat("experiment/4:", def.fingerprint)),
       units_(def.split.size(), 0),
       metrics_(def.metrics.size()) {
   const size_t arms = def.split.size();
   for (size_t i = 0; i < def.metrics.size(); ++i) {
     const ExperimentMetricDef& m = def.metrics[i];
     MetricState& s = metrics_[i];
-    if (m.kind != ExperimentMetricDef::Kind::kQuantile) s.sums.assign(arms, Sums());
     for (size_t a = 1; a < arms; ++a) {
       s.tests.emplace_back(def.alpha, m.min_effect);
       s.guards.emplace_back(def.alpha, m.min_effect);
@@ -90,22 +87,6 @@ int ExperimentOperator::ArmOf(std::string_view label) const {
 
 namespace {
 
-Ratio RatioOf(double n, double y, double d, double yy, double dd, double yd) {
-  Ratio r;
-  r.n = n;
-  if (n <= 0 || d <= 0) return r;
-  r.value = y / d;
-  const double ym = y / n, dm = d / n;
-  const double syy = yy / n - ym * ym, sdd = dd / n - dm * dm, syd = yd / n - ym * dm;
-  r.var = std::max(0.0, (syy - 2 * r.value * syd + r.value * r.value * sdd) / (dm * dm));
-  return r;
-}
-
-template <typename Sums>
-Ratio RatioOf(const Sums& s) {
-  return RatioOf(s.n, s.y, s.d, s.yy, s.dd, s.yd);
-}
-
 // "Worse" for a guardrail: the opposite of the goal; higher without one.
 bool HigherIsWorse(const ExperimentMetricDef& m) {
   return m.goal != ExperimentMetricDef::Goal::kIncrease;
@@ -113,16 +94,55 @@ bool HigherIsWorse(const ExperimentMetricDef& m) {
 
 }  // namespace
 
+// A quantile's shares per arm, from running sums: y counts a unit's values
+// above a line, d all of them, so the sums of squares stay small and exact.
+ExperimentOperator::Ratio ExperimentOperator::RatioOf(const Sums& s) {
+  Ratio r;
+  r.n = s.n;
+  r.d = s.d;
+  if (s.n <= 0 || s.d <= 0) return r;
+  r.value = s.y / s.d;
+  const double ym = s.y / s.n, dm = s.d / s.n;
+  const double syy = s.yy / s.n - ym * ym, sdd = s.dd / s.n - dm * dm, syd = s.yd / s.n - ym * dm;
+  r.var = std::max(0.0, (syy - 2 * r.value * syd + r.value * r.value * sdd) / (dm * dm));
+  return r;
+}
+
+std::vector<ExperimentOperator::Ratio> ExperimentOperator::ArmRatios(const MetricState& s) const {
+  const size_t arms = def_.split.size();
+  std::vector<Ratio> r(arms);
+  std::vector<double> y(arms, 0), squares(arms, 0);
+  for (const auto& [unit, t] : s.totals) {
+    r[t.arm].n += 1;
+    r[t.arm].d += t.d;
+    y[t.arm] += t.y;
+  }
+  for (size_t a = 0; a < arms; ++a) {
+    if (r[a].n > 0 && r[a].d > 0) r[a].value = y[a] / r[a].d;
+  }
+  // The delta method's variance of a unit: the mean square of y - R·d
+  // (whose mean is 0), over the squared mean of d.
+  for (const auto& [unit, t] : s.totals) {
+    const double e = t.y - r[t.arm].value * t.d;
+    squares[t.arm] += e * e;
+  }
+  for (size_t a = 0; a < arms; ++a) {
+    if (r[a].n <= 0 || r[a].d <= 0) continue;
+    const double dm = r[a].d / r[a].n;
+    r[a].var = squares[a] / r[a].n / (dm * dm);
+  }
+  return r;
+}
+
 std::optional<ExperimentOperator::Comparison> ExperimentOperator::Compare(
-    const ExperimentMetricDef& m, const MetricState& s, const Shares& shares, size_t arm) const {
+    const ExperimentMetricDef& m, const std::vector<Ratio>& ratios, const Shares& shares,
+    size_t arm) const {
   Comparison c;
   const double r = m.max_regression;
   if (m.kind != ExperimentMetricDef::Kind::kQuantile) {
-    const Sums& a = s.sums[0];
-    const Sums& b = s.sums[arm];
-    const Ratio ra = RatioOf(a);
-    const Ratio rb = RatioOf(b);
-    if (ra.n <= 0 || rb.n <= 0 || a.d <= 0 || b.d <= 0) return std::nullopt;
+    const Ratio& ra = ratios[0];
+    const Ratio& rb = ratios[arm];
+    if (ra.n <= 0 || rb.n <= 0 || ra.d <= 0 || rb.d <= 0) return std::nullopt;
     c.value_a = ra.value;
     c.value_b = rb.value;
     c.test = {ra.n, ra.value, ra.var, rb.n, rb.value, rb.var};
@@ -216,9 +236,7 @@ void ExperimentOperator::Assign(std::string_view unit, int arm) {
   for (MetricState& s : metrics_) {
     if (s.values.erase(key) > 0) s.arms_stale = true;
     auto t = s.totals.find(key);
-    if (t == s.totals.end()) continue;
-    s.sums[first].Add(t->second.y, t->second.d, -1);
-    s.totals.erase(t);
+    if (t != s.totals.end()) s.totals.erase(t);
   }
 }
 
@@ -240,15 +258,10 @@ void ExperimentOperator::Accumulate(const WindowResult& r, int arm, std::string_
       continue;
     }
     if (r.parts.size() < 2) continue;
-    // The unit's totals move from (y0, d0) to (y1, d1): the arm's sums
-    // lose the one and gain the other.
-    auto [it, fresh] = s.totals.try_emplace(std::string(unit));
-    Totals& t = it->second;
-    Sums& u = s.sums[arm];
-    if (!fresh) u.Add(t.y, t.d, -1);
+    Totals& t = s.totals[std::string(unit)];
     t.y += r.parts[0];
     t.d += r.parts[1];
-    u.Add(t.y, t.d, 1);
+    t.arm = arm;
   }
 }
 
@@ -282,11 +295,12 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
   for (size_t i = 0; i < def_.metrics.size(); ++i) {
     const ExperimentMetricDef& m = def_.metrics[i];
     MetricState& s = metrics_[i];
-    const Shares shares =
-        m.kind == ExperimentMetricDef::Kind::kQuantile ? QuantileShares(m, s) : Shares();
+    const bool quantile = m.kind == ExperimentMetricDef::Kind::kQuantile;
+    const Shares shares = quantile ? QuantileShares(m, s) : Shares();
+    const std::vector<Ratio> ratios = quantile ? std::vector<Ratio>() : ArmRatios(s);
     bool control_published = false;
     for (size_t arm = 1; arm < def_.split.size(); ++arm) {
-      std::optional<Comparison> c = Compare(m, s, shares, arm);
+      std::optional<Comparison> c = Compare(m, ratios, shares, arm);
       if (!c) continue;
       const std::string& label = def_.split[arm].first;
       if (!control_published) {
@@ -326,9 +340,6 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
   for (int64_t u : units_) enc->PutSigned(u);
   enc->PutSigned(crossed_);
   for (const MetricState& s : metrics_) {
-    for (const Sums& u : s.sums) {
-      for (double v : {u.n, u.y, u.d, u.yy, u.dd, u.yd}) enc->PutDouble(v);
-    }
     for (const auto* tests : {&s.tests, &s.guards}) {
       for (const SequentialTest& t : *tests) {
         enc->PutDouble(t.p_value());
@@ -357,16 +368,21 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
 }
 
 bool ExperimentOperator::DecodeState(Decoder* dec) {
-  if (dec->GetString() != state_key_) return false;
+  const std::string_view key = dec->GetString();
+  if (key != state_key_ && key != legacy_state_key_) return false;
+  const bool legacy = key == legacy_state_key_;
   for (int64_t& u : units_) u = dec->GetSigned();
   crossed_ = dec->GetSigned();
   if (crossed_ < 0) return false;
   for (int64_t u : units_) {
     if (u < 0) return false;
   }
-  for (MetricState& s : metrics_) {
-    for (Sums& u : s.sums) {
-      for (double* v : {&u.n, &u.y, &u.d, &u.yy, &u.dd, &u.yd}) *v = dec->GetDouble();
+  for (size_t i = 0; i < metrics_.size(); ++i) {
+    MetricState& s = metrics_[i];
+    if (legacy && def_.metrics[i].kind != ExperimentMetricDef::Kind::kQuantile) {
+      // The arms' running sums (n, y, d, yy, dd, yd): now computed from
+      // the totals below.
+      for (size_t k = 0; k < 6 * units_.size(); ++k) dec->GetDouble();
     }
     for (auto* tests : {&s.tests, &s.guards}) {
       for (SequentialTest& t : *tests) {
@@ -408,10 +424,11 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
     arm_of_[std::move(unit)] = static_cast<int>(arm);
   }
   // Every unit's totals and values are in the arm it belongs to.
-  for (const MetricState& s : metrics_) {
-    for (const auto& [unit, t] : s.totals) {
+  for (MetricState& s : metrics_) {
+    for (auto& [unit, t] : s.totals) {
       auto it = arm_of_.find(unit);
       if (it == arm_of_.end() || it->second < 0) return false;
+      t.arm = it->second;
     }
     for (const auto& [unit, v] : s.values) {
       auto it = arm_of_.find(unit);

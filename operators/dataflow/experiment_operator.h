@@ -84,13 +84,18 @@ class ExperimentOperator {
   // "experiment:" and the definition's fingerprint: a changed experiment
   // starts afresh.
   const std::string& state_key() const { return state_key_; }
+  // The key of the previous encoding ("experiment/4:"), which DecodeState
+  // reads as well: a checkpoint taken before an upgrade keeps its
+  // experiments.
+  const std::string& legacy_state_key() const { return legacy_state_key_; }
   void EncodeState(Encoder* enc) const;
   bool DecodeState(Decoder* dec);
   // On a rule reload: takes over `old`'s sums if it is the same experiment.
   bool AdoptState(ExperimentOperator& old);
 
  private:
-  // Per-unit observation sums of one arm.
+  // Per-unit observation sums of one arm (a quantile's shares, whose
+  // values are counts of one unit's events).
   struct Sums {
     double n = 0, y = 0, d = 0, yy = 0, dd = 0, yd = 0;
     // Adds one unit's (y, d) with weight w (−1 takes it out again).
@@ -108,9 +113,16 @@ class ExperimentOperator {
   // declared arm has crossed over too).
   static constexpr int kCrossed = -1;
   static constexpr int kUndeclared = -2;
-  // One unit's numerator and denominator over every window so far.
+  // One unit's numerator and denominator over every window so far, and
+  // its arm.
   struct Totals {
     double y = 0, d = 0;
+    int arm = 0;
+  };
+  // One arm's estimate: units, Σd, the ratio Σy / Σd, and the variance of
+  // one unit's contribution (the delta method's; 0 while every unit agrees).
+  struct Ratio {
+    double n = 0, d = 0, value = 0, var = 0;
   };
   // One unit's values (quantile) over every window so far, as the
   // encoding of their sketch: a few dozen bytes for a user's handful of
@@ -120,8 +132,12 @@ class ExperimentOperator {
     std::string sketch;
   };
   struct MetricState {
-    std::vector<Sums> sums;                       // per arm (ratio, avg), over units' totals
-    absl::btree_map<std::string, Totals> totals;  // per unit, while it has one arm (ratio, avg)
+    // Per unit, while it has one arm (ratio, avg). The arms' estimates are
+    // computed from it at each window end, in two passes (mean, then the
+    // squared deviations): running sums of squares lose the variance of
+    // values that are large against their spread (amounts in micro-units,
+    // timestamps).
+    absl::btree_map<std::string, Totals> totals;
     absl::btree_map<std::string, Values> values;  // likewise (quantile)
     // Per arm (quantile): the merge of its units' sketches; rebuilt from
     // `values` when a unit left (or after a restore).
@@ -151,7 +167,11 @@ class ExperimentOperator {
     std::vector<Sums> guard;       // per arm: beyond the guardrail's line
   };
   Shares QuantileShares(const ExperimentMetricDef& m, MetricState& s) const;
-  std::optional<Comparison> Compare(const ExperimentMetricDef& m, const MetricState& s,
+  static Ratio RatioOf(const Sums& s);
+  // A ratio or average metric's estimate for every arm, from its units'
+  // totals.
+  std::vector<Ratio> ArmRatios(const MetricState& s) const;
+  std::optional<Comparison> Compare(const ExperimentMetricDef& m, const std::vector<Ratio>& ratios,
                                     const Shares& shares, size_t arm) const;
   void Publish(const WindowResult& at, size_t output, std::vector<std::string> labels, double value,
                std::vector<WindowResult>* out) const;
@@ -159,6 +179,7 @@ class ExperimentOperator {
   const RuleSet& rules_;
   ExperimentDef def_;
   std::string state_key_;
+  std::string legacy_state_key_;
   std::vector<int64_t> units_;                // per arm: its units
   int64_t crossed_ = 0;                       // units seen in more than one arm
   absl::btree_map<std::string, int> arm_of_;  // unit -> its arm, kCrossed or kUndeclared

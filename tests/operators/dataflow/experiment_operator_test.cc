@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/hash.h"
@@ -524,6 +525,113 @@ TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBi
         r.def->name == "experiment_crossover_units" && r.end == kHours * kHour && r.value == 10;
   }
   EXPECT_TRUE(crossed);
+}
+
+std::string JsonNumber(double v) {
+  std::string s;
+  AppendJsonNumber(v, &s);
+  return s;
+}
+
+// An average of values far larger than their spread: control units 0 and 2,
+// treatment 10 and 12, all moved by `offset`. Each arm's unit variance is 1
+// whatever the offset, V = 1/2 + 1/2 and τ = 5, so the interval is
+// 10 ± √(1 · 26/25 · (2 ln 20 + ln 26)) at every offset. Sums of squares
+// in doubles lost it: from 1e8 on the interval widened, from 1e9 on the
+// variance was 0 and nothing was published.
+TEST(ExperimentOperatorTest, AnAverageOfLargeValuesKeepsItsVariance) {
+  const char* const rules = R"yaml(
+experiments:
+  - experiment: e1
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    window: 1h
+    metrics:
+      - {name: v, value: avg(v), goal: decrease, min_effect: 5}
+)yaml";
+  const double half = std::sqrt(26.0 / 25 * (2 * std::log(20.0) + std::log(26.0)));
+  for (double offset : {0.0, 1e6, 1e8, 1e9, 1e12}) {
+    SCOPED_TRACE(offset);
+    OperatorHarness h(rules);
+    ASSERT_TRUE(h.rules);
+    int ts = 1000;
+    for (auto [arm, user, v] :
+         {std::tuple{"c", "u1", 0}, {"c", "u2", 2}, {"t", "u3", 10}, {"t", "u4", 12}}) {
+      h.Add(ts += 1000, StrCat("\"variant\":\"", arm, "\",\"user\":\"", user,
+                               "\",\"v\":", JsonNumber(offset + v)));
+    }
+    std::map<std::string, double> out = Outputs(CloseAll(h, kHour));
+    // The difference of two means near 1e12 is known to their ulp, 1.2e-4.
+    const double ulp = std::max(1e-12, offset * 2.3e-16);
+    EXPECT_NEAR(out["experiment_difference{e1,v,t}"], 10, 4 * ulp);
+    EXPECT_NEAR(out["experiment_ci_lower{e1,v,t}"], 10 - half, 1e-9 + 4 * ulp);
+    EXPECT_NEAR(out["experiment_ci_upper{e1,v,t}"], 10 + half, 1e-9 + 4 * ulp);
+    EXPECT_EQ(out.count("experiment_decision{e1,v,t}"), 1u);
+    EXPECT_EQ(out["experiment_decision{e1,v,t}"],
+              static_cast<double>(ExperimentDecision::kControlWins));
+  }
+}
+
+// A checkpoint of the previous encoding ("experiment/4:", which kept each
+// arm's running sums) restores: the sums are skipped, the arms' estimates
+// come from the units' totals, and the outputs are those of a flow that
+// never stopped.
+TEST(ExperimentOperatorTest, AStateOfThePreviousEncodingRestores) {
+  const char* const rules = R"yaml(
+experiments:
+  - experiment: e1
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    window: 1h
+    min_effect: 0.1
+    metrics:
+      - {name: good, value: ratio(ok), goal: increase}
+)yaml";
+  OperatorHarness whole(rules), restored(rules);
+  ASSERT_TRUE(whole.rules && restored.rules);
+  const std::vector<Line> events = Traffic(5, 1.2, 2);
+  std::vector<WindowResult> expected, got;
+  std::vector<AlertNotice> notices;
+  for (const Line& l : events) {
+    if (l.ts < kHour) whole.AddJson(l.json);
+  }
+  whole.Close(kHour, &expected, &notices);
+  // The state after the first hour, re-encoded as "/4" wrote it.
+  std::vector<std::pair<std::string, std::string>> state;
+  for (auto& [key, bytes] : whole.flow->EncodeState()) {
+    if (key.rfind("experiment/5:", 0) != 0) {
+      state.emplace_back(key, bytes);
+      continue;
+    }
+    Decoder dec(bytes);
+    Encoder old;
+    const std::string legacy = "experiment/4:" + key.substr(std::string("experiment/5:").size());
+    old.PutString(legacy);
+    ASSERT_EQ(dec.GetString(), key);
+    for (int arm = 0; arm < 2; ++arm) old.PutSigned(dec.GetSigned());
+    old.PutSigned(dec.GetSigned());                         // crossed
+    for (int i = 0; i < 12; ++i) old.PutDouble(1e300 + i);  // two arms' six sums
+    old.PutRaw(dec.rest());
+    state.emplace_back(legacy, old.Release());
+  }
+  ASSERT_GT(restored.flow->DecodeState(state), 0);
+  for (const Line& l : events) {
+    if (l.ts >= kHour) {
+      whole.AddJson(l.json);
+      restored.AddJson(l.json);
+    }
+  }
+  whole.Close(2 * kHour, &expected, &notices);
+  restored.Close(2 * kHour, &got, &notices);
+  expected.erase(std::remove_if(expected.begin(), expected.end(),
+                                [](const WindowResult& r) { return r.end != 2 * kHour; }),
+                 expected.end());
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(Lines(got), Lines(expected));
 }
 
 }  // namespace
