@@ -48,7 +48,9 @@ struct Row {
   const ExperimentInfo::Metric* metric = nullptr;
   std::string control, arm;
   std::optional<double> control_value, value, difference, lower, upper, p;
-  int decision = 0;
+  // None until the comparison has a variance (while every unit of both arms
+  // agrees, or before both arms have units).
+  std::optional<int> decision;
 };
 
 // A value in the metric's terms: ratios as percentages.
@@ -63,8 +65,9 @@ std::string DiffText(const ExperimentInfo::Metric& m, double v) {
 }
 std::string DiffUnit(const ExperimentInfo::Metric& m) { return m.kind == "mean" ? "" : " pts"; }
 
-std::string DecisionText(int d) {
-  return std::string(ExperimentDecisionName(static_cast<ExperimentDecision>(d)));
+std::string DecisionText(std::optional<int> d) {
+  if (!d) return "not enough data yet";
+  return std::string(ExperimentDecisionName(static_cast<ExperimentDecision>(*d)));
 }
 
 std::vector<Row> Rows(const ExperimentInfo& e, const ExperimentResults& r) {
@@ -81,8 +84,9 @@ std::vector<Row> Rows(const ExperimentInfo& e, const ExperimentResults& r) {
       row.lower = r.Get("experiment_ci_lower", e.name, m.name, row.arm);
       row.upper = r.Get("experiment_ci_upper", e.name, m.name, row.arm);
       row.p = r.Get("experiment_p_value", e.name, m.name, row.arm);
-      row.decision =
-          static_cast<int>(r.Get("experiment_decision", e.name, m.name, row.arm).value_or(0));
+      if (std::optional<double> d = r.Get("experiment_decision", e.name, m.name, row.arm)) {
+        row.decision = static_cast<int>(*d);
+      }
       rows.push_back(std::move(row));
     }
   }
@@ -138,6 +142,11 @@ std::string Text(const std::vector<ExperimentInfo>& infos, const ExperimentResul
                       : "",
                   ", ", Interval(row, e.alpha), ", ", PValue(*row.p), ") → ",
                   Title(DecisionText(row.decision)));
+      } else if (row.difference) {
+        // Every unit of both arms agrees: a difference, but no spread to
+        // judge it by.
+        StrAppend(&out, " (", DiffText(m, *row.difference), DiffUnit(m),
+                  ", no spread between units yet: not enough data)");
       } else {
         out += " (not enough data yet)";
       }
@@ -227,7 +236,11 @@ std::string Json(const std::vector<ExperimentInfo>& infos, const ExperimentResul
       AppendOptional("ci_upper", row.upper, &out);
       AppendOptional("p_value", row.p, &out);
       out += ",\"decision\":";
-      AppendJsonString(DecisionText(row.decision), &out);
+      if (row.decision) {
+        AppendJsonString(DecisionText(row.decision), &out);
+      } else {
+        out += "null";
+      }
       out.push_back('}');
     }
     out += "]}";

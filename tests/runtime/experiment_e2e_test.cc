@@ -156,6 +156,48 @@ TEST_F(ExperimentE2eTest, TheReportShowsUnitsSeenInBothArms) {
       << text.out;
 }
 
+// Every unit of both arms agrees (the control's never ok, the treatment's
+// always): a difference of 100 points but no variance, so no interval,
+// p-value or decision, and each output says so alike.
+TEST_F(ExperimentE2eTest, AComparisonWithoutVarianceHasNoDecisionInAnyOutput) {
+  const std::string rules = Path("rules.yaml"), events = Path("events.ndjson");
+  {
+    std::ofstream(rules) << "experiments:\n"
+                            "  - experiment: e1\n"
+                            "    arm: variant\n"
+                            "    control: c\n"
+                            "    split: {c: 0.5, t: 0.5}\n"
+                            "    unit: user\n"
+                            "    metrics:\n"
+                            "      - {name: good, value: ratio(ok), goal: increase}\n";
+    std::ofstream out(events);
+    int ts = 1'767'225'600;  // 2026-01-01T00:00:00Z, in seconds
+    for (const char* e : {"\"variant\":\"c\",\"user\":\"u1\",\"ok\":false",
+                          "\"variant\":\"c\",\"user\":\"u2\",\"ok\":false",
+                          "\"variant\":\"t\",\"user\":\"u3\",\"ok\":true",
+                          "\"variant\":\"t\",\"user\":\"u4\",\"ok\":true"}) {
+      out << "{\"ts\":\"" << FormatTimestamp(static_cast<TimeMs>(ts++) * 1000)
+          << "\",\"type\":\"message\"," << e << "}\n";
+    }
+  }
+  const std::string report = kVigil + " experiment report --rules " + rules;
+  Result json = Sh(report + " --output json " + events + " 2>/dev/null");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  EXPECT_NE(json.out.find("\"difference\":1,\"ci_lower\":null,\"ci_upper\":null,\"p_value\":"
+                          "null,\"decision\":null}"),
+            std::string::npos)
+      << json.out;
+  Result text = Sh(report + " " + events + " 2>/dev/null");
+  EXPECT_NE(text.out.find("  Good: c 0.0% vs t 100.0% (+100.0 pts, no spread between units yet: "
+                          "not enough data)\n"),
+            std::string::npos)
+      << text.out;
+  Result md = Sh(report + " --output markdown " + events + " 2>/dev/null");
+  EXPECT_NE(md.out.find("| Good | c 0.0% | t 100.0% | +100.0 pts | - | - | not enough data yet |"),
+            std::string::npos)
+      << md.out;
+}
+
 TEST_F(ExperimentE2eTest, ARunningJobReportsTheSameDecisions) {
   // A day of event time in about 24 seconds, arm B regressed from hour 1.
   const std::string log = Path("run.log");
