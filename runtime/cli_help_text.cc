@@ -178,7 +178,7 @@ const CommandHelp kCommands[] = {
      R"(  vigil gen --duration 1h --rate 100 --incident latency_spike@20m+10m --out events.ndjson
   vigil gen --to kafka://127.0.0.1:9092/events --speed 1)"},
     {"replay", "vigil replay [flags] PATH...",
-     R"(run rules over recorded events (files, .zst, directories, archives written with run --archive, in a directory or an S3 bucket, zstd NDJSON or Parquet) at full speed; print the alert timeline and a metric summary)",
+     R"(run rules over recorded events (files, .zst, directories, archives written with run --archive, in a directory or an S3 bucket, zstd NDJSON or Parquet; - for stdin) at full speed; print the alert timeline and a metric summary)",
      "Flags",
      R"(  --rules FILE               rule file (repeatable; default: built-in reference rules)
   --from T --to T            only events with from <= ts < to (RFC 3339); of an archive,

@@ -54,6 +54,10 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
     if (past_to != nullptr && e.max_ts >= to) *past_to = true;
   };
   for (const std::string& p : paths) {
+    if (p == "-") {  // stdin, as `run --input -` reads it
+      out.push_back("/dev/stdin");
+      continue;
+    }
     std::error_code ec;
     const bool directory = fs::is_directory(p, ec);
     if (IsS3Url(p)) {

@@ -115,6 +115,14 @@ TEST_F(ReplayTest, DirectoriesOfCompressedPartsReplayInPathOrder) {
   EXPECT_EQ(parts.out, whole.out);
 }
 
+TEST_F(ReplayTest, ADashReadsStdin) {
+  Result whole = Sh(StrCat(kVigil, " replay --output json --no-progress ", *events_));
+  Result piped =
+      Sh(StrCat("cat ", *events_, " | ", kVigil, " replay --output json --no-progress -"));
+  ASSERT_EQ(piped.exit_code, 0) << piped.out;
+  EXPECT_EQ(piped.out, whole.out);
+}
+
 TEST_F(ReplayTest, FromToLimitsTheEventsAndCountsTheRest) {
   Result r = Sh(StrCat(kVigil, " replay --no-progress --from 2026-01-01T01:00:00Z ",
                        "--to 2026-01-01T02:00:00Z ", *events_, " 2>&1"));
