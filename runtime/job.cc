@@ -328,6 +328,14 @@ void Job::Progress(TimeMs now, bool final) {
   ShowProgress(line, final);
 }
 
+void Job::DeliverResolutions(const std::vector<AlertNotice>& resolved) {
+  for (const AlertNotice& n : resolved) {
+    metrics_->Transition(n);
+    for (auto& s : sinks_) s->OnAlert(n);
+  }
+  if (admin_) admin_->RecordTransitions(resolved);
+}
+
 absl::Status Job::Reload() {
   RuleLoadResult loaded = LoadJobRules(config_);
   if (!loaded.ok()) {
@@ -347,11 +355,7 @@ absl::Status Job::Reload() {
   std::vector<AlertNotice> dropped;
   alert_op->AdoptState(*alert_op_, &dropped);
   // Notices of dropped alerts refer to the old rules: deliver them first.
-  for (const AlertNotice& n : dropped) {
-    metrics_->Transition(n);
-    for (auto& s : sinks_) s->OnAlert(n);
-  }
-  if (admin_) admin_->RecordTransitions(dropped);
+  DeliverResolutions(dropped);
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   FieldPresence presence(rules->fields);  // what the old rules' fields had seen stays seen

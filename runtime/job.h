@@ -143,6 +143,10 @@ class Job {
   // errors is refused and the running rules stay.
   absl::Status Reload();
   void HandleReloadRequests();
+  // Resolutions of alerts that were firing and are gone or changed (after a
+  // reload or a restore under other rules): to /metrics, the sinks and the
+  // admin API, as transitions.
+  void DeliverResolutions(const std::vector<AlertNotice>& resolved);
   // The records of a batch through the checks (RecordChecks) into the
   // archive, the watermark and the dataflow, in input order.
   // `per_input_lateness`: judge each record against its input's watermark

@@ -58,6 +58,9 @@ absl::Status Job::Init() {
     dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
   }
   if (checkpointer_) AddOutputsToCheckpoints(results_writer);
+  // Alerts firing at the checkpoint whose definition is gone or changed in
+  // these rules resolve, as on a reload: now that the receivers are open.
+  DeliverResolutions(alert_op_->TakeRestoredResolutions());
   evaluation_ = std::make_unique<Evaluation>(
       Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_});
   progress_tty_ = config_.progress && ::isatty(2);

@@ -1,6 +1,7 @@
 #include "operators/dataflow/alert_operator.h"
 
 #include <algorithm>
+#include <list>
 #include <set>
 #include <tuple>
 
@@ -396,7 +397,108 @@ std::string AlertOperator::EncodeState() const {
       st.Encode(&enc);
     }
   }
+  EncodeResolutions(&enc);
   return enc.Release();
+}
+
+// After the states (a checkpoint without this part restores without
+// resolutions): per alert with a firing group, its key, name, severity and
+// expression, and per firing group its resolution's labels, annotations and
+// window.
+void AlertOperator::EncodeResolutions(Encoder* enc) const {
+  size_t alerts = 0;
+  for (const auto& groups : states_) {
+    alerts += std::any_of(groups.begin(), groups.end(),
+                          [](const auto& g) { return g.second.phase == AlertPhase::kFiring; });
+  }
+  enc->PutVarint(alerts);
+  for (size_t a = 0; a < rules_.alerts.size(); ++a) {
+    const AlertDef& def = rules_.alerts[a];
+    std::vector<AlertNotice> notices;
+    for (const auto& [g, st] : states_[a]) {
+      if (st.phase == AlertPhase::kFiring) {
+        notices.push_back(MakeNotice(def, g, st, Transition::kResolved, st.last_eval));
+      }
+    }
+    if (notices.empty()) continue;
+    enc->PutString(AlertKey(rules_, def));
+    enc->PutString(def.name);
+    enc->PutVarint(static_cast<uint64_t>(def.severity));
+    enc->PutString(def.expr_source);
+    enc->PutVarint(notices.size());
+    for (const AlertNotice& n : notices) {
+      enc->PutString(n.group);
+      enc->PutString(n.window);
+      enc->PutVarint(n.labels.size());
+      for (const auto& [k, v] : n.labels) {
+        enc->PutString(k);
+        enc->PutString(v);
+      }
+      enc->PutVarint(n.annotations.size());
+      for (const auto& [k, v] : n.annotations) {
+        enc->PutString(k);
+        enc->PutString(v);
+      }
+    }
+  }
+}
+
+// The resolutions of firing alerts in `gone` (key -> group -> state) that
+// the checkpoint described.
+bool AlertOperator::DecodeResolutions(
+    Decoder* dec, const std::map<std::string, std::map<std::string, AlertState>>& gone) {
+  std::vector<AlertNotice> notices;
+  std::list<AlertDef> defs;  // their stand-ins; a list keeps them in place when moved
+  if (dec->done()) {         // written before resolutions were kept
+    restored_resolutions_.clear();
+    return true;
+  }
+  for (uint64_t n = dec->GetVarint(), i = 0; i < n && dec->ok(); ++i) {
+    const std::string key(dec->GetString());
+    AlertDef def;
+    def.name = std::string(dec->GetString());
+    const uint64_t severity = dec->GetVarint();
+    if (severity < static_cast<uint64_t>(Severity::kP1) ||
+        severity > static_cast<uint64_t>(Severity::kP4)) {
+      return false;
+    }
+    def.severity = static_cast<Severity>(severity);
+    def.expr_source = std::string(dec->GetString());
+    auto states = gone.find(key);
+    const AlertDef* stand_in = nullptr;
+    for (uint64_t groups = dec->GetVarint(), j = 0; j < groups && dec->ok(); ++j) {
+      AlertNotice r;
+      r.group = std::string(dec->GetString());
+      r.window = std::string(dec->GetString());
+      for (uint64_t k = dec->GetVarint(), l = 0; l < k && dec->ok(); ++l) {
+        std::string name(dec->GetString());
+        r.labels[std::move(name)] = std::string(dec->GetString());
+      }
+      for (uint64_t k = dec->GetVarint(), l = 0; l < k && dec->ok(); ++l) {
+        std::string name(dec->GetString());
+        r.annotations.emplace_back(std::move(name), std::string(dec->GetString()));
+      }
+      if (states == gone.end()) continue;  // still defined: it goes on
+      auto st = states->second.find(r.group);
+      if (st == states->second.end() || st->second.phase != AlertPhase::kFiring) continue;
+      const AlertState& s = st->second;
+      if (stand_in == nullptr) stand_in = &defs.emplace_back(def);
+      r.def = stand_in;
+      r.transition = Transition::kResolved;
+      r.at = s.last_eval;
+      r.value = s.fired_value;
+      r.resolved_value = s.value;
+      r.active_since = s.active_since;
+      r.fired_at = s.fired_at;
+      r.peak = s.peak;
+      r.notify = s.notified;
+      notices.push_back(std::move(r));
+    }
+  }
+  if (!dec->ok()) return false;
+  restored_resolutions_ = std::move(notices);
+  retired_.splice(retired_.end(), defs);
+  return true;
 }
 
 bool AlertOperator::DecodeState(std::string_view data) {
@@ -430,6 +532,7 @@ bool AlertOperator::DecodeState(std::string_view data) {
     if (retention_[m] >= 0) history[m] = std::move(h);
   }
   const uint64_t alerts = dec.GetVarint();
+  std::map<std::string, std::map<std::string, AlertState>> gone;  // by key: no definition now
   for (uint64_t i = 0; i < alerts && dec.ok(); ++i) {
     const std::string_view key = dec.GetString();
     int a = -1;
@@ -443,9 +546,13 @@ bool AlertOperator::DecodeState(std::string_view data) {
       if (!st.Decode(&dec)) return false;
       s.emplace(std::string(g), st);
     }
-    if (a >= 0) states[a] = std::move(s);
+    if (a >= 0) {
+      states[a] = std::move(s);
+    } else {
+      gone[std::string(key)] = std::move(s);
+    }
   }
-  if (!dec.ok()) return false;
+  if (!dec.ok() || !DecodeResolutions(&dec, gone)) return false;
   latest_ = std::move(latest);
   last_end_ = std::move(last_end);
   history_ = std::move(history);

@@ -41,6 +41,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_
 #define VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_
 
+#include <list>
 #include <map>
 #include <set>
 #include <string>
@@ -89,8 +90,17 @@ class AlertOperator {
   // fingerprint and alert definition so that a checkpoint taken under other
   // rules restores what still matches. Decode returns false on malformed
   // input, leaving the operator as it was.
+  //
+  // A checkpoint also holds, for each firing alert, what its resolution
+  // would say (name, severity, labels, rendered annotations). A restart
+  // under rules where that alert is gone or changed sends the resolution,
+  // as a reload does (TakeRestoredResolutions), so no page dangles.
   std::string EncodeState() const;
   bool DecodeState(std::string_view data);
+  // The resolutions of the firing alerts the last DecodeState found no
+  // definition for; each once. Their `def` is a stand-in (name, severity,
+  // expression) that lives as long as this operator.
+  std::vector<AlertNotice> TakeRestoredResolutions() { return std::move(restored_resolutions_); }
   int FiringCount(Severity s) const;
 
  private:
@@ -128,6 +138,9 @@ class AlertOperator {
   // from `first_notice` on that an inhibition or silence holds back, and
   // releases held-back firing alerts nothing holds any more.
   void Suppress(TimeMs end, size_t first_notice, std::vector<AlertNotice>* out);
+  void EncodeResolutions(Encoder* enc) const;
+  bool DecodeResolutions(Decoder* dec,
+                         const std::map<std::string, std::map<std::string, AlertState>>& gone);
 
   const RuleSet& rules_;
   using HistoryMap = absl::flat_hash_map<std::string, MetricHistory, StringHash, StringEq>;
@@ -142,6 +155,8 @@ class AlertOperator {
   std::vector<Value> slots_;
   const SilenceBook* silences_;
   bool suppressible_ = false;  // some alert has inhibited_by, or silences may exist
+  std::vector<AlertNotice> restored_resolutions_;
+  std::list<AlertDef> retired_;  // the stand-in definitions of those notices
 };
 
 }  // namespace vigil

@@ -69,5 +69,47 @@ TEST(ReloadTest, UnchangedStateCarriesOverChangedAlertIsResolved) {
   EXPECT_EQ(Close(next, 180'000), (std::vector<std::string>{"Busy resolved @180"}));
 }
 
+// A restart from a checkpoint under edited rules: the same as the reload
+// above. Big changed: its firing group resolves, with the labels and the
+// annotations it was sent with; Busy, unchanged, keeps firing.
+TEST(ReloadTest, ARestoreUnderChangedRulesResolvesWhatIsGone) {
+  const std::string rules = RulesWithThreshold("10") +
+                            "    labels: {team: chat}\n"
+                            "    annotations: {summary: 'sum {{ $value }}'}\n";
+  OperatorHarness before(rules);
+  before.Add(1000, "\"x\":6");
+  before.Add(2000, "\"x\":7");
+  EXPECT_EQ(Close(before, 60'000),
+            (std::vector<std::string>{"n@60=2", "s@60=13", "Busy firing @60", "Big firing @60"}));
+  const std::string flow_state = before.alerts->EncodeState();
+
+  // The same rules: nothing to resolve.
+  OperatorHarness same(rules);
+  ASSERT_TRUE(same.alerts->DecodeState(flow_state));
+  EXPECT_TRUE(same.alerts->TakeRestoredResolutions().empty());
+
+  auto after = std::make_unique<OperatorHarness>(RulesWithThreshold("100"));
+  ASSERT_TRUE(after->alerts->DecodeState(flow_state));
+  std::vector<AlertNotice> resolved = after->alerts->TakeRestoredResolutions();
+  ASSERT_EQ(resolved.size(), 1u);
+  const AlertNotice& n = resolved[0];
+  EXPECT_EQ(n.def->name, "Big");
+  EXPECT_EQ(n.def->severity, Severity::kP3);
+  EXPECT_EQ(n.def->expr_source, "s > 10");
+  EXPECT_EQ(n.transition, Transition::kResolved);
+  EXPECT_EQ(n.at, 60'000);
+  EXPECT_EQ(n.value, 13);
+  EXPECT_EQ(n.fired_at, 60'000);
+  EXPECT_TRUE(n.notify);
+  EXPECT_EQ(n.window, "tumbling 1m");
+  EXPECT_EQ(n.labels, (Labels{{"alertname", "Big"}, {"severity", "P3"}, {"team", "chat"}}));
+  EXPECT_EQ(n.annotations,
+            (std::vector<std::pair<std::string, std::string>>{{"summary", "sum 13"}}));
+  EXPECT_TRUE(after->alerts->TakeRestoredResolutions().empty());  // once
+
+  // Busy kept its state: no second page, and it resolves when it stops.
+  EXPECT_EQ(Close(*after, 120'000), (std::vector<std::string>{"Busy resolved @120"}));
+}
+
 }  // namespace
 }  // namespace vigil
