@@ -120,8 +120,10 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
   PublishAlerts();
   Log(StrCat("restored checkpoint ", d.epoch, " (", FormatTimestamp(d.written_at), "): watermark ",
-             d.watermark == kMinTime ? "-" : FormatTimestamp(d.watermark), ", ",
-             static_cast<const JobStatePart&>(*state_part_).restored_states(), " of ",
+             d.watermark == kMinTime   ? "-"
+             : d.watermark == kMaxTime ? "the end of its input"
+                                       : FormatTimestamp(d.watermark),
+             ", ", static_cast<const JobStatePart&>(*state_part_).restored_states(), " of ",
              flow_->state_count(), " operator states"));
   return absl::OkStatus();
 }
