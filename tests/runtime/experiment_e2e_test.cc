@@ -118,31 +118,37 @@ TEST_F(ExperimentE2eTest, NormalTrafficDecidesNothingAndPagesNobody) {
   EXPECT_NE(replay.out.find("(no alerts)"), std::string::npos) << replay.out;
 }
 
+// A one-metric experiment (`good`: ratio(ok), arms c and t by `variant`,
+// unit `user`) and one event a second from 2026-01-01 with the given fields.
+void WriteSmallExperiment(const std::string& rules, const std::string& events,
+                          std::initializer_list<const char*> fields) {
+  std::ofstream(rules) << "experiments:\n"
+                          "  - experiment: e1\n"
+                          "    arm: variant\n"
+                          "    control: c\n"
+                          "    split: {c: 0.5, t: 0.5}\n"
+                          "    unit: user\n"
+                          "    metrics:\n"
+                          "      - {name: good, value: ratio(ok), goal: increase}\n";
+  std::ofstream out(events);
+  int ts = 1'767'225'600;  // 2026-01-01T00:00:00Z, in seconds
+  for (const char* e : fields) {
+    out << "{\"ts\":\"" << FormatTimestamp(static_cast<TimeMs>(ts++) * 1000)
+        << "\",\"type\":\"message\"," << e << "}\n";
+  }
+}
+
 // A user served both arms is left out and reported: the report's units
 // line and its JSON say how many crossed over, and the units are those
 // left.
 TEST_F(ExperimentE2eTest, TheReportShowsUnitsSeenInBothArms) {
   const std::string rules = Path("rules.yaml"), events = Path("events.ndjson");
-  {
-    std::ofstream(rules) << "experiments:\n"
-                            "  - experiment: e1\n"
-                            "    arm: variant\n"
-                            "    control: c\n"
-                            "    split: {c: 0.5, t: 0.5}\n"
-                            "    unit: user\n"
-                            "    metrics:\n"
-                            "      - {name: good, value: ratio(ok), goal: increase}\n";
-    std::ofstream out(events);
-    int ts = 1'767'225'600;  // 2026-01-01T00:00:00Z, in seconds
-    for (const char* e : {"\"variant\":\"c\",\"user\":\"u1\",\"ok\":true",
-                          "\"variant\":\"c\",\"user\":\"u2\",\"ok\":true",
-                          "\"variant\":\"t\",\"user\":\"u3\",\"ok\":false",
-                          "\"variant\":\"t\",\"user\":\"u4\",\"ok\":true",
-                          "\"variant\":\"t\",\"user\":\"u1\",\"ok\":false"}) {
-      out << "{\"ts\":\"" << FormatTimestamp(static_cast<TimeMs>(ts++) * 1000)
-          << "\",\"type\":\"message\"," << e << "}\n";
-    }
-  }
+  WriteSmallExperiment(rules, events,
+                       {"\"variant\":\"c\",\"user\":\"u1\",\"ok\":true",
+                        "\"variant\":\"c\",\"user\":\"u2\",\"ok\":true",
+                        "\"variant\":\"t\",\"user\":\"u3\",\"ok\":false",
+                        "\"variant\":\"t\",\"user\":\"u4\",\"ok\":true",
+                        "\"variant\":\"t\",\"user\":\"u1\",\"ok\":false"});
   Result json = Sh(kVigil + " experiment report --rules " + rules + " --output json " + events +
                    " 2>/dev/null");
   ASSERT_EQ(json.exit_code, 0) << json.out;
@@ -161,25 +167,11 @@ TEST_F(ExperimentE2eTest, TheReportShowsUnitsSeenInBothArms) {
 // p-value or decision, and each output says so alike.
 TEST_F(ExperimentE2eTest, AComparisonWithoutVarianceHasNoDecisionInAnyOutput) {
   const std::string rules = Path("rules.yaml"), events = Path("events.ndjson");
-  {
-    std::ofstream(rules) << "experiments:\n"
-                            "  - experiment: e1\n"
-                            "    arm: variant\n"
-                            "    control: c\n"
-                            "    split: {c: 0.5, t: 0.5}\n"
-                            "    unit: user\n"
-                            "    metrics:\n"
-                            "      - {name: good, value: ratio(ok), goal: increase}\n";
-    std::ofstream out(events);
-    int ts = 1'767'225'600;  // 2026-01-01T00:00:00Z, in seconds
-    for (const char* e : {"\"variant\":\"c\",\"user\":\"u1\",\"ok\":false",
-                          "\"variant\":\"c\",\"user\":\"u2\",\"ok\":false",
-                          "\"variant\":\"t\",\"user\":\"u3\",\"ok\":true",
-                          "\"variant\":\"t\",\"user\":\"u4\",\"ok\":true"}) {
-      out << "{\"ts\":\"" << FormatTimestamp(static_cast<TimeMs>(ts++) * 1000)
-          << "\",\"type\":\"message\"," << e << "}\n";
-    }
-  }
+  WriteSmallExperiment(rules, events,
+                       {"\"variant\":\"c\",\"user\":\"u1\",\"ok\":false",
+                        "\"variant\":\"c\",\"user\":\"u2\",\"ok\":false",
+                        "\"variant\":\"t\",\"user\":\"u3\",\"ok\":true",
+                        "\"variant\":\"t\",\"user\":\"u4\",\"ok\":true"});
   const std::string report = kVigil + " experiment report --rules " + rules;
   Result json = Sh(report + " --output json " + events + " 2>/dev/null");
   ASSERT_EQ(json.exit_code, 0) << json.out;

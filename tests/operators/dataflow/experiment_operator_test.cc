@@ -577,21 +577,9 @@ experiments:
 // A checkpoint of the previous encoding ("experiment/4:", which kept each
 // arm's running sums) restores: the sums are skipped, the arms' estimates
 // come from the units' totals, and the outputs are those of a flow that
-// never stopped.
+// never stopped. (The quantile metric had no sums.)
 TEST(ExperimentOperatorTest, AStateOfThePreviousEncodingRestores) {
-  const char* const rules = R"yaml(
-experiments:
-  - experiment: e1
-    arm: variant
-    control: c
-    split: {c: 0.5, t: 0.5}
-    unit: user
-    window: 1h
-    min_effect: 0.1
-    metrics:
-      - {name: good, value: ratio(ok), goal: increase}
-)yaml";
-  OperatorHarness whole(rules), restored(rules);
+  OperatorHarness whole(kRules), restored(kRules);
   ASSERT_TRUE(whole.rules && restored.rules);
   const std::vector<Line> events = Traffic(5, 1.2, 2);
   std::vector<WindowResult> expected, got;
@@ -614,7 +602,7 @@ experiments:
     ASSERT_EQ(dec.GetString(), key);
     for (int arm = 0; arm < 2; ++arm) old.PutSigned(dec.GetSigned());
     old.PutSigned(dec.GetSigned());                         // crossed
-    for (int i = 0; i < 12; ++i) old.PutDouble(1e300 + i);  // two arms' six sums
+    for (int i = 0; i < 12; ++i) old.PutDouble(1e300 + i);  // `good`: two arms' six sums
     old.PutRaw(dec.rest());
     state.emplace_back(legacy, old.Release());
   }
