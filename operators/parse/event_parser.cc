@@ -294,7 +294,12 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
   }
   simdjson::dom::element doc;
   if (auto e = parser_.parse(record.data(), record.size(), false).get(doc)) {
-    *err = {DeadReason::kMalformedJson, simdjson::error_message(e)};
+    *err = {DeadReason::kMalformedJson,
+            e == simdjson::NUMBER_ERROR
+                ? "a number that is malformed (01, 1., -) or out of range: beyond ±1.8e308, or "
+                  "an integer beyond 64 bits written without a fraction or exponent (write "
+                  "1.2e29)"
+                : simdjson::error_message(e)};
     return false;
   }
   simdjson::dom::object obj;

@@ -68,7 +68,9 @@ std::string Message(std::string_view extra = "") {
 }
 
 constexpr char kMalformedUtf8[] = "The input is not valid UTF-8";
-constexpr char kBadNumber[] = "Problem while parsing a number";
+constexpr char kBadNumber[] =
+    "a number that is malformed (01, 1., -) or out of range: beyond ±1.8e308, or an integer "
+    "beyond 64 bits written without a fraction or exponent (write 1.2e29)";
 constexpr char kBadString[] = "Problem while parsing a string";
 constexpr char kBadStructure[] =
     "The JSON document has an improper structure: missing or superfluous commas, braces, "
