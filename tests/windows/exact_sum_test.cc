@@ -2,9 +2,9 @@
 // its terms and however it was split into merged parts.
 #include "windows/exact_sum.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "base/codec.h"
@@ -14,11 +14,8 @@
 namespace vigil {
 namespace {
 
-uint64_t Bits(double d) {
-  uint64_t b;
-  std::memcpy(&b, &d, sizeof b);
-  return b;
-}
+// The bits of a double: 0.0 and -0.0 differ.
+uint64_t Bits(double d) { return std::bit_cast<uint64_t>(d); }
 
 TEST(ExactSumTest, TheResultIsTheExactSumRoundedOnce) {
   ExactSum s;
