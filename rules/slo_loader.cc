@@ -243,6 +243,179 @@ YAML::Node AlertNode(const YAML::Node& n, const SloDef& slo, bool page, const st
   return a;
 }
 
+// The severities of an SLO's two alert kinds.
+struct SloSeverities {
+  std::string page = "P1";
+  std::string ticket = "P3";
+};
+
+// An SLO's settings: objective, window, good/valid, burn rates, alerting.
+bool LoadSloSettings(FileLoader& f, const YAML::Node& n, RuleSet* rules, SloDef* slo,
+                     SloSeverities* severities) {
+  bool ok = true;
+  if (std::optional<std::string> o = f.Scalar(n, "objective", true, "an SLO")) {
+    std::optional<double> v = ParseObjective(*o);
+    if (!v) {
+      f.Error(n["objective"],
+              "'objective' must be a share of good events above 0 and below 100%, "
+              "e.g. 99.5% or 0.995");
+      ok = false;
+    } else {
+      slo->objective = *v;
+    }
+  } else {
+    ok = false;
+  }
+  if (std::optional<std::string> w = f.Scalar(n, "window", false, "an SLO")) {
+    std::optional<DurationMs> d = ParseDuration(*w);
+    if (!d || *d <= 0) {
+      f.Error(n["window"], StrCat("'", *w, "' is not a duration (the SLO's window, e.g. 30d)"));
+      ok = false;
+    } else {
+      slo->window = *d;
+    }
+  }
+  const std::string from = n["from"] && n["from"].IsScalar() ? n["from"].Scalar() : "";
+  if (!n["good"]) {
+    f.Error(n, "an SLO needs 'good': the condition an event meets when it is good");
+    ok = false;
+  } else {
+    ok &= CheckCondition(f, n, "good", rules, from);
+  }
+  if (n["valid"]) ok &= CheckCondition(f, n, "valid", rules, from);
+  ok &= LoadBurnRates(f, n["burn_rates"], *slo, &slo->burn_rates);
+  if (YAML::Node a = n["alerting"]) {
+    if (!a.IsMap()) {
+      f.Error(a, "'alerting' must be a mapping {page: P1, ticket: P3}");
+      return false;
+    }
+    f.CheckKeys(a, {"page", "ticket"}, "alerting");
+    for (const char* kind : {"page", "ticket"}) {
+      if (!a[kind]) continue;
+      const std::string sev = a[kind].Scalar();
+      if (sev != "P1" && sev != "P2" && sev != "P3" && sev != "P4") {
+        f.Error(a[kind], StrCat("severity '", sev, "' must be one of P1, P2, P3, P4"));
+        ok = false;
+      }
+      (std::string_view(kind) == "page" ? severities->page : severities->ticket) = sev;
+    }
+  }
+  return ok;
+}
+
+// One pane for every window of the SLO: the largest duration that divides
+// them all (and a day, for the daily budget). False (reported) when the
+// SLO's window holds too many of them.
+bool ChooseSloPane(FileLoader& f, const YAML::Node& n, SloDef* slo) {
+  DurationMs pane = std::gcd(slo->window, kDay);
+  for (const BurnRateRule& r : slo->burn_rates) {
+    pane = std::gcd(pane, std::gcd(r.long_window, r.short_window));
+  }
+  slo->pane = pane;
+  if (slo->window / pane <= WindowSpec::kMaxPanesPerWindow) return true;
+  f.Error(n["window"] ? n["window"] : n["slo"],
+          StrCat("the SLO's windows share panes of ", FormatDuration(pane), ", and ",
+                 DurationText(slo->window), " is ", slo->window / pane, " of them (at most ",
+                 WindowSpec::kMaxPanesPerWindow,
+                 "); make its windows multiples of a longer duration, e.g. 5m"));
+  return false;
+}
+
+// The SLO's metrics: SLI, budget remaining, a burn rate per window of its
+// pairs (and a day), the exhaustion forecast. Fills *burn_metric with the
+// burn rates' names by window; false when one failed (reported).
+bool AddSloMetrics(FileLoader& f, const YAML::Node& n, RuleSet* rules, SloDef* slo,
+                   std::map<DurationMs, std::string>* burn_metric) {
+  SloDef& s = *slo;
+  const DurationMs pane = s.pane;
+  const std::string good = n["good"].Scalar();
+  const std::string budget = Number(s.ErrorBudget());
+  const std::string bad_ratio = StrCat("ratio(not (", good, "))");
+  const std::string prefix = StrCat("slo_", Snake(s.name), "_");
+  const std::string slo_window = WindowText(s.window, pane);
+  s.sli_metric =
+      AddMetric(f,
+                MetricNode(n, prefix + "sli",
+                           StrCat("SLO ", s.name, ": share of valid events that are good over ",
+                                  DurationText(s.window)),
+                           slo_window, StrCat("1 - ", bad_ratio)),
+                s, rules);
+  s.remaining_metric =
+      AddMetric(f,
+                MetricNode(n, prefix + "error_budget_remaining",
+                           StrCat("SLO ", s.name, ": share of the error budget of the last ",
+                                  DurationText(s.window), " left (negative: overspent)"),
+                           slo_window, StrCat("1 - ", bad_ratio, " / ", budget)),
+                s, rules);
+  std::vector<DurationMs> burn_windows = {kDay};
+  for (const BurnRateRule& r : s.burn_rates) {
+    for (DurationMs w : {r.long_window, r.short_window}) {
+      if (std::find(burn_windows.begin(), burn_windows.end(), w) == burn_windows.end()) {
+        burn_windows.push_back(w);
+      }
+    }
+  }
+  for (DurationMs w : burn_windows) {
+    const std::string name = StrCat(prefix, "burn_rate_", FormatDuration(w));
+    const int idx = AddMetric(
+        f,
+        MetricNode(n, name,
+                   StrCat("SLO ", s.name, ": error budget burn rate over ", DurationText(w),
+                          " (1: the budget lasts exactly the SLO's window)"),
+                   WindowText(w, pane), StrCat(bad_ratio, " / ", budget)),
+        s, rules);
+    if (idx < 0) return false;
+    rules->metrics[idx].ratio_divisor = BudgetFraction(s);
+    (*burn_metric)[w] = name;
+    if (w == kDay) {
+      s.daily_metric = idx;
+      rules->metrics[idx].slo_daily = s.name;
+      rules->metrics[idx].slo_window = s.window;
+    }
+    if (w == s.burn_rates[0].long_window) s.forecast_burn_metric = idx;
+  }
+  // Every value reads the one aggregate ratio(not (good)), so that an event
+  // costs one predicate and one accumulator, as one metric does.
+  // The forecast: computed from the two metrics above when their windows
+  // close (operators/dataflow/metric_operator.cc); its own value program
+  // is never run.
+  s.forecast_metric =
+      AddMetric(f,
+                MetricNode(n, prefix + "budget_exhaustion_seconds",
+                           StrCat("SLO ", s.name,
+                                  ": seconds until the error budget is spent at the burn "
+                                  "rate of the last ",
+                                  DurationText(s.burn_rates[0].long_window), " (0: spent)"),
+                           slo_window, bad_ratio),
+                s, rules);
+  if (s.sli_metric < 0 || s.remaining_metric < 0 || s.forecast_metric < 0) return false;
+  MetricDef& forecast = rules->metrics[s.forecast_metric];
+  forecast.forecast = {s.remaining_metric, s.forecast_burn_metric, s.window};
+  for (const std::string& label : rules->metrics[s.sli_metric].by) s.by.push_back(label);
+  return true;
+}
+
+// The alerts: one per kind, firing while both windows of any of its pairs
+// burn faster than the pair's factor.
+void AddSloAlerts(FileLoader& f, const YAML::Node& n, const SloDef& slo,
+                  const SloSeverities& severities,
+                  const std::map<DurationMs, std::string>& burn_metric, RuleSet* rules) {
+  for (bool is_page : {true, false}) {
+    std::vector<std::string> pairs;
+    for (const BurnRateRule& r : slo.burn_rates) {
+      if (r.page != is_page) continue;
+      pairs.push_back(StrCat("(", burn_metric.at(r.long_window), " > ", Number(r.factor), " and ",
+                             burn_metric.at(r.short_window), " > ", Number(r.factor), ")"));
+    }
+    if (pairs.empty()) continue;
+    if (n["alerting"] && !n["alerting"][is_page ? "page" : "ticket"]) continue;
+    LoadAlert(f,
+              AlertNode(n, slo, is_page, is_page ? severities.page : severities.ticket,
+                        StrJoin(pairs, " or ")),
+              rules);
+  }
+}
+
 }  // namespace
 
 void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
@@ -256,7 +429,6 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!name) return;
   slo.name = *name;
   slo.pos = f.PosOf(n["slo"]);
-  bool ok = true;
   if (!ValidSloName(slo.name)) {
     f.Error(n["slo"], StrCat("SLO name '", slo.name,
                              "' must start with a letter and hold "
@@ -270,153 +442,11 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       return;
     }
   }
-  if (std::optional<std::string> o = f.Scalar(n, "objective", true, "an SLO")) {
-    std::optional<double> v = ParseObjective(*o);
-    if (!v) {
-      f.Error(n["objective"],
-              "'objective' must be a share of good events above 0 and below 100%, "
-              "e.g. 99.5% or 0.995");
-      ok = false;
-    } else {
-      slo.objective = *v;
-    }
-  } else {
-    ok = false;
-  }
-  if (std::optional<std::string> w = f.Scalar(n, "window", false, "an SLO")) {
-    std::optional<DurationMs> d = ParseDuration(*w);
-    if (!d || *d <= 0) {
-      f.Error(n["window"], StrCat("'", *w, "' is not a duration (the SLO's window, e.g. 30d)"));
-      ok = false;
-    } else {
-      slo.window = *d;
-    }
-  }
-  const std::string from = n["from"] && n["from"].IsScalar() ? n["from"].Scalar() : "";
-  if (!n["good"]) {
-    f.Error(n, "an SLO needs 'good': the condition an event meets when it is good");
-    ok = false;
-  } else {
-    ok &= CheckCondition(f, n, "good", rules, from);
-  }
-  if (n["valid"]) ok &= CheckCondition(f, n, "valid", rules, from);
-  ok &= LoadBurnRates(f, n["burn_rates"], slo, &slo.burn_rates);
-  // Severities of the two alert kinds.
-  std::string page = "P1", ticket = "P3";
-  if (YAML::Node a = n["alerting"]) {
-    if (!a.IsMap()) {
-      f.Error(a, "'alerting' must be a mapping {page: P1, ticket: P3}");
-      ok = false;
-    } else {
-      f.CheckKeys(a, {"page", "ticket"}, "alerting");
-      for (const char* kind : {"page", "ticket"}) {
-        if (!a[kind]) continue;
-        const std::string sev = a[kind].Scalar();
-        if (sev != "P1" && sev != "P2" && sev != "P3" && sev != "P4") {
-          f.Error(a[kind], StrCat("severity '", sev, "' must be one of P1, P2, P3, P4"));
-          ok = false;
-        }
-        (std::string_view(kind) == "page" ? page : ticket) = sev;
-      }
-    }
-  }
-  if (!ok) return;
-
-  // One pane for every window: the largest duration that divides them all
-  // (and a day, for the daily budget).
-  DurationMs pane = std::gcd(slo.window, kDay);
-  for (const BurnRateRule& r : slo.burn_rates) {
-    pane = std::gcd(pane, std::gcd(r.long_window, r.short_window));
-  }
-  slo.pane = pane;
-  if (slo.window / pane > WindowSpec::kMaxPanesPerWindow) {
-    f.Error(n["window"] ? n["window"] : n["slo"],
-            StrCat("the SLO's windows share panes of ", FormatDuration(pane), ", and ",
-                   DurationText(slo.window), " is ", slo.window / pane, " of them (at most ",
-                   WindowSpec::kMaxPanesPerWindow,
-                   "); make its windows multiples of a longer duration, e.g. 5m"));
-    return;
-  }
-  const std::string good = n["good"].Scalar();
-  const std::string budget = Number(slo.ErrorBudget());
-  const std::string bad_ratio = StrCat("ratio(not (", good, "))");
-  const std::string prefix = StrCat("slo_", Snake(slo.name), "_");
-  const std::string slo_window = WindowText(slo.window, pane);
-  slo.sli_metric =
-      AddMetric(f,
-                MetricNode(n, prefix + "sli",
-                           StrCat("SLO ", slo.name, ": share of valid events that are good over ",
-                                  DurationText(slo.window)),
-                           slo_window, StrCat("1 - ", bad_ratio)),
-                slo, rules);
-  slo.remaining_metric =
-      AddMetric(f,
-                MetricNode(n, prefix + "error_budget_remaining",
-                           StrCat("SLO ", slo.name, ": share of the error budget of the last ",
-                                  DurationText(slo.window), " left (negative: overspent)"),
-                           slo_window, StrCat("1 - ", bad_ratio, " / ", budget)),
-                slo, rules);
-  std::vector<DurationMs> burn_windows = {kDay};
-  for (const BurnRateRule& r : slo.burn_rates) {
-    for (DurationMs w : {r.long_window, r.short_window}) {
-      if (std::find(burn_windows.begin(), burn_windows.end(), w) == burn_windows.end()) {
-        burn_windows.push_back(w);
-      }
-    }
-  }
+  SloSeverities severities;
+  if (!LoadSloSettings(f, n, rules, &slo, &severities) || !ChooseSloPane(f, n, &slo)) return;
   std::map<DurationMs, std::string> burn_metric;
-  for (DurationMs w : burn_windows) {
-    const std::string name = StrCat(prefix, "burn_rate_", FormatDuration(w));
-    const int idx = AddMetric(
-        f,
-        MetricNode(n, name,
-                   StrCat("SLO ", slo.name, ": error budget burn rate over ", DurationText(w),
-                          " (1: the budget lasts exactly the SLO's window)"),
-                   WindowText(w, pane), StrCat(bad_ratio, " / ", budget)),
-        slo, rules);
-    if (idx < 0) return;
-    rules->metrics[idx].ratio_divisor = BudgetFraction(slo);
-    burn_metric[w] = name;
-    if (w == kDay) {
-      slo.daily_metric = idx;
-      rules->metrics[idx].slo_daily = slo.name;
-      rules->metrics[idx].slo_window = slo.window;
-    }
-    if (w == slo.burn_rates[0].long_window) slo.forecast_burn_metric = idx;
-  }
-  // Every value reads the one aggregate ratio(not (good)), so that an event
-  // costs one predicate and one accumulator, as one metric does.
-  // The forecast: computed from the two metrics above when their windows
-  // close (operators/dataflow/metric_operator.cc); its own value program
-  // is never run.
-  slo.forecast_metric =
-      AddMetric(f,
-                MetricNode(n, prefix + "budget_exhaustion_seconds",
-                           StrCat("SLO ", slo.name,
-                                  ": seconds until the error budget is spent at the burn "
-                                  "rate of the last ",
-                                  DurationText(slo.burn_rates[0].long_window), " (0: spent)"),
-                           slo_window, bad_ratio),
-                slo, rules);
-  if (slo.sli_metric < 0 || slo.remaining_metric < 0 || slo.forecast_metric < 0) return;
-  MetricDef& forecast = rules->metrics[slo.forecast_metric];
-  forecast.forecast = {slo.remaining_metric, slo.forecast_burn_metric, slo.window};
-  for (const std::string& label : rules->metrics[slo.sli_metric].by) slo.by.push_back(label);
-
-  // The alerts: one per kind, firing while both windows of any of its
-  // pairs burn faster than the pair's factor.
-  for (bool is_page : {true, false}) {
-    std::vector<std::string> pairs;
-    for (const BurnRateRule& r : slo.burn_rates) {
-      if (r.page != is_page) continue;
-      pairs.push_back(StrCat("(", burn_metric[r.long_window], " > ", Number(r.factor), " and ",
-                             burn_metric[r.short_window], " > ", Number(r.factor), ")"));
-    }
-    if (pairs.empty()) continue;
-    if (n["alerting"] && !n["alerting"][is_page ? "page" : "ticket"]) continue;
-    LoadAlert(f, AlertNode(n, slo, is_page, is_page ? page : ticket, StrJoin(pairs, " or ")),
-              rules);
-  }
+  if (!AddSloMetrics(f, n, rules, &slo, &burn_metric)) return;
+  AddSloAlerts(f, n, slo, severities, burn_metric, rules);
   rules->slos.push_back(std::move(slo));
 }
 

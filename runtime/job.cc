@@ -399,18 +399,7 @@ int Job::Run() {
     HandleReloadRequests();
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
-    if (lines_.skipping()) {
-      absl::Status s = more ? lines_.Skip(source_->name(), &batch)
-                            : absl::FailedPreconditionError(StrCat(
-                                  source_->name(), " ended before line ", lines_.skip_to_line(),
-                                  ", where the checkpoint was taken: this is not the input it "
-                                  "was reading"));
-      if (!s.ok()) {
-        Log(std::string(s.message()));
-        failed_ = true;
-        break;
-      }
-    }
+    if (lines_.skipping() && !SkipRestoredLines(more, &batch)) break;
     if (checkpointer_ && HasLinePositions()) lines_.Note(batch);
     SyncInputs(now);  // before the batch: it may hold records of new inputs
     mode_->Process(batch, now);
@@ -433,28 +422,7 @@ int Job::Run() {
     } else if (!source_->bounded()) {
       watermark_->Tick(now);
     }
-    const TimeMs wm = mode_->Watermark(/*at_end=*/!more);
-    const TimeMs frontier =
-        wm == kMaxTime || wm == kMinTime ? wm : wm - config_.event_time.allowed_lateness;
-    // The workers aggregate the batch the job thread accepted and close
-    // their sessions that end by the new frontier, in one step.
-    if (workers_) {
-      workers_->Aggregate(frontier > frontier_ && mode_->WorkersCloseSessions() ? frontier
-                                                                                : kMinTime);
-    }
-    if (frontier > frontier_) {
-      frontier_ = frontier;
-      mode_->Advance(frontier);
-    }
-    metrics_->SetWatermark(wm, now);
-    if (admin_) admin_->SetEventTime(wm);
-    metrics_->SetCounters(summary_);
-    if (archive_) {
-      archive_->Tick();
-      const ArchiveStats stats = archive_->stats();
-      metrics_->SetArchiveStats(stats);
-      if (admin_) admin_->SetArchiveReadiness(ArchiveReadiness(stats, archive_->root()));
-    }
+    AdvanceTime(/*at_end=*/!more, now);
     mode_->Tick(now);
     Progress(now, false);
     if (!more) {
@@ -463,6 +431,47 @@ int Job::Run() {
     }
   }
   if (!failed_) mode_->Finish(WallClockMs());
+  return Shutdown(input_ended, exit_code);
+}
+
+bool Job::SkipRestoredLines(bool more, std::vector<Record>* batch) {
+  absl::Status s = more ? lines_.Skip(source_->name(), batch)
+                        : absl::FailedPreconditionError(
+                              StrCat(source_->name(), " ended before line ", lines_.skip_to_line(),
+                                     ", where the checkpoint was taken: this is not the input it "
+                                     "was reading"));
+  if (s.ok()) return true;
+  Log(std::string(s.message()));
+  failed_ = true;
+  return false;
+}
+
+void Job::AdvanceTime(bool at_end, TimeMs now) {
+  const TimeMs wm = mode_->Watermark(at_end);
+  const TimeMs frontier =
+      wm == kMaxTime || wm == kMinTime ? wm : wm - config_.event_time.allowed_lateness;
+  // The workers aggregate the batch the job thread accepted and close
+  // their sessions that end by the new frontier, in one step.
+  if (workers_) {
+    workers_->Aggregate(frontier > frontier_ && mode_->WorkersCloseSessions() ? frontier
+                                                                              : kMinTime);
+  }
+  if (frontier > frontier_) {
+    frontier_ = frontier;
+    mode_->Advance(frontier);
+  }
+  metrics_->SetWatermark(wm, now);
+  if (admin_) admin_->SetEventTime(wm);
+  metrics_->SetCounters(summary_);
+  if (archive_) {
+    archive_->Tick();
+    const ArchiveStats stats = archive_->stats();
+    metrics_->SetArchiveStats(stats);
+    if (admin_) admin_->SetArchiveReadiness(ArchiveReadiness(stats, archive_->root()));
+  }
+}
+
+int Job::Shutdown(bool input_ended, int exit_code) {
   if (kafka_sink_)
     metrics_->SetSinkCounts("kafka", kafka_sink_->delivered(), kafka_sink_->failed());
   if (notifier_) metrics_->SetNotifyStats(notifier_->Stats());

@@ -194,6 +194,13 @@ class Job {
   // Checkpointer drives every part); stops the job when a part fails.
   void Checkpoint(TimeMs now);
   void Progress(TimeMs now, bool final);
+  // Run's steps: drops the lines a restored checkpoint had read (false,
+  // failed_ set, when the input ends before them); moves the watermark and
+  // the frontier after a batch and refreshes what /metrics and the admin API
+  // show of them; flushes every output at the end and gives the exit code.
+  bool SkipRestoredLines(bool more, std::vector<Record>* batch);
+  void AdvanceTime(bool at_end, TimeMs now);
+  int Shutdown(bool input_ended, int exit_code);
 
   JobConfig config_;
   std::unique_ptr<RuleSet> rules_;
