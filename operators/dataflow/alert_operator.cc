@@ -83,11 +83,14 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
       last_end_[m] = std::max(last_end_[m], end);
       continue;
     }
-    // Every metric whose slide divides `end` closed a window here.
+    // Every metric whose slide divides `end` closed a window here. One
+    // that holds nothing and closed none (no data) is not evaluated, but its
+    // window at `end` is behind it: its next end comes after this one.
     if (!NeedsClose(static_cast<int>(m)) &&
         (begin == stop || std::none_of(begin, stop, [m](const auto& r) {
            return r.metric == static_cast<int>(m);
          }))) {
+      if (last_end_[m] != kMinTime) last_end_[m] = std::max(last_end_[m], end);
       continue;
     }
     latest_[m].clear();

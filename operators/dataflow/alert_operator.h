@@ -5,8 +5,9 @@
 // order, and steps each (alert, group) state machine (rules/alert_state.h).
 // It holds the latest closed value of each metric per group, until that
 // metric's next window end: the other metrics an alert names give it their
-// latest windows. A group whose first metric produced no window at an end
-// has no data there, so its condition is false and a firing alert resolves
+// latest windows; a metric the group has no window of reads as no value
+// (null). Each end is evaluated once, in order. A group with no window of
+// any metric the alert names has no data there: a firing alert resolves
 // — also when traffic stops, as long as the frontier keeps moving (live
 // inputs follow the processing clock when idle).
 //

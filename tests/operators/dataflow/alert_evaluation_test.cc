@@ -132,5 +132,57 @@ TEST(AlertEvaluationTest, AMinuteWithoutDataResolvesWithoutAResolvedValue) {
             (std::vector<std::string>{"1 firing H(2000)", "8 resolved H(2000 100)"}));
 }
 
+// Per group g: turns (count) and the average latency, which a minute of
+// turns without latency_ms leaves without a window.
+const std::string kGroupMetrics = R"(
+metrics:
+  - {metric: turns, window: tumbling 1m, by: [g], value: count()}
+  - {metric: avg_lat, window: tumbling 1m, by: [g], value: avg(latency_ms)}
+alerts:
+  - {alert: Busy, severity: P3, expr: turns > 0, for: 2m}
+)";
+
+// Turns of group p at these seconds (with latency 100 ms where `with_latency`),
+// then one of group q at minute 9 (Busy pending for q at 10); the
+// transitions up to minute 10.
+std::vector<std::string> GroupTransitions(const std::string& alerts,
+                                          const std::vector<std::pair<int, bool>>& turns) {
+  OperatorHarness h(kGroupMetrics + alerts);
+  if (h.rules == nullptr) return {};
+  for (const auto& [second, with_latency] : turns) {
+    h.Add(second * 1000, with_latency ? R"("g":"p","latency_ms":100)" : R"("g":"p")");
+  }
+  h.Add(9 * kMin, R"("g":"q","latency_ms":100)");
+  return TransitionsUpTo(h, 10 * kMin);
+}
+
+TEST(AlertEvaluationTest, AMetricWithoutAWindowLeavesTheOtherAlertsOfTheGroupAlone) {
+  // From minute 2 on, p's turns carry no latency: avg_lat closes no window
+  // for p. Each window end is evaluated once: Busy fires once it has held
+  // for 2m (the windows 2-3 and 3-4), NoLatency pages once, and both
+  // resolve at 6, the first minute without turns.
+  EXPECT_EQ(
+      GroupTransitions(R"(
+  - {alert: NoLatency, severity: P4, expr: turns > 0 and avg_lat == null}
+)",
+                       {{10, true}, {130, false}, {190, false}, {250, false}}),
+      (std::vector<std::string>{"1 pending Busy(1)", "2 inactive Busy(0)", "3 pending Busy(1)",
+                                "3 firing NoLatency(1)", "4 firing Busy(1)", "6 resolved Busy(1)",
+                                "6 resolved NoLatency(1)", "10 pending Busy(1)"}));
+}
+
+TEST(AlertEvaluationTest, AnEndIsNeverEvaluatedAfterALaterOne) {
+  // p reports at minute 0 and again at minute 4; avg_lat has no window for
+  // p at 5, and none was needed at 3 or 4. Nothing goes back to minute 3.
+  EXPECT_EQ(
+      GroupTransitions(R"(
+  - {alert: NoLatency, severity: P4, expr: turns > 0 and avg_lat == null, for: 3m}
+)",
+                       {{10, true}, {250, false}}),
+      (std::vector<std::string>{"1 pending Busy(1)", "2 inactive Busy(0)", "5 pending Busy(1)",
+                                "5 pending NoLatency(1)", "6 inactive Busy(0)",
+                                "6 inactive NoLatency(0)", "10 pending Busy(1)"}));
+}
+
 }  // namespace
 }  // namespace vigil
