@@ -507,13 +507,16 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const RuleSource& src : sources) {
     rules->files.push_back(src.name);
     files.push_back(std::make_unique<FileLoader>(src.name, src.content, &result.errors));
+    std::optional<YamlSyntaxError> second;
     try {
-      docs.push_back(YAML::Load(src.content));
+      docs.push_back(LoadOneDocument(src.content, &second));
     } catch (const YAML::ParserException& e) {
       const YamlSyntaxError err = ExplainYamlError(e, src.content);
       result.errors.push_back({{src.name, err.line, err.col}, err.message, false});
       continue;
     }
+    if (second)
+      result.errors.push_back({{src.name, second->line, second->col}, second->message, false});
     for (const DuplicateKey& d : FindDuplicateKeys(docs.back())) {
       result.errors.push_back(
           {{src.name, d.second.line, d.second.col}, DuplicateKeyMessage(d), false});

@@ -267,6 +267,50 @@ std::optional<RunawayQuote> FindRunawayQuote(std::string_view text) {
   return std::nullopt;
 }
 
+YAML::Node LoadOneDocument(const std::string& text, std::optional<YamlSyntaxError>* second) {
+  std::vector<YAML::Node> docs = YAML::LoadAll(text);
+  second->reset();
+  if (docs.empty()) return YAML::Node();
+  for (size_t i = 1; i < docs.size(); ++i) {
+    if (docs[i].IsNull()) continue;
+    // The `---` line that starts it: the last one before its first node.
+    const size_t at =
+        std::min<size_t>(static_cast<size_t>(std::max(docs[i].Mark().pos, 0)), text.size());
+    size_t start = std::string::npos;
+    for (size_t p = 0; p < at;) {
+      const size_t eol = text.find('\n', p);
+      const size_t end = eol == std::string::npos ? text.size() : eol;
+      if (text.compare(p, 3, "---") == 0) start = p;
+      if (eol == std::string::npos) break;
+      p = end + 1;
+    }
+    YamlSyntaxError err;
+    if (start == std::string::npos) {  // no '---' (a document after '...'): its first node
+      err.line = docs[i].Mark().line + 1;
+      err.col = docs[i].Mark().column + 1;
+    } else {
+      err.line = 1 + static_cast<int>(std::count(
+                         text.begin(), text.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
+      err.col = 1;
+    }
+    err.message =
+        "a second YAML document starts here; vigil reads one document per file, so "
+        "everything below would be ignored: remove this '---' line, or move what follows "
+        "into a file of its own";
+    *second = std::move(err);
+    break;
+  }
+  return docs[0];
+}
+
+YAML::Node LoadOneDocument(const std::string& file, const std::string& text, std::string* second) {
+  std::optional<YamlSyntaxError> err;
+  YAML::Node root = LoadOneDocument(text, &err);
+  second->clear();
+  if (err) *second = StrCat(file, ":", err->line, ":", err->col, ": ", err->message);
+  return root;
+}
+
 std::string YamlErrorLine(const std::string& file, const YAML::ParserException& e,
                           std::string_view text) {
   const YamlSyntaxError err = ExplainYamlError(e, text);

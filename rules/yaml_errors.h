@@ -38,6 +38,16 @@ YamlSyntaxError ExplainYamlError(const YAML::ParserException& e, std::string_vie
 std::string YamlErrorLine(const std::string& file, const YAML::ParserException& e,
                           std::string_view text);
 
+// Loads a file meant to hold one YAML document. YAML::Load reads the first
+// document only, so the rules after a `---` line would be dropped without
+// a word: when a second document with content follows, *second says where
+// its `---` is (an empty one, as a trailing `---` makes, is ignored).
+// Throws YAML::ParserException as YAML::Load does.
+YAML::Node LoadOneDocument(const std::string& text, std::optional<YamlSyntaxError>* second);
+
+// The same, for callers that report errors as one line: "FILE:LINE:COL: ...".
+YAML::Node LoadOneDocument(const std::string& file, const std::string& text, std::string* second);
+
 // A quoted value that does not close on its line and runs on over lines
 // that look like keys ("    value: count()"): most likely its closing
 // quote is missing, and the keys it swallowed are why the file has other

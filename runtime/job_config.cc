@@ -218,11 +218,13 @@ absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base)
         StrCat(path, ": cannot read the job file: ", std::string(text.status().message())));
   }
   YAML::Node root;
+  std::string second;
   try {
-    root = YAML::Load(*text);
+    root = LoadOneDocument(path, *text, &second);
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(YamlErrorLine(path, e, *text));
   }
+  if (!second.empty()) return absl::InvalidArgumentError(second);
   if (absl::Status s = DuplicateKeysError(path, root); !s.ok()) return s;
   job_config_internal::JobConfigReader reader(path);
   try {

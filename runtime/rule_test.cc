@@ -422,10 +422,16 @@ void RunFile(const std::string& file, RuleTestReport* report) {
     return;
   }
   YAML::Node root;
+  std::string second;
   try {
-    root = YAML::Load(*text);
+    root = LoadOneDocument(file, *text, &second);
   } catch (const YAML::ParserException& e) {
     StrAppend(&report->text, "FAIL ", YamlErrorLine(file, e, *text), "\n");
+    ++report->failed;
+    return;
+  }
+  if (!second.empty()) {
+    StrAppend(&report->text, "FAIL ", second, "\n");
     ++report->failed;
     return;
   }

@@ -456,7 +456,9 @@ absl::StatusOr<std::shared_ptr<const WebConfig>> ParseWebConfig(std::string_view
   c->file = file;
   c->files.push_back(file);
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
+    std::string second;
+    const YAML::Node root = LoadOneDocument(file, std::string(yaml), &second);
+    if (!second.empty()) return absl::InvalidArgumentError(second);
     if (absl::Status s = DuplicateKeysError(file, root); !s.ok()) return s;
     if (absl::Status s = WebConfigReader(file, dir).Read(root, c.get()); !s.ok()) return s;
   } catch (const YAML::ParserException& e) {

@@ -116,5 +116,27 @@ TEST(YamlErrorsTest, AQuoteLeftOpenIsNamedBeforeTheErrorsItCauses) {
               ElementsAre("r.yaml:2:5: a metric needs a 'value' field"));
 }
 
+TEST(YamlErrorsTest, ASecondDocumentIsAnErrorNotDropped) {
+  const std::string metric =
+      "metrics:\n  - metric: m\n    window: tumbling 1m\n    value: count()\n";
+  // The alert after '---' would be ignored: a page that never comes.
+  EXPECT_THAT(Errors(metric + "---\nalerts:\n  - alert: A\n    severity: P1\n    expr: m > 1\n"),
+              ElementsAre("r.yaml:5:1: a second YAML document starts here; vigil reads one "
+                          "document per file, so everything below would be ignored: remove this "
+                          "'---' line, or move what follows into a file of its own"));
+  // A leading '---', a trailing one and a comment-only second document are
+  // one document.
+  EXPECT_TRUE(loader_test::Load("---\n" + metric).ok());
+  EXPECT_TRUE(loader_test::Load(metric + "---\n").ok());
+  EXPECT_TRUE(loader_test::Load(metric + "---\n# nothing here\n").ok());
+  // The one-line form, for job, web and test files.
+  std::string second;
+  const YAML::Node root = LoadOneDocument("job.yaml", "a: 1\n--- # b\nb: 2\n", &second);
+  EXPECT_EQ(root["a"].as<int>(), 1);
+  EXPECT_THAT(second, ::testing::StartsWith("job.yaml:2:1: a second YAML document starts here"));
+  LoadOneDocument("job.yaml", "a: 1\n", &second);
+  EXPECT_EQ(second, "");
+}
+
 }  // namespace
 }  // namespace vigil
