@@ -61,6 +61,43 @@ class TestError : public std::runtime_error {
       : std::runtime_error(StrCat(n.Mark().line + 1, ":", n.Mark().column + 1, ": ", msg)) {}
 };
 
+// A key these files do not know would be an expectation never checked (a
+// misspelt `lables:` passes any labels): an error, with the closest key.
+void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+               std::string_view what) {
+  if (!map.IsMap()) throw TestError(map, StrCat(what, " must be a mapping"));
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    const std::string s = Suggest(key, allowed);
+    throw TestError(kv.first, StrCat("unknown key '", key, "' in ", what,
+                                     s.empty() ? StrCat("; the keys are ", StrJoin(allowed, ", "))
+                                               : StrCat("; did you mean '", s, "'?")));
+  }
+}
+
+// A key `what` needs.
+const YAML::Node& Required(const YAML::Node& map, const char* key, std::string_view what,
+                           const YAML::Node& node) {
+  if (!node) throw TestError(map, StrCat(what, " needs '", key, "'"));
+  return node;
+}
+
+double Number(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size()) return v;
+  }
+  throw TestError(n, "expected a number");
+}
+
+bool Bool(const YAML::Node& n) {
+  if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) return n.Scalar() == "true";
+  throw TestError(n, "expected true or false");
+}
+
 DurationMs Duration(const YAML::Node& n) {
   std::optional<DurationMs> d = n.IsScalar() ? ParseDuration(n.Scalar()) : std::nullopt;
   if (!d) throw TestError(n, "expected a duration such as 0, 30s, 5m");
@@ -172,6 +209,7 @@ std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start, TimeM
     *last = std::max(*last, ts);
   }
   for (const auto& s : test["series"]) {
+    CheckKeys(s, {"every", "from", "for", "event"}, "a series");
     const DurationMs every = Duration(s["every"]);
     if (every <= 0) throw TestError(s["every"], "every must be positive");
     const TimeMs from = s["from"] ? At(s["from"], start) : start;
@@ -350,6 +388,47 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
   }
 }
 
+std::vector<ExpectedAlert> ReadExpectedAlerts(const YAML::Node& list, TimeMs start) {
+  std::vector<ExpectedAlert> alerts;
+  for (const auto& e : list) {
+    CheckKeys(e,
+              {"at", "alert", "state", "labels", "annotations", "value", "resolved_value", "notify",
+               "inhibited_by", "silenced_by"},
+              "an expected alert");
+    auto number = [&](const char* key) {
+      return e[key] ? std::optional<double>(Number(e[key])) : std::nullopt;
+    };
+    auto text = [&](const char* key) {
+      return e[key] ? std::optional<std::string>(e[key].Scalar()) : std::nullopt;
+    };
+    const std::string state = e["state"] ? e["state"].Scalar() : "firing";
+    if (state != "pending" && state != "firing" && state != "resolved" && state != "inactive") {
+      throw TestError(e["state"], StrCat("state '", state,
+                                         "' is not one of pending, firing, resolved, inactive"));
+    }
+    alerts.push_back({At(Required(e, "at", "an expected alert", e["at"]), start),
+                      Required(e, "alert", "an expected alert", e["alert"]).Scalar(), state,
+                      ReadLabels(e["labels"]), ReadLabels(e["annotations"]), number("value"),
+                      number("resolved_value"),
+                      e["notify"] ? std::optional<bool>(Bool(e["notify"])) : std::nullopt,
+                      text("inhibited_by"), text("silenced_by"), e.Mark().line + 1});
+  }
+  return alerts;
+}
+
+std::vector<ExpectedMetric> ReadExpectedMetrics(const YAML::Node& list, TimeMs start) {
+  std::vector<ExpectedMetric> metrics;
+  for (const auto& e : list) {
+    CheckKeys(e, {"at", "metric", "labels", "value", "tolerance"}, "an expected metric");
+    metrics.push_back({At(Required(e, "at", "an expected metric", e["at"]), start),
+                       Required(e, "metric", "an expected metric", e["metric"]).Scalar(),
+                       ReadLabels(e["labels"]),
+                       Number(Required(e, "value", "an expected metric", e["value"])),
+                       e["tolerance"] ? Number(e["tolerance"]) : 0, e.Mark().line + 1});
+  }
+  return metrics;
+}
+
 // Runs one test case; returns the diff ("" when it passes).
 std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule_files,
                     const YAML::Node& options) {
@@ -359,8 +438,13 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
     if (!t) throw TestError(s, "start must be RFC 3339");
     start = *t;
   }
+  CheckKeys(test, {"name", "start", "events", "series", "until", "expect_alerts", "expect_metrics"},
+            "a test case");
   TimeMs last = kMaxTime;
   const std::vector<std::string> lines = BuildEvents(test, start, &last);
+  // Read before the run: a mistake in them is reported without running.
+  const std::vector<ExpectedAlert> alerts = ReadExpectedAlerts(test["expect_alerts"], start);
+  const std::vector<ExpectedMetric> metrics = ReadExpectedMetrics(test["expect_metrics"], start);
   const std::string path =
       StrCat(fs::temp_directory_path().string(), "/vigil-test-", ::getpid(), ".ndjson");
   {
@@ -388,26 +472,6 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   (*job)->Run();
   fs::remove(path);
 
-  std::vector<ExpectedAlert> alerts;
-  for (const auto& e : test["expect_alerts"]) {
-    auto number = [&](const char* key) {
-      return e[key] ? std::optional<double>(e[key].as<double>()) : std::nullopt;
-    };
-    auto text = [&](const char* key) {
-      return e[key] ? std::optional<std::string>(e[key].Scalar()) : std::nullopt;
-    };
-    alerts.push_back({At(e["at"], start), e["alert"].Scalar(),
-                      e["state"] ? e["state"].Scalar() : "firing", ReadLabels(e["labels"]),
-                      ReadLabels(e["annotations"]), number("value"), number("resolved_value"),
-                      e["notify"] ? std::optional<bool>(e["notify"].as<bool>()) : std::nullopt,
-                      text("inhibited_by"), text("silenced_by"), e.Mark().line + 1});
-  }
-  std::vector<ExpectedMetric> metrics;
-  for (const auto& e : test["expect_metrics"]) {
-    metrics.push_back({At(e["at"], start), e["metric"].Scalar(), ReadLabels(e["labels"]),
-                       e["value"].as<double>(), e["tolerance"] ? e["tolerance"].as<double>() : 0,
-                       e.Mark().line + 1});
-  }
   std::string diff;
   Compare((*job)->rules(), *got, alerts, metrics, start, &diff);
   return diff;
@@ -437,6 +501,14 @@ void RunFile(const std::string& file, RuleTestReport* report) {
   }
   if (absl::Status s = DuplicateKeysError(file, root); !s.ok()) {
     StrAppend(&report->text, "FAIL ", std::string(s.message()), "\n");
+    ++report->failed;
+    return;
+  }
+  try {
+    if (root.IsMap()) CheckKeys(root, {"rule_files", "options", "tests"}, "a rule test file");
+    if (root["options"]) CheckKeys(root["options"], {"max_out_of_orderness"}, "options");
+  } catch (const TestError& e) {
+    StrAppend(&report->text, "FAIL ", file, ":", e.what(), "\n");
     ++report->failed;
     return;
   }

@@ -39,9 +39,14 @@ AlertOperator::AlertOperator(const RuleSet& rules, const SilenceBook* silences)
 
 void AlertOperator::Advance(TimeMs frontier, const std::vector<WindowResult>& results,
                             std::vector<AlertNotice>* out, const InputEnd& input) {
-  const TimeMs cap = frontier != kMaxTime ? frontier
-                     : results.empty()    ? kMinTime
-                                          : results.back().end;
+  TimeMs cap = frontier;
+  if (frontier == kMaxTime) {
+    cap = results.empty() ? kMinTime : results.back().end;
+    // Every end a bounded input covers is evaluated, with data or without:
+    // a group that stopped reporting before the input's end (or a rule
+    // test's `until:`) resolves there, as it would live.
+    if (input.last != kMaxTime) cap = std::max(cap, input.last + 1);
+  }
   size_t i = 0;
   while (true) {
     TimeMs next = i < results.size() ? results[i].end : kMaxTime;

@@ -65,7 +65,8 @@ class AlertOperator {
   // `results`: every window closed up to `frontier`, sorted by (end, metric,
   // group). Evaluates alerts at each window end up to `frontier`, including
   // ends where a metric that had data produced none. With an infinite
-  // frontier (end of input) evaluation stops at the last result. A metric
+  // frontier (end of input) evaluation stops at the last result or the last
+  // end `input` covers, whichever is later. A metric
   // whose window at an end `input` does not cover (a partial window) is not
   // evaluated there: it neither starts, fires nor resolves an alert, and
   // its value is neither held nor kept in history.

@@ -101,6 +101,78 @@ TEST(RuleTestE2eTest, ExpectationsOfUndefinedNamesSayWhatTheyMeant) {
       << r.out;
 }
 
+// A misspelt key is an expectation that would never be checked: the case
+// fails at the key, with the closest one.
+TEST(RuleTestE2eTest, AMisspeltKeyFailsAtTheKey) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_keys_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - {metric: turns, by: [intent], window: tumbling 1m, "
+                                        "value: count()}\n"
+                                        "alerts:\n"
+                                        "  - {alert: Busy, severity: P3, expr: turns > 3}\n";
+  const std::string events = "    series: [{every: 10s, for: 1m, event: {type: m, intent: faq}}]\n";
+  auto run = [&](const std::string& test) {
+    std::ofstream(dir + "/t_test.yaml") << "rule_files: [rules.yaml]\ntests:\n  - name: x\n"
+                                        << events << test;
+    return Sh(StrCat(kVigil, " test ", dir, "/t_test.yaml"));
+  };
+  // With the right key the labels differ and the case fails; misspelt, it
+  // would have passed.
+  Result r = run("    expect_alerts: [{at: 1m, alert: Busy, labels: {intent: shop}}]\n");
+  EXPECT_NE(r.out.find("missing:"), std::string::npos) << r.out;
+  r = run("    expect_alerts: [{at: 1m, alert: Busy, lables: {intent: shop}}]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find(StrCat(dir,
+                              "/t_test.yaml:5:43: unknown key 'lables' in an expected "
+                              "alert; did you mean 'labels'?")),
+            std::string::npos)
+      << r.out;
+  r = run("    expect_metric: [{at: 1m, metric: turns, value: 99}]\n");
+  EXPECT_NE(r.out.find("t_test.yaml:5:5: unknown key 'expect_metric' in a test case; did you "
+                       "mean 'expect_metrics'?"),
+            std::string::npos)
+      << r.out;
+  r = run("    expect_metrics: [{at: 1m, metric: turns, valeu: 99}]\n");
+  EXPECT_NE(r.out.find("unknown key 'valeu' in an expected metric; did you mean 'value'?"),
+            std::string::npos)
+      << r.out;
+  r = run("    expect_alerts: [{at: 1m, alert: Busy, state: firng}]\n");
+  EXPECT_NE(r.out.find("state 'firng' is not one of pending, firing, resolved, inactive"),
+            std::string::npos)
+      << r.out;
+  r = run("    expect_metrics: [{at: 1m, metric: turns, value: six}]\n");
+  EXPECT_NE(r.out.find("t_test.yaml:5:53: expected a number"), std::string::npos) << r.out;
+}
+
+// `until:` says the events cover event time that far: a group that stops
+// reporting resolves, and absent() fires, within it, as in a replay whose
+// input goes on.
+TEST(RuleTestE2eTest, UntilCoversAQuietStretch) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_until_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml")
+      << "metrics:\n"
+         "  - {metric: n, window: tumbling 1m, value: count()}\n"
+         "alerts:\n"
+         "  - {alert: Busy, severity: P3, expr: n > 3}\n"
+         "  - {alert: Gone, severity: P3, expr: \"absent(n, 3m)\"}\n";
+  std::ofstream(dir + "/u_test.yaml") << "rule_files: [rules.yaml]\n"
+                                         "tests:\n"
+                                         "  - name: stops at 2m\n"
+                                         "    series: [{every: 10s, for: 2m, event: {type: m}}]\n"
+                                         "    until: 10m\n"
+                                         "    expect_alerts:\n"
+                                         "      - {at: 1m, alert: Busy}\n"
+                                         "      - {at: 3m, alert: Busy, state: resolved}\n"
+                                         "      - {at: 5m, alert: Gone}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/u_test.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, StrCat("PASS stops at 2m  (", dir, "/u_test.yaml:3)\n1 passed, 0 failed\n"));
+}
+
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
