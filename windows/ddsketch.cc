@@ -444,10 +444,24 @@ void DDSketch::Merge(const DDSketch& other) {
   max_ = std::max(max_, other.max_);
 }
 
+uint64_t QuantileRank(double q, uint64_t count) {
+  if (count == 0) return 0;
+  const double r = q * static_cast<double>(count - 1);
+  // q is a decimal (0.7) held in binary, and the product rounds once more:
+  // 0.7 · 90 is 62.99999999999999, an ulp below the rank 63 the rule means.
+  // A product within a few ulps of an integer is that integer; a decimal q
+  // of up to 12 digits never lands that close to one otherwise.
+  const double k = std::nearbyint(r);
+  const double rank =
+      std::fabs(r - k) <= 4 * std::numeric_limits<double>::epsilon() * std::max(r, 1.0)
+          ? k
+          : std::floor(r);
+  return std::min(static_cast<uint64_t>(rank), count - 1);
+}
+
 double DDSketch::Quantile(double q) const {
   if (count_ == 0 || !(q >= 0.0 && q <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
-  const uint64_t rank =
-      std::min(static_cast<uint64_t>(q * static_cast<double>(count_ - 1)), count_ - 1);
+  const uint64_t rank = QuantileRank(q, count_);
   // The extreme ranks are known exactly.
   if (rank == 0) return min_;
   if (rank == count_ - 1) return max_;

@@ -11,9 +11,9 @@
 //   |Quantile(q) - exact| <= alpha * |exact|
 //
 // where exact is the value of 0-based rank floor(q * (count - 1)) of the
-// sorted input. Count, min and max are kept exactly, Quantile(0) is the
-// exact minimum, Quantile(1) the exact maximum, and every estimate is clamped
-// to [min, max].
+// sorted input, with q the decimal the rule wrote (QuantileRank). Count, min and max are kept
+// exactly, Quantile(0) is the exact minimum, Quantile(1) the exact maximum, and every estimate is
+// clamped to [min, max].
 //
 // Positive and negative values are counted in two stores (negative values by
 // their magnitude); values whose magnitude is below DBL_MIN (2.2e-308, i.e.
@@ -275,6 +275,11 @@ class BucketStore {
 };
 
 }  // namespace internal
+
+// The 0-based rank ⌊q·(count−1)⌋ a quantile answers, for q as written in
+// decimal: QuantileRank(0.7, 91) is 63, though 0.7 · 90 in doubles is
+// 62.99999999999999.
+uint64_t QuantileRank(double q, uint64_t count);
 
 class DDSketch {
  public:

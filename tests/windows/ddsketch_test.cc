@@ -57,6 +57,29 @@ TEST(DDSketchTest, RankIsFloorOfQTimesCountMinusOne) {
   for (double q : {0.0, 0.5, 1.0}) EXPECT_EQ(one.Quantile(q), 42.5);
 }
 
+TEST(DDSketchTest, TheRankIsThatOfTheDecimalQ) {
+  // 0.7 · 90 in doubles is 62.99999999999999; the rule means rank 63.
+  EXPECT_EQ(QuantileRank(0.7, 91), 63u);
+  EXPECT_EQ(QuantileRank(0.29, 101), 29u);
+  EXPECT_EQ(QuantileRank(0.57, 101), 57u);
+  EXPECT_EQ(QuantileRank(0.58, 101), 58u);
+  EXPECT_EQ(QuantileRank(0.99, 2), 0u);
+  EXPECT_EQ(QuantileRank(1.0, 7), 6u);
+  // Every q of three decimals, n up to 2000, against integer arithmetic.
+  for (uint64_t n = 1; n <= 2000; n += 37) {
+    for (uint64_t thousandths = 0; thousandths <= 1000; ++thousandths) {
+      const double q = static_cast<double>(thousandths) / 1000;
+      ASSERT_EQ(QuantileRank(q, n), thousandths * (n - 1) / 1000) << q << " " << n;
+    }
+  }
+  // The sketch answers that rank: 91 values 100·1.05^i, quantile(0.7) is
+  // rank 63 (2162.35…), not rank 62 (2059.38…).
+  std::vector<double> values;
+  for (int i = 0; i < 91; ++i) values.push_back(100 * std::pow(1.05, i));
+  const double exact = values[63];
+  EXPECT_NEAR(SketchOf(values).Quantile(0.7), exact, 0.005 * exact);
+}
+
 TEST(DDSketchTest, NegativeZeroAndPositive) {
   DDSketch sketch = SketchOf({10.0, -1.0, 0.0, 2.0, -0.0, -5.0});
   EXPECT_EQ(sketch.count(), 6u);
