@@ -203,6 +203,7 @@ bool LoadMetricBy(FileLoader& f, const YAML::Node& by, FieldTable* fields,
   }
   if (items.empty()) f.Error(by, "'by' must be a field path or a list of field paths");
   bool ok = true;
+  std::vector<std::string> paths;  // of m->by
   for (const YAML::Node& item : items) {
     std::string path = item.Scalar();
     ExprParse p = ParseExpr(path);
@@ -213,6 +214,15 @@ bool LoadMetricBy(FileLoader& f, const YAML::Node& by, FieldTable* fields,
     }
     std::string label = path;
     std::replace(label.begin(), label.end(), '.', '_');
+    if (auto same = std::find(m->by.begin(), m->by.end(), label); same != m->by.end()) {
+      const std::string& other = paths[static_cast<size_t>(same - m->by.begin())];
+      f.Error(item, other == path
+                        ? StrCat("'", path, "' is already in 'by'")
+                        : StrCat("'", path, "' and '", other, "' would both be the label '", label,
+                                 "' (dots become underscores): group by one of them"));
+      ok = false;
+      continue;
+    }
     if (m->from >= 0 && !fields->Find(path)) {
       StreamScope scope(fields, stream);
       ExprError err;
@@ -227,6 +237,7 @@ bool LoadMetricBy(FileLoader& f, const YAML::Node& by, FieldTable* fields,
       continue;
     }
     m->by.push_back(label);
+    paths.push_back(path);
     m->by_slots.push_back(fields->Intern(path));
   }
   return ok;
