@@ -489,13 +489,7 @@ int Dispatch(int argc, char** argv) {
   if (cmd == "experiment") return cli::Experiment(argc, argv);
   if (cmd == "report") return cli::Report(argc, argv);
   if (cmd == "query") return cli::Query(argc, argv);
-  if (cmd == "test") {
-    if (argc < 3) return Usage("test needs at least one test file");
-    RuleTestReport r = RunRuleTests(std::vector<std::string>(argv + 2, argv + argc));
-    std::fputs(r.text.c_str(), stdout);
-    std::printf("%d passed, %d failed\n", r.passed, r.failed);
-    return r.failed == 0 && r.passed > 0 ? 0 : 1;
-  }
+  if (cmd == "test") return cli::Test(argc, argv);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     if (argc > 3) return Usage("help takes one command");
     return Help(argc == 3 ? argv[2] : "");
@@ -544,7 +538,7 @@ int RunCli(int argc, char** argv) {
 std::vector<std::string> ParserFlags(const std::string& command) {
   std::vector<std::string> flags;
   // Commands without a flag parser: their arguments are files or none.
-  for (const char* plain : {"test", "version", "help", "completion", "man"}) {
+  for (const char* plain : {"version", "help", "completion", "man"}) {
     if (command == plain) return flags;
   }
   std::string name = command, probe = "--\x01";

@@ -109,6 +109,8 @@ int ExperimentReportFromJob(const std::string& url, const std::string& format);
 int Report(int argc, char** argv);
 // `vigil check FILE...` (runtime/cli_check.cc).
 int Check(int argc, char** argv);
+// `vigil test FILE...`: rule unit tests (runtime/rule_test.h).
+int Test(int argc, char** argv);
 int Experiment(int argc, char** argv);
 // `vigil query METRIC ...` (runtime/cli_query.cc).
 int Query(int argc, char** argv);

@@ -1,5 +1,5 @@
 // `vigil check`: rule files' errors with their positions, then the lint's
-// warnings, as text or JSON.
+// warnings, as text or JSON. `vigil test`: rule unit tests, as text or JSON.
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -9,6 +9,7 @@
 #include "rules/lint.h"
 #include "rules/rule_set.h"
 #include "runtime/cli_args.h"
+#include "runtime/rule_test.h"
 
 namespace vigil::cli {
 
@@ -76,6 +77,33 @@ int Check(int argc, char** argv) {
   }
   if (!r.ok()) return 1;
   return strict && warnings > 0 ? 1 : 0;
+}
+
+int Test(int argc, char** argv) {
+  Args a(argc, argv, 2);
+  std::vector<std::string> files;
+  bool json = false;
+  std::string err, v;
+  while (!a.Done()) {
+    if (a.Value("--output", &v, &err)) {
+      if (v != "text" && v != "json") return Usage("--output must be text or json");
+      json = v == "json";
+    } else if (a.Peek().rfind("--", 0) == 0) {
+      return Usage(a.Unknown("test"));
+    } else {
+      files.push_back(a.Take());
+    }
+    if (!err.empty()) return Usage(err);
+  }
+  if (files.empty()) return Usage("test needs at least one test file");
+  const RuleTestReport r = RunRuleTests(files);
+  if (json) {
+    std::puts(r.ToJson().c_str());
+  } else {
+    std::fputs(r.text.c_str(), stdout);
+    std::printf("%d passed, %d failed\n", r.passed, r.failed);
+  }
+  return r.failed == 0 && r.passed > 0 ? 0 : 1;
 }
 
 }  // namespace vigil::cli

@@ -203,9 +203,15 @@ const CommandHelp kCommands[] = {
      R"(  vigil replay --rules mine.yaml events.ndjson.zst
   vigil replay --from 2026-03-01T00:00:00Z --to 2026-03-02T00:00:00Z /var/lib/vigil/archive
   vigil replay 's3://vigil-archive/prod?region=eu-west-1' --from 2026-03-01T00:00:00Z)"},
-    {"test", "vigil test FILE...",
+    {"test", "vigil test [flags] FILE...",
      R"(run rule unit tests (timestamped events in, expected alerts and window values out); exit 1 on failures)",
-     "", "", R"(  vigil test deploy/rules/tests/*.yaml)"},
+     "Flags",
+     R"(  --output text|json         PASS/FAIL lines with what differs, or one JSON object
+                             with passed, failed and cases, each with file, name (null
+                             where the file failed as a whole), line, passed and
+                             messages)",
+     R"(  vigil test deploy/rules/tests/*.yaml
+  vigil test --output json deploy/rules/tests/*.yaml)"},
     {"alerts", "vigil alerts [flags]", R"(show the pending and firing alerts of a running job)",
      "Flags",
      R"(  --url URL                  the job's HTTP address (default http://127.0.0.1:9464)

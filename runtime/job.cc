@@ -219,7 +219,7 @@ void Job::GatherTaps() {
 }
 
 void Job::NoteUnwrittenOutputs() {
-  if (unwritten_outputs_logged_) return;
+  if (unwritten_outputs_logged_ || !config_.outputs.note_unwritten_records) return;
   unwritten_outputs_logged_ = true;
   Log("the rule files declare outputs: but no destination is set (--record-dir DIR, "
       "--records kafka://BROKERS/PREFIX or --records http://URL); their records are not "

@@ -81,6 +81,9 @@ struct JobConfig {
     // The rule files' `outputs:` as NDJSON files under DIR/NAME/ (runtime/
     // record_outputs.h); "" = not written.
     std::string records_dir;
+    // Whether to say that the rules' outputs: go nowhere (rule tests read
+    // no records and say nothing).
+    bool note_unwritten_records = true;
     // ... and POSTed in NDJSON batches to this URL (runtime/record_webhook.h);
     // "" = not.
     std::string records_webhook;

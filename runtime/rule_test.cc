@@ -456,6 +456,7 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   config.source.paths = {path};
   config.rule_files = rule_files;
   config.outputs.console = false;
+  config.outputs.note_unwritten_records = false;
   config.http_listen = "";
   config.progress = false;
   config.event_time.max_out_of_orderness =
@@ -477,12 +478,34 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   return diff;
 }
 
+// Appends a case's outcome to the report and its text.
+void Add(RuleTestReport* report, RuleTestCase c) {
+  if (c.name.empty()) {  // the file failed as a whole
+    StrAppend(&report->text, "FAIL ", c.messages[0], "\n");
+    for (size_t i = 1; i < c.messages.size(); ++i) {
+      StrAppend(&report->text, "    ", c.messages[i], "\n");
+    }
+  } else {
+    StrAppend(&report->text, c.passed ? "PASS " : "FAIL ", c.name, "  (", c.file, ":", c.line,
+              ")\n");
+    for (const std::string& m : c.messages) StrAppend(&report->text, "    ", m, "\n");
+  }
+  ++(c.passed ? report->passed : report->failed);
+  report->cases.push_back(std::move(c));
+}
+
+void FileFailed(RuleTestReport* report, const std::string& file, std::string message,
+                const std::vector<std::string>& details = {}) {
+  RuleTestCase c{file, "", 0, false, {std::move(message)}};
+  c.messages.insert(c.messages.end(), details.begin(), details.end());
+  Add(report, std::move(c));
+}
+
 void RunFile(const std::string& file, RuleTestReport* report) {
   const absl::StatusOr<std::string> text = ReadWholeFile(file);
   if (!text.ok()) {
-    StrAppend(&report->text, "FAIL ", file,
-              ": cannot read the test file: ", std::string(text.status().message()), "\n");
-    ++report->failed;
+    FileFailed(report, file,
+               StrCat(file, ": cannot read the test file: ", std::string(text.status().message())));
     return;
   }
   YAML::Node root;
@@ -490,72 +513,65 @@ void RunFile(const std::string& file, RuleTestReport* report) {
   try {
     root = LoadOneDocument(file, *text, &second);
   } catch (const YAML::ParserException& e) {
-    StrAppend(&report->text, "FAIL ", YamlErrorLine(file, e, *text), "\n");
-    ++report->failed;
+    FileFailed(report, file, YamlErrorLine(file, e, *text));
     return;
   }
   if (!second.empty()) {
-    StrAppend(&report->text, "FAIL ", second, "\n");
-    ++report->failed;
+    FileFailed(report, file, second);
     return;
   }
   if (absl::Status s = DuplicateKeysError(file, root); !s.ok()) {
-    StrAppend(&report->text, "FAIL ", std::string(s.message()), "\n");
-    ++report->failed;
+    FileFailed(report, file, std::string(s.message()));
     return;
   }
   try {
     if (root.IsMap()) CheckKeys(root, {"rule_files", "options", "tests"}, "a rule test file");
     if (root["options"]) CheckKeys(root["options"], {"max_out_of_orderness"}, "options");
   } catch (const TestError& e) {
-    StrAppend(&report->text, "FAIL ", file, ":", e.what(), "\n");
-    ++report->failed;
+    FileFailed(report, file, StrCat(file, ":", e.what()));
     return;
   }
   std::vector<std::string> rule_files;
   const fs::path dir = fs::path(file).parent_path();
   for (const auto& r : root["rule_files"]) rule_files.push_back((dir / r.Scalar()).string());
   if (rule_files.empty()) {
-    StrAppend(&report->text, "FAIL ", file, ": no rule_files\n");
-    ++report->failed;
+    FileFailed(report, file, StrCat(file, ": no rule_files"));
     return;
   }
   // The rule files' errors once for the file, not once per case.
   if (RuleLoadResult loaded = LoadRuleFiles(rule_files); !loaded.ok()) {
     const YAML::Mark at = root["rule_files"].Mark();
-    StrAppend(&report->text, "FAIL ", file, ":", at.line + 1, ":", at.column + 1,
-              ": the rule files have errors:\n");
-    for (const Diagnostic& d : loaded.errors) StrAppend(&report->text, "    ", d.ToString(), "\n");
-    ++report->failed;
+    std::vector<std::string> errors;
+    for (const Diagnostic& d : loaded.errors) errors.push_back(d.ToString());
+    FileFailed(report, file,
+               StrCat(file, ":", at.line + 1, ":", at.column + 1, ": the rule files have errors:"),
+               errors);
     return;
   }
   if (!root["tests"] || !root["tests"].IsSequence() || root["tests"].size() == 0) {
     const YAML::Node at = root["tests"] ? root["tests"] : root;
-    StrAppend(&report->text, "FAIL ", file, ":", at.Mark().line + 1, ":", at.Mark().column + 1,
-              ": no test cases: 'tests' must list at least one, e.g. [{name: quiet, events: "
-              "[{at: 5s, type: message}]}]\n");
-    ++report->failed;
+    FileFailed(report, file,
+               StrCat(file, ":", at.Mark().line + 1, ":", at.Mark().column + 1,
+                      ": no test cases: 'tests' must list at least one, e.g. [{name: quiet, "
+                      "events: [{at: 5s, type: message}]}]"));
     return;
   }
   for (const auto& test : root["tests"]) {
-    const std::string name = test["name"] ? test["name"].Scalar() : "(unnamed)";
-    const std::string where = StrCat(file, ":", test.Mark().line + 1);
+    RuleTestCase c{
+        file, test["name"] ? test["name"].Scalar() : "(unnamed)", test.Mark().line + 1, false, {}};
     try {
       const std::string diff = RunCase(test, rule_files, root["options"]);
-      if (diff.empty()) {
-        StrAppend(&report->text, "PASS ", name, "  (", where, ")\n");
-        ++report->passed;
-      } else {
-        StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n", diff);
-        ++report->failed;
+      for (std::string_view line : StrSplit(diff, '\n')) {
+        line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
+        if (!line.empty()) c.messages.emplace_back(line);
       }
+      c.passed = c.messages.empty();
     } catch (const TestError& e) {
-      StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n    ", file, ":", e.what(), "\n");
-      ++report->failed;
+      c.messages.push_back(StrCat(file, ":", e.what()));
     } catch (const std::exception& e) {
-      StrAppend(&report->text, "FAIL ", name, "  (", where, ")\n    ", e.what(), "\n");
-      ++report->failed;
+      c.messages.emplace_back(e.what());
     }
+    Add(report, std::move(c));
   }
 }
 
@@ -565,6 +581,30 @@ RuleTestReport RunRuleTests(const std::vector<std::string>& files) {
   RuleTestReport report;
   for (const std::string& f : files) RunFile(f, &report);
   return report;
+}
+
+std::string RuleTestReport::ToJson() const {
+  std::string out = StrCat("{\"passed\":", passed, ",\"failed\":", failed, ",\"cases\":[");
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const RuleTestCase& c = cases[i];
+    if (i > 0) out += ",";
+    out += "{\"file\":";
+    AppendJsonString(c.file, &out);
+    out += ",\"name\":";
+    if (c.name.empty()) {
+      out += "null";
+    } else {
+      AppendJsonString(c.name, &out);
+    }
+    StrAppend(&out, ",\"line\":", c.line, ",\"passed\":", c.passed ? "true" : "false",
+              ",\"messages\":[");
+    for (size_t j = 0; j < c.messages.size(); ++j) {
+      if (j > 0) out += ",";
+      AppendJsonString(c.messages[j], &out);
+    }
+    out += "]}";
+  }
+  return out + "]}";
 }
 
 }  // namespace vigil

@@ -42,10 +42,24 @@
 
 namespace vigil {
 
+// One case's outcome, or a whole file's failure (no name: the file could
+// not be read or loaded, or its rule files have errors).
+struct RuleTestCase {
+  std::string file;
+  std::string name;  // empty: the file failed as a whole
+  int line = 0;      // of the case in the file
+  bool passed = false;
+  std::vector<std::string> messages;  // what differs, one line each
+};
+
 struct RuleTestReport {
   int passed = 0;
   int failed = 0;
-  std::string text;  // per-test lines and diffs
+  std::string text;  // per-test lines and diffs, as `vigil test` prints them
+  std::vector<RuleTestCase> cases;
+  // {"passed":1,"failed":1,"cases":[{"file":"t.yaml","name":"busy","line":3,
+  //   "passed":false,"messages":["missing:    at 2m firing Busy  (line 7)"]},...]}
+  std::string ToJson() const;
 };
 
 // Runs every test file; errors in a test file count as a failed test.

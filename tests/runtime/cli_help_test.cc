@@ -35,8 +35,9 @@ TEST(CliHelpTest, EveryCommandDocumentsExactlyTheFlagsItsParserTakes) {
     }
     commands_with_flags += !parsed.empty();
   }
-  // run, check, gen, replay, alerts, experiment, report, query, dev-broker
-  EXPECT_EQ(commands_with_flags, 9u);
+  // run, check, gen, replay, test, alerts, experiment, report, query,
+  // dev-broker
+  EXPECT_EQ(commands_with_flags, 10u);
   const std::vector<std::string> run = ParserFlags("run");
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "--dry-run"));
   EXPECT_TRUE(std::binary_search(run.begin(), run.end(), "-X"));

@@ -173,6 +173,39 @@ TEST(RuleTestE2eTest, UntilCoversAQuietStretch) {
   EXPECT_EQ(r.out, StrCat("PASS stops at 2m  (", dir, "/u_test.yaml:3)\n1 passed, 0 failed\n"));
 }
 
+TEST(RuleTestE2eTest, JsonOutputHasEveryCaseAndFileFailure) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_json_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
+                                        "  - {metric: n, window: tumbling 1m, value: count()}\n"
+                                        "alerts:\n"
+                                        "  - {alert: Busy, severity: P3, expr: n > 3}\n";
+  std::ofstream(dir + "/a_test.yaml") << "rule_files: [rules.yaml]\n"
+                                         "tests:\n"
+                                         "  - name: busy\n"
+                                         "    series: [{every: 10s, for: 1m, event: {type: m}}]\n"
+                                         "    expect_alerts: [{at: 1m, alert: Busy}]\n"
+                                         "  - name: \"quiet \\\"one\\\"\"\n"
+                                         "    series: [{every: 10s, for: 1m, event: {type: m}}]\n";
+  std::ofstream(dir + "/b_test.yaml") << "rule_files: [nope.yaml]\ntests: []\n";
+  Result r = Sh(StrCat(kVigil, " test --output json ", dir, "/a_test.yaml ", dir, "/b_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(
+      r.out,
+      StrCat(R"({"passed":1,"failed":2,"cases":[{"file":")", dir,
+             R"(/a_test.yaml","name":"busy","line":3,"passed":true,"messages":[]},)",
+             R"({"file":")", dir,
+             R"(/a_test.yaml","name":"quiet \"one\"","line":6,"passed":false,)",
+             R"("messages":["unexpected: at 1m firing Busy"]},{"file":")", dir,
+             R"(/b_test.yaml","name":null,"line":0,"passed":false,"messages":[")", dir,
+             R"(/b_test.yaml:1:13: the rule files have errors:",")", dir,
+             R"(/nope.yaml: cannot read the rule file: No such file or directory"]}]})", "\n"))
+      << r.out;
+  // A flag it does not know is a usage error, not a test file.
+  EXPECT_EQ(Sh(StrCat(kVigil, " test --outptu json ", dir, "/a_test.yaml")).exit_code, 2);
+}
+
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
