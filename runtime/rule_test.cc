@@ -17,11 +17,23 @@
 #include "rules/yaml_errors.h"
 #include "rules/yaml_keys.h"
 #include "runtime/job.h"
+#include "runtime/rule_test_input.h"
 
 namespace vigil {
 namespace {
 
 namespace fs = std::filesystem;
+using rule_test::At;
+using rule_test::Bool;
+using rule_test::BuildEvents;
+using rule_test::CaseEvent;
+using rule_test::CheckKeys;
+using rule_test::DeadLettered;
+using rule_test::Duration;
+using rule_test::Number;
+using rule_test::ReadLabels;
+using rule_test::Required;
+using rule_test::TestError;
 
 struct ExpectedAlert {
   TimeMs at;
@@ -54,187 +66,6 @@ class Recorder : public Sink {
   std::vector<WindowResult> windows;
   std::vector<AlertNotice> alerts;
 };
-
-class TestError : public std::runtime_error {
- public:
-  TestError(const YAML::Node& n, const std::string& msg)
-      : std::runtime_error(StrCat(n.Mark().line + 1, ":", n.Mark().column + 1, ": ", msg)) {}
-};
-
-// A key these files do not know would be an expectation never checked (a
-// misspelt `lables:` passes any labels): an error, with the closest key.
-void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
-               std::string_view what) {
-  if (!map.IsMap()) throw TestError(map, StrCat(what, " must be a mapping"));
-  for (const auto& kv : map) {
-    const std::string key = kv.first.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    const std::string s = Suggest(key, allowed);
-    throw TestError(kv.first, StrCat("unknown key '", key, "' in ", what,
-                                     s.empty() ? StrCat("; the keys are ", StrJoin(allowed, ", "))
-                                               : StrCat("; did you mean '", s, "'?")));
-  }
-}
-
-// A key `what` needs.
-const YAML::Node& Required(const YAML::Node& map, const char* key, std::string_view what,
-                           const YAML::Node& node) {
-  if (!node) throw TestError(map, StrCat(what, " needs '", key, "'"));
-  return node;
-}
-
-double Number(const YAML::Node& n) {
-  if (n.IsScalar()) {
-    const std::string& s = n.Scalar();
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (!s.empty() && end == s.c_str() + s.size()) return v;
-  }
-  throw TestError(n, "expected a number");
-}
-
-bool Bool(const YAML::Node& n) {
-  if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) return n.Scalar() == "true";
-  throw TestError(n, "expected true or false");
-}
-
-DurationMs Duration(const YAML::Node& n) {
-  std::optional<DurationMs> d = n.IsScalar() ? ParseDuration(n.Scalar()) : std::nullopt;
-  if (!d) throw TestError(n, "expected a duration such as 0, 30s, 5m");
-  return *d;
-}
-
-// An `at:` or `from:`: an offset from the case's start, or a time of its
-// own (RFC 3339, e.g. a local midnight 2026-03-01T00:00:00+01:00).
-TimeMs At(const YAML::Node& n, TimeMs start) {
-  if (n.IsScalar()) {
-    if (std::optional<DurationMs> d = ParseDuration(n.Scalar())) return start + *d;
-    if (std::optional<TimeMs> t = ParseRfc3339(n.Scalar())) return *t;
-  }
-  throw TestError(n,
-                  "expected an offset such as 0, 30s, 5m, or an RFC 3339 time such as "
-                  "2026-03-01T00:00:00+01:00");
-}
-
-// A YAML scalar as JSON: plain numbers, booleans and null keep their type.
-void AppendJsonScalar(const YAML::Node& v, std::string* out) {
-  const std::string& s = v.Scalar();
-  if (v.Tag() != "!") {
-    if (s == "true" || s == "false" || s == "null") {
-      out->append(s);
-      return;
-    }
-    char* end = nullptr;
-    std::strtod(s.c_str(), &end);
-    if (!s.empty() && end == s.c_str() + s.size()) {
-      out->append(s);
-      return;
-    }
-  }
-  AppendJsonString(s, out);
-}
-
-void AppendJsonValue(const YAML::Node& v, std::string* out) {
-  if (v.IsMap()) {
-    out->push_back('{');
-    bool first = true;
-    for (const auto& kv : v) {
-      if (!first) out->push_back(',');
-      first = false;
-      AppendJsonString(kv.first.Scalar(), out);
-      out->push_back(':');
-      AppendJsonValue(kv.second, out);
-    }
-    out->push_back('}');
-  } else if (v.IsSequence()) {
-    out->push_back('[');
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (i) out->push_back(',');
-      AppendJsonValue(v[i], out);
-    }
-    out->push_back(']');
-  } else if (v.IsNull()) {
-    out->append("null");
-  } else {
-    AppendJsonScalar(v, out);
-  }
-}
-
-// One event line at `ts` from a YAML mapping of fields.
-std::string EventLine(const YAML::Node& fields, TimeMs ts) {
-  std::string line = "{\"ts\":\"";
-  AppendTimestamp(ts, &line);
-  line += "\"";
-  for (const auto& kv : fields) {
-    const std::string key = kv.first.Scalar();
-    if (key == "at" || key == "ts") continue;
-    line += ",";
-    AppendJsonString(key, &line);
-    line += ":";
-    AppendJsonValue(kv.second, &line);
-  }
-  return line + "}";
-}
-
-Labels ReadLabels(const YAML::Node& n) {
-  Labels out;
-  if (!n) return out;
-  if (!n.IsMap()) throw TestError(n, "expected a mapping of name: value");
-  for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.Scalar();
-  return out;
-}
-
-// The most events one test case may expand to: about 1.5 GB of lines.
-constexpr int64_t kMaxCaseEvents = 10'000'000;
-
-// The events of a test case, in time order, and how far they cover event
-// time (*last, inclusive): to the end of the last series or the last event,
-// or to `until:` when the test says.
-std::vector<std::string> BuildEvents(const YAML::Node& test, TimeMs start, TimeMs* last) {
-  std::vector<std::pair<TimeMs, std::string>> events;
-  *last = kMinTime;
-  for (const auto& e : test["events"]) {
-    if (!e.IsMap()) throw TestError(e, "an event is a mapping of fields with 'at' or 'ts'");
-    TimeMs ts;
-    if (e["ts"]) {
-      std::optional<TimeMs> t = ParseRfc3339(e["ts"].Scalar());
-      if (!t) throw TestError(e["ts"], "ts must be RFC 3339");
-      ts = *t;
-    } else if (e["at"]) {
-      ts = At(e["at"], start);
-    } else {
-      throw TestError(e, "an event needs 'at' (offset from start) or 'ts'");
-    }
-    events.emplace_back(ts, EventLine(e, ts));
-    *last = std::max(*last, ts);
-  }
-  for (const auto& s : test["series"]) {
-    CheckKeys(s, {"every", "from", "for", "event"}, "a series");
-    const DurationMs every = Duration(s["every"]);
-    if (every <= 0) throw TestError(s["every"], "every must be positive");
-    const TimeMs from = s["from"] ? At(s["from"], start) : start;
-    const DurationMs length = Duration(s["for"]);
-    if (!s["event"] || !s["event"].IsMap()) throw TestError(s, "a series needs an 'event' mapping");
-    const int64_t count = length <= 0 ? 0 : (length - 1) / every + 1;
-    if (count > kMaxCaseEvents - static_cast<int64_t>(events.size())) {
-      throw TestError(s, StrCat("this case would have more than ", kMaxCaseEvents,
-                                " events (a series has one per 'every' over 'for'); use a "
-                                "longer 'every' or a shorter 'for'"));
-    }
-    for (TimeMs t = from; t < from + length; t += every) {
-      events.emplace_back(t, EventLine(s["event"], t));
-    }
-    *last = std::max(*last, from + length - 1);
-  }
-  if (YAML::Node u = test["until"]) *last = start + Duration(u) - 1;
-  if (*last == kMinTime) *last = kMaxTime;
-  // Events are fed in time order, as a well-behaved source would.
-  std::stable_sort(events.begin(), events.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<std::string> lines;
-  for (auto& [t, line] : events) lines.push_back(std::move(line));
-  return lines;
-}
 
 std::string Describe(TimeMs at, TimeMs start, const std::string& state, const std::string& alert,
                      const Labels& labels) {
@@ -441,15 +272,18 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   CheckKeys(test, {"name", "start", "events", "series", "until", "expect_alerts", "expect_metrics"},
             "a test case");
   TimeMs last = kMaxTime;
-  const std::vector<std::string> lines = BuildEvents(test, start, &last);
+  const DurationMs out_of_orderness =
+      options["max_out_of_orderness"] ? Duration(options["max_out_of_orderness"]) : 0;
+  const std::vector<CaseEvent> events = BuildEvents(test, start, out_of_orderness > 0, &last);
   // Read before the run: a mistake in them is reported without running.
   const std::vector<ExpectedAlert> alerts = ReadExpectedAlerts(test["expect_alerts"], start);
   const std::vector<ExpectedMetric> metrics = ReadExpectedMetrics(test["expect_metrics"], start);
   const std::string path =
       StrCat(fs::temp_directory_path().string(), "/vigil-test-", ::getpid(), ".ndjson");
+  const std::string dead_path = path + ".dead";
   {
     std::ofstream out(path);
-    for (const std::string& l : lines) out << l << "\n";
+    for (const CaseEvent& e : events) out << e.line << "\n";
   }
   JobConfig config = DefaultJobConfig();
   config.source.kind = SourceKind::kFile;
@@ -457,10 +291,10 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   config.rule_files = rule_files;
   config.outputs.console = false;
   config.outputs.note_unwritten_records = false;
+  config.outputs.dead_letter_path = dead_path;
   config.http_listen = "";
   config.progress = false;
-  config.event_time.max_out_of_orderness =
-      options["max_out_of_orderness"] ? Duration(options["max_out_of_orderness"]) : 0;
+  config.event_time.max_out_of_orderness = out_of_orderness;
   config.event_time.input_end = last;
   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
   if (!job.ok()) {
@@ -472,9 +306,15 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   (*job)->AddSink(std::move(recorder));
   (*job)->Run();
   fs::remove(path);
+  const std::vector<std::string> dead = DeadLettered(dead_path, events, start);
+  fs::remove(dead_path);
 
   std::string diff;
   Compare((*job)->rules(), *got, alerts, metrics, start, &diff);
+  // Events the job refused explain what is missing.
+  if (!diff.empty()) {
+    for (const std::string& d : dead) StrAppend(&diff, "    ", d, "\n");
+  }
   return diff;
 }
 

@@ -206,6 +206,41 @@ TEST(RuleTestE2eTest, JsonOutputHasEveryCaseAndFileFailure) {
   EXPECT_EQ(Sh(StrCat(kVigil, " test --outptu json ", dir, "/a_test.yaml")).exit_code, 2);
 }
 
+// With max_out_of_orderness above 0, events go in as listed: one listed
+// after an event 40 s later is late and dropped, as `vigil run` drops it.
+// A failing case lists the events the job refused.
+TEST(RuleTestE2eTest, LateEventsAndDeadLettersAsTheJobSeesThem) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_late_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << "schema:\n  latency_ms: {min: 0, max: 1000}\n"
+                                        "metrics:\n"
+                                        "  - {metric: n, window: tumbling 1m, value: count()}\n";
+  std::ofstream(dir + "/late_test.yaml") << "rule_files: [rules.yaml]\n"
+                                            "options: {max_out_of_orderness: 5s}\n"
+                                            "tests:\n"
+                                            "  - name: late\n"
+                                            "    events:\n"
+                                            "      - {at: 10s, type: m}\n"
+                                            "      - {at: 70s, type: m}\n"
+                                            "      - {at: 30s, type: m}\n"
+                                            "      - {at: 59s, type: m, latency_ms: 5000}\n"
+                                            "      - {at: 130s, type: m}\n"
+                                            "    expect_metrics:\n"
+                                            "      - {at: 1m, metric: n, value: 2}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/late_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, StrCat("FAIL late  (", dir, "/late_test.yaml:4)\n",
+                          "    metric n at 1m: got 1, want 2  (line 12)\n",
+                          "    dead-lettered: the event at 30s (line 8): late: event time "
+                          "1970-01-01T00:00:30.000Z is behind the watermark "
+                          "1970-01-01T00:01:05.000Z by more than the allowed lateness\n",
+                          "    dead-lettered: the event at 59s (line 9): out_of_range: field "
+                          "'latency_ms' is 5000, outside the schema's range [0, 1000]\n",
+                          "0 passed, 1 failed\n"))
+      << r.out;
+}
+
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);

@@ -1,0 +1,220 @@
+#include "runtime/rule_test_input.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+
+namespace vigil::rule_test {
+namespace {
+
+// The most events one test case may expand to: about 1.5 GB of lines.
+constexpr int64_t kMaxCaseEvents = 10'000'000;
+
+}  // namespace
+
+// A key these files do not know would be an expectation never checked (a
+// misspelt `lables:` passes any labels).
+void CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+               std::string_view what) {
+  if (!map.IsMap()) throw TestError(map, StrCat(what, " must be a mapping"));
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    const std::string s = Suggest(key, allowed);
+    throw TestError(kv.first, StrCat("unknown key '", key, "' in ", what,
+                                     s.empty() ? StrCat("; the keys are ", StrJoin(allowed, ", "))
+                                               : StrCat("; did you mean '", s, "'?")));
+  }
+}
+
+const YAML::Node& Required(const YAML::Node& map, const char* key, std::string_view what,
+                           const YAML::Node& node) {
+  if (!node) throw TestError(map, StrCat(what, " needs '", key, "'"));
+  return node;
+}
+
+double Number(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size()) return v;
+  }
+  throw TestError(n, "expected a number");
+}
+
+bool Bool(const YAML::Node& n) {
+  if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) return n.Scalar() == "true";
+  throw TestError(n, "expected true or false");
+}
+
+DurationMs Duration(const YAML::Node& n) {
+  std::optional<DurationMs> d = n.IsScalar() ? ParseDuration(n.Scalar()) : std::nullopt;
+  if (!d) throw TestError(n, "expected a duration such as 0, 30s, 5m");
+  return *d;
+}
+
+// An RFC 3339 time may be e.g. a local midnight 2026-03-01T00:00:00+01:00.
+TimeMs At(const YAML::Node& n, TimeMs start) {
+  if (n.IsScalar()) {
+    if (std::optional<DurationMs> d = ParseDuration(n.Scalar())) return start + *d;
+    if (std::optional<TimeMs> t = ParseRfc3339(n.Scalar())) return *t;
+  }
+  throw TestError(n,
+                  "expected an offset such as 0, 30s, 5m, or an RFC 3339 time such as "
+                  "2026-03-01T00:00:00+01:00");
+}
+
+namespace {
+
+// A YAML scalar as JSON: plain numbers, booleans and null keep their type.
+void AppendJsonScalar(const YAML::Node& v, std::string* out) {
+  const std::string& s = v.Scalar();
+  if (v.Tag() != "!") {
+    if (s == "true" || s == "false" || s == "null") {
+      out->append(s);
+      return;
+    }
+    char* end = nullptr;
+    std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size()) {
+      out->append(s);
+      return;
+    }
+  }
+  AppendJsonString(s, out);
+}
+
+void AppendJsonValue(const YAML::Node& v, std::string* out) {
+  if (v.IsMap()) {
+    out->push_back('{');
+    bool first = true;
+    for (const auto& kv : v) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(kv.first.Scalar(), out);
+      out->push_back(':');
+      AppendJsonValue(kv.second, out);
+    }
+    out->push_back('}');
+  } else if (v.IsSequence()) {
+    out->push_back('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendJsonValue(v[i], out);
+    }
+    out->push_back(']');
+  } else if (v.IsNull()) {
+    out->append("null");
+  } else {
+    AppendJsonScalar(v, out);
+  }
+}
+
+// One event line at `ts` from a YAML mapping of fields.
+std::string EventLine(const YAML::Node& fields, TimeMs ts) {
+  std::string line = "{\"ts\":\"";
+  AppendTimestamp(ts, &line);
+  line += "\"";
+  for (const auto& kv : fields) {
+    const std::string key = kv.first.Scalar();
+    if (key == "at" || key == "ts") continue;
+    line += ",";
+    AppendJsonString(key, &line);
+    line += ":";
+    AppendJsonValue(kv.second, &line);
+  }
+  return line + "}";
+}
+
+}  // namespace
+
+Labels ReadLabels(const YAML::Node& n) {
+  Labels out;
+  if (!n) return out;
+  if (!n.IsMap()) throw TestError(n, "expected a mapping of name: value");
+  for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.Scalar();
+  return out;
+}
+
+std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in_listed_order,
+                                   TimeMs* last) {
+  std::vector<CaseEvent> events;
+  *last = kMinTime;
+  for (const auto& e : test["events"]) {
+    if (!e.IsMap()) throw TestError(e, "an event is a mapping of fields with 'at' or 'ts'");
+    TimeMs ts;
+    if (e["ts"]) {
+      std::optional<TimeMs> t = ParseRfc3339(e["ts"].Scalar());
+      if (!t) throw TestError(e["ts"], "ts must be RFC 3339");
+      ts = *t;
+    } else if (e["at"]) {
+      ts = At(e["at"], start);
+    } else {
+      throw TestError(e, "an event needs 'at' (offset from start) or 'ts'");
+    }
+    events.push_back({ts, EventLine(e, ts), e.Mark().line + 1});
+    *last = std::max(*last, ts);
+  }
+  const size_t listed = events.size();
+  for (const auto& s : test["series"]) {
+    CheckKeys(s, {"every", "from", "for", "event"}, "a series");
+    const DurationMs every = Duration(s["every"]);
+    if (every <= 0) throw TestError(s["every"], "every must be positive");
+    const TimeMs from = s["from"] ? At(s["from"], start) : start;
+    const DurationMs length = Duration(s["for"]);
+    if (!s["event"] || !s["event"].IsMap()) throw TestError(s, "a series needs an 'event' mapping");
+    const int64_t count = length <= 0 ? 0 : (length - 1) / every + 1;
+    if (count > kMaxCaseEvents - static_cast<int64_t>(events.size())) {
+      throw TestError(s, StrCat("this case would have more than ", kMaxCaseEvents,
+                                " events (a series has one per 'every' over 'for'); use a "
+                                "longer 'every' or a shorter 'for'"));
+    }
+    for (TimeMs t = from; t < from + length; t += every) {
+      events.push_back({t, EventLine(s["event"], t), s.Mark().line + 1});
+    }
+    *last = std::max(*last, from + length - 1);
+  }
+  if (YAML::Node u = test["until"]) *last = start + Duration(u) - 1;
+  if (*last == kMinTime) *last = kMaxTime;
+  auto by_time = [](const CaseEvent& a, const CaseEvent& b) { return a.ts < b.ts; };
+  if (!in_listed_order) {
+    // In time order, as a well-behaved source would feed them.
+    std::stable_sort(events.begin(), events.end(), by_time);
+    return events;
+  }
+  const auto series_begin = events.begin() + static_cast<std::ptrdiff_t>(listed);
+  std::stable_sort(series_begin, events.end(), by_time);
+  std::vector<CaseEvent> merged;
+  merged.reserve(events.size());
+  auto l = events.begin(), r = series_begin;
+  while (l != series_begin || r != events.end()) {
+    const bool take_series = r != events.end() && (l == series_begin || r->ts <= l->ts);
+    merged.push_back(std::move(*(take_series ? r++ : l++)));
+  }
+  return merged;
+}
+
+std::vector<std::string> DeadLettered(const std::string& path, const std::vector<CaseEvent>& events,
+                                      TimeMs start) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  simdjson::dom::parser parser;
+  for (std::string line; std::getline(in, line);) {
+    simdjson::dom::element d;
+    if (parser.parse(line).get(d)) continue;
+    std::string_view reason, detail;
+    int64_t n = 0;
+    if (d["reason"].get(reason) || d["detail"].get(detail) || d["line"].get(n)) continue;
+    if (n < 1 || static_cast<size_t>(n) > events.size()) continue;
+    const CaseEvent& e = events[static_cast<size_t>(n - 1)];
+    out.push_back(StrCat("dead-lettered: the event at ", FormatDuration(e.ts - start), " (line ",
+                         e.origin, "): ", reason, ": ", detail));
+  }
+  return out;
+}
+
+}  // namespace vigil::rule_test
