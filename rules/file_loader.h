@@ -17,8 +17,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/strings.h"
@@ -64,10 +66,18 @@ class FileLoader {
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      if (key == "<<") {
+        Error(kv.first,
+              "YAML merge keys ('<<') are not supported: repeat the fields, or make the whole "
+              "entry an anchor (&name) and list its alias (*name)");
+        misspelt_.emplace(map.Mark().pos, "");  // any field may be in what it merges
+        continue;
+      }
       std::string s = Suggest(key, allowed);
       Error(kv.first, StrCat("unknown field '", key, "' in ", what,
                              s.empty() ? StrCat("; allowed: ", StrJoin(allowed, ", "))
                                        : StrCat("; did you mean '", s, "'?")));
+      if (!s.empty()) misspelt_.emplace(map.Mark().pos, s);
     }
   }
 
@@ -76,7 +86,9 @@ class FileLoader {
                                     std::string_view what) {
     YAML::Node n = map[key];
     if (!n) {
-      if (required) {
+      // One mistake, one error: a misspelt key said what it meant.
+      if (required && !misspelt_.contains({map.Mark().pos, key}) &&
+          !misspelt_.contains({map.Mark().pos, ""})) {
         const bool vowel = std::string_view("aeiou").find(key[0]) != std::string_view::npos;
         Error(map, StrCat(what, vowel ? " needs an '" : " needs a '", key, "' field"));
       }
@@ -212,6 +224,9 @@ class FileLoader {
   std::string name_;
   std::string_view content_;
   std::vector<Diagnostic>* errors_;
+  // Mappings (by offset) with an unknown key that said which one it meant
+  // ("" for a merge key: any): that key's absence is not reported again.
+  std::set<std::pair<int, std::string>> misspelt_;
 };
 
 struct Pending {

@@ -116,6 +116,19 @@ TEST(YamlErrorsTest, AQuoteLeftOpenIsNamedBeforeTheErrorsItCauses) {
               ElementsAre("r.yaml:2:5: a metric needs a 'value' field"));
 }
 
+TEST(YamlErrorsTest, OneMisspeltOrMergeKeyIsOneError) {
+  // Not also "a metric needs a 'window' field".
+  EXPECT_THAT(Errors("metrics:\n  - metric: m\n    windw: tumbling 1m\n    value: count()\n"),
+              ElementsAre("r.yaml:3:5: unknown field 'windw' in metric; did you mean 'window'?"));
+  // yaml-cpp reads '<<' as a key; the fields it would merge are not missing
+  // fields of their own.
+  EXPECT_THAT(Errors("metrics:\n  - &b {metric: a, window: tumbling 1m, value: count()}\n"
+                     "  - metric: m\n    <<: *b\n"),
+              ElementsAre("r.yaml:4:5: YAML merge keys ('<<') are not supported: repeat the "
+                          "fields, or make the whole entry an anchor (&name) and list its alias "
+                          "(*name)"));
+}
+
 TEST(YamlErrorsTest, ASecondDocumentIsAnErrorNotDropped) {
   const std::string metric =
       "metrics:\n  - metric: m\n    window: tumbling 1m\n    value: count()\n";
