@@ -440,6 +440,13 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   AlertScope scope(&rules->metrics, &a.metrics);
   if (!CompileExpr(f, n["expr"], &scope, Type::kBool, &a.expr)) return;
   a.expr_slots = a.metrics.size();
+  if (a.metrics.empty()) {
+    // Evaluated at the window ends of the first metric it names: none, never.
+    f.Error(n["expr"], StrCat("'", *expr,
+                              "' names no metric, so it is never evaluated: an alert is "
+                              "evaluated at the window ends of the first metric its expr names"));
+    return;
+  }
   if (n["resolve"] && f.Scalar(n, "resolve", false, "an alert")) {
     a.has_resolve = true;
     a.resolve_source = n["resolve"].Scalar();

@@ -170,5 +170,17 @@ TEST(RuleLoaderDiagnosticsTest, ExpressionErrorInFoldedOrMultiLinePlainScalar) {
               ElementsAre("r.yaml:4:11: expected an expression"));
 }
 
+TEST(RuleLoaderDiagnosticsTest, AnAlertThatNamesNoMetricIsAnError) {
+  // It would load and never be evaluated.
+  EXPECT_THAT(Errors(WithP99(R"yaml(alerts:
+  - alert: A
+    severity: P1
+    expr: 1 > 0
+)yaml")),
+              ElementsAre("r.yaml:9:11: '1 > 0' names no metric, so it is never evaluated: an "
+                          "alert is evaluated at the window ends of the first metric its expr "
+                          "names"));
+}
+
 }  // namespace
 }  // namespace vigil

@@ -40,12 +40,12 @@ TEST(YamlKeysTest, TwoAlertsSectionsAreAnErrorNotALostSection) {
   EXPECT_THAT(Errors("alerts:\n"
                      "  - alert: A\n"
                      "    severity: P1\n"
-                     "    expr: 1 > 0\n"
-                     "metrics: []\n"
+                     "    expr: m > 0\n"
+                     "metrics: [{metric: m, window: tumbling 1m, value: count()}]\n"
                      "alerts:\n"
                      "  - alert: B\n"
                      "    severity: P1\n"
-                     "    expr: 1 > 0\n"),
+                     "    expr: m > 0\n"),
               ElementsAre("r.yaml:6:1: duplicate key 'alerts': it is also at line 1, column 1; "
                           "the keys of a mapping must be unique: merge the two"));
   EXPECT_THAT(Errors("metrics:\n"
