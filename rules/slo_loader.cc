@@ -308,16 +308,25 @@ bool LoadSloSettings(FileLoader& f, const YAML::Node& n, RuleSet* rules, SloDef*
 // SLO's window holds too many of them.
 bool ChooseSloPane(FileLoader& f, const YAML::Node& n, SloDef* slo) {
   DurationMs pane = std::gcd(slo->window, kDay);
+  DurationMs longest = std::max(slo->window, kDay);
   for (const BurnRateRule& r : slo->burn_rates) {
     pane = std::gcd(pane, std::gcd(r.long_window, r.short_window));
+    longest = std::max({longest, r.long_window, r.short_window});
   }
   slo->pane = pane;
-  if (slo->window / pane <= WindowSpec::kMaxPanesPerWindow) return true;
+  if (longest / pane <= WindowSpec::kMaxPanesPerWindow) return true;
+  // The longest window these panes allow, in whole days.
+  const DurationMs most = pane * WindowSpec::kMaxPanesPerWindow / kDay * kDay;
   f.Error(n["window"] ? n["window"] : n["slo"],
-          StrCat("the SLO's windows share panes of ", FormatDuration(pane), ", and ",
-                 DurationText(slo->window), " is ", slo->window / pane, " of them (at most ",
-                 WindowSpec::kMaxPanesPerWindow,
-                 "); make its windows multiples of a longer duration, e.g. 5m"));
+          StrCat("the SLO's windows (", DurationText(slo->window),
+                 ", a day for the daily budget, and the burn-rate windows) share panes of ",
+                 FormatDuration(pane), " (the longest duration that divides them all), and ",
+                 DurationText(longest), " is ", longest / pane, " of them (at most ",
+                 WindowSpec::kMaxPanesPerWindow, "): ",
+                 longest == slo->window && most >= kDay
+                     ? StrCat("make the window at most ", DurationText(most), ", or make ")
+                     : "make ",
+                 "every window a multiple of a longer duration (e.g. whole hours)"));
   return false;
 }
 

@@ -149,9 +149,23 @@ TEST(SloLoaderTest, MistakesAreReportedWhereTheyAre) {
     burn_rates:
       - {long: 1h, short: 1m, factor: 14.4, alert: page}
 )yaml"),
-              ElementsAre("r.yaml:4:13: the SLO's windows share panes of 1m, and 30d is 43200 of "
-                          "them (at most 10000); make its windows multiples of a longer duration, "
-                          "e.g. 5m"));
+              ElementsAre("r.yaml:4:13: the SLO's windows (30d, a day for the daily budget, "
+                          "and the burn-rate windows) share panes of 1m (the longest duration "
+                          "that divides them all), and 30d is 43200 of them (at most 10000): "
+                          "make the window at most 6d, or make every window a multiple of a "
+                          "longer duration (e.g. whole hours)"));
+  // A window shorter than a day: the daily budget's window is the longest,
+  // and the error is still at the SLO's window (not at 1:1, about a window
+  // the file does not have).
+  EXPECT_THAT(Errors(R"yaml(slos:
+  - slo: a
+    objective: 99%
+    window: 1ms
+    good: latency_ms < 5000
+)yaml"),
+              ElementsAre(::testing::StartsWith(
+                  "r.yaml:4:13: the SLO's windows (1ms, a day for the daily budget, and the "
+                  "burn-rate windows) share panes of 1ms")));
   EXPECT_THAT(Errors(R"yaml(slos:
   - slo: 9lives
     objective: 99%
