@@ -311,10 +311,22 @@ std::optional<Severity> ParseSeverity(std::string_view s) {
 std::optional<DurationMs> DurationField(FileLoader& f, const YAML::Node& n, const char* key) {
   YAML::Node d = n[key];
   if (!d) return 0;
-  std::optional<DurationMs> v = d.IsScalar() ? ParseDuration(d.Scalar()) : std::nullopt;
+  if (d.IsNull() || !d.IsScalar()) {
+    // An empty value's position is where the next token starts: report
+    // at the key.
+    for (const auto& kv : n) {
+      if (kv.first.Scalar() != key) continue;
+      f.Error(kv.first,
+              StrCat("'", key, "' ",
+                     d.IsNull() ? "has no value" : "must be one duration, not a list or mapping",
+                     ": give a duration such as 0, 30s, 5m, 1h"));
+      break;
+    }
+    return std::nullopt;
+  }
+  std::optional<DurationMs> v = ParseDuration(d.Scalar());
   if (!v) {
-    f.Error(d, StrCat("bad duration '", d.IsScalar() ? d.Scalar() : "", "' for '", key,
-                      "' (e.g. 0, 30s, 5m, 1h)"));
+    f.Error(d, StrCat("bad duration '", d.Scalar(), "' for '", key, "' (e.g. 0, 30s, 5m, 1h)"));
   }
   return v;
 }

@@ -182,5 +182,17 @@ TEST(RuleLoaderDiagnosticsTest, AnAlertThatNamesNoMetricIsAnError) {
                           "names"));
 }
 
+TEST(RuleLoaderDiagnosticsTest, AnEmptyOrListDurationIsReportedAtItsKey) {
+  // An empty value has the position of the next token (a line below).
+  EXPECT_THAT(Errors(WithP99("alerts:\n  - alert: A\n    severity: P1\n"
+                             "    expr: latency_p99_ms > 1\n    for:\n")),
+              ElementsAre("r.yaml:10:5: 'for' has no value: give a duration such as 0, 30s, 5m, "
+                          "1h"));
+  EXPECT_THAT(Errors(WithP99("alerts:\n  - alert: A\n    severity: P1\n"
+                             "    expr: latency_p99_ms > 1\n    keep_firing_for: [1m]\n")),
+              ElementsAre("r.yaml:10:5: 'keep_firing_for' must be one duration, not a list or "
+                          "mapping: give a duration such as 0, 30s, 5m, 1h"));
+}
+
 }  // namespace
 }  // namespace vigil
