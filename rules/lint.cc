@@ -58,14 +58,44 @@ void LintThresholds(const ExprNode& n, const RuleSet& rules, const AlertDef& a, 
   for (const auto& arg : n.args) LintThresholds(*arg, rules, a, at, one_line, out);
 }
 
+// Calendar days and weeks count `for:` in their longest period (25 h, a
+// week and an hour), so `for: 2d` is two days, as the docs write it. Whole
+// days (weeks) are judged as days: fine where they are the evaluations, a
+// warning from 25 days (24 × 25 h) on. True when judged here.
+bool LintCalendarFor(const AlertDef& a, const MetricDef& m, DurationMs step, int64_t evaluations,
+                     std::vector<Diagnostic>* out) {
+  if (!m.window.calendar() || m.window.calendar_unit() == WindowSpec::Calendar::kMonth) {
+    return false;
+  }
+  constexpr DurationMs kOneDay = 86'400'000;
+  const bool days = m.window.calendar_unit() == WindowSpec::Calendar::kDay;
+  const DurationMs nominal = days ? kOneDay : 7 * kOneDay;
+  if (a.for_duration % nominal != 0) return false;
+  const int64_t wanted = a.for_duration / nominal;
+  if (evaluations == wanted) return true;
+  // In days, as calendar days are written (25d, not 3w4d).
+  auto in_days = [&](DurationMs d) {
+    const DurationMs rest = d % kOneDay;
+    return StrCat(d / kOneDay, "d", rest > 0 ? FormatDuration(rest) : "");
+  };
+  Warn(out, a.for_pos,
+       StrCat("alert '", a.name, "' has for: ", in_days(a.for_duration), ": calendar ",
+              days ? "days" : "weeks", " count as their longest, ", in_days(step),
+              ", so it fires after ", evaluations, " windows, not ", wanted,
+              "; write for: ", in_days((wanted - 1) * step + 3'600'000), " for ", wanted));
+  return true;
+}
+
 // Held time counts evaluations (rules/alert_state.h), so a `for:` that is
 // no multiple of the evaluation interval is rounded up, and one shorter than
 // it fires at the first true evaluation.
 void LintFor(const RuleSet& rules, const AlertDef& a, std::vector<Diagnostic>* out) {
   const DurationMs step = rules.EvaluationStep(a);
-  if (a.for_duration <= 0 || step <= 0 || a.for_duration % step == 0) return;
+  if (a.for_duration <= 0 || step <= 0) return;
   const MetricDef& m = rules.metrics[a.metrics[0]];
   const int64_t evaluations = (a.for_duration + step - 1) / step;
+  if (LintCalendarFor(a, m, step, evaluations, out)) return;
+  if (a.for_duration % step == 0) return;
   const std::string interval =
       StrCat("its ", FormatDuration(step), " evaluation interval (the ",
              m.window.slide() == m.window.size() ? "window" : "slide", " of '", m.name, "')");

@@ -63,6 +63,7 @@ class WindowSpec {
 
   Kind kind() const { return kind_; }
   bool calendar() const { return kind_ == Kind::kCalendar; }
+  Calendar calendar_unit() const { return unit_; }           // of a calendar window
   const std::string& time_zone() const { return tz_name_; }  // "UTC" by default
   DurationMs size() const { return size_; }
   DurationMs slide() const { return slide_; }

@@ -95,6 +95,28 @@ TEST(LintTest, ForThatIsNoMultipleOfTheSlide) {
   EXPECT_TRUE(Lint(metrics + "    for: 5m\n").empty());
 }
 
+TEST(LintTest, ForInCalendarDaysIsDays) {
+  const std::string metrics =
+      "metrics:\n"
+      "  - metric: turns\n"
+      "    window: calendar day\n"
+      "    timezone: Europe/Berlin\n"
+      "    value: count()\n"
+      "alerts:\n"
+      "  - alert: A\n"
+      "    severity: P3\n"
+      "    expr: turns > 1\n";
+  // Two days are two evaluations of the 25-hour longest day, as documented.
+  EXPECT_TRUE(Lint(metrics + "    for: 2d\n").empty());
+  // 25 days are 24 of them (24 × 25 h = 25 d): said so.
+  EXPECT_EQ(Lint(metrics + "    for: 25d\n"),
+            (std::vector<std::string>{
+                "r.yaml:10:10: warning: alert 'A' has for: 25d: calendar days count as their "
+                "longest, 1d1h, so it fires after 24 windows, not 25; write for: 25d1h for 25"}));
+  // Not whole days: as for any window.
+  EXPECT_EQ(Lint(metrics + "    for: 36h\n").size(), 1u);
+}
+
 TEST(LintTest, RatioThresholdOutsideZeroOne) {
   const std::string metrics =
       "metrics:\n"

@@ -18,6 +18,15 @@ namespace {
 const std::string kVigil = VIGIL_BINARY;
 const std::string kSource = VIGIL_SOURCE_DIR;
 
+// A fresh directory for one test, holding `rules` as rules.yaml.
+std::string DirWithRules(const std::string& name, const std::string& rules) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_ruletest_" + name + "_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/rules.yaml") << rules;
+  return dir;
+}
+
 TEST(RuleTestE2eTest, ShippedRuleTestsPass) {
   std::string files;
   for (const auto& e : std::filesystem::directory_iterator(kSource + "/deploy/rules/tests")) {
@@ -104,14 +113,12 @@ TEST(RuleTestE2eTest, ExpectationsOfUndefinedNamesSayWhatTheyMeant) {
 // A misspelt key is an expectation that would never be checked: the case
 // fails at the key, with the closest one.
 TEST(RuleTestE2eTest, AMisspeltKeyFailsAtTheKey) {
-  const std::string dir =
-      ::testing::TempDir() + "/vigil_ruletest_keys_" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
-                                        "  - {metric: turns, by: [intent], window: tumbling 1m, "
-                                        "value: count()}\n"
-                                        "alerts:\n"
-                                        "  - {alert: Busy, severity: P3, expr: turns > 3}\n";
+  const std::string dir = DirWithRules("keys",
+                                       "metrics:\n"
+                                       "  - {metric: turns, by: [intent], window: tumbling 1m, "
+                                       "value: count()}\n"
+                                       "alerts:\n"
+                                       "  - {alert: Busy, severity: P3, expr: turns > 3}\n");
   const std::string events = "    series: [{every: 10s, for: 1m, event: {type: m, intent: faq}}]\n";
   auto run = [&](const std::string& test) {
     std::ofstream(dir + "/t_test.yaml") << "rule_files: [rules.yaml]\ntests:\n  - name: x\n"
@@ -151,14 +158,12 @@ TEST(RuleTestE2eTest, AMisspeltKeyFailsAtTheKey) {
 // input goes on.
 TEST(RuleTestE2eTest, UntilCoversAQuietStretch) {
   const std::string dir =
-      ::testing::TempDir() + "/vigil_ruletest_until_" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/rules.yaml")
-      << "metrics:\n"
-         "  - {metric: n, window: tumbling 1m, value: count()}\n"
-         "alerts:\n"
-         "  - {alert: Busy, severity: P3, expr: n > 3}\n"
-         "  - {alert: Gone, severity: P3, expr: \"absent(n, 3m)\"}\n";
+      DirWithRules("until",
+                   "metrics:\n"
+                   "  - {metric: n, window: tumbling 1m, value: count()}\n"
+                   "alerts:\n"
+                   "  - {alert: Busy, severity: P3, expr: n > 3}\n"
+                   "  - {alert: Gone, severity: P3, expr: \"absent(n, 3m)\"}\n");
   std::ofstream(dir + "/u_test.yaml") << "rule_files: [rules.yaml]\n"
                                          "tests:\n"
                                          "  - name: stops at 2m\n"
@@ -174,13 +179,11 @@ TEST(RuleTestE2eTest, UntilCoversAQuietStretch) {
 }
 
 TEST(RuleTestE2eTest, JsonOutputHasEveryCaseAndFileFailure) {
-  const std::string dir =
-      ::testing::TempDir() + "/vigil_ruletest_json_" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/rules.yaml") << "metrics:\n"
-                                        "  - {metric: n, window: tumbling 1m, value: count()}\n"
-                                        "alerts:\n"
-                                        "  - {alert: Busy, severity: P3, expr: n > 3}\n";
+  const std::string dir = DirWithRules("json",
+                                       "metrics:\n"
+                                       "  - {metric: n, window: tumbling 1m, value: count()}\n"
+                                       "alerts:\n"
+                                       "  - {alert: Busy, severity: P3, expr: n > 3}\n");
   std::ofstream(dir + "/a_test.yaml") << "rule_files: [rules.yaml]\n"
                                          "tests:\n"
                                          "  - name: busy\n"
@@ -210,12 +213,10 @@ TEST(RuleTestE2eTest, JsonOutputHasEveryCaseAndFileFailure) {
 // after an event 40 s later is late and dropped, as `vigil run` drops it.
 // A failing case lists the events the job refused.
 TEST(RuleTestE2eTest, LateEventsAndDeadLettersAsTheJobSeesThem) {
-  const std::string dir =
-      ::testing::TempDir() + "/vigil_ruletest_late_" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/rules.yaml") << "schema:\n  latency_ms: {min: 0, max: 1000}\n"
-                                        "metrics:\n"
-                                        "  - {metric: n, window: tumbling 1m, value: count()}\n";
+  const std::string dir = DirWithRules("late",
+                                       "schema:\n  latency_ms: {min: 0, max: 1000}\n"
+                                       "metrics:\n"
+                                       "  - {metric: n, window: tumbling 1m, value: count()}\n");
   std::ofstream(dir + "/late_test.yaml") << "rule_files: [rules.yaml]\n"
                                             "options: {max_out_of_orderness: 5s}\n"
                                             "tests:\n"
