@@ -163,23 +163,30 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
                     ": got \"", got, "\", want \"", *want, "\"  (line ", e.line, ")\n");
         }
       };
-      compare_text(
-          "notify",
-          e.notify ? std::optional<std::string>(*e.notify ? "true" : "false") : std::nullopt,
-          n.notify ? "true" : "false");
+      if (e.notify && *e.notify != n.notify) {
+        StrAppend(diff, "    notify of ", Describe(n.at, start, e.state, e.alert, {}), ": got ",
+                  n.notify ? "true" : "false", ", want ", *e.notify ? "true" : "false", "  (line ",
+                  e.line, ")\n");
+      }
       compare_text("inhibited_by", e.inhibited_by, n.inhibited_by);
       compare_text("silenced_by", e.silenced_by, n.silenced_by);
       CompareValue("value", e.value, n.value, n, start, e, diff);
-      if (e.resolved_value) {
-        CompareValue("resolved_value", e.resolved_value, n.resolved_value.value_or(NAN), n, start,
-                     e, diff);
+      if (e.resolved_value && !n.resolved_value) {
+        StrAppend(
+            diff, "    resolved_value of ", Describe(n.at, start, e.state, e.alert, {}),
+            ": it has none (only a resolution by a value has one: not a ",
+            e.state == "resolved" ? "resolution for want of data" : StrCat(e.state, " transition"),
+            "), want ", *e.resolved_value, "  (line ", e.line, ")\n");
+      } else if (e.resolved_value) {
+        CompareValue("resolved_value", e.resolved_value, *n.resolved_value, n, start, e, diff);
       }
       for (const auto& [k, v] : e.annotations) {
         const Labels ann = Annotations(n);
         auto it = ann.find(k);
         if (it == ann.end() || it->second != v) {
           StrAppend(diff, "    annotation ", k, " of ", Describe(n.at, start, e.state, e.alert, {}),
-                    ": got \"", it == ann.end() ? "" : it->second, "\", want \"", v, "\"\n");
+                    it == ann.end() ? ": it has none" : StrCat(": got \"", it->second, "\""),
+                    ", want \"", v, "\"  (line ", e.line, ")\n");
         }
       }
     }
@@ -208,8 +215,27 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
       if (r.end == e.at && r.def->name == e.metric && Subset(e.labels, labels)) hit = &r;
     }
     if (hit == nullptr) {
-      StrAppend(diff, "    metric ", e.metric, " has no window ending at ",
-                FormatDuration(e.at - start), "  (line ", e.line, ")\n");
+      // The series that do have a window there, if the labels are the miss.
+      std::vector<std::string> there;
+      for (const WindowResult& r : got.windows) {
+        if (r.end != e.at || r.def->name != e.metric || r.labels.empty()) continue;
+        std::string l;
+        for (size_t i = 0; i < r.labels.size(); ++i) {
+          if (i > 0) l += ",";
+          AppendLabel(r.def->by[i], r.labels[i], &l);
+        }
+        there.push_back(StrCat("{", l, "}"));
+      }
+      std::string want;
+      for (const auto& [k, v] : e.labels) {
+        if (!want.empty()) want += ",";
+        AppendLabel(k, v, &want);
+      }
+      StrAppend(
+          diff, "    metric ", e.metric, want.empty() ? "" : StrCat("{", want, "}"),
+          " has no window ending at ", FormatDuration(e.at - start),
+          there.empty() ? std::string() : StrCat(" (series there: ", StrJoin(there, " "), ")"),
+          "  (line ", e.line, ")\n");
     } else if (std::fabs(hit->value - e.value) > e.tolerance * std::fabs(e.value)) {
       StrAppend(diff, "    metric ", e.metric, " at ", FormatDuration(e.at - start), ": got ",
                 hit->value, ", want ", e.value,
@@ -251,6 +277,9 @@ std::vector<ExpectedMetric> ReadExpectedMetrics(const YAML::Node& list, TimeMs s
   std::vector<ExpectedMetric> metrics;
   for (const auto& e : list) {
     CheckKeys(e, {"at", "metric", "labels", "value", "tolerance"}, "an expected metric");
+    if (e["tolerance"] && !(Number(e["tolerance"]) >= 0)) {
+      throw TestError(e["tolerance"], "tolerance must be 0 or more (a share: 0.01 is 1%)");
+    }
     metrics.push_back({At(Required(e, "at", "an expected metric", e["at"]), start),
                        Required(e, "metric", "an expected metric", e["metric"]).Scalar(),
                        ReadLabels(e["labels"]),

@@ -242,6 +242,50 @@ TEST(RuleTestE2eTest, LateEventsAndDeadLettersAsTheJobSeesThem) {
       << r.out;
 }
 
+// Each difference says what it found: the series a metric does have, an
+// annotation or resolved value there is none of, booleans as booleans.
+TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
+  const std::string dir =
+      DirWithRules("diffs",
+                   "metrics:\n"
+                   "  - {metric: turns, by: [intent], window: tumbling 1m, value: count()}\n"
+                   "alerts:\n"
+                   "  - alert: Busy\n"
+                   "    severity: P3\n"
+                   "    expr: turns > 3\n"
+                   "    annotations: {summary: busy}\n");
+  std::ofstream(dir + "/d_test.yaml")
+      << "rule_files: [rules.yaml]\n"
+         "tests:\n"
+         "  - name: d\n"
+         "    series: [{every: 10s, for: 1m, event: {type: m, intent: faq}}]\n"
+         "    expect_alerts:\n"
+         "      - {at: 1m, alert: Busy, notify: false, resolved_value: 3, annotations: {sumary: "
+         "x}}\n"
+         "    expect_metrics:\n"
+         "      - {at: 1m, metric: turns, labels: {intent: shop}, value: 6}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/d_test.yaml"));
+  EXPECT_EQ(r.out, StrCat("FAIL d  (", dir, "/d_test.yaml:3)\n",
+                          "    notify of at 1m firing Busy: got true, want false  (line 6)\n",
+                          "    resolved_value of at 1m firing Busy: it has none (only a resolution "
+                          "by a value has one: not a firing transition), want 3  (line 6)\n",
+                          "    annotation sumary of at 1m firing Busy: it has none, want \"x\"  "
+                          "(line 6)\n",
+                          "    metric turns{intent=\"shop\"} has no window ending at 1m (series "
+                          "there: {intent=\"faq\"})  (line 8)\n",
+                          "0 passed, 1 failed\n"))
+      << r.out;
+  std::ofstream(dir + "/t_test.yaml")
+      << "rule_files: [rules.yaml]\n"
+         "tests:\n"
+         "  - name: t\n"
+         "    series: [{every: 10s, for: 1m, event: {type: m, intent: faq}}]\n"
+         "    expect_metrics: [{at: 1m, metric: turns, value: 6, tolerance: -1}]\n";
+  EXPECT_NE(Sh(StrCat(kVigil, " test ", dir, "/t_test.yaml"))
+                .out.find("t_test.yaml:5:67: tolerance must be 0 or more (a share: 0.01 is 1%)"),
+            std::string::npos);
+}
+
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
   const std::string dir = ::testing::TempDir() + "/vigil_ruletest_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
