@@ -342,9 +342,14 @@ bool CheckGroups(FileLoader& f, const YAML::Node& expr, const RuleSet& rules, Al
     }
     if (m.by != a->group_labels) {
       const MetricDef& first = rules.metrics[a->metrics[0]];
+      std::vector<std::string> x = m.by, y = first.by;
+      std::sort(x.begin(), x.end());
+      std::sort(y.begin(), y.end());
       f.Error(expr, StrCat("metrics '", first.name, "' (by [", StrJoin(first.by, ", "), "]) and '",
-                           m.name, "' (by [", StrJoin(m.by, ", "),
-                           "]) group differently; an alert compares one group's values"));
+                           m.name, "' (by [", StrJoin(m.by, ", "), "]) group ",
+                           x == y ? "by the same labels in another order; list them in one "
+                                    "order in both (a group is its labels' values in order)"
+                                  : "differently; an alert compares one group's values"));
       return false;
     }
   }

@@ -32,5 +32,17 @@ TEST(GroupLabelsTest, TwoPathsOfOneLabelAreAnError) {
               ElementsAre("r.yaml:4:18: 'intent' is already in 'by'"));
 }
 
+TEST(GroupLabelsTest, AnAlertOverTheSameLabelsInAnotherOrderSaysSo) {
+  EXPECT_THAT(
+      loader_test::Errors("metrics:\n"
+                          "  - {metric: a, window: tumbling 1m, by: [g, h], value: count()}\n"
+                          "  - {metric: b, window: tumbling 1m, by: [h, g], value: count()}\n"
+                          "alerts:\n"
+                          "  - {alert: A, severity: P3, expr: a > 1 and b > 1}\n"),
+      ElementsAre("r.yaml:5:36: metrics 'a' (by [g, h]) and 'b' (by [h, g]) group by the same "
+                  "labels in another order; list them in one order in both (a group is its "
+                  "labels' values in order)"));
+}
+
 }  // namespace
 }  // namespace vigil
