@@ -67,12 +67,15 @@ class Recorder : public Sink {
   std::vector<AlertNotice> alerts;
 };
 
+// A transition as the diff prints it. The labels every transition has
+// (alertname, severity) are left out, unless the test expects them
+// (`expected`): they may be why it is missing.
 std::string Describe(TimeMs at, TimeMs start, const std::string& state, const std::string& alert,
-                     const Labels& labels) {
+                     const Labels& labels, bool expected = false) {
   std::string s = StrCat("at ", FormatDuration(at - start), " ", state, " ", alert);
   std::string l;
   for (const auto& [k, v] : labels) {
-    if (k == "alertname" || k == "severity") continue;
+    if (!expected && (k == "alertname" || k == "severity")) continue;
     if (!l.empty()) l += ",";
     AppendLabel(k, v, &l);
   }
@@ -191,7 +194,7 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
       }
     }
     if (!found) {
-      StrAppend(diff, "    missing:    ", Describe(e.at, start, e.state, e.alert, e.labels),
+      StrAppend(diff, "    missing:    ", Describe(e.at, start, e.state, e.alert, e.labels, true),
                 "  (line ", e.line, ")\n");
     }
   }

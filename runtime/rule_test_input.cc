@@ -147,6 +147,9 @@ std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in
   for (const auto& e : test["events"]) {
     if (!e.IsMap()) throw TestError(e, "an event is a mapping of fields with 'at' or 'ts'");
     TimeMs ts;
+    if (e["ts"] && e["at"]) {
+      throw TestError(e["at"], "an event has 'at' (offset from start) or 'ts', not both");
+    }
     if (e["ts"]) {
       std::optional<TimeMs> t = ParseRfc3339(e["ts"].Scalar());
       if (!t) throw TestError(e["ts"], "ts must be RFC 3339");
@@ -167,6 +170,13 @@ std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in
     const TimeMs from = s["from"] ? At(s["from"], start) : start;
     const DurationMs length = Duration(s["for"]);
     if (!s["event"] || !s["event"].IsMap()) throw TestError(s, "a series needs an 'event' mapping");
+    for (const char* key : {"at", "ts"}) {
+      if (const YAML::Node t = s["event"][key]) {
+        throw TestError(t, StrCat("a series' event takes its time from the series ('every', "
+                                  "'from', 'for'); remove its '",
+                                  key, "'"));
+      }
+    }
     const int64_t count = length <= 0 ? 0 : (length - 1) / every + 1;
     if (count > kMaxCaseEvents - static_cast<int64_t>(events.size())) {
       throw TestError(s, StrCat("this case would have more than ", kMaxCaseEvents,
@@ -178,7 +188,16 @@ std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in
     }
     *last = std::max(*last, from + length - 1);
   }
-  if (YAML::Node u = test["until"]) *last = start + Duration(u) - 1;
+  if (YAML::Node u = test["until"]) {
+    const TimeMs until = start + Duration(u);
+    if (*last != kMinTime && until <= *last) {
+      // *last + 1: where the last series ends, or just past the last event.
+      throw TestError(u,
+                      StrCat("until ends the input, which its events and series cover to ",
+                             FormatDuration(*last + 1 - start), ": until must be at least that"));
+    }
+    *last = until - 1;
+  }
   if (*last == kMinTime) *last = kMaxTime;
   auto by_time = [](const CaseEvent& a, const CaseEvent& b) { return a.ts < b.ts; };
   if (!in_listed_order) {

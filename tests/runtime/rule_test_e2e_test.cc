@@ -153,6 +153,39 @@ TEST(RuleTestE2eTest, AMisspeltKeyFailsAtTheKey) {
   EXPECT_NE(r.out.find("t_test.yaml:5:53: expected a number"), std::string::npos) << r.out;
 }
 
+// Times given twice, or an end before the events, are errors at their key,
+// not a silent choice of one of them.
+TEST(RuleTestE2eTest, ConflictingTimesFailAtTheKey) {
+  const std::string dir = DirWithRules("times",
+                                       "metrics:\n"
+                                       "  - {metric: n, window: tumbling 1m, value: count()}\n");
+  auto run = [&](const std::string& test) {
+    std::ofstream(dir + "/t_test.yaml") << "rule_files: [rules.yaml]\ntests:\n  - name: x\n"
+                                        << test;
+    return Sh(StrCat(kVigil, " test ", dir, "/t_test.yaml"));
+  };
+  Result r = run("    events: [{ts: '1970-01-01T00:00:05Z', at: 10s, type: m}]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("t_test.yaml:4:47: an event has 'at' (offset from start) or 'ts', not "
+                       "both"),
+            std::string::npos)
+      << r.out;
+  r = run("    series: [{every: 10s, for: 1m, event: {type: m, at: 5s}}]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("t_test.yaml:4:57: a series' event takes its time from the series "
+                       "('every', 'from', 'for'); remove its 'at'"),
+            std::string::npos)
+      << r.out;
+  r = run("    series: [{every: 10s, for: 2m, event: {type: m}}]\n    until: 1m\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("t_test.yaml:5:12: until ends the input, which its events and series "
+                       "cover to 2m: until must be at least that"),
+            std::string::npos)
+      << r.out;
+  r = run("    series: [{every: 10s, for: 2m, event: {type: m}}]\n    until: 2m\n");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
 // `until:` says the events cover event time that far: a group that stops
 // reporting resolves, and absent() fires, within it, as in a replay whose
 // input goes on.
@@ -284,6 +317,19 @@ TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
   EXPECT_NE(Sh(StrCat(kVigil, " test ", dir, "/t_test.yaml"))
                 .out.find("t_test.yaml:5:67: tolerance must be 0 or more (a share: 0.01 is 1%)"),
             std::string::npos);
+  // A missing transition shows the labels expected, the severity too: the
+  // one that does not match may be it.
+  std::ofstream(dir + "/s_test.yaml")
+      << "rule_files: [rules.yaml]\n"
+         "tests:\n"
+         "  - name: s\n"
+         "    series: [{every: 10s, for: 1m, event: {type: m, intent: faq}}]\n"
+         "    expect_alerts: [{at: 1m, alert: Busy, labels: {severity: P2, intent: faq}}]\n";
+  r = Sh(StrCat(kVigil, " test ", dir, "/s_test.yaml"));
+  EXPECT_NE(r.out.find("    missing:    at 1m firing Busy {intent=\"faq\",severity=\"P2\"}  "
+                       "(line 5)\n"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
