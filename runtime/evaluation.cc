@@ -28,8 +28,12 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
   notices_.clear();
   alerts.Advance(frontier, results_, &notices_, input);
   for (const AlertNotice& n : notices_) {
-    out_.metrics->Transition(n);
-    if (n.transition == Transition::kFiring) ++out_.counters->firing_transitions;
+    // A release (an inhibited or silenced alert notified when that ends)
+    // is a notification, not a transition: the alert fired before.
+    if (!n.released) {
+      out_.metrics->Transition(n);
+      if (n.transition == Transition::kFiring) ++out_.counters->firing_transitions;
+    }
     for (const auto& s : *out_.sinks) s->OnAlert(n);
   }
   if (out_.admin) out_.admin->RecordTransitions(notices_);

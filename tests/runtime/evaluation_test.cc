@@ -95,6 +95,45 @@ alerts:
   EXPECT_TRUE(log.empty());
 }
 
+// An inhibited alert released when its inhibitor resolves is sent then,
+// but it fired once: the summary's count and vigil_alert_transitions_total
+// count one firing, not two.
+TEST(EvaluationTest, AReleaseIsSentButNotCountedAsASecondFiring) {
+  OperatorHarness h(R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: Flood
+    severity: P1
+    expr: n > 2
+  - alert: Busy
+    severity: P3
+    expr: n > 1
+    inhibited_by: [Flood]
+)");
+  ASSERT_NE(h.rules, nullptr);
+  Evaluated e(*h.rules);
+  auto [metrics, log, counters, eval] = e.parts();
+  for (TimeMs t : {10'000, 20'000, 30'000, 70'000, 80'000, 130'000}) h.Add(kT + t, "");
+  EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kT + 60'000));
+  EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kT + 120'000));
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "window n{} 2026-01-01T00:01:00.000Z 3",
+                     "alert Flood firing 2026-01-01T00:01:00.000Z",
+                     "alert Busy firing 2026-01-01T00:01:00.000Z",
+                     "window n{} 2026-01-01T00:02:00.000Z 2",
+                     "alert Flood resolved 2026-01-01T00:02:00.000Z",
+                     "alert Busy firing 2026-01-01T00:02:00.000Z",
+                 }));
+  EXPECT_EQ(counters.firing_transitions, 2u);
+  const std::string text = prometheus::TextSerializer().Serialize(metrics.registry()->Collect());
+  EXPECT_NE(text.find("vigil_alert_transitions_total{severity=\"P3\",state=\"firing\"} 1\n"),
+            std::string::npos)
+      << text;
+}
+
 // A window the ended input does not cover reaches the sinks marked
 // partial, and neither /metrics nor an alert sees it: once the input ended
 // at 00:02:10, the minute and the hour it only began.
