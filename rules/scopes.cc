@@ -281,6 +281,13 @@ bool AlertScope::ReadSpan(HistoryFn fn, const ExprNode& arg, const MetricDef& me
                             FormatDuration(in->span), " before another")};
     return false;
   }
+  if (fn == HistoryFn::kZscore && !metric.window.calendar() && in->span <= slide) {
+    *err = {arg.pos, StrCat("'zscore' over ", FormatDuration(in->span), " sees one window of '",
+                            metric.name, "' (one ends every ", FormatDuration(slide),
+                            ") and needs two or more for a deviation; use a span longer than ",
+                            FormatDuration(slide))};
+    return false;
+  }
   if (in->span / slide > kMaxHistoryWindows) {
     *err = {arg.pos, StrCat("'", name, "' over ", FormatDuration(in->span), " would keep ",
                             in->span / slide, " windows of '", metric.name, "' per group; at most ",

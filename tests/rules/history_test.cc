@@ -106,6 +106,9 @@ TEST_F(HistoryCompileTest, ErrorsSayWhatToWriteAndWhere) {
       {"avg_over(n, 1000w) > 1", 12,
        "'avg_over' over 1000w would keep 10080000 windows of 'n' per group; at most 100000 are "
        "kept"},
+      {"zscore(n, 1m) > 3", 10,
+       "'zscore' over 1m sees one window of 'n' (one ends every 1m) and needs two or more for a "
+       "deviation; use a span longer than 1m"},
       {"absent(n, 10m) > 1", 0, "cannot order a boolean and a number with '>'"},
       {"avg_over(n, 1h)", 0, "this position needs a boolean, got a number 'avg_over(n, 1h)'"},
   };
