@@ -299,6 +299,13 @@ inline bool LoadLimit(FileLoader& f, const YAML::Node& map, std::string_view wha
 bool StartEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, const StreamDef& s,
                std::string_view builtin, std::string_view example, EmitDef* e);
 
+// The label a stream's `key:` or a join's `on:` path gets in its records
+// (dots become '_': user.id -> user_id), or nothing after reporting that it
+// is a name every record already carries: `ts`, or `builtin` (duration_ms,
+// delay_ms, which holds `builtin_is`).
+std::optional<std::string> KeyLabel(FileLoader& f, const YAML::Node& key, const std::string& path,
+                                    std::string_view builtin, std::string_view builtin_is);
+
 // Loads one `streams:` entry (rules/stream_loader.cc).
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `joins:` entry (rules/join_loader.cc).

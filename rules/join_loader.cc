@@ -238,11 +238,13 @@ void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     } else if (std::optional<std::string> undeclared = rules->fields.Undeclared(*key)) {
       f.Error(n["on"], *undeclared);
       ok = false;
-    } else {
+    } else if (std::optional<std::string> label =
+                   KeyLabel(f, n["on"], *key, "delay_ms", "right.ts - left.ts")) {
       s.key_path = *key;
       s.key_slot = rules->fields.Intern(*key);
-      key_label = *key;
-      std::replace(key_label.begin(), key_label.end(), '.', '_');
+      key_label = *label;
+    } else {
+      ok = false;
     }
   } else {
     ok = false;

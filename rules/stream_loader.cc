@@ -103,6 +103,20 @@ bool StartEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, co
   return true;
 }
 
+std::optional<std::string> KeyLabel(FileLoader& f, const YAML::Node& key, const std::string& path,
+                                    std::string_view builtin, std::string_view builtin_is) {
+  std::string label = path;
+  std::replace(label.begin(), label.end(), '.', '_');
+  if (label == "ts" || label == builtin) {
+    f.Error(key, StrCat("the key '", path, "' would be the field '", label,
+                        "' of every record, which already carries '", label, "' (",
+                        label == "ts" ? std::string_view("its event time") : builtin_is,
+                        "); key by another field"));
+    return std::nullopt;
+  }
+  return label;
+}
+
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
     f.Error(n,
@@ -141,11 +155,13 @@ void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     } else if (std::optional<std::string> undeclared = rules->fields.Undeclared(*key)) {
       f.Error(n["key"], *undeclared);
       ok = false;
-    } else {
+    } else if (std::optional<std::string> label =
+                   KeyLabel(f, n["key"], *key, "duration_ms", "the session's length")) {
       s.key_path = *key;
       s.key_slot = rules->fields.Intern(*key);
-      key_label = *key;
-      std::replace(key_label.begin(), key_label.end(), '.', '_');
+      key_label = *label;
+    } else {
+      ok = false;
     }
   } else {
     ok = false;

@@ -131,6 +131,12 @@ TEST(JoinLoaderTest, JoinErrorsPointAtTheirPlace) {
   EXPECT_THAT(Errors(Join("1m after", "{delay_ms: right.rating}")),
               ElementsAre("r.yaml:7:12: join 'j' already has a field 'delay_ms' (every record "
                           "carries its key and delay_ms)"));
+  std::string on_delay = Join("1m after", "{r: right.rating}");
+  on_delay.replace(on_delay.find("on: turn_id"), 11, "on: delay_ms");
+  EXPECT_THAT(Errors(on_delay),
+              ElementsAre("r.yaml:5:9: the key 'delay_ms' would be the field 'delay_ms' of every "
+                          "record, which already carries 'delay_ms' (right.ts - left.ts); "
+                          "key by another field"));
   // A second "ts" in each record would hide its event time from JSON readers.
   EXPECT_THAT(Errors(Join("1m after", "{ts: left.ts}")),
               ElementsAre("r.yaml:7:12: 'ts' is not an emitted field: every record carries its "

@@ -127,6 +127,22 @@ TEST(StreamLoaderTest, StreamErrorsPointAtTheirPlace) {
                           "record carries its key and duration_ms)",
                           "r.yaml:10:7: 'ts' is not an emitted field: every record carries its "
                           "ts (its event time); name the field otherwise, e.g. 'last_ts'"));
+  // A key named like a field every record carries would take its place.
+  EXPECT_THAT(Errors(R"yaml(streams:
+  - stream: s
+    key: duration.ms
+    window: session 30m
+    emit: {n: count()}
+  - stream: t
+    key: ts
+    window: session 30m
+    emit: {n: count()}
+)yaml"),
+              ElementsAre("r.yaml:3:10: the key 'duration.ms' would be the field 'duration_ms' "
+                          "of every record, which already carries 'duration_ms' (the "
+                          "session's length); key by another field",
+                          "r.yaml:7:10: the key 'ts' would be the field 'ts' of every record, "
+                          "which already carries 'ts' (its event time); key by another field"));
   EXPECT_THAT(Errors(R"yaml(streams:
   - stream: s
     key: session_id
