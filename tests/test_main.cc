@@ -9,6 +9,7 @@
 // that a failure's logs, checkpoints and outputs can be read afterwards.
 // A TEST_TMPDIR set by the caller is used as it is and never removed.
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@ std::string MakeScratchDirectory() {
   std::string pattern =
       std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/vigil-tests-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) return "";
+  // As open as /tmp: the servers some tests start run as other users
+  // (PostgreSQL as postgres).
+  ::chmod(pattern.c_str(), 01777);
   return pattern;
 }
 
