@@ -96,10 +96,17 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
     }
     const Event& event = parsed.ev;
     if (archive_) archive_->Add(r.data, event.ts);
+    // What a stream at its limit may let go of first. A scale-out instance
+    // closes its sessions by its partitions' watermarks, so there it is
+    // left to the Close.
+    const TimeMs frontier = per_input_lateness || wm == kMinTime || wm == kMaxTime
+                                ? kMinTime
+                                : wm - config_.event_time.allowed_lateness;
     watermark_->Observe(r.input, event.ts, now);
     if (workers_) {
-      workers_->Accept(i);
+      workers_->Accept(i, frontier);
     } else {
+      flow_->SetFrontier(frontier);
       flow_->Add(event);
       flow_->NoteOrigins(r.input, event);
     }

@@ -55,7 +55,11 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
     streams_.push_back(std::move(stream));
   }
   events_.Seal();
-  for (Stream& stream : streams_) stream.downstream.Seal();
+  for (Stream& stream : streams_) {
+    stream.downstream.Seal();
+    Source* d = &stream.downstream;  // streams_ no longer grows
+    stream.op->SetDownstream([this, d](const Event& record) { AddTo(*d, record); });
+  }
   for (auto& op : metric_ops_) op->SetSeriesBudget(this);
   for (size_t o = 0; o < rules.outputs.size(); ++o) {
     const OutputDef& def = rules.outputs[o];

@@ -78,6 +78,10 @@ class Dataflow : private GroupBudget {
     AddToMetrics(ev);
     for (auto& s : streams_) s.op->Add(ev);
   }
+  // The frontier as of the next event Add takes (KeyedOperator::SetFrontier).
+  void SetFrontier(TimeMs frontier) {
+    for (auto& s : streams_) s.op->SetFrontier(frontier);
+  }
   // Workers (operators/dataflow/workers.h): the two halves of Add, for an
   // event whose metrics and session streams are on different workers.
   void AddToMetrics(const Event& ev) { AddTo(events_, ev); }

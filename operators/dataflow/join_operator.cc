@@ -219,8 +219,17 @@ void JoinOperator::Add(const Event& ev) {
   }
   const size_t need = (is_left ? 1 : 0) + (is_right ? 1 : 0);
   if (state_->entries.live() + need > static_cast<size_t>(def_->limit)) {
-    ++dropped_;
-    return;
+    // Events that can match nothing more are not waiting, even before a
+    // Close expires them (KeyedOperator::SetFrontier): none could match
+    // this event, which is not behind the frontier.
+    if (frontier_ > expired_through_) {
+      Expire(frontier_);
+      expired_through_ = frontier_;
+    }
+    if (state_->entries.live() + need > static_cast<size_t>(def_->limit)) {
+      ++dropped_;
+      return;
+    }
   }
   if (is_left) head = Keep(hash, text, head, last_right, false, as_left, left_matches);
   if (is_right) Keep(hash, text, head, kNone, true, as_right, right_matches);
@@ -501,6 +510,7 @@ void JoinOperator::Compact() {
 
 void JoinOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
   Expire(frontier);
+  expired_through_ = std::max(expired_through_, frontier);
   EmitRecords(frontier, emit);
   // After the records leave, so that the re-packed state holds only the
   // records still to come.

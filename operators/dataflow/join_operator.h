@@ -234,6 +234,7 @@ class JoinOperator final : public KeyedOperator {
   Event record_;
   uint64_t emitted_ = 0;
   uint64_t dropped_ = 0;
+  TimeMs expired_through_ = kMinTime;  // the latest frontier expired at
   uint64_t unmatched_left_ = 0;
   uint64_t unmatched_right_ = 0;
   std::vector<UnmatchedRight> unmatched_rights_;

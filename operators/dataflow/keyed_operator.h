@@ -95,6 +95,19 @@ class KeyedOperator {
   // events or records not emitted yet of a join).
   virtual bool HasState(std::string_view key) const = 0;
 
+  // `limit:` without batches. The frontier as of the event Add takes next
+  // (the watermark as of the previous record, less the allowed lateness;
+  // kMinTime: unknown): state that ends by it is final, whether or not a
+  // Close has reached it yet. An operator at its limit first lets such
+  // state go (a session stream closes its sessions into `downstream`, a
+  // join expires its waiting events) and counts only what is left, so
+  // which events a limit drops follows from the input alone, not from
+  // where batches end.
+  void SetFrontier(TimeMs frontier) { frontier_ = frontier; }
+  void SetDownstream(std::function<void(const Event&)> downstream) {
+    downstream_ = std::move(downstream);
+  }
+
   // Events dropped because they would have opened state over the stream's
   // `limit:`, since the last call.
   virtual uint64_t TakeDropped() = 0;
@@ -106,6 +119,8 @@ class KeyedOperator {
 
  protected:
   const StreamDef* def_;
+  TimeMs frontier_ = kMinTime;
+  std::function<void(const Event&)> downstream_;
 };
 
 // The operator for `def`: a SessionOperator or a JoinOperator.

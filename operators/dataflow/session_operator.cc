@@ -193,8 +193,13 @@ void SessionOperator::Add(const Event& ev) {
   const std::string_view text = ValueText(key, &key_);
   if (state_->windows.session_count() >= static_cast<size_t>(def_->limit) &&
       state_->windows.Opens(text, ev.ts)) {
-    ++dropped_;
-    return;
+    // Sessions past their gap are not open, even before a Close emits them
+    // (KeyedOperator::SetFrontier). Close leaves key_, and so `text`, alone.
+    if (frontier_ > closed_through_ && downstream_) Close(frontier_, downstream_);
+    if (state_->windows.session_count() >= static_cast<size_t>(def_->limit)) {
+      ++dropped_;
+      return;
+    }
   }
   Session& s = *state_->windows.Add(text, ev.ts, [this] { return NewSession(); });
   Tally* tallies = block_bytes_ > 0 ? TalliesOf(s) : nullptr;
@@ -431,6 +436,7 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
 }
 
 void SessionOperator::Close(TimeMs frontier, const std::function<void(const Event&)>& emit) {
+  closed_through_ = std::max(closed_through_, frontier);
   const size_t open = open_sessions();
   state_->windows.CloseUpTo(
       frontier, [&](std::string_view key, TimeMs start, TimeMs last, Session& s) {

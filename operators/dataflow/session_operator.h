@@ -264,6 +264,7 @@ class SessionOperator final : public KeyedOperator {
   std::vector<Value> agg_values_;
   uint64_t emitted_ = 0;
   uint64_t dropped_ = 0;
+  TimeMs closed_through_ = kMinTime;  // the latest frontier closed at
 };
 
 }  // namespace vigil

@@ -244,6 +244,7 @@ void Workers::Aggregate(TimeMs close_sessions) {
           flow.AddToMetrics(ev);
           continue;
         }
+        flow.mutable_stream(lane - 1).SetFrontier(frontiers_[k]);
         flow.AddToStream(lane - 1, ev);
         if (flow.tracks_origins()) flow.NoteOrigin(lane - 1, inputs_[i], ev);
       }
@@ -251,6 +252,7 @@ void Workers::Aggregate(TimeMs close_sessions) {
     if (close_sessions != kMinTime) flow.CloseSessions(close_sessions);
   });
   accepted_.clear();
+  frontiers_.clear();
 }
 
 void Workers::CloseSessions(TimeMs frontier) {

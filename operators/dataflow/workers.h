@@ -83,7 +83,11 @@ class Workers {
   void Parse(const std::vector<Record>& batch);
   const Parsed& parsed(size_t i) const { return parsed_[i]; }
   // Record i of the last Parse is to be aggregated. In input order.
-  void Accept(size_t i) { accepted_.push_back(static_cast<uint32_t>(i)); }
+  // `frontier`: as of event i (KeyedOperator::SetFrontier).
+  void Accept(size_t i, TimeMs frontier = kMinTime) {
+    accepted_.push_back(static_cast<uint32_t>(i));
+    frontiers_.push_back(frontier);
+  }
   // Every worker aggregates the accepted events routed to it, in order,
   // then closes its sessions that end by `close_sessions` (kMinTime: none):
   // one step for both, so a worker never waits for the others in between.
@@ -142,6 +146,7 @@ class Workers {
   std::vector<int> inputs_;         // of the last Parse's records (Record::input)
   std::vector<uint8_t> route_;      // record i: route_[i * stride_ + 0 / 1 + s]
   std::vector<uint32_t> accepted_;  // of the last Parse, in input order
+  std::vector<TimeMs> frontiers_;   // as of each accepted event
   const std::vector<Record>* batch_ = nullptr;
   uint64_t position_ = 0;  // records parsed before this batch (round-robin)
 

@@ -376,6 +376,27 @@ TEST_F(JoinLimitTest, OverTheLimitAnEventStillPairsButIsNotKept) {
   EXPECT_EQ(op->TakeUnmatched(), (std::pair<uint64_t, uint64_t>{1, 0}));
 }
 
+// At the limit, events that can no longer match (as of the frontier the
+// job gives with each event) make room before any Close expires them.
+TEST_F(JoinLimitTest, EventsPastTheirBoundMakeRoomBeforeAnyClose) {
+  for (bool close_between : {false, true}) {
+    auto op = NewOp();
+    Feed(*op, Turn("t1", 1000, "faq"));
+    Feed(*op, Turn("t2", 1000, "faq"));
+    if (close_between) {
+      EXPECT_EQ(Close(*op, 2001), std::vector<std::string>{});
+    }
+    // Both turns wait until 2 s (1 s + within 1 s); the frontier is past it.
+    op->SetFrontier(2001);
+    Feed(*op, Turn("t3", 3000, "faq"));
+    Feed(*op, Rating("t3", 3500, 4));
+    EXPECT_EQ(op->TakeDropped(), 0u) << close_between;
+    EXPECT_EQ(Close(*op, 5000),
+              (std::vector<std::string>{"@3500 turn_id=t3 delay_ms=500 rating=4"}))
+        << close_between;
+  }
+}
+
 namespace vigil {
 namespace {
 

@@ -426,6 +426,58 @@ metrics:
                          StrCat("@", 62 * kMin - 1, " session_id=s3 duration_ms=0 turns=1")}));
 }
 
+// At the limit, sessions past their gap as of the event (the frontier the
+// job gives with each event) make room, whether or not a Close has
+// reached them: where batches end changes nothing.
+TEST(SessionLimitTest, SessionsPastTheirGapMakeRoomBeforeAnyClose) {
+  OperatorHarness h(R"yaml(
+streams:
+  - stream: s
+    key: k
+    window: session 10s
+    limit: 2
+    emit:
+      n: count()
+)yaml");
+  const std::vector<std::pair<std::string, TimeMs>> input = {
+      {"a", 0}, {"b", 1000}, {"c", 2000}, {"a", 3000}, {"c", 20000}, {"d", 21000}, {"e", 22000}};
+  // close_at: a Close after that event, at the frontier as of the next.
+  auto run = [&](size_t close_at, uint64_t* dropped) {
+    SessionOperator op(h.rules->streams[0]);
+    std::vector<std::string> records;
+    auto collect = [&](const Event& r) { records.push_back(Render(op.def(), r)); };
+    op.SetDownstream(collect);
+    TimeMs max_ts = kMinTime;
+    for (size_t i = 0; i < input.size(); ++i) {
+      // The watermark as of the previous event, 5 s of out-of-orderness.
+      op.SetFrontier(max_ts == kMinTime ? kMinTime : max_ts - 5000);
+      const std::string json =
+          StrCat(R"({"ts":)", input[i].second, R"(,"type":"m","k":")", input[i].first, R"("})");
+      const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+      Event ev;
+      ParseError err;
+      EXPECT_TRUE(h.parser->Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+      op.Add(ev);
+      max_ts = std::max(max_ts, input[i].second);
+      if (i == close_at) op.Close(max_ts - 5000, collect);
+    }
+    op.Close(kMaxTime, collect);
+    *dropped = op.TakeDropped();
+    return records;
+  };
+  // c at 2 s finds a and b open; so does c at 20 s (the frontier, 3 s - 5 s,
+  // has passed neither). At d (frontier 15 s) a and b have ended: d and e
+  // open sessions.
+  const std::vector<std::string> want = {
+      "@10999 k=b duration_ms=0 n=1", "@12999 k=a duration_ms=3000 n=2",
+      "@30999 k=d duration_ms=0 n=1", "@31999 k=e duration_ms=0 n=1"};
+  for (size_t close_at : {size_t{99}, size_t{0}, size_t{3}, size_t{4}, size_t{5}}) {
+    uint64_t dropped = 0;
+    EXPECT_EQ(run(close_at, &dropped), want) << "a Close after event " << close_at;
+    EXPECT_EQ(dropped, 2u) << "a Close after event " << close_at;
+  }
+}
+
 TEST(SessionLimitTest, TheDefaultLimitAndAnUnlimitedStreamDropNothing) {
   OperatorHarness h{std::string(kRules)};
   EXPECT_EQ(h.rules->streams[0].limit, kDefaultSessionLimit);
