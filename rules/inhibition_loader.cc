@@ -24,24 +24,32 @@ void ReportInhibitionCycles(const RuleSet& rules, std::vector<Diagnostic>* error
   for (int start = 0; start < n; ++start) {
     // Depth-first over inhibited_by from `start`, each alert once; the
     // path back to it is a ring whose first member is `start`.
+    // An alert's edges: the sources of its inhibited_by entries, in order.
+    auto edges = [&rules](int a) {
+      std::vector<std::pair<int, const Inhibition*>> out;
+      for (const Inhibition& in : rules.alerts[a].inhibited_by) {
+        for (int s : in.sources) out.emplace_back(s, &in);
+      }
+      return out;
+    };
     std::vector<int> path = {start};
     std::vector<size_t> next = {0};
     std::vector<bool> seen(static_cast<size_t>(n), false);  // reached from start
     seen[start] = true;
     while (!path.empty()) {
-      const AlertDef& a = rules.alerts[path.back()];
-      if (next.back() >= a.inhibited_by.size()) {
+      const auto out = edges(path.back());
+      if (next.back() >= out.size()) {
         path.pop_back();
         next.pop_back();
         continue;
       }
-      const int to = a.inhibited_by[next.back()++].source;
+      const int to = out[next.back()++].first;
       if (to < start) continue;
       if (to == start) {
         std::vector<std::string> names;
         for (int i : path) names.push_back(rules.alerts[i].name);
         names.push_back(rules.alerts[start].name);
-        const Inhibition& first = rules.alerts[start].inhibited_by[next.front() - 1];
+        const Inhibition& first = *edges(start)[next.front() - 1].second;
         errors->push_back({first.pos,
                            StrCat("alerts inhibit each other (", StrJoin(names, " by "),
                                   "): while they all fire none is sent; drop one inhibition"),
@@ -101,8 +109,11 @@ void ResolveInhibitions(RuleSet* rules, std::vector<Diagnostic>* errors) {
   for (const AlertDef& a : rules->alerts) names.push_back(a.name);
   for (AlertDef& a : rules->alerts) {
     for (Inhibition& in : a.inhibited_by) {
-      auto it = std::find(names.begin(), names.end(), in.alert);
-      if (it == names.end()) {
+      in.sources.clear();
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == in.alert) in.sources.push_back(static_cast<int>(i));
+      }
+      if (in.sources.empty()) {
         const std::string s = Suggest(in.alert, names);
         errors->push_back({in.pos,
                            StrCat("inhibited_by names unknown alert '", in.alert, "'",
@@ -112,11 +123,18 @@ void ResolveInhibitions(RuleSet* rules, std::vector<Diagnostic>* errors) {
       }
       if (in.alert == a.name) {
         errors->push_back({in.pos, StrCat("alert '", a.name, "' cannot inhibit itself"), false});
+        in.sources.clear();  // reported: not also as a ring
         continue;
       }
-      in.source = static_cast<int>(it - names.begin());
+      // Alerts sharing a name (a warning and a page of one condition) all
+      // inhibit; an equal label must be carried by one of them at least.
       const std::vector<std::string> mine = CarriedLabels(a);
-      const std::vector<std::string> theirs = CarriedLabels(rules->alerts[in.source]);
+      std::vector<std::string> theirs;
+      for (int s : in.sources) {
+        for (std::string& l : CarriedLabels(rules->alerts[s])) {
+          if (std::find(theirs.begin(), theirs.end(), l) == theirs.end()) theirs.push_back(l);
+        }
+      }
       for (const std::string& label : in.equal) {
         const bool both = std::find(mine.begin(), mine.end(), label) != mine.end() &&
                           std::find(theirs.begin(), theirs.end(), label) != theirs.end();

@@ -262,8 +262,8 @@ std::string_view SeverityName(Severity s);
 // `inhibited_by:` of an alert: while `alert` fires for a group whose
 // `equal` labels have the same values, this alert is not notified.
 struct Inhibition {
-  std::string alert;  // the inhibiting alert
-  int source = -1;    // its index in RuleSet::alerts
+  std::string alert;         // the inhibiting alert's name
+  std::vector<int> sources;  // the indices in RuleSet::alerts of every alert of that name
   std::vector<std::string> equal;
   SourcePos pos;
 };

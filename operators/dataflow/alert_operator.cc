@@ -124,18 +124,21 @@ std::pair<std::string, std::string> AlertOperator::SuppressedBy(const AlertDef& 
   std::pair<std::string, std::string> why;
   if (silences_ != nullptr) why.second = silences_->Match(labels, at);
   for (const Inhibition& in : def.inhibited_by) {
-    const AlertDef& source = rules_.alerts[in.source];
-    for (const auto& [g, st] : states_[in.source]) {
-      if (st.phase != AlertPhase::kFiring) continue;
-      const Labels theirs = AlertLabels(source, g);
-      const bool equal = std::all_of(in.equal.begin(), in.equal.end(), [&](const std::string& l) {
-        auto a = labels.find(l), b = theirs.find(l);
-        return a != labels.end() && b != theirs.end() && a->second == b->second;
-      });
-      if (equal) {
-        why.first = source.name;
-        break;
+    for (int s : in.sources) {
+      const AlertDef& source = rules_.alerts[s];
+      for (const auto& [g, st] : states_[s]) {
+        if (st.phase != AlertPhase::kFiring) continue;
+        const Labels theirs = AlertLabels(source, g);
+        const bool equal = std::all_of(in.equal.begin(), in.equal.end(), [&](const std::string& l) {
+          auto a = labels.find(l), b = theirs.find(l);
+          return a != labels.end() && b != theirs.end() && a->second == b->second;
+        });
+        if (equal) {
+          why.first = source.name;
+          break;
+        }
       }
+      if (!why.first.empty()) break;
     }
     if (!why.first.empty()) break;
   }

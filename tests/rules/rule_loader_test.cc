@@ -408,10 +408,31 @@ TEST(RuleLoaderTest, InhibitedByResolvesAlertsOfAnyOrder) {
   const AlertDef& slow = r.rules->alerts[0];
   ASSERT_EQ(slow.inhibited_by.size(), 2u);
   EXPECT_EQ(slow.inhibited_by[0].alert, "Down");
-  EXPECT_EQ(slow.inhibited_by[0].source, 1);
+  EXPECT_EQ(slow.inhibited_by[0].sources, std::vector<int>{1});
   EXPECT_TRUE(slow.inhibited_by[0].equal.empty());
-  EXPECT_EQ(slow.inhibited_by[1].source, 2);
+  EXPECT_EQ(slow.inhibited_by[1].sources, std::vector<int>{2});
   EXPECT_EQ(slow.inhibited_by[1].equal, std::vector<std::string>{"service"});
+}
+
+// Alerts sharing a name all inhibit; an equal label is fine when one of
+// them carries it.
+TEST(RuleLoaderTest, InhibitedByNamesEveryAlertOfTheName) {
+  RuleLoadResult r = Load(WithP99(R"yaml(alerts:
+  - alert: Down
+    severity: P1
+    expr: latency_p99_ms > 60000
+  - alert: Slow
+    severity: P3
+    expr: latency_p99_ms > 3000
+    labels: {team: chat}
+    inhibited_by: [{alert: Down, equal: [team]}]
+  - alert: Down
+    severity: P2
+    expr: latency_p99_ms > 30000
+    labels: {team: chat}
+)yaml"));
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].ToString());
+  EXPECT_EQ(r.rules->alerts[1].inhibited_by[0].sources, (std::vector<int>{0, 2}));
 }
 
 TEST(RuleLoaderDiagnosticsTest, InhibitedByErrors) {

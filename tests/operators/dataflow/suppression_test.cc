@@ -105,6 +105,26 @@ TEST(InhibitionTest, TheOrderOfTheRulesDoesNotMatter) {
   EXPECT_EQ(Notices(kBreakerOpen + kFailing), Notices(kFailing + kBreakerOpen));
 }
 
+// Two alerts of one name (a page over a warning of one condition): either
+// inhibits, in any order of the rules, and an equal label one of them
+// carries is enough.
+TEST(InhibitionTest, EveryAlertOfTheNameInhibits) {
+  const std::string never = R"(
+  - alert: BreakerOpen
+    severity: P1
+    expr: breaker > 100
+)";
+  std::string warning = kBreakerOpen;
+  warning.replace(warning.find("P1"), 2, "P2");
+  const std::vector<std::string> want = Notices(kFailing + kBreakerOpen);
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(Notices(kFailing + never + warning), want);
+  EXPECT_EQ(Notices(kFailing + warning + never), want);
+  std::string labelled = never;
+  labelled += "    labels: {team: core}\n";
+  EXPECT_EQ(Notices(kFailing + labelled + warning), want);
+}
+
 TEST(InhibitionTest, WithoutEqualAnyFiringGroupOfTheInhibitorHoldsBack) {
   std::string any = kFailing;
   any.replace(any.find("[{alert: BreakerOpen, equal: [service]}]"),
