@@ -115,7 +115,9 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
   }
   const size_t first_notice = out->size();
   for (int a : touched) Evaluate(a, end, out);
-  if (suppressible_) Suppress(end, first_notice, out);
+  // Past the end of a bounded input nothing is released either: a window
+  // end the input only partly covers changes nothing.
+  if (suppressible_ && input.Covers(end)) Suppress(end, first_notice, out);
 }
 
 std::pair<std::string, std::string> AlertOperator::SuppressedBy(const AlertDef& def,

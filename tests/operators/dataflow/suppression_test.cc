@@ -180,7 +180,8 @@ SilenceDef Silence(const std::vector<std::string>& matchers, TimeMs from, TimeMs
 // notice, with the silences of `book` and one failure at each (minute,
 // service).
 std::vector<std::string> SilencedNotices(SilenceBook& book,
-                                         const std::vector<std::pair<TimeMs, std::string>>& at) {
+                                         const std::vector<std::pair<TimeMs, std::string>>& at,
+                                         const InputEnd& input = {}) {
   OperatorHarness h(kMetrics + "alerts:" + kBreakerOpen + kFailingAlone);
   if (h.rules == nullptr) return {};
   AlertOperator alerts(*h.rules, &book);
@@ -189,8 +190,9 @@ std::vector<std::string> SilencedNotices(SilenceBook& book,
   }
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
-  h.flow->Close(15 * kMin, &results);
-  alerts.Advance(15 * kMin, results, &notices);
+  const TimeMs frontier = input.last == kMaxTime ? 15 * kMin : kMaxTime;
+  h.flow->Close(frontier, &results);
+  alerts.Advance(frontier, results, &notices, input);
   std::vector<std::string> got;
   for (const AlertNotice& n : notices) {
     got.push_back(StrCat(n.at / kMin, "m ", TransitionName(n.transition), " ", n.def->name, "{",
@@ -220,6 +222,20 @@ TEST(SilenceTest, HeldBackInsideTheSilenceAndReleasedWhenItEnds) {
                 "12m firing Failing{a} held back by " + second,
                 "13m resolved Failing{a} held back",
             }));
+}
+
+// A bounded input that ends inside a silence: the window end after it is
+// only partly covered, so the alert is not released there, though the
+// silence is over by then.
+TEST(SilenceTest, NothingIsReleasedPastTheEndOfTheInput) {
+  SilenceBook book;
+  const std::string id = book.Add(Silence({"alertname=\"Failing\""}, 2 * kMin, 5 * kMin));
+  EXPECT_EQ(SilencedNotices(book, {{2, "a"}, {3, "a"}, {4, "a"}}, InputEnd{4 * kMin + 2000}),
+            (std::vector<std::string>{"3m firing Failing{a} held back by " + id}));
+  // With the input going on to the 5m end, the release is sent there.
+  EXPECT_EQ(SilencedNotices(book, {{2, "a"}, {3, "a"}, {4, "a"}}, InputEnd{5 * kMin - 1}),
+            (std::vector<std::string>{"3m firing Failing{a} held back by " + id,
+                                      "5m firing Failing{a} released"}));
 }
 
 // An alert whose firing was sent before a silence began gets its
