@@ -63,11 +63,17 @@ bool LoadRanges(FileLoader& f, const YAML::Node& n, std::string_view what, int l
     std::optional<int> a = RangeValue(text.substr(0, colon), names, count, first);
     std::optional<int> b =
         colon == std::string::npos ? a : RangeValue(text.substr(colon + 1), names, count, first);
-    const bool valid = a && b && *a >= lo && *a <= hi && *b >= lo && *b <= hi && *a != 0 &&
-                       *b != 0 && (*a < 0) == (*b < 0) && *a <= *b;
-    if (!valid && !(a && b && lo == 0 && *a == 0 && *b >= 0 && *b <= hi)) {
-      f.Error(item, StrCat("bad ", what, " entry '", text, "': a value from ", lo, " to ", hi,
-                           names != nullptr ? " (or a name)" : "", ", or a range 'first:last'"));
+    const bool in_range =
+        a && b && *a >= lo && *a <= hi && *b >= lo && *b <= hi && ((*a != 0 && *b != 0) || lo == 0);
+    // As Alertmanager's: from a day to one counted from the month's end
+    // ('27:-1') is a range, the other way round is not.
+    const bool forward = in_range && ((*a < 0) == (*b < 0) ? *a <= *b : *a > 0);
+    if (!forward) {
+      f.Error(item, StrCat("bad ", what, " entry '", text, "': ",
+                           in_range ? "the range runs backwards (first:last, first before last)"
+                                    : StrCat("a value from ", lo, " to ", hi,
+                                             names != nullptr ? " (or a name)" : "",
+                                             ", or a range 'first:last'")));
       ok = false;
       continue;
     }
@@ -148,6 +154,43 @@ bool LoadInterval(FileLoader& f, const YAML::Node& n, TimeInterval* out) {
   return ok;
 }
 
+// Whether the ranges (inclusive) cover every value of [lo, hi]; no ranges
+// cover everything.
+bool CoversAll(const std::vector<std::pair<int, int>>& ranges, int lo, int hi) {
+  if (ranges.empty()) return true;
+  for (int v = lo; v <= hi; ++v) {
+    if (std::none_of(ranges.begin(), ranges.end(),
+                     [v](const auto& r) { return r.first <= v && v <= r.second; })) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether a time interval holds at every moment: each of its parts is
+// absent or covers its whole range (the day's minutes, the week, every day
+// of months of any length, the year, the years of event time).
+bool AlwaysHolds(const TimeInterval& t) {
+  bool day = t.minutes.empty();
+  if (!day) {
+    std::vector<std::pair<int, int>> minutes;  // as inclusive ranges
+    for (const auto& [a, b] : t.minutes) minutes.emplace_back(a, b - 1);
+    day = CoversAll(minutes, 0, 24 * 60 - 1);
+  }
+  bool days = true;
+  for (int length = 28; length <= 31 && !t.days_of_month.empty(); ++length) {
+    for (int d = 1; d <= length; ++d) {
+      days &= std::any_of(t.days_of_month.begin(), t.days_of_month.end(), [&](const auto& r) {
+        const int first = r.first < 0 ? length + 1 + r.first : r.first;  // -1: the last day
+        const int last = r.second < 0 ? length + 1 + r.second : r.second;
+        return first <= d && d <= last;
+      });
+    }
+  }
+  return day && days && CoversAll(t.weekdays, 0, 6) && CoversAll(t.months, 1, 12) &&
+         CoversAll(t.years, 1970, 9999);
+}
+
 }  // namespace
 
 void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
@@ -194,7 +237,14 @@ void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     }
     for (const YAML::Node& i : ti.IsSequence() ? ti : YAML::Node()) {
       TimeInterval interval;
-      ok &= LoadInterval(f, i, &interval);
+      const bool loaded = LoadInterval(f, i, &interval);
+      ok &= loaded;
+      if (loaded && AlwaysHolds(interval) && !n["starts_at"] && !n["ends_at"]) {
+        f.Error(i, StrCat("this time interval holds at every moment, so silence '", s.name,
+                          "' would mute its alerts for good; leave times, weekdays, days, months "
+                          "or years out of it, or bound it with starts_at/ends_at"));
+        ok = false;
+      }
       s.intervals.push_back(std::move(interval));
     }
   }

@@ -228,6 +228,63 @@ TEST(SilenceLoaderTest, RuleFileSilencesLoad) {
   EXPECT_FALSE(m.Active(At("2026-03-01T04:00:00Z")));
 }
 
+// A time interval that holds at every moment mutes for good: an error, as
+// a silence with no times at all is. Bounded by starts_at/ends_at, or
+// leaving any moment out, it is fine.
+TEST(SilenceLoaderTest, AnIntervalThatAlwaysHoldsIsAnError) {
+  auto errors = [](const std::string& interval, const std::string& extra = "") {
+    return LoadErrors(StrCat("silences:\n  - silence: s\n    matchers: ['alertname=\"X\"']\n",
+                             "    time_intervals: [", interval, "]\n", extra));
+  };
+  const std::string message =
+      "r.yaml:4:22: this time interval holds at every moment, so silence 's' would mute its "
+      "alerts for good; leave times, weekdays, days, months or years out of it, or bound it "
+      "with starts_at/ends_at";
+  for (const std::string always : {
+           "{}",
+           "{times: [{start_time: '00:00', end_time: '24:00'}]}",
+           "{times: [{start_time: '00:00', end_time: '12:00'}, {start_time: '12:00', end_time: "
+           "'24:00'}]}",
+           "{weekdays: ['sunday:saturday'], months: ['1:12'], days_of_month: ['1:31']}",
+           "{days_of_month: ['1:28', '-3:-1']}",
+           "{years: ['1970:9999']}",
+       }) {
+    EXPECT_EQ(errors(always), std::vector<std::string>{message}) << always;
+  }
+  for (const std::string bounded : {
+           "{times: [{start_time: '00:00', end_time: '23:59'}]}",
+           "{weekdays: ['monday:saturday']}",
+           "{days_of_month: ['1:30']}",   // not the 31st
+           "{days_of_month: ['27:-1']}",  // Alertmanager's: the 27th to the month's end
+           "{years: ['2026']}",
+       }) {
+    EXPECT_EQ(errors(bounded), std::vector<std::string>{}) << bounded;
+  }
+  EXPECT_EQ(errors("{}", "    starts_at: 2026-03-01T02:00:00Z\n"), std::vector<std::string>{});
+  EXPECT_EQ(errors("{weekdays: ['monday:sunday']}"),
+            std::vector<std::string>{"r.yaml:4:34: bad weekdays entry 'monday:sunday': the range "
+                                     "runs backwards (first:last, first before last)"});
+  EXPECT_EQ(errors("{days_of_month: ['-1:27']}"),
+            std::vector<std::string>{"r.yaml:4:39: bad days_of_month entry '-1:27': the range "
+                                     "runs backwards (first:last, first before last)"});
+}
+
+// The 27th to the last day of the month, as Alertmanager reads '27:-1'.
+TEST(TimeIntervalTest, FromADayToTheMonthsEnd) {
+  RuleLoadResult r = LoadRuleSources({{"r.yaml", R"(silences:
+  - silence: s
+    matchers: ['alertname="X"']
+    time_intervals: [{days_of_month: ['27:-1']}]
+)"}});
+  ASSERT_TRUE(r.ok()) << r.errors[0].ToString();
+  const SilenceDef& s = r.rules->silences[0];
+  EXPECT_FALSE(s.Active(At("2026-02-26T12:00:00Z")));
+  EXPECT_TRUE(s.Active(At("2026-02-27T00:00:00Z")));
+  EXPECT_TRUE(s.Active(At("2026-02-28T23:59:59Z")));
+  EXPECT_FALSE(s.Active(At("2026-03-01T00:00:00Z")));
+  EXPECT_TRUE(s.Active(At("2026-03-31T12:00:00Z")));
+}
+
 // Each message is one literal split over lines.
 // NOLINTBEGIN(bugprone-suspicious-missing-comma)
 TEST(SilenceLoaderTest, MistakesAreReportedWithTheirPosition) {
