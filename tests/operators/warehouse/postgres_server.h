@@ -5,7 +5,9 @@
 // a free 127.0.0.1 port, with a database `vigil` owned by the role `vigil`,
 // whose password is kPassword over TCP (scram-sha-256). Run as root, the
 // server runs as the `postgres` user (PostgreSQL refuses root). Stop and
-// Start keep the data and the port.
+// Start keep the data and the port. The Unix socket, which psql uses
+// here, is in a short directory of its own under /tmp: a socket's path has
+// at most 107 bytes, and `dir` may be deep.
 //
 // Example:
 //   std::string why;
@@ -15,6 +17,7 @@
 #ifndef VIGIL_TESTS_OPERATORS_WAREHOUSE_POSTGRES_SERVER_H_
 #define VIGIL_TESTS_OPERATORS_WAREHOUSE_POSTGRES_SERVER_H_
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,6 +43,13 @@ class PostgresServer {
       return nullptr;
     }
     pg->bin_ = bin;
+    std::string socket_dir = "/tmp/vigil-pg-XXXXXX";
+    if (::mkdtemp(socket_dir.data()) == nullptr) {
+      *why = "cannot make a directory for the server's socket under /tmp";
+      return nullptr;
+    }
+    ::chmod(socket_dir.c_str(), 0777);  // the server runs as postgres
+    pg->socket_dir_ = socket_dir;
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/pw") << kPassword << "\n";
@@ -62,12 +72,13 @@ class PostgresServer {
   ~PostgresServer() {
     Stop(/*immediate=*/true);
     std::filesystem::remove_all(dir_);
+    if (!socket_dir_.empty()) std::filesystem::remove_all(socket_dir_);
   }
 
   bool Start() {
     const std::string out =
         As(bin_ + "/pg_ctl -D " + dir_ + "/data -w -t 30 -l " + dir_ + "/log -o \"-p " +
-           std::to_string(port_) + " -k " + dir_ +
+           std::to_string(port_) + " -k " + socket_dir_ +
            " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
            " -c full_page_writes=off\" start 2>&1");
     return out.find("server started") != std::string::npos;
@@ -98,11 +109,11 @@ class PostgresServer {
     }
     return best;
   }
-  // Over the Unix socket in dir_, where the role needs no password.
+  // Over the Unix socket, where the role needs no password.
   std::string PsqlCommand(const std::string& db, const std::string& sql) const {
     std::string quoted;
     for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return "psql -X -q -At -v ON_ERROR_STOP=1 -h " + dir_ + " -p " + std::to_string(port_) +
+    return "psql -X -q -At -v ON_ERROR_STOP=1 -h " + socket_dir_ + " -p " + std::to_string(port_) +
            " -U vigil -d " + db + " -c '" + quoted + "' 2>&1";
   }
   std::string As(const std::string& cmd) const {
@@ -119,7 +130,7 @@ class PostgresServer {
     return out;
   }
 
-  std::string dir_, bin_;
+  std::string dir_, bin_, socket_dir_;
   int port_ = 0;
 };
 
