@@ -261,10 +261,12 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
     const bool any = FillSlots(def, g, end);
     const bool holds = any && def.expr.EvalBool(slots_.data());
     const bool resolves = !any || (def.has_resolve && def.resolve.EvalBool(slots_.data()));
-    const double value = AlertValue(def, g);
     auto it = states.find(g);
     AlertState fresh;
     AlertState& s = it != states.end() ? it->second : fresh;
+    // Without data there is no value: the alert keeps the one it had (an
+    // INACTIVE line for want of data shows the value that made it pending).
+    const double value = any ? AlertValue(def, g) : s.value;
     Transition t = s.Step(holds, resolves, end, value, timing);
     if (t == Transition::kFiring) s.notified = true;  // unless Suppress holds it back
     if (t != Transition::kNone) {
