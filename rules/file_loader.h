@@ -306,6 +306,14 @@ bool StartEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr, co
 std::optional<std::string> KeyLabel(FileLoader& f, const YAML::Node& key, const std::string& path,
                                     std::string_view builtin, std::string_view builtin_is);
 
+// Once every rule is loaded (rules/stream_loader.cc): an emitted field that
+// passes an event field on (`first(x)`, `last(x)` in a stream, `left.x`,
+// `right.x` in a join) has that field's type. Read as another type
+// downstream, it is an error at the emit; read as a type the event field
+// has no expectation of yet, the event field gets it, so that an event the
+// rules cannot read is dead-lettered as wrong_type, as for a direct read.
+void CheckPassedOnTypes(RuleSet* rules, std::vector<Diagnostic>* errors);
+
 // Loads one `streams:` entry (rules/stream_loader.cc).
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `joins:` entry (rules/join_loader.cc).

@@ -571,6 +571,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.trackers) LoadTracker(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
   ResolveInhibitions(rules.get(), &result.errors);
+  CheckPassedOnTypes(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());
   for (const Pending& p : pending.silences) LoadSilence(*p.file, p.node, rules.get());
   // A quote left open swallows the keys after it, and the errors it causes

@@ -117,6 +117,52 @@ std::optional<std::string> KeyLabel(FileLoader& f, const YAML::Node& key, const 
   return label;
 }
 
+namespace {
+
+// The event field path an emitted field passes on unchanged, or "".
+std::string PassedOnPath(const StreamDef& s, const EmitDef& e) {
+  ExprParse p = ParseExpr(e.source);
+  if (!p.ok()) return "";
+  const ExprNode* n = p.node.get();
+  if (s.kind == StreamKind::kJoin) {
+    if (n->op != ExprOp::kName) return "";
+    for (std::string_view side : {"left.", "right."}) {
+      if (n->text.starts_with(side) && n->text != StrCat(side, "ts")) {
+        return n->text.substr(side.size());
+      }
+    }
+    return "";
+  }
+  if (n->op != ExprOp::kCall || (n->text != "first" && n->text != "last") || n->args.size() != 1 ||
+      n->args[0]->op != ExprOp::kName) {
+    return "";
+  }
+  return n->args[0]->text;
+}
+
+}  // namespace
+
+void CheckPassedOnTypes(RuleSet* rules, std::vector<Diagnostic>* errors) {
+  for (StreamDef& s : rules->streams) {
+    for (const EmitDef& e : s.emit) {
+      const std::string path = PassedOnPath(s, e);
+      const std::optional<int> event_slot = path.empty() ? std::nullopt : rules->fields.Find(path);
+      const std::optional<int> slot = s.fields.Find(e.name);
+      if (!event_slot || !slot) continue;
+      const Type read = s.fields.expected(*slot);
+      if (read == Type::kAny) continue;
+      if (std::optional<std::string> err = rules->fields.Expect(*event_slot, read)) {
+        errors->push_back(
+            {e.pos,
+             StrCat("field '", e.name, "' of ", s.kind == StreamKind::kJoin ? "join '" : "stream '",
+                    s.name, "' is ", e.source, ", and the rules read it as a ", TypeName(read),
+                    ": ", *err),
+             false});
+      }
+    }
+  }
+}
+
 void LoadStream(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   if (!n.IsMap()) {
     f.Error(n,

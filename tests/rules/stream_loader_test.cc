@@ -163,6 +163,48 @@ TEST(StreamLoaderTest, StreamErrorsPointAtTheirPlace) {
                           "expression, e.g. turns: count(type == \"message\")"));
 }
 
+// A field a stream or join passes on unchanged has the event field's type:
+// read downstream as another, it is an error at the emit; read as a type
+// the event field had no expectation of, the event field gets it.
+TEST(StreamLoaderTest, AFieldPassedOnKeepsTheEventFieldsType) {
+  EXPECT_THAT(Errors(R"yaml(schema:
+  s: string
+  k: string
+streams:
+  - stream: st
+    key: k
+    window: session 10s
+    emit:
+      first_s: first(s)
+joins:
+  - join: j
+    left: {where: type == "a"}
+    right: {where: type == "b"}
+    on: k
+    within: 1m after
+    emit: {rs: right.s}
+metrics:
+  - {metric: m1, from: st, window: tumbling 1m, value: ratio(first_s)}
+  - {metric: m2, from: j, window: tumbling 1m, value: avg(rs)}
+)yaml"),
+              // A join's emit already has its field's type where the schema
+              // declares it; a stream's first() is checked once all is read.
+              ElementsAre("r.yaml:19:59: 'rs' is a string, expected a number",
+                          "r.yaml:9:7: field 'first_s' of stream 'st' is first(s), and the rules "
+                          "read it as a boolean: field 's' is declared a string in the schema "
+                          "but used as a boolean here"));
+  RuleLoadResult r = Load(R"yaml(streams:
+  - stream: st
+    key: k
+    window: session 10s
+    emit: {last_x: last(x), n: count()}
+metrics:
+  - {metric: m, from: st, window: tumbling 1m, value: avg(last_x)}
+)yaml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].ToString();
+  EXPECT_EQ(r.rules->fields.expected(*r.rules->fields.Find("x")), Type::kNumber);
+}
+
 TEST(StreamLoaderTest, MetricsFromAStreamReadOnlyItsFields) {
   std::string base(kSessions.substr(0, kSessions.find("metrics:")));
   EXPECT_THAT(Errors(base + R"yaml(metrics:
