@@ -226,6 +226,19 @@ absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base)
   }
   if (!second.empty()) return absl::InvalidArgumentError(second);
   if (absl::Status s = DuplicateKeysError(path, root); !s.ok()) return s;
+  // An empty file (or only comments) has no position to point at.
+  if (!root || root.IsNull()) {
+    return absl::InvalidArgumentError(
+        StrCat(path,
+               ": the job file is empty; it is a mapping of source, rules, outputs, ... "
+               "(docs/operations.md)"));
+  }
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(StrCat(path, ":", root.Mark().line + 1, ":",
+                                             root.Mark().column + 1,
+                                             ": the job file must be a mapping of source, "
+                                             "rules, outputs, ... (docs/operations.md)"));
+  }
   job_config_internal::JobConfigReader reader(path);
   try {
     if (absl::Status s = reader.Read(root, &base); !s.ok()) return s;

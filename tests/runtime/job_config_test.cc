@@ -78,6 +78,24 @@ TEST(JobConfigTest, MaxFutureIsADurationAndZeroTurnsItOff) {
   EXPECT_EQ(two->event_time.max_future, 7200000);
 }
 
+// An empty job file, or one that is not a mapping, says so and where to
+// read what it holds, not "0:0: 'the job file' must be a mapping".
+TEST(JobConfigTest, AnEmptyOrNonMappingJobFileSaysWhatItIs) {
+  const std::string path = TempPath("jobcfg_", "empty.yaml");
+  std::ofstream(path) << "# nothing yet\n";
+  absl::StatusOr<JobConfig> empty = LoadJobConfig(path, DefaultJobConfig());
+  EXPECT_EQ(empty.status().message(),
+            StrCat(path,
+                   ": the job file is empty; it is a mapping of source, rules, outputs, "
+                   "... (docs/operations.md)"));
+  std::ofstream(path) << "\n- source\n";
+  absl::StatusOr<JobConfig> list = LoadJobConfig(path, DefaultJobConfig());
+  EXPECT_EQ(list.status().message(),
+            StrCat(path,
+                   ":2:1: the job file must be a mapping of source, rules, outputs, ... "
+                   "(docs/operations.md)"));
+}
+
 TEST(JobConfigTest, RecordOutputsGoToADirectoryAWebhookOrBoth) {
   const std::string path = TempPath("jobcfg_", "records.yaml");
   std::ofstream(path)
