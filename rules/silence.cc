@@ -160,6 +160,7 @@ std::string SilenceBook::Add(SilenceDef silence) {
     silence.name = StrCat("s", next_id_++);
   } while (taken(silence.name));
   adhoc_.push_back(std::move(silence));
+  ++changes_;
   return adhoc_.back().name;
 }
 
@@ -168,6 +169,7 @@ bool SilenceBook::Expire(std::string_view id, TimeMs at) {
   for (SilenceDef& s : adhoc_) {
     if (s.name != id) continue;
     s.ends_at = std::min(s.ends_at, std::max(at, s.starts_at));
+    ++changes_;
     return true;
   }
   return false;
@@ -204,6 +206,11 @@ size_t SilenceBook::RuleSilenceCount() const {
 bool SilenceBook::empty() const {
   absl::MutexLock lock(&mu_);
   return rule_.empty() && adhoc_.empty();
+}
+
+uint64_t SilenceBook::changes() const {
+  absl::MutexLock lock(&mu_);
+  return changes_;
 }
 
 std::string SilenceBook::EncodeAdHoc() const {

@@ -113,6 +113,9 @@ class SilenceBook {
   std::vector<SilenceDef> List(TimeMs now);
   bool empty() const;
   size_t RuleSilenceCount() const;
+  // Counts the ad hoc changes (Add, Expire): a job checkpoints when it
+  // differs from the count its last checkpoint held.
+  uint64_t changes() const;
 
   // The ad hoc silences, for checkpoints. Decode returns false on malformed
   // input, leaving the book as it was.
@@ -125,6 +128,7 @@ class SilenceBook {
   std::vector<SilenceDef> rule_ ABSL_GUARDED_BY(mu_);
   std::vector<SilenceDef> adhoc_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace vigil

@@ -407,6 +407,17 @@ int Job::Run() {
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
     if (lines_.skipping() && !SkipRestoredLines(more, &batch)) break;
+    if (restored_at_end_ && !batch.empty() && !lines_.skipping() && HasLinePositions()) {
+      // That run closed every window, partial ones too: what follows
+      // could only be late.
+      Log(StrCat(source_->name(), " goes on past line ", lines_.line(),
+                 ", where the checkpoint was written when its input had ended: every window is "
+                 "closed, and what follows would all be late (use another checkpoint directory, "
+                 "or none)"));
+      failed_ = true;
+      exit_code = 1;
+      break;
+    }
     if (checkpointer_ && HasLinePositions()) lines_.Note(batch);
     SyncInputs(now);  // before the batch: it may hold records of new inputs
     mode_->Process(batch, now);

@@ -193,6 +193,9 @@ class Job {
   // Writes a checkpoint of the state as of the last record handed out (the
   // Checkpointer drives every part); stops the job when a part fails.
   void Checkpoint(TimeMs now);
+  // The interval has passed since the last one, or an ad hoc silence
+  // changed since (false without checkpoints).
+  bool CheckpointDue(TimeMs now) const;
   void Progress(TimeMs now, bool final);
   // Run's steps: drops the lines a restored checkpoint had read (false,
   // failed_ set, when the input ends before them); moves the watermark and
@@ -245,6 +248,8 @@ class Job {
   std::vector<std::unique_ptr<CheckpointPart>> output_parts_;
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
   int inputs_restored_ = 0;                        // inputs checked against it so far
+  bool restored_at_end_ = false;  // the checkpoint restored was written when the input ended
+  uint64_t silences_saved_ = 0;   // SilenceBook::changes() the last checkpoint held
   // File and stdin positions: the last record handed to the operators.
   LinePositions lines_;
   // Restored inputs this run has not seen yet (a partition not assigned

@@ -117,6 +117,7 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
     }
   }
   if (absl::Status s = checkpointer_->Restore(d); !s.ok()) return s;
+  restored_at_end_ = d.watermark == kMaxTime;
   for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
   PublishAlerts();
   Log(StrCat("restored checkpoint ", d.epoch, " (", FormatTimestamp(d.written_at), "): watermark ",
@@ -129,10 +130,21 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
 }
 
 void Job::Checkpoint(TimeMs now) {
-  if (checkpointer_->Write(now) == Checkpointer::kFailed) {
+  const uint64_t silence_changes = silences_.changes();
+  const Checkpointer::Result r = checkpointer_->Write(now);
+  if (r == Checkpointer::kWritten) silences_saved_ = silence_changes;
+  if (r == Checkpointer::kFailed) {
     failed_ = true;
     Stop();
   }
+}
+
+bool Job::CheckpointDue(TimeMs now) const {
+  if (!checkpointer_) return false;
+  // An ad hoc silence is acknowledged before it is in a checkpoint: it
+  // goes into one at once, not an interval later.
+  return now - checkpointer_->last_attempt() >= config_.checkpoint.interval ||
+         silences_.changes() != silences_saved_;
 }
 
 }  // namespace vigil

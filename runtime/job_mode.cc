@@ -20,10 +20,7 @@ class SingleMode : public JobMode {
   TimeMs Watermark(bool) const override { return job_.watermark_->Current(); }
   void Advance(TimeMs frontier) override { job_.CloseWindows(frontier); }
   void Tick(TimeMs now) override {
-    if (job_.checkpointer_ &&
-        now - job_.checkpointer_->last_attempt() >= job_.config_.checkpoint.interval) {
-      job_.Checkpoint(now);
-    }
+    if (job_.CheckpointDue(now)) job_.Checkpoint(now);
   }
   void Finish(TimeMs now) override {
     if (job_.checkpointer_) job_.Checkpoint(now);

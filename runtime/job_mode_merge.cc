@@ -32,10 +32,7 @@ class MergeMode : public JobMode {
     job_.CloseWindows(frontier);
   }
   void Tick(TimeMs now) override {
-    if (job_.checkpointer_ &&
-        now - job_.checkpointer_->last_attempt() >= job_.config_.checkpoint.interval) {
-      job_.Checkpoint(now);
-    }
+    if (job_.CheckpointDue(now)) job_.Checkpoint(now);
   }
   void Finish(TimeMs now) override {
     if (const size_t held = merge_.held_messages(); held > 0) {

@@ -40,6 +40,8 @@ class LinePositions {
   // Reading past the restored records.
   bool skipping() const { return skip_to_line_ > 0; }
   uint64_t skip_to_line() const { return skip_to_line_; }
+  // The line of the last record taken (or skipped past) in the file.
+  uint64_t line() const { return line_; }
   // Drops the records of `batch` up to the restored line and checks the
   // one on it; FailedPrecondition when it is not the record the checkpoint
   // saw. `source` names the input in that message.

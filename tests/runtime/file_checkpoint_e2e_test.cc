@@ -156,6 +156,30 @@ TEST_F(FileCheckpointE2eTest, AnotherStreamOnStdinIsRefused) {
   EXPECT_NE(short_run.out.find("ended before line"), std::string::npos) << short_run.out;
 }
 
+// A run that read its input to the end closed every window, partial ones
+// too: the same input again is fine (nothing is left to do), a longer one
+// is refused rather than dead-lettered as late event by event.
+TEST_F(FileCheckpointE2eTest, AnInputThatGoesOnPastAnEndedRunIsRefused) {
+  const std::string head = Path("head.ndjson"), ckpt = Path("ckpt"),
+                    results = Path("results.ndjson");
+  ASSERT_EQ(Sh("head -20000 " + events_ + " > " + head).exit_code, 0);
+  const std::string run = kVigil + " run --input - --checkpoint-dir " + ckpt + " --results " +
+                          results + " --no-console --http off --no-progress 2>&1 < ";
+  ASSERT_EQ(Sh(run + head).exit_code, 0);
+  Result again = Sh(run + head);
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("watermark the end of its input"), std::string::npos) << again.out;
+  Result longer = Sh(run + events_);
+  EXPECT_EQ(longer.exit_code, 1) << longer.out;
+  EXPECT_NE(longer.out.find("stdin goes on past line 20000, where the checkpoint was written when "
+                            "its input had ended: every window is closed, and what follows would "
+                            "all be late (use another checkpoint directory, or none)"),
+            std::string::npos)
+      << longer.out;
+  // Nothing was dead-lettered as late on the way.
+  EXPECT_NE(longer.out.find("0 dead-lettered (0 late)"), std::string::npos) << longer.out;
+}
+
 TEST_F(FileCheckpointE2eTest, EveryCheckpointUnreadableRefusesToStartUnlessAllowed) {
   const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
   Result first = Sh(kVigil + " run --input " + events_ + " --checkpoint-dir " + ckpt +
