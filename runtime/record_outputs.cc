@@ -18,19 +18,29 @@ namespace {
 constexpr uint8_t kStateFormat = 1;
 constexpr std::string_view kSuffix = ".ndjson";
 
-std::string DayOf(TimeMs ts) { return FormatTimestamp(ts).substr(0, 10); }
+// YYYY-MM-DD; a record past year 9999 (a session gap of years) has a
+// longer year.
+std::string DayOf(TimeMs ts) {
+  const std::string t = FormatTimestamp(ts);
+  return t.substr(0, t.find('T'));
+}
 
-// The days of the files of one output's directory, sorted.
+// Day names in time order: a longer year is a later one.
+bool DayBefore(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+// The days of the files of one output's directory, in time order.
 std::vector<std::string> DaysIn(const fs::path& dir) {
   std::vector<std::string> days;
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.size() == 10 + kSuffix.size() && name.ends_with(kSuffix)) {
-      days.push_back(name.substr(0, 10));
+    if (name.size() >= 10 + kSuffix.size() && name.ends_with(kSuffix)) {
+      days.push_back(name.substr(0, name.size() - kSuffix.size()));
     }
   }
-  std::sort(days.begin(), days.end());
+  std::sort(days.begin(), days.end(), DayBefore);
   return days;
 }
 
@@ -108,7 +118,7 @@ absl::Status RecordOutputs::RestoreFiles(const RuleSet& rules, std::string_view 
     if (it == kept.end()) continue;
     const auto& [day, size] = it->second;
     for (const std::string& d : DaysIn(fs::path(dir_) / o.name)) {
-      if (d <= day) continue;
+      if (!DayBefore(day, d)) continue;
       std::error_code ec;
       fs::remove(fs::path(dir_) / o.name / StrCat(d, kSuffix), ec);
     }

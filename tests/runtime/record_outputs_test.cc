@@ -86,6 +86,31 @@ TEST_F(RecordOutputsTest, WritesInOrderOnceTheFrontierPassesOneFilePerOutputAndD
   EXPECT_FALSE(Exists("other-turns", "2026-01-01"));
 }
 
+// A session record past year 9999 (a gap of years after an event near its
+// end) gets a file of its day, and a restore orders its days by time, not
+// by their text ("10000-01-02" is after "9999-12-31").
+TEST_F(RecordOutputsTest, DaysPastYear9999HaveTheirOwnFilesInOrder) {
+  constexpr TimeMs kLastDay = 253'402'214'400'000;      // 9999-12-31T00:00:00Z
+  constexpr TimeMs kAfter = kLastDay + 2 * 86'400'000;  // 10000-01-02
+  std::string state;
+  {
+    auto out = Open(std::nullopt);
+    Add(*out, kLastDay, 0, "a");
+    ASSERT_TRUE(out->Flush(kLastDay + 1).ok());
+    state = State(*out);
+    Add(*out, kAfter, 0, "b");
+    Add(*out, kAfter + 86'400'000, 0, "c");
+    ASSERT_TRUE(out->Flush(kMaxTime).ok());
+    EXPECT_TRUE(Exists("turns", "10000-01-02"));
+    EXPECT_TRUE(Exists("turns", "10000-01-03"));
+  }
+  auto out = Open(state);
+  EXPECT_EQ(File("turns", "9999-12-31"),
+            "{\"ts\":\"9999-12-31T00:00:00.000Z\",\"turn_id\":\"a\"}\n");
+  EXPECT_FALSE(Exists("turns", "10000-01-02"));
+  EXPECT_FALSE(Exists("turns", "10000-01-03"));
+}
+
 TEST_F(RecordOutputsTest, ARestoreCutsTheFilesBackToTheCheckpointAndKeepsItsPendingRecords) {
   std::string state;
   {
