@@ -228,6 +228,8 @@ TEST(SilenceLoaderTest, RuleFileSilencesLoad) {
   EXPECT_FALSE(m.Active(At("2026-03-01T04:00:00Z")));
 }
 
+// Each interval below is one literal split over lines.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
 // A time interval that holds at every moment mutes for good: an error, as
 // a silence with no times at all is. Bounded by starts_at/ends_at, or
 // leaving any moment out, it is fine.
@@ -268,6 +270,7 @@ TEST(SilenceLoaderTest, AnIntervalThatAlwaysHoldsIsAnError) {
             std::vector<std::string>{"r.yaml:4:39: bad days_of_month entry '-1:27': the range "
                                      "runs backwards (first:last, first before last)"});
 }
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 // The 27th to the last day of the month, as Alertmanager reads '27:-1'.
 TEST(TimeIntervalTest, FromADayToTheMonthsEnd) {

@@ -20,7 +20,7 @@ const std::string kSource = VIGIL_SOURCE_DIR;
 
 // A fresh directory for one test, holding `rules` as rules.yaml.
 std::string DirWithRules(const std::string& name, const std::string& rules) {
-  const std::string dir =
+  std::string dir =
       ::testing::TempDir() + "/vigil_ruletest_" + name + "_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/rules.yaml") << rules;

@@ -87,10 +87,12 @@ std::vector<std::string> MinuteTransitions(const std::string& alerts,
                                            const std::vector<int>& minutes) {
   OperatorHarness h(kMetrics + alerts);
   if (h.rules == nullptr) return {};
-  for (size_t i = 0; i < minutes.size(); ++i) {
-    if (minutes[i] >= 0) h.Add(i * kMin + 30'000, StrCat("\"latency_ms\":", minutes[i]));
+  const TimeMs n = static_cast<TimeMs>(minutes.size());
+  for (TimeMs i = 0; i < n; ++i) {
+    const int ms = minutes[static_cast<size_t>(i)];
+    if (ms >= 0) h.Add(i * kMin + 30'000, StrCat("\"latency_ms\":", ms));
   }
-  return TransitionsUpTo(h, minutes.size() * kMin);
+  return TransitionsUpTo(h, n * kMin);
 }
 
 TEST(AlertEvaluationTest, KeepFiringForWithResolveCountsFromTheLastMinuteResolveDidNotHold) {
