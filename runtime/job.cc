@@ -407,11 +407,13 @@ int Job::Run() {
     const bool more = source_->Next(&batch, 4096);
     const TimeMs now = WallClockMs();
     if (lines_.skipping() && !SkipRestoredLines(more, &batch)) break;
-    if (restored_at_end_ && !batch.empty() && !lines_.skipping() && HasLinePositions()) {
+    if (restored_at_end_ && !batch.empty() && !lines_.skipping() && SingleJob()) {
       // That run closed every window, partial ones too: what follows
       // could only be late.
-      Log(StrCat(source_->name(), " goes on past line ", lines_.line(),
-                 ", where the checkpoint was written when its input had ended: every window is "
+      Log(StrCat(source_->name(),
+                 HasLinePositions() ? StrCat(" goes on past line ", lines_.line(), ", where")
+                                    : std::string(" has records after where"),
+                 " the checkpoint was written when its input had ended: every window is "
                  "closed, and what follows would all be late (use another checkpoint directory, "
                  "or none)"));
       failed_ = true;

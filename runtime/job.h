@@ -137,6 +137,8 @@ class Job {
   absl::Status OpenNotifier();
   // Files and stdin: their positions are the job's (lines_).
   bool HasLinePositions() const;
+  // Neither a scale-out instance nor the merge stage.
+  bool SingleJob() const { return config_.scale_out.partials.empty() && !config_.scale_out.merge; }
   std::string SourceIdentity() const;  // what a checkpoint belongs to
   // Loads the rule files again and swaps them in, keeping the window state
   // of unchanged metrics and the state of unchanged alerts; a file with

@@ -78,6 +78,33 @@ TEST_F(KafkaE2eTest, TopicGivesTheSameWindowsAsTheFile) {
   EXPECT_EQ(a, b);
 }
 
+// A run that read the topic to its end (--exit-at-end) closed every
+// window: a run from its checkpoint with nothing new does nothing, and one
+// that finds new records says what to do instead of dead-lettering them
+// all as late.
+TEST_F(KafkaE2eTest, NewRecordsAfterAnEndedRunAreRefused) {
+  const std::string first = Path("first.ndjson"), second = Path("second.ndjson"),
+                    ckpt = Path("ckpt");
+  ASSERT_EQ(Sh(kVigil + " gen --rate 5 --duration 2m --seed 5 --out " + first).exit_code, 0);
+  ASSERT_EQ(Sh(kVigil + " gen --rate 5 --duration 2m --seed 6 --start 2026-01-01T00:10:00Z" +
+               " --out " + second)
+                .exit_code,
+            0);
+  Produce(first);
+  const std::string run = kVigil + " run --input " + Url() + " --exit-at-end --checkpoint-dir " +
+                          ckpt + " --no-console --http off --no-progress" + kGroupProps + " 2>&1";
+  ASSERT_EQ(Sh(run).exit_code, 0);
+  Result again = Sh(run);
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  Produce(second);
+  Result more = Sh(run);
+  EXPECT_EQ(more.exit_code, 1) << more.out;
+  EXPECT_NE(more.out.find("has records after where the checkpoint was written when its input had "
+                          "ended: every window is closed"),
+            std::string::npos)
+      << more.out;
+}
+
 TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
   // Events far ahead of the clock, so only the idle rule (not the processing
   // clock) can move the watermark past them; partition 3 gets nothing.

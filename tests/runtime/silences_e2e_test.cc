@@ -150,8 +150,9 @@ TEST(SilencesE2eTest, AnAdHocSilenceSurvivesARestart) {
     pipe.flush();
     const std::string base = JobHttpBase(log1);
     ASSERT_FALSE(base.empty()) << ReadFile(log1);
-    // The newest checkpoint's name (checkpoint-EPOCH.vck) before the POST.
-    auto newest = [&] { return Sh("ls " + ckpt + " | grep vck | sort | tail -1").out; };
+    // The newest complete checkpoint (checkpoint-EPOCH.vck, not the .tmp
+    // being written) before the POST.
+    auto newest = [&] { return Sh("ls " + ckpt + " | grep '\\.vck$' | sort | tail -1").out; };
     for (int i = 0; i < 100 && newest().empty(); ++i) ::usleep(50'000);
     const std::string before = newest();
     EXPECT_EQ(Curl(" -H 'Content-Type: application/json' -d '{\"matchers\":[{\"name\":"
