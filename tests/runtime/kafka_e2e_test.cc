@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "base/strings.h"
 #include "base/time.h"
 #include "gtest/gtest.h"
 #include "runtime/dev_broker.h"
@@ -373,7 +374,7 @@ TEST_F(KafkaE2eTest, RecordOutputsThroughAKillNineAreNeitherLostNorDoubled) {
   EXPECT_NE(r.restart_log.find("vigil: restored checkpoint"), std::string::npos) << r.restart_log;
   for (const std::string output : {"labeling-queue", "positive-examples"}) {
     std::vector<std::string> clean;
-    for (const std::string& f : Lines(Sh("ls " + records + "/" + output + "/*.ndjson").out)) {
+    for (const std::string& f : Lines(Sh(StrCat("ls ", records, "/", output, "/*.ndjson")).out)) {
       for (const std::string& l : Lines(ReadFile(f))) clean.push_back(l);
     }
     ASSERT_GT(clean.size(), 20u) << output;
