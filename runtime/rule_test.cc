@@ -34,6 +34,7 @@ using rule_test::Number;
 using rule_test::ReadLabels;
 using rule_test::Required;
 using rule_test::TestError;
+using rule_test::Where;
 
 struct ExpectedAlert {
   TimeMs at;
@@ -46,7 +47,7 @@ struct ExpectedAlert {
   std::optional<bool> notify;            // whether receivers get it
   std::optional<std::string> inhibited_by;
   std::optional<std::string> silenced_by;
-  int line;
+  std::string where;  // FILE:LINE:COL of the expectation
 };
 
 struct ExpectedMetric {
@@ -55,7 +56,7 @@ struct ExpectedMetric {
   Labels labels;
   double value;
   double tolerance;
-  int line;
+  std::string where;  // FILE:LINE:COL of the expectation
 };
 
 // Records what a job produced.
@@ -100,26 +101,25 @@ void CompareValue(std::string_view what, std::optional<double> want, double got,
                   const AlertNotice& n, TimeMs start, const ExpectedAlert& e, std::string* diff) {
   if (!want || std::fabs(got - *want) <= 1e-9 * std::max(1.0, std::fabs(*want))) return;
   StrAppend(diff, "    ", what, " of ", Describe(n.at, start, e.state, e.alert, {}), ": got ", got,
-            ", want ", *want, "  (line ", e.line, ")\n");
+            ", want ", *want, "  (", e.where, ")\n");
 }
 
 // An expectation that names an alert, metric or label the rule files do not
 // define could never match: it is reported as such, with the closest name,
 // instead of as "missing". Returns whether everything it names is defined.
 bool Defined(std::string_view kind, const std::string& name, const std::vector<std::string>& known,
-             int line, std::string* diff) {
+             const std::string& where, std::string* diff) {
   if (std::find(known.begin(), known.end(), name) != known.end()) return true;
   const std::string s = Suggest(name, known);
   StrAppend(diff, "    unknown ", kind, " '", name, "'",
-            s.empty() ? std::string() : StrCat("; did you mean '", s, "'?"), "  (line ", line,
-            ")\n");
+            s.empty() ? std::string() : StrCat("; did you mean '", s, "'?"), "  (", where, ")\n");
   return false;
 }
 
 bool AlertDefined(const RuleSet& rules, const ExpectedAlert& e, std::string* diff) {
   std::vector<std::string> names;
   for (const AlertDef& a : rules.alerts) names.push_back(a.name);
-  if (!Defined("alert", e.alert, names, e.line, diff)) return false;
+  if (!Defined("alert", e.alert, names, e.where, diff)) return false;
   const AlertDef& a = *std::find_if(rules.alerts.begin(), rules.alerts.end(),
                                     [&](const AlertDef& d) { return d.name == e.alert; });
   std::vector<std::string> labels = a.group_labels;
@@ -128,7 +128,7 @@ bool AlertDefined(const RuleSet& rules, const ExpectedAlert& e, std::string* dif
   for (const auto& [k, v] : a.labels) labels.push_back(k);
   bool ok = true;
   for (const auto& [k, v] : e.labels) {
-    ok &= Defined(StrCat("label of alert ", e.alert, ":"), k, labels, e.line, diff);
+    ok &= Defined(StrCat("label of alert ", e.alert, ":"), k, labels, e.where, diff);
   }
   return ok;
 }
@@ -136,11 +136,11 @@ bool AlertDefined(const RuleSet& rules, const ExpectedAlert& e, std::string* dif
 bool MetricDefined(const RuleSet& rules, const ExpectedMetric& e, std::string* diff) {
   std::vector<std::string> names;
   for (const MetricDef& m : rules.metrics) names.push_back(m.name);
-  if (!Defined("metric", e.metric, names, e.line, diff)) return false;
+  if (!Defined("metric", e.metric, names, e.where, diff)) return false;
   const MetricDef& m = rules.metrics[*rules.FindMetric(e.metric)];
   bool ok = true;
   for (const auto& [k, v] : e.labels) {
-    ok &= Defined(StrCat("label of metric ", e.metric, ":"), k, m.by, e.line, diff);
+    ok &= Defined(StrCat("label of metric ", e.metric, ":"), k, m.by, e.where, diff);
   }
   return ok;
 }
@@ -163,13 +163,13 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
                               const std::string& got) {
         if (want && *want != got) {
           StrAppend(diff, "    ", what, " of ", Describe(n.at, start, e.state, e.alert, {}),
-                    ": got \"", got, "\", want \"", *want, "\"  (line ", e.line, ")\n");
+                    ": got \"", got, "\", want \"", *want, "\"  (", e.where, ")\n");
         }
       };
       if (e.notify && *e.notify != n.notify) {
         StrAppend(diff, "    notify of ", Describe(n.at, start, e.state, e.alert, {}), ": got ",
-                  n.notify ? "true" : "false", ", want ", *e.notify ? "true" : "false", "  (line ",
-                  e.line, ")\n");
+                  n.notify ? "true" : "false", ", want ", *e.notify ? "true" : "false", "  (",
+                  e.where, ")\n");
       }
       compare_text("inhibited_by", e.inhibited_by, n.inhibited_by);
       compare_text("silenced_by", e.silenced_by, n.silenced_by);
@@ -179,7 +179,7 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
             diff, "    resolved_value of ", Describe(n.at, start, e.state, e.alert, {}),
             ": it has none (only a resolution by a value has one: not a ",
             e.state == "resolved" ? "resolution for want of data" : StrCat(e.state, " transition"),
-            "), want ", *e.resolved_value, "  (line ", e.line, ")\n");
+            "), want ", *e.resolved_value, "  (", e.where, ")\n");
       } else if (e.resolved_value) {
         CompareValue("resolved_value", e.resolved_value, *n.resolved_value, n, start, e, diff);
       }
@@ -189,13 +189,13 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
         if (it == ann.end() || it->second != v) {
           StrAppend(diff, "    annotation ", k, " of ", Describe(n.at, start, e.state, e.alert, {}),
                     it == ann.end() ? ": it has none" : StrCat(": got \"", it->second, "\""),
-                    ", want \"", v, "\"  (line ", e.line, ")\n");
+                    ", want \"", v, "\"  (", e.where, ")\n");
         }
       }
     }
     if (!found) {
       StrAppend(diff, "    missing:    ", Describe(e.at, start, e.state, e.alert, e.labels, true),
-                "  (line ", e.line, ")\n");
+                "  (", e.where, ")\n");
     }
   }
   for (size_t i = 0; i < got.alerts.size(); ++i) {
@@ -238,17 +238,18 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
           diff, "    metric ", e.metric, want.empty() ? "" : StrCat("{", want, "}"),
           " has no window ending at ", FormatDuration(e.at - start),
           there.empty() ? std::string() : StrCat(" (series there: ", StrJoin(there, " "), ")"),
-          "  (line ", e.line, ")\n");
+          "  (", e.where, ")\n");
     } else if (std::fabs(hit->value - e.value) > e.tolerance * std::fabs(e.value)) {
       StrAppend(diff, "    metric ", e.metric, " at ", FormatDuration(e.at - start), ": got ",
                 hit->value, ", want ", e.value,
-                e.tolerance > 0 ? StrCat(" ± ", e.tolerance * 100, "%") : std::string(), "  (line ",
-                e.line, ")\n");
+                e.tolerance > 0 ? StrCat(" ± ", e.tolerance * 100, "%") : std::string(), "  (",
+                e.where, ")\n");
     }
   }
 }
 
-std::vector<ExpectedAlert> ReadExpectedAlerts(const YAML::Node& list, TimeMs start) {
+std::vector<ExpectedAlert> ReadExpectedAlerts(const YAML::Node& list, std::string_view file,
+                                              TimeMs start) {
   std::vector<ExpectedAlert> alerts;
   for (const auto& e : list) {
     CheckKeys(e,
@@ -271,12 +272,13 @@ std::vector<ExpectedAlert> ReadExpectedAlerts(const YAML::Node& list, TimeMs sta
                       ReadLabels(e["labels"]), ReadLabels(e["annotations"]), number("value"),
                       number("resolved_value"),
                       e["notify"] ? std::optional<bool>(Bool(e["notify"])) : std::nullopt,
-                      text("inhibited_by"), text("silenced_by"), e.Mark().line + 1});
+                      text("inhibited_by"), text("silenced_by"), Where(file, e)});
   }
   return alerts;
 }
 
-std::vector<ExpectedMetric> ReadExpectedMetrics(const YAML::Node& list, TimeMs start) {
+std::vector<ExpectedMetric> ReadExpectedMetrics(const YAML::Node& list, std::string_view file,
+                                                TimeMs start) {
   std::vector<ExpectedMetric> metrics;
   for (const auto& e : list) {
     CheckKeys(e, {"at", "metric", "labels", "value", "tolerance"}, "an expected metric");
@@ -287,14 +289,14 @@ std::vector<ExpectedMetric> ReadExpectedMetrics(const YAML::Node& list, TimeMs s
                        Required(e, "metric", "an expected metric", e["metric"]).Scalar(),
                        ReadLabels(e["labels"]),
                        Number(Required(e, "value", "an expected metric", e["value"])),
-                       e["tolerance"] ? Number(e["tolerance"]) : 0, e.Mark().line + 1});
+                       e["tolerance"] ? Number(e["tolerance"]) : 0, Where(file, e)});
   }
   return metrics;
 }
 
 // Runs one test case; returns the diff ("" when it passes).
-std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule_files,
-                    const YAML::Node& options) {
+std::string RunCase(const YAML::Node& test, const std::string& file,
+                    const std::vector<std::string>& rule_files, const YAML::Node& options) {
   TimeMs start = 0;
   if (YAML::Node s = test["start"]) {
     std::optional<TimeMs> t = ParseRfc3339(s.Scalar());
@@ -306,10 +308,11 @@ std::string RunCase(const YAML::Node& test, const std::vector<std::string>& rule
   TimeMs last = kMaxTime;
   const DurationMs out_of_orderness =
       options["max_out_of_orderness"] ? Duration(options["max_out_of_orderness"]) : 0;
-  const std::vector<CaseEvent> events = BuildEvents(test, start, out_of_orderness > 0, &last);
+  const std::vector<CaseEvent> events = BuildEvents(test, file, start, out_of_orderness > 0, &last);
   // Read before the run: a mistake in them is reported without running.
-  const std::vector<ExpectedAlert> alerts = ReadExpectedAlerts(test["expect_alerts"], start);
-  const std::vector<ExpectedMetric> metrics = ReadExpectedMetrics(test["expect_metrics"], start);
+  const std::vector<ExpectedAlert> alerts = ReadExpectedAlerts(test["expect_alerts"], file, start);
+  const std::vector<ExpectedMetric> metrics =
+      ReadExpectedMetrics(test["expect_metrics"], file, start);
   const std::string path =
       StrCat(fs::temp_directory_path().string(), "/vigil-test-", ::getpid(), ".ndjson");
   const std::string dead_path = path + ".dead";
@@ -432,7 +435,7 @@ void RunFile(const std::string& file, RuleTestReport* report) {
     RuleTestCase c{
         file, test["name"] ? test["name"].Scalar() : "(unnamed)", test.Mark().line + 1, false, {}};
     try {
-      const std::string diff = RunCase(test, rule_files, root["options"]);
+      const std::string diff = RunCase(test, file, rule_files, root["options"]);
       for (std::string_view line : StrSplit(diff, '\n')) {
         line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
         if (!line.empty()) c.messages.emplace_back(line);

@@ -58,7 +58,7 @@ struct RuleTestReport {
   std::string text;  // per-test lines and diffs, as `vigil test` prints them
   std::vector<RuleTestCase> cases;
   // {"passed":1,"failed":1,"cases":[{"file":"t.yaml","name":"busy","line":3,
-  //   "passed":false,"messages":["missing:    at 2m firing Busy  (line 7)"]},...]}
+  //   "passed":false,"messages":["missing:    at 2m firing Busy  (busy_test.yaml:7:9)"]},...]}
   std::string ToJson() const;
 };
 

@@ -140,8 +140,12 @@ Labels ReadLabels(const YAML::Node& n) {
   return out;
 }
 
-std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in_listed_order,
-                                   TimeMs* last) {
+std::string Where(std::string_view file, const YAML::Node& n) {
+  return StrCat(file, ":", n.Mark().line + 1, ":", n.Mark().column + 1);
+}
+
+std::vector<CaseEvent> BuildEvents(const YAML::Node& test, std::string_view file, TimeMs start,
+                                   bool in_listed_order, TimeMs* last) {
   std::vector<CaseEvent> events;
   *last = kMinTime;
   for (const auto& e : test["events"]) {
@@ -159,7 +163,7 @@ std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in
     } else {
       throw TestError(e, "an event needs 'at' (offset from start) or 'ts'");
     }
-    events.push_back({ts, EventLine(e, ts), e.Mark().line + 1});
+    events.push_back({ts, EventLine(e, ts), Where(file, e)});
     *last = std::max(*last, ts);
   }
   const size_t listed = events.size();
@@ -184,7 +188,7 @@ std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in
                                 "longer 'every' or a shorter 'for'"));
     }
     for (TimeMs t = from; t < from + length; t += every) {
-      events.push_back({t, EventLine(s["event"], t), s.Mark().line + 1});
+      events.push_back({t, EventLine(s["event"], t), Where(file, s)});
     }
     *last = std::max(*last, from + length - 1);
   }
@@ -230,8 +234,8 @@ std::vector<std::string> DeadLettered(const std::string& path, const std::vector
     if (d["reason"].get(reason) || d["detail"].get(detail) || d["line"].get(n)) continue;
     if (n < 1 || static_cast<size_t>(n) > events.size()) continue;
     const CaseEvent& e = events[static_cast<size_t>(n - 1)];
-    out.push_back(StrCat("dead-lettered: the event at ", FormatDuration(e.ts - start), " (line ",
-                         e.origin, "): ", reason, ": ", detail));
+    out.push_back(StrCat("dead-lettered: the event at ", FormatDuration(e.ts - start), " (",
+                         e.where, "): ", reason, ": ", detail));
   }
   return out;
 }

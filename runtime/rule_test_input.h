@@ -8,10 +8,10 @@
 //
 // Example:
 //   TimeMs last;
-//   std::vector<CaseEvent> events = BuildEvents(test, start, false, &last);
+//   std::vector<CaseEvent> events = BuildEvents(test, "t.yaml", start, false, &last);
 //   ... run the job over the lines, dead letters to `dead.ndjson` ...
 //   for (const std::string& d : DeadLettered("dead.ndjson", events, start)) ...
-//   // "dead-lettered: the event at 1s (line 7): out_of_range: ..."
+//   // "dead-lettered: the event at 1s (t.yaml:7:7): out_of_range: ..."
 #ifndef VIGIL_RUNTIME_RULE_TEST_INPUT_H_
 #define VIGIL_RUNTIME_RULE_TEST_INPUT_H_
 
@@ -48,11 +48,13 @@ DurationMs Duration(const YAML::Node& n);
 // An `at:` or `from:`: an offset from the case's start, or an RFC 3339 time.
 TimeMs At(const YAML::Node& n, TimeMs start);
 Labels ReadLabels(const YAML::Node& n);
+// "FILE:LINE:COL" of `n` in the test file `file`, as diff lines cite it.
+std::string Where(std::string_view file, const YAML::Node& n);
 
 struct CaseEvent {
   TimeMs ts;
-  std::string line;  // NDJSON
-  int origin;        // the line of its event or series in the test file
+  std::string line;   // NDJSON
+  std::string where;  // FILE:LINE:COL of its event or series in the test file
 };
 
 // The events of a test case and how far they cover event time (*last,
@@ -60,8 +62,8 @@ struct CaseEvent {
 // `until:`. `in_listed_order`: `events:` keep the order they are listed in
 // (a test of late events), the series' events go in by time before the
 // first listed event later than them; else every event is in time order.
-std::vector<CaseEvent> BuildEvents(const YAML::Node& test, TimeMs start, bool in_listed_order,
-                                   TimeMs* last);
+std::vector<CaseEvent> BuildEvents(const YAML::Node& test, std::string_view file, TimeMs start,
+                                   bool in_listed_order, TimeMs* last);
 
 // The events the job dead-lettered (its dead-letter file at `path`), one
 // line each with where the test file has them.

@@ -98,15 +98,18 @@ TEST(RuleTestE2eTest, ExpectationsOfUndefinedNamesSayWhatTheyMeant) {
                                              "faq}, value: 6}\n";
   Result r = Sh(StrCat(kVigil, " test ", dir, "/names_test.yaml"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.out,
-            StrCat("FAIL typos  (", dir, "/names_test.yaml:3)\n",
-                   "    unknown alert 'BusyIntnet'; did you mean 'BusyIntent'?  (line 7)\n",
-                   "    unknown label of alert BusyIntent: 'intnet'; did you mean 'intent'?  "
-                   "(line 8)\n",
-                   "    unknown metric 'turn'; did you mean 'turns'?  (line 11)\n",
-                   "    unknown label of metric turns: 'intnet'; did you mean 'intent'?  "
-                   "(line 12)\n",
-                   "0 passed, 1 failed\n"))
+  EXPECT_EQ(
+      r.out,
+      StrCat("FAIL typos  (", dir, "/names_test.yaml:3)\n",
+             "    unknown alert 'BusyIntnet'; did you mean 'BusyIntent'?  (", dir,
+             "/names_test.yaml:7:9)\n",
+             "    unknown label of alert BusyIntent: 'intnet'; did you mean 'intent'?  "
+             "(",
+             dir, "/names_test.yaml:8:9)\n", "    unknown metric 'turn'; did you mean 'turns'?  (",
+             dir, "/names_test.yaml:11:9)\n",
+             "    unknown label of metric turns: 'intnet'; did you mean 'intent'?  "
+             "(",
+             dir, "/names_test.yaml:12:9)\n", "0 passed, 1 failed\n"))
       << r.out;
 }
 
@@ -265,11 +268,13 @@ TEST(RuleTestE2eTest, LateEventsAndDeadLettersAsTheJobSeesThem) {
   Result r = Sh(StrCat(kVigil, " test ", dir, "/late_test.yaml"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, StrCat("FAIL late  (", dir, "/late_test.yaml:4)\n",
-                          "    metric n at 1m: got 1, want 2  (line 12)\n",
-                          "    dead-lettered: the event at 30s (line 8): late: event time "
+                          "    metric n at 1m: got 1, want 2  (", dir, "/late_test.yaml:12:9)\n",
+                          "    dead-lettered: the event at 30s (", dir,
+                          "/late_test.yaml:8:9): late: event time "
                           "1970-01-01T00:00:30.000Z is behind the watermark "
                           "1970-01-01T00:01:05.000Z by more than the allowed lateness\n",
-                          "    dead-lettered: the event at 59s (line 9): out_of_range: field "
+                          "    dead-lettered: the event at 59s (", dir,
+                          "/late_test.yaml:9:9): out_of_range: field "
                           "'latency_ms' is 5000, outside the schema's range [0, 1000]\n",
                           "0 passed, 1 failed\n"))
       << r.out;
@@ -299,14 +304,17 @@ TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
          "      - {at: 1m, metric: turns, labels: {intent: shop}, value: 6}\n";
   Result r = Sh(StrCat(kVigil, " test ", dir, "/d_test.yaml"));
   EXPECT_EQ(r.out, StrCat("FAIL d  (", dir, "/d_test.yaml:3)\n",
-                          "    notify of at 1m firing Busy: got true, want false  (line 6)\n",
+                          "    notify of at 1m firing Busy: got true, want false  (", dir,
+                          "/d_test.yaml:6:9)\n",
                           "    resolved_value of at 1m firing Busy: it has none (only a resolution "
-                          "by a value has one: not a firing transition), want 3  (line 6)\n",
+                          "by a value has one: not a firing transition), want 3  (",
+                          dir, "/d_test.yaml:6:9)\n",
                           "    annotation sumary of at 1m firing Busy: it has none, want \"x\"  "
-                          "(line 6)\n",
+                          "(",
+                          dir, "/d_test.yaml:6:9)\n",
                           "    metric turns{intent=\"shop\"} has no window ending at 1m (series "
-                          "there: {intent=\"faq\"})  (line 8)\n",
-                          "0 passed, 1 failed\n"))
+                          "there: {intent=\"faq\"})  (",
+                          dir, "/d_test.yaml:8:9)\n", "0 passed, 1 failed\n"))
       << r.out;
   std::ofstream(dir + "/t_test.yaml")
       << "rule_files: [rules.yaml]\n"
@@ -326,9 +334,10 @@ TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
          "    series: [{every: 10s, for: 1m, event: {type: m, intent: faq}}]\n"
          "    expect_alerts: [{at: 1m, alert: Busy, labels: {severity: P2, intent: faq}}]\n";
   r = Sh(StrCat(kVigil, " test ", dir, "/s_test.yaml"));
-  EXPECT_NE(r.out.find("    missing:    at 1m firing Busy {intent=\"faq\",severity=\"P2\"}  "
-                       "(line 5)\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find(StrCat("    missing:    at 1m firing Busy {intent=\"faq\",severity=\"P2\"}  ", "(",
+                        dir, "/s_test.yaml:5:21)\n")),
+      std::string::npos)
       << r.out;
 }
 
@@ -357,11 +366,12 @@ TEST(RuleTestE2eTest, FailingTestPrintsADiff) {
                                             "      - {at: 5s, type: m}\n";
   Result r = Sh(StrCat(kVigil, " test ", dir, "/busy_test.yaml"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.out, StrCat("FAIL busy minute  (", dir, "/busy_test.yaml:3)\n",
-                          "    missing:    at 2m firing Busy  (line 7)\n",
-                          "    unexpected: at 1m firing Busy\n",
-                          "    metric n at 1m: got 6, want 5  (line 9)\n", "PASS quiet minute  (",
-                          dir, "/busy_test.yaml:10)\n", "1 passed, 1 failed\n"));
+  EXPECT_EQ(r.out,
+            StrCat("FAIL busy minute  (", dir, "/busy_test.yaml:3)\n",
+                   "    missing:    at 2m firing Busy  (", dir, "/busy_test.yaml:7:9)\n",
+                   "    unexpected: at 1m firing Busy\n", "    metric n at 1m: got 6, want 5  (",
+                   dir, "/busy_test.yaml:9:9)\n", "PASS quiet minute  (", dir,
+                   "/busy_test.yaml:10)\n", "1 passed, 1 failed\n"));
   std::filesystem::remove_all(dir);
 }
 
