@@ -10,6 +10,18 @@ using prometheus::BuildGauge;
 
 JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
+  RegisterEventsAndAlerts(r);
+  RegisterRulesAndSources(r);
+  RegisterCheckpoints(r);
+  RegisterOutputs(r);
+  RegisterState(r);
+  RegisterArchive(r);
+  RegisterResultsDatabase(r);
+  Rebind(rules);
+}
+
+// Records, dead letters, alert states, the watermark and window ends.
+void JobMetrics::RegisterEventsAndAlerts(prometheus::Registry& r) {
   events_in_ = &BuildCounter()
                     .Name("vigil_events_in_total")
                     .Help("Records read from the source")
@@ -74,6 +86,10 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                           "End of the latest closed window of each rule metric (from its first "
                           "window on)")
                       .Register(r);
+}
+
+// Rule reloads, the source and the session streams.
+void JobMetrics::RegisterRulesAndSources(prometheus::Registry& r) {
   reloads_ = &BuildCounter()
                   .Name("vigil_rule_reloads_total")
                   .Help("Rule reloads (SIGHUP, POST /-/reload), by result")
@@ -106,6 +122,10 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                     .Register(r)
                     .Add({});
   source_up_->Set(1);
+}
+
+// Checkpoints.
+void JobMetrics::RegisterCheckpoints(prometheus::Registry& r) {
   auto& ckpt = BuildCounter()
                    .Name("vigil_checkpoints_total")
                    .Help("Checkpoints written, by result")
@@ -134,6 +154,10 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                           .Help("Wall-clock time of the last successful checkpoint")
                           .Register(r)
                           .Add({});
+}
+
+// Outputs and notification targets.
+void JobMetrics::RegisterOutputs(prometheus::Registry& r) {
   sink_messages_ = &BuildCounter()
                         .Name("vigil_sink_messages_total")
                         .Help("Messages written by each output, by result (delivered, failed)")
@@ -165,6 +189,10 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                                 .Name("vigil_notify_spool_write_failures_total")
                                 .Help("Failed writes of each target's spool, every attempt")
                                 .Register(r);
+}
+
+// State: operator memory, series and stream limits, fields, joins, stalls.
+void JobMetrics::RegisterState(prometheus::Registry& r) {
   operator_memory_ = &BuildGauge()
                           .Name("vigil_operator_memory_bytes")
                           .Help(
@@ -217,6 +245,10 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                                 "(/readyz answers 503)")
                             .Register(r)
                             .Add({});
+}
+
+// The raw-event archive.
+void JobMetrics::RegisterArchive(prometheus::Registry& r) {
   archive_records_ = &BuildCounter()
                           .Name("vigil_archive_records_total")
                           .Help("Raw events written to the archive (in batches its manifest lists)")
@@ -251,8 +283,6 @@ JobMetrics::JobMetrics(const RuleSet& rules) : registry_(std::make_shared<promet
                           .Help("Closed archive batches waiting in memory for a retry")
                           .Register(r)
                           .Add({});
-  RegisterResultsDatabase(r);
-  Rebind(rules);
 }
 
 void JobMetrics::RegisterResultsDatabase(prometheus::Registry& r) {

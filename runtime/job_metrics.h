@@ -175,6 +175,13 @@ class JobMetrics {
   prometheus::Counter* archive_errors_ = nullptr;
   prometheus::Counter* archive_dropped_ = nullptr;
   prometheus::Gauge* archive_pending_ = nullptr;
+  // The families of the registry, in the order /metrics lists them.
+  void RegisterEventsAndAlerts(prometheus::Registry& r);
+  void RegisterRulesAndSources(prometheus::Registry& r);
+  void RegisterCheckpoints(prometheus::Registry& r);
+  void RegisterOutputs(prometheus::Registry& r);
+  void RegisterState(prometheus::Registry& r);
+  void RegisterArchive(prometheus::Registry& r);
   void RegisterResultsDatabase(prometheus::Registry& r);
   absl::Mutex db_mu_;
   prometheus::Counter* db_windows_ = nullptr;
