@@ -10,9 +10,9 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
   for (WindowResult& r : results_) {
     r.partial = !input.Covers(r.end);
     any_partial |= r.partial;
-    if (!r.partial) out_.metrics->SetWindow(r);
     for (const auto& s : *out_.sinks) s->OnWindow(r);
   }
+  out_.metrics->SetWindows(results_);
   out_.counters->windows += results_.size();
   if (out_.admin) {
     if (!any_partial) {

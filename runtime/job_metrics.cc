@@ -1,5 +1,8 @@
 #include "runtime/job_metrics.h"
 
+#include <algorithm>
+#include <map>
+
 #include "base/strings.h"
 #include "operators/dataflow/join_operator.h"
 
@@ -62,18 +65,18 @@ void JobMetrics::RegisterEventsAndAlerts(prometheus::Registry& r) {
                       .Name("vigil_alert_transitions_total")
                       .Help("Alert state transitions, by severity and new state")
                       .Register(r);
-  watermark_ = &BuildGauge()
-                    .Name("vigil_watermark_timestamp_seconds")
-                    .Help("Job watermark (event time), seconds since the epoch")
-                    .Register(r)
-                    .Add({});
-  watermark_lag_ = &BuildGauge()
-                        .Name("vigil_watermark_lag_seconds")
-                        .Help(
-                            "Processing time minus the job watermark; 0 when event time runs "
-                            "ahead of the clock")
-                        .Register(r)
-                        .Add({});
+  // Both appear with the first watermark: never a 1970 watermark, or a lag
+  // of 0 before anything was read.
+  watermarks_ = &BuildGauge()
+                     .Name("vigil_watermark_timestamp_seconds")
+                     .Help("Job watermark (event time), seconds since the epoch")
+                     .Register(r);
+  watermark_lags_ = &BuildGauge()
+                         .Name("vigil_watermark_lag_seconds")
+                         .Help(
+                             "Processing time minus the job watermark; 0 when event time runs "
+                             "ahead of the clock")
+                         .Register(r);
   BuildGauge()
       .Name("vigil_build_info")
       .Help("Build information")
@@ -333,6 +336,7 @@ void JobMetrics::SetFieldPresence(const std::vector<std::pair<std::string, bool>
 void JobMetrics::Rebind(const RuleSet& rules) {
   metric_families_.clear();
   window_end_.clear();
+  rules_metric_names_.clear();
   export_scales_.clear();
   for (const MetricDef& m : rules.metrics) {
     const ExportedName exported = ExportName(m.name, m.unit);
@@ -347,6 +351,7 @@ void JobMetrics::Rebind(const RuleSet& rules) {
       it = families_by_name_.emplace(exported.name, &family).first;
     }
     metric_families_.push_back(it->second);
+    rules_metric_names_.push_back(m.name);
     window_end_.push_back(nullptr);  // from the metric's first window on: never a 1970 end
   }
 }
@@ -371,13 +376,35 @@ void JobMetrics::SetCounters(const JobCounters& c) {
   }
 }
 
-void JobMetrics::SetWindow(const WindowResult& r) {
-  std::map<std::string, std::string> labels;
-  for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
-  metric_families_[r.metric]->Add(labels).Set(r.value * export_scales_[r.metric]);
-  prometheus::Gauge*& end = window_end_[r.metric];
-  if (end == nullptr) end = &window_ends_->Add({{"metric", r.def->name}});
-  end->Set(static_cast<double>(r.end) / 1000.0);
+void JobMetrics::SetWindows(const std::vector<WindowResult>& results) {
+  std::map<int, TimeMs> latest;  // by metric: the end of its latest complete window here
+  for (const WindowResult& r : results) {
+    if (r.partial) continue;
+    auto [it, fresh] = latest.emplace(r.metric, r.end);
+    if (!fresh) it->second = std::max(it->second, r.end);
+  }
+  std::map<int, std::vector<prometheus::Gauge*>> shown;
+  for (const WindowResult& r : results) {
+    if (r.partial || r.end != latest[r.metric]) continue;
+    std::map<std::string, std::string> labels;
+    for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
+    prometheus::Gauge& g = metric_families_[r.metric]->Add(labels);
+    g.Set(r.value * export_scales_[r.metric]);
+    shown[r.metric].push_back(&g);
+  }
+  for (auto& [metric, gauges] : shown) {
+    // A series without a result in the metric's latest window (no event of
+    // its group) is not current: removed, as a scrape target drops it.
+    prometheus::Family<prometheus::Gauge>* family = metric_families_[metric];
+    std::sort(gauges.begin(), gauges.end());
+    for (prometheus::Gauge* g : series_shown_[family]) {
+      if (!std::binary_search(gauges.begin(), gauges.end(), g)) family->Remove(g);
+    }
+    series_shown_[family] = std::move(gauges);
+    prometheus::Gauge*& end = window_end_[metric];
+    if (end == nullptr) end = &window_ends_->Add({{"metric", rules_metric_names_[metric]}});
+    end->Set(static_cast<double>(latest[metric]) / 1000.0);
+  }
 }
 
 void JobMetrics::Transition(const AlertNotice& n) {
@@ -389,6 +416,10 @@ void JobMetrics::Transition(const AlertNotice& n) {
 
 void JobMetrics::SetWatermark(TimeMs watermark, TimeMs now) {
   if (watermark == kMinTime || watermark == kMaxTime) return;
+  if (watermark_ == nullptr) {
+    watermark_ = &watermarks_->Add({});
+    watermark_lag_ = &watermark_lags_->Add({});
+  }
   watermark_->Set(static_cast<double>(watermark) / 1000.0);
   // Event time ahead of the clock (an accelerated generator, a producer's
   // clock ahead of this host's): no lag.

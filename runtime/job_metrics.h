@@ -35,7 +35,7 @@
 // Example:
 //   JobMetrics m(rules);
 //   m.SetCounters(counters);
-//   m.SetWindow(result);
+//   m.SetWindows(results);   // the windows one close of the dataflow gave
 #ifndef VIGIL_RUNTIME_JOB_METRICS_H_
 #define VIGIL_RUNTIME_JOB_METRICS_H_
 
@@ -69,7 +69,10 @@ class JobMetrics {
   // Brings the counters above up to `c` (they only grow: a smaller value
   // is left as it is).
   void SetCounters(const JobCounters& c);
-  void SetWindow(const WindowResult& r);
+  // The complete windows of one close of the dataflow (partial ones are
+  // skipped): each metric shows its latest window's series, and a series
+  // that has no result in it is removed (it is no longer current).
+  void SetWindows(const std::vector<WindowResult>& results);
   void Transition(const AlertNotice& n);
   void SetFiring(Severity s, int n) { firing_[static_cast<int>(s) - 1]->Set(n); }
   void SetWatermark(TimeMs watermark, TimeMs now);
@@ -132,12 +135,17 @@ class JobMetrics {
   prometheus::Gauge* partials_messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* merge_ = nullptr;
   std::array<prometheus::Gauge*, 4> firing_{};
-  prometheus::Gauge* watermark_ = nullptr;
-  prometheus::Gauge* watermark_lag_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* watermarks_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* watermark_lags_ = nullptr;
+  prometheus::Gauge* watermark_ = nullptr;      // from the first watermark on
+  prometheus::Gauge* watermark_lag_ = nullptr;  // from the first watermark on
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
   std::vector<prometheus::Family<prometheus::Gauge>*> metric_families_;  // by metric index
-  std::vector<double> export_scales_;           // by metric index (`unit:`)
-  std::vector<prometheus::Gauge*> window_end_;  // by metric index
+  std::vector<double> export_scales_;            // by metric index (`unit:`)
+  std::vector<prometheus::Gauge*> window_end_;   // by metric index
+  std::vector<std::string> rules_metric_names_;  // by metric index
+  // The series each family shows: those of its metric's latest window.
+  std::map<prometheus::Family<prometheus::Gauge>*, std::vector<prometheus::Gauge*>> series_shown_;
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_by_name_;
   prometheus::Family<prometheus::Gauge>* window_ends_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;

@@ -74,12 +74,15 @@ TEST(JobMetricsTest, NoZeroTimestampsAndNoNegativeLag) {
   JobMetrics m(*rules);
   const std::string end = "vigil_metric_window_end_timestamp_seconds{metric=\"messages\"}";
   EXPECT_EQ(Sample(m, end), -1);
+  m.SetWatermark(kMinTime, 1'767'225'630'000);  // nothing read yet
+  EXPECT_EQ(Sample(m, "vigil_watermark_timestamp_seconds"), -1);
+  EXPECT_EQ(Sample(m, "vigil_watermark_lag_seconds"), -1);
   WindowResult r;
   r.metric = 0;
   r.def = rules->metrics.data();
   r.end = 1'767'225'660'000;  // 2026-01-01T00:01:00Z
   r.value = 3;
-  m.SetWindow(r);
+  m.SetWindows({r});
   EXPECT_EQ(Sample(m, end), 1'767'225'660);
   EXPECT_EQ(Sample(m, "vigil_metric_messages"), 3);
 
@@ -107,11 +110,59 @@ metrics:
   r.def = loaded.rules->metrics.data();
   r.end = 1'767'225'660'000;
   r.value = 12'500;
-  m.SetWindow(r);
+  m.SetWindows({r});
   EXPECT_EQ(Sample(m, "vigil_metric_latency_p99_seconds"), 12.5);
   EXPECT_EQ(Sample(m, "vigil_metric_latency_p99_ms"), -1);
   EXPECT_EQ(Sample(m, "vigil_metric_window_end_timestamp_seconds{metric=\"latency_p99_ms\"}"),
             1'767'225'660);
+}
+
+// Each metric shows the series of its latest complete window: a group with
+// no event in it is removed (its last count is not the current one), and a
+// partial window changes nothing.
+TEST(JobMetricsTest, ASeriesWithoutAResultInTheLatestWindowIsRemoved) {
+  RuleLoadResult loaded = LoadRuleSources({{"rules.yaml", R"(
+metrics:
+  - metric: turns
+    window: tumbling 1m
+    by: [intent]
+    value: count()
+)"}});
+  ASSERT_TRUE(loaded.ok());
+  JobMetrics m(*loaded.rules);
+  auto result = [&](TimeMs end, const std::string& intent, double value, bool partial = false) {
+    WindowResult r;
+    r.metric = 0;
+    r.def = loaded.rules->metrics.data();
+    r.end = end;
+    r.labels = {intent};
+    r.value = value;
+    r.partial = partial;
+    return r;
+  };
+  const std::string end = "vigil_metric_window_end_timestamp_seconds{metric=\"turns\"}";
+  const std::string shop = "vigil_metric_turns{intent=\"shop\"}";
+  const std::string faq = "vigil_metric_turns{intent=\"faq\"}";
+  m.SetWindows({result(60'000, "shop", 1), result(60'000, "faq", 4)});
+  EXPECT_EQ(Sample(m, shop), 1);
+  EXPECT_EQ(Sample(m, faq), 4);
+  EXPECT_EQ(Sample(m, end), 60);
+
+  m.SetWindows({result(120'000, "faq", 2)});  // no shop turn in the second minute
+  EXPECT_EQ(Sample(m, shop), -1);
+  EXPECT_EQ(Sample(m, faq), 2);
+  EXPECT_EQ(Sample(m, end), 120);
+
+  // Several windows in one close: only the latest counts.
+  m.SetWindows({result(180'000, "shop", 7), result(240'000, "faq", 3)});
+  EXPECT_EQ(Sample(m, shop), -1);
+  EXPECT_EQ(Sample(m, faq), 3);
+  EXPECT_EQ(Sample(m, end), 240);
+
+  m.SetWindows({result(300'000, "shop", 9, /*partial=*/true)});
+  EXPECT_EQ(Sample(m, shop), -1);
+  EXPECT_EQ(Sample(m, faq), 3);
+  EXPECT_EQ(Sample(m, end), 240);
 }
 
 }  // namespace
