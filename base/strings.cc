@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 namespace vigil {
@@ -143,6 +144,22 @@ bool PercentDecode(std::string_view s, std::string* out) {
     i += 2;
   }
   return true;
+}
+
+std::string Thousands(double v) {
+  const std::string digits = FormatDouble("%.0f", std::fabs(v));
+  std::string out = v <= -0.5 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string FormatDouble(const char* format, double v) {
+  char buf[400];  // "%.0f" of the largest double is 309 digits
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
 }
 
 std::string ValidUtf8(std::string_view s) {

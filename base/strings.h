@@ -137,6 +137,13 @@ std::string ValidUtf8(std::string_view s);
 // which JSON cannot hold, as null.
 void AppendJsonNumber(double v, std::string* out);
 
+// `v` rounded to a whole number, its digits in groups of three, for
+// people: 1234567 -> "1,234,567", -12345.6 -> "-12,346".
+std::string Thousands(double v);
+// One double through a printf format: FormatDouble("%.1f%%", 12.34) ->
+// "12.3%".
+std::string FormatDouble(const char* format, double v);
+
 // Appends {"k":"v",...} for a range of (string, string) pairs: a label map,
 // a list of annotations.
 template <class Pairs>

@@ -82,6 +82,17 @@ void PrintSummary(const JobSummary& s) {
     }
     std::fprintf(stderr, "vigil: dead-lettered: %s\n", reasons.c_str());
   }
+  // Processed, but not in every window: a metric's or stream's limit.
+  if (!s.left_out.empty()) {
+    std::string list;
+    for (const auto& [what, n] : s.left_out) {
+      StrAppend(&list, list.empty() ? "" : ", ", n, " by ", what);
+    }
+    std::fprintf(stderr,
+                 "vigil: events left out at a limit (limit:, limits.max_series): %s; see "
+                 "docs/rules.md, Limits\n",
+                 list.c_str());
+  }
 }
 
 std::atomic<Job*> g_job{nullptr};

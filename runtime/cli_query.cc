@@ -127,8 +127,12 @@ int Query(int argc, char** argv) {
     for (const std::string& p : paths) {
       absl::StatusOr<bool> is = IsWindowResultsFile(p);
       if (!is.ok()) return Usage(StrCat(p, ": ", std::string(is.status().message())));
-      if (!*is)
+      if (!*is) {
+        // The results file of a run that closed no window: no windows.
+        absl::StatusOr<bool> empty = HoldsNoRecord(p);
+        if (empty.ok() && *empty) continue;
         return Usage(StrCat(p, " is not a window results file (--results FILE writes one)"));
+      }
       absl::Status s = ReadWindowResults(
           p, [&](const StoredWindow& w) { result.Add(w); }, &malformed);
       if (!s.ok()) {

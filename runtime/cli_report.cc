@@ -186,6 +186,9 @@ int ParseReportInputs(Args& a, const std::string& command,
   }
   if (!in->url.empty()) {
     if (!paths.empty()) return Usage(command + " reads files or --url, not both");
+    if (!in->config.rule_files.empty()) {
+      return Usage(command + " --url shows the rules of the job it asks; --rules is for files");
+    }
     return 0;
   }
   if (paths.empty())

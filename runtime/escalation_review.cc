@@ -83,15 +83,6 @@ absl::Status ForEachEvent(const std::vector<std::string>& paths, uint64_t* malfo
   return absl::OkStatus();
 }
 
-std::string Thousands(uint64_t v) {
-  std::string digits = std::to_string(v), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
-
 std::string Percent(uint64_t n, uint64_t of) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%",
@@ -302,21 +293,23 @@ std::string EscalationReview::Summary(std::string_view format) const {
     StrAppend(&out, "},\"malformed_lines\":", malformed_, "}\n");
     return out;
   }
-  StrAppend(&out, "Escalated sessions, ", month_.month, " (", month_.zone, "): ", Thousands(total),
-            "\n\n");
+  StrAppend(&out, "Escalated sessions, ", month_.month, " (", month_.zone,
+            "): ", Thousands(static_cast<double>(total)), "\n\n");
   out += "CATEGORY            SESSIONS   SHARE\n";
   for (int c = 0; c < kReviewCategories; ++c) {
     char row[96];
     std::snprintf(row, sizeof row, "%-18s %9s %7s\n",
                   std::string(ReviewCategoryTitle(static_cast<ReviewCategory>(c))).c_str(),
-                  Thousands(by_category[c]).c_str(), Percent(by_category[c], total).c_str());
+                  Thousands(static_cast<double>(by_category[c])).c_str(),
+                  Percent(by_category[c], total).c_str());
     out += row;
   }
   std::vector<std::string> reasons;
-  for (const auto& [reason, n] : by_reason) reasons.push_back(StrCat(reason, " ", Thousands(n)));
+  for (const auto& [reason, n] : by_reason)
+    reasons.push_back(StrCat(reason, " ", Thousands(static_cast<double>(n))));
   if (!reasons.empty()) StrAppend(&out, "\nBy reason: ", StrJoin(reasons, " · "), "\n");
   if (malformed_ > 0) {
-    StrAppend(&out, "(", Thousands(malformed_),
+    StrAppend(&out, "(", Thousands(static_cast<double>(malformed_)),
               malformed_ == 1 ? " line was not a JSON object and was skipped)\n"
                               : " lines were not JSON objects and were skipped)\n");
   }

@@ -14,12 +14,6 @@ std::string Key(std::string_view metric, std::string_view experiment, std::strin
   return StrCat(metric, "\x1f", experiment, "\x1f", exp_metric, "\x1f", arm);
 }
 
-std::string Printf(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
 // thumbs_up_rate -> Thumbs up rate
 std::string Title(std::string_view name) {
   std::string out(name);
@@ -30,18 +24,9 @@ std::string Title(std::string_view name) {
   return out;
 }
 
-std::string Thousands(double v) {
-  std::string digits = Printf("%.0f", v), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
-
 std::string PValue(double p) {
   if (p < 0.001) return "p < 0.001";
-  return StrCat("p = ", Printf("%.3f", p));
+  return StrCat("p = ", FormatDouble("%.3f", p));
 }
 
 struct Row {
@@ -56,12 +41,12 @@ struct Row {
 // A value in the metric's terms: ratios as percentages.
 std::string ValueText(const ExperimentInfo::Metric& m, std::optional<double> v) {
   if (!v) return "-";
-  return m.kind == "ratio" ? Printf("%.1f%%", *v * 100) : Printf("%.1f", *v);
+  return m.kind == "ratio" ? FormatDouble("%.1f%%", *v * 100) : FormatDouble("%.1f", *v);
 }
 // A difference: points for ratios and for quantiles' shares.
 std::string DiffText(const ExperimentInfo::Metric& m, double v) {
-  if (m.kind == "mean") return Printf("%+.1f", v);
-  return Printf("%+.1f", v * 100);
+  if (m.kind == "mean") return FormatDouble("%+.1f", v);
+  return FormatDouble("%+.1f", v * 100);
 }
 std::string DiffUnit(const ExperimentInfo::Metric& m) { return m.kind == "mean" ? "" : " pts"; }
 
@@ -95,14 +80,14 @@ std::vector<Row> Rows(const ExperimentInfo& e, const ExperimentResults& r) {
 
 std::string Interval(const Row& row, double alpha) {
   if (!row.lower || !row.upper) return "-";
-  return StrCat(Printf("%.0f", (1 - alpha) * 100), "% CS [", DiffText(*row.metric, *row.lower),
-                ", ", DiffText(*row.metric, *row.upper), "]");
+  return StrCat(FormatDouble("%.0f", (1 - alpha) * 100), "% CS [",
+                DiffText(*row.metric, *row.lower), ", ", DiffText(*row.metric, *row.upper), "]");
 }
 
 std::string Header(const ExperimentInfo& e, const ExperimentResults& r, bool markdown) {
   std::vector<std::string> split, units;
   for (const auto& [arm, share] : e.split) {
-    split.push_back(StrCat(arm, " (", Printf("%g", share * 100), "%)"));
+    split.push_back(StrCat(arm, " (", FormatDouble("%g", share * 100), "%)"));
     std::optional<double> n = r.Get("experiment_units", e.name, "", arm);
     units.push_back(StrCat(arm, " ", n ? Thousands(*n) : "-"));
   }
@@ -138,7 +123,7 @@ std::string Text(const std::vector<ExperimentInfo>& infos, const ExperimentResul
       if (row.difference && row.p) {
         StrAppend(&out, " (", DiffText(m, *row.difference), DiffUnit(m),
                   m.kind == "quantile"
-                      ? StrCat(" above ", row.control, "'s p", Printf("%g", m.q * 100))
+                      ? StrCat(" above ", row.control, "'s p", FormatDouble("%g", m.q * 100))
                       : "",
                   ", ", Interval(row, e.alpha), ", ", PValue(*row.p), ") → ",
                   Title(DecisionText(row.decision)));

@@ -170,8 +170,21 @@ std::string HistoryResult::ToCsv() const {
   for (const auto& [labels, windows] : series) {
     for (const auto& [k, v] : labels) names.insert(k);
   }
+  // A label named like a fixed column is headed label_NAME, so that a reader
+  // that keys by header gets both.
+  std::set<std::string> taken = {"metric", "start", "end", "value", "partial"};
+  taken.insert(names.begin(), names.end());
   std::string out = "metric";
-  for (const std::string& n : names) StrAppend(&out, ",", Cell(n));
+  for (const std::string& n : names) {
+    std::string head = n;
+    if (head == "metric" || head == "start" || head == "end" || head == "value" ||
+        head == "partial") {
+      do {
+        head.insert(0, "label_");
+      } while (!taken.insert(head).second);
+    }
+    StrAppend(&out, ",", Cell(head));
+  }
   out += ",start,end,value,partial\n";
   for (const auto& [labels, windows] : series) {
     std::string prefix = Cell(query_.metric);

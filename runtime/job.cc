@@ -526,6 +526,8 @@ int Job::Shutdown(bool input_ended, int exit_code) {
   }
   Progress(WallClockMs(), true);
   summary_.seconds = static_cast<double>(WallClockMs() - started_) / 1000.0;
+  metrics_->SetOperators(AllFlows(), flow_->series() + (workers_ ? workers_->fresh_groups() : 0));
+  summary_.left_out = metrics_->left_out();
   return exit_code;
 }
 

@@ -78,6 +78,9 @@ std::string InstanceId(const JobConfig& config);
 // and checkpoints carry) and how long this run took.
 struct JobSummary : JobCounters {
   double seconds = 0;
+  // Events of this run a metric or stream left out at its limit (limit:,
+  // limits.max_series), by "metric NAME" or "stream NAME".
+  std::map<std::string, uint64_t> left_out;
 };
 
 class Job {

@@ -487,6 +487,7 @@ void JobMetrics::SetOperators(const std::vector<Dataflow*>& flows, size_t series
       if (const uint64_t dropped = op->TakeDropped()) {
         for (const MetricRef& m : op->members()) {
           series_dropped_->Add({{"metric", m.def->name}}).Increment(static_cast<double>(dropped));
+          left_out_[StrCat("metric ", m.def->name)] += dropped;
         }
       }
     }
@@ -494,6 +495,7 @@ void JobMetrics::SetOperators(const std::vector<Dataflow*>& flows, size_t series
       memory[StrCat("stream|", op->def().name)] += static_cast<double>(op->memory_bytes());
       if (const uint64_t dropped = op->TakeDropped()) {
         stream_dropped_->Add({{"stream", op->def().name}}).Increment(static_cast<double>(dropped));
+        left_out_[StrCat("stream ", op->def().name)] += dropped;
       }
       if (auto* join = dynamic_cast<JoinOperator*>(op)) {
         const auto [left, right] = join->TakeUnmatched();

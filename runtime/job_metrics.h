@@ -107,6 +107,10 @@ class JobMetrics {
   // takes them from the operators).
   // `flows`: the job's Dataflow and its workers' (summed per operator);
   // `series`: the groups the job holds (vigil_series).
+  // Events a metric or stream left out at its limit since the start of
+  // this process, by "metric NAME" or "stream NAME" (SetOperators takes
+  // them from the operators).
+  const std::map<std::string, uint64_t>& left_out() const { return left_out_; }
   void SetOperators(const std::vector<Dataflow*>& flows, size_t series);
   // How long the watermark has not advanced while events kept arriving, and
   // whether that is over readiness.max_watermark_stall (/readyz is 503).
@@ -144,6 +148,7 @@ class JobMetrics {
   std::vector<double> export_scales_;            // by metric index (`unit:`)
   std::vector<prometheus::Gauge*> window_end_;   // by metric index
   std::vector<std::string> rules_metric_names_;  // by metric index
+  std::map<std::string, uint64_t> left_out_;
   // The series each family shows: those of its metric's latest window.
   std::map<prometheus::Family<prometheus::Gauge>*, std::vector<prometheus::Gauge*>> series_shown_;
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_by_name_;

@@ -11,12 +11,6 @@
 namespace vigil {
 namespace {
 
-std::string Printf(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
 absl::TimeZone Zone(const std::string& zone) {
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(zone, &tz)) tz = absl::UTCTimeZone();
@@ -48,14 +42,19 @@ void AppendHtmlEscaped(std::string_view s, std::string* out) {
   }
 }
 
+// A count or any value from 1,000 up in full, with its digits grouped
+// (1,234,567, not 1.235e+06); a smaller one to four significant digits.
+std::string Amount(double v) {
+  return std::fabs(v) >= 1000 || v == std::round(v) ? Thousands(v) : FormatDouble("%.4g", v);
+}
 std::string ValueText(const TrackerInfo::Column& c, double v) {
-  return c.ratio ? Printf("%.1f%%", v * 100) : Printf("%.4g", v);
+  return c.ratio ? FormatDouble("%.1f%%", v * 100) : Amount(v);
 }
 std::string ChangeText(const TrackerInfo::Column& c, double d) {
-  if (!c.ratio) return Printf("%+.4g", d);
+  if (!c.ratio) return StrCat(d >= 0 ? "+" : "", Amount(d));
   // A change that rounds to nothing reads +0.0, not -0.0.
   const double points = std::round(d * 1000) / 10 + 0.0;
-  return Printf("%+.1f pts", points);
+  return FormatDouble("%+.1f pts", points);
 }
 std::string TargetText(const TrackerInfo::Column& c) {
   if (!c.target) return "-";
@@ -233,6 +232,7 @@ std::string Html(const std::vector<TrackerInfo>& infos, const std::vector<Table>
       out += "</tr>\n";
     }
     out += "</table>\n";
+    if (AnyPartial(tables[i])) out += "<p>* the data covers only part of the month</p>\n";
   }
   out += "</body></html>\n";
   return out;

@@ -70,6 +70,17 @@ absl::StatusOr<bool> IsWindowResultsFile(const std::string& path) {
   return ParseWindow(parser, batch[0].data, /*padded=*/true, &w);
 }
 
+absl::StatusOr<bool> HoldsNoRecord(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource(path, kMaxLine);
+  if (!src.ok()) return src.status();
+  std::vector<Record> batch;
+  while ((*src)->Next(&batch, 1)) {
+    if (!batch.empty()) return false;
+  }
+  if (!(*src)->status().ok()) return (*src)->status();
+  return true;
+}
+
 absl::Status ReadWindowResults(const std::string& path,
                                const std::function<void(const StoredWindow&)>& fn,
                                uint64_t* malformed) {

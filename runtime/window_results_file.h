@@ -42,6 +42,10 @@ bool IsWindowResultLine(std::string_view line);
 // Whether the first non-empty line of the file is a window result. An
 // error when the file cannot be read.
 absl::StatusOr<bool> IsWindowResultsFile(const std::string& path);
+// Whether the file holds no record at all (no non-empty line), as the
+// results file of a run that closed no window does. An error when the file
+// cannot be read.
+absl::StatusOr<bool> HoldsNoRecord(const std::string& path);
 
 // Calls `fn` for each window of the file, in file order. Lines that are not
 // window results are counted in *malformed and skipped. An error when the

@@ -179,5 +179,18 @@ TEST(AppendJsonStringTest, InvalidUtf8BecomesReplacementCharacter) {
             "\"" + kFffd + kFffd + "\xC3\xA9\"");
 }
 
+TEST(ThousandsTest, GroupsTheDigitsOfTheRoundedValue) {
+  EXPECT_EQ(Thousands(0), "0");
+  EXPECT_EQ(Thousands(-0.0), "0");
+  EXPECT_EQ(Thousands(999), "999");
+  EXPECT_EQ(Thousands(1000), "1,000");
+  EXPECT_EQ(Thousands(1234567), "1,234,567");
+  EXPECT_EQ(Thousands(-123456), "-123,456");
+  EXPECT_EQ(Thousands(-12345.6), "-12,346");
+  EXPECT_EQ(Thousands(-0.4), "0");
+  EXPECT_EQ(Thousands(123456789012.0), "123,456,789,012");
+  EXPECT_EQ(FormatDouble("%.1f%%", 12.34), "12.3%");
+}
+
 }  // namespace
 }  // namespace vigil

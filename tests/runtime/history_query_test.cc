@@ -90,6 +90,18 @@ TEST(HistoryQueryTest, CsvQuotesWhatItMust) {
             "m,\"a,\"\"b\"\"\",2026-03-01T00:00:00.000Z,2026-03-01T01:00:00.000Z,1,false\n");
 }
 
+// A label named like a fixed column is headed label_NAME (label_label_NAME
+// when a label has that name too): no header is there twice.
+TEST(HistoryQueryTest, CsvHeadersAreUnique) {
+  HistoryQuery q;
+  q.metric = "m";
+  HistoryResult r(q);
+  r.Add(W({{"end", "e1"}, {"value", "v1"}, {"label_value", "x"}}, kT0, 1));
+  EXPECT_EQ(r.ToCsv(),
+            "metric,label_end,label_value,label_label_value,start,end,value,partial\n"
+            "m,e1,x,v1,2026-03-01T00:00:00.000Z,2026-03-01T01:00:00.000Z,1,false\n");
+}
+
 TEST(HistoryQueryTest, ApiParameters) {
   absl::StatusOr<HistoryQuery> q = ParseHistoryQuery(
       "metric=latency_p95_ms&labels=intent%3Dfaq%2Cmodel%3Da&from=2026-03-01T00:00:00%2B01:00"

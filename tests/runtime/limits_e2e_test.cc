@@ -187,6 +187,32 @@ double MetricValue(const std::string& text, const std::string& series) {
   return -1;
 }
 
+// Events a metric's limit: leaves out are processed, not dead-lettered:
+// the replay's summary says how many, by metric.
+TEST(LimitsE2eTest, AReplaySaysWhatALimitLeftOut) {
+  const std::string rules = Temp("limit1.yaml"), events = Temp("limit1.ndjson");
+  std::ofstream(rules) << "metrics:\n"
+                          "  - metric: turns_by_intent\n"
+                          "    window: tumbling 1m\n"
+                          "    by: intent\n"
+                          "    limit: 1\n"
+                          "    value: count()\n";
+  std::ofstream(events)
+      << "{\"ts\":\"2026-01-01T00:00:01Z\",\"type\":\"message\",\"intent\":\"faq\"}\n"
+         "{\"ts\":\"2026-01-01T00:00:02Z\",\"type\":\"message\",\"intent\":\"returns\"}\n"
+         "{\"ts\":\"2026-01-01T00:00:03Z\",\"type\":\"message\",\"intent\":\"chitchat\"}\n"
+         "{\"ts\":\"2026-01-01T00:00:04Z\",\"type\":\"message\",\"intent\":\"faq\"}\n"
+         "{\"ts\":\"2026-01-01T00:01:30Z\",\"type\":\"message\",\"intent\":\"faq\"}\n";
+  Result r =
+      Sh(StrCat(kVigil, " replay --no-progress --rules ", rules, " ", events, " 2>&1 >/dev/null"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("5 processed, 0 dead-lettered"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("vigil: events left out at a limit (limit:, limits.max_series): 2 by "
+                       "metric turns_by_intent; see docs/rules.md, Limits\n"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(LimitsE2eTest, TheJobWideSeriesCapDropsAndCountsEventsOfNewGroups) {
   // Eight intents, but room for two series: the job file sets the cap and
   // the flag overrides it.

@@ -145,6 +145,16 @@ TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
   ASSERT_EQ(Sh(kVigil + " gen --rate 10 --duration 1m --out " + events).exit_code, 0);
   EXPECT_EQ(err("m " + events),
             "vigil: " + events + " is not a window results file (--results FILE writes one)");
+  // The results file of a run that closed no window is empty: no windows,
+  // as the same query of a database that holds none.
+  const std::string none = TempPath("query_e2e_", "none.ndjson");
+  ASSERT_EQ(Sh(kVigil + " run --input /dev/null --results " + none +
+               " --no-console --no-progress --http off 2>/dev/null")
+                .exit_code,
+            0);
+  Result empty = Sh(kVigil + " query m " + none + " 2>&1");
+  EXPECT_EQ(empty.exit_code, 0) << empty.out;
+  EXPECT_EQ(empty.out, "no windows of m in the range\n");
 }
 
 }  // namespace

@@ -157,6 +157,12 @@ TEST_F(TrackerReportTest, MonthsTheReplayCoversInPartAreMarked) {
   ASSERT_EQ(past.exit_code, 0);
   EXPECT_NE(past.out.find("\n2026-02   9.0%* ✗"), std::string::npos) << past.out;
   EXPECT_NE(past.out.find("\n2026-01   12.0% ✗"), std::string::npos) << past.out;
+  // The page for readers outside the team says what the mark means too.
+  Result html = Sh(kVigil + " report tracker --output html" + kRules +
+                   " --to 2027-01-01T00:00:00Z " + two + " 2>/dev/null");
+  EXPECT_NE(html.out.find("9.0%* ✗"), std::string::npos) << html.out;
+  EXPECT_NE(html.out.find("<p>* the data covers only part of the month</p>"), std::string::npos)
+      << html.out;
 }
 
 // A month without data is a row of "-", and the month after it has no
@@ -221,6 +227,47 @@ TEST_F(TrackerReportTest, AWindowResultsFilePrintsTheSameTable) {
   Result missing = Sh(kVigil + " report tracker " + Path("nope.ndjson") + " 2>&1");
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.out.find(Path("nope.ndjson") + ": "), std::string::npos) << missing.out;
+  // A running job shows its own rules: --rules would be ignored.
+  Result url = Sh(kVigil + " report tracker --url http://127.0.0.1:1" + kRules + " 2>&1");
+  EXPECT_EQ(url.exit_code, 2);
+  EXPECT_NE(url.out.find("report tracker --url shows the rules of the job it asks; --rules is for "
+                         "files"),
+            std::string::npos)
+      << url.out;
+}
+
+// Counts are printed in full, their digits grouped, and so are their
+// changes: a monthly count of a million does not lose its last digits.
+TEST_F(TrackerReportTest, CountsArePrintedInFull) {
+  const std::string rules = Path("rules.yaml"), results = Path("results.ndjson");
+  std::ofstream(rules) << "metrics:\n"
+                          "  - metric: turns_monthly\n"
+                          "    window: calendar month\n"
+                          "    value: count()\n"
+                          "    target: \">= 1000\"\n"
+                          "trackers:\n"
+                          "  - tracker: volume\n"
+                          "    metrics: [turns_monthly]\n";
+  {
+    std::ofstream out(results);
+    const char* months[] = {"2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"};
+    const char* values[] = {"999", "12345", "1234567"};
+    for (int i = 0; i < 3; ++i) {
+      out << "{\"metric\":\"turns_monthly\",\"start\":\"" << months[i]
+          << "T00:00:00.000Z\",\"end\":\"" << months[i + 1]
+          << "T00:00:00.000Z\",\"labels\":{},\"value\":" << values[i] << "}\n";
+    }
+  }
+  Result text = Sh(kVigil + " report tracker --rules " + rules + " " + results + " 2>/dev/null");
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_NE(text.out.find("\n2026-01   999 ✗\n"
+                          "2026-02   12,345 ✓ (+11,346)\n"
+                          "2026-03   1,234,567 ✓ (+1,222,222)\n"),
+            std::string::npos)
+      << text.out;
+  Result md = Sh(kVigil + " report tracker --output markdown --rules " + rules + " " + results +
+                 " 2>/dev/null");
+  EXPECT_NE(md.out.find("| 2026-03 | 1,234,567 ✓ met (+1,222,222) |"), std::string::npos) << md.out;
 }
 
 // Runs a job on `events` fed through a FIFO held open, so that it keeps

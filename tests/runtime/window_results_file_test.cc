@@ -80,6 +80,8 @@ TEST(WindowResultsFileTest, TellsEventFilesApart) {
   const std::string empty = TempPath("window_results_", "empty.ndjson");
   std::ofstream(empty) << "";
   EXPECT_EQ(*IsWindowResultsFile(empty), false);
+  EXPECT_EQ(*HoldsNoRecord(empty), true);
+  EXPECT_EQ(*HoldsNoRecord(events), false);
   EXPECT_FALSE(IsWindowResultsFile(TempPath("window_results_", "missing")).ok());
 }
 
