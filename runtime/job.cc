@@ -73,8 +73,14 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
     const ParseAhead::Parsed& parsed =
         workers_ ? workers_->parsed(i)
                  : ahead_->Next(batch, i, [this](const Event& ev) { flow_->Prefetch(ev); });
-    const TimeMs wm =
-        per_input_lateness ? watermark_->InputWatermark(r.input) : watermark_->Current();
+    // Lateness is judged against the record's own input (a partition, a
+    // shard, a file), whose order the broker keeps, so that how fetches of
+    // partitions interleave decides nothing; a single job never accepts an
+    // event behind its own watermark either, which windows have closed by
+    // (an input that was idle and wakes up behind it).
+    const TimeMs job_wm = watermark_->Current();
+    const TimeMs wm = per_input_lateness ? watermark_->InputWatermark(r.input)
+                                         : std::max(watermark_->InputWatermark(r.input), job_wm);
     const RecordChecks::Verdict v = checks_->Check(r, parsed, wm, now);
     if (v.outcome == RecordChecks::kSkip) {
       ++summary_.skipped;
@@ -99,9 +105,9 @@ void Job::ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_
     // What a stream at its limit may let go of first. A scale-out instance
     // closes its sessions by its partitions' watermarks, so there it is
     // left to the Close.
-    const TimeMs frontier = per_input_lateness || wm == kMinTime || wm == kMaxTime
+    const TimeMs frontier = per_input_lateness || job_wm == kMinTime || job_wm == kMaxTime
                                 ? kMinTime
-                                : wm - config_.event_time.allowed_lateness;
+                                : job_wm - config_.event_time.allowed_lateness;
     watermark_->Observe(r.input, event.ts, now);
     if (workers_) {
       workers_->Accept(i, frontier);

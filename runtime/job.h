@@ -153,9 +153,10 @@ class Job {
   // admin API, as transitions.
   void DeliverResolutions(const std::vector<AlertNotice>& resolved);
   // The records of a batch through the checks (RecordChecks) into the
-  // archive, the watermark and the dataflow, in input order.
-  // `per_input_lateness`: judge each record against its input's watermark
-  // (a scale-out instance) rather than the job's.
+  // archive, the watermark and the dataflow, in input order. Each record's
+  // lateness is judged against its own input's watermark, and in a single
+  // job never behind the job's; `per_input_lateness`: only its input's (a
+  // scale-out instance, whose merge judges the panes against its own).
   void ProcessRecords(const std::vector<Record>& batch, TimeMs now, bool per_input_lateness);
   void DeadLetter(DeadReason reason, std::string_view detail, const Record& r,
                   TimeMs ts = kMinTime);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -104,6 +105,47 @@ TEST_F(KafkaE2eTest, NewRecordsAfterAnEndedRunAreRefused) {
                           "ended: every window is closed"),
             std::string::npos)
       << more.out;
+}
+
+// Lateness is judged per partition, against the partition's own
+// watermark. Partition 0 holds an event 10 s behind its newest (past the
+// 5 s out-of-orderness), partition 1 one event a second. However fetches of
+// the two interleave and for any number of workers, that event is late and
+// no other: the decisions a scale-out instance makes too. (Against the
+// job's watermark, the lower of the two, it counted or not depending on how
+// much of partition 1 had been read.)
+TEST_F(KafkaE2eTest, LatenessIsJudgedPerPartitionWhateverTheFetchOrder) {
+  const std::string p0 = Path("p0.ndjson"), p1 = Path("p1.ndjson"), rules = Path("rules.yaml");
+  auto event = [](int second) {
+    return StrCat("{\"ts\":", 1'767'225'600'000LL + second * 1000LL, ",\"type\":\"message\"}\n");
+  };
+  std::ofstream(p0) << event(0) << event(60) << event(50) << event(61);
+  {
+    std::ofstream out(p1);
+    for (int s = 0; s <= 70; ++s) out << event(s);
+  }
+  std::ofstream(rules) << "metrics:\n"
+                          "  - metric: n\n"
+                          "    window: tumbling 1m\n"
+                          "    value: count()\n";
+  Produce(p0, 0);
+  Produce(p1, 1);
+  int run = 0;
+  for (const char* workers : {"1", "2", "1", "2"}) {
+    const std::string results = Path(StrCat("results-", ++run, ".ndjson"));
+    // A group of its own: each run reads the topic from the start.
+    Result r = Sh(StrCat(kVigil, " run --input ", Url(), " --group late-", run, " --rules ", rules,
+                         " --workers ", workers, " --exit-at-end --results ", results,
+                         " --no-console --http off --no-progress", kGroupProps, " 2>&1"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("75 records"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("74 processed, 1 dead-lettered (1 late)"), std::string::npos) << r.out;
+    // The first minute: 00:00 of partition 0, 00:00-00:59 of partition 1.
+    EXPECT_NE(ReadFile(results).find("\"end\":\"2026-01-01T00:01:00.000Z\",\"labels\":{},"
+                                     "\"value\":61"),
+              std::string::npos)
+        << ReadFile(results);
+  }
 }
 
 TEST_F(KafkaE2eTest, AnIdlePartitionDoesNotStallTheWindows) {
