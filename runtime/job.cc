@@ -133,6 +133,7 @@ void Job::SyncInputs(TimeMs now) {
     auto it = restored_inputs_.find(name);
     if (it != restored_inputs_.end()) watermark_->RestoreInput(inputs_restored_, it->second);
     awaited_inputs_.erase(name);
+    RestoreOrigins(inputs_restored_, name);
   }
   for (int i = 0; i < n; ++i) {
     watermark_->SetActive(i, source_->input_active(i), now);
@@ -196,6 +197,22 @@ void Job::SetStreamGauges() {
                         op.open_sessions() + (workers_ ? workers_->open_sessions(s) : 0),
                         op.emitted() + (workers_ ? workers_->emitted(s) : 0));
   }
+}
+
+void Job::RestoreOrigins(int input, const std::string& name) {
+  auto it = restored_origins_.find(name);
+  if (it == restored_origins_.end()) return;
+  for (const auto& [state_key, key] : it->second) {
+    for (size_t s = 0; s < flow_->stream_count(); ++s) {
+      if (flow_->stream(s).state_key() != state_key) continue;
+      if (workers_) {
+        workers_->SetOrigin(s, key, input);
+      } else {
+        flow_->origins(s).Set(key, input);
+      }
+    }
+  }
+  restored_origins_.erase(it);
 }
 
 std::vector<Dataflow*> Job::AllFlows() {

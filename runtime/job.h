@@ -35,6 +35,7 @@
 #include "operators/archive/archive_writer.h"
 #include "operators/dataflow/alert_operator.h"
 #include "operators/dataflow/dataflow.h"
+#include "operators/dataflow/handover.h"
 #include "operators/dataflow/metric_operator.h"
 #include "operators/dataflow/workers.h"
 #include "operators/notify/notifier.h"
@@ -181,6 +182,8 @@ class Job {
   void FlushRecords(TimeMs frontier);
   // flow_ and the workers' Dataflows, for /metrics.
   std::vector<Dataflow*> AllFlows();
+  // Input `input`, named `name`, is back: its restored keys' origins are set.
+  void RestoreOrigins(int input, const std::string& name);
   void SetStreamGauges();
   void PublishAlerts();
   // The status snapshot for the admin API (runtime/job_status.cc).
@@ -253,7 +256,10 @@ class Job {
   std::unique_ptr<CheckpointPart> state_part_;
   std::vector<std::unique_ptr<CheckpointPart>> output_parts_;
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
-  int inputs_restored_ = 0;                        // inputs checked against it so far
+  // A scale-out instance's restored key origins whose partition is not back
+  // yet (handover.h): set on the keys when it is, kept in checkpoints.
+  NamedOrigins restored_origins_;
+  int inputs_restored_ = 0;       // inputs checked against it so far
   bool restored_at_end_ = false;  // the checkpoint restored was written when the input ended
   uint64_t silences_saved_ = 0;   // SilenceBook::changes() the last checkpoint held
   // File and stdin positions: the last record handed to the operators.

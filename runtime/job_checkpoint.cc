@@ -2,10 +2,17 @@
 // the checkpoint writes (runtime/job.h, runtime/checkpointer.h).
 #include "base/log.h"
 #include "base/strings.h"
+#include "operators/dataflow/handover.h"
 #include "runtime/checkpoint_parts.h"
 #include "runtime/job.h"
 
 namespace vigil {
+namespace {
+
+// A scale-out instance's key origins (handover.h), by partition name.
+constexpr std::string_view kOriginsKey = "vigil.key-origins";
+
+}  // namespace
 
 // What the job itself keeps: the source's positions (or the file and stdin
 // line positions), the watermark per input, the frontier, the operators'
@@ -56,6 +63,9 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
     if (key == SilenceBook::kStateKey && !j.silences_.DecodeAdHoc(bytes)) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable silences"));
     }
+    if (key == kOriginsKey && !DecodeOrigins(bytes, &j.restored_origins_)) {
+      return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable key origins"));
+    }
   }
   restored_states_ = j.flow_->DecodeState(d.panes);
   if (restored_states_ < 0) {
@@ -93,6 +103,12 @@ absl::Status JobStatePart::Prepare(uint64_t, CheckpointData* d) {
   std::vector<std::pair<std::string, std::string>> states =
       j.workers_ ? j.workers_->EncodeState(*j.flow_) : j.flow_->EncodeState();
   for (auto& state : states) d->panes.push_back(std::move(state));
+  if (j.flow_->tracks_origins()) {
+    d->panes.emplace_back(std::string(kOriginsKey),
+                          EncodeOrigins(
+                              j.AllFlows(), [&](int input) { return j.source_->input_name(input); },
+                              j.restored_origins_));
+  }
   d->alerts = j.alert_op_->EncodeState();
   d->counters = j.summary_;
   return absl::OkStatus();

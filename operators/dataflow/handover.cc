@@ -130,4 +130,44 @@ bool DecodeHandedOver(std::string_view data, HandedOver* out) {
   return dec.ok() && dec.done();
 }
 
+std::string EncodeOrigins(const std::vector<Dataflow*>& flows,
+                          const std::function<std::string(int input)>& name,
+                          const NamedOrigins& pending) {
+  NamedOrigins all = pending;
+  for (Dataflow* flow : flows) {
+    for (size_t s = 0; s < flow->stream_count(); ++s) {
+      const std::string& state_key = flow->stream(s).state_key();
+      flow->origins(s).ForEach([&](std::string_view key, int input) {
+        all[name(input)].emplace_back(state_key, std::string(key));
+      });
+    }
+  }
+  Encoder enc;
+  enc.PutVarint(all.size());
+  for (const auto& [input, keys] : all) {
+    enc.PutString(input);
+    enc.PutVarint(keys.size());
+    for (const auto& [state_key, key] : keys) {
+      enc.PutString(state_key);
+      enc.PutString(key);
+    }
+  }
+  return enc.Release();
+}
+
+bool DecodeOrigins(std::string_view data, NamedOrigins* out) {
+  Decoder dec(data);
+  out->clear();
+  const uint64_t inputs = dec.GetVarint();
+  for (uint64_t i = 0; i < inputs && dec.ok(); ++i) {
+    std::vector<std::pair<std::string, std::string>>& keys = (*out)[std::string(dec.GetString())];
+    const uint64_t n = dec.GetVarint();
+    for (uint64_t k = 0; k < n && dec.ok(); ++k) {
+      std::string state_key(dec.GetString());
+      keys.emplace_back(std::move(state_key), std::string(dec.GetString()));
+    }
+  }
+  return dec.ok() && dec.done();
+}
+
 }  // namespace vigil

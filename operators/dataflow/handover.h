@@ -24,10 +24,12 @@
 #define VIGIL_OPERATORS_DATAFLOW_HANDOVER_H_
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "operators/dataflow/dataflow.h"
@@ -60,6 +62,20 @@ long long AdoptKeyedState(Dataflow* flow, const HandedOver& state, int input, si
 
 std::string EncodeHandedOver(const HandedOver& state);
 bool DecodeHandedOver(std::string_view data, HandedOver* out);
+
+// The origins of restored keys, by input name (a partition's, which stays
+// while its index in a process does not): (stream state key, key) pairs.
+using NamedOrigins = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
+
+// A scale-out instance's checkpoint keeps its keys' origins, so that after
+// a restart (kill -9 included) it still hands the restored state of a
+// partition's keys over with the partition. EncodeOrigins writes those of
+// `flows` (`name` gives an input's name) and `pending`, restored ones whose
+// partition is not back yet; DecodeOrigins reads them back.
+std::string EncodeOrigins(const std::vector<Dataflow*>& flows,
+                          const std::function<std::string(int input)>& name,
+                          const NamedOrigins& pending);
+bool DecodeOrigins(std::string_view data, NamedOrigins* out);
 
 }  // namespace vigil
 

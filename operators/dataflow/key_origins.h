@@ -67,6 +67,11 @@ class KeyOrigins {
     absl::erase_if(inputs_, [&](const auto& entry) { return !op.HasState(entry.first); });
   }
   size_t size() const { return inputs_.size(); }
+  // f(key, input) for every key.
+  template <class F>
+  void ForEach(const F& f) const {
+    for (const auto& [key, input] : inputs_) f(std::string_view(key), input);
+  }
 
  private:
   static constexpr size_t kMinPrune = 4096;

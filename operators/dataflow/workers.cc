@@ -314,6 +314,10 @@ void Workers::TakeSessions(Dataflow* main) {
   }
 }
 
+void Workers::SetOrigin(size_t s, std::string_view key, int input) {
+  workers_[RouteText(key)]->flow->origins(s).Set(key, input);
+}
+
 void Workers::Reload(const RuleSet& rules, const Dataflow& main) {
   for (auto& w : workers_) {
     auto flow = std::make_unique<Dataflow>(rules);

@@ -106,6 +106,9 @@ class Workers {
   // Moves the sessions of `main` (just restored, or adopted) to the workers
   // that own their keys; `main` keeps none.
   void TakeSessions(Dataflow* main);
+  // `key` of stream `s` came from `input`, on the worker that holds it (a
+  // scale-out instance's restored origins, handover.h).
+  void SetOrigin(size_t s, std::string_view key, int input);
   // A rule reload: every worker's Dataflow is rebuilt for `rules`, keeping
   // the state of the operators defined the same way; `main` is the job's
   // Dataflow for them.

@@ -331,6 +331,100 @@ TEST_P(ScaleOutHandOverTest, AnInstanceStoppedMidRunHandsItsPartitionsOver) {
             alerts);
 }
 
+// An instance killed and restarted from its checkpoint still hands the
+// sessions it restored over when it stops: six sessions of three turns are
+// open when it is killed after a publication; after the restart two of
+// them get a fourth turn and a seventh session starts. Stopped with
+// SIGTERM, it hands all seven over (not only the three with events since
+// the restart), and the merge closes them as one instance would.
+TEST_F(ScaleOutE2eTest, ARestoredInstanceHandsItsRestoredSessionsOver) {
+  const std::string rules = Path("rules.yaml"), first = Path("first.kv"),
+                    second = Path("second.kv"), ckpt = Path("ckpt");
+  std::ofstream(rules) << "streams:\n"
+                          "  - stream: sess\n"
+                          "    key: session_id\n"
+                          "    window: session 10m\n"
+                          "    emit:\n"
+                          "      turns: count()\n"
+                          "metrics:\n"
+                          "  - metric: sessions_closed\n"
+                          "    from: sess\n"
+                          "    window: tumbling 1h\n"
+                          "    value: count()\n"
+                          "  - metric: turns_total\n"
+                          "    from: sess\n"
+                          "    window: tumbling 1h\n"
+                          "    value: sum(turns)\n";
+  auto event = [](std::ofstream& out, int session, int second) {
+    out << "s" << session << "\t{\"ts\":" << 1'767'225'600'000LL + second * 1000LL
+        << ",\"type\":\"message\",\"session_id\":\"s" << session << "\"}\n";
+  };
+  {
+    std::ofstream out(first);
+    for (int turn = 0; turn < 3; ++turn) {
+      for (int session = 1; session <= 6; ++session) event(out, session, turn * 10 + session);
+    }
+    // s1 and s2 end up with four turns, s7 with three.
+    std::ofstream more(second);
+    event(more, 1, 300);
+    event(more, 2, 301);
+    for (int turn = 0; turn < 3; ++turn) event(more, 7, 302 + turn);
+  }
+  auto produce = [&](const std::string& file) {
+    Result r = Sh("kcat -b " + broker_->bootstrap() + " -P -t events -K '\t' -l " + file + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  };
+  auto start = [&](int run) {
+    return Spawn(kVigil + " run --rules " + rules + " --input " + Url("events") +
+                     " --group restored --partials " + Url("partials") +
+                     " --instance-id a --checkpoint-dir " + ckpt +
+                     " --checkpoint-interval 300ms --idle-timeout 1h --http 127.0.0.1:0"
+                     " --no-console" +
+                     kGroupProps,
+                 Path("a" + std::to_string(run) + ".log"));
+  };
+  produce(first);
+  const pid_t a1 = start(1);
+  ChildGuard guard_a1(a1);
+  const std::string base1 = JobHttpBase(Path("a1.log"));
+  ASSERT_FALSE(base1.empty()) << ReadFile(Path("a1.log"));
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base1) == 18; }, 30)) << ReadFile(Path("a1.log"));
+  // Killed after a publication (and its checkpoint) that holds all 18.
+  const long long published = StatusPublications(base1);
+  ASSERT_TRUE(WaitFor([&] { return StatusPublications(base1) > published + 1; }, 30));
+  ::kill(a1, SIGKILL);
+  EXPECT_EQ(WaitExit(a1), -SIGKILL);
+
+  const pid_t a2 = start(2);
+  ChildGuard guard_a2(a2);
+  const std::string base2 = JobHttpBase(Path("a2.log"));
+  ASSERT_FALSE(base2.empty()) << ReadFile(Path("a2.log"));
+  ASSERT_TRUE(WaitFor([&] { return ActiveInputs(base2) == 4; }, 30)) << ReadFile(Path("a2.log"));
+  produce(second);
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base2) == 23; }, 30))
+      << HttpGet(base2, "/api/status").second << ReadFile(Path("a2.log"));
+  ::kill(a2, SIGTERM);
+  EXPECT_EQ(WaitExit(a2), 0) << ReadFile(Path("a2.log"));
+  EXPECT_NE(ReadFile(Path("a2.log")).find("handing over the open state of 7 keys"),
+            std::string::npos)
+      << ReadFile(Path("a2.log"));
+
+  const pid_t merge = Spawn(kVigil + " run --rules " + rules + " --merge " + Url("partials") +
+                                " --exit-at-end --results " + Path("merged.ndjson") +
+                                " --http off --no-progress" + kGroupProps,
+                            Path("merge.log"));
+  ASSERT_EQ(WaitExit(merge), 0) << ReadFile(Path("merge.log"));
+  const std::string merged = ReadFile(Path("merged.ndjson"));
+  EXPECT_NE(merged.find("\"metric\":\"sessions_closed\",\"start\":\"2026-01-01T00:00:00.000Z\","
+                        "\"end\":\"2026-01-01T01:00:00.000Z\",\"labels\":{},\"value\":7"),
+            std::string::npos)
+      << merged << ReadFile(Path("merge.log"));
+  EXPECT_NE(merged.find("\"metric\":\"turns_total\",\"start\":\"2026-01-01T00:00:00.000Z\","
+                        "\"end\":\"2026-01-01T01:00:00.000Z\",\"labels\":{},\"value\":23"),
+            std::string::npos)
+      << merged;
+}
+
 // The merge stage killed mid-run and restarted from its checkpoint (panes,
 // alert state, heartbeat state, positions in the partials topic): the same
 // windows and alert transitions as one instance.

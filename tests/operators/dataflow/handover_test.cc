@@ -234,5 +234,24 @@ TEST_F(HandoverTest, AStreamTheRulesDoNotHaveIsCountedNotAdded) {
   EXPECT_EQ(flow.stream(0).open_sessions(), 0u);
 }
 
+// A checkpoint keeps the keys' origins by input name, with those still
+// waiting for their input: decoded, the same pairs.
+TEST_F(HandoverTest, OriginsRoundTripByInputName) {
+  Dataflow flow(*rules_);
+  flow.TrackOrigins();
+  flow.origins(0).Set("s-1", 0);
+  flow.origins(0).Set("s-2", 3);
+  const NamedOrigins pending = {{"events/7", {{"other|stream", "s-9"}}}};
+  const std::string bytes = EncodeOrigins(
+      {&flow}, [](int input) { return StrCat("events/", input); }, pending);
+  NamedOrigins back;
+  ASSERT_TRUE(DecodeOrigins(bytes, &back));
+  const std::string& key = flow.stream(0).state_key();
+  EXPECT_EQ(back, (NamedOrigins{{"events/0", {{key, "s-1"}}},
+                                {"events/3", {{key, "s-2"}}},
+                                {"events/7", {{"other|stream", "s-9"}}}}));
+  EXPECT_FALSE(DecodeOrigins(bytes.substr(0, bytes.size() - 1), &back));
+}
+
 }  // namespace
 }  // namespace vigil
