@@ -55,7 +55,8 @@ absl::Status Job::Init() {
     absl::StatusOr<std::unique_ptr<LineWriter>> w =
         LineWriter::Open(path, at == resume.end() ? std::nullopt : std::optional(at->second));
     if (!w.ok()) return w.status();
-    dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w));
+    dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w),
+                                                      config_.source.kind != SourceKind::kKafka);
   }
   if (checkpointer_) AddOutputsToCheckpoints(results_writer);
   // Alerts firing at the checkpoint whose definition is gone or changed in

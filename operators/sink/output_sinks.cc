@@ -199,6 +199,25 @@ void ResultFileSink::OnWindow(const WindowResult& r) {
   out_->Write(buf_);
 }
 
+namespace {
+
+// `s` without a UTF-8 character its cut left incomplete at the end, so that
+// the kept prefix does not end in replacement characters.
+std::string_view WholeCharacters(std::string_view s) {
+  size_t back = 0;  // continuation bytes at the end
+  while (back < 3 && back < s.size() &&
+         (static_cast<unsigned char>(s[s.size() - 1 - back]) & 0xC0) == 0x80) {
+    ++back;
+  }
+  if (back == s.size()) return s;
+  const auto lead = static_cast<unsigned char>(s[s.size() - 1 - back]);
+  const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (lead >= 0xC0 && back + 1 < need) return s.substr(0, s.size() - 1 - back);
+  return s;
+}
+
+}  // namespace
+
 void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const std::string& source,
                              const Record& record, TimeMs ts) {
   buf_.assign("{\"reason\":\"");
@@ -206,17 +225,21 @@ void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const s
   AppendJsonString(detail, &buf_);
   buf_.append(",\"source\":");
   AppendJsonString(source, &buf_);
-  StrAppend(&buf_, ",\"input\":", record.input, ",\"line\":", record.line,
-            ",\"offset\":", record.offset, ",\"size\":", record.size);
+  StrAppend(&buf_, ",\"input\":", record.input);
+  if (lines_) StrAppend(&buf_, ",\"line\":", record.line);
+  StrAppend(&buf_, ",\"offset\":", record.offset, ",\"size\":", record.size);
   if (ts != kMinTime) {
     buf_.append(",\"ts\":\"");
     AppendTimestamp(ts, &buf_);
     buf_.push_back('"');
   }
-  if (record.data.size() < record.size)
+  std::string_view data = record.data;
+  if (data.size() < record.size) {
     buf_.append(",\"truncated\":true");  // cut, not only too long
+    data = WholeCharacters(data);
+  }
   buf_.append(",\"record\":");
-  AppendJsonString(record.data, &buf_);
+  AppendJsonString(data, &buf_);
   buf_.push_back('}');
   out_->Write(buf_);
 }

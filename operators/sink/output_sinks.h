@@ -82,7 +82,11 @@ class ResultFileSink : public Sink {
 
 class DeadLetterWriter {
  public:
-  explicit DeadLetterWriter(std::unique_ptr<LineWriter> out) : out_(std::move(out)) {}
+  // `lines`: each dead letter says the record's line (a file's, stdin's;
+  // the generator's and a Kinesis shard's record number); a Kafka message
+  // has none, only its partition (the source) and offset.
+  explicit DeadLetterWriter(std::unique_ptr<LineWriter> out, bool lines = true)
+      : out_(std::move(out)), lines_(lines) {}
   void Write(DeadReason reason, std::string_view detail, const std::string& source,
              const Record& record, TimeMs ts = kMinTime);
   void Flush() { out_->Flush(); }
@@ -90,6 +94,7 @@ class DeadLetterWriter {
 
  private:
   std::unique_ptr<LineWriter> out_;
+  bool lines_;
   std::string buf_;
 };
 
