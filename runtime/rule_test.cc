@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -371,7 +372,13 @@ void Add(RuleTestReport* report, RuleTestCase c) {
 
 void FileFailed(RuleTestReport* report, const std::string& file, std::string message,
                 const std::vector<std::string>& details = {}) {
-  RuleTestCase c{file, "", 0, false, {std::move(message)}};
+  // The line of a "FILE:LINE:COL: ..." message, for --output json.
+  int line = 0;
+  if (message.rfind(file + ":", 0) == 0) {
+    const std::string_view rest = std::string_view(message).substr(file.size() + 1);
+    std::from_chars(rest.data(), rest.data() + rest.size(), line);
+  }
+  RuleTestCase c{file, "", line, false, {std::move(message)}};
   c.messages.insert(c.messages.end(), details.begin(), details.end());
   Add(report, std::move(c));
 }
@@ -471,8 +478,8 @@ std::string RuleTestReport::ToJson() const {
     } else {
       AppendJsonString(c.name, &out);
     }
-    StrAppend(&out, ",\"line\":", c.line, ",\"passed\":", c.passed ? "true" : "false",
-              ",\"messages\":[");
+    StrAppend(&out, ",\"line\":", c.line > 0 ? std::to_string(c.line) : "null",
+              ",\"passed\":", c.passed ? "true" : "false", ",\"messages\":[");
     for (size_t j = 0; j < c.messages.size(); ++j) {
       if (j > 0) out += ",";
       AppendJsonString(c.messages[j], &out);

@@ -237,7 +237,7 @@ TEST(RuleTestE2eTest, JsonOutputHasEveryCaseAndFileFailure) {
              R"({"file":")", dir,
              R"(/a_test.yaml","name":"quiet \"one\"","line":6,"passed":false,)",
              R"("messages":["unexpected: at 1m firing Busy"]},{"file":")", dir,
-             R"(/b_test.yaml","name":null,"line":0,"passed":false,"messages":[")", dir,
+             R"(/b_test.yaml","name":null,"line":1,"passed":false,"messages":[")", dir,
              R"(/b_test.yaml:1:13: the rule files have errors:",")", dir,
              R"(/nope.yaml: cannot read the rule file: No such file or directory"]}]})", "\n"))
       << r.out;
