@@ -411,7 +411,7 @@ int Run(int argc, char** argv) {
     } else {
       return Usage(a.Unknown("run"));
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   config.source.generator_start_now = start_now;
   if (config.scale_out.merge && !config.scale_out.partials.empty()) {
@@ -454,7 +454,7 @@ int Replay(int argc, char** argv) {
     } else {
       paths.push_back(a.Take());
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (paths.empty()) return Usage("replay needs event files or directories");
   bool past_to = false;

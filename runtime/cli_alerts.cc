@@ -77,7 +77,7 @@ int Alerts(int argc, char** argv) {
     } else {
       return Usage(a.Unknown("alerts"));
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (!HttpUrl::Parse(url_text).ok()) return Usage(StrCat("--url: '", url_text, "' is not a URL"));
   std::optional<std::string> body = FetchFromJob(url_text, "/api/alerts");

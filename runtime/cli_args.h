@@ -59,7 +59,7 @@ class Args {
     }
     if (a.size() != n) return false;
     if (pos_ + 1 >= args_.size()) {
-      *error = StrCat(name, " needs a value");
+      *error = missing_ = StrCat(name, " needs a value");
       ++pos_;
       return true;
     }
@@ -68,6 +68,10 @@ class Args {
     return true;
   }
   std::string Take() { return args_[pos_++]; }
+  // The message for `error`, a flag's check of its value: "--output needs a
+  // value" when the flag was last without one (the check saw an empty
+  // value and would say what is wrong with that).
+  std::string Error(const std::string& error) const { return missing_.empty() ? error : missing_; }
   // "unknown flag for run: --htpp; did you mean --http?": the current
   // argument against every flag the loop has asked about (so call it last).
   std::string Unknown(std::string_view command) const;
@@ -79,6 +83,7 @@ class Args {
   std::vector<std::string> args_;
   size_t pos_ = 0;
   std::vector<std::string> known_;  // the flags asked about, for Unknown
+  std::string missing_;             // "--x needs a value", once one was
 };
 
 // Prints the error and a hint to stderr; returns the bad-usage exit code 2.

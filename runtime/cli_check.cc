@@ -29,7 +29,7 @@ int Check(int argc, char** argv) {
     } else {
       files.push_back(a.Take());
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (files.empty()) return Usage("check needs at least one rule file");
   RuleLoadResult r = LoadRuleFiles(files);
@@ -93,7 +93,7 @@ int Test(int argc, char** argv) {
     } else {
       files.push_back(a.Take());
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (files.empty()) return Usage("test needs at least one test file");
   const RuleTestReport r = RunRuleTests(files);

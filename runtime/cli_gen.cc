@@ -185,7 +185,7 @@ int Gen(int argc, char** argv) {
     } else {
       return Usage(a.Unknown("gen"));
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (start_now) g.start = WallClockMs();
   if (absl::Status s = ValidateGeneratorOptions(g); !s.ok()) {
@@ -229,7 +229,7 @@ int DevBroker(int argc, char** argv) {
     } else {
       return Usage(a.Unknown("dev-broker"));
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (topics.empty()) topics.push_back({"events", 4});
   absl::StatusOr<std::unique_ptr<vigil::DevBroker>> b =

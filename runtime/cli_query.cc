@@ -104,7 +104,7 @@ int Query(int argc, char** argv) {
     } else {
       paths.push_back(a.Take());
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (q.metric.empty()) return Usage("query needs a metric: vigil query METRIC ...");
   if (q.from >= q.to) return Usage("--from must be before --to");

@@ -46,11 +46,11 @@ int Escalations(Args& a) {
       if (v != "text" && v != "json") err = "--output must be text or json";
       format = v;
     } else if (a.Peek().rfind("--", 0) == 0) {
-      return Usage(a.Unknown("report"));
+      return Usage(a.Unknown("report escalations"));
     } else {
       paths.push_back(a.Take());
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (month.empty()) return Usage("report escalations needs --month YYYY-MM");
   if (paths.empty()) return Usage("report escalations needs event files or directories");
@@ -178,11 +178,11 @@ int ParseReportInputs(Args& a, const std::string& command,
     } else if (a.Value("--rules", &v, &err)) {
       in->config.rule_files.push_back(v);
     } else if (a.Peek().rfind("--", 0) == 0) {
-      return Usage(a.Unknown(command.substr(0, command.find(' '))));
+      return Usage(a.Unknown(command));
     } else {
       paths.push_back(a.Take());
     }
-    if (!err.empty()) return Usage(err);
+    if (!err.empty()) return Usage(a.Error(err));
   }
   if (!in->url.empty()) {
     if (!paths.empty()) return Usage(command + " reads files or --url, not both");

@@ -141,6 +141,9 @@ TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
             "vigil: --from must be before --to");
   EXPECT_EQ(err("m --database mysql://db/m"),
             "vigil: --database: results URL: a database URL starts with postgresql://");
+  // A flag last without its value says so, not what is wrong with "".
+  EXPECT_EQ(err("m --database"), "vigil: --database needs a value");
+  EXPECT_EQ(err("m --output"), "vigil: --output needs a value");
   const std::string events = TempPath("query_e2e_", "events.ndjson");
   ASSERT_EQ(Sh(kVigil + " gen --rate 10 --duration 1m --out " + events).exit_code, 0);
   EXPECT_EQ(err("m " + events),
