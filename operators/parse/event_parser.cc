@@ -208,8 +208,10 @@ bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
         if (!v.is_missing()) break;
         *err = {DeadReason::kWrongType,
                 StrCat("field '", fields_.path(slot), "' is ",
-                       unusable_[slot] == kObject ? "an object" : "an array",
-                       "; rules read it as a value")};
+                       unusable_[slot] == kObject ? "an object" : "an array", ", rules expect ",
+                       fields_.expected(slot) == Type::kAny
+                           ? std::string("a string, number or boolean")
+                           : StrCat("a ", TypeName(fields_.expected(slot))))};
         return false;
       case kOtherKind:
         if (fields_.not_string(slot) && v.is_string()) {

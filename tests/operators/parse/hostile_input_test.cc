@@ -296,7 +296,7 @@ TEST_F(HostileInputTest, DuplicateKeysTheLastOccurrenceWins) {
                  DeadReason::kWrongType, "field 'latency_ms' is a string, rules expect a number");
   ExpectRejected(R"({"ts":1,"type":"message","session_id":"s","session_id":[1]})",
                  DeadReason::kWrongType,
-                 "field 'session_id' is an array; rules read it as a value");
+                 "field 'session_id' is an array, rules expect a string, number or boolean");
   // A later null replaces an earlier value: null, not the value.
   ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","error_service":"bedrock","error_service":null})"));
   EXPECT_EQ(Field("error_service").kind, Value::Kind::kNull);
@@ -344,9 +344,9 @@ TEST_F(HostileInputTest, WrongTypesForFieldsTheRulesRead) {
       {R"({"ts":1,"type":"message","latency_ms":true})", DeadReason::kWrongType,
        "field 'latency_ms' is a boolean, rules expect a number"},
       {R"({"ts":1,"type":"message","latency_ms":[250]})", DeadReason::kWrongType,
-       "field 'latency_ms' is an array; rules read it as a value"},
+       "field 'latency_ms' is an array, rules expect a number"},
       {R"({"ts":1,"type":"message","session_id":{"id":"s1"}})", DeadReason::kWrongType,
-       "field 'session_id' is an object; rules read it as a value"},
+       "field 'session_id' is an object, rules expect a string, number or boolean"},
       {R"({"ts":1,"type":"message","llm_timeout":1})", DeadReason::kWrongType,
        "field 'llm_timeout' is a number, rules expect a boolean"},
       {R"({"ts":1,"type":"message","cache_hit":"true"})", DeadReason::kWrongType,
@@ -374,7 +374,7 @@ TEST_F(HostileInputTest, WrongTypesForFieldsTheRulesRead) {
   ASSERT_TRUE(Parse(Message(R"(,"asin":{"deep":[1,{"x":null}]},"turn_id":false)")));
   // user_id is a session-stream key (visitors): a value, never an object.
   ExpectRejected(Message(R"(,"user_id":{"id":"u1"})"), DeadReason::kWrongType,
-                 "field 'user_id' is an object; rules read it as a value");
+                 "field 'user_id' is an object, rules expect a string, number or boolean");
 }
 
 TEST_F(HostileInputTest, TimestampsFarInThePastAreBad) {
