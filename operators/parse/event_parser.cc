@@ -301,6 +301,8 @@ bool EventParser::Parse(std::string_view record, Event* ev, ParseError* err) {
                 ? "a number that is malformed (01, 1., -) or out of range: beyond ±1.8e308, or "
                   "an integer beyond 64 bits written without a fraction or exponent (write "
                   "1.2e29)"
+            : e == simdjson::EMPTY
+                ? "no JSON: the record is empty or holds only whitespace or a byte order mark"
                 : simdjson::error_message(e)};
     return false;
   }

@@ -442,8 +442,10 @@ TEST_F(HostileInputTest, EmptyAndBlankLinesAreNotRecords) {
   EXPECT_EQ(data[0], event);
   EXPECT_EQ(data[1], event);
   // Handed to the parser directly (an empty Kafka message), they are malformed.
-  ExpectRejected("", DeadReason::kMalformedJson, "Empty: no JSON found");
-  ExpectRejected("  \t ", DeadReason::kMalformedJson, "Empty: no JSON found");
+  ExpectRejected("", DeadReason::kMalformedJson,
+                 "no JSON: the record is empty or holds only whitespace or a byte order mark");
+  ExpectRejected("  \t ", DeadReason::kMalformedJson,
+                 "no JSON: the record is empty or holds only whitespace or a byte order mark");
 }
 
 TEST_F(HostileInputTest, LoneSurrogatesInEscapesAreMalformed) {
@@ -496,7 +498,8 @@ TEST_F(HostileInputTest, ALeadingByteOrderMarkIsIgnored) {
   ExpectRejected(" " + bom + Message(), DeadReason::kMalformedJson, kBadStructure);
   ExpectRejected(Message() + bom, DeadReason::kMalformedJson, kBadStructure);
   ExpectRejected("\xfe\xff" + Message(), DeadReason::kMalformedJson, kMalformedUtf8);
-  ExpectRejected(bom, DeadReason::kMalformedJson, "Empty: no JSON found");
+  ExpectRejected(bom, DeadReason::kMalformedJson,
+                 "no JSON: the record is empty or holds only whitespace or a byte order mark");
   // Inside a string it is a character like any other.
   ASSERT_TRUE(Parse(R"({"ts":1,"type":"message","intent":")" + bom + "faq\"}"));
   EXPECT_EQ(Field("intent").str, bom + "faq");
