@@ -74,7 +74,7 @@ std::string RuleItem(const std::string& block, const std::string& name) {
   const size_t begin = block.find("<li class=\"rule ");
   for (size_t at = begin; at != std::string::npos; at = block.find("<li class=\"rule ", at + 1)) {
     const size_t end = block.find("<li class=\"rule ", at + 1);
-    const std::string item = block.substr(at, end == std::string::npos ? end : end - at);
+    std::string item = block.substr(at, end == std::string::npos ? end : end - at);
     if (item.find("data-rule=\"" + name + "\"") != std::string::npos) return item;
   }
   return "";
