@@ -325,9 +325,15 @@ void LoadOutput(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 void LoadSchema(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 // Loads one `silences:` entry (rules/silence_loader.cc).
 void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules);
-// Loads one `metrics:` or `alerts:` entry (rules/rule_loader.cc).
+// Loads one `metrics:` entry (rules/metric_loader.cc) or `alerts:` entry
+// (rules/alert_loader.cc).
 void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules);
 void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules);
+// Once every metric is loaded (SLOs' included): two metrics whose names on
+// /metrics are the same (`lat_ms` with `unit: milliseconds` and
+// `lat_seconds`) would overwrite each other's series there; an error at
+// the second (rules/metric_loader.cc).
+void CheckExportedNames(const RuleSet& rules, std::vector<Diagnostic>* errors);
 // An alert's `inhibited_by:` (rules/inhibition_loader.cc), read with the
 // alert; the names are resolved, and rings of alerts that inhibit each
 // other reported, once every alert is loaded (ResolveInhibitions).

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include "base/strings.h"
 #include "rules/file_loader.h"
+#include "rules/metric_names.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
 #include "rules/yaml_errors.h"
@@ -243,6 +245,21 @@ void LoadMetric(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       StrCat(m.name, "|", stream, "|", Canonical(m.where_source), "|", m.window.ToString(), "|",
              StrJoin(m.by, ","), "|", Canonical(m.value_source));
   rules->metrics.push_back(std::move(m));
+}
+
+void CheckExportedNames(const RuleSet& rules, std::vector<Diagnostic>* errors) {
+  std::map<std::string, const MetricDef*> by_name;
+  for (const MetricDef& m : rules.metrics) {
+    const std::string exported = ExportName(m.name, m.unit).name;
+    auto [it, fresh] = by_name.emplace(exported, &m);
+    if (fresh || it->second->name == m.name) continue;  // a name defined twice: said already
+    const MetricDef& first = *it->second;
+    errors->push_back({m.pos,
+                       StrCat("metric '", m.name, "' is ", exported, " on /metrics, as metric '",
+                              first.name, "' (", first.pos.file, ":", first.pos.line,
+                              ") is: each would overwrite the other's series there; rename one"),
+                       false});
+  }
 }
 
 }  // namespace vigil

@@ -127,6 +127,7 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
   for (const Pending& p : pending.experiments) LoadExperiment(*p.file, p.node, rules.get());
   for (const Pending& p : pending.trackers) LoadTracker(*p.file, p.node, rules.get());
   for (const Pending& p : pending.alerts) LoadAlert(*p.file, p.node, rules.get());
+  CheckExportedNames(*rules, &result.errors);
   ResolveInhibitions(rules.get(), &result.errors);
   CheckPassedOnTypes(rules.get(), &result.errors);
   for (const Pending& p : pending.outputs) LoadOutput(*p.file, p.node, rules.get());

@@ -106,5 +106,22 @@ TEST(MetricNamesTest, AnUnknownUnitIsAnError) {
                           "ratio (the unit of the metric's values, exported in its base unit)"));
 }
 
+// Two metrics under one name on /metrics would overwrite each other's
+// series there: an error at the second, naming the first.
+TEST(MetricNamesTest, TwoMetricsUnderOneNameOnMetricsAreAnError) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: lat_ms
+    unit: milliseconds
+    window: tumbling 1m
+    value: max(latency_ms)
+  - metric: lat_seconds
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:6:13: metric 'lat_seconds' is vigil_metric_lat_seconds on "
+                          "/metrics, as metric 'lat_ms' (r.yaml:2) is: each would overwrite the "
+                          "other's series there; rename one"));
+}
+
 }  // namespace
 }  // namespace vigil
