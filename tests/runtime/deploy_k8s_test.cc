@@ -196,7 +196,9 @@ TEST(DeployTest, ConfigMapJobFileLoadsAndItsRulesPassCheck) {
   std::string paths;
   for (const std::string file : {"chatbot.yaml", "slos.yaml", "events.yaml"}) {
     const std::string rules = ConfigMapData(file);
-    EXPECT_EQ(rules, ReadFile(kDeploy + "rules/" + file))
+    std::string deployed = kDeploy;
+    deployed.append("rules/").append(file);
+    EXPECT_EQ(rules, ReadFile(deployed))
         << "the ConfigMap's " << file << " differs from deploy/rules/" << file;
     const std::string rules_path = Temp("cm_" + file);
     std::ofstream(rules_path) << rules;
