@@ -3,10 +3,20 @@
 # integration and end-to-end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh build
+# What only the tests use (servers, chromium, clang for the fuzz targets, the
+# npm test servers) installs while the build runs, on a fresh machine.
+mkdir -p build
+setup_log=build/setup-tests.log
+(scripts/setup.sh && scripts/test-servers.sh) >"$setup_log" 2>&1 &
+setup_pid=$!
 scripts/check-format.sh  # seconds, before a build of minutes
 scripts/build.sh
-scripts/test-servers.sh
+if ! wait "$setup_pid"; then
+  cat "$setup_log" >&2
+  echo "test: installing what the tests use failed (above)" >&2
+  exit 1
+fi
 # Longest tests first: without timings of its own, CTest would start them
 # in declaration order, and the longest ones come last.
 costs=build/Testing/Temporary/CTestCostData.txt
