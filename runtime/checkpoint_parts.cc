@@ -1,8 +1,21 @@
 #include "runtime/checkpoint_parts.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "base/strings.h"
 
 namespace vigil {
+
+std::string OutputFileKey(const std::string& path) {
+  if (path.empty() || path == "-") return path;
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  if (ec) return path;
+  std::filesystem::path key = std::filesystem::weakly_canonical(absolute, ec);
+  if (ec) return absolute.lexically_normal().string();
+  return key.string();
+}
 
 absl::Status OutputFilePart::Prepare(uint64_t, CheckpointData* data) {
   data->outputs.emplace_back(path_, writer_->Sync());

@@ -35,9 +35,17 @@
 
 namespace vigil {
 
+// The name a checkpoint keeps an output file under: its absolute path with
+// `.`, `..` and the symbolic links that exist resolved, so that a restart
+// naming the file another way (relative, `./x`) resumes it rather than
+// starting it over. "-" (standard output) stays "-".
+std::string OutputFileKey(const std::string& path);
+
 class OutputFilePart : public CheckpointPart {
  public:
-  OutputFilePart(std::string path, LineWriter* writer) : path_(std::move(path)), writer_(writer) {}
+  // `path` as the job was given it; kept as OutputFileKey(path).
+  OutputFilePart(const std::string& path, LineWriter* writer)
+      : path_(OutputFileKey(path)), writer_(writer) {}
   absl::Status Prepare(uint64_t epoch, CheckpointData* data) override;
 
  private:

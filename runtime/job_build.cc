@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "base/host.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "operators/source/kafka_source.h"
 #include "operators/source/line_source.h"
@@ -51,12 +52,19 @@ absl::Status Job::Init() {
   if (admin_) admin_->SetNotifier(notifier_);
   if (!config_.outputs.dead_letter_path.empty()) {
     const std::string& path = config_.outputs.dead_letter_path;
-    auto at = resume.find(path);
+    auto at = resume.find(OutputFileKey(path));
     absl::StatusOr<std::unique_ptr<LineWriter>> w =
         LineWriter::Open(path, at == resume.end() ? std::nullopt : std::optional(at->second));
     if (!w.ok()) return w.status();
     dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w),
                                                       config_.source.kind != SourceKind::kKafka);
+  }
+  for (const auto& [path, size] : resume) {
+    if (path != OutputFileKey(config_.outputs.results_path) &&
+        path != OutputFileKey(config_.outputs.dead_letter_path)) {
+      Log(StrCat("the restored checkpoint wrote ", path,
+                 ", which this job does not write: it is left as it is"));
+    }
   }
   if (checkpointer_) AddOutputsToCheckpoints(results_writer);
   // Alerts firing at the checkpoint whose definition is gone or changed in
@@ -211,7 +219,7 @@ absl::Status Job::OpenRecordOutputs() {
 absl::Status Job::OpenOutputs(const std::map<std::string, uint64_t>& resume,
                               LineWriter** results_writer) {
   auto resume_at = [&](const std::string& path) -> std::optional<uint64_t> {
-    auto it = resume.find(path);
+    auto it = resume.find(OutputFileKey(path));
     if (it == resume.end()) return std::nullopt;
     return it->second;
   };

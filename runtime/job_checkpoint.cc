@@ -134,7 +134,7 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   }
   if (absl::Status s = checkpointer_->Restore(d); !s.ok()) return s;
   restored_at_end_ = d.watermark == kMaxTime;
-  for (const auto& [path, size] : d.outputs) (*resume)[path] = size;
+  for (const auto& [path, size] : d.outputs) (*resume)[OutputFileKey(path)] = size;
   PublishAlerts();
   Log(StrCat("restored checkpoint ", d.epoch, " (", FormatTimestamp(d.written_at), "): watermark ",
              d.watermark == kMinTime   ? "-"

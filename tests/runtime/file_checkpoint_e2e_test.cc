@@ -103,6 +103,23 @@ TEST_F(FileCheckpointE2eTest, AFileJobKilledPartWayResumesAtTheRecordItReached) 
   EXPECT_EQ(AlertLines(ReadFile(Path("run1.log")) + r.out), AlertLines(clean_console_));
 }
 
+// A restart that names the results file another way (relative to the
+// directory it runs in, through `./`) resumes it: the file was emptied and
+// only the windows after the checkpoint written again.
+TEST_F(FileCheckpointE2eTest, TheResultsFileNamedAnotherWayIsResumedNotStartedOver) {
+  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"),
+                    results = Path("results.ndjson");
+  RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, Path("run1.log"));
+  EXPECT_GT(Lines(ReadFile(results)).size(), 100u);
+  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+  const size_t slash = results.rfind('/');
+  Result r = Sh("cd " + results.substr(0, slash) + " && " + kVigil + " run --input " + input +
+                " --checkpoint-dir " + ckpt + " --results ./" + results.substr(slash + 1) +
+                " --output json --http off --no-progress 2>" + Path("run2.log"));
+  ASSERT_EQ(r.exit_code, 0) << ReadFile(Path("run2.log"));
+  EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean_)));
+}
+
 // The checkpoint holds the state of one job, whatever the number of
 // workers that wrote it: it restores with any other number.
 TEST_F(FileCheckpointE2eTest, AJobKilledWithSomeWorkersResumesWithAnotherNumber) {
