@@ -8,7 +8,7 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
   flow.Close(frontier, &results_);
   bool any_partial = false;
   for (WindowResult& r : results_) {
-    r.partial = !input.Covers(r.end);
+    r.partial = !input.Covers(r.end) || !alerts.Covers(r.metric, r.start);
     any_partial |= r.partial;
     for (const auto& s : *out_.sinks) s->OnWindow(r);
   }

@@ -378,12 +378,18 @@ absl::Status Job::Reload() {
   GatherTaps();  // with the rules that tapped them
   auto flow = std::make_unique<Dataflow>(*rules);
   flow->SetTapping(flow_->tapping());
-  const size_t kept = flow->AdoptState(*flow_);
+  std::vector<int> restarted;
+  const size_t kept = flow->AdoptState(*flow_, &restarted);
   if (workers_) workers_->Reload(*rules, *flow);
   silences_.SetRuleSilences(rules->silences);
   auto alert_op = std::make_unique<AlertOperator>(*rules, &silences_);
   std::vector<AlertNotice> dropped;
   alert_op->AdoptState(*alert_op_, &dropped);
+  // A metric that starts over holds none of the events read so far: its
+  // windows that could hold one are partial, and alert on nothing.
+  if (const TimeMs seen = watermark_->LastTs(); seen != kMinTime) {
+    for (int m : restarted) alert_op->RestartedAt(m, seen);
+  }
   // Notices of dropped alerts refer to the old rules: deliver them first.
   DeliverResolutions(dropped);
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,

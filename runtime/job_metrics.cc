@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "base/strings.h"
 #include "operators/dataflow/join_operator.h"
@@ -334,6 +335,26 @@ void JobMetrics::SetFieldPresence(const std::vector<std::pair<std::string, bool>
 }
 
 void JobMetrics::Rebind(const RuleSet& rules) {
+  // A metric the rules no longer define leaves /metrics with its window
+  // end, as a series without a current window does (SetWindows).
+  std::set<std::string> names;
+  for (const MetricDef& m : rules.metrics) names.insert(m.name);
+  for (size_t i = 0; i < rules_metric_names_.size(); ++i) {
+    if (window_end_[i] != nullptr && !names.contains(rules_metric_names_[i])) {
+      window_ends_->Remove(window_end_[i]);
+    }
+  }
+  std::set<std::string> exported_names;
+  for (const MetricDef& m : rules.metrics) exported_names.insert(ExportName(m.name, m.unit).name);
+  for (auto it = families_by_name_.begin(); it != families_by_name_.end();) {
+    if (exported_names.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    series_shown_.erase(it->second);
+    registry_->Remove(*it->second);
+    it = families_by_name_.erase(it);
+  }
   metric_families_.clear();
   window_end_.clear();
   rules_metric_names_.clear();

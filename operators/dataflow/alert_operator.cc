@@ -13,6 +13,7 @@ AlertOperator::AlertOperator(const RuleSet& rules, const SilenceBook* silences)
     : rules_(rules),
       latest_(rules.metrics.size()),
       last_end_(rules.metrics.size(), kMinTime),
+      partial_through_(rules.metrics.size(), kMinTime),
       history_(rules.metrics.size()),
       retention_(rules.metrics.size(), -1),
       keeps_groups_(rules.metrics.size(), false),
@@ -81,8 +82,10 @@ void AlertOperator::ProcessEnd(TimeMs end, const WindowResult* begin, const Wind
   std::set<int> touched;
   std::vector<bool> partial(latest_.size(), false);
   for (size_t m = 0; m < latest_.size(); ++m) {
-    if (!rules_.metrics[m].window.IsEnd(end)) continue;
-    if (!input.Covers(end)) {
+    const WindowSpec& window = rules_.metrics[m].window;
+    if (!window.IsEnd(end)) continue;
+    const TimeMs start = window.calendar() ? window.PrevEnd(end) : end - window.size();
+    if (!input.Covers(end) || !Covers(static_cast<int>(m), start)) {
       // Only part of this window is in the input: it changes nothing.
       partial[m] = true;
       last_end_[m] = std::max(last_end_[m], end);
@@ -330,6 +333,7 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
       if (old.rules_.metrics[k].fingerprint != rules_.metrics[m].fingerprint) continue;
       latest_[m] = std::move(old.latest_[k]);
       last_end_[m] = old.last_end_[k];
+      partial_through_[m] = old.partial_through_[k];
       history_[m] = std::move(old.history_[k]);
       break;
     }
@@ -413,6 +417,19 @@ std::string AlertOperator::EncodeState() const {
     }
   }
   EncodeResolutions(&enc);
+  // After the resolutions (a checkpoint without this part restores every
+  // metric as covered): the metrics a reload started over, by fingerprint,
+  // and through when their windows are partial.
+  std::map<std::string_view, TimeMs> restarted;
+  for (size_t m = 0; m < rules_.metrics.size(); ++m) {
+    if (partial_through_[m] != kMinTime)
+      restarted.emplace(rules_.metrics[m].fingerprint, partial_through_[m]);
+  }
+  enc.PutVarint(restarted.size());
+  for (const auto& [fingerprint, through] : restarted) {
+    enc.PutString(fingerprint);
+    enc.PutSigned(through);
+  }
   return enc.Release();
 }
 
@@ -568,7 +585,17 @@ bool AlertOperator::DecodeState(std::string_view data) {
     }
   }
   if (!dec.ok() || !DecodeResolutions(&dec, gone)) return false;
+  std::vector<TimeMs> partial_through(rules_.metrics.size(), kMinTime);
+  for (uint64_t n = dec.done() ? 0 : dec.GetVarint(), i = 0; i < n && dec.ok(); ++i) {
+    const std::string_view fingerprint = dec.GetString();
+    const TimeMs through = dec.GetSigned();
+    for (size_t k = 0; k < rules_.metrics.size(); ++k) {
+      if (rules_.metrics[k].fingerprint == fingerprint) partial_through[k] = through;
+    }
+  }
+  if (!dec.ok()) return false;
   latest_ = std::move(latest);
+  partial_through_ = std::move(partial_through);
   last_end_ = std::move(last_end);
   history_ = std::move(history);
   states_ = std::move(states);

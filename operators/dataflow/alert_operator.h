@@ -42,6 +42,7 @@
 #ifndef VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_
 #define VIGIL_OPERATORS_DATAFLOW_ALERT_OPERATOR_H_
 
+#include <algorithm>
 #include <list>
 #include <map>
 #include <set>
@@ -72,6 +73,18 @@ class AlertOperator {
   // its value is neither held nor kept in history.
   void Advance(TimeMs frontier, const std::vector<WindowResult>& results,
                std::vector<AlertNotice>* out, const InputEnd& input = {});
+
+  // After a rule reload that started metric m's windows over (its state
+  // was not kept) while events up to `seen` had been read: its windows
+  // that start at or before `seen` hold only the events since, so they are
+  // partial (Covers). Kept across later reloads that keep the metric, and
+  // in checkpoints.
+  void RestartedAt(int m, TimeMs seen) {
+    partial_through_[m] = std::max(partial_through_[m], seen);
+  }
+  // Whether metric m's window starting at `start` holds all its events,
+  // as far as reloads go (InputEnd says it for the end of the input).
+  bool Covers(int m, TimeMs start) const { return start > partial_through_[m]; }
 
   // Current non-inactive states, for /metrics and the admin API.
   struct Active {
@@ -146,11 +159,12 @@ class AlertOperator {
 
   const RuleSet& rules_;
   using HistoryMap = absl::flat_hash_map<std::string, MetricHistory, StringHash, StringEq>;
-  std::vector<LatestMap> latest_;      // per metric
-  std::vector<TimeMs> last_end_;       // per metric: last window end processed
-  std::vector<HistoryMap> history_;    // per metric; empty unless an alert reads it
-  std::vector<DurationMs> retention_;  // per metric; -1: no history kept
-  std::vector<bool> keeps_groups_;     // per metric: some alert calls absent() on it
+  std::vector<LatestMap> latest_;        // per metric
+  std::vector<TimeMs> last_end_;         // per metric: last window end processed
+  std::vector<TimeMs> partial_through_;  // per metric: see RestartedAt
+  std::vector<HistoryMap> history_;      // per metric; empty unless an alert reads it
+  std::vector<DurationMs> retention_;    // per metric; -1: no history kept
+  std::vector<bool> keeps_groups_;       // per metric: some alert calls absent() on it
   std::vector<std::vector<int>> alerts_of_metric_;
   // Per alert, by group; only groups that are not inactive are kept.
   std::vector<std::map<std::string, AlertState>> states_;

@@ -209,16 +209,20 @@ void Dataflow::CloseSessions(TimeMs frontier) {
   }
 }
 
-size_t Dataflow::AdoptState(Dataflow& old) {
+size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {
   size_t kept = 0;
   track_origins_ = track_origins_ || old.track_origins_;
   for (auto& op : metric_ops_) {
+    bool adopted = false;
     for (auto& o : old.metric_ops_) {
       if (op->AdoptState(*o)) {
         ++kept;
+        adopted = true;
         break;
       }
     }
+    if (adopted || restarted == nullptr) continue;
+    for (const MetricRef& m : op->members()) restarted->push_back(m.index);
   }
   for (Stream& s : streams_) {
     for (Stream& o : old.streams_) {

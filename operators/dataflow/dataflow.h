@@ -163,8 +163,9 @@ class Dataflow : private GroupBudget {
 
   // On a rule reload: takes over the state of every operator of `old`
   // defined the same way (and the origins of their keys). Returns how many
-  // kept their state.
-  size_t AdoptState(Dataflow& old);
+  // kept their state; `restarted` (may be null) gets the indices of the
+  // metrics whose windows start over, empty, at the reload.
+  size_t AdoptState(Dataflow& old, std::vector<int>* restarted = nullptr);
 
   // Checkpoints: (state key, encoded state) of every stateful operator.
   std::vector<std::pair<std::string, std::string>> EncodeState() const;

@@ -121,5 +121,123 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   std::filesystem::remove_all(dir);
 }
 
+// One event every 10 s from 00:00:00 for `count` events, starting at `from`.
+std::string EveryTenSeconds(int from, int count) {
+  std::string out;
+  for (int i = from; i < from + count; ++i) {
+    out += StrCat("{\"ts\":\"2026-01-01T00:", i / 6 < 10 ? "0" : "", i / 6, ":", i % 6, "0.000Z\"",
+                  ",\"type\":\"message\",\"session_id\":\"s\"}\n");
+  }
+  return out;
+}
+
+// A reload that starts a metric's windows over (its window changed) at a
+// fixed point of the input: the windows that could hold events read before
+// it are partial, so the alert on it (unchanged in the file, changed in
+// meaning: resolved by the reload) fires again only on a complete window.
+// A metric the reload removes leaves /metrics.
+TEST(ReloadE2eTest, AMetricStartedOverAlertsOnlyOnCompleteWindowsAndARemovedOneLeavesMetrics) {
+  const std::string dir =
+      ::testing::TempDir() + "/vigil_reload_partial_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string rules = dir + "/rules.yaml", out = dir + "/out.json", err = dir + "/err.txt",
+                    results = dir + "/results.ndjson";
+  auto write_rules = [&](const std::string& window, bool with_gone) {
+    std::ofstream(rules) << "metrics:\n  - metric: n\n    window: " << window
+                         << "\n    value: count()\n"
+                         << (with_gone ? "  - metric: gone\n    window: tumbling 1m\n"
+                                         "    value: count()\n"
+                                       : "")
+                         << "alerts:\n  - alert: Many\n    severity: P3\n    expr: n > 5\n";
+  };
+  write_rules("tumbling 1m", true);
+  int input[2];
+  ASSERT_EQ(::pipe(input), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(input[0], 0);
+    ::close(input[1]);
+    std::freopen(out.c_str(), "w", stdout);
+    std::freopen(err.c_str(), "w", stderr);
+    ::execl(kVigil.c_str(), kVigil.c_str(), "run", "--input", "-", "--rules", rules.c_str(),
+            "--http", "127.0.0.1:0", "--web.enable-lifecycle", "--output", "json", "--no-pending",
+            "--max-out-of-orderness", "0s", "--results", results.c_str(),
+            static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::close(input[0]);
+  auto feed = [&](const std::string& text) {
+    ASSERT_EQ(::write(input[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  };
+  int port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    ::usleep(100'000);
+    port = ServingPort(ReadFile(err));
+  }
+  ASSERT_GT(port, 0) << ReadFile(err);
+  const std::string base = StrCat("http://127.0.0.1:", port);
+  // 00:00:00 to 00:02:30: n is 6 in each of the first two minutes.
+  feed(EveryTenSeconds(0, 16));
+  std::string metrics;
+  WaitFor(
+      [&] {
+        metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
+        return metrics.find("vigil_events_processed_total 16") != std::string::npos;
+      },
+      10);
+  EXPECT_NE(metrics.find("vigil_metric_gone 6"), std::string::npos) << metrics;
+
+  write_rules("tumbling 2m", false);
+  const std::string post =
+      StrCat("curl -s -X POST -H 'Content-Type: application/json' ", base, "/-/reload > /dev/null");
+  Sh(post);
+  std::string status;
+  WaitFor(
+      [&] {
+        status = Sh(StrCat("curl -s '", base, "/-/reload/status?id=1'")).out;
+        return status.find("pending") == std::string::npos;
+      },
+      10);
+  EXPECT_EQ(status, "{\"id\":1,\"status\":\"succeeded\"}\n");
+  metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
+  // 00:02:40 to 00:09:50.
+  feed(EveryTenSeconds(16, 44));
+  ::close(input[1]);
+  int exit_status = 0;
+  ::waitpid(pid, &exit_status, 0);
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0) << ReadFile(err);
+
+  EXPECT_EQ(metrics.find("vigil_metric_gone"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("metric=\"gone\""), std::string::npos) << metrics;
+  // [00:02, 00:04) holds the 8 events after the reload of its 12: partial,
+  // as are none of the later ones.
+  const std::string windows = ReadFile(results);
+  EXPECT_NE(
+      windows.find("{\"metric\":\"n\",\"start\":\"2026-01-01T00:02:00.000Z\",\"end\":"
+                   "\"2026-01-01T00:04:00.000Z\",\"labels\":{},\"value\":8,\"partial\":true}"),
+      std::string::npos)
+      << windows;
+  EXPECT_NE(windows.find("{\"metric\":\"n\",\"start\":\"2026-01-01T00:04:00.000Z\",\"end\":"
+                         "\"2026-01-01T00:06:00.000Z\",\"labels\":{},\"value\":12}"),
+            std::string::npos)
+      << windows;
+  // Many fired at 00:01 (6), was resolved by the reload, and fired again at
+  // 00:06 on the first complete 2-minute window (12), not at 00:04 on the 8.
+  std::vector<std::string> transitions;
+  std::istringstream lines(ReadFile(out));
+  for (std::string line; std::getline(lines, line);) {
+    const size_t at = line.find("\"at\":\"2026-01-01T");
+    const size_t state = line.find("\"state\":\"");
+    if (at == std::string::npos || state == std::string::npos) continue;
+    transitions.push_back(line.substr(at + 17, 8) + " " +
+                          line.substr(state + 9, line.find('"', state + 9) - state - 9));
+  }
+  EXPECT_EQ(transitions,
+            (std::vector<std::string>{"00:01:00 firing", "00:02:00 resolved", "00:06:00 firing"}))
+      << ReadFile(out);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace vigil

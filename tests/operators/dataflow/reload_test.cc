@@ -111,5 +111,52 @@ TEST(ReloadTest, ARestoreUnderChangedRulesResolvesWhatIsGone) {
   EXPECT_EQ(Close(*after, 120'000), (std::vector<std::string>{"Busy resolved @120"}));
 }
 
+// A reload that changes n's window starts n over, with only the events
+// after the reload: its windows that could hold earlier ones (here the one
+// from 0 s, after an event at 61 s was read) change no alert, through a
+// checkpoint too; the first window to start after 61 s is complete.
+TEST(ReloadTest, AMetricStartedOverIsPartialUntilItsWindowsStartAfterTheReload) {
+  auto old_gen = std::make_unique<OperatorHarness>(RulesWithThreshold("10"));
+  old_gen->Add(1000, "\"x\":1");
+  old_gen->Add(2000, "\"x\":1");
+  old_gen->Add(61'000, "\"x\":1");
+  EXPECT_EQ(Close(*old_gen, 60'000),
+            (std::vector<std::string>{"n@60=2", "s@60=2", "Busy firing @60"}));
+
+  std::string rules = RulesWithThreshold("10");
+  rules.replace(rules.find("tumbling 1m"), 11, "tumbling 2m");
+  OperatorHarness next(rules);
+  std::vector<int> restarted;
+  next.flow->AdoptState(*old_gen->flow, &restarted);
+  // n, and s, which shared its operator (filter, window, grouping) with n.
+  EXPECT_EQ(restarted, (std::vector<int>{0, 1}));
+  std::vector<AlertNotice> dropped;
+  next.alerts->AdoptState(*old_gen->alerts, &dropped);
+  ASSERT_EQ(dropped.size(), 1u);  // Busy reads n, whose meaning changed
+  EXPECT_EQ(dropped[0].def->name, "Busy");
+  for (int m : restarted) next.alerts->RestartedAt(m, 61'000);
+  old_gen.reset();
+  EXPECT_FALSE(next.alerts->Covers(0, 0));
+  EXPECT_TRUE(next.alerts->Covers(0, 120'000));
+  EXPECT_FALSE(next.alerts->Covers(1, 60'000));
+  EXPECT_TRUE(next.alerts->Covers(1, 120'000));
+
+  next.Add(62'000, "\"x\":1");
+  next.Add(63'000, "\"x\":1");
+  // n's window [0 s, 120 s) holds 2 of its 3 events (and s's [60 s, 120 s)
+  // 2 of 3): Busy does not fire.
+  EXPECT_EQ(Close(next, 120'000), (std::vector<std::string>{"n@120=2", "s@120=2"}));
+
+  OperatorHarness restored(rules);
+  ASSERT_TRUE(restored.alerts->DecodeState(next.alerts->EncodeState()));
+  EXPECT_FALSE(restored.alerts->Covers(0, 0));
+  EXPECT_TRUE(restored.alerts->Covers(0, 120'000));
+  EXPECT_FALSE(restored.alerts->Covers(1, 60'000));
+  restored.Add(121'000, "\"x\":1");
+  restored.Add(122'000, "\"x\":1");
+  EXPECT_EQ(Close(restored, 240'000),
+            (std::vector<std::string>{"s@180=2", "n@240=2", "Busy firing @240"}));
+}
+
 }  // namespace
 }  // namespace vigil
