@@ -370,7 +370,149 @@ bool LoadArmAndUnit(FileLoader& f, const YAML::Node& n, ExperimentDef* e, RuleSe
   return ok;
 }
 
+// The experiment's name: valid and not taken. False after an error.
+bool LoadExperimentName(FileLoader& f, const YAML::Node& n, const RuleSet& rules,
+                        ExperimentDef* e) {
+  std::optional<std::string> name = f.Scalar(n, "experiment", true, "an experiment");
+  if (!name) return false;
+  e->name = *name;
+  e->pos = f.PosOf(n["experiment"]);
+  if (!ValidLabelName(e->name)) {
+    f.Error(n["experiment"], StrCat("experiment name '", e->name,
+                                    "' must be letters, digits and '_' (not starting with a "
+                                    "digit)"));
+    return false;
+  }
+  for (const ExperimentDef& other : rules.experiments) {
+    if (other.name == e->name) {
+      f.Error(n["experiment"], StrCat("experiment '", e->name, "' is already defined at ",
+                                      other.pos.file, ":", other.pos.line, ":", other.pos.col));
+      return false;
+    }
+  }
+  return true;
+}
+
+// 'control': one arm of the split, put first. False after an error.
+bool LoadControl(FileLoader& f, const YAML::Node& n, ExperimentDef* e) {
+  std::optional<std::string> control = f.Scalar(n, "control", true, "an experiment");
+  if (!control) return false;
+  auto it = std::find_if(e->split.begin(), e->split.end(),
+                         [&](const auto& arm) { return arm.first == *control; });
+  if (it == e->split.end()) {
+    if (!e->split.empty()) {
+      f.Error(n["control"], StrCat("the control arm '", *control, "' is not in 'split'"));
+    }
+    return false;
+  }
+  std::rotate(e->split.begin(), it, it + 1);  // the control first
+  return true;
+}
+
+// 'alpha', 'min_effect' (the metrics' default) and 'window' (as the
+// metrics' window text). False after an error.
+bool LoadTestSettings(FileLoader& f, const YAML::Node& n, ExperimentDef* e, double* min_effect,
+                      std::string* window) {
+  bool ok = true;
+  if (std::optional<std::string> a = f.Scalar(n, "alpha", false, "an experiment")) {
+    std::optional<double> v = ParseShare(*a);
+    if (!v || !(*v > 0 && *v < 0.5)) {
+      f.Error(n["alpha"], "'alpha' must be above 0 and below 0.5 (the error rate, e.g. 0.05)");
+      ok = false;
+    } else {
+      e->alpha = *v;
+    }
+  }
+  if (std::optional<std::string> me = f.Scalar(n, "min_effect", false, "an experiment")) {
+    std::optional<double> v = ParseShare(*me);
+    if (!v || !(*v > 0)) {
+      f.Error(n["min_effect"], "'min_effect' must be a number above 0 (e.g. 0.02: two points)");
+      ok = false;
+    } else {
+      *min_effect = *v;
+    }
+  }
+  if (std::optional<std::string> w = f.Scalar(n, "window", false, "an experiment")) {
+    // A duration alone is a tumbling window.
+    if (ParseDuration(*w)) *w = StrCat("tumbling ", *w);
+    absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(*w);
+    if (!spec.ok() || spec->kind() == WindowSpec::Kind::kSliding || w->rfind("session", 0) == 0) {
+      f.Error(n["window"], StrCat("'", *w,
+                                  "' is not a tumbling or calendar window (how often the "
+                                  "experiment is evaluated, e.g. 1h or calendar day)"));
+      ok = false;
+    } else {
+      e->window = *spec;
+      *window = *w;
+    }
+  }
+  return ok;
+}
+
+// The hidden metric that counts each arm's units in each window.
+int AddUnitsInput(FileLoader& f, const ExperimentDef& e, const std::string& window,
+                  RuleSet* rules) {
+  YAML::Node units(YAML::NodeType::Map);
+  units["metric"] = StrCat("_experiment_", e.name, "__units");
+  units["where"] = StrCat(e.arm_path, " != null and ", e.unit_path, " != null");
+  YAML::Node by(YAML::NodeType::Sequence);
+  by.push_back(e.arm_path);
+  by.push_back(e.unit_path);
+  units["by"] = by;
+  units["window"] = window;
+  units["value"] = "count()";
+  units["export"] = "true";
+  units["limit"] = std::to_string(kDefaultSessionLimit);
+  return AddInput(f, units, e.pos, rules);
+}
+
+// What a reload compares: an experiment keeps its state while this is equal.
+std::string Fingerprint(const ExperimentDef& e, const RuleSet& rules) {
+  std::vector<std::string> parts = {e.name, e.arm_path, e.unit_path, e.window.ToString(),
+                                    Number(e.alpha)};
+  for (const auto& [arm, share] : e.split) parts.push_back(StrCat(arm, "=", Number(share)));
+  for (const ExperimentMetricDef& m : e.metrics) {
+    parts.push_back(StrCat(m.name, ":", rules.metrics[m.input].fingerprint, ":",
+                           static_cast<int>(m.goal), ":", Number(m.max_regression), ":",
+                           m.guardrail ? "g" : "", ":", Number(m.min_effect)));
+  }
+  return StrJoin(parts, "|");
+}
+
 }  // namespace
+
+void LoadExperiment(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
+  if (!n.IsMap()) {
+    f.Error(n,
+            "each entry of 'experiments' must be a mapping with 'experiment', 'arm', "
+            "'control', 'split' and 'metrics'");
+    return;
+  }
+  f.CheckKeys(n, kExperimentKeys, "experiment");
+  ExperimentDef e;
+  if (!LoadExperimentName(f, n, *rules, &e)) return;
+  bool ok = LoadArmAndUnit(f, n, &e, rules);
+  ok &= LoadSplit(f, n, &e);
+  ok &= LoadControl(f, n, &e);
+  double min_effect = 0.02;
+  std::string window = "tumbling 1h";
+  ok &= LoadTestSettings(f, n, &e, &min_effect, &window);
+  YAML::Node metrics = n["metrics"];
+  if (!metrics || !metrics.IsSequence() || metrics.size() == 0) {
+    f.Error(metrics ? metrics : n, "an experiment needs 'metrics': a list of what it compares");
+    ok = false;
+  }
+  if (!ok) return;
+  ok &= AddOutputs(f, n["experiment"], e, rules);
+  e.units_input = AddUnitsInput(f, e, window, rules);
+  ok &= e.units_input >= 0;
+  for (const auto& item : metrics) {
+    ok &= LoadExperimentMetric(f, item, &e, min_effect, window, rules);
+  }
+  if (!ok) return;
+  e.fingerprint = Fingerprint(e, *rules);
+  rules->experiments.push_back(std::move(e));
+}
 
 std::string_view ExperimentDecisionName(ExperimentDecision d) {
   switch (d) {
@@ -384,118 +526,6 @@ std::string_view ExperimentDecisionName(ExperimentDecision d) {
       break;
   }
   return "no_difference_yet";
-}
-
-void LoadExperiment(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
-  if (!n.IsMap()) {
-    f.Error(n,
-            "each entry of 'experiments' must be a mapping with 'experiment', 'arm', "
-            "'control', 'split' and 'metrics'");
-    return;
-  }
-  f.CheckKeys(n, kExperimentKeys, "experiment");
-  ExperimentDef e;
-  std::optional<std::string> name = f.Scalar(n, "experiment", true, "an experiment");
-  if (!name) return;
-  e.name = *name;
-  e.pos = f.PosOf(n["experiment"]);
-  if (!ValidLabelName(e.name)) {
-    f.Error(n["experiment"], StrCat("experiment name '", e.name,
-                                    "' must be letters, digits and '_' (not starting with a "
-                                    "digit)"));
-    return;
-  }
-  for (const ExperimentDef& other : rules->experiments) {
-    if (other.name == e.name) {
-      f.Error(n["experiment"], StrCat("experiment '", e.name, "' is already defined at ",
-                                      other.pos.file, ":", other.pos.line, ":", other.pos.col));
-      return;
-    }
-  }
-  bool ok = LoadArmAndUnit(f, n, &e, rules);
-  ok &= LoadSplit(f, n, &e);
-  if (std::optional<std::string> control = f.Scalar(n, "control", true, "an experiment")) {
-    auto it = std::find_if(e.split.begin(), e.split.end(),
-                           [&](const auto& arm) { return arm.first == *control; });
-    if (it == e.split.end()) {
-      if (!e.split.empty()) {
-        f.Error(n["control"], StrCat("the control arm '", *control, "' is not in 'split'"));
-      }
-      ok = false;
-    } else {
-      std::rotate(e.split.begin(), it, it + 1);  // the control first
-    }
-  } else {
-    ok = false;
-  }
-  if (std::optional<std::string> a = f.Scalar(n, "alpha", false, "an experiment")) {
-    std::optional<double> v = ParseShare(*a);
-    if (!v || !(*v > 0 && *v < 0.5)) {
-      f.Error(n["alpha"], "'alpha' must be above 0 and below 0.5 (the error rate, e.g. 0.05)");
-      ok = false;
-    } else {
-      e.alpha = *v;
-    }
-  }
-  double min_effect = 0.02;
-  if (std::optional<std::string> me = f.Scalar(n, "min_effect", false, "an experiment")) {
-    std::optional<double> v = ParseShare(*me);
-    if (!v || !(*v > 0)) {
-      f.Error(n["min_effect"], "'min_effect' must be a number above 0 (e.g. 0.02: two points)");
-      ok = false;
-    } else {
-      min_effect = *v;
-    }
-  }
-  std::string window = "tumbling 1h";
-  if (std::optional<std::string> w = f.Scalar(n, "window", false, "an experiment")) {
-    // A duration alone is a tumbling window.
-    if (ParseDuration(*w)) *w = StrCat("tumbling ", *w);
-    absl::StatusOr<WindowSpec> spec = WindowSpec::Parse(*w);
-    if (!spec.ok() || spec->kind() == WindowSpec::Kind::kSliding || w->rfind("session", 0) == 0) {
-      f.Error(n["window"], StrCat("'", *w,
-                                  "' is not a tumbling or calendar window (how often the "
-                                  "experiment is evaluated, e.g. 1h or calendar day)"));
-      ok = false;
-    } else {
-      e.window = *spec;
-      window = *w;
-    }
-  }
-  YAML::Node metrics = n["metrics"];
-  if (!metrics || !metrics.IsSequence() || metrics.size() == 0) {
-    f.Error(metrics ? metrics : n, "an experiment needs 'metrics': a list of what it compares");
-    ok = false;
-  }
-  if (!ok) return;
-  ok &= AddOutputs(f, n["experiment"], e, rules);
-  YAML::Node units(YAML::NodeType::Map);
-  units["metric"] = StrCat("_experiment_", e.name, "__units");
-  units["where"] = StrCat(e.arm_path, " != null and ", e.unit_path, " != null");
-  YAML::Node by(YAML::NodeType::Sequence);
-  by.push_back(e.arm_path);
-  by.push_back(e.unit_path);
-  units["by"] = by;
-  units["window"] = window;
-  units["value"] = "count()";
-  units["export"] = "true";
-  units["limit"] = std::to_string(kDefaultSessionLimit);
-  e.units_input = AddInput(f, units, e.pos, rules);
-  ok &= e.units_input >= 0;
-  for (const auto& item : metrics) {
-    ok &= LoadExperimentMetric(f, item, &e, min_effect, window, rules);
-  }
-  if (!ok) return;
-  std::vector<std::string> parts = {e.name, e.arm_path, e.unit_path, e.window.ToString(),
-                                    Number(e.alpha)};
-  for (const auto& [arm, share] : e.split) parts.push_back(StrCat(arm, "=", Number(share)));
-  for (const ExperimentMetricDef& m : e.metrics) {
-    parts.push_back(StrCat(m.name, ":", rules->metrics[m.input].fingerprint, ":",
-                           static_cast<int>(m.goal), ":", Number(m.max_regression), ":",
-                           m.guardrail ? "g" : "", ":", Number(m.min_effect)));
-  }
-  e.fingerprint = StrJoin(parts, "|");
-  rules->experiments.push_back(std::move(e));
 }
 
 }  // namespace vigil

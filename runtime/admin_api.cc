@@ -101,123 +101,18 @@ void AdminApi::RegisterHandlers() {
   // One metric's windows from the results database, as `vigil query`
   // prints them in JSON; on the server's thread (a slow database holds up
   // the other endpoints for at most its connect timeout and the query).
-  http_.Handle("/api/query", [this](const HttpRequest& request) {
-    if (results_database_.empty()) {
-      return HttpResponse{404, "text/plain",
-                          "this job has no results database (outputs.results.database); "
-                          "/api/metrics?history=120 holds its latest windows\n"};
-    }
-    absl::StatusOr<HistoryQuery> q = ParseHistoryQuery(request.query);
-    if (!q.ok()) return HttpResponse{400, "text/plain", std::string(q.status().message()) + "\n"};
-    absl::StatusOr<std::vector<StoredWindow>> rows =
-        QueryWarehouse(results_database_, q->metric, q->from, q->to);
-    if (!rows.ok()) {
-      return HttpResponse{503, "text/plain", std::string(rows.status().message()) + "\n"};
-    }
-    HistoryResult result(*q);
-    for (const StoredWindow& w : *rows) result.Add(w);
-    return HttpResponse{200, "application/json", result.ToJson()};
-  });
+  http_.Handle("/api/query", [this](const HttpRequest& r) { return ServeQuery(r); });
   http_.Handle("/healthz", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain", "ok\n"};
   });
-  // Answers at once: a reload of large rule files must not hold /healthz
-  // up on the server's one thread.
-  http_.Handle(
-      "/-/reload",
-      [this](const HttpRequest&) {
-        uint64_t id = 0;
-        {
-          absl::MutexLock lock(&reload_mu_);
-          id = ++reload_asked_;
-        }
-        on_reload_();
-        const std::string location = StrCat("/-/reload/status?id=", id);
-        return HttpResponse{
-            202,
-            "application/json",
-            StrCat("{\"id\":", id, ",\"status\":\"pending\",\"location\":\"", location, "\"}\n"),
-            {{"Location", location}}};
-      },
-      {"POST"});
-  http_.Handle("/-/reload/status", [this](const HttpRequest& request) {
-    uint64_t id = 0;
-    if (!ParseReloadId(request.query, &id)) {
-      return HttpResponse{400, "text/plain", "expected ?id=N, the id POST /-/reload answered\n"};
-    }
-    absl::MutexLock lock(&reload_mu_);
-    if (id > reload_asked_) {
-      return HttpResponse{404, "text/plain", StrCat("no reload request ", id, "\n")};
-    }
-    std::string json = StrCat("{\"id\":", id, ",\"status\":");
-    if (id > reload_done_) {
-      json.append("\"pending\"");
-    } else if (reload_result_.empty()) {
-      json.append("\"succeeded\"");
-    } else {
-      // The latest reload that covered this request: reloads asked for
-      // while one runs are served together by the next.
-      json.append("\"failed\",\"error\":");
-      AppendJsonString(reload_result_, &json);
-    }
-    json.append("}\n");
-    return HttpResponse{200, "application/json", std::move(json)};
-  });
-  // Stats() locks each target briefly; it never waits for a send.
-  http_.Handle("/readyz", [this](const HttpRequest&) {
-    if (!ready_.load()) return HttpResponse{503, "text/plain", "starting\n"};
-    if (!source_connected_.load()) {
-      return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
-    }
-    if (std::string stall = stall_.Check(); !stall.empty()) {
-      return HttpResponse{503, "text/plain", stall + "\n"};
-    }
-    if (std::string archive = ArchiveProblem(); !archive.empty()) {
-      return HttpResponse{503, "text/plain", archive + "\n"};
-    }
-    if (const Notifier* notifier = notifier_.load(); notifier != nullptr) {
-      if (std::string paging = PagingReadiness(notifier->Stats()); !paging.empty()) {
-        return HttpResponse{503, "text/plain", paging + "\n"};
-      }
-    }
-    return HttpResponse{200, "text/plain", "ready\n"};
-  });
+  http_.Handle("/-/reload", [this](const HttpRequest&) { return AskReload(); }, {"POST"});
+  http_.Handle("/-/reload/status", [this](const HttpRequest& r) { return ReloadStatus(r); });
+  http_.Handle("/readyz", [this](const HttpRequest&) { return Readiness(); });
   http_.Handle("/api/status", [this](const HttpRequest&) {
     absl::MutexLock lock(&mu_);
     return HttpResponse{200, "application/json", status_json_.empty() ? "{}" : status_json_};
   });
-  http_.Handle("/api/metrics", [this](const HttpRequest& request) {
-    size_t history = 0;
-    std::string error;
-    if (!ParseMetricsQuery(request.query, &history, &error)) {
-      return HttpResponse{400, "text/plain", error + "\n"};
-    }
-    std::string json = "[";
-    absl::MutexLock lock(&mu_);
-    bool first = true;
-    for (const auto& [key, series] : latest_windows_) {
-      if (!first) json.push_back(',');
-      first = false;
-      if (history == 0) {
-        json += series.latest;
-        continue;
-      }
-      json.append(series.latest, 0, series.latest.size() - 1);  // without its '}'
-      json.append(",\"history\":[");
-      const size_t skip = series.history.size() - std::min(history, series.history.size());
-      for (size_t i = skip; i < series.history.size(); ++i) {
-        if (i > skip) json.push_back(',');
-        json.append("{\"end\":\"");
-        AppendTimestamp(series.history[i].first, &json);
-        json.append("\",\"value\":");
-        AppendJsonNumber(series.history[i].second, &json);
-        json.push_back('}');
-      }
-      json.append("]}");
-    }
-    json.push_back(']');
-    return HttpResponse{200, "application/json", json};
-  });
+  http_.Handle("/api/metrics", [this](const HttpRequest& r) { return ServeMetrics(r); });
   for (const char* page : {"/", "/status"}) {
     http_.Handle(page, [](const HttpRequest&) {
       return HttpResponse{200, "text/html; charset=utf-8", std::string(kStatusPage)};
@@ -228,6 +123,118 @@ void AdminApi::RegisterHandlers() {
     return HttpResponse{200, "application/json", rules_json_};
   });
   ServeAlerts();
+}
+
+HttpResponse AdminApi::ServeQuery(const HttpRequest& request) {
+  if (results_database_.empty()) {
+    return HttpResponse{404, "text/plain",
+                        "this job has no results database (outputs.results.database); "
+                        "/api/metrics?history=120 holds its latest windows\n"};
+  }
+  absl::StatusOr<HistoryQuery> q = ParseHistoryQuery(request.query);
+  if (!q.ok()) return HttpResponse{400, "text/plain", std::string(q.status().message()) + "\n"};
+  absl::StatusOr<std::vector<StoredWindow>> rows =
+      QueryWarehouse(results_database_, q->metric, q->from, q->to);
+  if (!rows.ok()) {
+    return HttpResponse{503, "text/plain", std::string(rows.status().message()) + "\n"};
+  }
+  HistoryResult result(*q);
+  for (const StoredWindow& w : *rows) result.Add(w);
+  return HttpResponse{200, "application/json", result.ToJson()};
+}
+
+// Answers at once: a reload of large rule files must not hold /healthz up
+// on the server's one thread.
+HttpResponse AdminApi::AskReload() {
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&reload_mu_);
+    id = ++reload_asked_;
+  }
+  on_reload_();
+  const std::string location = StrCat("/-/reload/status?id=", id);
+  return HttpResponse{
+      202,
+      "application/json",
+      StrCat("{\"id\":", id, ",\"status\":\"pending\",\"location\":\"", location, "\"}\n"),
+      {{"Location", location}}};
+}
+
+HttpResponse AdminApi::ReloadStatus(const HttpRequest& request) {
+  uint64_t id = 0;
+  if (!ParseReloadId(request.query, &id)) {
+    return HttpResponse{400, "text/plain", "expected ?id=N, the id POST /-/reload answered\n"};
+  }
+  absl::MutexLock lock(&reload_mu_);
+  if (id > reload_asked_) {
+    return HttpResponse{404, "text/plain", StrCat("no reload request ", id, "\n")};
+  }
+  std::string json = StrCat("{\"id\":", id, ",\"status\":");
+  if (id > reload_done_) {
+    json.append("\"pending\"");
+  } else if (reload_result_.empty()) {
+    json.append("\"succeeded\"");
+  } else {
+    // The latest reload that covered this request: reloads asked for while
+    // one runs are served together by the next.
+    json.append("\"failed\",\"error\":");
+    AppendJsonString(reload_result_, &json);
+  }
+  json.append("}\n");
+  return HttpResponse{200, "application/json", std::move(json)};
+}
+
+// Stats() locks each target briefly; it never waits for a send.
+HttpResponse AdminApi::Readiness() {
+  if (!ready_.load()) return HttpResponse{503, "text/plain", "starting\n"};
+  if (!source_connected_.load()) {
+    return HttpResponse{503, "text/plain", "the source cannot reach its servers\n"};
+  }
+  if (std::string stall = stall_.Check(); !stall.empty()) {
+    return HttpResponse{503, "text/plain", stall + "\n"};
+  }
+  if (std::string archive = ArchiveProblem(); !archive.empty()) {
+    return HttpResponse{503, "text/plain", archive + "\n"};
+  }
+  if (const Notifier* notifier = notifier_.load(); notifier != nullptr) {
+    if (std::string paging = PagingReadiness(notifier->Stats()); !paging.empty()) {
+      return HttpResponse{503, "text/plain", paging + "\n"};
+    }
+  }
+  return HttpResponse{200, "text/plain", "ready\n"};
+}
+
+HttpResponse AdminApi::ServeMetrics(const HttpRequest& request) {
+  size_t history = 0;
+  std::string error;
+  if (!ParseMetricsQuery(request.query, &history, &error)) {
+    return HttpResponse{400, "text/plain", error + "\n"};
+  }
+  std::string json = "[";
+  absl::MutexLock lock(&mu_);
+  bool first = true;
+  for (const auto& [key, series] : latest_windows_) {
+    if (!first) json.push_back(',');
+    first = false;
+    if (history == 0) {
+      json += series.latest;
+      continue;
+    }
+    json.append(series.latest, 0, series.latest.size() - 1);  // without its '}'
+    json.append(",\"history\":[");
+    const size_t skip = series.history.size() - std::min(history, series.history.size());
+    for (size_t i = skip; i < series.history.size(); ++i) {
+      if (i > skip) json.push_back(',');
+      json.append("{\"end\":\"");
+      AppendTimestamp(series.history[i].first, &json);
+      json.append("\",\"value\":");
+      AppendJsonNumber(series.history[i].second, &json);
+      json.push_back('}');
+    }
+    json.append("]}");
+  }
+  json.push_back(']');
+  return HttpResponse{200, "application/json", json};
 }
 
 void AdminApi::RecordWindows(const std::vector<WindowResult>& results) {

@@ -126,7 +126,12 @@ class AdminApi {
 
  private:
   void RegisterHandlers();
-  void ServeAlerts();  // /api/alerts and /api/alerts/history
+  void ServeAlerts();                                     // /api/alerts and /api/alerts/history
+  HttpResponse ServeQuery(const HttpRequest& request);    // /api/query
+  HttpResponse AskReload();                               // POST /-/reload
+  HttpResponse ReloadStatus(const HttpRequest& request);  // /-/reload/status
+  HttpResponse Readiness();                               // /readyz
+  HttpResponse ServeMetrics(const HttpRequest& request);  // /api/metrics
 
   const std::string listen_;
   const std::string results_database_;  // /api/query reads it; "" = none

@@ -279,6 +279,149 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   return code;
 }
 
+// What the flags of `vigil run` said beyond the config itself.
+struct RunFlags {
+  bool inputs = false;  // an --input or --merge: the job file's inputs are replaced
+  bool group = false;   // --group
+  bool dry_run = false;
+};
+
+// Sets the input of a run from --input's value.
+void SetInput(const std::string& v, RunFlags* seen, JobConfig* config, std::string* err) {
+  if (!seen->inputs) config->source.paths.clear();
+  seen->inputs = true;
+  JobConfig::Source& source = config->source;
+  if (v == "-") {
+    source.kind = SourceKind::kStdin;
+  } else if (v.rfind("kinesis://", 0) == 0) {
+    absl::StatusOr<KinesisUrl> url = ParseKinesisUrl(v);
+    if (!url.ok()) {
+      *err = std::string(url.status().message());
+      return;
+    }
+    source.kind = SourceKind::kKinesis;
+    source.kinesis.stream = url->stream;
+    source.kinesis.endpoint = url->endpoint;
+    source.kinesis.region = url->region;
+  } else if (v.rfind("kafka://", 0) == 0) {
+    absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+    if (!url.ok()) {
+      *err = std::string(url.status().message());
+      return;
+    }
+    source.kind = SourceKind::kKafka;
+    source.kafka.brokers = url->brokers;
+    source.kafka.topics.clear();
+    for (std::string_view t : StrSplit(url->topic, ',')) source.kafka.topics.emplace_back(t);
+  } else {
+    source.kind = SourceKind::kFile;
+    source.paths.push_back(v);
+  }
+}
+
+// The flags of `vigil run` that say what it reads and in which role (an
+// instance, the merge stage). Returns whether the next argument was one.
+bool SourceFlag(Args& a, RunFlags* seen, JobConfig* config, std::string* err) {
+  JobConfig::Source& source = config->source;
+  std::string v;
+  // A flag consumed needs nothing more: the empty branches are alike.
+  // NOLINTNEXTLINE(bugprone-branch-clone)
+  if (a.Value("--input", &v, err)) {
+    if (err->empty()) SetInput(v, seen, config, err);
+  } else if (a.Value("--group", &v, err)) {
+    source.kafka.group_id = v;
+    seen->group = true;
+  } else if (a.Value("--partials", &v, err)) {
+    if (!ParseKafkaUrl(v).ok()) *err = "--partials needs kafka://BROKERS/TOPIC";
+    config->scale_out.partials = v;
+  } else if (a.Flag("--no-static-membership")) {
+    source.kafka.static_membership = false;
+  } else if (a.Value("--instance-id", &v, err)) {
+    config->scale_out.instance_id = v;
+  } else if (a.Value("--merge", &v, err)) {
+    absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
+    if (!url.ok()) {
+      *err = "--merge needs kafka://BROKERS/TOPIC (the partials topic)";
+    } else {
+      seen->inputs = true;
+      source.kind = SourceKind::kKafka;
+      source.kafka.brokers = url->brokers;
+      source.kafka.topics = {url->topic};
+      config->scale_out.merge = true;
+    }
+  } else if (a.Value("--start-at", &v, err)) {
+    if (source.kind == SourceKind::kKinesis) {
+      if (!ParseKinesisStart(v, &source.kinesis)) {
+        *err = "--start-at needs trim_horizon, latest or an RFC 3339 time for Kinesis";
+      }
+    } else if (!ParseKafkaStart(v, &source.kafka)) {
+      *err = "--start-at needs earliest, latest or an RFC 3339 time";
+    }
+  } else if (a.Flag("--exit-at-end")) {
+    source.kafka.exit_at_end = true;
+    source.kinesis.exit_at_end = true;
+  } else if (a.Value("--instance", &v, err)) {
+    const size_t slash = v.find('/');
+    std::optional<int> index = ParseInstanceIndex(v.substr(0, slash));
+    double count = 0;
+    if (slash == std::string::npos || !index || !ParseNumber(v.substr(slash + 1), &count) ||
+        count < 1 || *index >= count) {
+      *err = "--instance needs INDEX/COUNT with INDEX below COUNT (INDEX may be 'ordinal')";
+    } else {
+      source.kinesis.instance_index = *index;
+      source.kinesis.instance_count = static_cast<int>(count);
+    }
+  } else if (cli::KafkaPropertyFlag(a, &source.kafka.properties, err)) {
+  } else if (a.Flag("--generator")) {
+    source.kind = SourceKind::kGenerator;
+  } else if (a.Value("--speed", &v, err)) {
+    if (!ParseNumber(v, &source.generator.speed) || source.generator.speed < 0)
+      *err = "--speed needs a number >= 0";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The flags of `vigil run` that say what it shows and keeps: the console,
+// the HTTP server, the archive. Returns whether the next argument was one.
+bool OutputFlag(Args& a, JobConfig* config, std::string* err) {
+  std::string v;
+  if (a.Value("--output", &v, err)) {
+    if (v != "text" && v != "json") *err = "--output must be text or json";
+    config->outputs.console_format = v == "json" ? OutputFormat::kJson : OutputFormat::kText;
+  } else if (a.Flag("--no-console")) {
+    config->outputs.console = false;
+  } else if (a.Flag("--no-pending")) {
+    config->outputs.console_pending = false;
+  } else if (a.Value("--http", &v, err)) {
+    config->http_listen = v == "off" ? "" : v;
+  } else if (a.Value("--web.config.file", &v, err)) {
+    config->web.config_file = v;
+  } else if (a.Flag("--web.enable-lifecycle")) {
+    config->web.enable_lifecycle = true;
+  } else if (a.Value("--web.max-connections", &v, err)) {
+    double n = 0;
+    if (!ParseNumber(v, &n) || n < 1 || n != static_cast<double>(static_cast<size_t>(n))) {
+      *err = "--web.max-connections needs a whole number of at least 1";
+    }
+    config->web.max_connections = static_cast<size_t>(std::max(1.0, n));
+  } else if (a.Value("--archive", &v, err)) {
+    config->outputs.archive.location = v;
+  } else if (a.Value("--archive-format", &v, err)) {
+    absl::StatusOr<ArchiveFormat> f = ParseArchiveFormat(v);
+    if (f.ok()) config->outputs.archive.format = *f;
+    if (!f.ok()) *err = StrCat("--archive-format: ", std::string(f.status().message()));
+  } else if (a.Value("--archive-partitioning", &v, err)) {
+    absl::StatusOr<ArchivePartitioning> p = ParseArchivePartitioning(v);
+    if (p.ok()) config->outputs.archive.partitioning = *p;
+    if (!p.ok()) *err = StrCat("--archive-partitioning: ", std::string(p.status().message()));
+  } else {
+    return false;
+  }
+  return true;
+}
+
 int Run(int argc, char** argv) {
   JobConfig config = DefaultJobConfig();
   Args a(argc, argv, 2);
@@ -292,9 +435,7 @@ int Run(int argc, char** argv) {
     }
   }
   bool start_now = config.source.generator_start_now;
-  bool inputs_from_flags = false;
-  bool group_from_flags = false;
-  bool dry_run = false;
+  RunFlags seen;
   while (!a.Done()) {
     // A flag consumed needs nothing more: the empty branches are alike.
     // NOLINTNEXTLINE(bugprone-branch-clone)
@@ -302,111 +443,10 @@ int Run(int argc, char** argv) {
     } else if (a.Value("--config", &v, &err)) {
     } else if (a.Value("--alertmanager", &v, &err)) {  // run only: a replay never pages
       if (err.empty()) err = AddAlertmanager(v, &config.notify);
-    } else if (a.Value("--input", &v, &err)) {
-      if (!inputs_from_flags) config.source.paths.clear();
-      inputs_from_flags = true;
-      if (v == "-") {
-        config.source.kind = SourceKind::kStdin;
-      } else if (v.rfind("kinesis://", 0) == 0) {
-        absl::StatusOr<KinesisUrl> url = ParseKinesisUrl(v);
-        if (!url.ok()) return Usage(std::string(url.status().message()));
-        config.source.kind = SourceKind::kKinesis;
-        config.source.kinesis.stream = url->stream;
-        config.source.kinesis.endpoint = url->endpoint;
-        config.source.kinesis.region = url->region;
-      } else if (v.rfind("kafka://", 0) == 0) {
-        absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
-        if (!url.ok()) return Usage(std::string(url.status().message()));
-        config.source.kind = SourceKind::kKafka;
-        config.source.kafka.brokers = url->brokers;
-        config.source.kafka.topics.clear();
-        for (std::string_view t : StrSplit(url->topic, ',')) {
-          config.source.kafka.topics.emplace_back(t);
-        }
-      } else {
-        config.source.kind = SourceKind::kFile;
-        config.source.paths.push_back(v);
-      }
-    } else if (a.Value("--group", &v, &err)) {
-      config.source.kafka.group_id = v;
-      group_from_flags = true;
-    } else if (a.Value("--partials", &v, &err)) {
-      if (!ParseKafkaUrl(v).ok()) err = "--partials needs kafka://BROKERS/TOPIC";
-      config.scale_out.partials = v;
-    } else if (a.Flag("--no-static-membership")) {
-      config.source.kafka.static_membership = false;
-    } else if (a.Value("--instance-id", &v, &err)) {
-      config.scale_out.instance_id = v;
-    } else if (a.Value("--merge", &v, &err)) {
-      absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
-      if (!url.ok()) {
-        err = "--merge needs kafka://BROKERS/TOPIC (the partials topic)";
-      } else {
-        inputs_from_flags = true;
-        config.source.kind = SourceKind::kKafka;
-        config.source.kafka.brokers = url->brokers;
-        config.source.kafka.topics = {url->topic};
-        config.scale_out.merge = true;
-      }
-    } else if (a.Value("--start-at", &v, &err)) {
-      if (config.source.kind == SourceKind::kKinesis) {
-        if (!ParseKinesisStart(v, &config.source.kinesis)) {
-          err = "--start-at needs trim_horizon, latest or an RFC 3339 time for Kinesis";
-        }
-      } else if (!ParseKafkaStart(v, &config.source.kafka)) {
-        err = "--start-at needs earliest, latest or an RFC 3339 time";
-      }
-    } else if (a.Flag("--exit-at-end")) {
-      config.source.kafka.exit_at_end = true;
-      config.source.kinesis.exit_at_end = true;
-    } else if (a.Value("--instance", &v, &err)) {
-      const size_t slash = v.find('/');
-      std::optional<int> index = ParseInstanceIndex(v.substr(0, slash));
-      double count = 0;
-      if (slash == std::string::npos || !index || !ParseNumber(v.substr(slash + 1), &count) ||
-          count < 1 || *index >= count) {
-        err = "--instance needs INDEX/COUNT with INDEX below COUNT (INDEX may be 'ordinal')";
-      } else {
-        config.source.kinesis.instance_index = *index;
-        config.source.kinesis.instance_count = static_cast<int>(count);
-      }
-    } else if (cli::KafkaPropertyFlag(a, &config.source.kafka.properties, &err)) {
-    } else if (a.Flag("--generator")) {
-      config.source.kind = SourceKind::kGenerator;
-    } else if (a.Value("--speed", &v, &err)) {
-      if (!ParseNumber(v, &config.source.generator.speed) || config.source.generator.speed < 0)
-        err = "--speed needs a number >= 0";
-    } else if (a.Value("--output", &v, &err)) {
-      if (v != "text" && v != "json") err = "--output must be text or json";
-      config.outputs.console_format = v == "json" ? OutputFormat::kJson : OutputFormat::kText;
-    } else if (a.Flag("--no-console")) {
-      config.outputs.console = false;
-    } else if (a.Flag("--no-pending")) {
-      config.outputs.console_pending = false;
-    } else if (a.Value("--http", &v, &err)) {
-      config.http_listen = v == "off" ? "" : v;
-    } else if (a.Value("--web.config.file", &v, &err)) {
-      config.web.config_file = v;
-    } else if (a.Flag("--web.enable-lifecycle")) {
-      config.web.enable_lifecycle = true;
-    } else if (a.Value("--web.max-connections", &v, &err)) {
-      double n = 0;
-      if (!ParseNumber(v, &n) || n < 1 || n != static_cast<double>(static_cast<size_t>(n))) {
-        err = "--web.max-connections needs a whole number of at least 1";
-      }
-      config.web.max_connections = static_cast<size_t>(std::max(1.0, n));
-    } else if (a.Value("--archive", &v, &err)) {
-      config.outputs.archive.location = v;
-    } else if (a.Value("--archive-format", &v, &err)) {
-      absl::StatusOr<ArchiveFormat> f = ParseArchiveFormat(v);
-      if (f.ok()) config.outputs.archive.format = *f;
-      if (!f.ok()) err = StrCat("--archive-format: ", std::string(f.status().message()));
-    } else if (a.Value("--archive-partitioning", &v, &err)) {
-      absl::StatusOr<ArchivePartitioning> p = ParseArchivePartitioning(v);
-      if (p.ok()) config.outputs.archive.partitioning = *p;
-      if (!p.ok()) err = StrCat("--archive-partitioning: ", std::string(p.status().message()));
+    } else if (SourceFlag(a, &seen, &config, &err)) {
+    } else if (OutputFlag(a, &config, &err)) {
     } else if (a.Flag("--dry-run")) {
-      dry_run = true;
+      seen.dry_run = true;
     } else if (JobFlag(a, &config, &err)) {
     } else {
       return Usage(a.Unknown("run"));
@@ -418,10 +458,10 @@ int Run(int argc, char** argv) {
     return Usage("--merge and --partials: an instance publishes partials or merges them");
   }
   // The merge stage is a consumer group of its own.
-  if (config.scale_out.merge && !group_from_flags && config.source.kafka.group_id == "vigil") {
+  if (config.scale_out.merge && !seen.group && config.source.kafka.group_id == "vigil") {
     config.source.kafka.group_id = "vigil-merge";
   }
-  if (dry_run) {
+  if (seen.dry_run) {
     absl::StatusOr<std::vector<std::string>> off = ApplyDryRun(&config);
     if (!off.ok()) return Usage(std::string(off.status().message()));
     Log(off->empty() ? "dry run: this job sends and writes nothing anyway"
