@@ -290,17 +290,17 @@ TEST_F(SoakE2eTest, SustainedLoadWithKillNineRestartsLosesNothingAndMemoryStaysF
     EXPECT_TRUE(complete) << "a topic with duplicates and dropped records: nothing to compare with";
   }
 
-  // Memory over the last stretch, after a warm-up of a quarter of it (the
-  // restarted job rejoins the group and catches up): from the floor of its
-  // first third to the floor of its last. The rules' own state may grow with
-  // the events (a session window keyed by user with a 7-day gap holds every
-  // user of a two-hour soak), so the growth is measured against a replay of
-  // the same events: the peak RSS of `vigil run` over the events produced by
-  // the end of the first third, and over all of them. A leak in the live
-  // path (source, checkpoints, restarts) grows beyond that.
+  // Memory over the last stretch, after a warm-up of half of it (the
+  // restarted job rejoins the group and catches up, which on a busy 2-core
+  // machine took more than the quarter of a short run's 30 s stretch once):
+  // from the floor of the first third of the rest to the floor of its last. The rules' own state
+  // may grow with the events (a session window keyed by user with a 7-day gap holds every user of a
+  // two-hour soak), so the growth is measured against a replay of the same events: the peak RSS of
+  // `vigil run` over the events produced by the end of the first third, and over all of them. A
+  // leak in the live path (source, checkpoints, restarts) grows beyond that.
   ASSERT_GE(last_stretch.size(), 30u);
   const double from = last_stretch.front().first, to = last_stretch.back().first;
-  const double warm = from + 0.25 * (to - from), third = (to - warm) / 3;
+  const double warm = from + 0.5 * (to - from), third = (to - warm) / 3;
   // Each third is judged by its floor (the 10th percentile of its samples),
   // not its peak: when the job falls behind for a moment (a checkpoint, a
   // busy machine), librdkafka's fetch queue holds up to 256 MiB and hands it
