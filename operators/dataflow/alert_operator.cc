@@ -351,10 +351,17 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
   for (size_t b = 0; b < old.states_.size(); ++b) {
     if (adopted[b]) continue;
     for (const auto& [group, s] : old.states_[b]) {
-      if (s.phase != AlertPhase::kFiring) continue;
-      dropped->push_back(
-          old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
-      dropped->back().notify = s.notified;
+      if (s.phase == AlertPhase::kFiring) {
+        dropped->push_back(
+            old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
+        dropped->back().notify = s.notified;
+      } else if (s.phase == AlertPhase::kPending) {
+        // Its pending spell ends here: the transitions show it, so that
+        // the next pending of the changed alert follows an inactive.
+        dropped->push_back(
+            old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kInactive, s.last_eval));
+        dropped->back().notify = false;
+      }
     }
   }
 }

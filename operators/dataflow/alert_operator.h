@@ -96,7 +96,8 @@ class AlertOperator {
   // On a rule reload: takes over the latest values and history of metrics
   // whose definition did not change, and the states of alerts whose
   // definition did not change. Alerts that were firing and are gone or
-  // changed get a resolved notice in `dropped`, so no page dangles.
+  // changed get a resolved notice in `dropped`, so no page dangles; those
+  // that were pending an inactive one (never notified).
   void AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped);
   // An active alert as a notice of its current state (pending or firing),
   // with labels and rendered annotations, for the admin API.

@@ -158,5 +158,34 @@ TEST(ReloadTest, AMetricStartedOverIsPartialUntilItsWindowsStartAfterTheReload) 
             (std::vector<std::string>{"s@180=2", "n@240=2", "Busy firing @240"}));
 }
 
+// A pending alert whose `for:` a reload changes ends its pending spell with
+// an inactive transition (never notified) before the changed alert's own.
+TEST(ReloadTest, AChangedPendingAlertGoesInactiveBeforePendingAgain) {
+  auto rules = [](const std::string& for_duration) {
+    return "metrics:\n  - metric: n\n    window: tumbling 1m\n    value: count()\n"
+           "alerts:\n  - alert: Busy\n    severity: P2\n    expr: n > 1\n    for: " +
+           for_duration + "\n";
+  };
+  auto old_gen = std::make_unique<OperatorHarness>(rules("2m"));
+  old_gen->Add(1000, "\"x\":1");
+  old_gen->Add(2000, "\"x\":1");
+  EXPECT_EQ(Close(*old_gen, 60'000), (std::vector<std::string>{"n@60=2", "Busy pending @60"}));
+
+  OperatorHarness next(rules("3m"));
+  next.flow->AdoptState(*old_gen->flow);
+  std::vector<AlertNotice> dropped;
+  next.alerts->AdoptState(*old_gen->alerts, &dropped);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].def->name, "Busy");
+  EXPECT_EQ(dropped[0].transition, Transition::kInactive);
+  EXPECT_EQ(dropped[0].at, 60'000);
+  EXPECT_FALSE(dropped[0].notify);
+  old_gen.reset();
+
+  next.Add(61'000, "\"x\":1");
+  next.Add(62'000, "\"x\":1");
+  EXPECT_EQ(Close(next, 120'000), (std::vector<std::string>{"n@120=2", "Busy pending @120"}));
+}
+
 }  // namespace
 }  // namespace vigil
