@@ -129,7 +129,9 @@ void WarehouseSink::OnWindow(const WindowResult& r) {
   } else if (!r.partial) {
     open_.windows[it->second] = std::move(row);
   }
-  open_.max_end = std::max(open_.max_end, r.end);
+  // A partial window ends past what the input covered (this month's, at
+  // the end of a one-hour replay): retention counts from complete ones.
+  if (!r.partial) open_.max_end = std::max(open_.max_end, r.end);
   if (open_since_ == 0) {
     open_since_ = WallClockMs();
     cv_.SignalAll();

@@ -120,7 +120,7 @@ class WarehouseSink : public Sink {
  private:
   struct Batch {
     std::vector<std::string> windows, alerts;  // SQL tuples
-    TimeMs max_end = kMinTime;                 // latest window end in it
+    TimeMs max_end = kMinTime;                 // latest complete window's end in it
     size_t rows() const { return windows.size() + alerts.size(); }
   };
   explicit WarehouseSink(Options options) : options_(std::move(options)) {}

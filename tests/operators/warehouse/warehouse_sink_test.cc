@@ -269,6 +269,19 @@ TEST_F(WarehouseSinkTest, RetentionDeletesByEventTime) {
   EXPECT_EQ(pg_->Psql("SELECT state FROM vigil_alerts"), "resolved\n");
 }
 
+// The partial window a replay's end closes (this month's, after two hours
+// of data) is not where event time stands: the cutoff stays 01:05.
+TEST_F(WarehouseSinkTest, RetentionCountsFromTheLatestCompleteWindow) {
+  std::unique_ptr<WarehouseSink> sink = Sink("?retention=1h");
+  for (TimeMs start : {kT0, kT0 + 30 * kMinute, kT0 + 120 * kMinute}) {
+    sink->OnWindow(Window(errors_, {}, start, 1));
+  }
+  sink->OnWindow(Window(errors_, {}, kT0 + 31 * 24 * 60 * kMinute, 1, /*partial=*/true));
+  ASSERT_TRUE(sink->Close().ok());
+  EXPECT_TRUE(WaitFor([&] { return sink->stats().deleted == 2; }, 10)) << sink->stats().deleted;
+  EXPECT_EQ(pg_->Psql("SELECT count(*) FROM vigil_windows"), "2\n");
+}
+
 TEST_F(WarehouseSinkTest, OverTheBoundTheOldestBatchesGo) {
   WarehouseSink::Options o;
   o.url = pg_->url();
