@@ -25,15 +25,17 @@ absl::Status ResultError(PGconn* conn, PGresult* r) {
   if (message.empty()) message = Clean(PQerrorMessage(conn));
   const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   if (state != nullptr) message = StrCat(message, " (SQLSTATE ", state, ")");
-  // A broken connection, and the errors of a server that is busy or going
-  // away, are worth retrying; anything else is the statement's own.
+  // A value a row holds that the table refuses (a data exception, a
+  // constraint, an index entry too large) is that row's own: the others go
+  // on without it. Anything else (a broken connection, a busy or read-only
+  // server after a failover, a privilege revoked) is worth retrying until
+  // someone fixes it: rows are never dropped for it.
   const std::string_view code = state == nullptr ? "" : state;
   const std::string_view cls = code.substr(0, 2);
-  if (PQstatus(conn) != CONNECTION_OK || cls == "08" || cls == "40" || cls == "53" || cls == "57" ||
-      cls == "58" || code == "55P03") {
-    return absl::UnavailableError(message);
+  if (PQstatus(conn) == CONNECTION_OK && (cls == "22" || cls == "23" || code == "54000")) {
+    return absl::InvalidArgumentError(message);
   }
-  return absl::InvalidArgumentError(message);
+  return absl::UnavailableError(message);
 }
 
 struct ResultDeleter {

@@ -3,11 +3,12 @@
 // A connection to PostgreSQL (or Redshift, which speaks its protocol)
 // through libpq: connect with a timeout, run statements, read rows as text.
 // Errors carry the server's message and SQLSTATE; no message ever holds the
-// connection URL's password. Unavailable: worth retrying (the connection
-// broke; the server is starting, stopping, out of resources, or the
-// transaction lost a conflict); InvalidArgument: the statement itself
-// failed (a value the column refuses, a missing permission). Not thread-safe: one thread uses a
-// connection.
+// connection URL's password. InvalidArgument: a value of the statement's
+// rows refused (SQLSTATE class 22 or 23, or 54000: an index entry too
+// large); Unavailable: anything else, worth retrying (the connection
+// broke; the server is starting, stopping, out of resources, read-only
+// after a failover; a permission missing; the transaction lost a
+// conflict). Not thread-safe: one thread uses a connection.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<PgConnection>> c =

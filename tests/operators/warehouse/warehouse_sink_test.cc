@@ -253,6 +253,28 @@ TEST_F(WarehouseSinkTest, ARefusedRowDoesNotTakeItsBatchWithIt) {
   EXPECT_EQ(sink->stats().windows, 2u);
 }
 
+// A server that refuses every write for a while (read-only after a
+// failover, here a trigger that says so) is an outage: the rows wait and
+// are written once it takes them, none refused.
+TEST_F(WarehouseSinkTest, AReadOnlyServerIsWaitedForNotRefused) {
+  std::unique_ptr<WarehouseSink> sink = Sink();
+  pg_->Psql(
+      "CREATE FUNCTION read_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+      "'cannot execute INSERT in a read-only transaction' USING ERRCODE = '25006'; END $$ "
+      "LANGUAGE plpgsql; CREATE TRIGGER read_only BEFORE INSERT ON vigil_windows "
+      "FOR EACH ROW EXECUTE FUNCTION read_only()");
+  sink->OnWindow(Window(errors_, {}, kT0, 1));
+  sink->OnWindow(Window(errors_, {}, kT0 + 5 * kMinute, 2));
+  sink->Seal();
+  ASSERT_TRUE(WaitFor([&] { return sink->stats().failures >= 2; }, 10));
+  EXPECT_EQ(pg_->Psql("SELECT count(*) FROM vigil_windows"), "0\n");
+  pg_->Psql("DROP TRIGGER read_only ON vigil_windows");
+  ASSERT_TRUE(sink->Close().ok());
+  EXPECT_EQ(pg_->Psql("SELECT value FROM vigil_windows ORDER BY window_start"), "1\n2\n");
+  EXPECT_EQ(sink->stats().rejected, 0u);
+  EXPECT_EQ(sink->stats().windows, 2u);
+}
+
 TEST_F(WarehouseSinkTest, RetentionDeletesByEventTime) {
   std::unique_ptr<WarehouseSink> sink = Sink("?retention=1h");
   // Ends at 00:05, 00:35 and 02:05: the cutoff is 01:05.
