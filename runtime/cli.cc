@@ -508,7 +508,7 @@ int Replay(int argc, char** argv) {
   auto timeline = std::make_unique<TimelineSink>();
   TimelineSink* t = timeline.get();
   return RunJob(config, std::move(timeline),
-                [&] { std::fputs((json ? t->ToJson() + "\n" : t->ToText()).c_str(), stdout); });
+                [&] { cli::Print(json ? t->ToJson() + "\n" : t->ToText()); });
 }
 
 // `vigil help [COMMAND]`, `vigil COMMAND --help`.

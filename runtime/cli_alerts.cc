@@ -111,7 +111,7 @@ int Alerts(int argc, char** argv) {
     rows.push_back({state, StringField(e, "severity"), StringField(e, "alert"), ValueField(e),
                     since.empty() ? "-" : since, LabelsField(e), summary});
   }
-  std::fputs(Table(rows).c_str(), stdout);
+  Print(Table(rows));
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #ifndef VIGIL_RUNTIME_CLI_ARGS_H_
 #define VIGIL_RUNTIME_CLI_ARGS_H_
 
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -31,6 +32,12 @@
 #include "runtime/job_config.h"
 
 namespace vigil::cli {
+
+// Writes all of `text`, a NUL byte in a label value included (fputs of
+// c_str() stopped there, mid-line).
+inline void Print(std::string_view text, FILE* to = stdout) {
+  std::fwrite(text.data(), 1, text.size(), to);
+}
 
 // Reads flags of the form --name VALUE or --name=VALUE.
 class Args {

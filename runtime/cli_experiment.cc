@@ -66,7 +66,7 @@ int ExperimentReportFromJob(const std::string& url_text, const std::string& form
     std::fprintf(stderr, "vigil: the job's /api/metrics is not a JSON array of series\n");
     return 1;
   }
-  std::fputs(ExperimentReport(infos, results, format).c_str(), stdout);
+  Print(ExperimentReport(infos, results, format));
   return 0;
 }
 

@@ -148,7 +148,7 @@ int Query(int argc, char** argv) {
   const std::string out = format == "json"  ? result.ToJson() + "\n"
                           : format == "csv" ? result.ToCsv()
                                             : result.ToText();
-  std::fputs(out.c_str(), stdout);
+  Print(out);
   return 0;
 }
 

@@ -77,7 +77,7 @@ int Escalations(Args& a) {
       return 1;
     }
   }
-  std::fputs(review.Summary(format).c_str(), summary);
+  Print(review.Summary(format), summary);
   if (format == "text" && !out_path.empty() && out_path != "-") {
     std::fprintf(summary, "\nwrote %zu sessions with their turns to %s\n", review.sessions().size(),
                  out_path.c_str());
@@ -139,7 +139,7 @@ int TrackerFromJob(const std::string& url, const std::string& format, TimeMs fro
     std::fprintf(stderr, "vigil: the job's /api/metrics is not a JSON array of series\n");
     return 1;
   }
-  std::fputs(TrackerReport(infos, data, format, from, to).c_str(), stdout);
+  Print(TrackerReport(infos, data, format, from, to));
   return 0;
 }
 
@@ -317,13 +317,13 @@ int Experiment(int argc, char** argv) {
         })) {
       return 1;
     }
-    std::fputs(ExperimentReport(infos, results, in.format).c_str(), stdout);
+    Print(ExperimentReport(infos, results, in.format));
     return 0;
   }
   return RunJobFor(in.config, std::make_unique<ExperimentSink>(&results), [&] {
     RuleLoadResult rules = LoadJobRules(in.config);
     if (rules.ok()) infos = ExperimentInfos(*rules.rules);
-    std::fputs(ExperimentReport(infos, results, in.format).c_str(), stdout);
+    Print(ExperimentReport(infos, results, in.format));
   });
 }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -124,6 +125,23 @@ TEST(QueryE2eTest, AGeneratedWeekGivesTheResultsFilesValuesFromEverySource) {
   EXPECT_EQ(status, 400);
   EXPECT_EQ(body, "from needs an RFC 3339 time, not 'yesterday'\n");
   ::close(writer);
+}
+
+// A label value may hold any character, a NUL too: the CSV holds every
+// row, the NUL as it is (the output stopped at it, mid-row).
+TEST(QueryE2eTest, ACsvHoldsEveryRowPastANulInALabel) {
+  const std::string results = TempPath("query_e2e_", "nul.ndjson");
+  std::ofstream(results)
+      << ("{\"metric\":\"n\",\"start\":\"2026-01-01T00:00:00.000Z\",\"end\":"
+          "\"2026-01-01T00:01:00.000Z\",\"labels\":{\"intent\":\"a\\u0000b\"},\"value\":1}\n"
+          "{\"metric\":\"n\",\"start\":\"2026-01-01T00:00:00.000Z\",\"end\":"
+          "\"2026-01-01T00:01:00.000Z\",\"labels\":{\"intent\":\"c\"},\"value\":2}\n");
+  Result r = Sh(kVigil + " query n --output csv " + results);
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, std::string("metric,intent,start,end,value,partial\n"
+                               "n,a\0b,2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,1,false\n"
+                               "n,c,2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,2,false\n",
+                               164));
 }
 
 TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
