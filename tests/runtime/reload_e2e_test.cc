@@ -19,6 +19,29 @@ namespace {
 
 const std::string kVigil = VIGIL_BINARY;
 
+// The job's URL, from the line its stderr (`err`) says it on; "" when it
+// does not within 10 s.
+std::string JobUrl(const std::string& err) {
+  int port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    ::usleep(100'000);
+    port = ServingPort(ReadFile(err));
+  }
+  return port == 0 ? "" : StrCat("http://127.0.0.1:", port);
+}
+
+// The status of reload request `id` once it is no longer pending.
+std::string ReloadStatus(const std::string& base, int id) {
+  std::string status;
+  WaitFor(
+      [&] {
+        status = Sh(StrCat("curl -s '", base, "/-/reload/status?id=", id, "'")).out;
+        return status.find("pending") == std::string::npos;
+      },
+      10);
+  return status;
+}
+
 void WriteRules(const std::string& path, const std::string& threshold) {
   std::ofstream(path) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    value: count()\n"
                          "alerts:\n  - alert: Busy\n    severity: P3\n    expr: n > "
@@ -41,13 +64,8 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
             "--no-pending", "--results", results.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  int port = 0;
-  for (int i = 0; i < 100 && port == 0; ++i) {
-    ::usleep(100'000);
-    port = ServingPort(ReadFile(err));
-  }
-  ASSERT_GT(port, 0) << ReadFile(err);
-  const std::string base = StrCat("http://127.0.0.1:", port);
+  const std::string base = JobUrl(err);
+  ASSERT_FALSE(base.empty()) << ReadFile(err);
   ::usleep(1'200'000);  // about 12 minutes of event time: Busy fires
 
   // A changed threshold: the alert's state is dropped with a resolved
@@ -58,24 +76,12 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   const std::string post = StrCat(
       "curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' ", base, "/-/reload");
   const std::string accepted = Sh(post).out;
-  std::string ok;
-  WaitFor(
-      [&] {
-        ok = Sh(StrCat("curl -s '", base, "/-/reload/status?id=1'")).out;
-        return ok.find("pending") == std::string::npos;
-      },
-      10);
+  const std::string ok = ReloadStatus(base, 1);
 
   // A broken file is refused, by POST (with its errors) and by SIGHUP.
   std::ofstream(rules) << "metrics: [\n";
   const std::string accepted2 = Sh(post).out;
-  std::string refused;
-  WaitFor(
-      [&] {
-        refused = Sh(StrCat("curl -s '", base, "/-/reload/status?id=2'")).out;
-        return refused.find("pending") == std::string::npos;
-      },
-      10);
+  const std::string refused = ReloadStatus(base, 2);
   ::kill(pid, SIGHUP);
   ::usleep(500'000);
   const std::string metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
@@ -170,13 +176,8 @@ TEST(ReloadE2eTest, AMetricStartedOverAlertsOnlyOnCompleteWindowsAndARemovedOneL
   auto feed = [&](const std::string& text) {
     ASSERT_EQ(::write(input[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
   };
-  int port = 0;
-  for (int i = 0; i < 100 && port == 0; ++i) {
-    ::usleep(100'000);
-    port = ServingPort(ReadFile(err));
-  }
-  ASSERT_GT(port, 0) << ReadFile(err);
-  const std::string base = StrCat("http://127.0.0.1:", port);
+  const std::string base = JobUrl(err);
+  ASSERT_FALSE(base.empty()) << ReadFile(err);
   // 00:00:00 to 00:02:30: n is 6 in each of the first two minutes.
   feed(EveryTenSeconds(0, 16));
   std::string metrics;
@@ -192,14 +193,7 @@ TEST(ReloadE2eTest, AMetricStartedOverAlertsOnlyOnCompleteWindowsAndARemovedOneL
   const std::string post =
       StrCat("curl -s -X POST -H 'Content-Type: application/json' ", base, "/-/reload > /dev/null");
   Sh(post);
-  std::string status;
-  WaitFor(
-      [&] {
-        status = Sh(StrCat("curl -s '", base, "/-/reload/status?id=1'")).out;
-        return status.find("pending") == std::string::npos;
-      },
-      10);
-  EXPECT_EQ(status, "{\"id\":1,\"status\":\"succeeded\"}\n");
+  EXPECT_EQ(ReloadStatus(base, 1), "{\"id\":1,\"status\":\"succeeded\"}\n");
   metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
   // 00:02:40 to 00:09:50.
   feed(EveryTenSeconds(16, 44));
