@@ -10,6 +10,8 @@ namespace vigil {
 
 namespace {
 constexpr TimeMs kMaxEventTime = 253402300799999;  // 9999-12-31T23:59:59.999Z
+// What a parser holds room for until a longer record comes.
+constexpr size_t kInitialCapacity = 64 * 1024;
 
 // Whether a field value may stand where the rules use it; missing and null
 // fit everywhere (the rules test for them).
@@ -67,7 +69,7 @@ bool ParseEventTime(simdjson::dom::element ts, TimeMs* out, std::string* detail)
 }
 
 EventParser::EventParser(const FieldTable& fields, size_t max_bytes)
-    : fields_(fields), max_bytes_(max_bytes) {
+    : fields_(fields), max_bytes_(max_bytes), parser_(max_bytes + 64) {
   nodes_.emplace_back();
   for (int slot = 0; slot < fields.size(); ++slot) {
     const std::string& path = fields.path(slot);
@@ -81,7 +83,13 @@ EventParser::EventParser(const FieldTable& fields, size_t max_bytes)
   EntryFor(0, "ts").role = kTs;
   EntryFor(0, "type").role = kType;
   unusable_.assign(static_cast<size_t>(fields.size()), kUsable);
-  if (parser_.allocate(max_bytes_ + 64) != simdjson::SUCCESS) {
+  // Room for a typical record now, grown on demand up to the limit: a
+  // parser's buffers hold several bytes per record byte, and with a heap of
+  // huge pages every buffer touched (five parsers parse ahead) costs a
+  // zeroed 2 MiB page, where the records themselves take a few hundred
+  // bytes. (The limit is the constructor's: simdjson 3.0.1's
+  // set_max_capacity gets its test backwards.)
+  if (parser_.allocate(std::min<size_t>(max_bytes_ + 64, kInitialCapacity)) != simdjson::SUCCESS) {
     max_bytes_ = 0;  // every record is then reported oversized rather than crashing
   }
 }

@@ -158,6 +158,32 @@ TEST_F(EventParserTest, OversizedAndDeepRecords) {
   }
 }
 
+TEST_F(EventParserTest, RecordsLongerThanTheFirstRoomParseUpToTheLimit) {
+  // The parser starts with room for 64 KiB and grows: a record of exactly
+  // the limit parses with all its fields, one byte more is oversized, and
+  // short records still parse after a long one.
+  constexpr size_t kLimit = 300 * 1024;
+  parser_ = std::make_unique<EventParser>(fields_, kLimit);
+  const std::string head = R"({"ts":1000,"type":"message","intent":"faq","pad":")";
+  const std::string tail = R"(","latency_ms":42})";
+  const std::string exact = head + std::string(kLimit - head.size() - tail.size(), 'x') + tail;
+  ASSERT_EQ(exact.size(), kLimit);
+  for (size_t size : {size_t{70 * 1024}, size_t{200 * 1024}}) {
+    const std::string mid = head + std::string(size, 'y') + tail;
+    ASSERT_TRUE(Parse(mid)) << size << ": " << err_.detail;
+    EXPECT_DOUBLE_EQ(ev_.slots[latency_].num, 42);
+  }
+  ASSERT_TRUE(Parse(exact)) << err_.detail;
+  EXPECT_EQ(ev_.ts, 1000);
+  EXPECT_EQ(ev_.slots[intent_].str, "faq");
+  EXPECT_DOUBLE_EQ(ev_.slots[latency_].num, 42);
+  EXPECT_FALSE(Parse(head + "x" + exact.substr(head.size())));
+  EXPECT_EQ(err_.reason, DeadReason::kOversized);
+  ASSERT_TRUE(Parse(R"({"ts":2000,"type":"message","latency_ms":7})"));
+  EXPECT_EQ(ev_.ts, 2000);
+  EXPECT_DOUBLE_EQ(ev_.slots[latency_].num, 7);
+}
+
 TEST_F(EventParserTest, MinuteCacheAgreesWithTheFullParser) {
   // Consecutive timestamps in one minute take the cached path; the answers
   // must equal a full parse, across minute, hour and day boundaries and for
