@@ -197,6 +197,56 @@ bool LoadJoinEmit(FileLoader& f, const YAML::Node& name, const YAML::Node& expr,
   return true;
 }
 
+// The join's `on:`: a field path both sides carry. Sets the stream's key
+// and `label`, the key's name in the joined records.
+bool LoadJoinKey(FileLoader& f, const YAML::Node& n, RuleSet* rules, StreamDef* s,
+                 std::string* label) {
+  std::optional<std::string> key = f.Scalar(n, "on", true, "a join");
+  if (!key) return false;
+  ExprParse p = ParseExpr(*key);
+  if (!p.ok() || p.node->op != ExprOp::kName) {
+    f.Error(n["on"], StrCat("'", *key,
+                            "' is not a field path (e.g. turn_id); both sides are "
+                            "joined on it"));
+    return false;
+  }
+  if (std::optional<std::string> undeclared = rules->fields.Undeclared(*key)) {
+    f.Error(n["on"], *undeclared);
+    return false;
+  }
+  std::optional<std::string> l = KeyLabel(f, n["on"], *key, "delay_ms", "right.ts - left.ts");
+  if (!l) return false;
+  s->key_path = *key;
+  s->key_slot = rules->fields.Intern(*key);
+  *label = *l;
+  return true;
+}
+
+// `kind:` (inner or left) and `unmatched_right:` (count or dead_letter).
+bool LoadJoinKind(FileLoader& f, const YAML::Node& n, JoinDef* j) {
+  bool ok = true;
+  if (std::optional<std::string> kind = f.Scalar(n, "kind", false, "a join")) {
+    if (*kind != "inner" && *kind != "left") {
+      f.Error(n["kind"], StrCat("a join's kind is 'inner' (pairs only) or 'left' (also each left "
+                                "event no right matched), not '",
+                                *kind, "'"));
+      ok = false;
+    }
+    j->keep_unmatched_left = *kind == "left";
+  }
+  if (std::optional<std::string> u = f.Scalar(n, "unmatched_right", false, "a join")) {
+    if (*u != "count" && *u != "dead_letter") {
+      f.Error(n["unmatched_right"],
+              StrCat("unmatched_right is 'count' (vigil_join_unmatched_total only) or "
+                     "'dead_letter' (also to the dead-letter output), not '",
+                     *u, "'"));
+      ok = false;
+    }
+    j->dead_letter_unmatched_right = *u == "dead_letter";
+  }
+  return ok;
+}
+
 }  // namespace
 
 void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
@@ -228,51 +278,13 @@ void LoadJoin(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   ok &= LoadSide(f, n, "left", rules, &j.has_left_where, &j.left_where, &j.left_where_source);
   ok &= LoadSide(f, n, "right", rules, &j.has_right_where, &j.right_where, &j.right_where_source);
   std::string key_label;
-  if (std::optional<std::string> key = f.Scalar(n, "on", true, "a join")) {
-    ExprParse p = ParseExpr(*key);
-    if (!p.ok() || p.node->op != ExprOp::kName) {
-      f.Error(n["on"], StrCat("'", *key,
-                              "' is not a field path (e.g. turn_id); both sides are "
-                              "joined on it"));
-      ok = false;
-    } else if (std::optional<std::string> undeclared = rules->fields.Undeclared(*key)) {
-      f.Error(n["on"], *undeclared);
-      ok = false;
-    } else if (std::optional<std::string> label =
-                   KeyLabel(f, n["on"], *key, "delay_ms", "right.ts - left.ts")) {
-      s.key_path = *key;
-      s.key_slot = rules->fields.Intern(*key);
-      key_label = *label;
-    } else {
-      ok = false;
-    }
-  } else {
-    ok = false;
-  }
+  ok &= LoadJoinKey(f, n, rules, &s, &key_label);
   if (f.Scalar(n, "within", true, "a join")) {
     ok &= ParseWithin(f, n["within"], &j);
   } else {
     ok = false;
   }
-  if (std::optional<std::string> kind = f.Scalar(n, "kind", false, "a join")) {
-    if (*kind != "inner" && *kind != "left") {
-      f.Error(n["kind"], StrCat("a join's kind is 'inner' (pairs only) or 'left' (also each left "
-                                "event no right matched), not '",
-                                *kind, "'"));
-      ok = false;
-    }
-    j.keep_unmatched_left = *kind == "left";
-  }
-  if (std::optional<std::string> u = f.Scalar(n, "unmatched_right", false, "a join")) {
-    if (*u != "count" && *u != "dead_letter") {
-      f.Error(n["unmatched_right"],
-              StrCat("unmatched_right is 'count' (vigil_join_unmatched_total only) or "
-                     "'dead_letter' (also to the dead-letter output), not '",
-                     *u, "'"));
-      ok = false;
-    }
-    j.dead_letter_unmatched_right = *u == "dead_letter";
-  }
+  ok &= LoadJoinKind(f, n, &j);
   if (!ok) return;
   s.fields.Intern(key_label);                                   // kStreamKeySlot
   s.fields.Expect(s.fields.Intern("delay_ms"), Type::kNumber);  // kJoinDelaySlot
