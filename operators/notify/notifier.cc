@@ -79,11 +79,20 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
     config.restored_state.clear();
   }
   std::unique_ptr<Notifier> n(new Notifier(std::move(config)));
-  const NotifyConfig& c = n->config_;
+  std::map<std::string, std::vector<size_t>> by_receiver;
+  if (absl::Status s = n->AddTargets(restored, &by_receiver); !s.ok()) return s;
+  if (absl::Status s = n->AddRoutes(by_receiver); !s.ok()) return s;
+  for (auto& t : n->targets_) t->Start();
+  n->spooler_ = std::thread([p = n.get()] { p->RunSpooler(); });
+  return n;
+}
+
+absl::Status Notifier::AddTargets(const std::map<std::string, std::string>& restored,
+                                  std::map<std::string, std::vector<size_t>>* by_receiver) {
+  const NotifyConfig& c = config_;
   size_t count = 0;
   for (const NotifyReceiver& r : c.receivers) count += r.urls.size();
   const size_t per_target = std::max<size_t>(4096, c.spool_max_bytes / std::max<size_t>(1, count));
-  std::map<std::string, std::vector<size_t>> by_receiver;
   for (const NotifyReceiver& r : c.receivers) {
     std::string key;
     if (r.kind == NotifyReceiver::Kind::kPagerDuty) {
@@ -124,11 +133,16 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
         return absl::Status(t.status().code(), StrCat("notify receiver '", r.name,
                                                       "': ", std::string(t.status().message())));
       }
-      by_receiver[r.name].push_back(n->targets_.size());
-      n->targets_.push_back(std::move(*t));
-      n->target_names_.push_back(TargetName(r, url));
+      (*by_receiver)[r.name].push_back(targets_.size());
+      targets_.push_back(std::move(*t));
+      target_names_.push_back(TargetName(r, url));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Notifier::AddRoutes(const std::map<std::string, std::vector<size_t>>& by_receiver) {
+  const NotifyConfig& c = config_;
   for (size_t sev = 1; sev < c.routes.size(); ++sev) {
     for (const std::string& name : c.routes[sev]) {
       auto it = by_receiver.find(name);
@@ -136,11 +150,11 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
         return absl::InvalidArgumentError(
             StrCat("notify route P", sev, ": unknown receiver '", name, "'"));
       }
-      for (size_t t : it->second) n->routes_[sev].push_back(t);
+      for (size_t t : it->second) routes_[sev].push_back(t);
     }
   }
   for (const auto& [alert, names] : c.alert_routes) {
-    std::vector<size_t>& route = n->alert_routes_[alert];
+    std::vector<size_t>& route = alert_routes_[alert];
     for (const std::string& name : names) {
       auto it = by_receiver.find(name);
       if (it == by_receiver.end()) {
@@ -150,9 +164,7 @@ absl::StatusOr<std::unique_ptr<Notifier>> Notifier::Create(NotifyConfig config) 
       route.insert(route.end(), it->second.begin(), it->second.end());
     }
   }
-  for (auto& t : n->targets_) t->Start();
-  n->spooler_ = std::thread([p = n.get()] { p->RunSpooler(); });
-  return n;
+  return absl::OkStatus();
 }
 
 Notifier::~Notifier() {

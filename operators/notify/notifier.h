@@ -100,6 +100,12 @@ class Notifier : public Sink {
  private:
   explicit Notifier(NotifyConfig config) : config_(std::move(config)) {}
   void RunSpooler();
+  // Create's steps: a target per receiver URL, restored from `restored`
+  // (the checkpoint's states by target name), its index listed under its
+  // receiver's name; then the routes, from receiver names to targets.
+  absl::Status AddTargets(const std::map<std::string, std::string>& restored,
+                          std::map<std::string, std::vector<size_t>>* by_receiver);
+  absl::Status AddRoutes(const std::map<std::string, std::vector<size_t>>& by_receiver);
   int SeverityOf(const AlertNotice& n) const;
   // The targets `n` is routed to: its alert name's route, else its
   // severity's; nullptr when none.
