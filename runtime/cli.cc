@@ -140,11 +140,11 @@ std::string AddAlertmanager(const std::string& url, NotifyConfig* notify) {
   return "";
 }
 
-bool JobFlag(Args& a, JobConfig* config, std::string* err) {
+// The outputs `run` and `replay` share: results, alerts, dead letters and
+// the rule files' record outputs.
+bool JobOutputFlag(Args& a, JobConfig* config, std::string* err) {
   std::string v;
-  if (a.Value("--rules", &v, err)) {
-    config->rule_files.push_back(v);
-  } else if (a.Value("--results", &v, err)) {
+  if (a.Value("--results", &v, err)) {
     if (v.rfind("kafka://", 0) == 0) {
       absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
       if (!url.ok()) {
@@ -189,6 +189,17 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
       config->outputs.kafka.brokers = url->brokers;
       config->outputs.kafka.records_topic_prefix = url->topic;
     }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool JobFlag(Args& a, JobConfig* config, std::string* err) {
+  std::string v;
+  if (a.Value("--rules", &v, err)) {
+    config->rule_files.push_back(v);
+  } else if (JobOutputFlag(a, config, err)) {
   } else if (a.Value("--max-out-of-orderness", &v, err)) {
     DurationFlag(v, &config->event_time.max_out_of_orderness, err);
   } else if (a.Value("--allowed-lateness", &v, err)) {
