@@ -6,7 +6,6 @@
 #include <cassert>
 #include <charconv>
 #include <cstdio>
-#include <sstream>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -17,8 +16,8 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "prometheus/registry.h"
-#include "prometheus/text_serializer.h"
 #include "runtime/http_connection.h"
+#include "runtime/prometheus_text.h"
 #include "runtime/web_config.h"
 
 namespace vigil {
@@ -266,11 +265,9 @@ void HttpServer::Stop() {
 HttpHandler PrometheusHandler(std::shared_ptr<prometheus::Registry> registry) {
   assert(registry != nullptr);
   return [registry = std::move(registry)](const HttpRequest&) {
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, registry->Collect());
     return HttpResponse{.status = 200,
                         .content_type = "text/plain; version=0.0.4; charset=utf-8",
-                        .body = std::move(out).str()};
+                        .body = PrometheusText(registry->Collect())};
   };
 }
 

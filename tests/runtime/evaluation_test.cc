@@ -1,11 +1,11 @@
 #include "runtime/evaluation.h"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
 
 #include <tuple>
 
 #include "base/strings.h"
+#include "runtime/prometheus_text.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
 namespace vigil {
@@ -128,7 +128,7 @@ alerts:
                      "alert Busy firing 2026-01-01T00:02:00.000Z",
                  }));
   EXPECT_EQ(counters.firing_transitions, 2u);
-  const std::string text = prometheus::TextSerializer().Serialize(metrics.registry()->Collect());
+  const std::string text = PrometheusText(metrics.registry()->Collect());
   EXPECT_NE(text.find("vigil_alert_transitions_total{severity=\"P3\",state=\"firing\"} 1\n"),
             std::string::npos)
       << text;
@@ -169,7 +169,7 @@ alerts:
                  }));
   // An init-capture: clang 14 cannot capture a structured binding.
   const auto window_end = [&m = metrics] {
-    const std::string text = prometheus::TextSerializer().Serialize(m.registry()->Collect());
+    const std::string text = PrometheusText(m.registry()->Collect());
     const size_t at = text.find("vigil_metric_window_end_timestamp_seconds{metric=\"msgs\"}");
     return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
   };

@@ -1,11 +1,11 @@
 #include "runtime/job_metrics.h"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
 
 #include <string>
 
 #include "rules/rule_set.h"
+#include "runtime/prometheus_text.h"
 
 namespace vigil {
 namespace {
@@ -24,7 +24,7 @@ metrics:
 // The value of one sample line of the exposition, e.g.
 // `vigil_dead_letter_total{reason="late"}`; -1 when it is not there.
 double Sample(const JobMetrics& m, const std::string& series) {
-  const std::string text = prometheus::TextSerializer().Serialize(m.registry()->Collect());
+  const std::string text = PrometheusText(m.registry()->Collect());
   const size_t at = text.find("\n" + series + " ");
   if (at == std::string::npos) return -1;
   return std::stod(text.substr(at + series.size() + 2));
