@@ -6,10 +6,11 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
                        const InputEnd& input) {
   results_.clear();
   flow.Close(frontier, &results_);
-  bool any_partial = false;
+  bool any_partial = false, any_complete = false;
   for (WindowResult& r : results_) {
     r.partial = !input.Covers(r.end) || !alerts.Covers(r.metric, r.start);
     any_partial |= r.partial;
+    any_complete |= !r.partial;
     for (const auto& s : *out_.sinks) s->OnWindow(r);
   }
   out_.metrics->SetWindows(results_);
@@ -37,7 +38,9 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
     for (const auto& s : *out_.sinks) s->OnAlert(n);
   }
   if (out_.admin) out_.admin->RecordTransitions(notices_);
-  return !notices_.empty();
+  // The active alerts' values change with every complete window, not only
+  // with a transition.
+  return !notices_.empty() || any_complete;
 }
 
 }  // namespace vigil

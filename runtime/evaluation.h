@@ -13,7 +13,7 @@
 //
 // Example:
 //   Evaluation eval({&metrics, &sinks, admin, &counters});
-//   if (eval.Close(flow, alert_op, frontier)) PublishAlerts();  // an alert changed
+//   if (eval.Close(flow, alert_op, frontier)) PublishAlerts();  // alerts were evaluated
 #ifndef VIGIL_RUNTIME_EVALUATION_H_
 #define VIGIL_RUNTIME_EVALUATION_H_
 
@@ -40,7 +40,9 @@ class Evaluation {
   explicit Evaluation(const Outputs& outputs) : out_(outputs) {}
 
   // Closes the windows of `flow` that end by `frontier` and evaluates the
-  // alerts on them. Returns whether any alert changed state.
+  // alerts on them. Returns whether what the active alerts show may have
+  // changed: an alert changed state, or a complete window was evaluated
+  // (a firing alert's value is that of its latest evaluation).
   bool Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier, const InputEnd& input = {});
 
   // What the last Close emitted, in the order delivered.

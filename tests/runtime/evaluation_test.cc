@@ -95,6 +95,41 @@ alerts:
   EXPECT_TRUE(log.empty());
 }
 
+// A firing alert's value is that of its latest evaluation: a close that
+// evaluates complete windows says so even when no alert changes state, so
+// that /api/alerts is published again with the new value.
+TEST(EvaluationTest, AnEvaluationWithoutTransitionsStillAsksToPublishTheAlerts) {
+  OperatorHarness h(R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: Busy
+    severity: P3
+    expr: n > 1
+)");
+  ASSERT_NE(h.rules, nullptr);
+  Evaluated e(*h.rules);
+  auto [metrics, log, counters, eval] = e.parts();
+  for (TimeMs t : {10'000, 20'000, 30'000, 70'000, 80'000, 130'000}) h.Add(kT + t, "");
+  EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kT + 60'000));
+  ASSERT_EQ(h.alerts->ActiveAlerts().size(), 1u);
+  EXPECT_EQ(h.alerts->Describe(h.alerts->ActiveAlerts()[0]).value, 3);
+  log.clear();
+  EXPECT_TRUE(eval.Close(*h.flow, *h.alerts, kT + 120'000));
+  EXPECT_EQ(log, (std::vector<std::string>{"window n{} 2026-01-01T00:02:00.000Z 2"}));
+  EXPECT_TRUE(eval.notices().empty());
+  ASSERT_EQ(h.alerts->ActiveAlerts().size(), 1u);
+  const AlertNotice now = h.alerts->Describe(h.alerts->ActiveAlerts()[0]);
+  EXPECT_EQ(now.value, 2);
+  EXPECT_EQ(now.at, kT + 120'000);
+  // Only a partial window: nothing was evaluated.
+  log.clear();
+  EXPECT_FALSE(eval.Close(*h.flow, *h.alerts, kMaxTime, InputEnd{kT + 140'000}));
+  EXPECT_EQ(log, (std::vector<std::string>{"window n{} 2026-01-01T00:03:00.000Z 1 partial"}));
+}
+
 // An inhibited alert released when its inhibitor resolves is sent then,
 // but it fired once: the summary's count and vigil_alert_transitions_total
 // count one firing, not two.
