@@ -14,6 +14,7 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
     for (const auto& s : *out_.sinks) s->OnWindow(r);
   }
   out_.metrics->SetWindows(results_);
+  if (out_.latest) out_.latest->Update(results_);
   out_.counters->windows += results_.size();
   if (out_.admin) {
     if (!any_partial) {

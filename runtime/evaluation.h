@@ -26,6 +26,7 @@
 #include "runtime/admin_api.h"
 #include "runtime/job_counters.h"
 #include "runtime/job_metrics.h"
+#include "runtime/latest_windows.h"
 
 namespace vigil {
 
@@ -36,6 +37,7 @@ class Evaluation {
     const std::vector<std::unique_ptr<Sink>>* sinks = nullptr;
     AdminApi* admin = nullptr;  // may be null
     JobCounters* counters = nullptr;
+    LatestWindows* latest = nullptr;  // may be null
   };
   explicit Evaluation(const Outputs& outputs) : out_(outputs) {}
 

@@ -400,6 +400,7 @@ absl::Status Job::Reload() {
   }
   presence_ = std::move(presence);
   presence_shown_ = false;
+  latest_.Rebind(*rules);  // before the old rules, which its windows point into, go
   flow_ = std::move(flow);
   mode_->Reloaded();
   alert_op_ = std::move(alert_op);

@@ -56,6 +56,7 @@
 #include "runtime/job_counters.h"
 #include "runtime/job_metrics.h"
 #include "runtime/job_mode.h"
+#include "runtime/latest_windows.h"
 #include "runtime/line_positions.h"
 #include "runtime/record_checks.h"
 #include "runtime/record_outputs.h"
@@ -277,6 +278,9 @@ class Job {
 
   TimeMs frontier_ = kMinTime;
   std::unique_ptr<Evaluation> evaluation_;  // window close and alert evaluation
+  // What /metrics and /api/metrics show, kept by evaluation_ and in
+  // checkpoints; a restored checkpoint's are shown once the outputs open.
+  LatestWindows latest_;
   JobSummary summary_;
   TimeMs started_ = 0;
   TimeMs last_progress_ = 0;

@@ -71,7 +71,13 @@ absl::Status Job::Init() {
   // these rules resolve, as on a reload: now that the receivers are open.
   DeliverResolutions(alert_op_->TakeRestoredResolutions());
   evaluation_ = std::make_unique<Evaluation>(
-      Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_});
+      Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_, &latest_});
+  // A restored checkpoint's latest windows, shown now rather than after
+  // each metric's next window.
+  if (const std::vector<WindowResult> restored = latest_.All(); !restored.empty()) {
+    metrics_->SetWindows(restored);
+    if (admin_) admin_->RecordWindows(restored);
+  }
   progress_tty_ = config_.progress && ::isatty(2);
   return absl::OkStatus();
 }

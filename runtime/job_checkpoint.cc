@@ -63,6 +63,9 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
     if (key == SilenceBook::kStateKey && !j.silences_.DecodeAdHoc(bytes)) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable silences"));
     }
+    if (key == LatestWindows::kStateKey && !j.latest_.Decode(bytes, *j.rules_)) {
+      return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable latest windows"));
+    }
     if (key == kOriginsKey && !DecodeOrigins(bytes, &j.restored_origins_)) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable key origins"));
     }
@@ -110,6 +113,7 @@ absl::Status JobStatePart::Prepare(uint64_t, CheckpointData* d) {
                               j.restored_origins_));
   }
   d->alerts = j.alert_op_->EncodeState();
+  d->panes.emplace_back(std::string(LatestWindows::kStateKey), j.latest_.Encode());
   d->counters = j.summary_;
   return absl::OkStatus();
 }
