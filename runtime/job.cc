@@ -535,8 +535,11 @@ int Job::Shutdown(bool input_ended, int exit_code) {
     }
   }
   // A run that read its input to the end reaches no later digest period
-  // or renotify interval; a stopped live job keeps them (spool, checkpoint).
-  if (notifier_ && input_ended && !failed_) notifier_->EndOfInput();
+  // or renotify interval, and a live job stopped with neither a spool nor
+  // checkpoints has nowhere to keep what they hold: it goes out now. A
+  // stopped live job with either keeps it for the next run.
+  const bool keeps_holds = checkpointer_ != nullptr || !config_.notify.spool_dir.empty();
+  if (notifier_ && (input_ended || !keeps_holds) && !failed_) notifier_->EndOfInput();
   for (auto& s : sinks_) s->Flush();
   if (warehouse_) {
     if (absl::Status s = warehouse_->Close(); !s.ok()) {
