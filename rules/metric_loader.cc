@@ -251,6 +251,14 @@ void CheckExportedNames(const RuleSet& rules, std::vector<Diagnostic>* errors) {
   std::map<std::string, const MetricDef*> by_name;
   for (const MetricDef& m : rules.metrics) {
     const std::string exported = ExportName(m.name, m.unit).name;
+    if (exported == kWindowEndGauge) {
+      errors->push_back({m.pos,
+                         StrCat("metric '", m.name, "' is ", exported,
+                                " on /metrics, the name of vigil's own gauge of every metric's "
+                                "latest window end; rename it"),
+                         false});
+      continue;
+    }
     auto [it, fresh] = by_name.emplace(exported, &m);
     if (fresh || it->second->name == m.name) continue;  // a name defined twice: said already
     const MetricDef& first = *it->second;

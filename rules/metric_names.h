@@ -44,6 +44,10 @@ struct ExportedName {
 };
 ExportedName ExportName(std::string_view metric, MetricUnit unit);
 
+// vigil's own gauge of each rule metric's latest window end, under the
+// same prefix as the rule metrics: no rule metric may be exported as it.
+inline constexpr std::string_view kWindowEndGauge = "vigil_metric_window_end_timestamp_seconds";
+
 // What Prometheus' naming conventions object to in the name of a gauge:
 // abbreviated units (ms, s, kb, ...), units that are not base units
 // (milliseconds, minutes, ...) and the suffixes reserved for counters,

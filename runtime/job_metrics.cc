@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "operators/dataflow/join_operator.h"
+#include "rules/metric_names.h"
 
 namespace vigil {
 
@@ -85,7 +86,7 @@ void JobMetrics::RegisterEventsAndAlerts(prometheus::Registry& r) {
       .Add({{"version", VIGIL_VERSION}})
       .Set(1);
   window_ends_ = &BuildGauge()
-                      .Name("vigil_metric_window_end_timestamp_seconds")
+                      .Name(std::string(kWindowEndGauge))
                       .Help(
                           "End of the latest closed window of each rule metric (from its first "
                           "window on)")

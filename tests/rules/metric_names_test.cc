@@ -123,5 +123,23 @@ TEST(MetricNamesTest, TwoMetricsUnderOneNameOnMetricsAreAnError) {
                           "other's series there; rename one"));
 }
 
+TEST(MetricNamesTest, ARuleMetricCannotTakeTheWindowEndGaugesName) {
+  EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: window_end_timestamp_seconds
+    window: tumbling 1m
+    value: count()
+  - metric: window_end_timestamp
+    unit: seconds
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:2:13: metric 'window_end_timestamp_seconds' is "
+                          "vigil_metric_window_end_timestamp_seconds on /metrics, the name of "
+                          "vigil's own gauge of every metric's latest window end; rename it",
+                          "r.yaml:5:13: metric 'window_end_timestamp' is "
+                          "vigil_metric_window_end_timestamp_seconds on /metrics, the name of "
+                          "vigil's own gauge of every metric's latest window end; rename it"));
+}
+
 }  // namespace
 }  // namespace vigil
