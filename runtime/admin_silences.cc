@@ -23,6 +23,27 @@ std::optional<SilenceDef> ParseSilence(std::string_view body, TimeMs now, std::s
     *error = "the body must be a JSON object with matchers and endsAt (or duration)";
     return std::nullopt;
   }
+  simdjson::dom::object fields;
+  if (root.get(fields) != simdjson::SUCCESS) {
+    *error = "the body must be a JSON object with matchers and endsAt (or duration)";
+    return std::nullopt;
+  }
+  for (auto field : fields) {
+    const std::string_view key = field.key;
+    if (key == "id") {
+      *error =
+          "a silence here is never updated in place: expire it (DELETE /api/silences?id=ID) and "
+          "post a new one";
+      return std::nullopt;
+    }
+    if (key != "matchers" && key != "startsAt" && key != "endsAt" && key != "duration" &&
+        key != "createdBy" && key != "comment") {
+      *error = StrCat("unknown key '", key,
+                      "': a silence has matchers, startsAt, endsAt or duration, createdBy and "
+                      "comment");
+      return std::nullopt;
+    }
+  }
   SilenceDef s;
   simdjson::dom::array matchers;
   if (root["matchers"].get(matchers) != simdjson::SUCCESS || matchers.size() == 0) {
@@ -55,6 +76,11 @@ std::optional<SilenceDef> ParseSilence(std::string_view body, TimeMs now, std::s
     }
     s.starts_at = *t;
   }
+  if (root["endsAt"].error() == simdjson::SUCCESS &&
+      root["duration"].error() == simdjson::SUCCESS) {
+    *error = "give endsAt or duration, not both";
+    return std::nullopt;
+  }
   if (root["endsAt"].get(text) == simdjson::SUCCESS) {
     std::optional<TimeMs> t = ParseRfc3339(text);
     if (!t) {
@@ -76,6 +102,11 @@ std::optional<SilenceDef> ParseSilence(std::string_view body, TimeMs now, std::s
   }
   if (s.ends_at <= s.starts_at) {
     *error = "endsAt must be after startsAt";
+    return std::nullopt;
+  }
+  if (now != kMinTime && s.ends_at <= now) {
+    *error = StrCat("endsAt ", FormatTimestamp(s.ends_at), " is not after the job's event time ",
+                    FormatTimestamp(now), ": the silence would never hold anything back");
     return std::nullopt;
   }
   if (root["createdBy"].get(text) == simdjson::SUCCESS) s.created_by = std::string(text);
@@ -137,8 +168,22 @@ void AdminApi::ServeSilences(SilenceBook* book) {
           return HttpResponse{200, "application/json", "{\"expired\":true}\n"};
         }
         const size_t rule_silences = book->RuleSilenceCount();
-        return HttpResponse{200, "application/json",
-                            SilencesJson(book->List(now), rule_silences, now)};
+        std::vector<SilenceDef> listed = book->List(now);
+        // ?id=ID: that one silence (a list of one, or empty).
+        if (!request.query.empty()) {
+          const std::string_view query = request.query;
+          if (!query.starts_with("id=")) return BadRequest("expected no parameter, or ?id=ID");
+          const std::string_view id = query.substr(3);
+          std::vector<SilenceDef> one;
+          size_t rules_before = 0;
+          for (size_t i = 0; i < listed.size(); ++i) {
+            if (listed[i].name != id) continue;
+            rules_before = i < rule_silences ? 1 : 0;
+            one.push_back(std::move(listed[i]));
+          }
+          return HttpResponse{200, "application/json", SilencesJson(one, rules_before, now)};
+        }
+        return HttpResponse{200, "application/json", SilencesJson(listed, rule_silences, now)};
       },
       {"GET", "HEAD", "POST", "DELETE"});
 }

@@ -79,6 +79,21 @@ TEST(SilencesE2eTest, AnAdHocSilenceMutesThePageAtTheEventTimesItCovers) {
             0u);
   EXPECT_EQ(Sh("curl -s -o /dev/null -w '%{http_code}' -d 'a=b' " + base + "/api/silences").out,
             "415");
+  // Refused rather than taken in part: an update (id), an unknown key, an
+  // end given twice.
+  const std::string matcher = "\"matchers\":[{\"name\":\"alertname\",\"value\":\"X\"}]";
+  EXPECT_EQ(Curl(json + "-d '{\"id\":\"s1\"," + matcher + ",\"duration\":\"1h\"}' " + base +
+                 "/api/silences"),
+            "a silence here is never updated in place: expire it (DELETE /api/silences?id=ID) "
+            "and post a new one\n");
+  EXPECT_EQ(Curl(json + "-d '{\"bogus\":1," + matcher + ",\"duration\":\"1h\"}' " + base +
+                 "/api/silences"),
+            "unknown key 'bogus': a silence has matchers, startsAt, endsAt or duration, "
+            "createdBy and comment\n");
+  EXPECT_EQ(
+      Curl(json + "-d '{" + matcher +
+           ",\"endsAt\":\"2026-01-02T00:00:00Z\",\"duration\":\"1h\"}' " + base + "/api/silences"),
+      "give endsAt or duration, not both\n");
   // 00:12 to 00:16:30 of event time, for the P1.
   EXPECT_EQ(
       Curl(json +
@@ -94,6 +109,16 @@ TEST(SilencesE2eTest, AnAdHocSilenceMutesThePageAtTheEventTimesItCovers) {
             std::string::npos)
       << listed;
   EXPECT_NE(listed.find("\"comment\":\"drill\",\"createdBy\":\"ops\""), std::string::npos);
+  EXPECT_EQ(Curl(base + "/api/silences?id=s1").rfind("[{\"id\":\"s1\",", 0), 0u);
+  EXPECT_EQ(Curl(base + "/api/silences?id=s7"), "[]");
+  EXPECT_EQ(Curl(base + "/api/silences?x=1"), "expected no parameter, or ?id=ID\n");
+  // One that ended before the job's event time would never be active.
+  const std::string past = Curl(json + "-d '{" + matcher +
+                                ",\"startsAt\":\"2025-12-31T00:00:00Z\","
+                                "\"endsAt\":\"2025-12-31T01:00:00Z\"}' " +
+                                base + "/api/silences");
+  EXPECT_EQ(past.rfind("endsAt 2025-12-31T01:00:00.000Z is not after the job's event time ", 0), 0u)
+      << past;
   // A second one, for an hour from the job's watermark, expired at once.
   ASSERT_TRUE(WaitFor(
       [&] {
