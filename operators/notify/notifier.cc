@@ -259,6 +259,11 @@ void Notifier::Flush() {
   }
   // Not a silent loss: say what is left, and where (if anywhere) it stays.
   for (const ReceiverStats& s : Stats()) {
+    if (s.spooled > s.in_memory) {
+      Log(StrCat(s.receiver, " (", s.target, "): ", s.spooled - s.in_memory,
+                 " notification(s) not delivered by the end, kept in the spool (",
+                 config_.spool_dir, ") for the next run to deliver"));
+    }
     if (s.in_memory == 0) continue;
     Log(StrCat(s.receiver, " (", s.target, "): ", s.in_memory,
                " notification(s) not delivered by the end and held in memory only (no "

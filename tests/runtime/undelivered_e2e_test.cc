@@ -21,7 +21,7 @@ namespace {
 
 const std::string kVigil = VIGIL_BINARY;
 
-TEST(UndeliveredE2eTest, PagesLeftInMemoryAtTheEndAreReported) {
+TEST(UndeliveredE2eTest, PagesUndeliveredAtTheEndAreReported) {
   const std::string dir = TempPath("vigil_undelivered_", "");
   std::filesystem::create_directories(dir);
   const std::string rules = dir + "/r.yaml", job = dir + "/job.yaml", events = dir + "/ev.ndjson";
@@ -47,6 +47,17 @@ TEST(UndeliveredE2eTest, PagesLeftInMemoryAtTheEndAreReported) {
   EXPECT_NE(r.out.find("2 notification(s) not delivered by the end and held in memory only"),
             std::string::npos)
       << r.out;
+
+  // With a spool the pages wait on disk for the next run; the job says so.
+  std::ofstream(job, std::ios::app) << "  spool: {dir: " << dir << "/spool}\n";
+  r = Sh(StrCat(kVigil, " run --config ", job, " --input ", events,
+                " --http off --no-progress --no-console 2>&1"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(StrCat("2 notification(s) not delivered by the end, kept in the spool (",
+                              dir, "/spool) for the next run to deliver")),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("held in memory only"), std::string::npos) << r.out;
   std::filesystem::remove_all(dir);
 }
 
