@@ -93,7 +93,8 @@ const CommandHelp kCommands[] = {
   --archive-partitioning P   hourly (YYYY/MM/DD/HH, the default) or hive
                              (dt=YYYY-MM-DD/hour=HH, for Athena, Spectrum, DuckDB)
   --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
-                             /api/{alerts,metrics,rules,status}, POST /-/reload
+                             /api/ (alerts, alerts/history, metrics, rules, status, query,
+                             silences), POST /-/reload
                              (default 127.0.0.1:9464; "" or "off" disables)
   --web.config.file FILE     TLS and authentication of the HTTP endpoint, in Prometheus'
                              web config format (tls_server_config, basic_auth_users with

@@ -6,7 +6,6 @@
 
 #include "base/strings.h"
 #include "operators/dataflow/join_operator.h"
-#include "rules/metric_names.h"
 
 namespace vigil {
 
@@ -86,7 +85,7 @@ void JobMetrics::RegisterEventsAndAlerts(prometheus::Registry& r) {
       .Add({{"version", VIGIL_VERSION}})
       .Set(1);
   window_ends_ = &BuildGauge()
-                      .Name(std::string(kWindowEndGauge))
+                      .Name("vigil_metric_window_end_timestamp_seconds")  // kWindowEndGauge
                       .Help(
                           "End of the latest closed window of each rule metric (from its first "
                           "window on)")
