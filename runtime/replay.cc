@@ -33,11 +33,22 @@ std::string Number(double v) {
   return buf;
 }
 
+// {k=v,...}; a value that would blur the table (a space, a control
+// character, a quote, a separator) is a JSON string, as on the console.
 std::string LabelText(const Labels& labels) {
   std::string s;
   for (const auto& [k, v] : labels) {
     if (k == "alertname" || k == "severity") continue;
-    StrAppend(&s, s.empty() ? "" : ",", k, "=", v);
+    StrAppend(&s, s.empty() ? "" : ",", k, "=");
+    const bool plain = !v.empty() && std::none_of(v.begin(), v.end(), [](char c) {
+      return static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\\' || c == ',' ||
+             c == '=' || c == '{' || c == '}' || c == 0x7f;
+    });
+    if (plain) {
+      s += v;
+    } else {
+      AppendJsonString(v, &s);
+    }
   }
   return s.empty() ? "{}" : "{" + s + "}";
 }

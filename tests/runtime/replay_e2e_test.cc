@@ -329,6 +329,33 @@ TEST(ReplayInhibitionTest, TheTimelineShowsInhibitedEpisodes) {
   std::filesystem::remove(events);
 }
 
+// The LABELS column keeps a plain value as it is and writes one holding a
+// space, a tab, a quote or a separator as a JSON string, as the console
+// does: a table row stays one row of readable columns.
+TEST(ReplayLabelsTest, OddLabelValuesAreQuoted) {
+  const std::string rules = Temp("labels.yaml"), events = Temp("labels.ndjson");
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    by: [intent]\n"
+                          "    value: count()\nalerts:\n  - alert: Busy\n    severity: P3\n"
+                          "    expr: n > 0\n";
+  {
+    std::ofstream out(events);
+    for (const char* intent : {"faq", "a\\\"b c", "tab\\there", "x,y=z"}) {
+      out << "{\"ts\":1767225601000,\"type\":\"message\",\"intent\":\"" << intent << "\"}\n";
+    }
+    out << "{\"ts\":1767225900000,\"type\":\"message\",\"intent\":\"faq\"}\n";
+  }
+  Result text =
+      Sh(StrCat(kVigil, " replay --no-progress --rules ", rules, " ", events, " 2>/dev/null"));
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_NE(text.out.find(" {intent=faq} "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" {intent=\"a\\\"b c\"} "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" {intent=\"tab\\there\"} "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" {intent=\"x,y=z\"} "), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find('\t'), std::string::npos) << text.out;
+  std::filesystem::remove(rules);
+  std::filesystem::remove(events);
+}
+
 // PEAK is the alert's largest value while active: below zero for an alert
 // on low values, and up to the last window for one still firing at the end.
 TEST(ReplayPeakTest, TheLargestValueWhileActiveNegativeOrToTheEnd) {
