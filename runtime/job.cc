@@ -341,7 +341,9 @@ void Job::PublishAlerts() {
 
 void Job::Progress(TimeMs now, bool final) {
   if (!progress_tty_) return;
-  if (!final && now - last_progress_ < 500) return;
+  // The first line after half a second: a rate over the first batch's
+  // milliseconds says nothing.
+  if (!final && (now - last_progress_ < 500 || now - started_ < 500)) return;
   last_progress_ = now;
   const double secs = std::max(1e-3, static_cast<double>(now - started_) / 1000.0);
   const TimeMs wm = watermark_->Current();

@@ -306,6 +306,33 @@ TEST(CliE2eTest, TheChosenHttpAddressIsPrintedWithoutProgress) {
   EXPECT_GT(std::stoi(m[1].str()), 0);
 }
 
+// On a terminal the progress line shows the rate so far; the first comes
+// after half a second, never a rate over the first batch's milliseconds
+// (4096 records "at 4096000/s").
+TEST(CliE2eTest, TheProgressLineWaitsHalfASecondForARate) {
+  if (Sh("command -v script >/dev/null").exit_code != 0) GTEST_SKIP() << "no script(1)";
+  const std::string events = Temp("progress.ndjson");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen --seed 1 --count 300000 --out ", events)).exit_code, 0);
+  // script(1) gives the job a terminal, where it shows progress.
+  Result r = Sh(StrCat("script -qec '", kVigil, " run --input ", events,
+                       " --no-console --http off --workers 1' /dev/null"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<std::pair<uint64_t, uint64_t>> shown;  // (records, rate)
+  std::smatch m;
+  const std::regex line("(\\d+) records, (\\d+)/s, dead-lettered");
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    shown.emplace_back(std::stoull((*it)[1].str()), std::stoull((*it)[2].str()));
+  }
+  ASSERT_FALSE(shown.empty()) << r.out;
+  EXPECT_EQ(shown.back().first, 300000u) << r.out;  // the last line, at the end
+  shown.pop_back();
+  for (const auto& [records, rate] : shown) {
+    EXPECT_LE(rate, 2 * records) << records << " records at " << rate << "/s:\n" << r.out;
+  }
+  std::filesystem::remove(events);
+}
+
 TEST(CliE2eTest, ServesMetricsWhileRunningAndStopsOnSigterm) {
   const std::string err = Temp("serve.err");
   // A paced live generator keeps the job running until SIGTERM.
