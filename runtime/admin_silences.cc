@@ -2,6 +2,8 @@
 // (rules/silence.h). Times are event time, as alert evaluation is.
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "base/strings.h"
 #include "base/time.h"
 #include "runtime/admin_api.h"
@@ -65,6 +67,15 @@ std::optional<SilenceDef> ParseSilence(std::string_view body, TimeMs now, std::s
         MakeLabelMatcher(std::string(name), op, std::string(value), error);
     if (!lm) return std::nullopt;
     s.matchers.push_back(std::move(*lm));
+  }
+  // As Alertmanager: one matcher at least must need a label to be there,
+  // or the silence holds back every alert.
+  if (std::all_of(s.matchers.begin(), s.matchers.end(),
+                  [](const LabelMatcher& m) { return m.Matches(Labels{}); })) {
+    *error =
+        "every matcher also matches an alert without that label (alertname=~\".*\", x=\"\"): "
+        "the silence would hold back every alert; give one that needs a value";
+    return std::nullopt;
   }
   std::string_view text;
   s.starts_at = now == kMinTime ? kMinTime : now;

@@ -94,6 +94,12 @@ TEST(SilencesE2eTest, AnAdHocSilenceMutesThePageAtTheEventTimesItCovers) {
       Curl(json + "-d '{" + matcher +
            ",\"endsAt\":\"2026-01-02T00:00:00Z\",\"duration\":\"1h\"}' " + base + "/api/silences"),
       "give endsAt or duration, not both\n");
+  EXPECT_EQ(Curl(json +
+                 "-d '{\"matchers\":[{\"name\":\"alertname\",\"value\":\".*\",\"isRegex\":true}],"
+                 "\"duration\":\"1h\"}' " +
+                 base + "/api/silences"),
+            "every matcher also matches an alert without that label (alertname=~\".*\", "
+            "x=\"\"): the silence would hold back every alert; give one that needs a value\n");
   // 00:12 to 00:16:30 of event time, for the P1.
   EXPECT_EQ(
       Curl(json +
