@@ -445,6 +445,15 @@ int Run(int argc, char** argv) {
       config = *c;
     }
   }
+  // --rules replaces the job file's rules (as every flag overrides the
+  // file) rather than adding to them.
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--rules" || arg.starts_with("--rules=")) {
+      config.rule_files.clear();
+      break;
+    }
+  }
   bool start_now = config.source.generator_start_now;
   RunFlags seen;
   while (!a.Done()) {

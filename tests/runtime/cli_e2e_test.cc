@@ -309,6 +309,27 @@ TEST(CliE2eTest, TheChosenHttpAddressIsPrintedWithoutProgress) {
 // On a terminal the progress line shows the rate so far; the first comes
 // after half a second, never a rate over the first batch's milliseconds
 // (4096 records "at 4096000/s").
+// --rules overrides the job file's rules: the same file named in both is
+// loaded once, and another file replaces the job file's.
+TEST(CliE2eTest, RulesOnTheCommandLineReplaceTheJobFilesRules) {
+  const std::string rules = Temp("override.yaml"), other = Temp("override2.yaml"),
+                    job = Temp("override-job.yaml"), events = Temp("override.ndjson");
+  std::ofstream(rules) << "metrics:\n  - metric: a\n    window: tumbling 1m\n    value: count()\n";
+  std::ofstream(other) << "metrics:\n  - metric: b\n    window: tumbling 1m\n    value: count()\n";
+  std::ofstream(job) << "rules: [" << rules << "]\n";
+  std::ofstream(events) << "{\"ts\":1767225600000,\"type\":\"m\"}\n";
+  for (const std::string& flag : {rules, other}) {
+    Result r = Sh(StrCat(kVigil, " run --config ", job, " --rules ", flag, " --input ", events,
+                         " --results - --no-console --no-progress --http off 2>&1"));
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    const std::string metric = flag == rules ? "\"metric\":\"a\"" : "\"metric\":\"b\"";
+    EXPECT_NE(r.out.find(metric), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(flag == rules ? "\"metric\":\"b\"" : "\"metric\":\"a\""),
+              std::string::npos)
+        << r.out;
+  }
+}
+
 TEST(CliE2eTest, TheProgressLineWaitsHalfASecondForARate) {
   if (Sh("command -v script >/dev/null").exit_code != 0) GTEST_SKIP() << "no script(1)";
   const std::string events = Temp("progress.ndjson");
