@@ -173,8 +173,7 @@ void KafkaSource::OnRebalance(rd_kafka_resp_err_t err,
 
 void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
   // Partitions without a position of ours take the group's committed offset;
-  // with neither, `start` decides (a timestamp is resolved here; earliest and
-  // latest are auto.offset.reset).
+  // with neither, `start` decides (ResolveStarts).
   if (published_lookup_) ResumeAtFurthest(partitions);
   rd_kafka_topic_partition_list_t* unknown = rd_kafka_topic_partition_list_new(0);
   for (int i = 0; i < partitions->cnt; ++i) {
@@ -197,26 +196,7 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
       rd_kafka_topic_partition_list_add(unknown, tp.topic, tp.partition);
     }
   }
-  if (unknown->cnt > 0 && options_.start == KafkaSourceOptions::Start::kTimestamp) {
-    rd_kafka_committed(rk_, unknown, 10000);
-    rd_kafka_topic_partition_list_t* by_time = rd_kafka_topic_partition_list_new(0);
-    for (int i = 0; i < unknown->cnt; ++i) {
-      if (unknown->elems[i].offset >= 0) continue;
-      rd_kafka_topic_partition_list_add(by_time, unknown->elems[i].topic,
-                                        unknown->elems[i].partition)
-          ->offset = options_.start_timestamp;
-    }
-    if (by_time->cnt > 0 &&
-        rd_kafka_offsets_for_times(rk_, by_time, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < by_time->cnt; ++i) {
-        rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_find(
-            partitions, by_time->elems[i].topic, by_time->elems[i].partition);
-        // -1 (no message at or after the time): start at the end.
-        tp->offset = by_time->elems[i].offset >= 0 ? by_time->elems[i].offset : RD_KAFKA_OFFSET_END;
-      }
-    }
-    rd_kafka_topic_partition_list_destroy(by_time);
-  }
+  if (unknown->cnt > 0) ResolveStarts(unknown, partitions);
   rd_kafka_topic_partition_list_destroy(unknown);
   std::string names;
   for (int i = 0; i < partitions->cnt; ++i) {
@@ -240,6 +220,54 @@ void KafkaSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
       inputs.emplace_back(PartIndex(tp.topic, tp.partition), tp.offset >= 0 ? tp.offset : -1);
     }
     after_assign_(inputs);
+  }
+}
+
+void KafkaSource::ResolveStarts(rd_kafka_topic_partition_list_t* unknown,
+                                rd_kafka_topic_partition_list_t* partitions) {
+  // The group's committed offsets first.
+  rd_kafka_committed(rk_, unknown, 10000);
+  rd_kafka_topic_partition_list_t* by_time = rd_kafka_topic_partition_list_new(0);
+  for (int i = 0; i < unknown->cnt; ++i) {
+    const rd_kafka_topic_partition_t& u = unknown->elems[i];
+    rd_kafka_topic_partition_t* tp =
+        rd_kafka_topic_partition_list_find(partitions, u.topic, u.partition);
+    if (u.offset >= 0) {
+      tp->offset = u.offset;
+    } else if (options_.start == KafkaSourceOptions::Start::kTimestamp) {
+      rd_kafka_topic_partition_list_add(by_time, u.topic, u.partition)->offset =
+          options_.start_timestamp;
+    } else if (options_.start == KafkaSourceOptions::Start::kLatest) {
+      tp->offset = RD_KAFKA_OFFSET_END;
+    }
+  }
+  if (by_time->cnt > 0 &&
+      rd_kafka_offsets_for_times(rk_, by_time, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < by_time->cnt; ++i) {
+      rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_find(
+          partitions, by_time->elems[i].topic, by_time->elems[i].partition);
+      // -1 (no message at or after the time): start at the end.
+      tp->offset = by_time->elems[i].offset >= 0 ? by_time->elems[i].offset : RD_KAFKA_OFFSET_END;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(by_time);
+  // "The end" is where the partition ends now: a number, kept as the
+  // partition's position, so that a checkpoint (and the group's commit)
+  // holds it before any record arrives. Left to librdkafka, a restart would
+  // resolve "the end" again, later, and skip what came in between.
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    if (tp.offset != RD_KAFKA_OFFSET_END) {
+      if (tp.offset >= 0) parts_[PartIndex(tp.topic, tp.partition)].next_offset = tp.offset;
+      continue;
+    }
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(rk_, tp.topic, tp.partition, &low, &high, 10000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0) {
+      tp.offset = high;
+      parts_[PartIndex(tp.topic, tp.partition)].next_offset = high;
+    }
   }
 }
 

@@ -166,6 +166,11 @@ class KafkaSource : public RecordSource {
   void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void Assign(rd_kafka_topic_partition_list_t* partitions);
   // Scale-out: sets each partition's offset to the furthest known position.
+  // Partitions of `partitions` in `unknown` have no position of ours: the
+  // group's committed offset, else the start (a time, or the end resolved
+  // to a number and kept as the position).
+  void ResolveStarts(rd_kafka_topic_partition_list_t* unknown,
+                     rd_kafka_topic_partition_list_t* partitions);
   void ResumeAtFurthest(rd_kafka_topic_partition_list_t* partitions);
   void Revoke(rd_kafka_topic_partition_list_t* partitions);
   void OnError(int err, const char* reason);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <climits>
 
+#include "base/clock.h"
 #include "base/strings.h"
 
 namespace vigil::internal {
@@ -129,7 +130,9 @@ void KinesisFetcher::AddShard(const KinesisShard& info, bool first_listing) {
         s.start = KinesisIteratorSpec::TrimHorizon();
         break;
       case KinesisSourceOptions::Start::kLatest:
-        s.start = KinesisIteratorSpec::Latest();
+        // The time, not LATEST: a restart from a checkpoint written before
+        // the shard's first record must start it at the same place.
+        s.start = KinesisIteratorSpec::AtTimestamp(WallClockMs());
         break;
       case KinesisSourceOptions::Start::kAtTimestamp:
         s.start = KinesisIteratorSpec::AtTimestamp(options_.start_timestamp);
@@ -141,12 +144,17 @@ void KinesisFetcher::AddShard(const KinesisShard& info, bool first_listing) {
   if (restored != shared_->restored.end()) {
     s.fetched_seq = restored->second.seq;
     if (restored->second.finished) s.phase = Phase::kFinished;
+    if (restored->second.seq.empty() && restored->second.at > 0) {
+      s.start = KinesisIteratorSpec::AtTimestamp(restored->second.at);
+    }
   }
   if (!s.owned || s.phase == Phase::kFinished) return;
   s.input = static_cast<int>(shared_->inputs.size());
   KinesisInput input;
   input.shard_id = info.shard_id;
   input.delivered_seq = s.fetched_seq;
+  if (s.start.type == KinesisIteratorSpec::Type::kAtTimestamp) input.start_at = s.start.timestamp;
+  if (restored != shared_->restored.end()) input.line = restored->second.line;
   shared_->inputs.push_back(std::move(input));
 }
 

@@ -42,12 +42,18 @@ struct KinesisInput {
   bool finished = false;      // returned to its end
   int64_t lag = -1;           // MillisBehindLatest of the last fetch
   bool caught_up = false;     // the last fetch found nothing new at the shard's tip
-  uint64_t line = 0;
+  uint64_t line = 0;          // records returned so far (a checkpoint keeps it)
+  // Where a shard with no record returned yet starts, when that is a time
+  // (latest is resolved to the time the shard was first listed): a
+  // checkpoint keeps it, so a restart starts the shard there too.
+  TimeMs start_at = 0;
 };
 
 struct KinesisPosition {
   std::string seq;
   bool finished = false;
+  TimeMs at = 0;      // no record yet: start at this time (KinesisInput::start_at)
+  uint64_t line = 0;  // KinesisInput::line
 };
 
 // State shared by the fetcher thread and the thread calling Next.

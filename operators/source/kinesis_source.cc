@@ -201,8 +201,9 @@ std::string KinesisSource::SavePositions() const {
   absl::MutexLock lock(&shared_->mu);
   std::map<std::string, KinesisPosition> all = shared_->restored;
   for (const KinesisInput& input : shared_->inputs) {
-    if (input.delivered_seq.empty() && !input.finished) continue;
-    all[input.shard_id] = KinesisPosition{input.delivered_seq, input.finished};
+    if (input.delivered_seq.empty() && !input.finished && input.start_at == 0) continue;
+    all[input.shard_id] =
+        KinesisPosition{input.delivered_seq, input.finished, input.start_at, input.line};
   }
   std::string out = "{\"v\":1,\"shards\":{";
   bool first = true;
@@ -215,7 +216,11 @@ std::string KinesisSource::SavePositions() const {
       out += "\"seq\":";
       AppendJsonString(pos.seq, &out);
     }
-    if (pos.finished) out += pos.seq.empty() ? "\"done\":true" : ",\"done\":true";
+    std::string fields;
+    if (pos.line > 0) StrAppend(&fields, ",\"line\":", pos.line);
+    if (pos.seq.empty() && !pos.finished && pos.at > 0) StrAppend(&fields, ",\"at\":", pos.at);
+    if (pos.finished) fields += ",\"done\":true";
+    if (!fields.empty()) out += pos.seq.empty() ? fields.substr(1) : fields;
     out += "}";
   }
   out += "}}";
@@ -243,10 +248,14 @@ absl::Status KinesisSource::RestorePositions(std::string_view positions) {
     if (value["seq"].get_string().get(seq) == simdjson::SUCCESS) pos.seq = seq;
     bool done = false;
     if (value["done"].get_bool().get(done) == simdjson::SUCCESS) pos.finished = done;
-    if (pos.seq.empty() && !pos.finished) {
+    int64_t at = 0;
+    if (value["at"].get_int64().get(at) == simdjson::SUCCESS && at > 0) pos.at = at;
+    uint64_t line = 0;
+    if (value["line"].get_uint64().get(line) == simdjson::SUCCESS) pos.line = line;
+    if (pos.seq.empty() && !pos.finished && pos.at == 0) {
       return absl::InvalidArgumentError(StrCat("kinesis positions: shard ",
                                                std::string_view(key.data(), key.size()),
-                                               " has neither seq nor done"));
+                                               " has neither seq, done nor at"));
     }
     restored[std::string(key.data(), key.size())] = std::move(pos);
   }

@@ -503,6 +503,51 @@ TEST_F(KafkaE2eTest, KillNineDuringABacklogReplayLosesNothingWithTheShippedDefau
   std::fprintf(stderr, "restart to complete results: %lld s\n", static_cast<long long>(took));
 }
 
+// --start-at latest resolves "the end" of each partition to an offset when
+// it is assigned and keeps it as the partition's position: a checkpoint
+// holds it before the partition's first record, so a job killed while a
+// partition is still empty reads, after its restart, what came to that
+// partition meanwhile, and not what came before the first run.
+TEST_F(KafkaE2eTest, AnEmptyPartitionAtLatestKeepsItsPlaceThroughAKillNine) {
+  const std::string old_events = Path("old.ndjson"), first = Path("first.ndjson"),
+                    second = Path("second.ndjson");
+  const TimeMs base = static_cast<TimeMs>(::time(nullptr) - 7200) * 1000;
+  auto write = [&](const std::string& path, int from, int count) {
+    std::ofstream out(path);
+    for (int i = from; i < from + count; ++i) {
+      out << "{\"ts\":" << base + i * 1000LL << ",\"type\":\"message\"}\n";
+    }
+  };
+  write(old_events, 0, 50);
+  write(first, 100, 300);
+  write(second, 400, 200);
+  Produce(old_events);  // before the job: latest skips them
+  const std::string ckpt = Path("ckpt");
+  const std::string job_cmd = kVigil + " run --input " + Url() +
+                              " --start-at latest --group latest --checkpoint-dir " + ckpt +
+                              " --checkpoint-interval 100ms --no-console --http off --no-progress";
+  const pid_t job = Spawn(job_cmd, Path("run1.log"));
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadFile(Path("run1.log")).find("assigned") != std::string::npos; }, 30))
+      << ReadFile(Path("run1.log"));
+  for (int p = 0; p < 3; ++p) Produce(first, p);  // partition 3 stays empty
+  // Checkpoints written after the job read them.
+  auto newest = [&] { return Sh("ls " + ckpt + " | grep '\\.vck$' | sort | tail -1").out; };
+  ::usleep(1'500'000);
+  const std::string seen = newest();
+  ASSERT_FALSE(seen.empty());
+  ASSERT_TRUE(WaitFor([&] { return newest() != seen; }, 10));
+  ::kill(job, SIGKILL);
+  EXPECT_EQ(WaitExit(job), -SIGKILL);
+  Produce(second, 3);  // while the job is down, to the partition it never read
+
+  Result r = Sh(job_cmd + " --exit-at-end 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("vigil: restored checkpoint"), std::string::npos) << r.out;
+  // 900 of the first run (300 to each of three partitions), 200 after it.
+  EXPECT_NE(r.out.find("vigil: 1100 records"), std::string::npos) << r.out;
+}
+
 // librdkafka 2.0.2's cooperative-sticky assignor aborts (an assertion on
 // its state, fixed in later releases) when a consumer is stopped while its
 // group is still rebalancing, as after kill -9 restarts: two kill -9

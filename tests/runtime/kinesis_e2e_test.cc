@@ -168,6 +168,31 @@ TEST_F(KinesisE2eTest, KillNineAndRestartFromTheCheckpointGivesTheUninterruptedR
   EXPECT_EQ(Lines(ReadFile(results)), Lines(ReadFile(clean)));
 }
 
+// --start-at latest is the time each shard is first listed, and a
+// checkpoint keeps it: a job killed before any record came restarts its
+// shards there and reads everything put to the stream meanwhile (before,
+// it started them at the new latest and read nothing).
+TEST_F(KinesisE2eTest, ShardsWithoutARecordKeepTheirLatestStartThroughAKillNine) {
+  const std::string ckpt = Path("ckpt");
+  const std::string cmd = kVigil + " run --input " + Url() +
+                          " --start-at latest --checkpoint-dir " + ckpt +
+                          " --checkpoint-interval 100ms --no-console --http off --no-progress";
+  const pid_t job = Spawn(cmd, Path("run1.log"));
+  ChildGuard job_guard(job);
+  auto checkpoints = [&] { return Lines(Sh("ls " + ckpt + " | grep '\\.vck$'").out).size(); };
+  ASSERT_TRUE(WaitFor([&] { return checkpoints() >= 2; }, 30)) << ReadFile(Path("run1.log"));
+  ::kill(job, SIGKILL);
+  EXPECT_EQ(WaitExit(job), -SIGKILL);
+  ::usleep(20'000);  // the records come after the shards were listed
+  Result put = Sh(kVigil + " gen" + kGenFlags + " --to " + Url() + " 2>&1");
+  ASSERT_EQ(put.exit_code, 0) << put.out;
+
+  Result resumed = Sh(cmd + " --exit-at-end 2>&1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("vigil: restored checkpoint"), std::string::npos) << resumed.out;
+  EXPECT_EQ(RecordsOf(resumed.out), static_cast<long long>(kEvents)) << resumed.out;
+}
+
 TEST_F(KinesisE2eTest, TwoInstancesReadEveryRecordOnce) {
   FillStream();
   const std::map<std::string, size_t> per_shard = CountPerShard(server_->endpoint(), "events");

@@ -178,6 +178,15 @@ TEST(KinesisSourceTest, RestoreRejectsMalformedPositions) {
   EXPECT_TRUE(s->RestorePositions("").ok());
   EXPECT_TRUE(s->RestorePositions(R"({"v":1,"shards":{"a":{"seq":"12"},"b":{"done":true}}})").ok());
   EXPECT_EQ(s->SavePositions(), R"({"v":1,"shards":{"a":{"seq":"12"},"b":{"done":true}}})");
+  // A shard's record count (the dead letters' `line`) and, for one with no
+  // record yet, the time it starts at come back as they were saved.
+  KinesisSourceOptions o2 = o;
+  std::unique_ptr<KinesisSource> s2 = Open(o2);
+  const std::string kept =
+      R"({"v":1,"shards":{"a":{"seq":"12","line":40},"b":{"line":9,"done":true},)"
+      R"("c":{"at":1767225600000}}})";
+  EXPECT_TRUE(s2->RestorePositions(kept).ok());
+  EXPECT_EQ(s2->SavePositions(), kept);
   std::vector<Record> batch;
   s->Next(&batch, 10);
   EXPECT_FALSE(s->RestorePositions("").ok());  // after the first Next
