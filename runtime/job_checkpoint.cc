@@ -84,6 +84,10 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
   if (j.config_.source.kind == SourceKind::kKafka ||
       j.config_.source.kind == SourceKind::kKinesis) {
     j.awaited_inputs_ = j.restored_inputs_;
+    // A shard read to its end before a reshard never comes back: waiting
+    // for it would hold event time, and the end of input's close, for good.
+    std::erase_if(j.awaited_inputs_,
+                  [&](const auto& input) { return j.source_->RestoredDone(input.first); });
   }
   j.frontier_ = d.frontier;
   static_cast<JobCounters&>(j.summary_) = d.counters;

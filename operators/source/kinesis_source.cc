@@ -227,6 +227,12 @@ std::string KinesisSource::SavePositions() const {
   return out;
 }
 
+bool KinesisSource::RestoredDone(std::string_view name) const {
+  absl::MutexLock lock(&shared_->mu);
+  auto it = shared_->restored.find(std::string(name));
+  return it != shared_->restored.end() && it->second.finished;
+}
+
 absl::Status KinesisSource::RestorePositions(std::string_view positions) {
   if (thread_.joinable()) {
     return absl::FailedPreconditionError("kinesis: RestorePositions after the first Next");

@@ -153,6 +153,7 @@ class KinesisSource : public RecordSource {
   uint64_t bytes_read() const override;
   std::string SavePositions() const override;
   absl::Status RestorePositions(std::string_view positions) override;
+  bool RestoredDone(std::string_view name) const override;
 
   // True once every shard this instance owns is closed and has been
   // returned by Next to its end (and a listing after the last end found no

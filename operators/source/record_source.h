@@ -92,6 +92,10 @@ class RecordSource {
   virtual bool has_positions() const { return false; }
   virtual std::string SavePositions() const { return {}; }
   virtual absl::Status RestorePositions(std::string_view /*positions*/) { return absl::OkStatus(); }
+  // Whether the restored positions say the input `name` was read to its
+  // end for good (a Kinesis shard closed by a reshard): it never comes back
+  // as an input, and nothing waits for it.
+  virtual bool RestoredDone(std::string_view /*name*/) const { return false; }
   // A checkpoint holding `positions` (from SavePositions) is durable: a
   // source may now commit them upstream (Kafka consumer-group offsets).
   virtual void PositionsDurable(std::string_view /*positions*/) {}

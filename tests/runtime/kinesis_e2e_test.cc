@@ -193,6 +193,45 @@ TEST_F(KinesisE2eTest, ShardsWithoutARecordKeepTheirLatestStartThroughAKillNine)
   EXPECT_EQ(RecordsOf(resumed.out), static_cast<long long>(kEvents)) << resumed.out;
 }
 
+// A job that read a resharded stream to its end, stopped and restarted
+// with --exit-at-end, has nothing left to read: the end of input still
+// closes its open windows, as the same restart does on a stream never
+// resharded.
+TEST_F(KinesisE2eTest, AnExitAtEndRestartAfterAReshardClosesTheOpenWindows) {
+  // Events of the last 40 minutes (their latest windows end after the
+  // clock, so the live run leaves them open): half before the split of a
+  // shard, half after it, to its children too.
+  const TimeMs now = static_cast<TimeMs>(::time(nullptr)) * 1000;
+  auto gen = [&](TimeMs start) {
+    return kVigil + " gen --rate 20 --duration 15m --seed 5 --start " + FormatTimestamp(start) +
+           " --to " + Url() + " 2>&1";
+  };
+  std::unique_ptr<KinesisClient> c = KinesisClientFor(server_->endpoint());
+  ASSERT_TRUE(c);
+  ASSERT_EQ(Sh(gen(now - 2'400'000)).exit_code, 0);
+  ASSERT_TRUE(
+      c->SplitShard("events", "shardId-000000000000", "42535295865117307932921825928971026432")
+          .ok());
+  ASSERT_TRUE(c->WaitForActive("events", std::chrono::seconds(10)).ok());
+  ASSERT_EQ(Sh(gen(now - 1'500'000)).exit_code, 0);
+  const std::string ckpt = Path("ckpt"), results = Path("results.ndjson");
+  const std::string common = " --input " + Url() + " --checkpoint-dir " + ckpt + " --results " +
+                             results + " --http off --no-console --no-progress";
+  const pid_t job = Spawn(kVigil + " run --checkpoint-interval 100ms" + common, Path("run1.log"));
+  ChildGuard job_guard(job);
+  // Everything read: the job's complete windows are written.
+  ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() > 800; }, 30))
+      << ReadFile(Path("run1.log"));
+  ::usleep(2'000'000);
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0) << ReadFile(Path("run1.log"));
+  const size_t before = Lines(ReadFile(results)).size();
+  Result resumed = Sh(kVigil + " run --exit-at-end" + common + " 2>&1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_GT(Lines(ReadFile(results)).size(), before) << resumed.out;
+  EXPECT_NE(ReadFile(results).find("\"partial\":true"), std::string::npos) << resumed.out;
+}
+
 TEST_F(KinesisE2eTest, TwoInstancesReadEveryRecordOnce) {
   FillStream();
   const std::map<std::string, size_t> per_shard = CountPerShard(server_->endpoint(), "events");
