@@ -354,6 +354,8 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
       if (s.phase == AlertPhase::kFiring) {
         dropped->push_back(
             old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
+        // No evaluation resolved it: the reload did.
+        dropped->back().resolved_value.reset();
         dropped->back().notify = s.notified;
       } else if (s.phase == AlertPhase::kPending) {
         // Its pending spell ends here: the transitions show it, so that
@@ -525,8 +527,7 @@ bool AlertOperator::DecodeResolutions(
       r.def = stand_in;
       r.transition = Transition::kResolved;
       r.at = s.last_eval;
-      r.value = s.fired_value;
-      r.resolved_value = s.value;
+      r.value = s.fired_value;  // no resolved_value: no evaluation resolved it
       r.active_since = s.active_since;
       r.fired_at = s.fired_at;
       r.peak = s.peak;

@@ -60,6 +60,8 @@ TEST(ReloadTest, UnchangedStateCarriesOverChangedAlertIsResolved) {
   EXPECT_EQ(dropped[0].def->name, "Big");
   EXPECT_EQ(dropped[0].transition, Transition::kResolved);
   EXPECT_EQ(dropped[0].at, 60'000);
+  EXPECT_EQ(dropped[0].value, 13);  // what it fired with
+  EXPECT_FALSE(dropped[0].resolved_value.has_value()) << *dropped[0].resolved_value;
   old_gen.reset();  // the old rules go away, as in the job
 
   next.Add(62'000, "\"x\":2");
@@ -99,6 +101,7 @@ TEST(ReloadTest, ARestoreUnderChangedRulesResolvesWhatIsGone) {
   EXPECT_EQ(n.transition, Transition::kResolved);
   EXPECT_EQ(n.at, 60'000);
   EXPECT_EQ(n.value, 13);
+  EXPECT_FALSE(n.resolved_value.has_value()) << *n.resolved_value;
   EXPECT_EQ(n.fired_at, 60'000);
   EXPECT_TRUE(n.notify);
   EXPECT_EQ(n.window, "tumbling 1m");
