@@ -263,7 +263,7 @@ const CommandHelp kCommands[] = {
                              as --results of run writes it)
   --url URL                  read a running job's /api/query (the job's results
                              database)
-  --labels NAME=VALUE,...    only the series with these labels
+  --labels NAME=VALUE,...    only the series with these labels (\, in a value: a comma)
   --from T --to T            windows that start in [from, to) (RFC 3339; default all)
   --step D                   one window per D per series: the last to end in each
                              D-long interval of the Unix epoch

@@ -53,7 +53,7 @@ bool AddApiQuery(std::string_view json, const std::string& metric, HistoryResult
 int FromJob(const std::string& url, const HistoryQuery& q, const std::string& labels,
             const std::string& step, HistoryResult* out) {
   std::string path = StrCat("/api/query?metric=", q.metric);
-  if (!labels.empty()) StrAppend(&path, "&labels=", labels);
+  if (!labels.empty()) StrAppend(&path, "&labels=", PercentEncode(labels));
   if (q.from != kMinTime) StrAppend(&path, "&from=", FormatTimestamp(q.from));
   if (q.to != kMaxTime) StrAppend(&path, "&to=", FormatTimestamp(q.to));
   if (!step.empty()) StrAppend(&path, "&step=", step);

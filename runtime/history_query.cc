@@ -37,14 +37,27 @@ std::string Cell(std::string_view s) {
 
 absl::Status ParseLabelFilter(std::string_view text,
                               std::vector<std::pair<std::string, std::string>>* out) {
-  for (std::string_view part : StrSplit(text, ',')) {
+  // Parts split at unescaped commas; `\,` and `\\` stand for a comma and
+  // a backslash in a value.
+  std::vector<std::string> parts(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\' && i + 1 < text.size() && (text[i + 1] == ',' || text[i + 1] == '\\')) {
+      parts.back().push_back(text[++i]);
+    } else if (c == ',') {
+      parts.emplace_back();
+    } else {
+      parts.back().push_back(c);
+    }
+  }
+  for (const std::string& part : parts) {
     if (part.empty()) continue;
     const size_t eq = part.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
+    if (eq == std::string::npos || eq == 0) {
       return absl::InvalidArgumentError(
           StrCat("labels: '", part, "' is not NAME=VALUE (e.g. intent=faq,model=haiku)"));
     }
-    out->emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
+    out->emplace_back(part.substr(0, eq), part.substr(eq + 1));
   }
   return absl::OkStatus();
 }

@@ -42,7 +42,8 @@ struct HistoryQuery {
   DurationMs step = 0;  // 0: every window
 };
 
-// "k=v,k2=v2" into labels; an error names the bad part.
+// "k=v,k2=v2" into labels; an error names the bad part. In a value, `\,`
+// is a comma and `\\` a backslash (a lone backslash stays as it is).
 absl::Status ParseLabelFilter(std::string_view text,
                               std::vector<std::pair<std::string, std::string>>* out);
 // The query of GET /api/query?metric=M&labels=k=v,…&from=T&to=T&step=D.

@@ -102,6 +102,13 @@ TEST(HistoryQueryTest, CsvHeadersAreUnique) {
             "m,e1,x,v1,2026-03-01T00:00:00.000Z,2026-03-01T01:00:00.000Z,1,false\n");
 }
 
+TEST(HistoryQueryTest, ALabelValueMayHoldAnEscapedComma) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  ASSERT_TRUE(ParseLabelFilter(R"(intent=a\,b,path=c:\\d\e,x==)", &labels).ok());
+  EXPECT_EQ(labels, (std::vector<std::pair<std::string, std::string>>{
+                        {"intent", "a,b"}, {"path", R"(c:\d\e)"}, {"x", "="}}));
+}
+
 TEST(HistoryQueryTest, ApiParameters) {
   absl::StatusOr<HistoryQuery> q = ParseHistoryQuery(
       "metric=latency_p95_ms&labels=intent%3Dfaq%2Cmodel%3Da&from=2026-03-01T00:00:00%2B01:00"

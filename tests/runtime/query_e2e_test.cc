@@ -127,6 +127,57 @@ TEST(QueryE2eTest, AGeneratedWeekGivesTheResultsFilesValuesFromEverySource) {
   ::close(writer);
 }
 
+// A label value with a comma (written `\,` in --labels) or with characters
+// a URL query escapes selects its one series from every source.
+TEST(QueryE2eTest, ALabelValueWithACommaOrUrlCharactersSelectsItsSeries) {
+  const std::string base = TempPath("query_e2e_", "odd_");
+  RemoveTestPaths(base);
+  std::string why;
+  std::unique_ptr<PostgresServer> pg = PostgresServer::Create(base + "pg", &why);
+  ASSERT_TRUE(pg) << why;
+  const std::string rules = base + "rules.yaml", events = base + "events.ndjson",
+                    results = base + "results.ndjson";
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1m\n"
+                          "    by: [intent]\n    value: count()\n";
+  std::ofstream out(events);
+  const char* intents[] = {"a,b", "a", "b", "a&b=%2C #", "a,b", "a&b=%2C #", "a,b"};
+  for (int i = 0; i < 7; ++i) {
+    out << "{\"ts\":\"2026-01-01T00:00:0" << i << "Z\",\"type\":\"message\",\"intent\":\""
+        << intents[i] << "\"}\n";
+  }
+  out.close();
+  Result run =
+      Sh(kVigil + " run --rules " + rules + " --input " + events + " --results " + results +
+         " --results '" + pg->url() + "' --no-console --http off --no-progress 2>&1");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const std::string fifo = base + "idle.ndjson", log = base + "job.log";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  const pid_t job = Spawn(kVigil + " run --rules " + rules + " --input " + fifo + " --results '" +
+                              pg->url() + "' --no-console --http 127.0.0.1:0",
+                          log);
+  ChildGuard guard(job);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  // The input ends inside the window: it is partial.
+  const std::string window = "  2026-01-01T00:01:00.000Z  ";
+  for (const std::string& source : {results, "--database '" + pg->url() + "'", "--url " + url}) {
+    Result comma = Sh(kVigil + " query n --labels 'intent=a\\,b' " + source);
+    EXPECT_EQ(comma.out, "n{intent=\"a,b\"}\n" + window + "3  partial\n") << source;
+    Result odd = Sh(kVigil + " query n --labels 'intent=a&b=%2C #' " + source);
+    EXPECT_EQ(odd.out, "n{intent=\"a&b=%2C #\"}\n" + window + "2  partial\n") << source;
+    // Unescaped, the comma ends the value: "b" is not NAME=VALUE.
+    Result split = Sh(kVigil + " query n --labels intent=a,b " + source + " 2>&1");
+    EXPECT_EQ(split.exit_code, 2) << source;
+    EXPECT_EQ(split.out,
+              "vigil: --labels: 'b' is not NAME=VALUE (e.g. intent=faq,model=haiku)\n"
+              "Run 'vigil help' for the commands, 'vigil COMMAND --help' for one's flags.\n")
+        << source;
+  }
+  ::close(writer);
+}
+
 // A label value may hold any character, a NUL too: the CSV holds every
 // row, the NUL as it is (the output stopped at it, mid-row).
 TEST(QueryE2eTest, ACsvHoldsEveryRowPastANulInALabel) {
