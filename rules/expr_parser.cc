@@ -103,7 +103,12 @@ class Lexer {
     } else if (c == '!') {
       *err = {pos_, "unexpected '!'; use 'not' or '!='"};
     } else {
-      *err = {pos_, StrCat("unexpected character '", std::string(1, c), "'")};
+      // The whole character, not its first byte, for one of several bytes.
+      size_t end = pos_ + 1;
+      if (static_cast<unsigned char>(c) >= 0xc0) {
+        while (end < src_.size() && (static_cast<unsigned char>(src_[end]) & 0xc0) == 0x80) ++end;
+      }
+      *err = {pos_, StrCat("unexpected character '", src_.substr(pos_, end - pos_), "'")};
     }
     t.kind = Tok::kError;
     return t;

@@ -265,6 +265,7 @@ TEST(ExprParserTest, ErrorsCarryExactOffsets) {
       {"a || b", 2, "unexpected '|'; use 'and' / 'or'"},
       {"!a", 0, "unexpected '!'; use 'not' or '!='"},
       {"a # b", 2, "unexpected character '#'"},
+      {"a + \u540d", 4, "unexpected character '\u540d'"},  // all of its three bytes
       // Trailing tokens.
       {"a b", 2, "unexpected 'b' after the expression"},
       {"a == b == c", 7, "unexpected '==' after the expression"},
