@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "yaml-cpp/depthguard.h"
 
 namespace vigil {
 namespace {
@@ -162,6 +163,12 @@ YamlSyntaxError ExplainYamlError(const YAML::ParserException& e, std::string_vie
     out.message =
         StrCat("this '", std::string(1, open), "' is never closed with '", std::string(1, close),
                "' (put a value that starts with '", std::string(1, open), "' in quotes)");
+    return out;
+  }
+  if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr) {
+    out.message =
+        "YAML nested too deeply here (the parser stops at a few hundred levels of "
+        "brackets or indentation; no rule needs more than a few)";
     return out;
   }
   out.message = Explain(e.msg, LineOf(text, e.mark.line), out.col);

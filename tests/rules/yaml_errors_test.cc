@@ -84,6 +84,14 @@ TEST(YamlErrorsTest, AnUnclosedBracketAtTheEndOfTheFilePointsAtTheBracket) {
               ElementsAre(::testing::StartsWith("r.yaml:3:9: this '[' is never closed")));
 }
 
+TEST(YamlErrorsTest, YamlNestedTooDeeplySaysSo) {
+  const std::string deep = std::string(600, '[') + std::string(600, ']');
+  EXPECT_THAT(Errors("metrics:\n  - metric: m\n    help: " + deep + "\n"),
+              ElementsAre(::testing::MatchesRegex(
+                  "r\\.yaml:3:[0-9]+: YAML nested too deeply here \\(the parser stops at a few "
+                  "hundred levels of brackets or indentation; no rule needs more than a few\\)")));
+}
+
 TEST(YamlErrorsTest, AQuoteLeftOpenIsNamedBeforeTheErrorsItCauses) {
   const std::string metrics =
       "metrics:\n"
