@@ -144,10 +144,15 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   restored_at_end_ = d.watermark == kMaxTime;
   for (const auto& [path, size] : d.outputs) (*resume)[OutputFileKey(path)] = size;
   PublishAlerts();
+  // The event time the job goes on from, as /api/status shows it (a merge
+  // stage's is not known before its partials partitions are assigned), and
+  // how far its windows are closed.
+  const TimeMs watermark = restored_at_end_ ? kMaxTime : mode_->Watermark(/*at_end=*/false);
   Log(StrCat("restored checkpoint ", d.epoch, " (", FormatTimestamp(d.written_at), "): watermark ",
-             d.watermark == kMinTime   ? "-"
-             : d.watermark == kMaxTime ? "the end of its input"
-                                       : FormatTimestamp(d.watermark),
+             watermark == kMinTime   ? "-"
+             : watermark == kMaxTime ? "the end of its input"
+                                     : FormatTimestamp(watermark),
+             ", windows closed up to ", frontier_ == kMinTime ? "-" : FormatTimestamp(frontier_),
              ", ", static_cast<const JobStatePart&>(*state_part_).restored_states(), " of ",
              flow_->state_count(), " operator states"));
   return absl::OkStatus();

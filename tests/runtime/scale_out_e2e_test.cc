@@ -478,6 +478,10 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   ASSERT_EQ(WaitExit(again), 0) << ReadFile(Path("merge2.log"));
   EXPECT_NE(ReadFile(Path("merge2.log")).find("vigil: restored checkpoint"), std::string::npos)
       << ReadFile(Path("merge2.log"));
+  // How far the merge stage had closed its windows.
+  EXPECT_NE(ReadFile(Path("merge2.log")).find(", windows closed up to 2026-01-01T"),
+            std::string::npos)
+      << ReadFile(Path("merge2.log"));
   RunSingle();
   EXPECT_EQ(Windows(merged, kUserKeyed), Windows(Path("single.ndjson"), kUserKeyed));
   // Transitions printed before the kill and printed again after the restart
@@ -606,6 +610,8 @@ TEST_F(ScaleOutE2eTest, KinesisInstancesFeedTheMergeExactlyOnceAcrossARestart) {
   const pid_t again = instance(0, "k0_again.log");
   EXPECT_EQ(WaitExit(again), 0) << ReadFile(Path("k0_again.log"));
   EXPECT_NE(ReadFile(Path("k0_again.log")).find("vigil: restored checkpoint"), std::string::npos);
+  EXPECT_NE(ReadFile(Path("k0_again.log")).find("): watermark 2026-01-01T"), std::string::npos)
+      << ReadFile(Path("k0_again.log"));
   EXPECT_EQ(WaitExit(k1), 0) << ReadFile(Path("k1.log"));
 
   RunMerge();
