@@ -16,7 +16,8 @@ extern const std::string_view kStatusPage;
 namespace {
 
 // Windows kept per metric and group for /api/metrics?history=N: two hours
-// of 1-minute windows, a few kilobytes per series.
+// of 1-minute windows, a few kilobytes per series. A series is kept while
+// its latest window is among the metric's latest this many window ends.
 constexpr size_t kMetricHistory = 120;
 
 // Parses the query of /api/metrics: "" or "history=N" (N is capped at
@@ -241,7 +242,8 @@ void AdminApi::RecordWindows(const std::vector<WindowResult>& results) {
   if (results.empty()) return;
   absl::MutexLock lock(&mu_);
   for (const WindowResult& r : results) {
-    SeriesWindows& series = latest_windows_[StrCat(r.def->name, "\x1f", r.group)];
+    std::string key = StrCat(r.def->name, "\x1f", r.group);
+    SeriesWindows& series = latest_windows_[key];
     series.latest.clear();
     AppendWindowJson(r, &series.latest);
     // As the status page shows it: "value_text" in the metric's format.
@@ -252,8 +254,22 @@ void AdminApi::RecordWindows(const std::vector<WindowResult>& results) {
                                                                           : format->second),
                      &series.latest);
     series.latest.push_back('}');
+    series.latest_end = r.end;
     if (series.history.size() == kMetricHistory) series.history.pop_front();
     series.history.emplace_back(r.end, r.value);
+    std::deque<EndSeries>& ends = recent_ends_[r.def->name];
+    if (ends.empty() || r.end > ends.back().end) ends.push_back({r.end, {}});
+    ends.back().keys.push_back(std::move(key));
+    if (ends.size() <= kMetricHistory) continue;
+    // The oldest end leaves: so do the series whose latest window it was.
+    const EndSeries gone = std::move(ends.front());
+    ends.pop_front();
+    for (const std::string& k : gone.keys) {
+      auto it = latest_windows_.find(k);
+      if (it != latest_windows_.end() && it->second.latest_end < ends.front().end) {
+        latest_windows_.erase(it);
+      }
+    }
   }
 }
 
@@ -278,6 +294,9 @@ void AdminApi::PublishRules(const RuleSet& rules) {
     } else {
       it = latest_windows_.erase(it);
     }
+  }
+  for (auto it = recent_ends_.begin(); it != recent_ends_.end();) {
+    it = rules.FindMetric(it->first) ? std::next(it) : recent_ends_.erase(it);
   }
 }
 

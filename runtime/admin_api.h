@@ -177,9 +177,20 @@ class AdminApi {
   // /api/metrics?history=N.
   struct SeriesWindows {
     std::string latest;
+    TimeMs latest_end = kMinTime;
     std::deque<std::pair<TimeMs, double>> history;
   };
+  // By "metric\x1fgroup".
   std::map<std::string, SeriesWindows> latest_windows_ ABSL_GUARDED_BY(mu_);
+  // Per metric, its latest window ends (kMetricHistory of them), oldest
+  // first, each with the series that had a window ending there: a series
+  // whose latest window is older than all of them goes, so groups that
+  // come and go (one per session) do not pile up.
+  struct EndSeries {
+    TimeMs end;
+    std::vector<std::string> keys;  // into latest_windows_
+  };
+  std::map<std::string, std::deque<EndSeries>, std::less<>> recent_ends_ ABSL_GUARDED_BY(mu_);
 };
 
 // /api/rules: the rule set as JSON.

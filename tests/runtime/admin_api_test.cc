@@ -1,13 +1,20 @@
 // The admin API of a running job: /api/status, /api/metrics (with
 // ?history=N), /api/rules, and /-/reload with lifecycle off.
+#include "runtime/admin_api.h"
+
 #include <signal.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
+#include "base/strings.h"
 #include "base/time.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
 
@@ -15,6 +22,51 @@ namespace vigil {
 namespace {
 
 const std::string kVigil = VIGIL_BINARY;
+
+// /api/metrics keeps a series while its latest window is among its
+// metric's latest 120 window ends: a metric by session_id, a new session a
+// minute, holds two hours of sessions, not every session ever seen.
+TEST(AdminApiTest, SeriesThatStopLeaveAfterTheMetricsLatest120Windows) {
+  JobConfig config;
+  config.http_listen = "127.0.0.1:0";
+  AdminApi api(config, std::make_shared<prometheus::Registry>(), nullptr, [] {});
+  ASSERT_TRUE(api.Start().ok());
+  MetricDef def;
+  def.name = "turns";
+  def.by = {"session_id"};
+  for (int minute = 0; minute < 130; ++minute) {
+    std::vector<WindowResult> results;
+    for (const std::string& session : {StrCat("s", minute), std::string("steady")}) {
+      WindowResult& r = results.emplace_back();
+      r.def = &def;
+      r.group = session;
+      r.labels = {session};
+      r.start = minute * TimeMs{60'000};
+      r.end = r.start + 60'000;
+      r.value = minute;
+    }
+    api.RecordWindows(results);
+  }
+  auto [status, body] =
+      HttpGet(StrCat("http://127.0.0.1:", api.port()), "/api/metrics?history=120");
+  ASSERT_EQ(status, 200);
+  simdjson::dom::parser parser;
+  simdjson::dom::array series = parser.parse(body).get_array().value();
+  std::vector<std::string> sessions;
+  for (simdjson::dom::element s : series) {
+    sessions.emplace_back(s["labels"]["session_id"].get_string().value());
+    if (sessions.back() == "steady") {
+      EXPECT_EQ(s["history"].get_array().size(), 120u);
+      EXPECT_EQ(s["value"].get_double().value(), 129);
+    }
+  }
+  // The latest 120 ends are minutes 10 to 129: s10 to s129, and steady.
+  ASSERT_EQ(sessions.size(), 121u) << body.substr(0, 400);
+  EXPECT_EQ(std::count(sessions.begin(), sessions.end(), "s9"), 0);
+  EXPECT_EQ(std::count(sessions.begin(), sessions.end(), "s10"), 1);
+  EXPECT_EQ(std::count(sessions.begin(), sessions.end(), "s129"), 1);
+  api.Stop();
+}
 
 TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   const std::string log = TempPath("admin_", "run.log");
