@@ -141,7 +141,30 @@ TimeMs PaneStore::PaneStart(TimeMs t) {
   return start;
 }
 
-AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
+namespace {
+
+// Of groups counted by first pane start (`starts`) and by last window end
+// (`ends`), those live for an event at `t` with `frontier`: not ended by
+// it, not starting after `t`. The two left out are disjoint, as a group
+// starts before it ends and the frontier is taken no later than `t`.
+size_t Live(size_t groups, const std::map<TimeMs, size_t>& starts,
+            const std::map<TimeMs, size_t>& ends, TimeMs frontier, TimeMs t) {
+  frontier = std::min(frontier, t);
+  size_t out = groups;
+  for (auto it = ends.begin(); it != ends.end() && it->first <= frontier; ++it) out -= it->second;
+  for (auto it = starts.upper_bound(t); it != starts.end(); ++it) out -= it->second;
+  return out;
+}
+
+void Count(std::map<TimeMs, size_t>* counts, TimeMs key, int delta) {
+  auto [it, fresh] = counts->try_emplace(key, 0);
+  it->second += static_cast<size_t>(delta);
+  if (it->second == 0) counts->erase(it);
+}
+
+}  // namespace
+
+AccSet* PaneStore::Pane(std::string_view group, TimeMs t, TimeMs frontier) {
   const TimeMs start = PaneStart(t);
   for (const CachedPane& c : cache_) {
     if (c.pane != nullptr && c.start == start && c.key.size() == group.size() &&
@@ -153,9 +176,10 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
   if (auto it = groups_.find(group); it != groups_.end()) {
     g = it->second.get();
   } else if (whole_.store != nullptr) {
-    if (!whole_.store->Holds(group) && !TakeFresh(group)) return nullptr;
+    if (!whole_.store->Holds(group) && !TakeFresh(group, start, frontier, t)) return nullptr;
     g = FindOrAddGroup(group);
-  } else if (groups_.size() >= max_groups_ || (shared_ != nullptr && shared_->Exhausted())) {
+  } else if ((groups_.size() >= max_groups_ && LiveGroups(frontier, t) >= max_groups_) ||
+             (shared_ != nullptr && shared_->Exhausted(frontier, t))) {
     return nullptr;
   } else {
     g = FindOrAddGroup(group);
@@ -163,30 +187,109 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t) {
   return PaneOf(g, group, start);
 }
 
-bool PaneStore::TakeFresh(std::string_view group) {
-  return whole_.fresh->Take(group, whole_.store->group_count(), max_groups_, shared_,
-                            whole_.fresh_all);
+size_t PaneStore::LiveGroups(TimeMs frontier, TimeMs t) const {
+  return Live(groups_.size(), starts_, ends_, frontier, t);
 }
 
-bool PaneStore::FreshGroups::Take(std::string_view group, size_t held, size_t max_groups,
-                                  const GroupBudget* shared, std::atomic<size_t>* all) {
+void PaneStore::Track(Group* g, TimeMs start) {
+  if (start < g->first) {
+    if (g->first != kMaxTime) Count(&starts_, g->first, -1);
+    g->first = start;
+    Count(&starts_, start, 1);
+  }
+  const TimeMs end = LastEnd(start);
+  if (end > g->last_end) {
+    if (g->last_end != kMinTime) Count(&ends_, g->last_end, -1);
+    g->last_end = end;
+    Count(&ends_, end, 1);
+  }
+}
+
+void PaneStore::Untrack(const Group& g) {
+  if (g.first != kMaxTime) Count(&starts_, g.first, -1);
+  if (g.last_end != kMinTime) Count(&ends_, g.last_end, -1);
+}
+
+void PaneStore::Retrack() {
+  starts_.clear();
+  ends_.clear();
+  for (auto& [key, g] : groups_) {
+    Group* group = g.get();
+    group->first = kMaxTime;
+    group->last_end = kMinTime;
+    group->ForEachQueued([&](TimeMs t, const AccSet&) { Track(group, t); });
+    for (const auto& [t, pane] : group->open) Track(group, t);
+  }
+}
+
+bool PaneStore::TakeFresh(std::string_view group, TimeMs start, TimeMs frontier, TimeMs t) {
+  // The budget first, without the lock its own count takes.
+  if (shared_ != nullptr && shared_->Exhausted(frontier, t)) return false;
+  return whole_.fresh->Take(group, start, LastEnd(start), frontier, t,
+                            whole_.store->LiveGroups(frontier, t), max_groups_, whole_.fresh_all);
+}
+
+bool PaneStore::FreshGroups::Take(std::string_view group, TimeMs start, TimeMs last_end,
+                                  TimeMs frontier, TimeMs t, size_t held, size_t max_groups,
+                                  std::atomic<size_t>* all) {
   absl::MutexLock lock(&mu_);
   const absl::string_view key(group.data(), group.size());
   if (groups_.contains(key)) return true;
-  // The job-wide budget (`shared`) may be passed by the parts of different
-  // stores that checked it at the same moment: by fewer groups than there
-  // are parts.
-  if (held + groups_.size() >= max_groups || (shared != nullptr && shared->Exhausted())) {
-    return false;
-  }
-  groups_.emplace(key);
+  if (held + LiveLocked(frontier, t) >= max_groups) return false;
+  groups_.emplace(key, Entry{true, kMinTime, last_end});
+  ++fresh_;
+  Count(&starts_, start, 1);
+  Count(&ends_, last_end, 1);
   all->fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+void PaneStore::FreshGroups::Advance(std::string_view group, TimeMs held_end, TimeMs last_end) {
+  absl::MutexLock lock(&mu_);
+  const absl::string_view key(group.data(), group.size());
+  auto it = groups_.find(key);
+  if (it == groups_.end()) {
+    if (held_end == kMinTime || last_end <= held_end) return;
+    groups_.emplace(key, Entry{false, held_end, last_end});
+    Count(&held_ends_, held_end, 1);
+    Count(&revived_ends_, last_end, 1);
+    return;
+  }
+  Entry& e = it->second;
+  if (last_end <= e.last_end) return;
+  std::map<TimeMs, size_t>* ends = e.fresh ? &ends_ : &revived_ends_;
+  Count(ends, e.last_end, -1);
+  Count(ends, last_end, 1);
+  e.last_end = last_end;
+}
+
+size_t PaneStore::FreshGroups::Live(TimeMs frontier, TimeMs t) {
+  absl::MutexLock lock(&mu_);
+  return LiveLocked(frontier, t);
+}
+
+size_t PaneStore::FreshGroups::LiveLocked(TimeMs frontier, TimeMs t) {
+  // Held groups live again: due by the job's store's count, not by their
+  // own (held_end <= frontier < last_end).
+  size_t revived = 0;
+  const TimeMs f = std::min(frontier, t);
+  for (auto it = held_ends_.begin(); it != held_ends_.end() && it->first <= f; ++it) {
+    revived += it->second;
+  }
+  for (auto it = revived_ends_.begin(); it != revived_ends_.end() && it->first <= f; ++it) {
+    revived -= it->second;
+  }
+  return vigil::Live(fresh_, starts_, ends_, frontier, t) + revived;
 }
 
 void PaneStore::FreshGroups::Clear() {
   absl::MutexLock lock(&mu_);
   groups_.clear();
+  fresh_ = 0;
+  starts_.clear();
+  ends_.clear();
+  held_ends_.clear();
+  revived_ends_.clear();
 }
 
 AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {
@@ -197,6 +300,12 @@ AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {
     // Inserting may move the group's other panes: forget where they were.
     if (!open.empty()) ClearCache();
     it = open.emplace(it, start, prototype_);
+    const TimeMs before = g->last_end;
+    Track(g, start);
+    // A part: the job's count learns how long the group is live now.
+    if (whole_.store != nullptr && g->last_end > before) {
+      whole_.fresh->Advance(group, whole_.store->LastEndOf(group), g->last_end);
+    }
   }
   CachedPane& slot = cache_[cache_next_];
   cache_next_ = (cache_next_ + 1) % kCacheSize;
@@ -260,7 +369,10 @@ void PaneStore::CloseUpTo(TimeMs frontier, const std::function<void(const Window
   ClearCache();
   for (auto it = groups_.begin(); it != groups_.end();) {
     auto next = std::next(it);
-    if (CloseGroup(it->first, *it->second, frontier, emit)) groups_.erase(it);
+    if (CloseGroup(it->first, *it->second, frontier, emit)) {
+      Untrack(*it->second);
+      groups_.erase(it);
+    }
     it = next;
   }
 }
@@ -343,6 +455,8 @@ void PaneStore::Drain(const std::function<void(std::string_view, TimeMs, const A
     for (const auto& [t, p] : g.open) fn(*key, t, p);
   }
   groups_.clear();
+  starts_.clear();
+  ends_.clear();
   ClearCache();
 }
 
@@ -387,6 +501,8 @@ void PaneStore::Encode(Encoder* enc) const {
 
 bool PaneStore::Decode(Decoder* dec) {
   groups_.clear();
+  starts_.clear();
+  ends_.clear();
   ClearCache();
   closed_up_to_ = dec->GetSigned();
   const uint64_t n = dec->GetVarint();
@@ -409,6 +525,7 @@ bool PaneStore::Decode(Decoder* dec) {
       }
     }
   }
+  Retrack();
   return dec->ok();
 }
 

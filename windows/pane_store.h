@@ -26,6 +26,14 @@
 // GroupBudget it shares with other stores (a job's series cap) is spent;
 // Pane then returns null and the caller counts the event as dropped. The
 // groups it holds are unaffected, so every window it emits is exact.
+// What counts are the groups live at the event: those with a window open at
+// its time, i.e. whose last window ends after the frontier as of the event
+// (the watermark as of the previous record, less the allowed lateness) and
+// whose first pane starts at or before the event. A group whose windows are
+// all due counts no more, though it is only dropped at the next CloseUpTo,
+// so which events a limit drops follows from the input, not from where the
+// job's batches end (and a store holds at most its limit plus the groups
+// that became due since the last close).
 //
 // Example:
 //   PaneStore store(WindowSpec::Sliding(5 * kMinute, kMinute),
@@ -129,7 +137,9 @@ class PaneQueue {
 class GroupBudget {
  public:
   virtual ~GroupBudget() = default;
-  virtual bool Exhausted() const = 0;
+  // Whether no group may be added for an event at `t` with the frontier
+  // `frontier` (see the file comment).
+  virtual bool Exhausted(TimeMs frontier, TimeMs t) const = 0;
 };
 
 class PaneStore {
@@ -146,7 +156,20 @@ class PaneStore {
   // The accumulators of the pane holding time `t` for `group`. The pointer
   // is valid until the next call to Pane, MergePane, CloseUpTo or Decode. Null when `group`
   // is not held and adding it would pass the group limit or the budget.
-  AccSet* Pane(std::string_view group, TimeMs t);
+  // `frontier`: as of the event (kMinTime: unknown, every group counts).
+  AccSet* Pane(std::string_view group, TimeMs t, TimeMs frontier = kMinTime);
+  // The groups live for an event at `t` with `frontier` (file comment).
+  size_t LiveGroups(TimeMs frontier, TimeMs t) const;
+  // Workers: of a part's store, those of the job's store and of every part
+  // together (SetWhole).
+  size_t JobLiveGroups(TimeMs frontier, TimeMs t) const {
+    return whole_.store->LiveGroups(frontier, t) + whole_.fresh->Live(frontier, t);
+  }
+  // The end of the last window of `group`'s newest pane; kMinTime if not held.
+  TimeMs LastEndOf(std::string_view group) const {
+    auto it = groups_.find(group);
+    return it == groups_.end() ? kMinTime : it->second->last_end;
+  }
 
   // At most `max_groups` groups at once, and none added while `shared` (if
   // not null; it must outlive the store or be replaced) is exhausted. The
@@ -166,17 +189,40 @@ class PaneStore {
   // again. So the limits stay job-wide with any number of parts.
   class FreshGroups {
    public:
-    // Whether `group`, which the job's store (holding `held` groups) does
-    // not hold, may be added: it has a place already, or one is left under
-    // `max_groups` and `shared` (may be null), and it takes it, counting
-    // it in `*all`.
-    bool Take(std::string_view group, size_t held, size_t max_groups, const GroupBudget* shared,
-              std::atomic<size_t>* all);
+    // Whether `group`, which the job's store (holding `held` groups live
+    // at the event) does not hold, may be added for an event at `t` with
+    // `frontier`, its first pane starting at `start` and its last window
+    // ending at `last_end`: it has a place already, or one is left under
+    // `max_groups` (with the groups of this batch live at the event), and
+    // it takes it, counting it in `*all`. The budget is asked apart.
+    bool Take(std::string_view group, TimeMs start, TimeMs last_end, TimeMs frontier, TimeMs t,
+              size_t held, size_t max_groups, std::atomic<size_t>* all);
+    // A part gave `group` a pane whose last window ends at `last_end`. A
+    // group the job's store holds with an earlier last window end
+    // (`held_end`; kMinTime: it holds none) is live again until then, though
+    // the job's store counts it as it was.
+    void Advance(std::string_view group, TimeMs held_end, TimeMs last_end);
+    // Of this batch's groups, how many are live for an event at `t` with
+    // `frontier`, beyond those the job's store counts live.
+    size_t Live(TimeMs frontier, TimeMs t);
     void Clear();
 
    private:
+    struct Entry {
+      bool fresh;       // new to the job; else held by the job's store
+      TimeMs held_end;  // held: the job's store's last window end for it
+      TimeMs last_end;
+    };
+    size_t LiveLocked(TimeMs frontier, TimeMs t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
     absl::Mutex mu_;
-    absl::flat_hash_set<std::string> groups_ ABSL_GUARDED_BY(mu_);
+    absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
+    size_t fresh_ ABSL_GUARDED_BY(mu_) = 0;
+    // New groups by first pane start and by last window end; held groups
+    // live again by the job's store's end and by their own.
+    std::map<TimeMs, size_t> starts_ ABSL_GUARDED_BY(mu_);
+    std::map<TimeMs, size_t> ends_ ABSL_GUARDED_BY(mu_);
+    std::map<TimeMs, size_t> held_ends_ ABSL_GUARDED_BY(mu_);
+    std::map<TimeMs, size_t> revived_ends_ ABSL_GUARDED_BY(mu_);
   };
   struct Whole {
     const PaneStore* store = nullptr;
@@ -237,7 +283,21 @@ class PaneStore {
     absl::InlinedVector<std::pair<TimeMs, AccSet>, 2> open;
     std::unique_ptr<internal::PaneQueue> queue;  // panes of the window being slid
     TimeMs next_end = kMinTime;                  // next window end to consider
+    // Its earliest pane's start and the end of the last window of its
+    // newest pane, as counted in starts_ and ends_.
+    TimeMs first = kMaxTime;
+    TimeMs last_end = kMinTime;
   };
+  // The end of the last window holding the pane starting at `start`.
+  TimeMs LastEnd(TimeMs start) const {
+    return spec_.panes_per_window() == 1 ? spec_.OnePaneEnd(start)
+                                         : spec_.EndAtOrBefore(start + spec_.size());
+  }
+  // Counts a pane at `start` of `g` in starts_ and ends_.
+  void Track(Group* g, TimeMs start);
+  void Untrack(const Group& g);
+  // Tracks every group again (after Decode).
+  void Retrack();
   Group* FindOrAddGroup(std::string_view key);
   AccSet* PaneOf(Group* g, std::string_view group, TimeMs start);
   // Returns true when the group holds nothing any more.
@@ -249,9 +309,13 @@ class PaneStore {
   bool invertible_;
   std::vector<DurationMs> views_;
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
+  // Groups by their `first` and by their `last_end`: LiveGroups.
+  std::map<TimeMs, size_t> starts_;
+  std::map<TimeMs, size_t> ends_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
-  // Whether a group new to the job (Whole) may be added; takes its place.
-  bool TakeFresh(std::string_view group);
+  // Whether a group new to the job (Whole) may be added for an event at
+  // `t` in the pane at `start`; takes its place.
+  bool TakeFresh(std::string_view group, TimeMs start, TimeMs frontier, TimeMs t);
 
   size_t max_groups_ = SIZE_MAX;
   const GroupBudget* shared_ = nullptr;

@@ -60,7 +60,10 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
     Source* d = &stream.downstream;  // streams_ no longer grows
     stream.op->SetDownstream([this, d](const Event& record) { AddTo(*d, record); });
   }
-  for (auto& op : metric_ops_) op->SetSeriesBudget(this);
+  for (auto& op : metric_ops_) {
+    op->SetSeriesBudget(this);
+    op->SetFrontierSource(&frontier_);
+  }
   for (size_t o = 0; o < rules.outputs.size(); ++o) {
     const OutputDef& def = rules.outputs[o];
     Source& src = def.from < 0 ? events_ : streams_[static_cast<size_t>(def.from)].downstream;
@@ -134,6 +137,18 @@ size_t Dataflow::series() const {
   return n;
 }
 
+size_t Dataflow::LiveSeries(TimeMs frontier, TimeMs t) const {
+  size_t n = 0;
+  for (const auto& op : metric_ops_) n += op->store().LiveGroups(frontier, t);
+  return n;
+}
+
+size_t Dataflow::JobLiveSeries(TimeMs frontier, TimeMs t) const {
+  size_t n = 0;
+  for (const auto& op : metric_ops_) n += op->store().JobLiveGroups(frontier, t);
+  return n;
+}
+
 void Dataflow::Close(TimeMs frontier, std::vector<WindowResult>* out) {
   CloseSessions(frontier);
   const size_t first = out->size();
@@ -203,6 +218,7 @@ MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
 }
 
 void Dataflow::CloseSessions(TimeMs frontier) {
+  frontier_ = std::max(frontier_, frontier);
   for (Stream& s : streams_) {
     Source& d = s.downstream;
     s.op->Close(frontier, [this, &d](const Event& record) { AddTo(d, record); });

@@ -80,8 +80,11 @@ class Dataflow : private GroupBudget {
   }
   // The frontier as of the next event Add takes (KeyedOperator::SetFrontier).
   void SetFrontier(TimeMs frontier) {
+    frontier_ = frontier;
     for (auto& s : streams_) s.op->SetFrontier(frontier);
   }
+  // The same for the metrics only (workers: an event's metric lane).
+  void SetMetricsFrontier(TimeMs frontier) { frontier_ = frontier; }
   // Workers (operators/dataflow/workers.h): the two halves of Add, for an
   // event whose metrics and session streams are on different workers.
   void AddToMetrics(const Event& ev) { AddTo(events_, ev); }
@@ -204,12 +207,24 @@ class Dataflow : private GroupBudget {
     Source downstream;
     KeyOrigins origins;
   };
-  // GroupBudget: max_series, over every metric operator's groups.
-  bool Exhausted() const override {
-    return whole_ != nullptr ? whole_->series() + fresh_all_->load(std::memory_order_relaxed) >=
-                                   limits_.max_series
-                             : series() >= limits_.max_series;
+  // GroupBudget: max_series, over every metric operator's groups live at
+  // the event (PaneStore::LiveGroups); with workers, every group new to the
+  // job this batch counts.
+  bool Exhausted(TimeMs frontier, TimeMs t) const override {
+    if (whole_ != nullptr) {
+      const size_t fresh = fresh_all_->load(std::memory_order_relaxed);
+      return whole_->series() + fresh >= limits_.max_series &&
+             JobLiveSeries(frontier, t) >= limits_.max_series;
+    }
+    return series() >= limits_.max_series && LiveSeries(frontier, t) >= limits_.max_series;
   }
+  size_t LiveSeries(TimeMs frontier, TimeMs t) const;
+  // Workers: the job's live groups and every part's (PaneStore::JobLiveGroups).
+  size_t JobLiveSeries(TimeMs frontier, TimeMs t) const;
+  // As of the event being added (SetFrontier), or of the close feeding
+  // sessions' records to their metrics: what the metric operators' limits
+  // read.
+  TimeMs frontier_ = kMinTime;
 
   OperatorLimits limits_;
   const Dataflow* whole_ = nullptr;

@@ -198,7 +198,7 @@ void MetricOperator::Add(const Event& ev) {
   } else if (lead().has_where && !lead().where.Test(slots, ev.type_class)) {
     return;
   }
-  AccSet* found = store_->Pane(GroupKey(slots, &key_), ev.ts);
+  AccSet* found = store_->Pane(GroupKey(slots, &key_), ev.ts, *frontier_);
   if (found == nullptr) {
     ++dropped_;
     return;

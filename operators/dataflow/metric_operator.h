@@ -92,6 +92,9 @@ class MetricOperator {
   // The job's series cap (null: none); it must outlive the operator or be
   // replaced. See the file comment.
   void SetSeriesBudget(const GroupBudget* budget);
+  // Where Add reads the frontier as of the event (PaneStore::Pane); it must
+  // outlive the operator or be replaced. Unset: every group counts.
+  void SetFrontierSource(const TimeMs* frontier) { frontier_ = frontier; }
   // Workers: this operator aggregates part of the events of the job's
   // operator of `whole.store` (PaneStore::SetWhole).
   void SetWhole(const PaneStore::Whole& whole) {
@@ -155,6 +158,8 @@ class MetricOperator {
   size_t group_limit_ = SIZE_MAX;
   PaneStore::Whole whole_;
   const GroupBudget* budget_ = nullptr;
+  static constexpr TimeMs kUnknownFrontier = kMinTime;
+  const TimeMs* frontier_ = &kUnknownFrontier;
   uint64_t dropped_ = 0;
   // Prefetch's pipeline: the group keys of the last events hinted, by
   // call (empty: nothing to fetch for it).

@@ -241,9 +241,11 @@ void Workers::Aggregate(TimeMs close_sessions) {
         if (hinted > 0) --hinted;
         const Event& ev = parsed_[i].ev;
         if (lane == 0) {
+          flow.SetMetricsFrontier(frontiers_[k]);
           flow.AddToMetrics(ev);
           continue;
         }
+        flow.SetMetricsFrontier(frontiers_[k]);  // for the stream's records' metrics
         flow.mutable_stream(lane - 1).SetFrontier(frontiers_[k]);
         flow.AddToStream(lane - 1, ev);
         if (flow.tracks_origins()) flow.NoteOrigin(lane - 1, inputs_[i], ev);

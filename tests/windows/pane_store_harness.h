@@ -23,6 +23,7 @@ namespace pane_store_test {
 
 inline constexpr DurationMs kSecond = 1000;
 inline constexpr DurationMs kMinute = 60 * kSecond;
+inline constexpr DurationMs kHour = 60 * kMinute;
 
 // One emitted window, copied out of the WindowView (which only lives for the
 // duration of the callback).

@@ -300,7 +300,7 @@ TEST(PaneStoreTest, IdleGroupsAreDropped) {
 
 struct FakeBudget : GroupBudget {
   bool exhausted = false;
-  bool Exhausted() const override { return exhausted; }
+  bool Exhausted(TimeMs, TimeMs) const override { return exhausted; }
 };
 
 TEST(PaneStoreTest, GroupLimitRefusesNewGroupsOnly) {
@@ -337,6 +337,64 @@ TEST(PaneStoreTest, GroupLimitRefusesNewGroupsOnly) {
   Feed(&partial, 0, 2);
   EXPECT_TRUE(shared.MergePane("b", 0, partial));
   EXPECT_EQ(shared.group_count(), 2u);
+}
+
+// A group counts against the limit while a window of it is open at the
+// event: its last window ends after the event's frontier and its first
+// pane starts at or before the event. Groups whose windows are all due
+// count no more, though they stay until the next close.
+TEST(PaneStoreTest, GroupsWhoseWindowsAreDueDoNotCount) {
+  PaneStore hourly(WindowSpec::Tumbling(kHour), CountProto());
+  hourly.SetGroupLimit(2);
+  ASSERT_NE(hourly.Pane("a", 10 * kMinute, 9 * kMinute), nullptr);
+  ASSERT_NE(hourly.Pane("b", 20 * kMinute, 19 * kMinute), nullptr);
+  // An unknown frontier counts every group held; so does one before 01:00.
+  EXPECT_EQ(hourly.Pane("c", kHour + 10 * kMinute), nullptr);
+  EXPECT_EQ(hourly.Pane("c", kHour + 10 * kMinute, kHour - 1), nullptr);
+  EXPECT_EQ(hourly.LiveGroups(kHour - 1, kHour + 10 * kMinute), 2u);
+  // At 01:00 the first hour is due: a and b no longer count.
+  EXPECT_EQ(hourly.LiveGroups(kHour, kHour + 10 * kMinute), 0u);
+  ASSERT_NE(hourly.Pane("c", kHour + 10 * kMinute, kHour), nullptr);
+  ASSERT_NE(hourly.Pane("d", kHour + 20 * kMinute, kHour + 15 * kMinute), nullptr);
+  EXPECT_EQ(hourly.Pane("e", kHour + 30 * kMinute, kHour + 25 * kMinute), nullptr);
+  EXPECT_EQ(hourly.group_count(), 4u);  // a and b until the close
+  // A group held takes events whatever the count; a due one too.
+  EXPECT_NE(hourly.Pane("a", kHour + 40 * kMinute, kHour + 35 * kMinute), nullptr);
+  EXPECT_EQ(hourly.LiveGroups(kHour + 35 * kMinute, kHour + 40 * kMinute), 3u);
+  std::vector<Fired> fired = Close(hourly, kHour);
+  ASSERT_EQ(fired.size(), 2u);  // a and b's first hour
+  EXPECT_EQ(hourly.group_count(), 3u);
+  Close(hourly, kMaxTime);
+  EXPECT_EQ(hourly.LiveGroups(kMinTime, kMaxTime), 0u);
+
+  // A group whose first pane starts after the event is not live at it (an
+  // event out of order, or a worker ahead of another in the same batch).
+  PaneStore ahead(WindowSpec::Tumbling(kMinute), CountProto());
+  ahead.SetGroupLimit(1);
+  ASSERT_NE(ahead.Pane("late", 10 * kMinute, 9 * kMinute), nullptr);
+  EXPECT_NE(ahead.Pane("early", 5 * kMinute, 4 * kMinute), nullptr);
+  EXPECT_EQ(ahead.Pane("third", 10 * kMinute, 9 * kMinute), nullptr);
+
+  // Sliding: a pane's last window ends a window size after it starts.
+  PaneStore sliding(WindowSpec::Sliding(2 * kMinute, kMinute), CountProto());
+  sliding.SetGroupLimit(1);
+  ASSERT_NE(sliding.Pane("a", 0, kMinTime), nullptr);
+  EXPECT_EQ(sliding.Pane("b", 90 * kSecond, kMinute), nullptr);
+  EXPECT_NE(sliding.Pane("b", 150 * kSecond, 2 * kMinute), nullptr);
+
+  // A decoded store counts its groups as the one encoded.
+  Encoder enc;
+  hourly.Pane("x", 3 * kHour, 3 * kHour - 1);
+  hourly.Pane("y", 2 * kHour, 2 * kHour - 1);
+  hourly.Encode(&enc);
+  PaneStore decoded(WindowSpec::Tumbling(kHour), CountProto());
+  Decoder dec(enc.data());
+  ASSERT_TRUE(decoded.Decode(&dec));
+  for (TimeMs f : {kMinTime, 2 * kHour, 3 * kHour, 4 * kHour}) {
+    EXPECT_EQ(decoded.LiveGroups(f, 3 * kHour), hourly.LiveGroups(f, 3 * kHour)) << f;
+  }
+  EXPECT_EQ(decoded.LiveGroups(2 * kHour + 30 * kMinute, 3 * kHour), 2u);
+  EXPECT_EQ(decoded.LiveGroups(3 * kHour, 3 * kHour), 1u);  // x: y is due
 }
 
 TEST(PaneStoreTest, MemoryFollowsGroupsAndPanes) {
