@@ -377,6 +377,13 @@ absl::Status Job::Reload() {
     return absl::InvalidArgumentError(msg);
   }
   std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
+  // The job file's routes stay: one that names an alert the new rules do
+  // not have is said, not refused (the alert may be gone on purpose).
+  std::vector<std::string> alerts;
+  for (const AlertDef& a : rules->alerts) alerts.push_back(a.name);
+  if (absl::Status s = CheckAlertRoutes(config_.notify, alerts); !s.ok()) {
+    Log(StrCat("warning: after the reload, ", std::string(s.message())));
+  }
   GatherTaps();  // with the rules that tapped them
   auto flow = std::make_unique<Dataflow>(*rules);
   flow->SetTapping(flow_->tapping());

@@ -90,6 +90,9 @@ absl::Status Job::LoadRules() {
     return absl::InvalidArgumentError(msg);
   }
   rules_ = std::move(loaded.rules);
+  std::vector<std::string> alerts;
+  for (const AlertDef& a : rules_->alerts) alerts.push_back(a.name);
+  if (absl::Status s = CheckAlertRoutes(config_.notify, alerts); !s.ok()) return s;
   metrics_ = std::make_unique<JobMetrics>(*rules_);
   presence_ = FieldPresence(rules_->fields);
   ahead_ = std::make_unique<ParseAhead>(rules_->fields, config_.max_record_bytes,

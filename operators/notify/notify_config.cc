@@ -442,6 +442,11 @@ class NotifyReader {
       }
       std::vector<std::string>& route =
           severity ? c->routes[static_cast<size_t>(key[1] - '0')] : c->alert_routes[key];
+      if (!severity) {
+        const YAML::Mark m = kv.first.Mark();
+        c->alert_route_pos[key] =
+            m.line < 0 ? file_ : StrCat(file_, ":", m.line + 1, ":", m.column + 1);
+      }
       std::vector<YAML::Node> items;
       if (kv.second.IsScalar()) {
         items.push_back(kv.second);
@@ -474,6 +479,19 @@ class NotifyReader {
 };
 
 }  // namespace
+
+absl::Status CheckAlertRoutes(const NotifyConfig& c, const std::vector<std::string>& alerts) {
+  for (const auto& [name, receivers] : c.alert_routes) {
+    if (std::find(alerts.begin(), alerts.end(), name) != alerts.end()) continue;
+    auto pos = c.alert_route_pos.find(name);
+    const std::string s = Suggest(name, alerts);
+    return absl::InvalidArgumentError(
+        StrCat(pos == c.alert_route_pos.end() ? std::string("notify") : pos->second, ": route '",
+               name, "' is neither a severity nor an alert of the rules",
+               s.empty() ? std::string() : StrCat("; did you mean '", s, "'?")));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<NotifyConfig> ParseNotifyConfig(const YAML::Node& node, const std::string& file) {
   NotifyConfig config;

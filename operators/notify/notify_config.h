@@ -112,6 +112,9 @@ struct NotifyConfig {
   // Alert name -> receiver names; an alert named here takes this route, not
   // its severity's.
   std::map<std::string, std::vector<std::string>> alert_routes;
+  // Where each alert route's key is in the job file ("file:line:col"), for
+  // CheckAlertRoutes.
+  std::map<std::string, std::string> alert_route_pos;
   Labels labels;                      // added to every alert
   std::string external_url;           // base of generatorURL
   std::string spool_dir;              // "" = in memory only: what is pending at a restart is
@@ -130,6 +133,10 @@ struct NotifyConfig {
   bool empty() const { return receivers.empty(); }
   const NotifyReceiver* FindReceiver(std::string_view name) const;
 };
+
+// An error naming the first alert route whose key is the name of no alert
+// in `alerts` (a misspelt name would route its alert nowhere of its own).
+absl::Status CheckAlertRoutes(const NotifyConfig& c, const std::vector<std::string>& alerts);
 
 // `node` is the `notify:` mapping of the job file `file`.
 absl::StatusOr<NotifyConfig> ParseNotifyConfig(const YAML::Node& node, const std::string& file);

@@ -336,6 +336,15 @@ TEST(NotifyConfigTest, ParsesTicketReceiversAndAlertRoutes) {
   EXPECT_EQ(c->routes[3], (std::vector<std::string>{"tickets"}));
   EXPECT_EQ(c->alert_routes.at("FaqTopicNegativeFeedback"),
             (std::vector<std::string>{"content", "gh"}));
+  // An alert route must name an alert of the rules: a misspelt one would
+  // send its alert to no receiver of its own.
+  EXPECT_TRUE(CheckAlertRoutes(*c, {"Busy", "FaqTopicNegativeFeedback"}).ok());
+  EXPECT_EQ(CheckAlertRoutes(*c, {"Busy", "FaqTopicNegativeFeedbak"}).message(),
+            "job.yaml:15:27: route 'FaqTopicNegativeFeedback' is neither a severity nor an "
+            "alert of the rules; did you mean 'FaqTopicNegativeFeedbak'?");
+  EXPECT_EQ(CheckAlertRoutes(*c, {"Busy"}).message(),
+            "job.yaml:15:27: route 'FaqTopicNegativeFeedback' is neither a severity nor an "
+            "alert of the rules");
 }
 
 TEST(NotifyConfigTest, AnApiTokenIsNeverEchoedInErrors) {
