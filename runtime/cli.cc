@@ -454,12 +454,12 @@ int Run(int argc, char** argv) {
       break;
     }
   }
-  bool start_now = config.source.generator_start_now;
+  cli::GeneratorFlagsSeen gen{.start_now = config.source.generator_start_now};
   RunFlags seen;
   while (!a.Done()) {
     // A flag consumed needs nothing more: the empty branches are alike.
     // NOLINTNEXTLINE(bugprone-branch-clone)
-    if (GeneratorFlag(a, &config.source.generator.generator, &start_now, &err)) {
+    if (GeneratorFlag(a, &config.source.generator.generator, &gen, &err)) {
     } else if (a.Value("--config", &v, &err)) {
     } else if (a.Value("--alertmanager", &v, &err)) {  // run only: a replay never pages
       if (err.empty()) err = AddAlertmanager(v, &config.notify);
@@ -473,7 +473,7 @@ int Run(int argc, char** argv) {
     }
     if (!err.empty()) return Usage(a.Error(err));
   }
-  config.source.generator_start_now = start_now;
+  config.source.generator_start_now = gen.start_now;
   if (config.scale_out.merge && !config.scale_out.partials.empty()) {
     return Usage("--merge and --partials: an instance publishes partials or merges them");
   }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rules/scopes.h"
@@ -44,7 +45,7 @@ bool ParseNumber(const std::string& s, double* out) {
   return !s.empty() && end == s.c_str() + s.size();
 }
 
-bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* error) {
+bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::string* error) {
   std::string v;
   double d = 0;
   if (a.Value("--seed", &v, error)) {
@@ -62,10 +63,10 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* e
     g->max_jitter = dur.value_or(0);
   } else if (a.Value("--start", &v, error)) {
     if (v == "now") {
-      *start_now = true;
+      seen->start_now = true;
     } else if (auto t = ParseRfc3339(v)) {
       g->start = *t;
-      *start_now = false;
+      seen->start_now = false;
     } else if (error->empty()) {
       *error = StrCat("--start: '", v, "' is not 'now' or an RFC 3339 time");
     }
@@ -74,6 +75,7 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* e
     if (!inc.ok()) {
       if (error->empty()) *error = StrCat("--incident: ", std::string(inc.status().message()));
     } else {
+      if (!std::exchange(seen->incident, true)) g->incidents.clear();
       g->incidents.push_back(*inc);
     }
   } else if (a.Value("--month", &v, error)) {
@@ -81,6 +83,7 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* e
     if (!month.ok()) {
       if (error->empty()) *error = StrCat("--month: ", std::string(month.status().message()));
     } else {
+      if (!std::exchange(seen->month, true)) g->months.clear();
       g->months.push_back(*month);
     }
   } else if (a.Flag("--epoch-millis")) {

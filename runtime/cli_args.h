@@ -99,9 +99,17 @@ int Usage(const std::string& error);
 // stores there every flag the parser asked about, and Usage prints nothing.
 void SetFlagSink(std::vector<std::string>* sink);
 bool ParseNumber(const std::string& s, double* out);
+// What the generator flags of one command line have set: `--start now`,
+// and whether an --incident or --month came yet (the first of each
+// replaces the list the defaults or the job file gave; later ones add).
+struct GeneratorFlagsSeen {
+  bool start_now = false;
+  bool incident = false;
+  bool month = false;
+};
 // Generator flags shared by `gen` and `run`. Returns false if `a` is not at
 // a generator flag; sets *error on a bad value.
-bool GeneratorFlag(Args& a, GeneratorOptions* g, bool* start_now, std::string* error);
+bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::string* error);
 // Parse a duration / RFC 3339 time into *out, or set *err (if still empty).
 void DurationFlag(const std::string& v, DurationMs* out, std::string* err);
 void TimeFlag(const std::string& v, TimeMs* out, std::string* err);

@@ -163,14 +163,14 @@ int GenToKinesis(const GeneratorOptions& g, double speed, uint64_t count, const 
 int Gen(int argc, char** argv) {
   GeneratorOptions g;
   g.start = *ParseRfc3339("2026-01-01T00:00:00Z");
-  bool start_now = false;
+  GeneratorFlagsSeen seen;
   std::string out_path, to, err, v;
   double speed = 0;
   uint64_t count = 0;
   KafkaProperties properties;
   Args a(argc, argv, 2);
   while (!a.Done()) {
-    if (GeneratorFlag(a, &g, &start_now, &err)) {  // NOLINT(bugprone-branch-clone): consumed
+    if (GeneratorFlag(a, &g, &seen, &err)) {  // NOLINT(bugprone-branch-clone): consumed
     } else if (a.Value("--out", &v, &err)) {
       out_path = v;
     } else if (a.Value("--to", &v, &err)) {
@@ -187,7 +187,7 @@ int Gen(int argc, char** argv) {
     }
     if (!err.empty()) return Usage(a.Error(err));
   }
-  if (start_now) g.start = WallClockMs();
+  if (seen.start_now) g.start = WallClockMs();
   if (absl::Status s = ValidateGeneratorOptions(g); !s.ok()) {
     return Usage(std::string(s.message()));
   }

@@ -100,6 +100,30 @@ TEST(CliE2eTest, EachIncidentFiresItsP1OrP2Alert) {
   }
 }
 
+// `run`'s generator takes its flags as `gen` does: an --incident or a
+// --month replaces the list of the defaults or the job file, so the same
+// flags give the same events, and so the same windows.
+TEST(CliE2eTest, RunsIncidentAndMonthFlagsReplaceTheDefaultsAndTheJobFiles) {
+  const std::string flags =
+      " --seed 4 --rate 20 --duration 40m --start 2026-01-31T23:40:00Z"
+      " --incident error_burst@10m+5m --month escalation=0.3,resolution=0.6";
+  const std::string events = Temp("gen.ndjson"), from_file = Temp("from_file.ndjson");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen", flags, " > ", events)).exit_code, 0);
+  const std::string quiet = " --no-console --no-progress --http off --results ";
+  ASSERT_EQ(Sh(StrCat(kVigil, " run --input ", events, quiet, from_file)).exit_code, 0);
+  const std::string job = Temp("gen_job.yaml");
+  std::ofstream(job) << "source:\n  kind: generator\n  generator:\n"
+                        "    incidents: [bedrock_open@5m+4m]\n"
+                        "    months: [\"escalation=0.05,resolution=0.9\"]\n";
+  for (const std::string& config : {std::string(), " --config " + job}) {
+    const std::string generated = Temp("generated.ndjson");
+    Result r = Sh(
+        StrCat(kVigil, " run", config, " --generator --speed 0", flags, quiet, generated, " 2>&1"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(ReadFile(generated), ReadFile(from_file)) << config;
+  }
+}
+
 TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
   const std::string events = Temp("mixed.ndjson");
   const std::string rules = Temp("count.yaml");
