@@ -25,6 +25,30 @@ namespace vigil {
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 
+absl::Status SplitListenAddress(std::string_view listen, std::string_view* host, uint16_t* port) {
+  const auto invalid = [listen](std::string_view why) {
+    return absl::InvalidArgumentError("invalid listen address \"" + std::string(listen) +
+                                      "\": " + std::string(why));
+  };
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) return invalid("expected host:port");
+  *host = listen.substr(0, colon);
+  const std::string_view port_text = listen.substr(colon + 1);
+  uint32_t number = 0;
+  const char* const port_end = port_text.data() + port_text.size();
+  const auto [parsed_end, parse_error] = std::from_chars(port_text.data(), port_end, number);
+  if (port_text.empty() || parse_error != std::errc() || parsed_end != port_end || number > 65535) {
+    return invalid("port must be a number from 0 to 65535");
+  }
+  *port = static_cast<uint16_t>(number);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  } else if (host->find(':') != std::string_view::npos) {
+    return invalid("an IPv6 address must be written in brackets, e.g. [::1]:9090");
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 // What changes when any of `files` is replaced or rewritten: a Kubernetes
@@ -47,25 +71,9 @@ std::string FileStamp(const std::vector<std::string>& files) {
 // addresses never touch the resolver.
 absl::StatusOr<tcp::endpoint> ParseListenAddress(std::string_view listen,
                                                  asio::io_context& context) {
-  const auto invalid = [listen](std::string_view why) {
-    return absl::InvalidArgumentError("invalid listen address \"" + std::string(listen) +
-                                      "\": " + std::string(why));
-  };
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos) return invalid("expected host:port");
-  std::string_view host = listen.substr(0, colon);
-  const std::string_view port_text = listen.substr(colon + 1);
-  uint32_t port = 0;
-  const char* const port_end = port_text.data() + port_text.size();
-  const auto [parsed_end, parse_error] = std::from_chars(port_text.data(), port_end, port);
-  if (port_text.empty() || parse_error != std::errc() || parsed_end != port_end || port > 65535) {
-    return invalid("port must be a number from 0 to 65535");
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return invalid("an IPv6 address must be written in brackets, e.g. [::1]:9090");
-  }
+  std::string_view host;
+  uint16_t port = 0;
+  if (absl::Status s = SplitListenAddress(listen, &host, &port); !s.ok()) return s;
   if (host.empty()) return tcp::endpoint(asio::ip::address_v4::any(), port);
 
   beast::error_code ec;
@@ -73,9 +81,11 @@ absl::StatusOr<tcp::endpoint> ParseListenAddress(std::string_view listen,
   if (!ec) return tcp::endpoint(address, port);
   tcp::resolver resolver(context);
   const auto results = resolver.resolve(
-      host, port_text, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+      host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return invalid("cannot resolve host: " + (ec ? ec.message() : std::string("no address")));
+    return absl::InvalidArgumentError(
+        "invalid listen address \"" + std::string(listen) +
+        "\": cannot resolve host: " + (ec ? ec.message() : std::string("no address")));
   }
   return results.begin()->endpoint();
 }

@@ -106,6 +106,11 @@ template <class Stream>
 class HttpConnection;
 }  // namespace internal
 
+// The host and port of a listen address, "host:port", "[v6]:port" or
+// ":port" (any address), without resolving the host; an error says what
+// is wrong ("invalid listen address \"off\": expected host:port").
+absl::Status SplitListenAddress(std::string_view listen, std::string_view* host, uint16_t* port);
+
 class HttpServer {
  public:
   struct Options {

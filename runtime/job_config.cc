@@ -162,10 +162,16 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
   }
   if (YAML::Node r = root["rules"]) {
     c->rule_files.clear();
-    if (r.IsScalar()) {
+    if (r.IsScalar() && !r.Scalar().empty()) {
       c->rule_files.push_back(r.Scalar());
+    } else if (r.IsSequence() && r.size() > 0) {
+      for (const auto& f : r) {
+        if (!f.IsScalar() || f.Scalar().empty()) return Error(f, "'rules' must list rule files");
+        c->rule_files.push_back(f.Scalar());
+      }
     } else {
-      for (const auto& f : r) c->rule_files.push_back(f.Scalar());
+      // An empty list would run the built-in rules, which page.
+      return Error(r, "'rules' must name rule files (leave the key out for the built-in rules)");
     }
   }
   if (YAML::Node o = root["outputs"]) {
@@ -188,7 +194,11 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
     }
     c->worker_key = k.Scalar();
   }
-  if (root["progress"]) c->progress = root["progress"].as<bool>(true);
+  if (YAML::Node p = root["progress"]) {
+    if (!p.IsScalar() || !YAML::convert<bool>::decode(p, c->progress)) {
+      return Error(p, "progress must be true or false");
+    }
+  }
   if (root["shutdown_timeout"]) {
     if (auto s = Duration(root["shutdown_timeout"], &c->shutdown_timeout); !s.ok()) return s;
   }

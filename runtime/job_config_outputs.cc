@@ -3,6 +3,7 @@
 #include "operators/net/http_client.h"
 #include "operators/net/kafka_writer.h"
 #include "operators/warehouse/warehouse_sink.h"
+#include "runtime/http_server.h"
 #include "runtime/job_config_reader.h"
 
 namespace vigil::job_config_internal {
@@ -96,7 +97,11 @@ absl::Status JobConfigReader::Outputs(const YAML::Node& n, JobConfig* c) const {
       std::string f = con["format"] ? con["format"].Scalar() : "text";
       if (f != "text" && f != "json") return Error(con["format"], "format must be text or json");
       c->outputs.console_format = f == "json" ? OutputFormat::kJson : OutputFormat::kText;
-      if (con["pending"]) c->outputs.console_pending = con["pending"].as<bool>(true);
+      if (YAML::Node p = con["pending"]) {
+        if (!p.IsScalar() || !YAML::convert<bool>::decode(p, c->outputs.console_pending)) {
+          return Error(p, "outputs.console.pending must be true or false");
+        }
+      }
     }
   }
   if (YAML::Node r = n["records"]) {
@@ -173,7 +178,21 @@ absl::Status JobConfigReader::Http(const YAML::Node& h, JobConfig* c) const {
           "http");
       !s.ok())
     return s;
-  c->http_listen = h["listen"] ? h["listen"].Scalar() : "";
+  c->http_listen = "";
+  if (YAML::Node l = h["listen"]) {
+    if (!l.IsNull() && !l.IsScalar()) {
+      return Error(l, "http.listen must be an address such as 127.0.0.1:9464, or off");
+    }
+    // As --http: "off" or "" turns the endpoint off.
+    if (l.IsScalar() && l.Scalar() != "off") c->http_listen = l.Scalar();
+    std::string_view host;
+    uint16_t port = 0;
+    if (!c->http_listen.empty()) {
+      if (absl::Status s = SplitListenAddress(c->http_listen, &host, &port); !s.ok()) {
+        return Error(l, StrCat("http.listen: ", std::string(s.message()), " (or off)"));
+      }
+    }
+  }
   if (YAML::Node w = h["web_config_file"]) {
     if (!w.IsScalar() || w.Scalar().empty()) {
       return Error(w, "web_config_file must be the path of a web config file");

@@ -168,10 +168,22 @@ absl::Status JobConfigReader::Source(const YAML::Node& n, JobConfig* c) const {
     return Error(n["kind"] ? n["kind"] : n,
                  "source.kind must be generator, file, stdin, kafka or kinesis");
   }
-  if (n["path"]) c->source.paths = {n["path"].Scalar()};
+  // Both: `path` is read first, then `paths`.
+  if (YAML::Node p = n["path"]) {
+    if (!p.IsScalar() || p.Scalar().empty()) {
+      return Error(p, "'path' must be one file name; use 'paths' for a list");
+    }
+    c->source.paths = {p.Scalar()};
+  }
   if (YAML::Node ps = n["paths"]) {
-    c->source.paths.clear();
-    for (const auto& p : ps) c->source.paths.push_back(p.Scalar());
+    if (!ps.IsSequence() || ps.size() == 0) {
+      return Error(ps, "'paths' must be a list of file names, e.g. paths: [a.ndjson, b.ndjson]");
+    }
+    if (!n["path"]) c->source.paths.clear();
+    for (const auto& p : ps) {
+      if (!p.IsScalar() || p.Scalar().empty()) return Error(p, "'paths' must list file names");
+      c->source.paths.push_back(p.Scalar());
+    }
   }
   if (c->source.kind == SourceKind::kFile && c->source.paths.empty()) {
     return Error(n, "a file source needs 'path' or 'paths'");

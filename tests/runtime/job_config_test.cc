@@ -165,6 +165,37 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("checkpoint: {dir: /tmp/x}\nsource: {kind: stdin}\ncheckpoint: {dir: /tmp/y}\n"),
             "3:1: duplicate key 'checkpoint': it is also at line 1, column 1; the keys of a "
             "mapping must be unique: merge the two");
+  // Keys that used to be taken loosely: path beside paths (it was dropped), an empty
+  // rules list (it ran the built-in rules), booleans that were anything,
+  // and a listen address that was only checked when the job opened it.
+  {
+    const std::string path = TempPath("jobcfg_", "both.yaml");
+    std::ofstream(path) << "source: {kind: file, paths: [b.ndjson, c.ndjson], path: a.ndjson}\n";
+    absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->source.paths, (std::vector<std::string>{"a.ndjson", "b.ndjson", "c.ndjson"}));
+  }
+  EXPECT_EQ(Load("source: {kind: file, path: [a.ndjson]}\n"),
+            "1:28: 'path' must be one file name; use 'paths' for a list");
+  EXPECT_EQ(Load("source: {kind: file, paths: a.ndjson}\n"),
+            "1:29: 'paths' must be a list of file names, e.g. paths: [a.ndjson, b.ndjson]");
+  EXPECT_EQ(Load("rules: []\n"),
+            "1:8: 'rules' must name rule files (leave the key out for the built-in rules)");
+  EXPECT_EQ(Load("progress: 0\n"), "1:11: progress must be true or false");
+  EXPECT_EQ(Load("outputs:\n  console: {pending: maybe}\n"),
+            "2:22: outputs.console.pending must be true or false");
+  EXPECT_EQ(Load("http: {listen: \"9464\"}\n"),
+            "1:16: http.listen: invalid listen address \"9464\": expected host:port (or off)");
+  EXPECT_EQ(Load("http: {listen: \"::1:0\"}\n"),
+            "1:16: http.listen: invalid listen address \"::1:0\": an IPv6 address must be "
+            "written in brackets, e.g. [::1]:9090 (or off)");
+  for (const char* off : {"off", "\"\"", "~"}) {
+    const std::string path = TempPath("jobcfg_", "listen.yaml");
+    std::ofstream(path) << "http: {listen: " << off << "}\n";
+    absl::StatusOr<JobConfig> c = LoadJobConfig(path, DefaultJobConfig());
+    ASSERT_TRUE(c.ok()) << off << c.status();
+    EXPECT_EQ(c->http_listen, "") << off;
+  }
   // notify: errors come from its own parser, with their positions.
   EXPECT_NE(Load("notify:\n  receivers: [{name: a, kind: pager}]\n").find("2:"), std::string::npos);
 }
