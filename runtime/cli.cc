@@ -212,7 +212,9 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     config->event_time.close_partial_windows = true;
   } else if (a.Value("--max-record-bytes", &v, err)) {
     std::optional<size_t> b = ParseByteSize(v);
-    if ((!b || *b == 0) && err->empty()) *err = "--max-record-bytes needs a size such as 1MiB";
+    if ((!b || *b == 0 || *b > kMaxRecordBytesLimit) && err->empty()) {
+      *err = "--max-record-bytes needs a size from 1 byte to 1GiB, such as 1MiB";
+    }
     config->max_record_bytes = b.value_or(1);
   } else if (a.Value("--max-series", &v, err)) {
     std::optional<size_t> n = ParseMaxSeries(v);

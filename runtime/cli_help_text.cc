@@ -116,7 +116,7 @@ const CommandHelp kCommands[] = {
   --close-partial-windows    windows the end of a bounded input closes after its last
                              event alert like the others (default: marked "partial",
                              never alert)
-  --max-record-bytes N       larger records are dead-lettered (default 1MiB)
+  --max-record-bytes N       larger records are dead-lettered (default 1MiB, at most 1GiB)
   --max-series N             groups (series) all metrics together hold at once; events of
                              new groups over it are dropped and counted (default 1000000)
   --workers N                threads of the event path (default: the cores the process

@@ -100,7 +100,9 @@ absl::Status JobConfigReader::Limits(const YAML::Node& l, JobConfig* c) const {
   if (auto s = CheckKeys(l, {"max_record_bytes", "max_series"}, "limits"); !s.ok()) return s;
   if (YAML::Node m = l["max_record_bytes"]) {
     std::optional<size_t> b = ParseByteSize(m.Scalar());
-    if (!b || *b == 0) return Error(m, "expected a size such as 1MiB or 65536");
+    if (!b || *b == 0 || *b > kMaxRecordBytesLimit) {
+      return Error(m, "expected a size from 1 byte to 1GiB, such as 1MiB or 65536");
+    }
     c->max_record_bytes = *b;
   }
   if (YAML::Node m = l["max_series"]) {

@@ -31,6 +31,10 @@ namespace vigil {
 
 enum class SourceKind { kGenerator, kFile, kStdin, kKafka, kKinesis };
 
+// The largest --max-record-bytes: a record of that size takes about twice
+// in the line buffer and several times in the parser's.
+inline constexpr size_t kMaxRecordBytesLimit = size_t{1} << 30;
+
 struct JobConfig {
   struct Source {
     SourceKind kind = SourceKind::kGenerator;
@@ -126,7 +130,7 @@ struct JobConfig {
   // `vigil replay --from/--to`.
   TimeMs from = kMinTime;
   TimeMs to = kMaxTime;
-  size_t max_record_bytes = 1 << 20;
+  size_t max_record_bytes = 1 << 20;  // at most kMaxRecordBytesLimit
   // Threads the event path runs on (`parallelism`, --workers); 0: the
   // number of cores the process may use. operators/dataflow/workers.h.
   int workers = 0;

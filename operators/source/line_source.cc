@@ -116,7 +116,10 @@ class LineSource : public RecordSource {
   LineSource(std::string name, std::unique_ptr<ByteStream> stream, size_t max_record,
              uint64_t total)
       : name_(std::move(name)), stream_(std::move(stream)), max_record_(max_record), total_(total) {
-    capacity_ = std::max<size_t>(4 << 20, 2 * max_record_);
+    // Room for two records of the limit at most, grown to it only when a
+    // line needs it: most records are a few hundred bytes.
+    max_capacity_ = std::max<size_t>(kInitialCapacity, 2 * max_record_);
+    capacity_ = kInitialCapacity;
     buf_.resize(capacity_ + simdjson::SIMDJSON_PADDING);
   }
 
@@ -129,6 +132,11 @@ class LineSource : public RecordSource {
       bool idle = false;
       if (!eof_ && !std::memchr(buf_.data() + begin_, '\n', end_ - begin_)) {
         Compact();
+        if (end_ == capacity_ && capacity_ < max_capacity_) {
+          // A line longer than the buffer and not yet over the limit.
+          capacity_ = std::min(max_capacity_, 2 * capacity_);
+          buf_.resize(capacity_ + simdjson::SIMDJSON_PADDING);
+        }
         idle = !Fill();
       }
       Split(out, max);
@@ -145,6 +153,8 @@ class LineSource : public RecordSource {
   uint64_t bytes_total() const override { return total_; }
 
  private:
+  static constexpr size_t kInitialCapacity = 4 << 20;
+
   void Compact() {
     if (begin_ == 0) return;
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
@@ -258,6 +268,7 @@ class LineSource : public RecordSource {
   size_t max_record_;
   uint64_t total_;
   size_t capacity_;
+  size_t max_capacity_ = 0;
   std::vector<char> buf_;
   size_t begin_ = 0, end_ = 0;
   bool eof_ = false;

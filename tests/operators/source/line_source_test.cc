@@ -67,6 +67,27 @@ TEST(LineSourceTest, OversizedLinesAreReportedNotBuffered) {
   EXPECT_EQ(recs[3].size, huge.size());
 }
 
+// The buffer starts small and grows for a line longer than it, up to
+// twice the limit: a line of 13 MiB under a 16 MiB limit is read whole,
+// between lines that are not, and one past the limit is still reported.
+TEST(LineSourceTest, ALineLongerThanTheBufferIsReadWhole) {
+  const std::string path = TempPath("long.ndjson");
+  const std::string longer(13 << 20, 'y'), over((16 << 20) + 1, 'z');
+  WriteFile(path, "{\"a\":1}\n" + longer + "\n{\"b\":2}\n" + over + "\n{\"c\":3}\n");
+  auto src = OpenFileSource(path, 16 << 20);
+  ASSERT_TRUE(src.ok());
+  std::vector<std::string> lines;
+  std::vector<Record> recs = ReadAll(**src, &lines, 100);
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_FALSE(recs[1].oversized);
+  EXPECT_EQ(lines[1], longer);
+  EXPECT_EQ(lines[2], "{\"b\":2}");
+  EXPECT_TRUE(recs[3].oversized);
+  EXPECT_EQ(recs[3].size, over.size());
+  EXPECT_EQ(lines[4], "{\"c\":3}");
+  EXPECT_EQ(recs[4].line, 5u);
+}
+
 TEST(LineSourceTest, ReadsZstd) {
   const std::string path = TempPath("z.ndjson.zst");
   std::string plain;
