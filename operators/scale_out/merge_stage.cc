@@ -329,6 +329,16 @@ std::string MergeStage::Encode() const {
     enc.PutVarint(p.ended.size());
     for (const std::string& input : p.ended) enc.PutString(input);
   }
+  // Then the state handed over that no instance has taken (absent in older
+  // ones): a merge restored at the end of a bounded run closes it.
+  enc.PutVarint(unclaimed_.size());
+  for (const auto& [input, u] : unclaimed_) {
+    enc.PutString(input);
+    enc.PutString(u.instance);
+    enc.PutVarint(u.id);
+    enc.PutVarint(u.chunks);
+  }
+  pieces_.Encode(&enc);
   return enc.Release();
 }
 
@@ -383,8 +393,21 @@ bool MergeStage::Decode(std::string_view data) {
       for (uint64_t j = 0; j < ended && dec.ok(); ++j) p.ended.emplace(dec.GetString());
     }
   }
+  std::map<std::string, Unclaimed> unclaimed;
+  StateAssembler pieces;
+  if (dec.ok() && !dec.done()) {
+    for (uint64_t u = dec.GetVarint(), j = 0; j < u && dec.ok(); ++j) {
+      Unclaimed& c = unclaimed[std::string(dec.GetString())];
+      c.instance = std::string(dec.GetString());
+      c.id = dec.GetVarint();
+      c.chunks = static_cast<uint32_t>(dec.GetVarint());
+    }
+    if (!pieces.Decode(&dec)) return false;
+  }
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);
+  unclaimed_ = std::move(unclaimed);
+  pieces_ = std::move(pieces);
   late_panes_ = late;
   last_ts_ = last;
   return true;

@@ -40,6 +40,37 @@ bool DecodeStateChunk(std::string_view message, PartialState* out) {
   return !out->instance.empty() && !out->input.empty();
 }
 
+void StateAssembler::Encode(Encoder* enc) const {
+  enc->PutVarint(pieces_.size());
+  for (const auto& [key, chunks] : pieces_) {
+    enc->PutString(std::get<0>(key));
+    enc->PutString(std::get<1>(key));
+    enc->PutVarint(std::get<2>(key));
+    enc->PutVarint(chunks.size());
+    for (const auto& [chunk, bytes] : chunks) {
+      enc->PutVarint(chunk);
+      enc->PutString(bytes);
+    }
+  }
+}
+
+bool StateAssembler::Decode(Decoder* dec) {
+  std::map<Key, std::map<uint32_t, std::string>> pieces;
+  for (uint64_t n = dec->GetVarint(), i = 0; i < n && dec->ok(); ++i) {
+    std::string input(dec->GetString());
+    std::string instance(dec->GetString());
+    const uint64_t id = dec->GetVarint();
+    auto& chunks = pieces[{std::move(input), std::move(instance), id}];
+    for (uint64_t c = dec->GetVarint(), j = 0; j < c && dec->ok(); ++j) {
+      const uint64_t chunk = dec->GetVarint();
+      chunks[static_cast<uint32_t>(chunk)] = std::string(dec->GetString());
+    }
+  }
+  if (!dec->ok()) return false;
+  pieces_ = std::move(pieces);
+  return true;
+}
+
 void StateAssembler::Add(PartialState piece) {
   pieces_[{piece.input, piece.instance, piece.id}][piece.chunk] = std::move(piece.bytes);
 }

@@ -33,6 +33,8 @@
 #include <tuple>
 #include <vector>
 
+#include "base/codec.h"
+
 namespace vigil {
 
 inline constexpr std::string_view kPartialStateMagic = "VPS1";
@@ -68,6 +70,9 @@ class StateAssembler {
   void KeepOnly(const std::string& input, const std::string& instance, uint64_t id);
   void Clear() { pieces_.clear(); }
   size_t bytes() const;
+  // Checkpoints: every piece kept.
+  void Encode(Encoder* enc) const;
+  bool Decode(Decoder* dec);
 
  private:
   using Key = std::tuple<std::string, std::string, uint64_t>;  // input, instance, id

@@ -511,6 +511,10 @@ TEST_F(MergeWatermarkTest, OnlyStateNoInstanceTookOverIsUnclaimed) {
   Beat("b", 60'000, {{"e/2", 60'000, false}}, false, "p/1");
   const std::map<std::string, std::string> want = {{"e/0", "second state of e/0"},
                                                    {"e/2", "state of e/2"}};
+  // A merge restored from a checkpoint has it too.
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.TakeUnclaimedState(), want);
   EXPECT_EQ(merge_.TakeUnclaimedState(), want);
   EXPECT_TRUE(merge_.TakeUnclaimedState().empty());  // taken
   EXPECT_STREQ(MergeStage::OutcomeName(MergeStage::Outcome::kState), "state");
