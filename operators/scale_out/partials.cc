@@ -1,5 +1,7 @@
 #include "operators/scale_out/partials.h"
 
+#include <algorithm>
+
 #include "base/clock.h"
 #include "base/codec.h"
 #include "base/hash.h"
@@ -142,10 +144,19 @@ void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
   held.reserve(kMaxPanes);
   for (const auto& op : flow->metric_ops()) {
     const uint64_t op_key = PartialOperatorKey(op->state_key());
+    // An experiment reads every group (arm and unit) of its inputs at once:
+    // their messages share one key, and so one partials partition and one
+    // merge instance, however many there are.
+    const bool experiment_input = std::any_of(op->members().begin(), op->members().end(),
+                                              [](const MetricRef& m) { return m.def->internal(); });
     auto flush = [&] {
       if (panes.empty()) return;
-      key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
-      key.append(current_group);
+      if (experiment_input) {
+        key = kExperimentInputsKey;
+      } else {
+        key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
+        key.append(current_group);
+      }
       value = EncodePanes(op_key, current_group, instance, epoch, panes);
       emit(key, value);
       panes.clear();

@@ -156,9 +156,13 @@ bool DecodePanes(std::string_view message, PartialPanes* out);
 // publication that carries it (nonzero).
 std::string WithPublication(std::string_view panes_message, uint64_t publication);
 
+// The Kafka key of every panes message of an experiment's inputs.
+inline constexpr std::string_view kExperimentInputsKey = "vigil experiment inputs";
 // The panes messages of every metric operator of `flow`, as (key, value),
 // emptying its stores. A group's panes go in one message (several when it
-// has very many).
+// has very many), keyed by operator and group, so that merge instances
+// split the groups; those of experiments' inputs all by
+// kExperimentInputsKey, so that one merge instance has them all.
 void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
                 const std::function<void(std::string_view key, std::string_view value)>& emit);
 using PartialMessages = std::vector<std::pair<std::string, std::string>>;  // key, value

@@ -127,6 +127,43 @@ TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
           "latency_p95  1440000 137", "latency_avg  1500000 137", "latency_p95  1500000 137"}));
 }
 
+// An experiment's inputs go to one merge instance: all their messages have
+// one key (so one partials partition); other metrics' keys differ by group.
+TEST(PartialsTest, AnExperimentsInputsShareOneKey) {
+  OperatorHarness a(R"(
+metrics:
+  - metric: turns
+    window: tumbling 1m
+    by: [variant]
+    value: count()
+experiments:
+  - experiment: e
+    arm: variant
+    control: A
+    split: {A: 0.5, B: 0.5}
+    unit: user_id
+    window: 1h
+    metrics:
+      - {name: turns_per_user, value: avg(n), goal: increase, min_effect: 1}
+)");
+  for (int i = 0; i < 6; ++i) {
+    a.Add(1000 + i,
+          StrCat("\"variant\":\"", i % 2 ? "A" : "B", "\",\"user_id\":\"u", i, "\",\"n\":", i));
+  }
+  std::set<std::string> experiment_keys, other_keys;
+  size_t experiment_messages = 0;
+  DrainPanes(a.flow.get(), "a", 0, [&](std::string_view key, std::string_view value) {
+    if (key == kExperimentInputsKey) {
+      ++experiment_messages;
+    } else {
+      other_keys.emplace(key);
+    }
+    EXPECT_FALSE(value.empty());
+  });
+  EXPECT_EQ(experiment_messages, 12u);  // per user, from each of the experiment's two inputs
+  EXPECT_EQ(other_keys.size(), 2u);     // turns by variant: A and B
+}
+
 TEST(PartialsTest, UnknownMetricsAndMalformedMessagesAreCounted) {
   OperatorHarness a(kRules), other(R"(
 metrics:
