@@ -60,15 +60,25 @@ std::string AllocatorTunables(const std::string& current) {
 std::string AllocatorDescription() {
   const char* marker = std::getenv(std::string(kMarker).c_str());
   const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (marker && std::string_view(marker) == "tuned") {
-    return StrCat("tuned (GLIBC_TUNABLES=", tunables ? tunables : "", ")");
+  const std::string_view value = marker ? marker : "";
+  if (value == "tuned") {
+    // Set by vigil's own restart, or inherited from a vigil: tuned only if
+    // the tunables came along.
+    if (tunables != nullptr && Names(tunables, kTunables[0].name)) {
+      return StrCat("tuned (GLIBC_TUNABLES=", tunables, ")");
+    }
+    return StrCat("glibc defaults (", kMarker, "=tuned without vigil's GLIBC_TUNABLES)");
   }
-  if (marker) return StrCat("glibc defaults (", kMarker, "=", marker, ")");
+  if (value == "default") return StrCat("glibc defaults (", kMarker, "=default)");
   return "glibc defaults, huge pages off (could not restart itself tuned)";
 }
 
 void TuneAllocator(char** argv) {
-  if (std::getenv(std::string(kMarker).c_str())) {  // tuned, or "default"
+  // "default" keeps glibc's defaults; "tuned" is the restart's own mark
+  // (so it restarts once); any other value is not a setting and is ignored.
+  const char* marker = std::getenv(std::string(kMarker).c_str());
+  if (marker != nullptr &&
+      (std::string_view(marker) == "default" || std::string_view(marker) == "tuned")) {
     KeepName(argv);
     return;
   }

@@ -201,13 +201,13 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
     config->rule_files.push_back(v);
   } else if (JobOutputFlag(a, config, err)) {
   } else if (a.Value("--max-out-of-orderness", &v, err)) {
-    DurationFlag(v, &config->event_time.max_out_of_orderness, err);
+    DurationFlag("--max-out-of-orderness", v, &config->event_time.max_out_of_orderness, err);
   } else if (a.Value("--allowed-lateness", &v, err)) {
-    DurationFlag(v, &config->event_time.allowed_lateness, err);
+    DurationFlag("--allowed-lateness", v, &config->event_time.allowed_lateness, err);
   } else if (a.Value("--idle-timeout", &v, err)) {
-    DurationFlag(v, &config->event_time.idle_timeout, err);
+    DurationFlag("--idle-timeout", v, &config->event_time.idle_timeout, err);
   } else if (a.Value("--max-future", &v, err)) {
-    DurationFlag(v, &config->event_time.max_future, err);
+    DurationFlag("--max-future", v, &config->event_time.max_future, err);
   } else if (a.Flag("--close-partial-windows")) {
     config->event_time.close_partial_windows = true;
   } else if (a.Value("--max-record-bytes", &v, err)) {
@@ -230,13 +230,13 @@ bool JobFlag(Args& a, JobConfig* config, std::string* err) {
   } else if (a.Flag("--no-progress")) {
     config->progress = false;
   } else if (a.Value("--shutdown-timeout", &v, err)) {
-    DurationFlag(v, &config->shutdown_timeout, err);
+    DurationFlag("--shutdown-timeout", v, &config->shutdown_timeout, err);
   } else if (a.Value("--checkpoint-dir", &v, err)) {
     config->checkpoint.dir = v;
   } else if (a.Flag("--allow-fresh-start")) {
     config->checkpoint.allow_fresh_start = true;
   } else if (a.Value("--checkpoint-interval", &v, err)) {
-    DurationFlag(v, &config->checkpoint.interval, err);
+    DurationFlag("--checkpoint-interval", v, &config->checkpoint.interval, err);
     if (config->checkpoint.interval <= 0 && err->empty()) {
       *err = "--checkpoint-interval must be positive";
     }

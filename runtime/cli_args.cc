@@ -1,6 +1,7 @@
 #include "runtime/cli_args.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -47,10 +48,15 @@ bool ParseNumber(const std::string& s, double* out) {
 
 bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::string* error) {
   std::string v;
-  double d = 0;
   if (a.Value("--seed", &v, error)) {
-    if (error->empty() && !ParseNumber(v, &d)) *error = "--seed needs a number";
-    g->seed = static_cast<uint64_t>(d);
+    // A whole number, as the job file's seed: 1.5 or -1 would silently be
+    // another seed's events.
+    uint64_t seed = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+    if (error->empty() && (v.empty() || ec != std::errc() || end != v.data() + v.size())) {
+      *error = "--seed needs a whole number from 0 to 18446744073709551615";
+    }
+    g->seed = seed;
   } else if (a.Value("--rate", &v, error)) {
     if (error->empty() && !ParseNumber(v, &g->rate)) *error = "--rate needs a number";
   } else if (a.Value("--duration", &v, error)) {
@@ -94,9 +100,9 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::
   return true;
 }
 
-void DurationFlag(const std::string& v, DurationMs* out, std::string* err) {
+void DurationFlag(std::string_view flag, const std::string& v, DurationMs* out, std::string* err) {
   std::optional<DurationMs> d = ParseDuration(v);
-  if (!d && err->empty()) *err = StrCat("bad duration '", v, "' (e.g. 0, 500ms, 30s, 5m)");
+  if (!d && err->empty()) *err = StrCat(flag, ": bad duration '", v, "' (e.g. 500ms, 30s, 5m)");
   *out = d.value_or(0);
 }
 

@@ -111,7 +111,7 @@ struct GeneratorFlagsSeen {
 // a generator flag; sets *error on a bad value.
 bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::string* error);
 // Parse a duration / RFC 3339 time into *out, or set *err (if still empty).
-void DurationFlag(const std::string& v, DurationMs* out, std::string* err);
+void DurationFlag(std::string_view flag, const std::string& v, DurationMs* out, std::string* err);
 void TimeFlag(const std::string& v, TimeMs* out, std::string* err);
 // "-X KEY=VALUE" / "--kafka-property KEY=VALUE": a librdkafka property.
 bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>* out,

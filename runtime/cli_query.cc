@@ -85,7 +85,7 @@ int Query(int argc, char** argv) {
       TimeFlag(v, &q.to, &err);
     } else if (a.Value("--step", &v, &err)) {
       step = v;
-      DurationFlag(v, &q.step, &err);
+      DurationFlag("--step", v, &q.step, &err);
       if (err.empty() && q.step <= 0) err = "--step must be positive";
     } else if (a.Value("--output", &v, &err)) {
       if (v != "text" && v != "json" && v != "csv") err = "--output must be text, json or csv";

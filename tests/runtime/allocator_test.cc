@@ -56,6 +56,15 @@ TEST(AllocatorTest, KeepsTheUsersTunables) {
 TEST(AllocatorTest, DefaultLeavesGlibcAlone) {
   EXPECT_EQ(AllocatorLine("VIGIL_ALLOCATOR=default"),
             "allocator: glibc defaults (VIGIL_ALLOCATOR=default)");
+  // Another value is no setting: the tunables still apply.
+  for (const char* other : {"bogus", "DEFAULT", "''"}) {
+    EXPECT_EQ(AllocatorLine(std::string("VIGIL_ALLOCATOR=") + other),
+              std::string("allocator: tuned (GLIBC_TUNABLES=") + kOurs + ")")
+        << other;
+  }
+  // The restart's own mark without the tunables does not claim them.
+  EXPECT_EQ(AllocatorLine("VIGIL_ALLOCATOR=tuned"),
+            "allocator: glibc defaults (VIGIL_ALLOCATOR=tuned without vigil's GLIBC_TUNABLES)");
 }
 
 TEST(AllocatorTest, TheRestartKeepsThePidAndTheArguments) {

@@ -124,6 +124,24 @@ TEST(CliE2eTest, RunsIncidentAndMonthFlagsReplaceTheDefaultsAndTheJobFiles) {
   }
 }
 
+// A bad flag value is a usage error that names the flag; a seed is a whole
+// number (1.5 or -1 would silently be another seed's events).
+TEST(CliE2eTest, BadFlagValuesNameTheirFlag) {
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"run --max-future 5x", "vigil: --max-future: bad duration '5x' (e.g. 500ms, 30s, 5m)"},
+           {"run --checkpoint-interval soon",
+            "vigil: --checkpoint-interval: bad duration 'soon' (e.g. 500ms, 30s, 5m)"},
+           {"query m --step 1y", "vigil: --step: bad duration '1y' (e.g. 500ms, 30s, 5m)"},
+           {"gen --seed 1.5", "vigil: --seed needs a whole number from 0 to 18446744073709551615"},
+           {"run --seed -1", "vigil: --seed needs a whole number from 0 to 18446744073709551615"},
+           {"gen --seed 18446744073709551616",
+            "vigil: --seed needs a whole number from 0 to 18446744073709551615"}}) {
+    Result r = Sh(StrCat(kVigil, " ", args, " 2>&1"));
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(r.out.substr(0, r.out.find('\n')), message) << args;
+  }
+}
+
 TEST(CliE2eTest, BadInputIsDeadLetteredAndCountedExactly) {
   const std::string events = Temp("mixed.ndjson");
   const std::string rules = Temp("count.yaml");
