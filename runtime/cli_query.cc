@@ -126,7 +126,10 @@ int Query(int argc, char** argv) {
     uint64_t malformed = 0;
     for (const std::string& p : paths) {
       absl::StatusOr<bool> is = IsWindowResultsFile(p);
-      if (!is.ok()) return Usage(StrCat(p, ": ", std::string(is.status().message())));
+      if (!is.ok()) {  // unreadable: the message names the file and why
+        std::fprintf(stderr, "vigil: %s\n", std::string(is.status().message()).c_str());
+        return 1;
+      }
       if (!*is) {
         // The results file of a run that closed no window: no windows.
         absl::StatusOr<bool> empty = HoldsNoRecord(p);

@@ -57,7 +57,10 @@ int Escalations(Args& a) {
   absl::StatusOr<MonthRange> range = ParseMonth(month, zone);
   if (!range.ok()) return Usage(std::string(range.status().message()));
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
-  if (!files.ok()) return Usage(std::string(files.status().message()));
+  if (!files.ok()) {  // a file or directory that cannot be read
+    std::fprintf(stderr, "vigil: %s\n", std::string(files.status().message()).c_str());
+    return 1;
+  }
   EscalationReview review(*range);
   if (absl::Status s = review.Read(*files); !s.ok()) {
     std::fprintf(stderr, "vigil: %s\n", std::string(s.message()).c_str());
@@ -197,7 +200,10 @@ int ParseReportInputs(Args& a, const std::string& command,
   std::string results, events;
   for (const std::string& p : paths) {
     absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
-    if (!r.ok()) return Usage(StrCat(p, ": ", std::string(r.status().message())));
+    if (!r.ok()) {  // unreadable: exit 1, as any input that cannot be read
+      std::fprintf(stderr, "vigil: %s\n", std::string(r.status().message()).c_str());
+      return 1;
+    }
     (*r ? results : events) = p;
   }
   if (!results.empty() && !events.empty()) {
@@ -210,7 +216,10 @@ int ParseReportInputs(Args& a, const std::string& command,
     return 0;
   }
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
-  if (!files.ok()) return Usage(std::string(files.status().message()));
+  if (!files.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", std::string(files.status().message()).c_str());
+    return 1;
+  }
   in->config.source.paths = in->files = *files;
   return 0;
 }

@@ -217,6 +217,17 @@ TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
   ASSERT_EQ(Sh(kVigil + " gen --rate 10 --duration 1m --out " + events).exit_code, 0);
   EXPECT_EQ(err("m " + events),
             "vigil: " + events + " is not a window results file (--results FILE writes one)");
+  // A file that cannot be read is no usage error: exit 1, as documented,
+  // for query and the reports alike.
+  const std::string missing = TempPath("query_e2e_", "missing.ndjson");
+  for (const std::string& command :
+       {std::string("query m"), std::string("report tracker"), std::string("experiment report"),
+        std::string("report escalations --month 2026-01")}) {
+    Result r = Sh(kVigil + " " + command + " " + missing + " 2>&1");
+    EXPECT_EQ(r.exit_code, 1) << command << r.out;
+    EXPECT_EQ(r.out.find(missing + ": " + missing), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
+  }
   // The results file of a run that closed no window is empty: no windows,
   // as the same query of a database that holds none.
   const std::string none = TempPath("query_e2e_", "none.ndjson");
