@@ -519,6 +519,7 @@ int Replay(int argc, char** argv) {
     if (!err.empty()) return Usage(a.Error(err));
   }
   if (paths.empty()) return Usage("replay needs event files or directories");
+  if (config.from >= config.to) return Usage("--from must be before --to");
   bool past_to = false;
   absl::StatusOr<std::vector<std::string>> files =
       ExpandEventPaths(paths, config.from, config.to, &past_to);

@@ -180,7 +180,7 @@ int Gen(int argc, char** argv) {
     } else if (KafkaPropertyFlag(a, &properties, &err)) {
     } else if (a.Value("--count", &v, &err)) {
       double d;
-      if (!ParseNumber(v, &d) || d < 0) err = "--count needs a non-negative number";
+      if (!ParseNumber(v, &d) || d < 1) err = "--count needs a number of events of at least 1";
       count = static_cast<uint64_t>(d);
     } else {
       return Usage(a.Unknown("gen"));

@@ -134,6 +134,9 @@ TEST(CliE2eTest, BadFlagValuesNameTheirFlag) {
            {"query m --step 1y", "vigil: --step: bad duration '1y' (e.g. 500ms, 30s, 5m)"},
            {"gen --seed 1.5", "vigil: --seed needs a whole number from 0 to 18446744073709551615"},
            {"run --seed -1", "vigil: --seed needs a whole number from 0 to 18446744073709551615"},
+           {"gen --count 0", "vigil: --count needs a number of events of at least 1"},
+           {"replay --from 2026-01-02T00:00:00Z --to 2026-01-01T00:00:00Z x.ndjson",
+            "vigil: --from must be before --to"},
            {"gen --seed 18446744073709551616",
             "vigil: --seed needs a whole number from 0 to 18446744073709551615"}}) {
     Result r = Sh(StrCat(kVigil, " ", args, " 2>&1"));
