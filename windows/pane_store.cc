@@ -150,10 +150,10 @@ namespace {
 size_t Live(size_t groups, const std::map<TimeMs, size_t>& starts,
             const std::map<TimeMs, size_t>& ends, TimeMs frontier, TimeMs t) {
   frontier = std::min(frontier, t);
-  size_t out = groups;
-  for (auto it = ends.begin(); it != ends.end() && it->first <= frontier; ++it) out -= it->second;
-  for (auto it = starts.upper_bound(t); it != starts.end(); ++it) out -= it->second;
-  return out;
+  size_t gone = 0;
+  for (auto it = ends.begin(); it != ends.end() && it->first <= frontier; ++it) gone += it->second;
+  for (auto it = starts.upper_bound(t); it != starts.end(); ++it) gone += it->second;
+  return groups > gone ? groups - gone : 0;
 }
 
 void Count(std::map<TimeMs, size_t>* counts, TimeMs key, int delta) {
