@@ -223,7 +223,9 @@ void PaneStore::Retrack() {
 }
 
 bool PaneStore::TakeFresh(std::string_view group, TimeMs start, TimeMs frontier, TimeMs t) {
-  // The budget first, without the lock its own count takes.
+  // A group another part took has its place; else the budget first,
+  // without the lock its own count takes.
+  if (whole_.fresh->Has(group)) return true;
   if (shared_ != nullptr && shared_->Exhausted(frontier, t)) return false;
   return whole_.fresh->Take(group, start, LastEnd(start), frontier, t,
                             whole_.store->LiveGroups(frontier, t), max_groups_, whole_.fresh_all);
@@ -261,6 +263,12 @@ void PaneStore::FreshGroups::Advance(std::string_view group, TimeMs held_end, Ti
   Count(ends, e.last_end, -1);
   Count(ends, last_end, 1);
   e.last_end = last_end;
+}
+
+bool PaneStore::FreshGroups::Has(std::string_view group) {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(absl::string_view(group.data(), group.size()));
+  return it != groups_.end() && it->second.fresh;
 }
 
 size_t PaneStore::FreshGroups::Live(TimeMs frontier, TimeMs t) {

@@ -202,6 +202,8 @@ class PaneStore {
     // (`held_end`; kMinTime: it holds none) is live again until then, though
     // the job's store counts it as it was.
     void Advance(std::string_view group, TimeMs held_end, TimeMs last_end);
+    // Whether a part took `group` as new to the job this batch.
+    bool Has(std::string_view group);
     // Of this batch's groups, how many are live for an event at `t` with
     // `frontier`, beyond those the job's store counts live.
     size_t Live(TimeMs frontier, TimeMs t);
