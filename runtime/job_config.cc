@@ -90,8 +90,9 @@ absl::Status JobConfigReader::EventTime(const YAML::Node& et, JobConfig* c) cons
   if (et["max_future"]) {
     if (auto s = Duration(et["max_future"], &c->event_time.max_future); !s.ok()) return s;
   }
-  if (et["close_partial_windows"]) {
-    c->event_time.close_partial_windows = et["close_partial_windows"].as<bool>();
+  if (YAML::Node b = et["close_partial_windows"]) {
+    if (auto s = Bool(b, "close_partial_windows", &c->event_time.close_partial_windows); !s.ok())
+      return s;
   }
   return absl::OkStatus();
 }
@@ -124,7 +125,9 @@ absl::Status JobConfigReader::ScaleOut(const YAML::Node& so, JobConfig* c) const
     }
   }
   if (so["instance_id"]) c->scale_out.instance_id = so["instance_id"].Scalar();
-  if (so["merge"]) c->scale_out.merge = so["merge"].as<bool>();
+  if (YAML::Node m = so["merge"]) {
+    if (auto s = Bool(m, "scale_out.merge", &c->scale_out.merge); !s.ok()) return s;
+  }
   if (c->scale_out.merge && !c->scale_out.partials.empty()) {
     return Error(so, "an instance publishes partials or merges them, not both");
   }
@@ -137,9 +140,7 @@ absl::Status JobConfigReader::Checkpoint(const YAML::Node& ck, JobConfig* c) con
   }
   if (ck["dir"]) c->checkpoint.dir = ck["dir"].Scalar();
   if (YAML::Node f = ck["allow_fresh_start"]) {
-    if (!YAML::convert<bool>::decode(f, c->checkpoint.allow_fresh_start)) {
-      return Error(f, "allow_fresh_start must be true or false");
-    }
+    if (auto s = Bool(f, "allow_fresh_start", &c->checkpoint.allow_fresh_start); !s.ok()) return s;
   }
   if (ck["interval"]) {
     if (auto s = Duration(ck["interval"], &c->checkpoint.interval); !s.ok()) return s;
@@ -197,9 +198,7 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
     c->worker_key = k.Scalar();
   }
   if (YAML::Node p = root["progress"]) {
-    if (!p.IsScalar() || !YAML::convert<bool>::decode(p, c->progress)) {
-      return Error(p, "progress must be true or false");
-    }
+    if (auto s = Bool(p, "progress", &c->progress); !s.ok()) return s;
   }
   if (root["shutdown_timeout"]) {
     if (auto s = Duration(root["shutdown_timeout"], &c->shutdown_timeout); !s.ok()) return s;

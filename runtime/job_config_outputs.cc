@@ -91,16 +91,15 @@ absl::Status JobConfigReader::Outputs(const YAML::Node& n, JobConfig* c) const {
   }
   if (YAML::Node con = n["console"]) {
     if (con.IsScalar()) {
-      c->outputs.console = con.as<bool>(true);
+      if (auto s = Bool(con, "outputs.console", &c->outputs.console); !s.ok()) return s;
     } else {
       if (auto s = CheckKeys(con, {"format", "pending"}, "outputs.console"); !s.ok()) return s;
       std::string f = con["format"] ? con["format"].Scalar() : "text";
       if (f != "text" && f != "json") return Error(con["format"], "format must be text or json");
       c->outputs.console_format = f == "json" ? OutputFormat::kJson : OutputFormat::kText;
       if (YAML::Node p = con["pending"]) {
-        if (!p.IsScalar() || !YAML::convert<bool>::decode(p, c->outputs.console_pending)) {
-          return Error(p, "outputs.console.pending must be true or false");
-        }
+        if (auto s = Bool(p, "outputs.console.pending", &c->outputs.console_pending); !s.ok())
+          return s;
       }
     }
   }
@@ -200,11 +199,7 @@ absl::Status JobConfigReader::Http(const YAML::Node& h, JobConfig* c) const {
     c->web.config_file = w.Scalar();
   }
   if (YAML::Node l = h["enable_lifecycle"]) {
-    bool v = false;
-    if (!l.IsScalar() || !YAML::convert<bool>::decode(l, v)) {
-      return Error(l, "enable_lifecycle must be true or false");
-    }
-    c->web.enable_lifecycle = v;
+    if (auto s = Bool(l, "enable_lifecycle", &c->web.enable_lifecycle); !s.ok()) return s;
   }
   if (YAML::Node m = h["max_connections"]) {
     size_t n = 0;

@@ -42,6 +42,12 @@ class JobConfigReader {
     if (auto e = FindKeyError(map, allowed, where)) return Error(e->at, e->message);
     return absl::OkStatus();
   }
+  // A boolean key: true or false (YAML's yes/no too), else "`name` must be
+  // true or false" at its position.
+  absl::Status Bool(const YAML::Node& n, std::string_view name, bool* out) const {
+    if (n.IsScalar() && YAML::convert<bool>::decode(n, *out)) return absl::OkStatus();
+    return Error(n, StrCat(name, " must be true or false"));
+  }
   absl::Status Duration(const YAML::Node& n, DurationMs* out) const {
     std::optional<DurationMs> d = n.IsScalar() ? ParseDuration(n.Scalar()) : std::nullopt;
     if (!d) return Error(n, "expected a duration such as 0, 500ms, 30s, 5m");

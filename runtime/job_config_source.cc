@@ -16,9 +16,11 @@ absl::Status JobConfigReader::Generator(const YAML::Node& n, JobConfig::Source* 
     if (n["seed"]) g.seed = n["seed"].as<uint64_t>();
     if (n["rate"]) g.rate = n["rate"].as<double>();
     if (n["speed"]) src->generator.speed = n["speed"].as<double>();
-    if (n["epoch_millis"]) g.epoch_millis = n["epoch_millis"].as<bool>();
   } catch (const YAML::Exception& e) {
     return Error(n, StrCat("bad generator setting: ", e.msg));
+  }
+  if (YAML::Node e = n["epoch_millis"]) {
+    if (auto s = Bool(e, "epoch_millis", &g.epoch_millis); !s.ok()) return s;
   }
   if (YAML::Node s = n["start"]) {
     if (s.Scalar() == "now") {
@@ -95,11 +97,11 @@ absl::Status JobConfigReader::Kafka(const YAML::Node& n, KafkaSourceOptions* k) 
     if (!p.IsMap()) return Error(p, "properties must be a mapping of librdkafka settings");
     for (const auto& kv : p) k->properties.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
-  if (n["exit_at_end"]) k->exit_at_end = n["exit_at_end"].as<bool>();
+  if (YAML::Node e = n["exit_at_end"]) {
+    if (auto s = Bool(e, "exit_at_end", &k->exit_at_end); !s.ok()) return s;
+  }
   if (YAML::Node m = n["static_membership"]) {
-    if (!YAML::convert<bool>::decode(m, k->static_membership)) {
-      return Error(m, "static_membership must be true or false");
-    }
+    if (auto s = Bool(m, "static_membership", &k->static_membership); !s.ok()) return s;
   }
   if (k->brokers.empty()) return Error(n, "a Kafka source needs 'brokers'");
   if (k->topics.empty()) return Error(n, "a Kafka source needs 'topics'");
@@ -144,7 +146,9 @@ absl::Status JobConfigReader::Kinesis(const YAML::Node& n, KinesisSourceOptions*
       return Error(m, "max_records_per_call must be 1..10000 (the GetRecords Limit)");
     }
   }
-  if (n["exit_at_end"]) k->exit_at_end = n["exit_at_end"].as<bool>();
+  if (YAML::Node e = n["exit_at_end"]) {
+    if (auto s = Bool(e, "exit_at_end", &k->exit_at_end); !s.ok()) return s;
+  }
   if (k->stream.empty()) return Error(n, "a Kinesis source needs 'stream'");
   return absl::OkStatus();
 }

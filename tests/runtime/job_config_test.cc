@@ -182,6 +182,9 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("rules: []\n"),
             "1:8: 'rules' must name rule files (leave the key out for the built-in rules)");
   EXPECT_EQ(Load("progress: 0\n"), "1:11: progress must be true or false");
+  EXPECT_EQ(Load("outputs: {console: maybe}\n"), "1:20: outputs.console must be true or false");
+  EXPECT_EQ(Load("event_time: {close_partial_windows: [x]}\n"),
+            "1:37: close_partial_windows must be true or false");
   EXPECT_EQ(Load("outputs:\n  console: {pending: maybe}\n"),
             "2:22: outputs.console.pending must be true or false");
   EXPECT_EQ(Load("http: {listen: \"9464\"}\n"),
