@@ -19,6 +19,11 @@ std::vector<std::string>* g_flag_sink = nullptr;
 
 void SetFlagSink(std::vector<std::string>* sink) { g_flag_sink = sink; }
 
+int Failed(const absl::Status& why) {
+  std::fprintf(stderr, "vigil: %s\n", std::string(why.message()).c_str());
+  return 1;
+}
+
 int Usage(const std::string& error) {
   if (g_flag_sink != nullptr) return 2;
   std::fprintf(stderr,

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "operators/dataflow/sink.h"
@@ -95,6 +96,9 @@ class Args {
 
 // Prints the error and a hint to stderr; returns the bad-usage exit code 2.
 int Usage(const std::string& error);
+// Prints `why` (an input that could not be read, a server that failed) to
+// stderr; returns exit code 1.
+int Failed(const absl::Status& why);
 // Introspection (ParserFlags in runtime/cli.h): with a sink, Args::Unknown
 // stores there every flag the parser asked about, and Usage prints nothing.
 void SetFlagSink(std::vector<std::string>* sink);

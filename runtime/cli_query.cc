@@ -115,10 +115,7 @@ int Query(int argc, char** argv) {
   if (!database.empty()) {
     absl::StatusOr<std::vector<StoredWindow>> rows =
         QueryWarehouse(database, q.metric, q.from, q.to);
-    if (!rows.ok()) {
-      std::fprintf(stderr, "vigil: %s\n", std::string(rows.status().message()).c_str());
-      return 1;
-    }
+    if (!rows.ok()) return Failed(rows.status());
     for (const StoredWindow& w : *rows) result.Add(w);
   } else if (!url.empty()) {
     if (int code = FromJob(url, q, labels, step, &result)) return code;
@@ -126,10 +123,7 @@ int Query(int argc, char** argv) {
     uint64_t malformed = 0;
     for (const std::string& p : paths) {
       absl::StatusOr<bool> is = IsWindowResultsFile(p);
-      if (!is.ok()) {  // unreadable: the message names the file and why
-        std::fprintf(stderr, "vigil: %s\n", std::string(is.status().message()).c_str());
-        return 1;
-      }
+      if (!is.ok()) return Failed(is.status());  // unreadable: the message names the file and why
       if (!*is) {
         // The results file of a run that closed no window: no windows.
         absl::StatusOr<bool> empty = HoldsNoRecord(p);

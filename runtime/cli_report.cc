@@ -57,15 +57,9 @@ int Escalations(Args& a) {
   absl::StatusOr<MonthRange> range = ParseMonth(month, zone);
   if (!range.ok()) return Usage(std::string(range.status().message()));
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
-  if (!files.ok()) {  // a file or directory that cannot be read
-    std::fprintf(stderr, "vigil: %s\n", std::string(files.status().message()).c_str());
-    return 1;
-  }
+  if (!files.ok()) return Failed(files.status());  // a file or directory that cannot be read
   EscalationReview review(*range);
-  if (absl::Status s = review.Read(*files); !s.ok()) {
-    std::fprintf(stderr, "vigil: %s\n", std::string(s.message()).c_str());
-    return 1;
-  }
+  if (absl::Status s = review.Read(*files); !s.ok()) return Failed(s);
   // NDJSON to stdout moves the summary to stderr.
   FILE* summary = out_path == "-" ? stderr : stdout;
   if (out_path == "-") {
@@ -200,10 +194,7 @@ int ParseReportInputs(Args& a, const std::string& command,
   std::string results, events;
   for (const std::string& p : paths) {
     absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
-    if (!r.ok()) {  // unreadable: exit 1, as any input that cannot be read
-      std::fprintf(stderr, "vigil: %s\n", std::string(r.status().message()).c_str());
-      return 1;
-    }
+    if (!r.ok()) return Failed(r.status());  // unreadable: exit 1, as any input that cannot be read
     (*r ? results : events) = p;
   }
   if (!results.empty() && !events.empty()) {
@@ -216,10 +207,7 @@ int ParseReportInputs(Args& a, const std::string& command,
     return 0;
   }
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
-  if (!files.ok()) {
-    std::fprintf(stderr, "vigil: %s\n", std::string(files.status().message()).c_str());
-    return 1;
-  }
+  if (!files.ok()) return Failed(files.status());
   in->config.source.paths = in->files = *files;
   return 0;
 }
