@@ -287,6 +287,12 @@ InputEnd Job::InputEndAt(TimeMs frontier) const {
 void Job::CloseWindows(TimeMs frontier) {
   GatherWorkers(kMinTime);  // their sessions closed as they aggregated (Run)
   if (evaluation_->Close(*flow_, *alert_op_, frontier, InputEndAt(frontier))) PublishAlerts();
+  if (const uint64_t late = flow_->TakeLateRecords(); late > 0) {
+    summary_.late += late;
+    Log(StrCat(late,
+               " records of sessions or joins fell in windows already closed: not counted "
+               "(late)"));
+  }
   GatherTaps();  // records of the sessions and joins Close emitted
   FlushRecords(frontier);
   DeadLetterUnmatched();

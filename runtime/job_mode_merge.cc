@@ -19,7 +19,9 @@ constexpr std::string_view kMergeStateKey = "vigil.merge-stage";
 
 class MergeMode : public JobMode {
  public:
-  explicit MergeMode(Job& job) : job_(job), merge_(job.flow_.get()) {}
+  explicit MergeMode(Job& job) : job_(job), merge_(job.flow_.get()) {
+    merge_.set_allowed_lateness(job.config_.event_time.allowed_lateness);
+  }
 
   void Process(const std::vector<Record>& batch, TimeMs now) override;
   TimeMs Watermark(bool at_end) const override;

@@ -468,12 +468,6 @@ void PaneStore::Drain(const std::function<void(std::string_view, TimeMs, const A
   ClearCache();
 }
 
-bool PaneStore::Closed(TimeMs pane_start) const {
-  // The first window holding the pane has fired: merging it would emit
-  // windows a second time (and one event of it would have been late).
-  return closed_up_to_ != kMinTime && spec_.FirstEndAfter(pane_start) <= closed_up_to_;
-}
-
 bool PaneStore::MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc) {
   if (Closed(pane_start) || acc.size() != prototype_.size()) return false;
   // The instances applied their group limits; the merge keeps what they send.

@@ -245,7 +245,12 @@ class PaneStore {
   void Drain(const std::function<void(std::string_view group, TimeMs start, const AccSet&)>& fn);
   // Whether a window holding the pane starting at `pane_start` has fired
   // (data for it now is late).
-  bool Closed(TimeMs pane_start) const;
+  bool Closed(TimeMs pane_start) const { return FiredBy(pane_start, closed_up_to_); }
+  // Whether the first window holding the pane (or the time) `t` ends at or
+  // before `frontier`: a frontier that far fires it.
+  bool FiredBy(TimeMs t, TimeMs frontier) const {
+    return frontier != kMinTime && spec_.FirstEndAfter(t) <= frontier;
+  }
   // Merges a published partial pane into the store's pane; false (and
   // nothing merged) when the pane is Closed or the accumulators do not
   // match the store's.

@@ -210,6 +210,12 @@ void Dataflow::SetWhole(const Dataflow& whole, PaneStore::FreshGroups* fresh,
   }
 }
 
+uint64_t Dataflow::TakeLateRecords() {
+  uint64_t late = 0;
+  for (auto& op : metric_ops_) late += op->TakeLate();
+  return late;
+}
+
 MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
   for (const auto& op : metric_ops_) {
     if (op->state_key() == state_key) return op.get();

@@ -138,6 +138,10 @@ class Dataflow : private GroupBudget {
   // the panes that could not be merged because a window holding them has
   // closed here already (late).
   uint64_t MergePanesFrom(Dataflow& part);
+  // Records of the streams refused since the last call because their window
+  // had closed (MetricOperator::TakeLate): state that closed late, as the
+  // handed-over sessions a merge stage closes at the end.
+  uint64_t TakeLateRecords();
   // Workers: this Dataflow aggregates part of the events of `whole`, whose
   // groups count against the limits as the job's (PaneStore::SetWhole):
   // `fresh` has a set per metric operator, `fresh_all` counts them all.

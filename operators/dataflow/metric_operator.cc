@@ -130,6 +130,7 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
                       StrJoin(keys, ";"));
   // Records of a stream: what they hold depends on the stream's definition.
   if (lead().from >= 0) state_key_ = StrCat("from ", stream_key, "|", state_key_);
+  from_stream_ = lead().from >= 0;
   store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype), std::move(views));
   for (const MetricRef& m : members_) {
     group_limit_ = std::min(group_limit_, static_cast<size_t>(m.def->limit));
@@ -196,6 +197,12 @@ void MetricOperator::Add(const Event& ev) {
   if (filter_ >= 0) {
     if (!bank_->passed(filter_)) return;
   } else if (lead().has_where && !lead().where.Test(slots, ev.type_class)) {
+    return;
+  }
+  // Events behind a closed window were refused as late before they got
+  // here; a stream's record is behind only when its state closed late.
+  if (from_stream_ && store_->Closed(ev.ts)) {
+    ++late_;
     return;
   }
   AccSet* found = store_->Pane(GroupKey(slots, &key_), ev.ts, *frontier_);

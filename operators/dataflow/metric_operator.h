@@ -18,6 +18,11 @@
 // dropped and counted (TakeDropped): the windows of the groups held stay
 // exact, where evicting a group early would emit windows missing events.
 //
+// A record of a stream (a session or join) for a window already closed is
+// late: refused and counted (TakeLate), never a second result for that
+// window. It comes only from state closed after the windows its records
+// belong to, as the state a merge stage closes for instances that left.
+//
 // Example:
 //   FilterBank filters;
 //   auto ops = BuildMetricOperators(rules, &filters);
@@ -103,6 +108,8 @@ class MetricOperator {
   }
   // Events dropped because their group was over a limit, since the last call.
   uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
+  // Stream records refused for a window already closed, since the last call.
+  uint64_t TakeLate() { return std::exchange(late_, 0); }
   // The `limit:` applied: the smallest of the members'.
   size_t group_limit() const { return group_limit_; }
   // Its metrics' names, joined by ',': the operator's name on /metrics.
@@ -161,6 +168,8 @@ class MetricOperator {
   static constexpr TimeMs kUnknownFrontier = kMinTime;
   const TimeMs* frontier_ = &kUnknownFrontier;
   uint64_t dropped_ = 0;
+  uint64_t late_ = 0;
+  bool from_stream_ = false;  // fed by a stream's records, not by events
   // Prefetch's pipeline: the group keys of the last events hinted, by
   // call (empty: nothing to fetch for it).
   static constexpr size_t kManyGroups = 4096;  // fewer stay in cache

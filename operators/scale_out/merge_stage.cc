@@ -63,7 +63,7 @@ MergeStage::Outcome MergeStage::ApplyPanes(std::string_view message, const std::
       if (e != p->second.epochs.end() && e->second >= panes_.epoch) return Outcome::kDuplicate;
     }
   }
-  if (panes_.publication == 0) return MergePanes();
+  if (panes_.publication == 0) return MergePanes(LateBefore(parts_[part]));
   auto it = ops_.find(panes_.op);
   if (it == ops_.end()) return Outcome::kUnknownMetric;
   // Refused now, while the record can still be dead-lettered.
@@ -86,7 +86,12 @@ MergeStage::Outcome MergeStage::ApplyPanes(std::string_view message, const std::
   return Outcome::kHeld;
 }
 
-MergeStage::Outcome MergeStage::MergePanes() {
+TimeMs MergeStage::LateBefore(const Part& p) const {
+  if (p.floor == kMinTime || p.floor == kMaxTime) return p.floor;
+  return p.floor - allowed_lateness_;
+}
+
+MergeStage::Outcome MergeStage::MergePanes(TimeMs late_before) {
   auto it = ops_.find(panes_.op);
   if (it == ops_.end()) return Outcome::kUnknownMetric;
   PaneStore& store = it->second->store();
@@ -96,7 +101,7 @@ MergeStage::Outcome MergeStage::MergePanes() {
     if (!DecodeAccSet(&dec, store.prototype(), &acc_) || !dec.done()) {
       return Outcome::kMalformed;
     }
-    if (!store.MergePane(panes_.group, start, acc_)) {
+    if (store.FiredBy(start, late_before) || !store.MergePane(panes_.group, start, acc_)) {
       late = true;
       ++late_panes_;
     }
@@ -108,13 +113,14 @@ void MergeStage::Settle(Part& p, const std::string& instance, uint64_t publicati
   auto it = p.held.find(instance);
   if (it == p.held.end()) return;
   const bool complete = publication != 0 && it->second.publication == publication;
+  const TimeMs late_before = LateBefore(p);
   for (const std::string& message : it->second.messages) {
     if (!complete) {
       settled_.push_back(Outcome::kAborted);
     } else if (!DecodePanes(message, &panes_)) {
       settled_.push_back(Outcome::kMalformed);  // decoded when it came: not reached
     } else {
-      settled_.push_back(MergePanes());
+      settled_.push_back(MergePanes(late_before));
     }
   }
   p.held.erase(it);
@@ -163,6 +169,7 @@ MergeStage::Outcome MergeStage::ApplyHeartbeat(std::string_view message, const s
   } else {
     p.instances[heartbeat_.instance] = heartbeat_.watermark;
   }
+  p.floor = std::max(p.floor, PartWatermark(p));
   return Outcome::kHeartbeat;
 }
 
@@ -203,39 +210,44 @@ std::map<std::string, std::string> MergeStage::TakeUnclaimedState() {
   return out;
 }
 
+TimeMs MergeStage::PartWatermark(const Part& p) {
+  // No event partition reported yet (the instances have no assignment):
+  // nothing is known to be complete.
+  if (p.inputs.empty()) return kMinTime;
+  // A partition of the topic no instance has reported yet (its owner
+  // has not published, or it has no owner yet) holds everything back.
+  for (const std::string& input : p.expected) {
+    if (!p.inputs.contains(input)) return kMinTime;
+  }
+  TimeMs wm = kMaxTime;
+  bool any_active = false;
+  for (const auto& [input, state] : p.inputs) {
+    if (state.idle) continue;
+    any_active = true;
+    wm = std::min(wm, state.watermark);
+  }
+  if (any_active) return wm;
+  wm = kMinTime;
+  for (const auto& [instance, w] : p.instances) wm = std::max(wm, w);
+  // Every instance has left and every partition is idle: nothing more
+  // is coming until one reports again.
+  if (p.instances.empty()) {
+    for (const auto& [input, state] : p.inputs) wm = std::max(wm, state.watermark);
+  }
+  return wm;
+}
+
 TimeMs MergeStage::Watermark(const std::vector<std::string>& parts) const {
   if (parts.empty()) return kMinTime;
   TimeMs lowest = kMaxTime;
   for (const std::string& name : parts) {
     auto it = parts_.find(name);
     if (it == parts_.end()) return kMinTime;
-    const Part& p = it->second;
-    // No event partition reported yet (the instances have no assignment):
-    // nothing is known to be complete.
-    if (p.inputs.empty()) return kMinTime;
-    // A partition of the topic no instance has reported yet (its owner
-    // has not published, or it has no owner yet) holds everything back.
-    for (const std::string& input : p.expected) {
-      if (!p.inputs.contains(input)) return kMinTime;
-    }
-    TimeMs wm = kMaxTime;
-    bool any_active = false;
-    for (const auto& [input, state] : p.inputs) {
-      if (state.idle) continue;
-      any_active = true;
-      wm = std::min(wm, state.watermark);
-    }
-    if (!any_active) {
-      wm = kMinTime;
-      for (const auto& [instance, w] : p.instances) wm = std::max(wm, w);
-      // Every instance has left and every partition is idle: nothing more
-      // is coming until one reports again.
-      if (p.instances.empty()) {
-        wm = kMinTime;
-        for (const auto& [input, state] : p.inputs) wm = std::max(wm, state.watermark);
-      }
-    }
-    lowest = std::min(lowest, wm);
+    const TimeMs wm = PartWatermark(it->second);
+    // Held back, or behind what the partition has had: an input woke up
+    // behind it (its panes for windows by the floor are late).
+    if (wm == kMinTime) return kMinTime;
+    lowest = std::min(lowest, std::max(wm, it->second.floor));
   }
   return lowest;
 }
@@ -251,7 +263,8 @@ std::string MergeStage::Holder(const std::vector<std::string>& parts) const {
       if (!p.inputs.contains(input)) return input + " (no instance has reported it)";
     }
     for (const auto& [input, state] : p.inputs) {
-      if (state.idle || state.watermark >= lowest) continue;
+      // An input that woke up behind the partition's watermark holds nothing.
+      if (state.idle || state.watermark >= lowest || state.watermark < p.floor) continue;
       lowest = state.watermark;
       holder = StrCat(input, " (instance ", state.owner, ")");
     }
@@ -339,6 +352,8 @@ std::string MergeStage::Encode() const {
     enc.PutVarint(u.chunks);
   }
   pieces_.Encode(&enc);
+  // Then each partition's floor (absent in older ones).
+  for (const auto& [name, p] : parts_) enc.PutSigned(p.floor);
   return enc.Release();
 }
 
@@ -403,6 +418,9 @@ bool MergeStage::Decode(std::string_view data) {
       c.chunks = static_cast<uint32_t>(dec.GetVarint());
     }
     if (!pieces.Decode(&dec)) return false;
+  }
+  if (dec.ok() && !dec.done()) {
+    for (auto& [name, p] : parts) p.floor = dec.GetSigned();
   }
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);

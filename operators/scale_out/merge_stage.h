@@ -19,8 +19,11 @@
 // the source topics has not been reported by any instance yet: heartbeats
 // carry the topics' full partition list, from their metadata. When all
 // are idle, the largest instance watermark (each follows the
-// processing clock then). The merge's watermark is the minimum over the
-// partials partitions it reads; one with no heartbeat yet holds it back.
+// processing clock then). A partials partition's watermark never goes
+// back: an idle partition that wakes up behind it, or one an instance took
+// over and reports from nothing, holds back only what comes after. The
+// merge's watermark is the minimum over the partials partitions it reads;
+// one with no heartbeat yet holds it back.
 // An instance that stops gracefully says so and no longer counts; its
 // partitions keep their last watermark until the next owner reports them.
 // An input whose owner stops reporting it while the heartbeat's list no
@@ -47,7 +50,11 @@
 // at most one publication per instance and partition waiting, in its
 // checkpoints too.
 //
-// A pane whose windows have all closed is late: it is counted, not merged.
+// A pane is late when the first window holding it ends by its partials
+// partition's watermark (less the allowed lateness) as of the heartbeat
+// before it, or has closed: it is counted, not merged. Judged per partials
+// partition, so that how the merge's reads of several partitions interleave
+// decides nothing, as one job judges each event by its own input.
 // Panes of an operator the merge's rules do not have (the instances run
 // other rules) are counted as unknown.
 //
@@ -77,6 +84,8 @@ class MergeStage {
   explicit MergeStage(Dataflow* flow) { set_flow(flow); }
   // After a rule reload.
   void set_flow(Dataflow* flow);
+  // The job's allowed_lateness: how far behind the watermark a pane may be.
+  void set_allowed_lateness(DurationMs lateness) { allowed_lateness_ = lateness; }
 
   // kDuplicate: a numbered publication repeated after the instance's
   // restart, already merged.
@@ -154,11 +163,18 @@ class MergeStage {
     std::set<std::string> expected;           // every event partition, per metadata
     std::map<std::string, Held> held;         // instance -> its publication under way
     std::set<std::string> ended;              // inputs that ended (closed shards read out)
+    TimeMs floor = kMinTime;                  // the highest watermark it has had
   };
+  // A partials partition's watermark from its heartbeats' word (kMinTime
+  // while held back), before its floor.
+  static TimeMs PartWatermark(const Part& p);
+  // Panes on `p` whose first window ends by this are late.
+  TimeMs LateBefore(const Part& p) const;
   Outcome ApplyPanes(std::string_view message, const std::string& part);
   Outcome ApplyHeartbeat(std::string_view message, const std::string& part);
-  // Merges panes_ into the operator's store.
-  Outcome MergePanes();
+  // Merges panes_ into the operator's store; panes whose first window ends
+  // by `late_before` are late.
+  Outcome MergePanes(TimeMs late_before);
   // The instance's held panes: merged when they belong to `publication`
   // (nonzero), dropped as aborted otherwise.
   void Settle(Part& p, const std::string& instance, uint64_t publication);
@@ -173,6 +189,7 @@ class MergeStage {
   AccSet acc_;
   uint64_t late_panes_ = 0;
   TimeMs last_ts_ = kMinTime;
+  DurationMs allowed_lateness_ = 0;
   std::vector<Outcome> settled_;
   struct Unclaimed {
     std::string instance;

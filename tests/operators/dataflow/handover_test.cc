@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "operators/dataflow/workers.h"
 #include "tests/operators/dataflow/generated_traffic.h"
+#include "tests/operators/dataflow/operator_harness.h"
 
 namespace vigil {
 namespace {
@@ -232,6 +233,53 @@ TEST_F(HandoverTest, AStreamTheRulesDoNotHaveIsCountedNotAdded) {
   in.streams[0].state_key = flow.stream(0).state_key();
   EXPECT_EQ(AdoptKeyedState(&flow, in, 0, &unknown), -1);
   EXPECT_EQ(flow.stream(0).open_sessions(), 0u);
+}
+
+// State handed over that closes after the windows its records belong to
+// (the sessions a merge stage closes for instances that left, behind the
+// windows it closed on the others' partitions): those records are late,
+// counted, and no window is written a second time.
+TEST(HandoverLateTest, RecordsOfStateClosedLateAreCountedNotAdded) {
+  const std::string rules = R"(
+streams:
+  - stream: visits
+    key: session_id
+    window: session 10m
+    emit: {turns: count()}
+metrics:
+  - metric: sessions
+    from: visits
+    window: tumbling 10m
+    value: count()
+  - metric: turns
+    from: visits
+    window: tumbling 1h
+    value: sum(turns)
+)";
+  OperatorHarness instance(rules), merge(rules);
+  instance.flow->TrackOrigins();
+  // Session s1 on input 0: turns at 1m and 2m; its record is due at 12m
+  // (last turn plus the gap), in [10m, 20m) and [0, 1h).
+  for (TimeMs ts : {60'000, 120'000}) {
+    const Event ev =
+        instance.Parse(StrCat("{\"ts\":", ts, ",\"type\":\"message\",\"session_id\":\"s1\"}"));
+    instance.flow->Add(ev);
+    instance.flow->NoteOrigins(0, ev);
+  }
+  // The merge has closed up to 30m on the other inputs' data.
+  merge.AddJson(R"({"ts":1500000,"type":"message","session_id":"s2"})");
+  EXPECT_TRUE(merge.CloseToLines(30 * 60'000).empty());
+  std::map<int, HandedOver> out = ExtractKeyedState({instance.flow.get()}, {0});
+  HandedOver in;
+  ASSERT_TRUE(DecodeHandedOver(EncodeHandedOver(out[0]), &in));
+  size_t unknown = 0;
+  EXPECT_EQ(AdoptKeyedState(merge.flow.get(), in, 0, &unknown), 1);
+  // s1's record: [10m, 20m) has fired, so `sessions` refuses it; the hour
+  // is open and takes it. s2's record (25m + 10m) is on time.
+  EXPECT_EQ(merge.CloseToLines(kMaxTime),
+            (std::vector<std::string>{"sessions[1800000,2400000)=1", "turns[0,3600000)=3"}));
+  EXPECT_EQ(merge.flow->TakeLateRecords(), 1u);
+  EXPECT_EQ(merge.flow->TakeLateRecords(), 0u);
 }
 
 // A checkpoint keeps the keys' origins by input name, with those still

@@ -127,6 +127,49 @@ TEST(PartialsTest, APaneForClosedWindowsIsLateAndNotMerged) {
           "latency_p95  1440000 137", "latency_avg  1500000 137", "latency_p95  1500000 137"}));
 }
 
+// A pane is judged late against the watermark of its own partials
+// partition as of the heartbeat before it, not against the windows the
+// merge has closed, which depend on how its reads of the partitions
+// interleave: in either order the straggler is late and the windows agree.
+TEST(PartialsTest, APaneBehindItsPartitionIsLateHoweverThePartitionsInterleave) {
+  OperatorHarness a(kRules), single(kRules);
+  std::vector<std::string> p0, p1;  // the messages of partials partitions 0 and 1
+  auto publish = [&] {
+    DrainPanes(a.flow.get(), "a", 0,
+               [&](std::string_view, std::string_view value) { p0.emplace_back(value); });
+  };
+  for (int i = 0; i < 600; ++i) {  // minutes 0 to 9 of e/0
+    a.Add(i * 1000, Fields(i));
+    single.Add(i * 1000, Fields(i));
+  }
+  publish();
+  for (auto* part : {&p0, &p1})
+    part->push_back(Heartbeat("a", 10 * kMin, {{"e/0", 10 * kMin, false}}));
+  a.Add(2 * kMin + 5, Fields(1));  // e/0 was idle and woke up behind
+  publish();
+  std::vector<WindowResult> want;
+  std::vector<AlertNotice> notices;
+  single.Close(kMaxTime, &want, &notices);
+  for (bool p0_first : {true, false}) {
+    OperatorHarness merged(kRules);
+    MergeStage merge(merged.flow.get());
+    std::vector<WindowResult> got;
+    // As the job does: after every message, close up to the watermark.
+    auto read = [&](const std::vector<std::string>& messages, const std::string& part) {
+      for (const std::string& m : messages) {
+        merge.Apply(m, part);
+        const TimeMs wm = merge.Watermark({"p/0", "p/1"});
+        if (wm != kMinTime) merged.Close(wm, &got, &notices);
+      }
+    };
+    read(p0_first ? p0 : p1, p0_first ? "p/0" : "p/1");
+    read(p0_first ? p1 : p0, p0_first ? "p/1" : "p/0");
+    EXPECT_EQ(merge.late_panes(), 3u) << p0_first;  // one per operator
+    merged.Close(kMaxTime, &got, &notices);
+    EXPECT_EQ(Formatted(got), Formatted(want)) << p0_first;
+  }
+}
+
 // An experiment's inputs go to one merge instance: all their messages have
 // one key (so one partials partition); other metrics' keys differ by group.
 TEST(PartialsTest, AnExperimentsInputsShareOneKey) {
@@ -386,9 +429,9 @@ TEST_F(MergeWatermarkTest, MinimumOverActivePartitionsOfEveryInstance) {
   EXPECT_EQ(Wm(), kMinTime);  // nothing heard
   Beat("a", 9'000'000, {});   // an instance with no assignment yet
   EXPECT_EQ(Wm(), kMinTime);
-  Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, false}});
-  EXPECT_EQ(Wm(), 50'000);
   Beat("b", 20'000, {{"e/2", 20'000, false}});
+  EXPECT_EQ(Wm(), 20'000);
+  Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, false}});
   EXPECT_EQ(Wm(), 20'000);                     // b's partition holds it
   Beat("b", 90'000, {{"e/2", 20'000, true}});  // idle partitions do not hold it
   EXPECT_EQ(Wm(), 50'000);
@@ -421,9 +464,14 @@ TEST_F(MergeWatermarkTest, AllIdleFollowsTheLatestInstanceWatermark) {
   Beat("a", 100'000, {{"e/0", 40'000, true}});
   Beat("b", 300'000, {{"e/1", 60'000, true}});
   EXPECT_EQ(Wm(), 300'000);
-  // b leaves: it no longer speaks for the clock.
+  // b leaves: it no longer speaks for the clock, but the watermark does not
+  // go back; a's clock moves it on once past.
   Beat("b", 300'000, {{"e/1", 60'000, true}}, /*leaving=*/true);
-  EXPECT_EQ(Wm(), 100'000);
+  EXPECT_EQ(Wm(), 300'000);
+  Beat("a", 250'000, {{"e/0", 40'000, true}});
+  EXPECT_EQ(Wm(), 300'000);
+  Beat("a", 350'000, {{"e/0", 40'000, true}});
+  EXPECT_EQ(Wm(), 350'000);
 }
 
 TEST_F(MergeWatermarkTest, AHandedOverPartitionNeverMovesBack) {
@@ -435,6 +483,30 @@ TEST_F(MergeWatermarkTest, AHandedOverPartitionNeverMovesBack) {
   EXPECT_EQ(Wm(), 80'000);
   Beat("b", 95'000, {{"e/0", 95'000, false}});
   EXPECT_EQ(Wm(), 90'000);
+}
+
+// An idle partition that wakes up behind the watermark (its instance
+// judges its events by the partition's own progress) does not move it back:
+// windows the merge closed stay closed, and which further windows close
+// does not depend on when the merge happened to look.
+TEST_F(MergeWatermarkTest, APartitionThatWakesUpBehindDoesNotMoveItBack) {
+  Beat("a", 50'000, {{"e/0", 50'000, false}, {"e/1", 70'000, false}});
+  EXPECT_EQ(Wm(), 50'000);
+  Beat("a", 90'000, {{"e/0", 50'000, true}, {"e/1", 90'000, false}});
+  EXPECT_EQ(Wm(), 90'000);
+  Beat("a", 95'000, {{"e/0", 52'000, false}, {"e/1", 95'000, false}});
+  EXPECT_EQ(Wm(), 90'000);
+  EXPECT_EQ(merge_.Holder({"p/0"}), "e/1 (instance a)");
+  // So through a checkpoint.
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.Watermark({"p/0"}), 90'000);
+  // Past it again, the woken partition holds as any other.
+  Beat("a", 120'000, {{"e/0", 99'000, false}, {"e/1", 120'000, false}});
+  EXPECT_EQ(Wm(), 99'000);
+  // Every partition idle, every instance gone: the latest word, but not back.
+  Beat("a", 120'000, {{"e/0", 99'000, true}, {"e/1", 120'000, true}}, /*leaving=*/true);
+  EXPECT_EQ(Wm(), 120'000);
 }
 
 TEST_F(MergeWatermarkTest, EverythingIsInWhenNoPartitionHasARunningOwner) {
@@ -499,8 +571,7 @@ TEST_F(MergeWatermarkTest, StateSurvivesACheckpoint) {
   EXPECT_EQ(restored.Watermark({"p/0"}), 50'000);
   EXPECT_EQ(restored.Watermark({"p/0", "p/1"}), 20'000);
   EXPECT_EQ(restored.Instances(), (std::vector<std::string>{"a", "b"}));
-  // Cut inside the last event time (the bytes after it, one per partials
-  // partition, are the held panes: none).
+  // Cut short: inside the partitions' highest watermarks, the last bytes.
   const std::string bytes = merge_.Encode();
   EXPECT_FALSE(restored.Decode(bytes.substr(0, bytes.size() - 3)));
 }
