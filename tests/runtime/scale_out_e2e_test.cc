@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -445,9 +446,22 @@ TEST_F(ScaleOutE2eTest, TheMergeKilledAndRestartedFromItsCheckpointMissesNothing
   ASSERT_FALSE(base_merge.empty()) << ReadFile(Path("merge1.log"));
   const pid_t gen = Spawn(kVigil + kGen + " --speed 300 --to " + Url("events"), Path("gen.log"));
   ChildGuard guard_gen(gen);
-  // Kill it once it has closed some windows, while events still flow.
+  // Kill it once it has closed some windows, and checkpointed since, while
+  // events still flow.
   ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(merged)).size() > 100; }, 30))
       << ReadFile(Path("merge1.log"));
+  auto newest_checkpoint = [&] {  // checkpoint-<epoch>.vck
+    long long epoch = 0;
+    for (const auto& e : std::filesystem::directory_iterator(ckpt)) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with("checkpoint-") && name.ends_with(".vck")) {
+        epoch = std::max(epoch, std::stoll(name.substr(11)));
+      }
+    }
+    return epoch;
+  };
+  const long long before = newest_checkpoint();  // one may be under way: two more
+  ASSERT_TRUE(WaitFor([&] { return newest_checkpoint() >= before + 2; }, 30));
   // Its status (refreshed every second) gives each partials partition's
   // watermark, from the instances' heartbeats.
   std::string status;
