@@ -132,6 +132,7 @@ void Job::SyncInputs(TimeMs now) {
     const std::string name = source_->input_name(inputs_restored_);
     auto it = restored_inputs_.find(name);
     if (it != restored_inputs_.end()) watermark_->RestoreInput(inputs_restored_, it->second);
+    if (quiet_inputs_.erase(name) > 0) watermark_->SetQuiet(inputs_restored_);
     awaited_inputs_.erase(name);
     RestoreOrigins(inputs_restored_, name);
   }

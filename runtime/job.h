@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -257,6 +258,7 @@ class Job {
   std::unique_ptr<CheckpointPart> state_part_;
   std::vector<std::unique_ptr<CheckpointPart>> output_parts_;
   std::map<std::string, TimeMs> restored_inputs_;  // input name -> largest event time
+  std::set<std::string> quiet_inputs_;             // taken over read to their end (SetQuiet)
   // A scale-out instance's restored key origins whose partition is not back
   // yet (handover.h): set on the keys when it is, kept in checkpoints.
   NamedOrigins restored_origins_;

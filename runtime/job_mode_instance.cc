@@ -285,7 +285,16 @@ void InstanceMode::TakeOver(const std::vector<std::pair<int, int64_t>>& inputs) 
     const PublishedInput in = std::move(it->second);
     published_.erase(it);
     // The partition continues where its last owner's publication ended.
-    if (in.watermark != kMinTime && in.watermark != kMaxTime) {
+    // One read to its end by an owner that stopped there (--exit-at-end)
+    // has nothing to hold back: it idles at once rather than hold every
+    // key at the start of time for the idle timeout.
+    if (in.watermark == kMaxTime) {
+      if (input < job_.watermark_->input_count()) {
+        job_.watermark_->SetQuiet(input);
+      } else {
+        job_.quiet_inputs_.insert(name);
+      }
+    } else if (in.watermark != kMinTime) {
       const TimeMs max_ts = in.watermark + job_.config_.event_time.max_out_of_orderness;
       WatermarkTracker& wm = *job_.watermark_;
       if (input < wm.input_count()) {

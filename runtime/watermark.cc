@@ -57,7 +57,7 @@ void WatermarkTracker::Recompute(TimeMs now) {
       // Silence counts from the input's last delivery, or from when it was
       // added (or the job started); only a caught-up input can be idle.
       const TimeMs since = in.last_active != kMinTime ? in.last_active : created_;
-      in.idle = in.caught_up && now - since > idle_timeout_;
+      in.idle = in.caught_up && (in.quiet || now - since > idle_timeout_);
     }
     if (in.idle) continue;
     any_active = true;

@@ -44,6 +44,7 @@ class WatermarkTracker {
   void Observe(int input, TimeMs ts, TimeMs now) {
     Input& in = inputs_[input];
     in.last_active = now;
+    in.quiet = false;
     if (created_ == kMinTime) created_ = now;
     if (ts > in.max_ts) {
       in.max_ts = ts;
@@ -63,6 +64,10 @@ class WatermarkTracker {
   // Kinesis: nothing behind the shard's tip). Only a caught-up input can
   // go idle. New inputs start not caught up.
   void SetCaughtUp(int input, bool caught_up) { inputs_[input].caught_up = caught_up; }
+  // The input is known to have nothing more for now (a scale-out instance
+  // took it over from one that read it to its end): idle as soon as it is
+  // caught up, without waiting for the idle timeout, until it delivers.
+  void SetQuiet(int input) { inputs_[input].quiet = true; }
   // The watermark may not pass `hold` (kMaxTime: no hold), and while a hold
   // is set it never follows the clock.
   void SetHold(TimeMs hold) { hold_ = hold; }
@@ -91,6 +96,7 @@ class WatermarkTracker {
     bool ended = false;
     bool inactive = false;
     bool caught_up = false;
+    bool quiet = false;  // SetQuiet, until an event
   };
   void Recompute(TimeMs now);
 

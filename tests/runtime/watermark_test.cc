@@ -89,6 +89,31 @@ TEST(WatermarkTest, AllIdleFollowsTheProcessingClock) {
   EXPECT_EQ(wm.Current(), 1'078'000);
 }
 
+// A partition taken over from an instance that read it to its end and
+// stopped there: idle once caught up, without the idle timeout, so that it
+// does not hold every key at the start of time; an event makes it hold
+// again as any other.
+TEST(WatermarkTest, AQuietInputIdlesAsSoonAsItIsCaughtUp) {
+  WatermarkTracker wm(2, 1000, 30'000, true);
+  const TimeMs t0 = 1'000'000;
+  wm.Observe(0, 500'000, t0);
+  wm.SetQuiet(1);
+  wm.Tick(t0 + 1);
+  EXPECT_FALSE(wm.idle(1));  // not read to its head yet
+  EXPECT_EQ(wm.Current(), kMinTime);
+  wm.SetCaughtUp(1, true);
+  wm.Tick(t0 + 2);
+  EXPECT_TRUE(wm.idle(1));
+  EXPECT_EQ(wm.Current(), 499'000);
+  wm.Observe(1, 450'000, t0 + 3);  // it delivers: it holds as any input
+  wm.Tick(t0 + 4);
+  EXPECT_FALSE(wm.idle(1));
+  wm.Observe(0, 600'000, t0 + 5);
+  EXPECT_EQ(wm.Current(), 499'000);
+  wm.Tick(t0 + 29'000);
+  EXPECT_FALSE(wm.idle(1));  // the idle timeout again
+}
+
 // A partition with a backlog may be silent for long (the consumer waits
 // for its fetch, or reads another partition first): silence alone must not
 // let the job's time run past the records still to come.
