@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "base/time.h"
 #include "operators/dataflow/handover.h"
 #include "runtime/job.h"
 #include "runtime/job_mode.h"
@@ -37,6 +38,17 @@ class MergeMode : public JobMode {
     if (job_.CheckpointDue(now)) job_.Checkpoint(now);
   }
   void Finish(TimeMs now) override {
+    const bool stopped = job_.stop_.load(std::memory_order_relaxed);
+    if (job_.source_->bounded() && !stopped && job_.frontier_ != kMaxTime) {
+      // --exit-at-end before the instances have stopped: say what is open.
+      const std::vector<std::string> running = merge_.Instances();
+      Log(StrCat("the partials topic ended with the windows from ",
+                 job_.frontier_ == kMinTime ? "the start" : FormatTimestamp(job_.frontier_),
+                 " on still open: ",
+                 running.empty() ? "no instance has reported on it yet"
+                                 : StrCat("instance(s) ", StrJoin(running, ", "), " still run"),
+                 "; run a bounded merge once the instances have stopped"));
+    }
     if (const size_t held = merge_.held_messages(); held > 0) {
       Log(StrCat(held,
                  " panes message(s) still wait for their publication's heartbeat (an instance "

@@ -426,6 +426,43 @@ TEST_F(ScaleOutE2eTest, ARestoredInstanceHandsItsRestoredSessionsOver) {
       << merged;
 }
 
+// A bounded merge started before the instances have stopped ends with the
+// partials topic and closes nothing; it says so, and why.
+TEST_F(ScaleOutE2eTest, ABoundedMergeBeforeTheInstancesStopSaysWhatStaysOpen) {
+  auto merge = [&](const std::string& log) {
+    const pid_t pid = Spawn(kVigil + " run --merge " + Url("partials") +
+                                " --exit-at-end --http off --no-progress --no-console" +
+                                kGroupProps + " --group m" + log,
+                            Path(log));
+    EXPECT_EQ(WaitExit(pid), 0) << ReadFile(Path(log));
+    return ReadFile(Path(log));
+  };
+  std::string log = merge("m1.log");
+  EXPECT_NE(log.find("vigil: the partials topic ended with the windows from the start on still "
+                     "open: no instance has reported on it yet; run a bounded merge once the "
+                     "instances have stopped"),
+            std::string::npos)
+      << log;
+  const pid_t a = Spawn(
+      kVigil + " run --input " + Url("events") + " --group inst --partials " + Url("partials") +
+          " --instance-id a --http 127.0.0.1:0 --no-console --no-progress" + kGroupProps,
+      Path("a.log"));
+  ChildGuard guard_a(a);
+  const std::string base = JobHttpBase(Path("a.log"));
+  ASSERT_FALSE(base.empty()) << ReadFile(Path("a.log"));
+  const pid_t gen = Spawn(kVigil + kGen + " --speed 600 --to " + Url("events"), Path("gen.log"));
+  ChildGuard guard_gen(gen);
+  ASSERT_TRUE(WaitFor([&] { return StatusPublications(base) > 2; }, 30)) << ReadFile(Path("a.log"));
+  log = merge("m2.log");
+  EXPECT_NE(log.find(" on still open: instance(s) a still run; run a bounded merge once the "
+                     "instances have stopped"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("vigil: the partials topic ended with the windows from 2026-"),
+            std::string::npos)
+      << log;
+}
+
 // The merge stage killed mid-run and restarted from its checkpoint (panes,
 // alert state, heartbeat state, positions in the partials topic): the same
 // windows and alert transitions as one instance.
