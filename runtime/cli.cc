@@ -25,6 +25,7 @@
 #include "rules/scopes.h"
 #include "runtime/allocator.h"
 #include "runtime/cli_args.h"
+#include "runtime/cli_flag_effects.h"
 #include "runtime/cli_help.h"
 #include "runtime/dry_run.h"
 #include "runtime/job.h"
@@ -476,6 +477,9 @@ int Run(int argc, char** argv) {
     if (!err.empty()) return Usage(a.Error(err));
   }
   config.source.generator_start_now = gen.start_now;
+  for (const std::string& line : FlagsWithoutEffect(GivenFlags(argc, argv, 2), config)) {
+    Log(line);
+  }
   if (config.scale_out.merge && !config.scale_out.partials.empty()) {
     return Usage("--merge and --partials: an instance publishes partials or merges them");
   }

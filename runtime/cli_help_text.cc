@@ -95,7 +95,8 @@ const CommandHelp kCommands[] = {
   --http ADDR                HTTP endpoint: status page (/), /metrics, /healthz, /readyz,
                              /api/ (alerts, alerts/history, metrics, rules, status, query,
                              silences), POST /-/reload
-                             (default 127.0.0.1:9464; "" or "off" disables)
+                             (default 127.0.0.1:9464; "" or "off" disables; :PORT listens
+                             on every interface)
   --web.config.file FILE     TLS and authentication of the HTTP endpoint, in Prometheus'
                              web config format (tls_server_config, basic_auth_users with
                              bcrypt hashes) plus bearer_token_files, unauthenticated_paths
