@@ -301,9 +301,13 @@ YAML::Node LoadOneDocument(const std::string& text, std::optional<YamlSyntaxErro
       err.col = 1;
     }
     err.message =
-        "a second YAML document starts here; vigil reads one document per file, so "
-        "everything below would be ignored: remove this '---' line, or move what follows "
-        "into a file of its own";
+        start != std::string::npos
+            ? "a second YAML document starts here; vigil reads one document per file, so "
+              "everything below would be ignored: remove this '---' line, or move what follows "
+              "into a file of its own"
+            : "this comes after the end of the file's top-level value (a '{...}' mapping, a "
+              "list or a '...' line before it ends it), so it would be ignored: write the top "
+              "level as 'key: value' lines";
     *second = std::move(err);
     break;
   }

@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "base/host.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "operators/generator/generator.h"
@@ -376,11 +377,22 @@ bool SourceFlag(Args& a, RunFlags* seen, JobConfig* config, std::string* err) {
     source.kinesis.exit_at_end = true;
   } else if (a.Value("--instance", &v, err)) {
     const size_t slash = v.find('/');
+    const bool ordinal = v.substr(0, slash) == "ordinal";
     std::optional<int> index = ParseInstanceIndex(v.substr(0, slash));
     double count = 0;
-    if (slash == std::string::npos || !index || !ParseNumber(v.substr(slash + 1), &count) ||
-        count < 1 || *index >= count) {
-      *err = "--instance needs INDEX/COUNT with INDEX below COUNT (INDEX may be 'ordinal')";
+    const std::string host = ordinal ? StrCat(" (from the host name '", HostName(), "')") : "";
+    if (slash == std::string::npos || !ParseNumber(v.substr(slash + 1), &count) || count < 1 ||
+        count != static_cast<double>(static_cast<int>(count))) {
+      *err = "--instance needs INDEX/COUNT, e.g. 0/3 (INDEX may be 'ordinal')";
+    } else if (!index) {
+      *err = ordinal ? StrCat("--instance ordinal/", v.substr(slash + 1),
+                              ": 'ordinal' is the number after the host name's last '-', and the "
+                              "host name '",
+                              HostName(), "' has none")
+                     : "--instance needs INDEX/COUNT, e.g. 0/3 (INDEX may be 'ordinal')";
+    } else if (*index >= count) {
+      *err = StrCat("--instance ", v, ": index ", *index, host, " is not below the count ",
+                    static_cast<int>(count));
     } else {
       source.kinesis.instance_index = *index;
       source.kinesis.instance_count = static_cast<int>(count);
@@ -573,6 +585,7 @@ int Dispatch(int argc, char** argv) {
     return Help(argc == 3 ? argv[2] : "");
   }
   if (cmd == "version" || cmd == "--version") {
+    if (argc > 2) return Usage(StrCat("version takes no arguments: ", argv[2]));
     std::puts("vigil " VIGIL_VERSION);
     std::printf("allocator: %s\n", AllocatorDescription().c_str());
     return 0;
@@ -584,6 +597,7 @@ int Dispatch(int argc, char** argv) {
     return 0;
   }
   if (cmd == "man") {
+    if (argc > 2) return Usage(StrCat("man takes no arguments: ", argv[2]));
     std::fputs(cli::ManPage(VIGIL_VERSION).c_str(), stdout);
     return 0;
   }

@@ -40,6 +40,10 @@ std::string Args::Unknown(std::string_view command) const {
   std::sort(known.begin(), known.end());
   known.erase(std::unique(known.begin(), known.end()), known.end());
   const std::string flag = arg.substr(0, arg.find('='));
+  if (!arg.starts_with("-")) {
+    return StrCat(std::string(command), " takes flags only, not ", arg,
+                  command == "run" ? StrCat("; did you mean --input ", arg, "?") : "");
+  }
   const std::string s = Suggest(flag, known);
   return StrCat("unknown flag for ", std::string(command), ": ", arg,
                 s.empty() ? std::string() : StrCat("; did you mean ", s, "?"));
@@ -76,6 +80,10 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::
     if (v == "now") {
       seen->start_now = true;
     } else if (auto t = ParseRfc3339(v)) {
+      // Events before 1970 or after 9999 are dead-lettered (bad_ts) by vigil itself.
+      if ((*t < 0 || *t > 253402300799999) && error->empty()) {
+        *error = StrCat("--start: '", v, "' is outside years 1970 to 9999, where events can be");
+      }
       g->start = *t;
       seen->start_now = false;
     } else if (error->empty()) {

@@ -1,3 +1,4 @@
+#include "base/host.h"
 #include "operators/generator/generator.h"
 #include "operators/source/kafka_source.h"
 #include "runtime/job_config_reader.h"
@@ -126,7 +127,13 @@ absl::Status JobConfigReader::Kinesis(const YAML::Node& n, KinesisSourceOptions*
   }
   if (YAML::Node i = n["instance_index"]) {
     std::optional<int> idx = ParseInstanceIndex(i.Scalar());
-    if (!idx) return Error(i, "instance_index must be a number or 'ordinal' (from the host name)");
+    if (!idx) {
+      return Error(i, i.Scalar() == "ordinal"
+                          ? StrCat("instance_index 'ordinal' is the number after the host name's "
+                                   "last '-', and the host name '",
+                                   HostName(), "' has none")
+                          : "instance_index must be a number or 'ordinal' (from the host name)");
+    }
     k->instance_index = *idx;
   }
   if (n["instance_count"]) k->instance_count = n["instance_count"].as<int>();

@@ -157,6 +157,15 @@ TEST(YamlErrorsTest, ASecondDocumentIsAnErrorNotDropped) {
   EXPECT_THAT(second, ::testing::StartsWith("job.yaml:2:1: a second YAML document starts here"));
   LoadOneDocument("job.yaml", "a: 1\n", &second);
   EXPECT_EQ(second, "");
+  // No '---': a flow mapping or a list ends the top level before more keys.
+  for (const std::string text : {"{a: 1}\nb: 2\n", "- a\nb: 1\n"}) {
+    LoadOneDocument("job.yaml", text, &second);
+    EXPECT_EQ(second,
+              "job.yaml:2:1: this comes after the end of the file's top-level value (a '{...}' "
+              "mapping, a list or a '...' line before it ends it), so it would be ignored: write "
+              "the top level as 'key: value' lines")
+        << text;
+  }
 }
 
 }  // namespace

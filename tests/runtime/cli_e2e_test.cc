@@ -138,7 +138,19 @@ TEST(CliE2eTest, BadFlagValuesNameTheirFlag) {
            {"replay --from 2026-01-02T00:00:00Z --to 2026-01-01T00:00:00Z x.ndjson",
             "vigil: --from must be before --to"},
            {"gen --seed 18446744073709551616",
-            "vigil: --seed needs a whole number from 0 to 18446744073709551615"}}) {
+            "vigil: --seed needs a whole number from 0 to 18446744073709551615"},
+           {"run --instance 3/2", "vigil: --instance 3/2: index 3 is not below the count 2"},
+           {"run --instance 1/2.5",
+            "vigil: --instance needs INDEX/COUNT, e.g. 0/3 (INDEX may be 'ordinal')"},
+           // Arguments that are no flags.
+           {"run events.ndjson",
+            "vigil: run takes flags only, not events.ndjson; did you mean --input events.ndjson?"},
+           {"gen out.ndjson", "vigil: gen takes flags only, not out.ndjson"},
+           {"version now", "vigil: version takes no arguments: now"},
+           {"man vigil", "vigil: man takes no arguments: vigil"},
+           {"gen --start 1969-12-31T00:00:00Z",
+            "vigil: --start: '1969-12-31T00:00:00Z' is outside years 1970 to 9999, where events "
+            "can be"}}) {
     Result r = Sh(StrCat(kVigil, " ", args, " 2>&1"));
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_EQ(r.out.substr(0, r.out.find('\n')), message) << args;
