@@ -243,9 +243,10 @@ class PaneStore {
   // empties the store: the partial aggregates an instance publishes. Only
   // meaningful while no window has closed.
   void Drain(const std::function<void(std::string_view group, TimeMs start, const AccSet&)>& fn);
-  // Whether a window holding the pane starting at `pane_start` has fired
-  // (data for it now is late).
-  bool Closed(TimeMs pane_start) const { return FiredBy(pane_start, closed_up_to_); }
+  // Whether a window holding time `t` (or the pane starting there) has
+  // fired: data for it now is late. The windows closed up to an end, so
+  // this is t before that end (a compare: it runs on every stream record).
+  bool Closed(TimeMs t) const { return closed_up_to_ != kMinTime && t < closed_up_to_; }
   // Whether the first window holding the pane (or the time) `t` ends at or
   // before `frontier`: a frontier that far fires it.
   bool FiredBy(TimeMs t, TimeMs frontier) const {
