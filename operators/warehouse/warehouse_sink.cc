@@ -57,7 +57,11 @@ absl::StatusOr<WarehouseUrl> ParseWarehouseUrl(std::string_view url) {
           value == "redshift" ? WarehouseDialect::kRedshift : WarehouseDialect::kPostgresql;
     } else if (key == "retention") {
       std::optional<DurationMs> d = ParseDuration(value);
-      if (!d || *d <= 0) return Bad(StrCat("retention=", value, " is not a duration such as 90d"));
+      // 0 keeps everything, as the archive's retention.
+      if (!d || *d < 0) {
+        return Bad(
+            StrCat("retention=", value, " is not a duration such as 90d (0: keep everything)"));
+      }
       out.retention = *d;
     } else if (!param.empty()) {
       StrAppend(&rest, rest.empty() ? "?" : "&", param);

@@ -45,7 +45,9 @@ TEST(WarehouseUrlTest, BadParametersAreNamed) {
   EXPECT_EQ(message("postgresql://h/db?dialect=mysql"),
             "results URL: dialect=mysql: the dialects are postgresql and redshift");
   EXPECT_EQ(message("postgresql://h/db?retention=soon"),
-            "results URL: retention=soon is not a duration such as 90d");
+            "results URL: retention=soon is not a duration such as 90d (0: keep everything)");
+  ASSERT_TRUE(ParseWarehouseUrl("postgresql://h/db?retention=0").ok());
+  EXPECT_EQ(ParseWarehouseUrl("postgresql://h/db?retention=0")->retention, 0);
   EXPECT_EQ(message("postgresql://h/db?table=t&alerts_table=t"),
             "results URL: table and alerts_table are both t");
   EXPECT_EQ(message("mysql://h/db"), "results URL: a database URL starts with postgresql://");
