@@ -114,8 +114,9 @@ extern "C" void OnHangup(int) {
 // The receiver is named "alertmanager"; a job file's receivers and routes
 // stay. Returns an error message, or "".
 std::string AddAlertmanager(const std::string& url, NotifyConfig* notify) {
-  if (!HttpUrl::Parse(url).ok()) {
-    return StrCat("--alertmanager: '", HttpUrl::Redact(url), "' is not a valid URL");
+  // The message shows the URL redacted (it may hold a password) and why.
+  if (absl::StatusOr<HttpUrl> parsed = HttpUrl::Parse(url); !parsed.ok()) {
+    return StrCat("--alertmanager: ", std::string(parsed.status().message()));
   }
   constexpr std::string_view kName = "alertmanager";
   NotifyReceiver* r = nullptr;
@@ -180,8 +181,8 @@ bool JobOutputFlag(Args& a, JobConfig* config, std::string* err) {
   } else if (a.Value("--records", &v, err)) {
     absl::StatusOr<KafkaUrl> url = ParseKafkaUrl(v);
     if (v.starts_with("http://") || v.starts_with("https://")) {
-      if (!HttpUrl::Parse(v).ok()) {
-        *err = StrCat("--records: '", HttpUrl::Redact(v), "' is not a valid URL");
+      if (absl::StatusOr<HttpUrl> parsed = HttpUrl::Parse(v); !parsed.ok()) {
+        *err = StrCat("--records: ", std::string(parsed.status().message()));
       } else {
         config->outputs.records_webhook = v;
       }

@@ -30,6 +30,9 @@ absl::Status SplitListenAddress(std::string_view listen, std::string_view* host,
     return absl::InvalidArgumentError("invalid listen address \"" + std::string(listen) +
                                       "\": " + std::string(why));
   };
+  if (listen.starts_with("http://") || listen.starts_with("https://")) {
+    return invalid("expected host:port, not a URL (e.g. 127.0.0.1:9464)");
+  }
   const size_t colon = listen.rfind(':');
   if (colon == std::string_view::npos) return invalid("expected host:port");
   *host = listen.substr(0, colon);

@@ -132,7 +132,7 @@ TEST(JobConfigTest, ResultsGoToAFileADatabaseOrBoth) {
             "2:40: outputs.results.retention needs database:");
   EXPECT_EQ(Load("outputs:\n  results: {database: 'postgresql://db/m', retention: soon}\n"),
             "2:55: outputs.results.retention: results URL: retention=soon is not a duration such "
-            "as 90d");
+            "as 90d (0: keep everything)");
 }
 
 TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
@@ -192,6 +192,9 @@ TEST(JobConfigTest, SourceAndOutputErrorsPointAtTheLine) {
   EXPECT_EQ(Load("http: {listen: \"::1:0\"}\n"),
             "1:16: http.listen: invalid listen address \"::1:0\": an IPv6 address must be "
             "written in brackets, e.g. [::1]:9090 (or off)");
+  EXPECT_EQ(Load("http: {listen: \"http://127.0.0.1:9464\"}\n"),
+            "1:16: http.listen: invalid listen address \"http://127.0.0.1:9464\": expected "
+            "host:port, not a URL (e.g. 127.0.0.1:9464) (or off)");
   for (const char* off : {"off", "\"\"", "~"}) {
     const std::string path = TempPath("jobcfg_", "listen.yaml");
     std::ofstream(path) << "http: {listen: " << off << "}\n";

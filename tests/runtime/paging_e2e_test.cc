@@ -249,7 +249,9 @@ TEST_F(PagingE2eTest, TheAlertmanagerFlagSendsEverySeverity) {
   const Result bad = Sh(kVigil + " run --alertmanager 'not a url' 2>&1");
   EXPECT_EQ(bad.exit_code, 2);
   // (The URL is not echoed: it may hold a password.)
-  EXPECT_NE(bad.out.find("--alertmanager: '<redacted URL>' is not a valid URL"), std::string::npos)
+  EXPECT_NE(bad.out.find("--alertmanager: URL \"<redacted URL>\" must start with http:// or "
+                         "https://"),
+            std::string::npos)
       << bad.out;
   // A job file's receiver of that name and another kind is not replaced.
   const std::string job = JobFile(
