@@ -1,6 +1,7 @@
 #include "runtime/cli_help.h"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "base/strings.h"
@@ -173,26 +174,43 @@ std::string ManPage(std::string_view version) {
 
 std::string CompletionScript(std::string_view shell) {
   if (shell != "bash" && shell != "zsh") return "";
-  std::string commands, cases, files;
+  std::string commands, cases, files, values;
   for (const CommandHelp& c : Commands()) {
     StrAppend(&commands, commands.empty() ? "" : " ", c.name);
     std::string flags;
     for (const std::string& f : HelpFlags(c)) StrAppend(&flags, flags.empty() ? "" : " ", f);
     if (!flags.empty()) StrAppend(&cases, "    ", c.name, ") flags=\"", flags, "\" ;;\n");
     for (const FlagEntry& e : FlagEntries(c)) {
-      const bool path =
-          e.head.find("FILE") != std::string::npos || e.head.find("DIR") != std::string::npos;
       for (const std::string& n : e.names) {
-        if (path && files.find(" " + n + " ") == std::string::npos) {
-          StrAppend(&files, files.empty() ? " " : "", n, " ");
+        // A path flag: the word after its name (a head may list several
+        // flags, `--checkpoint-dir DIR --checkpoint-interval D`) names one.
+        std::istringstream words(e.head.substr(e.head.find(n) + n.size()));
+        std::string next;
+        words >> next;
+        const bool path = !next.starts_with("-") && (next.find("FILE") != std::string::npos ||
+                                                     next.find("DIR") != std::string::npos);
+        // Another value (D, N, ADDR, URL): nothing to complete.
+        const bool value =
+            !path && !next.empty() && std::isupper(static_cast<unsigned char>(next[0]));
+        std::string& set = path ? files : values;
+        if ((path || value) && set.find(" " + n + " ") == std::string::npos) {
+          StrAppend(&set, set.empty() ? " " : "", n, " ");
         }
       }
     }
   }
-  std::string files_pattern;
-  for (std::istringstream in(files); in >> files;) {
-    StrAppend(&files_pattern, files_pattern.empty() ? "" : "|", files);
+  auto pattern = [](const std::string& names) {
+    std::string out, name;
+    for (std::istringstream in(names); in >> name;) StrAppend(&out, out.empty() ? "" : "|", name);
+    return out;
+  };
+  const std::string files_pattern = pattern(files);
+  // A flag both commands use, one with a path and one not, completes files.
+  std::string values_only;
+  for (std::istringstream in(values); in >> values;) {
+    if (files.find(" " + values + " ") == std::string::npos) StrAppend(&values_only, values, " ");
   }
+  const std::string values_pattern = pattern(values_only);
   std::string out;
   if (shell == "zsh") {
     out +=
@@ -205,9 +223,10 @@ std::string CompletionScript(std::string_view shell) {
             "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n",
             "  if [[ $COMP_CWORD -eq 1 ]]; then\n", "    COMPREPLY=($(compgen -W \"", commands,
             "\" -- \"$cur\"))\n", "    return\n", "  fi\n", "  case \"$prev\" in\n", "    ",
-            files_pattern, ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", "  esac\n",
-            "  local flags=\"\"\n", "  case \"${COMP_WORDS[1]}\" in\n", cases, "    help) flags=\"",
-            commands, "\" ;;\n", "    completion) flags=\"bash zsh\" ;;\n", "  esac\n",
+            files_pattern, ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", "    ",
+            values_pattern, ") COMPREPLY=(); return ;;\n", "  esac\n", "  local flags=\"\"\n",
+            "  case \"${COMP_WORDS[1]}\" in\n", cases, "    help) flags=\"", commands, "\" ;;\n",
+            "    completion) flags=\"bash zsh\" ;;\n", "  esac\n",
             "  if [[ $cur == -* || ${COMP_WORDS[1]} == help || ",
             "${COMP_WORDS[1]} == completion ]]; then\n",
             "    COMPREPLY=($(compgen -W \"$flags --help\" -- \"$cur\"))\n", "  else\n",

@@ -130,6 +130,12 @@ TEST(CliHelpTest, BashCompletesCommandsAndEachCommandsFlags) {
   const std::string dir = TempPath("complete_dir", "");
   Sh("mkdir -p " + dir + " && touch " + dir + "/job-a.yaml");
   EXPECT_EQ(Complete("vigil run --config " + dir + "/job-"), dir + "/job-a.yaml\n");
+  // One taking another value (a duration, a number) completes nothing (the
+  // harness prints an empty line for no candidates).
+  EXPECT_EQ(Complete("vigil run --checkpoint-interval " + dir + "/job-"), "\n");
+  EXPECT_EQ(Complete("vigil gen --rate " + dir + "/job-"), "\n");
+  // After a flag without a value, replay's paths.
+  EXPECT_EQ(Complete("vigil replay --allow-fresh-start " + dir + "/job-"), dir + "/job-a.yaml\n");
   // The registration a shell sees after sourcing it.
   const Result registered =
       Sh("bash -c 'source <(" + kVigil + " completion bash); complete -p vigil' 2>&1");
