@@ -74,7 +74,8 @@ RuleLoadResult LoadJobRules(const JobConfig& config);
 std::string RulesFingerprint(const JobConfig& config);
 
 // The job's stable name: --instance-id / scale_out.instance_id, else the
-// host name. Kafka consumers join their group statically under it.
+// host name (HOST/I for a Kinesis instance I of several). Kafka consumers
+// join their group statically under it.
 std::string InstanceId(const JobConfig& config);
 
 // The end-of-run summary: the job's counters (the same ones /metrics shows

@@ -22,7 +22,15 @@ constexpr std::string_view kPendingPartialsKey = "vigil.pending-partials";
 }  // namespace
 
 std::string InstanceId(const JobConfig& config) {
-  return config.scale_out.instance_id.empty() ? HostName() : config.scale_out.instance_id;
+  if (!config.scale_out.instance_id.empty()) return config.scale_out.instance_id;
+  // Kinesis instances sharing a stream (--instance I/N) on one machine
+  // would share the host name; the merge would keep one of their
+  // publications per epoch and drop the other's as a repeat.
+  const KinesisSourceOptions& k = config.source.kinesis;
+  if (config.source.kind == SourceKind::kKinesis && k.instance_count > 1) {
+    return StrCat(HostName(), "/", k.instance_index);
+  }
+  return HostName();
 }
 
 class InstanceMode : public JobMode {

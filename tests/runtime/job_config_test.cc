@@ -4,7 +4,9 @@
 
 #include <fstream>
 
+#include "base/host.h"
 #include "base/strings.h"
+#include "runtime/job.h"
 #include "tests/runtime/test_util.h"
 
 namespace vigil {
@@ -252,6 +254,20 @@ TEST(JobConfigTest, InstanceIndexIsANumberOrTheHostOrdinal) {
   EXPECT_EQ(ParseInstanceIndex("3"), 3);
   EXPECT_EQ(ParseInstanceIndex("x"), std::nullopt);
   EXPECT_EQ(ParseInstanceIndex("-1"), std::nullopt);
+}
+
+// Kinesis instances of one stream on one machine get distinct names, or
+// the merge would take one's publications for the other's repeats.
+TEST(JobConfigTest, KinesisInstancesDefaultToTheHostAndTheirIndex) {
+  JobConfig c = DefaultJobConfig();
+  EXPECT_EQ(InstanceId(c), HostName());
+  c.source.kind = SourceKind::kKinesis;
+  EXPECT_EQ(InstanceId(c), HostName());  // one instance: the host
+  c.source.kinesis.instance_index = 1;
+  c.source.kinesis.instance_count = 3;
+  EXPECT_EQ(InstanceId(c), HostName() + "/1");
+  c.scale_out.instance_id = "vigil-1";
+  EXPECT_EQ(InstanceId(c), "vigil-1");
 }
 
 }  // namespace
