@@ -91,7 +91,9 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::
     }
   } else if (a.Value("--incident", &v, error)) {
     absl::StatusOr<Incident> inc = ParseIncident(v);
-    if (!inc.ok()) {
+    if (v == "none") {  // no incident: empties the defaults' or the job file's list
+      if (!std::exchange(seen->incident, true)) g->incidents.clear();
+    } else if (!inc.ok()) {
       if (error->empty()) *error = StrCat("--incident: ", std::string(inc.status().message()));
     } else {
       if (!std::exchange(seen->incident, true)) g->incidents.clear();

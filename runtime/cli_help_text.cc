@@ -28,8 +28,9 @@ const CommandHelp kCommands[] = {
                              scale-out instance: publish partial aggregates (panes,
                              watermarks, offsets, one transaction per checkpoint
                              interval) to TOPIC instead of closing windows
-  --instance-id ID           the job's stable name (default: the host name): a scale-out
-                             instance's name, and the Kafka consumer's group.instance.id
+  --instance-id ID           the job's stable name (default: the host name; with
+                             --instance I/N, HOST/I): a scale-out instance's name, and
+                             the Kafka consumer's group.instance.id
                              (static membership: a restart gets its partitions back at once)
   --no-static-membership     Kafka: join the group as a dynamic member (partitions move
                              at once when the job stops, but a restart waits for the
@@ -49,7 +50,9 @@ const CommandHelp kCommands[] = {
                              as possible, a bounded replay; default 60)
   --rate N --seed N --duration D --start T|now --jitter D --epoch-millis
   --incident KIND@START+LENGTH --month FIGURES
-                             generator settings, as for vigil gen
+                             generator settings, as for vigil gen; the built-in
+                             generator has five incidents, replaced by the first
+                             --incident (--incident none: no incident)
   --output text|json         console alert format (default text)
   --no-console               no alerts on the console
   --no-pending               console shows firing/resolved only
@@ -163,7 +166,7 @@ const CommandHelp kCommands[] = {
                              cache_miss_storm, error_burst, prompt_regression
                              (prompt arm B 60% slower and rated down 25% of the
                              time) or kb_gap:TOPIC (FAQ answers on TOPIC get 60%
-                             thumbs-down) (repeatable)
+                             thumbs-down) (repeatable; none: no incident)
   --month FIGURES            the tracker's figures for the next calendar month (UTC)
                              from --start, e.g. escalation=12%,resolution=71%,
                              thumbs_up=62%,conversion=4.1% (repeatable: one per month;

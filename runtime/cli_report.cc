@@ -56,8 +56,26 @@ int Escalations(Args& a) {
   if (paths.empty()) return Usage("report escalations needs event files or directories");
   absl::StatusOr<MonthRange> range = ParseMonth(month, zone);
   if (!range.ok()) return Usage(std::string(range.status().message()));
+  for (const std::string& p : paths) {
+    absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
+    if (!r.ok()) return Failed(r.status());
+    if (*r) {
+      return Usage(StrCat(p,
+                          " holds window results: the escalation review lists sessions and "
+                          "their turns, from event files"));
+    }
+  }
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
   if (!files.ok()) return Failed(files.status());  // a file or directory that cannot be read
+  // A file read twice would list every turn of its sessions twice.
+  std::set<std::string> seen;
+  for (const std::string& f : *files) {
+    std::error_code ec;
+    const std::filesystem::path key = std::filesystem::weakly_canonical(f, ec);
+    if (!seen.insert(ec ? f : key.string()).second) {
+      return Usage(StrCat(f, " is given twice (by name or in a directory)"));
+    }
+  }
   EscalationReview review(*range);
   if (absl::Status s = review.Read(*files); !s.ok()) return Failed(s);
   // NDJSON to stdout moves the summary to stderr.
@@ -273,9 +291,17 @@ int Tracker(Args& a) {
   }
   // Events from --to on are skipped, not missing (the job takes the input
   // to cover event time up to --to when some were); events before --from
-  // are missing from the month they fall in.
+  // are missing from the month they fall in. A metric of a session stream
+  // or join misses them in the month starting at --from too: the sessions
+  // that began before it are cut there.
   covered_from = in.config.from;
-  return RunJobFor(in.config, std::make_unique<TrackerSink>(names, &data), print);
+  auto sink = std::make_unique<TrackerSink>(names, &data);
+  std::set<std::string> from_streams;
+  for (const MetricDef& m : rules->rules->metrics) {
+    if (m.from >= 0 && names.contains(m.name)) from_streams.insert(m.name);
+  }
+  sink->CutAt(in.config.from, std::move(from_streams));
+  return RunJobFor(in.config, std::move(sink), print);
 }
 
 }  // namespace

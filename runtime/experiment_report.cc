@@ -112,6 +112,8 @@ std::string Header(const ExperimentInfo& e, const ExperimentResults& r, bool mar
 }
 
 std::string Text(const std::vector<ExperimentInfo>& infos, const ExperimentResults& r) {
+  // Whatever the results hold: experiment windows of other rules are not these.
+  if (infos.empty()) return "no experiments in the rules\n";
   std::string out;
   for (const ExperimentInfo& e : infos) {
     if (!out.empty()) out += "\n";

@@ -73,9 +73,17 @@ class TrackerSink : public Sink {
  public:
   TrackerSink(std::set<std::string> metrics, TrackerData* out)
       : metrics_(std::move(metrics)), out_(out) {}
+  // A replay from `from`: the windows of `from_streams` (metrics of
+  // session streams and joins) that start by it miss the sessions that
+  // began before it, so they are partial.
+  void CutAt(TimeMs from, std::set<std::string> from_streams) {
+    cut_at_ = from;
+    cut_ = std::move(from_streams);
+  }
   void OnWindow(const WindowResult& r) override {
     if (r.labels.empty() && metrics_.contains(r.def->name)) {
-      out_->Add(r.def->name, r.end, r.value, r.partial);
+      const bool cut = cut_at_ != kMinTime && r.start <= cut_at_ && cut_.contains(r.def->name);
+      out_->Add(r.def->name, r.end, r.value, r.partial || cut);
     }
   }
   void OnAlert(const AlertNotice&) override {}
@@ -83,6 +91,8 @@ class TrackerSink : public Sink {
  private:
   std::set<std::string> metrics_;
   TrackerData* out_;
+  TimeMs cut_at_ = kMinTime;
+  std::set<std::string> cut_;
 };
 
 // `format`: text, markdown, json or html. Rows whose month starts before

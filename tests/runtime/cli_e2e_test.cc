@@ -122,6 +122,17 @@ TEST(CliE2eTest, RunsIncidentAndMonthFlagsReplaceTheDefaultsAndTheJobFiles) {
     ASSERT_EQ(r.exit_code, 0) << r.out;
     EXPECT_EQ(ReadFile(generated), ReadFile(from_file)) << config;
   }
+  // `--incident none` empties the list: gen's default, none.
+  const std::string plain = " --seed 4 --rate 20 --duration 40m --start 2026-01-31T23:40:00Z";
+  const std::string plain_events = Temp("plain.ndjson"), plain_file = Temp("plain_file.ndjson");
+  const std::string plain_run = Temp("plain_run.ndjson");
+  ASSERT_EQ(Sh(StrCat(kVigil, " gen", plain, " > ", plain_events)).exit_code, 0);
+  ASSERT_EQ(Sh(StrCat(kVigil, " run --input ", plain_events, quiet, plain_file)).exit_code, 0);
+  Result none = Sh(StrCat(kVigil, " run --generator --speed 0 --incident none", plain, quiet,
+                          plain_run, " 2>&1"));
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  EXPECT_EQ(ReadFile(plain_run), ReadFile(plain_file));
+  EXPECT_NE(ReadFile(plain_run), ReadFile(from_file));
 }
 
 // A bad flag value is a usage error that names the flag; a seed is a whole

@@ -160,6 +160,24 @@ TEST_F(EscalationReviewTest, BadArgumentsAreRefusedWithAMessage) {
   EXPECT_NE(sub.out.find("unknown report 'escalation'; the reports: escalations"),
             std::string::npos)
       << sub.out;
+  // A file read twice would list every turn twice; a window results file
+  // holds no sessions.
+  Result twice =
+      Sh(kVigil + " report escalations --month 2026-03 " + events_ + " " + events_ + " 2>&1");
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.out.find(events_ + " is given twice (by name or in a directory)"),
+            std::string::npos)
+      << twice.out;
+  const std::string results = Path("results.ndjson");
+  std::ofstream(results) << R"({"metric":"n","start":"2026-03-01T00:00:00.000Z",)"
+                         << R"("end":"2026-03-01T00:01:00.000Z","labels":{},"value":1})"
+                         << "\n";
+  Result windows = Sh(kVigil + " report escalations --month 2026-03 " + results + " 2>&1");
+  EXPECT_EQ(windows.exit_code, 2);
+  EXPECT_NE(windows.out.find(results + " holds window results: the escalation review lists "
+                                       "sessions and their turns, from event files"),
+            std::string::npos)
+      << windows.out;
 }
 
 }  // namespace

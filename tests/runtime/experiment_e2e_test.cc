@@ -188,6 +188,19 @@ TEST_F(ExperimentE2eTest, AComparisonWithoutVarianceHasNoDecisionInAnyOutput) {
   EXPECT_NE(md.out.find("| Good | c 0.0% | t 100.0% | +100.0 pts | - | - | not enough data yet |"),
             std::string::npos)
       << md.out;
+  // Rules without the experiment say so, over events and over its results.
+  const std::string other = Path("other.yaml"), results = Path("results.ndjson");
+  std::ofstream(other) << "metrics:\n  - metric: n\n    window: tumbling 1m\n"
+                          "    value: count()\n";
+  ASSERT_EQ(Sh(kVigil + " replay --rules " + rules + " --results " + results + " " + events +
+               " > /dev/null 2>&1")
+                .exit_code,
+            0);
+  for (const std::string& input : {events, results}) {
+    Result none = Sh(kVigil + " experiment report --rules " + other + " " + input + " 2>/dev/null");
+    EXPECT_EQ(none.exit_code, 0) << input;
+    EXPECT_EQ(none.out, "no experiments in the rules\n") << input;
+  }
 }
 
 TEST_F(ExperimentE2eTest, ARunningJobReportsTheSameDecisions) {
