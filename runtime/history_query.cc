@@ -57,7 +57,14 @@ absl::Status ParseLabelFilter(std::string_view text,
       return absl::InvalidArgumentError(
           StrCat("labels: '", part, "' is not NAME=VALUE (e.g. intent=faq,model=haiku)"));
     }
-    out->emplace_back(part.substr(0, eq), part.substr(eq + 1));
+    const std::string name = part.substr(0, eq);
+    for (const auto& [have, value] : *out) {
+      if (have == name) {
+        return absl::InvalidArgumentError(
+            StrCat("labels: '", name, "' is given twice (a series has one value of each)"));
+      }
+    }
+    out->emplace_back(name, part.substr(eq + 1));
   }
   return absl::OkStatus();
 }

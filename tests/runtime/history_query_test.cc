@@ -107,6 +107,10 @@ TEST(HistoryQueryTest, ALabelValueMayHoldAnEscapedComma) {
   ASSERT_TRUE(ParseLabelFilter(R"(intent=a\,b,path=c:\\d\e,x==)", &labels).ok());
   EXPECT_EQ(labels, (std::vector<std::pair<std::string, std::string>>{
                         {"intent", "a,b"}, {"path", R"(c:\d\e)"}, {"x", "="}}));
+  // A series has one value of each label: two would select nothing.
+  labels.clear();
+  EXPECT_EQ(ParseLabelFilter("k=a,k=A", &labels).message(),
+            "labels: 'k' is given twice (a series has one value of each)");
 }
 
 TEST(HistoryQueryTest, ApiParameters) {
