@@ -50,6 +50,15 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+bool BeyondMillis(std::string_view s) {
+  const size_t dot = s.find('.');
+  if (dot == std::string_view::npos) return false;
+  for (size_t i = dot + 1, n = 0; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n) {
+    if (n >= 3 && s[i] != '0') return true;
+  }
+  return false;
+}
+
 std::optional<TimeMs> ParseRfc3339(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
   int y, mo, d, h, mi, sec;

@@ -37,6 +37,10 @@ inline constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
 // space in place of 'T' as RFC 3339 allows. Years are 0000-9999, and 10000,
 // where the windows of the last event times of 9999 end.
 std::optional<TimeMs> ParseRfc3339(std::string_view s);
+// Whether an RFC 3339 time has a nonzero digit past the milliseconds, which
+// ParseRfc3339 drops: the start of a range then begins at the next
+// millisecond ("…59.9995Z" is after "…59.999Z").
+bool BeyondMillis(std::string_view s);
 
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string FormatTimestamp(TimeMs t);

@@ -81,6 +81,7 @@ int Query(int argc, char** argv) {
       }
     } else if (a.Value("--from", &v, &err)) {
       TimeFlag(v, &q.from, &err);
+      if (err.empty() && BeyondMillis(v)) ++q.from;  // windows start on whole milliseconds
     } else if (a.Value("--to", &v, &err)) {
       TimeFlag(v, &q.to, &err);
     } else if (a.Value("--step", &v, &err)) {

@@ -26,6 +26,15 @@ TEST(ParseRfc3339Test, UtcWithZ) {
 
 // Year 10000 reads back what FormatTimestamp writes for the end of a window
 // holding the last event times of 9999; other five-digit years do not.
+TEST(ParseRfc3339Test, DigitsPastTheMillisecondsAreSeen) {
+  EXPECT_EQ(ParseRfc3339("2026-01-01T00:00:00.9995Z"), ParseRfc3339("2026-01-01T00:00:00.999Z"));
+  EXPECT_TRUE(BeyondMillis("2026-01-01T00:00:00.9995Z"));
+  EXPECT_TRUE(BeyondMillis("2026-01-01T00:00:00.0000001+01:00"));
+  EXPECT_FALSE(BeyondMillis("2026-01-01T00:00:00.999000Z"));
+  EXPECT_FALSE(BeyondMillis("2026-01-01T00:00:00Z"));
+  EXPECT_FALSE(BeyondMillis("2026-01-01T00:00:00.5+05:30"));
+}
+
 TEST(ParseRfc3339Test, Year10000) {
   EXPECT_EQ(ParseRfc3339("10000-01-01T00:00:00.000Z"), 253402300800000);
   EXPECT_EQ(FormatTimestamp(253402300800000), "10000-01-01T00:00:00.000Z");
