@@ -32,6 +32,21 @@
 namespace vigil::cli {
 namespace {
 
+// Which of `paths` are window results files, told apart by their first
+// line: the last one of each kind ("" for none). A directory holds events.
+struct InputKinds {
+  std::string results, events;
+};
+absl::StatusOr<InputKinds> KindsOf(const std::vector<std::string>& paths) {
+  InputKinds kinds;
+  for (const std::string& p : paths) {
+    absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
+    if (!r.ok()) return r.status();
+    (*r ? kinds.results : kinds.events) = p;
+  }
+  return kinds;
+}
+
 int Escalations(Args& a) {
   std::string month, zone = "UTC", out_path, format = "text", err, v;
   std::vector<std::string> paths;
@@ -56,14 +71,12 @@ int Escalations(Args& a) {
   if (paths.empty()) return Usage("report escalations needs event files or directories");
   absl::StatusOr<MonthRange> range = ParseMonth(month, zone);
   if (!range.ok()) return Usage(std::string(range.status().message()));
-  for (const std::string& p : paths) {
-    absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
-    if (!r.ok()) return Failed(r.status());
-    if (*r) {
-      return Usage(StrCat(p,
-                          " holds window results: the escalation review lists sessions and "
-                          "their turns, from event files"));
-    }
+  absl::StatusOr<InputKinds> kinds = KindsOf(paths);
+  if (!kinds.ok()) return Failed(kinds.status());
+  if (!kinds->results.empty()) {
+    return Usage(StrCat(kinds->results,
+                        " holds window results: the escalation review lists sessions and "
+                        "their turns, from event files"));
   }
   absl::StatusOr<std::vector<std::string>> files = ExpandEventPaths(paths);
   if (!files.ok()) return Failed(files.status());  // a file or directory that cannot be read
@@ -208,18 +221,14 @@ int ParseReportInputs(Args& a, const std::string& command,
   }
   if (paths.empty())
     return Usage(command + " needs event files, window results files or --url URL");
-  // Window results files are told apart by their first line.
-  std::string results, events;
-  for (const std::string& p : paths) {
-    absl::StatusOr<bool> r = std::filesystem::is_directory(p) ? false : IsWindowResultsFile(p);
-    if (!r.ok()) return Failed(r.status());  // unreadable: exit 1, as any input that cannot be read
-    (*r ? results : events) = p;
+  // Unreadable: exit 1, as any input that cannot be read.
+  absl::StatusOr<InputKinds> kinds = KindsOf(paths);
+  if (!kinds.ok()) return Failed(kinds.status());
+  if (!kinds->results.empty() && !kinds->events.empty()) {
+    return Usage(StrCat(command, " reads event files or window results files, not both: ",
+                        kinds->results, " holds window results, ", kinds->events, " does not"));
   }
-  if (!results.empty() && !events.empty()) {
-    return Usage(StrCat(command, " reads event files or window results files, not both: ", results,
-                        " holds window results, ", events, " does not"));
-  }
-  in->results = !results.empty();
+  in->results = !kinds->results.empty();
   if (in->results) {
     in->files = paths;
     return 0;
