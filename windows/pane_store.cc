@@ -105,7 +105,47 @@ void PaneQueue::ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) co
   for (size_t i = back_head_; i < back_.size(); ++i) fn(back_[i].start, back_[i].pane);
 }
 
+void PaneQueue::RemapAll(const std::function<void(AccSet*)>& remap) {
+  for (std::vector<Entry>* entries : {&front_, &back_}) {
+    for (Entry& e : *entries) {
+      remap(&e.pane);
+      remap(&e.agg);
+    }
+  }
+  remap(&running_);
+  for (View& v : views_) remap(&v.running);
+}
+
 }  // namespace internal
+
+bool PaneStore::Remap(AccSet prototype, const std::vector<int>& from) {
+  const bool invertible = std::all_of(prototype.begin(), prototype.end(),
+                                      [](const Accumulator& a) { return IsInvertible(a.kind()); });
+  // A window of one pane slides over nothing.
+  if (invertible != invertible_ && spec_.panes_per_window() > 1) return false;
+  if (from.size() != prototype.size()) return false;
+  invertible_ = invertible;
+  for (int f : from) {
+    if (f >= static_cast<int>(prototype_.size())) return false;
+  }
+  // Sets left empty (a queue's unused merges) stay empty.
+  auto remap = [&](AccSet* set) {
+    if (set->empty()) return;
+    AccSet out = prototype;
+    for (size_t j = 0; j < from.size(); ++j) {
+      if (from[j] >= 0) out[j] = std::move((*set)[from[j]]);
+    }
+    *set = std::move(out);
+  };
+  for (auto& [key, g] : groups_) {
+    for (auto& [start, pane] : g->open) remap(&pane);
+    if (g->queue) g->queue->RemapAll(remap);
+  }
+  prototype_ = std::move(prototype);  // the queues point at it
+  scratch_.clear();
+  ClearCache();
+  return true;
+}
 
 PaneStore::PaneStore(WindowSpec spec, AccSet prototype, const std::vector<DurationMs>& views)
     : spec_(std::move(spec)), prototype_(std::move(prototype)) {

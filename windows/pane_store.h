@@ -105,6 +105,8 @@ class PaneQueue {
   bool QueryView(size_t v, AccSet* out) const;
   // Raw panes, oldest first (for serialisation).
   void ForEach(const std::function<void(TimeMs, const AccSet&)>& fn) const;
+  // Rewrites every set it holds, panes and merges (PaneStore::Remap).
+  void RemapAll(const std::function<void(AccSet*)>& remap);
 
  private:
   struct Entry {
@@ -257,6 +259,12 @@ class PaneStore {
   // match the store's.
   bool MergePane(std::string_view group, TimeMs pane_start, const AccSet& acc);
   const AccSet& prototype() const { return prototype_; }
+  // A rule reload that changes which aggregates the panes hold: `prototype`
+  // is the new set, and from[j] the index of its accumulator j in the old
+  // one (-1: new, it starts empty in every pane). The others keep what
+  // they hold. False, nothing changed, when windows of several panes would
+  // change whether every aggregate is invertible (how they slide).
+  bool Remap(AccSet prototype, const std::vector<int>& from);
 
   size_t group_count() const { return groups_.size(); }
   // Prefetching hints for the group an event is about to be added to,

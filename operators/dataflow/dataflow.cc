@@ -237,7 +237,7 @@ size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {
   for (auto& op : metric_ops_) {
     bool adopted = false;
     for (auto& o : old.metric_ops_) {
-      if (op->AdoptState(*o)) {
+      if (op->AdoptState(*o, restarted)) {
         ++kept;
         adopted = true;
         break;

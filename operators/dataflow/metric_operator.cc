@@ -128,8 +128,14 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   for (DurationMs v : views) StrAppend(&windows, "+", FormatDuration(v));
   state_key_ = StrCat(Strip(lead().where_source), "|", windows, "|", StrJoin(lead().by, ","), "|",
                       StrJoin(keys, ";"));
+  shape_key_ = StrCat(Strip(lead().where_source), "|", windows, "|", StrJoin(lead().by, ","), "|",
+                      lead().pane_group);
+  for (const std::string& key : keys) acc_hashes_.push_back(HashBytes(key));
   // Records of a stream: what they hold depends on the stream's definition.
-  if (lead().from >= 0) state_key_ = StrCat("from ", stream_key, "|", state_key_);
+  if (lead().from >= 0) {
+    state_key_ = StrCat("from ", stream_key, "|", state_key_);
+    shape_key_ = StrCat("from ", stream_key, "|", shape_key_);
+  }
   from_stream_ = lead().from >= 0;
   store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype), std::move(views));
   for (const MetricRef& m : members_) {
@@ -150,8 +156,33 @@ std::string MetricOperator::name() const {
   return StrJoin(names, ",");
 }
 
-bool MetricOperator::AdoptState(MetricOperator& old) {
-  if (old.store_ == nullptr || old.state_key_ != state_key_) return false;
+void MetricOperator::MembersReading(const std::vector<bool>& absent, std::vector<int>* out) const {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    for (const Binding& b : bindings_[i]) {
+      if (b.acc < static_cast<int>(absent.size()) && absent[b.acc]) {
+        out->push_back(members_[i].index);
+        break;
+      }
+    }
+  }
+}
+
+bool MetricOperator::AdoptState(MetricOperator& old, std::vector<int>* restarted) {
+  if (old.store_ == nullptr) return false;
+  if (old.state_key_ != state_key_) {
+    // The same panes with other aggregates: those both have carry on.
+    if (old.shape_key_ != shape_key_) return false;
+    std::vector<int> from;
+    std::vector<bool> fresh;
+    for (uint64_t h : acc_hashes_) {
+      auto it = std::find(old.acc_hashes_.begin(), old.acc_hashes_.end(), h);
+      from.push_back(it == old.acc_hashes_.end() ? -1
+                                                 : static_cast<int>(it - old.acc_hashes_.begin()));
+      fresh.push_back(from.back() < 0);
+    }
+    if (!old.store_->Remap(store_->prototype(), from)) return false;
+    if (restarted != nullptr) MembersReading(fresh, restarted);
+  }
   store_ = std::move(old.store_);
   store_->SetGroupLimit(group_limit_, budget_);
   store_->SetWhole(whole_);

@@ -118,14 +118,28 @@ class MetricOperator {
   void Close(TimeMs frontier, std::vector<WindowResult>* out);
 
   // On a rule reload: takes over `old`'s panes if it aggregates the same
-  // stream the same way (same filter, window, grouping and aggregates), so
-  // unchanged metrics continue without a gap. Returns whether it did.
-  bool AdoptState(MetricOperator& old);
+  // stream into the same panes (same filter, window and grouping), so
+  // unchanged metrics continue without a gap. Returns whether it did. The
+  // aggregates both have keep their state; those `old` lacks start empty,
+  // and `restarted` (may be null) gets the members that read one. Panes
+  // whose aggregates would stop (or start) being all invertible are not
+  // taken over.
+  bool AdoptState(MetricOperator& old, std::vector<int>* restarted = nullptr);
 
   // Checkpoints: what the panes hold (the state key) and the panes.
   // DecodeState expects the key first and returns false, reading nothing
   // more, when it differs (the rules changed since the checkpoint).
   const std::string& state_key() const { return state_key_; }
+  // Scale-out: the state key less its aggregates (with the SLO the panes
+  // belong to), and each accumulator's key ("quantile(latency_ms)") hashed,
+  // in the order a pane holds them. A merge stage adds the accumulators
+  // it shares with an instance that runs other rules
+  // (operators/scale_out/partials.h).
+  const std::string& shape_key() const { return shape_key_; }
+  const std::vector<uint64_t>& accumulator_hashes() const { return acc_hashes_; }
+  // Appends the indices (MetricDef::index) of the members that read an
+  // accumulator marked in `absent` (one flag per accumulator).
+  void MembersReading(const std::vector<bool>& absent, std::vector<int>* out) const;
   void EncodeState(Encoder* enc) const { store_->Encode(enc); }
   bool DecodeState(Decoder* dec) { return store_->Decode(dec); }
 
@@ -160,6 +174,8 @@ class MetricOperator {
   int filter_ = -1;
   std::unique_ptr<PaneStore> store_;
   std::string state_key_;  // what the panes hold; equal keys can share state
+  std::string shape_key_;
+  std::vector<uint64_t> acc_hashes_;
   std::string key_;
   std::vector<Value> agg_values_;
   size_t group_limit_ = SIZE_MAX;

@@ -117,7 +117,8 @@ TEST(ReloadTest, ARestoreUnderChangedRulesResolvesWhatIsGone) {
 // A reload that changes n's window starts n over, with only the events
 // after the reload: its windows that could hold earlier ones (here the one
 // from 0 s, after an event at 61 s was read) change no alert, through a
-// checkpoint too; the first window to start after 61 s is complete.
+// checkpoint too; the first window to start after 61 s is complete. s,
+// which shared n's panes, keeps its sums in them.
 TEST(ReloadTest, AMetricStartedOverIsPartialUntilItsWindowsStartAfterTheReload) {
   auto old_gen = std::make_unique<OperatorHarness>(RulesWithThreshold("10"));
   old_gen->Add(1000, "\"x\":1");
@@ -131,8 +132,7 @@ TEST(ReloadTest, AMetricStartedOverIsPartialUntilItsWindowsStartAfterTheReload) 
   OperatorHarness next(rules);
   std::vector<int> restarted;
   next.flow->AdoptState(*old_gen->flow, &restarted);
-  // n, and s, which shared its operator (filter, window, grouping) with n.
-  EXPECT_EQ(restarted, (std::vector<int>{0, 1}));
+  EXPECT_EQ(restarted, (std::vector<int>{0}));
   std::vector<AlertNotice> dropped;
   next.alerts->AdoptState(*old_gen->alerts, &dropped);
   ASSERT_EQ(dropped.size(), 1u);  // Busy reads n, whose meaning changed
@@ -141,24 +141,110 @@ TEST(ReloadTest, AMetricStartedOverIsPartialUntilItsWindowsStartAfterTheReload) 
   old_gen.reset();
   EXPECT_FALSE(next.alerts->Covers(0, 0));
   EXPECT_TRUE(next.alerts->Covers(0, 120'000));
-  EXPECT_FALSE(next.alerts->Covers(1, 60'000));
-  EXPECT_TRUE(next.alerts->Covers(1, 120'000));
+  EXPECT_TRUE(next.alerts->Covers(1, 60'000));
 
   next.Add(62'000, "\"x\":1");
   next.Add(63'000, "\"x\":1");
-  // n's window [0 s, 120 s) holds 2 of its 3 events (and s's [60 s, 120 s)
-  // 2 of 3): Busy does not fire.
-  EXPECT_EQ(Close(next, 120'000), (std::vector<std::string>{"n@120=2", "s@120=2"}));
+  // n's window [0 s, 120 s) holds 2 of its 3 events: Busy does not fire.
+  // s's [60 s, 120 s) holds all 3.
+  EXPECT_EQ(Close(next, 120'000), (std::vector<std::string>{"n@120=2", "s@120=3"}));
 
   OperatorHarness restored(rules);
   ASSERT_TRUE(restored.alerts->DecodeState(next.alerts->EncodeState()));
   EXPECT_FALSE(restored.alerts->Covers(0, 0));
   EXPECT_TRUE(restored.alerts->Covers(0, 120'000));
-  EXPECT_FALSE(restored.alerts->Covers(1, 60'000));
   restored.Add(121'000, "\"x\":1");
   restored.Add(122'000, "\"x\":1");
   EXPECT_EQ(Close(restored, 240'000),
             (std::vector<std::string>{"s@180=2", "n@240=2", "Busy firing @240"}));
+}
+
+// Latency metrics over one operator's panes: count, average and p95 over
+// a sliding window. A reload adds a p99 (the sketch the p95 reads), a max
+// and a sum next to them and drops the average: every metric both rules
+// have continues with the events read before the reload; only the max and
+// the sum, whose aggregates are new, start over.
+TEST(ReloadTest, AMetricAddedNextToOthersLeavesTheirPanesAsTheyAre) {
+  const std::string head = R"(
+metrics:
+  - metric: n
+    window: sliding 2m every 1m
+    value: count()
+  - metric: p95
+    window: sliding 2m every 1m
+    value: quantile(0.95, x)
+)";
+  const std::string before = head + R"(  - metric: mean
+    window: sliding 2m every 1m
+    value: avg(x)
+)";
+  const std::string after = head + R"(  - metric: p99
+    window: sliding 2m every 1m
+    value: quantile(0.99, x)
+  - metric: top
+    window: sliding 2m every 1m
+    value: max(x)
+  - metric: total
+    window: sliding 2m every 1m
+    value: sum(x)
+)";
+  OperatorHarness single(after);
+  auto old_gen = std::make_unique<OperatorHarness>(before);
+  for (int i = 0; i < 100; ++i) {
+    single.Add(i * 1000, StrCat("\"x\":", i));
+    old_gen->Add(i * 1000, StrCat("\"x\":", i));
+  }
+  const std::vector<std::string> first = Close(*old_gen, 60'000);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0], "n@60=60");
+  EXPECT_EQ(first[2], "mean@60=29.5");
+  OperatorHarness next(after);
+  std::vector<int> restarted;
+  EXPECT_EQ(next.flow->AdoptState(*old_gen->flow, &restarted), 1u);
+  EXPECT_EQ(restarted, (std::vector<int>{3, 4}));  // top and total
+  old_gen.reset();
+  for (int i = 100; i < 200; ++i) {
+    single.Add(i * 1000, StrCat("\"x\":", i));
+    next.Add(i * 1000, StrCat("\"x\":", i));
+  }
+  // n, p95 and the new p99 over all 200 events, as one run on the new
+  // rules (less the window that closed before the reload).
+  std::vector<std::string> want, kept, started_over;
+  for (const std::string& l : Close(single, kMaxTime)) {
+    if (l.find("@60=") == std::string::npos && !l.starts_with("top@") && !l.starts_with("total@")) {
+      want.push_back(l);
+    }
+  }
+  for (const std::string& l : Close(next, kMaxTime)) {
+    (l.starts_with("top@") || l.starts_with("total@") ? started_over : kept).push_back(l);
+  }
+  EXPECT_EQ(kept, want);
+  EXPECT_EQ(kept.size(), 12u);  // windows ending at 120, 180, 240 and 300 s
+  // top and total hold the events from 100 s on only.
+  EXPECT_EQ(started_over, (std::vector<std::string>{
+                              "top@120=119", "total@120=2190", "top@180=179", "total@180=11160",
+                              "top@240=199", "total@240=12760", "top@300=199", "total@300=3790"}));
+}
+
+// On a sliding window, adding the first aggregate that cannot be
+// subtracted (a quantile next to counts) changes how the windows slide:
+// the panes start over, for every metric over them.
+TEST(ReloadTest, AQuantileNextToOnlyCountsStartsTheSlidingPanesOver) {
+  const std::string before = R"(
+metrics:
+  - metric: n
+    window: sliding 2m every 1m
+    value: count()
+)";
+  OperatorHarness old_gen(before);
+  old_gen.Add(1000, "\"x\":1");
+  OperatorHarness next(before + R"(  - metric: p95
+    window: sliding 2m every 1m
+    value: quantile(0.95, x)
+)");
+  std::vector<int> restarted;
+  EXPECT_EQ(next.flow->AdoptState(*old_gen.flow, &restarted), 0u);
+  EXPECT_EQ(restarted, (std::vector<int>{0, 1}));
 }
 
 // A pending alert whose `for:` a reload changes ends its pending spell with
