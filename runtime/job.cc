@@ -392,6 +392,7 @@ absl::Status Job::Reload() {
     Log(StrCat("warning: after the reload, ", std::string(s.message())));
   }
   GatherTaps();  // with the rules that tapped them
+  mode_->BeforeReload();
   auto flow = std::make_unique<Dataflow>(*rules);
   flow->SetTapping(flow_->tapping());
   std::vector<int> restarted;

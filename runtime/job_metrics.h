@@ -89,7 +89,7 @@ class JobMetrics {
   void CheckpointSkipped() { checkpoints_skipped_->Increment(); }
   // Scale-out: publications of an instance (ok or failed), and messages of
   // the partials topic at the merge stage by outcome (panes, heartbeat,
-  // late, unknown_metric, malformed, duplicate, state, aborted).
+  // incomplete, late, unknown_metric, malformed, duplicate, state, aborted).
   void PartialsPublished(bool ok, uint64_t messages);
   void MergeMessage(const char* outcome);
   // Keys whose open state (sessions, join events) an instance handed over

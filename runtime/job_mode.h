@@ -65,6 +65,8 @@ class JobMode : public CheckpointPart {
   // Whether inputs this job does not own are another job's (scale-out):
   // then the restored ones it was not given back do not hold its watermark.
   virtual bool SharesInputs() const { return false; }
+  // Before a rule reload swaps the job's Dataflow (the new rules loaded).
+  virtual void BeforeReload() {}
   // After a rule reload swapped the job's Dataflow.
   virtual void Reloaded() {}
   // The latest event time of the input as this mode knows it (the merge

@@ -86,6 +86,10 @@ class InstanceMode : public JobMode {
     CloseDue();
     if (now - last_publish_ >= job_.config_.checkpoint.interval) Publish(now, false);
   }
+  // What the old rules aggregated goes out under them: a metric the
+  // reload starts over would otherwise lose it, and the merge learns
+  // which accumulators each pane holds (partials.h).
+  void BeforeReload() override { Publish(WallClockMs(), false); }
   void Finish(TimeMs now) override {
     std::set<int> all;
     for (int i = 0; i < job_.source_->input_count(); ++i) {

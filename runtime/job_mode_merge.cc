@@ -103,6 +103,7 @@ class MergeMode : public JobMode {
   Job& job_;
   MergeStage merge_;
   bool warned_unknown_partials_ = false;
+  bool warned_incomplete_partials_ = false;
 };
 
 void MergeMode::Process(const std::vector<Record>& batch, TimeMs) {
@@ -116,6 +117,8 @@ void MergeMode::Process(const std::vector<Record>& batch, TimeMs) {
       continue;
     }
     ++counters.processed;
+    // Windows missing an instance's events, which ran other rules.
+    for (const auto& [m, start] : merge_.incomplete()) job_.alert_op_->RestartedAt(m, start);
     // Held panes are counted once their heartbeat settles them.
     if (outcome != MergeStage::Outcome::kHeld) Count(outcome, part);
     for (MergeStage::Outcome settled : merge_.settled()) Count(settled, part);
@@ -132,6 +135,12 @@ void MergeMode::Count(MergeStage::Outcome outcome, const std::string& part) {
     Log(StrCat(part,
                ": partial aggregates of a metric these rules do not have: the instances run "
                "other rules (counted in vigil_merge_messages_total)"));
+  } else if (outcome == MergeStage::Outcome::kIncomplete && !warned_incomplete_partials_) {
+    warned_incomplete_partials_ = true;
+    Log(StrCat(part,
+               ": partial aggregates without what some metrics of these rules need: the "
+               "instances run other rules; those metrics' windows holding them are partial "
+               "(counted in vigil_merge_messages_total{outcome=\"incomplete\"})"));
   }
 }
 

@@ -10,13 +10,53 @@ namespace vigil {
 void MergeStage::set_flow(Dataflow* flow) {
   flow_ = flow;
   ops_.clear();
-  for (const auto& op : flow->metric_ops()) ops_[PartialOperatorKey(op->state_key())] = op.get();
+  legacy_ops_.clear();
+  for (const auto& op : flow->metric_ops()) {
+    ops_[PartialOperatorKey(op->shape_key())] = op.get();
+    legacy_ops_[PartialOperatorKey(op->state_key())] = op.get();
+  }
+}
+
+MetricOperator* MergeStage::OperatorOf() {
+  const auto& ops = panes_.legacy ? legacy_ops_ : ops_;
+  auto it = ops.find(panes_.op);
+  if (it == ops.end()) return nullptr;
+  MetricOperator* op = it->second;
+  const std::vector<uint64_t>& own = op->accumulator_hashes();
+  absent_.assign(own.size(), true);
+  from_.clear();
+  if (panes_.legacy) {
+    for (size_t j = 0; j < own.size(); ++j) from_.push_back(static_cast<int>(j));
+    absent_.assign(own.size(), false);
+    return op;
+  }
+  for (uint64_t h : panes_.accumulators) {
+    auto j = std::find(own.begin(), own.end(), h);
+    from_.push_back(j == own.end() ? -1 : static_cast<int>(j - own.begin()));
+    if (j != own.end()) absent_[j - own.begin()] = false;
+  }
+  return op;
+}
+
+bool MergeStage::DecodePane(const MetricOperator& op, std::string_view bytes) {
+  const AccSet& prototype = op.store().prototype();
+  Decoder dec(bytes);
+  if (panes_.legacy) return DecodeAccSet(&dec, prototype, &acc_) && dec.done();
+  acc_ = prototype;
+  for (int j : from_) {
+    Accumulator* into = j < 0 ? &skipped_ : &acc_[j];
+    if (!Accumulator::Decode(&dec, into)) return false;
+    if (j >= 0 && into->kind() != prototype[j].kind()) return false;
+  }
+  return dec.done();
 }
 
 const char* MergeStage::OutcomeName(Outcome o) {
   switch (o) {
     case Outcome::kPanes:
       return "panes";
+    case Outcome::kIncomplete:
+      return "incomplete";
     case Outcome::kHeartbeat:
       return "heartbeat";
     case Outcome::kLate:
@@ -39,6 +79,7 @@ const char* MergeStage::OutcomeName(Outcome o) {
 
 MergeStage::Outcome MergeStage::Apply(std::string_view message, const std::string& part) {
   settled_.clear();
+  incomplete_.clear();
   switch (PeekPartial(message)) {
     case PartialKind::kPanes:
       return ApplyPanes(message, part);
@@ -64,13 +105,11 @@ MergeStage::Outcome MergeStage::ApplyPanes(std::string_view message, const std::
     }
   }
   if (panes_.publication == 0) return MergePanes(LateBefore(parts_[part]));
-  auto it = ops_.find(panes_.op);
-  if (it == ops_.end()) return Outcome::kUnknownMetric;
+  const MetricOperator* op = OperatorOf();
+  if (op == nullptr) return Outcome::kUnknownMetric;
   // Refused now, while the record can still be dead-lettered.
-  const AccSet& prototype = it->second->store().prototype();
   for (const auto& [start, bytes] : panes_.panes) {
-    Decoder dec(bytes);
-    if (!DecodeAccSet(&dec, prototype, &acc_) || !dec.done()) return Outcome::kMalformed;
+    if (!DecodePane(*op, bytes)) return Outcome::kMalformed;
   }
   Part& p = parts_[part];
   const std::string instance(panes_.instance);
@@ -92,21 +131,26 @@ TimeMs MergeStage::LateBefore(const Part& p) const {
 }
 
 MergeStage::Outcome MergeStage::MergePanes(TimeMs late_before) {
-  auto it = ops_.find(panes_.op);
-  if (it == ops_.end()) return Outcome::kUnknownMetric;
-  PaneStore& store = it->second->store();
+  MetricOperator* op = OperatorOf();
+  if (op == nullptr) return Outcome::kUnknownMetric;
+  PaneStore& store = op->store();
+  lacking_.clear();
+  op->MembersReading(absent_, &lacking_);
   bool late = false;
   for (const auto& [start, bytes] : panes_.panes) {
-    Decoder dec(bytes);
-    if (!DecodeAccSet(&dec, store.prototype(), &acc_) || !dec.done()) {
-      return Outcome::kMalformed;
-    }
+    if (!DecodePane(*op, bytes)) return Outcome::kMalformed;
     if (store.FiredBy(start, late_before) || !store.MergePane(panes_.group, start, acc_)) {
       late = true;
       ++late_panes_;
+      continue;
+    }
+    for (int m : lacking_) {
+      auto [it, added] = incomplete_.emplace(m, start);
+      if (!added) it->second = std::max(it->second, start);
     }
   }
-  return late ? Outcome::kLate : Outcome::kPanes;
+  if (late) return Outcome::kLate;
+  return lacking_.empty() ? Outcome::kPanes : Outcome::kIncomplete;
 }
 
 void MergeStage::Settle(Part& p, const std::string& instance, uint64_t publication) {

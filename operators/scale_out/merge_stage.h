@@ -56,7 +56,11 @@
 // partition, so that how the merge's reads of several partitions interleave
 // decides nothing, as one job judges each event by its own input.
 // Panes of an operator the merge's rules do not have (the instances run
-// other rules) are counted as unknown.
+// other rules) are counted as unknown. Of an operator it has, it merges the
+// accumulators it shares with the instance's rules (partials.h) and skips
+// the others; a metric of its own whose accumulator the panes lack misses
+// that instance's events, so its windows holding them are marked partial
+// (incomplete(): the job marks them, AlertOperator::RestartedAt).
 //
 // Example:
 //   MergeStage merge(flow.get());
@@ -93,8 +97,11 @@ class MergeStage {
   // kHeld: panes waiting for their publication's heartbeat; settled later
   // as kPanes, kLate, kUnknownMetric or kAborted (see settled()).
   // kAborted: panes of a publication whose heartbeat never came.
+  // kIncomplete: panes merged, but without the accumulator of some metric
+  // of these rules (see incomplete()).
   enum class Outcome {
     kPanes,
+    kIncomplete,
     kHeartbeat,
     kLate,
     kUnknownMetric,
@@ -110,8 +117,12 @@ class MergeStage {
   // The outcomes of the held panes messages the last Apply settled, one
   // per message, in their order.
   const std::vector<Outcome>& settled() const { return settled_; }
+  // Of the panes the last Apply merged, per metric (MetricDef::index) whose
+  // accumulator they lacked, the latest pane start: its windows starting
+  // by then miss events and are partial.
+  const std::map<int, TimeMs>& incomplete() const { return incomplete_; }
 
-  // "panes", "heartbeat", "late", "unknown_metric", "malformed",
+  // "panes", "incomplete", "heartbeat", "late", "unknown_metric", "malformed",
   // "duplicate", "state", "held", "aborted".
   static const char* OutcomeName(Outcome o);
 
@@ -175,6 +186,12 @@ class MergeStage {
   // Merges panes_ into the operator's store; panes whose first window ends
   // by `late_before` are late.
   Outcome MergePanes(TimeMs late_before);
+  // The operator panes_ is for (null: unknown), with from_ and absent_ set
+  // for its accumulators.
+  MetricOperator* OperatorOf();
+  // The accumulators of one pane of panes_ in the order of `op`'s store
+  // (into acc_): those the message lacks empty, those `op` lacks skipped.
+  bool DecodePane(const MetricOperator& op, std::string_view bytes);
   // The instance's held panes: merged when they belong to `publication`
   // (nonzero), dropped as aborted otherwise.
   void Settle(Part& p, const std::string& instance, uint64_t publication);
@@ -182,7 +199,15 @@ class MergeStage {
   // the source no longer lists (a closed shard read to its end) ended.
   void ForgetEnded(Part& p);
   Dataflow* flow_ = nullptr;
-  absl::flat_hash_map<uint64_t, MetricOperator*> ops_;
+  absl::flat_hash_map<uint64_t, MetricOperator*> ops_;         // by shape key
+  absl::flat_hash_map<uint64_t, MetricOperator*> legacy_ops_;  // by state key ("VPP1")
+  // Per accumulator of panes_: the operator's accumulator it is (-1: none).
+  std::vector<int> from_;
+  // Per accumulator of the operator: whether panes_ lacks it.
+  std::vector<bool> absent_;
+  std::vector<int> lacking_;  // metrics reading an absent accumulator
+  std::map<int, TimeMs> incomplete_;
+  Accumulator skipped_{AggKind::kCount};
   std::map<std::string, Part> parts_;
   PartialPanes panes_;
   PartialHeartbeat heartbeat_;

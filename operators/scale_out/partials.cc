@@ -11,17 +11,18 @@
 namespace vigil {
 namespace {
 
-constexpr char kPanesMagic[] = "VPP1";
+constexpr char kPanesMagic[] = "VPP2";
+constexpr char kLegacyPanesMagic[] = "VPP1";
 constexpr char kHeartbeatMagic[] = "VPH1";
 constexpr std::chrono::milliseconds kTimeout{30000};
 
 }  // namespace
 
-uint64_t PartialOperatorKey(std::string_view state_key) { return HashBytes(state_key); }
+uint64_t PartialOperatorKey(std::string_view key) { return HashBytes(key); }
 
 PartialKind PeekPartial(std::string_view message) {
   const std::string_view magic = message.substr(0, 4);
-  if (magic == kPanesMagic) return PartialKind::kPanes;
+  if (magic == kPanesMagic || magic == kLegacyPanesMagic) return PartialKind::kPanes;
   if (magic == kHeartbeatMagic) return PartialKind::kHeartbeat;
   if (magic == kPartialStateMagic) return PartialKind::kState;
   return PartialKind::kUnknown;
@@ -88,14 +89,21 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
   return dec.ok() && dec.done() && !out->instance.empty();
 }
 
-std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
-                        uint64_t epoch,
-                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
+namespace {
+
+std::string EncodePanesAs(const char* magic, uint64_t op, std::string_view group,
+                          std::string_view instance, uint64_t epoch,
+                          const std::vector<uint64_t>* accumulators,
+                          const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
   Encoder enc;
   enc.PutVarint(op);
   enc.PutString(group);
   enc.PutString(instance);
   enc.PutVarint(epoch);
+  if (accumulators != nullptr) {
+    enc.PutVarint(accumulators->size());
+    for (uint64_t h : *accumulators) enc.PutVarint(h);
+  }
   enc.PutVarint(panes.size());
   Encoder acc;
   for (const auto& [start, set] : panes) {
@@ -104,16 +112,36 @@ std::string EncodePanes(uint64_t op, std::string_view group, std::string_view in
     EncodeAccSet(*set, &acc);
     enc.PutString(acc.data());
   }
-  return std::string(kPanesMagic) + enc.data();
+  return std::string(magic) + enc.data();
+}
+
+}  // namespace
+
+std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
+                        uint64_t epoch, const std::vector<uint64_t>& accumulators,
+                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
+  return EncodePanesAs(kPanesMagic, op, group, instance, epoch, &accumulators, panes);
+}
+
+std::string EncodeLegacyPanes(uint64_t op, std::string_view group, std::string_view instance,
+                              uint64_t epoch,
+                              const std::vector<std::pair<TimeMs, const AccSet*>>& panes) {
+  return EncodePanesAs(kLegacyPanesMagic, op, group, instance, epoch, nullptr, panes);
 }
 
 bool DecodePanes(std::string_view message, PartialPanes* out) {
   if (PeekPartial(message) != PartialKind::kPanes) return false;
+  out->legacy = message.substr(0, 4) == kLegacyPanesMagic;
   Decoder dec(message.substr(4));
   out->op = dec.GetVarint();
   out->group = dec.GetString();
   out->instance = dec.GetString();
   out->epoch = dec.GetVarint();
+  out->accumulators.clear();
+  if (!out->legacy) {
+    const uint64_t k = dec.GetVarint();
+    for (uint64_t i = 0; i < k && dec.ok(); ++i) out->accumulators.push_back(dec.GetVarint());
+  }
   out->panes.clear();
   const uint64_t n = dec.GetVarint();
   for (uint64_t i = 0; i < n && dec.ok(); ++i) {
@@ -143,7 +171,7 @@ void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
   std::vector<AccSet> held;  // the drained panes of the current group
   held.reserve(kMaxPanes);
   for (const auto& op : flow->metric_ops()) {
-    const uint64_t op_key = PartialOperatorKey(op->state_key());
+    const uint64_t op_key = PartialOperatorKey(op->shape_key());
     // An experiment reads every group (arm and unit) of its inputs at once:
     // their messages share one key, and so one partials partition and one
     // merge instance, however many there are.
@@ -157,7 +185,7 @@ void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
         key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
         key.append(current_group);
       }
-      value = EncodePanes(op_key, current_group, instance, epoch, panes);
+      value = EncodePanes(op_key, current_group, instance, epoch, op->accumulator_hashes(), panes);
       emit(key, value);
       panes.clear();
       held.clear();

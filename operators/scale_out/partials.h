@@ -46,8 +46,18 @@
 // ones its partitions' next owner, or its own restart, publishes again.
 //
 // Messages (binary, base/codec.h varints):
-//   panes      "VPP1" | u64 operator key hash | group | instance | epoch | n |
-//              n × (pane start, encoded accumulators) | publication id
+//   panes      "VPP2" | u64 operator key hash | group | instance | epoch | k |
+//              k × accumulator key hash | n |
+//              n × (pane start, k encoded accumulators) | publication id
+//              ("VPP1", still read: no k and no accumulator keys; the
+//              operator key hashes the whole state key, aggregates too)
+//
+// Instances and a merge stage that run different rules (a rolling reload)
+// still merge what they share. The operator key leaves the aggregates out
+// (MetricOperator::shape_key) and every pane names its accumulators, so a
+// merge adds those it knows, skips those it does not, and marks the
+// windows of a metric whose accumulator a pane lacks partial: they miss
+// that instance's events (merge_stage.h).
 //   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
 //              n × (partition name, watermark, idle) | m | m × partition name |
 //              n × next offset | last ts | hand-over id | n × state pieces |
@@ -124,8 +134,9 @@ struct PartialHeartbeat {
   uint64_t publication = 0;
 };
 
-// The operator key in panes messages: a hash of MetricOperator::state_key.
-uint64_t PartialOperatorKey(std::string_view state_key);
+// The operator key in panes messages: a hash of MetricOperator::shape_key
+// (of MetricOperator::state_key in "VPP1" messages).
+uint64_t PartialOperatorKey(std::string_view key);
 
 struct PartialPanes {
   uint64_t op = 0;
@@ -136,6 +147,11 @@ struct PartialPanes {
   // epoch again and the merge drops it once it has that epoch's heartbeat.
   // 0: not numbered (Kafka: offsets ride in the transaction).
   uint64_t epoch = 0;
+  // The hashes of the accumulators' keys (MetricOperator::accumulator_hashes),
+  // in the order every pane holds them. Empty in "VPP1" messages (`legacy`),
+  // whose panes hold the operator's accumulators in its own order.
+  std::vector<uint64_t> accumulators;
+  bool legacy = false;
   std::vector<std::pair<TimeMs, std::string_view>> panes;  // start, encoded accumulators
   // The id of the publication the message belongs to (0: none; DrainPanes
   // leaves it out, PartialsPublisher adds it with WithPublication).
@@ -147,9 +163,16 @@ PartialKind PeekPartial(std::string_view message);
 
 std::string EncodeHeartbeat(const PartialHeartbeat& hb);
 bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out);
-// Appends the panes message of one group of one operator.
+// The panes message of one group of one operator whose accumulators have
+// the keys `accumulators` (their hashes, in the panes' order).
 std::string EncodePanes(uint64_t op, std::string_view group, std::string_view instance,
-                        uint64_t epoch, const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
+                        uint64_t epoch, const std::vector<uint64_t>& accumulators,
+                        const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
+// The same in the older format ("VPP1": `op` hashes the state key; no
+// accumulator keys), as checkpoints of older versions hold them.
+std::string EncodeLegacyPanes(uint64_t op, std::string_view group, std::string_view instance,
+                              uint64_t epoch,
+                              const std::vector<std::pair<TimeMs, const AccSet*>>& panes);
 // Views into `message`.
 bool DecodePanes(std::string_view message, PartialPanes* out);
 // A panes message from EncodePanes or DrainPanes with the id of the

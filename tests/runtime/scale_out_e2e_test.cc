@@ -244,6 +244,88 @@ TEST_F(ScaleOutE2eTest, TwoInstancesAndTheMergeGiveTheWindowsAndAlertsOfOneInsta
   EXPECT_EQ(Alerts(Path("merge.log"), {}), alerts);
 }
 
+// Two metrics over one operator's panes, and the same with a third added
+// to it (what the panes aggregate changes).
+constexpr char kTwoMetrics[] = R"(
+metrics:
+  - metric: messages
+    where: type == "message"
+    window: tumbling 1m
+    value: count()
+  - metric: latency_p95
+    where: type == "message"
+    window: tumbling 1m
+    value: quantile(0.95, latency_ms)
+)";
+constexpr char kThreeMetrics[] = R"(
+  - metric: latency_max
+    where: type == "message"
+    window: tumbling 1m
+    value: max(latency_ms)
+)";
+
+// A rolling rule change: an instance that reloads rules changing what an
+// operator aggregates first publishes what it held under the old rules, so
+// nothing it read is lost; a merge on the old rules gives the windows of
+// one job on them, and a merge on the new ones too (its new metric has
+// none of the events read before the reload: PartialsTest has the windows
+// this marks partial).
+TEST_F(ScaleOutE2eTest, AnInstanceReloadingRulesPublishesWhatItHeldFirst) {
+  const std::string rules = Path("rules.yaml"), old_rules = Path("old_rules.yaml"),
+                    new_rules = Path("new_rules.yaml");
+  std::ofstream(rules) << kTwoMetrics;
+  std::ofstream(old_rules) << kTwoMetrics;
+  std::ofstream(new_rules) << kTwoMetrics << kThreeMetrics;
+  // Nothing is published on a timer before the reload.
+  const pid_t a = Spawn(kVigil + " run --input " + Url("events") + " --group one --partials " +
+                            Url("partials") + " --instance-id a --rules " + rules +
+                            " --checkpoint-interval 1h --idle-timeout 1h --http 127.0.0.1:0"
+                            " --no-console" +
+                            kGroupProps,
+                        Path("a.log"));
+  guards_.push_back(std::make_unique<ChildGuard>(a));
+  const std::string base = JobHttpBase(Path("a.log"));
+  ASSERT_FALSE(base.empty()) << ReadFile(Path("a.log"));
+  ASSERT_TRUE(WaitFor([&] { return ActiveInputs(base) == 4; }, 30)) << ReadFile(Path("a.log"));
+  Result gen = Sh(kVigil + kGen + " --to " + Url("events") + " 2>&1");
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base) == kEvents; }, 60));
+  std::ofstream(rules) << kTwoMetrics << kThreeMetrics;
+  ASSERT_EQ(::kill(a, SIGHUP), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(Path("a.log")).find("rules reloaded") != std::string::npos; }, 30))
+      << ReadFile(Path("a.log"));
+  ::kill(a, SIGTERM);
+  ASSERT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
+
+  const pid_t single = Spawn(kVigil + " run --input " + Url("events") + " --rules " + new_rules +
+                                 " --group single --exit-at-end --output json --results " +
+                                 Path("single.ndjson") + " --http off --no-progress" + kGroupProps,
+                             Path("single.log"));
+  ASSERT_EQ(WaitExit(single), 0) << ReadFile(Path("single.log"));
+  auto merge = [&](const std::string& name, const std::string& rule_file) {
+    const pid_t pid = Spawn(kVigil + " run --merge " + Url("partials") + " --rules " + rule_file +
+                                " --group " + name + " --exit-at-end --output json --results " +
+                                Path(name + ".ndjson") + " --http off --no-progress" + kGroupProps,
+                            Path(name + ".log"));
+    EXPECT_EQ(WaitExit(pid), 0) << ReadFile(Path(name + ".log"));
+  };
+  merge("merge_old", old_rules);
+  merge("merge_new", new_rules);
+  const std::vector<std::string> want = Windows(Path("single.ndjson"), {"latency_max"});
+  EXPECT_EQ(want.size(), 62u);  // 31 minutes (the last one partial), two metrics
+  EXPECT_EQ(Windows(Path("merge_old.ndjson"), {}), want);
+  EXPECT_EQ(Windows(Path("merge_new.ndjson"), {"latency_max"}), want);
+  // Every event was read before the reload and went out without a max:
+  // the merge on the new rules knows, and has no latency_max window.
+  EXPECT_TRUE(Windows(Path("merge_new.ndjson"), {"messages", "latency_p95"}).empty());
+  EXPECT_NE(ReadFile(Path("merge_new.log")).find("those metrics' windows holding them are partial"),
+            std::string::npos)
+      << ReadFile(Path("merge_new.log"));
+  EXPECT_EQ(ReadFile(Path("merge_old.log")).find("partial aggregates"), std::string::npos)
+      << ReadFile(Path("merge_old.log"));
+}
+
 // One instance leaves mid-stream (SIGTERM, or SIGKILL); the other takes
 // over its partitions; the merge's windows are still those of one instance.
 class ScaleOutHandOverTest : public ScaleOutE2eTest, public ::testing::WithParamInterface<int> {};

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "base/codec.h"
 #include "operators/scale_out/merge_stage.h"
 #include "operators/scale_out/partial_state.h"
@@ -229,6 +231,126 @@ metrics:
             MergeStage::Outcome::kMalformed);
   EXPECT_EQ(merge.Apply("VPH1", "p/0"), MergeStage::Outcome::kMalformed);
   EXPECT_EQ(merge.Apply("", "p/0"), MergeStage::Outcome::kMalformed);
+}
+
+// kScaleOutRules with one more metric over the latency operator's panes.
+constexpr char kRulesWithMax[] = R"(
+metrics:
+  - metric: turns
+    where: type == "message"
+    by: [intent]
+    window: tumbling 1m
+    value: count()
+  - metric: latency_avg
+    where: type == "message"
+    window: sliding 5m every 1m
+    value: avg(latency_ms)
+  - metric: latency_p95
+    where: type == "message"
+    window: sliding 5m every 1m
+    value: quantile(0.95, latency_ms)
+  - metric: latency_max
+    where: type == "message"
+    window: sliding 5m every 1m
+    value: max(latency_ms)
+  - metric: users
+    where: type == "message"
+    window: tumbling 1m
+    value: distinct(user_id)
+)";
+
+std::vector<std::string> Without(std::vector<std::string> lines, const std::string& metric) {
+  std::erase_if(lines, [&](const std::string& l) { return l.starts_with(metric + " "); });
+  return lines;
+}
+
+int MetricIndex(const RuleSet& rules, const std::string& name) {
+  for (size_t i = 0; i < rules.metrics.size(); ++i) {
+    if (rules.metrics[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// A rolling reload: instance a still runs the old rules, instance b and the
+// merge the new ones, which add latency_max to the operator of latency_avg
+// and latency_p95. The merge adds every accumulator the two share, so the
+// metrics both rules have are exact; latency_max misses a's events, and its
+// windows holding a's panes are named for marking partial.
+TEST(PartialsTest, InstancesOnOtherRulesMergeTheAccumulatorsTheyShare) {
+  OperatorHarness single(kRulesWithMax), a(kRules), b(kRulesWithMax), merged(kRulesWithMax);
+  MergeStage merge(merged.flow.get());
+  for (int i = 0; i < 600; ++i) {
+    single.Add(i * 1000, Fields(i));
+    (i % 2 == 0 ? a : b).Add(i * 1000, Fields(i));
+  }
+  std::map<MergeStage::Outcome, int> outcomes;
+  std::map<int, TimeMs> incomplete;
+  auto publish = [&](OperatorHarness& from, const std::string& instance) {
+    DrainPanes(from.flow.get(), instance, 0, [&](std::string_view, std::string_view value) {
+      ++outcomes[merge.Apply(value, "p/0")];
+      for (const auto& [m, start] : merge.incomplete()) {
+        incomplete[m] = std::max(incomplete[m], start);
+      }
+    });
+  };
+  publish(a, "a");
+  // a's latency panes lack max(latency_ms): one message, its 10 panes.
+  EXPECT_EQ(outcomes[MergeStage::Outcome::kIncomplete], 1);
+  EXPECT_EQ(outcomes[MergeStage::Outcome::kPanes], 4);  // turns by 3 intents, users
+  ASSERT_EQ(incomplete.size(), 1u);
+  EXPECT_EQ(incomplete.begin()->first, MetricIndex(*merged.rules, "latency_max"));
+  EXPECT_EQ(incomplete.begin()->second, 9 * kMin);  // a's last pane starts at 9m
+  incomplete.clear();
+  publish(b, "b");
+  EXPECT_TRUE(incomplete.empty());
+  EXPECT_EQ(outcomes[MergeStage::Outcome::kPanes], 9);
+  std::vector<WindowResult> want, got;
+  std::vector<AlertNotice> notices;
+  single.Close(kMaxTime, &want, &notices);
+  merged.Close(kMaxTime, &got, &notices);
+  EXPECT_GE(want.size(), 60u);
+  EXPECT_EQ(Without(Formatted(got), "latency_max"), Without(Formatted(want), "latency_max"));
+
+  // The other way round: the merge still on the old rules skips the
+  // accumulator it does not know and misses nothing.
+  OperatorHarness single_old(kRules), c(kRulesWithMax), merged_old(kRules);
+  MergeStage old_merge(merged_old.flow.get());
+  for (int i = 0; i < 600; ++i) {
+    single_old.Add(i * 1000, Fields(i));
+    c.Add(i * 1000, Fields(i));
+  }
+  DrainPanes(c.flow.get(), "c", 0, [&](std::string_view, std::string_view value) {
+    EXPECT_EQ(old_merge.Apply(value, "p/0"), MergeStage::Outcome::kPanes);
+    EXPECT_TRUE(old_merge.incomplete().empty());
+  });
+  ExpectTheWindowsOf(single_old, merged_old, 60);
+}
+
+// Panes messages of the older format ("VPP1": no accumulator keys, the
+// operator named by its whole state key), as an older version's checkpoint
+// holds them for publishing again, still merge.
+TEST(PartialsTest, PanesOfTheOlderFormatStillMerge) {
+  OperatorHarness single(kRules), a(kRules), merged(kRules);
+  MergeStage merge(merged.flow.get());
+  for (int i = 0; i < 300; ++i) {
+    single.Add(i * 1000, Fields(i));
+    a.Add(i * 1000, Fields(i));
+  }
+  for (const auto& op : a.flow->metric_ops()) {
+    std::map<std::string, std::vector<std::pair<TimeMs, AccSet>>> groups;
+    op->store().Drain([&](std::string_view g, TimeMs start, const AccSet& acc) {
+      groups[std::string(g)].emplace_back(start, acc);
+    });
+    for (const auto& [group, panes] : groups) {
+      std::vector<std::pair<TimeMs, const AccSet*>> refs;
+      for (const auto& [start, acc] : panes) refs.emplace_back(start, &acc);
+      const std::string message =
+          EncodeLegacyPanes(PartialOperatorKey(op->state_key()), group, "a", 0, refs);
+      ASSERT_TRUE(message.starts_with("VPP1"));
+      EXPECT_EQ(merge.Apply(message, "p/0"), MergeStage::Outcome::kPanes);
+    }
+  }
+  ExpectTheWindowsOf(single, merged, 30);
 }
 
 TEST(PartialsTest, ANumberedPublicationRepeatedAfterARestartIsMergedOnce) {
