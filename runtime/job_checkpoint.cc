@@ -70,13 +70,22 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable key origins"));
     }
   }
-  restored_states_ = j.flow_->DecodeState(d.panes);
+  std::vector<int> restarted;
+  restored_states_ = j.flow_->DecodeState(d.panes, &restarted);
   if (restored_states_ < 0) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
   }
   if (j.workers_) j.workers_->TakeSessions(j.flow_.get());  // each to the worker of its key
   if (!j.alert_op_->DecodeState(d.alerts)) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
+  }
+  // A metric the rules changed since the checkpoint starts over without the
+  // events read before it: its windows that could hold one are partial, as
+  // after a reload (Job::Reload).
+  TimeMs seen = kMinTime;
+  for (const auto& [name, ts] : d.input_max_ts) seen = std::max(seen, ts);
+  if (seen != kMinTime) {
+    for (int m : restarted) j.alert_op_->RestartedAt(m, seen);
   }
   j.watermark_->RestoreWatermark(d.watermark);
   for (const auto& [name, ts] : d.input_max_ts) j.restored_inputs_[name] = ts;

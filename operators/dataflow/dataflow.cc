@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "base/codec.h"
 #include "base/strings.h"
 #include "base/time.h"
 
@@ -20,6 +21,52 @@ bool ResultBefore(const WindowResult& a, const WindowResult& b) {
 
 void SortResults(std::vector<WindowResult>* out, size_t first) {
   std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), ResultBefore);
+}
+
+// What a metric operator's panes aggregate, as a checkpoint keeps it.
+struct SavedShape {
+  std::string state_key;
+  std::string shape_key;
+  std::vector<uint64_t> hashes;
+  AccSet prototype;
+};
+
+std::string EncodeShapes(const std::vector<std::unique_ptr<MetricOperator>>& ops) {
+  Encoder enc;
+  enc.PutVarint(ops.size());
+  for (const auto& op : ops) {
+    enc.PutString(op->state_key());
+    enc.PutString(op->shape_key());
+    const AccSet& prototype = op->store().prototype();
+    enc.PutVarint(prototype.size());
+    for (size_t i = 0; i < prototype.size(); ++i) {
+      enc.PutVarint(op->accumulator_hashes()[i]);
+      enc.PutByte(static_cast<uint8_t>(prototype[i].kind()));
+      enc.PutDouble(prototype[i].quantile());
+    }
+  }
+  return enc.Release();
+}
+
+// False when unreadable: then no state is taken over this way.
+bool DecodeShapes(std::string_view bytes, std::vector<SavedShape>* out) {
+  Decoder dec(bytes);
+  const uint64_t n = dec.GetVarint();
+  for (uint64_t i = 0; i < n && dec.ok(); ++i) {
+    SavedShape shape;
+    shape.state_key = std::string(dec.GetString());
+    shape.shape_key = std::string(dec.GetString());
+    const uint64_t k = dec.GetVarint();
+    for (uint64_t j = 0; j < k && dec.ok(); ++j) {
+      shape.hashes.push_back(dec.GetVarint());
+      const uint8_t kind = dec.GetByte();
+      const double q = dec.GetDouble();
+      if (kind > static_cast<uint8_t>(AggKind::kQuantile)) return false;
+      shape.prototype.emplace_back(static_cast<AggKind>(kind), q);
+    }
+    out->push_back(std::move(shape));
+  }
+  return dec.ok() && dec.done();
 }
 
 }  // namespace
@@ -273,6 +320,7 @@ std::vector<std::pair<std::string, std::string>> Dataflow::EncodeState() const {
     op->EncodeState(&enc);
     out.emplace_back(op->state_key(), enc.Release());
   }
+  if (!metric_ops_.empty()) out.emplace_back(kMetricShapesKey, EncodeShapes(metric_ops_));
   for (const Stream& s : streams_) {
     Encoder enc;
     s.op->EncodeState(&enc);
@@ -286,20 +334,39 @@ std::vector<std::pair<std::string, std::string>> Dataflow::EncodeState() const {
   return out;
 }
 
-int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>& saved) {
+int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>& saved,
+                          std::vector<int>* restarted) {
   int restored = 0;
-  auto find = [&saved](const std::string& key) -> const std::string* {
+  auto find = [&saved](std::string_view key) -> const std::string* {
     for (const auto& [k, v] : saved) {
       if (k == key) return &v;
     }
     return nullptr;
   };
+  std::vector<SavedShape> shapes;
+  if (const std::string* bytes = find(kMetricShapesKey)) {
+    if (!DecodeShapes(*bytes, &shapes)) shapes.clear();
+  }
   for (auto& op : metric_ops_) {
-    const std::string* bytes = find(op->state_key());
-    if (bytes == nullptr) continue;
-    Decoder dec(*bytes);
-    if (!op->DecodeState(&dec)) return -1;
-    ++restored;
+    if (const std::string* bytes = find(op->state_key())) {
+      Decoder dec(*bytes);
+      if (!op->DecodeState(&dec)) return -1;
+      ++restored;
+      continue;
+    }
+    // The same panes under other aggregates.
+    auto shape = std::find_if(shapes.begin(), shapes.end(),
+                              [&](const SavedShape& s) { return s.shape_key == op->shape_key(); });
+    const std::string* bytes = shape == shapes.end() ? nullptr : find(shape->state_key);
+    if (bytes != nullptr) {
+      Decoder dec(*bytes);
+      if (op->DecodeRemapped(&dec, shape->prototype, shape->hashes, restarted)) {
+        ++restored;
+        continue;
+      }
+    }
+    if (restarted == nullptr) continue;
+    for (const MetricRef& m : op->members()) restarted->push_back(m.index);
   }
   for (Stream& s : streams_) {
     const std::string* bytes = find(s.op->state_key());

@@ -174,11 +174,17 @@ class Dataflow : private GroupBudget {
   // metrics whose windows start over, empty, at the reload.
   size_t AdoptState(Dataflow& old, std::vector<int>* restarted = nullptr);
 
-  // Checkpoints: (state key, encoded state) of every stateful operator.
+  // Checkpoints: (state key, encoded state) of every stateful operator,
+  // and what each metric operator's panes aggregate (kMetricShapesKey).
   std::vector<std::pair<std::string, std::string>> EncodeState() const;
-  // Restores the operators whose key is in `saved`. Returns how many, or
-  // -1 when a saved state does not decode.
-  int DecodeState(const std::vector<std::pair<std::string, std::string>>& saved);
+  // Restores the operators whose key is in `saved`, and, as AdoptState
+  // does on a reload, the metric operators whose panes only aggregate
+  // otherwise there. Returns how many, or -1 when a saved state does not
+  // decode. `restarted` (may be null) gets the indices of the metrics
+  // that start over, empty: their windows miss the events read before.
+  int DecodeState(const std::vector<std::pair<std::string, std::string>>& saved,
+                  std::vector<int>* restarted = nullptr);
+  static constexpr char kMetricShapesKey[] = "metric shapes/1";
   size_t state_count() const { return metric_ops_.size() + streams_.size() + experiments_.size(); }
 
   const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }

@@ -137,6 +137,7 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
     shape_key_ = StrCat("from ", stream_key, "|", shape_key_);
   }
   from_stream_ = lead().from >= 0;
+  views_ = views;
   store_ = std::make_unique<PaneStore>(lead().window, std::move(prototype), std::move(views));
   for (const MetricRef& m : members_) {
     group_limit_ = std::min(group_limit_, static_cast<size_t>(m.def->limit));
@@ -167,21 +168,37 @@ void MetricOperator::MembersReading(const std::vector<bool>& absent, std::vector
   }
 }
 
+bool MetricOperator::RemapFrom(const std::vector<uint64_t>& old_hashes, PaneStore* old,
+                               std::vector<int>* restarted) const {
+  std::vector<int> from;
+  std::vector<bool> fresh;
+  for (uint64_t h : acc_hashes_) {
+    auto it = std::find(old_hashes.begin(), old_hashes.end(), h);
+    from.push_back(it == old_hashes.end() ? -1 : static_cast<int>(it - old_hashes.begin()));
+    fresh.push_back(from.back() < 0);
+  }
+  if (!old->Remap(store_->prototype(), from)) return false;
+  if (restarted != nullptr) MembersReading(fresh, restarted);
+  return true;
+}
+
+bool MetricOperator::DecodeRemapped(Decoder* dec, AccSet old_prototype,
+                                    const std::vector<uint64_t>& old_hashes,
+                                    std::vector<int>* restarted) {
+  auto old = std::make_unique<PaneStore>(store_->spec(), std::move(old_prototype), views_);
+  if (!old->Decode(dec) || !RemapFrom(old_hashes, old.get(), restarted)) return false;
+  old->SetGroupLimit(group_limit_, budget_);
+  old->SetWhole(whole_);
+  store_ = std::move(old);
+  return true;
+}
+
 bool MetricOperator::AdoptState(MetricOperator& old, std::vector<int>* restarted) {
   if (old.store_ == nullptr) return false;
   if (old.state_key_ != state_key_) {
     // The same panes with other aggregates: those both have carry on.
     if (old.shape_key_ != shape_key_) return false;
-    std::vector<int> from;
-    std::vector<bool> fresh;
-    for (uint64_t h : acc_hashes_) {
-      auto it = std::find(old.acc_hashes_.begin(), old.acc_hashes_.end(), h);
-      from.push_back(it == old.acc_hashes_.end() ? -1
-                                                 : static_cast<int>(it - old.acc_hashes_.begin()));
-      fresh.push_back(from.back() < 0);
-    }
-    if (!old.store_->Remap(store_->prototype(), from)) return false;
-    if (restarted != nullptr) MembersReading(fresh, restarted);
+    if (!RemapFrom(old.acc_hashes_, old.store_.get(), restarted)) return false;
   }
   store_ = std::move(old.store_);
   store_->SetGroupLimit(group_limit_, budget_);

@@ -142,6 +142,13 @@ class MetricOperator {
   void MembersReading(const std::vector<bool>& absent, std::vector<int>* out) const;
   void EncodeState(Encoder* enc) const { store_->Encode(enc); }
   bool DecodeState(Decoder* dec) { return store_->Decode(dec); }
+  // A checkpoint of the same panes (shape_key) with other aggregates, of
+  // kinds `old_prototype` and keys `old_hashes`: as AdoptState, the
+  // aggregates both have keep their state, and `restarted` (may be null)
+  // gets the members that read a new one. False, nothing changed, when the
+  // state is unreadable or cannot be taken over.
+  bool DecodeRemapped(Decoder* dec, AccSet old_prototype, const std::vector<uint64_t>& old_hashes,
+                      std::vector<int>* restarted);
 
   const std::vector<MetricRef>& members() const { return members_; }
   PaneStore& store() { return *store_; }
@@ -160,6 +167,10 @@ class MetricOperator {
     double q;
   };
   const MetricDef& lead() const { return *members_[0].def; }
+  // Rewrites `old`, panes of the accumulators `old_hashes`, into this
+  // operator's accumulators (PaneStore::Remap); see AdoptState.
+  bool RemapFrom(const std::vector<uint64_t>& old_hashes, PaneStore* old,
+                 std::vector<int>* restarted) const;
   // The group key of the event with `slots` (a view of the event or of `key`).
   std::string_view GroupKey(const Value* slots, std::string* key) const;
   void CloseWindows(TimeMs frontier, std::vector<WindowResult>* out);
@@ -176,6 +187,7 @@ class MetricOperator {
   std::string state_key_;  // what the panes hold; equal keys can share state
   std::string shape_key_;
   std::vector<uint64_t> acc_hashes_;
+  std::vector<DurationMs> views_;  // the store's (PaneStore's constructor)
   std::string key_;
   std::vector<Value> agg_values_;
   size_t group_limit_ = SIZE_MAX;

@@ -142,6 +142,89 @@ TEST_F(FileCheckpointE2eTest, AJobKilledWithSomeWorkersResumesWithAnotherNumber)
   }
 }
 
+// A restart under edited rules: a sum added next to a running count (the
+// same panes) and a new count with an alert. The count keeps its panes and
+// its windows are those of an uninterrupted run; the new metrics hold only
+// the events after the checkpoint, so their window holding it is partial
+// and pages nothing, where its low count would otherwise page.
+TEST_F(FileCheckpointE2eTest, ARestartUnderEditedRulesMarksWhatStartedOverPartial) {
+  const std::string head = R"(metrics:
+  - metric: n
+    where: type == "message"
+    window: tumbling 1m
+    value: count()
+)";
+  const std::string added = R"(  - metric: s
+    where: type == "message"
+    window: tumbling 1m
+    value: sum(latency_ms)
+  - metric: low
+    where: type == "message" and latency_ms >= 0
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: LowTraffic
+    severity: P2
+    expr: low < )";
+  const std::string before = Path("before.yaml"), after = Path("after.yaml");
+  std::ofstream(before) << head;
+  // The lowest complete `low` of an uninterrupted run, less the first
+  // minute's: no page there after the first minute.
+  std::ofstream(after) << head << added << "0\n";
+  const std::string clean = Path("clean_after.ndjson");
+  ASSERT_EQ(Sh(kVigil + " run --input " + events_ + " --rules " + after + " --results " + clean +
+               " --output json --http off --no-progress 2>/dev/null")
+                .exit_code,
+            0);
+  auto lines_of = [](const std::string& file, const std::string& metric) {
+    std::vector<std::string> out;
+    for (const std::string& l : Lines(ReadFile(file))) {
+      if (l.find("{\"metric\":\"" + metric + "\"") == 0) out.push_back(l);
+    }
+    return out;
+  };
+  auto value = [](const std::string& line) {
+    return std::stod(line.substr(line.find("\"value\":") + 8));
+  };
+  // (The first minute holds the few events before the generator's start.)
+  double lowest = 1e18;
+  for (const std::string& l : lines_of(clean, "low")) {
+    if (l.find("\"partial\":true") == std::string::npos && value(l) > 100) {
+      lowest = std::min(lowest, value(l));
+    }
+  }
+  ASSERT_LT(lowest, 1e18);
+  std::ofstream(after) << head << added << lowest << "\n";
+
+  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"),
+                    results = Path("results.ndjson");
+  RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, Path("run1.log"),
+             " --rules " + before);
+  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+  Result r =
+      Sh(kVigil + " run --input " + input + " --rules " + after + " --checkpoint-dir " + ckpt +
+         " --results " + results + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string log = ReadFile(Path("run2.log"));
+  ASSERT_EQ(r.exit_code, 0) << log;
+  EXPECT_NE(log.find("1 of 2 operator states"), std::string::npos) << log;
+  EXPECT_EQ(lines_of(results, "n"), lines_of(clean, "n"));
+  for (const std::string metric : {"s", "low"}) {
+    const std::vector<std::string> got = lines_of(results, metric);
+    const std::vector<std::string> want = lines_of(clean, metric);
+    ASSERT_GE(got.size(), 3u) << metric;
+    // The first window, holding the checkpoint, and the last, past the end.
+    EXPECT_NE(got.front().find("\"partial\":true"), std::string::npos) << got.front();
+    EXPECT_NE(got.back().find("\"partial\":true"), std::string::npos) << got.back();
+    // Every other one as in the uninterrupted run.
+    EXPECT_EQ(std::vector<std::string>(got.begin() + 1, got.end() - 1),
+              std::vector<std::string>(want.end() - static_cast<std::ptrdiff_t>(got.size()) + 1,
+                                       want.end() - 1))
+        << metric;
+  }
+  EXPECT_LT(value(lines_of(results, "low").front()), lowest);
+  EXPECT_EQ(r.out.find("LowTraffic"), std::string::npos) << r.out;
+}
+
 TEST_F(FileCheckpointE2eTest, AStdinJobResumesWhenTheSameStreamIsPipedAgain) {
   const std::string input = Path("pipe"), ckpt = Path("ckpt"), results = Path("results.ndjson");
   RunAndKill(input, /*as_stdin=*/true, 15000, ckpt, results, Path("run1.log"));

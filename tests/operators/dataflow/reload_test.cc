@@ -226,6 +226,40 @@ metrics:
                               "top@240=199", "total@240=12760", "top@300=199", "total@300=3790"}));
 }
 
+// A restore from a checkpoint under the edited rules does what the reload
+// does; a checkpoint without the aggregates' list (older versions) starts
+// every metric over whose operator's state key changed.
+TEST(ReloadTest, ARestoreUnderEditedRulesKeepsTheAggregatesBothHave) {
+  const std::string before = R"(
+metrics:
+  - metric: n
+    window: tumbling 1m
+    value: count()
+)";
+  const std::string after = before + R"(  - metric: total
+    window: tumbling 1m
+    value: sum(x)
+)";
+  OperatorHarness old_gen(before);
+  for (int i = 0; i < 90; ++i) old_gen.Add(i * 1000, StrCat("\"x\":", i));
+  EXPECT_EQ(Close(old_gen, 60'000), (std::vector<std::string>{"n@60=60"}));
+  std::vector<std::pair<std::string, std::string>> saved = old_gen.flow->EncodeState();
+
+  OperatorHarness restored(after);
+  std::vector<int> restarted;
+  EXPECT_EQ(restored.flow->DecodeState(saved, &restarted), 1);
+  EXPECT_EQ(restarted, (std::vector<int>{1}));  // total
+  for (int i = 90; i < 120; ++i) restored.Add(i * 1000, StrCat("\"x\":", i));
+  // n has all 60 events of [60 s, 120 s); total the 30 after the checkpoint.
+  EXPECT_EQ(Close(restored, 120'000), (std::vector<std::string>{"n@120=60", "total@120=3135"}));
+
+  std::erase_if(saved, [](const auto& s) { return s.first == Dataflow::kMetricShapesKey; });
+  OperatorHarness older(after);
+  restarted.clear();
+  EXPECT_EQ(older.flow->DecodeState(saved, &restarted), 0);
+  EXPECT_EQ(restarted, (std::vector<int>{0, 1}));
+}
+
 // On a sliding window, adding the first aggregate that cannot be
 // subtracted (a quantile next to counts) changes how the windows slide:
 // the panes start over, for every metric over them.
