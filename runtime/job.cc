@@ -404,7 +404,9 @@ absl::Status Job::Reload() {
   alert_op->AdoptState(*alert_op_, &dropped);
   // A metric that starts over holds none of the events read so far: its
   // windows that could hold one are partial, and alert on nothing.
-  if (const TimeMs seen = watermark_->LastTs(); seen != kMinTime) {
+  TimeMs seen = watermark_->LastTs();
+  mode_->LastEventTime(&seen);  // the merge stage's, from its instances
+  if (seen != kMinTime) {
     for (int m : restarted) alert_op->RestartedAt(m, seen);
   }
   // Notices of dropped alerts refer to the old rules: deliver them first.

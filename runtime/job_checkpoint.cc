@@ -28,10 +28,13 @@ class JobStatePart : public CheckpointPart {
   void Committed(const CheckpointData& d) override { job_.source_->PositionsDurable(d.positions); }
 
   int restored_states() const { return restored_states_; }
+  // The metrics that started over: the rules changed since the checkpoint.
+  const std::vector<int>& restarted() const { return restarted_; }
 
  private:
   Job& job_;
   int restored_states_ = 0;
+  std::vector<int> restarted_;
 };
 
 absl::Status JobStatePart::Restore(const CheckpointData& d) {
@@ -70,22 +73,14 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
       return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable key origins"));
     }
   }
-  std::vector<int> restarted;
-  restored_states_ = j.flow_->DecodeState(d.panes, &restarted);
+  restarted_.clear();
+  restored_states_ = j.flow_->DecodeState(d.panes, &restarted_);
   if (restored_states_ < 0) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
   }
   if (j.workers_) j.workers_->TakeSessions(j.flow_.get());  // each to the worker of its key
   if (!j.alert_op_->DecodeState(d.alerts)) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
-  }
-  // A metric the rules changed since the checkpoint starts over without the
-  // events read before it: its windows that could hold one are partial, as
-  // after a reload (Job::Reload).
-  TimeMs seen = kMinTime;
-  for (const auto& [name, ts] : d.input_max_ts) seen = std::max(seen, ts);
-  if (seen != kMinTime) {
-    for (int m : restarted) j.alert_op_->RestartedAt(m, seen);
   }
   j.watermark_->RestoreWatermark(d.watermark);
   for (const auto& [name, ts] : d.input_max_ts) j.restored_inputs_[name] = ts;
@@ -152,6 +147,18 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   if (absl::Status s = checkpointer_->Restore(d); !s.ok()) return s;
   restored_at_end_ = d.watermark == kMaxTime;
   for (const auto& [path, size] : d.outputs) (*resume)[OutputFileKey(path)] = size;
+  // A metric the rules changed since the checkpoint starts over without the
+  // events read before it: its windows that could hold one are partial, as
+  // after a reload (Job::Reload). The merge stage knows the time from its
+  // instances' heartbeats.
+  TimeMs seen = kMinTime;
+  for (const auto& [name, ts] : d.input_max_ts) seen = std::max(seen, ts);
+  mode_->LastEventTime(&seen);
+  if (seen != kMinTime) {
+    for (int m : static_cast<const JobStatePart&>(*state_part_).restarted()) {
+      alert_op_->RestartedAt(m, seen);
+    }
+  }
   PublishAlerts();
   // The event time the job goes on from, as /api/status shows it (a merge
   // stage's is not known before its partials partitions are assigned), and

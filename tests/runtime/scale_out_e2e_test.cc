@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -324,6 +325,97 @@ TEST_F(ScaleOutE2eTest, AnInstanceReloadingRulesPublishesWhatItHeldFirst) {
       << ReadFile(Path("merge_new.log"));
   EXPECT_EQ(ReadFile(Path("merge_old.log")).find("partial aggregates"), std::string::npos)
       << ReadFile(Path("merge_old.log"));
+}
+
+// The merge stage reloading rules that start a metric over (a quantile
+// added next to a sliding count changes how its windows slide): the
+// count's windows holding what the merge had before the reload are
+// partial and page nothing; the later ones are those of one job.
+TEST_F(ScaleOutE2eTest, AMergeReloadingRulesMarksWhatStartsOverPartial) {
+  constexpr char kCount[] = R"(
+metrics:
+  - metric: messages
+    where: type == "message"
+    window: sliding 2m every 1m
+    value: count()
+)";
+  constexpr char kQuantile[] = R"(
+  - metric: latency_p95
+    where: type == "message"
+    window: sliding 2m every 1m
+    value: quantile(0.95, latency_ms)
+)";
+  const std::string rules = Path("rules.yaml"), merge_rules = Path("merge_rules.yaml");
+  std::ofstream(rules) << kCount;
+  std::ofstream(merge_rules) << kCount;
+  const pid_t a =
+      Spawn(kVigil + " run --input " + Url("events") + " --group one --partials " +
+                Url("partials") + " --instance-id a --rules " + rules +
+                " --checkpoint-interval 200ms --http 127.0.0.1:0 --no-console" + kGroupProps,
+            Path("a.log"));
+  guards_.push_back(std::make_unique<ChildGuard>(a));
+  const std::string base_a = JobHttpBase(Path("a.log"));
+  ASSERT_FALSE(base_a.empty()) << ReadFile(Path("a.log"));
+  const pid_t merge = Spawn(kVigil + " run --merge " + Url("partials") + " --rules " + merge_rules +
+                                " --output json --results " + Path("merged.ndjson") +
+                                " --http 127.0.0.1:0 --no-console" + kGroupProps,
+                            Path("merge.log"));
+  guards_.push_back(std::make_unique<ChildGuard>(merge));
+  const std::string base = JobHttpBase(Path("merge.log"));
+  ASSERT_FALSE(base.empty()) << ReadFile(Path("merge.log"));
+  const std::string first = " gen --rate 20 --seed 5 --duration 10m";
+  const std::string second = " gen --rate 20 --seed 6 --start 2026-01-01T00:10:00Z --duration 10m";
+  Result gen = Sh(kVigil + first + " --to " + Url("events") + " 2>&1");
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  // The merge has closed the windows up to the first part's last minutes.
+  auto windows = [&] {
+    std::smatch m;
+    const std::string body = HttpGet(base, "/api/status").second;
+    return std::regex_search(body, m, std::regex("\"windows\":(\\d+)")) ? std::stoll(m[1]) : -1;
+  };
+  ASSERT_TRUE(WaitFor([&] { return windows() >= 8; }, 60))
+      << ReadFile(Path("merge.log")) << HttpGet(base, "/api/status").second;
+  std::ofstream(merge_rules) << kCount << kQuantile;
+  ASSERT_EQ(::kill(merge, SIGHUP), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(Path("merge.log")).find("rules reloaded") != std::string::npos; }, 30))
+      << ReadFile(Path("merge.log"));
+  gen = Sh(kVigil + second + " --to " + Url("events") + " 2>&1");
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base_a) == 24000; }, 60));
+  ::kill(a, SIGTERM);
+  ASSERT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
+  // The instance has left: the merge closes the windows up to its last
+  // watermark (0:19 and more of the second part).
+  ASSERT_TRUE(WaitFor([&] { return windows() >= 18; }, 60))
+      << ReadFile(Path("merge.log")) << HttpGet(base, "/api/status").second;
+  ::kill(merge, SIGTERM);
+  ASSERT_EQ(WaitExit(merge), 0) << ReadFile(Path("merge.log"));
+
+  // One job over both parts, on the count alone.
+  const pid_t single = Spawn(kVigil + " run --input " + Url("events") + " --rules " + rules +
+                                 " --group single --exit-at-end --output json --results " +
+                                 Path("single.ndjson") + " --http off --no-progress" + kGroupProps,
+                             Path("single.log"));
+  ASSERT_EQ(WaitExit(single), 0) << ReadFile(Path("single.log"));
+  std::map<std::string, std::string> want;  // by window end
+  for (const std::string& l : Windows(Path("single.ndjson"), {})) want[Field(l, "end")] = l;
+  int partial = 0, complete = 0;
+  for (const std::string& l : Windows(Path("merged.ndjson"), {"latency_p95"})) {
+    if (l.find("\"partial\":true") != std::string::npos) {
+      ++partial;
+      // Started over at the reload: it misses what the merge had before.
+      EXPECT_LT(Field(l, "start"), "2026-01-01T00:10:00.000Z") << l;
+      continue;
+    }
+    ++complete;
+    EXPECT_EQ(l, want[Field(l, "end")]);
+  }
+  // The windows open at the reload: [8m, 10m) and [9m, 11m), give or take
+  // one that closed just before it.
+  EXPECT_GE(partial, 1);
+  EXPECT_LE(partial, 3);
+  EXPECT_GE(complete, 15);
 }
 
 // One instance leaves mid-stream (SIGTERM, or SIGKILL); the other takes
