@@ -296,7 +296,14 @@ std::vector<ExpectedMetric> ReadExpectedMetrics(const YAML::Node& list, std::str
 }
 
 // Runs one test case; returns the diff ("" when it passes).
-std::string RunCase(const YAML::Node& test, const std::string& file,
+// What a case's run found: the differences (empty: it passed) and the
+// events the job refused.
+struct CaseOutcome {
+  std::string diff;
+  std::vector<std::string> dead;
+};
+
+CaseOutcome RunCase(const YAML::Node& test, const std::string& file,
                     const std::vector<std::string>& rule_files, const YAML::Node& options) {
   TimeMs start = 0;
   if (YAML::Node s = test["start"]) {
@@ -345,13 +352,9 @@ std::string RunCase(const YAML::Node& test, const std::string& file,
   const std::vector<std::string> dead = DeadLettered(dead_path, events, start);
   fs::remove(dead_path);
 
-  std::string diff;
-  Compare((*job)->rules(), *got, alerts, metrics, start, &diff);
-  // Events the job refused explain what is missing.
-  if (!diff.empty()) {
-    for (const std::string& d : dead) StrAppend(&diff, "    ", d, "\n");
-  }
-  return diff;
+  CaseOutcome outcome{"", dead};
+  Compare((*job)->rules(), *got, alerts, metrics, start, &outcome.diff);
+  return outcome;
 }
 
 // Appends a case's outcome to the report and its text.
@@ -442,12 +445,21 @@ void RunFile(const std::string& file, RuleTestReport* report) {
     RuleTestCase c{
         file, test["name"] ? test["name"].Scalar() : "(unnamed)", test.Mark().line + 1, false, {}};
     try {
-      const std::string diff = RunCase(test, file, rule_files, root["options"]);
-      for (std::string_view line : StrSplit(diff, '\n')) {
+      const CaseOutcome outcome = RunCase(test, file, rule_files, root["options"]);
+      for (std::string_view line : StrSplit(outcome.diff, '\n')) {
         line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
         if (!line.empty()) c.messages.emplace_back(line);
       }
       c.passed = c.messages.empty();
+      // Events the job refused explain what is missing, and a case that
+      // passes says so too: it did not test what those events hold.
+      if (c.passed && !outcome.dead.empty()) {
+        c.messages.push_back(StrCat("note: ", outcome.dead.size(), " of the case's events ",
+                                    outcome.dead.size() == 1 ? "was" : "were",
+                                    " refused; the case passed without ",
+                                    outcome.dead.size() == 1 ? "it" : "them"));
+      }
+      c.messages.insert(c.messages.end(), outcome.dead.begin(), outcome.dead.end());
     } catch (const TestError& e) {
       c.messages.push_back(StrCat(file, ":", e.what()));
     } catch (const std::exception& e) {

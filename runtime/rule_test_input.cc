@@ -3,9 +3,11 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <regex>
 
 namespace vigil::rule_test {
 namespace {
@@ -70,20 +72,48 @@ TimeMs At(const YAML::Node& n, TimeMs start) {
 
 namespace {
 
-// A YAML scalar as JSON: plain numbers, booleans and null keep their type.
+// A YAML 1.2 plain scalar (core schema) that is a number, as JSON; false
+// when it is none. Throws for a number JSON cannot hold (.inf, .nan, 1e400).
+bool AppendYamlNumber(const YAML::Node& v, std::string* out) {
+  static const std::regex kJson(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+  static const std::regex kDecimal(R"([-+]?[0-9]+)");
+  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  static const std::regex kOctal(R"(0o[0-7]+)");
+  static const std::regex kHex(R"(0x[0-9a-fA-F]+)");
+  static const std::regex kSpecial(R"([-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
+  const std::string& s = v.Scalar();
+  double value = 0;
+  if (std::regex_match(s, kOctal) || std::regex_match(s, kHex)) {
+    value = static_cast<double>(std::strtoull(s.c_str() + 2, nullptr, s[1] == 'o' ? 8 : 16));
+  } else if (std::regex_match(s, kDecimal) || std::regex_match(s, kFloat)) {
+    value = std::strtod(s.c_str(), nullptr);
+  } else if (std::regex_match(s, kSpecial)) {
+    value = HUGE_VAL;
+  } else {
+    return false;
+  }
+  if (!std::isfinite(value)) {
+    throw TestError(
+        v, StrCat("'", s, "' is a number JSON cannot hold; quote it to send it as a string"));
+  }
+  // As written when it is JSON already (every digit kept), else the value.
+  if (std::regex_match(s, kJson)) {
+    out->append(s);
+  } else {
+    AppendJsonNumber(value, out);
+  }
+  return true;
+}
+
+// A YAML scalar as JSON: plain numbers, booleans and null keep their type,
+// as YAML 1.2's core schema reads them (`+1`, `.5`, `0x10`, `True`, `~`).
 void AppendJsonScalar(const YAML::Node& v, std::string* out) {
   const std::string& s = v.Scalar();
   if (v.Tag() != "!") {
-    if (s == "true" || s == "false" || s == "null") {
-      out->append(s);
-      return;
-    }
-    char* end = nullptr;
-    std::strtod(s.c_str(), &end);
-    if (!s.empty() && end == s.c_str() + s.size()) {
-      out->append(s);
-      return;
-    }
+    if (s == "true" || s == "True" || s == "TRUE") return out->append("true"), void();
+    if (s == "false" || s == "False" || s == "FALSE") return out->append("false"), void();
+    if (s == "null" || s == "Null" || s == "NULL" || s == "~") return out->append("null"), void();
+    if (AppendYamlNumber(v, out)) return;
   }
   AppendJsonString(s, out);
 }

@@ -280,6 +280,59 @@ TEST(RuleTestE2eTest, LateEventsAndDeadLettersAsTheJobSeesThem) {
       << r.out;
 }
 
+// Plain scalars are read as YAML 1.2's core schema reads them: `+1`, `.5`,
+// `012`, `0x10`, `1.` are numbers and `True` a boolean, as in the
+// expectations, not JSON the job refuses. A number JSON cannot hold is the
+// test's mistake, at its position. A case that passes with events the job
+// refused says so.
+TEST(RuleTestE2eTest, YamlNumbersAndBooleansBecomeJsonOnes) {
+  const std::string dir =
+      DirWithRules("yamlnum",
+                   "schema:\n  latency_ms: {min: 0, max: 1000}\n"
+                   "metrics:\n"
+                   "  - {metric: total, window: tumbling 1m, value: sum(rating)}\n"
+                   "  - {metric: yes, where: ok == true, window: tumbling 1m, value: count()}\n"
+                   "  - {metric: n, window: tumbling 1m, value: count()}\n");
+  std::ofstream(dir + "/n_test.yaml") << "rule_files: [rules.yaml]\n"
+                                         "tests:\n"
+                                         "  - name: numbers\n"
+                                         "    events:\n"
+                                         "      - {at: 1s, type: m, rating: +1, ok: True}\n"
+                                         "      - {at: 2s, type: m, rating: .5, ok: TRUE}\n"
+                                         "      - {at: 3s, type: m, rating: 012, ok: false}\n"
+                                         "      - {at: 4s, type: m, rating: 0x10}\n"
+                                         "      - {at: 5s, type: m, rating: 1., ok: ~}\n"
+                                         "      - {at: 6s, type: m, rating: -2.5e1}\n"
+                                         "      - {at: 7s, type: m, rating: 0o17}\n"
+                                         "    expect_metrics:\n"
+                                         "      - {at: 1m, metric: total, value: 20.5}\n"
+                                         "      - {at: 1m, metric: yes, value: 2}\n"
+                                         "      - {at: 1m, metric: n, value: 7}\n"
+                                         "  - name: refused but passing\n"
+                                         "    events:\n"
+                                         "      - {at: 1s, type: m}\n"
+                                         "      - {at: 2s, type: m, latency_ms: 5000}\n"
+                                         "    expect_metrics:\n"
+                                         "      - {at: 1m, metric: n, value: 1}\n"
+                                         "  - name: too big\n"
+                                         "    events:\n"
+                                         "      - {at: 1s, type: m, rating: 1e400}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/n_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            StrCat("PASS numbers  (", dir, "/n_test.yaml:3)\n", "PASS refused but passing  (", dir,
+                   "/n_test.yaml:16)\n",
+                   "    note: 1 of the case's events was refused; the case passed without it\n",
+                   "    dead-lettered: the event at 2s (", dir,
+                   "/n_test.yaml:19:9): out_of_range: field 'latency_ms' is 5000, outside the "
+                   "schema's range [0, 1000]\n",
+                   "FAIL too big  (", dir, "/n_test.yaml:22)\n", "    ", dir,
+                   "/n_test.yaml:24:35: '1e400' is a number JSON cannot hold; quote it to send it "
+                   "as a string\n",
+                   "2 passed, 1 failed\n"))
+      << r.out;
+}
+
 // Each difference says what it found: the series a metric does have, an
 // annotation or resolved value there is none of, booleans as booleans.
 TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
