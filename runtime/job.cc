@@ -408,6 +408,9 @@ absl::Status Job::Reload() {
   mode_->LastEventTime(&seen);  // the merge stage's, from its instances
   if (seen != kMinTime) {
     for (int m : restarted) alert_op->RestartedAt(m, seen);
+    for (const auto& [m, horizon] : flow->StreamsStartedOver()) {
+      alert_op->RestartedAt(m, seen + horizon);
+    }
   }
   // Notices of dropped alerts refer to the old rules: deliver them first.
   DeliverResolutions(dropped);

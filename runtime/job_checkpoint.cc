@@ -158,6 +158,9 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
     for (int m : static_cast<const JobStatePart&>(*state_part_).restarted()) {
       alert_op_->RestartedAt(m, seen);
     }
+    for (const auto& [m, horizon] : flow_->StreamsStartedOver()) {
+      alert_op_->RestartedAt(m, seen + horizon);
+    }
   }
   PublishAlerts();
   // The event time the job goes on from, as /api/status shows it (a merge

@@ -263,6 +263,23 @@ uint64_t Dataflow::TakeLateRecords() {
   return late;
 }
 
+std::vector<std::pair<int, DurationMs>> Dataflow::StreamsStartedOver() const {
+  std::vector<std::pair<int, DurationMs>> out;
+  for (const Stream& s : streams_) {
+    if (!s.started_over) continue;
+    const StreamDef& def = s.op->def();
+    // A session is emitted up to its gap after its last event; a join's
+    // waiting event until its bound passes.
+    const DurationMs horizon = def.kind == StreamKind::kSession
+                                   ? def.gap
+                                   : std::max(std::abs(def.join.lower), std::abs(def.join.upper));
+    for (const MetricOperator* op : s.downstream.ops) {
+      for (const MetricRef& m : op->members()) out.emplace_back(m.index, horizon);
+    }
+  }
+  return out;
+}
+
 MetricOperator* Dataflow::FindMetricOp(std::string_view state_key) const {
   for (const auto& op : metric_ops_) {
     if (op->state_key() == state_key) return op.get();
@@ -294,9 +311,11 @@ size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {
     for (const MetricRef& m : op->members()) restarted->push_back(m.index);
   }
   for (Stream& s : streams_) {
+    s.started_over = true;
     for (Stream& o : old.streams_) {
       if (s.op->AdoptState(*o.op)) {
         s.origins = std::move(o.origins);
+        s.started_over = false;
         ++kept;
         break;
       }
@@ -370,6 +389,7 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
   }
   for (Stream& s : streams_) {
     const std::string* bytes = find(s.op->state_key());
+    s.started_over = bytes == nullptr;
     if (bytes == nullptr) continue;
     Decoder dec(*bytes);
     if (!s.op->DecodeState(&dec)) return -1;

@@ -185,6 +185,13 @@ class Dataflow : private GroupBudget {
   int DecodeState(const std::vector<std::pair<std::string, std::string>>& saved,
                   std::vector<int>* restarted = nullptr);
   static constexpr char kMetricShapesKey[] = "metric shapes/1";
+  // After AdoptState or DecodeState: the metrics reading a stream or join
+  // that started over (new, or its definition changed), each with how long
+  // after the last event read its records may still lack what the old
+  // state held (sessions: the gap; joins: the bound), as (metric index,
+  // horizon). A session that was open and goes on past that is emitted
+  // later with only its later events.
+  std::vector<std::pair<int, DurationMs>> StreamsStartedOver() const;
   size_t state_count() const { return metric_ops_.size() + streams_.size() + experiments_.size(); }
 
   const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }
@@ -216,6 +223,7 @@ class Dataflow : private GroupBudget {
     std::unique_ptr<KeyedOperator> op;
     Source downstream;
     KeyOrigins origins;
+    bool started_over = false;  // by the last AdoptState or DecodeState
   };
   // GroupBudget: max_series, over every metric operator's groups live at
   // the event (PaneStore::LiveGroups); with workers, every group new to the

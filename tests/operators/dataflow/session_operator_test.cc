@@ -280,6 +280,43 @@ TEST_F(SessionStreamTest, ReloadKeepsSessionsOfAnUnchangedStream) {
   EXPECT_EQ(it->value, 2);
 }
 
+// A stream whose definition a reload (or a restore) changes starts over:
+// the sessions open then are lost or cut short, and the metrics reading it
+// are named with the gap, for their windows to that far past the last
+// event read to be partial. A metric over events is not among them.
+TEST_F(SessionStreamTest, AChangedStreamNamesTheMetricsReadingItWithItsGap) {
+  std::string changed = kRules;
+  changed.replace(changed.find("      users: distinct(user_id)\n"), 0,
+                  "      fastest: min(latency_ms)\n");
+  h.AddJson(Message("s", 0, "faq", 100));
+  const std::vector<std::pair<std::string, std::string>> saved = h.flow->EncodeState();
+  std::vector<std::pair<int, DurationMs>> want;
+  for (int m = 0; m < 5; ++m) want.emplace_back(m, 30 * kMin);  // all but `messages`
+  auto started_over = [](const OperatorHarness& flow) {
+    std::vector<std::pair<int, DurationMs>> got = flow.flow->StreamsStartedOver();
+    std::sort(got.begin(), got.end());
+    return got;
+  };
+  {
+    OperatorHarness before(kRules), unchanged(kRules);
+    before.AddJson(Message("s", 0, "faq", 100));
+    unchanged.flow->AdoptState(*before.flow);
+    EXPECT_TRUE(started_over(unchanged).empty());
+  }
+  {
+    OperatorHarness before(kRules), next(changed);
+    before.AddJson(Message("s", 0, "faq", 100));
+    next.flow->AdoptState(*before.flow);
+    EXPECT_EQ(started_over(next), want);
+  }
+  // A restore from a checkpoint of the old definition: the same.
+  OperatorHarness restored(changed), same(kRules);
+  EXPECT_GE(restored.flow->DecodeState(saved), 0);
+  EXPECT_EQ(started_over(restored), want);
+  EXPECT_GE(same.flow->DecodeState(saved), 0);
+  EXPECT_TRUE(started_over(same).empty());
+}
+
 TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
   // 10 000 sessions a second apart, two messages each; the last 100 also
   // see a third message after most sessions have closed and the pools
