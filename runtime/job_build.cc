@@ -144,7 +144,10 @@ absl::Status Job::OpenSource() {
 
 absl::Status Job::OpenNextSource() {
   const std::string& path = config_.source.paths[next_path_++];
-  absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenEventPath(path, config_.max_record_bytes);
+  // A named pipe read as --input must not hold the job in read while quiet
+  // (reloads, checkpoints and SIGTERM are served between batches).
+  absl::StatusOr<std::unique_ptr<RecordSource>> src =
+      OpenEventPath(path, config_.max_record_bytes, /*idle=*/true);
   if (!src.ok()) return src.status();
   source_ = std::move(*src);
   return absl::OkStatus();

@@ -119,9 +119,9 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
 }
 
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenEventPath(const std::string& path,
-                                                            size_t max_record_bytes) {
+                                                            size_t max_record_bytes, bool idle) {
   if (!IsS3Url(path) && !path.ends_with(kParquetSuffix)) {
-    return OpenFileSource(path, max_record_bytes);
+    return OpenFileSource(path, max_record_bytes, idle);
   }
   absl::StatusOr<std::string> ndjson = ReadArchiveBatch(path);
   if (!ndjson.ok()) return ndjson.status();

@@ -41,9 +41,12 @@ absl::StatusOr<std::vector<std::string>> ExpandEventPaths(const std::vector<std:
                                                           bool* past_to = nullptr);
 
 // Opens one path ExpandEventPaths gave: a file (plain or .zst), a Parquet
-// batch of an archive, or an s3:// URL of one batch object.
+// batch of an archive, or an s3:// URL of one batch object. `idle`: a
+// named pipe gives empty batches while quiet (OpenFileSource), so that a
+// job reading it goes round its loop.
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenEventPath(const std::string& path,
-                                                            size_t max_record_bytes);
+                                                            size_t max_record_bytes,
+                                                            bool idle = false);
 
 // Collects alert episodes and per-metric window statistics.
 class TimelineSink : public Sink {

@@ -288,12 +288,12 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& path,
-                                                             size_t max_record_bytes) {
+                                                             size_t max_record_bytes, bool idle) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(StrCat(path, ": ", std::strerror(errno)));
   struct stat st {};
   uint64_t total = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-  auto stream = std::make_unique<ByteStream>(fd, true, EndsWith(path, ".zst"));
+  auto stream = std::make_unique<ByteStream>(fd, true, EndsWith(path, ".zst"), idle);
   return std::unique_ptr<RecordSource>(
       new LineSource(StrCat("file:", path), std::move(stream), max_record_bytes, total));
 }

@@ -21,8 +21,12 @@
 
 namespace vigil {
 
+// With `idle`, a path that is no regular file (a named pipe) behaves as
+// standard input below: an empty batch when it has had nothing to read
+// for 100 ms.
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& path,
-                                                             size_t max_record_bytes);
+                                                             size_t max_record_bytes,
+                                                             bool idle = false);
 // Standard input. When it is a pipe or terminal with nothing to read for
 // 100 ms, Next returns an empty batch (and true), so that a job waiting
 // for input still answers signals and reloads, checkpoints, and closes

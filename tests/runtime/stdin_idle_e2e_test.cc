@@ -1,9 +1,11 @@
 // A job reading a pipe on stdin that has gone quiet still answers: SIGHUP
 // reloads its rules, SIGTERM stops it cleanly (exit 0, a final checkpoint),
-// and interval checkpoints are written, all while no line arrives.
+// and interval checkpoints are written, all while no line arrives. So does
+// one reading a named pipe given as --input.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +23,8 @@ namespace {
 
 const std::string kVigil = VIGIL_BINARY;
 
-class StdinIdleTest : public ::testing::Test {
+// The parameter: the pipe is a named one given as --input, not stdin.
+class StdinIdleTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     dir_ = ::testing::TempDir() + "/vigil_stdin_idle_" + std::to_string(::getpid());
@@ -42,21 +45,35 @@ class StdinIdleTest : public ::testing::Test {
   }
   // Starts the job reading a pipe we hold open, with `events` written to it.
   void Start(const std::string& flags, const std::string& events) {
-    int p[2];
-    ASSERT_EQ(::pipe(p), 0);
+    const bool named = GetParam();
+    const std::string fifo = dir_ + "/events.fifo";
+    int p[2] = {-1, -1};
+    if (named) {
+      ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    } else {
+      ASSERT_EQ(::pipe(p), 0);
+    }
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
-      ::dup2(p[0], 0);
-      ::close(p[0]);
-      ::close(p[1]);
-      const std::string cmd = StrCat("exec ", kVigil, " run --input - --rules ", rules_,
-                                     " --no-progress --no-console ", flags, " 2>", err_);
+      if (!named) {
+        ::dup2(p[0], 0);
+        ::close(p[0]);
+        ::close(p[1]);
+      }
+      const std::string cmd =
+          StrCat("exec ", kVigil, " run --input ", named ? fifo : "-", " --rules ", rules_,
+                 " --no-progress --no-console ", flags, " 2>", err_);
       ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    ::close(p[0]);
-    fd_ = p[1];
+    if (named) {
+      fd_ = ::open(fifo.c_str(), O_WRONLY);  // once the job opens it
+      ASSERT_GE(fd_, 0);
+    } else {
+      ::close(p[0]);
+      fd_ = p[1];
+    }
     ASSERT_EQ(::write(fd_, events.data(), events.size()), static_cast<ssize_t>(events.size()));
   }
   bool Logged(const std::string& text, double seconds) {
@@ -81,7 +98,7 @@ const std::string kEvents =
     "{\"ts\":\"2026-01-01T00:00:02Z\",\"type\":\"m\"}\n"
     "{\"ts\":\"2026-01-01T00:00:03Z\",\"type\":\"m\"}\n";
 
-TEST_F(StdinIdleTest, SighupReloadsAndSigtermStopsWhileNoLineArrives) {
+TEST_P(StdinIdleTest, SighupReloadsAndSigtermStopsWhileNoLineArrives) {
   Start("--http off", kEvents);
   ::usleep(500'000);
   std::ofstream(rules_) << "metrics: [\n";
@@ -93,7 +110,7 @@ TEST_F(StdinIdleTest, SighupReloadsAndSigtermStopsWhileNoLineArrives) {
   EXPECT_EQ(ReadFile(err_).find("shutdown took longer"), std::string::npos) << ReadFile(err_);
 }
 
-TEST_F(StdinIdleTest, CheckpointsAreWrittenWhileNoLineArrives) {
+TEST_P(StdinIdleTest, CheckpointsAreWrittenWhileNoLineArrives) {
   const std::string ck = dir_ + "/ck";
   Start(StrCat("--http off --checkpoint-dir ", ck, " --checkpoint-interval 1s"), kEvents);
   // The three events and then nothing: one checkpoint a second goes on
@@ -115,6 +132,11 @@ TEST_F(StdinIdleTest, CheckpointsAreWrittenWhileNoLineArrives) {
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);
   EXPECT_EQ(ExitWithin(5), 0) << ReadFile(err_);
 }
+
+INSTANTIATE_TEST_SUITE_P(Pipes, StdinIdleTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "NamedPipe" : "Stdin";
+                         });
 
 }  // namespace
 }  // namespace vigil
