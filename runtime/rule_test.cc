@@ -212,14 +212,14 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
   }
   for (const ExpectedMetric& e : metrics) {
     if (!MetricDefined(rules, e, diff)) continue;
-    const WindowResult* hit = nullptr;
+    std::vector<const WindowResult*> hits;
     for (const WindowResult& r : got.windows) {
       Labels labels;
       for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
-      if (r.end == e.at && r.def->name == e.metric && Subset(e.labels, labels)) hit = &r;
+      if (r.end == e.at && r.def->name == e.metric && Subset(e.labels, labels)) hits.push_back(&r);
     }
-    if (hit == nullptr) {
-      // The series that do have a window there, if the labels are the miss.
+    // The series that have a window there, as {label="value",...}.
+    auto series_there = [&](bool with_values) {
       std::vector<std::string> there;
       for (const WindowResult& r : got.windows) {
         if (r.end != e.at || r.def->name != e.metric || r.labels.empty()) continue;
@@ -228,18 +228,28 @@ void Compare(const RuleSet& rules, const Recorder& got, const std::vector<Expect
           if (i > 0) l += ",";
           AppendLabel(r.def->by[i], r.labels[i], &l);
         }
-        there.push_back(StrCat("{", l, "}"));
+        there.push_back(StrCat("{", l, "}", with_values ? StrCat(" ", r.value) : std::string()));
       }
-      std::string want;
-      for (const auto& [k, v] : e.labels) {
-        if (!want.empty()) want += ",";
-        AppendLabel(k, v, &want);
-      }
-      StrAppend(
-          diff, "    metric ", e.metric, want.empty() ? "" : StrCat("{", want, "}"),
-          " has no window ending at ", FormatDuration(e.at - start),
-          there.empty() ? std::string() : StrCat(" (series there: ", StrJoin(there, " "), ")"),
-          "  (", e.where, ")\n");
+      return StrJoin(there, with_values ? ", " : " ");
+    };
+    std::string want;
+    for (const auto& [k, v] : e.labels) {
+      if (!want.empty()) want += ",";
+      AppendLabel(k, v, &want);
+    }
+    const std::string series = StrCat(e.metric, want.empty() ? "" : StrCat("{", want, "}"));
+    const WindowResult* hit = hits.size() == 1 ? hits[0] : nullptr;
+    if (hits.empty()) {
+      const std::string there = series_there(false);
+      StrAppend(diff, "    metric ", series, " has no window ending at ",
+                FormatDuration(e.at - start),
+                there.empty() ? std::string() : StrCat(" (series there: ", there, ")"), "  (",
+                e.where, ")\n");
+    } else if (hits.size() > 1) {
+      // Which one was meant is not for the test to guess.
+      StrAppend(diff, "    metric ", series, " at ", FormatDuration(e.at - start), ": ",
+                hits.size(), " series match (", series_there(true),
+                "): list the labels that tell them apart  (", e.where, ")\n");
     } else if (std::fabs(hit->value - e.value) > e.tolerance * std::fabs(e.value)) {
       StrAppend(diff, "    metric ", e.metric, " at ", FormatDuration(e.at - start), ": got ",
                 hit->value, ", want ", e.value,

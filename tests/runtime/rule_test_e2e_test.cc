@@ -333,6 +333,34 @@ TEST(RuleTestE2eTest, YamlNumbersAndBooleansBecomeJsonOnes) {
       << r.out;
 }
 
+// An expectation whose labels several series of a grouped metric match
+// fails and names them: the test does not pick one (it used to take
+// whichever came last, so renaming a label value flipped the outcome).
+TEST(RuleTestE2eTest, AnExpectationSeveralSeriesMatchFailsAndNamesThem) {
+  const std::string dir =
+      DirWithRules("ambiguous",
+                   "metrics:\n"
+                   "  - {metric: n, by: [intent], window: tumbling 1m, value: count()}\n");
+  std::ofstream(dir + "/a_test.yaml") << "rule_files: [rules.yaml]\n"
+                                         "tests:\n"
+                                         "  - name: two intents\n"
+                                         "    events:\n"
+                                         "      - {at: 1s, type: m, intent: faq}\n"
+                                         "      - {at: 2s, type: m, intent: faq}\n"
+                                         "      - {at: 3s, type: m, intent: returns}\n"
+                                         "    expect_metrics:\n"
+                                         "      - {at: 1m, metric: n, value: 2}\n"
+                                         "      - {at: 1m, metric: n, labels: {intent: faq}, "
+                                         "value: 2}\n";
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/a_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, StrCat("FAIL two intents  (", dir, "/a_test.yaml:3)\n",
+                          "    metric n at 1m: 2 series match ({intent=\"faq\"} 2, "
+                          "{intent=\"returns\"} 1): list the labels that tell them apart  (",
+                          dir, "/a_test.yaml:9:9)\n", "0 passed, 1 failed\n"))
+      << r.out;
+}
+
 // Each difference says what it found: the series a metric does have, an
 // annotation or resolved value there is none of, booleans as booleans.
 TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
