@@ -191,6 +191,71 @@ bool AlwaysHolds(const TimeInterval& t) {
          CoversAll(t.years, 1970, 9999);
 }
 
+bool InRanges(const std::vector<std::pair<int, int>>& ranges, int v) {
+  return ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [v](const auto& r) {
+           return r.first <= v && v <= r.second;
+         });
+}
+
+// Whether inclusive `ranges` (sorted here) cover [lo, hi], in one sweep.
+bool SpanCovered(std::vector<std::pair<int, int>>* ranges, int lo, int hi) {
+  std::sort(ranges->begin(), ranges->end());
+  int next = lo;  // the first value not yet covered
+  for (const auto& [a, b] : *ranges) {
+    if (a > next) break;
+    next = std::max(next, b + 1);
+  }
+  return next > hi;
+}
+
+// Whether time intervals of one time zone together hold at every moment:
+// for every day there can be (month, the month's length, day of month,
+// weekday) and every minute of it, those that hold cover every year of
+// event time. Stops at the first moment none holds, which most silences
+// reach at once.
+bool TogetherAlwaysHold(const std::vector<TimeInterval>& intervals) {
+  static constexpr int kLengths[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  std::vector<std::pair<int, int>> years;
+  for (int month = 1; month <= 12; ++month) {
+    for (int length = kLengths[month - 1]; length <= (month == 2 ? 29 : kLengths[month - 1]);
+         ++length) {
+      for (int day = 1; day <= length; ++day) {
+        for (int weekday = 0; weekday < 7; ++weekday) {
+          for (int minute = 0; minute < 24 * 60; ++minute) {
+            years.clear();
+            bool every_year = false;
+            for (const TimeInterval& t : intervals) {
+              const bool day_holds =
+                  t.days_of_month.empty() ||
+                  std::any_of(t.days_of_month.begin(), t.days_of_month.end(), [&](const auto& r) {
+                    const int first = r.first < 0 ? length + 1 + r.first : r.first;
+                    const int last = r.second < 0 ? length + 1 + r.second : r.second;
+                    return first <= day && day <= last;
+                  });
+              const bool minute_holds =
+                  t.minutes.empty() ||
+                  std::any_of(t.minutes.begin(), t.minutes.end(), [&](const auto& r) {
+                    return r.first <= minute && minute < r.second;
+                  });
+              if (!day_holds || !minute_holds || !InRanges(t.months, month) ||
+                  !InRanges(t.weekdays, weekday)) {
+                continue;
+              }
+              if (t.years.empty()) {
+                every_year = true;
+                break;
+              }
+              years.insert(years.end(), t.years.begin(), t.years.end());
+            }
+            if (!every_year && !SpanCovered(&years, 1970, 9999)) return false;
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
@@ -246,6 +311,18 @@ void LoadSilence(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
         ok = false;
       }
       s.intervals.push_back(std::move(interval));
+    }
+    // Several that hold at every moment together (00:00-12:00 and
+    // 12:00-24:00; weekdays and weekends), in one time zone.
+    const bool one_zone =
+        std::all_of(s.intervals.begin(), s.intervals.end(),
+                    [&](const TimeInterval& t) { return t.location == s.intervals[0].location; });
+    if (ok && s.intervals.size() > 1 && one_zone && !n["starts_at"] && !n["ends_at"] &&
+        TogetherAlwaysHold(s.intervals)) {
+      f.Error(ti, StrCat("these time intervals together hold at every moment, so silence '", s.name,
+                         "' would mute its alerts for good; narrow them, or bound it with "
+                         "starts_at/ends_at"));
+      ok = false;
     }
   }
   for (const char* key : {"starts_at", "ends_at"}) {

@@ -270,6 +270,39 @@ TEST(SilenceLoaderTest, AnIntervalThatAlwaysHoldsIsAnError) {
             std::vector<std::string>{"r.yaml:4:39: bad days_of_month entry '-1:27': the range "
                                      "runs backwards (first:last, first before last)"});
 }
+
+// Several intervals that together hold at every moment mute for good too:
+// the halves of the day, weekdays and weekends, years split in two.
+TEST(SilenceLoaderTest, IntervalsThatTogetherAlwaysHoldAreAnError) {
+  auto errors = [](const std::string& intervals) {
+    return LoadErrors(StrCat("silences:\n  - silence: s\n    matchers: ['alertname=\"X\"']\n",
+                             "    time_intervals: [", intervals, "]\n"));
+  };
+  const std::string message =
+      "r.yaml:4:21: these time intervals together hold at every moment, so silence 's' would "
+      "mute its alerts for good; narrow them, or bound it with starts_at/ends_at";
+  for (const std::string always : {
+           "{times: [{start_time: '00:00', end_time: '12:00'}]}, "
+           "{times: [{start_time: '12:00', end_time: '24:00'}]}",
+           "{weekdays: ['monday:friday']}, {weekdays: ['saturday', 'sunday']}",
+           "{years: ['1970:2026']}, {years: ['2027:9999']}",
+           "{days_of_month: ['1:15']}, {days_of_month: ['16:-1']}",
+           "{months: ['1:6'], times: [{start_time: '00:00', end_time: '24:00'}]}, "
+           "{months: ['7:12']}",
+       }) {
+    EXPECT_EQ(errors(always), std::vector<std::string>{message}) << always;
+  }
+  for (const std::string bounded : {
+           "{times: [{start_time: '00:00', end_time: '12:00'}]}, "
+           "{times: [{start_time: '12:01', end_time: '24:00'}]}",
+           "{weekdays: ['monday:friday']}, {weekdays: ['saturday']}",
+           "{days_of_month: ['1:15']}, {days_of_month: ['16:30']}",  // not the 31st
+           "{weekdays: ['monday:friday']}, {weekdays: ['saturday', 'sunday'], location: "
+           "Europe/Berlin}",  // zones apart: not judged together
+       }) {
+    EXPECT_EQ(errors(bounded), std::vector<std::string>{}) << bounded;
+  }
+}
 // NOLINTEND(bugprone-suspicious-missing-comma)
 
 // The 27th to the last day of the month, as Alertmanager reads '27:-1'.
