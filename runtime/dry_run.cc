@@ -34,7 +34,11 @@ absl::StatusOr<std::vector<std::string>> ApplyDryRun(JobConfig* config) {
     off.push_back(
         StrCat("no notification is sent (receivers ", Join(names), "); alerts print here"));
   }
-  notify = NotifyConfig();
+  // What annotation templates read ($externalLabels, $externalURL) stays.
+  NotifyConfig kept;
+  kept.labels = notify.labels;
+  kept.external_url = notify.external_url;
+  notify = std::move(kept);
   if (!config->checkpoint.dir.empty()) {
     off.push_back(StrCat("no checkpoint is read or written (", config->checkpoint.dir, ")"));
     config->checkpoint.dir.clear();

@@ -5,7 +5,8 @@
 // configured and print on the console; what would leave the process is
 // turned off:
 //   - no notification: every receiver and route of `notify:` is dropped
-//     (alerts still evaluate, fire and resolve, on the console);
+//     (alerts still evaluate, fire and resolve, on the console; its labels
+//     and external_url stay, so annotations render as in production);
 //   - no checkpoint is read or written (`checkpoint.dir`);
 //   - a Kafka source reads in a consumer group of its own
 //     ("<group>-dry-run-<host>-<pid>") and commits no offset, so the

@@ -290,7 +290,11 @@ std::string ServedAddress(std::string_view listen, uint16_t port) {
 }  // namespace
 
 absl::Status Job::OpenNotifier() {
-  if (config_.notify.empty()) return absl::OkStatus();
+  if (config_.notify.empty()) {
+    // Templates render as they would with receivers (a dry run keeps them).
+    SetTemplateEnv({config_.notify.labels, config_.notify.external_url});
+    return absl::OkStatus();
+  }
   NotifyConfig n = config_.notify;
   if (n.external_url.empty() && !config_.http_listen.empty()) {
     // Links in pages point at the endpoint as it is served: https when

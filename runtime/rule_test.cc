@@ -348,6 +348,13 @@ CaseOutcome RunCase(const YAML::Node& test, const std::string& file,
   config.http_listen = "";
   config.progress = false;
   config.event_time.max_out_of_orderness = out_of_orderness;
+  // What annotation templates read as $externalLabels and $externalURL: the
+  // job file's notify.labels and notify.external_url.
+  if (options["external_labels"]) config.notify.labels = ReadLabels(options["external_labels"]);
+  if (YAML::Node url = options["external_url"]) {
+    if (!url.IsScalar()) throw TestError(url, "external_url must be a URL");
+    config.notify.external_url = url.Scalar();
+  }
   config.event_time.input_end = last;
   absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
   if (!job.ok()) {
@@ -421,7 +428,10 @@ void RunFile(const std::string& file, RuleTestReport* report) {
   }
   try {
     if (root.IsMap()) CheckKeys(root, {"rule_files", "options", "tests"}, "a rule test file");
-    if (root["options"]) CheckKeys(root["options"], {"max_out_of_orderness"}, "options");
+    if (root["options"]) {
+      CheckKeys(root["options"], {"max_out_of_orderness", "external_labels", "external_url"},
+                "options");
+    }
   } catch (const TestError& e) {
     FileFailed(report, file, StrCat(file, ":", e.what()));
     return;

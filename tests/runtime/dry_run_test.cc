@@ -32,6 +32,8 @@ JobConfig Production() {
   c.notify.receivers = {pd, team};
   c.notify.routes[1] = {"pagerduty"};
   c.notify.alert_routes["LatencyP99Critical"] = {"team"};
+  c.notify.labels = {{"env", "prod"}};
+  c.notify.external_url = "https://vigil.example:9464";
   return c;
 }
 
@@ -42,6 +44,9 @@ TEST(DryRunTest, NothingLeavesTheProcess) {
   EXPECT_TRUE(c.notify.receivers.empty());
   EXPECT_TRUE(c.notify.routes[1].empty());
   EXPECT_TRUE(c.notify.alert_routes.empty());
+  // What annotations render from ($externalLabels, $externalURL) stays.
+  EXPECT_EQ(c.notify.labels, (Labels{{"env", "prod"}}));
+  EXPECT_EQ(c.notify.external_url, "https://vigil.example:9464");
   EXPECT_EQ(c.checkpoint.dir, "");
   EXPECT_EQ(c.source.kafka.group_id.rfind("vigil-dry-run-", 0), 0u) << c.source.kafka.group_id;
   EXPECT_FALSE(c.source.kafka.commit_offsets);

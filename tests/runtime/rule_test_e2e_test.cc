@@ -361,6 +361,39 @@ TEST(RuleTestE2eTest, AnExpectationSeveralSeriesMatchFailsAndNamesThem) {
       << r.out;
 }
 
+// Annotations render $externalLabels and $externalURL from the test's
+// options, as the job renders them from its notify: section; without them
+// they are empty, as in a job without one.
+TEST(RuleTestE2eTest, ExternalLabelsAndUrlComeFromTheOptions) {
+  const std::string dir = DirWithRules("external",
+                                       "metrics:\n"
+                                       "  - {metric: n, window: tumbling 1m, value: count()}\n"
+                                       "alerts:\n"
+                                       "  - alert: Busy\n"
+                                       "    severity: P3\n"
+                                       "    expr: n > 3\n"
+                                       "    annotations:\n"
+                                       "      summary: 'env={{ $externalLabels.env }} url={{ "
+                                       "$externalURL }}'\n");
+  const std::string cases =
+      "tests:\n"
+      "  - name: busy\n"
+      "    series: [{every: 10s, for: 1m, event: {type: m}}]\n"
+      "    expect_alerts:\n"
+      "      - {at: 1m, alert: Busy, annotations: {summary: 'env=prod "
+      "url=http://vigil.example:9464'}}\n";
+  std::ofstream(dir + "/with_test.yaml")
+      << "rule_files: [rules.yaml]\n"
+         "options: {external_labels: {env: prod}, external_url: 'http://vigil.example:9464'}\n"
+      << cases;
+  std::ofstream(dir + "/without_test.yaml") << "rule_files: [rules.yaml]\n" << cases;
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/with_test.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Sh(StrCat(kVigil, " test ", dir, "/without_test.yaml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("got \"env= url=\""), std::string::npos) << r.out;
+}
+
 // Each difference says what it found: the series a metric does have, an
 // annotation or resolved value there is none of, booleans as booleans.
 TEST(RuleTestE2eTest, DifferencesSayWhatIsThere) {
