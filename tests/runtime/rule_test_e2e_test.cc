@@ -39,6 +39,23 @@ TEST(RuleTestE2eTest, ShippedRuleTestsPass) {
   EXPECT_NE(r.out.find(" 0 failed"), std::string::npos) << r.out;
 }
 
+// The example test file in docs/commands.md passes against the reference
+// rules, as written there.
+TEST(RuleTestE2eTest, TheDocumentedExamplePasses) {
+  const std::string doc = ReadFile(kSource + "/docs/commands.md");
+  const size_t from = doc.find("```yaml\nrule_files: [../chatbot.yaml]");
+  ASSERT_NE(from, std::string::npos);
+  const size_t begin = doc.find('\n', from) + 1;
+  std::string example = doc.substr(begin, doc.find("```", begin) - begin);
+  example.replace(0, example.find(']') + 1,
+                  "rule_files: [" + kSource + "/deploy/rules/chatbot.yaml]");
+  const std::string dir = DirWithRules("doc_example", "");
+  std::ofstream(dir + "/example_test.yaml") << example;
+  Result r = Sh(StrCat(kVigil, " test ", dir, "/example_test.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.out << example;
+  EXPECT_NE(r.out.find("1 passed, 0 failed"), std::string::npos) << r.out;
+}
+
 TEST(RuleTestE2eTest, ATestFileWithARepeatedKeyFailsWithBothPositions) {
   const std::string dir =
       ::testing::TempDir() + "/vigil_ruletest_dup_" + std::to_string(::getpid());
