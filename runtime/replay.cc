@@ -196,8 +196,11 @@ void TimelineSink::OnAlert(const AlertNotice& n) {
         break;
       }
       e.firing = n.at;
+      // Both may hold it back; it is notified once neither does.
       if (!n.inhibited_by.empty()) e.held_back = StrCat("inhibited by ", n.inhibited_by);
-      if (!n.silenced_by.empty()) e.held_back = StrCat("silenced by ", n.silenced_by);
+      if (!n.silenced_by.empty()) {
+        StrAppend(&e.held_back, e.held_back.empty() ? "" : " and ", "silenced by ", n.silenced_by);
+      }
       break;
     case Transition::kResolved:
     case Transition::kInactive:
@@ -221,7 +224,7 @@ std::string TimelineSink::ToText() const {
                   Time(e.resolved).c_str(), LabelText(e.labels).c_str(), Number(e.peak).c_str());
     s += line;
     if (!e.held_back.empty()) {
-      StrAppend(&s, "  (", e.held_back,
+      StrAppend(&s, "  (", e.held_back, " when it fired",
                 e.notified == kMinTime ? ", not notified"
                                        : StrCat(", notified at ", FormatTimestamp(e.notified)),
                 ")");

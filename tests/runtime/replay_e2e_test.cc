@@ -314,7 +314,7 @@ TEST(ReplayInhibitionTest, TheTimelineShowsInhibitedEpisodes) {
     if (line.rfind("EscalationRateHigh ", 0) != 0) continue;
     p2 = true;
     EXPECT_NE(line.find("2026-01-01T00:11:00.000Z"), std::string::npos) << line;
-    EXPECT_NE(line.find("(inhibited by EscalationRateCritical, notified at "
+    EXPECT_NE(line.find("(inhibited by EscalationRateCritical when it fired, notified at "
                         "2026-01-01T00:26:00.000Z)"),
               std::string::npos)
         << line;
