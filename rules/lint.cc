@@ -10,6 +10,7 @@
 #include "base/strings.h"
 #include "rules/expr_parser.h"
 #include "rules/metric_names.h"
+#include "rules/silence.h"
 
 namespace vigil {
 namespace {
@@ -181,12 +182,38 @@ void LintSloExportName(const MetricDef& m, std::set<std::string>* named,
 
 }  // namespace
 
+// Whether an alert of `a` could match every matcher of `s`: on its name,
+// severity and static labels, and on any value of its group labels.
+bool SilenceCanMatch(const SilenceDef& s, const AlertDef& a) {
+  Labels known = a.labels;
+  known["alertname"] = a.name;
+  known["severity"] = std::string(SeverityName(a.severity));
+  return std::all_of(s.matchers.begin(), s.matchers.end(), [&](const LabelMatcher& m) {
+    const bool grouped =
+        std::find(a.group_labels.begin(), a.group_labels.end(), m.name) != a.group_labels.end();
+    return grouped || m.Matches(known);
+  });
+}
+
+// Alert labels are not templates (annotations are): `{{ ... }}` there
+// stays as written on every page.
+void LintLabelTemplates(const AlertDef& a, std::vector<Diagnostic>* out) {
+  for (const auto& [name, value] : a.labels) {
+    if (value.find("{{") == std::string::npos) continue;
+    Warn(out, a.pos,
+         StrCat("alert '", a.name, "': label '", name, "' holds a template (", value,
+                "), but labels are sent as written; put it in an annotation, or group the "
+                "metric by the field (by:) to get a label per value"));
+  }
+}
+
 std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   std::vector<Diagnostic> out;
   std::vector<bool> used(rules.metrics.size(), false);
   for (const AlertDef& a : rules.alerts) {
     for (int m : a.metrics) used[m] = true;
     LintFor(rules, a, &out);
+    LintLabelTemplates(a, &out);
     for (const auto& [src, at] :
          {std::pair(&a.expr_source, &a.expr_pos), std::pair(&a.resolve_source, &a.resolve_pos)}) {
       if (src->empty()) continue;
@@ -228,6 +255,16 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
                   FormatDuration(r.short_window), " above ", r.factor,
                   ") can never fire; set burn_rates: for this objective"));
     }
+  }
+  for (const SilenceDef& silence : rules.silences) {
+    if (std::any_of(rules.alerts.begin(), rules.alerts.end(),
+                    [&](const AlertDef& a) { return SilenceCanMatch(silence, a); })) {
+      continue;
+    }
+    Warn(&out, silence.pos,
+         StrCat("silence '", silence.name,
+                "' matches no alert of these rules (by name, severity, static and grouping "
+                "labels); check its matchers for a misspelt name or value"));
   }
   for (const StreamDef& st : rules.streams) {
     const bool read = std::any_of(

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
+
 namespace vigil {
 namespace {
 
@@ -53,6 +55,44 @@ TEST(LintTest, StreamNoMetricReads) {
             (std::vector<std::string>{
                 "r.yaml:6:13: warning: stream 'idle' is not read by any metric or output (from: "
                 "idle); it keeps sessions for nothing"}));
+}
+
+// A silence no alert could match (a misspelt alert name or value) mutes
+// nothing; one matching a grouping label's value may match, and is fine.
+TEST(LintTest, ASilenceThatMatchesNoAlert) {
+  const std::string rules =
+      "metrics:\n"
+      "  - {metric: n, by: [intent], window: tumbling 1m, value: count()}\n"
+      "alerts:\n"
+      "  - {alert: Busy, severity: P3, expr: n > 5, labels: {team: chat}}\n"
+      "silences:\n";
+  auto silence = [](const std::string& matchers) {
+    return StrCat("  - silence: s\n    matchers: ", matchers,
+                  "\n    starts_at: 2026-03-01T02:00:00Z\n    ends_at: 2026-03-01T04:00:00Z\n");
+  };
+  const std::vector<std::string> none = {
+      "r.yaml:6:14: warning: silence 's' matches no alert of these rules (by name, severity, "
+      "static and grouping labels); check its matchers for a misspelt name or value"};
+  EXPECT_EQ(Lint(rules + silence("['alertname=\"Bussy\"']")), none);
+  EXPECT_EQ(Lint(rules + silence("['alertname=\"Busy\"', 'severity=\"P1\"']")), none);
+  EXPECT_EQ(Lint(rules + silence("['team=\"search\"']")), none);
+  EXPECT_TRUE(Lint(rules + silence("['alertname=\"Busy\"', 'intent=\"faq\"']")).empty());
+  EXPECT_TRUE(Lint(rules + silence("['severity=~\"P3|P4\"', 'team=\"chat\"']")).empty());
+}
+
+// Alert labels are sent as written: a template in one is a mistake.
+TEST(LintTest, ATemplateInAnAlertLabel) {
+  EXPECT_EQ(Lint("metrics:\n"
+                 "  - {metric: n, window: tumbling 1m, value: count()}\n"
+                 "alerts:\n"
+                 "  - alert: Busy\n"
+                 "    severity: P3\n"
+                 "    expr: n > 5\n"
+                 "    labels: {level: '{{ $value }}'}\n"),
+            (std::vector<std::string>{
+                "r.yaml:4:12: warning: alert 'Busy': label 'level' holds a template ({{ $value "
+                "}}), but labels are sent as written; put it in an annotation, or group the "
+                "metric by the field (by:) to get a label per value"}));
 }
 
 TEST(LintTest, ForShorterThanOneEvaluation) {
