@@ -72,6 +72,18 @@ class FileCheckpointE2eTest : public ::testing::Test {
     ::unlink(input.c_str());
     EXPECT_FALSE(Sh("ls " + ckpt + "/checkpoint-*.vck 2>/dev/null").out.empty()) << ReadFile(log);
   }
+  // A job on `before` killed after 20,000 events of input.ndjson, then
+  // restarted from its checkpoint on `after` over the whole file; the
+  // restart's log is run2.log, the results results.ndjson.
+  Result RestartUnderOtherRules(const std::string& before, const std::string& after) {
+    const std::string input = Path("input.ndjson"), ckpt = Path("ckpt");
+    RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, Path("results.ndjson"), Path("run1.log"),
+               " --rules " + before);
+    EXPECT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+    return Sh(kVigil + " run --input " + input + " --rules " + after + " --checkpoint-dir " + ckpt +
+              " --results " + Path("results.ndjson") +
+              " --output json --http off --no-progress 2>" + Path("run2.log"));
+  }
   std::vector<std::string> AlertLines(const std::string& console) {
     std::vector<std::string> out;
     for (const std::string& l : Lines(console)) {
@@ -198,14 +210,8 @@ alerts:
   ASSERT_LT(lowest, 1e18);
   std::ofstream(after) << head << added << lowest << "\n";
 
-  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"),
-                    results = Path("results.ndjson");
-  RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, Path("run1.log"),
-             " --rules " + before);
-  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
-  Result r =
-      Sh(kVigil + " run --input " + input + " --rules " + after + " --checkpoint-dir " + ckpt +
-         " --results " + results + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string results = Path("results.ndjson");
+  Result r = RestartUnderOtherRules(before, after);
   const std::string log = ReadFile(Path("run2.log"));
   ASSERT_EQ(r.exit_code, 0) << log;
   EXPECT_NE(log.find("1 of 2 operator states"), std::string::npos) << log;
@@ -250,14 +256,8 @@ TEST_F(FileCheckpointE2eTest, ARestartUnderAChangedStreamMarksItsMetricsPartialF
   const std::string before = Path("before.yaml"), after = Path("after.yaml");
   std::ofstream(before) << stream << metric;
   std::ofstream(after) << stream << "      slowest: max(latency_ms)\n" << metric;
-  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"),
-                    results = Path("results.ndjson");
-  RunAndKill(input, /*as_stdin=*/false, 20000, ckpt, results, Path("run1.log"),
-             " --rules " + before);
-  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
-  Result r =
-      Sh(kVigil + " run --input " + input + " --rules " + after + " --checkpoint-dir " + ckpt +
-         " --results " + results + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string results = Path("results.ndjson");
+  Result r = RestartUnderOtherRules(before, after);
   ASSERT_EQ(r.exit_code, 0) << ReadFile(Path("run2.log"));
   // The checkpoint's watermark: its last event read is no earlier.
   const std::string log = ReadFile(Path("run2.log"));

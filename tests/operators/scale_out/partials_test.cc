@@ -234,29 +234,10 @@ metrics:
 }
 
 // kScaleOutRules with one more metric over the latency operator's panes.
-constexpr char kRulesWithMax[] = R"(
-metrics:
-  - metric: turns
-    where: type == "message"
-    by: [intent]
-    window: tumbling 1m
-    value: count()
-  - metric: latency_avg
-    where: type == "message"
-    window: sliding 5m every 1m
-    value: avg(latency_ms)
-  - metric: latency_p95
-    where: type == "message"
-    window: sliding 5m every 1m
-    value: quantile(0.95, latency_ms)
-  - metric: latency_max
+const std::string kRulesWithMax = std::string(kScaleOutRules) + R"(  - metric: latency_max
     where: type == "message"
     window: sliding 5m every 1m
     value: max(latency_ms)
-  - metric: users
-    where: type == "message"
-    window: tumbling 1m
-    value: distinct(user_id)
 )";
 
 std::vector<std::string> Without(std::vector<std::string> lines, const std::string& metric) {
