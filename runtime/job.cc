@@ -375,6 +375,19 @@ void Job::DeliverResolutions(const std::vector<AlertNotice>& resolved) {
   if (admin_) admin_->RecordTransitions(resolved);
 }
 
+void Job::MarkStartedOver(const Dataflow& flow, const std::vector<int>& restarted, TimeMs seen,
+                          AlertOperator* alerts) {
+  if (seen == kMinTime) return;
+  for (int m : restarted) alerts->RestartedAt(m, seen);
+  for (const auto& [m, horizon] : flow.StreamsStartedOver()) alerts->RestartedAt(m, seen + horizon);
+}
+
+TimeMs Job::LatestEventTime() const {
+  TimeMs seen = watermark_->LastTs();
+  mode_->LastEventTime(&seen);
+  return seen;
+}
+
 absl::Status Job::Reload() {
   RuleLoadResult loaded = LoadJobRules(config_);
   if (!loaded.ok()) {
@@ -404,14 +417,7 @@ absl::Status Job::Reload() {
   alert_op->AdoptState(*alert_op_, &dropped);
   // A metric that starts over holds none of the events read so far: its
   // windows that could hold one are partial, and alert on nothing.
-  TimeMs seen = watermark_->LastTs();
-  mode_->LastEventTime(&seen);  // the merge stage's, from its instances
-  if (seen != kMinTime) {
-    for (int m : restarted) alert_op->RestartedAt(m, seen);
-    for (const auto& [m, horizon] : flow->StreamsStartedOver()) {
-      alert_op->RestartedAt(m, seen + horizon);
-    }
-  }
+  MarkStartedOver(*flow, restarted, LatestEventTime(), alert_op.get());
   // Notices of dropped alerts refer to the old rules: deliver them first.
   DeliverResolutions(dropped);
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,

@@ -156,6 +156,15 @@ class Job {
   // reload or a restore under other rules): to /metrics, the sinks and the
   // admin API, as transitions.
   void DeliverResolutions(const std::vector<AlertNotice>& resolved);
+  // After a reload or a restore under other rules: the windows of the
+  // metrics that started over (`restarted`) that could hold an event read
+  // by `seen` are partial in `alerts`, and those of the metrics reading a
+  // stream of `flow` that started over up to its horizon past it
+  // (Dataflow::StreamsStartedOver). Nothing when no event was read.
+  static void MarkStartedOver(const Dataflow& flow, const std::vector<int>& restarted, TimeMs seen,
+                              AlertOperator* alerts);
+  // The latest event time read: the merge stage's from its instances.
+  TimeMs LatestEventTime() const;
   // The records of a batch through the checks (RecordChecks) into the
   // archive, the watermark and the dataflow, in input order. Each record's
   // lateness is judged against its own input's watermark, and in a single

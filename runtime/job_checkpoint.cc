@@ -154,14 +154,8 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   TimeMs seen = kMinTime;
   for (const auto& [name, ts] : d.input_max_ts) seen = std::max(seen, ts);
   mode_->LastEventTime(&seen);
-  if (seen != kMinTime) {
-    for (int m : static_cast<const JobStatePart&>(*state_part_).restarted()) {
-      alert_op_->RestartedAt(m, seen);
-    }
-    for (const auto& [m, horizon] : flow_->StreamsStartedOver()) {
-      alert_op_->RestartedAt(m, seen + horizon);
-    }
-  }
+  MarkStartedOver(*flow_, static_cast<const JobStatePart&>(*state_part_).restarted(), seen,
+                  alert_op_.get());
   PublishAlerts();
   // The event time the job goes on from, as /api/status shows it (a merge
   // stage's is not known before its partials partitions are assigned), and
