@@ -1,6 +1,7 @@
 #include "rules/lint.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <set>
 #include <string>
@@ -197,6 +198,108 @@ bool SilenceCanMatch(const SilenceDef& s, const AlertDef& a) {
 
 // Alert labels are not templates (annotations are): `{{ ... }}` there
 // stays as written on every page.
+// The numbers written in an expression.
+void CollectNumbers(const ExprNode& n, std::vector<double>* out) {
+  if (n.op == ExprOp::kLiteral && n.literal.is_number()) out->push_back(n.literal.num);
+  for (const auto& arg : n.args) CollectNumbers(*arg, out);
+}
+
+// Values to try for a numeric input of an alert: the numbers both
+// expressions are written with, and 0, the midpoints between them and one
+// beyond the largest, then each number's neighbours on either side (last,
+// so that a message shows a round value where one serves); negative ones
+// only when a number written is negative, [0, 1] only for a ratio.
+std::vector<double> TrialNumbers(std::vector<double> written, bool ratio) {
+  const bool negative = std::any_of(written.begin(), written.end(), [](double v) { return v < 0; });
+  written.push_back(0);
+  std::sort(written.begin(), written.end());
+  written.erase(std::unique(written.begin(), written.end()), written.end());
+  std::vector<double> out = written;
+  for (size_t i = 0; i + 1 < written.size(); ++i) {
+    out.push_back(written[i] + (written[i + 1] - written[i]) / 2);
+  }
+  out.push_back(written.back() * 2 + 1);
+  if (ratio) out.push_back(1);
+  if (negative) out.push_back(written.front() * 2 - 1);
+  for (double v : written) {
+    out.insert(out.end(), {std::nextafter(v, -HUGE_VAL), std::nextafter(v, HUGE_VAL)});
+  }
+  std::erase_if(out, [&](double v) {
+    return !std::isfinite(v) || (v < 0 && !negative) || (ratio && (v < 0 || v > 1));
+  });
+  std::vector<double> unique;
+  for (double v : out) {
+    if (std::find(unique.begin(), unique.end(), v) == unique.end()) unique.push_back(v);
+  }
+  return unique;
+}
+
+// The input of slot i as the expressions name it, for a message.
+std::string SlotName(const RuleSet& rules, const AlertDef& a, size_t i) {
+  const std::string& metric = rules.metrics[a.metrics[i]].name;
+  const HistoryFn fn = a.metrics.Input(i).fn;
+  if (fn == HistoryFn::kNone) return metric;
+  return StrCat(HistoryFnName(fn), "(", metric, ")");
+}
+
+// A `resolve:` that holds where `expr:` holds too: a firing alert resolves
+// at such an evaluation and, since its condition still holds, fires again at
+// the next (after `for:`), paging on every round. Tries every combination
+// of trial values for the alert's inputs (up to a bound) and warns with the
+// first one both expressions accept, at which some input has a value (an
+// evaluation without any resolves anyway).
+void LintResolveOverlap(const RuleSet& rules, const AlertDef& a, std::vector<Diagnostic>* out) {
+  if (!a.has_resolve) return;
+  ExprParse expr = ParseExpr(a.expr_source), resolve = ParseExpr(a.resolve_source);
+  if (!expr.ok() || !resolve.ok()) return;
+  std::vector<double> written;
+  CollectNumbers(*expr.node, &written);
+  CollectNumbers(*resolve.node, &written);
+  std::vector<std::vector<Value>> trials(a.metrics.size());
+  size_t combinations = 1;
+  constexpr size_t kMaxCombinations = 200'000;
+  for (size_t i = 0; i < a.metrics.size(); ++i) {
+    std::vector<Value>& t = trials[i];
+    t.push_back(Value::Missing());
+    if (HistoryFnIsBool(a.metrics.Input(i).fn)) {
+      t.insert(t.end(), {Value::Bool(false), Value::Bool(true)});
+    } else {
+      const bool ratio =
+          a.metrics.Input(i).fn == HistoryFn::kNone && IsRatioMetric(rules.metrics[a.metrics[i]]);
+      for (double v : TrialNumbers(written, ratio)) t.push_back(Value::Number(v));
+    }
+    combinations *= t.size();
+    if (combinations > kMaxCombinations) return;
+  }
+  std::vector<size_t> at(trials.size(), 0);
+  std::vector<Value> slots(trials.size());
+  for (size_t n = 0; n < combinations; ++n) {
+    bool any = false;
+    for (size_t i = 0; i < trials.size(); ++i) {
+      slots[i] = trials[i][at[i]];
+      any |= !slots[i].is_nullish();
+    }
+    if (any && a.expr.EvalBool(slots.data()) && a.resolve.EvalBool(slots.data())) {
+      std::string witness;
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (slots[i].is_missing()) continue;
+        if (!witness.empty()) witness += ", ";
+        witness += StrCat(
+            SlotName(rules, a, i), " = ",
+            slots[i].is_bool() ? std::string(slots[i].b ? "true" : "false") : StrCat(slots[i].num));
+      }
+      Warn(out, a.resolve_pos,
+           StrCat("alert '", a.name, "': resolve: holds where expr: holds too (", witness,
+                  "), so a firing alert resolves there and, its condition still holding, fires "
+                  "again at the next evaluation: a page on every round; resolve: should hold "
+                  "only once the condition has cleared, e.g. the opposite of expr: with a "
+                  "margin"));
+      return;
+    }
+    for (size_t i = 0; i < at.size() && ++at[i] == trials[i].size(); ++i) at[i] = 0;
+  }
+}
+
 void LintLabelTemplates(const AlertDef& a, std::vector<Diagnostic>* out) {
   for (const auto& [name, value] : a.labels) {
     if (value.find("{{") == std::string::npos) continue;
@@ -214,6 +317,7 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
     for (int m : a.metrics) used[m] = true;
     LintFor(rules, a, &out);
     LintLabelTemplates(a, &out);
+    LintResolveOverlap(rules, a, &out);
     for (const auto& [src, at] :
          {std::pair(&a.expr_source, &a.expr_pos), std::pair(&a.resolve_source, &a.resolve_pos)}) {
       if (src->empty()) continue;

@@ -10,6 +10,8 @@
 //     to whole evaluations), at the `for:` line;
 //   - a threshold outside [0, 1] on a ratio metric, which can never (or
 //     always) hold: 5 where 0.05 was meant;
+//   - a `resolve:` that holds where `expr:` holds too (the alert resolves
+//     and fires again every round), with values at which both hold;
 //   - a metric whose name on /metrics Prometheus' naming lint rejects
 //     (abbreviated or non-base units, reserved suffixes), with the `unit:`
 //     that fixes it (rules/metric_names.h).

@@ -177,10 +177,71 @@ TEST(LintTest, RatioThresholdOutsideZeroOne) {
   EXPECT_EQ(
       Lint(metrics + "    expr: error_rate > 0.05 and n > 0\n    resolve: \"-1 < error_rate\"\n"),
       (std::vector<std::string>{
+          // -1 < error_rate holds wherever error_rate has a value.
+          "r.yaml:12:15: warning: alert 'Errors': resolve: holds where expr: holds too "
+          "(error_rate = 1, n = 0.05), so a firing alert resolves there and, its condition still "
+          "holding, fires again at the next evaluation: a page on every round; resolve: should "
+          "hold only once the condition has cleared, e.g. the opposite of expr: with a "
+          "margin",
           "r.yaml:12:15: warning: alert 'Errors' compares ratio metric 'error_rate' "
           "(always between 0 and 1) with -1"}));
   // A count compared with 100 is fine; so is a ratio with 0.05.
   EXPECT_TRUE(Lint(metrics + "    expr: error_rate > 0.05 and n > 100\n").empty());
+}
+
+// A resolve: that overlaps expr: makes a firing alert resolve and fire again
+// on every round while the value sits in the overlap.
+TEST(LintTest, AResolveThatHoldsWhereExprHoldsFlaps) {
+  const std::string alert =
+      "metrics:\n"
+      "  - metric: p99\n"
+      "    window: tumbling 1m\n"
+      "    value: quantile(0.99, latency_ms)\n"
+      "    export: true\n"
+      "  - metric: error_rate\n"
+      "    window: tumbling 1m\n"
+      "    value: ratio(failed)\n"
+      "    export: true\n"
+      "  - metric: n\n"
+      "    window: tumbling 1m\n"
+      "    value: count()\n"
+      "    export: true\n"
+      "alerts:\n"
+      "  - alert: Slow\n"
+      "    severity: P1\n";
+  const std::string flaps =
+      "warning: alert 'Slow': resolve: holds where expr: holds too (%s), so a firing alert "
+      "resolves there and, its condition still holding, fires again at the next evaluation: a "
+      "page on every round; resolve: should hold only once the condition has cleared, e.g. the "
+      "opposite of expr: with a margin";
+  auto warning = [&](const std::string& at, const std::string& witness) {
+    std::string w = flaps;
+    w.replace(w.find("%s"), 2, witness);
+    return std::vector<std::string>{at + w};
+  };
+  // The comparison turned the wrong way: 5000 < p99 < 8000 both fires and
+  // resolves.
+  EXPECT_EQ(Lint(alert + "    expr: p99 > 5000\n"
+                         "    resolve: p99 < 8000\n"),
+            warning("r.yaml:18:14: ", "p99 = 6500"));
+  // On the boundary: >= and <= share 5000 itself.
+  EXPECT_EQ(Lint(alert + "    expr: p99 >= 5000\n"
+                         "    resolve: p99 <= 5000\n"),
+            warning("r.yaml:18:14: ", "p99 = 5000"));
+  // Over two metrics, with the other one's value shown.
+  EXPECT_EQ(Lint(alert + "    expr: p99 > 5000 and n > 100\n"
+                         "    resolve: n < 200\n"),
+            warning("r.yaml:18:14: ", "p99 = 10001, n = 150"));
+  // Hysteresis as meant, and its edge cases: no warning.
+  for (const char* ok : {"    expr: p99 > 10000\n    resolve: p99 < 8000\n",
+                         "    expr: p99 > 5000\n    resolve: p99 <= 5000\n",
+                         "    expr: p99 > 5000 and n > 100\n"
+                         "    resolve: p99 < 4000 or n < 50\n",
+                         "    expr: error_rate > 0.05\n    resolve: error_rate < 0.02\n",
+                         // A ratio is never above 1: the overlap cannot happen.
+                         "    expr: error_rate > 0.05\n    resolve: error_rate > 1\n"}) {
+    EXPECT_TRUE(Lint(alert + ok).empty()) << ok;
+  }
 }
 
 TEST(LintTest, AnSlosBudgetExhaustionIsSecondsNotARatio) {
