@@ -44,6 +44,22 @@ std::string LabelsField(simdjson::dom::element e) {
   return out + "}";
 }
 
+// Whether receivers got the alert: "-" while pending; "no: inhibited by X"
+// or "no: silenced by S" while held back; "yes" once sent, noting an
+// inhibition or silence that began after.
+std::string NotifiedField(simdjson::dom::element e, std::string_view state) {
+  if (state != "firing") return "-";
+  bool notify = true;
+  if (e["notify"].get(notify) != simdjson::SUCCESS) notify = true;
+  std::string why;
+  const std::string inhibitor = StringField(e, "inhibited_by");
+  const std::string silence = StringField(e, "silenced_by");
+  if (!inhibitor.empty()) why = StrCat("inhibited by ", inhibitor);
+  if (!silence.empty()) StrAppend(&why, why.empty() ? "" : " and ", "silenced by ", silence);
+  if (!notify) return why.empty() ? "no" : StrCat("no: ", why);
+  return why.empty() ? "yes" : StrCat("yes, now ", why);
+}
+
 // Columns padded to their widest cell; the last one is not padded.
 std::string Table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
@@ -98,7 +114,7 @@ int Alerts(int argc, char** argv) {
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"STATE", "SEVERITY", "ALERT", "VALUE", "SINCE", "LABELS", "SUMMARY"}};
+      {"STATE", "SEVERITY", "ALERT", "VALUE", "SINCE", "NOTIFIED", "LABELS", "SUMMARY"}};
   for (simdjson::dom::element e : alerts) {
     const std::string state = StringField(e, "state");
     // Firing: since it fired; pending: since its condition first held.
@@ -109,7 +125,7 @@ int Alerts(int argc, char** argv) {
                                     ? StringField(annotations, "summary")
                                     : "";
     rows.push_back({state, StringField(e, "severity"), StringField(e, "alert"), ValueField(e),
-                    since.empty() ? "-" : since, LabelsField(e), summary});
+                    since.empty() ? "-" : since, NotifiedField(e, state), LabelsField(e), summary});
   }
   Print(Table(rows));
   return 0;

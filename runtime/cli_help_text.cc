@@ -220,7 +220,8 @@ const CommandHelp kCommands[] = {
     {"alerts", "vigil alerts [flags]", R"(show the pending and firing alerts of a running job)",
      "Flags",
      R"(  --url URL                  the job's HTTP address (default http://127.0.0.1:9464)
-  --output text|json         a table (state, severity, alert, value, since, labels,
+  --output text|json         a table (state, severity, alert, value, since,
+                             notified: yes, or no and what holds it back; labels,
                              summary) or the job's JSON array; exit 1 if unreachable)",
      R"(  vigil alerts --url http://127.0.0.1:9464 --output json)"},
     {"experiment", "vigil experiment report [flags] [PATH...]",

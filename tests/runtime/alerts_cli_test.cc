@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <simdjson.h>
 
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -37,9 +38,10 @@ TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
   const std::string url = JobHttpBase(log);
   ASSERT_FALSE(url.empty()) << ReadFile(log);
 
-  // One table row: state, severity, alert, value, since, labels, summary.
+  // One table row: state, severity, alert, value, since, notified, labels,
+  // summary.
   const std::regex row(
-      "firing +P1 +LatencyP99Critical +[0-9.e+]+ +\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z +\\{\\} +"
+      "firing +P1 +LatencyP99Critical +[0-9.e+]+ +\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z +yes +\\{\\} +"
       "p99 latency \\d+ ms above 10 s for 5 minutes");
   Result text;
   EXPECT_TRUE(WaitFor(
@@ -50,7 +52,8 @@ TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
       30))
       << text.exit_code << ": " << text.out;
   EXPECT_EQ(text.out.rfind("STATE", 0), 0u) << text.out;
-  for (const char* column : {"SEVERITY", "ALERT", "VALUE", "SINCE", "LABELS", "SUMMARY"}) {
+  for (const char* column :
+       {"SEVERITY", "ALERT", "VALUE", "SINCE", "NOTIFIED", "LABELS", "SUMMARY"}) {
     EXPECT_NE(Lines(text.out)[0].find(column), std::string::npos) << text.out;
   }
 
@@ -69,6 +72,45 @@ TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
   }
   EXPECT_TRUE(found) << json.out;
 
+  ::kill(job, SIGTERM);
+  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+}
+
+// An alert a silence holds back says so in the table, as in the JSON.
+TEST_F(AlertsCliTest, ASilencedAlertIsShownNotNotified) {
+  const std::string silence = Path("silence.yaml");
+  std::ofstream(silence)
+      << ("silences:\n"
+          "  - silence: upgrade\n"
+          "    matchers: ['alertname=\"LatencyP99Critical\"']\n"
+          "    starts_at: 2000-01-01T00:00:00Z\n"
+          "    ends_at: 2100-01-01T00:00:00Z\n");
+  const std::string log = Path("run.log");
+  const pid_t job =
+      Spawn(kVigil +
+                " run --generator --speed 600 --rate 20 "
+                "--incident latency_spike@1m+600m --no-console "
+                "--rules " +
+                std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml --rules " + silence +
+                " --http 127.0.0.1:0",
+            log);
+  ChildGuard job_guard(job);
+  const std::string url = JobHttpBase(log);
+  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  const std::regex row(
+      "firing +P1 +LatencyP99Critical +[0-9.e+]+ +\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z +"
+      "no: silenced by upgrade +\\{\\} +p99 latency");
+  Result text;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        text = Sh(kVigil + " alerts --url " + url + " 2>&1");
+        return text.exit_code == 0 && std::regex_search(text.out, row);
+      },
+      30))
+      << text.exit_code << ": " << text.out;
+  Result json = Sh(kVigil + " alerts --url " + url + " --output json");
+  EXPECT_NE(json.out.find("\"notify\":false"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"silenced_by\":\"upgrade\""), std::string::npos) << json.out;
   ::kill(job, SIGTERM);
   EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
 }
