@@ -136,6 +136,45 @@ TEST(InhibitionTest, WithoutEqualAnyFiringGroupOfTheInhibitorHoldsBack) {
       << StrJoin(got, "\n");
 }
 
+// An alert sent before its inhibitor starts firing is not taken back: it
+// stays sent (the status says what inhibits it now), and its resolution
+// goes out to the receivers that got the page.
+TEST(InhibitionTest, AnAlertSentBeforeItsInhibitorFiredStaysSent) {
+  OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
+  ASSERT_NE(h.rules, nullptr);
+  for (TimeMs minute = 0; minute < 4; ++minute) {
+    h.AddTyped(minute * kMin + 2000, "failure", "\"service\":\"c\"");
+  }
+  h.AddTyped(2 * kMin + 1000, "breaker", "\"service\":\"c\"");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(3 * kMin, &results, &notices);
+  ASSERT_FALSE(notices.empty());
+  EXPECT_EQ(notices.front().def->name, "Failing");
+  EXPECT_EQ(notices.front().at, kMin);
+  EXPECT_TRUE(notices.front().notify);
+  bool described = false;
+  for (const AlertOperator::Active& a : h.alerts->ActiveAlerts()) {
+    if (a.def->name != "Failing") continue;
+    const AlertNotice n = h.alerts->Describe(a);
+    EXPECT_EQ(n.inhibited_by, "BreakerOpen");  // BreakerOpen fired at 3m
+    EXPECT_TRUE(n.notify);
+    described = true;
+  }
+  EXPECT_TRUE(described);
+  notices.clear();
+  h.Close(6 * kMin, &results, &notices);
+  bool resolved = false;
+  for (const AlertNotice& n : notices) {
+    if (n.def->name != "Failing") continue;
+    EXPECT_EQ(n.transition, Transition::kResolved);
+    EXPECT_EQ(n.at, 5 * kMin);
+    EXPECT_TRUE(n.notify);
+    resolved = true;
+  }
+  EXPECT_TRUE(resolved);
+}
+
 TEST(InhibitionTest, TheStatusShowsTheInhibitor) {
   OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
   ASSERT_NE(h.rules, nullptr);
