@@ -342,7 +342,10 @@ void ExperimentResults::Add(std::string_view metric,
     auto it = labels.find(k);
     return it == labels.end() ? std::string_view() : std::string_view(it->second);
   };
-  values_[Key(metric, get("experiment"), get("metric"), get("arm"))] = value;
+  Latest& latest = values_[Key(metric, get("experiment"), get("metric"), get("arm"))];
+  if (end >= latest.end) latest = {value, end};
+  auto [it, fresh] = experiment_end_.emplace(get("experiment"), end);
+  if (!fresh) it->second = std::max(it->second, end);
   as_of_ = std::max(as_of_, end);
 }
 
@@ -383,7 +386,9 @@ std::optional<double> ExperimentResults::Get(std::string_view metric, std::strin
                                              std::string_view arm) const {
   auto it = values_.find(Key(metric, experiment, exp_metric, arm));
   if (it == values_.end()) return std::nullopt;
-  return it->second;
+  auto end = experiment_end_.find(experiment);
+  if (end != experiment_end_.end() && it->second.end < end->second) return std::nullopt;
+  return it->second.value;
 }
 
 std::string ExperimentReport(const std::vector<ExperimentInfo>& infos,

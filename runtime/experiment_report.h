@@ -57,7 +57,10 @@ void AppendExperimentsJson(const std::vector<ExperimentInfo>& infos, std::string
 // Reads what AppendExperimentsJson wrote; false when it is not that.
 bool ParseExperimentInfos(simdjson::dom::element array, std::vector<ExperimentInfo>* out);
 
-// The latest value of each experiment_* series.
+// The latest value of each experiment_* series. An experiment's outputs
+// belong together: a series without a value at the experiment's latest
+// window end (a comparison the control arm has no units for any more) has
+// none, rather than the value of an older window.
 class ExperimentResults {
  public:
   // `labels` by name (experiment, metric, arm).
@@ -71,7 +74,12 @@ class ExperimentResults {
   TimeMs as_of() const { return as_of_; }
 
  private:
-  std::map<std::string, double, std::less<>> values_;
+  struct Latest {
+    double value = 0;
+    TimeMs end = kMinTime;
+  };
+  std::map<std::string, Latest, std::less<>> values_;
+  std::map<std::string, TimeMs, std::less<>> experiment_end_;  // its latest window end
   TimeMs as_of_ = kMinTime;
 };
 

@@ -203,6 +203,57 @@ TEST_F(ExperimentE2eTest, AComparisonWithoutVarianceHasNoDecisionInAnyOutput) {
   }
 }
 
+// Both control units cross over to the treatment in the second hour: the
+// control has no units left, so the comparison of that window has no
+// values, and the report must not show the first hour's (which counted the
+// units it now leaves out) as the second's.
+TEST_F(ExperimentE2eTest, AComparisonTheLatestWindowHasNoneOfShowsNoOlderValues) {
+  const std::string rules = Path("rules.yaml"), events = Path("events.ndjson");
+  WriteSmallExperiment(rules, events, {});
+  std::ofstream out(events);
+  const TimeMs start = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  int i = 0;
+  for (const auto& [hour, fields] : std::vector<std::pair<int, std::string>>{
+           {0, "\"variant\":\"c\",\"user\":\"u1\",\"ok\":true"},
+           {0, "\"variant\":\"c\",\"user\":\"u2\",\"ok\":false"},
+           {0, "\"variant\":\"t\",\"user\":\"u3\",\"ok\":true"},
+           {0, "\"variant\":\"t\",\"user\":\"u4\",\"ok\":false"},
+           {1, "\"variant\":\"t\",\"user\":\"u1\",\"ok\":true"},
+           {1, "\"variant\":\"t\",\"user\":\"u2\",\"ok\":true"}}) {
+    out << "{\"ts\":\"" << FormatTimestamp(start + hour * 3'600'000 + (++i) * 1000)
+        << "\",\"type\":\"message\"," << fields << "}\n";
+  }
+  out.close();
+  const std::string results = Path("results.ndjson");
+  ASSERT_EQ(Sh(kVigil + " replay --rules " + rules + " --results " + results + " " + events +
+               " > /dev/null 2>&1")
+                .exit_code,
+            0);
+  // The first hour compares 50% with 50%; the second publishes units only.
+  ASSERT_NE(ReadFile(results).find("\"metric\":\"experiment_difference\",\"start\":\"2026-01-01T00"
+                                   ":00:00.000Z\""),
+            std::string::npos);
+  ASSERT_EQ(
+      ReadFile(results).find("\"metric\":\"experiment_difference\",\"start\":\"2026-01-01T01"),
+      std::string::npos);
+  for (const std::string& input : {events, results}) {
+    Result json = Sh(kVigil + " experiment report --rules " + rules + " --output json " + input +
+                     " 2>/dev/null");
+    ASSERT_EQ(json.exit_code, 0) << json.out;
+    EXPECT_NE(json.out.find("\"as_of\":\"2026-01-01T02:00:00.000Z\""), std::string::npos)
+        << json.out;
+    EXPECT_NE(json.out.find("\"units\":{\"c\":0,\"t\":2}"), std::string::npos) << json.out;
+    EXPECT_NE(
+        json.out.find("\"control_value\":null,\"value\":null,\"difference\":null,"
+                      "\"ci_lower\":null,\"ci_upper\":null,\"p_value\":null,\"decision\":null"),
+        std::string::npos)
+        << json.out;
+    Result text = Sh(kVigil + " experiment report --rules " + rules + " " + input + " 2>/dev/null");
+    EXPECT_EQ(text.out.find("50.0%"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("not enough data yet"), std::string::npos) << text.out;
+  }
+}
+
 TEST_F(ExperimentE2eTest, ARunningJobReportsTheSameDecisions) {
   // A day of event time in about 24 seconds, arm B regressed from hour 1.
   const std::string log = Path("run.log");
