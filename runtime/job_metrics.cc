@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "operators/dataflow/join_operator.h"
+#include "runtime/latest_windows.h"
 
 namespace vigil {
 
@@ -351,7 +352,9 @@ void JobMetrics::Rebind(const RuleSet& rules) {
       ++it;
       continue;
     }
-    series_shown_.erase(it->second);
+    for (auto& [scope, shown] : series_shown_) {
+      std::erase_if(shown, [&](const Shown& g) { return g.first == it->second; });
+    }
     registry_->Remove(*it->second);
     it = families_by_name_.erase(it);
   }
@@ -398,33 +401,39 @@ void JobMetrics::SetCounters(const JobCounters& c) {
 }
 
 void JobMetrics::SetWindows(const std::vector<WindowResult>& results) {
-  std::map<int, TimeMs> latest;  // by metric: the end of its latest complete window here
+  std::map<std::string, TimeMs> latest;  // by scope: the end of its latest complete window here
   for (const WindowResult& r : results) {
     if (r.partial) continue;
-    auto [it, fresh] = latest.emplace(r.metric, r.end);
+    auto [it, fresh] = latest.emplace(SeriesScope(r), r.end);
     if (!fresh) it->second = std::max(it->second, r.end);
   }
-  std::map<int, std::vector<prometheus::Gauge*>> shown;
+  std::map<std::string, std::vector<Shown>> shown;
+  std::map<int, TimeMs> metric_end;  // by metric: the end it shows now
   for (const WindowResult& r : results) {
-    if (r.partial || r.end != latest[r.metric]) continue;
+    if (r.partial) continue;
+    const std::string scope = SeriesScope(r);
+    if (r.end != latest[scope]) continue;
     std::map<std::string, std::string> labels;
     for (size_t i = 0; i < r.labels.size(); ++i) labels[r.def->by[i]] = r.labels[i];
-    prometheus::Gauge& g = metric_families_[r.metric]->Add(labels);
+    prometheus::Family<prometheus::Gauge>* family = metric_families_[r.metric];
+    prometheus::Gauge& g = family->Add(labels);
     g.Set(r.value * export_scales_[r.metric]);
-    shown[r.metric].push_back(&g);
+    shown[scope].emplace_back(family, &g);
+    metric_end[r.metric] = r.end;
   }
-  for (auto& [metric, gauges] : shown) {
-    // A series without a result in the metric's latest window (no event of
+  for (auto& [scope, gauges] : shown) {
+    // A series without a result in its scope's latest window (no event of
     // its group) is not current: removed, as a scrape target drops it.
-    prometheus::Family<prometheus::Gauge>* family = metric_families_[metric];
     std::sort(gauges.begin(), gauges.end());
-    for (prometheus::Gauge* g : series_shown_[family]) {
-      if (!std::binary_search(gauges.begin(), gauges.end(), g)) family->Remove(g);
+    for (const Shown& g : series_shown_[scope]) {
+      if (!std::binary_search(gauges.begin(), gauges.end(), g)) g.first->Remove(g.second);
     }
-    series_shown_[family] = std::move(gauges);
+    series_shown_[scope] = std::move(gauges);
+  }
+  for (const auto& [metric, end_ms] : metric_end) {
     prometheus::Gauge*& end = window_end_[metric];
     if (end == nullptr) end = &window_ends_->Add({{"metric", rules_metric_names_[metric]}});
-    end->Set(static_cast<double>(latest[metric]) / 1000.0);
+    end->Set(static_cast<double>(end_ms) / 1000.0);
   }
 }
 

@@ -149,8 +149,10 @@ class JobMetrics {
   std::vector<prometheus::Gauge*> window_end_;   // by metric index
   std::vector<std::string> rules_metric_names_;  // by metric index
   std::map<std::string, uint64_t> left_out_;
-  // The series each family shows: those of its metric's latest window.
-  std::map<prometheus::Family<prometheus::Gauge>*, std::vector<prometheus::Gauge*>> series_shown_;
+  // The series each scope (SeriesScope: a metric, or an experiment's
+  // outputs) shows: those of its latest window, with their families.
+  using Shown = std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>;
+  std::map<std::string, std::vector<Shown>> series_shown_;
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_by_name_;
   prometheus::Family<prometheus::Gauge>* window_ends_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;

@@ -1,10 +1,13 @@
 #include "runtime/latest_windows.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "base/codec.h"
+#include "base/strings.h"
 
 namespace vigil {
 
@@ -22,16 +25,25 @@ std::optional<int> SameMetric(const RuleSet& rules, std::string_view name,
 
 }  // namespace
 
+std::string SeriesScope(const WindowResult& r) {
+  if (r.def->experiment == MetricDef::ExperimentRole::kOutput && !r.labels.empty()) {
+    return StrCat("e", r.labels[0]);  // by: [experiment, ...]
+  }
+  return StrCat("m", r.metric);
+}
+
 void LatestWindows::Update(const std::vector<WindowResult>& results) {
-  std::map<int, TimeMs> latest;  // by metric: its latest complete end here
+  std::map<std::string, TimeMs> latest;  // by scope: its latest complete end here
   for (const WindowResult& r : results) {
     if (r.partial) continue;
-    auto [it, fresh] = latest.emplace(r.metric, r.end);
+    auto [it, fresh] = latest.emplace(SeriesScope(r), r.end);
     if (!fresh) it->second = std::max(it->second, r.end);
   }
-  for (const auto& [metric, end] : latest) by_metric_[metric].clear();
+  for (auto& [metric, kept] : by_metric_) {
+    std::erase_if(kept, [&](const WindowResult& r) { return latest.contains(SeriesScope(r)); });
+  }
   for (const WindowResult& r : results) {
-    if (r.partial || r.end != latest[r.metric]) continue;
+    if (r.partial || r.end != latest[SeriesScope(r)]) continue;
     WindowResult& kept = by_metric_[r.metric].emplace_back(r);
     kept.parts.clear();
     kept.sketch.reset();

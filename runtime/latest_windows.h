@@ -28,13 +28,22 @@
 
 namespace vigil {
 
+// The scope whose latest window end makes a series current: its metric,
+// or, for an experiment's outputs, the experiment across all its
+// experiment_* metrics. A window with events of the experiment publishes
+// every output that has a value (a comparison whose control arm has no
+// units any more has none, and its older values are not current); one
+// without publishes nothing, and the last values stay. "m<index>" or
+// "e<experiment>".
+std::string SeriesScope(const WindowResult& r);
+
 class LatestWindows {
  public:
   static constexpr std::string_view kStateKey = "vigil.latest-windows";
 
-  // Per metric with a complete window in `results`: its complete results
-  // at the latest end there replace what was kept (partial ones are
-  // skipped, as /metrics skips them).
+  // Per scope (SeriesScope) with a complete window in `results`: its
+  // complete results at the latest end there replace what was kept
+  // (partial ones are skipped, as /metrics skips them).
   void Update(const std::vector<WindowResult>& results);
   // After a reload to `rules`: keeps the metrics defined alike there.
   void Rebind(const RuleSet& rules);

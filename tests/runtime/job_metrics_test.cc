@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "rules/rule_set.h"
 #include "runtime/prometheus_text.h"
@@ -163,6 +164,61 @@ metrics:
   EXPECT_EQ(Sample(m, shop), -1);
   EXPECT_EQ(Sample(m, faq), 3);
   EXPECT_EQ(Sample(m, end), 240);
+}
+
+// An experiment's outputs are current together: a window with events of
+// the experiment that has no comparison (its control arm lost its units)
+// removes the older comparison's series of every experiment_* metric; an
+// experiment without events in the window keeps its last values.
+TEST(JobMetricsTest, AnExperimentsOutputsAreCurrentTogether) {
+  RuleLoadResult loaded = LoadRuleSources({{"rules.yaml", R"(
+experiments:
+  - experiment: e1
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    metrics:
+      - {name: good, value: ratio(ok), goal: increase}
+  - experiment: e2
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    metrics:
+      - {name: good, value: ratio(ok), goal: increase}
+)"}});
+  ASSERT_TRUE(loaded.ok()) << loaded.errors[0].ToString();
+  const RuleSet& rules = *loaded.rules;
+  JobMetrics m(rules);
+  auto result = [&](const char* metric, TimeMs end, std::vector<std::string> labels, double value) {
+    WindowResult r;
+    r.metric = *rules.FindMetric(metric);
+    r.def = &rules.metrics[r.metric];
+    r.end = end;
+    r.labels = std::move(labels);
+    r.value = value;
+    return r;
+  };
+  constexpr TimeMs kHour = 3'600'000;
+  const std::string e1_units = "vigil_metric_experiment_units{arm=\"c\",experiment=\"e1\"}";
+  const std::string e1_value =
+      "vigil_metric_experiment_value{arm=\"c\",experiment=\"e1\",metric=\"good\"}";
+  const std::string e2_value =
+      "vigil_metric_experiment_value{arm=\"c\",experiment=\"e2\",metric=\"good\"}";
+  m.SetWindows({result("experiment_units", kHour, {"e1", "c"}, 2),
+                result("experiment_value", kHour, {"e1", "good", "c"}, 0.5),
+                result("experiment_units", kHour, {"e2", "c"}, 3),
+                result("experiment_value", kHour, {"e2", "good", "c"}, 0.25)});
+  EXPECT_EQ(Sample(m, e1_value), 0.5);
+  EXPECT_EQ(Sample(m, e2_value), 0.25);
+  // The second hour: e1's control units crossed over (no comparison), e2
+  // had no event.
+  m.SetWindows({result("experiment_units", 2 * kHour, {"e1", "c"}, 0)});
+  EXPECT_EQ(Sample(m, e1_units), 0);
+  EXPECT_EQ(Sample(m, e1_value), -1);
+  EXPECT_EQ(Sample(m, e2_value), 0.25);
+  EXPECT_EQ(Sample(m, "vigil_metric_experiment_units{arm=\"c\",experiment=\"e2\"}"), 3);
 }
 
 }  // namespace

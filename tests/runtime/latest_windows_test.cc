@@ -73,6 +73,45 @@ TEST(LatestWindowsTest, EachMetricKeepsItsLatestCompleteWindow) {
   EXPECT_EQ(Shown(latest), (std::vector<std::string>{"turns{cart} 4m 5", "hourly{} 60m 40"}));
 }
 
+// An experiment's outputs are kept together (SeriesScope): a window of
+// the experiment without a comparison drops the older comparison; another
+// experiment's stay.
+TEST(LatestWindowsTest, AnExperimentsOutputsAreKeptTogether) {
+  std::unique_ptr<RuleSet> rules = Rules(R"(experiments:
+  - experiment: e1
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    metrics:
+      - {name: good, value: ratio(ok), goal: increase}
+  - experiment: e2
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    metrics:
+      - {name: good, value: ratio(ok), goal: increase}
+)");
+  auto result = [&](const char* metric, TimeMs end, std::vector<std::string> labels, double value) {
+    WindowResult r;
+    r.metric = *rules->FindMetric(metric);
+    r.def = &rules->metrics[r.metric];
+    r.end = end;
+    r.labels = std::move(labels);
+    r.group = StrJoin(r.labels, ",");
+    r.value = value;
+    return r;
+  };
+  LatestWindows latest;
+  latest.Update({result("experiment_units", kT + 60'000, {"e1", "c"}, 2),
+                 result("experiment_value", kT + 60'000, {"e1", "good", "c"}, 0.5),
+                 result("experiment_value", kT + 60'000, {"e2", "good", "c"}, 0.25)});
+  latest.Update({result("experiment_units", kT + 120'000, {"e1", "c"}, 0)});
+  EXPECT_EQ(Shown(latest), (std::vector<std::string>{"experiment_units{e1,c} 2m 0",
+                                                     "experiment_value{e2,good,c} 1m 0.25"}));
+}
+
 TEST(LatestWindowsTest, ACheckpointKeepsThemForTheMetricsDefinedAlike) {
   std::unique_ptr<RuleSet> rules = Rules(kRules);
   LatestWindows latest;
