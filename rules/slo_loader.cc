@@ -260,6 +260,15 @@ bool LoadSloSettings(FileLoader& f, const YAML::Node& n, RuleSet* rules, SloDef*
               "'objective' must be a share of good events above 0 and below 100%, "
               "e.g. 99.5% or 0.995");
       ok = false;
+    } else if (const double budget = (1 - *v) * 1e12;
+               std::llround(budget) == 0 || std::abs(budget - std::llround(budget)) > 0.01) {
+      // SloDef::ErrorBudget() keeps 12 decimals: a finer objective's budget
+      // would round (to 0 from 99.99999999999995% on, and no alert fires).
+      f.Error(n["objective"],
+              "'objective' may have at most 12 decimals as a share (10 as a percentage, e.g. "
+              "99.9999999999%): the error budget, 100% less the objective, is kept to 12 "
+              "decimals, and this one's would round");
+      ok = false;
     } else {
       slo->objective = *v;
     }

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/rule_set.h"
@@ -105,6 +106,22 @@ TEST(SloLoaderTest, MistakesAreReportedWhereTheyAre) {
 )yaml"),
               ElementsAre("r.yaml:3:16: 'objective' must be a share of good events above 0 and "
                           "below 100%, e.g. 99.5% or 0.995"));
+  // The budget is kept to 12 decimals: a finer objective would round it,
+  // to 0 (no burn rate, no alert) or to twice what it is.
+  for (const char* fine : {"99.99999999999999%", "0.9999999999995", "99.12345678901234%"}) {
+    EXPECT_THAT(Errors(StrCat("slos:\n  - slo: a\n    objective: ", fine,
+                              "\n    good: latency_ms < 5000\n")),
+                ElementsAre("r.yaml:3:16: 'objective' may have at most 12 decimals as a share "
+                            "(10 as a percentage, e.g. 99.9999999999%): the error budget, 100% "
+                            "less the objective, is kept to 12 decimals, and this one's would "
+                            "round"))
+        << fine;
+  }
+  for (const char* ok : {"99.9999999999%", "0.999999999999", "0.5", "1%", "99.95%"}) {
+    RuleLoadResult r =
+        Load(StrCat("slos:\n  - slo: a\n    objective: ", ok, "\n    good: latency_ms < 5000\n"));
+    EXPECT_TRUE(r.ok()) << ok << ": " << (r.errors.empty() ? "" : r.errors[0].ToString());
+  }
   EXPECT_THAT(Errors(R"yaml(slos:
   - slo: a
     objective: 99%
