@@ -348,8 +348,18 @@ std::vector<Diagnostic> LintRules(const RuleSet& rules) {
     }
   }
   for (const SloDef& slo : rules.slos) {
-    // A pair written in the file that cannot fire is an error when it
-    // loads; these are the default table's.
+    // A pair written in the file that cannot fire, or reads a window longer
+    // than the SLO's, is an error when it loads; these are the default
+    // table's.
+    for (const BurnRateRule& r : slo.burn_rates) {
+      if (r.long_window <= slo.window) continue;
+      Warn(&out, slo.pos,
+           StrCat("SLO '", slo.name, "': the default ", r.page ? "page" : "ticket", " pair (",
+                  FormatDuration(r.long_window), "/", FormatDuration(r.short_window), " above ",
+                  r.factor, ") reads a window longer than the SLO's (", FormatDuration(slo.window),
+                  "), and its factor is meant for a 30-day budget; set burn_rates: for this "
+                  "window"));
+    }
     for (const BurnRateRule& r : slo.burn_rates) {
       if (slo.CanFire(r.factor)) continue;
       Warn(&out, slo.pos,

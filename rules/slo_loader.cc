@@ -307,6 +307,14 @@ bool LoadSloSettings(FileLoader& f, const YAML::Node& n, RuleSet* rules, SloDef*
         ok = false;
       }
       (std::string_view(kind) == "page" ? severities->page : severities->ticket) = sev;
+      const bool page = std::string_view(kind) == "page";
+      if (ok && std::none_of(slo->burn_rates.begin(), slo->burn_rates.end(),
+                             [&](const BurnRateRule& r) { return r.page == page; })) {
+        f.Error(a[kind], StrCat("alerting: ", kind, " names a severity, but burn_rates: has no ",
+                                kind, " pair (alert: ", kind,
+                                "), so no such alert would exist; add one or remove ", kind, ":"));
+        ok = false;
+      }
     }
   }
   return ok;

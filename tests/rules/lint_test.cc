@@ -300,6 +300,17 @@ TEST(LintTest, DefaultBurnRatesThatCannotFireAtTheObjective) {
   EXPECT_TRUE(Lint(slo + "99%\n").empty());
 }
 
+// Over a 1-day SLO the default ticket pair reads 3 days (written out, that
+// is an error); its 1h and 6h page pairs fit.
+TEST(LintTest, DefaultBurnRatesLongerThanTheSlosWindow) {
+  EXPECT_EQ(Lint("slos:\n  - slo: api\n    good: latency_ms < 5000\n    objective: 99%\n"
+                 "    window: 1d\n"),
+            (std::vector<std::string>{
+                "r.yaml:2:10: warning: SLO 'api': the default ticket pair (3d/6h above 1) reads a "
+                "window longer than the SLO's (1d), and its factor is meant for a 30-day budget; "
+                "set burn_rates: for this window"}));
+}
+
 TEST(LintTest, ReferenceRulesAreClean) {
   std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml");
   std::stringstream ss;

@@ -117,6 +117,13 @@ TEST(SloLoaderTest, MistakesAreReportedWhereTheyAre) {
                             "round"))
         << fine;
   }
+  // A severity for a kind of alert the table has no pair of.
+  EXPECT_THAT(Errors("slos:\n  - slo: a\n    objective: 99%\n    good: latency_ms < 5000\n"
+                     "    burn_rates: [{long: 1h, short: 5m, factor: 14.4, alert: page}]\n"
+                     "    alerting: {page: P2, ticket: P4}\n"),
+              ElementsAre("r.yaml:6:34: alerting: ticket names a severity, but burn_rates: has "
+                          "no ticket pair (alert: ticket), so no such alert would exist; add one "
+                          "or remove ticket:"));
   for (const char* ok : {"99.9999999999%", "0.999999999999", "0.5", "1%", "99.95%"}) {
     RuleLoadResult r =
         Load(StrCat("slos:\n  - slo: a\n    objective: ", ok, "\n    good: latency_ms < 5000\n"));
