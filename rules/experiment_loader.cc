@@ -151,6 +151,7 @@ bool LoadSplit(FileLoader& f, const YAML::Node& n, ExperimentDef* e) {
       f.Error(kv.second, StrCat("the share of arm '", kv.first.Scalar(),
                                 "' must be above 0 and below 1 (0.1 or 10%)"));
       ok = false;
+      e->split.emplace_back(kv.first.Scalar(), 0);  // still an arm, for 'control'
       continue;
     }
     total += *share;
@@ -366,6 +367,13 @@ bool LoadArmAndUnit(FileLoader& f, const YAML::Node& n, ExperimentDef* e, RuleSe
     }
     (std::string_view(key) == "arm" ? e->arm_path : e->unit_path) = text;
     (std::string_view(key) == "arm" ? e->arm : e->unit) = Label(text);
+  }
+  if (ok && e->unit_path == e->arm_path) {
+    f.Error(n["unit"] ? n["unit"] : n,
+            StrCat("the unit '", e->unit_path,
+                   "' is the arm's field; the unit is what is assigned an arm, e.g. user_id or "
+                   "session_id"));
+    ok = false;
   }
   return ok;
 }

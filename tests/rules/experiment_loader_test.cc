@@ -76,6 +76,11 @@ TEST(ExperimentLoaderTest, EachMistakeIsReportedOnceAtItsPosition) {
       {"control",
        "experiments:\n  - experiment: x\n    arm: variant\n    control: c\n" + split + metric,
        "e.yaml:4:14: the control arm 'c' is not in 'split'"},
+      {"share", head + "    split: {a: .nan, b: 0.5}\n" + metric,
+       "e.yaml:5:16: the share of arm 'a' must be above 0 and below 1 (0.1 or 10%)"},
+      {"unit is the arm", head + split + "    unit: variant\n" + metric,
+       "e.yaml:6:11: the unit 'variant' is the arm's field; the unit is what is assigned an "
+       "arm, e.g. user_id or session_id"},
       {"value", head + split + "    metrics:\n      - {name: m, value: count(), goal: increase}\n",
        "e.yaml:7:26: an experiment metric's value is one of ratio(CONDITION), avg(FIELD) or "
        "quantile(Q, FIELD)"},
