@@ -95,13 +95,23 @@ class FileLoader {
       return std::nullopt;
     }
     if (!n.IsScalar()) {
-      Error(n, StrCat("'", key, "' must be a single value"));
+      // An empty value's position is the next token's, lines further on
+      // maybe: point at the key instead.
+      Error(n.IsNull() ? KeyNode(map, key) : n, StrCat("'", key, "' must be a single value"));
       return std::nullopt;
     }
     return n.Scalar();
   }
 
   const std::string& name() const { return name_; }
+
+  // The key node `key` of `map` (for its position), or `map` without it.
+  static YAML::Node KeyNode(const YAML::Node& map, std::string_view key) {
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.first;
+    }
+    return map;
+  }
 
   // Where byte `offset` of the text of scalar `n` is in the file.
   SourcePos PosInScalar(const YAML::Node& n, size_t offset) const {

@@ -194,5 +194,13 @@ TEST(RuleLoaderDiagnosticsTest, AnEmptyOrListDurationIsReportedAtItsKey) {
                           "mapping: give a duration such as 0, 30s, 5m, 1h"));
 }
 
+// So is any other empty field: at its key, not at the next entry.
+TEST(RuleLoaderDiagnosticsTest, AnEmptyFieldIsReportedAtItsKey) {
+  EXPECT_THAT(Errors("slos:\n  - slo: a\n    objective: 99%\n    good:\n"
+                     "  - slo: b\n    objective:\n    good: latency_ms < 5000\n"),
+              ElementsAre("r.yaml:4:5: 'good' must be a single value",
+                          "r.yaml:6:5: 'objective' must be a single value"));
+}
+
 }  // namespace
 }  // namespace vigil
