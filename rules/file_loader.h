@@ -46,9 +46,24 @@ class FileLoader {
 
   SourcePos PosOf(const YAML::Node& n) const {
     YAML::Mark m = n.Mark();
-    if (m.line < 0) return {name_, 1, 1};
+    if (m.line < 0) return built_at_ ? *built_at_ : SourcePos{name_, 1, 1};
     return {name_, m.line + 1, m.column + 1};
   }
+
+  // While it lives, nodes built by the loader (an SLO's alerts), which have
+  // no position in the file, are reported at `at` (what they were built
+  // from) instead of 1:1.
+  class BuiltAt {
+   public:
+    BuiltAt(FileLoader& f, SourcePos at) : f_(f), saved_(f.built_at_) { f.built_at_ = at; }
+    ~BuiltAt() { f_.built_at_ = saved_; }
+    BuiltAt(const BuiltAt&) = delete;
+    BuiltAt& operator=(const BuiltAt&) = delete;
+
+   private:
+    FileLoader& f_;
+    std::optional<SourcePos> saved_;
+  };
 
   void Error(const YAML::Node& n, std::string msg) {
     errors_->push_back({PosOf(n), std::move(msg), false});
@@ -232,6 +247,7 @@ class FileLoader {
   }
 
   std::string name_;
+  std::optional<SourcePos> built_at_;
   std::string_view content_;
   std::vector<Diagnostic>* errors_;
   // Mappings (by offset) with an unknown key that said which one it meant

@@ -421,11 +421,46 @@ bool AddSloMetrics(FileLoader& f, const YAML::Node& n, RuleSet* rules, SloDef* s
   return true;
 }
 
+// The SLO's `labels:` and `by:`, which its two alerts share: checked once,
+// where they are written (the alerts are built without positions). False
+// after an error.
+bool CheckSloLabels(FileLoader& f, const YAML::Node& n) {
+  bool ok = true;
+  std::vector<std::string> by;
+  if (YAML::Node b = n["by"]; b && b.IsSequence()) {
+    for (const auto& item : b) {
+      if (!item.IsScalar()) continue;
+      if (item.Scalar() == "slo" || item.Scalar() == "burn") {
+        f.Error(item, StrCat("'", item.Scalar(),
+                             "' is a label vigil sets on an SLO's alerts; group by another field"));
+        ok = false;
+      }
+      by.push_back(item.Scalar());
+    }
+  }
+  YAML::Node labels = n["labels"];
+  if (!labels || !labels.IsMap()) return ok;  // not a mapping: the alert's loader says so
+  for (const auto& kv : labels) {
+    const std::string key = kv.first.Scalar();
+    if (!ValidLabelName(key)) {
+      f.Error(kv.first, StrCat("bad label name '", key, "'"));
+      ok = false;
+    } else if (key == "alertname" || key == "severity" || key == "slo" || key == "burn" ||
+               std::find(by.begin(), by.end(), key) != by.end()) {
+      f.Error(kv.first, StrCat("label '", key,
+                               "' is set by vigil on an SLO's alerts and cannot be overridden"));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 // The alerts: one per kind, firing while both windows of any of its pairs
 // burn faster than the pair's factor.
 void AddSloAlerts(FileLoader& f, const YAML::Node& n, const SloDef& slo,
                   const SloSeverities& severities,
                   const std::map<DurationMs, std::string>& burn_metric, RuleSet* rules) {
+  if (!CheckSloLabels(f, n)) return;
   for (bool is_page : {true, false}) {
     std::vector<std::string> pairs;
     for (const BurnRateRule& r : slo.burn_rates) {
@@ -470,6 +505,9 @@ void LoadSlo(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   }
   SloSeverities severities;
   if (!LoadSloSettings(f, n, rules, &slo, &severities) || !ChooseSloPane(f, n, &slo)) return;
+  // What is wrong in the metrics and alerts it builds (a name another one
+  // has, a template in a label) is reported at the SLO's name.
+  FileLoader::BuiltAt at(f, slo.pos);
   std::map<DurationMs, std::string> burn_metric;
   if (!AddSloMetrics(f, n, rules, &slo, &burn_metric)) return;
   AddSloAlerts(f, n, slo, severities, burn_metric, rules);

@@ -117,6 +117,20 @@ TEST(SloLoaderTest, MistakesAreReportedWhereTheyAre) {
                             "round"))
         << fine;
   }
+  // The labels and grouping its two alerts share: each mistake once, where
+  // it is written; what is wrong in the metrics and alerts it builds, at
+  // its name.
+  EXPECT_THAT(Errors("slos:\n  - slo: a\n    objective: 99%\n    good: latency_ms < 5000\n"
+                     "    by: [intent, slo]\n    labels: {team: x, burn: y, \"a b\": z}\n"),
+              ElementsAre("r.yaml:5:18: 'slo' is a label vigil sets on an SLO's alerts; group by "
+                          "another field",
+                          "r.yaml:6:23: label 'burn' is set by vigil on an SLO's alerts and "
+                          "cannot be overridden",
+                          "r.yaml:6:32: bad label name 'a b'"));
+  EXPECT_THAT(Errors("metrics:\n  - metric: slo_a_sli\n    window: tumbling 1m\n"
+                     "    value: count()\n    export: true\n"
+                     "slos:\n  - slo: a\n    objective: 99%\n    good: latency_ms < 5000\n"),
+              ElementsAre("r.yaml:7:10: metric 'slo_a_sli' is already defined at r.yaml:2:13"));
   // A severity for a kind of alert the table has no pair of.
   EXPECT_THAT(Errors("slos:\n  - slo: a\n    objective: 99%\n    good: latency_ms < 5000\n"
                      "    burn_rates: [{long: 1h, short: 5m, factor: 14.4, alert: page}]\n"
