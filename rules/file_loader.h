@@ -55,7 +55,7 @@ class FileLoader {
   // from) instead of 1:1.
   class BuiltAt {
    public:
-    BuiltAt(FileLoader& f, SourcePos at) : f_(f), saved_(f.built_at_) { f.built_at_ = at; }
+    BuiltAt(FileLoader& f, const SourcePos& at) : f_(f), saved_(f.built_at_) { f.built_at_ = at; }
     ~BuiltAt() { f_.built_at_ = saved_; }
     BuiltAt(const BuiltAt&) = delete;
     BuiltAt& operator=(const BuiltAt&) = delete;
