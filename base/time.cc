@@ -214,4 +214,12 @@ std::string FormatDuration(DurationMs d) {
   return out;
 }
 
+bool LoadIanaTimeZone(std::string_view name, absl::TimeZone* out) {
+  if (name.empty() || name == "localtime" || name == "posixrules" || name.front() == '/' ||
+      name.find("..") != std::string_view::npos) {
+    return false;
+  }
+  return absl::LoadTimeZone(std::string(name), out);
+}
+
 }  // namespace vigil

@@ -24,6 +24,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/time/time.h"
+
 namespace vigil {
 
 using TimeMs = int64_t;
@@ -58,6 +60,12 @@ inline constexpr DurationMs kMaxDuration = 253'402'300'799'999;
 // w, largest first ("1h30m"); a bare "0" is zero. At most kMaxDuration.
 std::optional<DurationMs> ParseDuration(std::string_view s);
 std::string FormatDuration(DurationMs d);
+
+// A time zone by its IANA name (Europe/Berlin, UTC) from the system's
+// tzdata. False for an unknown name and for the names that stand for the
+// host's own setting ("localtime", "posixrules") or a file path, which
+// would make calendar windows and silences differ between machines.
+bool LoadIanaTimeZone(std::string_view name, absl::TimeZone* out);
 
 // Days since 1970-01-01 for a proleptic Gregorian date.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);

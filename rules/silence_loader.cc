@@ -143,7 +143,7 @@ bool LoadInterval(FileLoader& f, const YAML::Node& n, TimeInterval* out) {
       LoadRanges(f, n["months"], "months", 1, 12, kMonths.data(), kMonths.size(), 1, &out->months);
   ok &= LoadRanges(f, n["years"], "years", 1, 9999, nullptr, 0, 0, &out->years);
   if (std::optional<std::string> loc = f.Scalar(n, "location", false, "a time interval")) {
-    if (!absl::LoadTimeZone(*loc, &out->zone)) {
+    if (!LoadIanaTimeZone(*loc, &out->zone)) {
       f.Error(n["location"], StrCat("unknown time zone '", *loc,
                                     "' (an IANA name such as Europe/Berlin, from the system's "
                                     "tzdata)"));

@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "base/strings.h"
+#include "base/time.h"
 #include "operators/source/line_source.h"
 #include "runtime/replay.h"
 
@@ -127,7 +128,7 @@ absl::StatusOr<MonthRange> ParseMonth(std::string_view month, std::string_view z
         StrCat("--month '", month, "' is not a month such as 2026-03"));
   }
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(std::string(zone), &tz)) {
+  if (!LoadIanaTimeZone(zone, &tz)) {
     return absl::InvalidArgumentError(StrCat(
         "--timezone '", zone, "' is not a time zone the system knows (e.g. UTC, Europe/Berlin)"));
   }

@@ -13,7 +13,7 @@ namespace {
 
 absl::TimeZone Zone(const std::string& zone) {
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(zone, &tz)) tz = absl::UTCTimeZone();
+  if (!LoadIanaTimeZone(zone, &tz)) tz = absl::UTCTimeZone();
   return tz;
 }
 // The calendar month a window ending at `end` covers, in `zone`.

@@ -66,7 +66,7 @@ absl::StatusOr<WindowSpec> WindowSpec::InTimeZone(std::string_view name) const {
         StrCat("a time zone applies to calendar windows only, not to '", ToString(), "'"));
   }
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(std::string(name), &tz)) {
+  if (!LoadIanaTimeZone(name, &tz)) {
     return absl::InvalidArgumentError(
         StrCat("unknown time zone '", name,
                "' (an IANA name such as Europe/Berlin or America/New_York, from the system's "

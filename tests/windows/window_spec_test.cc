@@ -337,6 +337,11 @@ TEST(WindowSpecTest, CalendarWindowErrors) {
       std::string(WindowSpec::Parse("calendar day")->InTimeZone("Europe/Berln").status().message()),
       "unknown time zone 'Europe/Berln' (an IANA name such as Europe/Berlin or "
       "America/New_York, from the system's tzdata)");
+  // The host's own zone would make the windows differ between machines.
+  for (const char* host : {"localtime", "posixrules", "/etc/localtime", "../../etc/localtime"}) {
+    EXPECT_FALSE(WindowSpec::Parse("calendar day")->InTimeZone(host).ok()) << host;
+  }
+  EXPECT_TRUE(WindowSpec::Parse("calendar day")->InTimeZone("UTC").ok());
   EXPECT_EQ(
       std::string(WindowSpec::Parse("tumbling 1d")->InTimeZone("Europe/Berlin").status().message()),
       "a time zone applies to calendar windows only, not to 'tumbling 1d'");
