@@ -367,7 +367,9 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
     if (!DecodeShapes(*bytes, &shapes)) shapes.clear();
   }
   for (auto& op : metric_ops_) {
-    if (const std::string* bytes = find(op->state_key())) {
+    const std::string* bytes = find(op->state_key());
+    if (bytes == nullptr && !op->legacy_state_key().empty()) bytes = find(op->legacy_state_key());
+    if (bytes != nullptr) {
       Decoder dec(*bytes);
       if (!op->DecodeState(&dec)) return -1;
       ++restored;
@@ -376,7 +378,7 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
     // The same panes under other aggregates.
     auto shape = std::find_if(shapes.begin(), shapes.end(),
                               [&](const SavedShape& s) { return s.shape_key == op->shape_key(); });
-    const std::string* bytes = shape == shapes.end() ? nullptr : find(shape->state_key);
+    bytes = shape == shapes.end() ? nullptr : find(shape->state_key);
     if (bytes != nullptr) {
       Decoder dec(*bytes);
       if (op->DecodeRemapped(&dec, shape->prototype, shape->hashes, restarted)) {

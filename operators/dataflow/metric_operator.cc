@@ -4,10 +4,13 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "base/hash.h"
 #include "base/time.h"
+#include "rules/expr_parser.h"
 
 namespace vigil {
 
@@ -86,8 +89,38 @@ bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
          a.by_slots == b.by_slots;
 }
 
+namespace {
+
+void CollectNames(const ExprNode& n, std::set<std::string>* out) {
+  if (n.op == ExprOp::kName) out->insert(n.text);
+  for (const auto& arg : n.args) CollectNames(*arg, out);
+}
+
+}  // namespace
+
+std::string MetricOperator::RecordFieldsKey(const StreamDef& s,
+                                            const std::vector<MetricRef>& members) {
+  std::set<std::string> names;
+  for (const MetricRef& m : members) {
+    for (const std::string* source : {&m.def->where_source, &m.def->value_source}) {
+      if (source->empty()) continue;
+      ExprParse p = ParseExpr(*source);
+      if (p.ok()) CollectNames(*p.node, &names);
+    }
+    names.insert(m.def->by.begin(), m.def->by.end());
+  }
+  std::string key = StrCat(s.kind == StreamKind::kJoin ? "join " : "session ", s.key_path);
+  if (s.kind != StreamKind::kJoin) StrAppend(&key, " where ", s.where_source);
+  for (const std::string& name : names) {
+    auto emit = std::find_if(s.emit.begin(), s.emit.end(),
+                             [&](const EmitDef& e) { return e.name == name; });
+    StrAppend(&key, "|", name, emit == s.emit.end() ? "" : StrCat("=", emit->source));
+  }
+  return key;
+}
+
 MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
-                               std::string_view stream_key)
+                               std::string_view stream_key, std::string_view legacy_stream_key)
     : members_(std::move(members)), bank_(bank) {
   // The longest window leads (its size is the store's); shorter ones of an
   // SLO are views of the same panes.
@@ -133,6 +166,9 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   for (const std::string& key : keys) acc_hashes_.push_back(HashBytes(key));
   // Records of a stream: what they hold depends on the stream's definition.
   if (lead().from >= 0) {
+    if (!legacy_stream_key.empty()) {
+      legacy_state_key_ = StrCat("from ", legacy_stream_key, "|", state_key_);
+    }
     state_key_ = StrCat("from ", stream_key, "|", state_key_);
     shape_key_ = StrCat("from ", stream_key, "|", shape_key_);
   }
@@ -432,9 +468,13 @@ std::vector<std::unique_ptr<MetricOperator>> BuildMetricOperators(const RuleSet&
     }
   }
   std::vector<std::unique_ptr<MetricOperator>> ops;
-  const std::string stream_key = from >= 0 ? rules.streams[from].fingerprint : "";
   for (auto& g : groups) {
-    ops.push_back(std::make_unique<MetricOperator>(std::move(g), bank, stream_key));
+    std::string key, legacy;
+    if (from >= 0) {
+      key = MetricOperator::RecordFieldsKey(rules.streams[from], g);
+      legacy = rules.streams[from].fingerprint;
+    }
+    ops.push_back(std::make_unique<MetricOperator>(std::move(g), bank, key, legacy));
   }
   return ops;
 }

@@ -76,9 +76,21 @@ class MetricOperator {
   // `members` share the filter, window and `by:` of members[0]. With a bank,
   // Add reads the filter result the bank computed for the event (call
   // bank->Evaluate first); without one it evaluates `where` itself.
-  // `stream_key`: for metrics from a stream, the stream's fingerprint.
+  // `stream_key`: for metrics from a stream, what its records' fields mean
+  // to them (RecordFieldsKey); `legacy_stream_key`, the stream's whole
+  // fingerprint, which checkpoints of earlier versions keyed them by.
   MetricOperator(std::vector<MetricRef> members, FilterBank* bank = nullptr,
-                 std::string_view stream_key = "");
+                 std::string_view stream_key = "", std::string_view legacy_stream_key = "");
+
+  // What the records of stream `s` mean to metrics `members` that read
+  // them: the definition of each field they read (an emit's source, or the
+  // record's key and duration or delay) and, for a session stream, its
+  // `where:` (the events its aggregates see). A change elsewhere in the
+  // stream (its gap, a join's bound or sides, an emit they do not read)
+  // changes which records come, not what they hold: the metrics keep their
+  // panes, partial where the stream started over
+  // (Dataflow::StreamsStartedOver).
+  static std::string RecordFieldsKey(const StreamDef& s, const std::vector<MetricRef>& members);
 
   // Whether `def` may share this operator.
   static bool SameStream(const MetricDef& a, const MetricDef& b);
@@ -130,6 +142,9 @@ class MetricOperator {
   // DecodeState expects the key first and returns false, reading nothing
   // more, when it differs (the rules changed since the checkpoint).
   const std::string& state_key() const { return state_key_; }
+  // The state key checkpoints of earlier versions used (metrics from a
+  // stream keyed by its whole definition); "" when the same.
+  const std::string& legacy_state_key() const { return legacy_state_key_; }
   // Scale-out: the state key less its aggregates (with the SLO the panes
   // belong to), and each accumulator's key ("quantile(latency_ms)") hashed,
   // in the order a pane holds them. A merge stage adds the accumulators
@@ -184,7 +199,8 @@ class MetricOperator {
   const FilterBank* bank_;
   int filter_ = -1;
   std::unique_ptr<PaneStore> store_;
-  std::string state_key_;  // what the panes hold; equal keys can share state
+  std::string state_key_;
+  std::string legacy_state_key_;  // what the panes hold; equal keys can share state
   std::string shape_key_;
   std::vector<uint64_t> acc_hashes_;
   std::vector<DurationMs> views_;  // the store's (PaneStore's constructor)

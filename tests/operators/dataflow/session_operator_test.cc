@@ -317,6 +317,73 @@ TEST_F(SessionStreamTest, AChangedStreamNamesTheMetricsReadingItWithItsGap) {
   EXPECT_TRUE(started_over(same).empty());
 }
 
+// What a metric over a changed stream read before the change stays in its
+// panes: a new gap, a join's new bound or an emit it does not read changes
+// which records come, not what the fields it reads hold. A changed `where:`
+// of a session stream, or a new definition of a field it reads, does: that
+// metric starts over.
+TEST_F(SessionStreamTest, AMetricOverAChangedStreamKeepsWhatItRead) {
+  const std::string stream =
+      "streams:\n  - stream: s\n    key: session_id\n    window: session 1m\n"
+      "    emit:\n      turns: count()\n";
+  const std::string metric =
+      "metrics:\n  - metric: turns_closed\n    from: s\n    window: tumbling 10m\n"
+      "    value: sum(turns)\n    export: true\n";
+  // Session a (two turns) closes at 1m10s, into [0, 10m); b comes after
+  // the change.
+  auto run = [&](const std::string& changed) {
+    OperatorHarness before(stream + metric), next(changed + metric);
+    before.AddJson(Message("a", 0, "faq", 100));
+    before.AddJson(Message("a", 10'000, "faq", 100));
+    std::vector<WindowResult> results;
+    std::vector<AlertNotice> notices;
+    before.Close(2 * kMin, &results, &notices);
+    next.flow->AdoptState(*before.flow);
+    next.AddJson(Message("b", 3 * kMin, "faq", 100));
+    results.clear();
+    next.Close(20 * kMin, &results, &notices);
+    return results.empty() ? -1.0 : results[0].value;
+  };
+  std::string gap = stream, other_emit = stream, where = stream, redefined = stream;
+  gap.replace(gap.find("session 1m"), 10, "session 2m");
+  other_emit += "      slowest: max(latency_ms)\n";
+  where.replace(where.find("    window:"), 0, "    where: type == \"message\"\n");
+  redefined.replace(redefined.find("count()"), 7, "count(type == \"message\")");
+  EXPECT_EQ(run(stream), 3);
+  EXPECT_EQ(run(gap), 3);
+  EXPECT_EQ(run(other_emit), 3);
+  EXPECT_EQ(run(where), 1);
+  EXPECT_EQ(run(redefined), 1);
+
+  // A checkpoint of an earlier version keyed the metric by the stream's
+  // whole definition: it still restores.
+  OperatorHarness saved_by(stream + metric), restored(stream + metric);
+  saved_by.AddJson(Message("a", 0, "faq", 100));
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  saved_by.Close(2 * kMin, &results, &notices);
+  std::vector<std::pair<std::string, std::string>> saved = saved_by.flow->EncodeState();
+  const std::string key =
+      StrCat("from ",
+             MetricOperator::RecordFieldsKey(saved_by.rules->streams[0],
+                                             {{&saved_by.rules->metrics[0], 0}}),
+             "|");
+  int renamed = 0;
+  for (auto& [k, bytes] : saved) {
+    if (!k.starts_with(key)) continue;
+    k = StrCat("from ", saved_by.rules->streams[0].fingerprint, "|", k.substr(key.size()));
+    ++renamed;
+  }
+  ASSERT_EQ(renamed, 1);
+  std::vector<int> restarted;
+  EXPECT_GE(restored.flow->DecodeState(saved, &restarted), 0);
+  EXPECT_TRUE(restarted.empty());
+  results.clear();
+  restored.Close(20 * kMin, &results, &notices);
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results[0].value, 1);
+}
+
 TEST_F(SessionStreamTest, SessionsLeftAfterAWaveOfClosesKeepTheirState) {
   // 10 000 sessions a second apart, two messages each; the last 100 also
   // see a third message after most sessions have closed and the pools
