@@ -53,8 +53,12 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
                                                     " of its list; this job has ",
                                                     j.config_.source.paths.size()));
       }
-      j.next_path_ = file;
-      if (absl::Status s = j.OpenNextSource(); !s.ok()) return s;
+      // The file open already is read on from the saved line: a named
+      // pipe opened twice would wait for a second writer.
+      if (j.next_path_ != file + 1) {
+        j.next_path_ = file;
+        if (absl::Status s = j.OpenNextSource(); !s.ok()) return s;
+      }
     }
   } else if (j.mode_->RestoresSourcePositions()) {
     if (absl::Status s = j.source_->RestorePositions(d.positions); !s.ok()) return s;

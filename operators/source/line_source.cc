@@ -93,6 +93,7 @@ class ByteStream {
         return got;
       }
       if (errno == EINTR) continue;
+      if (waits_ && (errno == EAGAIN || errno == EWOULDBLOCK)) return kIdle;  // a named pipe
       status_ = absl::UnavailableError(StrCat("read: ", std::strerror(errno)));
       return -1;
     }
@@ -289,7 +290,13 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 
 absl::StatusOr<std::unique_ptr<RecordSource>> OpenFileSource(const std::string& path,
                                                              size_t max_record_bytes, bool idle) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // A named pipe read with idle batches opens without waiting for a writer
+  // (a blocking open would hold the job, deaf to SIGTERM, until one came);
+  // it then waits in poll, which reports data or, once a writer has come
+  // and gone, the end.
+  struct stat path_st {};
+  const bool fifo = idle && ::stat(path.c_str(), &path_st) == 0 && S_ISFIFO(path_st.st_mode);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
   if (fd < 0) return absl::NotFoundError(StrCat(path, ": ", std::strerror(errno)));
   struct stat st {};
   uint64_t total = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;

@@ -133,6 +133,48 @@ TEST_P(StdinIdleTest, CheckpointsAreWrittenWhileNoLineArrives) {
   EXPECT_EQ(ExitWithin(5), 0) << ReadFile(err_);
 }
 
+// A named pipe no writer ever opens does not hold the job in open():
+// SIGTERM stops it.
+TEST(NamedPipeTest, SigtermStopsAJobWhosePipeNeverGetsAWriter) {
+  const std::string dir = TempPath("named_pipe_no_writer_", "");
+  std::filesystem::create_directories(dir);
+  const std::string fifo = dir + "/events.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Result r = Sh(StrCat("timeout --preserve-status -s TERM 2 ", kVigil, " run --input ", fifo,
+                       " --no-progress --no-console --http off 2>&1"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("0 records"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
+// A job restored from a checkpoint reads the named pipe it has open on
+// from the saved line, and ends when the writer closes, as a fresh one
+// does (it used to open the pipe a second time and wait there for another
+// writer).
+TEST(NamedPipeTest, ARestoredJobEndsWhenItsWriterCloses) {
+  const std::string dir = TempPath("named_pipe_restore_", "");
+  std::filesystem::create_directories(dir);
+  const std::string fifo = dir + "/events.fifo", events = dir + "/events.ndjson";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::ofstream(events) << kEvents;
+  const std::string run = StrCat(kVigil, " run --input ", fifo, " --checkpoint-dir ", dir,
+                                 "/ck --no-progress --no-console --http off");
+  // The first run reads the three events from a writer that stays, and
+  // stops on SIGTERM with a checkpoint after them.
+  Result first =
+      Sh(StrCat("(cat ", events, "; sleep 3) > ", fifo, " & timeout --preserve-status -s TERM 1.5 ",
+                run, " 2>&1; rc=$?; wait; exit $rc"));
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  // The second gets the same stream and three more, from a writer that
+  // then closes.
+  Result second = Sh(StrCat("(cat ", events, "; sed 's/:0[0-9]Z/:09Z/' ", events, ") > ", fifo,
+                            " & timeout -s KILL 20 ", run, " 2>&1; rc=$?; wait; exit $rc"));
+  EXPECT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_NE(second.out.find("restored checkpoint"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("6 records"), std::string::npos) << second.out;
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Pipes, StdinIdleTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "NamedPipe" : "Stdin";
