@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace vigil {
@@ -140,6 +141,14 @@ absl::StatusOr<std::unique_ptr<LineWriter>> LineWriter::Open(const std::string& 
     // (/dev/null) or a pipe has nothing to cut and is written on.
     struct stat st {};
     const bool regular = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && static_cast<uint64_t>(st.st_size) < *resume_size) {
+      // Moved away or rotated since the checkpoint: written on from its
+      // end, never padded out to the saved size.
+      Log(StrCat(path, " holds ", st.st_size, " bytes, less than the ", *resume_size,
+                 " the checkpoint saved (moved or rotated since?); writing on after what it "
+                 "holds"));
+      resume_size = static_cast<uint64_t>(st.st_size);
+    }
     if (fd < 0 ||
         (regular && (::ftruncate(fd, static_cast<off_t>(*resume_size)) != 0 ||
                      ::lseek(fd, 0, SEEK_END) < 0)) ||

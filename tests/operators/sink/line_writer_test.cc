@@ -31,6 +31,24 @@ TEST(LineWriterTest, AResumedFileIsCutBackToTheCheckpointedSize) {
   ::unlink(path.c_str());
 }
 
+// A file shorter than the checkpoint saved (rotated, moved away, removed)
+// is written on from its end, never padded out with zeros.
+TEST(LineWriterTest, AShorterFileIsWrittenOnNotPadded) {
+  const std::string path =
+      ::testing::TempDir() + "/line_writer_short_" + std::to_string(::getpid());
+  for (const char* before : {"", "new\n"}) {
+    ::unlink(path.c_str());
+    if (*before != '\0') std::ofstream(path) << before;
+    {
+      auto out = LineWriter::Open(path, 4096);
+      ASSERT_TRUE(out.ok()) << out.status();
+      (*out)->Write("after");
+    }
+    EXPECT_EQ(Contents(path), std::string(before) + "after\n");
+  }
+  ::unlink(path.c_str());
+}
+
 TEST(LineWriterTest, ADeviceIsResumedWithoutCutting) {
   auto out = LineWriter::Open("/dev/null", 12345);
   ASSERT_TRUE(out.ok()) << out.status();
