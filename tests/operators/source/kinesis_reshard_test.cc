@@ -116,6 +116,12 @@ TEST(KinesisReshardTest, SplitAndMergeOnKinesisMock) {
   std::string skip;
   std::unique_ptr<testing::KinesisMock> server = testing::KinesisMock::Start("events:4", &skip);
   if (!server) GTEST_SKIP() << skip;
+  // On a loaded machine kinesis-mock has been seen to answer without ever
+  // creating the streams of INITIALIZE_STREAMS: create it if it is not
+  // there (ResourceInUse when it is, or is being created).
+  std::unique_ptr<KinesisClient> client = server->Client();
+  ASSERT_TRUE(client);
+  client->CreateStream("events", 4).IgnoreError();
   testing::WaitActive(*server, "events");
   KinesisSourceOptions o = testing::TestSourceOptions(*server, "events");
   o.list_shards_page_size = 2;  // follow NextToken
