@@ -213,6 +213,7 @@ class EventGenerator::Impl {
   DurationMs duration_;
   DurationMs max_jitter_;
   uint64_t emitted_ = 0;
+  TimeMs turn_nominal_ = kMinTime, turn_ts_ = kMinTime;  // of the latest turn
   generator_internal::Rng jitter_rng_;
   generator_internal::TrafficModel model_;
   generator_internal::TimestampFormatter timestamps_;
@@ -232,10 +233,21 @@ class EventGenerator::Impl {
 bool EventGenerator::Impl::Next(std::string* out) {
   const TimeMs nominal = NominalTime(emitted_);
   if (duration_ > 0 && nominal - start_ >= duration_) return false;
-  const TimeMs ts =
+  TimeMs ts =
       nominal - static_cast<TimeMs>(jitter_rng_.Below(static_cast<uint64_t>(max_jitter_) + 1));
   GeneratedEvent event{};
   model_.Next(nominal, ts, &event);
+  // The jitter is how late an event arrives, not a reordering of what
+  // happened: a turn's follow-ups (its rating, click, label, the session's
+  // escalation or disconnect), written right after it, happen after it, as
+  // far after as their nominal times are. Still never later than nominal.
+  if (event.type == generator_internal::EventType::kMessage) {
+    turn_nominal_ = nominal;
+    turn_ts_ = ts;
+  } else if (event.type != generator_internal::EventType::kCircuitBreaker &&
+             turn_nominal_ != kMinTime) {
+    ts = std::max(ts, turn_ts_ + (nominal - turn_nominal_));
+  }
   w_.Reset();
   Write(ts, nominal, event);
   out->append(w_.view());
