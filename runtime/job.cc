@@ -324,13 +324,10 @@ void Job::DeadLetterUnmatched() {
   for (const Unmatched& u : all) {
     summary_.UnmatchedToDeadLetter();
     if (!dead_letter_) continue;
-    Record r;
-    r.data = u.right.json;
-    r.size = u.right.json.size();
-    dead_letter_->Write(DeadReason::kUnmatched,
-                        StrCat("join ", u.join->name, ": no left event with ", u.join->key_path,
-                               " ", u.right.key, " in range"),
-                        StrCat("join:", u.join->name), r, u.right.ts);
+    dead_letter_->WriteBuilt(DeadReason::kUnmatched,
+                             StrCat("join ", u.join->name, ": no left event with ",
+                                    u.join->key_path, " ", u.right.key, " in range"),
+                             StrCat("join:", u.join->name), u.right.json, u.right.ts);
   }
 }
 

@@ -227,23 +227,22 @@ std::string_view WholeCharacters(std::string_view s) {
 
 }  // namespace
 
-void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const std::string& source,
-                             const Record& record, TimeMs ts) {
+void DeadLetterWriter::Begin(DeadReason reason, std::string_view detail,
+                             const std::string& source) {
   buf_.assign("{\"reason\":\"");
   StrAppend(&buf_, DeadReasonName(reason), "\",\"detail\":");
   AppendJsonString(detail, &buf_);
   buf_.append(",\"source\":");
   AppendJsonString(source, &buf_);
-  StrAppend(&buf_, ",\"input\":", record.input);
-  if (lines_) StrAppend(&buf_, ",\"line\":", record.line);
-  StrAppend(&buf_, ",\"offset\":", record.offset, ",\"size\":", record.size);
+}
+
+void DeadLetterWriter::Finish(TimeMs ts, std::string_view data, bool truncated) {
   if (ts != kMinTime) {
     buf_.append(",\"ts\":\"");
     AppendTimestamp(ts, &buf_);
     buf_.push_back('"');
   }
-  std::string_view data = record.data;
-  if (data.size() < record.size) {
+  if (truncated) {
     buf_.append(",\"truncated\":true");  // cut, not only too long
     data = WholeCharacters(data);
   }
@@ -251,6 +250,21 @@ void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const s
   AppendJsonString(data, &buf_);
   buf_.push_back('}');
   out_->Write(buf_);
+}
+
+void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const std::string& source,
+                             const Record& record, TimeMs ts) {
+  Begin(reason, detail, source);
+  StrAppend(&buf_, ",\"input\":", record.input);
+  if (lines_) StrAppend(&buf_, ",\"line\":", record.line);
+  StrAppend(&buf_, ",\"offset\":", record.offset, ",\"size\":", record.size);
+  Finish(ts, record.data, record.data.size() < record.size);
+}
+
+void DeadLetterWriter::WriteBuilt(DeadReason reason, std::string_view detail,
+                                  const std::string& source, std::string_view record, TimeMs ts) {
+  Begin(reason, detail, source);
+  Finish(ts, record, false);
 }
 
 }  // namespace vigil

@@ -89,10 +89,20 @@ class DeadLetterWriter {
       : out_(std::move(out)), lines_(lines) {}
   void Write(DeadReason reason, std::string_view detail, const std::string& source,
              const Record& record, TimeMs ts = kMinTime);
+  // A record vigil built rather than read (a join's unmatched right event,
+  // its key and fields): no input, line, offset or size, which would point
+  // at another record.
+  void WriteBuilt(DeadReason reason, std::string_view detail, const std::string& source,
+                  std::string_view record, TimeMs ts);
   void Flush() { out_->Flush(); }
   LineWriter* writer() { return out_.get(); }
 
  private:
+  // The reason, detail and source of a dead letter, into buf_.
+  void Begin(DeadReason reason, std::string_view detail, const std::string& source);
+  // Its time (unless kMinTime) and record, from buf_ out.
+  void Finish(TimeMs ts, std::string_view data, bool truncated);
+
   std::unique_ptr<LineWriter> out_;
   bool lines_;
   std::string buf_;
