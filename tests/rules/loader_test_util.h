@@ -48,6 +48,19 @@ inline std::string WithP99(std::string_view alerts) {
   return std::string(kP99Metric) + std::string(alerts);
 }
 
+// Two experiments alike but for their names (e1, e2): one window, arms c
+// and t by `variant`, unit `user`, one ratio metric `good`.
+inline std::string TwoExperiments() {
+  std::string yaml = "experiments:\n";
+  for (const char* name : {"e1", "e2"}) {
+    yaml += std::string("  - experiment: ") + name +
+            "\n    arm: variant\n    control: c\n    split: {c: 0.5, t: 0.5}\n"
+            "    unit: user\n    metrics:\n"
+            "      - {name: good, value: ratio(ok), goal: increase}\n";
+  }
+  return yaml;
+}
+
 }  // namespace vigil::loader_test
 
 #endif  // VIGIL_TESTS_RULES_LOADER_TEST_UTIL_H_

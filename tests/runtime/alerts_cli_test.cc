@@ -23,34 +23,47 @@ class AlertsCliTest : public ::testing::Test {
                         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_",
                     name);
   }
+  // Starts a job on ten hours of slow replies at 600x, with `flags`:
+  // LatencyP99Critical fires about half a second in and stays firing for a
+  // minute of wall time. Returns its HTTP base URL ("" if it did not say).
+  std::string StartSlowJob(const std::string& flags) {
+    job_ = Spawn(kVigil +
+                     " run --generator --speed 600 --rate 20 "
+                     "--incident latency_spike@1m+600m --no-console --http 127.0.0.1:0 " +
+                     flags,
+                 Path("run.log"));
+    return JobHttpBase(Path("run.log"));
+  }
+  // What `vigil alerts` printed once it showed a row matching `row`.
+  Result WaitForRow(const std::string& url, const std::regex& row) {
+    Result text;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          text = Sh(kVigil + " alerts --url " + url + " 2>&1");
+          return text.exit_code == 0 && std::regex_search(text.out, row);
+        },
+        30))
+        << text.exit_code << ": " << text.out;
+    return text;
+  }
+  void StopJob() {
+    ::kill(job_, SIGTERM);
+    EXPECT_EQ(WaitExit(job_), 0) << ReadFile(Path("run.log"));
+  }
+  pid_t job_ = -1;
 };
 
 TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
-  // Ten hours of slow replies at 600x: LatencyP99Critical fires about half a
-  // second in and stays firing for a minute of wall time.
-  const std::string log = Path("run.log");
-  const pid_t job = Spawn(kVigil +
-                              " run --generator --speed 600 --rate 20 "
-                              "--incident latency_spike@1m+600m --no-console "
-                              "--http 127.0.0.1:0",
-                          log);
-  ChildGuard job_guard(job);
-  const std::string url = JobHttpBase(log);
-  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  const std::string url = StartSlowJob("");
+  ChildGuard job_guard(job_);
+  ASSERT_FALSE(url.empty()) << ReadFile(Path("run.log"));
 
   // One table row: state, severity, alert, value, since, notified, labels,
   // summary.
   const std::regex row(
       "firing +P1 +LatencyP99Critical +[0-9.e+]+ +\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z +yes +\\{\\} +"
       "p99 latency \\d+ ms above 10 s for 5 minutes");
-  Result text;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        text = Sh(kVigil + " alerts --url " + url + " 2>&1");
-        return text.exit_code == 0 && std::regex_search(text.out, row);
-      },
-      30))
-      << text.exit_code << ": " << text.out;
+  Result text = WaitForRow(url, row);
   EXPECT_EQ(text.out.rfind("STATE", 0), 0u) << text.out;
   for (const char* column :
        {"SEVERITY", "ALERT", "VALUE", "SINCE", "NOTIFIED", "LABELS", "SUMMARY"}) {
@@ -72,8 +85,7 @@ TEST_F(AlertsCliTest, ShowsTheAlertsOfARunningJob) {
   }
   EXPECT_TRUE(found) << json.out;
 
-  ::kill(job, SIGTERM);
-  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+  StopJob();
 }
 
 // An alert a silence holds back says so in the table, as in the JSON.
@@ -85,34 +97,18 @@ TEST_F(AlertsCliTest, ASilencedAlertIsShownNotNotified) {
           "    matchers: ['alertname=\"LatencyP99Critical\"']\n"
           "    starts_at: 2000-01-01T00:00:00Z\n"
           "    ends_at: 2100-01-01T00:00:00Z\n");
-  const std::string log = Path("run.log");
-  const pid_t job =
-      Spawn(kVigil +
-                " run --generator --speed 600 --rate 20 "
-                "--incident latency_spike@1m+600m --no-console "
-                "--rules " +
-                std::string(VIGIL_SOURCE_DIR) + "/deploy/rules/chatbot.yaml --rules " + silence +
-                " --http 127.0.0.1:0",
-            log);
-  ChildGuard job_guard(job);
-  const std::string url = JobHttpBase(log);
-  ASSERT_FALSE(url.empty()) << ReadFile(log);
+  const std::string url = StartSlowJob("--rules " + std::string(VIGIL_SOURCE_DIR) +
+                                       "/deploy/rules/chatbot.yaml --rules " + silence);
+  ChildGuard job_guard(job_);
+  ASSERT_FALSE(url.empty()) << ReadFile(Path("run.log"));
   const std::regex row(
       "firing +P1 +LatencyP99Critical +[0-9.e+]+ +\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z +"
       "no: silenced by upgrade +\\{\\} +p99 latency");
-  Result text;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        text = Sh(kVigil + " alerts --url " + url + " 2>&1");
-        return text.exit_code == 0 && std::regex_search(text.out, row);
-      },
-      30))
-      << text.exit_code << ": " << text.out;
+  Result text = WaitForRow(url, row);
   Result json = Sh(kVigil + " alerts --url " + url + " --output json");
   EXPECT_NE(json.out.find("\"notify\":false"), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"silenced_by\":\"upgrade\""), std::string::npos) << json.out;
-  ::kill(job, SIGTERM);
-  EXPECT_EQ(WaitExit(job), 0) << ReadFile(log);
+  StopJob();
 }
 
 TEST_F(AlertsCliTest, AnUnreachableJobIsAnError) {

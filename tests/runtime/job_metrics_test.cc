@@ -7,6 +7,7 @@
 
 #include "rules/rule_set.h"
 #include "runtime/prometheus_text.h"
+#include "tests/rules/loader_test_util.h"
 
 namespace vigil {
 namespace {
@@ -171,23 +172,7 @@ metrics:
 // removes the older comparison's series of every experiment_* metric; an
 // experiment without events in the window keeps its last values.
 TEST(JobMetricsTest, AnExperimentsOutputsAreCurrentTogether) {
-  RuleLoadResult loaded = LoadRuleSources({{"rules.yaml", R"(
-experiments:
-  - experiment: e1
-    arm: variant
-    control: c
-    split: {c: 0.5, t: 0.5}
-    unit: user
-    metrics:
-      - {name: good, value: ratio(ok), goal: increase}
-  - experiment: e2
-    arm: variant
-    control: c
-    split: {c: 0.5, t: 0.5}
-    unit: user
-    metrics:
-      - {name: good, value: ratio(ok), goal: increase}
-)"}});
+  RuleLoadResult loaded = LoadRuleSources({{"rules.yaml", loader_test::TwoExperiments()}});
   ASSERT_TRUE(loaded.ok()) << loaded.errors[0].ToString();
   const RuleSet& rules = *loaded.rules;
   JobMetrics m(rules);

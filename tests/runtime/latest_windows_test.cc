@@ -77,22 +77,7 @@ TEST(LatestWindowsTest, EachMetricKeepsItsLatestCompleteWindow) {
 // the experiment without a comparison drops the older comparison; another
 // experiment's stay.
 TEST(LatestWindowsTest, AnExperimentsOutputsAreKeptTogether) {
-  std::unique_ptr<RuleSet> rules = Rules(R"(experiments:
-  - experiment: e1
-    arm: variant
-    control: c
-    split: {c: 0.5, t: 0.5}
-    unit: user
-    metrics:
-      - {name: good, value: ratio(ok), goal: increase}
-  - experiment: e2
-    arm: variant
-    control: c
-    split: {c: 0.5, t: 0.5}
-    unit: user
-    metrics:
-      - {name: good, value: ratio(ok), goal: increase}
-)");
+  std::unique_ptr<RuleSet> rules = Rules(loader_test::TwoExperiments());
   auto result = [&](const char* metric, TimeMs end, std::vector<std::string> labels, double value) {
     WindowResult r;
     r.metric = *rules->FindMetric(metric);
