@@ -164,7 +164,8 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   shape_key_ = StrCat(Strip(lead().where_source), "|", windows, "|", StrJoin(lead().by, ","), "|",
                       lead().pane_group);
   for (const std::string& key : keys) acc_hashes_.push_back(HashBytes(key));
-  // Records of a stream: what they hold depends on the stream's definition.
+  // Records of a stream: what they hold depends on what the fields these
+  // metrics read mean (RecordFieldsKey).
   if (lead().from >= 0) {
     if (!legacy_stream_key.empty()) {
       legacy_state_key_ = StrCat("from ", legacy_stream_key, "|", state_key_);
