@@ -35,9 +35,9 @@ using cli::GeneratorFlag;
 using cli::JobFlag;
 using cli::OutputFlag;
 using cli::ParseNumber;
+using cli::RangeBoundFlag;
 using cli::RunFlags;
 using cli::SourceFlag;
-using cli::TimeFlag;
 using cli::Usage;
 
 // "http://127.0.0.1:9464/" for `--http 127.0.0.1:0` bound to 9464; a
@@ -222,9 +222,9 @@ int Replay(int argc, char** argv) {
   Args a(argc, argv, 2);
   while (!a.Done()) {
     if (a.Value("--from", &v, &err)) {
-      TimeFlag(v, &config.from, &err);
+      RangeBoundFlag(v, &config.from, &err);
     } else if (a.Value("--to", &v, &err)) {
-      TimeFlag(v, &config.to, &err);
+      RangeBoundFlag(v, &config.to, &err);
     } else if (a.Value("--output", &v, &err)) {
       if (v != "text" && v != "json") err = "--output must be text or json";
       json = v == "json";

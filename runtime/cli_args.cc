@@ -127,6 +127,11 @@ void TimeFlag(const std::string& v, TimeMs* out, std::string* err) {
   *out = t.value_or(0);
 }
 
+void RangeBoundFlag(const std::string& v, TimeMs* out, std::string* err) {
+  TimeFlag(v, out, err);
+  if (err->empty() && BeyondMillis(v)) ++*out;
+}
+
 bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>* out,
                        std::string* err) {
   std::string v;

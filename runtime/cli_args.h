@@ -117,6 +117,10 @@ bool GeneratorFlag(Args& a, GeneratorOptions* g, GeneratorFlagsSeen* seen, std::
 // Parse a duration / RFC 3339 time into *out, or set *err (if still empty).
 void DurationFlag(std::string_view flag, const std::string& v, DurationMs* out, std::string* err);
 void TimeFlag(const std::string& v, TimeMs* out, std::string* err);
+// A bound of a [from, to) range of event times, which are whole
+// milliseconds: a time past the millisecond ("…00.0001Z") rounds up, so
+// that the range holds the same times as the bounds written.
+void RangeBoundFlag(const std::string& v, TimeMs* out, std::string* err);
 // "-X KEY=VALUE" / "--kafka-property KEY=VALUE": a librdkafka property.
 bool KafkaPropertyFlag(Args& a, std::vector<std::pair<std::string, std::string>>* out,
                        std::string* err);

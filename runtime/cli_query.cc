@@ -80,10 +80,9 @@ int Query(int argc, char** argv) {
         err = StrCat("--", std::string(s.message()));
       }
     } else if (a.Value("--from", &v, &err)) {
-      TimeFlag(v, &q.from, &err);
-      if (err.empty() && BeyondMillis(v)) ++q.from;  // windows start on whole milliseconds
+      RangeBoundFlag(v, &q.from, &err);
     } else if (a.Value("--to", &v, &err)) {
-      TimeFlag(v, &q.to, &err);
+      RangeBoundFlag(v, &q.to, &err);
     } else if (a.Value("--step", &v, &err)) {
       step = v;
       DurationFlag("--step", v, &q.step, &err);

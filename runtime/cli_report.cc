@@ -200,9 +200,9 @@ int ParseReportInputs(Args& a, const std::string& command,
       }
       in->format = v;
     } else if (a.Value("--from", &v, &err)) {
-      TimeFlag(v, &in->config.from, &err);
+      RangeBoundFlag(v, &in->config.from, &err);
     } else if (a.Value("--to", &v, &err)) {
-      TimeFlag(v, &in->config.to, &err);
+      RangeBoundFlag(v, &in->config.to, &err);
     } else if (a.Value("--rules", &v, &err)) {
       in->config.rule_files.push_back(v);
     } else if (a.Peek().rfind("--", 0) == 0) {

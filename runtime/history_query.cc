@@ -88,8 +88,9 @@ absl::StatusOr<HistoryQuery> ParseHistoryQuery(std::string_view query_string) {
       if (!t)
         return absl::InvalidArgumentError(
             StrCat(key, " needs an RFC 3339 time, not '", value, "'"));
-      // A range starts at the first whole millisecond at or after `from`.
-      if (key == "from" && BeyondMillis(value)) ++*t;
+      // Times are whole milliseconds: [from, to) holds the same ones as
+      // [from rounded up, to rounded up).
+      if (BeyondMillis(value)) ++*t;
       (key == "from" ? q.from : q.to) = *t;
     } else if (key == "step") {
       std::optional<DurationMs> d = ParseDuration(value);

@@ -124,9 +124,10 @@ TEST(HistoryQueryTest, ApiParameters) {
   EXPECT_EQ(q->from, kT0 - kHour);
   EXPECT_EQ(q->to, kT0 + 24 * kHour);
   EXPECT_EQ(q->step, kHour);
-  // A range starts at the first whole millisecond at or after `from`.
+  // Window starts are whole milliseconds: a bound past one rounds up, so a
+  // window starting at kT0 is after `from` .0005 and before `to` .0005.
   EXPECT_EQ(ParseHistoryQuery("metric=m&from=2026-03-01T00:00:00.0005Z")->from, kT0 + 1);
-  EXPECT_EQ(ParseHistoryQuery("metric=m&to=2026-03-01T00:00:00.0005Z")->to, kT0);
+  EXPECT_EQ(ParseHistoryQuery("metric=m&to=2026-03-01T00:00:00.0005Z")->to, kT0 + 1);
   auto error = [](const char* s) { return std::string(ParseHistoryQuery(s).status().message()); };
   EXPECT_EQ(error("labels=a=b"), "metric= is required");
   EXPECT_EQ(error("metric=m&limit=3"),

@@ -10,9 +10,12 @@
 
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "gtest/gtest.h"
@@ -193,6 +196,36 @@ TEST(QueryE2eTest, ACsvHoldsEveryRowPastANulInALabel) {
                                "n,a\0b,2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,1,false\n"
                                "n,c,2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,2,false\n",
                                164));
+}
+
+// Window starts are whole milliseconds: a bound past one rounds up, so a
+// window starting at 00:05:00.000 starts before --to 00:05:00.0005 and
+// before --from 00:05:00.0005.
+TEST(QueryE2eTest, BoundsPastTheMillisecondKeepTheWindowsTheySay) {
+  const std::string results = TempPath("query_e2e_", "subms.ndjson");
+  std::ofstream(results)
+      << ("{\"metric\":\"w\",\"start\":\"2026-01-01T00:04:00.000Z\",\"end\":"
+          "\"2026-01-01T00:05:00.000Z\",\"labels\":{},\"value\":1}\n"
+          "{\"metric\":\"w\",\"start\":\"2026-01-01T00:05:00.000Z\",\"end\":"
+          "\"2026-01-01T00:06:00.000Z\",\"labels\":{},\"value\":2}\n");
+  // The value column of each row, "metric,start,end,value,partial".
+  auto values = [&](const std::string& range) {
+    Result r = Sh(kVigil + " query w --output csv " + range + " " + results);
+    EXPECT_EQ(r.exit_code, 0) << range;
+    std::vector<std::string> out;
+    std::istringstream lines(r.out);
+    std::string line;
+    std::getline(lines, line);  // the header
+    while (std::getline(lines, line)) {
+      std::vector<std::string> columns = absl::StrSplit(line, ',');
+      out.push_back(columns.at(3));
+    }
+    return absl::StrJoin(out, " ");
+  };
+  EXPECT_EQ(values("--to 2026-01-01T00:05:00.0005Z"), "1 2");
+  EXPECT_EQ(values("--to 2026-01-01T00:04:59.9995Z"), "1");
+  EXPECT_EQ(values("--from 2026-01-01T00:05:00.0005Z"), "");
+  EXPECT_EQ(values("--from 2026-01-01T00:04:59.9995Z"), "2");
 }
 
 TEST(QueryE2eTest, BadQueriesAreUsageErrors) {

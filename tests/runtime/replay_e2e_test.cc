@@ -135,6 +135,32 @@ TEST_F(ReplayTest, FromToLimitsTheEventsAndCountsTheRest) {
   EXPECT_NE(r.out.find("Metrics\n"), std::string::npos);
 }
 
+// Event times are whole milliseconds: a bound written past one keeps the
+// events `from <= ts < to` says, so --from …59.9995 leaves out …59.999 and
+// --to …00.0001 keeps …00.000.
+TEST(ReplayRangeTest, BoundsPastTheMillisecondKeepWhatTheySay) {
+  const std::string events = TempPath("vigil_replay_range_", "events.ndjson");
+  const std::string rules = TempPath("vigil_replay_range_", "count.yaml");
+  std::ofstream(events) << R"({"ts":"2026-01-01T00:00:59.999Z","type":"message"}
+{"ts":"2026-01-01T00:01:00.000Z","type":"message"}
+{"ts":"2026-01-01T00:02:59.999Z","type":"message"}
+{"ts":"2026-01-01T00:03:00.000Z","type":"message"}
+{"ts":"2026-01-01T00:03:00.001Z","type":"message"}
+)";
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1m\n    value: count()\n";
+  Result r = Sh(StrCat(kVigil, " replay --no-progress --rules ", rules,
+                       " --from 2026-01-01T00:00:59.9995Z --to 2026-01-01T00:03:00.0001Z",
+                       " --results - ", events, " 2>/dev/null"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string at = R"({"metric":"n","start":"2026-01-01T00:)";
+  EXPECT_EQ(
+      r.out.substr(0, r.out.find("Alert timeline")),
+      StrCat(at, R"(01:00.000Z","end":"2026-01-01T00:02:00.000Z","labels":{},"value":1})", "\n", at,
+             R"(02:00.000Z","end":"2026-01-01T00:03:00.000Z","labels":{},"value":1})", "\n", at,
+             R"(03:00.000Z","end":"2026-01-01T00:04:00.000Z","labels":{},"value":1,)",
+             R"("partial":true})", "\n"));
+}
+
 // One hour of traffic through the reference rules: the weekly and daily
 // windows the end of the file closes are partial, so they page nothing, and
 // the results mark exactly the windows ending after the file's last event.
