@@ -355,11 +355,23 @@ void NotifySpool::EnforceBound(AppendResult* result) {
     it = next;
   }
   if (stale_file_ || removals.empty()) return;  // a stale file is rewritten anyway
-  if (absl::Status s = WriteAll(std::move(removals), /*sync=*/false); !s.ok()) {
+  absl::Status s = WriteAll(std::move(removals), /*sync=*/false);
+  if (!s.ok()) {
     stale_file_ = true;
     s = Failed(std::move(s));
-    if (result->status.ok()) result->status = s;
+  } else {
+    // A receiver down while alerts flap: what the bound removes is never
+    // delivered, so no Remove would compact the file.
+    s = CompactIfBloated();
   }
+  if (!s.ok() && result->status.ok()) result->status = s;
+}
+
+absl::Status NotifySpool::CompactIfBloated() {
+  if (file_bytes_ <= 2 * live_bytes_ + 4096) return absl::OkStatus();
+  // Compaction can wait for room on the disk: the file is right as it is.
+  if (absl::Status s = Rewrite(); !s.ok()) return Failed(std::move(s));
+  return absl::OkStatus();
 }
 
 void NotifySpool::EnforceMemoryBound(AppendResult* result) {
@@ -414,11 +426,7 @@ absl::Status NotifySpool::Remove(uint64_t id) {
     stale_file_ = true;  // it still lists the entry: rewrite it with the next write
     return Failed(std::move(s));
   }
-  if (file_bytes_ > 2 * live_bytes_ + 4096) {
-    // Compaction can wait for room on the disk: the file is right as it is.
-    if (absl::Status s = Rewrite(); !s.ok()) return Failed(std::move(s));
-  }
-  return absl::OkStatus();
+  return CompactIfBloated();
 }
 
 }  // namespace vigil

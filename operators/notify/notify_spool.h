@@ -15,7 +15,8 @@
 // length or checksum check ends the log: a torn write at the tail is
 // detected, skipped and cut off when the spool is opened. The file is
 // rewritten (temp file, fsync, rename) when removals make up more than half
-// of it, so it stays within about twice the live size.
+// of it, so it stays within about twice the live size: after deliveries,
+// and during an outage after the bound removes entries.
 //
 // Bound: live entries take at most `max_bytes`. Over it, entries of the same
 // key are coalesced first — only the newest `keep_per_key` of each key stay
@@ -147,6 +148,8 @@ class NotifySpool {
   absl::Status WriteAll(std::string data, bool sync);
   // Writes the entries held in memory only.
   absl::Status Persist();
+  // Rewrites the file once removals make up more than half of it.
+  absl::Status CompactIfBloated();
   absl::Status Failed(absl::Status s);
   void Erase(std::map<uint64_t, Entry>::iterator it, std::string* removals);
   void EnforceBound(AppendResult* result);

@@ -173,6 +173,28 @@ TEST(NotifySpoolTest, OverTheBoundTheLatestStatePerKeyIsKept) {
   EXPECT_EQ(latest["fp2"], payload + "29");
 }
 
+// A receiver down while alerts flap: nothing is delivered, so the bound's
+// removals are what compacts the file, which stays near the live size.
+TEST(NotifySpoolTest, DuringAnOutageTheFileStaysNearTheBound) {
+  TempDir dir;
+  const std::string path = dir.file("t.spool");
+  auto s = Open(path, 4096, /*keep_per_key=*/2);
+  const std::string payload(100, 'p');
+  for (int i = 0; i < 3000; ++i) {
+    s->Append({{"fp" + std::to_string(i % 3), payload + std::to_string(i)}});
+  }
+  EXPECT_LE(s->live_bytes(), 4096u);
+  EXPECT_LE(std::filesystem::file_size(path), 2 * 4096u + 4096 + 512);
+  EXPECT_EQ(std::filesystem::file_size(path), s->file_bytes());
+  // The newest states, in order, as a restart finds them.
+  const Strings live = Data(*s);
+  ASSERT_GE(live.size(), 6u);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(live[live.size() - 6 + i], payload + std::to_string(2994 + i));
+  s.reset();
+  EXPECT_EQ(Data(*Open(path)), live);
+}
+
 TEST(NotifySpoolTest, PairsAreKeptForTriggerAndResolve) {
   auto s = Open("", 500, /*keep_per_key=*/2);  // in memory
   const std::string payload(100, 'p');
