@@ -123,15 +123,15 @@ WarehouseSink::~WarehouseSink() {
 void WarehouseSink::OnWindow(const WindowResult& r) {
   absl::MutexLock lock(&mu_);
   std::string row = WindowRowSql(url_.tables, r, fingerprint_, WallClockMs());
-  // One row per window in a batch (a key twice would fail ON CONFLICT),
-  // the complete one over a partial one.
-  std::string key = StrCat(r.def->name, "\x1f", StrJoin(r.labels, "\x1e"), "\x1f", r.start);
-  auto [it, fresh] = open_keys_.try_emplace(std::move(key), open_.windows.size());
+  // One row per window in a batch (a key twice would fail ON CONFLICT): the
+  // last written, a complete one over a partial one, as the upsert keeps.
+  auto [it, fresh] = open_keys_.try_emplace(WindowRowKey(r), open_.windows.size(), r.partial);
   if (fresh) {
     open_.windows.push_back(std::move(row));
     ++queued_rows_;
-  } else if (!r.partial) {
-    open_.windows[it->second] = std::move(row);
+  } else if (!r.partial || it->second.second) {
+    open_.windows[it->second.first] = std::move(row);
+    it->second.second = r.partial;
   }
   // A partial window ends past what the input covered (this month's, at
   // the end of a one-hour replay): retention counts from complete ones.

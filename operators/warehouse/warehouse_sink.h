@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -142,7 +143,8 @@ class WarehouseSink : public Sink {
   absl::CondVar cv_;
   Batch open_ ABSL_GUARDED_BY(mu_);
   // The keys of open_'s windows, to keep one row per window in a batch.
-  absl::flat_hash_map<std::string, size_t> open_keys_ ABSL_GUARDED_BY(mu_);
+  // WindowRowKey -> the row's index in open_.windows and whether it is partial.
+  absl::flat_hash_map<std::string, std::pair<size_t, bool>> open_keys_ ABSL_GUARDED_BY(mu_);
   std::deque<Batch> queue_ ABSL_GUARDED_BY(mu_);  // front: in flight
   size_t queued_rows_ ABSL_GUARDED_BY(mu_) = 0;
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;

@@ -116,8 +116,10 @@ std::string CreateTablesSql(const WarehouseTables& t) {
   return sql;
 }
 
-std::string WindowRowSql(const WarehouseTables& t, const WindowResult& r,
-                         std::string_view fingerprint, TimeMs written_at) {
+namespace {
+
+// The labels column of a window: a JSON object of its by: labels.
+std::string WindowLabels(const WindowResult& r) {
   std::string labels = "{";
   for (size_t i = 0; i < r.labels.size() && i < r.def->by.size(); ++i) {
     if (i) labels.push_back(',');
@@ -129,9 +131,21 @@ std::string WindowRowSql(const WarehouseTables& t, const WindowResult& r,
     AppendJsonString(value, &labels);
   }
   labels.push_back('}');
-  return StrCat("(", PgQuote(r.def->name), ", ", PgQuote(labels), ", ", Timestamp(r.start), ", ",
-                Timestamp(r.end), ", ", Number(t, r.value), ", ", r.partial ? "true" : "false",
-                ", ", PgQuote(fingerprint), ", ", Timestamp(written_at), ")");
+  return labels;
+}
+
+}  // namespace
+
+std::string WindowRowSql(const WarehouseTables& t, const WindowResult& r,
+                         std::string_view fingerprint, TimeMs written_at) {
+  return StrCat("(", PgQuote(r.def->name), ", ", PgQuote(WindowLabels(r)), ", ", Timestamp(r.start),
+                ", ", Timestamp(r.end), ", ", Number(t, r.value), ", ",
+                r.partial ? "true" : "false", ", ", PgQuote(fingerprint), ", ",
+                Timestamp(written_at), ")");
+}
+
+std::string WindowRowKey(const WindowResult& r) {
+  return StrCat(r.def->name, "\x1f", ValidUtf8(WindowLabels(r)), "\x1f", r.start);
 }
 
 std::string AlertRowSql(const WarehouseTables& t, const AlertNotice& n,

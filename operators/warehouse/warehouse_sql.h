@@ -57,6 +57,10 @@ std::string WindowRowSql(const WarehouseTables& t, const WindowResult& r,
                          std::string_view fingerprint, TimeMs written_at);
 std::string AlertRowSql(const WarehouseTables& t, const AlertNotice& n,
                         std::string_view fingerprint, TimeMs written_at);
+// The windows table's key of a window's row as the database stores it:
+// label values that differ only in what a database cannot hold (a NUL,
+// invalid UTF-8) have one key, so a batch holds one row of them.
+std::string WindowRowKey(const WindowResult& r);
 
 // The statements that write `rows` (tuples of the functions above), to run
 // inside the caller's transaction.

@@ -145,6 +145,27 @@ TEST_P(WarehouseDialectTest, WritesEachRowOnceAndACompleteWindowWins) {
   EXPECT_EQ(pg_->Psql("SELECT count(*) FROM vigil_alerts"), "1\n");
 }
 
+// Label values that differ only in what the database cannot hold (a NUL,
+// invalid UTF-8) are one row: the last written, in one batch as across
+// batches, and the batch's other rows are written with it.
+TEST_P(WarehouseDialectTest, ValuesTheDatabaseCannotTellApartAreOneRow) {
+  std::unique_ptr<WarehouseSink> sink = Sink(GetParam());
+  ASSERT_TRUE(sink);
+  sink->OnWindow(Window(latency_, {"faq"}, kT0, 1));
+  sink->OnWindow(Window(latency_, {std::string("a\0b", 3)}, kT0, 2));
+  sink->OnWindow(Window(latency_, {"ab"}, kT0, 3));
+  sink->OnWindow(Window(latency_, {"x\xff"}, kT0, 4, /*partial=*/true));
+  sink->OnWindow(Window(latency_, {"x\xfe"}, kT0, 5, /*partial=*/true));
+  ASSERT_TRUE(sink->Close().ok());
+  EXPECT_EQ(pg_->Psql("SELECT labels::text, value, partial FROM vigil_windows ORDER BY value"),
+            std::string(GetParam()).empty()
+                ? "{\"intent\": \"faq\"}|1|f\n{\"intent\": \"ab\"}|3|f\n"
+                  "{\"intent\": \"x\xef\xbf\xbd\"}|5|t\n"
+                : "{\"intent\":\"faq\"}|1|f\n{\"intent\":\"ab\"}|3|f\n"
+                  "{\"intent\":\"x\xef\xbf\xbd\"}|5|t\n");
+  EXPECT_EQ(sink->stats().windows, 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, WarehouseDialectTest, ::testing::Values("", "?dialect=redshift"),
                          [](const auto& info) {
                            return info.index == 0 ? "postgresql" : "redshift";
