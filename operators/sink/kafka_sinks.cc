@@ -29,12 +29,26 @@ void KafkaSink::Produce(std::string_view topic, std::string_view key, std::strin
   }
 }
 
+namespace {
+
+// A label value in a message key, with the characters that separate the
+// key's parts (a backslash, a comma, a bar) escaped with a backslash.
+void AppendKeyValue(std::string_view v, std::string* out) {
+  for (char c : v) {
+    if (c == '\\' || c == ',' || c == '|') out->push_back('\\');
+    out->push_back(c);
+  }
+}
+
+}  // namespace
+
 void KafkaSink::OnWindow(const WindowResult& r) {
   if (results_topic_.empty()) return;
   key_.assign(r.def->name);
   key_.push_back('|');
   for (size_t i = 0; i < r.labels.size(); ++i) {
-    StrAppend(&key_, i ? "," : "", r.def->by[i], "=", r.labels[i]);
+    StrAppend(&key_, i ? "," : "", r.def->by[i], "=");
+    AppendKeyValue(r.labels[i], &key_);
   }
   key_.push_back('|');
   AppendTimestamp(r.end, &key_);
@@ -47,12 +61,15 @@ void KafkaSink::OnAlert(const AlertNotice& n) {
   if (alerts_topic_.empty()) return;
   key_.clear();
   for (const auto& [k, v] : n.labels) {
-    if (k == "alertname") key_.insert(0, v + "|");
+    if (k != "alertname") continue;
+    AppendKeyValue(v, &key_);
+    key_.push_back('|');
   }
   bool first = true;
   for (const auto& [k, v] : n.labels) {
     if (k == "alertname") continue;
-    StrAppend(&key_, first ? "" : ",", k, "=", v);
+    StrAppend(&key_, first ? "" : ",", k, "=");
+    AppendKeyValue(v, &key_);
     first = false;
   }
   value_.clear();

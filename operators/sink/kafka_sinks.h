@@ -7,6 +7,9 @@
 //   window result  key "metric|label=value,...|end"  value {"metric":…,"end":…,"value":…}
 //   alert          key "alertname|label=value,..."    value {"at":…,"alert":…,"state":…}
 //
+// In a key, a "\\", "," or "|" of a label value (or of an alert's name) is
+// escaped with a backslash, so that two series never share a key.
+//
 // With checkpoints every message has a "vigil-epoch" header: the number of
 // the checkpoint that will cover it. Within an epoch each result appears
 // once; after a crash, results since the last checkpoint are produced again
