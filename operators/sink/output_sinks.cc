@@ -64,8 +64,12 @@ void AppendAlertJson(const AlertNotice& n, std::string* out) {
     AppendTimestamp(n.fired_at, out);
     out->push_back('"');
   }
-  if (!n.notify && (n.transition == Transition::kFiring || n.transition == Transition::kResolved)) {
-    out->append(",\"notify\":false");
+  // Said when it is not the rule: held back, or sent and suppressed since
+  // (an inhibitor or a silence that began after the page).
+  const bool suppressed = !n.inhibited_by.empty() || !n.silenced_by.empty();
+  if ((!n.notify || suppressed) &&
+      (n.transition == Transition::kFiring || n.transition == Transition::kResolved)) {
+    out->append(n.notify ? ",\"notify\":true" : ",\"notify\":false");
   }
   if (!n.inhibited_by.empty()) {
     out->append(",\"inhibited_by\":");

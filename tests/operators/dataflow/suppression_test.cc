@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "operators/sink/output_sinks.h"
 #include "rules/silence.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
@@ -159,6 +160,11 @@ TEST(InhibitionTest, AnAlertSentBeforeItsInhibitorFiredStaysSent) {
     const AlertNotice n = h.alerts->Describe(a);
     EXPECT_EQ(n.inhibited_by, "BreakerOpen");  // BreakerOpen fired at 3m
     EXPECT_TRUE(n.notify);
+    // As /api/alerts shows it.
+    std::string json;
+    AppendAlertJson(n, &json);
+    EXPECT_NE(json.find(R"("notify":true,"inhibited_by":"BreakerOpen")"), std::string::npos)
+        << json;
     described = true;
   }
   EXPECT_TRUE(described);
