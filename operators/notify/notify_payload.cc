@@ -156,8 +156,15 @@ std::string_view Notification::Annotation(std::string_view name) const {
 }
 
 Labels NotificationLabels(const Labels& labels, const Labels& extra) {
-  Labels out = labels;
-  for (const auto& [k, v] : extra) out.emplace(k, v);  // the alert's own label wins
+  Labels out;
+  // An empty label is no label, as in Prometheus and Alertmanager (whose
+  // fingerprint leaves it out).
+  for (const auto& [k, v] : labels) {
+    if (!v.empty()) out.emplace(k, v);
+  }
+  for (const auto& [k, v] : extra) {
+    if (!v.empty()) out.emplace(k, v);  // the alert's own label wins
+  }
   return out;
 }
 

@@ -50,7 +50,8 @@ namespace vigil {
 // cannot occur in UTF-8), as 16 lowercase hex digits.
 std::string AlertFingerprint(const Labels& labels);
 // The labels a notification of an alert with `labels` carries: `extra`
-// (the notifier's) added where the alert has no label of that name.
+// (the notifier's) added where the alert has no label of that name, and
+// none whose value is empty (an empty label is no label, as in Prometheus).
 Labels NotificationLabels(const Labels& labels, const Labels& extra);
 
 // One alert transition as it is spooled and sent.

@@ -60,6 +60,18 @@ TEST(NotifyPayloadTest, ConfigLabelsAreAddedButNeverOverrideTheAlertsOwn) {
   EXPECT_FALSE(Notification::Decode(a.Encode() + "x").has_value());
 }
 
+// A group whose `by:` value is "" (or null): Alertmanager drops the empty
+// label, so the labels sent and the fingerprint (PagerDuty's dedup key,
+// Jira's vigil-<fingerprint>) leave it out too; a config label may fill it.
+TEST(NotifyPayloadTest, AnEmptyLabelIsNoLabel) {
+  AlertNotice n =
+      MakeNotice("Busy", 2, Transition::kFiring, kFired, kFired, {{"intent", ""}, {"job", ""}});
+  Notification a = MakeNotification(n, {{"job", "vigil"}, {"region", ""}});
+  EXPECT_EQ(a.labels, (Labels{{"alertname", "Busy"}, {"job", "vigil"}, {"severity", "P2"}}));
+  EXPECT_EQ(a.fingerprint,
+            AlertFingerprint({{"alertname", "Busy"}, {"job", "vigil"}, {"severity", "P2"}}));
+}
+
 TEST(NotifyPayloadTest, AlertmanagerFiringAlertHasExactFields) {
   const std::string json = AlertmanagerAlertsJson({Firing()}, Ctx());
   const std::string fp = Firing().fingerprint;
