@@ -35,6 +35,23 @@ bool ReadsFailedMetric(const std::string& source, const RuleSet& rules) {
   return false;
 }
 
+// Whether alert expression `source` is "VALUE < c" or "VALUE <= c" (or
+// "c > VALUE", "c >= VALUE"): a number literal on one side of a comparison
+// that holds for low values.
+bool LowerIsWorse(const std::string& source) {
+  ExprParse p = ParseExpr(source);
+  if (!p.ok() || p.node->args.size() != 2) return false;
+  const ExprNode& e = *p.node;
+  const bool below = e.op == ExprOp::kLt || e.op == ExprOp::kLe;
+  const bool above = e.op == ExprOp::kGt || e.op == ExprOp::kGe;
+  auto literal = [](const ExprNode& n) {
+    return n.op == ExprOp::kLiteral ||
+           (n.op == ExprOp::kNeg && n.args.size() == 1 && n.args[0]->op == ExprOp::kLiteral);
+  };
+  return (below && literal(*e.args[1]) && !literal(*e.args[0])) ||
+         (above && literal(*e.args[0]) && !literal(*e.args[1]));
+}
+
 std::optional<Severity> ParseSeverity(std::string_view s) {
   if (s.size() == 2 && (s[0] == 'P' || s[0] == 'p') && s[1] >= '1' && s[1] <= '4') {
     return static_cast<Severity>(s[1] - '0');
@@ -186,6 +203,7 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
     if (n[key] && n[key].IsScalar() && ReadsFailedMetric(n[key].Scalar(), *rules)) return;
   }
   a.expr_source = *expr;
+  a.lower_is_worse = LowerIsWorse(*expr);
   a.expr_pos = f.PosInScalar(n["expr"], 0);
   if (n["resolve"] && n["resolve"].IsScalar()) a.resolve_pos = f.PosInScalar(n["resolve"], 0);
   AlertScope scope(&rules->metrics, &a.metrics);

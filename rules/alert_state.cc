@@ -46,7 +46,7 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
         active_since = kMinTime;
         return Transition::kInactive;
       }
-      peak = std::max(peak, v);
+      peak = timing.lower_is_worse ? std::min(peak, v) : std::max(peak, v);
       if (end - active_since >= timing.for_duration) {
         phase = AlertPhase::kFiring;
         fired_at = end;
@@ -58,7 +58,7 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
       const bool stopped = timing.has_resolve ? resolves : !holds;
       if (!stopped) {
         cleared_since = kMinTime;
-        peak = std::max(peak, v);
+        peak = timing.lower_is_worse ? std::min(peak, v) : std::max(peak, v);
         if (holds) fired_value = v;
         return Transition::kNone;
       }

@@ -47,7 +47,8 @@ struct AlertTiming {
   DurationMs for_duration = 0;
   DurationMs keep_firing_for = 0;
   bool has_resolve = false;
-  DurationMs step = 0;  // evaluation interval: the window's slide (> 0)
+  DurationMs step = 0;          // evaluation interval: the window's slide (> 0)
+  bool lower_is_worse = false;  // AlertDef::lower_is_worse: peak is the lowest value
 };
 
 struct AlertState {
@@ -59,7 +60,7 @@ struct AlertState {
   TimeMs cleared_since = kMinTime;  // firing, but the condition stopped (keep_firing_for)
   TimeMs last_eval = kMinTime;
   double value = 0;  // value at the latest evaluation
-  double peak = 0;   // largest value while active
+  double peak = 0;   // value furthest past the threshold while active (AlertTiming)
   // Value at the latest evaluation at which it fired or held while firing:
   // what its notifications render on resolve (the annotations of the last
   // firing evaluation, as Prometheus keeps them).

@@ -280,6 +280,9 @@ struct AlertDef {
   std::string expr_source;
   SourcePos expr_pos;  // of the expression's first character
   bool has_resolve = false;
+  // `expr` is "VALUE < c" (or <=, or c > VALUE): the lower its value, the
+  // further past the threshold, so its peak is its lowest value.
+  bool lower_is_worse = false;
   Program resolve;  // hysteresis: firing ends only when this holds
   std::string resolve_source;
   SourcePos resolve_pos;

@@ -25,6 +25,11 @@ bool IsEventFile(const fs::path& p) {
   return ends(".ndjson") || ends(".json") || ends(".zst") || ends(".parquet");
 }
 
+// Keeps in *peak the value of `def` further past its threshold.
+void Worse(const AlertDef& def, double v, double* peak) {
+  *peak = def.lower_is_worse ? std::min(*peak, v) : std::max(*peak, v);
+}
+
 std::string Time(TimeMs t) { return t == kMinTime ? "-" : FormatTimestamp(t); }
 
 std::string Number(double v) {
@@ -169,7 +174,7 @@ void TimelineSink::OnWindow(const WindowResult& r) {
 
 void TimelineSink::OnStillActive(const AlertNotice& n) {
   auto it = open_.find(StrCat(n.def->name, "\x1e", n.group));
-  if (it != open_.end()) episodes_[it->second].peak = std::max(episodes_[it->second].peak, n.peak);
+  if (it != open_.end()) Worse(*n.def, n.peak, &episodes_[it->second].peak);
 }
 
 void TimelineSink::OnAlert(const AlertNotice& n) {
@@ -185,7 +190,7 @@ void TimelineSink::OnAlert(const AlertNotice& n) {
     it = open_.emplace(key, episodes_.size() - 1).first;
   }
   Episode& e = episodes_[it->second];
-  e.peak = std::max(e.peak, n.peak);
+  Worse(*n.def, n.peak, &e.peak);
   switch (n.transition) {
     case Transition::kPending:
       e.pending = n.at;

@@ -257,7 +257,7 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
   auto& states = states_[alert];
   slots_.assign(def.metrics.size(), Value::Missing());
   const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve,
-                           rules_.EvaluationStep(def)};
+                           rules_.EvaluationStep(def), def.lower_is_worse};
   for (const std::string& g : GroupsOf(alert)) {
     // A history function with a value counts as data: absent() is about a
     // group with no current window.

@@ -77,7 +77,7 @@ struct AlertNotice {
   std::vector<std::pair<std::string, std::string>> annotations;  // rendered
   TimeMs active_since = kMinTime;
   TimeMs fired_at = kMinTime;
-  double peak = 0;  // largest value since the alert became active
+  double peak = 0;  // furthest past the threshold since the alert became active (AlertTiming)
   std::string group;
   std::string window;  // window of the alert's first metric, e.g. "5m"
   // Whether receivers get it (the Notifier). False for a firing alert

@@ -382,9 +382,10 @@ TEST(ReplayLabelsTest, OddLabelValuesAreQuoted) {
   std::filesystem::remove(events);
 }
 
-// PEAK is the alert's largest value while active: below zero for an alert
-// on low values, and up to the last window for one still firing at the end.
-TEST(ReplayPeakTest, TheLargestValueWhileActiveNegativeOrToTheEnd) {
+// PEAK is the alert's value furthest past its threshold while active: the
+// largest for an alert on high values, up to the last window for one still
+// firing at the end; the smallest for an alert on low values.
+TEST(ReplayPeakTest, TheValueFurthestPastTheThresholdWhileActiveOrToTheEnd) {
   const std::string rules = Temp("peak.yaml");
   const std::string events = Temp("peak.ndjson");
   {
@@ -408,7 +409,7 @@ TEST(ReplayPeakTest, TheLargestValueWhileActiveNegativeOrToTheEnd) {
       json.out.find(R"("alert":"Low","severity":"P3","labels":{"alertname":"Low","severity":"P3"},)"
                     R"("pending":null,)"
                     R"("firing":"2026-01-01T00:01:00.000Z","resolved":)"
-                    R"("2026-01-01T00:04:00.000Z","peak":-20)"),
+                    R"("2026-01-01T00:04:00.000Z","peak":-50)"),
       std::string::npos)
       << json.out;
   EXPECT_NE(json.out.find(
