@@ -109,8 +109,16 @@ absl::Status JobStatePart::Prepare(uint64_t, CheckpointData* d) {
   const uint64_t file = j.config_.source.kind == SourceKind::kFile ? j.next_path_ - 1 : 0;
   d->positions = j.HasLinePositions() ? j.lines_.Save(file) : j.source_->SavePositions();
   d->watermark = j.watermark_->Current();
+  std::set<std::string> named;
   for (int i = 0; i < j.watermark_->input_count() && i < j.source_->input_count(); ++i) {
     d->input_max_ts.emplace_back(j.source_->input_name(i), j.watermark_->InputMaxTs(i));
+    named.insert(j.source_->input_name(i));
+  }
+  // Partitions and shards restored but not handed back yet (a checkpoint
+  // before the group's assignment, or during an outage) keep their event
+  // time: the next restart judges lateness and partial windows by it.
+  for (const auto& [name, ts] : j.restored_inputs_) {
+    if (!named.contains(name)) d->input_max_ts.emplace_back(name, ts);
   }
   d->frontier = j.frontier_;
   d->panes.emplace_back(std::string(SilenceBook::kStateKey), j.silences_.EncodeAdHoc());
@@ -158,7 +166,7 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
   TimeMs seen = kMinTime;
   for (const auto& [name, ts] : d.input_max_ts) seen = std::max(seen, ts);
   mode_->LastEventTime(&seen);
-  MarkStartedOver(*flow_, static_cast<const JobStatePart&>(*state_part_).restarted(), seen,
+  MarkStartedOver(*rules_, *flow_, static_cast<const JobStatePart&>(*state_part_).restarted(), seen,
                   alert_op_.get());
   PublishAlerts();
   // The event time the job goes on from, as /api/status shows it (a merge
