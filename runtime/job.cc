@@ -372,11 +372,17 @@ void Job::DeliverResolutions(const std::vector<AlertNotice>& resolved) {
   if (admin_) admin_->RecordTransitions(resolved);
 }
 
-void Job::MarkStartedOver(const Dataflow& flow, const std::vector<int>& restarted, TimeMs seen,
-                          AlertOperator* alerts) {
+void Job::MarkStartedOver(const RuleSet& rules, const Dataflow& flow,
+                          const std::vector<int>& restarted, TimeMs seen, AlertOperator* alerts) {
   if (seen == kMinTime) return;
-  for (int m : restarted) alerts->RestartedAt(m, seen);
-  for (const auto& [m, horizon] : flow.StreamsStartedOver()) alerts->RestartedAt(m, seen + horizon);
+  std::vector<std::pair<std::string, TimeMs>> started_over;
+  auto mark = [&](int m, TimeMs by) {
+    alerts->RestartedAt(m, by);
+    started_over.emplace_back(rules.metrics[static_cast<size_t>(m)].name, by);
+  };
+  for (int m : restarted) mark(m, seen);
+  for (const auto& [m, horizon] : flow.StreamsStartedOver()) mark(m, seen + horizon);
+  if (!started_over.empty()) mode_->MetricsStartedOver(started_over);
 }
 
 TimeMs Job::LatestEventTime() const {
@@ -414,7 +420,7 @@ absl::Status Job::Reload() {
   alert_op->AdoptState(*alert_op_, &dropped);
   // A metric that starts over holds none of the events read so far: its
   // windows that could hold one are partial, and alert on nothing.
-  MarkStartedOver(*flow, restarted, LatestEventTime(), alert_op.get());
+  MarkStartedOver(*rules, *flow, restarted, LatestEventTime(), alert_op.get());
   // Notices of dropped alerts refer to the old rules: deliver them first.
   DeliverResolutions(dropped);
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,

@@ -160,9 +160,10 @@ class Job {
   // metrics that started over (`restarted`) that could hold an event read
   // by `seen` are partial in `alerts`, and those of the metrics reading a
   // stream of `flow` that started over up to its horizon past it
-  // (Dataflow::StreamsStartedOver). Nothing when no event was read.
-  static void MarkStartedOver(const Dataflow& flow, const std::vector<int>& restarted, TimeMs seen,
-                              AlertOperator* alerts);
+  // (Dataflow::StreamsStartedOver). Nothing when no event was read. A
+  // scale-out instance tells the merge stage (JobMode::MetricsStartedOver).
+  void MarkStartedOver(const RuleSet& rules, const Dataflow& flow,
+                       const std::vector<int>& restarted, TimeMs seen, AlertOperator* alerts);
   // The latest event time read: the merge stage's from its instances.
   TimeMs LatestEventTime() const;
   // The records of a batch through the checks (RecordChecks) into the

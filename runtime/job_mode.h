@@ -69,6 +69,10 @@ class JobMode : public CheckpointPart {
   virtual void BeforeReload() {}
   // After a rule reload swapped the job's Dataflow.
   virtual void Reloaded() {}
+  // Metrics that started over (a reload, a restore under changed rules),
+  // by name, and the event time by which their windows are partial
+  // (Job::MarkStartedOver): a scale-out instance tells the merge stage.
+  virtual void MetricsStartedOver(const std::vector<std::pair<std::string, TimeMs>>&) {}
   // The latest event time of the input as this mode knows it (the merge
   // stage: from its instances' heartbeats), or false: the job's own
   // watermark tracker knows.

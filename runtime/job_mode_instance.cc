@@ -90,6 +90,12 @@ class InstanceMode : public JobMode {
   // reload starts over would otherwise lose it, and the merge learns
   // which accumulators each pane holds (partials.h).
   void BeforeReload() override { Publish(WallClockMs(), false); }
+  void MetricsStartedOver(const std::vector<std::pair<std::string, TimeMs>>& metrics) override {
+    for (const auto& [name, by] : metrics) {
+      auto [it, added] = started_over_.try_emplace(name, by);
+      if (!added) it->second = std::max(it->second, by);
+    }
+  }
   void Finish(TimeMs now) override {
     std::set<int> all;
     for (int i = 0; i < job_.source_->input_count(); ++i) {
@@ -177,6 +183,8 @@ class InstanceMode : public JobMode {
   bool publishing_ = false;
   // Kinesis: drained, to publish after the checkpoint that keeps them.
   PartialMessages pending_partials_;
+  // Metrics started over since the last publication, for its heartbeat.
+  std::map<std::string, TimeMs> started_over_;
   PartialHeartbeat pending_heartbeat_;
   bool has_pending_ = false;
   // What the partials topic said of the partitions assigned last.
@@ -244,7 +252,9 @@ void InstanceMode::Publish(TimeMs now, bool leaving, const std::set<int>& handed
                          kafka ? kafka->input_next_offset(i) : -1});
   }
   hb.all_inputs = job_.source_->AllInputs();
+  hb.started_over.assign(started_over_.begin(), started_over_.end());
   if (!kafka) {
+    started_over_.clear();  // in the checkpoint's pending heartbeat
     PublishNumbered(now, std::move(hb));
     publishing_ = false;
     return;
@@ -255,7 +265,10 @@ void InstanceMode::Publish(TimeMs now, bool leaving, const std::set<int>& handed
   // The same offsets once more, outside the transaction: the development
   // broker (librdkafka's mock cluster) does not store offsets committed in
   // a transaction; a real broker already has them, so this changes nothing.
-  if (s.ok()) kafka->CommitOffsets(offsets);
+  if (s.ok()) {
+    kafka->CommitOffsets(offsets);
+    started_over_.clear();
+  }
   rd_kafka_topic_partition_list_destroy(offsets);
   rd_kafka_consumer_group_metadata_destroy(group);
   job_.metrics_->PartialsPublished(s.ok(), partials_->messages());

@@ -11,7 +11,9 @@ void MergeStage::set_flow(Dataflow* flow) {
   flow_ = flow;
   ops_.clear();
   legacy_ops_.clear();
+  metric_index_.clear();
   for (const auto& op : flow->metric_ops()) {
+    for (const MetricRef& m : op->members()) metric_index_[m.def->name] = m.index;
     ops_[PartialOperatorKey(op->shape_key())] = op.get();
     legacy_ops_[PartialOperatorKey(op->state_key())] = op.get();
   }
@@ -184,6 +186,14 @@ MergeStage::Outcome MergeStage::ApplyHeartbeat(std::string_view message, const s
     last = heartbeat_.epoch;
   }
   Settle(p, heartbeat_.instance, heartbeat_.publication);
+  // Metrics that started over on the instance: the windows it published
+  // before then lack its earlier events, as after a reload of one job.
+  for (const auto& [metric, at] : heartbeat_.started_over) {
+    auto m = metric_index_.find(metric);
+    if (m == metric_index_.end()) continue;
+    auto [it, added] = incomplete_.emplace(m->second, at);
+    if (!added) it->second = std::max(it->second, at);
+  }
   for (const std::string& input : heartbeat_.all_inputs) {
     if (!p.ended.contains(input)) p.expected.insert(input);
   }

@@ -119,7 +119,8 @@ class MergeStage {
   const std::vector<Outcome>& settled() const { return settled_; }
   // Of the panes the last Apply merged, per metric (MetricDef::index) whose
   // accumulator they lacked, the latest pane start: its windows starting
-  // by then miss events and are partial.
+  // by then miss events and are partial. So too for a heartbeat naming
+  // metrics that started over on its instance (PartialHeartbeat).
   const std::map<int, TimeMs>& incomplete() const { return incomplete_; }
 
   // "panes", "incomplete", "heartbeat", "late", "unknown_metric", "malformed",
@@ -199,6 +200,7 @@ class MergeStage {
   // the source no longer lists (a closed shard read to its end) ended.
   void ForgetEnded(Part& p);
   Dataflow* flow_ = nullptr;
+  std::map<std::string, int, std::less<>> metric_index_;       // metric name -> MetricDef::index
   absl::flat_hash_map<uint64_t, MetricOperator*> ops_;         // by shape key
   absl::flat_hash_map<uint64_t, MetricOperator*> legacy_ops_;  // by state key ("VPP1")
   // Per accumulator of panes_: the operator's accumulator it is (-1: none).

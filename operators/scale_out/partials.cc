@@ -47,6 +47,11 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
   enc.PutVarint(hb.handover_id);
   for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutVarint(in.state_chunks);
   enc.PutVarint(hb.publication);
+  enc.PutVarint(hb.started_over.size());
+  for (const auto& [metric, at] : hb.started_over) {
+    enc.PutString(metric);
+    enc.PutSigned(at);
+  }
   return std::string(kHeartbeatMagic) + enc.data();
 }
 
@@ -86,6 +91,14 @@ bool DecodeHeartbeat(std::string_view message, PartialHeartbeat* out) {
   }
   out->publication = 0;
   if (dec.ok() && !dec.done()) out->publication = dec.GetVarint();
+  out->started_over.clear();
+  if (dec.ok() && !dec.done()) {
+    const uint64_t s = dec.GetVarint();
+    for (uint64_t i = 0; i < s && dec.ok(); ++i) {
+      std::string metric(dec.GetString());
+      out->started_over.emplace_back(std::move(metric), dec.GetSigned());
+    }
+  }
   return dec.ok() && dec.done() && !out->instance.empty();
 }
 

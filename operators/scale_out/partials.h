@@ -61,7 +61,7 @@
 //   heartbeat  "VPH1" | instance | epoch | watermark | leaving | n |
 //              n × (partition name, watermark, idle) | m | m × partition name |
 //              n × next offset | last ts | hand-over id | n × state pieces |
-//              publication id
+//              publication id | s | s × (metric name, time started over)
 //              (the parts after the panes and after the inputs absent in
 //              older ones)
 //   state      pieces of the keyed state handed over with a partition, on
@@ -132,6 +132,13 @@ struct PartialHeartbeat {
   // The publication's id, as in its panes messages (0: not numbered; older
   // heartbeats).
   uint64_t publication = 0;
+  // Metrics that started over on the instance since its last publication (a
+  // reload or a restore under rules that changed them), by name, with the
+  // latest event time it had read then (a stream's metric: plus the
+  // stream's horizon). They hold none of the events read before, so the
+  // merge marks their windows starting by then partial, as one job would.
+  // Absent in older heartbeats.
+  std::vector<std::pair<std::string, TimeMs>> started_over;
 };
 
 // The operator key in panes messages: a hash of MetricOperator::shape_key

@@ -96,6 +96,69 @@ TEST_F(ScaleOutE2eTest, AnInstanceReloadingRulesPublishesWhatItHeldFirst) {
       << ReadFile(Path("merge_old.log"));
 }
 
+// An instance reloading rules that start a metric over (a new filter):
+// what it read before went out under the old rules, so the merge on the
+// new ones marks the metric's windows that could hold it partial, as one
+// job reloading the same rules would (the window spanning the reload holds
+// only the events read after it).
+TEST_F(ScaleOutE2eTest, AMetricStartingOverOnAnInstanceIsPartialAtTheMerge) {
+  const std::string rules = Path("rules.yaml"), new_rules = Path("new_rules.yaml");
+  const std::string metric =
+      "metrics:\n  - metric: latency_max\n    window: tumbling 1m\n    value: max(latency_ms)\n"
+      "    where: type == \"message\"";
+  std::ofstream(rules) << metric << "\n";
+  std::ofstream(new_rules) << metric << " and latency_ms > 100\n";
+  auto produce = [&](const std::string& name, const std::vector<std::string>& lines) {
+    const std::string file = Path(name);
+    std::ofstream out(file);
+    for (const std::string& l : lines) out << l << "\n";
+    out.close();
+    Result r = Sh("kcat -b " + broker_->bootstrap() + " -P -t events -p 0 -l " + file + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  };
+  auto event = [](const std::string& at, int latency) {
+    return "{\"ts\":\"2026-01-01T00:" + at +
+           "Z\",\"type\":\"message\",\"latency_ms\":" + std::to_string(latency) + "}";
+  };
+  const pid_t a = Spawn(kVigil + " run --input " + Url("events") + " --group one --partials " +
+                            Url("partials") + " --instance-id a --rules " + rules +
+                            " --checkpoint-interval 1h --idle-timeout 1h --http 127.0.0.1:0"
+                            " --no-console" +
+                            kGroupProps,
+                        Path("a.log"));
+  guards_.push_back(std::make_unique<ChildGuard>(a));
+  const std::string base = JobHttpBase(Path("a.log"));
+  ASSERT_FALSE(base.empty()) << ReadFile(Path("a.log"));
+  ASSERT_TRUE(WaitFor([&] { return ActiveInputs(base) == 4; }, 30)) << ReadFile(Path("a.log"));
+  produce("before.ndjson", {event("01:10", 300), event("09:50", 500)});
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base) == 2; }, 60));
+  std::ofstream(rules) << metric << " and latency_ms > 100\n";
+  ASSERT_EQ(::kill(a, SIGHUP), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(Path("a.log")).find("rules reloaded") != std::string::npos; }, 30))
+      << ReadFile(Path("a.log"));
+  produce("after.ndjson", {event("09:52", 400), event("10:30", 200), event("11:30", 250)});
+  ASSERT_TRUE(WaitFor([&] { return StatusRecords(base) == 5; }, 60));
+  ::kill(a, SIGTERM);
+  ASSERT_EQ(WaitExit(a), 0) << ReadFile(Path("a.log"));
+
+  const pid_t merge = Spawn(kVigil + " run --merge " + Url("partials") + " --rules " + new_rules +
+                                " --group merge --exit-at-end --results " + Path("merge.ndjson") +
+                                " --no-console --http off --no-progress" + kGroupProps,
+                            Path("merge.log"));
+  ASSERT_EQ(WaitExit(merge), 0) << ReadFile(Path("merge.log"));
+  // [00:09, 00:10) lacks the 500 read before the reload; [00:01, 00:02)
+  // went out under the old rules only.
+  const std::string w = R"({"metric":"latency_max","start":"2026-01-01T00:)";
+  EXPECT_EQ(
+      Windows(Path("merge.ndjson"), {}),
+      (std::vector<std::string>{
+          w + R"(09:00.000Z","end":"2026-01-01T00:10:00.000Z","labels":{},"value":400,"partial":true})",
+          w + R"(10:00.000Z","end":"2026-01-01T00:11:00.000Z","labels":{},"value":200})",
+          w + R"(11:00.000Z","end":"2026-01-01T00:12:00.000Z","labels":{},"value":250,"partial":true})",
+      }));
+}
+
 // The merge stage reloading rules that start a metric over (a quantile
 // added next to a sliding count changes how its windows slide): the
 // count's windows holding what the merge had before the reload are
