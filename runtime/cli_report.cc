@@ -69,6 +69,11 @@ int Escalations(Args& a) {
   }
   if (month.empty()) return Usage("report escalations needs --month YYYY-MM");
   if (paths.empty()) return Usage("report escalations needs event files or directories");
+  if (std::find(paths.begin(), paths.end(), "-") != paths.end()) {
+    return Usage(
+        "report escalations reads its events twice (the escalations, then their sessions' "
+        "turns), so not from stdin: save them to a file first");
+  }
   absl::StatusOr<MonthRange> range = ParseMonth(month, zone);
   if (!range.ok()) return Usage(std::string(range.status().message()));
   absl::StatusOr<InputKinds> kinds = KindsOf(paths);

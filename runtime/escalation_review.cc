@@ -79,7 +79,9 @@ absl::Status ForEachEvent(const std::vector<std::string>& paths, uint64_t* malfo
         each(e);
       }
     }
-    if (!(*src)->status().ok()) return (*src)->status();
+    if (const absl::Status s = (*src)->status(); !s.ok()) {
+      return absl::Status(s.code(), StrCat(path, ": ", std::string(s.message())));
+    }
   }
   return absl::OkStatus();
 }

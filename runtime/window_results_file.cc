@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/strings.h"
 #include "operators/source/line_source.h"
 
 namespace vigil {
@@ -57,12 +58,21 @@ bool IsWindowResultLine(std::string_view line) {
   return ParseWindow(parser, line, /*padded=*/false, &w);
 }
 
+namespace {
+
+// A read error of `path` (an open error names it already).
+absl::Status ReadError(const std::string& path, const absl::Status& s) {
+  return absl::Status(s.code(), StrCat(path, ": ", std::string(s.message())));
+}
+
+}  // namespace
+
 absl::StatusOr<bool> IsWindowResultsFile(const std::string& path) {
   absl::StatusOr<std::unique_ptr<RecordSource>> src = OpenFileSource(path, kMaxLine);
   if (!src.ok()) return src.status();
   std::vector<Record> batch;
   if (!(*src)->Next(&batch, 1) || batch.empty()) {
-    if (!(*src)->status().ok()) return (*src)->status();
+    if (!(*src)->status().ok()) return ReadError(path, (*src)->status());
     return false;
   }
   simdjson::dom::parser parser;
@@ -77,7 +87,7 @@ absl::StatusOr<bool> HoldsNoRecord(const std::string& path) {
   while ((*src)->Next(&batch, 1)) {
     if (!batch.empty()) return false;
   }
-  if (!(*src)->status().ok()) return (*src)->status();
+  if (!(*src)->status().ok()) return ReadError(path, (*src)->status());
   return true;
 }
 

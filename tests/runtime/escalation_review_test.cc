@@ -178,6 +178,23 @@ TEST_F(EscalationReviewTest, BadArgumentsAreRefusedWithAMessage) {
                                        "sessions and their turns, from event files"),
             std::string::npos)
       << windows.out;
+  // The events are read twice: not from stdin.
+  Result stdin_input =
+      Sh("cat " + events_ + " | " + kVigil + " report escalations --month 2026-03 - 2>&1");
+  EXPECT_EQ(stdin_input.exit_code, 2);
+  EXPECT_NE(stdin_input.out.find("not from stdin: save them to a file first"), std::string::npos)
+      << stdin_input.out;
+  // A file that cannot be read to its end is named.
+  const std::string cut = Path("cut.ndjson.zst");
+  ASSERT_EQ(Sh("zstd -q -c " + events_ + " > " + cut + ".whole && head -c $(($(stat -c %s " + cut +
+               ".whole) / 2)) " + cut + ".whole > " + cut)
+                .exit_code,
+            0);
+  Result truncated = Sh(kVigil + " report escalations --month 2026-03 " + cut + " 2>&1");
+  EXPECT_EQ(truncated.exit_code, 1);
+  EXPECT_NE(truncated.out.find(cut + ": zstd input ends in the middle of a frame"),
+            std::string::npos)
+      << truncated.out;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -226,6 +227,14 @@ TEST(QueryE2eTest, BoundsPastTheMillisecondKeepTheWindowsTheySay) {
   EXPECT_EQ(values("--to 2026-01-01T00:04:59.9995Z"), "1");
   EXPECT_EQ(values("--from 2026-01-01T00:05:00.0005Z"), "");
   EXPECT_EQ(values("--from 2026-01-01T00:04:59.9995Z"), "2");
+}
+
+TEST(QueryE2eTest, ADirectoryIsNamedInItsError) {
+  const std::string dir = TempPath("query_e2e_", "dir");
+  std::filesystem::create_directories(dir);
+  Result r = Sh(kVigil + " query n " + dir + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "vigil: " + dir + ": read: Is a directory\n");
 }
 
 TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
