@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,7 @@ int Query(int argc, char** argv) {
     if (int code = FromJob(url, q, labels, step, &result)) return code;
   } else {
     uint64_t malformed = 0;
+    std::set<std::string> metrics;  // the files hold
     for (const std::string& p : paths) {
       absl::StatusOr<bool> is = IsWindowResultsFile(p);
       if (!is.ok()) return Failed(is.status());  // unreadable: the message names the file and why
@@ -131,7 +133,12 @@ int Query(int argc, char** argv) {
         return Usage(StrCat(p, " is not a window results file (--results FILE writes one)"));
       }
       absl::Status s = ReadWindowResults(
-          p, [&](const StoredWindow& w) { result.Add(w); }, &malformed);
+          p,
+          [&](const StoredWindow& w) {
+            if (metrics.empty() || *metrics.rbegin() != w.metric) metrics.insert(w.metric);
+            result.Add(w);
+          },
+          &malformed);
       if (!s.ok()) {
         std::fprintf(stderr, "vigil: %s: %s\n", p.c_str(), std::string(s.message()).c_str());
         return 1;
@@ -140,6 +147,14 @@ int Query(int argc, char** argv) {
     if (malformed > 0) {
       std::fprintf(stderr, "vigil: skipped %llu lines that are not window results\n",
                    static_cast<unsigned long long>(malformed));
+    }
+    // A misspelt metric reads as an empty range: say so.
+    if (!metrics.empty() && !metrics.contains(q.metric)) {
+      const std::string close =
+          Suggest(q.metric, std::vector<std::string>(metrics.begin(), metrics.end()));
+      std::fprintf(stderr, "vigil: the files hold no window of '%s'%s\n", q.metric.c_str(),
+                   close.empty() ? StrCat(" (they hold ", metrics.size(), " other metrics)").c_str()
+                                 : StrCat("; did you mean '", close, "'?").c_str());
     }
   }
   const std::string out = format == "json"  ? result.ToJson() + "\n"

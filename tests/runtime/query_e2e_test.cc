@@ -229,6 +229,23 @@ TEST(QueryE2eTest, BoundsPastTheMillisecondKeepTheWindowsTheySay) {
   EXPECT_EQ(values("--from 2026-01-01T00:04:59.9995Z"), "2");
 }
 
+// No windows is no error, but a metric the files do not hold at all is
+// likely misspelt: stderr says so.
+TEST(QueryE2eTest, AMetricTheFilesDoNotHoldIsSaid) {
+  const std::string results = TempPath("query_e2e_", "names.ndjson");
+  std::ofstream(results) << "{\"metric\":\"turns\",\"start\":\"2026-01-01T00:04:00.000Z\",\"end\":"
+                            "\"2026-01-01T00:05:00.000Z\",\"labels\":{},\"value\":1}\n";
+  Result typo = Sh(kVigil + " query turn " + results + " 2>&1 >/dev/null");
+  EXPECT_EQ(typo.exit_code, 0);
+  EXPECT_EQ(typo.out, "vigil: the files hold no window of 'turn'; did you mean 'turns'?\n");
+  Result other = Sh(kVigil + " query latency_p95_ms " + results + " 2>&1 >/dev/null");
+  EXPECT_EQ(other.out,
+            "vigil: the files hold no window of 'latency_p95_ms' (they hold 1 other metrics)\n");
+  // Out of range is not that.
+  Result range = Sh(kVigil + " query turns --from 2026-02-01T00:00:00Z " + results + " 2>&1");
+  EXPECT_EQ(range.out, "no windows of turns in the range\n");
+}
+
 TEST(QueryE2eTest, ADirectoryIsNamedInItsError) {
   const std::string dir = TempPath("query_e2e_", "dir");
   std::filesystem::create_directories(dir);
