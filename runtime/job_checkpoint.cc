@@ -177,7 +177,10 @@ absl::Status Job::Restore(std::map<std::string, uint64_t>* resume) {
              watermark == kMinTime   ? "-"
              : watermark == kMaxTime ? "the end of its input"
                                      : FormatTimestamp(watermark),
-             ", windows closed up to ", frontier_ == kMinTime ? "-" : FormatTimestamp(frontier_),
+             ", windows closed up to ",
+             frontier_ == kMinTime   ? "-"
+             : frontier_ == kMaxTime ? "the end of its input"
+                                     : FormatTimestamp(frontier_),
              ", ", static_cast<const JobStatePart&>(*state_part_).restored_states(), " of ",
              flow_->state_count(), " operator states"));
   return absl::OkStatus();
