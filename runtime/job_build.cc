@@ -56,8 +56,9 @@ absl::Status Job::Init() {
     absl::StatusOr<std::unique_ptr<LineWriter>> w =
         LineWriter::Open(path, at == resume.end() ? std::nullopt : std::optional(at->second));
     if (!w.ok()) return w.status();
-    dead_letter_ = std::make_unique<DeadLetterWriter>(std::move(*w),
-                                                      config_.source.kind != SourceKind::kKafka);
+    dead_letter_ =
+        std::make_unique<DeadLetterWriter>(std::move(*w), config_.source.kind != SourceKind::kKafka,
+                                           config_.source.kind != SourceKind::kKinesis);
   }
   for (const auto& [path, size] : resume) {
     if (path != OutputFileKey(config_.outputs.results_path) &&

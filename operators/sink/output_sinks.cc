@@ -261,7 +261,8 @@ void DeadLetterWriter::Write(DeadReason reason, std::string_view detail, const s
   Begin(reason, detail, source);
   StrAppend(&buf_, ",\"input\":", record.input);
   if (lines_) StrAppend(&buf_, ",\"line\":", record.line);
-  StrAppend(&buf_, ",\"offset\":", record.offset, ",\"size\":", record.size);
+  if (offsets_) StrAppend(&buf_, ",\"offset\":", record.offset);
+  StrAppend(&buf_, ",\"size\":", record.size);
   Finish(ts, record.data, record.data.size() < record.size);
 }
 

@@ -84,9 +84,12 @@ class DeadLetterWriter {
  public:
   // `lines`: each dead letter says the record's line (a file's, stdin's;
   // the generator's and a Kinesis shard's record number); a Kafka message
-  // has none, only its partition (the source) and offset.
-  explicit DeadLetterWriter(std::unique_ptr<LineWriter> out, bool lines = true)
-      : out_(std::move(out)), lines_(lines) {}
+  // has none, only its partition (the source) and offset. `offsets`: it
+  // says the record's offset (a file's or stdin's byte, the generator's, a
+  // Kafka message's); a Kinesis record has none (its shard and number say
+  // which it is).
+  explicit DeadLetterWriter(std::unique_ptr<LineWriter> out, bool lines = true, bool offsets = true)
+      : out_(std::move(out)), lines_(lines), offsets_(offsets) {}
   void Write(DeadReason reason, std::string_view detail, const std::string& source,
              const Record& record, TimeMs ts = kMinTime);
   // A record vigil built rather than read (a join's unmatched right event,
@@ -105,6 +108,7 @@ class DeadLetterWriter {
 
   std::unique_ptr<LineWriter> out_;
   bool lines_;
+  bool offsets_;
   std::string buf_;
 };
 

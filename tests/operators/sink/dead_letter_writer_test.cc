@@ -10,13 +10,13 @@
 namespace vigil {
 namespace {
 
-std::string DeadLetterOf(const Record& record, bool lines = true) {
+std::string DeadLetterOf(const Record& record, bool lines = true, bool offsets = true) {
   const std::string path =
       ::testing::TempDir() + "dead_letter_writer_test_" + std::to_string(record.size);
   {
     auto out = LineWriter::Open(path);
     EXPECT_TRUE(out.ok()) << out.status();
-    DeadLetterWriter writer(std::move(*out), lines);
+    DeadLetterWriter writer(std::move(*out), lines, offsets);
     writer.Write(DeadReason::kOversized, "too long", "file", record);
     writer.Flush();
   }
@@ -84,6 +84,10 @@ TEST(DeadLetterWriterTest, NoLineWithoutLines) {
   r.offset = 41;
   EXPECT_NE(DeadLetterOf(r).find("\"input\":0,\"line\":41,\"offset\":41,"), std::string::npos);
   EXPECT_NE(DeadLetterOf(r, /*lines=*/false).find("\"input\":0,\"offset\":41,"), std::string::npos);
+  // A Kinesis record: its shard and number, no offset.
+  EXPECT_NE(DeadLetterOf(r, /*lines=*/true, /*offsets=*/false)
+                .find("\"input\":0,\"line\":41,\"size\":1,"),
+            std::string::npos);
 }
 
 }  // namespace
