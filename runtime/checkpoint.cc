@@ -178,6 +178,15 @@ absl::Status CheckpointStore::Write(const CheckpointData& data) {
 
 absl::StatusOr<std::optional<CheckpointData>> CheckpointStore::LoadLatest(
     std::vector<std::string>* problems) const {
+  // A directory that cannot be one (a file, a parent missing or not
+  // writable) would fail every checkpoint the job tries: refuse it now.
+  struct stat st {};
+  if (::stat(dir_.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        StrCat("checkpoint directory ", dir_, " is not a directory"));
+  }
+  if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) return Errno("creating", dir_);
+  if (::access(dir_.c_str(), W_OK) != 0) return Errno("writing in", dir_);
   std::vector<std::string> files = Files();
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     const std::string path = StrCat(dir_, "/", *it);

@@ -97,6 +97,21 @@ class FileCheckpointE2eTest : public ::testing::Test {
   std::vector<std::string> lines_;
 };
 
+// A checkpoint directory that cannot be one stops the job at start, not
+// every checkpoint it would write.
+TEST_F(FileCheckpointE2eTest, ACheckpointDirectoryThatIsAFileIsRefusedAtStart) {
+  const std::string file = Path("not_a_dir");
+  std::ofstream(file) << "x";
+  const std::string run = kVigil + " run --input " + events_ +
+                          " --no-console --http off --no-progress --checkpoint-dir ";
+  Result r = Sh(run + file + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "vigil: checkpoint directory " + file + " is not a directory\n");
+  Result under = Sh(run + file + "/sub 2>&1");
+  EXPECT_EQ(under.exit_code, 2);
+  EXPECT_EQ(under.out, "vigil: creating " + file + "/sub: Not a directory\n");
+}
+
 TEST_F(FileCheckpointE2eTest, AFileJobKilledPartWayResumesAtTheRecordItReached) {
   const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"),
                     results = Path("results.ndjson");
