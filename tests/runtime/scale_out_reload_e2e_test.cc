@@ -34,29 +34,42 @@ constexpr char kThreeMetrics[] = R"(
     value: max(latency_ms)
 )";
 
+class ScaleOutReloadE2eTest : public ScaleOutE2eTest {
+ protected:
+  // Instance "a" over the events topic with `rules`, publishing only when
+  // asked (a reload, a stop), once it reads all four partitions; its pid
+  // and HTTP base.
+  void StartInstance(const std::string& rules, pid_t* pid, std::string* base) {
+    *pid = Spawn(kVigil + " run --input " + Url("events") + " --group one --partials " +
+                     Url("partials") + " --instance-id a --rules " + rules +
+                     " --checkpoint-interval 1h --idle-timeout 1h --http 127.0.0.1:0"
+                     " --no-console" +
+                     kGroupProps,
+                 Path("a.log"));
+    guards_.push_back(std::make_unique<ChildGuard>(*pid));
+    *base = JobHttpBase(Path("a.log"));
+    ASSERT_FALSE(base->empty()) << ReadFile(Path("a.log"));
+    ASSERT_TRUE(WaitFor([&] { return ActiveInputs(*base) == 4; }, 30)) << ReadFile(Path("a.log"));
+  }
+};
+
 // A rolling rule change: an instance that reloads rules changing what an
 // operator aggregates first publishes what it held under the old rules, so
 // nothing it read is lost; a merge on the old rules gives the windows of
 // one job on them, and a merge on the new ones too (its new metric has
 // none of the events read before the reload: PartialsTest has the windows
 // this marks partial).
-TEST_F(ScaleOutE2eTest, AnInstanceReloadingRulesPublishesWhatItHeldFirst) {
+TEST_F(ScaleOutReloadE2eTest, AnInstanceReloadingRulesPublishesWhatItHeldFirst) {
   const std::string rules = Path("rules.yaml"), old_rules = Path("old_rules.yaml"),
                     new_rules = Path("new_rules.yaml");
   std::ofstream(rules) << kTwoMetrics;
   std::ofstream(old_rules) << kTwoMetrics;
   std::ofstream(new_rules) << kTwoMetrics << kThreeMetrics;
   // Nothing is published on a timer before the reload.
-  const pid_t a = Spawn(kVigil + " run --input " + Url("events") + " --group one --partials " +
-                            Url("partials") + " --instance-id a --rules " + rules +
-                            " --checkpoint-interval 1h --idle-timeout 1h --http 127.0.0.1:0"
-                            " --no-console" +
-                            kGroupProps,
-                        Path("a.log"));
-  guards_.push_back(std::make_unique<ChildGuard>(a));
-  const std::string base = JobHttpBase(Path("a.log"));
-  ASSERT_FALSE(base.empty()) << ReadFile(Path("a.log"));
-  ASSERT_TRUE(WaitFor([&] { return ActiveInputs(base) == 4; }, 30)) << ReadFile(Path("a.log"));
+  pid_t a = 0;
+  std::string base;
+  StartInstance(rules, &a, &base);
+  if (HasFatalFailure()) return;
   Result gen = Sh(kVigil + kGen + " --to " + Url("events") + " 2>&1");
   ASSERT_EQ(gen.exit_code, 0) << gen.out;
   ASSERT_TRUE(WaitFor([&] { return StatusRecords(base) == kEvents; }, 60));
@@ -101,7 +114,7 @@ TEST_F(ScaleOutE2eTest, AnInstanceReloadingRulesPublishesWhatItHeldFirst) {
 // new ones marks the metric's windows that could hold it partial, as one
 // job reloading the same rules would (the window spanning the reload holds
 // only the events read after it).
-TEST_F(ScaleOutE2eTest, AMetricStartingOverOnAnInstanceIsPartialAtTheMerge) {
+TEST_F(ScaleOutReloadE2eTest, AMetricStartingOverOnAnInstanceIsPartialAtTheMerge) {
   const std::string rules = Path("rules.yaml"), new_rules = Path("new_rules.yaml");
   const std::string metric =
       "metrics:\n  - metric: latency_max\n    window: tumbling 1m\n    value: max(latency_ms)\n"
@@ -120,16 +133,10 @@ TEST_F(ScaleOutE2eTest, AMetricStartingOverOnAnInstanceIsPartialAtTheMerge) {
     return "{\"ts\":\"2026-01-01T00:" + at +
            "Z\",\"type\":\"message\",\"latency_ms\":" + std::to_string(latency) + "}";
   };
-  const pid_t a = Spawn(kVigil + " run --input " + Url("events") + " --group one --partials " +
-                            Url("partials") + " --instance-id a --rules " + rules +
-                            " --checkpoint-interval 1h --idle-timeout 1h --http 127.0.0.1:0"
-                            " --no-console" +
-                            kGroupProps,
-                        Path("a.log"));
-  guards_.push_back(std::make_unique<ChildGuard>(a));
-  const std::string base = JobHttpBase(Path("a.log"));
-  ASSERT_FALSE(base.empty()) << ReadFile(Path("a.log"));
-  ASSERT_TRUE(WaitFor([&] { return ActiveInputs(base) == 4; }, 30)) << ReadFile(Path("a.log"));
+  pid_t a = 0;
+  std::string base;
+  StartInstance(rules, &a, &base);
+  if (HasFatalFailure()) return;
   produce("before.ndjson", {event("01:10", 300), event("09:50", 500)});
   ASSERT_TRUE(WaitFor([&] { return StatusRecords(base) == 2; }, 60));
   std::ofstream(rules) << metric << " and latency_ms > 100\n";
