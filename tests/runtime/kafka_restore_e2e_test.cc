@@ -51,7 +51,7 @@ TEST(KafkaRestoreE2eTest, ACheckpointWrittenBeforeTheAssignmentKeepsEachPartitio
                           " --dead-letter " + dead + " --no-console --http off --no-progress";
   // Run 1 reads all four events.
   const pid_t first = Spawn(job, Path("run1.log"));
-  ASSERT_TRUE(WaitFor([&] { return Lines(ReadFile(results)).size() >= 1; }, 30))
+  ASSERT_TRUE(WaitFor([&] { return !Lines(ReadFile(results)).empty(); }, 30))
       << ReadFile(Path("run1.log"));
   ::kill(first, SIGTERM);
   ASSERT_EQ(WaitExit(first), 0) << ReadFile(Path("run1.log"));
