@@ -47,7 +47,9 @@ std::string EncodeHeartbeat(const PartialHeartbeat& hb) {
   enc.PutVarint(hb.handover_id);
   for (const PartialHeartbeat::Input& in : hb.inputs) enc.PutVarint(in.state_chunks);
   enc.PutVarint(hb.publication);
-  enc.PutVarint(hb.started_over.size());
+  // Only when there are some: a merge of an older version reads every
+  // other heartbeat of a rolling upgrade.
+  if (!hb.started_over.empty()) enc.PutVarint(hb.started_over.size());
   for (const auto& [metric, at] : hb.started_over) {
     enc.PutString(metric);
     enc.PutSigned(at);

@@ -62,6 +62,7 @@
 //              n × (partition name, watermark, idle) | m | m × partition name |
 //              n × next offset | last ts | hand-over id | n × state pieces |
 //              publication id | s | s × (metric name, time started over)
+//              (s and what follows only when s > 0)
 //              (the parts after the panes and after the inputs absent in
 //              older ones)
 //   state      pieces of the keyed state handed over with a partition, on

@@ -167,12 +167,12 @@ TEST(QueryE2eTest, ALabelValueWithACommaOrUrlCharactersSelectsItsSeries) {
   // The input ends inside the window: it is partial.
   const std::string window = "  2026-01-01T00:01:00.000Z  ";
   for (const std::string& source : {results, "--database '" + pg->url() + "'", "--url " + url}) {
-    Result comma = Sh(kVigil + " query n --labels 'intent=a\\,b' " + source);
-    EXPECT_EQ(comma.out, "n{intent=\"a,b\"}\n" + window + "3  partial\n") << source;
-    Result odd = Sh(kVigil + " query n --labels 'intent=a&b=%2C #' " + source);
-    EXPECT_EQ(odd.out, "n{intent=\"a&b=%2C #\"}\n" + window + "2  partial\n") << source;
+    Result comma = Sh(StrCat(kVigil, " query n --labels 'intent=a\\,b' ", source));
+    EXPECT_EQ(comma.out, StrCat("n{intent=\"a,b\"}\n", window, "3  partial\n")) << source;
+    Result odd = Sh(StrCat(kVigil, " query n --labels 'intent=a&b=%2C #' ", source));
+    EXPECT_EQ(odd.out, StrCat("n{intent=\"a&b=%2C #\"}\n", window, "2  partial\n")) << source;
     // Unescaped, the comma ends the value: "b" is not NAME=VALUE.
-    Result split = Sh(kVigil + " query n --labels intent=a,b " + source + " 2>&1");
+    Result split = Sh(StrCat(kVigil, " query n --labels intent=a,b ", source, " 2>&1"));
     EXPECT_EQ(split.exit_code, 2) << source;
     EXPECT_EQ(split.out,
               "vigil: --labels: 'b' is not NAME=VALUE (e.g. intent=faq,model=haiku)\n"
@@ -282,9 +282,9 @@ TEST(QueryE2eTest, BadQueriesAreUsageErrors) {
   for (const std::string& command :
        {std::string("query m"), std::string("report tracker"), std::string("experiment report"),
         std::string("report escalations --month 2026-01")}) {
-    Result r = Sh(kVigil + " " + command + " " + missing + " 2>&1");
+    Result r = Sh(StrCat(kVigil, " ", command, " ", missing, " 2>&1"));
     EXPECT_EQ(r.exit_code, 1) << command << r.out;
-    EXPECT_EQ(r.out.find(missing + ": " + missing), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(StrCat(missing, ": ", missing)), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(missing), std::string::npos) << r.out;
   }
   // The results file of a run that closed no window is empty: no windows,

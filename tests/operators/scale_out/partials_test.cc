@@ -406,6 +406,30 @@ TEST(PartialsTest, APublicationCutShortByAKillIsDroppedForTheOneRepeatingIt) {
 // Held panes wait in the merge's checkpoint; a heartbeat of another
 // publication drops them; panes whose windows closed while they waited are
 // late when their heartbeat comes.
+// A heartbeat names the metrics that started over on its instance; the
+// merge marks those of its rules incomplete up to the time given, and a
+// heartbeat without any encodes as before.
+TEST(PartialsTest, AHeartbeatNamesTheMetricsThatStartedOver) {
+  OperatorHarness merged(kRules);
+  MergeStage merge(merged.flow.get());
+  PartialHeartbeat hb;
+  hb.instance = "a";
+  hb.inputs = {{"events/0", 95'000, false}};
+  const std::string plain = EncodeHeartbeat(hb);
+  hb.started_over = {{"latency_avg", 90'000}, {"not_in_the_merges_rules", 1}};
+  const std::string with = EncodeHeartbeat(hb);
+  EXPECT_EQ(with.substr(0, plain.size()), plain);
+  PartialHeartbeat back;
+  ASSERT_TRUE(DecodeHeartbeat(with, &back));
+  EXPECT_EQ(back.started_over, hb.started_over);
+  ASSERT_TRUE(DecodeHeartbeat(plain, &back));
+  EXPECT_TRUE(back.started_over.empty());
+  EXPECT_EQ(merge.Apply(with, "p/0"), MergeStage::Outcome::kHeartbeat);
+  const std::optional<int> avg = merged.rules->FindMetric("latency_avg");
+  ASSERT_TRUE(avg.has_value());
+  EXPECT_EQ(merge.incomplete(), (std::map<int, TimeMs>{{*avg, 90'000}}));
+}
+
 TEST(PartialsTest, HeldPanesSurviveTheMergesCheckpointAndSettleByTheirHeartbeat) {
   OperatorHarness a(kRules), merged(kRules);
   MergeStage merge(merged.flow.get());
