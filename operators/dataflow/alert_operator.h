@@ -144,6 +144,9 @@ class AlertOperator {
   void PruneHistory(int m, TimeMs end);
   AlertNotice MakeNotice(const AlertDef& def, const std::string& group, const AlertState& s,
                          Transition t, TimeMs at) const;
+  // What identifies an alert's state across reloads and restores: its name,
+  // severity, conditions, durations and the fingerprints of what it reads.
+  static std::string AlertKey(const RuleSet& rules, const AlertDef& a);
   // alertname, severity, the group's labels and the rule's.
   Labels AlertLabels(const AlertDef& def, const std::string& group) const;
   // (inhibiting alert, silence) holding back notifications of an alert
