@@ -215,16 +215,24 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t, TimeMs frontier) {
   Group* g;
   if (auto it = groups_.find(group); it != groups_.end()) {
     g = it->second.get();
+    // A group whose windows are all due is no longer live (file comment):
+    // it comes back as a new group would, whether or not a close has let
+    // it go yet.
+    if (whole_.store == nullptr && g->last_end <= frontier && !Admits(frontier, t)) return nullptr;
   } else if (whole_.store != nullptr) {
     if (!whole_.store->Holds(group) && !TakeFresh(group, start, frontier, t)) return nullptr;
     g = FindOrAddGroup(group);
-  } else if ((groups_.size() >= max_groups_ && LiveGroups(frontier, t) >= max_groups_) ||
-             (shared_ != nullptr && shared_->Exhausted(frontier, t))) {
+  } else if (!Admits(frontier, t)) {
     return nullptr;
   } else {
     g = FindOrAddGroup(group);
   }
   return PaneOf(g, group, start);
+}
+
+bool PaneStore::Admits(TimeMs frontier, TimeMs t) const {
+  return !(groups_.size() >= max_groups_ && LiveGroups(frontier, t) >= max_groups_) &&
+         !(shared_ != nullptr && shared_->Exhausted(frontier, t));
 }
 
 size_t PaneStore::LiveGroups(TimeMs frontier, TimeMs t) const {

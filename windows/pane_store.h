@@ -162,6 +162,9 @@ class PaneStore {
   AccSet* Pane(std::string_view group, TimeMs t, TimeMs frontier = kMinTime);
   // The groups live for an event at `t` with `frontier` (file comment).
   size_t LiveGroups(TimeMs frontier, TimeMs t) const;
+  // Whether a group not live at the event may be added: the limit and the
+  // budget have room.
+  bool Admits(TimeMs frontier, TimeMs t) const;
   // Workers: of a part's store, those of the job's store and of every part
   // together (SetWhole).
   size_t JobLiveGroups(TimeMs frontier, TimeMs t) const {

@@ -266,6 +266,52 @@ TEST(LimitsE2eTest, GroupsOfDueWindowsLeaveRoomWhereverTheBatchesEnd) {
   }
 }
 
+// A group whose windows are all due comes back as a new group would,
+// whether or not a close has let it go yet: with `limit: 2`, b's event at
+// 00:01:13 finds a and c live (b's only window ended at 00:01, before the
+// frontier 00:01:07) and is dropped, whether the file is one batch or
+// events no metric reads put a batch end (and a close) before it.
+TEST(LimitsE2eTest, AGroupBackAfterItsWindowsAreDueIsNewWhereverTheBatchesEnd) {
+  const std::string rules = Temp("back.yaml");
+  std::ofstream(rules) << "metrics:\n  - metric: c\n    where: type == \"a\"\n"
+                          "    window: tumbling 1m\n    by: [g]\n    value: count()\n"
+                          "    limit: 2\n";
+  for (int pad : {0, 5000}) {
+    const std::string events = Temp(StrCat("back_", pad, ".ndjson"));
+    std::ofstream out(events);
+    auto add = [&](const char* ts, const char* g) {
+      out << "{\"ts\":\"2026-01-01T" << ts << "Z\",\"type\":\"a\",\"g\":\"" << g << "\"}\n";
+    };
+    add("00:00:10", "a");
+    add("00:00:11", "b");
+    add("00:00:12", "c");  // dropped: a and b are live
+    add("00:01:10", "c");  // dropped: a and b are live until the frontier passes 00:01
+    add("00:01:11", "a");
+    add("00:01:12", "c");
+    for (int j = 0; j < pad; ++j) out << "{\"ts\":\"2026-01-01T00:01:12.500Z\",\"type\":\"pad\"}\n";
+    add("00:01:13", "b");  // dropped: a and c are live
+    out << "{\"ts\":\"2026-01-01T00:03:00Z\",\"type\":\"end\"}\n";
+    out.close();
+    const std::string results = Temp("back_results.ndjson");
+    Result r =
+        Sh(StrCat(kVigil, " run --input ", events, " --rules ", rules, " --workers 1 --results ",
+                  results, " --no-console --http off --no-progress 2>&1"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("left out at a limit (limit:, limits.max_series): 3 by metric c"),
+              std::string::npos)
+        << "pad " << pad << r.out;
+    std::vector<std::string> windows;
+    for (const std::string& line : Lines(ReadFile(results))) {
+      const size_t at = line.find("\"start\":\"2026-01-01T");
+      const size_t g = line.find("\"g\":\"");
+      ASSERT_TRUE(at != std::string::npos && g != std::string::npos) << line;
+      windows.push_back(StrCat(line.substr(at + 20, 5), " ", line.substr(g + 5, 1)));
+    }
+    EXPECT_EQ(windows, (std::vector<std::string>{"00:00 a", "00:00 b", "00:01 a", "00:01 c"}))
+        << "pad " << pad;
+  }
+}
+
 TEST(LimitsE2eTest, TheJobWideSeriesCapDropsAndCountsEventsOfNewGroups) {
   // Eight intents, but room for two series: the job file sets the cap and
   // the flag overrides it.
