@@ -60,7 +60,8 @@ void AppendValueText(const Value& v, std::string* out) {
         return;
       }
       char buf[32];
-      auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.num);
+      // -0 is 0: one group, key and label for both, as `==` and distinct() have it.
+      auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.num == 0 ? 0.0 : v.num);
       out->append(buf, static_cast<size_t>(p - buf));
       return;
     }

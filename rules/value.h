@@ -54,7 +54,7 @@ std::string_view TypeName(Type t);
 std::string_view KindName(Value::Kind k);
 
 // Renders a value as a label or template string: numbers in shortest
-// round-trip form ("0.5", "12"), booleans as true/false, missing and null as
+// round-trip form ("0.5", "12"; -0 as "0"), booleans as true/false, missing and null as
 // the empty string.
 void AppendValueText(const Value& v, std::string* out);
 // The same text as a view: a string's own bytes, else rendered into

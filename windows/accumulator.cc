@@ -83,7 +83,7 @@ void Accumulator::Merge(const Accumulator& o) {
       break;
     case AggKind::kLast:
       // Equal times resolve to the larger value so the merge is commutative.
-      if (o.n_ != 0 && (n_ == 0 || o.t_ > t_ || (o.t_ == t_ && o.x_ > x_))) {
+      if (o.n_ != 0 && (n_ == 0 || o.t_ > t_ || (o.t_ == t_ && AboveOf(x_, o.x_)))) {
         x_ = o.x_;
         t_ = o.t_;
       }

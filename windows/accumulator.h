@@ -46,6 +46,10 @@ namespace vigil {
 // whatever order the values came in (std::min keeps the first of equals).
 inline double MinOf(double a, double b) { return b < a || (b == a && std::signbit(b)) ? b : a; }
 inline double MaxOf(double a, double b) { return b > a || (b == a && !std::signbit(b)) ? b : a; }
+// Whether b comes after a in that order (0 after -0): `last`'s tie.
+inline bool AboveOf(double a, double b) {
+  return b > a || (b == a && !std::signbit(b) && std::signbit(a));
+}
 
 enum class AggKind : uint8_t {
   kCount,     // count() or count(pred)
@@ -116,7 +120,7 @@ class Accumulator {
     assert(kind_ == AggKind::kLast);
     // Equal times resolve to the larger value, as in Merge: the result does
     // not depend on the order of arrival.
-    if (n_ == 0 || t > t_ || (t == t_ && v > x_)) {
+    if (n_ == 0 || t > t_ || (t == t_ && AboveOf(x_, v))) {
       x_ = v;
       t_ = t;
     }

@@ -139,7 +139,7 @@ Value SessionOperator::PickValue(const Pick& c) const {
 namespace {
 
 // The order of values at equal event times: by kind, then numbers and
-// booleans by value, strings byte by byte. `first` keeps the smallest,
+// booleans by value (-0 before 0), strings byte by byte. `first` keeps the smallest,
 // `last` the largest (as a metric's last), whatever order they came in.
 int CompareTied(const Value& a, const Value& b) {
   if (a.kind != b.kind) return a.kind < b.kind ? -1 : 1;
@@ -158,7 +158,8 @@ int CompareTied(const Value& a, const Value& b) {
     default:
       return 0;
   }
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (x == y) return std::signbit(y) - std::signbit(x);  // -0 before 0
+  return x < y ? -1 : 1;
 }
 
 }  // namespace

@@ -465,7 +465,9 @@ TEST(ValueTextTest, Rendering) {
   AppendValueText(Value::Missing(), &s);
   s += "|";
   AppendValueText(Value::String("faq"), &s);
-  EXPECT_EQ(s, "0.5|12|true||faq");
+  s += "|";
+  AppendValueText(Value::Number(-0.0), &s);  // one group with 0
+  EXPECT_EQ(s, "0.5|12|true||faq|0");
 }
 
 }  // namespace

@@ -135,6 +135,23 @@ TEST(AccumulatorTest, MinAndMaxOfZerosDoNotDependOnTheOrder) {
   }
 }
 
+// last(x) at equal event times keeps 0 over -0, whether added or merged
+// and in either order, as max does.
+TEST(AccumulatorTest, LastOfZerosAtOneTimeDoesNotDependOnTheOrder) {
+  for (const auto& [first, second] : {std::pair(0.0, -0.0), std::pair(-0.0, 0.0)}) {
+    Accumulator added(AggKind::kLast), a(AggKind::kLast), b(AggKind::kLast);
+    added.AddLast(first, 1000);
+    added.AddLast(second, 1000);
+    a.AddLast(first, 1000);
+    b.AddLast(second, 1000);
+    for (const Accumulator& acc : {added, Merged(a, b), Merged(b, a)}) {
+      const double got = *acc.Result(kMinute);
+      EXPECT_EQ(got, 0.0);
+      EXPECT_FALSE(std::signbit(got)) << first << " then " << second;
+    }
+  }
+}
+
 TEST(AccumulatorTest, SumAndAvg) {
   Accumulator sum(AggKind::kSum);
   Accumulator avg(AggKind::kAvg);
