@@ -90,8 +90,15 @@ uint64_t AdminApi::reload_requests() const {
 
 void AdminApi::ReloadAnswered(uint64_t up_to, const absl::Status& status) {
   absl::MutexLock lock(&reload_mu_);
-  reload_done_ = std::max(reload_done_, up_to);
-  reload_result_ = status.ok() ? "" : std::string(status.message());
+  // A reload that answers no new request (SIGHUP) leaves the outcomes of
+  // those answered before as they were.
+  if (up_to <= reload_done_) return;
+  reload_done_ = up_to;
+  reload_results_.emplace_back(up_to, status.ok() ? "" : std::string(status.message()));
+  if (reload_results_.size() > kKeptReloads) {
+    reload_forgotten_ = reload_results_.front().first;
+    reload_results_.pop_front();
+  }
 }
 
 void AdminApi::RegisterHandlers() {
@@ -171,15 +178,21 @@ HttpResponse AdminApi::ReloadStatus(const HttpRequest& request) {
     return HttpResponse{404, "text/plain", StrCat("no reload request ", id, "\n")};
   }
   std::string json = StrCat("{\"id\":", id, ",\"status\":");
+  // The reload that answered this request: the first to answer up to it
+  // (reloads asked for while one runs are served together by the next).
+  auto answered = std::lower_bound(reload_results_.begin(), reload_results_.end(), id,
+                                   [](const auto& r, uint64_t n) { return r.first < n; });
   if (id > reload_done_) {
     json.append("\"pending\"");
-  } else if (reload_result_.empty()) {
+  } else if (id <= reload_forgotten_ || answered == reload_results_.end()) {
+    return HttpResponse{404, "text/plain",
+                        StrCat("reload request ", id, " is older than the last ", kKeptReloads,
+                               " reloads, whose outcomes are kept\n")};
+  } else if (answered->second.empty()) {
     json.append("\"succeeded\"");
   } else {
-    // The latest reload that covered this request: reloads asked for while
-    // one runs are served together by the next.
     json.append("\"failed\",\"error\":");
-    AppendJsonString(reload_result_, &json);
+    AppendJsonString(answered->second, &json);
   }
   json.append("}\n");
   return HttpResponse{200, "application/json", std::move(json)};

@@ -149,7 +149,12 @@ class AdminApi {
   mutable absl::Mutex reload_mu_;
   uint64_t reload_asked_ ABSL_GUARDED_BY(reload_mu_) = 0;
   uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
-  std::string reload_result_ ABSL_GUARDED_BY(reload_mu_);  // "" when it succeeded
+  // The outcome of each reload that answered requests, oldest first: the
+  // highest id it answered and its errors ("" when it succeeded); the
+  // last kKeptReloads.
+  static constexpr size_t kKeptReloads = 1000;
+  std::deque<std::pair<uint64_t, std::string>> reload_results_ ABSL_GUARDED_BY(reload_mu_);
+  uint64_t reload_forgotten_ ABSL_GUARDED_BY(reload_mu_) = 0;  // ids up to it: dropped
 
   std::string ArchiveProblem() const ABSL_LOCKS_EXCLUDED(archive_mu_) {
     absl::MutexLock lock(&archive_mu_);

@@ -82,8 +82,16 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   std::ofstream(rules) << "metrics: [\n";
   const std::string accepted2 = Sh(post).out;
   const std::string refused = ReloadStatus(base, 2);
+  // A SIGHUP with other errors, then a good reload: each request keeps the
+  // outcome of the reload that answered it.
+  std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1x\n";
   ::kill(pid, SIGHUP);
   ::usleep(500'000);
+  WriteRules(rules, "1000000000");
+  const std::string accepted3 = Sh(post).out;
+  const std::string ok3 = ReloadStatus(base, 3);
+  const std::string refused_later = ReloadStatus(base, 2);
+  const std::string ok_later = ReloadStatus(base, 1);
   const std::string metrics = Sh(StrCat("curl -s ", base, "/metrics")).out;
   const std::string health = Sh(StrCat("curl -s ", base, "/healthz")).out;
   ::kill(pid, SIGTERM);
@@ -101,10 +109,15 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
                          rules + ":1:10: this '[' is never closed"),
             std::string::npos)
       << refused;
+  EXPECT_EQ(accepted3,
+            "{\"id\":3,\"status\":\"pending\",\"location\":\"/-/reload/status?id=3\"}\n 202");
+  EXPECT_EQ(ok3, "{\"id\":3,\"status\":\"succeeded\"}\n");
+  EXPECT_EQ(refused_later, refused);
+  EXPECT_EQ(ok_later, ok);
   EXPECT_EQ(health, "ok\n");
-  EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"success\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"success\"} 2"), std::string::npos);
   EXPECT_NE(metrics.find("vigil_rule_reloads_total{result=\"failure\"} 2"), std::string::npos);
-  EXPECT_NE(metrics.find("vigil_rules_last_reload_successful 0"), std::string::npos);
+  EXPECT_NE(metrics.find("vigil_rules_last_reload_successful 1"), std::string::npos);
 
   // Busy fired once, was resolved by the reload, and never fired again.
   const std::string alerts = ReadFile(out);
