@@ -45,6 +45,11 @@ std::optional<SilenceDef> ParseSilence(std::string_view body, TimeMs now, std::s
                       "comment");
       return std::nullopt;
     }
+    // A value of another type is refused, not read as if it were missing.
+    if (key != "matchers" && !field.value.is_string()) {
+      *error = StrCat("'", key, "' must be a string");
+      return std::nullopt;
+    }
   }
   SilenceDef s;
   simdjson::dom::array matchers;
@@ -55,9 +60,25 @@ std::optional<SilenceDef> ParseSilence(std::string_view body, TimeMs now, std::s
   for (simdjson::dom::element m : matchers) {
     std::string_view name, value;
     bool regex = false, equal = true;
-    if (m["name"].get(name) != simdjson::SUCCESS || m["value"].get(value) != simdjson::SUCCESS) {
+    simdjson::dom::object matcher;
+    if (m.get(matcher) != simdjson::SUCCESS || m["name"].get(name) != simdjson::SUCCESS ||
+        m["value"].get(value) != simdjson::SUCCESS) {
       *error = "each matcher needs name and value strings";
       return std::nullopt;
+    }
+    // isRegex and isEqual are booleans (false and true when left out): a
+    // string "false" read as the default would turn != into =.
+    for (auto field : matcher) {
+      const std::string_view key = field.key;
+      if (key != "name" && key != "value" && key != "isRegex" && key != "isEqual") {
+        *error = StrCat("unknown matcher key '", key,
+                        "': a matcher has name, value, isRegex and isEqual");
+        return std::nullopt;
+      }
+      if ((key == "isRegex" || key == "isEqual") && !field.value.is_bool()) {
+        *error = StrCat("matcher '", name, "': ", key, " must be true or false");
+        return std::nullopt;
+      }
     }
     if (m["isRegex"].get(regex) != simdjson::SUCCESS) regex = false;
     if (m["isEqual"].get(equal) != simdjson::SUCCESS) equal = true;

@@ -100,6 +100,24 @@ TEST(SilencesE2eTest, AnAdHocSilenceMutesThePageAtTheEventTimesItCovers) {
                  base + "/api/silences"),
             "every matcher also matches an alert without that label (alertname=~\".*\", "
             "x=\"\"): the silence would hold back every alert; give one that needs a value\n");
+  // A value of another type is refused, not read as the default: the
+  // string "false" taken as isEqual's default would silence the alert the
+  // matcher means to keep.
+  const auto post = [&](const std::string& body) {
+    return Curl(json + "-d '" + body + "' " + base + "/api/silences");
+  };
+  EXPECT_EQ(post("{\"matchers\":[{\"name\":\"alertname\",\"value\":\"X\",\"isEqual\":\"false\"},"
+                 "{\"name\":\"severity\",\"value\":\"P3\"}],\"duration\":\"1h\"}"),
+            "matcher 'alertname': isEqual must be true or false\n");
+  EXPECT_EQ(post("{\"matchers\":[{\"name\":\"alertname\",\"value\":\"X.*\",\"isRegex\":\"true\"}],"
+                 "\"duration\":\"1h\"}"),
+            "matcher 'alertname': isRegex must be true or false\n");
+  EXPECT_EQ(post("{\"matchers\":[{\"name\":\"alertname\",\"value\":\"X\",\"bogus\":1}],"
+                 "\"duration\":\"1h\"}"),
+            "unknown matcher key 'bogus': a matcher has name, value, isRegex and isEqual\n");
+  EXPECT_EQ(post("{" + matcher + ",\"duration\":\"1h\",\"comment\":5}"),
+            "'comment' must be a string\n");
+  EXPECT_EQ(post("{" + matcher + ",\"endsAt\":1767225600000}"), "'endsAt' must be a string\n");
   // 00:12 to 00:16:30 of event time, for the P1.
   EXPECT_EQ(
       Curl(json +
