@@ -123,6 +123,13 @@ inline void AppendLabel(std::string_view key, std::string_view value, std::strin
   out->push_back('=');
   AppendJsonString(value, out);
 }
+// Appends free text (a rendered summary) for people, on one line: control
+// characters, a line break among them, are written as escapes (\n, \t,
+// \u001b), so the text can neither break a line nor reach a terminal.
+void AppendOneLine(std::string_view text, std::string* out);
+// The characters of UTF-8 text (its bytes but continuation bytes), for
+// aligning columns.
+size_t Utf8Length(std::string_view text);
 // Percent-decodes `s` (%41 -> A; '+' stays '+'); false on a malformed
 // escape.
 bool PercentDecode(std::string_view s, std::string* out);

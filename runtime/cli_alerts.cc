@@ -65,13 +65,13 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Utf8Length(row[i]));
   }
   std::string out;
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) {
       out += row[i];
-      if (i + 1 < row.size()) out.append(width[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) out.append(width[i] - Utf8Length(row[i]) + 2, ' ');
     }
     out += "\n";
   }
@@ -121,9 +121,12 @@ int Alerts(int argc, char** argv) {
     std::string since = state == "firing" ? StringField(e, "fired_at") : "";
     if (since.empty()) since = StringField(e, "active_since");
     simdjson::dom::element annotations;
-    const std::string summary = e["annotations"].get(annotations) == simdjson::SUCCESS
-                                    ? StringField(annotations, "summary")
-                                    : "";
+    // On one line, without control characters: an event's field value in
+    // it must not break the row or reach the terminal.
+    std::string summary;
+    if (e["annotations"].get(annotations) == simdjson::SUCCESS) {
+      AppendOneLine(StringField(annotations, "summary"), &summary);
+    }
     rows.push_back({state, StringField(e, "severity"), StringField(e, "alert"), ValueField(e),
                     since.empty() ? "-" : since, NotifiedField(e, state), LabelsField(e), summary});
   }

@@ -13,30 +13,6 @@
 
 namespace vigil {
 
-namespace {
-
-// Free text (a rendered summary) on one line: control characters, a line
-// break among them, are written as escapes.
-void AppendOneLine(std::string_view text, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (const char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      out->append("\\n");
-    } else if (c == '\t') {
-      out->append("\\t");
-    } else if (c < 0x20 || c == 0x7f) {
-      out->append("\\u00");
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 15]);
-    } else {
-      out->push_back(ch);
-    }
-  }
-}
-
-}  // namespace
-
 void AppendAlertJson(const AlertNotice& n, std::string* out) {
   out->append("{\"at\":\"");
   AppendTimestamp(n.at, out);

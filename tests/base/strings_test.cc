@@ -43,6 +43,13 @@ TEST(StrCatTest, DoublesUseTheShortestRoundTripForm) {
   EXPECT_EQ(StrCat(-2.2250738585072014e-308), "-2.2250738585072014e-308");
 }
 
+TEST(AppendOneLineTest, ControlCharactersAreEscaped) {
+  std::string out;
+  AppendOneLine("a\nb\tc\x1b[31md\x7f \xc3\xbc", &out);
+  EXPECT_EQ(out, "a\\nb\\tc\\u001b[31md\\u007f \xc3\xbc");
+  EXPECT_EQ(Utf8Length("\xc3\xbc\xe2\x82\xac!"), 3u);  // ü€!
+}
+
 TEST(StrAppendTest, AppendsToExisting) {
   std::string s = "a";
   StrAppend(&s, "b", 1, 'c');

@@ -1,11 +1,14 @@
 // `vigil alerts` against a running `vigil run`, and against nothing.
 #include <signal.h>
 #include <simdjson.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <regex>
 #include <string>
+#include <vector>
 
+#include "base/strings.h"
 #include "gtest/gtest.h"
 #include "tests/runtime/servers.h"
 #include "tests/runtime/test_util.h"
@@ -108,6 +111,50 @@ TEST_F(AlertsCliTest, ASilencedAlertIsShownNotNotified) {
   Result json = Sh(kVigil + " alerts --url " + url + " --output json");
   EXPECT_NE(json.out.find("\"notify\":false"), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"silenced_by\":\"upgrade\""), std::string::npos) << json.out;
+  StopJob();
+}
+
+// A summary made of an event's field values stays on its row: a line
+// break and an escape sequence in it are shown escaped, as the console
+// shows them, and columns after wide characters still line up.
+TEST_F(AlertsCliTest, ASummaryIsOneRowWithoutControlCharacters) {
+  const std::string rules = Path("rules.yaml"), fifo = Path("in.fifo");
+  std::ofstream(rules) << "metrics:\n  - metric: msgs\n    where: type == \"message\"\n"
+                          "    window: tumbling 1m\n    by: [intent]\n    value: count()\n"
+                          "alerts:\n  - alert: Many\n    severity: P3\n    expr: msgs > 0\n"
+                          "    annotations:\n      summary: 'intent {{ $labels.intent }} has "
+                          "{{ $value }}'\n";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  job_ = Spawn(kVigil + " run --input " + fifo + " --rules " + rules +
+                   " --no-console --http 127.0.0.1:0 --max-out-of-orderness 0s",
+               Path("run.log"));
+  ChildGuard job_guard(job_);
+  std::ofstream in(fifo);  // held open: the job runs on
+  in << R"({"ts":"2026-01-01T00:00:01Z","type":"message","intent":"x\ny"})"
+     << "\n"
+     << R"({"ts":"2026-01-01T00:00:02Z","type":"message","intent":"e\u001b[31mR"})"
+     << "\n"
+     << R"({"ts":"2026-01-01T00:00:03Z","type":"message","intent":"\u00fc\u20ac"})"
+     << "\n"
+     << R"({"ts":"2026-01-01T00:01:00Z","type":"message","intent":"z"})"
+     << "\n";
+  in.flush();
+  const std::string url = JobHttpBase(Path("run.log"));
+  ASSERT_FALSE(url.empty()) << ReadFile(Path("run.log"));
+  Result text = WaitForRow(url, std::regex("intent x\\\\ny has 1"));
+  const std::vector<std::string> lines = Lines(text.out);
+  ASSERT_EQ(lines.size(), 4u) << text.out;  // the header and one row per alert
+  EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("intent e\\u001b[31mR has 1"), std::string::npos) << text.out;
+  // The SUMMARY column starts at the same character on every row.
+  std::vector<size_t> at;
+  for (const std::string& line : lines) {
+    const size_t byte = line.find(line == lines[0] ? "SUMMARY" : "intent ");
+    ASSERT_NE(byte, std::string::npos) << line;
+    at.push_back(Utf8Length(std::string_view(line).substr(0, byte)));
+  }
+  EXPECT_EQ(at, std::vector<size_t>(4, at[0])) << text.out;
+  in.close();
   StopJob();
 }
 
