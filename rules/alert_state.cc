@@ -30,9 +30,10 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
   switch (phase) {
     case AlertPhase::kInactive:
       if (!holds) return Transition::kNone;
-      active_since = end - timing.step;
+      active_since = timing.calendar ? timing.window_start : end - timing.step;
+      evaluations = 1;
       peak = v;
-      if (end - active_since >= timing.for_duration) {
+      if (Held(end, timing) >= timing.for_duration) {
         phase = AlertPhase::kFiring;
         fired_at = end;
         fired_value = v;
@@ -44,10 +45,12 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
       if (!holds) {
         phase = AlertPhase::kInactive;
         active_since = kMinTime;
+        evaluations = 0;
         return Transition::kInactive;
       }
       peak = timing.lower_is_worse ? std::min(peak, v) : std::max(peak, v);
-      if (end - active_since >= timing.for_duration) {
+      if (evaluations != 0) ++evaluations;  // 0: restored from before it was kept
+      if (Held(end, timing) >= timing.for_duration) {
         phase = AlertPhase::kFiring;
         fired_at = end;
         fired_value = v;
@@ -66,19 +69,29 @@ Transition AlertState::Step(bool holds, bool resolves, TimeMs end, double v,
       if (end - cleared_since < timing.keep_firing_for) return Transition::kNone;
       phase = AlertPhase::kInactive;
       active_since = cleared_since = kMinTime;
+      evaluations = 0;
       return Transition::kResolved;
     }
   }
   return Transition::kNone;
 }
 
+DurationMs AlertState::Held(TimeMs end, const AlertTiming& timing) const {
+  // A state restored from before evaluations were kept counts by time.
+  if (timing.calendar && evaluations != 0) return evaluations * timing.step;
+  return end - active_since;
+}
+
 // Since fired_value: the phase byte carries kWithFiredValue, and the value
 // and a flags byte (bit 0: notified) follow the others. States encoded
 // before decode with fired_value = value, notified.
 constexpr uint8_t kWithFiredValue = 0x80;
+// Since evaluations: the phase byte also carries kWithEvaluations, and the
+// count follows the flags byte. States encoded before decode with 0.
+constexpr uint8_t kWithEvaluations = 0x40;
 
 void AlertState::Encode(Encoder* enc) const {
-  enc->PutByte(static_cast<uint8_t>(phase) | kWithFiredValue);
+  enc->PutByte(static_cast<uint8_t>(phase) | kWithFiredValue | kWithEvaluations);
   enc->PutSigned(active_since);
   enc->PutSigned(fired_at);
   enc->PutSigned(cleared_since);
@@ -87,12 +100,14 @@ void AlertState::Encode(Encoder* enc) const {
   enc->PutDouble(peak);
   enc->PutDouble(fired_value);
   enc->PutByte(notified ? 1 : 0);
+  enc->PutVarint(evaluations);
 }
 
 bool AlertState::Decode(Decoder* dec) {
   uint8_t p = dec->GetByte();
   const bool with_fired_value = (p & kWithFiredValue) != 0;
-  p = static_cast<uint8_t>(p & ~kWithFiredValue);
+  const bool with_evaluations = (p & kWithEvaluations) != 0;
+  p = static_cast<uint8_t>(p & ~(kWithFiredValue | kWithEvaluations));
   if (p > static_cast<uint8_t>(AlertPhase::kFiring)) return false;
   phase = static_cast<AlertPhase>(p);
   active_since = dec->GetSigned();
@@ -103,6 +118,8 @@ bool AlertState::Decode(Decoder* dec) {
   peak = dec->GetDouble();
   fired_value = with_fired_value ? dec->GetDouble() : value;
   notified = with_fired_value ? (dec->GetByte() & 1) != 0 : true;
+  const uint64_t n = with_evaluations ? dec->GetVarint() : 0;
+  evaluations = static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX));
   return dec->ok();
 }
 

@@ -49,13 +49,22 @@ struct AlertTiming {
   bool has_resolve = false;
   DurationMs step = 0;          // evaluation interval: the window's slide (> 0)
   bool lower_is_worse = false;  // AlertDef::lower_is_worse: peak is the lowest value
+  // Calendar windows: held time is (consecutive true evaluations) x `step`,
+  // the longest window (25 hours for a day), whatever the windows' real
+  // lengths; and `window_start` is the start of the window evaluated, where
+  // the held time starts.
+  bool calendar = false;
+  TimeMs window_start = kMinTime;
 };
 
 struct AlertState {
   AlertPhase phase = AlertPhase::kInactive;
   // Start of the held time: one step before the run's first true evaluation
-  // (for a tumbling window, the start of its first true window).
+  // (for a tumbling or calendar window, the start of its first true window).
   TimeMs active_since = kMinTime;
+  // Consecutive true evaluations up to firing (calendar windows' held
+  // time); 0 when inactive, and in a state restored from before it was kept.
+  uint32_t evaluations = 0;
   TimeMs fired_at = kMinTime;       // window end at which it started firing
   TimeMs cleared_since = kMinTime;  // firing, but the condition stopped (keep_firing_for)
   TimeMs last_eval = kMinTime;
@@ -73,6 +82,8 @@ struct AlertState {
   // read when timing.has_resolve). `value` is the alert's value at the
   // evaluation at `end`.
   Transition Step(bool holds, bool resolves, TimeMs end, double value, const AlertTiming& timing);
+  // How long the condition has held at the evaluation at `end`.
+  DurationMs Held(TimeMs end, const AlertTiming& timing) const;
 
   void Encode(Encoder* enc) const;
   bool Decode(Decoder* dec);

@@ -255,8 +255,13 @@ void AlertOperator::Evaluate(int alert, TimeMs end, std::vector<AlertNotice>* ou
   const AlertDef& def = rules_.alerts[alert];
   auto& states = states_[alert];
   slots_.assign(def.metrics.size(), Value::Missing());
-  const AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve,
-                           rules_.EvaluationStep(def), def.lower_is_worse};
+  AlertTiming timing{def.for_duration, def.keep_firing_for, def.has_resolve,
+                     rules_.EvaluationStep(def), def.lower_is_worse};
+  if (!def.metrics.empty()) {
+    const WindowSpec& window = rules_.metrics[def.metrics[0]].window;
+    timing.calendar = window.calendar();
+    if (timing.calendar) timing.window_start = window.PaneStart(end - 1);
+  }
   for (const std::string& g : GroupsOf(alert)) {
     // A history function with a value counts as data: absent() is about a
     // group with no current window.

@@ -234,6 +234,40 @@ TEST(AlertStateTest, FiredValueIsTheValueOfTheLastFiringEvaluation) {
   EXPECT_EQ(s.value, 3'000);
 }
 
+// Calendar days count as their longest, 25 hours, per evaluation: two true
+// days hold 50 hours although their ends are 24 hours apart, so for: 50h
+// fires at the second; the held time starts at the first day's start.
+TEST(AlertStateTest, CalendarWindowsHoldTheirLongestLengthPerEvaluation) {
+  constexpr DurationMs kHour = 60 * kMinute, kDay = 24 * kHour;
+  for (DurationMs for_duration : {49 * kHour + 30 * kMinute, 50 * kHour, 51 * kHour}) {
+    SCOPED_TRACE(for_duration);
+    AlertTiming timing{for_duration, 0, false, 25 * kHour};
+    timing.calendar = true;
+    AlertState s;
+    timing.window_start = 10 * kDay;
+    EXPECT_EQ(s.Step(true, false, 11 * kDay, 1, timing), Transition::kPending);
+    EXPECT_EQ(s.active_since, 10 * kDay);
+    timing.window_start = 11 * kDay;
+    EXPECT_EQ(s.Step(true, false, 12 * kDay, 1, timing),
+              for_duration <= 50 * kHour ? Transition::kFiring : Transition::kNone);
+    timing.window_start = 12 * kDay;
+    if (for_duration > 50 * kHour) {
+      EXPECT_EQ(s.Step(true, false, 13 * kDay, 1, timing), Transition::kFiring);
+    }
+    EXPECT_EQ(s.active_since, 10 * kDay);
+  }
+  // A pending state restored from before evaluations were kept counts by
+  // time, as it did: ends 24 hours apart hold 24 hours more each.
+  AlertTiming timing{50 * kHour, 0, false, 25 * kHour};
+  timing.calendar = true;
+  AlertState s;
+  s.phase = AlertPhase::kPending;
+  s.active_since = 11 * kDay - 25 * kHour;
+  s.last_eval = 11 * kDay;
+  EXPECT_EQ(s.Step(true, false, 12 * kDay, 1, timing), Transition::kNone);  // 49 hours
+  EXPECT_EQ(s.Step(true, false, 13 * kDay, 1, timing), Transition::kFiring);
+}
+
 TEST(AlertStateTest, StatesEncodedWithoutFiredValueStillDecode) {
   // The layout before fired_value: phase, four times, value, peak.
   Encoder enc;

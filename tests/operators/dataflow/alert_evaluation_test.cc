@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "base/time.h"
 #include "tests/operators/dataflow/operator_harness.h"
 
 namespace vigil {
@@ -172,6 +173,48 @@ TEST(AlertEvaluationTest, AMetricWithoutAWindowLeavesTheOtherAlertsOfTheGroupAlo
       (std::vector<std::string>{"1 pending Busy(1)", "2 inactive Busy(1)", "3 pending Busy(1)",
                                 "3 firing NoLatency(1)", "4 firing Busy(1)", "6 resolved Busy(1)",
                                 "6 resolved NoLatency(1)", "10 pending Busy(1)"}));
+}
+
+// On calendar days `for:` counts 25 hours per true day (the longest day),
+// so for: 50h (and 49h30m, which vigil check rounds to two evaluations)
+// fires at the second true day, for: 51h at the third; the held time
+// starts at the first true day's midnight.
+TEST(AlertEvaluationTest, ForOnCalendarDaysCountsEachDayAsItsLongest) {
+  constexpr TimeMs kHour = 60 * kMin, kDay = 24 * kHour;
+  OperatorHarness h(R"(
+metrics:
+  - metric: d
+    where: type == "message"
+    window: calendar day
+    value: count()
+alerts:
+  - alert: F49h30
+    severity: P4
+    expr: d > 10
+    for: 49h30m
+  - alert: F50h
+    severity: P4
+    expr: d > 10
+    for: 50h
+  - alert: F51h
+    severity: P4
+    expr: d > 10
+    for: 51h
+)");
+  ASSERT_NE(h.rules, nullptr);
+  const TimeMs monday = *ParseRfc3339("2026-01-05T00:00:00Z");
+  for (TimeMs t = monday + 30 * kMin; t < monday + 4 * kDay; t += kHour) h.Add(t);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(monday + 4 * kDay, &results, &notices);
+  std::vector<std::string> got;
+  for (const AlertNotice& n : notices) {
+    got.push_back(StrCat((n.at - monday) / kDay, " ", TransitionName(n.transition), " ",
+                         n.def->name, " since ", (n.active_since - monday) / kHour));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"1 pending F49h30 since 0", "1 pending F50h since 0",
+                                           "1 pending F51h since 0", "2 firing F49h30 since 0",
+                                           "2 firing F50h since 0", "3 firing F51h since 0"}));
 }
 
 TEST(AlertEvaluationTest, AnEndIsNeverEvaluatedAfterALaterOne) {
