@@ -218,9 +218,18 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t, TimeMs frontier) {
     // A group whose windows are all due is no longer live (file comment):
     // it comes back as a new group would, whether or not a close has let
     // it go yet.
-    if (whole_.store == nullptr && g->last_end <= frontier && !Admits(frontier, t)) return nullptr;
+    if (whole_.store == nullptr) {
+      if (g->last_end <= frontier && !Admits(frontier, t)) return nullptr;
+    } else if (std::max(g->last_end, whole_.store->LastEndOf(group)) <= frontier &&
+               !PartAdmits(frontier, t)) {
+      return nullptr;
+    }
   } else if (whole_.store != nullptr) {
-    if (!whole_.store->Holds(group) && !TakeFresh(group, start, frontier, t)) return nullptr;
+    if (whole_.store->Holds(group)) {
+      if (whole_.store->LastEndOf(group) <= frontier && !PartAdmits(frontier, t)) return nullptr;
+    } else if (!TakeFresh(group, start, frontier, t)) {
+      return nullptr;
+    }
     g = FindOrAddGroup(group);
   } else if (!Admits(frontier, t)) {
     return nullptr;
@@ -268,6 +277,16 @@ void PaneStore::Retrack() {
     group->ForEachQueued([&](TimeMs t, const AccSet&) { Track(group, t); });
     for (const auto& [t, pane] : group->open) Track(group, t);
   }
+}
+
+bool PaneStore::PartAdmits(TimeMs frontier, TimeMs t) const {
+  if (shared_ != nullptr && shared_->Exhausted(frontier, t)) return false;
+  // Fewer groups held and taken than the limit: room, without the count.
+  if (whole_.store->group_count() + whole_.fresh_all->load(std::memory_order_relaxed) <
+      max_groups_) {
+    return true;
+  }
+  return JobLiveGroups(frontier, t) < max_groups_;
 }
 
 bool PaneStore::TakeFresh(std::string_view group, TimeMs start, TimeMs frontier, TimeMs t) {

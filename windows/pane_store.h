@@ -165,6 +165,13 @@ class PaneStore {
   // Whether a group not live at the event may be added: the limit and the
   // budget have room.
   bool Admits(TimeMs frontier, TimeMs t) const;
+  // Whether adding `events` more events could meet the group limit: with
+  // workers, a batch that could is aggregated on one worker in input order
+  // (Workers::Aggregate), so which events a limit drops does not depend on
+  // the threads.
+  bool LimitMayBind(size_t events) const {
+    return max_groups_ != SIZE_MAX && groups_.size() + events >= max_groups_;
+  }
   // Workers: of a part's store, those of the job's store and of every part
   // together (SetWhole).
   size_t JobLiveGroups(TimeMs frontier, TimeMs t) const {
@@ -335,6 +342,9 @@ class PaneStore {
   // Whether a group new to the job (Whole) may be added for an event at
   // `t` in the pane at `start`; takes its place.
   bool TakeFresh(std::string_view group, TimeMs start, TimeMs frontier, TimeMs t);
+  // A part: whether a group the job's store holds (or this part took) but
+  // whose windows are all due at the event may come back, as Admits.
+  bool PartAdmits(TimeMs frontier, TimeMs t) const;
 
   size_t max_groups_ = SIZE_MAX;
   const GroupBudget* shared_ = nullptr;

@@ -168,6 +168,8 @@ class MetricOperator {
   const std::vector<MetricRef>& members() const { return members_; }
   PaneStore& store() { return *store_; }
   const PaneStore& store() const { return *store_; }
+  bool grouped() const { return !members_[0].def->by_slots.empty(); }  // it has a `by:`
+  bool from_stream() const { return from_stream_; }
   size_t accumulator_count() const { return inputs_.size(); }
 
  private:

@@ -79,6 +79,7 @@ Workers::~Workers() {
 
 void Workers::Configure(const RuleSet& rules, const Dataflow& main) {
   rules_ = &rules;
+  main_ = &main;
   key_slot_ = rules.fields.Find(options_.key).value_or(-1);
   stride_ = 1 + workers_[0]->flow->stream_count();
   fresh_count_ = main.metric_ops().size();
@@ -210,9 +211,14 @@ void Workers::Aggregate(TimeMs close_sessions) {
     if (close_sessions != kMinTime) CloseSessions(close_sessions);
     return;
   }
-  RunAll([this, close_sessions](int w) {
+  const bool serial = workers_.size() > 1 && LimitsMayBind(accepted_.size());
+  RunAll([this, close_sessions, serial](int w) {
     Dataflow& flow = *workers_[static_cast<size_t>(w)]->flow;
     const uint8_t self = static_cast<uint8_t>(w);
+    // The worker that takes record i in `lane`.
+    const auto owner = [&](uint32_t i, size_t lane) -> uint8_t {
+      return lane == 0 && serial ? 0 : route_[i * stride_ + lane];
+    };
     // One lane at a time (0: the metrics over events, 1 + s: stream s), so
     // that one operator's code and state stay in cache over the batch; the
     // lanes share nothing until the sessions close. Each lane is hinted the
@@ -223,14 +229,14 @@ void Workers::Aggregate(TimeMs close_sessions) {
       size_t ahead = 0, hinted = 0;
       for (size_t k = 0; k < count; ++k) {
         const uint32_t i = accepted_[k];
-        if (route_[i * stride_ + lane] != self) continue;
+        if (owner(i, lane) != self) continue;
         if (ahead <= k) {
           ahead = k + 1;
           hinted = 0;
         }
         while (hinted < Dataflow::kPrefetchDistance && ahead < count) {
           const uint32_t j = accepted_[ahead++];
-          if (route_[j * stride_ + lane] != self) continue;
+          if (owner(j, lane) != self) continue;
           if (lane == 0) {
             flow.PrefetchMetrics(parsed_[j].ev);
           } else {
@@ -255,6 +261,22 @@ void Workers::Aggregate(TimeMs close_sessions) {
   });
   accepted_.clear();
   frontiers_.clear();
+}
+
+bool Workers::LimitsMayBind(size_t events) const {
+  // Each event is at most one new group of each grouped metric; an
+  // ungrouped one has one group at most.
+  size_t most_new = 0;
+  for (const auto& op : main_->metric_ops()) {
+    if (op->from_stream()) continue;
+    if (!op->grouped()) {
+      ++most_new;
+      continue;
+    }
+    if (op->store().LimitMayBind(events)) return true;
+    most_new += events;
+  }
+  return main_->series() + most_new >= main_->limits().max_series;
 }
 
 void Workers::CloseSessions(TimeMs frontier) {

@@ -14,7 +14,10 @@
 //      routed to it to its own Dataflow (its own panes and sessions):
 //        - the metrics reading events, by the hash of the routing key
 //          (`worker_key`, default session_id; round-robin by input position
-//          for events without one, or when no rule reads that field);
+//          for events without one, or when no rule reads that field); all
+//          on worker 0 in a batch where a metric's `limit:` or
+//          limits.max_series could drop an event, so that which events a
+//          limit drops is decided in input order, as by one worker;
 //        - each session stream, by the hash of the stream's own key, so all
 //          the events of one session meet on one worker whatever the stream
 //          is keyed by (a stream of visitors keyed by user_id as well).
@@ -135,8 +138,14 @@ class Workers {
   void ParseRun(int w, size_t begin, size_t end);
   uint8_t RouteText(std::string_view text) const;
 
+  // Whether a limit (a metric's `limit:` or limits.max_series) could drop
+  // one of `events` more events: then Aggregate adds the events to the
+  // metrics on one worker, in input order, as one job would.
+  bool LimitsMayBind(size_t events) const;
+
   Options options_;
   const RuleSet* rules_ = nullptr;
+  const Dataflow* main_ = nullptr;
   int key_slot_ = -1;  // of options_.key; -1 when no rule reads it
   size_t stride_ = 1;  // route entries per record: metrics, then each stream
   std::vector<std::unique_ptr<Worker>> workers_;
