@@ -35,6 +35,11 @@ bool ParseMetricsQuery(std::string_view query, size_t* history, std::string* err
     }
     size_t n = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    // A whole number too large for 64 bits still asks for every window kept.
+    if (ec == std::errc::result_out_of_range && end == value.data() + value.size()) {
+      n = kMetricHistory;
+      ec = std::errc();
+    }
     if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
       *error = StrCat("history needs a whole number of windows, not '", value, "'");
       return false;

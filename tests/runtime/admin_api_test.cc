@@ -150,6 +150,7 @@ TEST(AdminApiTest, StatusMetricsAndRulesOfARunningJob) {
   // Never more than 120 windows, however many are asked for.
   EXPECT_TRUE(WaitFor([&] { return p99_history("history=100000", &w) == 120; }, 30))
       << history_text;
+  EXPECT_EQ(p99_history("history=99999999999999999999999", &w), 120u) << history_text;
   EXPECT_EQ(Sh("curl -s '" + url + "/api/metrics?history=0'").out.find("\"history\""),
             std::string::npos);
   using Response = std::pair<int, std::string>;
