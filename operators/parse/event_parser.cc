@@ -223,9 +223,11 @@ bool EventParser::CheckTypes(const Event& ev, ParseError* err) const {
         return false;
       case kOtherKind:
         if (fields_.not_string(slot) && v.is_string()) {
+          // When the rules also read it as a number only, that is what fits.
+          const bool number_only = fields_.expected(slot) == Type::kNumber;
           *err = {DeadReason::kWrongType,
-                  StrCat("field '", fields_.path(slot),
-                         "' is a string, rules expect a number or a boolean (a metric's last())")};
+                  StrCat("field '", fields_.path(slot), "' is a string, rules expect ",
+                         number_only ? "a number" : "a number or a boolean (a metric's last())")};
           return false;
         }
         if (fields_.expected(slot) == Type::kAny || Fits(fields_.expected(slot), v)) break;

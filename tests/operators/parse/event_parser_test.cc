@@ -141,6 +141,18 @@ TEST_F(EventParserTest, AFieldALastReadsTakesNumbersAndBooleansNotStrings) {
   EXPECT_EQ(fields_.ExpectNotString(intent_),
             "field 'intent' is used as a string elsewhere; last() in a metric keeps a number or a "
             "boolean (a session stream's last() keeps strings)");
+  // Read by last() and as a number only elsewhere (sum, a schema), a
+  // boolean does not fit either: the message says a number.
+  ASSERT_FALSE(fields_.ExpectNotString(latency_));
+  EventParser both(fields_, 1024);
+  buf_ = std::string(R"({"ts":1,"type":"m","latency_ms":"slow"})") +
+         std::string(simdjson::SIMDJSON_PADDING, ' ');
+  ASSERT_FALSE(both.Parse(std::string_view(buf_).substr(0, 39), &ev_, &err_));
+  EXPECT_EQ(err_.detail, "field 'latency_ms' is a string, rules expect a number");
+  buf_ = std::string(R"({"ts":1,"type":"m","latency_ms":true})") +
+         std::string(simdjson::SIMDJSON_PADDING, ' ');
+  ASSERT_FALSE(both.Parse(std::string_view(buf_).substr(0, 37), &ev_, &err_));
+  EXPECT_EQ(err_.detail, "field 'latency_ms' is a boolean, rules expect a number");
 }
 
 TEST_F(EventParserTest, OversizedAndDeepRecords) {
