@@ -364,12 +364,12 @@ void Job::Progress(TimeMs now, bool final) {
   ShowProgress(line, final);
 }
 
-void Job::DeliverResolutions(const std::vector<AlertNotice>& resolved) {
-  for (const AlertNotice& n : resolved) {
+void Job::DeliverReloadNotices(const std::vector<AlertNotice>& notices) {
+  for (const AlertNotice& n : notices) {
     metrics_->Transition(n);
     for (auto& s : sinks_) s->OnAlert(n);
   }
-  if (admin_) admin_->RecordTransitions(resolved);
+  if (admin_) admin_->RecordTransitions(notices);
 }
 
 void Job::MarkStartedOver(const RuleSet& rules, const Dataflow& flow,
@@ -421,8 +421,12 @@ absl::Status Job::Reload() {
   // A metric that starts over holds none of the events read so far: its
   // windows that could hold one are partial, and alert on nothing.
   MarkStartedOver(*rules, *flow, restarted, LatestEventTime(), alert_op.get());
-  // Notices of dropped alerts refer to the old rules: deliver them first.
-  DeliverResolutions(dropped);
+  // Notices of dropped alerts refer to the old rules: deliver them first;
+  // then the firing alerts nothing holds back any more.
+  DeliverReloadNotices(dropped);
+  std::vector<AlertNotice> released;
+  alert_op->ReleaseUnheld(&released);
+  DeliverReloadNotices(released);
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   FieldPresence presence(rules->fields);  // what the old rules' fields had seen stays seen

@@ -152,10 +152,11 @@ class Job {
   // errors is refused and the running rules stay.
   absl::Status Reload();
   void HandleReloadRequests();
-  // Resolutions of alerts that were firing and are gone or changed (after a
-  // reload or a restore under other rules): to /metrics, the sinks and the
-  // admin API, as transitions.
-  void DeliverResolutions(const std::vector<AlertNotice>& resolved);
+  // Notices a reload or a restore under other rules makes outside an
+  // evaluation (resolutions of alerts that were firing and are gone or
+  // changed, releases of alerts nothing holds back any more): to /metrics,
+  // the sinks and the admin API, as transitions.
+  void DeliverReloadNotices(const std::vector<AlertNotice>& notices);
   // After a reload or a restore under other rules: the windows of the
   // metrics that started over (`restarted`) that could hold an event read
   // by `seen` are partial in `alerts`, and those of the metrics reading a

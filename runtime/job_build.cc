@@ -70,7 +70,7 @@ absl::Status Job::Init() {
   if (checkpointer_) AddOutputsToCheckpoints(results_writer);
   // Alerts firing at the checkpoint whose definition is gone or changed in
   // these rules resolve, as on a reload: now that the receivers are open.
-  DeliverResolutions(alert_op_->TakeRestoredResolutions());
+  DeliverReloadNotices(alert_op_->TakeRestoredResolutions());
   evaluation_ = std::make_unique<Evaluation>(
       Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_, &latest_});
   // A restored checkpoint's latest windows, shown now rather than after

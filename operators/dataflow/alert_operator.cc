@@ -162,23 +162,31 @@ void AlertOperator::Suppress(TimeMs end, size_t first_notice, std::vector<AlertN
     states_[a][n.group].notified = n.notify;
     fired_now.emplace(a, n.group);
   }
+  Release(end, fired_now, out);
+}
+
+void AlertOperator::Release(TimeMs end, const std::set<std::pair<int, std::string>>& skip,
+                            std::vector<AlertNotice>* out) {
   // Firing alerts held back until now go out once nothing holds them.
   for (size_t a = 0; a < states_.size(); ++a) {
     for (auto& [g, st] : states_[a]) {
       if (st.phase != AlertPhase::kFiring || st.notified ||
-          fired_now.contains({static_cast<int>(a), g})) {
+          skip.contains({static_cast<int>(a), g})) {
         continue;
       }
       const AlertDef& def = rules_.alerts[a];
-      const auto [inhibited, silenced] = SuppressedBy(def, AlertLabels(def, g), end);
+      const TimeMs at = end == kMinTime ? st.last_eval : end;
+      const auto [inhibited, silenced] = SuppressedBy(def, AlertLabels(def, g), at);
       if (!inhibited.empty() || !silenced.empty()) continue;
       st.notified = true;
-      AlertNotice n = MakeNotice(def, g, st, Transition::kFiring, end);
+      AlertNotice n = MakeNotice(def, g, st, Transition::kFiring, at);
       n.released = true;
       out->push_back(std::move(n));
     }
   }
 }
+
+void AlertOperator::ReleaseUnheld(std::vector<AlertNotice>* out) { Release(kMinTime, {}, out); }
 
 void AlertOperator::PruneHistory(int m, TimeMs end) {
   HistoryMap& series = history_[m];

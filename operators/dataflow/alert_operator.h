@@ -99,6 +99,10 @@ class AlertOperator {
   // changed get a resolved notice in `dropped`, so no page dangles; those
   // that were pending an inactive one (never notified).
   void AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped);
+  // After AdoptState: a firing alert held back by an inhibition or silence
+  // the new rules no longer have goes out now, released at its last
+  // evaluation, rather than at the next window end.
+  void ReleaseUnheld(std::vector<AlertNotice>* out);
   // An active alert as a notice of its current state (pending or firing),
   // with labels and rendered annotations, for the admin API.
   AlertNotice Describe(const Active& a) const;
@@ -144,6 +148,11 @@ class AlertOperator {
   void PruneHistory(int m, TimeMs end);
   AlertNotice MakeNotice(const AlertDef& def, const std::string& group, const AlertState& s,
                          Transition t, TimeMs at) const;
+  // Firing alerts not sent that nothing holds back now get a released
+  // firing notice, stamped `end` (kMinTime: each one's last evaluation);
+  // those in `skip` (alert, group) are left alone.
+  void Release(TimeMs end, const std::set<std::pair<int, std::string>>& skip,
+               std::vector<AlertNotice>* out);
   // What identifies an alert's state across reloads and restores: its name,
   // severity, conditions, durations and the fingerprints of what it reads.
   static std::string AlertKey(const RuleSet& rules, const AlertDef& a);

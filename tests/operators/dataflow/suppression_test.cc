@@ -211,6 +211,37 @@ const std::string kFailingAlone = R"(
     expr: failures > 0
 )";
 
+// A reload that removes the inhibitor lets the alert it held back go out
+// at once, released at its last evaluation, rather than at the next window
+// end (never, on an input gone quiet). Its state is kept: the inhibition
+// is not what the alert is.
+TEST(InhibitionTest, AReloadWithoutTheInhibitorReleasesWhatItHeldBack) {
+  OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
+  ASSERT_NE(h.rules, nullptr);
+  h.AddTyped(1000, "breaker", "\"service\":\"a\"");
+  h.AddTyped(2000, "failure", "\"service\":\"a\"");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  h.Close(kMin, &results, &notices);
+  RuleLoadResult reloaded = LoadRuleSources({{"test.yaml", kMetrics + "alerts:" + kFailingAlone}});
+  ASSERT_TRUE(reloaded.rules);
+  AlertOperator alerts(*reloaded.rules);
+  std::vector<AlertNotice> dropped, released;
+  alerts.AdoptState(*h.alerts, &dropped);
+  ASSERT_EQ(dropped.size(), 1u);  // BreakerOpen, gone: resolved
+  EXPECT_EQ(dropped[0].def->name, "BreakerOpen");
+  alerts.ReleaseUnheld(&released);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].def->name, "Failing");
+  EXPECT_EQ(released[0].transition, Transition::kFiring);
+  EXPECT_TRUE(released[0].released);
+  EXPECT_TRUE(released[0].notify);
+  EXPECT_EQ(released[0].at, kMin);
+  released.clear();
+  alerts.ReleaseUnheld(&released);  // once
+  EXPECT_TRUE(released.empty());
+}
+
 // A silence of `matchers` over [from, to).
 SilenceDef Silence(const std::vector<std::string>& matchers, TimeMs from, TimeMs to) {
   SilenceDef s;
