@@ -133,7 +133,7 @@ std::optional<double> Accumulator::Result(DurationMs window_size) const {
       return sum_.value();
     case AggKind::kAvg:
       if (n_ == 0) return std::nullopt;
-      return sum_.value() / static_cast<double>(n_);
+      return sum_.Mean(n_);
     case AggKind::kMin:
     case AggKind::kMax:
     case AggKind::kLast:

@@ -12,7 +12,10 @@
 // The integer part holds up to 2^63 (about 9.2e18). A value of magnitude
 // 2^62 or more, an infinity, or a sum past the range makes the sum
 // overflowed: from then on it is the plain floating-point sum kept beside
-// it (order-dependent in its last bits), and stays so until cleared. A
+// it (order-dependent in its last bits), and stays so until cleared. The
+// plain sum is kept scaled by 2^-64, exactly, so that it cannot pass the
+// range of a double on the way (1e308 + 1e308 - 1e308 is 1e308 in any
+// order) and a mean of values within the range stays within it. A
 // subtraction cannot take such a value out again exactly (the plain sum
 // cancels): a sliding window merges its remaining panes afresh instead
 // (windows/pane_store.h).
@@ -34,7 +37,7 @@ namespace vigil {
 class ExactSum {
  public:
   void Add(double v) {
-    plain_ += v;
+    plain_ += v * kScale;
     if (overflow_) return;
     __int128 f;
     if (!ToFixed(v, &f) || __builtin_add_overflow(fixed(), f, &f)) {
@@ -66,22 +69,33 @@ class ExactSum {
 
   // The sum, rounded once to the nearest double.
   double value() const {
-    if (overflow_) return plain_;
+    if (overflow_) return plain_ / kScale;
     return std::ldexp(static_cast<double>(fixed()), -64);
+  }
+  // The sum over `n`: finite whenever the values are.
+  double Mean(uint64_t n) const {
+    if (overflow_) return plain_ / static_cast<double>(n) / kScale;
+    return value() / static_cast<double>(n);
   }
   bool overflowed() const { return overflow_; }
 
+  // The plain sum is written unscaled, as before it was scaled, unless that
+  // passes the range of a double: then scaled, with bit 1 of the first byte.
   void Encode(Encoder* enc) const {
-    enc->PutByte(overflow_ ? 1 : 0);
+    const double unscaled = plain_ / kScale;
+    const bool scaled = std::isfinite(plain_) && !std::isfinite(unscaled);
+    enc->PutByte(static_cast<uint8_t>((overflow_ ? 1 : 0) | (scaled ? kScaledPlain : 0)));
     enc->PutSigned(hi_);
     enc->PutVarint(lo_);
-    enc->PutDouble(plain_);
+    enc->PutDouble(scaled ? plain_ : unscaled);
   }
   bool Decode(Decoder* dec) {
-    overflow_ = dec->GetByte() != 0;
+    const uint8_t flags = dec->GetByte();
+    overflow_ = (flags & 1) != 0;
     hi_ = dec->GetSigned();
     lo_ = dec->GetVarint();
     plain_ = dec->GetDouble();
+    if ((flags & kScaledPlain) == 0) plain_ *= kScale;
     return dec->ok();
   }
   // A sum kept as a plain double (older checkpoints and partials).
@@ -127,7 +141,9 @@ class ExactSum {
 
   int64_t hi_ = 0;  // the fixed-point sum, high and low 64 bits
   uint64_t lo_ = 0;
-  double plain_ = 0;  // the floating-point sum, used once overflowed
+  static constexpr double kScale = 0x1p-64;
+  static constexpr uint8_t kScaledPlain = 2;
+  double plain_ = 0;  // the floating-point sum times kScale, used once overflowed
   bool overflow_ = false;
 };
 

@@ -419,8 +419,7 @@ Value SessionOperator::Result(const Session& s, size_t i) const {
     case AggKind::kSum:
       return Value::Number(SumsOf(s)[in.sum].value());
     case AggKind::kAvg:
-      return c.n == 0 ? Value::Missing()
-                      : Value::Number(SumsOf(s)[in.sum].value() / static_cast<double>(c.n));
+      return c.n == 0 ? Value::Missing() : Value::Number(SumsOf(s)[in.sum].Mean(c.n));
     case AggKind::kRatio:
       return c.n == 0 ? Value::Missing() : Value::Number(c.x / static_cast<double>(c.n));
     case AggKind::kMin:
