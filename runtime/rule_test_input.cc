@@ -105,10 +105,23 @@ bool AppendYamlNumber(const YAML::Node& v, std::string* out) {
   return true;
 }
 
+// A scalar's text as an event's JSON would carry it. Throws for bytes that
+// are not UTF-8, which `vigil run` dead-letters (malformed_json), rather
+// than send U+FFFD in their place.
+const std::string& Utf8Scalar(const YAML::Node& v) {
+  const std::string& s = v.Scalar();
+  if (ValidUtf8(s) != s) {
+    throw TestError(v,
+                    "this text is not valid UTF-8: vigil run refuses such an event "
+                    "(malformed_json)");
+  }
+  return s;
+}
+
 // A YAML scalar as JSON: plain numbers, booleans and null keep their type,
 // as YAML 1.2's core schema reads them (`+1`, `.5`, `0x10`, `True`, `~`).
 void AppendJsonScalar(const YAML::Node& v, std::string* out) {
-  const std::string& s = v.Scalar();
+  const std::string& s = Utf8Scalar(v);
   if (v.Tag() != "!") {
     if (s == "true" || s == "True" || s == "TRUE") return out->append("true"), void();
     if (s == "false" || s == "False" || s == "FALSE") return out->append("false"), void();
@@ -125,7 +138,7 @@ void AppendJsonValue(const YAML::Node& v, std::string* out) {
     for (const auto& kv : v) {
       if (!first) out->push_back(',');
       first = false;
-      AppendJsonString(kv.first.Scalar(), out);
+      AppendJsonString(Utf8Scalar(kv.first), out);
       out->push_back(':');
       AppendJsonValue(kv.second, out);
     }
@@ -150,7 +163,7 @@ std::string EventLine(const YAML::Node& fields, TimeMs ts) {
   AppendTimestamp(ts, &line);
   line += "\"";
   for (const auto& kv : fields) {
-    const std::string key = kv.first.Scalar();
+    const std::string key = Utf8Scalar(kv.first);
     if (key == "at" || key == "ts") continue;
     line += ",";
     AppendJsonString(key, &line);

@@ -333,7 +333,11 @@ TEST(RuleTestE2eTest, YamlNumbersAndBooleansBecomeJsonOnes) {
                                          "      - {at: 1m, metric: n, value: 1}\n"
                                          "  - name: too big\n"
                                          "    events:\n"
-                                         "      - {at: 1s, type: m, rating: 1e400}\n";
+                                         "      - {at: 1s, type: m, rating: 1e400}\n"
+                                         "  - name: not utf-8\n"
+                                         "    events:\n"
+                                         "      - {at: 1s, type: m, intent: \"f\xff"
+                                         "q\"}\n";
   Result r = Sh(StrCat(kVigil, " test ", dir, "/n_test.yaml"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out,
@@ -346,7 +350,10 @@ TEST(RuleTestE2eTest, YamlNumbersAndBooleansBecomeJsonOnes) {
                    "FAIL too big  (", dir, "/n_test.yaml:22)\n", "    ", dir,
                    "/n_test.yaml:24:35: '1e400' is a number JSON cannot hold; quote it to send it "
                    "as a string\n",
-                   "2 passed, 1 failed\n"))
+                   "FAIL not utf-8  (", dir, "/n_test.yaml:25)\n", "    ", dir,
+                   "/n_test.yaml:27:35: this text is not valid UTF-8: vigil run refuses such an "
+                   "event (malformed_json)\n",
+                   "2 passed, 2 failed\n"))
       << r.out;
 }
 
