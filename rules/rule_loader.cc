@@ -162,6 +162,7 @@ RuleLoadResult LoadRuleFiles(const std::vector<std::string>& paths) {
       failed.errors.push_back(std::move(d));
       continue;
     }
+    NormalizeLineBreaks(&*text);
     sources.push_back({path, std::move(*text)});
   }
   if (!failed.errors.empty()) return failed;

@@ -274,6 +274,12 @@ std::optional<RunawayQuote> FindRunawayQuote(std::string_view text) {
   return std::nullopt;
 }
 
+void NormalizeLineBreaks(std::string* text) {
+  for (size_t i = text->find('\r'); i != std::string::npos; i = text->find('\r', i + 1)) {
+    if (i + 1 == text->size() || (*text)[i + 1] != '\n') (*text)[i] = '\n';
+  }
+}
+
 YAML::Node LoadOneDocument(const std::string& text, std::optional<YamlSyntaxError>* second) {
   std::vector<YAML::Node> docs = YAML::LoadAll(text);
   second->reset();

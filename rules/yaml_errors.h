@@ -38,6 +38,11 @@ YamlSyntaxError ExplainYamlError(const YAML::ParserException& e, std::string_vie
 std::string YamlErrorLine(const std::string& file, const YAML::ParserException& e,
                           std::string_view text);
 
+// YAML 1.2 reads a lone CR (old Mac line ends) as a line break, as LF and
+// CRLF; yaml-cpp does not, and would read such a file as one line. Makes
+// each lone CR an LF, byte for byte, so positions stay where they were.
+void NormalizeLineBreaks(std::string* text);
+
 // Loads a file meant to hold one YAML document. YAML::Load reads the first
 // document only, so the rules after a `---` line would be dropped without
 // a word: when a second document with content follows, *second says where

@@ -223,11 +223,12 @@ absl::Status JobConfigReader::Read(const YAML::Node& root, JobConfig* c) const {
 }  // namespace job_config_internal
 
 absl::StatusOr<JobConfig> LoadJobConfig(const std::string& path, JobConfig base) {
-  const absl::StatusOr<std::string> text = ReadWholeFile(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) {
     return absl::NotFoundError(
         StrCat(path, ": cannot read the job file: ", std::string(text.status().message())));
   }
+  NormalizeLineBreaks(&*text);
   YAML::Node root;
   std::string second;
   try {

@@ -404,12 +404,13 @@ void FileFailed(RuleTestReport* report, const std::string& file, std::string mes
 }
 
 void RunFile(const std::string& file, RuleTestReport* report) {
-  const absl::StatusOr<std::string> text = ReadWholeFile(file);
+  absl::StatusOr<std::string> text = ReadWholeFile(file);
   if (!text.ok()) {
     FileFailed(report, file,
                StrCat(file, ": cannot read the test file: ", std::string(text.status().message())));
     return;
   }
+  NormalizeLineBreaks(&*text);
   YAML::Node root;
   std::string second;
   try {
