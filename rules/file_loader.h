@@ -290,6 +290,13 @@ inline bool CheckDefinitionName(FileLoader& f, const YAML::Node& node, std::stri
                          "' must be letters, digits and '_' (not starting with a digit)"));
     return false;
   }
+  // The expression language's words: no expression could name it.
+  for (std::string_view word : {"true", "false", "null", "and", "or", "not", "in"}) {
+    if (name != word) continue;
+    f.Error(node, StrCat(kind, " name '", name, "' is a word of the expression language (",
+                         "true, false, null, and, or, not, in): no expression could name it"));
+    return false;
+  }
   if (first != nullptr) {
     f.Error(node, StrCat(kind, " '", name, "' is already defined at ", first->file, ":",
                          first->line, ":", first->col));

@@ -565,6 +565,13 @@ TEST(RuleLoaderDiagnosticsTest, StructuralErrors) {
               ElementsAre("r.yaml:2:13: metric name '9lives' must be letters, digits and '_' "
                           "(not starting with a digit)"));
   EXPECT_THAT(Errors(R"yaml(metrics:
+  - metric: "and"
+    window: tumbling 1m
+    value: count()
+)yaml"),
+              ElementsAre("r.yaml:2:13: metric name 'and' is a word of the expression language "
+                          "(true, false, null, and, or, not, in): no expression could name it"));
+  EXPECT_THAT(Errors(R"yaml(metrics:
   - metric: m
     window: tumbling 1m
     by: [1 + 2]
