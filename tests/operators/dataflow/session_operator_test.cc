@@ -404,7 +404,7 @@ TEST_F(SessionStreamTest, AMetricOverAChangedStreamKeepsWhatItRead) {
   const std::string key =
       StrCat("from ",
              MetricOperator::RecordFieldsKey(saved_by.rules->streams[0],
-                                             {{&saved_by.rules->metrics[0], 0}}),
+                                             {{saved_by.rules->metrics.data(), 0}}),
              "|");
   int renamed = 0;
   for (auto& [k, bytes] : saved) {

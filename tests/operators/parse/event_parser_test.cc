@@ -181,7 +181,8 @@ TEST_F(EventParserTest, RecordsLongerThanTheFirstRoomParseUpToTheLimit) {
   const std::string exact = head + std::string(kLimit - head.size() - tail.size(), 'x') + tail;
   ASSERT_EQ(exact.size(), kLimit);
   for (size_t size : {size_t{70 * 1024}, size_t{200 * 1024}}) {
-    const std::string mid = head + std::string(size, 'y') + tail;
+    std::string mid = head;
+    mid.append(size, 'y').append(tail);
     ASSERT_TRUE(Parse(mid)) << size << ": " << err_.detail;
     EXPECT_DOUBLE_EQ(ev_.slots[latency_].num, 42);
   }
