@@ -424,9 +424,7 @@ absl::Status Job::Reload() {
   // Notices of dropped alerts refer to the old rules: deliver them first;
   // then the firing alerts nothing holds back any more.
   DeliverReloadNotices(dropped);
-  std::vector<AlertNotice> released;
-  alert_op->ReleaseUnheld(&released);
-  DeliverReloadNotices(released);
+  DeliverReloadNotices(alert_op->ReleaseUnheld());
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);
   FieldPresence presence(rules->fields);  // what the old rules' fields had seen stays seen

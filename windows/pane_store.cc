@@ -282,11 +282,9 @@ void PaneStore::Retrack() {
 bool PaneStore::PartAdmits(TimeMs frontier, TimeMs t) const {
   if (shared_ != nullptr && shared_->Exhausted(frontier, t)) return false;
   // Fewer groups held and taken than the limit: room, without the count.
-  if (whole_.store->group_count() + whole_.fresh_all->load(std::memory_order_relaxed) <
-      max_groups_) {
-    return true;
-  }
-  return JobLiveGroups(frontier, t) < max_groups_;
+  return whole_.store->group_count() + whole_.fresh_all->load(std::memory_order_relaxed) <
+             max_groups_ ||
+         JobLiveGroups(frontier, t) < max_groups_;
 }
 
 bool PaneStore::TakeFresh(std::string_view group, TimeMs start, TimeMs frontier, TimeMs t) {

@@ -186,7 +186,11 @@ void AlertOperator::Release(TimeMs end, const std::set<std::pair<int, std::strin
   }
 }
 
-void AlertOperator::ReleaseUnheld(std::vector<AlertNotice>* out) { Release(kMinTime, {}, out); }
+std::vector<AlertNotice> AlertOperator::ReleaseUnheld() {
+  std::vector<AlertNotice> out;
+  Release(kMinTime, {}, &out);
+  return out;
+}
 
 void AlertOperator::PruneHistory(int m, TimeMs end) {
   HistoryMap& series = history_[m];

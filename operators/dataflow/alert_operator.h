@@ -102,7 +102,7 @@ class AlertOperator {
   // After AdoptState: a firing alert held back by an inhibition or silence
   // the new rules no longer have goes out now, released at its last
   // evaluation, rather than at the next window end.
-  void ReleaseUnheld(std::vector<AlertNotice>* out);
+  std::vector<AlertNotice> ReleaseUnheld();
   // An active alert as a notice of its current state (pending or firing),
   // with labels and rendered annotations, for the admin API.
   AlertNotice Describe(const Active& a) const;

@@ -125,22 +125,6 @@ TEST(RuleLoaderTest, MissingFile) {
             "/nonexistent/rules.yaml: cannot read the rule file: No such file or directory");
 }
 
-// Old Mac line ends (a lone CR) are line breaks, as YAML 1.2 has them: the
-// error is where it is in the LF file, not on "line 1".
-TEST(RuleLoaderTest, LoneCarriageReturnsBreakLines) {
-  for (const char* eol : {"\n", "\r\n", "\r"}) {
-    const std::string path = ::testing::TempDir() + "/vigil_cr_rules.yaml";
-    std::ofstream(path, std::ios::binary)
-        << "metrics:" << eol << "  - metric: a" << eol << "    window: tumbling 1x" << eol
-        << "    value: count()" << eol;
-    RuleLoadResult r = LoadRuleFiles({path});
-    ASSERT_FALSE(r.ok());
-    ASSERT_FALSE(r.errors.empty());
-    EXPECT_EQ(r.errors[0].ToString().rfind(path + ":3:13: ", 0), 0u)
-        << static_cast<int>(eol[0]) << " " << r.errors[0].ToString();
-  }
-}
-
 // --- A good file --------------------------------------------------------------------
 
 TEST(RuleLoaderTest, GroupedMetricExposesLabelsToAlerts) {

@@ -181,14 +181,20 @@ TEST(InhibitionTest, AnAlertSentBeforeItsInhibitorFiredStaysSent) {
   EXPECT_TRUE(resolved);
 }
 
-TEST(InhibitionTest, TheStatusShowsTheInhibitor) {
-  OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
-  ASSERT_NE(h.rules, nullptr);
+// Service a's breaker opens and it fails in the first minute, closed:
+// both fire, Failing held back by BreakerOpen.
+void BothFireInTheFirstMinute(OperatorHarness& h) {
   h.AddTyped(1000, "breaker", "\"service\":\"a\"");
   h.AddTyped(2000, "failure", "\"service\":\"a\"");
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
   h.Close(kMin, &results, &notices);
+}
+
+TEST(InhibitionTest, TheStatusShowsTheInhibitor) {
+  OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
+  ASSERT_NE(h.rules, nullptr);
+  BothFireInTheFirstMinute(h);
   int seen = 0;
   for (const AlertOperator::Active& a : h.alerts->ActiveAlerts()) {
     const AlertNotice n = h.alerts->Describe(a);
@@ -218,28 +224,22 @@ const std::string kFailingAlone = R"(
 TEST(InhibitionTest, AReloadWithoutTheInhibitorReleasesWhatItHeldBack) {
   OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
   ASSERT_NE(h.rules, nullptr);
-  h.AddTyped(1000, "breaker", "\"service\":\"a\"");
-  h.AddTyped(2000, "failure", "\"service\":\"a\"");
-  std::vector<WindowResult> results;
-  std::vector<AlertNotice> notices;
-  h.Close(kMin, &results, &notices);
+  BothFireInTheFirstMinute(h);
   RuleLoadResult reloaded = LoadRuleSources({{"test.yaml", kMetrics + "alerts:" + kFailingAlone}});
   ASSERT_TRUE(reloaded.rules);
   AlertOperator alerts(*reloaded.rules);
-  std::vector<AlertNotice> dropped, released;
+  std::vector<AlertNotice> dropped;
   alerts.AdoptState(*h.alerts, &dropped);
   ASSERT_EQ(dropped.size(), 1u);  // BreakerOpen, gone: resolved
   EXPECT_EQ(dropped[0].def->name, "BreakerOpen");
-  alerts.ReleaseUnheld(&released);
+  const std::vector<AlertNotice> released = alerts.ReleaseUnheld();
   ASSERT_EQ(released.size(), 1u);
   EXPECT_EQ(released[0].def->name, "Failing");
   EXPECT_EQ(released[0].transition, Transition::kFiring);
   EXPECT_TRUE(released[0].released);
   EXPECT_TRUE(released[0].notify);
   EXPECT_EQ(released[0].at, kMin);
-  released.clear();
-  alerts.ReleaseUnheld(&released);  // once
-  EXPECT_TRUE(released.empty());
+  EXPECT_TRUE(alerts.ReleaseUnheld().empty());  // once
 }
 
 // A silence of `matchers` over [from, to).
