@@ -220,8 +220,8 @@ AccSet* PaneStore::Pane(std::string_view group, TimeMs t, TimeMs frontier) {
     // it go yet.
     if (whole_.store == nullptr) {
       if (g->last_end <= frontier && !Admits(frontier, t)) return nullptr;
-    } else if (std::max(g->last_end, whole_.store->LastEndOf(group)) <= frontier &&
-               !PartAdmits(frontier, t)) {
+    } else if (g->last_end <= frontier && whole_.store->LastEndOf(group) <= frontier &&
+               !PartAdmits(frontier, t)) {  // the job's store looked up only then
       return nullptr;
     }
   } else if (whole_.store != nullptr) {
