@@ -105,7 +105,7 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
   for (Stream& stream : streams_) {
     stream.downstream.Seal();
     Source* d = &stream.downstream;  // streams_ no longer grows
-    stream.op->SetDownstream([this, d](const Event& record) { AddTo(*d, record); });
+    stream.op->SetDownstream([this, d](const Event& record) { AddRecord(*d, record); });
   }
   for (auto& op : metric_ops_) {
     op->SetSeriesBudget(this);
@@ -291,8 +291,21 @@ void Dataflow::CloseSessions(TimeMs frontier) {
   frontier_ = std::max(frontier_, frontier);
   for (Stream& s : streams_) {
     Source& d = s.downstream;
-    s.op->Close(frontier, [this, &d](const Event& record) { AddTo(d, record); });
+    s.op->Close(frontier, [this, &d](const Event& record) { AddRecord(d, record); });
   }
+}
+
+void Dataflow::CloseSessions(TimeMs frontier,
+                             const std::function<void(size_t, const Event&)>& emit) {
+  frontier_ = std::max(frontier_, frontier);
+  for (size_t s = 0; s < streams_.size(); ++s) {
+    streams_[s].op->Close(frontier, [&emit, s](const Event& record) { emit(s, record); });
+  }
+}
+
+bool Dataflow::stream_metrics() const {
+  return std::any_of(metric_ops_.begin(), metric_ops_.end(),
+                     [](const auto& op) { return op->from_stream(); });
 }
 
 size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {

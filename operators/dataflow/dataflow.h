@@ -28,6 +28,7 @@
 #define VIGIL_OPERATORS_DATAFLOW_DATAFLOW_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -117,6 +118,18 @@ class Dataflow : private GroupBudget {
   // the metrics that read them; no window closes (a scale-out instance,
   // whose windows close in the merge stage).
   void CloseSessions(TimeMs frontier);
+  // The same, handing each record to `emit` with its stream's index
+  // instead of to the metrics: Workers gather every worker's records and
+  // feed them in one order (FeedStream), where which records a metric's
+  // limit drops depends on the order. The record's strings are valid
+  // during the call only.
+  void CloseSessions(TimeMs frontier, const std::function<void(size_t, const Event&)>& emit);
+  // A record of stream `stream`, to the metrics (and outputs) that read it.
+  void FeedStream(size_t stream, const Event& record) {
+    AddRecord(streams_[stream].downstream, record);
+  }
+  // Whether a metric reads a stream's records.
+  bool stream_metrics() const;
 
   // Record outputs: the records of every output (events as they are added,
   // stream and join records as they are emitted) since the last call, in
@@ -216,6 +229,16 @@ class Dataflow : private GroupBudget {
     const int c = src.filters->Evaluate(ev);
     for (MetricOperator* op : src.ops_of_class[c]) op->Add(ev);
     if (!src.taps.empty()) Tap(src, ev);
+  }
+  // A stream's record: the frontier as of it, what the metrics' limits
+  // read, is its own time (a group with a window open then is live), not
+  // that of the close that emits it, so which records a limit drops does
+  // not depend on where the closes fall.
+  void AddRecord(Source& src, const Event& record) {
+    const TimeMs frontier = frontier_;
+    frontier_ = record.ts;
+    AddTo(src, record);
+    frontier_ = frontier;
   }
   void Tap(const Source& src, const Event& ev);
   void CloseExperiments(std::vector<WindowResult>* out, size_t first);

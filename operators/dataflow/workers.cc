@@ -57,6 +57,10 @@ struct Workers::Worker {
   std::unique_ptr<EventParser> parser;
   StringArena strings;
   std::string key;  // scratch: a key's text
+  // CloseSessionsInOrder: the records of each stream this worker closed,
+  // in its order, their strings in `closed_strings`.
+  std::vector<std::vector<Event>> closed;
+  StringArena closed_strings;
 };
 
 Workers::Workers(const RuleSet& rules, const Dataflow& main, const Options& options)
@@ -81,6 +85,7 @@ void Workers::Configure(const RuleSet& rules, const Dataflow& main) {
   rules_ = &rules;
   main_ = &main;
   key_slot_ = rules.fields.Find(options_.key).value_or(-1);
+  stream_metrics_ = main.stream_metrics();
   stride_ = 1 + workers_[0]->flow->stream_count();
   fresh_count_ = main.metric_ops().size();
   fresh_ = std::make_unique<PaneStore::FreshGroups[]>(fresh_count_);
@@ -212,7 +217,9 @@ void Workers::Aggregate(TimeMs close_sessions) {
     return;
   }
   const bool serial = workers_.size() > 1 && LimitsMayBind(accepted_.size());
-  RunAll([this, close_sessions, serial](int w) {
+  // Whether a limit could drop a record is known once the events are in.
+  const bool close_apart = close_sessions != kMinTime && workers_.size() > 1 && stream_metrics_;
+  RunAll([this, close_sessions, serial, close_apart](int w) {
     Dataflow& flow = *workers_[static_cast<size_t>(w)]->flow;
     const uint8_t self = static_cast<uint8_t>(w);
     // The worker that takes record i in `lane`.
@@ -257,10 +264,11 @@ void Workers::Aggregate(TimeMs close_sessions) {
         if (flow.tracks_origins()) flow.NoteOrigin(lane - 1, inputs_[i], ev);
       }
     }
-    if (close_sessions != kMinTime) flow.CloseSessions(close_sessions);
+    if (close_sessions != kMinTime && !close_apart) flow.CloseSessions(close_sessions);
   });
   accepted_.clear();
   frontiers_.clear();
+  if (close_apart) CloseSessions(close_sessions);
 }
 
 bool Workers::LimitsMayBind(size_t events) const {
@@ -279,8 +287,76 @@ bool Workers::LimitsMayBind(size_t events) const {
   return main_->series() + most_new >= main_->limits().max_series;
 }
 
+bool Workers::StreamLimitsMayBind() const {
+  if (!stream_metrics_) return false;
+  size_t records = 0;
+  for (const auto& w : workers_) {
+    for (size_t s = 0; s < w->flow->stream_count(); ++s) {
+      const KeyedOperator& op = w->flow->stream(s);
+      records += op.open_sessions() + op.pending_records();
+    }
+  }
+  size_t most_new = 0;
+  for (const auto& op : main_->metric_ops()) {
+    if (!op->from_stream()) continue;
+    if (!op->grouped()) {
+      ++most_new;
+      continue;
+    }
+    if (op->store().LimitMayBind(records)) return true;
+    most_new += records;
+  }
+  return main_->series() + fresh_groups() + most_new >= main_->limits().max_series;
+}
+
 void Workers::CloseSessions(TimeMs frontier) {
+  if (workers_.size() > 1 && StreamLimitsMayBind()) {
+    CloseSessionsInOrder(frontier);
+    return;
+  }
   RunAll([&](int w) { workers_[static_cast<size_t>(w)]->flow->CloseSessions(frontier); });
+}
+
+void Workers::CloseSessionsInOrder(TimeMs frontier) {
+  const size_t streams = workers_[0]->flow->stream_count();
+  RunAll([&](int w) {
+    Worker& wk = *workers_[static_cast<size_t>(w)];
+    wk.closed.resize(streams);
+    for (auto& records : wk.closed) records.clear();
+    wk.closed_strings.Reset();
+    wk.flow->CloseSessions(frontier, [&wk](size_t s, const Event& record) {
+      Event& copy = wk.closed[s].emplace_back(record);
+      for (Value& v : copy.slots) {
+        if (v.is_string()) v.str = wk.closed_strings.Copy(v.str);
+      }
+    });
+  });
+  // One key's records are all on one worker, in its operator's order, so
+  // merging by event time, then key, gives one operator's order.
+  const auto before = [](const Event& a, const Event& b) {
+    if (a.ts != b.ts) return a.ts < b.ts;
+    return a.slots[kStreamKeySlot].str < b.slots[kStreamKeySlot].str;
+  };
+  Dataflow& first = *workers_[0]->flow;
+  std::vector<size_t> next(workers_.size());
+  for (size_t s = 0; s < streams; ++s) {
+    std::fill(next.begin(), next.end(), 0);
+    for (;;) {
+      const Event* pick = nullptr;
+      size_t from = 0;
+      for (size_t w = 0; w < workers_.size(); ++w) {
+        const std::vector<Event>& records = workers_[w]->closed[s];
+        if (next[w] == records.size()) continue;
+        if (pick == nullptr || before(records[next[w]], *pick)) {
+          pick = &records[next[w]];
+          from = w;
+        }
+      }
+      if (pick == nullptr) break;
+      first.FeedStream(s, *pick);
+      ++next[from];
+    }
+  }
 }
 
 uint64_t Workers::MergePanesInto(Dataflow* into) {

@@ -23,7 +23,12 @@
 //          is keyed by (a stream of visitors keyed by user_id as well).
 //
 // At a frontier, CloseSessions closes the sessions that end by it on every
-// worker (their records feed that worker's panes), and MergePanesInto moves
+// worker (their records feed that worker's panes; when a metric reading a
+// stream's records could drop one at its `limit:` or limits.max_series,
+// the records of every worker are fed on worker 0 instead, merged in the
+// order of one operator holding every key: by event time, then key, so
+// that which records a limit drops does not depend on N, on the batches
+// or on the threads), and MergePanesInto moves
 // every worker's panes into the job's Dataflow, which closes the windows
 // once, in order (Dataflow::Close). Every aggregate merges exactly (exact
 // sums, mergeable sketches, first/last by event time, ties by value), so the
@@ -142,12 +147,20 @@ class Workers {
   // one of `events` more events: then Aggregate adds the events to the
   // metrics on one worker, in input order, as one job would.
   bool LimitsMayBind(size_t events) const;
+  // Whether a limit could drop one of the records the next CloseSessions
+  // emits (at most every open session and every pending join record).
+  bool StreamLimitsMayBind() const;
+  // CloseSessions when StreamLimitsMayBind: every worker closes its
+  // sessions into its `closed` records, then worker 0 takes them all, per
+  // stream in order of event time, then key.
+  void CloseSessionsInOrder(TimeMs frontier);
 
   Options options_;
   const RuleSet* rules_ = nullptr;
   const Dataflow* main_ = nullptr;
-  int key_slot_ = -1;  // of options_.key; -1 when no rule reads it
-  size_t stride_ = 1;  // route entries per record: metrics, then each stream
+  int key_slot_ = -1;            // of options_.key; -1 when no rule reads it
+  bool stream_metrics_ = false;  // a metric reads a stream's records
+  size_t stride_ = 1;            // route entries per record: metrics, then each stream
   std::vector<std::unique_ptr<Worker>> workers_;
   // Groups new to the job since the last merge, per metric operator and in
   // all (PaneStore::SetWhole).
