@@ -82,7 +82,7 @@ absl::Status JobStatePart::Restore(const CheckpointData& d) {
   if (restored_states_ < 0) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable window state"));
   }
-  if (j.workers_) j.workers_->TakeSessions(j.flow_.get());  // each to the worker of its key
+  if (j.workers_) j.workers_->TakeRestored(j.flow_.get());  // each to the worker of its key
   if (!j.alert_op_->DecodeState(d.alerts)) {
     return absl::DataLossError(StrCat("checkpoint ", d.epoch, ": unreadable alert state"));
   }

@@ -363,7 +363,7 @@ void InstanceMode::TakeOver(const std::vector<std::pair<int, int64_t>>& inputs) 
   job_.metrics_->KeysHandedOver("in", keys);
   // The keys close at KeyedFrontier, which counts the new partitions from
   // the next batch on.
-  if (job_.workers_) job_.workers_->TakeSessions(job_.flow_.get());
+  if (job_.workers_) job_.workers_->TakeRestored(job_.flow_.get());
 }
 
 void InstanceMode::PublishNumbered(TimeMs now, PartialHeartbeat hb) {

@@ -56,7 +56,7 @@ std::map<int, HandedOver> ExtractKeyedState(const std::vector<Dataflow*>& flows,
 // with `input` as the origin of every key in it. A stream `flow`'s rules do
 // not have is skipped and counted in *unknown. Returns the keys added, or
 // -1 when a state does not decode (nothing of that stream is added).
-// Workers: adopt into the job's Dataflow, then Workers::TakeSessions hands
+// Workers: adopt into the job's Dataflow, then Workers::TakeRestored hands
 // the keys out.
 long long AdoptKeyedState(Dataflow* flow, const HandedOver& state, int input, size_t* unknown);
 

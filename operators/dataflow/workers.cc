@@ -383,7 +383,8 @@ std::vector<std::pair<std::string, std::string>> Workers::EncodeState(const Data
   return out;
 }
 
-void Workers::TakeSessions(Dataflow* main) {
+void Workers::TakeRestored(Dataflow* main) {
+  for (auto& w : workers_) w->flow->SetWhole(*main, fresh_.get(), &fresh_all_);
   for (size_t s = 0; s < main->stream_count(); ++s) {
     KeyedOperator& from = main->mutable_stream(s);
     std::vector<const KeyedOperator*> parts = {&from};

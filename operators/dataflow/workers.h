@@ -35,7 +35,7 @@
 // window results and alerts are byte-identical for any N.
 //
 // Checkpoints hold the state of one Dataflow whatever N: EncodeState writes
-// the workers' sessions as if one operator held them all, and TakeSessions
+// the workers' sessions as if one operator held them all, and TakeRestored
 // hands the sessions of a restored Dataflow out to the workers by key, so a
 // checkpoint taken with N workers restores with any other number.
 //
@@ -111,9 +111,12 @@ class Workers {
   // Checkpoints: the state of `main` (metric operators: call MergePanesInto
   // first) and the workers' sessions, in Dataflow::EncodeState's format.
   std::vector<std::pair<std::string, std::string>> EncodeState(const Dataflow& main) const;
-  // Moves the sessions of `main` (just restored, or adopted) to the workers
-  // that own their keys; `main` keeps none.
-  void TakeSessions(Dataflow* main);
+  // After `main`'s state is restored or adopted: points the workers'
+  // metrics at `main`'s panes again (a restored metric operator may hold
+  // new ones, e.g. the same panes under other aggregates), and moves the
+  // sessions of `main` to the workers that own their keys; `main` keeps
+  // none.
+  void TakeRestored(Dataflow* main);
   // `key` of stream `s` came from `input`, on the worker that holds it (a
   // scale-out instance's restored origins, handover.h).
   void SetOrigin(size_t s, std::string_view key, int input);

@@ -144,7 +144,7 @@ class HandoverTest : public ::testing::Test {
           EXPECT_EQ(added, static_cast<long long>(in.keys));
           EXPECT_EQ(unknown, 0u);
           handed_keys_ = in.keys;
-          if (b.pool) b.pool->TakeSessions(b.main.get());
+          if (b.pool) b.pool->TakeRestored(b.main.get());
         }
       }
       std::vector<Record> to_a, to_b;

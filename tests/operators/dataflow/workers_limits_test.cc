@@ -170,5 +170,70 @@ metrics:
   }
 }
 
+// A checkpoint restored under rules that read the same panes with other
+// aggregates gives the job's metric new panes: the workers' limits count
+// the restored groups there. With `limit: 1`, a held before the checkpoint
+// keeps b out of the same minute after it.
+TEST(WorkersLimitsRestoreTest, TheWorkersCountTheGroupsOfARestoredRemappedMetric) {
+  std::string buffer;
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (const auto& [ts, g] : std::vector<std::pair<int, std::string>>{
+           {1'000, "a"}, {2'000, "b"}, {3'000, "a"}, {4'000, "b"}}) {
+    spans.emplace_back(buffer.size(), 0);
+    StrAppend(&buffer, R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g,
+              R"(","intent":")", g, R"(","latency_ms":10})");
+    spans.back().second = buffer.size() - spans.back().first;
+    buffer.push_back('\n');
+  }
+  buffer.append(simdjson::SIMDJSON_PADDING, ' ');
+  std::vector<Record> records;
+  for (const auto& [at, size] : spans) {
+    records.push_back({std::string_view(buffer).substr(at, size), records.size() + 1});
+  }
+  const std::string before = R"(
+metrics:
+  - metric: per_intent
+    window: tumbling 1m
+    by: [intent]
+    limit: 1
+    value: count()
+)";
+  RuleLoadResult a = LoadRuleSources({{"a.yaml", before}});
+  RuleLoadResult b = LoadRuleSources({{"b.yaml", before + R"(
+  - metric: latency_by_intent
+    window: tumbling 1m
+    by: [intent]
+    limit: 1
+    value: sum(latency_ms)
+)"}});
+  ASSERT_TRUE(a.rules && b.rules);
+  const auto feed = [](Workers& workers, const std::vector<Record>& part) {
+    workers.Parse(part);
+    for (size_t i = 0; i < part.size(); ++i) workers.Accept(i);
+    workers.Aggregate();
+  };
+  std::vector<std::pair<std::string, std::string>> saved;
+  {
+    Dataflow main(*a.rules, OperatorLimits{1'000'000});
+    Workers workers(*a.rules, main, Workers::Options{2, "session_id", 1 << 16});
+    feed(workers, {records[0], records[1]});
+    workers.MergePanesInto(&main);
+    saved = workers.EncodeState(main);
+  }
+  Dataflow main(*b.rules, OperatorLimits{1'000'000});
+  Workers workers(*b.rules, main, Workers::Options{2, "session_id", 1 << 16});
+  std::vector<int> restarted;
+  ASSERT_EQ(main.DecodeState(saved, &restarted), 1);  // one operator, its panes remapped
+  workers.TakeRestored(&main);
+  feed(workers, {records[2], records[3]});
+  workers.MergePanesInto(&main);
+  std::vector<WindowResult> results;
+  main.Close(kMaxTime, &results);
+  std::vector<std::string> got;
+  for (const WindowResult& w : results)
+    got.push_back(StrCat(w.def->name, " ", w.group, "=", w.value));
+  EXPECT_EQ(got, (std::vector<std::string>{"per_intent a=2", "latency_by_intent a=10"}));
+}
+
 }  // namespace
 }  // namespace vigil

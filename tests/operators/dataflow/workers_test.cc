@@ -85,7 +85,7 @@ class WorkersTest : public ::testing::Test {
           if (n_after > 0) {
             workers = std::make_unique<Workers>(*rules_, *main,
                                                 Workers::Options{n_after, "session_id", 1 << 16});
-            workers->TakeSessions(main.get());
+            workers->TakeRestored(main.get());
           }
         }
       }
