@@ -238,6 +238,10 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       return;
     }
   }
+  a.fingerprint = StrCat(a.name, "|", SeverityName(a.severity), "|", Canonical(a.expr_source), "|",
+                         a.has_resolve ? Canonical(a.resolve_source) : "", "|", a.for_duration, "|",
+                         a.keep_firing_for, "|");
+  for (const auto& [k, v] : a.labels) StrAppend(&a.fingerprint, k, "=", v, ";");
   rules->alerts.push_back(std::move(a));
 }
 

@@ -487,6 +487,15 @@ std::string Fingerprint(const ExperimentDef& e, const RuleSet& rules) {
   return StrJoin(parts, "|");
 }
 
+std::string StateFingerprint(const ExperimentDef& e, const RuleSet& rules) {
+  std::vector<std::string> parts = {e.name, e.arm_path, e.unit_path, e.window.ToString()};
+  for (const auto& [arm, share] : e.split) parts.push_back(arm);
+  for (const ExperimentMetricDef& m : e.metrics) {
+    parts.push_back(StrCat(m.name, ":", rules.metrics[m.input].fingerprint));
+  }
+  return StrJoin(parts, "|");
+}
+
 }  // namespace
 
 void LoadExperiment(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
@@ -519,6 +528,7 @@ void LoadExperiment(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   }
   if (!ok) return;
   e.fingerprint = Fingerprint(e, *rules);
+  e.state_fingerprint = StateFingerprint(e, *rules);
   rules->experiments.push_back(std::move(e));
 }
 

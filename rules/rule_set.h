@@ -293,6 +293,10 @@ struct AlertDef {
   std::vector<std::string> group_labels;  // `by:` labels of its metrics
   std::vector<std::pair<std::string, Template>> annotations;
   std::vector<Inhibition> inhibited_by;
+  // Canonical text of what keeps its state on reload and restore: name,
+  // severity, the conditions by meaning (`s >  3000.0` is `s > 3000`),
+  // durations and static labels (a receiver tells pages apart by them).
+  std::string fingerprint;
 };
 
 // An SLO (`slos:`): the share of valid events that are good, over a rolling
@@ -381,9 +385,14 @@ struct ExperimentDef {
   WindowSpec window = WindowSpec::Tumbling(3'600'000);
   int units_input = -1;  // RuleSet::metrics
   std::vector<ExperimentMetricDef> metrics;
-  // Canonical text of the definition; equal definitions keep state on
-  // reload and restore from checkpoints.
+  // Canonical text of the definition.
   std::string fingerprint;
+  // Of what its state holds: its name, arm and unit fields, window, arms
+  // and metrics, not the decision's settings (alpha, shares, goals,
+  // regression bounds, minimum effects). Equal ones keep the units' sums on
+  // reload and restore; the running confidence sequences only when the
+  // fingerprints are equal too.
+  std::string state_fingerprint;
 };
 // The output metrics of every experiment (their names and labels).
 inline constexpr std::string_view kExperimentOutputs[] = {

@@ -8,7 +8,8 @@ bool Evaluation::Close(Dataflow& flow, AlertOperator& alerts, TimeMs frontier,
   flow.Close(frontier, &results_);
   bool any_partial = false, any_complete = false;
   for (WindowResult& r : results_) {
-    r.partial = !input.Covers(r.end) || !alerts.Covers(r.metric, r.start);
+    // (An experiment that started over marks its outputs partial itself.)
+    r.partial = r.partial || !input.Covers(r.end) || !alerts.Covers(r.metric, r.start);
     any_partial |= r.partial;
     any_complete |= !r.partial;
     for (const auto& s : *out_.sinks) s->OnWindow(r);

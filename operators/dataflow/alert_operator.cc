@@ -335,10 +335,22 @@ AlertNotice AlertOperator::MakeNotice(const AlertDef& def, const std::string& gr
 }
 
 std::string AlertOperator::AlertKey(const RuleSet& rules, const AlertDef& a) {
+  if (a.fingerprint.empty()) return LegacyAlertKey(rules, a);
+  std::string key = StrCat(kAlertKeyMark, a.fingerprint, "|");
+  for (int m : a.metrics) StrAppend(&key, rules.metrics[m].fingerprint, ";");
+  return key;
+}
+
+std::string AlertOperator::LegacyAlertKey(const RuleSet& rules, const AlertDef& a) {
   std::string key = StrCat(a.name, "|", SeverityName(a.severity), "|", a.expr_source, "|",
                            a.resolve_source, "|", a.for_duration, "|", a.keep_firing_for, "|");
   for (int m : a.metrics) StrAppend(&key, rules.metrics[m].fingerprint, ";");
   return key;
+}
+
+bool AlertOperator::KeyIs(const RuleSet& rules, const AlertDef& a, std::string_view saved) {
+  return saved.starts_with(kAlertKeyMark) ? saved == AlertKey(rules, a)
+                                          : saved == LegacyAlertKey(rules, a);
 }
 
 void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped) {

@@ -153,9 +153,16 @@ class AlertOperator {
   // those in `skip` (alert, group) are left alone.
   void Release(TimeMs end, const std::set<std::pair<int, std::string>>& skip,
                std::vector<AlertNotice>* out);
-  // What identifies an alert's state across reloads and restores: its name,
-  // severity, conditions, durations and the fingerprints of what it reads.
+  // What identifies an alert's state across reloads and restores: its
+  // AlertDef::fingerprint (name, severity, conditions by meaning, durations,
+  // labels) and the fingerprints of what it reads, after kAlertKeyMark.
   static std::string AlertKey(const RuleSet& rules, const AlertDef& a);
+  static constexpr std::string_view kAlertKeyMark = "2|";
+  // The key checkpoints of earlier versions hold: the conditions as
+  // written, no labels.
+  static std::string LegacyAlertKey(const RuleSet& rules, const AlertDef& a);
+  // Whether a key read from a checkpoint, of either form, is `a`'s.
+  static bool KeyIs(const RuleSet& rules, const AlertDef& a, std::string_view saved);
   // alertname, severity, the group's labels and the rule's.
   Labels AlertLabels(const AlertDef& def, const std::string& group) const;
   // (inhibiting alert, silence) holding back notifications of an alert

@@ -193,7 +193,7 @@ bool AlertOperator::DecodeState(std::string_view data) {
     const std::string_view key = dec.GetString();
     int a = -1;
     for (size_t k = 0; k < rules_.alerts.size(); ++k) {
-      if (AlertKey(rules_, rules_.alerts[k]) == key) a = static_cast<int>(k);
+      if (KeyIs(rules_, rules_.alerts[k], key)) a = static_cast<int>(k);
     }
     std::map<std::string, AlertState> s;
     for (uint64_t n = dec.GetVarint(), j = 0; j < n && dec.ok(); ++j) {

@@ -335,11 +335,17 @@ size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {
     }
   }
   for (auto& e : experiments_) {
+    bool adopted = false;
     for (auto& o : old.experiments_) {
       if (e->AdoptState(*o)) {
         ++kept;
+        adopted = true;
         break;
       }
+    }
+    if (adopted) continue;
+    for (const auto& o : old.experiments_) {
+      if (o->def().name == e->def().name) e->MarkStartedOver();
     }
   }
   return kept;
@@ -412,8 +418,21 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
   }
   for (auto& e : experiments_) {
     const std::string* bytes = find(e->state_key());
+    if (bytes == nullptr) bytes = find(e->previous_state_key());
     if (bytes == nullptr) bytes = find(e->legacy_state_key());
-    if (bytes == nullptr) continue;
+    if (bytes == nullptr) {
+      // The same experiment under other arms or metrics ("experiment/N:"
+      // and its fingerprint, which starts with its name).
+      const std::string prefix = StrCat(e->def().name, "|");
+      for (const auto& [key, state] : saved) {
+        const size_t colon = key.find(':');
+        if (key.starts_with("experiment/") && colon != std::string::npos &&
+            std::string_view(key).substr(colon + 1).starts_with(prefix)) {
+          e->MarkStartedOver();
+        }
+      }
+      continue;
+    }
     Decoder dec(*bytes);
     if (!e->DecodeState(&dec)) return -1;
     ++restored;

@@ -54,20 +54,14 @@ ExperimentOperator::ExperimentOperator(const RuleSet& rules, const ExperimentDef
       // "/4": units are counted once, not once per window, a unit in two
       // arms is left out, and quantiles are compared per unit; earlier
       // states do not restore. "/5": the arms' running sums are no longer
-      // kept (a "/4" state is read without them).
-      state_key_(StrCat("experiment/5:", def.fingerprint)),
+      // kept (a "/4" state is read without them). "/6": keyed by the state
+      // fingerprint, the whole one stored after the key.
+      state_key_(StrCat("experiment/6:", def.state_fingerprint)),
+      previous_state_key_(StrCat("experiment/5:", def.fingerprint)),
       legacy_state_key_(StrCat("experiment/4:", def.fingerprint)),
       units_(def.split.size(), 0),
       metrics_(def.metrics.size()) {
-  const size_t arms = def.split.size();
-  for (size_t i = 0; i < def.metrics.size(); ++i) {
-    const ExperimentMetricDef& m = def.metrics[i];
-    MetricState& s = metrics_[i];
-    for (size_t a = 1; a < arms; ++a) {
-      s.tests.emplace_back(def.alpha, m.min_effect);
-      s.guards.emplace_back(def.alpha, m.min_effect);
-    }
-  }
+  ResetTests();
 }
 
 bool ExperimentOperator::Reads(const WindowResult& r) const {
@@ -217,6 +211,7 @@ void ExperimentOperator::Publish(const WindowResult& at, size_t output,
   r.start = at.start;
   r.end = at.end;
   r.value = value;
+  r.partial = started_over_;
   out->push_back(std::move(r));
 }
 
@@ -335,8 +330,24 @@ void ExperimentOperator::CloseWindow(const std::vector<const WindowResult*>& inp
   }
 }
 
+void ExperimentOperator::ResetTests() {
+  const size_t arms = def_.split.size();
+  for (size_t i = 0; i < def_.metrics.size(); ++i) {
+    const ExperimentMetricDef& m = def_.metrics[i];
+    MetricState& s = metrics_[i];
+    s.tests.clear();
+    s.guards.clear();
+    for (size_t a = 1; a < arms; ++a) {
+      s.tests.emplace_back(def_.alpha, m.min_effect);
+      s.guards.emplace_back(def_.alpha, m.min_effect);
+    }
+  }
+}
+
 void ExperimentOperator::EncodeState(Encoder* enc) const {
   enc->PutString(state_key_);
+  enc->PutString(def_.fingerprint);
+  enc->PutVarint(started_over_ ? 1 : 0);
   for (int64_t u : units_) enc->PutSigned(u);
   enc->PutSigned(crossed_);
   for (const MetricState& s : metrics_) {
@@ -369,8 +380,14 @@ void ExperimentOperator::EncodeState(Encoder* enc) const {
 
 bool ExperimentOperator::DecodeState(Decoder* dec) {
   const std::string_view key = dec->GetString();
-  if (key != state_key_ && key != legacy_state_key_) return false;
+  if (key != state_key_ && key != previous_state_key_ && key != legacy_state_key_) return false;
   const bool legacy = key == legacy_state_key_;
+  // The earlier keys hold the whole fingerprint: the same settings.
+  bool same_settings = true;
+  if (key == state_key_) {
+    same_settings = dec->GetString() == def_.fingerprint;
+    started_over_ = started_over_ || dec->GetVarint() != 0;
+  }
   for (int64_t& u : units_) u = dec->GetSigned();
   crossed_ = dec->GetSigned();
   if (crossed_ < 0) return false;
@@ -387,7 +404,7 @@ bool ExperimentOperator::DecodeState(Decoder* dec) {
     for (auto* tests : {&s.tests, &s.guards}) {
       for (SequentialTest& t : *tests) {
         const double p = dec->GetDouble(), lo = dec->GetDouble(), hi = dec->GetDouble();
-        t.Restore(p, lo, hi);
+        if (same_settings) t.Restore(p, lo, hi);
       }
     }
     s.totals.clear();
@@ -444,6 +461,8 @@ bool ExperimentOperator::AdoptState(ExperimentOperator& old) {
   crossed_ = old.crossed_;
   arm_of_ = std::move(old.arm_of_);
   metrics_ = std::move(old.metrics_);
+  started_over_ = old.started_over_;
+  if (old.def_.fingerprint != def_.fingerprint) ResetTests();
   return true;
 }
 

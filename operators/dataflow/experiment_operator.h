@@ -81,17 +81,26 @@ class ExperimentOperator {
   void CloseWindow(const std::vector<const WindowResult*>& inputs, std::vector<WindowResult>* out);
 
   const ExperimentDef& def() const { return def_; }
-  // "experiment:" and the definition's fingerprint: a changed experiment
-  // starts afresh.
+  // "experiment/6:" and the definition's state fingerprint: an experiment
+  // whose arms or metrics changed starts afresh; one whose decision
+  // settings changed (alpha, shares, goals, bounds) keeps its units' sums,
+  // and its confidence sequences start again from them.
   const std::string& state_key() const { return state_key_; }
-  // The key of the previous encoding ("experiment/4:"), which DecodeState
-  // reads as well: a checkpoint taken before an upgrade keeps its
-  // experiments.
+  // The keys of earlier encodings ("experiment/5:" and "experiment/4:" with
+  // the whole fingerprint), which DecodeState reads as well: a checkpoint
+  // taken before an upgrade keeps its experiments.
+  const std::string& previous_state_key() const { return previous_state_key_; }
   const std::string& legacy_state_key() const { return legacy_state_key_; }
   void EncodeState(Encoder* enc) const;
   bool DecodeState(Decoder* dec);
   // On a rule reload: takes over `old`'s sums if it is the same experiment.
   bool AdoptState(ExperimentOperator& old);
+  // The experiment had a state the rules changed too much to keep (a reload
+  // or restore under other arms or metrics): its figures from now on miss
+  // the units seen before, so every output is partial (never an alert).
+  // A new experiment name starts a new, complete run.
+  void MarkStartedOver() { started_over_ = true; }
+  bool started_over() const { return started_over_; }
 
  private:
   // Per-unit observation sums of one arm (a quantile's shares, whose
@@ -179,7 +188,12 @@ class ExperimentOperator {
   const RuleSet& rules_;
   ExperimentDef def_;
   std::string state_key_;
+  std::string previous_state_key_;
   std::string legacy_state_key_;
+  bool started_over_ = false;
+  // Fresh confidence sequences for every metric, under the definition's
+  // alpha and minimum effects (the decision settings changed).
+  void ResetTests();
   std::vector<int64_t> units_;                // per arm: its units
   int64_t crossed_ = 0;                       // units seen in more than one arm
   absl::btree_map<std::string, int> arm_of_;  // unit -> its arm, kCrossed or kUndeclared

@@ -14,26 +14,10 @@
 #include <vector>
 
 #include "base/hash.h"
-#include "tests/operators/dataflow/operator_harness.h"
+#include "tests/operators/dataflow/experiment_traffic.h"
 
 namespace vigil {
 namespace {
-
-constexpr TimeMs kHour = 3'600'000;
-
-const char* const kRules = R"yaml(
-experiments:
-  - experiment: e1
-    arm: variant
-    control: c
-    split: {c: 0.5, t: 0.5}
-    unit: user
-    window: 1h
-    min_effect: 0.1
-    metrics:
-      - {name: good, value: ratio(ok), goal: increase}
-      - {name: lat, value: "quantile(0.5, ms)", guardrail: {max_regression: 10%}}
-)yaml";
 
 // name{labels...} -> value, for the outputs of one window end.
 std::map<std::string, double> Outputs(const std::vector<WindowResult>& results) {
@@ -61,11 +45,6 @@ std::vector<WindowResult> CloseAll(OperatorHarness& h, TimeMs frontier) {
   std::vector<AlertNotice> notices;
   h.Close(frontier, &results, &notices);
   return results;
-}
-
-std::string Ev(const char* variant, const char* user, bool ok, int ms) {
-  return StrCat("\"variant\":\"", variant, "\",\"user\":\"", user,
-                "\",\"ok\":", ok ? "true" : "false", ",\"ms\":", ms);
 }
 
 // One event of the experiment: its time, arm, unit, `ok` and `ms`.
@@ -372,35 +351,6 @@ TEST(ExperimentOperatorTest, AUnitSeenInAnUndeclaredArmToo) {
   EXPECT_DOUBLE_EQ(out["experiment_value{e1,good,t}"], 1);
 }
 
-struct Line {
-  TimeMs ts;
-  std::string json;
-};
-
-// 100 new units per arm each hour: of the treatment's events
-// `treatment_ok_per_10` in 10 are ok (the control's 5), its latencies times
-// `slower`.
-std::vector<Line> Traffic(int treatment_ok_per_10, double slower, int hours, int first_hour = 0) {
-  std::vector<Line> out;
-  for (int hour = first_hour; hour < first_hour + hours; ++hour) {
-    for (int u = 0; u < 100; ++u) {
-      for (int arm = 0; arm < 2; ++arm) {
-        const std::string user = StrCat(arm == 0 ? "c" : "t", hour, "-", u);
-        for (int e = 0; e < 3; ++e) {
-          const int k = (u * 3 + e) % 10;
-          const bool ok = arm == 0 ? k < 5 : k < treatment_ok_per_10;
-          const int ms =
-              static_cast<int>((500 + 37 * ((u * 7 + e * 13) % 20)) * (arm == 0 ? 1.0 : slower));
-          const TimeMs ts = hour * kHour + 1000 + u * 1000 + e * 100 + arm;
-          out.push_back({ts, StrCat("{\"ts\":", ts, ",\"type\":\"message\",",
-                                    Ev(arm == 0 ? "c" : "t", user.c_str(), ok, ms), "}")});
-        }
-      }
-    }
-  }
-  return out;
-}
-
 void AddTraffic(OperatorHarness& h, int treatment_ok_per_10, double slower, int hours) {
   for (const Line& l : Traffic(treatment_ok_per_10, slower, hours)) h.AddJson(l.json);
 }
@@ -456,16 +406,6 @@ TEST(ExperimentOperatorTest, AnEffectThatAppearsMidRunShowsTheLatestInterval) {
   EXPECT_LT(upper, 0);
   EXPECT_EQ(out["experiment_decision{e1,good,t}"],
             static_cast<double>(ExperimentDecision::kControlWins));
-}
-
-// Every output of a run, as text with the values' bits.
-std::vector<std::string> Lines(const std::vector<WindowResult>& results) {
-  std::vector<std::string> out;
-  for (const WindowResult& r : results) {
-    out.push_back(StrCat(r.end, " ", r.def->name, "{", StrJoin(r.labels, ","), "} ",
-                         std::bit_cast<uint64_t>(r.value)));
-  }
-  return out;
 }
 
 TEST(ExperimentOperatorTest, PartialFlowsAndACheckpointGiveTheSameOutputsToTheBit) {
@@ -578,49 +518,5 @@ experiments:
 // arm's running sums) restores: the sums are skipped, the arms' estimates
 // come from the units' totals, and the outputs are those of a flow that
 // never stopped. (The quantile metric had no sums.)
-TEST(ExperimentOperatorTest, AStateOfThePreviousEncodingRestores) {
-  OperatorHarness whole(kRules), restored(kRules);
-  ASSERT_TRUE(whole.rules && restored.rules);
-  const std::vector<Line> events = Traffic(5, 1.2, 2);
-  std::vector<WindowResult> expected, got;
-  std::vector<AlertNotice> notices;
-  for (const Line& l : events) {
-    if (l.ts < kHour) whole.AddJson(l.json);
-  }
-  whole.Close(kHour, &expected, &notices);
-  // The state after the first hour, re-encoded as "/4" wrote it.
-  std::vector<std::pair<std::string, std::string>> state;
-  for (auto& [key, bytes] : whole.flow->EncodeState()) {
-    if (key.rfind("experiment/5:", 0) != 0) {
-      state.emplace_back(key, bytes);
-      continue;
-    }
-    Decoder dec(bytes);
-    Encoder old;
-    const std::string legacy = "experiment/4:" + key.substr(std::string("experiment/5:").size());
-    old.PutString(legacy);
-    ASSERT_EQ(dec.GetString(), key);
-    for (int arm = 0; arm < 2; ++arm) old.PutSigned(dec.GetSigned());
-    old.PutSigned(dec.GetSigned());                         // crossed
-    for (int i = 0; i < 12; ++i) old.PutDouble(1e300 + i);  // `good`: two arms' six sums
-    old.PutRaw(dec.rest());
-    state.emplace_back(legacy, old.Release());
-  }
-  ASSERT_GT(restored.flow->DecodeState(state), 0);
-  for (const Line& l : events) {
-    if (l.ts >= kHour) {
-      whole.AddJson(l.json);
-      restored.AddJson(l.json);
-    }
-  }
-  whole.Close(2 * kHour, &expected, &notices);
-  restored.Close(2 * kHour, &got, &notices);
-  expected.erase(std::remove_if(expected.begin(), expected.end(),
-                                [](const WindowResult& r) { return r.end != 2 * kHour; }),
-                 expected.end());
-  ASSERT_FALSE(got.empty());
-  EXPECT_EQ(Lines(got), Lines(expected));
-}
-
 }  // namespace
 }  // namespace vigil

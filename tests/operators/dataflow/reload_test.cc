@@ -114,6 +114,56 @@ TEST(ReloadTest, ARestoreUnderChangedRulesResolvesWhatIsGone) {
   EXPECT_EQ(Close(*after, 120'000), (std::vector<std::string>{"Busy resolved @120"}));
 }
 
+// An alert is the same alert when its conditions mean the same, however
+// written: a restart under `(s >  10.0)` keeps Big firing, without a
+// resolution or a second page. Its labels are part of what it is: under
+// other labels the page sent with team=chat is resolved with them, and
+// the alert with team=web is evaluated afresh. A checkpoint of an earlier
+// version (conditions as written, no labels in the key) restores too.
+TEST(ReloadTest, AnAlertWrittenAnotherWayKeepsItsStateOneWithOtherLabelsIsResolved) {
+  const std::string labels = "    labels: {team: chat}\n";
+  OperatorHarness before(RulesWithThreshold("10") + labels);
+  before.Add(1000, "\"x\":6");
+  before.Add(2000, "\"x\":7");
+  EXPECT_EQ(Close(before, 60'000),
+            (std::vector<std::string>{"n@60=2", "s@60=13", "Busy firing @60", "Big firing @60"}));
+  const std::string state = before.alerts->EncodeState();
+
+  std::string rewritten = RulesWithThreshold("10") + labels;
+  rewritten.replace(rewritten.find("s > 10"), 6, "(s >  10.0)");
+  OperatorHarness same(rewritten);
+  ASSERT_TRUE(same.alerts->DecodeState(state));
+  EXPECT_TRUE(same.alerts->TakeRestoredResolutions().empty());
+  same.Add(61'000, "\"x\":20");
+  same.Add(62'000, "\"x\":20");
+  EXPECT_EQ(Close(same, 120'000), (std::vector<std::string>{"n@120=2", "s@120=40"}));
+
+  OperatorHarness relabelled(RulesWithThreshold("10") + "    labels: {team: web}\n");
+  ASSERT_TRUE(relabelled.alerts->DecodeState(state));
+  std::vector<AlertNotice> resolved = relabelled.alerts->TakeRestoredResolutions();
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].def->name, "Big");
+  EXPECT_EQ(resolved[0].labels,
+            (Labels{{"alertname", "Big"}, {"severity", "P3"}, {"team", "chat"}}));
+  relabelled.Add(61'000, "\"x\":20");
+  relabelled.Add(62'000, "\"x\":20");
+  EXPECT_EQ(Close(relabelled, 120'000),
+            (std::vector<std::string>{"n@120=2", "s@120=40", "Big firing @120"}));
+
+  // Keys as earlier versions wrote them: the alerts without fingerprints.
+  OperatorHarness legacy(RulesWithThreshold("10") + labels);
+  for (AlertDef& a : legacy.rules->alerts) a.fingerprint.clear();
+  legacy.Add(1000, "\"x\":6");
+  legacy.Add(2000, "\"x\":7");
+  Close(legacy, 60'000);
+  OperatorHarness upgraded(RulesWithThreshold("10") + labels);
+  ASSERT_TRUE(upgraded.alerts->DecodeState(legacy.alerts->EncodeState()));
+  EXPECT_TRUE(upgraded.alerts->TakeRestoredResolutions().empty());
+  upgraded.Add(61'000, "\"x\":20");
+  EXPECT_EQ(Close(upgraded, 120'000),
+            (std::vector<std::string>{"n@120=1", "s@120=20", "Busy resolved @120"}));
+}
+
 // A reload that changes n's window starts n over, with only the events
 // after the reload: its windows that could hold earlier ones (here the one
 // from 0 s, after an event at 61 s was read) change no alert, through a

@@ -1,0 +1,159 @@
+// Experiment state across checkpoints and reloads: a state of an earlier
+// encoding restores; an experiment whose decision settings changed keeps
+// its units' sums; one whose arms or metrics changed starts over, and its
+// outputs from then on are partial.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tests/operators/dataflow/experiment_traffic.h"
+
+namespace vigil {
+namespace {
+
+// The outputs of the window ending at `end`, "name{labels}" -> (value,
+// partial).
+std::map<std::string, std::pair<double, bool>> At(const std::vector<WindowResult>& results,
+                                                  TimeMs end) {
+  std::map<std::string, std::pair<double, bool>> out;
+  for (const WindowResult& r : results) {
+    if (r.end == end)
+      out[StrCat(r.def->name, "{", StrJoin(r.labels, ","), "}")] = {r.value, r.partial};
+  }
+  return out;
+}
+
+// kRules with `line` added to the experiment (after its window).
+std::string With(const std::string& line) {
+  std::string rules = kRules;
+  const std::string after = "    window: 1h\n";
+  return rules.insert(rules.find(after) + after.size(), line);
+}
+
+TEST(ExperimentStateTest, AStateOfAnEarlierEncodingRestores) {
+  OperatorHarness whole(kRules), restored(kRules);
+  ASSERT_TRUE(whole.rules && restored.rules);
+  const std::vector<Line> events = Traffic(5, 1.2, 2);
+  std::vector<WindowResult> expected, got;
+  std::vector<AlertNotice> notices;
+  for (const Line& l : events) {
+    if (l.ts < kHour) whole.AddJson(l.json);
+  }
+  whole.Close(kHour, &expected, &notices);
+  // The state after the first hour, re-encoded as "/4" wrote it.
+  std::vector<std::pair<std::string, std::string>> state;
+  for (auto& [key, bytes] : whole.flow->EncodeState()) {
+    if (key.rfind("experiment/6:", 0) != 0) {
+      state.emplace_back(key, bytes);
+      continue;
+    }
+    Decoder dec(bytes);
+    Encoder old;
+    ASSERT_EQ(dec.GetString(), key);
+    const std::string legacy = StrCat("experiment/4:", dec.GetString());  // the whole fingerprint
+    ASSERT_EQ(dec.GetVarint(), 0u);                                       // not started over
+    old.PutString(legacy);
+    for (int arm = 0; arm < 2; ++arm) old.PutSigned(dec.GetSigned());
+    old.PutSigned(dec.GetSigned());                         // crossed
+    for (int i = 0; i < 12; ++i) old.PutDouble(1e300 + i);  // `good`: two arms' six sums
+    old.PutRaw(dec.rest());
+    state.emplace_back(legacy, old.Release());
+  }
+  ASSERT_GT(restored.flow->DecodeState(state), 0);
+  for (const Line& l : events) {
+    if (l.ts >= kHour) {
+      whole.AddJson(l.json);
+      restored.AddJson(l.json);
+    }
+  }
+  whole.Close(2 * kHour, &expected, &notices);
+  restored.Close(2 * kHour, &got, &notices);
+  expected.erase(std::remove_if(expected.begin(), expected.end(),
+                                [](const WindowResult& r) { return r.end != 2 * kHour; }),
+                 expected.end());
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(Lines(got), Lines(expected));
+}
+
+// alpha is a setting of the decision, not of the sums: a restore under
+// another alpha keeps every unit seen, and the units, values and
+// differences at the next hour are those of an uninterrupted run under the
+// new alpha.
+TEST(ExperimentStateTest, AnotherAlphaKeepsTheUnitsSums) {
+  const std::string tighter = With("    alpha: 0.01\n");
+  OperatorHarness before(kRules), restored(tighter), clean(tighter);
+  ASSERT_TRUE(before.rules && restored.rules && clean.rules);
+  const std::vector<Line> events = Traffic(7, 1.2, 2);
+  std::vector<WindowResult> got, want;
+  std::vector<AlertNotice> notices;
+  for (const Line& l : events) {
+    if (l.ts < kHour) before.AddJson(l.json);
+    clean.AddJson(l.json);
+  }
+  before.Close(kHour, &got, &notices);
+  ASSERT_GT(restored.flow->DecodeState(before.flow->EncodeState()), 0);
+  for (const Line& l : events) {
+    if (l.ts >= kHour) restored.AddJson(l.json);
+  }
+  got.clear();
+  restored.Close(2 * kHour, &got, &notices);
+  clean.Close(2 * kHour, &want, &notices);
+  const auto g = At(got, 2 * kHour), w = At(want, 2 * kHour);
+  ASSERT_EQ(g.at("experiment_units{e1,c}").first, 200);  // both hours' units
+  for (const auto& [name, value] : w) {
+    if (!name.starts_with("experiment_units") && !name.starts_with("experiment_value") &&
+        !name.starts_with("experiment_difference")) {
+      continue;
+    }
+    ASSERT_TRUE(g.contains(name)) << name;
+    EXPECT_EQ(g.at(name), value) << name;
+  }
+}
+
+// A metric added to the experiment: the checkpoint's sums cannot be kept,
+// so the experiment starts over at the restore (and at a reload), and every
+// output after it is partial: its units are the second hour's only.
+TEST(ExperimentStateTest, AnExperimentThatStartsOverHasPartialOutputs) {
+  const std::string more = With("") + "      - {name: slow, value: ratio(ms > 700), goal: decrease}\n";
+  OperatorHarness before(kRules), restored(more);
+  ASSERT_TRUE(before.rules && restored.rules);
+  const std::vector<Line> events = Traffic(7, 1.2, 3);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  for (const Line& l : events) {
+    if (l.ts < kHour) before.AddJson(l.json);
+  }
+  before.Close(kHour, &results, &notices);
+  EXPECT_EQ(At(results, kHour).at("experiment_units{e1,c}"), std::make_pair(100.0, false));
+  restored.flow->DecodeState(before.flow->EncodeState());
+  for (const Line& l : events) {
+    if (l.ts >= kHour && l.ts < 2 * kHour) restored.AddJson(l.json);
+  }
+  results.clear();
+  restored.Close(2 * kHour, &results, &notices);
+  const auto second = At(results, 2 * kHour);
+  ASSERT_FALSE(second.empty());
+  for (const auto& [name, value] : second) EXPECT_TRUE(value.second) << name;
+  EXPECT_EQ(second.at("experiment_units{e1,c}").first, 100);
+  // Through a checkpoint and a reload of the same rules, it stays so.
+  OperatorHarness again(more);
+  again.flow->DecodeState(restored.flow->EncodeState());
+  OperatorHarness reloaded(more);
+  reloaded.flow->AdoptState(*again.flow);
+  for (const Line& l : events) {
+    if (l.ts >= 2 * kHour) reloaded.AddJson(l.json);
+  }
+  results.clear();
+  reloaded.Close(3 * kHour, &results, &notices);
+  const auto third = At(results, 3 * kHour);
+  ASSERT_FALSE(third.empty());
+  for (const auto& [name, value] : third) EXPECT_TRUE(value.second) << name;
+  EXPECT_EQ(third.at("experiment_units{e1,c}").first, 200);
+}
+
+}  // namespace
+}  // namespace vigil
