@@ -115,12 +115,11 @@ int RunJob(const JobConfig& config, std::unique_ptr<Sink> extra,
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGHUP, OnHangup);
-  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config);
+  absl::StatusOr<std::unique_ptr<Job>> job = Job::Create(config, std::move(extra));
   if (!job.ok()) {
     std::fprintf(stderr, "vigil: %s\n", std::string(job.status().message()).c_str());
     return 2;
   }
-  if (extra) (*job)->AddSink(std::move(extra));
   g_job.store(job->get());
   if (g_stopping.load()) (*job)->Stop();
   if ((*job)->http_port() != 0) {  // always: with port 0 it is the only way to learn it

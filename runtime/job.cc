@@ -44,8 +44,10 @@ Job::~Job() {
   if (admin_) admin_->Stop();
 }
 
-absl::StatusOr<std::unique_ptr<Job>> Job::Create(const JobConfig& config) {
+absl::StatusOr<std::unique_ptr<Job>> Job::Create(const JobConfig& config,
+                                                 std::unique_ptr<Sink> extra) {
   std::unique_ptr<Job> job(new Job(config));
+  if (extra) job->sinks_.push_back(std::move(extra));
   if (absl::Status s = job->Init(); !s.ok()) return s;
   return job;
 }

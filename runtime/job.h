@@ -98,7 +98,11 @@ class Job {
   friend absl::StatusOr<std::unique_ptr<JobMode>> MakeInstanceMode(Job& job);
   friend absl::StatusOr<std::unique_ptr<JobMode>> MakeMergeMode(Job& job);
 
-  static absl::StatusOr<std::unique_ptr<Job>> Create(const JobConfig& config);
+  // `extra`: an output beside the configured ones (may be null); one that
+  // is a CheckpointPart too (the replay's report) is part of the job's
+  // checkpoints, restored with them.
+  static absl::StatusOr<std::unique_ptr<Job>> Create(const JobConfig& config,
+                                                     std::unique_ptr<Sink> extra = nullptr);
   ~Job();
 
   // Adds an output beside the configured ones (before Run).

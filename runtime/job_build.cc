@@ -182,6 +182,9 @@ absl::Status Job::OpenCheckpoints(std::map<std::string, uint64_t>* resume) {
   state_part_ = MakeStatePart();
   checkpointer_->Add(state_part_.get());
   checkpointer_->Add(mode_.get());
+  for (const auto& sink : sinks_) {  // so far, Create's `extra`
+    if (auto* part = dynamic_cast<CheckpointPart*>(sink.get())) checkpointer_->Add(part);
+  }
   if (absl::Status s = Restore(resume); !s.ok()) return s;
   if (absl::Status s = mode_->Resume(); !s.ok()) return s;
   return absl::OkStatus();

@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "operators/dataflow/sink.h"
 #include "operators/source/record_source.h"
+#include "runtime/checkpointer.h"
 
 namespace vigil {
 
@@ -48,9 +49,12 @@ absl::StatusOr<std::unique_ptr<RecordSource>> OpenEventPath(const std::string& p
                                                             size_t max_record_bytes,
                                                             bool idle = false);
 
-// Collects alert episodes and per-metric window statistics.
-class TimelineSink : public Sink {
+// Collects alert episodes and per-metric window statistics. With
+// checkpoints it is a part of them (its state under kStateKey), so a replay
+// resumed from a checkpoint reports the whole run, as one never stopped.
+class TimelineSink : public Sink, public CheckpointPart {
  public:
+  static constexpr std::string_view kStateKey = "vigil.replay-report";
   struct Episode {
     std::string alert;
     std::string severity;
@@ -92,7 +96,13 @@ class TimelineSink : public Sink {
   std::string ToText() const;
   std::string ToJson() const;
 
+  absl::Status Prepare(uint64_t epoch, CheckpointData* data) override;
+  absl::Status Restore(const CheckpointData& data) override;
+
  private:
+  std::string EncodeState() const;
+  bool DecodeState(std::string_view bytes);
+
   std::vector<Episode> episodes_;
   std::map<std::string, size_t> open_;  // alert + group -> episode index
   std::map<std::string, MetricStats> metrics_;

@@ -118,7 +118,8 @@ TEST(ExperimentStateTest, AnotherAlphaKeepsTheUnitsSums) {
 // so the experiment starts over at the restore (and at a reload), and every
 // output after it is partial: its units are the second hour's only.
 TEST(ExperimentStateTest, AnExperimentThatStartsOverHasPartialOutputs) {
-  const std::string more = With("") + "      - {name: slow, value: ratio(ms > 700), goal: decrease}\n";
+  const std::string more =
+      With("") + "      - {name: slow, value: ratio(ms > 700), goal: decrease}\n";
   OperatorHarness before(kRules), restored(more);
   ASSERT_TRUE(before.rules && restored.rules);
   const std::vector<Line> events = Traffic(7, 1.2, 3);
