@@ -171,6 +171,25 @@ class SessionWindows {
     if (heap_.capacity() > 8 * (heap_.size() + 64)) heap_.shrink_to_fit();
   }
 
+  // At most how many sessions CloseUpTo(frontier) would close now: those of
+  // the keys due by it (a walk of the heap's due part only).
+  size_t MostClosingBy(TimeMs frontier) const {
+    if (frontier >= latest_end_) return sessions_;
+    size_t n = 0;
+    std::vector<size_t> stack;
+    if (!heap_.empty()) stack.push_back(0);
+    while (!stack.empty()) {
+      const size_t i = stack.back();
+      stack.pop_back();
+      if (heap_[i].at > frontier) continue;  // and so is everything below it
+      n += records_.At(heap_[i].rec)->sessions.size();
+      for (const size_t child : {2 * i + 1, 2 * i + 2}) {
+        if (child < heap_.size()) stack.push_back(child);
+      }
+    }
+    return n;
+  }
+
   // Every open session, in no particular order (for checkpoints).
   void ForEach(const std::function<void(std::string_view key, const Session&)>& fn) const {
     for (uint32_t id = 0; id < records_.capacity(); ++id) {

@@ -346,6 +346,16 @@ void JoinOperator::Expire(TimeMs frontier) {
   }
 }
 
+size_t JoinOperator::MostRecordsBy(TimeMs frontier) const {
+  size_t n = state_->records.size();
+  if (!def_->join.keep_unmatched_left) return n;
+  for (const auto& [bucket, expiries] : state_->expiries) {
+    if (bucket >= frontier) break;
+    n += expiries.size();
+  }
+  return n;
+}
+
 void JoinOperator::ExpireOne(uint32_t id) {
   State& st = *state_;
   const Entry e = At(id);

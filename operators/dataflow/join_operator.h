@@ -112,7 +112,10 @@ class JoinOperator final : public KeyedOperator {
   size_t open_keys() const { return state_->index.size(); }
   // Records found but not emitted yet (their event time is not before the
   // frontier of the last Close).
-  size_t pending_records() const override { return state_->records.size(); }
+  size_t pending_records() const { return state_->records.size(); }
+  // The records found, and the left events a `kind: left` join emits
+  // unmatched when they expire by `frontier`.
+  size_t MostRecordsBy(TimeMs frontier) const override;
 
  private:
   static constexpr uint32_t kNone = SessionIndex::kNone;

@@ -113,10 +113,10 @@ class KeyedOperator {
   virtual uint64_t TakeDropped() = 0;
   // Open state: sessions of a session stream, waiting events of a join.
   virtual size_t open_sessions() const = 0;
-  // Records found but not emitted yet (a join's pairs waiting for the
-  // frontier). The next Close emits at most open_sessions() +
-  // pending_records() records.
-  virtual size_t pending_records() const { return 0; }
+  // At most how many records Close(frontier) would emit now (a bound,
+  // cheaper than closing: what Workers ask before a close whose records a
+  // limit might drop).
+  virtual size_t MostRecordsBy(TimeMs frontier) const = 0;
   virtual uint64_t emitted() const = 0;
   // Bytes held for the open state (an estimate where sketches are involved).
   virtual size_t memory_bytes() const = 0;

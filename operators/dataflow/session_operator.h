@@ -105,6 +105,9 @@ class SessionOperator final : public KeyedOperator {
   bool HasState(std::string_view key) const override { return state_->windows.Contains(key); }
   uint64_t TakeDropped() override { return std::exchange(dropped_, 0); }
   size_t open_sessions() const override { return state_->windows.session_count(); }
+  size_t MostRecordsBy(TimeMs frontier) const override {
+    return state_->windows.MostClosingBy(frontier);
+  }
   uint64_t emitted() const override { return emitted_; }
   // Records, index and cells, plus a pooled string's node and bytes.
   size_t memory_bytes() const override { return reserved_bytes() + pooled_strings() * 64; }

@@ -287,30 +287,30 @@ bool Workers::LimitsMayBind(size_t events) const {
   return main_->series() + most_new >= main_->limits().max_series;
 }
 
-bool Workers::StreamLimitsMayBind() const {
+bool Workers::StreamLimitsMayBind(TimeMs frontier) const {
   if (!stream_metrics_) return false;
-  size_t records = 0;
+  std::vector<size_t> records(workers_[0]->flow->stream_count(), 0);
   for (const auto& w : workers_) {
-    for (size_t s = 0; s < w->flow->stream_count(); ++s) {
-      const KeyedOperator& op = w->flow->stream(s);
-      records += op.open_sessions() + op.pending_records();
+    for (size_t s = 0; s < records.size(); ++s) {
+      records[s] += w->flow->stream(s).MostRecordsBy(frontier);
     }
   }
   size_t most_new = 0;
   for (const auto& op : main_->metric_ops()) {
     if (!op->from_stream()) continue;
+    const size_t mine = records[static_cast<size_t>(op->members()[0].def->from)];
     if (!op->grouped()) {
-      ++most_new;
+      most_new += mine > 0 ? 1 : 0;
       continue;
     }
-    if (op->store().LimitMayBind(records)) return true;
-    most_new += records;
+    if (op->store().LimitMayBind(mine)) return true;
+    most_new += mine;
   }
   return main_->series() + fresh_groups() + most_new >= main_->limits().max_series;
 }
 
 void Workers::CloseSessions(TimeMs frontier) {
-  if (workers_.size() > 1 && StreamLimitsMayBind()) {
+  if (workers_.size() > 1 && StreamLimitsMayBind(frontier)) {
     CloseSessionsInOrder(frontier);
     return;
   }

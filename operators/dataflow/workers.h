@@ -150,9 +150,10 @@ class Workers {
   // one of `events` more events: then Aggregate adds the events to the
   // metrics on one worker, in input order, as one job would.
   bool LimitsMayBind(size_t events) const;
-  // Whether a limit could drop one of the records the next CloseSessions
-  // emits (at most every open session and every pending join record).
-  bool StreamLimitsMayBind() const;
+  // Whether a limit could drop one of the records CloseSessions(frontier)
+  // emits (each metric at most the records of its own stream,
+  // KeyedOperator::MostRecordsBy).
+  bool StreamLimitsMayBind(TimeMs frontier) const;
   // CloseSessions when StreamLimitsMayBind: every worker closes its
   // sessions into its `closed` records, then worker 0 takes them all, per
   // stream in order of event time, then key.

@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "operators/dataflow/workers.h"
+#include "tests/operators/dataflow/record_lines.h"
 
 namespace vigil {
 namespace {
@@ -31,22 +32,15 @@ class WorkersLimitsTest : public ::testing::Test {
   // `sessions` sessions, each with one event of every intent in `intents`
   // a second, for a minute: every worker sees every intent.
   void Generate(int sessions, const std::vector<std::string>& intents) {
-    std::vector<std::pair<size_t, size_t>> spans;
     for (int sec = 0; sec < 60; ++sec) {
       for (int s = 0; s < sessions; ++s) {
         for (const std::string& intent : intents) {
-          const size_t at = buffer_.size();
-          StrAppend(&buffer_, R"({"ts":)", sec * 1000, R"(,"type":"message","session_id":"s)", s,
-                    R"(","intent":")", intent, R"("})");
-          spans.emplace_back(at, buffer_.size() - at);
-          buffer_.push_back('\n');
+          lines_.Add(StrCat(R"({"ts":)", sec * 1000, R"(,"type":"message","session_id":"s)", s,
+                            R"(","intent":")", intent, R"("})"));
         }
       }
     }
-    buffer_.append(simdjson::SIMDJSON_PADDING, ' ');
-    for (const auto& [at, size] : spans) {
-      records_.push_back({std::string_view(buffer_).substr(at, size), records_.size() + 1});
-    }
+    records_ = lines_.records();
   }
 
   // group -> count of each window, over `n` workers in batches of `batch`.
@@ -78,7 +72,7 @@ class WorkersLimitsTest : public ::testing::Test {
     return out;
   }
 
-  std::string buffer_;
+  RecordLines lines_;
   std::vector<Record> records_;
 };
 
@@ -117,20 +111,12 @@ TEST(WorkersLimitsOrderTest, DropsFollowTheInputOrderWhateverTheWorkersAndBatche
   const std::vector<std::pair<TimeMs, std::string>> events = {
       {10'000, "a"}, {11'000, "b"}, {12'000, "c"}, {70'000, "c"},
       {71'000, "a"}, {72'000, "c"}, {73'000, "b"}};
-  std::string buffer;
-  std::vector<std::pair<size_t, size_t>> spans;
+  RecordLines lines;
   for (const auto& [ts, g] : events) {
-    spans.emplace_back(buffer.size(), 0);
-    StrAppend(&buffer, R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g,
-              R"(","intent":")", g, R"("})");
-    spans.back().second = buffer.size() - spans.back().first;
-    buffer.push_back('\n');
+    lines.Add(StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g, R"(","intent":")",
+                     g, R"("})"));
   }
-  buffer.append(simdjson::SIMDJSON_PADDING, ' ');
-  std::vector<Record> records;
-  for (const auto& [at, size] : spans) {
-    records.push_back({std::string_view(buffer).substr(at, size), records.size() + 1});
-  }
+  const std::vector<Record>& records = lines.records();
   RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
 metrics:
   - metric: per_intent
@@ -175,21 +161,13 @@ metrics:
 // the restored groups there. With `limit: 1`, a held before the checkpoint
 // keeps b out of the same minute after it.
 TEST(WorkersLimitsRestoreTest, TheWorkersCountTheGroupsOfARestoredRemappedMetric) {
-  std::string buffer;
-  std::vector<std::pair<size_t, size_t>> spans;
+  RecordLines lines;
   for (const auto& [ts, g] : std::vector<std::pair<int, std::string>>{
            {1'000, "a"}, {2'000, "b"}, {3'000, "a"}, {4'000, "b"}}) {
-    spans.emplace_back(buffer.size(), 0);
-    StrAppend(&buffer, R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g,
-              R"(","intent":")", g, R"(","latency_ms":10})");
-    spans.back().second = buffer.size() - spans.back().first;
-    buffer.push_back('\n');
+    lines.Add(StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g, R"(","intent":")",
+                     g, R"(","latency_ms":10})"));
   }
-  buffer.append(simdjson::SIMDJSON_PADDING, ' ');
-  std::vector<Record> records;
-  for (const auto& [at, size] : spans) {
-    records.push_back({std::string_view(buffer).substr(at, size), records.size() + 1});
-  }
+  const std::vector<Record>& records = lines.records();
   const std::string before = R"(
 metrics:
   - metric: per_intent

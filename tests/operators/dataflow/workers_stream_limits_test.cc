@@ -12,6 +12,7 @@
 
 #include "base/strings.h"
 #include "operators/dataflow/workers.h"
+#include "tests/operators/dataflow/record_lines.h"
 
 namespace vigil {
 namespace {
@@ -41,20 +42,12 @@ metrics:
 // take the second minute.
 TEST(WorkersStreamLimitsTest, RecordsTakeTheLimitInOrderOfTimeThenKeyWhateverTheWorkers) {
   constexpr int kSessions = 80;
-  std::string buffer;
-  std::vector<std::pair<size_t, size_t>> spans;
+  RecordLines lines;
   for (int k = 0; k < kSessions; ++k) {
-    spans.emplace_back(buffer.size(), 0);
-    StrAppend(&buffer, R"({"ts":)", k * 1000, R"(,"type":"message","session_id":"s)", k,
-              R"(","intent":"i)", k * 3 % 5, R"("})");
-    spans.back().second = buffer.size() - spans.back().first;
-    buffer.push_back('\n');
+    lines.Add(StrCat(R"({"ts":)", k * 1000, R"(,"type":"message","session_id":"s)", k,
+                     R"(","intent":"i)", k * 3 % 5, R"("})"));
   }
-  buffer.append(simdjson::SIMDJSON_PADDING, ' ');
-  std::vector<Record> records;
-  for (const auto& [at, size] : spans) {
-    records.push_back({std::string_view(buffer).substr(at, size), records.size() + 1});
-  }
+  const std::vector<Record>& records = lines.records();
   RuleLoadResult r = LoadRuleSources({{"t.yaml", kRules}});
   ASSERT_TRUE(r.rules) << (r.errors.empty() ? "" : r.errors[0].ToString());
   const std::vector<std::string> want = {"0 i0=11", "0 i3=10", "60000 i1=6", "60000 i3=6"};
