@@ -71,6 +71,8 @@ absl::Status Job::Init() {
   // Alerts firing at the checkpoint whose definition is gone or changed in
   // these rules resolve, as on a reload: now that the receivers are open.
   DeliverReloadNotices(alert_op_->TakeRestoredResolutions());
+  // What an inhibition or silence the rules no longer have held back.
+  DeliverReloadNotices(alert_op_->ReleaseUnheld());
   evaluation_ = std::make_unique<Evaluation>(
       Evaluation::Outputs{metrics_.get(), &sinks_, admin_.get(), &summary_, &latest_});
   // A restored checkpoint's latest windows, shown now rather than after

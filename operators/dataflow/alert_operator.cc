@@ -18,6 +18,7 @@ AlertOperator::AlertOperator(const RuleSet& rules, const SilenceBook* silences)
       keeps_groups_(rules.metrics.size(), false),
       alerts_of_metric_(rules.metrics.size()),
       states_(rules.alerts.size()),
+      carried_(rules.alerts.size(), false),
       silences_(silences),
       suppressible_(silences != nullptr) {
   for (size_t a = 0; a < rules.alerts.size(); ++a) {
@@ -187,8 +188,18 @@ void AlertOperator::Release(TimeMs end, const std::set<std::pair<int, std::strin
 }
 
 std::vector<AlertNotice> AlertOperator::ReleaseUnheld() {
+  std::set<std::pair<int, std::string>> skip;
+  for (size_t a = 0; a < states_.size(); ++a) {
+    for (const Inhibition& inh : rules_.alerts[a].inhibited_by) {
+      if (std::all_of(inh.sources.begin(), inh.sources.end(),
+                      [this](int s) { return carried_[static_cast<size_t>(s)]; })) {
+        continue;
+      }
+      for (const auto& [g, st] : states_[a]) skip.emplace(static_cast<int>(a), g);
+    }
+  }
   std::vector<AlertNotice> out;
-  Release(kMinTime, {}, &out);
+  Release(kMinTime, skip, &out);
   return out;
 }
 
@@ -370,6 +381,7 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
     for (size_t b = 0; b < old.rules_.alerts.size(); ++b) {
       if (adopted[b] || AlertKey(old.rules_, old.rules_.alerts[b]) != key) continue;
       states_[a] = std::move(old.states_[b]);
+      carried_[a] = true;
       adopted[b] = true;
       break;
     }

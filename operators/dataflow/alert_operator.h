@@ -99,9 +99,12 @@ class AlertOperator {
   // changed get a resolved notice in `dropped`, so no page dangles; those
   // that were pending an inactive one (never notified).
   void AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped);
-  // After AdoptState: a firing alert held back by an inhibition or silence
-  // the new rules no longer have goes out now, released at its last
-  // evaluation, rather than at the next window end.
+  // After AdoptState or DecodeState: a firing alert held back by an
+  // inhibition or silence the new rules no longer have goes out now,
+  // released at its last evaluation, rather than at the next window end.
+  // One whose inhibitor the new rules define anew (changed) stays held
+  // until that one's first evaluation, as under the new rules from the
+  // start.
   std::vector<AlertNotice> ReleaseUnheld();
   // An active alert as a notice of its current state (pending or firing),
   // with labels and rendered annotations, for the admin API.
@@ -188,6 +191,9 @@ class AlertOperator {
   std::vector<std::vector<int>> alerts_of_metric_;
   // Per alert, by group; only groups that are not inactive are kept.
   std::vector<std::map<std::string, AlertState>> states_;
+  // Per alert: its state came from the rules before (AdoptState,
+  // DecodeState), rather than starting afresh with them.
+  std::vector<bool> carried_;
   std::vector<Value> slots_;
   const SilenceBook* silences_;
   bool suppressible_ = false;  // some alert has inhibited_by, or silences may exist

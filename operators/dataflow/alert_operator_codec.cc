@@ -188,6 +188,7 @@ bool AlertOperator::DecodeState(std::string_view data) {
     if (retention_[m] >= 0) history[m] = std::move(h);
   }
   const uint64_t alerts = dec.GetVarint();
+  std::vector<bool> carried(rules_.alerts.size(), false);
   std::map<std::string, std::map<std::string, AlertState>> gone;  // by key: no definition now
   for (uint64_t i = 0; i < alerts && dec.ok(); ++i) {
     const std::string_view key = dec.GetString();
@@ -204,6 +205,7 @@ bool AlertOperator::DecodeState(std::string_view data) {
     }
     if (a >= 0) {
       states[a] = std::move(s);
+      carried[a] = true;
     } else {
       gone[std::string(key)] = std::move(s);
     }
@@ -223,6 +225,7 @@ bool AlertOperator::DecodeState(std::string_view data) {
   last_end_ = std::move(last_end);
   history_ = std::move(history);
   states_ = std::move(states);
+  carried_ = std::move(carried);
   return true;
 }
 

@@ -263,6 +263,12 @@ uint64_t Dataflow::TakeLateRecords() {
   return late;
 }
 
+void Dataflow::MarkIfStreamStartedOver(ExperimentOperator& e) const {
+  for (size_t s = 0; s < streams_.size(); ++s) {
+    if (streams_[s].started_over && e.ReadsStream(static_cast<int>(s))) e.MarkStartedOver();
+  }
+}
+
 std::vector<std::pair<int, DurationMs>> Dataflow::StreamsStartedOver() const {
   std::vector<std::pair<int, DurationMs>> out;
   for (const Stream& s : streams_) {
@@ -343,7 +349,10 @@ size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {
         break;
       }
     }
-    if (adopted) continue;
+    if (adopted) {
+      MarkIfStreamStartedOver(*e);
+      continue;
+    }
     for (const auto& o : old.experiments_) {
       if (o->def().name == e->def().name) e->MarkStartedOver();
     }
@@ -435,6 +444,7 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
     }
     Decoder dec(*bytes);
     if (!e->DecodeState(&dec)) return -1;
+    MarkIfStreamStartedOver(*e);
     ++restored;
   }
   return restored;

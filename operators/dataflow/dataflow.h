@@ -242,6 +242,10 @@ class Dataflow : private GroupBudget {
   }
   void Tap(const Source& src, const Event& ev);
   void CloseExperiments(std::vector<WindowResult>* out, size_t first);
+  // An experiment that kept its sums over the records of a stream that
+  // started over (changed) mixes two meanings from now on: its outputs are
+  // partial (ExperimentOperator::MarkStartedOver).
+  void MarkIfStreamStartedOver(ExperimentOperator& e) const;
   struct Stream {
     std::unique_ptr<KeyedOperator> op;
     Source downstream;

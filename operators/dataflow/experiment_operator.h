@@ -100,6 +100,13 @@ class ExperimentOperator {
   // the units seen before, so every output is partial (never an alert).
   // A new experiment name starts a new, complete run.
   void MarkStartedOver() { started_over_ = true; }
+  // Whether it reads the records of stream `s` (RuleSet::streams).
+  bool ReadsStream(int s) const {
+    for (const ExperimentMetricDef& m : def_.metrics) {
+      if (rules_.metrics[static_cast<size_t>(m.input)].from == s) return true;
+    }
+    return false;
+  }
   bool started_over() const { return started_over_; }
 
  private:

@@ -156,5 +156,53 @@ TEST(ExperimentStateTest, AnExperimentThatStartsOverHasPartialOutputs) {
   EXPECT_EQ(third.at("experiment_units{e1,c}").first, 200);
 }
 
+// An experiment over a stream's records keeps its sums when only the
+// stream changed (here it emits one more field), but its outputs from then
+// on mix records of the two definitions: partial, as the metrics reading
+// the stream are.
+TEST(ExperimentStateTest, AnExperimentOverAChangedStreamHasPartialOutputs) {
+  const std::string stream = R"yaml(
+streams:
+  - stream: visits
+    key: user
+    window: session 10m
+    emit:
+      variant: first(variant)
+      oks: count(ok)
+)yaml";
+  const std::string experiment = R"yaml(
+experiments:
+  - experiment: e2
+    arm: variant
+    control: c
+    split: {c: 0.5, t: 0.5}
+    unit: user
+    window: 1h
+    metrics:
+      - {name: oks, from: visits, value: avg(oks), goal: increase, min_effect: 0.5}
+)yaml";
+  OperatorHarness before(stream + experiment);
+  OperatorHarness after(stream + "      slowest: max(ms)\n" + experiment);
+  ASSERT_TRUE(before.rules && after.rules);
+  const std::vector<Line> events = Traffic(7, 1.2, 2);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  for (const Line& l : events) {
+    if (l.ts < kHour) before.AddJson(l.json);
+  }
+  before.Close(kHour, &results, &notices);
+  ASSERT_FALSE(At(results, kHour).empty());
+  for (const auto& [name, value] : At(results, kHour)) EXPECT_FALSE(value.second) << name;
+  after.flow->DecodeState(before.flow->EncodeState());
+  for (const Line& l : events) {
+    if (l.ts >= kHour) after.AddJson(l.json);
+  }
+  results.clear();
+  after.Close(2 * kHour, &results, &notices);
+  const auto second = At(results, 2 * kHour);
+  ASSERT_FALSE(second.empty());
+  for (const auto& [name, value] : second) EXPECT_TRUE(value.second) << name;
+}
+
 }  // namespace
 }  // namespace vigil

@@ -242,6 +242,55 @@ TEST(InhibitionTest, AReloadWithoutTheInhibitorReleasesWhatItHeldBack) {
   EXPECT_TRUE(alerts.ReleaseUnheld().empty());  // once
 }
 
+// A restart from a checkpoint under rules without the inhibitor does the
+// same: the alert it held back is released at the restart, not at the next
+// window end, where it might already have resolved (unpaged).
+TEST(InhibitionTest, ARestoreWithoutTheInhibitorReleasesWhatItHeldBack) {
+  OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
+  ASSERT_NE(h.rules, nullptr);
+  BothFireInTheFirstMinute(h);
+  RuleLoadResult restarted = LoadRuleSources({{"test.yaml", kMetrics + "alerts:" + kFailingAlone}});
+  ASSERT_TRUE(restarted.rules);
+  AlertOperator alerts(*restarted.rules);
+  ASSERT_TRUE(alerts.DecodeState(h.alerts->EncodeState()));
+  ASSERT_EQ(alerts.TakeRestoredResolutions().size(), 1u);  // BreakerOpen
+  const std::vector<AlertNotice> released = alerts.ReleaseUnheld();
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].def->name, "Failing");
+  EXPECT_TRUE(released[0].released);
+  EXPECT_EQ(released[0].at, kMin);
+}
+
+// A reload or restart that changes the inhibitor (here its threshold)
+// does not release what it held back: the changed inhibitor is evaluated
+// afresh at the next window end, and holds the alert back again there if
+// it fires, as the new rules would have from the start.
+TEST(InhibitionTest, AChangedInhibitorKeepsWhatItHeldBackUntilItsFirstEvaluation) {
+  OperatorHarness h(kMetrics + "alerts:" + kFailing + kBreakerOpen);
+  ASSERT_NE(h.rules, nullptr);
+  BothFireInTheFirstMinute(h);
+  std::string changed = kBreakerOpen;
+  changed.replace(changed.find("breaker > 0"), 11, "breaker > 0.5");
+  OperatorHarness next(kMetrics + "alerts:" + kFailing + changed);
+  ASSERT_NE(next.rules, nullptr);
+  std::vector<AlertNotice> dropped;
+  next.alerts->AdoptState(*h.alerts, &dropped);
+  ASSERT_EQ(dropped.size(), 1u);  // the old BreakerOpen, resolved
+  EXPECT_TRUE(next.alerts->ReleaseUnheld().empty());
+  OperatorHarness restored(kMetrics + "alerts:" + kFailing + changed);
+  ASSERT_TRUE(restored.alerts->DecodeState(h.alerts->EncodeState()));
+  EXPECT_TRUE(restored.alerts->ReleaseUnheld().empty());
+  // The next minute both fire again: Failing stays held back, unsent.
+  next.AddTyped(kMin + 1000, "breaker", "\"service\":\"a\"");
+  next.AddTyped(kMin + 2000, "failure", "\"service\":\"a\"");
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  next.Close(2 * kMin, &results, &notices);
+  for (const AlertNotice& n : notices) {
+    EXPECT_FALSE(n.def->name == "Failing" && n.notify) << TransitionName(n.transition);
+  }
+}
+
 // A silence of `matchers` over [from, to).
 SilenceDef Silence(const std::vector<std::string>& matchers, TimeMs from, TimeMs to) {
   SilenceDef s;
