@@ -241,7 +241,11 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   a.fingerprint = StrCat(a.name, "|", SeverityName(a.severity), "|", Canonical(a.expr_source), "|",
                          a.has_resolve ? Canonical(a.resolve_source) : "", "|", a.for_duration, "|",
                          a.keep_firing_for, "|");
-  for (const auto& [k, v] : a.labels) StrAppend(&a.fingerprint, k, "=", v, ";");
+  // A label with an empty value is no label (Alertmanager drops it, and so
+  // do the notifications): `team: ""` is the alert without `team`.
+  for (const auto& [k, v] : a.labels) {
+    if (!v.empty()) StrAppend(&a.fingerprint, k, "=", v, ";");
+  }
   rules->alerts.push_back(std::move(a));
 }
 

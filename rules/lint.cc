@@ -312,6 +312,10 @@ void LintLabelTemplates(const AlertDef& a, std::vector<Diagnostic>* out) {
 
 std::vector<Diagnostic> LintRules(const RuleSet& rules) {
   std::vector<Diagnostic> out;
+  for (const std::string& file : rules.empty_files) {
+    Warn(&out, {file, 1, 1},
+         "the rule file defines no rules (it is empty, or has only comments or empty sections)");
+  }
   std::vector<bool> used(rules.metrics.size(), false);
   for (const AlertDef& a : rules.alerts) {
     for (int m : a.metrics) used[m] = true;

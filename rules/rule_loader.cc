@@ -53,15 +53,18 @@ struct PendingSections {
       outputs, silences;
 };
 
-void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
-  if (!doc || doc.IsNull()) return;
+// Returns whether the file defines anything (or is no mapping: an error).
+bool ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
+  if (!doc || doc.IsNull()) return false;
   if (!doc.IsMap()) {
     f.Error(doc, "a rule file is a mapping with 'metrics' and 'alerts'");
-    return;
+    return true;
   }
+  bool defines = false;
   f.CheckKeys(doc, kTopKeys, "a rule file");
   if (YAML::Node schema = doc["schema"]; schema && !schema.IsNull()) {
     out->schemas.push_back({&f, schema});
+    defines = true;
   }
   for (const char* key : {"streams", "joins", "metrics", "slos", "experiments", "trackers",
                           "alerts", "outputs", "silences"}) {
@@ -69,9 +72,11 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
       f.Error(list, StrCat("'", key, "' must be a list"));
+      defines = true;
       continue;
     }
     for (const auto& item : list) {
+      defines = true;
       const std::string_view k(key);
       (k == "streams"       ? out->streams
        : k == "joins"       ? out->joins
@@ -85,6 +90,7 @@ void ReadTopLevel(FileLoader& f, const YAML::Node& doc, PendingSections* out) {
           .push_back({&f, item});
     }
   }
+  return defines;
 }
 
 }  // namespace
@@ -113,7 +119,24 @@ RuleLoadResult LoadRuleSources(const std::vector<RuleSource>& sources) {
       result.errors.push_back(
           {{src.name, d.second.line, d.second.col}, DuplicateKeyMessage(d), false});
     }
-    ReadTopLevel(*files.back(), docs.back(), &pending);
+    if (!ReadTopLevel(*files.back(), docs.back(), &pending)) {
+      rules->empty_files.push_back(src.name);
+    }
+  }
+  // An empty rule file is most likely one cut short (a deploy that
+  // truncated it, a volume mounted empty): loading it would run, or at a
+  // reload keep running, with no rules at all. Next to others, an empty
+  // file is a placeholder (LintRules warns).
+  // A file with errors (a misspelt section) has them said instead.
+  if (!sources.empty() && rules->empty_files.size() == sources.size() && result.errors.empty()) {
+    result.errors.push_back(
+        {{sources[0].name, 1, 1},
+         sources.size() == 1
+             ? "the rule file defines no rules (it is empty, or has only comments or empty "
+               "sections); vigil does not run without rules"
+             : "every rule file is empty (no metric, alert, SLO or other rule in any of them); "
+               "vigil does not run without rules",
+         false});
   }
   // Schemas, streams, joins, then metrics, then alerts, each from every
   // file: a metric may read a stream or join and an alert a metric of any

@@ -439,6 +439,9 @@ struct RuleSet {
   // (empty without experiments).
   std::vector<int> experiment_outputs;
   std::vector<std::string> files;
+  // Files that define nothing (empty, only comments, or only empty
+  // sections): fine next to others, a warning of LintRules.
+  std::vector<std::string> empty_files;
   // While loading: metrics whose definitions have errors (reported), so
   // that an alert over one is left out without a second error.
   std::set<std::string> failed_metrics;

@@ -138,6 +138,14 @@ TEST(ReloadTest, AnAlertWrittenAnotherWayKeepsItsStateOneWithOtherLabelsIsResolv
   same.Add(62'000, "\"x\":20");
   EXPECT_EQ(Close(same, 120'000), (std::vector<std::string>{"n@120=2", "s@120=40"}));
 
+  // A label with an empty value is no label: the page is the same.
+  OperatorHarness blank_label(RulesWithThreshold("10") + "    labels: {team: chat, owner: \"\"}\n");
+  ASSERT_TRUE(blank_label.alerts->DecodeState(state));
+  EXPECT_TRUE(blank_label.alerts->TakeRestoredResolutions().empty());
+  blank_label.Add(61'000, "\"x\":20");
+  blank_label.Add(62'000, "\"x\":20");
+  EXPECT_EQ(Close(blank_label, 120'000), (std::vector<std::string>{"n@120=2", "s@120=40"}));
+
   OperatorHarness relabelled(RulesWithThreshold("10") + "    labels: {team: web}\n");
   ASSERT_TRUE(relabelled.alerts->DecodeState(state));
   std::vector<AlertNotice> resolved = relabelled.alerts->TakeRestoredResolutions();
