@@ -376,6 +376,8 @@ void Job::DeliverReloadNotices(const std::vector<AlertNotice>& notices) {
 
 void Job::MarkStartedOver(const RuleSet& rules, const Dataflow& flow,
                           const std::vector<int>& restarted, TimeMs seen, AlertOperator* alerts) {
+  // Its outputs decide nothing from now on: what alerts on them held ends.
+  alerts->StartOverExperiments(flow.ExperimentsStartedOver());
   if (seen == kMinTime) return;
   std::vector<std::pair<std::string, TimeMs>> started_over;
   auto mark = [&](int m, TimeMs by) {
@@ -426,6 +428,7 @@ absl::Status Job::Reload() {
   // Notices of dropped alerts refer to the old rules: deliver them first;
   // then the firing alerts nothing holds back any more.
   DeliverReloadNotices(dropped);
+  DeliverReloadNotices(alert_op->TakeRestoredResolutions());  // of experiments started over
   DeliverReloadNotices(alert_op->ReleaseUnheld());
   ahead_ = std::make_unique<ParseAhead>(rules->fields, config_.max_record_bytes,
                                         Dataflow::kPrefetchDistance);

@@ -167,6 +167,8 @@ class Job {
   // stream of `flow` that started over up to its horizon past it
   // (Dataflow::StreamsStartedOver). Nothing when no event was read. A
   // scale-out instance tells the merge stage (JobMode::MetricsStartedOver).
+  // The alerts' states on the outputs of an experiment that started over
+  // end (AlertOperator::StartOverExperiments).
   void MarkStartedOver(const RuleSet& rules, const Dataflow& flow,
                        const std::vector<int>& restarted, TimeMs seen, AlertOperator* alerts);
   // The latest event time read: the merge stage's from its instances.

@@ -388,20 +388,55 @@ void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dro
   }
   for (size_t b = 0; b < old.states_.size(); ++b) {
     if (adopted[b]) continue;
-    for (const auto& [group, s] : old.states_[b]) {
-      if (s.phase == AlertPhase::kFiring) {
-        dropped->push_back(
-            old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kResolved, s.last_eval));
-        // No evaluation resolved it: the reload did.
-        dropped->back().resolved_value.reset();
-        dropped->back().notify = s.notified;
-      } else if (s.phase == AlertPhase::kPending) {
-        // Its pending spell ends here: the transitions show it, so that
-        // the next pending of the changed alert follows an inactive.
-        dropped->push_back(
-            old.MakeNotice(old.rules_.alerts[b], group, s, Transition::kInactive, s.last_eval));
-        dropped->back().notify = false;
+    for (const auto& [group, s] : old.states_[b])
+      old.EndState(old.rules_.alerts[b], group, s, dropped);
+  }
+}
+
+void AlertOperator::EndState(const AlertDef& def, const std::string& group, const AlertState& s,
+                             std::vector<AlertNotice>* out) const {
+  if (s.phase == AlertPhase::kFiring) {
+    out->push_back(MakeNotice(def, group, s, Transition::kResolved, s.last_eval));
+    // No evaluation resolved it: the reload did.
+    out->back().resolved_value.reset();
+    out->back().notify = s.notified;
+  } else if (s.phase == AlertPhase::kPending) {
+    // Its pending spell ends here: the transitions show it, so that the
+    // next pending of the changed alert follows an inactive.
+    out->push_back(MakeNotice(def, group, s, Transition::kInactive, s.last_eval));
+    out->back().notify = false;
+  }
+}
+
+void AlertOperator::StartOverExperiments(const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  const std::set<std::string, std::less<>> over(names.begin(), names.end());
+  // Whether `group` (of `labels`) is one of theirs; without an experiment
+  // label it may mix theirs with others': it ends too.
+  const auto theirs = [&over](const std::string& group, const std::vector<std::string>& labels) {
+    auto at = std::find(labels.begin(), labels.end(), "experiment");
+    if (at == labels.end()) return true;
+    return over.contains(GroupLabels(group, labels.size())[at - labels.begin()]);
+  };
+  for (int m : rules_.experiment_outputs) {
+    const std::vector<std::string>& by = rules_.metrics[m].by;
+    absl::erase_if(latest_[m], [&](const auto& kv) { return theirs(kv.first, by); });
+    absl::erase_if(history_[m], [&](const auto& kv) { return theirs(kv.first, by); });
+  }
+  for (size_t a = 0; a < rules_.alerts.size(); ++a) {
+    const AlertDef& def = rules_.alerts[a];
+    if (std::none_of(def.metrics.begin(), def.metrics.end(), [&](int m) {
+          return rules_.metrics[m].experiment == MetricDef::ExperimentRole::kOutput;
+        })) {
+      continue;
+    }
+    for (auto it = states_[a].begin(); it != states_[a].end();) {
+      if (!theirs(it->first, def.group_labels)) {
+        ++it;
+        continue;
       }
+      EndState(def, it->first, it->second, &restored_resolutions_);
+      it = states_[a].erase(it);
     }
   }
 }

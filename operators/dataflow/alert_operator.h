@@ -99,6 +99,17 @@ class AlertOperator {
   // changed get a resolved notice in `dropped`, so no page dangles; those
   // that were pending an inactive one (never notified).
   void AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped);
+  // After AdoptState or DecodeState: the experiments named started over
+  // (Dataflow::ExperimentsStartedOver), so their outputs from now on are
+  // partial and decide nothing. An alert's state on one of their groups
+  // ends as that of a changed alert: a firing one is resolved at its last
+  // evaluation, a pending one goes inactive (TakeRestoredResolutions); the
+  // latest values and history of those groups go too. The groups of other
+  // experiments keep theirs.
+  //
+  //   alerts.StartOverExperiments(flow.ExperimentsStartedOver());
+  //   Deliver(alerts.TakeRestoredResolutions());
+  void StartOverExperiments(const std::vector<std::string>& names);
   // After AdoptState or DecodeState: a firing alert held back by an
   // inhibition or silence the new rules no longer have goes out now,
   // released at its last evaluation, rather than at the next window end.
@@ -177,6 +188,10 @@ class AlertOperator {
   // releases held-back firing alerts nothing holds any more.
   void Suppress(TimeMs end, size_t first_notice, std::vector<AlertNotice>* out);
   void EncodeResolutions(Encoder* enc) const;
+  // The notices that end `s` (firing: resolved, pending: inactive) when
+  // no evaluation does, at its last one; none for an inactive state.
+  void EndState(const AlertDef& def, const std::string& group, const AlertState& s,
+                std::vector<AlertNotice>* out) const;
   bool DecodeResolutions(Decoder* dec,
                          const std::map<std::string, std::map<std::string, AlertState>>& gone);
 

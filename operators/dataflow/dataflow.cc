@@ -269,6 +269,14 @@ void Dataflow::MarkIfStreamStartedOver(ExperimentOperator& e) const {
   }
 }
 
+std::vector<std::string> Dataflow::ExperimentsStartedOver() const {
+  std::vector<std::string> out;
+  for (const auto& e : experiments_) {
+    if (e->started_over()) out.push_back(e->def().name);
+  }
+  return out;
+}
+
 std::vector<std::pair<int, DurationMs>> Dataflow::StreamsStartedOver() const {
   std::vector<std::pair<int, DurationMs>> out;
   for (const Stream& s : streams_) {

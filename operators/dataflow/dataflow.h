@@ -205,6 +205,10 @@ class Dataflow : private GroupBudget {
   // horizon). A session that was open and goes on past that is emitted
   // later with only its later events.
   std::vector<std::pair<int, DurationMs>> StreamsStartedOver() const;
+  // The experiments whose outputs are partial since they started over
+  // (ExperimentOperator::started_over), by name: their alerts' states end
+  // (AlertOperator::StartOverExperiments).
+  std::vector<std::string> ExperimentsStartedOver() const;
   size_t state_count() const { return metric_ops_.size() + streams_.size() + experiments_.size(); }
 
   const std::vector<std::unique_ptr<MetricOperator>>& metric_ops() const { return metric_ops_; }

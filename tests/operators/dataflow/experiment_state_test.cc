@@ -156,6 +156,71 @@ TEST(ExperimentStateTest, AnExperimentThatStartsOverHasPartialOutputs) {
   EXPECT_EQ(third.at("experiment_units{e1,c}").first, 200);
 }
 
+// An alert on the outputs of an experiment that starts over: they decide
+// nothing from then on, so what it held ends at the restore, as that of a
+// changed alert (resolved at its last evaluation, no resolved value), not
+// an hour later for want of data. Another experiment's group keeps its
+// state: no second page.
+TEST(ExperimentStateTest, AnAlertOnAnExperimentThatStartsOverIsResolvedAtTheRestore) {
+  std::string two = kRules;
+  two += std::string(kRules).substr(std::string(kRules).find("  - experiment: e1"));
+  two.replace(two.rfind("experiment: e1"), 14, "experiment: e2");
+  const std::string alert = R"yaml(
+alerts:
+  - alert: Guardrail
+    severity: P2
+    expr: experiment_decision == 2
+)yaml";
+  std::string more = two;
+  more.insert(more.find("  - experiment: e2"),
+              "      - {name: slow, value: ratio(ms > 700), goal: decrease}\n");
+  OperatorHarness before(two + alert), restored(more + alert);
+  ASSERT_TRUE(before.rules && restored.rules);
+  const std::vector<Line> events = Traffic(5, 1.5, 2);
+  std::vector<WindowResult> results;
+  std::vector<AlertNotice> notices;
+  for (const Line& l : events) {
+    if (l.ts < kHour) before.AddJson(l.json);
+  }
+  before.Close(kHour, &results, &notices);
+  std::vector<std::string> fired;
+  for (const AlertNotice& n : notices) {
+    fired.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " ",
+                           n.labels.at("experiment"), "/", n.labels.at("metric"), " @", n.at));
+  }
+  ASSERT_EQ(fired, (std::vector<std::string>{"Guardrail firing e1/lat @3600000",
+                                             "Guardrail firing e2/lat @3600000"}));
+
+  ASSERT_GT(restored.flow->DecodeState(before.flow->EncodeState()), 0);
+  ASSERT_TRUE(restored.alerts->DecodeState(before.alerts->EncodeState()));
+  EXPECT_EQ(restored.flow->ExperimentsStartedOver(), std::vector<std::string>{"e1"});
+  restored.alerts->StartOverExperiments(restored.flow->ExperimentsStartedOver());
+  const std::vector<AlertNotice> ended = restored.alerts->TakeRestoredResolutions();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].def->name, "Guardrail");
+  EXPECT_EQ(ended[0].transition, Transition::kResolved);
+  EXPECT_EQ(ended[0].at, kHour);
+  EXPECT_EQ(ended[0].labels.at("experiment"), "e1");
+  EXPECT_FALSE(ended[0].resolved_value.has_value());
+  EXPECT_TRUE(ended[0].notify);
+
+  // The next hour: e1's outputs are partial and change nothing; e2 is
+  // still breached and stays firing without a second page.
+  for (const Line& l : events) {
+    if (l.ts >= kHour) restored.AddJson(l.json);
+  }
+  results.clear();
+  notices.clear();
+  restored.Close(2 * kHour, &results, &notices);
+  std::vector<std::string> later;
+  for (const AlertNotice& n : notices) {
+    later.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " ",
+                           n.labels.at("experiment"), "/", n.labels.at("metric"), " @", n.at));
+  }
+  EXPECT_EQ(later, std::vector<std::string>{});
+  EXPECT_EQ(restored.alerts->FiringCount(Severity::kP2), 1);
+}
+
 // An experiment over a stream's records keeps its sums when only the
 // stream changed (here it emits one more field), but its outputs from then
 // on mix records of the two definitions: partial, as the metrics reading
