@@ -404,7 +404,9 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
   }
   for (auto& op : metric_ops_) {
     const std::string* bytes = find(op->state_key());
-    if (bytes == nullptr && !op->legacy_state_key().empty()) bytes = find(op->legacy_state_key());
+    for (const std::string& older : op->older_state_keys()) {
+      if (bytes == nullptr) bytes = find(older);
+    }
     if (bytes != nullptr) {
       Decoder dec(*bytes);
       if (!op->DecodeState(&dec)) return -1;

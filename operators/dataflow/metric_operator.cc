@@ -80,13 +80,24 @@ std::string JoinGroupLabels(const std::vector<std::string>& labels) {
   return key;
 }
 
+namespace {
+
+// A `where:` by meaning: its expression printed back (ExprToString).
+std::string CanonicalWhere(std::string_view source) {
+  ExprParse p = ParseExpr(source);
+  return p.ok() ? ExprToString(*p.node) : std::string(Strip(source));
+}
+
+}  // namespace
+
 bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
   const bool same_window = a.pane_group.empty() ? a.window == b.window
                                                 : a.window.slide() == b.window.slide() &&
                                                       a.window.pane() == b.window.pane();
   return a.from == b.from && a.pane_group == b.pane_group && a.has_where == b.has_where &&
-         Strip(a.where_source) == Strip(b.where_source) && same_window && a.by == b.by &&
-         a.by_slots == b.by_slots;
+         (Strip(a.where_source) == Strip(b.where_source) ||
+          CanonicalWhere(a.where_source) == CanonicalWhere(b.where_source)) &&
+         same_window && a.by == b.by && a.by_slots == b.by_slots;
 }
 
 namespace {
@@ -159,19 +170,28 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   agg_values_.resize(max_aggs);
   std::string windows = lead().window.ToString();
   for (DurationMs v : views) StrAppend(&windows, "+", FormatDuration(v));
-  state_key_ = StrCat(Strip(lead().where_source), "|", windows, "|", StrJoin(lead().by, ","), "|",
-                      StrJoin(keys, ";"));
+  // The `where:` by meaning (as metric fingerprints and alert keys compare
+  // it): `type=="message"` keeps the panes of `type == "message"`.
+  const std::string where = lead().has_where ? CanonicalWhere(lead().where_source) : "";
+  const std::string rest =
+      StrCat("|", windows, "|", StrJoin(lead().by, ","), "|", StrJoin(keys, ";"));
+  state_key_ = StrCat(where, rest);
+  const std::string as_written = StrCat(Strip(lead().where_source), rest);
   shape_key_ = StrCat(Strip(lead().where_source), "|", windows, "|", StrJoin(lead().by, ","), "|",
                       lead().pane_group);
   for (const std::string& key : keys) acc_hashes_.push_back(HashBytes(key));
   // Records of a stream: what they hold depends on what the fields these
   // metrics read mean (RecordFieldsKey).
   if (lead().from >= 0) {
+    if (as_written != state_key_)
+      older_state_keys_.push_back(StrCat("from ", stream_key, "|", as_written));
     if (!legacy_stream_key.empty()) {
-      legacy_state_key_ = StrCat("from ", legacy_stream_key, "|", state_key_);
+      older_state_keys_.push_back(StrCat("from ", legacy_stream_key, "|", as_written));
     }
     state_key_ = StrCat("from ", stream_key, "|", state_key_);
     shape_key_ = StrCat("from ", stream_key, "|", shape_key_);
+  } else if (as_written != state_key_) {
+    older_state_keys_.push_back(as_written);
   }
   from_stream_ = lead().from >= 0;
   views_ = views;

@@ -142,9 +142,11 @@ class MetricOperator {
   // DecodeState expects the key first and returns false, reading nothing
   // more, when it differs (the rules changed since the checkpoint).
   const std::string& state_key() const { return state_key_; }
-  // The state key checkpoints of earlier versions used (metrics from a
-  // stream keyed by its whole definition); "" when the same.
-  const std::string& legacy_state_key() const { return legacy_state_key_; }
+  // The state keys checkpoints of earlier versions used for the same
+  // state, tried in order after state_key: the `where:` as written, less
+  // the spaces at its ends (before 2026-12-07); and for metrics from a
+  // stream, also keyed by the stream's whole definition.
+  const std::vector<std::string>& older_state_keys() const { return older_state_keys_; }
   // Scale-out: the state key less its aggregates (with the SLO the panes
   // belong to), and each accumulator's key ("quantile(latency_ms)") hashed,
   // in the order a pane holds them. A merge stage adds the accumulators
@@ -202,7 +204,7 @@ class MetricOperator {
   int filter_ = -1;
   std::unique_ptr<PaneStore> store_;
   std::string state_key_;
-  std::string legacy_state_key_;  // what the panes hold; equal keys can share state
+  std::vector<std::string> older_state_keys_;
   std::string shape_key_;
   std::vector<uint64_t> acc_hashes_;
   std::vector<DurationMs> views_;  // the store's (PaneStore's constructor)

@@ -16,6 +16,9 @@ void MergeStage::set_flow(Dataflow* flow) {
     for (const MetricRef& m : op->members()) metric_index_[m.def->name] = m.index;
     ops_[PartialOperatorKey(op->shape_key())] = op.get();
     legacy_ops_[PartialOperatorKey(op->state_key())] = op.get();
+    for (const std::string& older : op->older_state_keys()) {
+      legacy_ops_.try_emplace(PartialOperatorKey(older), op.get());
+    }
   }
 }
 

@@ -172,6 +172,64 @@ TEST(ReloadTest, AnAlertWrittenAnotherWayKeepsItsStateOneWithOtherLabelsIsResolv
             (std::vector<std::string>{"n@120=1", "s@120=20", "Busy resolved @120"}));
 }
 
+// A `where:` written another way (spacing) means the same: a reload or a
+// restart keeps the metric's panes, as its alerts keep their state. A
+// checkpoint keyed by the `where:` as written (before 2026-12-07) restores
+// under that same text. Two metrics whose `where:` differ only so share one operator.
+TEST(ReloadTest, AWhereWrittenAnotherWayKeepsItsPanes) {
+  const std::string rules = R"(
+metrics:
+  - metric: big
+    where: x > 2
+    window: tumbling 1m
+    value: count()
+)";
+  std::string respaced = rules;
+  respaced.replace(respaced.find("x > 2"), 5, "x>2");
+  OperatorHarness before(rules);
+  before.Add(1000, "\"x\":3");
+  before.Add(2000, "\"x\":5");
+  before.Add(3000, "\"x\":1");
+  before.Add(61'000, "\"x\":4");
+  EXPECT_EQ(Close(before, 60'000), (std::vector<std::string>{"big@60=2"}));
+  const auto state = before.flow->EncodeState();
+
+  OperatorHarness reloaded(respaced);
+  std::vector<int> restarted;
+  EXPECT_EQ(reloaded.flow->AdoptState(*before.flow, &restarted), 1u);
+  EXPECT_TRUE(restarted.empty());
+  reloaded.Add(62'000, "\"x\":9");
+  EXPECT_EQ(Close(reloaded, 120'000), (std::vector<std::string>{"big@120=2"}));
+
+  // The key as earlier versions wrote it: the `where:` as written.
+  std::vector<std::pair<std::string, std::string>> older;
+  for (auto [key, bytes] : state) {
+    if (key.starts_with("(x > 2)|")) key.replace(0, 7, "x > 2");
+    older.emplace_back(key, bytes);
+  }
+  ASSERT_NE(older, state);
+  // A restart under the respaced rules; one under the same rules from a
+  // checkpoint of an earlier version.
+  using Saved = std::vector<std::pair<std::string, std::string>>;
+  using Case = std::pair<const Saved*, std::string>;
+  for (const auto& [saved, text] : {Case(&state, respaced), Case(&older, rules)}) {
+    OperatorHarness restored(text);
+    std::vector<int> none;
+    EXPECT_EQ(restored.flow->DecodeState(*saved, &none), 1);
+    EXPECT_TRUE(none.empty());
+    restored.Add(62'000, "\"x\":9");
+    EXPECT_EQ(Close(restored, 120'000), (std::vector<std::string>{"big@120=2"}));
+  }
+
+  OperatorHarness both(rules +
+                       "  - metric: big_sum\n    where: x>2\n    window: tumbling 1m\n"
+                       "    value: sum(x)\n");
+  EXPECT_EQ(both.flow->metric_ops().size(), 1u);
+  both.Add(1000, "\"x\":3");
+  both.Add(2000, "\"x\":1");
+  EXPECT_EQ(Close(both, 60'000), (std::vector<std::string>{"big@60=1", "big_sum@60=3"}));
+}
+
 // A reload that changes n's window starts n over, with only the events
 // after the reload: its windows that could hold earlier ones (here the one
 // from 0 s, after an event at 61 s was read) change no alert, through a
