@@ -228,9 +228,18 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
   // Alerts may share a name (a warning and a page of one condition), but
   // not all their labels: a receiver tells pages apart by labels, so one's
   // resolution would close the other's page.
+  // A label whose value is "" is no label (Alertmanager drops it, as the
+  // notifications do).
+  const auto given = [](const Labels& labels) {
+    Labels out;
+    for (const auto& [k, v] : labels) {
+      if (!v.empty()) out.emplace(k, v);
+    }
+    return out;
+  };
   for (const AlertDef& other : rules->alerts) {
-    if (other.name == a.name && other.severity == a.severity && other.labels == a.labels &&
-        other.group_labels == a.group_labels) {
+    if (other.name == a.name && other.severity == a.severity &&
+        given(other.labels) == given(a.labels) && other.group_labels == a.group_labels) {
       f.Error(n["alert"], StrCat("alert '", a.name, "' is already defined at ", other.pos.file, ":",
                                  other.pos.line, ":", other.pos.col,
                                  " with the same severity and labels; a receiver cannot tell "
@@ -238,14 +247,11 @@ void LoadAlert(FileLoader& f, const YAML::Node& n, RuleSet* rules) {
       return;
     }
   }
-  a.fingerprint = StrCat(a.name, "|", SeverityName(a.severity), "|", Canonical(a.expr_source), "|",
-                         a.has_resolve ? Canonical(a.resolve_source) : "", "|", a.for_duration, "|",
-                         a.keep_firing_for, "|");
-  // A label with an empty value is no label (Alertmanager drops it, and so
-  // do the notifications): `team: ""` is the alert without `team`.
-  for (const auto& [k, v] : a.labels) {
-    if (!v.empty()) StrAppend(&a.fingerprint, k, "=", v, ";");
-  }
+  a.fingerprint =
+      StrCat(a.name, "|", SeverityName(a.severity), "|", CanonicalMeaning(a.expr_source), "|",
+             a.has_resolve ? CanonicalMeaning(a.resolve_source) : "", "|", a.for_duration, "|",
+             a.keep_firing_for, "|");
+  for (const auto& [k, v] : given(a.labels)) StrAppend(&a.fingerprint, k, "=", v, ";");
   rules->alerts.push_back(std::move(a));
 }
 

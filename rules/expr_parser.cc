@@ -523,10 +523,6 @@ std::string ExprToString(const ExprNode& n) {
   switch (n.op) {
     case ExprOp::kLiteral:
       if (n.literal_type == Type::kString) return QuoteString(n.text);
-      // 2m, 120s and 1m60s are one duration: one spelling.
-      if (n.literal_type == Type::kDuration && n.literal.is_number()) {
-        return FormatDuration(static_cast<DurationMs>(n.literal.num));
-      }
       if (n.literal.is_number() && n.literal_type == Type::kNumber) {
         std::string s;
         AppendValueText(n.literal, &s);

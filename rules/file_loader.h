@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "base/time.h"
 #include "rules/expr_compiler.h"
 #include "rules/rule_set.h"
 #include "rules/scopes.h"
@@ -278,6 +279,23 @@ inline bool CompileExpr(FileLoader& f, const YAML::Node& scalar, ExprScope* scop
 inline std::string Canonical(std::string_view source) {
   ExprParse p = ParseExpr(source);
   return p.ok() ? ExprToString(*p.node) : std::string(source);
+}
+
+// Canonical, with every duration in one spelling (`120s` and `2m` both
+// `2m`): what an alert's definition compares (AlertDef::fingerprint).
+// Only there: the other definitions' keys keep Canonical's form, which
+// checkpoints hold.
+inline void SpellDurations(ExprNode* n) {
+  if (n->op == ExprOp::kLiteral && n->literal_type == Type::kDuration && n->literal.is_number()) {
+    n->text = FormatDuration(static_cast<DurationMs>(n->literal.num));
+  }
+  for (auto& arg : n->args) SpellDurations(arg.get());
+}
+inline std::string CanonicalMeaning(std::string_view source) {
+  ExprParse p = ParseExpr(source);
+  if (!p.ok()) return std::string(source);
+  SpellDurations(p.node.get());
+  return ExprToString(*p.node);
 }
 
 // Checks the name of a definition (`kind` is "metric" or "stream") at

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "operators/dataflow/metric_operator.h"
+#include "rules/expr_parser.h"
 
 namespace vigil {
 
@@ -359,9 +360,25 @@ std::string AlertOperator::LegacyAlertKey(const RuleSet& rules, const AlertDef& 
   return key;
 }
 
+std::string AlertOperator::PreviousAlertKey(const RuleSet& rules, const AlertDef& a) {
+  const auto printed = [](std::string_view source) {
+    ExprParse p = ParseExpr(source);
+    return p.ok() ? ExprToString(*p.node) : std::string(source);
+  };
+  std::string key =
+      StrCat(kPreviousKeyMark, a.name, "|", SeverityName(a.severity), "|", printed(a.expr_source),
+             "|", a.has_resolve ? printed(a.resolve_source) : "", "|", a.for_duration, "|",
+             a.keep_firing_for, "|");
+  for (const auto& [k, v] : a.labels) StrAppend(&key, k, "=", v, ";");
+  StrAppend(&key, "|");
+  for (int m : a.metrics) StrAppend(&key, rules.metrics[m].fingerprint, ";");
+  return key;
+}
+
 bool AlertOperator::KeyIs(const RuleSet& rules, const AlertDef& a, std::string_view saved) {
-  return saved.starts_with(kAlertKeyMark) ? saved == AlertKey(rules, a)
-                                          : saved == LegacyAlertKey(rules, a);
+  if (saved.starts_with(kAlertKeyMark)) return saved == AlertKey(rules, a);
+  if (saved.starts_with(kPreviousKeyMark)) return saved == PreviousAlertKey(rules, a);
+  return saved == LegacyAlertKey(rules, a);
 }
 
 void AlertOperator::AdoptState(AlertOperator& old, std::vector<AlertNotice>* dropped) {

@@ -171,11 +171,15 @@ class AlertOperator {
   // AlertDef::fingerprint (name, severity, conditions by meaning, durations,
   // labels) and the fingerprints of what it reads, after kAlertKeyMark.
   static std::string AlertKey(const RuleSet& rules, const AlertDef& a);
-  static constexpr std::string_view kAlertKeyMark = "2|";
+  static constexpr std::string_view kAlertKeyMark = "3|";
+  // The key of the version before (kPreviousKeyMark): durations as
+  // written, and labels whose value is "" counted.
+  static std::string PreviousAlertKey(const RuleSet& rules, const AlertDef& a);
+  static constexpr std::string_view kPreviousKeyMark = "2|";
   // The key checkpoints of earlier versions hold: the conditions as
   // written, no labels.
   static std::string LegacyAlertKey(const RuleSet& rules, const AlertDef& a);
-  // Whether a key read from a checkpoint, of either form, is `a`'s.
+  // Whether a key read from a checkpoint, of any form, is `a`'s.
   static bool KeyIs(const RuleSet& rules, const AlertDef& a, std::string_view saved);
   // alertname, severity, the group's labels and the rule's.
   Labels AlertLabels(const AlertDef& def, const std::string& group) const;

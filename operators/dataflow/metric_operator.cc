@@ -95,9 +95,8 @@ bool MetricOperator::SameStream(const MetricDef& a, const MetricDef& b) {
                                                 : a.window.slide() == b.window.slide() &&
                                                       a.window.pane() == b.window.pane();
   return a.from == b.from && a.pane_group == b.pane_group && a.has_where == b.has_where &&
-         (Strip(a.where_source) == Strip(b.where_source) ||
-          CanonicalWhere(a.where_source) == CanonicalWhere(b.where_source)) &&
-         same_window && a.by == b.by && a.by_slots == b.by_slots;
+         Strip(a.where_source) == Strip(b.where_source) && same_window && a.by == b.by &&
+         a.by_slots == b.by_slots;
 }
 
 namespace {

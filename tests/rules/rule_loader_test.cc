@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/lint.h"
@@ -243,6 +244,48 @@ TEST(RuleLoaderTest, RulesThatDefineNothingAreRefusedAnEmptyFileNextToOthersIsAW
       {{"a.yaml", std::string(kP99Metric)}, {"s.yaml", "schema:\n  latency_ms: number\n"}});
   ASSERT_TRUE(schema.ok()) << schema.errors[0].ToString();
   EXPECT_TRUE(schema.rules->empty_files.empty());
+}
+
+// An alert's definition compares its conditions by meaning: a duration
+// however written (`120s` for `2m`) and a label added with the value ""
+// (no label to a receiver) leave it the same alert; another duration
+// does not.
+TEST(RuleLoaderTest, AnAlertsDefinitionReadsDurationsAndEmptyLabelsByMeaning) {
+  const auto fingerprint = [](const std::string& expr, const std::string& labels) {
+    RuleLoadResult r = LoadRuleSources({{"r.yaml", StrCat(R"(metrics:
+  - metric: s
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: A
+    severity: P3
+    expr: )",
+                                                          expr, "\n", labels)}});
+    EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].ToString());
+    return r.ok() ? r.rules->alerts[0].fingerprint : "";
+  };
+  const std::string base = fingerprint("avg_over(s, 2m) > 1", "");
+  EXPECT_EQ(fingerprint("avg_over(s, 120s) > 1", ""), base);
+  EXPECT_EQ(fingerprint("avg_over(s,120000ms)>1", ""), base);
+  EXPECT_EQ(fingerprint("avg_over(s, 2m) > 1", "    labels: {team: \"\"}\n"), base);
+  EXPECT_NE(fingerprint("avg_over(s, 3m) > 1", ""), base);
+  EXPECT_NE(fingerprint("avg_over(s, 2m) > 1", "    labels: {team: x}\n"), base);
+  // Two alerts that differ only by such a label are one alert twice.
+  RuleLoadResult twice = LoadRuleSources({{"r.yaml", R"(metrics:
+  - metric: s
+    window: tumbling 1m
+    value: count()
+alerts:
+  - alert: A
+    severity: P3
+    expr: s > 1
+  - alert: A
+    severity: P3
+    expr: s > 2
+    labels: {team: ""}
+)"}});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.errors[0].ToString(), HasSubstr("alert 'A' is already defined at r.yaml:6:"));
 }
 
 // --- Diagnostics -----------------------------------------------------------------------

@@ -292,6 +292,53 @@ TEST_F(FileCheckpointE2eTest, ARestartUnderAnSloWithAnotherGoodGoesOnWithTwoWork
   EXPECT_GE(complete, 1u);
 }
 
+// A restart under an experiment with a metric added: it starts over, its
+// outputs are partial from then on, and an alert firing on them is
+// resolved at the restart, stamped with its last evaluation (00:15, the
+// checkpoint is at 00:16:40), not one window later for want of data.
+TEST_F(FileCheckpointE2eTest, ARestartUnderAChangedExperimentResolvesItsAlertsAtTheRestart) {
+  const std::string experiment = R"(experiments:
+  - experiment: e
+    arm: variant
+    control: A
+    split: {A: 0.5, B: 0.5}
+    unit: user_id
+    window: 5m
+    metrics:
+      - {name: slow, where: type == "message", value: ratio(latency_ms > 3000), goal: decrease}
+)";
+  const std::string added =
+      "      - {name: fast, where: type == \"message\", value: ratio(latency_ms < 500), "
+      "goal: increase}\n";
+  const std::string alert = R"(alerts:
+  - alert: Units
+    severity: P3
+    expr: experiment_units > 0
+)";
+  const std::string before = Path("before.yaml"), after = Path("after.yaml");
+  std::ofstream(before) << experiment << alert;
+  std::ofstream(after) << experiment << added << alert;
+  Result r = RestartUnderOtherRules(before, after);
+  ASSERT_EQ(r.exit_code, 0) << ReadFile(Path("run2.log"));
+  std::vector<std::string> units;
+  for (const std::string& l : AlertLines(r.out)) {
+    if (l.find("\"alert\":\"Units\"") != std::string::npos) units.push_back(l);
+  }
+  ASSERT_EQ(units.size(), 2u) << r.out;  // arms A and B
+  for (const std::string& l : units) {
+    EXPECT_NE(l.find("\"at\":\"2026-01-01T00:15:00.000Z\""), std::string::npos) << l;
+    EXPECT_NE(l.find("\"state\":\"resolved\""), std::string::npos) << l;
+    EXPECT_EQ(l.find("resolved_value"), std::string::npos) << l;
+  }
+  for (const std::string& l : Lines(ReadFile(Path("results.ndjson")))) {
+    if (l.find("\"metric\":\"experiment_units\"") == std::string::npos ||
+        l.find("\"end\":\"2026-01-01T00:2") == std::string::npos) {
+      continue;
+    }
+    EXPECT_NE(l.find("\"partial\":true"), std::string::npos) << l;
+  }
+}
+
 // A restart under rules that change a session stream: its open sessions
 // are lost or cut short, so the windows of the metrics reading it up to
 // the gap past the last event read are partial, though those metrics did
