@@ -18,6 +18,12 @@ using loader_test::kP99Metric;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
+constexpr const char* kCountOfS = R"(metrics:
+  - metric: s
+    window: tumbling 1m
+    value: count()
+)";
+
 // A file cut short (a deploy that truncated it, a volume mounted empty)
 // must not leave the job, or a reload, with no rules: a set of files that
 // defines nothing is refused; one empty file next to others is a warning.
@@ -54,11 +60,7 @@ TEST(RuleLoaderTest, RulesThatDefineNothingAreRefusedAnEmptyFileNextToOthersIsAW
 // does not.
 TEST(RuleLoaderTest, AnAlertsDefinitionReadsDurationsAndEmptyLabelsByMeaning) {
   const auto fingerprint = [](const std::string& expr, const std::string& labels) {
-    RuleLoadResult r = LoadRuleSources({{"r.yaml", StrCat(R"(metrics:
-  - metric: s
-    window: tumbling 1m
-    value: count()
-alerts:
+    RuleLoadResult r = LoadRuleSources({{"r.yaml", StrCat(kCountOfS, R"(alerts:
   - alert: A
     severity: P3
     expr: )",
@@ -73,11 +75,7 @@ alerts:
   EXPECT_NE(fingerprint("avg_over(s, 3m) > 1", ""), base);
   EXPECT_NE(fingerprint("avg_over(s, 2m) > 1", "    labels: {team: x}\n"), base);
   // Two alerts that differ only by such a label are one alert twice.
-  RuleLoadResult twice = LoadRuleSources({{"r.yaml", R"(metrics:
-  - metric: s
-    window: tumbling 1m
-    value: count()
-alerts:
+  RuleLoadResult twice = LoadRuleSources({{"r.yaml", StrCat(kCountOfS, R"(alerts:
   - alert: A
     severity: P3
     expr: s > 1
@@ -85,7 +83,7 @@ alerts:
     severity: P3
     expr: s > 2
     labels: {team: ""}
-)"}});
+)")}});
   ASSERT_FALSE(twice.ok());
   EXPECT_THAT(twice.errors[0].ToString(), HasSubstr("alert 'A' is already defined at r.yaml:6:"));
 }

@@ -183,13 +183,17 @@ alerts:
     if (l.ts < kHour) before.AddJson(l.json);
   }
   before.Close(kHour, &results, &notices);
-  std::vector<std::string> fired;
-  for (const AlertNotice& n : notices) {
-    fired.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " ",
+  // "Alert transition experiment/metric @end" per notice.
+  const auto described = [](const std::vector<AlertNotice>& all) {
+    std::vector<std::string> out;
+    for (const AlertNotice& n : all) {
+      out.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " ",
                            n.labels.at("experiment"), "/", n.labels.at("metric"), " @", n.at));
-  }
-  ASSERT_EQ(fired, (std::vector<std::string>{"Guardrail firing e1/lat @3600000",
-                                             "Guardrail firing e2/lat @3600000"}));
+    }
+    return out;
+  };
+  ASSERT_EQ(described(notices), (std::vector<std::string>{"Guardrail firing e1/lat @3600000",
+                                                          "Guardrail firing e2/lat @3600000"}));
 
   ASSERT_GT(restored.flow->DecodeState(before.flow->EncodeState()), 0);
   ASSERT_TRUE(restored.alerts->DecodeState(before.alerts->EncodeState()));
@@ -212,12 +216,7 @@ alerts:
   results.clear();
   notices.clear();
   restored.Close(2 * kHour, &results, &notices);
-  std::vector<std::string> later;
-  for (const AlertNotice& n : notices) {
-    later.push_back(StrCat(n.def->name, " ", TransitionName(n.transition), " ",
-                           n.labels.at("experiment"), "/", n.labels.at("metric"), " @", n.at));
-  }
-  EXPECT_EQ(later, std::vector<std::string>{});
+  EXPECT_EQ(described(notices), std::vector<std::string>{});
   EXPECT_EQ(restored.alerts->FiringCount(Severity::kP2), 1);
 }
 
