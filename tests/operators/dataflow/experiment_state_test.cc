@@ -27,6 +27,15 @@ std::map<std::string, std::pair<double, bool>> At(const std::vector<WindowResult
   return out;
 }
 
+// Adds the events of [from, to) to `h` and closes its windows up to `to`.
+void AddThenClose(OperatorHarness& h, const std::vector<Line>& events, TimeMs from, TimeMs to,
+                  std::vector<WindowResult>* results, std::vector<AlertNotice>* notices) {
+  for (const Line& l : events) {
+    if (l.ts >= from && l.ts < to) h.AddJson(l.json);
+  }
+  h.Close(to, results, notices);
+}
+
 // kRules with `line` added to the experiment (after its window).
 std::string With(const std::string& line) {
   std::string rules = kRules;
@@ -125,10 +134,7 @@ TEST(ExperimentStateTest, AnExperimentThatStartsOverHasPartialOutputs) {
   const std::vector<Line> events = Traffic(7, 1.2, 3);
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
-  for (const Line& l : events) {
-    if (l.ts < kHour) before.AddJson(l.json);
-  }
-  before.Close(kHour, &results, &notices);
+  AddThenClose(before, events, 0, kHour, &results, &notices);
   EXPECT_EQ(At(results, kHour).at("experiment_units{e1,c}"), std::make_pair(100.0, false));
   restored.flow->DecodeState(before.flow->EncodeState());
   for (const Line& l : events) {
@@ -179,10 +185,7 @@ alerts:
   const std::vector<Line> events = Traffic(5, 1.5, 2);
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
-  for (const Line& l : events) {
-    if (l.ts < kHour) before.AddJson(l.json);
-  }
-  before.Close(kHour, &results, &notices);
+  AddThenClose(before, events, 0, kHour, &results, &notices);
   // "Alert transition experiment/metric @end" per notice.
   const auto described = [](const std::vector<AlertNotice>& all) {
     std::vector<std::string> out;
@@ -251,10 +254,7 @@ experiments:
   const std::vector<Line> events = Traffic(7, 1.2, 2);
   std::vector<WindowResult> results;
   std::vector<AlertNotice> notices;
-  for (const Line& l : events) {
-    if (l.ts < kHour) before.AddJson(l.json);
-  }
-  before.Close(kHour, &results, &notices);
+  AddThenClose(before, events, 0, kHour, &results, &notices);
   ASSERT_FALSE(At(results, kHour).empty());
   for (const auto& [name, value] : At(results, kHour)) EXPECT_FALSE(value.second) << name;
   after.flow->DecodeState(before.flow->EncodeState());

@@ -217,6 +217,17 @@ const std::string kFailingAlone = R"(
     expr: failures > 0
 )";
 
+// Failing, held back by BreakerOpen in the first minute, goes out once
+// what held it is gone: firing, released, notified, at its last evaluation.
+void ExpectFailingReleasedAtItsLastEvaluation(const std::vector<AlertNotice>& released) {
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].def->name, "Failing");
+  EXPECT_EQ(released[0].transition, Transition::kFiring);
+  EXPECT_TRUE(released[0].released);
+  EXPECT_TRUE(released[0].notify);
+  EXPECT_EQ(released[0].at, kMin);
+}
+
 // A reload that removes the inhibitor lets the alert it held back go out
 // at once, released at its last evaluation, rather than at the next window
 // end (never, on an input gone quiet). Its state is kept: the inhibition
@@ -232,13 +243,7 @@ TEST(InhibitionTest, AReloadWithoutTheInhibitorReleasesWhatItHeldBack) {
   alerts.AdoptState(*h.alerts, &dropped);
   ASSERT_EQ(dropped.size(), 1u);  // BreakerOpen, gone: resolved
   EXPECT_EQ(dropped[0].def->name, "BreakerOpen");
-  const std::vector<AlertNotice> released = alerts.ReleaseUnheld();
-  ASSERT_EQ(released.size(), 1u);
-  EXPECT_EQ(released[0].def->name, "Failing");
-  EXPECT_EQ(released[0].transition, Transition::kFiring);
-  EXPECT_TRUE(released[0].released);
-  EXPECT_TRUE(released[0].notify);
-  EXPECT_EQ(released[0].at, kMin);
+  ExpectFailingReleasedAtItsLastEvaluation(alerts.ReleaseUnheld());
   EXPECT_TRUE(alerts.ReleaseUnheld().empty());  // once
 }
 
@@ -254,11 +259,7 @@ TEST(InhibitionTest, ARestoreWithoutTheInhibitorReleasesWhatItHeldBack) {
   AlertOperator alerts(*restarted.rules);
   ASSERT_TRUE(alerts.DecodeState(h.alerts->EncodeState()));
   ASSERT_EQ(alerts.TakeRestoredResolutions().size(), 1u);  // BreakerOpen
-  const std::vector<AlertNotice> released = alerts.ReleaseUnheld();
-  ASSERT_EQ(released.size(), 1u);
-  EXPECT_EQ(released[0].def->name, "Failing");
-  EXPECT_TRUE(released[0].released);
-  EXPECT_EQ(released[0].at, kMin);
+  ExpectFailingReleasedAtItsLastEvaluation(alerts.ReleaseUnheld());
 }
 
 // A reload or restart that changes the inhibitor (here its threshold)
