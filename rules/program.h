@@ -116,6 +116,16 @@ class Program {
     }
   }
   bool empty() const { return code_.empty(); }
+  // Calls f(slot) for each slot the program reads (once per read).
+  template <typename F>
+  void ForEachSlot(const F& f) const {
+    for (const Instr& in : code_) {
+      if (in.op == OpCode::kLoad || in.op == OpCode::kLoadEqConst ||
+          in.op == OpCode::kLoadNeConst) {
+        f(in.a);
+      }
+    }
+  }
   // The slot the program is a plain read of (`left.intent`), or -1.
   int LoadedSlot() const { return shape_ == Shape::kLoad ? static_cast<int>(code_[0].a) : -1; }
 

@@ -207,7 +207,7 @@ void Job::RestoreOrigins(int input, const std::string& name) {
   if (it == restored_origins_.end()) return;
   for (const auto& [state_key, key] : it->second) {
     for (size_t s = 0; s < flow_->stream_count(); ++s) {
-      if (flow_->stream(s).state_key() != state_key) continue;
+      if (!flow_->stream(s).ReadsStateOf(state_key)) continue;
       if (workers_) {
         workers_->SetOrigin(s, key, input);
       } else {
@@ -414,7 +414,7 @@ absl::Status Job::Reload() {
   GatherTaps();  // with the rules that tapped them
   mode_->BeforeReload();
   auto flow = std::make_unique<Dataflow>(*rules);
-  flow->SetTapping(flow_->tapping());
+  flow->FollowOutputs(*flow_);
   std::vector<int> restarted;
   const size_t kept = flow->AdoptState(*flow_, &restarted);
   if (workers_) workers_->Reload(*rules, *flow);

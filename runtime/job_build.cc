@@ -102,6 +102,8 @@ absl::Status Job::LoadRules() {
                                         Dataflow::kPrefetchDistance);
   flow_ = std::make_unique<Dataflow>(*rules_);
   flow_->SetTapping(WritesRecords());  // before the workers' parts copy it
+  // A scale-out instance hands its joins' state to others: they keep every field.
+  flow_->SetLeanJoins(config_.scale_out.partials.empty() && !config_.scale_out.merge);
   silences_.SetRuleSilences(rules_->silences);
   alert_op_ = std::make_unique<AlertOperator>(*rules_, &silences_);
   // The merge stage merges published panes: one thread does it.

@@ -119,6 +119,41 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
   for (const ExperimentDef& e : rules.experiments) {
     experiments_.push_back(std::make_unique<ExperimentOperator>(rules, e));
   }
+  ConfigureEmits();
+}
+
+void Dataflow::ConfigureEmits() {
+  for (Stream& s : streams_) {
+    const StreamDef& def = s.op->def();
+    const auto slots = static_cast<size_t>(def.fields.size());
+    std::vector<bool> by_metrics(slots, false), by_outputs(slots, false);
+    auto mark = [](std::vector<bool>* read) {
+      return [read](uint32_t slot) {
+        if (slot < read->size()) (*read)[slot] = true;
+      };
+    };
+    for (const MetricOperator* op : s.downstream.ops) {
+      for (const MetricRef& m : op->members()) {
+        const MetricDef& d = *m.def;
+        if (d.has_where) d.where.ForEachSlot(mark(&by_metrics));
+        for (int slot : d.by_slots) mark (&by_metrics)(static_cast<uint32_t>(slot));
+        for (const AggregateCall& a : d.aggregates) {
+          if (a.has_arg) a.arg.ForEachSlot(mark(&by_metrics));
+        }
+      }
+    }
+    for (const auto& [index, out] : s.downstream.taps) {
+      if (out->has_where) out->where.ForEachSlot(mark(&by_outputs));
+      for (int slot : out->slots) mark (&by_outputs)(static_cast<uint32_t>(slot));
+    }
+    std::vector<bool> kept(def.emit.size()), sorted(def.emit.size());
+    for (size_t k = 0; k < def.emit.size(); ++k) {
+      const size_t slot = kStreamFirstEmitSlot + k;
+      sorted[k] = by_metrics[slot];
+      kept[k] = !lean_joins_ || sorted[k] || (tapping_ && by_outputs[slot]);
+    }
+    s.op->SetEmitUse(kept, sorted);
+  }
 }
 
 void Dataflow::Source::Seal() {
@@ -250,7 +285,7 @@ uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
 void Dataflow::SetWhole(const Dataflow& whole, PaneStore::FreshGroups* fresh,
                         std::atomic<size_t>* fresh_all) {
   whole_ = &whole;
-  tapping_ = whole.tapping_;
+  FollowOutputs(whole);
   fresh_all_ = fresh_all;
   for (size_t i = 0; i < metric_ops_.size() && i < whole.metric_ops_.size(); ++i) {
     metric_ops_[i]->SetWhole({&whole.metric_ops_[i]->store(), &fresh[i], fresh_all});
@@ -428,11 +463,20 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
     for (const MetricRef& m : op->members()) restarted->push_back(m.index);
   }
   for (Stream& s : streams_) {
-    const std::string* bytes = find(s.op->state_key());
+    // Its own key, or (a join) one keeping other fields.
+    std::string_view key = s.op->state_key();
+    const std::string* bytes = find(key);
+    for (const auto& [k, v] : saved) {
+      if (bytes != nullptr) break;
+      if (s.op->ReadsStateOf(k)) {
+        key = k;
+        bytes = &v;
+      }
+    }
     s.started_over = bytes == nullptr;
     if (bytes == nullptr) continue;
     Decoder dec(*bytes);
-    if (!s.op->DecodeState(&dec)) return -1;
+    if (!s.op->DecodeStateOf(key, &dec)) return -1;
     ++restored;
   }
   for (auto& e : experiments_) {

@@ -141,8 +141,27 @@ class Dataflow : private GroupBudget {
   // Off, the first event or record an output would have taken is noted
   // (untapped: so the job can say once that it writes them nowhere), and
   // nothing more is looked at.
-  void SetTapping(bool on) { tapping_ = on; }
+  void SetTapping(bool on) {
+    tapping_ = on;
+    ConfigureEmits();
+  }
   bool tapping() const { return tapping_; }
+  // Whether joins keep only the fields something reads: the metrics of
+  // their records, and the outputs while tapping (JoinOperator::SetEmitUse).
+  // Off by default: a scale-out instance hands its joins' state over to
+  // instances and merges whose outputs may differ. Set it, and tapping,
+  // before the joins hold state. Parts (SetWhole) follow their whole.
+  void SetLeanJoins(bool on) {
+    lean_joins_ = on;
+    ConfigureEmits();
+  }
+  bool lean_joins() const { return lean_joins_; }
+  // Tapping and lean joins as `whole` has them (SetWhole does it too).
+  void FollowOutputs(const Dataflow& whole) {
+    tapping_ = whole.tapping_;
+    lean_joins_ = whole.lean_joins_;
+    ConfigureEmits();
+  }
   bool untapped() const { return untapped_; }
   // Workers: moves every pane of `part`, a Dataflow of the same rules that
   // aggregated part of the events and closes no window, into this one's
@@ -245,6 +264,8 @@ class Dataflow : private GroupBudget {
     frontier_ = frontier;
   }
   void Tap(const Source& src, const Event& ev);
+  // Tells each stream which of its emits are read (SetEmitUse).
+  void ConfigureEmits();
   void CloseExperiments(std::vector<WindowResult>* out, size_t first);
   // An experiment that kept its sums over the records of a stream that
   // started over (changed) mixes two meanings from now on: its outputs are
@@ -284,6 +305,7 @@ class Dataflow : private GroupBudget {
   std::vector<std::unique_ptr<ExperimentOperator>> experiments_;
   std::vector<TappedRecord> tapped_;
   bool tapping_ = true;
+  bool lean_joins_ = false;
   bool untapped_ = false;  // tapping off and an output would have taken a record
   bool track_origins_ = false;
   std::string origin_key_;

@@ -24,13 +24,18 @@
 //   - An event that both sides' `where:` accept is both a left and a right
 //     event, but never pairs with itself.
 // Records are emitted at Close, once the frontier passes their event time,
-// ordered by (event time, key, left.ts, right.ts, fields): the order
-// depends on the input alone, whatever the batching or the workers.
+// ordered by (event time, key, left.ts, right.ts, fields metrics read): the
+// order depends on the input alone, whatever the batching or the workers,
+// and on no field only record outputs read (SetEmitUse).
 //
 // State is keyed by the join key (`on:`), so the workers split it like
 // session streams; it encodes per key, sorted, so a checkpoint taken with N
 // workers restores with any other number. An event waiting keeps only the
-// fields its side's emits read, packed into one string.
+// fields its side's emits read, packed into one string; with SetEmitUse,
+// only those of the emits something reads (a job that writes no records
+// keeps no field only record outputs read). Such a join's state key names
+// what it keeps, and it reads the states of the same join that keep more
+// (or lack only fields no metric reads: those come out missing).
 //
 // Layout: each waiting event is a fixed-size entry in a pool, and its key's
 // bytes and packed fields one copy in a FIFO arena (events expire in about
@@ -58,7 +63,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -84,6 +91,9 @@ class JoinOperator final : public KeyedOperator {
 
   bool AdoptState(KeyedOperator& other) override;
   const std::string& state_key() const override { return state_key_; }
+  bool ReadsStateOf(std::string_view saved_key) const override;
+  bool DecodeStateOf(std::string_view saved_key, Decoder* dec) override;
+  void SetEmitUse(const std::vector<bool>& kept, const std::vector<bool>& sorted) override;
   using KeyedOperator::DecodeState;
   using KeyedOperator::EncodeState;
   void EncodeStates(const std::vector<const KeyedOperator*>& parts, Encoder* enc) const override;
@@ -166,7 +176,13 @@ class JoinOperator final : public KeyedOperator {
     uint32_t chunk;  // of State::record_bytes
     std::string_view key() const { return {bytes, key_size}; }
     std::string_view values() const { return {bytes + key_size, values_size}; }
-    bool operator<(const Record& o) const;
+  };
+  // What a state packs: the inputs (JoinDef::inputs) of either side's
+  // waiting events, in order, and the emits a record carries (the others
+  // are packed missing).
+  struct Layout {
+    std::vector<size_t> left, right;
+    std::vector<bool> emits;
   };
   struct State {
     SessionIndex index;  // key hash -> the first entry of the key's chain
@@ -182,6 +198,15 @@ class JoinOperator final : public KeyedOperator {
   };
 
   static uint64_t HashKey(std::string_view key);
+  // Sets the emits kept and sorted by, and what follows from them.
+  void Configure(const std::vector<bool>& kept, const std::vector<bool>& sorted);
+  // The layout of a state saved under `saved_key`, if it is this join's.
+  std::optional<Layout> LayoutOf(std::string_view saved_key) const;
+  // Records' order (see the header comment).
+  bool RecordBefore(const Record& a, const Record& b) const;
+  // The state's encoding, packed as `saved` (this join's, by LayoutOf).
+  bool DecodeStateAs(const Layout& saved, Decoder* dec,
+                     const std::function<bool(std::string_view key)>& keep);
   Entry& At(uint32_t id) const { return *state_->entries.At(id); }
   // The first entry of `key`'s chain, or kNone.
   uint32_t Find(uint64_t hash, std::string_view key) const;
@@ -210,13 +235,16 @@ class JoinOperator final : public KeyedOperator {
   void Compact();
   void KeepUnmatchedRight(std::string_view key, const Half& right);
 
-  std::vector<size_t> left_inputs_;   // def.join.inputs of left fields, in order
+  std::vector<size_t> left_inputs_;   // def.join.inputs of left fields kept, in order
   std::vector<size_t> right_inputs_;  // and of right fields
+  std::vector<bool> emit_kept_;       // SetEmitUse's, by emit
+  std::vector<bool> emit_sorted_;
+  bool sorts_all_ = true;  // every emit orders records
   // Per emit: the side field it reads as is (its packed bytes are copied
   // into the record), kMatched for a plain matched(), or kNone when it is
   // evaluated over pair_.
   struct EmitCopy {
-    enum Side : uint8_t { kNone, kLeft, kRight, kMatched } side = kNone;
+    enum Side : uint8_t { kNone, kLeft, kRight, kMatched, kDropped } side = kNone;
     uint32_t index = 0;  // in left_inputs_ or right_inputs_
   };
   std::vector<EmitCopy> emit_copy_;

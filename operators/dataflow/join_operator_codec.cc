@@ -18,11 +18,23 @@ bool WaitingBefore(std::string_view a_values, TimeMs a_ts, uint32_t a_matches,
   return std::tie(a_ts, a_matches, a_values) < std::tie(b_ts, b_matches, b_values);
 }
 
+// Where each of `inputs` is in `packed`, or -1.
+std::vector<int> PositionsIn(const std::vector<size_t>& packed, const std::vector<size_t>& inputs) {
+  std::vector<int> at;
+  for (size_t i : inputs) {
+    const auto it = std::find(packed.begin(), packed.end(), i);
+    at.push_back(it == packed.end() ? -1 : static_cast<int>(it - packed.begin()));
+  }
+  return at;
+}
+
 }  // namespace
 
 bool JoinOperator::AdoptState(KeyedOperator& other) {
   auto* old = dynamic_cast<JoinOperator*>(&other);
-  if (old == nullptr || old->state_key_ != state_key_) return false;
+  if (old == nullptr || !ReadsStateOf(old->state_key_)) return false;
+  const std::optional<Layout> saved = LayoutOf(old->state_key_);
+  if (!saved) return false;
   dropped_ += old->TakeDropped();
   const auto [l, r] = old->TakeUnmatched();
   unmatched_left_ += l;
@@ -34,7 +46,17 @@ bool JoinOperator::AdoptState(KeyedOperator& other) {
   old->EncodeState(&enc);
   const std::string bytes = enc.Release();
   Decoder dec(bytes);
-  return DecodeState(&dec);
+  return DecodeStateAs(*saved, &dec, nullptr);
+}
+
+bool JoinOperator::DecodeStateOf(std::string_view saved_key, Decoder* dec) {
+  const std::optional<Layout> saved = LayoutOf(saved_key);
+  return saved && DecodeStateAs(*saved, dec, nullptr);
+}
+
+bool JoinOperator::DecodeState(Decoder* dec,
+                               const std::function<bool(std::string_view key)>& keep) {
+  return DecodeStateAs(Layout{left_inputs_, right_inputs_, emit_kept_}, dec, keep);
 }
 
 // Format 1: the keys, sorted, each with its waiting lefts and rights
@@ -59,7 +81,7 @@ void JoinOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
     return WaitingBefore(a->values(), a->ts, a->matches, b->values(), b->ts, b->matches);
   });
   std::sort(records.begin(), records.end(),
-            [](const Record* a, const Record* b) { return *a < *b; });
+            [this](const Record* a, const Record* b) { return RecordBefore(*a, *b); });
   enc->PutByte(kStateFormat);
   size_t keys = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -93,8 +115,22 @@ void JoinOperator::EncodeStates(const std::vector<const KeyedOperator*>& parts,
   }
 }
 
-bool JoinOperator::DecodeState(Decoder* dec,
-                               const std::function<bool(std::string_view key)>& keep) {
+// A state packed another way (`saved`) is re-packed as this join packs:
+// the fields and emits it keeps, those the state lacks missing.
+bool JoinOperator::DecodeStateAs(const Layout& saved, Decoder* dec,
+                                 const std::function<bool(std::string_view key)>& keep) {
+  const bool same =
+      saved.left == left_inputs_ && saved.right == right_inputs_ && saved.emits == emit_kept_;
+  const std::vector<int> left_at = PositionsIn(saved.left, left_inputs_);
+  const std::vector<int> right_at = PositionsIn(saved.right, right_inputs_);
+  Encoder repacked;
+  auto repack = [&](const std::vector<Value>& values,
+                    const std::vector<int>& at) -> std::string_view {
+    repacked.Clear();
+    for (int p : at)
+      PackValue(p >= 0 ? values[static_cast<size_t>(p)] : Value::Missing(), &repacked);
+    return repacked.data();
+  };
   auto fresh = std::make_unique<State>();
   std::swap(state_, fresh);  // Keep() fills state_; `fresh` holds the old one
   auto fail = [&] {
@@ -113,9 +149,10 @@ bool JoinOperator::DecodeState(Decoder* dec,
         w.ts = dec->GetSigned();
         const auto matches = static_cast<uint32_t>(dec->GetVarint());
         w.values = dec->GetString();  // copied by Keep
-        const size_t count = right ? right_inputs_.size() : left_inputs_.size();
+        const size_t count = right ? saved.right.size() : saved.left.size();
         std::vector<Value> check(count);
         if (!UnpackValues(w.values, count, check.data())) return fail();
+        if (!same) w.values = repack(check, right ? right_at : left_at);
         if (mine) {
           const uint64_t hash = HashKey(key);
           const uint32_t head = Find(hash, key);
@@ -134,9 +171,17 @@ bool JoinOperator::DecodeState(Decoder* dec,
     const std::string_view key = dec->GetString();
     const TimeMs left_ts = dec->GetSigned();
     const TimeMs right_ts = dec->GetSigned();
-    const std::string_view values = dec->GetString();
     std::vector<Value> check(record_.slots.size() - kJoinDelaySlot);
+    std::string_view values = dec->GetString();
     if (!UnpackValues(values, check.size(), check.data())) return fail();
+    if (!same) {
+      repacked.Clear();
+      PackValue(check[0], &repacked);  // delay_ms
+      for (size_t k = 0; k < emit_kept_.size(); ++k) {
+        PackValue(emit_kept_[k] ? check[1 + k] : Value::Missing(), &repacked);
+      }
+      values = repacked.data();
+    }
     if (!keep || keep(key)) KeepRecord(time, key, left_ts, right_ts, values);
   }
   if (!dec->ok()) return fail();

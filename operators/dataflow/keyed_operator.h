@@ -81,6 +81,24 @@ class KeyedOperator {
 
   // Checkpoints: the state key (the definition) and the state.
   virtual const std::string& state_key() const = 0;
+  // Whether a state saved under `saved_key` is one this operator reads
+  // (DecodeStateOf): its own key, or (a join) the same definition keeping
+  // other fields.
+  virtual bool ReadsStateOf(std::string_view saved_key) const { return saved_key == state_key(); }
+  // DecodeState of a state saved under `saved_key` (ReadsStateOf).
+  virtual bool DecodeStateOf(std::string_view saved_key, Decoder* dec) {
+    (void)saved_key;
+    return DecodeState(dec);
+  }
+  // Which emits the records carry (`kept`; the others are missing, and a
+  // join keeps no field only they read) and which ones order the records
+  // of equal time, key and event times (`sorted`: those metrics read, so
+  // that what metrics see does not depend on the rest). State held is
+  // re-packed. Session streams keep and order by every emit.
+  virtual void SetEmitUse(const std::vector<bool>& kept, const std::vector<bool>& sorted) {
+    (void)kept;
+    (void)sorted;
+  }
   void EncodeState(Encoder* enc) const { EncodeStates({this}, enc); }
   bool DecodeState(Decoder* dec) { return DecodeState(dec, nullptr); }
   // The state of `parts` (operators of this one's kind and definition, each

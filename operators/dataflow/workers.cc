@@ -422,6 +422,7 @@ void Workers::SetOrigin(size_t s, std::string_view key, int input) {
 void Workers::Reload(const RuleSet& rules, const Dataflow& main) {
   for (auto& w : workers_) {
     auto flow = std::make_unique<Dataflow>(rules);
+    flow->FollowOutputs(main);  // the joins' packing, before the state moves
     flow->AdoptState(*w->flow);
     w->flow = std::move(flow);
     w->parser = std::make_unique<EventParser>(rules.fields, options_.max_record_bytes);

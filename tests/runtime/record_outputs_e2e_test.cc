@@ -182,8 +182,8 @@ TEST_F(RecordOutputsE2eTest, AnyNumberOfWorkersWritesTheSameBytes) {
 TEST_F(RecordOutputsE2eTest, WithoutADestinationTheJobSaysSoOnce) {
   for (const char* workers : {"1", "2"}) {
     const std::string log = Path(StrCat("nowhere", workers, ".log"));
-    ASSERT_EQ(Sh(kVigil + " run --input " + events_ + " --workers " + workers +
-                 " --no-console --http off --no-progress 2>" + log)
+    ASSERT_EQ(Sh(StrCat(kVigil, " run --input ", events_, " --workers ", workers,
+                        " --no-console --http off --no-progress 2>", log))
                   .exit_code,
               0)
         << ReadFile(log);
@@ -228,6 +228,81 @@ TEST_F(RecordOutputsE2eTest, AJobKilledPartWayWritesEachRecordOnce) {
   for (const char* output : {"labeling-queue", "positive-examples"}) {
     EXPECT_EQ(Output(dir, output), Output(clean, output)) << output;
   }
+}
+
+// A labeling-queue line with the string `fields` null: the record of a turn
+// (or rating) that waited through a restart turning record outputs on, of
+// which only what metrics read was kept.
+std::string Nulled(const std::string& line, const std::vector<std::string>& fields) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(line).value();
+  std::string out = line;
+  for (const std::string& field : fields) {
+    std::string from = StrCat("\"", field, "\":");
+    AppendJsonString(e[field].get_string().value(), &from);
+    const size_t at = out.find(from);
+    if (at != std::string::npos) out.replace(at, from.size(), StrCat("\"", field, "\":null"));
+  }
+  return out;
+}
+
+// A job that wrote no records keeps no turn text while turns wait; killed
+// and restarted from its checkpoint with --record-dir, it writes the
+// records from there on: those of turns (or ratings, or records found)
+// that waited through the restart without the text only outputs read, the
+// others whole, and the same windows as a job that wrote records
+// throughout.
+TEST_F(RecordOutputsE2eTest, AJobRestartedWithRecordOutputsWritesOnFromItsCheckpoint) {
+  const std::string clean = Path("clean"), clean_results = Path("clean_results.ndjson");
+  ASSERT_EQ(Run(clean, " --results " + clean_results).exit_code, 0) << ReadFile(Path("run.log"));
+  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"), dir = Path("restarted");
+  const std::string results = Path("results.ndjson");
+  ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
+  const pid_t job = Spawn(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt +
+                              " --checkpoint-interval 20ms --results " + results +
+                              " --output json --http off --no-progress",
+                          Path("run1.log"));
+  {
+    std::ofstream pipe(input);
+    for (size_t i = 0; i < 30000; ++i) pipe << lines_[i] << '\n';
+    pipe.flush();
+    ::usleep(1'500'000);
+    ::kill(job, SIGKILL);
+    EXPECT_EQ(WaitExit(job), -SIGKILL);
+  }
+  ::unlink(input.c_str());
+  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+  Result r =
+      Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --results " + results +
+         " --record-dir " + dir + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string log = ReadFile(Path("run2.log"));
+  ASSERT_EQ(r.exit_code, 0) << log;
+  EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << log;
+  EXPECT_EQ(ReadFile(results), ReadFile(clean_results));
+  const std::vector<std::string> all = Lines(Output(clean, "labeling-queue"));
+  const std::vector<std::string> written = Lines(Output(dir, "labeling-queue"));
+  ASSERT_FALSE(written.empty());
+  // From the first record written on, every record of the clean run.
+  const std::string first_ts = written[0].substr(0, 32);
+  auto from = std::find_if(all.begin(), all.end(),
+                           [&](const std::string& l) { return l.substr(0, 32) >= first_ts; });
+  ASSERT_EQ(static_cast<size_t>(all.end() - from), written.size());
+  size_t whole = 0, nulled = 0;
+  for (size_t i = 0; i < written.size(); ++i, ++from) {
+    if (written[i] == *from) {
+      ++whole;
+    } else {
+      const std::string turn = Nulled(*from, {"user_message", "response"});
+      const std::string rating = Nulled(*from, {"comment"});
+      const std::string both = Nulled(turn, {"comment"});
+      EXPECT_TRUE(written[i] == turn || written[i] == rating || written[i] == both)
+          << written[i] << "\nfor\n"
+          << *from;
+      ++nulled;
+    }
+  }
+  EXPECT_GT(whole, 0u);
+  EXPECT_GT(nulled, 0u);
 }
 
 // A join with `unmatched_right: dead_letter`: a rating whose turn never
