@@ -122,38 +122,53 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
   ConfigureEmits();
 }
 
+namespace {
+
+// Marks in `read` (by slot) the record slots metric `m` reads.
+void MarkSlotsRead(const MetricDef& m, std::vector<bool>* read) {
+  auto mark = [read](uint32_t slot) {
+    if (slot < read->size()) (*read)[slot] = true;
+  };
+  if (m.has_where) m.where.ForEachSlot(mark);
+  for (int slot : m.by_slots) mark(static_cast<uint32_t>(slot));
+  for (const AggregateCall& a : m.aggregates) {
+    if (a.has_arg) a.arg.ForEachSlot(mark);
+  }
+}
+
+}  // namespace
+
 void Dataflow::ConfigureEmits() {
   for (Stream& s : streams_) {
     const StreamDef& def = s.op->def();
     const auto slots = static_cast<size_t>(def.fields.size());
-    std::vector<bool> by_metrics(slots, false), by_outputs(slots, false);
-    auto mark = [](std::vector<bool>* read) {
-      return [read](uint32_t slot) {
-        if (slot < read->size()) (*read)[slot] = true;
-      };
-    };
+    std::vector<bool> by_metrics(slots, false), by_filters(slots, false), by_fields(slots, false);
     for (const MetricOperator* op : s.downstream.ops) {
-      for (const MetricRef& m : op->members()) {
-        const MetricDef& d = *m.def;
-        if (d.has_where) d.where.ForEachSlot(mark(&by_metrics));
-        for (int slot : d.by_slots) mark (&by_metrics)(static_cast<uint32_t>(slot));
-        for (const AggregateCall& a : d.aggregates) {
-          if (a.has_arg) a.arg.ForEachSlot(mark(&by_metrics));
-        }
-      }
+      for (const MetricRef& m : op->members()) MarkSlotsRead(*m.def, &by_metrics);
     }
+    // An output's where: is evaluated even when nothing writes its records
+    // (so the job can say that nothing does: untapped).
     for (const auto& [index, out] : s.downstream.taps) {
-      if (out->has_where) out->where.ForEachSlot(mark(&by_outputs));
-      for (int slot : out->slots) mark (&by_outputs)(static_cast<uint32_t>(slot));
+      if (out->has_where) out->where.ForEachSlot([&](uint32_t slot) { by_filters[slot] = true; });
+      for (int slot : out->slots) by_fields[static_cast<size_t>(slot)] = true;
     }
     std::vector<bool> kept(def.emit.size()), sorted(def.emit.size());
     for (size_t k = 0; k < def.emit.size(); ++k) {
       const size_t slot = kStreamFirstEmitSlot + k;
       sorted[k] = by_metrics[slot];
-      kept[k] = !lean_joins_ || sorted[k] || (tapping_ && by_outputs[slot]);
+      kept[k] = !lean_joins_ || sorted[k] || by_filters[slot] || (tapping_ && by_fields[slot]);
     }
     s.op->SetEmitUse(kept, sorted);
   }
+}
+
+bool Dataflow::ReadsLacking(const MetricDef& m, const Stream& s) {
+  std::vector<bool> read(static_cast<size_t>(s.op->def().fields.size()), false);
+  MarkSlotsRead(m, &read);
+  for (size_t k = 0; k < s.lacking.size(); ++k) {
+    if (s.lacking[k] && read[kStreamFirstEmitSlot + k]) return true;
+  }
+  return false;
 }
 
 void Dataflow::Source::Seal() {
@@ -315,7 +330,7 @@ std::vector<std::string> Dataflow::ExperimentsStartedOver() const {
 std::vector<std::pair<int, DurationMs>> Dataflow::StreamsStartedOver() const {
   std::vector<std::pair<int, DurationMs>> out;
   for (const Stream& s : streams_) {
-    if (!s.started_over) continue;
+    if (!s.started_over && s.lacking.empty()) continue;
     const StreamDef& def = s.op->def();
     // A session is emitted up to its gap after its last event; a join's
     // waiting event until its bound passes.
@@ -323,7 +338,9 @@ std::vector<std::pair<int, DurationMs>> Dataflow::StreamsStartedOver() const {
                                    ? def.gap
                                    : std::max(std::abs(def.join.lower), std::abs(def.join.upper));
     for (const MetricOperator* op : s.downstream.ops) {
-      for (const MetricRef& m : op->members()) out.emplace_back(m.index, horizon);
+      for (const MetricRef& m : op->members()) {
+        if (s.started_over || ReadsLacking(*m.def, s)) out.emplace_back(m.index, horizon);
+      }
     }
   }
   return out;
@@ -376,6 +393,7 @@ size_t Dataflow::AdoptState(Dataflow& old, std::vector<int>* restarted) {
     s.started_over = true;
     for (Stream& o : old.streams_) {
       if (s.op->AdoptState(*o.op)) {
+        s.lacking = s.op->EmitsLackedBy(o.op->state_key());
         s.origins = std::move(o.origins);
         s.started_over = false;
         ++kept;
@@ -477,6 +495,7 @@ int Dataflow::DecodeState(const std::vector<std::pair<std::string, std::string>>
     if (bytes == nullptr) continue;
     Decoder dec(*bytes);
     if (!s.op->DecodeStateOf(key, &dec)) return -1;
+    s.lacking = s.op->EmitsLackedBy(key);
     ++restored;
   }
   for (auto& e : experiments_) {

@@ -218,11 +218,12 @@ class Dataflow : private GroupBudget {
                   std::vector<int>* restarted = nullptr);
   static constexpr char kMetricShapesKey[] = "metric shapes/1";
   // After AdoptState or DecodeState: the metrics reading a stream or join
-  // that started over (new, or its definition changed), each with how long
-  // after the last event read its records may still lack what the old
-  // state held (sessions: the gap; joins: the bound), as (metric index,
-  // horizon). A session that was open and goes on past that is emitted
-  // later with only its later events.
+  // that started over (new, or its definition changed), or an emit of a
+  // join that the state it took over lacked (kept by a job that had no
+  // reader of it), each with how long after the last event read its
+  // records may still lack what the old state held (sessions: the gap;
+  // joins: the bound), as (metric index, horizon). A session that was open and goes on past that is
+  // emitted later with only its later events.
   std::vector<std::pair<int, DurationMs>> StreamsStartedOver() const;
   // The experiments whose outputs are partial since they started over
   // (ExperimentOperator::started_over), by name: their alerts' states end
@@ -276,7 +277,11 @@ class Dataflow : private GroupBudget {
     Source downstream;
     KeyOrigins origins;
     bool started_over = false;  // by the last AdoptState or DecodeState
+    // The emits the state it took over lacked (KeyedOperator::EmitsLackedBy).
+    std::vector<bool> lacking;
   };
+  // Whether metric `m` reads an emit of `s` its state lacked.
+  static bool ReadsLacking(const MetricDef& m, const Stream& s);
   // GroupBudget: max_series, over every metric operator's groups live at
   // the event (PaneStore::LiveGroups); with workers, every group new to the
   // job this batch counts.

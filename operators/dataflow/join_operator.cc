@@ -141,26 +141,31 @@ std::optional<JoinOperator::Layout> JoinOperator::LayoutOf(std::string_view save
 }
 
 bool JoinOperator::ReadsStateOf(std::string_view saved_key) const {
-  if (saved_key == state_key_) return true;
+  return saved_key == state_key_ || LayoutOf(saved_key).has_value();
+}
+
+std::vector<bool> JoinOperator::EmitsLackedBy(std::string_view saved_key) const {
   const std::optional<Layout> saved = LayoutOf(saved_key);
-  if (!saved) return false;
-  // It holds what metrics read; fields only record outputs read may lack.
+  if (saved_key == state_key_ || !saved) return {};
   std::vector<bool> has(def_->join.inputs.size(), false);
   for (size_t i : saved->left) has[i] = true;
   for (size_t i : saved->right) has[i] = true;
+  std::vector<bool> lacked(def_->emit.size(), false);
+  bool any = false;
   for (size_t k = 0; k < def_->emit.size(); ++k) {
-    if (!emit_kept_[k] || !emit_sorted_[k]) continue;
-    if (!saved->emits[k]) return false;
-    bool held = true;
+    if (!emit_kept_[k]) continue;
+    bool held = saved->emits[k];
     def_->emit[k].value.ForEachSlot([&](uint32_t slot) {
       const PairInput::Kind kind = def_->join.inputs[slot].kind;
       const bool field =
           kind == PairInput::Kind::kLeftField || kind == PairInput::Kind::kRightField;
       if (field && !has[slot]) held = false;
     });
-    if (!held) return false;
+    lacked[k] = !held;
+    any = any || !held;
   }
-  return true;
+  if (!any) lacked.clear();
+  return lacked;
 }
 
 void JoinOperator::SetEmitUse(const std::vector<bool>& kept, const std::vector<bool>& sorted) {
@@ -170,20 +175,20 @@ void JoinOperator::SetEmitUse(const std::vector<bool>& kept, const std::vector<b
     Configure(kept, sorted);
     return;
   }
-  // Re-packed through the checkpoint encoding, as on a restore.
+  // Re-packed through the checkpoint encoding, as on a restore; should
+  // that fail, the state and its packing stay as they were.
   const std::optional<Layout> before = LayoutOf(state_key_);
+  const std::vector<bool> kept_before = emit_kept_, sorted_before = emit_sorted_;
   Encoder enc;
   EncodeState(&enc);
   const std::string bytes = enc.Release();
   Configure(kept, sorted);
   Decoder dec(bytes);
-  DecodeStateAs(*before, &dec, nullptr);
+  if (!before || !DecodeStateAs(*before, &dec, nullptr)) Configure(kept_before, sorted_before);
 }
 
-bool JoinOperator::RecordBefore(const Record& a, const Record& b) const {
-  if (a.time != b.time) return a.time < b.time;
-  const std::string_view ak = a.key(), bk = b.key();
-  if (ak != bk) return ak < bk;
+bool JoinOperator::TieBefore(const Record& a, const Record& b) const {
+  if (const int c = a.key().compare(b.key()); c != 0) return c < 0;
   if (a.left_ts != b.left_ts) return a.left_ts < b.left_ts;
   if (a.right_ts != b.right_ts) return a.right_ts < b.right_ts;
   // Packed values are prefix-free: comparing the bytes compares them in

@@ -34,8 +34,8 @@
 // fields its side's emits read, packed into one string; with SetEmitUse,
 // only those of the emits something reads (a job that writes no records
 // keeps no field only record outputs read). Such a join's state key names
-// what it keeps, and it reads the states of the same join that keep more
-// (or lack only fields no metric reads: those come out missing).
+// what it keeps, and it reads the states of the same join however they
+// were packed: what one lacks comes out missing (EmitsLackedBy).
 //
 // Layout: each waiting event is a fixed-size entry in a pool, and its key's
 // bytes and packed fields one copy in a FIFO arena (events expire in about
@@ -92,6 +92,7 @@ class JoinOperator final : public KeyedOperator {
   bool AdoptState(KeyedOperator& other) override;
   const std::string& state_key() const override { return state_key_; }
   bool ReadsStateOf(std::string_view saved_key) const override;
+  std::vector<bool> EmitsLackedBy(std::string_view saved_key) const override;
   bool DecodeStateOf(std::string_view saved_key, Decoder* dec) override;
   void SetEmitUse(const std::vector<bool>& kept, const std::vector<bool>& sorted) override;
   using KeyedOperator::DecodeState;
@@ -202,8 +203,13 @@ class JoinOperator final : public KeyedOperator {
   void Configure(const std::vector<bool>& kept, const std::vector<bool>& sorted);
   // The layout of a state saved under `saved_key`, if it is this join's.
   std::optional<Layout> LayoutOf(std::string_view saved_key) const;
-  // Records' order (see the header comment).
-  bool RecordBefore(const Record& a, const Record& b) const;
+  // Records' order (see the header comment); inline, as sorting the
+  // records found calls it most.
+  bool RecordBefore(const Record& a, const Record& b) const {
+    if (a.time != b.time) return a.time < b.time;
+    return TieBefore(a, b);
+  }
+  bool TieBefore(const Record& a, const Record& b) const;
   // The state's encoding, packed as `saved` (this join's, by LayoutOf).
   bool DecodeStateAs(const Layout& saved, Decoder* dec,
                      const std::function<bool(std::string_view key)>& keep);

@@ -83,8 +83,15 @@ class KeyedOperator {
   virtual const std::string& state_key() const = 0;
   // Whether a state saved under `saved_key` is one this operator reads
   // (DecodeStateOf): its own key, or (a join) the same definition keeping
-  // other fields.
+  // other fields (EmitsLackedBy).
   virtual bool ReadsStateOf(std::string_view saved_key) const { return saved_key == state_key(); }
+  // The emits this operator keeps that a state saved under `saved_key`
+  // (ReadsStateOf) lacks, by emit (empty: none): its records of what
+  // waited in that state carry them missing.
+  virtual std::vector<bool> EmitsLackedBy(std::string_view saved_key) const {
+    (void)saved_key;
+    return {};
+  }
   // DecodeState of a state saved under `saved_key` (ReadsStateOf).
   virtual bool DecodeStateOf(std::string_view saved_key, Decoder* dec) {
     (void)saved_key;

@@ -149,9 +149,8 @@ TEST_F(JoinEmitUseTest, RecordsOfOneTimeAreOrderedByTheFieldsMetricsReadOnly) {
 }
 
 // A lean join restores a full state (an earlier version's, or a job that
-// wrote records), and a full one a lean state: what only outputs read is
-// missing for the events waiting then. A state lacking what metrics read is
-// not this join's.
+// wrote records), and a full one a lean state: what the lean state did not
+// keep is missing for the events waiting then (EmitsLackedBy).
 TEST_F(JoinEmitUseTest, StatesMoveBetweenPackingsAndLackOnlyWhatOutputsRead) {
   const std::vector<std::string> first = {Turn("t1", 1000, "faq", "hi"),
                                           Turn("t2", 1500, "billing", "bill")};
@@ -174,8 +173,10 @@ TEST_F(JoinEmitUseTest, StatesMoveBetweenPackingsAndLackOnlyWhatOutputsRead) {
       "@6000 turn_id=t2 delay_ms=4500 intent=billing message=- comment=- rating=1"};
   EXPECT_EQ(Close(*lean, 20000), lean_records);
 
+  EXPECT_TRUE(lean->EmitsLackedBy(full->state_key()).empty());
   auto back = NewOp(&kAll, &kMetricsRead);
   ASSERT_TRUE(back->ReadsStateOf(lean->state_key()));
+  EXPECT_EQ(back->EmitsLackedBy(lean->state_key()), (std::vector<bool>{false, true, true, false}));
   Decoder again(lean_state);
   ASSERT_TRUE(back->DecodeStateOf(lean->state_key(), &again));
   Feed(*back, second);
@@ -185,12 +186,7 @@ TEST_F(JoinEmitUseTest, StatesMoveBetweenPackingsAndLackOnlyWhatOutputsRead) {
                 "@5000 turn_id=t3 delay_ms=1000 intent=faq message=again comment=no rating=-1",
                 "@6000 turn_id=t2 delay_ms=4500 intent=billing message=- comment= rating=1"}));
 
-  // A join whose metrics read the message cannot take the lean state.
-  const std::vector<bool> message_too = {true, true, false, true};
-  auto reads_message = NewOp(&kAll, &message_too);
-  EXPECT_FALSE(reads_message->ReadsStateOf(lean->state_key()));
-  EXPECT_TRUE(reads_message->ReadsStateOf(full->state_key()));
-  // Nor another join's, or a damaged key.
+  // Not another join's state, or a damaged key.
   EXPECT_FALSE(lean->ReadsStateOf("join|other"));
   EXPECT_FALSE(lean->ReadsStateOf(StrCat(full->state_key(), "|packs 0,9|emits 0,3")));
   EXPECT_FALSE(lean->ReadsStateOf(StrCat(full->state_key(), "|packs 0,3")));
@@ -265,6 +261,56 @@ TEST_F(JoinEmitUseTest, ADataflowWritingNoRecordsGivesTheSameWindows) {
   };
   EXPECT_LT(state_bytes(lean) + 300 * 10, state_bytes(tapped));
   EXPECT_NE(lean.flow->stream(0).state_key(), tapped.flow->stream(0).state_key());
+}
+
+// A metric added over an emit the restored state did not keep is partial
+// for the join's bound: the records of the turns that waited lack it. The
+// join and its other metrics go on.
+TEST_F(JoinEmitUseTest, AMetricOverAnEmitTheRestoredStateLackedIsPartialForTheBound) {
+  OperatorHarness before(kRules);
+  before.flow->SetTapping(false);
+  before.flow->SetLeanJoins(true);
+  before.AddJson(Turn("t1", 1000, "faq", "hi"));
+  // The rules again, with a metric over the message.
+  std::string rules = kRules;
+  rules.insert(rules.find("outputs:"), R"(  - metric: messages_rated
+    from: rated
+    where: message != null
+    window: tumbling 1m
+    value: count()
+)");
+  OperatorHarness after(rules);
+  after.flow->SetTapping(false);
+  after.flow->SetLeanJoins(true);
+  std::vector<int> restarted;
+  ASSERT_GE(after.flow->DecodeState(before.flow->EncodeState(), &restarted), 1);
+  EXPECT_EQ(restarted, std::vector<int>{2});  // the new metric has no panes
+  EXPECT_EQ(after.flow->StreamsStartedOver(),
+            (std::vector<std::pair<int, DurationMs>>{{2, 10'000}}));
+  after.AddJson(Rating("t1", 2000, 1, "ok"));
+  // The turn waited without its message: no record passes the new where:.
+  EXPECT_EQ(after.CloseToLines(60'000),
+            (std::vector<std::string>{"thumbs_up_rate[0,60000)faq=1", "last_rating[0,60000)=1"}));
+}
+
+// Off, an output whose where: reads an emit no metric reads still notes
+// that nothing writes its records: the join keeps what the where: reads.
+TEST_F(JoinEmitUseTest, AnOutputsWhereIsKeptForTheNoteThatNothingWritesIt) {
+  std::string rules = kRules;
+  rules.insert(rules.find("    fields: [turn_id"), "    where: comment == \"bad\"\n");
+  OperatorHarness job(rules);
+  job.flow->SetTapping(false);
+  job.flow->SetLeanJoins(true);
+  EXPECT_NE(job.flow->stream(0).state_key().find("|emits 0,2,3"), std::string::npos)
+      << job.flow->stream(0).state_key();
+  job.AddJson(Turn("t1", 1000, "faq", "hi"));
+  job.AddJson(Rating("t1", 2000, -1, "fine"));
+  job.CloseToLines(60'000);
+  EXPECT_FALSE(job.flow->untapped());
+  job.AddJson(Turn("t2", 61'000, "faq", "hi"));
+  job.AddJson(Rating("t2", 62'000, -1, "bad"));
+  job.CloseToLines(120'000);
+  EXPECT_TRUE(job.flow->untapped());
 }
 
 }  // namespace
