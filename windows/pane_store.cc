@@ -204,11 +204,13 @@ void Count(std::map<TimeMs, size_t>* counts, TimeMs key, int delta) {
 
 }  // namespace
 
-AccSet* PaneStore::Pane(std::string_view group, TimeMs t, TimeMs frontier) {
+AccSet* PaneStore::FindPane(std::string_view group, TimeMs t, TimeMs frontier) {
   const TimeMs start = PaneStart(t);
-  for (const CachedPane& c : cache_) {
+  for (int i = 0; i < kCacheSize; ++i) {
+    const CachedPane& c = cache_[i];
     if (c.pane != nullptr && c.start == start && c.key.size() == group.size() &&
         BytesEqual(c.key.data(), group.data(), group.size())) {
+      cache_hot_ = i;
       return c.pane;
     }
   }
@@ -381,9 +383,17 @@ AccSet* PaneStore::PaneOf(Group* g, std::string_view group, TimeMs start) {
     }
   }
   CachedPane& slot = cache_[cache_next_];
+  cache_hot_ = cache_next_;
   cache_next_ = (cache_next_ + 1) % kCacheSize;
   slot.key.assign(group);
   slot.start = start;
+  // A calendar pane's end is known when PaneStart just looked it up;
+  // otherwise the entry holds its start only.
+  if (!spec_.calendar()) {
+    slot.end = start + spec_.pane();
+  } else {
+    slot.end = start == calendar_from_ ? calendar_to_ : start + 1;
+  }
   slot.pane = &it->second;
   return slot.pane;
 }

@@ -159,7 +159,15 @@ class PaneStore {
   // is valid until the next call to Pane, MergePane, CloseUpTo or Decode. Null when `group`
   // is not held and adding it would pass the group limit or the budget.
   // `frontier`: as of the event (kMinTime: unknown, every group counts).
-  AccSet* Pane(std::string_view group, TimeMs t, TimeMs frontier = kMinTime);
+  // Inline for the common case: the pane of the previous call again.
+  AccSet* Pane(std::string_view group, TimeMs t, TimeMs frontier = kMinTime) {
+    const CachedPane& hot = cache_[cache_hot_];
+    if (hot.pane != nullptr && t >= hot.start && t < hot.end && hot.key.size() == group.size() &&
+        BytesEqual(hot.key.data(), group.data(), group.size())) {
+      return hot.pane;
+    }
+    return FindPane(group, t, frontier);
+  }
   // The groups live for an event at `t` with `frontier` (file comment).
   size_t LiveGroups(TimeMs frontier, TimeMs t) const;
   // Whether a group not live at the event may be added: the limit and the
@@ -352,14 +360,20 @@ class PaneStore {
   // Consecutive events usually hit one of a few panes (the same minute of
   // a handful of groups, e.g. two prompt variants): a small cache in front
   // of the group map, cleared whenever panes may move (CloseUpTo, Decode).
+  // The pane Pane returned last is cache_[cache_hot_]; it holds the times
+  // [start, end), so a hit needs no PaneStart.
   struct CachedPane {
     std::string key;
     TimeMs start = kMinTime;
+    TimeMs end = kMinTime;
     AccSet* pane = nullptr;
   };
   static constexpr int kCacheSize = 4;
   CachedPane cache_[kCacheSize];
   int cache_next_ = 0;
+  int cache_hot_ = 0;
+  // Pane past the last pane returned: the cache, then the group map.
+  AccSet* FindPane(std::string_view group, TimeMs t, TimeMs frontier);
   void ClearCache() {
     for (CachedPane& c : cache_) c.pane = nullptr;
   }
