@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,6 +48,36 @@ class RecordOutputsE2eTest : public ::testing::Test {
     std::filesystem::remove_all(dir);
     return Sh(kVigil + " run --input " + events_ + " --record-dir " + dir +
               " --output json --http off --no-progress" + flags + " 2>" + Path("run.log"));
+  }
+  // `vigil run` with `flags` and checkpoints in ckpt/, killed with SIGKILL
+  // after the first 30000 records (through a named pipe, so that the kill
+  // lands after them and a checkpoint of them; midnight is at record
+  // 24000); then run again over the whole file with `restart_flags`,
+  // resuming from the checkpoint (`between` runs before). Its stderr is in
+  // run2.log.
+  Result KilledAndRestarted(const std::string& flags, const std::string& restart_flags,
+                            const std::function<void()>& between = {}) {
+    const std::string input = Path("input.ndjson"), ckpt = Path("ckpt");
+    EXPECT_EQ(::mkfifo(input.c_str(), 0600), 0);
+    const pid_t job = Spawn(StrCat(kVigil, " run --input ", input, " --checkpoint-dir ", ckpt,
+                                   " --checkpoint-interval 20ms --output json --http off "
+                                   "--no-progress",
+                                   flags),
+                            Path("run1.log"));
+    {
+      std::ofstream pipe(input);
+      for (size_t i = 0; i < 30000; ++i) pipe << lines_[i] << '\n';
+      pipe.flush();
+      ::usleep(1'500'000);
+      ::kill(job, SIGKILL);
+      EXPECT_EQ(WaitExit(job), -SIGKILL);
+    }
+    ::unlink(input.c_str());
+    if (between) between();
+    EXPECT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+    return Sh(StrCat(kVigil, " run --input ", input, " --checkpoint-dir ", ckpt,
+                     " --output json --http off --no-progress", restart_flags, " 2>",
+                     Path("run2.log")));
   }
   // Every file of `output` under `dir`, in day order, concatenated.
   static std::string Output(const std::string& dir, const std::string& output) {
@@ -201,27 +232,11 @@ TEST_F(RecordOutputsE2eTest, WithoutADestinationTheJobSaysSoOnce) {
 TEST_F(RecordOutputsE2eTest, AJobKilledPartWayWritesEachRecordOnce) {
   const std::string clean = Path("clean");
   ASSERT_EQ(Run(clean).exit_code, 0) << ReadFile(Path("run.log"));
-  // Through a named pipe, so that the kill lands after 30000 records and a
-  // checkpoint of them (midnight is at record 24000).
-  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"), dir = Path("killed");
-  ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
-  const pid_t job = Spawn(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt +
-                              " --checkpoint-interval 20ms --record-dir " + dir +
-                              " --output json --http off --no-progress",
-                          Path("run1.log"));
-  {
-    std::ofstream pipe(input);
-    for (size_t i = 0; i < 30000; ++i) pipe << lines_[i] << '\n';
-    pipe.flush();
-    ::usleep(1'500'000);
-    ::kill(job, SIGKILL);
-    EXPECT_EQ(WaitExit(job), -SIGKILL);
-  }
-  ::unlink(input.c_str());
-  EXPECT_FALSE(Output(dir, "labeling-queue").empty()) << ReadFile(Path("run1.log"));
-  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
-  Result r = Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --record-dir " +
-                dir + " --output json --http off --no-progress 2>" + Path("run2.log"));
+  const std::string dir = Path("killed");
+  const std::string records = " --record-dir " + dir;
+  Result r = KilledAndRestarted(records, records, [&] {
+    EXPECT_FALSE(Output(dir, "labeling-queue").empty()) << ReadFile(Path("run1.log"));
+  });
   const std::string log = ReadFile(Path("run2.log"));
   ASSERT_EQ(r.exit_code, 0) << log;
   EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << log;
@@ -255,26 +270,9 @@ std::string Nulled(const std::string& line, const std::vector<std::string>& fiel
 TEST_F(RecordOutputsE2eTest, AJobRestartedWithRecordOutputsWritesOnFromItsCheckpoint) {
   const std::string clean = Path("clean"), clean_results = Path("clean_results.ndjson");
   ASSERT_EQ(Run(clean, " --results " + clean_results).exit_code, 0) << ReadFile(Path("run.log"));
-  const std::string input = Path("input.ndjson"), ckpt = Path("ckpt"), dir = Path("restarted");
-  const std::string results = Path("results.ndjson");
-  ASSERT_EQ(::mkfifo(input.c_str(), 0600), 0);
-  const pid_t job = Spawn(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt +
-                              " --checkpoint-interval 20ms --results " + results +
-                              " --output json --http off --no-progress",
-                          Path("run1.log"));
-  {
-    std::ofstream pipe(input);
-    for (size_t i = 0; i < 30000; ++i) pipe << lines_[i] << '\n';
-    pipe.flush();
-    ::usleep(1'500'000);
-    ::kill(job, SIGKILL);
-    EXPECT_EQ(WaitExit(job), -SIGKILL);
-  }
-  ::unlink(input.c_str());
-  ASSERT_EQ(Sh("cp " + events_ + " " + input).exit_code, 0);
+  const std::string dir = Path("restarted"), results = Path("results.ndjson");
   Result r =
-      Sh(kVigil + " run --input " + input + " --checkpoint-dir " + ckpt + " --results " + results +
-         " --record-dir " + dir + " --output json --http off --no-progress 2>" + Path("run2.log"));
+      KilledAndRestarted(" --results " + results, " --results " + results + " --record-dir " + dir);
   const std::string log = ReadFile(Path("run2.log"));
   ASSERT_EQ(r.exit_code, 0) << log;
   EXPECT_NE(log.find("vigil: restored checkpoint"), std::string::npos) << log;

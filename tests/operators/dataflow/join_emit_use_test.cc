@@ -58,16 +58,6 @@ std::string Rating(const std::string& turn, TimeMs ts, int rating, const std::st
                 rating, R"(,"comment":")", comment, R"("})");
 }
 
-std::string Render(const StreamDef& def, const Event& r) {
-  std::string out = StrCat("@", r.ts);
-  for (int i = 0; i < def.fields.size(); ++i) {
-    StrAppend(&out, " ", def.fields.path(i), "=");
-    if (r.slots[i].is_missing()) out += "-";
-    AppendValueText(r.slots[i], &out);
-  }
-  return out;
-}
-
 class JoinEmitUseTest : public ::testing::Test {
  protected:
   JoinEmitUseTest() : h(kRules) {}

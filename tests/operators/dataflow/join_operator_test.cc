@@ -41,16 +41,6 @@ metrics:
     value: count()
 )";
 
-std::string Render(const StreamDef& def, const Event& r) {
-  std::string out = StrCat("@", r.ts);
-  for (int i = 0; i < def.fields.size(); ++i) {
-    StrAppend(&out, " ", def.fields.path(i), "=");
-    if (r.slots[i].is_missing()) out += "-";
-    AppendValueText(r.slots[i], &out);
-  }
-  return out;
-}
-
 std::string Turn(const std::string& turn, TimeMs ts, const std::string& intent) {
   return StrCat(R"({"ts":)", ts, R"(,"type":"message","turn_id":")", turn, R"(","intent":")",
                 intent, R"("})");

@@ -37,6 +37,18 @@ inline std::unique_ptr<SessionOperator> RestoredSessions(const SessionOperator& 
   return restored;
 }
 
+// A stream's record as text: "@TIME field=value …", the fields in slot
+// order, a missing value as "-".
+inline std::string Render(const StreamDef& def, const Event& r) {
+  std::string out = StrCat("@", r.ts);
+  for (int i = 0; i < def.fields.size(); ++i) {
+    StrAppend(&out, " ", def.fields.path(i), "=");
+    if (r.slots[i].is_missing()) out += "-";
+    AppendValueText(r.slots[i], &out);
+  }
+  return out;
+}
+
 struct OperatorHarness {
   explicit OperatorHarness(const std::string& yaml) {
     RuleLoadResult r = LoadRuleSources({{"test.yaml", yaml}});

@@ -68,17 +68,6 @@ std::string Other(const std::string& session, TimeMs ts, const std::string& type
                 "}");
 }
 
-// A record as text: the stream's fields in slot order.
-std::string Render(const StreamDef& def, const Event& r) {
-  std::string out = StrCat("@", r.ts);
-  for (int i = 0; i < def.fields.size(); ++i) {
-    StrAppend(&out, " ", def.fields.path(i), "=");
-    if (r.slots[i].is_missing()) out += "-";
-    AppendValueText(r.slots[i], &out);
-  }
-  return out;
-}
-
 class SessionStreamTest : public ::testing::Test {
  protected:
   SessionStreamTest() : h(kRules) {}
