@@ -32,15 +32,17 @@ void JoinOperator::Configure(const std::vector<bool>& kept, const std::vector<bo
   for (size_t k = 0; k < def.emit.size(); ++k) {
     if (kept[k]) def.emit[k].value.ForEachSlot([&](uint32_t slot) { read[slot] = true; });
   }
-  // A right that never matched is dead-lettered with every field it reads.
-  const bool all_right = def.join.dead_letter_unmatched_right;
+  // A right keeps every field the join reads of it: one that never
+  // matched is dead-lettered with all of them (unmatched_right:
+  // dead_letter, which a reload may turn on while it waits). In the usual
+  // join a right waits briefly, for the lefts before it to arrive.
   left_inputs_.clear();
   right_inputs_.clear();
   size_t fields = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const PairInput::Kind kind = inputs[i].kind;
     if (kind == PairInput::Kind::kLeftField && read[i]) left_inputs_.push_back(i);
-    if (kind == PairInput::Kind::kRightField && (read[i] || all_right)) right_inputs_.push_back(i);
+    if (kind == PairInput::Kind::kRightField) right_inputs_.push_back(i);
     fields += kind == PairInput::Kind::kLeftField || kind == PairInput::Kind::kRightField;
   }
   state_key_ = StrCat("join|", def.fingerprint);

@@ -93,7 +93,8 @@ TEST_F(JoinEmitUseTest, ALeanJoinCarriesWhatMetricsReadAndNamesItInItsStateKey) 
   EXPECT_EQ(full->state_key(), fingerprint);
   // The inputs in the order the emits read them: left.intent,
   // left.user_message, right.comment, right.rating.
-  EXPECT_EQ(lean->state_key(), StrCat(fingerprint, "|packs 0,3|emits 0,3"));
+  // A right keeps its every field (right.comment too).
+  EXPECT_EQ(lean->state_key(), StrCat(fingerprint, "|packs 0,2,3|emits 0,3"));
   const std::string words(2000, 'w');
   for (int i = 0; i < 1000; ++i) {
     Feed(*full, {Turn(StrCat("t", i), 1000 + i, "faq", words)});
@@ -180,6 +181,32 @@ TEST_F(JoinEmitUseTest, StatesMoveBetweenPackingsAndLackOnlyWhatOutputsRead) {
   EXPECT_FALSE(lean->ReadsStateOf("join|other"));
   EXPECT_FALSE(lean->ReadsStateOf(StrCat(full->state_key(), "|packs 0,9|emits 0,3")));
   EXPECT_FALSE(lean->ReadsStateOf(StrCat(full->state_key(), "|packs 0,3")));
+}
+
+// A rating waiting in a lean join keeps its comment, which no metric
+// reads: a reload that turns `unmatched_right: dead_letter` on while it
+// waits dead-letters it whole.
+TEST_F(JoinEmitUseTest, ARightKeepsEveryFieldForTheDeadLetter) {
+  auto lean = NewOp(&kMetricsRead, &kMetricsRead);
+  Feed(*lean, {Rating("t9", 2000, -1, "never answered")});
+  const std::string state = Encode(*lean);
+  std::string rules = kRules;
+  const std::string within = "    within: 10s after\n";
+  rules.replace(rules.find(within), within.size(), within + "    unmatched_right: dead_letter\n");
+  OperatorHarness reloaded(rules);
+  JoinOperator op(reloaded.rules->streams[0]);
+  op.SetEmitUse(kMetricsRead, kMetricsRead);
+  ASSERT_TRUE(op.ReadsStateOf(lean->state_key()));
+  Decoder dec(state);
+  ASSERT_TRUE(op.DecodeStateOf(lean->state_key(), &dec));
+  op.Close(20'000, [](const Event&) {});
+  std::vector<JoinOperator::UnmatchedRight> unmatched;
+  op.TakeUnmatchedRights(&unmatched);
+  ASSERT_EQ(unmatched.size(), 1u);
+  EXPECT_EQ(unmatched[0].key, "t9");
+  EXPECT_NE(unmatched[0].json.find(R"("comment":"never answered")"), std::string::npos)
+      << unmatched[0].json;
+  EXPECT_NE(unmatched[0].json.find(R"("rating":-1)"), std::string::npos) << unmatched[0].json;
 }
 
 // A join holding state re-packs it when told to keep less (a worker's part
