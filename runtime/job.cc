@@ -243,6 +243,7 @@ void Job::GatherTaps() {
     flow->TakeTapped(&taps_);
     untapped = untapped || flow->untapped();
   }
+  if (!stream_outputs_) taps_.clear();
   if (record_outputs_) {
     record_outputs_->Add(*rules_, &taps_);
     return;
@@ -317,7 +318,7 @@ void Job::DeadLetterUnmatched() {
       for (auto& u : taken) all.push_back({&op->def(), std::move(u)});
     }
   }
-  if (all.empty()) return;
+  if (all.empty() || !stream_outputs_) return;
   // Whatever the workers: by time, join, key, fields.
   std::sort(all.begin(), all.end(), [](const Unmatched& a, const Unmatched& b) {
     return std::tie(a.right.ts, a.join->name, a.right.key, a.right.json) <

@@ -264,6 +264,11 @@ class Job {
   std::optional<std::string> restored_record_webhook_;
   std::vector<TappedRecord> taps_;
   bool unwritten_outputs_logged_ = false;
+  // Whether the records of session streams and joins and their unmatched
+  // events are written: one of several merge instances closing the same
+  // handed-over state leaves them to the one that reads partials
+  // partition 0 (runtime/job_mode_merge.cc).
+  bool stream_outputs_ = true;
   KafkaSink* kafka_sink_ = nullptr;                // owned by sinks_
   WarehouseSink* warehouse_ = nullptr;             // the results database; owned by sinks_
   std::optional<std::string> restored_warehouse_;  // its state in the checkpoint

@@ -2,10 +2,17 @@
 // merges the instances' partial aggregates and closes windows at their
 // job-wide watermark.
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "operators/dataflow/handover.h"
+#include "operators/scale_out/partials.h"
 #include "runtime/job.h"
 #include "runtime/job_mode.h"
 
@@ -95,6 +102,9 @@ class MergeMode : public JobMode {
   // Every instance gone at the end of the partials: the state they handed
   // over that nobody took over closes here, as it would in one instance.
   void CloseUnclaimedState();
+  // With other merge instances reading the partials partitions not in
+  // `reading`: the stream metrics count only this merge's groups.
+  void CountOwnGroupsOnly(const std::vector<std::string>& reading);
   // The partials partitions the merge reads now (every one at the end).
   std::vector<std::string> ActiveParts(bool at_end = false) const;
   // One message's outcome in the metrics and the summary.
@@ -145,8 +155,21 @@ void MergeMode::Count(MergeStage::Outcome outcome, const std::string& part) {
 }
 
 void MergeMode::CloseUnclaimedState() {
+  std::vector<std::string> reading;  // the partials partitions read now
+  for (int i = 0; i < job_.source_->input_count(); ++i) {
+    if (job_.source_->input_active(i)) reading.push_back(job_.source_->input_name(i));
+  }
+  std::vector<std::string> missing;
+  const std::map<std::string, std::string> states = merge_.TakeUnclaimedState(reading, &missing);
+  for (const std::string& input : missing) {
+    Log(StrCat(input,
+               ": the state handed over lacks pieces on the partials partitions read here (an "
+               "instance of an earlier version sends it to partition 0 alone); not closed here"));
+  }
+  if (states.empty()) return;
+  CountOwnGroupsOnly(reading);
   size_t keys = 0, unknown = 0;
-  for (const auto& [input, bytes] : merge_.TakeUnclaimedState()) {
+  for (const auto& [input, bytes] : states) {
     HandedOver state;
     const long long added =
         DecodeHandedOver(bytes, &state)
@@ -162,6 +185,37 @@ void MergeMode::CloseUnclaimedState() {
     Log(StrCat("closing the open state of ", keys,
                " keys the instances handed over and no instance took over"));
   }
+}
+
+void MergeMode::CountOwnGroupsOnly(const std::vector<std::string>& reading) {
+  const std::vector<std::string> all = job_.source_->AllInputs();
+  std::set<int32_t> own;
+  for (const std::string& part : reading) {
+    int32_t index = 0;
+    const size_t slash = part.rfind('/');
+    if (slash != std::string::npos && absl::SimpleAtoi(part.substr(slash + 1), &index)) {
+      own.insert(index);
+    }
+  }
+  const auto partitions = static_cast<int32_t>(all.size());
+  if (partitions == 0 || own.size() >= all.size()) return;  // every group is this merge's
+  // Every merge instance closes the same state: each counts the records
+  // of the groups whose panes it reads, and the one reading partition 0
+  // writes the records and unmatched events.
+  for (const auto& op : job_.flow_->metric_ops()) {
+    if (!op->from_stream()) continue;
+    const MetricOperator* m = op.get();
+    op->SetGroupFilter([m, own, partitions, key = std::string()](std::string_view group) mutable {
+      PanesKey(*m, group, &key);
+      return own.contains(PanesPartition(key, partitions));
+    });
+  }
+  job_.stream_outputs_ = own.contains(0);
+  Log(StrCat("this merge instance reads ", own.size(), " of the ", partitions,
+             " partials partitions: it counts the state no instance took over in the groups "
+             "whose panes it reads",
+             job_.stream_outputs_ ? ", and writes its records"
+                                  : "; the one reading partition 0 writes its records"));
 }
 
 std::vector<std::string> MergeMode::ActiveParts(bool at_end) const {

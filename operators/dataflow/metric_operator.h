@@ -34,8 +34,10 @@
 #define VIGIL_OPERATORS_DATAFLOW_METRIC_OPERATOR_H_
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -117,6 +119,12 @@ class MetricOperator {
   void SetWhole(const PaneStore::Whole& whole) {
     whole_ = whole;
     store_->SetWhole(whole);
+  }
+  // Which groups a stream's records count in (null: all): one of several
+  // merge instances closing the same handed-over state counts only the
+  // groups whose panes it reads (operators/scale_out/merge_stage.h).
+  void SetGroupFilter(std::function<bool(std::string_view group)> keep) {
+    keep_group_ = std::move(keep);
   }
   // Events dropped because their group was over a limit, since the last call.
   uint64_t TakeDropped() { return std::exchange(dropped_, 0); }
@@ -217,6 +225,7 @@ class MetricOperator {
   const TimeMs* frontier_ = &kUnknownFrontier;
   uint64_t dropped_ = 0;
   uint64_t late_ = 0;
+  std::function<bool(std::string_view)> keep_group_;
   bool from_stream_ = false;  // fed by a stream's records, not by events
   // Prefetch's pipeline: the group keys of the last events hinted, by
   // call (empty: nothing to fetch for it).

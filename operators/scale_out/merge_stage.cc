@@ -200,16 +200,15 @@ MergeStage::Outcome MergeStage::ApplyHeartbeat(std::string_view message, const s
   for (const std::string& input : heartbeat_.all_inputs) {
     if (!p.ended.contains(input)) p.expected.insert(input);
   }
-  // State travels on partition 0; its heartbeats there say which state
-  // is the newest of each partition, and which was taken over.
-  if (part.ends_with("/0")) {
-    for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
-      if (in.state_chunks > 0) {
-        unclaimed_[in.name] = {heartbeat_.instance, heartbeat_.handover_id, in.state_chunks};
-        pieces_.KeepOnly(in.name, heartbeat_.instance, heartbeat_.handover_id);
-      } else if (unclaimed_.erase(in.name) > 0) {
-        pieces_.KeepOnly(in.name, "", 0);
-      }
+  // State travels on every partition; the heartbeats on each say, in its
+  // order, which state is the newest of each event partition and which was
+  // taken over. Read to their ends, the partitions agree.
+  for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
+    if (in.state_chunks > 0) {
+      p.unclaimed[in.name] = {heartbeat_.instance, heartbeat_.handover_id, in.state_chunks};
+      pieces_.KeepOnly(in.name, heartbeat_.instance, heartbeat_.handover_id);
+    } else if (p.unclaimed.erase(in.name) > 0) {
+      pieces_.KeepOnly(in.name, "", 0);
     }
   }
   last_ts_ = std::max(last_ts_, heartbeat_.last_ts);
@@ -256,13 +255,24 @@ size_t MergeStage::held_messages() const {
   return n;
 }
 
-std::map<std::string, std::string> MergeStage::TakeUnclaimedState() {
-  std::map<std::string, std::string> out;
-  for (const auto& [input, u] : unclaimed_) {
-    std::optional<std::string> state = pieces_.Take(u.instance, u.id, input, u.chunks);
-    if (state) out[input] = std::move(*state);
+std::map<std::string, std::string> MergeStage::TakeUnclaimedState(
+    const std::vector<std::string>& parts, std::vector<std::string>* missing) {
+  std::map<std::string, Unclaimed> unclaimed;
+  for (const std::string& name : parts) {
+    auto it = parts_.find(name);
+    if (it == parts_.end()) continue;
+    for (const auto& [input, u] : it->second.unclaimed) unclaimed.emplace(input, u);
   }
-  unclaimed_.clear();
+  std::map<std::string, std::string> out;
+  for (const auto& [input, u] : unclaimed) {
+    std::optional<std::string> state = pieces_.Take(u.instance, u.id, input, u.chunks);
+    if (state) {
+      out[input] = std::move(*state);
+    } else if (missing != nullptr) {
+      missing->push_back(input);
+    }
+  }
+  for (auto& [name, p] : parts_) p.unclaimed.clear();
   pieces_.Clear();
   return out;
 }
@@ -400,18 +410,36 @@ std::string MergeStage::Encode() const {
     for (const std::string& input : p.ended) enc.PutString(input);
   }
   // Then the state handed over that no instance has taken (absent in older
-  // ones): a merge restored at the end of a bounded run closes it.
-  enc.PutVarint(unclaimed_.size());
-  for (const auto& [input, u] : unclaimed_) {
-    enc.PutString(input);
-    enc.PutString(u.instance);
-    enc.PutVarint(u.id);
-    enc.PutVarint(u.chunks);
-  }
+  // ones): a merge restored at the end of a bounded run closes it. Here,
+  // what partition 0 said of it in checkpoints before each partition said
+  // it (none now), and the pieces.
+  enc.PutVarint(0);
   pieces_.Encode(&enc);
   // Then each partition's floor (absent in older ones).
   for (const auto& [name, p] : parts_) enc.PutSigned(p.floor);
+  // Then what each partition says no instance has taken (absent in older
+  // ones).
+  for (const auto& [name, p] : parts_) EncodeUnclaimed(p.unclaimed, &enc);
   return enc.Release();
+}
+
+void MergeStage::EncodeUnclaimed(const std::map<std::string, Unclaimed>& unclaimed, Encoder* enc) {
+  enc->PutVarint(unclaimed.size());
+  for (const auto& [input, u] : unclaimed) {
+    enc->PutString(input);
+    enc->PutString(u.instance);
+    enc->PutVarint(u.id);
+    enc->PutVarint(u.chunks);
+  }
+}
+
+void MergeStage::DecodeUnclaimed(Decoder* dec, std::map<std::string, Unclaimed>* out) {
+  for (uint64_t u = dec->GetVarint(), j = 0; j < u && dec->ok(); ++j) {
+    Unclaimed& c = (*out)[std::string(dec->GetString())];
+    c.instance = std::string(dec->GetString());
+    c.id = dec->GetVarint();
+    c.chunks = static_cast<uint32_t>(dec->GetVarint());
+  }
 }
 
 bool MergeStage::Decode(std::string_view data) {
@@ -465,23 +493,25 @@ bool MergeStage::Decode(std::string_view data) {
       for (uint64_t j = 0; j < ended && dec.ok(); ++j) p.ended.emplace(dec.GetString());
     }
   }
-  std::map<std::string, Unclaimed> unclaimed;
+  std::map<std::string, Unclaimed> on_partition_0;
   StateAssembler pieces;
   if (dec.ok() && !dec.done()) {
-    for (uint64_t u = dec.GetVarint(), j = 0; j < u && dec.ok(); ++j) {
-      Unclaimed& c = unclaimed[std::string(dec.GetString())];
-      c.instance = std::string(dec.GetString());
-      c.id = dec.GetVarint();
-      c.chunks = static_cast<uint32_t>(dec.GetVarint());
-    }
+    DecodeUnclaimed(&dec, &on_partition_0);
     if (!pieces.Decode(&dec)) return false;
   }
   if (dec.ok() && !dec.done()) {
     for (auto& [name, p] : parts) p.floor = dec.GetSigned();
   }
+  if (dec.ok() && !dec.done()) {
+    for (auto& [name, p] : parts) DecodeUnclaimed(&dec, &p.unclaimed);
+  } else if (!on_partition_0.empty()) {
+    // Older checkpoints: state travelled on partition 0 alone.
+    for (auto& [name, p] : parts) {
+      if (name.ends_with("/0")) p.unclaimed = on_partition_0;
+    }
+  }
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);
-  unclaimed_ = std::move(unclaimed);
   pieces_ = std::move(pieces);
   late_panes_ = late;
   last_ts_ = last;

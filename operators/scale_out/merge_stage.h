@@ -31,12 +31,16 @@
 // end) has ended and holds nothing back from then on.
 //
 // Keyed state an instance handed over with partitions (partial_state.h)
-// is for their next owner; the merge keeps, per partition, the newest
-// state no instance has claimed yet (a later heartbeat naming the
-// partition claims it), read from partials partition 0, where it travels.
-// A bounded merge whose instances have all left adds it to its own
-// session and join operators before it closes every window, so that state
-// is closed as one instance reaching the end would close it.
+// is for their next owner; the merge keeps, per event partition, the
+// newest state no instance has claimed yet (a later heartbeat naming the
+// partition claims it). It travels on every partials partition, and each
+// partials partition's heartbeats say, in their order there, what is
+// claimed. A bounded merge whose instances have all left adds it to its
+// own session and join operators before it closes every window, so that
+// state is closed as one instance reaching the end would close it. Several
+// merge instances each close all of it, and each counts only the records
+// of groups whose panes it reads (PanesPartition): the job marks the
+// others' (runtime/job_mode_merge.cc).
 //
 // Publications. An instance's panes messages wait, per partials partition,
 // until the heartbeat of their publication (the same publication id)
@@ -145,8 +149,14 @@ class MergeStage {
   bool Decode(std::string_view data);
 
   // The keyed state handed over that no instance has taken over, per
-  // partition (EncodeHandedOver), forgotten once taken.
-  std::map<std::string, std::string> TakeUnclaimedState();
+  // event partition (EncodeHandedOver), as the heartbeats of the partials
+  // partitions `parts` tell it (those the merge reads: each carries every
+  // hand-over and claim); forgotten once taken.
+  // `missing` (may be null) gets the event partitions whose state lacks
+  // pieces on `parts` (an instance older than this version sent it to
+  // partials partition 0 alone).
+  std::map<std::string, std::string> TakeUnclaimedState(
+      const std::vector<std::string>& parts, std::vector<std::string>* missing = nullptr);
 
   uint64_t late_panes() const { return late_panes_; }
   // Panes messages waiting for their publication's heartbeat.
@@ -168,14 +178,20 @@ class MergeStage {
     uint64_t publication = 0;
     std::vector<std::string> messages;
   };
+  struct Unclaimed {
+    std::string instance;
+    uint64_t id = 0;
+    uint32_t chunks = 0;
+  };
   struct Part {
-    std::map<std::string, Input> inputs;      // event partition -> state
-    std::map<std::string, TimeMs> instances;  // running instance -> watermark
-    std::map<std::string, uint64_t> epochs;   // instance -> last heartbeat epoch
-    std::set<std::string> expected;           // every event partition, per metadata
-    std::map<std::string, Held> held;         // instance -> its publication under way
-    std::set<std::string> ended;              // inputs that ended (closed shards read out)
-    TimeMs floor = kMinTime;                  // the highest watermark it has had
+    std::map<std::string, Input> inputs;         // event partition -> state
+    std::map<std::string, TimeMs> instances;     // running instance -> watermark
+    std::map<std::string, uint64_t> epochs;      // instance -> last heartbeat epoch
+    std::set<std::string> expected;              // every event partition, per metadata
+    std::map<std::string, Held> held;            // instance -> its publication under way
+    std::set<std::string> ended;                 // inputs that ended (closed shards read out)
+    TimeMs floor = kMinTime;                     // the highest watermark it has had
+    std::map<std::string, Unclaimed> unclaimed;  // event partition -> hand-over
   };
   // A partials partition's watermark from its heartbeats' word (kMinTime
   // while held back), before its floor.
@@ -196,6 +212,8 @@ class MergeStage {
   // The instance's held panes: merged when they belong to `publication`
   // (nonzero), dropped as aborted otherwise.
   void Settle(Part& p, const std::string& instance, uint64_t publication);
+  static void EncodeUnclaimed(const std::map<std::string, Unclaimed>& unclaimed, Encoder* enc);
+  static void DecodeUnclaimed(Decoder* dec, std::map<std::string, Unclaimed>* out);
   // After heartbeat_ updated `p`: an input its owner no longer reports and
   // the source no longer lists (a closed shard read to its end) ended.
   void ForgetEnded(Part& p);
@@ -218,13 +236,7 @@ class MergeStage {
   TimeMs last_ts_ = kMinTime;
   DurationMs allowed_lateness_ = 0;
   std::vector<Outcome> settled_;
-  struct Unclaimed {
-    std::string instance;
-    uint64_t id = 0;
-    uint32_t chunks = 0;
-  };
-  std::map<std::string, Unclaimed> unclaimed_;  // event partition -> hand-over
-  StateAssembler pieces_;
+  StateAssembler pieces_;  // of every partials partition, each piece once
   PartialState piece_;
 };
 

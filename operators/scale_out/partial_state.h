@@ -3,7 +3,7 @@
 // Keyed state handed over with an event partition (operators/dataflow/
 // handover.h) travels on the partials topic: when an instance gives
 // partitions up (a rebalance, or stopping), its publication carries, on
-// partition 0 before the heartbeat, the state of each partition's keys in
+// every partition before the heartbeat, the state of each partition's keys in
 // pieces of at most kMaxStateChunk bytes (a Kafka message is 1 MB at most
 // by default). The heartbeat names the publication's hand-over id and, per
 // partition, how many pieces it has. The partition's next owner reads them

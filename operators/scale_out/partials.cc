@@ -178,6 +178,20 @@ std::string WithPublication(std::string_view panes_message, uint64_t publication
   return out;
 }
 
+void PanesKey(const MetricOperator& op, std::string_view group, std::string* key) {
+  // An experiment reads every group (arm and unit) of its inputs at once:
+  // their messages share one key, and so one partials partition and one
+  // merge instance, however many there are.
+  if (std::any_of(op.members().begin(), op.members().end(),
+                  [](const MetricRef& m) { return m.def->internal(); })) {
+    key->assign(kExperimentInputsKey);
+    return;
+  }
+  const uint64_t op_key = PartialOperatorKey(op.shape_key());
+  key->assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
+  key->append(group);
+}
+
 void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
                 const std::function<void(std::string_view, std::string_view)>& emit) {
   constexpr size_t kMaxPanes = 64;  // per message
@@ -187,19 +201,9 @@ void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
   held.reserve(kMaxPanes);
   for (const auto& op : flow->metric_ops()) {
     const uint64_t op_key = PartialOperatorKey(op->shape_key());
-    // An experiment reads every group (arm and unit) of its inputs at once:
-    // their messages share one key, and so one partials partition and one
-    // merge instance, however many there are.
-    const bool experiment_input = std::any_of(op->members().begin(), op->members().end(),
-                                              [](const MetricRef& m) { return m.def->internal(); });
     auto flush = [&] {
       if (panes.empty()) return;
-      if (experiment_input) {
-        key = kExperimentInputsKey;
-      } else {
-        key.assign(reinterpret_cast<const char*>(&op_key), sizeof op_key);
-        key.append(current_group);
-      }
+      PanesKey(*op, current_group, &key);
       value = EncodePanes(op_key, current_group, instance, epoch, op->accumulator_hashes(), panes);
       emit(key, value);
       panes.clear();
@@ -218,6 +222,14 @@ void DrainPanes(Dataflow* flow, std::string_view instance, uint64_t epoch,
     flush();
     current_group.clear();
   }
+}
+
+int32_t PanesPartition(std::string_view key, int32_t partitions) {
+  if (partitions <= 1) return 0;
+  // librdkafka's default partitioner for keyed messages, which published
+  // panes before they named their partition: the groups stay where they were.
+  return rd_kafka_msg_partitioner_consistent(nullptr, key.data(), key.size(), partitions, nullptr,
+                                             nullptr);
 }
 
 absl::StatusOr<std::unique_ptr<PartialsPublisher>> PartialsPublisher::Open(
@@ -261,11 +273,13 @@ absl::Status PartialsPublisher::PublishMessages(const PartialMessages& messages,
   absl::Status status;
   for (const auto& [key, value] : messages) {
     if (!status.ok()) break;
-    status = writer_->Produce(topic_, key, WithPublication(value, named.publication));
+    status = writer_->Produce(topic_, key, WithPublication(value, named.publication), 0,
+                              PanesPartition(key, partitions_));
     ++messages_;
   }
-  // The keyed state handed over, on partition 0 before the heartbeat
-  // that names its pieces.
+  // The keyed state handed over, on every partition before the heartbeat
+  // that names its pieces: each merge instance closes its own groups' part
+  // of what no instance takes over.
   if (!handover_.empty()) {
     named.handover_id = (static_cast<uint64_t>(WallClockMs()) << 16) ^ ++next_handover_id_;
     for (PartialHeartbeat::Input& in : named.inputs) {
@@ -274,10 +288,12 @@ absl::Status PartialsPublisher::PublishMessages(const PartialMessages& messages,
       const std::vector<std::string> pieces =
           EncodeStateChunks(instance_, named.handover_id, in.name, it->second);
       in.state_chunks = static_cast<uint32_t>(pieces.size());
-      for (const std::string& piece : pieces) {
-        if (!status.ok()) break;
-        status = writer_->Produce(topic_, heartbeat.instance, piece, 0, 0);
-        ++messages_;
+      for (int p = 0; p < partitions_; ++p) {
+        for (const std::string& piece : pieces) {
+          if (!status.ok()) break;
+          status = writer_->Produce(topic_, heartbeat.instance, piece, 0, p);
+          ++messages_;
+        }
       }
     }
     handover_.clear();

@@ -19,7 +19,9 @@
 //     partition's watermark and whether it is idle.
 //   - for partitions it gives up (a rebalance, or stopping), the open state
 //     of their keys (sessions, waiting join events; partial_state.h), on
-//     partition 0 before the heartbeat, for their next owner;
+//     every partition before the heartbeat: for their next owner, and for
+//     every merge instance, which closes its own groups' part of the state
+//     no instance takes over (merge_stage.h);
 //   - the consumer group's offsets of the records aggregated so far
 //     (send_offsets_to_transaction), so the records and their aggregates
 //     become visible together or not at all: a killed instance's open
@@ -66,7 +68,7 @@
 //              (the parts after the panes and after the inputs absent in
 //              older ones)
 //   state      pieces of the keyed state handed over with a partition, on
-//              partition 0 before the heartbeat (partial_state.h)
+//              every partition before the heartbeat (partial_state.h)
 //
 // Kinesis has no consumer group to commit positions to: an instance reading
 // shards (`--instance I/N`) keeps them in its checkpoints. It writes the
@@ -110,7 +112,7 @@ struct PartialHeartbeat {
     // next owner resumes at the largest it finds (ReadPublishedOffsets).
     int64_t next_offset = -1;
     // The pieces of the partition's keyed state published before this
-    // heartbeat on partition 0 (partial_state.h): 0, none handed over.
+    // heartbeat on every partition (partial_state.h): 0, none handed over.
     uint32_t state_chunks = 0;
     friend bool operator==(const Input&, const Input&) = default;
   };
@@ -187,8 +189,19 @@ bool DecodePanes(std::string_view message, PartialPanes* out);
 // publication that carries it (nonzero).
 std::string WithPublication(std::string_view panes_message, uint64_t publication);
 
+// The partials partition of the panes messages with Kafka key `key`, of
+// `partitions`: librdkafka's consistent partitioner (CRC32 of the key), as
+// the default partitioner places keyed messages. Instances name it when
+// they publish, and a merge instance computes it to tell its own groups
+// from those of the others (merge_stage.h).
+int32_t PanesPartition(std::string_view key, int32_t partitions);
+
 // The Kafka key of every panes message of an experiment's inputs.
 inline constexpr std::string_view kExperimentInputsKey = "vigil experiment inputs";
+// The Kafka key of the panes messages of `op`'s group `group`: the
+// operator key and the group, or kExperimentInputsKey for the operator of
+// an experiment's inputs.
+void PanesKey(const MetricOperator& op, std::string_view group, std::string* key);
 // The panes messages of every metric operator of `flow`, as (key, value),
 // emptying its stores. A group's panes go in one message (several when it
 // has very many), keyed by operator and group, so that merge instances

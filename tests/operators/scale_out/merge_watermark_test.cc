@@ -262,27 +262,31 @@ TEST_F(MergeWatermarkTest, TheLastEventTimeIsTheLatestOfAnyInstance) {
   EXPECT_EQ(restored.last_ts(), 55'000);
 }
 
+// One instance's hand-over of `state` for event partition `input` on
+// partials partition `part`: its pieces, then the heartbeat naming them.
+void HandOver(MergeStage& merge, const std::string& instance, uint64_t id, const std::string& input,
+              const std::string& state, const std::string& part) {
+  for (const std::string& m : EncodeStateChunks(instance, id, input, state, 4)) {
+    ASSERT_EQ(merge.Apply(m, part), MergeStage::Outcome::kState);
+  }
+  PartialHeartbeat hb;
+  ASSERT_TRUE(DecodeHeartbeat(Heartbeat(instance, 50'000, {{input, 50'000, false, 10}}), &hb));
+  hb.handover_id = id;
+  hb.inputs[0].state_chunks = static_cast<uint32_t>((state.size() + 3) / 4);
+  ASSERT_EQ(merge.Apply(EncodeHeartbeat(hb), part), MergeStage::Outcome::kHeartbeat);
+}
+
 // State handed over with a partition is the merge's to close only while no
-// instance has taken it over: a later heartbeat naming the partition on
-// partition 0 claims it; only the newest hand-over of a partition counts.
+// instance has taken it over: a later heartbeat naming the partition claims
+// it; only the newest hand-over of a partition counts. Each partials
+// partition says so of the state on it.
 TEST_F(MergeWatermarkTest, OnlyStateNoInstanceTookOverIsUnclaimed) {
-  auto hand_over = [&](const std::string& instance, uint64_t id, const std::string& input,
-                       const std::string& state, const std::string& part) {
-    for (const std::string& m : EncodeStateChunks(instance, id, input, state, 4)) {
-      ASSERT_EQ(merge_.Apply(m, part), MergeStage::Outcome::kState);
-    }
-    PartialHeartbeat hb;
-    ASSERT_TRUE(DecodeHeartbeat(Heartbeat(instance, 50'000, {{input, 50'000, false, 10}}), &hb));
-    hb.handover_id = id;
-    hb.inputs[0].state_chunks = static_cast<uint32_t>((state.size() + 3) / 4);
-    ASSERT_EQ(merge_.Apply(EncodeHeartbeat(hb), part), MergeStage::Outcome::kHeartbeat);
-  };
-  hand_over("a", 1, "e/0", "first state of e/0", "p/0");
-  hand_over("a", 2, "e/0", "second state of e/0", "p/0");
-  hand_over("a", 3, "e/1", "state of e/1", "p/0");
-  hand_over("a", 4, "e/2", "state of e/2", "p/0");
+  HandOver(merge_, "a", 1, "e/0", "first state of e/0", "p/0");
+  HandOver(merge_, "a", 2, "e/0", "second state of e/0", "p/0");
+  HandOver(merge_, "a", 3, "e/1", "state of e/1", "p/0");
+  HandOver(merge_, "a", 4, "e/2", "state of e/2", "p/0");
   // b took e/1 over and reported it; a heartbeat on another partition
-  // claims nothing (state travels on partition 0).
+  // says nothing of the state on p/0.
   Beat("b", 60'000, {{"e/1", 60'000, false}});
   Beat("b", 60'000, {{"e/2", 60'000, false}}, false, "p/1");
   const std::map<std::string, std::string> want = {{"e/0", "second state of e/0"},
@@ -290,10 +294,47 @@ TEST_F(MergeWatermarkTest, OnlyStateNoInstanceTookOverIsUnclaimed) {
   // A merge restored from a checkpoint has it too.
   MergeStage restored(h_.flow.get());
   ASSERT_TRUE(restored.Decode(merge_.Encode()));
-  EXPECT_EQ(restored.TakeUnclaimedState(), want);
-  EXPECT_EQ(merge_.TakeUnclaimedState(), want);
-  EXPECT_TRUE(merge_.TakeUnclaimedState().empty());  // taken
+  EXPECT_EQ(restored.TakeUnclaimedState({"p/0", "p/1"}), want);
+  EXPECT_EQ(merge_.TakeUnclaimedState({"p/0"}), want);
+  EXPECT_TRUE(merge_.TakeUnclaimedState({"p/0"}).empty());  // taken
   EXPECT_STREQ(MergeStage::OutcomeName(MergeStage::Outcome::kState), "state");
+}
+
+// An instance sends the state it hands over to every partials partition,
+// so a merge instance reading any of them finds it; what is claimed is
+// what the partitions it reads say, whatever order their reads interleave
+// in. Partitions it does not read now say nothing.
+TEST_F(MergeWatermarkTest, HandedOverStateTravelsOnEveryPartialsPartition) {
+  // p/1 is read ahead of p/0: the hand-over of e/0, then b's claim of it.
+  HandOver(merge_, "a", 1, "e/0", "state of e/0", "p/1");
+  HandOver(merge_, "a", 1, "e/1", "state of e/1", "p/1");
+  Beat("b", 60'000, {{"e/0", 60'000, false}}, false, "p/1");
+  // p/0 catches up with the same hand-over; the claim is still ahead.
+  HandOver(merge_, "a", 1, "e/0", "state of e/0", "p/0");
+  HandOver(merge_, "a", 1, "e/1", "state of e/1", "p/0");
+  MergeStage ahead(h_.flow.get());
+  ASSERT_TRUE(ahead.Decode(merge_.Encode()));
+  // Read to the claim on p/0 too, the partitions agree.
+  Beat("b", 60'000, {{"e/0", 60'000, false}}, false, "p/0");
+  const std::map<std::string, std::string> want = {{"e/1", "state of e/1"}};
+  MergeStage restored(h_.flow.get());
+  ASSERT_TRUE(restored.Decode(merge_.Encode()));
+  EXPECT_EQ(restored.TakeUnclaimedState({"p/0"}), want);
+  EXPECT_EQ(merge_.TakeUnclaimedState({"p/1"}), want);
+  // Before p/0 had the claim, reading p/1 alone already knew it; a
+  // partition not read now (p/0, behind) is not asked.
+  EXPECT_EQ(ahead.TakeUnclaimedState({"p/1"}), want);
+  // A hand-over whose pieces are not on the partitions read (an earlier
+  // version sent them to partition 0 alone): named, not closed.
+  MergeStage older(h_.flow.get());
+  PartialHeartbeat hb;
+  ASSERT_TRUE(DecodeHeartbeat(Heartbeat("a", 50'000, {{"e/0", 50'000, false, 10}}), &hb));
+  hb.handover_id = 1;
+  hb.inputs[0].state_chunks = 3;
+  ASSERT_EQ(older.Apply(EncodeHeartbeat(hb), "p/1"), MergeStage::Outcome::kHeartbeat);
+  std::vector<std::string> missing;
+  EXPECT_TRUE(older.TakeUnclaimedState({"p/1"}, &missing).empty());
+  EXPECT_EQ(missing, std::vector<std::string>{"e/0"});
 }
 
 }  // namespace

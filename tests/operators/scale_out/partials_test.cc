@@ -197,6 +197,26 @@ experiments:
   });
   EXPECT_EQ(experiment_messages, 12u);  // per user, from each of the experiment's two inputs
   EXPECT_EQ(other_keys.size(), 2u);     // turns by variant: A and B
+  // PanesKey names the same keys, from an operator and a group.
+  std::set<std::string> named;
+  std::string key;
+  for (const auto& op : a.flow->metric_ops()) {
+    for (const char* group : {"A", "B"}) {
+      PanesKey(*op, op->grouped() ? group : "", &key);
+      named.insert(key);
+    }
+  }
+  std::set<std::string> want = other_keys;
+  want.emplace(kExperimentInputsKey);
+  EXPECT_EQ(named, want);
+}
+
+// Panes go to the partials partition librdkafka's consistent partitioner
+// gives their key: the CRC-32 of the key, modulo the partition count.
+TEST(PartialsTest, APanesMessagesPartitionIsTheCrcOfItsKey) {
+  EXPECT_EQ(PanesPartition("123456789", 7), 5);  // CRC-32 0xCBF43926 % 7
+  EXPECT_EQ(PanesPartition("123456789", 1), 0);
+  EXPECT_EQ(PanesPartition(kExperimentInputsKey, 4), 1);
 }
 
 TEST(PartialsTest, UnknownMetricsAndMalformedMessagesAreCounted) {
