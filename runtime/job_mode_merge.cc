@@ -188,17 +188,27 @@ void MergeMode::CloseUnclaimedState() {
 }
 
 void MergeMode::CountOwnGroupsOnly(const std::vector<std::string>& reading) {
-  const std::vector<std::string> all = job_.source_->AllInputs();
+  std::vector<std::string> all = job_.source_->AllInputs();
+  for (int attempt = 1; attempt < 3 && all.empty(); ++attempt) all = job_.source_->AllInputs();
+  if (all.empty()) {
+    Log("the partials topic's partition count is unknown (its metadata did not come): this "
+        "merge instance counts the state no instance took over in every group, and another "
+        "merge instance, if any, counts it again");
+    return;
+  }
+  // Its groups are those of the partitions it has read: one assigned only
+  // now, read by another merge before, is that merge's.
   std::set<int32_t> own;
   for (const std::string& part : reading) {
     int32_t index = 0;
     const size_t slash = part.rfind('/');
-    if (slash != std::string::npos && absl::SimpleAtoi(part.substr(slash + 1), &index)) {
+    if (merge_.HasRead(part) && slash != std::string::npos &&
+        absl::SimpleAtoi(part.substr(slash + 1), &index)) {
       own.insert(index);
     }
   }
   const auto partitions = static_cast<int32_t>(all.size());
-  if (partitions == 0 || own.size() >= all.size()) return;  // every group is this merge's
+  if (own.size() >= all.size()) return;  // every group is this merge's
   // Every merge instance closes the same state: each counts the records
   // of the groups whose panes it reads, and the one reading partition 0
   // writes the records and unmatched events.

@@ -306,11 +306,11 @@ void MetricOperator::Add(const Event& ev) {
   // Events behind a closed window were refused as late before they got
   // here; a stream's record is behind only when its state closed late.
   if (from_stream_) {
+    if (keep_group_ && !keep_group_(GroupKey(slots, &key_))) return;  // another's to count
     if (store_->Closed(ev.ts)) {
       ++late_;
       return;
     }
-    if (keep_group_ && !keep_group_(GroupKey(slots, &key_))) return;
   }
   AccSet* found = store_->Pane(GroupKey(slots, &key_), ev.ts, *frontier_);
   if (found == nullptr) {

@@ -206,10 +206,11 @@ MergeStage::Outcome MergeStage::ApplyHeartbeat(std::string_view message, const s
   for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
     if (in.state_chunks > 0) {
       p.unclaimed[in.name] = {heartbeat_.instance, heartbeat_.handover_id, in.state_chunks};
-      pieces_.KeepOnly(in.name, heartbeat_.instance, heartbeat_.handover_id);
-    } else if (p.unclaimed.erase(in.name) > 0) {
-      pieces_.KeepOnly(in.name, "", 0);
+      named_.emplace(in.name, heartbeat_.instance, heartbeat_.handover_id);
+    } else if (p.unclaimed.erase(in.name) == 0) {
+      continue;
     }
+    ForgetPassedPieces(in.name);
   }
   last_ts_ = std::max(last_ts_, heartbeat_.last_ts);
   for (const PartialHeartbeat::Input& in : heartbeat_.inputs) {
@@ -255,6 +256,23 @@ size_t MergeStage::held_messages() const {
   return n;
 }
 
+void MergeStage::ForgetPassedPieces(const std::string& input) {
+  auto wanted = [&](const std::string& instance, uint64_t id) {
+    for (const auto& [name, p] : parts_) {
+      auto it = p.unclaimed.find(input);
+      if (it != p.unclaimed.end() && it->second.instance == instance && it->second.id == id) {
+        return true;
+      }
+    }
+    return false;
+  };
+  // Pieces no heartbeat has named yet are on their way to theirs.
+  pieces_.Forget(input, [&](const std::string& instance, uint64_t id) {
+    if (wanted(instance, id)) return false;
+    return named_.erase({input, instance, id}) > 0;
+  });
+}
+
 std::map<std::string, std::string> MergeStage::TakeUnclaimedState(
     const std::vector<std::string>& parts, std::vector<std::string>* missing) {
   std::map<std::string, Unclaimed> unclaimed;
@@ -274,6 +292,7 @@ std::map<std::string, std::string> MergeStage::TakeUnclaimedState(
   }
   for (auto& [name, p] : parts_) p.unclaimed.clear();
   pieces_.Clear();
+  named_.clear();
   return out;
 }
 
@@ -410,16 +429,24 @@ std::string MergeStage::Encode() const {
     for (const std::string& input : p.ended) enc.PutString(input);
   }
   // Then the state handed over that no instance has taken (absent in older
-  // ones): a merge restored at the end of a bounded run closes it. Here,
-  // what partition 0 said of it in checkpoints before each partition said
-  // it (none now), and the pieces.
-  enc.PutVarint(0);
+  // ones): a merge restored at the end of a bounded run closes it. What
+  // every partition says of it, when they agree (as read to their ends),
+  // and the pieces.
+  const std::map<std::string, Unclaimed>* agreed =
+      parts_.empty() ? nullptr : &parts_.begin()->second.unclaimed;
+  for (const auto& [name, p] : parts_) {
+    if (!SameUnclaimed(p.unclaimed, *agreed)) agreed = nullptr;
+  }
+  EncodeUnclaimed(agreed ? *agreed : std::map<std::string, Unclaimed>{}, &enc);
   pieces_.Encode(&enc);
   // Then each partition's floor (absent in older ones).
   for (const auto& [name, p] : parts_) enc.PutSigned(p.floor);
-  // Then what each partition says no instance has taken (absent in older
-  // ones).
-  for (const auto& [name, p] : parts_) EncodeUnclaimed(p.unclaimed, &enc);
+  // Then, when they differ (a partition read less far than another), what
+  // each says (absent in older ones, and in checkpoints a version before
+  // this one reads).
+  if (agreed == nullptr) {
+    for (const auto& [name, p] : parts_) EncodeUnclaimed(p.unclaimed, &enc);
+  }
   return enc.Release();
 }
 
@@ -431,6 +458,14 @@ void MergeStage::EncodeUnclaimed(const std::map<std::string, Unclaimed>& unclaim
     enc->PutVarint(u.id);
     enc->PutVarint(u.chunks);
   }
+}
+
+bool MergeStage::SameUnclaimed(const std::map<std::string, Unclaimed>& a,
+                               const std::map<std::string, Unclaimed>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.first == y.first && x.second.instance == y.second.instance &&
+           x.second.id == y.second.id && x.second.chunks == y.second.chunks;
+  });
 }
 
 void MergeStage::DecodeUnclaimed(Decoder* dec, std::map<std::string, Unclaimed>* out) {
@@ -493,10 +528,10 @@ bool MergeStage::Decode(std::string_view data) {
       for (uint64_t j = 0; j < ended && dec.ok(); ++j) p.ended.emplace(dec.GetString());
     }
   }
-  std::map<std::string, Unclaimed> on_partition_0;
+  std::map<std::string, Unclaimed> agreed;
   StateAssembler pieces;
   if (dec.ok() && !dec.done()) {
-    DecodeUnclaimed(&dec, &on_partition_0);
+    DecodeUnclaimed(&dec, &agreed);
     if (!pieces.Decode(&dec)) return false;
   }
   if (dec.ok() && !dec.done()) {
@@ -504,15 +539,18 @@ bool MergeStage::Decode(std::string_view data) {
   }
   if (dec.ok() && !dec.done()) {
     for (auto& [name, p] : parts) DecodeUnclaimed(&dec, &p.unclaimed);
-  } else if (!on_partition_0.empty()) {
-    // Older checkpoints: state travelled on partition 0 alone.
-    for (auto& [name, p] : parts) {
-      if (name.ends_with("/0")) p.unclaimed = on_partition_0;
-    }
+  } else {
+    // Every partition says the same (older checkpoints: what partition 0
+    // said, where the state travelled then).
+    for (auto& [name, p] : parts) p.unclaimed = agreed;
   }
   if (!dec.ok() || !dec.done()) return false;
   parts_ = std::move(parts);
   pieces_ = std::move(pieces);
+  named_.clear();
+  for (const auto& [name, p] : parts_) {
+    for (const auto& [input, u] : p.unclaimed) named_.emplace(input, u.instance, u.id);
+  }
   late_panes_ = late;
   last_ts_ = last;
   return true;

@@ -78,6 +78,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -158,6 +159,9 @@ class MergeStage {
   std::map<std::string, std::string> TakeUnclaimedState(
       const std::vector<std::string>& parts, std::vector<std::string>* missing = nullptr);
 
+  // Whether the merge has read anything from partials partition `part`
+  // (in this run or before its checkpoint).
+  bool HasRead(const std::string& part) const { return parts_.contains(part); }
   uint64_t late_panes() const { return late_panes_; }
   // Panes messages waiting for their publication's heartbeat.
   size_t held_messages() const;
@@ -212,7 +216,12 @@ class MergeStage {
   // The instance's held panes: merged when they belong to `publication`
   // (nonzero), dropped as aborted otherwise.
   void Settle(Part& p, const std::string& instance, uint64_t publication);
+  // Forgets the pieces of `input`'s hand-overs that some heartbeat named
+  // and no partition's unclaimed state names any more.
+  void ForgetPassedPieces(const std::string& input);
   static void EncodeUnclaimed(const std::map<std::string, Unclaimed>& unclaimed, Encoder* enc);
+  static bool SameUnclaimed(const std::map<std::string, Unclaimed>& a,
+                            const std::map<std::string, Unclaimed>& b);
   static void DecodeUnclaimed(Decoder* dec, std::map<std::string, Unclaimed>* out);
   // After heartbeat_ updated `p`: an input its owner no longer reports and
   // the source no longer lists (a closed shard read to its end) ended.
@@ -237,6 +246,10 @@ class MergeStage {
   DurationMs allowed_lateness_ = 0;
   std::vector<Outcome> settled_;
   StateAssembler pieces_;  // of every partials partition, each piece once
+  // The hand-overs (event partition, instance, id) some heartbeat named:
+  // their pieces go once no partition's unclaimed state names them (those
+  // of a hand-over not named yet are kept: its heartbeat follows).
+  std::set<std::tuple<std::string, std::string, uint64_t>> named_;
   PartialState piece_;
 };
 

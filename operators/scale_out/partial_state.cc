@@ -92,10 +92,12 @@ std::optional<std::string> StateAssembler::Take(const std::string& instance, uin
   return whole;
 }
 
-void StateAssembler::KeepOnly(const std::string& input, const std::string& instance, uint64_t id) {
+void StateAssembler::Forget(
+    const std::string& input,
+    const std::function<bool(const std::string& instance, uint64_t id)>& drop) {
   for (auto it = pieces_.begin(); it != pieces_.end();) {
     const auto& [in, inst, i] = it->first;
-    if (in == input && (inst != instance || i != id)) {
+    if (in == input && drop(inst, i)) {
       it = pieces_.erase(it);
     } else {
       ++it;

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,8 +67,10 @@ class StateAssembler {
                                   const std::string& input, uint32_t chunks);
   bool Has(const std::string& instance, uint64_t id, const std::string& input,
            uint32_t chunks) const;
-  // Forgets the pieces of every hand-over of `input` but (instance, id).
-  void KeepOnly(const std::string& input, const std::string& instance, uint64_t id);
+  // Forgets the pieces of the hand-overs of `input` that `drop(instance,
+  // id)` says are no longer wanted.
+  void Forget(const std::string& input,
+              const std::function<bool(const std::string& instance, uint64_t id)>& drop);
   void Clear() { pieces_.clear(); }
   size_t bytes() const;
   // Checkpoints: every piece kept.

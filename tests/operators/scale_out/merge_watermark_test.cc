@@ -324,6 +324,14 @@ TEST_F(MergeWatermarkTest, HandedOverStateTravelsOnEveryPartialsPartition) {
   // Before p/0 had the claim, reading p/1 alone already knew it; a
   // partition not read now (p/0, behind) is not asked.
   EXPECT_EQ(ahead.TakeUnclaimedState({"p/1"}), want);
+  // A partition read behind another names an older hand-over: the newer
+  // one's pieces, which the other names, stay.
+  MergeStage lagging(h_.flow.get());
+  HandOver(lagging, "a", 1, "e/0", "old state", "p/0");
+  HandOver(lagging, "b", 2, "e/0", "new state", "p/0");
+  HandOver(lagging, "a", 1, "e/0", "old state", "p/1");
+  EXPECT_EQ(lagging.TakeUnclaimedState({"p/0"}),
+            (std::map<std::string, std::string>{{"e/0", "new state"}}));
   // A hand-over whose pieces are not on the partitions read (an earlier
   // version sent them to partition 0 alone): named, not closed.
   MergeStage older(h_.flow.get());
