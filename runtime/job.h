@@ -156,6 +156,10 @@ class Job {
   // errors is refused and the running rules stay.
   absl::Status Reload();
   void HandleReloadRequests();
+  // The lint warnings of `rules` (rules/lint.h), one log line each, as
+  // `vigil check` prints them (the first 10, then how many more): the
+  // rules a reload swaps in, for whoever edits them and watches the log.
+  static void LogLintWarnings(const RuleSet& rules);
   // Notices a reload or a restore under other rules makes outside an
   // evaluation (resolutions of alerts that were firing and are gone or
   // changed, releases of alerts nothing holds back any more): to /metrics,

@@ -87,7 +87,10 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   std::ofstream(rules) << "metrics:\n  - metric: n\n    window: tumbling 1x\n";
   ::kill(pid, SIGHUP);
   ::usleep(500'000);
+  // The last reload's rules have a template in an alert label: its lint
+  // warning is logged.
   WriteRules(rules, "1000000000");
+  std::ofstream(rules, std::ios::app) << "    labels: {level: '{{ $value }}'}\n";
   const std::string accepted3 = Sh(post).out;
   const std::string ok3 = ReloadStatus(base, 3);
   const std::string refused_later = ReloadStatus(base, 2);
@@ -112,6 +115,12 @@ TEST(ReloadE2eTest, ChangedAlertReloadsUnchangedMetricKeepsItsWindowsBrokenFileI
   EXPECT_EQ(accepted3,
             "{\"id\":3,\"status\":\"pending\",\"location\":\"/-/reload/status?id=3\"}\n 202");
   EXPECT_EQ(ok3, "{\"id\":3,\"status\":\"succeeded\"}\n");
+  const std::string log = ReadFile(err);
+  EXPECT_NE(log.find(rules + ":6:12: warning: alert 'Busy': label 'level' holds a template"),
+            std::string::npos)
+      << log;
+  // The rules of the start and of the first reload have none.
+  EXPECT_EQ(log.find("warning:"), log.rfind("warning:")) << log;
   EXPECT_EQ(refused_later, refused);
   EXPECT_EQ(ok_later, ok);
   EXPECT_EQ(health, "ok\n");
