@@ -62,7 +62,9 @@ TEST_F(ScaleOutE2eTest, TwoMergeInstancesCloseTheHandedOverStateOnceBetweenThem)
   RunSingle();
 
   // Two bounded merges in one consumer group, started together: each is
-  // given one of the two partials partitions.
+  // given one of the two partials partitions (the development broker, as
+  // a real one, waits 3 s for more members before a new group's first
+  // assignment).
   auto merge = [&](const std::string& name) {
     return Spawn(kVigil + " run --merge " + Url("partials") +
                      " --exit-at-end --output json --results " + Path(name + ".ndjson") +
