@@ -93,15 +93,17 @@ uint64_t AdminApi::reload_requests() const {
   return reload_asked_;
 }
 
-void AdminApi::ReloadAnswered(uint64_t up_to, const absl::Status& status) {
+void AdminApi::ReloadAnswered(uint64_t up_to, const absl::Status& status,
+                              std::vector<std::string> warnings) {
   absl::MutexLock lock(&reload_mu_);
   // A reload that answers no new request (SIGHUP) leaves the outcomes of
   // those answered before as they were.
   if (up_to <= reload_done_) return;
   reload_done_ = up_to;
-  reload_results_.emplace_back(up_to, status.ok() ? "" : std::string(status.message()));
+  reload_results_.push_back(
+      {up_to, status.ok() ? "" : std::string(status.message()), std::move(warnings)});
   if (reload_results_.size() > kKeptReloads) {
-    reload_forgotten_ = reload_results_.front().first;
+    reload_forgotten_ = reload_results_.front().up_to;
     reload_results_.pop_front();
   }
 }
@@ -186,18 +188,26 @@ HttpResponse AdminApi::ReloadStatus(const HttpRequest& request) {
   // The reload that answered this request: the first to answer up to it
   // (reloads asked for while one runs are served together by the next).
   auto answered = std::lower_bound(reload_results_.begin(), reload_results_.end(), id,
-                                   [](const auto& r, uint64_t n) { return r.first < n; });
+                                   [](const auto& r, uint64_t n) { return r.up_to < n; });
   if (id > reload_done_) {
     json.append("\"pending\"");
   } else if (id <= reload_forgotten_ || answered == reload_results_.end()) {
     return HttpResponse{404, "text/plain",
                         StrCat("reload request ", id, " is older than the last ", kKeptReloads,
                                " reloads, whose outcomes are kept\n")};
-  } else if (answered->second.empty()) {
+  } else if (answered->error.empty()) {
     json.append("\"succeeded\"");
+    if (!answered->warnings.empty()) {
+      json.append(",\"warnings\":[");
+      for (size_t i = 0; i < answered->warnings.size(); ++i) {
+        if (i > 0) json.push_back(',');
+        AppendJsonString(answered->warnings[i], &json);
+      }
+      json.push_back(']');
+    }
   } else {
     json.append("\"failed\",\"error\":");
-    AppendJsonString(answered->second, &json);
+    AppendJsonString(answered->error, &json);
   }
   json.append("}\n");
   return HttpResponse{200, "application/json", std::move(json)};

@@ -122,7 +122,9 @@ class AdminApi {
   // reads it before it reloads and reports with ReloadAnswered: requests
   // asked while a reload runs are answered by the next one.
   uint64_t reload_requests() const;
-  void ReloadAnswered(uint64_t up_to, const absl::Status& status);
+  // `warnings`: the lint warnings of the rules it swapped in (rules/lint.h).
+  void ReloadAnswered(uint64_t up_to, const absl::Status& status,
+                      std::vector<std::string> warnings = {});
 
  private:
   void RegisterHandlers();
@@ -149,11 +151,15 @@ class AdminApi {
   mutable absl::Mutex reload_mu_;
   uint64_t reload_asked_ ABSL_GUARDED_BY(reload_mu_) = 0;
   uint64_t reload_done_ ABSL_GUARDED_BY(reload_mu_) = 0;
-  // The outcome of each reload that answered requests, oldest first: the
-  // highest id it answered and its errors ("" when it succeeded); the
+  // The outcome of each reload that answered requests, oldest first; the
   // last kKeptReloads.
+  struct ReloadOutcome {
+    uint64_t up_to;                     // the highest id it answered
+    std::string error;                  // "" when it succeeded
+    std::vector<std::string> warnings;  // the new rules' lint warnings
+  };
   static constexpr size_t kKeptReloads = 1000;
-  std::deque<std::pair<uint64_t, std::string>> reload_results_ ABSL_GUARDED_BY(reload_mu_);
+  std::deque<ReloadOutcome> reload_results_ ABSL_GUARDED_BY(reload_mu_);
   uint64_t reload_forgotten_ ABSL_GUARDED_BY(reload_mu_) = 0;  // ids up to it: dropped
 
   std::string ArchiveProblem() const ABSL_LOCKS_EXCLUDED(archive_mu_) {

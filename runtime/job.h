@@ -154,12 +154,14 @@ class Job {
   // Loads the rule files again and swaps them in, keeping the window state
   // of unchanged metrics and the state of unchanged alerts; a file with
   // errors is refused and the running rules stay.
-  absl::Status Reload();
+  // `warnings` (may be null) gets the new rules' lint warnings.
+  absl::Status Reload(std::vector<std::string>* warnings = nullptr);
   void HandleReloadRequests();
-  // The lint warnings of `rules` (rules/lint.h), one log line each, as
-  // `vigil check` prints them (the first 10, then how many more): the
-  // rules a reload swaps in, for whoever edits them and watches the log.
-  static void LogLintWarnings(const RuleSet& rules);
+  // The lint warnings of `rules` (rules/lint.h), as `vigil check` prints
+  // them, logged one line each (the first 10, then how many more): the
+  // rules a reload swaps in, for whoever edits them and watches the log
+  // (and GET /-/reload/status).
+  static std::vector<std::string> LogLintWarnings(const RuleSet& rules);
   // Notices a reload or a restore under other rules makes outside an
   // evaluation (resolutions of alerts that were firing and are gone or
   // changed, releases of alerts nothing holds back any more): to /metrics,

@@ -13,14 +13,16 @@
 
 namespace vigil {
 
-void Job::LogLintWarnings(const RuleSet& rules) {
+std::vector<std::string> Job::LogLintWarnings(const RuleSet& rules) {
   constexpr size_t kShown = 10;  // the rest: `vigil check` lists them
-  const std::vector<Diagnostic> warnings = LintRules(rules);
-  for (size_t i = 0; i < warnings.size() && i < kShown; ++i) Log(warnings[i].ToString());
+  std::vector<std::string> warnings;
+  for (const Diagnostic& d : LintRules(rules)) warnings.push_back(d.ToString());
+  for (size_t i = 0; i < warnings.size() && i < kShown; ++i) Log(warnings[i]);
   if (warnings.size() > kShown) {
     Log(StrCat("… and ", warnings.size() - kShown,
                " more lint warnings of the rule files: vigil check FILE... lists them all"));
   }
+  return warnings;
 }
 
 void Job::DeliverReloadNotices(const std::vector<AlertNotice>& notices) {
@@ -46,7 +48,7 @@ void Job::MarkStartedOver(const RuleSet& rules, const Dataflow& flow,
   if (!started_over.empty()) mode_->MetricsStartedOver(started_over);
 }
 
-absl::Status Job::Reload() {
+absl::Status Job::Reload(std::vector<std::string>* warnings) {
   RuleLoadResult loaded = LoadJobRules(config_);
   if (!loaded.ok()) {
     std::string msg = "reload refused, the running rules stay:";
@@ -55,7 +57,7 @@ absl::Status Job::Reload() {
     return absl::InvalidArgumentError(msg);
   }
   std::unique_ptr<RuleSet> rules = std::move(loaded.rules);
-  LogLintWarnings(*rules);  // as `vigil check FILE...` would say them
+  std::vector<std::string> lint = LogLintWarnings(*rules);  // as `vigil check FILE...` says them
   // The job file's routes stay: one that names an alert the new rules do
   // not have is said, not refused (the alert may be gone on purpose).
   std::vector<std::string> alerts;
@@ -98,6 +100,7 @@ absl::Status Job::Reload() {
   metrics_->Rebind(*rules_);
   if (warehouse_) warehouse_->SetFingerprint(RulesFingerprint(config_));
   metrics_->Reloaded(true);
+  if (warnings != nullptr) *warnings = std::move(lint);
   PublishAlerts();
   if (admin_) admin_->PublishRules(*rules_);
   Log(StrCat("rules reloaded: ", rules_->streams.size(), " streams, ", rules_->VisibleMetricCount(),
@@ -111,9 +114,10 @@ void Job::HandleReloadRequests() {
   // The requests this reload answers: one asked while it runs gets a
   // reload of its own next time round.
   const uint64_t answered = admin_ ? admin_->reload_requests() : 0;
-  absl::Status s = Reload();
+  std::vector<std::string> warnings;
+  absl::Status s = Reload(&warnings);
   if (!s.ok()) Log(std::string(s.message()));
-  if (admin_) admin_->ReloadAnswered(answered, s);
+  if (admin_) admin_->ReloadAnswered(answered, s, std::move(warnings));
 }
 
 }  // namespace vigil
