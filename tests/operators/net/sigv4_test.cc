@@ -1,7 +1,10 @@
 #include "operators/net/sigv4.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/strings.h"
 #include "gtest/gtest.h"
@@ -131,7 +134,37 @@ TEST(SigV4Test, UriEncode) {
   EXPECT_EQ(PercentEncode("a/b", false), "a%2Fb");
 }
 
+// Puts the variables it names back as they were when it goes: the tests
+// that follow in the same process (the Kinesis ones sign for the region
+// the environment names) see the environment they started with.
+class SavedEnvironment {
+ public:
+  explicit SavedEnvironment(std::vector<std::string> names) : names_(std::move(names)) {
+    for (const std::string& n : names_) {
+      const char* v = std::getenv(n.c_str());
+      saved_.push_back(v == nullptr ? std::nullopt : std::optional<std::string>(v));
+    }
+  }
+  ~SavedEnvironment() {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (saved_[i]) {
+        ::setenv(names_[i].c_str(), saved_[i]->c_str(), 1);
+      } else {
+        ::unsetenv(names_[i].c_str());
+      }
+    }
+  }
+  SavedEnvironment(const SavedEnvironment&) = delete;
+  SavedEnvironment& operator=(const SavedEnvironment&) = delete;
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<std::optional<std::string>> saved_;
+};
+
 TEST(SigV4Test, CredentialsAndRegionFromEnvironment) {
+  const SavedEnvironment saved({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                "AWS_REGION", "AWS_DEFAULT_REGION"});
   ::setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
   ::unsetenv("AWS_SECRET_ACCESS_KEY");
   ::unsetenv("AWS_SESSION_TOKEN");

@@ -214,6 +214,10 @@ std::unique_ptr<KinesisMock> KinesisMock::Start(const std::string& streams, std:
                                           {{"KINESIS_MOCK_PLAIN_PORT", std::to_string(m->port_)},
                                            {"KINESIS_MOCK_TLS_PORT", std::to_string(FreePort())},
                                            {"INITIALIZE_STREAMS", streams},
+                                           // Its streams are in the region the
+                                           // clients sign for, whatever the
+                                           // environment says.
+                                           {"AWS_REGION", "us-east-1"},
                                            {"SPLIT_SHARD_DURATION", "100ms"},
                                            {"MERGE_SHARDS_DURATION", "100ms"},
                                            {"CREATE_STREAM_DURATION", "100ms"},
@@ -273,6 +277,7 @@ void PutEvents(const KinesisServer& server, const std::string& stream,
   KinesisWriterOptions o;
   o.stream = stream;
   o.endpoint = server.endpoint();
+  o.region = server.client_options().region;
   o.credentials = server.client_options().credentials;
   o.backoff_base = 10;
   o.backoff_max = 200;
