@@ -389,7 +389,6 @@ void PaneStore::Drain(const std::function<void(std::string_view, TimeMs, const A
     for (const auto& [t, p] : g.open) fn(*key, t, p);
   }
   groups_.clear();
-  starts_.clear();
   ends_.clear();
   ClearCache();
 }
@@ -429,7 +428,6 @@ void PaneStore::Encode(Encoder* enc) const {
 
 bool PaneStore::Decode(Decoder* dec) {
   groups_.clear();
-  starts_.clear();
   ends_.clear();
   ClearCache();
   closed_up_to_ = dec->GetSigned();

@@ -26,10 +26,11 @@
 // GroupBudget it shares with other stores (a job's series cap) is spent;
 // Pane then returns null and the caller counts the event as dropped. The
 // groups it holds are unaffected, so every window it emits is exact.
-// What counts are the groups live at the event: those with a window open at
-// its time, i.e. whose last window ends after the frontier as of the event
-// (the watermark as of the previous record, less the allowed lateness) and
-// whose first pane starts at or before the event. A group whose windows are
+// What counts are the groups live at the event: those whose last window
+// ends after the frontier as of the event (the watermark as of the previous
+// record, less the allowed lateness), wherever their panes start: a group
+// added for an event goes on into later windows unchecked, so every group
+// not yet due may share a window with it. A group whose windows are
 // all due counts no more, though it is only dropped at the next CloseUpTo,
 // so which events a limit drops follows from the input, not from where the
 // job's batches end (and a store holds at most its limit plus the groups
@@ -211,12 +212,12 @@ class PaneStore {
    public:
     // Whether `group`, which the job's store (holding `held` groups live
     // at the event) does not hold, may be added for an event at `t` with
-    // `frontier`, its first pane starting at `start` and its last window
-    // ending at `last_end`: it has a place already, or one is left under
+    // `frontier`, its last window ending at `last_end`: it has a place
+    // already, or one is left under
     // `max_groups` (with the groups of this batch live at the event), and
     // it takes it, counting it in `*all`. The budget is asked apart.
-    bool Take(std::string_view group, TimeMs start, TimeMs last_end, TimeMs frontier, TimeMs t,
-              size_t held, size_t max_groups, std::atomic<size_t>* all);
+    bool Take(std::string_view group, TimeMs last_end, TimeMs frontier, TimeMs t, size_t held,
+              size_t max_groups, std::atomic<size_t>* all);
     // A part gave `group` a pane whose last window ends at `last_end`. A
     // group the job's store holds with an earlier last window end
     // (`held_end`; kMinTime: it holds none) is live again until then, though
@@ -239,9 +240,8 @@ class PaneStore {
     absl::Mutex mu_;
     absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
     size_t fresh_ ABSL_GUARDED_BY(mu_) = 0;
-    // New groups by first pane start and by last window end; held groups
-    // live again by the job's store's end and by their own.
-    std::map<TimeMs, size_t> starts_ ABSL_GUARDED_BY(mu_);
+    // New groups by last window end; held groups live again by the job's
+    // store's end and by their own.
     std::map<TimeMs, size_t> ends_ ABSL_GUARDED_BY(mu_);
     std::map<TimeMs, size_t> held_ends_ ABSL_GUARDED_BY(mu_);
     std::map<TimeMs, size_t> revived_ends_ ABSL_GUARDED_BY(mu_);
@@ -317,9 +317,7 @@ class PaneStore {
     absl::InlinedVector<std::pair<TimeMs, AccSet>, 2> open;
     std::unique_ptr<internal::PaneQueue> queue;  // panes of the window being slid
     TimeMs next_end = kMinTime;                  // next window end to consider
-    // Its earliest pane's start and the end of the last window of its
-    // newest pane, as counted in starts_ and ends_.
-    TimeMs first = kMaxTime;
+    // The end of the last window of its newest pane, as counted in ends_.
     TimeMs last_end = kMinTime;
   };
   // The end of the last window holding the pane starting at `start`.
@@ -327,7 +325,7 @@ class PaneStore {
     return spec_.panes_per_window() == 1 ? spec_.OnePaneEnd(start)
                                          : spec_.EndAtOrBefore(start + spec_.size());
   }
-  // Counts a pane at `start` of `g` in starts_ and ends_.
+  // Counts a pane at `start` of `g` in ends_.
   void Track(Group* g, TimeMs start);
   void Untrack(const Group& g);
   // Tracks every group again (after Decode).
@@ -343,8 +341,7 @@ class PaneStore {
   bool invertible_;
   std::vector<DurationMs> views_;
   absl::flat_hash_map<std::string, std::unique_ptr<Group>, StringHash, StringEq> groups_;
-  // Groups by their `first` and by their `last_end`: LiveGroups.
-  std::map<TimeMs, size_t> starts_;
+  // Groups by their `last_end`: LiveGroups.
   std::map<TimeMs, size_t> ends_;
   TimeMs closed_up_to_ = kMinTime;  // frontier of the last effective CloseUpTo
   // Whether a group new to the job (Whole) may be added for an event at

@@ -1,5 +1,5 @@
 // PaneStore's groups over time: which are live for an event (a group
-// counts from its first pane's start to its last window's end), the
+// counts from when it is added until its last window is due), the
 // `limit:` and budget checks that refuse new groups, and, with workers,
 // the groups new to the job that a worker's part adds in a batch
 // (FreshGroups).
@@ -14,16 +14,15 @@ namespace vigil {
 
 namespace {
 
-// Of groups counted by first pane start (`starts`) and by last window end
-// (`ends`), those live for an event at `t` with `frontier`: not ended by
-// it, not starting after `t`. The two left out are disjoint, as a group
-// starts before it ends and the frontier is taken no later than `t`.
-size_t Live(size_t groups, const std::map<TimeMs, size_t>& starts,
-            const std::map<TimeMs, size_t>& ends, TimeMs frontier, TimeMs t) {
+// Of groups counted by last window end (`ends`), those live for an event
+// at `t` with `frontier`: not ended by it. A group whose panes all start
+// after `t` counts too: the event's group, once added, goes on into the
+// later windows those panes are in (with no check, as a group held), so
+// leaving it out would let a window take one group past the limit.
+size_t Live(size_t groups, const std::map<TimeMs, size_t>& ends, TimeMs frontier, TimeMs t) {
   frontier = std::min(frontier, t);
   size_t gone = 0;
   for (auto it = ends.begin(); it != ends.end() && it->first <= frontier; ++it) gone += it->second;
-  for (auto it = starts.upper_bound(t); it != starts.end(); ++it) gone += it->second;
   return groups > gone ? groups - gone : 0;
 }
 
@@ -41,15 +40,10 @@ bool PaneStore::Admits(TimeMs frontier, TimeMs t) const {
 }
 
 size_t PaneStore::LiveGroups(TimeMs frontier, TimeMs t) const {
-  return Live(groups_.size(), starts_, ends_, frontier, t);
+  return Live(groups_.size(), ends_, frontier, t);
 }
 
 void PaneStore::Track(Group* g, TimeMs start) {
-  if (start < g->first) {
-    if (g->first != kMaxTime) Count(&starts_, g->first, -1);
-    g->first = start;
-    Count(&starts_, start, 1);
-  }
   const TimeMs end = LastEnd(start);
   if (end > g->last_end) {
     if (g->last_end != kMinTime) Count(&ends_, g->last_end, -1);
@@ -59,16 +53,13 @@ void PaneStore::Track(Group* g, TimeMs start) {
 }
 
 void PaneStore::Untrack(const Group& g) {
-  if (g.first != kMaxTime) Count(&starts_, g.first, -1);
   if (g.last_end != kMinTime) Count(&ends_, g.last_end, -1);
 }
 
 void PaneStore::Retrack() {
-  starts_.clear();
   ends_.clear();
   for (auto& [key, g] : groups_) {
     Group* group = g.get();
-    group->first = kMaxTime;
     group->last_end = kMinTime;
     group->ForEachQueued([&](TimeMs t, const AccSet&) { Track(group, t); });
     for (const auto& [t, pane] : group->open) Track(group, t);
@@ -88,12 +79,12 @@ bool PaneStore::TakeFresh(std::string_view group, TimeMs start, TimeMs frontier,
   // without the lock its own count takes.
   if (whole_.fresh->Has(group)) return true;
   if (shared_ != nullptr && shared_->Exhausted(frontier, t)) return false;
-  return whole_.fresh->Take(group, start, LastEnd(start), frontier, t,
+  return whole_.fresh->Take(group, LastEnd(start), frontier, t,
                             whole_.store->LiveGroups(frontier, t), max_groups_, whole_.fresh_all);
 }
 
-bool PaneStore::FreshGroups::Take(std::string_view group, TimeMs start, TimeMs last_end,
-                                  TimeMs frontier, TimeMs t, size_t held, size_t max_groups,
+bool PaneStore::FreshGroups::Take(std::string_view group, TimeMs last_end, TimeMs frontier,
+                                  TimeMs t, size_t held, size_t max_groups,
                                   std::atomic<size_t>* all) {
   absl::MutexLock lock(&mu_);
   const absl::string_view key(group.data(), group.size());
@@ -101,7 +92,6 @@ bool PaneStore::FreshGroups::Take(std::string_view group, TimeMs start, TimeMs l
   if (held + LiveLocked(frontier, t) >= max_groups) return false;
   groups_.emplace(key, Entry{true, kMinTime, last_end});
   ++fresh_;
-  Count(&starts_, start, 1);
   Count(&ends_, last_end, 1);
   all->fetch_add(1, std::memory_order_relaxed);
   return true;
@@ -148,14 +138,13 @@ size_t PaneStore::FreshGroups::LiveLocked(TimeMs frontier, TimeMs t) {
   for (auto it = revived_ends_.begin(); it != revived_ends_.end() && it->first <= f; ++it) {
     revived -= it->second;
   }
-  return vigil::Live(fresh_, starts_, ends_, frontier, t) + revived;
+  return vigil::Live(fresh_, ends_, frontier, t) + revived;
 }
 
 void PaneStore::FreshGroups::Clear() {
   absl::MutexLock lock(&mu_);
   groups_.clear();
   fresh_ = 0;
-  starts_.clear();
   ends_.clear();
   held_ends_.clear();
   revived_ends_.clear();

@@ -300,6 +300,7 @@ uint64_t Dataflow::MergePanesFrom(Dataflow& part) {
 void Dataflow::SetWhole(const Dataflow& whole, PaneStore::FreshGroups* fresh,
                         std::atomic<size_t>* fresh_all) {
   whole_ = &whole;
+  limits_ = whole.limits_;  // the job's cap, whatever the process default
   FollowOutputs(whole);
   fresh_all_ = fresh_all;
   for (size_t i = 0; i < metric_ops_.size() && i < whole.metric_ops_.size(); ++i) {

@@ -175,8 +175,9 @@ class Dataflow : private GroupBudget {
   // handed-over sessions a merge stage closes at the end.
   uint64_t TakeLateRecords();
   // Workers: this Dataflow aggregates part of the events of `whole`, whose
-  // groups count against the limits as the job's (PaneStore::SetWhole):
-  // `fresh` has a set per metric operator, `fresh_all` counts them all.
+  // groups count against the limits as the job's (PaneStore::SetWhole),
+  // whose OperatorLimits it takes: `fresh` has a set per metric operator,
+  // `fresh_all` counts them all.
   void SetWhole(const Dataflow& whole, PaneStore::FreshGroups* fresh,
                 std::atomic<size_t>* fresh_all);
   // The metric operator holding `state_key` (MetricOperator::state_key), or

@@ -273,7 +273,10 @@ void Workers::Aggregate(TimeMs close_sessions) {
 
 bool Workers::LimitsMayBind(size_t events) const {
   // Each event is at most one new group of each grouped metric; an
-  // ungrouped one has one group at most.
+  // ungrouped one has one group at most. The groups the parts took since
+  // the last merge (fresh_groups(), over every metric: an upper bound of
+  // each one's) are not in the job's stores yet, and count too.
+  const size_t fresh = fresh_groups();
   size_t most_new = 0;
   for (const auto& op : main_->metric_ops()) {
     if (op->from_stream()) continue;
@@ -281,10 +284,10 @@ bool Workers::LimitsMayBind(size_t events) const {
       ++most_new;
       continue;
     }
-    if (op->store().LimitMayBind(events)) return true;
+    if (op->store().LimitMayBind(events + fresh)) return true;
     most_new += events;
   }
-  return main_->series() + most_new >= main_->limits().max_series;
+  return main_->series() + fresh + most_new >= main_->limits().max_series;
 }
 
 bool Workers::StreamLimitsMayBind(TimeMs frontier) const {

@@ -371,13 +371,17 @@ TEST(PaneStoreTest, GroupsWhoseWindowsAreDueDoNotCount) {
   Close(hourly, kMaxTime);
   EXPECT_EQ(hourly.LiveGroups(kMinTime, kMaxTime), 0u);
 
-  // A group whose first pane starts after the event is not live at it (an
-  // event out of order, or a worker ahead of another in the same batch).
+  // A group whose first pane starts after the event is live at it too (an
+  // event out of order): the event's group, once added, would go on into
+  // that group's windows unchecked.
   PaneStore ahead(WindowSpec::Tumbling(kMinute), CountProto());
   ahead.SetGroupLimit(1);
-  ASSERT_NE(ahead.Pane("late", 10 * kMinute, 9 * kMinute), nullptr);
-  EXPECT_NE(ahead.Pane("early", 5 * kMinute, 4 * kMinute), nullptr);
-  EXPECT_EQ(ahead.Pane("third", 10 * kMinute, 9 * kMinute), nullptr);
+  ASSERT_NE(ahead.Pane("late", 10 * kMinute, 4 * kMinute), nullptr);
+  EXPECT_EQ(ahead.LiveGroups(4 * kMinute, 5 * kMinute), 1u);
+  EXPECT_EQ(ahead.Pane("early", 5 * kMinute, 4 * kMinute), nullptr);
+  EXPECT_EQ(ahead.Pane("third", 10 * kMinute, 4 * kMinute), nullptr);
+  // Once its window is due, it no longer counts.
+  EXPECT_EQ(ahead.LiveGroups(11 * kMinute, 12 * kMinute), 0u);
 
   // Sliding: a pane's last window ends a window size after it starts.
   PaneStore sliding(WindowSpec::Sliding(2 * kMinute, kMinute), CountProto());

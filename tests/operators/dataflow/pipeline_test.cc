@@ -464,6 +464,46 @@ metrics:
   EXPECT_EQ(flow.series(), 0u);
 }
 
+// An event behind a window boundary, out of order, finds the groups that
+// already started after it live: its group, once added, would go on into
+// their window. With room for two series, faq (00:59.710) and
+// recommendation (01:00.061) hold it; order_tracking at 00:59.908 is
+// dropped, and so is its next event, at 01:01.5, which leaves the second
+// minute with two groups, not three.
+TEST(PipelineLimitsTest, AGroupStartingAfterAnOutOfOrderEventCountsForIt) {
+  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+metrics:
+  - metric: turns
+    where: type == "message"
+    window: tumbling 1m
+    by: intent
+    value: count()
+)"}});
+  ASSERT_TRUE(r.ok());
+  Dataflow flow(*r.rules, OperatorLimits{2});
+  EventParser parser(r.rules->fields, 1 << 16);
+  auto add = [&](TimeMs ts, const std::string& intent) {
+    const std::string json =
+        StrCat(R"({"ts":)", ts, R"(,"type":"message","intent":")", intent, R"("})");
+    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+    Event ev;
+    ParseError err;
+    ASSERT_TRUE(parser.Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
+    flow.Add(ev);
+  };
+  add(59'710, "faq");
+  add(60'061, "recommendation");
+  add(59'908, "order_tracking");
+  add(61'000, "faq");
+  add(61'500, "order_tracking");
+  EXPECT_EQ(Dropped(flow), (std::vector<std::string>{"turns=2"}));
+  std::vector<WindowResult> out;
+  flow.Close(kMaxTime, &out);
+  std::vector<std::string> got;
+  for (const auto& w : out) got.push_back(StrCat(w.group, "@", w.start / 1000, "=", w.value));
+  EXPECT_EQ(got, (std::vector<std::string>{"faq@0=1", "faq@60=1", "recommendation@60=1"}));
+}
+
 TEST(PipelineLimitsTest, OutOfRangeEventsAreDeadLetteredAndTheWindowsUnchanged) {
   const std::string rules = R"(
 schema:

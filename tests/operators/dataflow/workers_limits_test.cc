@@ -156,6 +156,48 @@ metrics:
   }
 }
 
+// Groups the workers took in batches the job has not merged yet (its
+// frontier stood still) take their places of the limits when the next
+// batch comes: with room for five series, a..d in the first batch and e, f
+// and g in the second keep a..e, whatever the workers. (The second batch
+// once ran in parallel, as if nothing were taken: which of e..g kept its
+// event then depended on the threads.)
+TEST(WorkersLimitsOrderTest, GroupsTakenSinceTheLastMergeCountInTheNextBatch) {
+  RecordLines lines;
+  for (const char* g : {"a", "b", "c", "d", "e", "f", "g"}) {
+    lines.Add(
+        StrCat(R"({"ts":1000,"type":"message","session_id":"s)", g, R"(","intent":")", g, R"("})"));
+  }
+  const std::vector<Record>& records = lines.records();
+  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+metrics:
+  - metric: per_intent
+    window: tumbling 1m
+    by: [intent]
+    value: count()
+)"}});
+  ASSERT_TRUE(r.rules);
+  const std::vector<std::string> want = {"a=1", "b=1", "c=1", "d=1", "e=1"};
+  for (int n : {1, 2, 4}) {
+    for (int round = 0; round < 50; ++round) {
+      Dataflow main(*r.rules, OperatorLimits{5});
+      Workers workers(*r.rules, main, Workers::Options{n, "session_id", 1 << 16});
+      for (const auto& [from, to] : {std::pair<size_t, size_t>{0, 4}, {4, 7}}) {
+        workers.Parse(std::vector<Record>(records.begin() + static_cast<std::ptrdiff_t>(from),
+                                          records.begin() + static_cast<std::ptrdiff_t>(to)));
+        for (size_t i = 0; i < to - from; ++i) workers.Accept(i);
+        workers.Aggregate();
+      }
+      workers.MergePanesInto(&main);
+      std::vector<WindowResult> results;
+      main.Close(kMaxTime, &results);
+      std::vector<std::string> got;
+      for (const WindowResult& w : results) got.push_back(StrCat(w.group, "=", w.value));
+      ASSERT_EQ(got, want) << n << " workers, round " << round;
+    }
+  }
+}
+
 // A checkpoint restored under rules that read the same panes with other
 // aggregates gives the job's metric new panes: the workers' limits count
 // the restored groups there. With `limit: 1`, a held before the checkpoint
