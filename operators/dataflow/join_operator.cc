@@ -114,6 +114,14 @@ void JoinOperator::Add(const Event& ev) {
     if (frontier_ > expired_through_) {
       Expire(frontier_);
       expired_through_ = frontier_;
+      // What expired may be this key's own waiting events, the first of
+      // its chain among them: find where the chain starts and where its
+      // rights end again.
+      head = Find(hash, text);
+      last_right = kNone;
+      if (is_left) {
+        for (uint32_t id = head; id != kNone && At(id).right; id = At(id).next) last_right = id;
+      }
     }
     if (state_->entries.live() + need > static_cast<size_t>(def_->limit)) {
       ++dropped_;

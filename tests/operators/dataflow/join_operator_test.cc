@@ -387,6 +387,30 @@ TEST_F(JoinLimitTest, EventsPastTheirBoundMakeRoomBeforeAnyClose) {
   }
 }
 
+// Making room may let go of the waiting events of the key being added,
+// the first of its chain among them: the event is then kept at the head of
+// what is left of the chain (the job once hung here, looking for the chain
+// start it had found before the expiry).
+TEST_F(JoinLimitTest, RoomMadeByTheKeysOwnEventsKeepsTheEvent) {
+  // t1's first event waits until 2 s (a turn: 1 s + 1 s; a rating: the
+  // same, as the bound reaches 1 s back); t2's turn until 2.5 s.
+  for (bool right_first : {false, true}) {
+    auto op = NewOp();
+    Feed(*op, right_first ? Rating("t1", 1000, 2) : Turn("t1", 1000, "faq"));
+    Feed(*op, Turn("t2", 1500, "faq"));
+    op->SetFrontier(2001);
+    Feed(*op, Rating("t1", 3000, 5));  // t1's first event makes room: kept
+    // At the limit again (t2 waits until 2.5 s): not kept, but it finds
+    // the rating where the chain of t1 starts now, and pairs.
+    Feed(*op, Turn("t1", 3500, "faq"));
+    EXPECT_EQ(op->TakeDropped(), 1u) << right_first;
+    EXPECT_EQ(op->open_sessions(), 2u) << right_first;
+    EXPECT_EQ(Close(*op, 10000),
+              (std::vector<std::string>{"@3500 turn_id=t1 delay_ms=-500 rating=5"}))
+        << right_first;
+  }
+}
+
 namespace vigil {
 namespace {
 
