@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <map>
+#include <string_view>
 
 #include "base/codec.h"
 #include "base/strings.h"
@@ -107,6 +109,7 @@ Dataflow::Dataflow(const RuleSet& rules, const OperatorLimits& limits) : limits_
     Source* d = &stream.downstream;  // streams_ no longer grows
     stream.op->SetDownstream([this, d](const Event& record) { AddRecord(*d, record); });
   }
+  KeyApartByStream();
   for (auto& op : metric_ops_) {
     op->SetSeriesBudget(this);
     op->SetFrontierSource(&frontier_);
@@ -226,6 +229,22 @@ void Dataflow::TakeTapped(std::vector<TappedRecord>* out) {
     for (TappedRecord& r : tapped_) out->push_back(std::move(r));
   }
   tapped_.clear();
+}
+
+void Dataflow::KeyApartByStream() {
+  std::map<std::string_view, int> states, shapes;
+  for (const auto& op : metric_ops_) {
+    if (!op->from_stream()) continue;
+    ++states[op->state_key()];
+    ++shapes[op->shape_key()];
+  }
+  std::vector<MetricOperator*> shared;
+  for (const auto& op : metric_ops_) {
+    if (op->from_stream() && (states[op->state_key()] > 1 || shapes[op->shape_key()] > 1)) {
+      shared.push_back(op.get());
+    }
+  }
+  for (MetricOperator* op : shared) op->KeyByWholeStream();
 }
 
 size_t Dataflow::series() const {

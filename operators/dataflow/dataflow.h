@@ -281,6 +281,9 @@ class Dataflow : private GroupBudget {
     // The emits the state it took over lacked (KeyedOperator::EmitsLackedBy).
     std::vector<bool> lacking;
   };
+  // Metric operators over different streams whose records mean the same to
+  // them are keyed by their streams' whole definitions (KeyByWholeStream).
+  void KeyApartByStream();
   // Whether metric `m` reads an emit of `s` its state lacked.
   static bool ReadsLacking(const MetricDef& m, const Stream& s);
   // GroupBudget: max_series, over every metric operator's groups live at

@@ -182,10 +182,19 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   // Records of a stream: what they hold depends on what the fields these
   // metrics read mean (RecordFieldsKey).
   if (lead().from >= 0) {
+    stream_fingerprint_ = legacy_stream_key;
+    state_rest_ = state_key_;
+    shape_rest_ = shape_key_;
+    as_written_rest_ = as_written;
     if (as_written != state_key_)
       older_state_keys_.push_back(StrCat("from ", stream_key, "|", as_written));
     if (!legacy_stream_key.empty()) {
       older_state_keys_.push_back(StrCat("from ", legacy_stream_key, "|", as_written));
+      // Where KeyByWholeStream keyed it: its stream shared what its records
+      // meant with another one then.
+      if (as_written != state_key_) {
+        older_state_keys_.push_back(StrCat("from ", legacy_stream_key, "|", state_key_));
+      }
     }
     state_key_ = StrCat("from ", stream_key, "|", state_key_);
     shape_key_ = StrCat("from ", stream_key, "|", shape_key_);
@@ -200,6 +209,18 @@ MetricOperator::MetricOperator(std::vector<MetricRef> members, FilterBank* bank,
   }
   store_->SetGroupLimit(group_limit_);
   if (bank != nullptr && lead().has_where) filter_ = bank->Register(lead());
+}
+
+void MetricOperator::KeyByWholeStream() {
+  if (!from_stream_ || stream_fingerprint_.empty()) return;
+  state_key_ = StrCat("from ", stream_fingerprint_, "|", state_rest_);
+  shape_key_ = StrCat("from ", stream_fingerprint_, "|", shape_rest_);
+  // The keys by what the records mean are another stream's too: only the
+  // earlier versions' key by the stream's whole definition is this one's.
+  older_state_keys_.clear();
+  if (as_written_rest_ != state_rest_) {
+    older_state_keys_.push_back(StrCat("from ", stream_fingerprint_, "|", as_written_rest_));
+  }
 }
 
 void MetricOperator::SetSeriesBudget(const GroupBudget* budget) {

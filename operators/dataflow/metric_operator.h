@@ -97,6 +97,14 @@ class MetricOperator {
   // Whether `def` may share this operator.
   static bool SameStream(const MetricDef& a, const MetricDef& b);
 
+  // Keys the state by the stream's whole fingerprint rather than by what
+  // its records mean (RecordFieldsKey). Dataflow calls it for operators
+  // over different streams of one rule set whose records mean the same to
+  // them (a session stream with another gap, a join with other bounds):
+  // they would share a state key, and a checkpoint, a reload or a merge
+  // stage would give one the other's panes.
+  void KeyByWholeStream();
+
   void Add(const Event& ev);
   // A hint that `ev` is to be added kPrefetchDistance calls from now
   // (Dataflow::Prefetch). In a store of many groups (one per user, say)
@@ -214,6 +222,9 @@ class MetricOperator {
   std::string state_key_;
   std::vector<std::string> older_state_keys_;
   std::string shape_key_;
+  // Metrics from a stream (KeyByWholeStream): its fingerprint, and the
+  // state and shape keys and the older state key less the stream.
+  std::string stream_fingerprint_, state_rest_, shape_rest_, as_written_rest_;
   std::vector<uint64_t> acc_hashes_;
   std::vector<DurationMs> views_;  // the store's (PaneStore's constructor)
   std::string key_;
