@@ -137,25 +137,18 @@ metrics:
 // dropped, and so is its next event, at 01:01.5, which leaves the second
 // minute with two groups, not three.
 TEST(PipelineLimitsTest, AGroupStartingAfterAnOutOfOrderEventCountsForIt) {
-  RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
+  OperatorHarness h(R"(
 metrics:
   - metric: turns
     where: type == "message"
     window: tumbling 1m
     by: intent
     value: count()
-)"}});
-  ASSERT_TRUE(r.ok());
-  Dataflow flow(*r.rules, OperatorLimits{2});
-  EventParser parser(r.rules->fields, 1 << 16);
+)");
+  ASSERT_TRUE(h.rules);
+  Dataflow flow(*h.rules, OperatorLimits{2});
   auto add = [&](TimeMs ts, const std::string& intent) {
-    const std::string json =
-        StrCat(R"({"ts":)", ts, R"(,"type":"message","intent":")", intent, R"("})");
-    const std::string buf = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
-    Event ev;
-    ParseError err;
-    ASSERT_TRUE(parser.Parse(std::string_view(buf).substr(0, json.size()), &ev, &err));
-    flow.Add(ev);
+    flow.Add(h.Parse(StrCat(R"({"ts":)", ts, R"(,"type":"message","intent":")", intent, R"("})")));
   };
   add(59'710, "faq");
   add(60'061, "recommendation");
