@@ -213,9 +213,9 @@ class PaneStore {
     // Whether `group`, which the job's store (holding `held` groups live
     // at the event) does not hold, may be added for an event at `t` with
     // `frontier`, its last window ending at `last_end`: it has a place
-    // already, or one is left under
-    // `max_groups` (with the groups of this batch live at the event), and
-    // it takes it, counting it in `*all`. The budget is asked apart.
+    // already, or one is left under `max_groups` (with the groups of this
+    // batch live at the event), and it takes it, counting it in `*all`.
+    // The budget is asked apart.
     bool Take(std::string_view group, TimeMs last_end, TimeMs frontier, TimeMs t, size_t held,
               size_t max_groups, std::atomic<size_t>* all);
     // A part gave `group` a pane whose last window ends at `last_end`. A

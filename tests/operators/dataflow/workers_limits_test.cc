@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -102,6 +103,12 @@ TEST_F(WorkersLimitsTest, OverTheLimitEveryGroupHeldIsExact) {
   }
 }
 
+// A message of intent `g` in session "s" + `g` at `ts`.
+std::string IntentMessage(TimeMs ts, std::string_view g) {
+  return StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g, R"(","intent":")", g,
+                R"("})");
+}
+
 // Which events a limit drops follows from the input in order, as with one
 // worker: with `limit: 2`, c at 00:00:12 finds a and b live and is dropped,
 // c at 00:01:10 too (a and b are live until the frontier passes 00:01),
@@ -112,10 +119,7 @@ TEST(WorkersLimitsOrderTest, DropsFollowTheInputOrderWhateverTheWorkersAndBatche
       {10'000, "a"}, {11'000, "b"}, {12'000, "c"}, {70'000, "c"},
       {71'000, "a"}, {72'000, "c"}, {73'000, "b"}};
   RecordLines lines;
-  for (const auto& [ts, g] : events) {
-    lines.Add(StrCat(R"({"ts":)", ts, R"(,"type":"message","session_id":"s)", g, R"(","intent":")",
-                     g, R"("})"));
-  }
+  for (const auto& [ts, g] : events) lines.Add(IntentMessage(ts, g));
   const std::vector<Record>& records = lines.records();
   RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
 metrics:
@@ -164,10 +168,7 @@ metrics:
 // event then depended on the threads.)
 TEST(WorkersLimitsOrderTest, GroupsTakenSinceTheLastMergeCountInTheNextBatch) {
   RecordLines lines;
-  for (const char* g : {"a", "b", "c", "d", "e", "f", "g"}) {
-    lines.Add(
-        StrCat(R"({"ts":1000,"type":"message","session_id":"s)", g, R"(","intent":")", g, R"("})"));
-  }
+  for (const char* g : {"a", "b", "c", "d", "e", "f", "g"}) lines.Add(IntentMessage(1000, g));
   const std::vector<Record>& records = lines.records();
   RuleLoadResult r = LoadRuleSources({{"t.yaml", R"(
 metrics:
